@@ -1,0 +1,491 @@
+//! The Roundtable wire protocol: every type that crosses the WebSocket between a server and its
+//! clients, and nothing else.
+//!
+//! Frames are JSON text. A client sends [`ClientFrame`]s: a versioned envelope around one
+//! [`Request`], carrying a client-chosen request id. The server answers every request with
+//! exactly one [`ServerMessage::Ack`] or one [`ServerMessage::Error`] carrying the same id, and
+//! pushes [`ServerMessage::Event`]s (numbered by `seq`, strictly increasing per meeting) and
+//! [`ServerMessage::Snapshot`]s on its own. PROTOCOL.md documents every message with an example;
+//! a test parses those examples with these types so the document cannot drift from the code.
+
+use serde::{Deserialize, Serialize};
+
+mod ids;
+
+pub use ids::{GroupId, MeetingId, MemberId};
+
+/// The protocol version this crate speaks. A frame with another `v` is refused with
+/// [`ErrorCode::UnsupportedVersion`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A client-chosen request id, echoed in the ack or error that answers the request.
+pub type RequestId = u64;
+
+/// The number of an event within one meeting. Strictly increasing; a client may see gaps when
+/// an event is not addressed to it.
+pub type Seq = u64;
+
+/// Milliseconds since the Unix epoch, by the server's clock unless the name says otherwise.
+pub type UnixMs = u64;
+
+// ---------------------------------------------------------------------------------------------
+// Client to server
+// ---------------------------------------------------------------------------------------------
+
+/// The envelope of every frame a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientFrame {
+    /// Protocol version; must equal [`PROTOCOL_VERSION`].
+    pub v: u32,
+    /// Client-chosen id, echoed in the single ack or error that answers this frame.
+    pub id: RequestId,
+    /// What the client asks for.
+    #[serde(flatten)]
+    pub request: Request,
+}
+
+/// Everything a client can ask of the server. The first request on a connection must be
+/// [`Request::Join`] (or [`Request::Ping`], allowed at any time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Enter a group's live meeting room, or come back to it.
+    Join {
+        group_id: GroupId,
+        credential: Credential,
+        /// Where the client left off, to receive exactly the events it missed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<ResumePoint>,
+    },
+    /// Measure the clock offset and round-trip time. Answered with [`Reply::Pong`].
+    Ping {
+        /// The client's own clock when it sent the ping.
+        client_time_ms: UnixMs,
+    },
+    /// Facilitator: give the group a new name.
+    RenameGroup { name: String },
+    /// Facilitator: remove a member from the group. Their token stops working and their
+    /// connections are closed.
+    RemoveMember { member_id: MemberId },
+    /// Facilitator: change a member's role. Setting another member to `facilitator` shares the
+    /// role; the last facilitator cannot be demoted.
+    SetRole { member_id: MemberId, role: Role },
+    /// Facilitator: make another member the facilitator and become a plain member.
+    HandOverFacilitator { member_id: MemberId },
+}
+
+/// How a client proves who it is when it joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Credential {
+    /// The facilitator secret from the facilitator link. Creates a facilitator member, or, with
+    /// the token of an existing member, makes that member a facilitator.
+    Facilitator {
+        secret: String,
+        display_name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_token: Option<String>,
+    },
+    /// The invite secret from the invite link: creates a new member (or observer).
+    Invite {
+        secret: String,
+        display_name: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        observer: bool,
+    },
+    /// The member token the server issued at the first join: the same person, again.
+    MemberToken { token: String },
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// The last event a client saw, sent on rejoin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumePoint {
+    pub meeting_id: MeetingId,
+    pub seq: Seq,
+}
+
+/// A member's role in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Runs the meeting: the clock, the agenda, the group's settings.
+    Facilitator,
+    /// Takes part.
+    Member,
+    /// Watches; is present but takes no part in rounds or scoring.
+    Observer,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server to client
+// ---------------------------------------------------------------------------------------------
+
+/// Every frame the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Sent once, right after the WebSocket opens.
+    Hello(Hello),
+    /// The request with this id succeeded.
+    Ack { id: RequestId, result: Reply },
+    /// A request failed (with its id), or the connection did something wrong (no id).
+    /// Nothing changed.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        code: ErrorCode,
+        message: String,
+    },
+    /// The whole visible state of the meeting as of `seq`.
+    Snapshot(Snapshot),
+    /// One change to the meeting.
+    Event(EventFrame),
+    /// The server is about to close this connection, and why. The WebSocket close frame
+    /// carries the same reason.
+    Closing {
+        reason: CloseReason,
+        message: String,
+    },
+}
+
+/// What the server says first: its version, clock and limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    pub v: u32,
+    pub server_time_ms: UnixMs,
+    pub limits: LimitsInfo,
+}
+
+/// The limits a well-behaved client should stay within.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LimitsInfo {
+    /// Largest accepted frame, in bytes.
+    pub frame_bytes_max: u32,
+    /// Sustained requests per second per connection (bursts of twice this pass).
+    pub requests_per_second: u32,
+    /// Longest display name, in characters.
+    pub display_name_chars_max: u32,
+    /// Longest group name, in characters.
+    pub group_name_chars_max: u32,
+}
+
+/// The successful result of a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reply {
+    /// The request took effect; its events have been sent already.
+    Done,
+    /// Answer to [`Request::Join`]. A [`ServerMessage::Snapshot`] or the missed events follow.
+    Joined(Joined),
+    /// Answer to [`Request::Ping`].
+    Pong {
+        client_time_ms: UnixMs,
+        server_time_ms: UnixMs,
+    },
+}
+
+/// Who the client is in the room, and how it catches up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Joined {
+    pub member_id: MemberId,
+    pub role: Role,
+    pub meeting_id: MeetingId,
+    /// Present when the server issued a new member token: keep it to rejoin as the same member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_token: Option<String>,
+    /// How the client catches up: the missed events follow, or a fresh snapshot follows.
+    pub catch_up: CatchUp,
+}
+
+/// How a joining client receives the meeting state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatchUp {
+    /// A [`ServerMessage::Snapshot`] follows.
+    Snapshot,
+    /// The events after the client's resume point follow, in order (possibly none).
+    Replay,
+}
+
+/// The whole visible state of a meeting, as seen by one member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The seq of the last event included; events that follow have a higher seq.
+    pub seq: Seq,
+    pub group: GroupInfo,
+    pub meeting: MeetingInfo,
+    /// Current members of the group (removed members are gone), in the order they joined.
+    pub members: Vec<MemberInfo>,
+}
+
+/// A group as clients see it. Secrets never cross the wire after creation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    pub group_id: GroupId,
+    pub name: String,
+}
+
+/// A meeting as clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeetingInfo {
+    pub meeting_id: MeetingId,
+    /// 1 for the group's first meeting, then counting up.
+    pub number: u32,
+    pub started_at_ms: UnixMs,
+}
+
+/// A member as clients see them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    pub member_id: MemberId,
+    pub display_name: String,
+    pub role: Role,
+    /// Whether at least one connection of this member is in the room now.
+    pub online: bool,
+}
+
+/// One numbered change to the meeting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventFrame {
+    pub seq: Seq,
+    /// When the server recorded the event.
+    pub at_ms: UnixMs,
+    pub event: Event,
+}
+
+/// A change to the meeting, applied by clients to their copy of the snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// A new member entered the group (through the invite or facilitator link).
+    MemberAdded {
+        member: MemberInfo,
+    },
+    /// A member came online or went offline.
+    PresenceChanged {
+        member_id: MemberId,
+        online: bool,
+        reason: PresenceReason,
+    },
+    GroupRenamed {
+        name: String,
+    },
+    /// The member is no longer in the group.
+    MemberRemoved {
+        member_id: MemberId,
+    },
+    RoleChanged {
+        member_id: MemberId,
+        role: Role,
+    },
+}
+
+/// Why a member's presence changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceReason {
+    /// Opened a connection to the room.
+    Joined,
+    /// Closed their last connection cleanly.
+    Left,
+    /// Their last connection dropped without a close (network loss, slow client).
+    ConnectionLost,
+    /// The facilitator removed them.
+    Removed,
+    /// The server restarted; they were online before and have not come back yet.
+    ServerRestart,
+}
+
+/// Why the server closes a connection. Sent in [`ServerMessage::Closing`] and as the close
+/// frame's reason text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// The client could not keep up with the room's events; it may reconnect and resume.
+    SlowConsumer,
+    /// The server is shutting down; reconnect later and resume.
+    ServerShutdown,
+    /// The facilitator removed this member.
+    Removed,
+    /// The client kept breaking the rules (flooding, oversized frames, bad frames).
+    PolicyViolation,
+    /// The client did not join within the allowed time.
+    JoinTimeout,
+    /// The client speaks another protocol version.
+    UnsupportedVersion,
+}
+
+impl CloseReason {
+    /// The reason's wire name, also used as the close frame's reason text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::SlowConsumer => "slow_consumer",
+            CloseReason::ServerShutdown => "server_shutdown",
+            CloseReason::Removed => "removed",
+            CloseReason::PolicyViolation => "policy_violation",
+            CloseReason::JoinTimeout => "join_timeout",
+            CloseReason::UnsupportedVersion => "unsupported_version",
+        }
+    }
+
+    /// The WebSocket close code that goes with the reason (RFC 6455, section 7.4).
+    pub fn close_code(self) -> u16 {
+        match self {
+            CloseReason::ServerShutdown => 1001,
+            CloseReason::PolicyViolation
+            | CloseReason::Removed
+            | CloseReason::JoinTimeout
+            | CloseReason::UnsupportedVersion => 1008,
+            CloseReason::SlowConsumer => 1013,
+        }
+    }
+}
+
+/// Why a request failed. Every failed request changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame's `v` is not [`PROTOCOL_VERSION`]; the connection closes.
+    UnsupportedVersion,
+    /// The frame is not valid JSON, or misses a field, or a value is out of range.
+    Invalid,
+    /// The frame's `type` names no request.
+    UnknownType,
+    /// The frame exceeds the frame size limit.
+    TooLarge,
+    /// The connection sends faster than the per-connection rate limit.
+    RateLimited,
+    /// A request other than join or ping arrived before a successful join.
+    NotJoined,
+    /// A second join on a connection that has joined already.
+    AlreadyJoined,
+    /// The credential (secret or token) is wrong.
+    Unauthorized,
+    /// The member's role does not allow the request.
+    Forbidden,
+    /// The group, meeting or member does not exist.
+    NotFound,
+    /// The request conflicts with the current state (for example demoting the last
+    /// facilitator).
+    Conflict,
+    /// The room has as many members as it may.
+    RoomFull,
+    /// The server holds as many live rooms as it may; try later.
+    ServerBusy,
+    /// The store cannot make the change durable right now; nothing changed, try again.
+    StorageUnavailable,
+    /// The server is shutting down.
+    ShuttingDown,
+    /// A bug on the server. Nothing changed.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every error code, for documentation checks.
+    pub const ALL: [ErrorCode; 16] = [
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::Invalid,
+        ErrorCode::UnknownType,
+        ErrorCode::TooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::NotJoined,
+        ErrorCode::AlreadyJoined,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::RoomFull,
+        ErrorCode::ServerBusy,
+        ErrorCode::StorageUnavailable,
+        ErrorCode::ShuttingDown,
+        ErrorCode::Internal,
+    ];
+
+    /// The code's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::NotJoined => "not_joined",
+            ErrorCode::AlreadyJoined => "already_joined",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::ServerBusy => "server_busy",
+            ErrorCode::StorageUnavailable => "storage_unavailable",
+            ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP API
+// ---------------------------------------------------------------------------------------------
+
+/// Body of `POST /api/groups`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGroupRequest {
+    pub name: String,
+}
+
+/// Answer to `POST /api/groups` (status 201). The links carry their secret in the `#fragment`,
+/// which browsers never send to a server, so it stays out of access logs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateGroupResponse {
+    pub group_id: GroupId,
+    pub meeting_id: MeetingId,
+    /// Open to run the meeting as facilitator. Keep it private.
+    pub facilitator_url: String,
+    /// Share with the members of the group.
+    pub invite_url: String,
+}
+
+/// Body of every HTTP error answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpError {
+    pub error: ErrorBody,
+}
+
+/// The code and human-readable message of an HTTP error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Answer to `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub protocol: u32,
+    pub live_rooms: u64,
+    pub connections: u64,
+}
+
+/// Helpers to build frames in tests and tools.
+impl ClientFrame {
+    pub fn new(id: RequestId, request: Request) -> Self {
+        ClientFrame {
+            v: PROTOCOL_VERSION,
+            id,
+            request,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a client frame always serializes")
+    }
+}

@@ -1,0 +1,127 @@
+//! Persistence: one trait, [`Store`], and its implementations.
+//!
+//! The store knows nothing of the room's schema: it keeps opaque bytes. Per group it holds the
+//! latest *snapshot* of the group's room (group, members, current meeting) tagged with the seq
+//! it was taken at, and per meeting an append-only *event log* of `(seq, bytes)` entries. A room
+//! is loaded as its snapshot plus the log entries after the snapshot's seq, which the room
+//! replays. Writes are atomic: the entries of one [`AppendBatch`] and its optional snapshot are
+//! stored together or not at all, and a call returns only once they are durable.
+//!
+//! Every implementation must pass [`conformance`], the suite written once against this trait.
+
+use async_trait::async_trait;
+use roundtable_protocol::{GroupId, MeetingId, Seq};
+
+pub mod conformance;
+pub mod embedded;
+
+pub use embedded::EmbeddedStore;
+
+/// One entry of a meeting's event log: the event's seq and its serialized bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub seq: Seq,
+    pub bytes: Vec<u8>,
+}
+
+/// The serialized state of a group's room at `seq` of meeting `meeting_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub meeting_id: MeetingId,
+    pub seq: Seq,
+    pub bytes: Vec<u8>,
+}
+
+/// What [`Store::load_room`] returns: the latest snapshot and the log entries after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedRoom {
+    pub snapshot: Snapshot,
+    /// Entries of the snapshot's meeting with seq greater than the snapshot's, in seq order.
+    pub tail: Vec<LogEntry>,
+}
+
+/// One atomic write to a group: log entries for one meeting and, optionally, a new snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendBatch<'a> {
+    pub group_id: GroupId,
+    pub meeting_id: MeetingId,
+    /// Entries with consecutive seqs; the first must follow the meeting's last logged seq
+    /// (or be 1 for a meeting with no log yet).
+    pub entries: &'a [LogEntry],
+    /// A snapshot to store in the same write; its `meeting_id` must equal the batch's.
+    pub snapshot: Option<&'a Snapshot>,
+}
+
+/// Why a store call failed. A failed write stored nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The backing store cannot be reached or cannot write now; retrying later may succeed.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The write does not fit what is stored: the group exists already, or the batch's seqs do
+    /// not continue the log (another writer got there first).
+    #[error("storage conflict: {0}")]
+    Conflict(String),
+    /// The write refers to a group that does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The stored data cannot be read back. A bug or a damaged file.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+}
+
+/// Where groups, their rooms' snapshots and their meetings' event logs live.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores a new group with its first snapshot. Fails with [`StoreError::Conflict`] if the
+    /// group exists.
+    async fn create_group(&self, group_id: GroupId, snapshot: &Snapshot) -> Result<(), StoreError>;
+
+    /// The group's latest snapshot and the log entries after it, or `None` if no such group.
+    async fn load_room(&self, group_id: GroupId) -> Result<Option<LoadedRoom>, StoreError>;
+
+    /// Appends log entries and optionally replaces the snapshot, atomically and durably.
+    async fn append(&self, batch: AppendBatch<'_>) -> Result<(), StoreError>;
+
+    /// Up to `limit` log entries of a meeting with seq greater than `after_seq`, in order.
+    /// Entries that were trimmed are missing; the caller detects the gap by their seqs.
+    async fn read_log(
+        &self,
+        meeting_id: MeetingId,
+        after_seq: Seq,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError>;
+
+    /// Removes log entries of a meeting with seq up to and including `through_seq`.
+    /// Snapshots are never trimmed.
+    async fn trim_log(&self, meeting_id: MeetingId, through_seq: Seq) -> Result<(), StoreError>;
+}
+
+/// Checks the batch's shape (not the stored state): consecutive seqs, matching snapshot.
+/// Implementations call this first so that a malformed batch is refused the same way by all.
+pub fn check_batch_shape(batch: &AppendBatch<'_>) -> Result<(), StoreError> {
+    for pair in batch.entries.windows(2) {
+        if pair[1].seq != pair[0].seq + 1 {
+            return Err(StoreError::Conflict(format!(
+                "batch seqs are not consecutive: {} then {}",
+                pair[0].seq, pair[1].seq
+            )));
+        }
+    }
+    if let Some(snapshot) = batch.snapshot {
+        if snapshot.meeting_id != batch.meeting_id {
+            return Err(StoreError::Conflict(
+                "snapshot belongs to another meeting than the batch".into(),
+            ));
+        }
+        if let Some(last) = batch.entries.last()
+            && snapshot.seq < last.seq
+        {
+            return Err(StoreError::Conflict(format!(
+                "snapshot seq {} is older than the batch's last entry {}",
+                snapshot.seq, last.seq
+            )));
+        }
+    }
+    Ok(())
+}
