@@ -72,6 +72,10 @@ pub enum Request {
     SetRole { member_id: MemberId, role: Role },
     /// Facilitator: make another member the facilitator and become a plain member.
     HandOverFacilitator { member_id: MemberId },
+    /// Join the speaker queue (raise your hand). Raising a raised hand is a no-op ack.
+    RaiseHand,
+    /// Leave the speaker queue. Lowering a lowered hand is a no-op ack.
+    LowerHand,
 }
 
 /// How a client proves who it is when it joins.
@@ -221,6 +225,8 @@ pub struct Snapshot {
     pub meeting: MeetingInfo,
     /// Current members of the group (removed members are gone), in the order they joined.
     pub members: Vec<MemberInfo>,
+    /// The speaker queue: members with a raised hand, first raised first.
+    pub hands: Vec<MemberId>,
 }
 
 /// A group as clients see it. Secrets never cross the wire after creation.
@@ -282,6 +288,14 @@ pub enum Event {
     RoleChanged {
         member_id: MemberId,
         role: Role,
+    },
+    /// The member joined the end of the speaker queue.
+    HandRaised {
+        member_id: MemberId,
+    },
+    /// The member left the speaker queue.
+    HandLowered {
+        member_id: MemberId,
     },
 }
 

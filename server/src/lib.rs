@@ -1,5 +1,27 @@
-//! The Roundtable server.
+//! The Roundtable server: live meeting rooms for sales peer groups, over WebSocket, with
+//! persisted sessions.
 //!
-//! - [`config`]: the typed configuration, from flags and environment.
-//! - [`store`]: persistence behind one trait, with the embedded (redb) implementation.
+//! A map of the crate:
+//! - [`config`]: the typed configuration, from flags and environment variables.
+//! - [`server`]: binds, serves, shuts down gracefully; [`server::Server`] is the entry point
+//!   tests use too.
+//! - [`http`]: the HTTP routes (health, group creation, WebSocket upgrade, static client).
+//! - [`connection`]: one WebSocket connection: frame checks, rate limit, join, forwarding.
+//! - [`room`]: live rooms: the pure state machine, the actor that owns each room, and the
+//!   registry that finds or loads them.
+//! - [`store`]: persistence behind one trait, with the embedded (redb) implementation and the
+//!   conformance suite every implementation passes.
+//! - [`secrets`]: random secrets and tokens, stored only as hashes.
+//! - [`clock`]: wall-clock time, real or manual.
+
+pub mod clock;
+pub mod config;
+pub mod connection;
+pub mod http;
+pub mod room;
+pub mod secrets;
+pub mod server;
 pub mod store;
+
+pub use config::{Config, Limits};
+pub use server::Server;

@@ -1,0 +1,173 @@
+//! The server's configuration: one typed struct, read from flags and environment variables.
+//! `roundtable --help` prints every setting with its variable and default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Roundtable: live meeting rooms for sales peer groups.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "roundtable", version, about, long_about = None)]
+pub struct Config {
+    /// Address to listen on (HTTP and WebSocket).
+    #[arg(long, env = "ROUNDTABLE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory of the embedded store (created if missing).
+    #[arg(long, env = "ROUNDTABLE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Base of every link the server hands out, e.g. https://meet.example.com when running
+    /// behind a reverse proxy. Default: http:// + the listen address.
+    #[arg(long, env = "ROUNDTABLE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Further origins allowed to open WebSocket connections, comma-separated
+    /// (the public URL's origin is always allowed).
+    #[arg(long, env = "ROUNDTABLE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Directory of the web client's static files.
+    #[arg(long, env = "ROUNDTABLE_WEB_DIR", default_value_os_t = default_web_dir())]
+    pub web_dir: PathBuf,
+
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Every limit the server enforces. Each has a named default and gives a typed error when
+/// exceeded.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Limits {
+    /// Largest WebSocket frame accepted, in bytes; larger ones get `too_large`.
+    #[arg(long, env = "ROUNDTABLE_FRAME_BYTES_MAX", default_value_t = Limits::FRAME_BYTES_MAX)]
+    pub frame_bytes_max: usize,
+
+    /// Sustained requests per second per connection; bursts of twice this pass.
+    #[arg(long, env = "ROUNDTABLE_REQUESTS_PER_SECOND", default_value_t = Limits::REQUESTS_PER_SECOND)]
+    pub requests_per_second: u32,
+
+    /// Members a group may have (observers included).
+    #[arg(long, env = "ROUNDTABLE_MEMBERS_PER_ROOM_MAX", default_value_t = Limits::MEMBERS_PER_ROOM_MAX)]
+    pub members_per_room_max: usize,
+
+    /// Connections one room holds at once (a member may have several tabs open).
+    #[arg(long, env = "ROUNDTABLE_CONNECTIONS_PER_ROOM_MAX", default_value_t = Limits::CONNECTIONS_PER_ROOM_MAX)]
+    pub connections_per_room_max: usize,
+
+    /// Rooms live in memory at once; joining another room gets `server_busy`.
+    #[arg(long, env = "ROUNDTABLE_LIVE_ROOMS_MAX", default_value_t = Limits::LIVE_ROOMS_MAX)]
+    pub live_rooms_max: usize,
+
+    /// Longest group name, in characters.
+    #[arg(long, env = "ROUNDTABLE_GROUP_NAME_CHARS_MAX", default_value_t = Limits::GROUP_NAME_CHARS_MAX)]
+    pub group_name_chars_max: usize,
+
+    /// Longest display name, in characters.
+    #[arg(long, env = "ROUNDTABLE_DISPLAY_NAME_CHARS_MAX", default_value_t = Limits::DISPLAY_NAME_CHARS_MAX)]
+    pub display_name_chars_max: usize,
+
+    /// Frames waiting to be written to one connection; a client that falls this far behind is
+    /// disconnected with `slow_consumer` and may resume.
+    #[arg(long, env = "ROUNDTABLE_OUTBOUND_QUEUE_MAX", default_value_t = Limits::OUTBOUND_QUEUE_MAX)]
+    pub outbound_queue_max: usize,
+
+    /// Events of the current meeting kept in memory for fast resume.
+    #[arg(long, env = "ROUNDTABLE_RECENT_EVENTS_MAX", default_value_t = Limits::RECENT_EVENTS_MAX)]
+    pub recent_events_max: usize,
+
+    /// Missed events replayed on resume; a client further behind gets a fresh snapshot.
+    #[arg(long, env = "ROUNDTABLE_REPLAY_EVENTS_MAX", default_value_t = Limits::REPLAY_EVENTS_MAX)]
+    pub replay_events_max: usize,
+
+    /// Rejected frames in a row after which a connection is closed with `policy_violation`.
+    #[arg(long, env = "ROUNDTABLE_ERRORS_IN_A_ROW_MAX", default_value_t = Limits::ERRORS_IN_A_ROW_MAX)]
+    pub errors_in_a_row_max: u32,
+
+    /// Seconds a new connection has to join before it is closed.
+    #[arg(long, env = "ROUNDTABLE_JOIN_TIMEOUT_SECONDS", default_value_t = Limits::JOIN_TIMEOUT_SECONDS)]
+    pub join_timeout_seconds: u64,
+
+    /// Seconds a room with nobody connected stays in memory before it is unloaded.
+    #[arg(long, env = "ROUNDTABLE_ROOM_IDLE_SECONDS", default_value_t = Limits::ROOM_IDLE_SECONDS)]
+    pub room_idle_seconds: u64,
+
+    /// Events between two snapshots of a room; bounds the log replayed when a room loads.
+    #[arg(long, env = "ROUNDTABLE_SNAPSHOT_EVERY_EVENTS", default_value_t = Limits::SNAPSHOT_EVERY_EVENTS)]
+    pub snapshot_every_events: u64,
+}
+
+impl Limits {
+    pub const FRAME_BYTES_MAX: usize = 16 * 1024;
+    pub const REQUESTS_PER_SECOND: u32 = 20;
+    pub const MEMBERS_PER_ROOM_MAX: usize = 50;
+    pub const CONNECTIONS_PER_ROOM_MAX: usize = 200;
+    pub const LIVE_ROOMS_MAX: usize = 10_000;
+    pub const GROUP_NAME_CHARS_MAX: usize = 80;
+    pub const DISPLAY_NAME_CHARS_MAX: usize = 40;
+    pub const OUTBOUND_QUEUE_MAX: usize = 512;
+    pub const RECENT_EVENTS_MAX: usize = 1024;
+    pub const REPLAY_EVENTS_MAX: usize = 10_000;
+    pub const ERRORS_IN_A_ROW_MAX: u32 = 20;
+    pub const JOIN_TIMEOUT_SECONDS: u64 = 10;
+    pub const ROOM_IDLE_SECONDS: u64 = 60;
+    pub const SNAPSHOT_EVERY_EVENTS: u64 = 200;
+
+    pub fn join_timeout(&self) -> Duration {
+        Duration::from_secs(self.join_timeout_seconds)
+    }
+
+    pub fn room_idle(&self) -> Duration {
+        Duration::from_secs(self.room_idle_seconds)
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            frame_bytes_max: Self::FRAME_BYTES_MAX,
+            requests_per_second: Self::REQUESTS_PER_SECOND,
+            members_per_room_max: Self::MEMBERS_PER_ROOM_MAX,
+            connections_per_room_max: Self::CONNECTIONS_PER_ROOM_MAX,
+            live_rooms_max: Self::LIVE_ROOMS_MAX,
+            group_name_chars_max: Self::GROUP_NAME_CHARS_MAX,
+            display_name_chars_max: Self::DISPLAY_NAME_CHARS_MAX,
+            outbound_queue_max: Self::OUTBOUND_QUEUE_MAX,
+            recent_events_max: Self::RECENT_EVENTS_MAX,
+            replay_events_max: Self::REPLAY_EVENTS_MAX,
+            errors_in_a_row_max: Self::ERRORS_IN_A_ROW_MAX,
+            join_timeout_seconds: Self::JOIN_TIMEOUT_SECONDS,
+            room_idle_seconds: Self::ROOM_IDLE_SECONDS,
+            snapshot_every_events: Self::SNAPSHOT_EVERY_EVENTS,
+        }
+    }
+}
+
+/// The web client next to the binary's crate in a source checkout; override with `--web-dir`.
+fn default_web_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web-client"))
+}
+
+impl Config {
+    /// The configuration with every default, listening on `listen` and storing under `data_dir`.
+    pub fn for_tests(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Config {
+            listen,
+            data_dir,
+            public_url: None,
+            allowed_origins: Vec::new(),
+            web_dir: default_web_dir(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// The base of every link handed out, without a trailing slash.
+    pub fn public_base(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{bound}"),
+        }
+    }
+}

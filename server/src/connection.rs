@@ -1,0 +1,490 @@
+//! One WebSocket connection: reads frames, checks them (size, rate, shape), answers pings,
+//! joins a room and forwards requests to it, and writes whatever is queued in its outbox.
+//!
+//! The task owns both halves of the socket. Queued frames are written before the next input
+//! is read, so a client that does not read gets no more service, and a full outbox closes the
+//! connection with `slow_consumer` instead of growing without bound.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use roundtable_protocol::{
+    ClientFrame, CloseReason, ErrorCode, Hello, LimitsInfo, PROTOCOL_VERSION, PresenceReason,
+    Reply, Request, RequestId, ServerMessage,
+};
+use tracing::{Instrument, debug, field, info, info_span};
+
+use crate::room::actor::RoomCommand;
+use crate::room::registry::{JoinArgs, RoomHandle};
+use crate::room::{ConnectionId, Outbox, QueueError};
+use crate::server::ServerContext;
+
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Serves one upgraded WebSocket until it closes.
+pub async fn serve(socket: WebSocket, context: Arc<ServerContext>) {
+    let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+    let span = info_span!(
+        "connection",
+        id = connection_id,
+        group = field::Empty,
+        member = field::Empty
+    );
+    let counted = Arc::clone(&context);
+    let _open = counted.connection_opened();
+    Connection::new(connection_id, context)
+        .run(socket)
+        .instrument(span)
+        .await;
+}
+
+/// Where a connection stands.
+enum Session {
+    /// Waiting for a join, until the deadline.
+    Joining { deadline: tokio::time::Instant },
+    /// In a room.
+    Joined { room: RoomHandle },
+}
+
+struct Connection {
+    id: ConnectionId,
+    context: Arc<ServerContext>,
+    rate: TokenBucket,
+    /// Rejected frames since the last accepted one; too many closes the connection.
+    errors_in_a_row: u32,
+}
+
+/// What reading one frame leads to.
+enum Next {
+    Continue,
+    Close(CloseReason, String),
+}
+
+impl Connection {
+    fn new(id: ConnectionId, context: Arc<ServerContext>) -> Self {
+        let limits = &context.config.limits;
+        let rate = TokenBucket::new(limits.requests_per_second);
+        Connection {
+            id,
+            context,
+            rate,
+            errors_in_a_row: 0,
+        }
+    }
+
+    async fn run(mut self, socket: WebSocket) {
+        let limits = self.context.config.limits.clone();
+        let (mut sink, mut stream) = socket.split();
+        let (outbox, mut frames, mut close) = Outbox::new(limits.outbound_queue_max);
+        let mut shutdown = self.context.shutdown.clone();
+        let mut session = Session::Joining {
+            deadline: tokio::time::Instant::now() + limits.join_timeout(),
+        };
+        let hello = ServerMessage::Hello(Hello {
+            v: PROTOCOL_VERSION,
+            server_time_ms: self.context.clock.now_ms(),
+            limits: LimitsInfo {
+                frame_bytes_max: limits.frame_bytes_max as u32,
+                requests_per_second: limits.requests_per_second,
+                display_name_chars_max: limits.display_name_chars_max as u32,
+                group_name_chars_max: limits.group_name_chars_max as u32,
+            },
+        });
+        let _ = outbox.push_message(&hello);
+
+        let mut presence_reason = PresenceReason::ConnectionLost;
+        let mut closing: Option<(CloseReason, String)> = None;
+        loop {
+            let join_deadline = match &session {
+                Session::Joining { deadline } => Some(*deadline),
+                Session::Joined { .. } => None,
+            };
+            tokio::select! {
+                biased;
+                reason = &mut close => {
+                    if let Ok(reason) = reason {
+                        closing = Some(reason);
+                    }
+                    break;
+                }
+                Some(frame) = frames.recv() => {
+                    if sink.send(Message::Text(frame)).await.is_err() {
+                        break;
+                    }
+                }
+                () = crate::server::stopping(&mut shutdown), if join_deadline.is_some() => {
+                    closing = Some((CloseReason::ServerShutdown, "the server is shutting down".into()));
+                    break;
+                }
+                _ = tokio::time::sleep_until(join_deadline.unwrap_or_else(tokio::time::Instant::now)), if join_deadline.is_some() => {
+                    closing = Some((CloseReason::JoinTimeout, "no join arrived in time".into()));
+                    break;
+                }
+                message = stream.next() => {
+                    let next = match message {
+                        Some(Ok(Message::Text(text))) => self.on_text(&text, &outbox, &mut session).await,
+                        Some(Ok(Message::Binary(_))) => self.reject(&outbox, None, ErrorCode::Invalid, "frames must be JSON text, not binary".into()),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,
+                        Some(Ok(Message::Close(_))) => {
+                            presence_reason = PresenceReason::Left;
+                            break;
+                        }
+                        Some(Err(error)) => {
+                            debug!(%error, "read failed");
+                            if is_capacity_error(&error) {
+                                closing = Some((CloseReason::PolicyViolation, format!("a frame exceeded the hard limit of {} bytes", limits.frame_bytes_max * 4)));
+                            }
+                            break;
+                        }
+                        None => break,
+                    };
+                    if let Next::Close(reason, message) = next {
+                        closing = Some((reason, message));
+                        break;
+                    }
+                }
+            }
+        }
+
+        if let Session::Joined { room, .. } = &session {
+            let _ = room
+                .send(RoomCommand::Leave {
+                    connection_id: self.id,
+                    reason: presence_reason,
+                })
+                .await;
+        }
+        if let Some((reason, message)) = closing {
+            info!(reason = reason.as_str(), "closing connection");
+            // Flush what is queued (within reason), then say why, then close.
+            let flush = async {
+                while let Ok(frame) = frames.try_recv() {
+                    if sink.send(Message::Text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                let closing_message = ServerMessage::Closing {
+                    reason,
+                    message: message.clone(),
+                };
+                let _ = sink
+                    .send(Message::Text(crate::room::encode(&closing_message)))
+                    .await;
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: reason.close_code(),
+                        reason: Utf8Bytes::from_static(reason.as_str()),
+                    })))
+                    .await;
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
+        }
+        let _ = sink.close().await;
+    }
+
+    async fn on_text(&mut self, text: &str, outbox: &Outbox, session: &mut Session) -> Next {
+        let limits = &self.context.config.limits;
+        if text.len() > limits.frame_bytes_max {
+            let message = format!(
+                "the frame has {} bytes; at most {} are accepted",
+                text.len(),
+                limits.frame_bytes_max
+            );
+            return self.reject(outbox, None, ErrorCode::TooLarge, message);
+        }
+        if !self.rate.take(Instant::now()) {
+            let id = peek_id(text);
+            let message = format!(
+                "more than {} requests per second; slow down",
+                limits.requests_per_second
+            );
+            return self.reject(outbox, id, ErrorCode::RateLimited, message);
+        }
+        let frame = match parse_frame(text) {
+            Ok(frame) => frame,
+            Err(FrameError { id, code, message }) => {
+                if code == ErrorCode::UnsupportedVersion {
+                    let _ = outbox.push_message(&ServerMessage::Error {
+                        id,
+                        code,
+                        message: message.clone(),
+                    });
+                    return Next::Close(CloseReason::UnsupportedVersion, message);
+                }
+                return self.reject(outbox, id, code, message);
+            }
+        };
+        self.errors_in_a_row = 0;
+        let ClientFrame { id, request, .. } = frame;
+        match request {
+            Request::Ping { client_time_ms } => {
+                let pong = ServerMessage::Ack {
+                    id,
+                    result: Reply::Pong {
+                        client_time_ms,
+                        server_time_ms: self.context.clock.now_ms(),
+                    },
+                };
+                self.push_or_close(outbox, &pong)
+            }
+            Request::Join {
+                group_id,
+                credential,
+                resume,
+            } => {
+                if matches!(session, Session::Joined { .. }) {
+                    return self.reject(
+                        outbox,
+                        Some(id),
+                        ErrorCode::AlreadyJoined,
+                        "this connection has joined already; open another to join elsewhere".into(),
+                    );
+                }
+                let args = JoinArgs {
+                    connection_id: self.id,
+                    request_id: id,
+                    credential,
+                    resume,
+                    outbox: outbox.clone(),
+                };
+                match self.context.rooms.join(group_id, args).await {
+                    Ok((room, member_id)) => {
+                        let span = tracing::Span::current();
+                        span.record("group", field::display(group_id));
+                        span.record("member", field::display(member_id));
+                        *session = Session::Joined { room };
+                        Next::Continue
+                    }
+                    Err(error) => {
+                        debug!(group = %group_id, code = error.code.as_str(), "join refused");
+                        self.reject(outbox, Some(id), error.code, error.message)
+                    }
+                }
+            }
+            request => {
+                let Session::Joined { room, .. } = session else {
+                    return self.reject(
+                        outbox,
+                        Some(id),
+                        ErrorCode::NotJoined,
+                        "join a room first".into(),
+                    );
+                };
+                let command = RoomCommand::Request {
+                    connection_id: self.id,
+                    request_id: id,
+                    request,
+                };
+                if let Err(error) = room.send(command).await {
+                    let _ = self.reject(outbox, Some(id), error.code, error.message);
+                    return Next::Close(
+                        CloseReason::ServerShutdown,
+                        "the room has closed; reconnect to rejoin".into(),
+                    );
+                }
+                Next::Continue
+            }
+        }
+    }
+
+    /// Answers a bad frame with a typed error; too many in a row close the connection.
+    fn reject(
+        &mut self,
+        outbox: &Outbox,
+        id: Option<RequestId>,
+        code: ErrorCode,
+        message: String,
+    ) -> Next {
+        self.errors_in_a_row += 1;
+        let limit = self.context.config.limits.errors_in_a_row_max;
+        if self.errors_in_a_row >= limit {
+            return Next::Close(
+                CloseReason::PolicyViolation,
+                format!("{limit} rejected frames in a row"),
+            );
+        }
+        self.push_or_close(outbox, &ServerMessage::Error { id, code, message })
+    }
+
+    fn push_or_close(&self, outbox: &Outbox, message: &ServerMessage) -> Next {
+        match outbox.push_message(message) {
+            Ok(()) | Err(QueueError::Closed) => Next::Continue,
+            Err(QueueError::Full) => Next::Close(
+                CloseReason::SlowConsumer,
+                "you fell too far behind; reconnect to resume".into(),
+            ),
+        }
+    }
+}
+
+fn is_capacity_error(error: &axum::Error) -> bool {
+    let text = error.to_string();
+    text.contains("Space limit exceeded") || text.contains("capacity") || text.contains("too long")
+}
+
+/// A parse failure, with the request id when the frame had one.
+#[derive(Debug, PartialEq)]
+struct FrameError {
+    id: Option<RequestId>,
+    code: ErrorCode,
+    message: String,
+}
+
+/// Parses a client frame, telling apart bad JSON, a wrong version, an unknown type and a bad
+/// field, so the client gets the most useful error code.
+fn parse_frame(text: &str) -> Result<ClientFrame, FrameError> {
+    let error = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(frame) if frame.v == PROTOCOL_VERSION => return Ok(frame),
+        Ok(frame) => {
+            return Err(FrameError {
+                id: Some(frame.id),
+                code: ErrorCode::UnsupportedVersion,
+                message: format!(
+                    "this server speaks protocol version {PROTOCOL_VERSION}, not {}",
+                    frame.v
+                ),
+            });
+        }
+        Err(error) => error,
+    };
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(parse) => {
+            return Err(FrameError {
+                id: None,
+                code: ErrorCode::Invalid,
+                message: format!("the frame is not valid JSON: {parse}"),
+            });
+        }
+    };
+    let id = value.get("id").and_then(serde_json::Value::as_u64);
+    match value.get("v").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
+        Some(v) => {
+            return Err(FrameError {
+                id,
+                code: ErrorCode::UnsupportedVersion,
+                message: format!("this server speaks protocol version {PROTOCOL_VERSION}, not {v}"),
+            });
+        }
+        None => {
+            return Err(FrameError {
+                id,
+                code: ErrorCode::Invalid,
+                message: format!(
+                    "every frame needs \"v\": {PROTOCOL_VERSION} (the protocol version)"
+                ),
+            });
+        }
+    }
+    if id.is_none() {
+        return Err(FrameError {
+            id,
+            code: ErrorCode::Invalid,
+            message: "every frame needs a numeric \"id\" chosen by the client".into(),
+        });
+    }
+    if let Some(kind) = value.get("type").and_then(serde_json::Value::as_str)
+        && error.to_string().contains("unknown variant")
+    {
+        return Err(FrameError {
+            id,
+            code: ErrorCode::UnknownType,
+            message: format!("there is no request of type \"{kind}\""),
+        });
+    }
+    Err(FrameError {
+        id,
+        code: ErrorCode::Invalid,
+        message: format!("the request is malformed: {error}"),
+    })
+}
+
+fn peek_id(text: &str) -> Option<RequestId> {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()?
+        .get("id")?
+        .as_u64()
+}
+
+/// A token bucket: `rate` tokens per second, holding at most twice that.
+#[derive(Debug)]
+struct TokenBucket {
+    rate_per_second: f64,
+    capacity: f64,
+    tokens: f64,
+    updated: Instant,
+}
+
+impl TokenBucket {
+    fn new(requests_per_second: u32) -> Self {
+        let rate_per_second = f64::from(requests_per_second.max(1));
+        TokenBucket {
+            rate_per_second,
+            capacity: rate_per_second * 2.0,
+            tokens: rate_per_second * 2.0,
+            updated: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.updated = now;
+        self.tokens = (self.tokens + elapsed * self.rate_per_second).min(self.capacity);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_tells_errors_apart() {
+        let bad_json = parse_frame("{not json").unwrap_err();
+        assert_eq!((bad_json.id, bad_json.code), (None, ErrorCode::Invalid));
+
+        let version =
+            parse_frame(r#"{"v":2,"id":5,"type":"ping","client_time_ms":1}"#).unwrap_err();
+        assert_eq!(
+            (version.id, version.code),
+            (Some(5), ErrorCode::UnsupportedVersion)
+        );
+
+        let unknown = parse_frame(r#"{"v":1,"id":6,"type":"dance"}"#).unwrap_err();
+        assert_eq!(
+            (unknown.id, unknown.code),
+            (Some(6), ErrorCode::UnknownType)
+        );
+
+        let missing = parse_frame(r#"{"v":1,"id":7,"type":"rename_group"}"#).unwrap_err();
+        assert_eq!((missing.id, missing.code), (Some(7), ErrorCode::Invalid));
+        assert!(missing.message.contains("name"), "{}", missing.message);
+
+        let no_id = parse_frame(r#"{"v":1,"type":"raise_hand"}"#).unwrap_err();
+        assert_eq!((no_id.id, no_id.code), (None, ErrorCode::Invalid));
+
+        let good = parse_frame(r#"{"v":1,"id":8,"type":"raise_hand"}"#).expect("valid frame");
+        assert_eq!(good.request, Request::RaiseHand);
+    }
+
+    #[test]
+    fn token_bucket_allows_bursts_then_the_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(10);
+        bucket.updated = start;
+        let burst = (0..100).filter(|_| bucket.take(start)).count();
+        assert_eq!(burst, 20, "a burst of twice the rate passes");
+        let later = start + Duration::from_millis(500);
+        let refilled = (0..100).filter(|_| bucket.take(later)).count();
+        assert_eq!(refilled, 5, "half a second refills half the rate");
+    }
+}

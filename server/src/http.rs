@@ -1,0 +1,188 @@
+//! HTTP routes: health, group creation, the WebSocket upgrade and the web client's files.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use roundtable_protocol::{
+    CreateGroupRequest, CreateGroupResponse, ErrorBody, ErrorCode, GroupId, Health, HttpError,
+    MeetingId, PROTOCOL_VERSION,
+};
+use tower_http::services::{ServeDir, ServeFile};
+use tracing::{info, warn};
+
+use crate::room::state::{Group, RoomState, valid_name};
+use crate::secrets::new_secret;
+use crate::server::ServerContext;
+use crate::store::{Snapshot, StoreError};
+
+/// Largest HTTP request body accepted.
+const HTTP_BODY_BYTES_MAX: usize = 16 * 1024;
+
+/// Builds every route.
+pub fn router(context: Arc<ServerContext>) -> Router {
+    let web_dir = context.config.web_dir.clone();
+    let index = ServeFile::new(web_dir.join("index.html"));
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/api/groups", post(create_group))
+        .route("/ws", get(websocket))
+        .route_service("/g/{group_id}", index)
+        .fallback_service(ServeDir::new(web_dir))
+        .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
+        .with_state(context)
+}
+
+/// A typed error answer: status plus `{"error": {"code", "message"}}`.
+fn error(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Response {
+    let body = HttpError {
+        error: ErrorBody {
+            code,
+            message: message.into(),
+        },
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn health(State(context): State<Arc<ServerContext>>) -> Response {
+    axum::Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        protocol: PROTOCOL_VERSION,
+        live_rooms: context.rooms.live_rooms() as u64,
+        connections: context.open_connections(),
+    })
+    .into_response()
+}
+
+async fn create_group(
+    State(context): State<Arc<ServerContext>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::TooLarge,
+                format!("the request body exceeds {HTTP_BODY_BYTES_MAX} bytes"),
+            );
+        }
+        Err(rejection) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::Invalid,
+                rejection.body_text(),
+            );
+        }
+    };
+    let request: CreateGroupRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(parse) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::Invalid,
+                format!("expected {{\"name\": \"...\"}}: {parse}"),
+            );
+        }
+    };
+    let name = match valid_name(
+        "group name",
+        &request.name,
+        context.config.limits.group_name_chars_max,
+    ) {
+        Ok(name) => name,
+        Err(invalid) => return error(StatusCode::BAD_REQUEST, invalid.code, invalid.message),
+    };
+    let (facilitator_secret, facilitator_secret_hash) = new_secret();
+    let (invite_secret, invite_secret_hash) = new_secret();
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let now_ms = context.clock.now_ms();
+    let state = RoomState::new_group(
+        Group {
+            id: group_id,
+            name,
+            facilitator_secret_hash,
+            invite_secret_hash,
+            created_at_ms: now_ms,
+        },
+        meeting_id,
+        now_ms,
+    );
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: serde_json::to_vec(&state).expect("room state always serializes"),
+    };
+    match context.store.create_group(group_id, &snapshot).await {
+        Ok(()) => {}
+        Err(StoreError::Unavailable(reason)) => {
+            warn!(%reason, "could not create a group");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::StorageUnavailable,
+                "the group could not be saved; nothing was created, please try again",
+            );
+        }
+        Err(other) => {
+            warn!(error = %other, "could not create a group");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "the group could not be created",
+            );
+        }
+    }
+    info!(group = %group_id, "group created");
+    let base = &context.public_base;
+    let response = CreateGroupResponse {
+        group_id,
+        meeting_id,
+        facilitator_url: format!("{base}/g/{group_id}#facilitator={facilitator_secret}"),
+        invite_url: format!("{base}/g/{group_id}#invite={invite_secret}"),
+    };
+    (StatusCode::CREATED, axum::Json(response)).into_response()
+}
+
+async fn websocket(
+    State(context): State<Arc<ServerContext>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+        if !context
+            .allowed_origins
+            .iter()
+            .any(|allowed| allowed == origin)
+        {
+            warn!(%origin, "refused a WebSocket from a foreign origin");
+            return error(
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                format!("origin {origin} may not connect; set --allowed-origins to allow it"),
+            );
+        }
+    }
+    if *context.shutdown.borrow() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ShuttingDown,
+            "the server is shutting down",
+        );
+    }
+    // Frames up to the limit get a typed `too_large` error; frames past four times the limit
+    // are cut off by the WebSocket layer itself, which closes the connection.
+    let hard_limit = context.config.limits.frame_bytes_max * 4;
+    upgrade
+        .max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
+        .on_upgrade(move |socket| crate::connection::serve(socket, context))
+}

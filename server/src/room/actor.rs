@@ -1,0 +1,581 @@
+//! The room actor: one task per live room that alone owns the room's state.
+//!
+//! Commands arrive on a bounded channel. For each, the actor decides events with the pure state
+//! machine against a copy of the state, writes them to the store (with a snapshot every
+//! `snapshot_every_events`), and only when the store has made them durable swaps the copy in,
+//! fans the events out and acknowledges. A failed write therefore changes nothing and the
+//! requester gets `storage_unavailable`.
+//!
+//! Fan-out serializes each event once and queues the same bytes to every connection. A
+//! connection whose queue is full is closed with `slow_consumer`; it can resume.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use roundtable_protocol::{
+    self as wire, CatchUp, CloseReason, Credential, ErrorCode, EventFrame, GroupId, MemberId,
+    PresenceReason, Reply, RequestId, ResumePoint, Seq, ServerMessage, UnixMs,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{debug, info, warn};
+
+use super::state::{self, FreshMember, RoomError, RoomEvent, RoomState};
+use super::{ConnectionId, Outbox, QueueError, encode};
+use crate::clock::Clock;
+use crate::config::Limits;
+use crate::secrets::new_secret;
+use crate::store::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
+
+/// Commands a room accepts, queued in its bounded channel.
+#[derive(Debug)]
+pub enum RoomCommand {
+    /// A connection asks to join. On success the room sends the ack and the catch-up frames to
+    /// `outbox` itself, then answers `reply`; on failure it only answers `reply`.
+    Join {
+        connection_id: ConnectionId,
+        request_id: RequestId,
+        credential: Credential,
+        resume: Option<ResumePoint>,
+        outbox: Outbox,
+        reply: oneshot::Sender<Result<MemberId, RoomError>>,
+    },
+    /// A request from a joined connection; the room answers through the connection's outbox.
+    Request {
+        connection_id: ConnectionId,
+        request_id: RequestId,
+        request: wire::Request,
+    },
+    /// The connection has gone.
+    Leave {
+        connection_id: ConnectionId,
+        reason: PresenceReason,
+    },
+}
+
+/// One event as stored in the meeting's log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub at_ms: UnixMs,
+    pub event: RoomEvent,
+}
+
+/// What every room shares with the server.
+#[derive(Debug, Clone)]
+pub struct RoomContext {
+    pub store: Arc<dyn Store>,
+    pub limits: Limits,
+    pub clock: Arc<dyn Clock>,
+    /// Turns true when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// A connection in the room.
+#[derive(Debug)]
+struct Subscriber {
+    member_id: MemberId,
+    outbox: Outbox,
+}
+
+/// An event already sent to the room, kept for fast resume.
+#[derive(Debug)]
+struct RecentEvent {
+    seq: Seq,
+    frame: Utf8Bytes,
+}
+
+/// The actor's private state.
+struct RoomActor {
+    context: RoomContext,
+    state: RoomState,
+    subscribers: HashMap<ConnectionId, Subscriber>,
+    /// The last `recent_events_max` events of the current meeting, for resume without I/O.
+    recent: VecDeque<RecentEvent>,
+    /// Events written since the last snapshot; a snapshot is due at `snapshot_every_events`.
+    events_since_snapshot: u64,
+    /// Set when a presence change could not be stored; retried until it is.
+    presence_out_of_date: bool,
+}
+
+/// Seconds between retries of presence changes that could not be stored.
+const PRESENCE_RETRY: Duration = Duration::from_secs(1);
+
+/// Builds a room from what the store holds and starts its task. `on_stop` runs when the task
+/// ends (the registry uses it to forget the room).
+pub fn spawn(
+    context: RoomContext,
+    loaded: LoadedRoom,
+    commands: mpsc::Receiver<RoomCommand>,
+    on_stop: impl FnOnce() + Send + 'static,
+) -> Result<(), StoreError> {
+    let mut state: RoomState = serde_json::from_slice(&loaded.snapshot.bytes)
+        .map_err(|error| StoreError::Corrupt(format!("room snapshot does not parse: {error}")))?;
+    let mut recent = VecDeque::new();
+    for entry in &loaded.tail {
+        let stored: StoredEvent = serde_json::from_slice(&entry.bytes).map_err(|error| {
+            StoreError::Corrupt(format!("log entry {} does not parse: {error}", entry.seq))
+        })?;
+        if entry.seq != state.seq + 1 {
+            return Err(StoreError::Corrupt(format!(
+                "log entry {} does not follow seq {}",
+                entry.seq, state.seq
+            )));
+        }
+        state.apply(entry.seq, stored.at_ms, &stored.event);
+        recent.push_back(RecentEvent {
+            seq: entry.seq,
+            frame: event_frame(entry.seq, stored.at_ms, &stored.event),
+        });
+    }
+    while recent.len() > context.limits.recent_events_max {
+        recent.pop_front();
+    }
+    let events_since_snapshot = loaded.tail.len() as u64;
+    let actor = RoomActor {
+        context,
+        state,
+        subscribers: HashMap::new(),
+        recent,
+        events_since_snapshot,
+        // Members online in the stored state are not connected to this process.
+        presence_out_of_date: true,
+    };
+    tokio::spawn(async move {
+        actor.run(commands).await;
+        on_stop();
+    });
+    Ok(())
+}
+
+fn event_frame(seq: Seq, at_ms: UnixMs, event: &RoomEvent) -> Utf8Bytes {
+    encode(&ServerMessage::Event(EventFrame {
+        seq,
+        at_ms,
+        event: event.to_wire(),
+    }))
+}
+
+fn error_message(id: Option<RequestId>, error: &RoomError) -> ServerMessage {
+    ServerMessage::Error {
+        id,
+        code: error.code,
+        message: error.message.clone(),
+    }
+}
+
+fn storage_error(error: &StoreError) -> RoomError {
+    match error {
+        StoreError::Unavailable(_) | StoreError::Conflict(_) => RoomError::new(
+            ErrorCode::StorageUnavailable,
+            "the change could not be saved; nothing changed, please try again",
+        ),
+        StoreError::NotFound(_) => RoomError::new(ErrorCode::NotFound, "the group is gone"),
+        StoreError::Corrupt(_) => {
+            RoomError::new(ErrorCode::Internal, "stored data could not be read")
+        }
+    }
+}
+
+impl RoomActor {
+    fn group_id(&self) -> GroupId {
+        self.state.group.id
+    }
+
+    async fn run(mut self, mut commands: mpsc::Receiver<RoomCommand>) {
+        let mut shutdown = self.context.shutdown.clone();
+        info!(group = %self.group_id(), seq = self.state.seq, "room loaded");
+        self.reconcile_presence(PresenceReason::ServerRestart).await;
+        loop {
+            let idle = self.subscribers.is_empty();
+            let retry_presence = self.presence_out_of_date;
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.handle(command).await,
+                    None => break,
+                },
+                _ = tokio::time::sleep(self.context.limits.room_idle()), if idle => {
+                    debug!(group = %self.group_id(), "room idle; unloading");
+                    break;
+                }
+                _ = tokio::time::sleep(PRESENCE_RETRY), if retry_presence && !idle => {
+                    self.reconcile_presence(PresenceReason::ConnectionLost).await;
+                }
+                () = crate::server::stopping(&mut shutdown) => {
+                    self.close_all(CloseReason::ServerShutdown, "the server is shutting down; reconnect shortly");
+                    break;
+                }
+            }
+        }
+        // Commands queued after the decision to stop are refused by the dropped channel; the
+        // registry then loads the room again for them.
+        commands.close();
+        self.write_final_snapshot().await;
+        info!(group = %self.group_id(), seq = self.state.seq, "room stopped");
+    }
+
+    async fn handle(&mut self, command: RoomCommand) {
+        match command {
+            RoomCommand::Join {
+                connection_id,
+                request_id,
+                credential,
+                resume,
+                outbox,
+                reply,
+            } => {
+                let result = self
+                    .join(connection_id, request_id, &credential, resume, outbox)
+                    .await;
+                let _ = reply.send(result);
+            }
+            RoomCommand::Request {
+                connection_id,
+                request_id,
+                request,
+            } => self.request(connection_id, request_id, &request).await,
+            RoomCommand::Leave {
+                connection_id,
+                reason,
+            } => {
+                if self.subscribers.remove(&connection_id).is_some() {
+                    self.reconcile_presence(reason).await;
+                }
+            }
+        }
+    }
+
+    async fn join(
+        &mut self,
+        connection_id: ConnectionId,
+        request_id: RequestId,
+        credential: &Credential,
+        resume: Option<ResumePoint>,
+        outbox: Outbox,
+    ) -> Result<MemberId, RoomError> {
+        if self.subscribers.len() >= self.context.limits.connections_per_room_max {
+            return Err(RoomError::new(
+                ErrorCode::RoomFull,
+                "the room has as many connections as it may; close another tab or try later",
+            ));
+        }
+        let (token, token_hash) = new_secret();
+        let fresh = FreshMember {
+            member_id: MemberId::random(),
+            token,
+            token_hash,
+        };
+        let decision = state::decide_join(&self.state, credential, fresh, &self.context.limits)?;
+        let member_id = decision.member_id;
+        let mut events = decision.events;
+        let mut preview = self.state.clone();
+        for event in &events {
+            preview.apply(preview.seq + 1, 0, event);
+        }
+        if let Some(presence) =
+            state::decide_presence(&preview, member_id, true, PresenceReason::Joined)
+        {
+            events.push(presence);
+        }
+        self.commit(events).await?;
+
+        let role = self
+            .state
+            .role_of(member_id)
+            .expect("a member who just joined is a member");
+        let catch_up = self.catch_up(resume).await;
+        let joined = ServerMessage::Ack {
+            id: request_id,
+            result: Reply::Joined(wire::Joined {
+                member_id,
+                role,
+                meeting_id: self.state.meeting.id,
+                member_token: decision.issued_token,
+                catch_up: match catch_up {
+                    CatchUpFrames::Replay(_) => CatchUp::Replay,
+                    CatchUpFrames::Snapshot(_) => CatchUp::Snapshot,
+                },
+            }),
+        };
+        let mut queued = outbox.push_message(&joined);
+        match catch_up {
+            CatchUpFrames::Replay(frames) => {
+                for frame in frames {
+                    if queued.is_err() {
+                        break;
+                    }
+                    queued = outbox.push(frame);
+                }
+            }
+            CatchUpFrames::Snapshot(frame) => {
+                queued = queued.and_then(|()| outbox.push(frame));
+            }
+        }
+        if queued == Err(QueueError::Full) {
+            outbox.close(
+                CloseReason::SlowConsumer,
+                "too many missed events to send at once; resume again",
+            );
+        }
+        self.subscribers
+            .insert(connection_id, Subscriber { member_id, outbox });
+        info!(group = %self.group_id(), member = %member_id, connection = connection_id, "joined");
+        Ok(member_id)
+    }
+
+    async fn request(
+        &mut self,
+        connection_id: ConnectionId,
+        request_id: RequestId,
+        request: &wire::Request,
+    ) {
+        let Some(member_id) = self.subscribers.get(&connection_id).map(|s| s.member_id) else {
+            return;
+        };
+        let result = match state::decide(&self.state, member_id, request, &self.context.limits) {
+            Ok(events) => self.commit(events).await,
+            Err(error) => Err(error),
+        };
+        let Some(subscriber) = self.subscribers.get(&connection_id) else {
+            return;
+        };
+        let answer = match &result {
+            Ok(()) => ServerMessage::Ack {
+                id: request_id,
+                result: Reply::Done,
+            },
+            Err(error) => {
+                debug!(group = %self.group_id(), member = %member_id, code = error.code.as_str(), "request refused");
+                error_message(Some(request_id), error)
+            }
+        };
+        if subscriber.outbox.push_message(&answer) == Err(QueueError::Full) {
+            self.drop_slow(vec![connection_id]).await;
+        }
+    }
+
+    /// Persists `events`, then applies them and sends them to everyone in the room.
+    async fn commit(&mut self, events: Vec<RoomEvent>) -> Result<(), RoomError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let now_ms = self.context.clock.now_ms();
+        let mut next = self.state.clone();
+        let mut entries = Vec::with_capacity(events.len());
+        let mut frames = Vec::with_capacity(events.len());
+        for event in &events {
+            let seq = next.seq + 1;
+            next.apply(seq, now_ms, event);
+            let stored = StoredEvent {
+                at_ms: now_ms,
+                event: event.clone(),
+            };
+            entries.push(LogEntry {
+                seq,
+                bytes: serde_json::to_vec(&stored).expect("stored events always serialize"),
+            });
+            frames.push(RecentEvent {
+                seq,
+                frame: event_frame(seq, now_ms, event),
+            });
+        }
+        let snapshot_due = self.events_since_snapshot + entries.len() as u64
+            >= self.context.limits.snapshot_every_events;
+        let snapshot = snapshot_due.then(|| self.snapshot_of(&next));
+        let batch = AppendBatch {
+            group_id: self.group_id(),
+            meeting_id: next.meeting.id,
+            entries: &entries,
+            snapshot: snapshot.as_ref(),
+        };
+        if let Err(error) = self.context.store.append(batch).await {
+            warn!(group = %self.group_id(), %error, "could not persist events");
+            return Err(storage_error(&error));
+        }
+        self.events_since_snapshot = if snapshot_due {
+            0
+        } else {
+            self.events_since_snapshot + entries.len() as u64
+        };
+        self.state = next;
+        debug_assert_eq!(self.state.check_invariants(), Ok(()));
+
+        let removed: Vec<MemberId> = events
+            .iter()
+            .filter_map(|event| match event {
+                RoomEvent::MemberRemoved { member_id } => Some(*member_id),
+                _ => None,
+            })
+            .collect();
+        let mut slow = Vec::new();
+        for recent in frames {
+            for (connection_id, subscriber) in &self.subscribers {
+                if subscriber.outbox.push(recent.frame.clone()) == Err(QueueError::Full) {
+                    slow.push(*connection_id);
+                }
+            }
+            self.recent.push_back(recent);
+            if self.recent.len() > self.context.limits.recent_events_max {
+                self.recent.pop_front();
+            }
+        }
+        if !removed.is_empty() {
+            self.subscribers.retain(|_, subscriber| {
+                let gone = removed.contains(&subscriber.member_id);
+                if gone {
+                    subscriber.outbox.close(
+                        CloseReason::Removed,
+                        "the facilitator removed you from this group",
+                    );
+                }
+                !gone
+            });
+        }
+        if !slow.is_empty() {
+            slow.sort_unstable();
+            slow.dedup();
+            Box::pin(self.drop_slow(slow)).await;
+        }
+        Ok(())
+    }
+
+    /// Closes connections that cannot keep up and records who went offline.
+    async fn drop_slow(&mut self, connection_ids: Vec<ConnectionId>) {
+        for connection_id in connection_ids {
+            if let Some(subscriber) = self.subscribers.remove(&connection_id) {
+                warn!(group = %self.group_id(), connection = connection_id, "slow consumer disconnected");
+                subscriber.outbox.close(
+                    CloseReason::SlowConsumer,
+                    "you fell too far behind the room; reconnect to resume",
+                );
+            }
+        }
+        self.reconcile_presence(PresenceReason::ConnectionLost)
+            .await;
+    }
+
+    /// Brings the stored presence in line with who is connected now. A failed write is retried
+    /// later, so presence is eventually right even across a storage outage.
+    async fn reconcile_presence(&mut self, reason: PresenceReason) {
+        let connected: std::collections::BTreeSet<MemberId> = self
+            .subscribers
+            .values()
+            .map(|subscriber| subscriber.member_id)
+            .collect();
+        let mut events = Vec::new();
+        for member in &self.state.members {
+            let online = connected.contains(&member.id);
+            if let Some(event) = state::decide_presence(&self.state, member.id, online, reason) {
+                events.push(event);
+            }
+        }
+        self.presence_out_of_date = match self.commit(events).await {
+            Ok(()) => false,
+            Err(_) => true,
+        };
+    }
+
+    /// The frames that bring a joining connection up to date.
+    async fn catch_up(&self, resume: Option<ResumePoint>) -> CatchUpFrames {
+        let snapshot = || {
+            CatchUpFrames::Snapshot(encode(&ServerMessage::Snapshot(
+                self.state.to_wire_snapshot(),
+            )))
+        };
+        let Some(resume) = resume else {
+            return snapshot();
+        };
+        let current = self.state.seq;
+        if resume.meeting_id != self.state.meeting.id
+            || resume.seq > current
+            || current - resume.seq > self.context.limits.replay_events_max as u64
+        {
+            return snapshot();
+        }
+        if resume.seq == current {
+            return CatchUpFrames::Replay(Vec::new());
+        }
+        // The recent events cover the gap: no I/O.
+        if let Some(first) = self.recent.front()
+            && first.seq <= resume.seq + 1
+        {
+            let frames = self
+                .recent
+                .iter()
+                .filter(|recent| recent.seq > resume.seq)
+                .map(|recent| recent.frame.clone())
+                .collect();
+            return CatchUpFrames::Replay(frames);
+        }
+        // Otherwise read the log; any gap in it (trimmed entries) means a snapshot.
+        let wanted = (current - resume.seq) as usize;
+        match self
+            .context
+            .store
+            .read_log(self.state.meeting.id, resume.seq, wanted)
+            .await
+        {
+            Ok(entries) => {
+                let mut frames = Vec::with_capacity(entries.len());
+                for (offset, entry) in entries.iter().enumerate() {
+                    let expected = resume.seq + 1 + offset as u64;
+                    let Ok(stored) = serde_json::from_slice::<StoredEvent>(&entry.bytes) else {
+                        return snapshot();
+                    };
+                    if entry.seq != expected {
+                        return snapshot();
+                    }
+                    frames.push(event_frame(entry.seq, stored.at_ms, &stored.event));
+                }
+                if frames.len() == wanted {
+                    CatchUpFrames::Replay(frames)
+                } else {
+                    snapshot()
+                }
+            }
+            Err(error) => {
+                warn!(group = %self.group_id(), %error, "could not read the log for a resume; sending a snapshot");
+                snapshot()
+            }
+        }
+    }
+
+    fn snapshot_of(&self, state: &RoomState) -> Snapshot {
+        Snapshot {
+            meeting_id: state.meeting.id,
+            seq: state.seq,
+            bytes: serde_json::to_vec(state).expect("room state always serializes"),
+        }
+    }
+
+    fn close_all(&mut self, reason: CloseReason, message: &str) {
+        for subscriber in self.subscribers.values() {
+            subscriber.outbox.close(reason, message);
+        }
+        self.subscribers.clear();
+    }
+
+    async fn write_final_snapshot(&mut self) {
+        if self.events_since_snapshot == 0 {
+            return;
+        }
+        let snapshot = self.snapshot_of(&self.state);
+        let batch = AppendBatch {
+            group_id: self.group_id(),
+            meeting_id: self.state.meeting.id,
+            entries: &[],
+            snapshot: Some(&snapshot),
+        };
+        match self.context.store.append(batch).await {
+            Ok(()) => self.events_since_snapshot = 0,
+            // The log holds every event, so the next load replays it; nothing is lost.
+            Err(error) => warn!(group = %self.group_id(), %error, "final snapshot not written"),
+        }
+    }
+}
+
+enum CatchUpFrames {
+    Replay(Vec<Utf8Bytes>),
+    Snapshot(Utf8Bytes),
+}

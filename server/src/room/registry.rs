@@ -1,0 +1,192 @@
+//! Finds the live room of a group, loading it from the store on first use. Each group has at
+//! most one live room in the process; concurrent first joins wait for the same load.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use roundtable_protocol::{Credential, ErrorCode, GroupId, MemberId, RequestId, ResumePoint};
+use tokio::sync::{OnceCell, mpsc, oneshot};
+use tracing::warn;
+
+use super::actor::{self, RoomCommand, RoomContext};
+use super::state::RoomError;
+use super::{ConnectionId, Outbox};
+
+/// Commands waiting for one room; a sender waits when it is full.
+const ROOM_QUEUE_MAX: usize = 1024;
+
+/// Attempts to reach a room that stops (idle unload) while a join is on its way.
+const JOIN_ATTEMPTS_MAX: usize = 3;
+
+/// The way to a live room's actor.
+#[derive(Debug, Clone)]
+pub struct RoomHandle {
+    commands: mpsc::Sender<RoomCommand>,
+}
+
+impl RoomHandle {
+    /// Queues a command, waiting while the room's queue is full. Fails if the room stopped.
+    pub async fn send(&self, command: RoomCommand) -> Result<(), RoomError> {
+        self.commands.send(command).await.map_err(|_| {
+            RoomError::new(
+                ErrorCode::ShuttingDown,
+                "the room has closed; reconnect to rejoin",
+            )
+        })
+    }
+}
+
+type Slot = Arc<OnceCell<RoomHandle>>;
+
+/// All live rooms of the process.
+#[derive(Debug)]
+pub struct Registry {
+    rooms: Arc<DashMap<GroupId, Slot>>,
+    context: RoomContext,
+    /// Every room task holds a clone; shutdown drops the original and waits for the rest.
+    alive: Mutex<Option<mpsc::Sender<()>>>,
+    all_stopped: tokio::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+/// What a connection brings to a join.
+#[derive(Debug)]
+pub struct JoinArgs {
+    pub connection_id: ConnectionId,
+    pub request_id: RequestId,
+    pub credential: Credential,
+    pub resume: Option<ResumePoint>,
+    pub outbox: Outbox,
+}
+
+impl Registry {
+    pub fn new(context: RoomContext) -> Self {
+        let (alive, all_stopped) = mpsc::channel(1);
+        Registry {
+            rooms: Arc::new(DashMap::new()),
+            context,
+            alive: Mutex::new(Some(alive)),
+            all_stopped: tokio::sync::Mutex::new(all_stopped),
+        }
+    }
+
+    /// Rooms live in memory now.
+    pub fn live_rooms(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// Joins a connection to a group's room. On success the room has sent the ack and the
+    /// catch-up frames to the connection's outbox.
+    pub async fn join(
+        &self,
+        group_id: GroupId,
+        args: JoinArgs,
+    ) -> Result<(RoomHandle, MemberId), RoomError> {
+        for _ in 0..JOIN_ATTEMPTS_MAX {
+            let (slot, handle) = self.room(group_id).await?;
+            let (reply, answer) = oneshot::channel();
+            let command = RoomCommand::Join {
+                connection_id: args.connection_id,
+                request_id: args.request_id,
+                credential: args.credential.clone(),
+                resume: args.resume,
+                outbox: args.outbox.clone(),
+                reply,
+            };
+            if handle.send(command).await.is_ok()
+                && let Ok(result) = answer.await
+            {
+                return result.map(|member_id| (handle, member_id));
+            }
+            // The room stopped between lookup and send: forget it and load it again.
+            self.rooms
+                .remove_if(&group_id, |_, current| Arc::ptr_eq(current, &slot));
+        }
+        Err(RoomError::new(
+            ErrorCode::ShuttingDown,
+            "the room is closing; try again in a moment",
+        ))
+    }
+
+    async fn room(&self, group_id: GroupId) -> Result<(Slot, RoomHandle), RoomError> {
+        let slot = match self.rooms.get(&group_id) {
+            Some(slot) => Arc::clone(&slot),
+            None => {
+                if self.rooms.len() >= self.context.limits.live_rooms_max {
+                    return Err(RoomError::new(
+                        ErrorCode::ServerBusy,
+                        "the server holds as many live rooms as it may; try again later",
+                    ));
+                }
+                Arc::clone(self.rooms.entry(group_id).or_default().value())
+            }
+        };
+        let loaded = slot.get_or_try_init(|| self.load(group_id, &slot)).await;
+        match loaded {
+            Ok(handle) => Ok((Arc::clone(&slot), handle.clone())),
+            Err(error) => {
+                self.rooms
+                    .remove_if(&group_id, |_, current| Arc::ptr_eq(current, &slot));
+                Err(error)
+            }
+        }
+    }
+
+    async fn load(&self, group_id: GroupId, slot: &Slot) -> Result<RoomHandle, RoomError> {
+        let Some(alive) = self
+            .alive
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+        else {
+            return Err(RoomError::new(
+                ErrorCode::ShuttingDown,
+                "the server is shutting down",
+            ));
+        };
+        let loaded = match self.context.store.load_room(group_id).await {
+            Ok(Some(loaded)) => loaded,
+            Ok(None) => {
+                return Err(RoomError::new(
+                    ErrorCode::NotFound,
+                    format!("no group {group_id}; check the link"),
+                ));
+            }
+            Err(error) => {
+                warn!(group = %group_id, %error, "could not load room");
+                return Err(RoomError::new(
+                    ErrorCode::StorageUnavailable,
+                    "the group could not be loaded; try again shortly",
+                ));
+            }
+        };
+        let (commands, receiver) = mpsc::channel(ROOM_QUEUE_MAX);
+        let rooms = Arc::clone(&self.rooms);
+        let own_slot = Arc::clone(slot);
+        actor::spawn(self.context.clone(), loaded, receiver, move || {
+            rooms.remove_if(&group_id, |_, current| Arc::ptr_eq(current, &own_slot));
+            drop(alive);
+        })
+        .map_err(|error| {
+            warn!(group = %group_id, %error, "stored room is damaged");
+            RoomError::new(
+                ErrorCode::Internal,
+                "the group's stored data could not be read",
+            )
+        })?;
+        Ok(RoomHandle { commands })
+    }
+
+    /// After the shutdown signal: waits until every room has stopped and written its final
+    /// snapshot, at most `timeout`.
+    pub async fn wait_stopped(&self, timeout: Duration) -> bool {
+        self.alive
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        let mut all_stopped = self.all_stopped.lock().await;
+        tokio::time::timeout(timeout, all_stopped.recv())
+            .await
+            .is_ok()
+    }
+}

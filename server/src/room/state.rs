@@ -1,0 +1,598 @@
+//! The room's rules as a pure state machine: no I/O, no clock, no randomness.
+//!
+//! A room is event-sourced. [`decide`] (and [`decide_join`], [`decide_presence`]) look at the
+//! state and a command and return the events the command causes, or a [`RoomError`] and no
+//! events. [`RoomState::apply`] folds one event into the state. The state after a command is
+//! therefore exactly the fold of its events, which is what makes a room loadable from a
+//! snapshot plus the log tail, and resumable by replaying events. Time and random values come
+//! in as arguments, so tests drive the machine with a fake clock and fixed ids.
+
+use std::collections::BTreeSet;
+
+use roundtable_protocol as wire;
+use roundtable_protocol::{Credential, ErrorCode, GroupId, MeetingId, MemberId, Role, Seq, UnixMs};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Limits;
+use crate::secrets::{SecretHash, hash_secret};
+
+/// The whole state of one group's live room: the group, its members and the current meeting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomState {
+    pub group: Group,
+    pub meeting: Meeting,
+    /// Current members, in the order they joined.
+    pub members: Vec<Member>,
+    /// Members with at least one open connection. Rebuilt from events; after a restart the
+    /// room marks everyone offline with `server_restart` events.
+    pub online: BTreeSet<MemberId>,
+    /// The speaker queue, first raised first.
+    pub hands: Vec<MemberId>,
+    /// The seq of the last event applied; 0 before any.
+    pub seq: Seq,
+}
+
+/// A peer group and its credentials (as hashes only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: String,
+    pub facilitator_secret_hash: SecretHash,
+    pub invite_secret_hash: SecretHash,
+    pub created_at_ms: UnixMs,
+}
+
+/// The group's current meeting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meeting {
+    pub id: MeetingId,
+    pub number: u32,
+    pub started_at_ms: UnixMs,
+}
+
+/// A member of the group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: MemberId,
+    pub display_name: String,
+    pub role: Role,
+    pub token_hash: SecretHash,
+    pub joined_at_ms: UnixMs,
+}
+
+/// A change to the room, as stored in the meeting's event log. Wire events are derived from
+/// these by [`RoomEvent::to_wire`]; stored events may carry what never crosses the wire (a
+/// token hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RoomEvent {
+    MemberAdded {
+        member_id: MemberId,
+        display_name: String,
+        role: Role,
+        token_hash: SecretHash,
+    },
+    PresenceChanged {
+        member_id: MemberId,
+        online: bool,
+        reason: wire::PresenceReason,
+    },
+    GroupRenamed {
+        name: String,
+    },
+    MemberRemoved {
+        member_id: MemberId,
+    },
+    RoleChanged {
+        member_id: MemberId,
+        role: Role,
+    },
+    HandRaised {
+        member_id: MemberId,
+    },
+    HandLowered {
+        member_id: MemberId,
+    },
+}
+
+/// Why a command was refused. Maps one to one onto a wire error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct RoomError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl RoomError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        RoomError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The values a join needs if it creates a member, made by the caller so the machine stays
+/// pure.
+#[derive(Debug, Clone)]
+pub struct FreshMember {
+    pub member_id: MemberId,
+    pub token: String,
+    pub token_hash: SecretHash,
+}
+
+/// The outcome of an accepted join.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinDecision {
+    pub member_id: MemberId,
+    /// The new member token, when the join created a member.
+    pub issued_token: Option<String>,
+    pub events: Vec<RoomEvent>,
+}
+
+impl RoomState {
+    /// A new group with its first meeting and no members.
+    pub fn new_group(group: Group, meeting_id: MeetingId, now_ms: UnixMs) -> RoomState {
+        RoomState {
+            group,
+            meeting: Meeting {
+                id: meeting_id,
+                number: 1,
+                started_at_ms: now_ms,
+            },
+            members: Vec::new(),
+            online: BTreeSet::new(),
+            hands: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    pub fn member(&self, member_id: MemberId) -> Option<&Member> {
+        self.members.iter().find(|member| member.id == member_id)
+    }
+
+    fn member_mut(&mut self, member_id: MemberId) -> Option<&mut Member> {
+        self.members
+            .iter_mut()
+            .find(|member| member.id == member_id)
+    }
+
+    pub fn role_of(&self, member_id: MemberId) -> Option<Role> {
+        self.member(member_id).map(|member| member.role)
+    }
+
+    fn facilitator_count(&self) -> usize {
+        self.members
+            .iter()
+            .filter(|member| member.role == Role::Facilitator)
+            .count()
+    }
+
+    /// Folds one event into the state. Events were decided against this state, so they always
+    /// fit; one that does not (a bug, or a damaged log) is ignored field by field rather than
+    /// panicking, and the invariant checks in tests catch it.
+    pub fn apply(&mut self, seq: Seq, at_ms: UnixMs, event: &RoomEvent) {
+        debug_assert!(seq > self.seq, "events apply in seq order");
+        self.seq = seq;
+        match event {
+            RoomEvent::MemberAdded {
+                member_id,
+                display_name,
+                role,
+                token_hash,
+            } => {
+                if self.member(*member_id).is_none() {
+                    self.members.push(Member {
+                        id: *member_id,
+                        display_name: display_name.clone(),
+                        role: *role,
+                        token_hash: *token_hash,
+                        joined_at_ms: at_ms,
+                    });
+                }
+            }
+            RoomEvent::PresenceChanged {
+                member_id, online, ..
+            } => {
+                if *online {
+                    self.online.insert(*member_id);
+                } else {
+                    self.online.remove(member_id);
+                }
+            }
+            RoomEvent::GroupRenamed { name } => self.group.name = name.clone(),
+            RoomEvent::MemberRemoved { member_id } => {
+                self.members.retain(|member| member.id != *member_id);
+                self.online.remove(member_id);
+                self.hands.retain(|id| id != member_id);
+            }
+            RoomEvent::RoleChanged { member_id, role } => {
+                if let Some(member) = self.member_mut(*member_id) {
+                    member.role = *role;
+                }
+            }
+            RoomEvent::HandRaised { member_id } => {
+                if !self.hands.contains(member_id) {
+                    self.hands.push(*member_id);
+                }
+            }
+            RoomEvent::HandLowered { member_id } => self.hands.retain(|id| id != member_id),
+        }
+    }
+
+    /// The state as clients see it.
+    pub fn to_wire_snapshot(&self) -> wire::Snapshot {
+        wire::Snapshot {
+            seq: self.seq,
+            group: wire::GroupInfo {
+                group_id: self.group.id,
+                name: self.group.name.clone(),
+            },
+            meeting: wire::MeetingInfo {
+                meeting_id: self.meeting.id,
+                number: self.meeting.number,
+                started_at_ms: self.meeting.started_at_ms,
+            },
+            members: self
+                .members
+                .iter()
+                .map(|member| self.member_info(member))
+                .collect(),
+            hands: self.hands.clone(),
+        }
+    }
+
+    fn member_info(&self, member: &Member) -> wire::MemberInfo {
+        wire::MemberInfo {
+            member_id: member.id,
+            display_name: member.display_name.clone(),
+            role: member.role,
+            online: self.online.contains(&member.id),
+        }
+    }
+
+    /// Checks every invariant of the state; tests call this after every step.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut ids = BTreeSet::new();
+        let mut tokens = std::collections::HashSet::new();
+        for member in &self.members {
+            if !ids.insert(member.id) {
+                return Err(format!("member {} appears twice", member.id));
+            }
+            if !tokens.insert(member.token_hash) {
+                return Err(format!("member {} shares a token hash", member.id));
+            }
+        }
+        if let Some(ghost) = self.online.iter().find(|id| !ids.contains(id)) {
+            return Err(format!("online member {ghost} is not a member"));
+        }
+        let mut raised = BTreeSet::new();
+        for id in &self.hands {
+            if !ids.contains(id) {
+                return Err(format!("raised hand of {id} who is not a member"));
+            }
+            if !raised.insert(*id) {
+                return Err(format!("hand of {id} is raised twice"));
+            }
+        }
+        if !self.members.is_empty() && self.facilitator_count() == 0 {
+            return Err("a group with members has no facilitator".into());
+        }
+        Ok(())
+    }
+}
+
+impl RoomEvent {
+    /// The event as clients see it. Depends on the event alone, so that events replayed from
+    /// the log look exactly as they did live.
+    pub fn to_wire(&self) -> wire::Event {
+        match self {
+            RoomEvent::MemberAdded {
+                member_id,
+                display_name,
+                role,
+                ..
+            } => wire::Event::MemberAdded {
+                member: wire::MemberInfo {
+                    member_id: *member_id,
+                    display_name: display_name.clone(),
+                    role: *role,
+                    // A member is added first and comes online with the next event.
+                    online: false,
+                },
+            },
+            RoomEvent::PresenceChanged {
+                member_id,
+                online,
+                reason,
+            } => wire::Event::PresenceChanged {
+                member_id: *member_id,
+                online: *online,
+                reason: *reason,
+            },
+            RoomEvent::GroupRenamed { name } => wire::Event::GroupRenamed { name: name.clone() },
+            RoomEvent::MemberRemoved { member_id } => wire::Event::MemberRemoved {
+                member_id: *member_id,
+            },
+            RoomEvent::RoleChanged { member_id, role } => wire::Event::RoleChanged {
+                member_id: *member_id,
+                role: *role,
+            },
+            RoomEvent::HandRaised { member_id } => wire::Event::HandRaised {
+                member_id: *member_id,
+            },
+            RoomEvent::HandLowered { member_id } => wire::Event::HandLowered {
+                member_id: *member_id,
+            },
+        }
+    }
+}
+
+/// Checks a human-entered name: trimmed, not empty, at most `chars_max` characters, no control
+/// characters. Returns the trimmed name.
+pub fn valid_name(what: &str, name: &str, chars_max: usize) -> Result<String, RoomError> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            format!("{what} must not be empty"),
+        ));
+    }
+    let chars = trimmed.chars().count();
+    if chars > chars_max {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            format!("{what} has {chars} characters; at most {chars_max} are allowed"),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            format!("{what} must not contain control characters"),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Decides a join: checks the credential and returns the member who joins, with the events
+/// that add or promote them. Presence is decided separately, by [`decide_presence`].
+pub fn decide_join(
+    state: &RoomState,
+    credential: &Credential,
+    fresh: FreshMember,
+    limits: &Limits,
+) -> Result<JoinDecision, RoomError> {
+    let add_member = |display_name: &str, role: Role| -> Result<JoinDecision, RoomError> {
+        let display_name = valid_name("display name", display_name, limits.display_name_chars_max)?;
+        if state.members.len() >= limits.members_per_room_max {
+            return Err(RoomError::new(
+                ErrorCode::RoomFull,
+                format!(
+                    "the group has {} members, the most it may have",
+                    state.members.len()
+                ),
+            ));
+        }
+        Ok(JoinDecision {
+            member_id: fresh.member_id,
+            issued_token: Some(fresh.token.clone()),
+            events: vec![RoomEvent::MemberAdded {
+                member_id: fresh.member_id,
+                display_name,
+                role,
+                token_hash: fresh.token_hash,
+            }],
+        })
+    };
+    match credential {
+        Credential::Facilitator {
+            secret,
+            display_name,
+            member_token,
+        } => {
+            if hash_secret(secret) != state.group.facilitator_secret_hash {
+                return Err(RoomError::new(
+                    ErrorCode::Unauthorized,
+                    "the facilitator secret is not this group's; check the facilitator link",
+                ));
+            }
+            let existing = member_token
+                .as_deref()
+                .and_then(|token| member_by_token(state, token));
+            match existing {
+                Some(member) if member.role == Role::Facilitator => Ok(JoinDecision {
+                    member_id: member.id,
+                    issued_token: None,
+                    events: Vec::new(),
+                }),
+                Some(member) => Ok(JoinDecision {
+                    member_id: member.id,
+                    issued_token: None,
+                    events: vec![RoomEvent::RoleChanged {
+                        member_id: member.id,
+                        role: Role::Facilitator,
+                    }],
+                }),
+                None => add_member(display_name, Role::Facilitator),
+            }
+        }
+        Credential::Invite {
+            secret,
+            display_name,
+            observer,
+        } => {
+            if hash_secret(secret) != state.group.invite_secret_hash {
+                return Err(RoomError::new(
+                    ErrorCode::Unauthorized,
+                    "the invite secret is not this group's; ask the facilitator for a new link",
+                ));
+            }
+            let role = if *observer {
+                Role::Observer
+            } else {
+                Role::Member
+            };
+            add_member(display_name, role)
+        }
+        Credential::MemberToken { token } => match member_by_token(state, token) {
+            Some(member) => Ok(JoinDecision {
+                member_id: member.id,
+                issued_token: None,
+                events: Vec::new(),
+            }),
+            None => Err(RoomError::new(
+                ErrorCode::Unauthorized,
+                "this member token is not valid in this group (the member may have been removed)",
+            )),
+        },
+    }
+}
+
+fn member_by_token<'a>(state: &'a RoomState, token: &str) -> Option<&'a Member> {
+    let hash = hash_secret(token);
+    state
+        .members
+        .iter()
+        .find(|member| member.token_hash == hash)
+}
+
+/// The presence event for a member going online or offline, if it changes anything.
+pub fn decide_presence(
+    state: &RoomState,
+    member_id: MemberId,
+    online: bool,
+    reason: wire::PresenceReason,
+) -> Option<RoomEvent> {
+    if state.member(member_id).is_none() || state.online.contains(&member_id) == online {
+        return None;
+    }
+    Some(RoomEvent::PresenceChanged {
+        member_id,
+        online,
+        reason,
+    })
+}
+
+/// Decides a request from a member who has joined. Join and ping never reach the room's
+/// state machine; they are answered by the connection and [`decide_join`].
+pub fn decide(
+    state: &RoomState,
+    by: MemberId,
+    request: &wire::Request,
+    limits: &Limits,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let Some(role) = state.role_of(by) else {
+        return Err(RoomError::new(
+            ErrorCode::Forbidden,
+            "you are no longer a member of this group",
+        ));
+    };
+    let require_facilitator = || {
+        if role == Role::Facilitator {
+            Ok(())
+        } else {
+            Err(RoomError::new(
+                ErrorCode::Forbidden,
+                "only a facilitator may do this",
+            ))
+        }
+    };
+    let require_member = |member_id: MemberId| {
+        state.member(member_id).ok_or_else(|| {
+            RoomError::new(
+                ErrorCode::NotFound,
+                format!("no member {member_id} in this group"),
+            )
+        })
+    };
+    match request {
+        wire::Request::Join { .. } | wire::Request::Ping { .. } => Err(RoomError::new(
+            ErrorCode::Internal,
+            "join and ping are not room commands",
+        )),
+        wire::Request::RenameGroup { name } => {
+            require_facilitator()?;
+            let name = valid_name("group name", name, limits.group_name_chars_max)?;
+            if name == state.group.name {
+                return Ok(Vec::new());
+            }
+            Ok(vec![RoomEvent::GroupRenamed { name }])
+        }
+        wire::Request::RemoveMember { member_id } => {
+            require_facilitator()?;
+            require_member(*member_id)?;
+            if *member_id == by {
+                return Err(RoomError::new(
+                    ErrorCode::Conflict,
+                    "you cannot remove yourself; hand over the facilitator role first",
+                ));
+            }
+            let mut events = Vec::new();
+            if state.online.contains(member_id) {
+                events.push(RoomEvent::PresenceChanged {
+                    member_id: *member_id,
+                    online: false,
+                    reason: wire::PresenceReason::Removed,
+                });
+            }
+            events.push(RoomEvent::MemberRemoved {
+                member_id: *member_id,
+            });
+            Ok(events)
+        }
+        wire::Request::SetRole {
+            member_id,
+            role: new_role,
+        } => {
+            require_facilitator()?;
+            let target = require_member(*member_id)?;
+            if target.role == *new_role {
+                return Ok(Vec::new());
+            }
+            if target.role == Role::Facilitator && state.facilitator_count() == 1 {
+                return Err(RoomError::new(
+                    ErrorCode::Conflict,
+                    "the group's last facilitator cannot be demoted; hand over the role instead",
+                ));
+            }
+            Ok(vec![RoomEvent::RoleChanged {
+                member_id: *member_id,
+                role: *new_role,
+            }])
+        }
+        wire::Request::HandOverFacilitator { member_id } => {
+            require_facilitator()?;
+            let target = require_member(*member_id)?;
+            if *member_id == by {
+                return Err(RoomError::new(
+                    ErrorCode::Conflict,
+                    "you are the facilitator already; name another member",
+                ));
+            }
+            let mut events = Vec::new();
+            if target.role != Role::Facilitator {
+                events.push(RoomEvent::RoleChanged {
+                    member_id: *member_id,
+                    role: Role::Facilitator,
+                });
+            }
+            events.push(RoomEvent::RoleChanged {
+                member_id: by,
+                role: Role::Member,
+            });
+            Ok(events)
+        }
+        wire::Request::RaiseHand => {
+            if state.hands.contains(&by) {
+                return Ok(Vec::new());
+            }
+            Ok(vec![RoomEvent::HandRaised { member_id: by }])
+        }
+        wire::Request::LowerHand => {
+            if !state.hands.contains(&by) {
+                return Ok(Vec::new());
+            }
+            Ok(vec![RoomEvent::HandLowered { member_id: by }])
+        }
+    }
+}

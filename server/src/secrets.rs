@@ -1,0 +1,87 @@
+//! Secrets and tokens: random, long enough to be unguessable, stored only as hashes.
+//!
+//! Every secret is 32 random bytes (256 bits) from the operating system, written as unpadded
+//! base64url. The server stores SHA-256 of the secret's text. A fast hash is right here: the
+//! secrets are random, not chosen by people, so there is nothing to brute-force offline.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Bytes of randomness in every secret and token.
+const SECRET_BYTES: usize = 32;
+
+/// The SHA-256 of a secret, as stored. Printed only as `SecretHash(..)` so it never reaches logs
+/// by accident either.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SecretHash(#[serde(with = "hex_bytes")] pub [u8; 32]);
+
+impl std::fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretHash(..)")
+    }
+}
+
+/// A fresh random secret and its hash.
+pub fn new_secret() -> (String, SecretHash) {
+    let mut bytes = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = hash_secret(&secret);
+    (secret, hash)
+}
+
+/// The stored form of a secret presented by a client.
+pub fn hash_secret(secret: &str) -> SecretHash {
+    SecretHash(Sha256::digest(secret.as_bytes()).into())
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8; 32], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut text = String::with_capacity(64);
+        for byte in bytes {
+            text.push_str(&format!("{byte:02x}"));
+        }
+        serializer.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text.len() != 64 {
+            return Err(serde::de::Error::custom("a secret hash has 64 hex digits"));
+        }
+        let mut bytes = [0u8; 32];
+        for (index, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[index * 2..index * 2 + 2], 16)
+                .map_err(serde::de::Error::custom)?;
+        }
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_long_distinct_and_hash_consistently() {
+        let (first, first_hash) = new_secret();
+        let (second, _) = new_secret();
+        assert_eq!(first.len(), 43, "32 bytes are 43 base64url characters");
+        assert_ne!(first, second);
+        assert_eq!(hash_secret(&first), first_hash);
+        assert_ne!(hash_secret(&second), first_hash);
+    }
+
+    #[test]
+    fn hashes_round_trip_through_json_and_never_print() {
+        let (_, hash) = new_secret();
+        let json = serde_json::to_string(&hash).expect("serialize");
+        let back: SecretHash = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, hash);
+        assert_eq!(format!("{hash:?}"), "SecretHash(..)");
+    }
+}

@@ -1,0 +1,205 @@
+//! Starting and stopping the server: binds, serves HTTP and WebSocket, and shuts down
+//! gracefully (stop accepting, close every socket with a reason, write final snapshots).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::room::actor::RoomContext;
+use crate::room::registry::Registry;
+use crate::store::{EmbeddedStore, Store};
+
+/// The most time shutdown waits for rooms to write their snapshots and sockets to close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Everything request handlers and connections share.
+#[derive(Debug)]
+pub struct ServerContext {
+    pub config: Config,
+    /// The base of every link handed out, without a trailing slash.
+    pub public_base: String,
+    /// Origins allowed to open a WebSocket (the public URL's, plus the configured ones).
+    pub allowed_origins: Vec<String>,
+    pub store: Arc<dyn Store>,
+    pub rooms: Registry,
+    pub clock: Arc<dyn Clock>,
+    /// Turns true when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+    connections: AtomicU64,
+}
+
+/// Counts an open connection until dropped.
+#[derive(Debug)]
+pub struct ConnectionGuard<'a>(&'a AtomicU64);
+
+impl Drop for ConnectionGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl ServerContext {
+    pub fn connection_opened(&self) -> ConnectionGuard<'_> {
+        self.connections.fetch_add(1, Ordering::SeqCst);
+        ConnectionGuard(&self.connections)
+    }
+
+    pub fn open_connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+/// A bound, not yet serving server.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    context: Arc<ServerContext>,
+    stop: watch::Sender<bool>,
+}
+
+/// Opens the store the configuration names.
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store = EmbeddedStore::open(&config.data_dir)?;
+    Ok(Arc::new(store))
+}
+
+impl Server {
+    /// Binds the configured address and opens the store.
+    pub async fn bind(config: Config) -> anyhow::Result<Server> {
+        let store = open_store(&config)?;
+        let listener = TcpListener::bind(config.listen).await?;
+        Ok(Server::with_parts(
+            config,
+            listener,
+            store,
+            Arc::new(SystemClock),
+        ))
+    }
+
+    /// A server from ready parts, for tests and tools.
+    pub fn with_parts(
+        config: Config,
+        listener: TcpListener,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Server {
+        let bound = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let public_base = config.public_base(bound);
+        let mut allowed_origins = vec![origin_of(&public_base)];
+        allowed_origins.extend(
+            config
+                .allowed_origins
+                .iter()
+                .map(|origin| origin.trim_end_matches('/').to_string()),
+        );
+        let (stop, shutdown) = watch::channel(false);
+        let rooms = Registry::new(RoomContext {
+            store: Arc::clone(&store),
+            limits: config.limits.clone(),
+            clock: Arc::clone(&clock),
+            shutdown: shutdown.clone(),
+        });
+        let context = Arc::new(ServerContext {
+            config,
+            public_base,
+            allowed_origins,
+            store,
+            rooms,
+            clock,
+            shutdown,
+            connections: AtomicU64::new(0),
+        });
+        Server {
+            listener,
+            context,
+            stop,
+        }
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The URL a person opens to use this server.
+    pub fn public_base(&self) -> &str {
+        &self.context.public_base
+    }
+
+    /// Serves until `shutdown` completes, then stops gracefully: no new connections, every
+    /// socket closed with `server_shutdown`, every room's final snapshot written.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Server {
+            listener,
+            context,
+            stop,
+        } = self;
+        let app = crate::http::router(Arc::clone(&context));
+        let mut accepting = context.shutdown.clone();
+        let serve = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stopping(&mut accepting).await });
+        let serving = tokio::spawn(async move { serve.await });
+        shutdown.await;
+        info!("shutting down: closing connections and saving rooms");
+        let _ = stop.send(true);
+        if !context.rooms.wait_stopped(SHUTDOWN_GRACE).await {
+            warn!("some rooms did not stop in time");
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while context.open_connections() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {
+            Ok(Ok(result)) => result?,
+            Ok(Err(join_error)) => return Err(join_error.into()),
+            Err(_) => warn!("HTTP connections did not finish in time"),
+        }
+        info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes once the shutdown signal is set (or its sender is gone).
+pub async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stopping| *stopping).await;
+}
+
+/// The origin (`scheme://host[:port]`) of a URL.
+fn origin_of(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |index| index + 3);
+    match url[after_scheme..].find('/') {
+        Some(slash) => url[..after_scheme + slash].to_string(),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn origin_drops_the_path() {
+        assert_eq!(
+            origin_of("https://meet.example.com/rt"),
+            "https://meet.example.com"
+        );
+        assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+    }
+}

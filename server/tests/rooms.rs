@@ -1,0 +1,722 @@
+//! Live rooms over real WebSockets against a real server on 127.0.0.1.
+
+mod support;
+
+use std::time::Duration;
+
+use roundtable_protocol::{
+    Credential, ErrorCode, Event, GroupId, PresenceReason, Request, Role, ServerMessage,
+};
+use roundtable_server::Limits;
+use support::{Closed, TestClient, TestServer, create_group, http_request};
+
+fn is_presence(
+    member: roundtable_protocol::MemberId,
+    online: bool,
+) -> impl FnMut(&roundtable_protocol::EventFrame) -> bool {
+    move |frame| matches!(&frame.event, Event::PresenceChanged { member_id, online: now, .. } if *member_id == member && *now == online)
+}
+
+#[tokio::test]
+async fn facilitator_and_members_join_and_see_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Friday Sales Peers").await;
+    assert!(
+        group
+            .response
+            .facilitator_url
+            .starts_with(&format!("http://{}/g/", server.addr))
+    );
+    assert!(group.response.invite_url.contains("#invite="));
+
+    let mut facilitator = TestClient::connect(server.addr).await;
+    let snapshot = facilitator.join_as_facilitator(&group, "Fran").await;
+    assert_eq!(snapshot.group.name, "Friday Sales Peers");
+    assert_eq!(snapshot.members.len(), 1);
+    assert_eq!(snapshot.members[0].role, Role::Facilitator);
+    assert!(snapshot.members[0].online);
+    assert_eq!(facilitator.role, Some(Role::Facilitator));
+    assert!(
+        facilitator.member_token.is_some(),
+        "a new member gets a token"
+    );
+
+    let mut ann = TestClient::connect(server.addr).await;
+    let snapshot = ann.join_as_member(&group, "Ann").await;
+    assert_eq!(snapshot.members.len(), 2);
+    let ann_id = ann.member_id.unwrap();
+    facilitator.event_where(is_presence(ann_id, true)).await;
+
+    let mut bob = TestClient::connect(server.addr).await;
+    let snapshot = bob.join_as_member(&group, "  Bob  ").await;
+    let bob_info = snapshot
+        .members
+        .iter()
+        .find(|m| Some(m.member_id) == bob.member_id)
+        .unwrap();
+    assert_eq!(bob_info.display_name, "Bob", "names are trimmed");
+    assert!(snapshot.members.iter().all(|member| member.online));
+    let bob_id = bob.member_id.unwrap();
+    facilitator.event_where(is_presence(bob_id, true)).await;
+    ann.event_where(is_presence(bob_id, true)).await;
+
+    // Bob leaves cleanly; the others see him go offline with reason "left".
+    bob.close().await;
+    let frame = ann.event_where(is_presence(bob_id, false)).await;
+    assert!(matches!(
+        frame.event,
+        Event::PresenceChanged {
+            reason: PresenceReason::Left,
+            ..
+        }
+    ));
+    facilitator.event_where(is_presence(bob_id, false)).await;
+
+    // Every event carries a strictly increasing seq, and both clients saw the same ones.
+    let seqs = |client: &TestClient| client.events().iter().map(|e| e.seq).collect::<Vec<_>>();
+    let ann_seqs = seqs(&ann);
+    let facilitator_seqs = seqs(&facilitator);
+    assert!(
+        facilitator_seqs.ends_with(&ann_seqs),
+        "{facilitator_seqs:?} vs {ann_seqs:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn members_cannot_do_facilitator_actions_and_bad_credentials_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Peers").await;
+    let mut facilitator = TestClient::connect(server.addr).await;
+    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut ann = TestClient::connect(server.addr).await;
+    ann.join_as_member(&group, "Ann").await;
+    let ann_id = ann.member_id.unwrap();
+    facilitator.event_where(is_presence(ann_id, true)).await;
+    let facilitator_id = facilitator.member_id.unwrap();
+
+    ann.fails(
+        Request::RenameGroup {
+            name: "Mine".into(),
+        },
+        ErrorCode::Forbidden,
+    )
+    .await;
+    ann.fails(
+        Request::RemoveMember {
+            member_id: facilitator_id,
+        },
+        ErrorCode::Forbidden,
+    )
+    .await;
+    ann.fails(
+        Request::SetRole {
+            member_id: ann_id,
+            role: Role::Facilitator,
+        },
+        ErrorCode::Forbidden,
+    )
+    .await;
+    ann.fails(
+        Request::HandOverFacilitator { member_id: ann_id },
+        ErrorCode::Forbidden,
+    )
+    .await;
+    // Nothing changed: the facilitator saw no event.
+    facilitator.expect_silence(Duration::from_millis(200)).await;
+
+    // Wrong secrets and tokens get `unauthorized` and create nobody.
+    let mut stranger = TestClient::connect(server.addr).await;
+    let wrong_invite = Credential::Invite {
+        secret: "guess".into(),
+        display_name: "Eve".into(),
+        observer: false,
+    };
+    let error = stranger
+        .join(group.group_id, wrong_invite, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.0, ErrorCode::Unauthorized);
+    let wrong_token = Credential::MemberToken {
+        token: "not-a-token".into(),
+    };
+    let error = stranger
+        .join(group.group_id, wrong_token, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.0, ErrorCode::Unauthorized);
+    let wrong_facilitator = Credential::Facilitator {
+        secret: group.invite_secret.clone(),
+        display_name: "Eve".into(),
+        member_token: None,
+    };
+    let error = stranger
+        .join(group.group_id, wrong_facilitator, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.0, ErrorCode::Unauthorized);
+    let unknown_group = Credential::Invite {
+        secret: group.invite_secret.clone(),
+        display_name: "Eve".into(),
+        observer: false,
+    };
+    let error = stranger
+        .join(GroupId::random(), unknown_group, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.0, ErrorCode::NotFound);
+    // Requests before a join are refused.
+    stranger
+        .fails(Request::RaiseHand, ErrorCode::NotJoined)
+        .await;
+    facilitator.expect_silence(Duration::from_millis(200)).await;
+
+    // The facilitator can do what the member could not.
+    facilitator
+        .ok(Request::RenameGroup {
+            name: "Friday Peers".into(),
+        })
+        .await;
+    let frame = ann
+        .event_where(|f| matches!(f.event, Event::GroupRenamed { .. }))
+        .await;
+    assert_eq!(
+        frame.event,
+        Event::GroupRenamed {
+            name: "Friday Peers".into()
+        }
+    );
+    facilitator
+        .fails(
+            Request::RenameGroup { name: " ".into() },
+            ErrorCode::Invalid,
+        )
+        .await;
+    facilitator
+        .fails(
+            Request::RenameGroup {
+                name: "x".repeat(81),
+            },
+            ErrorCode::Invalid,
+        )
+        .await;
+    facilitator
+        .fails(
+            Request::SetRole {
+                member_id: facilitator_id,
+                role: Role::Member,
+            },
+            ErrorCode::Conflict,
+        )
+        .await;
+
+    // Sharing, then handing over, the facilitator role.
+    facilitator
+        .ok(Request::SetRole {
+            member_id: ann_id,
+            role: Role::Facilitator,
+        })
+        .await;
+    ann.event_where(|f| {
+        matches!(
+            f.event,
+            Event::RoleChanged {
+                role: Role::Facilitator,
+                ..
+            }
+        )
+    })
+    .await;
+    ann.ok(Request::SetRole {
+        member_id: ann_id,
+        role: Role::Member,
+    })
+    .await;
+    facilitator
+        .ok(Request::HandOverFacilitator { member_id: ann_id })
+        .await;
+    ann.ok(Request::RenameGroup {
+        name: "Ann's group".into(),
+    })
+    .await;
+    facilitator
+        .fails(
+            Request::RenameGroup {
+                name: "Back".into(),
+            },
+            ErrorCode::Forbidden,
+        )
+        .await;
+
+    // Removal closes the removed member's connection and voids their token.
+    let fran_token = facilitator.token_credential();
+    ann.ok(Request::RemoveMember {
+        member_id: facilitator_id,
+    })
+    .await;
+    match facilitator.until_closed().await {
+        Closed::Frame(code, reason) => assert_eq!((code, reason.as_str()), (1008, "removed")),
+        other => panic!("removed member's connection closes with a reason, got {other:?}"),
+    }
+    let mut again = TestClient::connect(server.addr).await;
+    let error = again
+        .join(group.group_id, fran_token, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.0, ErrorCode::Unauthorized);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_typed_errors_and_hurts_no_one_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        requests_per_second: 5,
+        errors_in_a_row_max: 30,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(dir.path(), limits).await;
+    let group = create_group(server.addr, "Peers").await;
+    let mut facilitator = TestClient::connect(server.addr).await;
+    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut mallory = TestClient::connect(server.addr).await;
+    mallory.join_as_member(&group, "Mallory").await;
+    let mallory_id = mallory.member_id.unwrap();
+    facilitator.event_where(is_presence(mallory_id, true)).await;
+
+    mallory.send_text("{this is not json").await;
+    assert!(matches!(
+        mallory.recv().await,
+        ServerMessage::Error {
+            id: None,
+            code: ErrorCode::Invalid,
+            ..
+        }
+    ));
+    mallory
+        .send_text(r#"{"v":1,"id":41,"type":"launch_missiles"}"#)
+        .await;
+    assert!(matches!(
+        mallory.recv().await,
+        ServerMessage::Error {
+            id: Some(41),
+            code: ErrorCode::UnknownType,
+            ..
+        }
+    ));
+    mallory
+        .send_text(r#"{"v":1,"id":42,"type":"rename_group","name":7}"#)
+        .await;
+    assert!(matches!(
+        mallory.recv().await,
+        ServerMessage::Error {
+            id: Some(42),
+            code: ErrorCode::Invalid,
+            ..
+        }
+    ));
+    let oversized = format!(
+        r#"{{"v":1,"id":43,"type":"rename_group","name":"{}"}}"#,
+        "x".repeat(Limits::FRAME_BYTES_MAX)
+    );
+    mallory.send_text(oversized).await;
+    assert!(matches!(
+        mallory.recv().await,
+        ServerMessage::Error {
+            code: ErrorCode::TooLarge,
+            ..
+        }
+    ));
+    mallory
+        .send_raw(tokio_tungstenite::tungstenite::Message::binary(vec![
+            1, 2, 3,
+        ]))
+        .await;
+    assert!(matches!(
+        mallory.recv().await,
+        ServerMessage::Error {
+            code: ErrorCode::Invalid,
+            ..
+        }
+    ));
+
+    // A flood: past the burst, requests are refused with rate_limited, then the connection is
+    // closed for breaking the rules.
+    for _ in 0..60 {
+        mallory
+            .send_text(r#"{"v":1,"id":50,"type":"raise_hand"}"#)
+            .await;
+    }
+    let mut rate_limited = 0;
+    let closed = loop {
+        match mallory.try_recv(Duration::from_secs(5)).await {
+            Ok(Some(ServerMessage::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            })) => rate_limited += 1,
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the flood was neither refused nor closed"),
+            Err(closed) => break closed,
+        }
+    };
+    assert!(rate_limited > 0, "a flood gets rate_limited errors first");
+    assert!(
+        matches!(closed, Closed::Frame(1008, ref reason) if reason == "policy_violation"),
+        "{closed:?}"
+    );
+
+    // The facilitator was not hurt: still connected, still served.
+    facilitator
+        .ok(Request::RenameGroup {
+            name: "Still here".into(),
+        })
+        .await;
+    let (status, body) = http_request(server.addr, "GET", "/healthz", "").await;
+    assert_eq!(status, 200, "{body}");
+
+    // A frame far past the limit is cut off by the WebSocket layer with a close.
+    let mut huge = TestClient::connect(server.addr).await;
+    huge.send_text("x".repeat(Limits::FRAME_BYTES_MAX * 5))
+        .await;
+    let closed = huge.until_closed().await;
+    assert!(!matches!(closed, Closed::Frame(1000, _)), "{closed:?}");
+    facilitator.ok(Request::RaiseHand).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn another_protocol_version_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let mut client = TestClient::connect(server.addr).await;
+    client
+        .send_text(r#"{"v":2,"id":1,"type":"ping","client_time_ms":5}"#)
+        .await;
+    match client.recv().await {
+        ServerMessage::Error {
+            id: Some(1),
+            code: ErrorCode::UnsupportedVersion,
+            message,
+        } => {
+            assert!(message.contains("version 1"), "{message}");
+        }
+        other => panic!("expected unsupported_version, got {other:?}"),
+    }
+    match client.until_closed().await {
+        Closed::Frame(code, reason) => {
+            assert_eq!((code, reason.as_str()), (1008, "unsupported_version"))
+        }
+        other => panic!("{other:?}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ping_reports_the_server_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let mut client = TestClient::connect(server.addr).await;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let id = client
+        .send(Request::Ping {
+            client_time_ms: 1234,
+        })
+        .await;
+    let reply = client.answer(id).await.expect("pong");
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    match reply {
+        roundtable_protocol::Reply::Pong {
+            client_time_ms,
+            server_time_ms,
+        } => {
+            assert_eq!(client_time_ms, 1234, "the client's time is echoed");
+            assert!(
+                (before..=after).contains(&server_time_ms),
+                "{before} <= {server_time_ms} <= {after}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_dropped_client_resumes_with_exactly_the_missed_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Peers").await;
+    let mut facilitator = TestClient::connect(server.addr).await;
+    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut ann = TestClient::connect(server.addr).await;
+    ann.join_as_member(&group, "Ann").await;
+    let mut bob = TestClient::connect(server.addr).await;
+    bob.join_as_member(&group, "Bob").await;
+    let bob_id = bob.member_id.unwrap();
+    ann.event_where(is_presence(bob_id, true)).await;
+
+    // Ann's network drops.
+    let ann_id = ann.member_id.unwrap();
+    let resume = ann.resume_point();
+    let ann_credential = ann.token_credential();
+    ann.drop_connection();
+    let frame = facilitator.event_where(is_presence(ann_id, false)).await;
+    assert!(matches!(
+        frame.event,
+        Event::PresenceChanged {
+            reason: PresenceReason::ConnectionLost,
+            ..
+        }
+    ));
+
+    // The room goes on without her.
+    facilitator
+        .ok(Request::RenameGroup {
+            name: "Renamed while away".into(),
+        })
+        .await;
+    bob.ok(Request::RaiseHand).await;
+    facilitator.ok(Request::RaiseHand).await;
+    // Events come before the ack of the request that caused them, so Bob has seen them all.
+    bob.ok(Request::LowerHand).await;
+    let missed: Vec<_> = bob
+        .events()
+        .into_iter()
+        .filter(|e| e.seq > resume.seq)
+        .collect();
+    assert!(missed.len() >= 4);
+
+    // She comes back with her last seq and gets exactly what she missed, in order, once.
+    let mut ann = TestClient::connect(server.addr).await;
+    let snapshot = ann
+        .join(group.group_id, ann_credential, Some(resume))
+        .await
+        .expect("resume");
+    assert!(
+        snapshot.is_none(),
+        "a recent gap is replayed, not snapshotted"
+    );
+    let mut replayed = Vec::new();
+    // Her own coming-online event is the last of the replay.
+    loop {
+        let ServerMessage::Event(frame) = ann.recv().await else {
+            continue;
+        };
+        let own = matches!(frame.event, Event::PresenceChanged { member_id, online: true, .. } if member_id == ann_id);
+        replayed.push(frame);
+        if own {
+            break;
+        }
+    }
+    let (own, before_own) = replayed.split_last().unwrap();
+    assert_eq!(
+        before_own,
+        &missed[..],
+        "the replay is exactly the missed events, in order"
+    );
+    assert_eq!(own.seq, missed.last().unwrap().seq + 1);
+    ann.expect_silence(Duration::from_millis(200)).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_gap_older_than_the_kept_events_gets_a_fresh_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        recent_events_max: 4,
+        replay_events_max: 6,
+        requests_per_second: 1000,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(dir.path(), limits).await;
+    let group = create_group(server.addr, "Peers").await;
+    let mut facilitator = TestClient::connect(server.addr).await;
+    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut ann = TestClient::connect(server.addr).await;
+    ann.join_as_member(&group, "Ann").await;
+    let resume = ann.resume_point();
+    let credential = ann.token_credential();
+    ann.close().await;
+
+    // Five events: beyond the in-memory window (4) but within the replay limit (6), so the
+    // replay comes from the store's log.
+    for _ in 0..2 {
+        facilitator.ok(Request::RaiseHand).await;
+        facilitator.ok(Request::LowerHand).await;
+    }
+    let mut ann = TestClient::connect(server.addr).await;
+    let snapshot = ann
+        .join(group.group_id, credential.clone(), Some(resume))
+        .await
+        .expect("resume");
+    assert!(
+        snapshot.is_none(),
+        "a gap within the replay limit is replayed from the log"
+    );
+    let first = ann.event_where(|_| true).await;
+    assert_eq!(
+        first.seq,
+        resume.seq + 1,
+        "the replay starts right after the resume point"
+    );
+    ann.close().await;
+
+    // Ten more: past the replay limit, so a snapshot comes instead.
+    for _ in 0..5 {
+        facilitator.ok(Request::RaiseHand).await;
+        facilitator.ok(Request::LowerHand).await;
+    }
+    let mut ann = TestClient::connect(server.addr).await;
+    let snapshot = ann
+        .join(group.group_id, credential, Some(resume))
+        .await
+        .expect("resume");
+    let snapshot = snapshot.expect("an old gap gets a snapshot");
+    assert!(snapshot.seq > resume.seq + 10);
+    assert!(snapshot.hands.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_graceful_restart_keeps_everything_and_clients_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Peers").await;
+    let mut facilitator = TestClient::connect(server.addr).await;
+    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut ann = TestClient::connect(server.addr).await;
+    ann.join_as_member(&group, "Ann").await;
+    facilitator
+        .ok(Request::RenameGroup {
+            name: "Before restart".into(),
+        })
+        .await;
+    ann.ok(Request::RaiseHand).await;
+    facilitator
+        .event_where(|f| matches!(f.event, Event::HandRaised { .. }))
+        .await;
+    let facilitator_credential = facilitator.token_credential();
+    let ann_credential = ann.token_credential();
+    let ann_resume = ann.resume_point();
+
+    let addr = server.addr;
+    let stopping = tokio::spawn(server.stop());
+    for client in [&mut facilitator, &mut ann] {
+        match client.until_closed().await {
+            Closed::Frame(code, reason) => {
+                assert_eq!((code, reason.as_str()), (1001, "server_shutdown"))
+            }
+            other => panic!("shutdown closes sockets with a reason, got {other:?}"),
+        }
+        assert!(
+            client
+                .received
+                .iter()
+                .any(|m| matches!(m, ServerMessage::Closing { .. }))
+        );
+    }
+    stopping.await.unwrap();
+
+    let server = TestServer::start(dir.path()).await;
+    assert_ne!(server.addr, addr);
+    let mut ann = TestClient::connect(server.addr).await;
+    let snapshot = ann
+        .join(group.group_id, ann_credential, Some(ann_resume))
+        .await
+        .expect("rejoin");
+    assert!(
+        snapshot.is_none(),
+        "the log survives a restart, so the gap is replayed"
+    );
+    // Everyone who was online is marked offline by the restart, then Ann comes back.
+    let facilitator_id = facilitator.member_id.unwrap();
+    ann.event_where(is_presence(facilitator_id, false)).await;
+    let mut facilitator = TestClient::connect(server.addr).await;
+    let snapshot = facilitator
+        .join(group.group_id, facilitator_credential, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot.group.name, "Before restart");
+    assert_eq!(snapshot.hands, vec![ann.member_id.unwrap()]);
+    assert_eq!(snapshot.members.len(), 2);
+    assert_eq!(facilitator.role, Some(Role::Facilitator));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn foreign_origins_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let request = |origin: &str| {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{}/ws", server.addr)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+        request
+    };
+    let foreign = tokio_tungstenite::connect_async(request("https://evil.example")).await;
+    match foreign {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("a foreign origin must be refused, got {other:?}"),
+    }
+    let own = tokio_tungstenite::connect_async(request(&format!("http://{}", server.addr))).await;
+    assert!(own.is_ok(), "the server's own origin is allowed");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn http_api_validates_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let (status, body) = http_request(server.addr, "POST", "/api/groups", "{").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("\"invalid\""), "{body}");
+    let (status, body) = http_request(server.addr, "POST", "/api/groups", r#"{"name":""}"#).await;
+    assert_eq!(status, 400, "{body}");
+    let long = serde_json::json!({ "name": "x".repeat(81) }).to_string();
+    let (status, _) = http_request(server.addr, "POST", "/api/groups", &long).await;
+    assert_eq!(status, 400);
+    let huge = serde_json::json!({ "name": "x".repeat(20_000) }).to_string();
+    let (status, body) = http_request(server.addr, "POST", "/api/groups", &huge).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("too_large"), "{body}");
+    let (status, body) = http_request(server.addr, "GET", "/healthz", "").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("\"status\":\"ok\""), "{body}");
+    let (status, body) = http_request(server.addr, "GET", "/", "").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Roundtable"), "the web client is served at /");
+    let (status, _) =
+        http_request(server.addr, "GET", &format!("/g/{}", GroupId::random()), "").await;
+    assert_eq!(status, 200, "group links open the web client");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_never_joins_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        join_timeout_seconds: 1,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(dir.path(), limits).await;
+    let mut idle = TestClient::connect(server.addr).await;
+    match idle.until_closed().await {
+        Closed::Frame(code, reason) => assert_eq!((code, reason.as_str()), (1008, "join_timeout")),
+        other => panic!("{other:?}"),
+    }
+    server.stop().await;
+}

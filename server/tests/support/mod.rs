@@ -1,0 +1,441 @@
+//! Test support: a real server on 127.0.0.1:0 and real WebSocket clients.
+
+#![allow(dead_code)] // Each test binary uses a different part of the support code.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use roundtable_protocol::{
+    ClientFrame, CreateGroupResponse, Credential, ErrorCode, EventFrame, GroupId, MeetingId,
+    MemberId, Reply, Request, RequestId, ResumePoint, Role, ServerMessage, Snapshot,
+};
+use roundtable_server::clock::SystemClock;
+use roundtable_server::store::{EmbeddedStore, Store};
+use roundtable_server::{Config, Limits, Server};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for any one frame before failing.
+pub const FRAME_WAIT: Duration = Duration::from_secs(5);
+
+/// A server running in this process on a free loopback port.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(data_dir: &Path) -> TestServer {
+        Self::start_with(data_dir, Limits::default()).await
+    }
+
+    pub async fn start_with(data_dir: &Path, limits: Limits) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local addr");
+        let mut config = Config::for_tests(addr, data_dir.to_path_buf());
+        config.limits = limits;
+        // The embedded store lets go of its file only when its writer thread ends; a restarted
+        // test server retries briefly.
+        let mut store = None;
+        for _ in 0..100 {
+            match EmbeddedStore::open(data_dir) {
+                Ok(opened) => {
+                    store = Some(opened);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        let store: Arc<dyn Store> = Arc::new(store.expect("the store opens within 2 s"));
+        let server = Server::with_parts(config, listener, store, Arc::new(SystemClock));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn http(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops the server gracefully and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task")
+                .expect("server stops cleanly");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A group made over HTTP, with the secrets cut out of its links.
+#[derive(Debug, Clone)]
+pub struct TestGroup {
+    pub group_id: GroupId,
+    pub meeting_id: MeetingId,
+    pub facilitator_secret: String,
+    pub invite_secret: String,
+    pub response: CreateGroupResponse,
+}
+
+/// A minimal HTTP/1.1 client over a raw socket: the tests need POST and GET only.
+pub async fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write request");
+    let mut response = Vec::new();
+    tokio::time::timeout(FRAME_WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("response in time")
+        .expect("read response");
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status line");
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+pub async fn create_group(addr: SocketAddr, name: &str) -> TestGroup {
+    let body = serde_json::json!({ "name": name }).to_string();
+    let (status, body) = http_request(addr, "POST", "/api/groups", &body).await;
+    assert_eq!(status, 201, "group creation answers 201: {body}");
+    let response: CreateGroupResponse = serde_json::from_str(&body).expect("creation response");
+    let secret = |url: &str, key: &str| {
+        url.split_once(&format!("#{key}="))
+            .map(|(_, secret)| secret.to_string())
+            .expect("the link carries its secret in the fragment")
+    };
+    TestGroup {
+        group_id: response.group_id,
+        meeting_id: response.meeting_id,
+        facilitator_secret: secret(&response.facilitator_url, "facilitator"),
+        invite_secret: secret(&response.invite_url, "invite"),
+        response,
+    }
+}
+
+/// A WebSocket client that records every frame it receives.
+pub struct TestClient {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: RequestId,
+    /// Every server message received, in order.
+    pub received: Vec<ServerMessage>,
+    pub member_id: Option<MemberId>,
+    pub member_token: Option<String>,
+    pub role: Option<Role>,
+    /// The last seq seen (from a snapshot or an event).
+    pub last_seq: u64,
+    pub meeting_id: Option<MeetingId>,
+}
+
+/// How a frame read ended when it was not a message.
+#[derive(Debug)]
+pub enum Closed {
+    /// A close frame with this code and reason.
+    Frame(u16, String),
+    /// The stream ended without a close frame.
+    Ended,
+}
+
+impl TestClient {
+    pub async fn connect(addr: SocketAddr) -> TestClient {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("WebSocket connects");
+        let mut client = TestClient {
+            socket,
+            next_id: 1,
+            received: Vec::new(),
+            member_id: None,
+            member_token: None,
+            role: None,
+            last_seq: 0,
+            meeting_id: None,
+        };
+        match client.recv().await {
+            ServerMessage::Hello(hello) => assert_eq!(hello.v, 1),
+            other => panic!("the server speaks first with hello, got {other:?}"),
+        }
+        client
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.socket.send(message).await.expect("send frame");
+    }
+
+    pub async fn send_text(&mut self, text: impl Into<String>) {
+        self.send_raw(Message::text(text.into())).await;
+    }
+
+    /// Sends a request and returns its id.
+    pub async fn send(&mut self, request: Request) -> RequestId {
+        let id = self.next_id;
+        self.next_id += 1;
+        let frame = ClientFrame::new(id, request);
+        self.send_text(frame.to_json()).await;
+        id
+    }
+
+    /// The next message, failing the test after [`FRAME_WAIT`] or on a close.
+    pub async fn recv(&mut self) -> ServerMessage {
+        match self.try_recv(FRAME_WAIT).await {
+            Ok(Some(message)) => message,
+            Ok(None) => panic!("no frame within {FRAME_WAIT:?}"),
+            Err(closed) => panic!("connection closed while waiting for a frame: {closed:?}"),
+        }
+    }
+
+    /// The next message within `wait`; `Ok(None)` if none came, `Err` if the connection closed.
+    pub async fn try_recv(&mut self, wait: Duration) -> Result<Option<ServerMessage>, Closed> {
+        loop {
+            let next = match tokio::time::timeout(wait, self.socket.next()).await {
+                Err(_) => return Ok(None),
+                Ok(next) => next,
+            };
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    let message: ServerMessage =
+                        serde_json::from_str(&text).unwrap_or_else(|error| {
+                            panic!("server frame {text} does not parse: {error}")
+                        });
+                    self.track(&message);
+                    self.received.push(message.clone());
+                    return Ok(Some(message));
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Err(match frame {
+                        Some(frame) => Closed::Frame(frame.code.into(), frame.reason.to_string()),
+                        None => Closed::Frame(1005, String::new()),
+                    });
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Err(Closed::Ended),
+            }
+        }
+    }
+
+    fn track(&mut self, message: &ServerMessage) {
+        match message {
+            ServerMessage::Snapshot(snapshot) => {
+                self.last_seq = snapshot.seq;
+                self.meeting_id = Some(snapshot.meeting.meeting_id);
+            }
+            ServerMessage::Event(frame) => {
+                assert!(
+                    frame.seq > self.last_seq,
+                    "events arrive in strictly increasing seq: {} after {}",
+                    frame.seq,
+                    self.last_seq
+                );
+                self.last_seq = frame.seq;
+            }
+            ServerMessage::Ack {
+                result: Reply::Joined(joined),
+                ..
+            } => {
+                self.member_id = Some(joined.member_id);
+                self.role = Some(joined.role);
+                self.meeting_id = Some(joined.meeting_id);
+                if let Some(token) = &joined.member_token {
+                    self.member_token = Some(token.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads until the ack or error for `id`, returning it; events on the way are kept.
+    pub async fn answer(&mut self, id: RequestId) -> Result<Reply, (ErrorCode, String)> {
+        loop {
+            match self.recv().await {
+                ServerMessage::Ack { id: acked, result } if acked == id => return Ok(result),
+                ServerMessage::Error {
+                    id: Some(failed),
+                    code,
+                    message,
+                } if failed == id => {
+                    return Err((code, message));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends a request and expects it to succeed.
+    pub async fn ok(&mut self, request: Request) {
+        let id = self.send(request.clone()).await;
+        if let Err(error) = self.answer(id).await {
+            panic!("{request:?} failed: {error:?}");
+        }
+    }
+
+    /// Sends a request and expects this error code.
+    pub async fn fails(&mut self, request: Request, code: ErrorCode) -> String {
+        let id = self.send(request.clone()).await;
+        match self.answer(id).await {
+            Ok(reply) => panic!("{request:?} should fail with {code:?}, got {reply:?}"),
+            Err((actual, message)) => {
+                assert_eq!(actual, code, "{request:?}: {message}");
+                message
+            }
+        }
+    }
+
+    /// Joins and reads through the catch-up: the snapshot, or replayed events up to `until_seq`
+    /// when given. Returns the snapshot if one came.
+    pub async fn join(
+        &mut self,
+        group_id: GroupId,
+        credential: Credential,
+        resume: Option<ResumePoint>,
+    ) -> Result<Option<Snapshot>, (ErrorCode, String)> {
+        let id = self
+            .send(Request::Join {
+                group_id,
+                credential,
+                resume,
+            })
+            .await;
+        let reply = self.answer(id).await?;
+        let Reply::Joined(joined) = reply else {
+            panic!("join answered with {reply:?}");
+        };
+        match joined.catch_up {
+            roundtable_protocol::CatchUp::Snapshot => match self.recv().await {
+                ServerMessage::Snapshot(snapshot) => Ok(Some(snapshot)),
+                other => panic!("a snapshot follows the join ack, got {other:?}"),
+            },
+            roundtable_protocol::CatchUp::Replay => Ok(None),
+        }
+    }
+
+    pub async fn join_as_facilitator(&mut self, group: &TestGroup, name: &str) -> Snapshot {
+        let credential = Credential::Facilitator {
+            secret: group.facilitator_secret.clone(),
+            display_name: name.into(),
+            member_token: None,
+        };
+        self.join(group.group_id, credential, None)
+            .await
+            .expect("facilitator join")
+            .expect("a first join gets a snapshot")
+    }
+
+    pub async fn join_as_member(&mut self, group: &TestGroup, name: &str) -> Snapshot {
+        let credential = Credential::Invite {
+            secret: group.invite_secret.clone(),
+            display_name: name.into(),
+            observer: false,
+        };
+        self.join(group.group_id, credential, None)
+            .await
+            .expect("member join")
+            .expect("a first join gets a snapshot")
+    }
+
+    /// Reads events until one matches, returning it; fails after [`FRAME_WAIT`] per frame.
+    pub async fn event_where(&mut self, mut wanted: impl FnMut(&EventFrame) -> bool) -> EventFrame {
+        loop {
+            if let ServerMessage::Event(frame) = self.recv().await
+                && wanted(&frame)
+            {
+                return frame;
+            }
+        }
+    }
+
+    /// Every event frame received so far.
+    pub fn events(&self) -> Vec<EventFrame> {
+        self.received
+            .iter()
+            .filter_map(|message| match message {
+                ServerMessage::Event(frame) => Some(frame.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Asserts that nothing arrives for `wait`.
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        if let Ok(Some(message)) = self.try_recv(wait).await {
+            panic!("expected no frame, got {message:?}");
+        }
+    }
+
+    /// Reads until the server closes the connection, returning how.
+    pub async fn until_closed(&mut self) -> Closed {
+        loop {
+            match self.try_recv(FRAME_WAIT).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("the server did not close the connection within {FRAME_WAIT:?}"),
+                Err(closed) => return closed,
+            }
+        }
+    }
+
+    /// Drops the TCP connection without a close frame, as a lost network does.
+    pub fn drop_connection(self) {
+        drop(self.socket);
+    }
+
+    /// Closes cleanly with a close frame.
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+
+    pub fn resume_point(&self) -> ResumePoint {
+        ResumePoint {
+            meeting_id: self.meeting_id.expect("joined"),
+            seq: self.last_seq,
+        }
+    }
+
+    pub fn token_credential(&self) -> Credential {
+        Credential::MemberToken {
+            token: self
+                .member_token
+                .clone()
+                .expect("a member token was issued"),
+        }
+    }
+}
