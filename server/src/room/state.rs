@@ -161,7 +161,9 @@ impl RoomState {
         self.member(member_id).map(|member| member.role)
     }
 
-    fn facilitator_count(&self) -> usize {
+    /// Members with the facilitator role. Once a group has one it always keeps at least one:
+    /// the last facilitator can be neither demoted nor removed.
+    pub fn facilitator_count(&self) -> usize {
         self.members
             .iter()
             .filter(|member| member.role == Role::Facilitator)
@@ -274,9 +276,6 @@ impl RoomState {
             if !raised.insert(*id) {
                 return Err(format!("hand of {id} is raised twice"));
             }
-        }
-        if !self.members.is_empty() && self.facilitator_count() == 0 {
-            return Err("a group with members has no facilitator".into());
         }
         Ok(())
     }
@@ -596,3 +595,7 @@ pub fn decide(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;

@@ -1,0 +1,457 @@
+//! Unit and property tests of the room's state machine, with fixed times and ids.
+
+use proptest::prelude::*;
+use roundtable_protocol::{
+    Credential, ErrorCode, GroupId, MeetingId, MemberId, PresenceReason, Request, Role,
+};
+
+use super::*;
+use crate::config::Limits;
+use crate::secrets::{hash_secret, new_secret};
+
+const FACILITATOR_SECRET: &str = "facilitator-secret";
+const INVITE_SECRET: &str = "invite-secret";
+
+fn new_room() -> RoomState {
+    RoomState::new_group(
+        Group {
+            id: GroupId::random(),
+            name: "Peers".into(),
+            facilitator_secret_hash: hash_secret(FACILITATOR_SECRET),
+            invite_secret_hash: hash_secret(INVITE_SECRET),
+            created_at_ms: 1_000,
+        },
+        MeetingId::random(),
+        1_000,
+    )
+}
+
+fn fresh() -> FreshMember {
+    let (token, token_hash) = new_secret();
+    FreshMember {
+        member_id: MemberId::random(),
+        token,
+        token_hash,
+    }
+}
+
+/// Applies events with the next seqs, as the actor does.
+fn apply_all(state: &mut RoomState, events: &[RoomEvent], at_ms: u64) {
+    for event in events {
+        let seq = state.seq + 1;
+        state.apply(seq, at_ms, event);
+    }
+}
+
+/// Decides a request and applies its events.
+fn act(state: &mut RoomState, by: MemberId, request: Request) {
+    let events = decide(state, by, &request, &Limits::default()).expect("request accepted");
+    apply_all(state, &events, 5_000);
+}
+
+fn join(state: &mut RoomState, credential: Credential) -> Result<JoinDecision, RoomError> {
+    let decision = decide_join(state, &credential, fresh(), &Limits::default())?;
+    apply_all(state, &decision.events, 2_000);
+    Ok(decision)
+}
+
+fn invite(name: &str) -> Credential {
+    Credential::Invite {
+        secret: INVITE_SECRET.into(),
+        display_name: name.into(),
+        observer: false,
+    }
+}
+
+fn facilitator(name: &str) -> Credential {
+    Credential::Facilitator {
+        secret: FACILITATOR_SECRET.into(),
+        display_name: name.into(),
+        member_token: None,
+    }
+}
+
+#[test]
+fn joins_create_members_with_roles_and_tokens() {
+    let mut state = new_room();
+    let fran = join(&mut state, facilitator("Fran")).unwrap();
+    let ann = join(&mut state, invite("Ann")).unwrap();
+    let watcher = join(
+        &mut state,
+        Credential::Invite {
+            secret: INVITE_SECRET.into(),
+            display_name: "Olga".into(),
+            observer: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(state.role_of(fran.member_id), Some(Role::Facilitator));
+    assert_eq!(state.role_of(ann.member_id), Some(Role::Member));
+    assert_eq!(state.role_of(watcher.member_id), Some(Role::Observer));
+    assert_eq!(state.seq, 3, "one event per new member");
+    assert_eq!(state.member(ann.member_id).unwrap().joined_at_ms, 2_000);
+
+    // The token brings back the same member, with no event.
+    let token = ann.issued_token.unwrap();
+    let again = join(
+        &mut state,
+        Credential::MemberToken {
+            token: token.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(again.member_id, ann.member_id);
+    assert!(again.events.is_empty() && again.issued_token.is_none());
+
+    // The facilitator link with a member's token promotes that member instead of adding one.
+    let promoted = join(
+        &mut state,
+        Credential::Facilitator {
+            secret: FACILITATOR_SECRET.into(),
+            display_name: "ignored".into(),
+            member_token: Some(token),
+        },
+    )
+    .unwrap();
+    assert_eq!(promoted.member_id, ann.member_id);
+    assert_eq!(state.role_of(ann.member_id), Some(Role::Facilitator));
+    assert_eq!(state.members.len(), 3);
+    state.check_invariants().unwrap();
+}
+
+#[test]
+fn joins_check_secrets_names_and_room_size() {
+    let mut state = new_room();
+    let wrong = Credential::Invite {
+        secret: FACILITATOR_SECRET.into(),
+        display_name: "Eve".into(),
+        observer: false,
+    };
+    assert_eq!(
+        join(&mut state, wrong).unwrap_err().code,
+        ErrorCode::Unauthorized
+    );
+    assert_eq!(
+        join(&mut state, invite("   ")).unwrap_err().code,
+        ErrorCode::Invalid
+    );
+    assert_eq!(
+        join(&mut state, invite(&"a".repeat(41))).unwrap_err().code,
+        ErrorCode::Invalid
+    );
+    assert_eq!(
+        join(&mut state, invite("tab\there")).unwrap_err().code,
+        ErrorCode::Invalid
+    );
+    assert!(
+        join(&mut state, invite(&"é".repeat(40))).is_ok(),
+        "limits count characters, not bytes"
+    );
+    let limits = Limits {
+        members_per_room_max: 1,
+        ..Limits::default()
+    };
+    let full = decide_join(&state, &invite("Late"), fresh(), &limits).unwrap_err();
+    assert_eq!(full.code, ErrorCode::RoomFull);
+    assert_eq!(state.members.len(), 1, "refused joins change nothing");
+}
+
+#[test]
+fn presence_changes_only_on_transitions() {
+    let mut state = new_room();
+    let ann = join(&mut state, invite("Ann")).unwrap().member_id;
+    let online = decide_presence(&state, ann, true, PresenceReason::Joined).unwrap();
+    apply_all(&mut state, &[online], 3_000);
+    assert!(state.online.contains(&ann));
+    assert_eq!(
+        decide_presence(&state, ann, true, PresenceReason::Joined),
+        None
+    );
+    assert_eq!(
+        decide_presence(&state, MemberId::random(), true, PresenceReason::Joined),
+        None
+    );
+    let offline = decide_presence(&state, ann, false, PresenceReason::ConnectionLost).unwrap();
+    apply_all(&mut state, &[offline], 4_000);
+    assert!(state.online.is_empty());
+}
+
+#[test]
+fn facilitator_rules_hold() {
+    let mut state = new_room();
+    let limits = Limits::default();
+    let fran = join(&mut state, facilitator("Fran")).unwrap().member_id;
+    let ann = join(&mut state, invite("Ann")).unwrap().member_id;
+
+    let forbidden = decide(
+        &state,
+        ann,
+        &Request::RenameGroup {
+            name: "Mine".into(),
+        },
+        &limits,
+    );
+    assert_eq!(forbidden.unwrap_err().code, ErrorCode::Forbidden);
+
+    let demote_last = Request::SetRole {
+        member_id: fran,
+        role: Role::Member,
+    };
+    assert_eq!(
+        decide(&state, fran, &demote_last, &limits)
+            .unwrap_err()
+            .code,
+        ErrorCode::Conflict
+    );
+
+    let remove_self = Request::RemoveMember { member_id: fran };
+    assert_eq!(
+        decide(&state, fran, &remove_self, &limits)
+            .unwrap_err()
+            .code,
+        ErrorCode::Conflict
+    );
+
+    let hand_over = decide(
+        &state,
+        fran,
+        &Request::HandOverFacilitator { member_id: ann },
+        &limits,
+    )
+    .unwrap();
+    apply_all(&mut state, &hand_over, 5_000);
+    assert_eq!(state.role_of(ann), Some(Role::Facilitator));
+    assert_eq!(state.role_of(fran), Some(Role::Member));
+
+    // Removing a member takes them out of presence and the speaker queue too.
+    act(&mut state, fran, Request::RaiseHand);
+    let online = decide_presence(&state, fran, true, PresenceReason::Joined).unwrap();
+    apply_all(&mut state, &[online], 5_000);
+    let removal = decide(
+        &state,
+        ann,
+        &Request::RemoveMember { member_id: fran },
+        &limits,
+    )
+    .unwrap();
+    assert!(matches!(
+        removal[0],
+        RoomEvent::PresenceChanged {
+            online: false,
+            reason: PresenceReason::Removed,
+            ..
+        }
+    ));
+    apply_all(&mut state, &removal, 6_000);
+    assert!(state.member(fran).is_none() && state.hands.is_empty() && state.online.is_empty());
+    state.check_invariants().unwrap();
+}
+
+#[test]
+fn hands_queue_in_order_and_repeat_requests_change_nothing() {
+    let mut state = new_room();
+    let limits = Limits::default();
+    let fran = join(&mut state, facilitator("Fran")).unwrap().member_id;
+    let ann = join(&mut state, invite("Ann")).unwrap().member_id;
+    for member in [ann, fran] {
+        act(&mut state, member, Request::RaiseHand);
+    }
+    assert_eq!(state.hands, vec![ann, fran]);
+    assert!(
+        decide(&state, ann, &Request::RaiseHand, &limits)
+            .unwrap()
+            .is_empty()
+    );
+    act(&mut state, ann, Request::LowerHand);
+    assert_eq!(state.hands, vec![fran]);
+    assert!(
+        decide(&state, ann, &Request::LowerHand, &limits)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// One step of a random session.
+#[derive(Debug, Clone)]
+enum Step {
+    Invite {
+        name: String,
+        observer: bool,
+        right_secret: bool,
+    },
+    Facilitator {
+        name: String,
+        token_of: Option<usize>,
+    },
+    Token {
+        of: usize,
+    },
+    Presence {
+        of: usize,
+        online: bool,
+    },
+    Act {
+        by: usize,
+        action: Action,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum Action {
+    Rename(String),
+    Remove(usize),
+    SetRole(usize, Role),
+    HandOver(usize),
+    Raise,
+    Lower,
+}
+
+fn role() -> impl Strategy<Value = Role> {
+    prop_oneof![
+        Just(Role::Facilitator),
+        Just(Role::Member),
+        Just(Role::Observer)
+    ]
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[A-Za-z ]{0,12}",
+        Just(String::new()),
+        Just("x".repeat(90)),
+        Just("bell\u{7}".to_string()),
+    ]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (name(), any::<bool>(), prop::bool::weighted(0.85)).prop_map(
+            |(name, observer, right_secret)| Step::Invite {
+                name,
+                observer,
+                right_secret
+            }
+        ),
+        (name(), prop::option::of(0usize..8))
+            .prop_map(|(name, token_of)| Step::Facilitator { name, token_of }),
+        (0usize..8).prop_map(|of| Step::Token { of }),
+        (0usize..8, any::<bool>()).prop_map(|(of, online)| Step::Presence { of, online }),
+        (
+            0usize..8,
+            prop_oneof![
+                name().prop_map(Action::Rename),
+                (0usize..8).prop_map(Action::Remove),
+                (0usize..8, role()).prop_map(|(target, role)| Action::SetRole(target, role)),
+                (0usize..8).prop_map(Action::HandOver),
+                Just(Action::Raise),
+                Just(Action::Lower),
+            ]
+        )
+            .prop_map(|(by, action)| Step::Act { by, action }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// After every step of a random session the invariants hold, refused commands change
+    /// nothing, members other than facilitators can never do facilitator actions, and folding
+    /// the log from the start rebuilds exactly the live state.
+    #[test]
+    fn random_sessions_keep_every_invariant(steps in prop::collection::vec(step(), 1..60)) {
+        let limits = Limits { members_per_room_max: 6, ..Limits::default() };
+        let initial = new_room();
+        let mut state = initial.clone();
+        let mut log: Vec<(u64, RoomEvent)> = Vec::new();
+        // Everyone who ever joined, with their token, so steps can refer to them by index.
+        let mut people: Vec<(MemberId, String)> = Vec::new();
+        for (index, step) in steps.into_iter().enumerate() {
+            let now = 10_000 + index as u64;
+            let pick = |of: usize| people.get(of % people.len().max(1)).cloned();
+            let before = state.clone();
+            let outcome: Result<Vec<RoomEvent>, RoomError> = match step {
+                Step::Invite { name, observer, right_secret } => {
+                    let secret = if right_secret { INVITE_SECRET } else { "wrong" };
+                    let credential = Credential::Invite { secret: secret.into(), display_name: name, observer };
+                    decide_join(&state, &credential, fresh(), &limits).map(|decision| {
+                        if let Some(token) = decision.issued_token.clone() {
+                            people.push((decision.member_id, token));
+                        }
+                        decision.events
+                    })
+                }
+                Step::Facilitator { name, token_of } => {
+                    let member_token = token_of.and_then(pick).map(|(_, token)| token);
+                    let credential = Credential::Facilitator { secret: FACILITATOR_SECRET.into(), display_name: name, member_token };
+                    decide_join(&state, &credential, fresh(), &limits).map(|decision| {
+                        if let Some(token) = decision.issued_token.clone() {
+                            people.push((decision.member_id, token));
+                        }
+                        decision.events
+                    })
+                }
+                Step::Token { of } => match pick(of) {
+                    Some((member_id, token)) => {
+                        let result = decide_join(&state, &Credential::MemberToken { token }, fresh(), &limits);
+                        match &result {
+                            Ok(decision) => prop_assert_eq!(decision.member_id, member_id),
+                            Err(error) => {
+                                prop_assert!(state.member(member_id).is_none());
+                                prop_assert_eq!(error.code, ErrorCode::Unauthorized);
+                            }
+                        }
+                        result.map(|decision| decision.events)
+                    }
+                    None => Ok(Vec::new()),
+                },
+                Step::Presence { of, online } => Ok(pick(of)
+                    .and_then(|(member_id, _)| decide_presence(&state, member_id, online, PresenceReason::Joined))
+                    .into_iter()
+                    .collect()),
+                Step::Act { by, action } => match pick(by) {
+                    Some((by, _)) => {
+                        let target = |index: usize| pick(index).map(|(id, _)| id).unwrap_or_else(MemberId::random);
+                        let request = match action {
+                            Action::Rename(name) => Request::RenameGroup { name },
+                            Action::Remove(index) => Request::RemoveMember { member_id: target(index) },
+                            Action::SetRole(index, role) => Request::SetRole { member_id: target(index), role },
+                            Action::HandOver(index) => Request::HandOverFacilitator { member_id: target(index) },
+                            Action::Raise => Request::RaiseHand,
+                            Action::Lower => Request::LowerHand,
+                        };
+                        let facilitator_only = !matches!(request, Request::RaiseHand | Request::LowerHand);
+                        let result = decide(&state, by, &request, &limits);
+                        if facilitator_only && state.role_of(by) != Some(Role::Facilitator) {
+                            prop_assert_eq!(result.as_ref().map_err(|e| e.code), Err(ErrorCode::Forbidden));
+                        }
+                        result
+                    }
+                    None => Ok(Vec::new()),
+                },
+            };
+            match outcome {
+                Ok(events) => {
+                    for event in events {
+                        let seq = state.seq + 1;
+                        state.apply(seq, now, &event);
+                        log.push((now, event));
+                    }
+                }
+                Err(_) => prop_assert_eq!(&state, &before, "a refused command changes nothing"),
+            }
+            if let Err(broken) = state.check_invariants() {
+                prop_assert!(false, "invariant broken: {}", broken);
+            }
+            prop_assert!(state.members.len() <= limits.members_per_room_max);
+            prop_assert!(
+                before.facilitator_count() == 0 || state.facilitator_count() > 0,
+                "the last facilitator was lost"
+            );
+        }
+        let mut replayed = initial;
+        for (index, (at_ms, event)) in log.iter().enumerate() {
+            replayed.apply(index as u64 + 1, *at_ms, event);
+        }
+        prop_assert_eq!(replayed, state, "folding the log rebuilds the state");
+    }
+}

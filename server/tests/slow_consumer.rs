@@ -1,0 +1,147 @@
+//! A connection that does not read its frames is closed with `slow_consumer`; the room goes on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use roundtable_protocol::{
+    CloseReason, Credential, Event, GroupId, MeetingId, PresenceReason, Request, ServerMessage,
+};
+use roundtable_server::Limits;
+use roundtable_server::clock::SystemClock;
+use roundtable_server::room::Outbox;
+use roundtable_server::room::actor::{RoomCommand, RoomContext};
+use roundtable_server::room::registry::{JoinArgs, Registry};
+use roundtable_server::room::state::{Group, RoomState};
+use roundtable_server::secrets::new_secret;
+use roundtable_server::store::{EmbeddedStore, Snapshot, Store};
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let (facilitator_secret, facilitator_secret_hash) = new_secret();
+    let (invite_secret, invite_secret_hash) = new_secret();
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let state = RoomState::new_group(
+        Group {
+            id: group_id,
+            name: "Peers".into(),
+            facilitator_secret_hash,
+            invite_secret_hash,
+            created_at_ms: 0,
+        },
+        meeting_id,
+        0,
+    );
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: serde_json::to_vec(&state).unwrap(),
+    };
+    store.create_group(group_id, &snapshot).await.unwrap();
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let limits = Limits {
+        outbound_queue_max: 8,
+        ..Limits::default()
+    };
+    let registry = Registry::new(RoomContext {
+        store,
+        limits,
+        clock: Arc::new(SystemClock),
+        shutdown,
+    });
+
+    // The slow one joins and never reads its queue.
+    let (slow_outbox, _slow_frames, mut slow_closed) = Outbox::new(8);
+    let (_, slow_id) = registry
+        .join(
+            group_id,
+            JoinArgs {
+                connection_id: 1,
+                request_id: 1,
+                credential: Credential::Invite {
+                    secret: invite_secret,
+                    display_name: "Sleepy".into(),
+                    observer: false,
+                },
+                resume: None,
+                outbox: slow_outbox,
+            },
+        )
+        .await
+        .unwrap();
+    // The facilitator reads everything.
+    let (outbox, mut frames, _closed) = Outbox::new(1024);
+    let (room, _) = registry
+        .join(
+            group_id,
+            JoinArgs {
+                connection_id: 2,
+                request_id: 1,
+                credential: Credential::Facilitator {
+                    secret: facilitator_secret,
+                    display_name: "Fran".into(),
+                    member_token: None,
+                },
+                resume: None,
+                outbox,
+            },
+        )
+        .await
+        .unwrap();
+
+    for request_id in 2..40 {
+        let request = if request_id % 2 == 0 {
+            Request::RaiseHand
+        } else {
+            Request::LowerHand
+        };
+        room.send(RoomCommand::Request {
+            connection_id: 2,
+            request_id,
+            request,
+        })
+        .await
+        .unwrap();
+    }
+    let (reason, message) = tokio::time::timeout(Duration::from_secs(5), &mut slow_closed)
+        .await
+        .expect("the slow connection is closed in time")
+        .expect("a close request, not a dropped sender");
+    assert_eq!(reason, CloseReason::SlowConsumer);
+    assert!(message.contains("resume"), "{message}");
+
+    // The facilitator is served to the end and sees the slow member go offline.
+    let mut saw_offline = false;
+    let mut last_ack = 0;
+    while last_ack < 39 {
+        let frame = tokio::time::timeout(Duration::from_secs(5), frames.recv())
+            .await
+            .expect("frames keep coming")
+            .expect("the facilitator stays connected");
+        match serde_json::from_str::<ServerMessage>(&frame).unwrap() {
+            ServerMessage::Event(event) => {
+                if let Event::PresenceChanged {
+                    member_id,
+                    online: false,
+                    reason,
+                } = event.event
+                {
+                    assert_eq!(
+                        (member_id, reason),
+                        (slow_id, PresenceReason::ConnectionLost)
+                    );
+                    saw_offline = true;
+                }
+            }
+            ServerMessage::Ack { id, .. } => last_ack = id,
+            ServerMessage::Snapshot(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        saw_offline,
+        "the room records that the slow member's connection was lost"
+    );
+}
