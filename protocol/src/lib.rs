@@ -9,6 +9,7 @@
 //! a test parses those examples with these types so the document cannot drift from the code.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 mod ids;
 
@@ -33,7 +34,7 @@ pub type UnixMs = u64;
 // ---------------------------------------------------------------------------------------------
 
 /// The envelope of every frame a client sends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ClientFrame {
     /// Protocol version; must equal [`PROTOCOL_VERSION`].
     pub v: u32,
@@ -46,7 +47,7 @@ pub struct ClientFrame {
 
 /// Everything a client can ask of the server. The first request on a connection must be
 /// [`Request::Join`] (or [`Request::Ping`], allowed at any time).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
     /// Enter a group's live meeting room, or come back to it.
@@ -79,7 +80,7 @@ pub enum Request {
 }
 
 /// How a client proves who it is when it joins.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Credential {
     /// The facilitator secret from the facilitator link. Creates a facilitator member, or, with
@@ -106,7 +107,7 @@ fn is_false(value: &bool) -> bool {
 }
 
 /// The last event a client saw, sent on rejoin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ResumePoint {
     pub meeting_id: MeetingId,
@@ -114,7 +115,7 @@ pub struct ResumePoint {
 }
 
 /// A member's role in a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Runs the meeting: the clock, the agenda, the group's settings.
@@ -130,7 +131,7 @@ pub enum Role {
 // ---------------------------------------------------------------------------------------------
 
 /// Every frame the server sends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// Sent once, right after the WebSocket opens.
@@ -158,7 +159,7 @@ pub enum ServerMessage {
 }
 
 /// What the server says first: its version, clock and limits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Hello {
     pub v: u32,
     pub server_time_ms: UnixMs,
@@ -166,7 +167,7 @@ pub struct Hello {
 }
 
 /// The limits a well-behaved client should stay within.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct LimitsInfo {
     /// Largest accepted frame, in bytes.
     pub frame_bytes_max: u32,
@@ -179,7 +180,7 @@ pub struct LimitsInfo {
 }
 
 /// The successful result of a request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reply {
     /// The request took effect; its events have been sent already.
@@ -194,7 +195,7 @@ pub enum Reply {
 }
 
 /// Who the client is in the room, and how it catches up.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Joined {
     pub member_id: MemberId,
     pub role: Role,
@@ -207,7 +208,7 @@ pub struct Joined {
 }
 
 /// How a joining client receives the meeting state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum CatchUp {
     /// A [`ServerMessage::Snapshot`] follows.
@@ -217,7 +218,7 @@ pub enum CatchUp {
 }
 
 /// The whole visible state of a meeting, as seen by one member.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Snapshot {
     /// The seq of the last event included; events that follow have a higher seq.
     pub seq: Seq,
@@ -230,14 +231,14 @@ pub struct Snapshot {
 }
 
 /// A group as clients see it. Secrets never cross the wire after creation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct GroupInfo {
     pub group_id: GroupId,
     pub name: String,
 }
 
 /// A meeting as clients see it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct MeetingInfo {
     pub meeting_id: MeetingId,
     /// 1 for the group's first meeting, then counting up.
@@ -246,7 +247,7 @@ pub struct MeetingInfo {
 }
 
 /// A member as clients see them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct MemberInfo {
     pub member_id: MemberId,
     pub display_name: String,
@@ -256,7 +257,7 @@ pub struct MemberInfo {
 }
 
 /// One numbered change to the meeting.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct EventFrame {
     pub seq: Seq,
     /// When the server recorded the event.
@@ -265,7 +266,7 @@ pub struct EventFrame {
 }
 
 /// A change to the meeting, applied by clients to their copy of the snapshot.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// A new member entered the group (through the invite or facilitator link).
@@ -300,7 +301,7 @@ pub enum Event {
 }
 
 /// Why a member's presence changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum PresenceReason {
     /// Opened a connection to the room.
@@ -317,7 +318,7 @@ pub enum PresenceReason {
 
 /// Why the server closes a connection. Sent in [`ServerMessage::Closing`] and as the close
 /// frame's reason text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     /// The client could not keep up with the room's events; it may reconnect and resume.
@@ -361,7 +362,7 @@ impl CloseReason {
 }
 
 /// Why a request failed. Every failed request changes nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The frame's `v` is not [`PROTOCOL_VERSION`]; the connection closes.
@@ -448,7 +449,7 @@ impl ErrorCode {
 // ---------------------------------------------------------------------------------------------
 
 /// Body of `POST /api/groups`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGroupRequest {
     pub name: String,
@@ -456,7 +457,7 @@ pub struct CreateGroupRequest {
 
 /// Answer to `POST /api/groups` (status 201). The links carry their secret in the `#fragment`,
 /// which browsers never send to a server, so it stays out of access logs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct CreateGroupResponse {
     pub group_id: GroupId,
     pub meeting_id: MeetingId,
@@ -467,20 +468,20 @@ pub struct CreateGroupResponse {
 }
 
 /// Body of every HTTP error answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct HttpError {
     pub error: ErrorBody,
 }
 
 /// The code and human-readable message of an HTTP error.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
 }
 
 /// Answer to `GET /healthz`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Health {
     pub status: String,
     pub version: String,
