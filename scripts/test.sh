@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs what the tests need when it is missing, then runs every test: formatting, clippy
+# with warnings denied, unit, integration, Redis and browser end-to-end tests.
+# Usage: ./scripts/test.sh   (from anywhere in the repository)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# --- What the tests need -------------------------------------------------------------------
+apt_updated=no
+need_package() { # need_package COMMAND DEBIAN_PACKAGE
+  if ! command -v "$1" >/dev/null 2>&1; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+      echo "error: $1 is missing and apt-get is not available; install the Debian package $2" >&2
+      exit 1
+    fi
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    if [ "$apt_updated" = no ]; then
+      say "apt-get update"
+      $sudo apt-get update -qq
+      apt_updated=yes
+    fi
+    say "installing $2 (for $1)"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
+  fi
+}
+need_package redis-server redis-server
+need_package chromium chromium
+export ROUNDTABLE_TEST_CHROMIUM="${ROUNDTABLE_TEST_CHROMIUM:-$(command -v chromium)}"
+
+if [ -f web-client/package.json ]; then
+  if [ ! -d web-client/node_modules ] || [ web-client/package-lock.json -nt web-client/node_modules ]; then
+    say "npm ci (web-client test tools)"
+    (cd web-client && npm ci --no-audit --no-fund)
+  fi
+fi
+
+# --- Rust ----------------------------------------------------------------------------------
+say "cargo fmt --check"
+cargo fmt --all --check
+
+say "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+say "cargo test (unit, integration, store conformance, Redis)"
+cargo test --workspace
+
+# --- Browser -------------------------------------------------------------------------------
+if [ -f web-client/package.json ]; then
+  say "type-check the web client (tsc --noEmit --checkJs)"
+  (cd web-client && npm run --silent typecheck)
+  say "browser end-to-end tests (headless Chromium)"
+  cargo build --bin roundtable
+  (cd web-client && npm test)
+fi
+
+say "all tests passed"
