@@ -1,0 +1,297 @@
+//! The Redis store against a real redis-server: the conformance suite, the documented key
+//! layout, the log cap, and behaviour when Redis is unreachable or goes away and comes back.
+//!
+//! Uses `ROUNDTABLE_TEST_REDIS_URL` when set, else starts its own `redis-server` (see
+//! `support/redis.rs`); the outage test always starts its own, since it stops it.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use roundtable_protocol::{GroupId, MeetingId};
+use roundtable_server::store::{
+    AppendBatch, LogEntry, RedisOptions, RedisStore, Snapshot, Store, StoreError, conformance,
+};
+use support::redis::{Persistence, TestRedis};
+
+/// Options with a key prefix of the test's own, so that tests can share one Redis.
+fn options() -> RedisOptions {
+    RedisOptions {
+        key_prefix: format!("rt-test-{}:", uuid::Uuid::new_v4().simple()),
+        ..RedisOptions::default()
+    }
+}
+
+fn entries(seqs: std::ops::RangeInclusive<u64>) -> Vec<LogEntry> {
+    seqs.map(|seq| LogEntry {
+        seq,
+        bytes: format!("event {seq}").into_bytes(),
+    })
+    .collect()
+}
+
+async fn append(
+    store: &RedisStore,
+    group_id: GroupId,
+    meeting_id: MeetingId,
+    entries: &[LogEntry],
+) -> Result<(), StoreError> {
+    store
+        .append(AppendBatch {
+            group_id,
+            meeting_id,
+            entries,
+            snapshot: None,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn redis_store_passes_the_conformance_suite() {
+    let redis = TestRedis::start();
+    let store = RedisStore::connect(redis.url(), options())
+        .await
+        .expect("connect to redis");
+    conformance::run_all(&store).await;
+}
+
+#[tokio::test]
+async fn redis_store_lays_out_keys_as_documented() {
+    let redis = TestRedis::start();
+    let options = options();
+    let prefix = options.key_prefix.clone();
+    let store = RedisStore::connect(redis.url(), options)
+        .await
+        .expect("connect");
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: b"start".to_vec(),
+    };
+    store
+        .create_group(group_id, &snapshot)
+        .await
+        .expect("create");
+    append(&store, group_id, meeting_id, &entries(1..=2))
+        .await
+        .expect("append");
+
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection");
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut raw)
+        .await
+        .expect("KEYS");
+    keys.sort();
+    let tag = format!("{prefix}{{g:{group_id}}}");
+    let mut expected = vec![
+        format!("{tag}:snapshot"),
+        format!("{tag}:m:{meeting_id}:log"),
+        format!("{tag}:m:{meeting_id}:head"),
+        format!("{prefix}meeting:{meeting_id}"),
+    ];
+    expected.sort();
+    assert_eq!(keys, expected);
+
+    let stream_ids: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
+        .arg(format!("{tag}:m:{meeting_id}:log"))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut raw)
+        .await
+        .expect("XRANGE");
+    let ids: Vec<&str> = stream_ids.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["1-0", "2-0"], "stream ids are <seq>-0");
+    let head: String = redis::cmd("GET")
+        .arg(format!("{tag}:m:{meeting_id}:head"))
+        .query_async(&mut raw)
+        .await
+        .expect("GET head");
+    assert_eq!(head, "2");
+    let index: String = redis::cmd("GET")
+        .arg(format!("{prefix}meeting:{meeting_id}"))
+        .query_async(&mut raw)
+        .await
+        .expect("GET index");
+    assert_eq!(index, group_id.to_string());
+}
+
+#[tokio::test]
+async fn redis_store_caps_a_log_approximately() {
+    let redis = TestRedis::start();
+    let store = RedisStore::connect(
+        redis.url(),
+        RedisOptions {
+            log_entries_max: 100,
+            ..options()
+        },
+    )
+    .await
+    .expect("connect");
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: b"start".to_vec(),
+    };
+    store
+        .create_group(group_id, &snapshot)
+        .await
+        .expect("create");
+    for start in (1..=1000).step_by(50) {
+        append(&store, group_id, meeting_id, &entries(start..=start + 49))
+            .await
+            .expect("append");
+    }
+    let left = store.read_log(meeting_id, 0, 10_000).await.expect("read");
+    assert!(
+        (100..1000).contains(&left.len()),
+        "the capped log keeps at least the cap and drops old entries, kept {}",
+        left.len()
+    );
+    assert_eq!(left.last().map(|entry| entry.seq), Some(1000));
+    let first = left[0].seq;
+    assert_eq!(
+        left,
+        entries(first..=1000),
+        "what is kept is the newest, in order"
+    );
+    // The log goes on after the cap dropped entries.
+    append(&store, group_id, meeting_id, &entries(1001..=1001))
+        .await
+        .expect("append after capping");
+}
+
+#[tokio::test]
+async fn connecting_to_an_unreachable_redis_is_unavailable_within_the_timeout() {
+    // A port nobody listens on: bind one, learn its number, let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let timeout = Duration::from_millis(500);
+    let started = Instant::now();
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        RedisStore::connect(
+            &format!("redis://127.0.0.1:{port}/"),
+            RedisOptions {
+                timeout,
+                ..options()
+            },
+        ),
+    )
+    .await
+    .expect("connect must not hang");
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "got {result:?}"
+    );
+    assert!(
+        elapsed <= timeout + Duration::from_millis(500),
+        "took {elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn redis_store_is_unavailable_during_an_outage_and_recovers_with_its_data() {
+    let mut redis = TestRedis::start_own(Persistence::AppendOnly);
+    let timeout = Duration::from_secs(1);
+    let store = RedisStore::connect(
+        redis.url(),
+        RedisOptions {
+            timeout,
+            ..options()
+        },
+    )
+    .await
+    .expect("connect");
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: b"start".to_vec(),
+    };
+    store
+        .create_group(group_id, &snapshot)
+        .await
+        .expect("create");
+    append(&store, group_id, meeting_id, &entries(1..=3))
+        .await
+        .expect("append before the outage");
+
+    redis.stop();
+    let started = Instant::now();
+    let during = tokio::time::timeout(
+        Duration::from_secs(10),
+        append(&store, group_id, meeting_id, &entries(4..=4)),
+    )
+    .await
+    .expect("append during the outage must not hang");
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(during, Err(StoreError::Unavailable(_))),
+        "append during the outage must be unavailable, got {during:?}"
+    );
+    assert!(
+        elapsed <= timeout + Duration::from_millis(500),
+        "append during the outage took {elapsed:?}, more than the {timeout:?} timeout"
+    );
+    let load = tokio::time::timeout(Duration::from_secs(10), store.load_room(group_id))
+        .await
+        .expect("load during the outage must not hang");
+    assert!(
+        matches!(load, Err(StoreError::Unavailable(_))),
+        "load during the outage must be unavailable, got {load:?}"
+    );
+
+    redis.restart();
+    // The same store, not a new one, must work again once Redis is back.
+    let recovering = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match append(&store, group_id, meeting_id, &entries(4..=4)).await {
+            Ok(()) => break,
+            Err(StoreError::Unavailable(reason)) => {
+                assert!(
+                    recovering.elapsed() < Duration::from_secs(10),
+                    "the store did not recover within 10 s of redis restarting: {reason}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(other) => panic!("append after the restart failed: {other:?}"),
+        }
+    }
+    println!(
+        "recovered after {attempts} attempt(s), {:?}",
+        recovering.elapsed()
+    );
+
+    let loaded = store
+        .load_room(group_id)
+        .await
+        .expect("load after the restart")
+        .expect("the group survived the restart");
+    assert_eq!(loaded.snapshot, snapshot);
+    assert_eq!(
+        loaded.tail,
+        entries(1..=4),
+        "acknowledged writes survived the restart"
+    );
+    let log = store
+        .read_log(meeting_id, 0, 100)
+        .await
+        .expect("read_log after the restart");
+    assert_eq!(log, entries(1..=4));
+}
