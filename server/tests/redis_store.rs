@@ -2,7 +2,8 @@
 //! layout, the log cap, and behaviour when Redis is unreachable or goes away and comes back.
 //!
 //! Uses `ROUNDTABLE_TEST_REDIS_URL` when set, else starts its own `redis-server` (see
-//! `support/redis.rs`); the outage test always starts its own, since it stops it.
+//! `support/redis.rs`); the outage and stall tests always start their own, since they stop or
+//! pause it.
 
 mod support;
 
@@ -294,4 +295,92 @@ async fn redis_store_is_unavailable_during_an_outage_and_recovers_with_its_data(
         .await
         .expect("read_log after the restart");
     assert_eq!(log, entries(1..=4));
+}
+
+#[tokio::test]
+async fn a_stalled_redis_is_unavailable_within_the_timeout_then_works_again() {
+    // Its own server: pausing a shared one would stall the other tests too.
+    let redis = TestRedis::start_own(Persistence::None);
+    let timeout = Duration::from_millis(500);
+    let store = RedisStore::connect(
+        redis.url(),
+        RedisOptions {
+            timeout,
+            ..options()
+        },
+    )
+    .await
+    .expect("connect");
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: b"start".to_vec(),
+    };
+    store
+        .create_group(group_id, &snapshot)
+        .await
+        .expect("create");
+    append(&store, group_id, meeting_id, &entries(1..=1))
+        .await
+        .expect("append 1");
+
+    // The server stays up and keeps the connection but answers nobody for 2 s.
+    let pause = Duration::from_millis(2000);
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection");
+    let paused_at = Instant::now();
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(pause.as_millis() as u64)
+        .arg("ALL")
+        .query_async(&mut raw)
+        .await
+        .expect("CLIENT PAUSE");
+
+    let started = Instant::now();
+    let stalled = tokio::time::timeout(
+        Duration::from_secs(10),
+        append(&store, group_id, meeting_id, &entries(2..=2)),
+    )
+    .await
+    .expect("append to a stalled redis must not hang");
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(stalled, Err(StoreError::Unavailable(_))),
+        "append to a stalled redis must be unavailable, got {stalled:?}"
+    );
+    assert!(
+        elapsed >= timeout - Duration::from_millis(50)
+            && elapsed <= timeout + Duration::from_millis(500),
+        "append to a stalled redis took {elapsed:?}, not about the {timeout:?} timeout"
+    );
+
+    tokio::time::sleep((pause + Duration::from_millis(200)).saturating_sub(paused_at.elapsed()))
+        .await;
+    // The timed-out command had been sent: whether Redis ran it after the pause depends on
+    // whether the connection was dropped first. So a timed-out write may or may not be stored,
+    // and retrying it either succeeds or conflicts; the log is whole either way.
+    let mut retry = Err(StoreError::Unavailable("not tried".into()));
+    for _ in 0..20 {
+        retry = append(&store, group_id, meeting_id, &entries(2..=2)).await;
+        if !matches!(retry, Err(StoreError::Unavailable(_))) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        matches!(retry, Ok(()) | Err(StoreError::Conflict(_))),
+        "after the pause the same store answers again, got {retry:?}"
+    );
+    let loaded = store
+        .load_room(group_id)
+        .await
+        .expect("load after the pause")
+        .expect("group");
+    assert_eq!(loaded.tail, entries(1..=2));
 }
