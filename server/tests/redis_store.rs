@@ -15,6 +15,9 @@ use roundtable_server::store::{
 };
 use support::redis::{Persistence, TestRedis};
 
+/// How much later than its timeout a call may return, for a loaded machine's scheduling.
+const SLACK: Duration = Duration::from_secs(1);
+
 /// Options with a key prefix of the test's own, so that tests can share one Redis.
 fn options() -> RedisOptions {
     RedisOptions {
@@ -197,10 +200,7 @@ async fn connecting_to_an_unreachable_redis_is_unavailable_within_the_timeout() 
         matches!(result, Err(StoreError::Unavailable(_))),
         "got {result:?}"
     );
-    assert!(
-        elapsed <= timeout + Duration::from_millis(500),
-        "took {elapsed:?}"
-    );
+    assert!(elapsed <= timeout + SLACK, "took {elapsed:?}");
 }
 
 #[tokio::test]
@@ -245,7 +245,7 @@ async fn redis_store_is_unavailable_during_an_outage_and_recovers_with_its_data(
         "append during the outage must be unavailable, got {during:?}"
     );
     assert!(
-        elapsed <= timeout + Duration::from_millis(500),
+        elapsed <= timeout + SLACK,
         "append during the outage took {elapsed:?}, more than the {timeout:?} timeout"
     );
     let load = tokio::time::timeout(Duration::from_secs(10), store.load_room(group_id))
@@ -355,8 +355,7 @@ async fn a_stalled_redis_is_unavailable_within_the_timeout_then_works_again() {
         "append to a stalled redis must be unavailable, got {stalled:?}"
     );
     assert!(
-        elapsed >= timeout - Duration::from_millis(50)
-            && elapsed <= timeout + Duration::from_millis(500),
+        elapsed >= timeout - Duration::from_millis(50) && elapsed <= timeout + SLACK,
         "append to a stalled redis took {elapsed:?}, not about the {timeout:?} timeout"
     );
 
@@ -383,4 +382,63 @@ async fn a_stalled_redis_is_unavailable_within_the_timeout_then_works_again() {
         .expect("load after the pause")
         .expect("group");
     assert_eq!(loaded.tail, entries(1..=2));
+}
+
+#[tokio::test]
+async fn two_stores_racing_on_one_meeting_never_both_win() {
+    let redis = TestRedis::start();
+    let options = options();
+    let first = RedisStore::connect(redis.url(), options.clone())
+        .await
+        .expect("connect first");
+    let second = RedisStore::connect(redis.url(), options)
+        .await
+        .expect("connect second");
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: b"start".to_vec(),
+    };
+    first
+        .create_group(group_id, &snapshot)
+        .await
+        .expect("create");
+    let mut winners = Vec::new();
+    for seq in 1..=50 {
+        let from_first = vec![LogEntry {
+            seq,
+            bytes: format!("first {seq}").into_bytes(),
+        }];
+        let from_second = vec![LogEntry {
+            seq,
+            bytes: format!("second {seq}").into_bytes(),
+        }];
+        let (a, b) = tokio::join!(
+            append(&first, group_id, meeting_id, &from_first),
+            append(&second, group_id, meeting_id, &from_second),
+        );
+        match (a, b) {
+            (Ok(()), Err(StoreError::Conflict(_))) => winners.push(from_first[0].clone()),
+            (Err(StoreError::Conflict(_)), Ok(())) => winners.push(from_second[0].clone()),
+            other => panic!("seq {seq}: exactly one writer must win, got {other:?}"),
+        }
+    }
+    let log = second.read_log(meeting_id, 0, 100).await.expect("read_log");
+    assert_eq!(log, winners, "the log holds exactly the winners' entries");
+}
+
+#[tokio::test]
+async fn a_key_prefix_with_braces_is_refused() {
+    let redis = TestRedis::start();
+    let result = RedisStore::connect(
+        redis.url(),
+        RedisOptions {
+            key_prefix: "rt:{x}:".into(),
+            ..RedisOptions::default()
+        },
+    )
+    .await;
+    assert!(result.is_err(), "a prefix with braces must be refused");
 }

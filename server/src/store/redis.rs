@@ -132,6 +132,7 @@ static APPEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(APPEND_LUA
 #[derive(Debug, Clone)]
 pub struct RedisOptions {
     /// Prepended to every key, so that several deployments or tests can share one server.
+    /// It must not contain `{` or `}`, which would change the keys' Redis Cluster hash tags.
     pub key_prefix: String,
     /// The longest any one store call (or the initial connection) may take before it fails with
     /// [`StoreError::Unavailable`].
@@ -171,6 +172,12 @@ impl RedisStore {
     /// Connects to the Redis server at `url` (`redis://host:port/db`), waiting at most
     /// `options.timeout` for it to answer.
     pub async fn connect(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
+        if options.key_prefix.contains(['{', '}']) {
+            return Err(StoreError::Unavailable(format!(
+                "redis key prefix {:?} must not contain braces",
+                options.key_prefix
+            )));
+        }
         let client = redis::Client::open(url)
             .map_err(|error| StoreError::Unavailable(format!("bad redis url: {error}")))?;
         // The connection manager retries a lost connection a few times with short backoff;
@@ -221,29 +228,35 @@ impl RedisStore {
         format!("{}meeting:{meeting_id}", self.options.key_prefix)
     }
 
-    /// Runs one Redis operation under the timeout. `operation` is called with a handle on the
-    /// connection; it is called a second time only if the first attempt failed to connect at
-    /// all (so the command was never sent), which happens once after Redis comes back.
-    async fn call<T, F, Fut>(&self, what: &str, operation: F) -> Result<T, StoreError>
+    /// Runs one Redis operation. `operation` is called with a handle on the connection; it is
+    /// called a second time only if the first attempt failed to connect at all (so the command
+    /// was never sent), which happens once after Redis comes back.
+    async fn call<T, F, Fut>(&self, operation: F) -> Result<T, StoreError>
     where
         F: Fn(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let attempts = async {
-            match operation(self.connection.clone()).await {
-                Err(error) if error.is_connection_refusal() => {
-                    operation(self.connection.clone()).await
-                }
-                result => result,
-            }
+        let result = match operation(self.connection.clone()).await {
+            Err(error) if error.is_connection_refusal() => operation(self.connection.clone()).await,
+            result => result,
         };
-        match tokio::time::timeout(self.options.timeout, attempts).await {
-            Ok(result) => result.map_err(|error| map_error(&error)),
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "redis did not answer {what} within {:?}",
-                self.options.timeout
-            ))),
-        }
+        result.map_err(|error| map_error(&error))
+    }
+
+    /// Runs one store call, of one or more Redis operations, under the timeout.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.options.timeout, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "redis did not answer {what} within {:?}",
+                    self.options.timeout
+                )))
+            })
     }
 
     fn remember_meeting(&self, meeting_id: MeetingId, group_id: GroupId) {
@@ -278,7 +291,7 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         let key = self.meeting_index_key(meeting_id);
         let value = group_id.to_string();
-        self.call("SET meeting index", |mut connection| {
+        self.call(|mut connection| {
             let mut command = redis::cmd("SET");
             command.arg(&key).arg(&value);
             async move { command.query_async::<()>(&mut connection).await }
@@ -295,7 +308,7 @@ impl RedisStore {
         }
         let key = self.meeting_index_key(meeting_id);
         let value: Option<String> = self
-            .call("GET meeting index", |mut connection| {
+            .call(|mut connection| {
                 let mut command = redis::cmd("GET");
                 command.arg(&key);
                 async move { command.query_async(&mut connection).await }
@@ -328,7 +341,7 @@ impl RedisStore {
         }
         let start = format!("{first}-0");
         let raw: Vec<(String, Vec<Vec<u8>>)> = self
-            .call("XRANGE", |mut connection| {
+            .call(|mut connection| {
                 let mut command = redis::cmd("XRANGE");
                 command.arg(key).arg(&start).arg("+");
                 if limit != usize::MAX {
@@ -422,9 +435,13 @@ async fn invoke(
     invocation.invoke_async(&mut connection).await
 }
 
-#[async_trait]
-impl Store for RedisStore {
-    async fn create_group(&self, group_id: GroupId, snapshot: &Snapshot) -> Result<(), StoreError> {
+/// The store calls, each unbounded in time; [`Store`] bounds them.
+impl RedisStore {
+    async fn create_group_unbounded(
+        &self,
+        group_id: GroupId,
+        snapshot: &Snapshot,
+    ) -> Result<(), StoreError> {
         let keys = Arc::new(vec![self.snapshot_key(group_id)]);
         let args = Arc::new(vec![
             snapshot.meeting_id.to_string().into_bytes(),
@@ -432,7 +449,7 @@ impl Store for RedisStore {
             snapshot.bytes.clone(),
         ]);
         let status = self
-            .call("create_group script", |connection| {
+            .call(|connection| {
                 invoke(
                     &CREATE_GROUP_SCRIPT,
                     Arc::clone(&keys),
@@ -456,10 +473,13 @@ impl Store for RedisStore {
             .await
     }
 
-    async fn load_room(&self, group_id: GroupId) -> Result<Option<LoadedRoom>, StoreError> {
+    async fn load_room_unbounded(
+        &self,
+        group_id: GroupId,
+    ) -> Result<Option<LoadedRoom>, StoreError> {
         let key = self.snapshot_key(group_id);
         let fields: Vec<Option<Vec<u8>>> = self
-            .call("HMGET snapshot", |mut connection| {
+            .call(|mut connection| {
                 let mut command = redis::cmd("HMGET");
                 command.arg(&key).arg("meeting").arg("seq").arg("data");
                 async move { command.query_async(&mut connection).await }
@@ -477,7 +497,7 @@ impl Store for RedisStore {
         Ok(Some(LoadedRoom { snapshot, tail }))
     }
 
-    async fn append(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {
+    async fn append_unbounded(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {
         check_batch_shape(&batch)?;
         let AppendBatch {
             group_id,
@@ -527,7 +547,7 @@ impl Store for RedisStore {
             self.ensure_meeting_index(meeting_id, group_id).await?;
         }
         let status = self
-            .call("append script", |connection| {
+            .call(|connection| {
                 invoke(
                     &APPEND_SCRIPT,
                     Arc::clone(&keys),
@@ -559,7 +579,7 @@ impl Store for RedisStore {
         }
     }
 
-    async fn read_log(
+    async fn read_log_unbounded(
         &self,
         meeting_id: MeetingId,
         after_seq: Seq,
@@ -572,12 +592,16 @@ impl Store for RedisStore {
         self.read_entries(&key, after_seq, limit).await
     }
 
-    async fn trim_log(&self, meeting_id: MeetingId, through_seq: Seq) -> Result<(), StoreError> {
+    async fn trim_log_unbounded(
+        &self,
+        meeting_id: MeetingId,
+        through_seq: Seq,
+    ) -> Result<(), StoreError> {
         let Some(group_id) = self.meeting_group(meeting_id).await? else {
             return Ok(());
         };
         let key = self.log_key(group_id, meeting_id);
-        self.call("XTRIM", |mut connection| {
+        self.call(|mut connection| {
             let mut command = redis::cmd("XTRIM");
             command.arg(&key);
             match through_seq.checked_add(1) {
@@ -589,5 +613,43 @@ impl Store for RedisStore {
         })
         .await?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn create_group(&self, group_id: GroupId, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.bounded(
+            "create_group",
+            self.create_group_unbounded(group_id, snapshot),
+        )
+        .await
+    }
+
+    async fn load_room(&self, group_id: GroupId) -> Result<Option<LoadedRoom>, StoreError> {
+        self.bounded("load_room", self.load_room_unbounded(group_id))
+            .await
+    }
+
+    async fn append(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {
+        self.bounded("append", self.append_unbounded(batch)).await
+    }
+
+    async fn read_log(
+        &self,
+        meeting_id: MeetingId,
+        after_seq: Seq,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        self.bounded(
+            "read_log",
+            self.read_log_unbounded(meeting_id, after_seq, limit),
+        )
+        .await
+    }
+
+    async fn trim_log(&self, meeting_id: MeetingId, through_seq: Seq) -> Result<(), StoreError> {
+        self.bounded("trim_log", self.trim_log_unbounded(meeting_id, through_seq))
+            .await
     }
 }
