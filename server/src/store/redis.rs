@@ -14,7 +14,10 @@
 //!   its second) and one field, `e`, holding the event's bytes. Because the stream id orders like
 //!   the seq, `XRANGE key <after+1> + COUNT <limit>` reads the entries after a seq in order, and
 //!   `XTRIM key MINID <through+1>` removes the entries up to a seq. Seq 0 is never logged (a log
-//!   starts at 1), so the id `0-0`, which streams refuse, is never needed.
+//!   starts at 1), so the id `0-0`, which streams refuse, is never needed; with the seq in the
+//!   id's first part, a bare seq is itself a valid range bound, which `0-<seq>` would not give.
+//!   A stream refuses an id not greater than its last one, so a repeated seq could never be
+//!   stored twice even without the head check.
 //! - `rt:{g:<group>}:m:<meeting>:head` is a string holding, in decimal, the last seq ever
 //!   appended to the meeting's log. It is kept when the log is trimmed, so that the log goes on
 //!   where it was rather than where its oldest remaining entry is; a missing head means 0.
@@ -30,7 +33,7 @@
 //! their own. The index key `rt:meeting:<meeting>` has no tag and may live on another node, so
 //! it is written by its own command, never inside the append script: when a group is created
 //! (for its first snapshot's meeting), and before the first append to a meeting that this
-//! process makes (remembered in a bounded in-memory set, so later appends skip it). Writing it
+//! process makes (remembered in a bounded in-memory map, so later appends skip it). Writing it
 //! before the log entries means that a log is never without its index; a meeting's group never
 //! changes, so writing it twice is harmless. Reading a log costs one extra `GET` for the index,
 //! also remembered in memory.
@@ -41,7 +44,8 @@
 //! batch's first seq is the stored head plus one (otherwise [`StoreError::Conflict`]); and that
 //! a snapshot in the batch is at the seq the log will be at after the batch (otherwise
 //! [`StoreError::Conflict`]). Only then does it `XADD` the entries, set the head and replace the
-//! snapshot. Seqs cross into Lua as decimal strings and are compared as strings, never as Lua
+//! snapshot. (Redis does not roll a script back when a command in it fails, which is why every
+//! check comes before the first write.) Seqs cross into Lua as decimal strings and are compared as strings, never as Lua
 //! numbers, so they stay exact over the whole `u64` range. The batch's own shape (consecutive
 //! seqs, matching snapshot meeting) is checked in Rust first, by [`check_batch_shape`], as in
 //! every store. Creating a group is a script too: it writes the snapshot only if the key does
@@ -56,8 +60,13 @@
 //! Every call is bounded by [`RedisOptions::timeout`]: an unreachable or stalled Redis gives
 //! [`StoreError::Unavailable`] once it passes. The connection is a
 //! [`redis::aio::ConnectionManager`], which reconnects by itself, so the same store works again
-//! once Redis is back. How durable an acknowledged write is depends on the server's persistence
-//! settings (`appendonly yes` with `appendfsync always` for the embedded store's guarantee).
+//! once Redis is back. A write that timed out may still have been carried out, if Redis got the
+//! command and ran it late: a retry of it then fails with [`StoreError::Conflict`]. How durable
+//! an acknowledged write is depends on the server's persistence settings (`appendonly yes` with
+//! `appendfsync always` for the embedded store's guarantee).
+//!
+//! The layout is ready for Redis Cluster, but the connection is to one server (or a proxy);
+//! talking to a cluster directly would need the `redis` crate's cluster connection instead.
 
 use std::collections::HashMap;
 use std::future::Future;
