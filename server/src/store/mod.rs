@@ -14,7 +14,9 @@ use roundtable_protocol::{GroupId, MeetingId, Seq};
 
 pub mod conformance;
 pub mod embedded;
+pub mod redis;
 
+pub use self::redis::{RedisOptions, RedisStore};
 pub use embedded::EmbeddedStore;
 
 /// One entry of a meeting's event log: the event's seq and its serialized bytes.

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of the support code.
 
+pub mod redis;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,444 @@
+//! The Redis store against a real redis-server: the conformance suite, the documented key
+//! layout, the log cap, and behaviour when Redis is unreachable or goes away and comes back.
+//!
+//! Uses `ROUNDTABLE_TEST_REDIS_URL` when set, else starts its own `redis-server` (see
+//! `support/redis.rs`); the outage and stall tests always start their own, since they stop or
+//! pause it.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use roundtable_protocol::{GroupId, MeetingId};
+use roundtable_server::store::{
+    AppendBatch, LogEntry, RedisOptions, RedisStore, Snapshot, Store, StoreError, conformance,
+};
+use support::redis::{Persistence, TestRedis};
+
+/// How much later than its timeout a call may return, for a loaded machine's scheduling.
+const SLACK: Duration = Duration::from_secs(1);
+
+/// Options with a key prefix of the test's own, so that tests can share one Redis.
+fn options() -> RedisOptions {
+    RedisOptions {
+        key_prefix: format!("rt-test-{}:", uuid::Uuid::new_v4().simple()),
+        ..RedisOptions::default()
+    }
+}
+
+fn entries(seqs: std::ops::RangeInclusive<u64>) -> Vec<LogEntry> {
+    seqs.map(|seq| LogEntry {
+        seq,
+        bytes: format!("event {seq}").into_bytes(),
+    })
+    .collect()
+}
+
+async fn append(
+    store: &RedisStore,
+    group_id: GroupId,
+    meeting_id: MeetingId,
+    entries: &[LogEntry],
+) -> Result<(), StoreError> {
+    store
+        .append(AppendBatch {
+            group_id,
+            meeting_id,
+            entries,
+            snapshot: None,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn redis_store_passes_the_conformance_suite() {
+    let redis = TestRedis::start();
+    let store = RedisStore::connect(redis.url(), options())
+        .await
+        .expect("connect to redis");
+    conformance::run_all(&store).await;
+}
+
+#[tokio::test]
+async fn redis_store_lays_out_keys_as_documented() {
+    let redis = TestRedis::start();
+    let options = options();
+    let prefix = options.key_prefix.clone();
+    let store = RedisStore::connect(redis.url(), options)
+        .await
+        .expect("connect");
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: b"start".to_vec(),
+    };
+    store
+        .create_group(group_id, &snapshot)
+        .await
+        .expect("create");
+    append(&store, group_id, meeting_id, &entries(1..=2))
+        .await
+        .expect("append");
+
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection");
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut raw)
+        .await
+        .expect("KEYS");
+    keys.sort();
+    let tag = format!("{prefix}{{g:{group_id}}}");
+    let mut expected = vec![
+        format!("{tag}:snapshot"),
+        format!("{tag}:m:{meeting_id}:log"),
+        format!("{tag}:m:{meeting_id}:head"),
+        format!("{prefix}meeting:{meeting_id}"),
+    ];
+    expected.sort();
+    assert_eq!(keys, expected);
+
+    let stream_ids: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
+        .arg(format!("{tag}:m:{meeting_id}:log"))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut raw)
+        .await
+        .expect("XRANGE");
+    let ids: Vec<&str> = stream_ids.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["1-0", "2-0"], "stream ids are <seq>-0");
+    let head: String = redis::cmd("GET")
+        .arg(format!("{tag}:m:{meeting_id}:head"))
+        .query_async(&mut raw)
+        .await
+        .expect("GET head");
+    assert_eq!(head, "2");
+    let index: String = redis::cmd("GET")
+        .arg(format!("{prefix}meeting:{meeting_id}"))
+        .query_async(&mut raw)
+        .await
+        .expect("GET index");
+    assert_eq!(index, group_id.to_string());
+}
+
+#[tokio::test]
+async fn redis_store_caps_a_log_approximately() {
+    let redis = TestRedis::start();
+    let store = RedisStore::connect(
+        redis.url(),
+        RedisOptions {
+            log_entries_max: 100,
+            ..options()
+        },
+    )
+    .await
+    .expect("connect");
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: b"start".to_vec(),
+    };
+    store
+        .create_group(group_id, &snapshot)
+        .await
+        .expect("create");
+    for start in (1..=1000).step_by(50) {
+        append(&store, group_id, meeting_id, &entries(start..=start + 49))
+            .await
+            .expect("append");
+    }
+    let left = store.read_log(meeting_id, 0, 10_000).await.expect("read");
+    assert!(
+        (100..1000).contains(&left.len()),
+        "the capped log keeps at least the cap and drops old entries, kept {}",
+        left.len()
+    );
+    assert_eq!(left.last().map(|entry| entry.seq), Some(1000));
+    let first = left[0].seq;
+    assert_eq!(
+        left,
+        entries(first..=1000),
+        "what is kept is the newest, in order"
+    );
+    // The log goes on after the cap dropped entries.
+    append(&store, group_id, meeting_id, &entries(1001..=1001))
+        .await
+        .expect("append after capping");
+}
+
+#[tokio::test]
+async fn connecting_to_an_unreachable_redis_is_unavailable_within_the_timeout() {
+    // A port nobody listens on: bind one, learn its number, let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let timeout = Duration::from_millis(500);
+    let started = Instant::now();
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        RedisStore::connect(
+            &format!("redis://127.0.0.1:{port}/"),
+            RedisOptions {
+                timeout,
+                ..options()
+            },
+        ),
+    )
+    .await
+    .expect("connect must not hang");
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "got {result:?}"
+    );
+    assert!(elapsed <= timeout + SLACK, "took {elapsed:?}");
+}
+
+#[tokio::test]
+async fn redis_store_is_unavailable_during_an_outage_and_recovers_with_its_data() {
+    let mut redis = TestRedis::start_own(Persistence::AppendOnly);
+    let timeout = Duration::from_secs(1);
+    let store = RedisStore::connect(
+        redis.url(),
+        RedisOptions {
+            timeout,
+            ..options()
+        },
+    )
+    .await
+    .expect("connect");
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: b"start".to_vec(),
+    };
+    store
+        .create_group(group_id, &snapshot)
+        .await
+        .expect("create");
+    append(&store, group_id, meeting_id, &entries(1..=3))
+        .await
+        .expect("append before the outage");
+
+    redis.stop();
+    let started = Instant::now();
+    let during = tokio::time::timeout(
+        Duration::from_secs(10),
+        append(&store, group_id, meeting_id, &entries(4..=4)),
+    )
+    .await
+    .expect("append during the outage must not hang");
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(during, Err(StoreError::Unavailable(_))),
+        "append during the outage must be unavailable, got {during:?}"
+    );
+    assert!(
+        elapsed <= timeout + SLACK,
+        "append during the outage took {elapsed:?}, more than the {timeout:?} timeout"
+    );
+    let load = tokio::time::timeout(Duration::from_secs(10), store.load_room(group_id))
+        .await
+        .expect("load during the outage must not hang");
+    assert!(
+        matches!(load, Err(StoreError::Unavailable(_))),
+        "load during the outage must be unavailable, got {load:?}"
+    );
+
+    redis.restart();
+    // The same store, not a new one, must work again once Redis is back.
+    let recovering = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match append(&store, group_id, meeting_id, &entries(4..=4)).await {
+            Ok(()) => break,
+            Err(StoreError::Unavailable(reason)) => {
+                assert!(
+                    recovering.elapsed() < Duration::from_secs(10),
+                    "the store did not recover within 10 s of redis restarting: {reason}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(other) => panic!("append after the restart failed: {other:?}"),
+        }
+    }
+    println!(
+        "recovered after {attempts} attempt(s), {:?}",
+        recovering.elapsed()
+    );
+
+    let loaded = store
+        .load_room(group_id)
+        .await
+        .expect("load after the restart")
+        .expect("the group survived the restart");
+    assert_eq!(loaded.snapshot, snapshot);
+    assert_eq!(
+        loaded.tail,
+        entries(1..=4),
+        "acknowledged writes survived the restart"
+    );
+    let log = store
+        .read_log(meeting_id, 0, 100)
+        .await
+        .expect("read_log after the restart");
+    assert_eq!(log, entries(1..=4));
+}
+
+#[tokio::test]
+async fn a_stalled_redis_is_unavailable_within_the_timeout_then_works_again() {
+    // Its own server: pausing a shared one would stall the other tests too.
+    let redis = TestRedis::start_own(Persistence::None);
+    let timeout = Duration::from_millis(500);
+    let store = RedisStore::connect(
+        redis.url(),
+        RedisOptions {
+            timeout,
+            ..options()
+        },
+    )
+    .await
+    .expect("connect");
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: b"start".to_vec(),
+    };
+    store
+        .create_group(group_id, &snapshot)
+        .await
+        .expect("create");
+    append(&store, group_id, meeting_id, &entries(1..=1))
+        .await
+        .expect("append 1");
+
+    // The server stays up and keeps the connection but answers nobody for 2 s.
+    let pause = Duration::from_millis(2000);
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection");
+    let paused_at = Instant::now();
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(pause.as_millis() as u64)
+        .arg("ALL")
+        .query_async(&mut raw)
+        .await
+        .expect("CLIENT PAUSE");
+
+    let started = Instant::now();
+    let stalled = tokio::time::timeout(
+        Duration::from_secs(10),
+        append(&store, group_id, meeting_id, &entries(2..=2)),
+    )
+    .await
+    .expect("append to a stalled redis must not hang");
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(stalled, Err(StoreError::Unavailable(_))),
+        "append to a stalled redis must be unavailable, got {stalled:?}"
+    );
+    assert!(
+        elapsed >= timeout - Duration::from_millis(50) && elapsed <= timeout + SLACK,
+        "append to a stalled redis took {elapsed:?}, not about the {timeout:?} timeout"
+    );
+
+    tokio::time::sleep((pause + Duration::from_millis(200)).saturating_sub(paused_at.elapsed()))
+        .await;
+    // The timed-out command had been sent: whether Redis ran it after the pause depends on
+    // whether the connection was dropped first. So a timed-out write may or may not be stored,
+    // and retrying it either succeeds or conflicts; the log is whole either way.
+    let mut retry = Err(StoreError::Unavailable("not tried".into()));
+    for _ in 0..20 {
+        retry = append(&store, group_id, meeting_id, &entries(2..=2)).await;
+        if !matches!(retry, Err(StoreError::Unavailable(_))) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        matches!(retry, Ok(()) | Err(StoreError::Conflict(_))),
+        "after the pause the same store answers again, got {retry:?}"
+    );
+    let loaded = store
+        .load_room(group_id)
+        .await
+        .expect("load after the pause")
+        .expect("group");
+    assert_eq!(loaded.tail, entries(1..=2));
+}
+
+#[tokio::test]
+async fn two_stores_racing_on_one_meeting_never_both_win() {
+    let redis = TestRedis::start();
+    let options = options();
+    let first = RedisStore::connect(redis.url(), options.clone())
+        .await
+        .expect("connect first");
+    let second = RedisStore::connect(redis.url(), options)
+        .await
+        .expect("connect second");
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: b"start".to_vec(),
+    };
+    first
+        .create_group(group_id, &snapshot)
+        .await
+        .expect("create");
+    let mut winners = Vec::new();
+    for seq in 1..=50 {
+        let from_first = vec![LogEntry {
+            seq,
+            bytes: format!("first {seq}").into_bytes(),
+        }];
+        let from_second = vec![LogEntry {
+            seq,
+            bytes: format!("second {seq}").into_bytes(),
+        }];
+        let (a, b) = tokio::join!(
+            append(&first, group_id, meeting_id, &from_first),
+            append(&second, group_id, meeting_id, &from_second),
+        );
+        match (a, b) {
+            (Ok(()), Err(StoreError::Conflict(_))) => winners.push(from_first[0].clone()),
+            (Err(StoreError::Conflict(_)), Ok(())) => winners.push(from_second[0].clone()),
+            other => panic!("seq {seq}: exactly one writer must win, got {other:?}"),
+        }
+    }
+    let log = second.read_log(meeting_id, 0, 100).await.expect("read_log");
+    assert_eq!(log, winners, "the log holds exactly the winners' entries");
+}
+
+#[tokio::test]
+async fn a_key_prefix_with_braces_is_refused() {
+    let redis = TestRedis::start();
+    let result = RedisStore::connect(
+        redis.url(),
+        RedisOptions {
+            key_prefix: "rt:{x}:".into(),
+            ..RedisOptions::default()
+        },
+    )
+    .await;
+    assert!(result.is_err(), "a prefix with braces must be refused");
+}

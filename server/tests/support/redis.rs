@@ -1,0 +1,216 @@
+//! A real Redis for tests: the one named by `ROUNDTABLE_TEST_REDIS_URL`, or a `redis-server`
+//! started on a free loopback port and killed (by its own pid) when the handle is dropped.
+//!
+//! No mocks and no silent skips: without the variable and without `redis-server` on the PATH,
+//! starting one panics and says how to install it.
+
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The environment variable naming an external Redis to test against.
+pub const URL_VAR: &str = "ROUNDTABLE_TEST_REDIS_URL";
+
+/// How long a started server may take to answer PING.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether a started server keeps its data across a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// `--save "" --appendonly no`: nothing on disk.
+    None,
+    /// `--appendonly yes --appendfsync always` in a temp dir: every acknowledged write survives
+    /// a kill and a restart on the same port.
+    AppendOnly,
+}
+
+/// A Redis to test against. Drop kills a server this handle started.
+#[derive(Debug)]
+pub struct TestRedis {
+    url: String,
+    own: Option<OwnServer>,
+}
+
+#[derive(Debug)]
+struct OwnServer {
+    port: u16,
+    persistence: Persistence,
+    /// Holds the AOF files and the server's log; removed on drop.
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl TestRedis {
+    /// The Redis named by `ROUNDTABLE_TEST_REDIS_URL`, or else a new server without
+    /// persistence. Tests sharing an external Redis must use their own key prefix.
+    pub fn start() -> Self {
+        match std::env::var(URL_VAR) {
+            Ok(url) if !url.is_empty() => TestRedis { url, own: None },
+            _ => Self::start_own(Persistence::None),
+        }
+    }
+
+    /// Always a new server of this process's own, for tests that stop and restart it.
+    pub fn start_own(persistence: Persistence) -> Self {
+        // A port picked free can be taken by someone else before the server binds it: try a few.
+        let mut last_failure = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let mut own = OwnServer {
+                port,
+                persistence,
+                dir: tempfile::tempdir().expect("temp dir for redis-server"),
+                child: None,
+            };
+            match own.spawn() {
+                Ok(()) => {
+                    return TestRedis {
+                        url: format!("redis://127.0.0.1:{port}/"),
+                        own: Some(own),
+                    };
+                }
+                // Only a taken port is worth another try.
+                Err(failure) if failure.contains("Address already in use") => {
+                    last_failure = failure;
+                }
+                Err(failure) => panic!("redis-server did not start: {failure}"),
+            }
+        }
+        panic!("redis-server did not start: {last_failure}");
+    }
+
+    /// The URL to connect to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Kills the server (SIGKILL, like a crash) and waits for it to exit.
+    pub fn stop(&mut self) {
+        self.own_server().kill();
+    }
+
+    /// Starts the server again on the same port with the same options.
+    pub fn restart(&mut self) {
+        let own = self.own_server();
+        own.kill();
+        if let Err(failure) = own.spawn() {
+            panic!("redis-server did not restart: {failure}");
+        }
+    }
+
+    fn own_server(&mut self) -> &mut OwnServer {
+        self.own
+            .as_mut()
+            .expect("only a redis-server started by the test can be stopped or restarted")
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        if let Some(own) = &mut self.own {
+            own.kill();
+        }
+    }
+}
+
+impl OwnServer {
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("redis.log")
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let mut command = Command::new("redis-server");
+        command
+            .arg("--port")
+            .arg(self.port.to_string())
+            .arg("--bind")
+            .arg("127.0.0.1")
+            .arg("--save")
+            .arg("")
+            .arg("--logfile")
+            .arg(self.log_path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        match self.persistence {
+            Persistence::None => {
+                command.arg("--appendonly").arg("no");
+            }
+            Persistence::AppendOnly => {
+                command
+                    .arg("--appendonly")
+                    .arg("yes")
+                    .arg("--appendfsync")
+                    .arg("always")
+                    .arg("--dir")
+                    .arg(self.dir.path());
+            }
+        }
+        let child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!(
+                "redis-server is not on the PATH. These tests need a real Redis: install it \
+                 (`apt-get install redis-server`), or set {URL_VAR}=redis://host:port/ to use \
+                 a running one."
+            ),
+            Err(error) => panic!("cannot run redis-server: {error}"),
+        };
+        self.child = Some(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if answers_ping(self.port) {
+                return Ok(());
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .expect("just spawned")
+                .try_wait()
+                .expect("poll redis-server");
+            if let Some(status) = exited {
+                self.child = None;
+                let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+                return Err(format!("it exited with {status}; its log:\n{log}"));
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+                return Err(format!(
+                    "it did not answer PING on port {} within {START_TIMEOUT:?}; its log:\n{log}",
+                    self.port
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the child this handle started, by its pid, and reaps it.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// Whether a Redis on the port answers PING with PONG.
+fn answers_ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"*1\r\n$4\r\nPING\r\n").is_err() {
+        return false;
+    }
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}
