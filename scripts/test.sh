@@ -44,8 +44,12 @@ cargo fmt --all --check
 say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-say "cargo test (unit, integration, store conformance, Redis)"
-cargo test --workspace
+say "cargo test (unit, property, integration, store conformance, crash, Redis)"
+cargo_log=$(mktemp)
+trap 'rm -f "$cargo_log"' EXIT
+cargo test --workspace --lib --bins --tests 2>&1 | tee "$cargo_log"
+rust_passed=$(grep -Eo '^test result: [a-z]+\. [0-9]+ passed' "$cargo_log" | awk '{s+=$4} END {print s+0}')
+rust_failed=$(grep -Eo '[0-9]+ failed;' "$cargo_log" | awk '{s+=$1} END {print s+0}')
 
 # --- Browser -------------------------------------------------------------------------------
 if [ -f web-client/package.json ]; then
@@ -57,3 +61,4 @@ if [ -f web-client/package.json ]; then
 fi
 
 say "all tests passed"
+echo "rust: ${rust_passed} passed, ${rust_failed} failed"

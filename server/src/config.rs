@@ -19,6 +19,16 @@ pub struct Config {
     #[arg(long, env = "ROUNDTABLE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// Keep groups, meetings and event logs in this Redis (e.g. redis://127.0.0.1:6379/0)
+    /// instead of the embedded store. Run Redis with `appendonly yes` and
+    /// `appendfsync always` for every acknowledged action to survive a Redis crash.
+    #[arg(long, env = "ROUNDTABLE_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key, so that several deployments can share one Redis.
+    #[arg(long, env = "ROUNDTABLE_REDIS_PREFIX", default_value = "rt:")]
+    pub redis_prefix: String,
+
     /// Base of every link the server hands out, e.g. https://meet.example.com when running
     /// behind a reverse proxy. Default: http:// + the listen address.
     #[arg(long, env = "ROUNDTABLE_PUBLIC_URL")]
@@ -156,6 +166,8 @@ impl Config {
         Config {
             listen,
             data_dir,
+            redis_url: None,
+            redis_prefix: "rt:".into(),
             public_url: None,
             allowed_origins: Vec::new(),
             web_dir: default_web_dir(),

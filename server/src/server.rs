@@ -15,7 +15,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::room::actor::RoomContext;
 use crate::room::registry::Registry;
-use crate::store::{EmbeddedStore, Store};
+use crate::store::{EmbeddedStore, RedisOptions, RedisStore, Store};
 
 /// The most time shutdown waits for rooms to write their snapshots and sockets to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -65,16 +65,30 @@ pub struct Server {
     stop: watch::Sender<bool>,
 }
 
-/// Opens the store the configuration names.
-pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = EmbeddedStore::open(&config.data_dir)?;
-    Ok(Arc::new(store))
+/// Opens the store the configuration names: Redis with `--redis-url`, else the embedded one.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match &config.redis_url {
+        Some(url) => {
+            let options = RedisOptions {
+                key_prefix: config.redis_prefix.clone(),
+                ..RedisOptions::default()
+            };
+            let store = RedisStore::connect(url, options).await?;
+            info!("storing in Redis");
+            Ok(Arc::new(store))
+        }
+        None => {
+            let store = EmbeddedStore::open(&config.data_dir)?;
+            info!(data_dir = %config.data_dir.display(), "storing in the embedded store");
+            Ok(Arc::new(store))
+        }
+    }
 }
 
 impl Server {
     /// Binds the configured address and opens the store.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
-        let store = open_store(&config)?;
+        let store = open_store(&config).await?;
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Server::with_parts(
             config,
