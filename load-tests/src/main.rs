@@ -1,0 +1,354 @@
+//! `roundtable-load`: the load generator. See `load-tests/README.md`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use roundtable_load_tests::compare::{self, CompareConfig};
+use roundtable_load_tests::peer::{PeerKind, PeerSetup, check_loopback_redis_url};
+use roundtable_load_tests::reconnect::{self, ReconnectConfig};
+use roundtable_load_tests::scenarios::{self, Common, FanoutConfig, IdleConfig, RampConfig};
+use roundtable_load_tests::sys;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "roundtable-load",
+    about = "Load tests for Roundtable and comparison peers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+    /// Small configurations that finish in well under a minute.
+    #[arg(long, global = true)]
+    quick: bool,
+    /// Also write the results as JSON to this file.
+    #[arg(long, global = true)]
+    json: Option<PathBuf>,
+    /// The server to measure (all but `compare`).
+    #[arg(long, global = true, value_enum, default_value_t = PeerKind::Baseline)]
+    peer: PeerKind,
+    /// Most WebSocket handshakes in flight at once while connecting clients.
+    #[arg(long, global = true, default_value_t = 64)]
+    handshake_concurrency: usize,
+    /// Size of a relay peer's action frame (default: about a Roundtable hand event).
+    #[arg(long, global = true, default_value_t = 110)]
+    payload_bytes: usize,
+    /// Do not pin the generator and the server to separate cores.
+    #[arg(long, global = true)]
+    no_pin: bool,
+    /// The baseline server binary (default: next to this executable).
+    #[arg(long, global = true)]
+    baseline_bin: Option<PathBuf>,
+    /// The roundtable server binary (default: next to this executable).
+    #[arg(long, global = true)]
+    roundtable_bin: Option<PathBuf>,
+    /// The node-ws peer directory (default: load-tests/peers/node-ws).
+    #[arg(long, global = true)]
+    node_ws_dir: Option<PathBuf>,
+    /// Redis for the roundtable-redis peer; loopback addresses only.
+    #[arg(long, global = true, env = "ROUNDTABLE_LOAD_REDIS_URL")]
+    redis_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Idle clients: the server's memory per joined connection.
+    Idle(IdleArgs),
+    /// Open-loop fan-out: send-to-receive latency and deliveries per second.
+    Fanout(FanoutArgs),
+    /// Raise the rate until p99 passes a bound; report the highest rate held.
+    Ramp(RampArgs),
+    /// All clients drop at once and resume (roundtable peers only).
+    ReconnectStorm(ReconnectArgs),
+    /// Idle, fanout and ramp against several peers; a Markdown table and ratios.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+struct IdleArgs {
+    #[arg(long)]
+    clients: Option<usize>,
+    #[arg(long)]
+    room_size: Option<usize>,
+    /// Seconds the clients sit idle before the memory is read.
+    #[arg(long)]
+    settle: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+struct FanoutArgs {
+    #[arg(long)]
+    rooms: Option<usize>,
+    #[arg(long)]
+    room_size: Option<usize>,
+    /// Actions per second over all rooms (each reaches every member of its room).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds of sending.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Longest wait in seconds for outstanding deliveries.
+    #[arg(long)]
+    drain: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+struct RampArgs {
+    #[arg(long)]
+    rooms: Option<usize>,
+    #[arg(long)]
+    room_size: Option<usize>,
+    #[arg(long)]
+    start_rate: Option<f64>,
+    #[arg(long)]
+    factor: Option<f64>,
+    /// Seconds per step.
+    #[arg(long)]
+    step: Option<f64>,
+    #[arg(long)]
+    p99_bound_ms: Option<f64>,
+    #[arg(long)]
+    max_steps: Option<usize>,
+    #[arg(long)]
+    max_rate: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+struct ReconnectArgs {
+    #[arg(long)]
+    clients: Option<usize>,
+    #[arg(long)]
+    room_size: Option<usize>,
+    /// Hand actions per room while the clients are away.
+    #[arg(long)]
+    outage_actions: Option<u64>,
+    /// Seconds to wait for every client to resync.
+    #[arg(long)]
+    timeout: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    /// Peers to compare (default: all that can be started here).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    peers: Vec<PeerKind>,
+    #[command(flatten)]
+    fanout: FanoutArgs,
+    #[arg(long)]
+    idle_clients: Option<usize>,
+    #[arg(long)]
+    p99_bound_ms: Option<f64>,
+    /// Skip the ramp.
+    #[arg(long)]
+    no_ramp: bool,
+}
+
+fn idle_config(args: &IdleArgs, quick: bool) -> IdleConfig {
+    IdleConfig {
+        clients: args.clients.unwrap_or(if quick { 300 } else { 2000 }),
+        room_size: args.room_size.unwrap_or(10),
+        settle_s: args.settle.unwrap_or(if quick { 0.5 } else { 2.0 }),
+    }
+}
+
+fn fanout_config(args: &FanoutArgs, quick: bool) -> FanoutConfig {
+    FanoutConfig {
+        rooms: args.rooms.unwrap_or(if quick { 10 } else { 50 }),
+        room_size: args.room_size.unwrap_or(if quick { 10 } else { 20 }),
+        rate: args.rate.unwrap_or(if quick { 1000.0 } else { 2000.0 }),
+        duration_s: args.duration.unwrap_or(if quick { 2.0 } else { 10.0 }),
+        drain_s: args.drain.unwrap_or(if quick { 2.0 } else { 5.0 }),
+    }
+}
+
+fn ramp_config(args: &RampArgs, quick: bool) -> RampConfig {
+    RampConfig {
+        rooms: args.rooms.unwrap_or(if quick { 10 } else { 50 }),
+        room_size: args.room_size.unwrap_or(if quick { 10 } else { 20 }),
+        start_rate: args.start_rate.unwrap_or(1000.0),
+        factor: args.factor.unwrap_or(if quick { 2.0 } else { 1.5 }),
+        step_s: args.step.unwrap_or(if quick { 1.0 } else { 5.0 }),
+        drain_s: if quick { 2.0 } else { 5.0 },
+        p99_bound_ms: args.p99_bound_ms.unwrap_or(50.0),
+        max_steps: args.max_steps.unwrap_or(if quick { 5 } else { 15 }),
+        max_rate: args.max_rate.unwrap_or(1_000_000.0),
+        time_budget_s: if quick { 12.0 } else { 300.0 },
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T, path: Option<&PathBuf>) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    println!("{text}");
+    if let Some(path) = path {
+        std::fs::write(path, format!("{text}\n"))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Result<bool> {
+    let common = Common {
+        handshake_concurrency: cli.handshake_concurrency,
+        payload_bytes: cli.payload_bytes,
+    };
+    let json = cli.json.as_ref();
+    match &cli.scenario {
+        Scenario::Idle(args) => {
+            let result =
+                scenarios::idle(cli.peer, &setup, &common, &idle_config(args, cli.quick)).await?;
+            eprintln!(
+                "{}: {} idle clients, {:.1} KiB RSS per connection",
+                result.peer, result.clients, result.rss_per_conn_kib
+            );
+            print_json(&result, json)?;
+            Ok(result.closed == 0)
+        }
+        Scenario::Fanout(args) => {
+            let config = fanout_config(args, cli.quick);
+            let result = scenarios::fanout(cli.peer, &setup, &common, &config).await?;
+            let p = &result.phase;
+            eprintln!(
+                "{}: {:.0} deliveries/s, p50 {:.3} ms, p99 {:.3} ms, p999 {:.3} ms \
+                 (open-loop p99 {:.3} ms), delivered {}/{} {}",
+                result.peer,
+                p.deliveries_per_s,
+                p.latency.p50_ms,
+                p.latency.p99_ms,
+                p.latency.p999_ms,
+                p.from_intended.p99_ms,
+                p.delivered,
+                p.expected,
+                if p.passed { "ok" } else { "FAILED" }
+            );
+            print_json(&result, json)?;
+            Ok(p.passed)
+        }
+        Scenario::Ramp(args) => {
+            let result =
+                scenarios::ramp(cli.peer, &setup, &common, &ramp_config(args, cli.quick)).await?;
+            eprintln!(
+                "{}: highest rate held {:?} actions/s; stopped: {}",
+                result.peer, result.highest_rate_held, result.stop_reason
+            );
+            print_json(&result, json)?;
+            Ok(result.highest_rate_held.is_some())
+        }
+        Scenario::ReconnectStorm(args) => {
+            let config = ReconnectConfig {
+                clients: args.clients.unwrap_or(if cli.quick { 100 } else { 1000 }),
+                room_size: args.room_size.unwrap_or(10),
+                outage_actions: args.outage_actions.unwrap_or(4),
+                timeout_s: args.timeout.unwrap_or(if cli.quick { 20.0 } else { 60.0 }),
+                handshake_concurrency: cli.handshake_concurrency,
+            };
+            let result = reconnect::reconnect_storm(cli.peer, &setup, &config).await?;
+            print_json(&result, json)?;
+            Ok(result.passed)
+        }
+        Scenario::Compare(args) => {
+            let peers = if args.peers.is_empty() {
+                PeerKind::ALL.to_vec()
+            } else {
+                args.peers.clone()
+            };
+            let fanout = fanout_config(&args.fanout, cli.quick);
+            let mut ramp = ramp_config(
+                &RampArgs {
+                    rooms: Some(fanout.rooms),
+                    room_size: Some(fanout.room_size),
+                    start_rate: None,
+                    factor: None,
+                    step: None,
+                    p99_bound_ms: args.p99_bound_ms,
+                    max_steps: None,
+                    max_rate: None,
+                },
+                cli.quick,
+            );
+            ramp.drain_s = fanout.drain_s;
+            let config = CompareConfig {
+                peers,
+                idle: idle_config(
+                    &IdleArgs {
+                        clients: args.idle_clients,
+                        room_size: None,
+                        settle: None,
+                    },
+                    cli.quick,
+                ),
+                fanout,
+                ramp: (!args.no_ramp).then_some(ramp),
+            };
+            let report = compare::compare(&setup, &common, &config, generator_core).await?;
+            println!("{}", compare::markdown(&report));
+            if let Some(path) = json {
+                std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(report.passed)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut setup = PeerSetup::from_env();
+    if let Some(path) = &cli.baseline_bin {
+        setup.baseline_bin = path.clone();
+    }
+    if let Some(path) = &cli.roundtable_bin {
+        setup.roundtable_bin = path.clone();
+    }
+    if let Some(path) = &cli.node_ws_dir {
+        setup.node_ws_dir = path.clone();
+    }
+    if let Some(url) = &cli.redis_url {
+        if let Err(err) = check_loopback_redis_url(url) {
+            eprintln!("error: {err:#}");
+            return ExitCode::from(2);
+        }
+        setup.redis_url = Some(url.clone());
+    }
+    match sys::raise_nofile_limit() {
+        Some(limit) => eprintln!("open files limit: {limit}"),
+        None => eprintln!("could not raise the open files limit"),
+    }
+    let mut generator_core = None;
+    if !cli.no_pin {
+        match sys::Pinning::choose() {
+            Some(pinning) if sys::pin_self(pinning.generator) => {
+                eprintln!(
+                    "pinned: generator on core {}, server on core {}",
+                    pinning.generator, pinning.server
+                );
+                generator_core = Some(pinning.generator);
+                setup.server_core = Some(pinning.server);
+            }
+            _ => eprintln!("not pinned (needs 2 cores and taskset)"),
+        }
+    }
+    // One thread for the generator: it has one core.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, setup, generator_core)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("FAILED");
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
