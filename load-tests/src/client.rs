@@ -185,7 +185,10 @@ fn dechunk(mut rest: &str) -> Result<String> {
 /// Open a WebSocket to `ws://127.0.0.1:<port>/ws`.
 pub async fn connect(port: u16) -> Result<Ws> {
     let url = format!("ws://127.0.0.1:{port}/ws");
-    let config = WebSocketConfig::default().max_message_size(Some(16 * 1024 * 1024));
+    // Small buffers: the generator may hold thousands of connections.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .max_message_size(Some(16 * 1024 * 1024));
     let (ws, _) = tokio::time::timeout(
         STEP_TIMEOUT,
         tokio_tungstenite::connect_async_with_config(url, Some(config), true),

@@ -274,12 +274,14 @@ pub async fn ramp_on(
             .await?;
         eprintln!(
             "  ramp {}: {:>9.0} actions/s -> {:>10.0} deliveries/s, p99 {:.3} ms \
-             (open-loop {:.3} ms), delivered {}/{}{}",
+             (open-loop {:.3} ms), CPU server {:.0}% generator {:.0}%, delivered {}/{}{}",
             peer.kind,
             rate,
             step.deliveries_per_s,
             step.latency.p99_ms,
             step.from_intended.p99_ms,
+            step.server_cpu_pct.unwrap_or(f64::NAN),
+            step.generator_cpu_pct.unwrap_or(f64::NAN),
             step.delivered,
             step.expected,
             if step.passed { "" } else { " (FAILED)" }

@@ -9,6 +9,10 @@
 //!
 //! The relayed frame is built once ([`Utf8Bytes`] is reference counted) and shared by every
 //! recipient's queue. Usage: `baseline [PORT]` (or `PORT` in the environment); binds 127.0.0.1.
+//!
+//! `BASELINE_READ_BUFFER` sets each connection's read buffer in bytes (default 4096).
+//! tungstenite's own default is 128 KiB per connection, which dominates idle memory; the
+//! baseline is meant to show the best our stack can do, so it uses a small one.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,6 +29,8 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 const QUEUE_MAX: usize = 8192;
 /// Largest accepted frame.
 const FRAME_MAX: usize = 64 * 1024;
+/// Default per-connection read buffer.
+const READ_BUFFER_DEFAULT: usize = 4096;
 
 type Members = Vec<(u64, mpsc::Sender<Message>)>;
 
@@ -67,9 +73,10 @@ struct JoinFrame {
     join: String,
 }
 
-async fn serve_connection(stream: TcpStream, rooms: Arc<Rooms>) {
+async fn serve_connection(stream: TcpStream, rooms: Arc<Rooms>, read_buffer: usize) {
     let _ = stream.set_nodelay(true);
     let config = WebSocketConfig::default()
+        .read_buffer_size(read_buffer)
         .max_message_size(Some(FRAME_MAX))
         .max_frame_size(Some(FRAME_MAX));
     let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
@@ -142,6 +149,10 @@ async fn main() -> std::io::Result<()> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = TcpListener::bind(addr).await?;
     eprintln!("baseline listening on {addr}");
+    let read_buffer = std::env::var("BASELINE_READ_BUFFER")
+        .ok()
+        .and_then(|bytes| bytes.parse().ok())
+        .unwrap_or(READ_BUFFER_DEFAULT);
     let rooms = Arc::new(Rooms::default());
     loop {
         let (stream, _) = match listener.accept().await {
@@ -152,6 +163,6 @@ async fn main() -> std::io::Result<()> {
                 continue;
             }
         };
-        tokio::spawn(serve_connection(stream, rooms.clone()));
+        tokio::spawn(serve_connection(stream, rooms.clone(), read_buffer));
     }
 }
