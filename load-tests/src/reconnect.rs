@@ -47,6 +47,8 @@ pub struct ReconnectResult {
     pub resynced: usize,
     pub replayed: usize,
     pub snapshots: usize,
+    /// Events the clients received after resuming, all told (replayed and new).
+    pub events_after_resume: u64,
     pub gaps: u64,
     pub duplicates: u64,
     pub errors: u64,
@@ -59,6 +61,8 @@ pub struct ReconnectResult {
 struct Log {
     seen: HashSet<u64>,
     hand_seqs: Vec<u64>,
+    /// Events received, all told.
+    events: u64,
     last_seq: u64,
     duplicates: u64,
     errors: u64,
@@ -85,6 +89,7 @@ impl Log {
     }
 
     fn event(&mut self, seq: u64) {
+        self.events += 1;
         if !self.seen.insert(seq) || seq <= self.last_seq {
             self.duplicates += 1;
         }
@@ -128,6 +133,8 @@ struct Member {
     sink: Option<WsSink>,
     reader: Option<JoinHandle<()>>,
     resume_seq: u64,
+    /// Events received before the drop.
+    events_before_drop: u64,
 }
 
 async fn join_member(
@@ -231,6 +238,7 @@ async fn storm_on(peer: &RunningPeer, config: &ReconnectConfig) -> Result<Reconn
             sink: Some(sink),
             reader: Some(reader),
             resume_seq: 0,
+            events_before_drop: 0,
         });
     }
     let permits = Arc::new(Semaphore::new(config.handshake_concurrency.max(1)));
@@ -262,6 +270,7 @@ async fn storm_on(peer: &RunningPeer, config: &ReconnectConfig) -> Result<Reconn
             sink: Some(sink),
             reader: Some(reader),
             resume_seq: 0,
+            events_before_drop: 0,
         });
     }
     let mut members: Vec<Member> = members.into_iter().map(|m| m.expect("joined")).collect();
@@ -293,7 +302,9 @@ async fn storm_on(peer: &RunningPeer, config: &ReconnectConfig) -> Result<Reconn
             reader.abort();
         }
         member.sink = None;
-        member.resume_seq = lock(&member.log).last_seq;
+        let log = lock(&member.log);
+        member.resume_seq = log.last_seq;
+        member.events_before_drop = log.events;
     }
 
     // The room moves on while they are away.
@@ -386,6 +397,7 @@ async fn storm_on(peer: &RunningPeer, config: &ReconnectConfig) -> Result<Reconn
     let mut resynced = 0;
     let mut last_resync: Option<Instant> = None;
     let (mut gaps, mut duplicates, mut errors) = (0u64, 0u64, 0u64);
+    let mut events_after_resume = 0u64;
     for member in &members {
         let log = lock(&member.log);
         if let Some(at) = log.resynced_at {
@@ -393,6 +405,7 @@ async fn storm_on(peer: &RunningPeer, config: &ReconnectConfig) -> Result<Reconn
             last_resync = Some(last_resync.map_or(at, |last| last.max(at)));
         }
         duplicates += log.duplicates;
+        events_after_resume += log.events - member.events_before_drop;
         errors += log.errors;
         if member.identity.replay {
             let actor_log = lock(&actors[member.room].log);
@@ -424,6 +437,7 @@ async fn storm_on(peer: &RunningPeer, config: &ReconnectConfig) -> Result<Reconn
         resynced,
         replayed,
         snapshots,
+        events_after_resume,
         gaps,
         duplicates,
         errors,
