@@ -121,8 +121,9 @@ pub async fn compare(
     }
 
     let mut ratios = Vec::new();
-    for rt in summaries.iter().filter(|s| s.peer.is_roundtable()) {
-        for other in summaries.iter().filter(|s| s.peer != rt.peer) {
+    let measured = || summaries.iter().filter(|s| s.skipped.is_none());
+    for rt in measured().filter(|s| s.peer.is_roundtable()) {
+        for other in measured().filter(|s| s.peer != rt.peer) {
             let ratio = |f: fn(&PeerSummary) -> Option<f64>| match (f(rt), f(other)) {
                 (Some(a), Some(b)) if b != 0.0 => Some(a / b),
                 _ => None,

@@ -51,5 +51,8 @@ async fn idle_against_baseline_measures_memory() {
         .expect("idle runs");
     assert_eq!(result.rooms, 4);
     assert_eq!(result.closed, 0);
-    assert!(result.rss_before_kib > 0 && result.rss_after_kib > 0, "{result:?}");
+    assert!(
+        result.rss_before_kib > 0 && result.rss_after_kib > 0,
+        "{result:?}"
+    );
 }
