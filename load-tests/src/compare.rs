@@ -5,6 +5,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::peer::{PeerKind, PeerSetup, RunningPeer};
+use crate::reconnect::{self, ReconnectConfig, ReconnectResult};
 use crate::scenarios::{
     self, Common, FanoutConfig, FanoutResult, IdleConfig, IdleResult, RampConfig, RampResult,
 };
@@ -16,6 +17,8 @@ pub struct CompareConfig {
     pub fanout: FanoutConfig,
     /// The ramp uses the fan-out's rooms; `None` skips it.
     pub ramp: Option<RampConfig>,
+    /// Run against the roundtable peers only; `None` skips it.
+    pub reconnect: Option<ReconnectConfig>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -27,6 +30,7 @@ pub struct PeerSummary {
     pub idle: Option<IdleResult>,
     pub fanout: Option<FanoutResult>,
     pub ramp: Option<RampResult>,
+    pub reconnect: Option<ReconnectResult>,
 }
 
 impl PeerSummary {
@@ -98,6 +102,7 @@ pub async fn compare(
             idle: None,
             fanout: None,
             ramp: None,
+            reconnect: None,
         };
         if let Err(why) = setup.availability(kind) {
             eprintln!("compare: skipping {kind}: {why}");
@@ -113,6 +118,13 @@ pub async fn compare(
         eprintln!("compare: {kind}: fanout");
         if let Err(err) = fanout_and_ramp(kind, setup, common, config, &mut summary).await {
             summary.errors.push(format!("{err:#}"));
+        }
+        if let Some(storm) = config.reconnect.as_ref().filter(|_| kind.is_roundtable()) {
+            eprintln!("compare: {kind}: reconnect-storm");
+            match reconnect::reconnect_storm(kind, setup, storm).await {
+                Ok(result) => summary.reconnect = Some(result),
+                Err(err) => summary.errors.push(format!("reconnect-storm: {err:#}")),
+            }
         }
         for error in &summary.errors {
             eprintln!("compare: {kind}: {error}");
@@ -140,10 +152,11 @@ pub async fn compare(
             });
         }
     }
-    let passed = summaries
-        .iter()
-        .filter(|s| s.skipped.is_none())
-        .all(|s| s.errors.is_empty() && s.fanout.as_ref().is_some_and(|f| f.phase.passed));
+    let passed = summaries.iter().filter(|s| s.skipped.is_none()).all(|s| {
+        s.errors.is_empty()
+            && s.fanout.as_ref().is_some_and(|f| f.phase.passed)
+            && s.reconnect.as_ref().is_none_or(|r| r.passed)
+    });
     Ok(CompareReport {
         config: config.clone(),
         generator_core,
@@ -266,6 +279,26 @@ pub fn markdown(report: &CompareReport) -> String {
             out.push_str(&format!(
                 "\nramp {}: stopped: {}\n",
                 s.peer, ramp.stop_reason
+            ));
+        }
+        if let Some(r) = &s.reconnect {
+            out.push_str(&format!(
+                "\nreconnect-storm {}: {} clients in rooms of {}: {}/{} resynced in {} s \
+                 ({} replayed, {} snapshots, {} events after resume), gaps {}, duplicates {}, \
+                 errors {}{}\n",
+                s.peer,
+                r.clients,
+                r.room_size,
+                r.resynced,
+                r.clients,
+                cell(r.resync_s, 3),
+                r.replayed,
+                r.snapshots,
+                r.events_after_resume,
+                r.gaps,
+                r.duplicates,
+                r.errors,
+                if r.passed { "" } else { " FAILED" }
             ));
         }
         for error in &s.errors {

@@ -142,6 +142,12 @@ struct CompareArgs {
     /// Skip the ramp.
     #[arg(long)]
     no_ramp: bool,
+    /// Clients in the reconnect storm (roundtable peers only).
+    #[arg(long)]
+    storm_clients: Option<usize>,
+    /// Skip the reconnect storm.
+    #[arg(long)]
+    no_storm: bool,
 }
 
 fn idle_config(args: &IdleArgs, quick: bool) -> IdleConfig {
@@ -174,6 +180,16 @@ fn ramp_config(args: &RampArgs, quick: bool) -> RampConfig {
         max_steps: args.max_steps.unwrap_or(if quick { 5 } else { 15 }),
         max_rate: args.max_rate.unwrap_or(1_000_000.0),
         time_budget_s: if quick { 12.0 } else { 300.0 },
+    }
+}
+
+fn reconnect_config(args: &ReconnectArgs, quick: bool, handshakes: usize) -> ReconnectConfig {
+    ReconnectConfig {
+        clients: args.clients.unwrap_or(if quick { 100 } else { 1000 }),
+        room_size: args.room_size.unwrap_or(10),
+        outage_actions: args.outage_actions.unwrap_or(4),
+        timeout_s: args.timeout.unwrap_or(if quick { 20.0 } else { 60.0 }),
+        handshake_concurrency: handshakes,
     }
 }
 
@@ -235,13 +251,7 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
             Ok(result.highest_rate_held.is_some())
         }
         Scenario::ReconnectStorm(args) => {
-            let config = ReconnectConfig {
-                clients: args.clients.unwrap_or(if cli.quick { 100 } else { 1000 }),
-                room_size: args.room_size.unwrap_or(10),
-                outage_actions: args.outage_actions.unwrap_or(4),
-                timeout_s: args.timeout.unwrap_or(if cli.quick { 20.0 } else { 60.0 }),
-                handshake_concurrency: cli.handshake_concurrency,
-            };
+            let config = reconnect_config(args, cli.quick, cli.handshake_concurrency);
             let result = reconnect::reconnect_storm(cli.peer, &setup, &config).await?;
             print_json(&result, json)?;
             Ok(result.passed)
@@ -279,6 +289,15 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
                 ),
                 fanout,
                 ramp: (!args.no_ramp).then_some(ramp),
+                reconnect: (!args.no_storm).then(|| {
+                    let storm = ReconnectArgs {
+                        clients: args.storm_clients,
+                        room_size: None,
+                        outage_actions: None,
+                        timeout: None,
+                    };
+                    reconnect_config(&storm, cli.quick, cli.handshake_concurrency)
+                }),
             };
             let report = compare::compare(&setup, &common, &config, generator_core).await?;
             println!("{}", compare::markdown(&report));
