@@ -46,7 +46,8 @@ struct Cli {
     /// The node-ws peer directory (default: load-tests/peers/node-ws).
     #[arg(long, global = true)]
     node_ws_dir: Option<PathBuf>,
-    /// Redis for the roundtable-redis peer; loopback addresses only.
+    /// Redis for the roundtable-redis peer; loopback addresses only (default: start a private
+    /// redis-server from the PATH).
     #[arg(long, global = true, env = "ROUNDTABLE_LOAD_REDIS_URL")]
     redis_url: Option<String>,
 }

@@ -87,8 +87,10 @@ pub struct PeerSetup {
     pub node_ws_dir: PathBuf,
     pub node_bin: String,
     pub npm_bin: String,
-    /// Must point at a loopback address.
+    /// Must point at a loopback address. Without it, the roundtable-redis peer starts its own
+    /// `redis-server` (from `redis_server_bin`) on a free port of 127.0.0.1.
     pub redis_url: Option<String>,
+    pub redis_server_bin: String,
     /// Core to pin the server to, if any.
     pub server_core: Option<usize>,
 }
@@ -108,6 +110,7 @@ impl PeerSetup {
             node_bin: "node".to_owned(),
             npm_bin: "npm".to_owned(),
             redis_url: None,
+            redis_server_bin: "redis-server".to_owned(),
             server_core: None,
         }
     }
@@ -128,8 +131,13 @@ impl PeerSetup {
                     self.roundtable_bin.display()
                 ))
             }
-            PeerKind::RoundtableRedis if self.redis_url.is_none() => {
-                Err("needs --redis-url redis://127.0.0.1:PORT".to_owned())
+            PeerKind::RoundtableRedis
+                if self.redis_url.is_none() && !program_exists(&self.redis_server_bin) =>
+            {
+                Err(
+                    "needs redis-server on the PATH or --redis-url redis://127.0.0.1:PORT"
+                        .to_owned(),
+                )
             }
             _ => Ok(()),
         }
@@ -166,6 +174,8 @@ pub struct RunningPeer {
     pub port: u16,
     pub pid: u32,
     child: Child,
+    /// The redis-server this peer started for itself, if any.
+    redis: Option<Child>,
     log_path: PathBuf,
     // Holds the log file and the roundtable data directory until the peer is stopped.
     _scratch: tempfile::TempDir,
@@ -188,6 +198,7 @@ impl RunningPeer {
             argv.extend(["taskset".to_owned(), "-c".to_owned(), core.to_string()]);
         }
         let mut current_dir = None;
+        let mut redis = None;
         match kind {
             PeerKind::Baseline => {
                 argv.push(setup.baseline_bin.display().to_string());
@@ -207,7 +218,14 @@ impl RunningPeer {
                 argv.extend(["--listen".to_owned(), listen.clone()]);
                 argv.extend(["--data-dir".to_owned(), data_dir.display().to_string()]);
                 if kind == PeerKind::RoundtableRedis {
-                    let url = setup.redis_url.clone().context("needs --redis-url")?;
+                    let url = match &setup.redis_url {
+                        Some(url) => url.clone(),
+                        None => {
+                            let (child, url) = start_redis(setup, scratch.path()).await?;
+                            redis = Some(child);
+                            url
+                        }
+                    };
                     check_loopback_redis_url(&url)?;
                     argv.extend(["--redis-url".to_owned(), url]);
                 }
@@ -242,6 +260,7 @@ impl RunningPeer {
             port,
             pid,
             child,
+            redis,
             log_path,
             _scratch: scratch,
         };
@@ -299,20 +318,95 @@ impl RunningPeer {
 
     /// SIGTERM by PID, then SIGKILL after a grace period.
     pub async fn stop(mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &self.pid.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            if tokio::time::timeout(STOP_GRACE, self.child.wait())
-                .await
-                .is_err()
-            {
-                let _ = self.child.kill().await;
-            }
+        stop_child(&mut self.child).await;
+        if let Some(mut redis) = self.redis.take() {
+            stop_child(&mut redis).await;
         }
-        let _ = self.child.wait().await;
+    }
+}
+
+/// SIGTERM by PID, then SIGKILL after a grace period.
+async fn stop_child(child: &mut Child) {
+    if let (Ok(None), Some(pid)) = (child.try_wait(), child.id()) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if tokio::time::timeout(STOP_GRACE, child.wait())
+            .await
+            .is_err()
+        {
+            let _ = child.kill().await;
+        }
+    }
+    let _ = child.wait().await;
+}
+
+fn program_exists(program: &str) -> bool {
+    std::process::Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|status| status.success())
+        .unwrap_or(false)
+}
+
+/// Start a private redis-server on a free port of 127.0.0.1, durable as the server's docs ask
+/// (append-only file, fsync on every write), on the server's core. Returns it and its URL.
+async fn start_redis(setup: &PeerSetup, scratch: &Path) -> Result<(Child, String)> {
+    let port = sys::free_port()?;
+    let dir = scratch.join("redis");
+    std::fs::create_dir_all(&dir)?;
+    let mut argv: Vec<String> = Vec::new();
+    if let Some(core) = setup.server_core {
+        argv.extend(["taskset".to_owned(), "-c".to_owned(), core.to_string()]);
+    }
+    argv.push(setup.redis_server_bin.clone());
+    for arg in [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--dir",
+        &dir.display().to_string(),
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--daemonize",
+        "no",
+    ] {
+        argv.push(arg.to_owned());
+    }
+    let log = std::fs::File::create(scratch.join("redis.log"))?;
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting redis-server")?;
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!("redis-server exited with {status}");
+        }
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok((child, format!("redis://127.0.0.1:{port}/0")));
+        }
+        if Instant::now() > deadline {
+            stop_child(&mut child).await;
+            bail!("redis-server not listening after {READY_TIMEOUT:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
