@@ -54,8 +54,13 @@ impl FleetSpec {
 struct Shared {
     start: Instant,
     protocol: Protocol,
-    /// Per member: the intended and actual send time (ns since `start`) of its k-th action.
-    send_times: Vec<Mutex<Vec<(u64, u64)>>>,
+    /// Per member: its k-th action's intended and actual send time (ns since `start`), and the
+    /// phase it was sent in.
+    send_times: Vec<Mutex<Vec<Sent>>>,
+    /// The phase now running; deliveries of earlier phases' actions do not count in it.
+    phase: AtomicU64,
+    /// Deliveries of an earlier phase's action that arrived during a later phase.
+    stale: AtomicU64,
     /// Roundtable: member id -> member index.
     member_index: OnceLock<HashMap<String, usize>>,
     histogram: Mutex<Histogram<u64>>,
@@ -82,10 +87,19 @@ impl Shared {
             .send_times
             .get(sender)
             .and_then(|times| times.lock().expect("send times").get(k as usize).copied());
-        let Some((intended, actual)) = sent else {
+        let Some(Sent {
+            intended,
+            actual,
+            phase,
+        }) = sent
+        else {
             self.anomalies.fetch_add(1, Ordering::Relaxed);
             return;
         };
+        if phase != self.phase.load(Ordering::Relaxed) {
+            self.stale.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         stats::record_ns(
             &mut self.histogram.lock().expect("histogram"),
             now.saturating_sub(actual),
@@ -97,6 +111,14 @@ impl Shared {
         self.delivered.fetch_add(1, Ordering::Relaxed);
         self.last_delivery_ns.fetch_max(now, Ordering::Relaxed);
     }
+}
+
+/// When and in which phase an action was sent.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    intended: u64,
+    actual: u64,
+    phase: u64,
 }
 
 /// The outcome of one send phase.
@@ -124,6 +146,9 @@ pub struct PhaseResult {
     pub errors: u64,
     pub anomalies: u64,
     pub closed: u64,
+    /// Deliveries of an earlier phase's actions that arrived during this one (the server was
+    /// still catching up; this phase's latencies are then pessimistic).
+    pub stale: u64,
     /// CPU use of the server and of the generator during the phase, % of one core.
     pub server_cpu_pct: Option<f64>,
     pub generator_cpu_pct: Option<f64>,
@@ -172,6 +197,8 @@ impl Fleet {
             start: Instant::now(),
             protocol,
             send_times: (0..members).map(|_| Mutex::new(Vec::new())).collect(),
+            phase: AtomicU64::new(0),
+            stale: AtomicU64::new(0),
             member_index: OnceLock::new(),
             histogram: Mutex::new(stats::new_histogram()),
             intended_histogram: Mutex::new(stats::new_histogram()),
@@ -285,7 +312,10 @@ impl Fleet {
         let total = ((rate * duration.as_secs_f64()).round() as u64).max(room_count as u64);
         let shared = self.shared.clone();
 
-        // Reset the per-phase counters; nothing is in flight between phases.
+        // Reset the per-phase counters. Actions of an earlier phase still in flight are
+        // counted as stale, not as deliveries of this one.
+        let phase = shared.phase.fetch_add(1, Ordering::Relaxed) + 1;
+        let stale_before = shared.stale.load(Ordering::Relaxed);
         shared.histogram.lock().expect("histogram").reset();
         shared.intended_histogram.lock().expect("histogram").reset();
         shared.delivered.store(0, Ordering::Relaxed);
@@ -321,6 +351,7 @@ impl Fleet {
                 phase_start_ns,
                 interval_ns,
                 deadline_ns,
+                phase,
                 payload_bytes: self.payload_bytes,
             };
             senders.push(tokio::spawn(task.run()));
@@ -359,6 +390,7 @@ impl Fleet {
         let errors = shared.errors.load(Ordering::Relaxed) - errors_before;
         let anomalies = shared.anomalies.load(Ordering::Relaxed) - anomalies_before;
         let closed = shared.closed.load(Ordering::Relaxed) - closed_before;
+        let stale = shared.stale.load(Ordering::Relaxed) - stale_before;
         let pct = |before: Option<f64>, after: Option<f64>| match (before, after) {
             (Some(before), Some(after)) => Some(100.0 * (after - before) / wall),
             _ => None,
@@ -378,6 +410,7 @@ impl Fleet {
             errors,
             anomalies,
             closed,
+            stale,
             server_cpu_pct: pct(server_cpu_before, peer.cpu_seconds()),
             generator_cpu_pct: pct(generator_cpu_before, sys::cpu_seconds(None)),
             passed: delivered == expected
@@ -409,6 +442,7 @@ struct RoomSender {
     phase_start_ns: u64,
     interval_ns: f64,
     deadline_ns: u64,
+    phase: u64,
     payload_bytes: usize,
 }
 
@@ -445,7 +479,11 @@ impl RoomSender {
                 let (member, sink) = &mut self.sinks[slot];
                 let k = {
                     let mut times = self.shared.send_times[*member].lock().expect("send times");
-                    times.push((due_ns(sent), self.shared.now_ns()));
+                    times.push(Sent {
+                        intended: due_ns(sent),
+                        actual: self.shared.now_ns(),
+                        phase: self.phase,
+                    });
                     times.len() as u64 - 1
                 };
                 let frame = client::action_frame(protocol, *member, k, self.payload_bytes);
