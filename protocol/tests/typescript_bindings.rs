@@ -55,6 +55,23 @@ fn generate() -> String {
         HttpError,
         ErrorBody,
         Health,
+        Commitment,
+        CommitmentStatus,
+        CommitmentSource,
+        MemberAccountability,
+        Metric,
+        Sharing,
+        Quartiles,
+        NamedValue,
+        MetricView,
+        RatioView,
+        BenchmarkView,
+        MyBenchmarks,
+        MySubmission,
+        TrendPoint,
+        PracticeOutcome,
+        Practice,
+        PracticeComment,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

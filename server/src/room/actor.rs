@@ -333,21 +333,36 @@ impl RoomActor {
         let Some(member_id) = self.subscribers.get(&connection_id).map(|s| s.member_id) else {
             return;
         };
-        let result = match state::decide(&self.state, member_id, request, &self.context.limits) {
-            Ok(events) => self.commit(events).await,
-            Err(error) => Err(error),
+        let result = match state::answer_query(&self.state, member_id, request) {
+            Some(answer) => answer,
+            None => {
+                let now_ms = self.context.clock.now_ms();
+                match state::decide(
+                    &self.state,
+                    member_id,
+                    request,
+                    &self.context.limits,
+                    now_ms,
+                ) {
+                    Ok(events) => {
+                        let reply = state::reply_for(&events);
+                        self.commit(events).await.map(|()| reply)
+                    }
+                    Err(error) => Err(error),
+                }
+            }
         };
         let Some(subscriber) = self.subscribers.get(&connection_id) else {
             return;
         };
-        let answer = match &result {
-            Ok(()) => ServerMessage::Ack {
+        let answer = match result {
+            Ok(reply) => ServerMessage::Ack {
                 id: request_id,
-                result: Reply::Done,
+                result: reply,
             },
             Err(error) => {
                 debug!(group = %self.group_id(), member = %member_id, code = error.code.as_str(), "request refused");
-                error_message(Some(request_id), error)
+                error_message(Some(request_id), &error)
             }
         };
         if subscriber.outbox.push_message(&answer) == Err(QueueError::Full) {
