@@ -15,9 +15,11 @@ use ts_rs::TS;
 
 mod accountability;
 mod ids;
+mod minutes;
 
 pub use accountability::*;
 pub use ids::{GroupId, MeetingId, MemberId};
+pub use minutes::*;
 
 /// The protocol version this crate speaks. A frame with another `v` is refused with
 /// [`ErrorCode::UnsupportedVersion`].
@@ -122,6 +124,9 @@ pub enum Request {
         practice_id: PracticeId,
         text: String,
     },
+    /// Facilitator: end this meeting and start the group's next one. Everyone receives the
+    /// `next_meeting_started` event, then a snapshot of the new meeting.
+    StartNextMeeting,
     /// Search the library by words in the title or description and by tag, newest first.
     /// Answered with [`Reply::Practices`].
     SearchPractices {
@@ -394,6 +399,11 @@ pub enum Event {
     PracticeCommented {
         practice_id: PracticeId,
         comment: PracticeComment,
+    },
+    /// The facilitator ended this meeting and started the next; a snapshot of the new meeting
+    /// follows. This is the last event of the ended meeting.
+    NextMeetingStarted {
+        meeting: MeetingInfo,
     },
 }
 

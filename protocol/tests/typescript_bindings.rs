@@ -72,6 +72,10 @@ fn generate() -> String {
         PracticeOutcome,
         Practice,
         PracticeComment,
+        Minutes,
+        Attendee,
+        MeetingList,
+        MeetingSummary,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

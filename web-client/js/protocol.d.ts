@@ -23,7 +23,7 @@ resume?: ResumePoint | null, } | { "type": "ping",
 /**
  * The client's own clock when it sent the ping.
  */
-client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "search_practices", text: string, tag?: string | null, });
+client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, });
 
 export type Request = { "type": "join", group_id: GroupId, credential: Credential, 
 /**
@@ -33,7 +33,7 @@ resume?: ResumePoint | null, } | { "type": "ping",
 /**
  * The client's own clock when it sent the ping.
  */
-client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "search_practices", text: string, tag?: string | null, };
+client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, };
 
 export type Credential = { "kind": "facilitator", secret: string, display_name: string, member_token?: string | null, } | { "kind": "invite", secret: string, display_name: string, observer?: boolean, } | { "kind": "member_token", token: string, };
 
@@ -131,7 +131,7 @@ export type EventFrame = { seq: number,
  */
 at_ms: number, event: Event, };
 
-export type Event = { "kind": "member_added", member: MemberInfo, } | { "kind": "presence_changed", member_id: MemberId, online: boolean, reason: PresenceReason, } | { "kind": "group_renamed", name: string, } | { "kind": "member_removed", member_id: MemberId, } | { "kind": "role_changed", member_id: MemberId, role: Role, } | { "kind": "hand_raised", member_id: MemberId, } | { "kind": "hand_lowered", member_id: MemberId, } | { "kind": "commitment_added", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "commitment_updated", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "benchmarks_changed", view: BenchmarkView, } | { "kind": "practice_posted", practice: Practice, } | { "kind": "practice_upvoted", practice_id: number, member_id: MemberId, up: boolean, } | { "kind": "practice_commented", practice_id: number, comment: PracticeComment, };
+export type Event = { "kind": "member_added", member: MemberInfo, } | { "kind": "presence_changed", member_id: MemberId, online: boolean, reason: PresenceReason, } | { "kind": "group_renamed", name: string, } | { "kind": "member_removed", member_id: MemberId, } | { "kind": "role_changed", member_id: MemberId, role: Role, } | { "kind": "hand_raised", member_id: MemberId, } | { "kind": "hand_lowered", member_id: MemberId, } | { "kind": "commitment_added", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "commitment_updated", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "benchmarks_changed", view: BenchmarkView, } | { "kind": "practice_posted", practice: Practice, } | { "kind": "practice_upvoted", practice_id: number, member_id: MemberId, up: boolean, } | { "kind": "practice_commented", practice_id: number, comment: PracticeComment, } | { "kind": "next_meeting_started", meeting: MeetingInfo, };
 
 export type PresenceReason = "joined" | "left" | "connection_lost" | "removed" | "server_restart";
 
@@ -281,3 +281,35 @@ meeting_id: MeetingId, meeting_number: number, created_at_ms: number,
 upvoters: Array<MemberId>, comments: Array<PracticeComment>, };
 
 export type PracticeComment = { author: MemberId, text: string, at_ms: number, };
+
+export type Minutes = { group_name: string, meeting_id: MeetingId, meeting_number: number, started_at_ms: number, 
+/**
+ * When the facilitator started the next meeting; `None` while this one goes on.
+ */
+ended_at_ms?: number | null, 
+/**
+ * Members who were in the room at some point, in the order they first came.
+ */
+attendees: Array<Attendee>, 
+/**
+ * Commitments made in this meeting.
+ */
+commitments_made: Array<Commitment>, 
+/**
+ * Commitments that were due at this meeting, with the status they were reported with.
+ */
+commitments_reported: Array<Commitment>, 
+/**
+ * This meeting's benchmarks as the group saw them.
+ */
+benchmarks: BenchmarkView, 
+/**
+ * Practices shared in this meeting.
+ */
+practices: Array<Practice>, };
+
+export type Attendee = { member_id: MemberId, display_name: string, };
+
+export type MeetingList = { meetings: Array<MeetingSummary>, };
+
+export type MeetingSummary = { meeting_id: MeetingId, number: number, started_at_ms: number, ended_at_ms?: number | null, };

@@ -10,6 +10,7 @@
 pub mod actor;
 pub mod benchmarks;
 pub mod commitments;
+pub mod minutes;
 pub mod practices;
 pub mod registry;
 pub mod state;

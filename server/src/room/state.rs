@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::benchmarks::{self, Benchmarks, Submission};
 use super::commitments::{self, CommitmentBoard, NewCommitment};
+use super::minutes;
 use super::practices::{self, Library, NewPractice};
 use crate::config::Limits;
 use crate::secrets::{SecretHash, hash_secret};
@@ -40,6 +41,9 @@ pub struct RoomState {
     /// The group's best-practice library (kept across meetings).
     #[serde(default)]
     pub practices: Library,
+    /// Minutes of the group's last [`minutes::PAST_MEETINGS_KEPT`] meetings, oldest first.
+    #[serde(default)]
+    pub past_meetings: Vec<wire::Minutes>,
     /// The seq of the last event applied; 0 before any.
     pub seq: Seq,
 }
@@ -60,6 +64,9 @@ pub struct Meeting {
     pub id: MeetingId,
     pub number: u32,
     pub started_at_ms: UnixMs,
+    /// Members who were online at some point of this meeting, in the order they first came.
+    #[serde(default)]
+    pub attended: Vec<MemberId>,
 }
 
 /// A member of the group.
@@ -136,6 +143,12 @@ pub enum RoomEvent {
         practice_id: wire::PracticeId,
         comment: wire::PracticeComment,
     },
+    /// The current meeting ended and the next began at the event's time. The last event of
+    /// the ended meeting's log; the new meeting's log starts empty.
+    NextMeetingStarted {
+        meeting_id: MeetingId,
+        number: u32,
+    },
 }
 
 /// Why a command was refused. Maps one to one onto a wire error.
@@ -182,6 +195,7 @@ impl RoomState {
                 id: meeting_id,
                 number: 1,
                 started_at_ms: now_ms,
+                attended: Vec::new(),
             },
             members: Vec::new(),
             online: BTreeSet::new(),
@@ -189,6 +203,7 @@ impl RoomState {
             commitments: CommitmentBoard::default(),
             benchmarks: Benchmarks::default(),
             practices: Library::default(),
+            past_meetings: Vec::new(),
             seq: 0,
         }
     }
@@ -244,6 +259,9 @@ impl RoomState {
             } => {
                 if *online {
                     self.online.insert(*member_id);
+                    if !self.meeting.attended.contains(member_id) {
+                        self.meeting.attended.push(*member_id);
+                    }
                 } else {
                     self.online.remove(member_id);
                 }
@@ -294,6 +312,24 @@ impl RoomState {
                 practice_id,
                 comment,
             } => self.practices.comment(*practice_id, comment),
+            RoomEvent::NextMeetingStarted { meeting_id, number } => {
+                let ended = minutes::build(self, Some(at_ms));
+                self.past_meetings.push(ended);
+                if self.past_meetings.len() > minutes::PAST_MEETINGS_KEPT {
+                    self.past_meetings.remove(0);
+                }
+                self.benchmarks.close_meeting(self.meeting.number);
+                self.hands.clear();
+                self.meeting = Meeting {
+                    id: *meeting_id,
+                    number: *number,
+                    started_at_ms: at_ms,
+                    // Who is here when the meeting starts attends it.
+                    attended: self.online.iter().copied().collect(),
+                };
+                // The new meeting's log starts from nothing.
+                self.seq = 0;
+            }
         }
     }
 
@@ -387,9 +423,9 @@ impl RoomState {
 }
 
 impl RoomEvent {
-    /// The event as clients see it. Depends on the event alone, so that events replayed from
-    /// the log look exactly as they did live.
-    pub fn to_wire(&self) -> wire::Event {
+    /// The event as clients see it. Depends on the event and its time alone, so that events
+    /// replayed from the log look exactly as they did live.
+    pub fn to_wire(&self, at_ms: UnixMs) -> wire::Event {
         match self {
             RoomEvent::MemberAdded {
                 member_id,
@@ -466,6 +502,15 @@ impl RoomEvent {
                 practice_id: *practice_id,
                 comment: comment.clone(),
             },
+            RoomEvent::NextMeetingStarted { meeting_id, number } => {
+                wire::Event::NextMeetingStarted {
+                    meeting: wire::MeetingInfo {
+                        meeting_id: *meeting_id,
+                        number: *number,
+                        started_at_ms: at_ms,
+                    },
+                }
+            }
         }
     }
 }
@@ -793,7 +838,30 @@ pub fn decide(
         wire::Request::CommentOnPractice { practice_id, text } => {
             practices::decide_comment(state, by, *practice_id, text, now_ms)
         }
+        wire::Request::StartNextMeeting => Err(RoomError::new(
+            ErrorCode::Internal,
+            "starting the next meeting needs a fresh meeting id; see decide_next_meeting",
+        )),
     }
+}
+
+/// Decides ending the current meeting and starting the next one, with a fresh id from the
+/// caller.
+pub fn decide_next_meeting(
+    state: &RoomState,
+    by: MemberId,
+    next_meeting_id: MeetingId,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    if state.role_of(by) != Some(Role::Facilitator) {
+        return Err(RoomError::new(
+            ErrorCode::Forbidden,
+            "only a facilitator may do this",
+        ));
+    }
+    Ok(vec![RoomEvent::NextMeetingStarted {
+        meeting_id: next_meeting_id,
+        number: state.meeting.number + 1,
+    }])
 }
 
 /// Answers a request that only reads (it causes no event), or `None` if the request is not a
