@@ -8,12 +8,18 @@
 //! [`ServerMessage::Snapshot`]s on its own. PROTOCOL.md documents every message with an example;
 //! a test parses those examples with these types so the document cannot drift from the code.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+mod accountability;
 mod ids;
+mod minutes;
 
+pub use accountability::*;
 pub use ids::{GroupId, MeetingId, MemberId};
+pub use minutes::*;
 
 /// The protocol version this crate speaks. A frame with another `v` is refused with
 /// [`ErrorCode::UnsupportedVersion`].
@@ -77,6 +83,58 @@ pub enum Request {
     RaiseHand,
     /// Leave the speaker queue. Lowering a lowered hand is a no-op ack.
     LowerHand,
+    /// Add a commitment: for yourself, or (facilitator) for `owner`. Due at the next meeting
+    /// unless `due_meeting` says otherwise. Answered with [`Reply::Created`].
+    AddCommitment {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<MemberId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_meeting: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due_date: Option<String>,
+    },
+    /// Set a commitment's status and note: its owner, or a facilitator.
+    UpdateCommitment {
+        commitment_id: CommitmentId,
+        status: CommitmentStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Facilitator: define the metrics the group compares.
+    SetMetrics { metrics: Vec<Metric> },
+    /// Submit (or correct) your numbers for this meeting.
+    SubmitNumbers {
+        values: BTreeMap<String, f64>,
+        sharing: Sharing,
+    },
+    /// Your own numbers, your position and your trend. Answered with [`Reply::MyBenchmarks`].
+    GetMyBenchmarks,
+    /// Share a practice with the group's library. Answered with [`Reply::Created`].
+    PostPractice {
+        title: String,
+        description: String,
+        #[serde(default)]
+        tags: Vec<String>,
+        outcome: PracticeOutcome,
+    },
+    /// Upvote a practice (`up: false` takes the vote back).
+    UpvotePractice { practice_id: PracticeId, up: bool },
+    CommentOnPractice {
+        practice_id: PracticeId,
+        text: String,
+    },
+    /// Facilitator: end this meeting and start the group's next one. Everyone receives the
+    /// `next_meeting_started` event, then a snapshot of the new meeting.
+    StartNextMeeting,
+    /// Search the library by words in the title or description and by tag, newest first.
+    /// Answered with [`Reply::Practices`].
+    SearchPractices {
+        #[serde(default)]
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<String>,
+    },
 }
 
 /// How a client proves who it is when it joins.
@@ -192,6 +250,15 @@ pub enum Reply {
         client_time_ms: UnixMs,
         server_time_ms: UnixMs,
     },
+    /// The request created something with this id (a commitment, a practice).
+    Created { id: u32 },
+    /// Answer to [`Request::GetMyBenchmarks`].
+    MyBenchmarks(MyBenchmarks),
+    /// Answer to [`Request::SearchPractices`]: the newest matches, at most 50.
+    Practices {
+        practices: Vec<Practice>,
+        total_matches: u32,
+    },
 }
 
 /// Who the client is in the room, and how it catches up.
@@ -228,6 +295,16 @@ pub struct Snapshot {
     pub members: Vec<MemberInfo>,
     /// The speaker queue: members with a raised hand, first raised first.
     pub hands: Vec<MemberId>,
+    /// The commitment board: every open commitment and those resolved in recent meetings.
+    pub commitments: Vec<Commitment>,
+    /// Per member, how they keep their commitments.
+    pub accountability: Vec<MemberAccountability>,
+    /// This meeting's benchmarks as everyone sees them.
+    pub benchmarks: BenchmarkView,
+    /// The newest practices of the library (search for older ones).
+    pub practices: Vec<Practice>,
+    /// Practices in the library in all.
+    pub practice_count: u32,
 }
 
 /// A group as clients see it. Secrets never cross the wire after creation.
@@ -297,6 +374,36 @@ pub enum Event {
     /// The member left the speaker queue.
     HandLowered {
         member_id: MemberId,
+    },
+    CommitmentAdded {
+        commitment: Commitment,
+        owner_accountability: MemberAccountability,
+    },
+    /// A commitment's status or note changed; `commitment` is its new whole state.
+    CommitmentUpdated {
+        commitment: Commitment,
+        owner_accountability: MemberAccountability,
+    },
+    /// The metrics or the submitted numbers changed.
+    BenchmarksChanged {
+        view: BenchmarkView,
+    },
+    PracticePosted {
+        practice: Practice,
+    },
+    PracticeUpvoted {
+        practice_id: PracticeId,
+        member_id: MemberId,
+        up: bool,
+    },
+    PracticeCommented {
+        practice_id: PracticeId,
+        comment: PracticeComment,
+    },
+    /// The facilitator ended this meeting and started the next; a snapshot of the new meeting
+    /// follows. This is the last event of the ended meeting.
+    NextMeetingStarted {
+        meeting: MeetingInfo,
     },
 }
 

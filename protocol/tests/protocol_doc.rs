@@ -84,6 +84,12 @@ fn every_example_in_protocol_md_matches_the_types() {
             "http:Health" => {
                 round_trip::<Health>(label, body);
             }
+            "http:MeetingList" => {
+                round_trip::<MeetingList>(label, body);
+            }
+            "http:Minutes" => {
+                round_trip::<Minutes>(label, body);
+            }
             other => panic!("PROTOCOL.md has a json block labelled `{other}` that no test reads"),
         }
     }

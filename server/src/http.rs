@@ -32,6 +32,22 @@ pub fn router(context: Arc<ServerContext>) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/api/groups", post(create_group))
+        .route(
+            "/api/groups/{group_id}/meetings",
+            get(crate::export::meetings),
+        )
+        .route(
+            "/api/groups/{group_id}/minutes",
+            get(crate::export::minutes),
+        )
+        .route(
+            "/api/groups/{group_id}/commitments.csv",
+            get(crate::export::commitments_csv),
+        )
+        .route(
+            "/api/groups/{group_id}/benchmarks.csv",
+            get(crate::export::benchmarks_csv),
+        )
         .route("/ws", get(websocket))
         .route_service("/g/{group_id}", index)
         .fallback_service(ServeDir::new(web_dir))
@@ -40,7 +56,7 @@ pub fn router(context: Arc<ServerContext>) -> Router {
 }
 
 /// A typed error answer: status plus `{"error": {"code", "message"}}`.
-fn error(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Response {
+pub fn error(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Response {
     let body = HttpError {
         error: ErrorBody {
             code,

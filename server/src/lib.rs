@@ -5,6 +5,7 @@
 //! - [`config`]: the typed configuration, from flags and environment variables.
 //! - [`server`]: binds, serves, shuts down gracefully; [`server::Server`] is the entry point
 //!   tests use too.
+//! - [`export`]: facilitator exports over HTTP (minutes as JSON and Markdown, CSV).
 //! - [`http`]: the HTTP routes (health, group creation, WebSocket upgrade, static client).
 //! - [`connection`]: one WebSocket connection: frame checks, rate limit, join, forwarding.
 //! - [`room`]: live rooms: the pure state machine, the actor that owns each room, and the
@@ -17,6 +18,7 @@
 pub mod clock;
 pub mod config;
 pub mod connection;
+pub mod export;
 pub mod http;
 pub mod room;
 pub mod secrets;

@@ -23,7 +23,7 @@ resume?: ResumePoint | null, } | { "type": "ping",
 /**
  * The client's own clock when it sent the ping.
  */
-client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" });
+client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, });
 
 export type Request = { "type": "join", group_id: GroupId, credential: Credential, 
 /**
@@ -33,7 +33,7 @@ resume?: ResumePoint | null, } | { "type": "ping",
 /**
  * The client's own clock when it sent the ping.
  */
-client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" };
+client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, };
 
 export type Credential = { "kind": "facilitator", secret: string, display_name: string, member_token?: string | null, } | { "kind": "invite", secret: string, display_name: string, observer?: boolean, } | { "kind": "member_token", token: string, };
 
@@ -63,7 +63,7 @@ display_name_chars_max: number,
  */
 group_name_chars_max: number, };
 
-export type Reply = { "kind": "done" } | { "kind": "joined" } & Joined | { "kind": "pong", client_time_ms: number, server_time_ms: number, };
+export type Reply = { "kind": "done" } | { "kind": "joined" } & Joined | { "kind": "pong", client_time_ms: number, server_time_ms: number, } | { "kind": "created", id: number, } | { "kind": "my_benchmarks" } & MyBenchmarks | { "kind": "practices", practices: Array<Practice>, total_matches: number, };
 
 export type Joined = { member_id: MemberId, role: Role, meeting_id: MeetingId, 
 /**
@@ -89,7 +89,27 @@ members: Array<MemberInfo>,
 /**
  * The speaker queue: members with a raised hand, first raised first.
  */
-hands: Array<MemberId>, };
+hands: Array<MemberId>, 
+/**
+ * The commitment board: every open commitment and those resolved in recent meetings.
+ */
+commitments: Array<Commitment>, 
+/**
+ * Per member, how they keep their commitments.
+ */
+accountability: Array<MemberAccountability>, 
+/**
+ * This meeting's benchmarks as everyone sees them.
+ */
+benchmarks: BenchmarkView, 
+/**
+ * The newest practices of the library (search for older ones).
+ */
+practices: Array<Practice>, 
+/**
+ * Practices in the library in all.
+ */
+practice_count: number, };
 
 export type GroupInfo = { group_id: GroupId, name: string, };
 
@@ -111,7 +131,7 @@ export type EventFrame = { seq: number,
  */
 at_ms: number, event: Event, };
 
-export type Event = { "kind": "member_added", member: MemberInfo, } | { "kind": "presence_changed", member_id: MemberId, online: boolean, reason: PresenceReason, } | { "kind": "group_renamed", name: string, } | { "kind": "member_removed", member_id: MemberId, } | { "kind": "role_changed", member_id: MemberId, role: Role, } | { "kind": "hand_raised", member_id: MemberId, } | { "kind": "hand_lowered", member_id: MemberId, };
+export type Event = { "kind": "member_added", member: MemberInfo, } | { "kind": "presence_changed", member_id: MemberId, online: boolean, reason: PresenceReason, } | { "kind": "group_renamed", name: string, } | { "kind": "member_removed", member_id: MemberId, } | { "kind": "role_changed", member_id: MemberId, role: Role, } | { "kind": "hand_raised", member_id: MemberId, } | { "kind": "hand_lowered", member_id: MemberId, } | { "kind": "commitment_added", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "commitment_updated", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "benchmarks_changed", view: BenchmarkView, } | { "kind": "practice_posted", practice: Practice, } | { "kind": "practice_upvoted", practice_id: number, member_id: MemberId, up: boolean, } | { "kind": "practice_commented", practice_id: number, comment: PracticeComment, } | { "kind": "next_meeting_started", meeting: MeetingInfo, };
 
 export type PresenceReason = "joined" | "left" | "connection_lost" | "removed" | "server_restart";
 
@@ -136,3 +156,160 @@ export type HttpError = { error: ErrorBody, };
 export type ErrorBody = { code: ErrorCode, message: string, };
 
 export type Health = { status: string, version: string, protocol: number, live_rooms: number, connections: number, };
+
+export type Commitment = { commitment_id: number, 
+/**
+ * Whose commitment it is.
+ */
+owner: MemberId, text: string, 
+/**
+ * The meeting number at which it is due (the next meeting unless said otherwise).
+ */
+due_meeting: number, 
+/**
+ * An optional calendar date, `YYYY-MM-DD`.
+ */
+due_date?: string | null, status: CommitmentStatus, 
+/**
+ * Why it is partial, missed or dropped, or how it went.
+ */
+note: string, 
+/**
+ * The meeting number it was made in.
+ */
+made_in_meeting: number, source: CommitmentSource, created_at_ms: number, updated_at_ms: number, };
+
+export type CommitmentStatus = "open" | "done" | "partial" | "missed" | "dropped";
+
+export type CommitmentSource = { "kind": "own" } | { "kind": "facilitator", by: MemberId, } | { "kind": "problem" };
+
+export type MemberAccountability = { member_id: MemberId, 
+/**
+ * Done counts 1, partial one half, missed 0, over commitments due in the last
+ * `meetings_counted` meetings and resolved; `None` before any such commitment.
+ */
+completion_rate_percent: number | null, 
+/**
+ * Resolved commitments counted in the rate.
+ */
+resolved_count: number, 
+/**
+ * Commitments done in a row, most recent first, up to the first partial or missed.
+ */
+streak: number, 
+/**
+ * Open commitments due at or before the current meeting.
+ */
+overdue_count: number, meetings_counted: number, };
+
+export type Metric = { 
+/**
+ * A short stable key: lowercase letters, digits and underscores.
+ */
+key: string, name: string, 
+/**
+ * What one unit is, e.g. "calls" or "USD".
+ */
+unit: string, };
+
+export type Sharing = "named" | "anonymous";
+
+export type Quartiles = { q1: number, median: number, q3: number, };
+
+export type NamedValue = { member_id: MemberId, value: number, };
+
+export type MetricView = { key: string, 
+/**
+ * Members who submitted a value for this metric.
+ */
+count: number, 
+/**
+ * Present once the aggregates may be shown (see [`BenchmarkView::aggregates_shown`]).
+ */
+quartiles?: Quartiles | null, 
+/**
+ * Values of members who share by name.
+ */
+named: Array<NamedValue>, };
+
+export type RatioView = { numerator: string, denominator: string, count: number, median?: number | null, };
+
+export type BenchmarkView = { metrics: Array<Metric>, submitted_count: number, 
+/**
+ * Aggregates are shown once at least three members submitted, and never while exactly
+ * one submission is anonymous (its value could be worked out from the named ones).
+ */
+aggregates_shown: boolean, per_metric: Array<MetricView>, ratios: Array<RatioView>, };
+
+export type MyBenchmarks = { 
+/**
+ * This meeting's numbers, if submitted.
+ */
+current?: MySubmission | null, 
+/**
+ * Per metric key, the share of submitted values below the member's (0 to 100), when
+ * aggregates are shown.
+ */
+percentile_by_metric: { [key in string]: number }, 
+/**
+ * Past meetings, oldest first: the member's numbers (if any) and the group medians.
+ */
+trend: Array<TrendPoint>, };
+
+export type MySubmission = { values: { [key in string]: number }, sharing: Sharing, };
+
+export type TrendPoint = { meeting_number: number, mine: { [key in string]: number }, 
+/**
+ * Group medians of the metrics whose aggregates were shown that meeting.
+ */
+group_median: { [key in string]: number }, };
+
+export type PracticeOutcome = "worked" | "did_not_work";
+
+export type Practice = { practice_id: number, title: string, description: string, 
+/**
+ * Lowercase tags, e.g. "discovery", "lead-source".
+ */
+tags: Array<string>, outcome: PracticeOutcome, author: MemberId, 
+/**
+ * The meeting it was shared in.
+ */
+meeting_id: MeetingId, meeting_number: number, created_at_ms: number, 
+/**
+ * Members who upvoted it.
+ */
+upvoters: Array<MemberId>, comments: Array<PracticeComment>, };
+
+export type PracticeComment = { author: MemberId, text: string, at_ms: number, };
+
+export type Minutes = { group_name: string, meeting_id: MeetingId, meeting_number: number, started_at_ms: number, 
+/**
+ * When the facilitator started the next meeting; `None` while this one goes on.
+ */
+ended_at_ms?: number | null, 
+/**
+ * Members who were in the room at some point, in the order they first came.
+ */
+attendees: Array<Attendee>, 
+/**
+ * Commitments made in this meeting.
+ */
+commitments_made: Array<Commitment>, 
+/**
+ * Commitments that were due at this meeting, with the status they were reported with.
+ */
+commitments_reported: Array<Commitment>, 
+/**
+ * This meeting's benchmarks as the group saw them.
+ */
+benchmarks: BenchmarkView, 
+/**
+ * Practices shared in this meeting.
+ */
+practices: Array<Practice>, };
+
+export type Attendee = { member_id: MemberId, display_name: string, };
+
+export type MeetingList = { meetings: Array<MeetingSummary>, };
+
+export type MeetingSummary = { meeting_id: MeetingId, number: number, started_at_ms: number, ended_at_ms?: number | null, };

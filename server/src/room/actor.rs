@@ -48,6 +48,10 @@ pub enum RoomCommand {
         request_id: RequestId,
         request: wire::Request,
     },
+    /// A copy of the room's state, for exports (minutes, CSV). Nothing changes.
+    Inspect {
+        reply: oneshot::Sender<Box<RoomState>>,
+    },
     /// The connection has gone.
     Leave {
         connection_id: ConnectionId,
@@ -153,7 +157,7 @@ fn event_frame(seq: Seq, at_ms: UnixMs, event: &RoomEvent) -> Utf8Bytes {
     encode(&ServerMessage::Event(EventFrame {
         seq,
         at_ms,
-        event: event.to_wire(),
+        event: event.to_wire(at_ms),
     }))
 }
 
@@ -235,6 +239,9 @@ impl RoomActor {
                 request_id,
                 request,
             } => self.request(connection_id, request_id, &request).await,
+            RoomCommand::Inspect { reply } => {
+                let _ = reply.send(Box::new(self.state.clone()));
+            }
             RoomCommand::Leave {
                 connection_id,
                 reason,
@@ -333,21 +340,40 @@ impl RoomActor {
         let Some(member_id) = self.subscribers.get(&connection_id).map(|s| s.member_id) else {
             return;
         };
-        let result = match state::decide(&self.state, member_id, request, &self.context.limits) {
-            Ok(events) => self.commit(events).await,
-            Err(error) => Err(error),
+        let result = match state::answer_query(&self.state, member_id, request) {
+            Some(answer) => answer,
+            None if matches!(request, wire::Request::StartNextMeeting) => self
+                .start_next_meeting(member_id)
+                .await
+                .map(|()| Reply::Done),
+            None => {
+                let now_ms = self.context.clock.now_ms();
+                match state::decide(
+                    &self.state,
+                    member_id,
+                    request,
+                    &self.context.limits,
+                    now_ms,
+                ) {
+                    Ok(events) => {
+                        let reply = state::reply_for(&events);
+                        self.commit(events).await.map(|()| reply)
+                    }
+                    Err(error) => Err(error),
+                }
+            }
         };
         let Some(subscriber) = self.subscribers.get(&connection_id) else {
             return;
         };
-        let answer = match &result {
-            Ok(()) => ServerMessage::Ack {
+        let answer = match result {
+            Ok(reply) => ServerMessage::Ack {
                 id: request_id,
-                result: Reply::Done,
+                result: reply,
             },
             Err(error) => {
                 debug!(group = %self.group_id(), member = %member_id, code = error.code.as_str(), "request refused");
-                error_message(Some(request_id), error)
+                error_message(Some(request_id), &error)
             }
         };
         if subscriber.outbox.push_message(&answer) == Err(QueueError::Full) {
@@ -435,6 +461,75 @@ impl RoomActor {
         if !slow.is_empty() {
             slow.sort_unstable();
             slow.dedup();
+            Box::pin(self.drop_slow(slow)).await;
+        }
+        Ok(())
+    }
+
+    /// Ends the current meeting and starts the next. The new meeting's snapshot is written
+    /// first: once it is durable the switch has happened, whatever comes after. Then the ended
+    /// meeting's log gets its last event, for clients that resume into it.
+    async fn start_next_meeting(&mut self, by: MemberId) -> Result<(), RoomError> {
+        let events = state::decide_next_meeting(&self.state, by, wire::MeetingId::random())?;
+        let now_ms = self.context.clock.now_ms();
+        let ended_meeting = self.state.meeting.id;
+        let last_seq = self.state.seq + 1;
+        let mut next = self.state.clone();
+        for event in &events {
+            next.apply(last_seq, now_ms, event);
+        }
+        let snapshot = self.snapshot_of(&next);
+        let switch = AppendBatch {
+            group_id: self.group_id(),
+            meeting_id: next.meeting.id,
+            entries: &[],
+            snapshot: Some(&snapshot),
+        };
+        if let Err(error) = self.context.store.append(switch).await {
+            warn!(group = %self.group_id(), %error, "could not start the next meeting");
+            return Err(storage_error(&error));
+        }
+        let entries: Vec<LogEntry> = events
+            .iter()
+            .map(|event| LogEntry {
+                seq: last_seq,
+                bytes: serde_json::to_vec(&StoredEvent {
+                    at_ms: now_ms,
+                    event: event.clone(),
+                })
+                .expect("stored events always serialize"),
+            })
+            .collect();
+        let last_event = AppendBatch {
+            group_id: self.group_id(),
+            meeting_id: ended_meeting,
+            entries: &entries,
+            snapshot: None,
+        };
+        if let Err(error) = self.context.store.append(last_event).await {
+            // The switch is durable; a client resuming into the ended meeting gets a snapshot.
+            warn!(group = %self.group_id(), %error, "ended meeting's last event not logged");
+        }
+        self.state = next;
+        self.events_since_snapshot = 0;
+        self.recent.clear();
+        info!(group = %self.group_id(), meeting = %self.state.meeting.id, number = self.state.meeting.number, "next meeting started");
+        let frames: Vec<Utf8Bytes> = events
+            .iter()
+            .map(|event| event_frame(last_seq, now_ms, event))
+            .collect();
+        let snapshot = encode(&ServerMessage::Snapshot(self.state.to_wire_snapshot()));
+        let mut slow = Vec::new();
+        for (connection_id, subscriber) in &self.subscribers {
+            let queued = frames
+                .iter()
+                .chain(std::iter::once(&snapshot))
+                .try_for_each(|frame| subscriber.outbox.push(frame.clone()));
+            if queued == Err(QueueError::Full) {
+                slow.push(*connection_id);
+            }
+        }
+        if !slow.is_empty() {
             Box::pin(self.drop_slow(slow)).await;
         }
         Ok(())

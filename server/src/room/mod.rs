@@ -4,8 +4,14 @@
 //! - [`actor`]: the task that alone owns one room's state: it decides commands, persists their
 //!   events, then fans them out to the room's connections.
 //! - [`registry`]: finds the live room of a group, loading it from the store on first use.
+//! - [`commitments`], [`benchmarks`], [`practices`]: the group's accountability features, each
+//!   with its own state, rules and limits, dispatched from [`state`].
 
 pub mod actor;
+pub mod benchmarks;
+pub mod commitments;
+pub mod minutes;
+pub mod practices;
 pub mod registry;
 pub mod state;
 

@@ -10,7 +10,7 @@ use tokio::sync::{OnceCell, mpsc, oneshot};
 use tracing::warn;
 
 use super::actor::{self, RoomCommand, RoomContext};
-use super::state::RoomError;
+use super::state::{RoomError, RoomState};
 use super::{ConnectionId, Outbox};
 
 /// Commands waiting for one room; a sender waits when it is full.
@@ -99,6 +99,25 @@ impl Registry {
                 return result.map(|member_id| (handle, member_id));
             }
             // The room stopped between lookup and send: forget it and load it again.
+            self.rooms
+                .remove_if(&group_id, |_, current| Arc::ptr_eq(current, &slot));
+        }
+        Err(RoomError::new(
+            ErrorCode::ShuttingDown,
+            "the room is closing; try again in a moment",
+        ))
+    }
+
+    /// A copy of a group's room state (loading the room if needed), for exports.
+    pub async fn inspect(&self, group_id: GroupId) -> Result<Box<RoomState>, RoomError> {
+        for _ in 0..JOIN_ATTEMPTS_MAX {
+            let (slot, handle) = self.room(group_id).await?;
+            let (reply, answer) = oneshot::channel();
+            if handle.send(RoomCommand::Inspect { reply }).await.is_ok()
+                && let Ok(state) = answer.await
+            {
+                return Ok(state);
+            }
             self.rooms
                 .remove_if(&group_id, |_, current| Arc::ptr_eq(current, &slot));
         }

@@ -13,6 +13,10 @@ use roundtable_protocol as wire;
 use roundtable_protocol::{Credential, ErrorCode, GroupId, MeetingId, MemberId, Role, Seq, UnixMs};
 use serde::{Deserialize, Serialize};
 
+use super::benchmarks::{self, Benchmarks, Submission};
+use super::commitments::{self, CommitmentBoard, NewCommitment};
+use super::minutes;
+use super::practices::{self, Library, NewPractice};
 use crate::config::Limits;
 use crate::secrets::{SecretHash, hash_secret};
 
@@ -28,6 +32,18 @@ pub struct RoomState {
     pub online: BTreeSet<MemberId>,
     /// The speaker queue, first raised first.
     pub hands: Vec<MemberId>,
+    /// The group's commitment board (kept across meetings).
+    #[serde(default)]
+    pub commitments: CommitmentBoard,
+    /// The group's metrics, this meeting's numbers and past meetings' results.
+    #[serde(default)]
+    pub benchmarks: Benchmarks,
+    /// The group's best-practice library (kept across meetings).
+    #[serde(default)]
+    pub practices: Library,
+    /// Minutes of the group's last [`minutes::PAST_MEETINGS_KEPT`] meetings, oldest first.
+    #[serde(default)]
+    pub past_meetings: Vec<wire::Minutes>,
     /// The seq of the last event applied; 0 before any.
     pub seq: Seq,
 }
@@ -48,6 +64,9 @@ pub struct Meeting {
     pub id: MeetingId,
     pub number: u32,
     pub started_at_ms: UnixMs,
+    /// Members who were online at some point of this meeting, in the order they first came.
+    #[serde(default)]
+    pub attended: Vec<MemberId>,
 }
 
 /// A member of the group.
@@ -92,6 +111,43 @@ pub enum RoomEvent {
     },
     HandLowered {
         member_id: MemberId,
+    },
+    CommitmentAdded {
+        commitment: wire::Commitment,
+        owner_accountability: wire::MemberAccountability,
+    },
+    CommitmentUpdated {
+        commitment: wire::Commitment,
+        owner_accountability: wire::MemberAccountability,
+    },
+    /// Stored with the member and their values; on the wire only the resulting view.
+    NumbersSubmitted {
+        member_id: MemberId,
+        values: std::collections::BTreeMap<String, f64>,
+        sharing: wire::Sharing,
+        view: wire::BenchmarkView,
+    },
+    MetricsSet {
+        metrics: Vec<wire::Metric>,
+        view: wire::BenchmarkView,
+    },
+    PracticePosted {
+        practice: wire::Practice,
+    },
+    PracticeUpvoted {
+        practice_id: wire::PracticeId,
+        member_id: MemberId,
+        up: bool,
+    },
+    PracticeCommented {
+        practice_id: wire::PracticeId,
+        comment: wire::PracticeComment,
+    },
+    /// The current meeting ended and the next began at the event's time. The last event of
+    /// the ended meeting's log; the new meeting's log starts empty.
+    NextMeetingStarted {
+        meeting_id: MeetingId,
+        number: u32,
     },
 }
 
@@ -139,10 +195,15 @@ impl RoomState {
                 id: meeting_id,
                 number: 1,
                 started_at_ms: now_ms,
+                attended: Vec::new(),
             },
             members: Vec::new(),
             online: BTreeSet::new(),
             hands: Vec::new(),
+            commitments: CommitmentBoard::default(),
+            benchmarks: Benchmarks::default(),
+            practices: Library::default(),
+            past_meetings: Vec::new(),
             seq: 0,
         }
     }
@@ -198,6 +259,9 @@ impl RoomState {
             } => {
                 if *online {
                     self.online.insert(*member_id);
+                    if !self.meeting.attended.contains(member_id) {
+                        self.meeting.attended.push(*member_id);
+                    }
                 } else {
                     self.online.remove(member_id);
                 }
@@ -207,6 +271,8 @@ impl RoomState {
                 self.members.retain(|member| member.id != *member_id);
                 self.online.remove(member_id);
                 self.hands.retain(|id| id != member_id);
+                self.commitments.remove_owner(*member_id);
+                self.benchmarks.remove_member(*member_id);
             }
             RoomEvent::RoleChanged { member_id, role } => {
                 if let Some(member) = self.member_mut(*member_id) {
@@ -219,6 +285,51 @@ impl RoomState {
                 }
             }
             RoomEvent::HandLowered { member_id } => self.hands.retain(|id| id != member_id),
+            RoomEvent::CommitmentAdded { commitment, .. }
+            | RoomEvent::CommitmentUpdated { commitment, .. } => {
+                self.commitments.upsert(commitment);
+            }
+            RoomEvent::NumbersSubmitted {
+                member_id,
+                values,
+                sharing,
+                ..
+            } => self.benchmarks.submit(
+                *member_id,
+                Submission {
+                    values: values.clone(),
+                    sharing: *sharing,
+                },
+            ),
+            RoomEvent::MetricsSet { metrics, .. } => self.benchmarks.set_metrics(metrics.clone()),
+            RoomEvent::PracticePosted { practice } => self.practices.add(practice),
+            RoomEvent::PracticeUpvoted {
+                practice_id,
+                member_id,
+                up,
+            } => self.practices.upvote(*practice_id, *member_id, *up),
+            RoomEvent::PracticeCommented {
+                practice_id,
+                comment,
+            } => self.practices.comment(*practice_id, comment),
+            RoomEvent::NextMeetingStarted { meeting_id, number } => {
+                let ended = minutes::build(self, Some(at_ms));
+                self.past_meetings.push(ended);
+                if self.past_meetings.len() > minutes::PAST_MEETINGS_KEPT {
+                    self.past_meetings.remove(0);
+                }
+                self.benchmarks.close_meeting(self.meeting.number);
+                self.hands.clear();
+                self.meeting = Meeting {
+                    id: *meeting_id,
+                    number: *number,
+                    started_at_ms: at_ms,
+                    // Who is here when the meeting starts attends it.
+                    attended: self.online.iter().copied().collect(),
+                };
+                // The new meeting's log starts from nothing.
+                self.seq = 0;
+            }
         }
     }
 
@@ -241,6 +352,18 @@ impl RoomState {
                 .map(|member| self.member_info(member))
                 .collect(),
             hands: self.hands.clone(),
+            commitments: self.commitments.commitments.clone(),
+            accountability: self
+                .members
+                .iter()
+                .map(|member| {
+                    self.commitments
+                        .accountability(member.id, self.meeting.number)
+                })
+                .collect(),
+            benchmarks: self.benchmarks.view(),
+            practices: self.practices.newest(practices::PRACTICES_IN_SNAPSHOT),
+            practice_count: self.practices.practices.len() as u32,
         }
     }
 
@@ -277,14 +400,32 @@ impl RoomState {
                 return Err(format!("hand of {id} is raised twice"));
             }
         }
+        let mut commitment_ids = BTreeSet::new();
+        for commitment in &self.commitments.commitments {
+            if !ids.contains(&commitment.owner) {
+                return Err(format!(
+                    "commitment {} of a non-member",
+                    commitment.commitment_id
+                ));
+            }
+            if !commitment_ids.insert(commitment.commitment_id) {
+                return Err(format!("commitment id {} twice", commitment.commitment_id));
+            }
+            if commitment.commitment_id > self.commitments.next_id {
+                return Err("a commitment id is past the next id".into());
+            }
+        }
+        if let Some(stranger) = self.benchmarks.current.keys().find(|id| !ids.contains(id)) {
+            return Err(format!("numbers of {stranger} who is not a member"));
+        }
         Ok(())
     }
 }
 
 impl RoomEvent {
-    /// The event as clients see it. Depends on the event alone, so that events replayed from
-    /// the log look exactly as they did live.
-    pub fn to_wire(&self) -> wire::Event {
+    /// The event as clients see it. Depends on the event and its time alone, so that events
+    /// replayed from the log look exactly as they did live.
+    pub fn to_wire(&self, at_ms: UnixMs) -> wire::Event {
         match self {
             RoomEvent::MemberAdded {
                 member_id,
@@ -323,6 +464,53 @@ impl RoomEvent {
             RoomEvent::HandLowered { member_id } => wire::Event::HandLowered {
                 member_id: *member_id,
             },
+            RoomEvent::CommitmentAdded {
+                commitment,
+                owner_accountability,
+            } => wire::Event::CommitmentAdded {
+                commitment: commitment.clone(),
+                owner_accountability: owner_accountability.clone(),
+            },
+            RoomEvent::CommitmentUpdated {
+                commitment,
+                owner_accountability,
+            } => wire::Event::CommitmentUpdated {
+                commitment: commitment.clone(),
+                owner_accountability: owner_accountability.clone(),
+            },
+            // Who submitted, and what, stays on the server: anonymous numbers must never be
+            // sent with their member, and named ones are in the view already.
+            RoomEvent::NumbersSubmitted { view, .. } | RoomEvent::MetricsSet { view, .. } => {
+                wire::Event::BenchmarksChanged { view: view.clone() }
+            }
+            RoomEvent::PracticePosted { practice } => wire::Event::PracticePosted {
+                practice: practice.clone(),
+            },
+            RoomEvent::PracticeUpvoted {
+                practice_id,
+                member_id,
+                up,
+            } => wire::Event::PracticeUpvoted {
+                practice_id: *practice_id,
+                member_id: *member_id,
+                up: *up,
+            },
+            RoomEvent::PracticeCommented {
+                practice_id,
+                comment,
+            } => wire::Event::PracticeCommented {
+                practice_id: *practice_id,
+                comment: comment.clone(),
+            },
+            RoomEvent::NextMeetingStarted { meeting_id, number } => {
+                wire::Event::NextMeetingStarted {
+                    meeting: wire::MeetingInfo {
+                        meeting_id: *meeting_id,
+                        number: *number,
+                        started_at_ms: at_ms,
+                    },
+                }
+            }
         }
     }
 }
@@ -479,6 +667,7 @@ pub fn decide(
     by: MemberId,
     request: &wire::Request,
     limits: &Limits,
+    now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
     let Some(role) = state.role_of(by) else {
         return Err(RoomError::new(
@@ -505,9 +694,12 @@ pub fn decide(
         })
     };
     match request {
-        wire::Request::Join { .. } | wire::Request::Ping { .. } => Err(RoomError::new(
+        wire::Request::Join { .. }
+        | wire::Request::Ping { .. }
+        | wire::Request::GetMyBenchmarks
+        | wire::Request::SearchPractices { .. } => Err(RoomError::new(
             ErrorCode::Internal,
-            "join and ping are not room commands",
+            "join, ping and queries are not room commands",
         )),
         wire::Request::RenameGroup { name } => {
             require_facilitator()?;
@@ -593,7 +785,125 @@ pub fn decide(
             }
             Ok(vec![RoomEvent::HandLowered { member_id: by }])
         }
+        wire::Request::AddCommitment {
+            text,
+            owner,
+            due_meeting,
+            due_date,
+        } => commitments::decide_add(
+            state,
+            NewCommitment {
+                by,
+                owner: *owner,
+                text,
+                due_meeting: *due_meeting,
+                due_date: due_date.as_deref(),
+                source: wire::CommitmentSource::Own,
+            },
+            now_ms,
+        ),
+        wire::Request::UpdateCommitment {
+            commitment_id,
+            status,
+            note,
+        } => {
+            commitments::decide_update(state, by, *commitment_id, *status, note.as_deref(), now_ms)
+        }
+        wire::Request::SetMetrics { metrics } => {
+            require_facilitator()?;
+            benchmarks::decide_set_metrics(state, metrics)
+        }
+        wire::Request::SubmitNumbers { values, sharing } => {
+            benchmarks::decide_submit(state, by, values, *sharing)
+        }
+        wire::Request::PostPractice {
+            title,
+            description,
+            tags,
+            outcome,
+        } => practices::decide_post(
+            state,
+            by,
+            NewPractice {
+                title,
+                description,
+                tags,
+                outcome: *outcome,
+            },
+            now_ms,
+        ),
+        wire::Request::UpvotePractice { practice_id, up } => {
+            practices::decide_upvote(state, by, *practice_id, *up)
+        }
+        wire::Request::CommentOnPractice { practice_id, text } => {
+            practices::decide_comment(state, by, *practice_id, text, now_ms)
+        }
+        wire::Request::StartNextMeeting => Err(RoomError::new(
+            ErrorCode::Internal,
+            "starting the next meeting needs a fresh meeting id; see decide_next_meeting",
+        )),
     }
+}
+
+/// Decides ending the current meeting and starting the next one, with a fresh id from the
+/// caller.
+pub fn decide_next_meeting(
+    state: &RoomState,
+    by: MemberId,
+    next_meeting_id: MeetingId,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    if state.role_of(by) != Some(Role::Facilitator) {
+        return Err(RoomError::new(
+            ErrorCode::Forbidden,
+            "only a facilitator may do this",
+        ));
+    }
+    Ok(vec![RoomEvent::NextMeetingStarted {
+        meeting_id: next_meeting_id,
+        number: state.meeting.number + 1,
+    }])
+}
+
+/// Answers a request that only reads (it causes no event), or `None` if the request is not a
+/// query. The answer is for the asking member alone.
+pub fn answer_query(
+    state: &RoomState,
+    by: MemberId,
+    request: &wire::Request,
+) -> Option<Result<wire::Reply, RoomError>> {
+    match request {
+        wire::Request::GetMyBenchmarks => {
+            Some(Ok(wire::Reply::MyBenchmarks(state.benchmarks.mine(by))))
+        }
+        wire::Request::SearchPractices { text, tag } => {
+            let (practices, total_matches) = state.practices.search(text, tag.as_deref());
+            Some(Ok(wire::Reply::Practices {
+                practices,
+                total_matches,
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// The ack for a request that caused `events`: the id of what it created, if anything.
+pub fn reply_for(events: &[RoomEvent]) -> wire::Reply {
+    for event in events {
+        match event {
+            RoomEvent::CommitmentAdded { commitment, .. } => {
+                return wire::Reply::Created {
+                    id: commitment.commitment_id,
+                };
+            }
+            RoomEvent::PracticePosted { practice } => {
+                return wire::Reply::Created {
+                    id: practice.practice_id,
+                };
+            }
+            _ => {}
+        }
+    }
+    wire::Reply::Done
 }
 
 #[cfg(test)]

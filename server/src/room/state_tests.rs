@@ -2,7 +2,8 @@
 
 use proptest::prelude::*;
 use roundtable_protocol::{
-    Credential, ErrorCode, GroupId, MeetingId, MemberId, PresenceReason, Request, Role,
+    CommitmentStatus, Credential, ErrorCode, GroupId, MeetingId, MemberId, PracticeOutcome,
+    PresenceReason, Request, Role, Sharing,
 };
 
 use super::*;
@@ -45,7 +46,7 @@ fn apply_all(state: &mut RoomState, events: &[RoomEvent], at_ms: u64) {
 
 /// Decides a request and applies its events.
 fn act(state: &mut RoomState, by: MemberId, request: Request) {
-    let events = decide(state, by, &request, &Limits::default()).expect("request accepted");
+    let events = decide(state, by, &request, &Limits::default(), 5_000).expect("request accepted");
     apply_all(state, &events, 5_000);
 }
 
@@ -190,6 +191,7 @@ fn facilitator_rules_hold() {
             name: "Mine".into(),
         },
         &limits,
+        7_000,
     );
     assert_eq!(forbidden.unwrap_err().code, ErrorCode::Forbidden);
 
@@ -198,7 +200,7 @@ fn facilitator_rules_hold() {
         role: Role::Member,
     };
     assert_eq!(
-        decide(&state, fran, &demote_last, &limits)
+        decide(&state, fran, &demote_last, &limits, 7_000)
             .unwrap_err()
             .code,
         ErrorCode::Conflict
@@ -206,7 +208,7 @@ fn facilitator_rules_hold() {
 
     let remove_self = Request::RemoveMember { member_id: fran };
     assert_eq!(
-        decide(&state, fran, &remove_self, &limits)
+        decide(&state, fran, &remove_self, &limits, 7_000)
             .unwrap_err()
             .code,
         ErrorCode::Conflict
@@ -217,6 +219,7 @@ fn facilitator_rules_hold() {
         fran,
         &Request::HandOverFacilitator { member_id: ann },
         &limits,
+        7_000,
     )
     .unwrap();
     apply_all(&mut state, &hand_over, 5_000);
@@ -232,6 +235,7 @@ fn facilitator_rules_hold() {
         ann,
         &Request::RemoveMember { member_id: fran },
         &limits,
+        7_000,
     )
     .unwrap();
     assert!(matches!(
@@ -258,14 +262,14 @@ fn hands_queue_in_order_and_repeat_requests_change_nothing() {
     }
     assert_eq!(state.hands, vec![ann, fran]);
     assert!(
-        decide(&state, ann, &Request::RaiseHand, &limits)
+        decide(&state, ann, &Request::RaiseHand, &limits, 7_000)
             .unwrap()
             .is_empty()
     );
     act(&mut state, ann, Request::LowerHand);
     assert_eq!(state.hands, vec![fran]);
     assert!(
-        decide(&state, ann, &Request::LowerHand, &limits)
+        decide(&state, ann, &Request::LowerHand, &limits, 7_000)
             .unwrap()
             .is_empty()
     );
@@ -304,6 +308,10 @@ enum Action {
     HandOver(usize),
     Raise,
     Lower,
+    Commit(String, Option<usize>),
+    UpdateCommitment(u32, CommitmentStatus),
+    Submit(u32, bool),
+    Post(String),
 }
 
 fn role() -> impl Strategy<Value = Role> {
@@ -311,6 +319,16 @@ fn role() -> impl Strategy<Value = Role> {
         Just(Role::Facilitator),
         Just(Role::Member),
         Just(Role::Observer)
+    ]
+}
+
+fn status() -> impl Strategy<Value = CommitmentStatus> {
+    prop_oneof![
+        Just(CommitmentStatus::Open),
+        Just(CommitmentStatus::Done),
+        Just(CommitmentStatus::Partial),
+        Just(CommitmentStatus::Missed),
+        Just(CommitmentStatus::Dropped),
     ]
 }
 
@@ -345,6 +363,12 @@ fn step() -> impl Strategy<Value = Step> {
                 (0usize..8).prop_map(Action::HandOver),
                 Just(Action::Raise),
                 Just(Action::Lower),
+                (name(), prop::option::of(0usize..8))
+                    .prop_map(|(text, owner)| Action::Commit(text, owner)),
+                (1u32..6, status()).prop_map(|(id, status)| Action::UpdateCommitment(id, status)),
+                (0u32..100, any::<bool>())
+                    .prop_map(|(calls, anonymous)| Action::Submit(calls, anonymous)),
+                name().prop_map(Action::Post),
             ]
         )
             .prop_map(|(by, action)| Step::Act { by, action }),
@@ -418,9 +442,36 @@ proptest! {
                             Action::HandOver(index) => Request::HandOverFacilitator { member_id: target(index) },
                             Action::Raise => Request::RaiseHand,
                             Action::Lower => Request::LowerHand,
+                            Action::Commit(text, owner) => Request::AddCommitment {
+                                text,
+                                owner: owner.map(target),
+                                due_meeting: None,
+                                due_date: None,
+                            },
+                            Action::UpdateCommitment(commitment_id, status) => Request::UpdateCommitment {
+                                commitment_id,
+                                status,
+                                note: None,
+                            },
+                            Action::Submit(calls, anonymous) => Request::SubmitNumbers {
+                                values: std::collections::BTreeMap::from([("calls".to_string(), f64::from(calls) + 0.125)]),
+                                sharing: if anonymous { Sharing::Anonymous } else { Sharing::Named },
+                            },
+                            Action::Post(title) => Request::PostPractice {
+                                title,
+                                description: "what we tried".into(),
+                                tags: vec!["discovery".into()],
+                                outcome: PracticeOutcome::Worked,
+                            },
                         };
-                        let facilitator_only = !matches!(request, Request::RaiseHand | Request::LowerHand);
-                        let result = decide(&state, by, &request, &limits);
+                        let facilitator_only = matches!(
+                            request,
+                            Request::RenameGroup { .. }
+                                | Request::RemoveMember { .. }
+                                | Request::SetRole { .. }
+                                | Request::HandOverFacilitator { .. }
+                        );
+                        let result = decide(&state, by, &request, &limits, 7_000);
                         if facilitator_only && state.role_of(by) != Some(Role::Facilitator) {
                             prop_assert_eq!(result.as_ref().map_err(|e| e.code), Err(ErrorCode::Forbidden));
                         }
@@ -432,6 +483,15 @@ proptest! {
             match outcome {
                 Ok(events) => {
                     for event in events {
+                        // An anonymous member's numbers never reach the wire with their id.
+                        if let RoomEvent::NumbersSubmitted { member_id, sharing: Sharing::Anonymous, values, .. } = &event {
+                            let wire = serde_json::to_string(&event.to_wire(0)).unwrap();
+                            prop_assert!(!wire.contains(&member_id.to_string()), "anonymous submitter named on the wire");
+                            for value in values.values() {
+                                prop_assert!(!wire.contains(&value.to_string()) || state.benchmarks.current.len() >= 3,
+                                    "a lone anonymous value is on the wire");
+                            }
+                        }
                         let seq = state.seq + 1;
                         state.apply(seq, now, &event);
                         log.push((now, event));

@@ -1,0 +1,215 @@
+//! Exports for facilitators over HTTP: meeting minutes (JSON and Markdown), the commitment
+//! board and the benchmarks (CSV). Every route needs `Authorization: Bearer <credential>`,
+//! where the credential is the group's facilitator secret or the member token of one of its
+//! facilitators. Credentials travel in a header, never in the URL, so they stay out of logs.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use roundtable_protocol::{ErrorCode, GroupId, MeetingId, MeetingList, MeetingSummary, Role};
+use serde::Deserialize;
+
+use crate::http::error;
+use crate::room::minutes;
+use crate::room::state::RoomState;
+use crate::secrets::hash_secret;
+use crate::server::ServerContext;
+
+/// Loads the group's state and checks that the request carries a facilitator's credential.
+async fn authorized(
+    context: &ServerContext,
+    group_id: &str,
+    headers: &HeaderMap,
+) -> Result<Box<RoomState>, Response> {
+    let Ok(group_id) = group_id.parse::<GroupId>() else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "no such group",
+        ));
+    };
+    let credential = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|credential| !credential.is_empty());
+    let Some(credential) = credential else {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "send the facilitator secret or a facilitator's member token as `Authorization: Bearer ...`",
+        ));
+    };
+    let state = context.rooms.inspect(group_id).await.map_err(|refused| {
+        let status = match refused.code {
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::ServerBusy | ErrorCode::StorageUnavailable | ErrorCode::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        error(status, refused.code, refused.message)
+    })?;
+    let hash = hash_secret(credential);
+    if hash == state.group.facilitator_secret_hash {
+        return Ok(state);
+    }
+    match state
+        .members
+        .iter()
+        .find(|member| member.token_hash == hash)
+    {
+        Some(member) if member.role == Role::Facilitator => Ok(state),
+        Some(_) => Err(error(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "only a facilitator may export",
+        )),
+        None => Err(error(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "this credential is not valid for this group",
+        )),
+    }
+}
+
+fn download(content_type: &'static str, file_name: String, body: String) -> Response {
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /api/groups/{group_id}/meetings`: the current meeting and the kept past ones.
+pub async fn meetings(
+    State(context): State<Arc<ServerContext>>,
+    Path(group_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let state = match authorized(&context, &group_id, &headers).await {
+        Ok(state) => state,
+        Err(response) => return response,
+    };
+    let mut meetings = vec![MeetingSummary {
+        meeting_id: state.meeting.id,
+        number: state.meeting.number,
+        started_at_ms: state.meeting.started_at_ms,
+        ended_at_ms: None,
+    }];
+    meetings.extend(state.past_meetings.iter().rev().map(|past| MeetingSummary {
+        meeting_id: past.meeting_id,
+        number: past.meeting_number,
+        started_at_ms: past.started_at_ms,
+        ended_at_ms: past.ended_at_ms,
+    }));
+    axum::Json(MeetingList { meetings }).into_response()
+}
+
+/// Query of the minutes route.
+#[derive(Debug, Deserialize)]
+pub struct MinutesQuery {
+    /// A meeting id, or absent for the current meeting.
+    meeting: Option<String>,
+    /// `json` (the default) or `md`.
+    format: Option<String>,
+}
+
+/// `GET /api/groups/{group_id}/minutes?meeting=<id>&format=md|json`.
+pub async fn minutes(
+    State(context): State<Arc<ServerContext>>,
+    Path(group_id): Path<String>,
+    Query(query): Query<MinutesQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let state = match authorized(&context, &group_id, &headers).await {
+        Ok(state) => state,
+        Err(response) => return response,
+    };
+    let wanted = match query.meeting.as_deref() {
+        None | Some("current") => None,
+        Some(text) => match text.parse::<MeetingId>() {
+            Ok(meeting_id) => Some(meeting_id),
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::Invalid,
+                    "meeting must be a meeting id or `current`",
+                );
+            }
+        },
+    };
+    let found = match wanted {
+        None => Some(minutes::build(&state, None)),
+        Some(meeting_id) if meeting_id == state.meeting.id => Some(minutes::build(&state, None)),
+        Some(meeting_id) => state
+            .past_meetings
+            .iter()
+            .find(|past| past.meeting_id == meeting_id)
+            .cloned(),
+    };
+    let Some(found) = found else {
+        return error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            format!(
+                "no minutes of that meeting (the last {} meetings are kept)",
+                minutes::PAST_MEETINGS_KEPT
+            ),
+        );
+    };
+    let base_name = format!("minutes-meeting-{}", found.meeting_number);
+    match query.format.as_deref() {
+        None | Some("json") => axum::Json(found).into_response(),
+        Some("md") | Some("markdown") => download(
+            "text/markdown; charset=utf-8",
+            format!("{base_name}.md"),
+            minutes::to_markdown(&found, &state),
+        ),
+        Some(other) => error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::Invalid,
+            format!("format {other:?} is not `json` or `md`"),
+        ),
+    }
+}
+
+/// `GET /api/groups/{group_id}/commitments.csv`.
+pub async fn commitments_csv(
+    State(context): State<Arc<ServerContext>>,
+    Path(group_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match authorized(&context, &group_id, &headers).await {
+        Ok(state) => download(
+            "text/csv; charset=utf-8",
+            "commitments.csv".into(),
+            minutes::commitments_csv(&state),
+        ),
+        Err(response) => response,
+    }
+}
+
+/// `GET /api/groups/{group_id}/benchmarks.csv`.
+pub async fn benchmarks_csv(
+    State(context): State<Arc<ServerContext>>,
+    Path(group_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match authorized(&context, &group_id, &headers).await {
+        Ok(state) => download(
+            "text/csv; charset=utf-8",
+            "benchmarks.csv".into(),
+            minutes::benchmarks_csv(&state),
+        ),
+        Err(response) => response,
+    }
+}

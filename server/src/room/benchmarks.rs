@@ -1,0 +1,504 @@
+//! Activity benchmarks: members submit their weekly numbers and see where they stand.
+//!
+//! Numbers are kept per member on the server, with each member's choice of named or anonymous
+//! sharing. What the group sees is a [`BenchmarkView`], computed here: values of members who
+//! share by name, and medians and quartiles once enough members submitted. An anonymous
+//! member's numbers never leave the server with their identity; they appear only inside
+//! aggregates, and aggregates are withheld while they would give a lone anonymous value away.
+
+use std::collections::BTreeMap;
+
+use roundtable_protocol::{
+    BenchmarkView, ErrorCode, MemberId, Metric, MetricView, MyBenchmarks, MySubmission, NamedValue,
+    Quartiles, RatioView, Role, Sharing, TrendPoint,
+};
+use serde::{Deserialize, Serialize};
+
+use super::state::{RoomError, RoomEvent, RoomState, valid_name};
+
+/// Submissions needed before aggregates are shown.
+pub const AGGREGATE_SUBMISSIONS_MIN: usize = 3;
+/// Metrics a group may define.
+pub const METRICS_MAX: usize = 12;
+/// Longest metric key, name and unit, in characters.
+pub const METRIC_KEY_CHARS_MAX: usize = 32;
+pub const METRIC_NAME_CHARS_MAX: usize = 40;
+pub const METRIC_UNIT_CHARS_MAX: usize = 16;
+/// The largest number accepted for a metric.
+pub const METRIC_VALUE_MAX: f64 = 1e12;
+/// Past meetings whose benchmarks a group keeps for trends.
+pub const HISTORY_MEETINGS_MAX: usize = 104;
+
+/// Ratios shown when the group has both metrics: (numerator, denominator).
+const RATIOS: [(&str, &str); 3] = [
+    ("meetings", "calls"),
+    ("proposals", "meetings"),
+    ("deals_closed", "proposals"),
+];
+
+/// One member's numbers for one meeting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Submission {
+    pub values: BTreeMap<String, f64>,
+    pub sharing: Sharing,
+}
+
+/// A past meeting's benchmarks, kept for trends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PastBenchmarks {
+    pub meeting_number: u32,
+    /// Medians of the metrics whose aggregates were shown.
+    pub group_median: BTreeMap<String, f64>,
+    /// Each member's own numbers, shown only to that member.
+    pub values_by_member: BTreeMap<MemberId, BTreeMap<String, f64>>,
+}
+
+/// The group's metrics, this meeting's submissions and past meetings' results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Benchmarks {
+    pub metrics: Vec<Metric>,
+    pub current: BTreeMap<MemberId, Submission>,
+    pub history: Vec<PastBenchmarks>,
+}
+
+impl Default for Benchmarks {
+    fn default() -> Self {
+        let metric = |key: &str, name: &str, unit: &str| Metric {
+            key: key.into(),
+            name: name.into(),
+            unit: unit.into(),
+        };
+        Benchmarks {
+            metrics: vec![
+                metric("calls", "Calls", "calls"),
+                metric("meetings", "Meetings", "meetings"),
+                metric("proposals", "Proposals", "proposals"),
+                metric("deals_closed", "Deals closed", "deals"),
+                metric("revenue", "Revenue", "USD"),
+            ],
+            current: BTreeMap::new(),
+            history: Vec::new(),
+        }
+    }
+}
+
+/// Quartiles by linear interpolation between the closest ranks; `values` must be sorted.
+pub fn quartiles(values: &[f64]) -> Option<Quartiles> {
+    if values.is_empty() {
+        return None;
+    }
+    let at = |fraction: f64| {
+        let position = fraction * (values.len() - 1) as f64;
+        let below = position.floor() as usize;
+        let above = position.ceil() as usize;
+        values[below] + (values[above] - values[below]) * (position - below as f64)
+    };
+    Some(Quartiles {
+        q1: at(0.25),
+        median: at(0.5),
+        q3: at(0.75),
+    })
+}
+
+fn sorted(mut values: Vec<f64>) -> Vec<f64> {
+    values.sort_by(f64::total_cmp);
+    values
+}
+
+/// Whether aggregates over these submissions may be shown: enough of them, and not exactly
+/// one anonymous (whose value the named ones and the aggregates would pin down).
+fn may_aggregate<'a>(submissions: impl Iterator<Item = &'a Submission>) -> bool {
+    let (mut count, mut anonymous) = (0, 0);
+    for submission in submissions {
+        count += 1;
+        if submission.sharing == Sharing::Anonymous {
+            anonymous += 1;
+        }
+    }
+    count >= AGGREGATE_SUBMISSIONS_MIN && anonymous != 1
+}
+
+impl Benchmarks {
+    /// What everyone sees.
+    pub fn view(&self) -> BenchmarkView {
+        let per_metric = self
+            .metrics
+            .iter()
+            .map(|metric| {
+                let with_value: Vec<(&MemberId, &Submission, f64)> = self
+                    .current
+                    .iter()
+                    .filter_map(|(member_id, submission)| {
+                        submission
+                            .values
+                            .get(&metric.key)
+                            .map(|value| (member_id, submission, *value))
+                    })
+                    .collect();
+                let quartiles = if may_aggregate(with_value.iter().map(|(_, s, _)| *s)) {
+                    quartiles(&sorted(with_value.iter().map(|(_, _, v)| *v).collect()))
+                } else {
+                    None
+                };
+                MetricView {
+                    key: metric.key.clone(),
+                    count: with_value.len() as u32,
+                    quartiles,
+                    named: with_value
+                        .iter()
+                        .filter(|(_, submission, _)| submission.sharing == Sharing::Named)
+                        .map(|(member_id, _, value)| NamedValue {
+                            member_id: **member_id,
+                            value: *value,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let ratios = RATIOS
+            .iter()
+            .filter(|(numerator, denominator)| {
+                self.has_metric(numerator) && self.has_metric(denominator)
+            })
+            .map(|(numerator, denominator)| {
+                let both: Vec<(&Submission, f64)> = self
+                    .current
+                    .values()
+                    .filter_map(|submission| {
+                        let top = submission.values.get(*numerator)?;
+                        let bottom = submission.values.get(*denominator)?;
+                        (*bottom > 0.0).then_some((submission, top / bottom))
+                    })
+                    .collect();
+                let median = if may_aggregate(both.iter().map(|(s, _)| *s)) {
+                    quartiles(&sorted(both.iter().map(|(_, ratio)| *ratio).collect()))
+                        .map(|q| q.median)
+                } else {
+                    None
+                };
+                RatioView {
+                    numerator: (*numerator).into(),
+                    denominator: (*denominator).into(),
+                    count: both.len() as u32,
+                    median,
+                }
+            })
+            .collect();
+        BenchmarkView {
+            metrics: self.metrics.clone(),
+            submitted_count: self.current.len() as u32,
+            aggregates_shown: may_aggregate(self.current.values()),
+            per_metric,
+            ratios,
+        }
+    }
+
+    fn has_metric(&self, key: &str) -> bool {
+        self.metrics.iter().any(|metric| metric.key == key)
+    }
+
+    /// A member's own numbers, position and trend: for that member only.
+    pub fn mine(&self, member_id: MemberId) -> MyBenchmarks {
+        let current = self.current.get(&member_id).map(|submission| MySubmission {
+            values: submission.values.clone(),
+            sharing: submission.sharing,
+        });
+        let mut percentile_by_metric = BTreeMap::new();
+        if let Some(mine) = self.current.get(&member_id) {
+            for metric in &self.metrics {
+                let Some(my_value) = mine.values.get(&metric.key) else {
+                    continue;
+                };
+                let others: Vec<(&Submission, f64)> = self
+                    .current
+                    .values()
+                    .filter_map(|s| s.values.get(&metric.key).map(|v| (s, *v)))
+                    .collect();
+                if !may_aggregate(others.iter().map(|(s, _)| *s)) {
+                    continue;
+                }
+                let below = others.iter().filter(|(_, value)| value < my_value).count();
+                let equal = others.iter().filter(|(_, value)| value == my_value).count();
+                // Mid-rank percentile: ties count half.
+                let percentile = (below as f64 + (equal as f64 - 1.0) / 2.0) * 100.0
+                    / (others.len() as f64 - 1.0).max(1.0);
+                percentile_by_metric.insert(metric.key.clone(), percentile.clamp(0.0, 100.0));
+            }
+        }
+        let trend = self
+            .history
+            .iter()
+            .map(|past| TrendPoint {
+                meeting_number: past.meeting_number,
+                mine: past
+                    .values_by_member
+                    .get(&member_id)
+                    .cloned()
+                    .unwrap_or_default(),
+                group_median: past.group_median.clone(),
+            })
+            .collect();
+        MyBenchmarks {
+            current,
+            percentile_by_metric,
+            trend,
+        }
+    }
+
+    /// Closes this meeting's benchmarks into the history and starts empty for the next.
+    pub fn close_meeting(&mut self, meeting_number: u32) {
+        let view = self.view();
+        let group_median = view
+            .per_metric
+            .iter()
+            .filter_map(|metric| {
+                metric
+                    .quartiles
+                    .as_ref()
+                    .map(|quartiles| (metric.key.clone(), quartiles.median))
+            })
+            .collect();
+        let values_by_member = std::mem::take(&mut self.current)
+            .into_iter()
+            .map(|(member_id, submission)| (member_id, submission.values))
+            .collect();
+        self.history.push(PastBenchmarks {
+            meeting_number,
+            group_median,
+            values_by_member,
+        });
+        if self.history.len() > HISTORY_MEETINGS_MAX {
+            self.history.remove(0);
+        }
+    }
+
+    /// Applies a submission (validated by [`decide_submit`]).
+    pub fn submit(&mut self, member_id: MemberId, submission: Submission) {
+        self.current.insert(member_id, submission);
+    }
+
+    /// Replaces the metrics; submitted values of removed metrics are dropped.
+    pub fn set_metrics(&mut self, metrics: Vec<Metric>) {
+        let keys: Vec<String> = metrics.iter().map(|metric| metric.key.clone()).collect();
+        for submission in self.current.values_mut() {
+            submission.values.retain(|key, _| keys.contains(key));
+        }
+        self.current
+            .retain(|_, submission| !submission.values.is_empty());
+        self.metrics = metrics;
+    }
+
+    pub fn remove_member(&mut self, member_id: MemberId) {
+        self.current.remove(&member_id);
+    }
+}
+
+/// Decides a member's submission of their numbers.
+pub fn decide_submit(
+    state: &RoomState,
+    by: MemberId,
+    values: &BTreeMap<String, f64>,
+    sharing: Sharing,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    if state.role_of(by) == Some(Role::Observer) {
+        return Err(RoomError::new(
+            ErrorCode::Forbidden,
+            "observers do not submit numbers",
+        ));
+    }
+    if values.is_empty() {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            "submit at least one number",
+        ));
+    }
+    for (key, value) in values {
+        if !state.benchmarks.has_metric(key) {
+            return Err(RoomError::new(
+                ErrorCode::Invalid,
+                format!("the group has no metric {key:?}"),
+            ));
+        }
+        if !value.is_finite() || *value < 0.0 || *value > METRIC_VALUE_MAX {
+            return Err(RoomError::new(
+                ErrorCode::Invalid,
+                format!("{key} must be a number from 0 to {METRIC_VALUE_MAX}"),
+            ));
+        }
+    }
+    let submission = Submission {
+        values: values.clone(),
+        sharing,
+    };
+    if state.benchmarks.current.get(&by) == Some(&submission) {
+        return Ok(Vec::new());
+    }
+    let mut next = state.benchmarks.clone();
+    next.submit(by, submission.clone());
+    Ok(vec![RoomEvent::NumbersSubmitted {
+        member_id: by,
+        values: submission.values,
+        sharing,
+        view: next.view(),
+    }])
+}
+
+/// Decides a facilitator's new set of metrics.
+pub fn decide_set_metrics(
+    state: &RoomState,
+    metrics: &[Metric],
+) -> Result<Vec<RoomEvent>, RoomError> {
+    if metrics.is_empty() || metrics.len() > METRICS_MAX {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            format!("a group compares 1 to {METRICS_MAX} metrics"),
+        ));
+    }
+    let mut checked = Vec::with_capacity(metrics.len());
+    for metric in metrics {
+        let key = metric.key.trim();
+        let key_ok = !key.is_empty()
+            && key.chars().count() <= METRIC_KEY_CHARS_MAX
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !key_ok {
+            return Err(RoomError::new(
+                ErrorCode::Invalid,
+                format!(
+                    "metric key {key:?} must be 1 to {METRIC_KEY_CHARS_MAX} lowercase letters, digits or underscores"
+                ),
+            ));
+        }
+        if checked.iter().any(|other: &Metric| other.key == key) {
+            return Err(RoomError::new(
+                ErrorCode::Invalid,
+                format!("metric key {key:?} appears twice"),
+            ));
+        }
+        checked.push(Metric {
+            key: key.to_string(),
+            name: valid_name("metric name", &metric.name, METRIC_NAME_CHARS_MAX)?,
+            unit: valid_name("metric unit", &metric.unit, METRIC_UNIT_CHARS_MAX)?,
+        });
+    }
+    if checked == state.benchmarks.metrics {
+        return Ok(Vec::new());
+    }
+    let mut next = state.benchmarks.clone();
+    next.set_metrics(checked.clone());
+    Ok(vec![RoomEvent::MetricsSet {
+        metrics: checked,
+        view: next.view(),
+    }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(n: u128) -> MemberId {
+        MemberId(uuid::Uuid::from_u128(n))
+    }
+
+    fn submission(calls: f64, meetings: f64, sharing: Sharing) -> Submission {
+        Submission {
+            values: BTreeMap::from([
+                ("calls".to_string(), calls),
+                ("meetings".to_string(), meetings),
+            ]),
+            sharing,
+        }
+    }
+
+    #[test]
+    fn quartiles_interpolate_between_ranks() {
+        let q = quartiles(&[10.0, 20.0, 30.0, 40.0]).unwrap();
+        assert_eq!((q.q1, q.median, q.q3), (17.5, 25.0, 32.5));
+        let q = quartiles(&[5.0]).unwrap();
+        assert_eq!((q.q1, q.median, q.q3), (5.0, 5.0, 5.0));
+        let q = quartiles(&[1.0, 2.0, 3.0, 4.0, 100.0]).unwrap();
+        assert_eq!((q.q1, q.median, q.q3), (2.0, 3.0, 4.0));
+        assert!(quartiles(&[]).is_none());
+    }
+
+    #[test]
+    fn aggregates_appear_at_three_and_hide_a_lone_anonymous_value() {
+        let mut benchmarks = Benchmarks::default();
+        benchmarks.submit(member(1), submission(40.0, 4.0, Sharing::Named));
+        benchmarks.submit(member(2), submission(60.0, 3.0, Sharing::Named));
+        let view = benchmarks.view();
+        assert!(!view.aggregates_shown);
+        assert_eq!(view.per_metric[0].quartiles, None, "hidden below three");
+        assert_eq!(
+            view.per_metric[0].named.len(),
+            2,
+            "named values show at once"
+        );
+
+        benchmarks.submit(member(3), submission(80.0, 8.0, Sharing::Anonymous));
+        let view = benchmarks.view();
+        assert_eq!(view.submitted_count, 3);
+        assert!(
+            !view.aggregates_shown,
+            "one anonymous value among named ones would be exposed"
+        );
+        assert!(
+            view.per_metric
+                .iter()
+                .all(|metric| metric.quartiles.is_none())
+        );
+        assert!(view.ratios.iter().all(|ratio| ratio.median.is_none()));
+        assert!(
+            view.per_metric[0]
+                .named
+                .iter()
+                .all(|named| named.member_id != member(3))
+        );
+
+        benchmarks.submit(member(4), submission(20.0, 1.0, Sharing::Anonymous));
+        let view = benchmarks.view();
+        assert!(view.aggregates_shown);
+        let calls = view.per_metric.iter().find(|m| m.key == "calls").unwrap();
+        assert_eq!(calls.count, 4);
+        // Sorted calls 20, 40, 60, 80.
+        assert_eq!(
+            calls.quartiles,
+            Some(Quartiles {
+                q1: 35.0,
+                median: 50.0,
+                q3: 65.0
+            })
+        );
+        assert_eq!(calls.named.len(), 2);
+        // Meetings per call: 0.1, 0.05, 0.1, 0.05 -> median 0.075.
+        let ratio = view
+            .ratios
+            .iter()
+            .find(|r| r.numerator == "meetings")
+            .unwrap();
+        assert_eq!(ratio.count, 4);
+        assert!((ratio.median.unwrap() - 0.075).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_member_sees_their_position_and_trend() {
+        let mut benchmarks = Benchmarks::default();
+        for (n, calls) in [(1, 10.0), (2, 20.0), (3, 30.0), (4, 40.0), (5, 50.0)] {
+            benchmarks.submit(member(n), submission(calls, 1.0, Sharing::Named));
+        }
+        let mine = benchmarks.mine(member(4));
+        assert_eq!(mine.percentile_by_metric["calls"], 75.0);
+        assert_eq!(
+            mine.percentile_by_metric["meetings"], 50.0,
+            "all equal: the middle"
+        );
+        benchmarks.close_meeting(1);
+        assert!(benchmarks.current.is_empty());
+        let mine = benchmarks.mine(member(4));
+        assert_eq!(mine.current, None);
+        assert_eq!(mine.trend.len(), 1);
+        assert_eq!(mine.trend[0].mine["calls"], 40.0);
+        assert_eq!(mine.trend[0].group_median["calls"], 30.0);
+    }
+}

@@ -1,0 +1,373 @@
+//! Meeting minutes: what a meeting decided and produced, built from the room's state, and their
+//! Markdown and CSV forms for export. Pure functions; the HTTP layer only serves them.
+
+use std::fmt::Write as _;
+
+use roundtable_protocol::{Attendee, CommitmentStatus, MemberId, Minutes, UnixMs};
+
+use super::state::RoomState;
+
+/// Past meetings whose minutes a group keeps.
+pub const PAST_MEETINGS_KEPT: usize = 26;
+
+/// The minutes of the state's current meeting; `ended_at_ms` when it is ending.
+pub fn build(state: &RoomState, ended_at_ms: Option<UnixMs>) -> Minutes {
+    let number = state.meeting.number;
+    let attendees = state
+        .meeting
+        .attended
+        .iter()
+        .map(|member_id| Attendee {
+            member_id: *member_id,
+            display_name: display_name(state, *member_id),
+        })
+        .collect();
+    let commitments_made = state
+        .commitments
+        .commitments
+        .iter()
+        .filter(|commitment| commitment.made_in_meeting == number)
+        .cloned()
+        .collect();
+    let commitments_reported = state
+        .commitments
+        .commitments
+        .iter()
+        .filter(|commitment| commitment.due_meeting == number)
+        .cloned()
+        .collect();
+    let practices = state
+        .practices
+        .practices
+        .iter()
+        .filter(|practice| practice.meeting_id == state.meeting.id)
+        .cloned()
+        .collect();
+    Minutes {
+        group_name: state.group.name.clone(),
+        meeting_id: state.meeting.id,
+        meeting_number: number,
+        started_at_ms: state.meeting.started_at_ms,
+        ended_at_ms,
+        attendees,
+        commitments_made,
+        commitments_reported,
+        benchmarks: state.benchmarks.view(),
+        practices,
+    }
+}
+
+/// A member's current name, or a stand-in for someone who has left the group.
+pub fn display_name(state: &RoomState, member_id: MemberId) -> String {
+    state
+        .member(member_id)
+        .map(|member| member.display_name.clone())
+        .unwrap_or_else(|| "a former member".to_string())
+}
+
+/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM UTC`.
+pub fn utc_minute(ms: UnixMs) -> String {
+    let seconds = ms / 1000;
+    let days = (seconds / 86_400) as i64;
+    let minute_of_day = (seconds % 86_400) / 60;
+    // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minute_of_day / 60,
+        minute_of_day % 60
+    )
+}
+
+fn status_word(status: CommitmentStatus) -> &'static str {
+    match status {
+        CommitmentStatus::Open => "open",
+        CommitmentStatus::Done => "done",
+        CommitmentStatus::Partial => "partial",
+        CommitmentStatus::Missed => "missed",
+        CommitmentStatus::Dropped => "dropped",
+    }
+}
+
+/// Escapes text for a Markdown table cell or list item.
+fn md(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+/// The minutes as a Markdown document.
+pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
+    let name = |member_id: MemberId| md(&display_name(state, member_id));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# {} — meeting {}\n",
+        md(&minutes.group_name),
+        minutes.meeting_number
+    );
+    let _ = writeln!(out, "- Started: {}", utc_minute(minutes.started_at_ms));
+    match minutes.ended_at_ms {
+        Some(ended) => {
+            let _ = writeln!(out, "- Ended: {}", utc_minute(ended));
+        }
+        None => {
+            let _ = writeln!(out, "- Still in progress");
+        }
+    }
+    let attendees: Vec<String> = minutes
+        .attendees
+        .iter()
+        .map(|attendee| md(&attendee.display_name))
+        .collect();
+    let _ = writeln!(out, "- Attended: {}\n", list_or_none(&attendees));
+
+    let _ = writeln!(out, "## Commitments reported back\n");
+    if minutes.commitments_reported.is_empty() {
+        let _ = writeln!(out, "None were due at this meeting.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "| Member | Commitment | Status | Note |\n| --- | --- | --- | --- |"
+        );
+        for commitment in &minutes.commitments_reported {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                name(commitment.owner),
+                md(&commitment.text),
+                status_word(commitment.status),
+                md(&commitment.note)
+            );
+        }
+        out.push('\n');
+    }
+
+    let _ = writeln!(out, "## New commitments\n");
+    if minutes.commitments_made.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    } else {
+        for commitment in &minutes.commitments_made {
+            let due = match &commitment.due_date {
+                Some(date) => format!("meeting {} ({date})", commitment.due_meeting),
+                None => format!("meeting {}", commitment.due_meeting),
+            };
+            let _ = writeln!(
+                out,
+                "- {}: {} — due {due}",
+                name(commitment.owner),
+                md(&commitment.text)
+            );
+        }
+        out.push('\n');
+    }
+
+    let _ = writeln!(out, "## Benchmarks\n");
+    let view = &minutes.benchmarks;
+    let _ = writeln!(out, "{} members submitted numbers.\n", view.submitted_count);
+    if view.aggregates_shown {
+        let _ = writeln!(
+            out,
+            "| Metric | Members | Q1 | Median | Q3 |\n| --- | --- | --- | --- | --- |"
+        );
+        for metric in &view.metrics {
+            let Some(metric_view) = view.per_metric.iter().find(|m| m.key == metric.key) else {
+                continue;
+            };
+            match &metric_view.quartiles {
+                Some(q) => {
+                    let _ = writeln!(
+                        out,
+                        "| {} ({}) | {} | {} | {} | {} |",
+                        md(&metric.name),
+                        md(&metric.unit),
+                        metric_view.count,
+                        number(q.q1),
+                        number(q.median),
+                        number(q.q3)
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "| {} ({}) | {} | – | – | – |",
+                        md(&metric.name),
+                        md(&metric.unit),
+                        metric_view.count
+                    );
+                }
+            }
+        }
+        out.push('\n');
+    } else {
+        let _ = writeln!(out, "Too few submissions to show aggregates.\n");
+    }
+
+    let _ = writeln!(out, "## Practices shared\n");
+    if minutes.practices.is_empty() {
+        let _ = writeln!(out, "None.");
+    } else {
+        for practice in &minutes.practices {
+            let outcome = match practice.outcome {
+                roundtable_protocol::PracticeOutcome::Worked => "worked",
+                roundtable_protocol::PracticeOutcome::DidNotWork => "did not work",
+            };
+            let _ = writeln!(
+                out,
+                "- **{}** ({outcome}, by {}): {}",
+                md(&practice.title),
+                name(practice.author),
+                md(&practice.description)
+            );
+        }
+    }
+    out
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "nobody".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// A number without a needless fraction.
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// One CSV field, quoted when it needs to be. A leading `=`, `+`, `-` or `@` is prefixed with
+/// an apostrophe so that spreadsheets do not run it as a formula.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// Every commitment on the board as CSV.
+pub fn commitments_csv(state: &RoomState) -> String {
+    let mut out = String::from(
+        "commitment_id,owner,text,made_in_meeting,due_meeting,due_date,status,note,updated_at\n",
+    );
+    for commitment in &state.commitments.commitments {
+        let fields = [
+            commitment.commitment_id.to_string(),
+            csv_field(&display_name(state, commitment.owner)),
+            csv_field(&commitment.text),
+            commitment.made_in_meeting.to_string(),
+            commitment.due_meeting.to_string(),
+            commitment.due_date.clone().unwrap_or_default(),
+            status_word(commitment.status).to_string(),
+            csv_field(&commitment.note),
+            utc_minute(commitment.updated_at_ms),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Benchmarks as CSV: the current meeting's aggregates and named values, and the group medians
+/// of past meetings. Anonymous values never appear.
+pub fn benchmarks_csv(state: &RoomState) -> String {
+    let mut out = String::from("meeting_number,metric,unit,member,value,count,q1,median,q3\n");
+    let unit_of = |key: &str| {
+        state
+            .benchmarks
+            .metrics
+            .iter()
+            .find(|metric| metric.key == key)
+            .map(|metric| metric.unit.clone())
+            .unwrap_or_default()
+    };
+    for past in &state.benchmarks.history {
+        for (key, median) in &past.group_median {
+            let _ = writeln!(
+                out,
+                "{},{},{},(group median),,,,{},",
+                past.meeting_number,
+                csv_field(key),
+                csv_field(&unit_of(key)),
+                median
+            );
+        }
+    }
+    let view = state.benchmarks.view();
+    for metric in &view.per_metric {
+        let unit = csv_field(&unit_of(&metric.key));
+        if let Some(q) = &metric.quartiles {
+            let _ = writeln!(
+                out,
+                "{},{},{unit},(group),,{},{},{},{}",
+                state.meeting.number,
+                csv_field(&metric.key),
+                metric.count,
+                q.q1,
+                q.median,
+                q.q3
+            );
+        }
+        for named in &metric.named {
+            let _ = writeln!(
+                out,
+                "{},{},{unit},{},{},,,,",
+                state.meeting.number,
+                csv_field(&metric.key),
+                csv_field(&display_name(state, named.member_id)),
+                named.value
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_minutes_are_civil_dates() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc_minute(951_782_400_000), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_minute(1_764_165_600_000), "2025-11-26 14:00 UTC");
+        assert_eq!(utc_minute(1_798_761_599_000), "2026-12-31 23:59 UTC");
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_tables() {
+        assert_eq!(md("a|b\nc"), "a\\|b c");
+    }
+}

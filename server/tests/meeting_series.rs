@@ -1,0 +1,297 @@
+//! A group as a series of meetings: the next meeting starts with the board carried over,
+//! completion rates build up across meetings, and facilitators export minutes and CSV.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use roundtable_protocol::{
+    CommitmentStatus, ErrorCode, Event, MeetingList, Minutes, PracticeOutcome, Reply, Request,
+    ServerMessage, Sharing,
+};
+use support::{FRAME_WAIT, TestClient, TestServer, create_group};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// GET with an optional bearer credential; returns status and body.
+async fn get(addr: SocketAddr, path: &str, bearer: Option<&str>) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let authorization = bearer
+        .map(|credential| format!("Authorization: Bearer {credential}\r\n"))
+        .unwrap_or_default();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{authorization}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(FRAME_WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("answer in time")
+        .unwrap();
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    // Bodies may come chunked; the tests only search them, so chunk sizes do no harm.
+    (status, body)
+}
+
+async fn commit(client: &mut TestClient, text: &str) -> u32 {
+    let id = client
+        .send(Request::AddCommitment {
+            text: text.into(),
+            owner: None,
+            due_meeting: None,
+            due_date: None,
+        })
+        .await;
+    match client.answer(id).await {
+        Ok(Reply::Created { id }) => id,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Starts the next meeting and waits until `others` all have its snapshot. The facilitator's
+/// arrives before the ack of the request.
+async fn next_meeting(fran: &mut TestClient, others: &mut [&mut TestClient], number: u32) {
+    fran.ok(Request::StartNextMeeting).await;
+    assert!(fran.received.iter().any(
+        |message| matches!(message, ServerMessage::Snapshot(s) if s.meeting.number == number)
+    ));
+    for client in others.iter_mut() {
+        loop {
+            match client.recv().await {
+                ServerMessage::Snapshot(snapshot) if snapshot.meeting.number == number => break,
+                _ => continue,
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn meetings_follow_each_other_and_close_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Series peers").await;
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    let mut ann = TestClient::connect(server.addr).await;
+    ann.join_as_member(&group, "Ann").await;
+    let mut bob = TestClient::connect(server.addr).await;
+    bob.join_as_member(&group, "Bob").await;
+    let ann_id = ann.member_id.unwrap();
+    let bob_id = bob.member_id.unwrap();
+    let first_meeting = fran.meeting_id.unwrap();
+
+    // Meeting 1: commitments, a practice, benchmarks.
+    let ann_first = commit(&mut ann, "Book five discovery calls").await;
+    let bob_first = commit(&mut bob, "Send the Acme proposal").await;
+    ann.ok(Request::PostPractice {
+        title: "Open with the last meeting's numbers".into(),
+        description: "Keeps everyone honest.".into(),
+        tags: vec!["meetings".into()],
+        outcome: PracticeOutcome::Worked,
+    })
+    .await;
+    for (client, calls) in [(&mut fran, 30.0), (&mut ann, 40.0), (&mut bob, 50.0)] {
+        client
+            .ok(Request::SubmitNumbers {
+                values: BTreeMap::from([("calls".into(), calls)]),
+                sharing: Sharing::Named,
+            })
+            .await;
+    }
+    ann.fails(Request::StartNextMeeting, ErrorCode::Forbidden)
+        .await;
+
+    // Bob drops before the switch and resumes into the ended meeting afterwards.
+    let bob_resume = bob.resume_point();
+    let bob_credential = bob.token_credential();
+    bob.drop_connection();
+    fran.event_where(|f| matches!(f.event, Event::PresenceChanged { online: false, .. }))
+        .await;
+
+    fran.ok(Request::StartNextMeeting).await;
+    let switch = ann
+        .event_where(|f| matches!(f.event, Event::NextMeetingStarted { .. }))
+        .await;
+    let Event::NextMeetingStarted { meeting } = switch.event else {
+        unreachable!()
+    };
+    assert_eq!(meeting.number, 2);
+    let snapshot = match ann.recv().await {
+        ServerMessage::Snapshot(snapshot) => snapshot,
+        other => panic!("a snapshot of the new meeting follows, got {other:?}"),
+    };
+    assert_eq!(snapshot.meeting.meeting_id, meeting.meeting_id);
+    assert_eq!(snapshot.seq, 0, "the new meeting's log starts empty");
+    assert_eq!(snapshot.commitments.len(), 2, "open commitments carry over");
+    assert_eq!(
+        snapshot.benchmarks.submitted_count, 0,
+        "numbers are per meeting"
+    );
+    assert_eq!(snapshot.practice_count, 1, "the library is the group's");
+    assert_ne!(meeting.meeting_id, first_meeting);
+
+    let mut bob = TestClient::connect(server.addr).await;
+    let snapshot = bob
+        .join(group.group_id, bob_credential, Some(bob_resume))
+        .await
+        .expect("rejoin")
+        .expect("a resume point in an ended meeting gets a snapshot");
+    assert_eq!(snapshot.meeting.number, 2);
+
+    // Meeting 2: report back on meeting 1's commitments and make new ones.
+    ann.ok(Request::UpdateCommitment {
+        commitment_id: ann_first,
+        status: CommitmentStatus::Done,
+        note: Some("six booked".into()),
+    })
+    .await;
+    bob.ok(Request::UpdateCommitment {
+        commitment_id: bob_first,
+        status: CommitmentStatus::Missed,
+        note: Some("client on holiday".into()),
+    })
+    .await;
+    let ann_second = commit(&mut ann, "Ask three clients for referrals").await;
+    let frame = fran
+        .event_where(|f| matches!(&f.event, Event::CommitmentUpdated { commitment, .. } if commitment.commitment_id == bob_first))
+        .await;
+    let Event::CommitmentUpdated {
+        owner_accountability,
+        ..
+    } = frame.event
+    else {
+        unreachable!()
+    };
+    assert_eq!(owner_accountability.completion_rate_percent, Some(0));
+
+    next_meeting(&mut fran, &mut [&mut ann, &mut bob], 3).await;
+    ann.ok(Request::UpdateCommitment {
+        commitment_id: ann_second,
+        status: CommitmentStatus::Partial,
+        note: None,
+    })
+    .await;
+    let mut carl = TestClient::connect(server.addr).await;
+    let snapshot = carl.join_as_member(&group, "Carl").await;
+    let ann_stats = snapshot
+        .accountability
+        .iter()
+        .find(|a| a.member_id == ann_id)
+        .unwrap();
+    // Done (1) and partial (1/2) over two resolved commitments: 75 %.
+    assert_eq!(
+        (
+            ann_stats.completion_rate_percent,
+            ann_stats.resolved_count,
+            ann_stats.streak
+        ),
+        (Some(75), 2, 0)
+    );
+    let bob_stats = snapshot
+        .accountability
+        .iter()
+        .find(|a| a.member_id == bob_id)
+        .unwrap();
+    assert_eq!(bob_stats.completion_rate_percent, Some(0));
+
+    // Exports, for facilitators only.
+    let base = format!("/api/groups/{}", group.group_id);
+    let (status, _) = get(server.addr, &format!("{base}/meetings"), None).await;
+    assert_eq!(status, 401);
+    let ann_token = ann.member_token.clone().unwrap();
+    let (status, _) = get(server.addr, &format!("{base}/meetings"), Some(&ann_token)).await;
+    assert_eq!(status, 403);
+    let (status, body) = get(
+        server.addr,
+        &format!("{base}/meetings"),
+        Some(&group.facilitator_secret),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let list: MeetingList = serde_json::from_str(body.trim()).expect("meeting list");
+    assert_eq!(
+        list.meetings.iter().map(|m| m.number).collect::<Vec<_>>(),
+        vec![3, 2, 1]
+    );
+
+    let fran_token = fran.member_token.clone().unwrap();
+    let path = format!("{base}/minutes?meeting={first_meeting}");
+    let (status, body) = get(server.addr, &path, Some(&fran_token)).await;
+    assert_eq!(status, 200, "{body}");
+    let minutes: Minutes = serde_json::from_str(body.trim()).expect("minutes json");
+    assert_eq!(minutes.meeting_number, 1);
+    assert!(minutes.ended_at_ms.is_some());
+    assert_eq!(minutes.commitments_made.len(), 2);
+    assert_eq!(minutes.practices.len(), 1);
+    assert_eq!(minutes.benchmarks.submitted_count, 3);
+    assert_eq!(minutes.attendees.len(), 3);
+
+    let path = format!(
+        "{base}/minutes?meeting={}&format=md",
+        list.meetings[1].meeting_id
+    );
+    let (status, markdown) = get(server.addr, &path, Some(&group.facilitator_secret)).await;
+    assert_eq!(status, 200);
+    assert!(
+        markdown.contains("# Series peers — meeting 2"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| Ann | Book five discovery calls | done | six booked |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| Bob | Send the Acme proposal | missed | client on holiday |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("Ask three clients for referrals"),
+        "{markdown}"
+    );
+
+    let (status, csv) = get(
+        server.addr,
+        &format!("{base}/commitments.csv"),
+        Some(&group.facilitator_secret),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(csv.contains("commitment_id,owner,text"), "{csv}");
+    assert!(
+        csv.contains("Ann,Ask three clients for referrals,2,3,,partial"),
+        "{csv}"
+    );
+    let (status, csv) = get(
+        server.addr,
+        &format!("{base}/benchmarks.csv"),
+        Some(&group.facilitator_secret),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(csv.contains("1,calls,calls,(group median),,,,40,"), "{csv}");
+
+    // The series survives a restart.
+    server.stop().await;
+    let server = TestServer::start(dir.path()).await;
+    let mut fran_again = TestClient::connect(server.addr).await;
+    let snapshot = fran_again
+        .join(group.group_id, fran.token_credential(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot.meeting.number, 3);
+    let (status, body) = get(
+        server.addr,
+        &format!("/api/groups/{}/meetings", group.group_id),
+        Some(&group.facilitator_secret),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    fran_again.expect_silence(Duration::from_millis(100)).await;
+    server.stop().await;
+}
