@@ -22,6 +22,13 @@ use crate::secrets::new_secret;
 use crate::server::ServerContext;
 use crate::store::{Snapshot, StoreError};
 
+/// Initial read buffer of a WebSocket connection.
+const WEBSOCKET_READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Bytes a WebSocket connection may hold unwritten before writes fail (the outbound queue
+/// in front of it is bounded by frames too).
+const WEBSOCKET_WRITE_BUFFER_BYTES_MAX: usize = 1024 * 1024;
+
 /// Largest HTTP request body accepted.
 const HTTP_BODY_BYTES_MAX: usize = 16 * 1024;
 
@@ -197,7 +204,12 @@ async fn websocket(
     // Frames up to the limit get a typed `too_large` error; frames past four times the limit
     // are cut off by the WebSocket layer itself, which closes the connection.
     let hard_limit = context.config.limits.frame_bytes_max * 4;
+    // tungstenite's default read and write buffers are 128 KiB each: far more than a meeting
+    // needs per connection. Frames are small; a 4 KiB read buffer grows for the rare large one.
     upgrade
+        .read_buffer_size(WEBSOCKET_READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_write_buffer_size(WEBSOCKET_WRITE_BUFFER_BYTES_MAX)
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
         .on_upgrade(move |socket| crate::connection::serve(socket, context))
