@@ -154,6 +154,14 @@ pub fn spawn(
     Ok(())
 }
 
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 fn event_frame(seq: Seq, at_ms: UnixMs, event: &RoomEvent) -> Utf8Bytes {
     encode(&ServerMessage::Event(EventFrame {
         seq,
@@ -196,6 +204,9 @@ impl RoomActor {
         let mut renew_lease =
             tokio::time::interval_at(tokio::time::Instant::now() + renewal, renewal);
         renew_lease.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // When the room became empty, so that other wake-ups (lease renewals) do not restart
+        // the idle wait.
+        let mut idle_deadline: Option<tokio::time::Instant> = None;
         loop {
             if self.ownership_lost {
                 self.close_all(
@@ -205,13 +216,18 @@ impl RoomActor {
                 break;
             }
             let idle = self.subscribers.is_empty();
+            idle_deadline = match (idle, idle_deadline) {
+                (true, None) => Some(tokio::time::Instant::now() + self.context.limits.room_idle()),
+                (true, deadline) => deadline,
+                (false, _) => None,
+            };
             let retry_presence = self.presence_out_of_date;
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(command) => self.handle(command).await,
                     None => break,
                 },
-                _ = tokio::time::sleep(self.context.limits.room_idle()), if idle => {
+                () = sleep_until_or_never(idle_deadline) => {
                     debug!(group = %self.group_id(), "room idle; unloading");
                     break;
                 }

@@ -309,7 +309,10 @@ async fn take(store: &dyn Store, group_id: GroupId, owner: &str, duration_ms: u6
 async fn leases_exclude_other_owners(store: &dyn Store) {
     let group_id = GroupId::random();
     let other_group = GroupId::random();
-    assert!(take(store, group_id, "owner-a", 60_000).await, "a free lease is granted");
+    assert!(
+        take(store, group_id, "owner-a", 60_000).await,
+        "a free lease is granted"
+    );
     assert!(
         !take(store, group_id, "owner-b", 60_000).await,
         "a lease held by another owner is refused"
@@ -411,10 +414,7 @@ async fn ended_meetings_logs_are_trimmed_after_retention(store: &dyn Store) {
     ended(first_meeting, 5_000).await; // The first end time is kept.
     ended(other_meeting, 2_000).await;
     let log = |meeting_id: MeetingId| async move {
-        store
-            .read_log(meeting_id, 0, 100)
-            .await
-            .expect("read_log")
+        store.read_log(meeting_id, 0, 100).await.expect("read_log")
     };
     let trim = |through_ms: u64, meetings_max: usize| async move {
         store
@@ -426,7 +426,11 @@ async fn ended_meetings_logs_are_trimmed_after_retention(store: &dyn Store) {
     assert_eq!(trim(999, 10).await, 0, "nothing ended at or before 999");
     assert_eq!(log(first_meeting).await, entries(1..=5));
     // Both are due at 2000; one per pass, the one that ended first.
-    assert_eq!(trim(2_000, 1).await, 1, "the pass is bounded by meetings_max");
+    assert_eq!(
+        trim(2_000, 1).await,
+        1,
+        "the pass is bounded by meetings_max"
+    );
     assert!(
         log(first_meeting).await.is_empty(),
         "the ended meeting's log is gone"
@@ -438,7 +442,11 @@ async fn ended_meetings_logs_are_trimmed_after_retention(store: &dyn Store) {
     );
     assert_eq!(trim(2_000, 10).await, 1);
     assert!(log(other_meeting).await.is_empty());
-    assert_eq!(trim(u64::MAX, 10).await, 0, "a trimmed meeting is no longer due");
+    assert_eq!(
+        trim(u64::MAX, 10).await,
+        0,
+        "a trimmed meeting is no longer due"
+    );
     assert_eq!(
         log(second_meeting).await,
         entries(1..=3),

@@ -122,8 +122,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Records that a meeting ended at `ended_at_ms`, which makes its log due for trimming
     /// once the retention has passed. Recording it again keeps the first time.
-    async fn end_meeting(&self, meeting_id: MeetingId, ended_at_ms: UnixMs)
-    -> Result<(), StoreError>;
+    async fn end_meeting(
+        &self,
+        meeting_id: MeetingId,
+        ended_at_ms: UnixMs,
+    ) -> Result<(), StoreError>;
 
     /// Removes the whole event log of up to `meetings_max` meetings that ended at or before
     /// `ended_through_ms`, oldest first, and forgets that they are due. Returns how many it

@@ -845,8 +845,11 @@ impl Store for RedisStore {
     }
 
     async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {
-        self.bounded("release_lease", self.release_lease_unbounded(group_id, owner))
-            .await
+        self.bounded(
+            "release_lease",
+            self.release_lease_unbounded(group_id, owner),
+        )
+        .await
     }
 
     async fn end_meeting(
