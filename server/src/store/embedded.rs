@@ -493,6 +493,8 @@ impl Store for EmbeddedStore {
         ended_through_ms: UnixMs,
         meetings_max: usize,
     ) -> Result<usize, StoreError> {
+        // A retention pass is rare and may be long; it runs on the blocking pool in its own
+        // write transaction rather than holding up the writer thread's group commits.
         self.read(move |db| trim_ended(db, ended_through_ms, meetings_max))
             .await
     }
