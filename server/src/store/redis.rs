@@ -591,9 +591,22 @@ impl RedisStore {
             })
             .await?;
         for member in &due {
-            let meeting_id: MeetingId = member.parse().map_err(|_| {
-                StoreError::Corrupt(format!("{key} holds {member:?}, not a meeting id"))
-            })?;
+            let remove_due = || async {
+                self.call(|mut connection| {
+                    let mut command = redis::cmd("ZREM");
+                    command.arg(&key).arg(member);
+                    async move { command.query_async::<i64>(&mut connection).await }
+                })
+                .await
+            };
+            let Ok(meeting_id) = member.parse::<MeetingId>() else {
+                // Dropped from the set, so that it does not block every later pass, and
+                // reported once.
+                remove_due().await?;
+                return Err(StoreError::Corrupt(format!(
+                    "{key} held {member:?}, not a meeting id; removed it"
+                )));
+            };
             // The log goes first and the due record last, so a pass cut short by an outage
             // leaves the meeting due and the next pass finishes it.
             if let Some(group_id) = self.meeting_group(meeting_id).await? {
@@ -605,12 +618,7 @@ impl RedisStore {
                 })
                 .await?;
             }
-            self.call(|mut connection| {
-                let mut command = redis::cmd("ZREM");
-                command.arg(&key).arg(member);
-                async move { command.query_async::<i64>(&mut connection).await }
-            })
-            .await?;
+            remove_due().await?;
         }
         Ok(due.len())
     }
