@@ -9,25 +9,34 @@ say() { printf '\n==> %s\n' "$*"; }
 
 # --- What the tests need -------------------------------------------------------------------
 apt_updated=no
-need_package() { # need_package COMMAND DEBIAN_PACKAGE
+need_package() { # need_package COMMAND DEBIAN_PACKAGE WHY
   if ! command -v "$1" >/dev/null 2>&1; then
     if ! command -v apt-get >/dev/null 2>&1; then
-      echo "error: $1 is missing and apt-get is not available; install the Debian package $2" >&2
+      echo "error: $1 is missing and apt-get is not available to install the Debian package $2. $3" >&2
       exit 1
     fi
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     if [ "$apt_updated" = no ]; then
       say "apt-get update"
-      $sudo apt-get update -qq
+      if ! $sudo apt-get update -qq; then
+        echo "error: apt-get update failed, so $2 cannot be installed. $3" >&2
+        exit 1
+      fi
       apt_updated=yes
     fi
     say "installing $2 (for $1)"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
+    if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null \
+        || ! command -v "$1" >/dev/null 2>&1; then
+      echo "error: could not install the Debian package $2, which provides $1. $3" >&2
+      exit 1
+    fi
   fi
 }
-need_package redis-server redis-server
-need_package chromium chromium
+need_package redis-server redis-server \
+  "The Redis tests start their own redis-server (they stop and restart it to test outages), so they cannot run without it: install redis-server and run this again."
+need_package chromium chromium \
+  "The browser end-to-end tests run in headless Chromium: install chromium and run this again."
 export ROUNDTABLE_TEST_CHROMIUM="${ROUNDTABLE_TEST_CHROMIUM:-$(command -v chromium)}"
 
 if [ -f web-client/package.json ]; then

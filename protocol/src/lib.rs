@@ -440,6 +440,10 @@ pub enum CloseReason {
     JoinTimeout,
     /// The client speaks another protocol version.
     UnsupportedVersion,
+    /// This server process no longer owns the room: another process took its ownership lease
+    /// (for example after a long storage outage). The client reconnects and resumes; it lands
+    /// on whichever process owns the room now.
+    RoomMoved,
 }
 
 impl CloseReason {
@@ -452,6 +456,7 @@ impl CloseReason {
             CloseReason::PolicyViolation => "policy_violation",
             CloseReason::JoinTimeout => "join_timeout",
             CloseReason::UnsupportedVersion => "unsupported_version",
+            CloseReason::RoomMoved => "room_moved",
         }
     }
 
@@ -463,7 +468,7 @@ impl CloseReason {
             | CloseReason::Removed
             | CloseReason::JoinTimeout
             | CloseReason::UnsupportedVersion => 1008,
-            CloseReason::SlowConsumer => 1013,
+            CloseReason::SlowConsumer | CloseReason::RoomMoved => 1013,
         }
     }
 }
@@ -501,6 +506,10 @@ pub enum ErrorCode {
     ServerBusy,
     /// The store cannot make the change durable right now; nothing changed, try again.
     StorageUnavailable,
+    /// The group's room is live in another server process, which holds its ownership lease.
+    /// The join changed nothing; try again shortly (the lease is released when that room
+    /// unloads and expires when its process has died).
+    RoomElsewhere,
     /// The server is shutting down.
     ShuttingDown,
     /// A bug on the server. Nothing changed.
@@ -509,7 +518,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every error code, for documentation checks.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::UnsupportedVersion,
         ErrorCode::Invalid,
         ErrorCode::UnknownType,
@@ -524,6 +533,7 @@ impl ErrorCode {
         ErrorCode::RoomFull,
         ErrorCode::ServerBusy,
         ErrorCode::StorageUnavailable,
+        ErrorCode::RoomElsewhere,
         ErrorCode::ShuttingDown,
         ErrorCode::Internal,
     ];
@@ -545,6 +555,7 @@ impl ErrorCode {
             ErrorCode::RoomFull => "room_full",
             ErrorCode::ServerBusy => "server_busy",
             ErrorCode::StorageUnavailable => "storage_unavailable",
+            ErrorCode::RoomElsewhere => "room_elsewhere",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::Internal => "internal",
         }

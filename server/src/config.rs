@@ -107,6 +107,16 @@ pub struct Limits {
     /// Events between two snapshots of a room; bounds the log replayed when a room loads.
     #[arg(long, env = "ROUNDTABLE_SNAPSHOT_EVERY_EVENTS", default_value_t = Limits::SNAPSHOT_EVERY_EVENTS)]
     pub snapshot_every_events: u64,
+
+    /// Milliseconds a room's ownership lease lasts; the live room renews it every third of
+    /// this. After a crash, another process can take the room over once the lease expires.
+    #[arg(long, env = "ROUNDTABLE_ROOM_LEASE_MS", default_value_t = Limits::ROOM_LEASE_MS)]
+    pub room_lease_ms: u64,
+
+    /// Hours an ended meeting's event log is kept before it is trimmed (group data and
+    /// snapshots are kept).
+    #[arg(long, env = "ROUNDTABLE_LOG_RETENTION_HOURS", default_value_t = Limits::LOG_RETENTION_HOURS)]
+    pub log_retention_hours: u64,
 }
 
 impl Limits {
@@ -124,6 +134,8 @@ impl Limits {
     pub const JOIN_TIMEOUT_SECONDS: u64 = 10;
     pub const ROOM_IDLE_SECONDS: u64 = 60;
     pub const SNAPSHOT_EVERY_EVENTS: u64 = 200;
+    pub const ROOM_LEASE_MS: u64 = 15_000;
+    pub const LOG_RETENTION_HOURS: u64 = 30 * 24;
 
     pub fn join_timeout(&self) -> Duration {
         Duration::from_secs(self.join_timeout_seconds)
@@ -131,6 +143,16 @@ impl Limits {
 
     pub fn room_idle(&self) -> Duration {
         Duration::from_secs(self.room_idle_seconds)
+    }
+
+    /// How often a live room renews its lease: a third of the lease, so that two renewals can
+    /// fail (a short storage hiccup) before it expires.
+    pub fn room_lease_renewal(&self) -> Duration {
+        Duration::from_millis((self.room_lease_ms / 3).max(1))
+    }
+
+    pub fn log_retention_ms(&self) -> u64 {
+        self.log_retention_hours.saturating_mul(60 * 60 * 1000)
     }
 }
 
@@ -151,6 +173,8 @@ impl Default for Limits {
             join_timeout_seconds: Self::JOIN_TIMEOUT_SECONDS,
             room_idle_seconds: Self::ROOM_IDLE_SECONDS,
             snapshot_every_events: Self::SNAPSHOT_EVERY_EVENTS,
+            room_lease_ms: Self::ROOM_LEASE_MS,
+            log_retention_hours: Self::LOG_RETENTION_HOURS,
         }
     }
 }

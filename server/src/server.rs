@@ -20,6 +20,14 @@ use crate::store::{EmbeddedStore, RedisOptions, RedisStore, Store};
 /// The most time shutdown waits for rooms to write their snapshots and sockets to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// Time between two passes that trim the logs of meetings ended longer ago than the retention.
+/// The first pass runs when the server starts.
+const RETENTION_PASS_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// The most meetings' logs one retention pass trims, so that a backlog (after a long stop, or
+/// a shortened retention) is worked off over several passes instead of in one long burst.
+const RETENTION_MEETINGS_PER_PASS_MAX: usize = 100;
+
 /// Everything request handlers and connections share.
 #[derive(Debug)]
 pub struct ServerContext {
@@ -122,6 +130,7 @@ impl Server {
             limits: config.limits.clone(),
             clock: Arc::clone(&clock),
             shutdown: shutdown.clone(),
+            lease_owner: new_lease_owner(),
         });
         let context = Arc::new(ServerContext {
             config,
@@ -170,7 +179,9 @@ impl Server {
         )
         .with_graceful_shutdown(async move { stopping(&mut accepting).await });
         let serving = tokio::spawn(async move { serve.await });
+        let retention = tokio::spawn(trim_ended_logs_periodically(Arc::clone(&context)));
         shutdown.await;
+        retention.abort();
         info!("shutting down: closing connections and saving rooms");
         let _ = stop.send(true);
         if !context.rooms.wait_stopped(SHUTDOWN_GRACE).await {
@@ -188,6 +199,35 @@ impl Server {
         info!("stopped");
         Ok(())
     }
+}
+
+/// Every [`RETENTION_PASS_INTERVAL`], trims the logs of up to
+/// [`RETENTION_MEETINGS_PER_PASS_MAX`] meetings that ended more than `log_retention_hours` ago.
+/// Several processes sharing one store may run passes at the same time: trimming is idempotent.
+async fn trim_ended_logs_periodically(context: Arc<ServerContext>) {
+    let mut passes = tokio::time::interval(RETENTION_PASS_INTERVAL);
+    passes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        passes.tick().await;
+        let retention_ms = context.config.limits.log_retention_ms();
+        let ended_through_ms = context.clock.now_ms().saturating_sub(retention_ms);
+        match context
+            .store
+            .trim_ended_logs(ended_through_ms, RETENTION_MEETINGS_PER_PASS_MAX)
+            .await
+        {
+            Ok(0) => {}
+            Ok(trimmed) => info!(trimmed, "trimmed the logs of ended meetings"),
+            // The meetings stay due; the next pass tries again.
+            Err(error) => warn!(%error, "could not trim the logs of ended meetings"),
+        }
+    }
+}
+
+/// A fresh random id for this process as a holder of room leases. A restarted process gets
+/// another one, so it cannot mistake a lease of its dead predecessor for its own.
+fn new_lease_owner() -> Arc<str> {
+    Arc::from(uuid::Uuid::new_v4().simple().to_string())
 }
 
 /// Completes once the shutdown signal is set (or its sender is gone).

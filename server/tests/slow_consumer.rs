@@ -50,6 +50,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         limits,
         clock: Arc::new(SystemClock),
         shutdown,
+        lease_owner: Arc::from("slow-consumer-test"),
     });
 
     // The slow one joins and never reads its queue.

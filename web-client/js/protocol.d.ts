@@ -135,9 +135,9 @@ export type Event = { "kind": "member_added", member: MemberInfo, } | { "kind": 
 
 export type PresenceReason = "joined" | "left" | "connection_lost" | "removed" | "server_restart";
 
-export type CloseReason = "slow_consumer" | "server_shutdown" | "removed" | "policy_violation" | "join_timeout" | "unsupported_version";
+export type CloseReason = "slow_consumer" | "server_shutdown" | "removed" | "policy_violation" | "join_timeout" | "unsupported_version" | "room_moved";
 
-export type ErrorCode = "unsupported_version" | "invalid" | "unknown_type" | "too_large" | "rate_limited" | "not_joined" | "already_joined" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "room_full" | "server_busy" | "storage_unavailable" | "shutting_down" | "internal";
+export type ErrorCode = "unsupported_version" | "invalid" | "unknown_type" | "too_large" | "rate_limited" | "not_joined" | "already_joined" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "room_full" | "server_busy" | "storage_unavailable" | "room_elsewhere" | "shutting_down" | "internal";
 
 export type CreateGroupRequest = { name: string, };
 

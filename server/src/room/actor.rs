@@ -74,6 +74,8 @@ pub struct RoomContext {
     pub clock: Arc<dyn Clock>,
     /// Turns true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// This process's random id as the holder of room ownership leases.
+    pub lease_owner: Arc<str>,
 }
 
 /// A connection in the room.
@@ -101,6 +103,8 @@ struct RoomActor {
     events_since_snapshot: u64,
     /// Set when a presence change could not be stored; retried until it is.
     presence_out_of_date: bool,
+    /// Set when this process may no longer own the room (see [`RoomActor::lose_ownership`]).
+    ownership_lost: bool,
 }
 
 /// Seconds between retries of presence changes that could not be stored.
@@ -145,12 +149,21 @@ pub fn spawn(
         events_since_snapshot,
         // Members online in the stored state are not connected to this process.
         presence_out_of_date: true,
+        ownership_lost: false,
     };
     tokio::spawn(async move {
         actor.run(commands).await;
         on_stop();
     });
     Ok(())
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn event_frame(seq: Seq, at_ms: UnixMs, event: &RoomEvent) -> Utf8Bytes {
@@ -191,21 +204,41 @@ impl RoomActor {
         let mut shutdown = self.context.shutdown.clone();
         info!(group = %self.group_id(), seq = self.state.seq, "room loaded");
         self.reconcile_presence(PresenceReason::ServerRestart).await;
+        let renewal = self.context.limits.room_lease_renewal();
+        let mut renew_lease =
+            tokio::time::interval_at(tokio::time::Instant::now() + renewal, renewal);
+        renew_lease.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // When the room became empty, so that other wake-ups (lease renewals) do not restart
+        // the idle wait.
+        let mut idle_deadline: Option<tokio::time::Instant> = None;
         loop {
+            if self.ownership_lost {
+                self.close_all(
+                    CloseReason::RoomMoved,
+                    "another server now runs this meeting; reconnect to resume",
+                );
+                break;
+            }
             let idle = self.subscribers.is_empty();
+            idle_deadline = match (idle, idle_deadline) {
+                (true, None) => Some(tokio::time::Instant::now() + self.context.limits.room_idle()),
+                (true, deadline) => deadline,
+                (false, _) => None,
+            };
             let retry_presence = self.presence_out_of_date;
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(command) => self.handle(command).await,
                     None => break,
                 },
-                _ = tokio::time::sleep(self.context.limits.room_idle()), if idle => {
+                () = sleep_until_or_never(idle_deadline) => {
                     debug!(group = %self.group_id(), "room idle; unloading");
                     break;
                 }
                 _ = tokio::time::sleep(PRESENCE_RETRY), if retry_presence && !idle => {
                     self.reconcile_presence(PresenceReason::ConnectionLost).await;
                 }
+                _ = renew_lease.tick() => self.renew_lease().await,
                 () = crate::server::stopping(&mut shutdown) => {
                     self.close_all(CloseReason::ServerShutdown, "the server is shutting down; reconnect shortly");
                     break;
@@ -215,8 +248,58 @@ impl RoomActor {
         // Commands queued after the decision to stop are refused by the dropped channel; the
         // registry then loads the room again for them.
         commands.close();
-        self.write_final_snapshot().await;
+        if !self.ownership_lost {
+            self.write_final_snapshot().await;
+        }
+        self.release_lease().await;
         info!(group = %self.group_id(), seq = self.state.seq, "room stopped");
+    }
+
+    // --- Ownership ------------------------------------------------------------------------
+    //
+    // The registry took the group's lease before loading the room; the room renews it while
+    // it is live and releases it when it stops. The store's seq check is the last line of
+    // defence: if this process is not the only writer any more (its lease expired during an
+    // outage and another process took the room, or a write that timed out was carried out
+    // after all), its next append conflicts. Either way the state in memory is no longer the
+    // stored truth, so the room stops: it closes every connection with `room_moved` (the
+    // clients reconnect and resume from the store, on whichever process owns the room now),
+    // writes no final snapshot, and releases the lease if it still holds it.
+
+    /// Renews the lease. A refusal means another process holds it: this one stops. A store
+    /// error leaves the room running: the lease may still be valid, and if it is not, the seq
+    /// check refuses this room's next write.
+    async fn renew_lease(&mut self) {
+        let lease_ms = self.context.limits.room_lease_ms;
+        match self
+            .context
+            .store
+            .take_lease(self.group_id(), &self.context.lease_owner, lease_ms)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => self.lose_ownership("another process holds the room's lease"),
+            Err(error) => {
+                warn!(group = %self.group_id(), %error, "could not renew the room's lease");
+            }
+        }
+    }
+
+    fn lose_ownership(&mut self, why: &str) {
+        warn!(group = %self.group_id(), why, "this process no longer owns the room; closing it");
+        self.ownership_lost = true;
+    }
+
+    async fn release_lease(&self) {
+        if let Err(error) = self
+            .context
+            .store
+            .release_lease(self.group_id(), &self.context.lease_owner)
+            .await
+        {
+            // The lease expires by itself; another process waits at most that long.
+            warn!(group = %self.group_id(), %error, "could not release the room's lease");
+        }
     }
 
     async fn handle(&mut self, command: RoomCommand) {
@@ -417,6 +500,9 @@ impl RoomActor {
         };
         if let Err(error) = self.context.store.append(batch).await {
             warn!(group = %self.group_id(), %error, "could not persist events");
+            if matches!(error, StoreError::Conflict(_)) {
+                self.lose_ownership("the log has moved on without this room");
+            }
             return Err(storage_error(&error));
         }
         self.events_since_snapshot = if snapshot_due {

@@ -1,5 +1,10 @@
 //! Finds the live room of a group, loading it from the store on first use. Each group has at
 //! most one live room in the process; concurrent first joins wait for the same load.
+//!
+//! Before loading a room the registry takes the group's ownership lease in the store
+//! ([`crate::store::Store::take_lease`]), so that at most one process runs a meeting: when
+//! another process holds it, the join is refused with `room_elsewhere` and nothing is loaded.
+//! The room renews the lease while it is live and releases it when it stops.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -163,6 +168,52 @@ impl Registry {
                 "the server is shutting down",
             ));
         };
+        self.take_lease(group_id).await?;
+        let loaded = self.load_owned(group_id, slot, alive).await;
+        if loaded.is_err() {
+            self.release_lease(group_id).await;
+        }
+        loaded
+    }
+
+    async fn take_lease(&self, group_id: GroupId) -> Result<(), RoomError> {
+        let owner = &self.context.lease_owner;
+        let lease_ms = self.context.limits.room_lease_ms;
+        match self
+            .context
+            .store
+            .take_lease(group_id, owner, lease_ms)
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(RoomError::new(
+                ErrorCode::RoomElsewhere,
+                "this meeting is live on another server; try again in a moment",
+            )),
+            Err(error) => {
+                warn!(group = %group_id, %error, "could not take the room's lease");
+                Err(RoomError::new(
+                    ErrorCode::StorageUnavailable,
+                    "the group could not be loaded; try again shortly",
+                ))
+            }
+        }
+    }
+
+    async fn release_lease(&self, group_id: GroupId) {
+        let owner = &self.context.lease_owner;
+        if let Err(error) = self.context.store.release_lease(group_id, owner).await {
+            warn!(group = %group_id, %error, "could not release the room's lease");
+        }
+    }
+
+    /// Loads and starts a room whose lease this process holds.
+    async fn load_owned(
+        &self,
+        group_id: GroupId,
+        slot: &Slot,
+        alive: mpsc::Sender<()>,
+    ) -> Result<RoomHandle, RoomError> {
         let loaded = match self.context.store.load_room(group_id).await {
             Ok(Some(loaded)) => loaded,
             Ok(None) => {

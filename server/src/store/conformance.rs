@@ -21,6 +21,9 @@ pub async fn run_all(store: &dyn Store) {
     trim_removes_old_entries_only(store).await;
     append_to_unknown_group_is_not_found(store).await;
     many_concurrent_appends_to_different_groups(store).await;
+    leases_exclude_other_owners(store).await;
+    leases_expire_unless_renewed(store).await;
+    ended_meetings_logs_are_trimmed_after_retention(store).await;
 }
 
 fn entry(seq: u64) -> LogEntry {
@@ -294,4 +297,169 @@ async fn many_concurrent_appends_to_different_groups(store: &dyn Store) {
     for (group_id, _) in groups {
         assert_eq!(load(store, group_id).await.tail, entries(1..=10));
     }
+}
+
+async fn take(store: &dyn Store, group_id: GroupId, owner: &str, duration_ms: u64) -> bool {
+    store
+        .take_lease(group_id, owner, duration_ms)
+        .await
+        .expect("take_lease succeeds")
+}
+
+async fn leases_exclude_other_owners(store: &dyn Store) {
+    let group_id = GroupId::random();
+    let other_group = GroupId::random();
+    assert!(
+        take(store, group_id, "owner-a", 60_000).await,
+        "a free lease is granted"
+    );
+    assert!(
+        !take(store, group_id, "owner-b", 60_000).await,
+        "a lease held by another owner is refused"
+    );
+    assert!(
+        take(store, group_id, "owner-a", 60_000).await,
+        "the holder renews its own lease"
+    );
+    assert!(
+        take(store, other_group, "owner-b", 60_000).await,
+        "leases of different groups are independent"
+    );
+    store
+        .release_lease(group_id, "owner-b")
+        .await
+        .expect("release_lease");
+    assert!(
+        !take(store, group_id, "owner-b", 60_000).await,
+        "releasing someone else's lease frees nothing"
+    );
+    store
+        .release_lease(group_id, "owner-a")
+        .await
+        .expect("release_lease");
+    assert!(
+        take(store, group_id, "owner-b", 60_000).await,
+        "a released lease is free for another owner"
+    );
+    assert!(!take(store, group_id, "owner-a", 60_000).await);
+    // A late release by the former holder must not free the new holder's lease.
+    store
+        .release_lease(group_id, "owner-a")
+        .await
+        .expect("release_lease");
+    assert!(!take(store, group_id, "owner-a", 60_000).await);
+    store
+        .release_lease(group_id, "owner-b")
+        .await
+        .expect("release_lease");
+    store
+        .release_lease(other_group, "owner-b")
+        .await
+        .expect("release_lease");
+}
+
+async fn leases_expire_unless_renewed(store: &dyn Store) {
+    use std::time::Duration;
+    const LEASE_MS: u64 = 1_000;
+    let renewed = GroupId::random();
+    let abandoned = GroupId::random();
+    assert!(take(store, renewed, "owner-a", LEASE_MS).await);
+    assert!(take(store, abandoned, "owner-a", LEASE_MS).await);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        take(store, renewed, "owner-a", LEASE_MS).await,
+        "renewing before expiry"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // 1.4 s after the first take: the abandoned lease has expired, the renewed one has not.
+    assert!(
+        take(store, abandoned, "owner-b", LEASE_MS).await,
+        "an expired lease is free for another owner"
+    );
+    assert!(
+        !take(store, renewed, "owner-b", LEASE_MS).await,
+        "a renewal moves the expiry"
+    );
+    assert!(
+        !take(store, abandoned, "owner-a", LEASE_MS).await,
+        "the former holder cannot renew a lease another owner took after it expired"
+    );
+}
+
+async fn ended_meetings_logs_are_trimmed_after_retention(store: &dyn Store) {
+    let (group_id, first_meeting) = new_group(store).await;
+    append(store, group_id, first_meeting, &entries(1..=5), None)
+        .await
+        .expect("append to the first meeting");
+    let second_meeting = MeetingId::random();
+    let start = snapshot(second_meeting, 0, "second meeting");
+    append(store, group_id, second_meeting, &[], Some(&start))
+        .await
+        .expect("start the second meeting");
+    append(store, group_id, second_meeting, &entries(1..=3), None)
+        .await
+        .expect("append to the second meeting");
+    let (other_group, other_meeting) = new_group(store).await;
+    append(store, other_group, other_meeting, &entries(1..=2), None)
+        .await
+        .expect("append to another group's meeting");
+
+    let ended = |meeting_id: MeetingId, at_ms: u64| async move {
+        store
+            .end_meeting(meeting_id, at_ms)
+            .await
+            .expect("end_meeting succeeds");
+    };
+    ended(first_meeting, 1_000).await;
+    ended(first_meeting, 5_000).await; // The first end time is kept.
+    ended(other_meeting, 2_000).await;
+    let log = |meeting_id: MeetingId| async move {
+        store.read_log(meeting_id, 0, 100).await.expect("read_log")
+    };
+    let trim = |through_ms: u64, meetings_max: usize| async move {
+        store
+            .trim_ended_logs(through_ms, meetings_max)
+            .await
+            .expect("trim_ended_logs succeeds")
+    };
+
+    assert_eq!(trim(999, 10).await, 0, "nothing ended at or before 999");
+    assert_eq!(log(first_meeting).await, entries(1..=5));
+    // Both are due at 2000; one per pass, the one that ended first.
+    assert_eq!(
+        trim(2_000, 1).await,
+        1,
+        "the pass is bounded by meetings_max"
+    );
+    assert!(
+        log(first_meeting).await.is_empty(),
+        "the ended meeting's log is gone"
+    );
+    assert_eq!(
+        log(other_meeting).await,
+        entries(1..=2),
+        "the meeting that ended later is not trimmed yet"
+    );
+    assert_eq!(trim(2_000, 10).await, 1);
+    assert!(log(other_meeting).await.is_empty());
+    assert_eq!(
+        trim(u64::MAX, 10).await,
+        0,
+        "a trimmed meeting is no longer due"
+    );
+    assert_eq!(
+        log(second_meeting).await,
+        entries(1..=3),
+        "a meeting that has not ended keeps its log"
+    );
+    let loaded = load(store, group_id).await;
+    assert_eq!(loaded.snapshot, start, "the group's snapshot is kept");
+    assert_eq!(loaded.tail, entries(1..=3));
+    assert_eq!(load(store, other_group).await.snapshot.bytes, b"initial");
+    // The head is kept: the trimmed log would go on after 5, never start again at 1.
+    let restart = append(store, group_id, first_meeting, &entries(1..=1), None).await;
+    assert!(
+        matches!(restart, Err(StoreError::Conflict(_))),
+        "seqs of a trimmed log never repeat, got {restart:?}"
+    );
 }

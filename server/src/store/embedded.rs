@@ -9,15 +9,26 @@
 //! - `groups`: group id -> the latest snapshot, encoded as meeting id (16 bytes, big endian),
 //!   seq (8 bytes, big endian), then the snapshot bytes;
 //! - `log`: (meeting id, seq) -> event bytes;
-//! - `log_heads`: meeting id -> the last seq ever logged (kept when the log is trimmed).
+//! - `log_heads`: meeting id -> the last seq ever logged (kept when the log is trimmed);
+//! - `ended_meetings`: (ended at, in Unix ms; meeting id) -> nothing, the meetings whose logs
+//!   are due for trimming, in the order they ended; `meeting_ended_at`: meeting id -> the time
+//!   it ended, so that recording an end twice keeps the first.
+//!
+//! Ownership leases ([`Store::take_lease`]) live in memory only. redb locks its file, so no
+//! second process can open the same store: within one process every lease is taken by the same
+//! owner and is therefore always granted. The in-memory leases still keep the trait's
+//! semantics (another owner is refused until the lease expires or is released), so that the
+//! conformance suite checks both stores the same way.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
-use roundtable_protocol::{GroupId, MeetingId, Seq};
+use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 use tokio::sync::oneshot;
 
 use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError, check_batch_shape};
@@ -25,6 +36,12 @@ use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError, chec
 const GROUPS: TableDefinition<u128, &[u8]> = TableDefinition::new("groups");
 const LOG: TableDefinition<(u128, u64), &[u8]> = TableDefinition::new("log");
 const LOG_HEADS: TableDefinition<u128, u64> = TableDefinition::new("log_heads");
+const ENDED_MEETINGS: TableDefinition<(u64, u128), ()> = TableDefinition::new("ended_meetings");
+const MEETING_ENDED_AT: TableDefinition<u128, u64> = TableDefinition::new("meeting_ended_at");
+
+/// Leases held in memory past which expired ones are swept out on the next take. Live leases
+/// are bounded by the live rooms, which release theirs when they unload.
+const LEASES_SWEEP_AT: usize = 1024;
 
 /// The most write operations committed in one transaction. Bounds the time a caller waits
 /// behind others and the size of one commit.
@@ -38,6 +55,8 @@ const WRITE_QUEUE_MAX: usize = 4096;
 pub struct EmbeddedStore {
     db: Arc<Database>,
     writes: std_mpsc::SyncSender<WriteOp>,
+    /// Ownership leases: group -> (owner, expiry).
+    leases: Arc<Mutex<HashMap<GroupId, (String, Instant)>>>,
 }
 
 #[derive(Debug)]
@@ -55,6 +74,10 @@ enum WriteKind {
     Trim {
         meeting_id: MeetingId,
         through_seq: Seq,
+    },
+    EndMeeting {
+        meeting_id: MeetingId,
+        ended_at_ms: UnixMs,
     },
 }
 
@@ -81,6 +104,8 @@ impl EmbeddedStore {
         txn.open_table(GROUPS).map_err(unavailable)?;
         txn.open_table(LOG).map_err(unavailable)?;
         txn.open_table(LOG_HEADS).map_err(unavailable)?;
+        txn.open_table(ENDED_MEETINGS).map_err(unavailable)?;
+        txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
 
         let (writes, queue) = std_mpsc::sync_channel(WRITE_QUEUE_MAX);
@@ -89,7 +114,11 @@ impl EmbeddedStore {
             .name("redb-writer".into())
             .spawn(move || writer_loop(&writer_db, &queue))
             .map_err(|error| StoreError::Unavailable(format!("cannot start writer: {error}")))?;
-        Ok(EmbeddedStore { db, writes })
+        Ok(EmbeddedStore {
+            db,
+            writes,
+            leases: Arc::new(Mutex::new(HashMap::new())),
+        })
     }
 
     async fn write(&self, kind: WriteKind) -> Result<(), StoreError> {
@@ -267,7 +296,59 @@ fn apply_write(txn: &WriteTransaction, kind: &WriteKind) -> Result<(), StoreErro
                 .map_err(unavailable)?;
             Ok(())
         }
+        WriteKind::EndMeeting {
+            meeting_id,
+            ended_at_ms,
+        } => {
+            let mut ended_at = txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
+            let meeting = meeting_id.as_u128();
+            if ended_at.get(meeting).map_err(unavailable)?.is_some() {
+                return Ok(());
+            }
+            ended_at
+                .insert(meeting, *ended_at_ms)
+                .map_err(unavailable)?;
+            let mut ended = txn.open_table(ENDED_MEETINGS).map_err(unavailable)?;
+            ended
+                .insert((*ended_at_ms, meeting), ())
+                .map_err(unavailable)?;
+            Ok(())
+        }
     }
+}
+
+/// Trims the logs of up to `meetings_max` meetings ended at or before `ended_through_ms`, in
+/// one transaction of its own (redb runs write transactions one at a time, so this waits for
+/// the writer thread's commit in progress, if any).
+fn trim_ended(
+    db: &Database,
+    ended_through_ms: UnixMs,
+    meetings_max: usize,
+) -> Result<usize, StoreError> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    let trimmed = {
+        let mut ended = txn.open_table(ENDED_MEETINGS).map_err(unavailable)?;
+        let mut ended_at = txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
+        let mut log = txn.open_table(LOG).map_err(unavailable)?;
+        let mut due = Vec::new();
+        for item in ended
+            .range((0, 0)..=(ended_through_ms, u128::MAX))
+            .map_err(unavailable)?
+            .take(meetings_max)
+        {
+            let (key, _) = item.map_err(unavailable)?;
+            due.push(key.value());
+        }
+        for &(at_ms, meeting) in &due {
+            log.retain_in((meeting, 0)..=(meeting, u64::MAX), |_, _| false)
+                .map_err(unavailable)?;
+            ended.remove((at_ms, meeting)).map_err(unavailable)?;
+            ended_at.remove(meeting).map_err(unavailable)?;
+        }
+        due.len()
+    };
+    txn.commit().map_err(unavailable)?;
+    Ok(trimmed)
 }
 
 fn read_entries(
@@ -352,5 +433,69 @@ impl Store for EmbeddedStore {
             through_seq,
         })
         .await
+    }
+
+    async fn take_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let mut leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if leases.len() >= LEASES_SWEEP_AT {
+            leases.retain(|_, (_, expires)| *expires > now);
+        }
+        if let Some((holder, expires)) = leases.get(&group_id)
+            && holder != owner
+            && *expires > now
+        {
+            return Ok(false);
+        }
+        leases.insert(
+            group_id,
+            (owner.to_string(), now + Duration::from_millis(duration_ms)),
+        );
+        Ok(true)
+    }
+
+    async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {
+        let mut leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if leases
+            .get(&group_id)
+            .is_some_and(|(holder, _)| holder == owner)
+        {
+            leases.remove(&group_id);
+        }
+        Ok(())
+    }
+
+    async fn end_meeting(
+        &self,
+        meeting_id: MeetingId,
+        ended_at_ms: UnixMs,
+    ) -> Result<(), StoreError> {
+        self.write(WriteKind::EndMeeting {
+            meeting_id,
+            ended_at_ms,
+        })
+        .await
+    }
+
+    async fn trim_ended_logs(
+        &self,
+        ended_through_ms: UnixMs,
+        meetings_max: usize,
+    ) -> Result<usize, StoreError> {
+        // A retention pass is rare and may be long; it runs on the blocking pool in its own
+        // write transaction rather than holding up the writer thread's group commits.
+        self.read(move |db| trim_ended(db, ended_through_ms, meetings_max))
+            .await
     }
 }

@@ -7,10 +7,16 @@
 //! replays. Writes are atomic: the entries of one [`AppendBatch`] and its optional snapshot are
 //! stored together or not at all, and a call returns only once they are durable.
 //!
+//! Besides the data, the store keeps two small records that several server processes need to
+//! agree on: the *ownership lease* of each group's live room ([`Store::take_lease`]), so that
+//! only one process runs a meeting at a time, and when each meeting *ended*
+//! ([`Store::end_meeting`]), so that a periodic pass can trim the logs of meetings that ended
+//! longer ago than the retention ([`Store::trim_ended_logs`]).
+//!
 //! Every implementation must pass [`conformance`], the suite written once against this trait.
 
 use async_trait::async_trait;
-use roundtable_protocol::{GroupId, MeetingId, Seq};
+use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
 pub mod conformance;
 pub mod embedded;
@@ -97,6 +103,40 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Removes log entries of a meeting with seq up to and including `through_seq`.
     /// Snapshots are never trimmed.
     async fn trim_log(&self, meeting_id: MeetingId, through_seq: Seq) -> Result<(), StoreError>;
+
+    /// Takes or renews the ownership lease of a group's live room for `owner` (a random id of
+    /// one server process), for `duration_ms` from now. Answers `true` if `owner` holds the
+    /// lease now: it was free, expired, or held by `owner` already (then its expiry moves to
+    /// `duration_ms` from now). Answers `false`, and changes nothing, while another owner holds
+    /// an unexpired lease. The group need not exist.
+    async fn take_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives up `owner`'s lease of a group's room. Does nothing if the lease is free or held
+    /// by another owner (after ours expired), so a late release never frees someone else's.
+    async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError>;
+
+    /// Records that a meeting ended at `ended_at_ms`, which makes its log due for trimming
+    /// once the retention has passed. Recording it again keeps the first time.
+    async fn end_meeting(
+        &self,
+        meeting_id: MeetingId,
+        ended_at_ms: UnixMs,
+    ) -> Result<(), StoreError>;
+
+    /// Removes the whole event log of up to `meetings_max` meetings that ended at or before
+    /// `ended_through_ms`, oldest first, and forgets that they are due. Returns how many it
+    /// trimmed; fewer than `meetings_max` means none is due any more. Snapshots, group data and
+    /// the logs' heads (so seqs never repeat) are kept.
+    async fn trim_ended_logs(
+        &self,
+        ended_through_ms: UnixMs,
+        meetings_max: usize,
+    ) -> Result<usize, StoreError>;
 }
 
 /// Checks the batch's shape (not the stored state): consecutive seqs, matching snapshot.

@@ -25,6 +25,14 @@
 //!   is an index for [`Store::read_log`] and [`Store::trim_log`], which are given only a
 //!   meeting id, while the meeting's keys are named by its group.
 //!
+//! - `rt:{g:<group>}:lease` is a string holding the random owner id of the server process
+//!   whose live room runs the group's meeting, with an expiry (`PX`). See "Ownership" below.
+//! - `rt:ended_meetings` is a sorted set of the ended meetings whose logs are still kept: the
+//!   member is the meeting id, the score the time it ended in Unix milliseconds. The retention
+//!   pass reads it oldest first (`ZRANGEBYSCORE ... LIMIT`), deletes each due meeting's log
+//!   stream, then removes the member. The meeting's head and index keys stay (they are small,
+//!   and the head keeps seqs from repeating).
+//!
 //! The part in braces is a Redis Cluster hash tag: a cluster places a key by the hash of the tag
 //! alone, so all keys of one group, its meetings' logs and heads included, live on the same node.
 //! This matters because one append writes the group's snapshot, the meeting's log and the
@@ -65,6 +73,16 @@
 //! an acknowledged write is depends on the server's persistence settings (`appendonly yes` with
 //! `appendfsync always` for the embedded store's guarantee).
 //!
+//! # Ownership
+//!
+//! [`Store::take_lease`] runs one script on the lease key: when the key is missing (never
+//! taken, released, or expired) or holds the caller's own id, it sets the key to the caller's
+//! id with a fresh expiry (`SET ... PX`), and answers that the caller holds it; otherwise it
+//! changes nothing. Taking and renewing are thus the same call, and a renewal after the lease
+//! expired succeeds only if nobody else took it meanwhile. [`Store::release_lease`] deletes
+//! the key only if it still holds the caller's id. The expiry runs on Redis's clock, so the
+//! processes' clocks need not agree.
+//!
 //! The layout is ready for Redis Cluster, but the connection is to one server (or a proxy);
 //! talking to a cluster directly would need the `redis` crate's cluster connection instead.
 
@@ -76,7 +94,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, RedisResult, Script, ServerErrorKind};
-use roundtable_protocol::{GroupId, MeetingId, Seq};
+use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
 use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError, check_batch_shape};
 
@@ -134,6 +152,30 @@ end
 return {'ok'}
 ";
 
+/// Takes or renews a lease: sets it to the caller when free or already the caller's.
+///
+/// KEYS[1]: the lease key. ARGV[1]: the owner id; ARGV[2]: the lease's duration in ms.
+const TAKE_LEASE_LUA: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Releases a lease only if the caller holds it.
+///
+/// KEYS[1]: the lease key. ARGV[1]: the owner id.
+const RELEASE_LEASE_LUA: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+static TAKE_LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(TAKE_LEASE_LUA));
+static RELEASE_LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE_LEASE_LUA));
 static CREATE_GROUP_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CREATE_GROUP_LUA));
 static APPEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(APPEND_LUA));
 
@@ -231,6 +273,14 @@ impl RedisStore {
 
     fn log_key(&self, group_id: GroupId, meeting_id: MeetingId) -> String {
         format!("{}:m:{meeting_id}:log", self.group_tag(group_id))
+    }
+
+    fn lease_key(&self, group_id: GroupId) -> String {
+        format!("{}:lease", self.group_tag(group_id))
+    }
+
+    fn ended_meetings_key(&self) -> String {
+        format!("{}ended_meetings", self.options.key_prefix)
     }
 
     fn meeting_index_key(&self, meeting_id: MeetingId) -> String {
@@ -444,8 +494,135 @@ async fn invoke(
     invocation.invoke_async(&mut connection).await
 }
 
+/// Runs a lease script with one key and string arguments, answering its integer result.
+async fn invoke_lease(
+    script: &Script,
+    key: String,
+    args: Vec<String>,
+    mut connection: ConnectionManager,
+) -> RedisResult<i64> {
+    let mut invocation = script.prepare_invoke();
+    invocation.key(key);
+    for arg in args {
+        invocation.arg(arg);
+    }
+    invocation.invoke_async(&mut connection).await
+}
+
 /// The store calls, each unbounded in time; [`Store`] bounds them.
 impl RedisStore {
+    async fn take_lease_unbounded(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let key = self.lease_key(group_id);
+        // PX refuses 0; a lease of no time at all is a lease of one millisecond.
+        let duration_ms = duration_ms.max(1).to_string();
+        let held = self
+            .call(|connection| {
+                invoke_lease(
+                    &TAKE_LEASE_SCRIPT,
+                    key.clone(),
+                    vec![owner.to_string(), duration_ms.clone()],
+                    connection,
+                )
+            })
+            .await?;
+        Ok(held == 1)
+    }
+
+    async fn release_lease_unbounded(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        let key = self.lease_key(group_id);
+        self.call(|connection| {
+            invoke_lease(
+                &RELEASE_LEASE_SCRIPT,
+                key.clone(),
+                vec![owner.to_string()],
+                connection,
+            )
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn end_meeting_unbounded(
+        &self,
+        meeting_id: MeetingId,
+        ended_at_ms: UnixMs,
+    ) -> Result<(), StoreError> {
+        let key = self.ended_meetings_key();
+        let member = meeting_id.to_string();
+        self.call(|mut connection| {
+            let mut command = redis::cmd("ZADD");
+            // NX: a meeting recorded as ended keeps its first end time.
+            command.arg(&key).arg("NX").arg(ended_at_ms).arg(&member);
+            async move { command.query_async::<i64>(&mut connection).await }
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn trim_ended_logs_unbounded(
+        &self,
+        ended_through_ms: UnixMs,
+        meetings_max: usize,
+    ) -> Result<usize, StoreError> {
+        if meetings_max == 0 {
+            return Ok(0);
+        }
+        let key = self.ended_meetings_key();
+        let due: Vec<String> = self
+            .call(|mut connection| {
+                let mut command = redis::cmd("ZRANGEBYSCORE");
+                command
+                    .arg(&key)
+                    .arg("-inf")
+                    .arg(ended_through_ms)
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(meetings_max);
+                async move { command.query_async(&mut connection).await }
+            })
+            .await?;
+        for member in &due {
+            let remove_due = || async {
+                self.call(|mut connection| {
+                    let mut command = redis::cmd("ZREM");
+                    command.arg(&key).arg(member);
+                    async move { command.query_async::<i64>(&mut connection).await }
+                })
+                .await
+            };
+            let Ok(meeting_id) = member.parse::<MeetingId>() else {
+                // Dropped from the set, so that it does not block every later pass, and
+                // reported once.
+                remove_due().await?;
+                return Err(StoreError::Corrupt(format!(
+                    "{key} held {member:?}, not a meeting id; removed it"
+                )));
+            };
+            // The log goes first and the due record last, so a pass cut short by an outage
+            // leaves the meeting due and the next pass finishes it.
+            if let Some(group_id) = self.meeting_group(meeting_id).await? {
+                let log_key = self.log_key(group_id, meeting_id);
+                self.call(|mut connection| {
+                    let mut command = redis::cmd("DEL");
+                    command.arg(&log_key);
+                    async move { command.query_async::<i64>(&mut connection).await }
+                })
+                .await?;
+            }
+            remove_due().await?;
+        }
+        Ok(due.len())
+    }
+
     async fn create_group_unbounded(
         &self,
         group_id: GroupId,
@@ -660,5 +837,50 @@ impl Store for RedisStore {
     async fn trim_log(&self, meeting_id: MeetingId, through_seq: Seq) -> Result<(), StoreError> {
         self.bounded("trim_log", self.trim_log_unbounded(meeting_id, through_seq))
             .await
+    }
+
+    async fn take_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<bool, StoreError> {
+        self.bounded(
+            "take_lease",
+            self.take_lease_unbounded(group_id, owner, duration_ms),
+        )
+        .await
+    }
+
+    async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {
+        self.bounded(
+            "release_lease",
+            self.release_lease_unbounded(group_id, owner),
+        )
+        .await
+    }
+
+    async fn end_meeting(
+        &self,
+        meeting_id: MeetingId,
+        ended_at_ms: UnixMs,
+    ) -> Result<(), StoreError> {
+        self.bounded(
+            "end_meeting",
+            self.end_meeting_unbounded(meeting_id, ended_at_ms),
+        )
+        .await
+    }
+
+    async fn trim_ended_logs(
+        &self,
+        ended_through_ms: UnixMs,
+        meetings_max: usize,
+    ) -> Result<usize, StoreError> {
+        self.bounded(
+            "trim_ended_logs",
+            self.trim_ended_logs_unbounded(ended_through_ms, meetings_max),
+        )
+        .await
     }
 }
