@@ -145,7 +145,11 @@ function enterRoom(groupId, firstCredential, typed) {
       const me = store.me();
       if (me) updateGroupMemory(groupId, { display_name: me.display_name });
     },
-    onStatus: (status) => room?.setStatus(status),
+    onStatus: (status) => {
+      // A removed member's token no longer works; forget it so a reload does not try it.
+      if (status.closing_reason === 'removed') updateGroupMemory(groupId, { member_token: undefined, member_id: undefined });
+      room?.setStatus(status);
+    },
     onServerError: (error) => toast(`The server refused a message: ${error.message}.`),
     onJoinRefused: (error) => refused(groupId, credential, error, typed),
   });

@@ -141,3 +141,26 @@ export function confirmDialog(title, body, confirmLabel) {
 export function roleLabel(role) {
   return role === 'facilitator' ? 'Facilitator' : role === 'observer' ? 'Observer' : 'Member';
 }
+
+const SVG_NAMESPACE = 'http://www.w3.org/2000/svg';
+
+/**
+ * A raised hand, drawn as lines so it shows the same everywhere (emoji fonts are not on
+ * every machine) and takes the text colour.
+ * @returns {SVGSVGElement}
+ */
+export function handIcon() {
+  const svg = document.createElementNS(SVG_NAMESPACE, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', 'icon');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  // Four fingers, then the palm with the thumb folded in from the left.
+  for (const d of ['M8 11V5.5', 'M11 10V3.5', 'M14 10V4', 'M17 11V6.5',
+    'M8 11.5 6.2 9.8a1.6 1.6 0 0 0-2.3 2.2l3.6 5.2A7 7 0 0 0 13 20.5h.5a4.5 4.5 0 0 0 3.5-4.4V11']) {
+    const path = document.createElementNS(SVG_NAMESPACE, 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+  }
+  return svg;
+}

@@ -2,7 +2,7 @@
 // Who is in the group: online or not, their role, a raised hand; for a facilitator, a menu per
 // member to change roles, hand over or remove. Also the invite link, when this browser has it.
 
-import { h, confirmDialog, copyField, roleLabel } from '../ui.js';
+import { h, confirmDialog, copyField, roleLabel, handIcon } from '../ui.js';
 import { loadGroupMemory } from '../memory.js';
 
 /** @typedef {import('../protocol').MemberInfo} MemberInfo */
@@ -137,7 +137,7 @@ export const peoplePanel = {
       const name = h('span', { class: 'person-name' });
       const status = h('span', { class: 'presence' });
       const role = h('span', { class: 'tag role' });
-      const hand = h('span', { class: 'hand', title: 'Hand raised' }, '✋');
+      const hand = h('span', { class: 'hand', title: 'Hand raised' }, handIcon(), h('span', { class: 'visually-hidden' }, 'hand raised'));
       const menuButton = h('button', {
         type: 'button', class: 'icon-button', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
       }, '⋯');

@@ -1,7 +1,7 @@
 // @ts-check
 // The speaker queue: who raised a hand, in order, and the button to raise or lower one's own.
 
-import { h } from '../ui.js';
+import { h, handIcon } from '../ui.js';
 
 /** @type {import('./index.js').Panel} */
 export const queuePanel = {
@@ -49,7 +49,7 @@ export const queuePanel = {
       update() {
         const state = store.state;
         const up = myHandIsUp();
-        handButton.textContent = up ? '✋ Lower hand' : '✋ Raise hand';
+        handButton.replaceChildren(handIcon(), up ? 'Lower hand' : 'Raise hand');
         handButton.setAttribute('aria-pressed', String(up));
         handButton.classList.toggle('raised', up);
         handButton.disabled = !context.isConnected() || !state;

@@ -62,8 +62,8 @@ export function mountRoom(root, { store, connection, groupId }) {
   const banner = h('div', { class: 'banner', id: 'banner', role: 'status', hidden: true });
 
   const header = h('header', { class: 'room-header' },
-    h('div', { class: 'room-title' }, h('a', { class: 'brand', href: '/' }, 'Roundtable'), titleRow, meetingLine),
-    indicator);
+    h('div', { class: 'room-topline' }, h('a', { class: 'brand', href: '/' }, 'Roundtable'), indicator),
+    titleRow, meetingLine);
 
   // Inline rename: the name turns into a field; Enter saves, Escape cancels. A failed save
   // keeps the field open with what was typed.
@@ -115,13 +115,14 @@ export function mountRoom(root, { store, connection, groupId }) {
     ...mounted.filter(({ panel }) => panel.area === 'side').map(({ view }) => view.element));
   const loading = h('p', { class: 'loading', id: 'room-loading' }, 'Joining the room…');
 
-  root.replaceChildren(h('div', { class: 'room' }, header, banner,
-    h('div', { class: 'room-body' }, mainColumn, sideColumn), loading));
+  const roomElement = h('div', { class: 'room' }, header, banner,
+    h('div', { class: 'room-body' }, mainColumn, sideColumn), loading);
+  root.replaceChildren(roomElement);
 
   const render = () => {
     const state = store.state;
     const me = store.me();
-    root.querySelector('.room')?.classList.toggle('ready', !!state);
+    roomElement.classList.toggle('ready', !!state);
     loading.hidden = !!state;
     if (state) {
       groupName.textContent = state.group.name;
@@ -139,6 +140,10 @@ export function mountRoom(root, { store, connection, groupId }) {
   let countdown = null;
   const renderStatus = () => {
     indicator.dataset.phase = status.phase;
+    // While not connected the room shows what it last knew, dimmed, so nobody mistakes it
+    // for the live state; after a removal it shows nothing of the group.
+    roomElement.dataset.phase = status.phase;
+    roomElement.dataset.closing = status.closing_reason ?? '';
     retryButton.hidden = status.phase !== 'waiting' && status.phase !== 'offline';
     switch (status.phase) {
       case 'connected':
