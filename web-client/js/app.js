@@ -142,8 +142,13 @@ function enterRoom(groupId, firstCredential, typed) {
     onRoomMessage: (message) => {
       if (message.type === 'snapshot') store.applySnapshot(message);
       else if (message.type === 'event') store.applyEvent(message);
+      // Remember the names as the room has them, for the landing page and the next join.
       const me = store.me();
-      if (me) updateGroupMemory(groupId, { display_name: me.display_name });
+      const groupName = store.state?.group.name;
+      const memory = loadGroupMemory(groupId);
+      if ((me && me.display_name !== memory.display_name) || (groupName && groupName !== memory.group_name)) {
+        updateGroupMemory(groupId, { display_name: me?.display_name ?? memory.display_name, group_name: groupName ?? memory.group_name });
+      }
     },
     onStatus: (status) => {
       // A removed member's token no longer works; forget it so a reload does not try it.

@@ -12,6 +12,7 @@
  * @property {string} [member_token]
  * @property {string} [member_id]
  * @property {string} [display_name]
+ * @property {string} [group_name] As last seen, to list the group on the landing page.
  * @property {string} [invite_secret]
  * @property {string} [facilitator_secret] Only between reading the link and the first join.
  */
@@ -54,4 +55,25 @@ export function updateGroupMemory(groupId, change) {
     // See loadGroupMemory.
   }
   return /** @type {GroupMemory} */ (memory);
+}
+
+/**
+ * The groups this browser can rejoin without a link (it holds a member token for them).
+ * @returns {{ group_id: string, group_name: string }[]}
+ */
+export function rememberedGroups() {
+  /** @type {{ group_id: string, group_name: string }[]} */
+  const groups = [];
+  try {
+    for (let index = 0; index < localStorage.length; index++) {
+      const key = localStorage.key(index);
+      if (!key || !key.startsWith(KEY_PREFIX)) continue;
+      const groupId = key.slice(KEY_PREFIX.length);
+      const memory = loadGroupMemory(groupId);
+      if (memory.member_token) groups.push({ group_id: groupId, group_name: memory.group_name ?? 'A group' });
+    }
+  } catch {
+    // See loadGroupMemory.
+  }
+  return groups.sort((left, right) => left.group_name.localeCompare(right.group_name));
 }

@@ -155,6 +155,15 @@ test('a facilitator and three members run a meeting through links, a reload, an 
     await everyoneSeesPeopleOnline(everyone, 4);
     await everyoneSeesQueue(everyone, ['Ann', 'Bob']);
 
+    // --- Next week: Ann opens the site, finds her group on the landing page, is back in. --
+    await ann.page.goto(`${server.url}/`);
+    await ann.page.getByRole('link', { name: 'Friday Peers' }).waitFor();
+    await screenshot(ann.page, 'landing-returning');
+    await ann.page.getByRole('link', { name: 'Friday Peers' }).click();
+    await waitJoined(ann.page, 'Ann back from the landing page');
+    assert.equal(await ann.page.locator('#display-name').count(), 0, 'no name prompt for a remembered member');
+    await everyoneSeesPeopleOnline(everyone, 4);
+
     // --- Cleo goes offline, misses changes, comes back and catches up. --------------------
     await cleo.context.setOffline(true);
     await waitUntil(cleo.page, 'Cleo notices she is offline', () => window.roundtable.phase() !== 'connected');
@@ -223,6 +232,8 @@ test('a facilitator and three members run a meeting through links, a reload, an 
       () => document.getElementById('banner')?.textContent?.includes('removed you'));
     await waitUntil(cleo.page, 'Cleo stops reconnecting', () => window.roundtable.phase() === 'stopped');
     await screenshot(cleo.page, 'room-removed');
+    const cleoMemory = await cleo.page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('roundtable:group:'))?.[1]);
+    assert.doesNotMatch(cleoMemory ?? '', /member_token/, 'a removed member\'s token is forgotten');
 
     assert.deepEqual([...facilitatorErrors, ...pageErrors], [], 'no page threw an uncaught error');
   } finally {

@@ -181,7 +181,8 @@ export const peoplePanel = {
           entry.hand.hidden = !state?.hands.includes(member.member_id);
           entry.menuButton.setAttribute('aria-label', `Actions for ${member.display_name}`);
           entry.menuButton.hidden = !facilitating || mine;
-          if (entry.menuButton.hidden && openMenu?.previousElementSibling === entry.menuButton) closeMenu();
+          entry.menuButton.disabled = !context.isConnected();
+          if ((entry.menuButton.hidden || entry.menuButton.disabled) && openMenu?.previousElementSibling === entry.menuButton) closeMenu();
         }
         for (const [memberId, entry] of rows) {
           if (!seen.has(memberId)) {

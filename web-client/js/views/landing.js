@@ -2,7 +2,7 @@
 // The landing page: create a group, then see its two links.
 
 import { h, copyField } from '../ui.js';
-import { updateGroupMemory } from '../memory.js';
+import { updateGroupMemory, rememberedGroups } from '../memory.js';
 
 /** @typedef {import('../protocol').CreateGroupResponse} CreateGroupResponse */
 /** @typedef {import('../protocol').HttpError} HttpError */
@@ -52,15 +52,21 @@ export function showLanding(root) {
     }
   });
 
+  // Groups this browser belongs to: one click back into next week's meeting.
+  const groups = rememberedGroups();
+  const yours = groups.length === 0 ? null : h('section', { class: 'card stack', 'aria-labelledby': 'yours-title' },
+    h('h2', { id: 'yours-title' }, 'Your groups'),
+    h('ul', { class: 'group-links', id: 'your-groups' }, ...groups.map((group) =>
+      h('li', {}, h('a', { href: `/g/${group.group_id}` }, group.group_name)))));
   root.replaceChildren(
     h('div', { class: 'page narrow' },
       h('header', { class: 'hero' },
         h('p', { class: 'brand' }, 'Roundtable'),
-        h('h1', {}, 'Weekly peer meetings that keep time and keep their promises.'),
+        h('h1', {}, 'Your peer group’s meeting room, one link away.'),
         h('p', { class: 'lede' },
-          'One link for everyone, no accounts. A shared agenda and speaker queue, a fair clock, and a room that survives a dropped connection.')),
-      h('main', { id: 'main' }, form)));
-  nameInput.focus();
+          'No accounts and no installs: members open a link and type their name. Everyone sees who is here and who wants to speak, and the room picks up by itself after a dropped connection.')),
+      h('main', { id: 'main', class: 'stack' }, yours, form)));
+  if (!yours) nameInput.focus();
 }
 
 /**

@@ -14,7 +14,7 @@ import { PANELS } from '../panels/index.js';
 export const CLOSING_WORDS = /** @type {Record<CloseReason, string>} */ ({
   server_shutdown: 'The server is restarting. The room reconnects by itself and picks up where it was.',
   slow_consumer: 'This connection fell behind the room. Reconnecting and catching up.',
-  removed: 'The facilitator removed you from this group. Ask them for a new invite link to come back.',
+  removed: 'The facilitator removed you from this group.',
   policy_violation: 'The server closed this connection because it sent too many bad requests. Reload the page.',
   join_timeout: 'Joining took too long. Trying again.',
   unsupported_version: 'This page is out of date for the server. Reload the page.',
@@ -132,6 +132,7 @@ export function mountRoom(root, { store, connection, groupId }) {
         + (me ? ` · You: ${me.display_name}, ${roleLabel(me.role).toLowerCase()}` : '');
     }
     renameButton.hidden = !store.iAmFacilitator();
+    renameButton.disabled = !isConnected();
     for (const { view } of mounted) view.update();
   };
 
