@@ -130,12 +130,21 @@ test('a facilitator and three members run a meeting through links, a reload, an 
     // --- Hands: Ann clicks, Bob uses the keyboard shortcut. -------------------------------
     await ann.page.getByRole('button', { name: /Raise hand/ }).click();
     await everyoneSeesQueue(everyone, ['Ann']);
+    await waitUntil(fran.page, 'the live region tells Fran that Ann raised a hand',
+      () => document.getElementById('announcer')?.textContent?.includes('Ann raised a hand'));
     await bob.page.locator('body').press('h');
     await everyoneSeesQueue(everyone, ['Ann', 'Bob']);
     assert.equal(await bob.page.locator('#hand-button').getAttribute('aria-pressed'), 'true');
 
     // --- The facilitator renames the group inline. ----------------------------------------
+    // First a name the server refuses: the error shows as a toast, the typing stays.
     await fran.page.locator('#rename-button').click();
+    await fran.page.locator('#rename-input').fill('Friday\u0007Peers');
+    await fran.page.locator('#rename-input').press('Enter');
+    await fran.page.getByRole('alert').filter({ hasText: 'Could not rename the group' }).waitFor();
+    assert.equal(await fran.page.locator('#rename-input').inputValue(), 'Friday\u0007Peers', 'what was typed is kept');
+    await screenshot(fran.page, 'error-toast');
+    assert.equal(await fran.page.evaluate(() => window.roundtable.state()?.group.name), 'Friday Sales Peers', 'a refused rename changes nothing');
     await fran.page.locator('#rename-input').fill('Friday Peers');
     await fran.page.locator('#rename-input').press('Enter');
     await everyoneSeesGroupName(everyone, 'Friday Peers');
