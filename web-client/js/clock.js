@@ -30,12 +30,15 @@ export class ClockOffset {
   }
 
   /**
-   * Records the server time from `hello`. Its round trip is unknown, so it only serves until
-   * a ping has been answered.
+   * Records the server time from `hello`, at the start of every connection. Its round trip is
+   * unknown, so it only serves until a ping has been answered. The samples of an earlier
+   * connection are dropped: after a reconnect the server may be another process, on another
+   * machine with its own clock.
    * @param {number} serverTimeMs
    */
   noteHello(serverTimeMs) {
     this.roughOffsetMs = serverTimeMs - this.clientNow();
+    this.samples = [];
   }
 
   /**

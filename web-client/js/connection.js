@@ -119,12 +119,20 @@ export class Connection {
     this.onOnline = () => { if (!this.stopped && !this.socket) this.connectNow(); };
     this.onOffline = () => {
       if (this.stopped) return;
-      // The socket may take long to notice; the browser knows now.
+      // The socket may take long to notice; the browser knows now. Waiting starts at once
+      // (the `online` event, or the next attempt, ends it).
+      const socket = this.socket;
       this.dropSocket();
-      this.setStatus({ phase: 'offline', retry_at_ms: null });
+      socket?.close(4000, 'offline');
+      this.scheduleReconnect();
+    };
+    // Browsers slow down timers in background tabs; coming back to the tab retries at once.
+    this.onVisible = () => {
+      if (document.visibilityState === 'visible' && !this.stopped && !this.socket) this.connectNow();
     };
     window.addEventListener('online', this.onOnline);
     window.addEventListener('offline', this.onOffline);
+    document.addEventListener('visibilitychange', this.onVisible);
   }
 
   /** Opens the connection (or reopens it now, skipping a pending wait). */
@@ -183,6 +191,7 @@ export class Connection {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     window.removeEventListener('online', this.onOnline);
     window.removeEventListener('offline', this.onOffline);
+    document.removeEventListener('visibilitychange', this.onVisible);
     const socket = this.socket;
     this.dropSocket();
     socket?.close(1000, 'left');
