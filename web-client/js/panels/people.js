@@ -84,7 +84,7 @@ export const peoplePanel = {
         label: 'Remove from group…',
         run: async () => {
           const sure = await confirmDialog(`Remove ${name}?`,
-            `${name} leaves the group and their link stops working. They can only come back with a new invite.`, 'Remove');
+            `${name} leaves the group and is disconnected at once. To come back they would join again through the invite link.`, 'Remove');
           if (sure) await context.act({ type: 'remove_member', member_id: member.member_id }, `Could not remove ${name}`);
         },
       });
