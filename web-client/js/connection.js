@@ -30,6 +30,8 @@ export const CLOCK_BURST_SPACING_MS = 150;
 /** The first reconnect waits about this long; each failure doubles it, up to the maximum. */
 export const RECONNECT_BASE_DELAY_MS = 500;
 export const RECONNECT_DELAY_MAX_MS = 10000;
+/** A new socket that has not said hello within this time is given up and retried. */
+export const HELLO_TIMEOUT_MS = 10000;
 /** Requests waiting for their answer at most; past this the oldest waits fail. */
 export const PENDING_REQUESTS_MAX = 100;
 
@@ -103,7 +105,6 @@ export class Connection {
     this.pending = new Map();
     /** @type {Map<number, number>} Ping request id to the client time it was sent. */
     this.pingsInFlight = new Map();
-    this.joinRequestId = 0;
     this.joined = false;
     /** @type {LimitsInfo | null} */
     this.limits = null;
@@ -115,6 +116,8 @@ export class Connection {
     this.heartbeatTimer = null;
     /** @type {ReturnType<typeof setTimeout>[]} */
     this.burstTimers = [];
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.helloTimer = null;
     this.stopped = false;
     this.onOnline = () => { if (!this.stopped && !this.socket) this.connectNow(); };
     this.onOffline = () => {
@@ -152,6 +155,13 @@ export class Connection {
       return;
     }
     this.socket = socket;
+    // Opening can hang (a half-open network); without a hello in time, try again.
+    this.helloTimer = setTimeout(() => {
+      if (this.socket !== socket) return;
+      this.dropSocket();
+      socket.close(4000, 'no hello');
+      this.afterDrop();
+    }, HELLO_TIMEOUT_MS);
     socket.onmessage = (message) => {
       if (this.socket !== socket) return;
       if (typeof message.data !== 'string') return;
@@ -234,10 +244,15 @@ export class Connection {
   onMessage(message) {
     switch (message.type) {
       case 'hello':
+        if (this.helloTimer !== null) clearTimeout(this.helloTimer);
+        this.helloTimer = null;
         this.limits = message.limits;
         this.clock.noteHello(message.server_time_ms);
         this.sendJoin();
+        // Pings are allowed before the join is answered, so a link that dies while joining
+        // is noticed too.
         this.startClockBurst();
+        this.startHeartbeat();
         return;
       case 'ack': {
         const waiter = this.pending.get(message.id);
@@ -282,7 +297,6 @@ export class Connection {
         if (reply.kind !== 'joined') return;
         this.joined = true;
         this.setStatus({ phase: 'connected', attempt: 0, retry_at_ms: null, closing_reason: null, closing_message: null });
-        this.startHeartbeat();
         this.options.onJoined(reply);
       },
       (/** @type {RequestError} */ error) => {
@@ -346,6 +360,8 @@ export class Connection {
     }
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
+    if (this.helloTimer !== null) clearTimeout(this.helloTimer);
+    this.helloTimer = null;
     for (const timer of this.burstTimers) clearTimeout(timer);
     this.burstTimers = [];
     this.pingsInFlight.clear();
