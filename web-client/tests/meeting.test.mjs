@@ -115,7 +115,7 @@ test('a facilitator and three members run a meeting through links, a reload, an 
 
     // --- Three members join through the invite link. --------------------------------------
     const ann = await joinThroughInvite(browser, inviteLink, 'Ann', DESKTOP, 'join-invite');
-    const bob = await joinThroughInvite(browser, inviteLink, 'Bob', PHONE);
+    const bob = await joinThroughInvite(browser, inviteLink, 'Bob', PHONE, 'join-invite-phone');
     const cleo = await joinThroughInvite(browser, inviteLink, 'Cleo', { ...DESKTOP, colorScheme: 'dark' });
     const everyone = [fran, ann, bob, cleo];
     for (const person of [ann, bob, cleo]) pageErrors.push(...collectPageErrors(person.page, person.name));
