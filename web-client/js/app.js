@@ -204,4 +204,10 @@ function refused(groupId, credential, error, typed) {
   askName(groupId, mode, { name: typed?.name, observer: typed?.observer, error: `Could not join: ${error.message}.` });
 }
 
+// Opening another group link in the same tab can change only the fragment, which does not
+// load the page again; start over so the new secret is read.
+window.addEventListener('hashchange', () => {
+  if (/(^|[#&])(invite|facilitator)=/.test(location.hash)) location.reload();
+});
+
 route();
