@@ -179,6 +179,9 @@ test('a facilitator and three members run a meeting through links, a reload, an 
     await waitUntil(cleo.page, 'Cleo sees the offline indicator',
       () => ['offline', 'waiting', 'connecting'].includes(document.getElementById('connection')?.dataset.phase ?? ''));
     await screenshot(cleo.page, 'room-offline');
+    await waitUntil(fran.page, 'Fran sees Cleo offline', () =>
+      [...document.querySelectorAll('#people-list .person.offline')].some((row) => row.textContent?.includes('Cleo')));
+    await screenshot(fran.page, 'room-member-offline-seen-by-facilitator');
     await fran.page.locator('#rename-button').click();
     await fran.page.locator('#rename-input').fill('Friday Peers, week 2');
     await fran.page.getByRole('button', { name: 'Save' }).click();
