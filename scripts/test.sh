@@ -61,13 +61,22 @@ rust_passed=$(grep -Eo '^test result: [a-z]+\. [0-9]+ passed' "$cargo_log" | awk
 rust_failed=$(grep -Eo '[0-9]+ failed;' "$cargo_log" | awk '{s+=$1} END {print s+0}')
 
 # --- Browser -------------------------------------------------------------------------------
+browser_passed=0
+browser_failed=0
 if [ -f web-client/package.json ]; then
   say "type-check the web client (tsc --noEmit --checkJs)"
   (cd web-client && npm run --silent typecheck)
-  say "browser end-to-end tests (headless Chromium)"
+  say "browser end-to-end tests (headless Chromium against the real server)"
   cargo build --bin roundtable
-  (cd web-client && npm test)
+  browser_log=$(mktemp)
+  trap 'rm -f "$cargo_log" "$browser_log"' EXIT
+  (cd web-client && npm test) 2>&1 | tee "$browser_log"
+  # Node's test runner ends with "# pass N" / "# fail N" (or "ℹ pass N" with the spec reporter).
+  browser_passed=$(grep -Eo '^(# |ℹ )pass [0-9]+' "$browser_log" | awk '{s+=$NF} END {print s+0}')
+  browser_failed=$(grep -Eo '^(# |ℹ )fail [0-9]+' "$browser_log" | awk '{s+=$NF} END {print s+0}')
+  echo "screenshots: target/screenshots/"
 fi
 
 say "all tests passed"
 echo "rust: ${rust_passed} passed, ${rust_failed} failed"
+echo "browser: ${browser_passed} passed, ${browser_failed} failed"

@@ -1,0 +1,166 @@
+// @ts-check
+// Small DOM helpers shared by every view: building elements, toasts, the screen reader
+// announcer, copying to the clipboard and a confirmation dialog.
+
+/** How long a toast stays, in milliseconds. */
+export const TOAST_VISIBLE_MS = 6000;
+/** Toasts shown at once at most; older ones leave first. */
+export const TOASTS_MAX = 4;
+
+/**
+ * @typedef {Record<string, string | number | boolean | null | undefined | EventListener>} Props
+ * @typedef {Node | string | null | undefined | false} Child
+ */
+
+/**
+ * Creates an element. Props starting with `on` are listeners; `class`, `for`, `aria-*`,
+ * `data-*` and other attributes are set as attributes; `true` sets an empty attribute and
+ * `false`, null or undefined leave it out.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Props} [props]
+ * @param {...(Child | Child[])} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function h(tag, props = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith('on') && typeof value === 'function') {
+      element.addEventListener(name.slice(2).toLowerCase(), /** @type {EventListener} */ (value));
+    } else if (name === 'value' && 'value' in element) {
+      /** @type {HTMLInputElement} */ (/** @type {unknown} */ (element)).value = String(value);
+    } else {
+      element.setAttribute(name, value === true ? '' : String(value));
+    }
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child);
+  }
+  return element;
+}
+
+/**
+ * Shows a short message that does not block anything.
+ * @param {string} message
+ * @param {'error' | 'info'} [kind]
+ */
+export function toast(message, kind = 'error') {
+  const region = document.getElementById('toasts');
+  if (!region) return;
+  while (region.children.length >= TOASTS_MAX) region.firstElementChild?.remove();
+  const close = h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss' }, '×');
+  const item = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    h('span', {}, message), close);
+  const timer = setTimeout(() => item.remove(), TOAST_VISIBLE_MS);
+  close.addEventListener('click', () => {
+    clearTimeout(timer);
+    item.remove();
+  });
+  region.append(item);
+}
+
+/**
+ * Says something to screen readers through the polite live region.
+ * @param {string} message
+ */
+export function announce(message) {
+  const region = document.getElementById('announcer');
+  if (!region) return;
+  // Replacing the text (rather than appending) keeps the region short; the brief clear makes
+  // screen readers announce a repeat of the same words too.
+  region.textContent = '';
+  setTimeout(() => { region.textContent = message; }, 30);
+}
+
+/**
+ * Copies text, and says so.
+ * @param {string} text
+ * @param {string} what What was copied, for the confirmation.
+ */
+export async function copyText(text, what) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(`${what} copied.`, 'info');
+  } catch {
+    // Clipboard access can be refused (no secure context, no permission); selecting the
+    // text lets the person copy it by hand.
+    toast(`Could not copy; select the ${what.toLowerCase()} and copy it by hand.`);
+  }
+}
+
+/**
+ * A copy-to-clipboard field: the text in a read-only input and a Copy button.
+ * @param {string} label
+ * @param {string} value
+ * @param {string} id
+ * @param {string} [hint]
+ */
+export function copyField(label, value, id, hint) {
+  const input = h('input', { id, type: 'text', readonly: true, value, class: 'copy-input', spellcheck: 'false' });
+  input.addEventListener('focus', () => input.select());
+  const hintId = hint ? `${id}-hint` : undefined;
+  if (hintId) input.setAttribute('aria-describedby', hintId);
+  return h('div', { class: 'field' },
+    h('label', { for: id }, label),
+    h('div', { class: 'copy-row' },
+      input,
+      h('button', { type: 'button', class: 'button secondary', 'data-copy': id, onclick: () => copyText(value, label) }, 'Copy')),
+    hint ? h('p', { class: 'hint', id: hintId }, hint) : null);
+}
+
+/**
+ * Asks for a confirmation in a modal dialog; resolves true on confirm.
+ * @param {string} title
+ * @param {string} body
+ * @param {string} confirmLabel
+ * @returns {Promise<boolean>}
+ */
+export function confirmDialog(title, body, confirmLabel) {
+  return new Promise((resolve) => {
+    const confirmButton = h('button', { type: 'submit', value: 'confirm', class: 'button danger' }, confirmLabel);
+    const cancelButton = h('button', { type: 'submit', value: 'cancel', class: 'button secondary' }, 'Cancel');
+    const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'dialog-title' },
+      h('form', { method: 'dialog' },
+        h('h2', { id: 'dialog-title' }, title),
+        h('p', {}, body),
+        h('div', { class: 'actions' }, cancelButton, confirmButton)));
+    document.body.append(dialog);
+    dialog.addEventListener('close', () => {
+      resolve(dialog.returnValue === 'confirm');
+      dialog.remove();
+    });
+    dialog.showModal();
+    // The safe choice has the focus, so a stray Enter does not remove anyone.
+    cancelButton.focus();
+  });
+}
+
+/** @param {string} role */
+export function roleLabel(role) {
+  return role === 'facilitator' ? 'Facilitator' : role === 'observer' ? 'Observer' : 'Member';
+}
+
+const SVG_NAMESPACE = 'http://www.w3.org/2000/svg';
+
+/**
+ * A raised hand, drawn as lines so it shows the same everywhere (emoji fonts are not on
+ * every machine) and takes the text colour.
+ * @returns {SVGSVGElement}
+ */
+export function handIcon() {
+  const svg = document.createElementNS(SVG_NAMESPACE, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', 'icon');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  // Four fingers, then the palm with the thumb folded in from the left.
+  for (const d of ['M8 11V5.5', 'M11 10V3.5', 'M14 10V4', 'M17 11V6.5',
+    'M8 11.5 6.2 9.8a1.6 1.6 0 0 0-2.3 2.2l3.6 5.2A7 7 0 0 0 13 20.5h.5a4.5 4.5 0 0 0 3.5-4.4V11']) {
+    const path = document.createElementNS(SVG_NAMESPACE, 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+  }
+  return svg;
+}

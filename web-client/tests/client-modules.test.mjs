@@ -1,0 +1,91 @@
+// The client's pure modules, run in Node without a browser: the clock offset estimator and
+// the store that applies snapshots and events.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ClockOffset, CLOCK_SAMPLES_MAX } from '../js/clock.js';
+import { RoomStore, registerFeature } from '../js/store.js';
+
+test('the clock offset comes from the ping with the smallest round trip among the recent ones', () => {
+  let now = 1_000_000;
+  const clock = new ClockOffset(() => now);
+  clock.noteHello(now + 60_000);
+  assert.equal(clock.offsetMs(), 60_000, 'until a pong, the hello gives a rough offset');
+
+  // Server is 5000 ms ahead. A slow ping with asymmetric delay gives a worse estimate.
+  clock.addSample(0, 5000 + 300, 400); // round trip 400: estimate 5100
+  clock.addSample(1000, 6000 + 10, 1020); // round trip 20: estimate 4990 + ... = 5000
+  clock.addSample(2000, 7000 + 150, 2200); // round trip 200: estimate 5050
+  assert.equal(clock.best()?.round_trip_ms, 20);
+  assert.equal(clock.offsetMs(), 6010 - 1010);
+  now = 50_000;
+  assert.equal(clock.serverNow(), 50_000 + 5000);
+
+  // A negative round trip (the client clock jumped back mid-ping) is not a sample.
+  clock.addSample(3000, 9000, 2500);
+  assert.equal(clock.samples.length, 3);
+
+  // Old samples fall out, so the estimate follows a clock that was adjusted.
+  for (let index = 0; index < CLOCK_SAMPLES_MAX; index++) {
+    const sent = 10_000 + index * 1000;
+    clock.addSample(sent, sent + 40 + 2000, sent + 80); // round trip 80, offset 2000
+  }
+  assert.equal(clock.samples.length, CLOCK_SAMPLES_MAX);
+  assert.equal(clock.offsetMs(), 2000);
+});
+
+const GROUP = { group_id: 'g', name: 'Peers' };
+const MEETING = { meeting_id: 'm1', number: 1, started_at_ms: 1 };
+const fran = { member_id: 'f', display_name: 'Fran', role: 'facilitator', online: true };
+
+test('the store applies a snapshot and then each event once, in order', () => {
+  const store = new RoomStore();
+  const changes = [];
+  store.subscribe((change) => changes.push(change.kind));
+  assert.equal(store.resumePoint(), null, 'nothing to resume from before a snapshot');
+  assert.equal(store.applyEvent({ seq: 1, at_ms: 1, event: { kind: 'group_renamed', name: 'x' } }), false,
+    'an event before any snapshot is not applied');
+
+  store.setJoined({ member_id: 'f', role: 'facilitator', meeting_id: 'm1', catch_up: 'snapshot' });
+  store.applySnapshot({ seq: 3, group: GROUP, meeting: MEETING, members: [fran], hands: [] });
+  const ann = { member_id: 'a', display_name: 'Ann', role: 'member', online: false };
+  assert.ok(store.applyEvent({ seq: 4, at_ms: 2, event: { kind: 'member_added', member: ann } }));
+  assert.ok(store.applyEvent({ seq: 5, at_ms: 2, event: { kind: 'presence_changed', member_id: 'a', online: true, reason: 'joined' } }));
+  assert.ok(store.applyEvent({ seq: 6, at_ms: 3, event: { kind: 'hand_raised', member_id: 'a' } }));
+  assert.ok(store.applyEvent({ seq: 7, at_ms: 3, event: { kind: 'hand_raised', member_id: 'f' } }));
+  assert.equal(store.applyEvent({ seq: 6, at_ms: 3, event: { kind: 'hand_raised', member_id: 'a' } }), false,
+    'a replayed event already included is skipped');
+  assert.ok(store.applyEvent({ seq: 9, at_ms: 4, event: { kind: 'group_renamed', name: 'Friday Peers' } }),
+    'a gap in seqs is allowed (events not addressed to this member)');
+  assert.ok(store.applyEvent({ seq: 10, at_ms: 4, event: { kind: 'role_changed', member_id: 'a', role: 'observer' } }));
+  assert.ok(store.applyEvent({ seq: 11, at_ms: 5, event: { kind: 'member_removed', member_id: 'a' } }));
+
+  const state = store.state;
+  assert.equal(state?.group.name, 'Friday Peers');
+  assert.deepEqual(state?.members.map((member) => member.member_id), ['f']);
+  assert.deepEqual(state?.hands, ['f'], 'a removed member leaves the queue');
+  assert.deepEqual(store.resumePoint(), { meeting_id: 'm1', seq: 11 });
+  assert.ok(store.iAmFacilitator());
+  assert.deepEqual(changes.slice(0, 2), ['joined', 'snapshot']);
+
+  // A new meeting started while away: the old state must not take the new meeting's events.
+  store.setJoined({ member_id: 'f', role: 'facilitator', meeting_id: 'm2', catch_up: 'snapshot' });
+  assert.equal(store.state, null);
+  assert.equal(store.applyEvent({ seq: 12, at_ms: 6, event: { kind: 'group_renamed', name: 'y' } }), false);
+});
+
+test('a registered feature reads its part of the snapshot and handles its own events', () => {
+  registerFeature({
+    id: 'counter',
+    fromSnapshot: () => ({ renames: 0 }),
+    events: {
+      group_renamed: (state) => { /** @type {any} */ (state.features.counter).renames += 1; },
+    },
+  });
+  const store = new RoomStore();
+  store.applySnapshot({ seq: 0, group: GROUP, meeting: MEETING, members: [fran], hands: [] });
+  store.applyEvent({ seq: 1, at_ms: 1, event: { kind: 'group_renamed', name: 'A' } });
+  store.applyEvent({ seq: 2, at_ms: 1, event: { kind: 'group_renamed', name: 'B' } });
+  assert.deepEqual(store.state?.features.counter, { renames: 2 });
+  assert.equal(store.state?.group.name, 'B');
+});

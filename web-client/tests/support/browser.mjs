@@ -1,0 +1,67 @@
+// Headless Chromium for the browser tests, and helpers to drive and photograph pages.
+
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { REPO_DIR } from './server.mjs';
+
+export const SCREENSHOT_DIR = path.join(REPO_DIR, 'target', 'screenshots');
+/** How long a test waits for something every page should see. */
+export const SEE_TIMEOUT_MS = 15000;
+
+/** Launches Debian's Chromium (playwright cannot download browsers here) with a fresh profile. */
+export async function launchBrowser() {
+  const executablePath = process.env.ROUNDTABLE_TEST_CHROMIUM || '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(`Chromium is missing at ${executablePath}: install Debian's chromium package (./scripts/test.sh does) or point ROUNDTABLE_TEST_CHROMIUM at a Chromium binary`);
+  }
+  // `launch` (not a persistent context) starts from a new temporary profile every run.
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * Saves a screenshot as target/screenshots/<name>.png.
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Waits until `predicate` holds in the page, with a message that says what was expected.
+ * @template T
+ * @param {import('playwright-core').Page} page
+ * @param {string} what
+ * @param {(arg: T) => unknown} predicate Runs in the page.
+ * @param {T} [arg]
+ */
+export async function waitUntil(page, what, predicate, arg) {
+  try {
+    await page.waitForFunction(predicate, arg, { timeout: SEE_TIMEOUT_MS, polling: 50 });
+  } catch (error) {
+    const phase = await page.evaluate(() => /** @type {any} */ (window).roundtable?.phase?.()).catch(() => 'unknown');
+    throw new Error(`${what}: not seen within ${SEE_TIMEOUT_MS} ms (connection phase ${phase}; page ${page.url()})\n${error}`);
+  }
+}
+
+/**
+ * Collects the page's console errors and uncaught exceptions, so a test can assert none.
+ * @param {import('playwright-core').Page} page
+ * @param {string} label
+ * @returns {string[]}
+ */
+export function collectPageErrors(page, label) {
+  /** @type {string[]} */
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(`${label}: uncaught ${error.message}`));
+  return errors;
+}
