@@ -56,10 +56,18 @@ pub fn router(context: Arc<ServerContext>) -> Router {
             get(crate::export::benchmarks_csv),
         )
         .route("/ws", get(websocket))
+        .route_service("/", index.clone())
         .route_service("/g/{group_id}", index)
-        .fallback_service(ServeDir::new(web_dir))
+        // Only the client's own files are public: not its tests, tools or node_modules.
+        .nest_service("/css", ServeDir::new(web_dir.join("css")))
+        .nest_service("/js", ServeDir::new(web_dir.join("js")))
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
         .with_state(context)
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such page")
 }
 
 /// A typed error answer: status plus `{"error": {"code", "message"}}`.

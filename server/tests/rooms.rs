@@ -702,6 +702,16 @@ async fn http_api_validates_its_input() {
     let (status, _) =
         http_request(server.addr, "GET", &format!("/g/{}", GroupId::random()), "").await;
     assert_eq!(status, 200, "group links open the web client");
+    let (status, _) = http_request(server.addr, "GET", "/js/app.js", "").await;
+    assert_eq!(status, 200, "the client's modules are served");
+    for private in [
+        "/package.json",
+        "/tests/meeting.test.mjs",
+        "/node_modules/.package-lock.json",
+    ] {
+        let (status, _) = http_request(server.addr, "GET", private, "").await;
+        assert_eq!(status, 404, "{private} is not served");
+    }
     server.stop().await;
 }
 

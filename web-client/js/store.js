@@ -53,7 +53,12 @@ export function registerFeature(feature) {
   features.push(feature);
 }
 
-/** @type {{ [K in RoomEvent['kind']]: (state: RoomState, event: Extract<RoomEvent, { kind: K }>) => void }} */
+/**
+ * The event kinds the core store handles itself; every other kind belongs to a feature module.
+ * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered'} CoreKind
+ */
+
+/** @type {{ [K in CoreKind]: (state: RoomState, event: Extract<RoomEvent, { kind: K }>) => void }} */
 const CORE_EVENTS = {
   member_added(state, event) {
     if (!state.members.some((member) => member.member_id === event.member.member_id)) {
@@ -152,7 +157,7 @@ export class RoomStore {
     if (!state || frame.seq <= state.seq) return false;
     const event = frame.event;
     const core = /** @type {((state: RoomState, event: RoomEvent) => void) | undefined} */ (
-      CORE_EVENTS[event.kind]
+      /** @type {Record<string, unknown>} */ (CORE_EVENTS)[event.kind]
     );
     core?.(state, event);
     for (const feature of features) feature.events[event.kind]?.(state, event, frame);

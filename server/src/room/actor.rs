@@ -573,6 +573,9 @@ impl RoomActor {
         };
         if let Err(error) = self.context.store.append(switch).await {
             warn!(group = %self.group_id(), %error, "could not start the next meeting");
+            if matches!(error, StoreError::Conflict(_)) {
+                self.lose_ownership("the store refused the next meeting's snapshot");
+            }
             return Err(storage_error(&error));
         }
         let entries: Vec<LogEntry> = events
@@ -595,6 +598,11 @@ impl RoomActor {
         if let Err(error) = self.context.store.append(last_event).await {
             // The switch is durable; a client resuming into the ended meeting gets a snapshot.
             warn!(group = %self.group_id(), %error, "ended meeting's last event not logged");
+        }
+        // Retention trims the ended meeting's log once it is old enough; if this record is
+        // lost the log is simply kept.
+        if let Err(error) = self.context.store.end_meeting(ended_meeting, now_ms).await {
+            warn!(group = %self.group_id(), %error, "ended meeting not recorded for retention");
         }
         self.state = next;
         self.events_since_snapshot = 0;
