@@ -3,43 +3,13 @@
 mod support;
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
 
 use roundtable_protocol::{Event, Request};
 use support::{TestClient, create_group};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-/// Starts the binary on a free port and returns it with its address, read from the line it
-/// prints at start.
 async fn start_binary(data_dir: &Path) -> (Child, std::net::SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roundtable"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the roundtable binary");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("the server prints its URL within 10 s")
-        .expect("read stdout")
-        .expect("a line");
-    let url = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"));
-    let addr = url
-        .trim_start_matches("http://")
-        .trim_end_matches(['/', '.'])
-        .parse()
-        .unwrap_or_else(|error| panic!("bad address in {url}: {error}"));
-    (child, addr)
+    support::start_binary(&["--data-dir".as_ref(), data_dir.as_os_str()]).await
 }
 
 #[tokio::test]

@@ -9,8 +9,8 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -28,8 +28,7 @@ use roundtable_server::store::{
 use roundtable_server::{Config, Limits, Server};
 use support::redis::{Persistence, TestRedis};
 use support::{Closed, TestClient, create_group, http_request};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -42,33 +41,14 @@ fn unique_prefix() -> String {
 
 /// Starts the real binary on the Redis store and returns it with the address it printed.
 async fn start_binary(redis_url: &str, prefix: &str, extra_args: &[&str]) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roundtable"))
-        .args(["--listen", "127.0.0.1:0", "--redis-url", redis_url])
-        .args(["--redis-prefix", prefix])
-        .args(extra_args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the roundtable binary");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("the server prints its URL within 10 s")
-        .expect("read stdout")
-        .expect("a line");
-    let url = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"));
-    let addr = url
-        .trim_start_matches("http://")
-        .trim_end_matches(['/', '.'])
-        .parse()
-        .unwrap_or_else(|error| panic!("bad address in {url}: {error}"));
-    (child, addr)
+    let mut args: Vec<&OsStr> = vec![
+        "--redis-url".as_ref(),
+        redis_url.as_ref(),
+        "--redis-prefix".as_ref(),
+        prefix.as_ref(),
+    ];
+    args.extend(extra_args.iter().map(|arg| OsStr::new(*arg)));
+    support::start_binary(&args).await
 }
 
 /// A server in this process on the Redis store.

@@ -97,6 +97,38 @@ impl Drop for TestServer {
     }
 }
 
+/// Starts the real `roundtable` binary on `127.0.0.1:0` with `args`, and returns it with the
+/// address it printed at start. The process is killed if the handle is dropped.
+pub async fn start_binary(args: &[&std::ffi::OsStr]) -> (tokio::process::Child, SocketAddr) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the roundtable binary");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("the server prints its URL within 10 s")
+        .expect("read stdout")
+        .expect("a line");
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches(['/', '.'])
+        .parse()
+        .unwrap_or_else(|error| panic!("bad address in {url}: {error}"));
+    (child, addr)
+}
+
 /// A group made over HTTP, with the secrets cut out of its links.
 #[derive(Debug, Clone)]
 pub struct TestGroup {
