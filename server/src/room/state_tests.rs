@@ -483,13 +483,16 @@ proptest! {
             match outcome {
                 Ok(events) => {
                     for event in events {
-                        // An anonymous member's numbers never reach the wire with their id.
-                        if let RoomEvent::NumbersSubmitted { member_id, sharing: Sharing::Anonymous, values, .. } = &event {
+                        // An anonymous member's numbers reach the wire only inside aggregates,
+                        // and aggregates only over three or more values.
+                        if let RoomEvent::NumbersSubmitted { member_id, sharing: Sharing::Anonymous, .. } = &event {
                             let wire = serde_json::to_string(&event.to_wire(0)).unwrap();
                             prop_assert!(!wire.contains(&member_id.to_string()), "anonymous submitter named on the wire");
-                            for value in values.values() {
-                                prop_assert!(!wire.contains(&value.to_string()) || state.benchmarks.current.len() >= 3,
-                                    "a lone anonymous value is on the wire");
+                            if let roundtable_protocol::Event::BenchmarksChanged { view } = event.to_wire(0) {
+                                for metric in &view.per_metric {
+                                    prop_assert!(metric.named.iter().all(|named| named.member_id != *member_id));
+                                    prop_assert!(metric.count >= 3 || metric.quartiles.is_none(), "aggregates over fewer than three values");
+                                }
                             }
                         }
                         let seq = state.seq + 1;
