@@ -145,7 +145,7 @@ mod tests {
         let top = criterion_result(&criterion("T", 0, 10, 2), &[10, 10]);
         let bottom = criterion_result(&criterion("B", 0, 10, 2), &[0, 0]);
         assert_eq!(overall_percent(std::slice::from_ref(&top)), 100.0);
-        assert_eq!(overall_percent(&[bottom.clone()]), 0.0);
+        assert_eq!(overall_percent(std::slice::from_ref(&bottom)), 0.0);
         assert_eq!(overall_percent(&[top, bottom]), 50.0);
         assert_eq!(overall_percent(&[]), 0.0);
     }
