@@ -1050,3 +1050,65 @@ async fn the_facilitator_saves_an_edited_rubric_as_a_group_template() {
     assert_eq!(group_templates, vec![&edited]);
     server.stop().await;
 }
+
+/// Replays served from the store's log (not the in-memory ring) filter private events too.
+#[tokio::test]
+async fn the_buyer_brief_reaches_only_the_buyer_in_replays_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        recent_events_max: 1,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(dir.path(), limits).await;
+    let group = create_group(server.addr, "Replay Peers").await;
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    let ann = join_member(&server, &group, "Ann").await;
+    let bob = join_member(&server, &group, "Bob").await;
+    let cleo = join_member(&server, &group, "Cleo").await;
+    let (seller, buyer) = (ann.member_id.unwrap(), bob.member_id.unwrap());
+    let resumes = [
+        ("bob", bob.resume_point(), bob.token_credential()),
+        ("cleo", cleo.resume_point(), cleo.token_credential()),
+    ];
+    bob.close().await;
+    cleo.close().await;
+    fran.ok(role_play(RolePlayRequest::SetUp {
+        seller,
+        buyer: Some(buyer),
+        scenario: SCENARIO.into(),
+        buyer_brief: Some(BRIEF.into()),
+        rubric: rubric(),
+        reveal_threshold: None,
+    }))
+    .await;
+    // More events after the brief, so that the one-event ring cannot serve the resume.
+    fran.ok(Request::RaiseHand).await;
+    fran.ok(Request::LowerHand).await;
+    for (name, resume, token) in resumes {
+        let mut client = TestClient::connect(server.addr).await;
+        let snapshot = client
+            .join(group.group_id, token, Some(resume))
+            .await
+            .expect("resume");
+        assert!(snapshot.is_none(), "{name} gets a replay, not a snapshot");
+        event_seen(&mut client, |frame| {
+            matches!(frame.event, Event::HandLowered { .. })
+        })
+        .await;
+        let briefs = client
+            .events()
+            .iter()
+            .filter(|frame| matches!(is_role_play(frame), Some(RolePlayEvent::BuyerBrief { .. })))
+            .count();
+        let set_ups = client
+            .events()
+            .iter()
+            .filter(|frame| matches!(is_role_play(frame), Some(RolePlayEvent::SetUp { .. })))
+            .count();
+        assert_eq!(set_ups, 1, "{name} replays the setup");
+        assert_eq!(briefs, usize::from(name == "bob"), "{name} and the brief");
+        client.close().await;
+    }
+    server.stop().await;
+}
