@@ -311,7 +311,7 @@ pub struct Snapshot {
     pub practice_count: u32,
     /// Role play and scoring, as this member sees it.
     #[serde(default)]
-    pub role_play: RolePlayView,
+    pub role_play: Box<RolePlayView>,
 }
 
 /// A group as clients see it. Secrets never cross the wire after creation.

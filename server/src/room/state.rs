@@ -392,13 +392,15 @@ impl RoomState {
             benchmarks: self.benchmarks.view(),
             practices: self.practices.newest(practices::PRACTICES_IN_SNAPSHOT),
             practice_count: self.practices.practices.len() as u32,
-            role_play: self.role_play.view_for(
-                viewer,
-                &self
-                    .members
-                    .iter()
-                    .map(|member| member.id)
-                    .collect::<Vec<_>>(),
+            role_play: Box::new(
+                self.role_play.view_for(
+                    viewer,
+                    &self
+                        .members
+                        .iter()
+                        .map(|member| member.id)
+                        .collect::<Vec<_>>(),
+                ),
             ),
         }
     }
