@@ -56,3 +56,7 @@ id_type!(
     /// A member of a group, stable across the group's meetings.
     MemberId
 );
+id_type!(
+    /// One role play within a group.
+    RolePlayId
+);

@@ -16,10 +16,12 @@ use ts_rs::TS;
 mod accountability;
 mod ids;
 mod minutes;
+mod roleplay;
 
 pub use accountability::*;
-pub use ids::{GroupId, MeetingId, MemberId};
+pub use ids::{GroupId, MeetingId, MemberId, RolePlayId};
 pub use minutes::*;
+pub use roleplay::*;
 
 /// The protocol version this crate speaks. A frame with another `v` is refused with
 /// [`ErrorCode::UnsupportedVersion`].
@@ -135,6 +137,8 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tag: Option<String>,
     },
+    /// Role play and anonymous scoring (see [`RolePlayRequest`]).
+    RolePlay { action: RolePlayRequest },
 }
 
 /// How a client proves who it is when it joins.
@@ -305,6 +309,9 @@ pub struct Snapshot {
     pub practices: Vec<Practice>,
     /// Practices in the library in all.
     pub practice_count: u32,
+    /// Role play and scoring, as this member sees it.
+    #[serde(default)]
+    pub role_play: Box<RolePlayView>,
 }
 
 /// A group as clients see it. Secrets never cross the wire after creation.
@@ -404,6 +411,10 @@ pub enum Event {
     /// follows. This is the last event of the ended meeting.
     NextMeetingStarted {
         meeting: MeetingInfo,
+    },
+    /// Role play and scoring (see [`RolePlayEvent`]).
+    RolePlay {
+        change: RolePlayEvent,
     },
 }
 

@@ -56,17 +56,25 @@ fn every_example_in_protocol_md_matches_the_types() {
     let mut server_types = BTreeSet::new();
     let mut event_kinds = BTreeSet::new();
     let mut reply_kinds = BTreeSet::new();
+    let mut role_play_actions = BTreeSet::new();
+    let mut role_play_changes = BTreeSet::new();
     for (label, body) in &blocks {
         match label.as_str() {
             "client" => {
                 let value = round_trip::<ClientFrame>(label, body);
                 request_types.insert(value["type"].as_str().expect("type").to_string());
+                if let Some(kind) = value["action"]["kind"].as_str() {
+                    role_play_actions.insert(kind.to_string());
+                }
             }
             "server" => {
                 let value = round_trip::<ServerMessage>(label, body);
                 server_types.insert(value["type"].as_str().expect("type").to_string());
                 if let Some(kind) = value["event"]["kind"].as_str() {
                     event_kinds.insert(kind.to_string());
+                }
+                if let Some(kind) = value["event"]["change"]["kind"].as_str() {
+                    role_play_changes.insert(kind.to_string());
                 }
                 if let Some(kind) = value["result"]["kind"].as_str() {
                     reply_kinds.insert(kind.to_string());
@@ -114,6 +122,16 @@ fn every_example_in_protocol_md_matches_the_types() {
     );
     missing(&event_kinds, tags(&declarations, "Event", "kind"), "event");
     missing(&reply_kinds, tags(&declarations, "Reply", "kind"), "reply");
+    missing(
+        &role_play_actions,
+        tags(&declarations, "RolePlayRequest", "kind"),
+        "role play action",
+    );
+    missing(
+        &role_play_changes,
+        tags(&declarations, "RolePlayEvent", "kind"),
+        "role play change",
+    );
     for code in ErrorCode::ALL {
         assert!(
             markdown.contains(&format!("| `{}` |", code.as_str())),

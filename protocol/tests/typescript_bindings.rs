@@ -30,6 +30,7 @@ fn generate() -> String {
         GroupId,
         MeetingId,
         MemberId,
+        RolePlayId,
         ClientFrame,
         Request,
         Credential,
@@ -76,6 +77,18 @@ fn generate() -> String {
         Attendee,
         MeetingList,
         MeetingSummary,
+        Criterion,
+        Rubric,
+        RubricTemplate,
+        RolePlayPhase,
+        RolePlayInfo,
+        RolePlayRequest,
+        RolePlayEvent,
+        CriterionResult,
+        RolePlayResults,
+        SellerTrendPoint,
+        SellerTrend,
+        RolePlayView,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

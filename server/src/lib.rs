@@ -12,6 +12,7 @@
 //!   registry that finds or loads them.
 //! - [`store`]: persistence behind one trait, with the embedded (redb) implementation and the
 //!   conformance suite every implementation passes.
+//! - [`logging`]: the log filter, which keeps frame payloads out of the logs.
 //! - [`secrets`]: random secrets and tokens, stored only as hashes.
 //! - [`clock`]: wall-clock time, real or manual.
 
@@ -20,6 +21,7 @@ pub mod config;
 pub mod connection;
 pub mod export;
 pub mod http;
+pub mod logging;
 pub mod room;
 pub mod secrets;
 pub mod server;

@@ -2,16 +2,15 @@
 //! Ctrl-C or SIGTERM.
 
 use clap::Parser;
-use roundtable_server::{Config, Server};
-use tracing_subscriber::EnvFilter;
+use roundtable_server::{Config, Server, logging};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(logging::env_filter(
+            &std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        ))
         .init();
     let server = Server::bind(config).await?;
     println!(

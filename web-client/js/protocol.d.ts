@@ -7,6 +7,8 @@ export type MeetingId = string;
 
 export type MemberId = string;
 
+export type RolePlayId = string;
+
 export type ClientFrame = { 
 /**
  * Protocol version; must equal [`PROTOCOL_VERSION`].
@@ -23,7 +25,7 @@ resume?: ResumePoint | null, } | { "type": "ping",
 /**
  * The client's own clock when it sent the ping.
  */
-client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, });
+client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, } | { "type": "role_play", action: RolePlayRequest, });
 
 export type Request = { "type": "join", group_id: GroupId, credential: Credential, 
 /**
@@ -33,7 +35,7 @@ resume?: ResumePoint | null, } | { "type": "ping",
 /**
  * The client's own clock when it sent the ping.
  */
-client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, };
+client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, } | { "type": "role_play", action: RolePlayRequest, };
 
 export type Credential = { "kind": "facilitator", secret: string, display_name: string, member_token?: string | null, } | { "kind": "invite", secret: string, display_name: string, observer?: boolean, } | { "kind": "member_token", token: string, };
 
@@ -109,7 +111,11 @@ practices: Array<Practice>,
 /**
  * Practices in the library in all.
  */
-practice_count: number, };
+practice_count: number, 
+/**
+ * Role play and scoring, as this member sees it.
+ */
+role_play: RolePlayView, };
 
 export type GroupInfo = { group_id: GroupId, name: string, };
 
@@ -131,7 +137,7 @@ export type EventFrame = { seq: number,
  */
 at_ms: number, event: Event, };
 
-export type Event = { "kind": "member_added", member: MemberInfo, } | { "kind": "presence_changed", member_id: MemberId, online: boolean, reason: PresenceReason, } | { "kind": "group_renamed", name: string, } | { "kind": "member_removed", member_id: MemberId, } | { "kind": "role_changed", member_id: MemberId, role: Role, } | { "kind": "hand_raised", member_id: MemberId, } | { "kind": "hand_lowered", member_id: MemberId, } | { "kind": "commitment_added", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "commitment_updated", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "benchmarks_changed", view: BenchmarkView, } | { "kind": "practice_posted", practice: Practice, } | { "kind": "practice_upvoted", practice_id: number, member_id: MemberId, up: boolean, } | { "kind": "practice_commented", practice_id: number, comment: PracticeComment, } | { "kind": "next_meeting_started", meeting: MeetingInfo, };
+export type Event = { "kind": "member_added", member: MemberInfo, } | { "kind": "presence_changed", member_id: MemberId, online: boolean, reason: PresenceReason, } | { "kind": "group_renamed", name: string, } | { "kind": "member_removed", member_id: MemberId, } | { "kind": "role_changed", member_id: MemberId, role: Role, } | { "kind": "hand_raised", member_id: MemberId, } | { "kind": "hand_lowered", member_id: MemberId, } | { "kind": "commitment_added", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "commitment_updated", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "benchmarks_changed", view: BenchmarkView, } | { "kind": "practice_posted", practice: Practice, } | { "kind": "practice_upvoted", practice_id: number, member_id: MemberId, up: boolean, } | { "kind": "practice_commented", practice_id: number, comment: PracticeComment, } | { "kind": "next_meeting_started", meeting: MeetingInfo, } | { "kind": "role_play", change: RolePlayEvent, };
 
 export type PresenceReason = "joined" | "left" | "connection_lost" | "removed" | "server_restart";
 
@@ -313,3 +319,104 @@ export type Attendee = { member_id: MemberId, display_name: string, };
 export type MeetingList = { meetings: Array<MeetingSummary>, };
 
 export type MeetingSummary = { meeting_id: MeetingId, number: number, started_at_ms: number, ended_at_ms?: number | null, };
+
+export type Criterion = { name: string, 
+/**
+ * What a good score looks like, shown to scorers next to the scale.
+ */
+description: string, scale_min: number, scale_max: number, 
+/**
+ * Relative weight in the overall score (1 to 100).
+ */
+weight: number, };
+
+export type Rubric = { name: string, criteria: Array<Criterion>, 
+/**
+ * Whether the form asks for "one thing to do differently".
+ */
+one_thing_differently: boolean, };
+
+export type RubricTemplate = { rubric: Rubric, 
+/**
+ * Built-in templates cannot be replaced or deleted.
+ */
+built_in: boolean, };
+
+export type RolePlayPhase = "setup" | "scoring" | "closed" | "revealed";
+
+export type RolePlayInfo = { role_play_id: RolePlayId, seller: MemberId, buyer?: MemberId | null, 
+/**
+ * The situation, visible to everyone.
+ */
+scenario: string, rubric: Rubric, 
+/**
+ * The reveal is refused below this many submissions (at least 2).
+ */
+reveal_threshold: number, phase: RolePlayPhase, 
+/**
+ * How many members have submitted; never who.
+ */
+submission_count: number, };
+
+export type RolePlayRequest = { "kind": "set_up", seller: MemberId, buyer?: MemberId | null, scenario: string, 
+/**
+ * Sent only to the buyer.
+ */
+buyer_brief?: string | null, rubric: Rubric, 
+/**
+ * Default 3, never below 2.
+ */
+reveal_threshold?: number | null, } | { "kind": "open_scoring", role_play_id: RolePlayId, } | { "kind": "submit", role_play_id: RolePlayId, 
+/**
+ * One score per criterion, in the rubric's order, each within its scale.
+ */
+scores: Array<number>, comment: string, one_thing_differently?: string | null, } | { "kind": "close_scoring", role_play_id: RolePlayId, } | { "kind": "reveal", role_play_id: RolePlayId, } | { "kind": "cancel", role_play_id: RolePlayId, } | { "kind": "save_template", rubric: Rubric, } | { "kind": "delete_template", name: string, };
+
+export type RolePlayEvent = { "kind": "set_up", role_play: RolePlayInfo, } | { "kind": "buyer_brief", role_play_id: RolePlayId, buyer: MemberId, brief: string, } | { "kind": "scoring_opened", role_play_id: RolePlayId, } | { "kind": "submission_count", role_play_id: RolePlayId, count: number, } | { "kind": "scoring_closed", role_play_id: RolePlayId, } | { "kind": "revealed", results: RolePlayResults, } | { "kind": "cancelled", role_play_id: RolePlayId, } | { "kind": "template_saved", rubric: Rubric, } | { "kind": "template_deleted", name: string, };
+
+export type CriterionResult = { name: string, scale_min: number, scale_max: number, weight: number, mean: number, median: number, min: number, max: number, 
+/**
+ * How many scorers gave each value, from `scale_min` to `scale_max`.
+ */
+distribution: Array<number>, };
+
+export type RolePlayResults = { role_play_id: RolePlayId, seller: MemberId, buyer?: MemberId | null, scenario: string, rubric_name: string, meeting_number: number, revealed_at_ms: number, submission_count: number, criteria: Array<CriterionResult>, 
+/**
+ * The weighted mean of each criterion's mean, each placed on its scale as 0 (lowest) to
+ * 100 (highest).
+ */
+overall_percent: number, 
+/**
+ * The non-empty comments, shuffled.
+ */
+comments: Array<string>, 
+/**
+ * The non-empty "one thing to do differently" answers, shuffled.
+ */
+one_thing_differently: Array<string>, };
+
+export type SellerTrendPoint = { role_play_id: RolePlayId, meeting_number: number, revealed_at_ms: number, rubric_name: string, overall_percent: number, };
+
+export type SellerTrend = { seller: MemberId, points: Array<SellerTrendPoint>, };
+
+export type RolePlayView = { 
+/**
+ * The current role play, if one is set up.
+ */
+current?: RolePlayInfo | null, 
+/**
+ * Present only in the buyer's own snapshot.
+ */
+buyer_brief?: string | null, 
+/**
+ * Results revealed in this group, oldest first (the most recent ones).
+ */
+revealed: Array<RolePlayResults>, 
+/**
+ * Built-in templates first, then the group's own.
+ */
+templates: Array<RubricTemplate>, 
+/**
+ * Every current member's history as a seller, for members who have been one.
+ */
+seller_trends: Array<SellerTrend>, };

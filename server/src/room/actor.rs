@@ -6,8 +6,11 @@
 //! fans the events out and acknowledges. A failed write therefore changes nothing and the
 //! requester gets `storage_unavailable`.
 //!
-//! Fan-out serializes each event once and queues the same bytes to every connection. A
-//! connection whose queue is full is closed with `slow_consumer`; it can resume.
+//! Fan-out serializes each event once and queues the same bytes to every connection the event
+//! is for (almost always all of them; see [`Audience`]). A connection whose queue is full is
+//! closed with `slow_consumer`; it can resume.
+
+mod roleplay;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -22,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
-use super::state::{self, FreshMember, RoomError, RoomEvent, RoomState};
+use super::roleplay::dedupe::ScoringDedupe;
+use super::state::{self, Audience, FreshMember, RoomError, RoomEvent, RoomState};
 use super::{ConnectionId, Outbox, QueueError, encode};
 use crate::clock::Clock;
 use crate::config::Limits;
@@ -90,6 +94,7 @@ struct Subscriber {
 struct RecentEvent {
     seq: Seq,
     frame: Utf8Bytes,
+    audience: Audience,
 }
 
 /// The actor's private state.
@@ -105,6 +110,9 @@ struct RoomActor {
     presence_out_of_date: bool,
     /// Set when this process may no longer own the room (see [`RoomActor::lose_ownership`]).
     ownership_lost: bool,
+    /// Who filled which submission slot, as keyed hashes, while scoring is open. Memory only:
+    /// never stored, dropped when scoring ends (see `roleplay::dedupe`).
+    scoring_dedupe: Option<ScoringDedupe>,
 }
 
 /// Seconds between retries of presence changes that could not be stored.
@@ -135,6 +143,7 @@ pub fn spawn(
         recent.push_back(RecentEvent {
             seq: entry.seq,
             frame: event_frame(entry.seq, stored.at_ms, &stored.event),
+            audience: stored.event.audience(),
         });
     }
     while recent.len() > context.limits.recent_events_max {
@@ -150,6 +159,7 @@ pub fn spawn(
         // Members online in the stored state are not connected to this process.
         presence_out_of_date: true,
         ownership_lost: false,
+        scoring_dedupe: None,
     };
     tokio::spawn(async move {
         actor.run(commands).await;
@@ -374,7 +384,7 @@ impl RoomActor {
             .state
             .role_of(member_id)
             .expect("a member who just joined is a member");
-        let catch_up = self.catch_up(resume).await;
+        let catch_up = self.catch_up(resume, member_id).await;
         let joined = ServerMessage::Ack {
             id: request_id,
             result: Reply::Joined(wire::Joined {
@@ -425,6 +435,10 @@ impl RoomActor {
         };
         let result = match state::answer_query(&self.state, member_id, request) {
             Some(answer) => answer,
+            None if let wire::Request::RolePlay { action } = request => self
+                .role_play_request(member_id, action)
+                .await
+                .map(|()| Reply::Done),
             None if matches!(request, wire::Request::StartNextMeeting) => self
                 .start_next_meeting(member_id)
                 .await
@@ -455,7 +469,11 @@ impl RoomActor {
                 result: reply,
             },
             Err(error) => {
-                debug!(group = %self.group_id(), member = %member_id, code = error.code.as_str(), "request refused");
+                // Role play refusals are not logged: a line naming the member next to a refused
+                // submission would tell when they tried to score.
+                if !matches!(request, wire::Request::RolePlay { .. }) {
+                    debug!(group = %self.group_id(), member = %member_id, code = error.code.as_str(), "request refused");
+                }
                 error_message(Some(request_id), &error)
             }
         };
@@ -466,11 +484,21 @@ impl RoomActor {
 
     /// Persists `events`, then applies them and sends them to everyone in the room.
     async fn commit(&mut self, events: Vec<RoomEvent>) -> Result<(), RoomError> {
-        if events.is_empty() {
+        self.commit_from(self.state.clone(), events, false).await
+    }
+
+    /// Like [`Self::commit`], from `next`, a copy of the state that may carry a change that is
+    /// not an event (a submission), with a snapshot in the same write when `with_snapshot`.
+    async fn commit_from(
+        &mut self,
+        mut next: RoomState,
+        events: Vec<RoomEvent>,
+        with_snapshot: bool,
+    ) -> Result<(), RoomError> {
+        if events.is_empty() && !with_snapshot {
             return Ok(());
         }
         let now_ms = self.context.clock.now_ms();
-        let mut next = self.state.clone();
         let mut entries = Vec::with_capacity(events.len());
         let mut frames = Vec::with_capacity(events.len());
         for event in &events {
@@ -487,10 +515,12 @@ impl RoomActor {
             frames.push(RecentEvent {
                 seq,
                 frame: event_frame(seq, now_ms, event),
+                audience: event.audience(),
             });
         }
-        let snapshot_due = self.events_since_snapshot + entries.len() as u64
-            >= self.context.limits.snapshot_every_events;
+        let snapshot_due = with_snapshot
+            || self.events_since_snapshot + entries.len() as u64
+                >= self.context.limits.snapshot_every_events;
         let snapshot = snapshot_due.then(|| self.snapshot_of(&next));
         let batch = AppendBatch {
             group_id: self.group_id(),
@@ -523,6 +553,9 @@ impl RoomActor {
         let mut slow = Vec::new();
         for recent in frames {
             for (connection_id, subscriber) in &self.subscribers {
+                if !recent.audience.includes(subscriber.member_id) {
+                    continue;
+                }
                 if subscriber.outbox.push(recent.frame.clone()) == Err(QueueError::Full) {
                     slow.push(*connection_id);
                 }
@@ -612,9 +645,19 @@ impl RoomActor {
             .iter()
             .map(|event| event_frame(last_seq, now_ms, event))
             .collect();
-        let snapshot = encode(&ServerMessage::Snapshot(self.state.to_wire_snapshot()));
+        // Snapshots are per viewer (a buyer brief is in the buyer's only): one serialization per
+        // member, shared by that member's connections.
+        let mut snapshots: HashMap<MemberId, Utf8Bytes> = HashMap::new();
         let mut slow = Vec::new();
         for (connection_id, subscriber) in &self.subscribers {
+            let snapshot = snapshots
+                .entry(subscriber.member_id)
+                .or_insert_with(|| {
+                    encode(&ServerMessage::Snapshot(
+                        self.state.to_wire_snapshot_for(subscriber.member_id),
+                    ))
+                })
+                .clone();
             let queued = frames
                 .iter()
                 .chain(std::iter::once(&snapshot))
@@ -665,11 +708,12 @@ impl RoomActor {
         };
     }
 
-    /// The frames that bring a joining connection up to date.
-    async fn catch_up(&self, resume: Option<ResumePoint>) -> CatchUpFrames {
+    /// The frames that bring a joining connection of `viewer` up to date: only what is meant
+    /// for them.
+    async fn catch_up(&self, resume: Option<ResumePoint>, viewer: MemberId) -> CatchUpFrames {
         let snapshot = || {
             CatchUpFrames::Snapshot(encode(&ServerMessage::Snapshot(
-                self.state.to_wire_snapshot(),
+                self.state.to_wire_snapshot_for(viewer),
             )))
         };
         let Some(resume) = resume else {
@@ -692,7 +736,7 @@ impl RoomActor {
             let frames = self
                 .recent
                 .iter()
-                .filter(|recent| recent.seq > resume.seq)
+                .filter(|recent| recent.seq > resume.seq && recent.audience.includes(viewer))
                 .map(|recent| recent.frame.clone())
                 .collect();
             return CatchUpFrames::Replay(frames);
@@ -715,9 +759,11 @@ impl RoomActor {
                     if entry.seq != expected {
                         return snapshot();
                     }
-                    frames.push(event_frame(entry.seq, stored.at_ms, &stored.event));
+                    if stored.event.audience().includes(viewer) {
+                        frames.push(event_frame(entry.seq, stored.at_ms, &stored.event));
+                    }
                 }
-                if frames.len() == wanted {
+                if entries.len() == wanted {
                     CatchUpFrames::Replay(frames)
                 } else {
                     snapshot()

@@ -13,6 +13,7 @@ pub mod commitments;
 pub mod minutes;
 pub mod practices;
 pub mod registry;
+pub mod roleplay;
 pub mod state;
 
 use std::sync::{Arc, Mutex};

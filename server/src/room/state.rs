@@ -17,6 +17,7 @@ use super::benchmarks::{self, Benchmarks, Submission};
 use super::commitments::{self, CommitmentBoard, NewCommitment};
 use super::minutes;
 use super::practices::{self, Library, NewPractice};
+use super::roleplay::RolePlayState;
 use crate::config::Limits;
 use crate::secrets::{SecretHash, hash_secret};
 
@@ -44,6 +45,9 @@ pub struct RoomState {
     /// Minutes of the group's last [`minutes::PAST_MEETINGS_KEPT`] meetings, oldest first.
     #[serde(default)]
     pub past_meetings: Vec<wire::Minutes>,
+    /// Role play and scoring (`room/roleplay`).
+    #[serde(default)]
+    pub role_play: RolePlayState,
     /// The seq of the last event applied; 0 before any.
     pub seq: Seq,
 }
@@ -149,6 +153,27 @@ pub enum RoomEvent {
         meeting_id: MeetingId,
         number: u32,
     },
+    /// Role play and scoring; stored as on the wire (`room/roleplay`).
+    RolePlay {
+        change: wire::RolePlayEvent,
+    },
+}
+
+/// Who receives an event. Most go to everyone and are serialized once for all; a few are
+/// private (the buyer brief), and the others see a gap in `seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Everyone,
+    Only(MemberId),
+}
+
+impl Audience {
+    pub fn includes(self, viewer: MemberId) -> bool {
+        match self {
+            Audience::Everyone => true,
+            Audience::Only(member_id) => member_id == viewer,
+        }
+    }
 }
 
 /// Why a command was refused. Maps one to one onto a wire error.
@@ -204,6 +229,7 @@ impl RoomState {
             benchmarks: Benchmarks::default(),
             practices: Library::default(),
             past_meetings: Vec::new(),
+            role_play: RolePlayState::default(),
             seq: 0,
         }
     }
@@ -273,6 +299,7 @@ impl RoomState {
                 self.hands.retain(|id| id != member_id);
                 self.commitments.remove_owner(*member_id);
                 self.benchmarks.remove_member(*member_id);
+                self.role_play.forget_member(*member_id);
             }
             RoomEvent::RoleChanged { member_id, role } => {
                 if let Some(member) = self.member_mut(*member_id) {
@@ -330,11 +357,12 @@ impl RoomState {
                 // The new meeting's log starts from nothing.
                 self.seq = 0;
             }
+            RoomEvent::RolePlay { change } => self.role_play.apply(change),
         }
     }
 
-    /// The state as clients see it.
-    pub fn to_wire_snapshot(&self) -> wire::Snapshot {
+    /// The state as `viewer` sees it (private parts only for whom they are meant).
+    pub fn to_wire_snapshot_for(&self, viewer: MemberId) -> wire::Snapshot {
         wire::Snapshot {
             seq: self.seq,
             group: wire::GroupInfo {
@@ -364,6 +392,16 @@ impl RoomState {
             benchmarks: self.benchmarks.view(),
             practices: self.practices.newest(practices::PRACTICES_IN_SNAPSHOT),
             practice_count: self.practices.practices.len() as u32,
+            role_play: Box::new(
+                self.role_play.view_for(
+                    viewer,
+                    &self
+                        .members
+                        .iter()
+                        .map(|member| member.id)
+                        .collect::<Vec<_>>(),
+                ),
+            ),
         }
     }
 
@@ -418,7 +456,7 @@ impl RoomState {
         if let Some(stranger) = self.benchmarks.current.keys().find(|id| !ids.contains(id)) {
             return Err(format!("numbers of {stranger} who is not a member"));
         }
-        Ok(())
+        self.role_play.check_invariants()
     }
 }
 
@@ -511,6 +549,17 @@ impl RoomEvent {
                     },
                 }
             }
+            RoomEvent::RolePlay { change } => wire::Event::RolePlay {
+                change: change.clone(),
+            },
+        }
+    }
+
+    /// Who receives the event, live and in replays.
+    pub fn audience(&self) -> Audience {
+        match self {
+            RoomEvent::RolePlay { change } => super::roleplay::audience(change),
+            _ => Audience::Everyone,
         }
     }
 }
@@ -700,6 +749,12 @@ pub fn decide(
         | wire::Request::SearchPractices { .. } => Err(RoomError::new(
             ErrorCode::Internal,
             "join, ping and queries are not room commands",
+        )),
+        // Decided by `roleplay::decide` and `roleplay::decide_submission`, which need fresh
+        // values from the actor.
+        wire::Request::RolePlay { .. } => Err(RoomError::new(
+            ErrorCode::Internal,
+            "role play requests are decided by the role play rules",
         )),
         wire::Request::RenameGroup { name } => {
             require_facilitator()?;

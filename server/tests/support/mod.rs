@@ -40,12 +40,6 @@ impl TestServer {
     }
 
     pub async fn start_with(data_dir: &Path, limits: Limits) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port");
-        let addr = listener.local_addr().expect("local addr");
-        let mut config = Config::for_tests(addr, data_dir.to_path_buf());
-        config.limits = limits;
         // The embedded store lets go of its file only when its writer thread ends; a restarted
         // test server retries briefly.
         let mut store = None;
@@ -59,6 +53,21 @@ impl TestServer {
             }
         }
         let store: Arc<dyn Store> = Arc::new(store.expect("the store opens within 2 s"));
+        Self::start_with_store(data_dir, limits, store).await
+    }
+
+    /// A server over any store (the Redis store, for instance).
+    pub async fn start_with_store(
+        data_dir: &Path,
+        limits: Limits,
+        store: Arc<dyn Store>,
+    ) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local addr");
+        let mut config = Config::for_tests(addr, data_dir.to_path_buf());
+        config.limits = limits;
         let server = Server::with_parts(config, listener, store, Arc::new(SystemClock));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {

@@ -1,0 +1,119 @@
+//! The room actor's part of role play: fresh values for the rules, and the submission path,
+//! which is the one change that is not an event.
+//!
+//! Nothing here logs. A log line written while a submission is handled would sit next to the
+//! connection's span (which names the member) or, in the actor, at a time that matches the
+//! member's request; see ARCHITECTURE.md, "Anonymity".
+
+use roundtable_protocol::{MemberId, RolePlayId, RolePlayRequest};
+
+use super::RoomActor;
+use crate::room::roleplay::dedupe::ScoringDedupe;
+use crate::room::roleplay::{self, Fresh, SubmissionSlot};
+use crate::room::state::RoomError;
+
+/// 64 random bits from the operating system, for the comment shuffle.
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    u64::from_le_bytes(bytes)
+}
+
+impl RoomActor {
+    /// Decides, persists and applies one role play request from `member_id`.
+    pub(super) async fn role_play_request(
+        &mut self,
+        member_id: MemberId,
+        action: &RolePlayRequest,
+    ) -> Result<(), RoomError> {
+        let result = match action {
+            RolePlayRequest::Submit {
+                role_play_id,
+                scores,
+                comment,
+                one_thing_differently,
+            } => {
+                self.submit(
+                    member_id,
+                    *role_play_id,
+                    scores,
+                    comment,
+                    one_thing_differently.as_deref(),
+                )
+                .await
+            }
+            action => {
+                let fresh = Fresh {
+                    role_play_id: RolePlayId::random(),
+                    shuffle_seed: random_seed(),
+                };
+                let now_ms = self.context.clock.now_ms();
+                match roleplay::decide(
+                    &self.state,
+                    member_id,
+                    action,
+                    fresh,
+                    now_ms,
+                    &self.context.limits,
+                ) {
+                    Ok(events) => self.commit(events).await,
+                    Err(error) => Err(error),
+                }
+            }
+        };
+        self.sync_scoring_dedupe();
+        result
+    }
+
+    /// Stores a submission in the bag, durably, with no link to `member_id` outside this
+    /// process's memory.
+    async fn submit(
+        &mut self,
+        member_id: MemberId,
+        role_play_id: RolePlayId,
+        scores: &[u32],
+        comment: &str,
+        one_thing_differently: Option<&str>,
+    ) -> Result<(), RoomError> {
+        self.sync_scoring_dedupe();
+        let existing_slot = self
+            .scoring_dedupe
+            .as_ref()
+            .filter(|dedupe| dedupe.role_play_id() == role_play_id)
+            .and_then(|dedupe| dedupe.slot_of(member_id));
+        let decision = roleplay::decide_submission(
+            &self.state,
+            member_id,
+            role_play_id,
+            scores,
+            comment,
+            one_thing_differently,
+            existing_slot,
+            SubmissionSlot::random(),
+            &self.context.limits,
+        )?;
+        let mut next = self.state.clone();
+        next.put_submission(decision.slot, decision.submission);
+        // The bag is durable only in the snapshot, so the snapshot goes into the same atomic
+        // write as the count event (or alone, for a revision, which changes no count).
+        self.commit_from(next, decision.count_event.into_iter().collect(), true)
+            .await?;
+        if let Some(dedupe) = self.scoring_dedupe.as_mut() {
+            dedupe.remember(member_id, decision.slot);
+        }
+        Ok(())
+    }
+
+    /// Keeps the dedupe in step with the state: one for the role play being scored, none when
+    /// nothing is (which destroys the key and with it every link from a slot to a member).
+    fn sync_scoring_dedupe(&mut self) {
+        let open = self.state.role_play.scoring_open();
+        let current = self
+            .scoring_dedupe
+            .as_ref()
+            .map(ScoringDedupe::role_play_id);
+        if open != current {
+            self.scoring_dedupe = open.map(ScoringDedupe::new);
+        }
+    }
+}

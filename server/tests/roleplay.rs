@@ -1,0 +1,1114 @@
+//! Role play with anonymous live scoring, over real WebSockets against a real server, with the
+//! embedded store and with the Redis store.
+//!
+//! The anonymity tests record everything an attacker could read: every frame sent to every
+//! client (the facilitator included), all log output at TRACE level (through the server's own
+//! log filter), and every stored byte (the redb file, while running and after a graceful stop,
+//! and every Redis key). They then check that nothing links a submission to its author and that
+//! no score or comment leaves the server before the reveal. Scores and comments are chosen so
+//! that they cannot appear by accident (scores on a 1-100 scale that no seq, count or limit
+//! reaches in this test; comments with made-up words).
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use roundtable_protocol::{
+    Credential, Criterion, ErrorCode, Event, EventFrame, MemberId, Reply, Request, RolePlayEvent,
+    RolePlayId, RolePlayPhase, RolePlayRequest, RolePlayResults, Rubric, ServerMessage,
+};
+use roundtable_server::store::{RedisOptions, RedisStore, Store};
+use roundtable_server::{Limits, logging};
+use serde_json::Value;
+use support::redis::TestRedis;
+use support::{TestClient, TestGroup, TestServer, create_group};
+
+// ---------------------------------------------------------------------------------------------
+// Log capture
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs (once per test binary) a subscriber that writes every log line at TRACE, through
+/// the server's own filter, into a buffer, including lines from the `log` crate (tungstenite,
+/// redis) and every span's fields (the connection span names the member).
+fn captured_logs() -> LogBuffer {
+    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = LogBuffer(Arc::new(Mutex::new(Vec::new())));
+        let writer = buffer.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(logging::env_filter("trace"))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init()
+            .expect("the test binary installs its log capture once");
+        buffer
+    })
+    .clone()
+}
+
+fn log_text(buffer: &LogBuffer) -> String {
+    String::from_utf8_lossy(&buffer.0.lock().unwrap()).to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cast and the script
+// ---------------------------------------------------------------------------------------------
+
+/// One scorer's distinctive submission.
+struct Scoring {
+    scores: [u32; 2],
+    comment: &'static str,
+    one_thing: &'static str,
+}
+
+const CLEO: Scoring = Scoring {
+    scores: [73, 91],
+    comment: "COMMENT cleo velvet-heron asked about the renewal date",
+    one_thing: "ONETHING cleo quartz-lantern slow down",
+};
+const DAN: Scoring = Scoring {
+    scores: [86, 77],
+    comment: "COMMENT dan marble-otter strong pain questions",
+    one_thing: "ONETHING dan cobalt-fennel ask for budget",
+};
+const EVE_DRAFT: Scoring = Scoring {
+    scores: [58, 64],
+    comment: "COMMENT eve draft saffron-walrus",
+    one_thing: "ONETHING eve draft juniper-comet",
+};
+const EVE: Scoring = Scoring {
+    scores: [94, 97],
+    comment: "COMMENT eve final topaz-badger great close",
+    one_thing: "ONETHING eve final walnut-meteor summarize more",
+};
+const FRAN: Scoring = Scoring {
+    scores: [79, 83],
+    comment: "COMMENT fran ivory-pelican rapport was real",
+    one_thing: "ONETHING fran amber-gecko name the next step",
+};
+
+const BRIEF: &str = "BRIEF mango-tundra: you already signed with a competitor last week";
+const SCENARIO: &str = "Discovery call with the head of operations of a logistics firm";
+
+fn rubric() -> Rubric {
+    Rubric {
+        name: "Anonymity drill".into(),
+        criteria: vec![
+            Criterion {
+                name: "Discovery".into(),
+                description: "Uncovered pain and its cost".into(),
+                scale_min: 1,
+                scale_max: 100,
+                weight: 3,
+            },
+            Criterion {
+                name: "Closing".into(),
+                description: "Agreed a concrete next step".into(),
+                scale_min: 1,
+                scale_max: 100,
+                weight: 1,
+            },
+        ],
+        one_thing_differently: true,
+    }
+}
+
+fn all_scorings() -> [&'static Scoring; 5] {
+    [&CLEO, &DAN, &EVE_DRAFT, &EVE, &FRAN]
+}
+
+fn secret_texts() -> Vec<&'static str> {
+    all_scorings()
+        .iter()
+        .flat_map(|scoring| [scoring.comment, scoring.one_thing])
+        .collect()
+}
+
+fn secret_scores() -> BTreeSet<u64> {
+    all_scorings()
+        .iter()
+        .flat_map(|scoring| scoring.scores)
+        .map(u64::from)
+        .collect()
+}
+
+fn role_play(action: RolePlayRequest) -> Request {
+    Request::RolePlay { action }
+}
+
+fn submit(role_play_id: RolePlayId, scoring: &Scoring) -> Request {
+    role_play(RolePlayRequest::Submit {
+        role_play_id,
+        scores: scoring.scores.to_vec(),
+        comment: scoring.comment.into(),
+        one_thing_differently: Some(scoring.one_thing.into()),
+    })
+}
+
+/// Who someone is, in every form that could identify them.
+#[derive(Debug, Clone)]
+struct Identity {
+    member_id: MemberId,
+    display_name: String,
+    token: String,
+    /// The stored form of the token (hex SHA-256).
+    token_hash: String,
+}
+
+impl Identity {
+    fn of(client: &TestClient, display_name: &str) -> Identity {
+        let token = client.member_token.clone().expect("a token");
+        let token_hash = serde_json::to_value(roundtable_server::secrets::hash_secret(&token))
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        Identity {
+            member_id: client.member_id.expect("joined"),
+            display_name: display_name.into(),
+            token,
+            token_hash,
+        }
+    }
+
+    fn marks(&self) -> Vec<String> {
+        vec![
+            self.member_id.to_string(),
+            self.member_id.0.simple().to_string(),
+            self.display_name.clone(),
+            self.token.clone(),
+            self.token_hash.clone(),
+        ]
+    }
+}
+
+/// Every frame one client received, with whose client it was.
+struct Recording {
+    owner: &'static str,
+    frames: Vec<ServerMessage>,
+}
+
+/// The first event matching `wanted`, among those received already or the next ones.
+async fn event_seen(
+    client: &mut TestClient,
+    mut wanted: impl FnMut(&EventFrame) -> bool,
+) -> EventFrame {
+    if let Some(frame) = client.events().into_iter().find(|frame| wanted(frame)) {
+        return frame;
+    }
+    client.event_where(wanted).await
+}
+
+/// Reads whatever else arrives until the connection is quiet.
+async fn drain(client: &mut TestClient) {
+    while let Ok(Some(_)) = client.try_recv(Duration::from_millis(300)).await {}
+}
+
+fn is_role_play(frame: &EventFrame) -> Option<&RolePlayEvent> {
+    match &frame.event {
+        Event::RolePlay { change } => Some(change),
+        _ => None,
+    }
+}
+
+fn wait_count(count: u32) -> impl FnMut(&EventFrame) -> bool {
+    move |frame| matches!(is_role_play(frame), Some(RolePlayEvent::SubmissionCount { count: seen, .. }) if *seen == count)
+}
+
+fn numbers_in(value: &Value, into: &mut Vec<f64>) {
+    match value {
+        Value::Number(number) => into.push(number.as_f64().unwrap_or(f64::NAN)),
+        Value::Array(items) => items.iter().for_each(|item| numbers_in(item, into)),
+        Value::Object(map) => map.values().for_each(|item| numbers_in(item, into)),
+        _ => {}
+    }
+}
+
+/// The stretch of `blob` around `at` that holds the value at `at` and its enclosing JSON
+/// containers up to `levels` out: what "beside" a piece of submission data means in a record.
+fn enclosing(blob: &[u8], at: usize, levels: usize) -> std::ops::Range<usize> {
+    let (mut start, mut depth) = (at, 0usize);
+    let mut found = 0;
+    while start > 0 && found < levels {
+        start -= 1;
+        match blob[start] {
+            b'}' | b']' => depth += 1,
+            b'{' | b'[' if depth > 0 => depth -= 1,
+            b'{' | b'[' => found += 1,
+            _ => {}
+        }
+    }
+    let (mut end, mut depth) = (at, 0usize);
+    let mut closed = 0;
+    while end < blob.len() && closed < levels {
+        match blob[end] {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth > 0 => depth -= 1,
+            b'}' | b']' => closed += 1,
+            _ => {}
+        }
+        end += 1;
+    }
+    start..end
+}
+
+fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
+    haystack
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, window)| *window == needle)
+        .map(|(index, _)| index)
+        .collect()
+}
+
+/// Checks that no scorer's identity appears within three JSON containers of any submission
+/// text in `blob`. Returns how many submission texts were found (so callers can insist that
+/// the check was not vacuous).
+fn assert_no_identity_beside_submissions(blob: &[u8], scorers: &[Identity], label: &str) -> usize {
+    let mut found = 0;
+    for text in secret_texts() {
+        for at in find_all(blob, text.as_bytes()) {
+            found += 1;
+            let range = enclosing(blob, at, 3);
+            let context = &blob[range];
+            for scorer in scorers {
+                for mark in scorer.marks() {
+                    assert!(
+                        find_all(context, mark.as_bytes()).is_empty(),
+                        "{label}: {mark:?} (of {}) sits beside the submission text {text:?}: {}",
+                        scorer.display_name,
+                        String::from_utf8_lossy(context)
+                    );
+                }
+            }
+        }
+    }
+    found
+}
+
+fn redb_bytes(data_dir: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(data_dir).expect("data dir") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            bytes.extend(std::fs::read(&path).expect("read store file"));
+        }
+    }
+    assert!(!bytes.is_empty(), "the embedded store wrote its file");
+    bytes
+}
+
+/// Every value of every key under `prefix`, read by type, each as its own record.
+async fn redis_values(url: &str, prefix: &str) -> Vec<Vec<u8>> {
+    let client = redis::Client::open(url).expect("redis url");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to redis");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut connection)
+        .await
+        .expect("KEYS");
+    assert!(
+        !keys.is_empty(),
+        "the Redis store wrote keys under {prefix}"
+    );
+    let mut records = Vec::new();
+    for key in keys {
+        records.push(key.clone().into_bytes());
+        let kind: String = redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut connection)
+            .await
+            .expect("TYPE");
+        match kind.as_str() {
+            "string" => {
+                let value: Vec<u8> = redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+                    .expect("GET");
+                records.push(value);
+            }
+            "hash" => {
+                let fields: Vec<Vec<u8>> = redis::cmd("HGETALL")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+                    .expect("HGETALL");
+                records.extend(fields);
+            }
+            "stream" => {
+                let entries: redis::Value = redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg("-")
+                    .arg("+")
+                    .query_async(&mut connection)
+                    .await
+                    .expect("XRANGE");
+                collect_bulk(&entries, &mut records);
+            }
+            other => panic!("unexpected Redis type {other} for {key}: the scan would miss it"),
+        }
+    }
+    records
+}
+
+fn collect_bulk(value: &redis::Value, into: &mut Vec<Vec<u8>>) {
+    match value {
+        redis::Value::BulkString(bytes) => into.push(bytes.clone()),
+        redis::Value::SimpleString(text) => into.push(text.clone().into_bytes()),
+        redis::Value::Array(items) => items.iter().for_each(|item| collect_bulk(item, into)),
+        _ => {}
+    }
+}
+
+/// What a test reads from the store, whichever it is.
+enum StoreProbe {
+    Embedded(std::path::PathBuf),
+    Redis { url: String, prefix: String },
+}
+
+impl StoreProbe {
+    async fn records(&self) -> Vec<Vec<u8>> {
+        match self {
+            StoreProbe::Embedded(dir) => vec![redb_bytes(dir)],
+            StoreProbe::Redis { url, prefix } => redis_values(url, prefix).await,
+        }
+    }
+}
+
+/// Scans the store and returns every submission slot id found in a stored snapshot's bag.
+async fn check_store(
+    probe: &StoreProbe,
+    scorers: &[Identity],
+    label: &str,
+) -> (usize, Vec<String>) {
+    let mut found = 0;
+    let mut slots = Vec::new();
+    for record in probe.records().await {
+        found += assert_no_identity_beside_submissions(&record, scorers, label);
+        // Every stored JSON record that holds a bag: its submissions name nobody, and their
+        // keys are random slots, not members.
+        for at in find_all(&record, b"\"submissions\":{") {
+            let range = enclosing(&record, at + b"\"submissions\":".len() + 1, 1);
+            let Ok(bag) = serde_json::from_slice::<BTreeMap<String, Value>>(&record[range]) else {
+                continue;
+            };
+            for (slot, submission) in bag {
+                let fields: BTreeSet<&str> = submission
+                    .as_object()
+                    .expect("a submission is an object")
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
+                assert!(
+                    fields.is_subset(&BTreeSet::from([
+                        "scores",
+                        "comment",
+                        "one_thing_differently"
+                    ])),
+                    "{label}: a stored submission has fields {fields:?}"
+                );
+                assert!(
+                    scorers
+                        .iter()
+                        .all(|scorer| scorer.member_id.to_string() != slot),
+                    "{label}: a slot is a member id"
+                );
+                slots.push(slot);
+            }
+        }
+    }
+    (found, slots)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The full role play
+// ---------------------------------------------------------------------------------------------
+
+async fn join_member(server: &TestServer, group: &TestGroup, name: &str) -> TestClient {
+    let mut client = TestClient::connect(server.addr).await;
+    client.join_as_member(group, name).await;
+    client
+}
+
+/// Runs a full role play with seven people against `server` and checks every channel.
+async fn full_role_play(server: TestServer, probe: StoreProbe) {
+    let logs = captured_logs();
+    let group = create_group(server.addr, "Anonymity Peers").await;
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&group, "Fran Facilitator").await;
+    let mut ann = join_member(&server, &group, "Ann Seller").await;
+    let mut bob = join_member(&server, &group, "Bob Buyer").await;
+    let mut cleo = join_member(&server, &group, "Cleo Quill").await;
+    let mut dan = join_member(&server, &group, "Dan Dorsey").await;
+    let mut eve = join_member(&server, &group, "Eve Ember").await;
+    let mut olga = TestClient::connect(server.addr).await;
+    olga.join(
+        group.group_id,
+        Credential::Invite {
+            secret: group.invite_secret.clone(),
+            display_name: "Olga Observer".into(),
+            observer: true,
+        },
+        None,
+    )
+    .await
+    .expect("observer join");
+
+    let scorers = vec![
+        Identity::of(&cleo, "Cleo Quill"),
+        Identity::of(&dan, "Dan Dorsey"),
+        Identity::of(&eve, "Eve Ember"),
+        Identity::of(&fran, "Fran Facilitator"),
+    ];
+    let seller = ann.member_id.unwrap();
+    let buyer = bob.member_id.unwrap();
+    let mut archive: Vec<Recording> = Vec::new();
+
+    // Cleo drops before the setup and resumes after it: her replay must skip the brief.
+    let cleo_resume = cleo.resume_point();
+    let cleo_token = cleo.token_credential();
+    archive.push(Recording {
+        owner: "cleo (first connection)",
+        frames: std::mem::take(&mut cleo.received),
+    });
+    cleo.close().await;
+
+    fran.ok(role_play(RolePlayRequest::SetUp {
+        seller,
+        buyer: Some(buyer),
+        scenario: SCENARIO.into(),
+        buyer_brief: Some(BRIEF.into()),
+        rubric: rubric(),
+        reveal_threshold: Some(3),
+    }))
+    .await;
+    let set_up = event_seen(&mut bob, |frame| {
+        matches!(is_role_play(frame), Some(RolePlayEvent::BuyerBrief { .. }))
+    })
+    .await;
+    let Some(RolePlayEvent::BuyerBrief {
+        role_play_id,
+        brief,
+        ..
+    }) = is_role_play(&set_up).cloned()
+    else {
+        unreachable!()
+    };
+    assert_eq!(brief, BRIEF);
+
+    let mut cleo = TestClient::connect(server.addr).await;
+    cleo.join(group.group_id, cleo_token, Some(cleo_resume))
+        .await
+        .expect("cleo resumes");
+    event_seen(&mut cleo, |frame| frame.seq == fran.last_seq).await;
+    assert!(
+        cleo.events()
+            .iter()
+            .any(|frame| matches!(is_role_play(frame), Some(RolePlayEvent::SetUp { .. }))),
+        "the replay carries the setup"
+    );
+    // Bob's fresh snapshot has the brief; Ann's has none.
+    let mut bob_again = TestClient::connect(server.addr).await;
+    let snapshot = bob_again
+        .join(group.group_id, bob.token_credential(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot.role_play.buyer_brief.as_deref(), Some(BRIEF));
+    let mut ann_again = TestClient::connect(server.addr).await;
+    let snapshot = ann_again
+        .join(group.group_id, ann.token_credential(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot.role_play.buyer_brief, None);
+    let current = snapshot.role_play.current.expect("a current role play");
+    assert_eq!(current.phase, RolePlayPhase::Setup);
+    assert_eq!(current.scenario, SCENARIO);
+    assert_eq!(
+        snapshot
+            .role_play
+            .templates
+            .iter()
+            .filter(|t| t.built_in)
+            .count(),
+        4
+    );
+
+    // Only the facilitator opens, closes and reveals.
+    for action in [
+        RolePlayRequest::OpenScoring { role_play_id },
+        RolePlayRequest::CloseScoring { role_play_id },
+        RolePlayRequest::Reveal { role_play_id },
+    ] {
+        cleo.fails(role_play(action.clone()), ErrorCode::Forbidden)
+            .await;
+        ann.fails(role_play(action), ErrorCode::Forbidden).await;
+    }
+    // Scoring is not open yet.
+    cleo.fails(submit(role_play_id, &CLEO), ErrorCode::Conflict)
+        .await;
+    fran.ok(role_play(RolePlayRequest::OpenScoring { role_play_id }))
+        .await;
+
+    // The seller and the observer cannot score.
+    ann.fails(submit(role_play_id, &CLEO), ErrorCode::Forbidden)
+        .await;
+    olga.fails(submit(role_play_id, &CLEO), ErrorCode::Forbidden)
+        .await;
+
+    cleo.ok(submit(role_play_id, &CLEO)).await;
+    event_seen(&mut fran, wait_count(1)).await;
+    eve.ok(submit(role_play_id, &EVE_DRAFT)).await;
+    event_seen(&mut fran, wait_count(2)).await;
+    // Two submissions, a threshold of three: refused, nothing changes.
+    fran.fails(
+        role_play(RolePlayRequest::Reveal { role_play_id }),
+        ErrorCode::Conflict,
+    )
+    .await;
+    dan.ok(submit(role_play_id, &DAN)).await;
+    event_seen(&mut fran, wait_count(3)).await;
+    // Eve revises: her submission is replaced, the count stays at three.
+    eve.ok(submit(role_play_id, &EVE)).await;
+    fran.ok(submit(role_play_id, &FRAN)).await;
+    event_seen(&mut fran, wait_count(4)).await;
+
+    // While scoring is open, the store holds the bag and nothing that links it to anyone.
+    let (found_open, slots) = check_store(&probe, &scorers, "store while scoring").await;
+    assert!(
+        found_open > 0,
+        "the open bag is in the store (the check is not vacuous)"
+    );
+    assert!(
+        slots.len() >= 4,
+        "the stored bag has the four submissions: {slots:?}"
+    );
+
+    fran.ok(role_play(RolePlayRequest::Reveal { role_play_id }))
+        .await;
+    let revealed = event_seen(&mut ann, |frame| {
+        matches!(is_role_play(frame), Some(RolePlayEvent::Revealed { .. }))
+    })
+    .await;
+    let Some(RolePlayEvent::Revealed { results }) = is_role_play(&revealed).cloned() else {
+        unreachable!()
+    };
+    check_results(&results, seller, buyer);
+
+    // Everyone reads to the end.
+    let mut live = vec![
+        ("fran", fran),
+        ("ann", ann),
+        ("bob", bob),
+        ("cleo", cleo),
+        ("dan", dan),
+        ("eve", eve),
+        ("olga", olga),
+        ("bob again", bob_again),
+        ("ann again", ann_again),
+    ];
+    for (_, client) in &mut live {
+        drain(client).await;
+    }
+    let mut recordings = archive;
+    for (owner, client) in &live {
+        recordings.push(Recording {
+            owner,
+            frames: client.received.clone(),
+        });
+    }
+    check_frames(&recordings, &scorers, buyer, &slots);
+
+    // The seller's trend has this role play; everyone sees it in a fresh snapshot.
+    let mut late = TestClient::connect(server.addr).await;
+    let snapshot = late.join_as_member(&group, "Late Larry").await;
+    let trend = snapshot
+        .role_play
+        .seller_trends
+        .iter()
+        .find(|trend| trend.seller == seller)
+        .expect("the seller's trend");
+    assert_eq!(trend.points.len(), 1);
+    assert_eq!(trend.points[0].overall_percent, results.overall_percent);
+    assert_eq!(snapshot.role_play.revealed, vec![results.clone()]);
+
+    // After the reveal, and again after a graceful stop: the store links nothing to anyone,
+    // and the bag is gone.
+    let (found_after, _) = check_store(&probe, &scorers, "store after the reveal").await;
+    assert!(
+        found_after > 0,
+        "the results are stored (the check is not vacuous)"
+    );
+    for (_, client) in live {
+        client.close().await;
+    }
+    late.close().await;
+    server.stop().await;
+    let (found_stopped, _) = check_store(&probe, &scorers, "store after a graceful stop").await;
+    assert!(found_stopped > 0);
+    if let StoreProbe::Redis { .. } = probe {
+        // Redis holds only what is live: no submission slot survives the reveal.
+        for record in probe.records().await {
+            for slot in &slots {
+                assert!(
+                    find_all(&record, slot.as_bytes()).is_empty(),
+                    "slot {slot} is still stored after the reveal"
+                );
+            }
+        }
+    }
+    check_logs(&logs, &slots);
+}
+
+fn check_results(results: &RolePlayResults, seller: MemberId, buyer: MemberId) {
+    assert_eq!(results.seller, seller);
+    assert_eq!(results.buyer, Some(buyer));
+    assert_eq!(results.submission_count, 4);
+    let discovery = &results.criteria[0];
+    // Discovery: 73, 86, 94 (Eve's revision, not 58), 79.
+    assert_eq!(discovery.mean, 83.0);
+    assert_eq!(discovery.median, 82.5);
+    assert_eq!((discovery.min, discovery.max), (73, 94));
+    assert_eq!(discovery.distribution.len(), 100);
+    for value in [73usize, 79, 86, 94] {
+        assert_eq!(discovery.distribution[value - 1], 1);
+    }
+    assert_eq!(discovery.distribution.iter().sum::<u32>(), 4);
+    let closing = &results.criteria[1];
+    // Closing: 91, 77, 97, 83.
+    assert_eq!(closing.mean, 87.0);
+    assert_eq!(closing.median, 87.0);
+    assert_eq!((closing.min, closing.max), (77, 97));
+    let expected = (3.0 * (83.0 - 1.0) / 99.0 + (87.0 - 1.0) / 99.0) / 4.0 * 100.0;
+    assert!((results.overall_percent - expected).abs() < 1e-9);
+    let comments: BTreeSet<&str> = results.comments.iter().map(String::as_str).collect();
+    assert_eq!(
+        comments,
+        BTreeSet::from([CLEO.comment, DAN.comment, EVE.comment, FRAN.comment]),
+        "the final comments, the draft replaced"
+    );
+    let one_things: BTreeSet<&str> = results
+        .one_thing_differently
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        one_things,
+        BTreeSet::from([CLEO.one_thing, DAN.one_thing, EVE.one_thing, FRAN.one_thing])
+    );
+}
+
+fn check_frames(recordings: &[Recording], scorers: &[Identity], buyer: MemberId, slots: &[String]) {
+    let scores = secret_scores();
+    let mut count_frames: BTreeMap<u64, String> = BTreeMap::new();
+    for recording in recordings {
+        let mut revealed = false;
+        let mut scoring_open = false;
+        for message in &recording.frames {
+            let text = serde_json::to_string(message).unwrap();
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if let ServerMessage::Event(frame) = message
+                && matches!(is_role_play(frame), Some(RolePlayEvent::Revealed { .. }))
+            {
+                revealed = true;
+            }
+            if !revealed {
+                // Nothing about any submission leaves the server before the reveal.
+                let mut numbers = Vec::new();
+                numbers_in(&value, &mut numbers);
+                for number in numbers {
+                    assert!(
+                        !scores.iter().any(|score| *score as f64 == number),
+                        "{}: score {number} sent before the reveal: {text}",
+                        recording.owner
+                    );
+                }
+                for secret in secret_texts() {
+                    assert!(
+                        !text.contains(secret),
+                        "{}: {secret:?} sent before the reveal",
+                        recording.owner
+                    );
+                }
+            }
+            for slot in slots {
+                assert!(
+                    !text.contains(slot.as_str()),
+                    "{}: a slot id was sent",
+                    recording.owner
+                );
+            }
+            // The brief reaches the buyer only.
+            if text.contains(BRIEF) {
+                assert!(
+                    recording.owner.starts_with("bob"),
+                    "{} received the buyer brief",
+                    recording.owner
+                );
+            }
+            if let ServerMessage::Event(frame) = message {
+                match is_role_play(frame) {
+                    Some(RolePlayEvent::ScoringOpened { .. }) => scoring_open = true,
+                    Some(RolePlayEvent::ScoringClosed { .. }) => scoring_open = false,
+                    Some(RolePlayEvent::Revealed { .. }) => {
+                        // The results name the seller and the buyer (public roles), never a
+                        // scorer.
+                        for scorer in scorers {
+                            for mark in scorer.marks() {
+                                assert!(
+                                    !text.contains(&mark),
+                                    "{}: results name a scorer",
+                                    recording.owner
+                                );
+                            }
+                        }
+                    }
+                    Some(RolePlayEvent::SubmissionCount { .. }) => {
+                        // The same bytes for everyone: nothing per author.
+                        let previous = count_frames.insert(frame.seq, text.clone());
+                        if let Some(previous) = previous {
+                            assert_eq!(previous, text, "a count event differs between clients");
+                        }
+                        let object = value["event"]["change"].as_object().unwrap();
+                        let keys: BTreeSet<&str> = object.keys().map(String::as_str).collect();
+                        assert_eq!(keys, BTreeSet::from(["kind", "role_play_id", "count"]));
+                    }
+                    Some(RolePlayEvent::BuyerBrief { buyer: to, .. }) => {
+                        assert_eq!(*to, buyer);
+                    }
+                    Some(other) if scoring_open => {
+                        panic!(
+                            "{}: only counts change while scoring: {other:?}",
+                            recording.owner
+                        )
+                    }
+                    _ => {}
+                }
+            }
+            // Acks to scorers carry nothing either.
+            if let ServerMessage::Ack { result, .. } = message {
+                assert!(matches!(
+                    result,
+                    Reply::Done | Reply::Joined(_) | Reply::Pong { .. }
+                ));
+            }
+        }
+    }
+    let counts: Vec<u64> = count_frames
+        .values()
+        .map(|text| {
+            let value: Value = serde_json::from_str(text).unwrap();
+            value["event"]["change"]["count"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        vec![1, 2, 3, 4],
+        "one count event per first submission, none per revision"
+    );
+}
+
+fn check_logs(logs: &LogBuffer, slots: &[String]) {
+    let text = log_text(logs);
+    assert!(
+        text.contains("joined"),
+        "the log capture works: {} bytes",
+        text.len()
+    );
+    for secret in secret_texts() {
+        assert!(
+            !text.contains(secret),
+            "a log line holds submission text {secret:?}"
+        );
+    }
+    assert!(
+        !text.contains("\"scores\""),
+        "a log line holds a submission"
+    );
+    assert!(
+        !text.contains("submit"),
+        "a log line mentions a submission request"
+    );
+    for slot in slots {
+        assert!(
+            !text.contains(slot.as_str()),
+            "a log line names a submission slot"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_role_play_links_no_score_to_its_author_with_the_embedded_store() {
+    captured_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    full_role_play(server, StoreProbe::Embedded(dir.path().to_path_buf())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_role_play_links_no_score_to_its_author_with_the_redis_store() {
+    captured_logs();
+    let redis = TestRedis::start();
+    let prefix = format!("rt-roleplay-{}:", uuid::Uuid::new_v4().simple());
+    let store = RedisStore::connect(
+        redis.url(),
+        RedisOptions {
+            key_prefix: prefix.clone(),
+            ..RedisOptions::default()
+        },
+    )
+    .await
+    .expect("connect to redis");
+    let store: Arc<dyn Store> = Arc::new(store);
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with_store(dir.path(), Limits::default(), store).await;
+    full_role_play(
+        server,
+        StoreProbe::Redis {
+            url: redis.url().to_string(),
+            prefix,
+        },
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restart while scoring is open
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn submissions_survive_a_restart_and_scoring_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Restart Peers").await;
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    let ann = join_member(&server, &group, "Ann").await;
+    let mut cleo = join_member(&server, &group, "Cleo").await;
+    let mut dan = join_member(&server, &group, "Dan").await;
+    let seller = ann.member_id.unwrap();
+    fran.ok(role_play(RolePlayRequest::SetUp {
+        seller,
+        buyer: None,
+        scenario: SCENARIO.into(),
+        buyer_brief: None,
+        rubric: rubric(),
+        reveal_threshold: None,
+    }))
+    .await;
+    let frame = event_seen(&mut fran, |frame| {
+        matches!(is_role_play(frame), Some(RolePlayEvent::SetUp { .. }))
+    })
+    .await;
+    let Some(RolePlayEvent::SetUp { role_play: info }) = is_role_play(&frame).cloned() else {
+        unreachable!()
+    };
+    let role_play_id = info.role_play_id;
+    assert_eq!(info.reveal_threshold, 3, "the default threshold");
+    fran.ok(role_play(RolePlayRequest::OpenScoring { role_play_id }))
+        .await;
+    cleo.ok(submit(role_play_id, &CLEO)).await;
+    dan.ok(submit(role_play_id, &DAN)).await;
+    let tokens = [
+        fran.token_credential(),
+        cleo.token_credential(),
+        dan.token_credential(),
+    ];
+    for client in [fran, ann, cleo, dan] {
+        client.close().await;
+    }
+    server.stop().await;
+
+    let server = TestServer::start(dir.path()).await;
+    let [fran_token, cleo_token, dan_token] = tokens;
+    let mut fran = TestClient::connect(server.addr).await;
+    let snapshot = fran
+        .join(group.group_id, fran_token, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let current = snapshot.role_play.current.expect("the role play survived");
+    assert_eq!(current.phase, RolePlayPhase::Scoring, "scoring stays open");
+    assert_eq!(
+        current.submission_count, 2,
+        "acknowledged submissions survive"
+    );
+    // The dedupe key died with the old process (by design, see ARCHITECTURE.md): Cleo's earlier
+    // submission can no longer be revised, and a new one from her counts as another.
+    let mut cleo = TestClient::connect(server.addr).await;
+    cleo.join(group.group_id, cleo_token, None).await.unwrap();
+    cleo.ok(submit(role_play_id, &EVE)).await;
+    event_seen(&mut fran, wait_count(3)).await;
+    let mut dan = TestClient::connect(server.addr).await;
+    dan.join(group.group_id, dan_token, None).await.unwrap();
+    // After the restart, the new key dedupes again: Dan's next two submissions fill one slot.
+    dan.ok(submit(role_play_id, &FRAN)).await;
+    event_seen(&mut fran, wait_count(4)).await;
+    dan.ok(submit(role_play_id, &EVE_DRAFT)).await;
+    fran.ok(role_play(RolePlayRequest::Reveal { role_play_id }))
+        .await;
+    let frame = event_seen(&mut fran, |frame| {
+        matches!(is_role_play(frame), Some(RolePlayEvent::Revealed { .. }))
+    })
+    .await;
+    let Some(RolePlayEvent::Revealed { results }) = is_role_play(&frame).cloned() else {
+        unreachable!()
+    };
+    assert_eq!(results.submission_count, 4);
+    let comments: BTreeSet<&str> = results.comments.iter().map(String::as_str).collect();
+    assert_eq!(
+        comments,
+        BTreeSet::from([CLEO.comment, DAN.comment, EVE.comment, EVE_DRAFT.comment])
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_facilitator_saves_an_edited_rubric_as_a_group_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Template Peers").await;
+    let mut fran = TestClient::connect(server.addr).await;
+    let snapshot = fran.join_as_facilitator(&group, "Fran").await;
+    let mut ann = join_member(&server, &group, "Ann").await;
+    let mut edited = snapshot.role_play.templates[0].rubric.clone();
+    edited.name = "Our discovery call".into();
+    edited.criteria[0].weight = 5;
+    ann.fails(
+        role_play(RolePlayRequest::SaveTemplate {
+            rubric: edited.clone(),
+        }),
+        ErrorCode::Forbidden,
+    )
+    .await;
+    fran.ok(role_play(RolePlayRequest::SaveTemplate {
+        rubric: edited.clone(),
+    }))
+    .await;
+    let saved = event_seen(&mut ann, |frame| {
+        matches!(
+            is_role_play(frame),
+            Some(RolePlayEvent::TemplateSaved { .. })
+        )
+    })
+    .await;
+    assert!(
+        matches!(is_role_play(&saved), Some(RolePlayEvent::TemplateSaved { rubric }) if *rubric == edited)
+    );
+    let mut built_in = edited.clone();
+    built_in.name = "Closing".into();
+    fran.fails(
+        role_play(RolePlayRequest::SaveTemplate { rubric: built_in }),
+        ErrorCode::Conflict,
+    )
+    .await;
+    // The template is part of the group: it survives a restart.
+    let token = fran.token_credential();
+    fran.close().await;
+    ann.close().await;
+    server.stop().await;
+    let server = TestServer::start(dir.path()).await;
+    let mut fran = TestClient::connect(server.addr).await;
+    let snapshot = fran
+        .join(group.group_id, token, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let group_templates: Vec<&Rubric> = snapshot
+        .role_play
+        .templates
+        .iter()
+        .filter(|template| !template.built_in)
+        .map(|template| &template.rubric)
+        .collect();
+    assert_eq!(group_templates, vec![&edited]);
+    server.stop().await;
+}
+
+/// Replays served from the store's log (not the in-memory ring) filter private events too.
+#[tokio::test]
+async fn the_buyer_brief_reaches_only_the_buyer_in_replays_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        recent_events_max: 1,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(dir.path(), limits).await;
+    let group = create_group(server.addr, "Replay Peers").await;
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    let ann = join_member(&server, &group, "Ann").await;
+    let bob = join_member(&server, &group, "Bob").await;
+    let cleo = join_member(&server, &group, "Cleo").await;
+    let (seller, buyer) = (ann.member_id.unwrap(), bob.member_id.unwrap());
+    let resumes = [
+        ("bob", bob.resume_point(), bob.token_credential()),
+        ("cleo", cleo.resume_point(), cleo.token_credential()),
+    ];
+    bob.close().await;
+    cleo.close().await;
+    fran.ok(role_play(RolePlayRequest::SetUp {
+        seller,
+        buyer: Some(buyer),
+        scenario: SCENARIO.into(),
+        buyer_brief: Some(BRIEF.into()),
+        rubric: rubric(),
+        reveal_threshold: None,
+    }))
+    .await;
+    // More events after the brief, so that the one-event ring cannot serve the resume.
+    fran.ok(Request::RaiseHand).await;
+    fran.ok(Request::LowerHand).await;
+    for (name, resume, token) in resumes {
+        let mut client = TestClient::connect(server.addr).await;
+        let snapshot = client
+            .join(group.group_id, token, Some(resume))
+            .await
+            .expect("resume");
+        assert!(snapshot.is_none(), "{name} gets a replay, not a snapshot");
+        event_seen(&mut client, |frame| {
+            matches!(frame.event, Event::HandLowered { .. })
+        })
+        .await;
+        let briefs = client
+            .events()
+            .iter()
+            .filter(|frame| matches!(is_role_play(frame), Some(RolePlayEvent::BuyerBrief { .. })))
+            .count();
+        let set_ups = client
+            .events()
+            .iter()
+            .filter(|frame| matches!(is_role_play(frame), Some(RolePlayEvent::SetUp { .. })))
+            .count();
+        assert_eq!(set_ups, 1, "{name} replays the setup");
+        assert_eq!(briefs, usize::from(name == "bob"), "{name} and the brief");
+        client.close().await;
+    }
+    server.stop().await;
+}
