@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::benchmarks::{self, Benchmarks, Submission};
 use super::commitments::{self, CommitmentBoard, NewCommitment};
+use super::flow::{self, FlowEvent, FlowState};
 use super::minutes;
 use super::practices::{self, Library, NewPractice};
 use crate::config::Limits;
@@ -46,6 +47,9 @@ pub struct RoomState {
     pub past_meetings: Vec<wire::Minutes>,
     /// The seq of the last event applied; 0 before any.
     pub seq: Seq,
+    /// The meeting flow: agenda, template, timer, round, floor, problems (`flow` module).
+    #[serde(default)]
+    pub flow: FlowState,
 }
 
 /// A peer group and its credentials (as hashes only).
@@ -149,6 +153,10 @@ pub enum RoomEvent {
         meeting_id: MeetingId,
         number: u32,
     },
+    /// A change to the meeting flow.
+    Flow {
+        event: FlowEvent,
+    },
 }
 
 /// Why a command was refused. Maps one to one onto a wire error.
@@ -205,6 +213,8 @@ impl RoomState {
             practices: Library::default(),
             past_meetings: Vec::new(),
             seq: 0,
+            // The first meeting starts from the default template.
+            flow: FlowState::default(),
         }
     }
 
@@ -320,6 +330,8 @@ impl RoomState {
                 }
                 self.benchmarks.close_meeting(self.meeting.number);
                 self.hands.clear();
+                // The agenda starts from the template, with unfinished items carried over.
+                self.flow = self.flow.next_meeting();
                 self.meeting = Meeting {
                     id: *meeting_id,
                     number: *number,
@@ -330,6 +342,7 @@ impl RoomState {
                 // The new meeting's log starts from nothing.
                 self.seq = 0;
             }
+            RoomEvent::Flow { event } => self.flow.apply(event),
         }
     }
 
@@ -364,6 +377,7 @@ impl RoomState {
             benchmarks: self.benchmarks.view(),
             practices: self.practices.newest(practices::PRACTICES_IN_SNAPSHOT),
             practice_count: self.practices.practices.len() as u32,
+            flow: self.flow.to_wire(),
         }
     }
 
@@ -418,7 +432,7 @@ impl RoomState {
         if let Some(stranger) = self.benchmarks.current.keys().find(|id| !ids.contains(id)) {
             return Err(format!("numbers of {stranger} who is not a member"));
         }
-        Ok(())
+        self.flow.check_invariants()
     }
 }
 
@@ -511,6 +525,7 @@ impl RoomEvent {
                     },
                 }
             }
+            RoomEvent::Flow { event } => event.to_wire(),
         }
     }
 }
@@ -661,7 +676,8 @@ pub fn decide_presence(
 }
 
 /// Decides a request from a member who has joined. Join and ping never reach the room's
-/// state machine; they are answered by the connection and [`decide_join`].
+/// state machine; they are answered by the connection and [`decide_join`]. Meeting flow
+/// requests are decided by [`flow::decide`].
 pub fn decide(
     state: &RoomState,
     by: MemberId,
@@ -701,6 +717,14 @@ pub fn decide(
             ErrorCode::Internal,
             "join, ping and queries are not room commands",
         )),
+        flow::flow_request!() => {
+            flow::decide(state, by, request, now_ms, limits).unwrap_or_else(|| {
+                Err(RoomError::new(
+                    ErrorCode::Internal,
+                    "a meeting flow request found no rule",
+                ))
+            })
+        }
         wire::Request::RenameGroup { name } => {
             require_facilitator()?;
             let name = valid_name("group name", name, limits.group_name_chars_max)?;
@@ -729,6 +753,11 @@ pub fn decide(
             events.push(RoomEvent::MemberRemoved {
                 member_id: *member_id,
             });
+            events.extend(
+                flow::on_member_removed(state, *member_id, now_ms)
+                    .into_iter()
+                    .map(RoomEvent::from),
+            );
             Ok(events)
         }
         wire::Request::SetRole {
