@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use roundtable_protocol::{
-    AgendaItemDraft, AgendaItemKind, AgendaItemOrigin, ErrorCode, Event, EventFrame,
-    ProblemPhase, Request, SpeakerStatus, TimerInfo, TimerState, TimerSubject,
+    AgendaItemDraft, AgendaItemKind, AgendaItemOrigin, ErrorCode, Event, EventFrame, ProblemPhase,
+    Request, SpeakerStatus, TimerInfo, TimerState, TimerSubject,
 };
 use support::{TestClient, TestServer, create_group};
 
@@ -36,7 +36,11 @@ async fn take(
         .find(|frame| frame.seq > after && wanted(frame))
     {
         Some(frame) => frame,
-        None => client.event_where(|frame| frame.seq > after && wanted(frame)).await,
+        None => {
+            client
+                .event_where(|frame| frame.seq > after && wanted(frame))
+                .await
+        }
     };
     *seen = frame.seq;
     frame
@@ -107,8 +111,10 @@ async fn only_the_facilitator_runs_the_agenda_and_the_clock_and_proposals_need_a
         item: draft("Pricing objections"),
     })
     .await;
-    let proposed = take(&mut fran, &mut fran_seen, |frame| matches!(frame.event, Event::AgendaItemProposed { .. }))
-        .await;
+    let proposed = take(&mut fran, &mut fran_seen, |frame| {
+        matches!(frame.event, Event::AgendaItemProposed { .. })
+    })
+    .await;
     let Event::AgendaItemProposed { proposal } = proposed.event else {
         unreachable!()
     };
@@ -126,8 +132,10 @@ async fn only_the_facilitator_runs_the_agenda_and_the_clock_and_proposals_need_a
         position: Some(1),
     })
     .await;
-    let added = take(&mut ann, &mut ann_seen, |frame| matches!(frame.event, Event::AgendaItemAdded { .. }))
-        .await;
+    let added = take(&mut ann, &mut ann_seen, |frame| {
+        matches!(frame.event, Event::AgendaItemAdded { .. })
+    })
+    .await;
     let Event::AgendaItemAdded { item, position } = added.event else {
         unreachable!()
     };
@@ -138,11 +146,17 @@ async fn only_the_facilitator_runs_the_agenda_and_the_clock_and_proposals_need_a
         item_id: item.item_id,
     })
     .await;
-    take(&mut ann, &mut ann_seen, |frame| matches!(frame.event, Event::AgendaItemStatusChanged { .. }))
-        .await;
+    take(&mut ann, &mut ann_seen, |frame| {
+        matches!(frame.event, Event::AgendaItemStatusChanged { .. })
+    })
+    .await;
     fran.ok(Request::SaveAgendaAsTemplate).await;
-    take(&mut ann, &mut ann_seen, |frame| matches!(&frame.event, Event::AgendaTemplateSaved { items } if items.len() == 8))
-        .await;
+    take(
+        &mut ann,
+        &mut ann_seen,
+        |frame| matches!(&frame.event, Event::AgendaTemplateSaved { items } if items.len() == 8),
+    )
+    .await;
     // Bad input gets a typed error and changes nothing.
     fran.fails(
         Request::AddAgendaItem {
@@ -158,7 +172,8 @@ async fn only_the_facilitator_runs_the_agenda_and_the_clock_and_proposals_need_a
 
 #[tokio::test]
 async fn two_clients_see_the_same_timer_and_time_up_arrives_without_anyone_acting() {
-    let mut fran_seen = 0; let mut ann_seen = 0;
+    let mut fran_seen = 0;
+    let mut ann_seen = 0;
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
@@ -177,9 +192,15 @@ async fn two_clients_see_the_same_timer_and_time_up_arrives_without_anyone_actin
     .await;
     let fran_start = take(&mut fran, &mut fran_seen, is_timer_set).await;
     let ann_start = take(&mut ann, &mut ann_seen, is_timer_set).await;
-    assert_eq!(fran_start, ann_start, "both clients get the very same timer event");
+    assert_eq!(
+        fran_start, ann_start,
+        "both clients get the very same timer event"
+    );
     let timer = timer_set(&fran_start).unwrap().unwrap();
-    assert_eq!(timer.subject, TimerSubject::RoundSpeaker { member_id: fran_id });
+    assert_eq!(
+        timer.subject,
+        TimerSubject::RoundSpeaker { member_id: fran_id }
+    );
     assert_eq!(
         deadline_of(&timer),
         fran_start.at_ms + 1_500,
@@ -188,7 +209,10 @@ async fn two_clients_see_the_same_timer_and_time_up_arrives_without_anyone_actin
 
     // Nobody acts: time_up comes at the deadline, and auto-advance gives Ann the floor.
     let time_up = take(&mut ann, &mut ann_seen, is_time_up).await;
-    assert!(time_up.at_ms >= deadline_of(&timer), "time_up never comes early");
+    assert!(
+        time_up.at_ms >= deadline_of(&timer),
+        "time_up never comes early"
+    );
     assert!(
         time_up.at_ms < deadline_of(&timer) + 1_000,
         "time_up comes at the deadline, not much later"
@@ -209,7 +233,10 @@ async fn two_clients_see_the_same_timer_and_time_up_arrives_without_anyone_actin
     let next_timer = timer_set(&next).unwrap().unwrap();
     // Fran saw the same events; later reads of his start after them.
     fran_seen = next.seq;
-    assert_eq!(next_timer.subject, TimerSubject::RoundSpeaker { member_id: ann_id });
+    assert_eq!(
+        next_timer.subject,
+        TimerSubject::RoundSpeaker { member_id: ann_id }
+    );
 
     // Pause: both see the same remaining time, and it stays put.
     fran.ok(Request::PauseTimer).await;
@@ -290,7 +317,11 @@ async fn a_restart_mid_round_keeps_the_deadline_and_time_up_still_arrives() {
         .unwrap();
     let reloaded = snapshot.flow.timer.expect("the timer survived the restart");
     assert_eq!(reloaded.subject, timer.subject);
-    assert_eq!(deadline_of(&reloaded), deadline_ms, "exactly the same deadline");
+    assert_eq!(
+        deadline_of(&reloaded),
+        deadline_ms,
+        "exactly the same deadline"
+    );
 
     // Nobody acts: the restarted room still sends time_up at that deadline.
     let time_up = take(&mut fran, &mut fran_seen, is_time_up).await;
@@ -321,7 +352,9 @@ async fn a_restart_mid_round_keeps_the_deadline_and_time_up_still_arrives() {
     assert_eq!(deadline_of(&timer), next_deadline_ms);
     if !timer.time_up {
         let time_up = take(&mut fran, &mut fran_seen, is_time_up).await;
-        assert!(matches!(time_up.event, Event::TimeUp { deadline_ms, .. } if deadline_ms == next_deadline_ms));
+        assert!(
+            matches!(time_up.event, Event::TimeUp { deadline_ms, .. } if deadline_ms == next_deadline_ms)
+        );
     }
     server.stop().await;
 }
@@ -347,25 +380,46 @@ async fn the_speaker_queue_and_a_problem_run_over_websocket() {
         time_box_ms: Some(120_000),
     })
     .await;
-    let floor = take(&mut ann, &mut ann_seen, |frame| matches!(frame.event, Event::FloorGiven { floor: Some(_) }))
-        .await;
-    assert!(matches!(floor.event, Event::FloorGiven { floor: Some(floor) } if floor.member_id == bob_id));
-    let timer = timer_set(&take(&mut ann, &mut ann_seen, is_timer_set).await).unwrap().unwrap();
-    assert_eq!(timer.subject, TimerSubject::CalledSpeaker { member_id: bob_id });
+    let floor = take(&mut ann, &mut ann_seen, |frame| {
+        matches!(frame.event, Event::FloorGiven { floor: Some(_) })
+    })
+    .await;
+    assert!(
+        matches!(floor.event, Event::FloorGiven { floor: Some(floor) } if floor.member_id == bob_id)
+    );
+    let timer = timer_set(&take(&mut ann, &mut ann_seen, is_timer_set).await)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        timer.subject,
+        TimerSubject::CalledSpeaker { member_id: bob_id }
+    );
     fran.ok(Request::EndTurn).await;
-    let turn = take(&mut ann, &mut ann_seen, |frame| matches!(frame.event, Event::TurnEnded { .. }))
-        .await;
-    assert!(matches!(turn.event, Event::TurnEnded { member_id, in_round: false, .. } if member_id == bob_id));
+    let turn = take(&mut ann, &mut ann_seen, |frame| {
+        matches!(frame.event, Event::TurnEnded { .. })
+    })
+    .await;
+    assert!(
+        matches!(turn.event, Event::TurnEnded { member_id, in_round: false, .. } if member_id == bob_id)
+    );
     fran.ok(Request::ClearHands).await;
-    take(&mut ann, &mut ann_seen, |frame| matches!(frame.event, Event::HandLowered { member_id } if member_id == ann_id))
-        .await;
+    take(
+        &mut ann,
+        &mut ann_seen,
+        |frame| matches!(frame.event, Event::HandLowered { member_id } if member_id == ann_id),
+    )
+    .await;
 
     // A problem presented by Ann: phases, Bob's suggestion, Ann's choice.
     let mut item = draft("Acme renewal");
     item.kind = AgendaItemKind::Problem;
     item.owner = Some(ann_id);
     fran.ok(Request::EditAgendaItem { item_id: 3, item }).await;
-    for phase in [ProblemPhase::Present, ProblemPhase::Clarify, ProblemPhase::Suggest] {
+    for phase in [
+        ProblemPhase::Present,
+        ProblemPhase::Clarify,
+        ProblemPhase::Suggest,
+    ] {
         fran.ok(Request::StartProblemPhase {
             item_id: 3,
             phase,
@@ -386,8 +440,10 @@ async fn the_speaker_queue_and_a_problem_run_over_websocket() {
         ErrorCode::Conflict,
     )
     .await;
-    let added = take(&mut ann, &mut ann_seen, |frame| matches!(frame.event, Event::SuggestionAdded { .. }))
-        .await;
+    let added = take(&mut ann, &mut ann_seen, |frame| {
+        matches!(frame.event, Event::SuggestionAdded { .. })
+    })
+    .await;
     let Event::SuggestionAdded { suggestion, .. } = added.event else {
         unreachable!()
     };

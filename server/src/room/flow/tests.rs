@@ -1139,18 +1139,15 @@ proptest! {
                 sent_back.clear();
             }
             for event in &events {
-                match event {
-                    RoomEvent::Flow { event: FlowEvent::RoundSpeakerChanged { member_id, status } } => {
-                        if *status == SpeakerStatus::Speaking {
-                            *speaking_turns.entry(*member_id).or_default() += 1;
-                        }
-                        // "Back" sends two speakers back: the previous one gets the floor
-                        // again, and the interrupted one waits to speak again.
-                        if is_back && matches!(status, SpeakerStatus::Speaking | SpeakerStatus::Waiting) {
-                            *sent_back.entry(*member_id).or_default() += 1;
-                        }
+                if let RoomEvent::Flow { event: FlowEvent::RoundSpeakerChanged { member_id, status } } = event {
+                    if *status == SpeakerStatus::Speaking {
+                        *speaking_turns.entry(*member_id).or_default() += 1;
                     }
-                    _ => {}
+                    // "Back" sends two speakers back: the previous one gets the floor again,
+                    // and the interrupted one waits to speak again.
+                    if is_back && matches!(status, SpeakerStatus::Speaking | SpeakerStatus::Waiting) {
+                        *sent_back.entry(*member_id).or_default() += 1;
+                    }
                 }
             }
             let flow = room.flow();
