@@ -218,12 +218,12 @@ impl FlowState {
                 self.agenda.retain(|item| item.item_id != *item_id);
             }
             FlowEvent::AgendaReordered { order } => {
-                let mut reordered: Vec<AgendaItem> = order
+                let reordered: Vec<AgendaItem> = order
                     .iter()
                     .filter_map(|id| self.item(*id).cloned())
                     .collect();
                 if reordered.len() == self.agenda.len() {
-                    self.agenda = std::mem::take(&mut reordered);
+                    self.agenda = reordered;
                 }
             }
             FlowEvent::AgendaItemStatusChanged { item_id, status } => {

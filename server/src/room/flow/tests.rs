@@ -1037,6 +1037,14 @@ enum Command {
     EndTurn,
     Problem(ProblemPhase),
     Suggest(usize),
+    Choose,
+    AddItem { at: Option<u32> },
+    RemoveItem(usize),
+    CurrentItem(usize),
+    DoneItem(usize),
+    RotateAgenda,
+    Propose(usize),
+    Accept,
     Wait { ms: u64 },
 }
 
@@ -1064,6 +1072,14 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::EndTurn),
         phase.prop_map(Command::Problem),
         (0usize..5).prop_map(Command::Suggest),
+        Just(Command::Choose),
+        prop::option::of(0u32..12).prop_map(|at| Command::AddItem { at }),
+        (0usize..12).prop_map(Command::RemoveItem),
+        (0usize..12).prop_map(Command::CurrentItem),
+        (0usize..12).prop_map(Command::DoneItem),
+        Just(Command::RotateAgenda),
+        (0usize..5).prop_map(Command::Propose),
+        Just(Command::Accept),
         (0u64..150_000).prop_map(|ms| Command::Wait { ms }),
         (0u64..150_000).prop_map(|ms| Command::Wait { ms }),
     ]
@@ -1129,6 +1145,30 @@ proptest! {
                 Command::EndTurn => Some((fran, Request::EndTurn)),
                 Command::Problem(phase) => Some((fran, Request::StartProblemPhase { item_id: 3, phase, time_box_ms: Some(60_000) })),
                 Command::Suggest(of) => Some((people[of], Request::AddSuggestion { item_id: 3, text: "Try this".into() })),
+                Command::Choose => {
+                    let first = room.flow().item(3).and_then(|item| item.problem.as_ref()).and_then(|p| p.suggestions.first()).map(|s| s.suggestion_id);
+                    Some((room.ann, Request::ChooseSuggestions { item_id: 3, suggestion_ids: first.into_iter().collect() }))
+                }
+                Command::AddItem { at } => Some((fran, Request::AddAgendaItem { item: draft("Extra", AgendaItemKind::Discussion), position: at })),
+                Command::RemoveItem(index) | Command::CurrentItem(index) | Command::DoneItem(index) => {
+                    let agenda = &room.flow().agenda;
+                    let item_id = agenda.get(index % agenda.len().max(1)).map_or(999, |item| item.item_id);
+                    Some((fran, match command {
+                        Command::RemoveItem(_) => Request::RemoveAgendaItem { item_id },
+                        Command::CurrentItem(_) => Request::SetCurrentAgendaItem { item_id },
+                        _ => Request::MarkAgendaItemDone { item_id },
+                    }))
+                }
+                Command::RotateAgenda => {
+                    let mut order: Vec<u32> = room.flow().agenda.iter().map(|item| item.item_id).collect();
+                    order.rotate_left(1);
+                    Some((fran, Request::ReorderAgenda { order }))
+                }
+                Command::Propose(of) => Some((people[of], Request::ProposeAgendaItem { item: draft("Idea", AgendaItemKind::Discussion) })),
+                Command::Accept => {
+                    let first = room.flow().proposals.first().map_or(999, |p| p.proposal_id);
+                    Some((fran, Request::AcceptProposal { proposal_id: first, position: None }))
+                }
             };
             let Some((by, request)) = request else { continue };
             let is_back = matches!(request, Request::PreviousSpeaker);
