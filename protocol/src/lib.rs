@@ -312,6 +312,9 @@ pub enum Role {
 // ---------------------------------------------------------------------------------------------
 
 /// Every frame the server sends.
+// A message lives only from its construction to its serialization (the bytes are what is
+// queued and shared), so the size of the snapshot variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use roundtable_protocol::{
     AgendaItemDraft, AgendaItemKind, AgendaItemOrigin, ErrorCode, Event, EventFrame, ProblemPhase,
-    Request, SpeakerStatus, TimerInfo, TimerState, TimerSubject,
+    Request, ServerMessage, SpeakerStatus, TimerInfo, TimerState, TimerSubject,
 };
 use support::{TestClient, TestServer, create_group};
 
@@ -473,5 +473,59 @@ async fn the_speaker_queue_and_a_problem_run_over_websocket() {
     assert_eq!(problem.phase, ProblemPhase::Decide);
     assert_eq!(problem.chosen, vec![suggestion.suggestion_id]);
     assert_eq!(snapshot.flow.talk_times.len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_next_meeting_starts_from_the_template_with_unfinished_items_carried_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Peers").await;
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    fran.ok(Request::AddAgendaItem {
+        item: draft("Pipeline review"),
+        position: None,
+    })
+    .await;
+    fran.ok(Request::StartRound {
+        speaker_time_box_ms: 60_000,
+        auto_advance: false,
+        speakers: None,
+        item_id: Some(1),
+    })
+    .await;
+    fran.ok(Request::StartNextMeeting).await;
+    let snapshot = fran
+        .received
+        .iter()
+        .find_map(|message| match message {
+            ServerMessage::Snapshot(snapshot) if snapshot.meeting.number == 2 => {
+                Some(snapshot.clone())
+            }
+            _ => None,
+        })
+        .expect("a snapshot of the new meeting");
+    let titles: Vec<&str> = snapshot
+        .flow
+        .agenda
+        .iter()
+        .map(|item| item.title.as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        vec![
+            "Check-in round",
+            "Report back",
+            "Bring a problem",
+            "Role play",
+            "Benchmarks",
+            "Best practices",
+            "Pipeline review",
+            "New commitments"
+        ]
+    );
+    assert_eq!(snapshot.flow.agenda[6].origin, AgendaItemOrigin::Carried);
+    assert!(snapshot.flow.round.is_none() && snapshot.flow.timer.is_none());
     server.stop().await;
 }

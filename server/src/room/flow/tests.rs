@@ -1226,3 +1226,63 @@ proptest! {
         prop_assert_eq!(replayed, room.state, "folding the log rebuilds the state");
     }
 }
+
+#[test]
+fn the_next_meeting_starts_from_the_template_and_carries_this_meetings_unfinished_items() {
+    let mut room = Room::new();
+    let (fran, ann) = (room.fran, room.ann);
+    room.act(
+        fran,
+        Request::AddAgendaItem {
+            item: draft("Pipeline review", AgendaItemKind::Discussion),
+            position: Some(0),
+        },
+        T0,
+    );
+    room.act(
+        fran,
+        Request::AddAgendaItem {
+            item: draft("Done already", AgendaItemKind::Discussion),
+            position: None,
+        },
+        T0,
+    );
+    let done_id = room.flow().agenda.last().unwrap().item_id;
+    room.act(fran, Request::MarkAgendaItemDone { item_id: done_id }, T0);
+    room.act(
+        ann,
+        Request::ProposeAgendaItem {
+            item: draft("Golf", AgendaItemKind::Discussion),
+        },
+        T0,
+    );
+    room.act(fran, start_round(MINUTE, false), T0);
+    room.act(fran, Request::NextSpeaker, T0 + 30_000);
+
+    let events =
+        crate::room::state::decide_next_meeting(&room.state, fran, MeetingId::random()).unwrap();
+    room.apply(&events, T0 + MINUTE);
+    let flow = room.flow();
+    let titles: Vec<&str> = flow.agenda.iter().map(|item| item.title.as_str()).collect();
+    assert_eq!(titles.len(), 8);
+    assert_eq!(
+        titles[6], "Pipeline review",
+        "carried before the commitments"
+    );
+    assert_eq!(flow.agenda[6].origin, AgendaItemOrigin::Carried);
+    assert!(!titles.contains(&"Done already"));
+    assert!(
+        flow.agenda
+            .iter()
+            .all(|item| item.status == AgendaItemStatus::Pending)
+    );
+    assert_eq!(flow.next_item_id, 9);
+    assert!(flow.round.is_none() && flow.timer.is_none() && flow.floor.is_none());
+    assert!(flow.talk_times.is_empty());
+    assert_eq!(
+        flow.proposals.len(),
+        1,
+        "open proposals wait for the next meeting"
+    );
+    assert_eq!(flow.template, default_template());
+}
