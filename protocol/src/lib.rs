@@ -14,11 +14,13 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 mod accountability;
+mod flow;
 mod ids;
 mod minutes;
 mod roleplay;
 
 pub use accountability::*;
+pub use flow::*;
 pub use ids::{GroupId, MeetingId, MemberId, RolePlayId};
 pub use minutes::*;
 pub use roleplay::*;
@@ -72,15 +74,24 @@ pub enum Request {
         client_time_ms: UnixMs,
     },
     /// Facilitator: give the group a new name.
-    RenameGroup { name: String },
+    RenameGroup {
+        name: String,
+    },
     /// Facilitator: remove a member from the group. Their token stops working and their
     /// connections are closed.
-    RemoveMember { member_id: MemberId },
+    RemoveMember {
+        member_id: MemberId,
+    },
     /// Facilitator: change a member's role. Setting another member to `facilitator` shares the
     /// role; the last facilitator cannot be demoted.
-    SetRole { member_id: MemberId, role: Role },
+    SetRole {
+        member_id: MemberId,
+        role: Role,
+    },
     /// Facilitator: make another member the facilitator and become a plain member.
-    HandOverFacilitator { member_id: MemberId },
+    HandOverFacilitator {
+        member_id: MemberId,
+    },
     /// Join the speaker queue (raise your hand). Raising a raised hand is a no-op ack.
     RaiseHand,
     /// Leave the speaker queue. Lowering a lowered hand is a no-op ack.
@@ -104,7 +115,9 @@ pub enum Request {
         note: Option<String>,
     },
     /// Facilitator: define the metrics the group compares.
-    SetMetrics { metrics: Vec<Metric> },
+    SetMetrics {
+        metrics: Vec<Metric>,
+    },
     /// Submit (or correct) your numbers for this meeting.
     SubmitNumbers {
         values: BTreeMap<String, f64>,
@@ -121,7 +134,10 @@ pub enum Request {
         outcome: PracticeOutcome,
     },
     /// Upvote a practice (`up: false` takes the vote back).
-    UpvotePractice { practice_id: PracticeId, up: bool },
+    UpvotePractice {
+        practice_id: PracticeId,
+        up: bool,
+    },
     CommentOnPractice {
         practice_id: PracticeId,
         text: String,
@@ -138,7 +154,116 @@ pub enum Request {
         tag: Option<String>,
     },
     /// Role play and anonymous scoring (see [`RolePlayRequest`]).
-    RolePlay { action: RolePlayRequest },
+    RolePlay {
+        action: RolePlayRequest,
+    },
+    // Meeting flow (see `flow.rs` and PROTOCOL.md, "Meeting flow"). All but
+    // `propose_agenda_item`, `add_suggestion` and `choose_suggestions` are facilitator-only.
+    /// Add an item to the agenda, at `position` (0 = first) or at the end.
+    AddAgendaItem {
+        item: AgendaItemDraft,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        position: Option<u32>,
+    },
+    /// Replace an item's editable fields.
+    EditAgendaItem {
+        item_id: AgendaItemId,
+        item: AgendaItemDraft,
+    },
+    RemoveAgendaItem {
+        item_id: AgendaItemId,
+    },
+    /// Put the agenda in this order; `order` lists every item once.
+    ReorderAgenda {
+        order: Vec<AgendaItemId>,
+    },
+    /// Make the item current (the previous current item goes back to pending).
+    SetCurrentAgendaItem {
+        item_id: AgendaItemId,
+    },
+    MarkAgendaItemDone {
+        item_id: AgendaItemId,
+    },
+    /// Any member: propose an item; a facilitator accepts or declines it.
+    ProposeAgendaItem {
+        item: AgendaItemDraft,
+    },
+    AcceptProposal {
+        proposal_id: ProposalId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        position: Option<u32>,
+    },
+    DeclineProposal {
+        proposal_id: ProposalId,
+    },
+    /// Make the current agenda the group's template for its next meetings.
+    SaveAgendaAsTemplate,
+    /// Start a round: the first speaker gets the floor and the timer runs. Speakers default to
+    /// the members present (observers excluded), in the order they joined the group.
+    StartRound {
+        speaker_time_box_ms: u64,
+        #[serde(default)]
+        auto_advance: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        speakers: Option<Vec<MemberId>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item_id: Option<AgendaItemId>,
+    },
+    /// Put the speakers who are still waiting in this order.
+    ReorderSpeakers {
+        order: Vec<MemberId>,
+    },
+    /// Shuffle the speakers who are still waiting.
+    ShuffleSpeakers,
+    /// The current speaker is done; the next waiting speaker gets the floor.
+    NextSpeaker,
+    /// Skip a waiting speaker (absent), or by default the current one.
+    SkipSpeaker {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_id: Option<MemberId>,
+    },
+    /// Give the floor back to the previous speaker, with a fresh time box.
+    PreviousSpeaker,
+    EndRound,
+    SetAutoAdvance {
+        auto_advance: bool,
+    },
+    PauseTimer,
+    ResumeTimer,
+    /// Add time to the timer; negative takes time away.
+    ExtendTimer {
+        delta_ms: i64,
+    },
+    /// Give the floor to the first raised hand (lowering it), optionally with a time box.
+    CallNextSpeaker {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_box_ms: Option<u64>,
+    },
+    /// End the called speaker's turn.
+    EndTurn,
+    /// Lower every raised hand.
+    ClearHands,
+    /// Lower another member's hand.
+    LowerHandOf {
+        member_id: MemberId,
+    },
+    /// Move a `problem` item's protocol to a phase and run its time box (default per phase).
+    StartProblemPhase {
+        item_id: AgendaItemId,
+        phase: ProblemPhase,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_box_ms: Option<u64>,
+    },
+    /// Any member but the presenter, in the suggest phase.
+    AddSuggestion {
+        item_id: AgendaItemId,
+        text: String,
+    },
+    /// The presenter, in the decide phase: the suggestions they will act on.
+    ChooseSuggestions {
+        item_id: AgendaItemId,
+        suggestion_ids: Vec<SuggestionId>,
+    },
 }
 
 /// How a client proves who it is when it joins.
@@ -193,6 +318,9 @@ pub enum Role {
 // ---------------------------------------------------------------------------------------------
 
 /// Every frame the server sends.
+// A message lives only from its construction to its serialization (the bytes are what is
+// queued and shared), so the size of the snapshot variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
@@ -312,6 +440,7 @@ pub struct Snapshot {
     /// Role play and scoring, as this member sees it.
     #[serde(default)]
     pub role_play: Box<RolePlayView>,
+    pub flow: FlowInfo,
 }
 
 /// A group as clients see it. Secrets never cross the wire after creation.
@@ -415,6 +544,86 @@ pub enum Event {
     /// Role play and scoring (see [`RolePlayEvent`]).
     RolePlay {
         change: RolePlayEvent,
+    },
+    // Meeting flow (see `flow.rs` and PROTOCOL.md, "Meeting flow").
+    AgendaItemAdded {
+        item: AgendaItem,
+        position: u32,
+    },
+    /// The item's fields changed; `item` is the whole item now.
+    AgendaItemEdited {
+        item: AgendaItem,
+    },
+    AgendaItemRemoved {
+        item_id: AgendaItemId,
+    },
+    AgendaReordered {
+        order: Vec<AgendaItemId>,
+    },
+    AgendaItemStatusChanged {
+        item_id: AgendaItemId,
+        status: AgendaItemStatus,
+    },
+    AgendaItemProposed {
+        proposal: Proposal,
+    },
+    /// Accepted (an `agenda_item_added` follows) or declined.
+    ProposalClosed {
+        proposal_id: ProposalId,
+        accepted: bool,
+    },
+    AgendaTemplateSaved {
+        items: Vec<TemplateItem>,
+    },
+    RoundStarted {
+        round: RoundInfo,
+    },
+    /// The round's speakers in their new order.
+    RoundSpeakersReordered {
+        order: Vec<MemberId>,
+    },
+    RoundSpeakerChanged {
+        member_id: MemberId,
+        status: SpeakerStatus,
+    },
+    RoundAutoAdvanceSet {
+        auto_advance: bool,
+    },
+    RoundEnded,
+    /// The timer changed (started, paused, resumed, extended) or stopped (`null`).
+    TimerSet {
+        timer: Option<TimerInfo>,
+    },
+    /// The timer reached its deadline. Sent once per deadline, whether or not anyone acts.
+    TimeUp {
+        subject: TimerSubject,
+        deadline_ms: UnixMs,
+    },
+    /// A member's turn ended after `talk_ms` of talk (paused time excluded); `in_round` says
+    /// whether it was a round turn (then it adds to the round speaker's `talk_ms` too).
+    TurnEnded {
+        member_id: MemberId,
+        talk_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_box_ms: Option<u64>,
+        in_round: bool,
+    },
+    /// The called speaker changed (`null`: nobody called has the floor).
+    FloorGiven {
+        floor: Option<FloorInfo>,
+    },
+    ProblemPhaseStarted {
+        item_id: AgendaItemId,
+        presenter: MemberId,
+        phase: ProblemPhase,
+    },
+    SuggestionAdded {
+        item_id: AgendaItemId,
+        suggestion: Suggestion,
+    },
+    SuggestionsChosen {
+        item_id: AgendaItemId,
+        suggestion_ids: Vec<SuggestionId>,
     },
 }
 
@@ -525,11 +734,13 @@ pub enum ErrorCode {
     ShuttingDown,
     /// A bug on the server. Nothing changed.
     Internal,
+    /// A list (agenda items, proposals, suggestions) holds as many entries as it may.
+    LimitReached,
 }
 
 impl ErrorCode {
     /// Every error code, for documentation checks.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::UnsupportedVersion,
         ErrorCode::Invalid,
         ErrorCode::UnknownType,
@@ -547,6 +758,7 @@ impl ErrorCode {
         ErrorCode::RoomElsewhere,
         ErrorCode::ShuttingDown,
         ErrorCode::Internal,
+        ErrorCode::LimitReached,
     ];
 
     /// The code's wire name.
@@ -569,6 +781,7 @@ impl ErrorCode {
             ErrorCode::RoomElsewhere => "room_elsewhere",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::Internal => "internal",
+            ErrorCode::LimitReached => "limit_reached",
         }
     }
 }

@@ -117,6 +117,41 @@ pub struct Limits {
     /// snapshots are kept).
     #[arg(long, env = "ROUNDTABLE_LOG_RETENTION_HOURS", default_value_t = Limits::LOG_RETENTION_HOURS)]
     pub log_retention_hours: u64,
+    /// Agenda items one meeting may have (also the longest agenda template).
+    #[arg(long, env = "ROUNDTABLE_AGENDA_ITEMS_MAX", default_value_t = Limits::AGENDA_ITEMS_MAX)]
+    pub agenda_items_max: usize,
+
+    /// Longest agenda item title, in characters.
+    #[arg(long, env = "ROUNDTABLE_AGENDA_TITLE_CHARS_MAX", default_value_t = Limits::AGENDA_TITLE_CHARS_MAX)]
+    pub agenda_title_chars_max: usize,
+
+    /// Longest agenda item notes, in characters.
+    #[arg(long, env = "ROUNDTABLE_AGENDA_NOTES_CHARS_MAX", default_value_t = Limits::AGENDA_NOTES_CHARS_MAX)]
+    pub agenda_notes_chars_max: usize,
+
+    /// Members' agenda proposals waiting for a facilitator at once.
+    #[arg(long, env = "ROUNDTABLE_AGENDA_PROPOSALS_OPEN_MAX", default_value_t = Limits::AGENDA_PROPOSALS_OPEN_MAX)]
+    pub agenda_proposals_open_max: usize,
+
+    /// Suggestions one problem may collect.
+    #[arg(long, env = "ROUNDTABLE_SUGGESTIONS_PER_PROBLEM_MAX", default_value_t = Limits::SUGGESTIONS_PER_PROBLEM_MAX)]
+    pub suggestions_per_problem_max: usize,
+
+    /// Longest suggestion, in characters.
+    #[arg(long, env = "ROUNDTABLE_SUGGESTION_CHARS_MAX", default_value_t = Limits::SUGGESTION_CHARS_MAX)]
+    pub suggestion_chars_max: usize,
+
+    /// Speakers one round may have.
+    #[arg(long, env = "ROUNDTABLE_SPEAKERS_PER_ROUND_MAX", default_value_t = Limits::SPEAKERS_PER_ROUND_MAX)]
+    pub speakers_per_round_max: usize,
+
+    /// Longest time box (agenda item, speaker, problem phase), in seconds.
+    #[arg(long, env = "ROUNDTABLE_TIME_BOX_SECONDS_MAX", default_value_t = Limits::TIME_BOX_SECONDS_MAX)]
+    pub time_box_seconds_max: u64,
+
+    /// Most time one extend may add or take away, in seconds.
+    #[arg(long, env = "ROUNDTABLE_TIMER_EXTEND_SECONDS_MAX", default_value_t = Limits::TIMER_EXTEND_SECONDS_MAX)]
+    pub timer_extend_seconds_max: u64,
 }
 
 impl Limits {
@@ -136,6 +171,15 @@ impl Limits {
     pub const SNAPSHOT_EVERY_EVENTS: u64 = 200;
     pub const ROOM_LEASE_MS: u64 = 15_000;
     pub const LOG_RETENTION_HOURS: u64 = 30 * 24;
+    pub const AGENDA_ITEMS_MAX: usize = 40;
+    pub const AGENDA_TITLE_CHARS_MAX: usize = 120;
+    pub const AGENDA_NOTES_CHARS_MAX: usize = 2_000;
+    pub const AGENDA_PROPOSALS_OPEN_MAX: usize = 20;
+    pub const SUGGESTIONS_PER_PROBLEM_MAX: usize = 60;
+    pub const SUGGESTION_CHARS_MAX: usize = 500;
+    pub const SPEAKERS_PER_ROUND_MAX: usize = 50;
+    pub const TIME_BOX_SECONDS_MAX: u64 = 4 * 3_600;
+    pub const TIMER_EXTEND_SECONDS_MAX: u64 = 3_600;
 
     pub fn join_timeout(&self) -> Duration {
         Duration::from_secs(self.join_timeout_seconds)
@@ -175,6 +219,15 @@ impl Default for Limits {
             snapshot_every_events: Self::SNAPSHOT_EVERY_EVENTS,
             room_lease_ms: Self::ROOM_LEASE_MS,
             log_retention_hours: Self::LOG_RETENTION_HOURS,
+            agenda_items_max: Self::AGENDA_ITEMS_MAX,
+            agenda_title_chars_max: Self::AGENDA_TITLE_CHARS_MAX,
+            agenda_notes_chars_max: Self::AGENDA_NOTES_CHARS_MAX,
+            agenda_proposals_open_max: Self::AGENDA_PROPOSALS_OPEN_MAX,
+            suggestions_per_problem_max: Self::SUGGESTIONS_PER_PROBLEM_MAX,
+            suggestion_chars_max: Self::SUGGESTION_CHARS_MAX,
+            speakers_per_round_max: Self::SPEAKERS_PER_ROUND_MAX,
+            time_box_seconds_max: Self::TIME_BOX_SECONDS_MAX,
+            timer_extend_seconds_max: Self::TIMER_EXTEND_SECONDS_MAX,
         }
     }
 }

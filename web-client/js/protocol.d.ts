@@ -25,7 +25,7 @@ resume?: ResumePoint | null, } | { "type": "ping",
 /**
  * The client's own clock when it sent the ping.
  */
-client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, } | { "type": "role_play", action: RolePlayRequest, });
+client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, } | { "type": "role_play", action: RolePlayRequest, } | { "type": "add_agenda_item", item: AgendaItemDraft, position?: number | null, } | { "type": "edit_agenda_item", item_id: number, item: AgendaItemDraft, } | { "type": "remove_agenda_item", item_id: number, } | { "type": "reorder_agenda", order: Array<number>, } | { "type": "set_current_agenda_item", item_id: number, } | { "type": "mark_agenda_item_done", item_id: number, } | { "type": "propose_agenda_item", item: AgendaItemDraft, } | { "type": "accept_proposal", proposal_id: number, position?: number | null, } | { "type": "decline_proposal", proposal_id: number, } | { "type": "save_agenda_as_template" } | { "type": "start_round", speaker_time_box_ms: number, auto_advance: boolean, speakers?: Array<MemberId> | null, item_id?: number | null, } | { "type": "reorder_speakers", order: Array<MemberId>, } | { "type": "shuffle_speakers" } | { "type": "next_speaker" } | { "type": "skip_speaker", member_id?: MemberId | null, } | { "type": "previous_speaker" } | { "type": "end_round" } | { "type": "set_auto_advance", auto_advance: boolean, } | { "type": "pause_timer" } | { "type": "resume_timer" } | { "type": "extend_timer", delta_ms: number, } | { "type": "call_next_speaker", time_box_ms?: number | null, } | { "type": "end_turn" } | { "type": "clear_hands" } | { "type": "lower_hand_of", member_id: MemberId, } | { "type": "start_problem_phase", item_id: number, phase: ProblemPhase, time_box_ms?: number | null, } | { "type": "add_suggestion", item_id: number, text: string, } | { "type": "choose_suggestions", item_id: number, suggestion_ids: Array<number>, });
 
 export type Request = { "type": "join", group_id: GroupId, credential: Credential, 
 /**
@@ -35,7 +35,7 @@ resume?: ResumePoint | null, } | { "type": "ping",
 /**
  * The client's own clock when it sent the ping.
  */
-client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, } | { "type": "role_play", action: RolePlayRequest, };
+client_time_ms: number, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, } | { "type": "role_play", action: RolePlayRequest, } | { "type": "add_agenda_item", item: AgendaItemDraft, position?: number | null, } | { "type": "edit_agenda_item", item_id: number, item: AgendaItemDraft, } | { "type": "remove_agenda_item", item_id: number, } | { "type": "reorder_agenda", order: Array<number>, } | { "type": "set_current_agenda_item", item_id: number, } | { "type": "mark_agenda_item_done", item_id: number, } | { "type": "propose_agenda_item", item: AgendaItemDraft, } | { "type": "accept_proposal", proposal_id: number, position?: number | null, } | { "type": "decline_proposal", proposal_id: number, } | { "type": "save_agenda_as_template" } | { "type": "start_round", speaker_time_box_ms: number, auto_advance: boolean, speakers?: Array<MemberId> | null, item_id?: number | null, } | { "type": "reorder_speakers", order: Array<MemberId>, } | { "type": "shuffle_speakers" } | { "type": "next_speaker" } | { "type": "skip_speaker", member_id?: MemberId | null, } | { "type": "previous_speaker" } | { "type": "end_round" } | { "type": "set_auto_advance", auto_advance: boolean, } | { "type": "pause_timer" } | { "type": "resume_timer" } | { "type": "extend_timer", delta_ms: number, } | { "type": "call_next_speaker", time_box_ms?: number | null, } | { "type": "end_turn" } | { "type": "clear_hands" } | { "type": "lower_hand_of", member_id: MemberId, } | { "type": "start_problem_phase", item_id: number, phase: ProblemPhase, time_box_ms?: number | null, } | { "type": "add_suggestion", item_id: number, text: string, } | { "type": "choose_suggestions", item_id: number, suggestion_ids: Array<number>, };
 
 export type Credential = { "kind": "facilitator", secret: string, display_name: string, member_token?: string | null, } | { "kind": "invite", secret: string, display_name: string, observer?: boolean, } | { "kind": "member_token", token: string, };
 
@@ -115,7 +115,7 @@ practice_count: number,
 /**
  * Role play and scoring, as this member sees it.
  */
-role_play: RolePlayView, };
+role_play: RolePlayView, flow: FlowInfo, };
 
 export type GroupInfo = { group_id: GroupId, name: string, };
 
@@ -137,13 +137,13 @@ export type EventFrame = { seq: number,
  */
 at_ms: number, event: Event, };
 
-export type Event = { "kind": "member_added", member: MemberInfo, } | { "kind": "presence_changed", member_id: MemberId, online: boolean, reason: PresenceReason, } | { "kind": "group_renamed", name: string, } | { "kind": "member_removed", member_id: MemberId, } | { "kind": "role_changed", member_id: MemberId, role: Role, } | { "kind": "hand_raised", member_id: MemberId, } | { "kind": "hand_lowered", member_id: MemberId, } | { "kind": "commitment_added", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "commitment_updated", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "benchmarks_changed", view: BenchmarkView, } | { "kind": "practice_posted", practice: Practice, } | { "kind": "practice_upvoted", practice_id: number, member_id: MemberId, up: boolean, } | { "kind": "practice_commented", practice_id: number, comment: PracticeComment, } | { "kind": "next_meeting_started", meeting: MeetingInfo, } | { "kind": "role_play", change: RolePlayEvent, };
+export type Event = { "kind": "member_added", member: MemberInfo, } | { "kind": "presence_changed", member_id: MemberId, online: boolean, reason: PresenceReason, } | { "kind": "group_renamed", name: string, } | { "kind": "member_removed", member_id: MemberId, } | { "kind": "role_changed", member_id: MemberId, role: Role, } | { "kind": "hand_raised", member_id: MemberId, } | { "kind": "hand_lowered", member_id: MemberId, } | { "kind": "commitment_added", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "commitment_updated", commitment: Commitment, owner_accountability: MemberAccountability, } | { "kind": "benchmarks_changed", view: BenchmarkView, } | { "kind": "practice_posted", practice: Practice, } | { "kind": "practice_upvoted", practice_id: number, member_id: MemberId, up: boolean, } | { "kind": "practice_commented", practice_id: number, comment: PracticeComment, } | { "kind": "next_meeting_started", meeting: MeetingInfo, } | { "kind": "role_play", change: RolePlayEvent, } | { "kind": "agenda_item_added", item: AgendaItem, position: number, } | { "kind": "agenda_item_edited", item: AgendaItem, } | { "kind": "agenda_item_removed", item_id: number, } | { "kind": "agenda_reordered", order: Array<number>, } | { "kind": "agenda_item_status_changed", item_id: number, status: AgendaItemStatus, } | { "kind": "agenda_item_proposed", proposal: Proposal, } | { "kind": "proposal_closed", proposal_id: number, accepted: boolean, } | { "kind": "agenda_template_saved", items: Array<TemplateItem>, } | { "kind": "round_started", round: RoundInfo, } | { "kind": "round_speakers_reordered", order: Array<MemberId>, } | { "kind": "round_speaker_changed", member_id: MemberId, status: SpeakerStatus, } | { "kind": "round_auto_advance_set", auto_advance: boolean, } | { "kind": "round_ended" } | { "kind": "timer_set", timer: TimerInfo | null, } | { "kind": "time_up", subject: TimerSubject, deadline_ms: number, } | { "kind": "turn_ended", member_id: MemberId, talk_ms: number, time_box_ms?: number | null, in_round: boolean, } | { "kind": "floor_given", floor: FloorInfo | null, } | { "kind": "problem_phase_started", item_id: number, presenter: MemberId, phase: ProblemPhase, } | { "kind": "suggestion_added", item_id: number, suggestion: Suggestion, } | { "kind": "suggestions_chosen", item_id: number, suggestion_ids: Array<number>, };
 
 export type PresenceReason = "joined" | "left" | "connection_lost" | "removed" | "server_restart";
 
 export type CloseReason = "slow_consumer" | "server_shutdown" | "removed" | "policy_violation" | "join_timeout" | "unsupported_version" | "room_moved";
 
-export type ErrorCode = "unsupported_version" | "invalid" | "unknown_type" | "too_large" | "rate_limited" | "not_joined" | "already_joined" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "room_full" | "server_busy" | "storage_unavailable" | "room_elsewhere" | "shutting_down" | "internal";
+export type ErrorCode = "unsupported_version" | "invalid" | "unknown_type" | "too_large" | "rate_limited" | "not_joined" | "already_joined" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "room_full" | "server_busy" | "storage_unavailable" | "room_elsewhere" | "shutting_down" | "internal" | "limit_reached";
 
 export type CreateGroupRequest = { name: string, };
 
@@ -420,3 +420,109 @@ templates: Array<RubricTemplate>,
  * Every current member's history as a seller, for members who have been one.
  */
 seller_trends: Array<SellerTrend>, };
+
+export type AgendaItemKind = "round" | "report_back" | "problem" | "role_play" | "benchmarks" | "best_practices" | "commitments" | "discussion";
+
+export type AgendaItemStatus = "pending" | "current" | "done";
+
+export type AgendaItemOrigin = "template" | "added" | "proposed" | "carried";
+
+export type AgendaItemDraft = { title: string, kind: AgendaItemKind, 
+/**
+ * The time planned for the item, in milliseconds (more than 0).
+ */
+time_box_ms: number, 
+/**
+ * The member who owns the item; for a `problem`, the presenter.
+ */
+owner?: MemberId | null, notes?: string, };
+
+export type AgendaItem = { item_id: number, title: string, kind: AgendaItemKind, time_box_ms: number, 
+/**
+ * May name a member who has since left the group.
+ */
+owner?: MemberId | null, notes?: string, status: AgendaItemStatus, origin: AgendaItemOrigin, 
+/**
+ * The bring-a-problem protocol's state, once a `problem` item's first phase started.
+ */
+problem?: ProblemInfo | null, };
+
+export type Proposal = { proposal_id: number, proposed_by: MemberId, item: AgendaItemDraft, };
+
+export type TemplateItem = { title: string, kind: AgendaItemKind, time_box_ms: number, notes?: string, };
+
+export type ProblemPhase = "present" | "clarify" | "suggest" | "decide";
+
+export type ProblemInfo = { presenter: MemberId, phase: ProblemPhase, suggestions: Array<Suggestion>, 
+/**
+ * The suggestions the presenter chose to act on, in the order they chose them.
+ */
+chosen: Array<number>, };
+
+export type Suggestion = { suggestion_id: number, by: MemberId, text: string, };
+
+export type RoundInfo = { 
+/**
+ * The agenda item the round belongs to, if any.
+ */
+item_id?: number | null, 
+/**
+ * Each speaker's time box, in milliseconds.
+ */
+speaker_time_box_ms: number, 
+/**
+ * Whether the server moves to the next speaker by itself at time-up.
+ */
+auto_advance: boolean, 
+/**
+ * Everyone in the round, in speaking order.
+ */
+speakers: Array<RoundSpeaker>, };
+
+export type RoundSpeaker = { member_id: MemberId, status: SpeakerStatus, 
+/**
+ * Time they actually had the floor in this round so far, paused time excluded.
+ */
+talk_ms: number, };
+
+export type SpeakerStatus = "waiting" | "speaking" | "done" | "skipped";
+
+export type TimerSubject = { "kind": "round_speaker", member_id: MemberId, } | { "kind": "called_speaker", member_id: MemberId, } | { "kind": "problem_phase", item_id: number, phase: ProblemPhase, };
+
+export type TimerInfo = { subject: TimerSubject, 
+/**
+ * The time box the timer started with, in milliseconds (extensions not included).
+ */
+time_box_ms: number, state: TimerState, 
+/**
+ * Whether the deadline has passed and `time_up` was sent for it.
+ */
+time_up: boolean, };
+
+export type TimerState = { "status": "running", deadline_ms: number, } | { "status": "paused", remaining_ms: number, };
+
+export type FloorInfo = { member_id: MemberId, since_ms: number, 
+/**
+ * The time box they were given, if any (then the timer runs for them).
+ */
+time_box_ms?: number | null, };
+
+export type TalkTime = { member_id: MemberId, talk_ms: number, turns: number, 
+/**
+ * Time talked beyond the time boxes of time-boxed turns.
+ */
+overrun_ms: number, };
+
+export type FlowInfo = { agenda: Array<AgendaItem>, 
+/**
+ * Members' proposals waiting for a facilitator.
+ */
+proposals: Array<Proposal>, 
+/**
+ * The group's agenda template, from which the next meeting's agenda starts.
+ */
+agenda_template: Array<TemplateItem>, round?: RoundInfo | null, timer?: TimerInfo | null, floor?: FloorInfo | null, 
+/**
+ * Talk time per member so far, for members who have had a turn.
+ */
+talk_times: Array<TalkTime>, };

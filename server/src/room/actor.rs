@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+use super::flow;
 use super::roleplay::dedupe::ScoringDedupe;
 use super::state::{self, Audience, FreshMember, RoomError, RoomEvent, RoomState};
 use super::{ConnectionId, Outbox, QueueError, encode};
@@ -113,6 +114,9 @@ struct RoomActor {
     /// Who filled which submission slot, as keyed hashes, while scoring is open. Memory only:
     /// never stored, dropped when scoring ends (see `roleplay::dedupe`).
     scoring_dedupe: Option<ScoringDedupe>,
+    /// Set when the timer's `time_up` could not be stored; retried after `PRESENCE_RETRY`
+    /// instead of at once, so a storage outage does not spin the actor.
+    timer_write_failed: bool,
 }
 
 /// Seconds between retries of presence changes that could not be stored.
@@ -160,6 +164,7 @@ pub fn spawn(
         presence_out_of_date: true,
         ownership_lost: false,
         scoring_dedupe: None,
+        timer_write_failed: false,
     };
     tokio::spawn(async move {
         actor.run(commands).await;
@@ -229,7 +234,10 @@ impl RoomActor {
                 );
                 break;
             }
-            let idle = self.subscribers.is_empty();
+            // A room with a pending deadline stays loaded even when empty, so that `time_up`
+            // (and auto-advance) happen on time and are in the log for whoever comes back.
+            let timer_wait = self.timer_wait();
+            let idle = self.subscribers.is_empty() && timer_wait.is_none();
             idle_deadline = match (idle, idle_deadline) {
                 (true, None) => Some(tokio::time::Instant::now() + self.context.limits.room_idle()),
                 (true, deadline) => deadline,
@@ -249,6 +257,9 @@ impl RoomActor {
                     self.reconcile_presence(PresenceReason::ConnectionLost).await;
                 }
                 _ = renew_lease.tick() => self.renew_lease().await,
+                _ = tokio::time::sleep(timer_wait.unwrap_or_default()), if timer_wait.is_some() => {
+                    self.tick().await;
+                }
                 () = crate::server::stopping(&mut shutdown) => {
                     self.close_all(CloseReason::ServerShutdown, "the server is shutting down; reconnect shortly");
                     break;
@@ -310,6 +321,29 @@ impl RoomActor {
             // The lease expires by itself; another process waits at most that long.
             warn!(group = %self.group_id(), %error, "could not release the room's lease");
         }
+    }
+
+    /// How long until the timer's next deadline (zero when it has passed), or `None` when no
+    /// `time_up` is pending.
+    fn timer_wait(&self) -> Option<Duration> {
+        let deadline_ms = self.state.flow.next_deadline_ms()?;
+        let wait = Duration::from_millis(deadline_ms.saturating_sub(self.context.clock.now_ms()));
+        Some(if self.timer_write_failed {
+            wait.max(PRESENCE_RETRY)
+        } else {
+            wait
+        })
+    }
+
+    /// Sends `time_up` (and, with auto-advance, moves the round on) when the deadline has
+    /// passed. Waking early (the clock said otherwise) decides nothing; the loop sleeps again.
+    async fn tick(&mut self) {
+        let now_ms = self.context.clock.now_ms();
+        let events: Vec<RoomEvent> = flow::decide_tick(&self.state, now_ms)
+            .into_iter()
+            .map(RoomEvent::from)
+            .collect();
+        self.timer_write_failed = self.commit(events).await.is_err();
     }
 
     async fn handle(&mut self, command: RoomCommand) {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::benchmarks::{self, Benchmarks, Submission};
 use super::commitments::{self, CommitmentBoard, NewCommitment};
+use super::flow::{self, FlowEvent, FlowState};
 use super::minutes;
 use super::practices::{self, Library, NewPractice};
 use super::roleplay::RolePlayState;
@@ -50,6 +51,9 @@ pub struct RoomState {
     pub role_play: RolePlayState,
     /// The seq of the last event applied; 0 before any.
     pub seq: Seq,
+    /// The meeting flow: agenda, template, timer, round, floor, problems (`flow` module).
+    #[serde(default)]
+    pub flow: FlowState,
 }
 
 /// A peer group and its credentials (as hashes only).
@@ -157,6 +161,10 @@ pub enum RoomEvent {
     RolePlay {
         change: wire::RolePlayEvent,
     },
+    /// A change to the meeting flow.
+    Flow {
+        event: FlowEvent,
+    },
 }
 
 /// Who receives an event. Most go to everyone and are serialized once for all; a few are
@@ -231,6 +239,8 @@ impl RoomState {
             past_meetings: Vec::new(),
             role_play: RolePlayState::default(),
             seq: 0,
+            // The first meeting starts from the default template.
+            flow: FlowState::default(),
         }
     }
 
@@ -347,6 +357,8 @@ impl RoomState {
                 }
                 self.benchmarks.close_meeting(self.meeting.number);
                 self.hands.clear();
+                // The agenda starts from the template, with unfinished items carried over.
+                self.flow = self.flow.next_meeting();
                 self.meeting = Meeting {
                     id: *meeting_id,
                     number: *number,
@@ -358,6 +370,7 @@ impl RoomState {
                 self.seq = 0;
             }
             RoomEvent::RolePlay { change } => self.role_play.apply(change),
+            RoomEvent::Flow { event } => self.flow.apply(event),
         }
     }
 
@@ -402,6 +415,7 @@ impl RoomState {
                         .collect::<Vec<_>>(),
                 ),
             ),
+            flow: self.flow.to_wire(),
         }
     }
 
@@ -456,6 +470,7 @@ impl RoomState {
         if let Some(stranger) = self.benchmarks.current.keys().find(|id| !ids.contains(id)) {
             return Err(format!("numbers of {stranger} who is not a member"));
         }
+        self.flow.check_invariants()?;
         self.role_play.check_invariants()
     }
 }
@@ -549,6 +564,7 @@ impl RoomEvent {
                     },
                 }
             }
+            RoomEvent::Flow { event } => event.to_wire(),
             RoomEvent::RolePlay { change } => wire::Event::RolePlay {
                 change: change.clone(),
             },
@@ -710,7 +726,8 @@ pub fn decide_presence(
 }
 
 /// Decides a request from a member who has joined. Join and ping never reach the room's
-/// state machine; they are answered by the connection and [`decide_join`].
+/// state machine; they are answered by the connection and [`decide_join`]. Meeting flow
+/// requests are decided by [`flow::decide`].
 pub fn decide(
     state: &RoomState,
     by: MemberId,
@@ -756,6 +773,14 @@ pub fn decide(
             ErrorCode::Internal,
             "role play requests are decided by the role play rules",
         )),
+        flow::flow_request!() => {
+            flow::decide(state, by, request, now_ms, limits).unwrap_or_else(|| {
+                Err(RoomError::new(
+                    ErrorCode::Internal,
+                    "a meeting flow request found no rule",
+                ))
+            })
+        }
         wire::Request::RenameGroup { name } => {
             require_facilitator()?;
             let name = valid_name("group name", name, limits.group_name_chars_max)?;
@@ -784,6 +809,11 @@ pub fn decide(
             events.push(RoomEvent::MemberRemoved {
                 member_id: *member_id,
             });
+            events.extend(
+                flow::on_member_removed(state, *member_id, now_ms)
+                    .into_iter()
+                    .map(RoomEvent::from),
+            );
             Ok(events)
         }
         wire::Request::SetRole {

@@ -1,0 +1,410 @@
+//! The shared agenda: items, members' proposals, the group's template, and the pure builder of
+//! the next meeting's agenda (template plus carried-over unfinished items).
+
+use std::collections::BTreeSet;
+
+use roundtable_protocol::{
+    AgendaItem, AgendaItemDraft, AgendaItemId, AgendaItemKind, AgendaItemOrigin, AgendaItemStatus,
+    ErrorCode, Proposal, Request, TemplateItem, TimerSubject,
+};
+
+use super::{Ctx, FlowEvent, conflict, not_found, valid_text};
+use crate::room::state::{RoomError, valid_name};
+
+const MINUTE_MS: u64 = 60_000;
+
+/// The template a new group starts with: a weekly sales peer meeting of 90 minutes.
+pub fn default_template() -> Vec<TemplateItem> {
+    let item = |title: &str, kind, minutes: u64, notes: &str| TemplateItem {
+        title: title.into(),
+        kind,
+        time_box_ms: minutes * MINUTE_MS,
+        notes: notes.into(),
+    };
+    vec![
+        item(
+            "Check-in round",
+            AgendaItemKind::Round,
+            30,
+            "Every member reviews their week: wins, numbers, stuck deals.",
+        ),
+        item(
+            "Report back",
+            AgendaItemKind::ReportBack,
+            10,
+            "Each member reports on last week's commitments: done, partial or missed, and why.",
+        ),
+        item(
+            "Bring a problem",
+            AgendaItemKind::Problem,
+            20,
+            "One member presents a stuck opportunity; clarifying questions, suggestions, decision.",
+        ),
+        item(
+            "Role play",
+            AgendaItemKind::RolePlay,
+            15,
+            "A seller and a buyer play a call; the others score it.",
+        ),
+        item(
+            "Benchmarks",
+            AgendaItemKind::Benchmarks,
+            5,
+            "Weekly activity numbers against the group.",
+        ),
+        item(
+            "Best practices",
+            AgendaItemKind::BestPractices,
+            5,
+            "What worked this week, and what did not.",
+        ),
+        item(
+            "New commitments",
+            AgendaItemKind::Commitments,
+            5,
+            "Everyone commits to actions for next week.",
+        ),
+    ]
+}
+
+/// A next meeting's agenda, numbered from 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextAgenda {
+    pub items: Vec<AgendaItem>,
+    /// Unfinished items that did not fit under `agenda_items_max` and were not carried over.
+    pub dropped: usize,
+}
+
+/// Builds the agenda a group's next meeting starts with: the template's items, with the
+/// previous meeting's unfinished items carried over. Carried are the items not done that did
+/// not come from the template (the template brings those back anyway); they go before the
+/// template's first `commitments` item, which closes a meeting, or at the end. Carried items
+/// start fresh: pending, without problem-protocol state. The result has at most `items_max`
+/// items; template items come first, and `dropped` counts carried items that did not fit.
+pub fn next_meeting_agenda(
+    template: &[TemplateItem],
+    previous: &[AgendaItem],
+    items_max: usize,
+) -> NextAgenda {
+    let mut items: Vec<AgendaItem> = template
+        .iter()
+        .take(items_max)
+        .map(|item| AgendaItem {
+            item_id: 0,
+            title: item.title.clone(),
+            kind: item.kind,
+            time_box_ms: item.time_box_ms,
+            owner: None,
+            notes: item.notes.clone(),
+            status: AgendaItemStatus::Pending,
+            origin: AgendaItemOrigin::Template,
+            problem: None,
+        })
+        .collect();
+    let unfinished: Vec<AgendaItem> = previous
+        .iter()
+        .filter(|item| {
+            item.status != AgendaItemStatus::Done && item.origin != AgendaItemOrigin::Template
+        })
+        .map(|item| AgendaItem {
+            status: AgendaItemStatus::Pending,
+            origin: AgendaItemOrigin::Carried,
+            problem: None,
+            ..item.clone()
+        })
+        .collect();
+    let room = items_max.saturating_sub(items.len());
+    let dropped = unfinished.len().saturating_sub(room);
+    let at = items
+        .iter()
+        .position(|item| item.kind == AgendaItemKind::Commitments)
+        .unwrap_or(items.len());
+    items.splice(at..at, unfinished.into_iter().take(room));
+    for (index, item) in items.iter_mut().enumerate() {
+        item.item_id = index as AgendaItemId + 1;
+    }
+    NextAgenda { items, dropped }
+}
+
+/// Checks a draft item; returns it cleaned (trimmed title and notes).
+fn valid_draft(ctx: &Ctx, draft: &AgendaItemDraft) -> Result<AgendaItemDraft, RoomError> {
+    let title = valid_name(
+        "agenda item title",
+        &draft.title,
+        ctx.limits.agenda_title_chars_max,
+    )?;
+    let notes = valid_text(
+        "agenda item notes",
+        &draft.notes,
+        ctx.limits.agenda_notes_chars_max,
+    )?;
+    let time_box_ms = ctx.time_box_ms("an agenda item's time box", draft.time_box_ms)?;
+    if let Some(owner) = draft.owner
+        && ctx.state.member(owner).is_none()
+    {
+        return Err(not_found(format!("no member {owner} in this group")));
+    }
+    Ok(AgendaItemDraft {
+        title,
+        kind: draft.kind,
+        time_box_ms,
+        owner: draft.owner,
+        notes,
+    })
+}
+
+fn require_item(ctx: &Ctx, item_id: AgendaItemId) -> Result<AgendaItem, RoomError> {
+    ctx.flow()
+        .item(item_id)
+        .cloned()
+        .ok_or_else(|| not_found(format!("no agenda item {item_id} in this meeting")))
+}
+
+fn require_room_for_an_item(ctx: &Ctx) -> Result<(), RoomError> {
+    let items = ctx.flow().agenda.len();
+    if items >= ctx.limits.agenda_items_max {
+        return Err(RoomError::new(
+            ErrorCode::LimitReached,
+            format!("the agenda has {items} items, the most it may have"),
+        ));
+    }
+    Ok(())
+}
+
+fn position_or_end(ctx: &Ctx, position: Option<u32>) -> Result<u32, RoomError> {
+    let len = ctx.flow().agenda.len() as u32;
+    match position {
+        None => Ok(len),
+        Some(position) if position <= len => Ok(position),
+        Some(position) => Err(RoomError::new(
+            ErrorCode::Invalid,
+            format!("position {position} is past the end of the agenda ({len} items)"),
+        )),
+    }
+}
+
+fn new_item(ctx: &Ctx, draft: AgendaItemDraft, origin: AgendaItemOrigin) -> AgendaItem {
+    AgendaItem {
+        item_id: ctx.flow().next_item_id,
+        title: draft.title,
+        kind: draft.kind,
+        time_box_ms: draft.time_box_ms,
+        owner: draft.owner,
+        notes: draft.notes,
+        status: AgendaItemStatus::Pending,
+        origin,
+        problem: None,
+    }
+}
+
+/// Events that make `item_id` the current item (the previous current one goes back to
+/// pending). Empty when it is current already.
+pub(crate) fn make_current(ctx: &Ctx, item_id: AgendaItemId) -> Vec<FlowEvent> {
+    let mut events = Vec::new();
+    for item in &ctx.flow().agenda {
+        if item.status == AgendaItemStatus::Current && item.item_id != item_id {
+            events.push(FlowEvent::AgendaItemStatusChanged {
+                item_id: item.item_id,
+                status: AgendaItemStatus::Pending,
+            });
+        }
+    }
+    if ctx
+        .flow()
+        .item(item_id)
+        .is_some_and(|item| item.status != AgendaItemStatus::Current)
+    {
+        events.push(FlowEvent::AgendaItemStatusChanged {
+            item_id,
+            status: AgendaItemStatus::Current,
+        });
+    }
+    events
+}
+
+/// The timer stops with the item whose problem phase it times.
+fn stop_problem_timer(ctx: &Ctx, item_id: AgendaItemId, events: &mut Vec<FlowEvent>) {
+    if let Some(TimerSubject::ProblemPhase { item_id: timed, .. }) =
+        ctx.flow().timer.map(|timer| timer.subject)
+        && timed == item_id
+    {
+        events.push(FlowEvent::TimerSet { timer: None });
+    }
+}
+
+/// Decides an agenda request, or `None` when `request` is not one.
+pub(crate) fn decide(ctx: &Ctx, request: &Request) -> Option<Result<Vec<FlowEvent>, RoomError>> {
+    let result = match request {
+        Request::AddAgendaItem { item, position } => (|| {
+            ctx.require_facilitator()?;
+            let draft = valid_draft(ctx, item)?;
+            require_room_for_an_item(ctx)?;
+            let position = position_or_end(ctx, *position)?;
+            Ok(vec![FlowEvent::AgendaItemAdded {
+                item: new_item(ctx, draft, AgendaItemOrigin::Added),
+                position,
+            }])
+        })(),
+        Request::EditAgendaItem { item_id, item } => (|| {
+            ctx.require_facilitator()?;
+            let existing = require_item(ctx, *item_id)?;
+            let draft = valid_draft(ctx, item)?;
+            if existing.problem.is_some() && draft.kind != AgendaItemKind::Problem {
+                return Err(conflict(
+                    "this problem's protocol has started; it stays a problem",
+                ));
+            }
+            let edited = AgendaItem {
+                title: draft.title,
+                kind: draft.kind,
+                time_box_ms: draft.time_box_ms,
+                owner: draft.owner,
+                notes: draft.notes,
+                ..existing.clone()
+            };
+            if edited == existing {
+                return Ok(Vec::new());
+            }
+            Ok(vec![FlowEvent::AgendaItemEdited { item: edited }])
+        })(),
+        Request::RemoveAgendaItem { item_id } => (|| {
+            ctx.require_facilitator()?;
+            require_item(ctx, *item_id)?;
+            if ctx
+                .flow()
+                .round
+                .as_ref()
+                .is_some_and(|round| round.item_id == Some(*item_id))
+            {
+                return Err(conflict("a round of this item is running; end it first"));
+            }
+            let mut events = Vec::new();
+            stop_problem_timer(ctx, *item_id, &mut events);
+            events.push(FlowEvent::AgendaItemRemoved { item_id: *item_id });
+            Ok(events)
+        })(),
+        Request::ReorderAgenda { order } => (|| {
+            ctx.require_facilitator()?;
+            let current: Vec<AgendaItemId> =
+                ctx.flow().agenda.iter().map(|item| item.item_id).collect();
+            let wanted: BTreeSet<AgendaItemId> = order.iter().copied().collect();
+            if order.len() != current.len()
+                || wanted.len() != order.len()
+                || !current.iter().all(|id| wanted.contains(id))
+            {
+                return Err(RoomError::new(
+                    ErrorCode::Invalid,
+                    "the order must list every agenda item exactly once",
+                ));
+            }
+            if *order == current {
+                return Ok(Vec::new());
+            }
+            Ok(vec![FlowEvent::AgendaReordered {
+                order: order.clone(),
+            }])
+        })(),
+        Request::SetCurrentAgendaItem { item_id } => (|| {
+            ctx.require_facilitator()?;
+            require_item(ctx, *item_id)?;
+            Ok(make_current(ctx, *item_id))
+        })(),
+        Request::MarkAgendaItemDone { item_id } => (|| {
+            ctx.require_facilitator()?;
+            let item = require_item(ctx, *item_id)?;
+            if item.status == AgendaItemStatus::Done {
+                return Ok(Vec::new());
+            }
+            let mut events = Vec::new();
+            stop_problem_timer(ctx, *item_id, &mut events);
+            events.push(FlowEvent::AgendaItemStatusChanged {
+                item_id: *item_id,
+                status: AgendaItemStatus::Done,
+            });
+            Ok(events)
+        })(),
+        Request::ProposeAgendaItem { item } => (|| {
+            ctx.require_participant()?;
+            let draft = valid_draft(ctx, item)?;
+            let open = ctx.flow().proposals.len();
+            if open >= ctx.limits.agenda_proposals_open_max {
+                return Err(RoomError::new(
+                    ErrorCode::LimitReached,
+                    format!("{open} proposals are waiting already; wait for the facilitator"),
+                ));
+            }
+            Ok(vec![FlowEvent::AgendaItemProposed {
+                proposal: Proposal {
+                    proposal_id: ctx.flow().next_proposal_id,
+                    proposed_by: ctx.by,
+                    item: draft,
+                },
+            }])
+        })(),
+        Request::AcceptProposal {
+            proposal_id,
+            position,
+        } => (|| {
+            ctx.require_facilitator()?;
+            let proposal = require_proposal(ctx, *proposal_id)?;
+            // The proposed owner may have left since; the item is still worth having.
+            let mut draft = proposal.item.clone();
+            if draft
+                .owner
+                .is_some_and(|owner| ctx.state.member(owner).is_none())
+            {
+                draft.owner = None;
+            }
+            let draft = valid_draft(ctx, &draft)?;
+            require_room_for_an_item(ctx)?;
+            let position = position_or_end(ctx, *position)?;
+            Ok(vec![
+                FlowEvent::ProposalClosed {
+                    proposal_id: *proposal_id,
+                    accepted: true,
+                },
+                FlowEvent::AgendaItemAdded {
+                    item: new_item(ctx, draft, AgendaItemOrigin::Proposed),
+                    position,
+                },
+            ])
+        })(),
+        Request::DeclineProposal { proposal_id } => (|| {
+            ctx.require_facilitator()?;
+            require_proposal(ctx, *proposal_id)?;
+            Ok(vec![FlowEvent::ProposalClosed {
+                proposal_id: *proposal_id,
+                accepted: false,
+            }])
+        })(),
+        Request::SaveAgendaAsTemplate => (|| {
+            ctx.require_facilitator()?;
+            let items: Vec<TemplateItem> = ctx
+                .flow()
+                .agenda
+                .iter()
+                .map(|item| TemplateItem {
+                    title: item.title.clone(),
+                    kind: item.kind,
+                    time_box_ms: item.time_box_ms,
+                    notes: item.notes.clone(),
+                })
+                .collect();
+            if items == ctx.flow().template {
+                return Ok(Vec::new());
+            }
+            Ok(vec![FlowEvent::AgendaTemplateSaved { items }])
+        })(),
+        _ => return None,
+    };
+    Some(result)
+}
+
+fn require_proposal(ctx: &Ctx, proposal_id: u32) -> Result<Proposal, RoomError> {
+    ctx.flow()
+        .proposals
+        .iter()
+        .find(|proposal| proposal.proposal_id == proposal_id)
+        .cloned()
+        .ok_or_else(|| not_found(format!("no open proposal {proposal_id}")))
+}

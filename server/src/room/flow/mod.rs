@@ -1,0 +1,850 @@
+//! The meeting flow: the shared agenda (with members' proposals and the group's template), the
+//! turn-taking timer, the round of speakers, the speaker queue's floor and the bring-a-problem
+//! protocol.
+//!
+//! Like the rest of the room this is a pure state machine. [`decide`] turns a request, the
+//! current time and the state into [`FlowEvent`]s or a [`RoomError`]; [`FlowState::apply`] folds
+//! one event in. The timer is stored as a deadline or as the remaining time (see [`timer`]);
+//! nothing ticks. The room actor sleeps until [`FlowState::next_deadline_ms`] and then calls
+//! [`decide_tick`], which yields `time_up` once per deadline and, with auto-advance, the next
+//! speaker.
+//!
+//! - [`agenda`]: agenda items, proposals, the template and the next meeting's agenda.
+//! - [`round`]: rounds, the timer controls and the speaker queue's floor.
+//! - [`problem`]: the bring-a-problem protocol.
+
+pub mod agenda;
+pub mod problem;
+pub mod queue;
+pub mod round;
+pub mod timer;
+
+use roundtable_protocol::{
+    self as wire, AgendaItem, AgendaItemId, AgendaItemStatus, ErrorCode, FloorInfo, MemberId,
+    Proposal, ProposalId, Request, Role, RoundInfo, SpeakerStatus, Suggestion, SuggestionId,
+    TalkTime, TemplateItem, TimerSubject, UnixMs,
+};
+use serde::{Deserialize, Serialize};
+
+use super::state::{RoomError, RoomEvent, RoomState};
+use crate::config::Limits;
+pub use timer::{Timer, TimerRun};
+
+/// The meeting flow's part of a room's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowState {
+    /// The group's agenda template. Belongs to the group, not the meeting: the next meeting's
+    /// agenda starts from it ([`agenda::next_meeting_agenda`]).
+    pub template: Vec<TemplateItem>,
+    pub agenda: Vec<AgendaItem>,
+    pub proposals: Vec<Proposal>,
+    pub round: Option<RoundInfo>,
+    pub timer: Option<Timer>,
+    /// The member called from the speaker queue who has the floor.
+    pub floor: Option<FloorInfo>,
+    /// Talk time per member, in the order of their first turn.
+    pub talk_times: Vec<TalkTime>,
+    /// Ids handed out next; derived from the events, so replay gives the same ids.
+    pub next_item_id: AgendaItemId,
+    pub next_proposal_id: ProposalId,
+    pub next_suggestion_id: SuggestionId,
+}
+
+impl Default for FlowState {
+    /// A new group's flow: the default template, and a first meeting that starts from it.
+    fn default() -> Self {
+        let template = agenda::default_template();
+        let next = agenda::next_meeting_agenda(&template, &[], Limits::AGENDA_ITEMS_MAX);
+        FlowState {
+            next_item_id: next.items.len() as AgendaItemId + 1,
+            agenda: next.items,
+            template,
+            proposals: Vec::new(),
+            round: None,
+            timer: None,
+            floor: None,
+            talk_times: Vec::new(),
+            next_proposal_id: 1,
+            next_suggestion_id: 1,
+        }
+    }
+}
+
+/// A change to the meeting flow, as stored in the log (inside `RoomEvent::Flow`). Each maps to
+/// the wire event of the same name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FlowEvent {
+    AgendaItemAdded {
+        item: AgendaItem,
+        position: u32,
+    },
+    AgendaItemEdited {
+        item: AgendaItem,
+    },
+    AgendaItemRemoved {
+        item_id: AgendaItemId,
+    },
+    AgendaReordered {
+        order: Vec<AgendaItemId>,
+    },
+    AgendaItemStatusChanged {
+        item_id: AgendaItemId,
+        status: AgendaItemStatus,
+    },
+    AgendaItemProposed {
+        proposal: Proposal,
+    },
+    ProposalClosed {
+        proposal_id: ProposalId,
+        accepted: bool,
+    },
+    AgendaTemplateSaved {
+        items: Vec<TemplateItem>,
+    },
+    RoundStarted {
+        round: RoundInfo,
+    },
+    RoundSpeakersReordered {
+        order: Vec<MemberId>,
+    },
+    RoundSpeakerChanged {
+        member_id: MemberId,
+        status: SpeakerStatus,
+    },
+    RoundAutoAdvanceSet {
+        auto_advance: bool,
+    },
+    RoundEnded,
+    /// Carries the whole timer, server-only fields included, so that applying it needs no
+    /// clock.
+    TimerSet {
+        timer: Option<Timer>,
+    },
+    TimeUp {
+        subject: TimerSubject,
+        deadline_ms: UnixMs,
+    },
+    TurnEnded {
+        member_id: MemberId,
+        talk_ms: u64,
+        time_box_ms: Option<u64>,
+        in_round: bool,
+    },
+    FloorGiven {
+        floor: Option<FloorInfo>,
+    },
+    ProblemPhaseStarted {
+        item_id: AgendaItemId,
+        presenter: MemberId,
+        phase: wire::ProblemPhase,
+    },
+    SuggestionAdded {
+        item_id: AgendaItemId,
+        suggestion: Suggestion,
+    },
+    SuggestionsChosen {
+        item_id: AgendaItemId,
+        suggestion_ids: Vec<SuggestionId>,
+    },
+}
+
+impl FlowState {
+    pub fn item(&self, item_id: AgendaItemId) -> Option<&AgendaItem> {
+        self.agenda.iter().find(|item| item.item_id == item_id)
+    }
+
+    fn item_mut(&mut self, item_id: AgendaItemId) -> Option<&mut AgendaItem> {
+        self.agenda.iter_mut().find(|item| item.item_id == item_id)
+    }
+
+    /// The round speaker who has the floor, if any.
+    pub fn round_speaker(&self) -> Option<MemberId> {
+        self.round.as_ref().and_then(|round| {
+            round
+                .speakers
+                .iter()
+                .find(|speaker| speaker.status == SpeakerStatus::Speaking)
+                .map(|speaker| speaker.member_id)
+        })
+    }
+
+    /// When the room must wake up to send `time_up`: the running timer's deadline, unless
+    /// `time_up` was sent for it already.
+    pub fn next_deadline_ms(&self) -> Option<UnixMs> {
+        self.timer.as_ref().and_then(Timer::pending_deadline_ms)
+    }
+
+    /// The flow a group's next meeting starts with: the agenda from the template with this
+    /// meeting's unfinished items carried over ([`agenda::next_meeting_agenda`]), the same
+    /// template, the members' open proposals, and no round, timer, floor or talk times.
+    /// Carried items are capped at the default `agenda_items_max` (a constant, so that loading
+    /// a room gives the same agenda whatever the configuration); a template longer than that
+    /// is kept whole.
+    pub fn next_meeting(&self) -> FlowState {
+        let items_max = Limits::AGENDA_ITEMS_MAX.max(self.template.len());
+        let next = agenda::next_meeting_agenda(&self.template, &self.agenda, items_max);
+        FlowState {
+            template: self.template.clone(),
+            next_item_id: next.items.len() as AgendaItemId + 1,
+            agenda: next.items,
+            proposals: self.proposals.clone(),
+            round: None,
+            timer: None,
+            floor: None,
+            talk_times: Vec::new(),
+            next_proposal_id: self.next_proposal_id,
+            next_suggestion_id: 1,
+        }
+    }
+
+    /// Folds one event into the flow. Like `RoomState::apply`, a misfit event (a bug or a
+    /// damaged log) is ignored rather than panicking.
+    pub fn apply(&mut self, event: &FlowEvent) {
+        match event {
+            FlowEvent::AgendaItemAdded { item, position } => {
+                if self.item(item.item_id).is_none() {
+                    let at = (*position as usize).min(self.agenda.len());
+                    self.agenda.insert(at, item.clone());
+                }
+                self.next_item_id = self.next_item_id.max(item.item_id + 1);
+            }
+            FlowEvent::AgendaItemEdited { item } => {
+                if let Some(existing) = self.item_mut(item.item_id) {
+                    *existing = item.clone();
+                }
+            }
+            FlowEvent::AgendaItemRemoved { item_id } => {
+                self.agenda.retain(|item| item.item_id != *item_id);
+            }
+            FlowEvent::AgendaReordered { order } => {
+                let reordered: Vec<AgendaItem> = order
+                    .iter()
+                    .filter_map(|id| self.item(*id).cloned())
+                    .collect();
+                if reordered.len() == self.agenda.len() {
+                    self.agenda = reordered;
+                }
+            }
+            FlowEvent::AgendaItemStatusChanged { item_id, status } => {
+                if let Some(item) = self.item_mut(*item_id) {
+                    item.status = *status;
+                }
+            }
+            FlowEvent::AgendaItemProposed { proposal } => {
+                self.next_proposal_id = self.next_proposal_id.max(proposal.proposal_id + 1);
+                self.proposals.push(proposal.clone());
+            }
+            FlowEvent::ProposalClosed { proposal_id, .. } => {
+                self.proposals
+                    .retain(|proposal| proposal.proposal_id != *proposal_id);
+            }
+            FlowEvent::AgendaTemplateSaved { items } => self.template = items.clone(),
+            FlowEvent::RoundStarted { round } => self.round = Some(round.clone()),
+            FlowEvent::RoundSpeakersReordered { order } => {
+                if let Some(round) = &mut self.round {
+                    let reordered: Vec<_> = order
+                        .iter()
+                        .filter_map(|id| round.speakers.iter().find(|s| s.member_id == *id))
+                        .cloned()
+                        .collect();
+                    if reordered.len() == round.speakers.len() {
+                        round.speakers = reordered;
+                    }
+                }
+            }
+            FlowEvent::RoundSpeakerChanged { member_id, status } => {
+                if let Some(speaker) = self.round.as_mut().and_then(|round| {
+                    round
+                        .speakers
+                        .iter_mut()
+                        .find(|speaker| speaker.member_id == *member_id)
+                }) {
+                    speaker.status = *status;
+                }
+            }
+            FlowEvent::RoundAutoAdvanceSet { auto_advance } => {
+                if let Some(round) = &mut self.round {
+                    round.auto_advance = *auto_advance;
+                }
+            }
+            FlowEvent::RoundEnded => self.round = None,
+            FlowEvent::TimerSet { timer } => self.timer = *timer,
+            FlowEvent::TimeUp { .. } => {
+                if let Some(timer) = &mut self.timer {
+                    timer.time_up_sent = true;
+                }
+            }
+            FlowEvent::TurnEnded {
+                member_id,
+                talk_ms,
+                time_box_ms,
+                in_round,
+            } => {
+                let overrun_ms = time_box_ms.map_or(0, |time_box| talk_ms.saturating_sub(time_box));
+                match self
+                    .talk_times
+                    .iter_mut()
+                    .find(|talk| talk.member_id == *member_id)
+                {
+                    Some(talk) => {
+                        talk.talk_ms += talk_ms;
+                        talk.turns += 1;
+                        talk.overrun_ms += overrun_ms;
+                    }
+                    None => self.talk_times.push(TalkTime {
+                        member_id: *member_id,
+                        talk_ms: *talk_ms,
+                        turns: 1,
+                        overrun_ms,
+                    }),
+                }
+                if *in_round
+                    && let Some(speaker) = self.round.as_mut().and_then(|round| {
+                        round
+                            .speakers
+                            .iter_mut()
+                            .find(|speaker| speaker.member_id == *member_id)
+                    })
+                {
+                    speaker.talk_ms += talk_ms;
+                }
+            }
+            FlowEvent::FloorGiven { floor } => self.floor = *floor,
+            FlowEvent::ProblemPhaseStarted {
+                item_id,
+                presenter,
+                phase,
+            } => {
+                if let Some(item) = self.item_mut(*item_id) {
+                    match &mut item.problem {
+                        Some(problem) => problem.phase = *phase,
+                        None => {
+                            item.problem = Some(wire::ProblemInfo {
+                                presenter: *presenter,
+                                phase: *phase,
+                                suggestions: Vec::new(),
+                                chosen: Vec::new(),
+                            })
+                        }
+                    }
+                }
+            }
+            FlowEvent::SuggestionAdded {
+                item_id,
+                suggestion,
+            } => {
+                self.next_suggestion_id = self.next_suggestion_id.max(suggestion.suggestion_id + 1);
+                if let Some(problem) = self
+                    .item_mut(*item_id)
+                    .and_then(|item| item.problem.as_mut())
+                {
+                    problem.suggestions.push(suggestion.clone());
+                }
+            }
+            FlowEvent::SuggestionsChosen {
+                item_id,
+                suggestion_ids,
+            } => {
+                if let Some(problem) = self
+                    .item_mut(*item_id)
+                    .and_then(|item| item.problem.as_mut())
+                {
+                    problem.chosen = suggestion_ids.clone();
+                }
+            }
+        }
+    }
+
+    /// The flow as clients see it.
+    pub fn to_wire(&self) -> wire::FlowInfo {
+        wire::FlowInfo {
+            agenda: self.agenda.clone(),
+            proposals: self.proposals.clone(),
+            agenda_template: self.template.clone(),
+            round: self.round.clone(),
+            timer: self.timer.as_ref().map(Timer::to_wire),
+            floor: self.floor,
+            talk_times: self.talk_times.clone(),
+        }
+    }
+
+    /// Checks the flow's invariants; tests call this after every step.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut ids = std::collections::BTreeSet::new();
+        for item in &self.agenda {
+            if !ids.insert(item.item_id) {
+                return Err(format!("agenda item {} appears twice", item.item_id));
+            }
+            if item.item_id >= self.next_item_id {
+                return Err(format!(
+                    "agenda item {} is not below the next id",
+                    item.item_id
+                ));
+            }
+        }
+        let current = self
+            .agenda
+            .iter()
+            .filter(|item| item.status == AgendaItemStatus::Current)
+            .count();
+        if current > 1 {
+            return Err(format!("{current} agenda items are current"));
+        }
+        if let Some(round) = &self.round {
+            let speaking: Vec<MemberId> = round
+                .speakers
+                .iter()
+                .filter(|speaker| speaker.status == SpeakerStatus::Speaking)
+                .map(|speaker| speaker.member_id)
+                .collect();
+            if speaking.len() > 1 {
+                return Err(format!("{} round speakers are speaking", speaking.len()));
+            }
+            let mut members = std::collections::BTreeSet::new();
+            if !round.speakers.iter().all(|s| members.insert(s.member_id)) {
+                return Err("a member is twice in the round".into());
+            }
+            // The speaking speaker, and only they, are timed as round speaker.
+            let timed = match self.timer.map(|timer| timer.subject) {
+                Some(TimerSubject::RoundSpeaker { member_id }) => Some(member_id),
+                _ => None,
+            };
+            if speaking.first().copied() != timed {
+                return Err(format!(
+                    "round speaker {:?} but the timer times {timed:?}",
+                    speaking.first()
+                ));
+            }
+        } else if let Some(TimerSubject::RoundSpeaker { .. }) = self.timer.map(|t| t.subject) {
+            return Err("the timer times a round speaker but there is no round".into());
+        }
+        if let Some(TimerSubject::CalledSpeaker { member_id }) = self.timer.map(|t| t.subject)
+            && self.floor.map(|floor| floor.member_id) != Some(member_id)
+        {
+            return Err("the timer times a called speaker who does not have the floor".into());
+        }
+        if self.floor.is_some() && self.round_speaker().is_some() {
+            return Err("a called speaker and a round speaker have the floor at once".into());
+        }
+        if let Some(timer) = &self.timer
+            && let TimerRun::Paused { remaining_ms } = timer.run
+            && remaining_ms < 0
+            && !timer.time_up_sent
+        {
+            return Err("a timer paused in overrun without time_up".into());
+        }
+        Ok(())
+    }
+}
+
+impl FlowEvent {
+    /// The event as clients see it; depends on the event alone.
+    pub fn to_wire(&self) -> wire::Event {
+        match self.clone() {
+            FlowEvent::AgendaItemAdded { item, position } => {
+                wire::Event::AgendaItemAdded { item, position }
+            }
+            FlowEvent::AgendaItemEdited { item } => wire::Event::AgendaItemEdited { item },
+            FlowEvent::AgendaItemRemoved { item_id } => wire::Event::AgendaItemRemoved { item_id },
+            FlowEvent::AgendaReordered { order } => wire::Event::AgendaReordered { order },
+            FlowEvent::AgendaItemStatusChanged { item_id, status } => {
+                wire::Event::AgendaItemStatusChanged { item_id, status }
+            }
+            FlowEvent::AgendaItemProposed { proposal } => {
+                wire::Event::AgendaItemProposed { proposal }
+            }
+            FlowEvent::ProposalClosed {
+                proposal_id,
+                accepted,
+            } => wire::Event::ProposalClosed {
+                proposal_id,
+                accepted,
+            },
+            FlowEvent::AgendaTemplateSaved { items } => wire::Event::AgendaTemplateSaved { items },
+            FlowEvent::RoundStarted { round } => wire::Event::RoundStarted { round },
+            FlowEvent::RoundSpeakersReordered { order } => {
+                wire::Event::RoundSpeakersReordered { order }
+            }
+            FlowEvent::RoundSpeakerChanged { member_id, status } => {
+                wire::Event::RoundSpeakerChanged { member_id, status }
+            }
+            FlowEvent::RoundAutoAdvanceSet { auto_advance } => {
+                wire::Event::RoundAutoAdvanceSet { auto_advance }
+            }
+            FlowEvent::RoundEnded => wire::Event::RoundEnded,
+            FlowEvent::TimerSet { timer } => wire::Event::TimerSet {
+                timer: timer.as_ref().map(Timer::to_wire),
+            },
+            FlowEvent::TimeUp {
+                subject,
+                deadline_ms,
+            } => wire::Event::TimeUp {
+                subject,
+                deadline_ms,
+            },
+            FlowEvent::TurnEnded {
+                member_id,
+                talk_ms,
+                time_box_ms,
+                in_round,
+            } => wire::Event::TurnEnded {
+                member_id,
+                talk_ms,
+                time_box_ms,
+                in_round,
+            },
+            FlowEvent::FloorGiven { floor } => wire::Event::FloorGiven { floor },
+            FlowEvent::ProblemPhaseStarted {
+                item_id,
+                presenter,
+                phase,
+            } => wire::Event::ProblemPhaseStarted {
+                item_id,
+                presenter,
+                phase,
+            },
+            FlowEvent::SuggestionAdded {
+                item_id,
+                suggestion,
+            } => wire::Event::SuggestionAdded {
+                item_id,
+                suggestion,
+            },
+            FlowEvent::SuggestionsChosen {
+                item_id,
+                suggestion_ids,
+            } => wire::Event::SuggestionsChosen {
+                item_id,
+                suggestion_ids,
+            },
+        }
+    }
+}
+
+/// Everything a flow rule needs to know about one request.
+pub(crate) struct Ctx<'a> {
+    pub state: &'a RoomState,
+    pub by: MemberId,
+    pub role: Role,
+    pub now_ms: UnixMs,
+    pub limits: &'a Limits,
+}
+
+impl Ctx<'_> {
+    pub fn flow(&self) -> &FlowState {
+        &self.state.flow
+    }
+
+    pub fn require_facilitator(&self) -> Result<(), RoomError> {
+        if self.role == Role::Facilitator {
+            Ok(())
+        } else {
+            Err(RoomError::new(
+                ErrorCode::Forbidden,
+                "only a facilitator may do this",
+            ))
+        }
+    }
+
+    pub fn require_participant(&self) -> Result<(), RoomError> {
+        if self.role == Role::Observer {
+            Err(RoomError::new(
+                ErrorCode::Forbidden,
+                "observers watch; they do not take part",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn time_box_ms(&self, what: &str, time_box_ms: u64) -> Result<u64, RoomError> {
+        let max_ms = self.limits.time_box_seconds_max.saturating_mul(1_000);
+        if time_box_ms == 0 || time_box_ms > max_ms {
+            return Err(RoomError::new(
+                ErrorCode::Invalid,
+                format!("{what} must be between 1 ms and {max_ms} ms, not {time_box_ms} ms"),
+            ));
+        }
+        Ok(time_box_ms)
+    }
+
+    /// Events that end the turn of the current round speaker or called speaker, if any,
+    /// recording their talk time. Does not touch the timer.
+    pub fn end_current_turn(&self, events: &mut Vec<FlowEvent>) {
+        let flow = self.flow();
+        if let Some(member_id) = flow.round_speaker() {
+            let round = flow.round.as_ref().expect("a round speaker is in a round");
+            events.push(FlowEvent::TurnEnded {
+                member_id,
+                talk_ms: turn_talk_ms(
+                    flow,
+                    TimerSubject::RoundSpeaker { member_id },
+                    self.now_ms,
+                    0,
+                ),
+                time_box_ms: Some(round.speaker_time_box_ms),
+                in_round: true,
+            });
+        }
+        if let Some(floor) = flow.floor {
+            let subject = TimerSubject::CalledSpeaker {
+                member_id: floor.member_id,
+            };
+            events.push(FlowEvent::TurnEnded {
+                member_id: floor.member_id,
+                talk_ms: turn_talk_ms(flow, subject, self.now_ms, floor.since_ms),
+                time_box_ms: floor.time_box_ms,
+                in_round: false,
+            });
+        }
+    }
+}
+
+/// The talk time of the turn timed as `subject`: from the timer when it times them (paused
+/// time excluded), otherwise the time since `since_ms`.
+fn turn_talk_ms(flow: &FlowState, subject: TimerSubject, now_ms: UnixMs, since_ms: UnixMs) -> u64 {
+    match flow.timer {
+        Some(timer) if timer.subject == subject => timer.talk_ms(now_ms),
+        _ => now_ms.saturating_sub(since_ms),
+    }
+}
+
+/// Decides a meeting flow request, or returns `None` when `request` is not one.
+///
+/// When the timer's deadline has passed and the room has not sent `time_up` for it yet (the
+/// request arrived just before the actor's wake-up), `time_up` comes first, so it is sent once
+/// per deadline whatever the order.
+pub fn decide(
+    state: &RoomState,
+    by: MemberId,
+    request: &Request,
+    now_ms: UnixMs,
+    limits: &Limits,
+) -> Option<Result<Vec<RoomEvent>, RoomError>> {
+    if !is_flow_request(request) {
+        return None;
+    }
+    let Some(role) = state.role_of(by) else {
+        return Some(Err(RoomError::new(
+            ErrorCode::Forbidden,
+            "you are no longer a member of this group",
+        )));
+    };
+    let (caught_up, mut events) = catch_up_time_up(state, now_ms);
+    let ctx = Ctx {
+        state: caught_up.as_ref().unwrap_or(state),
+        by,
+        role,
+        now_ms,
+        limits,
+    };
+    let wrap = |events: Vec<FlowEvent>| events.into_iter().map(RoomEvent::from).collect();
+    let decided = agenda::decide(&ctx, request)
+        .or_else(|| round::decide(&ctx, request))
+        .or_else(|| problem::decide(&ctx, request))
+        .map(|result| result.map(wrap))
+        .or_else(|| queue::decide(&ctx, request))
+        .unwrap_or_else(|| {
+            Err(RoomError::new(
+                ErrorCode::Internal,
+                "a meeting flow request found no rule",
+            ))
+        });
+    Some(decided.map(|decided| {
+        if decided.is_empty() {
+            // A no-op request stays a no-op; the due time_up is the actor's to send.
+            return decided;
+        }
+        let mut all: Vec<RoomEvent> = events.drain(..).map(RoomEvent::from).collect();
+        all.extend(decided);
+        all
+    }))
+}
+
+impl From<FlowEvent> for RoomEvent {
+    fn from(event: FlowEvent) -> RoomEvent {
+        RoomEvent::Flow { event }
+    }
+}
+
+/// The `time_up` event due at `now_ms`, and the state with it applied.
+fn catch_up_time_up(state: &RoomState, now_ms: UnixMs) -> (Option<RoomState>, Vec<FlowEvent>) {
+    match state.flow.timer {
+        Some(timer)
+            if timer
+                .pending_deadline_ms()
+                .is_some_and(|deadline| deadline <= now_ms) =>
+        {
+            let event = time_up_event(&timer);
+            let mut caught_up = state.clone();
+            caught_up.flow.apply(&event);
+            (Some(caught_up), vec![event])
+        }
+        _ => (None, Vec::new()),
+    }
+}
+
+fn time_up_event(timer: &Timer) -> FlowEvent {
+    FlowEvent::TimeUp {
+        subject: timer.subject,
+        deadline_ms: timer.pending_deadline_ms().unwrap_or_default(),
+    }
+}
+
+/// What happens at `now_ms` without anyone acting: `time_up` when the running timer's deadline
+/// has passed (once per deadline), and with auto-advance the round's next speaker. The actor
+/// calls this when it wakes at [`FlowState::next_deadline_ms`], and right after loading a room,
+/// so a deadline that passed while the server was down fires at once.
+pub fn decide_tick(state: &RoomState, now_ms: UnixMs) -> Vec<FlowEvent> {
+    let (Some(caught_up), mut events) = catch_up_time_up(state, now_ms) else {
+        return Vec::new();
+    };
+    if let (Some(TimerSubject::RoundSpeaker { .. }), Some(round), Some(timer)) = (
+        caught_up.flow.timer.map(|timer| timer.subject),
+        &caught_up.flow.round,
+        state.flow.timer,
+    ) && round.auto_advance
+    {
+        // The turn ended at its deadline, even when the room wakes late (after a restart, for
+        // instance): that is when the speaker was meant to stop.
+        let ended_at_ms = timer.pending_deadline_ms().unwrap_or(now_ms).min(now_ms);
+        events.extend(round::advance(
+            &caught_up,
+            now_ms,
+            ended_at_ms,
+            SpeakerStatus::Done,
+        ));
+    }
+    events
+}
+
+/// Flow events that go with removing `member_id` from the group: their round turn or floor
+/// ends, they leave the round's waiting speakers, and their open proposals are declined.
+pub fn on_member_removed(state: &RoomState, member_id: MemberId, now_ms: UnixMs) -> Vec<FlowEvent> {
+    let flow = &state.flow;
+    let mut events = Vec::new();
+    if let Some(round) = &flow.round
+        && let Some(speaker) = round.speakers.iter().find(|s| s.member_id == member_id)
+    {
+        match speaker.status {
+            SpeakerStatus::Speaking => {
+                let subject = TimerSubject::RoundSpeaker { member_id };
+                events.push(FlowEvent::TurnEnded {
+                    member_id,
+                    talk_ms: turn_talk_ms(flow, subject, now_ms, 0),
+                    time_box_ms: Some(round.speaker_time_box_ms),
+                    in_round: true,
+                });
+                events.push(FlowEvent::RoundSpeakerChanged {
+                    member_id,
+                    status: SpeakerStatus::Skipped,
+                });
+                events.push(FlowEvent::TimerSet { timer: None });
+            }
+            SpeakerStatus::Waiting => events.push(FlowEvent::RoundSpeakerChanged {
+                member_id,
+                status: SpeakerStatus::Skipped,
+            }),
+            SpeakerStatus::Done | SpeakerStatus::Skipped => {}
+        }
+    }
+    if let Some(floor) = flow.floor
+        && floor.member_id == member_id
+    {
+        let subject = TimerSubject::CalledSpeaker { member_id };
+        events.push(FlowEvent::TurnEnded {
+            member_id,
+            talk_ms: turn_talk_ms(flow, subject, now_ms, floor.since_ms),
+            time_box_ms: floor.time_box_ms,
+            in_round: false,
+        });
+        events.push(FlowEvent::FloorGiven { floor: None });
+        if flow.timer.is_some_and(|timer| timer.subject == subject) {
+            events.push(FlowEvent::TimerSet { timer: None });
+        }
+    }
+    for proposal in &flow.proposals {
+        if proposal.proposed_by == member_id {
+            events.push(FlowEvent::ProposalClosed {
+                proposal_id: proposal.proposal_id,
+                accepted: false,
+            });
+        }
+    }
+    events
+}
+
+/// The pattern of every meeting flow request, for `match` arms that must stay exhaustive.
+macro_rules! flow_request {
+    () => {
+        ::roundtable_protocol::Request::AddAgendaItem { .. }
+            | ::roundtable_protocol::Request::EditAgendaItem { .. }
+            | ::roundtable_protocol::Request::RemoveAgendaItem { .. }
+            | ::roundtable_protocol::Request::ReorderAgenda { .. }
+            | ::roundtable_protocol::Request::SetCurrentAgendaItem { .. }
+            | ::roundtable_protocol::Request::MarkAgendaItemDone { .. }
+            | ::roundtable_protocol::Request::ProposeAgendaItem { .. }
+            | ::roundtable_protocol::Request::AcceptProposal { .. }
+            | ::roundtable_protocol::Request::DeclineProposal { .. }
+            | ::roundtable_protocol::Request::SaveAgendaAsTemplate
+            | ::roundtable_protocol::Request::StartRound { .. }
+            | ::roundtable_protocol::Request::ReorderSpeakers { .. }
+            | ::roundtable_protocol::Request::ShuffleSpeakers
+            | ::roundtable_protocol::Request::NextSpeaker
+            | ::roundtable_protocol::Request::SkipSpeaker { .. }
+            | ::roundtable_protocol::Request::PreviousSpeaker
+            | ::roundtable_protocol::Request::EndRound
+            | ::roundtable_protocol::Request::SetAutoAdvance { .. }
+            | ::roundtable_protocol::Request::PauseTimer
+            | ::roundtable_protocol::Request::ResumeTimer
+            | ::roundtable_protocol::Request::ExtendTimer { .. }
+            | ::roundtable_protocol::Request::CallNextSpeaker { .. }
+            | ::roundtable_protocol::Request::EndTurn
+            | ::roundtable_protocol::Request::ClearHands
+            | ::roundtable_protocol::Request::LowerHandOf { .. }
+            | ::roundtable_protocol::Request::StartProblemPhase { .. }
+            | ::roundtable_protocol::Request::AddSuggestion { .. }
+            | ::roundtable_protocol::Request::ChooseSuggestions { .. }
+    };
+}
+pub(crate) use flow_request;
+
+/// Whether `request` belongs to the meeting flow.
+pub fn is_flow_request(request: &Request) -> bool {
+    matches!(request, flow_request!())
+}
+
+/// Checks free text (notes, suggestions): trimmed, at most `chars_max` characters, no control
+/// characters other than line breaks and tabs. Empty is allowed; callers that need text check.
+pub fn valid_text(what: &str, text: &str, chars_max: usize) -> Result<String, RoomError> {
+    let trimmed = text.trim();
+    let chars = trimmed.chars().count();
+    if chars > chars_max {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            format!("{what} has {chars} characters; at most {chars_max} are allowed"),
+        ));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            format!("{what} must not contain control characters"),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+pub(crate) fn not_found(what: impl Into<String>) -> RoomError {
+    RoomError::new(ErrorCode::NotFound, what)
+}
+
+pub(crate) fn conflict(what: impl Into<String>) -> RoomError {
+    RoomError::new(ErrorCode::Conflict, what)
+}
+
+#[cfg(test)]
+mod tests;
