@@ -117,6 +117,9 @@ struct RoomActor {
     /// Set when the timer's `time_up` could not be stored; retried after `PRESENCE_RETRY`
     /// instead of at once, so a storage outage does not spin the actor.
     timer_write_failed: bool,
+    /// The time of the command being handled, read once per command so that the rules and
+    /// the events' `at_ms` agree to the millisecond.
+    now_ms: UnixMs,
 }
 
 /// Seconds between retries of presence changes that could not be stored.
@@ -165,6 +168,7 @@ pub fn spawn(
         ownership_lost: false,
         scoring_dedupe: None,
         timer_write_failed: false,
+        now_ms: 0,
     };
     tokio::spawn(async move {
         actor.run(commands).await;
@@ -338,7 +342,8 @@ impl RoomActor {
     /// Sends `time_up` (and, with auto-advance, moves the round on) when the deadline has
     /// passed. Waking early (the clock said otherwise) decides nothing; the loop sleeps again.
     async fn tick(&mut self) {
-        let now_ms = self.context.clock.now_ms();
+        self.now_ms = self.context.clock.now_ms();
+        let now_ms = self.now_ms;
         let events: Vec<RoomEvent> = flow::decide_tick(&self.state, now_ms)
             .into_iter()
             .map(RoomEvent::from)
@@ -347,6 +352,7 @@ impl RoomActor {
     }
 
     async fn handle(&mut self, command: RoomCommand) {
+        self.now_ms = self.context.clock.now_ms();
         match command {
             RoomCommand::Join {
                 connection_id,
@@ -478,7 +484,7 @@ impl RoomActor {
                 .await
                 .map(|()| Reply::Done),
             None => {
-                let now_ms = self.context.clock.now_ms();
+                let now_ms = self.now_ms;
                 match state::decide(
                     &self.state,
                     member_id,
@@ -532,7 +538,7 @@ impl RoomActor {
         if events.is_empty() && !with_snapshot {
             return Ok(());
         }
-        let now_ms = self.context.clock.now_ms();
+        let now_ms = self.now_ms;
         let mut entries = Vec::with_capacity(events.len());
         let mut frames = Vec::with_capacity(events.len());
         for event in &events {
@@ -624,7 +630,7 @@ impl RoomActor {
     /// meeting's log gets its last event, for clients that resume into it.
     async fn start_next_meeting(&mut self, by: MemberId) -> Result<(), RoomError> {
         let events = state::decide_next_meeting(&self.state, by, wire::MeetingId::random())?;
-        let now_ms = self.context.clock.now_ms();
+        let now_ms = self.now_ms;
         let ended_meeting = self.state.meeting.id;
         let last_seq = self.state.seq + 1;
         let mut next = self.state.clone();
@@ -724,6 +730,7 @@ impl RoomActor {
     /// Brings the stored presence in line with who is connected now. A failed write is retried
     /// later, so presence is eventually right even across a storage outage.
     async fn reconcile_presence(&mut self, reason: PresenceReason) {
+        self.now_ms = self.context.clock.now_ms();
         let connected: std::collections::BTreeSet<MemberId> = self
             .subscribers
             .values()

@@ -47,7 +47,7 @@ impl RoomActor {
                     role_play_id: RolePlayId::random(),
                     shuffle_seed: random_seed(),
                 };
-                let now_ms = self.context.clock.now_ms();
+                let now_ms = self.now_ms;
                 match roleplay::decide(
                     &self.state,
                     member_id,
