@@ -1161,7 +1161,9 @@ proptest! {
                 }
                 Command::RotateAgenda => {
                     let mut order: Vec<u32> = room.flow().agenda.iter().map(|item| item.item_id).collect();
-                    order.rotate_left(1);
+                    if !order.is_empty() {
+                        order.rotate_left(1);
+                    }
                     Some((fran, Request::ReorderAgenda { order }))
                 }
                 Command::Propose(of) => Some((people[of], Request::ProposeAgendaItem { item: draft("Idea", AgendaItemKind::Discussion) })),
