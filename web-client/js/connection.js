@@ -91,7 +91,10 @@ const FINAL_CLOSE_REASONS = new Set(['removed', 'policy_violation', 'unsupported
 /** Join errors that are worth retrying later: the server or room is busy or restarting. */
 const RETRYABLE_JOIN_ERRORS = new Set([
   'room_full', 'server_busy', 'storage_unavailable', 'shutting_down', 'internal', 'rate_limited',
+  'room_elsewhere',
 ]);
+/** What the banner says while a join waits for a room that another server is handing over. */
+export const ROOM_MOVING_MESSAGE = 'the meeting is moving between servers';
 
 export class Connection {
   /** @param {ConnectionOptions} options */
@@ -305,7 +308,9 @@ export class Connection {
           const socket = this.socket;
           this.dropSocket();
           socket?.close(1000, 'retrying');
-          this.setStatus({ closing_message: error.message });
+          // `room_elsewhere`: another server still holds the room (it is being handed over);
+          // retrying with backoff finds it here once the handover is done.
+          this.setStatus({ closing_message: error.code === 'room_elsewhere' ? ROOM_MOVING_MESSAGE : error.message });
           this.scheduleReconnect();
           return;
         }

@@ -9,6 +9,10 @@
 
 import { queuePanel } from './queue.js';
 import { peoplePanel } from './people.js';
+import { commitmentsPanel } from './commitments.js';
+import { benchmarksPanel } from './benchmarks.js';
+import { practicesPanel } from './practices.js';
+import { facilitatorPanel } from './facilitator.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
 /** @typedef {import('../connection.js').Connection} Connection */
@@ -44,6 +48,10 @@ import { peoplePanel } from './people.js';
 export const PANELS = [
   // Agenda and timer: first in `main` when it lands.
   queuePanel,
-  // Role play, commitments, benchmarks: here, in `main`.
+  // Role play: here, in `main`.
+  commitmentsPanel,
+  benchmarksPanel,
+  practicesPanel,
+  facilitatorPanel,
   peoplePanel,
 ];

@@ -3,6 +3,7 @@
 
 import { h, toast, announce, roleLabel } from '../ui.js';
 import { PANELS } from '../panels/index.js';
+import { ROOM_MOVING_MESSAGE } from '../connection.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
 /** @typedef {import('../store.js').StoreChange} StoreChange */
@@ -18,6 +19,7 @@ export const CLOSING_WORDS = /** @type {Record<CloseReason, string>} */ ({
   policy_violation: 'The server closed this connection because it sent too many bad requests. Reload the page.',
   join_timeout: 'Joining took too long. Trying again.',
   unsupported_version: 'This page is out of date for the server. Reload the page.',
+  room_moved: 'The meeting is moving between servers. Reconnecting and picking up where it was.',
 });
 
 /**
@@ -168,6 +170,7 @@ export function mountRoom(root, { store, connection, groupId }) {
     const reason = status.closing_reason;
     const words = reason ? CLOSING_WORDS[reason] : status.phase === 'offline'
       ? 'This device is offline. The room catches up by itself when the network is back.'
+      : status.phase === 'waiting' && status.closing_message === ROOM_MOVING_MESSAGE ? CLOSING_WORDS.room_moved
       : status.phase === 'waiting' && status.closing_message ? `The connection dropped (${status.closing_message}). Reconnecting.`
         : status.phase === 'waiting' ? 'The connection dropped. Reconnecting; nothing is lost.' : null;
     banner.hidden = status.phase === 'connected' || !words;

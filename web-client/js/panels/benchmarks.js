@@ -1,0 +1,230 @@
+// @ts-check
+// Benchmarks: each member enters this week's numbers, by name or anonymously; everyone sees the
+// group view (median and quartiles once enough members submitted, the named values, ratios).
+// A member's own position and trend come only from `get_my_benchmarks`, answered to them
+// alone, and are asked for again after their own submission and after every snapshot.
+// A facilitator can change the metrics.
+
+import { registerFeature } from '../store.js';
+import { h, toast } from '../ui.js';
+
+/** @typedef {import('../protocol').BenchmarkView} BenchmarkView */
+/** @typedef {import('../protocol').MyBenchmarks} MyBenchmarks */
+/** @typedef {import('../protocol').Metric} Metric */
+
+/**
+ * @typedef {object} BenchmarksState
+ * @property {BenchmarkView} view
+ * @property {number} version
+ */
+
+/** The fewest submissions before aggregates are shown (PROTOCOL.md, "Benchmarks"). */
+export const AGGREGATES_SUBMISSIONS_MIN = 3;
+
+registerFeature({
+  id: 'benchmarks',
+  fromSnapshot(snapshot) {
+    return /** @type {BenchmarksState} */ ({ view: snapshot.benchmarks, version: 0 });
+  },
+  events: {
+    benchmarks_changed(state, event) {
+      const own = /** @type {BenchmarksState} */ (state.features.benchmarks);
+      own.view = event.view;
+      own.version++;
+    },
+  },
+});
+
+/** @param {number} value */
+function formatNumber(value) {
+  return Number.isInteger(value) ? String(value) : value.toLocaleString('en', { maximumFractionDigits: 2 });
+}
+
+/**
+ * Parses the facilitator's metric lines: `key: Name (unit)`, one a line.
+ * @param {string} text
+ * @returns {Metric[]}
+ */
+export function parseMetricLines(text) {
+  return text.split('\n').map((line) => line.trim()).filter(Boolean).map((line) => {
+    const match = /^([a-z0-9_]+)\s*:\s*(.*?)\s*(?:\(([^)]*)\))?$/.exec(line);
+    if (!match) throw new Error(`“${line}” is not “key: Name (unit)”`);
+    return { key: match[1], name: match[2] || match[1], unit: match[3] ?? '' };
+  });
+}
+
+/** @type {import('./index.js').Panel} */
+export const benchmarksPanel = {
+  id: 'benchmarks',
+  area: 'main',
+  mount(context) {
+    const { store } = context;
+    const inputs = h('div', { class: 'metric-inputs', id: 'benchmark-inputs' });
+    const namedRadio = h('input', { type: 'radio', name: 'benchmark-sharing', id: 'sharing-named', value: 'named', checked: true });
+    const anonymousRadio = h('input', { type: 'radio', name: 'benchmark-sharing', id: 'sharing-anonymous', value: 'anonymous' });
+    const submitButton = h('button', { type: 'submit', class: 'button primary', id: 'benchmark-submit' }, 'Submit my numbers');
+    const form = h('form', { class: 'benchmark-form', id: 'benchmark-form' },
+      inputs,
+      h('fieldset', { class: 'sharing' },
+        h('legend', {}, 'Share'),
+        h('span', { class: 'radio' }, namedRadio, h('label', { for: 'sharing-named' }, 'with my name')),
+        h('span', { class: 'radio' }, anonymousRadio, h('label', { for: 'sharing-anonymous' }, 'anonymously (only in the aggregates)'))),
+      h('div', { class: 'actions' }, submitButton));
+    const groupView = h('div', { class: 'benchmark-group', id: 'benchmark-group' });
+    const mine = h('div', { class: 'benchmark-mine', id: 'benchmark-mine' });
+    const metricsText = h('textarea', { id: 'metrics-text', rows: 5, 'aria-label': 'Metrics, one a line: key: Name (unit)' });
+    const metricsEditor = h('details', { class: 'metrics-editor', id: 'metrics-editor', hidden: true },
+      h('summary', {}, 'Edit metrics'),
+      h('form', { class: 'stack-small' },
+        h('p', { class: 'hint' }, 'One a line: key: Name (unit). Keys are lowercase letters, digits and underscores.'),
+        metricsText,
+        h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button secondary small', id: 'metrics-save' }, 'Save metrics'))));
+    const element = h('section', { class: 'panel', id: 'panel-benchmarks', 'aria-labelledby': 'benchmarks-title' },
+      h('div', { class: 'panel-head' }, h('h2', { id: 'benchmarks-title' }, 'Benchmarks')),
+      form, groupView, mine, metricsEditor);
+
+    /** @type {MyBenchmarks | null} */
+    let myBenchmarks = null;
+    let metricsKey = '';
+
+    const refreshMine = async () => {
+      const reply = await context.act({ type: 'get_my_benchmarks' }, 'Could not load your benchmarks');
+      if (reply && reply.kind === 'my_benchmarks') {
+        myBenchmarks = reply;
+        drawMine();
+      }
+    };
+
+    form.addEventListener('submit', async (submitEvent) => {
+      submitEvent.preventDefault();
+      /** @type {Record<string, number>} */
+      const values = {};
+      for (const input of inputs.querySelectorAll('input')) {
+        if (input.value.trim() === '') continue;
+        values[input.name] = Number(input.value);
+      }
+      if (Object.keys(values).length === 0) return;
+      submitButton.disabled = true;
+      const reply = await context.act({ type: 'submit_numbers', values, sharing: anonymousRadio.checked ? 'anonymous' : 'named' }, 'Could not submit your numbers');
+      submitButton.disabled = false;
+      // The typed numbers stay either way: on failure to fix and resend, on success to show
+      // what was sent (they can be corrected until the meeting ends).
+      if (reply) await refreshMine();
+    });
+
+    metricsEditor.querySelector('form')?.addEventListener('submit', async (submitEvent) => {
+      submitEvent.preventDefault();
+      let metrics;
+      try {
+        metrics = parseMetricLines(metricsText.value);
+      } catch (error) {
+        // The text stays in the editor, to be fixed.
+        toast(`Could not save the metrics: ${error instanceof Error ? error.message : String(error)}.`);
+        return;
+      }
+      const reply = await context.act({ type: 'set_metrics', metrics }, 'Could not save the metrics');
+      if (reply) metricsEditor.open = false;
+    });
+
+    function drawMine() {
+      const state = store.state;
+      const own = /** @type {BenchmarksState | undefined} */ (state?.features.benchmarks);
+      if (!own || !myBenchmarks) {
+        mine.replaceChildren();
+        return;
+      }
+      const current = myBenchmarks.current;
+      const rows = own.view.metrics.map((metric) => {
+        const value = current?.values[metric.key];
+        const percentile = myBenchmarks?.percentile_by_metric[metric.key];
+        return h('li', { 'data-metric': metric.key },
+          h('strong', {}, metric.name), ': ',
+          value === undefined ? 'not entered' : `${formatNumber(value)} ${metric.unit}`,
+          percentile === undefined ? '' : ` — above ${Math.round(percentile)}% of the group`);
+      });
+      const trend = myBenchmarks.trend.map((point) => h('li', {},
+        `Meeting ${point.meeting_number}: `,
+        own.view.metrics.filter((metric) => point.mine[metric.key] !== undefined || point.group_median[metric.key] !== undefined).map((metric) =>
+          `${metric.name} ${point.mine[metric.key] !== undefined ? formatNumber(point.mine[metric.key]) : '–'} (group ${point.group_median[metric.key] !== undefined ? formatNumber(point.group_median[metric.key]) : '–'})`).join(' · ')));
+      mine.replaceChildren(...[
+        h('h3', {}, 'My position', current ? h('span', { class: 'tag' }, current.sharing) : null),
+        current ? h('ul', { class: 'plain-list', id: 'my-position' }, ...rows) : h('p', { class: 'empty' }, 'You have not submitted numbers in this meeting.'),
+        trend.length ? h('h3', {}, 'My trend') : null,
+        trend.length ? h('ul', { class: 'plain-list', id: 'my-trend' }, ...trend) : null,
+      ].filter((node) => node !== null));
+    }
+
+    /** @type {unknown} */
+    let drawnState = null;
+    let drawnKey = '';
+    return {
+      element,
+      update() {
+        const state = store.state;
+        const own = /** @type {BenchmarksState | undefined} */ (state?.features.benchmarks);
+        submitButton.disabled = !context.isConnected() || !state || store.me()?.role === 'observer';
+        metricsEditor.hidden = !store.iAmFacilitator();
+        if (!state || !own) return;
+        const view = own.view;
+        const newSnapshot = drawnState !== own;
+        // A new snapshot (joining, reconnecting, the next meeting) may change this person's
+        // own numbers: ask again once connected.
+        if (newSnapshot && context.isConnected()) {
+          drawnState = own;
+          refreshMine();
+        }
+        const key = `${own.version}|${state.members.map((member) => member.member_id + member.display_name).join(',')}`;
+        if (!newSnapshot && drawnKey === key) return;
+        drawnKey = key;
+
+        // The inputs are rebuilt only when the metrics change, so typed numbers survive.
+        const nextMetricsKey = view.metrics.map((metric) => `${metric.key}:${metric.name}:${metric.unit}`).join('|');
+        if (nextMetricsKey !== metricsKey) {
+          metricsKey = nextMetricsKey;
+          /** @type {Record<string, string>} */
+          const typed = {};
+          for (const input of inputs.querySelectorAll('input')) typed[input.name] = input.value;
+          inputs.replaceChildren(...view.metrics.map((metric) => h('div', { class: 'field' },
+            h('label', { for: `metric-${metric.key}` }, metric.name, metric.unit ? h('span', { class: 'unit' }, ` (${metric.unit})`) : null),
+            h('input', { type: 'number', id: `metric-${metric.key}`, name: metric.key, min: 0, step: 'any', inputmode: 'decimal', value: typed[metric.key] ?? '' }))));
+          if (!metricsEditor.open) metricsText.value = view.metrics.map((metric) => `${metric.key}: ${metric.name} (${metric.unit})`).join('\n');
+        }
+
+        const nameOf = (/** @type {string} */ memberId) => store.member(memberId)?.display_name ?? 'A former member';
+        const metricName = (/** @type {string} */ metricKey) => view.metrics.find((metric) => metric.key === metricKey)?.name ?? metricKey;
+        const status = view.aggregates_shown
+          ? h('p', { class: 'hint', id: 'benchmark-status' }, `${view.submitted_count} members submitted.`)
+          : h('p', { class: 'notice', id: 'benchmark-status' },
+            view.submitted_count < AGGREGATES_SUBMISSIONS_MIN
+              ? `${view.submitted_count} of ${AGGREGATES_SUBMISSIONS_MIN} submitted: aggregates appear once ${AGGREGATES_SUBMISSIONS_MIN} members have submitted.`
+              : 'Aggregates are held back while exactly one submission is anonymous (it could be worked out). They appear when another member submits.');
+        const cards = view.per_metric.map((metricView) => {
+          const metric = view.metrics.find((candidate) => candidate.key === metricView.key);
+          const quartiles = metricView.quartiles;
+          return h('li', { class: 'metric-card', 'data-metric': metricView.key },
+            h('div', { class: 'metric-head' }, h('strong', {}, metric?.name ?? metricView.key),
+              h('span', { class: 'hint' }, `${metricView.count} value${metricView.count === 1 ? '' : 's'}`)),
+            quartiles
+              ? h('div', { class: 'quartiles' },
+                h('span', {}, 'Q1 ', h('b', {}, formatNumber(quartiles.q1))),
+                h('span', { class: 'median' }, 'median ', h('b', {}, formatNumber(quartiles.median))),
+                h('span', {}, 'Q3 ', h('b', {}, formatNumber(quartiles.q3))))
+              : null,
+            metricView.named.length
+              ? h('ul', { class: 'named-values' }, ...metricView.named.map((named) =>
+                h('li', { 'data-member-id': named.member_id }, h('span', {}, nameOf(named.member_id)), h('span', { class: 'value' }, formatNumber(named.value)))))
+              : null);
+        });
+        const ratios = view.ratios.filter((ratio) => ratio.median !== null && ratio.median !== undefined).map((ratio) =>
+          h('li', {}, `${metricName(ratio.numerator)} per ${metricName(ratio.denominator).toLowerCase()}: median `, h('b', {}, formatNumber(/** @type {number} */ (ratio.median)))));
+        groupView.replaceChildren(...[
+          h('h3', {}, 'The group this week'), status,
+          h('ul', { class: 'metric-cards' }, ...cards),
+          ratios.length ? h('h3', {}, 'Ratios') : null,
+          ratios.length ? h('ul', { class: 'plain-list', id: 'benchmark-ratios' }, ...ratios) : null,
+        ].filter((node) => node !== null));
+        drawMine();
+      },
+    };
+  },
+};

@@ -1,0 +1,209 @@
+// @ts-check
+// The commitment board: what each member promised to do before a coming meeting, grouped by
+// member with their completion rate and streak. Anyone adds their own; a facilitator may add
+// one for a member. The owner or a facilitator reports the status with a note. Open
+// commitments due at or before this meeting are highlighted, so the report back is obvious.
+
+import { registerFeature } from '../store.js';
+import { h } from '../ui.js';
+
+/** @typedef {import('../protocol').Commitment} Commitment */
+/** @typedef {import('../protocol').CommitmentStatus} CommitmentStatus */
+/** @typedef {import('../protocol').MemberAccountability} MemberAccountability */
+
+/**
+ * @typedef {object} CommitmentsState
+ * @property {Commitment[]} commitments
+ * @property {Record<string, MemberAccountability>} accountability By member id.
+ * @property {number} version Counts changes, so the panel redraws only when something changed.
+ */
+
+/** The statuses in the order the status menu offers them. */
+export const COMMITMENT_STATUSES = /** @type {CommitmentStatus[]} */ (['open', 'done', 'partial', 'missed', 'dropped']);
+/** The server's limits (PROTOCOL.md), so the form stops the person before the server refuses. */
+export const COMMITMENT_TEXT_CHARS_MAX = 280;
+export const COMMITMENT_NOTE_CHARS_MAX = 500;
+
+/**
+ * @param {import('../store.js').RoomState} state
+ * @param {Commitment} commitment
+ * @param {MemberAccountability} accountability
+ */
+function upsert(state, commitment, accountability) {
+  const own = /** @type {CommitmentsState} */ (state.features.commitments);
+  const index = own.commitments.findIndex((candidate) => candidate.commitment_id === commitment.commitment_id);
+  if (index >= 0) own.commitments[index] = commitment;
+  else own.commitments.push(commitment);
+  own.accountability[accountability.member_id] = accountability;
+  own.version++;
+}
+
+registerFeature({
+  id: 'commitments',
+  fromSnapshot(snapshot) {
+    /** @type {CommitmentsState} */
+    const own = { commitments: snapshot.commitments.map((commitment) => ({ ...commitment })), accountability: {}, version: 0 };
+    for (const entry of snapshot.accountability) own.accountability[entry.member_id] = entry;
+    return own;
+  },
+  events: {
+    commitment_added(state, event) { upsert(state, event.commitment, event.owner_accountability); },
+    commitment_updated(state, event) { upsert(state, event.commitment, event.owner_accountability); },
+  },
+});
+
+/**
+ * Whether an open commitment is late: due at an earlier meeting, or its date has passed.
+ * @param {Commitment} commitment
+ * @param {number} meetingNumber
+ * @param {string} today `YYYY-MM-DD`
+ */
+export function isOverdue(commitment, meetingNumber, today) {
+  if (commitment.status !== 'open') return false;
+  return commitment.due_meeting < meetingNumber || (!!commitment.due_date && commitment.due_date < today);
+}
+
+/** @param {MemberAccountability | undefined} accountability */
+function badges(accountability) {
+  const rate = accountability?.completion_rate_percent;
+  return h('span', { class: 'badges' },
+    h('span', { class: 'badge rate', title: 'Completion rate over the last meetings (done 1, partial ½, missed 0)' },
+      rate === null || rate === undefined ? 'no record yet' : `${Math.round(rate)}% done`),
+    h('span', { class: 'badge streak', title: 'Commitments done in a row' }, `streak ${accountability?.streak ?? 0}`));
+}
+
+/** @type {import('./index.js').Panel} */
+export const commitmentsPanel = {
+  id: 'commitments',
+  area: 'main',
+  mount(context) {
+    const { store } = context;
+    const textInput = h('input', { type: 'text', id: 'commitment-text', maxlength: COMMITMENT_TEXT_CHARS_MAX, placeholder: 'e.g. Call the three stalled leads', required: true });
+    const dateInput = h('input', { type: 'date', id: 'commitment-date' });
+    const ownerSelect = h('select', { id: 'commitment-owner', 'aria-label': 'For whom' });
+    const ownerField = h('div', { class: 'field', hidden: true }, h('label', { for: 'commitment-owner' }, 'For'), ownerSelect);
+    const addButton = h('button', { type: 'submit', class: 'button primary', id: 'commitment-add' }, 'Add commitment');
+    const form = h('form', { class: 'inline-form', id: 'commitment-form' },
+      h('div', { class: 'field grow' }, h('label', { for: 'commitment-text' }, 'I commit to…'), textInput),
+      h('div', { class: 'field' }, h('label', { for: 'commitment-date' }, 'Due date (optional)'), dateInput),
+      ownerField,
+      h('div', { class: 'field end' }, addButton));
+    const board = h('div', { class: 'commitment-board', id: 'commitment-board' });
+    const empty = h('p', { class: 'empty', id: 'commitments-empty' }, 'No commitments yet. What will you do before next meeting?');
+    const element = h('section', { class: 'panel', id: 'panel-commitments', 'aria-labelledby': 'commitments-title' },
+      h('div', { class: 'panel-head' }, h('h2', { id: 'commitments-title' }, 'Commitments')),
+      form, board, empty);
+
+    form.addEventListener('submit', async (submitEvent) => {
+      submitEvent.preventDefault();
+      const text = textInput.value.trim();
+      if (!text) return;
+      /** @type {import('../protocol').Request} */
+      const request = { type: 'add_commitment', text };
+      if (dateInput.value) request.due_date = dateInput.value;
+      if (store.iAmFacilitator() && ownerSelect.value && ownerSelect.value !== store.myMemberId) request.owner = ownerSelect.value;
+      addButton.disabled = true;
+      const reply = await context.act(request, 'Could not add the commitment');
+      addButton.disabled = false;
+      // What was typed stays on failure, so nothing needs retyping.
+      if (reply) {
+        textInput.value = '';
+        dateInput.value = '';
+      }
+    });
+
+    /**
+     * One commitment, with the status editor when this person may change it.
+     * @param {Commitment} commitment
+     * @param {number} meetingNumber
+     * @param {string} today
+     */
+    const renderItem = (commitment, meetingNumber, today) => {
+      const overdue = isOverdue(commitment, meetingNumber, today);
+      const dueNow = commitment.status === 'open' && commitment.due_meeting === meetingNumber;
+      const mayEdit = commitment.owner === store.myMemberId || store.iAmFacilitator();
+      const due = [`due meeting ${commitment.due_meeting}`, commitment.due_date ? `by ${commitment.due_date}` : null].filter(Boolean).join(', ');
+      const item = h('li', {
+        class: `commitment status-${commitment.status}${overdue ? ' overdue' : ''}${dueNow ? ' due-now' : ''}`,
+        'data-commitment-id': commitment.commitment_id, 'data-status': commitment.status,
+      },
+      h('div', { class: 'commitment-main' },
+        h('span', { class: 'commitment-text' }, commitment.text),
+        h('span', { class: `tag status`, 'data-status': commitment.status }, commitment.status),
+        overdue ? h('span', { class: 'tag overdue-tag' }, 'overdue') : dueNow ? h('span', { class: 'tag due-tag' }, 'due today') : null),
+      h('div', { class: 'commitment-meta' }, due,
+        commitment.source.kind === 'facilitator' ? ' · set by the facilitator' : '',
+        commitment.note ? h('span', { class: 'commitment-note' }, ` · “${commitment.note}”`) : null));
+      if (mayEdit) {
+        const id = `commitment-${commitment.commitment_id}`;
+        const statusSelect = h('select', { id: `${id}-status`, class: 'status-select', 'aria-label': `Status of “${commitment.text}”` },
+          ...COMMITMENT_STATUSES.map((status) => h('option', { value: status, selected: status === commitment.status }, status)));
+        const noteInput = h('input', { type: 'text', id: `${id}-note`, class: 'note-input', maxlength: COMMITMENT_NOTE_CHARS_MAX, placeholder: 'Note (optional)', 'aria-label': `Note on “${commitment.text}”`, value: commitment.note });
+        const saveButton = h('button', { type: 'submit', class: 'button secondary small' }, 'Save');
+        const editor = h('form', { class: 'commitment-editor' }, statusSelect, noteInput, saveButton);
+        editor.addEventListener('submit', async (submitEvent) => {
+          submitEvent.preventDefault();
+          saveButton.disabled = true;
+          await context.act({
+            type: 'update_commitment', commitment_id: commitment.commitment_id,
+            status: /** @type {CommitmentStatus} */ (statusSelect.value), note: noteInput.value.trim(),
+          }, 'Could not update the commitment');
+          saveButton.disabled = false;
+        });
+        item.append(editor);
+      }
+      return item;
+    };
+
+    /** @type {unknown} */
+    let drawnState = null;
+    let drawnKey = '';
+    return {
+      element,
+      update() {
+        const state = store.state;
+        const own = /** @type {CommitmentsState | undefined} */ (state?.features.commitments);
+        const connected = context.isConnected();
+        const facilitator = store.iAmFacilitator();
+        addButton.disabled = !connected || !state;
+        ownerField.hidden = !facilitator;
+        if (!state || !own) return;
+        // Redraw only when the board, the people or this person's powers changed, so a note
+        // being typed is not wiped by someone raising a hand.
+        const key = `${own.version}|${state.meeting.meeting_id}|${facilitator}|${state.members.map((member) => member.member_id + member.display_name).join(',')}`;
+        if (drawnState === own && drawnKey === key) return;
+        drawnState = own;
+        drawnKey = key;
+
+        const chosenOwner = ownerSelect.value;
+        ownerSelect.replaceChildren(...state.members.filter((member) => member.role !== 'observer').map((member) =>
+          h('option', { value: member.member_id }, member.member_id === store.myMemberId ? `${member.display_name} (you)` : member.display_name)));
+        ownerSelect.value = chosenOwner || store.myMemberId || '';
+
+        const today = new Date().toISOString().slice(0, 10);
+        const meetingNumber = state.meeting.number;
+        /** @type {Map<string, Commitment[]>} */
+        const byOwner = new Map();
+        for (const commitment of own.commitments) {
+          const list = byOwner.get(commitment.owner) ?? [];
+          list.push(commitment);
+          byOwner.set(commitment.owner, list);
+        }
+        // Members in the room's order, me first; owners no longer in the group last.
+        const order = [...state.members.map((member) => member.member_id)].sort((a, b) => Number(b === store.myMemberId) - Number(a === store.myMemberId));
+        for (const owner of byOwner.keys()) if (!order.includes(owner)) order.push(owner);
+        board.replaceChildren(...order.filter((owner) => byOwner.has(owner)).map((owner) => {
+          const member = store.member(owner);
+          const items = (byOwner.get(owner) ?? []).slice().sort((a, b) =>
+            Number(b.status === 'open') - Number(a.status === 'open') || a.due_meeting - b.due_meeting || a.commitment_id - b.commitment_id);
+          return h('section', { class: 'commitment-owner', 'data-member-id': owner },
+            h('h3', { class: 'owner-head' },
+              h('span', { class: 'owner-name' }, member?.display_name ?? 'A former member', owner === store.myMemberId ? ' (you)' : ''),
+              badges(own.accountability[owner])),
+            h('ul', { class: 'commitment-list' }, ...items.map((commitment) => renderItem(commitment, meetingNumber, today))));
+        }));
+        empty.hidden = own.commitments.length > 0;
+      },
+    };
+  },
+};

@@ -1,0 +1,92 @@
+// @ts-check
+// The facilitator's controls: start the next meeting (after a confirmation), and download the
+// minutes, the commitment board and the benchmarks. Downloads go through `fetch` with the
+// facilitator's member token in the `Authorization` header (never in the URL, so it stays out
+// of logs and history), then are saved from a Blob.
+
+import { h, confirmDialog, toast } from '../ui.js';
+import { loadGroupMemory } from '../memory.js';
+
+/**
+ * What can be exported: label, route under `/api/groups/<id>/` and the file name's ending.
+ * @type {{ id: string, label: string, route: string, extension: string }[]}
+ */
+export const EXPORTS = [
+  { id: 'minutes-md', label: 'Minutes (Markdown)', route: 'minutes?format=md', extension: 'md' },
+  { id: 'minutes-json', label: 'Minutes (JSON)', route: 'minutes?format=json', extension: 'json' },
+  { id: 'commitments-csv', label: 'Commitments (CSV)', route: 'commitments.csv', extension: 'csv' },
+  { id: 'benchmarks-csv', label: 'Benchmarks (CSV)', route: 'benchmarks.csv', extension: 'csv' },
+];
+
+/** @type {import('./index.js').Panel} */
+export const facilitatorPanel = {
+  id: 'facilitator',
+  area: 'side',
+  mount(context) {
+    const { store, groupId } = context;
+    const nextButton = h('button', { type: 'button', class: 'button primary', id: 'start-next-meeting' }, 'Start next meeting');
+    const exportButtons = EXPORTS.map((entry) => {
+      const button = h('button', { type: 'button', class: 'menu-item', role: 'menuitem', id: `export-${entry.id}` }, entry.label);
+      button.addEventListener('click', () => download(entry));
+      return button;
+    });
+    const exportMenu = h('details', { class: 'export-menu', id: 'export-menu' },
+      h('summary', { class: 'button secondary' }, 'Export minutes'),
+      h('div', { class: 'menu static-menu', role: 'menu' }, ...exportButtons));
+    const element = h('section', { class: 'panel', id: 'panel-facilitator', 'aria-labelledby': 'facilitator-title', hidden: true },
+      h('h2', { id: 'facilitator-title' }, 'Facilitator'),
+      h('div', { class: 'facilitator-actions' }, nextButton, exportMenu));
+
+    nextButton.addEventListener('click', async () => {
+      const number = store.state?.meeting.number ?? 0;
+      const confirmed = await confirmDialog(`End meeting ${number} and start meeting ${number + 1}?`,
+        'Open commitments, the practice library and the members carry over; this meeting\'s benchmarks go into everyone\'s trend and its minutes are kept.',
+        'Start next meeting');
+      if (!confirmed) return;
+      await context.act({ type: 'start_next_meeting' }, 'Could not start the next meeting');
+    });
+
+    /** @param {typeof EXPORTS[number]} entry */
+    async function download(entry) {
+      exportMenu.open = false;
+      const token = loadGroupMemory(groupId).member_token;
+      if (!token) {
+        toast('Could not export: this browser has no facilitator token for the group. Reopen the facilitator link.');
+        return;
+      }
+      try {
+        const response = await fetch(`/api/groups/${encodeURIComponent(groupId)}/${entry.route}`, {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        if (!response.ok) {
+          /** @type {string} */
+          let message = response.statusText;
+          try {
+            message = (/** @type {import('../protocol').HttpError} */ (await response.json())).error.message;
+          } catch { /* not JSON: keep the status text */ }
+          toast(`Could not export ${entry.label.toLowerCase()}: ${message}.`);
+          return;
+        }
+        const blob = await response.blob();
+        const url = URL.createObjectURL(blob);
+        const meeting = store.state?.meeting.number ?? '';
+        const link = h('a', { href: url, download: `${entry.id.replace(/-(md|json|csv)$/, '')}-meeting-${meeting}.${entry.extension}`, hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        // Revoked later: the download needs the URL a moment after the click.
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      } catch (error) {
+        toast(`Could not export ${entry.label.toLowerCase()}: ${error instanceof Error ? error.message : String(error)}.`);
+      }
+    }
+
+    return {
+      element,
+      update() {
+        element.hidden = !store.iAmFacilitator();
+        nextButton.disabled = !context.isConnected();
+      },
+    };
+  },
+};
