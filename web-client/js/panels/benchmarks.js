@@ -21,6 +21,9 @@ import { h, toast } from '../ui.js';
 /** The fewest submissions before aggregates are shown (PROTOCOL.md, "Benchmarks"). */
 export const AGGREGATES_SUBMISSIONS_MIN = 3;
 
+/** After the group view changes, wait this long before asking for one's position again. */
+export const MY_BENCHMARKS_REFRESH_DELAY_MS = 300;
+
 registerFeature({
   id: 'benchmarks',
   fromSnapshot(snapshot) {
@@ -140,7 +143,7 @@ export const benchmarksPanel = {
         return h('li', { 'data-metric': metric.key },
           h('strong', {}, metric.name), ': ',
           value === undefined ? 'not entered' : `${formatNumber(value)} ${metric.unit}`,
-          percentile === undefined ? '' : ` — above ${Math.round(percentile)}% of the group`);
+          percentile === undefined ? '' : ` — percentile ${Math.round(percentile)}`);
       });
       const trend = myBenchmarks.trend.map((point) => h('li', {},
         `Meeting ${point.meeting_number}: `,
@@ -157,6 +160,8 @@ export const benchmarksPanel = {
     /** @type {unknown} */
     let drawnState = null;
     let drawnKey = '';
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    let refreshTimer = null;
     return {
       element,
       update() {
@@ -175,6 +180,14 @@ export const benchmarksPanel = {
         }
         const key = `${own.version}|${state.members.map((member) => member.member_id + member.display_name).join(',')}`;
         if (!newSnapshot && drawnKey === key) return;
+        // Others' submissions move this person's percentile: ask again (once for a burst).
+        if (!newSnapshot && myBenchmarks?.current && context.isConnected()) {
+          if (refreshTimer !== null) clearTimeout(refreshTimer);
+          refreshTimer = setTimeout(() => {
+            refreshTimer = null;
+            refreshMine();
+          }, MY_BENCHMARKS_REFRESH_DELAY_MS);
+        }
         drawnKey = key;
 
         // The inputs are rebuilt only when the metrics change, so typed numbers survive.

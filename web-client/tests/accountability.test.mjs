@@ -1,0 +1,296 @@
+// Accountability across meetings in real browsers against the real server: a facilitator and
+// three members (a laptop, a phone, a dark-themed laptop) keep a commitment board, submit
+// benchmarks (two of them anonymously, whose numbers must never reach another page), share a
+// practice, and go on to the next meeting, where open commitments are reported back and the
+// completion rates follow. The facilitator downloads the minutes.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
+import { launchBrowser, screenshot, waitUntil, collectPageErrors, SCREENSHOT_DIR } from './support/browser.mjs';
+
+/** @typedef {import('playwright-core').Page} Page */
+/** @typedef {{ name: string, page: Page }} Person */
+
+const DESKTOP = { viewport: { width: 1280, height: 900 } };
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+
+/** Bob's numbers, shared anonymously: chosen so they cannot appear on a page by chance. */
+const BOB_CALLS = '4817';
+const BOB_MEETINGS = '293';
+
+/**
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} link
+ * @param {string} name
+ * @param {object} options
+ * @param {string} button
+ * @returns {Promise<Person & { errors: string[] }>}
+ */
+async function join(browser, link, name, options, button) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const errors = collectPageErrors(page, name);
+  await page.goto(link);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: button, exact: true }).click();
+  await waitUntil(page, `${name} is connected`, () => window.roundtable?.phase() === 'connected' && window.roundtable.state() !== null);
+  return { name, page, errors };
+}
+
+/**
+ * @param {Person[]} people
+ * @param {string} what
+ * @param {(arg: any) => unknown} predicate
+ * @param {unknown} [arg]
+ */
+async function everyoneSees(people, what, predicate, arg) {
+  for (const { name, page } of people) await waitUntil(page, `${name} sees ${what}`, predicate, arg);
+}
+
+/**
+ * @param {Page} page
+ * @param {string} selector
+ * @param {string} name
+ */
+async function panelShot(page, selector, name) {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.locator(selector).screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
+}
+
+/**
+ * A commitment's row on a page, found by its text.
+ * @param {Page} page
+ * @param {string} text
+ */
+function commitmentRow(page, text) {
+  return page.locator('#commitment-board .commitment', { has: page.locator('.commitment-text', { hasText: text }) });
+}
+
+/**
+ * Sets a commitment's status (and note) through its row's editor.
+ * @param {Page} page
+ * @param {string} text
+ * @param {string} status
+ * @param {string} [note]
+ */
+async function setStatus(page, text, status, note) {
+  const row = commitmentRow(page, text);
+  await row.locator('.status-select').selectOption(status);
+  if (note !== undefined) await row.locator('.note-input').fill(note);
+  await row.getByRole('button', { name: 'Save' }).click();
+}
+
+/**
+ * @param {Page} page
+ * @param {Record<string, string>} values
+ * @param {'named' | 'anonymous'} sharing
+ */
+async function submitNumbers(page, values, sharing) {
+  for (const [key, value] of Object.entries(values)) await page.locator(`#metric-${key}`).fill(value);
+  await page.locator(sharing === 'named' ? '#sharing-named' : '#sharing-anonymous').check();
+  await page.locator('#benchmark-submit').click();
+}
+
+test('commitments, benchmarks and practices live across two meetings, with the report back and the minutes', async () => {
+  const dataDir = makeDataDir();
+  const server = await startServer({ dataDir });
+  const browser = await launchBrowser();
+  try {
+    const created = await fetch(`${server.url}/api/groups`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Tuesday Closers' }),
+    }).then((response) => response.json());
+    const fran = await join(browser, created.facilitator_url, 'Fran', DESKTOP, 'Enter as facilitator');
+    const ann = await join(browser, created.invite_url, 'Ann', DESKTOP, 'Join');
+    const bob = await join(browser, created.invite_url, 'Bob', PHONE, 'Join');
+    const cleo = await join(browser, created.invite_url, 'Cleo', { ...DESKTOP, colorScheme: 'dark' }, 'Join');
+    const everyone = [fran, ann, bob, cleo];
+    const othersThanBob = [fran, ann, cleo];
+
+    // --- Commitments, added and updated live. ----------------------------------------------
+    assert.equal(await ann.page.locator('#commitment-owner').isVisible(), false, 'only a facilitator chooses an owner');
+    await ann.page.locator('#commitment-text').fill('Call the three stalled leads');
+    await ann.page.locator('#commitment-date').fill('2031-12-03');
+    await ann.page.locator('#commitment-add').click();
+    await waitUntil(ann.page, 'Ann\'s form empties after adding', () => /** @type {HTMLInputElement} */ (document.getElementById('commitment-text')).value === '');
+    await bob.page.locator('#commitment-text').fill('Send five proposals');
+    await bob.page.locator('#commitment-add').click();
+    await fran.page.locator('#commitment-owner').selectOption({ label: 'Cleo' });
+    await fran.page.locator('#commitment-text').fill('Book two demos');
+    await fran.page.locator('#commitment-add').click();
+    await ann.page.locator('#commitment-text').fill('Clean up the CRM');
+    await ann.page.locator('#commitment-add').click();
+    await everyoneSees(everyone, 'four commitments on the board', () => document.querySelectorAll('#commitment-board .commitment').length === 4);
+    await everyoneSees(everyone, 'Cleo\'s commitment under Cleo, set by the facilitator', () =>
+      [...document.querySelectorAll('#commitment-board .commitment-owner')].some((group) =>
+        group.querySelector('.owner-name')?.textContent?.startsWith('Cleo') && group.textContent?.includes('Book two demos') && group.textContent?.includes('set by the facilitator')));
+
+    // Ann drops one of hers with a note; everyone sees it at once.
+    await setStatus(ann.page, 'Clean up the CRM', 'dropped', 'no longer needed');
+    await everyoneSees(everyone, 'the CRM commitment dropped with its note', () => {
+      const row = [...document.querySelectorAll('#commitment-board .commitment')].find((item) => item.textContent?.includes('Clean up the CRM'));
+      return row?.getAttribute('data-status') === 'dropped' && row.textContent?.includes('no longer needed');
+    });
+
+    // A member is offered to edit only their own; the facilitator everyone's.
+    assert.equal(await commitmentRow(ann.page, 'Call the three stalled leads').locator('.commitment-editor').count(), 1);
+    assert.equal(await commitmentRow(ann.page, 'Send five proposals').locator('.commitment-editor').count(), 0, 'Ann is not offered to edit Bob\'s');
+    assert.equal(await commitmentRow(ann.page, 'Book two demos').locator('.commitment-editor').count(), 0, 'Ann is not offered to edit Cleo\'s');
+    assert.equal(await fran.page.locator('#commitment-board .commitment-editor').count(), 4, 'the facilitator may edit every commitment');
+    // Forced anyway, over Ann's own credential on a second socket, the server refuses.
+    const bobsCommitmentId = Number(await commitmentRow(ann.page, 'Send five proposals').getAttribute('data-commitment-id'));
+    const forced = await ann.page.evaluate(async ({ groupId, commitmentId }) => {
+      const token = JSON.parse(localStorage.getItem(`roundtable:group:${groupId}`) ?? '{}').member_token;
+      const socket = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws`);
+      return await new Promise((resolve) => {
+        socket.onmessage = (message) => {
+          const frame = JSON.parse(message.data);
+          if (frame.type === 'hello') socket.send(JSON.stringify({ v: 1, id: 1, type: 'join', group_id: groupId, credential: { kind: 'member_token', token } }));
+          if (frame.type === 'ack' && frame.id === 1) socket.send(JSON.stringify({ v: 1, id: 2, type: 'update_commitment', commitment_id: commitmentId, status: 'done' }));
+          if ((frame.type === 'ack' || frame.type === 'error') && frame.id === 2) {
+            socket.close();
+            resolve(frame);
+          }
+        };
+      });
+    }, { groupId: created.group_id, commitmentId: bobsCommitmentId });
+    assert.equal(forced.type, 'error', `the server refuses Ann's edit of Bob's commitment (${JSON.stringify(forced)})`);
+    assert.equal(forced.code, 'forbidden');
+    await everyoneSees(everyone, 'Bob\'s commitment still open', () =>
+      [...document.querySelectorAll('#commitment-board .commitment')].find((item) => item.textContent?.includes('Send five proposals'))?.getAttribute('data-status') === 'open');
+    await panelShot(fran.page, '#panel-commitments', 'panel-commitments');
+    await panelShot(bob.page, '#panel-commitments', 'panel-commitments-phone');
+
+    // --- Benchmarks. -----------------------------------------------------------------------
+    // A value the server refuses keeps what was typed.
+    await submitNumbers(ann.page, { calls: '10000000000000', meetings: '6' }, 'named');
+    await ann.page.getByText('Could not submit your numbers').waitFor();
+    assert.equal(await ann.page.locator('#metric-calls').inputValue(), '10000000000000', 'the typed number stays after a failure');
+    await submitNumbers(ann.page, { calls: '40', meetings: '6' }, 'named');
+    await waitUntil(ann.page, 'Ann sees her position', () => document.getElementById('my-position')?.textContent?.includes('40'));
+    await submitNumbers(bob.page, { calls: BOB_CALLS, meetings: BOB_MEETINGS }, 'anonymous');
+    await everyoneSees(everyone, 'that aggregates wait for three members', () =>
+      document.getElementById('benchmark-status')?.textContent?.includes('aggregates appear once 3 members have submitted'));
+    await waitUntil(bob.page, 'Bob sees his own numbers, anonymous', () =>
+      document.getElementById('my-position')?.textContent?.includes('4817') && document.getElementById('benchmark-mine')?.textContent?.includes('anonymous'));
+    await submitNumbers(cleo.page, { calls: '20', meetings: '4' }, 'named');
+    await everyoneSees(everyone, 'aggregates held back with exactly one anonymous submission', () =>
+      document.getElementById('benchmark-status')?.textContent?.includes('exactly one submission is anonymous')
+      && document.querySelectorAll('#benchmark-group .quartiles').length === 0);
+    await submitNumbers(fran.page, { calls: '37', meetings: '7' }, 'anonymous');
+    await everyoneSees(everyone, 'the quartiles of every metric and the ratios', () =>
+      document.querySelector('#benchmark-group [data-metric="calls"] .quartiles .median')?.textContent === 'median 38.5'
+      && document.querySelectorAll('#benchmark-group .quartiles').length === 2
+      && !!document.getElementById('benchmark-ratios')?.textContent?.includes('median'));
+    await everyoneSees(everyone, 'Ann\'s and Cleo\'s named values, and nobody else\'s', () => {
+      const names = [...document.querySelectorAll('#benchmark-group [data-metric="calls"] .named-values li')].map((item) => item.textContent);
+      return names.join('|') === 'Ann40|Cleo20' || names.join('|') === 'Cleo20|Ann40';
+    });
+    await waitUntil(bob.page, 'Bob sees his percentile', () => document.getElementById('my-position')?.textContent?.includes('Calls: 4817 calls — percentile 100')).catch(async (error) => {
+      throw new Error(`${error.message}\nBob's position: ${await bob.page.locator('#benchmark-mine').textContent()}`);
+    });
+    for (const { name, page } of othersThanBob) {
+      const html = await page.evaluate(() => document.documentElement.outerHTML);
+      assert.ok(!html.includes(BOB_CALLS) && !html.includes(BOB_MEETINGS), `Bob's anonymous numbers are nowhere on ${name}'s page`);
+    }
+    await panelShot(ann.page, '#panel-benchmarks', 'panel-benchmarks');
+    await panelShot(bob.page, '#panel-benchmarks', 'panel-benchmarks-phone');
+    await panelShot(cleo.page, '#panel-benchmarks', 'panel-benchmarks-dark');
+
+    // --- Practices. ------------------------------------------------------------------------
+    await cleo.page.getByText('Share a practice').click();
+    await cleo.page.locator('#practice-title').fill('Ask for the budget in the first call');
+    await cleo.page.locator('#practice-description').fill('Saves weeks on deals that never had money.');
+    await cleo.page.locator('#practice-tags').fill('Discovery, budget');
+    await cleo.page.locator('#practice-post').click();
+    await everyoneSees(everyone, 'Cleo\'s practice with its tags', () =>
+      document.querySelector('#practice-list .practice-title')?.textContent === 'Ask for the budget in the first call'
+      && document.querySelector('#practice-list .practice')?.textContent?.includes('#discovery'));
+    const upvote = ann.page.locator('#practice-list .upvote').first();
+    await upvote.click();
+    await everyoneSees(everyone, 'one upvote', () => document.querySelector('#practice-list .upvote')?.textContent === '▲ 1');
+    await waitUntil(ann.page, 'Ann\'s upvote pressed', () => document.querySelector('#practice-list .upvote')?.getAttribute('aria-pressed') === 'true');
+    await upvote.click();
+    await everyoneSees(everyone, 'the upvote taken back', () => document.querySelector('#practice-list .upvote')?.textContent === '▲ 0');
+    await upvote.click();
+    await everyoneSees(everyone, 'the upvote again', () => document.querySelector('#practice-list .upvote')?.textContent === '▲ 1');
+    await fran.page.getByLabel('Comment on “Ask for the budget in the first call”').fill('Worked for me too');
+    await fran.page.getByRole('button', { name: 'Comment' }).click();
+    await everyoneSees(everyone, 'Fran\'s comment', () => document.querySelector('#practice-list .comments')?.textContent === 'Fran Worked for me too');
+    await bob.page.locator('#practice-search').fill('BUDGET first');
+    await bob.page.locator('#practice-search-tag').fill('discovery');
+    await bob.page.getByRole('button', { name: 'Search', exact: true }).click();
+    await waitUntil(bob.page, 'Bob finds the practice', () =>
+      document.getElementById('practice-summary')?.textContent?.startsWith('1 match for')
+      && document.querySelectorAll('#practice-list .practice').length === 1);
+    await bob.page.locator('#practice-search').fill('cold calling');
+    await bob.page.getByRole('button', { name: 'Search', exact: true }).click();
+    await waitUntil(bob.page, 'Bob finds nothing for other words', () =>
+      document.getElementById('practice-summary')?.textContent?.startsWith('0 matches')
+      && document.querySelectorAll('#practice-list .practice').length === 0);
+    await bob.page.getByRole('button', { name: 'Clear' }).click();
+    await waitUntil(bob.page, 'Bob sees the library again', () => document.querySelectorAll('#practice-list .practice').length === 1);
+    await panelShot(fran.page, '#panel-practices', 'panel-practices');
+    await panelShot(bob.page, '#panel-practices', 'panel-practices-phone');
+
+    // --- The next meeting. -----------------------------------------------------------------
+    assert.equal(await ann.page.locator('#panel-facilitator').isVisible(), false, 'members have no facilitator controls');
+    await panelShot(fran.page, '#panel-facilitator', 'panel-facilitator');
+    await fran.page.locator('#start-next-meeting').click();
+    await fran.page.getByRole('dialog').waitFor();
+    await screenshot(fran.page, 'next-meeting-confirmation');
+    await fran.page.getByRole('dialog').getByRole('button', { name: 'Start next meeting' }).click();
+    await everyoneSees(everyone, 'meeting 2', () => document.getElementById('meeting-line')?.textContent?.startsWith('Meeting 2'));
+    await everyoneSees(everyone, 'the three open commitments carried over and due now', () =>
+      [...document.querySelectorAll('#commitment-board .commitment.status-open.due-now')].map((item) => item.querySelector('.commitment-text')?.textContent).sort().join('|')
+      === 'Book two demos|Call the three stalled leads|Send five proposals');
+    await everyoneSees(everyone, 'benchmarks empty again', () =>
+      document.getElementById('benchmark-status')?.textContent?.includes('0 of 3 submitted'));
+    await waitUntil(bob.page, 'Bob sees his trend from meeting 1', () => document.getElementById('my-trend')?.textContent?.includes('Meeting 1'));
+    await screenshot(bob.page, 'meeting-2-phone');
+
+    // --- The report back. ------------------------------------------------------------------
+    await setStatus(ann.page, 'Call the three stalled leads', 'done', 'all three called');
+    await setStatus(bob.page, 'Send five proposals', 'missed', 'pipeline was empty');
+    await setStatus(fran.page, 'Book two demos', 'done');
+    /** @param {string} owner */
+    const rateOf = (owner) => [...document.querySelectorAll('#commitment-board .commitment-owner')]
+      .find((group) => group.querySelector('.owner-name')?.textContent?.startsWith(owner))?.querySelector('.badge.rate')?.textContent;
+    await everyoneSees(everyone, 'the completion rates after the report back', (source) => {
+      const rate = /** @type {(owner: string) => string | undefined} */ (new Function(`return ${source}`)());
+      return rate('Ann') === '100% done' && rate('Bob') === '0% done' && rate('Cleo') === '100% done';
+    }, rateOf.toString());
+    await everyoneSees(everyone, 'the streaks', () => {
+      const streaks = [...document.querySelectorAll('#commitment-board .badge.streak')].map((badge) => badge.textContent);
+      return streaks.includes('streak 1') && streaks.includes('streak 0');
+    });
+    await panelShot(ann.page, '#panel-commitments', 'panel-commitments-report-back');
+    await screenshot(bob.page, 'report-back-phone');
+
+    // --- The minutes. ----------------------------------------------------------------------
+    await fran.page.getByText('Export minutes').click();
+    await panelShot(fran.page, '#panel-facilitator', 'panel-facilitator-export');
+    const downloadPromise = fran.page.waitForEvent('download');
+    await fran.page.getByRole('menuitem', { name: 'Minutes (Markdown)' }).click();
+    const download = await downloadPromise;
+    const minutes = readFileSync(await download.path(), 'utf8');
+    assert.match(download.suggestedFilename(), /\.md$/);
+    assert.match(minutes, /Call the three stalled leads/);
+    assert.match(minutes, /Send five proposals/);
+    assert.match(minutes, /Book two demos/);
+    assert.ok(!minutes.includes(BOB_CALLS), 'the minutes do not hold Bob\'s anonymous numbers');
+
+    for (const { name, page } of othersThanBob) {
+      const html = await page.evaluate(() => document.documentElement.outerHTML);
+      assert.ok(!html.includes(BOB_CALLS) && !html.includes(BOB_MEETINGS), `Bob's anonymous numbers are still nowhere on ${name}'s page`);
+    }
+    await screenshot(fran.page, 'accountability-facilitator');
+    assert.deepEqual(everyone.flatMap((person) => person.errors), [], 'no page threw an uncaught error');
+  } finally {
+    await browser.close();
+    await server.stop();
+    removeDataDir(dataDir);
+  }
+});
