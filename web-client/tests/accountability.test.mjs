@@ -261,7 +261,9 @@ test('commitments, benchmarks and practices live across two meetings, with the r
     await everyoneSees(everyone, 'the completion rates after the report back', (source) => {
       const rate = /** @type {(owner: string) => string | undefined} */ (new Function(`return ${source}`)());
       return rate('Ann') === '100% done' && rate('Bob') === '0% done' && rate('Cleo') === '100% done';
-    }, rateOf.toString());
+    }, rateOf.toString()).catch(async (error) => {
+      throw new Error(`${error.message}\nboard: ${await fran.page.locator('#commitment-board').innerText()}`);
+    });
     await everyoneSees(everyone, 'the streaks', () => {
       const streaks = [...document.querySelectorAll('#commitment-board .badge.streak')].map((badge) => badge.textContent);
       return streaks.includes('streak 1') && streaks.includes('streak 0');

@@ -112,6 +112,9 @@ export const commitmentsPanel = {
       }
     });
 
+    /** @type {Map<number, { status: string, note: string }>} Status edits not saved yet, by commitment id. */
+    const drafts = new Map();
+
     /**
      * One commitment, with the status editor when this person may change it.
      * @param {Commitment} commitment
@@ -136,19 +139,30 @@ export const commitmentsPanel = {
         commitment.note ? h('span', { class: 'commitment-note' }, ` · “${commitment.note}”`) : null));
       if (mayEdit) {
         const id = `commitment-${commitment.commitment_id}`;
+        const draft = drafts.get(commitment.commitment_id);
+        const shownStatus = draft?.status ?? commitment.status;
         const statusSelect = h('select', { id: `${id}-status`, class: 'status-select', 'aria-label': `Status of “${commitment.text}”` },
-          ...COMMITMENT_STATUSES.map((status) => h('option', { value: status, selected: status === commitment.status }, status)));
-        const noteInput = h('input', { type: 'text', id: `${id}-note`, class: 'note-input', maxlength: COMMITMENT_NOTE_CHARS_MAX, placeholder: 'Note (optional)', 'aria-label': `Note on “${commitment.text}”`, value: commitment.note });
+          ...COMMITMENT_STATUSES.map((status) => h('option', { value: status, selected: status === shownStatus }, status)));
+        const noteInput = h('input', { type: 'text', id: `${id}-note`, class: 'note-input', maxlength: COMMITMENT_NOTE_CHARS_MAX, placeholder: 'Note (optional)', 'aria-label': `Note on “${commitment.text}”`, value: draft?.note ?? commitment.note });
+        // An edit in progress survives redraws caused by others' changes.
+        const keepDraft = () => drafts.set(commitment.commitment_id, { status: statusSelect.value, note: noteInput.value });
+        statusSelect.addEventListener('change', keepDraft);
+        noteInput.addEventListener('input', keepDraft);
         const saveButton = h('button', { type: 'submit', class: 'button secondary small' }, 'Save');
         const editor = h('form', { class: 'commitment-editor' }, statusSelect, noteInput, saveButton);
         editor.addEventListener('submit', async (submitEvent) => {
           submitEvent.preventDefault();
           saveButton.disabled = true;
-          await context.act({
+          const reply = await context.act({
             type: 'update_commitment', commitment_id: commitment.commitment_id,
             status: /** @type {CommitmentStatus} */ (statusSelect.value), note: noteInput.value.trim(),
           }, 'Could not update the commitment');
           saveButton.disabled = false;
+          if (reply) {
+            drafts.delete(commitment.commitment_id);
+            drawnKey = '';
+            draw();
+          }
         });
         item.append(editor);
       }
@@ -158,15 +172,10 @@ export const commitmentsPanel = {
     /** @type {unknown} */
     let drawnState = null;
     let drawnKey = '';
-    return {
-      element,
-      update() {
+    function draw() {
         const state = store.state;
         const own = /** @type {CommitmentsState | undefined} */ (state?.features.commitments);
-        const connected = context.isConnected();
         const facilitator = store.iAmFacilitator();
-        addButton.disabled = !connected || !state;
-        ownerField.hidden = !facilitator;
         if (!state || !own) return;
         // Redraw only when the board, the people or this person's powers changed, so a note
         // being typed is not wiped by someone raising a hand.
@@ -192,6 +201,7 @@ export const commitmentsPanel = {
         // Members in the room's order, me first; owners no longer in the group last.
         const order = [...state.members.map((member) => member.member_id)].sort((a, b) => Number(b === store.myMemberId) - Number(a === store.myMemberId));
         for (const owner of byOwner.keys()) if (!order.includes(owner)) order.push(owner);
+        const focusedId = board.contains(document.activeElement) ? document.activeElement?.id : null;
         board.replaceChildren(...order.filter((owner) => byOwner.has(owner)).map((owner) => {
           const member = store.member(owner);
           const items = (byOwner.get(owner) ?? []).slice().sort((a, b) =>
@@ -203,6 +213,16 @@ export const commitmentsPanel = {
             h('ul', { class: 'commitment-list' }, ...items.map((commitment) => renderItem(commitment, meetingNumber, today))));
         }));
         empty.hidden = own.commitments.length > 0;
+        // Keep the focus where the person was, on the redrawn copy of the same control.
+        if (focusedId) document.getElementById(focusedId)?.focus();
+    }
+
+    return {
+      element,
+      update() {
+        addButton.disabled = !context.isConnected() || !store.state;
+        ownerField.hidden = !store.iAmFacilitator();
+        draw();
       },
     };
   },
