@@ -191,14 +191,18 @@ export const benchmarksPanel = {
         drawnKey = key;
 
         // The inputs are rebuilt only when the metrics change, so typed numbers survive.
-        const nextMetricsKey = view.metrics.map((metric) => `${metric.key}:${metric.name}:${metric.unit}`).join('|');
+        // A new meeting asks for new numbers: last meeting's typed values go.
+        const nextMetricsKey = `${state.meeting.meeting_id}|${view.metrics.map((metric) => `${metric.key}:${metric.name}:${metric.unit}`).join('|')}`;
         if (nextMetricsKey !== metricsKey) {
+          const sameMeeting = metricsKey.startsWith(`${state.meeting.meeting_id}|`);
           metricsKey = nextMetricsKey;
           /** @type {Record<string, string>} */
           const typed = {};
-          for (const input of inputs.querySelectorAll('input')) typed[input.name] = input.value;
+          if (sameMeeting) for (const input of inputs.querySelectorAll('input')) typed[input.name] = input.value;
           inputs.replaceChildren(...view.metrics.map((metric) => h('div', { class: 'field' },
-            h('label', { for: `metric-${metric.key}` }, metric.name, metric.unit ? h('span', { class: 'unit' }, ` (${metric.unit})`) : null),
+            // The unit only when it says more than the name ("Revenue (USD)", not "Calls (calls)").
+            h('label', { for: `metric-${metric.key}` }, metric.name,
+              metric.unit && !metric.name.toLowerCase().startsWith(metric.unit.toLowerCase().replace(/s$/, '')) ? h('span', { class: 'unit' }, ` (${metric.unit})`) : null),
             h('input', { type: 'number', id: `metric-${metric.key}`, name: metric.key, min: 0, step: 'any', inputmode: 'decimal', value: typed[metric.key] ?? '' }))));
           if (!metricsEditor.open) metricsText.value = view.metrics.map((metric) => `${metric.key}: ${metric.name} (${metric.unit})`).join('\n');
         }
@@ -211,7 +215,9 @@ export const benchmarksPanel = {
             view.submitted_count < AGGREGATES_SUBMISSIONS_MIN
               ? `${view.submitted_count} of ${AGGREGATES_SUBMISSIONS_MIN} submitted: aggregates appear once ${AGGREGATES_SUBMISSIONS_MIN} members have submitted.`
               : 'Aggregates are held back while exactly one submission is anonymous (it could be worked out). They appear when another member submits.');
-        const cards = view.per_metric.map((metricView) => {
+        // Metrics nobody filled in take one line instead of a card each.
+        const unfilled = view.per_metric.filter((metricView) => metricView.count === 0).map((metricView) => metricName(metricView.key));
+        const cards = view.per_metric.filter((metricView) => metricView.count > 0).map((metricView) => {
           const metric = view.metrics.find((candidate) => candidate.key === metricView.key);
           const quartiles = metricView.quartiles;
           return h('li', { class: 'metric-card', 'data-metric': metricView.key },
@@ -219,9 +225,9 @@ export const benchmarksPanel = {
               h('span', { class: 'hint' }, `${metricView.count} value${metricView.count === 1 ? '' : 's'}`)),
             quartiles
               ? h('div', { class: 'quartiles' },
-                h('span', {}, 'Q1 ', h('b', {}, formatNumber(quartiles.q1))),
-                h('span', { class: 'median' }, 'median ', h('b', {}, formatNumber(quartiles.median))),
-                h('span', {}, 'Q3 ', h('b', {}, formatNumber(quartiles.q3))))
+                h('span', {}, h('small', {}, 'Q1'), h('b', {}, formatNumber(quartiles.q1))),
+                h('span', { class: 'median' }, h('small', {}, 'median'), h('b', {}, formatNumber(quartiles.median))),
+                h('span', {}, h('small', {}, 'Q3'), h('b', {}, formatNumber(quartiles.q3))))
               : null,
             metricView.named.length
               ? h('ul', { class: 'named-values' }, ...metricView.named.map((named) =>
@@ -229,10 +235,11 @@ export const benchmarksPanel = {
               : null);
         });
         const ratios = view.ratios.filter((ratio) => ratio.median !== null && ratio.median !== undefined).map((ratio) =>
-          h('li', {}, `${metricName(ratio.numerator)} per ${metricName(ratio.denominator).toLowerCase()}: median `, h('b', {}, formatNumber(/** @type {number} */ (ratio.median)))));
+          h('li', {}, `${metricName(ratio.numerator)} / ${metricName(ratio.denominator)}: median `, h('b', {}, formatNumber(/** @type {number} */ (ratio.median)))));
         groupView.replaceChildren(...[
           h('h3', {}, 'The group this week'), status,
-          h('ul', { class: 'metric-cards' }, ...cards),
+          cards.length ? h('ul', { class: 'metric-cards' }, ...cards) : null,
+          unfilled.length ? h('p', { class: 'hint' }, `No values yet: ${unfilled.join(', ')}.`) : null,
           ratios.length ? h('h3', {}, 'Ratios') : null,
           ratios.length ? h('ul', { class: 'plain-list', id: 'benchmark-ratios' }, ...ratios) : null,
         ].filter((node) => node !== null));
