@@ -173,48 +173,48 @@ export const commitmentsPanel = {
     let drawnState = null;
     let drawnKey = '';
     function draw() {
-        const state = store.state;
-        const own = /** @type {CommitmentsState | undefined} */ (state?.features.commitments);
-        const facilitator = store.iAmFacilitator();
-        if (!state || !own) return;
-        // Redraw only when the board, the people or this person's powers changed, so a note
-        // being typed is not wiped by someone raising a hand.
-        const key = `${own.version}|${state.meeting.meeting_id}|${facilitator}|${state.members.map((member) => member.member_id + member.display_name).join(',')}`;
-        if (drawnState === own && drawnKey === key) return;
-        drawnState = own;
-        drawnKey = key;
+      const state = store.state;
+      const own = /** @type {CommitmentsState | undefined} */ (state?.features.commitments);
+      const facilitator = store.iAmFacilitator();
+      if (!state || !own) return;
+      // Redraw only when the board, the people or this person's powers changed, so a note
+      // being typed is not wiped by someone raising a hand.
+      const key = `${own.version}|${state.meeting.meeting_id}|${facilitator}|${state.members.map((member) => member.member_id + member.display_name).join(',')}`;
+      if (drawnState === own && drawnKey === key) return;
+      drawnState = own;
+      drawnKey = key;
 
-        const chosenOwner = ownerSelect.value;
-        ownerSelect.replaceChildren(...state.members.filter((member) => member.role !== 'observer').map((member) =>
-          h('option', { value: member.member_id }, member.member_id === store.myMemberId ? `${member.display_name} (you)` : member.display_name)));
-        ownerSelect.value = chosenOwner || store.myMemberId || '';
+      const chosenOwner = ownerSelect.value;
+      ownerSelect.replaceChildren(...state.members.filter((member) => member.role !== 'observer').map((member) =>
+        h('option', { value: member.member_id }, member.member_id === store.myMemberId ? `${member.display_name} (you)` : member.display_name)));
+      ownerSelect.value = chosenOwner || store.myMemberId || '';
 
-        const today = new Date().toISOString().slice(0, 10);
-        const meetingNumber = state.meeting.number;
-        /** @type {Map<string, Commitment[]>} */
-        const byOwner = new Map();
-        for (const commitment of own.commitments) {
-          const list = byOwner.get(commitment.owner) ?? [];
-          list.push(commitment);
-          byOwner.set(commitment.owner, list);
-        }
-        // Members in the room's order, me first; owners no longer in the group last.
-        const order = [...state.members.map((member) => member.member_id)].sort((a, b) => Number(b === store.myMemberId) - Number(a === store.myMemberId));
-        for (const owner of byOwner.keys()) if (!order.includes(owner)) order.push(owner);
-        const focusedId = board.contains(document.activeElement) ? document.activeElement?.id : null;
-        board.replaceChildren(...order.filter((owner) => byOwner.has(owner)).map((owner) => {
-          const member = store.member(owner);
-          const items = (byOwner.get(owner) ?? []).slice().sort((a, b) =>
-            Number(b.status === 'open') - Number(a.status === 'open') || a.due_meeting - b.due_meeting || a.commitment_id - b.commitment_id);
-          return h('section', { class: 'commitment-owner', 'data-member-id': owner },
-            h('h3', { class: 'owner-head' },
-              h('span', { class: 'owner-name' }, member?.display_name ?? 'A former member', owner === store.myMemberId ? ' (you)' : ''),
-              badges(own.accountability[owner])),
-            h('ul', { class: 'commitment-list' }, ...items.map((commitment) => renderItem(commitment, meetingNumber, today))));
-        }));
-        empty.hidden = own.commitments.length > 0;
-        // Keep the focus where the person was, on the redrawn copy of the same control.
-        if (focusedId) document.getElementById(focusedId)?.focus();
+      const today = new Date().toISOString().slice(0, 10);
+      const meetingNumber = state.meeting.number;
+      /** @type {Map<string, Commitment[]>} */
+      const byOwner = new Map();
+      for (const commitment of own.commitments) {
+        const list = byOwner.get(commitment.owner) ?? [];
+        list.push(commitment);
+        byOwner.set(commitment.owner, list);
+      }
+      // Members in the room's order, me first; owners no longer in the group last.
+      const order = [...state.members.map((member) => member.member_id)].sort((a, b) => Number(b === store.myMemberId) - Number(a === store.myMemberId));
+      for (const owner of byOwner.keys()) if (!order.includes(owner)) order.push(owner);
+      const focusedId = board.contains(document.activeElement) ? document.activeElement?.id : null;
+      board.replaceChildren(...order.filter((owner) => byOwner.has(owner)).map((owner) => {
+        const member = store.member(owner);
+        const items = (byOwner.get(owner) ?? []).slice().sort((a, b) =>
+          Number(b.status === 'open') - Number(a.status === 'open') || a.due_meeting - b.due_meeting || a.commitment_id - b.commitment_id);
+        return h('section', { class: 'commitment-owner', 'data-member-id': owner },
+          h('h3', { class: 'owner-head' },
+            h('span', { class: 'owner-name' }, member?.display_name ?? 'A former member', owner === store.myMemberId ? ' (you)' : ''),
+            badges(own.accountability[owner])),
+          h('ul', { class: 'commitment-list' }, ...items.map((commitment) => renderItem(commitment, meetingNumber, today))));
+      }));
+      empty.hidden = own.commitments.length > 0;
+      // Keep the focus where the person was, on the redrawn copy of the same control.
+      if (focusedId) document.getElementById(focusedId)?.focus();
     }
 
     return {
