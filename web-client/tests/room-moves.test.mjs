@@ -1,0 +1,81 @@
+// A room moving between server processes, as the browser sees it: joins refused with
+// `room_elsewhere` while another process still holds the room are retried with backoff, and a
+// connection closed with `room_moved` reconnects and resumes. One real server; the WebSocket
+// is routed through the test (playwright's routeWebSocket) so it can answer a join the way a
+// node that does not own the room does, and close a connection the way a node that lost it does.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
+import { launchBrowser, waitUntil, collectPageErrors } from './support/browser.mjs';
+
+test('a join refused with room_elsewhere is retried, and a room_moved close reconnects and resumes', async () => {
+  const dataDir = makeDataDir();
+  const server = await startServer({ dataDir });
+  const browser = await launchBrowser();
+  try {
+    const created = await fetch(`${server.url}/api/groups`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Movers' }),
+    }).then((response) => response.json());
+    const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+    const page = await context.newPage();
+    const errors = collectPageErrors(page, 'Ann');
+
+    let joinsRefused = 0;
+    let joinsForwarded = 0;
+    /** @type {import('playwright-core').WebSocketRoute | null} */
+    let current = null;
+    /** @type {import('playwright-core').WebSocketRoute | null} */
+    let currentServer = null;
+    await page.routeWebSocket(/\/ws$/, (route) => {
+      const upstream = route.connectToServer();
+      current = route;
+      currentServer = upstream;
+      route.onMessage((message) => {
+        const frame = JSON.parse(String(message));
+        if (frame.type === 'join' && joinsRefused < 2) {
+          joinsRefused++;
+          route.send(JSON.stringify({ type: 'error', id: frame.id, code: 'room_elsewhere', message: 'the room is served by another node right now' }));
+          return;
+        }
+        if (frame.type === 'join') joinsForwarded++;
+        upstream.send(message);
+      });
+      upstream.onMessage((message) => route.send(message));
+    });
+
+    await page.goto(created.invite_url);
+    await page.getByLabel('Your name').fill('Ann');
+    await page.getByRole('button', { name: 'Join', exact: true }).click();
+    await waitUntil(page, 'the banner says the meeting is moving', () =>
+      document.getElementById('banner')?.textContent?.includes('moving between servers'));
+    await waitUntil(page, 'Ann is in after the refusals', () => window.roundtable?.phase() === 'connected' && window.roundtable.state() !== null);
+    assert.equal(joinsRefused, 2);
+    assert.equal(joinsForwarded, 1);
+    assert.equal(await page.locator('#banner').isHidden(), true, 'the banner goes once joined');
+
+    // Something to resume: a raised hand.
+    await page.locator('#hand-button').click();
+    await waitUntil(page, 'Ann\'s hand is up', () => document.querySelectorAll('#queue-list .queue-item').length === 1);
+    const seqBefore = await page.evaluate(() => window.roundtable.state().seq);
+
+    // The room moves: the node closes the connection with room_moved.
+    const moving = /** @type {import('playwright-core').WebSocketRoute} */ (/** @type {unknown} */ (current));
+    moving.send(JSON.stringify({ type: 'closing', reason: 'room_moved', message: 'the room moved to another node' }));
+    await moving.close({ code: 1012, reason: 'room moved' });
+    await /** @type {import('playwright-core').WebSocketRoute} */ (/** @type {unknown} */ (currentServer)).close();
+    await waitUntil(page, 'the banner says the meeting is moving after room_moved', () =>
+      document.getElementById('banner')?.textContent?.includes('moving between servers'));
+    await waitUntil(page, 'Ann is back', () => window.roundtable.phase() === 'connected');
+    assert.equal(joinsForwarded, 2, 'the page joined again by itself');
+    await waitUntil(page, 'the state resumed with the hand still up', (seq) =>
+      window.roundtable.state().seq >= seq && document.querySelectorAll('#queue-list .queue-item').length === 1, seqBefore);
+    await page.locator('#hand-button').click();
+    await waitUntil(page, 'requests work after the move', () => document.querySelectorAll('#queue-list .queue-item').length === 0);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.stop();
+    removeDataDir(dataDir);
+  }
+});
