@@ -109,6 +109,8 @@ export const commitmentsPanel = {
       if (reply) {
         textInput.value = '';
         dateInput.value = '';
+        // The next one is most likely the facilitator's own again.
+        if (store.myMemberId) ownerSelect.value = store.myMemberId;
       }
     });
 
