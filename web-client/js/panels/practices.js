@@ -181,7 +181,11 @@ export const practicesPanel = {
         const text = commentInput.value.trim();
         if (!text) return;
         const reply = await context.act({ type: 'comment_on_practice', practice_id: practice.practice_id, text }, 'Could not comment');
-        if (reply) commentInput.value = '';
+        if (reply) {
+          commentInput.value = '';
+          // The redraw for this comment's event may have waited for the field to empty.
+          draw(true);
+        }
       });
       return h('li', { class: 'practice', 'data-practice-id': practice.practice_id },
         h('div', { class: 'practice-head' },
