@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{BenchmarkView, Commitment, MeetingId, MemberId, Practice, UnixMs};
+use crate::{
+    AgendaItem, BenchmarkView, Commitment, MeetingId, MemberId, Practice, RolePlayResults,
+    TalkTime, UnixMs,
+};
 
 /// Everything the group wants to keep from one meeting. Role plays appear only as aggregates:
 /// individual scores are never kept, so they can never be exported.
@@ -18,6 +21,16 @@ pub struct Minutes {
     pub ended_at_ms: Option<UnixMs>,
     /// Members who were in the room at some point, in the order they first came.
     pub attendees: Vec<Attendee>,
+    /// The agenda with each item's outcome; problem items carry their suggestions and the
+    /// presenter's choice.
+    #[serde(default)]
+    pub agenda: Vec<AgendaItem>,
+    /// Each member's talk time in this meeting's rounds and turns.
+    #[serde(default)]
+    pub talk_times: Vec<TalkTime>,
+    /// Role plays revealed in this meeting: aggregates and anonymous comments only.
+    #[serde(default)]
+    pub role_plays: Vec<RolePlayResults>,
     /// Commitments made in this meeting.
     pub commitments_made: Vec<Commitment>,
     /// Commitments that were due at this meeting, with the status they were reported with.

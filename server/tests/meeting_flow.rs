@@ -473,6 +473,16 @@ async fn the_speaker_queue_and_a_problem_run_over_websocket() {
     assert_eq!(problem.phase, ProblemPhase::Decide);
     assert_eq!(problem.chosen, vec![suggestion.suggestion_id]);
     assert_eq!(snapshot.flow.talk_times.len(), 1);
+    // The choice became the presenter's commitment, due at the next meeting.
+    let from_problem: Vec<_> = snapshot
+        .commitments
+        .iter()
+        .filter(|commitment| commitment.source == roundtable_protocol::CommitmentSource::Problem)
+        .collect();
+    assert_eq!(from_problem.len(), 1, "{:?}", snapshot.commitments);
+    assert_eq!(from_problem[0].owner, ann_id);
+    assert_eq!(from_problem[0].text, suggestion.text);
+    assert_eq!(from_problem[0].due_meeting, 2);
     server.stop().await;
 }
 

@@ -241,6 +241,11 @@ async fn meetings_follow_each_other_and_close_the_loop() {
         markdown.contains("# Series peers — meeting 2"),
         "{markdown}"
     );
+    assert!(markdown.contains("## Agenda"), "{markdown}");
+    assert!(
+        markdown.contains("- Check-in round (pending)"),
+        "the template's agenda: {markdown}"
+    );
     assert!(
         markdown.contains("| Ann | Book five discovery calls | done | six booked |"),
         "{markdown}"

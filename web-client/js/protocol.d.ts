@@ -298,6 +298,19 @@ ended_at_ms?: number | null,
  */
 attendees: Array<Attendee>, 
 /**
+ * The agenda with each item's outcome; problem items carry their suggestions and the
+ * presenter's choice.
+ */
+agenda: Array<AgendaItem>, 
+/**
+ * Each member's talk time in this meeting's rounds and turns.
+ */
+talk_times: Array<TalkTime>, 
+/**
+ * Role plays revealed in this meeting: aggregates and anonymous comments only.
+ */
+role_plays: Array<RolePlayResults>, 
+/**
  * Commitments made in this meeting.
  */
 commitments_made: Array<Commitment>, 

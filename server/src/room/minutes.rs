@@ -43,6 +43,14 @@ pub fn build(state: &RoomState, ended_at_ms: Option<UnixMs>) -> Minutes {
         .filter(|practice| practice.meeting_id == state.meeting.id)
         .cloned()
         .collect();
+    let flow = state.flow.to_wire();
+    let role_plays = state
+        .role_play
+        .revealed
+        .iter()
+        .filter(|results| results.meeting_number == number)
+        .cloned()
+        .collect();
     Minutes {
         group_name: state.group.name.clone(),
         meeting_id: state.meeting.id,
@@ -50,6 +58,9 @@ pub fn build(state: &RoomState, ended_at_ms: Option<UnixMs>) -> Minutes {
         started_at_ms: state.meeting.started_at_ms,
         ended_at_ms,
         attendees,
+        agenda: flow.agenda,
+        talk_times: flow.talk_times,
+        role_plays,
         commitments_made,
         commitments_reported,
         benchmarks: state.benchmarks.view(),
@@ -134,6 +145,80 @@ pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
         .map(|attendee| md(&attendee.display_name))
         .collect();
     let _ = writeln!(out, "- Attended: {}\n", list_or_none(&attendees));
+
+    let _ = writeln!(out, "## Agenda\n");
+    if minutes.agenda.is_empty() {
+        let _ = writeln!(out, "No agenda.\n");
+    } else {
+        for item in &minutes.agenda {
+            let status = serde_json::to_value(item.status)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let _ = writeln!(out, "- {} ({status})", md(&item.title));
+            if let Some(problem) = &item.problem {
+                let _ = writeln!(out, "  - Presented by {}", name(problem.presenter));
+                for suggestion in &problem.suggestions {
+                    let mark = if problem.chosen.contains(&suggestion.suggestion_id) {
+                        "chosen: "
+                    } else {
+                        "suggested: "
+                    };
+                    let _ = writeln!(out, "  - {mark}{}", md(&suggestion.text));
+                }
+            }
+        }
+        out.push('\n');
+    }
+
+    if !minutes.talk_times.is_empty() {
+        let _ = writeln!(out, "## Talk times\n");
+        let _ = writeln!(
+            out,
+            "| Member | Turns | Talked | Over time |\n| --- | --- | --- | --- |"
+        );
+        for talk in &minutes.talk_times {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                name(talk.member_id),
+                talk.turns,
+                minutes_seconds(talk.talk_ms),
+                minutes_seconds(talk.overrun_ms)
+            );
+        }
+        out.push('\n');
+    }
+
+    if !minutes.role_plays.is_empty() {
+        let _ = writeln!(out, "## Role plays\n");
+        for results in &minutes.role_plays {
+            let _ = writeln!(
+                out,
+                "### {} as seller: {} ({} scorers, overall {:.0} %)\n",
+                name(results.seller),
+                md(&results.rubric_name),
+                results.submission_count,
+                results.overall_percent
+            );
+            let _ = writeln!(
+                out,
+                "| Criterion | Mean | Median | Min | Max |\n| --- | --- | --- | --- | --- |"
+            );
+            for criterion in &results.criteria {
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.1} | {} | {} | {} |",
+                    md(&criterion.name),
+                    criterion.mean,
+                    number(criterion.median),
+                    criterion.min,
+                    criterion.max
+                );
+            }
+            out.push('\n');
+        }
+    }
 
     let _ = writeln!(out, "## Commitments reported back\n");
     if minutes.commitments_reported.is_empty() {
@@ -235,6 +320,12 @@ pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
         }
     }
     out
+}
+
+/// Milliseconds as `m:ss`.
+fn minutes_seconds(ms: u64) -> String {
+    let seconds = ms / 1000;
+    format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
 fn list_or_none(items: &[String]) -> String {

@@ -774,12 +774,15 @@ pub fn decide(
             "role play requests are decided by the role play rules",
         )),
         flow::flow_request!() => {
-            flow::decide(state, by, request, now_ms, limits).unwrap_or_else(|| {
-                Err(RoomError::new(
-                    ErrorCode::Internal,
-                    "a meeting flow request found no rule",
-                ))
-            })
+            let mut events =
+                flow::decide(state, by, request, now_ms, limits).unwrap_or_else(|| {
+                    Err(RoomError::new(
+                        ErrorCode::Internal,
+                        "a meeting flow request found no rule",
+                    ))
+                })?;
+            events.extend(commitments_from_chosen_suggestions(state, &events, now_ms)?);
+            Ok(events)
         }
         wire::Request::RenameGroup { name } => {
             require_facilitator()?;
@@ -947,6 +950,68 @@ pub fn decide_next_meeting(
         meeting_id: next_meeting_id,
         number: state.meeting.number + 1,
     }])
+}
+
+/// The decide phase of a bring-a-problem item turns the presenter's chosen suggestions into a
+/// commitment for the presenter, due at the next meeting.
+fn commitments_from_chosen_suggestions(
+    state: &RoomState,
+    events: &[RoomEvent],
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let mut added = Vec::new();
+    for event in events {
+        let RoomEvent::Flow {
+            event:
+                FlowEvent::SuggestionsChosen {
+                    item_id,
+                    suggestion_ids,
+                },
+        } = event
+        else {
+            continue;
+        };
+        let Some(problem) = state
+            .flow
+            .agenda
+            .iter()
+            .find(|item| item.item_id == *item_id)
+            .and_then(|item| item.problem.as_ref())
+        else {
+            continue;
+        };
+        let chosen: Vec<&str> = suggestion_ids
+            .iter()
+            .filter_map(|id| {
+                problem
+                    .suggestions
+                    .iter()
+                    .find(|suggestion| suggestion.suggestion_id == *id)
+                    .map(|suggestion| suggestion.text.as_str())
+            })
+            .collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        let text: String = chosen
+            .join("; ")
+            .chars()
+            .take(commitments::COMMITMENT_TEXT_CHARS_MAX)
+            .collect();
+        added.extend(commitments::decide_add(
+            state,
+            NewCommitment {
+                by: problem.presenter,
+                owner: None,
+                text: &text,
+                due_meeting: None,
+                due_date: None,
+                source: wire::CommitmentSource::Problem,
+            },
+            now_ms,
+        )?);
+    }
+    Ok(added)
 }
 
 /// Answers a request that only reads (it causes no event), or `None` if the request is not a
