@@ -4,39 +4,13 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use roundtable_protocol::{
-    CommitmentStatus, ErrorCode, Event, MeetingList, Minutes, PracticeOutcome, Reply, Request,
-    ServerMessage, Sharing,
+    AgendaItemKind, CommitmentStatus, ErrorCode, Event, MeetingList, Minutes, PracticeOutcome,
+    Reply, Request, ServerMessage, Sharing,
 };
-use support::{FRAME_WAIT, TestClient, TestServer, create_group};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// GET with an optional bearer credential; returns status and body.
-async fn get(addr: SocketAddr, path: &str, bearer: Option<&str>) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let authorization = bearer
-        .map(|credential| format!("Authorization: Bearer {credential}\r\n"))
-        .unwrap_or_default();
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{authorization}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(FRAME_WAIT, stream.read_to_end(&mut response))
-        .await
-        .expect("answer in time")
-        .unwrap();
-    let text = String::from_utf8_lossy(&response).to_string();
-    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default();
-    // Bodies may come chunked; the tests only search them, so chunk sizes do no harm.
-    (status, body)
-}
+use support::{TestClient, TestServer, create_group, http_get};
 
 async fn commit(client: &mut TestClient, text: &str) -> u32 {
     let id = client
@@ -143,23 +117,70 @@ async fn meetings_follow_each_other_and_close_the_loop() {
         .expect("a resume point in an ended meeting gets a snapshot");
     assert_eq!(snapshot.meeting.number, 2);
 
-    // Meeting 2: report back on meeting 1's commitments and make new ones.
+    // Meeting 2: the report-back round walks through the members in turn under the timer;
+    // each marks the commitments that were due while it is their turn.
+    let report_back = snapshot
+        .flow
+        .agenda
+        .iter()
+        .find(|item| item.kind == AgendaItemKind::ReportBack)
+        .expect("the default template has a report-back item")
+        .item_id;
+    let due: Vec<_> = snapshot
+        .commitments
+        .iter()
+        .filter(|commitment| {
+            commitment.due_meeting == 2 && commitment.status == CommitmentStatus::Open
+        })
+        .map(|commitment| (commitment.owner, commitment.commitment_id))
+        .collect();
+    assert_eq!(
+        due,
+        vec![(ann_id, ann_first), (bob_id, bob_first)],
+        "what each must report on"
+    );
+    fran.ok(Request::StartRound {
+        speaker_time_box_ms: 120_000,
+        auto_advance: false,
+        speakers: Some(vec![ann_id, bob_id]),
+        item_id: Some(report_back),
+    })
+    .await;
     ann.ok(Request::UpdateCommitment {
         commitment_id: ann_first,
         status: CommitmentStatus::Done,
         note: Some("six booked".into()),
     })
     .await;
+    fran.ok(Request::NextSpeaker).await;
     bob.ok(Request::UpdateCommitment {
         commitment_id: bob_first,
         status: CommitmentStatus::Missed,
         note: Some("client on holiday".into()),
     })
     .await;
+    fran.ok(Request::EndRound).await;
+    let mut dana = TestClient::connect(server.addr).await;
+    let after_round = dana.join_as_member(&group, "Dana").await;
+    let talked: Vec<_> = after_round
+        .flow
+        .talk_times
+        .iter()
+        .map(|talk| talk.member_id)
+        .collect();
+    assert!(
+        talked.contains(&ann_id) && talked.contains(&bob_id),
+        "both had their turn: {talked:?}"
+    );
+    assert!(after_round.flow.round.is_none(), "the round ended");
+    dana.close().await;
     let ann_second = commit(&mut ann, "Ask three clients for referrals").await;
+    // The facilitator read past Bob's update while waiting for the round's acks.
     let frame = fran
-        .event_where(|f| matches!(&f.event, Event::CommitmentUpdated { commitment, .. } if commitment.commitment_id == bob_first))
-        .await;
+        .events()
+        .into_iter()
+        .find(|f| matches!(&f.event, Event::CommitmentUpdated { commitment, .. } if commitment.commitment_id == bob_first))
+        .expect("everyone sees Bob's report");
     let Event::CommitmentUpdated {
         owner_accountability,
         ..
@@ -201,12 +222,12 @@ async fn meetings_follow_each_other_and_close_the_loop() {
 
     // Exports, for facilitators only.
     let base = format!("/api/groups/{}", group.group_id);
-    let (status, _) = get(server.addr, &format!("{base}/meetings"), None).await;
+    let (status, _) = http_get(server.addr, &format!("{base}/meetings"), None).await;
     assert_eq!(status, 401);
     let ann_token = ann.member_token.clone().unwrap();
-    let (status, _) = get(server.addr, &format!("{base}/meetings"), Some(&ann_token)).await;
+    let (status, _) = http_get(server.addr, &format!("{base}/meetings"), Some(&ann_token)).await;
     assert_eq!(status, 403);
-    let (status, body) = get(
+    let (status, body) = http_get(
         server.addr,
         &format!("{base}/meetings"),
         Some(&group.facilitator_secret),
@@ -221,7 +242,7 @@ async fn meetings_follow_each_other_and_close_the_loop() {
 
     let fran_token = fran.member_token.clone().unwrap();
     let path = format!("{base}/minutes?meeting={first_meeting}");
-    let (status, body) = get(server.addr, &path, Some(&fran_token)).await;
+    let (status, body) = http_get(server.addr, &path, Some(&fran_token)).await;
     assert_eq!(status, 200, "{body}");
     let minutes: Minutes = serde_json::from_str(body.trim()).expect("minutes json");
     assert_eq!(minutes.meeting_number, 1);
@@ -235,7 +256,7 @@ async fn meetings_follow_each_other_and_close_the_loop() {
         "{base}/minutes?meeting={}&format=md",
         list.meetings[1].meeting_id
     );
-    let (status, markdown) = get(server.addr, &path, Some(&group.facilitator_secret)).await;
+    let (status, markdown) = http_get(server.addr, &path, Some(&group.facilitator_secret)).await;
     assert_eq!(status, 200);
     assert!(
         markdown.contains("# Series peers — meeting 2"),
@@ -259,7 +280,7 @@ async fn meetings_follow_each_other_and_close_the_loop() {
         "{markdown}"
     );
 
-    let (status, csv) = get(
+    let (status, csv) = http_get(
         server.addr,
         &format!("{base}/commitments.csv"),
         Some(&group.facilitator_secret),
@@ -271,7 +292,7 @@ async fn meetings_follow_each_other_and_close_the_loop() {
         csv.contains("Ann,Ask three clients for referrals,2,3,,partial"),
         "{csv}"
     );
-    let (status, csv) = get(
+    let (status, csv) = http_get(
         server.addr,
         &format!("{base}/benchmarks.csv"),
         Some(&group.facilitator_secret),
@@ -290,7 +311,7 @@ async fn meetings_follow_each_other_and_close_the_loop() {
         .unwrap()
         .unwrap();
     assert_eq!(snapshot.meeting.number, 3);
-    let (status, body) = get(
+    let (status, body) = http_get(
         server.addr,
         &format!("/api/groups/{}/meetings", group.group_id),
         Some(&group.facilitator_secret),

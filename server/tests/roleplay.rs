@@ -658,6 +658,26 @@ async fn full_role_play(server: TestServer, probe: StoreProbe) {
     assert_eq!(trend.points[0].overall_percent, results.overall_percent);
     assert_eq!(snapshot.role_play.revealed, vec![results.clone()]);
 
+    // The facilitator's minutes carry the role play's aggregates, exactly the revealed
+    // results, and nothing per scorer: individual scores are never kept, so never exported.
+    let (status, body) = support::http_get(
+        server.addr,
+        &format!("/api/groups/{}/minutes", group.group_id),
+        Some(&group.facilitator_secret),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let minutes: roundtable_protocol::Minutes =
+        serde_json::from_str(body.trim()).expect("minutes json");
+    assert_eq!(minutes.role_plays, vec![results.clone()]);
+    let exported = serde_json::to_string(&minutes.role_plays).unwrap();
+    for scorer in &scorers {
+        assert!(
+            !exported.contains(&scorer.member_id.to_string()),
+            "a scorer is named in the export"
+        );
+    }
+
     // After the reveal, and again after a graceful stop: the store links nothing to anyone,
     // and the bag is gone.
     let (found_after, _) = check_store(&probe, &scorers, "store after the reveal").await;

@@ -178,6 +178,37 @@ pub async fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str
     (status, body)
 }
 
+/// `GET path` with an optional `Authorization: Bearer` credential; returns status and body.
+pub async fn http_get(addr: SocketAddr, path: &str, bearer: Option<&str>) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let authorization = bearer
+        .map(|credential| format!("Authorization: Bearer {credential}\r\n"))
+        .unwrap_or_default();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{authorization}Connection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write request");
+    let mut response = Vec::new();
+    tokio::time::timeout(FRAME_WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("answer in time")
+        .expect("read response");
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status line");
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
 pub async fn create_group(addr: SocketAddr, name: &str) -> TestGroup {
     let body = serde_json::json!({ "name": name }).to_string();
     let (status, body) = http_request(addr, "POST", "/api/groups", &body).await;
