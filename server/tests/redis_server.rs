@@ -176,9 +176,6 @@ fn record(history: &mut BTreeMap<u64, EventFrame>, who: &str, frames: &[EventFra
     }
 }
 
-// The meeting timer is not built yet. When it lands, this test must also check that a timer
-// running at the SIGKILL is exact after the restart (same deadline, remaining time measured
-// against the server clock), as the issue asks.
 #[tokio::test]
 async fn sigkill_with_redis_loses_no_acknowledged_action_and_clients_resume_exactly() {
     let redis = TestRedis::start();
@@ -207,6 +204,25 @@ async fn sigkill_with_redis_loses_no_acknowledged_action_and_clients_resume_exac
         ann.ok(Request::LowerHand).await;
         bob.ok(Request::LowerHand).await;
     }
+    // A round is running when the process dies; its deadline must survive exactly.
+    facilitator
+        .ok(Request::StartRound {
+            speaker_time_box_ms: 600_000,
+            auto_advance: false,
+            speakers: Some(vec![ann_id, bob_id]),
+            item_id: None,
+        })
+        .await;
+    let mut timer_watcher = TestClient::connect(addr).await;
+    let timer_before = timer_watcher
+        .join(group.group_id, facilitator.token_credential(), None)
+        .await
+        .expect("join")
+        .expect("snapshot")
+        .flow
+        .timer
+        .expect("the round's timer runs");
+    timer_watcher.close().await;
     bob.ok(Request::RaiseHand).await;
     // Then requests still in flight when the process dies: they may or may not be stored, but
     // whatever is stored must replay the same way to everyone.
@@ -314,6 +330,11 @@ async fn sigkill_with_redis_loses_no_acknowledged_action_and_clients_resume_exac
         .expect("a join without resume point gets a snapshot");
     assert_eq!(snapshot.group.name, marker);
     assert_eq!(snapshot.members.len(), 3);
+    assert_eq!(
+        snapshot.flow.timer,
+        Some(timer_before),
+        "the running timer is exact after the crash: same deadline, same speaker"
+    );
     for round in 0..5 {
         let renamed = Event::GroupRenamed {
             name: format!("Round {round}"),
