@@ -150,10 +150,28 @@ pub struct TestGroup {
 
 /// A minimal HTTP/1.1 client over a raw socket: the tests need POST and GET only.
 pub async fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    http_call(addr, method, path, body, None).await
+}
+
+/// `GET path` with an optional `Authorization: Bearer` credential; returns status and body.
+pub async fn http_get(addr: SocketAddr, path: &str, bearer: Option<&str>) -> (u16, String) {
+    http_call(addr, "GET", path, "", bearer).await
+}
+
+async fn http_call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    bearer: Option<&str>,
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let authorization = bearer
+        .map(|credential| format!("Authorization: Bearer {credential}\r\n"))
+        .unwrap_or_default();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream
@@ -167,37 +185,6 @@ pub async fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str
         .expect("read response");
     let text = String::from_utf8_lossy(&response).to_string();
     let status: u16 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("status line");
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// `GET path` with an optional `Authorization: Bearer` credential; returns status and body.
-pub async fn http_get(addr: SocketAddr, path: &str, bearer: Option<&str>) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let authorization = bearer
-        .map(|credential| format!("Authorization: Bearer {credential}\r\n"))
-        .unwrap_or_default();
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{authorization}Connection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("write request");
-    let mut response = Vec::new();
-    tokio::time::timeout(FRAME_WAIT, stream.read_to_end(&mut response))
-        .await
-        .expect("answer in time")
-        .expect("read response");
-    let text = String::from_utf8_lossy(&response).to_string();
-    let status = text
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
