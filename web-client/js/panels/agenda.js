@@ -239,7 +239,7 @@ export const agendaPanel = {
     const timerNext = h('p', { class: 'timer-next hint', id: 'timer-next' });
     const timerStatus = h('span', { class: 'tag timer-status', id: 'timer-status' });
 
-    const minutesInput = h('input', { type: 'number', id: 'round-minutes', min: '1', max: '240', step: '1', value: String(ROUND_MINUTES_DEFAULT), class: 'round-minutes' });
+    const minutesInput = h('input', { type: 'number', id: 'round-minutes', min: '0.05', max: '240', step: 'any', value: String(ROUND_MINUTES_DEFAULT), class: 'round-minutes' });
     const startButton = h('button', { type: 'button', class: 'button primary', id: 'timer-start' }, 'Start round');
     const pauseButton = h('button', { type: 'button', class: 'button secondary', id: 'timer-pause', 'aria-keyshortcuts': 'Space' }, 'Pause');
     const extendButton = h('button', { type: 'button', class: 'button secondary', id: 'timer-extend', 'aria-keyshortcuts': '+' }, '+1 min');
