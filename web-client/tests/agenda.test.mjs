@@ -200,6 +200,7 @@ test('a round under the shared timer, pause, +1 min, next, a proposal accepted, 
     }
     await waitUntil(ann.page, 'the live region tells Ann time is up',
       () => document.getElementById('announcer')?.textContent?.includes('Time is up for Fran'));
+    assert.equal(await ann.page.locator('#timer-status').textContent(), 'Time is up');
     await screenshot(ann.page, 'panel-agenda-timer-overrun');
 
     assert.deepEqual([...franErrors, ...ann.pageErrors, ...bob.pageErrors], [], 'no uncaught errors on any page');

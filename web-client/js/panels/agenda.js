@@ -387,6 +387,8 @@ export const agendaPanel = {
       timerBox.classList.toggle('overrun', overrun);
       timerBox.classList.toggle('paused', timer.state.status === 'paused');
       timerBox.classList.toggle('running', timer.state.status === 'running');
+      const status = timer.state.status === 'paused' ? 'Paused' : overrun ? 'Time is up' : 'Running';
+      if (timerStatus.textContent !== status) timerStatus.textContent = status;
       const deadlineKey = timer.state.status === 'running' ? timer.state.deadline_ms : -2;
       if (overrun && deadlineKey !== announcedDeadline) {
         // Announce only a crossing seen on this page, not a timer that was already over at load.
@@ -410,7 +412,7 @@ export const agendaPanel = {
       const nextSpeaker = state?.round?.speakers.find((s) => s.status === 'waiting');
       timerNext.textContent = state?.round ? (nextSpeaker ? `Next: ${nameOf(nextSpeaker.member_id)}` : 'Last speaker') : '';
       const timer = state?.timer;
-      timerStatus.textContent = !timer ? '' : timer.state.status === 'paused' ? 'Paused' : 'Running';
+      if (!timer) timerStatus.textContent = '';
       timerStatus.hidden = !timer;
     };
 
