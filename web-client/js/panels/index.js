@@ -7,6 +7,7 @@
 // commitments and benchmarks follow in `main`. A feature's state comes from the store (see
 // `registerFeature` in store.js); its requests go through `context.act`.
 
+import { agendaPanel } from './agenda.js';
 import { queuePanel } from './queue.js';
 import { peoplePanel } from './people.js';
 import { commitmentsPanel } from './commitments.js';
@@ -46,7 +47,7 @@ import { facilitatorPanel } from './facilitator.js';
 
 /** @type {Panel[]} */
 export const PANELS = [
-  // Agenda and timer: first in `main` when it lands.
+  agendaPanel,
   queuePanel,
   // Role play: here, in `main`.
   commitmentsPanel,
