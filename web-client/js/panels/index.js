@@ -8,6 +8,7 @@
 // `registerFeature` in store.js); its requests go through `context.act`.
 
 import { queuePanel } from './queue.js';
+import { rolePlayPanel } from './roleplay.js';
 import { peoplePanel } from './people.js';
 import { commitmentsPanel } from './commitments.js';
 import { benchmarksPanel } from './benchmarks.js';
@@ -48,7 +49,7 @@ import { facilitatorPanel } from './facilitator.js';
 export const PANELS = [
   // Agenda and timer: first in `main` when it lands.
   queuePanel,
-  // Role play: here, in `main`.
+  rolePlayPanel,
   commitmentsPanel,
   benchmarksPanel,
   practicesPanel,
