@@ -349,7 +349,7 @@ export const rolePlayPanel = {
             h('span', { class: 'tag', id: 'roleplay-rubric' }, current.rubric.name)),
           h('p', { class: 'roleplay-scenario', id: 'roleplay-scenario-text' }, current.scenario),
           iAmBuyer && own.view.buyer_brief ? h('div', { class: 'roleplay-brief', id: 'roleplay-brief-text' }, h('b', {}, 'Your private brief (only you see this): '), own.view.buyer_brief) : null,
-          current.phase !== 'setup' ? h('p', { class: 'roleplay-count', id: 'roleplay-count' },
+          current.phase === 'scoring' || current.phase === 'closed' ? h('p', { class: 'roleplay-count', id: 'roleplay-count' },
             `${current.submission_count} ${current.submission_count === 1 ? 'submission' : 'submissions'} so far`, h('span', { class: 'hint' }, ` (reveal needs ${current.reveal_threshold})`)) : null));
         if (facilitator) parts.push(renderControls(current));
         if (current.phase === 'scoring') {
