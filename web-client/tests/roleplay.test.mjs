@@ -147,6 +147,32 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
     await panelShot(sam.page, 'panel-roleplay-results');
     await panelShot(bea.page, 'panel-roleplay-results-phone');
     await panelShot(dee.page, 'panel-roleplay-results-dark');
+
+    // A second role play for Sam: cancelled once (nothing revealed), then scored and revealed,
+    // after which everyone sees Sam's trend across the two.
+    const setUpAgain = async () => {
+      if (!(await fran.page.locator('#roleplay-setup').isVisible())) await fran.page.getByText('Set up the next role play').click();
+      await fran.page.locator('#roleplay-seller').selectOption({ label: 'Sam' });
+      await fran.page.locator('#roleplay-scenario').fill('Objection handling: the price is too high.');
+      await fran.page.locator('#roleplay-setup-submit').click();
+      await everyoneSees(everyone, 'the second scenario', () => document.getElementById('roleplay-scenario-text')?.textContent?.includes('price is too high'));
+    };
+    await setUpAgain();
+    await fran.page.locator('#roleplay-cancel').click();
+    await everyoneSees(everyone, 'the cancelled role play gone, the last results kept', () =>
+      !document.getElementById('roleplay-scenario-text') && !!document.getElementById('roleplay-results'));
+    await setUpAgain();
+    await fran.page.locator('#roleplay-open').click();
+    for (const person of [cal, dee, bea]) {
+      await waitUntil(person.page, `${person.name} has the second form`, () => !!document.getElementById('roleplay-score'));
+      await score(person.page, 5, `${person.name} second round`);
+    }
+    await everyoneSees(everyone, 'three submissions', () => document.getElementById('roleplay-count')?.textContent?.startsWith('3 submissions'));
+    await fran.page.locator('#roleplay-close').click();
+    await waitUntil(fran.page, 'the reveal is enabled after closing', () => !(/** @type {HTMLButtonElement | null} */ (document.getElementById('roleplay-reveal')))?.disabled);
+    await fran.page.locator('#roleplay-reveal').click();
+    await everyoneSees(everyone, 'Sam\'s trend with two points', () => document.querySelectorAll('#roleplay-trend li').length === 2);
+    await panelShot(sam.page, 'panel-roleplay-trend');
     await screenshot(fran.page, 'roleplay-facilitator');
     assert.deepEqual(everyone.flatMap((person) => person.errors), [], 'no page threw an uncaught error');
   } finally {
