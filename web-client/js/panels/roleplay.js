@@ -312,7 +312,7 @@ export const rolePlayPanel = {
         results.comments.length ? h('div', {}, h('h4', {}, 'Comments'), h('ul', { class: 'comments', id: 'roleplay-comments' }, ...results.comments.map((text) => h('li', {}, text)))) : null,
         results.one_thing_differently.length ? h('div', {}, h('h4', {}, 'One thing to do differently'), h('ul', { class: 'comments' }, ...results.one_thing_differently.map((text) => h('li', {}, text)))) : null,
         trend && trend.points.length > 1
-          ? h('div', { class: 'trend', id: 'roleplay-trend' }, h('h4', {}, `${name(results.seller)}'s trend`),
+          ? h('div', { class: 'trend', id: 'roleplay-trend' }, h('h4', {}, results.seller === store.myMemberId ? 'Your trend' : `${store.member(results.seller)?.display_name ?? 'The seller'}'s trend`),
             h('ol', { class: 'trend-points' }, ...trend.points.map((point) => h('li', {}, `Meeting ${point.meeting_number} (${point.rubric_name}): ${Math.round(point.overall_percent)}%`))))
           : null);
     };
