@@ -9,6 +9,7 @@
 
 import { agendaPanel } from './agenda.js';
 import { queuePanel } from './queue.js';
+import { rolePlayPanel } from './roleplay.js';
 import { peoplePanel } from './people.js';
 import { commitmentsPanel } from './commitments.js';
 import { benchmarksPanel } from './benchmarks.js';
@@ -49,7 +50,7 @@ import { facilitatorPanel } from './facilitator.js';
 export const PANELS = [
   agendaPanel,
   queuePanel,
-  // Role play: here, in `main`.
+  rolePlayPanel,
   commitmentsPanel,
   benchmarksPanel,
   practicesPanel,

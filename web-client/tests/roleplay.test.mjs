@@ -1,0 +1,183 @@
+// Role play and anonymous scoring in real browsers against the real server: a facilitator sets
+// up a role play with a seller, a buyer with a private brief and a built-in rubric; the buyer
+// alone sees the brief; the buyer, two scorers and the facilitator score while the seller sees
+// no form; everyone sees only the count; no comment reaches any page before the reveal, and
+// after it everyone sees the results.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
+import { launchBrowser, screenshot, waitUntil, collectPageErrors, SCREENSHOT_DIR } from './support/browser.mjs';
+
+/** @typedef {import('playwright-core').Page} Page */
+/** @typedef {{ name: string, page: Page }} Person */
+
+const DESKTOP = { viewport: { width: 1280, height: 900 } };
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+
+const BRIEF = 'Zebrafinch brief: you regret the competitor contract';
+const SECRET_COMMENT = 'Quokka-7731 loved the discovery questions';
+
+/**
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} link
+ * @param {string} name
+ * @param {object} options
+ * @param {string} button
+ * @returns {Promise<Person & { errors: string[] }>}
+ */
+async function join(browser, link, name, options, button) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const errors = collectPageErrors(page, name);
+  await page.goto(link);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: button, exact: true }).click();
+  await waitUntil(page, `${name} is connected`, () => window.roundtable?.phase() === 'connected' && window.roundtable.state() !== null);
+  return { name, page, errors };
+}
+
+/**
+ * @param {Person[]} people
+ * @param {string} what
+ * @param {(arg: any) => unknown} predicate
+ * @param {unknown} [arg]
+ */
+async function everyoneSees(people, what, predicate, arg) {
+  for (const { name, page } of people) await waitUntil(page, `${name} sees ${what}`, predicate, arg);
+}
+
+/**
+ * @param {Page} page
+ * @param {string} name
+ */
+async function panelShot(page, name) {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.locator('#panel-roleplay').screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
+}
+
+/**
+ * Fills the score form: one radio per criterion, a comment, and one thing to do differently.
+ * @param {Page} page
+ * @param {number} score
+ * @param {string} comment
+ */
+async function score(page, score, comment) {
+  const criteria = await page.locator('#roleplay-score .criterion').count();
+  for (let index = 0; index < criteria; index++) {
+    const radios = page.locator(`#roleplay-score [data-criterion="${index}"] input[type="radio"]`);
+    const count = await radios.count();
+    await radios.nth(Math.min(score, count) - 1).check();
+  }
+  await page.locator('#roleplay-comment').fill(comment);
+  if (await page.locator('#roleplay-one-thing').count()) await page.locator('#roleplay-one-thing').fill(`Slow down (${comment.slice(0, 5)})`);
+  await page.locator('#roleplay-submit').click();
+}
+
+/** @param {Page} page */
+const html = (page) => page.evaluate(() => document.documentElement.outerHTML);
+
+test('role play: private brief, anonymous scoring with a count only, reveal to everyone', async () => {
+  const dataDir = makeDataDir();
+  const server = await startServer({ dataDir });
+  const browser = await launchBrowser();
+  try {
+    const created = await fetch(`${server.url}/api/groups`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Role Players' }),
+    }).then((response) => response.json());
+    const fran = await join(browser, created.facilitator_url, 'Fran', DESKTOP, 'Enter as facilitator');
+    const sam = await join(browser, created.invite_url, 'Sam', DESKTOP, 'Join');
+    const bea = await join(browser, created.invite_url, 'Bea', PHONE, 'Join');
+    const cal = await join(browser, created.invite_url, 'Cal', DESKTOP, 'Join');
+    const dee = await join(browser, created.invite_url, 'Dee', { ...DESKTOP, colorScheme: 'dark' }, 'Join');
+    const everyone = [fran, sam, bea, cal, dee];
+
+    // Set up: Sam sells, Bea buys with a private brief.
+    await waitUntil(fran.page, 'the setup form lists everyone', () => document.querySelectorAll('#roleplay-seller option').length === 6);
+    assert.equal(await sam.page.locator('#roleplay-setup').count(), 0, 'only a facilitator sets up a role play');
+    await fran.page.locator('#roleplay-seller').selectOption({ label: 'Sam' });
+    await fran.page.locator('#roleplay-buyer').selectOption({ label: 'Bea' });
+    await fran.page.locator('#roleplay-scenario').fill('Discovery call with a logistics firm.');
+    await fran.page.locator('#roleplay-brief').fill(BRIEF);
+    await fran.page.locator('#roleplay-setup-submit').click();
+    await everyoneSees(everyone, 'the scenario', () => document.getElementById('roleplay-scenario-text')?.textContent?.includes('logistics firm'));
+    await waitUntil(bea.page, 'Bea sees her brief', (brief) => document.getElementById('roleplay-brief-text')?.textContent?.includes(brief), BRIEF);
+    for (const person of [fran, sam, cal, dee]) assert.ok(!(await html(person.page)).includes('Zebrafinch'), `the brief is nowhere on ${person.name}'s page`);
+    await panelShot(bea.page, 'panel-roleplay-buyer-phone');
+
+    // Open scoring.
+    await fran.page.locator('#roleplay-open').click();
+    await everyoneSees(everyone, 'no submissions yet', () => document.getElementById('roleplay-count')?.textContent?.startsWith('0 submissions'));
+    await waitUntil(sam.page, 'Sam waits, with no form', () => !!document.getElementById('roleplay-seller-wait') && !document.getElementById('roleplay-score'));
+    for (const person of [fran, bea, cal, dee]) await waitUntil(person.page, `${person.name} has the form`, () => !!document.getElementById('roleplay-score'));
+    assert.equal(await fran.page.locator('#roleplay-reveal').isDisabled(), true, 'the reveal waits for the threshold');
+    assert.ok((await fran.page.locator('#roleplay-reveal-why').textContent())?.includes('at least 3'));
+
+    await score(cal.page, 4, SECRET_COMMENT);
+    await everyoneSees(everyone, 'one submission', () => document.getElementById('roleplay-count')?.textContent?.startsWith('1 submission'));
+    await waitUntil(cal.page, 'Cal may revise', () => document.getElementById('roleplay-submit')?.textContent === 'Update my scores');
+    await score(dee.page, 3, 'Dee thinks the close was rushed');
+    await everyoneSees(everyone, 'two submissions', () => document.getElementById('roleplay-count')?.textContent?.startsWith('2 submissions'));
+    await panelShot(fran.page, 'panel-roleplay-facilitator-below-threshold');
+    await score(bea.page, 5, 'Bea felt heard');
+    await score(fran.page, 2, 'Fran wants a clearer next step');
+    await everyoneSees(everyone, 'four submissions', () => document.getElementById('roleplay-count')?.textContent?.startsWith('4 submissions'));
+    // A revision changes no count.
+    await score(cal.page, 5, SECRET_COMMENT);
+    await waitUntil(cal.page, 'Cal\'s revision is acknowledged', () => !document.querySelector('#roleplay-submit[disabled]'));
+    await everyoneSees(everyone, 'still four submissions', () => document.getElementById('roleplay-count')?.textContent?.startsWith('4 submissions'));
+    await panelShot(cal.page, 'panel-roleplay-scorer');
+    await panelShot(sam.page, 'panel-roleplay-seller-waiting');
+    assert.equal(await sam.page.locator('#roleplay-score').count(), 0, 'the seller never gets a form');
+    for (const person of everyone) {
+      const page = await html(person.page);
+      assert.ok(!page.includes('Quokka-7731'), `Cal's comment is nowhere on ${person.name}'s page before the reveal`);
+      if (person !== cal) assert.ok(!page.includes('Bea felt heard') || person === bea, `Bea's comment is not on ${person.name}'s page`);
+    }
+
+    // Reveal.
+    await waitUntil(fran.page, 'the reveal is enabled', () => !(/** @type {HTMLButtonElement} */ (document.getElementById('roleplay-reveal'))).disabled);
+    await fran.page.locator('#roleplay-reveal').click();
+    await everyoneSees(everyone, 'the results with Cal\'s comment', () => document.getElementById('roleplay-comments')?.textContent?.includes('Quokka-7731'));
+    await everyoneSees(everyone, 'a distribution per criterion and the overall score', () =>
+      document.querySelectorAll('#roleplay-results .distribution').length > 0 && /%$/.test(document.getElementById('roleplay-overall')?.textContent ?? ''));
+    assert.equal(await sam.page.locator('#roleplay-score').count(), 0, 'the seller still has no form');
+    await panelShot(sam.page, 'panel-roleplay-results');
+    await panelShot(bea.page, 'panel-roleplay-results-phone');
+    await panelShot(dee.page, 'panel-roleplay-results-dark');
+
+    // A second role play for Sam: cancelled once (nothing revealed), then scored and revealed,
+    // after which everyone sees Sam's trend across the two.
+    const setUpAgain = async () => {
+      if (!(await fran.page.locator('#roleplay-setup').isVisible())) await fran.page.getByText('Set up the next role play').click();
+      await fran.page.locator('#roleplay-seller').selectOption({ label: 'Sam' });
+      await fran.page.locator('#roleplay-scenario').fill('Objection handling: the price is too high.');
+      await fran.page.locator('#roleplay-setup-submit').click();
+      await everyoneSees(everyone, 'the second scenario', () => document.getElementById('roleplay-scenario-text')?.textContent?.includes('price is too high'));
+    };
+    await setUpAgain();
+    await fran.page.locator('#roleplay-cancel').click();
+    await everyoneSees(everyone, 'the cancelled role play gone, the last results kept', () =>
+      !document.getElementById('roleplay-scenario-text') && !!document.getElementById('roleplay-results'));
+    await setUpAgain();
+    await fran.page.locator('#roleplay-open').click();
+    for (const person of [cal, dee, bea]) {
+      await waitUntil(person.page, `${person.name} has the second form`, () => !!document.getElementById('roleplay-score'));
+      await score(person.page, 5, `${person.name} second round`);
+    }
+    await everyoneSees(everyone, 'three submissions', () => document.getElementById('roleplay-count')?.textContent?.startsWith('3 submissions'));
+    await fran.page.locator('#roleplay-close').click();
+    await waitUntil(fran.page, 'the reveal is enabled after closing', () => !(/** @type {HTMLButtonElement | null} */ (document.getElementById('roleplay-reveal')))?.disabled);
+    await fran.page.locator('#roleplay-reveal').click();
+    await everyoneSees(everyone, 'Sam\'s trend with two points', () => document.querySelectorAll('#roleplay-trend li').length === 2);
+    await panelShot(sam.page, 'panel-roleplay-trend');
+    await screenshot(fran.page, 'roleplay-facilitator');
+    assert.deepEqual(everyone.flatMap((person) => person.errors), [], 'no page threw an uncaught error');
+  } finally {
+    await browser.close();
+    await server.stop();
+    removeDataDir(dataDir);
+  }
+});
