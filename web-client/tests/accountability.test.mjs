@@ -9,46 +9,16 @@ import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, collectPageErrors, SCREENSHOT_DIR } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, SCREENSHOT_DIR, PHONE, join, everyoneSees } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
-/** @typedef {{ name: string, page: Page }} Person */
+/** @typedef {import('./support/browser.mjs').Person} Person */
 
 const DESKTOP = { viewport: { width: 1280, height: 900 } };
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
 /** Bob's numbers, shared anonymously: chosen so they cannot appear on a page by chance. */
 const BOB_CALLS = '4817';
 const BOB_MEETINGS = '293';
-
-/**
- * @param {import('playwright-core').Browser} browser
- * @param {string} link
- * @param {string} name
- * @param {object} options
- * @param {string} button
- * @returns {Promise<Person & { errors: string[] }>}
- */
-async function join(browser, link, name, options, button) {
-  const context = await browser.newContext(options);
-  const page = await context.newPage();
-  const errors = collectPageErrors(page, name);
-  await page.goto(link);
-  await page.getByLabel('Your name').fill(name);
-  await page.getByRole('button', { name: button, exact: true }).click();
-  await waitUntil(page, `${name} is connected`, () => window.roundtable?.phase() === 'connected' && window.roundtable.state() !== null);
-  return { name, page, errors };
-}
-
-/**
- * @param {Person[]} people
- * @param {string} what
- * @param {(arg: any) => unknown} predicate
- * @param {unknown} [arg]
- */
-async function everyoneSees(people, what, predicate, arg) {
-  for (const { name, page } of people) await waitUntil(page, `${name} sees ${what}`, predicate, arg);
-}
 
 /**
  * @param {Page} page

@@ -8,14 +8,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, collectPageErrors } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, collectPageErrors, PHONE } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('playwright-core').Browser} Browser */
 /** @typedef {{ name: string, page: Page, context: import('playwright-core').BrowserContext }} Person */
 
 const DESKTOP = { viewport: { width: 1280, height: 860 } };
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
 /** @param {Page} page */
 async function waitJoined(page, who) {

@@ -65,3 +65,40 @@ export function collectPageErrors(page, label) {
   page.on('pageerror', (error) => errors.push(`${label}: uncaught ${error.message}`));
   return errors;
 }
+
+/** A phone-sized browser context. */
+export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+
+/** @typedef {{ name: string, page: import('playwright-core').Page }} Person */
+
+/**
+ * Opens `link` in a new context, types `name` into the join form, presses `button`, and waits
+ * until the page is connected and holds the room's state.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} link
+ * @param {string} name
+ * @param {object} options Browser context options.
+ * @param {string} button
+ * @returns {Promise<Person & { errors: string[] }>}
+ */
+export async function join(browser, link, name, options, button) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const errors = collectPageErrors(page, name);
+  await page.goto(link);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: button, exact: true }).click();
+  await waitUntil(page, `${name} is connected`, () => window.roundtable?.phase() === 'connected' && window.roundtable.state() !== null);
+  return { name, page, errors };
+}
+
+/**
+ * Waits until every page satisfies `predicate`.
+ * @param {Person[]} people
+ * @param {string} what
+ * @param {(arg: any) => unknown} predicate
+ * @param {unknown} [arg]
+ */
+export async function everyoneSees(people, what, predicate, arg) {
+  for (const { name, page } of people) await waitUntil(page, `${name} sees ${what}`, predicate, arg);
+}
