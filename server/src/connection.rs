@@ -9,23 +9,29 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use roundtable_protocol::{
     ClientFrame, CloseReason, ErrorCode, Hello, LimitsInfo, PROTOCOL_VERSION, PresenceReason,
     Reply, Request, RequestId, ServerMessage,
 };
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tracing::{Instrument, debug, field, info, info_span};
 
 use crate::room::actor::RoomCommand;
 use crate::room::registry::{JoinArgs, RoomHandle};
-use crate::room::{ConnectionId, Outbox, QueueError};
+use crate::room::{ConnectionId, Outbox, OutboxItem, QueueError};
 use crate::server::ServerContext;
+use crate::websocket::{self, Socket};
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The longest a closing connection spends on its last frames and the closing handshake.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 /// Serves one upgraded WebSocket until it closes.
-pub async fn serve(socket: WebSocket, context: Arc<ServerContext>) {
+pub async fn serve(socket: Socket, context: Arc<ServerContext>) {
     let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
     let span = info_span!(
         "connection",
@@ -75,10 +81,9 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, socket: WebSocket) {
+    async fn run(mut self, mut socket: Socket) {
         let limits = self.context.config.limits.clone();
-        let (mut sink, mut stream) = socket.split();
-        let (outbox, mut frames, mut close) = Outbox::new(limits.outbound_queue_max);
+        let outbox = Outbox::new(limits.outbound_queue_max);
         let mut shutdown = self.context.shutdown.clone();
         let mut session = Session::Joining {
             deadline: tokio::time::Instant::now() + limits.join_timeout(),
@@ -104,17 +109,17 @@ impl Connection {
             };
             tokio::select! {
                 biased;
-                reason = &mut close => {
-                    if let Ok(reason) = reason {
+                item = outbox.next() => match item {
+                    OutboxItem::Close(reason) => {
                         closing = Some(reason);
-                    }
-                    break;
-                }
-                Some(frame) = frames.recv() => {
-                    if sink.send(Message::Text(frame)).await.is_err() {
                         break;
                     }
-                }
+                    OutboxItem::Frame(frame) => {
+                        if websocket::send_text(&mut socket, frame).await.is_err() {
+                            break;
+                        }
+                    }
+                },
                 () = crate::server::stopping(&mut shutdown), if join_deadline.is_some() => {
                     closing = Some((CloseReason::ServerShutdown, "the server is shutting down".into()));
                     break;
@@ -123,11 +128,11 @@ impl Connection {
                     closing = Some((CloseReason::JoinTimeout, "no join arrived in time".into()));
                     break;
                 }
-                message = stream.next() => {
+                message = socket.next() => {
                     let next = match message {
-                        Some(Ok(Message::Text(text))) => self.on_text(&text, &outbox, &mut session).await,
+                        Some(Ok(Message::Text(text))) => Box::pin(self.on_text(&text, &outbox, &mut session)).await,
                         Some(Ok(Message::Binary(_))) => self.reject(&outbox, None, ErrorCode::Invalid, "frames must be JSON text, not binary".into()),
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Next::Continue,
                         Some(Ok(Message::Close(_))) => {
                             presence_reason = PresenceReason::Left;
                             break;
@@ -157,32 +162,17 @@ impl Connection {
                 })
                 .await;
         }
-        if let Some((reason, message)) = closing {
-            info!(reason = reason.as_str(), "closing connection");
-            // Flush what is queued (within reason), then say why, then close.
-            let flush = async {
-                while let Ok(frame) = frames.try_recv() {
-                    if sink.send(Message::Text(frame)).await.is_err() {
-                        return;
-                    }
-                }
-                let closing_message = ServerMessage::Closing {
-                    reason,
-                    message: message.clone(),
-                };
-                let _ = sink
-                    .send(Message::Text(crate::room::encode(&closing_message)))
-                    .await;
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame {
-                        code: reason.close_code(),
-                        reason: Utf8Bytes::from_static(reason.as_str()),
-                    })))
-                    .await;
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(2), flush).await;
+        match closing {
+            Some((reason, message)) => {
+                info!(reason = reason.as_str(), "closing connection");
+                let close = close_gracefully(&mut socket, &outbox, reason, message);
+                let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(close)).await;
+            }
+            None => {
+                let _ = tokio::time::timeout(CLOSE_GRACE, socket.close(None)).await;
+            }
         }
-        let _ = sink.close().await;
+        outbox.shut();
     }
 
     async fn on_text(&mut self, text: &str, outbox: &Outbox, session: &mut Session) -> Next {
@@ -320,9 +310,40 @@ impl Connection {
     }
 }
 
-fn is_capacity_error(error: &axum::Error) -> bool {
-    let text = error.to_string();
-    text.contains("Space limit exceeded") || text.contains("capacity") || text.contains("too long")
+fn is_capacity_error(error: &tokio_tungstenite::tungstenite::Error) -> bool {
+    matches!(error, tokio_tungstenite::tungstenite::Error::Capacity(_))
+}
+
+/// Ends a connection the server chose to close, the polite way: writes what is still queued,
+/// the `closing` message saying why, and the close frame; then reads and drops whatever the
+/// client still sends until it answers the close. Dropping a socket with unread input would
+/// reset the connection, and the reset can destroy the reason before the client reads it.
+async fn close_gracefully(
+    socket: &mut Socket,
+    outbox: &Outbox,
+    reason: CloseReason,
+    message: String,
+) {
+    while let Some(frame) = outbox.try_next() {
+        if websocket::send_text(socket, frame).await.is_err() {
+            return;
+        }
+    }
+    let closing = ServerMessage::Closing { reason, message };
+    if websocket::send_text(socket, crate::room::encode(&closing))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let frame = CloseFrame {
+        code: CloseCode::from(reason.close_code()),
+        reason: Utf8Bytes::from_static(reason.as_str()),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    while let Some(Ok(_)) = socket.next().await {}
 }
 
 /// A parse failure, with the request id when the frame had one.

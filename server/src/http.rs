@@ -5,9 +5,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use roundtable_protocol::{
@@ -15,19 +14,12 @@ use roundtable_protocol::{
     MeetingId, PROTOCOL_VERSION,
 };
 use tower_http::services::{ServeDir, ServeFile};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::room::state::{Group, RoomState, valid_name};
 use crate::secrets::new_secret;
 use crate::server::ServerContext;
 use crate::store::{Snapshot, StoreError};
-
-/// Initial read buffer of a WebSocket connection.
-const WEBSOCKET_READ_BUFFER_BYTES: usize = 4 * 1024;
-
-/// Bytes a WebSocket connection may hold unwritten before writes fail (the outbound queue
-/// in front of it is bounded by frames too).
-const WEBSOCKET_WRITE_BUFFER_BYTES_MAX: usize = 1024 * 1024;
 
 /// Largest HTTP request body accepted.
 const HTTP_BODY_BYTES_MAX: usize = 16 * 1024;
@@ -184,9 +176,9 @@ async fn create_group(
 
 async fn websocket(
     State(context): State<Arc<ServerContext>>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    mut request: axum::extract::Request,
 ) -> Response {
+    let headers = request.headers();
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
         if !context
@@ -209,16 +201,37 @@ async fn websocket(
             "the server is shutting down",
         );
     }
+    let accept = match crate::websocket::accept_key(request.method(), request.headers()) {
+        Ok(accept) => accept,
+        Err(problem) => return error(StatusCode::BAD_REQUEST, ErrorCode::Invalid, problem),
+    };
+    let Some(on_upgrade) = request
+        .extensions_mut()
+        .remove::<hyper::upgrade::OnUpgrade>()
+    else {
+        return error(
+            StatusCode::UPGRADE_REQUIRED,
+            ErrorCode::Invalid,
+            "this connection cannot be upgraded to a WebSocket",
+        );
+    };
     // Frames up to the limit get a typed `too_large` error; frames past four times the limit
     // are cut off by the WebSocket layer itself, which closes the connection.
     let hard_limit = context.config.limits.frame_bytes_max * 4;
-    // tungstenite's default read and write buffers are 128 KiB each: far more than a meeting
-    // needs per connection. Frames are small; a 4 KiB read buffer grows for the rare large one.
-    upgrade
-        .read_buffer_size(WEBSOCKET_READ_BUFFER_BYTES)
-        .write_buffer_size(0)
-        .max_write_buffer_size(WEBSOCKET_WRITE_BUFFER_BYTES_MAX)
-        .max_message_size(hard_limit)
-        .max_frame_size(hard_limit)
-        .on_upgrade(move |socket| crate::connection::serve(socket, context))
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let socket = crate::websocket::from_upgraded(upgraded, hard_limit).await;
+                crate::connection::serve(socket, context).await;
+            }
+            Err(failure) => debug!(error = %failure, "WebSocket upgrade failed"),
+        }
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

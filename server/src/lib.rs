@@ -26,6 +26,7 @@ pub mod room;
 pub mod secrets;
 pub mod server;
 pub mod store;
+pub mod websocket;
 
 pub use config::{Config, Limits};
 pub use server::Server;

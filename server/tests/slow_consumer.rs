@@ -8,10 +8,10 @@ use roundtable_protocol::{
 };
 use roundtable_server::Limits;
 use roundtable_server::clock::SystemClock;
-use roundtable_server::room::Outbox;
 use roundtable_server::room::actor::{RoomCommand, RoomContext};
 use roundtable_server::room::registry::{JoinArgs, Registry};
 use roundtable_server::room::state::{Group, RoomState};
+use roundtable_server::room::{Outbox, OutboxItem};
 use roundtable_server::secrets::new_secret;
 use roundtable_server::store::{EmbeddedStore, Snapshot, Store};
 
@@ -54,7 +54,8 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
     });
 
     // The slow one joins and never reads its queue.
-    let (slow_outbox, _slow_frames, mut slow_closed) = Outbox::new(8);
+    let slow_outbox = Outbox::new(8);
+    let slow_side = slow_outbox.clone();
     let (_, slow_id) = registry
         .join(
             group_id,
@@ -73,7 +74,8 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         .await
         .unwrap();
     // The facilitator reads everything.
-    let (outbox, mut frames, _closed) = Outbox::new(1024);
+    let outbox = Outbox::new(1024);
+    let frames = outbox.clone();
     let (room, _) = registry
         .join(
             group_id,
@@ -106,10 +108,17 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         .await
         .unwrap();
     }
-    let (reason, message) = tokio::time::timeout(Duration::from_secs(5), &mut slow_closed)
-        .await
-        .expect("the slow connection is closed in time")
-        .expect("a close request, not a dropped sender");
+    let (reason, message) = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            // The slow side never takes its frames; it only looks for a close request.
+            if let Some(request) = slow_side.take_close() {
+                return request;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the slow connection is closed in time");
     assert_eq!(reason, CloseReason::SlowConsumer);
     assert!(message.contains("resume"), "{message}");
 
@@ -117,10 +126,12 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
     let mut saw_offline = false;
     let mut last_ack = 0;
     while last_ack < 39 {
-        let frame = tokio::time::timeout(Duration::from_secs(5), frames.recv())
+        let OutboxItem::Frame(frame) = tokio::time::timeout(Duration::from_secs(5), frames.next())
             .await
             .expect("frames keep coming")
-            .expect("the facilitator stays connected");
+        else {
+            panic!("the facilitator stays connected");
+        };
         match serde_json::from_str::<ServerMessage>(&frame).unwrap() {
             ServerMessage::Event(event) => {
                 if let Event::PresenceChanged {

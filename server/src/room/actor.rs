@@ -16,13 +16,13 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use roundtable_protocol::{
     self as wire, CatchUp, CloseReason, Credential, ErrorCode, EventFrame, GroupId, MemberId,
     PresenceReason, Reply, RequestId, ResumePoint, Seq, ServerMessage, UnixMs,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::{debug, info, warn};
 
 use super::flow;

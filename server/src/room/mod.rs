@@ -18,11 +18,12 @@ pub mod registry;
 pub mod roleplay;
 pub mod state;
 
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::ws::Utf8Bytes;
 use roundtable_protocol::{CloseReason, ServerMessage};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Identifies one WebSocket connection within the process, for logs and room bookkeeping.
 pub type ConnectionId = u64;
@@ -30,12 +31,38 @@ pub type ConnectionId = u64;
 /// A request to close a connection: why, and a sentence for the person.
 pub type CloseRequest = (CloseReason, String);
 
-/// The way to one connection's writer: a bounded queue of frames, and a one-time close signal
+/// Queue capacity kept after a burst has drained; more is given back to the allocator, so an
+/// idle connection holds no memory for the largest burst it ever saw.
+const OUTBOX_IDLE_CAPACITY: usize = 4;
+
+/// The way to one connection's writer: a bounded queue of frames, and a one-time close request
 /// that works even when the queue is full.
+///
+/// One small allocation per connection: the queue grows only while frames wait and shrinks
+/// back when they are written. The room side pushes without waiting; the connection side waits
+/// for [`Outbox::next`].
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    frames: mpsc::Sender<Utf8Bytes>,
-    closer: Arc<Mutex<Option<oneshot::Sender<CloseRequest>>>>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the connection: a frame or a close request arrived. `notify_one` keeps a permit
+    /// when the connection is not waiting yet, so no wake-up is lost.
+    wake: Notify,
+    frames_max: usize,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    frames: VecDeque<Utf8Bytes>,
+    close: Option<CloseRequest>,
+    /// Set once: a close was requested (it may have been taken already).
+    close_requested: bool,
+    /// The connection has stopped reading its outbox.
+    gone: bool,
 }
 
 /// Why a frame could not be queued.
@@ -47,30 +74,48 @@ pub enum QueueError {
     Closed,
 }
 
+/// What the connection should do next, from [`Outbox::next`].
+#[derive(Debug)]
+pub enum OutboxItem {
+    /// Write this frame.
+    Frame(Utf8Bytes),
+    /// Close with this reason (frames still queued can be taken with [`Outbox::try_next`]).
+    Close(CloseRequest),
+}
+
 impl Outbox {
-    /// A new outbox and the receiving ends its connection task reads.
-    pub fn new(
-        frames_max: usize,
-    ) -> (
-        Outbox,
-        mpsc::Receiver<Utf8Bytes>,
-        oneshot::Receiver<CloseRequest>,
-    ) {
-        let (frames, frames_rx) = mpsc::channel(frames_max);
-        let (close, close_rx) = oneshot::channel();
-        let outbox = Outbox {
-            frames,
-            closer: Arc::new(Mutex::new(Some(close))),
-        };
-        (outbox, frames_rx, close_rx)
+    /// A new, empty outbox holding at most `frames_max` unwritten frames.
+    pub fn new(frames_max: usize) -> Outbox {
+        Outbox {
+            shared: Arc::new(Shared {
+                queue: Mutex::new(Queue::default()),
+                wake: Notify::new(),
+                frames_max: frames_max.max(1),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Queues an already serialized frame without waiting.
     pub fn push(&self, frame: Utf8Bytes) -> Result<(), QueueError> {
-        self.frames.try_send(frame).map_err(|error| match error {
-            mpsc::error::TrySendError::Full(_) => QueueError::Full,
-            mpsc::error::TrySendError::Closed(_) => QueueError::Closed,
-        })
+        {
+            let mut queue = self.lock();
+            if queue.gone {
+                return Err(QueueError::Closed);
+            }
+            if queue.frames.len() >= self.shared.frames_max {
+                return Err(QueueError::Full);
+            }
+            queue.frames.push_back(frame);
+        }
+        self.shared.wake.notify_one();
+        Ok(())
     }
 
     /// Serializes and queues a message without waiting.
@@ -80,18 +125,133 @@ impl Outbox {
 
     /// Asks the connection to close with a reason. Only the first call has an effect.
     pub fn close(&self, reason: CloseReason, message: impl Into<String>) {
-        let sender = self
-            .closer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if let Some(sender) = sender {
-            let _ = sender.send((reason, message.into()));
+        {
+            let mut queue = self.lock();
+            if queue.close_requested || queue.gone {
+                return;
+            }
+            queue.close_requested = true;
+            queue.close = Some((reason, message.into()));
+        }
+        self.shared.wake.notify_one();
+    }
+
+    /// The connection side: waits for the next thing to do. A close request goes first, even
+    /// ahead of queued frames.
+    pub async fn next(&self) -> OutboxItem {
+        loop {
+            {
+                let mut queue = self.lock();
+                if let Some(request) = queue.close.take() {
+                    return OutboxItem::Close(request);
+                }
+                if let Some(frame) = pop(&mut queue) {
+                    return OutboxItem::Frame(frame);
+                }
+            }
+            self.shared.wake.notified().await;
         }
     }
+
+    /// The connection side: the next queued frame, if one is waiting.
+    pub fn try_next(&self) -> Option<Utf8Bytes> {
+        pop(&mut self.lock())
+    }
+
+    /// The connection side: the close request, if one is waiting, without taking frames.
+    pub fn take_close(&self) -> Option<CloseRequest> {
+        self.lock().close.take()
+    }
+
+    /// The connection side: it stops reading. Later pushes fail with [`QueueError::Closed`];
+    /// queued frames are dropped.
+    pub fn shut(&self) {
+        let mut queue = self.lock();
+        queue.gone = true;
+        queue.frames = VecDeque::new();
+        queue.close = None;
+    }
+}
+
+fn pop(queue: &mut Queue) -> Option<Utf8Bytes> {
+    let frame = queue.frames.pop_front()?;
+    if queue.frames.is_empty() && queue.frames.capacity() > OUTBOX_IDLE_CAPACITY {
+        queue.frames.shrink_to(OUTBOX_IDLE_CAPACITY);
+    }
+    Some(frame)
 }
 
 /// Serializes a server message once; the bytes are shared by every recipient.
 pub fn encode(message: &ServerMessage) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(message).expect("server messages always serialize"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(text: &'static str) -> Utf8Bytes {
+        Utf8Bytes::from_static(text)
+    }
+
+    #[tokio::test]
+    async fn frames_come_out_in_order_and_the_queue_is_bounded() {
+        let outbox = Outbox::new(2);
+        outbox.push(frame("a")).unwrap();
+        outbox.push(frame("b")).unwrap();
+        assert_eq!(outbox.push(frame("c")), Err(QueueError::Full));
+        for expected in ["a", "b"] {
+            match outbox.next().await {
+                OutboxItem::Frame(got) => assert_eq!(got.as_str(), expected),
+                OutboxItem::Close(_) => panic!("no close was requested"),
+            }
+        }
+        assert!(outbox.try_next().is_none());
+        outbox.push(frame("d")).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_close_request_overtakes_queued_frames_and_counts_once() {
+        let outbox = Outbox::new(8);
+        outbox.push(frame("a")).unwrap();
+        outbox.close(CloseReason::SlowConsumer, "first");
+        outbox.close(CloseReason::ServerShutdown, "second");
+        match outbox.next().await {
+            OutboxItem::Close((reason, message)) => {
+                assert_eq!(
+                    (reason, message.as_str()),
+                    (CloseReason::SlowConsumer, "first")
+                );
+            }
+            OutboxItem::Frame(_) => panic!("the close request goes first"),
+        }
+        assert_eq!(outbox.try_next().map(|f| f.to_string()), Some("a".into()));
+    }
+
+    #[tokio::test]
+    async fn a_waiting_connection_is_woken_by_a_push() {
+        let outbox = Outbox::new(8);
+        let waiter = {
+            let outbox = outbox.clone();
+            tokio::spawn(async move { outbox.next().await })
+        };
+        tokio::task::yield_now().await;
+        outbox.push(frame("late")).unwrap();
+        match waiter.await.unwrap() {
+            OutboxItem::Frame(got) => assert_eq!(got.as_str(), "late"),
+            OutboxItem::Close(_) => panic!("no close was requested"),
+        }
+    }
+
+    #[test]
+    fn pushes_fail_once_the_connection_is_gone_and_the_queue_shrinks_when_drained() {
+        let outbox = Outbox::new(1000);
+        for _ in 0..500 {
+            outbox.push(frame("x")).unwrap();
+        }
+        while outbox.try_next().is_some() {}
+        assert!(outbox.lock().frames.capacity() <= OUTBOX_IDLE_CAPACITY);
+        outbox.shut();
+        assert_eq!(outbox.push(frame("y")), Err(QueueError::Closed));
+    }
 }
