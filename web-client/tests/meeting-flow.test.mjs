@@ -6,8 +6,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, PHONE, join, everyoneSees } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, PHONE, join, everyoneSees, SCREENSHOT_DIR } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('playwright-core').Browser} Browser */
@@ -34,6 +36,17 @@ async function withGroup(groupName, run) {
     await server.stop();
     removeDataDir(dataDir);
   }
+}
+
+/**
+ * Photographs one panel (a phone's whole page is too long to look at).
+ * @param {Page} page
+ * @param {string} selector
+ * @param {string} name
+ */
+async function panelShot(page, selector, name) {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.locator(selector).screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
 }
 
 /** @param {Page} page @returns {Promise<string[]>} The agenda's titles, in order. */
@@ -167,7 +180,11 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
     assert.deepEqual(template, removed, 'members\' pages hold the saved template');
 
     await screenshot(fran.page, 'flow-agenda-edited-desktop');
-    await screenshot(bob.page, 'flow-agenda-edited-phone');
+    await fran.page.setViewportSize(PHONE.viewport);
+    await row(fran.page, 'Report back').getByRole('button', { name: 'Edit Report back' }).click();
+    await panelShot(fran.page, '#panel-agenda', 'flow-agenda-editing-facilitator-phone');
+    await fran.page.keyboard.press('Escape');
+    await panelShot(bob.page, '#panel-agenda', 'flow-agenda-edited-phone');
     assert.deepEqual([...fran.errors, ...ann.errors, ...bob.errors], [], 'no uncaught errors on any page');
   });
 });
@@ -203,7 +220,7 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
     assert.equal(await fran.page.locator('#round-plan-summary').textContent(), 'Cy, Fran, Ann, Bob');
     await planButton('Move Bob up').click();
     assert.equal(await fran.page.locator('#round-plan-summary').textContent(), 'Cy, Fran, Bob, Ann');
-    await screenshot(fran.page, 'flow-round-plan');
+    await panelShot(fran.page, '#panel-agenda', 'flow-round-plan');
 
     // Three-second turns, so time runs out soon.
     await fran.page.locator('#round-minutes').fill('0.05');
@@ -244,7 +261,10 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
     await waitUntil(ann.page, 'Ann\'s page played the tone once', () => /** @type {any} */ (window).roundtableSound.tones === 1);
     assert.equal(await bob.page.evaluate(() => /** @type {any} */ (window).roundtableSound.tones), 0, 'no tone where it is off');
     await screenshot(fran.page, 'flow-round-order-desktop');
-    await screenshot(cy.page, 'flow-round-order-phone');
+    await panelShot(cy.page, '#panel-agenda', 'flow-round-order-phone');
+    await fran.page.setViewportSize(PHONE.viewport);
+    await panelShot(fran.page, '#round-box', 'flow-round-order-facilitator-phone');
+    await fran.page.setViewportSize(DESKTOP.viewport);
 
     // --- Next: the live region names the new speaker and the one after; talk times show. ----
     await fran.page.locator('#timer-next-button').click();
@@ -277,8 +297,88 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
     const table = (/** @type {Page} */ page) => page.locator('#talk-times tbody').textContent().then((text) => text?.replaceAll(' (you)', ''));
     const franTable = await table(fran.page);
     for (const member of [ann, bob, cy]) assert.equal(await table(member.page), franTable, `${member.name} sees the same talk times`);
-    await screenshot(fran.page, 'flow-talk-times-desktop');
-    await screenshot(cy.page, 'flow-talk-times-phone');
+    await panelShot(fran.page, '#panel-agenda', 'flow-talk-times-desktop');
+    await panelShot(cy.page, '#panel-agenda', 'flow-talk-times-phone');
+    assert.deepEqual([...fran.errors, ...ann.errors, ...bob.errors, ...cy.errors], [], 'no uncaught errors on any page');
+  });
+});
+
+test('bring a problem: the phases for everyone, suggestions from members, the presenter\'s choice on the commitment board', async () => {
+  await withGroup('Problem Solvers', async ({ browser, links }) => {
+    const fran = await join(browser, links.facilitator_url, 'Fran', DESKTOP, 'Enter as facilitator');
+    const ann = await join(browser, links.invite_url, 'Ann', DESKTOP, 'Join');
+    const bob = await join(browser, links.invite_url, 'Bob', PHONE, 'Join');
+    const cy = await join(browser, links.invite_url, 'Cy', { ...DESKTOP, colorScheme: 'dark' }, 'Join');
+    const everyone = [fran, ann, bob, cy];
+    await everyoneSees(everyone, 'four people online', () => document.querySelectorAll('#people-list .presence.online').length === 4);
+    await everyoneSees(everyone, 'no problem box while no problem is current', () => document.getElementById('problem-box')?.hidden === true);
+
+    // --- Fran makes the problem current and chooses Ann to present. ------------------------
+    await fran.page.locator('#agenda-list .agenda-item', { hasText: 'Bring a problem' }).locator('[data-action="current"]').click();
+    await everyoneSees(everyone, 'the four phases with what they mean', () =>
+      document.getElementById('problem-box')?.hidden === false
+      && [...document.querySelectorAll('#problem-phases .phase')].map((li) => li.getAttribute('data-phase')).join() === 'present,clarify,suggest,decide'
+      && document.querySelector('#problem-phases [data-phase="clarify"] .phase-meaning')?.textContent === 'Questions about the facts only; no advice yet.');
+    await waitUntil(ann.page, 'Ann waits for a presenter', () => document.getElementById('problem-presenter')?.textContent === 'Waiting for the facilitator to choose who presents.');
+    assert.equal(await ann.page.locator('#problem-phases button').count(), 0, 'members get no phase buttons');
+    assert.equal(await fran.page.locator('#problem-phases button').first().isDisabled(), true, 'no phase without a presenter');
+    await fran.page.getByLabel('Presenter').selectOption({ label: 'Ann' });
+    await fran.page.getByRole('button', { name: 'Set presenter' }).click();
+    await waitUntil(ann.page, 'Ann sees she presents', () => document.getElementById('problem-presenter')?.textContent === 'Ann (you) presents.');
+    await everyoneSees([fran, bob, cy], 'Ann presents', () => document.getElementById('problem-presenter')?.textContent === 'Ann presents.');
+
+    // --- Present, then clarifying questions: everyone sees the phase and its timer. -------
+    await fran.page.getByRole('button', { name: 'Start Present (5 min)' }).click();
+    await everyoneSees(everyone, 'the present phase current, with its timer', () =>
+      document.querySelector('#problem-phases .phase.current')?.getAttribute('data-phase') === 'present'
+      && document.getElementById('timer-speaker')?.textContent === 'Present: Bring a problem'
+      && Number(document.getElementById('timer-display')?.getAttribute('data-remaining-ms')) > 290_000);
+    assert.equal(await fran.page.locator('#timer-pause').isVisible(), true, 'the facilitator can pause a phase');
+    await fran.page.getByRole('button', { name: 'Start Clarifying questions (5 min)' }).click();
+    await everyoneSees(everyone, 'the clarify phase current', () => document.querySelector('#problem-phases .phase.current')?.getAttribute('data-phase') === 'clarify');
+    await waitUntil(bob.page, 'the live region names the phase and what it means', () =>
+      document.getElementById('announcer')?.textContent === 'Bring a problem: Clarifying questions. Questions about the facts only; no advice yet.');
+    assert.equal(await bob.page.locator('#suggestion-form').isVisible(), false, 'no suggestions before their phase');
+
+    // --- Suggestions: members add them; the presenter only listens; bad input is refused. --
+    await fran.page.getByRole('button', { name: 'Start Suggestions (8 min)' }).click();
+    await everyoneSees([bob, cy], 'the suggestion form', () => document.getElementById('suggestion-form')?.hidden === false);
+    assert.equal(await ann.page.locator('#suggestion-form').isVisible(), false, 'the presenter adds no suggestions');
+    await bob.page.getByRole('button', { name: 'Add suggestion' }).click();
+    await waitUntil(bob.page, 'the empty-suggestion error', () => document.getElementById('suggestion-error')?.textContent === 'Write a suggestion first.');
+    await bob.page.getByLabel('Your suggestion').fill('w'.repeat(501));
+    await bob.page.getByRole('button', { name: 'Add suggestion' }).click();
+    await waitUntil(bob.page, 'the too-long error', () => document.getElementById('suggestion-error')?.textContent === 'A suggestion has at most 500 characters; this one has 501.');
+    await bob.page.getByLabel('Your suggestion').fill('Call the CFO before the renewal date');
+    await bob.page.getByRole('button', { name: 'Add suggestion' }).click();
+    await waitUntil(bob.page, 'Bob\'s field empties', () => /** @type {HTMLTextAreaElement} */ (document.getElementById('suggestion-text')).value === '');
+    await cy.page.getByLabel('Your suggestion').fill('Offer a three-month pilot');
+    await cy.page.getByRole('button', { name: 'Add suggestion' }).click();
+    await everyoneSees(everyone, 'both suggestions with who made them', () =>
+      [...document.querySelectorAll('#suggestion-list .suggestion')].map((li) => `${li.querySelector('.suggestion-text')?.textContent} ${li.querySelector('.suggestion-by')?.textContent}`).join(' | ')
+        === 'Call the CFO before the renewal date from Bob | Offer a three-month pilot from Cy');
+    await screenshot(cy.page, 'flow-problem-suggest-dark');
+    await panelShot(fran.page, '#problem-box', 'flow-problem-suggest-facilitator');
+    await panelShot(bob.page, '#problem-box', 'flow-problem-suggest-phone');
+
+    // --- Decide: Ann ticks one and commits; it lands on the commitment board. --------------
+    await fran.page.getByRole('button', { name: 'Start Choose (2 min)' }).click();
+    await waitUntil(ann.page, 'Ann gets tick boxes', () => document.querySelectorAll('#suggestion-list input[type="checkbox"]').length === 2);
+    assert.equal(await bob.page.locator('#suggestion-list input[type="checkbox"]').count(), 0, 'only the presenter chooses');
+    await waitUntil(bob.page, 'Bob sees Ann choosing', () => document.getElementById('chosen-note')?.textContent === 'Ann is choosing what to act on.');
+    await ann.page.getByRole('button', { name: 'Commit to the chosen suggestions' }).click();
+    await waitUntil(ann.page, 'nothing ticked is refused', () => document.getElementById('choose-hint')?.textContent === 'Tick at least one suggestion to commit to.');
+    await ann.page.getByLabel('Call the CFO before the renewal date').check();
+    await ann.page.getByRole('button', { name: 'Commit to the chosen suggestions' }).click();
+    await everyoneSees(everyone, 'the chosen suggestion marked', () =>
+      document.querySelector('#suggestion-list .suggestion.chosen .suggestion-text')?.textContent === 'Call the CFO before the renewal date'
+      && document.querySelectorAll('#suggestion-list .suggestion.chosen').length === 1
+      && document.getElementById('chosen-note')?.textContent === 'Ann chose 1 suggestion; it is on the commitment board.');
+    await everyoneSees(everyone, 'Ann\'s new commitment on the board', () =>
+      [...document.querySelectorAll('#commitment-board .commitment-owner')].some((group) =>
+        group.querySelector('.owner-name')?.textContent?.startsWith('Ann') && group.textContent?.includes('Call the CFO before the renewal date')));
+    await panelShot(ann.page, '#panel-agenda', 'flow-problem-decided-desktop');
+    await panelShot(bob.page, '#problem-box', 'flow-problem-decided-phone');
     assert.deepEqual([...fran.errors, ...ann.errors, ...bob.errors, ...cy.errors], [], 'no uncaught errors on any page');
   });
 });

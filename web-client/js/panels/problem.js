@@ -156,7 +156,7 @@ export function mountProblem({ context, flow, nameOf }) {
     }
     seenPhase = phaseKey;
 
-    title.textContent = `Bring a problem: ${item.title}`;
+    title.textContent = item.title.toLowerCase() === 'bring a problem' ? item.title : `Bring a problem: ${item.title}`;
     presenterLine.textContent = presenter
       ? `${nameOf(presenter)}${iPresent ? ' (you)' : ''} presents.`
       : facilitator ? 'Choose who presents this problem.' : 'Waiting for the facilitator to choose who presents.';
@@ -220,7 +220,7 @@ export function mountProblem({ context, flow, nameOf }) {
       chooseHint.textContent = 'Tick the suggestions you will act on. They become your commitment for next meeting.';
     }
     chosenNote.hidden = chosen.length === 0;
-    chosenNote.textContent = presenter ? `${nameOf(presenter)} chose ${chosen.length} suggestion${chosen.length === 1 ? '' : 's'}; they are on the commitment board.` : '';
+    chosenNote.textContent = presenter ? `${nameOf(presenter)} chose ${chosen.length === 1 ? '1 suggestion; it is' : `${chosen.length} suggestions; they are`} on the commitment board.` : '';
     if (phase === 'decide' && !iPresent && chosen.length === 0 && presenter) {
       chosenNote.hidden = false;
       chosenNote.textContent = `${nameOf(presenter)} is choosing what to act on.`;

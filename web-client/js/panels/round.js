@@ -207,10 +207,10 @@ export function mountRound({ context, flow, nameOf }) {
     const longest = Math.max(1, ...times.map((t) => t.talk_ms));
     talkBody.replaceChildren(...times.map((entry) => h('tr', { 'data-member-id': entry.member_id },
       h('th', { scope: 'row' }, `${nameOf(entry.member_id)}${you(entry.member_id)}`),
-      h('td', { class: 'talk-cell' },
+      h('td', {}, h('span', { class: 'talk-cell' },
         h('span', { class: 'talk-bar', 'aria-hidden': 'true' },
           h('span', { class: 'talk-fill', style: `width: ${Math.round((entry.talk_ms / longest) * 100)}%` })),
-        h('span', { class: 'talk-value', 'data-talk-ms': String(entry.talk_ms) }, formatDuration(entry.talk_ms))),
+        h('span', { class: 'talk-value', 'data-talk-ms': String(entry.talk_ms) }, formatDuration(entry.talk_ms)))),
       h('td', {}, String(entry.turns)),
       h('td', { class: entry.overrun_ms > 0 ? 'over' : '' }, entry.overrun_ms > 0 ? `+${formatDuration(entry.overrun_ms)}` : '–'))));
   };
