@@ -20,7 +20,8 @@ const PEAK_GAIN = 0.12;
  * @type {{ tones: number, contextState: string }}
  */
 export const soundStats = { tones: 0, contextState: 'none' };
-/** @type {any} */ (window).roundtableSound = soundStats;
+// (Guarded so the module also loads in Node, where the client's pure parts are tested.)
+if (typeof window !== 'undefined') /** @type {any} */ (window).roundtableSound = soundStats;
 
 /** @type {AudioContext | null} */
 let audio = null;
@@ -77,8 +78,10 @@ const unlock = () => {
     document.removeEventListener('keydown', unlock, true);
   }
 };
-document.addEventListener('pointerdown', unlock, true);
-document.addEventListener('keydown', unlock, true);
+if (typeof document !== 'undefined') {
+  document.addEventListener('pointerdown', unlock, true);
+  document.addEventListener('keydown', unlock, true);
+}
 
 /** Plays the chime, if the person turned the tone on. */
 export function playTimeUpTone() {

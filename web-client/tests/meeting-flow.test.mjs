@@ -11,6 +11,10 @@ import path from 'node:path';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
 import { launchBrowser, screenshot, waitUntil, PHONE, join, everyoneSees, SCREENSHOT_DIR } from './support/browser.mjs';
 
+import { formatDuration, moved } from '../js/panels/round.js';
+import { draftProblem } from '../js/panels/agenda.js';
+import { RoomStore } from '../js/store.js';
+
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('playwright-core').Browser} Browser */
 /** @typedef {import('./support/browser.mjs').Person} Person */
@@ -78,6 +82,41 @@ async function everyoneSeesOrder(people, names) {
 function announced(page) {
   return page.locator('#announcer').textContent().then((text) => text ?? '');
 }
+
+test('the flow\'s pure parts: durations, moves, title checks, and the problem and template events in the store', () => {
+  assert.equal(formatDuration(0), '0:00');
+  assert.equal(formatDuration(61_400), '1:01');
+  assert.equal(formatDuration(3_725_000), '1:02:05');
+  assert.deepEqual(moved(['a', 'b', 'c'], 2, -1), ['a', 'c', 'b']);
+  const list = ['a', 'b'];
+  assert.equal(moved(list, 0, -1), list, 'the first cannot move up');
+  assert.equal(moved(list, 1, 1), list, 'the last cannot move down');
+  assert.equal(draftProblem('', 10), 'The title must not be empty.');
+  assert.equal(draftProblem('é'.repeat(120), 10), '', '120 characters are allowed, counted as characters');
+  assert.equal(draftProblem('é'.repeat(121), 10), 'The title is too long: 121 characters, at most 120.');
+  assert.equal(draftProblem('Pipeline', 0), 'The time box must be more than 0 and at most 240 minutes.');
+  assert.equal(draftProblem('Pipeline', 241), 'The time box must be more than 0 and at most 240 minutes.');
+
+  const ann = '0c8e5f7a-1b2c-4d3e-8f90-a1b2c3d4e5f6';
+  const bob = '3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7';
+  const store = new RoomStore();
+  store.applySnapshot(/** @type {any} */ ({
+    seq: 1, group: { group_id: 'g', name: 'G' }, meeting: { meeting_id: 'm', number: 1, started_at_ms: 0 }, members: [], hands: [],
+    flow: {
+      agenda: [{ item_id: 3, title: 'Acme', kind: 'problem', time_box_ms: 60_000, owner: ann, status: 'current', origin: 'added' }],
+      proposals: [], agenda_template: [], talk_times: [],
+    },
+  }));
+  const event = (/** @type {number} */ seq, /** @type {any} */ body) => store.applyEvent(/** @type {any} */ ({ type: 'event', seq, at_ms: 0, event: body }));
+  event(2, { kind: 'problem_phase_started', item_id: 3, presenter: ann, phase: 'suggest' });
+  event(3, { kind: 'suggestion_added', item_id: 3, suggestion: { suggestion_id: 1, by: bob, text: 'Call the CFO' } });
+  event(4, { kind: 'problem_phase_started', item_id: 3, presenter: ann, phase: 'decide' });
+  event(5, { kind: 'suggestions_chosen', item_id: 3, suggestion_ids: [1] });
+  event(6, { kind: 'agenda_template_saved', items: [{ title: 'Acme', kind: 'problem', time_box_ms: 60_000 }] });
+  const flow = /** @type {any} */ (store.state?.features.agenda);
+  assert.deepEqual(flow.agenda[0].problem, { presenter: ann, phase: 'decide', suggestions: [{ suggestion_id: 1, by: bob, text: 'Call the CFO' }], chosen: [1] });
+  assert.deepEqual(flow.template.map((/** @type {any} */ item) => item.title), ['Acme']);
+});
 
 test('the facilitator edits, moves and removes agenda items and saves the template; bad titles get a clear error', async () => {
   await withGroup('Agenda Editors', async ({ browser, links }) => {
@@ -222,8 +261,8 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
     assert.equal(await fran.page.locator('#round-plan-summary').textContent(), 'Cy, Fran, Bob, Ann');
     await panelShot(fran.page, '#panel-agenda', 'flow-round-plan');
 
-    // Three-second turns, so time runs out soon.
-    await fran.page.locator('#round-minutes').fill('0.05');
+    // Six-second turns, so time runs out soon.
+    await fran.page.locator('#round-minutes').fill('0.1');
     await fran.page.locator('#timer-start').click();
     await everyoneSeesOrder(everyone, ['Cy', 'Fran', 'Bob', 'Ann']);
     await everyoneSees(everyone, 'Cy speaking and Fran next', () =>
@@ -277,11 +316,11 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
       const row = [...document.querySelectorAll('#talk-times tbody tr')].find((tr) => tr.querySelector('th')?.textContent?.startsWith('Cy'));
       const cells = row ? [...row.querySelectorAll('td')].map((td) => td.textContent) : [];
       const talk = Number(row?.querySelector('.talk-value')?.getAttribute('data-talk-ms'));
-      return row && talk >= 3000 && /^0:0\d$/.test(cells[0] ?? '') && cells[1] === '1' && /^\+0:0\d$/.test(cells[2] ?? '');
+      return row && talk >= 6000 && /^0:\d\d$/.test(cells[0] ?? '') && cells[1] === '1' && /^\+0:\d\d$/.test(cells[2] ?? '');
     });
     await everyoneSees(everyone, 'Cy done with their round time', () => {
       const cyRow = [...document.querySelectorAll('#round-order .speaker')].find((li) => li.querySelector('.speaker-name')?.textContent?.startsWith('Cy'));
-      return cyRow?.getAttribute('data-status') === 'done' && /^0:0\d$/.test(cyRow.querySelector('.speaker-talk')?.textContent ?? '');
+      return cyRow?.getAttribute('data-status') === 'done' && /^0:\d\d$/.test(cyRow.querySelector('.speaker-talk')?.textContent ?? '');
     });
 
     // Two more turns, then the end of the round: the table lists everyone who spoke, longest first.
