@@ -227,9 +227,6 @@ export function mountProblem({ context, flow, nameOf }) {
     }
   };
 
-  chooseForm.addEventListener('change', () => {
-    chooseHint.classList.remove('form-error');
-  });
   suggestionList.addEventListener('change', () => {
     chooseHint.classList.remove('form-error');
     chooseHint.textContent = 'Tick the suggestions you will act on. They become your commitment for next meeting.';
