@@ -183,7 +183,7 @@ test('a facilitator and three members run a meeting through links, a reload, an 
     await screenshot(fran.page, 'room-member-offline-seen-by-facilitator');
     await fran.page.locator('#rename-button').click();
     await fran.page.locator('#rename-input').fill('Friday Peers, week 2');
-    await fran.page.getByRole('button', { name: 'Save' }).click();
+    await fran.page.getByRole('button', { name: 'Save', exact: true }).click();
     await ann.page.getByRole('button', { name: /Lower hand/ }).click();
     await everyoneSeesGroupName([fran, ann, bob], 'Friday Peers, week 2');
     await everyoneSeesQueue([fran, ann, bob], ['Bob']);

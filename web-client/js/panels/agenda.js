@@ -1,7 +1,11 @@
 // @ts-check
 // The agenda and the big timer: what everyone looks at. The agenda lists the items with the
-// current one highlighted and finished ones marked; a facilitator adds items, marks one
-// current or done, and accepts or declines members' proposals; members propose items.
+// current one highlighted and finished ones marked; a facilitator adds items, edits them
+// inline (title, kind, time box, owner), removes them (after a confirmation), moves them up
+// or down (buttons, so the keyboard works), marks one current or done, accepts or declines
+// members' proposals and saves the agenda as the group's template; members propose items.
+// The round's speaking order and the talk times (round.js) and bring-a-problem (problem.js)
+// are drawn in this panel too, from the same flow state.
 //
 // The timer is the server's: `timer_set` says when it starts, pauses, resumes, is extended or
 // stops, and the page computes the remaining time itself every 100 ms as
@@ -9,9 +13,14 @@
 // server clock, so every page shows the same time. Past the deadline it shows the overrun in
 // red ("+0:12 over") and announces time-up once. A facilitator runs rounds from here, also
 // with the keyboard: Space pauses or resumes, N next speaker, S skip, + one more minute.
+// Speaker changes are announced in the live region ("Now speaking: Ann. Next: Bob."), and
+// each person may turn on a soft tone at time-up (sound.js; off by default).
 
 import { registerFeature } from '../store.js';
-import { h, announce } from '../ui.js';
+import { h, announce, confirmDialog } from '../ui.js';
+import { mountRound, moveButtons, moved, keepFocus } from './round.js';
+import { mountProblem, phaseLabel } from './problem.js';
+import { playTimeUpTone, setTimeUpSound, soundWanted } from '../sound.js';
 
 /** @typedef {import('../protocol').FlowInfo} FlowInfo */
 /** @typedef {import('../protocol').AgendaItem} AgendaItem */
@@ -22,11 +31,13 @@ import { h, announce } from '../ui.js';
 /** @typedef {import('../protocol').FloorInfo} FloorInfo */
 /** @typedef {import('../protocol').TalkTime} TalkTime */
 /** @typedef {import('../protocol').MemberId} MemberId */
+/** @typedef {import('../protocol').TemplateItem} TemplateItem */
 
 /**
  * @typedef {object} FlowState
  * @property {AgendaItem[]} agenda
  * @property {Proposal[]} proposals
+ * @property {TemplateItem[]} template The group's agenda template.
  * @property {RoundInfo | null} round
  * @property {TimerInfo | null} timer
  * @property {FloorInfo | null} floor
@@ -42,6 +53,8 @@ export const EXTEND_MS = 60_000;
 export const TIMER_TICK_MS = 100;
 /** The server's limit on titles (PROTOCOL.md). */
 export const AGENDA_TITLE_CHARS_MAX = 120;
+/** The server's longest time box (`time_box_seconds_max`), in minutes. */
+export const TIME_BOX_MINUTES_MAX = 240;
 
 /** @type {Record<AgendaItemKind, string>} */
 export const KIND_LABELS = {
@@ -56,10 +69,41 @@ export const KIND_LABELS = {
 };
 
 /**
+ * What is wrong with an item's title and time box as typed, in words for the person, or ''.
+ * @param {string} title Already trimmed.
+ * @param {number} minutes
+ */
+export function draftProblem(title, minutes) {
+  if (!title) return 'The title must not be empty.';
+  const chars = [...title].length;
+  if (chars > AGENDA_TITLE_CHARS_MAX) return `The title is too long: ${chars} characters, at most ${AGENDA_TITLE_CHARS_MAX}.`;
+  if (!(minutes > 0) || minutes > TIME_BOX_MINUTES_MAX) return `The time box must be more than 0 and at most ${TIME_BOX_MINUTES_MAX} minutes.`;
+  return '';
+}
+
+/**
+ * Whether the agenda, as a template, is the saved template.
+ * @param {AgendaItem[]} agenda
+ * @param {TemplateItem[]} template
+ */
+function matchesTemplate(agenda, template) {
+  return agenda.length === template.length && agenda.every((item, index) => {
+    const saved = template[index];
+    return item.title === saved.title && item.kind === saved.kind && item.time_box_ms === saved.time_box_ms
+      && (item.notes ?? '') === (saved.notes ?? '');
+  });
+}
+
+/** @param {number} ms A time box as minutes for a field (whole when it is whole). */
+function minutesOf(ms) {
+  return String(Math.round((ms / 60_000) * 100) / 100);
+}
+
+/**
  * @param {import('../store.js').RoomState} state
  * @returns {FlowState}
  */
-function flowOf(state) {
+export function flowOf(state) {
   return /** @type {FlowState} */ (state.features.agenda);
 }
 
@@ -70,6 +114,7 @@ registerFeature({
     const own = {
       agenda: snapshot.flow.agenda.map((item) => ({ ...item })),
       proposals: snapshot.flow.proposals.map((proposal) => ({ ...proposal })),
+      template: snapshot.flow.agenda_template.map((item) => ({ ...item })),
       round: snapshot.flow.round ? { ...snapshot.flow.round, speakers: snapshot.flow.round.speakers.map((s) => ({ ...s })) } : null,
       timer: snapshot.flow.timer ?? null,
       floor: snapshot.flow.floor ?? null,
@@ -121,6 +166,37 @@ registerFeature({
     proposal_closed(state, event) {
       const own = flowOf(state);
       own.proposals = own.proposals.filter((p) => p.proposal_id !== event.proposal_id);
+      own.version++;
+    },
+    agenda_template_saved(state, event) {
+      const own = flowOf(state);
+      own.template = event.items.map((/** @type {TemplateItem} */ item) => ({ ...item }));
+      own.version++;
+    },
+    problem_phase_started(state, event) {
+      const own = flowOf(state);
+      own.agenda = own.agenda.map((item) => {
+        if (item.item_id !== event.item_id) return item;
+        const problem = item.problem
+          ? { ...item.problem, phase: event.phase }
+          : { presenter: event.presenter, phase: event.phase, suggestions: [], chosen: [] };
+        return { ...item, problem };
+      });
+      own.version++;
+    },
+    suggestion_added(state, event) {
+      const own = flowOf(state);
+      own.agenda = own.agenda.map((item) => (item.item_id === event.item_id && item.problem
+        && !item.problem.suggestions.some((s) => s.suggestion_id === event.suggestion.suggestion_id)
+        ? { ...item, problem: { ...item.problem, suggestions: [...item.problem.suggestions, event.suggestion] } }
+        : item));
+      own.version++;
+    },
+    suggestions_chosen(state, event) {
+      const own = flowOf(state);
+      own.agenda = own.agenda.map((item) => (item.item_id === event.item_id && item.problem
+        ? { ...item, problem: { ...item.problem, chosen: [...event.suggestion_ids] } }
+        : item));
       own.version++;
     },
     round_started(state, event) {
@@ -232,12 +308,20 @@ export const agendaPanel = {
     const flow = () => (store.state ? flowOf(store.state) : null);
     const nameOf = (/** @type {MemberId} */ id) => store.member(id)?.display_name ?? 'Someone';
     const serverNow = () => context.connection.clock.serverNow();
+    const round = mountRound({ context, flow, nameOf });
+    const problem = mountProblem({ context, flow, nameOf });
 
     // --- the timer -------------------------------------------------------------------------
     const timerDisplay = h('div', { class: 'timer-display', id: 'timer-display', role: 'timer', 'aria-live': 'off', 'aria-labelledby': 'timer-speaker' }, '–:––');
     const timerSpeaker = h('p', { class: 'timer-speaker', id: 'timer-speaker' });
     const timerNext = h('p', { class: 'timer-next hint', id: 'timer-next' });
     const timerStatus = h('span', { class: 'tag timer-status', id: 'timer-status' });
+    const soundToggle = h('input', { type: 'checkbox', id: 'time-up-sound', checked: soundWanted() });
+    soundToggle.addEventListener('change', () => {
+      setTimeUpSound(soundToggle.checked);
+      announce(soundToggle.checked ? 'A soft tone plays when time is up.' : 'No tone at time-up.');
+    });
+    const soundLabel = h('label', { class: 'sound-toggle', for: 'time-up-sound' }, soundToggle, 'Tone at time-up');
 
     const minutesInput = h('input', { type: 'number', id: 'round-minutes', min: '0.05', max: '240', step: 'any', value: String(ROUND_MINUTES_DEFAULT), class: 'round-minutes' });
     const startButton = h('button', { type: 'button', class: 'button primary', id: 'timer-start' }, 'Start round');
@@ -248,46 +332,57 @@ export const agendaPanel = {
     const endButton = h('button', { type: 'button', class: 'button secondary', id: 'timer-end' }, 'End round');
     const startRow = h('div', { class: 'timer-start-row' },
       h('label', { for: 'round-minutes' }, 'Minutes per speaker'), minutesInput, startButton);
+    const planRow = h('div', { class: 'timer-plan-row' }, round.planner);
     const controls = h('div', { class: 'timer-controls', id: 'timer-controls' },
-      startRow,
+      startRow, planRow,
       h('div', { class: 'timer-buttons' }, pauseButton, extendButton, nextButton, skipButton, endButton),
       h('p', { class: 'hint' }, 'Keys: Space pause or resume, N next, S skip, + one more minute.'));
 
     const timerBox = h('div', { class: 'timer-box', id: 'timer-box' },
-      h('div', { class: 'timer-head' }, timerSpeaker, timerStatus),
+      h('div', { class: 'timer-head' }, timerSpeaker, h('span', { class: 'timer-tools' }, timerStatus, soundLabel)),
       timerDisplay, timerNext, controls);
 
     // --- the agenda ------------------------------------------------------------------------
     const agendaList = h('ol', { class: 'agenda-list', id: 'agenda-list', 'aria-labelledby': 'agenda-title' });
     const agendaEmpty = h('p', { class: 'empty', id: 'agenda-empty' }, 'No agenda items yet.');
-    const titleInput = h('input', { type: 'text', id: 'agenda-item-title', maxlength: String(AGENDA_TITLE_CHARS_MAX), required: true });
+    const titleInput = h('input', { type: 'text', id: 'agenda-item-title', required: true, 'aria-describedby': 'agenda-form-error' });
     const kindSelect = h('select', { id: 'agenda-item-kind' },
       ...Object.entries(KIND_LABELS).map(([kind, label]) => h('option', { value: kind, selected: kind === 'discussion' }, label)));
-    const itemMinutes = h('input', { type: 'number', id: 'agenda-item-minutes', min: '1', max: '240', step: '1', value: '10' });
+    const itemMinutes = h('input', { type: 'number', id: 'agenda-item-minutes', min: '1', max: String(TIME_BOX_MINUTES_MAX), step: '1', value: '10' });
     const addButton = h('button', { type: 'submit', class: 'button primary', id: 'agenda-add' }, 'Add item');
-    const addForm = h('form', { class: 'inline-form agenda-form', id: 'agenda-form' },
+    const addError = h('p', { class: 'form-error', id: 'agenda-form-error', role: 'alert', hidden: true });
+    const addForm = h('form', { class: 'inline-form agenda-form', id: 'agenda-form', novalidate: true },
       h('div', { class: 'field grow' }, h('label', { for: 'agenda-item-title' }, 'Item title'), titleInput),
       h('div', { class: 'field' }, h('label', { for: 'agenda-item-kind' }, 'Kind'), kindSelect),
       h('div', { class: 'field' }, h('label', { for: 'agenda-item-minutes' }, 'Minutes'), itemMinutes),
-      h('div', { class: 'field end' }, addButton));
+      h('div', { class: 'field end' }, addButton),
+      addError);
     const proposalsTitle = h('h3', { id: 'proposals-title' }, 'Proposed items');
     const proposalsList = h('ul', { class: 'proposal-list', id: 'proposal-list', 'aria-labelledby': 'proposals-title' });
     const proposalsBox = h('div', { class: 'proposals', id: 'agenda-proposals' }, proposalsTitle, proposalsList);
+    const templateButton = h('button', { type: 'button', class: 'button secondary small', id: 'agenda-save-template' }, 'Save agenda as template');
+    const templateState = h('span', { class: 'hint', id: 'agenda-template-state' });
+    const templateRow = h('div', { class: 'template-row', id: 'agenda-template' }, templateButton, templateState);
 
     const element = h('section', { class: 'panel panel-agenda', id: 'panel-agenda', 'aria-labelledby': 'agenda-title' },
       timerBox,
+      round.roundBox,
+      problem.element,
       h('div', { class: 'panel-head' }, h('h2', { id: 'agenda-title' }, 'Agenda')),
-      agendaList, agendaEmpty, proposalsBox, addForm);
+      agendaList, agendaEmpty, templateRow, proposalsBox, addForm,
+      round.talkBox);
 
     // --- requests --------------------------------------------------------------------------
     const startRound = async () => {
       const minutes = Number(minutesInput.value);
       if (!(minutes > 0)) { minutesInput.focus(); return; }
       const current = flow()?.agenda.find((item) => item.status === 'current');
-      await context.act({
+      const reply = await context.act({
         type: 'start_round', speaker_time_box_ms: Math.round(minutes * 60_000), auto_advance: false,
+        speakers: round.plannedSpeakers(),
         item_id: current && current.kind === 'round' ? current.item_id : null,
       }, 'Could not start the round');
+      if (reply) round.clearPlan();
     };
     const togglePause = async () => {
       const timer = flow()?.timer;
@@ -305,12 +400,23 @@ export const agendaPanel = {
     skipButton.addEventListener('click', skip);
     endButton.addEventListener('click', () => context.act({ type: 'end_round' }, 'Could not end the round'));
 
+    /** @param {HTMLElement} errorElement @param {HTMLElement} field @param {string} message */
+    const showError = (errorElement, field, message) => {
+      errorElement.textContent = message;
+      errorElement.hidden = !message;
+      field.setAttribute('aria-invalid', String(!!message));
+    };
+
     addForm.addEventListener('submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const title = titleInput.value.trim();
       const minutes = Number(itemMinutes.value);
-      if (!title) { titleInput.focus(); return; }
-      if (!(minutes > 0)) { itemMinutes.focus(); return; }
+      const wrong = draftProblem(title, minutes);
+      showError(addError, titleInput, wrong);
+      if (wrong) {
+        (title && [...title].length <= AGENDA_TITLE_CHARS_MAX ? itemMinutes : titleInput).focus();
+        return;
+      }
       const item = { title, kind: /** @type {AgendaItemKind} */ (kindSelect.value), time_box_ms: Math.round(minutes * 60_000) };
       addButton.disabled = true;
       const reply = store.iAmFacilitator()
@@ -322,6 +428,101 @@ export const agendaPanel = {
         if (!store.iAmFacilitator()) announce('Your item was proposed to the facilitator.');
       }
     });
+    titleInput.addEventListener('input', () => { if (!addError.hidden) showError(addError, titleInput, ''); });
+
+    templateButton.addEventListener('click', async () => {
+      templateButton.disabled = true;
+      const reply = await context.act({ type: 'save_agenda_as_template' }, 'Could not save the template');
+      drawAgenda();
+      if (reply) announce('The agenda is saved as the group\'s template for the next meetings.');
+    });
+
+    // --- editing an item in place ----------------------------------------------------------
+    /**
+     * The item being edited and its form, kept across redraws so what was typed stays.
+     * @type {{ itemId: number, form: HTMLFormElement } | null}
+     */
+    let editing = null;
+
+    /** @param {AgendaItem} item */
+    const editForm = (item) => {
+      const id = (/** @type {string} */ name) => `agenda-edit-${name}`;
+      const title = h('input', { type: 'text', id: id('title'), value: item.title, required: true, 'aria-describedby': id('error') });
+      const kind = h('select', { id: id('kind') },
+        ...Object.entries(KIND_LABELS).map(([value, label]) => h('option', { value, selected: value === item.kind }, label)));
+      const minutes = h('input', { type: 'number', id: id('minutes'), min: '1', max: String(TIME_BOX_MINUTES_MAX), step: 'any', value: minutesOf(item.time_box_ms) });
+      const owner = h('select', { id: id('owner') },
+        h('option', { value: '' }, 'Nobody'),
+        ...(store.state?.members ?? []).map((member) => h('option', { value: member.member_id, selected: member.member_id === item.owner }, member.display_name)));
+      const error = h('p', { class: 'form-error', id: id('error'), role: 'alert', hidden: true });
+      const save = h('button', { type: 'submit', class: 'button primary small', 'data-action': 'save' }, 'Save');
+      const cancel = h('button', { type: 'button', class: 'button secondary small', 'data-action': 'cancel' }, 'Cancel');
+      const remove = h('button', { type: 'button', class: 'button danger small', 'data-action': 'remove' }, 'Remove item');
+      const form = h('form', { class: 'agenda-edit', novalidate: true, 'aria-label': `Edit ${item.title}` },
+        h('div', { class: 'field grow' }, h('label', { for: id('title') }, 'Title'), title),
+        h('div', { class: 'field' }, h('label', { for: id('kind') }, 'Kind'), kind),
+        h('div', { class: 'field' }, h('label', { for: id('minutes') }, 'Minutes'), minutes),
+        h('div', { class: 'field' }, h('label', { for: id('owner') }, item.kind === 'problem' ? 'Owner (presents)' : 'Owner'), owner),
+        error,
+        h('div', { class: 'actions' }, save, cancel, remove));
+      const close = () => {
+        editing = null;
+        drawAgenda();
+        /** @type {HTMLElement | null} */ (agendaList.querySelector(`[data-item-id="${item.item_id}"] [data-action="edit"]`))?.focus();
+      };
+      form.addEventListener('submit', async (submitEvent) => {
+        submitEvent.preventDefault();
+        const typedTitle = title.value.trim();
+        const typedMinutes = Number(minutes.value);
+        const wrong = draftProblem(typedTitle, typedMinutes);
+        showError(error, title, wrong);
+        if (wrong) { (typedTitle && [...typedTitle].length <= AGENDA_TITLE_CHARS_MAX ? minutes : title).focus(); return; }
+        const latest = flow()?.agenda.find((candidate) => candidate.item_id === item.item_id);
+        save.disabled = true;
+        try {
+          await context.connection.request({
+            type: 'edit_agenda_item', item_id: item.item_id,
+            item: {
+              title: typedTitle, kind: /** @type {AgendaItemKind} */ (kind.value), time_box_ms: Math.round(typedMinutes * 60_000),
+              owner: owner.value || null, notes: latest?.notes ?? item.notes ?? '',
+            },
+          });
+          announce(`Saved ${typedTitle}.`);
+          close();
+        } catch (failure) {
+          showError(error, title, `Could not save: ${failure instanceof Error ? failure.message : String(failure)}.`);
+        } finally {
+          save.disabled = false;
+        }
+      });
+      title.addEventListener('input', () => { if (!error.hidden) showError(error, title, ''); });
+      cancel.addEventListener('click', close);
+      form.addEventListener('keydown', (keyEvent) => {
+        if (keyEvent.key === 'Escape') { keyEvent.preventDefault(); close(); }
+      });
+      remove.addEventListener('click', async () => {
+        const confirmed = await confirmDialog('Remove this agenda item?', `"${item.title}" leaves the agenda for everyone. Add it again if you change your mind.`, 'Remove item');
+        if (!confirmed) { remove.focus(); return; }
+        const reply = await context.act({ type: 'remove_agenda_item', item_id: item.item_id }, 'Could not remove the item');
+        if (reply) {
+          announce(`Removed ${item.title} from the agenda.`);
+          editing = null;
+          drawAgenda();
+          /** @type {HTMLElement | null} */ (agendaList.querySelector('[data-action="edit"]') ?? titleInput)?.focus();
+        } else {
+          remove.focus();
+        }
+      });
+      return form;
+    };
+
+    /** @param {number} index @param {number} delta */
+    const moveItem = async (index, delta) => {
+      const ids = (flow()?.agenda ?? []).map((item) => item.item_id);
+      const order = moved(ids, index, delta);
+      if (order === ids) return;
+      await context.act({ type: 'reorder_agenda', order }, 'Could not move the item');
+    };
 
     // The facilitator's keys, unless the person is typing somewhere.
     document.addEventListener('keydown', (keyEvent) => {
@@ -334,7 +535,7 @@ export const agendaPanel = {
       if (key === ' ' || key === 'Spacebar') {
         // Space on a focused button clicks it; leave that alone.
         const target = /** @type {HTMLElement | null} */ (keyEvent.target);
-        if (target && (target.tagName === 'BUTTON' || target.tagName === 'A')) return;
+        if (target && (target.tagName === 'BUTTON' || target.tagName === 'A' || target.tagName === 'SUMMARY')) return;
         if (!state.timer) return;
         keyEvent.preventDefault();
         togglePause();
@@ -355,9 +556,14 @@ export const agendaPanel = {
     /** @type {unknown} */
     let drawnState = null;
     let drawnRole = '';
+    let drawnMembers = '';
+    let drawnConnected = false;
     /** The deadline whose time-up this page announced (or found already past), so once only. */
     let announcedDeadline = -1;
     let lastRemaining = Number.POSITIVE_INFINITY;
+    /** Who had the floor at the last update, to announce changes; undefined before the first. */
+    /** @type {MemberId | null | undefined} */
+    let announcedSpeaker;
 
     /** @returns {MemberId | null} */
     const currentSpeaker = () => {
@@ -368,6 +574,8 @@ export const agendaPanel = {
       const speaking = state.round?.speakers.find((s) => s.status === 'speaking');
       return speaking?.member_id ?? state.floor?.member_id ?? null;
     };
+    /** @returns {MemberId | null} The first waiting round speaker. */
+    const nextSpeaker = () => flow()?.round?.speakers.find((s) => s.status === 'waiting')?.member_id ?? null;
 
     const tick = () => {
       const state = flow();
@@ -395,6 +603,7 @@ export const agendaPanel = {
         if (lastRemaining > 0 && lastRemaining !== Number.POSITIVE_INFINITY) {
           const speaker = currentSpeaker();
           announce(speaker ? `Time is up for ${nameOf(speaker)}.` : 'Time is up.');
+          playTimeUpTone();
         }
         announcedDeadline = deadlineKey;
       }
@@ -407,37 +616,74 @@ export const agendaPanel = {
       const speaker = currentSpeaker();
       const subject = state?.timer?.subject;
       if (speaker) timerSpeaker.textContent = `${nameOf(speaker)}${speaker === store.myMemberId ? ' (you)' : ''} is speaking`;
-      else if (subject?.kind === 'problem_phase') timerSpeaker.textContent = `Problem: ${subject.phase}`;
-      else timerSpeaker.textContent = state?.round ? 'Round: nobody is speaking' : 'No round running';
-      const nextSpeaker = state?.round?.speakers.find((s) => s.status === 'waiting');
-      timerNext.textContent = state?.round ? (nextSpeaker ? `Next: ${nameOf(nextSpeaker.member_id)}` : 'Last speaker') : '';
+      else if (subject?.kind === 'problem_phase') {
+        const item = state?.agenda.find((candidate) => candidate.item_id === subject.item_id);
+        timerSpeaker.textContent = `${phaseLabel(subject.phase)}${item ? `: ${item.title}` : ''}`;
+      } else timerSpeaker.textContent = state?.round ? 'Round: nobody is speaking' : 'No round running';
+      const upNext = nextSpeaker();
+      timerNext.textContent = state?.round ? (upNext ? `Next: ${nameOf(upNext)}` : 'Last speaker') : '';
       const timer = state?.timer;
       if (!timer) timerStatus.textContent = '';
       timerStatus.hidden = !timer;
     };
 
+    /** Says who has the floor now and who is next, when that changed (not at the first draw). */
+    const announceSpeaker = () => {
+      if (!flow()) return;
+      const speaker = currentSpeaker();
+      if (announcedSpeaker !== undefined && speaker !== announcedSpeaker && speaker) {
+        const upNext = flow()?.round ? nextSpeaker() : null;
+        const who = speaker === store.myMemberId ? `${nameOf(speaker)} (you)` : nameOf(speaker);
+        announce(`Now speaking: ${who}.${flow()?.round ? (upNext ? ` Next: ${nameOf(upNext)}.` : ' Last speaker.') : ''}`);
+      }
+      announcedSpeaker = speaker;
+    };
+
     const drawAgenda = () => {
       const state = flow();
       const facilitator = store.iAmFacilitator();
+      const connected = context.isConnected();
       const agenda = state?.agenda ?? [];
-      agendaList.replaceChildren(...agenda.map((item) => {
+      if (editing && !agenda.some((item) => item.item_id === editing?.itemId)) editing = null;
+      if (!facilitator) editing = null;
+      const restore = keepFocus(agendaList);
+      agendaList.replaceChildren(...agenda.map((item, index) => {
+        const isEditing = editing?.itemId === item.item_id;
         const buttons = facilitator ? [
           item.status !== 'current' && item.status !== 'done'
-            ? h('button', { type: 'button', class: 'button secondary small', 'data-action': 'current', onclick: () => context.act({ type: 'set_current_agenda_item', item_id: item.item_id }, 'Could not mark the item current') }, 'Make current')
+            ? h('button', { type: 'button', class: 'button secondary small', 'data-action': 'current', disabled: !connected, onclick: () => context.act({ type: 'set_current_agenda_item', item_id: item.item_id }, 'Could not mark the item current') }, 'Make current')
             : null,
           item.status !== 'done'
-            ? h('button', { type: 'button', class: 'button secondary small', 'data-action': 'done', onclick: () => context.act({ type: 'mark_agenda_item_done', item_id: item.item_id }, 'Could not mark the item done') }, 'Done')
+            ? h('button', { type: 'button', class: 'button secondary small', 'data-action': 'done', disabled: !connected, onclick: () => context.act({ type: 'mark_agenda_item_done', item_id: item.item_id }, 'Could not mark the item done') }, 'Done')
             : null,
+          h('button', {
+            type: 'button', class: 'button secondary small', 'data-action': 'edit', 'aria-expanded': String(isEditing), disabled: isEditing,
+            'aria-label': `Edit ${item.title}`,
+            onclick: () => {
+              editing = { itemId: item.item_id, form: editForm(item) };
+              drawAgenda();
+              /** @type {HTMLInputElement | null} */ (editing?.form.querySelector('input[type="text"]') ?? null)?.focus();
+            },
+          }, 'Edit'),
+          moveButtons(item.title, index === 0 || !connected, index === agenda.length - 1 || !connected, (delta) => moveItem(index, delta)),
         ] : [];
-        return h('li', { class: `agenda-item ${item.status}`, 'data-item-id': String(item.item_id), 'aria-current': item.status === 'current' ? 'step' : null },
+        const owner = item.owner ? store.member(item.owner)?.display_name : null;
+        return h('li', { class: `agenda-item ${item.status}${isEditing ? ' editing' : ''}`, 'data-item-id': String(item.item_id), 'data-key': String(item.item_id), 'aria-current': item.status === 'current' ? 'step' : null },
           h('span', { class: 'agenda-mark', 'aria-hidden': 'true' }, item.status === 'done' ? '✓' : item.status === 'current' ? '▶' : '·'),
-          h('span', { class: 'agenda-title' }, item.title),
-          h('span', { class: 'agenda-meta' }, `${KIND_LABELS[item.kind] ?? item.kind} · ${Math.round(item.time_box_ms / 60_000)} min`),
-          item.status === 'current' ? h('span', { class: 'tag next' }, 'now') : null,
-          item.status === 'done' ? h('span', { class: 'tag' }, 'done') : null,
-          h('span', { class: 'agenda-actions' }, ...buttons));
+          h('span', { class: 'agenda-main' },
+            h('span', { class: 'agenda-title' }, item.title),
+            h('span', { class: 'agenda-meta' }, `${KIND_LABELS[item.kind] ?? item.kind} · ${minutesOf(item.time_box_ms)} min${owner ? ` · ${owner}` : ''}`),
+            item.status === 'current' ? h('span', { class: 'tag next' }, 'now') : null,
+            item.status === 'done' ? h('span', { class: 'tag' }, 'done') : null),
+          facilitator ? h('span', { class: 'agenda-actions' }, ...buttons) : null,
+          isEditing && editing ? editing.form : null);
       }));
+      restore();
       agendaEmpty.hidden = agenda.length > 0;
+      templateRow.hidden = !facilitator || !state;
+      const saved = !!state && matchesTemplate(agenda, state.template);
+      templateState.textContent = saved ? 'Next meetings start from this agenda.' : 'Next meetings start from the saved template, not this agenda.';
+      templateButton.disabled = !connected || saved;
       const proposals = state?.proposals ?? [];
       proposalsList.replaceChildren(...proposals.map((proposal) => h('li', { class: 'proposal', 'data-proposal-id': String(proposal.proposal_id) },
         h('span', { class: 'agenda-title' }, proposal.item.title),
@@ -455,17 +701,29 @@ export const agendaPanel = {
         const state = flow();
         const facilitator = store.iAmFacilitator();
         const role = store.me()?.role ?? '';
-        if (state !== drawnState || state?.version !== drawnVersion || role !== drawnRole) {
+        const connected = context.isConnected() && !!state;
+        const members = (store.state?.members ?? []).map((m) => `${m.member_id}:${m.display_name}:${m.role}:${m.online}`).join('|');
+        const changed = state !== drawnState || state?.version !== drawnVersion || role !== drawnRole
+          || members !== drawnMembers || connected !== drawnConnected;
+        if (changed) {
           drawnState = state;
           drawnVersion = state?.version ?? -1;
           drawnRole = role;
+          drawnMembers = members;
+          drawnConnected = connected;
           drawAgenda();
         }
+        round.update(changed);
+        problem.update(changed);
         drawTimerText();
-        const connected = context.isConnected() && !!state;
+        announceSpeaker();
         controls.hidden = !facilitator;
         startRow.hidden = !!state?.round;
-        for (const button of [pauseButton, extendButton, nextButton, skipButton, endButton]) button.hidden = !state?.round;
+        planRow.hidden = !!state?.round;
+        // Pause and +1 min work on any timer (a round, a called speaker, a problem's phase).
+        pauseButton.hidden = !state?.timer && !state?.round;
+        extendButton.hidden = !state?.timer && !state?.round;
+        for (const button of [nextButton, skipButton, endButton]) button.hidden = !state?.round;
         pauseButton.textContent = state?.timer?.state.status === 'paused' ? 'Resume' : 'Pause';
         pauseButton.disabled = !connected || !state?.timer;
         extendButton.disabled = !connected || !state?.timer;

@@ -1,0 +1,242 @@
+// @ts-check
+// Bring a problem, drawn inside the agenda panel while a `problem` item is current: the four
+// phases with what each one means (everyone sees where the group is), the facilitator's
+// buttons to start a phase (each runs the timer), the members' suggestions in the suggest
+// phase, and the presenter's choice in the decide phase, which the server turns into the
+// presenter's commitment (it shows up on the commitment board).
+
+import { h, announce } from '../ui.js';
+
+/** @typedef {import('../protocol').MemberId} MemberId */
+/** @typedef {import('../protocol').ProblemPhase} ProblemPhase */
+/** @typedef {import('../protocol').AgendaItem} AgendaItem */
+/** @typedef {import('./agenda.js').FlowState} FlowState */
+
+/** The server's limit on a suggestion (PROTOCOL.md). */
+export const SUGGESTION_CHARS_MAX = 500;
+
+/**
+ * Each phase in order: its name, what the group does in it, and the server's default time box
+ * in minutes (PROTOCOL.md, "Bring a problem").
+ * @type {{ phase: ProblemPhase, label: string, meaning: string, minutes: number }[]}
+ */
+export const PHASES = [
+  { phase: 'present', label: 'Present', meaning: 'The presenter explains the problem. Everyone else listens.', minutes: 5 },
+  { phase: 'clarify', label: 'Clarifying questions', meaning: 'Questions about the facts only; no advice yet.', minutes: 5 },
+  { phase: 'suggest', label: 'Suggestions', meaning: 'Everyone but the presenter offers suggestions, written down here.', minutes: 8 },
+  { phase: 'decide', label: 'Choose', meaning: 'The presenter picks what they will act on; it becomes their commitment.', minutes: 2 },
+];
+
+/** @param {ProblemPhase} phase */
+export function phaseLabel(phase) {
+  return PHASES.find((entry) => entry.phase === phase)?.label ?? phase;
+}
+
+/**
+ * @param {object} deps
+ * @param {import('./index.js').PanelContext} deps.context
+ * @param {() => FlowState | null} deps.flow
+ * @param {(id: MemberId) => string} deps.nameOf
+ */
+export function mountProblem({ context, flow, nameOf }) {
+  const { store } = context;
+
+  const title = h('h3', { id: 'problem-title' });
+  const presenterLine = h('p', { class: 'problem-presenter', id: 'problem-presenter' });
+  const phaseList = h('ol', { class: 'phase-list', id: 'problem-phases', 'aria-label': 'Phases' });
+
+  // The facilitator picks a presenter when the item has none (the item's owner presents).
+  const presenterSelect = h('select', { id: 'problem-presenter-select' });
+  const presenterButton = h('button', { type: 'submit', class: 'button primary small' }, 'Set presenter');
+  const presenterForm = h('form', { class: 'inline-form problem-presenter-form', id: 'problem-presenter-form' },
+    h('div', { class: 'field' }, h('label', { for: 'problem-presenter-select' }, 'Presenter'), presenterSelect),
+    h('div', { class: 'field end' }, presenterButton));
+
+  const suggestionList = h('ol', { class: 'suggestion-list', id: 'suggestion-list', 'aria-labelledby': 'suggestions-title' });
+  const suggestionsEmpty = h('p', { class: 'empty', id: 'suggestions-empty' }, 'No suggestions yet.');
+  const suggestionText = h('textarea', { id: 'suggestion-text', rows: '2', 'aria-describedby': 'suggestion-error' });
+  const suggestionError = h('p', { class: 'form-error', id: 'suggestion-error', role: 'alert', hidden: true });
+  const suggestionButton = h('button', { type: 'submit', class: 'button primary', id: 'suggestion-add' }, 'Add suggestion');
+  const suggestionForm = h('form', { class: 'suggestion-form', id: 'suggestion-form' },
+    h('label', { for: 'suggestion-text' }, 'Your suggestion'), suggestionText, suggestionError,
+    h('div', { class: 'actions' }, suggestionButton));
+
+  const chooseButton = h('button', { type: 'submit', class: 'button primary', id: 'suggestions-choose' }, 'Commit to the chosen suggestions');
+  const chooseHint = h('p', { class: 'hint', id: 'choose-hint' });
+  const chooseForm = h('form', { class: 'choose-form', id: 'choose-form' }, chooseHint, h('div', { class: 'actions' }, chooseButton));
+  const chosenNote = h('p', { class: 'chosen-note', id: 'chosen-note' });
+
+  const suggestionsBox = h('div', { class: 'suggestions', id: 'problem-suggestions' },
+    h('h4', { id: 'suggestions-title' }, 'Suggestions'), suggestionList, suggestionsEmpty, chosenNote, chooseForm, suggestionForm);
+
+  const element = h('section', { class: 'problem-box', id: 'problem-box', 'aria-labelledby': 'problem-title' },
+    title, presenterLine, presenterForm, phaseList, suggestionsBox);
+
+  /** @returns {AgendaItem | null} The current item, when it is a problem. */
+  const currentProblem = () => flow()?.agenda.find((item) => item.status === 'current' && item.kind === 'problem') ?? null;
+  /** @param {AgendaItem} item */
+  const presenterOf = (item) => item.problem?.presenter ?? item.owner ?? null;
+
+  presenterForm.addEventListener('submit', async (submitEvent) => {
+    submitEvent.preventDefault();
+    const item = currentProblem();
+    if (!item || !presenterSelect.value) return;
+    await context.act({
+      type: 'edit_agenda_item', item_id: item.item_id,
+      item: { title: item.title, kind: item.kind, time_box_ms: item.time_box_ms, owner: presenterSelect.value, notes: item.notes ?? '' },
+    }, 'Could not set the presenter');
+  });
+
+  suggestionForm.addEventListener('submit', async (submitEvent) => {
+    submitEvent.preventDefault();
+    const item = currentProblem();
+    if (!item) return;
+    const text = suggestionText.value.trim();
+    const problemWithIt = !text ? 'Write a suggestion first.'
+      : [...text].length > SUGGESTION_CHARS_MAX ? `A suggestion has at most ${SUGGESTION_CHARS_MAX} characters; this one has ${[...text].length}.` : '';
+    suggestionError.textContent = problemWithIt;
+    suggestionError.hidden = !problemWithIt;
+    suggestionText.setAttribute('aria-invalid', String(!!problemWithIt));
+    if (problemWithIt) { suggestionText.focus(); return; }
+    suggestionButton.disabled = true;
+    const reply = await context.act({ type: 'add_suggestion', item_id: item.item_id, text }, 'Could not add the suggestion');
+    suggestionButton.disabled = false;
+    if (reply) {
+      suggestionText.value = '';
+      announce('Your suggestion was added.');
+    }
+  });
+  suggestionText.addEventListener('input', () => {
+    if (suggestionError.hidden) return;
+    suggestionError.hidden = true;
+    suggestionText.setAttribute('aria-invalid', 'false');
+  });
+
+  chooseForm.addEventListener('submit', async (submitEvent) => {
+    submitEvent.preventDefault();
+    const item = currentProblem();
+    if (!item) return;
+    const ids = [...suggestionList.querySelectorAll('input[type="checkbox"]:checked')]
+      .map((box) => Number(/** @type {HTMLInputElement} */ (box).value));
+    if (ids.length === 0) {
+      chooseHint.textContent = 'Tick at least one suggestion to commit to.';
+      chooseHint.classList.add('form-error');
+      return;
+    }
+    chooseButton.disabled = true;
+    const reply = await context.act({ type: 'choose_suggestions', item_id: item.item_id, suggestion_ids: ids }, 'Could not save your choice');
+    chooseButton.disabled = false;
+    if (reply) announce('Your choice is saved and added to your commitments.');
+  });
+
+  /** The phase last seen, to announce changes (not the one found at load). */
+  /** @type {string | null} */
+  let seenPhase = null;
+  /** Ticked boxes survive redraws until the presenter submits. */
+  /** @type {Set<number>} */
+  const ticked = new Set();
+  let tickedFor = -1;
+
+  const draw = () => {
+    const item = currentProblem();
+    element.hidden = !item;
+    if (!item) { seenPhase = null; return; }
+    const facilitator = store.iAmFacilitator();
+    const me = store.me();
+    const problem = item.problem ?? null;
+    const presenter = presenterOf(item);
+    const iPresent = !!presenter && presenter === store.myMemberId;
+    const phase = problem?.phase ?? null;
+    const connected = context.isConnected();
+
+    const phaseKey = `${item.item_id}:${phase}`;
+    if (seenPhase !== null && phase && seenPhase !== phaseKey) {
+      const entry = PHASES.find((p) => p.phase === phase);
+      announce(`Bring a problem: ${entry?.label ?? phase}. ${entry?.meaning ?? ''}`);
+    }
+    seenPhase = phaseKey;
+
+    title.textContent = item.title.toLowerCase() === 'bring a problem' ? item.title : `Bring a problem: ${item.title}`;
+    presenterLine.textContent = presenter
+      ? `${nameOf(presenter)}${iPresent ? ' (you)' : ''} presents.`
+      : facilitator ? 'Choose who presents this problem.' : 'Waiting for the facilitator to choose who presents.';
+    presenterForm.hidden = !facilitator || !!problem;
+    if (!presenterForm.hidden) {
+      const chosen = presenterSelect.value || presenter || '';
+      presenterSelect.replaceChildren(...(store.state?.members ?? [])
+        .filter((member) => member.role !== 'observer')
+        .map((member) => h('option', { value: member.member_id, selected: member.member_id === chosen }, member.display_name)));
+      presenterButton.disabled = !connected;
+    }
+
+    phaseList.replaceChildren(...PHASES.map((entry, index) => {
+      const current = entry.phase === phase;
+      return h('li', { class: `phase${current ? ' current' : ''}`, 'data-phase': entry.phase, 'aria-current': current ? 'step' : null },
+        h('span', { class: 'phase-number', 'aria-hidden': 'true' }, String(index + 1)),
+        h('span', { class: 'phase-text' },
+          h('span', { class: 'phase-name' }, entry.label, current ? h('span', { class: 'tag next' }, 'now') : null),
+          h('span', { class: 'phase-meaning' }, entry.meaning)),
+        facilitator ? h('button', {
+          type: 'button', class: `button ${current ? 'secondary' : 'primary'} small`, 'data-action': `phase-${entry.phase}`,
+          disabled: !connected || !presenter,
+          'aria-label': `${current ? 'Restart' : 'Start'} ${entry.label} (${entry.minutes} min)`,
+          onclick: () => context.act({ type: 'start_problem_phase', item_id: item.item_id, phase: entry.phase }, `Could not start ${entry.label.toLowerCase()}`),
+        }, `${current ? 'Restart' : 'Start'} · ${entry.minutes} min`) : null);
+    }));
+
+    // Suggestions, with the presenter's tick boxes in the decide phase.
+    const suggestions = problem?.suggestions ?? [];
+    const chosen = problem?.chosen ?? [];
+    const choosing = iPresent && phase === 'decide';
+    if (tickedFor !== item.item_id) {
+      ticked.clear();
+      for (const id of chosen) ticked.add(id);
+      tickedFor = item.item_id;
+    }
+    suggestionList.replaceChildren(...suggestions.map((suggestion) => {
+      const isChosen = chosen.includes(suggestion.suggestion_id);
+      const boxId = `suggestion-choose-${suggestion.suggestion_id}`;
+      return h('li', { class: `suggestion${isChosen ? ' chosen' : ''}`, 'data-suggestion-id': String(suggestion.suggestion_id) },
+        choosing ? h('input', {
+          type: 'checkbox', id: boxId, value: String(suggestion.suggestion_id), checked: ticked.has(suggestion.suggestion_id),
+          onchange: (/** @type {Event} */ changeEvent) => {
+            const box = /** @type {HTMLInputElement} */ (changeEvent.target);
+            if (box.checked) ticked.add(suggestion.suggestion_id); else ticked.delete(suggestion.suggestion_id);
+          },
+        }) : null,
+        h(choosing ? 'label' : 'span', { class: 'suggestion-text', for: choosing ? boxId : null }, suggestion.text),
+        h('span', { class: 'suggestion-by' }, `from ${nameOf(suggestion.by)}`),
+        isChosen ? h('span', { class: 'tag next' }, 'chosen') : null);
+    }));
+    suggestionsEmpty.hidden = suggestions.length > 0;
+    suggestionsEmpty.textContent = phase === 'suggest' ? 'No suggestions yet.' : 'Suggestions are collected in the suggestions phase.';
+    suggestionsBox.hidden = !problem;
+
+    suggestionForm.hidden = phase !== 'suggest' || iPresent || !me || me.role === 'observer';
+    suggestionButton.disabled = !connected;
+    chooseForm.hidden = !choosing || suggestions.length === 0;
+    chooseButton.disabled = !connected;
+    if (!chooseForm.hidden && !chooseHint.classList.contains('form-error')) {
+      chooseHint.textContent = 'Tick the suggestions you will act on. They become your commitment for next meeting.';
+    }
+    chosenNote.hidden = chosen.length === 0;
+    chosenNote.textContent = presenter ? `${nameOf(presenter)} chose ${chosen.length === 1 ? '1 suggestion; it is' : `${chosen.length} suggestions; they are`} on the commitment board.` : '';
+    if (phase === 'decide' && !iPresent && chosen.length === 0 && presenter) {
+      chosenNote.hidden = false;
+      chosenNote.textContent = `${nameOf(presenter)} is choosing what to act on.`;
+    }
+  };
+
+  suggestionList.addEventListener('change', () => {
+    chooseHint.classList.remove('form-error');
+    chooseHint.textContent = 'Tick the suggestions you will act on. They become your commitment for next meeting.';
+  });
+
+  return {
+    element,
+    /** @param {boolean} changed Whether the flow, members or connection changed. */
+    update(changed) {
+      if (changed) draw();
+    },
+  };
+}
