@@ -330,6 +330,7 @@ export const rolePlayPanel = {
     const renderRubricEditor = (own, selected) => {
       const draft = /** @type {RubricDraft} */ (rubricDraft);
       const disabled = busy || !context.isConnected();
+      const summaryText = () => `Edit the rubric: ${draft.name.trim() || 'no name yet'}, ${draft.criteria.length} ${draft.criteria.length === 1 ? 'criterion' : 'criteria'}${rubricDirty ? ' (changed)' : ''}`;
       /**
        * An input bound to one field of the draft: edits go into the draft without a redraw.
        * @param {HTMLInputElement | HTMLTextAreaElement} control
@@ -340,6 +341,8 @@ export const rolePlayPanel = {
           write(control.value);
           rubricDirty = true;
           clearProblem(control);
+          const summary = document.getElementById('rubric-summary');
+          if (summary) summary.textContent = summaryText();
         });
         return control;
       };
@@ -358,38 +361,47 @@ export const rolePlayPanel = {
       const rows = draft.criteria.map((criterion, index) => {
         const ids = criterionFieldIds(index);
         const number = index + 1;
-        const label = criterion.name.trim() ? `criterion ${number}, ${criterion.name.trim()}` : `criterion ${number}`;
+        /** The buttons name the criterion, and follow its name as it is typed. */
+        const labelOf = () => (criterion.name.trim() ? `criterion ${number}, ${criterion.name.trim()}` : `criterion ${number}`);
         const numberInput = (/** @type {string} */ id, /** @type {string} */ value, /** @type {number} */ min, /** @type {number | null} */ max, /** @type {(value: string) => void} */ write) =>
           bind(h('input', { type: 'number', id, value, min, max, step: 1, inputmode: 'numeric', class: 'num', ...invalidProps(id) }), write);
-        const upId = `criterion-${index}-up`;
-        const downId = `criterion-${index}-down`;
+        const upButton = h('button', { type: 'button', class: 'button secondary small', id: `criterion-${index}-up`, disabled: index === 0,
+          onclick: () => move(index, index - 1, index - 1 === 0 ? 'criterion-0-down' : `criterion-${index - 1}-up`) }, '↑ Up');
+        const downButton = h('button', { type: 'button', class: 'button secondary small', id: `criterion-${index}-down`, disabled: index === count - 1,
+          onclick: () => move(index, index + 1, index + 1 === count - 1 ? `criterion-${index + 1}-up` : `criterion-${index + 1}-down`) }, '↓ Down');
+        const removeButton = h('button', { type: 'button', class: 'button secondary small remove', id: `criterion-${index}-remove`, disabled: count <= 1,
+          onclick: () => {
+            const removed = draft.criteria.splice(index, 1)[0];
+            rubricDirty = true;
+            problems = [];
+            focusAfterDraw = draft.criteria.length ? criterionFieldIds(Math.min(index, draft.criteria.length - 1)).name : 'rubric-add';
+            announce(`Criterion "${removed.name.trim() || number}" removed.`);
+            redraw();
+          } }, 'Remove');
+        const label = () => {
+          upButton.setAttribute('aria-label', `Move ${labelOf()} up`);
+          downButton.setAttribute('aria-label', `Move ${labelOf()} down`);
+          removeButton.setAttribute('aria-label', `Remove ${labelOf()}`);
+        };
+        label();
         return h('li', { class: 'criterion-edit', 'data-criterion': index },
           h('fieldset', {},
             h('legend', {}, `Criterion ${number}`),
-            h('div', { class: 'criterion-edit-tools' },
-              h('button', { type: 'button', class: 'button secondary small', id: upId, 'aria-label': `Move ${label} up`, disabled: index === 0,
-                onclick: () => move(index, index - 1, index - 1 === 0 ? `criterion-0-down` : `criterion-${index - 1}-up`) }, '↑ Up'),
-              h('button', { type: 'button', class: 'button secondary small', id: downId, 'aria-label': `Move ${label} down`, disabled: index === count - 1,
-                onclick: () => move(index, index + 1, index + 1 === count - 1 ? `criterion-${index + 1}-up` : `criterion-${index + 1}-down`) }, '↓ Down'),
-              h('button', { type: 'button', class: 'button danger secondary small', id: `criterion-${index}-remove`, 'aria-label': `Remove ${label}`, disabled: count <= 1,
-                onclick: () => {
-                  const removed = draft.criteria.splice(index, 1)[0];
-                  rubricDirty = true;
-                  problems = [];
-                  focusAfterDraw = draft.criteria.length ? criterionFieldIds(Math.min(index, draft.criteria.length - 1)).name : 'rubric-add';
-                  announce(`Criterion "${removed.name.trim() || number}" removed.`);
-                  redraw();
-                } }, 'Remove')),
+            h('div', { class: 'criterion-edit-tools' }, upButton, downButton, removeButton),
             h('div', { class: 'criterion-edit-fields' },
               h('div', { class: 'field grow' }, h('label', { for: ids.name }, 'Name'),
-                bind(h('input', { type: 'text', id: ids.name, value: criterion.name, maxlength: CRITERION_NAME_CHARS_MAX, autocomplete: 'off', ...invalidProps(ids.name) }), (value) => { criterion.name = value; }),
-                problemText(ids.name)),
+                bind(h('input', { type: 'text', id: ids.name, value: criterion.name, maxlength: CRITERION_NAME_CHARS_MAX, autocomplete: 'off', ...invalidProps(ids.name) }), (value) => {
+                  criterion.name = value;
+                  label();
+                })),
               h('div', { class: 'field num-field' }, h('label', { for: ids.scale_min }, 'Lowest'),
-                numberInput(ids.scale_min, criterion.scale_min, 0, null, (value) => { criterion.scale_min = value; }), problemText(ids.scale_min)),
+                numberInput(ids.scale_min, criterion.scale_min, 0, null, (value) => { criterion.scale_min = value; })),
               h('div', { class: 'field num-field' }, h('label', { for: ids.scale_max }, 'Highest'),
-                numberInput(ids.scale_max, criterion.scale_max, 1, null, (value) => { criterion.scale_max = value; }), problemText(ids.scale_max)),
+                numberInput(ids.scale_max, criterion.scale_max, 1, null, (value) => { criterion.scale_max = value; })),
               h('div', { class: 'field num-field' }, h('label', { for: ids.weight }, 'Weight'),
-                numberInput(ids.weight, criterion.weight, 1, WEIGHT_MAX, (value) => { criterion.weight = value; }), problemText(ids.weight))),
+                numberInput(ids.weight, criterion.weight, 1, WEIGHT_MAX, (value) => { criterion.weight = value; }))),
+            // The row's messages go under the whole row, where they have room.
+            problemText(ids.name), problemText(ids.scale_min), problemText(ids.scale_max), problemText(ids.weight),
             h('div', { class: 'field' }, h('label', { for: ids.description }, 'What a good score looks like (optional)'),
               (() => {
                 const area = h('textarea', { id: ids.description, rows: 2, maxlength: CRITERION_DESCRIPTION_CHARS_MAX, ...invalidProps(ids.description) });
@@ -408,7 +420,7 @@ export const rolePlayPanel = {
       const ownCount = own.view.templates.filter((template) => !template.built_in).length;
       return h('details', { class: 'rubric-editor', id: 'rubric-editor', open: rubricOpen ? true : null,
         ontoggle: (/** @type {Event} */ toggle) => { rubricOpen = /** @type {HTMLDetailsElement} */ (toggle.currentTarget).open; } },
-      h('summary', { id: 'rubric-summary' }, `Edit the rubric: ${draft.name.trim() || 'no name yet'}, ${count} ${count === 1 ? 'criterion' : 'criteria'}${rubricDirty ? ' (changed)' : ''}`),
+      h('summary', { id: 'rubric-summary' }, summaryText()),
       h('div', { class: 'rubric-editor-body' },
         h('p', { class: 'hint', id: 'rubric-limits' },
           `Limits: 1 to ${CRITERIA_MAX} criteria; names up to ${RUBRIC_NAME_CHARS_MAX} characters, descriptions up to ${CRITERION_DESCRIPTION_CHARS_MAX}; `
