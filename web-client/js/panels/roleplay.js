@@ -619,7 +619,7 @@ export const rolePlayPanel = {
       const button = h('button', { type: 'submit', class: 'button primary', id: 'roleplay-submit', disabled }, mine ? 'Replace my scores' : 'Submit scores');
       if (mine) {
         form.prepend(h('p', { class: 'hint', id: 'roleplay-changing' }, blank
-          ? 'You have submitted already. Your earlier scores are not shown (nothing on the page or the server says which were yours); fill in the form to replace them.'
+          ? 'You have submitted already. Your earlier scores are not shown: the server sends nobody any score before the reveal, you included. Fill in the form to replace them.'
           : 'You have submitted already; sending this replaces your earlier scores.'));
       }
       form.append(h('div', { class: 'actions' }, button,
