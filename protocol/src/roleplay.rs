@@ -235,4 +235,11 @@ pub struct RolePlayView {
     /// Every current member's history as a seller, for members who have been one.
     #[serde(default)]
     pub seller_trends: Vec<SellerTrend>,
+    /// Whether the member this snapshot is for has a submission in the role play being scored
+    /// (so that after a reload their page says so instead of showing a blank form). Computed
+    /// per viewer from the room's in-memory dedupe, sent only in that viewer's own snapshot,
+    /// never stored: `true` only while scoring is open, and `false` again after a server
+    /// restart, which forgets who submitted (PROTOCOL.md, "Role play and anonymous scoring").
+    #[serde(default)]
+    pub you_submitted: bool,
 }

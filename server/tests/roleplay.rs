@@ -410,6 +410,12 @@ async fn check_store(
     let mut slots = Vec::new();
     for record in probe.records().await {
         found += assert_no_identity_beside_submissions(&record, scorers, label);
+        // Who submitted is known only in memory while scoring is open: the per-viewer flag of
+        // a snapshot is never stored.
+        assert!(
+            find_all(&record, b"you_submitted").is_empty(),
+            "{label}: a stored record holds you_submitted"
+        );
         // Every stored JSON record that holds a bag: its submissions name nobody, and their
         // keys are random slots, not members.
         for at in find_all(&record, b"\"submissions\":{") {
@@ -610,6 +616,30 @@ async fn full_role_play(server: TestServer, probe: StoreProbe) {
         "the stored bag has the four submissions: {slots:?}"
     );
 
+    // Cleo reloads her page while scoring is open: her own snapshot, and only hers, says she
+    // submitted (check_frames checks every other frame anyone received).
+    let mut cleo_reload = TestClient::connect(server.addr).await;
+    let snapshot = cleo_reload
+        .join(
+            group.group_id,
+            Credential::MemberToken {
+                token: scorers[0].token.clone(),
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(snapshot.role_play.you_submitted);
+    // Bob (the buyer, who did not score) reloads too: his says he did not.
+    let mut bob_reload = TestClient::connect(server.addr).await;
+    let snapshot = bob_reload
+        .join(group.group_id, bob.token_credential(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!snapshot.role_play.you_submitted);
+
     fran.ok(role_play(RolePlayRequest::Reveal { role_play_id }))
         .await;
     let revealed = event_seen(&mut ann, |frame| {
@@ -632,6 +662,8 @@ async fn full_role_play(server: TestServer, probe: StoreProbe) {
         ("olga", olga),
         ("bob again", bob_again),
         ("ann again", ann_again),
+        ("cleo reload", cleo_reload),
+        ("bob reload", bob_reload),
     ];
     for (_, client) in &mut live {
         drain(client).await;
@@ -831,6 +863,16 @@ fn check_frames(recordings: &[Recording], scorers: &[Identity], buyer: MemberId,
                     _ => {}
                 }
             }
+            // "You submitted" reaches the submitter's own snapshot only (Cleo's reload here);
+            // everyone else's snapshots say false (Bob's reload among them, while scoring).
+            if let ServerMessage::Snapshot(snapshot) = message {
+                assert_eq!(
+                    snapshot.role_play.you_submitted,
+                    recording.owner == "cleo reload",
+                    "{}: a snapshot's you_submitted",
+                    recording.owner
+                );
+            }
             // Acks to scorers carry nothing either.
             if let ServerMessage::Ack { result, .. } = message {
                 assert!(matches!(
@@ -870,6 +912,10 @@ fn check_logs(logs: &LogBuffer, slots: &[String]) {
     assert!(
         !text.contains("\"scores\""),
         "a log line holds a submission"
+    );
+    assert!(
+        !text.contains("you_submitted"),
+        "a log line holds who submitted"
     );
     assert!(
         !text.contains("submit"),
@@ -1131,4 +1177,177 @@ async fn the_buyer_brief_reaches_only_the_buyer_in_replays_from_the_log() {
         client.close().await;
     }
     server.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// "You submitted", in the submitter's own snapshot only
+// ---------------------------------------------------------------------------------------------
+
+/// Joins again with the client's token and no resume point (a page reload): a fresh snapshot.
+async fn reload(server: &TestServer, group: &TestGroup, client: &TestClient) -> (TestClient, bool) {
+    let mut again = TestClient::connect(server.addr).await;
+    let snapshot = again
+        .join(group.group_id, client.token_credential(), None)
+        .await
+        .expect("join again")
+        .expect("a join without a resume point gets a snapshot");
+    let submitted = snapshot.role_play.you_submitted;
+    (again, submitted)
+}
+
+/// Every snapshot a client received says `you_submitted` as `expected`.
+fn snapshots_say(client: &TestClient, expected: bool) -> usize {
+    let mut seen = 0;
+    for message in &client.received {
+        if let ServerMessage::Snapshot(snapshot) = message {
+            assert_eq!(
+                snapshot.role_play.you_submitted, expected,
+                "a snapshot says you_submitted = {}",
+                snapshot.role_play.you_submitted
+            );
+            seen += 1;
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_scorer_who_reloads_is_told_they_submitted_and_nobody_else_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Reload Peers").await;
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    let ann = join_member(&server, &group, "Ann").await;
+    let cleo = join_member(&server, &group, "Cleo").await;
+    let dan = join_member(&server, &group, "Dan").await;
+    fran.ok(role_play(RolePlayRequest::SetUp {
+        seller: ann.member_id.unwrap(),
+        buyer: None,
+        scenario: SCENARIO.into(),
+        buyer_brief: None,
+        rubric: rubric(),
+        reveal_threshold: Some(2),
+    }))
+    .await;
+    let frame = event_seen(&mut fran, |frame| {
+        matches!(is_role_play(frame), Some(RolePlayEvent::SetUp { .. }))
+    })
+    .await;
+    let Some(RolePlayEvent::SetUp { role_play: info }) = is_role_play(&frame).cloned() else {
+        unreachable!()
+    };
+    let role_play_id = info.role_play_id;
+    fran.ok(role_play(RolePlayRequest::OpenScoring { role_play_id }))
+        .await;
+    // Before anyone scores, nobody has submitted.
+    let (cleo_before, submitted) = reload(&server, &group, &cleo).await;
+    assert!(!submitted, "Cleo has not submitted yet");
+
+    let mut cleo = cleo;
+    cleo.ok(submit(role_play_id, &CLEO)).await;
+    event_seen(&mut fran, wait_count(1)).await;
+
+    // Cleo reloads: her snapshot says she submitted. Nobody else's does.
+    let (mut cleo_again, submitted) = reload(&server, &group, &cleo).await;
+    assert!(submitted, "Cleo's own snapshot says she submitted");
+    let (dan_again, submitted) = reload(&server, &group, &dan).await;
+    assert!(!submitted, "Dan has not submitted");
+    let (fran_again, submitted) = reload(&server, &group, &fran).await;
+    assert!(!submitted, "the facilitator has not submitted");
+    let (ann_again, submitted) = reload(&server, &group, &ann).await;
+    assert!(!submitted, "the seller never submits");
+
+    // From the reloaded page, a second submission is still a revision: no new count.
+    cleo_again.ok(submit(role_play_id, &EVE_DRAFT)).await;
+    let mut dan = dan;
+    dan.ok(submit(role_play_id, &DAN)).await;
+    event_seen(&mut fran, wait_count(2)).await;
+    let counts: Vec<u32> = fran
+        .events()
+        .iter()
+        .filter_map(|frame| match is_role_play(frame) {
+            Some(RolePlayEvent::SubmissionCount { count, .. }) => Some(*count),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        vec![1, 2],
+        "Cleo's resubmission after the reload was a revision"
+    );
+    let (dan_after, submitted) = reload(&server, &group, &dan).await;
+    assert!(submitted, "Dan's own snapshot now says he submitted");
+
+    // The next meeting sends everyone a snapshot while scoring stays open: per viewer again.
+    fran.ok(Request::StartNextMeeting).await;
+    let mut live = vec![
+        ("fran", fran, false),
+        ("ann", ann, false),
+        ("cleo", cleo, true),
+        ("cleo again", cleo_again, true),
+        ("cleo before", cleo_before, true),
+        ("dan", dan, true),
+        ("dan again", dan_again, true),
+        ("dan after", dan_after, true),
+        ("fran again", fran_again, false),
+        ("ann again", ann_again, false),
+    ];
+    for (name, client, submitted) in &mut live {
+        let is_next = |message: &ServerMessage| matches!(message, ServerMessage::Snapshot(snapshot) if snapshot.meeting.number == 2);
+        let mut message = client
+            .received
+            .iter()
+            .find(|message| is_next(message))
+            .cloned();
+        while message.is_none() {
+            message = Some(client.recv().await).filter(is_next);
+        }
+        let Some(ServerMessage::Snapshot(snapshot)) = message else {
+            unreachable!()
+        };
+        assert_eq!(
+            snapshot.role_play.you_submitted, *submitted,
+            "{name}'s next-meeting snapshot"
+        );
+    }
+    // Nothing else anyone received said otherwise: Cleo's and Dan's flags reached only their
+    // own connections (each client's first snapshots were taken before its member scored).
+    for (name, client, submitted) in &live {
+        if !*submitted {
+            assert!(
+                snapshots_say(client, false) > 0,
+                "{name} received snapshots"
+            );
+        }
+    }
+
+    // Once scoring closes, nobody is linked to a submission any more, not even for themselves.
+    let (_, mut fran, _) = live.remove(0);
+    fran.ok(role_play(RolePlayRequest::CloseScoring { role_play_id }))
+        .await;
+    let (_, cleo, _) = live
+        .iter()
+        .position(|(name, _, _)| *name == "cleo")
+        .map(|index| live.remove(index))
+        .unwrap();
+    let (_, submitted) = reload(&server, &group, &cleo).await;
+    assert!(!submitted, "after scoring closed the flag is gone");
+
+    // The flag was never stored: the store holds the (unrevealed) bag, and no flag beside it.
+    fran.close().await;
+    cleo.close().await;
+    for (_, client, _) in live {
+        client.close().await;
+    }
+    server.stop().await;
+    let stored = redb_bytes(dir.path());
+    assert!(
+        !find_all(&stored, DAN.comment.as_bytes()).is_empty(),
+        "the bag is in the store (the check is not vacuous)"
+    );
+    assert!(
+        find_all(&stored, b"you_submitted").is_empty(),
+        "the flag is never stored"
+    );
 }

@@ -432,7 +432,15 @@ templates: Array<RubricTemplate>,
 /**
  * Every current member's history as a seller, for members who have been one.
  */
-seller_trends: Array<SellerTrend>, };
+seller_trends: Array<SellerTrend>, 
+/**
+ * Whether the member this snapshot is for has a submission in the role play being scored
+ * (so that after a reload their page says so instead of showing a blank form). Computed
+ * per viewer from the room's in-memory dedupe, sent only in that viewer's own snapshot,
+ * never stored: `true` only while scoring is open, and `false` again after a server
+ * restart, which forgets who submitted (PROTOCOL.md, "Role play and anonymous scoring").
+ */
+you_submitted: boolean, };
 
 export type AgendaItemKind = "round" | "report_back" | "problem" | "role_play" | "benchmarks" | "best_practices" | "commitments" | "discussion";
 

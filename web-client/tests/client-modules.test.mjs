@@ -89,3 +89,72 @@ test('a registered feature reads its part of the snapshot and handles its own ev
   assert.deepEqual(store.state?.features.counter, { renames: 2 });
   assert.equal(store.state?.group.name, 'B');
 });
+
+test('the rubric editor checks a draft the way the server does', async () => {
+  const { checkRubric, draftOf, moveCriterion, newCriterion, templateProblem, CRITERIA_MAX, GROUP_TEMPLATES_MAX } = await import('../js/rubric.js');
+  const rubric = {
+    name: 'Discovery',
+    criteria: [
+      { name: 'Questions', description: 'Open ones.', scale_min: 1, scale_max: 5, weight: 2 },
+      { name: 'Next step', description: '', scale_min: 0, scale_max: 99, weight: 100 },
+    ],
+    one_thing_differently: true,
+  };
+  // A template round-trips through the draft unchanged.
+  assert.deepEqual(checkRubric(draftOf(rubric)), { rubric, problems: [] });
+  // Text is trimmed like the server trims it.
+  const padded = draftOf(rubric);
+  padded.name = '  Discovery  ';
+  padded.criteria[0].name = ' Questions ';
+  assert.deepEqual(checkRubric(padded).rubric, rubric);
+
+  const fields = (/** @type {any} */ draft) => checkRubric(draft).problems.map((problem) => problem.field);
+  const broken = draftOf(rubric);
+  broken.name = '';
+  broken.criteria[0].weight = '0';
+  broken.criteria[1].scale_min = '-1';
+  broken.criteria[1].scale_max = '2.5';
+  assert.deepEqual(fields(broken), ['rubric-name', 'criterion-0-weight', 'criterion-1-min', 'criterion-1-max']);
+  assert.equal(checkRubric(broken).rubric, null);
+
+  const limits = draftOf(rubric);
+  limits.name = 'x'.repeat(61);
+  limits.criteria[0].weight = '101';
+  limits.criteria[1].scale_min = '1';
+  limits.criteria[1].scale_max = '101'; // 101 points
+  limits.criteria[1].description = 'd'.repeat(301);
+  assert.deepEqual(fields(limits), ['rubric-name', 'criterion-0-weight', 'criterion-1-description', 'criterion-1-max']);
+  const same = draftOf(rubric);
+  same.criteria[1].name = 'QUESTIONS';
+  same.criteria[1].scale_max = '0';
+  assert.deepEqual(checkRubric(same).problems.map((problem) => problem.message), [
+    'Two criteria are named "QUESTIONS"; give criterion 2 another name.',
+    'The highest score of criterion 2 must be above its lowest (0).',
+  ]);
+  // Scales of exactly 100 points and emoji counted as one character each are fine.
+  const edge = draftOf(rubric);
+  edge.criteria[1].scale_min = '1';
+  edge.criteria[1].scale_max = '100';
+  edge.name = '🙂'.repeat(60);
+  assert.deepEqual(checkRubric(edge).problems, []);
+
+  const empty = draftOf(rubric);
+  empty.criteria = [];
+  assert.deepEqual(fields(empty), ['rubric-add']);
+  const many = draftOf(rubric);
+  many.criteria = Array.from({ length: CRITERIA_MAX + 1 }, (_, index) => ({ ...newCriterion(), name: `C${index}` }));
+  assert.deepEqual(fields(many), ['rubric-add']);
+
+  const order = draftOf(rubric);
+  moveCriterion(order, 1, 0);
+  assert.deepEqual(order.criteria.map((criterion) => criterion.name), ['Next step', 'Questions']);
+  moveCriterion(order, 0, 5); // out of range: nothing moves
+  assert.deepEqual(order.criteria.map((criterion) => criterion.name), ['Next step', 'Questions']);
+
+  const builtIn = { rubric: { ...rubric, name: 'Closing' }, built_in: true };
+  assert.equal(templateProblem({ ...rubric, name: ' closing ' }, [builtIn])?.field, 'rubric-name');
+  assert.equal(templateProblem(rubric, [builtIn]), null);
+  const full = Array.from({ length: GROUP_TEMPLATES_MAX }, (_, index) => ({ rubric: { ...rubric, name: `T${index}` }, built_in: false }));
+  assert.match(templateProblem(rubric, full)?.message ?? '', /delete one first/);
+  assert.equal(templateProblem({ ...rubric, name: 't3' }, full), null, 'replacing one of the group\'s own is fine');
+});

@@ -694,7 +694,7 @@ impl RoomActor {
                 .entry(subscriber.member_id)
                 .or_insert_with(|| {
                     encode(&ServerMessage::Snapshot(
-                        self.state.to_wire_snapshot_for(subscriber.member_id),
+                        self.wire_snapshot_for(subscriber.member_id),
                     ))
                 })
                 .clone();
@@ -754,7 +754,7 @@ impl RoomActor {
     async fn catch_up(&self, resume: Option<ResumePoint>, viewer: MemberId) -> CatchUpFrames {
         let snapshot = || {
             CatchUpFrames::Snapshot(encode(&ServerMessage::Snapshot(
-                self.state.to_wire_snapshot_for(viewer),
+                self.wire_snapshot_for(viewer),
             )))
         };
         let Some(resume) = resume else {

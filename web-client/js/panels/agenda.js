@@ -583,14 +583,18 @@ export const agendaPanel = {
       if (!timer) {
         timerDisplay.textContent = '–:––';
         timerDisplay.removeAttribute('data-remaining-ms');
+        timerDisplay.removeAttribute('data-rendered-at-ms');
         timerBox.classList.remove('overrun', 'paused', 'running');
         lastRemaining = Number.POSITIVE_INFINITY;
         return;
       }
+      const renderedAt = Date.now();
       const remaining = remainingMs(timer, serverNow());
       const text = formatRemaining(remaining);
       if (timerDisplay.textContent !== text) timerDisplay.textContent = text;
+      // The exact time behind the text, and this page's own clock when it was computed.
       timerDisplay.setAttribute('data-remaining-ms', String(Math.round(remaining)));
+      timerDisplay.setAttribute('data-rendered-at-ms', String(renderedAt));
       const overrun = remaining <= 0;
       timerBox.classList.toggle('overrun', overrun);
       timerBox.classList.toggle('paused', timer.state.status === 'paused');

@@ -5,9 +5,20 @@
 // submissions, never who submitted; only the buyer sees the brief. Scorers (not the seller, not
 // observers) fill the rubric and may revise until scoring closes. Revealed results show each
 // criterion's statistics and distribution, the overall score, the comments and the seller's trend.
+//
+// The facilitator's setup starts from a template (built-in or the group's) and edits it before
+// setting up: rename it, add, remove and reorder criteria (name, description, scale, weight),
+// with the server's limits checked field by field (js/rubric.js); the edited rubric can be saved
+// as a group template, and a group template deleted. A scorer who reloads the page is told
+// that they have submitted (the snapshot's `you_submitted`, which only their own snapshot
+// carries) rather than shown a blank form.
 
 import { registerFeature } from '../store.js';
-import { h } from '../ui.js';
+import { h, announce, confirmDialog } from '../ui.js';
+import {
+  CRITERIA_MAX, RUBRIC_NAME_CHARS_MAX, CRITERION_NAME_CHARS_MAX, CRITERION_DESCRIPTION_CHARS_MAX, SCALE_POINTS_MAX, WEIGHT_MAX,
+  GROUP_TEMPLATES_MAX, checkRubric, criterionFieldIds, draftOf, moveCriterion, newCriterion, sameName, templateProblem,
+} from '../rubric.js';
 
 /** @typedef {import('../protocol').RolePlayView} RolePlayView */
 /** @typedef {import('../protocol').RolePlayInfo} RolePlayInfo */
@@ -15,6 +26,8 @@ import { h } from '../ui.js';
 /** @typedef {import('../protocol').RolePlayEvent} RolePlayEvent */
 /** @typedef {import('../protocol').RolePlayRequest} RolePlayRequest */
 /** @typedef {import('../protocol').Rubric} Rubric */
+/** @typedef {import('../rubric.js').RubricDraft} RubricDraft */
+/** @typedef {import('../rubric.js').RubricProblem} RubricProblem */
 
 /**
  * @typedef {object} RolePlayState
@@ -42,6 +55,7 @@ export function applyRolePlayChange(own, change) {
     case 'set_up':
       view.current = { ...change.role_play };
       view.buyer_brief = null;
+      view.you_submitted = false;
       break;
     case 'buyer_brief':
       if (same(change.role_play_id)) view.buyer_brief = change.brief;
@@ -53,13 +67,18 @@ export function applyRolePlayChange(own, change) {
       if (current && same(change.role_play_id)) current.submission_count = change.count;
       break;
     case 'scoring_closed':
-      if (current && same(change.role_play_id)) current.phase = 'closed';
+      if (current && same(change.role_play_id)) {
+        current.phase = 'closed';
+        // Once scoring ends the server forgets who submitted, and so does the page.
+        view.you_submitted = false;
+      }
       break;
     case 'revealed': {
       const results = change.results;
       if (current && same(results.role_play_id)) {
         current.phase = 'revealed';
         current.submission_count = results.submission_count;
+        view.you_submitted = false;
       }
       view.revealed = [...view.revealed.filter((entry) => entry.role_play_id !== results.role_play_id), results].slice(-REVEALED_KEPT);
       const point = { role_play_id: results.role_play_id, meeting_number: results.meeting_number, revealed_at_ms: results.revealed_at_ms, rubric_name: results.rubric_name, overall_percent: results.overall_percent };
@@ -75,6 +94,7 @@ export function applyRolePlayChange(own, change) {
       if (same(change.role_play_id)) {
         view.current = null;
         view.buyer_brief = null;
+        view.you_submitted = false;
       }
       break;
     case 'template_saved': {
@@ -91,6 +111,19 @@ export function applyRolePlayChange(own, change) {
   own.version++;
 }
 
+/**
+ * The server acknowledged this member's submission to `rolePlayId`: from now on the page says
+ * so (a reload learns the same from the snapshot's `you_submitted`).
+ * @param {RolePlayState} own
+ * @param {string} rolePlayId
+ */
+export function noteOwnSubmission(own, rolePlayId) {
+  const current = own.view.current;
+  if (!current || current.role_play_id !== rolePlayId || current.phase !== 'scoring') return;
+  own.view.you_submitted = true;
+  own.version++;
+}
+
 registerFeature({
   id: 'role_play',
   fromSnapshot(snapshot) {
@@ -103,6 +136,7 @@ registerFeature({
         revealed: [...view.revealed],
         templates: [...view.templates],
         seller_trends: view.seller_trends.map((trend) => ({ ...trend, points: [...trend.points] })),
+        you_submitted: view.you_submitted ?? false,
       },
       version: 0,
     };
@@ -137,13 +171,29 @@ export const rolePlayPanel = {
       h('div', { class: 'panel-head' }, h('h2', { id: 'roleplay-title' }, 'Role play')),
       body);
 
-    /** Role plays this browser has submitted for (so the button reads "Update"). */
-    const submitted = new Set();
     /** @type {{ id: string, scores: (number | null)[], comment: string, oneThing: string }} The score form being filled. */
     let draft = { id: '', scores: [], comment: '', oneThing: '' };
+    /** Whether a scorer who has submitted opened the form again to change their scores. */
+    let changing = false;
     /** @type {{ seller: string, buyer: string, scenario: string, brief: string, template: string, threshold: string }} */
     const setupDraft = { seller: '', buyer: '', scenario: '', brief: '', template: '', threshold: '3' };
+    /** @type {RubricDraft | null} The rubric being edited, loaded from the chosen template. */
+    let rubricDraft = null;
+    /** Whether the rubric differs from the template it was loaded from. */
+    let rubricDirty = false;
+    /** Whether the rubric editor and the setup box are open (kept across redraws). */
+    let rubricOpen = false;
+    let setupOpen = false;
+    /** @type {RubricProblem[]} What the last attempt to set up or save found wrong. */
+    let problems = [];
+    /** @type {string | null} The element to focus after the next redraw. */
+    let focusAfterDraw = null;
     let busy = false;
+
+    /** @returns {RolePlayState | undefined} */
+    const ownState = () => /** @type {RolePlayState | undefined} */ (store.state?.features.role_play);
+    /** @param {RolePlayState} own @param {string} templateName */
+    const templateNamed = (own, templateName) => own.view.templates.find((template) => template.rubric.name === templateName);
 
     /**
      * @param {RolePlayRequest} action
@@ -169,50 +219,325 @@ export const rolePlayPanel = {
     const renderSetup = (own) => {
       const state = store.state;
       if (!state) return null;
+      const templates = own.view.templates;
+      if (!setupDraft.template && !rubricDraft && templates[0]) setupDraft.template = templates[0].rubric.name;
+      const selected = templateNamed(own, setupDraft.template);
+      if (!rubricDraft && selected) {
+        rubricDraft = draftOf(selected.rubric);
+        rubricDirty = false;
+      }
       const candidates = state.members.filter((member) => member.role !== 'observer');
-      const sellerSelect = h('select', { id: 'roleplay-seller', required: true },
+      const sellerSelect = h('select', { id: 'roleplay-seller', ...invalidProps('roleplay-seller') },
         h('option', { value: '' }, 'Choose the seller…'),
         ...candidates.map((member) => h('option', { value: member.member_id, selected: member.member_id === setupDraft.seller }, name(member.member_id))));
       const buyerSelect = h('select', { id: 'roleplay-buyer' },
         h('option', { value: '' }, 'No buyer (or played by someone outside)'),
         ...state.members.map((member) => h('option', { value: member.member_id, selected: member.member_id === setupDraft.buyer }, name(member.member_id))));
-      const templateSelect = h('select', { id: 'roleplay-template' },
-        ...own.view.templates.map((template) => h('option', { value: template.rubric.name, selected: template.rubric.name === setupDraft.template },
+      const templateSelect = h('select', { id: 'roleplay-template', 'aria-describedby': 'roleplay-template-hint' },
+        selected ? null : h('option', { value: '', selected: true }, 'Custom rubric (edited)'),
+        ...templates.map((template) => h('option', { value: template.rubric.name, selected: !!selected && template.rubric.name === selected.rubric.name },
           `${template.rubric.name}${template.built_in ? '' : ' (group)'}`)));
-      if (!setupDraft.template && own.view.templates[0]) setupDraft.template = own.view.templates[0].rubric.name;
-      const scenario = h('textarea', { id: 'roleplay-scenario', rows: 3, maxlength: SCENARIO_CHARS_MAX, required: true, placeholder: 'e.g. Discovery call with the head of operations of a logistics firm.' });
+      templateSelect.addEventListener('change', async () => {
+        const wanted = templateSelect.value;
+        const template = templateNamed(own, wanted);
+        if (!template) return;
+        if (rubricDirty && rubricDraft) {
+          const replace = await confirmDialog('Load another template?',
+            `Your changes to the rubric "${rubricDraft.name.trim() || 'without a name'}" will be replaced by the template "${wanted}".`, 'Load template');
+          if (!replace) {
+            templateSelect.value = selected ? selected.rubric.name : '';
+            return;
+          }
+        }
+        setupDraft.template = wanted;
+        rubricDraft = draftOf(template.rubric);
+        rubricDirty = false;
+        problems = [];
+        focusAfterDraw = 'roleplay-template';
+        redraw();
+      });
+      const scenario = h('textarea', { id: 'roleplay-scenario', rows: 3, maxlength: SCENARIO_CHARS_MAX, placeholder: 'e.g. Discovery call with the head of operations of a logistics firm.', ...invalidProps('roleplay-scenario') });
       scenario.value = setupDraft.scenario;
       const brief = h('textarea', { id: 'roleplay-brief', rows: 2, maxlength: SCENARIO_CHARS_MAX, placeholder: 'Only the buyer sees this.' });
       brief.value = setupDraft.brief;
-      const threshold = h('input', { type: 'number', id: 'roleplay-threshold', min: 2, max: 50, value: setupDraft.threshold });
-      const keep = () => Object.assign(setupDraft, { seller: sellerSelect.value, buyer: buyerSelect.value, scenario: scenario.value, brief: brief.value, template: templateSelect.value, threshold: threshold.value });
-      for (const control of [sellerSelect, buyerSelect, templateSelect, scenario, brief, threshold]) control.addEventListener('input', keep);
-      const submit = h('button', { type: 'submit', class: 'button primary', id: 'roleplay-setup-submit', disabled: busy || !context.isConnected() }, 'Set up role play');
-      const form = h('form', { class: 'roleplay-setup', id: 'roleplay-setup' },
+      const threshold = h('input', { type: 'number', id: 'roleplay-threshold', min: 2, max: 50, step: 1, value: setupDraft.threshold, ...invalidProps('roleplay-threshold') });
+      const keep = () => Object.assign(setupDraft, { seller: sellerSelect.value, buyer: buyerSelect.value, scenario: scenario.value, brief: brief.value, threshold: threshold.value });
+      for (const control of [sellerSelect, buyerSelect, scenario, brief, threshold]) {
+        control.addEventListener('input', () => {
+          keep();
+          clearProblem(control);
+        });
+      }
+      const disabled = busy || !context.isConnected();
+      const submit = h('button', { type: 'submit', class: 'button primary', id: 'roleplay-setup-submit', disabled }, 'Set up role play');
+      const form = h('form', { class: 'roleplay-setup', id: 'roleplay-setup', novalidate: true },
+        problems.length ? renderProblems() : null,
         h('div', { class: 'form-row' },
-          h('div', { class: 'field' }, h('label', { for: 'roleplay-seller' }, 'Seller'), sellerSelect),
+          h('div', { class: 'field' }, h('label', { for: 'roleplay-seller' }, 'Seller'), sellerSelect, problemText('roleplay-seller')),
           h('div', { class: 'field' }, h('label', { for: 'roleplay-buyer' }, 'Buyer (optional)'), buyerSelect),
-          h('div', { class: 'field' }, h('label', { for: 'roleplay-template' }, 'Rubric'), templateSelect),
-          h('div', { class: 'field' }, h('label', { for: 'roleplay-threshold' }, 'Reveal after'), threshold)),
-        h('div', { class: 'field' }, h('label', { for: 'roleplay-scenario' }, 'Scenario (everyone sees it)'), scenario),
+          h('div', { class: 'field' }, h('label', { for: 'roleplay-threshold' }, 'Reveal after'), threshold, problemText('roleplay-threshold'))),
+        h('div', { class: 'field' }, h('label', { for: 'roleplay-scenario' }, 'Scenario (everyone sees it)'), scenario, problemText('roleplay-scenario')),
         h('div', { class: 'field' }, h('label', { for: 'roleplay-brief' }, 'Buyer brief (optional, private to the buyer)'), brief),
+        h('div', { class: 'field' },
+          h('label', { for: 'roleplay-template' }, 'Rubric template'),
+          templateSelect,
+          h('p', { class: 'hint', id: 'roleplay-template-hint' }, 'Start from a template, then change it below if you like.')),
+        rubricDraft ? renderRubricEditor(own, selected ?? null) : null,
         h('div', { class: 'actions' }, submit));
       form.addEventListener('submit', async (submitEvent) => {
         submitEvent.preventDefault();
         keep();
-        const template = own.view.templates.find((entry) => entry.rubric.name === setupDraft.template);
-        if (!setupDraft.seller || !setupDraft.scenario.trim() || !template) return;
+        /** @type {RubricProblem[]} */
+        const found = [];
+        if (!setupDraft.seller) found.push({ field: 'roleplay-seller', message: 'Choose who plays the seller.' });
+        if (!setupDraft.scenario.trim()) found.push({ field: 'roleplay-scenario', message: 'Describe the scenario everyone will see.' });
+        const wanted = Number(setupDraft.threshold);
+        if (setupDraft.threshold.trim() !== '' && !(Number.isInteger(wanted) && wanted >= 2)) {
+          found.push({ field: 'roleplay-threshold', message: 'The reveal needs a whole number of submissions, at least 2.' });
+        }
+        const checked = rubricDraft ? checkRubric(rubricDraft) : { rubric: null, problems: [{ field: 'roleplay-template', message: 'Choose a rubric template.' }] };
+        found.push(...checked.problems);
+        if (found.length || !checked.rubric) {
+          showProblems(found);
+          return;
+        }
         /** @type {RolePlayRequest} */
-        const action = { kind: 'set_up', seller: setupDraft.seller, scenario: setupDraft.scenario.trim(), rubric: template.rubric };
+        const action = { kind: 'set_up', seller: setupDraft.seller, scenario: setupDraft.scenario.trim(), rubric: checked.rubric };
         if (setupDraft.buyer) action.buyer = setupDraft.buyer;
         if (setupDraft.buyer && setupDraft.brief.trim()) action.buyer_brief = setupDraft.brief.trim();
-        const wanted = Number(setupDraft.threshold);
-        if (Number.isInteger(wanted) && wanted >= 2) action.reveal_threshold = wanted;
+        if (setupDraft.threshold.trim() !== '') action.reveal_threshold = wanted;
+        problems = [];
         const reply = await act(action, 'Could not set up the role play');
-        if (reply) Object.assign(setupDraft, { scenario: '', brief: '' });
+        if (reply) {
+          Object.assign(setupDraft, { scenario: '', brief: '' });
+          setupOpen = false;
+        }
       });
-      return h('details', { class: 'roleplay-setup-box', open: !own.view.current || own.view.current.phase !== 'revealed' ? true : null },
-        h('summary', {}, own.view.current ? 'Set up the next role play' : 'Set up a role play'), form);
+      // After a reveal the box starts closed, so the results stand out; it stays as the
+      // facilitator leaves it.
+      const collapsed = own.view.current?.phase === 'revealed';
+      return h('details', { class: 'roleplay-setup-box', open: !collapsed || setupOpen ? true : null,
+        ontoggle: (/** @type {Event} */ toggle) => { if (collapsed) setupOpen = /** @type {HTMLDetailsElement} */ (toggle.currentTarget).open; } },
+      h('summary', {}, own.view.current ? 'Set up the next role play' : 'Set up a role play'), form);
+    };
+
+    /**
+     * The rubric being edited: its name, its criteria (each with name, description, scale and
+     * weight, movable and removable), "one thing to do differently", and the template actions.
+     * @param {RolePlayState} own
+     * @param {import('../protocol').RubricTemplate | null} selected The template it started from.
+     */
+    const renderRubricEditor = (own, selected) => {
+      const draft = /** @type {RubricDraft} */ (rubricDraft);
+      const disabled = busy || !context.isConnected();
+      const summaryText = () => `Edit the rubric: ${draft.name.trim() || 'no name yet'}, ${draft.criteria.length} ${draft.criteria.length === 1 ? 'criterion' : 'criteria'}${rubricDirty ? ' (changed)' : ''}`;
+      /**
+       * An input bound to one field of the draft: edits go into the draft without a redraw.
+       * @param {HTMLInputElement | HTMLTextAreaElement} control
+       * @param {(value: string) => void} write
+       */
+      const bind = (control, write) => {
+        control.addEventListener('input', () => {
+          write(control.value);
+          rubricDirty = true;
+          clearProblem(control);
+          const summary = document.getElementById('rubric-summary');
+          if (summary) summary.textContent = summaryText();
+        });
+        return control;
+      };
+      const nameInput = bind(h('input', { type: 'text', id: 'rubric-name', value: draft.name, maxlength: RUBRIC_NAME_CHARS_MAX, autocomplete: 'off', ...invalidProps('rubric-name') }),
+        (value) => { draft.name = value; });
+      /** @param {number} index @param {number} to @param {string} focusId */
+      const move = (index, to, focusId) => {
+        moveCriterion(draft, index, to);
+        rubricDirty = true;
+        problems = [];
+        focusAfterDraw = focusId;
+        announce(`Criterion "${draft.criteria[to].name.trim() || to + 1}" moved to position ${to + 1}.`);
+        redraw();
+      };
+      const count = draft.criteria.length;
+      const rows = draft.criteria.map((criterion, index) => {
+        const ids = criterionFieldIds(index);
+        const number = index + 1;
+        /** The buttons name the criterion, and follow its name as it is typed. */
+        const labelOf = () => (criterion.name.trim() ? `criterion ${number}, ${criterion.name.trim()}` : `criterion ${number}`);
+        const numberInput = (/** @type {string} */ id, /** @type {string} */ value, /** @type {number} */ min, /** @type {number | null} */ max, /** @type {(value: string) => void} */ write) =>
+          bind(h('input', { type: 'number', id, value, min, max, step: 1, inputmode: 'numeric', class: 'num', ...invalidProps(id) }), write);
+        const upButton = h('button', { type: 'button', class: 'button secondary small', id: `criterion-${index}-up`, disabled: index === 0,
+          onclick: () => move(index, index - 1, index - 1 === 0 ? 'criterion-0-down' : `criterion-${index - 1}-up`) }, '↑ Up');
+        const downButton = h('button', { type: 'button', class: 'button secondary small', id: `criterion-${index}-down`, disabled: index === count - 1,
+          onclick: () => move(index, index + 1, index + 1 === count - 1 ? `criterion-${index + 1}-up` : `criterion-${index + 1}-down`) }, '↓ Down');
+        const removeButton = h('button', { type: 'button', class: 'button secondary small remove', id: `criterion-${index}-remove`, disabled: count <= 1,
+          onclick: () => {
+            const removed = draft.criteria.splice(index, 1)[0];
+            rubricDirty = true;
+            problems = [];
+            focusAfterDraw = draft.criteria.length ? criterionFieldIds(Math.min(index, draft.criteria.length - 1)).name : 'rubric-add';
+            announce(`Criterion "${removed.name.trim() || number}" removed.`);
+            redraw();
+          } }, 'Remove');
+        const label = () => {
+          upButton.setAttribute('aria-label', `Move ${labelOf()} up`);
+          downButton.setAttribute('aria-label', `Move ${labelOf()} down`);
+          removeButton.setAttribute('aria-label', `Remove ${labelOf()}`);
+        };
+        label();
+        return h('li', { class: 'criterion-edit', 'data-criterion': index },
+          h('fieldset', {},
+            h('legend', {}, `Criterion ${number}`),
+            h('div', { class: 'criterion-edit-tools' }, upButton, downButton, removeButton),
+            h('div', { class: 'criterion-edit-fields' },
+              h('div', { class: 'field grow' }, h('label', { for: ids.name }, 'Name'),
+                bind(h('input', { type: 'text', id: ids.name, value: criterion.name, maxlength: CRITERION_NAME_CHARS_MAX, autocomplete: 'off', ...invalidProps(ids.name) }), (value) => {
+                  criterion.name = value;
+                  label();
+                })),
+              h('div', { class: 'field num-field' }, h('label', { for: ids.scale_min }, 'Lowest'),
+                numberInput(ids.scale_min, criterion.scale_min, 0, null, (value) => { criterion.scale_min = value; })),
+              h('div', { class: 'field num-field' }, h('label', { for: ids.scale_max }, 'Highest'),
+                numberInput(ids.scale_max, criterion.scale_max, 1, null, (value) => { criterion.scale_max = value; })),
+              h('div', { class: 'field num-field' }, h('label', { for: ids.weight }, 'Weight'),
+                numberInput(ids.weight, criterion.weight, 1, WEIGHT_MAX, (value) => { criterion.weight = value; }))),
+            // The row's messages go under the whole row, where they have room.
+            problemText(ids.name), problemText(ids.scale_min), problemText(ids.scale_max), problemText(ids.weight),
+            h('div', { class: 'field' }, h('label', { for: ids.description }, 'What a good score looks like (optional)'),
+              (() => {
+                const area = h('textarea', { id: ids.description, rows: 2, maxlength: CRITERION_DESCRIPTION_CHARS_MAX, ...invalidProps(ids.description) });
+                area.value = criterion.description;
+                return bind(area, (value) => { criterion.description = value; });
+              })(),
+              problemText(ids.description))));
+      });
+      const oneThing = h('input', { type: 'checkbox', id: 'rubric-one-thing', checked: draft.one_thing_differently });
+      oneThing.addEventListener('change', () => {
+        draft.one_thing_differently = oneThing.checked;
+        rubricDirty = true;
+      });
+      const full = count >= CRITERIA_MAX;
+      const groupTemplate = selected && !selected.built_in ? selected : null;
+      const ownCount = own.view.templates.filter((template) => !template.built_in).length;
+      return h('details', { class: 'rubric-editor', id: 'rubric-editor', open: rubricOpen ? true : null,
+        ontoggle: (/** @type {Event} */ toggle) => { rubricOpen = /** @type {HTMLDetailsElement} */ (toggle.currentTarget).open; } },
+      h('summary', { id: 'rubric-summary' }, summaryText()),
+      h('div', { class: 'rubric-editor-body' },
+        h('p', { class: 'hint', id: 'rubric-limits' },
+          `Limits: 1 to ${CRITERIA_MAX} criteria; names up to ${RUBRIC_NAME_CHARS_MAX} characters, descriptions up to ${CRITERION_DESCRIPTION_CHARS_MAX}; `
+          + `whole-number scales from 0 up with 2 to ${SCALE_POINTS_MAX} points (like 1 to 5); weights from 1 to ${WEIGHT_MAX}. The group keeps up to ${GROUP_TEMPLATES_MAX} templates of its own.`),
+        h('div', { class: 'field' }, h('label', { for: 'rubric-name' }, 'Rubric name'), nameInput, problemText('rubric-name')),
+        h('ol', { class: 'criteria-edit', id: 'rubric-criteria', 'aria-label': 'Criteria' }, ...rows),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'button secondary', id: 'rubric-add', disabled: full, 'aria-describedby': full ? 'rubric-add-full' : null,
+            onclick: () => {
+              draft.criteria.push(newCriterion());
+              rubricDirty = true;
+              problems = problems.filter((problem) => problem.field !== 'rubric-add');
+              focusAfterDraw = criterionFieldIds(draft.criteria.length - 1).name;
+              redraw();
+            } }, '+ Add criterion'),
+          full ? h('span', { class: 'hint', id: 'rubric-add-full' }, `${CRITERIA_MAX} criteria is the most a rubric may have.`) : null,
+          problemText('rubric-add')),
+        h('label', { class: 'check' }, oneThing, ' Ask scorers for "one thing to do differently"'),
+        h('div', { class: 'actions rubric-template-actions' },
+          h('button', { type: 'button', class: 'button secondary', id: 'rubric-save', disabled, 'aria-describedby': 'rubric-save-hint', onclick: () => saveTemplate() }, 'Save as template'),
+          groupTemplate ? h('button', { type: 'button', class: 'button danger secondary', id: 'rubric-delete', disabled, onclick: () => deleteTemplate(groupTemplate.rubric.name) }, `Delete template "${groupTemplate.rubric.name}"`) : null,
+          selected && rubricDirty ? h('button', { type: 'button', class: 'button secondary', id: 'rubric-reset', onclick: () => {
+            rubricDraft = draftOf(selected.rubric);
+            rubricDirty = false;
+            problems = [];
+            focusAfterDraw = 'rubric-name';
+            announce(`The rubric is back to the template "${selected.rubric.name}".`);
+            redraw();
+          } }, 'Undo my changes') : null),
+        h('p', { class: 'hint', id: 'rubric-save-hint' }, `Saves this rubric under its name for the whole group (${ownCount} of ${GROUP_TEMPLATES_MAX} saved); a group template of the same name is replaced.`)));
+    };
+
+    /** The problems of the last attempt, as a list that links to each field. */
+    const renderProblems = () => h('div', { class: 'form-problems', id: 'roleplay-problems', role: 'alert' },
+      h('p', {}, problems.length === 1 ? 'One thing to fix first:' : `${problems.length} things to fix first:`),
+      h('ul', {}, ...problems.map((problem) => h('li', {},
+        h('a', { href: `#${problem.field}`, onclick: (/** @type {Event} */ click) => {
+          click.preventDefault();
+          document.getElementById(problem.field)?.focus();
+        } }, problem.message)))));
+
+    /** @param {string} field */
+    const problemOf = (field) => problems.find((problem) => problem.field === field);
+    /** @param {string} field Attributes that tie a field to its problem, if it has one. */
+    const invalidProps = (field) => problemOf(field) ? { 'aria-invalid': 'true', 'aria-describedby': `${field}-problem` } : {};
+    /** @param {string} field */
+    const problemText = (field) => {
+      const problem = problemOf(field);
+      return problem ? h('p', { class: 'field-problem', id: `${field}-problem` }, problem.message) : null;
+    };
+    /**
+     * The person is fixing this field: its message goes (the others stay until the next try).
+     * @param {HTMLElement} control
+     */
+    const clearProblem = (control) => {
+      if (!problemOf(control.id)) return;
+      problems = problems.filter((problem) => problem.field !== control.id);
+      control.removeAttribute('aria-invalid');
+      control.removeAttribute('aria-describedby');
+      document.getElementById(`${control.id}-problem`)?.remove();
+    };
+    /** @param {RubricProblem[]} found */
+    const showProblems = (found) => {
+      problems = found;
+      if (found.some((problem) => problem.field.startsWith('rubric-') || problem.field.startsWith('criterion-'))) rubricOpen = true;
+      focusAfterDraw = found[0]?.field ?? null;
+      redraw();
+    };
+
+    const saveTemplate = async () => {
+      if (!rubricDraft) return;
+      const own = ownState();
+      if (!own) return;
+      const checked = checkRubric(rubricDraft);
+      const blocker = checked.rubric ? templateProblem(checked.rubric, own.view.templates) : null;
+      if (!checked.rubric || blocker) {
+        showProblems(blocker ? [blocker] : checked.problems);
+        return;
+      }
+      const rubric = checked.rubric;
+      const existing = own.view.templates.find((template) => !template.built_in && sameName(template.rubric.name, rubric.name));
+      if (existing) {
+        const replace = await confirmDialog(`Replace the template "${existing.rubric.name}"?`,
+          'The group already has a template of this name. Saving replaces it for every facilitator of the group.', 'Replace template');
+        if (!replace) return;
+      }
+      problems = [];
+      const reply = await act({ kind: 'save_template', rubric }, 'Could not save the template');
+      if (!reply) return;
+      setupDraft.template = rubric.name;
+      rubricDraft = draftOf(rubric);
+      rubricDirty = false;
+      focusAfterDraw = 'roleplay-template';
+      announce(`Template "${rubric.name}" saved for the group.`);
+      redraw();
+    };
+
+    /** @param {string} templateName */
+    const deleteTemplate = async (templateName) => {
+      const confirmed = await confirmDialog(`Delete the template "${templateName}"?`,
+        'It leaves the template list of every facilitator of the group. Role plays set up with it keep their rubric.', 'Delete template');
+      if (!confirmed) return;
+      const reply = await act({ kind: 'delete_template', name: templateName }, 'Could not delete the template');
+      if (!reply) return;
+      const own = ownState();
+      const first = own?.view.templates[0];
+      if (!rubricDirty && first) {
+        setupDraft.template = first.rubric.name;
+        rubricDraft = draftOf(first.rubric);
+      } else {
+        // Keep the edits; the rubric no longer comes from a template.
+        setupDraft.template = '';
+      }
+      problems = [];
+      focusAfterDraw = 'roleplay-template';
+      announce(`Template "${templateName}" deleted.`);
+      redraw();
     };
 
     /** @param {RolePlayInfo} current */
@@ -233,10 +558,26 @@ export const rolePlayPanel = {
       return h('div', { class: 'roleplay-facilitator' }, controls, why);
     };
 
-    /** @param {RolePlayInfo} current */
-    const renderScoreForm = (current) => {
-      if (draft.id !== current.role_play_id) draft = { id: current.role_play_id, scores: current.rubric.criteria.map(() => null), comment: '', oneThing: '' };
-      const mine = submitted.has(current.role_play_id);
+    /** @param {RolePlayInfo} current @param {RolePlayState} own */
+    const renderScoreForm = (current, own) => {
+      if (draft.id !== current.role_play_id) {
+        draft = { id: current.role_play_id, scores: current.rubric.criteria.map(() => null), comment: '', oneThing: '' };
+        changing = false;
+      }
+      const mine = own.view.you_submitted;
+      const disabled = busy || !context.isConnected();
+      if (mine && !changing) {
+        return h('div', { class: 'roleplay-submitted', id: 'roleplay-submitted', tabindex: -1, role: 'status' },
+          h('p', { id: 'roleplay-submitted-text' }, h('b', {}, 'You have submitted; you can change your scores until scoring closes.')),
+          h('p', { class: 'hint' }, 'Your scores are anonymous: nobody, the facilitator included, sees them before the reveal, and the results never say who gave which.'),
+          h('div', { class: 'actions' },
+            h('button', { type: 'button', class: 'button secondary', id: 'roleplay-change', disabled, onclick: () => {
+              changing = true;
+              focusAfterDraw = current.rubric.criteria.length ? 'roleplay-score-first' : 'roleplay-comment';
+              redraw();
+            } }, 'Change my scores')));
+      }
+      const blank = draft.scores.every((score) => score === null);
       const form = h('form', { class: 'roleplay-score', id: 'roleplay-score' });
       current.rubric.criteria.forEach((criterion, index) => {
         const values = [];
@@ -247,12 +588,13 @@ export const rolePlayPanel = {
         if (values.length <= 10) {
           control = h('div', { class: 'scale', role: 'radiogroup', 'aria-labelledby': `${groupName}-name` },
             ...values.map((value) => {
-              const radio = h('input', { type: 'radio', name: groupName, id: `${groupName}-${value}`, value, checked: draft.scores[index] === value, required: true });
+              const first = index === 0 && value === criterion.scale_min;
+              const radio = h('input', { type: 'radio', name: groupName, id: first ? 'roleplay-score-first' : `${groupName}-${value}`, value, checked: draft.scores[index] === value, required: true });
               radio.addEventListener('change', () => { draft.scores[index] = value; });
-              return h('label', { class: 'scale-point', for: `${groupName}-${value}` }, radio, h('span', {}, String(value)));
+              return h('label', { class: 'scale-point', for: radio.id }, radio, h('span', {}, String(value)));
             }));
         } else {
-          const select = h('select', { id: groupName, required: true, 'aria-labelledby': `${groupName}-name` },
+          const select = h('select', { id: index === 0 ? 'roleplay-score-first' : groupName, required: true, 'aria-labelledby': `${groupName}-name` },
             h('option', { value: '' }, '—'), ...values.map((value) => h('option', { value, selected: draft.scores[index] === value }, String(value))));
           select.addEventListener('change', () => { draft.scores[index] = select.value === '' ? null : Number(select.value); });
           control = select;
@@ -274,9 +616,18 @@ export const rolePlayPanel = {
         oneThing = input;
         form.append(h('div', { class: 'field' }, h('label', { for: 'roleplay-one-thing' }, 'One thing to do differently'), input));
       }
-      const button = h('button', { type: 'submit', class: 'button primary', id: 'roleplay-submit', disabled: busy || !context.isConnected() }, mine ? 'Update my scores' : 'Submit scores');
+      const button = h('button', { type: 'submit', class: 'button primary', id: 'roleplay-submit', disabled }, mine ? 'Replace my scores' : 'Submit scores');
+      if (mine) {
+        form.prepend(h('p', { class: 'hint', id: 'roleplay-changing' }, blank
+          ? 'You have submitted already. Your earlier scores are not shown: the server sends nobody any score before the reveal, you included. Fill in the form to replace them.'
+          : 'You have submitted already; sending this replaces your earlier scores.'));
+      }
       form.append(h('div', { class: 'actions' }, button,
-        mine ? h('span', { class: 'hint', id: 'roleplay-submitted' }, 'Submitted anonymously. You may revise until scoring closes.') : null));
+        mine ? h('button', { type: 'button', class: 'button secondary', id: 'roleplay-keep', onclick: () => {
+          changing = false;
+          focusAfterDraw = 'roleplay-change';
+          redraw();
+        } }, 'Keep my scores') : null));
       form.addEventListener('submit', async (submitEvent) => {
         submitEvent.preventDefault();
         if (draft.scores.some((score) => score === null)) return;
@@ -284,9 +635,12 @@ export const rolePlayPanel = {
         const action = { kind: 'submit', role_play_id: current.role_play_id, scores: draft.scores.map(Number), comment: draft.comment.trim() };
         if (oneThing && draft.oneThing.trim()) action.one_thing_differently = draft.oneThing.trim();
         const reply = await act(action, 'Could not submit your scores');
-        if (reply) {
-          submitted.add(current.role_play_id);
-          drawnKey = '';
+        const latest = ownState();
+        if (reply && latest) {
+          noteOwnSubmission(latest, current.role_play_id);
+          changing = false;
+          focusAfterDraw = 'roleplay-submitted';
+          announce('Your scores were submitted anonymously. You can change them until scoring closes.');
           redraw();
         }
       });
@@ -334,7 +688,11 @@ export const rolePlayPanel = {
       if (drawnState === own && drawnKey === key) return;
       drawnState = own;
       drawnKey = key;
-      const focusedId = body.contains(document.activeElement) ? document.activeElement?.id : null;
+      const focused = body.contains(document.activeElement) ? /** @type {HTMLElement | null} */ (document.activeElement) : null;
+      const focusedId = focused?.id || null;
+      const selection = focused instanceof HTMLInputElement || focused instanceof HTMLTextAreaElement
+        ? (() => { try { return [focused.selectionStart, focused.selectionEnd]; } catch { return null; } })()
+        : null;
       const current = own.view.current;
       /** @type {(HTMLElement | null)[]} */
       const parts = [];
@@ -354,7 +712,7 @@ export const rolePlayPanel = {
         if (facilitator) parts.push(renderControls(current));
         if (current.phase === 'scoring') {
           if (iAmSeller) parts.push(h('p', { class: 'roleplay-wait', id: 'roleplay-seller-wait' }, 'Scoring in progress. Your results appear here when the facilitator reveals them.'));
-          else if (me && me.role !== 'observer') parts.push(renderScoreForm(current));
+          else if (me && me.role !== 'observer') parts.push(renderScoreForm(current, own));
           else parts.push(h('p', { class: 'hint' }, 'Scoring in progress.'));
         } else if (current.phase === 'closed') {
           parts.push(h('p', { class: 'roleplay-wait' }, 'Scoring is closed; the results are waiting for the reveal.'));
@@ -368,7 +726,15 @@ export const rolePlayPanel = {
       if (last && (!current || current.phase === 'revealed' || current.role_play_id !== last.role_play_id)) parts.push(renderResults(last, own));
       if (facilitator && (!current || current.phase === 'setup' || current.phase === 'revealed')) parts.push(renderSetup(own));
       body.replaceChildren(...parts.filter((part) => part !== null));
-      if (focusedId) document.getElementById(focusedId)?.focus();
+      const wanted = focusAfterDraw;
+      focusAfterDraw = null;
+      const target = wanted ? document.getElementById(wanted) : focusedId ? document.getElementById(focusedId) : null;
+      if (target && !(/** @type {HTMLButtonElement} */ (target)).disabled) {
+        target.focus();
+        if (!wanted && selection && selection[0] !== null && (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement)) {
+          try { target.setSelectionRange(selection[0], selection[1]); } catch { /* number inputs have no selection */ }
+        }
+      }
     }
 
     return { element, update: draw };

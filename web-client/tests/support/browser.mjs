@@ -79,10 +79,13 @@ export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, ha
  * @param {string} name
  * @param {object} options Browser context options.
  * @param {string} button
+ * @param {(context: import('playwright-core').BrowserContext) => Promise<void>} [prepare] Runs on
+ *   the new context before the page opens (for instance to add an init script).
  * @returns {Promise<Person & { errors: string[] }>}
  */
-export async function join(browser, link, name, options, button) {
+export async function join(browser, link, name, options, button, prepare) {
   const context = await browser.newContext(options);
+  if (prepare) await prepare(context);
   const page = await context.newPage();
   const errors = collectPageErrors(page, name);
   await page.goto(link);

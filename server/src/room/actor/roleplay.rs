@@ -104,6 +104,32 @@ impl RoomActor {
         Ok(())
     }
 
+    /// The snapshot `viewer` receives: the state as they see it, plus whether they have a
+    /// submission in the role play being scored, which only this process's memory knows. It
+    /// goes into this viewer's own snapshot and nowhere else: it is not part of the room's
+    /// state, so no stored snapshot holds it, and nothing logs it.
+    pub(super) fn wire_snapshot_for(&self, viewer: MemberId) -> roundtable_protocol::Snapshot {
+        let mut snapshot = self.state.to_wire_snapshot_for(viewer);
+        snapshot.role_play.you_submitted = self.has_submitted(viewer);
+        snapshot
+    }
+
+    /// Whether `member_id` filled a slot that is still in the bag of the role play being
+    /// scored, as far as this process knows (a restart forgets it, by design).
+    fn has_submitted(&self, member_id: MemberId) -> bool {
+        let Some(open) = self.state.role_play.scoring_open() else {
+            return false;
+        };
+        let Some(current) = self.state.role_play.current.as_ref() else {
+            return false;
+        };
+        self.scoring_dedupe
+            .as_ref()
+            .filter(|dedupe| dedupe.role_play_id() == open)
+            .and_then(|dedupe| dedupe.slot_of(member_id))
+            .is_some_and(|slot| current.submissions.contains_key(&slot))
+    }
+
     /// Keeps the dedupe in step with the state: one for the role play being scored, none when
     /// nothing is (which destroys the key and with it every link from a slot to a member).
     fn sync_scoring_dedupe(&mut self) {

@@ -270,6 +270,9 @@ impl RolePlayState {
                     })
                 })
                 .collect(),
+            // Only the room actor knows who submitted (in memory, see `dedupe`); it sets this
+            // in the viewer's own snapshot (`RoomActor::wire_snapshot_for`).
+            you_submitted: false,
         }
     }
 
