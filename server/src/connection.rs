@@ -31,7 +31,7 @@ static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Serves one upgraded WebSocket until it closes.
-pub async fn serve(socket: Socket, context: Arc<ServerContext>) {
+pub async fn serve(socket: Box<Socket>, context: Arc<ServerContext>) {
     let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
     let span = info_span!(
         "connection",
@@ -81,14 +81,11 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, mut socket: Socket) {
-        let limits = self.context.config.limits.clone();
-        let outbox = Outbox::new(limits.outbound_queue_max);
-        let mut shutdown = self.context.shutdown.clone();
-        let mut session = Session::Joining {
-            deadline: tokio::time::Instant::now() + limits.join_timeout(),
-        };
-        let hello = ServerMessage::Hello(Hello {
+    /// The `hello` every connection gets first. Built outside [`Connection::run`] so that the
+    /// message is not kept in the connection task for its whole life.
+    fn hello(&self) -> ServerMessage {
+        let limits = &self.context.config.limits;
+        ServerMessage::Hello(Hello {
             v: PROTOCOL_VERSION,
             server_time_ms: self.context.clock.now_ms(),
             limits: LimitsInfo {
@@ -97,8 +94,18 @@ impl Connection {
                 display_name_chars_max: limits.display_name_chars_max as u32,
                 group_name_chars_max: limits.group_name_chars_max as u32,
             },
-        });
-        let _ = outbox.push_message(&hello);
+        })
+    }
+
+    /// Serves the connection until it closes. What lives across its awaits lives as long as the
+    /// connection, so it keeps only what it needs; the socket is boxed to be held once.
+    async fn run(mut self, mut socket: Box<Socket>) {
+        let outbox = Outbox::new(self.context.config.limits.outbound_queue_max);
+        let mut shutdown = self.context.shutdown.clone();
+        let mut session = Session::Joining {
+            deadline: tokio::time::Instant::now() + self.context.config.limits.join_timeout(),
+        };
+        let _ = outbox.push_message(&self.hello());
 
         let mut presence_reason = PresenceReason::ConnectionLost;
         let mut closing: Option<(CloseReason, String)> = None;
@@ -140,7 +147,7 @@ impl Connection {
                         Some(Err(error)) => {
                             debug!(%error, "read failed");
                             if is_capacity_error(&error) {
-                                closing = Some((CloseReason::PolicyViolation, format!("a frame exceeded the hard limit of {} bytes", limits.frame_bytes_max * 4)));
+                                closing = Some((CloseReason::PolicyViolation, format!("a frame exceeded the hard limit of {} bytes", self.context.config.limits.frame_bytes_max * 4)));
                             }
                             break;
                         }
@@ -169,7 +176,11 @@ impl Connection {
                 let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(close)).await;
             }
             None => {
-                let _ = tokio::time::timeout(CLOSE_GRACE, socket.close(None)).await;
+                let _ = Box::pin(tokio::time::timeout(
+                    CLOSE_GRACE,
+                    Socket::close(&mut socket, None),
+                ))
+                .await;
             }
         }
         outbox.shut();
@@ -266,7 +277,7 @@ impl Connection {
                 let command = RoomCommand::Request {
                     connection_id: self.id,
                     request_id: id,
-                    request,
+                    request: Box::new(request),
                 };
                 if let Err(error) = room.send(command).await {
                     let _ = self.reject(outbox, Some(id), error.code, error.message);

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -173,6 +174,13 @@ impl Server {
         } = self;
         let app = crate::http::router(Arc::clone(&context));
         let mut accepting = context.shutdown.clone();
+        // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
+        // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
         let serve = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -83,17 +83,20 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
     })
 }
 
-/// Wraps upgraded I/O as the server side of a WebSocket.
+/// Wraps upgraded I/O as the server side of a WebSocket (boxed: the connection task holds it for
+/// its whole life, and a box is moved around without copying its few hundred bytes).
 pub async fn from_upgraded(
     upgraded: hyper::upgrade::Upgraded,
     frame_bytes_hard_max: usize,
-) -> Socket {
-    WebSocketStream::from_raw_socket(
-        TokioIo::new(upgraded),
-        tokio_tungstenite::tungstenite::protocol::Role::Server,
-        Some(config(frame_bytes_hard_max)),
+) -> Box<Socket> {
+    Box::new(
+        WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            tokio_tungstenite::tungstenite::protocol::Role::Server,
+            Some(config(frame_bytes_hard_max)),
+        )
+        .await,
     )
-    .await
 }
 
 /// Sends one text message, in pieces of at most [`FRAGMENT_BYTES`] when it is longer. A

@@ -103,7 +103,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         room.send(RoomCommand::Request {
             connection_id: 2,
             request_id,
-            request,
+            request: Box::new(request),
         })
         .await
         .unwrap();

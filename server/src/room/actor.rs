@@ -39,19 +39,13 @@ use crate::store::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreErro
 pub enum RoomCommand {
     /// A connection asks to join. On success the room sends the ack and the catch-up frames to
     /// `outbox` itself, then answers `reply`; on failure it only answers `reply`.
-    Join {
-        connection_id: ConnectionId,
-        request_id: RequestId,
-        credential: Credential,
-        resume: Option<ResumePoint>,
-        outbox: Outbox,
-        reply: oneshot::Sender<Result<MemberId, RoomError>>,
-    },
+    Join(Box<JoinCommand>),
     /// A request from a joined connection; the room answers through the connection's outbox.
     Request {
         connection_id: ConnectionId,
         request_id: RequestId,
-        request: wire::Request,
+        /// Boxed so that every slot of the room's queue stays small.
+        request: Box<wire::Request>,
     },
     /// A copy of the room's state, for exports (minutes, CSV). Nothing changes.
     Inspect {
@@ -62,6 +56,18 @@ pub enum RoomCommand {
         connection_id: ConnectionId,
         reason: PresenceReason,
     },
+}
+
+/// What a join carries (boxed in [`RoomCommand::Join`], so that every slot of the room's queue
+/// stays small).
+#[derive(Debug)]
+pub struct JoinCommand {
+    pub connection_id: ConnectionId,
+    pub request_id: RequestId,
+    pub credential: Credential,
+    pub resume: Option<ResumePoint>,
+    pub outbox: Outbox,
+    pub reply: oneshot::Sender<Result<MemberId, RoomError>>,
 }
 
 /// One event as stored in the meeting's log.
@@ -170,6 +176,9 @@ pub fn spawn(
         timer_write_failed: false,
         now_ms: 0,
     };
+    // The actor is boxed: the task then holds a pointer to it across every wait instead of
+    // copies of its state.
+    let actor = Box::new(actor);
     tokio::spawn(async move {
         actor.run(commands).await;
         on_stop();
@@ -219,10 +228,10 @@ impl RoomActor {
         self.state.group.id
     }
 
-    async fn run(mut self, mut commands: mpsc::Receiver<RoomCommand>) {
+    async fn run(mut self: Box<Self>, mut commands: mpsc::Receiver<RoomCommand>) {
         let mut shutdown = self.context.shutdown.clone();
         info!(group = %self.group_id(), seq = self.state.seq, "room loaded");
-        self.reconcile_presence(PresenceReason::ServerRestart).await;
+        Box::pin(self.reconcile_presence(PresenceReason::ServerRestart)).await;
         let renewal = self.context.limits.room_lease_renewal();
         let mut renew_lease =
             tokio::time::interval_at(tokio::time::Instant::now() + renewal, renewal);
@@ -250,7 +259,9 @@ impl RoomActor {
             let retry_presence = self.presence_out_of_date;
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(command) => self.handle(command).await,
+                    // Boxed, like every rare or long step below: the room's task then stays
+                    // small while it waits, which is most of its life.
+                    Some(command) => Box::pin(self.handle(command)).await,
                     None => break,
                 },
                 () = sleep_until_or_never(idle_deadline) => {
@@ -258,11 +269,11 @@ impl RoomActor {
                     break;
                 }
                 _ = tokio::time::sleep(PRESENCE_RETRY), if retry_presence && !idle => {
-                    self.reconcile_presence(PresenceReason::ConnectionLost).await;
+                    Box::pin(self.reconcile_presence(PresenceReason::ConnectionLost)).await;
                 }
-                _ = renew_lease.tick() => self.renew_lease().await,
+                _ = renew_lease.tick() => Box::pin(self.renew_lease()).await,
                 _ = tokio::time::sleep(timer_wait.unwrap_or_default()), if timer_wait.is_some() => {
-                    self.tick().await;
+                    Box::pin(self.tick()).await;
                 }
                 () = crate::server::stopping(&mut shutdown) => {
                     self.close_all(CloseReason::ServerShutdown, "the server is shutting down; reconnect shortly");
@@ -274,9 +285,9 @@ impl RoomActor {
         // registry then loads the room again for them.
         commands.close();
         if !self.ownership_lost {
-            self.write_final_snapshot().await;
+            Box::pin(self.write_final_snapshot()).await;
         }
-        self.release_lease().await;
+        Box::pin(self.release_lease()).await;
         info!(group = %self.group_id(), seq = self.state.seq, "room stopped");
     }
 
@@ -354,14 +365,15 @@ impl RoomActor {
     async fn handle(&mut self, command: RoomCommand) {
         self.now_ms = self.context.clock.now_ms();
         match command {
-            RoomCommand::Join {
-                connection_id,
-                request_id,
-                credential,
-                resume,
-                outbox,
-                reply,
-            } => {
+            RoomCommand::Join(join) => {
+                let JoinCommand {
+                    connection_id,
+                    request_id,
+                    credential,
+                    resume,
+                    outbox,
+                    reply,
+                } = *join;
                 let result = self
                     .join(connection_id, request_id, &credential, resume, outbox)
                     .await;
@@ -854,4 +866,20 @@ impl RoomActor {
 enum CatchUpFrames {
     Replay(Vec<Utf8Bytes>),
     Snapshot(Utf8Bytes),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RoomCommand;
+
+    #[test]
+    fn queued_commands_stay_small() {
+        // A room's queue allocates its slots in blocks; big commands would make every room,
+        // busy or idle, pay for the largest one.
+        assert!(
+            std::mem::size_of::<RoomCommand>() <= 32,
+            "RoomCommand is {} bytes; box the large variant",
+            std::mem::size_of::<RoomCommand>()
+        );
+    }
 }

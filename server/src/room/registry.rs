@@ -14,7 +14,7 @@ use roundtable_protocol::{Credential, ErrorCode, GroupId, MemberId, RequestId, R
 use tokio::sync::{OnceCell, mpsc, oneshot};
 use tracing::warn;
 
-use super::actor::{self, RoomCommand, RoomContext};
+use super::actor::{self, JoinCommand, RoomCommand, RoomContext};
 use super::state::{RoomError, RoomState};
 use super::{ConnectionId, Outbox};
 
@@ -90,14 +90,14 @@ impl Registry {
         for _ in 0..JOIN_ATTEMPTS_MAX {
             let (slot, handle) = self.room(group_id).await?;
             let (reply, answer) = oneshot::channel();
-            let command = RoomCommand::Join {
+            let command = RoomCommand::Join(Box::new(JoinCommand {
                 connection_id: args.connection_id,
                 request_id: args.request_id,
                 credential: args.credential.clone(),
                 resume: args.resume,
                 outbox: args.outbox.clone(),
                 reply,
-            };
+            }));
             if handle.send(command).await.is_ok()
                 && let Ok(result) = answer.await
             {
