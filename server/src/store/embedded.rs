@@ -331,9 +331,7 @@ fn recover(db: &Database, file: &File, path: &Path) -> Result<u64, StoreError> {
     let mut last = held;
     let mut applied_bytes = 0;
     let mut stopped_at_gap = false;
-    let mut record_end = 0;
-    for record in &read.records {
-        record_end += journal_record_len(record);
+    for (record, &record_end) in read.records.iter().zip(&read.ends) {
         if record.batch <= held {
             // Already in the redb file: the journal was not emptied after its checkpoint.
             applied_bytes = record_end;
@@ -397,11 +395,6 @@ fn recover(db: &Database, file: &File, path: &Path) -> Result<u64, StoreError> {
         StoreError::Unavailable(format!("cannot sync {}: {error}", path.display()))
     })?;
     Ok(last)
-}
-
-/// The encoded length of a record read back (the same bytes as when it was written).
-fn journal_record_len(record: &journal::Record) -> usize {
-    journal::encode_record(record.batch, record.ops.iter()).len()
 }
 
 /// The journal file as the writer thread appends to it.
@@ -898,5 +891,380 @@ impl Store for EmbeddedStore {
         result
             .await
             .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Recovery from the journal. The conformance suite (`tests/store_conformance.rs`) and the
+    //! SIGKILL tests of the real binary (`tests/crash_restart.rs`) cover the rest.
+
+    use super::*;
+
+    /// Options under which the writer never checkpoints on its own while the test runs.
+    fn no_checkpoints() -> EmbeddedOptions {
+        EmbeddedOptions {
+            sync: JournalSync::Background,
+            checkpoint_interval: Duration::from_secs(3600),
+            checkpoint_journal_bytes: u64::MAX,
+        }
+    }
+
+    /// Opens the store in `dir`, waiting for a dropped predecessor's writer to let go of it.
+    async fn reopen(dir: &Path) -> EmbeddedStore {
+        for _ in 0..100 {
+            match EmbeddedStore::open_with(dir, no_checkpoints()) {
+                Ok(store) => return store,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        panic!("the store in {} does not reopen within 2 s", dir.display());
+    }
+
+    fn entry(seq: Seq) -> LogEntry {
+        LogEntry {
+            seq,
+            bytes: format!("event {seq}").into_bytes(),
+        }
+    }
+
+    fn snapshot(meeting_id: MeetingId, seq: Seq) -> Snapshot {
+        Snapshot {
+            meeting_id,
+            seq,
+            bytes: format!("state at {seq}").into_bytes(),
+        }
+    }
+
+    fn append_op(group_id: GroupId, meeting_id: MeetingId, seq: Seq) -> Op {
+        Op::Append {
+            group_id,
+            meeting_id,
+            entries: vec![entry(seq)],
+            snapshot: None,
+        }
+    }
+
+    async fn append(store: &EmbeddedStore, group_id: GroupId, meeting_id: MeetingId, seq: Seq) {
+        let entries = [entry(seq)];
+        store
+            .append(AppendBatch {
+                group_id,
+                meeting_id,
+                entries: &entries,
+                snapshot: None,
+            })
+            .await
+            .expect("append");
+    }
+
+    async fn tail_seqs(store: &EmbeddedStore, group_id: GroupId) -> Vec<Seq> {
+        let loaded = store
+            .load_room(group_id)
+            .await
+            .expect("load")
+            .expect("the group exists");
+        loaded.tail.iter().map(|entry| entry.seq).collect()
+    }
+
+    fn held_batch(store: &EmbeddedStore) -> u64 {
+        let txn = store.db.begin_read().expect("read");
+        let meta = txn.open_table(META).expect("meta table");
+        meta.get(LAST_JOURNAL_BATCH)
+            .expect("get")
+            .map_or(0, |value| value.value())
+    }
+
+    fn journal_len(dir: &Path) -> u64 {
+        std::fs::metadata(dir.join(JOURNAL_FILE))
+            .expect("the journal exists")
+            .len()
+    }
+
+    /// A store in `dir` holding group `group_id` (meeting `meeting_id`, empty log), checkpointed
+    /// and closed: its redb file holds journal batch 1 and its journal is empty.
+    async fn closed_store_with_group(dir: &Path, group_id: GroupId, meeting_id: MeetingId) {
+        let store = reopen(dir).await;
+        store
+            .create_group(group_id, &snapshot(meeting_id, 0))
+            .await
+            .expect("create");
+        assert_eq!(held_batch(&store), 1);
+        drop(store);
+        let store = reopen(dir).await;
+        assert_eq!(journal_len(dir), 0, "closing checkpointed");
+        drop(store);
+    }
+
+    fn write_journal(dir: &Path, records: &[(u64, Vec<Op>)]) -> Vec<usize> {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for (batch, ops) in records {
+            bytes.extend(journal::encode_record(*batch, ops.iter()));
+            ends.push(bytes.len());
+        }
+        std::fs::write(dir.join(JOURNAL_FILE), &bytes).expect("write the journal");
+        ends
+    }
+
+    #[tokio::test]
+    async fn a_crash_before_any_checkpoint_is_recovered_from_the_journal() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        let (old_group, old_meeting) = (GroupId::random(), MeetingId::random());
+        let store = reopen(dir.path()).await;
+        store
+            .create_group(group_id, &snapshot(meeting_id, 0))
+            .await
+            .expect("create");
+        for seq in 1..=3 {
+            append(&store, group_id, meeting_id, seq).await;
+        }
+        store
+            .create_group(old_group, &snapshot(old_meeting, 0))
+            .await
+            .expect("create");
+        append(&store, old_group, old_meeting, 1).await;
+        store.end_meeting(old_meeting, 1_000).await.expect("end");
+        assert_eq!(store.trim_ended_logs(2_000, 10).await.expect("trim"), 1);
+        store.trim_log(meeting_id, 1).await.expect("trim");
+
+        // Every write is answered, none is checkpointed: the files as they are now are what a
+        // `kill -9` leaves behind. Copy them while the store runs.
+        let crashed = tempfile::tempdir().expect("temp dir");
+        let redb_only = tempfile::tempdir().expect("temp dir");
+        for (file, into) in [
+            (DB_FILE, crashed.path()),
+            (JOURNAL_FILE, crashed.path()),
+            (DB_FILE, redb_only.path()),
+        ] {
+            std::fs::copy(dir.path().join(file), into.join(file)).expect("copy");
+        }
+        assert!(journal_len(crashed.path()) > 0);
+        drop(store);
+
+        // The redb file alone is behind: its last durable commit is from before the writes.
+        let behind = reopen(redb_only.path()).await;
+        assert_eq!(behind.load_room(group_id).await.expect("load"), None);
+        drop(behind);
+
+        let recovered = reopen(crashed.path()).await;
+        assert_eq!(
+            journal_len(crashed.path()),
+            0,
+            "recovery empties the journal"
+        );
+        assert_eq!(held_batch(&recovered), 9);
+        assert_eq!(tail_seqs(&recovered, group_id).await, vec![2, 3]);
+        assert_eq!(
+            recovered.read_log(old_meeting, 0, 10).await.expect("read"),
+            Vec::new(),
+            "the retention pass is replayed"
+        );
+        assert_eq!(
+            recovered.trim_ended_logs(2_000, 10).await.expect("trim"),
+            0,
+            "and so is its forgetting the meeting"
+        );
+        // The journal numbering goes on from the recovered batch.
+        append(&recovered, group_id, meeting_id, 4).await;
+        assert_eq!(held_batch(&recovered), 11);
+        drop(recovered);
+        let reopened = reopen(crashed.path()).await;
+        assert_eq!(tail_seqs(&reopened, group_id).await, vec![2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_record_is_dropped_and_the_complete_ones_applied() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        let ends = write_journal(
+            dir.path(),
+            &[
+                (2, vec![append_op(group_id, meeting_id, 1)]),
+                (3, vec![append_op(group_id, meeting_id, 2)]),
+                (4, vec![append_op(group_id, meeting_id, 3)]),
+            ],
+        );
+        let torn_at = (ends[1] + ends[2]) / 2;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join(JOURNAL_FILE))
+            .expect("open the journal");
+        file.set_len(torn_at as u64).expect("tear the last record");
+        drop(file);
+
+        let store = reopen(dir.path()).await;
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2]);
+        assert_eq!(held_batch(&store), 3);
+        assert_eq!(journal_len(dir.path()), 0);
+        // The torn write was never answered: its seq is free again.
+        append(&store, group_id, meeting_id, 3).await;
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_record_with_a_wrong_crc_ends_the_replay() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        let ends = write_journal(
+            dir.path(),
+            &[
+                (2, vec![append_op(group_id, meeting_id, 1)]),
+                (3, vec![append_op(group_id, meeting_id, 2)]),
+                (4, vec![append_op(group_id, meeting_id, 3)]),
+            ],
+        );
+        let path = dir.path().join(JOURNAL_FILE);
+        let mut bytes = std::fs::read(&path).expect("read the journal");
+        // The last byte of the second record's body (its event text).
+        bytes[ends[1] - 1] ^= 0x01;
+        std::fs::write(&path, &bytes).expect("write the journal");
+
+        let store = reopen(dir.path()).await;
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
+        assert_eq!(held_batch(&store), 2);
+        assert_eq!(journal_len(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn records_the_redb_file_holds_already_are_skipped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        // Batch 1 is held already (the group's creation); applied again, this one would create
+        // another group.
+        let stale_group = GroupId::random();
+        write_journal(
+            dir.path(),
+            &[
+                (
+                    1,
+                    vec![Op::CreateGroup {
+                        group_id: stale_group,
+                        snapshot: snapshot(meeting_id, 0),
+                    }],
+                ),
+                (2, vec![append_op(group_id, meeting_id, 1)]),
+            ],
+        );
+
+        let store = reopen(dir.path()).await;
+        assert_eq!(store.load_room(stale_group).await.expect("load"), None);
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
+        assert_eq!(held_batch(&store), 2);
+    }
+
+    #[tokio::test]
+    async fn a_gap_in_the_batch_numbers_ends_the_replay() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        // Batch 4 would apply cleanly, but 3 is missing: it is not the journal's continuation.
+        write_journal(
+            dir.path(),
+            &[
+                (2, vec![append_op(group_id, meeting_id, 1)]),
+                (4, vec![append_op(group_id, meeting_id, 2)]),
+            ],
+        );
+
+        let store = reopen(dir.path()).await;
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
+        assert_eq!(held_batch(&store), 2);
+        assert_eq!(journal_len(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn garbage_in_place_of_a_journal_changes_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        for garbage in [
+            vec![0xff; 3],
+            vec![0xff; 64],
+            vec![0; 64],
+            b"not a journal at all".to_vec(),
+        ] {
+            std::fs::write(dir.path().join(JOURNAL_FILE), &garbage).expect("write");
+            let store = reopen(dir.path()).await;
+            assert_eq!(tail_seqs(&store, group_id).await, Vec::<Seq>::new());
+            assert_eq!(held_batch(&store), 1);
+            assert_eq!(journal_len(dir.path()), 0);
+            drop(store);
+        }
+    }
+
+    #[tokio::test]
+    async fn checkpoints_empty_the_journal() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        let store = reopen(dir.path()).await;
+        store
+            .create_group(group_id, &snapshot(meeting_id, 0))
+            .await
+            .expect("create");
+        append(&store, group_id, meeting_id, 1).await;
+        assert!(journal_len(dir.path()) > 0);
+        store.flush().await.expect("flush");
+        assert_eq!(journal_len(dir.path()), 0, "a flush checkpoints");
+        drop(store);
+
+        // Past the size threshold, the writer checkpoints after the group commit.
+        let options = EmbeddedOptions {
+            checkpoint_journal_bytes: 1,
+            ..no_checkpoints()
+        };
+        let mut store = None;
+        for _ in 0..100 {
+            match EmbeddedStore::open_with(dir.path(), options.clone()) {
+                Ok(opened) => {
+                    store = Some(opened);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        let store = store.expect("reopens");
+        append(&store, group_id, meeting_id, 2).await;
+        // The checkpoint follows the answer; wait for it (on the writer thread).
+        store.flush().await.expect("flush");
+        assert_eq!(journal_len(dir.path()), 0);
+        drop(store);
+
+        // After the interval, too.
+        let options = EmbeddedOptions {
+            checkpoint_interval: Duration::from_millis(50),
+            ..no_checkpoints()
+        };
+        let mut store = None;
+        for _ in 0..100 {
+            match EmbeddedStore::open_with(dir.path(), options.clone()) {
+                Ok(opened) => {
+                    store = Some(opened);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        let store = store.expect("reopens");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        append(&store, group_id, meeting_id, 3).await;
+        assert!(journal_len(dir.path()) > 0, "not due yet");
+        let mut emptied = false;
+        for _ in 0..100 {
+            if journal_len(dir.path()) == 0 {
+                emptied = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            emptied,
+            "the timed checkpoint empties the journal within 1 s"
+        );
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3]);
     }
 }
