@@ -184,6 +184,20 @@ async fn sigkill_right_after_a_burst_keeps_every_acknowledged_action_of_every_ro
             .expect("a join without resume point gets a snapshot");
         assert_eq!(snapshot.group.name, format!("Room {room}, name {RENAMES}"));
     }
-    second.start_kill().expect("stop the second server");
-    second.wait().await.expect("exit");
+    // A graceful stop checkpoints: the journal is empty afterwards.
+    let pid = second.id().expect("the server runs").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(15), second.wait())
+        .await
+        .expect("the server stops within 15 s")
+        .expect("exit status");
+    assert!(exit.success(), "a graceful stop exits cleanly: {exit}");
+    let journal = std::fs::metadata(dir.path().join("roundtable.journal"))
+        .expect("the journal exists")
+        .len();
+    assert_eq!(journal, 0, "a graceful stop empties the journal");
 }

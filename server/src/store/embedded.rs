@@ -102,8 +102,8 @@ pub const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
 /// crash of the process loses no answered write either way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum JournalSync {
-    /// Every [`JOURNAL_SYNC_INTERVAL`] in a background thread, when the journal grew: a power
-    /// loss loses at most the writes of the last ~100 ms.
+    /// Every 100 ms in a background thread, when the journal grew: a power loss loses at most
+    /// the writes of the last ~100 ms.
     #[default]
     Background,
     /// Before answering each group commit's callers: a power loss loses no answered write, at
