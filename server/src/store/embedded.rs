@@ -95,7 +95,8 @@ pub const JOURNAL_SYNC_INTERVAL: Duration = Duration::from_millis(100);
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Default journal size past which the writer checkpoints at once; bounds the journal (it can
-/// exceed this by one group commit's record) and the work of a recovery.
+/// exceed this by one group commit's record; should checkpoints keep failing, writes are refused
+/// at twice this) and the work of a recovery.
 pub const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
 
 /// When the journal is fdatasynced, that is, what a power loss or kernel crash can lose. A
@@ -516,12 +517,14 @@ impl Writer {
         if !self.dirty && self.journal.len == 0 {
             return Ok(());
         }
+        // Counted from the attempt, so that a failing checkpoint is retried after the
+        // interval rather than at once.
+        self.last_checkpoint = Instant::now();
         let mut txn = self.db.begin_write().map_err(unavailable)?;
         txn.set_durability(Durability::Immediate)
             .map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
         self.dirty = false;
-        self.last_checkpoint = Instant::now();
         // The records are in the durable redb file now (their batch numbers are at most its
         // `last_journal_batch`): if emptying fails, recovery skips them.
         self.journal
@@ -545,6 +548,12 @@ impl Writer {
         &mut self,
         ops: &[(Op, oneshot::Sender<Result<usize, StoreError>>)],
     ) -> Result<Vec<Result<usize, StoreError>>, StoreError> {
+        if self.journal.len >= self.options.checkpoint_journal_bytes.saturating_mul(2) {
+            // Checkpoints keep failing: refuse writes rather than grow the journal unbounded.
+            return Err(StoreError::Unavailable(
+                "the store's journal is full: checkpoints are failing".into(),
+            ));
+        }
         let mut txn = self.db.begin_write().map_err(unavailable)?;
         txn.set_durability(Durability::None).map_err(unavailable)?;
         // Each operation is checked and applied inside the shared transaction; one that fails
