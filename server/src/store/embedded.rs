@@ -368,7 +368,7 @@ fn recover(db: &Database, file: &File, path: &Path) -> Result<u64, StoreError> {
         warn!(
             journal = %path.display(),
             dropped_bytes = bytes.len() - read.intact_bytes,
-            "the journal ends in {damage}: it is dropped (a write cut short by a crash)"
+            "the journal ends in {damage}: dropped (a write cut short, or damaged on disk)"
         );
     }
     if stopped_at_gap {
