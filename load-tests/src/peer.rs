@@ -376,7 +376,7 @@ async fn start_redis(setup: &PeerSetup, scratch: &Path) -> Result<(Child, String
         "--appendonly",
         "yes",
         "--appendfsync",
-        "always",
+        "everysec",
         "--daemonize",
         "no",
     ] {

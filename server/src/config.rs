@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::store::JournalSync;
+
 /// Roundtable: live meeting rooms for sales peer groups.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "roundtable", version, about, long_about = None)]
@@ -19,9 +21,17 @@ pub struct Config {
     #[arg(long, env = "ROUNDTABLE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// When the embedded store fdatasyncs its journal. `background`: every 100 ms when it
+    /// grew, so a power loss can lose the last ~100 ms of actions (a crash of the server, even
+    /// kill -9, loses none). `always`: before acknowledging each action, so a power loss loses
+    /// no acknowledged action, at the cost of an fdatasync in every action's latency.
+    #[arg(long, env = "ROUNDTABLE_STORE_SYNC", value_enum, default_value_t = JournalSync::Background)]
+    pub store_sync: JournalSync,
+
     /// Keep groups, meetings and event logs in this Redis (e.g. redis://127.0.0.1:6379/0)
-    /// instead of the embedded store. Run Redis with `appendonly yes` and
-    /// `appendfsync always` for every acknowledged action to survive a Redis crash.
+    /// instead of the embedded store. Run Redis with `appendonly yes`: then a crash of Redis
+    /// loses no acknowledged action, and a power loss at most the last second of them with the
+    /// default `appendfsync everysec` (none with `appendfsync always`).
     #[arg(long, env = "ROUNDTABLE_REDIS_URL")]
     pub redis_url: Option<String>,
 
@@ -243,6 +253,7 @@ impl Config {
         Config {
             listen,
             data_dir,
+            store_sync: JournalSync::default(),
             redis_url: None,
             redis_prefix: "rt:".into(),
             public_url: None,

@@ -16,7 +16,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::room::actor::RoomContext;
 use crate::room::registry::Registry;
-use crate::store::{EmbeddedStore, RedisOptions, RedisStore, Store};
+use crate::store::{EmbeddedOptions, EmbeddedStore, RedisOptions, RedisStore, Store};
 
 /// The most time shutdown waits for rooms to write their snapshots and sockets to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -87,8 +87,16 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             Ok(Arc::new(store))
         }
         None => {
-            let store = EmbeddedStore::open(&config.data_dir)?;
-            info!(data_dir = %config.data_dir.display(), "storing in the embedded store");
+            let options = EmbeddedOptions {
+                sync: config.store_sync,
+                ..EmbeddedOptions::default()
+            };
+            let store = EmbeddedStore::open_with(&config.data_dir, options)?;
+            info!(
+                data_dir = %config.data_dir.display(),
+                sync = ?config.store_sync,
+                "storing in the embedded store"
+            );
             Ok(Arc::new(store))
         }
     }
@@ -203,6 +211,10 @@ impl Server {
             Ok(Ok(result)) => result?,
             Ok(Err(join_error)) => return Err(join_error.into()),
             Err(_) => warn!("HTTP connections did not finish in time"),
+        }
+        // Every room has written its final snapshot: make it all durable against power loss.
+        if let Err(error) = context.store.flush().await {
+            warn!(%error, "could not flush the store; its next start recovers the writes");
         }
         info!("stopped");
         Ok(())

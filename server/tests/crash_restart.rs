@@ -1,11 +1,17 @@
 //! The real `roundtable` binary killed with SIGKILL mid-meeting loses nothing it acknowledged.
+//!
+//! The embedded store commits to its redb file without an fsync and keeps every acknowledged
+//! write in its journal until a checkpoint (every 30 s). These tests kill the server well inside
+//! that interval, so what they find after the restart comes back through the journal's replay.
 
 mod support;
 
 use std::path::Path;
+use std::time::Instant;
 
-use roundtable_protocol::{Event, Request};
-use support::{TestClient, create_group};
+use roundtable_protocol::{Event, EventFrame, Request};
+use roundtable_server::store::embedded::CHECKPOINT_INTERVAL;
+use support::{TestClient, TestGroup, create_group};
 use tokio::process::Child;
 
 async fn start_binary(data_dir: &Path) -> (Child, std::net::SocketAddr) {
@@ -75,4 +81,123 @@ async fn sigkill_mid_meeting_loses_no_acknowledged_action() {
     );
     second.start_kill().expect("stop the second server");
     second.wait().await.expect("exit");
+}
+
+/// Renames the group `count` times, each acknowledged, and returns the events the facilitator
+/// saw from its join on.
+async fn rename_burst(facilitator: &mut TestClient, room: usize, count: usize) -> Vec<EventFrame> {
+    for index in 1..=count {
+        facilitator
+            .ok(Request::RenameGroup {
+                name: format!("Room {room}, name {index}"),
+            })
+            .await;
+    }
+    let acknowledged_seq = facilitator.last_seq;
+    facilitator
+        .events()
+        .into_iter()
+        .filter(|frame| frame.seq <= acknowledged_seq)
+        .collect()
+}
+
+#[tokio::test]
+async fn sigkill_right_after_a_burst_keeps_every_acknowledged_action_of_every_room() {
+    const ROOMS: usize = 3;
+    const RENAMES: usize = 30;
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let (mut first, addr) = start_binary(dir.path()).await;
+    let mut rooms: Vec<(TestGroup, TestClient)> = Vec::new();
+    for room in 0..ROOMS {
+        let group = create_group(addr, &format!("Burst room {room}")).await;
+        let mut facilitator = TestClient::connect(addr).await;
+        facilitator.join_as_facilitator(&group, "Fran").await;
+        rooms.push((group, facilitator));
+    }
+    let resume_points: Vec<_> = rooms
+        .iter()
+        .map(|(_, client)| client.resume_point())
+        .collect();
+
+    // The rooms write at the same time, so their writes share group commits.
+    let seen: Vec<Vec<EventFrame>> = futures_util::future::join_all(
+        rooms
+            .iter_mut()
+            .enumerate()
+            .map(|(room, (_, facilitator))| rename_burst(facilitator, room, RENAMES)),
+    )
+    .await;
+    let journal = std::fs::metadata(dir.path().join("roundtable.journal"))
+        .expect("the journal exists")
+        .len();
+    assert!(
+        journal > 0,
+        "the acknowledged writes are not checkpointed yet"
+    );
+    first.start_kill().expect("send SIGKILL");
+    first.wait().await.expect("the killed server exits");
+    assert!(
+        started.elapsed() < CHECKPOINT_INTERVAL,
+        "killed within the checkpoint interval"
+    );
+
+    let (mut second, addr) = start_binary(dir.path()).await;
+    for (room, ((group, before), resume)) in rooms.iter().zip(&resume_points).enumerate() {
+        let mut facilitator = TestClient::connect(addr).await;
+        let catch_up = facilitator
+            .join(group.group_id, before.token_credential(), Some(*resume))
+            .await;
+        assert!(
+            catch_up.expect("rejoin after a crash").is_none(),
+            "the burst is replayed from the log"
+        );
+        let acknowledged_seq = seen[room].last().expect("events were seen").seq;
+        facilitator
+            .event_where(|frame| frame.seq == acknowledged_seq)
+            .await;
+        let replayed: Vec<EventFrame> = facilitator
+            .events()
+            .into_iter()
+            .filter(|frame| frame.seq > resume.seq && frame.seq <= acknowledged_seq)
+            .collect();
+        let before_crash: Vec<&EventFrame> = seen[room]
+            .iter()
+            .filter(|frame| frame.seq > resume.seq)
+            .collect();
+        let renames = replayed
+            .iter()
+            .filter(|frame| matches!(frame.event, Event::GroupRenamed { .. }))
+            .count();
+        assert_eq!(renames, RENAMES, "room {room}: every rename is back");
+        assert_eq!(
+            replayed.iter().collect::<Vec<_>>(),
+            before_crash,
+            "room {room}: the same events, in order"
+        );
+
+        let mut fresh = TestClient::connect(addr).await;
+        let snapshot = fresh
+            .join(group.group_id, before.token_credential(), None)
+            .await
+            .expect("the token survives the crash")
+            .expect("a join without resume point gets a snapshot");
+        assert_eq!(snapshot.group.name, format!("Room {room}, name {RENAMES}"));
+    }
+    // A graceful stop checkpoints: the journal is empty afterwards.
+    let pid = second.id().expect("the server runs").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(15), second.wait())
+        .await
+        .expect("the server stops within 15 s")
+        .expect("exit status");
+    assert!(exit.success(), "a graceful stop exits cleanly: {exit}");
+    let journal = std::fs::metadata(dir.path().join("roundtable.journal"))
+        .expect("the journal exists")
+        .len();
+    assert_eq!(journal, 0, "a graceful stop empties the journal");
 }

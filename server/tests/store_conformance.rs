@@ -2,13 +2,25 @@
 
 use roundtable_protocol::{GroupId, MeetingId};
 use roundtable_server::store::{
-    AppendBatch, EmbeddedStore, LogEntry, Snapshot, Store, conformance,
+    AppendBatch, EmbeddedOptions, EmbeddedStore, JournalSync, LogEntry, Snapshot, Store,
+    conformance,
 };
 
 #[tokio::test]
 async fn embedded_store_passes_the_conformance_suite() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = EmbeddedStore::open(dir.path()).expect("open store");
+    conformance::run_all(&store).await;
+}
+
+#[tokio::test]
+async fn embedded_store_syncing_every_write_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = EmbeddedOptions {
+        sync: JournalSync::Always,
+        ..EmbeddedOptions::default()
+    };
+    let store = EmbeddedStore::open_with(dir.path(), options).expect("open store");
     conformance::run_all(&store).await;
 }
 

@@ -1,9 +1,29 @@
-//! The embedded store: one redb file under the data directory.
+//! The embedded store: one redb file and a write-ahead journal under the data directory.
 //!
-//! Writes go through a single writer thread that commits many callers' batches in one durable
-//! transaction (group commit): under load, one fsync serves every room that wrote in the
-//! meantime, and a caller is answered only after that commit. Reads run on tokio's blocking pool
-//! in their own read transactions, which never wait for the writer.
+//! Writes go through a single writer thread that applies many callers' operations in one redb
+//! transaction (group commit). Per group it appends one record with the group's successful
+//! operations to the journal `roundtable.journal` (one `write` to a file opened for appending:
+//! the data is then with the operating system and survives a crash of this process, even
+//! `kill -9`), records the record's batch number in the same transaction, commits that
+//! transaction *without* an fsync (`Durability::None`: fast, in-process), and only then answers
+//! the callers. Reads run on tokio's blocking pool in their own read transactions, which never
+//! wait for the writer and see every answered write.
+//!
+//! Durability against power loss: with [`JournalSync::Background`] a background thread
+//! fdatasyncs the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, so a power loss can
+//! lose at most the writes of about that long; with [`JournalSync::Always`] the writer
+//! fdatasyncs the journal before answering. A *checkpoint* commits an empty redb transaction
+//! with `Durability::Immediate`, which makes every earlier commit durable, and then empties the
+//! journal: every [`EmbeddedOptions::checkpoint_interval`] when something was written, when the
+//! journal outgrows [`EmbeddedOptions::checkpoint_journal_bytes`], on [`Store::flush`] and when
+//! the last handle is dropped.
+//!
+//! Recovery, on open: redb comes back at its last durable commit, whose `last_journal_batch`
+//! says which journal records it holds already. The records after it are applied again, in
+//! order, to exactly the state they were first applied to, so they give the same result; then
+//! a checkpoint. Reading stops at a gap in the batch numbers (records left from before an
+//! earlier checkpoint) and at the first record that is cut short or damaged (the tail of a
+//! write that never completed), with a warning.
 //!
 //! Tables:
 //! - `groups`: group id -> the latest snapshot, encoded as meeting id (16 bytes, big endian),
@@ -12,25 +32,34 @@
 //! - `log_heads`: meeting id -> the last seq ever logged (kept when the log is trimmed);
 //! - `ended_meetings`: (ended at, in Unix ms; meeting id) -> nothing, the meetings whose logs
 //!   are due for trimming, in the order they ended; `meeting_ended_at`: meeting id -> the time
-//!   it ended, so that recording an end twice keeps the first.
+//!   it ended, so that recording an end twice keeps the first;
+//! - `meta`: `last_journal_batch` -> the number of the last journal record applied.
 //!
 //! Ownership leases ([`Store::take_lease`]) live in memory only. redb locks its file, so no
-//! second process can open the same store: within one process every lease is taken by the same
-//! owner and is therefore always granted. The in-memory leases still keep the trait's
-//! semantics (another owner is refused until the lease expires or is released), so that the
-//! conformance suite checks both stores the same way.
+//! second process can open the same store (nor its journal, which is opened after the file):
+//! within one process every lease is taken by the same owner and is therefore always granted.
+//! The in-memory leases still keep the trait's semantics (another owner is refused until the
+//! lease expires or is released), so that the conformance suite checks both stores the same
+//! way.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 use tokio::sync::oneshot;
+use tracing::warn;
 
+use super::journal::{self, Op};
 use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError, check_batch_shape};
 
 const GROUPS: TableDefinition<u128, &[u8]> = TableDefinition::new("groups");
@@ -38,63 +67,111 @@ const LOG: TableDefinition<(u128, u64), &[u8]> = TableDefinition::new("log");
 const LOG_HEADS: TableDefinition<u128, u64> = TableDefinition::new("log_heads");
 const ENDED_MEETINGS: TableDefinition<(u64, u128), ()> = TableDefinition::new("ended_meetings");
 const MEETING_ENDED_AT: TableDefinition<u128, u64> = TableDefinition::new("meeting_ended_at");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// The `meta` key of the number of the last journal record applied to the redb file.
+const LAST_JOURNAL_BATCH: &str = "last_journal_batch";
+
+/// The store's files in the data directory.
+const DB_FILE: &str = "roundtable.redb";
+const JOURNAL_FILE: &str = "roundtable.journal";
 
 /// Leases held in memory past which expired ones are swept out on the next take. Live leases
 /// are bounded by the live rooms, which release theirs when they unload.
 const LEASES_SWEEP_AT: usize = 1024;
 
 /// The most write operations committed in one transaction. Bounds the time a caller waits
-/// behind others and the size of one commit.
+/// behind others and the size of one commit and one journal record.
 const GROUP_COMMIT_OPS_MAX: usize = 256;
 
 /// The most write operations waiting for the writer thread; callers beyond wait for a slot.
 const WRITE_QUEUE_MAX: usize = 4096;
 
-/// A store in one redb file. Cheap to clone; all clones share the file and the writer thread.
+/// With [`JournalSync::Background`], how often the journal is fdatasynced when it grew: the
+/// most recent writes a power loss (not a crash of the process) can lose.
+pub const JOURNAL_SYNC_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Default time between two checkpoints while something is written.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Default journal size past which the writer checkpoints at once; bounds the journal (it can
+/// exceed this by one group commit's record; should checkpoints keep failing, writes are refused
+/// at twice this) and the work of a recovery.
+pub const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
+
+/// When the journal is fdatasynced, that is, what a power loss or kernel crash can lose. A
+/// crash of the process loses no answered write either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum JournalSync {
+    /// Every 100 ms in a background thread, when the journal grew: a power loss loses at most
+    /// the writes of the last ~100 ms.
+    #[default]
+    Background,
+    /// Before answering each group commit's callers: a power loss loses no answered write, at
+    /// the cost of an fdatasync in every write's latency.
+    Always,
+}
+
+/// How an [`EmbeddedStore`] syncs and checkpoints.
+#[derive(Debug, Clone)]
+pub struct EmbeddedOptions {
+    pub sync: JournalSync,
+    /// Time between two checkpoints while something is written.
+    pub checkpoint_interval: Duration,
+    /// Journal size past which the writer checkpoints at once.
+    pub checkpoint_journal_bytes: u64,
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> Self {
+        EmbeddedOptions {
+            sync: JournalSync::default(),
+            checkpoint_interval: CHECKPOINT_INTERVAL,
+            checkpoint_journal_bytes: CHECKPOINT_JOURNAL_BYTES,
+        }
+    }
+}
+
+/// A store in one redb file and its journal. Cheap to clone; all clones share the files and
+/// the writer thread.
 #[derive(Debug, Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
-    writes: std_mpsc::SyncSender<WriteOp>,
+    commands: std_mpsc::SyncSender<Command>,
     /// Ownership leases: group -> (owner, expiry).
     leases: Arc<Mutex<HashMap<GroupId, (String, Instant)>>>,
 }
 
+/// What the writer thread is asked to do.
 #[derive(Debug)]
-enum WriteKind {
-    CreateGroup {
-        group_id: GroupId,
-        snapshot: Snapshot,
+enum Command {
+    /// Apply an operation; the answer is the count of meetings trimmed for
+    /// [`Op::TrimEnded`], 0 for the others.
+    Write {
+        op: Op,
+        done: oneshot::Sender<Result<usize, StoreError>>,
     },
-    Append {
-        group_id: GroupId,
-        meeting_id: MeetingId,
-        entries: Vec<LogEntry>,
-        snapshot: Option<Snapshot>,
+    /// Checkpoint now.
+    Checkpoint {
+        done: oneshot::Sender<Result<(), StoreError>>,
     },
-    Trim {
-        meeting_id: MeetingId,
-        through_seq: Seq,
-    },
-    EndMeeting {
-        meeting_id: MeetingId,
-        ended_at_ms: UnixMs,
-    },
-}
-
-#[derive(Debug)]
-struct WriteOp {
-    kind: WriteKind,
-    done: oneshot::Sender<Result<(), StoreError>>,
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store file `roundtable.redb` in `data_dir`, creating the
+    /// Opens (or creates) the store in `data_dir` with the default options, creating the
     /// directory if needed.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, EmbeddedOptions::default())
+    }
+
+    /// Opens (or creates) the store files `roundtable.redb` and `roundtable.journal` in
+    /// `data_dir`, creating the directory if needed, and applies the journal's records that the
+    /// redb file does not hold yet (after a crash).
+    pub fn open_with(data_dir: &Path, options: EmbeddedOptions) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|error| {
             StoreError::Unavailable(format!("cannot create {}: {error}", data_dir.display()))
         })?;
-        let path = data_dir.join("roundtable.redb");
+        let path = data_dir.join(DB_FILE);
         let db = Database::create(&path).map_err(|error| {
             StoreError::Unavailable(format!("cannot open {}: {error}", path.display()))
         })?;
@@ -106,29 +183,77 @@ impl EmbeddedStore {
         txn.open_table(LOG_HEADS).map_err(unavailable)?;
         txn.open_table(ENDED_MEETINGS).map_err(unavailable)?;
         txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
+        txn.open_table(META).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
 
-        let (writes, queue) = std_mpsc::sync_channel(WRITE_QUEUE_MAX);
-        let writer_db = Arc::clone(&db);
+        let journal_path = data_dir.join(JOURNAL_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&journal_path)
+            .map_err(|error| {
+                StoreError::Unavailable(format!("cannot open {}: {error}", journal_path.display()))
+            })?;
+        let last_batch = recover(&db, &file, &journal_path)?;
+        let journal = Journal {
+            file: Arc::new(file),
+            len: 0,
+            appended: Arc::new(AtomicU64::new(0)),
+        };
+
+        let (commands, queue) = std_mpsc::sync_channel(WRITE_QUEUE_MAX);
+        // The syncer stops when the writer drops its end of this channel.
+        let (stop_syncer, syncer_stop) = std_mpsc::channel::<()>();
+        if options.sync == JournalSync::Background {
+            let file = Arc::clone(&journal.file);
+            let appended = Arc::clone(&journal.appended);
+            std::thread::Builder::new()
+                .name("journal-sync".into())
+                .spawn(move || sync_loop(&file, &appended, &syncer_stop))
+                .map_err(|error| {
+                    StoreError::Unavailable(format!("cannot start the journal syncer: {error}"))
+                })?;
+        }
+        let mut writer = Writer {
+            db: Arc::clone(&db),
+            journal,
+            next_batch: last_batch + 1,
+            options,
+            dirty: false,
+            last_checkpoint: Instant::now(),
+            _stop_syncer: stop_syncer,
+        };
         std::thread::Builder::new()
             .name("redb-writer".into())
-            .spawn(move || writer_loop(&writer_db, &queue))
+            .spawn(move || writer.run(&queue))
             .map_err(|error| StoreError::Unavailable(format!("cannot start writer: {error}")))?;
         Ok(EmbeddedStore {
             db,
-            writes,
+            commands,
             leases: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
-    async fn write(&self, kind: WriteKind) -> Result<(), StoreError> {
+    async fn send(&self, command: Command) -> Result<(), StoreError> {
+        let stopped = || StoreError::Unavailable("the writer thread has stopped".into());
+        match self.commands.try_send(command) {
+            Ok(()) => Ok(()),
+            Err(std_mpsc::TrySendError::Disconnected(_)) => Err(stopped()),
+            // The queue is full; a blocking send waits for a slot, on the blocking pool.
+            Err(std_mpsc::TrySendError::Full(command)) => {
+                let sender = self.commands.clone();
+                tokio::task::spawn_blocking(move || sender.send(command))
+                    .await
+                    .map_err(|_| StoreError::Unavailable("writer queue task failed".into()))?
+                    .map_err(|_| stopped())
+            }
+        }
+    }
+
+    async fn write(&self, op: Op) -> Result<usize, StoreError> {
         let (done, result) = oneshot::channel();
-        let sender = self.writes.clone();
-        // The queue is bounded; a full queue blocks, so hand the send to the blocking pool.
-        tokio::task::spawn_blocking(move || sender.send(WriteOp { kind, done }))
-            .await
-            .map_err(|_| StoreError::Unavailable("writer queue task failed".into()))?
-            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?;
+        self.send(Command::Write { op, done }).await?;
         result
             .await
             .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
@@ -175,50 +300,316 @@ fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, StoreError> {
     })
 }
 
-/// Receives write operations and commits them in groups until every sender is gone.
-fn writer_loop(db: &Database, queue: &std_mpsc::Receiver<WriteOp>) {
-    while let Ok(first) = queue.recv() {
-        let mut ops = vec![first];
-        while ops.len() < GROUP_COMMIT_OPS_MAX {
-            match queue.try_recv() {
-                Ok(op) => ops.push(op),
-                Err(_) => break,
+fn last_journal_batch(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    let meta = txn.open_table(META).map_err(unavailable)?;
+    Ok(meta
+        .get(LAST_JOURNAL_BATCH)
+        .map_err(unavailable)?
+        .map_or(0, |value| value.value()))
+}
+
+fn set_last_journal_batch(txn: &WriteTransaction, batch: u64) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META).map_err(unavailable)?;
+    meta.insert(LAST_JOURNAL_BATCH, batch)
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Applies the journal's records that the redb file does not hold yet, in one durable
+/// transaction, and empties the journal. Returns the number of the last record applied ever.
+fn recover(db: &Database, file: &File, path: &Path) -> Result<u64, StoreError> {
+    let mut bytes = Vec::new();
+    let mut reader = file;
+    reader.read_to_end(&mut bytes).map_err(|error| {
+        StoreError::Unavailable(format!("cannot read {}: {error}", path.display()))
+    })?;
+    let txn = db.begin_write().map_err(unavailable)?;
+    let held = last_journal_batch(&txn)?;
+    if bytes.is_empty() {
+        return Ok(held);
+    }
+    let read = journal::read_records(&bytes);
+    let mut last = held;
+    let mut applied_bytes = 0;
+    let mut stopped_at_gap = false;
+    for (record, &record_end) in read.records.iter().zip(&read.ends) {
+        if record.batch <= held {
+            // Already in the redb file: the journal was not emptied after its checkpoint.
+            applied_bytes = record_end;
+            continue;
+        }
+        if record.batch != last + 1 {
+            warn!(
+                journal = %path.display(),
+                expected = last + 1,
+                found = record.batch,
+                "the journal skips a batch number; the records from there on are older than the \
+                 last checkpoint and are ignored"
+            );
+            stopped_at_gap = true;
+            break;
+        }
+        for op in &record.ops {
+            match apply_op(&txn, op) {
+                Ok(_) => {}
+                Err(StoreError::Unavailable(error)) => return Err(StoreError::Unavailable(error)),
+                // Applied to the state it was first applied to, an op that succeeded then
+                // succeeds again; if not, the state differs and the op is skipped, as it would
+                // have been refused.
+                Err(error) => warn!(batch = record.batch, %error, "a journal op failed on replay"),
             }
         }
-        commit_group(db, ops);
+        last = record.batch;
+        applied_bytes = record_end;
+    }
+    if let Some(damage) = &read.damage
+        && !stopped_at_gap
+    {
+        warn!(
+            journal = %path.display(),
+            dropped_bytes = bytes.len() - read.intact_bytes,
+            "the journal ends in {damage}: dropped (a write cut short, or damaged on disk)"
+        );
+    }
+    if stopped_at_gap {
+        warn!(
+            journal = %path.display(),
+            dropped_bytes = bytes.len() - applied_bytes,
+            "dropped the journal's stale tail"
+        );
+    }
+    if last > held {
+        set_last_journal_batch(&txn, last)?;
+        tracing::info!(
+            records = last - held,
+            from = held + 1,
+            through = last,
+            "applied the journal's records after a crash"
+        );
+    }
+    // Durable (the default) before the journal is emptied.
+    txn.commit().map_err(unavailable)?;
+    file.set_len(0).map_err(|error| {
+        StoreError::Unavailable(format!("cannot empty {}: {error}", path.display()))
+    })?;
+    file.sync_all().map_err(|error| {
+        StoreError::Unavailable(format!("cannot sync {}: {error}", path.display()))
+    })?;
+    Ok(last)
+}
+
+/// The journal file as the writer thread appends to it.
+#[derive(Debug)]
+struct Journal {
+    file: Arc<File>,
+    /// The file's length.
+    len: u64,
+    /// Bytes ever appended; the syncer compares it with what it synced last.
+    appended: Arc<AtomicU64>,
+}
+
+impl Journal {
+    /// Appends one record with one `write` (the file is opened for appending).
+    fn append(&mut self, record: &[u8]) -> std::io::Result<()> {
+        let result = (&*self.file).write_all(record);
+        if result.is_err() {
+            // Part of the record may be in the file; cut it off.
+            let _ = self.truncate(self.len);
+        } else {
+            self.len += record.len() as u64;
+            self.appended
+                .fetch_add(record.len() as u64, Ordering::Release);
+        }
+        result
+    }
+
+    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
+        self.file.set_len(len)?;
+        self.len = len;
+        Ok(())
     }
 }
 
-fn commit_group(db: &Database, ops: Vec<WriteOp>) {
-    let txn = match db.begin_write() {
-        Ok(txn) => txn,
-        Err(error) => {
-            let error = unavailable(error);
-            for op in ops {
-                let _ = op.done.send(Err(error.clone()));
-            }
-            return;
+/// fdatasyncs the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, until `stop`'s sender
+/// is dropped.
+fn sync_loop(file: &File, appended: &AtomicU64, stop: &std_mpsc::Receiver<()>) {
+    let mut synced = 0;
+    while let Err(std_mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(JOURNAL_SYNC_INTERVAL) {
+        let now = appended.load(Ordering::Acquire);
+        if now == synced {
+            continue;
         }
-    };
-    // Each operation is checked and applied inside the shared transaction; one that fails its
-    // checks writes nothing and does not affect the others.
-    let mut outcomes = Vec::with_capacity(ops.len());
-    for op in &ops {
-        outcomes.push(apply_write(&txn, &op.kind));
+        match file.sync_data() {
+            Ok(()) => synced = now,
+            Err(error) => warn!(%error, "cannot sync the store's journal; retrying"),
+        }
     }
-    let committed = txn.commit().map_err(unavailable);
-    for (op, outcome) in ops.into_iter().zip(outcomes) {
-        let result = match &committed {
-            Ok(()) => outcome,
-            Err(error) => Err(error.clone()),
+}
+
+/// The writer thread's state.
+#[derive(Debug)]
+struct Writer {
+    db: Arc<Database>,
+    journal: Journal,
+    /// The number of the next journal record.
+    next_batch: u64,
+    options: EmbeddedOptions,
+    /// Whether something was committed since the last checkpoint.
+    dirty: bool,
+    last_checkpoint: Instant,
+    /// Dropped with the writer, which stops the syncer.
+    _stop_syncer: std_mpsc::Sender<()>,
+}
+
+impl Writer {
+    /// Receives commands and commits writes in groups until every sender is gone, then
+    /// checkpoints a last time.
+    fn run(&mut self, queue: &std_mpsc::Receiver<Command>) {
+        loop {
+            let received = if self.dirty {
+                let due = self.last_checkpoint + self.options.checkpoint_interval;
+                queue.recv_timeout(due.saturating_duration_since(Instant::now()))
+            } else {
+                queue
+                    .recv()
+                    .map_err(|_| std_mpsc::RecvTimeoutError::Disconnected)
+            };
+            match received {
+                Ok(Command::Write { op, done }) => {
+                    let mut ops = vec![(op, done)];
+                    let mut checkpoint = None;
+                    while ops.len() < GROUP_COMMIT_OPS_MAX {
+                        match queue.try_recv() {
+                            Ok(Command::Write { op, done }) => ops.push((op, done)),
+                            Ok(Command::Checkpoint { done }) => {
+                                checkpoint = Some(done);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.commit_group(ops);
+                    if let Some(done) = checkpoint {
+                        let _ = done.send(self.checkpoint());
+                    }
+                }
+                Ok(Command::Checkpoint { done }) => {
+                    let _ = done.send(self.checkpoint());
+                }
+                Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            let due = self.last_checkpoint.elapsed() >= self.options.checkpoint_interval;
+            if self.dirty
+                && (due || self.journal.len >= self.options.checkpoint_journal_bytes)
+                && let Err(error) = self.checkpoint()
+            {
+                warn!(%error, "store checkpoint failed; the journal keeps the writes");
+            }
+        }
+        if let Err(error) = self.checkpoint() {
+            warn!(%error, "final store checkpoint failed; the next start replays the journal");
+        }
+    }
+
+    /// Makes every commit so far durable in the redb file, then empties the journal.
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        if !self.dirty && self.journal.len == 0 {
+            return Ok(());
+        }
+        // Counted from the attempt, so that a failing checkpoint is retried after the
+        // interval rather than at once.
+        self.last_checkpoint = Instant::now();
+        let mut txn = self.db.begin_write().map_err(unavailable)?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(unavailable)?;
+        txn.commit().map_err(unavailable)?;
+        self.dirty = false;
+        // The records are in the durable redb file now (their batch numbers are at most its
+        // `last_journal_batch`): if emptying fails, recovery skips them.
+        self.journal
+            .truncate(0)
+            .map_err(|error| StoreError::Unavailable(format!("cannot empty the journal: {error}")))
+    }
+
+    /// Applies the group's ops in one transaction, journals the successful ones, commits and
+    /// answers every caller.
+    fn commit_group(&mut self, ops: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>) {
+        let outcomes = match self.try_commit_group(&ops) {
+            Ok(outcomes) => outcomes,
+            Err(error) => vec![Err(error); ops.len()],
         };
-        let _ = op.done.send(result);
+        for ((_, done), outcome) in ops.into_iter().zip(outcomes) {
+            let _ = done.send(outcome);
+        }
+    }
+
+    fn try_commit_group(
+        &mut self,
+        ops: &[(Op, oneshot::Sender<Result<usize, StoreError>>)],
+    ) -> Result<Vec<Result<usize, StoreError>>, StoreError> {
+        if self.journal.len >= self.options.checkpoint_journal_bytes.saturating_mul(2) {
+            // Checkpoints keep failing: refuse writes rather than grow the journal unbounded.
+            return Err(StoreError::Unavailable(
+                "the store's journal is full: checkpoints are failing".into(),
+            ));
+        }
+        let mut txn = self.db.begin_write().map_err(unavailable)?;
+        txn.set_durability(Durability::None).map_err(unavailable)?;
+        // Each operation is checked and applied inside the shared transaction; one that fails
+        // its checks writes nothing and does not affect the others. One that cannot reach the
+        // file may have written part of itself: the whole transaction is dropped, uncommitted.
+        let mut outcomes = Vec::with_capacity(ops.len());
+        for (op, _) in ops {
+            let outcome = apply_op(&txn, op);
+            if let Err(StoreError::Unavailable(error)) = outcome {
+                return Err(StoreError::Unavailable(error));
+            }
+            outcomes.push(outcome);
+        }
+        let applied: Vec<&Op> = ops
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| outcome.is_ok())
+            .map(|((op, _), _)| op)
+            .collect();
+        if applied.is_empty() {
+            // Nothing changed; the transaction is dropped.
+            return Ok(outcomes);
+        }
+        let batch = self.next_batch;
+        set_last_journal_batch(&txn, batch)?;
+        let record = journal::encode_record(batch, applied.into_iter());
+        let before = self.journal.len;
+        self.journal.append(&record).map_err(|error| {
+            StoreError::Unavailable(format!("cannot write the journal: {error}"))
+        })?;
+        if self.options.sync == JournalSync::Always
+            && let Err(error) = self.journal.file.sync_data()
+        {
+            let _ = self.journal.truncate(before);
+            return Err(StoreError::Unavailable(format!(
+                "cannot sync the journal: {error}"
+            )));
+        }
+        if let Err(error) = txn.commit() {
+            // Nothing of the group is stored: take its record back out of the journal.
+            if let Err(truncate_error) = self.journal.truncate(before) {
+                warn!(%truncate_error, "cannot take a failed commit's record out of the journal");
+            }
+            return Err(unavailable(error));
+        }
+        self.next_batch += 1;
+        self.dirty = true;
+        Ok(outcomes)
     }
 }
 
-fn apply_write(txn: &WriteTransaction, kind: &WriteKind) -> Result<(), StoreError> {
-    match kind {
-        WriteKind::CreateGroup { group_id, snapshot } => {
+/// Applies one op in `txn`. Answers the count of meetings trimmed for [`Op::TrimEnded`], 0 for
+/// the others.
+fn apply_op(txn: &WriteTransaction, op: &Op) -> Result<usize, StoreError> {
+    match op {
+        Op::CreateGroup { group_id, snapshot } => {
             let mut groups = txn.open_table(GROUPS).map_err(unavailable)?;
             if groups
                 .get(group_id.as_u128())
@@ -230,9 +621,9 @@ fn apply_write(txn: &WriteTransaction, kind: &WriteKind) -> Result<(), StoreErro
             groups
                 .insert(group_id.as_u128(), encode_snapshot(snapshot).as_slice())
                 .map_err(unavailable)?;
-            Ok(())
+            Ok(0)
         }
-        WriteKind::Append {
+        Op::Append {
             group_id,
             meeting_id,
             entries,
@@ -284,9 +675,9 @@ fn apply_write(txn: &WriteTransaction, kind: &WriteKind) -> Result<(), StoreErro
                     .insert(group_id.as_u128(), encode_snapshot(snapshot).as_slice())
                     .map_err(unavailable)?;
             }
-            Ok(())
+            Ok(0)
         }
-        WriteKind::Trim {
+        Op::Trim {
             meeting_id,
             through_seq,
         } => {
@@ -294,16 +685,16 @@ fn apply_write(txn: &WriteTransaction, kind: &WriteKind) -> Result<(), StoreErro
             let meeting = meeting_id.as_u128();
             log.retain_in((meeting, 0)..=(meeting, *through_seq), |_, _| false)
                 .map_err(unavailable)?;
-            Ok(())
+            Ok(0)
         }
-        WriteKind::EndMeeting {
+        Op::EndMeeting {
             meeting_id,
             ended_at_ms,
         } => {
             let mut ended_at = txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
             let meeting = meeting_id.as_u128();
             if ended_at.get(meeting).map_err(unavailable)?.is_some() {
-                return Ok(());
+                return Ok(0);
             }
             ended_at
                 .insert(meeting, *ended_at_ms)
@@ -312,43 +703,40 @@ fn apply_write(txn: &WriteTransaction, kind: &WriteKind) -> Result<(), StoreErro
             ended
                 .insert((*ended_at_ms, meeting), ())
                 .map_err(unavailable)?;
-            Ok(())
+            Ok(0)
         }
+        Op::TrimEnded {
+            ended_through_ms,
+            meetings_max,
+        } => trim_ended(txn, *ended_through_ms, *meetings_max),
     }
 }
 
-/// Trims the logs of up to `meetings_max` meetings ended at or before `ended_through_ms`, in
-/// one transaction of its own (redb runs write transactions one at a time, so this waits for
-/// the writer thread's commit in progress, if any).
+/// Trims the logs of up to `meetings_max` meetings ended at or before `ended_through_ms`.
 fn trim_ended(
-    db: &Database,
+    txn: &WriteTransaction,
     ended_through_ms: UnixMs,
-    meetings_max: usize,
+    meetings_max: u64,
 ) -> Result<usize, StoreError> {
-    let txn = db.begin_write().map_err(unavailable)?;
-    let trimmed = {
-        let mut ended = txn.open_table(ENDED_MEETINGS).map_err(unavailable)?;
-        let mut ended_at = txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
-        let mut log = txn.open_table(LOG).map_err(unavailable)?;
-        let mut due = Vec::new();
-        for item in ended
-            .range((0, 0)..=(ended_through_ms, u128::MAX))
-            .map_err(unavailable)?
-            .take(meetings_max)
-        {
-            let (key, _) = item.map_err(unavailable)?;
-            due.push(key.value());
-        }
-        for &(at_ms, meeting) in &due {
-            log.retain_in((meeting, 0)..=(meeting, u64::MAX), |_, _| false)
-                .map_err(unavailable)?;
-            ended.remove((at_ms, meeting)).map_err(unavailable)?;
-            ended_at.remove(meeting).map_err(unavailable)?;
-        }
-        due.len()
-    };
-    txn.commit().map_err(unavailable)?;
-    Ok(trimmed)
+    let mut ended = txn.open_table(ENDED_MEETINGS).map_err(unavailable)?;
+    let mut ended_at = txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
+    let mut log = txn.open_table(LOG).map_err(unavailable)?;
+    let mut due = Vec::new();
+    for item in ended
+        .range((0, 0)..=(ended_through_ms, u128::MAX))
+        .map_err(unavailable)?
+        .take(usize::try_from(meetings_max).unwrap_or(usize::MAX))
+    {
+        let (key, _) = item.map_err(unavailable)?;
+        due.push(key.value());
+    }
+    for &(at_ms, meeting) in &due {
+        log.retain_in((meeting, 0)..=(meeting, u64::MAX), |_, _| false)
+            .map_err(unavailable)?;
+        ended.remove((at_ms, meeting)).map_err(unavailable)?;
+        ended_at.remove(meeting).map_err(unavailable)?;
+    }
+    Ok(due.len())
 }
 
 fn read_entries(
@@ -381,11 +769,12 @@ fn read_entries(
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn create_group(&self, group_id: GroupId, snapshot: &Snapshot) -> Result<(), StoreError> {
-        self.write(WriteKind::CreateGroup {
+        self.write(Op::CreateGroup {
             group_id,
             snapshot: snapshot.clone(),
         })
         .await
+        .map(|_| ())
     }
 
     async fn load_room(&self, group_id: GroupId) -> Result<Option<LoadedRoom>, StoreError> {
@@ -408,13 +797,14 @@ impl Store for EmbeddedStore {
 
     async fn append(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {
         check_batch_shape(&batch)?;
-        self.write(WriteKind::Append {
+        self.write(Op::Append {
             group_id: batch.group_id,
             meeting_id: batch.meeting_id,
             entries: batch.entries.to_vec(),
             snapshot: batch.snapshot.cloned(),
         })
         .await
+        .map(|_| ())
     }
 
     async fn read_log(
@@ -428,11 +818,12 @@ impl Store for EmbeddedStore {
     }
 
     async fn trim_log(&self, meeting_id: MeetingId, through_seq: Seq) -> Result<(), StoreError> {
-        self.write(WriteKind::Trim {
+        self.write(Op::Trim {
             meeting_id,
             through_seq,
         })
         .await
+        .map(|_| ())
     }
 
     async fn take_lease(
@@ -481,11 +872,12 @@ impl Store for EmbeddedStore {
         meeting_id: MeetingId,
         ended_at_ms: UnixMs,
     ) -> Result<(), StoreError> {
-        self.write(WriteKind::EndMeeting {
+        self.write(Op::EndMeeting {
             meeting_id,
             ended_at_ms,
         })
         .await
+        .map(|_| ())
     }
 
     async fn trim_ended_logs(
@@ -493,9 +885,395 @@ impl Store for EmbeddedStore {
         ended_through_ms: UnixMs,
         meetings_max: usize,
     ) -> Result<usize, StoreError> {
-        // A retention pass is rare and may be long; it runs on the blocking pool in its own
-        // write transaction rather than holding up the writer thread's group commits.
-        self.read(move |db| trim_ended(db, ended_through_ms, meetings_max))
+        // A retention pass is rare and bounded by `meetings_max`; it goes through the writer
+        // thread like every mutation, so that the journal holds every change in order.
+        self.write(Op::TrimEnded {
+            ended_through_ms,
+            meetings_max: u64::try_from(meetings_max).unwrap_or(u64::MAX),
+        })
+        .await
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        let (done, result) = oneshot::channel();
+        self.send(Command::Checkpoint { done }).await?;
+        result
             .await
+            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Recovery from the journal. The conformance suite (`tests/store_conformance.rs`) and the
+    //! SIGKILL tests of the real binary (`tests/crash_restart.rs`) cover the rest.
+
+    use super::*;
+
+    /// Options under which the writer never checkpoints on its own while the test runs.
+    fn no_checkpoints() -> EmbeddedOptions {
+        EmbeddedOptions {
+            sync: JournalSync::Background,
+            checkpoint_interval: Duration::from_secs(3600),
+            checkpoint_journal_bytes: u64::MAX,
+        }
+    }
+
+    /// Opens the store in `dir`, waiting for a dropped predecessor's writer to let go of it.
+    async fn reopen(dir: &Path) -> EmbeddedStore {
+        for _ in 0..100 {
+            match EmbeddedStore::open_with(dir, no_checkpoints()) {
+                Ok(store) => return store,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        panic!("the store in {} does not reopen within 2 s", dir.display());
+    }
+
+    fn entry(seq: Seq) -> LogEntry {
+        LogEntry {
+            seq,
+            bytes: format!("event {seq}").into_bytes(),
+        }
+    }
+
+    fn snapshot(meeting_id: MeetingId, seq: Seq) -> Snapshot {
+        Snapshot {
+            meeting_id,
+            seq,
+            bytes: format!("state at {seq}").into_bytes(),
+        }
+    }
+
+    fn append_op(group_id: GroupId, meeting_id: MeetingId, seq: Seq) -> Op {
+        Op::Append {
+            group_id,
+            meeting_id,
+            entries: vec![entry(seq)],
+            snapshot: None,
+        }
+    }
+
+    async fn append(store: &EmbeddedStore, group_id: GroupId, meeting_id: MeetingId, seq: Seq) {
+        let entries = [entry(seq)];
+        store
+            .append(AppendBatch {
+                group_id,
+                meeting_id,
+                entries: &entries,
+                snapshot: None,
+            })
+            .await
+            .expect("append");
+    }
+
+    async fn tail_seqs(store: &EmbeddedStore, group_id: GroupId) -> Vec<Seq> {
+        let loaded = store
+            .load_room(group_id)
+            .await
+            .expect("load")
+            .expect("the group exists");
+        loaded.tail.iter().map(|entry| entry.seq).collect()
+    }
+
+    fn held_batch(store: &EmbeddedStore) -> u64 {
+        let txn = store.db.begin_read().expect("read");
+        let meta = txn.open_table(META).expect("meta table");
+        meta.get(LAST_JOURNAL_BATCH)
+            .expect("get")
+            .map_or(0, |value| value.value())
+    }
+
+    fn journal_len(dir: &Path) -> u64 {
+        std::fs::metadata(dir.join(JOURNAL_FILE))
+            .expect("the journal exists")
+            .len()
+    }
+
+    /// A store in `dir` holding group `group_id` (meeting `meeting_id`, empty log), checkpointed
+    /// and closed: its redb file holds journal batch 1 and its journal is empty.
+    async fn closed_store_with_group(dir: &Path, group_id: GroupId, meeting_id: MeetingId) {
+        let store = reopen(dir).await;
+        store
+            .create_group(group_id, &snapshot(meeting_id, 0))
+            .await
+            .expect("create");
+        assert_eq!(held_batch(&store), 1);
+        drop(store);
+        let store = reopen(dir).await;
+        assert_eq!(journal_len(dir), 0, "closing checkpointed");
+        drop(store);
+    }
+
+    fn write_journal(dir: &Path, records: &[(u64, Vec<Op>)]) -> Vec<usize> {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::new();
+        for (batch, ops) in records {
+            bytes.extend(journal::encode_record(*batch, ops.iter()));
+            ends.push(bytes.len());
+        }
+        std::fs::write(dir.join(JOURNAL_FILE), &bytes).expect("write the journal");
+        ends
+    }
+
+    #[tokio::test]
+    async fn a_crash_before_any_checkpoint_is_recovered_from_the_journal() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        let (old_group, old_meeting) = (GroupId::random(), MeetingId::random());
+        let store = reopen(dir.path()).await;
+        store
+            .create_group(group_id, &snapshot(meeting_id, 0))
+            .await
+            .expect("create");
+        for seq in 1..=3 {
+            append(&store, group_id, meeting_id, seq).await;
+        }
+        store
+            .create_group(old_group, &snapshot(old_meeting, 0))
+            .await
+            .expect("create");
+        append(&store, old_group, old_meeting, 1).await;
+        store.end_meeting(old_meeting, 1_000).await.expect("end");
+        assert_eq!(store.trim_ended_logs(2_000, 10).await.expect("trim"), 1);
+        store.trim_log(meeting_id, 1).await.expect("trim");
+
+        // Every write is answered, none is checkpointed: the files as they are now are what a
+        // `kill -9` leaves behind. Copy them while the store runs.
+        let crashed = tempfile::tempdir().expect("temp dir");
+        let redb_only = tempfile::tempdir().expect("temp dir");
+        for (file, into) in [
+            (DB_FILE, crashed.path()),
+            (JOURNAL_FILE, crashed.path()),
+            (DB_FILE, redb_only.path()),
+        ] {
+            std::fs::copy(dir.path().join(file), into.join(file)).expect("copy");
+        }
+        assert!(journal_len(crashed.path()) > 0);
+        drop(store);
+
+        // The redb file alone is behind: its last durable commit is from before the writes.
+        let behind = reopen(redb_only.path()).await;
+        assert_eq!(behind.load_room(group_id).await.expect("load"), None);
+        drop(behind);
+
+        let recovered = reopen(crashed.path()).await;
+        assert_eq!(
+            journal_len(crashed.path()),
+            0,
+            "recovery empties the journal"
+        );
+        assert_eq!(held_batch(&recovered), 9);
+        assert_eq!(tail_seqs(&recovered, group_id).await, vec![2, 3]);
+        assert_eq!(
+            recovered.read_log(old_meeting, 0, 10).await.expect("read"),
+            Vec::new(),
+            "the retention pass is replayed"
+        );
+        assert_eq!(
+            recovered.trim_ended_logs(2_000, 10).await.expect("trim"),
+            0,
+            "and so is its forgetting the meeting"
+        );
+        // The journal numbering goes on from the recovered batch.
+        append(&recovered, group_id, meeting_id, 4).await;
+        assert_eq!(held_batch(&recovered), 11);
+        drop(recovered);
+        let reopened = reopen(crashed.path()).await;
+        assert_eq!(tail_seqs(&reopened, group_id).await, vec![2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_record_is_dropped_and_the_complete_ones_applied() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        let ends = write_journal(
+            dir.path(),
+            &[
+                (2, vec![append_op(group_id, meeting_id, 1)]),
+                (3, vec![append_op(group_id, meeting_id, 2)]),
+                (4, vec![append_op(group_id, meeting_id, 3)]),
+            ],
+        );
+        let torn_at = (ends[1] + ends[2]) / 2;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join(JOURNAL_FILE))
+            .expect("open the journal");
+        file.set_len(torn_at as u64).expect("tear the last record");
+        drop(file);
+
+        let store = reopen(dir.path()).await;
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2]);
+        assert_eq!(held_batch(&store), 3);
+        assert_eq!(journal_len(dir.path()), 0);
+        // The torn write was never answered: its seq is free again.
+        append(&store, group_id, meeting_id, 3).await;
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_record_with_a_wrong_crc_ends_the_replay() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        let ends = write_journal(
+            dir.path(),
+            &[
+                (2, vec![append_op(group_id, meeting_id, 1)]),
+                (3, vec![append_op(group_id, meeting_id, 2)]),
+                (4, vec![append_op(group_id, meeting_id, 3)]),
+            ],
+        );
+        let path = dir.path().join(JOURNAL_FILE);
+        let mut bytes = std::fs::read(&path).expect("read the journal");
+        // The last byte of the second record's body (its event text).
+        bytes[ends[1] - 1] ^= 0x01;
+        std::fs::write(&path, &bytes).expect("write the journal");
+
+        let store = reopen(dir.path()).await;
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
+        assert_eq!(held_batch(&store), 2);
+        assert_eq!(journal_len(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn records_the_redb_file_holds_already_are_skipped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        // Batch 1 is held already (the group's creation); applied again, this one would create
+        // another group.
+        let stale_group = GroupId::random();
+        write_journal(
+            dir.path(),
+            &[
+                (
+                    1,
+                    vec![Op::CreateGroup {
+                        group_id: stale_group,
+                        snapshot: snapshot(meeting_id, 0),
+                    }],
+                ),
+                (2, vec![append_op(group_id, meeting_id, 1)]),
+            ],
+        );
+
+        let store = reopen(dir.path()).await;
+        assert_eq!(store.load_room(stale_group).await.expect("load"), None);
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
+        assert_eq!(held_batch(&store), 2);
+    }
+
+    #[tokio::test]
+    async fn a_gap_in_the_batch_numbers_ends_the_replay() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        // Batch 4 would apply cleanly, but 3 is missing: it is not the journal's continuation.
+        write_journal(
+            dir.path(),
+            &[
+                (2, vec![append_op(group_id, meeting_id, 1)]),
+                (4, vec![append_op(group_id, meeting_id, 2)]),
+            ],
+        );
+
+        let store = reopen(dir.path()).await;
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
+        assert_eq!(held_batch(&store), 2);
+        assert_eq!(journal_len(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn garbage_in_place_of_a_journal_changes_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        for garbage in [
+            vec![0xff; 3],
+            vec![0xff; 64],
+            vec![0; 64],
+            b"not a journal at all".to_vec(),
+        ] {
+            std::fs::write(dir.path().join(JOURNAL_FILE), &garbage).expect("write");
+            let store = reopen(dir.path()).await;
+            assert_eq!(tail_seqs(&store, group_id).await, Vec::<Seq>::new());
+            assert_eq!(held_batch(&store), 1);
+            assert_eq!(journal_len(dir.path()), 0);
+            drop(store);
+        }
+    }
+
+    #[tokio::test]
+    async fn checkpoints_empty_the_journal() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        let store = reopen(dir.path()).await;
+        store
+            .create_group(group_id, &snapshot(meeting_id, 0))
+            .await
+            .expect("create");
+        append(&store, group_id, meeting_id, 1).await;
+        assert!(journal_len(dir.path()) > 0);
+        store.flush().await.expect("flush");
+        assert_eq!(journal_len(dir.path()), 0, "a flush checkpoints");
+        drop(store);
+
+        // Past the size threshold, the writer checkpoints after the group commit.
+        let options = EmbeddedOptions {
+            checkpoint_journal_bytes: 1,
+            ..no_checkpoints()
+        };
+        let mut store = None;
+        for _ in 0..100 {
+            match EmbeddedStore::open_with(dir.path(), options.clone()) {
+                Ok(opened) => {
+                    store = Some(opened);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        let store = store.expect("reopens");
+        append(&store, group_id, meeting_id, 2).await;
+        // The checkpoint follows the answer; wait for it (on the writer thread).
+        store.flush().await.expect("flush");
+        assert_eq!(journal_len(dir.path()), 0);
+        drop(store);
+
+        // After the interval, too.
+        let options = EmbeddedOptions {
+            checkpoint_interval: Duration::from_millis(50),
+            ..no_checkpoints()
+        };
+        let mut store = None;
+        for _ in 0..100 {
+            match EmbeddedStore::open_with(dir.path(), options.clone()) {
+                Ok(opened) => {
+                    store = Some(opened);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        let store = store.expect("reopens");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        append(&store, group_id, meeting_id, 3).await;
+        assert!(journal_len(dir.path()) > 0, "not due yet");
+        let mut emptied = false;
+        for _ in 0..100 {
+            if journal_len(dir.path()) == 0 {
+                emptied = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            emptied,
+            "the timed checkpoint empties the journal within 1 s"
+        );
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3]);
     }
 }

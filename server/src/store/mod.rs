@@ -5,7 +5,10 @@
 //! it was taken at, and per meeting an append-only *event log* of `(seq, bytes)` entries. A room
 //! is loaded as its snapshot plus the log entries after the snapshot's seq, which the room
 //! replays. Writes are atomic: the entries of one [`AppendBatch`] and its optional snapshot are
-//! stored together or not at all, and a call returns only once they are durable.
+//! stored together or not at all, and a call returns only once they are durable: they survive
+//! a crash of the server process (even `kill -9`). How they survive a power loss depends on the
+//! store: the embedded store fdatasyncs its journal within 100 ms, or before answering with
+//! `--store-sync always` (see [`embedded`]); Redis as its `appendfsync` says.
 //!
 //! Besides the data, the store keeps two small records that several server processes need to
 //! agree on: the *ownership lease* of each group's live room ([`Store::take_lease`]), so that
@@ -20,10 +23,11 @@ use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
 pub mod conformance;
 pub mod embedded;
+mod journal;
 pub mod redis;
 
 pub use self::redis::{RedisOptions, RedisStore};
-pub use embedded::EmbeddedStore;
+pub use embedded::{EmbeddedOptions, EmbeddedStore, JournalSync};
 
 /// One entry of a meeting's event log: the event's seq and its serialized bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +141,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         ended_through_ms: UnixMs,
         meetings_max: usize,
     ) -> Result<usize, StoreError>;
+
+    /// Makes every write answered so far durable against a power loss too, before returning.
+    /// The server calls it once when it stops. Stores that do this on every write do nothing.
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Checks the batch's shape (not the stored state): consecutive seqs, matching snapshot.

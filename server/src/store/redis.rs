@@ -70,8 +70,10 @@
 //! [`redis::aio::ConnectionManager`], which reconnects by itself, so the same store works again
 //! once Redis is back. A write that timed out may still have been carried out, if Redis got the
 //! command and ran it late: a retry of it then fails with [`StoreError::Conflict`]. How durable
-//! an acknowledged write is depends on the server's persistence settings (`appendonly yes` with
-//! `appendfsync always` for the embedded store's guarantee).
+//! an acknowledged write is depends on the server's persistence settings: with `appendonly yes`
+//! Redis writes its append-only file before it replies, so a crash of Redis loses nothing
+//! acknowledged; a power loss loses at most the last second with `appendfsync everysec`, like
+//! the embedded store's last ~100 ms, and nothing with `appendfsync always`.
 //!
 //! # Ownership
 //!
