@@ -25,10 +25,10 @@ pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// The read buffer a connection starts with. Client frames are requests of a few hundred
 /// bytes; the buffer grows for a larger one.
-pub const READ_BUFFER_BYTES: usize = 512;
+pub const READ_BUFFER_BYTES: usize = 256;
 
 /// The largest frame written in one piece; longer messages go out as continuation frames.
-pub const FRAGMENT_BYTES: usize = 1024;
+pub const FRAGMENT_BYTES: usize = 512;
 
 /// Bytes a connection may hold unwritten before writes fail (the outbox in front of it is
 /// bounded by frames too).
