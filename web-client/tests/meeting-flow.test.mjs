@@ -215,6 +215,9 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
     await fran.page.locator('#agenda-save-template').click();
     await waitUntil(fran.page, 'the template saved', () => document.getElementById('agenda-template-state')?.textContent === 'Next meetings start from this agenda.'
       && /** @type {HTMLButtonElement} */ (document.getElementById('agenda-save-template')).disabled);
+    // The event reaches Ann's page a moment after Fran's: wait for it there, then compare.
+    await waitUntil(ann.page, 'Ann\'s page holds the saved template', (expected) => JSON.stringify(
+      /** @type {any} */ (window).roundtable.state().features.agenda.template?.map((/** @type {any} */ item) => item.title)) === JSON.stringify(expected), removed);
     const template = await ann.page.evaluate(() => /** @type {any} */ (window).roundtable.state().features.agenda.template.map((/** @type {any} */ item) => item.title));
     assert.deepEqual(template, removed, 'members\' pages hold the saved template');
 
