@@ -122,7 +122,7 @@ impl Connection {
                         break;
                     }
                     OutboxItem::Frame(frame) => {
-                        if websocket::send_text(&mut socket, frame).await.is_err() {
+                        if websocket::write_frames(&mut socket, frame, || outbox.try_next()).await.is_err() {
                             break;
                         }
                     }
@@ -335,17 +335,14 @@ async fn close_gracefully(
     reason: CloseReason,
     message: String,
 ) {
-    while let Some(frame) = outbox.try_next() {
-        if websocket::send_text(socket, frame).await.is_err() {
+    // Whatever is still queued, then the reason, in as few writes as they fit.
+    let closing = crate::room::encode(&ServerMessage::Closing { reason, message });
+    let mut closing = Some(closing);
+    while let Some(first) = outbox.try_next().or_else(|| closing.take()) {
+        let more = || outbox.try_next().or_else(|| closing.take());
+        if websocket::write_frames(socket, first, more).await.is_err() {
             return;
         }
-    }
-    let closing = ServerMessage::Closing { reason, message };
-    if websocket::send_text(socket, crate::room::encode(&closing))
-        .await
-        .is_err()
-    {
-        return;
     }
     let frame = CloseFrame {
         code: CloseCode::from(reason.close_code()),

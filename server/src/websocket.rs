@@ -1,24 +1,25 @@
 //! The WebSocket layer, kept lean on purpose: a joined connection is idle most of the time,
-//! and at thousands of connections every byte it holds counts.
+//! and at thousands of connections every byte and every system call it costs counts.
 //!
 //! - The upgrade is answered here (RFC 6455 section 4.2) rather than through a framework
 //!   wrapper, so the connection task owns a plain [`WebSocketStream`] over hyper's upgraded
 //!   I/O, configured once in [`config`].
-//! - Buffers: tungstenite reads into a buffer that starts at [`READ_BUFFER_BYTES`] and grows only
-//!   for a larger frame; it writes each frame into an output buffer that keeps the capacity of
-//!   the largest frame it ever wrote. [`send_text`] therefore sends a large message as
-//!   continuation frames of at most [`FRAGMENT_BYTES`], so that buffer stays small too (one
-//!   snapshot would otherwise pin tens of KiB for the rest of the connection's life).
+//! - Reading goes through tungstenite, into a buffer that starts at [`READ_BUFFER_BYTES`] and
+//!   grows only for a larger frame.
+//! - Writing does not: every server message is framed once, when it is serialized, as a
+//!   [`WireFrame`] (the WebSocket header and the JSON text in one shared buffer), and the same
+//!   bytes go to every recipient. [`write_frames`] writes a connection's queued frames straight
+//!   to the socket, several in one system call when several wait. tungstenite writes only its
+//!   own control frames (close, pong), so its output buffer never holds a large message.
 
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use futures_util::SinkExt;
 use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 /// A server-side WebSocket over hyper's upgraded connection.
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
@@ -26,9 +27,6 @@ pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 /// The read buffer a connection starts with. Client frames are requests of a few hundred
 /// bytes; the buffer grows for a larger one.
 pub const READ_BUFFER_BYTES: usize = 256;
-
-/// The largest frame written in one piece; longer messages go out as continuation frames.
-pub const FRAGMENT_BYTES: usize = 512;
 
 /// Bytes a connection may hold unwritten before writes fail (the outbox in front of it is
 /// bounded by frames too).
@@ -99,27 +97,78 @@ pub async fn from_upgraded(
     )
 }
 
-/// Sends one text message, in pieces of at most [`FRAGMENT_BYTES`] when it is longer. A
-/// message may be split anywhere, even inside a UTF-8 character: the receiver checks the
-/// whole message, not its fragments.
-pub async fn send_text(
+/// A complete server-to-client WebSocket text frame: header and payload, built once and shared
+/// (cheap to clone) by every connection it is sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireFrame(Bytes);
+
+impl WireFrame {
+    /// Frames a text message as one final, unmasked text frame (RFC 6455 section 5.2).
+    pub fn text(text: String) -> WireFrame {
+        let payload = text.into_bytes();
+        let len = payload.len();
+        let mut frame = Vec::with_capacity(len + 10);
+        frame.push(0x80 | 0x1); // FIN, text
+        if len < 126 {
+            frame.push(len as u8);
+        } else if let Ok(len) = u16::try_from(len) {
+            frame.push(126);
+            frame.extend_from_slice(&len.to_be_bytes());
+        } else {
+            frame.push(127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+        frame.extend_from_slice(&payload);
+        WireFrame(Bytes::from(frame))
+    }
+
+    /// The whole frame, as written to the socket.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The message text the frame carries.
+    pub fn text_payload(&self) -> &str {
+        let start = match self.0[1] {
+            126 => 4,
+            127 => 10,
+            _ => 2,
+        };
+        std::str::from_utf8(&self.0[start..]).expect("frames are built from strings")
+    }
+}
+
+/// The most bytes gathered into one write when several frames wait.
+const WRITE_BATCH_BYTES_MAX: usize = 64 * 1024;
+
+/// Writes `first` and whatever else is queued behind it (up to [`WRITE_BATCH_BYTES_MAX`]) to
+/// the socket, in one system call when it can. Anything tungstenite itself still holds (a pong,
+/// say) is flushed first, so frames never interleave.
+pub async fn write_frames(
     socket: &mut Socket,
-    text: Utf8Bytes,
-) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    if text.len() <= FRAGMENT_BYTES {
-        return socket.send(Message::Text(text)).await;
+    first: WireFrame,
+    mut more: impl FnMut() -> Option<WireFrame>,
+) -> std::io::Result<()> {
+    SinkExt::<Message>::flush(socket)
+        .await
+        .map_err(std::io::Error::other)?;
+    let io = socket.get_mut();
+    match more() {
+        None => io.write_all(first.as_bytes()).await?,
+        Some(second) => {
+            let mut batch = Vec::with_capacity(first.0.len() + second.0.len());
+            batch.extend_from_slice(first.as_bytes());
+            batch.extend_from_slice(second.as_bytes());
+            while batch.len() < WRITE_BATCH_BYTES_MAX {
+                match more() {
+                    Some(frame) => batch.extend_from_slice(frame.as_bytes()),
+                    None => break,
+                }
+            }
+            io.write_all(&batch).await?;
+        }
     }
-    let mut rest = Bytes::from(text);
-    let mut opcode = OpCode::Data(Data::Text);
-    while !rest.is_empty() {
-        let piece = rest.split_to(FRAGMENT_BYTES.min(rest.len()));
-        let last = rest.is_empty();
-        socket
-            .feed(Message::Frame(Frame::message(piece, opcode, last)))
-            .await?;
-        opcode = OpCode::Data(Data::Continue);
-    }
-    socket.flush().await
+    io.flush().await
 }
 
 #[cfg(test)]
@@ -142,6 +191,22 @@ mod tests {
             HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ=="),
         );
         headers
+    }
+
+    #[test]
+    fn frames_carry_their_length_in_the_shortest_form() {
+        for (len, header) in [(0, 2), (125, 2), (126, 4), (65_535, 4), (65_536, 10)] {
+            let frame = WireFrame::text("x".repeat(len));
+            assert_eq!(frame.as_bytes()[0], 0x81, "FIN and text");
+            assert_eq!(frame.as_bytes().len(), header + len);
+            assert_eq!(frame.text_payload().len(), len);
+            let parsed = tokio_tungstenite::tungstenite::protocol::frame::FrameHeader::parse(
+                &mut std::io::Cursor::new(frame.as_bytes()),
+            )
+            .expect("a valid header")
+            .expect("a complete header");
+            assert_eq!(parsed.1, len as u64, "the length a WebSocket reader sees");
+        }
     }
 
     #[test]

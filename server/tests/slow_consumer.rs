@@ -132,7 +132,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         else {
             panic!("the facilitator stays connected");
         };
-        match serde_json::from_str::<ServerMessage>(&frame).unwrap() {
+        match serde_json::from_str::<ServerMessage>(frame.text_payload()).unwrap() {
             ServerMessage::Event(event) => {
                 if let Event::PresenceChanged {
                     member_id,

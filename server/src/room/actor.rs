@@ -16,13 +16,13 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::websocket::WireFrame;
 use roundtable_protocol::{
     self as wire, CatchUp, CloseReason, Credential, ErrorCode, EventFrame, GroupId, MemberId,
     PresenceReason, Reply, RequestId, ResumePoint, Seq, ServerMessage, UnixMs,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::{debug, info, warn};
 
 use super::flow;
@@ -100,7 +100,7 @@ struct Subscriber {
 #[derive(Debug)]
 struct RecentEvent {
     seq: Seq,
-    frame: Utf8Bytes,
+    frame: WireFrame,
     audience: Audience,
 }
 
@@ -194,7 +194,7 @@ async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-fn event_frame(seq: Seq, at_ms: UnixMs, event: &RoomEvent) -> Utf8Bytes {
+fn event_frame(seq: Seq, at_ms: UnixMs, event: &RoomEvent) -> WireFrame {
     encode(&ServerMessage::Event(EventFrame {
         seq,
         at_ms,
@@ -693,13 +693,13 @@ impl RoomActor {
         self.events_since_snapshot = 0;
         self.recent.clear();
         info!(group = %self.group_id(), meeting = %self.state.meeting.id, number = self.state.meeting.number, "next meeting started");
-        let frames: Vec<Utf8Bytes> = events
+        let frames: Vec<WireFrame> = events
             .iter()
             .map(|event| event_frame(last_seq, now_ms, event))
             .collect();
         // Snapshots are per viewer (a buyer brief is in the buyer's only): one serialization per
         // member, shared by that member's connections.
-        let mut snapshots: HashMap<MemberId, Utf8Bytes> = HashMap::new();
+        let mut snapshots: HashMap<MemberId, WireFrame> = HashMap::new();
         let mut slow = Vec::new();
         for (connection_id, subscriber) in &self.subscribers {
             let snapshot = snapshots
@@ -864,8 +864,8 @@ impl RoomActor {
 }
 
 enum CatchUpFrames {
-    Replay(Vec<Utf8Bytes>),
-    Snapshot(Utf8Bytes),
+    Replay(Vec<WireFrame>),
+    Snapshot(WireFrame),
 }
 
 #[cfg(test)]

@@ -23,7 +23,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use roundtable_protocol::{CloseReason, ServerMessage};
 use tokio::sync::Notify;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::websocket::WireFrame;
 
 /// Identifies one WebSocket connection within the process, for logs and room bookkeeping.
 pub type ConnectionId = u64;
@@ -57,7 +58,7 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct Queue {
-    frames: VecDeque<Utf8Bytes>,
+    frames: VecDeque<WireFrame>,
     close: Option<CloseRequest>,
     /// Set once: a close was requested (it may have been taken already).
     close_requested: bool,
@@ -78,7 +79,7 @@ pub enum QueueError {
 #[derive(Debug)]
 pub enum OutboxItem {
     /// Write this frame.
-    Frame(Utf8Bytes),
+    Frame(WireFrame),
     /// Close with this reason (frames still queued can be taken with [`Outbox::try_next`]).
     Close(CloseRequest),
 }
@@ -103,7 +104,7 @@ impl Outbox {
     }
 
     /// Queues an already serialized frame without waiting.
-    pub fn push(&self, frame: Utf8Bytes) -> Result<(), QueueError> {
+    pub fn push(&self, frame: WireFrame) -> Result<(), QueueError> {
         {
             let mut queue = self.lock();
             if queue.gone {
@@ -154,7 +155,7 @@ impl Outbox {
     }
 
     /// The connection side: the next queued frame, if one is waiting.
-    pub fn try_next(&self) -> Option<Utf8Bytes> {
+    pub fn try_next(&self) -> Option<WireFrame> {
         pop(&mut self.lock())
     }
 
@@ -173,7 +174,7 @@ impl Outbox {
     }
 }
 
-fn pop(queue: &mut Queue) -> Option<Utf8Bytes> {
+fn pop(queue: &mut Queue) -> Option<WireFrame> {
     let frame = queue.frames.pop_front()?;
     if queue.frames.is_empty() && queue.frames.capacity() > OUTBOX_IDLE_CAPACITY {
         queue.frames.shrink_to(OUTBOX_IDLE_CAPACITY);
@@ -181,17 +182,17 @@ fn pop(queue: &mut Queue) -> Option<Utf8Bytes> {
     Some(frame)
 }
 
-/// Serializes a server message once; the bytes are shared by every recipient.
-pub fn encode(message: &ServerMessage) -> Utf8Bytes {
-    Utf8Bytes::from(serde_json::to_string(message).expect("server messages always serialize"))
+/// Serializes and frames a server message once; the bytes are shared by every recipient.
+pub fn encode(message: &ServerMessage) -> WireFrame {
+    WireFrame::text(serde_json::to_string(message).expect("server messages always serialize"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn frame(text: &'static str) -> Utf8Bytes {
-        Utf8Bytes::from_static(text)
+    fn frame(text: &'static str) -> WireFrame {
+        WireFrame::text(text.to_owned())
     }
 
     #[tokio::test]
@@ -202,7 +203,7 @@ mod tests {
         assert_eq!(outbox.push(frame("c")), Err(QueueError::Full));
         for expected in ["a", "b"] {
             match outbox.next().await {
-                OutboxItem::Frame(got) => assert_eq!(got.as_str(), expected),
+                OutboxItem::Frame(got) => assert_eq!(got.text_payload(), expected),
                 OutboxItem::Close(_) => panic!("no close was requested"),
             }
         }
@@ -225,7 +226,10 @@ mod tests {
             }
             OutboxItem::Frame(_) => panic!("the close request goes first"),
         }
-        assert_eq!(outbox.try_next().map(|f| f.to_string()), Some("a".into()));
+        assert_eq!(
+            outbox.try_next().map(|f| f.text_payload().to_owned()),
+            Some("a".into())
+        );
     }
 
     #[tokio::test]
@@ -238,7 +242,7 @@ mod tests {
         tokio::task::yield_now().await;
         outbox.push(frame("late")).unwrap();
         match waiter.await.unwrap() {
-            OutboxItem::Frame(got) => assert_eq!(got.as_str(), "late"),
+            OutboxItem::Frame(got) => assert_eq!(got.text_payload(), "late"),
             OutboxItem::Close(_) => panic!("no close was requested"),
         }
     }
