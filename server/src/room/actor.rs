@@ -536,14 +536,14 @@ impl RoomActor {
 
     /// Persists `events`, then applies them and sends them to everyone in the room.
     async fn commit(&mut self, events: Vec<RoomEvent>) -> Result<(), RoomError> {
-        self.commit_from(self.state.clone(), events, false).await
+        self.commit_from(None, events, false).await
     }
 
     /// Like [`Self::commit`], from `next`, a copy of the state that may carry a change that is
     /// not an event (a submission), with a snapshot in the same write when `with_snapshot`.
     async fn commit_from(
         &mut self,
-        mut next: RoomState,
+        base: Option<RoomState>,
         events: Vec<RoomEvent>,
         with_snapshot: bool,
     ) -> Result<(), RoomError> {
@@ -551,11 +551,31 @@ impl RoomActor {
             return Ok(());
         }
         let now_ms = self.now_ms;
+        let snapshot_due = with_snapshot
+            || self.events_since_snapshot + events.len() as u64
+                >= self.context.limits.snapshot_every_events;
+        // The state after the events is built ahead of the write only when it must be stored
+        // with them (a snapshot) or the caller brought its own; otherwise the events are
+        // applied to the state in place once they are stored, which spares a copy of the
+        // whole room per action.
+        debug_assert!(
+            !events
+                .iter()
+                .any(|event| matches!(event, RoomEvent::NextMeetingStarted { .. })),
+            "a meeting switch goes through start_next_meeting"
+        );
+        let mut next = match base {
+            Some(base) => Some(base),
+            None if snapshot_due => Some(self.state.clone()),
+            None => None,
+        };
+        let first_seq = next.as_ref().unwrap_or(&self.state).seq + 1;
         let mut entries = Vec::with_capacity(events.len());
         let mut frames = Vec::with_capacity(events.len());
-        for event in &events {
-            let seq = next.seq + 1;
-            next.apply(seq, now_ms, event);
+        for (seq, event) in (first_seq..).zip(&events) {
+            if let Some(next) = next.as_mut() {
+                next.apply(seq, now_ms, event);
+            }
             let stored = StoredEvent {
                 at_ms: now_ms,
                 event: event.clone(),
@@ -570,13 +590,13 @@ impl RoomActor {
                 audience: event.audience(),
             });
         }
-        let snapshot_due = with_snapshot
-            || self.events_since_snapshot + entries.len() as u64
-                >= self.context.limits.snapshot_every_events;
-        let snapshot = snapshot_due.then(|| self.snapshot_of(&next));
+        let snapshot = next
+            .as_ref()
+            .filter(|_| snapshot_due)
+            .map(|next| self.snapshot_of(next));
         let batch = AppendBatch {
             group_id: self.group_id(),
-            meeting_id: next.meeting.id,
+            meeting_id: next.as_ref().unwrap_or(&self.state).meeting.id,
             entries: &entries,
             snapshot: snapshot.as_ref(),
         };
@@ -592,7 +612,14 @@ impl RoomActor {
         } else {
             self.events_since_snapshot + entries.len() as u64
         };
-        self.state = next;
+        match next {
+            Some(next) => self.state = next,
+            None => {
+                for (seq, event) in (first_seq..).zip(&events) {
+                    self.state.apply(seq, now_ms, event);
+                }
+            }
+        }
         debug_assert_eq!(self.state.check_invariants(), Ok(()));
 
         let removed: Vec<MemberId> = events

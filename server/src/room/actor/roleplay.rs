@@ -96,7 +96,7 @@ impl RoomActor {
         next.put_submission(decision.slot, decision.submission);
         // The bag is durable only in the snapshot, so the snapshot goes into the same atomic
         // write as the count event (or alone, for a revision, which changes no count).
-        self.commit_from(next, decision.count_event.into_iter().collect(), true)
+        self.commit_from(Some(next), decision.count_event.into_iter().collect(), true)
             .await?;
         if let Some(dedupe) = self.scoring_dedupe.as_mut() {
             dedupe.remember(member_id, decision.slot);
