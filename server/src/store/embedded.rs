@@ -1083,19 +1083,26 @@ mod tests {
         assert_eq!(tail_seqs(&reopened, group_id).await, vec![2, 3, 4]);
     }
 
-    #[tokio::test]
-    async fn a_torn_last_record_is_dropped_and_the_complete_ones_applied() {
-        let dir = tempfile::tempdir().expect("temp dir");
+    /// A closed store holding one group (journal batch 1), and a journal behind it with three
+    /// appends (seqs 1 to 3, batches 2 to 4). Returns the ids and where each record ends.
+    async fn store_with_three_journalled_appends(dir: &Path) -> (GroupId, MeetingId, Vec<usize>) {
         let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
-        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        closed_store_with_group(dir, group_id, meeting_id).await;
         let ends = write_journal(
-            dir.path(),
+            dir,
             &[
                 (2, vec![append_op(group_id, meeting_id, 1)]),
                 (3, vec![append_op(group_id, meeting_id, 2)]),
                 (4, vec![append_op(group_id, meeting_id, 3)]),
             ],
         );
+        (group_id, meeting_id, ends)
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_record_is_dropped_and_the_complete_ones_applied() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id, ends) = store_with_three_journalled_appends(dir.path()).await;
         let torn_at = (ends[1] + ends[2]) / 2;
         let file = std::fs::OpenOptions::new()
             .write(true)
@@ -1116,16 +1123,7 @@ mod tests {
     #[tokio::test]
     async fn a_record_with_a_wrong_crc_ends_the_replay() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
-        closed_store_with_group(dir.path(), group_id, meeting_id).await;
-        let ends = write_journal(
-            dir.path(),
-            &[
-                (2, vec![append_op(group_id, meeting_id, 1)]),
-                (3, vec![append_op(group_id, meeting_id, 2)]),
-                (4, vec![append_op(group_id, meeting_id, 3)]),
-            ],
-        );
+        let (group_id, _, ends) = store_with_three_journalled_appends(dir.path()).await;
         let path = dir.path().join(JOURNAL_FILE);
         let mut bytes = std::fs::read(&path).expect("read the journal");
         // The last byte of the second record's body (its event text).
