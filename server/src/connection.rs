@@ -109,6 +109,10 @@ impl Connection {
 
         let mut presence_reason = PresenceReason::ConnectionLost;
         let mut closing: Option<(CloseReason, String)> = None;
+        let read_wake = websocket::ReadWake::new();
+        // Whether tungstenite may hold bytes of its own to write (a pong): set by a ping, cleared
+        // by the flush before the next frames.
+        let mut control_pending = false;
         loop {
             let join_deadline = match &session {
                 Session::Joining { deadline } => Some(*deadline),
@@ -122,7 +126,8 @@ impl Connection {
                         break;
                     }
                     OutboxItem::Frame(frame) => {
-                        if websocket::write_frames(&mut socket, frame, || outbox.try_next()).await.is_err() {
+                        let flush_first = std::mem::take(&mut control_pending);
+                        if websocket::write_frames(&mut socket, flush_first, frame, || outbox.try_next()).await.is_err() {
                             break;
                         }
                     }
@@ -135,11 +140,15 @@ impl Connection {
                     closing = Some((CloseReason::JoinTimeout, "no join arrived in time".into()));
                     break;
                 }
-                message = socket.next() => {
+                message = websocket::next_message(&mut socket, &read_wake) => {
                     let next = match message {
                         Some(Ok(Message::Text(text))) => Box::pin(self.on_text(&text, &outbox, &mut session)).await,
                         Some(Ok(Message::Binary(_))) => self.reject(&outbox, None, ErrorCode::Invalid, "frames must be JSON text, not binary".into()),
-                        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Next::Continue,
+                        Some(Ok(Message::Ping(_))) => {
+                            control_pending = true;
+                            Next::Continue
+                        }
+                        Some(Ok(Message::Pong(_) | Message::Frame(_))) => Next::Continue,
                         Some(Ok(Message::Close(_))) => {
                             presence_reason = PresenceReason::Left;
                             break;
@@ -340,7 +349,10 @@ async fn close_gracefully(
     let mut closing = Some(closing);
     while let Some(first) = outbox.try_next().or_else(|| closing.take()) {
         let more = || outbox.try_next().or_else(|| closing.take());
-        if websocket::write_frames(socket, first, more).await.is_err() {
+        if websocket::write_frames(socket, true, first, more)
+            .await
+            .is_err()
+        {
             return;
         }
     }

@@ -12,14 +12,19 @@
 //!   to the socket, several in one system call when several wait. tungstenite writes only its
 //!   own control frames (close, pong), so its output buffer never holds a large message.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use futures_util::SinkExt;
+use futures_util::task::AtomicWaker;
+use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tokio_tungstenite::tungstenite::{self, Bytes, Message};
 
 /// A server-side WebSocket over hyper's upgraded connection.
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
@@ -138,20 +143,77 @@ impl WireFrame {
     }
 }
 
+/// Remembers whether the socket woke its connection's task. The task also wakes for every frame
+/// its room queues; with this it reads the socket only when there may be something to read,
+/// rather than asking tungstenite (and the layers below it) on every wake-up.
+#[derive(Debug)]
+pub struct ReadWake {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl ReadWake {
+    /// A new one, set: the first read goes ahead.
+    pub fn new() -> Arc<ReadWake> {
+        Arc::new(ReadWake {
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        })
+    }
+}
+
+impl Wake for ReadWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+/// The next message from the socket, read only when the socket has woken the task since it last
+/// came up empty (or the previous read found a message: more may wait in tungstenite's buffer).
+pub async fn next_message(
+    socket: &mut Socket,
+    wake: &Arc<ReadWake>,
+) -> Option<Result<Message, tungstenite::Error>> {
+    std::future::poll_fn(|cx| {
+        wake.task.register(cx.waker());
+        if !wake.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        let waker = Waker::from(Arc::clone(wake));
+        match socket.poll_next_unpin(&mut Context::from_waker(&waker)) {
+            Poll::Ready(message) => {
+                wake.woken.store(true, Ordering::Release);
+                Poll::Ready(message)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
 /// The most bytes gathered into one write when several frames wait.
 const WRITE_BATCH_BYTES_MAX: usize = 64 * 1024;
 
 /// Writes `first` and whatever else is queued behind it (up to [`WRITE_BATCH_BYTES_MAX`]) to
-/// the socket, in one system call when it can. Anything tungstenite itself still holds (a pong,
-/// say) is flushed first, so frames never interleave.
+/// the socket, in one system call when it can. With `flush_first`, anything tungstenite itself
+/// may still hold (the pong it owes for a ping it read, say) is written before, so frames never
+/// interleave; the caller knows when that can be the case and spares the call otherwise.
 pub async fn write_frames(
     socket: &mut Socket,
+    flush_first: bool,
     first: WireFrame,
     mut more: impl FnMut() -> Option<WireFrame>,
 ) -> std::io::Result<()> {
-    SinkExt::<Message>::flush(socket)
-        .await
-        .map_err(std::io::Error::other)?;
+    if flush_first {
+        SinkExt::<Message>::flush(socket)
+            .await
+            .map_err(std::io::Error::other)?;
+    }
     let io = socket.get_mut();
     match more() {
         None => io.write_all(first.as_bytes()).await?,

@@ -20,9 +20,9 @@ pub mod state;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 
 use roundtable_protocol::{CloseReason, ServerMessage};
-use tokio::sync::Notify;
 
 use crate::websocket::WireFrame;
 
@@ -50,15 +50,16 @@ pub struct Outbox {
 #[derive(Debug)]
 struct Shared {
     queue: Mutex<Queue>,
-    /// Wakes the connection: a frame or a close request arrived. `notify_one` keeps a permit
-    /// when the connection is not waiting yet, so no wake-up is lost.
-    wake: Notify,
     frames_max: usize,
 }
 
 #[derive(Debug, Default)]
 struct Queue {
     frames: VecDeque<WireFrame>,
+    /// The connection waiting in [`Outbox::next`], woken (once) by the next push or close.
+    /// Kept under the same lock as the frames, so no wake-up is lost between a look at an
+    /// empty queue and the wait.
+    waiting: Option<Waker>,
     close: Option<CloseRequest>,
     /// Set once: a close was requested (it may have been taken already).
     close_requested: bool,
@@ -90,7 +91,6 @@ impl Outbox {
         Outbox {
             shared: Arc::new(Shared {
                 queue: Mutex::new(Queue::default()),
-                wake: Notify::new(),
                 frames_max: frames_max.max(1),
             }),
         }
@@ -105,7 +105,7 @@ impl Outbox {
 
     /// Queues an already serialized frame without waiting.
     pub fn push(&self, frame: WireFrame) -> Result<(), QueueError> {
-        {
+        let waiting = {
             let mut queue = self.lock();
             if queue.gone {
                 return Err(QueueError::Closed);
@@ -114,8 +114,11 @@ impl Outbox {
                 return Err(QueueError::Full);
             }
             queue.frames.push_back(frame);
+            queue.waiting.take()
+        };
+        if let Some(waker) = waiting {
+            waker.wake();
         }
-        self.shared.wake.notify_one();
         Ok(())
     }
 
@@ -126,32 +129,38 @@ impl Outbox {
 
     /// Asks the connection to close with a reason. Only the first call has an effect.
     pub fn close(&self, reason: CloseReason, message: impl Into<String>) {
-        {
+        let waiting = {
             let mut queue = self.lock();
             if queue.close_requested || queue.gone {
                 return;
             }
             queue.close_requested = true;
             queue.close = Some((reason, message.into()));
+            queue.waiting.take()
+        };
+        if let Some(waker) = waiting {
+            waker.wake();
         }
-        self.shared.wake.notify_one();
     }
 
     /// The connection side: waits for the next thing to do. A close request goes first, even
     /// ahead of queued frames.
     pub async fn next(&self) -> OutboxItem {
-        loop {
-            {
-                let mut queue = self.lock();
-                if let Some(request) = queue.close.take() {
-                    return OutboxItem::Close(request);
-                }
-                if let Some(frame) = pop(&mut queue) {
-                    return OutboxItem::Frame(frame);
-                }
+        std::future::poll_fn(|cx| {
+            let mut queue = self.lock();
+            if let Some(request) = queue.close.take() {
+                return Poll::Ready(OutboxItem::Close(request));
             }
-            self.shared.wake.notified().await;
-        }
+            if let Some(frame) = pop(&mut queue) {
+                return Poll::Ready(OutboxItem::Frame(frame));
+            }
+            match &mut queue.waiting {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                waiting => *waiting = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// The connection side: the next queued frame, if one is waiting.
@@ -171,6 +180,7 @@ impl Outbox {
         queue.gone = true;
         queue.frames = VecDeque::new();
         queue.close = None;
+        queue.waiting = None;
     }
 }
 

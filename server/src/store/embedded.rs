@@ -1,13 +1,16 @@
 //! The embedded store: one redb file and a write-ahead journal under the data directory.
 //!
-//! Writes go through a single writer thread that applies many callers' operations in one redb
-//! transaction (group commit). Per group it appends one record with the group's successful
-//! operations to the journal `roundtable.journal` (one `write` to a file opened for appending:
-//! the data is then with the operating system and survives a crash of this process, even
-//! `kill -9`), records the record's batch number in the same transaction, commits that
-//! transaction *without* an fsync (`Durability::None`: fast, in-process), and only then answers
-//! the callers. Reads run on tokio's blocking pool in their own read transactions, which never
-//! wait for the writer and see every answered write.
+//! Writes go through a single writer thread that applies many callers' operations together
+//! (group commit). Per group it appends one record with the group's successful operations to
+//! the journal `roundtable.journal` (one `write` to a file opened for appending: the data is
+//! then with the operating system and survives a crash of this process, even `kill -9`),
+//! records the record's batch number in the same redb transaction, and answers the callers.
+//! The journal, not redb, is what makes a write stored: the redb transaction stays open for the
+//! groups of up to [`COMMIT_INTERVAL`] and is then committed *without* an fsync
+//! (`Durability::None`: fast, in-process), so that a busy store pays redb's commit a few dozen
+//! times a second rather than once per group. Reads run on tokio's blocking pool in their own
+//! read transactions; a read that finds answered writes not yet committed has the writer commit
+//! them first, so every read sees every answered write.
 //!
 //! Durability against power loss: with [`JournalSync::Background`] a background thread
 //! fdatasyncs the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, so a power loss can
@@ -23,7 +26,9 @@
 //! order, to exactly the state they were first applied to, so they give the same result; then
 //! a checkpoint. Reading stops at a gap in the batch numbers (records left from before an
 //! earlier checkpoint) and at the first record that is cut short or damaged (the tail of a
-//! write that never completed), with a warning.
+//! write that never completed), with a warning. The running store repairs itself the same way
+//! when a redb transaction fails after its writes were answered: the open transaction is
+//! dropped and the journal's records are applied again to the last commit.
 //!
 //! Tables:
 //! - `groups`: group id -> the latest snapshot, encoded as meeting id (16 bytes, big endian),
@@ -44,9 +49,9 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -86,6 +91,13 @@ const GROUP_COMMIT_OPS_MAX: usize = 256;
 
 /// The most write operations waiting for the writer thread; callers beyond wait for a slot.
 const WRITE_QUEUE_MAX: usize = 4096;
+
+/// The longest answered writes wait in the writer's open redb transaction before it commits
+/// them (a read commits them at once). They are in the journal already.
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(50);
+
+/// The most operations the open redb transaction holds before it commits, whatever its age.
+const COMMIT_OPS_MAX: usize = 4096;
 
 /// With [`JournalSync::Background`], how often the journal is fdatasynced when it grew: the
 /// most recent writes a power loss (not a crash of the process) can lose.
@@ -138,6 +150,8 @@ impl Default for EmbeddedOptions {
 pub struct EmbeddedStore {
     db: Arc<Database>,
     commands: std_mpsc::SyncSender<Command>,
+    /// The writer's [`Writer::uncommitted`].
+    uncommitted: Arc<AtomicBool>,
     /// Ownership leases: group -> (owner, expiry).
     leases: Arc<Mutex<HashMap<GroupId, (String, Instant)>>>,
 }
@@ -151,10 +165,17 @@ enum Command {
         op: Op,
         done: oneshot::Sender<Result<usize, StoreError>>,
     },
+    /// Commit the open transaction now, so that a read sees every answered write.
+    Commit {
+        done: oneshot::Sender<Result<(), StoreError>>,
+    },
     /// Checkpoint now.
     Checkpoint {
         done: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// Fault injection for the tests: act as if the open transaction had failed.
+    #[cfg(test)]
+    FailOpenTransaction,
 }
 
 impl EmbeddedStore {
@@ -215,22 +236,31 @@ impl EmbeddedStore {
                     StoreError::Unavailable(format!("cannot start the journal syncer: {error}"))
                 })?;
         }
+        let uncommitted = Arc::new(AtomicBool::new(false));
         let mut writer = Writer {
             db: Arc::clone(&db),
             journal,
+            journal_path,
             next_batch: last_batch + 1,
             options,
+            open: None,
+            uncommitted: Arc::clone(&uncommitted),
+            broken: false,
             dirty: false,
             last_checkpoint: Instant::now(),
             _stop_syncer: stop_syncer,
         };
         std::thread::Builder::new()
             .name("redb-writer".into())
-            .spawn(move || writer.run(&queue))
+            .spawn(move || {
+                defer_to_the_runtime();
+                writer.run(&queue)
+            })
             .map_err(|error| StoreError::Unavailable(format!("cannot start writer: {error}")))?;
         Ok(EmbeddedStore {
             db,
             commands,
+            uncommitted,
             leases: Arc::new(Mutex::new(HashMap::new())),
         })
     }
@@ -259,11 +289,20 @@ impl EmbeddedStore {
             .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
     }
 
+    /// Runs `read` on the blocking pool, in sight of every answered write: writes still in the
+    /// writer's open transaction are committed first.
     async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     {
+        if self.uncommitted.load(Ordering::Acquire) {
+            let (done, result) = oneshot::channel();
+            self.send(Command::Commit { done }).await?;
+            result
+                .await
+                .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))??;
+        }
         let db = Arc::clone(&self.db);
         tokio::task::spawn_blocking(move || read(&db))
             .await
@@ -320,9 +359,13 @@ fn set_last_journal_batch(txn: &WriteTransaction, batch: u64) -> Result<(), Stor
 fn recover(db: &Database, file: &File, path: &Path) -> Result<u64, StoreError> {
     let mut bytes = Vec::new();
     let mut reader = file;
-    reader.read_to_end(&mut bytes).map_err(|error| {
-        StoreError::Unavailable(format!("cannot read {}: {error}", path.display()))
-    })?;
+    // From the start: the writer's appends leave the offset at the end.
+    reader
+        .seek(std::io::SeekFrom::Start(0))
+        .and_then(|_| reader.read_to_end(&mut bytes))
+        .map_err(|error| {
+            StoreError::Unavailable(format!("cannot read {}: {error}", path.display()))
+        })?;
     let txn = db.begin_write().map_err(unavailable)?;
     let held = last_journal_batch(&txn)?;
     if bytes.is_empty() {
@@ -398,6 +441,30 @@ fn recover(db: &Database, file: &File, path: &Path) -> Result<u64, StoreError> {
     Ok(last)
 }
 
+/// Puts the calling thread (the writer) under `SCHED_BATCH`: its wake-ups no longer preempt a
+/// busy runtime thread on the same core; it runs when that thread waits or its time slice ends.
+/// Waking the writer for every write otherwise costs two context switches per action on a busy
+/// one-core server, and answers wait a little instead (the writer then takes several writes per
+/// group). Where the policy cannot be set, the writer runs under the default one.
+fn defer_to_the_runtime() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityOsValue,
+            ThreadSchedulePolicy, set_thread_priority_and_policy, thread_native_id,
+        };
+        let batch = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch);
+        let same_niceness = ThreadPriority::Os(ThreadPriorityOsValue::default());
+        if let Err(error) = set_thread_priority_and_policy(thread_native_id(), same_niceness, batch)
+        {
+            tracing::debug!(
+                ?error,
+                "the store's writer keeps the default scheduling policy"
+            );
+        }
+    }
+}
+
 /// The journal file as the writer thread appends to it.
 #[derive(Debug)]
 struct Journal {
@@ -447,18 +514,33 @@ fn sync_loop(file: &File, appended: &AtomicU64, stop: &std_mpsc::Receiver<()>) {
 }
 
 /// The writer thread's state.
-#[derive(Debug)]
 struct Writer {
     db: Arc<Database>,
     journal: Journal,
+    journal_path: std::path::PathBuf,
     /// The number of the next journal record.
     next_batch: u64,
     options: EmbeddedOptions,
-    /// Whether something was committed since the last checkpoint.
+    /// The redb transaction holding answered writes not committed yet.
+    open: Option<OpenTransaction>,
+    /// Set before callers are answered whose writes are in [`Writer::open`]; cleared after the
+    /// commit. A read that finds it clear sees every answered write without asking the writer.
+    uncommitted: Arc<AtomicBool>,
+    /// A redb transaction failed: redb lacks journalled writes until the journal is applied
+    /// again ([`Writer::repair`]); nothing is written or committed before that.
+    broken: bool,
+    /// Whether something was written since the last checkpoint.
     dirty: bool,
     last_checkpoint: Instant,
     /// Dropped with the writer, which stops the syncer.
     _stop_syncer: std_mpsc::Sender<()>,
+}
+
+/// A redb write transaction the writer keeps open across group commits.
+struct OpenTransaction {
+    txn: WriteTransaction,
+    opened: Instant,
+    ops: usize,
 }
 
 impl Writer {
@@ -466,38 +548,48 @@ impl Writer {
     /// checkpoints a last time.
     fn run(&mut self, queue: &std_mpsc::Receiver<Command>) {
         loop {
-            let received = if self.dirty {
-                let due = self.last_checkpoint + self.options.checkpoint_interval;
-                queue.recv_timeout(due.saturating_duration_since(Instant::now()))
-            } else {
-                queue
+            let received = match self.next_deadline() {
+                Some(due) => queue.recv_timeout(due.saturating_duration_since(Instant::now())),
+                None => queue
                     .recv()
-                    .map_err(|_| std_mpsc::RecvTimeoutError::Disconnected)
+                    .map_err(|_| std_mpsc::RecvTimeoutError::Disconnected),
             };
+            let mut after_group = None;
             match received {
                 Ok(Command::Write { op, done }) => {
                     let mut ops = vec![(op, done)];
-                    let mut checkpoint = None;
                     while ops.len() < GROUP_COMMIT_OPS_MAX {
                         match queue.try_recv() {
                             Ok(Command::Write { op, done }) => ops.push((op, done)),
-                            Ok(Command::Checkpoint { done }) => {
-                                checkpoint = Some(done);
+                            Ok(other) => {
+                                after_group = Some(other);
                                 break;
                             }
                             Err(_) => break,
                         }
                     }
                     self.commit_group(ops);
-                    if let Some(done) = checkpoint {
-                        let _ = done.send(self.checkpoint());
-                    }
                 }
-                Ok(Command::Checkpoint { done }) => {
-                    let _ = done.send(self.checkpoint());
-                }
+                Ok(other) => after_group = Some(other),
                 Err(std_mpsc::RecvTimeoutError::Timeout) => {}
                 Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            match after_group {
+                Some(Command::Commit { done }) => {
+                    let _ = done.send(self.commit());
+                }
+                Some(Command::Checkpoint { done }) => {
+                    let _ = done.send(self.checkpoint());
+                }
+                #[cfg(test)]
+                Some(Command::FailOpenTransaction) => self.break_open_transaction(),
+                Some(Command::Write { .. }) | None => {}
+            }
+            if self.open.as_ref().is_some_and(|open| {
+                open.ops >= COMMIT_OPS_MAX || open.opened.elapsed() >= COMMIT_INTERVAL
+            }) && let Err(error) = self.commit()
+            {
+                warn!(%error, "store commit failed; the journal keeps the writes");
             }
             let due = self.last_checkpoint.elapsed() >= self.options.checkpoint_interval;
             if self.dirty
@@ -512,18 +604,62 @@ impl Writer {
         }
     }
 
-    /// Makes every commit so far durable in the redb file, then empties the journal.
+    /// When the writer must act even if no command arrives: the open transaction's commit, or
+    /// a checkpoint.
+    fn next_deadline(&self) -> Option<Instant> {
+        let commit = self.open.as_ref().map(|open| open.opened + COMMIT_INTERVAL);
+        let checkpoint = self
+            .dirty
+            .then(|| self.last_checkpoint + self.options.checkpoint_interval);
+        commit.into_iter().chain(checkpoint).min()
+    }
+
+    /// Commits the open transaction, if any, without an fsync: readers see its writes.
+    fn commit(&mut self) -> Result<(), StoreError> {
+        if self.broken {
+            return self.repair();
+        }
+        let Some(open) = self.open.take() else {
+            return Ok(());
+        };
+        match open.txn.commit() {
+            Ok(()) => {
+                self.uncommitted.store(false, Ordering::Release);
+                Ok(())
+            }
+            Err(error) => {
+                warn!(%error, "a store commit failed; applying the journal again");
+                self.break_open_transaction();
+                self.repair()
+            }
+        }
+    }
+
+    /// Makes every write so far durable in the redb file, then empties the journal.
     fn checkpoint(&mut self) -> Result<(), StoreError> {
-        if !self.dirty && self.journal.len == 0 {
+        if !self.dirty && self.journal.len == 0 && self.open.is_none() && !self.broken {
             return Ok(());
         }
         // Counted from the attempt, so that a failing checkpoint is retried after the
         // interval rather than at once.
         self.last_checkpoint = Instant::now();
-        let mut txn = self.db.begin_write().map_err(unavailable)?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(unavailable)?;
-        txn.commit().map_err(unavailable)?;
+        if self.broken {
+            // A repair ends in a checkpoint.
+            return self.repair();
+        }
+        let mut txn = match self.open.take() {
+            Some(open) => open.txn,
+            None => self.db.begin_write().map_err(unavailable)?,
+        };
+        let committed = match txn.set_durability(Durability::Immediate) {
+            Ok(()) => txn.commit().map_err(unavailable),
+            Err(error) => Err(unavailable(error)),
+        };
+        if let Err(error) = committed {
+            warn!(%error, "a store checkpoint failed; applying the journal again");
+            return self.repair();
+        }
+        self.uncommitted.store(false, Ordering::Release);
         self.dirty = false;
         // The records are in the durable redb file now (their batch numbers are at most its
         // `last_journal_batch`): if emptying fails, recovery skips them.
@@ -532,7 +668,29 @@ impl Writer {
             .map_err(|error| StoreError::Unavailable(format!("cannot empty the journal: {error}")))
     }
 
-    /// Applies the group's ops in one transaction, journals the successful ones, commits and
+    /// Marks the open transaction as failed: it is dropped, and until [`Writer::repair`]
+    /// applies the journal again, reads go through the writer (which repairs first).
+    fn break_open_transaction(&mut self) {
+        self.open = None;
+        self.broken = true;
+        self.uncommitted.store(true, Ordering::Release);
+    }
+
+    /// After a failed redb transaction: drops the open one and applies the journal's records
+    /// again to the last commit, as on open after a crash (which ends in a checkpoint).
+    fn repair(&mut self) -> Result<(), StoreError> {
+        self.break_open_transaction();
+        let last = recover(&self.db, &self.journal.file, &self.journal_path)?;
+        self.journal.len = 0;
+        self.next_batch = last + 1;
+        self.broken = false;
+        self.dirty = false;
+        self.last_checkpoint = Instant::now();
+        self.uncommitted.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// Applies the group's ops in the open transaction, journals the successful ones and
     /// answers every caller.
     fn commit_group(&mut self, ops: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>) {
         let outcomes = match self.try_commit_group(&ops) {
@@ -554,15 +712,30 @@ impl Writer {
                 "the store's journal is full: checkpoints are failing".into(),
             ));
         }
-        let mut txn = self.db.begin_write().map_err(unavailable)?;
-        txn.set_durability(Durability::None).map_err(unavailable)?;
+        if self.broken {
+            self.repair()?;
+        }
+        let open = match &mut self.open {
+            Some(open) => open,
+            None => {
+                let mut txn = self.db.begin_write().map_err(unavailable)?;
+                txn.set_durability(Durability::None).map_err(unavailable)?;
+                self.open.insert(OpenTransaction {
+                    txn,
+                    opened: Instant::now(),
+                    ops: 0,
+                })
+            }
+        };
         // Each operation is checked and applied inside the shared transaction; one that fails
         // its checks writes nothing and does not affect the others. One that cannot reach the
-        // file may have written part of itself: the whole transaction is dropped, uncommitted.
+        // file may have written part of itself: the transaction is dropped and rebuilt from
+        // the journal, which holds the earlier groups but not this one.
         let mut outcomes = Vec::with_capacity(ops.len());
         for (op, _) in ops {
-            let outcome = apply_op(&txn, op);
+            let outcome = apply_op(&open.txn, op);
             if let Err(StoreError::Unavailable(error)) = outcome {
+                self.break_open_transaction();
                 return Err(StoreError::Unavailable(error));
             }
             outcomes.push(outcome);
@@ -574,33 +747,36 @@ impl Writer {
             .map(|((op, _), _)| op)
             .collect();
         if applied.is_empty() {
-            // Nothing changed; the transaction is dropped.
+            // Nothing changed.
             return Ok(outcomes);
         }
         let batch = self.next_batch;
-        set_last_journal_batch(&txn, batch)?;
+        if let Err(error) = set_last_journal_batch(&open.txn, batch) {
+            self.break_open_transaction();
+            return Err(error);
+        }
+        open.ops += applied.len();
         let record = journal::encode_record(batch, applied.into_iter());
         let before = self.journal.len;
-        self.journal.append(&record).map_err(|error| {
-            StoreError::Unavailable(format!("cannot write the journal: {error}"))
-        })?;
+        if let Err(error) = self.journal.append(&record) {
+            // The transaction holds the group's ops, the journal does not.
+            self.break_open_transaction();
+            return Err(StoreError::Unavailable(format!(
+                "cannot write the journal: {error}"
+            )));
+        }
         if self.options.sync == JournalSync::Always
             && let Err(error) = self.journal.file.sync_data()
         {
             let _ = self.journal.truncate(before);
+            self.break_open_transaction();
             return Err(StoreError::Unavailable(format!(
                 "cannot sync the journal: {error}"
             )));
         }
-        if let Err(error) = txn.commit() {
-            // Nothing of the group is stored: take its record back out of the journal.
-            if let Err(truncate_error) = self.journal.truncate(before) {
-                warn!(%truncate_error, "cannot take a failed commit's record out of the journal");
-            }
-            return Err(unavailable(error));
-        }
         self.next_batch += 1;
         self.dirty = true;
+        self.uncommitted.store(true, Ordering::Release);
         Ok(outcomes)
     }
 }
@@ -976,12 +1152,20 @@ mod tests {
         loaded.tail.iter().map(|entry| entry.seq).collect()
     }
 
-    fn held_batch(store: &EmbeddedStore) -> u64 {
-        let txn = store.db.begin_read().expect("read");
-        let meta = txn.open_table(META).expect("meta table");
-        meta.get(LAST_JOURNAL_BATCH)
-            .expect("get")
-            .map_or(0, |value| value.value())
+    /// The last journal batch the redb file holds, read as every read is (after the writer
+    /// committed what it answered).
+    async fn held_batch(store: &EmbeddedStore) -> u64 {
+        store
+            .read(|db| {
+                let txn = db.begin_read().map_err(unavailable)?;
+                let meta = txn.open_table(META).map_err(unavailable)?;
+                Ok(meta
+                    .get(LAST_JOURNAL_BATCH)
+                    .map_err(unavailable)?
+                    .map_or(0, |value| value.value()))
+            })
+            .await
+            .expect("read")
     }
 
     fn journal_len(dir: &Path) -> u64 {
@@ -998,7 +1182,7 @@ mod tests {
             .create_group(group_id, &snapshot(meeting_id, 0))
             .await
             .expect("create");
-        assert_eq!(held_batch(&store), 1);
+        assert_eq!(held_batch(&store).await, 1);
         drop(store);
         let store = reopen(dir).await;
         assert_eq!(journal_len(dir), 0, "closing checkpointed");
@@ -1063,7 +1247,7 @@ mod tests {
             0,
             "recovery empties the journal"
         );
-        assert_eq!(held_batch(&recovered), 9);
+        assert_eq!(held_batch(&recovered).await, 9);
         assert_eq!(tail_seqs(&recovered, group_id).await, vec![2, 3]);
         assert_eq!(
             recovered.read_log(old_meeting, 0, 10).await.expect("read"),
@@ -1077,7 +1261,7 @@ mod tests {
         );
         // The journal numbering goes on from the recovered batch.
         append(&recovered, group_id, meeting_id, 4).await;
-        assert_eq!(held_batch(&recovered), 11);
+        assert_eq!(held_batch(&recovered).await, 11);
         drop(recovered);
         let reopened = reopen(crashed.path()).await;
         assert_eq!(tail_seqs(&reopened, group_id).await, vec![2, 3, 4]);
@@ -1113,7 +1297,7 @@ mod tests {
 
         let store = reopen(dir.path()).await;
         assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2]);
-        assert_eq!(held_batch(&store), 3);
+        assert_eq!(held_batch(&store).await, 3);
         assert_eq!(journal_len(dir.path()), 0);
         // The torn write was never answered: its seq is free again.
         append(&store, group_id, meeting_id, 3).await;
@@ -1132,7 +1316,7 @@ mod tests {
 
         let store = reopen(dir.path()).await;
         assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
-        assert_eq!(held_batch(&store), 2);
+        assert_eq!(held_batch(&store).await, 2);
         assert_eq!(journal_len(dir.path()), 0);
     }
 
@@ -1161,7 +1345,7 @@ mod tests {
         let store = reopen(dir.path()).await;
         assert_eq!(store.load_room(stale_group).await.expect("load"), None);
         assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
-        assert_eq!(held_batch(&store), 2);
+        assert_eq!(held_batch(&store).await, 2);
     }
 
     #[tokio::test]
@@ -1180,7 +1364,7 @@ mod tests {
 
         let store = reopen(dir.path()).await;
         assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
-        assert_eq!(held_batch(&store), 2);
+        assert_eq!(held_batch(&store).await, 2);
         assert_eq!(journal_len(dir.path()), 0);
     }
 
@@ -1198,7 +1382,7 @@ mod tests {
             std::fs::write(dir.path().join(JOURNAL_FILE), &garbage).expect("write");
             let store = reopen(dir.path()).await;
             assert_eq!(tail_seqs(&store, group_id).await, Vec::<Seq>::new());
-            assert_eq!(held_batch(&store), 1);
+            assert_eq!(held_batch(&store).await, 1);
             assert_eq!(journal_len(dir.path()), 0);
             drop(store);
         }
@@ -1259,7 +1443,6 @@ mod tests {
         let store = store.expect("reopens");
         tokio::time::sleep(Duration::from_millis(100)).await;
         append(&store, group_id, meeting_id, 3).await;
-        assert!(journal_len(dir.path()) > 0, "not due yet");
         let mut emptied = false;
         for _ in 0..100 {
             if journal_len(dir.path()) == 0 {
@@ -1273,5 +1456,76 @@ mod tests {
             "the timed checkpoint empties the journal within 1 s"
         );
         assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn answered_writes_are_committed_within_the_interval() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        let store = reopen(dir.path()).await;
+        store
+            .create_group(group_id, &snapshot(meeting_id, 0))
+            .await
+            .expect("create");
+        append(&store, group_id, meeting_id, 1).await;
+        let mut committed = false;
+        for _ in 0..200 {
+            if !store.uncommitted.load(Ordering::Acquire) {
+                committed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            committed,
+            "the writer commits within 2 s without being asked"
+        );
+        // Read straight from redb, without asking the writer: the write is there.
+        let txn = store.db.begin_read().expect("read");
+        let log = txn.open_table(LOG).expect("log table");
+        let stored = log.get((meeting_id.as_u128(), 1)).expect("get");
+        assert_eq!(stored.expect("entry 1").value(), entry(1).bytes.as_slice());
+    }
+
+    #[tokio::test]
+    async fn a_failed_transaction_is_rebuilt_from_the_journal() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        let store = reopen(dir.path()).await;
+        store
+            .create_group(group_id, &snapshot(meeting_id, 0))
+            .await
+            .expect("create");
+        store.flush().await.expect("checkpoint");
+        for seq in 1..=3 {
+            append(&store, group_id, meeting_id, seq).await;
+        }
+        // The three appends were answered; lose the transaction that holds them.
+        store
+            .send(Command::FailOpenTransaction)
+            .await
+            .expect("send");
+        assert_eq!(
+            tail_seqs(&store, group_id).await,
+            vec![1, 2, 3],
+            "a read after the failure finds the answered writes, applied again from the journal"
+        );
+        assert_eq!(
+            journal_len(dir.path()),
+            0,
+            "the repair ends in a checkpoint"
+        );
+
+        // Lose a transaction again; this time the next write comes first and repairs.
+        append(&store, group_id, meeting_id, 4).await;
+        store
+            .send(Command::FailOpenTransaction)
+            .await
+            .expect("send");
+        append(&store, group_id, meeting_id, 5).await;
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3, 4, 5]);
+        drop(store);
+        let reopened = reopen(dir.path()).await;
+        assert_eq!(tail_seqs(&reopened, group_id).await, vec![1, 2, 3, 4, 5]);
     }
 }
