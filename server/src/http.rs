@@ -220,10 +220,10 @@ async fn websocket(
     let hard_limit = context.config.limits.frame_bytes_max * 4;
     tokio::spawn(async move {
         match on_upgrade.await {
-            Ok(upgraded) => {
-                let socket = crate::websocket::from_upgraded(upgraded, hard_limit).await;
-                crate::connection::serve(socket, context).await;
-            }
+            Ok(upgraded) => match crate::websocket::from_upgraded(upgraded, hard_limit).await {
+                Some(socket) => crate::connection::serve(socket, context).await,
+                None => warn!("an upgraded connection is not a TCP stream; closed"),
+            },
             Err(failure) => debug!(error = %failure, "WebSocket upgrade failed"),
         }
     });

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
-use tokio::net::TcpListener;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use crate::clock::{Clock, SystemClock};
@@ -17,6 +18,9 @@ use crate::config::Config;
 use crate::room::actor::RoomContext;
 use crate::room::registry::Registry;
 use crate::store::{EmbeddedOptions, EmbeddedStore, RedisOptions, RedisStore, Store};
+
+/// The longest a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The most time shutdown waits for rooms to write their snapshots and sockets to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -181,20 +185,7 @@ impl Server {
             stop,
         } = self;
         let app = crate::http::router(Arc::clone(&context));
-        let mut accepting = context.shutdown.clone();
-        // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
-        // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        let serve = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stopping(&mut accepting).await });
-        let serving = tokio::spawn(async move { serve.await });
+        let serving = tokio::spawn(serve_http(listener, app, context.shutdown.clone()));
         let retention = tokio::spawn(trim_ended_logs_periodically(Arc::clone(&context)));
         shutdown.await;
         retention.abort();
@@ -218,6 +209,72 @@ impl Server {
         }
         info!("stopped");
         Ok(())
+    }
+}
+
+/// Accepts connections and serves HTTP/1.1 on each (WebSocket upgrades included) until the
+/// shutdown signal; then stops accepting and lets every HTTP connection finish gracefully.
+///
+/// The server drives hyper itself rather than through `axum::serve`: a plain HTTP/1 connection
+/// hands its upgraded socket back as the `TcpStream` it is (see [`crate::websocket`]), whereas
+/// the HTTP version detection of `axum::serve` wraps it in two more layers that every read and
+/// write of every WebSocket would go through.
+async fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let mut accepting = shutdown.clone();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = stopping(&mut accepting) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => {
+                    connections.spawn(serve_http_connection(tcp, app.clone(), shutdown.clone()));
+                }
+                // Out of file descriptors, say: back off briefly instead of spinning.
+                Err(error) => {
+                    debug!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops.
+async fn serve_http_connection(
+    tcp: TcpStream,
+    app: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
+    // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
+    if let Err(error) = tcp.set_nodelay(true) {
+        debug!(%error, "could not set TCP_NODELAY");
+    }
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(tcp), service)
+        .with_upgrades();
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(error) = result {
+                debug!(%error, "HTTP connection ended with an error");
+            }
+        }
+        () = stopping(&mut shutdown) => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
     }
 }
 

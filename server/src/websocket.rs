@@ -2,8 +2,8 @@
 //! and at thousands of connections every byte and every system call it costs counts.
 //!
 //! - The upgrade is answered here (RFC 6455 section 4.2) rather than through a framework
-//!   wrapper, so the connection task owns a plain [`WebSocketStream`] over hyper's upgraded
-//!   I/O, configured once in [`config`].
+//!   wrapper, and the TCP stream is taken back out of hyper, so the connection task owns a plain
+//!   [`WebSocketStream`] over a [`TcpStream`], configured once in [`config`].
 //! - Reading goes through tungstenite, into a buffer that starts at [`READ_BUFFER_BYTES`] and
 //!   grows only for a larger frame.
 //! - Writing does not: every server message is framed once, when it is serialized, as a
@@ -21,13 +21,14 @@ use futures_util::task::AtomicWaker;
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Bytes, Message};
 
-/// A server-side WebSocket over hyper's upgraded connection.
-pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+/// A server-side WebSocket, straight on the TCP connection.
+pub type Socket = WebSocketStream<TcpStream>;
 
 /// The read buffer a connection starts with. Client frames are requests of a few hundred
 /// bytes; the buffer grows for a larger one.
@@ -86,20 +87,25 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
     })
 }
 
-/// Wraps upgraded I/O as the server side of a WebSocket (boxed: the connection task holds it for
-/// its whole life, and a box is moved around without copying its few hundred bytes).
+/// Takes the TCP connection back out of hyper's upgrade, with whatever the client sent after
+/// its request, and wraps it as the server side of a WebSocket (boxed: the connection task holds
+/// it for its whole life, and a box is moved around without copying its few hundred bytes).
+/// `None` when the upgraded connection is not a plain TCP stream served by
+/// [`crate::server`], which does not happen.
 pub async fn from_upgraded(
     upgraded: hyper::upgrade::Upgraded,
     frame_bytes_hard_max: usize,
-) -> Box<Socket> {
-    Box::new(
-        WebSocketStream::from_raw_socket(
-            TokioIo::new(upgraded),
-            tokio_tungstenite::tungstenite::protocol::Role::Server,
-            Some(config(frame_bytes_hard_max)),
-        )
-        .await,
-    )
+) -> Option<Box<Socket>> {
+    let parts = upgraded.downcast::<TokioIo<TcpStream>>().ok()?;
+    let tcp = parts.io.into_inner();
+    let role = tokio_tungstenite::tungstenite::protocol::Role::Server;
+    let config = Some(config(frame_bytes_hard_max));
+    let socket = if parts.read_buf.is_empty() {
+        WebSocketStream::from_raw_socket(tcp, role, config).await
+    } else {
+        WebSocketStream::from_partially_read(tcp, parts.read_buf.to_vec(), role, config).await
+    };
+    Some(Box::new(socket))
 }
 
 /// A complete server-to-client WebSocket text frame: header and payload, built once and shared
