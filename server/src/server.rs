@@ -186,6 +186,7 @@ impl Server {
         } = self;
         let app = crate::http::router(Arc::clone(&context));
         let serving = tokio::spawn(serve_http(listener, app, context.shutdown.clone()));
+        let abort = serving.abort_handle();
         let retention = tokio::spawn(trim_ended_logs_periodically(Arc::clone(&context)));
         shutdown.await;
         retention.abort();
@@ -201,7 +202,10 @@ impl Server {
         match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {
             Ok(Ok(result)) => result?,
             Ok(Err(join_error)) => return Err(join_error.into()),
-            Err(_) => warn!("HTTP connections did not finish in time"),
+            Err(_) => {
+                warn!("HTTP connections did not finish in time; dropping them");
+                abort.abort();
+            }
         }
         // Every room has written its final snapshot: make it all durable against power loss.
         if let Err(error) = context.store.flush().await {
@@ -229,14 +233,20 @@ async fn serve_http(
     loop {
         tokio::select! {
             () = stopping(&mut accepting) => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(done) = connections.join_next(), if !connections.is_empty() => {
+                if let Err(error) = done
+                    && error.is_panic()
+                {
+                    warn!(%error, "an HTTP connection's task panicked");
+                }
+            }
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => {
                     connections.spawn(serve_http_connection(tcp, app.clone(), shutdown.clone()));
                 }
                 // Out of file descriptors, say: back off briefly instead of spinning.
                 Err(error) => {
-                    debug!(%error, "accept failed");
+                    warn!(%error, "cannot accept a connection");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },

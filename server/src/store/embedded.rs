@@ -1,6 +1,6 @@
 //! The embedded store: one redb file and a write-ahead journal under the data directory.
 //!
-//! Writes go through a single writer thread that applies many callers' operations together
+//! Writes go through a single writer task that applies many callers' operations together
 //! (group commit). Per group it appends one record with the group's successful operations to
 //! the journal `roundtable.journal` (one `write` to a file opened for appending: the data is
 //! then with the operating system and survives a crash of this process, even `kill -9`),
@@ -15,9 +15,9 @@
 //! Durability against power loss: with [`JournalSync::Background`] a background thread
 //! fdatasyncs the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, so a power loss can
 //! lose at most the writes of about that long; with [`JournalSync::Always`] the writer
-//! fdatasyncs the journal before answering. A *checkpoint* commits an empty redb transaction
-//! with `Durability::Immediate`, which makes every earlier commit durable, and then empties the
-//! journal: every [`EmbeddedOptions::checkpoint_interval`] when something was written, when the
+//! fdatasyncs the journal before answering. A *checkpoint* commits the open redb transaction
+//! (or an empty one) with `Durability::Immediate`, which makes every earlier commit durable, and
+//! then empties the journal: every [`EmbeddedOptions::checkpoint_interval`] when something was written, when the
 //! journal outgrows [`EmbeddedOptions::checkpoint_journal_bytes`], on [`Store::flush`] and when
 //! the last handle is dropped.
 //!
@@ -28,7 +28,9 @@
 //! earlier checkpoint) and at the first record that is cut short or damaged (the tail of a
 //! write that never completed), with a warning. The running store repairs itself the same way
 //! when a redb transaction fails after its writes were answered: the open transaction is
-//! dropped and the journal's records are applied again to the last commit.
+//! dropped and the journal's records are applied again to the last commit. (After an I/O error
+//! redb refuses further transactions until it is opened again; then writes fail until a
+//! restart, which recovers from the journal.)
 //!
 //! Tables:
 //! - `groups`: group id -> the latest snapshot, encoded as meeting id (16 bytes, big endian),
@@ -61,7 +63,7 @@ use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
 };
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
 use super::journal::{self, Op};
@@ -85,19 +87,23 @@ const JOURNAL_FILE: &str = "roundtable.journal";
 /// are bounded by the live rooms, which release theirs when they unload.
 const LEASES_SWEEP_AT: usize = 1024;
 
-/// The most write operations committed in one transaction. Bounds the time a caller waits
-/// behind others and the size of one commit and one journal record.
+/// The most write operations applied and journalled as one group. Bounds the time a caller
+/// waits behind others and the size of one journal record.
 const GROUP_COMMIT_OPS_MAX: usize = 256;
 
-/// The most write operations waiting for the writer thread; callers beyond wait for a slot.
+/// The most write operations waiting for the writer; callers beyond wait for a slot.
 const WRITE_QUEUE_MAX: usize = 4096;
 
 /// The longest answered writes wait in the writer's open redb transaction before it commits
 /// them (a read commits them at once). They are in the journal already.
 pub const COMMIT_INTERVAL: Duration = Duration::from_millis(50);
 
-/// The most operations the open redb transaction holds before it commits, whatever its age.
+/// The operations the open redb transaction may hold before it commits, whatever its age (it
+/// can exceed this by one group).
 const COMMIT_OPS_MAX: usize = 4096;
+
+/// The least time between two attempts to repair the store after a failed transaction.
+const REPAIR_RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// With [`JournalSync::Background`], how often the journal is fdatasynced when it grew: the
 /// most recent writes a power loss (not a crash of the process) can lose.
@@ -145,18 +151,18 @@ impl Default for EmbeddedOptions {
 }
 
 /// A store in one redb file and its journal. Cheap to clone; all clones share the files and
-/// the writer thread.
+/// the writer.
 #[derive(Debug, Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
-    commands: std_mpsc::SyncSender<Command>,
+    commands: mpsc::Sender<Command>,
     /// The writer's [`Writer::uncommitted`].
     uncommitted: Arc<AtomicBool>,
     /// Ownership leases: group -> (owner, expiry).
     leases: Arc<Mutex<HashMap<GroupId, (String, Instant)>>>,
 }
 
-/// What the writer thread is asked to do.
+/// What the writer is asked to do.
 #[derive(Debug)]
 enum Command {
     /// Apply an operation; the answer is the count of meetings trimmed for
@@ -216,14 +222,17 @@ impl EmbeddedStore {
             .map_err(|error| {
                 StoreError::Unavailable(format!("cannot open {}: {error}", journal_path.display()))
             })?;
-        let last_batch = recover(&db, &file, &journal_path)?;
+        let last_batch = recover(&db, &file, &journal_path, u64::MAX)?;
         let journal = Journal {
             file: Arc::new(file),
             len: 0,
             appended: Arc::new(AtomicU64::new(0)),
         };
 
-        let (commands, queue) = std_mpsc::sync_channel(WRITE_QUEUE_MAX);
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            StoreError::Unavailable("the embedded store opens inside a tokio runtime".into())
+        })?;
+        let (commands, queue) = mpsc::channel(WRITE_QUEUE_MAX);
         // The syncer stops when the writer drops its end of this channel.
         let (stop_syncer, syncer_stop) = std_mpsc::channel::<()>();
         if options.sync == JournalSync::Background {
@@ -237,7 +246,7 @@ impl EmbeddedStore {
                 })?;
         }
         let uncommitted = Arc::new(AtomicBool::new(false));
-        let mut writer = Writer {
+        let writer = Writer {
             db: Arc::clone(&db),
             journal,
             journal_path,
@@ -246,17 +255,12 @@ impl EmbeddedStore {
             open: None,
             uncommitted: Arc::clone(&uncommitted),
             broken: false,
+            repair_failed_at: None,
             dirty: false,
             last_checkpoint: Instant::now(),
             _stop_syncer: stop_syncer,
         };
-        std::thread::Builder::new()
-            .name("redb-writer".into())
-            .spawn(move || {
-                defer_to_the_runtime();
-                writer.run(&queue)
-            })
-            .map_err(|error| StoreError::Unavailable(format!("cannot start writer: {error}")))?;
+        runtime.spawn(writer.run(queue));
         Ok(EmbeddedStore {
             db,
             commands,
@@ -265,20 +269,12 @@ impl EmbeddedStore {
         })
     }
 
+    /// Queues a command for the writer, waiting for a slot when the queue is full.
     async fn send(&self, command: Command) -> Result<(), StoreError> {
-        let stopped = || StoreError::Unavailable("the writer thread has stopped".into());
-        match self.commands.try_send(command) {
-            Ok(()) => Ok(()),
-            Err(std_mpsc::TrySendError::Disconnected(_)) => Err(stopped()),
-            // The queue is full; a blocking send waits for a slot, on the blocking pool.
-            Err(std_mpsc::TrySendError::Full(command)) => {
-                let sender = self.commands.clone();
-                tokio::task::spawn_blocking(move || sender.send(command))
-                    .await
-                    .map_err(|_| StoreError::Unavailable("writer queue task failed".into()))?
-                    .map_err(|_| stopped())
-            }
-        }
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))
     }
 
     async fn write(&self, op: Op) -> Result<usize, StoreError> {
@@ -286,7 +282,7 @@ impl EmbeddedStore {
         self.send(Command::Write { op, done }).await?;
         result
             .await
-            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?
     }
 
     /// Runs `read` on the blocking pool, in sight of every answered write: writes still in the
@@ -301,7 +297,7 @@ impl EmbeddedStore {
             self.send(Command::Commit { done }).await?;
             result
                 .await
-                .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))??;
+                .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))??;
         }
         let db = Arc::clone(&self.db);
         tokio::task::spawn_blocking(move || read(&db))
@@ -356,13 +352,14 @@ fn set_last_journal_batch(txn: &WriteTransaction, batch: u64) -> Result<(), Stor
 
 /// Applies the journal's records that the redb file does not hold yet, in one durable
 /// transaction, and empties the journal. Returns the number of the last record applied ever.
-fn recover(db: &Database, file: &File, path: &Path) -> Result<u64, StoreError> {
+fn recover(db: &Database, file: &File, path: &Path, len_max: u64) -> Result<u64, StoreError> {
     let mut bytes = Vec::new();
     let mut reader = file;
-    // From the start: the writer's appends leave the offset at the end.
+    // From the start (the writer's appends leave the offset at the end), and no further than
+    // the last record whose write succeeded.
     reader
         .seek(std::io::SeekFrom::Start(0))
-        .and_then(|_| reader.read_to_end(&mut bytes))
+        .and_then(|_| reader.take(len_max).read_to_end(&mut bytes))
         .map_err(|error| {
             StoreError::Unavailable(format!("cannot read {}: {error}", path.display()))
         })?;
@@ -427,7 +424,7 @@ fn recover(db: &Database, file: &File, path: &Path) -> Result<u64, StoreError> {
             records = last - held,
             from = held + 1,
             through = last,
-            "applied the journal's records after a crash"
+            "applied the journal's records that the store file lacked"
         );
     }
     // Durable (the default) before the journal is emptied.
@@ -441,31 +438,29 @@ fn recover(db: &Database, file: &File, path: &Path) -> Result<u64, StoreError> {
     Ok(last)
 }
 
-/// Puts the calling thread (the writer) under `SCHED_BATCH`: its wake-ups no longer preempt a
-/// busy runtime thread on the same core; it runs when that thread waits or its time slice ends.
-/// Waking the writer for every write otherwise costs two context switches per action on a busy
-/// one-core server, and answers wait a little instead (the writer then takes several writes per
-/// group). Where the policy cannot be set, the writer runs under the default one.
-fn defer_to_the_runtime() {
-    #[cfg(target_os = "linux")]
-    {
-        use thread_priority::{
-            NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityOsValue,
-            ThreadSchedulePolicy, set_thread_priority_and_policy, thread_native_id,
-        };
-        let batch = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch);
-        let same_niceness = ThreadPriority::Os(ThreadPriorityOsValue::default());
-        if let Err(error) = set_thread_priority_and_policy(thread_native_id(), same_niceness, batch)
-        {
-            tracing::debug!(
-                ?error,
-                "the store's writer keeps the default scheduling policy"
-            );
+/// Runs `work` on the writer, on the blocking pool, and hands the writer back; `None` when the
+/// runtime is shutting down and the work did not run (or it panicked): the writer is gone.
+async fn blocking<T: Send + 'static>(
+    mut writer: Writer,
+    work: impl FnOnce(&mut Writer) -> T + Send + 'static,
+) -> Option<(Writer, T)> {
+    let ran = tokio::task::spawn_blocking(move || {
+        let result = work(&mut writer);
+        (writer, result)
+    })
+    .await;
+    match ran {
+        Ok(done) => Some(done),
+        Err(error) => {
+            if error.is_panic() {
+                tracing::error!(%error, "the store's writer failed; writes are refused until a restart");
+            }
+            None
         }
     }
 }
 
-/// The journal file as the writer thread appends to it.
+/// The journal file as the writer appends to it.
 #[derive(Debug)]
 struct Journal {
     file: Arc<File>,
@@ -513,7 +508,7 @@ fn sync_loop(file: &File, appended: &AtomicU64, stop: &std_mpsc::Receiver<()>) {
     }
 }
 
-/// The writer thread's state.
+/// The writer's state.
 struct Writer {
     db: Arc<Database>,
     journal: Journal,
@@ -529,6 +524,8 @@ struct Writer {
     /// A redb transaction failed: redb lacks journalled writes until the journal is applied
     /// again ([`Writer::repair`]); nothing is written or committed before that.
     broken: bool,
+    /// When the last repair failed, if it did.
+    repair_failed_at: Option<Instant>,
     /// Whether something was written since the last checkpoint.
     dirty: bool,
     last_checkpoint: Instant,
@@ -544,19 +541,25 @@ struct OpenTransaction {
 }
 
 impl Writer {
-    /// Receives commands and commits writes in groups until every sender is gone, then
+    /// Receives commands and applies writes in groups until every sender is gone, then
     /// checkpoints a last time.
-    fn run(&mut self, queue: &std_mpsc::Receiver<Command>) {
+    ///
+    /// A task on the runtime, not a thread of its own: applying a group to the open redb
+    /// transaction and appending its journal record (a `write` into the page cache) take
+    /// microseconds, and doing them on the runtime spares every write two context switches and
+    /// a cross-thread wake-up. What can take milliseconds (an fsync: checkpoints, every group
+    /// with [`JournalSync::Always`]; a repair) runs on the blocking pool while the writes behind
+    /// it wait in the queue.
+    async fn run(self, mut queue: mpsc::Receiver<Command>) {
+        let mut writer = self;
         loop {
-            let received = match self.next_deadline() {
-                Some(due) => queue.recv_timeout(due.saturating_duration_since(Instant::now())),
-                None => queue
-                    .recv()
-                    .map_err(|_| std_mpsc::RecvTimeoutError::Disconnected),
+            let received = match writer.next_deadline() {
+                Some(due) => tokio::time::timeout_at(due.into(), queue.recv()).await.ok(),
+                None => Some(queue.recv().await),
             };
             let mut after_group = None;
             match received {
-                Ok(Command::Write { op, done }) => {
+                Some(Some(Command::Write { op, done })) => {
                     let mut ops = vec![(op, done)];
                     while ops.len() < GROUP_COMMIT_OPS_MAX {
                         match queue.try_recv() {
@@ -568,40 +571,78 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    self.commit_group(ops);
+                    if writer.broken || writer.options.sync == JournalSync::Always {
+                        let Some((back, ())) =
+                            blocking(writer, move |writer| writer.commit_group(ops)).await
+                        else {
+                            return;
+                        };
+                        writer = back;
+                    } else {
+                        writer.commit_group(ops);
+                    }
                 }
-                Ok(other) => after_group = Some(other),
-                Err(std_mpsc::RecvTimeoutError::Timeout) => {}
-                Err(std_mpsc::RecvTimeoutError::Disconnected) => break,
+                Some(Some(other)) => after_group = Some(other),
+                // The deadline passed.
+                None => {}
+                Some(None) => break,
             }
             match after_group {
                 Some(Command::Commit { done }) => {
-                    let _ = done.send(self.commit());
+                    let Some((back, result)) = writer.commit_or_repair().await else {
+                        return;
+                    };
+                    writer = back;
+                    let _ = done.send(result);
                 }
                 Some(Command::Checkpoint { done }) => {
-                    let _ = done.send(self.checkpoint());
+                    let Some((back, result)) = blocking(writer, Writer::checkpoint).await else {
+                        return;
+                    };
+                    writer = back;
+                    let _ = done.send(result);
                 }
                 #[cfg(test)]
-                Some(Command::FailOpenTransaction) => self.break_open_transaction(),
+                Some(Command::FailOpenTransaction) => writer.break_open_transaction(),
                 Some(Command::Write { .. }) | None => {}
             }
-            if self.open.as_ref().is_some_and(|open| {
+            if writer.open.as_ref().is_some_and(|open| {
                 open.ops >= COMMIT_OPS_MAX || open.opened.elapsed() >= COMMIT_INTERVAL
-            }) && let Err(error) = self.commit()
-            {
-                warn!(%error, "store commit failed; the journal keeps the writes");
+            }) {
+                let Some((back, result)) = writer.commit_or_repair().await else {
+                    return;
+                };
+                writer = back;
+                if let Err(error) = result {
+                    warn!(%error, "store commit failed; the journal keeps the writes");
+                }
             }
-            let due = self.last_checkpoint.elapsed() >= self.options.checkpoint_interval;
-            if self.dirty
-                && (due || self.journal.len >= self.options.checkpoint_journal_bytes)
-                && let Err(error) = self.checkpoint()
+            let due = writer.last_checkpoint.elapsed() >= writer.options.checkpoint_interval;
+            if writer.dirty
+                && (due || writer.journal.len >= writer.options.checkpoint_journal_bytes)
             {
-                warn!(%error, "store checkpoint failed; the journal keeps the writes");
+                let Some((back, result)) = blocking(writer, Writer::checkpoint).await else {
+                    return;
+                };
+                writer = back;
+                if let Err(error) = result {
+                    warn!(%error, "store checkpoint failed; the journal keeps the writes");
+                }
             }
         }
-        if let Err(error) = self.checkpoint() {
+        if let Some((_, Err(error))) = blocking(writer, Writer::checkpoint).await {
             warn!(%error, "final store checkpoint failed; the next start replays the journal");
         }
+    }
+
+    /// Commits the open transaction here; should that fail (or the transaction be broken
+    /// already), repairs on the blocking pool. `None` when the writer is gone.
+    async fn commit_or_repair(mut self) -> Option<(Writer, Result<(), StoreError>)> {
+        let result = self.commit();
+        if self.broken {
+            return blocking(self, Writer::repair).await;
+        }
+        Some((self, result))
     }
 
     /// When the writer must act even if no command arrives: the open transaction's commit, or
@@ -614,10 +655,13 @@ impl Writer {
         commit.into_iter().chain(checkpoint).min()
     }
 
-    /// Commits the open transaction, if any, without an fsync: readers see its writes.
+    /// Commits the open transaction, if any, without an fsync: readers see its writes. Should
+    /// it fail, the transaction is marked broken, for [`Writer::repair`].
     fn commit(&mut self) -> Result<(), StoreError> {
         if self.broken {
-            return self.repair();
+            return Err(StoreError::Unavailable(
+                "the store is applying its journal again after a failed transaction".into(),
+            ));
         }
         let Some(open) = self.open.take() else {
             return Ok(());
@@ -630,7 +674,7 @@ impl Writer {
             Err(error) => {
                 warn!(%error, "a store commit failed; applying the journal again");
                 self.break_open_transaction();
-                self.repair()
+                Err(unavailable(error))
             }
         }
     }
@@ -653,7 +697,11 @@ impl Writer {
         };
         let committed = match txn.set_durability(Durability::Immediate) {
             Ok(()) => txn.commit().map_err(unavailable),
-            Err(error) => Err(unavailable(error)),
+            Err(error) => {
+                // A live write transaction would keep the repair's from starting.
+                drop(txn);
+                Err(unavailable(error))
+            }
         };
         if let Err(error) = committed {
             warn!(%error, "a store checkpoint failed; applying the journal again");
@@ -677,10 +725,33 @@ impl Writer {
     }
 
     /// After a failed redb transaction: drops the open one and applies the journal's records
-    /// again to the last commit, as on open after a crash (which ends in a checkpoint).
+    /// (up to its last good byte) again to the last commit, as on open after a crash, which ends
+    /// in a checkpoint. A failed attempt is retried at most once a second. (After an I/O error
+    /// redb refuses every transaction until it is opened again: writes then fail with
+    /// `storage_unavailable` and a restart recovers from the journal.)
     fn repair(&mut self) -> Result<(), StoreError> {
         self.break_open_transaction();
-        let last = recover(&self.db, &self.journal.file, &self.journal_path)?;
+        if let Some(failed) = self.repair_failed_at
+            && failed.elapsed() < REPAIR_RETRY_INTERVAL
+        {
+            return Err(StoreError::Unavailable(
+                "the store cannot apply its journal; restart the server to recover".into(),
+            ));
+        }
+        let recovered = recover(
+            &self.db,
+            &self.journal.file,
+            &self.journal_path,
+            self.journal.len,
+        );
+        let last = match recovered {
+            Ok(last) => last,
+            Err(error) => {
+                self.repair_failed_at = Some(Instant::now());
+                return Err(error);
+            }
+        };
+        self.repair_failed_at = None;
         self.journal.len = 0;
         self.next_batch = last + 1;
         self.broken = false;
@@ -747,7 +818,10 @@ impl Writer {
             .map(|((op, _), _)| op)
             .collect();
         if applied.is_empty() {
-            // Nothing changed.
+            // Nothing changed; a transaction opened for nothing is dropped.
+            if open.ops == 0 {
+                self.open = None;
+            }
             return Ok(outcomes);
         }
         let batch = self.next_batch;
@@ -768,7 +842,9 @@ impl Writer {
         if self.options.sync == JournalSync::Always
             && let Err(error) = self.journal.file.sync_data()
         {
+            // Whether or not the record can be cut off, the repair reads no further than this.
             let _ = self.journal.truncate(before);
+            self.journal.len = before;
             self.break_open_transaction();
             return Err(StoreError::Unavailable(format!(
                 "cannot sync the journal: {error}"
@@ -1075,7 +1151,7 @@ impl Store for EmbeddedStore {
         self.send(Command::Checkpoint { done }).await?;
         result
             .await
-            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?
     }
 }
 
@@ -1420,7 +1496,7 @@ mod tests {
         }
         let store = store.expect("reopens");
         append(&store, group_id, meeting_id, 2).await;
-        // The checkpoint follows the answer; wait for it (on the writer thread).
+        // The checkpoint follows the answer; wait for it (through the writer).
         store.flush().await.expect("flush");
         assert_eq!(journal_len(dir.path()), 0);
         drop(store);

@@ -18,7 +18,7 @@ const TAG_TRIM: u8 = 3;
 const TAG_END_MEETING: u8 = 4;
 const TAG_TRIM_ENDED: u8 = 5;
 
-/// One mutation of the embedded store. The writer thread applies it, and the journal records
+/// One mutation of the embedded store. The writer applies it, and the journal records
 /// it so that a restart can apply it again to the same state with the same result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Op {
