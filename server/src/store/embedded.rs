@@ -1,6 +1,7 @@
 //! The embedded store: one redb file and a write-ahead journal under the data directory.
 //!
-//! Writes go through a single writer task that applies many callers' operations together
+//! Writes go through a single writer: a caller applies its operation itself when the writer is
+//! free, otherwise it queues for the writer task, which applies the queued operations together
 //! (group commit). Per group it appends one record with the group's successful operations to
 //! the journal `roundtable.journal` (one `write` to a file opened for appending: the data is
 //! then with the operating system and survives a crash of this process, even `kill -9`),
@@ -158,6 +159,10 @@ pub struct EmbeddedStore {
     commands: mpsc::Sender<Command>,
     /// The writer's [`Writer::uncommitted`].
     uncommitted: Arc<AtomicBool>,
+    /// The writer itself, for callers that apply their write inline.
+    writer: SharedWriter,
+    /// Wakes the writer task when an inline write needs it (see [`Writer::needs_attention`]).
+    attention: Arc<tokio::sync::Notify>,
     /// Ownership leases: group -> (owner, expiry).
     leases: Arc<Mutex<HashMap<GroupId, (String, Instant)>>>,
 }
@@ -260,11 +265,19 @@ impl EmbeddedStore {
             last_checkpoint: Instant::now(),
             _stop_syncer: stop_syncer,
         };
-        runtime.spawn(writer.run(queue));
+        let writer = Arc::new(Mutex::new(writer));
+        let attention = Arc::new(tokio::sync::Notify::new());
+        runtime.spawn(run_writer(
+            Arc::clone(&writer),
+            queue,
+            Arc::clone(&attention),
+        ));
         Ok(EmbeddedStore {
             db,
             commands,
             uncommitted,
+            writer,
+            attention,
             leases: Arc::new(Mutex::new(HashMap::new())),
         })
     }
@@ -277,7 +290,26 @@ impl EmbeddedStore {
             .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))
     }
 
+    /// Applies a write. When the writer is free (not checkpointing, say) and the journal needs
+    /// no fsync per write, the caller applies it inline, under the writer's lock: a round trip
+    /// through the writer task would cost two more turns of the runtime's queue for every
+    /// action, and a room handles its actions one after another. Otherwise it queues for the
+    /// writer task.
     async fn write(&self, op: Op) -> Result<usize, StoreError> {
+        if let Ok(mut writer) = self.writer.try_lock()
+            && !writer.broken
+            && writer.options.sync == JournalSync::Background
+        {
+            let had_open_transaction = writer.open.is_some();
+            let outcome = writer
+                .apply_group(&[&op])
+                .pop()
+                .expect("one outcome per op");
+            if writer.needs_attention(had_open_transaction) || writer.broken {
+                self.attention.notify_one();
+            }
+            return outcome;
+        }
         let (done, result) = oneshot::channel();
         self.send(Command::Write { op, done }).await?;
         result
@@ -438,19 +470,27 @@ fn recover(db: &Database, file: &File, path: &Path, len_max: u64) -> Result<u64,
     Ok(last)
 }
 
-/// Runs `work` on the writer, on the blocking pool, and hands the writer back; `None` when the
-/// runtime is shutting down and the work did not run (or it panicked): the writer is gone.
+/// The writer, shared by its task and the callers that write inline (see
+/// [`EmbeddedStore::write`]).
+type SharedWriter = Arc<Mutex<Writer>>;
+
+fn lock(writer: &SharedWriter) -> std::sync::MutexGuard<'_, Writer> {
+    writer
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `work` on the writer on the blocking pool (holding its lock, so inline writes queue
+/// meanwhile); `None` when the runtime is shutting down and the work did not run, or it
+/// panicked: the writer is then considered gone.
 async fn blocking<T: Send + 'static>(
-    mut writer: Writer,
+    writer: &SharedWriter,
     work: impl FnOnce(&mut Writer) -> T + Send + 'static,
-) -> Option<(Writer, T)> {
-    let ran = tokio::task::spawn_blocking(move || {
-        let result = work(&mut writer);
-        (writer, result)
-    })
-    .await;
+) -> Option<T> {
+    let writer = Arc::clone(writer);
+    let ran = tokio::task::spawn_blocking(move || work(&mut lock(&writer))).await;
     match ran {
-        Ok(done) => Some(done),
+        Ok(result) => Some(result),
         Err(error) => {
             if error.is_panic() {
                 tracing::error!(%error, "the store's writer failed; writes are refused until a restart");
@@ -458,6 +498,132 @@ async fn blocking<T: Send + 'static>(
             None
         }
     }
+}
+
+/// The writer task: applies queued writes in groups, commits the open transaction when it is
+/// due, checkpoints, until every sender is gone; then checkpoints a last time.
+///
+/// A task on the runtime, not a thread of its own: applying a group to the open redb
+/// transaction and appending its journal record (a `write` into the page cache) take
+/// microseconds, and doing them on the runtime spares every write two context switches and a
+/// cross-thread wake-up. Most writes do not even come here: the caller applies them itself
+/// when the writer is free. What can take milliseconds (an fsync: checkpoints, every group
+/// with [`JournalSync::Always`]; a repair) runs on the blocking pool while the writes behind
+/// it wait in the queue.
+async fn run_writer(
+    writer: SharedWriter,
+    mut queue: mpsc::Receiver<Command>,
+    attention: Arc<tokio::sync::Notify>,
+) {
+    loop {
+        let deadline = lock(&writer).next_deadline();
+        let received = tokio::select! {
+            received = queue.recv() => match received {
+                Some(command) => Some(command),
+                None => break,
+            },
+            () = attention.notified() => None,
+            () = sleep_until(deadline) => None,
+        };
+        let mut after_group = None;
+        match received {
+            Some(Command::Write { op, done }) => {
+                let mut ops = vec![(op, done)];
+                while ops.len() < GROUP_COMMIT_OPS_MAX {
+                    match queue.try_recv() {
+                        Ok(Command::Write { op, done }) => ops.push((op, done)),
+                        Ok(other) => {
+                            after_group = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let inline = {
+                    let state = lock(&writer);
+                    !state.broken && state.options.sync == JournalSync::Background
+                };
+                if inline {
+                    lock(&writer).commit_group(ops);
+                } else if blocking(&writer, move |writer| writer.commit_group(ops))
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
+            }
+            Some(other) => after_group = Some(other),
+            None => {}
+        }
+        match after_group {
+            Some(Command::Commit { done }) => {
+                let Some(result) = commit_or_repair(&writer).await else {
+                    return;
+                };
+                let _ = done.send(result);
+            }
+            Some(Command::Checkpoint { done }) => {
+                let Some(result) = blocking(&writer, Writer::checkpoint).await else {
+                    return;
+                };
+                let _ = done.send(result);
+            }
+            #[cfg(test)]
+            Some(Command::FailOpenTransaction) => lock(&writer).break_open_transaction(),
+            Some(Command::Write { .. }) | None => {}
+        }
+        let commit_due = lock(&writer).open.as_ref().is_some_and(|open| {
+            open.ops >= COMMIT_OPS_MAX || open.opened.elapsed() >= COMMIT_INTERVAL
+        });
+        if commit_due {
+            match commit_or_repair(&writer).await {
+                None => return,
+                Some(Err(error)) => {
+                    warn!(%error, "store commit failed; the journal keeps the writes");
+                }
+                Some(Ok(())) => {}
+            }
+        }
+        let checkpoint_due = {
+            let state = lock(&writer);
+            let due = state.last_checkpoint.elapsed() >= state.options.checkpoint_interval;
+            state.dirty && (due || state.journal.len >= state.options.checkpoint_journal_bytes)
+        };
+        if checkpoint_due {
+            match blocking(&writer, Writer::checkpoint).await {
+                None => return,
+                Some(Err(error)) => {
+                    warn!(%error, "store checkpoint failed; the journal keeps the writes");
+                }
+                Some(Ok(())) => {}
+            }
+        }
+    }
+    if let Some(Err(error)) = blocking(&writer, Writer::checkpoint).await {
+        warn!(%error, "final store checkpoint failed; the next start replays the journal");
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Commits the open transaction here; should that fail (or the transaction be broken
+/// already), repairs on the blocking pool. `None` when the writer is gone.
+async fn commit_or_repair(writer: &SharedWriter) -> Option<Result<(), StoreError>> {
+    let (result, broken) = {
+        let mut state = lock(writer);
+        let result = state.commit();
+        (result, state.broken)
+    };
+    if broken {
+        return blocking(writer, Writer::repair).await;
+    }
+    Some(result)
 }
 
 /// The journal file as the writer appends to it.
@@ -533,6 +699,18 @@ struct Writer {
     _stop_syncer: std_mpsc::Sender<()>,
 }
 
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("next_batch", &self.next_batch)
+            .field("journal_len", &self.journal.len)
+            .field("open_ops", &self.open.as_ref().map(|open| open.ops))
+            .field("broken", &self.broken)
+            .field("dirty", &self.dirty)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A redb write transaction the writer keeps open across group commits.
 struct OpenTransaction {
     txn: WriteTransaction,
@@ -541,110 +719,6 @@ struct OpenTransaction {
 }
 
 impl Writer {
-    /// Receives commands and applies writes in groups until every sender is gone, then
-    /// checkpoints a last time.
-    ///
-    /// A task on the runtime, not a thread of its own: applying a group to the open redb
-    /// transaction and appending its journal record (a `write` into the page cache) take
-    /// microseconds, and doing them on the runtime spares every write two context switches and
-    /// a cross-thread wake-up. What can take milliseconds (an fsync: checkpoints, every group
-    /// with [`JournalSync::Always`]; a repair) runs on the blocking pool while the writes behind
-    /// it wait in the queue.
-    async fn run(self, mut queue: mpsc::Receiver<Command>) {
-        let mut writer = self;
-        loop {
-            let received = match writer.next_deadline() {
-                Some(due) => tokio::time::timeout_at(due.into(), queue.recv()).await.ok(),
-                None => Some(queue.recv().await),
-            };
-            let mut after_group = None;
-            match received {
-                Some(Some(Command::Write { op, done })) => {
-                    let mut ops = vec![(op, done)];
-                    while ops.len() < GROUP_COMMIT_OPS_MAX {
-                        match queue.try_recv() {
-                            Ok(Command::Write { op, done }) => ops.push((op, done)),
-                            Ok(other) => {
-                                after_group = Some(other);
-                                break;
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                    if writer.broken || writer.options.sync == JournalSync::Always {
-                        let Some((back, ())) =
-                            blocking(writer, move |writer| writer.commit_group(ops)).await
-                        else {
-                            return;
-                        };
-                        writer = back;
-                    } else {
-                        writer.commit_group(ops);
-                    }
-                }
-                Some(Some(other)) => after_group = Some(other),
-                // The deadline passed.
-                None => {}
-                Some(None) => break,
-            }
-            match after_group {
-                Some(Command::Commit { done }) => {
-                    let Some((back, result)) = writer.commit_or_repair().await else {
-                        return;
-                    };
-                    writer = back;
-                    let _ = done.send(result);
-                }
-                Some(Command::Checkpoint { done }) => {
-                    let Some((back, result)) = blocking(writer, Writer::checkpoint).await else {
-                        return;
-                    };
-                    writer = back;
-                    let _ = done.send(result);
-                }
-                #[cfg(test)]
-                Some(Command::FailOpenTransaction) => writer.break_open_transaction(),
-                Some(Command::Write { .. }) | None => {}
-            }
-            if writer.open.as_ref().is_some_and(|open| {
-                open.ops >= COMMIT_OPS_MAX || open.opened.elapsed() >= COMMIT_INTERVAL
-            }) {
-                let Some((back, result)) = writer.commit_or_repair().await else {
-                    return;
-                };
-                writer = back;
-                if let Err(error) = result {
-                    warn!(%error, "store commit failed; the journal keeps the writes");
-                }
-            }
-            let due = writer.last_checkpoint.elapsed() >= writer.options.checkpoint_interval;
-            if writer.dirty
-                && (due || writer.journal.len >= writer.options.checkpoint_journal_bytes)
-            {
-                let Some((back, result)) = blocking(writer, Writer::checkpoint).await else {
-                    return;
-                };
-                writer = back;
-                if let Err(error) = result {
-                    warn!(%error, "store checkpoint failed; the journal keeps the writes");
-                }
-            }
-        }
-        if let Some((_, Err(error))) = blocking(writer, Writer::checkpoint).await {
-            warn!(%error, "final store checkpoint failed; the next start replays the journal");
-        }
-    }
-
-    /// Commits the open transaction here; should that fail (or the transaction be broken
-    /// already), repairs on the blocking pool. `None` when the writer is gone.
-    async fn commit_or_repair(mut self) -> Option<(Writer, Result<(), StoreError>)> {
-        let result = self.commit();
-        if self.broken {
-            return blocking(self, Writer::repair).await;
-        }
-        Some((self, result))
-    }
-
     /// When the writer must act even if no command arrives: the open transaction's commit, or
     /// a checkpoint.
     fn next_deadline(&self) -> Option<Instant> {
@@ -764,18 +838,35 @@ impl Writer {
     /// Applies the group's ops in the open transaction, journals the successful ones and
     /// answers every caller.
     fn commit_group(&mut self, ops: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>) {
-        let outcomes = match self.try_commit_group(&ops) {
-            Ok(outcomes) => outcomes,
-            Err(error) => vec![Err(error); ops.len()],
-        };
+        let refs: Vec<&Op> = ops.iter().map(|(op, _)| op).collect();
+        let outcomes = self.apply_group(&refs);
         for ((_, done), outcome) in ops.into_iter().zip(outcomes) {
             let _ = done.send(outcome);
         }
     }
 
+    /// Applies the group's ops in the open transaction and journals the successful ones; the
+    /// outcome of each op.
+    fn apply_group(&mut self, ops: &[&Op]) -> Vec<Result<usize, StoreError>> {
+        match self.try_commit_group(ops) {
+            Ok(outcomes) => outcomes,
+            Err(error) => vec![Err(error); ops.len()],
+        }
+    }
+
+    /// Whether the writer task should look at the writer soon: a transaction was opened (its
+    /// commit is due in [`COMMIT_INTERVAL`]), or it or the journal is full.
+    fn needs_attention(&self, had_open_transaction: bool) -> bool {
+        let commit = self
+            .open
+            .as_ref()
+            .is_some_and(|open| !had_open_transaction || open.ops >= COMMIT_OPS_MAX);
+        commit || self.journal.len >= self.options.checkpoint_journal_bytes
+    }
+
     fn try_commit_group(
         &mut self,
-        ops: &[(Op, oneshot::Sender<Result<usize, StoreError>>)],
+        ops: &[&Op],
     ) -> Result<Vec<Result<usize, StoreError>>, StoreError> {
         if self.journal.len >= self.options.checkpoint_journal_bytes.saturating_mul(2) {
             // Checkpoints keep failing: refuse writes rather than grow the journal unbounded.
@@ -803,7 +894,7 @@ impl Writer {
         // file may have written part of itself: the transaction is dropped and rebuilt from
         // the journal, which holds the earlier groups but not this one.
         let mut outcomes = Vec::with_capacity(ops.len());
-        for (op, _) in ops {
+        for op in ops {
             let outcome = apply_op(&open.txn, op);
             if let Err(StoreError::Unavailable(error)) = outcome {
                 self.break_open_transaction();
@@ -815,7 +906,7 @@ impl Writer {
             .iter()
             .zip(&outcomes)
             .filter(|(_, outcome)| outcome.is_ok())
-            .map(|((op, _), _)| op)
+            .map(|(op, _)| *op)
             .collect();
         if applied.is_empty() {
             // Nothing changed; a transaction opened for nothing is dropped.
