@@ -783,6 +783,12 @@ impl Writer {
         }
         self.uncommitted.store(false, Ordering::Release);
         self.dirty = false;
+        let took_ms = self.last_checkpoint.elapsed().as_millis();
+        tracing::debug!(
+            took_ms,
+            journal_bytes = self.journal.len,
+            "store checkpoint"
+        );
         // The records are in the durable redb file now (their batch numbers are at most its
         // `last_journal_batch`): if emptying fails, recovery skips them.
         self.journal
