@@ -1270,8 +1270,12 @@ mod tests {
 
     /// Opens the store in `dir`, waiting for a dropped predecessor's writer to let go of it.
     async fn reopen(dir: &Path) -> EmbeddedStore {
+        reopen_with(dir, no_checkpoints()).await
+    }
+
+    async fn reopen_with(dir: &Path, options: EmbeddedOptions) -> EmbeddedStore {
         for _ in 0..100 {
-            match EmbeddedStore::open_with(dir, no_checkpoints()) {
+            match EmbeddedStore::open_with(dir, options.clone()) {
                 Ok(store) => return store,
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             }
@@ -1581,17 +1585,7 @@ mod tests {
             checkpoint_journal_bytes: 1,
             ..no_checkpoints()
         };
-        let mut store = None;
-        for _ in 0..100 {
-            match EmbeddedStore::open_with(dir.path(), options.clone()) {
-                Ok(opened) => {
-                    store = Some(opened);
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-        let store = store.expect("reopens");
+        let store = reopen_with(dir.path(), options).await;
         append(&store, group_id, meeting_id, 2).await;
         // The checkpoint follows the answer; wait for it (through the writer).
         store.flush().await.expect("flush");
@@ -1603,17 +1597,7 @@ mod tests {
             checkpoint_interval: Duration::from_millis(50),
             ..no_checkpoints()
         };
-        let mut store = None;
-        for _ in 0..100 {
-            match EmbeddedStore::open_with(dir.path(), options.clone()) {
-                Ok(opened) => {
-                    store = Some(opened);
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-        let store = store.expect("reopens");
+        let store = reopen_with(dir.path(), options).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         append(&store, group_id, meeting_id, 3).await;
         let mut emptied = false;
