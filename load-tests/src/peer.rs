@@ -122,9 +122,11 @@ impl PeerSetup {
                 "{} missing; build it with `cargo build --release -p roundtable-load-tests`",
                 self.baseline_bin.display()
             )),
-            PeerKind::NodeWs if !self.node_ws_dir.join("server.js").is_file() => {
-                Err(format!("{} has no server.js", self.node_ws_dir.display()))
-            }
+            PeerKind::NodeWs if !self.node_ws_dir.join("server.js").is_file() => Err(format!(
+                "{} has no server.js; pass --node-ws-dir with the path of \
+                     load-tests/peers/node-ws (the default is fixed when the tool is built)",
+                self.node_ws_dir.display()
+            )),
             PeerKind::Roundtable | PeerKind::RoundtableRedis if !self.roundtable_bin.is_file() => {
                 Err(format!(
                     "{} missing; build it with `cargo build --release -p roundtable-server`",
