@@ -1320,6 +1320,25 @@ mod tests {
             .expect("append");
     }
 
+    /// Creates group `group_id` with meeting `meeting_id` and an empty log.
+    async fn create_empty_group(store: &EmbeddedStore, group_id: GroupId, meeting_id: MeetingId) {
+        store
+            .create_group(group_id, &snapshot(meeting_id, 0))
+            .await
+            .expect("create");
+    }
+
+    /// Whether `condition` holds within 2 s, looking every 10 ms.
+    async fn within_two_seconds(mut condition: impl FnMut() -> bool) -> bool {
+        for _ in 0..200 {
+            if condition() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
     async fn tail_seqs(store: &EmbeddedStore, group_id: GroupId) -> Vec<Seq> {
         let loaded = store
             .load_room(group_id)
@@ -1355,10 +1374,7 @@ mod tests {
     /// and closed: its redb file holds journal batch 1 and its journal is empty.
     async fn closed_store_with_group(dir: &Path, group_id: GroupId, meeting_id: MeetingId) {
         let store = reopen(dir).await;
-        store
-            .create_group(group_id, &snapshot(meeting_id, 0))
-            .await
-            .expect("create");
+        create_empty_group(&store, group_id, meeting_id).await;
         assert_eq!(held_batch(&store).await, 1);
         drop(store);
         let store = reopen(dir).await;
@@ -1383,10 +1399,7 @@ mod tests {
         let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
         let (old_group, old_meeting) = (GroupId::random(), MeetingId::random());
         let store = reopen(dir.path()).await;
-        store
-            .create_group(group_id, &snapshot(meeting_id, 0))
-            .await
-            .expect("create");
+        create_empty_group(&store, group_id, meeting_id).await;
         for seq in 1..=3 {
             append(&store, group_id, meeting_id, seq).await;
         }
@@ -1570,10 +1583,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
         let store = reopen(dir.path()).await;
-        store
-            .create_group(group_id, &snapshot(meeting_id, 0))
-            .await
-            .expect("create");
+        create_empty_group(&store, group_id, meeting_id).await;
         append(&store, group_id, meeting_id, 1).await;
         assert!(journal_len(dir.path()) > 0);
         store.flush().await.expect("flush");
@@ -1600,17 +1610,9 @@ mod tests {
         let store = reopen_with(dir.path(), options).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         append(&store, group_id, meeting_id, 3).await;
-        let mut emptied = false;
-        for _ in 0..100 {
-            if journal_len(dir.path()) == 0 {
-                emptied = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         assert!(
-            emptied,
-            "the timed checkpoint empties the journal within 1 s"
+            within_two_seconds(|| journal_len(dir.path()) == 0).await,
+            "the timed checkpoint empties the journal within 2 s"
         );
         assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3]);
     }
@@ -1620,21 +1622,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
         let store = reopen(dir.path()).await;
-        store
-            .create_group(group_id, &snapshot(meeting_id, 0))
-            .await
-            .expect("create");
+        create_empty_group(&store, group_id, meeting_id).await;
         append(&store, group_id, meeting_id, 1).await;
-        let mut committed = false;
-        for _ in 0..200 {
-            if !store.uncommitted.load(Ordering::Acquire) {
-                committed = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         assert!(
-            committed,
+            within_two_seconds(|| !store.uncommitted.load(Ordering::Acquire)).await,
             "the writer commits within 2 s without being asked"
         );
         // Read straight from redb, without asking the writer: the write is there.
@@ -1649,10 +1640,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
         let store = reopen(dir.path()).await;
-        store
-            .create_group(group_id, &snapshot(meeting_id, 0))
-            .await
-            .expect("create");
+        create_empty_group(&store, group_id, meeting_id).await;
         store.flush().await.expect("checkpoint");
         for seq in 1..=3 {
             append(&store, group_id, meeting_id, seq).await;
