@@ -3,35 +3,44 @@
 //! Writes go through a single writer: a caller applies its operation itself when the writer is
 //! free, otherwise it queues for the writer task, which applies the queued operations together
 //! (group commit). Per group it appends one record with the group's successful operations to
-//! the journal `roundtable.journal` (one `write` to a file opened for appending: the data is
-//! then with the operating system and survives a crash of this process, even `kill -9`),
-//! records the record's batch number in the same redb transaction, and answers the callers.
-//! The journal, not redb, is what makes a write stored: the redb transaction stays open for the
+//! the journal (one `write` to a file opened for appending: the data is then with the operating
+//! system and survives a crash of this process, even `kill -9`) and answers the callers. The
+//! journal, not redb, is what makes a write stored: the redb transaction stays open for the
 //! groups of up to [`COMMIT_INTERVAL`] and is then committed *without* an fsync
-//! (`Durability::None`: fast, in-process), so that a busy store pays redb's commit a few dozen
-//! times a second rather than once per group. Reads run on tokio's blocking pool in their own
-//! read transactions; a read that finds answered writes not yet committed has the writer commit
-//! them first, so every read sees every answered write.
+//! (`Durability::None`: fast, in-process), together with the number of the last journal record
+//! it holds, so that a busy store pays redb's commit a few dozen times a second rather than once
+//! per group. Reads run on tokio's blocking pool in their own read transactions; a read that
+//! finds answered writes not yet committed has the writer commit them first, so every read sees
+//! every answered write.
 //!
 //! Durability against power loss: with [`JournalSync::Background`] a background thread
 //! fdatasyncs the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, so a power loss can
 //! lose at most the writes of about that long; with [`JournalSync::Always`] the writer
-//! fdatasyncs the journal before answering. A *checkpoint* commits the open redb transaction
-//! (or an empty one) with `Durability::Immediate`, which makes every earlier commit durable, and
-//! then empties the journal: every [`EmbeddedOptions::checkpoint_interval`] when something was written, when the
+//! fdatasyncs the journal before answering. A *checkpoint* commits redb with
+//! `Durability::Immediate`, which makes every earlier commit durable, and then empties the
+//! journal: every [`EmbeddedOptions::checkpoint_interval`] when something was written, when the
 //! journal outgrows [`EmbeddedOptions::checkpoint_journal_bytes`], on [`Store::flush`] and when
 //! the last handle is dropped.
 //!
+//! A checkpoint writes out every page changed since the last one and fsyncs: tens of
+//! milliseconds under load, during which it holds redb's only write transaction. Writes do not
+//! wait for it. The journal is two files, `roundtable.journal` and `roundtable.journal.2`, and
+//! a timed checkpoint switches the appends to the other (empty) file as it starts. While it
+//! runs, creating groups and appending to logs go on: each is checked against the state the
+//! checkpoint makes durable plus the writes made since ([`Window`]), journalled in the new file
+//! and answered; the checkpoint then empties the old file and the writer applies the window's
+//! writes to redb. Rarer operations wait for the checkpoint's end.
+//!
 //! Recovery, on open: redb comes back at its last durable commit, whose `last_journal_batch`
-//! says which journal records it holds already. The records after it are applied again, in
-//! order, to exactly the state they were first applied to, so they give the same result; then
-//! a checkpoint. Reading stops at a gap in the batch numbers (records left from before an
-//! earlier checkpoint) and at the first record that is cut short or damaged (the tail of a
-//! write that never completed), with a warning. The running store repairs itself the same way
-//! when a redb transaction fails after its writes were answered: the open transaction is
-//! dropped and the journal's records are applied again to the last commit. (After an I/O error
-//! redb refuses further transactions until it is opened again; then writes fail until a
-//! restart, which recovers from the journal.)
+//! says which journal records it holds already. The records of both files after it are applied
+//! again, in the order of their numbers, to exactly the state they were first applied to, so
+//! they give the same result; then a checkpoint. Reading stops at a gap in the batch numbers
+//! (records left from before an earlier checkpoint) and, in each file, at the first record that
+//! is cut short or damaged (the tail of a write that never completed), with a warning. The
+//! running store repairs itself the same way when a redb transaction fails after its writes were
+//! answered: the open transaction is dropped and the journal's records are applied again to the
+//! last commit. (After an I/O error redb refuses further transactions until it is opened again;
+//! then writes fail until a restart, which recovers from the journal.)
 //!
 //! Tables:
 //! - `groups`: group id -> the latest snapshot, encoded as meeting id (16 bytes, big endian),
@@ -50,10 +59,10 @@
 //! lease expires or is released), so that the conformance suite checks both stores the same
 //! way.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
@@ -61,7 +70,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+    Database, Durability, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition,
+    WriteTransaction,
 };
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 use tokio::sync::{mpsc, oneshot};
@@ -82,7 +92,8 @@ const LAST_JOURNAL_BATCH: &str = "last_journal_batch";
 
 /// The store's files in the data directory.
 const DB_FILE: &str = "roundtable.redb";
-const JOURNAL_FILE: &str = "roundtable.journal";
+/// The journal's two files; appends go to one of them at a time.
+const JOURNAL_FILES: [&str; 2] = ["roundtable.journal", "roundtable.journal.2"];
 
 /// Leases held in memory past which expired ones are swept out on the next take. Live leases
 /// are bounded by the live rooms, which release theirs when they unload.
@@ -92,8 +103,12 @@ const LEASES_SWEEP_AT: usize = 1024;
 /// waits behind others and the size of one journal record.
 const GROUP_COMMIT_OPS_MAX: usize = 256;
 
-/// The most write operations waiting for the writer; callers beyond wait for a slot.
+/// The most write operations waiting for the writer; callers beyond wait for a slot. Also the
+/// most operations held back until a running checkpoint ends.
 const WRITE_QUEUE_MAX: usize = 4096;
+
+/// The most operations a checkpoint's [`Window`] takes; later ones wait for its end.
+const WINDOW_OPS_MAX: usize = 4096;
 
 /// The longest answered writes wait in the writer's open redb transaction before it commits
 /// them (a read commits them at once). They are in the journal already.
@@ -187,6 +202,13 @@ enum Command {
     /// Fault injection for the tests: act as if the open transaction had failed.
     #[cfg(test)]
     FailOpenTransaction,
+    /// For the tests: begin a timed checkpoint now, whose durable commit waits for a message
+    /// on `gate` (`true` makes it fail); `started` answers whether it runs with a window.
+    #[cfg(test)]
+    BeginCheckpoint {
+        gate: std_mpsc::Receiver<bool>,
+        started: oneshot::Sender<bool>,
+    },
 }
 
 impl EmbeddedStore {
@@ -218,21 +240,8 @@ impl EmbeddedStore {
         txn.open_table(META).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
 
-        let journal_path = data_dir.join(JOURNAL_FILE);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&journal_path)
-            .map_err(|error| {
-                StoreError::Unavailable(format!("cannot open {}: {error}", journal_path.display()))
-            })?;
-        let last_batch = recover(&db, &file, &journal_path, u64::MAX)?;
-        let journal = Journal {
-            file: Arc::new(file),
-            len: 0,
-            appended: Arc::new(AtomicU64::new(0)),
-        };
+        let mut journal = Journal::open(data_dir)?;
+        let last_batch = journal.recover(&db, [u64::MAX; 2])?;
 
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             StoreError::Unavailable("the embedded store opens inside a tokio runtime".into())
@@ -241,11 +250,11 @@ impl EmbeddedStore {
         // The syncer stops when the writer drops its end of this channel.
         let (stop_syncer, syncer_stop) = std_mpsc::channel::<()>();
         if options.sync == JournalSync::Background {
-            let file = Arc::clone(&journal.file);
+            let files = journal.files.clone();
             let appended = Arc::clone(&journal.appended);
             std::thread::Builder::new()
                 .name("journal-sync".into())
-                .spawn(move || sync_loop(&file, &appended, &syncer_stop))
+                .spawn(move || sync_loop(&files, &appended, &syncer_stop))
                 .map_err(|error| {
                     StoreError::Unavailable(format!("cannot start the journal syncer: {error}"))
                 })?;
@@ -254,15 +263,18 @@ impl EmbeddedStore {
         let writer = Writer {
             db: Arc::clone(&db),
             journal,
-            journal_path,
             next_batch: last_batch + 1,
             options,
             open: None,
+            window: None,
+            deferred: Vec::new(),
             uncommitted: Arc::clone(&uncommitted),
             broken: false,
             repair_failed_at: None,
             dirty: false,
             last_checkpoint: Instant::now(),
+            #[cfg(test)]
+            checkpoint_gate: None,
             _stop_syncer: stop_syncer,
         };
         let writer = Arc::new(Mutex::new(writer));
@@ -290,15 +302,18 @@ impl EmbeddedStore {
             .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))
     }
 
-    /// Applies a write. When the writer is free (not checkpointing, say) and the journal needs
-    /// no fsync per write, the caller applies it inline, under the writer's lock: a round trip
-    /// through the writer task would cost two more turns of the runtime's queue for every
-    /// action, and a room handles its actions one after another. Otherwise it queues for the
-    /// writer task.
+    /// Applies a write. When the writer is free (not repairing, say), the journal needs no
+    /// fsync per write and a running checkpoint's window takes the op, the caller applies it
+    /// inline, under the writer's lock: a round trip through the writer task would cost two
+    /// more turns of the runtime's queue for every action, and a room handles its actions one
+    /// after another. Otherwise it queues for the writer task.
     async fn write(&self, op: Op) -> Result<usize, StoreError> {
         if let Ok(mut writer) = self.writer.try_lock()
-            && !writer.broken
-            && writer.options.sync == JournalSync::Background
+            && writer.writes_inline()
+            && writer
+                .window
+                .as_ref()
+                .is_none_or(|window| window.takes(&op))
         {
             let had_open_transaction = writer.open.is_some();
             let outcome = writer
@@ -382,43 +397,53 @@ fn set_last_journal_batch(txn: &WriteTransaction, batch: u64) -> Result<(), Stor
     Ok(())
 }
 
-/// Applies the journal's records that the redb file does not hold yet, in one durable
-/// transaction, and empties the journal. Returns the number of the last record applied ever.
-fn recover(db: &Database, file: &File, path: &Path, len_max: u64) -> Result<u64, StoreError> {
-    let mut bytes = Vec::new();
-    let mut reader = file;
-    // From the start (the writer's appends leave the offset at the end), and no further than
-    // the last record whose write succeeded.
-    reader
-        .seek(std::io::SeekFrom::Start(0))
-        .and_then(|_| reader.take(len_max).read_to_end(&mut bytes))
-        .map_err(|error| {
-            StoreError::Unavailable(format!("cannot read {}: {error}", path.display()))
-        })?;
+/// Applies the journal records in `files` (read up to their `len_max`) that the redb file does
+/// not hold yet, in one durable transaction. Returns the number of the last record applied ever.
+fn replay(db: &Database, files: &[(&File, &Path, u64)]) -> Result<u64, StoreError> {
+    let mut records = Vec::new();
+    for &(file, path, len_max) in files {
+        let mut bytes = Vec::new();
+        let mut reader = file;
+        // From the start (the writer's appends leave the offset at the end), and no further
+        // than the last record whose write succeeded.
+        reader
+            .seek(std::io::SeekFrom::Start(0))
+            .and_then(|_| reader.take(len_max).read_to_end(&mut bytes))
+            .map_err(|error| {
+                StoreError::Unavailable(format!("cannot read {}: {error}", path.display()))
+            })?;
+        let read = journal::read_records(&bytes);
+        if let Some(damage) = &read.damage {
+            warn!(
+                journal = %path.display(),
+                dropped_bytes = bytes.len() - read.intact_bytes,
+                "the journal ends in {damage}: dropped (a write cut short, or damaged on disk)"
+            );
+        }
+        records.extend(read.records);
+    }
     let txn = db.begin_write().map_err(unavailable)?;
     let held = last_journal_batch(&txn)?;
-    if bytes.is_empty() {
+    if records.is_empty() {
         return Ok(held);
     }
-    let read = journal::read_records(&bytes);
+    // The older file's records come first: every record a file holds is numbered below the
+    // ones appended after the switch to the other file.
+    records.sort_by_key(|record| record.batch);
     let mut last = held;
-    let mut applied_bytes = 0;
-    let mut stopped_at_gap = false;
-    for (record, &record_end) in read.records.iter().zip(&read.ends) {
+    for (index, record) in records.iter().enumerate() {
         if record.batch <= held {
             // Already in the redb file: the journal was not emptied after its checkpoint.
-            applied_bytes = record_end;
             continue;
         }
         if record.batch != last + 1 {
             warn!(
-                journal = %path.display(),
                 expected = last + 1,
                 found = record.batch,
+                dropped_records = records.len() - index,
                 "the journal skips a batch number; the records from there on are older than the \
                  last checkpoint and are ignored"
             );
-            stopped_at_gap = true;
             break;
         }
         for op in &record.ops {
@@ -432,23 +457,6 @@ fn recover(db: &Database, file: &File, path: &Path, len_max: u64) -> Result<u64,
             }
         }
         last = record.batch;
-        applied_bytes = record_end;
-    }
-    if let Some(damage) = &read.damage
-        && !stopped_at_gap
-    {
-        warn!(
-            journal = %path.display(),
-            dropped_bytes = bytes.len() - read.intact_bytes,
-            "the journal ends in {damage}: dropped (a write cut short, or damaged on disk)"
-        );
-    }
-    if stopped_at_gap {
-        warn!(
-            journal = %path.display(),
-            dropped_bytes = bytes.len() - applied_bytes,
-            "dropped the journal's stale tail"
-        );
     }
     if last > held {
         set_last_journal_batch(&txn, last)?;
@@ -461,12 +469,6 @@ fn recover(db: &Database, file: &File, path: &Path, len_max: u64) -> Result<u64,
     }
     // Durable (the default) before the journal is emptied.
     txn.commit().map_err(unavailable)?;
-    file.set_len(0).map_err(|error| {
-        StoreError::Unavailable(format!("cannot empty {}: {error}", path.display()))
-    })?;
-    file.sync_all().map_err(|error| {
-        StoreError::Unavailable(format!("cannot sync {}: {error}", path.display()))
-    })?;
     Ok(last)
 }
 
@@ -501,32 +503,50 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The writer task: applies queued writes in groups, commits the open transaction when it is
-/// due, checkpoints, until every sender is gone; then checkpoints a last time.
+/// due, runs checkpoints, until every sender is gone; then checkpoints a last time.
 ///
 /// A task on the runtime, not a thread of its own: applying a group to the open redb
 /// transaction and appending its journal record (a `write` into the page cache) take
 /// microseconds, and doing them on the runtime spares every write two context switches and a
 /// cross-thread wake-up. Most writes do not even come here: the caller applies them itself
-/// when the writer is free. What can take milliseconds (an fsync: checkpoints, every group
-/// with [`JournalSync::Always`]; a repair) runs on the blocking pool while the writes behind
-/// it wait in the queue.
+/// when the writer is free. What can take milliseconds runs on the blocking pool: a timed
+/// checkpoint's durable commit, while writes go on in its [`Window`]; and, while the writes
+/// behind them wait in the queue, every group with [`JournalSync::Always`], repairs, and the
+/// checkpoints of [`Store::flush`] and of the end.
 async fn run_writer(
     writer: SharedWriter,
     mut queue: mpsc::Receiver<Command>,
     attention: Arc<tokio::sync::Notify>,
 ) {
+    let mut checkpoint: Option<CheckpointTask> = None;
+    let mut waiting = Waiting::default();
     loop {
-        let deadline = lock(&writer).next_deadline();
-        let received = tokio::select! {
-            received = queue.recv() => match received {
+        let (deadline, accepting) = {
+            let state = lock(&writer);
+            (
+                state.next_deadline(),
+                state.deferred.len() < WRITE_QUEUE_MAX,
+            )
+        };
+        let event = tokio::select! {
+            received = queue.recv(), if accepting => match received {
                 Some(command) => Some(command),
                 None => break,
             },
+            ended = async { checkpoint.as_mut().expect("guarded by is_some").await },
+                if checkpoint.is_some() =>
+            {
+                checkpoint = None;
+                if !end_checkpoint(&writer, ended, &mut waiting).await {
+                    return;
+                }
+                None
+            }
             () = attention.notified() => None,
             () = sleep_until(deadline) => None,
         };
         let mut after_group = None;
-        match received {
+        match event {
             Some(Command::Write { op, done }) => {
                 let mut ops = vec![(op, done)];
                 while ops.len() < GROUP_COMMIT_OPS_MAX {
@@ -539,28 +559,25 @@ async fn run_writer(
                         Err(_) => break,
                     }
                 }
-                let inline = {
-                    let state = lock(&writer);
-                    !state.broken && state.options.sync == JournalSync::Background
-                };
-                if inline {
-                    lock(&writer).commit_group(ops);
-                } else if blocking(&writer, move |writer| writer.commit_group(ops))
-                    .await
-                    .is_none()
-                {
+                if !apply_queued(&writer, ops).await {
                     return;
                 }
             }
             Some(other) => after_group = Some(other),
             None => {}
         }
+        #[cfg(test)]
+        let mut forced = None;
         match after_group {
+            Some(Command::Commit { done }) if checkpoint.is_some() => waiting.commits.push(done),
             Some(Command::Commit { done }) => {
                 let Some(result) = commit_or_repair(&writer).await else {
                     return;
                 };
                 let _ = done.send(result);
+            }
+            Some(Command::Checkpoint { done }) if checkpoint.is_some() => {
+                waiting.checkpoints.push(done);
             }
             Some(Command::Checkpoint { done }) => {
                 let Some(result) = blocking(&writer, Writer::checkpoint).await else {
@@ -570,7 +587,16 @@ async fn run_writer(
             }
             #[cfg(test)]
             Some(Command::FailOpenTransaction) => lock(&writer).break_open_transaction(),
+            #[cfg(test)]
+            Some(Command::BeginCheckpoint { gate, started }) => {
+                lock(&writer).checkpoint_gate = Some(gate);
+                forced = Some(started);
+            }
             Some(Command::Write { .. }) | None => {}
+        }
+        if checkpoint.is_some() {
+            // Nothing is committed while a checkpoint runs; its end commits.
+            continue;
         }
         let commit_due = lock(&writer).open.as_ref().is_some_and(|open| {
             open.ops >= COMMIT_OPS_MAX || open.opened.elapsed() >= COMMIT_INTERVAL
@@ -587,21 +613,116 @@ async fn run_writer(
         let checkpoint_due = {
             let state = lock(&writer);
             let due = state.last_checkpoint.elapsed() >= state.options.checkpoint_interval;
-            state.dirty && (due || state.journal.len >= state.options.checkpoint_journal_bytes)
+            state.dirty && (due || state.journal.len() >= state.options.checkpoint_journal_bytes)
         };
+        #[cfg(test)]
+        let checkpoint_due = checkpoint_due || forced.is_some();
         if checkpoint_due {
-            match blocking(&writer, Writer::checkpoint).await {
-                None => return,
-                Some(Err(error)) => {
-                    warn!(%error, "store checkpoint failed; the journal keeps the writes");
-                }
-                Some(Ok(())) => {}
+            let begun = lock(&writer).begin_checkpoint();
+            #[cfg(test)]
+            if let Some(started) = forced {
+                let _ = started.send(matches!(begun, Begun::Running(_)));
+            }
+            match begun {
+                Begun::Running(task) => checkpoint = Some(task),
+                Begun::Blocking => match blocking(&writer, Writer::checkpoint).await {
+                    None => return,
+                    Some(Err(error)) => {
+                        warn!(%error, "store checkpoint failed; the journal keeps the writes");
+                    }
+                    Some(Ok(())) => {}
+                },
             }
         }
+    }
+    if let Some(task) = checkpoint.take()
+        && !end_checkpoint(&writer, task.await, &mut waiting).await
+    {
+        return;
     }
     if let Some(Err(error)) = blocking(&writer, Writer::checkpoint).await {
         warn!(%error, "final store checkpoint failed; the next start replays the journal");
     }
+}
+
+/// A timed checkpoint's durable commit, running on the blocking pool; answers how long it took.
+type CheckpointTask = tokio::task::JoinHandle<Result<Duration, StoreError>>;
+
+/// How [`Writer::begin_checkpoint`] went.
+enum Begun {
+    /// The durable commit runs on the blocking pool; writes go on in the window.
+    Running(CheckpointTask),
+    /// A window cannot be opened (the transaction failed, or the other journal file still
+    /// holds records): checkpoint with [`Writer::checkpoint`], holding the writer.
+    Blocking,
+}
+
+/// Requests that arrived while a checkpoint ran, answered at its end.
+#[derive(Default)]
+struct Waiting {
+    commits: Vec<oneshot::Sender<Result<(), StoreError>>>,
+    checkpoints: Vec<oneshot::Sender<Result<(), StoreError>>>,
+}
+
+/// Applies queued writes: here when the writer may write on the runtime, otherwise on the
+/// blocking pool. `false` when the writer is gone.
+async fn apply_queued(
+    writer: &SharedWriter,
+    ops: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>,
+) -> bool {
+    let inline = lock(writer).writes_inline();
+    if inline {
+        lock(writer).commit_group(ops);
+        true
+    } else {
+        blocking(writer, move |writer| writer.commit_group(ops))
+            .await
+            .is_some()
+    }
+}
+
+/// After a timed checkpoint's durable commit: ends its window (or repairs, should it have
+/// failed), then applies the writes and answers the requests that waited for it. `false`
+/// when the writer is gone.
+async fn end_checkpoint(
+    writer: &SharedWriter,
+    ended: Result<Result<Duration, StoreError>, tokio::task::JoinError>,
+    waiting: &mut Waiting,
+) -> bool {
+    let result = ended.unwrap_or_else(|error| {
+        Err(StoreError::Unavailable(format!(
+            "the checkpoint task failed: {error}"
+        )))
+    });
+    let broken = lock(writer).end_window(result);
+    if broken {
+        match blocking(writer, Writer::repair).await {
+            None => return false,
+            Some(Err(error)) => warn!(%error, "the store's repair failed"),
+            Some(Ok(())) => {}
+        }
+    }
+    let deferred = std::mem::take(&mut lock(writer).deferred);
+    if !deferred.is_empty() && !apply_queued(writer, deferred).await {
+        return false;
+    }
+    if !waiting.commits.is_empty() {
+        let Some(result) = commit_or_repair(writer).await else {
+            return false;
+        };
+        for done in waiting.commits.drain(..) {
+            let _ = done.send(result.clone());
+        }
+    }
+    if !waiting.checkpoints.is_empty() {
+        let Some(result) = blocking(writer, Writer::checkpoint).await else {
+            return false;
+        };
+        for done in waiting.checkpoints.drain(..) {
+            let _ = done.send(result.clone());
+        }
+    }
+    true
 }
 
 /// Sleeps until `deadline`, or forever without one.
@@ -626,48 +747,136 @@ async fn commit_or_repair(writer: &SharedWriter) -> Option<Result<(), StoreError
     Some(result)
 }
 
-/// The journal file as the writer appends to it.
+/// The journal's two files as the writer appends to them: one at a time, switching at the
+/// start of each timed checkpoint (see the module's documentation).
 #[derive(Debug)]
 struct Journal {
-    file: Arc<File>,
-    /// The file's length.
-    len: u64,
+    files: [Arc<File>; 2],
+    paths: [PathBuf; 2],
+    /// The file appended to.
+    active: usize,
+    /// Each file's length.
+    lens: [u64; 2],
     /// Bytes ever appended; the syncer compares it with what it synced last.
     appended: Arc<AtomicU64>,
 }
 
 impl Journal {
-    /// Appends one record with one `write` (the file is opened for appending).
+    /// Opens (or creates) the journal's files in `data_dir`, for appending.
+    fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let paths = JOURNAL_FILES.map(|name| data_dir.join(name));
+        let open = |path: &Path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .read(true)
+                .append(true)
+                .open(path)
+                .map(Arc::new)
+                .map_err(|error| {
+                    StoreError::Unavailable(format!("cannot open {}: {error}", path.display()))
+                })
+        };
+        let files = [open(&paths[0])?, open(&paths[1])?];
+        let lens = [0, 1].map(|index| files[index].metadata().map_or(0, |meta| meta.len()));
+        Ok(Journal {
+            files,
+            paths,
+            active: 0,
+            lens,
+            appended: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Both files' bytes.
+    fn len(&self) -> u64 {
+        self.lens[0] + self.lens[1]
+    }
+
+    /// Applies the records the redb file does not hold yet (each file read up to its length in
+    /// `len_max`), durably, then empties both files and appends to the first again. Returns the
+    /// number of the last record applied ever.
+    fn recover(&mut self, db: &Database, len_max: [u64; 2]) -> Result<u64, StoreError> {
+        let last = replay(
+            db,
+            &[0, 1].map(|index| {
+                (
+                    &*self.files[index],
+                    self.paths[index].as_path(),
+                    len_max[index],
+                )
+            }),
+        )?;
+        for index in [0, 1] {
+            self.empty(index)?;
+            self.files[index].sync_all().map_err(|error| {
+                StoreError::Unavailable(format!(
+                    "cannot sync {}: {error}",
+                    self.paths[index].display()
+                ))
+            })?;
+        }
+        self.active = 0;
+        Ok(last)
+    }
+
+    /// Appends one record to the active file with one `write` (it is opened for appending).
     fn append(&mut self, record: &[u8]) -> std::io::Result<()> {
-        let result = (&*self.file).write_all(record);
+        let active = self.active;
+        let before = self.lens[active];
+        let result = (&*self.files[active]).write_all(record);
         if result.is_err() {
             // Part of the record may be in the file; cut it off.
-            let _ = self.truncate(self.len);
+            let _ = self.files[active].set_len(before);
         } else {
-            self.len += record.len() as u64;
+            self.lens[active] += record.len() as u64;
             self.appended
                 .fetch_add(record.len() as u64, Ordering::Release);
         }
         result
     }
 
-    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
-        self.file.set_len(len)?;
-        self.len = len;
+    /// Cuts the active file back to `len`, removing the record just appended; the length is
+    /// taken as `len` even if that fails, so that a repair reads no further.
+    fn cut_active(&mut self, len: u64) {
+        let _ = self.files[self.active].set_len(len);
+        self.lens[self.active] = len;
+    }
+
+    /// Empties file `index`.
+    fn empty(&mut self, index: usize) -> Result<(), StoreError> {
+        self.files[index].set_len(0).map_err(|error| {
+            StoreError::Unavailable(format!(
+                "cannot empty {}: {error}",
+                self.paths[index].display()
+            ))
+        })?;
+        self.lens[index] = 0;
         Ok(())
+    }
+
+    /// Switches appends to the other file, if it is empty; whether it did.
+    fn switch(&mut self) -> bool {
+        let other = 1 - self.active;
+        if self.lens[other] != 0 {
+            return false;
+        }
+        self.active = other;
+        true
     }
 }
 
 /// fdatasyncs the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, until `stop`'s sender
 /// is dropped.
-fn sync_loop(file: &File, appended: &AtomicU64, stop: &std_mpsc::Receiver<()>) {
+fn sync_loop(files: &[Arc<File>; 2], appended: &AtomicU64, stop: &std_mpsc::Receiver<()>) {
     let mut synced = 0;
     while let Err(std_mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(JOURNAL_SYNC_INTERVAL) {
         let now = appended.load(Ordering::Acquire);
         if now == synced {
             continue;
         }
-        match file.sync_data() {
+        // Both files: the one not appended to may have been, since the last sync (costs
+        // nothing when it has no unsynced data).
+        match files.iter().try_for_each(|file| file.sync_data()) {
             Ok(()) => synced = now,
             Err(error) => warn!(%error, "cannot sync the store's journal; retrying"),
         }
@@ -678,23 +887,31 @@ fn sync_loop(file: &File, appended: &AtomicU64, stop: &std_mpsc::Receiver<()>) {
 struct Writer {
     db: Arc<Database>,
     journal: Journal,
-    journal_path: std::path::PathBuf,
     /// The number of the next journal record.
     next_batch: u64,
     options: EmbeddedOptions,
     /// The redb transaction holding answered writes not committed yet.
     open: Option<OpenTransaction>,
-    /// Set before callers are answered whose writes are in [`Writer::open`]; cleared after the
-    /// commit. A read that finds it clear sees every answered write without asking the writer.
+    /// While a timed checkpoint runs: the writes made meanwhile.
+    window: Option<Window>,
+    /// Queued writes the running checkpoint's window does not take, applied after it.
+    deferred: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>,
+    /// Set before callers are answered whose writes are in [`Writer::open`] or a window;
+    /// cleared after the commit. A read that finds it clear sees every answered write without
+    /// asking the writer.
     uncommitted: Arc<AtomicBool>,
     /// A redb transaction failed: redb lacks journalled writes until the journal is applied
     /// again ([`Writer::repair`]); nothing is written or committed before that.
     broken: bool,
     /// When the last repair failed, if it did.
     repair_failed_at: Option<Instant>,
-    /// Whether something was written since the last checkpoint.
+    /// Whether something was written since the last checkpoint began.
     dirty: bool,
     last_checkpoint: Instant,
+    /// Fault injection for the tests: the next timed checkpoint waits for a message before its
+    /// durable commit; `true` makes it fail instead.
+    #[cfg(test)]
+    checkpoint_gate: Option<std_mpsc::Receiver<bool>>,
     /// Dropped with the writer, which stops the syncer.
     _stop_syncer: std_mpsc::Sender<()>,
 }
@@ -703,8 +920,12 @@ impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer")
             .field("next_batch", &self.next_batch)
-            .field("journal_len", &self.journal.len)
+            .field("journal_len", &self.journal.len())
             .field("open_ops", &self.open.as_ref().map(|open| open.ops))
+            .field(
+                "window_ops",
+                &self.window.as_ref().map(|window| window.ops.len()),
+            )
             .field("broken", &self.broken)
             .field("dirty", &self.dirty)
             .finish_non_exhaustive()
@@ -716,15 +937,122 @@ struct OpenTransaction {
     txn: WriteTransaction,
     opened: Instant,
     ops: usize,
+    /// The number of the last journal record it holds, stored as `last_journal_batch` when it
+    /// commits.
+    last_batch: Option<u64>,
+}
+
+impl OpenTransaction {
+    /// The transaction, ready to commit: with its last journal record's number.
+    fn seal(self) -> Result<WriteTransaction, StoreError> {
+        if let Some(batch) = self.last_batch {
+            set_last_journal_batch(&self.txn, batch)?;
+        }
+        Ok(self.txn)
+    }
+}
+
+/// While a timed checkpoint holds redb's write transaction, the writes it cannot take yet.
+/// Creating a group and appending to a log are checked here, as [`apply_op`] would check them
+/// after the checkpoint: against the state the checkpoint makes durable (a read transaction
+/// opened as it began) and the window's earlier writes. Other operations wait for the end.
+struct Window {
+    groups: ReadOnlyTable<u128, &'static [u8]>,
+    heads: ReadOnlyTable<u128, u64>,
+    /// Keeps the state the tables read alive (declared after them, so dropped after them).
+    _read: redb::ReadTransaction,
+    /// Groups created in the window.
+    created: HashSet<u128>,
+    /// Log heads moved in the window: meeting id -> its last seq.
+    moved_heads: HashMap<u128, u64>,
+    /// The window's journalled writes in order, for redb once the checkpoint ends.
+    ops: Vec<Op>,
+    /// The number of the window's last journal record.
+    last_batch: Option<u64>,
+}
+
+impl Window {
+    fn open(db: &Database) -> Result<Self, StoreError> {
+        let read = db.begin_read().map_err(unavailable)?;
+        Ok(Window {
+            groups: read.open_table(GROUPS).map_err(unavailable)?,
+            heads: read.open_table(LOG_HEADS).map_err(unavailable)?,
+            _read: read,
+            created: HashSet::new(),
+            moved_heads: HashMap::new(),
+            ops: Vec::new(),
+            last_batch: None,
+        })
+    }
+
+    /// Whether the window decides `op` now (rather than after the checkpoint).
+    fn takes(&self, op: &Op) -> bool {
+        matches!(op, Op::CreateGroup { .. } | Op::Append { .. }) && self.ops.len() < WINDOW_OPS_MAX
+    }
+
+    fn group_exists(&self, group: u128) -> Result<bool, StoreError> {
+        Ok(self.created.contains(&group) || self.groups.get(group).map_err(unavailable)?.is_some())
+    }
+
+    /// Checks `op` as [`apply_op`] will apply it after the checkpoint, and notes its effect.
+    fn check(&mut self, op: &Op) -> Result<usize, StoreError> {
+        match op {
+            Op::CreateGroup { group_id, .. } => {
+                let group = group_id.as_u128();
+                if self.group_exists(group)? {
+                    return Err(StoreError::Conflict(format!("group {group_id} exists")));
+                }
+                self.created.insert(group);
+                Ok(0)
+            }
+            Op::Append {
+                group_id,
+                meeting_id,
+                entries,
+                snapshot,
+            } => {
+                let group_exists = self.group_exists(group_id.as_u128())?;
+                let meeting = meeting_id.as_u128();
+                let head = match self.moved_heads.get(&meeting) {
+                    Some(&head) => head,
+                    None => self
+                        .heads
+                        .get(meeting)
+                        .map_err(unavailable)?
+                        .map_or(0, |value| value.value()),
+                };
+                check_append(
+                    group_exists,
+                    *group_id,
+                    *meeting_id,
+                    head,
+                    entries,
+                    snapshot.as_ref(),
+                )?;
+                if let Some(last) = entries.last() {
+                    self.moved_heads.insert(meeting, last.seq);
+                }
+                Ok(0)
+            }
+            Op::Trim { .. } | Op::EndMeeting { .. } | Op::TrimEnded { .. } => Err(
+                StoreError::Unavailable("this write waits for the running checkpoint".into()),
+            ),
+        }
+    }
 }
 
 impl Writer {
+    /// Whether writes may be applied on the runtime: the journal needs no fsync per write and
+    /// no repair is due.
+    fn writes_inline(&self) -> bool {
+        !self.broken && self.options.sync == JournalSync::Background
+    }
+
     /// When the writer must act even if no command arrives: the open transaction's commit, or
     /// a checkpoint.
     fn next_deadline(&self) -> Option<Instant> {
         let commit = self.open.as_ref().map(|open| open.opened + COMMIT_INTERVAL);
-        let checkpoint = self
-            .dirty
+        let checkpoint = (self.dirty && self.window.is_none())
             .then(|| self.last_checkpoint + self.options.checkpoint_interval);
         commit.into_iter().chain(checkpoint).min()
     }
@@ -740,7 +1068,10 @@ impl Writer {
         let Some(open) = self.open.take() else {
             return Ok(());
         };
-        match open.txn.commit() {
+        match open
+            .seal()
+            .and_then(|txn| txn.commit().map_err(unavailable))
+        {
             Ok(()) => {
                 self.uncommitted.store(false, Ordering::Release);
                 Ok(())
@@ -748,14 +1079,128 @@ impl Writer {
             Err(error) => {
                 warn!(%error, "a store commit failed; applying the journal again");
                 self.break_open_transaction();
-                Err(unavailable(error))
+                Err(error)
             }
         }
     }
 
-    /// Makes every write so far durable in the redb file, then empties the journal.
+    /// Begins a timed checkpoint: commits the open transaction, switches the journal to its
+    /// other file, opens the window and starts the durable commit on the blocking pool.
+    fn begin_checkpoint(&mut self) -> Begun {
+        if self.broken || self.commit().is_err() {
+            return Begun::Blocking;
+        }
+        let window = match Window::open(&self.db) {
+            Ok(window) => window,
+            Err(error) => {
+                warn!(%error, "cannot read the store for a checkpoint's window");
+                return Begun::Blocking;
+            }
+        };
+        if !self.journal.switch() {
+            return Begun::Blocking;
+        }
+        self.last_checkpoint = Instant::now();
+        self.dirty = false;
+        self.window = Some(window);
+        let db = Arc::clone(&self.db);
+        #[cfg(test)]
+        let gate = self.checkpoint_gate.take();
+        Begun::Running(tokio::task::spawn_blocking(move || {
+            #[cfg(test)]
+            if let Some(gate) = gate
+                && gate.recv() == Ok(true)
+            {
+                return Err(StoreError::Unavailable(
+                    "injected checkpoint failure".into(),
+                ));
+            }
+            let started = Instant::now();
+            // Empty, but durable: it makes every earlier commit durable with it.
+            let mut txn = db.begin_write().map_err(unavailable)?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)?;
+            Ok(started.elapsed())
+        }))
+    }
+
+    /// Ends the window of a timed checkpoint whose durable commit ended with `result`: on
+    /// success, empties the journal's older file and applies the window's writes to a new open
+    /// transaction. Whether a repair is due (the checkpoint or this failed).
+    fn end_window(&mut self, result: Result<Duration, StoreError>) -> bool {
+        let Some(window) = self.window.take() else {
+            return self.broken;
+        };
+        let older = 1 - self.journal.active;
+        match result {
+            Ok(took) => tracing::debug!(
+                took_ms = took.as_millis(),
+                journal_bytes = self.journal.lens[older],
+                window_ops = window.ops.len(),
+                "store checkpoint"
+            ),
+            Err(error) => {
+                warn!(%error, "a store checkpoint failed; applying the journal again");
+                self.break_open_transaction();
+                return true;
+            }
+        }
+        if self.broken {
+            return true;
+        }
+        // Its records are in the durable redb file now (numbered at most its
+        // `last_journal_batch`): should emptying fail, recovery skips them, and the next
+        // checkpoint, finding the file not empty, empties both.
+        if let Err(error) = self.journal.empty(older) {
+            warn!(%error, "cannot empty the journal's older file after a checkpoint");
+        }
+        let Some(last_batch) = window.last_batch else {
+            return false;
+        };
+        let txn = match self
+            .db
+            .begin_write()
+            .map_err(unavailable)
+            .and_then(|mut txn| {
+                txn.set_durability(Durability::None).map_err(unavailable)?;
+                Ok(txn)
+            }) {
+            Ok(txn) => txn,
+            Err(error) => {
+                warn!(%error, "cannot apply a checkpoint window's writes; applying the journal again");
+                self.break_open_transaction();
+                return true;
+            }
+        };
+        for op in &window.ops {
+            match apply_op(&txn, op) {
+                Ok(_) => {}
+                Err(StoreError::Unavailable(error)) => {
+                    warn!(%error, "cannot apply a checkpoint window's writes; applying the journal again");
+                    drop(txn);
+                    self.break_open_transaction();
+                    return true;
+                }
+                // The window checked it as this would: not expected. Skipped, as on replay.
+                Err(error) => {
+                    warn!(%error, "a write checked during a checkpoint failed when applied")
+                }
+            }
+        }
+        self.open = Some(OpenTransaction {
+            txn,
+            opened: Instant::now(),
+            ops: window.ops.len(),
+            last_batch: Some(last_batch),
+        });
+        false
+    }
+
+    /// Makes every write so far durable in the redb file, then empties the journal, holding
+    /// the writer throughout. Never runs during a timed checkpoint's window.
     fn checkpoint(&mut self) -> Result<(), StoreError> {
-        if !self.dirty && self.journal.len == 0 && self.open.is_none() && !self.broken {
+        if !self.dirty && self.journal.len() == 0 && self.open.is_none() && !self.broken {
             return Ok(());
         }
         // Counted from the attempt, so that a failing checkpoint is retried after the
@@ -765,35 +1210,31 @@ impl Writer {
             // A repair ends in a checkpoint.
             return self.repair();
         }
-        let mut txn = match self.open.take() {
-            Some(open) => open.txn,
-            None => self.db.begin_write().map_err(unavailable)?,
+        let sealed = match self.open.take() {
+            Some(open) => open.seal(),
+            None => self.db.begin_write().map_err(unavailable),
         };
-        let committed = match txn.set_durability(Durability::Immediate) {
-            Ok(()) => txn.commit().map_err(unavailable),
-            Err(error) => {
-                // A live write transaction would keep the repair's from starting.
-                drop(txn);
-                Err(unavailable(error))
-            }
-        };
+        let committed =
+            sealed.and_then(|mut txn| match txn.set_durability(Durability::Immediate) {
+                Ok(()) => txn.commit().map_err(unavailable),
+                // Dropped here: a live write transaction would keep the repair's from starting.
+                Err(error) => Err(unavailable(error)),
+            });
         if let Err(error) = committed {
             warn!(%error, "a store checkpoint failed; applying the journal again");
             return self.repair();
         }
         self.uncommitted.store(false, Ordering::Release);
         self.dirty = false;
-        let took_ms = self.last_checkpoint.elapsed().as_millis();
         tracing::debug!(
-            took_ms,
-            journal_bytes = self.journal.len,
-            "store checkpoint"
+            took_ms = self.last_checkpoint.elapsed().as_millis(),
+            journal_bytes = self.journal.len(),
+            "store checkpoint, holding the writer"
         );
         // The records are in the durable redb file now (their batch numbers are at most its
         // `last_journal_batch`): if emptying fails, recovery skips them.
-        self.journal
-            .truncate(0)
-            .map_err(|error| StoreError::Unavailable(format!("cannot empty the journal: {error}")))
+        self.journal.empty(0)?;
+        self.journal.empty(1)
     }
 
     /// Marks the open transaction as failed: it is dropped, and until [`Writer::repair`]
@@ -805,10 +1246,10 @@ impl Writer {
     }
 
     /// After a failed redb transaction: drops the open one and applies the journal's records
-    /// (up to its last good byte) again to the last commit, as on open after a crash, which ends
-    /// in a checkpoint. A failed attempt is retried at most once a second. (After an I/O error
-    /// redb refuses every transaction until it is opened again: writes then fail with
-    /// `storage_unavailable` and a restart recovers from the journal.)
+    /// (up to its last good byte) again to the last durable commit, as on open after a crash.
+    /// A failed attempt is retried at most once a second. (After an I/O error redb refuses
+    /// every transaction until it is opened again: writes then fail with `storage_unavailable`
+    /// and a restart recovers from the journal.) Never runs during a timed checkpoint's window.
     fn repair(&mut self) -> Result<(), StoreError> {
         self.break_open_transaction();
         if let Some(failed) = self.repair_failed_at
@@ -818,13 +1259,8 @@ impl Writer {
                 "the store cannot apply its journal; restart the server to recover".into(),
             ));
         }
-        let recovered = recover(
-            &self.db,
-            &self.journal.file,
-            &self.journal_path,
-            self.journal.len,
-        );
-        let last = match recovered {
+        let lens = self.journal.lens;
+        let last = match self.journal.recover(&self.db, lens) {
             Ok(last) => last,
             Err(error) => {
                 self.repair_failed_at = Some(Instant::now());
@@ -832,7 +1268,6 @@ impl Writer {
             }
         };
         self.repair_failed_at = None;
-        self.journal.len = 0;
         self.next_batch = last + 1;
         self.broken = false;
         self.dirty = false;
@@ -841,18 +1276,26 @@ impl Writer {
         Ok(())
     }
 
-    /// Applies the group's ops in the open transaction, journals the successful ones and
-    /// answers every caller.
+    /// Applies the group's ops (those a running checkpoint's window does not take wait for
+    /// its end), journals the successful ones and answers every caller.
     fn commit_group(&mut self, ops: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>) {
-        let refs: Vec<&Op> = ops.iter().map(|(op, _)| op).collect();
+        let (now, later): (Vec<_>, Vec<_>) = match &self.window {
+            Some(window) => ops.into_iter().partition(|(op, _)| window.takes(op)),
+            None => (ops, Vec::new()),
+        };
+        self.deferred.extend(later);
+        if now.is_empty() {
+            return;
+        }
+        let refs: Vec<&Op> = now.iter().map(|(op, _)| op).collect();
         let outcomes = self.apply_group(&refs);
-        for ((_, done), outcome) in ops.into_iter().zip(outcomes) {
+        for ((_, done), outcome) in now.into_iter().zip(outcomes) {
             let _ = done.send(outcome);
         }
     }
 
-    /// Applies the group's ops in the open transaction and journals the successful ones; the
-    /// outcome of each op.
+    /// Applies the group's ops in the open transaction (or a checkpoint's window) and journals
+    /// the successful ones; the outcome of each op.
     fn apply_group(&mut self, ops: &[&Op]) -> Vec<Result<usize, StoreError>> {
         match self.try_commit_group(ops) {
             Ok(outcomes) => outcomes,
@@ -867,18 +1310,23 @@ impl Writer {
             .open
             .as_ref()
             .is_some_and(|open| !had_open_transaction || open.ops >= COMMIT_OPS_MAX);
-        commit || self.journal.len >= self.options.checkpoint_journal_bytes
+        let checkpoint =
+            self.window.is_none() && self.journal.len() >= self.options.checkpoint_journal_bytes;
+        commit || checkpoint
     }
 
     fn try_commit_group(
         &mut self,
         ops: &[&Op],
     ) -> Result<Vec<Result<usize, StoreError>>, StoreError> {
-        if self.journal.len >= self.options.checkpoint_journal_bytes.saturating_mul(2) {
+        if self.journal.len() >= self.options.checkpoint_journal_bytes.saturating_mul(2) {
             // Checkpoints keep failing: refuse writes rather than grow the journal unbounded.
             return Err(StoreError::Unavailable(
                 "the store's journal is full: checkpoints are failing".into(),
             ));
+        }
+        if self.window.is_some() {
+            return self.try_window_group(ops);
         }
         if self.broken {
             self.repair()?;
@@ -892,6 +1340,7 @@ impl Writer {
                     txn,
                     opened: Instant::now(),
                     ops: 0,
+                    last_batch: None,
                 })
             }
         };
@@ -908,12 +1357,7 @@ impl Writer {
             }
             outcomes.push(outcome);
         }
-        let applied: Vec<&Op> = ops
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, outcome)| outcome.is_ok())
-            .map(|(op, _)| *op)
-            .collect();
+        let applied = succeeded(ops, &outcomes);
         if applied.is_empty() {
             // Nothing changed; a transaction opened for nothing is dropped.
             if open.ops == 0 {
@@ -922,36 +1366,112 @@ impl Writer {
             return Ok(outcomes);
         }
         let batch = self.next_batch;
-        if let Err(error) = set_last_journal_batch(&open.txn, batch) {
-            self.break_open_transaction();
-            return Err(error);
-        }
+        self.journal_record(batch, &applied)?;
+        let open = self.open.as_mut().expect("opened above");
         open.ops += applied.len();
-        let record = journal::encode_record(batch, applied.into_iter());
-        let before = self.journal.len;
+        open.last_batch = Some(batch);
+        self.next_batch += 1;
+        self.dirty = true;
+        self.uncommitted.store(true, Ordering::Release);
+        Ok(outcomes)
+    }
+
+    /// [`Writer::try_commit_group`] while a checkpoint runs: the window checks the ops, the
+    /// successful ones are journalled and kept for redb.
+    fn try_window_group(
+        &mut self,
+        ops: &[&Op],
+    ) -> Result<Vec<Result<usize, StoreError>>, StoreError> {
+        if self.broken {
+            return Err(StoreError::Unavailable(
+                "the store is applying its journal again after a failed write".into(),
+            ));
+        }
+        let window = self.window.as_mut().expect("called in a window");
+        let outcomes: Vec<_> = ops.iter().map(|op| window.check(op)).collect();
+        let applied = succeeded(ops, &outcomes);
+        if applied.is_empty() {
+            return Ok(outcomes);
+        }
+        let batch = self.next_batch;
+        // Should this fail, the window has noted writes that are not journalled: the store is
+        // broken, and repaired from the journal when the checkpoint ends.
+        self.journal_record(batch, &applied)?;
+        let window = self.window.as_mut().expect("called in a window");
+        window.ops.extend(applied.iter().map(|&op| op.clone()));
+        window.last_batch = Some(batch);
+        self.next_batch += 1;
+        self.dirty = true;
+        self.uncommitted.store(true, Ordering::Release);
+        Ok(outcomes)
+    }
+
+    /// Appends the journal record `batch` holding `ops` (and fdatasyncs it with
+    /// [`JournalSync::Always`]). On failure, the store is broken: redb may hold what the
+    /// journal does not.
+    fn journal_record(&mut self, batch: u64, ops: &[&Op]) -> Result<(), StoreError> {
+        let record = journal::encode_record(batch, ops.iter().copied());
+        let before = self.journal.lens[self.journal.active];
         if let Err(error) = self.journal.append(&record) {
-            // The transaction holds the group's ops, the journal does not.
             self.break_open_transaction();
             return Err(StoreError::Unavailable(format!(
                 "cannot write the journal: {error}"
             )));
         }
         if self.options.sync == JournalSync::Always
-            && let Err(error) = self.journal.file.sync_data()
+            && let Err(error) = self.journal.files[self.journal.active].sync_data()
         {
             // Whether or not the record can be cut off, the repair reads no further than this.
-            let _ = self.journal.truncate(before);
-            self.journal.len = before;
+            self.journal.cut_active(before);
             self.break_open_transaction();
             return Err(StoreError::Unavailable(format!(
                 "cannot sync the journal: {error}"
             )));
         }
-        self.next_batch += 1;
-        self.dirty = true;
-        self.uncommitted.store(true, Ordering::Release);
-        Ok(outcomes)
+        Ok(())
     }
+}
+
+/// The ops whose outcome is a success.
+fn succeeded<'a>(ops: &[&'a Op], outcomes: &[Result<usize, StoreError>]) -> Vec<&'a Op> {
+    ops.iter()
+        .zip(outcomes)
+        .filter(|(_, outcome)| outcome.is_ok())
+        .map(|(&op, _)| op)
+        .collect()
+}
+
+/// Checks an append to the log of `meeting_id`, whose last seq is `head`, in group `group_id`:
+/// the group exists, the entries continue the log, and the snapshot, if any, is at its end.
+fn check_append(
+    group_exists: bool,
+    group_id: GroupId,
+    meeting_id: MeetingId,
+    head: Seq,
+    entries: &[LogEntry],
+    snapshot: Option<&Snapshot>,
+) -> Result<(), StoreError> {
+    if !group_exists {
+        return Err(StoreError::NotFound(format!("group {group_id}")));
+    }
+    if let Some(first) = entries.first()
+        && first.seq != head + 1
+    {
+        return Err(StoreError::Conflict(format!(
+            "meeting {meeting_id} log is at seq {head}; batch starts at {}",
+            first.seq
+        )));
+    }
+    if let Some(snapshot) = snapshot {
+        let last = entries.last().map_or(head, |entry| entry.seq);
+        if snapshot.seq != last {
+            return Err(StoreError::Conflict(format!(
+                "snapshot at seq {} but the log will be at {last}",
+                snapshot.seq
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Applies one op in `txn`. Answers the count of meetings trimmed for [`Op::TrimEnded`], 0 for
@@ -979,36 +1499,23 @@ fn apply_op(txn: &WriteTransaction, op: &Op) -> Result<usize, StoreError> {
             snapshot,
         } => {
             let mut groups = txn.open_table(GROUPS).map_err(unavailable)?;
-            if groups
+            let group_exists = groups
                 .get(group_id.as_u128())
                 .map_err(unavailable)?
-                .is_none()
-            {
-                return Err(StoreError::NotFound(format!("group {group_id}")));
-            }
+                .is_some();
             let mut heads = txn.open_table(LOG_HEADS).map_err(unavailable)?;
             let head = heads
                 .get(meeting_id.as_u128())
                 .map_err(unavailable)?
-                .map(|value| value.value())
-                .unwrap_or(0);
-            if let Some(first) = entries.first()
-                && first.seq != head + 1
-            {
-                return Err(StoreError::Conflict(format!(
-                    "meeting {meeting_id} log is at seq {head}; batch starts at {}",
-                    first.seq
-                )));
-            }
-            if let Some(snapshot) = snapshot {
-                let last = entries.last().map_or(head, |entry| entry.seq);
-                if snapshot.seq != last {
-                    return Err(StoreError::Conflict(format!(
-                        "snapshot at seq {} but the log will be at {last}",
-                        snapshot.seq
-                    )));
-                }
-            }
+                .map_or(0, |value| value.value());
+            check_append(
+                group_exists,
+                *group_id,
+                *meeting_id,
+                head,
+                entries,
+                snapshot.as_ref(),
+            )?;
             let mut log = txn.open_table(LOG).map_err(unavailable)?;
             for entry in entries {
                 log.insert((meeting_id.as_u128(), entry.seq), entry.bytes.as_slice())
@@ -1364,10 +1871,16 @@ mod tests {
             .expect("read")
     }
 
+    /// The bytes in both journal files.
     fn journal_len(dir: &Path) -> u64 {
-        std::fs::metadata(dir.join(JOURNAL_FILE))
-            .expect("the journal exists")
-            .len()
+        JOURNAL_FILES
+            .iter()
+            .map(|name| {
+                std::fs::metadata(dir.join(name))
+                    .expect("the journal file exists")
+                    .len()
+            })
+            .sum()
     }
 
     /// A store in `dir` holding group `group_id` (meeting `meeting_id`, empty log), checkpointed
@@ -1382,14 +1895,19 @@ mod tests {
         drop(store);
     }
 
+    /// Writes `records` as the journal's first file; where each record ends.
     fn write_journal(dir: &Path, records: &[(u64, Vec<Op>)]) -> Vec<usize> {
+        write_journal_file(dir, 0, records)
+    }
+
+    fn write_journal_file(dir: &Path, file: usize, records: &[(u64, Vec<Op>)]) -> Vec<usize> {
         let mut bytes = Vec::new();
         let mut ends = Vec::new();
         for (batch, ops) in records {
             bytes.extend(journal::encode_record(*batch, ops.iter()));
             ends.push(bytes.len());
         }
-        std::fs::write(dir.join(JOURNAL_FILE), &bytes).expect("write the journal");
+        std::fs::write(dir.join(JOURNAL_FILES[file]), &bytes).expect("write the journal");
         ends
     }
 
@@ -1418,7 +1936,8 @@ mod tests {
         let redb_only = tempfile::tempdir().expect("temp dir");
         for (file, into) in [
             (DB_FILE, crashed.path()),
-            (JOURNAL_FILE, crashed.path()),
+            (JOURNAL_FILES[0], crashed.path()),
+            (JOURNAL_FILES[1], crashed.path()),
             (DB_FILE, redb_only.path()),
         ] {
             std::fs::copy(dir.path().join(file), into.join(file)).expect("copy");
@@ -1480,7 +1999,7 @@ mod tests {
         let torn_at = (ends[1] + ends[2]) / 2;
         let file = std::fs::OpenOptions::new()
             .write(true)
-            .open(dir.path().join(JOURNAL_FILE))
+            .open(dir.path().join(JOURNAL_FILES[0]))
             .expect("open the journal");
         file.set_len(torn_at as u64).expect("tear the last record");
         drop(file);
@@ -1498,7 +2017,7 @@ mod tests {
     async fn a_record_with_a_wrong_crc_ends_the_replay() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (group_id, _, ends) = store_with_three_journalled_appends(dir.path()).await;
-        let path = dir.path().join(JOURNAL_FILE);
+        let path = dir.path().join(JOURNAL_FILES[0]);
         let mut bytes = std::fs::read(&path).expect("read the journal");
         // The last byte of the second record's body (its event text).
         bytes[ends[1] - 1] ^= 0x01;
@@ -1569,7 +2088,7 @@ mod tests {
             vec![0; 64],
             b"not a journal at all".to_vec(),
         ] {
-            std::fs::write(dir.path().join(JOURNAL_FILE), &garbage).expect("write");
+            std::fs::write(dir.path().join(JOURNAL_FILES[0]), &garbage).expect("write");
             let store = reopen(dir.path()).await;
             assert_eq!(tail_seqs(&store, group_id).await, Vec::<Seq>::new());
             assert_eq!(held_batch(&store).await, 1);
@@ -1672,5 +2191,213 @@ mod tests {
         drop(store);
         let reopened = reopen(dir.path()).await;
         assert_eq!(tail_seqs(&reopened, group_id).await, vec![1, 2, 3, 4, 5]);
+    }
+
+    /// Begins a timed checkpoint whose durable commit waits for a message on the returned
+    /// sender (`true` makes it fail).
+    async fn begin_held_checkpoint(store: &EmbeddedStore) -> std_mpsc::Sender<bool> {
+        let (release, gate) = std_mpsc::channel();
+        let (started, running) = oneshot::channel();
+        store
+            .send(Command::BeginCheckpoint { gate, started })
+            .await
+            .expect("send");
+        assert!(
+            running.await.expect("answer"),
+            "the checkpoint runs with a window"
+        );
+        release
+    }
+
+    /// `write` answered within 2 s, while a checkpoint is held: writes do not wait for it.
+    async fn within_a_held_checkpoint<T>(write: impl Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(2), write)
+            .await
+            .expect("the write is answered while the checkpoint is held")
+    }
+
+    #[tokio::test]
+    async fn writes_go_on_while_a_checkpoint_runs_and_are_checked_as_usual() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        let (new_group, new_meeting) = (GroupId::random(), MeetingId::random());
+        let store = reopen(dir.path()).await;
+        create_empty_group(&store, group_id, meeting_id).await;
+        append(&store, group_id, meeting_id, 1).await;
+        let release = begin_held_checkpoint(&store).await;
+
+        within_a_held_checkpoint(append(&store, group_id, meeting_id, 2)).await;
+        within_a_held_checkpoint(append(&store, group_id, meeting_id, 3)).await;
+        within_a_held_checkpoint(create_empty_group(&store, new_group, new_meeting)).await;
+        within_a_held_checkpoint(append(&store, new_group, new_meeting, 1)).await;
+        let refused = [
+            // Seq 3 is taken, by a write of the window.
+            (
+                Op::Append {
+                    group_id,
+                    meeting_id,
+                    entries: vec![entry(3)],
+                    snapshot: None,
+                },
+                "conflict",
+            ),
+            // Seq 1 was taken before the checkpoint.
+            (append_op(group_id, meeting_id, 1), "conflict"),
+            (append_op(GroupId::random(), meeting_id, 4), "not found"),
+            (
+                Op::CreateGroup {
+                    group_id: new_group,
+                    snapshot: snapshot(new_meeting, 0),
+                },
+                "conflict",
+            ),
+            (
+                Op::CreateGroup {
+                    group_id,
+                    snapshot: snapshot(meeting_id, 0),
+                },
+                "conflict",
+            ),
+            (
+                Op::Append {
+                    group_id,
+                    meeting_id,
+                    entries: vec![entry(4)],
+                    snapshot: Some(snapshot(meeting_id, 5)),
+                },
+                "conflict",
+            ),
+        ];
+        for (op, expected) in refused {
+            let outcome = within_a_held_checkpoint(store.write(op.clone())).await;
+            let matches = matches!(
+                (&outcome, expected),
+                (Err(StoreError::Conflict(_)), "conflict")
+                    | (Err(StoreError::NotFound(_)), "not found")
+            );
+            assert!(
+                matches,
+                "{op:?} during a checkpoint: {outcome:?}, expected {expected}"
+            );
+        }
+
+        // A read waits for the checkpoint's end, then sees every answered write.
+        let read = tokio::spawn({
+            let store = store.clone();
+            async move { tail_seqs(&store, group_id).await }
+        });
+        // And so does a rarer write (it is ordered after the window's writes).
+        let end = tokio::spawn({
+            let store = store.clone();
+            async move { store.end_meeting(new_meeting, 1_000).await }
+        });
+        release.send(false).expect("release the checkpoint");
+        assert_eq!(read.await.expect("read task"), vec![1, 2, 3]);
+        end.await.expect("end task").expect("end meeting");
+        assert_eq!(tail_seqs(&store, new_group).await, vec![1]);
+        // The checkpoint emptied the older file; the window's writes are in the other.
+        assert_eq!(
+            std::fs::metadata(dir.path().join(JOURNAL_FILES[0]))
+                .expect("file")
+                .len(),
+            0
+        );
+        assert!(
+            std::fs::metadata(dir.path().join(JOURNAL_FILES[1]))
+                .expect("file")
+                .len()
+                > 0
+        );
+        // The numbering goes on: 2 before the checkpoint, 4 in its window, the end after it.
+        assert_eq!(held_batch(&store).await, 7);
+        append(&store, group_id, meeting_id, 4).await;
+        drop(store);
+
+        let reopened = reopen(dir.path()).await;
+        assert_eq!(tail_seqs(&reopened, group_id).await, vec![1, 2, 3, 4]);
+        assert_eq!(tail_seqs(&reopened, new_group).await, vec![1]);
+        assert_eq!(journal_len(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn a_crash_during_a_checkpoint_is_recovered_from_both_journal_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        let store = reopen(dir.path()).await;
+        create_empty_group(&store, group_id, meeting_id).await;
+        store.flush().await.expect("checkpoint");
+        append(&store, group_id, meeting_id, 1).await;
+        append(&store, group_id, meeting_id, 2).await;
+        let release = begin_held_checkpoint(&store).await;
+        within_a_held_checkpoint(append(&store, group_id, meeting_id, 3)).await;
+
+        // What a `kill -9` now leaves: the redb file's durable state is from before seq 1,
+        // the first journal file holds seqs 1 and 2, the second seq 3.
+        let crashed = tempfile::tempdir().expect("temp dir");
+        for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
+            std::fs::copy(dir.path().join(file), crashed.path().join(file)).expect("copy");
+        }
+        release.send(false).expect("release the checkpoint");
+        drop(store);
+
+        let recovered = reopen(crashed.path()).await;
+        assert_eq!(tail_seqs(&recovered, group_id).await, vec![1, 2, 3]);
+        assert_eq!(held_batch(&recovered).await, 4);
+        assert_eq!(
+            journal_len(crashed.path()),
+            0,
+            "recovery empties both files"
+        );
+        append(&recovered, group_id, meeting_id, 4).await;
+        assert_eq!(held_batch(&recovered).await, 5);
+    }
+
+    #[tokio::test]
+    async fn a_failed_checkpoint_is_repaired_with_its_window_s_writes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        let store = reopen(dir.path()).await;
+        create_empty_group(&store, group_id, meeting_id).await;
+        append(&store, group_id, meeting_id, 1).await;
+        let release = begin_held_checkpoint(&store).await;
+        within_a_held_checkpoint(append(&store, group_id, meeting_id, 2)).await;
+        release.send(true).expect("fail the checkpoint");
+        assert_eq!(
+            tail_seqs(&store, group_id).await,
+            vec![1, 2],
+            "the repair applies both files' records"
+        );
+        assert_eq!(
+            journal_len(dir.path()),
+            0,
+            "the repair ends in a checkpoint"
+        );
+        append(&store, group_id, meeting_id, 3).await;
+        drop(store);
+        let reopened = reopen(dir.path()).await;
+        assert_eq!(tail_seqs(&reopened, group_id).await, vec![1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn records_in_both_journal_files_are_applied_in_the_order_of_their_numbers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        closed_store_with_group(dir.path(), group_id, meeting_id).await;
+        // The second file holds the older records, as after a checkpoint that switched to the
+        // first; seq 2 applied before seq 1 would be refused.
+        write_journal_file(
+            dir.path(),
+            1,
+            &[(2, vec![append_op(group_id, meeting_id, 1)])],
+        );
+        write_journal_file(
+            dir.path(),
+            0,
+            &[(3, vec![append_op(group_id, meeting_id, 2)])],
+        );
+        let store = reopen(dir.path()).await;
+        assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2]);
+        assert_eq!(held_batch(&store).await, 3);
+        assert_eq!(journal_len(dir.path()), 0);
     }
 }

@@ -60,8 +60,6 @@ pub(super) struct Record {
 #[derive(Debug)]
 pub(super) struct ReadRecords {
     pub records: Vec<Record>,
-    /// The offset right after each record in `records`.
-    pub ends: Vec<usize>,
     /// The offset right after the last intact record.
     pub intact_bytes: usize,
     /// Why reading stopped before the end of the journal, if it did.
@@ -88,7 +86,6 @@ pub(super) fn encode_record<'a>(batch: u64, ops: impl ExactSizeIterator<Item = &
 /// short or damaged (its CRC does not match, or its body does not decode).
 pub(super) fn read_records(journal: &[u8]) -> ReadRecords {
     let mut records = Vec::new();
-    let mut ends = Vec::new();
     let mut offset = 0;
     let damage = loop {
         let rest = &journal[offset..];
@@ -117,11 +114,9 @@ pub(super) fn read_records(journal: &[u8]) -> ReadRecords {
             None => break Some(format!("a record that does not decode at byte {offset}")),
         }
         offset += RECORD_HEADER_BYTES + body_len;
-        ends.push(offset);
     };
     ReadRecords {
         records,
-        ends,
         intact_bytes: offset,
         damage,
     }
@@ -371,13 +366,6 @@ mod tests {
         let read = read_records(&journal);
         assert_eq!(read.damage, None);
         assert_eq!(read.intact_bytes, journal.len());
-        assert_eq!(
-            read.ends,
-            vec![
-                journal.len() - encode_record(8, ops[..1].iter()).len(),
-                journal.len()
-            ]
-        );
         assert_eq!(
             read.records,
             vec![
