@@ -46,7 +46,8 @@
 //! - `groups`: group id -> the latest snapshot, encoded as meeting id (16 bytes, big endian),
 //!   seq (8 bytes, big endian), then the snapshot bytes;
 //! - `log`: (meeting id, seq) -> event bytes;
-//! - `log_heads`: meeting id -> the last seq ever logged (kept when the log is trimmed);
+//! - `log_heads`: meeting id -> the last seq ever logged (kept when the log is trimmed),
+//!   written when a transaction commits (the writer's [`Known`] has the newer ones);
 //! - `ended_meetings`: (ended at, in Unix ms; meeting id) -> nothing, the meetings whose logs
 //!   are due for trimming, in the order they ended; `meeting_ended_at`: meeting id -> the time
 //!   it ended, so that recording an end twice keeps the first;
@@ -267,6 +268,7 @@ impl EmbeddedStore {
             options,
             open: None,
             window: None,
+            known: Known::default(),
             deferred: Vec::new(),
             uncommitted: Arc::clone(&uncommitted),
             broken: false,
@@ -431,6 +433,7 @@ fn replay(db: &Database, files: &[(&File, &Path, u64)]) -> Result<u64, StoreErro
     // ones appended after the switch to the other file.
     records.sort_by_key(|record| record.batch);
     let mut last = held;
+    let mut known = Known::default();
     for (index, record) in records.iter().enumerate() {
         if record.batch <= held {
             // Already in the redb file: the journal was not emptied after its checkpoint.
@@ -447,7 +450,7 @@ fn replay(db: &Database, files: &[(&File, &Path, u64)]) -> Result<u64, StoreErro
             break;
         }
         for op in &record.ops {
-            match apply_op(&txn, op) {
+            match apply_op(&txn, &mut known, op) {
                 Ok(_) => {}
                 Err(StoreError::Unavailable(error)) => return Err(StoreError::Unavailable(error)),
                 // Applied to the state it was first applied to, an op that succeeded then
@@ -459,6 +462,7 @@ fn replay(db: &Database, files: &[(&File, &Path, u64)]) -> Result<u64, StoreErro
         last = record.batch;
     }
     if last > held {
+        known.store_heads(&txn)?;
         set_last_journal_batch(&txn, last)?;
         tracing::info!(
             records = last - held,
@@ -894,6 +898,8 @@ struct Writer {
     open: Option<OpenTransaction>,
     /// While a timed checkpoint runs: the writes made meanwhile.
     window: Option<Window>,
+    /// The groups and log heads the writer knows.
+    known: Known,
     /// Queued writes the running checkpoint's window does not take, applied after it.
     deferred: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>,
     /// Set before callers are answered whose writes are in [`Writer::open`] or a window;
@@ -943,8 +949,10 @@ struct OpenTransaction {
 }
 
 impl OpenTransaction {
-    /// The transaction, ready to commit: with its last journal record's number.
-    fn seal(self) -> Result<WriteTransaction, StoreError> {
+    /// The transaction, ready to commit: with the log heads its appends moved and its last
+    /// journal record's number.
+    fn seal(self, known: &mut Known) -> Result<WriteTransaction, StoreError> {
+        known.store_heads(&self.txn)?;
         if let Some(batch) = self.last_batch {
             set_last_journal_batch(&self.txn, batch)?;
         }
@@ -954,17 +962,11 @@ impl OpenTransaction {
 
 /// While a timed checkpoint holds redb's write transaction, the writes it cannot take yet.
 /// Creating a group and appending to a log are checked here, as [`apply_op`] would check them
-/// after the checkpoint: against the state the checkpoint makes durable (a read transaction
-/// opened as it began) and the window's earlier writes. Other operations wait for the end.
+/// after the checkpoint: by the writer's [`Known`], which reads what it does not know from the
+/// state the checkpoint makes durable (a read transaction opened as it began). Other operations
+/// wait for the end.
 struct Window {
-    groups: ReadOnlyTable<u128, &'static [u8]>,
-    heads: ReadOnlyTable<u128, u64>,
-    /// Keeps the state the tables read alive (declared after them, so dropped after them).
-    _read: redb::ReadTransaction,
-    /// Groups created in the window.
-    created: HashSet<u128>,
-    /// Log heads moved in the window: meeting id -> its last seq.
-    moved_heads: HashMap<u128, u64>,
+    view: ReadView,
     /// The window's journalled writes in order, for redb once the checkpoint ends.
     ops: Vec<Op>,
     /// The number of the window's last journal record.
@@ -972,38 +974,112 @@ struct Window {
 }
 
 impl Window {
-    fn open(db: &Database) -> Result<Self, StoreError> {
-        let read = db.begin_read().map_err(unavailable)?;
-        Ok(Window {
-            groups: read.open_table(GROUPS).map_err(unavailable)?,
-            heads: read.open_table(LOG_HEADS).map_err(unavailable)?,
-            _read: read,
-            created: HashSet::new(),
-            moved_heads: HashMap::new(),
-            ops: Vec::new(),
-            last_batch: None,
-        })
-    }
-
     /// Whether the window decides `op` now (rather than after the checkpoint).
     fn takes(&self, op: &Op) -> bool {
         matches!(op, Op::CreateGroup { .. } | Op::Append { .. }) && self.ops.len() < WINDOW_OPS_MAX
     }
+}
 
+/// The groups and log heads of one read transaction.
+struct ReadView {
+    groups: ReadOnlyTable<u128, &'static [u8]>,
+    heads: ReadOnlyTable<u128, u64>,
+    /// Keeps the state the tables read alive (declared after them, so dropped after them).
+    _read: redb::ReadTransaction,
+}
+
+impl ReadView {
+    fn open(db: &Database) -> Result<Self, StoreError> {
+        let read = db.begin_read().map_err(unavailable)?;
+        Ok(ReadView {
+            groups: read.open_table(GROUPS).map_err(unavailable)?,
+            heads: read.open_table(LOG_HEADS).map_err(unavailable)?,
+            _read: read,
+        })
+    }
+}
+
+/// Where [`Known`] reads what it does not know yet.
+trait Lookup {
+    fn group_exists(&self, group: u128) -> Result<bool, StoreError>;
+    /// The last seq logged for the meeting, 0 if none.
+    fn head(&self, meeting: u128) -> Result<Seq, StoreError>;
+}
+
+impl Lookup for ReadView {
     fn group_exists(&self, group: u128) -> Result<bool, StoreError> {
-        Ok(self.created.contains(&group) || self.groups.get(group).map_err(unavailable)?.is_some())
+        Ok(self.groups.get(group).map_err(unavailable)?.is_some())
     }
 
-    /// Checks `op` as [`apply_op`] will apply it after the checkpoint, and notes its effect.
-    fn check(&mut self, op: &Op) -> Result<usize, StoreError> {
+    fn head(&self, meeting: u128) -> Result<Seq, StoreError> {
+        Ok(self
+            .heads
+            .get(meeting)
+            .map_err(unavailable)?
+            .map_or(0, |value| value.value()))
+    }
+}
+
+/// Reads the transaction's own state, its uncommitted writes included. (Only on a miss of
+/// [`Known`]: the tables are opened for each lookup.)
+impl Lookup for WriteTransaction {
+    fn group_exists(&self, group: u128) -> Result<bool, StoreError> {
+        let groups = self.open_table(GROUPS).map_err(unavailable)?;
+        Ok(groups.get(group).map_err(unavailable)?.is_some())
+    }
+
+    fn head(&self, meeting: u128) -> Result<Seq, StoreError> {
+        let heads = self.open_table(LOG_HEADS).map_err(unavailable)?;
+        Ok(heads
+            .get(meeting)
+            .map_err(unavailable)?
+            .map_or(0, |value| value.value()))
+    }
+}
+
+/// What the writer knows of the groups and log heads, so that checking a write reads no table
+/// in the common case, and an append writes only its entries: the heads it moves are written to
+/// `log_heads` when the transaction commits ([`Known::store_heads`]). Forgotten at every
+/// checkpoint (which bounds it by what was written since) and whenever a transaction fails.
+#[derive(Debug, Default)]
+struct Known {
+    /// Groups known to exist (a group is never deleted).
+    groups: HashSet<u128>,
+    /// Meeting id -> its last seq, and whether `log_heads` lacks it.
+    heads: HashMap<u128, (Seq, bool)>,
+}
+
+impl Known {
+    fn group_exists(&mut self, lookup: &impl Lookup, group: u128) -> Result<bool, StoreError> {
+        if self.groups.contains(&group) {
+            return Ok(true);
+        }
+        let exists = lookup.group_exists(group)?;
+        if exists {
+            self.groups.insert(group);
+        }
+        Ok(exists)
+    }
+
+    fn head(&mut self, lookup: &impl Lookup, meeting: u128) -> Result<Seq, StoreError> {
+        if let Some(&(head, _)) = self.heads.get(&meeting) {
+            return Ok(head);
+        }
+        let head = lookup.head(meeting)?;
+        self.heads.insert(meeting, (head, false));
+        Ok(head)
+    }
+
+    /// Checks a group's creation or an append as applying it would; on success notes its
+    /// effect. Other ops have nothing to check here.
+    fn check(&mut self, lookup: &impl Lookup, op: &Op) -> Result<(), StoreError> {
         match op {
             Op::CreateGroup { group_id, .. } => {
                 let group = group_id.as_u128();
-                if self.group_exists(group)? {
+                if self.group_exists(lookup, group)? {
                     return Err(StoreError::Conflict(format!("group {group_id} exists")));
                 }
-                self.created.insert(group);
-                Ok(0)
+                self.groups.insert(group);
             }
             Op::Append {
                 group_id,
@@ -1011,16 +1087,9 @@ impl Window {
                 entries,
                 snapshot,
             } => {
-                let group_exists = self.group_exists(group_id.as_u128())?;
+                let group_exists = self.group_exists(lookup, group_id.as_u128())?;
                 let meeting = meeting_id.as_u128();
-                let head = match self.moved_heads.get(&meeting) {
-                    Some(&head) => head,
-                    None => self
-                        .heads
-                        .get(meeting)
-                        .map_err(unavailable)?
-                        .map_or(0, |value| value.value()),
-                };
+                let head = self.head(lookup, meeting)?;
                 check_append(
                     group_exists,
                     *group_id,
@@ -1030,14 +1099,32 @@ impl Window {
                     snapshot.as_ref(),
                 )?;
                 if let Some(last) = entries.last() {
-                    self.moved_heads.insert(meeting, last.seq);
+                    self.heads.insert(meeting, (last.seq, true));
                 }
-                Ok(0)
             }
-            Op::Trim { .. } | Op::EndMeeting { .. } | Op::TrimEnded { .. } => Err(
-                StoreError::Unavailable("this write waits for the running checkpoint".into()),
-            ),
+            Op::Trim { .. } | Op::EndMeeting { .. } | Op::TrimEnded { .. } => {}
         }
+        Ok(())
+    }
+
+    /// Writes the heads `log_heads` lacks into `txn`.
+    fn store_heads(&mut self, txn: &WriteTransaction) -> Result<(), StoreError> {
+        if !self.heads.values().any(|&(_, unstored)| unstored) {
+            return Ok(());
+        }
+        let mut table = txn.open_table(LOG_HEADS).map_err(unavailable)?;
+        for (&meeting, (head, unstored)) in &mut self.heads {
+            if *unstored {
+                table.insert(meeting, *head).map_err(unavailable)?;
+                *unstored = false;
+            }
+        }
+        Ok(())
+    }
+
+    fn forget(&mut self) {
+        self.groups.clear();
+        self.heads.clear();
     }
 }
 
@@ -1069,7 +1156,7 @@ impl Writer {
             return Ok(());
         };
         match open
-            .seal()
+            .seal(&mut self.known)
             .and_then(|txn| txn.commit().map_err(unavailable))
         {
             Ok(()) => {
@@ -1090,8 +1177,8 @@ impl Writer {
         if self.broken || self.commit().is_err() {
             return Begun::Blocking;
         }
-        let window = match Window::open(&self.db) {
-            Ok(window) => window,
+        let view = match ReadView::open(&self.db) {
+            Ok(view) => view,
             Err(error) => {
                 warn!(%error, "cannot read the store for a checkpoint's window");
                 return Begun::Blocking;
@@ -1102,7 +1189,13 @@ impl Writer {
         }
         self.last_checkpoint = Instant::now();
         self.dirty = false;
-        self.window = Some(window);
+        // Everything it knows is committed: what it forgets, the window reads again.
+        self.known.forget();
+        self.window = Some(Window {
+            view,
+            ops: Vec::new(),
+            last_batch: None,
+        });
         let db = Arc::clone(&self.db);
         #[cfg(test)]
         let gate = self.checkpoint_gate.take();
@@ -1173,20 +1266,12 @@ impl Writer {
                 return true;
             }
         };
-        for op in &window.ops {
-            match apply_op(&txn, op) {
-                Ok(_) => {}
-                Err(StoreError::Unavailable(error)) => {
-                    warn!(%error, "cannot apply a checkpoint window's writes; applying the journal again");
-                    drop(txn);
-                    self.break_open_transaction();
-                    return true;
-                }
-                // The window checked it as this would: not expected. Skipped, as on replay.
-                Err(error) => {
-                    warn!(%error, "a write checked during a checkpoint failed when applied")
-                }
-            }
+        // Checked already, against the state this transaction starts from.
+        if let Err(error) = window.ops.iter().try_for_each(|op| write_checked(&txn, op)) {
+            warn!(%error, "cannot apply a checkpoint window's writes; applying the journal again");
+            drop(txn);
+            self.break_open_transaction();
+            return true;
         }
         self.open = Some(OpenTransaction {
             txn,
@@ -1211,7 +1296,7 @@ impl Writer {
             return self.repair();
         }
         let sealed = match self.open.take() {
-            Some(open) => open.seal(),
+            Some(open) => open.seal(&mut self.known),
             None => self.db.begin_write().map_err(unavailable),
         };
         let committed =
@@ -1226,6 +1311,8 @@ impl Writer {
         }
         self.uncommitted.store(false, Ordering::Release);
         self.dirty = false;
+        // Bounds what it knows by what is written between checkpoints.
+        self.known.forget();
         tracing::debug!(
             took_ms = self.last_checkpoint.elapsed().as_millis(),
             journal_bytes = self.journal.len(),
@@ -1241,6 +1328,7 @@ impl Writer {
     /// applies the journal again, reads go through the writer (which repairs first).
     fn break_open_transaction(&mut self) {
         self.open = None;
+        self.known.forget();
         self.broken = true;
         self.uncommitted.store(true, Ordering::Release);
     }
@@ -1350,7 +1438,7 @@ impl Writer {
         // the journal, which holds the earlier groups but not this one.
         let mut outcomes = Vec::with_capacity(ops.len());
         for op in ops {
-            let outcome = apply_op(&open.txn, op);
+            let outcome = apply_op(&open.txn, &mut self.known, op);
             if let Err(StoreError::Unavailable(error)) = outcome {
                 self.break_open_transaction();
                 return Err(StoreError::Unavailable(error));
@@ -1388,7 +1476,10 @@ impl Writer {
             ));
         }
         let window = self.window.as_mut().expect("called in a window");
-        let outcomes: Vec<_> = ops.iter().map(|op| window.check(op)).collect();
+        let outcomes: Vec<_> = ops
+            .iter()
+            .map(|op| self.known.check(&window.view, op).map(|()| 0))
+            .collect();
         let applied = succeeded(ops, &outcomes);
         if applied.is_empty() {
             return Ok(outcomes);
@@ -1474,23 +1565,15 @@ fn check_append(
     Ok(())
 }
 
-/// Applies one op in `txn`. Answers the count of meetings trimmed for [`Op::TrimEnded`], 0 for
-/// the others.
-fn apply_op(txn: &WriteTransaction, op: &Op) -> Result<usize, StoreError> {
+/// Writes a group's creation or an append that [`Known::check`] accepted (the heads it moves
+/// are [`Known`]'s to store).
+fn write_checked(txn: &WriteTransaction, op: &Op) -> Result<(), StoreError> {
     match op {
         Op::CreateGroup { group_id, snapshot } => {
             let mut groups = txn.open_table(GROUPS).map_err(unavailable)?;
-            if groups
-                .get(group_id.as_u128())
-                .map_err(unavailable)?
-                .is_some()
-            {
-                return Err(StoreError::Conflict(format!("group {group_id} exists")));
-            }
             groups
                 .insert(group_id.as_u128(), encode_snapshot(snapshot).as_slice())
                 .map_err(unavailable)?;
-            Ok(0)
         }
         Op::Append {
             group_id,
@@ -1498,39 +1581,34 @@ fn apply_op(txn: &WriteTransaction, op: &Op) -> Result<usize, StoreError> {
             entries,
             snapshot,
         } => {
-            let mut groups = txn.open_table(GROUPS).map_err(unavailable)?;
-            let group_exists = groups
-                .get(group_id.as_u128())
-                .map_err(unavailable)?
-                .is_some();
-            let mut heads = txn.open_table(LOG_HEADS).map_err(unavailable)?;
-            let head = heads
-                .get(meeting_id.as_u128())
-                .map_err(unavailable)?
-                .map_or(0, |value| value.value());
-            check_append(
-                group_exists,
-                *group_id,
-                *meeting_id,
-                head,
-                entries,
-                snapshot.as_ref(),
-            )?;
             let mut log = txn.open_table(LOG).map_err(unavailable)?;
             for entry in entries {
                 log.insert((meeting_id.as_u128(), entry.seq), entry.bytes.as_slice())
                     .map_err(unavailable)?;
             }
-            if let Some(last) = entries.last() {
-                heads
-                    .insert(meeting_id.as_u128(), last.seq)
-                    .map_err(unavailable)?;
-            }
             if let Some(snapshot) = snapshot {
+                let mut groups = txn.open_table(GROUPS).map_err(unavailable)?;
                 groups
                     .insert(group_id.as_u128(), encode_snapshot(snapshot).as_slice())
                     .map_err(unavailable)?;
             }
+        }
+        Op::Trim { .. } | Op::EndMeeting { .. } | Op::TrimEnded { .. } => {
+            return Err(StoreError::Unavailable(format!(
+                "{op:?} is not a checked write"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Applies one op in `txn`, checked by `known` (which notes its effect). Answers the count of
+/// meetings trimmed for [`Op::TrimEnded`], 0 for the others.
+fn apply_op(txn: &WriteTransaction, known: &mut Known, op: &Op) -> Result<usize, StoreError> {
+    match op {
+        Op::CreateGroup { .. } | Op::Append { .. } => {
+            known.check(txn, op)?;
+            write_checked(txn, op)?;
             Ok(0)
         }
         Op::Trim {
@@ -2399,5 +2477,61 @@ mod tests {
         assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2]);
         assert_eq!(held_batch(&store).await, 3);
         assert_eq!(journal_len(dir.path()), 0);
+    }
+
+    /// Appends seq `seq` and answers how the store took it.
+    async fn try_append(
+        store: &EmbeddedStore,
+        group_id: GroupId,
+        meeting_id: MeetingId,
+        seq: Seq,
+    ) -> Result<(), StoreError> {
+        let entries = [entry(seq)];
+        store
+            .append(AppendBatch {
+                group_id,
+                meeting_id,
+                entries: &entries,
+                snapshot: None,
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_log_s_head_outlives_its_entries_commits_checkpoints_and_restarts() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        let store = reopen(dir.path()).await;
+        create_empty_group(&store, group_id, meeting_id).await;
+        for seq in 1..=3 {
+            append(&store, group_id, meeting_id, seq).await;
+        }
+        store.trim_log(meeting_id, 3).await.expect("trim");
+        let stale =
+            |outcome: Result<(), StoreError>| matches!(outcome, Err(StoreError::Conflict(_)));
+        assert!(stale(try_append(&store, group_id, meeting_id, 1).await));
+        // Committed (a read commits), then checkpointed: the head is in redb, not only known.
+        assert_eq!(tail_seqs(&store, group_id).await, Vec::<Seq>::new());
+        assert!(stale(try_append(&store, group_id, meeting_id, 3).await));
+        store.flush().await.expect("checkpoint");
+        assert!(stale(try_append(&store, group_id, meeting_id, 2).await));
+        append(&store, group_id, meeting_id, 4).await;
+        drop(store);
+
+        // Closed cleanly, and (below) crashed with the last append in the journal only.
+        let store = reopen(dir.path()).await;
+        assert!(stale(try_append(&store, group_id, meeting_id, 4).await));
+        append(&store, group_id, meeting_id, 5).await;
+        let crashed = tempfile::tempdir().expect("temp dir");
+        for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
+            std::fs::copy(dir.path().join(file), crashed.path().join(file)).expect("copy");
+        }
+        drop(store);
+        for dir in [dir.path(), crashed.path()] {
+            let store = reopen(dir).await;
+            assert!(stale(try_append(&store, group_id, meeting_id, 5).await));
+            append(&store, group_id, meeting_id, 6).await;
+            assert_eq!(tail_seqs(&store, group_id).await, vec![4, 5, 6]);
+        }
     }
 }
