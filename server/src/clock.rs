@@ -25,6 +25,15 @@ impl Clock for SystemClock {
     }
 }
 
+/// Sleeps until `deadline`, or forever without one. For a `select!` branch whose deadline may be
+/// absent: unlike a disabled `sleep_until` branch, it reads no clock and builds no timer.
+pub async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// A clock that moves only when told to.
 #[derive(Debug, Default)]
 pub struct ManualClock(AtomicU64);

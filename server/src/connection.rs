@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tracing::{Instrument, debug, field, info, info_span};
 
+use crate::clock::sleep_until_or_never;
 use crate::room::actor::RoomCommand;
 use crate::room::registry::{JoinArgs, RoomHandle};
 use crate::room::{ConnectionId, Outbox, OutboxItem, QueueError};
@@ -136,7 +137,7 @@ impl Connection {
                     closing = Some((CloseReason::ServerShutdown, "the server is shutting down".into()));
                     break;
                 }
-                _ = tokio::time::sleep_until(join_deadline.unwrap_or_else(tokio::time::Instant::now)), if join_deadline.is_some() => {
+                () = sleep_until_or_never(join_deadline), if join_deadline.is_some() => {
                     closing = Some((CloseReason::JoinTimeout, "no join arrived in time".into()));
                     break;
                 }

@@ -29,7 +29,7 @@ use super::flow;
 use super::roleplay::dedupe::ScoringDedupe;
 use super::state::{self, Audience, FreshMember, RoomError, RoomEvent, RoomState};
 use super::{ConnectionId, Outbox, QueueError, encode};
-use crate::clock::Clock;
+use crate::clock::{Clock, sleep_until_or_never};
 use crate::config::Limits;
 use crate::secrets::new_secret;
 use crate::store::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
@@ -184,14 +184,6 @@ pub fn spawn(
         on_stop();
     });
     Ok(())
-}
-
-/// Sleeps until `deadline`, or forever without one.
-async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
 }
 
 fn event_frame(seq: Seq, at_ms: UnixMs, event: &RoomEvent) -> WireFrame {

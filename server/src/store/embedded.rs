@@ -80,6 +80,7 @@ use tracing::warn;
 
 use super::journal::{self, Op};
 use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError, check_batch_shape};
+use crate::clock::sleep_until_or_never;
 
 const GROUPS: TableDefinition<u128, &[u8]> = TableDefinition::new("groups");
 const LOG: TableDefinition<(u128, u64), &[u8]> = TableDefinition::new("log");
@@ -547,7 +548,7 @@ async fn run_writer(
                 None
             }
             () = attention.notified() => None,
-            () = sleep_until(deadline) => None,
+            () = sleep_until_or_never(deadline.map(Into::into)) => None,
         };
         let mut after_group = None;
         match event {
@@ -727,14 +728,6 @@ async fn end_checkpoint(
         }
     }
     true
-}
-
-/// Sleeps until `deadline`, or forever without one.
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// Commits the open transaction here; should that fail (or the transaction be broken
