@@ -29,7 +29,8 @@
 //! runs, creating groups and appending to logs go on: each is checked against the state the
 //! checkpoint makes durable plus the writes made since ([`Window`]), journalled in the new file
 //! and answered; the checkpoint then empties the old file and the writer applies the window's
-//! writes to redb. Rarer operations wait for the checkpoint's end.
+//! writes to redb. Rarer operations wait for the checkpoint's end. The durable commit runs at
+//! the lowest scheduling priority, so that its CPU work does not take the core from the rooms.
 //!
 //! Recovery, on open: redb comes back at its last durable commit, whose `last_journal_batch`
 //! says which journal records it holds already. The records of both files after it are applied
@@ -514,10 +515,11 @@ async fn blocking<T: Send + 'static>(
 /// transaction and appending its journal record (a `write` into the page cache) take
 /// microseconds, and doing them on the runtime spares every write two context switches and a
 /// cross-thread wake-up. Most writes do not even come here: the caller applies them itself
-/// when the writer is free. What can take milliseconds runs on the blocking pool: a timed
-/// checkpoint's durable commit, while writes go on in its [`Window`]; and, while the writes
-/// behind them wait in the queue, every group with [`JournalSync::Always`], repairs, and the
-/// checkpoints of [`Store::flush`] and of the end.
+/// when the writer is free. What can take milliseconds runs elsewhere: a timed checkpoint's
+/// durable commit on a thread of its own at the lowest priority, while writes go on in its
+/// [`Window`]; and on the blocking pool, while the writes behind them wait in the queue, every
+/// group with [`JournalSync::Always`], repairs, and the checkpoints of [`Store::flush`] and of
+/// the end.
 async fn run_writer(
     writer: SharedWriter,
     mut queue: mpsc::Receiver<Command>,
@@ -650,12 +652,34 @@ async fn run_writer(
     }
 }
 
-/// A timed checkpoint's durable commit, running on the blocking pool; answers how long it took.
-type CheckpointTask = tokio::task::JoinHandle<Result<Duration, StoreError>>;
+/// A timed checkpoint's durable commit, running on its own thread; answers how long it took.
+type CheckpointTask = oneshot::Receiver<Result<Duration, StoreError>>;
+
+/// Commits an empty transaction durably, which makes every earlier commit durable with it;
+/// answers how long that took.
+fn durable_commit(db: &Database) -> Result<Duration, StoreError> {
+    let started = Instant::now();
+    let mut txn = db.begin_write().map_err(unavailable)?;
+    txn.set_durability(Durability::Immediate)
+        .map_err(unavailable)?;
+    txn.commit().map_err(unavailable)?;
+    Ok(started.elapsed())
+}
+
+/// Gives the calling thread the lowest scheduling priority (nice 19), for a checkpoint's
+/// durable commit: it mostly waits for the disk, and what it does on the CPU (writing out the
+/// pages changed since the last checkpoint, tens of milliseconds under load) is not urgent,
+/// whereas the rooms sharing the core are. (On Linux the nice value is per thread.)
+fn lower_this_thread_s_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(error) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19) {
+        tracing::debug!(%error, "cannot lower the checkpoint thread's priority");
+    }
+}
 
 /// How [`Writer::begin_checkpoint`] went.
 enum Begun {
-    /// The durable commit runs on the blocking pool; writes go on in the window.
+    /// The durable commit runs on its own thread; writes go on in the window.
     Running(CheckpointTask),
     /// A window cannot be opened (the transaction failed, or the other journal file still
     /// holds records): checkpoint with [`Writer::checkpoint`], holding the writer.
@@ -691,12 +715,12 @@ async fn apply_queued(
 /// when the writer is gone.
 async fn end_checkpoint(
     writer: &SharedWriter,
-    ended: Result<Result<Duration, StoreError>, tokio::task::JoinError>,
+    ended: Result<Result<Duration, StoreError>, oneshot::error::RecvError>,
     waiting: &mut Waiting,
 ) -> bool {
     let result = ended.unwrap_or_else(|error| {
         Err(StoreError::Unavailable(format!(
-            "the checkpoint task failed: {error}"
+            "the checkpoint thread failed: {error}"
         )))
     });
     let broken = lock(writer).end_window(result);
@@ -1165,7 +1189,7 @@ impl Writer {
     }
 
     /// Begins a timed checkpoint: commits the open transaction, switches the journal to its
-    /// other file, opens the window and starts the durable commit on the blocking pool.
+    /// other file, opens the window and starts the durable commit on a thread of its own.
     fn begin_checkpoint(&mut self) -> Begun {
         if self.broken || self.commit().is_err() {
             return Begun::Blocking;
@@ -1192,23 +1216,31 @@ impl Writer {
         let db = Arc::clone(&self.db);
         #[cfg(test)]
         let gate = self.checkpoint_gate.take();
-        Begun::Running(tokio::task::spawn_blocking(move || {
-            #[cfg(test)]
-            if let Some(gate) = gate
-                && gate.recv() == Ok(true)
-            {
-                return Err(StoreError::Unavailable(
-                    "injected checkpoint failure".into(),
-                ));
-            }
-            let started = Instant::now();
-            // Empty, but durable: it makes every earlier commit durable with it.
-            let mut txn = db.begin_write().map_err(unavailable)?;
-            txn.set_durability(Durability::Immediate)
-                .map_err(unavailable)?;
-            txn.commit().map_err(unavailable)?;
-            Ok(started.elapsed())
-        }))
+        let (done, ended) = oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("store-checkpoint".into())
+            .spawn(move || {
+                lower_this_thread_s_priority();
+                #[cfg(test)]
+                if let Some(gate) = gate
+                    && gate.recv() == Ok(true)
+                {
+                    let _ = done.send(Err(StoreError::Unavailable(
+                        "injected checkpoint failure".into(),
+                    )));
+                    return;
+                }
+                let _ = done.send(durable_commit(&db));
+            });
+        if let Err(error) = spawned {
+            warn!(%error, "cannot start a checkpoint thread; checkpointing in place");
+            // Nothing was written in the window yet: back to the state before it.
+            self.window = None;
+            self.journal.active = 1 - self.journal.active;
+            self.dirty = true;
+            return Begun::Blocking;
+        }
+        Begun::Running(ended)
     }
 
     /// Ends the window of a timed checkpoint whose durable commit ended with `result`: on
