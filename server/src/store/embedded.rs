@@ -653,7 +653,11 @@ async fn run_writer(
 }
 
 /// A timed checkpoint's durable commit, running on its own thread; answers how long it took.
-type CheckpointTask = oneshot::Receiver<Result<Duration, StoreError>>;
+type CheckpointTask = oneshot::Receiver<CheckpointOutcome>;
+
+/// How a timed checkpoint's thread ended: its durable commit took this long, and the journal
+/// file it made redundant was emptied (or not).
+type CheckpointOutcome = Result<(Duration, bool), StoreError>;
 
 /// Commits an empty transaction durably, which makes every earlier commit durable with it;
 /// answers how long that took.
@@ -715,7 +719,7 @@ async fn apply_queued(
 /// when the writer is gone.
 async fn end_checkpoint(
     writer: &SharedWriter,
-    ended: Result<Result<Duration, StoreError>, oneshot::error::RecvError>,
+    ended: Result<CheckpointOutcome, oneshot::error::RecvError>,
     waiting: &mut Waiting,
 ) -> bool {
     let result = ended.unwrap_or_else(|error| {
@@ -1214,6 +1218,9 @@ impl Writer {
             last_batch: None,
         });
         let db = Arc::clone(&self.db);
+        let older = 1 - self.journal.active;
+        let older_file = Arc::clone(&self.journal.files[older]);
+        let older_path = self.journal.paths[older].clone();
         #[cfg(test)]
         let gate = self.checkpoint_gate.take();
         let (done, ended) = oneshot::channel();
@@ -1230,7 +1237,18 @@ impl Writer {
                     )));
                     return;
                 }
-                let _ = done.send(durable_commit(&db));
+                // Once the commit is durable, the older file's records are in the redb file
+                // (numbered at most its `last_journal_batch`). Emptying a file of megabytes
+                // takes milliseconds: done here, not by the writer. Should it fail, recovery
+                // skips the records, and the next checkpoint, finding the file not empty,
+                // empties both.
+                let _ = done.send(durable_commit(&db).map(|took| {
+                    let emptied = older_file.set_len(0);
+                    if let Err(error) = &emptied {
+                        warn!(%error, journal = %older_path.display(), "cannot empty a journal file after a checkpoint");
+                    }
+                    (took, emptied.is_ok())
+                }));
             });
         if let Err(error) = spawned {
             warn!(%error, "cannot start a checkpoint thread; checkpointing in place");
@@ -1243,35 +1261,34 @@ impl Writer {
         Begun::Running(ended)
     }
 
-    /// Ends the window of a timed checkpoint whose durable commit ended with `result`: on
-    /// success, empties the journal's older file and applies the window's writes to a new open
-    /// transaction. Whether a repair is due (the checkpoint or this failed).
-    fn end_window(&mut self, result: Result<Duration, StoreError>) -> bool {
+    /// Ends the window of a timed checkpoint whose thread ended with `result`: on success,
+    /// notes the journal's older file as emptied (the thread did that) and applies the window's
+    /// writes to a new open transaction. Whether a repair is due (the checkpoint or this failed).
+    fn end_window(&mut self, result: CheckpointOutcome) -> bool {
         let Some(window) = self.window.take() else {
             return self.broken;
         };
         let older = 1 - self.journal.active;
-        match result {
-            Ok(took) => tracing::debug!(
-                took_ms = took.as_millis(),
-                journal_bytes = self.journal.lens[older],
-                window_ops = window.ops.len(),
-                "store checkpoint"
-            ),
+        let (took, emptied) = match result {
+            Ok(ended) => ended,
             Err(error) => {
                 warn!(%error, "a store checkpoint failed; applying the journal again");
                 self.break_open_transaction();
                 return true;
             }
-        }
+        };
         if self.broken {
             return true;
         }
-        // Its records are in the durable redb file now (numbered at most its
-        // `last_journal_batch`): should emptying fail, recovery skips them, and the next
-        // checkpoint, finding the file not empty, empties both.
-        if let Err(error) = self.journal.empty(older) {
-            warn!(%error, "cannot empty the journal's older file after a checkpoint");
+        let ending = Instant::now();
+        tracing::debug!(
+            took_ms = took.as_millis(),
+            journal_bytes = self.journal.lens[older],
+            window_ops = window.ops.len(),
+            "store checkpoint"
+        );
+        if emptied {
+            self.journal.lens[older] = 0;
         }
         let Some(last_batch) = window.last_batch else {
             return false;
@@ -1298,6 +1315,10 @@ impl Writer {
             self.break_open_transaction();
             return true;
         }
+        tracing::debug!(
+            applied_us = ending.elapsed().as_micros(),
+            "store checkpoint's window applied"
+        );
         self.open = Some(OpenTransaction {
             txn,
             opened: Instant::now(),
