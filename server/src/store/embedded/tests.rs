@@ -1,0 +1,696 @@
+//! The embedded store's own tests: recovery from the journal (both files), checkpoints and the
+//! writes made during them, repairs after a failed transaction, log heads. The conformance suite
+//! (`tests/store_conformance.rs`) and the SIGKILL tests of the real binary
+//! (`tests/crash_restart.rs`) cover the rest.
+
+use super::*;
+
+/// Options under which the writer never checkpoints on its own while the test runs.
+fn no_checkpoints() -> EmbeddedOptions {
+    EmbeddedOptions {
+        sync: JournalSync::Background,
+        checkpoint_interval: Duration::from_secs(3600),
+        checkpoint_journal_bytes: u64::MAX,
+    }
+}
+
+/// Opens the store in `dir`, waiting for a dropped predecessor's writer to let go of it.
+async fn reopen(dir: &Path) -> EmbeddedStore {
+    reopen_with(dir, no_checkpoints()).await
+}
+
+async fn reopen_with(dir: &Path, options: EmbeddedOptions) -> EmbeddedStore {
+    for _ in 0..100 {
+        match EmbeddedStore::open_with(dir, options.clone()) {
+            Ok(store) => return store,
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    panic!("the store in {} does not reopen within 2 s", dir.display());
+}
+
+fn entry(seq: Seq) -> LogEntry {
+    LogEntry {
+        seq,
+        bytes: format!("event {seq}").into_bytes(),
+    }
+}
+
+fn snapshot(meeting_id: MeetingId, seq: Seq) -> Snapshot {
+    Snapshot {
+        meeting_id,
+        seq,
+        bytes: format!("state at {seq}").into_bytes(),
+    }
+}
+
+fn append_op(group_id: GroupId, meeting_id: MeetingId, seq: Seq) -> Op {
+    Op::Append {
+        group_id,
+        meeting_id,
+        entries: vec![entry(seq)],
+        snapshot: None,
+    }
+}
+
+async fn append(store: &EmbeddedStore, group_id: GroupId, meeting_id: MeetingId, seq: Seq) {
+    let entries = [entry(seq)];
+    store
+        .append(AppendBatch {
+            group_id,
+            meeting_id,
+            entries: &entries,
+            snapshot: None,
+        })
+        .await
+        .expect("append");
+}
+
+/// Creates group `group_id` with meeting `meeting_id` and an empty log.
+async fn create_empty_group(store: &EmbeddedStore, group_id: GroupId, meeting_id: MeetingId) {
+    store
+        .create_group(group_id, &snapshot(meeting_id, 0))
+        .await
+        .expect("create");
+}
+
+/// Whether `condition` holds within 2 s, looking every 10 ms.
+async fn within_two_seconds(mut condition: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+async fn tail_seqs(store: &EmbeddedStore, group_id: GroupId) -> Vec<Seq> {
+    let loaded = store
+        .load_room(group_id)
+        .await
+        .expect("load")
+        .expect("the group exists");
+    loaded.tail.iter().map(|entry| entry.seq).collect()
+}
+
+/// The last journal batch the redb file holds, read as every read is (after the writer
+/// committed what it answered).
+async fn held_batch(store: &EmbeddedStore) -> u64 {
+    store
+        .read(|db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let meta = txn.open_table(META).map_err(unavailable)?;
+            Ok(meta
+                .get(LAST_JOURNAL_BATCH)
+                .map_err(unavailable)?
+                .map_or(0, |value| value.value()))
+        })
+        .await
+        .expect("read")
+}
+
+/// The bytes in both journal files.
+fn journal_len(dir: &Path) -> u64 {
+    JOURNAL_FILES
+        .iter()
+        .map(|name| {
+            std::fs::metadata(dir.join(name))
+                .expect("the journal file exists")
+                .len()
+        })
+        .sum()
+}
+
+/// A store in `dir` holding group `group_id` (meeting `meeting_id`, empty log), checkpointed
+/// and closed: its redb file holds journal batch 1 and its journal is empty.
+async fn closed_store_with_group(dir: &Path, group_id: GroupId, meeting_id: MeetingId) {
+    let store = reopen(dir).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    assert_eq!(held_batch(&store).await, 1);
+    drop(store);
+    let store = reopen(dir).await;
+    assert_eq!(journal_len(dir), 0, "closing checkpointed");
+    drop(store);
+}
+
+/// Writes `records` as the journal's first file; where each record ends.
+fn write_journal(dir: &Path, records: &[(u64, Vec<Op>)]) -> Vec<usize> {
+    write_journal_file(dir, 0, records)
+}
+
+fn write_journal_file(dir: &Path, file: usize, records: &[(u64, Vec<Op>)]) -> Vec<usize> {
+    let mut bytes = Vec::new();
+    let mut ends = Vec::new();
+    for (batch, ops) in records {
+        bytes.extend(journal::encode_record(*batch, ops.iter()));
+        ends.push(bytes.len());
+    }
+    std::fs::write(dir.join(JOURNAL_FILES[file]), &bytes).expect("write the journal");
+    ends
+}
+
+#[tokio::test]
+async fn a_crash_before_any_checkpoint_is_recovered_from_the_journal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let (old_group, old_meeting) = (GroupId::random(), MeetingId::random());
+    let store = reopen(dir.path()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    for seq in 1..=3 {
+        append(&store, group_id, meeting_id, seq).await;
+    }
+    store
+        .create_group(old_group, &snapshot(old_meeting, 0))
+        .await
+        .expect("create");
+    append(&store, old_group, old_meeting, 1).await;
+    store.end_meeting(old_meeting, 1_000).await.expect("end");
+    assert_eq!(store.trim_ended_logs(2_000, 10).await.expect("trim"), 1);
+    store.trim_log(meeting_id, 1).await.expect("trim");
+
+    // Every write is answered, none is checkpointed: the files as they are now are what a
+    // `kill -9` leaves behind. Copy them while the store runs.
+    let crashed = tempfile::tempdir().expect("temp dir");
+    let redb_only = tempfile::tempdir().expect("temp dir");
+    for (file, into) in [
+        (DB_FILE, crashed.path()),
+        (JOURNAL_FILES[0], crashed.path()),
+        (JOURNAL_FILES[1], crashed.path()),
+        (DB_FILE, redb_only.path()),
+    ] {
+        std::fs::copy(dir.path().join(file), into.join(file)).expect("copy");
+    }
+    assert!(journal_len(crashed.path()) > 0);
+    drop(store);
+
+    // The redb file alone is behind: its last durable commit is from before the writes.
+    let behind = reopen(redb_only.path()).await;
+    assert_eq!(behind.load_room(group_id).await.expect("load"), None);
+    drop(behind);
+
+    let recovered = reopen(crashed.path()).await;
+    assert_eq!(
+        journal_len(crashed.path()),
+        0,
+        "recovery empties the journal"
+    );
+    assert_eq!(held_batch(&recovered).await, 9);
+    assert_eq!(tail_seqs(&recovered, group_id).await, vec![2, 3]);
+    assert_eq!(
+        recovered.read_log(old_meeting, 0, 10).await.expect("read"),
+        Vec::new(),
+        "the retention pass is replayed"
+    );
+    assert_eq!(
+        recovered.trim_ended_logs(2_000, 10).await.expect("trim"),
+        0,
+        "and so is its forgetting the meeting"
+    );
+    // The journal numbering goes on from the recovered batch.
+    append(&recovered, group_id, meeting_id, 4).await;
+    assert_eq!(held_batch(&recovered).await, 11);
+    drop(recovered);
+    let reopened = reopen(crashed.path()).await;
+    assert_eq!(tail_seqs(&reopened, group_id).await, vec![2, 3, 4]);
+}
+
+/// A closed store holding one group (journal batch 1), and a journal behind it with three
+/// appends (seqs 1 to 3, batches 2 to 4). Returns the ids and where each record ends.
+async fn store_with_three_journalled_appends(dir: &Path) -> (GroupId, MeetingId, Vec<usize>) {
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    closed_store_with_group(dir, group_id, meeting_id).await;
+    let ends = write_journal(
+        dir,
+        &[
+            (2, vec![append_op(group_id, meeting_id, 1)]),
+            (3, vec![append_op(group_id, meeting_id, 2)]),
+            (4, vec![append_op(group_id, meeting_id, 3)]),
+        ],
+    );
+    (group_id, meeting_id, ends)
+}
+
+#[tokio::test]
+async fn a_torn_last_record_is_dropped_and_the_complete_ones_applied() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id, ends) = store_with_three_journalled_appends(dir.path()).await;
+    let torn_at = (ends[1] + ends[2]) / 2;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join(JOURNAL_FILES[0]))
+        .expect("open the journal");
+    file.set_len(torn_at as u64).expect("tear the last record");
+    drop(file);
+
+    let store = reopen(dir.path()).await;
+    assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2]);
+    assert_eq!(held_batch(&store).await, 3);
+    assert_eq!(journal_len(dir.path()), 0);
+    // The torn write was never answered: its seq is free again.
+    append(&store, group_id, meeting_id, 3).await;
+    assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3]);
+}
+
+#[tokio::test]
+async fn a_record_with_a_wrong_crc_ends_the_replay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, _, ends) = store_with_three_journalled_appends(dir.path()).await;
+    let path = dir.path().join(JOURNAL_FILES[0]);
+    let mut bytes = std::fs::read(&path).expect("read the journal");
+    // The last byte of the second record's body (its event text).
+    bytes[ends[1] - 1] ^= 0x01;
+    std::fs::write(&path, &bytes).expect("write the journal");
+
+    let store = reopen(dir.path()).await;
+    assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
+    assert_eq!(held_batch(&store).await, 2);
+    assert_eq!(journal_len(dir.path()), 0);
+}
+
+#[tokio::test]
+async fn records_the_redb_file_holds_already_are_skipped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    closed_store_with_group(dir.path(), group_id, meeting_id).await;
+    // Batch 1 is held already (the group's creation); applied again, this one would create
+    // another group.
+    let stale_group = GroupId::random();
+    write_journal(
+        dir.path(),
+        &[
+            (
+                1,
+                vec![Op::CreateGroup {
+                    group_id: stale_group,
+                    snapshot: snapshot(meeting_id, 0),
+                }],
+            ),
+            (2, vec![append_op(group_id, meeting_id, 1)]),
+        ],
+    );
+
+    let store = reopen(dir.path()).await;
+    assert_eq!(store.load_room(stale_group).await.expect("load"), None);
+    assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
+    assert_eq!(held_batch(&store).await, 2);
+}
+
+#[tokio::test]
+async fn a_gap_in_the_batch_numbers_ends_the_replay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    closed_store_with_group(dir.path(), group_id, meeting_id).await;
+    // Batch 4 would apply cleanly, but 3 is missing: it is not the journal's continuation.
+    write_journal(
+        dir.path(),
+        &[
+            (2, vec![append_op(group_id, meeting_id, 1)]),
+            (4, vec![append_op(group_id, meeting_id, 2)]),
+        ],
+    );
+
+    let store = reopen(dir.path()).await;
+    assert_eq!(tail_seqs(&store, group_id).await, vec![1]);
+    assert_eq!(held_batch(&store).await, 2);
+    assert_eq!(journal_len(dir.path()), 0);
+}
+
+#[tokio::test]
+async fn garbage_in_place_of_a_journal_changes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    closed_store_with_group(dir.path(), group_id, meeting_id).await;
+    for garbage in [
+        vec![0xff; 3],
+        vec![0xff; 64],
+        vec![0; 64],
+        b"not a journal at all".to_vec(),
+    ] {
+        std::fs::write(dir.path().join(JOURNAL_FILES[0]), &garbage).expect("write");
+        let store = reopen(dir.path()).await;
+        assert_eq!(tail_seqs(&store, group_id).await, Vec::<Seq>::new());
+        assert_eq!(held_batch(&store).await, 1);
+        assert_eq!(journal_len(dir.path()), 0);
+        drop(store);
+    }
+}
+
+#[tokio::test]
+async fn checkpoints_empty_the_journal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let store = reopen(dir.path()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    append(&store, group_id, meeting_id, 1).await;
+    assert!(journal_len(dir.path()) > 0);
+    store.flush().await.expect("flush");
+    assert_eq!(journal_len(dir.path()), 0, "a flush checkpoints");
+    drop(store);
+
+    // Past the size threshold, the writer checkpoints after the group commit.
+    let options = EmbeddedOptions {
+        checkpoint_journal_bytes: 1,
+        ..no_checkpoints()
+    };
+    let store = reopen_with(dir.path(), options).await;
+    append(&store, group_id, meeting_id, 2).await;
+    // The checkpoint follows the answer; wait for it (through the writer).
+    store.flush().await.expect("flush");
+    assert_eq!(journal_len(dir.path()), 0);
+    drop(store);
+
+    // After the interval, too.
+    let options = EmbeddedOptions {
+        checkpoint_interval: Duration::from_millis(50),
+        ..no_checkpoints()
+    };
+    let store = reopen_with(dir.path(), options).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    append(&store, group_id, meeting_id, 3).await;
+    assert!(
+        within_two_seconds(|| journal_len(dir.path()) == 0).await,
+        "the timed checkpoint empties the journal within 2 s"
+    );
+    assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3]);
+}
+
+#[tokio::test]
+async fn answered_writes_are_committed_within_the_interval() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let store = reopen(dir.path()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    append(&store, group_id, meeting_id, 1).await;
+    assert!(
+        within_two_seconds(|| !store.uncommitted.load(Ordering::Acquire)).await,
+        "the writer commits within 2 s without being asked"
+    );
+    // Read straight from redb, without asking the writer: the write is there.
+    let txn = store.db.begin_read().expect("read");
+    let log = txn.open_table(LOG).expect("log table");
+    let stored = log.get((meeting_id.as_u128(), 1)).expect("get");
+    assert_eq!(stored.expect("entry 1").value(), entry(1).bytes.as_slice());
+}
+
+#[tokio::test]
+async fn a_failed_transaction_is_rebuilt_from_the_journal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let store = reopen(dir.path()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    store.flush().await.expect("checkpoint");
+    for seq in 1..=3 {
+        append(&store, group_id, meeting_id, seq).await;
+    }
+    // The three appends were answered; lose the transaction that holds them.
+    store
+        .send(Command::FailOpenTransaction)
+        .await
+        .expect("send");
+    assert_eq!(
+        tail_seqs(&store, group_id).await,
+        vec![1, 2, 3],
+        "a read after the failure finds the answered writes, applied again from the journal"
+    );
+    assert_eq!(
+        journal_len(dir.path()),
+        0,
+        "the repair ends in a checkpoint"
+    );
+
+    // Lose a transaction again; this time the next write comes first and repairs.
+    append(&store, group_id, meeting_id, 4).await;
+    store
+        .send(Command::FailOpenTransaction)
+        .await
+        .expect("send");
+    append(&store, group_id, meeting_id, 5).await;
+    assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3, 4, 5]);
+    drop(store);
+    let reopened = reopen(dir.path()).await;
+    assert_eq!(tail_seqs(&reopened, group_id).await, vec![1, 2, 3, 4, 5]);
+}
+
+/// Begins a timed checkpoint whose durable commit waits for a message on the returned
+/// sender (`true` makes it fail).
+async fn begin_held_checkpoint(store: &EmbeddedStore) -> std_mpsc::Sender<bool> {
+    let (release, gate) = std_mpsc::channel();
+    let (started, running) = oneshot::channel();
+    store
+        .send(Command::BeginCheckpoint { gate, started })
+        .await
+        .expect("send");
+    assert!(
+        running.await.expect("answer"),
+        "the checkpoint runs with a window"
+    );
+    release
+}
+
+/// `write` answered within 2 s, while a checkpoint is held: writes do not wait for it.
+async fn within_a_held_checkpoint<T>(write: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(2), write)
+        .await
+        .expect("the write is answered while the checkpoint is held")
+}
+
+#[tokio::test]
+async fn writes_go_on_while_a_checkpoint_runs_and_are_checked_as_usual() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let (new_group, new_meeting) = (GroupId::random(), MeetingId::random());
+    let store = reopen(dir.path()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    append(&store, group_id, meeting_id, 1).await;
+    let release = begin_held_checkpoint(&store).await;
+
+    within_a_held_checkpoint(append(&store, group_id, meeting_id, 2)).await;
+    within_a_held_checkpoint(append(&store, group_id, meeting_id, 3)).await;
+    within_a_held_checkpoint(create_empty_group(&store, new_group, new_meeting)).await;
+    within_a_held_checkpoint(append(&store, new_group, new_meeting, 1)).await;
+    let refused = [
+        // Seq 3 is taken, by a write of the window.
+        (
+            Op::Append {
+                group_id,
+                meeting_id,
+                entries: vec![entry(3)],
+                snapshot: None,
+            },
+            "conflict",
+        ),
+        // Seq 1 was taken before the checkpoint.
+        (append_op(group_id, meeting_id, 1), "conflict"),
+        (append_op(GroupId::random(), meeting_id, 4), "not found"),
+        (
+            Op::CreateGroup {
+                group_id: new_group,
+                snapshot: snapshot(new_meeting, 0),
+            },
+            "conflict",
+        ),
+        (
+            Op::CreateGroup {
+                group_id,
+                snapshot: snapshot(meeting_id, 0),
+            },
+            "conflict",
+        ),
+        (
+            Op::Append {
+                group_id,
+                meeting_id,
+                entries: vec![entry(4)],
+                snapshot: Some(snapshot(meeting_id, 5)),
+            },
+            "conflict",
+        ),
+    ];
+    for (op, expected) in refused {
+        let outcome = within_a_held_checkpoint(store.write(op.clone())).await;
+        let matches = matches!(
+            (&outcome, expected),
+            (Err(StoreError::Conflict(_)), "conflict")
+                | (Err(StoreError::NotFound(_)), "not found")
+        );
+        assert!(
+            matches,
+            "{op:?} during a checkpoint: {outcome:?}, expected {expected}"
+        );
+    }
+
+    // A read waits for the checkpoint's end, then sees every answered write.
+    let read = tokio::spawn({
+        let store = store.clone();
+        async move { tail_seqs(&store, group_id).await }
+    });
+    // And so does a rarer write (it is ordered after the window's writes).
+    let end = tokio::spawn({
+        let store = store.clone();
+        async move { store.end_meeting(new_meeting, 1_000).await }
+    });
+    release.send(false).expect("release the checkpoint");
+    assert_eq!(read.await.expect("read task"), vec![1, 2, 3]);
+    end.await.expect("end task").expect("end meeting");
+    assert_eq!(tail_seqs(&store, new_group).await, vec![1]);
+    // The checkpoint emptied the older file; the window's writes are in the other.
+    assert_eq!(
+        std::fs::metadata(dir.path().join(JOURNAL_FILES[0]))
+            .expect("file")
+            .len(),
+        0
+    );
+    assert!(
+        std::fs::metadata(dir.path().join(JOURNAL_FILES[1]))
+            .expect("file")
+            .len()
+            > 0
+    );
+    // The numbering goes on: 2 before the checkpoint, 4 in its window, the end after it.
+    assert_eq!(held_batch(&store).await, 7);
+    append(&store, group_id, meeting_id, 4).await;
+    drop(store);
+
+    let reopened = reopen(dir.path()).await;
+    assert_eq!(tail_seqs(&reopened, group_id).await, vec![1, 2, 3, 4]);
+    assert_eq!(tail_seqs(&reopened, new_group).await, vec![1]);
+    assert_eq!(journal_len(dir.path()), 0);
+}
+
+#[tokio::test]
+async fn a_crash_during_a_checkpoint_is_recovered_from_both_journal_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let store = reopen(dir.path()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    store.flush().await.expect("checkpoint");
+    append(&store, group_id, meeting_id, 1).await;
+    append(&store, group_id, meeting_id, 2).await;
+    let release = begin_held_checkpoint(&store).await;
+    within_a_held_checkpoint(append(&store, group_id, meeting_id, 3)).await;
+
+    // What a `kill -9` now leaves: the redb file's durable state is from before seq 1,
+    // the first journal file holds seqs 1 and 2, the second seq 3.
+    let crashed = tempfile::tempdir().expect("temp dir");
+    for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
+        std::fs::copy(dir.path().join(file), crashed.path().join(file)).expect("copy");
+    }
+    release.send(false).expect("release the checkpoint");
+    drop(store);
+
+    let recovered = reopen(crashed.path()).await;
+    assert_eq!(tail_seqs(&recovered, group_id).await, vec![1, 2, 3]);
+    assert_eq!(held_batch(&recovered).await, 4);
+    assert_eq!(
+        journal_len(crashed.path()),
+        0,
+        "recovery empties both files"
+    );
+    append(&recovered, group_id, meeting_id, 4).await;
+    assert_eq!(held_batch(&recovered).await, 5);
+}
+
+#[tokio::test]
+async fn a_failed_checkpoint_is_repaired_with_its_window_s_writes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let store = reopen(dir.path()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    append(&store, group_id, meeting_id, 1).await;
+    let release = begin_held_checkpoint(&store).await;
+    within_a_held_checkpoint(append(&store, group_id, meeting_id, 2)).await;
+    release.send(true).expect("fail the checkpoint");
+    assert_eq!(
+        tail_seqs(&store, group_id).await,
+        vec![1, 2],
+        "the repair applies both files' records"
+    );
+    assert_eq!(
+        journal_len(dir.path()),
+        0,
+        "the repair ends in a checkpoint"
+    );
+    append(&store, group_id, meeting_id, 3).await;
+    drop(store);
+    let reopened = reopen(dir.path()).await;
+    assert_eq!(tail_seqs(&reopened, group_id).await, vec![1, 2, 3]);
+}
+
+#[tokio::test]
+async fn records_in_both_journal_files_are_applied_in_the_order_of_their_numbers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    closed_store_with_group(dir.path(), group_id, meeting_id).await;
+    // The second file holds the older records, as after a checkpoint that switched to the
+    // first; seq 2 applied before seq 1 would be refused.
+    write_journal_file(
+        dir.path(),
+        1,
+        &[(2, vec![append_op(group_id, meeting_id, 1)])],
+    );
+    write_journal_file(
+        dir.path(),
+        0,
+        &[(3, vec![append_op(group_id, meeting_id, 2)])],
+    );
+    let store = reopen(dir.path()).await;
+    assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2]);
+    assert_eq!(held_batch(&store).await, 3);
+    assert_eq!(journal_len(dir.path()), 0);
+}
+
+/// Appends seq `seq` and answers how the store took it.
+async fn try_append(
+    store: &EmbeddedStore,
+    group_id: GroupId,
+    meeting_id: MeetingId,
+    seq: Seq,
+) -> Result<(), StoreError> {
+    let entries = [entry(seq)];
+    store
+        .append(AppendBatch {
+            group_id,
+            meeting_id,
+            entries: &entries,
+            snapshot: None,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_log_s_head_outlives_its_entries_commits_checkpoints_and_restarts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let store = reopen(dir.path()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    for seq in 1..=3 {
+        append(&store, group_id, meeting_id, seq).await;
+    }
+    store.trim_log(meeting_id, 3).await.expect("trim");
+    let stale = |outcome: Result<(), StoreError>| matches!(outcome, Err(StoreError::Conflict(_)));
+    assert!(stale(try_append(&store, group_id, meeting_id, 1).await));
+    // Committed (a read commits), then checkpointed: the head is in redb, not only known.
+    assert_eq!(tail_seqs(&store, group_id).await, Vec::<Seq>::new());
+    assert!(stale(try_append(&store, group_id, meeting_id, 3).await));
+    store.flush().await.expect("checkpoint");
+    assert!(stale(try_append(&store, group_id, meeting_id, 2).await));
+    append(&store, group_id, meeting_id, 4).await;
+    drop(store);
+
+    // Closed cleanly, and (below) crashed with the last append in the journal only.
+    let store = reopen(dir.path()).await;
+    assert!(stale(try_append(&store, group_id, meeting_id, 4).await));
+    append(&store, group_id, meeting_id, 5).await;
+    let crashed = tempfile::tempdir().expect("temp dir");
+    for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
+        std::fs::copy(dir.path().join(file), crashed.path().join(file)).expect("copy");
+    }
+    drop(store);
+    for dir in [dir.path(), crashed.path()] {
+        let store = reopen(dir).await;
+        assert!(stale(try_append(&store, group_id, meeting_id, 5).await));
+        append(&store, group_id, meeting_id, 6).await;
+        assert_eq!(tail_seqs(&store, group_id).await, vec![4, 5, 6]);
+    }
+}
