@@ -244,7 +244,7 @@ impl EmbeddedStore {
         txn.commit().map_err(unavailable)?;
 
         let mut journal = Journal::open(data_dir)?;
-        let last_batch = journal.recover(&db, [u64::MAX; 2])?;
+        let last_batch = journal.recover(&db)?;
 
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             StoreError::Unavailable("the embedded store opens inside a tokio runtime".into())
@@ -802,7 +802,18 @@ impl Journal {
                 })
         };
         let files = [open(&paths[0])?, open(&paths[1])?];
-        let lens = [0, 1].map(|index| files[index].metadata().map_or(0, |meta| meta.len()));
+        let len = |index: usize| {
+            files[index]
+                .metadata()
+                .map(|meta| meta.len())
+                .map_err(|error| {
+                    StoreError::Unavailable(format!(
+                        "cannot read the length of {}: {error}",
+                        paths[index].display()
+                    ))
+                })
+        };
+        let lens = [len(0)?, len(1)?];
         Ok(Journal {
             files,
             paths,
@@ -817,17 +828,17 @@ impl Journal {
         self.lens[0] + self.lens[1]
     }
 
-    /// Applies the records the redb file does not hold yet (each file read up to its length in
-    /// `len_max`), durably, then empties both files and appends to the first again. Returns the
-    /// number of the last record applied ever.
-    fn recover(&mut self, db: &Database, len_max: [u64; 2]) -> Result<u64, StoreError> {
+    /// Applies the records the redb file does not hold yet (each file read up to its length as
+    /// known here: the end of its last complete write), durably, then empties both files and
+    /// appends to the first again. Returns the number of the last record applied ever.
+    fn recover(&mut self, db: &Database) -> Result<u64, StoreError> {
         let last = replay(
             db,
             &[0, 1].map(|index| {
                 (
                     &*self.files[index],
                     self.paths[index].as_path(),
-                    len_max[index],
+                    self.lens[index],
                 )
             }),
         )?;
@@ -1393,8 +1404,7 @@ impl Writer {
                 "the store cannot apply its journal; restart the server to recover".into(),
             ));
         }
-        let lens = self.journal.lens;
-        let last = match self.journal.recover(&self.db, lens) {
+        let last = match self.journal.recover(&self.db) {
             Ok(last) => last,
             Err(error) => {
                 self.repair_failed_at = Some(Instant::now());

@@ -53,7 +53,13 @@ fn append_op(group_id: GroupId, meeting_id: MeetingId, seq: Seq) -> Op {
     }
 }
 
-async fn append(store: &EmbeddedStore, group_id: GroupId, meeting_id: MeetingId, seq: Seq) {
+/// Appends seq `seq` and answers how the store took it.
+async fn try_append(
+    store: &EmbeddedStore,
+    group_id: GroupId,
+    meeting_id: MeetingId,
+    seq: Seq,
+) -> Result<(), StoreError> {
     let entries = [entry(seq)];
     store
         .append(AppendBatch {
@@ -62,6 +68,12 @@ async fn append(store: &EmbeddedStore, group_id: GroupId, meeting_id: MeetingId,
             entries: &entries,
             snapshot: None,
         })
+        .await
+}
+
+/// Appends seq `seq`, which must succeed.
+async fn append(store: &EmbeddedStore, group_id: GroupId, meeting_id: MeetingId, seq: Seq) {
+    try_append(store, group_id, meeting_id, seq)
         .await
         .expect("append");
 }
@@ -639,24 +651,6 @@ async fn records_in_both_journal_files_are_applied_in_the_order_of_their_numbers
         &[(3, vec![append_op(group_id, meeting_id, 2)])],
     );
     reopen_recovered(dir.path(), group_id, &[1, 2], 3).await;
-}
-
-/// Appends seq `seq` and answers how the store took it.
-async fn try_append(
-    store: &EmbeddedStore,
-    group_id: GroupId,
-    meeting_id: MeetingId,
-    seq: Seq,
-) -> Result<(), StoreError> {
-    let entries = [entry(seq)];
-    store
-        .append(AppendBatch {
-            group_id,
-            meeting_id,
-            entries: &entries,
-            snapshot: None,
-        })
-        .await
 }
 
 #[tokio::test]
