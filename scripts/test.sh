@@ -8,6 +8,20 @@ cd "$(dirname "$0")/.."
 say() { printf '\n==> %s\n' "$*"; }
 
 # --- What the tests need -------------------------------------------------------------------
+# A clean build of everything the tests compile takes about 5 GiB under target/. Say so at
+# once, rather than after minutes of compiling, when the disk cannot hold it.
+target_dir="${CARGO_TARGET_DIR:-target}"
+mkdir -p "$target_dir"
+free_mib=$(($(df -Pk "$target_dir" | awk 'NR == 2 {print $4}') / 1024))
+if [ "$free_mib" -lt 6144 ]; then
+  if [ -d "$target_dir/debug" ]; then
+    echo "warning: only $free_mib MiB free on the disk holding $target_dir; the build may run out of space." >&2
+  else
+    echo "error: only $free_mib MiB free on the disk holding $target_dir, and a clean test build needs about 5 GiB. Free some space and run this again." >&2
+    exit 1
+  fi
+fi
+
 apt_updated=no
 need_package() { # need_package COMMAND DEBIAN_PACKAGE WHY
   if ! command -v "$1" >/dev/null 2>&1; then
