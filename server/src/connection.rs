@@ -22,7 +22,7 @@ use tracing::{Instrument, debug, field, info, info_span};
 use crate::clock::sleep_until_or_never;
 use crate::room::actor::RoomCommand;
 use crate::room::registry::{JoinArgs, RoomHandle};
-use crate::room::{ConnectionId, Outbox, OutboxItem, QueueError};
+use crate::room::{CloseRequest, ConnectionId, Outbox, OutboxItem, QueueError};
 use crate::server::ServerContext;
 use crate::websocket::{self, Socket};
 
@@ -101,7 +101,10 @@ impl Connection {
     /// Serves the connection until it closes. What lives across its awaits lives as long as the
     /// connection, so it keeps only what it needs; the socket is boxed to be held once.
     async fn run(mut self, mut socket: Box<Socket>) {
-        let outbox = Outbox::new(self.context.config.limits.outbound_queue_max);
+        let outbox = Outbox::writing_to(
+            self.context.config.limits.outbound_queue_max,
+            Arc::clone(socket.get_ref().stream()),
+        );
         let mut shutdown = self.context.shutdown.clone();
         let mut session = Session::Joining {
             deadline: tokio::time::Instant::now() + self.context.config.limits.join_timeout(),
@@ -109,11 +112,8 @@ impl Connection {
         let _ = outbox.push_message(&self.hello());
 
         let mut presence_reason = PresenceReason::ConnectionLost;
-        let mut closing: Option<(CloseReason, String)> = None;
+        let mut closing: Option<CloseRequest> = None;
         let read_wake = websocket::ReadWake::new();
-        // Whether tungstenite may hold bytes of its own to write (a pong): set by a ping, cleared
-        // by the flush before the next frames.
-        let mut control_pending = false;
         loop {
             let join_deadline = match &session {
                 Session::Joining { deadline } => Some(*deadline),
@@ -127,10 +127,10 @@ impl Connection {
                         break;
                     }
                     OutboxItem::Frame(frame) => {
-                        let flush_first = std::mem::take(&mut control_pending);
-                        if websocket::write_frames(&mut socket, flush_first, frame, || outbox.try_next()).await.is_err() {
+                        if websocket::write_frames(&mut socket, frame, || outbox.try_next()).await.is_err() {
                             break;
                         }
+                        outbox.release();
                     }
                 },
                 () = crate::server::stopping(&mut shutdown), if join_deadline.is_some() => {
@@ -146,7 +146,13 @@ impl Connection {
                         Some(Ok(Message::Text(text))) => Box::pin(self.on_text(&text, &outbox, &mut session)).await,
                         Some(Ok(Message::Binary(_))) => self.reject(&outbox, None, ErrorCode::Invalid, "frames must be JSON text, not binary".into()),
                         Some(Ok(Message::Ping(_))) => {
-                            control_pending = true;
+                            // tungstenite owes a pong: write it now, with pushes queueing
+                            // meanwhile, so that it never lands inside a frame.
+                            outbox.hold();
+                            if SinkExt::<Message>::flush(&mut socket).await.is_err() {
+                                break;
+                            }
+                            outbox.release();
                             Next::Continue
                         }
                         Some(Ok(Message::Pong(_) | Message::Frame(_))) => Next::Continue,
@@ -179,20 +185,14 @@ impl Connection {
                 })
                 .await;
         }
-        match closing {
-            Some((reason, message)) => {
-                info!(reason = reason.as_str(), "closing connection");
-                let close = close_gracefully(&mut socket, &outbox, reason, message);
-                let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(close)).await;
-            }
-            None => {
-                let _ = Box::pin(tokio::time::timeout(
-                    CLOSE_GRACE,
-                    Socket::close(&mut socket, None),
-                ))
-                .await;
-            }
+        // From here on the connection task alone writes (what is still queued, then the close),
+        // so pushes only queue.
+        outbox.hold();
+        if let Some((reason, _)) = &closing {
+            info!(reason = reason.as_str(), "closing connection");
         }
+        let close = close_gracefully(&mut socket, &outbox, closing);
+        let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(close)).await;
         outbox.shut();
     }
 
@@ -335,28 +335,30 @@ fn is_capacity_error(error: &tokio_tungstenite::tungstenite::Error) -> bool {
     matches!(error, tokio_tungstenite::tungstenite::Error::Capacity(_))
 }
 
-/// Ends a connection the server chose to close, the polite way: writes what is still queued,
-/// the `closing` message saying why, and the close frame; then reads and drops whatever the
-/// client still sends until it answers the close. Dropping a socket with unread input would
-/// reset the connection, and the reset can destroy the reason before the client reads it.
-async fn close_gracefully(
-    socket: &mut Socket,
-    outbox: &Outbox,
-    reason: CloseReason,
-    message: String,
-) {
-    // Whatever is still queued, then the reason, in as few writes as they fit.
-    let closing = crate::room::encode(&ServerMessage::Closing { reason, message });
-    let mut closing = Some(closing);
-    while let Some(first) = outbox.try_next().or_else(|| closing.take()) {
-        let more = || outbox.try_next().or_else(|| closing.take());
-        if websocket::write_frames(socket, true, first, more)
-            .await
-            .is_err()
-        {
+/// Ends a connection: writes what is still queued (the rest of a frame the socket took part
+/// of, at least, so that the close frame never lands inside it). When the server chose to
+/// close, it also writes the `closing` message saying why and a close frame with the reason,
+/// then reads and drops whatever the client still sends until it answers the close: dropping a
+/// socket with unread input would reset the connection, and the reset can destroy the reason
+/// before the client reads it. Otherwise (the client left or the connection broke) it closes
+/// without a reason.
+async fn close_gracefully(socket: &mut Socket, outbox: &Outbox, closing: Option<CloseRequest>) {
+    let mut closing_frame = closing.as_ref().map(|(reason, message)| {
+        crate::room::encode(&ServerMessage::Closing {
+            reason: *reason,
+            message: message.clone(),
+        })
+    });
+    while let Some(first) = outbox.try_next().or_else(|| closing_frame.take()) {
+        let more = || outbox.try_next().or_else(|| closing_frame.take());
+        if websocket::write_frames(socket, first, more).await.is_err() {
             return;
         }
     }
+    let Some((reason, _)) = closing else {
+        let _ = Socket::close(socket, None).await;
+        return;
+    };
     let frame = CloseFrame {
         code: CloseCode::from(reason.close_code()),
         reason: Utf8Bytes::from_static(reason.as_str()),

@@ -8,19 +8,22 @@
 //!   grows only for a larger frame.
 //! - Writing does not: every server message is framed once, when it is serialized, as a
 //!   [`WireFrame`] (the WebSocket header and the JSON text in one shared buffer), and the same
-//!   bytes go to every recipient. [`write_frames`] writes a connection's queued frames straight
-//!   to the socket, several in one system call when several wait. tungstenite writes only its
-//!   own control frames (close, pong), so its output buffer never holds a large message.
+//!   bytes go to every recipient. Usually the room writes them to the socket itself (see
+//!   [`crate::room::Outbox`]); what the socket does not take at once, [`write_frames`] writes
+//!   from the connection's task, several frames in one system call when several wait.
+//!   tungstenite writes only its own control frames (close, pong), so its output buffer never
+//!   holds a large message.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Wake, Waker, ready};
 
 use axum::http::{HeaderMap, HeaderValue, Method, header};
+use futures_util::StreamExt;
 use futures_util::task::AtomicWaker;
-use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -28,7 +31,85 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Bytes, Message};
 
 /// A server-side WebSocket, straight on the TCP connection.
-pub type Socket = WebSocketStream<TcpStream>;
+pub type Socket = WebSocketStream<SharedTcp>;
+
+/// A TCP connection that the connection task reads and writes through tungstenite, and that its
+/// [`crate::room::Outbox`] also writes frames to directly (see there), so it is shared. Reads
+/// and writes wait for readiness and then try the socket, which is how tokio's own stream
+/// works; nothing is buffered here.
+#[derive(Debug, Clone)]
+pub struct SharedTcp(Arc<TcpStream>);
+
+impl SharedTcp {
+    /// The stream, to hand to the outbox.
+    pub fn stream(&self) -> &Arc<TcpStream> {
+        &self.0
+    }
+}
+
+impl AsyncRead for SharedTcp {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        loop {
+            ready!(self.0.poll_read_ready(cx))?;
+            match self.0.try_read(buf.initialize_unfilled()) {
+                Ok(read) => {
+                    buf.advance(read);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for SharedTcp {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        loop {
+            ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write(buf) {
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                written => return Poll::Ready(written),
+            }
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        loop {
+            ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write_vectored(bufs) {
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                written => return Poll::Ready(written),
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(
+            rustix::net::shutdown(&*self.0, rustix::net::Shutdown::Write).map_err(Into::into),
+        )
+    }
+}
 
 /// The read buffer a connection starts with. Client frames are requests of a few hundred
 /// bytes; the buffer grows for a larger one.
@@ -97,7 +178,7 @@ pub async fn from_upgraded(
     frame_bytes_hard_max: usize,
 ) -> Option<Box<Socket>> {
     let parts = upgraded.downcast::<TokioIo<TcpStream>>().ok()?;
-    let tcp = parts.io.into_inner();
+    let tcp = SharedTcp(Arc::new(parts.io.into_inner()));
     let role = tokio_tungstenite::tungstenite::protocol::Role::Server;
     let config = Some(config(frame_bytes_hard_max));
     let socket = if parts.read_buf.is_empty() {
@@ -136,6 +217,12 @@ impl WireFrame {
     /// The whole frame, as written to the socket.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
+    }
+
+    /// What is left to write of this frame after its first `written` bytes went out: not a
+    /// frame of its own (it has no header), only for the socket it was partly written to.
+    pub fn unwritten_part(&self, written: usize) -> WireFrame {
+        WireFrame(self.0.slice(written..))
     }
 
     /// The message text the frame carries.
@@ -206,20 +293,13 @@ pub async fn next_message(
 const WRITE_BATCH_BYTES_MAX: usize = 64 * 1024;
 
 /// Writes `first` and whatever else is queued behind it (up to [`WRITE_BATCH_BYTES_MAX`]) to
-/// the socket, in one system call when it can. With `flush_first`, anything tungstenite itself
-/// may still hold (the pong it owes for a ping it read, say) is written before, so frames never
-/// interleave; the caller knows when that can be the case and spares the call otherwise.
+/// the socket, in one system call when it can. The caller makes sure tungstenite holds no bytes
+/// of its own meanwhile (it flushes a pong as soon as it owes one), so frames never interleave.
 pub async fn write_frames(
     socket: &mut Socket,
-    flush_first: bool,
     first: WireFrame,
     mut more: impl FnMut() -> Option<WireFrame>,
 ) -> std::io::Result<()> {
-    if flush_first {
-        SinkExt::<Message>::flush(socket)
-            .await
-            .map_err(std::io::Error::other)?;
-    }
     let io = socket.get_mut();
     match more() {
         None => io.write_all(first.as_bytes()).await?,

@@ -730,3 +730,73 @@ async fn a_connection_that_never_joins_is_closed() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn websocket_pings_are_answered_between_whole_frames_while_events_stream() {
+    // The room writes events straight to its members' sockets, and a connection writes the
+    // pong it owes for a ping itself: the two must never cut into each other's frames. The
+    // client's WebSocket reader fails on a broken frame, and every event must arrive once.
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        requests_per_second: 10_000,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(dir.path(), limits).await;
+    let group = create_group(server.addr, "Peers").await;
+    let mut facilitator = TestClient::connect(server.addr).await;
+    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut member = TestClient::connect(server.addr).await;
+    member.join_as_member(&group, "Bob").await;
+    let from_seq = member.last_seq;
+
+    const ROUNDS: usize = 200;
+    let flood = tokio::spawn(async move {
+        for _ in 0..ROUNDS {
+            facilitator.send(Request::RaiseHand).await;
+            facilitator.send(Request::LowerHand).await;
+        }
+        facilitator
+    });
+    for _ in 0..ROUNDS {
+        member
+            .send_raw(tokio_tungstenite::tungstenite::Message::Ping(
+                "are you there".into(),
+            ))
+            .await;
+    }
+    let mut facilitator = flood.await.unwrap();
+    // The facilitator's last request is answered after its event went out.
+    let last = facilitator.send(Request::RaiseHand).await;
+    facilitator
+        .answer(last)
+        .await
+        .expect("the last raise is accepted");
+    let final_seq = facilitator.last_seq;
+    member.event_where(|frame| frame.seq == final_seq).await;
+    let hand_events = member
+        .events()
+        .iter()
+        .filter(|frame| frame.seq > from_seq)
+        .filter(|frame| {
+            matches!(
+                frame.event,
+                Event::HandRaised { .. } | Event::HandLowered { .. }
+            )
+        })
+        .count();
+    // (The client checks on arrival that seqs only go up, so none came twice.)
+    assert_eq!(hand_events, 2 * ROUNDS + 1, "every hand event arrived");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while member.pongs < ROUNDS {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} pongs of {ROUNDS} arrived",
+            member.pongs
+        );
+        if let Err(closed) = member.try_recv(Duration::from_millis(100)).await {
+            panic!("the connection closed: {closed:?}");
+        }
+    }
+    assert_eq!(member.pongs, ROUNDS, "one pong per ping");
+    server.stop().await;
+}

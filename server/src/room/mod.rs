@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
 use roundtable_protocol::{CloseReason, ServerMessage};
+use tokio::net::TcpStream;
 
 use crate::websocket::WireFrame;
 
@@ -36,8 +37,19 @@ pub type CloseRequest = (CloseReason, String);
 /// idle connection holds no memory for the largest burst it ever saw.
 const OUTBOX_IDLE_CAPACITY: usize = 4;
 
-/// The way to one connection's writer: a bounded queue of frames, and a one-time close request
+/// The way to one connection's socket: a bounded queue of frames, and a one-time close request
 /// that works even when the queue is full.
+///
+/// **Frames are written by whoever pushes them, when they can be.** An outbox made with
+/// [`Outbox::writing_to`] holds the connection's TCP stream. A push that finds nothing queued
+/// and the connection not writing tries the socket at once, without waiting: when the kernel
+/// takes the whole frame (the usual case), that is the end of it, and the connection's task is
+/// not even woken. So a room sends an event to its members with one system call each and no
+/// other per-connection work. Only what the socket does not take at once (a full send buffer,
+/// or the rest of a frame it took part of) is queued, and the connection's task writes it when
+/// the socket is ready, in order, before anything pushed later. The lock makes this safe: every
+/// direct write happens under it, and only while the socket is at a frame boundary that
+/// nobody else is writing past ([`Outbox::hold`] / [`Outbox::release`]).
 ///
 /// One small allocation per connection: the queue grows only while frames wait and shrinks
 /// back when they are written. The room side pushes without waiting; the connection side waits
@@ -56,6 +68,12 @@ struct Shared {
 #[derive(Debug, Default)]
 struct Queue {
     frames: VecDeque<WireFrame>,
+    /// The socket that pushes may write to directly; `None` for an outbox that only queues, and
+    /// once the connection has shut it.
+    socket: Option<Arc<TcpStream>>,
+    /// The connection is writing (frames it took from the queue, or bytes of tungstenite's own),
+    /// so a push must queue behind it rather than write.
+    held: bool,
     /// The connection waiting in [`Outbox::next`], woken (once) by the next push or close.
     /// Kept under the same lock as the frames, so no wake-up is lost between a look at an
     /// empty queue and the wait.
@@ -79,18 +97,32 @@ pub enum QueueError {
 /// What the connection should do next, from [`Outbox::next`].
 #[derive(Debug)]
 pub enum OutboxItem {
-    /// Write this frame.
+    /// Write this frame (the connection holds the outbox until it calls [`Outbox::release`]).
     Frame(WireFrame),
     /// Close with this reason (frames still queued can be taken with [`Outbox::try_next`]).
     Close(CloseRequest),
 }
 
 impl Outbox {
-    /// A new, empty outbox holding at most `frames_max` unwritten frames.
+    /// A new, empty outbox holding at most `frames_max` unwritten frames, which only queues:
+    /// every frame comes out of [`Outbox::next`].
     pub fn new(frames_max: usize) -> Outbox {
+        Outbox::with_socket(frames_max, None)
+    }
+
+    /// A new, empty outbox for the connection on `socket`, which pushes write to directly when
+    /// they can (see [`Outbox`]).
+    pub fn writing_to(frames_max: usize, socket: Arc<TcpStream>) -> Outbox {
+        Outbox::with_socket(frames_max, Some(socket))
+    }
+
+    fn with_socket(frames_max: usize, socket: Option<Arc<TcpStream>>) -> Outbox {
         Outbox {
             shared: Arc::new(Shared {
-                queue: Mutex::new(Queue::default()),
+                queue: Mutex::new(Queue {
+                    socket,
+                    ..Queue::default()
+                }),
                 frames_max: frames_max.max(1),
             }),
         }
@@ -103,12 +135,25 @@ impl Outbox {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Queues an already serialized frame without waiting.
+    /// Sends an already serialized frame without waiting: straight to the socket when nothing
+    /// is ahead of it, else into the queue.
     pub fn push(&self, frame: WireFrame) -> Result<(), QueueError> {
         let waiting = {
             let mut queue = self.lock();
             if queue.gone {
                 return Err(QueueError::Closed);
+            }
+            let mut frame = frame;
+            if let (true, false, Some(socket)) =
+                (queue.frames.is_empty(), queue.held, &queue.socket)
+            {
+                match socket.try_write(frame.as_bytes()) {
+                    Ok(written) if written == frame.as_bytes().len() => return Ok(()),
+                    Ok(written) => frame = frame.unwritten_part(written),
+                    // Full, or failed: the connection's own write finds out which, and
+                    // ends the connection if the socket is broken.
+                    Err(_) => {}
+                }
             }
             if queue.frames.len() >= self.shared.frames_max {
                 return Err(QueueError::Full);
@@ -122,7 +167,7 @@ impl Outbox {
         Ok(())
     }
 
-    /// Serializes and queues a message without waiting.
+    /// Serializes and sends a message without waiting.
     pub fn push_message(&self, message: &ServerMessage) -> Result<(), QueueError> {
         self.push(encode(message))
     }
@@ -144,7 +189,7 @@ impl Outbox {
     }
 
     /// The connection side: waits for the next thing to do. A close request goes first, even
-    /// ahead of queued frames.
+    /// ahead of queued frames. A frame comes out held: pushes queue until [`Outbox::release`].
     pub async fn next(&self) -> OutboxItem {
         std::future::poll_fn(|cx| {
             let mut queue = self.lock();
@@ -163,9 +208,22 @@ impl Outbox {
         .await
     }
 
-    /// The connection side: the next queued frame, if one is waiting.
+    /// The connection side: the next queued frame, if one is waiting (held, as from
+    /// [`Outbox::next`]).
     pub fn try_next(&self) -> Option<WireFrame> {
         pop(&mut self.lock())
+    }
+
+    /// The connection side: it is about to write to the socket itself (tungstenite's pong, or
+    /// the close), so pushes must queue until [`Outbox::release`].
+    pub fn hold(&self) {
+        self.lock().held = true;
+    }
+
+    /// The connection side: what it took or wrote is all on the socket, which is at a frame
+    /// boundary again; pushes may write to it directly.
+    pub fn release(&self) {
+        self.lock().held = false;
     }
 
     /// The connection side: the close request, if one is waiting, without taking frames.
@@ -174,18 +232,21 @@ impl Outbox {
     }
 
     /// The connection side: it stops reading. Later pushes fail with [`QueueError::Closed`];
-    /// queued frames are dropped.
+    /// queued frames are dropped, and the socket is no longer written to from here.
     pub fn shut(&self) {
         let mut queue = self.lock();
         queue.gone = true;
+        queue.socket = None;
         queue.frames = VecDeque::new();
         queue.close = None;
         queue.waiting = None;
     }
 }
 
+/// Takes the front frame for the connection to write, holding the outbox meanwhile.
 fn pop(queue: &mut Queue) -> Option<WireFrame> {
     let frame = queue.frames.pop_front()?;
+    queue.held = true;
     if queue.frames.is_empty() && queue.frames.capacity() > OUTBOX_IDLE_CAPACITY {
         queue.frames.shrink_to(OUTBOX_IDLE_CAPACITY);
     }
@@ -199,6 +260,10 @@ pub fn encode(message: &ServerMessage) -> WireFrame {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use tokio::io::AsyncReadExt;
+
     use super::*;
 
     fn frame(text: &'static str) -> WireFrame {
@@ -255,6 +320,107 @@ mod tests {
             OutboxItem::Frame(got) => assert_eq!(got.text_payload(), "late"),
             OutboxItem::Close(_) => panic!("no close was requested"),
         }
+    }
+
+    /// The two ends of a loopback TCP connection: the server's, as an outbox takes it, and the
+    /// client's.
+    async fn tcp_pair() -> (Arc<TcpStream>, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (Arc::new(server), client)
+    }
+
+    /// Writes `bytes` to `socket` as the connection's task does: waiting until it is ready.
+    async fn write_when_ready(socket: &TcpStream, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            socket.writable().await.unwrap();
+            match socket.try_write(bytes) {
+                Ok(written) => bytes = &bytes[written..],
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(error) => panic!("write failed: {error}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_push_goes_straight_to_the_socket_when_nothing_waits() {
+        let (server, mut client) = tcp_pair().await;
+        let outbox = Outbox::writing_to(8, server);
+        outbox.push(frame("hello")).unwrap();
+        assert!(outbox.try_next().is_none(), "nothing was queued");
+        let mut got = vec![0; frame("hello").as_bytes().len()];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, frame("hello").as_bytes());
+    }
+
+    #[tokio::test]
+    async fn while_the_connection_writes_pushes_queue_behind_it() {
+        let (server, mut client) = tcp_pair().await;
+        let outbox = Outbox::writing_to(8, server);
+        outbox.hold();
+        outbox.push(frame("a")).unwrap();
+        outbox.release();
+        // Something is queued, so this one queues too, rather than overtaking it.
+        outbox.push(frame("b")).unwrap();
+        let mut nothing = [0u8; 1];
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), client.read(&mut nothing))
+                .await
+                .is_err(),
+            "nothing reached the socket"
+        );
+        let queued: Vec<_> = std::iter::from_fn(|| outbox.try_next()).collect();
+        assert_eq!(queued, vec![frame("a"), frame("b")]);
+    }
+
+    #[tokio::test]
+    async fn what_the_socket_does_not_take_is_written_later_and_the_stream_stays_whole() {
+        // The client reads nothing at first, so the socket's buffers fill: the first frames go
+        // straight out, one may go out in part, and the rest queue. Then the client reads a
+        // little, which makes room, and more frames are pushed: they must queue behind the
+        // waiting ones, not overtake them. The connection then writes the queue while the
+        // client reads. The client must get every frame once, whole and in order.
+        let (server, mut client) = tcp_pair().await;
+        let outbox = Outbox::writing_to(100_000, Arc::clone(&server));
+        let frames: Vec<WireFrame> = (0..8_000)
+            .map(|i| WireFrame::text(format!("{i:05} {}", "x".repeat(1_000))))
+            .collect();
+        let (first_half, second_half) = frames.split_at(frames.len() / 2);
+        for frame in first_half {
+            outbox.push(frame.clone()).unwrap();
+        }
+        let mut got = vec![0; 512 * 1024];
+        client.read_exact(&mut got).await.unwrap();
+        // Let the runtime see that the socket has room again.
+        server.writable().await.unwrap();
+        for frame in second_half {
+            outbox.push(frame.clone()).unwrap();
+        }
+        let queued: Vec<WireFrame> = std::iter::from_fn(|| outbox.try_next()).collect();
+        assert!(
+            queued.len() > second_half.len() && queued.len() < frames.len(),
+            "some frames went out at once and the rest waited ({} of {} queued)",
+            queued.len(),
+            frames.len()
+        );
+        let expected: Vec<u8> = frames.iter().flat_map(|f| f.as_bytes().to_vec()).collect();
+        let reader = tokio::spawn(async move {
+            let already = got.len();
+            got.resize(expected.len(), 0);
+            client.read_exact(&mut got[already..]).await.unwrap();
+            assert!(
+                got == expected,
+                "the bytes on the wire are the frames, in order"
+            );
+        });
+        for frame in queued {
+            write_when_ready(&server, frame.as_bytes()).await;
+        }
+        outbox.release();
+        reader.await.unwrap();
     }
 
     #[test]

@@ -227,6 +227,8 @@ pub struct TestClient {
     /// The last seq seen (from a snapshot or an event).
     pub last_seq: u64,
     pub meeting_id: Option<MeetingId>,
+    /// WebSocket pongs received (the answers to [`Message::Ping`] frames sent raw).
+    pub pongs: usize,
 }
 
 /// How a frame read ended when it was not a message.
@@ -252,6 +254,7 @@ impl TestClient {
             role: None,
             last_seq: 0,
             meeting_id: None,
+            pongs: 0,
         };
         match client.recv().await {
             ServerMessage::Hello(hello) => assert_eq!(hello.v, 1),
@@ -309,6 +312,7 @@ impl TestClient {
                         None => Closed::Frame(1005, String::new()),
                     });
                 }
+                Some(Ok(Message::Pong(_))) => self.pongs += 1,
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return Err(Closed::Ended),
             }
