@@ -290,7 +290,7 @@ pub async fn next_message(
 }
 
 /// The most bytes gathered into one write when several frames wait.
-const WRITE_BATCH_BYTES_MAX: usize = 64 * 1024;
+pub const WRITE_BATCH_BYTES_MAX: usize = 64 * 1024;
 
 /// Writes `first` and whatever else is queued behind it (up to [`WRITE_BATCH_BYTES_MAX`]) to
 /// the socket, in one system call when it can. The caller makes sure tungstenite holds no bytes

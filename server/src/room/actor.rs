@@ -126,6 +126,21 @@ struct RoomActor {
     /// The time of the command being handled, read once per command so that the rules and
     /// the events' `at_ms` agree to the millisecond.
     now_ms: UnixMs,
+    /// Outboxes given frames in this step of the room's loop; flushed at its end, so each
+    /// connection gets what the step had for it in one write (see [`Outbox`]).
+    unflushed: Vec<Outbox>,
+}
+
+/// Queues `frame` in `outbox` for the end of the room's step (see [`RoomActor::unflushed`]).
+fn queue_frame(
+    unflushed: &mut Vec<Outbox>,
+    outbox: &Outbox,
+    frame: WireFrame,
+) -> Result<(), QueueError> {
+    if outbox.push_later(frame)? {
+        unflushed.push(outbox.clone());
+    }
+    Ok(())
 }
 
 /// Seconds between retries of presence changes that could not be stored.
@@ -175,6 +190,7 @@ pub fn spawn(
         scoring_dedupe: None,
         timer_write_failed: false,
         now_ms: 0,
+        unflushed: Vec::new(),
     };
     // The actor is boxed: the task then holds a pointer to it across every wait instead of
     // copies of its state.
@@ -232,6 +248,7 @@ impl RoomActor {
         // the idle wait.
         let mut idle_deadline: Option<tokio::time::Instant> = None;
         loop {
+            self.flush();
             if self.ownership_lost {
                 self.close_all(
                     CloseReason::RoomMoved,
@@ -273,6 +290,7 @@ impl RoomActor {
                 }
             }
         }
+        self.flush();
         // Commands queued after the decision to stop are refused by the dropped channel; the
         // registry then loads the room again for them.
         commands.close();
@@ -281,6 +299,13 @@ impl RoomActor {
         }
         Box::pin(self.release_lease()).await;
         info!(group = %self.group_id(), seq = self.state.seq, "room stopped");
+    }
+
+    /// Ends a step of the room's loop: writes what it queued for each connection.
+    fn flush(&mut self) {
+        for outbox in self.unflushed.drain(..) {
+            outbox.flush();
+        }
     }
 
     // --- Ownership ------------------------------------------------------------------------
@@ -442,18 +467,18 @@ impl RoomActor {
                 },
             }),
         };
-        let mut queued = outbox.push_message(&joined);
+        let mut queued = queue_frame(&mut self.unflushed, &outbox, encode(&joined));
         match catch_up {
             CatchUpFrames::Replay(frames) => {
                 for frame in frames {
                     if queued.is_err() {
                         break;
                     }
-                    queued = outbox.push(frame);
+                    queued = queue_frame(&mut self.unflushed, &outbox, frame);
                 }
             }
             CatchUpFrames::Snapshot(frame) => {
-                queued = queued.and_then(|()| outbox.push(frame));
+                queued = queued.and_then(|()| queue_frame(&mut self.unflushed, &outbox, frame));
             }
         }
         if queued == Err(QueueError::Full) {
@@ -521,7 +546,9 @@ impl RoomActor {
                 error_message(Some(request_id), &error)
             }
         };
-        if subscriber.outbox.push_message(&answer) == Err(QueueError::Full) {
+        if queue_frame(&mut self.unflushed, &subscriber.outbox, encode(&answer))
+            == Err(QueueError::Full)
+        {
             self.drop_slow(vec![connection_id]).await;
         }
     }
@@ -627,7 +654,12 @@ impl RoomActor {
                 if !recent.audience.includes(subscriber.member_id) {
                     continue;
                 }
-                if subscriber.outbox.push(recent.frame.clone()) == Err(QueueError::Full) {
+                if queue_frame(
+                    &mut self.unflushed,
+                    &subscriber.outbox,
+                    recent.frame.clone(),
+                ) == Err(QueueError::Full)
+                {
                     slow.push(*connection_id);
                 }
             }
@@ -732,7 +764,9 @@ impl RoomActor {
             let queued = frames
                 .iter()
                 .chain(std::iter::once(&snapshot))
-                .try_for_each(|frame| subscriber.outbox.push(frame.clone()));
+                .try_for_each(|frame| {
+                    queue_frame(&mut self.unflushed, &subscriber.outbox, frame.clone())
+                });
             if queued == Err(QueueError::Full) {
                 slow.push(*connection_id);
             }

@@ -19,13 +19,14 @@ pub mod roleplay;
 pub mod state;
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
 use roundtable_protocol::{CloseReason, ServerMessage};
 use tokio::net::TcpStream;
 
-use crate::websocket::WireFrame;
+use crate::websocket::{WRITE_BATCH_BYTES_MAX, WireFrame};
 
 /// Identifies one WebSocket connection within the process, for logs and room bookkeeping.
 pub type ConnectionId = u64;
@@ -40,16 +41,18 @@ const OUTBOX_IDLE_CAPACITY: usize = 4;
 /// The way to one connection's socket: a bounded queue of frames, and a one-time close request
 /// that works even when the queue is full.
 ///
-/// **Frames are written by whoever pushes them, when they can be.** An outbox made with
-/// [`Outbox::writing_to`] holds the connection's TCP stream. A push that finds nothing queued
-/// and the connection not writing tries the socket at once, without waiting: when the kernel
-/// takes the whole frame (the usual case), that is the end of it, and the connection's task is
-/// not even woken. So a room sends an event to its members with one system call each and no
-/// other per-connection work. Only what the socket does not take at once (a full send buffer,
-/// or the rest of a frame it took part of) is queued, and the connection's task writes it when
-/// the socket is ready, in order, before anything pushed later. The lock makes this safe: every
-/// direct write happens under it, and only while the socket is at a frame boundary that
-/// nobody else is writing past ([`Outbox::hold`] / [`Outbox::release`]).
+/// **Frames are written by whoever sends them, when they can be.** An outbox made with
+/// [`Outbox::writing_to`] holds the connection's TCP stream. [`Outbox::flush`] writes what is
+/// queued straight to the socket, in one system call and without waiting, unless the
+/// connection is writing itself: when the kernel takes it all (the usual case), that is the end
+/// of it, and the connection's task is not even woken. A room queues what a step of its work
+/// has for each connection with [`Outbox::push_later`] (an event and the ack behind it, a
+/// replay) and flushes once at the end of the step, so it reaches each member with one system
+/// call and no other per-connection work; [`Outbox::push`] flushes at once. What the socket
+/// does not take (a full send buffer, or the rest of a frame it took part of) stays queued, and
+/// the connection's task writes it when the socket is ready, before anything sent later. The
+/// lock makes this safe: every direct write happens under it, and only while the socket is at
+/// a frame boundary that nobody else is writing past ([`Outbox::hold`] / [`Outbox::release`]).
 ///
 /// One small allocation per connection: the queue grows only while frames wait and shrinks
 /// back when they are written. The room side pushes without waiting; the connection side waits
@@ -72,8 +75,10 @@ struct Queue {
     /// once the connection has shut it.
     socket: Option<Arc<TcpStream>>,
     /// The connection is writing (frames it took from the queue, or bytes of tungstenite's own),
-    /// so a push must queue behind it rather than write.
+    /// so a flush must leave the frames queued behind it rather than write.
     held: bool,
+    /// Frames were queued by [`Outbox::push_later`] since the last flush.
+    unflushed: bool,
     /// The connection waiting in [`Outbox::next`], woken (once) by the next push or close.
     /// Kept under the same lock as the frames, so no wake-up is lost between a look at an
     /// empty queue and the wait.
@@ -135,36 +140,54 @@ impl Outbox {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Sends an already serialized frame without waiting: straight to the socket when nothing
-    /// is ahead of it, else into the queue.
+    /// Sends an already serialized frame without waiting: queues it and flushes.
     pub fn push(&self, frame: WireFrame) -> Result<(), QueueError> {
+        self.push_later(frame)?;
+        self.flush();
+        Ok(())
+    }
+
+    /// Queues a frame for the next [`Outbox::flush`], which writes everything queued in one
+    /// system call. Answers whether it is the first frame since the last flush: whoever gets
+    /// `true` must flush this outbox (the connection is not woken until then).
+    pub fn push_later(&self, frame: WireFrame) -> Result<bool, QueueError> {
+        let mut queue = self.lock();
+        if queue.gone {
+            return Err(QueueError::Closed);
+        }
+        if queue.frames.len() >= self.shared.frames_max {
+            return Err(QueueError::Full);
+        }
+        queue.frames.push_back(frame);
+        Ok(!std::mem::replace(&mut queue.unflushed, true))
+    }
+
+    /// Writes what is queued straight to the socket, without waiting, in one system call (up to
+    /// [`WRITE_BATCH_BYTES_MAX`]), unless the connection is writing itself; wakes the
+    /// connection's task for whatever is left.
+    pub fn flush(&self) {
         let waiting = {
             let mut queue = self.lock();
-            if queue.gone {
-                return Err(QueueError::Closed);
+            let Queue {
+                frames,
+                socket,
+                held,
+                unflushed,
+                waiting,
+                ..
+            } = &mut *queue;
+            *unflushed = false;
+            if let (false, Some(socket)) = (*held, socket) {
+                write_some(socket, frames);
             }
-            let mut frame = frame;
-            if let (true, false, Some(socket)) =
-                (queue.frames.is_empty(), queue.held, &queue.socket)
-            {
-                match socket.try_write(frame.as_bytes()) {
-                    Ok(written) if written == frame.as_bytes().len() => return Ok(()),
-                    Ok(written) => frame = frame.unwritten_part(written),
-                    // Full, or failed: the connection's own write finds out which, and
-                    // ends the connection if the socket is broken.
-                    Err(_) => {}
-                }
+            if frames.is_empty() {
+                return;
             }
-            if queue.frames.len() >= self.shared.frames_max {
-                return Err(QueueError::Full);
-            }
-            queue.frames.push_back(frame);
-            queue.waiting.take()
+            waiting.take()
         };
         if let Some(waker) = waiting {
             waker.wake();
         }
-        Ok(())
     }
 
     /// Serializes and sends a message without waiting.
@@ -240,6 +263,48 @@ impl Outbox {
         queue.frames = VecDeque::new();
         queue.close = None;
         queue.waiting = None;
+    }
+}
+
+/// The most frames gathered into one direct write (the `iovec`s of one `writev`).
+const WRITE_BATCH_FRAMES_MAX: usize = 64;
+
+/// Writes the queued frames the socket takes now, in one `writev`, and leaves the rest queued:
+/// the front frame cut to what is left of it when the socket took part of it.
+fn write_some(socket: &TcpStream, frames: &mut VecDeque<WireFrame>) {
+    let mut slices = [IoSlice::new(&[]); WRITE_BATCH_FRAMES_MAX];
+    let mut count = 0;
+    let mut bytes = 0;
+    for frame in frames.iter().take(WRITE_BATCH_FRAMES_MAX) {
+        if count > 0 && bytes + frame.as_bytes().len() > WRITE_BATCH_BYTES_MAX {
+            break;
+        }
+        slices[count] = IoSlice::new(frame.as_bytes());
+        count += 1;
+        bytes += frame.as_bytes().len();
+    }
+    if count == 0 {
+        return;
+    }
+    // Full (`WouldBlock`), or failed: either way the frames stay queued, and the connection's
+    // own write waits for room or finds out that the socket is broken.
+    let Ok(mut written) = socket.try_write_vectored(&slices[..count]) else {
+        return;
+    };
+    while let Some(front) = frames.front_mut() {
+        let len = front.as_bytes().len();
+        if written >= len {
+            written -= len;
+            frames.pop_front();
+        } else {
+            if written > 0 {
+                *front = front.unwritten_part(written);
+            }
+            break;
+        }
+    }
+    if frames.is_empty() && frames.capacity() > OUTBOX_IDLE_CAPACITY {
+        frames.shrink_to(OUTBOX_IDLE_CAPACITY);
     }
 }
 
@@ -357,32 +422,66 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn while_the_connection_writes_pushes_queue_behind_it() {
+    async fn while_the_connection_writes_pushes_queue_and_go_out_in_order_after() {
         let (server, mut client) = tcp_pair().await;
         let outbox = Outbox::writing_to(8, server);
         outbox.hold();
         outbox.push(frame("a")).unwrap();
-        outbox.release();
-        // Something is queued, so this one queues too, rather than overtaking it.
         outbox.push(frame("b")).unwrap();
         let mut nothing = [0u8; 1];
         assert!(
             tokio::time::timeout(Duration::from_millis(50), client.read(&mut nothing))
                 .await
                 .is_err(),
-            "nothing reached the socket"
+            "nothing reached the socket while the connection held it"
         );
-        let queued: Vec<_> = std::iter::from_fn(|| outbox.try_next()).collect();
-        assert_eq!(queued, vec![frame("a"), frame("b")]);
+        outbox.release();
+        outbox.push(frame("c")).unwrap();
+        assert!(outbox.try_next().is_none(), "all three went out");
+        let expected = [frame("a"), frame("b"), frame("c")].map(|f| f.as_bytes().to_vec());
+        let mut got = vec![0; expected.concat().len()];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, expected.concat());
+    }
+
+    #[tokio::test]
+    async fn frames_pushed_for_later_wait_for_the_flush_and_go_out_together() {
+        let (server, mut client) = tcp_pair().await;
+        let outbox = Outbox::writing_to(8, server);
+        assert_eq!(
+            outbox.push_later(frame("event")),
+            Ok(true),
+            "the first asks for a flush"
+        );
+        assert_eq!(outbox.push_later(frame("ack")), Ok(false));
+        let mut nothing = [0u8; 1];
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), client.read(&mut nothing))
+                .await
+                .is_err(),
+            "nothing is written before the flush"
+        );
+        outbox.flush();
+        assert_eq!(
+            outbox.push_later(frame("next")),
+            Ok(true),
+            "a new step, a new flush"
+        );
+        outbox.flush();
+        let expected = [frame("event"), frame("ack"), frame("next")].map(|f| f.as_bytes().to_vec());
+        let mut got = vec![0; expected.concat().len()];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, expected.concat());
     }
 
     #[tokio::test]
     async fn what_the_socket_does_not_take_is_written_later_and_the_stream_stays_whole() {
         // The client reads nothing at first, so the socket's buffers fill: the first frames go
         // straight out, one may go out in part, and the rest queue. Then the client reads a
-        // little, which makes room, and more frames are pushed: they must queue behind the
-        // waiting ones, not overtake them. The connection then writes the queue while the
-        // client reads. The client must get every frame once, whole and in order.
+        // little, which makes room, and more frames are pushed: they go out after the waiting
+        // ones, never ahead of them, until the socket is full again. The connection then
+        // writes the queue while the client reads. The client must get every frame once,
+        // whole and in order.
         let (server, mut client) = tcp_pair().await;
         let outbox = Outbox::writing_to(100_000, Arc::clone(&server));
         let frames: Vec<WireFrame> = (0..8_000)
@@ -401,7 +500,7 @@ mod tests {
         }
         let queued: Vec<WireFrame> = std::iter::from_fn(|| outbox.try_next()).collect();
         assert!(
-            queued.len() > second_half.len() && queued.len() < frames.len(),
+            !queued.is_empty() && queued.len() < frames.len(),
             "some frames went out at once and the rest waited ({} of {} queued)",
             queued.len(),
             frames.len()
