@@ -115,8 +115,8 @@ impl Outbox {
         Outbox::with_socket(frames_max, None)
     }
 
-    /// A new, empty outbox for the connection on `socket`, which pushes write to directly when
-    /// they can (see [`Outbox`]).
+    /// A new, empty outbox for the connection on `socket`, which its flushes write to directly
+    /// (see [`Outbox`]).
     pub fn writing_to(frames_max: usize, socket: Arc<TcpStream>) -> Outbox {
         Outbox::with_socket(frames_max, Some(socket))
     }
