@@ -41,11 +41,13 @@ mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(bytes: &[u8; 32], serializer: S) -> Result<S::Ok, S::Error> {
-        let mut text = String::with_capacity(64);
-        for byte in bytes {
-            text.push_str(&format!("{byte:02x}"));
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 64];
+        for (pair, byte) in text.chunks_exact_mut(2).zip(bytes) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0x0f)];
         }
-        serializer.serialize_str(&text)
+        serializer.serialize_str(std::str::from_utf8(&text).expect("hex digits are ASCII"))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 32], D::Error> {
@@ -83,5 +85,9 @@ mod tests {
         let back: SecretHash = serde_json::from_str(&json).expect("deserialize");
         assert_eq!(back, hash);
         assert_eq!(format!("{hash:?}"), "SecretHash(..)");
+        let mut known = [0u8; 32];
+        known[..4].copy_from_slice(&[0x00, 0x0f, 0xa5, 0xff]);
+        let json = serde_json::to_string(&SecretHash(known)).expect("serialize");
+        assert_eq!(json, format!("\"000fa5ff{}\"", "0".repeat(56)));
     }
 }
