@@ -177,6 +177,9 @@ impl Connection {
             }
         }
 
+        // From here on the connection task alone writes (the close, and what comes before it),
+        // so the room's frames only queue.
+        outbox.hold();
         if let Session::Joined { room, .. } = &session {
             let _ = room
                 .send(RoomCommand::Leave {
@@ -185,9 +188,6 @@ impl Connection {
                 })
                 .await;
         }
-        // From here on the connection task alone writes (what is still queued, then the close),
-        // so pushes only queue.
-        outbox.hold();
         if let Some((reason, _)) = &closing {
             info!(reason = reason.as_str(), "closing connection");
         }
@@ -335,30 +335,34 @@ fn is_capacity_error(error: &tokio_tungstenite::tungstenite::Error) -> bool {
     matches!(error, tokio_tungstenite::tungstenite::Error::Capacity(_))
 }
 
-/// Ends a connection: writes what is still queued (the rest of a frame the socket took part
-/// of, at least, so that the close frame never lands inside it). When the server chose to
-/// close, it also writes the `closing` message saying why and a close frame with the reason,
-/// then reads and drops whatever the client still sends until it answers the close: dropping a
-/// socket with unread input would reset the connection, and the reset can destroy the reason
-/// before the client reads it. Otherwise (the client left or the connection broke) it closes
-/// without a reason.
+/// Ends a connection. When the server chose to close, it writes what is still queued, the
+/// `closing` message saying why and a close frame with the reason, then reads and drops
+/// whatever the client still sends until it answers the close: dropping a socket with unread
+/// input would reset the connection, and the reset can destroy the reason before the client
+/// reads it. When the client left or the connection broke, it only finishes a frame the
+/// socket took part of (so that the close frame does not land inside it) and closes.
 async fn close_gracefully(socket: &mut Socket, outbox: &Outbox, closing: Option<CloseRequest>) {
-    let mut closing_frame = closing.as_ref().map(|(reason, message)| {
-        crate::room::encode(&ServerMessage::Closing {
-            reason: *reason,
-            message: message.clone(),
-        })
-    });
+    let Some((reason, message)) = closing else {
+        if let Some(rest) = outbox.take_unfinished()
+            && websocket::write_frames(socket, rest, || None)
+                .await
+                .is_err()
+        {
+            return;
+        }
+        let _ = Socket::close(socket, None).await;
+        return;
+    };
+    let mut closing_frame = Some(crate::room::encode(&ServerMessage::Closing {
+        reason,
+        message,
+    }));
     while let Some(first) = outbox.try_next().or_else(|| closing_frame.take()) {
         let more = || outbox.try_next().or_else(|| closing_frame.take());
         if websocket::write_frames(socket, first, more).await.is_err() {
             return;
         }
     }
-    let Some((reason, _)) = closing else {
-        let _ = Socket::close(socket, None).await;
-        return;
-    };
     let frame = CloseFrame {
         code: CloseCode::from(reason.close_code()),
         reason: Utf8Bytes::from_static(reason.as_str()),

@@ -146,6 +146,11 @@ fn queue_frame(
 /// Seconds between retries of presence changes that could not be stored.
 const PRESENCE_RETRY: Duration = Duration::from_secs(1);
 
+/// The most queued commands a room handles in one step of its loop before it writes what they
+/// produced (see [`RoomActor::unflushed`]): enough to batch a burst, few enough that the first
+/// command's frames wait only for a handful of others.
+const COMMANDS_PER_STEP_MAX: usize = 16;
+
 /// Builds a room from what the store holds and starts its task. `on_stop` runs when the task
 /// ends (the registry uses it to forget the room).
 pub fn spawn(
@@ -270,7 +275,21 @@ impl RoomActor {
                 command = commands.recv() => match command {
                     // Boxed, like every rare or long step below: the room's task then stays
                     // small while it waits, which is most of its life.
-                    Some(command) => Box::pin(self.handle(command)).await,
+                    Some(command) => {
+                        Box::pin(self.handle(command)).await;
+                        // Commands that queued meanwhile (a burst: everyone resuming at once)
+                        // are handled in the same step, so what they send each connection goes
+                        // out in one write. Nothing waits for this that was not already queued.
+                        for _ in 1..COMMANDS_PER_STEP_MAX {
+                            if self.ownership_lost {
+                                break;
+                            }
+                            let Ok(command) = commands.try_recv() else {
+                                break;
+                            };
+                            Box::pin(self.handle(command)).await;
+                        }
+                    }
                     None => break,
                 },
                 () = sleep_until_or_never(idle_deadline) => {

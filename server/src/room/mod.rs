@@ -79,6 +79,8 @@ struct Queue {
     held: bool,
     /// Frames were queued by [`Outbox::push_later`] since the last flush.
     unflushed: bool,
+    /// The front frame is what is left of one the socket took part of.
+    front_partial: bool,
     /// The connection waiting in [`Outbox::next`], woken (once) by the next push or close.
     /// Kept under the same lock as the frames, so no wake-up is lost between a look at an
     /// empty queue and the wait.
@@ -173,12 +175,13 @@ impl Outbox {
                 socket,
                 held,
                 unflushed,
+                front_partial,
                 waiting,
                 ..
             } = &mut *queue;
             *unflushed = false;
             if let (false, Some(socket)) = (*held, socket) {
-                write_some(socket, frames);
+                write_some(socket, frames, front_partial);
             }
             if frames.is_empty() {
                 return;
@@ -249,6 +252,19 @@ impl Outbox {
         self.lock().held = false;
     }
 
+    /// The connection side, when the client has gone or is leaving: the rest of a frame the
+    /// socket took part of, if there is one (held, as from [`Outbox::next`]). Written before a
+    /// close frame, it keeps the stream whole; the frames queued behind it are not worth
+    /// writing to a client that is not reading any more.
+    pub fn take_unfinished(&self) -> Option<WireFrame> {
+        let mut queue = self.lock();
+        if queue.front_partial {
+            pop(&mut queue)
+        } else {
+            None
+        }
+    }
+
     /// The connection side: the close request, if one is waiting, without taking frames.
     pub fn take_close(&self) -> Option<CloseRequest> {
         self.lock().close.take()
@@ -270,8 +286,9 @@ impl Outbox {
 const WRITE_BATCH_FRAMES_MAX: usize = 64;
 
 /// Writes the queued frames the socket takes now, in one `writev`, and leaves the rest queued:
-/// the front frame cut to what is left of it when the socket took part of it.
-fn write_some(socket: &TcpStream, frames: &mut VecDeque<WireFrame>) {
+/// the front frame cut to what is left of it when the socket took part of it (`front_partial`
+/// says so).
+fn write_some(socket: &TcpStream, frames: &mut VecDeque<WireFrame>, front_partial: &mut bool) {
     let mut slices = [IoSlice::new(&[]); WRITE_BATCH_FRAMES_MAX];
     let mut count = 0;
     let mut bytes = 0;
@@ -296,9 +313,11 @@ fn write_some(socket: &TcpStream, frames: &mut VecDeque<WireFrame>) {
         if written >= len {
             written -= len;
             frames.pop_front();
+            *front_partial = false;
         } else {
             if written > 0 {
                 *front = front.unwritten_part(written);
+                *front_partial = true;
             }
             break;
         }
@@ -312,6 +331,7 @@ fn write_some(socket: &TcpStream, frames: &mut VecDeque<WireFrame>) {
 fn pop(queue: &mut Queue) -> Option<WireFrame> {
     let frame = queue.frames.pop_front()?;
     queue.held = true;
+    queue.front_partial = false;
     if queue.frames.is_empty() && queue.frames.capacity() > OUTBOX_IDLE_CAPACITY {
         queue.frames.shrink_to(OUTBOX_IDLE_CAPACITY);
     }
