@@ -430,15 +430,28 @@ mod tests {
         }
     }
 
+    /// Fails if anything arrives at `client` within 50 ms.
+    async fn assert_nothing_arrives(client: &mut TcpStream, why: &str) {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_millis(50), client.read(&mut byte)).await;
+        assert!(read.is_err(), "{why}");
+    }
+
+    /// Reads exactly `frames` from `client`, in order.
+    async fn assert_receives(client: &mut TcpStream, frames: &[WireFrame]) {
+        let expected: Vec<u8> = frames.iter().flat_map(|f| f.as_bytes().to_vec()).collect();
+        let mut got = vec![0; expected.len()];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, expected);
+    }
+
     #[tokio::test]
     async fn a_push_goes_straight_to_the_socket_when_nothing_waits() {
         let (server, mut client) = tcp_pair().await;
         let outbox = Outbox::writing_to(8, server);
         outbox.push(frame("hello")).unwrap();
         assert!(outbox.try_next().is_none(), "nothing was queued");
-        let mut got = vec![0; frame("hello").as_bytes().len()];
-        client.read_exact(&mut got).await.unwrap();
-        assert_eq!(got, frame("hello").as_bytes());
+        assert_receives(&mut client, &[frame("hello")]).await;
     }
 
     #[tokio::test]
@@ -448,20 +461,11 @@ mod tests {
         outbox.hold();
         outbox.push(frame("a")).unwrap();
         outbox.push(frame("b")).unwrap();
-        let mut nothing = [0u8; 1];
-        assert!(
-            tokio::time::timeout(Duration::from_millis(50), client.read(&mut nothing))
-                .await
-                .is_err(),
-            "nothing reached the socket while the connection held it"
-        );
+        assert_nothing_arrives(&mut client, "nothing reaches the socket while it is held").await;
         outbox.release();
         outbox.push(frame("c")).unwrap();
         assert!(outbox.try_next().is_none(), "all three went out");
-        let expected = [frame("a"), frame("b"), frame("c")].map(|f| f.as_bytes().to_vec());
-        let mut got = vec![0; expected.concat().len()];
-        client.read_exact(&mut got).await.unwrap();
-        assert_eq!(got, expected.concat());
+        assert_receives(&mut client, &[frame("a"), frame("b"), frame("c")]).await;
     }
 
     #[tokio::test]
@@ -474,13 +478,7 @@ mod tests {
             "the first asks for a flush"
         );
         assert_eq!(outbox.push_later(frame("ack")), Ok(false));
-        let mut nothing = [0u8; 1];
-        assert!(
-            tokio::time::timeout(Duration::from_millis(50), client.read(&mut nothing))
-                .await
-                .is_err(),
-            "nothing is written before the flush"
-        );
+        assert_nothing_arrives(&mut client, "nothing is written before the flush").await;
         outbox.flush();
         assert_eq!(
             outbox.push_later(frame("next")),
@@ -488,10 +486,7 @@ mod tests {
             "a new step, a new flush"
         );
         outbox.flush();
-        let expected = [frame("event"), frame("ack"), frame("next")].map(|f| f.as_bytes().to_vec());
-        let mut got = vec![0; expected.concat().len()];
-        client.read_exact(&mut got).await.unwrap();
-        assert_eq!(got, expected.concat());
+        assert_receives(&mut client, &[frame("event"), frame("ack"), frame("next")]).await;
     }
 
     #[tokio::test]
