@@ -163,9 +163,15 @@ fn idle_config(args: &IdleArgs, quick: bool) -> IdleConfig {
     }
 }
 
+/// Rooms of 10 in the quick fan-out and ramp (`compare --quick` ramps on its fan-out's rooms):
+/// 1,000 members, so that the ramp's last step (16,000 actions/s) asks 16 requests/s of each,
+/// within Roundtable's per-connection limit (20/s). With fewer, Roundtable's ramp stopped at
+/// that limit, not at the server's.
+const QUICK_ROOMS: usize = 100;
+
 fn fanout_config(args: &FanoutArgs, quick: bool) -> FanoutConfig {
     FanoutConfig {
-        rooms: args.rooms.unwrap_or(if quick { 10 } else { 50 }),
+        rooms: args.rooms.unwrap_or(if quick { QUICK_ROOMS } else { 50 }),
         room_size: args.room_size.unwrap_or(if quick { 10 } else { 20 }),
         rate: args.rate.unwrap_or(if quick { 1000.0 } else { 2000.0 }),
         duration_s: args.duration.unwrap_or(if quick { 2.0 } else { 10.0 }),
@@ -175,7 +181,7 @@ fn fanout_config(args: &FanoutArgs, quick: bool) -> FanoutConfig {
 
 fn ramp_config(args: &RampArgs, quick: bool) -> RampConfig {
     RampConfig {
-        rooms: args.rooms.unwrap_or(if quick { 10 } else { 50 }),
+        rooms: args.rooms.unwrap_or(if quick { QUICK_ROOMS } else { 50 }),
         room_size: args.room_size.unwrap_or(if quick { 10 } else { 20 }),
         start_rate: args.start_rate.unwrap_or(1000.0),
         factor: args.factor.unwrap_or(if quick { 2.0 } else { 1.15 }),
