@@ -47,23 +47,35 @@ impl SharedTcp {
     }
 }
 
+/// Waits until `ready` says the socket is ready, then tries `attempt`; tries again after a
+/// `WouldBlock` (which clears tokio's readiness, so the next wait is a real one).
+fn poll_attempt<T>(
+    cx: &mut Context<'_>,
+    ready: impl Fn(&mut Context<'_>) -> Poll<std::io::Result<()>>,
+    mut attempt: impl FnMut() -> std::io::Result<T>,
+) -> Poll<std::io::Result<T>> {
+    loop {
+        ready!(ready(cx))?;
+        match attempt() {
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            done => return Poll::Ready(done),
+        }
+    }
+}
+
 impl AsyncRead for SharedTcp {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        loop {
-            ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read(buf.initialize_unfilled()) {
-                Ok(read) => {
-                    buf.advance(read);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(error) => return Poll::Ready(Err(error)),
-            }
-        }
+        let read = ready!(poll_attempt(
+            cx,
+            |cx| self.0.poll_read_ready(cx),
+            || self.0.try_read(buf.initialize_unfilled()),
+        ))?;
+        buf.advance(read);
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -73,13 +85,11 @@ impl AsyncWrite for SharedTcp {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        loop {
-            ready!(self.0.poll_write_ready(cx))?;
-            match self.0.try_write(buf) {
-                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                written => return Poll::Ready(written),
-            }
-        }
+        poll_attempt(
+            cx,
+            |cx| self.0.poll_write_ready(cx),
+            || self.0.try_write(buf),
+        )
     }
 
     fn poll_write_vectored(
@@ -87,13 +97,11 @@ impl AsyncWrite for SharedTcp {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        loop {
-            ready!(self.0.poll_write_ready(cx))?;
-            match self.0.try_write_vectored(bufs) {
-                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                written => return Poll::Ready(written),
-            }
-        }
+        poll_attempt(
+            cx,
+            |cx| self.0.poll_write_ready(cx),
+            || self.0.try_write_vectored(bufs),
+        )
     }
 
     fn is_write_vectored(&self) -> bool {

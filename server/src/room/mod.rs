@@ -322,6 +322,11 @@ fn write_some(socket: &TcpStream, frames: &mut VecDeque<WireFrame>, front_partia
             break;
         }
     }
+    shrink_when_drained(frames);
+}
+
+/// Gives a drained queue's memory back, but for [`OUTBOX_IDLE_CAPACITY`].
+fn shrink_when_drained(frames: &mut VecDeque<WireFrame>) {
     if frames.is_empty() && frames.capacity() > OUTBOX_IDLE_CAPACITY {
         frames.shrink_to(OUTBOX_IDLE_CAPACITY);
     }
@@ -332,9 +337,7 @@ fn pop(queue: &mut Queue) -> Option<WireFrame> {
     let frame = queue.frames.pop_front()?;
     queue.held = true;
     queue.front_partial = false;
-    if queue.frames.is_empty() && queue.frames.capacity() > OUTBOX_IDLE_CAPACITY {
-        queue.frames.shrink_to(OUTBOX_IDLE_CAPACITY);
-    }
+    shrink_when_drained(&mut queue.frames);
     Some(frame)
 }
 
