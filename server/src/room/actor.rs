@@ -28,7 +28,7 @@ use tracing::{debug, info, warn};
 use super::flow;
 use super::roleplay::dedupe::ScoringDedupe;
 use super::state::{self, Audience, FreshMember, RoomError, RoomEvent, RoomState};
-use super::{ConnectionId, Outbox, QueueError, encode};
+use super::{ConnectionId, Outbox, QueueError, Urgency, encode};
 use crate::clock::{Clock, sleep_until_or_never};
 use crate::config::Limits;
 use crate::secrets::new_secret;
@@ -126,28 +126,80 @@ struct RoomActor {
     /// The time of the command being handled, read once per command so that the rules and
     /// the events' `at_ms` agree to the millisecond.
     now_ms: UnixMs,
-    /// Outboxes given frames in this step of the room's loop; flushed at its end, so each
-    /// connection gets what the step had for it in one write (see [`Outbox`]).
-    unflushed: Vec<Outbox>,
+    /// The outboxes this room queued frames in, to flush.
+    flushes: Flushes,
 }
 
-/// Queues `frame` in `outbox` for the end of the room's step (see [`RoomActor::unflushed`]).
-fn queue_frame(
-    unflushed: &mut Vec<Outbox>,
-    outbox: &Outbox,
-    frame: WireFrame,
-) -> Result<(), QueueError> {
-    if outbox.push_later(frame)? {
-        unflushed.push(outbox.clone());
+/// The outboxes a room queued frames in and has yet to flush. What is urgent goes out at the
+/// end of the room's step, so each connection gets what the step had for it in one write (see
+/// [`Outbox`]). What can wait ([`Urgency::Soon`]: presence) goes out with the next urgent frame
+/// to the same connection, or [`FLUSH_SOON_WITHIN`] after the first of them, whichever comes
+/// first: when a room's members come back together (after a network blip or a restart), each
+/// member gets the others' arrivals in a few writes instead of one write per arrival.
+#[derive(Default)]
+struct Flushes {
+    now: Vec<Outbox>,
+    soon: Vec<Outbox>,
+    /// When `soon` is due.
+    soon_at: Option<tokio::time::Instant>,
+}
+
+/// How soon the room's members must get `event`: a member coming or going can wait a few
+/// milliseconds for company (see [`Flushes`]); everything else goes out at the end of the step.
+fn urgency_of(event: &RoomEvent) -> Urgency {
+    match event {
+        RoomEvent::PresenceChanged { .. } => Urgency::Soon,
+        _ => Urgency::Now,
     }
-    Ok(())
+}
+
+/// The longest a frame that can wait ([`Urgency::Soon`]) waits for company before it is
+/// written: well under what a person notices, and longer than most bursts of joins take.
+const FLUSH_SOON_WITHIN: Duration = Duration::from_millis(10);
+
+impl Flushes {
+    /// Queues `frame` in `outbox`, to be flushed within `urgency`.
+    fn queue(
+        &mut self,
+        outbox: &Outbox,
+        frame: WireFrame,
+        urgency: Urgency,
+    ) -> Result<(), QueueError> {
+        if outbox.push_later(frame, urgency)? {
+            match urgency {
+                Urgency::Now => self.now.push(outbox.clone()),
+                Urgency::Soon => {
+                    self.soon.push(outbox.clone());
+                    self.soon_at
+                        .get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_SOON_WITHIN);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a step of the room's loop: writes what is urgent.
+    fn flush_now(&mut self) {
+        for outbox in self.now.drain(..) {
+            outbox.flush();
+        }
+    }
+
+    /// Writes everything queued (an outbox flushed since it was queued has nothing to write).
+    fn flush_all(&mut self) {
+        self.flush_now();
+        for outbox in self.soon.drain(..) {
+            outbox.flush();
+        }
+        self.soon_at = None;
+    }
 }
 
 /// Seconds between retries of presence changes that could not be stored.
 const PRESENCE_RETRY: Duration = Duration::from_secs(1);
 
 /// The most queued commands a room handles in one step of its loop before it writes what they
-/// produced (see [`RoomActor::unflushed`]): enough to batch a burst, few enough that the first
+/// produced (see [`Flushes`]): enough to batch a burst, few enough that the first
 /// command's frames wait only for a handful of others.
 const COMMANDS_PER_STEP_MAX: usize = 16;
 
@@ -195,7 +247,7 @@ pub fn spawn(
         scoring_dedupe: None,
         timer_write_failed: false,
         now_ms: 0,
-        unflushed: Vec::new(),
+        flushes: Flushes::default(),
     };
     // The actor is boxed: the task then holds a pointer to it across every wait instead of
     // copies of its state.
@@ -253,7 +305,7 @@ impl RoomActor {
         // the idle wait.
         let mut idle_deadline: Option<tokio::time::Instant> = None;
         loop {
-            self.flush();
+            self.flushes.flush_now();
             if self.ownership_lost {
                 self.close_all(
                     CloseReason::RoomMoved,
@@ -292,6 +344,7 @@ impl RoomActor {
                     }
                     None => break,
                 },
+                () = sleep_until_or_never(self.flushes.soon_at) => self.flushes.flush_all(),
                 () = sleep_until_or_never(idle_deadline) => {
                     debug!(group = %self.group_id(), "room idle; unloading");
                     break;
@@ -309,7 +362,7 @@ impl RoomActor {
                 }
             }
         }
-        self.flush();
+        self.flushes.flush_all();
         // Commands queued after the decision to stop are refused by the dropped channel; the
         // registry then loads the room again for them.
         commands.close();
@@ -318,13 +371,6 @@ impl RoomActor {
         }
         Box::pin(self.release_lease()).await;
         info!(group = %self.group_id(), seq = self.state.seq, "room stopped");
-    }
-
-    /// Ends a step of the room's loop: writes what it queued for each connection.
-    fn flush(&mut self) {
-        for outbox in self.unflushed.drain(..) {
-            outbox.flush();
-        }
     }
 
     // --- Ownership ------------------------------------------------------------------------
@@ -457,15 +503,18 @@ impl RoomActor {
         let decision = state::decide_join(&self.state, credential, fresh, &self.context.limits)?;
         let member_id = decision.member_id;
         let mut events = decision.events;
-        let mut preview = self.state.clone();
-        for event in &events {
-            preview.apply(preview.seq + 1, 0, event);
-        }
-        if let Some(presence) =
+        // Presence is decided on the state after the join's own events (a new member exists
+        // only then). A member coming back, the usual join, has none: no copy of the room.
+        let presence = if events.is_empty() {
+            state::decide_presence(&self.state, member_id, true, PresenceReason::Joined)
+        } else {
+            let mut preview = self.state.clone();
+            for event in &events {
+                preview.apply(preview.seq + 1, 0, event);
+            }
             state::decide_presence(&preview, member_id, true, PresenceReason::Joined)
-        {
-            events.push(presence);
-        }
+        };
+        events.extend(presence);
         self.commit(events).await?;
 
         let role = self
@@ -486,18 +535,18 @@ impl RoomActor {
                 },
             }),
         };
-        let mut queued = queue_frame(&mut self.unflushed, &outbox, encode(&joined));
+        let mut queued = self.flushes.queue(&outbox, encode(&joined), Urgency::Now);
         match catch_up {
             CatchUpFrames::Replay(frames) => {
                 for frame in frames {
                     if queued.is_err() {
                         break;
                     }
-                    queued = queue_frame(&mut self.unflushed, &outbox, frame);
+                    queued = self.flushes.queue(&outbox, frame, Urgency::Now);
                 }
             }
             CatchUpFrames::Snapshot(frame) => {
-                queued = queued.and_then(|()| queue_frame(&mut self.unflushed, &outbox, frame));
+                queued = queued.and_then(|()| self.flushes.queue(&outbox, frame, Urgency::Now));
             }
         }
         if queued == Err(QueueError::Full) {
@@ -565,7 +614,9 @@ impl RoomActor {
                 error_message(Some(request_id), &error)
             }
         };
-        if queue_frame(&mut self.unflushed, &subscriber.outbox, encode(&answer))
+        if self
+            .flushes
+            .queue(&subscriber.outbox, encode(&answer), Urgency::Now)
             == Err(QueueError::Full)
         {
             self.drop_slow(vec![connection_id]).await;
@@ -668,16 +719,16 @@ impl RoomActor {
             })
             .collect();
         let mut slow = Vec::new();
-        for recent in frames {
+        for (recent, event) in frames.into_iter().zip(&events) {
+            let urgency = urgency_of(event);
             for (connection_id, subscriber) in &self.subscribers {
                 if !recent.audience.includes(subscriber.member_id) {
                     continue;
                 }
-                if queue_frame(
-                    &mut self.unflushed,
-                    &subscriber.outbox,
-                    recent.frame.clone(),
-                ) == Err(QueueError::Full)
+                if self
+                    .flushes
+                    .queue(&subscriber.outbox, recent.frame.clone(), urgency)
+                    == Err(QueueError::Full)
                 {
                     slow.push(*connection_id);
                 }
@@ -784,7 +835,8 @@ impl RoomActor {
                 .iter()
                 .chain(std::iter::once(&snapshot))
                 .try_for_each(|frame| {
-                    queue_frame(&mut self.unflushed, &subscriber.outbox, frame.clone())
+                    self.flushes
+                        .queue(&subscriber.outbox, frame.clone(), Urgency::Now)
                 });
             if queued == Err(QueueError::Full) {
                 slow.push(*connection_id);

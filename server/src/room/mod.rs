@@ -77,8 +77,9 @@ struct Queue {
     /// The connection is writing (frames it took from the queue, or bytes of tungstenite's own),
     /// so a flush must leave the frames queued behind it rather than write.
     held: bool,
-    /// Frames were queued by [`Outbox::push_later`] since the last flush.
-    unflushed: bool,
+    /// How soon the frames queued by [`Outbox::push_later`] since the last flush must be
+    /// written: the most urgent of them; `None` when none were.
+    flush_due: Option<Urgency>,
     /// The front frame is what is left of one the socket took part of.
     front_partial: bool,
     /// The connection waiting in [`Outbox::next`], woken (once) by the next push or close.
@@ -99,6 +100,18 @@ pub enum QueueError {
     Full,
     /// The connection has gone.
     Closed,
+}
+
+/// How soon a frame queued with [`Outbox::push_later`] must be written. Whoever queues it
+/// flushes the outbox accordingly; the frames of one outbox are written in the order they were
+/// queued whatever their urgency, so a flush for an urgent frame takes the ones before it along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Urgency {
+    /// Within a few milliseconds: a change nobody waits for to act (a member came or went),
+    /// which may share a write with what follows it.
+    Soon,
+    /// At the end of the sender's step: an event, an ack, a replay.
+    Now,
 }
 
 /// What the connection should do next, from [`Outbox::next`].
@@ -144,15 +157,16 @@ impl Outbox {
 
     /// Sends an already serialized frame without waiting: queues it and flushes.
     pub fn push(&self, frame: WireFrame) -> Result<(), QueueError> {
-        self.push_later(frame)?;
+        self.push_later(frame, Urgency::Now)?;
         self.flush();
         Ok(())
     }
 
     /// Queues a frame for the next [`Outbox::flush`], which writes everything queued in one
-    /// system call. Answers whether it is the first frame since the last flush: whoever gets
-    /// `true` must flush this outbox (the connection is not woken until then).
-    pub fn push_later(&self, frame: WireFrame) -> Result<bool, QueueError> {
+    /// system call. Answers whether the frame made a flush due sooner than before (it is the
+    /// first since the last flush, or more urgent than those): whoever gets `true` must flush
+    /// this outbox within the frame's `urgency` (the connection is not woken until then).
+    pub fn push_later(&self, frame: WireFrame, urgency: Urgency) -> Result<bool, QueueError> {
         let mut queue = self.lock();
         if queue.gone {
             return Err(QueueError::Closed);
@@ -161,7 +175,11 @@ impl Outbox {
             return Err(QueueError::Full);
         }
         queue.frames.push_back(frame);
-        Ok(!std::mem::replace(&mut queue.unflushed, true))
+        let sooner = queue.flush_due.is_none_or(|due| due < urgency);
+        if sooner {
+            queue.flush_due = Some(urgency);
+        }
+        Ok(sooner)
     }
 
     /// Writes what is queued straight to the socket, without waiting, in one system call (up to
@@ -174,12 +192,12 @@ impl Outbox {
                 frames,
                 socket,
                 held,
-                unflushed,
+                flush_due,
                 front_partial,
                 waiting,
                 ..
             } = &mut *queue;
-            *unflushed = false;
+            *flush_due = None;
             if let (false, Some(socket)) = (*held, socket) {
                 write_some(socket, frames, front_partial);
             }
@@ -476,20 +494,63 @@ mod tests {
         let (server, mut client) = tcp_pair().await;
         let outbox = Outbox::writing_to(8, server);
         assert_eq!(
-            outbox.push_later(frame("event")),
+            outbox.push_later(frame("event"), Urgency::Now),
             Ok(true),
             "the first asks for a flush"
         );
-        assert_eq!(outbox.push_later(frame("ack")), Ok(false));
+        assert_eq!(outbox.push_later(frame("ack"), Urgency::Now), Ok(false));
         assert_nothing_arrives(&mut client, "nothing is written before the flush").await;
         outbox.flush();
         assert_eq!(
-            outbox.push_later(frame("next")),
+            outbox.push_later(frame("next"), Urgency::Now),
             Ok(true),
             "a new step, a new flush"
         );
         outbox.flush();
         assert_receives(&mut client, &[frame("event"), frame("ack"), frame("next")]).await;
+    }
+
+    #[tokio::test]
+    async fn a_frame_that_can_wait_asks_for_a_flush_once_and_an_urgent_one_asks_again() {
+        let (server, mut client) = tcp_pair().await;
+        let outbox = Outbox::writing_to(8, server);
+        assert_eq!(
+            outbox.push_later(frame("online"), Urgency::Soon),
+            Ok(true),
+            "the first frame asks for a flush soon"
+        );
+        assert_eq!(
+            outbox.push_later(frame("offline"), Urgency::Soon),
+            Ok(false),
+            "a second one waits for the same flush"
+        );
+        assert_eq!(
+            outbox.push_later(frame("event"), Urgency::Now),
+            Ok(true),
+            "an urgent frame asks for a flush now"
+        );
+        assert_eq!(
+            outbox.push_later(frame("online"), Urgency::Soon),
+            Ok(false),
+            "a flush now is due anyway"
+        );
+        assert_nothing_arrives(&mut client, "nothing is written before the flush").await;
+        outbox.flush();
+        assert_receives(
+            &mut client,
+            &[
+                frame("online"),
+                frame("offline"),
+                frame("event"),
+                frame("online"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            outbox.push_later(frame("offline"), Urgency::Soon),
+            Ok(true),
+            "after a flush, the next frame asks again"
+        );
     }
 
     #[tokio::test]
