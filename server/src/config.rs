@@ -195,6 +195,13 @@ impl Limits {
         Duration::from_secs(self.join_timeout_seconds)
     }
 
+    /// The size past which the WebSocket layer itself cuts a frame off and closes the
+    /// connection: frames up to [`Limits::frame_bytes_max`] get a typed `too_large` error, and
+    /// those up to four times that are still read to say so.
+    pub fn frame_bytes_hard_max(&self) -> usize {
+        self.frame_bytes_max * 4
+    }
+
     pub fn room_idle(&self) -> Duration {
         Duration::from_secs(self.room_idle_seconds)
     }

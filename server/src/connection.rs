@@ -22,17 +22,22 @@ use tracing::{Instrument, debug, field, info, info_span};
 use crate::clock::sleep_until_or_never;
 use crate::room::actor::RoomCommand;
 use crate::room::registry::{JoinArgs, RoomHandle};
-use crate::room::{CloseRequest, ConnectionId, Outbox, OutboxItem, QueueError};
+use crate::room::{CloseRequest, ConnectionId, Outbox, OutboxItem, QueueError, Urgency};
 use crate::server::ServerContext;
-use crate::websocket::{self, Socket};
+use crate::websocket::{self, Socket, WireFrame};
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The longest a closing connection spends on its last frames and the closing handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Serves one upgraded WebSocket until it closes.
-pub async fn serve(socket: Box<Socket>, context: Arc<ServerContext>) {
+/// Serves one upgraded WebSocket until it closes. `upgrade_response` is the response to a
+/// direct upgrade (see [`crate::server`]), still to be written; `None` when hyper wrote it.
+pub async fn serve(
+    socket: Box<Socket>,
+    context: Arc<ServerContext>,
+    upgrade_response: Option<WireFrame>,
+) {
     let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
     let span = info_span!(
         "connection",
@@ -43,7 +48,7 @@ pub async fn serve(socket: Box<Socket>, context: Arc<ServerContext>) {
     let counted = Arc::clone(&context);
     let _open = counted.connection_opened();
     Connection::new(connection_id, context)
-        .run(socket)
+        .run(socket, upgrade_response)
         .instrument(span)
         .await;
 }
@@ -100,7 +105,7 @@ impl Connection {
 
     /// Serves the connection until it closes. What lives across its awaits lives as long as the
     /// connection, so it keeps only what it needs; the socket is boxed to be held once.
-    async fn run(mut self, mut socket: Box<Socket>) {
+    async fn run(mut self, mut socket: Box<Socket>, upgrade_response: Option<WireFrame>) {
         let outbox = Outbox::writing_to(
             self.context.config.limits.outbound_queue_max,
             Arc::clone(socket.get_ref().stream()),
@@ -109,6 +114,10 @@ impl Connection {
         let mut session = Session::Joining {
             deadline: tokio::time::Instant::now() + self.context.config.limits.join_timeout(),
         };
+        // A direct upgrade's response goes out in one write with the hello.
+        if let Some(response) = upgrade_response {
+            let _ = outbox.push_later(response, Urgency::Now);
+        }
         let _ = outbox.push_message(&self.hello());
 
         let mut presence_reason = PresenceReason::ConnectionLost;
@@ -163,7 +172,7 @@ impl Connection {
                         Some(Err(error)) => {
                             debug!(%error, "read failed");
                             if is_capacity_error(&error) {
-                                closing = Some((CloseReason::PolicyViolation, format!("a frame exceeded the hard limit of {} bytes", self.context.config.limits.frame_bytes_max * 4)));
+                                closing = Some((CloseReason::PolicyViolation, format!("a frame exceeded the hard limit of {} bytes", self.context.config.limits.frame_bytes_hard_max())));
                             }
                             break;
                         }

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use roundtable_protocol::{
@@ -47,7 +47,7 @@ pub fn router(context: Arc<ServerContext>) -> Router {
             "/api/groups/{group_id}/benchmarks.csv",
             get(crate::export::benchmarks_csv),
         )
-        .route("/ws", get(websocket))
+        .route(crate::websocket::PATH, get(websocket))
         .route_service("/", index.clone())
         .route_service("/g/{group_id}", index)
         // Only the client's own files are public: not its tests, tools or node_modules.
@@ -174,25 +174,38 @@ async fn create_group(
     (StatusCode::CREATED, axum::Json(response)).into_response()
 }
 
+/// Whether a WebSocket request's `Origin` (if it names one: only browsers do) is allowed;
+/// `Err` with the origin when not.
+pub fn origin_allowed<'h>(context: &ServerContext, headers: &'h HeaderMap) -> Result<(), &'h str> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+    if context
+        .allowed_origins
+        .iter()
+        .any(|allowed| allowed == origin)
+    {
+        Ok(())
+    } else {
+        Err(origin)
+    }
+}
+
+/// Answers a WebSocket upgrade that came through hyper: one that [`crate::server`] did not
+/// take directly, because it is refused here, or arrived in pieces, or followed another
+/// request on its connection.
 async fn websocket(
     State(context): State<Arc<ServerContext>>,
     mut request: axum::extract::Request,
 ) -> Response {
-    let headers = request.headers();
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
-        if !context
-            .allowed_origins
-            .iter()
-            .any(|allowed| allowed == origin)
-        {
-            warn!(%origin, "refused a WebSocket from a foreign origin");
-            return error(
-                StatusCode::FORBIDDEN,
-                ErrorCode::Forbidden,
-                format!("origin {origin} may not connect; set --allowed-origins to allow it"),
-            );
-        }
+    if let Err(origin) = origin_allowed(&context, request.headers()) {
+        warn!(%origin, "refused a WebSocket from a foreign origin");
+        return error(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            format!("origin {origin} may not connect; set --allowed-origins to allow it"),
+        );
     }
     if *context.shutdown.borrow() {
         return error(
@@ -215,13 +228,11 @@ async fn websocket(
             "this connection cannot be upgraded to a WebSocket",
         );
     };
-    // Frames up to the limit get a typed `too_large` error; frames past four times the limit
-    // are cut off by the WebSocket layer itself, which closes the connection.
-    let hard_limit = context.config.limits.frame_bytes_max * 4;
+    let hard_limit = context.config.limits.frame_bytes_hard_max();
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => match crate::websocket::from_upgraded(upgraded, hard_limit).await {
-                Some(socket) => crate::connection::serve(socket, context).await,
+                Some(socket) => crate::connection::serve(socket, context, None).await,
                 None => warn!("an upgraded connection is not a TCP stream; closed"),
             },
             Err(failure) => debug!(error = %failure, "WebSocket upgrade failed"),

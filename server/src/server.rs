@@ -185,7 +185,7 @@ impl Server {
             stop,
         } = self;
         let app = crate::http::router(Arc::clone(&context));
-        let serving = tokio::spawn(serve_http(listener, app, context.shutdown.clone()));
+        let serving = tokio::spawn(serve_http(listener, app, Arc::clone(&context)));
         let abort = serving.abort_handle();
         let retention = tokio::spawn(trim_ended_logs_periodically(Arc::clone(&context)));
         shutdown.await;
@@ -222,13 +222,14 @@ impl Server {
 /// The server drives hyper itself rather than through `axum::serve`: a plain HTTP/1 connection
 /// hands its upgraded socket back as the `TcpStream` it is (see [`crate::websocket`]), whereas
 /// the HTTP version detection of `axum::serve` wraps it in two more layers that every read and
-/// write of every WebSocket would go through.
+/// write of every WebSocket would go through. And a connection that opens with a WebSocket
+/// upgrade is not given to hyper at all (see [`upgrade_directly`]).
 async fn serve_http(
     listener: TcpListener,
     app: axum::Router,
-    shutdown: watch::Receiver<bool>,
+    context: Arc<ServerContext>,
 ) -> std::io::Result<()> {
-    let mut accepting = shutdown.clone();
+    let mut accepting = context.shutdown.clone();
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -242,7 +243,7 @@ async fn serve_http(
             }
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => {
-                    connections.spawn(serve_http_connection(tcp, app.clone(), shutdown.clone()));
+                    connections.spawn(serve_http_connection(tcp, app.clone(), Arc::clone(&context)));
                 }
                 // Out of file descriptors, say: back off briefly instead of spinning.
                 Err(error) => {
@@ -258,16 +259,24 @@ async fn serve_http(
 }
 
 /// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops.
-async fn serve_http_connection(
-    tcp: TcpStream,
-    app: axum::Router,
-    mut shutdown: watch::Receiver<bool>,
-) {
+async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<ServerContext>) {
     // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
     // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
     if let Err(error) = tcp.set_nodelay(true) {
         debug!(%error, "could not set TCP_NODELAY");
     }
+    let mut shutdown = context.shutdown.clone();
+    let tcp = tokio::select! {
+        not_taken = upgrade_directly(tcp, &context) => match not_taken {
+            Some(tcp) => tcp,
+            None => return,
+        },
+        () = stopping(&mut shutdown) => return,
+        () = tokio::time::sleep(HEADER_READ_TIMEOUT) => {
+            debug!("no request arrived in time; closed");
+            return;
+        }
+    };
     let service = hyper_util::service::TowerToHyperService::new(app);
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -286,6 +295,58 @@ async fn serve_http_connection(
             let _ = connection.await;
         }
     }
+}
+
+/// Takes a new connection whose first request is a WebSocket upgrade that will be accepted
+/// (`GET /ws`, complete in what has arrived, from an allowed origin, while the server runs),
+/// without hyper: reads the request head, and starts the WebSocket connection's task, whose
+/// first write carries the `101 Switching Protocols` response and the `hello` together. Every
+/// other connection is handed back untouched (what arrived is only looked at, not read) for
+/// hyper to serve, refusals of upgrades included; so is one whose head has not all arrived in
+/// the first look. `None` when the connection was taken, or closed before sending anything.
+///
+/// A reconnecting room sends every member through here at once: skipping hyper's machinery
+/// and one system call and TCP segment per connection is a fifth of the server's work in a
+/// reconnect storm (see BENCHMARKS.md).
+async fn upgrade_directly(mut tcp: TcpStream, context: &Arc<ServerContext>) -> Option<TcpStream> {
+    let mut head = vec![0; crate::websocket::UPGRADE_HEAD_BYTES_MAX];
+    let seen = match tcp.peek(&mut head).await {
+        Ok(0) => return None,
+        Ok(seen) => seen,
+        // hyper meets the same error and says so.
+        Err(_) => return Some(tcp),
+    };
+    let Some((head_len, headers)) = crate::websocket::parse_upgrade_head(&head[..seen]) else {
+        return Some(tcp);
+    };
+    if *context.shutdown.borrow() || crate::http::origin_allowed(context, &headers).is_err() {
+        return Some(tcp);
+    }
+    let Ok(accept) = crate::websocket::accept_key(&axum::http::Method::GET, &headers) else {
+        return Some(tcp);
+    };
+    // The head is in the socket's receive queue (it was just seen there): this read takes it
+    // at once, and leaves whatever the client sent after it for the WebSocket.
+    if tokio::io::AsyncReadExt::read_exact(&mut tcp, &mut head[..head_len])
+        .await
+        .is_err()
+    {
+        return None;
+    }
+    drop(head);
+    let socket = crate::websocket::server_socket(
+        tcp,
+        Vec::new(),
+        context.config.limits.frame_bytes_hard_max(),
+    )
+    .await;
+    let response = crate::websocket::switching_protocols(&accept);
+    tokio::spawn(crate::connection::serve(
+        socket,
+        Arc::clone(context),
+        Some(response),
+    ));
+    None
 }
 
 /// Every [`RETENTION_PASS_INTERVAL`], trims the logs of up to

@@ -177,8 +177,7 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
 }
 
 /// Takes the TCP connection back out of hyper's upgrade, with whatever the client sent after
-/// its request, and wraps it as the server side of a WebSocket (boxed: the connection task holds
-/// it for its whole life, and a box is moved around without copying its few hundred bytes).
+/// its request, and wraps it as the server side of a WebSocket (see [`server_socket`]).
 /// `None` when the upgraded connection is not a plain TCP stream served by
 /// [`crate::server`], which does not happen.
 pub async fn from_upgraded(
@@ -186,19 +185,91 @@ pub async fn from_upgraded(
     frame_bytes_hard_max: usize,
 ) -> Option<Box<Socket>> {
     let parts = upgraded.downcast::<TokioIo<TcpStream>>().ok()?;
-    let tcp = SharedTcp(Arc::new(parts.io.into_inner()));
+    Some(
+        server_socket(
+            parts.io.into_inner(),
+            parts.read_buf.to_vec(),
+            frame_bytes_hard_max,
+        )
+        .await,
+    )
+}
+
+/// Wraps a TCP connection whose upgrade was answered as the server side of a WebSocket, with
+/// `read_ahead`, what the client sent after its request that was read already (boxed: the
+/// connection task holds it for its whole life, and a box is moved around without copying its
+/// few hundred bytes).
+pub async fn server_socket(
+    tcp: TcpStream,
+    read_ahead: Vec<u8>,
+    frame_bytes_hard_max: usize,
+) -> Box<Socket> {
+    let tcp = SharedTcp(Arc::new(tcp));
     let role = tokio_tungstenite::tungstenite::protocol::Role::Server;
     let config = Some(config(frame_bytes_hard_max));
-    let socket = if parts.read_buf.is_empty() {
+    Box::new(if read_ahead.is_empty() {
         WebSocketStream::from_raw_socket(tcp, role, config).await
     } else {
-        WebSocketStream::from_partially_read(tcp, parts.read_buf.to_vec(), role, config).await
+        WebSocketStream::from_partially_read(tcp, read_ahead, role, config).await
+    })
+}
+
+/// The WebSocket endpoint's path.
+pub const PATH: &str = "/ws";
+
+/// The longest request head [`parse_upgrade_head`] reads; a browser's upgrade request is well
+/// under 1 KiB.
+pub const UPGRADE_HEAD_BYTES_MAX: usize = 2048;
+
+/// The most header lines [`parse_upgrade_head`] reads.
+const UPGRADE_HEADERS_MAX: usize = 32;
+
+/// Parses the start of what a client sent on a new connection, for a direct upgrade (see
+/// [`crate::server`]): when it is a complete HTTP/1.1 request head for `GET /ws`, answers the
+/// head's length and its headers. Anything else (another request, an incomplete or malformed
+/// head, more than [`UPGRADE_HEADERS_MAX`] headers, a body announced) answers `None`, and the
+/// connection goes to hyper, which serves it, or refuses it with the right status.
+pub fn parse_upgrade_head(bytes: &[u8]) -> Option<(usize, HeaderMap)> {
+    let mut lines = [httparse::EMPTY_HEADER; UPGRADE_HEADERS_MAX];
+    let mut request = httparse::Request::new(&mut lines);
+    let httparse::Status::Complete(len) = request.parse(bytes).ok()? else {
+        return None;
     };
-    Some(Box::new(socket))
+    if request.method != Some("GET") || request.path != Some(PATH) || request.version != Some(1) {
+        return None;
+    }
+    let mut headers = HeaderMap::with_capacity(request.headers.len());
+    for line in request.headers.iter() {
+        if line.name.eq_ignore_ascii_case("content-length")
+            || line.name.eq_ignore_ascii_case("transfer-encoding")
+        {
+            return None;
+        }
+        headers.append(
+            header::HeaderName::from_bytes(line.name.as_bytes()).ok()?,
+            HeaderValue::from_bytes(line.value).ok()?,
+        );
+    }
+    Some((len, headers))
+}
+
+/// The response that accepts a WebSocket upgrade, with the `Sec-WebSocket-Accept` value from
+/// [`accept_key`]. Sent as the first bytes of a connection upgraded directly, in one write
+/// with the `hello` behind it.
+pub fn switching_protocols(accept: &HeaderValue) -> WireFrame {
+    let mut bytes = Vec::with_capacity(160);
+    bytes.extend_from_slice(
+        b"HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-accept: ",
+    );
+    bytes.extend_from_slice(accept.as_bytes());
+    bytes.extend_from_slice(b"\r\n\r\n");
+    WireFrame(Bytes::from(bytes))
 }
 
 /// A complete server-to-client WebSocket text frame: header and payload, built once and shared
-/// (cheap to clone) by every connection it is sent to.
+/// (cheap to clone) by every connection it is sent to. (Two other kinds of bytes for a socket
+/// travel the same way: the rest of a frame the socket took part of, [`WireFrame::unwritten_part`],
+/// and the response to a direct upgrade, [`switching_protocols`].)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireFrame(Bytes);
 
@@ -363,6 +434,79 @@ mod tests {
             .expect("a complete header");
             assert_eq!(parsed.1, len as u64, "the length a WebSocket reader sees");
         }
+    }
+
+    const BROWSER_UPGRADE: &str = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: Upgrade\r\nPragma: no-cache\r\nUpgrade: websocket\r\nOrigin: http://127.0.0.1:8080\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+
+    #[test]
+    fn a_complete_upgrade_head_is_parsed_and_what_follows_it_is_left() {
+        let mut bytes = BROWSER_UPGRADE.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\x81\x85 a frame sent right behind the request");
+        let (len, headers) = parse_upgrade_head(&bytes).expect("a complete upgrade head");
+        assert_eq!(
+            len,
+            BROWSER_UPGRADE.len(),
+            "the head ends at its blank line"
+        );
+        assert_eq!(headers["origin"], "http://127.0.0.1:8080");
+        assert_eq!(
+            accept_key(&Method::GET, &headers).expect("a valid upgrade"),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn anything_but_a_complete_plain_upgrade_head_is_left_to_hyper() {
+        let head = BROWSER_UPGRADE;
+        let cut_short = &head[..head.len() - 2];
+        let other_path = head.replacen("/ws", "/ws?x=1", 1);
+        let other_method = head.replacen("GET", "POST", 1);
+        let old_http = head.replacen("HTTP/1.1", "HTTP/1.0", 1);
+        let with_body = head.replacen("Pragma: no-cache", "Content-Length: 5", 1);
+        let chunked = head.replacen("Pragma: no-cache", "Transfer-Encoding: chunked", 1);
+        let many_headers = head.replacen(
+            "Pragma: no-cache\r\n",
+            &"X-Padding: x\r\n".repeat(UPGRADE_HEADERS_MAX),
+            1,
+        );
+        for (what, bytes) in [
+            ("an incomplete head", cut_short),
+            ("another path", &other_path),
+            ("another method", &other_method),
+            ("HTTP/1.0", &old_http),
+            ("a body", &with_body),
+            ("a chunked body", &chunked),
+            ("too many headers", &many_headers),
+            ("not HTTP", "\x16\x03\x01 a TLS hello"),
+        ] {
+            assert!(
+                parse_upgrade_head(bytes.as_bytes()).is_none(),
+                "{what} goes to hyper"
+            );
+        }
+    }
+
+    #[test]
+    fn the_direct_upgrade_response_is_a_complete_101() {
+        let accept = HeaderValue::from_static("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        let response = switching_protocols(&accept);
+        let mut lines = [httparse::EMPTY_HEADER; 8];
+        let mut parsed = httparse::Response::new(&mut lines);
+        assert_eq!(
+            parsed.parse(response.as_bytes()),
+            Ok(httparse::Status::Complete(response.as_bytes().len()))
+        );
+        assert_eq!(parsed.code, Some(101));
+        let header = |name: &str| {
+            parsed
+                .headers
+                .iter()
+                .find(|line| line.name.eq_ignore_ascii_case(name))
+                .map(|line| line.value)
+        };
+        assert_eq!(header("upgrade"), Some(&b"websocket"[..]));
+        assert_eq!(header("connection"), Some(&b"upgrade"[..]));
+        assert_eq!(header("sec-websocket-accept"), Some(accept.as_bytes()));
     }
 
     #[test]

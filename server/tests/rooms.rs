@@ -9,6 +9,8 @@ use roundtable_protocol::{
 };
 use roundtable_server::Limits;
 use support::{Closed, TestClient, TestServer, create_group, http_request};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 
 fn is_presence(
     member: roundtable_protocol::MemberId,
@@ -674,6 +676,131 @@ async fn foreign_origins_are_refused() {
     }
     let own = tokio_tungstenite::connect_async(request(&format!("http://{}", server.addr))).await;
     assert!(own.is_ok(), "the server's own origin is allowed");
+    server.stop().await;
+}
+
+/// Opens a TCP connection, sends `request` in the given `pieces` (with a pause between them,
+/// so the server sees them arrive apart), reads the HTTP response head and answers it with the
+/// client's end of the WebSocket.
+async fn raw_upgrade(
+    server: &TestServer,
+    pieces: &[&[u8]],
+) -> (String, WebSocketStream<tokio::net::TcpStream>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    for (index, piece) in pieces.iter().enumerate() {
+        if index > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tcp.write_all(piece).await.unwrap();
+    }
+    let mut received = Vec::new();
+    let head_len = loop {
+        if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let mut chunk = [0; 1024];
+        let read = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut chunk))
+            .await
+            .expect("a response in time")
+            .unwrap();
+        assert!(read > 0, "the server closed before answering");
+        received.extend_from_slice(&chunk[..read]);
+    };
+    let head = String::from_utf8_lossy(&received[..head_len]).into_owned();
+    let socket = WebSocketStream::from_partially_read(
+        tcp,
+        received[head_len..].to_vec(),
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await;
+    (head, socket)
+}
+
+/// The next text message's JSON.
+async fn next_json(socket: &mut WebSocketStream<tokio::net::TcpStream>) -> serde_json::Value {
+    use futures_util::StreamExt;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a message in time")
+            .expect("the socket is open")
+            .unwrap();
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+fn upgrade_request(server: &TestServer) -> String {
+    format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        server.addr
+    )
+}
+
+#[tokio::test]
+async fn an_upgrade_request_that_arrives_in_pieces_is_answered_too() {
+    // The server takes a WebSocket upgrade directly when its whole request head is there at
+    // first look; one that arrives in pieces goes through hyper. Both must work.
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let request = upgrade_request(&server);
+    let (first, rest) = request.as_bytes().split_at(40);
+    for pieces in [vec![request.as_bytes()], vec![first, rest]] {
+        let (head, mut socket) = raw_upgrade(&server, &pieces).await;
+        assert!(
+            head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+            "{} piece(s): {head}",
+            pieces.len()
+        );
+        // hyper dates its responses; the direct upgrade does not. So this tells that each
+        // path was taken where it should be.
+        assert_eq!(
+            head.to_ascii_lowercase().contains("\r\ndate: "),
+            pieces.len() > 1,
+            "{head}"
+        );
+        let hello = next_json(&mut socket).await;
+        assert_eq!(hello["type"], "hello", "{hello}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_frame_sent_right_behind_the_upgrade_request_is_read() {
+    // A client may send its first frame without waiting for the 101 (it travels in the same
+    // segment as the request): the direct upgrade must leave it for the WebSocket.
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let mut ping = Frame::message(
+        r#"{"v": 1, "id": 7, "type": "ping", "client_time_ms": 1764165600500}"#,
+        OpCode::Data(Data::Text),
+        true,
+    );
+    ping.header_mut().mask = Some([0x5a, 0x17, 0xc3, 0x9e]);
+    let mut bytes = upgrade_request(&server).into_bytes();
+    ping.format(&mut bytes).unwrap();
+    let (head, mut socket) = raw_upgrade(&server, &[&bytes]).await;
+    assert!(
+        head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{head}"
+    );
+    assert_eq!(next_json(&mut socket).await["type"], "hello");
+    let pong = next_json(&mut socket).await;
+    assert_eq!(
+        (&pong["type"], &pong["id"]),
+        (&"ack".into(), &7.into()),
+        "{pong}"
+    );
+    assert_eq!(pong["result"]["kind"], "pong", "{pong}");
+    assert_eq!(
+        pong["result"]["client_time_ms"], 1764165600500_u64,
+        "{pong}"
+    );
     server.stop().await;
 }
 

@@ -157,6 +157,9 @@ fn urgency_of(event: &RoomEvent) -> Urgency {
 /// written: well under what a person notices, and longer than most bursts of joins take.
 const FLUSH_SOON_WITHIN: Duration = Duration::from_millis(10);
 
+/// The most outboxes [`Flushes`] lists for a flush soon; past it, it flushes them at once.
+const FLUSH_SOON_OUTBOXES_MAX: usize = 1024;
+
 impl Flushes {
     /// Queues `frame` in `outbox`, to be flushed within `urgency`.
     fn queue(
@@ -172,6 +175,11 @@ impl Flushes {
                     self.soon.push(outbox.clone());
                     self.soon_at
                         .get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_SOON_WITHIN);
+                    // An outbox is listed again after each flush now, so a busy room could
+                    // list one many times before the deadline: bounded here.
+                    if self.soon.len() >= FLUSH_SOON_OUTBOXES_MAX {
+                        self.flush_all();
+                    }
                 }
             }
         }
@@ -994,7 +1002,66 @@ enum CatchUpFrames {
 
 #[cfg(test)]
 mod tests {
-    use super::RoomCommand;
+    use super::{FLUSH_SOON_OUTBOXES_MAX, FLUSH_SOON_WITHIN, Flushes, RoomCommand, Urgency};
+    use crate::room::Outbox;
+    use crate::room::tests::{assert_nothing_arrives, assert_receives, frame, tcp_pair};
+
+    #[tokio::test]
+    async fn presence_waits_for_company_and_an_urgent_frame_takes_it_along() {
+        let (server, mut client) = tcp_pair().await;
+        let outbox = Outbox::writing_to(8, server);
+        let mut flushes = Flushes::default();
+        let before = tokio::time::Instant::now();
+        flushes
+            .queue(&outbox, frame("ann online"), Urgency::Soon)
+            .unwrap();
+        let due = flushes.soon_at.expect("a flush soon is due");
+        assert!(
+            due >= before + FLUSH_SOON_WITHIN
+                && due <= tokio::time::Instant::now() + FLUSH_SOON_WITHIN
+        );
+        flushes.flush_now();
+        assert_nothing_arrives(&mut client, "presence waits past the end of the step").await;
+        flushes
+            .queue(&outbox, frame("hand raised"), Urgency::Now)
+            .unwrap();
+        flushes.flush_now();
+        assert_receives(&mut client, &[frame("ann online"), frame("hand raised")]).await;
+        flushes
+            .queue(&outbox, frame("bob online"), Urgency::Soon)
+            .unwrap();
+        assert_eq!(flushes.soon_at, Some(due), "the first deadline holds");
+        flushes.flush_all();
+        assert_receives(&mut client, &[frame("bob online")]).await;
+        assert_eq!(flushes.soon_at, None);
+    }
+
+    #[tokio::test]
+    async fn the_outboxes_waiting_for_a_flush_soon_are_bounded() {
+        let mut flushes = Flushes::default();
+        let outboxes: Vec<Outbox> = (0..FLUSH_SOON_OUTBOXES_MAX)
+            .map(|_| Outbox::new(4))
+            .collect();
+        for outbox in &outboxes[..FLUSH_SOON_OUTBOXES_MAX - 1] {
+            flushes
+                .queue(outbox, frame("online"), Urgency::Soon)
+                .unwrap();
+        }
+        assert_eq!(flushes.soon.len(), FLUSH_SOON_OUTBOXES_MAX - 1);
+        flushes
+            .queue(
+                &outboxes[FLUSH_SOON_OUTBOXES_MAX - 1],
+                frame("online"),
+                Urgency::Soon,
+            )
+            .unwrap();
+        assert!(flushes.soon.is_empty(), "the last one flushed them all");
+        assert_eq!(flushes.soon_at, None);
+        assert!(
+            outboxes.iter().all(|outbox| outbox.try_next().is_some()),
+            "every frame is still there to write"
+        );
+    }
 
     #[test]
     fn queued_commands_stay_small() {

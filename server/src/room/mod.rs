@@ -365,14 +365,14 @@ pub fn encode(message: &ServerMessage) -> WireFrame {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use tokio::io::AsyncReadExt;
 
     use super::*;
 
-    fn frame(text: &'static str) -> WireFrame {
+    pub(crate) fn frame(text: &'static str) -> WireFrame {
         WireFrame::text(text.to_owned())
     }
 
@@ -430,7 +430,7 @@ mod tests {
 
     /// The two ends of a loopback TCP connection: the server's, as an outbox takes it, and the
     /// client's.
-    async fn tcp_pair() -> (Arc<TcpStream>, TcpStream) {
+    pub(crate) async fn tcp_pair() -> (Arc<TcpStream>, TcpStream) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap())
             .await
@@ -452,14 +452,14 @@ mod tests {
     }
 
     /// Fails if anything arrives at `client` within 50 ms.
-    async fn assert_nothing_arrives(client: &mut TcpStream, why: &str) {
+    pub(crate) async fn assert_nothing_arrives(client: &mut TcpStream, why: &str) {
         let mut byte = [0u8; 1];
         let read = tokio::time::timeout(Duration::from_millis(50), client.read(&mut byte)).await;
         assert!(read.is_err(), "{why}");
     }
 
     /// Reads exactly `frames` from `client`, in order.
-    async fn assert_receives(client: &mut TcpStream, frames: &[WireFrame]) {
+    pub(crate) async fn assert_receives(client: &mut TcpStream, frames: &[WireFrame]) {
         let expected: Vec<u8> = frames.iter().flat_map(|f| f.as_bytes().to_vec()).collect();
         let mut got = vec![0; expected.len()];
         client.read_exact(&mut got).await.unwrap();
