@@ -305,9 +305,9 @@ async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<S
 /// hyper to serve, refusals of upgrades included; so is one whose head has not all arrived in
 /// the first look. `None` when the connection was taken, or closed before sending anything.
 ///
-/// A reconnecting room sends every member through here at once: skipping hyper's machinery
-/// and one system call and TCP segment per connection is a fifth of the server's work in a
-/// reconnect storm (see BENCHMARKS.md).
+/// When a whole server's clients reconnect at once, every one comes through here: skipping
+/// hyper's machinery, and one system call and TCP segment per connection, saves about an
+/// eighth of the server's work per reconnection (see BENCHMARKS.md, "Reconnect storm").
 async fn upgrade_directly(mut tcp: TcpStream, context: &Arc<ServerContext>) -> Option<TcpStream> {
     let mut head = vec![0; crate::websocket::UPGRADE_HEAD_BYTES_MAX];
     let seen = match tcp.peek(&mut head).await {
