@@ -306,9 +306,16 @@ impl RunningPeer {
         sys::rss_kib(self.pid)
     }
 
-    /// CPU seconds used so far.
+    /// CPU seconds used so far by the server and by the redis-server it started for itself,
+    /// if any: that one is pinned to the same core and does the server's storing, so leaving
+    /// it out would understate what the server side costs.
     pub fn cpu_seconds(&self) -> Option<f64> {
-        sys::cpu_seconds(Some(self.pid))
+        let server = sys::cpu_seconds(Some(self.pid))?;
+        let redis = match &self.redis {
+            Some(redis) => sys::cpu_seconds(Some(redis.id()?))?,
+            None => 0.0,
+        };
+        Some(server + redis)
     }
 
     /// The last lines the server wrote.
