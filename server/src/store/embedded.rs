@@ -114,8 +114,10 @@ const WRITE_QUEUE_MAX: usize = 4096;
 const WINDOW_OPS_MAX: usize = 4096;
 
 /// The longest answered writes wait in the writer's open redb transaction before it commits
-/// them (a read commits them at once). They are in the journal already.
-pub const COMMIT_INTERVAL: Duration = Duration::from_millis(50);
+/// them (a read commits them at once). They are in the journal already. Longer saves redb's
+/// copying of pages changed again after a commit; shorter keeps each commit, which runs on
+/// the rooms' thread, brief (see ARCHITECTURE.md, "Persistence").
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The operations the open redb transaction may hold before it commits, whatever its age (it
 /// can exceed this by one group).
