@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use roundtable_protocol::{
@@ -174,22 +174,39 @@ async fn create_group(
     (StatusCode::CREATED, axum::Json(response)).into_response()
 }
 
-/// Whether a WebSocket request's `Origin` (if it names one: only browsers do) is allowed;
-/// `Err` with the origin when not.
-pub fn origin_allowed<'h>(context: &ServerContext, headers: &'h HeaderMap) -> Result<(), &'h str> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
-    if context
-        .allowed_origins
-        .iter()
-        .any(|allowed| allowed == origin)
-    {
-        Ok(())
-    } else {
-        Err(origin)
+/// Why a WebSocket upgrade request is refused.
+#[derive(Debug)]
+pub enum UpgradeRefusal<'h> {
+    /// A browser page from an origin that may not connect.
+    ForeignOrigin(&'h str),
+    ShuttingDown,
+    /// Not an upgrade this server speaks; the sentence says what is wrong.
+    NotAnUpgrade(&'static str),
+}
+
+/// Checks a WebSocket upgrade request as both ways in do (hyper's, [`websocket`], and the
+/// direct one in [`crate::server`]), so they accept exactly the same requests: a browser's
+/// `Origin` (only browsers send one) must be allowed, the server must not be stopping, and the
+/// request must be an upgrade this server speaks. Answers the `Sec-WebSocket-Accept` value.
+pub fn check_upgrade<'h>(
+    context: &ServerContext,
+    method: &Method,
+    headers: &'h HeaderMap,
+) -> Result<HeaderValue, UpgradeRefusal<'h>> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+        if !context
+            .allowed_origins
+            .iter()
+            .any(|allowed| allowed == origin)
+        {
+            return Err(UpgradeRefusal::ForeignOrigin(origin));
+        }
     }
+    if *context.shutdown.borrow() {
+        return Err(UpgradeRefusal::ShuttingDown);
+    }
+    crate::websocket::accept_key(method, headers).map_err(UpgradeRefusal::NotAnUpgrade)
 }
 
 /// Answers a WebSocket upgrade that came through hyper: one that [`crate::server`] did not
@@ -199,24 +216,26 @@ async fn websocket(
     State(context): State<Arc<ServerContext>>,
     mut request: axum::extract::Request,
 ) -> Response {
-    if let Err(origin) = origin_allowed(&context, request.headers()) {
-        warn!(%origin, "refused a WebSocket from a foreign origin");
-        return error(
-            StatusCode::FORBIDDEN,
-            ErrorCode::Forbidden,
-            format!("origin {origin} may not connect; set --allowed-origins to allow it"),
-        );
-    }
-    if *context.shutdown.borrow() {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::ShuttingDown,
-            "the server is shutting down",
-        );
-    }
-    let accept = match crate::websocket::accept_key(request.method(), request.headers()) {
+    let accept = match check_upgrade(&context, request.method(), request.headers()) {
         Ok(accept) => accept,
-        Err(problem) => return error(StatusCode::BAD_REQUEST, ErrorCode::Invalid, problem),
+        Err(UpgradeRefusal::ForeignOrigin(origin)) => {
+            warn!(%origin, "refused a WebSocket from a foreign origin");
+            return error(
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                format!("origin {origin} may not connect; set --allowed-origins to allow it"),
+            );
+        }
+        Err(UpgradeRefusal::ShuttingDown) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ShuttingDown,
+                "the server is shutting down",
+            );
+        }
+        Err(UpgradeRefusal::NotAnUpgrade(problem)) => {
+            return error(StatusCode::BAD_REQUEST, ErrorCode::Invalid, problem);
+        }
     };
     let Some(on_upgrade) = request
         .extensions_mut()

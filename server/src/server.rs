@@ -319,10 +319,8 @@ async fn upgrade_directly(mut tcp: TcpStream, context: &Arc<ServerContext>) -> O
     let Some((head_len, headers)) = crate::websocket::parse_upgrade_head(&head[..seen]) else {
         return Some(tcp);
     };
-    if *context.shutdown.borrow() || crate::http::origin_allowed(context, &headers).is_err() {
-        return Some(tcp);
-    }
-    let Ok(accept) = crate::websocket::accept_key(&axum::http::Method::GET, &headers) else {
+    // A refusal is hyper's to answer (and log), with the right status.
+    let Ok(accept) = crate::http::check_upgrade(context, &axum::http::Method::GET, &headers) else {
         return Some(tcp);
     };
     // The head is in the socket's receive queue (it was just seen there): this read takes it
