@@ -8,6 +8,10 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::store::JournalSync;
+use crate::store::embedded::CACHE_BYTES;
+
+/// The default of `--store-cache-mib`: the embedded store's [`CACHE_BYTES`].
+const STORE_CACHE_MIB: u32 = (CACHE_BYTES / (1024 * 1024)) as u32;
 
 /// Roundtable: live meeting rooms for sales peer groups.
 #[derive(Debug, Clone, Parser)]
@@ -27,6 +31,12 @@ pub struct Config {
     /// no acknowledged action, at the cost of an fdatasync in every action's latency.
     #[arg(long, env = "ROUNDTABLE_STORE_SYNC", value_enum, default_value_t = JournalSync::Background)]
     pub store_sync: JournalSync,
+
+    /// MiB of memory the embedded store keeps for pages of its file, on top of the kernel's
+    /// page cache (which holds the file anyway): a page read again beyond it costs a `pread`.
+    #[arg(long, env = "ROUNDTABLE_STORE_CACHE_MIB", default_value_t = STORE_CACHE_MIB,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub store_cache_mib: u32,
 
     /// Keep groups, meetings and event logs in this Redis (e.g. redis://127.0.0.1:6379/0)
     /// instead of the embedded store. Run Redis with `appendonly yes`: then a crash of Redis
@@ -261,6 +271,7 @@ impl Config {
             listen,
             data_dir,
             store_sync: JournalSync::default(),
+            store_cache_mib: STORE_CACHE_MIB,
             redis_url: None,
             redis_prefix: "rt:".into(),
             public_url: None,
@@ -275,6 +286,30 @@ impl Config {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{bound}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn the_store_cache_is_set_in_mib_and_defaults_to_the_store_s_budget() {
+        let config = Config::try_parse_from(["roundtable"]).expect("defaults parse");
+        assert_eq!(config.store_cache_mib as usize * 1024 * 1024, CACHE_BYTES);
+        let config = Config::try_parse_from(["roundtable", "--store-cache-mib", "64"])
+            .expect("64 MiB parses");
+        assert_eq!(config.store_cache_mib, 64);
+        for refused in ["0", "65537", "lots"] {
+            let error = Config::try_parse_from(["roundtable", "--store-cache-mib", refused])
+                .expect_err("refused");
+            assert!(
+                error.to_string().contains("--store-cache-mib"),
+                "{refused}: {error}"
+            );
         }
     }
 }

@@ -93,12 +93,14 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         None => {
             let options = EmbeddedOptions {
                 sync: config.store_sync,
+                cache_bytes: config.store_cache_mib as usize * 1024 * 1024,
                 ..EmbeddedOptions::default()
             };
             let store = EmbeddedStore::open_with(&config.data_dir, options)?;
             info!(
                 data_dir = %config.data_dir.display(),
                 sync = ?config.store_sync,
+                cache_mib = config.store_cache_mib,
                 "storing in the embedded store"
             );
             Ok(Arc::new(store))

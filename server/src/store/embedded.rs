@@ -138,6 +138,13 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
 /// at twice this) and the work of a recovery.
 pub const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Default memory for redb's own cache of the file's pages, on top of the kernel's page cache,
+/// which holds the file anyway: a page redb does not keep costs a `pread` from memory when it
+/// is needed again. At most half of it holds pages written since the last checkpoint; more are
+/// written out to the file early (without an fsync: the journal keeps them safe). redb's own
+/// default is 1 GiB, which a server would fill with stored data it rarely reads again.
+pub const CACHE_BYTES: usize = 1024 * 1024;
+
 /// When the journal is fdatasynced, that is, what a power loss or kernel crash can lose. A
 /// crash of the process loses no answered write either way.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -159,6 +166,8 @@ pub struct EmbeddedOptions {
     pub checkpoint_interval: Duration,
     /// Journal size past which the writer checkpoints at once.
     pub checkpoint_journal_bytes: u64,
+    /// Memory for redb's cache of the file's pages (see [`CACHE_BYTES`]).
+    pub cache_bytes: usize,
 }
 
 impl Default for EmbeddedOptions {
@@ -167,6 +176,7 @@ impl Default for EmbeddedOptions {
             sync: JournalSync::default(),
             checkpoint_interval: CHECKPOINT_INTERVAL,
             checkpoint_journal_bytes: CHECKPOINT_JOURNAL_BYTES,
+            cache_bytes: CACHE_BYTES,
         }
     }
 }
@@ -231,9 +241,12 @@ impl EmbeddedStore {
             StoreError::Unavailable(format!("cannot create {}: {error}", data_dir.display()))
         })?;
         let path = data_dir.join(DB_FILE);
-        let db = Database::create(&path).map_err(|error| {
-            StoreError::Unavailable(format!("cannot open {}: {error}", path.display()))
-        })?;
+        let db = Database::builder()
+            .set_cache_size(options.cache_bytes)
+            .create(&path)
+            .map_err(|error| {
+                StoreError::Unavailable(format!("cannot open {}: {error}", path.display()))
+            })?;
         let db = Arc::new(db);
         // Create the tables up front so that read transactions always find them.
         let txn = db.begin_write().map_err(unavailable)?;

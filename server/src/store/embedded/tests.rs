@@ -11,6 +11,7 @@ fn no_checkpoints() -> EmbeddedOptions {
         sync: JournalSync::Background,
         checkpoint_interval: Duration::from_secs(3600),
         checkpoint_journal_bytes: u64::MAX,
+        ..EmbeddedOptions::default()
     }
 }
 
@@ -241,6 +242,89 @@ async fn a_crash_before_any_checkpoint_is_recovered_from_the_journal() {
     drop(recovered);
     let reopened = reopen(crashed.path()).await;
     assert_eq!(tail_seqs(&reopened, group_id).await, vec![2, 3, 4]);
+}
+
+#[tokio::test]
+async fn a_store_many_times_its_cache_reads_back_every_write_also_after_a_crash() {
+    // 16 pages of cache for about 5 MiB of pages of groups and logs: redb writes pages out of its
+    // write buffer before any checkpoint, and reads most of them back from the file.
+    let options = EmbeddedOptions {
+        cache_bytes: 64 * 1024,
+        ..no_checkpoints()
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = reopen_with(dir.path(), options.clone()).await;
+    let padding = "x".repeat(2000);
+    let groups: Vec<(GroupId, MeetingId)> = (0..300)
+        .map(|_| (GroupId::random(), MeetingId::random()))
+        .collect();
+    for &(group_id, meeting_id) in &groups {
+        let first = Snapshot {
+            meeting_id,
+            seq: 0,
+            bytes: format!("{group_id} {padding}").into_bytes(),
+        };
+        store.create_group(group_id, &first).await.expect("create");
+    }
+    for seq in 1..=3 {
+        for &(group_id, meeting_id) in &groups {
+            let entries = [LogEntry {
+                seq,
+                bytes: format!("{meeting_id} {seq} {padding}").into_bytes(),
+            }];
+            store
+                .append(AppendBatch {
+                    group_id,
+                    meeting_id,
+                    entries: &entries,
+                    snapshot: None,
+                })
+                .await
+                .expect("append");
+        }
+    }
+    let cached = store.db.cache_stats().used_bytes();
+    assert!(
+        cached <= options.cache_bytes + 4096,
+        "redb keeps {cached} bytes of pages, over the budget of {}",
+        options.cache_bytes
+    );
+
+    // What a `kill -9` leaves now: the redb file with those early pages, and the journal.
+    let crashed = tempfile::tempdir().expect("temp dir");
+    for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
+        std::fs::copy(dir.path().join(file), crashed.path().join(file)).expect("copy");
+    }
+
+    let check = |store: EmbeddedStore| {
+        let groups = groups.clone();
+        let padding = padding.clone();
+        async move {
+            for (group_id, meeting_id) in groups {
+                let loaded = store
+                    .load_room(group_id)
+                    .await
+                    .expect("load")
+                    .expect("the group exists");
+                assert_eq!(loaded.snapshot.meeting_id, meeting_id);
+                assert_eq!(
+                    loaded.snapshot.bytes,
+                    format!("{group_id} {padding}").into_bytes()
+                );
+                let tail: Vec<(Seq, Vec<u8>)> = loaded
+                    .tail
+                    .into_iter()
+                    .map(|entry| (entry.seq, entry.bytes))
+                    .collect();
+                let expected: Vec<(Seq, Vec<u8>)> = (1..=3)
+                    .map(|seq| (seq, format!("{meeting_id} {seq} {padding}").into_bytes()))
+                    .collect();
+                assert_eq!(tail, expected, "group {group_id}");
+            }
+        }
+    };
+    check(store).await;
+    check(reopen_with(crashed.path(), options).await).await;
 }
 
 /// A closed store holding one group (journal batch 1), and a journal behind it with three
