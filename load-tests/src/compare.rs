@@ -17,6 +17,10 @@ pub struct CompareConfig {
     pub fanout: FanoutConfig,
     /// The ramp uses the fan-out's rooms; `None` skips it.
     pub ramp: Option<RampConfig>,
+    /// Ramps per peer. The first follows the peer's fan-out; the others run in rounds after
+    /// every peer's first, one peer after the other in each round, so that a slow spell of the
+    /// machine falls on every peer alike. Each peer's rate is the median of its ramps.
+    pub ramp_rounds: usize,
     /// Run against the roundtable peers only; `None` skips it.
     pub reconnect: Option<ReconnectConfig>,
 }
@@ -29,7 +33,8 @@ pub struct PeerSummary {
     pub errors: Vec<String>,
     pub idle: Option<IdleResult>,
     pub fanout: Option<FanoutResult>,
-    pub ramp: Option<RampResult>,
+    /// Every ramp, in the order they ran.
+    pub ramps: Vec<RampResult>,
     pub reconnect: Option<ReconnectResult>,
 }
 
@@ -52,15 +57,25 @@ impl PeerSummary {
     fn rss_per_conn(&self) -> Option<f64> {
         self.idle.as_ref().map(|i| i.rss_per_conn_kib)
     }
+    /// The median ramp by the rate it held (a ramp that held no step counts as 0); the lower
+    /// of the two middle ones when there is an even number.
+    fn median_ramp(&self) -> Option<&RampResult> {
+        let mut ramps: Vec<&RampResult> = self.ramps.iter().collect();
+        ramps.sort_by(|a, b| held_or_zero(a).total_cmp(&held_or_zero(b)));
+        ramps.get(ramps.len().checked_sub(1)? / 2).copied()
+    }
     fn ramp_rate(&self) -> Option<f64> {
-        self.ramp.as_ref().and_then(|r| r.highest_rate_held)
+        self.median_ramp().map(held_or_zero)
     }
     fn ramp_deliveries_per_s(&self) -> Option<f64> {
-        self.ramp
-            .as_ref()
+        self.median_ramp()
             .and_then(|r| r.held.as_ref())
             .map(|held| held.deliveries_per_s)
     }
+}
+
+fn held_or_zero(ramp: &RampResult) -> f64 {
+    ramp.highest_rate_held.unwrap_or(0.0)
 }
 
 /// Roundtable variant divided by another peer, metric by metric.
@@ -101,7 +116,7 @@ pub async fn compare(
             errors: Vec::new(),
             idle: None,
             fanout: None,
-            ramp: None,
+            ramps: Vec::new(),
             reconnect: None,
         };
         if let Err(why) = setup.availability(kind) {
@@ -130,6 +145,22 @@ pub async fn compare(
             eprintln!("compare: {kind}: {error}");
         }
         summaries.push(summary);
+    }
+    if let Some(ramp) = &config.ramp {
+        for round in 2..=config.ramp_rounds {
+            // Only peers whose first ramp ran: after a failed fan-out there is none.
+            for summary in summaries.iter_mut().filter(|s| !s.ramps.is_empty()) {
+                let kind = summary.peer;
+                eprintln!(
+                    "compare: {kind}: ramp, round {round} of {}",
+                    config.ramp_rounds
+                );
+                match scenarios::ramp(kind, setup, common, ramp).await {
+                    Ok(result) => summary.ramps.push(result),
+                    Err(err) => summary.errors.push(format!("ramp round {round}: {err:#}")),
+                }
+            }
+        }
     }
 
     let mut ratios = Vec::new();
@@ -190,7 +221,9 @@ async fn fanout_and_ramp(
                     .push("ramp skipped: the fanout run failed".to_owned());
             } else if let Some(ramp) = &config.ramp {
                 eprintln!("compare: {kind}: ramp");
-                summary.ramp = Some(scenarios::ramp_on(&peer, &mut fleet, ramp).await?);
+                summary
+                    .ramps
+                    .push(scenarios::ramp_on(&peer, &mut fleet, ramp).await?);
             }
             anyhow::Ok(())
         }
@@ -227,14 +260,14 @@ pub fn markdown(report: &CompareReport) -> String {
     ));
     out.push_str(
         "| peer | deliveries/s | p50 ms | p99 ms | p999 ms | open-loop p99 ms | delivered/expected | \
-         server CPU % | generator CPU % | RSS/conn KiB | ramp: highest rate held | \
-         ramp: deliveries/s held |\n",
+         server CPU % | generator CPU % | RSS/conn KiB | ramp: actions/s held (median) | \
+         ramp: each round | ramp: deliveries/s held (median) |\n",
     );
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for s in &report.peers {
         if let Some(why) = &s.skipped {
             out.push_str(&format!(
-                "| {} | skipped: {} | | | | | | | | | | |\n",
+                "| {} | skipped: {} | | | | | | | | | | | |\n",
                 s.peer,
                 why.replace('|', "/")
             ));
@@ -249,7 +282,7 @@ pub fn markdown(report: &CompareReport) -> String {
             )
         });
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             s.peer,
             cell(s.deliveries_per_s(), 0),
             cell(s.p50(), 3),
@@ -261,6 +294,11 @@ pub fn markdown(report: &CompareReport) -> String {
             cell(s.fanout.as_ref().and_then(|f| f.phase.generator_cpu_pct), 0),
             cell(s.rss_per_conn(), 1),
             cell(s.ramp_rate(), 0),
+            s.ramps
+                .iter()
+                .map(|r| cell(r.highest_rate_held, 0))
+                .collect::<Vec<_>>()
+                .join(", "),
             cell(s.ramp_deliveries_per_s(), 0),
         ));
     }
@@ -282,10 +320,13 @@ pub fn markdown(report: &CompareReport) -> String {
         }
     }
     for s in &report.peers {
-        if let Some(ramp) = &s.ramp {
+        for (round, ramp) in s.ramps.iter().enumerate() {
             out.push_str(&format!(
-                "\nramp {}: stopped: {}\n",
-                s.peer, ramp.stop_reason
+                "\nramp {}, round {}: held {} actions/s; stopped: {}\n",
+                s.peer,
+                round + 1,
+                cell(ramp.highest_rate_held, 0),
+                ramp.stop_reason
             ));
         }
         if let Some(r) = &s.reconnect {
@@ -313,4 +354,46 @@ pub fn markdown(report: &CompareReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(held: Option<f64>) -> RampResult {
+        RampResult {
+            peer: PeerKind::Roundtable,
+            rooms: 1,
+            room_size: 2,
+            p99_bound_ms: 10.0,
+            highest_rate_held: held,
+            held: None,
+            stop_reason: String::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    fn summary(held: &[Option<f64>]) -> PeerSummary {
+        PeerSummary {
+            peer: PeerKind::Roundtable,
+            skipped: None,
+            errors: Vec::new(),
+            idle: None,
+            fanout: None,
+            ramps: held.iter().copied().map(ramp).collect(),
+            reconnect: None,
+        }
+    }
+
+    #[test]
+    fn a_peer_s_ramp_rate_is_the_median_of_its_rounds() {
+        assert_eq!(summary(&[]).ramp_rate(), None);
+        assert_eq!(summary(&[Some(2660.0)]).ramp_rate(), Some(2660.0));
+        let rounds = [Some(3059.0), Some(2011.0), Some(2660.0)];
+        assert_eq!(summary(&rounds).ramp_rate(), Some(2660.0));
+        // A ramp that held nothing counts as 0, and of two middles the lower is taken.
+        assert_eq!(summary(&[None, Some(2313.0)]).ramp_rate(), Some(0.0));
+        let rounds = [None, Some(2313.0), Some(2660.0), Some(1000.0)];
+        assert_eq!(summary(&rounds).ramp_rate(), Some(1000.0));
+    }
 }

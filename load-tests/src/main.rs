@@ -147,6 +147,10 @@ struct CompareArgs {
     /// Skip the ramp.
     #[arg(long)]
     no_ramp: bool,
+    /// Ramps per peer, in alternating rounds; each peer's rate is the median (default 3; 1
+    /// with `--quick`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=9))]
+    ramp_rounds: Option<u32>,
     /// Clients in the reconnect storm (roundtable peers only).
     #[arg(long)]
     storm_clients: Option<usize>,
@@ -191,6 +195,7 @@ fn ramp_config(args: &RampArgs, quick: bool) -> RampConfig {
         max_steps: args.max_steps.unwrap_or(if quick { 5 } else { 30 }),
         max_rate: args.max_rate.unwrap_or(1_000_000.0),
         time_budget_s: if quick { 12.0 } else { 300.0 },
+        refine: true,
     }
 }
 
@@ -300,6 +305,7 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
                 ),
                 fanout,
                 ramp: (!args.no_ramp).then_some(ramp),
+                ramp_rounds: args.ramp_rounds.unwrap_or(if cli.quick { 1 } else { 3 }) as usize,
                 reconnect: (!args.no_storm).then(|| {
                     let storm = ReconnectArgs {
                         clients: args.storm_clients,

@@ -205,6 +205,9 @@ pub struct RampConfig {
     pub max_rate: f64,
     /// Stop ramping after this much wall time in total.
     pub time_budget_s: f64,
+    /// After the first step that fails, run one more at the geometric middle between it and
+    /// the last step held, so that the rate held is known to within half a step.
+    pub refine: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -238,6 +241,47 @@ pub async fn ramp(
     result
 }
 
+/// The rate of a ramp's refining step: the geometric middle between the last rate held and
+/// the first that failed, when there are both.
+fn refining_rate(held: Option<f64>, failed: Option<f64>) -> Option<f64> {
+    Some((held? * failed?).sqrt())
+}
+
+/// Why a ramp step did not hold, or `None` when it held.
+fn why_not_held(step: &PhaseResult, p99_bound_ms: f64) -> Option<String> {
+    let rate = step.rate;
+    if !step.passed {
+        Some(format!(
+            "at {rate:.0}/s: delivered {} of {} (errors {}, anomalies {}, closed {}, unsent {})",
+            step.delivered, step.expected, step.errors, step.anomalies, step.closed, step.unsent
+        ))
+    } else if step.from_intended.p99_ms > p99_bound_ms {
+        Some(format!(
+            "at {rate:.0}/s: open-loop p99 {:.3} ms > bound {p99_bound_ms} ms",
+            step.from_intended.p99_ms
+        ))
+    } else {
+        None
+    }
+}
+
+fn print_step(kind: PeerKind, rate: f64, step: &PhaseResult) {
+    eprintln!(
+        "  ramp {}: {:>9.0} actions/s -> {:>10.0} deliveries/s, p99 {:.3} ms \
+         (open-loop {:.3} ms), CPU server {:.0}% generator {:.0}%, delivered {}/{}{}",
+        kind,
+        rate,
+        step.deliveries_per_s,
+        step.latency.p99_ms,
+        step.from_intended.p99_ms,
+        step.server_cpu_pct.unwrap_or(f64::NAN),
+        step.generator_cpu_pct.unwrap_or(f64::NAN),
+        step.delivered,
+        step.expected,
+        if step.passed { "" } else { " (FAILED)" }
+    );
+}
+
 pub async fn ramp_on(
     peer: &RunningPeer,
     fleet: &mut Fleet,
@@ -251,6 +295,7 @@ pub async fn ramp_on(
     let mut held: Option<PhaseResult> = None;
     let mut rate = config.start_rate;
     let mut stop_reason = format!("reached --max-steps {}", config.max_steps);
+    let mut failed_at = None;
     for _ in 0..config.max_steps {
         if rate > config.max_rate {
             stop_reason = format!("reached --max-rate {}", config.max_rate);
@@ -272,43 +317,13 @@ pub async fn ramp_on(
                 Duration::from_secs_f64(config.drain_s.clamp(0.1, 600.0)),
             )
             .await?;
-        eprintln!(
-            "  ramp {}: {:>9.0} actions/s -> {:>10.0} deliveries/s, p99 {:.3} ms \
-             (open-loop {:.3} ms), CPU server {:.0}% generator {:.0}%, delivered {}/{}{}",
-            peer.kind,
-            rate,
-            step.deliveries_per_s,
-            step.latency.p99_ms,
-            step.from_intended.p99_ms,
-            step.server_cpu_pct.unwrap_or(f64::NAN),
-            step.generator_cpu_pct.unwrap_or(f64::NAN),
-            step.delivered,
-            step.expected,
-            if step.passed { "" } else { " (FAILED)" }
-        );
-        let ok = step.passed && step.from_intended.p99_ms <= config.p99_bound_ms;
-        let reason = if !step.passed {
-            Some(format!(
-                "at {rate:.0}/s: delivered {} of {} (errors {}, anomalies {}, closed {}, unsent {})",
-                step.delivered,
-                step.expected,
-                step.errors,
-                step.anomalies,
-                step.closed,
-                step.unsent
-            ))
-        } else if !ok {
-            Some(format!(
-                "at {rate:.0}/s: open-loop p99 {:.3} ms > bound {} ms",
-                step.from_intended.p99_ms, config.p99_bound_ms
-            ))
-        } else {
-            None
-        };
+        print_step(peer.kind, rate, &step);
+        let reason = why_not_held(&step, config.p99_bound_ms);
         steps.push(step.clone());
         match reason {
             Some(reason) => {
                 stop_reason = reason;
+                failed_at = Some(rate);
                 break;
             }
             None => held = Some(step),
@@ -321,6 +336,32 @@ pub async fn ramp_on(
         rate *= config.factor;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let middle = refining_rate(held.as_ref().map(|step| step.rate), failed_at)
+        .filter(|_| config.refine && fleet.closed() == 0);
+    if let Some(middle) = middle {
+        if began.elapsed().as_secs_f64() + config.step_s > config.time_budget_s {
+            stop_reason.push_str("; no time left to refine");
+        } else if check_rate_limit(fleet, middle).is_ok() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let step = fleet
+                .run_phase(
+                    peer,
+                    middle,
+                    Duration::from_secs_f64(config.step_s.clamp(0.1, 3600.0)),
+                    Duration::from_secs_f64(config.drain_s.clamp(0.1, 600.0)),
+                )
+                .await?;
+            print_step(peer.kind, middle, &step);
+            match why_not_held(&step, config.p99_bound_ms) {
+                Some(reason) => stop_reason.push_str(&format!("; refined: {reason}")),
+                None => {
+                    stop_reason.push_str(&format!("; refined: held {middle:.0}/s"));
+                    held = Some(step.clone());
+                }
+            }
+            steps.push(step);
+        }
+    }
     Ok(RampResult {
         peer: peer.kind,
         rooms: config.rooms,
@@ -331,4 +372,18 @@ pub async fn ramp_on(
         stop_reason,
         steps,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refining_step_lies_half_a_step_between_held_and_failed() {
+        let middle = refining_rate(Some(2000.0), Some(2300.0)).expect("both known");
+        assert!((middle - 2144.76).abs() < 0.01, "{middle}");
+        assert!((middle / 2000.0 - 2300.0 / middle).abs() < 1e-9);
+        assert_eq!(refining_rate(None, Some(1000.0)), None, "nothing held");
+        assert_eq!(refining_rate(Some(1000.0), None), None, "nothing failed");
+    }
 }
