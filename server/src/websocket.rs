@@ -119,9 +119,12 @@ impl AsyncWrite for SharedTcp {
     }
 }
 
-/// The read buffer a connection starts with. Client frames are requests of a few hundred
-/// bytes; the buffer grows for a larger one.
-pub const READ_BUFFER_BYTES: usize = 256;
+/// The read buffer a connection starts with, and the most one read takes. Most client frames
+/// are requests of well under 128 bytes (a hand raised: 56); the buffer grows for a larger
+/// one, and keeps what it grew to. An idle connection's buffer ends at about twice this
+/// (tungstenite reserves room for the next frame while the last one's bytes are still
+/// shared): 256 bytes cost each idle connection about 0.2 KiB more (BENCHMARKS.md).
+pub const READ_BUFFER_BYTES: usize = 128;
 
 /// Bytes a connection may hold unwritten before writes fail (the outbox in front of it is
 /// bounded by frames too).

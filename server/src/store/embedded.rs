@@ -141,9 +141,10 @@ pub const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
 /// Default memory for redb's own cache of the file's pages, on top of the kernel's page cache,
 /// which holds the file anyway: a page redb does not keep costs a `pread` from memory when it
 /// is needed again. At most half of it holds pages written since the last checkpoint; more are
-/// written out to the file early (without an fsync: the journal keeps them safe). redb's own
+/// written out to the file early (without an fsync: the journal keeps them safe), in bursts
+/// during commits when the cache is too small for the pages a commit changes. redb's own
 /// default is 1 GiB, which a server would fill with stored data it rarely reads again.
-pub const CACHE_BYTES: usize = 1024 * 1024;
+pub const CACHE_BYTES: usize = 8 * 1024 * 1024;
 
 /// When the journal is fdatasynced, that is, what a power loss or kernel crash can lose. A
 /// crash of the process loses no answered write either way.
