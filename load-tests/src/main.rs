@@ -189,7 +189,9 @@ fn ramp_config(args: &RampArgs, quick: bool) -> RampConfig {
     RampConfig {
         rooms: args.rooms.unwrap_or(if quick { QUICK_ROOMS } else { 50 }),
         room_size: args.room_size.unwrap_or(if quick { 10 } else { 20 }),
-        start_rate: args.start_rate.unwrap_or(if quick { 1000.0 } else { 500.0 }),
+        start_rate: args
+            .start_rate
+            .unwrap_or(if quick { 1000.0 } else { 500.0 }),
         factor: args.factor.unwrap_or(if quick { 2.0 } else { 1.15 }),
         step_s: args.step.unwrap_or(if quick { 1.0 } else { 5.0 }),
         drain_s: if quick { 2.0 } else { 5.0 },

@@ -33,11 +33,15 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Serves one upgraded WebSocket until it closes. `upgrade_response` is the response to a
 /// direct upgrade (see [`crate::server`]), still to be written; `None` when hyper wrote it.
-pub async fn serve(
+///
+/// Not an `async fn`: an async fn keeps its arguments twice for its whole life (as passed and
+/// as moved into its body), in every idle connection's task. The set-up runs here, and the
+/// future holds only what the connection needs from then on (BENCHMARKS.md, memory).
+pub fn serve(
     socket: Box<Socket>,
     context: Arc<ServerContext>,
     upgrade_response: Option<WireFrame>,
-) {
+) -> impl Future<Output = ()> + Send {
     let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
     let span = info_span!(
         "connection",
@@ -45,12 +49,9 @@ pub async fn serve(
         group = field::Empty,
         member = field::Empty
     );
-    let counted = Arc::clone(&context);
-    let _open = counted.connection_opened();
     Connection::new(connection_id, context)
         .run(socket, upgrade_response)
         .instrument(span)
-        .await;
 }
 
 /// Where a connection stands.
@@ -104,8 +105,13 @@ impl Connection {
     }
 
     /// Serves the connection until it closes. What lives across its awaits lives as long as the
-    /// connection, so it keeps only what it needs; the socket is boxed to be held once.
-    async fn run(mut self, mut socket: Box<Socket>, upgrade_response: Option<WireFrame>) {
+    /// connection, so it keeps only what it needs: the socket is boxed to be held once, and the
+    /// set-up runs before the future is made (see [`serve`]).
+    fn run(
+        mut self,
+        mut socket: Box<Socket>,
+        upgrade_response: Option<WireFrame>,
+    ) -> impl Future<Output = ()> + Send {
         let outbox = Outbox::writing_to(
             self.context.config.limits.outbound_queue_max,
             Arc::clone(socket.get_ref().stream()),
@@ -119,90 +125,93 @@ impl Connection {
             let _ = outbox.push_later(response, Urgency::Now);
         }
         let _ = outbox.push_message(&self.hello());
-
-        let mut presence_reason = PresenceReason::ConnectionLost;
-        let mut closing: Option<CloseRequest> = None;
-        let read_wake = websocket::ReadWake::new();
-        loop {
-            let join_deadline = match &session {
-                Session::Joining { deadline } => Some(*deadline),
-                Session::Joined { .. } => None,
-            };
-            tokio::select! {
-                biased;
-                item = outbox.next() => match item {
-                    OutboxItem::Close(reason) => {
-                        closing = Some(reason);
-                        break;
-                    }
-                    OutboxItem::Frame(frame) => {
-                        if websocket::write_frames(&mut socket, frame, || outbox.try_next()).await.is_err() {
+        let open = self.context.connection_opened();
+        async move {
+            let mut presence_reason = PresenceReason::ConnectionLost;
+            let mut closing: Option<CloseRequest> = None;
+            let read_wake = websocket::ReadWake::new();
+            loop {
+                let join_deadline = match &session {
+                    Session::Joining { deadline } => Some(*deadline),
+                    Session::Joined { .. } => None,
+                };
+                tokio::select! {
+                    biased;
+                    item = outbox.next() => match item {
+                        OutboxItem::Close(reason) => {
+                            closing = Some(reason);
                             break;
                         }
-                        outbox.release();
-                    }
-                },
-                () = crate::server::stopping(&mut shutdown), if join_deadline.is_some() => {
-                    closing = Some((CloseReason::ServerShutdown, "the server is shutting down".into()));
-                    break;
-                }
-                () = sleep_until_or_never(join_deadline), if join_deadline.is_some() => {
-                    closing = Some((CloseReason::JoinTimeout, "no join arrived in time".into()));
-                    break;
-                }
-                message = websocket::next_message(&mut socket, &read_wake) => {
-                    let next = match message {
-                        Some(Ok(Message::Text(text))) => Box::pin(self.on_text(&text, &outbox, &mut session)).await,
-                        Some(Ok(Message::Binary(_))) => self.reject(&outbox, None, ErrorCode::Invalid, "frames must be JSON text, not binary".into()),
-                        Some(Ok(Message::Ping(_))) => {
-                            // tungstenite owes a pong: write it now, with pushes queueing
-                            // meanwhile, so that it never lands inside a frame.
-                            outbox.hold();
-                            if SinkExt::<Message>::flush(&mut socket).await.is_err() {
+                        OutboxItem::Frame(frame) => {
+                            if websocket::write_frames(&mut socket, frame, || outbox.try_next()).await.is_err() {
                                 break;
                             }
                             outbox.release();
-                            Next::Continue
                         }
-                        Some(Ok(Message::Pong(_) | Message::Frame(_))) => Next::Continue,
-                        Some(Ok(Message::Close(_))) => {
-                            presence_reason = PresenceReason::Left;
-                            break;
-                        }
-                        Some(Err(error)) => {
-                            debug!(%error, "read failed");
-                            if is_capacity_error(&error) {
-                                closing = Some((CloseReason::PolicyViolation, format!("a frame exceeded the hard limit of {} bytes", self.context.config.limits.frame_bytes_hard_max())));
-                            }
-                            break;
-                        }
-                        None => break,
-                    };
-                    if let Next::Close(reason, message) = next {
-                        closing = Some((reason, message));
+                    },
+                    () = crate::server::stopping(&mut shutdown), if join_deadline.is_some() => {
+                        closing = Some((CloseReason::ServerShutdown, "the server is shutting down".into()));
                         break;
+                    }
+                    () = sleep_until_or_never(join_deadline), if join_deadline.is_some() => {
+                        closing = Some((CloseReason::JoinTimeout, "no join arrived in time".into()));
+                        break;
+                    }
+                    message = websocket::next_message(&mut socket, &read_wake) => {
+                        let next = match message {
+                            Some(Ok(Message::Text(text))) => Box::pin(self.on_text(&text, &outbox, &mut session)).await,
+                            Some(Ok(Message::Binary(_))) => self.reject(&outbox, None, ErrorCode::Invalid, "frames must be JSON text, not binary".into()),
+                            Some(Ok(Message::Ping(_))) => {
+                                // tungstenite owes a pong: write it now, with pushes queueing
+                                // meanwhile, so that it never lands inside a frame.
+                                outbox.hold();
+                                if SinkExt::<Message>::flush(&mut socket).await.is_err() {
+                                    break;
+                                }
+                                outbox.release();
+                                Next::Continue
+                            }
+                            Some(Ok(Message::Pong(_) | Message::Frame(_))) => Next::Continue,
+                            Some(Ok(Message::Close(_))) => {
+                                presence_reason = PresenceReason::Left;
+                                break;
+                            }
+                            Some(Err(error)) => {
+                                debug!(%error, "read failed");
+                                if is_capacity_error(&error) {
+                                    closing = Some((CloseReason::PolicyViolation, format!("a frame exceeded the hard limit of {} bytes", self.context.config.limits.frame_bytes_hard_max())));
+                                }
+                                break;
+                            }
+                            None => break,
+                        };
+                        if let Next::Close(reason, message) = next {
+                            closing = Some((reason, message));
+                            break;
+                        }
                     }
                 }
             }
-        }
 
-        // From here on the connection task alone writes (the close, and what comes before it),
-        // so the room's frames only queue.
-        outbox.hold();
-        if let Session::Joined { room, .. } = &session {
-            let _ = room
-                .send(RoomCommand::Leave {
-                    connection_id: self.id,
-                    reason: presence_reason,
-                })
-                .await;
+            // From here on the connection task alone writes (the close, and what comes before it),
+            // so the room's frames only queue.
+            outbox.hold();
+            if let Session::Joined { room, .. } = &session {
+                let _ = room
+                    .send(RoomCommand::Leave {
+                        connection_id: self.id,
+                        reason: presence_reason,
+                    })
+                    .await;
+            }
+            if let Some((reason, _)) = &closing {
+                info!(reason = reason.as_str(), "closing connection");
+            }
+            let close = close_gracefully(&mut socket, &outbox, closing);
+            let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(close)).await;
+            outbox.shut();
+            drop(open);
         }
-        if let Some((reason, _)) = &closing {
-            info!(reason = reason.as_str(), "closing connection");
-        }
-        let close = close_gracefully(&mut socket, &outbox, closing);
-        let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(close)).await;
-        outbox.shut();
     }
 
     async fn on_text(&mut self, text: &str, outbox: &Outbox, session: &mut Session) -> Next {

@@ -51,18 +51,19 @@ pub struct ServerContext {
 
 /// Counts an open connection until dropped.
 #[derive(Debug)]
-pub struct ConnectionGuard<'a>(&'a AtomicU64);
+pub struct ConnectionGuard(Arc<ServerContext>);
 
-impl Drop for ConnectionGuard<'_> {
+impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.connections.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 impl ServerContext {
-    pub fn connection_opened(&self) -> ConnectionGuard<'_> {
+    /// Counts a connection as open until the guard is dropped.
+    pub fn connection_opened(self: &Arc<Self>) -> ConnectionGuard {
         self.connections.fetch_add(1, Ordering::SeqCst);
-        ConnectionGuard(&self.connections)
+        ConnectionGuard(Arc::clone(self))
     }
 
     pub fn open_connections(&self) -> u64 {

@@ -144,7 +144,7 @@ pub const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
 /// written out to the file early (without an fsync: the journal keeps them safe), in bursts
 /// during commits when the cache is too small for the pages a commit changes. redb's own
 /// default is 1 GiB, which a server would fill with stored data it rarely reads again.
-pub const CACHE_BYTES: usize = 8 * 1024 * 1024;
+pub const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// When the journal is fdatasynced, that is, what a power loss or kernel crash can lose. A
 /// crash of the process loses no answered write either way.
