@@ -265,6 +265,25 @@ fn why_not_held(step: &PhaseResult, p99_bound_ms: f64) -> Option<String> {
     }
 }
 
+/// Runs one ramp step at `rate` and prints how it went.
+async fn ramp_step(
+    peer: &RunningPeer,
+    fleet: &mut Fleet,
+    config: &RampConfig,
+    rate: f64,
+) -> Result<PhaseResult> {
+    let step = fleet
+        .run_phase(
+            peer,
+            rate,
+            Duration::from_secs_f64(config.step_s.clamp(0.1, 3600.0)),
+            Duration::from_secs_f64(config.drain_s.clamp(0.1, 600.0)),
+        )
+        .await?;
+    print_step(peer.kind, rate, &step);
+    Ok(step)
+}
+
 fn print_step(kind: PeerKind, rate: f64, step: &PhaseResult) {
     eprintln!(
         "  ramp {}: {:>9.0} actions/s -> {:>10.0} deliveries/s, p99 {:.3} ms \
@@ -309,15 +328,7 @@ pub async fn ramp_on(
             stop_reason = format!("{err:#}");
             break;
         }
-        let step = fleet
-            .run_phase(
-                peer,
-                rate,
-                Duration::from_secs_f64(config.step_s.clamp(0.1, 3600.0)),
-                Duration::from_secs_f64(config.drain_s.clamp(0.1, 600.0)),
-            )
-            .await?;
-        print_step(peer.kind, rate, &step);
+        let step = ramp_step(peer, fleet, config, rate).await?;
         let reason = why_not_held(&step, config.p99_bound_ms);
         steps.push(step.clone());
         match reason {
@@ -343,15 +354,7 @@ pub async fn ramp_on(
             stop_reason.push_str("; no time left to refine");
         } else if check_rate_limit(fleet, middle).is_ok() {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            let step = fleet
-                .run_phase(
-                    peer,
-                    middle,
-                    Duration::from_secs_f64(config.step_s.clamp(0.1, 3600.0)),
-                    Duration::from_secs_f64(config.drain_s.clamp(0.1, 600.0)),
-                )
-                .await?;
-            print_step(peer.kind, middle, &step);
+            let step = ramp_step(peer, fleet, config, middle).await?;
             match why_not_held(&step, config.p99_bound_ms) {
                 Some(reason) => stop_reason.push_str(&format!("; refined: {reason}")),
                 None => {
