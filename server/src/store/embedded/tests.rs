@@ -54,6 +54,23 @@ fn append_op(group_id: GroupId, meeting_id: MeetingId, seq: Seq) -> Op {
     }
 }
 
+/// Appends `entry`, without a snapshot, and answers how the store took it.
+async fn try_append_entry(
+    store: &EmbeddedStore,
+    group_id: GroupId,
+    meeting_id: MeetingId,
+    entry: LogEntry,
+) -> Result<(), StoreError> {
+    store
+        .append(AppendBatch {
+            group_id,
+            meeting_id,
+            entries: &[entry],
+            snapshot: None,
+        })
+        .await
+}
+
 /// Appends seq `seq` and answers how the store took it.
 async fn try_append(
     store: &EmbeddedStore,
@@ -61,15 +78,7 @@ async fn try_append(
     meeting_id: MeetingId,
     seq: Seq,
 ) -> Result<(), StoreError> {
-    let entries = [entry(seq)];
-    store
-        .append(AppendBatch {
-            group_id,
-            meeting_id,
-            entries: &entries,
-            snapshot: None,
-        })
-        .await
+    try_append_entry(store, group_id, meeting_id, entry(seq)).await
 }
 
 /// Appends seq `seq`, which must succeed.
@@ -268,17 +277,11 @@ async fn a_store_many_times_its_cache_reads_back_every_write_also_after_a_crash(
     }
     for seq in 1..=3 {
         for &(group_id, meeting_id) in &groups {
-            let entries = [LogEntry {
+            let padded = LogEntry {
                 seq,
                 bytes: format!("{meeting_id} {seq} {padding}").into_bytes(),
-            }];
-            store
-                .append(AppendBatch {
-                    group_id,
-                    meeting_id,
-                    entries: &entries,
-                    snapshot: None,
-                })
+            };
+            try_append_entry(&store, group_id, meeting_id, padded)
                 .await
                 .expect("append");
         }
