@@ -28,9 +28,11 @@
 //! a timed checkpoint switches the appends to the other (empty) file as it starts. While it
 //! runs, creating groups and appending to logs go on: each is checked against the state the
 //! checkpoint makes durable plus the writes made since ([`Window`]), journalled in the new file
-//! and answered; the checkpoint's thread then empties the old file and the writer applies the
-//! window's writes to redb. Rarer operations wait for the checkpoint's end. The durable commit runs at
-//! the lowest scheduling priority, so that its CPU work does not take the core from the rooms.
+//! and answered. Once the commit is durable, the checkpoint's thread empties the old file and
+//! applies the window's writes so far to a new redb transaction, and the writer applies the
+//! few made meanwhile to it and carries on with it. Rarer operations wait for the checkpoint's
+//! end. The checkpoint's thread runs with the idle scheduling policy, so that its CPU work does
+//! not take the core from the rooms.
 //!
 //! Recovery, on open: redb comes back at its last durable commit, whose `last_journal_batch`
 //! says which journal records it holds already. The records of both files after it are applied
@@ -219,12 +221,25 @@ enum Command {
     #[cfg(test)]
     FailOpenTransaction,
     /// For the tests: begin a timed checkpoint now, whose durable commit waits for a message
-    /// on `gate` (`true` makes it fail); `started` answers whether it runs with a window.
+    /// on `gate`; `started` answers whether it runs with a window.
     #[cfg(test)]
     BeginCheckpoint {
-        gate: std_mpsc::Receiver<bool>,
+        gate: std_mpsc::Receiver<Gate>,
         started: oneshot::Sender<bool>,
     },
+}
+
+/// For the tests: what a held checkpoint's thread does next.
+#[cfg(test)]
+#[derive(Debug)]
+enum Gate {
+    /// Go on as usual.
+    Release,
+    /// Fail instead of the durable commit.
+    Fail,
+    /// Go on, and once the window's writes so far are applied, say so and wait for another
+    /// message (or the sender's end) before answering the writer.
+    ReleaseThenHoldApplied(oneshot::Sender<()>),
 }
 
 impl EmbeddedStore {
@@ -671,9 +686,41 @@ async fn run_writer(
 /// A timed checkpoint's durable commit, running on its own thread; answers how long it took.
 type CheckpointTask = oneshot::Receiver<CheckpointOutcome>;
 
-/// How a timed checkpoint's thread ended: its durable commit took this long, and the journal
-/// file it made redundant was emptied (or not).
-type CheckpointOutcome = Result<(Duration, bool), StoreError>;
+/// How a timed checkpoint's thread ended: an error if its durable commit failed.
+type CheckpointOutcome = Result<CheckpointEnd, StoreError>;
+
+/// A timed checkpoint's thread after its durable commit.
+struct CheckpointEnd {
+    /// How long the durable commit took.
+    took: Duration,
+    /// Whether the journal file it made redundant was emptied.
+    emptied: bool,
+    /// A new transaction holding the window's writes made until the thread took them, and
+    /// how many those were.
+    applied: Result<(WriteTransaction, usize), StoreError>,
+}
+
+/// Takes the window's writes made so far and applies them to a new transaction (on a timed
+/// checkpoint's thread, after its durable commit). They were checked against the state that
+/// transaction starts from.
+fn apply_window(
+    db: &Database,
+    ops: &Mutex<Vec<Op>>,
+) -> Result<(WriteTransaction, usize), StoreError> {
+    let mut txn = db.begin_write().map_err(unavailable)?;
+    txn.set_durability(Durability::None).map_err(unavailable)?;
+    let taken = std::mem::take(&mut *lock_ops(ops));
+    for op in &taken {
+        write_checked(&txn, op)?;
+    }
+    Ok((txn, taken.len()))
+}
+
+/// The window's writes not yet applied (its lock is never held across anything that can
+/// panic, but a poisoned lock still holds them whole).
+fn lock_ops(ops: &Mutex<Vec<Op>>) -> std::sync::MutexGuard<'_, Vec<Op>> {
+    ops.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Commits an empty transaction durably, which makes every earlier commit durable with it;
 /// answers how long that took.
@@ -686,14 +733,27 @@ fn durable_commit(db: &Database) -> Result<Duration, StoreError> {
     Ok(started.elapsed())
 }
 
-/// Gives the calling thread the lowest scheduling priority (nice 19), for a checkpoint's
-/// durable commit: it mostly waits for the disk, and what it does on the CPU (writing out the
-/// pages changed since the last checkpoint, tens of milliseconds under load) is not urgent,
-/// whereas the rooms sharing the core are. (On Linux the nice value is per thread.)
+/// Gives the calling thread, a checkpoint's, the idle scheduling policy (`SCHED_IDLE`): it
+/// runs only on CPU time the rooms leave over. It mostly waits for the disk, and what it does
+/// on the CPU (writing out the pages changed since the last checkpoint, tens of milliseconds
+/// under load) is not urgent, whereas the rooms sharing the core are. A thread at nice 19 still
+/// ran for about a millisecond at a time before a woken room got the core, and under load kept
+/// the rooms' latency at 20 to 40 ms for the whole checkpoint; a room that wakes preempts an
+/// idle-policy thread at once (BENCHMARKS.md). (On Linux the policy is per thread.)
 fn lower_this_thread_s_priority() {
     #[cfg(target_os = "linux")]
-    if let Err(error) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19) {
-        tracing::debug!(%error, "cannot lower the checkpoint thread's priority");
+    {
+        use thread_priority::{
+            NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+            set_thread_priority_and_policy, thread_native_id,
+        };
+        if let Err(error) = set_thread_priority_and_policy(
+            thread_native_id(),
+            ThreadPriority::Min,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+        ) {
+            tracing::debug!(?error, "cannot give the checkpoint thread the idle policy");
+        }
     }
 }
 
@@ -965,7 +1025,7 @@ struct Writer {
     /// Fault injection for the tests: the next timed checkpoint waits for a message before its
     /// durable commit; `true` makes it fail instead.
     #[cfg(test)]
-    checkpoint_gate: Option<std_mpsc::Receiver<bool>>,
+    checkpoint_gate: Option<std_mpsc::Receiver<Gate>>,
     /// Dropped with the writer, which stops the syncer.
     _stop_syncer: std_mpsc::Sender<()>,
 }
@@ -978,7 +1038,7 @@ impl std::fmt::Debug for Writer {
             .field("open_ops", &self.open.as_ref().map(|open| open.ops))
             .field(
                 "window_ops",
-                &self.window.as_ref().map(|window| window.ops.len()),
+                &self.window.as_ref().map(|window| window.count),
             )
             .field("broken", &self.broken)
             .field("dirty", &self.dirty)
@@ -1015,8 +1075,12 @@ impl OpenTransaction {
 /// wait for the end.
 struct Window {
     view: ReadView,
-    /// The window's journalled writes in order, for redb once the checkpoint ends.
-    ops: Vec<Op>,
+    /// The window's journalled writes in order, not yet in redb. Once the durable commit is
+    /// done, the checkpoint's thread takes those made so far and applies them to a new
+    /// transaction; the writer applies the rest to it when it ends the window.
+    ops: Arc<Mutex<Vec<Op>>>,
+    /// The writes the window took, all told.
+    count: usize,
     /// The number of the window's last journal record.
     last_batch: Option<u64>,
 }
@@ -1024,7 +1088,7 @@ struct Window {
 impl Window {
     /// Whether the window decides `op` now (rather than after the checkpoint).
     fn takes(&self, op: &Op) -> bool {
-        matches!(op, Op::CreateGroup { .. } | Op::Append { .. }) && self.ops.len() < WINDOW_OPS_MAX
+        matches!(op, Op::CreateGroup { .. } | Op::Append { .. }) && self.count < WINDOW_OPS_MAX
     }
 }
 
@@ -1239,9 +1303,11 @@ impl Writer {
         self.dirty = false;
         // Everything it knows is committed: what it forgets, the window reads again.
         self.known.forget();
+        let ops = Arc::new(Mutex::new(Vec::new()));
         self.window = Some(Window {
             view,
-            ops: Vec::new(),
+            ops: Arc::clone(&ops),
+            count: 0,
             last_batch: None,
         });
         let db = Arc::clone(&self.db);
@@ -1256,25 +1322,43 @@ impl Writer {
             .spawn(move || {
                 lower_this_thread_s_priority();
                 #[cfg(test)]
-                if let Some(gate) = gate
-                    && gate.recv() == Ok(true)
-                {
+                let gate = gate.map(|gate| (gate.recv(), gate));
+                #[cfg(test)]
+                if let Some((Ok(Gate::Fail), _)) = gate {
                     let _ = done.send(Err(StoreError::Unavailable(
                         "injected checkpoint failure".into(),
                     )));
                     return;
                 }
+                let took = match durable_commit(&db) {
+                    Ok(took) => took,
+                    Err(error) => {
+                        let _ = done.send(Err(error));
+                        return;
+                    }
+                };
                 // Once the commit is durable, the older file's records are in the redb file
                 // (numbered at most its `last_journal_batch`). Emptying a file of megabytes
                 // takes milliseconds: done here, not by the writer. Should it fail, recovery
                 // skips the records, and the next checkpoint, finding the file not empty,
                 // empties both.
-                let _ = done.send(durable_commit(&db).map(|took| {
-                    let emptied = older_file.set_len(0);
-                    if let Err(error) = &emptied {
-                        warn!(%error, journal = %older_path.display(), "cannot empty a journal file after a checkpoint");
-                    }
-                    (took, emptied.is_ok())
+                let emptied = older_file.set_len(0);
+                if let Err(error) = &emptied {
+                    warn!(%error, journal = %older_path.display(), "cannot empty a journal file after a checkpoint");
+                }
+                // Applying the window's writes takes milliseconds too (some 6 µs each, and a
+                // window under load holds hundreds): done here as well, so that the writer only
+                // applies those made meanwhile.
+                let applied = apply_window(&db, &ops);
+                #[cfg(test)]
+                if let Some((Ok(Gate::ReleaseThenHoldApplied(holding)), gate)) = gate {
+                    let _ = holding.send(());
+                    let _ = gate.recv();
+                }
+                let _ = done.send(Ok(CheckpointEnd {
+                    took,
+                    emptied: emptied.is_ok(),
+                    applied,
                 }));
             });
         if let Err(error) = spawned {
@@ -1296,8 +1380,8 @@ impl Writer {
             return self.broken;
         };
         let older = 1 - self.journal.active;
-        let (took, emptied) = match result {
-            Ok(ended) => ended,
+        let end = match result {
+            Ok(end) => end,
             Err(error) => {
                 warn!(%error, "a store checkpoint failed; applying the journal again");
                 self.break_open_transaction();
@@ -1309,47 +1393,43 @@ impl Writer {
         }
         let ending = Instant::now();
         tracing::debug!(
-            took_ms = took.as_millis(),
+            took_ms = end.took.as_millis(),
             journal_bytes = self.journal.lens[older],
-            window_ops = window.ops.len(),
+            window_ops = window.count,
             "store checkpoint"
         );
-        if emptied {
+        if end.emptied {
             self.journal.lens[older] = 0;
         }
         let Some(last_batch) = window.last_batch else {
             return false;
         };
-        let txn = match self
-            .db
-            .begin_write()
-            .map_err(unavailable)
-            .and_then(|mut txn| {
-                txn.set_durability(Durability::None).map_err(unavailable)?;
-                Ok(txn)
-            }) {
-            Ok(txn) => txn,
+        let applied = end.applied.and_then(|(txn, taken)| {
+            // Checked already, against the state this transaction starts from.
+            let rest = std::mem::take(&mut *lock_ops(&window.ops));
+            for op in &rest {
+                write_checked(&txn, op)?;
+            }
+            Ok((txn, taken, rest.len()))
+        });
+        let (txn, taken, rest) = match applied {
+            Ok(applied) => applied,
             Err(error) => {
                 warn!(%error, "cannot apply a checkpoint window's writes; applying the journal again");
                 self.break_open_transaction();
                 return true;
             }
         };
-        // Checked already, against the state this transaction starts from.
-        if let Err(error) = window.ops.iter().try_for_each(|op| write_checked(&txn, op)) {
-            warn!(%error, "cannot apply a checkpoint window's writes; applying the journal again");
-            drop(txn);
-            self.break_open_transaction();
-            return true;
-        }
         tracing::debug!(
-            applied_us = ending.elapsed().as_micros(),
+            by_the_checkpoint_thread = taken,
+            here = rest,
+            here_us = ending.elapsed().as_micros(),
             "store checkpoint's window applied"
         );
         self.open = Some(OpenTransaction {
             txn,
             opened: Instant::now(),
-            ops: window.ops.len(),
+            ops: window.count,
             last_batch: Some(last_batch),
         });
         false
@@ -1561,7 +1641,8 @@ impl Writer {
         // broken, and repaired from the journal when the checkpoint ends.
         self.journal_record(batch, &applied)?;
         let window = self.window.as_mut().expect("called in a window");
-        window.ops.extend(applied.iter().map(|&op| op.clone()));
+        lock_ops(&window.ops).extend(applied.iter().map(|&op| op.clone()));
+        window.count += applied.len();
         window.last_batch = Some(batch);
         self.next_batch += 1;
         self.dirty = true;

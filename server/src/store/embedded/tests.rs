@@ -536,8 +536,8 @@ async fn a_failed_transaction_is_rebuilt_from_the_journal() {
 }
 
 /// Begins a timed checkpoint whose durable commit waits for a message on the returned
-/// sender (`true` makes it fail).
-async fn begin_held_checkpoint(store: &EmbeddedStore) -> std_mpsc::Sender<bool> {
+/// sender.
+async fn begin_held_checkpoint(store: &EmbeddedStore) -> std_mpsc::Sender<Gate> {
     let (release, gate) = std_mpsc::channel();
     let (started, running) = oneshot::channel();
     store
@@ -633,7 +633,7 @@ async fn writes_go_on_while_a_checkpoint_runs_and_are_checked_as_usual() {
         let store = store.clone();
         async move { store.end_meeting(new_meeting, 1_000).await }
     });
-    release.send(false).expect("release the checkpoint");
+    release.send(Gate::Release).expect("release the checkpoint");
     assert_eq!(read.await.expect("read task"), vec![1, 2, 3]);
     end.await.expect("end task").expect("end meeting");
     assert_eq!(tail_seqs(&store, new_group).await, vec![1]);
@@ -662,6 +662,60 @@ async fn writes_go_on_while_a_checkpoint_runs_and_are_checked_as_usual() {
 }
 
 #[tokio::test]
+async fn writes_made_while_the_checkpoint_thread_applies_the_window_follow_its_writes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let (new_group, new_meeting) = (GroupId::random(), MeetingId::random());
+    let store = reopen(dir.path()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    append(&store, group_id, meeting_id, 1).await;
+    let release = begin_held_checkpoint(&store).await;
+    within_a_held_checkpoint(append(&store, group_id, meeting_id, 2)).await;
+    within_a_held_checkpoint(create_empty_group(&store, new_group, new_meeting)).await;
+
+    // The durable commit is done and the thread has applied the two writes above to a new
+    // transaction, which it holds.
+    let (holding, held) = oneshot::channel();
+    release
+        .send(Gate::ReleaseThenHoldApplied(holding))
+        .expect("release the checkpoint");
+    held.await
+        .expect("the checkpoint thread applied the window");
+    // Still the window: checked against it, answered at once, left for the writer to apply.
+    within_a_held_checkpoint(append(&store, group_id, meeting_id, 3)).await;
+    within_a_held_checkpoint(append(&store, new_group, new_meeting, 1)).await;
+    let refused = within_a_held_checkpoint(store.write(append_op(group_id, meeting_id, 3))).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "seq 3 is taken by a write of the window: {refused:?}"
+    );
+    // What a `kill -9` now leaves.
+    let crashed = tempfile::tempdir().expect("temp dir");
+    for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
+        std::fs::copy(dir.path().join(file), crashed.path().join(file)).expect("copy");
+    }
+
+    let read = tokio::spawn({
+        let store = store.clone();
+        async move { tail_seqs(&store, group_id).await }
+    });
+    drop(release);
+    assert_eq!(read.await.expect("read task"), vec![1, 2, 3]);
+    assert_eq!(tail_seqs(&store, new_group).await, vec![1]);
+    // The open transaction holds both parts: a commit keeps them, and the log goes on.
+    append(&store, group_id, meeting_id, 4).await;
+    assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3, 4]);
+    drop(store);
+    let reopened = reopen(dir.path()).await;
+    assert_eq!(tail_seqs(&reopened, group_id).await, vec![1, 2, 3, 4]);
+    assert_eq!(tail_seqs(&reopened, new_group).await, vec![1]);
+
+    let recovered = reopen(crashed.path()).await;
+    assert_eq!(tail_seqs(&recovered, group_id).await, vec![1, 2, 3]);
+    assert_eq!(tail_seqs(&recovered, new_group).await, vec![1]);
+}
+
+#[tokio::test]
 async fn a_crash_during_a_checkpoint_is_recovered_from_both_journal_files() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
@@ -679,7 +733,7 @@ async fn a_crash_during_a_checkpoint_is_recovered_from_both_journal_files() {
     for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
         std::fs::copy(dir.path().join(file), crashed.path().join(file)).expect("copy");
     }
-    release.send(false).expect("release the checkpoint");
+    release.send(Gate::Release).expect("release the checkpoint");
     drop(store);
 
     let recovered = reopen(crashed.path()).await;
@@ -703,7 +757,7 @@ async fn a_failed_checkpoint_is_repaired_with_its_window_s_writes() {
     append(&store, group_id, meeting_id, 1).await;
     let release = begin_held_checkpoint(&store).await;
     within_a_held_checkpoint(append(&store, group_id, meeting_id, 2)).await;
-    release.send(true).expect("fail the checkpoint");
+    release.send(Gate::Fail).expect("fail the checkpoint");
     assert_eq!(
         tail_seqs(&store, group_id).await,
         vec![1, 2],
@@ -775,4 +829,31 @@ async fn a_log_s_head_outlives_its_entries_commits_checkpoints_and_restarts() {
         append(&store, group_id, meeting_id, 6).await;
         assert_eq!(tail_seqs(&store, group_id).await, vec![4, 5, 6]);
     }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_checkpoint_thread_runs_on_left_over_cpu_time_only() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
+    };
+    let policies = std::thread::spawn(|| {
+        let before = thread_schedule_policy().expect("policy");
+        lower_this_thread_s_priority();
+        (before, thread_schedule_policy().expect("policy"))
+    })
+    .join()
+    .expect("thread");
+    assert_eq!(
+        policies,
+        (
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        )
+    );
+    // Only that thread: the one that spawned it keeps the usual policy.
+    assert_eq!(
+        thread_schedule_policy().expect("policy"),
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
+    );
 }
