@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use crate::client::{self, Incoming, JoinAs, RoomPlan, WsSink, WsSource};
 use crate::peer::{Protocol, RunningPeer};
-use crate::stats::{self, Latency};
+use crate::stats::{self, LateSpell, LateTimeline, Latency};
 use crate::sys;
 
 /// How the fleet is laid out.
@@ -65,6 +65,10 @@ struct Shared {
     member_index: OnceLock<HashMap<String, usize>>,
     histogram: Mutex<Histogram<u64>>,
     intended_histogram: Mutex<Histogram<u64>>,
+    /// Late deliveries over the phase's time.
+    late: Mutex<LateTimeline>,
+    /// When the running phase's first action was due.
+    phase_start_ns: AtomicU64,
     delivered: AtomicU64,
     last_delivery_ns: AtomicU64,
     /// Error or closing frames from the server.
@@ -108,6 +112,10 @@ impl Shared {
             &mut self.intended_histogram.lock().expect("histogram"),
             now.saturating_sub(intended),
         );
+        self.late.lock().expect("late timeline").record(
+            intended.saturating_sub(self.phase_start_ns.load(Ordering::Relaxed)),
+            now.saturating_sub(intended),
+        );
         self.delivered.fetch_add(1, Ordering::Relaxed);
         self.last_delivery_ns.fetch_max(now, Ordering::Relaxed);
     }
@@ -143,6 +151,8 @@ pub struct PhaseResult {
     pub latency: Latency,
     /// Latency from the action's intended send time (open loop, includes generator lag).
     pub from_intended: Latency,
+    /// When deliveries came more than 10 ms after their action was due (open loop).
+    pub late_spells: Vec<LateSpell>,
     pub errors: u64,
     pub anomalies: u64,
     pub closed: u64,
@@ -202,6 +212,8 @@ impl Fleet {
             member_index: OnceLock::new(),
             histogram: Mutex::new(stats::new_histogram()),
             intended_histogram: Mutex::new(stats::new_histogram()),
+            late: Mutex::new(LateTimeline::default()),
+            phase_start_ns: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             last_delivery_ns: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -318,6 +330,7 @@ impl Fleet {
         let stale_before = shared.stale.load(Ordering::Relaxed);
         shared.histogram.lock().expect("histogram").reset();
         shared.intended_histogram.lock().expect("histogram").reset();
+        shared.late.lock().expect("late timeline").clear();
         shared.delivered.store(0, Ordering::Relaxed);
         let errors_before = shared.errors.load(Ordering::Relaxed);
         let anomalies_before = shared.anomalies.load(Ordering::Relaxed);
@@ -326,6 +339,9 @@ impl Fleet {
         let generator_cpu_before = sys::cpu_seconds(None);
 
         let phase_start_ns = shared.now_ns() + 20_000_000; // 20 ms to spawn the senders
+        shared
+            .phase_start_ns
+            .store(phase_start_ns, Ordering::Relaxed);
         shared
             .last_delivery_ns
             .store(phase_start_ns, Ordering::Relaxed);
@@ -387,6 +403,7 @@ impl Fleet {
         let wall = window_ns as f64 / 1e9;
         let latency = Latency::of(&shared.histogram.lock().expect("histogram"));
         let from_intended = Latency::of(&shared.intended_histogram.lock().expect("histogram"));
+        let late_spells = shared.late.lock().expect("late timeline").spells();
         let errors = shared.errors.load(Ordering::Relaxed) - errors_before;
         let anomalies = shared.anomalies.load(Ordering::Relaxed) - anomalies_before;
         let closed = shared.closed.load(Ordering::Relaxed) - closed_before;
@@ -407,6 +424,7 @@ impl Fleet {
             deliveries_per_s: delivered as f64 / wall,
             latency,
             from_intended,
+            late_spells,
             errors,
             anomalies,
             closed,

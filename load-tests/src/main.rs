@@ -257,6 +257,13 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
                 p.expected,
                 if p.passed { "ok" } else { "FAILED" }
             );
+            for spell in &p.late_spells {
+                eprintln!(
+                    "  late from {:.1} s for {:.1} s: {} deliveries more than 10 ms after \
+                     their action was due, the latest {:.1} ms",
+                    spell.start_s, spell.duration_s, spell.late, spell.worst_ms
+                );
+            }
             print_json(&result, json)?;
             Ok(p.passed)
         }

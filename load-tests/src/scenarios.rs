@@ -287,7 +287,8 @@ async fn ramp_step(
 fn print_step(kind: PeerKind, rate: f64, step: &PhaseResult) {
     eprintln!(
         "  ramp {}: {:>9.0} actions/s -> {:>10.0} deliveries/s, p99 {:.3} ms \
-         (open-loop {:.3} ms), CPU server {:.0}% generator {:.0}%, delivered {}/{}{}",
+         (open-loop {:.3} ms), CPU server {:.0}% generator {:.0}%, delivered {}/{}, \
+         late in {} spells{}",
         kind,
         rate,
         step.deliveries_per_s,
@@ -297,6 +298,7 @@ fn print_step(kind: PeerKind, rate: f64, step: &PhaseResult) {
         step.generator_cpu_pct.unwrap_or(f64::NAN),
         step.delivered,
         step.expected,
+        step.late_spells.len(),
         if step.passed { "" } else { " (FAILED)" }
     );
 }

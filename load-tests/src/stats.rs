@@ -38,9 +38,140 @@ impl Latency {
     }
 }
 
+/// Deliveries later than this (from the action's intended send time) count as late in
+/// [`LateSpell`]s: the ramp's default p99 bound.
+pub const LATE_NS: u64 = 10_000_000;
+
+/// The span of intended send time [`LateTimeline`] sums deliveries over.
+pub const SPAN_NS: u64 = 100_000_000;
+
+/// The most late spells a phase reports (the ones with the most late deliveries).
+pub const LATE_SPELLS_MAX: usize = 20;
+
+/// Deliveries per 100 ms of intended send time, counted from the phase's start: how many,
+/// how many late, and the worst latency. Bounded by the phase's length.
+#[derive(Debug, Default)]
+pub struct LateTimeline {
+    spans: Vec<Span>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Span {
+    late: u64,
+    worst_ns: u64,
+}
+
+impl LateTimeline {
+    /// The longest phase it follows (spans beyond are counted in the last one).
+    const SPANS_MAX: usize = 36_000; // an hour
+
+    pub fn record(&mut self, since_start_ns: u64, latency_ns: u64) {
+        let index = ((since_start_ns / SPAN_NS) as usize).min(Self::SPANS_MAX - 1);
+        if self.spans.len() <= index {
+            self.spans.resize(index + 1, Span::default());
+        }
+        let span = &mut self.spans[index];
+        span.late += u64::from(latency_ns > LATE_NS);
+        span.worst_ns = span.worst_ns.max(latency_ns);
+    }
+
+    pub fn clear(&mut self) {
+        self.spans.clear();
+    }
+
+    /// Runs of consecutive spans with late deliveries, as spells: at most
+    /// [`LATE_SPELLS_MAX`], those with the most late deliveries, in the order they began.
+    pub fn spells(&self) -> Vec<LateSpell> {
+        let mut spells: Vec<LateSpell> = Vec::new();
+        let mut previous_late = false;
+        for (index, span) in self.spans.iter().enumerate() {
+            let late = span.late > 0;
+            if late {
+                let worst_ms = span.worst_ns as f64 / 1e6;
+                match spells.last_mut() {
+                    Some(spell) if previous_late => {
+                        spell.duration_s += SPAN_NS as f64 / 1e9;
+                        spell.late += span.late;
+                        spell.worst_ms = spell.worst_ms.max(worst_ms);
+                    }
+                    _ => spells.push(LateSpell {
+                        start_s: (index as u64 * SPAN_NS) as f64 / 1e9,
+                        duration_s: SPAN_NS as f64 / 1e9,
+                        late: span.late,
+                        worst_ms,
+                    }),
+                }
+            }
+            previous_late = late;
+        }
+        if spells.len() > LATE_SPELLS_MAX {
+            spells.sort_by_key(|spell| std::cmp::Reverse(spell.late));
+            spells.truncate(LATE_SPELLS_MAX);
+            spells.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+        }
+        spells
+    }
+}
+
+/// A stretch of a phase whose actions reached some members more than 10 ms after they were
+/// due: where a p99 over the bound comes from (a steady overload, or short stalls).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LateSpell {
+    /// Intended send time of its first actions, from the phase's start.
+    pub start_s: f64,
+    pub duration_s: f64,
+    /// Deliveries later than 10 ms.
+    pub late: u64,
+    pub worst_ms: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn late_deliveries_in_consecutive_spans_make_one_spell() {
+        let ms = 1_000_000;
+        let mut timeline = LateTimeline::default();
+        // On time at 0.05 s; late at 0.25 s and 0.35 s (one spell); on time at 0.45 s; late
+        // again at 0.95 s.
+        timeline.record(50 * ms, 2 * ms);
+        timeline.record(250 * ms, 12 * ms);
+        timeline.record(260 * ms, 30 * ms);
+        timeline.record(350 * ms, 11 * ms);
+        timeline.record(450 * ms, 9 * ms);
+        timeline.record(950 * ms, 15 * ms);
+        let spells = timeline.spells();
+        assert_eq!(spells.len(), 2, "{spells:?}");
+        assert!((spells[0].start_s - 0.2).abs() < 1e-9, "{spells:?}");
+        assert!((spells[0].duration_s - 0.2).abs() < 1e-9, "{spells:?}");
+        assert_eq!(spells[0].late, 3);
+        assert!((spells[0].worst_ms - 30.0).abs() < 1e-9);
+        assert!((spells[1].start_s - 0.9).abs() < 1e-9, "{spells:?}");
+        assert_eq!(spells[1].late, 1);
+        timeline.clear();
+        assert!(timeline.spells().is_empty());
+    }
+
+    #[test]
+    fn only_the_spells_with_most_late_deliveries_are_kept_in_time_order() {
+        let ms = 1_000_000;
+        let mut timeline = LateTimeline::default();
+        // 30 separate spells, every other span; spell k has k + 1 late deliveries.
+        for k in 0..30u64 {
+            for _ in 0..=k {
+                timeline.record(k * 200 * ms, 20 * ms);
+            }
+        }
+        let spells = timeline.spells();
+        assert_eq!(spells.len(), LATE_SPELLS_MAX);
+        assert_eq!(spells[0].late, 11, "the 10 smallest are dropped");
+        assert!(
+            spells
+                .windows(2)
+                .all(|pair| pair[0].start_s < pair[1].start_s)
+        );
+    }
 
     #[test]
     fn percentiles_in_milliseconds() {
