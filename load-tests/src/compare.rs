@@ -74,6 +74,19 @@ impl PeerSummary {
     }
 }
 
+/// `rt`'s median ramp rate over the ramp's first rate, `start`, when `other`'s median ramp
+/// held no step (it failed at the first rate) and `rt`'s held one.
+fn ratio_above_a_failed_ramp(
+    rt: &PeerSummary,
+    other: &PeerSummary,
+    start: Option<f64>,
+) -> Option<f64> {
+    let start = start?;
+    let held = rt.ramp_rate().filter(|&rate| rate > 0.0)?;
+    let failed_first = other.median_ramp()?.highest_rate_held.is_none();
+    failed_first.then(|| held / start)
+}
+
 fn held_or_zero(ramp: &RampResult) -> f64 {
     ramp.highest_rate_held.unwrap_or(0.0)
 }
@@ -89,6 +102,10 @@ pub struct Ratio {
     pub p999_ms: Option<f64>,
     pub rss_per_conn_kib: Option<f64>,
     pub ramp_highest_rate: Option<f64>,
+    /// When the peer's median ramp held no step, so that there is no ratio: the ratio is
+    /// above this, the roundtable variant's median rate over the ramp's first rate (which the
+    /// peer did not hold).
+    pub ramp_highest_rate_above: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -180,6 +197,11 @@ pub async fn compare(
                 p999_ms: ratio(PeerSummary::p999),
                 rss_per_conn_kib: ratio(PeerSummary::rss_per_conn),
                 ramp_highest_rate: ratio(PeerSummary::ramp_rate),
+                ramp_highest_rate_above: ratio_above_a_failed_ramp(
+                    rt,
+                    other,
+                    config.ramp.as_ref().map(|ramp| ramp.start_rate),
+                ),
             });
         }
     }
@@ -315,7 +337,10 @@ pub fn markdown(report: &CompareReport) -> String {
                 cell(r.p99_ms, 2),
                 cell(r.p999_ms, 2),
                 cell(r.rss_per_conn_kib, 2),
-                cell(r.ramp_highest_rate, 2),
+                match r.ramp_highest_rate_above {
+                    Some(above) => format!("> {above:.2}"),
+                    None => cell(r.ramp_highest_rate, 2),
+                },
             ));
         }
     }
@@ -395,5 +420,26 @@ mod tests {
         assert_eq!(summary(&[None, Some(2313.0)]).ramp_rate(), Some(0.0));
         let rounds = [None, Some(2313.0), Some(2660.0), Some(1000.0)];
         assert_eq!(summary(&rounds).ramp_rate(), Some(1000.0));
+    }
+
+    #[test]
+    fn a_peer_whose_median_ramp_held_nothing_gives_a_ratio_above_a_bound() {
+        let roundtable = summary(&[Some(2169.0), Some(2169.0), Some(815.0)]);
+        let failed = summary(&[Some(1240.0), None, None]);
+        let above = ratio_above_a_failed_ramp(&roundtable, &failed, Some(500.0));
+        assert_eq!(above, Some(2169.0 / 500.0));
+        // A median that held something has a ratio of its own.
+        let held = summary(&[Some(1240.0), Some(1000.0), None]);
+        assert_eq!(
+            ratio_above_a_failed_ramp(&roundtable, &held, Some(500.0)),
+            None
+        );
+        // Nothing to say when neither held a step, or without a ramp.
+        let nothing = summary(&[None]);
+        assert_eq!(
+            ratio_above_a_failed_ramp(&nothing, &failed, Some(500.0)),
+            None
+        );
+        assert_eq!(ratio_above_a_failed_ramp(&roundtable, &failed, None), None);
     }
 }
