@@ -135,6 +135,9 @@ pub struct PhaseResult {
     /// Target actions per second over the whole fleet.
     pub rate: f64,
     pub duration_s: f64,
+    /// When its first action was due, in milliseconds since the Unix epoch: to set its late
+    /// spells beside the server's log.
+    pub started_unix_ms: u64,
     pub rooms: usize,
     pub members: usize,
     /// Actions written.
@@ -339,6 +342,10 @@ impl Fleet {
         let generator_cpu_before = sys::cpu_seconds(None);
 
         let phase_start_ns = shared.now_ns() + 20_000_000; // 20 ms to spawn the senders
+        let started_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as u64)
+            + 20;
         shared
             .phase_start_ns
             .store(phase_start_ns, Ordering::Relaxed);
@@ -415,6 +422,7 @@ impl Fleet {
         Ok(PhaseResult {
             rate,
             duration_s: duration.as_secs_f64(),
+            started_unix_ms,
             rooms: room_count,
             members: self.members(),
             sent,

@@ -257,6 +257,12 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
                 p.expected,
                 if p.passed { "ok" } else { "FAILED" }
             );
+            if !p.late_spells.is_empty() {
+                eprintln!(
+                    "  (the phase's first action was due at {} UTC)",
+                    roundtable_load_tests::stats::utc_time_of_day(p.started_unix_ms)
+                );
+            }
             for spell in &p.late_spells {
                 eprintln!(
                     "  late from {:.1} s for {:.1} s: {} deliveries more than 10 ms after \

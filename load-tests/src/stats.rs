@@ -125,9 +125,28 @@ pub struct LateSpell {
     pub worst_ms: f64,
 }
 
+/// A time of day in UTC, `HH:MM:SS.mmm`, from milliseconds since the Unix epoch (as the
+/// server's log writes its times).
+pub fn utc_time_of_day(unix_ms: u64) -> String {
+    let ms_of_day = unix_ms % 86_400_000;
+    let (h, m, ms) = (
+        ms_of_day / 3_600_000,
+        ms_of_day / 60_000 % 60,
+        ms_of_day % 60_000,
+    );
+    format!("{h:02}:{m:02}:{:02}.{:03}", ms / 1000, ms % 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_of_day_are_utc_like_the_server_log_s() {
+        // 2026-11-27T09:05:03.042Z
+        assert_eq!(utc_time_of_day(1_795_770_303_042), "09:05:03.042");
+        assert_eq!(utc_time_of_day(0), "00:00:00.000");
+    }
 
     #[test]
     fn late_deliveries_in_consecutive_spans_make_one_spell() {
