@@ -294,10 +294,7 @@ async fn a_store_many_times_its_cache_reads_back_every_write_also_after_a_crash(
     );
 
     // What a `kill -9` leaves now: the redb file with those early pages, and the journal.
-    let crashed = tempfile::tempdir().expect("temp dir");
-    for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
-        std::fs::copy(dir.path().join(file), crashed.path().join(file)).expect("copy");
-    }
+    let crashed = copy_as_a_crash_leaves_it(dir.path());
 
     let check = |store: EmbeddedStore| {
         let groups = groups.clone();
@@ -551,6 +548,41 @@ async fn begin_held_checkpoint(store: &EmbeddedStore) -> std_mpsc::Sender<Gate> 
     release
 }
 
+/// A copy of a running store's files: what a `kill -9` would leave now.
+fn copy_as_a_crash_leaves_it(dir: &Path) -> tempfile::TempDir {
+    let crashed = tempfile::tempdir().expect("temp dir");
+    for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
+        std::fs::copy(dir.join(file), crashed.path().join(file)).expect("copy");
+    }
+    crashed
+}
+
+/// A store with a group whose log holds seq 1 and a second group not created yet, and a
+/// timed checkpoint begun and held (see [`begin_held_checkpoint`]).
+struct HeldCheckpoint {
+    dir: tempfile::TempDir,
+    store: EmbeddedStore,
+    group: (GroupId, MeetingId),
+    new_group: (GroupId, MeetingId),
+    release: std_mpsc::Sender<Gate>,
+}
+
+async fn store_with_a_held_checkpoint() -> HeldCheckpoint {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let store = reopen(dir.path()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    append(&store, group_id, meeting_id, 1).await;
+    let release = begin_held_checkpoint(&store).await;
+    HeldCheckpoint {
+        dir,
+        store,
+        group: (group_id, meeting_id),
+        new_group: (GroupId::random(), MeetingId::random()),
+        release,
+    }
+}
+
 /// `write` answered within 2 s, while a checkpoint is held: writes do not wait for it.
 async fn within_a_held_checkpoint<T>(write: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(2), write)
@@ -560,13 +592,13 @@ async fn within_a_held_checkpoint<T>(write: impl Future<Output = T>) -> T {
 
 #[tokio::test]
 async fn writes_go_on_while_a_checkpoint_runs_and_are_checked_as_usual() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
-    let (new_group, new_meeting) = (GroupId::random(), MeetingId::random());
-    let store = reopen(dir.path()).await;
-    create_empty_group(&store, group_id, meeting_id).await;
-    append(&store, group_id, meeting_id, 1).await;
-    let release = begin_held_checkpoint(&store).await;
+    let HeldCheckpoint {
+        dir,
+        store,
+        group: (group_id, meeting_id),
+        new_group: (new_group, new_meeting),
+        release,
+    } = store_with_a_held_checkpoint().await;
 
     within_a_held_checkpoint(append(&store, group_id, meeting_id, 2)).await;
     within_a_held_checkpoint(append(&store, group_id, meeting_id, 3)).await;
@@ -663,13 +695,13 @@ async fn writes_go_on_while_a_checkpoint_runs_and_are_checked_as_usual() {
 
 #[tokio::test]
 async fn writes_made_while_the_checkpoint_thread_applies_the_window_follow_its_writes() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
-    let (new_group, new_meeting) = (GroupId::random(), MeetingId::random());
-    let store = reopen(dir.path()).await;
-    create_empty_group(&store, group_id, meeting_id).await;
-    append(&store, group_id, meeting_id, 1).await;
-    let release = begin_held_checkpoint(&store).await;
+    let HeldCheckpoint {
+        dir,
+        store,
+        group: (group_id, meeting_id),
+        new_group: (new_group, new_meeting),
+        release,
+    } = store_with_a_held_checkpoint().await;
     within_a_held_checkpoint(append(&store, group_id, meeting_id, 2)).await;
     within_a_held_checkpoint(create_empty_group(&store, new_group, new_meeting)).await;
 
@@ -690,10 +722,7 @@ async fn writes_made_while_the_checkpoint_thread_applies_the_window_follow_its_w
         "seq 3 is taken by a write of the window: {refused:?}"
     );
     // What a `kill -9` now leaves.
-    let crashed = tempfile::tempdir().expect("temp dir");
-    for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
-        std::fs::copy(dir.path().join(file), crashed.path().join(file)).expect("copy");
-    }
+    let crashed = copy_as_a_crash_leaves_it(dir.path());
 
     let read = tokio::spawn({
         let store = store.clone();
@@ -729,10 +758,7 @@ async fn a_crash_during_a_checkpoint_is_recovered_from_both_journal_files() {
 
     // What a `kill -9` now leaves: the redb file's durable state is from before seq 1,
     // the first journal file holds seqs 1 and 2, the second seq 3.
-    let crashed = tempfile::tempdir().expect("temp dir");
-    for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
-        std::fs::copy(dir.path().join(file), crashed.path().join(file)).expect("copy");
-    }
+    let crashed = copy_as_a_crash_leaves_it(dir.path());
     release.send(Gate::Release).expect("release the checkpoint");
     drop(store);
 
@@ -818,10 +844,7 @@ async fn a_log_s_head_outlives_its_entries_commits_checkpoints_and_restarts() {
     let store = reopen(dir.path()).await;
     assert!(stale(try_append(&store, group_id, meeting_id, 4).await));
     append(&store, group_id, meeting_id, 5).await;
-    let crashed = tempfile::tempdir().expect("temp dir");
-    for file in [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]] {
-        std::fs::copy(dir.path().join(file), crashed.path().join(file)).expect("copy");
-    }
+    let crashed = copy_as_a_crash_leaves_it(dir.path());
     drop(store);
     for dir in [dir.path(), crashed.path()] {
         let store = reopen(dir).await;
