@@ -113,6 +113,9 @@ struct RoomActor {
     recent: VecDeque<RecentEvent>,
     /// Events written since the last snapshot; a snapshot is due at `snapshot_every_events`.
     events_since_snapshot: u64,
+    /// Events the first snapshot after loading comes earlier by (see [`snapshot_head_start`]);
+    /// 0 once it is written.
+    snapshot_head_start: u64,
     /// Set when a presence change could not be stored; retried until it is.
     presence_out_of_date: bool,
     /// Set when this process may no longer own the room (see [`RoomActor::lose_ownership`]).
@@ -211,6 +214,20 @@ const PRESENCE_RETRY: Duration = Duration::from_secs(1);
 /// command's frames wait only for a handful of others.
 const COMMANDS_PER_STEP_MAX: usize = 16;
 
+/// How many events earlier than `every` a room takes its first snapshot after loading: a
+/// number below half of `every` drawn from the group's id. Rooms loaded together and busy at
+/// the same rate would otherwise take their snapshots at the same moments, each a
+/// serialization of the whole room and a larger store write, and the rooms sharing the core
+/// would all wait for the burst (BENCHMARKS.md). The log a load replays stays within `every`.
+fn snapshot_head_start(group: GroupId, every: u64) -> u64 {
+    let half = every / 2;
+    if half == 0 {
+        return 0;
+    }
+    // The id's low bits are random (UUID v4).
+    (group.as_u128() as u64) % half
+}
+
 /// Builds a room from what the store holds and starts its task. `on_stop` runs when the task
 /// ends (the registry uses it to forget the room).
 pub fn spawn(
@@ -243,12 +260,15 @@ pub fn spawn(
         recent.pop_front();
     }
     let events_since_snapshot = loaded.tail.len() as u64;
+    let snapshot_head_start =
+        snapshot_head_start(state.group.id, context.limits.snapshot_every_events);
     let actor = RoomActor {
         context,
         state,
         subscribers: HashMap::new(),
         recent,
         events_since_snapshot,
+        snapshot_head_start,
         // Members online in the stored state are not connected to this process.
         presence_out_of_date: true,
         ownership_lost: false,
@@ -649,7 +669,7 @@ impl RoomActor {
         }
         let now_ms = self.now_ms;
         let snapshot_due = with_snapshot
-            || self.events_since_snapshot + events.len() as u64
+            || self.events_since_snapshot + self.snapshot_head_start + events.len() as u64
                 >= self.context.limits.snapshot_every_events;
         // The state after the events is built ahead of the write only when it must be stored
         // with them (a snapshot) or the caller brought its own; otherwise the events are
@@ -705,6 +725,7 @@ impl RoomActor {
             return Err(storage_error(&error));
         }
         self.events_since_snapshot = if snapshot_due {
+            self.snapshot_head_start = 0;
             0
         } else {
             self.events_since_snapshot + entries.len() as u64
@@ -1002,7 +1023,37 @@ enum CatchUpFrames {
 
 #[cfg(test)]
 mod tests {
-    use super::{FLUSH_SOON_OUTBOXES_MAX, FLUSH_SOON_WITHIN, Flushes, RoomCommand, Urgency};
+    use super::{
+        FLUSH_SOON_OUTBOXES_MAX, FLUSH_SOON_WITHIN, Flushes, RoomCommand, Urgency,
+        snapshot_head_start,
+    };
+    use roundtable_protocol::GroupId;
+
+    #[test]
+    fn rooms_take_their_first_snapshot_at_different_moments_within_the_interval() {
+        let starts: Vec<u64> = (0..1000)
+            .map(|_| snapshot_head_start(GroupId::random(), 200))
+            .collect();
+        assert!(
+            starts.iter().all(|&start| start < 100),
+            "within half the interval"
+        );
+        let mut distinct = starts.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(
+            distinct.len() > 90,
+            "spread over it: {} distinct",
+            distinct.len()
+        );
+        let group = GroupId::random();
+        assert_eq!(
+            snapshot_head_start(group, 200),
+            snapshot_head_start(group, 200),
+            "the same for a room every time it loads"
+        );
+        assert_eq!(snapshot_head_start(group, 1), 0);
+    }
     use crate::room::Outbox;
     use crate::room::tests::{assert_nothing_arrives, assert_receives, frame, tcp_pair};
 
