@@ -64,9 +64,8 @@ struct Shared {
     /// Roundtable: member id -> member index.
     member_index: OnceLock<HashMap<String, usize>>,
     histogram: Mutex<Histogram<u64>>,
-    intended_histogram: Mutex<Histogram<u64>>,
-    /// Late deliveries over the phase's time.
-    late: Mutex<LateTimeline>,
+    /// Latency from the intended send time, and when it passed 10 ms (one lock per delivery).
+    from_intended: Mutex<FromIntended>,
     /// When the running phase's first action was due.
     phase_start_ns: AtomicU64,
     delivered: AtomicU64,
@@ -108,17 +107,23 @@ impl Shared {
             &mut self.histogram.lock().expect("histogram"),
             now.saturating_sub(actual),
         );
-        stats::record_ns(
-            &mut self.intended_histogram.lock().expect("histogram"),
-            now.saturating_sub(intended),
-        );
-        self.late.lock().expect("late timeline").record(
+        let mut from_intended = self.from_intended.lock().expect("histogram");
+        stats::record_ns(&mut from_intended.histogram, now.saturating_sub(intended));
+        from_intended.late.record(
             intended.saturating_sub(self.phase_start_ns.load(Ordering::Relaxed)),
             now.saturating_sub(intended),
         );
+        drop(from_intended);
         self.delivered.fetch_add(1, Ordering::Relaxed);
         self.last_delivery_ns.fetch_max(now, Ordering::Relaxed);
     }
+}
+
+/// Latency from the intended send time: its histogram, and its late spells.
+#[derive(Debug)]
+struct FromIntended {
+    histogram: Histogram<u64>,
+    late: LateTimeline,
 }
 
 /// When and in which phase an action was sent.
@@ -214,8 +219,10 @@ impl Fleet {
             stale: AtomicU64::new(0),
             member_index: OnceLock::new(),
             histogram: Mutex::new(stats::new_histogram()),
-            intended_histogram: Mutex::new(stats::new_histogram()),
-            late: Mutex::new(LateTimeline::default()),
+            from_intended: Mutex::new(FromIntended {
+                histogram: stats::new_histogram(),
+                late: LateTimeline::default(),
+            }),
             phase_start_ns: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             last_delivery_ns: AtomicU64::new(0),
@@ -332,8 +339,11 @@ impl Fleet {
         let phase = shared.phase.fetch_add(1, Ordering::Relaxed) + 1;
         let stale_before = shared.stale.load(Ordering::Relaxed);
         shared.histogram.lock().expect("histogram").reset();
-        shared.intended_histogram.lock().expect("histogram").reset();
-        shared.late.lock().expect("late timeline").clear();
+        {
+            let mut from_intended = shared.from_intended.lock().expect("histogram");
+            from_intended.histogram.reset();
+            from_intended.late.clear();
+        }
         shared.delivered.store(0, Ordering::Relaxed);
         let errors_before = shared.errors.load(Ordering::Relaxed);
         let anomalies_before = shared.anomalies.load(Ordering::Relaxed);
@@ -341,11 +351,12 @@ impl Fleet {
         let server_cpu_before = peer.cpu_seconds();
         let generator_cpu_before = sys::cpu_seconds(None);
 
-        let phase_start_ns = shared.now_ns() + 20_000_000; // 20 ms to spawn the senders
-        let started_unix_ms = std::time::SystemTime::now()
+        // 20 ms to spawn the senders.
+        let lead = Duration::from_millis(20);
+        let phase_start_ns = shared.now_ns() + lead.as_nanos() as u64;
+        let started_unix_ms = (std::time::SystemTime::now() + lead)
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_millis() as u64)
-            + 20;
+            .map_or(0, |since| since.as_millis() as u64);
         shared
             .phase_start_ns
             .store(phase_start_ns, Ordering::Relaxed);
@@ -409,8 +420,13 @@ impl Fleet {
             .max(1);
         let wall = window_ns as f64 / 1e9;
         let latency = Latency::of(&shared.histogram.lock().expect("histogram"));
-        let from_intended = Latency::of(&shared.intended_histogram.lock().expect("histogram"));
-        let late_spells = shared.late.lock().expect("late timeline").spells();
+        let (from_intended, late_spells) = {
+            let from_intended = shared.from_intended.lock().expect("histogram");
+            (
+                Latency::of(&from_intended.histogram),
+                from_intended.late.spells(),
+            )
+        };
         let errors = shared.errors.load(Ordering::Relaxed) - errors_before;
         let anomalies = shared.anomalies.load(Ordering::Relaxed) - anomalies_before;
         let closed = shared.closed.load(Ordering::Relaxed) - closed_before;
