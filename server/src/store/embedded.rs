@@ -7,11 +7,11 @@
 //! system and survives a crash of this process, even `kill -9`) and answers the callers. The
 //! journal, not redb, is what makes a write stored: the redb transaction stays open for the
 //! groups of up to [`COMMIT_INTERVAL`] and is then committed *without* an fsync
-//! (`Durability::None`: fast, in-process), together with the number of the last journal record
-//! it holds, so that a busy store pays redb's commit a few dozen times a second rather than once
-//! per group. Reads run on tokio's blocking pool in their own read transactions; a read that
-//! finds answered writes not yet committed has the writer commit them first, so every read sees
-//! every answered write.
+//! (`Durability::None`: in-process), together with the number of the last journal record it
+//! holds, so that a busy store pays redb's commit a few times a second rather than once per
+//! group. Reads run on tokio's blocking pool in their own read transactions; a read that finds
+//! answered writes not yet committed has the writer commit them first, so every read sees every
+//! answered write.
 //!
 //! Durability against power loss: with [`JournalSync::Background`] a background thread
 //! fdatasyncs the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, so a power loss can
@@ -22,17 +22,19 @@
 //! journal outgrows [`EmbeddedOptions::checkpoint_journal_bytes`], on [`Store::flush`] and when
 //! the last handle is dropped.
 //!
-//! A checkpoint writes out every page changed since the last one and fsyncs: tens of
-//! milliseconds under load, during which it holds redb's only write transaction. Writes do not
-//! wait for it. The journal is two files, `roundtable.journal` and `roundtable.journal.2`, and
-//! a timed checkpoint switches the appends to the other (empty) file as it starts. While it
-//! runs, creating groups and appending to logs go on: each is checked against the state the
-//! checkpoint makes durable plus the writes made since ([`Window`]), journalled in the new file
-//! and answered. Once the commit is durable, the checkpoint's thread empties the old file and
-//! applies the window's writes so far to a new redb transaction, and the writer applies the
-//! few made meanwhile to it and carries on with it. Rarer operations wait for the checkpoint's
-//! end. The checkpoint's thread runs with the idle scheduling policy, so that its CPU work does
-//! not take the core from the rooms.
+//! Commits run in the background: the writer hands its open transaction to the `store-commit`
+//! thread, which runs with the idle scheduling policy so that its CPU work does not take the
+//! core from the rooms, and writes do not wait for it. A checkpoint's commit writes out every
+//! page changed since the last one and fsyncs (tens of milliseconds under load); an ordinary
+//! commit a fraction of that. While the thread holds redb's only write transaction, creating
+//! groups and appending to logs go on: each is checked against the state before the commit
+//! plus what the writer knows the committing transaction and the writes since changed
+//! ([`Window`]), journalled and answered. Once committed, the thread applies the window's
+//! writes so far to a new redb transaction, and the writer applies the few made meanwhile to it
+//! and carries on with it. Rarer operations wait for the commit's end. The journal is two
+//! files, `roundtable.journal` and `roundtable.journal.2`: a timed checkpoint switches the
+//! appends to the other (empty) file as it begins, and its thread empties the older one once
+//! the commit is durable.
 //!
 //! Recovery, on open: redb comes back at its last durable commit, whose `last_journal_batch`
 //! says which journal records it holds already. The records of both files after it are applied
@@ -109,17 +111,17 @@ const LEASES_SWEEP_AT: usize = 1024;
 const GROUP_COMMIT_OPS_MAX: usize = 256;
 
 /// The most write operations waiting for the writer; callers beyond wait for a slot. Also the
-/// most operations held back until a running checkpoint ends.
+/// most operations held back until a running background commit ends.
 const WRITE_QUEUE_MAX: usize = 4096;
 
-/// The most operations a checkpoint's [`Window`] takes; later ones wait for its end.
+/// The most operations a background commit's [`Window`] takes; later ones wait for its end.
 const WINDOW_OPS_MAX: usize = 4096;
 
-/// The longest answered writes wait in the writer's open redb transaction before it commits
-/// them (a read commits them at once). They are in the journal already. Longer saves redb's
-/// copying of pages changed again after a commit; shorter keeps each commit, which runs on
-/// the rooms' thread, brief (see ARCHITECTURE.md, "Persistence").
-pub const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest answered writes wait in the writer's open redb transaction before it has them
+/// committed (a read has them committed at once). They are in the journal already. Longer saves
+/// redb's copying of pages changed again after a commit; shorter keeps each commit, and the
+/// window of writes made during it, small (see ARCHITECTURE.md, "Persistence").
+pub const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The operations the open redb transaction may hold before it commits, whatever its age (it
 /// can exceed this by one group).
@@ -220,22 +222,23 @@ enum Command {
     /// Fault injection for the tests: act as if the open transaction had failed.
     #[cfg(test)]
     FailOpenTransaction,
-    /// For the tests: begin a timed checkpoint now, whose durable commit waits for a message
-    /// on `gate`; `started` answers whether it runs with a window.
+    /// For the tests: begin a background commit of `kind` now (as soon as none runs), whose
+    /// commit waits for a message on `gate`; `started` answers whether it runs with a window.
     #[cfg(test)]
-    BeginCheckpoint {
+    BeginBackground {
+        kind: CommitKind,
         gate: std_mpsc::Receiver<Gate>,
         started: oneshot::Sender<bool>,
     },
 }
 
-/// For the tests: what a held checkpoint's thread does next.
+/// For the tests: what a held background commit's thread does next.
 #[cfg(test)]
 #[derive(Debug)]
 enum Gate {
     /// Go on as usual.
     Release,
-    /// Fail instead of the durable commit.
+    /// Fail instead of the commit.
     Fail,
     /// Go on, and once the window's writes so far are applied, say so and wait for another
     /// message (or the sender's end) before answering the writer.
@@ -293,6 +296,14 @@ impl EmbeddedStore {
                     StoreError::Unavailable(format!("cannot start the journal syncer: {error}"))
                 })?;
         }
+        // The background thread stops when the writer drops its end of this channel.
+        let (jobs, jobs_queue) = std_mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("store-commit".into())
+            .spawn(move || run_background_jobs(&jobs_queue))
+            .map_err(|error| {
+                StoreError::Unavailable(format!("cannot start the store's commit thread: {error}"))
+            })?;
         let uncommitted = Arc::new(AtomicBool::new(false));
         let writer = Writer {
             db: Arc::clone(&db),
@@ -308,8 +319,9 @@ impl EmbeddedStore {
             repair_failed_at: None,
             dirty: false,
             last_checkpoint: Instant::now(),
+            jobs,
             #[cfg(test)]
-            checkpoint_gate: None,
+            gate: None,
             _stop_syncer: stop_syncer,
         };
         let writer = Arc::new(Mutex::new(writer));
@@ -338,10 +350,10 @@ impl EmbeddedStore {
     }
 
     /// Applies a write. When the writer is free (not repairing, say), the journal needs no
-    /// fsync per write and a running checkpoint's window takes the op, the caller applies it
-    /// inline, under the writer's lock: a round trip through the writer task would cost two
-    /// more turns of the runtime's queue for every action, and a room handles its actions one
-    /// after another. Otherwise it queues for the writer task.
+    /// fsync per write and a running background commit's window (if any) takes the op, the
+    /// caller applies it inline, under the writer's lock: a round trip through the writer task
+    /// would cost two more turns of the runtime's queue for every action, and a room handles
+    /// its actions one after another. Otherwise it queues for the writer task.
     async fn write(&self, op: Op) -> Result<usize, StoreError> {
         if let Ok(mut writer) = self.writer.try_lock()
             && writer.writes_inline()
@@ -539,25 +551,27 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-/// The writer task: applies queued writes in groups, commits the open transaction when it is
-/// due, runs checkpoints, until every sender is gone; then checkpoints a last time.
+/// The writer task: applies queued writes in groups, has the open transaction committed when
+/// it is due, runs checkpoints, until every sender is gone; then checkpoints a last time.
 ///
 /// A task on the runtime, not a thread of its own: applying a group to the open redb
 /// transaction and appending its journal record (a `write` into the page cache) take
 /// microseconds, and doing them on the runtime spares every write two context switches and a
 /// cross-thread wake-up. Most writes do not even come here: the caller applies them itself
-/// when the writer is free. What can take milliseconds runs elsewhere: a timed checkpoint's
-/// durable commit on a thread of its own at the lowest priority, while writes go on in its
-/// [`Window`]; and on the blocking pool, while the writes behind them wait in the queue, every
-/// group with [`JournalSync::Always`], repairs, and the checkpoints of [`Store::flush`] and of
-/// the end.
+/// when the writer is free. What can take milliseconds runs elsewhere: the commits of the open
+/// transaction, timed checkpoints' included, on the `store-commit` thread at the lowest
+/// priority, while writes go on in a [`Window`]; and on the blocking pool, while the writes
+/// behind them wait in the queue, every group with [`JournalSync::Always`], repairs, and the
+/// checkpoints of [`Store::flush`] and of the end.
 async fn run_writer(
     writer: SharedWriter,
     mut queue: mpsc::Receiver<Command>,
     attention: Arc<tokio::sync::Notify>,
 ) {
-    let mut checkpoint: Option<CheckpointTask> = None;
+    let mut background: Option<BackgroundTask> = None;
     let mut waiting = Waiting::default();
+    #[cfg(test)]
+    let mut forced: Option<(CommitKind, oneshot::Sender<bool>)> = None;
     loop {
         let (deadline, accepting) = {
             let state = lock(&writer);
@@ -571,11 +585,11 @@ async fn run_writer(
                 Some(command) => Some(command),
                 None => break,
             },
-            ended = async { checkpoint.as_mut().expect("guarded by is_some").await },
-                if checkpoint.is_some() =>
+            ended = async { background.as_mut().expect("guarded by is_some").await },
+                if background.is_some() =>
             {
-                checkpoint = None;
-                if !end_checkpoint(&writer, ended, &mut waiting).await {
+                background = None;
+                if !end_background(&writer, ended, &mut waiting).await {
                     return;
                 }
                 None
@@ -604,17 +618,10 @@ async fn run_writer(
             Some(other) => after_group = Some(other),
             None => {}
         }
-        #[cfg(test)]
-        let mut forced = None;
         match after_group {
-            Some(Command::Commit { done }) if checkpoint.is_some() => waiting.commits.push(done),
-            Some(Command::Commit { done }) => {
-                let Some(result) = commit_or_repair(&writer).await else {
-                    return;
-                };
-                let _ = done.send(result);
-            }
-            Some(Command::Checkpoint { done }) if checkpoint.is_some() => {
+            // Answered once a commit (below, or the running one's end) has everything.
+            Some(Command::Commit { done }) => waiting.commits.push(done),
+            Some(Command::Checkpoint { done }) if background.is_some() => {
                 waiting.checkpoints.push(done);
             }
             Some(Command::Checkpoint { done }) => {
@@ -626,55 +633,45 @@ async fn run_writer(
             #[cfg(test)]
             Some(Command::FailOpenTransaction) => lock(&writer).break_open_transaction(),
             #[cfg(test)]
-            Some(Command::BeginCheckpoint { gate, started }) => {
-                lock(&writer).checkpoint_gate = Some(gate);
-                forced = Some(started);
+            Some(Command::BeginBackground {
+                kind,
+                gate,
+                started,
+            }) => {
+                lock(&writer).gate = Some(gate);
+                forced = Some((kind, started));
             }
             Some(Command::Write { .. }) | None => {}
         }
-        if checkpoint.is_some() {
-            // Nothing is committed while a checkpoint runs; its end commits.
+        if background.is_some() {
+            // One background commit at a time: the next is looked at when it ends.
             continue;
         }
-        let commit_due = lock(&writer).open.as_ref().is_some_and(|open| {
-            open.ops >= COMMIT_OPS_MAX || open.opened.elapsed() >= COMMIT_INTERVAL
-        });
-        if commit_due {
-            match commit_or_repair(&writer).await {
-                None => return,
-                Some(Err(error)) => {
-                    warn!(%error, "store commit failed; the journal keeps the writes");
-                }
-                Some(Ok(())) => {}
-            }
-        }
-        let checkpoint_due = {
-            let state = lock(&writer);
-            let due = state.last_checkpoint.elapsed() >= state.options.checkpoint_interval;
-            state.dirty && (due || state.journal.len() >= state.options.checkpoint_journal_bytes)
-        };
+        let due = lock(&writer).due(!waiting.commits.is_empty());
         #[cfg(test)]
-        let checkpoint_due = checkpoint_due || forced.is_some();
-        if checkpoint_due {
-            let begun = lock(&writer).begin_checkpoint();
-            #[cfg(test)]
-            if let Some(started) = forced {
-                let _ = started.send(matches!(begun, Begun::Running(_)));
-            }
-            match begun {
-                Begun::Running(task) => checkpoint = Some(task),
-                Begun::Blocking => match blocking(&writer, Writer::checkpoint).await {
-                    None => return,
-                    Some(Err(error)) => {
-                        warn!(%error, "store checkpoint failed; the journal keeps the writes");
-                    }
-                    Some(Ok(())) => {}
-                },
+        let (due, forced_started) = match forced.take() {
+            Some((kind, started)) => (Some(kind), Some(started)),
+            None => (due, None),
+        };
+        let Some(kind) = due else {
+            continue;
+        };
+        let begun = lock(&writer).begin_background(kind);
+        #[cfg(test)]
+        if let Some(started) = forced_started {
+            let _ = started.send(matches!(begun, Begun::Running(_)));
+        }
+        match begun {
+            Begun::Running(task) => background = Some(task),
+            Begun::InPlace => {
+                if !commit_in_place(&writer, kind, &mut waiting).await {
+                    return;
+                }
             }
         }
     }
-    if let Some(task) = checkpoint.take()
-        && !end_checkpoint(&writer, task.await, &mut waiting).await
+    if let Some(task) = background.take()
+        && !end_background(&writer, task.await, &mut waiting).await
     {
         return;
     }
@@ -683,37 +680,132 @@ async fn run_writer(
     }
 }
 
-/// A timed checkpoint's durable commit, running on its own thread; answers how long it took.
-type CheckpointTask = oneshot::Receiver<CheckpointOutcome>;
-
-/// How a timed checkpoint's thread ended: an error if its durable commit failed.
-type CheckpointOutcome = Result<CheckpointEnd, StoreError>;
-
-/// A timed checkpoint's thread after its durable commit.
-struct CheckpointEnd {
-    /// How long the durable commit took.
-    took: Duration,
-    /// Whether the journal file it made redundant was emptied.
-    emptied: bool,
-    /// A new transaction holding the window's writes made until the thread took them, and
-    /// how many those were.
-    applied: Result<(WriteTransaction, usize), StoreError>,
+/// What a background commit does with the open transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommitKind {
+    /// Commits it without an fsync, so that readers see its writes: every
+    /// [`COMMIT_INTERVAL`], or at a read's request.
+    Visible,
+    /// Commits it durably, then empties the journal file that held its writes: a timed
+    /// checkpoint.
+    Checkpoint,
 }
 
-/// Takes the window's writes made so far and applies them to a new transaction (on a timed
-/// checkpoint's thread, after its durable commit). They were checked against the state that
+/// A background commit running on the `store-commit` thread.
+type BackgroundTask = oneshot::Receiver<BackgroundOutcome>;
+
+/// How a background commit ended: an error if its commit failed.
+type BackgroundOutcome = Result<BackgroundEnd, StoreError>;
+
+/// The `store-commit` thread after a commit.
+struct BackgroundEnd {
+    /// How long the commit took.
+    took: Duration,
+    /// For a checkpoint, whether the journal file it made redundant was emptied.
+    emptied: bool,
+    /// A new transaction holding the window's writes made until the thread took them, and
+    /// those writes.
+    applied: Result<(WriteTransaction, Vec<Op>), StoreError>,
+}
+
+/// A background commit, for the `store-commit` thread.
+struct Job {
+    kind: CommitKind,
+    db: Arc<Database>,
+    /// The writer's open transaction, sealed (or a new, empty one for a checkpoint).
+    txn: WriteTransaction,
+    /// For a checkpoint: the journal file whose records the commit makes durable, to empty.
+    older: Option<(Arc<File>, PathBuf)>,
+    /// The window's writes not yet applied.
+    ops: Arc<Mutex<Vec<Op>>>,
+    #[cfg(test)]
+    gate: Option<std_mpsc::Receiver<Gate>>,
+    done: oneshot::Sender<BackgroundOutcome>,
+}
+
+/// The `store-commit` thread: runs the background commits it is sent, one after another, with
+/// the idle scheduling policy, until the writer is gone.
+fn run_background_jobs(jobs: &std_mpsc::Receiver<Job>) {
+    lower_this_thread_s_priority();
+    while let Ok(job) = jobs.recv() {
+        run_job(job);
+    }
+}
+
+/// Commits a job's transaction (durably for a checkpoint, which then empties the older journal
+/// file), applies the window's writes so far to a new transaction and answers the writer.
+fn run_job(job: Job) {
+    let Job {
+        kind,
+        db,
+        mut txn,
+        older,
+        ops,
+        done,
+        ..
+    } = job;
+    #[cfg(test)]
+    let gate = job.gate.map(|gate| (gate.recv(), gate));
+    #[cfg(test)]
+    if let Some((Ok(Gate::Fail), _)) = gate {
+        drop(txn);
+        let _ = done.send(Err(StoreError::Unavailable(
+            "injected commit failure".into(),
+        )));
+        return;
+    }
+    let started = Instant::now();
+    let durability = match kind {
+        CommitKind::Visible => Ok(()),
+        CommitKind::Checkpoint => txn
+            .set_durability(Durability::Immediate)
+            .map_err(unavailable),
+    };
+    if let Err(error) = durability.and_then(|()| txn.commit().map_err(unavailable)) {
+        let _ = done.send(Err(error));
+        return;
+    }
+    let took = started.elapsed();
+    // Once a checkpoint's commit is durable, the older file's records are in the redb file
+    // (numbered at most its `last_journal_batch`). Emptying a file of megabytes takes
+    // milliseconds: done here, not by the writer. Should it fail, recovery skips the records,
+    // and the next checkpoint, finding the file not empty, empties both.
+    let emptied = older.is_some_and(|(file, path)| match file.set_len(0) {
+        Ok(()) => true,
+        Err(error) => {
+            warn!(%error, journal = %path.display(), "cannot empty a journal file after a checkpoint");
+            false
+        }
+    });
+    // Applying the window's writes takes milliseconds too under load (some 6 µs each): done
+    // here as well, so that the writer only applies those made meanwhile.
+    let applied = apply_window(&db, &ops);
+    #[cfg(test)]
+    if let Some((Ok(Gate::ReleaseThenHoldApplied(holding)), gate)) = gate {
+        let _ = holding.send(());
+        let _ = gate.recv();
+    }
+    let _ = done.send(Ok(BackgroundEnd {
+        took,
+        emptied,
+        applied,
+    }));
+}
+
+/// Takes the window's writes made so far and applies them to a new transaction (on the
+/// `store-commit` thread, after its commit). They were checked against the state that
 /// transaction starts from.
 fn apply_window(
     db: &Database,
     ops: &Mutex<Vec<Op>>,
-) -> Result<(WriteTransaction, usize), StoreError> {
+) -> Result<(WriteTransaction, Vec<Op>), StoreError> {
     let mut txn = db.begin_write().map_err(unavailable)?;
     txn.set_durability(Durability::None).map_err(unavailable)?;
     let taken = std::mem::take(&mut *lock_ops(ops));
     for op in &taken {
         write_checked(&txn, op)?;
     }
-    Ok((txn, taken.len()))
+    Ok((txn, taken))
 }
 
 /// The window's writes not yet applied (its lock is never held across anything that can
@@ -722,24 +814,14 @@ fn lock_ops(ops: &Mutex<Vec<Op>>) -> std::sync::MutexGuard<'_, Vec<Op>> {
     ops.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Commits an empty transaction durably, which makes every earlier commit durable with it;
-/// answers how long that took.
-fn durable_commit(db: &Database) -> Result<Duration, StoreError> {
-    let started = Instant::now();
-    let mut txn = db.begin_write().map_err(unavailable)?;
-    txn.set_durability(Durability::Immediate)
-        .map_err(unavailable)?;
-    txn.commit().map_err(unavailable)?;
-    Ok(started.elapsed())
-}
-
-/// Gives the calling thread, a checkpoint's, the idle scheduling policy (`SCHED_IDLE`): it
-/// runs only on CPU time the rooms leave over. It mostly waits for the disk, and what it does
-/// on the CPU (writing out the pages changed since the last checkpoint, tens of milliseconds
-/// under load) is not urgent, whereas the rooms sharing the core are. A thread at nice 19 still
-/// ran for about a millisecond at a time before a woken room got the core, and under load kept
-/// the rooms' latency at 20 to 40 ms for the whole checkpoint; a room that wakes preempts an
-/// idle-policy thread at once (BENCHMARKS.md). (On Linux the policy is per thread.)
+/// Gives the calling thread, the `store-commit` thread, the idle scheduling policy
+/// (`SCHED_IDLE`): it runs only on CPU time the rooms leave over. It mostly waits for the disk,
+/// and what it does on the CPU (committing, and for a checkpoint writing out the pages changed
+/// since the last one, tens of milliseconds under load) is not urgent, whereas the rooms
+/// sharing the core are. A thread at nice 19 still ran for about a millisecond at a time before
+/// a woken room got the core, and under load kept the rooms' latency at 20 to 40 ms for a whole
+/// checkpoint; a room that wakes preempts an idle-policy thread at once (BENCHMARKS.md). (On
+/// Linux the policy is per thread.)
 fn lower_this_thread_s_priority() {
     #[cfg(target_os = "linux")]
     {
@@ -752,21 +834,49 @@ fn lower_this_thread_s_priority() {
             ThreadPriority::Min,
             ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
         ) {
-            tracing::debug!(?error, "cannot give the checkpoint thread the idle policy");
+            tracing::debug!(
+                ?error,
+                "cannot give the store's commit thread the idle policy"
+            );
         }
     }
 }
 
-/// How [`Writer::begin_checkpoint`] went.
+/// How [`Writer::begin_background`] went.
 enum Begun {
-    /// The durable commit runs on its own thread; writes go on in the window.
-    Running(CheckpointTask),
-    /// A window cannot be opened (the transaction failed, or the other journal file still
-    /// holds records): checkpoint with [`Writer::checkpoint`], holding the writer.
-    Blocking,
+    /// The commit runs on the `store-commit` thread; writes go on in the window.
+    Running(BackgroundTask),
+    /// No window can be opened (nothing to commit, a transaction failed, the other journal
+    /// file still holds records, or the thread is gone): see [`commit_in_place`].
+    InPlace,
 }
 
-/// Requests that arrived while a checkpoint ran, answered at its end.
+/// Does what a background commit of `kind` that could not begin was for, holding the writer:
+/// a commit (or repair) here, a checkpoint on the blocking pool; then answers the reads
+/// waiting for a commit. `false` when the writer is gone.
+async fn commit_in_place(writer: &SharedWriter, kind: CommitKind, waiting: &mut Waiting) -> bool {
+    let result = match kind {
+        CommitKind::Visible => commit_or_repair(writer).await,
+        CommitKind::Checkpoint => blocking(writer, Writer::checkpoint).await,
+    };
+    let Some(result) = result else {
+        return false;
+    };
+    if let Err(error) = &result {
+        warn!(%error, "store commit failed; the journal keeps the writes");
+    }
+    if !waiting.commits.is_empty() {
+        let Some(result) = commit_or_repair(writer).await else {
+            return false;
+        };
+        for done in waiting.commits.drain(..) {
+            let _ = done.send(result.clone());
+        }
+    }
+    true
+}
+
+/// Requests that wait for a background commit's end.
 #[derive(Default)]
 struct Waiting {
     commits: Vec<oneshot::Sender<Result<(), StoreError>>>,
@@ -790,17 +900,17 @@ async fn apply_queued(
     }
 }
 
-/// After a timed checkpoint's durable commit: ends its window (or repairs, should it have
-/// failed), then applies the writes and answers the requests that waited for it. `false`
-/// when the writer is gone.
-async fn end_checkpoint(
+/// After a background commit: ends its window (or repairs, should it have failed), then
+/// applies the writes and answers the requests that waited for it. `false` when the writer is
+/// gone.
+async fn end_background(
     writer: &SharedWriter,
-    ended: Result<CheckpointOutcome, oneshot::error::RecvError>,
+    ended: Result<BackgroundOutcome, oneshot::error::RecvError>,
     waiting: &mut Waiting,
 ) -> bool {
     let result = ended.unwrap_or_else(|error| {
         Err(StoreError::Unavailable(format!(
-            "the checkpoint thread failed: {error}"
+            "the store's commit thread failed: {error}"
         )))
     });
     let broken = lock(writer).end_window(result);
@@ -1004,11 +1114,11 @@ struct Writer {
     options: EmbeddedOptions,
     /// The redb transaction holding answered writes not committed yet.
     open: Option<OpenTransaction>,
-    /// While a timed checkpoint runs: the writes made meanwhile.
+    /// While a background commit runs: the writes made meanwhile.
     window: Option<Window>,
     /// The groups and log heads the writer knows.
     known: Known,
-    /// Queued writes the running checkpoint's window does not take, applied after it.
+    /// Queued writes the running background commit's window does not take, applied after it.
     deferred: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>,
     /// Set before callers are answered whose writes are in [`Writer::open`] or a window;
     /// cleared after the commit. A read that finds it clear sees every answered write without
@@ -1022,10 +1132,12 @@ struct Writer {
     /// Whether something was written since the last checkpoint began.
     dirty: bool,
     last_checkpoint: Instant,
-    /// Fault injection for the tests: the next timed checkpoint waits for a message before its
-    /// durable commit; `true` makes it fail instead.
+    /// Where background commits go: the `store-commit` thread.
+    jobs: std_mpsc::Sender<Job>,
+    /// Fault injection for the tests: the next background commit waits for a message before
+    /// it commits (see [`Gate`]).
     #[cfg(test)]
-    checkpoint_gate: Option<std_mpsc::Receiver<Gate>>,
+    gate: Option<std_mpsc::Receiver<Gate>>,
     /// Dropped with the writer, which stops the syncer.
     _stop_syncer: std_mpsc::Sender<()>,
 }
@@ -1068,16 +1180,17 @@ impl OpenTransaction {
     }
 }
 
-/// While a timed checkpoint holds redb's write transaction, the writes it cannot take yet.
+/// While a background commit holds redb's write transaction, the writes it cannot take yet.
 /// Creating a group and appending to a log are checked here, as [`apply_op`] would check them
-/// after the checkpoint: by the writer's [`Known`], which reads what it does not know from the
-/// state the checkpoint makes durable (a read transaction opened as it began). Other operations
-/// wait for the end.
+/// after the commit: by the writer's [`Known`], which knows every group and log head the
+/// committing transaction changed and reads the rest from the state before it (a read
+/// transaction opened as it began). Other operations wait for the end.
 struct Window {
+    kind: CommitKind,
     view: ReadView,
-    /// The window's journalled writes in order, not yet in redb. Once the durable commit is
-    /// done, the checkpoint's thread takes those made so far and applies them to a new
-    /// transaction; the writer applies the rest to it when it ends the window.
+    /// The window's journalled writes in order, not yet in redb. Once the commit is done, the
+    /// `store-commit` thread takes those made so far and applies them to a new transaction;
+    /// the writer applies the rest to it when it ends the window.
     ops: Arc<Mutex<Vec<Op>>>,
     /// The writes the window took, all told.
     count: usize,
@@ -1086,7 +1199,7 @@ struct Window {
 }
 
 impl Window {
-    /// Whether the window decides `op` now (rather than after the checkpoint).
+    /// Whether the window decides `op` now (rather than after the commit).
     fn takes(&self, op: &Op) -> bool {
         matches!(op, Op::CreateGroup { .. } | Op::Append { .. }) && self.count < WINDOW_OPS_MAX
     }
@@ -1151,8 +1264,10 @@ impl Lookup for WriteTransaction {
 
 /// What the writer knows of the groups and log heads, so that checking a write reads no table
 /// in the common case, and an append writes only its entries: the heads it moves are written to
-/// `log_heads` when the transaction commits ([`Known::store_heads`]). Forgotten at every
-/// checkpoint (which bounds it by what was written since) and whenever a transaction fails.
+/// `log_heads` when the transaction commits ([`Known::store_heads`]). It knows everything changed
+/// since its state was last committed durably: at the end of every checkpoint it forgets all
+/// but what the checkpoint's window wrote (which bounds it by what was written since), and
+/// all whenever a transaction fails.
 #[derive(Debug, Default)]
 struct Known {
     /// Groups known to exist (a group is never deleted).
@@ -1191,7 +1306,6 @@ impl Known {
                 if self.group_exists(lookup, group)? {
                     return Err(StoreError::Conflict(format!("group {group_id} exists")));
                 }
-                self.groups.insert(group);
             }
             Op::Append {
                 group_id,
@@ -1210,13 +1324,33 @@ impl Known {
                     entries,
                     snapshot.as_ref(),
                 )?;
+            }
+            Op::Trim { .. } | Op::EndMeeting { .. } | Op::TrimEnded { .. } => {}
+        }
+        self.note(op);
+        Ok(())
+    }
+
+    /// Notes the effect of a group's creation or an append that was checked: the group
+    /// exists, the log's head moved (and `log_heads` lacks it).
+    fn note(&mut self, op: &Op) {
+        match op {
+            Op::CreateGroup { group_id, .. } => {
+                self.groups.insert(group_id.as_u128());
+            }
+            Op::Append {
+                group_id,
+                meeting_id,
+                entries,
+                ..
+            } => {
+                self.groups.insert(group_id.as_u128());
                 if let Some(last) = entries.last() {
-                    self.heads.insert(meeting, (last.seq, true));
+                    self.heads.insert(meeting_id.as_u128(), (last.seq, true));
                 }
             }
             Op::Trim { .. } | Op::EndMeeting { .. } | Op::TrimEnded { .. } => {}
         }
-        Ok(())
     }
 
     /// Writes the heads `log_heads` lacks into `txn`.
@@ -1283,107 +1417,122 @@ impl Writer {
         }
     }
 
-    /// Begins a timed checkpoint: commits the open transaction, switches the journal to its
-    /// other file, opens the window and starts the durable commit on a thread of its own.
-    fn begin_checkpoint(&mut self) -> Begun {
-        if self.broken || self.commit().is_err() {
-            return Begun::Blocking;
+    /// What is due now, if anything: a checkpoint (every checkpoint interval while something
+    /// was written, or when the journal is full), else a commit of the open transaction (at
+    /// [`COMMIT_INTERVAL`] or [`COMMIT_OPS_MAX`], or when `requested` by a read).
+    fn due(&self, requested: bool) -> Option<CommitKind> {
+        let checkpoint = self.dirty
+            && (self.last_checkpoint.elapsed() >= self.options.checkpoint_interval
+                || self.journal.len() >= self.options.checkpoint_journal_bytes);
+        if checkpoint {
+            return Some(CommitKind::Checkpoint);
         }
+        let commit = requested
+            || self.open.as_ref().is_some_and(|open| {
+                open.ops >= COMMIT_OPS_MAX || open.opened.elapsed() >= COMMIT_INTERVAL
+            });
+        commit.then_some(CommitKind::Visible)
+    }
+
+    /// Begins a background commit: hands the open transaction (sealed) to the `store-commit`
+    /// thread and opens the window. A checkpoint also switches the journal to its other file,
+    /// and commits an empty transaction when none is open (which makes every earlier commit
+    /// durable with it).
+    fn begin_background(&mut self, kind: CommitKind) -> Begun {
+        let checkpoint = kind == CommitKind::Checkpoint;
+        if self.broken
+            || (!checkpoint && self.open.is_none())
+            || (checkpoint && self.journal.lens[1 - self.journal.active] != 0)
+        {
+            return Begun::InPlace;
+        }
+        // The state the open transaction starts from. What it changed, `known` knows: nothing
+        // is forgotten while a transaction is open.
         let view = match ReadView::open(&self.db) {
             Ok(view) => view,
             Err(error) => {
-                warn!(%error, "cannot read the store for a checkpoint's window");
-                return Begun::Blocking;
+                warn!(%error, "cannot read the store for a commit's window");
+                return Begun::InPlace;
             }
         };
-        if !self.journal.switch() {
-            return Begun::Blocking;
-        }
-        self.last_checkpoint = Instant::now();
-        self.dirty = false;
-        // Everything it knows is committed: what it forgets, the window reads again.
-        self.known.forget();
+        let open = self.open.take();
+        let ops_before = open.as_ref().map_or(0, |open| open.ops);
+        let txn = match open {
+            Some(open) => open.seal(&mut self.known),
+            None => self.db.begin_write().map_err(unavailable),
+        };
+        let txn = match txn {
+            Ok(txn) => txn,
+            Err(error) => {
+                warn!(%error, "cannot seal the store's open transaction; applying the journal again");
+                self.break_open_transaction();
+                return Begun::InPlace;
+            }
+        };
+        let older = if checkpoint {
+            self.journal.switch();
+            self.last_checkpoint = Instant::now();
+            self.dirty = false;
+            let older = 1 - self.journal.active;
+            Some((
+                Arc::clone(&self.journal.files[older]),
+                self.journal.paths[older].clone(),
+            ))
+        } else {
+            None
+        };
         let ops = Arc::new(Mutex::new(Vec::new()));
         self.window = Some(Window {
+            kind,
             view,
             ops: Arc::clone(&ops),
             count: 0,
             last_batch: None,
         });
-        let db = Arc::clone(&self.db);
-        let older = 1 - self.journal.active;
-        let older_file = Arc::clone(&self.journal.files[older]);
-        let older_path = self.journal.paths[older].clone();
-        #[cfg(test)]
-        let gate = self.checkpoint_gate.take();
         let (done, ended) = oneshot::channel();
-        let spawned = std::thread::Builder::new()
-            .name("store-checkpoint".into())
-            .spawn(move || {
-                lower_this_thread_s_priority();
-                #[cfg(test)]
-                let gate = gate.map(|gate| (gate.recv(), gate));
-                #[cfg(test)]
-                if let Some((Ok(Gate::Fail), _)) = gate {
-                    let _ = done.send(Err(StoreError::Unavailable(
-                        "injected checkpoint failure".into(),
-                    )));
-                    return;
-                }
-                let took = match durable_commit(&db) {
-                    Ok(took) => took,
-                    Err(error) => {
-                        let _ = done.send(Err(error));
-                        return;
-                    }
-                };
-                // Once the commit is durable, the older file's records are in the redb file
-                // (numbered at most its `last_journal_batch`). Emptying a file of megabytes
-                // takes milliseconds: done here, not by the writer. Should it fail, recovery
-                // skips the records, and the next checkpoint, finding the file not empty,
-                // empties both.
-                let emptied = older_file.set_len(0);
-                if let Err(error) = &emptied {
-                    warn!(%error, journal = %older_path.display(), "cannot empty a journal file after a checkpoint");
-                }
-                // Applying the window's writes takes milliseconds too (some 6 µs each, and a
-                // window under load holds hundreds): done here as well, so that the writer only
-                // applies those made meanwhile.
-                let applied = apply_window(&db, &ops);
-                #[cfg(test)]
-                if let Some((Ok(Gate::ReleaseThenHoldApplied(holding)), gate)) = gate {
-                    let _ = holding.send(());
-                    let _ = gate.recv();
-                }
-                let _ = done.send(Ok(CheckpointEnd {
-                    took,
-                    emptied: emptied.is_ok(),
-                    applied,
-                }));
-            });
-        if let Err(error) = spawned {
-            warn!(%error, "cannot start a checkpoint thread; checkpointing in place");
-            // Nothing was written in the window yet: back to the state before it.
+        let job = Job {
+            kind,
+            db: Arc::clone(&self.db),
+            txn,
+            older,
+            ops,
+            #[cfg(test)]
+            gate: self.gate.take(),
+            done,
+        };
+        if let Err(std_mpsc::SendError(job)) = self.jobs.send(job) {
+            warn!("the store's commit thread is gone; committing in place");
+            // Nothing was written in the window yet: back to the state before it, the sealed
+            // transaction open again (what sealing wrote into it is true still).
             self.window = None;
-            self.journal.active = 1 - self.journal.active;
-            self.dirty = true;
-            return Begun::Blocking;
+            if checkpoint {
+                self.journal.active = 1 - self.journal.active;
+                self.dirty = true;
+            }
+            self.open = Some(OpenTransaction {
+                txn: job.txn,
+                opened: Instant::now(),
+                ops: ops_before,
+                last_batch: None,
+            });
+            return Begun::InPlace;
         }
         Begun::Running(ended)
     }
 
-    /// Ends the window of a timed checkpoint whose thread ended with `result`: on success,
-    /// notes the journal's older file as emptied (the thread did that) and applies the window's
-    /// writes to a new open transaction. Whether a repair is due (the checkpoint or this failed).
-    fn end_window(&mut self, result: CheckpointOutcome) -> bool {
+    /// Ends the window of a background commit whose thread ended with `result`: on success,
+    /// notes a checkpoint's older journal file as emptied (the thread did that) and makes the
+    /// transaction holding the window's writes the open one. Whether a repair is due (the
+    /// commit or this failed).
+    fn end_window(&mut self, result: BackgroundOutcome) -> bool {
         let Some(window) = self.window.take() else {
             return self.broken;
         };
-        let older = 1 - self.journal.active;
+        let checkpoint = window.kind == CommitKind::Checkpoint;
         let end = match result {
             Ok(end) => end,
             Err(error) => {
-                warn!(%error, "a store checkpoint failed; applying the journal again");
+                warn!(%error, kind = ?window.kind, "a store commit failed; applying the journal again");
                 self.break_open_transaction();
                 return true;
             }
@@ -1392,39 +1541,58 @@ impl Writer {
             return true;
         }
         let ending = Instant::now();
-        tracing::debug!(
-            took_ms = end.took.as_millis(),
-            journal_bytes = self.journal.lens[older],
-            window_ops = window.count,
-            "store checkpoint"
-        );
-        if end.emptied {
-            self.journal.lens[older] = 0;
+        if checkpoint {
+            let older = 1 - self.journal.active;
+            tracing::debug!(
+                took_ms = end.took.as_millis(),
+                journal_bytes = self.journal.lens[older],
+                window_ops = window.count,
+                "store checkpoint"
+            );
+            if end.emptied {
+                self.journal.lens[older] = 0;
+            }
+        } else {
+            tracing::trace!(
+                took_us = end.took.as_micros(),
+                window_ops = window.count,
+                "store commit"
+            );
         }
-        let Some(last_batch) = window.last_batch else {
-            return false;
-        };
         let applied = end.applied.and_then(|(txn, taken)| {
             // Checked already, against the state this transaction starts from.
             let rest = std::mem::take(&mut *lock_ops(&window.ops));
             for op in &rest {
                 write_checked(&txn, op)?;
             }
-            Ok((txn, taken, rest.len()))
+            Ok((txn, taken, rest))
         });
         let (txn, taken, rest) = match applied {
             Ok(applied) => applied,
             Err(error) => {
-                warn!(%error, "cannot apply a checkpoint window's writes; applying the journal again");
+                warn!(%error, "cannot apply a commit window's writes; applying the journal again");
                 self.break_open_transaction();
                 return true;
             }
         };
-        tracing::debug!(
-            by_the_checkpoint_thread = taken,
-            here = rest,
+        if checkpoint {
+            // Everything before the window is durable now: what the writer knows is bounded by
+            // what was written since.
+            self.known.forget();
+            for op in taken.iter().chain(&rest) {
+                self.known.note(op);
+            }
+        }
+        let Some(last_batch) = window.last_batch else {
+            // Nothing was written meanwhile: every answered write is committed.
+            self.uncommitted.store(false, Ordering::Release);
+            return false;
+        };
+        tracing::trace!(
+            by_the_commit_thread = taken.len(),
+            here = rest.len(),
             here_us = ending.elapsed().as_micros(),
-            "store checkpoint's window applied"
+            "store commit's window applied"
         );
         self.open = Some(OpenTransaction {
             txn,

@@ -535,15 +535,25 @@ async fn a_failed_transaction_is_rebuilt_from_the_journal() {
 /// Begins a timed checkpoint whose durable commit waits for a message on the returned
 /// sender.
 async fn begin_held_checkpoint(store: &EmbeddedStore) -> std_mpsc::Sender<Gate> {
+    begin_held(store, CommitKind::Checkpoint).await
+}
+
+/// Begins a background commit of `kind` whose thread waits, before it commits, for what the
+/// returned sender sends (see [`Gate`]).
+async fn begin_held(store: &EmbeddedStore, kind: CommitKind) -> std_mpsc::Sender<Gate> {
     let (release, gate) = std_mpsc::channel();
     let (started, running) = oneshot::channel();
     store
-        .send(Command::BeginCheckpoint { gate, started })
+        .send(Command::BeginBackground {
+            kind,
+            gate,
+            started,
+        })
         .await
         .expect("send");
     assert!(
         running.await.expect("answer"),
-        "the checkpoint runs with a window"
+        "the {kind:?} commit runs with a window"
     );
     release
 }
@@ -775,29 +785,105 @@ async fn a_crash_during_a_checkpoint_is_recovered_from_both_journal_files() {
 }
 
 #[tokio::test]
-async fn a_failed_checkpoint_is_repaired_with_its_window_s_writes() {
+async fn a_failed_background_commit_is_repaired_with_its_window_s_writes() {
+    for kind in [CommitKind::Visible, CommitKind::Checkpoint] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+        let store = reopen(dir.path()).await;
+        create_empty_group(&store, group_id, meeting_id).await;
+        append(&store, group_id, meeting_id, 1).await;
+        let release = begin_held(&store, kind).await;
+        within_a_held_checkpoint(append(&store, group_id, meeting_id, 2)).await;
+        release.send(Gate::Fail).expect("fail the commit");
+        assert_eq!(
+            tail_seqs(&store, group_id).await,
+            vec![1, 2],
+            "{kind:?}: the repair applies the journal's records"
+        );
+        assert_eq!(
+            journal_len(dir.path()),
+            0,
+            "{kind:?}: the repair ends in a checkpoint"
+        );
+        append(&store, group_id, meeting_id, 3).await;
+        drop(store);
+        let reopened = reopen(dir.path()).await;
+        assert_eq!(
+            tail_seqs(&reopened, group_id).await,
+            vec![1, 2, 3],
+            "{kind:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn writes_go_on_while_the_open_transaction_commits_and_are_checked_against_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let (new_group, new_meeting) = (GroupId::random(), MeetingId::random());
     let store = reopen(dir.path()).await;
     create_empty_group(&store, group_id, meeting_id).await;
+    store.flush().await.expect("checkpoint");
+    // Written to the open transaction: the commit that begins now holds them, and the window
+    // checks against the state before it.
     append(&store, group_id, meeting_id, 1).await;
-    let release = begin_held_checkpoint(&store).await;
+    create_empty_group(&store, new_group, new_meeting).await;
+    let release = begin_held(&store, CommitKind::Visible).await;
+
     within_a_held_checkpoint(append(&store, group_id, meeting_id, 2)).await;
-    release.send(Gate::Fail).expect("fail the checkpoint");
-    assert_eq!(
-        tail_seqs(&store, group_id).await,
-        vec![1, 2],
-        "the repair applies both files' records"
+    within_a_held_checkpoint(append(&store, new_group, new_meeting, 1)).await;
+    let refused = [
+        (
+            append_op(group_id, meeting_id, 1),
+            "seq 1 is in the committing transaction",
+        ),
+        (
+            Op::CreateGroup {
+                group_id: new_group,
+                snapshot: snapshot(new_meeting, 0),
+            },
+            "the group is in the committing transaction",
+        ),
+    ];
+    for (op, why) in refused {
+        let outcome = within_a_held_checkpoint(store.write(op)).await;
+        assert!(
+            matches!(outcome, Err(StoreError::Conflict(_))),
+            "{why}: {outcome:?}"
+        );
+    }
+    let crashed = copy_as_a_crash_leaves_it(dir.path());
+    let second_file = || {
+        std::fs::metadata(dir.path().join(JOURNAL_FILES[1]))
+            .expect("file")
+            .len()
+    };
+    assert_eq!(second_file(), 0, "a commit does not switch the journal");
+
+    // A read waits for the commit's end, then sees every answered write.
+    let read = tokio::spawn({
+        let store = store.clone();
+        async move { tail_seqs(&store, group_id).await }
+    });
+    release.send(Gate::Release).expect("release the commit");
+    assert_eq!(read.await.expect("read task"), vec![1, 2]);
+    assert_eq!(tail_seqs(&store, new_group).await, vec![1]);
+    assert_eq!(second_file(), 0);
+    assert!(
+        journal_len(dir.path()) > 0,
+        "the journal holds every write since the checkpoint"
     );
-    assert_eq!(
-        journal_len(dir.path()),
-        0,
-        "the repair ends in a checkpoint"
-    );
+    // The log goes on after the window's writes, also in a later commit.
     append(&store, group_id, meeting_id, 3).await;
+    assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3]);
     drop(store);
     let reopened = reopen(dir.path()).await;
     assert_eq!(tail_seqs(&reopened, group_id).await, vec![1, 2, 3]);
+    assert_eq!(tail_seqs(&reopened, new_group).await, vec![1]);
+
+    let recovered = reopen(crashed.path()).await;
+    assert_eq!(tail_seqs(&recovered, group_id).await, vec![1, 2]);
+    assert_eq!(tail_seqs(&recovered, new_group).await, vec![1]);
 }
 
 #[tokio::test]
@@ -854,29 +940,52 @@ async fn a_log_s_head_outlives_its_entries_commits_checkpoints_and_restarts() {
     }
 }
 
+/// The scheduling policy of a thread, from its `stat` file in `/proc` (the 41st field;
+/// `SCHED_OTHER` is 0, `SCHED_IDLE` 5); `None` if the thread has ended.
 #[cfg(target_os = "linux")]
-#[test]
-fn the_checkpoint_thread_runs_on_left_over_cpu_time_only() {
-    use thread_priority::{
-        NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
-    };
-    let policies = std::thread::spawn(|| {
-        let before = thread_schedule_policy().expect("policy");
-        lower_this_thread_s_priority();
-        (before, thread_schedule_policy().expect("policy"))
-    })
-    .join()
-    .expect("thread");
-    assert_eq!(
-        policies,
-        (
-            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
-            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
-        )
+fn scheduling_policy(task: &Path) -> Option<u32> {
+    let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+    // The fields after the thread's name (which ends at the last ')') start with the 3rd.
+    let after_name = &stat[stat.rfind(')').expect("stat has a name") + 1..];
+    let policy = after_name
+        .split_whitespace()
+        .nth(41 - 3)
+        .expect("policy field");
+    Some(policy.parse().expect("a number"))
+}
+
+/// The scheduling policies of this process's threads called `name`.
+#[cfg(target_os = "linux")]
+fn policies_of_threads_named(name: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .map(|task| task.expect("task").path())
+        .filter(|task| {
+            std::fs::read_to_string(task.join("comm")).is_ok_and(|comm| comm.trim_end() == name)
+        })
+        .filter_map(|task| scheduling_policy(&task))
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_commit_thread_runs_on_left_over_cpu_time_only() {
+    const SCHED_OTHER: u32 = 0;
+    const SCHED_IDLE: u32 = 5;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let _store = reopen(dir.path()).await;
+    assert!(
+        within_two_seconds(|| {
+            let policies = policies_of_threads_named("store-commit");
+            !policies.is_empty() && policies.iter().all(|&policy| policy == SCHED_IDLE)
+        })
+        .await,
+        "the store's commit threads run with SCHED_IDLE: {:?}",
+        policies_of_threads_named("store-commit")
     );
-    // Only that thread: the one that spawned it keeps the usual policy.
+    // Only they: the test's own thread keeps the usual policy.
     assert_eq!(
-        thread_schedule_policy().expect("policy"),
-        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
+        scheduling_policy(Path::new("/proc/thread-self")),
+        Some(SCHED_OTHER)
     );
 }
