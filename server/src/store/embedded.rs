@@ -8,10 +8,10 @@
 //! journal, not redb, is what makes a write stored: the redb transaction stays open for the
 //! groups of up to [`COMMIT_INTERVAL`] and is then committed *without* an fsync
 //! (`Durability::None`: in-process), together with the number of the last journal record it
-//! holds, so that a busy store pays redb's commit a few times a second rather than once per
+//! holds, so that a busy store pays redb's commit about once a second rather than once per
 //! group. Reads run on tokio's blocking pool in their own read transactions; a read that finds
-//! answered writes not yet committed has the writer commit them first, so every read sees every
-//! answered write.
+//! answered writes not yet committed has the writer commit them first (in place, or after the
+//! running background commit), so every read sees every answered write.
 //!
 //! Durability against power loss: with [`JournalSync::Background`] a background thread
 //! fdatasyncs the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, so a power loss can
@@ -117,8 +117,8 @@ const WRITE_QUEUE_MAX: usize = 4096;
 /// The most operations a background commit's [`Window`] takes; later ones wait for its end.
 const WINDOW_OPS_MAX: usize = 4096;
 
-/// The longest answered writes wait in the writer's open redb transaction before it has them
-/// committed (a read has them committed at once). They are in the journal already. Longer saves
+/// Default time answered writes wait at most in the writer's open redb transaction before it
+/// has them committed (a read has them committed at once). They are in the journal already. Longer saves
 /// redb's copying of pages changed again after a commit; shorter keeps each commit, and the
 /// window of writes made during it, small (see ARCHITECTURE.md, "Persistence").
 pub const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
@@ -167,6 +167,8 @@ pub enum JournalSync {
 #[derive(Debug, Clone)]
 pub struct EmbeddedOptions {
     pub sync: JournalSync,
+    /// The longest answered writes wait in the open transaction before it is committed.
+    pub commit_interval: Duration,
     /// Time between two checkpoints while something is written.
     pub checkpoint_interval: Duration,
     /// Journal size past which the writer checkpoints at once.
@@ -179,6 +181,7 @@ impl Default for EmbeddedOptions {
     fn default() -> Self {
         EmbeddedOptions {
             sync: JournalSync::default(),
+            commit_interval: COMMIT_INTERVAL,
             checkpoint_interval: CHECKPOINT_INTERVAL,
             checkpoint_journal_bytes: CHECKPOINT_JOURNAL_BYTES,
             cache_bytes: CACHE_BYTES,
@@ -619,8 +622,15 @@ async fn run_writer(
             None => {}
         }
         match after_group {
-            // Answered once a commit (below, or the running one's end) has everything.
-            Some(Command::Commit { done }) => waiting.commits.push(done),
+            Some(Command::Commit { done }) if background.is_some() => waiting.commits.push(done),
+            // In place: a read waits for it, and the idle-policy thread can be slow to get the
+            // core when the rooms keep it busy.
+            Some(Command::Commit { done }) => {
+                let Some(result) = commit_or_repair(&writer).await else {
+                    return;
+                };
+                let _ = done.send(result);
+            }
             Some(Command::Checkpoint { done }) if background.is_some() => {
                 waiting.checkpoints.push(done);
             }
@@ -647,7 +657,7 @@ async fn run_writer(
             // One background commit at a time: the next is looked at when it ends.
             continue;
         }
-        let due = lock(&writer).due(!waiting.commits.is_empty());
+        let due = lock(&writer).due();
         #[cfg(test)]
         let (due, forced_started) = match forced.take() {
             Some((kind, started)) => (Some(kind), Some(started)),
@@ -664,7 +674,7 @@ async fn run_writer(
         match begun {
             Begun::Running(task) => background = Some(task),
             Begun::InPlace => {
-                if !commit_in_place(&writer, kind, &mut waiting).await {
+                if !commit_in_place(&writer, kind).await {
                     return;
                 }
             }
@@ -683,8 +693,8 @@ async fn run_writer(
 /// What a background commit does with the open transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CommitKind {
-    /// Commits it without an fsync, so that readers see its writes: every
-    /// [`COMMIT_INTERVAL`], or at a read's request.
+    /// Commits it without an fsync, so that readers see its writes: every commit interval
+    /// ([`COMMIT_INTERVAL`] by default).
     Visible,
     /// Commits it durably, then empties the journal file that held its writes: a timed
     /// checkpoint.
@@ -852,28 +862,22 @@ enum Begun {
 }
 
 /// Does what a background commit of `kind` that could not begin was for, holding the writer:
-/// a commit (or repair) here, a checkpoint on the blocking pool; then answers the reads
-/// waiting for a commit. `false` when the writer is gone.
-async fn commit_in_place(writer: &SharedWriter, kind: CommitKind, waiting: &mut Waiting) -> bool {
+/// a commit (or repair) here, a checkpoint on the blocking pool. `false` when the writer is
+/// gone.
+async fn commit_in_place(writer: &SharedWriter, kind: CommitKind) -> bool {
     let result = match kind {
         CommitKind::Visible => commit_or_repair(writer).await,
         CommitKind::Checkpoint => blocking(writer, Writer::checkpoint).await,
     };
-    let Some(result) = result else {
-        return false;
-    };
-    if let Err(error) = &result {
-        warn!(%error, "store commit failed; the journal keeps the writes");
-    }
-    if !waiting.commits.is_empty() {
-        let Some(result) = commit_or_repair(writer).await else {
-            return false;
-        };
-        for done in waiting.commits.drain(..) {
-            let _ = done.send(result.clone());
+    match result {
+        None => false,
+        Some(result) => {
+            if let Err(error) = result {
+                warn!(%error, ?kind, "store commit failed; the journal keeps the writes");
+            }
+            true
         }
     }
-    true
 }
 
 /// Requests that wait for a background commit's end.
@@ -1384,7 +1388,10 @@ impl Writer {
     /// When the writer must act even if no command arrives: the open transaction's commit, or
     /// a checkpoint.
     fn next_deadline(&self) -> Option<Instant> {
-        let commit = self.open.as_ref().map(|open| open.opened + COMMIT_INTERVAL);
+        let commit = self
+            .open
+            .as_ref()
+            .map(|open| open.opened + self.options.commit_interval);
         let checkpoint = (self.dirty && self.window.is_none())
             .then(|| self.last_checkpoint + self.options.checkpoint_interval);
         commit.into_iter().chain(checkpoint).min()
@@ -1418,19 +1425,18 @@ impl Writer {
     }
 
     /// What is due now, if anything: a checkpoint (every checkpoint interval while something
-    /// was written, or when the journal is full), else a commit of the open transaction (at
-    /// [`COMMIT_INTERVAL`] or [`COMMIT_OPS_MAX`], or when `requested` by a read).
-    fn due(&self, requested: bool) -> Option<CommitKind> {
+    /// was written, or when the journal is full), else a commit of the open transaction (after
+    /// the commit interval, or at [`COMMIT_OPS_MAX`]).
+    fn due(&self) -> Option<CommitKind> {
         let checkpoint = self.dirty
             && (self.last_checkpoint.elapsed() >= self.options.checkpoint_interval
                 || self.journal.len() >= self.options.checkpoint_journal_bytes);
         if checkpoint {
             return Some(CommitKind::Checkpoint);
         }
-        let commit = requested
-            || self.open.as_ref().is_some_and(|open| {
-                open.ops >= COMMIT_OPS_MAX || open.opened.elapsed() >= COMMIT_INTERVAL
-            });
+        let commit = self.open.as_ref().is_some_and(|open| {
+            open.ops >= COMMIT_OPS_MAX || open.opened.elapsed() >= self.options.commit_interval
+        });
         commit.then_some(CommitKind::Visible)
     }
 
@@ -1439,6 +1445,9 @@ impl Writer {
     /// and commits an empty transaction when none is open (which makes every earlier commit
     /// durable with it).
     fn begin_background(&mut self, kind: CommitKind) -> Begun {
+        // A test's hold is for this commit, whether or not it can begin.
+        #[cfg(test)]
+        let gate = self.gate.take();
         let checkpoint = kind == CommitKind::Checkpoint;
         if self.broken
             || (!checkpoint && self.open.is_none())
@@ -1497,7 +1506,7 @@ impl Writer {
             older,
             ops,
             #[cfg(test)]
-            gate: self.gate.take(),
+            gate,
             done,
         };
         if let Err(std_mpsc::SendError(job)) = self.jobs.send(job) {
@@ -1604,7 +1613,7 @@ impl Writer {
     }
 
     /// Makes every write so far durable in the redb file, then empties the journal, holding
-    /// the writer throughout. Never runs during a timed checkpoint's window.
+    /// the writer throughout. Never runs during a background commit's window.
     fn checkpoint(&mut self) -> Result<(), StoreError> {
         if !self.dirty && self.journal.len() == 0 && self.open.is_none() && !self.broken {
             return Ok(());
@@ -1658,7 +1667,7 @@ impl Writer {
     /// (up to its last good byte) again to the last durable commit, as on open after a crash.
     /// A failed attempt is retried at most once a second. (After an I/O error redb refuses
     /// every transaction until it is opened again: writes then fail with `storage_unavailable`
-    /// and a restart recovers from the journal.) Never runs during a timed checkpoint's window.
+    /// and a restart recovers from the journal.) Never runs during a background commit's window.
     fn repair(&mut self) -> Result<(), StoreError> {
         self.break_open_transaction();
         if let Some(failed) = self.repair_failed_at
@@ -1684,7 +1693,7 @@ impl Writer {
         Ok(())
     }
 
-    /// Applies the group's ops (those a running checkpoint's window does not take wait for
+    /// Applies the group's ops (those a running background commit's window does not take wait for
     /// its end), journals the successful ones and answers every caller.
     fn commit_group(&mut self, ops: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>) {
         let (now, later): (Vec<_>, Vec<_>) = match &self.window {
@@ -1702,7 +1711,7 @@ impl Writer {
         }
     }
 
-    /// Applies the group's ops in the open transaction (or a checkpoint's window) and journals
+    /// Applies the group's ops in the open transaction (or a background commit's window) and journals
     /// the successful ones; the outcome of each op.
     fn apply_group(&mut self, ops: &[&Op]) -> Vec<Result<usize, StoreError>> {
         match self.try_commit_group(ops) {
@@ -1712,7 +1721,7 @@ impl Writer {
     }
 
     /// Whether the writer task should look at the writer soon: a transaction was opened (its
-    /// commit is due in [`COMMIT_INTERVAL`]), or it or the journal is full.
+    /// commit is due after the commit interval), or it or the journal is full.
     fn needs_attention(&self, had_open_transaction: bool) -> bool {
         let commit = self
             .open
@@ -1784,7 +1793,7 @@ impl Writer {
         Ok(outcomes)
     }
 
-    /// [`Writer::try_commit_group`] while a checkpoint runs: the window checks the ops, the
+    /// [`Writer::try_commit_group`] while a background commit runs: the window checks the ops, the
     /// successful ones are journalled and kept for redb.
     fn try_window_group(
         &mut self,
@@ -1806,7 +1815,7 @@ impl Writer {
         }
         let batch = self.next_batch;
         // Should this fail, the window has noted writes that are not journalled: the store is
-        // broken, and repaired from the journal when the checkpoint ends.
+        // broken, and repaired from the journal when the commit ends.
         self.journal_record(batch, &applied)?;
         let window = self.window.as_mut().expect("called in a window");
         lock_ops(&window.ops).extend(applied.iter().map(|&op| op.clone()));

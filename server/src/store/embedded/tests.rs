@@ -15,6 +15,15 @@ fn no_checkpoints() -> EmbeddedOptions {
     }
 }
 
+/// Options under which the writer neither checkpoints nor commits on its own while the test
+/// runs: a read commits, and a test begins a commit when it means to.
+fn no_timed_commits() -> EmbeddedOptions {
+    EmbeddedOptions {
+        commit_interval: Duration::from_secs(3600),
+        ..no_checkpoints()
+    }
+}
+
 /// Opens the store in `dir`, waiting for a dropped predecessor's writer to let go of it.
 async fn reopen(dir: &Path) -> EmbeddedStore {
     reopen_with(dir, no_checkpoints()).await
@@ -789,7 +798,7 @@ async fn a_failed_background_commit_is_repaired_with_its_window_s_writes() {
     for kind in [CommitKind::Visible, CommitKind::Checkpoint] {
         let dir = tempfile::tempdir().expect("temp dir");
         let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
-        let store = reopen(dir.path()).await;
+        let store = reopen_with(dir.path(), no_timed_commits()).await;
         create_empty_group(&store, group_id, meeting_id).await;
         append(&store, group_id, meeting_id, 1).await;
         let release = begin_held(&store, kind).await;
@@ -821,7 +830,7 @@ async fn writes_go_on_while_the_open_transaction_commits_and_are_checked_against
     let dir = tempfile::tempdir().expect("temp dir");
     let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
     let (new_group, new_meeting) = (GroupId::random(), MeetingId::random());
-    let store = reopen(dir.path()).await;
+    let store = reopen_with(dir.path(), no_timed_commits()).await;
     create_empty_group(&store, group_id, meeting_id).await;
     store.flush().await.expect("checkpoint");
     // Written to the open transaction: the commit that begins now holds them, and the window
