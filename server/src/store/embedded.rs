@@ -123,6 +123,10 @@ const WINDOW_OPS_MAX: usize = 4096;
 /// window of writes made during it, small (see ARCHITECTURE.md, "Persistence").
 pub const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The most group creations and appends the open transaction holds unwritten (see
+/// [`OpenTransaction::unwritten`]).
+const UNWRITTEN_MAX: usize = 64;
+
 /// The operations the open redb transaction may hold before it commits, whatever its age (it
 /// can exceed this by one group).
 const COMMIT_OPS_MAX: usize = 4096;
@@ -812,9 +816,7 @@ fn apply_window(
     let mut txn = db.begin_write().map_err(unavailable)?;
     txn.set_durability(Durability::None).map_err(unavailable)?;
     let taken = std::mem::take(&mut *lock_ops(ops));
-    for op in &taken {
-        write_checked(&txn, op)?;
-    }
+    write_checked_all(&txn, &taken)?;
     Ok((txn, taken))
 }
 
@@ -1170,12 +1172,36 @@ struct OpenTransaction {
     /// The number of the last journal record it holds, stored as `last_journal_batch` when it
     /// commits.
     last_batch: Option<u64>,
+    /// Group creations and appends checked, journalled and answered but not yet written into
+    /// `txn`: they are written together, up to [`UNWRITTEN_MAX`] at a time, because opening a
+    /// table costs redb more than inserting into it. What they change, [`Known`] knows.
+    unwritten: Vec<Op>,
 }
 
 impl OpenTransaction {
-    /// The transaction, ready to commit: with the log heads its appends moved and its last
-    /// journal record's number.
-    fn seal(self, known: &mut Known) -> Result<WriteTransaction, StoreError> {
+    fn new(txn: WriteTransaction, ops: usize, last_batch: Option<u64>) -> Self {
+        OpenTransaction {
+            txn,
+            opened: Instant::now(),
+            ops,
+            last_batch,
+            unwritten: Vec::new(),
+        }
+    }
+
+    /// Writes the unwritten group creations and appends into the transaction.
+    fn write_unwritten(&mut self) -> Result<(), StoreError> {
+        if !self.unwritten.is_empty() {
+            write_checked_all(&self.txn, &self.unwritten)?;
+            self.unwritten.clear();
+        }
+        Ok(())
+    }
+
+    /// The transaction, ready to commit: with every write it took, the log heads its appends
+    /// moved and its last journal record's number.
+    fn seal(mut self, known: &mut Known) -> Result<WriteTransaction, StoreError> {
+        self.write_unwritten()?;
         known.store_heads(&self.txn)?;
         if let Some(batch) = self.last_batch {
             set_last_journal_batch(&self.txn, batch)?;
@@ -1518,12 +1544,7 @@ impl Writer {
                 self.journal.active = 1 - self.journal.active;
                 self.dirty = true;
             }
-            self.open = Some(OpenTransaction {
-                txn: job.txn,
-                opened: Instant::now(),
-                ops: ops_before,
-                last_batch: None,
-            });
+            self.open = Some(OpenTransaction::new(job.txn, ops_before, None));
             return Begun::InPlace;
         }
         Begun::Running(ended)
@@ -1571,9 +1592,7 @@ impl Writer {
         let applied = end.applied.and_then(|(txn, taken)| {
             // Checked already, against the state this transaction starts from.
             let rest = std::mem::take(&mut *lock_ops(&window.ops));
-            for op in &rest {
-                write_checked(&txn, op)?;
-            }
+            write_checked_all(&txn, &rest)?;
             Ok((txn, taken, rest))
         });
         let (txn, taken, rest) = match applied {
@@ -1603,12 +1622,7 @@ impl Writer {
             here_us = ending.elapsed().as_micros(),
             "store commit's window applied"
         );
-        self.open = Some(OpenTransaction {
-            txn,
-            opened: Instant::now(),
-            ops: window.count,
-            last_batch: Some(last_batch),
-        });
+        self.open = Some(OpenTransaction::new(txn, window.count, Some(last_batch)));
         false
     }
 
@@ -1753,21 +1767,31 @@ impl Writer {
             None => {
                 let mut txn = self.db.begin_write().map_err(unavailable)?;
                 txn.set_durability(Durability::None).map_err(unavailable)?;
-                self.open.insert(OpenTransaction {
-                    txn,
-                    opened: Instant::now(),
-                    ops: 0,
-                    last_batch: None,
-                })
+                self.open.insert(OpenTransaction::new(txn, 0, None))
             }
         };
-        // Each operation is checked and applied inside the shared transaction; one that fails
-        // its checks writes nothing and does not affect the others. One that cannot reach the
-        // file may have written part of itself: the transaction is dropped and rebuilt from
-        // the journal, which holds the earlier groups but not this one.
+        // A group of only group creations and appends is checked now and written into the
+        // transaction later, with other unwritten ones (see `OpenTransaction::unwritten`); a
+        // group with any other operation is applied now, after the unwritten ones. Either way
+        // an operation that fails its checks writes nothing and does not affect the others.
+        // One that cannot reach the file may have written part of itself: the transaction is
+        // dropped and rebuilt from the journal, which holds the earlier groups but not this one.
+        let now = ops
+            .iter()
+            .any(|op| !matches!(op, Op::CreateGroup { .. } | Op::Append { .. }));
+        if (now || open.unwritten.len() >= UNWRITTEN_MAX)
+            && let Err(error) = open.write_unwritten()
+        {
+            self.break_open_transaction();
+            return Err(error);
+        }
         let mut outcomes = Vec::with_capacity(ops.len());
         for op in ops {
-            let outcome = apply_op(&open.txn, &mut self.known, op);
+            let outcome = if now {
+                apply_op(&open.txn, &mut self.known, op)
+            } else {
+                self.known.check(&open.txn, op).map(|()| 0)
+            };
             if let Err(StoreError::Unavailable(error)) = outcome {
                 self.break_open_transaction();
                 return Err(StoreError::Unavailable(error));
@@ -1785,6 +1809,9 @@ impl Writer {
         let batch = self.next_batch;
         self.journal_record(batch, &applied)?;
         let open = self.open.as_mut().expect("opened above");
+        if !now {
+            open.unwritten.extend(applied.iter().map(|&op| op.clone()));
+        }
         open.ops += applied.len();
         open.last_batch = Some(batch);
         self.next_batch += 1;
@@ -1895,38 +1922,42 @@ fn check_append(
     Ok(())
 }
 
-/// Writes a group's creation or an append that [`Known::check`] accepted (the heads it moves
-/// are [`Known`]'s to store).
-fn write_checked(txn: &WriteTransaction, op: &Op) -> Result<(), StoreError> {
-    match op {
-        Op::CreateGroup { group_id, snapshot } => {
-            let mut groups = txn.open_table(GROUPS).map_err(unavailable)?;
-            groups
-                .insert(group_id.as_u128(), encode_snapshot(snapshot).as_slice())
-                .map_err(unavailable)?;
-        }
-        Op::Append {
-            group_id,
-            meeting_id,
-            entries,
-            snapshot,
-        } => {
-            let mut log = txn.open_table(LOG).map_err(unavailable)?;
-            for entry in entries {
-                log.insert((meeting_id.as_u128(), entry.seq), entry.bytes.as_slice())
-                    .map_err(unavailable)?;
-            }
-            if let Some(snapshot) = snapshot {
-                let mut groups = txn.open_table(GROUPS).map_err(unavailable)?;
+/// Writes group creations and appends that [`Known::check`] accepted, in order, opening each
+/// table once (the heads they move are [`Known`]'s to store).
+fn write_checked_all(txn: &WriteTransaction, ops: &[Op]) -> Result<(), StoreError> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let mut groups = txn.open_table(GROUPS).map_err(unavailable)?;
+    let mut log = txn.open_table(LOG).map_err(unavailable)?;
+    for op in ops {
+        match op {
+            Op::CreateGroup { group_id, snapshot } => {
                 groups
                     .insert(group_id.as_u128(), encode_snapshot(snapshot).as_slice())
                     .map_err(unavailable)?;
             }
-        }
-        Op::Trim { .. } | Op::EndMeeting { .. } | Op::TrimEnded { .. } => {
-            return Err(StoreError::Unavailable(format!(
-                "{op:?} is not a checked write"
-            )));
+            Op::Append {
+                group_id,
+                meeting_id,
+                entries,
+                snapshot,
+            } => {
+                for entry in entries {
+                    log.insert((meeting_id.as_u128(), entry.seq), entry.bytes.as_slice())
+                        .map_err(unavailable)?;
+                }
+                if let Some(snapshot) = snapshot {
+                    groups
+                        .insert(group_id.as_u128(), encode_snapshot(snapshot).as_slice())
+                        .map_err(unavailable)?;
+                }
+            }
+            Op::Trim { .. } | Op::EndMeeting { .. } | Op::TrimEnded { .. } => {
+                return Err(StoreError::Unavailable(format!(
+                    "{op:?} is not a checked write"
+                )));
+            }
         }
     }
     Ok(())
@@ -1938,7 +1969,7 @@ fn apply_op(txn: &WriteTransaction, known: &mut Known, op: &Op) -> Result<usize,
     match op {
         Op::CreateGroup { .. } | Op::Append { .. } => {
             known.check(txn, op)?;
-            write_checked(txn, op)?;
+            write_checked_all(txn, std::slice::from_ref(op))?;
             Ok(0)
         }
         Op::Trim {

@@ -896,6 +896,43 @@ async fn writes_go_on_while_the_open_transaction_commits_and_are_checked_against
 }
 
 #[tokio::test]
+async fn appends_held_unwritten_are_written_in_order_before_a_trim_and_a_commit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let store = reopen_with(dir.path(), no_timed_commits()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    // In one open transaction: more appends than it holds unwritten at a time, a trim of all
+    // but the last two (some of them still unwritten: the trim must come after them) and more
+    // appends.
+    let last = UNWRITTEN_MAX as Seq * 2 + 5;
+    for seq in 1..=last {
+        append(&store, group_id, meeting_id, seq).await;
+    }
+    store.trim_log(meeting_id, last - 2).await.expect("trim");
+    append(&store, group_id, meeting_id, last + 1).await;
+    append(&store, group_id, meeting_id, last + 2).await;
+    let refused = store.write(append_op(group_id, meeting_id, last + 2)).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "an unwritten append still takes its seq: {refused:?}"
+    );
+    let crashed = copy_as_a_crash_leaves_it(dir.path());
+    let kept: Vec<Seq> = (last - 1..=last + 2).collect();
+    let read = store
+        .read_log(meeting_id, 0, 1000)
+        .await
+        .expect("read the log");
+    assert_eq!(read.iter().map(|entry| entry.seq).collect::<Vec<_>>(), kept);
+    drop(store);
+    let recovered = reopen(crashed.path()).await;
+    let read = recovered
+        .read_log(meeting_id, 0, 1000)
+        .await
+        .expect("read the log");
+    assert_eq!(read.iter().map(|entry| entry.seq).collect::<Vec<_>>(), kept);
+}
+
+#[tokio::test]
 async fn records_in_both_journal_files_are_applied_in_the_order_of_their_numbers() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
