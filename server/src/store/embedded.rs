@@ -125,7 +125,7 @@ pub const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The most group creations and appends the open transaction holds unwritten (see
 /// [`OpenTransaction::unwritten`]).
-const UNWRITTEN_MAX: usize = 64;
+const UNWRITTEN_MAX: usize = 16;
 
 /// The operations the open redb transaction may hold before it commits, whatever its age (it
 /// can exceed this by one group).
