@@ -9,9 +9,12 @@
 //! groups of up to [`COMMIT_INTERVAL`] and is then committed *without* an fsync
 //! (`Durability::None`: in-process), together with the number of the last journal record it
 //! holds, so that a busy store pays redb's commit about once a second rather than once per
-//! group. Reads run on tokio's blocking pool in their own read transactions; a read that finds
-//! answered writes not yet committed has the writer commit them first (in place, or after the
-//! running background commit), so every read sees every answered write.
+//! group. Group creations and appends, checked against the groups and log heads the writer
+//! keeps in memory, are written into the transaction a few at a time ([`UNWRITTEN_MAX`]),
+//! which opens each table once for all of them. Reads run on tokio's blocking pool in their own
+//! read transactions; a read that finds answered writes not yet committed has the writer commit
+//! them first (in place, or after the running background commit), so every read sees every
+//! answered write.
 //!
 //! Durability against power loss: with [`JournalSync::Background`] a background thread
 //! fdatasyncs the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, so a power loss can
