@@ -730,8 +730,7 @@ async fn writes_made_while_the_checkpoint_thread_applies_the_window_follow_its_w
     release
         .send(Gate::ReleaseThenHoldApplied(holding))
         .expect("release the checkpoint");
-    held.await
-        .expect("the checkpoint thread applied the window");
+    held.await.expect("the commit thread applied the window");
     // Still the window: checked against it, answered at once, left for the writer to apply.
     within_a_held_checkpoint(append(&store, group_id, meeting_id, 3)).await;
     within_a_held_checkpoint(append(&store, new_group, new_meeting, 1)).await;
