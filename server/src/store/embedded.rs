@@ -1926,17 +1926,14 @@ fn check_append(
 }
 
 /// Writes group creations and appends that [`Known::check`] accepted, in order, opening each
-/// table once (the heads they move are [`Known`]'s to store).
+/// table they need once (the heads they move are [`Known`]'s to store).
 fn write_checked_all(txn: &WriteTransaction, ops: &[Op]) -> Result<(), StoreError> {
-    if ops.is_empty() {
-        return Ok(());
-    }
-    let mut groups = txn.open_table(GROUPS).map_err(unavailable)?;
-    let mut log = txn.open_table(LOG).map_err(unavailable)?;
+    let mut groups = None;
+    let mut log = None;
     for op in ops {
         match op {
             Op::CreateGroup { group_id, snapshot } => {
-                groups
+                open_once(&mut groups, txn, GROUPS)?
                     .insert(group_id.as_u128(), encode_snapshot(snapshot).as_slice())
                     .map_err(unavailable)?;
             }
@@ -1946,12 +1943,13 @@ fn write_checked_all(txn: &WriteTransaction, ops: &[Op]) -> Result<(), StoreErro
                 entries,
                 snapshot,
             } => {
+                let log = open_once(&mut log, txn, LOG)?;
                 for entry in entries {
                     log.insert((meeting_id.as_u128(), entry.seq), entry.bytes.as_slice())
                         .map_err(unavailable)?;
                 }
                 if let Some(snapshot) = snapshot {
-                    groups
+                    open_once(&mut groups, txn, GROUPS)?
                         .insert(group_id.as_u128(), encode_snapshot(snapshot).as_slice())
                         .map_err(unavailable)?;
                 }
@@ -1964,6 +1962,19 @@ fn write_checked_all(txn: &WriteTransaction, ops: &[Op]) -> Result<(), StoreErro
         }
     }
     Ok(())
+}
+
+/// The table in `slot`, opened in `txn` the first time it is asked for (opening a table costs
+/// redb more than an insert).
+fn open_once<'s, 'txn, K: redb::Key + 'static, V: redb::Value + 'static>(
+    slot: &'s mut Option<redb::Table<'txn, K, V>>,
+    txn: &'txn WriteTransaction,
+    definition: TableDefinition<'static, K, V>,
+) -> Result<&'s mut redb::Table<'txn, K, V>, StoreError> {
+    if slot.is_none() {
+        *slot = Some(txn.open_table(definition).map_err(unavailable)?);
+    }
+    Ok(slot.as_mut().expect("opened above"))
 }
 
 /// Applies one op in `txn`, checked by `known` (which notes its effect). Answers the count of
