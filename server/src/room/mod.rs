@@ -365,6 +365,9 @@ pub fn encode(message: &ServerMessage) -> WireFrame {
 }
 
 #[cfg(test)]
+mod golden_tests;
+
+#[cfg(test)]
 pub(crate) mod tests {
     use std::time::Duration;
 

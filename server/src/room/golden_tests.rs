@@ -1,0 +1,723 @@
+//! Golden tests of the stored formats: files written once by an earlier version of the code
+//! must load into the same room, whatever the code looks like now.
+//!
+//! `golden/stored-v0/` holds what the store kept for one group through two meetings, as the
+//! version before stored formats had a version wrote it (commit 0b4a1b3): the group's first
+//! snapshot, the first meeting's event log (one stored event per line, seq = line number), the
+//! snapshot the room took when the next meeting started, a snapshot taken while a role play was
+//! being scored (with the anonymous submissions, which live only in snapshots), the rest of the
+//! second meeting's log, and the last snapshot. Beside them, the wire snapshot a member received
+//! at the end and the secrets the group was made with (test values), so the test can check what
+//! users would see and that their links and tokens still work.
+//!
+//! The files are never rewritten by hand. `ROUNDTABLE_WRITE_GOLDEN=1 cargo test golden` writes
+//! them anew from [`script`], which only makes sense for a new format version's directory: the
+//! old ones stay as they are, forever.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use roundtable_protocol::{
+    self as wire, Credential, GroupId, MeetingId, MemberId, PresenceReason, Request, RolePlayId,
+    RolePlayRequest,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::flow;
+use super::roleplay::{self, Fresh, SubmissionSlot};
+use super::state::{
+    FreshMember, Group, RoomEvent, RoomState, decide, decide_join, decide_next_meeting,
+    decide_presence,
+};
+use crate::config::Limits;
+use crate::secrets::hash_secret;
+
+const FACILITATOR_SECRET: &str = "golden-facilitator-secret";
+const INVITE_SECRET: &str = "golden-invite-secret";
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/stored-v0")
+}
+
+/// An id made from a small number, so the golden files read well.
+fn uuid(n: u128) -> Uuid {
+    // Version 4 and variant bits set, as random ids have them.
+    Uuid::from_u128((n & 0xffff) | 0x0000_0000_0000_4000_8000_0000_0000_0000)
+}
+
+/// What the store would hold, written as the room writes it.
+#[derive(Default)]
+struct Stored {
+    first_snapshot: Vec<u8>,
+    meeting_1_log: Vec<Vec<u8>>,
+    meeting_2_snapshot: Vec<u8>,
+    scoring_snapshot: Vec<u8>,
+    meeting_2_log: Vec<Vec<u8>>,
+    last_snapshot: Vec<u8>,
+    last_wire_snapshot: Value,
+    tokens: Vec<(String, String)>,
+}
+
+/// Drives the room's rules the way the room actor does, and keeps what it would store.
+struct Script {
+    state: RoomState,
+    now_ms: u64,
+    next_id: u128,
+    log: Vec<Vec<u8>>,
+    limits: Limits,
+    tokens: Vec<(String, String)>,
+}
+
+impl Script {
+    fn new() -> Script {
+        let group = Group {
+            id: GroupId(uuid(1)),
+            name: "Friday Sales Peers".into(),
+            facilitator_secret_hash: hash_secret(FACILITATOR_SECRET),
+            invite_secret_hash: hash_secret(INVITE_SECRET),
+            created_at_ms: 1_764_000_000_000,
+        };
+        Script {
+            state: RoomState::new_group(group, MeetingId(uuid(2)), 1_764_000_000_000),
+            now_ms: 1_764_000_000_000,
+            next_id: 100,
+            log: Vec::new(),
+            limits: Limits::default(),
+            tokens: Vec::new(),
+        }
+    }
+
+    fn fresh_uuid(&mut self) -> Uuid {
+        self.next_id += 1;
+        uuid(self.next_id)
+    }
+
+    fn store(&mut self, events: Vec<RoomEvent>) {
+        for event in events {
+            let seq = self.state.seq + 1;
+            self.state.apply(seq, self.now_ms, &event);
+            let stored = super::actor::StoredEvent {
+                at_ms: self.now_ms,
+                event,
+            };
+            self.log.push(serde_json::to_vec(&stored).unwrap());
+            // A meeting's log ends with the event that started the next one.
+            if self.state.seq == 0 {
+                return;
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.state).unwrap()
+    }
+
+    fn join(&mut self, credential: Credential) -> MemberId {
+        self.now_ms += 1_000;
+        let token = format!("golden-token-{}", self.next_id + 1);
+        let fresh = FreshMember {
+            member_id: MemberId(self.fresh_uuid()),
+            token_hash: hash_secret(&token),
+            token: token.clone(),
+        };
+        let decision = decide_join(&self.state, &credential, fresh, &self.limits).unwrap();
+        let member_id = decision.member_id;
+        if decision.issued_token.is_some() {
+            self.tokens.push((member_id.to_string(), token));
+        }
+        self.store(decision.events);
+        self.presence(member_id, true, PresenceReason::Joined);
+        member_id
+    }
+
+    fn presence(&mut self, member_id: MemberId, online: bool, reason: PresenceReason) {
+        let event = decide_presence(&self.state, member_id, online, reason);
+        self.store(event.into_iter().collect());
+    }
+
+    fn act(&mut self, by: MemberId, request: Value) {
+        self.now_ms += 1_000;
+        let request: Request = serde_json::from_value(request).unwrap();
+        let events = match &request {
+            Request::RolePlay {
+                action: RolePlayRequest::Submit { .. },
+            } => panic!("submissions go through `submit`"),
+            Request::RolePlay { action } => {
+                let fresh = Fresh {
+                    role_play_id: RolePlayId(self.fresh_uuid()),
+                    shuffle_seed: 7,
+                };
+                roleplay::decide(&self.state, by, action, fresh, self.now_ms, &self.limits)
+            }
+            Request::StartNextMeeting => {
+                let meeting_id = MeetingId(self.fresh_uuid());
+                decide_next_meeting(&self.state, by, meeting_id)
+            }
+            request => decide(&self.state, by, request, &self.limits, self.now_ms),
+        };
+        self.store(events.unwrap_or_else(|error| panic!("{request:?} refused: {error}")));
+    }
+
+    fn tick(&mut self, elapsed_ms: u64) {
+        self.now_ms += elapsed_ms;
+        let events = flow::decide_tick(&self.state, self.now_ms);
+        assert!(!events.is_empty(), "a deadline passed");
+        self.store(events.into_iter().map(RoomEvent::from).collect());
+    }
+
+    fn submit(&mut self, by: MemberId, scores: &[u32], comment: &str) {
+        self.now_ms += 1_000;
+        let role_play_id = self.state.role_play.scoring_open().unwrap();
+        let slot = SubmissionSlot(self.fresh_uuid());
+        let decision = roleplay::decide_submission(
+            &self.state,
+            by,
+            role_play_id,
+            scores,
+            comment,
+            Some("Ask for the next step earlier."),
+            None,
+            slot,
+            &self.limits,
+        )
+        .unwrap();
+        self.state
+            .put_submission(decision.slot, decision.submission);
+        self.store(decision.count_event.into_iter().collect());
+    }
+
+    fn item_id(&self, title: &str) -> wire::AgendaItemId {
+        let item = self
+            .state
+            .flow
+            .agenda
+            .iter()
+            .find(|item| item.title == title);
+        item.unwrap_or_else(|| panic!("no item {title}")).item_id
+    }
+
+    fn role_play_id(&self) -> String {
+        self.state
+            .role_play
+            .current
+            .as_ref()
+            .unwrap()
+            .info
+            .role_play_id
+            .to_string()
+    }
+}
+
+fn rubric() -> Value {
+    json!({"name": "Discovery call", "criteria": [
+        {"name": "Open questions", "description": "Asked open questions.", "scale_min": 1, "scale_max": 5, "weight": 2},
+        {"name": "Next step", "description": "Ended with a next step.", "scale_min": 1, "scale_max": 5, "weight": 1}
+    ], "one_thing_differently": true})
+}
+
+fn facilitator(name: &str) -> Credential {
+    Credential::Facilitator {
+        secret: FACILITATOR_SECRET.into(),
+        display_name: name.into(),
+        member_token: None,
+    }
+}
+
+fn invite(name: &str, observer: bool) -> Credential {
+    Credential::Invite {
+        secret: INVITE_SECRET.into(),
+        display_name: name.into(),
+        observer,
+    }
+}
+
+/// One group through two meetings, with every kind of stored event.
+fn script() -> Stored {
+    let mut s = Script::new();
+    let mut stored = Stored {
+        first_snapshot: s.snapshot(),
+        ..Stored::default()
+    };
+    let fran = s.join(facilitator("Fran"));
+    let ann = s.join(invite("Ann", false));
+    let bob = s.join(invite("Bob", false));
+    let cy = s.join(invite("Cy", false));
+    let dee = s.join(invite("Dee", false));
+    let olive = s.join(invite("Olive", true));
+    s.act(
+        fran,
+        json!({"type": "rename_group", "name": "Friday Sales Peers (West)"}),
+    );
+    s.act(
+        fran,
+        json!({"type": "set_role", "member_id": ann, "role": "facilitator"}),
+    );
+    s.act(
+        ann,
+        json!({"type": "set_role", "member_id": ann, "role": "member"}),
+    );
+    s.act(bob, json!({"type": "raise_hand"}));
+    s.act(bob, json!({"type": "lower_hand"}));
+
+    // Accountability: a commitment, metrics and numbers (named and anonymous), a practice.
+    s.act(
+        ann,
+        json!({"type": "add_commitment", "text": "Call the three stalled accounts"}),
+    );
+    s.act(ann, json!({"type": "update_commitment", "commitment_id": 1, "status": "partial", "note": "Two of three"}));
+    s.act(
+        fran,
+        json!({"type": "set_metrics", "metrics": [
+            {"key": "calls", "name": "Calls", "unit": "calls"},
+            {"key": "revenue", "name": "Revenue", "unit": "USD"}
+        ]}),
+    );
+    s.act(ann, json!({"type": "submit_numbers", "values": {"calls": 42, "revenue": 18500.5}, "sharing": "named"}));
+    s.act(bob, json!({"type": "submit_numbers", "values": {"calls": 13, "revenue": 7000}, "sharing": "anonymous"}));
+    s.act(cy, json!({"type": "submit_numbers", "values": {"calls": 77, "revenue": 1.0 / 3.0}, "sharing": "named"}));
+    s.act(cy, json!({"type": "post_practice", "title": "Referral ask", "description": "Ask for a referral after the first win.", "tags": ["referrals"], "outcome": "worked"}));
+    let practice_id = s.state.practices.practices[0].practice_id;
+    s.act(
+        ann,
+        json!({"type": "upvote_practice", "practice_id": practice_id, "up": true}),
+    );
+    s.act(bob, json!({"type": "comment_on_practice", "practice_id": practice_id, "text": "Works for me too."}));
+
+    // The agenda.
+    s.act(fran, json!({"type": "add_agenda_item", "item": {"title": "Open floor", "kind": "discussion", "time_box_ms": 600000, "notes": "Anything else"}}));
+    let open_floor = s.item_id("Open floor");
+    s.act(fran, json!({"type": "edit_agenda_item", "item_id": open_floor, "item": {"title": "Open floor", "kind": "discussion", "time_box_ms": 300000, "owner": ann, "notes": "Anything else?"}}));
+    let mut order: Vec<wire::AgendaItemId> = s
+        .state
+        .flow
+        .agenda
+        .iter()
+        .map(|item| item.item_id)
+        .collect();
+    order.reverse();
+    s.act(fran, json!({"type": "reorder_agenda", "order": order}));
+    s.act(bob, json!({"type": "propose_agenda_item", "item": {"title": "Pricing objections", "kind": "problem", "time_box_ms": 900000, "owner": bob}}));
+    let proposal_id = s.state.flow.proposals[0].proposal_id;
+    s.act(
+        fran,
+        json!({"type": "accept_proposal", "proposal_id": proposal_id}),
+    );
+    s.act(cy, json!({"type": "propose_agenda_item", "item": {"title": "Lunch", "kind": "discussion", "time_box_ms": 60000}}));
+    let proposal_id = s.state.flow.proposals[0].proposal_id;
+    s.act(
+        fran,
+        json!({"type": "decline_proposal", "proposal_id": proposal_id}),
+    );
+    s.act(fran, json!({"type": "save_agenda_as_template"}));
+
+    // A round with its timer.
+    let round_item = s
+        .state
+        .flow
+        .agenda
+        .iter()
+        .find(|item| item.kind == wire::AgendaItemKind::Round)
+        .map(|item| item.item_id)
+        .unwrap();
+    s.act(
+        fran,
+        json!({"type": "set_current_agenda_item", "item_id": round_item}),
+    );
+    s.act(fran, json!({"type": "start_round", "speaker_time_box_ms": 60000, "speakers": [ann, bob, cy, dee], "item_id": round_item}));
+    s.act(
+        fran,
+        json!({"type": "reorder_speakers", "order": [cy, bob, dee]}),
+    );
+    s.act(fran, json!({"type": "pause_timer"}));
+    s.act(fran, json!({"type": "resume_timer"}));
+    s.act(fran, json!({"type": "extend_timer", "delta_ms": 30000}));
+    s.act(fran, json!({"type": "next_speaker"}));
+    s.act(fran, json!({"type": "skip_speaker", "member_id": dee}));
+    s.act(
+        fran,
+        json!({"type": "set_auto_advance", "auto_advance": true}),
+    );
+    s.tick(61_000);
+    s.act(fran, json!({"type": "end_round"}));
+    s.act(
+        fran,
+        json!({"type": "mark_agenda_item_done", "item_id": round_item}),
+    );
+
+    // The speaker queue.
+    s.act(cy, json!({"type": "raise_hand"}));
+    s.act(
+        fran,
+        json!({"type": "call_next_speaker", "time_box_ms": 120000}),
+    );
+    s.act(fran, json!({"type": "end_turn"}));
+
+    // Bring a problem, through to the presenter's choice, which becomes a commitment.
+    let problem = s.item_id("Pricing objections");
+    s.act(
+        fran,
+        json!({"type": "set_current_agenda_item", "item_id": problem}),
+    );
+    for phase in ["present", "clarify", "suggest"] {
+        s.act(
+            fran,
+            json!({"type": "start_problem_phase", "item_id": problem, "phase": phase}),
+        );
+    }
+    s.act(
+        ann,
+        json!({"type": "add_suggestion", "item_id": problem, "text": "Anchor on value first"}),
+    );
+    s.act(
+        cy,
+        json!({"type": "add_suggestion", "item_id": problem, "text": "Offer a smaller pilot"}),
+    );
+    s.act(
+        fran,
+        json!({"type": "start_problem_phase", "item_id": problem, "phase": "decide"}),
+    );
+    let suggestion_ids: Vec<wire::SuggestionId> = s
+        .state
+        .flow
+        .item(problem)
+        .unwrap()
+        .problem
+        .as_ref()
+        .unwrap()
+        .suggestions
+        .iter()
+        .map(|suggestion| suggestion.suggestion_id)
+        .collect();
+    s.act(
+        bob,
+        json!({"type": "choose_suggestions", "item_id": problem, "suggestion_ids": suggestion_ids}),
+    );
+
+    // A role play, scored and revealed; another set up and cancelled; templates.
+    s.act(fran, json!({"type": "role_play", "action": {"kind": "set_up", "seller": ann, "buyer": cy, "scenario": "Discovery call with a logistics firm.", "buyer_brief": "You regret last year's vendor.", "rubric": rubric(), "reveal_threshold": 3}}));
+    let role_play = s.role_play_id();
+    s.act(
+        fran,
+        json!({"type": "role_play", "action": {"kind": "open_scoring", "role_play_id": role_play}}),
+    );
+    s.submit(bob, &[4, 3], "Good questions.");
+    s.submit(fran, &[5, 2], "Close sooner.");
+    s.submit(dee, &[3, 4], "Solid.");
+    s.act(fran, json!({"type": "role_play", "action": {"kind": "close_scoring", "role_play_id": role_play}}));
+    s.act(
+        fran,
+        json!({"type": "role_play", "action": {"kind": "reveal", "role_play_id": role_play}}),
+    );
+    s.act(fran, json!({"type": "role_play", "action": {"kind": "set_up", "seller": bob, "scenario": "Renewal call.", "rubric": rubric()}}));
+    let role_play = s.role_play_id();
+    s.act(
+        fran,
+        json!({"type": "role_play", "action": {"kind": "cancel", "role_play_id": role_play}}),
+    );
+    let mut template = rubric();
+    template["name"] = json!("Our discovery call");
+    s.act(
+        fran,
+        json!({"type": "role_play", "action": {"kind": "save_template", "rubric": template}}),
+    );
+    s.act(fran, json!({"type": "role_play", "action": {"kind": "save_template", "rubric": {"name": "Scratch", "criteria": [{"name": "Tone", "description": "", "scale_min": 1, "scale_max": 3, "weight": 1}]}}}));
+    s.act(
+        fran,
+        json!({"type": "role_play", "action": {"kind": "delete_template", "name": "Scratch"}}),
+    );
+
+    // Members leave: one removed, one offline. Then the next meeting.
+    s.act(fran, json!({"type": "remove_member", "member_id": dee}));
+    s.presence(olive, false, PresenceReason::Left);
+    s.act(
+        fran,
+        json!({"type": "remove_agenda_item", "item_id": open_floor}),
+    );
+    s.act(
+        fran,
+        json!({"type": "hand_over_facilitator", "member_id": ann}),
+    );
+    s.act(ann, json!({"type": "start_next_meeting"}));
+    stored.meeting_1_log = std::mem::take(&mut s.log);
+    stored.meeting_2_snapshot = s.snapshot();
+
+    // The second meeting: report back, numbers, and a role play scored across a snapshot.
+    s.act(bob, json!({"type": "update_commitment", "commitment_id": 2, "status": "done", "note": "Pilot signed"}));
+    s.act(
+        ann,
+        json!({"type": "update_commitment", "commitment_id": 1, "status": "missed"}),
+    );
+    s.act(bob, json!({"type": "submit_numbers", "values": {"calls": 20, "revenue": 9100}, "sharing": "named"}));
+    s.act(ann, json!({"type": "role_play", "action": {"kind": "set_up", "seller": cy, "buyer": bob, "scenario": "Cold call.", "rubric": rubric(), "reveal_threshold": 2}}));
+    let role_play = s.role_play_id();
+    s.act(
+        ann,
+        json!({"type": "role_play", "action": {"kind": "open_scoring", "role_play_id": role_play}}),
+    );
+    s.submit(ann, &[2, 5], "Slow start.");
+    s.submit(fran, &[4, 4], "Nice recovery.");
+    let scoring_seq = s.state.seq;
+    stored.scoring_snapshot = s.snapshot();
+    s.act(ann, json!({"type": "role_play", "action": {"kind": "close_scoring", "role_play_id": role_play}}));
+    s.act(
+        ann,
+        json!({"type": "role_play", "action": {"kind": "reveal", "role_play_id": role_play}}),
+    );
+    s.presence(bob, false, PresenceReason::ConnectionLost);
+    // The whole second meeting's log, for the load from its first snapshot; the test loads the
+    // scoring snapshot with the entries after `scoring_seq`.
+    assert!(scoring_seq > 0);
+    stored.meeting_2_log = std::mem::take(&mut s.log);
+    stored.last_snapshot = s.snapshot();
+    stored.last_wire_snapshot = serde_json::to_value(s.state.to_wire_snapshot_for(cy)).unwrap();
+    stored.tokens = s.tokens;
+    stored
+}
+
+fn write_golden(stored: &Stored) {
+    let dir = golden_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines = |log: &[Vec<u8>]| -> Vec<u8> {
+        log.iter()
+            .flat_map(|entry| entry.iter().copied().chain(*b"\n"))
+            .collect()
+    };
+    std::fs::write(dir.join("snapshot-1-created.json"), &stored.first_snapshot).unwrap();
+    std::fs::write(
+        dir.join("log-meeting-1.jsonl"),
+        lines(&stored.meeting_1_log),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("snapshot-2-meeting-2.json"),
+        &stored.meeting_2_snapshot,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("snapshot-3-scoring.json"),
+        &stored.scoring_snapshot,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("log-meeting-2.jsonl"),
+        lines(&stored.meeting_2_log),
+    )
+    .unwrap();
+    std::fs::write(dir.join("snapshot-4-last.json"), &stored.last_snapshot).unwrap();
+    let pretty = serde_json::to_vec_pretty(&stored.last_wire_snapshot).unwrap();
+    std::fs::write(dir.join("wire-snapshot-last-for-cy.json"), pretty).unwrap();
+    let secrets = json!({
+        "facilitator_secret": FACILITATOR_SECRET,
+        "invite_secret": INVITE_SECRET,
+        "member_tokens": stored.tokens.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+    });
+    std::fs::write(
+        dir.join("secrets.json"),
+        serde_json::to_vec_pretty(&secrets).unwrap(),
+    )
+    .unwrap();
+}
+
+fn read(name: &str) -> Vec<u8> {
+    let path = golden_dir().join(name);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+fn read_log(name: &str) -> Vec<Vec<u8>> {
+    read(name)
+        .split(|byte| *byte == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// Loads a room the way the room actor does: the snapshot, then the log entries after it.
+fn load(snapshot: &[u8], log: &[Vec<u8>]) -> (RoomState, Vec<RoomEvent>) {
+    let mut state: RoomState = serde_json::from_slice(snapshot).expect("the snapshot loads");
+    let mut events = Vec::new();
+    for (index, entry) in log.iter().enumerate() {
+        let seq = index as u64 + 1;
+        if seq <= state.seq {
+            continue;
+        }
+        let stored: super::actor::StoredEvent = serde_json::from_slice(entry)
+            .unwrap_or_else(|error| panic!("log entry {seq} loads: {error}"));
+        state.apply(seq, stored.at_ms, &stored.event);
+        events.push(stored.event);
+    }
+    state.check_invariants().unwrap();
+    (state, events)
+}
+
+/// The name of an event's kind; exhaustive, so a new kind of event cannot be added without
+/// the golden files covering it.
+fn kind(event: &RoomEvent) -> String {
+    let name = match event {
+        RoomEvent::MemberAdded { .. } => "member_added",
+        RoomEvent::PresenceChanged { .. } => "presence_changed",
+        RoomEvent::GroupRenamed { .. } => "group_renamed",
+        RoomEvent::MemberRemoved { .. } => "member_removed",
+        RoomEvent::RoleChanged { .. } => "role_changed",
+        RoomEvent::HandRaised { .. } => "hand_raised",
+        RoomEvent::HandLowered { .. } => "hand_lowered",
+        RoomEvent::CommitmentAdded { .. } => "commitment_added",
+        RoomEvent::CommitmentUpdated { .. } => "commitment_updated",
+        RoomEvent::NumbersSubmitted { .. } => "numbers_submitted",
+        RoomEvent::MetricsSet { .. } => "metrics_set",
+        RoomEvent::PracticePosted { .. } => "practice_posted",
+        RoomEvent::PracticeUpvoted { .. } => "practice_upvoted",
+        RoomEvent::PracticeCommented { .. } => "practice_commented",
+        RoomEvent::NextMeetingStarted { .. } => "next_meeting_started",
+        RoomEvent::RolePlay { change } => return format!("role_play/{}", variant_name(change)),
+        RoomEvent::Flow { event } => return format!("flow/{}", variant_name(event)),
+    };
+    name.to_string()
+}
+
+/// The `kind` tag an internally tagged enum value serializes with.
+fn variant_name(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value).unwrap()["kind"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Every kind of stored event: the plain ones, and the kinds of the two nested enums.
+const ROLE_PLAY_KINDS: [&str; 9] = [
+    "set_up",
+    "buyer_brief",
+    "scoring_opened",
+    "submission_count",
+    "scoring_closed",
+    "revealed",
+    "cancelled",
+    "template_saved",
+    "template_deleted",
+];
+const FLOW_KINDS: [&str; 20] = [
+    "agenda_item_added",
+    "agenda_item_edited",
+    "agenda_item_removed",
+    "agenda_reordered",
+    "agenda_item_status_changed",
+    "agenda_item_proposed",
+    "proposal_closed",
+    "agenda_template_saved",
+    "round_started",
+    "round_speakers_reordered",
+    "round_speaker_changed",
+    "round_auto_advance_set",
+    "round_ended",
+    "timer_set",
+    "time_up",
+    "turn_ended",
+    "floor_given",
+    "problem_phase_started",
+    "suggestion_added",
+    "suggestions_chosen",
+];
+const PLAIN_KINDS: [&str; 15] = [
+    "member_added",
+    "presence_changed",
+    "group_renamed",
+    "member_removed",
+    "role_changed",
+    "hand_raised",
+    "hand_lowered",
+    "commitment_added",
+    "commitment_updated",
+    "numbers_submitted",
+    "metrics_set",
+    "practice_posted",
+    "practice_upvoted",
+    "practice_commented",
+    "next_meeting_started",
+];
+
+#[test]
+fn golden_stored_rooms_load_into_the_same_state() {
+    if std::env::var_os("ROUNDTABLE_WRITE_GOLDEN").is_some() {
+        write_golden(&script());
+    }
+    let meeting_1_log = read_log("log-meeting-1.jsonl");
+    let meeting_2_log = read_log("log-meeting-2.jsonl");
+
+    // The first meeting, from the group's first snapshot, ends where the second's snapshot is.
+    let (after_meeting_1, events_1) = load(&read("snapshot-1-created.json"), &meeting_1_log);
+    let meeting_2: RoomState = serde_json::from_slice(&read("snapshot-2-meeting-2.json")).unwrap();
+    assert_eq!(after_meeting_1, meeting_2);
+
+    // The second meeting, from the snapshot taken during scoring, ends at the last snapshot.
+    let (after_meeting_2, events_2) = load(&read("snapshot-3-scoring.json"), &meeting_2_log);
+    let last: RoomState = serde_json::from_slice(&read("snapshot-4-last.json")).unwrap();
+    assert_eq!(after_meeting_2, last);
+    last.check_invariants().unwrap();
+
+    // What a member sees of the loaded room is what they saw when it was stored.
+    let cy = MemberId(uuid(104));
+    assert_eq!(last.member(cy).unwrap().display_name, "Cy");
+    let wire_now = serde_json::to_value(last.to_wire_snapshot_for(cy)).unwrap();
+    let wire_then: Value = serde_json::from_slice(&read("wire-snapshot-last-for-cy.json")).unwrap();
+    assert_eq!(wire_now, wire_then);
+
+    // The anonymous submissions survive in the snapshot: the second role play's results were
+    // computed from them after the load.
+    let revealed = last
+        .role_play
+        .revealed
+        .last()
+        .expect("a revealed role play");
+    assert_eq!(revealed.submission_count, 2);
+
+    // Every kind of stored event is in the logs.
+    let seen: BTreeSet<String> = events_1.iter().chain(&events_2).map(kind).collect();
+    let all: BTreeSet<String> = PLAIN_KINDS
+        .iter()
+        .map(|kind| kind.to_string())
+        .chain(
+            ROLE_PLAY_KINDS
+                .iter()
+                .map(|kind| format!("role_play/{kind}")),
+        )
+        .chain(FLOW_KINDS.iter().map(|kind| format!("flow/{kind}")))
+        .collect();
+    assert_eq!(seen, all, "the golden logs hold every kind of event");
+
+    // The group's links and every member's token still work.
+    let secrets: Value = serde_json::from_slice(&read("secrets.json")).unwrap();
+    let limits = Limits::default();
+    let fresh = || FreshMember {
+        member_id: MemberId::random(),
+        token: "new".into(),
+        token_hash: hash_secret("new"),
+    };
+    let join = |credential: Credential| decide_join(&last, &credential, fresh(), &limits);
+    for (member_id, token) in secrets["member_tokens"].as_object().unwrap() {
+        let token = token.as_str().unwrap().to_string();
+        let joined = join(Credential::MemberToken { token });
+        let removed = last.member(member_id.parse().unwrap()).is_none();
+        assert_eq!(joined.is_err(), removed, "token of {member_id}");
+        if let Ok(decision) = joined {
+            assert_eq!(decision.member_id.to_string(), *member_id);
+        }
+    }
+    let facilitator_secret = secrets["facilitator_secret"].as_str().unwrap();
+    assert!(
+        join(Credential::Facilitator {
+            secret: facilitator_secret.into(),
+            display_name: "Gus".into(),
+            member_token: None
+        })
+        .is_ok()
+    );
+    let invite_secret = secrets["invite_secret"].as_str().unwrap();
+    assert!(
+        join(Credential::Invite {
+            secret: invite_secret.into(),
+            display_name: "Hal".into(),
+            observer: false
+        })
+        .is_ok()
+    );
+}
