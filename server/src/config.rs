@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use roundtable_rules::{FlowLimits, RoomLimits};
+
 use crate::store::JournalSync;
 use crate::store::embedded::CACHE_BYTES;
 
@@ -177,11 +179,11 @@ pub struct Limits {
 impl Limits {
     pub const FRAME_BYTES_MAX: usize = 16 * 1024;
     pub const REQUESTS_PER_SECOND: u32 = 20;
-    pub const MEMBERS_PER_ROOM_MAX: usize = 50;
+    pub const MEMBERS_PER_ROOM_MAX: usize = RoomLimits::MEMBERS_PER_ROOM_MAX;
     pub const CONNECTIONS_PER_ROOM_MAX: usize = 200;
     pub const LIVE_ROOMS_MAX: usize = 10_000;
-    pub const GROUP_NAME_CHARS_MAX: usize = 80;
-    pub const DISPLAY_NAME_CHARS_MAX: usize = 40;
+    pub const GROUP_NAME_CHARS_MAX: usize = RoomLimits::GROUP_NAME_CHARS_MAX;
+    pub const DISPLAY_NAME_CHARS_MAX: usize = RoomLimits::DISPLAY_NAME_CHARS_MAX;
     pub const OUTBOUND_QUEUE_MAX: usize = 512;
     pub const RECENT_EVENTS_MAX: usize = 1024;
     pub const REPLAY_EVENTS_MAX: usize = 10_000;
@@ -191,15 +193,35 @@ impl Limits {
     pub const SNAPSHOT_EVERY_EVENTS: u64 = 200;
     pub const ROOM_LEASE_MS: u64 = 15_000;
     pub const LOG_RETENTION_HOURS: u64 = 30 * 24;
-    pub const AGENDA_ITEMS_MAX: usize = 40;
-    pub const AGENDA_TITLE_CHARS_MAX: usize = 120;
-    pub const AGENDA_NOTES_CHARS_MAX: usize = 2_000;
-    pub const AGENDA_PROPOSALS_OPEN_MAX: usize = 20;
-    pub const SUGGESTIONS_PER_PROBLEM_MAX: usize = 60;
-    pub const SUGGESTION_CHARS_MAX: usize = 500;
-    pub const SPEAKERS_PER_ROUND_MAX: usize = 50;
-    pub const TIME_BOX_SECONDS_MAX: u64 = 4 * 3_600;
-    pub const TIMER_EXTEND_SECONDS_MAX: u64 = 3_600;
+    pub const AGENDA_ITEMS_MAX: usize = FlowLimits::AGENDA_ITEMS_MAX;
+    pub const AGENDA_TITLE_CHARS_MAX: usize = FlowLimits::AGENDA_TITLE_CHARS_MAX;
+    pub const AGENDA_NOTES_CHARS_MAX: usize = FlowLimits::AGENDA_NOTES_CHARS_MAX;
+    pub const AGENDA_PROPOSALS_OPEN_MAX: usize = FlowLimits::AGENDA_PROPOSALS_OPEN_MAX;
+    pub const SUGGESTIONS_PER_PROBLEM_MAX: usize = FlowLimits::SUGGESTIONS_PER_PROBLEM_MAX;
+    pub const SUGGESTION_CHARS_MAX: usize = FlowLimits::SUGGESTION_CHARS_MAX;
+    pub const SPEAKERS_PER_ROUND_MAX: usize = FlowLimits::SPEAKERS_PER_ROUND_MAX;
+    pub const TIME_BOX_SECONDS_MAX: u64 = FlowLimits::TIME_BOX_SECONDS_MAX;
+    pub const TIMER_EXTEND_SECONDS_MAX: u64 = FlowLimits::TIMER_EXTEND_SECONDS_MAX;
+
+    /// The limits the room's rules enforce, from these flags.
+    pub fn rules(&self) -> RoomLimits {
+        RoomLimits {
+            members_per_room_max: self.members_per_room_max,
+            group_name_chars_max: self.group_name_chars_max,
+            display_name_chars_max: self.display_name_chars_max,
+            flow: FlowLimits {
+                agenda_items_max: self.agenda_items_max,
+                agenda_title_chars_max: self.agenda_title_chars_max,
+                agenda_notes_chars_max: self.agenda_notes_chars_max,
+                agenda_proposals_open_max: self.agenda_proposals_open_max,
+                suggestions_per_problem_max: self.suggestions_per_problem_max,
+                suggestion_chars_max: self.suggestion_chars_max,
+                speakers_per_round_max: self.speakers_per_round_max,
+                time_box_seconds_max: self.time_box_seconds_max,
+                timer_extend_seconds_max: self.timer_extend_seconds_max,
+            },
+        }
+    }
 
     pub fn join_timeout(&self) -> Duration {
         Duration::from_secs(self.join_timeout_seconds)

@@ -12,10 +12,10 @@ use roundtable_protocol::{ErrorCode, GroupId, MeetingId, MeetingList, MeetingSum
 use serde::Deserialize;
 
 use crate::http::error;
-use crate::room::minutes;
-use crate::room::state::RoomState;
 use crate::secrets::hash_secret;
 use crate::server::ServerContext;
+use roundtable_rules::minutes;
+use roundtable_rules::state::RoomState;
 
 /// Loads the group's state and checks that the request carries a facilitator's credential.
 async fn authorized(

@@ -16,10 +16,10 @@ use roundtable_protocol::{
 use tower_http::services::{ServeDir, ServeFile};
 use tracing::{debug, info, warn};
 
-use crate::room::state::{Group, RoomState, valid_name};
 use crate::secrets::new_secret;
 use crate::server::ServerContext;
 use crate::store::{Snapshot, StoreError};
+use roundtable_rules::state::{Group, RoomState, valid_name};
 
 /// Largest HTTP request body accepted.
 const HTTP_BODY_BYTES_MAX: usize = 16 * 1024;

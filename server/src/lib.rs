@@ -8,8 +8,8 @@
 //! - [`export`]: facilitator exports over HTTP (minutes as JSON and Markdown, CSV).
 //! - [`http`]: the HTTP routes (health, group creation, WebSocket upgrade, static client).
 //! - [`connection`]: one WebSocket connection: frame checks, rate limit, join, forwarding.
-//! - [`room`]: live rooms: the pure state machine, the actor that owns each room, and the
-//!   registry that finds or loads them.
+//! - [`room`]: live rooms: the actor that owns each room and runs its rules (the pure state
+//!   machine of the `roundtable_rules` crate), and the registry that finds or loads them.
 //! - [`store`]: persistence behind one trait, with the embedded (redb) implementation and the
 //!   conformance suite every implementation passes.
 //! - [`logging`]: the log filter, which keeps frame payloads out of the logs.

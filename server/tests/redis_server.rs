@@ -19,9 +19,9 @@ use roundtable_protocol::{
     CloseReason, Credential, ErrorCode, Event, EventFrame, GroupId, MeetingId, PresenceReason,
     Reply, Request, ResumePoint, ServerMessage, Snapshot,
 };
+use roundtable_rules::RoomEvent;
+use roundtable_rules::StoredEvent;
 use roundtable_server::clock::{Clock, SystemClock};
-use roundtable_server::room::actor::StoredEvent;
-use roundtable_server::room::state::RoomEvent;
 use roundtable_server::store::{
     AppendBatch, LogEntry, RedisOptions, RedisStore, Snapshot as StoredSnapshot, Store,
 };

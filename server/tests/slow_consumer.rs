@@ -6,11 +6,11 @@ use std::time::Duration;
 use roundtable_protocol::{
     CloseReason, Credential, Event, GroupId, MeetingId, PresenceReason, Request, ServerMessage,
 };
+use roundtable_rules::state::{Group, RoomState};
 use roundtable_server::Limits;
 use roundtable_server::clock::SystemClock;
 use roundtable_server::room::actor::{RoomCommand, RoomContext};
 use roundtable_server::room::registry::{JoinArgs, Registry};
-use roundtable_server::room::state::{Group, RoomState};
 use roundtable_server::room::{Outbox, OutboxItem};
 use roundtable_server::secrets::new_secret;
 use roundtable_server::store::{EmbeddedStore, Snapshot, Store};

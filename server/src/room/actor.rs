@@ -16,23 +16,26 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::websocket::WireFrame;
 use roundtable_protocol::{
     self as wire, CatchUp, CloseReason, Credential, ErrorCode, EventFrame, GroupId, MemberId,
     PresenceReason, Reply, RequestId, ResumePoint, Seq, ServerMessage, UnixMs,
 };
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
-use super::flow;
-use super::roleplay::dedupe::ScoringDedupe;
-use super::state::{self, Audience, FreshMember, RoomError, RoomEvent, RoomState};
+use roundtable_rules::RoomLimits;
+use roundtable_rules::flow;
+use roundtable_rules::roleplay::dedupe::ScoringDedupe;
+use roundtable_rules::state::{
+    self, Audience, FreshMember, RoomError, RoomEvent, RoomState, StoredEvent,
+};
+
 use super::{ConnectionId, Outbox, QueueError, Urgency, encode};
 use crate::clock::{Clock, sleep_until_or_never};
 use crate::config::Limits;
 use crate::secrets::new_secret;
 use crate::store::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
+use crate::websocket::WireFrame;
 
 /// Commands a room accepts, queued in its bounded channel.
 #[derive(Debug)]
@@ -70,13 +73,6 @@ pub struct JoinCommand {
     pub reply: oneshot::Sender<Result<MemberId, RoomError>>,
 }
 
-/// One event as stored in the meeting's log.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredEvent {
-    pub at_ms: UnixMs,
-    pub event: RoomEvent,
-}
-
 /// What every room shares with the server.
 #[derive(Debug, Clone)]
 pub struct RoomContext {
@@ -107,6 +103,8 @@ struct RecentEvent {
 /// The actor's private state.
 struct RoomActor {
     context: RoomContext,
+    /// The limits the room's rules enforce, from `context.limits`.
+    rule_limits: RoomLimits,
     state: RoomState,
     subscribers: HashMap<ConnectionId, Subscriber>,
     /// The last `recent_events_max` events of the current meeting, for resume without I/O.
@@ -263,6 +261,7 @@ pub fn spawn(
     let snapshot_head_start =
         snapshot_head_start(state.group.id, context.limits.snapshot_every_events);
     let actor = RoomActor {
+        rule_limits: context.limits.rules(),
         context,
         state,
         subscribers: HashMap::new(),
@@ -528,7 +527,7 @@ impl RoomActor {
             token,
             token_hash,
         };
-        let decision = state::decide_join(&self.state, credential, fresh, &self.context.limits)?;
+        let decision = state::decide_join(&self.state, credential, fresh, &self.rule_limits)?;
         let member_id = decision.member_id;
         let mut events = decision.events;
         // Presence is decided on the state after the join's own events (a new member exists
@@ -610,13 +609,7 @@ impl RoomActor {
                 .map(|()| Reply::Done),
             None => {
                 let now_ms = self.now_ms;
-                match state::decide(
-                    &self.state,
-                    member_id,
-                    request,
-                    &self.context.limits,
-                    now_ms,
-                ) {
+                match state::decide(&self.state, member_id, request, &self.rule_limits, now_ms) {
                     Ok(events) => {
                         let reply = state::reply_for(&events);
                         self.commit(events).await.map(|()| reply)

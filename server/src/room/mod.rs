@@ -1,22 +1,13 @@
-//! Live rooms. A room is one group's current meeting while anyone is in it.
+//! Live rooms. A room is one group's current meeting while anyone is in it; its rules are the
+//! pure state machine of the `roundtable_rules` crate, and this module runs them.
 //!
-//! - [`state`]: the pure state machine (rules, events, invariants).
-//! - [`actor`]: the task that alone owns one room's state: it decides commands, persists their
-//!   events, then fans them out to the room's connections.
-//! - [`flow`]: the meeting flow's rules (agenda, timer, rounds, speaker queue, problems).
+//! - [`actor`]: the task that alone owns one room's state: it decides commands with the rules,
+//!   persists their events, then fans them out to the room's connections.
 //! - [`registry`]: finds the live room of a group, loading it from the store on first use.
-//! - [`commitments`], [`benchmarks`], [`practices`]: the group's accountability features, each
-//!   with its own state, rules and limits, dispatched from [`state`].
+//! - [`Outbox`]: the way from a room to one connection's socket.
 
 pub mod actor;
-pub mod benchmarks;
-pub mod commitments;
-pub mod flow;
-pub mod minutes;
-pub mod practices;
 pub mod registry;
-pub mod roleplay;
-pub mod state;
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -363,9 +354,6 @@ fn pop(queue: &mut Queue) -> Option<WireFrame> {
 pub fn encode(message: &ServerMessage) -> WireFrame {
     WireFrame::text(serde_json::to_string(message).expect("server messages always serialize"))
 }
-
-#[cfg(test)]
-mod golden_tests;
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -15,8 +15,8 @@ use tokio::sync::{OnceCell, mpsc, oneshot};
 use tracing::warn;
 
 use super::actor::{self, JoinCommand, RoomCommand, RoomContext};
-use super::state::{RoomError, RoomState};
 use super::{ConnectionId, Outbox};
+use roundtable_rules::state::{RoomError, RoomState};
 
 /// Commands waiting for one room; a sender waits when it is full.
 const ROOM_QUEUE_MAX: usize = 1024;

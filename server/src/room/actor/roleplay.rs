@@ -8,9 +8,17 @@
 use roundtable_protocol::{MemberId, RolePlayId, RolePlayRequest};
 
 use super::RoomActor;
-use crate::room::roleplay::dedupe::ScoringDedupe;
-use crate::room::roleplay::{self, Fresh, SubmissionSlot};
-use crate::room::state::RoomError;
+use roundtable_rules::roleplay::dedupe::ScoringDedupe;
+use roundtable_rules::roleplay::{self, Fresh, SubmissionSlot};
+use roundtable_rules::state::RoomError;
+
+/// A fresh key for the scoring dedupe, from the operating system; it never leaves this
+/// process's memory.
+fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).expect("the operating system provides randomness");
+    key
+}
 
 /// 64 random bits from the operating system, for the comment shuffle.
 fn random_seed() -> u64 {
@@ -54,7 +62,7 @@ impl RoomActor {
                     action,
                     fresh,
                     now_ms,
-                    &self.context.limits,
+                    &self.rule_limits,
                 ) {
                     Ok(events) => self.commit(events).await,
                     Err(error) => Err(error),
@@ -89,8 +97,8 @@ impl RoomActor {
             comment,
             one_thing_differently,
             existing_slot,
-            SubmissionSlot::random(),
-            &self.context.limits,
+            SubmissionSlot(uuid::Uuid::new_v4()),
+            &self.rule_limits,
         )?;
         let mut next = self.state.clone();
         next.put_submission(decision.slot, decision.submission);
@@ -139,7 +147,8 @@ impl RoomActor {
             .as_ref()
             .map(ScoringDedupe::role_play_id);
         if open != current {
-            self.scoring_dedupe = open.map(ScoringDedupe::new);
+            self.scoring_dedupe =
+                open.map(|role_play_id| ScoringDedupe::with_key(role_play_id, random_key()));
         }
     }
 }

@@ -10,11 +10,11 @@ use roundtable_protocol::{
 
 use super::agenda::{default_template, next_meeting_agenda};
 use super::*;
-use crate::config::Limits;
-use crate::room::state::{
+use crate::limits::{FlowLimits, RoomLimits};
+use crate::secret::{hash_secret, new_secret};
+use crate::state::{
     FreshMember, Group, RoomEvent, RoomState, decide, decide_join, decide_presence,
 };
-use crate::secrets::{hash_secret, new_secret};
 
 const T0: UnixMs = 1_764_165_600_000;
 const MINUTE: u64 = 60_000;
@@ -52,7 +52,7 @@ impl Room {
                 token,
                 token_hash,
             };
-            let decision = decide_join(state, &credential, fresh, &Limits::default()).unwrap();
+            let decision = decide_join(state, &credential, fresh, &RoomLimits::default()).unwrap();
             let mut events = decision.events;
             let mut preview = state.clone();
             for event in &events {
@@ -105,7 +105,7 @@ impl Room {
         now_ms: UnixMs,
     ) -> Result<Vec<RoomEvent>, ErrorCode> {
         let before = self.state.clone();
-        match decide(&self.state, by, &request, &Limits::default(), now_ms) {
+        match decide(&self.state, by, &request, &RoomLimits::default(), now_ms) {
             Ok(events) => {
                 self.apply(&events, now_ms);
                 Ok(events)
@@ -227,7 +227,7 @@ fn pause_resume_extend_give_exact_remaining_times() {
     assert_eq!(room.timer().remaining_ms(T0 + 590_000), -10_000);
 
     // An extension beyond the limit is refused.
-    let too_much = (Limits::TIMER_EXTEND_SECONDS_MAX * 1_000 + 1) as i64;
+    let too_much = (FlowLimits::TIMER_EXTEND_SECONDS_MAX * 1_000 + 1) as i64;
     assert_eq!(
         room.try_act(
             fran,
@@ -559,7 +559,7 @@ fn agenda_edits_check_their_input_and_limits() {
     assert_eq!(
         room.try_act(
             fran,
-            add(&"x".repeat(Limits::AGENDA_TITLE_CHARS_MAX + 1)),
+            add(&"x".repeat(FlowLimits::AGENDA_TITLE_CHARS_MAX + 1)),
             T0
         ),
         Err(ErrorCode::Invalid)
@@ -601,7 +601,7 @@ fn agenda_edits_check_their_input_and_limits() {
         ),
         Err(ErrorCode::Invalid)
     );
-    while room.flow().agenda.len() < Limits::AGENDA_ITEMS_MAX {
+    while room.flow().agenda.len() < FlowLimits::AGENDA_ITEMS_MAX {
         room.act(fran, add("Filler"), T0);
     }
     assert_eq!(
@@ -853,7 +853,7 @@ fn the_bring_a_problem_protocol_runs_its_phases() {
     assert_eq!(
         room.try_act(
             bob,
-            suggest(&"x".repeat(Limits::SUGGESTION_CHARS_MAX + 1)),
+            suggest(&"x".repeat(FlowLimits::SUGGESTION_CHARS_MAX + 1)),
             T0
         ),
         Err(ErrorCode::Invalid)
@@ -1261,8 +1261,7 @@ fn the_next_meeting_starts_from_the_template_and_carries_this_meetings_unfinishe
     room.act(fran, start_round(MINUTE, false), T0);
     room.act(fran, Request::NextSpeaker, T0 + 30_000);
 
-    let events =
-        crate::room::state::decide_next_meeting(&room.state, fran, MeetingId::random()).unwrap();
+    let events = crate::state::decide_next_meeting(&room.state, fran, MeetingId::random()).unwrap();
     room.apply(&events, T0 + MINUTE);
     let flow = room.flow();
     let titles: Vec<&str> = flow.agenda.iter().map(|item| item.title.as_str()).collect();

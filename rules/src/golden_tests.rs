@@ -24,14 +24,14 @@ use roundtable_protocol::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::flow;
-use super::roleplay::{self, Fresh, SubmissionSlot};
-use super::state::{
+use crate::flow;
+use crate::limits::RoomLimits;
+use crate::roleplay::{self, Fresh, SubmissionSlot};
+use crate::secret::hash_secret;
+use crate::state::{
     FreshMember, Group, RoomEvent, RoomState, decide, decide_join, decide_next_meeting,
     decide_presence,
 };
-use crate::config::Limits;
-use crate::secrets::hash_secret;
 
 const FACILITATOR_SECRET: &str = "golden-facilitator-secret";
 const INVITE_SECRET: &str = "golden-invite-secret";
@@ -65,7 +65,7 @@ struct Script {
     now_ms: u64,
     next_id: u128,
     log: Vec<Vec<u8>>,
-    limits: Limits,
+    limits: RoomLimits,
     tokens: Vec<(String, String)>,
 }
 
@@ -83,7 +83,7 @@ impl Script {
             now_ms: 1_764_000_000_000,
             next_id: 100,
             log: Vec::new(),
-            limits: Limits::default(),
+            limits: RoomLimits::default(),
             tokens: Vec::new(),
         }
     }
@@ -97,7 +97,7 @@ impl Script {
         for event in events {
             let seq = self.state.seq + 1;
             self.state.apply(seq, self.now_ms, &event);
-            let stored = super::actor::StoredEvent {
+            let stored = crate::state::StoredEvent {
                 at_ms: self.now_ms,
                 event,
             };
@@ -541,7 +541,7 @@ fn load(snapshot: &[u8], log: &[Vec<u8>]) -> (RoomState, Vec<RoomEvent>) {
         if seq <= state.seq {
             continue;
         }
-        let stored: super::actor::StoredEvent = serde_json::from_slice(entry)
+        let stored: crate::state::StoredEvent = serde_json::from_slice(entry)
             .unwrap_or_else(|error| panic!("log entry {seq} loads: {error}"));
         state.apply(seq, stored.at_ms, &stored.event);
         events.push(stored.event);
@@ -686,7 +686,7 @@ fn golden_stored_rooms_load_into_the_same_state() {
 
     // The group's links and every member's token still work.
     let secrets: Value = serde_json::from_slice(&read("secrets.json")).unwrap();
-    let limits = Limits::default();
+    let limits = RoomLimits::default();
     let fresh = || FreshMember {
         member_id: MemberId::random(),
         token: "new".into(),

@@ -1,4 +1,5 @@
-//! Activity benchmarks: members submit their weekly numbers and see where they stand.
+//! Sales activity: members submit their weekly numbers (calls, meetings, deals...) and see
+//! where they stand against their peers (the protocol calls this view "benchmarks").
 //!
 //! Numbers are kept per member on the server, with each member's choice of named or anonymous
 //! sharing. What the group sees is a [`BenchmarkView`], computed here: values of members who
@@ -14,7 +15,7 @@ use roundtable_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::state::{RoomError, RoomEvent, RoomState, valid_name};
+use crate::state::{RoomError, RoomEvent, RoomState, valid_name};
 
 /// Submissions needed before aggregates are shown.
 pub const AGGREGATE_SUBMISSIONS_MIN: usize = 3;
@@ -55,20 +56,20 @@ pub struct PastBenchmarks {
 
 /// The group's metrics, this meeting's submissions and past meetings' results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Benchmarks {
+pub struct Activity {
     pub metrics: Vec<Metric>,
     pub current: BTreeMap<MemberId, Submission>,
     pub history: Vec<PastBenchmarks>,
 }
 
-impl Default for Benchmarks {
+impl Default for Activity {
     fn default() -> Self {
         let metric = |key: &str, name: &str, unit: &str| Metric {
             key: key.into(),
             name: name.into(),
             unit: unit.into(),
         };
-        Benchmarks {
+        Activity {
             metrics: vec![
                 metric("calls", "Calls", "calls"),
                 metric("meetings", "Meetings", "meetings"),
@@ -118,7 +119,7 @@ fn may_aggregate<'a>(submissions: impl Iterator<Item = &'a Submission>) -> bool 
     count >= AGGREGATE_SUBMISSIONS_MIN && anonymous != 1
 }
 
-impl Benchmarks {
+impl Activity {
     /// What everyone sees.
     pub fn view(&self) -> BenchmarkView {
         let per_metric = self
@@ -313,7 +314,7 @@ pub fn decide_submit(
         ));
     }
     for (key, value) in values {
-        if !state.benchmarks.has_metric(key) {
+        if !state.activity.has_metric(key) {
             return Err(RoomError::new(
                 ErrorCode::Invalid,
                 format!("the group has no metric {key:?}"),
@@ -330,10 +331,10 @@ pub fn decide_submit(
         values: values.clone(),
         sharing,
     };
-    if state.benchmarks.current.get(&by) == Some(&submission) {
+    if state.activity.current.get(&by) == Some(&submission) {
         return Ok(Vec::new());
     }
-    let mut next = state.benchmarks.clone();
+    let mut next = state.activity.clone();
     next.submit(by, submission.clone());
     Ok(vec![RoomEvent::NumbersSubmitted {
         member_id: by,
@@ -382,10 +383,10 @@ pub fn decide_set_metrics(
             unit: valid_name("metric unit", &metric.unit, METRIC_UNIT_CHARS_MAX)?,
         });
     }
-    if checked == state.benchmarks.metrics {
+    if checked == state.activity.metrics {
         return Ok(Vec::new());
     }
-    let mut next = state.benchmarks.clone();
+    let mut next = state.activity.clone();
     next.set_metrics(checked.clone());
     Ok(vec![RoomEvent::MetricsSet {
         metrics: checked,
@@ -424,7 +425,7 @@ mod tests {
 
     #[test]
     fn aggregates_appear_at_three_and_hide_a_lone_anonymous_value() {
-        let mut benchmarks = Benchmarks::default();
+        let mut benchmarks = Activity::default();
         benchmarks.submit(member(1), submission(40.0, 4.0, Sharing::Named));
         benchmarks.submit(member(2), submission(60.0, 3.0, Sharing::Named));
         let view = benchmarks.view();
@@ -483,7 +484,7 @@ mod tests {
 
     #[test]
     fn a_member_sees_their_position_and_trend() {
-        let mut benchmarks = Benchmarks::default();
+        let mut benchmarks = Activity::default();
         for (n, calls) in [(1, 10.0), (2, 20.0), (3, 30.0), (4, 40.0), (5, 50.0)] {
             benchmarks.submit(member(n), submission(calls, 1.0, Sharing::Named));
         }

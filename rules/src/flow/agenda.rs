@@ -9,7 +9,7 @@ use roundtable_protocol::{
 };
 
 use super::{Ctx, FlowEvent, conflict, not_found, valid_text};
-use crate::room::state::{RoomError, valid_name};
+use crate::state::{RoomError, valid_name};
 
 const MINUTE_MS: u64 = 60_000;
 
@@ -131,12 +131,12 @@ fn valid_draft(ctx: &Ctx, draft: &AgendaItemDraft) -> Result<AgendaItemDraft, Ro
     let title = valid_name(
         "agenda item title",
         &draft.title,
-        ctx.limits.agenda_title_chars_max,
+        ctx.limits.flow.agenda_title_chars_max,
     )?;
     let notes = valid_text(
         "agenda item notes",
         &draft.notes,
-        ctx.limits.agenda_notes_chars_max,
+        ctx.limits.flow.agenda_notes_chars_max,
     )?;
     let time_box_ms = ctx.time_box_ms("an agenda item's time box", draft.time_box_ms)?;
     if let Some(owner) = draft.owner
@@ -162,7 +162,7 @@ fn require_item(ctx: &Ctx, item_id: AgendaItemId) -> Result<AgendaItem, RoomErro
 
 fn require_room_for_an_item(ctx: &Ctx) -> Result<(), RoomError> {
     let items = ctx.flow().agenda.len();
-    if items >= ctx.limits.agenda_items_max {
+    if items >= ctx.limits.flow.agenda_items_max {
         return Err(RoomError::new(
             ErrorCode::LimitReached,
             format!("the agenda has {items} items, the most it may have"),
@@ -327,7 +327,7 @@ pub(crate) fn decide(ctx: &Ctx, request: &Request) -> Option<Result<Vec<FlowEven
             ctx.require_participant()?;
             let draft = valid_draft(ctx, item)?;
             let open = ctx.flow().proposals.len();
-            if open >= ctx.limits.agenda_proposals_open_max {
+            if open >= ctx.limits.flow.agenda_proposals_open_max {
                 return Err(RoomError::new(
                     ErrorCode::LimitReached,
                     format!("{open} proposals are waiting already; wait for the facilitator"),

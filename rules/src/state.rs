@@ -13,14 +13,14 @@ use roundtable_protocol as wire;
 use roundtable_protocol::{Credential, ErrorCode, GroupId, MeetingId, MemberId, Role, Seq, UnixMs};
 use serde::{Deserialize, Serialize};
 
-use super::benchmarks::{self, Benchmarks, Submission};
-use super::commitments::{self, CommitmentBoard, NewCommitment};
-use super::flow::{self, FlowEvent, FlowState};
-use super::minutes;
-use super::practices::{self, Library, NewPractice};
-use super::roleplay::RolePlayState;
-use crate::config::Limits;
-use crate::secrets::{SecretHash, hash_secret};
+use crate::activity::{self, Activity, Submission};
+use crate::commitments::{self, CommitmentBoard, NewCommitment};
+use crate::flow::{self, FlowEvent, FlowState};
+use crate::limits::RoomLimits;
+use crate::minutes;
+use crate::practices::{self, Library, NewPractice};
+use crate::roleplay::RolePlayState;
+use crate::secret::{SecretHash, hash_secret};
 
 /// The whole state of one group's live room: the group, its members and the current meeting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,7 +39,8 @@ pub struct RoomState {
     pub commitments: CommitmentBoard,
     /// The group's metrics, this meeting's numbers and past meetings' results.
     #[serde(default)]
-    pub benchmarks: Benchmarks,
+    #[serde(rename = "benchmarks")]
+    pub activity: Activity,
     /// The group's best-practice library (kept across meetings).
     #[serde(default)]
     pub practices: Library,
@@ -167,6 +168,13 @@ pub enum RoomEvent {
     },
 }
 
+/// One event as stored in the meeting's log: the event and when it happened.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub at_ms: UnixMs,
+    pub event: RoomEvent,
+}
+
 /// Who receives an event. Most go to everyone and are serialized once for all; a few are
 /// private (the buyer brief), and the others see a gap in `seq`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +242,7 @@ impl RoomState {
             online: BTreeSet::new(),
             hands: Vec::new(),
             commitments: CommitmentBoard::default(),
-            benchmarks: Benchmarks::default(),
+            activity: Activity::default(),
             practices: Library::default(),
             past_meetings: Vec::new(),
             role_play: RolePlayState::default(),
@@ -308,7 +316,7 @@ impl RoomState {
                 self.online.remove(member_id);
                 self.hands.retain(|id| id != member_id);
                 self.commitments.remove_owner(*member_id);
-                self.benchmarks.remove_member(*member_id);
+                self.activity.remove_member(*member_id);
                 self.role_play.forget_member(*member_id);
             }
             RoomEvent::RoleChanged { member_id, role } => {
@@ -331,14 +339,14 @@ impl RoomState {
                 values,
                 sharing,
                 ..
-            } => self.benchmarks.submit(
+            } => self.activity.submit(
                 *member_id,
                 Submission {
                     values: values.clone(),
                     sharing: *sharing,
                 },
             ),
-            RoomEvent::MetricsSet { metrics, .. } => self.benchmarks.set_metrics(metrics.clone()),
+            RoomEvent::MetricsSet { metrics, .. } => self.activity.set_metrics(metrics.clone()),
             RoomEvent::PracticePosted { practice } => self.practices.add(practice),
             RoomEvent::PracticeUpvoted {
                 practice_id,
@@ -355,7 +363,7 @@ impl RoomState {
                 if self.past_meetings.len() > minutes::PAST_MEETINGS_KEPT {
                     self.past_meetings.remove(0);
                 }
-                self.benchmarks.close_meeting(self.meeting.number);
+                self.activity.close_meeting(self.meeting.number);
                 self.hands.clear();
                 // The agenda starts from the template, with unfinished items carried over.
                 self.flow = self.flow.next_meeting();
@@ -402,7 +410,7 @@ impl RoomState {
                         .accountability(member.id, self.meeting.number)
                 })
                 .collect(),
-            benchmarks: self.benchmarks.view(),
+            benchmarks: self.activity.view(),
             practices: self.practices.newest(practices::PRACTICES_IN_SNAPSHOT),
             practice_count: self.practices.practices.len() as u32,
             role_play: Box::new(
@@ -467,7 +475,7 @@ impl RoomState {
                 return Err("a commitment id is past the next id".into());
             }
         }
-        if let Some(stranger) = self.benchmarks.current.keys().find(|id| !ids.contains(id)) {
+        if let Some(stranger) = self.activity.current.keys().find(|id| !ids.contains(id)) {
             return Err(format!("numbers of {stranger} who is not a member"));
         }
         self.flow.check_invariants()?;
@@ -574,7 +582,7 @@ impl RoomEvent {
     /// Who receives the event, live and in replays.
     pub fn audience(&self) -> Audience {
         match self {
-            RoomEvent::RolePlay { change } => super::roleplay::audience(change),
+            RoomEvent::RolePlay { change } => crate::roleplay::audience(change),
             _ => Audience::Everyone,
         }
     }
@@ -612,7 +620,7 @@ pub fn decide_join(
     state: &RoomState,
     credential: &Credential,
     fresh: FreshMember,
-    limits: &Limits,
+    limits: &RoomLimits,
 ) -> Result<JoinDecision, RoomError> {
     let add_member = |display_name: &str, role: Role| -> Result<JoinDecision, RoomError> {
         let display_name = valid_name("display name", display_name, limits.display_name_chars_max)?;
@@ -732,7 +740,7 @@ pub fn decide(
     state: &RoomState,
     by: MemberId,
     request: &wire::Request,
-    limits: &Limits,
+    limits: &RoomLimits,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
     let Some(role) = state.role_of(by) else {
@@ -899,10 +907,10 @@ pub fn decide(
         }
         wire::Request::SetMetrics { metrics } => {
             require_facilitator()?;
-            benchmarks::decide_set_metrics(state, metrics)
+            activity::decide_set_metrics(state, metrics)
         }
         wire::Request::SubmitNumbers { values, sharing } => {
-            benchmarks::decide_submit(state, by, values, *sharing)
+            activity::decide_submit(state, by, values, *sharing)
         }
         wire::Request::PostPractice {
             title,
@@ -1023,7 +1031,7 @@ pub fn answer_query(
 ) -> Option<Result<wire::Reply, RoomError>> {
     match request {
         wire::Request::GetMyBenchmarks => {
-            Some(Ok(wire::Reply::MyBenchmarks(state.benchmarks.mine(by))))
+            Some(Ok(wire::Reply::MyBenchmarks(state.activity.mine(by))))
         }
         wire::Request::SearchPractices { text, tag } => {
             let (practices, total_matches) = state.practices.search(text, tag.as_deref());

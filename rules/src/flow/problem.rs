@@ -9,7 +9,7 @@ use roundtable_protocol::{
 };
 
 use super::{Ctx, FlowEvent, Timer, agenda, conflict, not_found, valid_text};
-use crate::room::state::RoomError;
+use crate::state::RoomError;
 
 const MINUTE_MS: u64 = 60_000;
 
@@ -101,14 +101,14 @@ pub(crate) fn decide(ctx: &Ctx, request: &Request) -> Option<Result<Vec<FlowEven
                     "the presenter listens; suggestions come from the others",
                 ));
             }
-            let text = valid_text("a suggestion", text, ctx.limits.suggestion_chars_max)?;
+            let text = valid_text("a suggestion", text, ctx.limits.flow.suggestion_chars_max)?;
             if text.is_empty() {
                 return Err(RoomError::new(
                     ErrorCode::Invalid,
                     "a suggestion must not be empty",
                 ));
             }
-            if problem.suggestions.len() >= ctx.limits.suggestions_per_problem_max {
+            if problem.suggestions.len() >= ctx.limits.flow.suggestions_per_problem_max {
                 return Err(RoomError::new(
                     ErrorCode::LimitReached,
                     format!(

@@ -7,9 +7,9 @@ use roundtable_protocol::{
 };
 
 use super::*;
-use crate::config::Limits;
-use crate::room::state::{Group, RoomEvent, RoomState};
-use crate::secrets::{hash_secret, new_secret};
+use crate::limits::RoomLimits;
+use crate::secret::{hash_secret, new_secret};
+use crate::state::{Group, RoomEvent, RoomState};
 
 struct Room {
     state: RoomState,
@@ -102,7 +102,7 @@ fn act(room: &mut Room, by: MemberId, action: RolePlayRequest) -> Result<(), Roo
         &action,
         fresh(7),
         9_000,
-        &Limits::default(),
+        &RoomLimits::default(),
     )?;
     apply_all(&mut room.state, &events);
     room.state.check_invariants().expect("invariants hold");
@@ -151,7 +151,7 @@ fn submit(
         None,
         dedupe.slot_of(by),
         SubmissionSlot::random(),
-        &Limits::default(),
+        &RoomLimits::default(),
     )?;
     room.state
         .put_submission(decision.slot, decision.submission.clone());
@@ -186,7 +186,7 @@ fn only_the_facilitator_sets_up_opens_closes_reveals_and_cancels() {
         },
         fresh(1),
         9_000,
-        &Limits::default(),
+        &RoomLimits::default(),
     );
     assert_eq!(code(forbidden), ErrorCode::Forbidden);
     let id = set_up(&mut room, seller, None);
@@ -366,7 +366,7 @@ fn reveal_threshold_is_at_least_two_and_refused_below_it() {
             },
             fresh(1),
             9_000,
-            &Limits::default(),
+            &RoomLimits::default(),
         )
     };
     assert_eq!(code(attempt(&room.state, 1)), ErrorCode::Invalid);
@@ -442,7 +442,7 @@ fn set_up_checks_members_and_rubric() {
             },
             fresh(1),
             9_000,
-            &Limits::default(),
+            &RoomLimits::default(),
         )
     };
     assert_eq!(
@@ -666,22 +666,22 @@ proptest! {
                         seller: people[seller], buyer: None, scenario: "s".into(), buyer_brief: None,
                         rubric: rubric(), reveal_threshold: Some(threshold),
                     },
-                    fresh(3), 9_000, &Limits::default()),
+                    fresh(3), 9_000, &RoomLimits::default()),
                 Step::Open => match current_id {
-                    Some(role_play_id) => decide(&room.state, fac, &RolePlayRequest::OpenScoring { role_play_id }, fresh(3), 9_000, &Limits::default()),
+                    Some(role_play_id) => decide(&room.state, fac, &RolePlayRequest::OpenScoring { role_play_id }, fresh(3), 9_000, &RoomLimits::default()),
                     None => Ok(Vec::new()),
                 },
                 Step::Close => match current_id {
-                    Some(role_play_id) => decide(&room.state, fac, &RolePlayRequest::CloseScoring { role_play_id }, fresh(3), 9_000, &Limits::default()),
+                    Some(role_play_id) => decide(&room.state, fac, &RolePlayRequest::CloseScoring { role_play_id }, fresh(3), 9_000, &RoomLimits::default()),
                     None => Ok(Vec::new()),
                 },
                 Step::Cancel => match current_id {
-                    Some(role_play_id) => decide(&room.state, fac, &RolePlayRequest::Cancel { role_play_id }, fresh(3), 9_000, &Limits::default()),
+                    Some(role_play_id) => decide(&room.state, fac, &RolePlayRequest::Cancel { role_play_id }, fresh(3), 9_000, &RoomLimits::default()),
                     None => Ok(Vec::new()),
                 },
                 Step::Reveal => match current_id {
                     Some(role_play_id) => {
-                        let result = decide(&room.state, fac, &RolePlayRequest::Reveal { role_play_id }, fresh(3), 9_000, &Limits::default());
+                        let result = decide(&room.state, fac, &RolePlayRequest::Reveal { role_play_id }, fresh(3), 9_000, &RoomLimits::default());
                         if result.is_ok() {
                             let current = room.state.role_play.current.as_ref().unwrap();
                             prop_assert!(current.submissions.len() as u32 >= current.info.reveal_threshold);
@@ -698,7 +698,7 @@ proptest! {
                         }
                         let by = people[by];
                         let existing = dedupe.as_ref().and_then(|d| d.slot_of(by));
-                        let result = decide_submission(&room.state, by, role_play_id, &[score.clamp(1, 5), score.clamp(1, 10)], "c", None, existing, SubmissionSlot::random(), &Limits::default());
+                        let result = decide_submission(&room.state, by, role_play_id, &[score.clamp(1, 5), score.clamp(1, 10)], "c", None, existing, SubmissionSlot::random(), &RoomLimits::default());
                         if let Ok(decision) = &result {
                             prop_assert_eq!(decision.replaced, submitted.contains(&by), "one slot per member");
                             room.state.put_submission(decision.slot, decision.submission.clone());
@@ -748,7 +748,7 @@ fn the_revealed_event_round_trips_through_storage_json() {
         &RolePlayRequest::Reveal { role_play_id: id },
         fresh(11),
         9_000,
-        &Limits::default(),
+        &RoomLimits::default(),
     )
     .unwrap();
     assert!(matches!(

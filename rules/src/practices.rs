@@ -7,7 +7,7 @@ use roundtable_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::state::{RoomError, RoomEvent, RoomState, valid_name};
+use crate::state::{RoomError, RoomEvent, RoomState, valid_name};
 
 pub const PRACTICE_TITLE_CHARS_MAX: usize = 120;
 pub const PRACTICE_DESCRIPTION_CHARS_MAX: usize = 2000;

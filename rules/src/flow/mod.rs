@@ -27,7 +27,7 @@ use roundtable_protocol::{
 use serde::{Deserialize, Serialize};
 
 use super::state::{RoomError, RoomEvent, RoomState};
-use crate::config::Limits;
+use crate::limits::{FlowLimits, RoomLimits};
 pub use timer::{Timer, TimerRun};
 
 /// The meeting flow's part of a room's state.
@@ -54,7 +54,7 @@ impl Default for FlowState {
     /// A new group's flow: the default template, and a first meeting that starts from it.
     fn default() -> Self {
         let template = agenda::default_template();
-        let next = agenda::next_meeting_agenda(&template, &[], Limits::AGENDA_ITEMS_MAX);
+        let next = agenda::next_meeting_agenda(&template, &[], FlowLimits::AGENDA_ITEMS_MAX);
         FlowState {
             next_item_id: next.items.len() as AgendaItemId + 1,
             agenda: next.items,
@@ -182,7 +182,7 @@ impl FlowState {
     /// a room gives the same agenda whatever the configuration); a template longer than that
     /// is kept whole.
     pub fn next_meeting(&self) -> FlowState {
-        let items_max = Limits::AGENDA_ITEMS_MAX.max(self.template.len());
+        let items_max = FlowLimits::AGENDA_ITEMS_MAX.max(self.template.len());
         let next = agenda::next_meeting_agenda(&self.template, &self.agenda, items_max);
         FlowState {
             template: self.template.clone(),
@@ -528,7 +528,7 @@ pub(crate) struct Ctx<'a> {
     pub by: MemberId,
     pub role: Role,
     pub now_ms: UnixMs,
-    pub limits: &'a Limits,
+    pub limits: &'a RoomLimits,
 }
 
 impl Ctx<'_> {
@@ -559,7 +559,7 @@ impl Ctx<'_> {
     }
 
     pub fn time_box_ms(&self, what: &str, time_box_ms: u64) -> Result<u64, RoomError> {
-        let max_ms = self.limits.time_box_seconds_max.saturating_mul(1_000);
+        let max_ms = self.limits.flow.time_box_seconds_max.saturating_mul(1_000);
         if time_box_ms == 0 || time_box_ms > max_ms {
             return Err(RoomError::new(
                 ErrorCode::Invalid,
@@ -620,7 +620,7 @@ pub fn decide(
     by: MemberId,
     request: &Request,
     now_ms: UnixMs,
-    limits: &Limits,
+    limits: &RoomLimits,
 ) -> Option<Result<Vec<RoomEvent>, RoomError>> {
     if !is_flow_request(request) {
         return None;

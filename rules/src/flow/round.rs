@@ -13,7 +13,7 @@ use roundtable_protocol::{
 };
 
 use super::{Ctx, FlowEvent, Timer, agenda, conflict, not_found, turn_talk_ms};
-use crate::room::state::{RoomError, RoomState};
+use crate::state::{RoomError, RoomState};
 
 fn require_round(ctx: &Ctx) -> Result<RoundInfo, RoomError> {
     ctx.flow()
@@ -301,7 +301,11 @@ pub(crate) fn decide(ctx: &Ctx, request: &Request) -> Option<Result<Vec<FlowEven
         Request::PauseTimer => timer_change(ctx, |timer| Ok(timer.paused(ctx.now_ms))),
         Request::ResumeTimer => timer_change(ctx, |timer| Ok(timer.resumed(ctx.now_ms))),
         Request::ExtendTimer { delta_ms } => timer_change(ctx, |timer| {
-            let max_ms = ctx.limits.timer_extend_seconds_max.saturating_mul(1_000);
+            let max_ms = ctx
+                .limits
+                .flow
+                .timer_extend_seconds_max
+                .saturating_mul(1_000);
             if delta_ms.unsigned_abs() > max_ms {
                 return Err(RoomError::new(
                     ErrorCode::Invalid,
@@ -398,13 +402,13 @@ fn start_round(
     if speakers.is_empty() {
         return Err(conflict("nobody is present to speak"));
     }
-    if speakers.len() > ctx.limits.speakers_per_round_max {
+    if speakers.len() > ctx.limits.flow.speakers_per_round_max {
         return Err(RoomError::new(
             ErrorCode::LimitReached,
             format!(
                 "{} speakers; a round has at most {}",
                 speakers.len(),
-                ctx.limits.speakers_per_round_max
+                ctx.limits.flow.speakers_per_round_max
             ),
         ));
     }

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::state::{Audience, RoomError, RoomEvent, RoomState};
-use crate::config::Limits;
+use crate::limits::RoomLimits;
 
 /// Criteria in one rubric.
 pub const CRITERIA_MAX: usize = 12;
@@ -70,6 +70,8 @@ pub const REVEAL_THRESHOLD_MIN: u32 = 2;
 pub struct SubmissionSlot(pub Uuid);
 
 impl SubmissionSlot {
+    /// A random slot, for tests; the room actor draws its own.
+    #[cfg(test)]
     pub fn random() -> Self {
         SubmissionSlot(Uuid::new_v4())
     }
@@ -438,7 +440,7 @@ pub fn decide(
     action: &RolePlayRequest,
     fresh: Fresh,
     now_ms: UnixMs,
-    limits: &Limits,
+    limits: &RoomLimits,
 ) -> Result<Vec<RoomEvent>, RoomError> {
     let Some(role) = state.role_of(by) else {
         return Err(RoomError::new(
@@ -718,7 +720,7 @@ pub fn decide_submission(
     one_thing_differently: Option<&str>,
     existing_slot: Option<SubmissionSlot>,
     fresh_slot: SubmissionSlot,
-    limits: &Limits,
+    limits: &RoomLimits,
 ) -> Result<SubmissionDecision, RoomError> {
     let Some(role) = state.role_of(by) else {
         return Err(RoomError::new(

@@ -7,8 +7,8 @@ use roundtable_protocol::{
 };
 
 use super::*;
-use crate::config::Limits;
-use crate::secrets::{hash_secret, new_secret};
+use crate::limits::RoomLimits;
+use crate::secret::{hash_secret, new_secret};
 
 const FACILITATOR_SECRET: &str = "facilitator-secret";
 const INVITE_SECRET: &str = "invite-secret";
@@ -46,12 +46,13 @@ fn apply_all(state: &mut RoomState, events: &[RoomEvent], at_ms: u64) {
 
 /// Decides a request and applies its events.
 fn act(state: &mut RoomState, by: MemberId, request: Request) {
-    let events = decide(state, by, &request, &Limits::default(), 5_000).expect("request accepted");
+    let events =
+        decide(state, by, &request, &RoomLimits::default(), 5_000).expect("request accepted");
     apply_all(state, &events, 5_000);
 }
 
 fn join(state: &mut RoomState, credential: Credential) -> Result<JoinDecision, RoomError> {
-    let decision = decide_join(state, &credential, fresh(), &Limits::default())?;
+    let decision = decide_join(state, &credential, fresh(), &RoomLimits::default())?;
     apply_all(state, &decision.events, 2_000);
     Ok(decision)
 }
@@ -148,9 +149,9 @@ fn joins_check_secrets_names_and_room_size() {
         join(&mut state, invite(&"é".repeat(40))).is_ok(),
         "limits count characters, not bytes"
     );
-    let limits = Limits {
+    let limits = RoomLimits {
         members_per_room_max: 1,
-        ..Limits::default()
+        ..RoomLimits::default()
     };
     let full = decide_join(&state, &invite("Late"), fresh(), &limits).unwrap_err();
     assert_eq!(full.code, ErrorCode::RoomFull);
@@ -180,7 +181,7 @@ fn presence_changes_only_on_transitions() {
 #[test]
 fn facilitator_rules_hold() {
     let mut state = new_room();
-    let limits = Limits::default();
+    let limits = RoomLimits::default();
     let fran = join(&mut state, facilitator("Fran")).unwrap().member_id;
     let ann = join(&mut state, invite("Ann")).unwrap().member_id;
 
@@ -254,7 +255,7 @@ fn facilitator_rules_hold() {
 #[test]
 fn hands_queue_in_order_and_repeat_requests_change_nothing() {
     let mut state = new_room();
-    let limits = Limits::default();
+    let limits = RoomLimits::default();
     let fran = join(&mut state, facilitator("Fran")).unwrap().member_id;
     let ann = join(&mut state, invite("Ann")).unwrap().member_id;
     for member in [ann, fran] {
@@ -383,7 +384,7 @@ proptest! {
     /// the log from the start rebuilds exactly the live state.
     #[test]
     fn random_sessions_keep_every_invariant(steps in prop::collection::vec(step(), 1..60)) {
-        let limits = Limits { members_per_room_max: 6, ..Limits::default() };
+        let limits = RoomLimits { members_per_room_max: 6, ..RoomLimits::default() };
         let initial = new_room();
         let mut state = initial.clone();
         let mut log: Vec<(u64, RoomEvent)> = Vec::new();

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use roundtable_protocol::{Attendee, CommitmentStatus, MemberId, Minutes, UnixMs};
 
-use super::state::RoomState;
+use crate::state::RoomState;
 
 /// Past meetings whose minutes a group keeps.
 pub const PAST_MEETINGS_KEPT: usize = 26;
@@ -63,7 +63,7 @@ pub fn build(state: &RoomState, ended_at_ms: Option<UnixMs>) -> Minutes {
         role_plays,
         commitments_made,
         commitments_reported,
-        benchmarks: state.benchmarks.view(),
+        benchmarks: state.activity.view(),
         practices,
     }
 }
@@ -389,14 +389,14 @@ pub fn benchmarks_csv(state: &RoomState) -> String {
     let mut out = String::from("meeting_number,metric,unit,member,value,count,q1,median,q3\n");
     let unit_of = |key: &str| {
         state
-            .benchmarks
+            .activity
             .metrics
             .iter()
             .find(|metric| metric.key == key)
             .map(|metric| metric.unit.clone())
             .unwrap_or_default()
     };
-    for past in &state.benchmarks.history {
+    for past in &state.activity.history {
         for (key, median) in &past.group_median {
             let _ = writeln!(
                 out,
@@ -408,7 +408,7 @@ pub fn benchmarks_csv(state: &RoomState) -> String {
             );
         }
     }
-    let view = state.benchmarks.view();
+    let view = state.activity.view();
     for metric in &view.per_metric {
         let unit = csv_field(&unit_of(&metric.key));
         if let Some(q) = &metric.quartiles {

@@ -38,14 +38,16 @@ impl std::fmt::Debug for ScoringDedupe {
 }
 
 impl ScoringDedupe {
-    /// A dedupe with a fresh key from the operating system.
+    /// A dedupe with a fresh key from the operating system (tests; the room actor draws its
+    /// own key and calls [`ScoringDedupe::with_key`]).
+    #[cfg(test)]
     pub fn new(role_play_id: RolePlayId) -> Self {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).expect("the operating system provides randomness");
         Self::with_key(role_play_id, key)
     }
 
-    /// A dedupe with a given key (tests).
+    /// A dedupe with a given key: random, drawn by the caller, and never written anywhere.
     pub fn with_key(role_play_id: RolePlayId, key: [u8; 32]) -> Self {
         ScoringDedupe {
             role_play_id,

@@ -10,7 +10,7 @@ use roundtable_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::state::{RoomError, RoomEvent, RoomState, valid_name};
+use crate::state::{RoomError, RoomEvent, RoomState, valid_name};
 
 /// Longest commitment text, in characters.
 pub const COMMITMENT_TEXT_CHARS_MAX: usize = 280;

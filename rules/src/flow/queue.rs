@@ -5,7 +5,7 @@
 use roundtable_protocol::{FloorInfo, Request, TimerSubject};
 
 use super::{Ctx, FlowEvent, Timer, conflict, not_found};
-use crate::room::state::{RoomError, RoomEvent};
+use crate::state::{RoomError, RoomEvent};
 
 /// Decides a speaker queue request, or `None` when `request` is not one.
 pub(crate) fn decide(ctx: &Ctx, request: &Request) -> Option<Result<Vec<RoomEvent>, RoomError>> {

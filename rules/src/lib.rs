@@ -1,0 +1,31 @@
+//! Roundtable's room rules: the whole state of one group's live room and every rule that
+//! changes it, as a pure state machine. No I/O, no clock, no randomness, no async runtime: time,
+//! fresh ids and random values come in as arguments, so the server's room actor and the tests
+//! drive the same code. This crate depends only on the protocol, serde and small pure crates,
+//! so the compiler keeps it that way.
+//!
+//! A map of the crate:
+//! - [`state`]: [`RoomState`], the stored [`RoomEvent`]s and their fold
+//!   ([`RoomState::apply`]), joins, presence, membership and the dispatch of member requests.
+//! - The features, each with its own state, rules and limits: [`flow`] (agenda, timer, rounds,
+//!   speaker queue, problems), [`roleplay`] (role play and anonymous scoring),
+//!   [`commitments`], [`activity`] (weekly sales-activity numbers against the peers'),
+//!   [`practices`] (the best-practice library), and [`minutes`] (what a meeting leaves behind).
+//! - [`limits`]: the limits the rules enforce, as plain values.
+//! - [`secret`]: secrets as the rules keep them, hashed.
+
+pub mod activity;
+pub mod commitments;
+pub mod flow;
+pub mod limits;
+pub mod minutes;
+pub mod practices;
+pub mod roleplay;
+pub mod secret;
+pub mod state;
+
+#[cfg(test)]
+mod golden_tests;
+
+pub use limits::{FlowLimits, RoomLimits};
+pub use state::{RoomError, RoomEvent, RoomState, StoredEvent};
