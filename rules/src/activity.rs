@@ -9,13 +9,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::command::ActivityCommand;
 use roundtable_protocol::{
     BenchmarkView, ErrorCode, MemberId, Metric, MetricView, MyBenchmarks, MySubmission, NamedValue,
     Quartiles, RatioView, Role, Sharing, TrendPoint,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::state::{RoomError, RoomEvent, RoomState, valid_name};
+use crate::state::{RoomError, RoomEvent, RoomState, require_facilitator};
+use crate::text;
 
 /// Submissions needed before aggregates are shown.
 pub const AGGREGATE_SUBMISSIONS_MIN: usize = 3;
@@ -294,6 +296,24 @@ impl Activity {
     }
 }
 
+/// Decides a change to the group's activity numbers.
+pub fn decide(
+    state: &RoomState,
+    by: MemberId,
+    role: Role,
+    command: &ActivityCommand,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    match command {
+        ActivityCommand::SetMetrics { metrics } => {
+            require_facilitator(role)?;
+            decide_set_metrics(state, metrics)
+        }
+        ActivityCommand::SubmitNumbers { values, sharing } => {
+            decide_submit(state, by, values, *sharing)
+        }
+    }
+}
+
 /// Decides a member's submission of their numbers.
 pub fn decide_submit(
     state: &RoomState,
@@ -379,8 +399,8 @@ pub fn decide_set_metrics(
         }
         checked.push(Metric {
             key: key.to_string(),
-            name: valid_name("metric name", &metric.name, METRIC_NAME_CHARS_MAX)?,
-            unit: valid_name("metric unit", &metric.unit, METRIC_UNIT_CHARS_MAX)?,
+            name: text::line("metric name", &metric.name, METRIC_NAME_CHARS_MAX)?,
+            unit: text::line("metric unit", &metric.unit, METRIC_UNIT_CHARS_MAX)?,
         });
     }
     if checked == state.activity.metrics {

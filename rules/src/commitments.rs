@@ -4,13 +4,15 @@
 //! from meeting to meeting until its owner (or a facilitator) marks it done, partial, missed or
 //! dropped. Completion rates and streaks are derived from the board, never stored apart.
 
+use crate::command::CommitmentCommand;
 use roundtable_protocol::{
     Commitment, CommitmentId, CommitmentSource, CommitmentStatus, ErrorCode, MemberAccountability,
     MemberId, Role, UnixMs,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::state::{RoomError, RoomEvent, RoomState, valid_name};
+use crate::state::{RoomError, RoomEvent, RoomState};
+use crate::text;
 
 /// Longest commitment text, in characters.
 pub const COMMITMENT_TEXT_CHARS_MAX: usize = 280;
@@ -180,6 +182,39 @@ pub struct NewCommitment<'a> {
     pub source: CommitmentSource,
 }
 
+/// Decides a change to the commitment board.
+pub fn decide(
+    state: &RoomState,
+    by: MemberId,
+    command: &CommitmentCommand,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    match command {
+        CommitmentCommand::AddCommitment {
+            text,
+            owner,
+            due_meeting,
+            due_date,
+        } => decide_add(
+            state,
+            NewCommitment {
+                by,
+                owner: *owner,
+                text,
+                due_meeting: *due_meeting,
+                due_date: due_date.as_deref(),
+                source: CommitmentSource::Own,
+            },
+            now_ms,
+        ),
+        CommitmentCommand::UpdateCommitment {
+            commitment_id,
+            status,
+            note,
+        } => decide_update(state, by, *commitment_id, *status, note.as_deref(), now_ms),
+    }
+}
+
 /// Decides adding a commitment.
 pub fn decide_add(
     state: &RoomState,
@@ -210,7 +245,7 @@ pub fn decide_add(
             "observers do not make commitments",
         ));
     }
-    let text = valid_name("commitment", new.text, COMMITMENT_TEXT_CHARS_MAX)?;
+    let text = text::line("commitment", new.text, COMMITMENT_TEXT_CHARS_MAX)?;
     let current = state.meeting.number;
     let due_meeting = new.due_meeting.unwrap_or(current + 1);
     if due_meeting < current || due_meeting > current + DUE_MEETINGS_AHEAD_MAX {
@@ -283,7 +318,7 @@ pub fn decide_update(
     }
     let note = match note {
         Some(note) if note.trim().is_empty() => String::new(),
-        Some(note) => valid_name("note", note, COMMITMENT_NOTE_CHARS_MAX)?,
+        Some(note) => text::line("note", note, COMMITMENT_NOTE_CHARS_MAX)?,
         None => existing.note.clone(),
     };
     if existing.status == status && existing.note == note {

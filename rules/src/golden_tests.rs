@@ -19,11 +19,11 @@ use std::path::PathBuf;
 
 use roundtable_protocol::{
     self as wire, Credential, GroupId, MeetingId, MemberId, PresenceReason, Request, RolePlayId,
-    RolePlayRequest,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::command::Command;
 use crate::flow;
 use crate::limits::RoomLimits;
 use crate::roleplay::{self, Fresh, SubmissionSlot};
@@ -139,22 +139,20 @@ impl Script {
     fn act(&mut self, by: MemberId, request: Value) {
         self.now_ms += 1_000;
         let request: Request = serde_json::from_value(request).unwrap();
-        let events = match &request {
-            Request::RolePlay {
-                action: RolePlayRequest::Submit { .. },
-            } => panic!("submissions go through `submit`"),
-            Request::RolePlay { action } => {
+        let events = match Command::try_from(request.clone()).unwrap() {
+            Command::Change(change) => decide(&self.state, by, &change, &self.limits, self.now_ms),
+            Command::RolePlay(command) => {
                 let fresh = Fresh {
                     role_play_id: RolePlayId(self.fresh_uuid()),
                     shuffle_seed: 7,
                 };
-                roleplay::decide(&self.state, by, action, fresh, self.now_ms, &self.limits)
+                roleplay::decide(&self.state, by, &command, fresh, self.now_ms, &self.limits)
             }
-            Request::StartNextMeeting => {
+            Command::StartNextMeeting => {
                 let meeting_id = MeetingId(self.fresh_uuid());
                 decide_next_meeting(&self.state, by, meeting_id)
             }
-            request => decide(&self.state, by, request, &self.limits, self.now_ms),
+            Command::Query(_) | Command::SubmitScores(_) => panic!("not a change: {request:?}"),
         };
         self.store(events.unwrap_or_else(|error| panic!("{request:?} refused: {error}")));
     }

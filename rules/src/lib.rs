@@ -5,6 +5,7 @@
 //! so the compiler keeps it that way.
 //!
 //! A map of the crate:
+//! - [`command`]: what a member asks of the room, sorted from the wire request in one place.
 //! - [`state`]: [`RoomState`], the stored [`RoomEvent`]s and their fold
 //!   ([`RoomState::apply`]), joins, presence, membership and the dispatch of member requests.
 //! - The features, each with its own state, rules and limits: [`flow`] (agenda, timer, rounds,
@@ -13,8 +14,10 @@
 //!   [`practices`] (the best-practice library), and [`minutes`] (what a meeting leaves behind).
 //! - [`limits`]: the limits the rules enforce, as plain values.
 //! - [`secret`]: secrets as the rules keep them, hashed.
+//! - [`text`]: the one check of text that people type.
 
 pub mod activity;
+pub mod command;
 pub mod commitments;
 pub mod flow;
 pub mod limits;
@@ -23,9 +26,11 @@ pub mod practices;
 pub mod roleplay;
 pub mod secret;
 pub mod state;
+pub mod text;
 
 #[cfg(test)]
 mod golden_tests;
 
+pub use command::{Change, Command, Query, SessionRequest};
 pub use limits::{FlowLimits, RoomLimits};
 pub use state::{RoomError, RoomEvent, RoomState, StoredEvent};

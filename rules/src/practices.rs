@@ -2,12 +2,14 @@
 //! It belongs to the group and grows across meetings; each entry names the meeting and member
 //! it came from.
 
+use crate::command::PracticeCommand;
 use roundtable_protocol::{
     ErrorCode, MemberId, Practice, PracticeComment, PracticeId, PracticeOutcome, Role, UnixMs,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::state::{RoomError, RoomEvent, RoomState, valid_name};
+use crate::state::{RoomError, RoomEvent, RoomState};
+use crate::text;
 
 pub const PRACTICE_TITLE_CHARS_MAX: usize = 120;
 pub const PRACTICE_DESCRIPTION_CHARS_MAX: usize = 2000;
@@ -139,6 +141,39 @@ pub struct NewPractice<'a> {
     pub outcome: PracticeOutcome,
 }
 
+/// Decides a change to the best-practice library.
+pub fn decide(
+    state: &RoomState,
+    by: MemberId,
+    command: &PracticeCommand,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    match command {
+        PracticeCommand::PostPractice {
+            title,
+            description,
+            tags,
+            outcome,
+        } => decide_post(
+            state,
+            by,
+            NewPractice {
+                title,
+                description,
+                tags,
+                outcome: *outcome,
+            },
+            now_ms,
+        ),
+        PracticeCommand::UpvotePractice { practice_id, up } => {
+            decide_upvote(state, by, *practice_id, *up)
+        }
+        PracticeCommand::CommentOnPractice { practice_id, text } => {
+            decide_comment(state, by, *practice_id, text, now_ms)
+        }
+    }
+}
+
 pub fn decide_post(
     state: &RoomState,
     by: MemberId,
@@ -159,8 +194,8 @@ pub fn decide_post(
     }
     let practice = Practice {
         practice_id: state.practices.next_id(),
-        title: valid_name("title", new.title, PRACTICE_TITLE_CHARS_MAX)?,
-        description: valid_text(
+        title: text::line("title", new.title, PRACTICE_TITLE_CHARS_MAX)?,
+        description: text::required_block(
             "description",
             new.description,
             PRACTICE_DESCRIPTION_CHARS_MAX,
@@ -210,7 +245,7 @@ pub fn decide_comment(
     }
     let comment = PracticeComment {
         author: by,
-        text: valid_text("comment", text, PRACTICE_COMMENT_CHARS_MAX)?,
+        text: text::required_block("comment", text, PRACTICE_COMMENT_CHARS_MAX)?,
         at_ms: now_ms,
     };
     Ok(vec![RoomEvent::PracticeCommented {
@@ -226,22 +261,6 @@ fn found(state: &RoomState, practice_id: PracticeId) -> Result<&Practice, RoomEr
             format!("no practice {practice_id} in this library"),
         )
     })
-}
-
-/// Like [`valid_name`], but for longer text where line breaks and tabs are fine.
-pub fn valid_text(what: &str, text: &str, chars_max: usize) -> Result<String, RoomError> {
-    let flattened: String = text
-        .chars()
-        .map(|c| {
-            if c == '\n' || c == '\t' || c == '\r' {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    valid_name(what, &flattened, chars_max)?;
-    Ok(text.trim().to_string())
 }
 
 #[cfg(test)]

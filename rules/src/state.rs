@@ -14,13 +14,15 @@ use roundtable_protocol::{Credential, ErrorCode, GroupId, MeetingId, MemberId, R
 use serde::{Deserialize, Serialize};
 
 use crate::activity::{self, Activity, Submission};
+use crate::command::{Change, MembershipCommand, Query};
 use crate::commitments::{self, CommitmentBoard, NewCommitment};
 use crate::flow::{self, FlowEvent, FlowState};
 use crate::limits::RoomLimits;
 use crate::minutes;
-use crate::practices::{self, Library, NewPractice};
+use crate::practices::{self, Library};
 use crate::roleplay::RolePlayState;
 use crate::secret::{SecretHash, hash_secret};
+use crate::text;
 
 /// The whole state of one group's live room: the group, its members and the current meeting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -588,32 +590,6 @@ impl RoomEvent {
     }
 }
 
-/// Checks a human-entered name: trimmed, not empty, at most `chars_max` characters, no control
-/// characters. Returns the trimmed name.
-pub fn valid_name(what: &str, name: &str, chars_max: usize) -> Result<String, RoomError> {
-    let trimmed = name.trim();
-    if trimmed.is_empty() {
-        return Err(RoomError::new(
-            ErrorCode::Invalid,
-            format!("{what} must not be empty"),
-        ));
-    }
-    let chars = trimmed.chars().count();
-    if chars > chars_max {
-        return Err(RoomError::new(
-            ErrorCode::Invalid,
-            format!("{what} has {chars} characters; at most {chars_max} are allowed"),
-        ));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(RoomError::new(
-            ErrorCode::Invalid,
-            format!("{what} must not contain control characters"),
-        ));
-    }
-    Ok(trimmed.to_string())
-}
-
 /// Decides a join: checks the credential and returns the member who joins, with the events
 /// that add or promote them. Presence is decided separately, by [`decide_presence`].
 pub fn decide_join(
@@ -623,7 +599,7 @@ pub fn decide_join(
     limits: &RoomLimits,
 ) -> Result<JoinDecision, RoomError> {
     let add_member = |display_name: &str, role: Role| -> Result<JoinDecision, RoomError> {
-        let display_name = valid_name("display name", display_name, limits.display_name_chars_max)?;
+        let display_name = text::line("display name", display_name, limits.display_name_chars_max)?;
         if state.members.len() >= limits.members_per_room_max {
             return Err(RoomError::new(
                 ErrorCode::RoomFull,
@@ -733,212 +709,178 @@ pub fn decide_presence(
     })
 }
 
-/// Decides a request from a member who has joined. Join and ping never reach the room's
-/// state machine; they are answered by the connection and [`decide_join`]. Meeting flow
-/// requests are decided by [`flow::decide`].
+/// The role of `by`, who must still be a member.
+pub fn require_member_role(state: &RoomState, by: MemberId) -> Result<Role, RoomError> {
+    state.role_of(by).ok_or_else(|| {
+        RoomError::new(
+            ErrorCode::Forbidden,
+            "you are no longer a member of this group",
+        )
+    })
+}
+
+/// Refuses unless `role` is the facilitator's: the one check of "only a facilitator may".
+pub fn require_facilitator(role: Role) -> Result<(), RoomError> {
+    if role == Role::Facilitator {
+        Ok(())
+    } else {
+        Err(RoomError::new(
+            ErrorCode::Forbidden,
+            "only a facilitator may do this",
+        ))
+    }
+}
+
+/// The member `member_id` of the group, or `not_found`.
+pub fn require_member(state: &RoomState, member_id: MemberId) -> Result<&Member, RoomError> {
+    state.member(member_id).ok_or_else(|| {
+        RoomError::new(
+            ErrorCode::NotFound,
+            format!("no member {member_id} in this group"),
+        )
+    })
+}
+
+/// Decides a change a joined member asks for into the events it causes.
 pub fn decide(
     state: &RoomState,
     by: MemberId,
-    request: &wire::Request,
+    change: &Change,
     limits: &RoomLimits,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let Some(role) = state.role_of(by) else {
-        return Err(RoomError::new(
-            ErrorCode::Forbidden,
-            "you are no longer a member of this group",
-        ));
-    };
-    let require_facilitator = || {
-        if role == Role::Facilitator {
-            Ok(())
-        } else {
-            Err(RoomError::new(
-                ErrorCode::Forbidden,
-                "only a facilitator may do this",
-            ))
-        }
-    };
-    let require_member = |member_id: MemberId| {
-        state.member(member_id).ok_or_else(|| {
-            RoomError::new(
-                ErrorCode::NotFound,
-                format!("no member {member_id} in this group"),
-            )
-        })
-    };
-    match request {
-        wire::Request::Join { .. }
-        | wire::Request::Ping { .. }
-        | wire::Request::GetMyBenchmarks
-        | wire::Request::SearchPractices { .. } => Err(RoomError::new(
-            ErrorCode::Internal,
-            "join, ping and queries are not room commands",
-        )),
-        // Decided by `roleplay::decide` and `roleplay::decide_submission`, which need fresh
-        // values from the actor.
-        wire::Request::RolePlay { .. } => Err(RoomError::new(
-            ErrorCode::Internal,
-            "role play requests are decided by the role play rules",
-        )),
-        flow::flow_request!() => {
-            let mut events =
-                flow::decide(state, by, request, now_ms, limits).unwrap_or_else(|| {
-                    Err(RoomError::new(
-                        ErrorCode::Internal,
-                        "a meeting flow request found no rule",
-                    ))
-                })?;
+    let role = require_member_role(state, by)?;
+    match change {
+        Change::Membership(command) => decide_membership(state, by, role, command, limits, now_ms),
+        Change::Queue(command) => flow::decide(state, by, now_ms, limits, |ctx| {
+            flow::queue::decide(ctx, command)
+        }),
+        Change::Agenda(command) => flow::decide(state, by, now_ms, limits, |ctx| {
+            flow::agenda::decide(ctx, command).map(flow::into_room_events)
+        }),
+        Change::Round(command) => flow::decide(state, by, now_ms, limits, |ctx| {
+            flow::round::decide(ctx, command).map(flow::into_room_events)
+        }),
+        Change::Problem(command) => {
+            let mut events = flow::decide(state, by, now_ms, limits, |ctx| {
+                flow::problem::decide(ctx, command).map(flow::into_room_events)
+            })?;
             events.extend(commitments_from_chosen_suggestions(state, &events, now_ms)?);
             Ok(events)
         }
-        wire::Request::RenameGroup { name } => {
-            require_facilitator()?;
-            let name = valid_name("group name", name, limits.group_name_chars_max)?;
-            if name == state.group.name {
-                return Ok(Vec::new());
-            }
-            Ok(vec![RoomEvent::GroupRenamed { name }])
-        }
-        wire::Request::RemoveMember { member_id } => {
-            require_facilitator()?;
-            require_member(*member_id)?;
-            if *member_id == by {
-                return Err(RoomError::new(
-                    ErrorCode::Conflict,
-                    "you cannot remove yourself; hand over the facilitator role first",
-                ));
-            }
-            let mut events = Vec::new();
-            if state.online.contains(member_id) {
-                events.push(RoomEvent::PresenceChanged {
-                    member_id: *member_id,
-                    online: false,
-                    reason: wire::PresenceReason::Removed,
-                });
-            }
-            events.push(RoomEvent::MemberRemoved {
-                member_id: *member_id,
-            });
-            events.extend(
-                flow::on_member_removed(state, *member_id, now_ms)
-                    .into_iter()
-                    .map(RoomEvent::from),
-            );
-            Ok(events)
-        }
-        wire::Request::SetRole {
-            member_id,
-            role: new_role,
-        } => {
-            require_facilitator()?;
-            let target = require_member(*member_id)?;
-            if target.role == *new_role {
-                return Ok(Vec::new());
-            }
-            if target.role == Role::Facilitator && state.facilitator_count() == 1 {
-                return Err(RoomError::new(
-                    ErrorCode::Conflict,
-                    "the group's last facilitator cannot be demoted; hand over the role instead",
-                ));
-            }
-            Ok(vec![RoomEvent::RoleChanged {
-                member_id: *member_id,
-                role: *new_role,
-            }])
-        }
-        wire::Request::HandOverFacilitator { member_id } => {
-            require_facilitator()?;
-            let target = require_member(*member_id)?;
-            if *member_id == by {
-                return Err(RoomError::new(
-                    ErrorCode::Conflict,
-                    "you are the facilitator already; name another member",
-                ));
-            }
-            let mut events = Vec::new();
-            if target.role != Role::Facilitator {
-                events.push(RoomEvent::RoleChanged {
-                    member_id: *member_id,
-                    role: Role::Facilitator,
-                });
-            }
-            events.push(RoomEvent::RoleChanged {
-                member_id: by,
-                role: Role::Member,
-            });
-            Ok(events)
-        }
-        wire::Request::RaiseHand => {
-            if state.hands.contains(&by) {
-                return Ok(Vec::new());
-            }
-            Ok(vec![RoomEvent::HandRaised { member_id: by }])
-        }
-        wire::Request::LowerHand => {
-            if !state.hands.contains(&by) {
-                return Ok(Vec::new());
-            }
-            Ok(vec![RoomEvent::HandLowered { member_id: by }])
-        }
-        wire::Request::AddCommitment {
-            text,
-            owner,
-            due_meeting,
-            due_date,
-        } => commitments::decide_add(
-            state,
-            NewCommitment {
-                by,
-                owner: *owner,
-                text,
-                due_meeting: *due_meeting,
-                due_date: due_date.as_deref(),
-                source: wire::CommitmentSource::Own,
-            },
-            now_ms,
-        ),
-        wire::Request::UpdateCommitment {
-            commitment_id,
-            status,
-            note,
-        } => {
-            commitments::decide_update(state, by, *commitment_id, *status, note.as_deref(), now_ms)
-        }
-        wire::Request::SetMetrics { metrics } => {
-            require_facilitator()?;
-            activity::decide_set_metrics(state, metrics)
-        }
-        wire::Request::SubmitNumbers { values, sharing } => {
-            activity::decide_submit(state, by, values, *sharing)
-        }
-        wire::Request::PostPractice {
-            title,
-            description,
-            tags,
-            outcome,
-        } => practices::decide_post(
-            state,
-            by,
-            NewPractice {
-                title,
-                description,
-                tags,
-                outcome: *outcome,
-            },
-            now_ms,
-        ),
-        wire::Request::UpvotePractice { practice_id, up } => {
-            practices::decide_upvote(state, by, *practice_id, *up)
-        }
-        wire::Request::CommentOnPractice { practice_id, text } => {
-            practices::decide_comment(state, by, *practice_id, text, now_ms)
-        }
-        wire::Request::StartNextMeeting => Err(RoomError::new(
-            ErrorCode::Internal,
-            "starting the next meeting needs a fresh meeting id; see decide_next_meeting",
-        )),
+        Change::Commitments(command) => commitments::decide(state, by, command, now_ms),
+        Change::Activity(command) => activity::decide(state, by, role, command),
+        Change::Practices(command) => practices::decide(state, by, command, now_ms),
     }
+}
+
+/// Decides a change to the group and its members.
+fn decide_membership(
+    state: &RoomState,
+    by: MemberId,
+    role: Role,
+    command: &MembershipCommand,
+    limits: &RoomLimits,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    require_facilitator(role)?;
+    match command {
+        MembershipCommand::RenameGroup { name } => rename_group(state, name, limits),
+        MembershipCommand::RemoveMember { member_id } => {
+            remove_member(state, by, *member_id, now_ms)
+        }
+        MembershipCommand::SetRole { member_id, role } => set_role(state, *member_id, *role),
+        MembershipCommand::HandOverFacilitator { member_id } => {
+            hand_over_facilitator(state, by, *member_id)
+        }
+    }
+}
+
+fn rename_group(
+    state: &RoomState,
+    name: &str,
+    limits: &RoomLimits,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let name = text::line("group name", name, limits.group_name_chars_max)?;
+    if name == state.group.name {
+        return Ok(Vec::new());
+    }
+    Ok(vec![RoomEvent::GroupRenamed { name }])
+}
+
+fn remove_member(
+    state: &RoomState,
+    by: MemberId,
+    member_id: MemberId,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    require_member(state, member_id)?;
+    if member_id == by {
+        return Err(RoomError::new(
+            ErrorCode::Conflict,
+            "you cannot remove yourself; hand over the facilitator role first",
+        ));
+    }
+    let mut events = Vec::new();
+    if state.online.contains(&member_id) {
+        events.push(RoomEvent::PresenceChanged {
+            member_id,
+            online: false,
+            reason: wire::PresenceReason::Removed,
+        });
+    }
+    events.push(RoomEvent::MemberRemoved { member_id });
+    events.extend(flow::into_room_events(flow::on_member_removed(
+        state, member_id, now_ms,
+    )));
+    Ok(events)
+}
+
+fn set_role(
+    state: &RoomState,
+    member_id: MemberId,
+    new_role: Role,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let target = require_member(state, member_id)?;
+    if target.role == new_role {
+        return Ok(Vec::new());
+    }
+    if target.role == Role::Facilitator && state.facilitator_count() == 1 {
+        return Err(RoomError::new(
+            ErrorCode::Conflict,
+            "the group's last facilitator cannot be demoted; hand over the role instead",
+        ));
+    }
+    Ok(vec![RoomEvent::RoleChanged {
+        member_id,
+        role: new_role,
+    }])
+}
+
+fn hand_over_facilitator(
+    state: &RoomState,
+    by: MemberId,
+    member_id: MemberId,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let target = require_member(state, member_id)?;
+    if member_id == by {
+        return Err(RoomError::new(
+            ErrorCode::Conflict,
+            "you are the facilitator already; name another member",
+        ));
+    }
+    let mut events = Vec::new();
+    if target.role != Role::Facilitator {
+        events.push(RoomEvent::RoleChanged {
+            member_id,
+            role: Role::Facilitator,
+        });
+    }
+    events.push(RoomEvent::RoleChanged {
+        member_id: by,
+        role: Role::Member,
+    });
+    Ok(events)
 }
 
 /// Decides ending the current meeting and starting the next one, with a fresh id from the
@@ -1022,25 +964,17 @@ fn commitments_from_chosen_suggestions(
     Ok(added)
 }
 
-/// Answers a request that only reads (it causes no event), or `None` if the request is not a
-/// query. The answer is for the asking member alone.
-pub fn answer_query(
-    state: &RoomState,
-    by: MemberId,
-    request: &wire::Request,
-) -> Option<Result<wire::Reply, RoomError>> {
-    match request {
-        wire::Request::GetMyBenchmarks => {
-            Some(Ok(wire::Reply::MyBenchmarks(state.activity.mine(by))))
-        }
-        wire::Request::SearchPractices { text, tag } => {
+/// Answers a request that only reads (it causes no event), for the asking member alone.
+pub fn answer(state: &RoomState, by: MemberId, query: &Query) -> wire::Reply {
+    match query {
+        Query::GetMyBenchmarks => wire::Reply::MyBenchmarks(state.activity.mine(by)),
+        Query::SearchPractices { text, tag } => {
             let (practices, total_matches) = state.practices.search(text, tag.as_deref());
-            Some(Ok(wire::Reply::Practices {
+            wire::Reply::Practices {
                 practices,
                 total_matches,
-            }))
+            }
         }
-        _ => None,
     }
 }
 

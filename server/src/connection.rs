@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use roundtable_protocol::{
     ClientFrame, CloseReason, ErrorCode, Hello, LimitsInfo, PROTOCOL_VERSION, PresenceReason,
-    Reply, Request, RequestId, ServerMessage,
+    Reply, RequestId, ServerMessage,
 };
+use roundtable_rules::{Command, SessionRequest};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -248,8 +249,8 @@ impl Connection {
         };
         self.errors_in_a_row = 0;
         let ClientFrame { id, request, .. } = frame;
-        match request {
-            Request::Ping { client_time_ms } => {
+        match Command::try_from(request) {
+            Err(SessionRequest::Ping { client_time_ms }) => {
                 let pong = ServerMessage::Ack {
                     id,
                     result: Reply::Pong {
@@ -259,11 +260,11 @@ impl Connection {
                 };
                 self.push_or_close(outbox, &pong)
             }
-            Request::Join {
+            Err(SessionRequest::Join {
                 group_id,
                 credential,
                 resume,
-            } => {
+            }) => {
                 if matches!(session, Session::Joined { .. }) {
                     return self.reject(
                         outbox,
@@ -293,7 +294,7 @@ impl Connection {
                     }
                 }
             }
-            request => {
+            Ok(command) => {
                 let Session::Joined { room, .. } = session else {
                     return self.reject(
                         outbox,
@@ -305,7 +306,7 @@ impl Connection {
                 let command = RoomCommand::Request {
                     connection_id: self.id,
                     request_id: id,
-                    request: Box::new(request),
+                    command: Box::new(command),
                 };
                 if let Err(error) = room.send(command).await {
                     let _ = self.reject(outbox, Some(id), error.code, error.message);
@@ -511,6 +512,8 @@ impl TokenBucket {
 
 #[cfg(test)]
 mod tests {
+    use roundtable_protocol::Request;
+
     use super::*;
 
     #[test]

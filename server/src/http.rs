@@ -19,7 +19,8 @@ use tracing::{debug, info, warn};
 use crate::secrets::new_secret;
 use crate::server::ServerContext;
 use crate::store::{Snapshot, StoreError};
-use roundtable_rules::state::{Group, RoomState, valid_name};
+use roundtable_rules::state::{Group, RoomState};
+use roundtable_rules::text;
 
 /// Largest HTTP request body accepted.
 const HTTP_BODY_BYTES_MAX: usize = 16 * 1024;
@@ -115,7 +116,7 @@ async fn create_group(
             );
         }
     };
-    let name = match valid_name(
+    let name = match text::line(
         "group name",
         &request.name,
         context.config.limits.group_name_chars_max,

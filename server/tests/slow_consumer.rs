@@ -6,6 +6,7 @@ use std::time::Duration;
 use roundtable_protocol::{
     CloseReason, Credential, Event, GroupId, MeetingId, PresenceReason, Request, ServerMessage,
 };
+use roundtable_rules::Command;
 use roundtable_rules::state::{Group, RoomState};
 use roundtable_server::Limits;
 use roundtable_server::clock::SystemClock;
@@ -103,7 +104,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         room.send(RoomCommand::Request {
             connection_id: 2,
             request_id,
-            request: Box::new(request),
+            command: Box::new(Command::try_from(request).unwrap()),
         })
         .await
         .unwrap();

@@ -3,13 +3,16 @@
 
 use std::collections::BTreeSet;
 
+use crate::command::AgendaCommand;
+use roundtable_protocol::ProposalId;
 use roundtable_protocol::{
     AgendaItem, AgendaItemDraft, AgendaItemId, AgendaItemKind, AgendaItemOrigin, AgendaItemStatus,
-    ErrorCode, Proposal, Request, TemplateItem, TimerSubject,
+    ErrorCode, Proposal, TemplateItem, TimerSubject,
 };
 
-use super::{Ctx, FlowEvent, conflict, not_found, valid_text};
-use crate::state::{RoomError, valid_name};
+use super::{Ctx, FlowEvent, conflict, not_found};
+use crate::state::RoomError;
+use crate::text;
 
 const MINUTE_MS: u64 = 60_000;
 
@@ -128,12 +131,12 @@ pub fn next_meeting_agenda(
 
 /// Checks a draft item; returns it cleaned (trimmed title and notes).
 fn valid_draft(ctx: &Ctx, draft: &AgendaItemDraft) -> Result<AgendaItemDraft, RoomError> {
-    let title = valid_name(
+    let title = text::line(
         "agenda item title",
         &draft.title,
         ctx.limits.flow.agenda_title_chars_max,
     )?;
-    let notes = valid_text(
+    let notes = text::block(
         "agenda item notes",
         &draft.notes,
         ctx.limits.flow.agenda_notes_chars_max,
@@ -232,172 +235,201 @@ fn stop_problem_timer(ctx: &Ctx, item_id: AgendaItemId, events: &mut Vec<FlowEve
     }
 }
 
-/// Decides an agenda request, or `None` when `request` is not one.
-pub(crate) fn decide(ctx: &Ctx, request: &Request) -> Option<Result<Vec<FlowEvent>, RoomError>> {
-    let result = match request {
-        Request::AddAgendaItem { item, position } => (|| {
-            ctx.require_facilitator()?;
-            let draft = valid_draft(ctx, item)?;
-            require_room_for_an_item(ctx)?;
-            let position = position_or_end(ctx, *position)?;
-            Ok(vec![FlowEvent::AgendaItemAdded {
-                item: new_item(ctx, draft, AgendaItemOrigin::Added),
-                position,
-            }])
-        })(),
-        Request::EditAgendaItem { item_id, item } => (|| {
-            ctx.require_facilitator()?;
-            let existing = require_item(ctx, *item_id)?;
-            let draft = valid_draft(ctx, item)?;
-            if existing.problem.is_some() && draft.kind != AgendaItemKind::Problem {
-                return Err(conflict(
-                    "this problem's protocol has started; it stays a problem",
-                ));
-            }
-            let edited = AgendaItem {
-                title: draft.title,
-                kind: draft.kind,
-                time_box_ms: draft.time_box_ms,
-                owner: draft.owner,
-                notes: draft.notes,
-                ..existing.clone()
-            };
-            if edited == existing {
-                return Ok(Vec::new());
-            }
-            Ok(vec![FlowEvent::AgendaItemEdited { item: edited }])
-        })(),
-        Request::RemoveAgendaItem { item_id } => (|| {
-            ctx.require_facilitator()?;
-            require_item(ctx, *item_id)?;
-            if ctx
-                .flow()
-                .round
-                .as_ref()
-                .is_some_and(|round| round.item_id == Some(*item_id))
-            {
-                return Err(conflict("a round of this item is running; end it first"));
-            }
-            let mut events = Vec::new();
-            stop_problem_timer(ctx, *item_id, &mut events);
-            events.push(FlowEvent::AgendaItemRemoved { item_id: *item_id });
-            Ok(events)
-        })(),
-        Request::ReorderAgenda { order } => (|| {
-            ctx.require_facilitator()?;
-            let current: Vec<AgendaItemId> =
-                ctx.flow().agenda.iter().map(|item| item.item_id).collect();
-            let wanted: BTreeSet<AgendaItemId> = order.iter().copied().collect();
-            if order.len() != current.len()
-                || wanted.len() != order.len()
-                || !current.iter().all(|id| wanted.contains(id))
-            {
-                return Err(RoomError::new(
-                    ErrorCode::Invalid,
-                    "the order must list every agenda item exactly once",
-                ));
-            }
-            if *order == current {
-                return Ok(Vec::new());
-            }
-            Ok(vec![FlowEvent::AgendaReordered {
-                order: order.clone(),
-            }])
-        })(),
-        Request::SetCurrentAgendaItem { item_id } => (|| {
-            ctx.require_facilitator()?;
-            require_item(ctx, *item_id)?;
-            Ok(make_current(ctx, *item_id))
-        })(),
-        Request::MarkAgendaItemDone { item_id } => (|| {
-            ctx.require_facilitator()?;
-            let item = require_item(ctx, *item_id)?;
-            if item.status == AgendaItemStatus::Done {
-                return Ok(Vec::new());
-            }
-            let mut events = Vec::new();
-            stop_problem_timer(ctx, *item_id, &mut events);
-            events.push(FlowEvent::AgendaItemStatusChanged {
-                item_id: *item_id,
-                status: AgendaItemStatus::Done,
-            });
-            Ok(events)
-        })(),
-        Request::ProposeAgendaItem { item } => (|| {
-            ctx.require_participant()?;
-            let draft = valid_draft(ctx, item)?;
-            let open = ctx.flow().proposals.len();
-            if open >= ctx.limits.flow.agenda_proposals_open_max {
-                return Err(RoomError::new(
-                    ErrorCode::LimitReached,
-                    format!("{open} proposals are waiting already; wait for the facilitator"),
-                ));
-            }
-            Ok(vec![FlowEvent::AgendaItemProposed {
-                proposal: Proposal {
-                    proposal_id: ctx.flow().next_proposal_id,
-                    proposed_by: ctx.by,
-                    item: draft,
-                },
-            }])
-        })(),
-        Request::AcceptProposal {
+/// Decides one AgendaCommand into events.
+pub(crate) fn decide(ctx: &Ctx, command: &AgendaCommand) -> Result<Vec<FlowEvent>, RoomError> {
+    match command {
+        AgendaCommand::AddAgendaItem { item, position } => add_agenda_item(ctx, item, position),
+        AgendaCommand::EditAgendaItem { item_id, item } => edit_agenda_item(ctx, item_id, item),
+        AgendaCommand::RemoveAgendaItem { item_id } => remove_agenda_item(ctx, item_id),
+        AgendaCommand::ReorderAgenda { order } => reorder_agenda(ctx, order),
+        AgendaCommand::SetCurrentAgendaItem { item_id } => set_current_agenda_item(ctx, item_id),
+        AgendaCommand::MarkAgendaItemDone { item_id } => mark_agenda_item_done(ctx, item_id),
+        AgendaCommand::ProposeAgendaItem { item } => propose_agenda_item(ctx, item),
+        AgendaCommand::AcceptProposal {
             proposal_id,
             position,
-        } => (|| {
-            ctx.require_facilitator()?;
-            let proposal = require_proposal(ctx, *proposal_id)?;
-            // The proposed owner may have left since; the item is still worth having.
-            let mut draft = proposal.item.clone();
-            if draft
-                .owner
-                .is_some_and(|owner| ctx.state.member(owner).is_none())
-            {
-                draft.owner = None;
-            }
-            let draft = valid_draft(ctx, &draft)?;
-            require_room_for_an_item(ctx)?;
-            let position = position_or_end(ctx, *position)?;
-            Ok(vec![
-                FlowEvent::ProposalClosed {
-                    proposal_id: *proposal_id,
-                    accepted: true,
-                },
-                FlowEvent::AgendaItemAdded {
-                    item: new_item(ctx, draft, AgendaItemOrigin::Proposed),
-                    position,
-                },
-            ])
-        })(),
-        Request::DeclineProposal { proposal_id } => (|| {
-            ctx.require_facilitator()?;
-            require_proposal(ctx, *proposal_id)?;
-            Ok(vec![FlowEvent::ProposalClosed {
-                proposal_id: *proposal_id,
-                accepted: false,
-            }])
-        })(),
-        Request::SaveAgendaAsTemplate => (|| {
-            ctx.require_facilitator()?;
-            let items: Vec<TemplateItem> = ctx
-                .flow()
-                .agenda
-                .iter()
-                .map(|item| TemplateItem {
-                    title: item.title.clone(),
-                    kind: item.kind,
-                    time_box_ms: item.time_box_ms,
-                    notes: item.notes.clone(),
-                })
-                .collect();
-            if items == ctx.flow().template {
-                return Ok(Vec::new());
-            }
-            Ok(vec![FlowEvent::AgendaTemplateSaved { items }])
-        })(),
-        _ => return None,
+        } => accept_proposal(ctx, proposal_id, position),
+        AgendaCommand::DeclineProposal { proposal_id } => decline_proposal(ctx, proposal_id),
+        AgendaCommand::SaveAgendaAsTemplate => save_agenda_as_template(ctx),
+    }
+}
+
+fn add_agenda_item(
+    ctx: &Ctx,
+    item: &AgendaItemDraft,
+    position: &Option<u32>,
+) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let draft = valid_draft(ctx, item)?;
+    require_room_for_an_item(ctx)?;
+    let position = position_or_end(ctx, *position)?;
+    Ok(vec![FlowEvent::AgendaItemAdded {
+        item: new_item(ctx, draft, AgendaItemOrigin::Added),
+        position,
+    }])
+}
+
+fn edit_agenda_item(
+    ctx: &Ctx,
+    item_id: &AgendaItemId,
+    item: &AgendaItemDraft,
+) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let existing = require_item(ctx, *item_id)?;
+    let draft = valid_draft(ctx, item)?;
+    if existing.problem.is_some() && draft.kind != AgendaItemKind::Problem {
+        return Err(conflict(
+            "this problem's protocol has started; it stays a problem",
+        ));
+    }
+    let edited = AgendaItem {
+        title: draft.title,
+        kind: draft.kind,
+        time_box_ms: draft.time_box_ms,
+        owner: draft.owner,
+        notes: draft.notes,
+        ..existing.clone()
     };
-    Some(result)
+    if edited == existing {
+        return Ok(Vec::new());
+    }
+    Ok(vec![FlowEvent::AgendaItemEdited { item: edited }])
+}
+
+fn remove_agenda_item(ctx: &Ctx, item_id: &AgendaItemId) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    require_item(ctx, *item_id)?;
+    if ctx
+        .flow()
+        .round
+        .as_ref()
+        .is_some_and(|round| round.item_id == Some(*item_id))
+    {
+        return Err(conflict("a round of this item is running; end it first"));
+    }
+    let mut events = Vec::new();
+    stop_problem_timer(ctx, *item_id, &mut events);
+    events.push(FlowEvent::AgendaItemRemoved { item_id: *item_id });
+    Ok(events)
+}
+
+fn reorder_agenda(ctx: &Ctx, order: &[AgendaItemId]) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let current: Vec<AgendaItemId> = ctx.flow().agenda.iter().map(|item| item.item_id).collect();
+    let wanted: BTreeSet<AgendaItemId> = order.iter().copied().collect();
+    if order.len() != current.len()
+        || wanted.len() != order.len()
+        || !current.iter().all(|id| wanted.contains(id))
+    {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            "the order must list every agenda item exactly once",
+        ));
+    }
+    if *order == current {
+        return Ok(Vec::new());
+    }
+    Ok(vec![FlowEvent::AgendaReordered {
+        order: order.to_vec(),
+    }])
+}
+
+fn set_current_agenda_item(ctx: &Ctx, item_id: &AgendaItemId) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    require_item(ctx, *item_id)?;
+    Ok(make_current(ctx, *item_id))
+}
+
+fn mark_agenda_item_done(ctx: &Ctx, item_id: &AgendaItemId) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let item = require_item(ctx, *item_id)?;
+    if item.status == AgendaItemStatus::Done {
+        return Ok(Vec::new());
+    }
+    let mut events = Vec::new();
+    stop_problem_timer(ctx, *item_id, &mut events);
+    events.push(FlowEvent::AgendaItemStatusChanged {
+        item_id: *item_id,
+        status: AgendaItemStatus::Done,
+    });
+    Ok(events)
+}
+
+fn propose_agenda_item(ctx: &Ctx, item: &AgendaItemDraft) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_participant()?;
+    let draft = valid_draft(ctx, item)?;
+    let open = ctx.flow().proposals.len();
+    if open >= ctx.limits.flow.agenda_proposals_open_max {
+        return Err(RoomError::new(
+            ErrorCode::LimitReached,
+            format!("{open} proposals are waiting already; wait for the facilitator"),
+        ));
+    }
+    Ok(vec![FlowEvent::AgendaItemProposed {
+        proposal: Proposal {
+            proposal_id: ctx.flow().next_proposal_id,
+            proposed_by: ctx.by,
+            item: draft,
+        },
+    }])
+}
+
+fn accept_proposal(
+    ctx: &Ctx,
+    proposal_id: &ProposalId,
+    position: &Option<u32>,
+) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let proposal = require_proposal(ctx, *proposal_id)?;
+    // The proposed owner may have left since; the item is still worth having.
+    let mut draft = proposal.item.clone();
+    if draft
+        .owner
+        .is_some_and(|owner| ctx.state.member(owner).is_none())
+    {
+        draft.owner = None;
+    }
+    let draft = valid_draft(ctx, &draft)?;
+    require_room_for_an_item(ctx)?;
+    let position = position_or_end(ctx, *position)?;
+    Ok(vec![
+        FlowEvent::ProposalClosed {
+            proposal_id: *proposal_id,
+            accepted: true,
+        },
+        FlowEvent::AgendaItemAdded {
+            item: new_item(ctx, draft, AgendaItemOrigin::Proposed),
+            position,
+        },
+    ])
+}
+
+fn decline_proposal(ctx: &Ctx, proposal_id: &ProposalId) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    require_proposal(ctx, *proposal_id)?;
+    Ok(vec![FlowEvent::ProposalClosed {
+        proposal_id: *proposal_id,
+        accepted: false,
+    }])
+}
+
+fn save_agenda_as_template(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let items: Vec<TemplateItem> = ctx
+        .flow()
+        .agenda
+        .iter()
+        .map(|item| TemplateItem {
+            title: item.title.clone(),
+            kind: item.kind,
+            time_box_ms: item.time_box_ms,
+            notes: item.notes.clone(),
+        })
+        .collect();
+    if items == ctx.flow().template {
+        return Ok(Vec::new());
+    }
+    Ok(vec![FlowEvent::AgendaTemplateSaved { items }])
 }
 
 fn require_proposal(ctx: &Ctx, proposal_id: u32) -> Result<Proposal, RoomError> {

@@ -21,8 +21,8 @@ pub mod timer;
 
 use roundtable_protocol::{
     self as wire, AgendaItem, AgendaItemId, AgendaItemStatus, ErrorCode, FloorInfo, MemberId,
-    Proposal, ProposalId, Request, Role, RoundInfo, SpeakerStatus, Suggestion, SuggestionId,
-    TalkTime, TemplateItem, TimerSubject, UnixMs,
+    Proposal, ProposalId, Role, RoundInfo, SpeakerStatus, Suggestion, SuggestionId, TalkTime,
+    TemplateItem, TimerSubject, UnixMs,
 };
 use serde::{Deserialize, Serialize};
 
@@ -523,7 +523,8 @@ impl FlowEvent {
 }
 
 /// Everything a flow rule needs to know about one request.
-pub(crate) struct Ctx<'a> {
+#[derive(Debug)]
+pub struct Ctx<'a> {
     pub state: &'a RoomState,
     pub by: MemberId,
     pub role: Role,
@@ -537,14 +538,7 @@ impl Ctx<'_> {
     }
 
     pub fn require_facilitator(&self) -> Result<(), RoomError> {
-        if self.role == Role::Facilitator {
-            Ok(())
-        } else {
-            Err(RoomError::new(
-                ErrorCode::Forbidden,
-                "only a facilitator may do this",
-            ))
-        }
+        crate::state::require_facilitator(self.role)
     }
 
     pub fn require_participant(&self) -> Result<(), RoomError> {
@@ -610,7 +604,8 @@ fn turn_talk_ms(flow: &FlowState, subject: TimerSubject, now_ms: UnixMs, since_m
     }
 }
 
-/// Decides a meeting flow request, or returns `None` when `request` is not one.
+/// Decides a meeting flow request with `rule`, which sees the room with any `time_up` that is
+/// due applied.
 ///
 /// When the timer's deadline has passed and the room has not sent `time_up` for it yet (the
 /// request arrived just before the actor's wake-up), `time_up` comes first, so it is sent once
@@ -618,20 +613,12 @@ fn turn_talk_ms(flow: &FlowState, subject: TimerSubject, now_ms: UnixMs, since_m
 pub fn decide(
     state: &RoomState,
     by: MemberId,
-    request: &Request,
     now_ms: UnixMs,
     limits: &RoomLimits,
-) -> Option<Result<Vec<RoomEvent>, RoomError>> {
-    if !is_flow_request(request) {
-        return None;
-    }
-    let Some(role) = state.role_of(by) else {
-        return Some(Err(RoomError::new(
-            ErrorCode::Forbidden,
-            "you are no longer a member of this group",
-        )));
-    };
-    let (caught_up, mut events) = catch_up_time_up(state, now_ms);
+    rule: impl FnOnce(&Ctx) -> Result<Vec<RoomEvent>, RoomError>,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let role = crate::state::require_member_role(state, by)?;
+    let (caught_up, due) = catch_up_time_up(state, now_ms);
     let ctx = Ctx {
         state: caught_up.as_ref().unwrap_or(state),
         by,
@@ -639,27 +626,19 @@ pub fn decide(
         now_ms,
         limits,
     };
-    let wrap = |events: Vec<FlowEvent>| events.into_iter().map(RoomEvent::from).collect();
-    let decided = agenda::decide(&ctx, request)
-        .or_else(|| round::decide(&ctx, request))
-        .or_else(|| problem::decide(&ctx, request))
-        .map(|result| result.map(wrap))
-        .or_else(|| queue::decide(&ctx, request))
-        .unwrap_or_else(|| {
-            Err(RoomError::new(
-                ErrorCode::Internal,
-                "a meeting flow request found no rule",
-            ))
-        });
-    Some(decided.map(|decided| {
-        if decided.is_empty() {
-            // A no-op request stays a no-op; the due time_up is the actor's to send.
-            return decided;
-        }
-        let mut all: Vec<RoomEvent> = events.drain(..).map(RoomEvent::from).collect();
-        all.extend(decided);
-        all
-    }))
+    let decided = rule(&ctx)?;
+    if decided.is_empty() {
+        // A no-op request stays a no-op; the due time_up is the actor's to send.
+        return Ok(decided);
+    }
+    let mut all: Vec<RoomEvent> = due.into_iter().map(RoomEvent::from).collect();
+    all.extend(decided);
+    Ok(all)
+}
+
+/// Flow events as room events.
+pub fn into_room_events(events: Vec<FlowEvent>) -> Vec<RoomEvent> {
+    events.into_iter().map(RoomEvent::from).collect()
 }
 
 impl From<FlowEvent> for RoomEvent {
@@ -773,69 +752,6 @@ pub fn on_member_removed(state: &RoomState, member_id: MemberId, now_ms: UnixMs)
         }
     }
     events
-}
-
-/// The pattern of every meeting flow request, for `match` arms that must stay exhaustive.
-macro_rules! flow_request {
-    () => {
-        ::roundtable_protocol::Request::AddAgendaItem { .. }
-            | ::roundtable_protocol::Request::EditAgendaItem { .. }
-            | ::roundtable_protocol::Request::RemoveAgendaItem { .. }
-            | ::roundtable_protocol::Request::ReorderAgenda { .. }
-            | ::roundtable_protocol::Request::SetCurrentAgendaItem { .. }
-            | ::roundtable_protocol::Request::MarkAgendaItemDone { .. }
-            | ::roundtable_protocol::Request::ProposeAgendaItem { .. }
-            | ::roundtable_protocol::Request::AcceptProposal { .. }
-            | ::roundtable_protocol::Request::DeclineProposal { .. }
-            | ::roundtable_protocol::Request::SaveAgendaAsTemplate
-            | ::roundtable_protocol::Request::StartRound { .. }
-            | ::roundtable_protocol::Request::ReorderSpeakers { .. }
-            | ::roundtable_protocol::Request::ShuffleSpeakers
-            | ::roundtable_protocol::Request::NextSpeaker
-            | ::roundtable_protocol::Request::SkipSpeaker { .. }
-            | ::roundtable_protocol::Request::PreviousSpeaker
-            | ::roundtable_protocol::Request::EndRound
-            | ::roundtable_protocol::Request::SetAutoAdvance { .. }
-            | ::roundtable_protocol::Request::PauseTimer
-            | ::roundtable_protocol::Request::ResumeTimer
-            | ::roundtable_protocol::Request::ExtendTimer { .. }
-            | ::roundtable_protocol::Request::CallNextSpeaker { .. }
-            | ::roundtable_protocol::Request::EndTurn
-            | ::roundtable_protocol::Request::ClearHands
-            | ::roundtable_protocol::Request::LowerHandOf { .. }
-            | ::roundtable_protocol::Request::StartProblemPhase { .. }
-            | ::roundtable_protocol::Request::AddSuggestion { .. }
-            | ::roundtable_protocol::Request::ChooseSuggestions { .. }
-    };
-}
-pub(crate) use flow_request;
-
-/// Whether `request` belongs to the meeting flow.
-pub fn is_flow_request(request: &Request) -> bool {
-    matches!(request, flow_request!())
-}
-
-/// Checks free text (notes, suggestions): trimmed, at most `chars_max` characters, no control
-/// characters other than line breaks and tabs. Empty is allowed; callers that need text check.
-pub fn valid_text(what: &str, text: &str, chars_max: usize) -> Result<String, RoomError> {
-    let trimmed = text.trim();
-    let chars = trimmed.chars().count();
-    if chars > chars_max {
-        return Err(RoomError::new(
-            ErrorCode::Invalid,
-            format!("{what} has {chars} characters; at most {chars_max} are allowed"),
-        ));
-    }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(RoomError::new(
-            ErrorCode::Invalid,
-            format!("{what} must not contain control characters"),
-        ));
-    }
-    Ok(trimmed.to_string())
 }
 
 pub(crate) fn not_found(what: impl Into<String>) -> RoomError {

@@ -4,12 +4,15 @@
 
 use std::collections::BTreeSet;
 
+use crate::command::ProblemCommand;
 use roundtable_protocol::{
-    AgendaItem, AgendaItemKind, ErrorCode, ProblemPhase, Request, Suggestion, TimerSubject,
+    AgendaItem, AgendaItemKind, ErrorCode, ProblemPhase, Suggestion, TimerSubject,
 };
+use roundtable_protocol::{AgendaItemId, SuggestionId};
 
-use super::{Ctx, FlowEvent, Timer, agenda, conflict, not_found, valid_text};
+use super::{Ctx, FlowEvent, Timer, agenda, conflict, not_found};
 use crate::state::RoomError;
+use crate::text;
 
 const MINUTE_MS: u64 = 60_000;
 
@@ -37,133 +40,150 @@ fn require_problem_item(ctx: &Ctx, item_id: u32) -> Result<AgendaItem, RoomError
     Ok(item)
 }
 
-/// Decides a bring-a-problem request, or `None` when `request` is not one.
-pub(crate) fn decide(ctx: &Ctx, request: &Request) -> Option<Result<Vec<FlowEvent>, RoomError>> {
-    let result = match request {
-        Request::StartProblemPhase {
+/// Decides one ProblemCommand into events.
+pub(crate) fn decide(ctx: &Ctx, command: &ProblemCommand) -> Result<Vec<FlowEvent>, RoomError> {
+    match command {
+        ProblemCommand::StartProblemPhase {
             item_id,
             phase,
             time_box_ms,
-        } => (|| {
-            ctx.require_facilitator()?;
-            let item = require_problem_item(ctx, *item_id)?;
-            let time_box_ms = ctx.time_box_ms(
-                "a phase's time box",
-                time_box_ms.unwrap_or_else(|| default_phase_time_box_ms(*phase)),
-            )?;
-            let presenter = match (&item.problem, item.owner) {
-                (Some(problem), _) => problem.presenter,
-                (None, Some(owner)) if ctx.state.member(owner).is_some() => owner,
-                (None, _) => {
-                    return Err(conflict(
-                        "the problem needs a presenter: set the item's owner to a member first",
-                    ));
-                }
-            };
-            if let Some(speaker) = ctx.flow().round_speaker() {
-                return Err(conflict(format!(
-                    "round speaker {speaker} has the floor; move the round on or end it first"
-                )));
-            }
-            if ctx.flow().floor.is_some() {
-                return Err(conflict(
-                    "a member called from the speaker queue has the floor; end their turn first",
-                ));
-            }
-            let mut events = agenda::make_current(ctx, *item_id);
-            events.push(FlowEvent::ProblemPhaseStarted {
-                item_id: *item_id,
-                presenter,
-                phase: *phase,
-            });
-            events.push(FlowEvent::TimerSet {
-                timer: Some(Timer::start(
-                    TimerSubject::ProblemPhase {
-                        item_id: *item_id,
-                        phase: *phase,
-                    },
-                    time_box_ms,
-                    ctx.now_ms,
-                )),
-            });
-            Ok(events)
-        })(),
-        Request::AddSuggestion { item_id, text } => (|| {
-            ctx.require_participant()?;
-            let item = require_problem_item(ctx, *item_id)?;
-            let problem = item
-                .problem
-                .as_ref()
-                .filter(|problem| problem.phase == ProblemPhase::Suggest)
-                .ok_or_else(|| conflict("suggestions are taken in the suggest phase"))?;
-            if problem.presenter == ctx.by {
-                return Err(conflict(
-                    "the presenter listens; suggestions come from the others",
-                ));
-            }
-            let text = valid_text("a suggestion", text, ctx.limits.flow.suggestion_chars_max)?;
-            if text.is_empty() {
-                return Err(RoomError::new(
-                    ErrorCode::Invalid,
-                    "a suggestion must not be empty",
-                ));
-            }
-            if problem.suggestions.len() >= ctx.limits.flow.suggestions_per_problem_max {
-                return Err(RoomError::new(
-                    ErrorCode::LimitReached,
-                    format!(
-                        "this problem has {} suggestions, the most it may have",
-                        problem.suggestions.len()
-                    ),
-                ));
-            }
-            Ok(vec![FlowEvent::SuggestionAdded {
-                item_id: *item_id,
-                suggestion: Suggestion {
-                    suggestion_id: ctx.flow().next_suggestion_id,
-                    by: ctx.by,
-                    text,
-                },
-            }])
-        })(),
-        Request::ChooseSuggestions {
+        } => start_problem_phase(ctx, item_id, phase, time_box_ms),
+        ProblemCommand::AddSuggestion { item_id, text } => add_suggestion(ctx, item_id, text),
+        ProblemCommand::ChooseSuggestions {
             item_id,
             suggestion_ids,
-        } => (|| {
-            let item = require_problem_item(ctx, *item_id)?;
-            let Some(problem) = &item.problem else {
-                return Err(conflict("this problem's protocol has not started"));
-            };
-            if problem.presenter != ctx.by {
-                return Err(RoomError::new(
-                    ErrorCode::Forbidden,
-                    "only the presenter chooses what they will act on",
-                ));
-            }
-            if problem.phase != ProblemPhase::Decide {
-                return Err(conflict("the presenter chooses in the decide phase"));
-            }
-            let mut seen = BTreeSet::new();
-            for id in suggestion_ids {
-                if !problem.suggestions.iter().any(|s| s.suggestion_id == *id) {
-                    return Err(not_found(format!("no suggestion {id} on this problem")));
-                }
-                if !seen.insert(*id) {
-                    return Err(RoomError::new(
-                        ErrorCode::Invalid,
-                        format!("suggestion {id} is listed twice"),
-                    ));
-                }
-            }
-            if problem.chosen == *suggestion_ids {
-                return Ok(Vec::new());
-            }
-            Ok(vec![FlowEvent::SuggestionsChosen {
-                item_id: *item_id,
-                suggestion_ids: suggestion_ids.clone(),
-            }])
-        })(),
-        _ => return None,
+        } => choose_suggestions(ctx, item_id, suggestion_ids),
+    }
+}
+
+fn start_problem_phase(
+    ctx: &Ctx,
+    item_id: &AgendaItemId,
+    phase: &ProblemPhase,
+    time_box_ms: &Option<u64>,
+) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let item = require_problem_item(ctx, *item_id)?;
+    let time_box_ms = ctx.time_box_ms(
+        "a phase's time box",
+        time_box_ms.unwrap_or_else(|| default_phase_time_box_ms(*phase)),
+    )?;
+    let presenter = match (&item.problem, item.owner) {
+        (Some(problem), _) => problem.presenter,
+        (None, Some(owner)) if ctx.state.member(owner).is_some() => owner,
+        (None, _) => {
+            return Err(conflict(
+                "the problem needs a presenter: set the item's owner to a member first",
+            ));
+        }
     };
-    Some(result)
+    if let Some(speaker) = ctx.flow().round_speaker() {
+        return Err(conflict(format!(
+            "round speaker {speaker} has the floor; move the round on or end it first"
+        )));
+    }
+    if ctx.flow().floor.is_some() {
+        return Err(conflict(
+            "a member called from the speaker queue has the floor; end their turn first",
+        ));
+    }
+    let mut events = agenda::make_current(ctx, *item_id);
+    events.push(FlowEvent::ProblemPhaseStarted {
+        item_id: *item_id,
+        presenter,
+        phase: *phase,
+    });
+    events.push(FlowEvent::TimerSet {
+        timer: Some(Timer::start(
+            TimerSubject::ProblemPhase {
+                item_id: *item_id,
+                phase: *phase,
+            },
+            time_box_ms,
+            ctx.now_ms,
+        )),
+    });
+    Ok(events)
+}
+
+fn add_suggestion(
+    ctx: &Ctx,
+    item_id: &AgendaItemId,
+    text: &str,
+) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_participant()?;
+    let item = require_problem_item(ctx, *item_id)?;
+    let problem = item
+        .problem
+        .as_ref()
+        .filter(|problem| problem.phase == ProblemPhase::Suggest)
+        .ok_or_else(|| conflict("suggestions are taken in the suggest phase"))?;
+    if problem.presenter == ctx.by {
+        return Err(conflict(
+            "the presenter listens; suggestions come from the others",
+        ));
+    }
+    let text = text::required_block("a suggestion", text, ctx.limits.flow.suggestion_chars_max)?;
+    if text.is_empty() {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            "a suggestion must not be empty",
+        ));
+    }
+    if problem.suggestions.len() >= ctx.limits.flow.suggestions_per_problem_max {
+        return Err(RoomError::new(
+            ErrorCode::LimitReached,
+            format!(
+                "this problem has {} suggestions, the most it may have",
+                problem.suggestions.len()
+            ),
+        ));
+    }
+    Ok(vec![FlowEvent::SuggestionAdded {
+        item_id: *item_id,
+        suggestion: Suggestion {
+            suggestion_id: ctx.flow().next_suggestion_id,
+            by: ctx.by,
+            text,
+        },
+    }])
+}
+
+fn choose_suggestions(
+    ctx: &Ctx,
+    item_id: &AgendaItemId,
+    suggestion_ids: &[SuggestionId],
+) -> Result<Vec<FlowEvent>, RoomError> {
+    let item = require_problem_item(ctx, *item_id)?;
+    let Some(problem) = &item.problem else {
+        return Err(conflict("this problem's protocol has not started"));
+    };
+    if problem.presenter != ctx.by {
+        return Err(RoomError::new(
+            ErrorCode::Forbidden,
+            "only the presenter chooses what they will act on",
+        ));
+    }
+    if problem.phase != ProblemPhase::Decide {
+        return Err(conflict("the presenter chooses in the decide phase"));
+    }
+    let mut seen = BTreeSet::new();
+    for id in suggestion_ids {
+        if !problem.suggestions.iter().any(|s| s.suggestion_id == *id) {
+            return Err(not_found(format!("no suggestion {id} on this problem")));
+        }
+        if !seen.insert(*id) {
+            return Err(RoomError::new(
+                ErrorCode::Invalid,
+                format!("suggestion {id} is listed twice"),
+            ));
+        }
+    }
+    if problem.chosen == *suggestion_ids {
+        return Ok(Vec::new());
+    }
+    Ok(vec![FlowEvent::SuggestionsChosen {
+        item_id: *item_id,
+        suggestion_ids: suggestion_ids.to_vec(),
+    }])
 }

@@ -1,101 +1,125 @@
 //! The facilitator's side of the speaker queue: call the next raised hand (optionally with a
 //! time box, run by the meeting's timer), end their turn, clear the queue, lower someone's
-//! hand. Members raise and lower their own hands through the room's core rules.
+//! hand; and members raising and lowering their own.
 
-use roundtable_protocol::{FloorInfo, Request, TimerSubject};
+use crate::command::QueueCommand;
+use roundtable_protocol::MemberId;
+use roundtable_protocol::{FloorInfo, TimerSubject};
 
 use super::{Ctx, FlowEvent, Timer, conflict, not_found};
 use crate::state::{RoomError, RoomEvent};
 
-/// Decides a speaker queue request, or `None` when `request` is not one.
-pub(crate) fn decide(ctx: &Ctx, request: &Request) -> Option<Result<Vec<RoomEvent>, RoomError>> {
-    let result = match request {
-        Request::CallNextSpeaker { time_box_ms } => (|| {
-            ctx.require_facilitator()?;
-            let time_box_ms = time_box_ms
-                .map(|time_box_ms| ctx.time_box_ms("a called speaker's time box", time_box_ms))
-                .transpose()?;
-            if let Some(speaker) = ctx.flow().round_speaker() {
-                return Err(conflict(format!(
-                    "round speaker {speaker} has the floor; move the round on or end it first"
-                )));
+/// Decides one QueueCommand into events.
+pub(crate) fn decide(ctx: &Ctx, command: &QueueCommand) -> Result<Vec<RoomEvent>, RoomError> {
+    match command {
+        QueueCommand::RaiseHand => Ok(raise_hand(ctx)),
+        QueueCommand::LowerHand => Ok(lower_hand(ctx)),
+        QueueCommand::CallNextSpeaker { time_box_ms } => call_next_speaker(ctx, time_box_ms),
+        QueueCommand::EndTurn => end_turn(ctx),
+        QueueCommand::ClearHands => clear_hands(ctx),
+        QueueCommand::LowerHandOf { member_id } => lower_hand_of(ctx, member_id),
+    }
+}
+
+/// A member joins the speaker queue; raising a raised hand is a no-op.
+fn raise_hand(ctx: &Ctx) -> Vec<RoomEvent> {
+    if ctx.state.hands.contains(&ctx.by) {
+        return Vec::new();
+    }
+    vec![RoomEvent::HandRaised { member_id: ctx.by }]
+}
+
+/// A member leaves the speaker queue; lowering a lowered hand is a no-op.
+fn lower_hand(ctx: &Ctx) -> Vec<RoomEvent> {
+    if !ctx.state.hands.contains(&ctx.by) {
+        return Vec::new();
+    }
+    vec![RoomEvent::HandLowered { member_id: ctx.by }]
+}
+
+fn call_next_speaker(ctx: &Ctx, time_box_ms: &Option<u64>) -> Result<Vec<RoomEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let time_box_ms = time_box_ms
+        .map(|time_box_ms| ctx.time_box_ms("a called speaker's time box", time_box_ms))
+        .transpose()?;
+    if let Some(speaker) = ctx.flow().round_speaker() {
+        return Err(conflict(format!(
+            "round speaker {speaker} has the floor; move the round on or end it first"
+        )));
+    }
+    let Some(next) = ctx.state.hands.first().copied() else {
+        return Err(conflict("nobody has raised their hand"));
+    };
+    let mut flow_events = Vec::new();
+    ctx.end_current_turn(&mut flow_events);
+    let mut events: Vec<RoomEvent> = flow_events.into_iter().map(RoomEvent::from).collect();
+    events.push(RoomEvent::HandLowered { member_id: next });
+    events.push(
+        FlowEvent::FloorGiven {
+            floor: Some(FloorInfo {
+                member_id: next,
+                since_ms: ctx.now_ms,
+                time_box_ms,
+            }),
+        }
+        .into(),
+    );
+    let subject = TimerSubject::CalledSpeaker { member_id: next };
+    match time_box_ms {
+        Some(time_box_ms) => events.push(
+            FlowEvent::TimerSet {
+                timer: Some(Timer::start(subject, time_box_ms, ctx.now_ms)),
             }
-            let Some(next) = ctx.state.hands.first().copied() else {
-                return Err(conflict("nobody has raised their hand"));
-            };
-            let mut flow_events = Vec::new();
-            ctx.end_current_turn(&mut flow_events);
-            let mut events: Vec<RoomEvent> = flow_events.into_iter().map(RoomEvent::from).collect();
-            events.push(RoomEvent::HandLowered { member_id: next });
-            events.push(
-                FlowEvent::FloorGiven {
-                    floor: Some(FloorInfo {
-                        member_id: next,
-                        since_ms: ctx.now_ms,
-                        time_box_ms,
-                    }),
-                }
-                .into(),
-            );
-            let subject = TimerSubject::CalledSpeaker { member_id: next };
-            match time_box_ms {
-                Some(time_box_ms) => events.push(
-                    FlowEvent::TimerSet {
-                        timer: Some(Timer::start(subject, time_box_ms, ctx.now_ms)),
-                    }
-                    .into(),
-                ),
-                None => {
-                    if let Some(TimerSubject::CalledSpeaker { .. }) =
-                        ctx.flow().timer.map(|timer| timer.subject)
-                    {
-                        events.push(FlowEvent::TimerSet { timer: None }.into());
-                    }
-                }
-            }
-            Ok(events)
-        })(),
-        Request::EndTurn => (|| {
-            ctx.require_facilitator()?;
-            if ctx.flow().floor.is_none() {
-                return Err(conflict(
-                    "nobody called from the speaker queue has the floor",
-                ));
-            }
-            let mut events = Vec::new();
-            ctx.end_current_turn(&mut events);
-            events.push(FlowEvent::FloorGiven { floor: None });
+            .into(),
+        ),
+        None => {
             if let Some(TimerSubject::CalledSpeaker { .. }) =
                 ctx.flow().timer.map(|timer| timer.subject)
             {
-                events.push(FlowEvent::TimerSet { timer: None });
+                events.push(FlowEvent::TimerSet { timer: None }.into());
             }
-            Ok(events.into_iter().map(RoomEvent::from).collect())
-        })(),
-        Request::ClearHands => (|| {
-            ctx.require_facilitator()?;
-            Ok(ctx
-                .state
-                .hands
-                .iter()
-                .map(|member_id| RoomEvent::HandLowered {
-                    member_id: *member_id,
-                })
-                .collect())
-        })(),
-        Request::LowerHandOf { member_id } => (|| {
-            ctx.require_facilitator()?;
-            if ctx.state.member(*member_id).is_none() {
-                return Err(not_found(format!("no member {member_id} in this group")));
-            }
-            if !ctx.state.hands.contains(member_id) {
-                return Ok(Vec::new());
-            }
-            Ok(vec![RoomEvent::HandLowered {
-                member_id: *member_id,
-            }])
-        })(),
-        _ => return None,
-    };
-    Some(result)
+        }
+    }
+    Ok(events)
+}
+
+fn end_turn(ctx: &Ctx) -> Result<Vec<RoomEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    if ctx.flow().floor.is_none() {
+        return Err(conflict(
+            "nobody called from the speaker queue has the floor",
+        ));
+    }
+    let mut events = Vec::new();
+    ctx.end_current_turn(&mut events);
+    events.push(FlowEvent::FloorGiven { floor: None });
+    if let Some(TimerSubject::CalledSpeaker { .. }) = ctx.flow().timer.map(|timer| timer.subject) {
+        events.push(FlowEvent::TimerSet { timer: None });
+    }
+    Ok(events.into_iter().map(RoomEvent::from).collect())
+}
+
+fn clear_hands(ctx: &Ctx) -> Result<Vec<RoomEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    Ok(ctx
+        .state
+        .hands
+        .iter()
+        .map(|member_id| RoomEvent::HandLowered {
+            member_id: *member_id,
+        })
+        .collect())
+}
+
+fn lower_hand_of(ctx: &Ctx, member_id: &MemberId) -> Result<Vec<RoomEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    if ctx.state.member(*member_id).is_none() {
+        return Err(not_found(format!("no member {member_id} in this group")));
+    }
+    if !ctx.state.hands.contains(member_id) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![RoomEvent::HandLowered {
+        member_id: *member_id,
+    }])
 }

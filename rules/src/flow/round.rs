@@ -7,9 +7,9 @@
 
 use std::collections::BTreeSet;
 
+use crate::command::RoundCommand;
 use roundtable_protocol::{
-    ErrorCode, MemberId, Request, Role, RoundInfo, RoundSpeaker, SpeakerStatus, TimerSubject,
-    UnixMs,
+    ErrorCode, MemberId, Role, RoundInfo, RoundSpeaker, SpeakerStatus, TimerSubject, UnixMs,
 };
 
 use super::{Ctx, FlowEvent, Timer, agenda, conflict, not_found, turn_talk_ms};
@@ -141,166 +141,25 @@ fn shuffled(mut members: Vec<MemberId>, seed: u64) -> Vec<MemberId> {
     members
 }
 
-/// Decides a round or timer request, or `None` when `request` is not one.
-pub(crate) fn decide(ctx: &Ctx, request: &Request) -> Option<Result<Vec<FlowEvent>, RoomError>> {
-    let result = match request {
-        Request::StartRound {
+/// Decides one RoundCommand into events.
+pub(crate) fn decide(ctx: &Ctx, command: &RoundCommand) -> Result<Vec<FlowEvent>, RoomError> {
+    match command {
+        RoundCommand::StartRound {
             speaker_time_box_ms,
             auto_advance,
             speakers,
             item_id,
         } => start_round(ctx, *speaker_time_box_ms, *auto_advance, speakers, *item_id),
-        Request::ReorderSpeakers { order } => (|| {
-            ctx.require_facilitator()?;
-            let round = require_round(ctx)?;
-            let waiting = waiting_speakers(&round);
-            let wanted: BTreeSet<MemberId> = order.iter().copied().collect();
-            if order.len() != waiting.len()
-                || wanted.len() != order.len()
-                || !waiting.iter().all(|id| wanted.contains(id))
-            {
-                return Err(RoomError::new(
-                    ErrorCode::Invalid,
-                    "the order must list every waiting speaker exactly once",
-                ));
-            }
-            if *order == waiting {
-                return Ok(Vec::new());
-            }
-            Ok(vec![FlowEvent::RoundSpeakersReordered {
-                order: with_waiting_order(&round, order),
-            }])
-        })(),
-        Request::ShuffleSpeakers => (|| {
-            ctx.require_facilitator()?;
-            let round = require_round(ctx)?;
-            let waiting = waiting_speakers(&round);
-            let seed =
-                ctx.now_ms ^ ctx.state.seq.rotate_left(32) ^ ctx.state.meeting.id.as_u128() as u64;
-            let order = shuffled(waiting.clone(), seed);
-            if order == waiting {
-                return Ok(Vec::new());
-            }
-            Ok(vec![FlowEvent::RoundSpeakersReordered {
-                order: with_waiting_order(&round, &order),
-            }])
-        })(),
-        Request::NextSpeaker => (|| {
-            ctx.require_facilitator()?;
-            let round = require_round(ctx)?;
-            require_no_floor(ctx)?;
-            if ctx.flow().round_speaker().is_none() && waiting_speakers(&round).is_empty() {
-                return Err(conflict("every speaker has had their turn; end the round"));
-            }
-            Ok(advance(
-                ctx.state,
-                ctx.now_ms,
-                ctx.now_ms,
-                SpeakerStatus::Done,
-            ))
-        })(),
-        Request::SkipSpeaker { member_id } => (|| {
-            ctx.require_facilitator()?;
-            let round = require_round(ctx)?;
-            let current = ctx.flow().round_speaker();
-            let target = member_id
-                .or(current)
-                .ok_or_else(|| conflict("nobody is speaking; name the waiting speaker to skip"))?;
-            let speaker = round
-                .speakers
-                .iter()
-                .find(|speaker| speaker.member_id == target)
-                .ok_or_else(|| not_found(format!("{target} is not a speaker of this round")))?;
-            match speaker.status {
-                SpeakerStatus::Speaking => Ok(advance(
-                    ctx.state,
-                    ctx.now_ms,
-                    ctx.now_ms,
-                    SpeakerStatus::Skipped,
-                )),
-                SpeakerStatus::Waiting => Ok(vec![FlowEvent::RoundSpeakerChanged {
-                    member_id: target,
-                    status: SpeakerStatus::Skipped,
-                }]),
-                SpeakerStatus::Done | SpeakerStatus::Skipped => Err(conflict(format!(
-                    "{target} is not waiting to speak; use previous_speaker to give them the floor again"
-                ))),
-            }
-        })(),
-        Request::PreviousSpeaker => (|| {
-            ctx.require_facilitator()?;
-            let round = require_round(ctx)?;
-            require_no_floor(ctx)?;
-            let current = ctx.flow().round_speaker();
-            let end = current
-                .and_then(|id| round.speakers.iter().position(|s| s.member_id == id))
-                .unwrap_or(round.speakers.len());
-            let previous = round.speakers[..end]
-                .iter()
-                .rev()
-                .find(|s| matches!(s.status, SpeakerStatus::Done | SpeakerStatus::Skipped))
-                .ok_or_else(|| conflict("there is no previous speaker"))?
-                .member_id;
-            let mut events = Vec::new();
-            if let Some(current) = current {
-                let talk_ms = turn_talk_ms(
-                    ctx.flow(),
-                    TimerSubject::RoundSpeaker { member_id: current },
-                    ctx.now_ms,
-                    0,
-                );
-                if talk_ms > 0 {
-                    events.push(FlowEvent::TurnEnded {
-                        member_id: current,
-                        talk_ms,
-                        time_box_ms: Some(round.speaker_time_box_ms),
-                        in_round: true,
-                    });
-                }
-                events.push(FlowEvent::RoundSpeakerChanged {
-                    member_id: current,
-                    status: SpeakerStatus::Waiting,
-                });
-            }
-            events.push(FlowEvent::RoundSpeakerChanged {
-                member_id: previous,
-                status: SpeakerStatus::Speaking,
-            });
-            events.push(FlowEvent::TimerSet {
-                timer: Some(Timer::start(
-                    TimerSubject::RoundSpeaker {
-                        member_id: previous,
-                    },
-                    round.speaker_time_box_ms,
-                    ctx.now_ms,
-                )),
-            });
-            Ok(events)
-        })(),
-        Request::EndRound => (|| {
-            ctx.require_facilitator()?;
-            require_round(ctx)?;
-            let mut events = Vec::new();
-            ctx.end_current_turn(&mut events);
-            if let Some(TimerSubject::RoundSpeaker { .. }) = ctx.flow().timer.map(|t| t.subject) {
-                events.push(FlowEvent::TimerSet { timer: None });
-            }
-            events.push(FlowEvent::RoundEnded);
-            Ok(events)
-        })(),
-        Request::SetAutoAdvance { auto_advance } => (|| {
-            ctx.require_facilitator()?;
-            let round = require_round(ctx)?;
-            if round.auto_advance == *auto_advance {
-                return Ok(Vec::new());
-            }
-            Ok(vec![FlowEvent::RoundAutoAdvanceSet {
-                auto_advance: *auto_advance,
-            }])
-        })(),
-        Request::PauseTimer => timer_change(ctx, |timer| Ok(timer.paused(ctx.now_ms))),
-        Request::ResumeTimer => timer_change(ctx, |timer| Ok(timer.resumed(ctx.now_ms))),
-        Request::ExtendTimer { delta_ms } => timer_change(ctx, |timer| {
+        RoundCommand::ReorderSpeakers { order } => reorder_speakers(ctx, order),
+        RoundCommand::ShuffleSpeakers => shuffle_speakers(ctx),
+        RoundCommand::NextSpeaker => next_speaker(ctx),
+        RoundCommand::SkipSpeaker { member_id } => skip_speaker(ctx, member_id),
+        RoundCommand::PreviousSpeaker => previous_speaker(ctx),
+        RoundCommand::EndRound => end_round(ctx),
+        RoundCommand::SetAutoAdvance { auto_advance } => set_auto_advance(ctx, auto_advance),
+        RoundCommand::PauseTimer => timer_change(ctx, |timer| Ok(timer.paused(ctx.now_ms))),
+        RoundCommand::ResumeTimer => timer_change(ctx, |timer| Ok(timer.resumed(ctx.now_ms))),
+        RoundCommand::ExtendTimer { delta_ms } => timer_change(ctx, |timer| {
             let max_ms = ctx
                 .limits
                 .flow
@@ -314,9 +173,161 @@ pub(crate) fn decide(ctx: &Ctx, request: &Request) -> Option<Result<Vec<FlowEven
             }
             Ok(timer.extended(*delta_ms, ctx.now_ms))
         }),
-        _ => return None,
-    };
-    Some(result)
+    }
+}
+
+fn reorder_speakers(ctx: &Ctx, order: &[MemberId]) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let round = require_round(ctx)?;
+    let waiting = waiting_speakers(&round);
+    let wanted: BTreeSet<MemberId> = order.iter().copied().collect();
+    if order.len() != waiting.len()
+        || wanted.len() != order.len()
+        || !waiting.iter().all(|id| wanted.contains(id))
+    {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            "the order must list every waiting speaker exactly once",
+        ));
+    }
+    if *order == waiting {
+        return Ok(Vec::new());
+    }
+    Ok(vec![FlowEvent::RoundSpeakersReordered {
+        order: with_waiting_order(&round, order),
+    }])
+}
+
+fn shuffle_speakers(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let round = require_round(ctx)?;
+    let waiting = waiting_speakers(&round);
+    let seed = ctx.now_ms ^ ctx.state.seq.rotate_left(32) ^ ctx.state.meeting.id.as_u128() as u64;
+    let order = shuffled(waiting.clone(), seed);
+    if order == waiting {
+        return Ok(Vec::new());
+    }
+    Ok(vec![FlowEvent::RoundSpeakersReordered {
+        order: with_waiting_order(&round, &order),
+    }])
+}
+
+fn next_speaker(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let round = require_round(ctx)?;
+    require_no_floor(ctx)?;
+    if ctx.flow().round_speaker().is_none() && waiting_speakers(&round).is_empty() {
+        return Err(conflict("every speaker has had their turn; end the round"));
+    }
+    Ok(advance(
+        ctx.state,
+        ctx.now_ms,
+        ctx.now_ms,
+        SpeakerStatus::Done,
+    ))
+}
+
+fn skip_speaker(ctx: &Ctx, member_id: &Option<MemberId>) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let round = require_round(ctx)?;
+    let current = ctx.flow().round_speaker();
+    let target = member_id
+        .or(current)
+        .ok_or_else(|| conflict("nobody is speaking; name the waiting speaker to skip"))?;
+    let speaker = round
+        .speakers
+        .iter()
+        .find(|speaker| speaker.member_id == target)
+        .ok_or_else(|| not_found(format!("{target} is not a speaker of this round")))?;
+    match speaker.status {
+        SpeakerStatus::Speaking => Ok(advance(
+            ctx.state,
+            ctx.now_ms,
+            ctx.now_ms,
+            SpeakerStatus::Skipped,
+        )),
+        SpeakerStatus::Waiting => Ok(vec![FlowEvent::RoundSpeakerChanged {
+            member_id: target,
+            status: SpeakerStatus::Skipped,
+        }]),
+        SpeakerStatus::Done | SpeakerStatus::Skipped => Err(conflict(format!(
+            "{target} is not waiting to speak; use previous_speaker to give them the floor again"
+        ))),
+    }
+}
+
+fn previous_speaker(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let round = require_round(ctx)?;
+    require_no_floor(ctx)?;
+    let current = ctx.flow().round_speaker();
+    let end = current
+        .and_then(|id| round.speakers.iter().position(|s| s.member_id == id))
+        .unwrap_or(round.speakers.len());
+    let previous = round.speakers[..end]
+        .iter()
+        .rev()
+        .find(|s| matches!(s.status, SpeakerStatus::Done | SpeakerStatus::Skipped))
+        .ok_or_else(|| conflict("there is no previous speaker"))?
+        .member_id;
+    let mut events = Vec::new();
+    if let Some(current) = current {
+        let talk_ms = turn_talk_ms(
+            ctx.flow(),
+            TimerSubject::RoundSpeaker { member_id: current },
+            ctx.now_ms,
+            0,
+        );
+        if talk_ms > 0 {
+            events.push(FlowEvent::TurnEnded {
+                member_id: current,
+                talk_ms,
+                time_box_ms: Some(round.speaker_time_box_ms),
+                in_round: true,
+            });
+        }
+        events.push(FlowEvent::RoundSpeakerChanged {
+            member_id: current,
+            status: SpeakerStatus::Waiting,
+        });
+    }
+    events.push(FlowEvent::RoundSpeakerChanged {
+        member_id: previous,
+        status: SpeakerStatus::Speaking,
+    });
+    events.push(FlowEvent::TimerSet {
+        timer: Some(Timer::start(
+            TimerSubject::RoundSpeaker {
+                member_id: previous,
+            },
+            round.speaker_time_box_ms,
+            ctx.now_ms,
+        )),
+    });
+    Ok(events)
+}
+
+fn end_round(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    require_round(ctx)?;
+    let mut events = Vec::new();
+    ctx.end_current_turn(&mut events);
+    if let Some(TimerSubject::RoundSpeaker { .. }) = ctx.flow().timer.map(|t| t.subject) {
+        events.push(FlowEvent::TimerSet { timer: None });
+    }
+    events.push(FlowEvent::RoundEnded);
+    Ok(events)
+}
+
+fn set_auto_advance(ctx: &Ctx, auto_advance: &bool) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let round = require_round(ctx)?;
+    if round.auto_advance == *auto_advance {
+        return Ok(Vec::new());
+    }
+    Ok(vec![FlowEvent::RoundAutoAdvanceSet {
+        auto_advance: *auto_advance,
+    }])
 }
 
 /// A facilitator's change to the running or paused timer; a change that changes nothing is a

@@ -25,13 +25,17 @@ use std::collections::BTreeMap;
 
 use roundtable_protocol::{
     self as wire, ErrorCode, MemberId, Role, RolePlayEvent, RolePlayId, RolePlayInfo,
-    RolePlayPhase, RolePlayRequest, Rubric, UnixMs,
+    RolePlayPhase, Rubric, UnixMs,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::state::{Audience, RoomError, RoomEvent, RoomState};
+use crate::command::RolePlayCommand;
 use crate::limits::RoomLimits;
+use crate::state::{
+    Audience, RoomError, RoomEvent, RoomState, require_facilitator, require_member_role,
+};
+use crate::text;
 
 /// Criteria in one rubric.
 pub const CRITERIA_MAX: usize = 12;
@@ -341,38 +345,9 @@ fn conflict(message: impl Into<String>) -> RoomError {
     RoomError::new(ErrorCode::Conflict, message)
 }
 
-/// Checks free text: trimmed, at most `chars_max` characters, no control characters but line
-/// breaks and tabs. Empty is allowed only when `required` is false.
-pub fn valid_text(
-    what: &str,
-    text: &str,
-    chars_max: usize,
-    required: bool,
-) -> Result<String, RoomError> {
-    let trimmed = text.trim();
-    if required && trimmed.is_empty() {
-        return Err(invalid(format!("{what} must not be empty")));
-    }
-    let chars = trimmed.chars().count();
-    if chars > chars_max {
-        return Err(invalid(format!(
-            "{what} has {chars} characters; at most {chars_max} are allowed"
-        )));
-    }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(invalid(format!(
-            "{what} must not contain control characters"
-        )));
-    }
-    Ok(trimmed.to_string())
-}
-
 /// Checks a rubric and returns it cleaned (names and descriptions trimmed).
 pub fn valid_rubric(rubric: &Rubric) -> Result<Rubric, RoomError> {
-    let name = valid_text("the rubric name", &rubric.name, RUBRIC_NAME_CHARS_MAX, true)?;
+    let name = text::required_block("the rubric name", &rubric.name, RUBRIC_NAME_CHARS_MAX)?;
     if rubric.criteria.is_empty() {
         return Err(invalid("a rubric needs at least one criterion"));
     }
@@ -385,11 +360,10 @@ pub fn valid_rubric(rubric: &Rubric) -> Result<Rubric, RoomError> {
     let mut criteria = Vec::with_capacity(rubric.criteria.len());
     for (index, criterion) in rubric.criteria.iter().enumerate() {
         let number = index + 1;
-        let criterion_name = valid_text(
+        let criterion_name = text::required_block(
             &format!("the name of criterion {number}"),
             &criterion.name,
             CRITERION_NAME_CHARS_MAX,
-            true,
         )?;
         if criteria
             .iter()
@@ -399,11 +373,10 @@ pub fn valid_rubric(rubric: &Rubric) -> Result<Rubric, RoomError> {
                 "two criteria are named \"{criterion_name}\""
             )));
         }
-        let description = valid_text(
+        let description = text::block(
             &format!("the description of criterion {number}"),
             &criterion.description,
             CRITERION_DESCRIPTION_CHARS_MAX,
-            false,
         )?;
         if criterion.scale_min >= criterion.scale_max
             || criterion.scale_max - criterion.scale_min + 1 > SCALE_POINTS_MAX
@@ -432,28 +405,17 @@ pub fn valid_rubric(rubric: &Rubric) -> Result<Rubric, RoomError> {
     })
 }
 
-/// Decides every role play request except [`RolePlayRequest::Submit`], which is not an event
-/// (see [`decide_submission`]).
+/// Decides a facilitator's role play request. A scorer's submission is not an event: see
+/// [`decide_submission`].
 pub fn decide(
     state: &RoomState,
     by: MemberId,
-    action: &RolePlayRequest,
+    action: &RolePlayCommand,
     fresh: Fresh,
     now_ms: UnixMs,
     limits: &RoomLimits,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let Some(role) = state.role_of(by) else {
-        return Err(RoomError::new(
-            ErrorCode::Forbidden,
-            "you are no longer a member of this group",
-        ));
-    };
-    if role != Role::Facilitator {
-        return Err(RoomError::new(
-            ErrorCode::Forbidden,
-            "only a facilitator may do this",
-        ));
-    }
+    require_facilitator(require_member_role(state, by)?)?;
     let role_play = &state.role_play;
     let current_with = |role_play_id: RolePlayId| {
         role_play
@@ -469,8 +431,7 @@ pub fn decide(
     };
     let wrap = |change: RolePlayEvent| RoomEvent::RolePlay { change };
     match action {
-        RolePlayRequest::Submit { .. } => unreachable_submit(),
-        RolePlayRequest::SetUp {
+        RolePlayCommand::SetUp {
             seller,
             buyer,
             scenario,
@@ -512,7 +473,7 @@ pub fn decide(
             }
             let brief = match buyer_brief {
                 Some(brief) => {
-                    let brief = valid_text("the buyer brief", brief, BUYER_BRIEF_CHARS_MAX, false)?;
+                    let brief = text::block("the buyer brief", brief, BUYER_BRIEF_CHARS_MAX)?;
                     if buyer.is_none() && !brief.is_empty() {
                         return Err(invalid("a buyer brief needs a buyer"));
                     }
@@ -520,7 +481,7 @@ pub fn decide(
                 }
                 None => None,
             };
-            let scenario = valid_text("the scenario", scenario, SCENARIO_CHARS_MAX, true)?;
+            let scenario = text::required_block("the scenario", scenario, SCENARIO_CHARS_MAX)?;
             let rubric = valid_rubric(rubric)?;
             let threshold = reveal_threshold.unwrap_or(REVEAL_THRESHOLD_DEFAULT);
             let threshold_max = limits.members_per_room_max as u32;
@@ -550,7 +511,7 @@ pub fn decide(
             }
             Ok(events)
         }
-        RolePlayRequest::OpenScoring { role_play_id } => {
+        RolePlayCommand::OpenScoring { role_play_id } => {
             let current = current_with(*role_play_id)?;
             match current.info.phase {
                 RolePlayPhase::Setup => Ok(vec![wrap(RolePlayEvent::ScoringOpened {
@@ -562,7 +523,7 @@ pub fn decide(
                 )),
             }
         }
-        RolePlayRequest::CloseScoring { role_play_id } => {
+        RolePlayCommand::CloseScoring { role_play_id } => {
             let current = current_with(*role_play_id)?;
             match current.info.phase {
                 RolePlayPhase::Scoring => Ok(vec![wrap(RolePlayEvent::ScoringClosed {
@@ -573,7 +534,7 @@ pub fn decide(
                 RolePlayPhase::Revealed => Err(conflict("the results are out already")),
             }
         }
-        RolePlayRequest::Reveal { role_play_id } => {
+        RolePlayCommand::Reveal { role_play_id } => {
             let current = current_with(*role_play_id)?;
             match current.info.phase {
                 RolePlayPhase::Scoring | RolePlayPhase::Closed => {}
@@ -597,13 +558,13 @@ pub fn decide(
             events.push(wrap(RolePlayEvent::Revealed { results }));
             Ok(events)
         }
-        RolePlayRequest::Cancel { role_play_id } => {
+        RolePlayCommand::Cancel { role_play_id } => {
             current_with(*role_play_id)?;
             Ok(vec![wrap(RolePlayEvent::Cancelled {
                 role_play_id: *role_play_id,
             })])
         }
-        RolePlayRequest::SaveTemplate { rubric } => {
+        RolePlayCommand::SaveTemplate { rubric } => {
             let rubric = valid_rubric(rubric)?;
             if templates::built_in()
                 .iter()
@@ -628,7 +589,7 @@ pub fn decide(
             }
             Ok(vec![wrap(RolePlayEvent::TemplateSaved { rubric })])
         }
-        RolePlayRequest::DeleteTemplate { name } => {
+        RolePlayCommand::DeleteTemplate { name } => {
             if !role_play
                 .group_templates
                 .iter()
@@ -644,13 +605,6 @@ pub fn decide(
             })])
         }
     }
-}
-
-fn unreachable_submit() -> Result<Vec<RoomEvent>, RoomError> {
-    Err(RoomError::new(
-        ErrorCode::Internal,
-        "submissions are decided by decide_submission",
-    ))
 }
 
 /// The results of the current role play, from its bag. Comments and "one thing" answers are
@@ -772,14 +726,13 @@ pub fn decide_submission(
             )));
         }
     }
-    let comment = valid_text("the comment", comment, COMMENT_CHARS_MAX, false)?;
+    let comment = text::block("the comment", comment, COMMENT_CHARS_MAX)?;
     let one_thing = match one_thing_differently {
-        Some(text) => {
-            let text = valid_text(
+        Some(answer) => {
+            let text = text::block(
                 "\"one thing to do differently\"",
-                text,
+                answer,
                 ONE_THING_CHARS_MAX,
-                false,
             )?;
             if !info.rubric.one_thing_differently && !text.is_empty() {
                 return Err(invalid(

@@ -11,6 +11,25 @@ use crate::limits::RoomLimits;
 use crate::secret::{hash_secret, new_secret};
 use crate::state::{Group, RoomEvent, RoomState};
 
+/// Decides a wire role play request, as the room sorts it (tests speak in wire requests).
+fn decide(
+    state: &RoomState,
+    by: MemberId,
+    action: &RolePlayRequest,
+    fresh: Fresh,
+    now_ms: UnixMs,
+    limits: &RoomLimits,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    super::decide(
+        state,
+        by,
+        &crate::command::test_support::role_play_command(action),
+        fresh,
+        now_ms,
+        limits,
+    )
+}
+
 struct Room {
     state: RoomState,
     facilitator: MemberId,

@@ -23,12 +23,12 @@ use roundtable_protocol::{
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
-use roundtable_rules::RoomLimits;
 use roundtable_rules::flow;
 use roundtable_rules::roleplay::dedupe::ScoringDedupe;
 use roundtable_rules::state::{
     self, Audience, FreshMember, RoomError, RoomEvent, RoomState, StoredEvent,
 };
+use roundtable_rules::{Change, Command, RoomLimits};
 
 use super::{ConnectionId, Outbox, QueueError, Urgency, encode};
 use crate::clock::{Clock, sleep_until_or_never};
@@ -48,7 +48,7 @@ pub enum RoomCommand {
         connection_id: ConnectionId,
         request_id: RequestId,
         /// Boxed so that every slot of the room's queue stays small.
-        request: Box<wire::Request>,
+        command: Box<Command>,
     },
     /// A copy of the room's state, for exports (minutes, CSV). Nothing changes.
     Inspect {
@@ -491,8 +491,8 @@ impl RoomActor {
             RoomCommand::Request {
                 connection_id,
                 request_id,
-                request,
-            } => self.request(connection_id, request_id, &request).await,
+                command,
+            } => self.request(connection_id, request_id, &command).await,
             RoomCommand::Inspect { reply } => {
                 let _ = reply.send(Box::new(self.state.clone()));
             }
@@ -592,31 +592,26 @@ impl RoomActor {
         &mut self,
         connection_id: ConnectionId,
         request_id: RequestId,
-        request: &wire::Request,
+        command: &Command,
     ) {
         let Some(member_id) = self.subscribers.get(&connection_id).map(|s| s.member_id) else {
             return;
         };
-        let result = match state::answer_query(&self.state, member_id, request) {
-            Some(answer) => answer,
-            None if let wire::Request::RolePlay { action } = request => self
+        let result = match command {
+            Command::Change(change) => self.change(member_id, change).await,
+            Command::Query(query) => Ok(state::answer(&self.state, member_id, query)),
+            Command::RolePlay(action) => self
                 .role_play_request(member_id, action)
                 .await
                 .map(|()| Reply::Done),
-            None if matches!(request, wire::Request::StartNextMeeting) => self
+            Command::SubmitScores(submission) => self
+                .submit(member_id, submission)
+                .await
+                .map(|()| Reply::Done),
+            Command::StartNextMeeting => self
                 .start_next_meeting(member_id)
                 .await
                 .map(|()| Reply::Done),
-            None => {
-                let now_ms = self.now_ms;
-                match state::decide(&self.state, member_id, request, &self.rule_limits, now_ms) {
-                    Ok(events) => {
-                        let reply = state::reply_for(&events);
-                        self.commit(events).await.map(|()| reply)
-                    }
-                    Err(error) => Err(error),
-                }
-            }
         };
         let Some(subscriber) = self.subscribers.get(&connection_id) else {
             return;
@@ -629,7 +624,7 @@ impl RoomActor {
             Err(error) => {
                 // Role play refusals are not logged: a line naming the member next to a refused
                 // submission would tell when they tried to score.
-                if !matches!(request, wire::Request::RolePlay { .. }) {
+                if !matches!(command, Command::RolePlay(_) | Command::SubmitScores(_)) {
                     debug!(group = %self.group_id(), member = %member_id, code = error.code.as_str(), "request refused");
                 }
                 error_message(Some(request_id), &error)
@@ -642,6 +637,20 @@ impl RoomActor {
         {
             self.drop_slow(vec![connection_id]).await;
         }
+    }
+
+    /// Decides a change with the rules, then commits its events.
+    async fn change(&mut self, member_id: MemberId, change: &Change) -> Result<Reply, RoomError> {
+        let events = state::decide(
+            &self.state,
+            member_id,
+            change,
+            &self.rule_limits,
+            self.now_ms,
+        )?;
+        let reply = state::reply_for(&events);
+        self.commit(events).await?;
+        Ok(reply)
     }
 
     /// Persists `events`, then applies them and sends them to everyone in the room.

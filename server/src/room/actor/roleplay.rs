@@ -5,7 +5,8 @@
 //! connection's span (which names the member) or, in the actor, at a time that matches the
 //! member's request; see ARCHITECTURE.md, "Anonymity".
 
-use roundtable_protocol::{MemberId, RolePlayId, RolePlayRequest};
+use roundtable_protocol::{MemberId, RolePlayId};
+use roundtable_rules::command::{RolePlayCommand, ScoreSubmission};
 
 use super::RoomActor;
 use roundtable_rules::roleplay::dedupe::ScoringDedupe;
@@ -28,46 +29,27 @@ fn random_seed() -> u64 {
 }
 
 impl RoomActor {
-    /// Decides, persists and applies one role play request from `member_id`.
+    /// Decides, persists and applies a facilitator's role play request.
     pub(super) async fn role_play_request(
         &mut self,
         member_id: MemberId,
-        action: &RolePlayRequest,
+        action: &RolePlayCommand,
     ) -> Result<(), RoomError> {
-        let result = match action {
-            RolePlayRequest::Submit {
-                role_play_id,
-                scores,
-                comment,
-                one_thing_differently,
-            } => {
-                self.submit(
-                    member_id,
-                    *role_play_id,
-                    scores,
-                    comment,
-                    one_thing_differently.as_deref(),
-                )
-                .await
-            }
-            action => {
-                let fresh = Fresh {
-                    role_play_id: RolePlayId::random(),
-                    shuffle_seed: random_seed(),
-                };
-                let now_ms = self.now_ms;
-                match roleplay::decide(
-                    &self.state,
-                    member_id,
-                    action,
-                    fresh,
-                    now_ms,
-                    &self.rule_limits,
-                ) {
-                    Ok(events) => self.commit(events).await,
-                    Err(error) => Err(error),
-                }
-            }
+        let fresh = Fresh {
+            role_play_id: RolePlayId::random(),
+            shuffle_seed: random_seed(),
+        };
+        let decided = roleplay::decide(
+            &self.state,
+            member_id,
+            action,
+            fresh,
+            self.now_ms,
+            &self.rule_limits,
+        );
+        let result = match decided {
+            Ok(events) => self.commit(events).await,
+            Err(error) => Err(error),
         };
         self.sync_scoring_dedupe();
         result
@@ -75,15 +57,23 @@ impl RoomActor {
 
     /// Stores a submission in the bag, durably, with no link to `member_id` outside this
     /// process's memory.
-    async fn submit(
+    pub(super) async fn submit(
         &mut self,
         member_id: MemberId,
-        role_play_id: RolePlayId,
-        scores: &[u32],
-        comment: &str,
-        one_thing_differently: Option<&str>,
+        submission: &ScoreSubmission,
+    ) -> Result<(), RoomError> {
+        let result = self.submit_in_bag(member_id, submission).await;
+        self.sync_scoring_dedupe();
+        result
+    }
+
+    async fn submit_in_bag(
+        &mut self,
+        member_id: MemberId,
+        submission: &ScoreSubmission,
     ) -> Result<(), RoomError> {
         self.sync_scoring_dedupe();
+        let role_play_id = submission.role_play_id;
         let existing_slot = self
             .scoring_dedupe
             .as_ref()
@@ -93,9 +83,9 @@ impl RoomActor {
             &self.state,
             member_id,
             role_play_id,
-            scores,
-            comment,
-            one_thing_differently,
+            &submission.scores,
+            &submission.comment,
+            submission.one_thing_differently.as_deref(),
             existing_slot,
             SubmissionSlot(uuid::Uuid::new_v4()),
             &self.rule_limits,
