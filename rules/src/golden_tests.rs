@@ -101,7 +101,7 @@ impl Script {
                 at_ms: self.now_ms,
                 event,
             };
-            self.log.push(serde_json::to_vec(&stored).unwrap());
+            self.log.push(crate::stored::encode_event(&stored));
             // A meeting's log ends with the event that started the next one.
             if self.state.seq == 0 {
                 return;
@@ -110,7 +110,7 @@ impl Script {
     }
 
     fn snapshot(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.state).unwrap()
+        crate::stored::encode_snapshot(&self.state)
     }
 
     fn join(&mut self, credential: Credential) -> MemberId {
@@ -532,14 +532,14 @@ fn read_log(name: &str) -> Vec<Vec<u8>> {
 
 /// Loads a room the way the room actor does: the snapshot, then the log entries after it.
 fn load(snapshot: &[u8], log: &[Vec<u8>]) -> (RoomState, Vec<RoomEvent>) {
-    let mut state: RoomState = serde_json::from_slice(snapshot).expect("the snapshot loads");
+    let mut state = crate::stored::decode_snapshot(snapshot).expect("the snapshot loads");
     let mut events = Vec::new();
     for (index, entry) in log.iter().enumerate() {
         let seq = index as u64 + 1;
         if seq <= state.seq {
             continue;
         }
-        let stored: crate::state::StoredEvent = serde_json::from_slice(entry)
+        let stored = crate::stored::decode_event(entry)
             .unwrap_or_else(|error| panic!("log entry {seq} loads: {error}"));
         state.apply(seq, stored.at_ms, &stored.event);
         events.push(stored.event);
@@ -643,12 +643,12 @@ fn golden_stored_rooms_load_into_the_same_state() {
 
     // The first meeting, from the group's first snapshot, ends where the second's snapshot is.
     let (after_meeting_1, events_1) = load(&read("snapshot-1-created.json"), &meeting_1_log);
-    let meeting_2: RoomState = serde_json::from_slice(&read("snapshot-2-meeting-2.json")).unwrap();
+    let meeting_2 = crate::stored::decode_snapshot(&read("snapshot-2-meeting-2.json")).unwrap();
     assert_eq!(after_meeting_1, meeting_2);
 
     // The second meeting, from the snapshot taken during scoring, ends at the last snapshot.
     let (after_meeting_2, events_2) = load(&read("snapshot-3-scoring.json"), &meeting_2_log);
-    let last: RoomState = serde_json::from_slice(&read("snapshot-4-last.json")).unwrap();
+    let last = crate::stored::decode_snapshot(&read("snapshot-4-last.json")).unwrap();
     assert_eq!(after_meeting_2, last);
     last.check_invariants().unwrap();
 

@@ -14,6 +14,7 @@
 //!   [`practices`] (the best-practice library), and [`minutes`] (what a meeting leaves behind).
 //! - [`limits`]: the limits the rules enforce, as plain values.
 //! - [`secret`]: secrets as the rules keep them, hashed.
+//! - [`stored`]: the stored forms of a room (snapshot, log events), the one home of the format.
 //! - [`text`]: the one check of text that people type.
 
 pub mod activity;
@@ -26,6 +27,7 @@ pub mod practices;
 pub mod roleplay;
 pub mod secret;
 pub mod state;
+pub mod stored;
 pub mod text;
 
 #[cfg(test)]

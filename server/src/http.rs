@@ -143,7 +143,7 @@ async fn create_group(
     let snapshot = Snapshot {
         meeting_id,
         seq: 0,
-        bytes: serde_json::to_vec(&state).expect("room state always serializes"),
+        bytes: roundtable_rules::stored::encode_snapshot(&state),
     };
     match context.store.create_group(group_id, &snapshot).await {
         Ok(()) => {}

@@ -645,7 +645,7 @@ async fn a_room_whose_log_moved_on_without_it_closes_and_clients_resume_from_the
     };
     let entries = [LogEntry {
         seq: resume.seq + 1,
-        bytes: serde_json::to_vec(&foreign).unwrap(),
+        bytes: roundtable_rules::stored::encode_event(&foreign),
     }];
     intruder
         .append(AppendBatch {

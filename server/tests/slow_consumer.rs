@@ -38,7 +38,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
     let snapshot = Snapshot {
         meeting_id,
         seq: 0,
-        bytes: serde_json::to_vec(&state).unwrap(),
+        bytes: roundtable_rules::stored::encode_snapshot(&state),
     };
     store.create_group(group_id, &snapshot).await.unwrap();
     let (_stop, shutdown) = tokio::sync::watch::channel(false);

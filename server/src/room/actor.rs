@@ -28,7 +28,7 @@ use roundtable_rules::roleplay::dedupe::ScoringDedupe;
 use roundtable_rules::state::{
     self, Audience, FreshMember, RoomError, RoomEvent, RoomState, StoredEvent,
 };
-use roundtable_rules::{Change, Command, RoomLimits};
+use roundtable_rules::{Change, Command, RoomLimits, stored};
 
 use super::{ConnectionId, Outbox, QueueError, Urgency, encode};
 use crate::clock::{Clock, sleep_until_or_never};
@@ -234,13 +234,12 @@ pub fn spawn(
     commands: mpsc::Receiver<RoomCommand>,
     on_stop: impl FnOnce() + Send + 'static,
 ) -> Result<(), StoreError> {
-    let mut state: RoomState = serde_json::from_slice(&loaded.snapshot.bytes)
-        .map_err(|error| StoreError::Corrupt(format!("room snapshot does not parse: {error}")))?;
+    let mut state = stored::decode_snapshot(&loaded.snapshot.bytes)
+        .map_err(|error| StoreError::Corrupt(error.to_string()))?;
     let mut recent = VecDeque::new();
     for entry in &loaded.tail {
-        let stored: StoredEvent = serde_json::from_slice(&entry.bytes).map_err(|error| {
-            StoreError::Corrupt(format!("log entry {} does not parse: {error}", entry.seq))
-        })?;
+        let stored = stored::decode_event(&entry.bytes)
+            .map_err(|error| StoreError::Corrupt(format!("seq {}: {error}", entry.seq)))?;
         if entry.seq != state.seq + 1 {
             return Err(StoreError::Corrupt(format!(
                 "log entry {} does not follow seq {}",
@@ -701,7 +700,7 @@ impl RoomActor {
             };
             entries.push(LogEntry {
                 seq,
-                bytes: serde_json::to_vec(&stored).expect("stored events always serialize"),
+                bytes: stored::encode_event(&stored),
             });
             frames.push(RecentEvent {
                 seq,
@@ -819,11 +818,10 @@ impl RoomActor {
             .iter()
             .map(|event| LogEntry {
                 seq: last_seq,
-                bytes: serde_json::to_vec(&StoredEvent {
+                bytes: stored::encode_event(&StoredEvent {
                     at_ms: now_ms,
                     event: event.clone(),
-                })
-                .expect("stored events always serialize"),
+                }),
             })
             .collect();
         let last_event = AppendBatch {
@@ -961,7 +959,7 @@ impl RoomActor {
                 let mut frames = Vec::with_capacity(entries.len());
                 for (offset, entry) in entries.iter().enumerate() {
                     let expected = resume.seq + 1 + offset as u64;
-                    let Ok(stored) = serde_json::from_slice::<StoredEvent>(&entry.bytes) else {
+                    let Ok(stored) = stored::decode_event(&entry.bytes) else {
                         return snapshot();
                     };
                     if entry.seq != expected {
@@ -988,7 +986,7 @@ impl RoomActor {
         Snapshot {
             meeting_id: state.meeting.id,
             seq: state.seq,
-            bytes: serde_json::to_vec(state).expect("room state always serializes"),
+            bytes: stored::encode_snapshot(state),
         }
     }
 
