@@ -626,12 +626,11 @@ pub fn decide_join(
             display_name,
             member_token,
         } => {
-            if hash_secret(secret) != state.group.facilitator_secret_hash {
-                return Err(RoomError::new(
-                    ErrorCode::Unauthorized,
-                    "the facilitator secret is not this group's; check the facilitator link",
-                ));
-            }
+            require_secret(
+                secret,
+                state.group.facilitator_secret_hash,
+                "the facilitator secret is not this group's; check the facilitator link",
+            )?;
             let existing = member_token
                 .as_deref()
                 .and_then(|token| member_by_token(state, token));
@@ -657,12 +656,11 @@ pub fn decide_join(
             display_name,
             observer,
         } => {
-            if hash_secret(secret) != state.group.invite_secret_hash {
-                return Err(RoomError::new(
-                    ErrorCode::Unauthorized,
-                    "the invite secret is not this group's; ask the facilitator for a new link",
-                ));
-            }
+            require_secret(
+                secret,
+                state.group.invite_secret_hash,
+                "the invite secret is not this group's; ask the facilitator for a new link",
+            )?;
             let role = if *observer {
                 Role::Observer
             } else {
@@ -684,7 +682,18 @@ pub fn decide_join(
     }
 }
 
-fn member_by_token<'a>(state: &'a RoomState, token: &str) -> Option<&'a Member> {
+/// Refuses with `refusal` unless `secret` is the one whose hash is `stored`.
+fn require_secret(secret: &str, stored: SecretHash, refusal: &str) -> Result<(), RoomError> {
+    if hash_secret(secret) == stored {
+        Ok(())
+    } else {
+        Err(RoomError::new(ErrorCode::Unauthorized, refusal))
+    }
+}
+
+/// The member whose token this is: the one lookup of a member token, for joins and for the
+/// HTTP exports.
+pub fn member_by_token<'a>(state: &'a RoomState, token: &str) -> Option<&'a Member> {
     let hash = hash_secret(token);
     state
         .members
@@ -890,12 +899,7 @@ pub fn decide_next_meeting(
     by: MemberId,
     next_meeting_id: MeetingId,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    if state.role_of(by) != Some(Role::Facilitator) {
-        return Err(RoomError::new(
-            ErrorCode::Forbidden,
-            "only a facilitator may do this",
-        ));
-    }
+    require_facilitator(require_member_role(state, by)?)?;
     Ok(vec![RoomEvent::NextMeetingStarted {
         meeting_id: next_meeting_id,
         number: state.meeting.number + 1,

@@ -1,16 +1,14 @@
 //! The shared agenda: items, members' proposals, the group's template, and the pure builder of
 //! the next meeting's agenda (template plus carried-over unfinished items).
 
-use std::collections::BTreeSet;
-
-use crate::command::AgendaCommand;
 use roundtable_protocol::ProposalId;
 use roundtable_protocol::{
     AgendaItem, AgendaItemDraft, AgendaItemId, AgendaItemKind, AgendaItemOrigin, AgendaItemStatus,
     ErrorCode, Proposal, TemplateItem, TimerSubject,
 };
 
-use super::{Ctx, FlowEvent, conflict, not_found};
+use super::{Ctx, FlowEvent, conflict, not_found, require_permutation};
+use crate::command::AgendaCommand;
 use crate::state::RoomError;
 use crate::text;
 
@@ -316,16 +314,7 @@ fn remove_agenda_item(ctx: &Ctx, item_id: &AgendaItemId) -> Result<Vec<FlowEvent
 fn reorder_agenda(ctx: &Ctx, order: &[AgendaItemId]) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
     let current: Vec<AgendaItemId> = ctx.flow().agenda.iter().map(|item| item.item_id).collect();
-    let wanted: BTreeSet<AgendaItemId> = order.iter().copied().collect();
-    if order.len() != current.len()
-        || wanted.len() != order.len()
-        || !current.iter().all(|id| wanted.contains(id))
-    {
-        return Err(RoomError::new(
-            ErrorCode::Invalid,
-            "the order must list every agenda item exactly once",
-        ));
-    }
+    require_permutation(order, &current, "agenda item")?;
     if *order == current {
         return Ok(Vec::new());
     }

@@ -13,6 +13,8 @@
 //! - [`round`]: rounds, the timer controls and the speaker queue's floor.
 //! - [`problem`]: the bring-a-problem protocol.
 
+use std::collections::BTreeSet;
+
 pub mod agenda;
 pub mod problem;
 pub mod queue;
@@ -569,28 +571,38 @@ impl Ctx<'_> {
         let flow = self.flow();
         if let Some(member_id) = flow.round_speaker() {
             let round = flow.round.as_ref().expect("a round speaker is in a round");
-            events.push(FlowEvent::TurnEnded {
-                member_id,
-                talk_ms: turn_talk_ms(
-                    flow,
-                    TimerSubject::RoundSpeaker { member_id },
-                    self.now_ms,
-                    0,
-                ),
-                time_box_ms: Some(round.speaker_time_box_ms),
-                in_round: true,
-            });
+            let subject = TimerSubject::RoundSpeaker { member_id };
+            let talk_ms = turn_talk_ms(flow, subject, self.now_ms, 0);
+            events.push(FlowEvent::round_turn_ended(round, member_id, talk_ms));
         }
         if let Some(floor) = flow.floor {
             let subject = TimerSubject::CalledSpeaker {
                 member_id: floor.member_id,
             };
-            events.push(FlowEvent::TurnEnded {
-                member_id: floor.member_id,
-                talk_ms: turn_talk_ms(flow, subject, self.now_ms, floor.since_ms),
-                time_box_ms: floor.time_box_ms,
-                in_round: false,
-            });
+            let talk_ms = turn_talk_ms(flow, subject, self.now_ms, floor.since_ms);
+            events.push(FlowEvent::floor_turn_ended(&floor, talk_ms));
+        }
+    }
+}
+
+impl FlowEvent {
+    /// The end of round speaker `member_id`'s turn, after `talk_ms` of talk.
+    pub(crate) fn round_turn_ended(round: &RoundInfo, member_id: MemberId, talk_ms: u64) -> Self {
+        FlowEvent::TurnEnded {
+            member_id,
+            talk_ms,
+            time_box_ms: Some(round.speaker_time_box_ms),
+            in_round: true,
+        }
+    }
+
+    /// The end of the called speaker's turn, after `talk_ms` of talk.
+    pub(crate) fn floor_turn_ended(floor: &FloorInfo, talk_ms: u64) -> Self {
+        FlowEvent::TurnEnded {
+            member_id: floor.member_id,
+            talk_ms,
+            time_box_ms: floor.time_box_ms,
+            in_round: false,
         }
     }
 }
@@ -709,12 +721,8 @@ pub fn on_member_removed(state: &RoomState, member_id: MemberId, now_ms: UnixMs)
         match speaker.status {
             SpeakerStatus::Speaking => {
                 let subject = TimerSubject::RoundSpeaker { member_id };
-                events.push(FlowEvent::TurnEnded {
-                    member_id,
-                    talk_ms: turn_talk_ms(flow, subject, now_ms, 0),
-                    time_box_ms: Some(round.speaker_time_box_ms),
-                    in_round: true,
-                });
+                let talk_ms = turn_talk_ms(flow, subject, now_ms, 0);
+                events.push(FlowEvent::round_turn_ended(round, member_id, talk_ms));
                 events.push(FlowEvent::RoundSpeakerChanged {
                     member_id,
                     status: SpeakerStatus::Skipped,
@@ -732,12 +740,8 @@ pub fn on_member_removed(state: &RoomState, member_id: MemberId, now_ms: UnixMs)
         && floor.member_id == member_id
     {
         let subject = TimerSubject::CalledSpeaker { member_id };
-        events.push(FlowEvent::TurnEnded {
-            member_id,
-            talk_ms: turn_talk_ms(flow, subject, now_ms, floor.since_ms),
-            time_box_ms: floor.time_box_ms,
-            in_round: false,
-        });
+        let talk_ms = turn_talk_ms(flow, subject, now_ms, floor.since_ms);
+        events.push(FlowEvent::floor_turn_ended(&floor, talk_ms));
         events.push(FlowEvent::FloorGiven { floor: None });
         if flow.timer.is_some_and(|timer| timer.subject == subject) {
             events.push(FlowEvent::TimerSet { timer: None });
@@ -752,6 +756,25 @@ pub fn on_member_removed(state: &RoomState, member_id: MemberId, now_ms: UnixMs)
         }
     }
     events
+}
+
+/// Refuses unless `order` lists every one of `current` exactly once (`what` names one of them).
+pub(crate) fn require_permutation<T: Ord + Copy>(
+    order: &[T],
+    current: &[T],
+    what: &str,
+) -> Result<(), RoomError> {
+    let wanted: BTreeSet<T> = order.iter().copied().collect();
+    if order.len() != current.len()
+        || wanted.len() != order.len()
+        || !current.iter().all(|id| wanted.contains(id))
+    {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            format!("the order must list every {what} exactly once"),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn not_found(what: impl Into<String>) -> RoomError {

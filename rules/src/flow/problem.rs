@@ -4,13 +4,13 @@
 
 use std::collections::BTreeSet;
 
-use crate::command::ProblemCommand;
 use roundtable_protocol::{
-    AgendaItem, AgendaItemKind, ErrorCode, ProblemPhase, Suggestion, TimerSubject,
+    AgendaItem, AgendaItemId, AgendaItemKind, ErrorCode, ProblemPhase, Suggestion, SuggestionId,
+    TimerSubject,
 };
-use roundtable_protocol::{AgendaItemId, SuggestionId};
 
 use super::{Ctx, FlowEvent, Timer, agenda, conflict, not_found};
+use crate::command::ProblemCommand;
 use crate::state::RoomError;
 use crate::text;
 

@@ -2,11 +2,11 @@
 //! time box, run by the meeting's timer), end their turn, clear the queue, lower someone's
 //! hand; and members raising and lowering their own.
 
-use crate::command::QueueCommand;
 use roundtable_protocol::MemberId;
 use roundtable_protocol::{FloorInfo, TimerSubject};
 
 use super::{Ctx, FlowEvent, Timer, conflict, not_found};
+use crate::command::QueueCommand;
 use crate::state::{RoomError, RoomEvent};
 
 /// Decides one QueueCommand into events.

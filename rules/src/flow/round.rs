@@ -7,12 +7,14 @@
 
 use std::collections::BTreeSet;
 
-use crate::command::RoundCommand;
 use roundtable_protocol::{
     ErrorCode, MemberId, Role, RoundInfo, RoundSpeaker, SpeakerStatus, TimerSubject, UnixMs,
 };
 
-use super::{Ctx, FlowEvent, Timer, agenda, conflict, not_found, turn_talk_ms};
+use super::{
+    Ctx, FlowEvent, Timer, agenda, conflict, not_found, require_permutation, turn_talk_ms,
+};
+use crate::command::RoundCommand;
 use crate::state::{RoomError, RoomState};
 
 fn require_round(ctx: &Ctx) -> Result<RoundInfo, RoomError> {
@@ -55,12 +57,7 @@ pub fn advance(
         );
         // An absent speaker skipped before saying anything has had no turn.
         if ending_status == SpeakerStatus::Done || talk_ms > 0 {
-            events.push(FlowEvent::TurnEnded {
-                member_id: current,
-                talk_ms,
-                time_box_ms: Some(round.speaker_time_box_ms),
-                in_round: true,
-            });
+            events.push(FlowEvent::round_turn_ended(round, current, talk_ms));
         }
         events.push(FlowEvent::RoundSpeakerChanged {
             member_id: current,
@@ -180,16 +177,7 @@ fn reorder_speakers(ctx: &Ctx, order: &[MemberId]) -> Result<Vec<FlowEvent>, Roo
     ctx.require_facilitator()?;
     let round = require_round(ctx)?;
     let waiting = waiting_speakers(&round);
-    let wanted: BTreeSet<MemberId> = order.iter().copied().collect();
-    if order.len() != waiting.len()
-        || wanted.len() != order.len()
-        || !waiting.iter().all(|id| wanted.contains(id))
-    {
-        return Err(RoomError::new(
-            ErrorCode::Invalid,
-            "the order must list every waiting speaker exactly once",
-        ));
-    }
+    require_permutation(order, &waiting, "waiting speaker")?;
     if *order == waiting {
         return Ok(Vec::new());
     }
@@ -279,12 +267,7 @@ fn previous_speaker(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
             0,
         );
         if talk_ms > 0 {
-            events.push(FlowEvent::TurnEnded {
-                member_id: current,
-                talk_ms,
-                time_box_ms: Some(round.speaker_time_box_ms),
-                in_round: true,
-            });
+            events.push(FlowEvent::round_turn_ended(&round, current, talk_ms));
         }
         events.push(FlowEvent::RoundSpeakerChanged {
             member_id: current,

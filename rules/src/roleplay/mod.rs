@@ -141,6 +141,20 @@ pub struct SubmissionDecision {
 }
 
 impl RolePlayState {
+    /// The current role play if it is `role_play_id`; a stale click on an earlier one gets
+    /// `not_found`.
+    pub fn require_current(&self, role_play_id: RolePlayId) -> Result<&CurrentRolePlay, RoomError> {
+        self.current
+            .as_ref()
+            .filter(|current| current.info.role_play_id == role_play_id)
+            .ok_or_else(|| {
+                RoomError::new(
+                    ErrorCode::NotFound,
+                    format!("role play {role_play_id} is not the current one"),
+                )
+            })
+    }
+
     /// The id of the role play being scored, if scoring is open.
     pub fn scoring_open(&self) -> Option<RolePlayId> {
         self.current
@@ -417,18 +431,7 @@ pub fn decide(
 ) -> Result<Vec<RoomEvent>, RoomError> {
     require_facilitator(require_member_role(state, by)?)?;
     let role_play = &state.role_play;
-    let current_with = |role_play_id: RolePlayId| {
-        role_play
-            .current
-            .as_ref()
-            .filter(|current| current.info.role_play_id == role_play_id)
-            .ok_or_else(|| {
-                RoomError::new(
-                    ErrorCode::NotFound,
-                    format!("role play {role_play_id} is not the current one"),
-                )
-            })
-    };
+    let current_with = |role_play_id: RolePlayId| role_play.require_current(role_play_id);
     let wrap = |change: RolePlayEvent| RoomEvent::RolePlay { change };
     match action {
         RolePlayCommand::SetUp {
@@ -676,23 +679,8 @@ pub fn decide_submission(
     fresh_slot: SubmissionSlot,
     limits: &RoomLimits,
 ) -> Result<SubmissionDecision, RoomError> {
-    let Some(role) = state.role_of(by) else {
-        return Err(RoomError::new(
-            ErrorCode::Forbidden,
-            "you are no longer a member of this group",
-        ));
-    };
-    let current = state
-        .role_play
-        .current
-        .as_ref()
-        .filter(|current| current.info.role_play_id == role_play_id)
-        .ok_or_else(|| {
-            RoomError::new(
-                ErrorCode::NotFound,
-                format!("role play {role_play_id} is not the current one"),
-            )
-        })?;
+    let role = require_member_role(state, by)?;
+    let current = state.role_play.require_current(role_play_id)?;
     let info = &current.info;
     if role == Role::Observer {
         return Err(RoomError::new(
