@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use roundtable_protocol::{
@@ -20,6 +20,7 @@ use crate::room::state::{Group, RoomState, valid_name};
 use crate::secrets::new_secret;
 use crate::server::ServerContext;
 use crate::store::{Snapshot, StoreError};
+use crate::transport::upgrade::{self, UpgradeRefusal, check_upgrade};
 
 /// Largest HTTP request body accepted.
 const HTTP_BODY_BYTES_MAX: usize = 16 * 1024;
@@ -47,7 +48,7 @@ pub fn router(context: Arc<ServerContext>) -> Router {
             "/api/groups/{group_id}/benchmarks.csv",
             get(crate::export::benchmarks_csv),
         )
-        .route(crate::websocket::PATH, get(websocket))
+        .route(upgrade::PATH, get(websocket))
         .route_service("/", index.clone())
         .route_service("/g/{group_id}", index)
         // Only the client's own files are public: not its tests, tools or node_modules.
@@ -174,42 +175,7 @@ async fn create_group(
     (StatusCode::CREATED, axum::Json(response)).into_response()
 }
 
-/// Why a WebSocket upgrade request is refused.
-#[derive(Debug)]
-pub enum UpgradeRefusal<'h> {
-    /// A browser page from an origin that may not connect.
-    ForeignOrigin(&'h str),
-    ShuttingDown,
-    /// Not an upgrade this server speaks; the sentence says what is wrong.
-    NotAnUpgrade(&'static str),
-}
-
-/// Checks a WebSocket upgrade request as both ways in do (hyper's, [`websocket`], and the
-/// direct one in [`crate::server`]), so they accept exactly the same requests: a browser's
-/// `Origin` (only browsers send one) must be allowed, the server must not be stopping, and the
-/// request must be an upgrade this server speaks. Answers the `Sec-WebSocket-Accept` value.
-pub fn check_upgrade<'h>(
-    context: &ServerContext,
-    method: &Method,
-    headers: &'h HeaderMap,
-) -> Result<HeaderValue, UpgradeRefusal<'h>> {
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
-        if !context
-            .allowed_origins
-            .iter()
-            .any(|allowed| allowed == origin)
-        {
-            return Err(UpgradeRefusal::ForeignOrigin(origin));
-        }
-    }
-    if *context.shutdown.borrow() {
-        return Err(UpgradeRefusal::ShuttingDown);
-    }
-    crate::websocket::accept_key(method, headers).map_err(UpgradeRefusal::NotAnUpgrade)
-}
-
-/// Answers a WebSocket upgrade that came through hyper: one that [`crate::server`] did not
+/// Answers a WebSocket upgrade that came through hyper: one that [`upgrade::upgrade_directly`] did not
 /// take directly, because it is refused here, or arrived in pieces, or followed another
 /// request on its connection.
 async fn websocket(
@@ -250,8 +216,8 @@ async fn websocket(
     let hard_limit = context.config.limits.frame_bytes_hard_max();
     tokio::spawn(async move {
         match on_upgrade.await {
-            Ok(upgraded) => match crate::websocket::from_upgraded(upgraded, hard_limit).await {
-                Some(socket) => crate::connection::serve(socket, context, None).await,
+            Ok(upgraded) => match upgrade::from_upgraded(upgraded, hard_limit).await {
+                Some(socket) => crate::transport::connection::serve(socket, context, None).await,
                 None => warn!("an upgraded connection is not a TCP stream; closed"),
             },
             Err(failure) => debug!(error = %failure, "WebSocket upgrade failed"),

@@ -7,7 +7,8 @@
 //!   tests use too.
 //! - [`export`]: facilitator exports over HTTP (minutes as JSON and Markdown, CSV).
 //! - [`http`]: the HTTP routes (health, group creation, WebSocket upgrade, static client).
-//! - [`connection`]: one WebSocket connection: frame checks, rate limit, join, forwarding.
+//! - [`transport`]: everything between the socket and the room: the listener, the WebSocket
+//!   upgrade, frames, the socket, each connection's outbox and task, parsing, the rate limit.
 //! - [`room`]: live rooms: the pure state machine, the actor that owns each room, and the
 //!   registry that finds or loads them.
 //! - [`store`]: persistence behind one trait, with the embedded (redb) implementation and the
@@ -18,7 +19,6 @@
 
 pub mod clock;
 pub mod config;
-pub mod connection;
 pub mod export;
 pub mod http;
 pub mod logging;
@@ -26,7 +26,7 @@ pub mod room;
 pub mod secrets;
 pub mod server;
 pub mod store;
-pub mod websocket;
+pub mod transport;
 
 pub use config::{Config, Limits};
 pub use server::Server;

@@ -7,20 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::room::actor::RoomContext;
 use crate::room::registry::Registry;
 use crate::store::{EmbeddedOptions, EmbeddedStore, RedisOptions, RedisStore, Store};
-
-/// The longest a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The most time shutdown waits for rooms to write their snapshots and sockets to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -188,7 +183,11 @@ impl Server {
             stop,
         } = self;
         let app = crate::http::router(Arc::clone(&context));
-        let serving = tokio::spawn(serve_http(listener, app, Arc::clone(&context)));
+        let serving = tokio::spawn(crate::transport::listener::serve_http(
+            listener,
+            app,
+            Arc::clone(&context),
+        ));
         let abort = serving.abort_handle();
         let retention = tokio::spawn(trim_ended_logs_periodically(Arc::clone(&context)));
         shutdown.await;
@@ -217,137 +216,6 @@ impl Server {
         info!("stopped");
         Ok(())
     }
-}
-
-/// Accepts connections and serves HTTP/1.1 on each (WebSocket upgrades included) until the
-/// shutdown signal; then stops accepting and lets every HTTP connection finish gracefully.
-///
-/// The server drives hyper itself rather than through `axum::serve`: a plain HTTP/1 connection
-/// hands its upgraded socket back as the `TcpStream` it is (see [`crate::websocket`]), whereas
-/// the HTTP version detection of `axum::serve` wraps it in two more layers that every read and
-/// write of every WebSocket would go through. And a connection that opens with a WebSocket
-/// upgrade is not given to hyper at all (see [`upgrade_directly`]).
-async fn serve_http(
-    listener: TcpListener,
-    app: axum::Router,
-    context: Arc<ServerContext>,
-) -> std::io::Result<()> {
-    let mut accepting = context.shutdown.clone();
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            () = stopping(&mut accepting) => break,
-            Some(done) = connections.join_next(), if !connections.is_empty() => {
-                if let Err(error) = done
-                    && error.is_panic()
-                {
-                    warn!(%error, "an HTTP connection's task panicked");
-                }
-            }
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => {
-                    connections.spawn(serve_http_connection(tcp, app.clone(), Arc::clone(&context)));
-                }
-                // Out of file descriptors, say: back off briefly instead of spinning.
-                Err(error) => {
-                    warn!(%error, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-        }
-    }
-    drop(listener);
-    while connections.join_next().await.is_some() {}
-    Ok(())
-}
-
-/// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops.
-async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<ServerContext>) {
-    // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
-    // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
-    if let Err(error) = tcp.set_nodelay(true) {
-        debug!(%error, "could not set TCP_NODELAY");
-    }
-    let mut shutdown = context.shutdown.clone();
-    let tcp = tokio::select! {
-        not_taken = upgrade_directly(tcp, &context) => match not_taken {
-            Some(tcp) => tcp,
-            None => return,
-        },
-        () = stopping(&mut shutdown) => return,
-        () = tokio::time::sleep(HEADER_READ_TIMEOUT) => {
-            debug!("no request arrived in time; closed");
-            return;
-        }
-    };
-    let service = hyper_util::service::TowerToHyperService::new(app);
-    let connection = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(TokioIo::new(tcp), service)
-        .with_upgrades();
-    let mut connection = std::pin::pin!(connection);
-    tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(error) = result {
-                debug!(%error, "HTTP connection ended with an error");
-            }
-        }
-        () = stopping(&mut shutdown) => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
-        }
-    }
-}
-
-/// Takes a new connection whose first request is a WebSocket upgrade that will be accepted
-/// (`GET /ws`, complete in what has arrived, from an allowed origin, while the server runs),
-/// without hyper: reads the request head, and starts the WebSocket connection's task, whose
-/// first write carries the `101 Switching Protocols` response and the `hello` together. Every
-/// other connection is handed back untouched (what arrived is only looked at, not read) for
-/// hyper to serve, refusals of upgrades included; so is one whose head has not all arrived in
-/// the first look. `None` when the connection was taken, or closed before sending anything.
-///
-/// When a whole server's clients reconnect at once, every one comes through here: skipping
-/// hyper's machinery, and one system call and TCP segment per connection, saves about an
-/// eighth of the server's work per reconnection (see BENCHMARKS.md, "Reconnect storm").
-async fn upgrade_directly(mut tcp: TcpStream, context: &Arc<ServerContext>) -> Option<TcpStream> {
-    let mut head = vec![0; crate::websocket::UPGRADE_HEAD_BYTES_MAX];
-    let seen = match tcp.peek(&mut head).await {
-        Ok(0) => return None,
-        Ok(seen) => seen,
-        // hyper meets the same error and says so.
-        Err(_) => return Some(tcp),
-    };
-    let Some((head_len, headers)) = crate::websocket::parse_upgrade_head(&head[..seen]) else {
-        return Some(tcp);
-    };
-    // A refusal is hyper's to answer (and log), with the right status.
-    let Ok(accept) = crate::http::check_upgrade(context, &axum::http::Method::GET, &headers) else {
-        return Some(tcp);
-    };
-    // The head is in the socket's receive queue (it was just seen there): this read takes it
-    // at once, and leaves whatever the client sent after it for the WebSocket.
-    if tokio::io::AsyncReadExt::read_exact(&mut tcp, &mut head[..head_len])
-        .await
-        .is_err()
-    {
-        return None;
-    }
-    drop(head);
-    let socket = crate::websocket::server_socket(
-        tcp,
-        Vec::new(),
-        context.config.limits.frame_bytes_hard_max(),
-    )
-    .await;
-    let response = crate::websocket::switching_protocols(&accept);
-    tokio::spawn(crate::connection::serve(
-        socket,
-        Arc::clone(context),
-        Some(response),
-    ));
-    None
 }
 
 /// Every [`RETENTION_PASS_INTERVAL`], trims the logs of up to

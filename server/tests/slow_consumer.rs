@@ -11,9 +11,9 @@ use roundtable_server::clock::SystemClock;
 use roundtable_server::room::actor::{RoomCommand, RoomContext};
 use roundtable_server::room::registry::{JoinArgs, Registry};
 use roundtable_server::room::state::{Group, RoomState};
-use roundtable_server::room::{Outbox, OutboxItem};
 use roundtable_server::secrets::new_secret;
 use roundtable_server::store::{EmbeddedStore, Snapshot, Store};
+use roundtable_server::transport::outbox::{Outbox, OutboxItem};
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {

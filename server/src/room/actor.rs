@@ -16,7 +16,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::websocket::WireFrame;
 use roundtable_protocol::{
     self as wire, CatchUp, CloseReason, Credential, ErrorCode, EventFrame, GroupId, MemberId,
     PresenceReason, Reply, RequestId, ResumePoint, Seq, ServerMessage, UnixMs,
@@ -25,14 +24,16 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
+use super::ConnectionId;
 use super::flow;
 use super::roleplay::dedupe::ScoringDedupe;
 use super::state::{self, Audience, FreshMember, RoomError, RoomEvent, RoomState};
-use super::{ConnectionId, Outbox, QueueError, Urgency, encode};
 use crate::clock::{Clock, sleep_until_or_never};
 use crate::config::Limits;
 use crate::secrets::new_secret;
 use crate::store::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
+use crate::transport::frame::{WireFrame, encode};
+use crate::transport::outbox::{Outbox, QueueError, Urgency};
 
 /// Commands a room accepts, queued in its bounded channel.
 #[derive(Debug)]
@@ -1054,8 +1055,10 @@ mod tests {
         );
         assert_eq!(snapshot_head_start(group, 1), 0);
     }
-    use crate::room::Outbox;
-    use crate::room::tests::{assert_nothing_arrives, assert_receives, frame, tcp_pair};
+    use crate::transport::outbox::Outbox;
+    use crate::transport::outbox::tests::{
+        assert_nothing_arrives, assert_receives, frame, tcp_pair,
+    };
 
     #[tokio::test]
     async fn presence_waits_for_company_and_an_urgent_frame_takes_it_along() {

@@ -14,9 +14,10 @@ use roundtable_protocol::{Credential, ErrorCode, GroupId, MemberId, RequestId, R
 use tokio::sync::{OnceCell, mpsc, oneshot};
 use tracing::warn;
 
+use super::ConnectionId;
 use super::actor::{self, JoinCommand, RoomCommand, RoomContext};
 use super::state::{RoomError, RoomState};
-use super::{ConnectionId, Outbox};
+use crate::transport::outbox::Outbox;
 
 /// Commands waiting for one room; a sender waits when it is full.
 const ROOM_QUEUE_MAX: usize = 1024;

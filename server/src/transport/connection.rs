@@ -19,12 +19,16 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tracing::{Instrument, debug, field, info, info_span};
 
+use super::frame::{WireFrame, encode};
+use super::outbox::{CloseRequest, Outbox, OutboxItem, QueueError, Urgency};
+use super::parse::{FrameError, parse_frame, peek_id};
+use super::rate_limit::TokenBucket;
+use super::socket::{self, Socket};
 use crate::clock::sleep_until_or_never;
+use crate::room::ConnectionId;
 use crate::room::actor::RoomCommand;
 use crate::room::registry::{JoinArgs, RoomHandle};
-use crate::room::{CloseRequest, ConnectionId, Outbox, OutboxItem, QueueError, Urgency};
 use crate::server::ServerContext;
-use crate::websocket::{self, Socket, WireFrame};
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -32,7 +36,7 @@ static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Serves one upgraded WebSocket until it closes. `upgrade_response` is the response to a
-/// direct upgrade (see [`crate::server`]), still to be written; `None` when hyper wrote it.
+/// direct upgrade (see [`super::upgrade::upgrade_directly`]), still to be written; `None` when hyper wrote it.
 ///
 /// Not an `async fn`: an async fn keeps its arguments twice for its whole life (as passed and
 /// as moved into its body), in every idle connection's task. The set-up runs here, and the
@@ -129,7 +133,7 @@ impl Connection {
         async move {
             let mut presence_reason = PresenceReason::ConnectionLost;
             let mut closing: Option<CloseRequest> = None;
-            let read_wake = websocket::ReadWake::new();
+            let read_wake = socket::ReadWake::new();
             loop {
                 let join_deadline = match &session {
                     Session::Joining { deadline } => Some(*deadline),
@@ -143,7 +147,7 @@ impl Connection {
                             break;
                         }
                         OutboxItem::Frame(frame) => {
-                            if websocket::write_frames(&mut socket, frame, || outbox.try_next()).await.is_err() {
+                            if socket::write_frames(&mut socket, frame, || outbox.try_next()).await.is_err() {
                                 break;
                             }
                             outbox.release();
@@ -157,7 +161,7 @@ impl Connection {
                         closing = Some((CloseReason::JoinTimeout, "no join arrived in time".into()));
                         break;
                     }
-                    message = websocket::next_message(&mut socket, &read_wake) => {
+                    message = socket::next_message(&mut socket, &read_wake) => {
                         let next = match message {
                             Some(Ok(Message::Text(text))) => Box::pin(self.on_text(&text, &outbox, &mut session)).await,
                             Some(Ok(Message::Binary(_))) => self.reject(&outbox, None, ErrorCode::Invalid, "frames must be JSON text, not binary".into()),
@@ -362,22 +366,17 @@ fn is_capacity_error(error: &tokio_tungstenite::tungstenite::Error) -> bool {
 async fn close_gracefully(socket: &mut Socket, outbox: &Outbox, closing: Option<CloseRequest>) {
     let Some((reason, message)) = closing else {
         if let Some(rest) = outbox.take_unfinished()
-            && websocket::write_frames(socket, rest, || None)
-                .await
-                .is_err()
+            && socket::write_frames(socket, rest, || None).await.is_err()
         {
             return;
         }
         let _ = Socket::close(socket, None).await;
         return;
     };
-    let mut closing_frame = Some(crate::room::encode(&ServerMessage::Closing {
-        reason,
-        message,
-    }));
+    let mut closing_frame = Some(encode(&ServerMessage::Closing { reason, message }));
     while let Some(first) = outbox.try_next().or_else(|| closing_frame.take()) {
         let more = || outbox.try_next().or_else(|| closing_frame.take());
-        if websocket::write_frames(socket, first, more).await.is_err() {
+        if socket::write_frames(socket, first, more).await.is_err() {
             return;
         }
     }
@@ -389,168 +388,4 @@ async fn close_gracefully(socket: &mut Socket, outbox: &Outbox, closing: Option<
         return;
     }
     while let Some(Ok(_)) = socket.next().await {}
-}
-
-/// A parse failure, with the request id when the frame had one.
-#[derive(Debug, PartialEq)]
-struct FrameError {
-    id: Option<RequestId>,
-    code: ErrorCode,
-    message: String,
-}
-
-/// Parses a client frame, telling apart bad JSON, a wrong version, an unknown type and a bad
-/// field, so the client gets the most useful error code.
-fn parse_frame(text: &str) -> Result<ClientFrame, FrameError> {
-    let error = match serde_json::from_str::<ClientFrame>(text) {
-        Ok(frame) if frame.v == PROTOCOL_VERSION => return Ok(frame),
-        Ok(frame) => {
-            return Err(FrameError {
-                id: Some(frame.id),
-                code: ErrorCode::UnsupportedVersion,
-                message: format!(
-                    "this server speaks protocol version {PROTOCOL_VERSION}, not {}",
-                    frame.v
-                ),
-            });
-        }
-        Err(error) => error,
-    };
-    let value: serde_json::Value = match serde_json::from_str(text) {
-        Ok(value) => value,
-        Err(parse) => {
-            return Err(FrameError {
-                id: None,
-                code: ErrorCode::Invalid,
-                message: format!("the frame is not valid JSON: {parse}"),
-            });
-        }
-    };
-    let id = value.get("id").and_then(serde_json::Value::as_u64);
-    match value.get("v").and_then(serde_json::Value::as_u64) {
-        Some(v) if v == u64::from(PROTOCOL_VERSION) => {}
-        Some(v) => {
-            return Err(FrameError {
-                id,
-                code: ErrorCode::UnsupportedVersion,
-                message: format!("this server speaks protocol version {PROTOCOL_VERSION}, not {v}"),
-            });
-        }
-        None => {
-            return Err(FrameError {
-                id,
-                code: ErrorCode::Invalid,
-                message: format!(
-                    "every frame needs \"v\": {PROTOCOL_VERSION} (the protocol version)"
-                ),
-            });
-        }
-    }
-    if id.is_none() {
-        return Err(FrameError {
-            id,
-            code: ErrorCode::Invalid,
-            message: "every frame needs a numeric \"id\" chosen by the client".into(),
-        });
-    }
-    if let Some(kind) = value.get("type").and_then(serde_json::Value::as_str)
-        && error.to_string().contains("unknown variant")
-    {
-        return Err(FrameError {
-            id,
-            code: ErrorCode::UnknownType,
-            message: format!("there is no request of type \"{kind}\""),
-        });
-    }
-    Err(FrameError {
-        id,
-        code: ErrorCode::Invalid,
-        message: format!("the request is malformed: {error}"),
-    })
-}
-
-fn peek_id(text: &str) -> Option<RequestId> {
-    serde_json::from_str::<serde_json::Value>(text)
-        .ok()?
-        .get("id")?
-        .as_u64()
-}
-
-/// A token bucket: `rate` tokens per second, holding at most twice that.
-#[derive(Debug)]
-struct TokenBucket {
-    rate_per_second: f64,
-    capacity: f64,
-    tokens: f64,
-    updated: Instant,
-}
-
-impl TokenBucket {
-    fn new(requests_per_second: u32) -> Self {
-        let rate_per_second = f64::from(requests_per_second.max(1));
-        TokenBucket {
-            rate_per_second,
-            capacity: rate_per_second * 2.0,
-            tokens: rate_per_second * 2.0,
-            updated: Instant::now(),
-        }
-    }
-
-    fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
-        self.updated = now;
-        self.tokens = (self.tokens + elapsed * self.rate_per_second).min(self.capacity);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parse_tells_errors_apart() {
-        let bad_json = parse_frame("{not json").unwrap_err();
-        assert_eq!((bad_json.id, bad_json.code), (None, ErrorCode::Invalid));
-
-        let version =
-            parse_frame(r#"{"v":2,"id":5,"type":"ping","client_time_ms":1}"#).unwrap_err();
-        assert_eq!(
-            (version.id, version.code),
-            (Some(5), ErrorCode::UnsupportedVersion)
-        );
-
-        let unknown = parse_frame(r#"{"v":1,"id":6,"type":"dance"}"#).unwrap_err();
-        assert_eq!(
-            (unknown.id, unknown.code),
-            (Some(6), ErrorCode::UnknownType)
-        );
-
-        let missing = parse_frame(r#"{"v":1,"id":7,"type":"rename_group"}"#).unwrap_err();
-        assert_eq!((missing.id, missing.code), (Some(7), ErrorCode::Invalid));
-        assert!(missing.message.contains("name"), "{}", missing.message);
-
-        let no_id = parse_frame(r#"{"v":1,"type":"raise_hand"}"#).unwrap_err();
-        assert_eq!((no_id.id, no_id.code), (None, ErrorCode::Invalid));
-
-        let good = parse_frame(r#"{"v":1,"id":8,"type":"raise_hand"}"#).expect("valid frame");
-        assert_eq!(good.request, Request::RaiseHand);
-    }
-
-    #[test]
-    fn token_bucket_allows_bursts_then_the_rate() {
-        let start = Instant::now();
-        let mut bucket = TokenBucket::new(10);
-        bucket.updated = start;
-        let burst = (0..100).filter(|_| bucket.take(start)).count();
-        assert_eq!(burst, 20, "a burst of twice the rate passes");
-        let later = start + Duration::from_millis(500);
-        let refilled = (0..100).filter(|_| bucket.take(later)).count();
-        assert_eq!(refilled, 5, "half a second refills half the rate");
-    }
 }
