@@ -5,8 +5,10 @@
 //! - [`config`]: the typed configuration, from flags and environment variables.
 //! - [`server`]: binds, serves, shuts down gracefully; [`server::Server`] is the entry point
 //!   tests use too.
-//! - [`export`]: facilitator exports over HTTP (minutes as JSON and Markdown, CSV).
-//! - [`http`]: the HTTP routes (health, group creation, WebSocket upgrade, static client).
+//! - [`app`]: what the HTTP routes and the connections share (configuration, store, rooms,
+//!   shutdown).
+//! - [`http`]: the HTTP routes (health, group creation, the WebSocket upgrade through hyper,
+//!   facilitator exports, the static client).
 //! - [`transport`]: everything between the socket and the room: the listener, the WebSocket
 //!   upgrade, frames, the socket, each connection's outbox and task, parsing, the rate limit.
 //! - [`room`]: live rooms: the pure state machine, the actor that owns each room, and the
@@ -17,9 +19,9 @@
 //! - [`secrets`]: random secrets and tokens, stored only as hashes.
 //! - [`clock`]: wall-clock time, real or manual.
 
+pub mod app;
 pub mod clock;
 pub mod config;
-pub mod export;
 pub mod http;
 pub mod logging;
 pub mod room;

@@ -4,17 +4,15 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use crate::app::App;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::room::actor::RoomContext;
-use crate::room::registry::Registry;
 use crate::store::{EmbeddedOptions, EmbeddedStore, RedisOptions, RedisStore, Store};
 
 /// The most time shutdown waits for rooms to write their snapshots and sockets to close.
@@ -28,49 +26,11 @@ const RETENTION_PASS_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// a shortened retention) is worked off over several passes instead of in one long burst.
 const RETENTION_MEETINGS_PER_PASS_MAX: usize = 100;
 
-/// Everything request handlers and connections share.
-#[derive(Debug)]
-pub struct ServerContext {
-    pub config: Config,
-    /// The base of every link handed out, without a trailing slash.
-    pub public_base: String,
-    /// Origins allowed to open a WebSocket (the public URL's, plus the configured ones).
-    pub allowed_origins: Vec<String>,
-    pub store: Arc<dyn Store>,
-    pub rooms: Registry,
-    pub clock: Arc<dyn Clock>,
-    /// Turns true when the server shuts down.
-    pub shutdown: watch::Receiver<bool>,
-    connections: AtomicU64,
-}
-
-/// Counts an open connection until dropped.
-#[derive(Debug)]
-pub struct ConnectionGuard(Arc<ServerContext>);
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl ServerContext {
-    /// Counts a connection as open until the guard is dropped.
-    pub fn connection_opened(self: &Arc<Self>) -> ConnectionGuard {
-        self.connections.fetch_add(1, Ordering::SeqCst);
-        ConnectionGuard(Arc::clone(self))
-    }
-
-    pub fn open_connections(&self) -> u64 {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
 /// A bound, not yet serving server.
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
-    context: Arc<ServerContext>,
+    context: Arc<App>,
     stop: watch::Sender<bool>,
 }
 
@@ -127,32 +87,8 @@ impl Server {
         let bound = listener
             .local_addr()
             .expect("a bound listener has an address");
-        let public_base = config.public_base(bound);
-        let mut allowed_origins = vec![origin_of(&public_base)];
-        allowed_origins.extend(
-            config
-                .allowed_origins
-                .iter()
-                .map(|origin| origin.trim_end_matches('/').to_string()),
-        );
         let (stop, shutdown) = watch::channel(false);
-        let rooms = Registry::new(RoomContext {
-            store: Arc::clone(&store),
-            limits: config.limits.clone(),
-            clock: Arc::clone(&clock),
-            shutdown: shutdown.clone(),
-            lease_owner: new_lease_owner(),
-        });
-        let context = Arc::new(ServerContext {
-            config,
-            public_base,
-            allowed_origins,
-            store,
-            rooms,
-            clock,
-            shutdown,
-            connections: AtomicU64::new(0),
-        });
+        let context = Arc::new(App::new(config, bound, store, clock, shutdown));
         Server {
             listener,
             context,
@@ -221,7 +157,7 @@ impl Server {
 /// Every [`RETENTION_PASS_INTERVAL`], trims the logs of up to
 /// [`RETENTION_MEETINGS_PER_PASS_MAX`] meetings that ended more than `log_retention_hours` ago.
 /// Several processes sharing one store may run passes at the same time: trimming is idempotent.
-async fn trim_ended_logs_periodically(context: Arc<ServerContext>) {
+async fn trim_ended_logs_periodically(context: Arc<App>) {
     let mut passes = tokio::time::interval(RETENTION_PASS_INTERVAL);
     passes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -238,39 +174,5 @@ async fn trim_ended_logs_periodically(context: Arc<ServerContext>) {
             // The meetings stay due; the next pass tries again.
             Err(error) => warn!(%error, "could not trim the logs of ended meetings"),
         }
-    }
-}
-
-/// A fresh random id for this process as a holder of room leases. A restarted process gets
-/// another one, so it cannot mistake a lease of its dead predecessor for its own.
-fn new_lease_owner() -> Arc<str> {
-    Arc::from(uuid::Uuid::new_v4().simple().to_string())
-}
-
-/// Completes once the shutdown signal is set (or its sender is gone).
-pub async fn stopping(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stopping| *stopping).await;
-}
-
-/// The origin (`scheme://host[:port]`) of a URL.
-fn origin_of(url: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |index| index + 3);
-    match url[after_scheme..].find('/') {
-        Some(slash) => url[..after_scheme + slash].to_string(),
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::origin_of;
-
-    #[test]
-    fn origin_drops_the_path() {
-        assert_eq!(
-            origin_of("https://meet.example.com/rt"),
-            "https://meet.example.com"
-        );
-        assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
     }
 }

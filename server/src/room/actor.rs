@@ -385,7 +385,7 @@ impl RoomActor {
                 _ = tokio::time::sleep(timer_wait.unwrap_or_default()), if timer_wait.is_some() => {
                     Box::pin(self.tick()).await;
                 }
-                () = crate::server::stopping(&mut shutdown) => {
+                () = crate::app::stopping(&mut shutdown) => {
                     self.close_all(CloseReason::ServerShutdown, "the server is shutting down; reconnect shortly");
                     break;
                 }

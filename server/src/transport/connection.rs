@@ -24,11 +24,11 @@ use super::outbox::{CloseRequest, Outbox, OutboxItem, QueueError, Urgency};
 use super::parse::{FrameError, parse_frame, peek_id};
 use super::rate_limit::TokenBucket;
 use super::socket::{self, Socket};
+use crate::app::App;
 use crate::clock::sleep_until_or_never;
 use crate::room::ConnectionId;
 use crate::room::actor::RoomCommand;
 use crate::room::registry::{JoinArgs, RoomHandle};
-use crate::server::ServerContext;
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -43,7 +43,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// future holds only what the connection needs from then on (BENCHMARKS.md, memory).
 pub fn serve(
     socket: Box<Socket>,
-    context: Arc<ServerContext>,
+    context: Arc<App>,
     upgrade_response: Option<WireFrame>,
 ) -> impl Future<Output = ()> + Send {
     let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
@@ -68,7 +68,7 @@ enum Session {
 
 struct Connection {
     id: ConnectionId,
-    context: Arc<ServerContext>,
+    context: Arc<App>,
     rate: TokenBucket,
     /// Rejected frames since the last accepted one; too many closes the connection.
     errors_in_a_row: u32,
@@ -81,7 +81,7 @@ enum Next {
 }
 
 impl Connection {
-    fn new(id: ConnectionId, context: Arc<ServerContext>) -> Self {
+    fn new(id: ConnectionId, context: Arc<App>) -> Self {
         let limits = &context.config.limits;
         let rate = TokenBucket::new(limits.requests_per_second);
         Connection {
@@ -153,7 +153,7 @@ impl Connection {
                             outbox.release();
                         }
                     },
-                    () = crate::server::stopping(&mut shutdown), if join_deadline.is_some() => {
+                    () = crate::app::stopping(&mut shutdown), if join_deadline.is_some() => {
                         closing = Some((CloseReason::ServerShutdown, "the server is shutting down".into()));
                         break;
                     }

@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use super::upgrade::upgrade_directly;
-use crate::server::{ServerContext, stopping};
+use crate::app::{App, stopping};
 
 /// The longest a client may take to send a request's headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -25,7 +25,7 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub async fn serve_http(
     listener: TcpListener,
     app: axum::Router,
-    context: Arc<ServerContext>,
+    context: Arc<App>,
 ) -> std::io::Result<()> {
     let mut accepting = context.shutdown.clone();
     let mut connections = JoinSet::new();
@@ -57,7 +57,7 @@ pub async fn serve_http(
 }
 
 /// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops.
-async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<ServerContext>) {
+async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<App>) {
     // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
     // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
     if let Err(error) = tcp.set_nodelay(true) {

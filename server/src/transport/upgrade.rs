@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::frame::WireFrame;
 use super::socket::{Socket, server_socket};
-use crate::server::ServerContext;
+use crate::app::App;
 
 /// Checks that a request asks for a WebSocket upgrade this server speaks and returns the
 /// `Sec-WebSocket-Accept` value to answer with, or a sentence saying what is wrong.
@@ -139,7 +139,7 @@ pub enum UpgradeRefusal<'h> {
 /// `Origin` (only browsers send one) must be allowed, the server must not be stopping, and the
 /// request must be an upgrade this server speaks. Answers the `Sec-WebSocket-Accept` value.
 pub fn check_upgrade<'h>(
-    context: &ServerContext,
+    context: &App,
     method: &Method,
     headers: &'h HeaderMap,
 ) -> Result<HeaderValue, UpgradeRefusal<'h>> {
@@ -170,10 +170,7 @@ pub fn check_upgrade<'h>(
 /// When a whole server's clients reconnect at once, every one comes through here: skipping
 /// hyper's machinery, and one system call and TCP segment per connection, saves about an
 /// eighth of the server's work per reconnection (see BENCHMARKS.md, "Reconnect storm").
-pub async fn upgrade_directly(
-    mut tcp: TcpStream,
-    context: &Arc<ServerContext>,
-) -> Option<TcpStream> {
+pub async fn upgrade_directly(mut tcp: TcpStream, context: &Arc<App>) -> Option<TcpStream> {
     let mut head = vec![0; UPGRADE_HEAD_BYTES_MAX];
     let seen = match tcp.peek(&mut head).await {
         Ok(0) => return None,

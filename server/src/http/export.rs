@@ -11,15 +11,15 @@ use axum::response::{IntoResponse, Response};
 use roundtable_protocol::{ErrorCode, GroupId, MeetingId, MeetingList, MeetingSummary, Role};
 use serde::Deserialize;
 
-use crate::http::error;
+use super::api_error::error;
+use crate::app::App;
 use crate::room::minutes;
 use crate::room::state::RoomState;
 use crate::secrets::hash_secret;
-use crate::server::ServerContext;
 
 /// Loads the group's state and checks that the request carries a facilitator's credential.
 async fn authorized(
-    context: &ServerContext,
+    context: &App,
     group_id: &str,
     headers: &HeaderMap,
 ) -> Result<Box<RoomState>, Response> {
@@ -91,7 +91,7 @@ fn download(content_type: &'static str, file_name: String, body: String) -> Resp
 
 /// `GET /api/groups/{group_id}/meetings`: the current meeting and the kept past ones.
 pub async fn meetings(
-    State(context): State<Arc<ServerContext>>,
+    State(context): State<Arc<App>>,
     Path(group_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -125,7 +125,7 @@ pub struct MinutesQuery {
 
 /// `GET /api/groups/{group_id}/minutes?meeting=<id>&format=md|json`.
 pub async fn minutes(
-    State(context): State<Arc<ServerContext>>,
+    State(context): State<Arc<App>>,
     Path(group_id): Path<String>,
     Query(query): Query<MinutesQuery>,
     headers: HeaderMap,
@@ -184,7 +184,7 @@ pub async fn minutes(
 
 /// `GET /api/groups/{group_id}/commitments.csv`.
 pub async fn commitments_csv(
-    State(context): State<Arc<ServerContext>>,
+    State(context): State<Arc<App>>,
     Path(group_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -200,7 +200,7 @@ pub async fn commitments_csv(
 
 /// `GET /api/groups/{group_id}/benchmarks.csv`.
 pub async fn benchmarks_csv(
-    State(context): State<Arc<ServerContext>>,
+    State(context): State<Arc<App>>,
     Path(group_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {

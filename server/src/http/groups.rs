@@ -1,0 +1,109 @@
+//! `POST /api/groups`: creating a group.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use roundtable_protocol::{CreateGroupRequest, CreateGroupResponse, ErrorCode, GroupId, MeetingId};
+use tracing::{info, warn};
+
+use super::HTTP_BODY_BYTES_MAX;
+use super::api_error::error;
+use crate::app::App;
+use crate::room::state::{Group, RoomState, valid_name};
+use crate::secrets::new_secret;
+use crate::store::{Snapshot, StoreError};
+
+/// Creates a group and answers its two links.
+pub async fn create_group(
+    State(context): State<Arc<App>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::TooLarge,
+                format!("the request body exceeds {HTTP_BODY_BYTES_MAX} bytes"),
+            );
+        }
+        Err(rejection) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::Invalid,
+                rejection.body_text(),
+            );
+        }
+    };
+    let request: CreateGroupRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(parse) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::Invalid,
+                format!("expected {{\"name\": \"...\"}}: {parse}"),
+            );
+        }
+    };
+    let name = match valid_name(
+        "group name",
+        &request.name,
+        context.config.limits.group_name_chars_max,
+    ) {
+        Ok(name) => name,
+        Err(invalid) => return error(StatusCode::BAD_REQUEST, invalid.code, invalid.message),
+    };
+    let (facilitator_secret, facilitator_secret_hash) = new_secret();
+    let (invite_secret, invite_secret_hash) = new_secret();
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let now_ms = context.clock.now_ms();
+    let state = RoomState::new_group(
+        Group {
+            id: group_id,
+            name,
+            facilitator_secret_hash,
+            invite_secret_hash,
+            created_at_ms: now_ms,
+        },
+        meeting_id,
+        now_ms,
+    );
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: serde_json::to_vec(&state).expect("room state always serializes"),
+    };
+    match context.store.create_group(group_id, &snapshot).await {
+        Ok(()) => {}
+        Err(StoreError::Unavailable(reason)) => {
+            warn!(%reason, "could not create a group");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::StorageUnavailable,
+                "the group could not be saved; nothing was created, please try again",
+            );
+        }
+        Err(other) => {
+            warn!(error = %other, "could not create a group");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "the group could not be created",
+            );
+        }
+    }
+    info!(group = %group_id, "group created");
+    let base = &context.public_base;
+    let response = CreateGroupResponse {
+        group_id,
+        meeting_id,
+        facilitator_url: format!("{base}/g/{group_id}#facilitator={facilitator_secret}"),
+        invite_url: format!("{base}/g/{group_id}#invite={invite_secret}"),
+    };
+    (StatusCode::CREATED, axum::Json(response)).into_response()
+}
