@@ -3,9 +3,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -24,41 +24,21 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub rooms: Registry,
     pub clock: Arc<dyn Clock>,
-    /// Turns true when the server shuts down.
-    pub shutdown: watch::Receiver<bool>,
-    connections: AtomicU64,
-}
-
-/// Counts an open connection until dropped.
-#[derive(Debug)]
-pub struct ConnectionGuard(Arc<App>);
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::SeqCst);
-    }
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
+    /// Every open WebSocket connection (each holds a token of it while it is open); shutdown
+    /// waits for them to close.
+    pub connections: TaskTracker,
 }
 
 impl App {
-    /// Counts a connection as open until the guard is dropped.
-    pub fn connection_opened(self: &Arc<Self>) -> ConnectionGuard {
-        self.connections.fetch_add(1, Ordering::SeqCst);
-        ConnectionGuard(Arc::clone(self))
-    }
-
-    pub fn open_connections(&self) -> u64 {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
-impl App {
-    /// The shared state of a server bound to `bound`, which stops when `shutdown` turns true.
+    /// The shared state of a server bound to `bound`, which stops when `shutdown` is cancelled.
     pub fn new(
         config: Config,
         bound: SocketAddr,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        shutdown: watch::Receiver<bool>,
+        shutdown: CancellationToken,
     ) -> App {
         let public_base = config.public_base(bound);
         let mut allowed_origins = vec![origin_of(&public_base)];
@@ -83,8 +63,13 @@ impl App {
             rooms,
             clock,
             shutdown,
-            connections: AtomicU64::new(0),
+            connections: TaskTracker::new(),
         }
+    }
+
+    /// WebSocket connections open now.
+    pub fn open_connections(&self) -> u64 {
+        self.connections.len() as u64
     }
 }
 
@@ -92,11 +77,6 @@ impl App {
 /// another one, so it cannot mistake a lease of its dead predecessor for its own.
 fn new_lease_owner() -> Arc<str> {
     Arc::from(uuid::Uuid::new_v4().simple().to_string())
-}
-
-/// Completes once the shutdown signal is set (or its sender is gone).
-pub async fn stopping(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
 /// The origin (`scheme://host[:port]`) of a URL.

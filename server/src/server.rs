@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::app::App;
@@ -31,7 +31,6 @@ const RETENTION_MEETINGS_PER_PASS_MAX: usize = 100;
 pub struct Server {
     listener: TcpListener,
     context: Arc<App>,
-    stop: watch::Sender<bool>,
 }
 
 /// Opens the store the configuration names: Redis with `--redis-url`, else the embedded one.
@@ -87,13 +86,9 @@ impl Server {
         let bound = listener
             .local_addr()
             .expect("a bound listener has an address");
-        let (stop, shutdown) = watch::channel(false);
+        let shutdown = CancellationToken::new();
         let context = Arc::new(App::new(config, bound, store, clock, shutdown));
-        Server {
-            listener,
-            context,
-            stop,
-        }
+        Server { listener, context }
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -113,11 +108,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let Server {
-            listener,
-            context,
-            stop,
-        } = self;
+        let Server { listener, context } = self;
         let app = crate::http::router(Arc::clone(&context));
         let serving = tokio::spawn(crate::transport::listener::serve_http(
             listener,
@@ -129,14 +120,12 @@ impl Server {
         shutdown.await;
         retention.abort();
         info!("shutting down: closing connections and saving rooms");
-        let _ = stop.send(true);
+        context.shutdown.cancel();
         if !context.rooms.wait_stopped(SHUTDOWN_GRACE).await {
             warn!("some rooms did not stop in time");
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-        while context.open_connections() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        context.connections.close();
+        let _ = tokio::time::timeout(Duration::from_secs(3), context.connections.wait()).await;
         match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {
             Ok(Ok(result)) => result?,
             Ok(Err(join_error)) => return Err(join_error.into()),

@@ -40,7 +40,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         bytes: serde_json::to_vec(&state).unwrap(),
     };
     store.create_group(group_id, &snapshot).await.unwrap();
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let shutdown = tokio_util::sync::CancellationToken::new();
     let limits = Limits {
         outbound_queue_max: 8,
         ..Limits::default()

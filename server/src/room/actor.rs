@@ -21,7 +21,8 @@ use roundtable_protocol::{
     PresenceReason, Reply, RequestId, ResumePoint, Seq, ServerMessage, UnixMs,
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::ConnectionId;
@@ -84,8 +85,8 @@ pub struct RoomContext {
     pub store: Arc<dyn Store>,
     pub limits: Limits,
     pub clock: Arc<dyn Clock>,
-    /// Turns true when the server shuts down.
-    pub shutdown: watch::Receiver<bool>,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
     /// This process's random id as the holder of room ownership leases.
     pub lease_owner: Arc<str>,
 }
@@ -323,7 +324,7 @@ impl RoomActor {
     }
 
     async fn run(mut self: Box<Self>, mut commands: mpsc::Receiver<RoomCommand>) {
-        let mut shutdown = self.context.shutdown.clone();
+        let shutdown = self.context.shutdown.clone();
         info!(group = %self.group_id(), seq = self.state.seq, "room loaded");
         Box::pin(self.reconcile_presence(PresenceReason::ServerRestart)).await;
         let renewal = self.context.limits.room_lease_renewal();
@@ -385,7 +386,7 @@ impl RoomActor {
                 _ = tokio::time::sleep(timer_wait.unwrap_or_default()), if timer_wait.is_some() => {
                     Box::pin(self.tick()).await;
                 }
-                () = crate::app::stopping(&mut shutdown) => {
+                () = shutdown.cancelled() => {
                     self.close_all(CloseReason::ServerShutdown, "the server is shutting down; reconnect shortly");
                     break;
                 }

@@ -120,7 +120,7 @@ impl Connection {
             self.context.config.limits.outbound_queue_max,
             Arc::clone(socket.get_ref().stream()),
         );
-        let mut shutdown = self.context.shutdown.clone();
+        let shutdown = self.context.shutdown.clone();
         let mut session = Session::Joining {
             deadline: tokio::time::Instant::now() + self.context.config.limits.join_timeout(),
         };
@@ -129,7 +129,7 @@ impl Connection {
             let _ = outbox.push_later(response, Urgency::Now);
         }
         let _ = outbox.push_message(&self.hello());
-        let open = self.context.connection_opened();
+        let open = self.context.connections.token();
         async move {
             let mut presence_reason = PresenceReason::ConnectionLost;
             let mut closing: Option<CloseRequest> = None;
@@ -153,7 +153,7 @@ impl Connection {
                             outbox.release();
                         }
                     },
-                    () = crate::app::stopping(&mut shutdown), if join_deadline.is_some() => {
+                    () = shutdown.cancelled(), if join_deadline.is_some() => {
                         closing = Some((CloseReason::ServerShutdown, "the server is shutting down".into()));
                         break;
                     }

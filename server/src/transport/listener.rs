@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use super::upgrade::upgrade_directly;
-use crate::app::{App, stopping};
+use crate::app::App;
 
 /// The longest a client may take to send a request's headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,11 +27,10 @@ pub async fn serve_http(
     app: axum::Router,
     context: Arc<App>,
 ) -> std::io::Result<()> {
-    let mut accepting = context.shutdown.clone();
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
-            () = stopping(&mut accepting) => break,
+            () = context.shutdown.cancelled() => break,
             Some(done) = connections.join_next(), if !connections.is_empty() => {
                 if let Err(error) = done
                     && error.is_panic()
@@ -63,13 +62,12 @@ async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<A
     if let Err(error) = tcp.set_nodelay(true) {
         debug!(%error, "could not set TCP_NODELAY");
     }
-    let mut shutdown = context.shutdown.clone();
     let tcp = tokio::select! {
         not_taken = upgrade_directly(tcp, &context) => match not_taken {
             Some(tcp) => tcp,
             None => return,
         },
-        () = stopping(&mut shutdown) => return,
+        () = context.shutdown.cancelled() => return,
         () = tokio::time::sleep(HEADER_READ_TIMEOUT) => {
             debug!("no request arrived in time; closed");
             return;
@@ -88,7 +86,7 @@ async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<A
                 debug!(%error, "HTTP connection ended with an error");
             }
         }
-        () = stopping(&mut shutdown) => {
+        () = context.shutdown.cancelled() => {
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         }

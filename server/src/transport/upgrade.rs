@@ -153,7 +153,7 @@ pub fn check_upgrade<'h>(
             return Err(UpgradeRefusal::ForeignOrigin(origin));
         }
     }
-    if *context.shutdown.borrow() {
+    if context.shutdown.is_cancelled() {
         return Err(UpgradeRefusal::ShuttingDown);
     }
     accept_key(method, headers).map_err(UpgradeRefusal::NotAnUpgrade)
