@@ -11,7 +11,7 @@ use roundtable_protocol::{CreateGroupRequest, CreateGroupResponse, ErrorCode, Gr
 use tracing::{info, warn};
 
 use super::HTTP_BODY_BYTES_MAX;
-use super::api_error::error;
+use super::api_error::ApiError;
 use crate::app::App;
 use crate::room::state::{Group, RoomState, valid_name};
 use crate::secrets::new_secret;
@@ -21,42 +21,13 @@ use crate::store::{Snapshot, StoreError};
 pub async fn create_group(
     State(context): State<Arc<App>>,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::TooLarge,
-                format!("the request body exceeds {HTTP_BODY_BYTES_MAX} bytes"),
-            );
-        }
-        Err(rejection) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::Invalid,
-                rejection.body_text(),
-            );
-        }
-    };
-    let request: CreateGroupRequest = match serde_json::from_slice(&body) {
-        Ok(request) => request,
-        Err(parse) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::Invalid,
-                format!("expected {{\"name\": \"...\"}}: {parse}"),
-            );
-        }
-    };
-    let name = match valid_name(
+) -> Result<Response, ApiError> {
+    let request = parse_request(body)?;
+    let name = valid_name(
         "group name",
         &request.name,
         context.config.limits.group_name_chars_max,
-    ) {
-        Ok(name) => name,
-        Err(invalid) => return error(StatusCode::BAD_REQUEST, invalid.code, invalid.message),
-    };
+    )?;
     let (facilitator_secret, facilitator_secret_hash) = new_secret();
     let (invite_secret, invite_secret_hash) = new_secret();
     let group_id = GroupId::random();
@@ -82,19 +53,17 @@ pub async fn create_group(
         Ok(()) => {}
         Err(StoreError::Unavailable(reason)) => {
             warn!(%reason, "could not create a group");
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
+            return Err(ApiError::new(
                 ErrorCode::StorageUnavailable,
                 "the group could not be saved; nothing was created, please try again",
-            );
+            ));
         }
         Err(other) => {
             warn!(error = %other, "could not create a group");
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
+            return Err(ApiError::new(
                 ErrorCode::Internal,
                 "the group could not be created",
-            );
+            ));
         }
     }
     info!(group = %group_id, "group created");
@@ -105,5 +74,27 @@ pub async fn create_group(
         facilitator_url: format!("{base}/g/{group_id}#facilitator={facilitator_secret}"),
         invite_url: format!("{base}/g/{group_id}#invite={invite_secret}"),
     };
-    (StatusCode::CREATED, axum::Json(response)).into_response()
+    Ok((StatusCode::CREATED, axum::Json(response)).into_response())
+}
+
+/// The request body, as a [`CreateGroupRequest`].
+fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<CreateGroupRequest, ApiError> {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(ApiError::new(
+                ErrorCode::TooLarge,
+                format!("the request body exceeds {HTTP_BODY_BYTES_MAX} bytes"),
+            ));
+        }
+        Err(rejection) => {
+            return Err(ApiError::new(ErrorCode::Invalid, rejection.body_text()));
+        }
+    };
+    serde_json::from_slice(&body).map_err(|parse| {
+        ApiError::new(
+            ErrorCode::Invalid,
+            format!("expected {{\"name\": \"...\"}}: {parse}"),
+        )
+    })
 }

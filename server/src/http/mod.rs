@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use roundtable_protocol::{ErrorCode, Health, PROTOCOL_VERSION};
 use tracing::{debug, warn};
 
-use self::api_error::error;
+use self::api_error::ApiError;
 use crate::app::App;
 use crate::transport::upgrade::{self, UpgradeRefusal, check_upgrade};
 
@@ -51,8 +51,8 @@ pub fn router(context: Arc<App>) -> Router {
         .with_state(context)
 }
 
-async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such page")
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such page")
 }
 
 async fn health(State(context): State<Arc<App>>) -> Response {
@@ -66,43 +66,37 @@ async fn health(State(context): State<Arc<App>>) -> Response {
     .into_response()
 }
 
-/// Answers a WebSocket upgrade that came through hyper: one that [`upgrade::upgrade_directly`] did not
-/// take directly, because it is refused here, or arrived in pieces, or followed another
-/// request on its connection.
+/// Answers a WebSocket upgrade that came through hyper: one that [`upgrade::upgrade_directly`]
+/// did not take, because it is refused here, or arrived in pieces, or followed another request
+/// on its connection.
 async fn websocket(
     State(context): State<Arc<App>>,
     mut request: axum::extract::Request,
-) -> Response {
+) -> Result<Response, ApiError> {
     let accept = match check_upgrade(&context, request.method(), request.headers()) {
         Ok(accept) => accept,
         Err(UpgradeRefusal::ForeignOrigin(origin)) => {
             warn!(%origin, "refused a WebSocket from a foreign origin");
-            return error(
-                StatusCode::FORBIDDEN,
+            return Err(ApiError::new(
                 ErrorCode::Forbidden,
                 format!("origin {origin} may not connect; set --allowed-origins to allow it"),
-            );
+            ));
         }
         Err(UpgradeRefusal::ShuttingDown) => {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
+            return Err(ApiError::new(
                 ErrorCode::ShuttingDown,
                 "the server is shutting down",
-            );
+            ));
         }
         Err(UpgradeRefusal::NotAnUpgrade(problem)) => {
-            return error(StatusCode::BAD_REQUEST, ErrorCode::Invalid, problem);
+            return Err(ApiError::new(ErrorCode::Invalid, problem));
         }
     };
     let Some(on_upgrade) = request
         .extensions_mut()
         .remove::<hyper::upgrade::OnUpgrade>()
     else {
-        return error(
-            StatusCode::UPGRADE_REQUIRED,
-            ErrorCode::Invalid,
-            "this connection cannot be upgraded to a WebSocket",
-        );
+        return Err(ApiError::UpgradeRequired);
     };
     let hard_limit = context.config.limits.frame_bytes_hard_max();
     tokio::spawn(async move {
@@ -114,11 +108,11 @@ async fn websocket(
             Err(failure) => debug!(error = %failure, "WebSocket upgrade failed"),
         }
     });
-    Response::builder()
+    Ok(Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "upgrade")
         .header(header::UPGRADE, "websocket")
         .header(header::SEC_WEBSOCKET_ACCEPT, accept)
         .body(axum::body::Body::empty())
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
 }

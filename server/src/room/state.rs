@@ -700,7 +700,8 @@ pub fn decide_join(
     }
 }
 
-fn member_by_token<'a>(state: &'a RoomState, token: &str) -> Option<&'a Member> {
+/// The member whose token this is, if any (joins and the HTTP exports look members up here).
+pub fn member_by_token<'a>(state: &'a RoomState, token: &str) -> Option<&'a Member> {
     let hash = hash_secret(token);
     state
         .members
