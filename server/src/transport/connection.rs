@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use roundtable_protocol::{
-    ClientFrame, CloseReason, ErrorCode, Hello, LimitsInfo, PROTOCOL_VERSION, PresenceReason,
-    Reply, Request, RequestId, ServerMessage,
+    ClientFrame, CloseReason, ErrorCode, GroupId, Hello, LimitsInfo, PROTOCOL_VERSION,
+    PresenceReason, Reply, Request, RequestId, ServerMessage,
 };
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
+use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, field, info, info_span};
 
 use super::frame::{WireFrame, encode};
@@ -72,6 +73,31 @@ struct Connection {
     rate: TokenBucket,
     /// Rejected frames since the last accepted one; too many closes the connection.
     errors_in_a_row: u32,
+}
+
+/// How a connection's loop ended: what to tell the room, and the close to send when the server
+/// chose to close.
+struct Ending {
+    presence: PresenceReason,
+    closing: Option<CloseRequest>,
+}
+
+impl Ending {
+    /// The connection broke, or its client went without a close frame.
+    fn lost() -> Ending {
+        Ending {
+            presence: PresenceReason::ConnectionLost,
+            closing: None,
+        }
+    }
+
+    /// The server closes the connection, for `reason`.
+    fn closing(reason: CloseReason, message: String) -> Ending {
+        Ending {
+            presence: PresenceReason::ConnectionLost,
+            closing: Some((reason, message)),
+        }
+    }
 }
 
 /// What reading one frame leads to.
@@ -131,124 +157,133 @@ impl Connection {
         let _ = outbox.push_message(&self.hello());
         let open = self.context.connections.token();
         async move {
-            let mut presence_reason = PresenceReason::ConnectionLost;
-            let mut closing: Option<CloseRequest> = None;
-            let read_wake = socket::ReadWake::new();
-            loop {
-                let join_deadline = match &session {
-                    Session::Joining { deadline } => Some(*deadline),
-                    Session::Joined { .. } => None,
-                };
-                tokio::select! {
-                    biased;
-                    item = outbox.next() => match item {
-                        OutboxItem::Close(reason) => {
-                            closing = Some(reason);
-                            break;
-                        }
-                        OutboxItem::Frame(frame) => {
-                            if socket::write_frames(&mut socket, frame, || outbox.try_next()).await.is_err() {
-                                break;
-                            }
-                            outbox.release();
-                        }
-                    },
-                    () = shutdown.cancelled(), if join_deadline.is_some() => {
-                        closing = Some((CloseReason::ServerShutdown, "the server is shutting down".into()));
-                        break;
-                    }
-                    () = sleep_until_or_never(join_deadline), if join_deadline.is_some() => {
-                        closing = Some((CloseReason::JoinTimeout, "no join arrived in time".into()));
-                        break;
-                    }
-                    message = socket::next_message(&mut socket, &read_wake) => {
-                        let next = match message {
-                            Some(Ok(Message::Text(text))) => Box::pin(self.on_text(&text, &outbox, &mut session)).await,
-                            Some(Ok(Message::Binary(_))) => self.reject(&outbox, None, ErrorCode::Invalid, "frames must be JSON text, not binary".into()),
-                            Some(Ok(Message::Ping(_))) => {
-                                // tungstenite owes a pong: write it now, with pushes queueing
-                                // meanwhile, so that it never lands inside a frame.
-                                outbox.hold();
-                                if SinkExt::<Message>::flush(&mut socket).await.is_err() {
-                                    break;
-                                }
-                                outbox.release();
-                                Next::Continue
-                            }
-                            Some(Ok(Message::Pong(_) | Message::Frame(_))) => Next::Continue,
-                            Some(Ok(Message::Close(_))) => {
-                                presence_reason = PresenceReason::Left;
-                                break;
-                            }
-                            Some(Err(error)) => {
-                                debug!(%error, "read failed");
-                                if is_capacity_error(&error) {
-                                    closing = Some((CloseReason::PolicyViolation, format!("a frame exceeded the hard limit of {} bytes", self.context.config.limits.frame_bytes_hard_max())));
-                                }
-                                break;
-                            }
-                            None => break,
-                        };
-                        if let Next::Close(reason, message) = next {
-                            closing = Some((reason, message));
-                            break;
-                        }
-                    }
-                }
-            }
-
-            // From here on the connection task alone writes (the close, and what comes before it),
-            // so the room's frames only queue.
-            outbox.hold();
-            if let Session::Joined { room, .. } = &session {
-                let _ = room
-                    .send(RoomCommand::Leave {
-                        connection_id: self.id,
-                        reason: presence_reason,
-                    })
-                    .await;
-            }
-            if let Some((reason, _)) = &closing {
-                info!(reason = reason.as_str(), "closing connection");
-            }
-            let close = close_gracefully(&mut socket, &outbox, closing);
-            let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(close)).await;
-            outbox.shut();
+            let ending = self
+                .serve_frames(&mut socket, &outbox, &mut session, &shutdown)
+                .await;
+            Box::pin(self.finish(&mut socket, &outbox, &session, ending)).await;
             drop(open);
         }
     }
 
-    async fn on_text(&mut self, text: &str, outbox: &Outbox, session: &mut Session) -> Next {
-        let limits = &self.context.config.limits;
-        if text.len() > limits.frame_bytes_max {
-            let message = format!(
-                "the frame has {} bytes; at most {} are accepted",
-                text.len(),
-                limits.frame_bytes_max
-            );
-            return self.reject(outbox, None, ErrorCode::TooLarge, message);
-        }
-        if !self.rate.take(Instant::now()) {
-            let id = peek_id(text);
-            let message = format!(
-                "more than {} requests per second; slow down",
-                limits.requests_per_second
-            );
-            return self.reject(outbox, id, ErrorCode::RateLimited, message);
-        }
-        let frame = match parse_frame(text) {
-            Ok(frame) => frame,
-            Err(FrameError { id, code, message }) => {
-                if code == ErrorCode::UnsupportedVersion {
-                    let _ = outbox.push_message(&ServerMessage::Error {
-                        id,
-                        code,
-                        message: message.clone(),
-                    });
-                    return Next::Close(CloseReason::UnsupportedVersion, message);
+    /// Serves frames both ways until the connection ends: writes what its outbox queued, reads
+    /// and answers the client's frames, and until a join, watches the join's deadline and
+    /// shutdown (a joined connection is closed by its room at shutdown).
+    async fn serve_frames(
+        &mut self,
+        socket: &mut Socket,
+        outbox: &Outbox,
+        session: &mut Session,
+        shutdown: &CancellationToken,
+    ) -> Ending {
+        let read_wake = socket::ReadWake::new();
+        loop {
+            let join_deadline = match &session {
+                Session::Joining { deadline } => Some(*deadline),
+                Session::Joined { .. } => None,
+            };
+            let ending = tokio::select! {
+                biased;
+                item = outbox.next() => write_queued(socket, outbox, item).await,
+                () = shutdown.cancelled(), if join_deadline.is_some() => Some(Ending::closing(
+                    CloseReason::ServerShutdown,
+                    "the server is shutting down".into(),
+                )),
+                () = sleep_until_or_never(join_deadline), if join_deadline.is_some() => Some(
+                    Ending::closing(CloseReason::JoinTimeout, "no join arrived in time".into()),
+                ),
+                message = socket::next_message(socket, &read_wake) => {
+                    self.on_message(message, socket, outbox, session).await
                 }
-                return self.reject(outbox, id, code, message);
+            };
+            if let Some(ending) = ending {
+                return ending;
             }
+        }
+    }
+
+    /// Handles what the socket gave; `Some` when the connection ends with it.
+    async fn on_message(
+        &mut self,
+        message: Option<Result<Message, tungstenite::Error>>,
+        socket: &mut Socket,
+        outbox: &Outbox,
+        session: &mut Session,
+    ) -> Option<Ending> {
+        let next = match message {
+            Some(Ok(Message::Text(text))) => Box::pin(self.on_text(&text, outbox, session)).await,
+            Some(Ok(Message::Binary(_))) => self.reject(
+                outbox,
+                None,
+                ErrorCode::Invalid,
+                "frames must be JSON text, not binary".into(),
+            ),
+            Some(Ok(Message::Ping(_))) => {
+                // tungstenite owes a pong: write it now, with pushes queueing meanwhile, so that
+                // it never lands inside a frame.
+                outbox.hold();
+                if SinkExt::<Message>::flush(socket).await.is_err() {
+                    return Some(Ending::lost());
+                }
+                outbox.release();
+                Next::Continue
+            }
+            Some(Ok(Message::Pong(_) | Message::Frame(_))) => Next::Continue,
+            Some(Ok(Message::Close(_))) => {
+                return Some(Ending {
+                    presence: PresenceReason::Left,
+                    closing: None,
+                });
+            }
+            Some(Err(error)) => {
+                debug!(%error, "read failed");
+                if !is_capacity_error(&error) {
+                    return Some(Ending::lost());
+                }
+                let hard_max = self.context.config.limits.frame_bytes_hard_max();
+                return Some(Ending::closing(
+                    CloseReason::PolicyViolation,
+                    format!("a frame exceeded the hard limit of {hard_max} bytes"),
+                ));
+            }
+            None => return Some(Ending::lost()),
+        };
+        match next {
+            Next::Continue => None,
+            Next::Close(reason, message) => Some(Ending::closing(reason, message)),
+        }
+    }
+
+    /// Ends the connection: tells the room the member left, and closes (see
+    /// [`close_gracefully`]). From here on the connection's task alone writes (the close, and
+    /// what comes before it), so the room's frames only queue.
+    async fn finish(
+        &self,
+        socket: &mut Socket,
+        outbox: &Outbox,
+        session: &Session,
+        ending: Ending,
+    ) {
+        outbox.hold();
+        if let Session::Joined { room, .. } = session {
+            let _ = room
+                .send(RoomCommand::Leave {
+                    connection_id: self.id,
+                    reason: ending.presence,
+                })
+                .await;
+        }
+        if let Some((reason, _)) = &ending.closing {
+            info!(reason = reason.as_str(), "closing connection");
+        }
+        let close = close_gracefully(socket, outbox, ending.closing);
+        let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(close)).await;
+        outbox.shut();
+    }
+
+    async fn on_text(&mut self, text: &str, outbox: &Outbox, session: &mut Session) -> Next {
+        let frame = match self.check_frame(text, outbox) {
+            Ok(frame) => frame,
+            Err(next) => return next,
         };
         self.errors_in_a_row = 0;
         let ClientFrame { id, request, .. } = frame;
@@ -268,14 +303,6 @@ impl Connection {
                 credential,
                 resume,
             } => {
-                if matches!(session, Session::Joined { .. }) {
-                    return self.reject(
-                        outbox,
-                        Some(id),
-                        ErrorCode::AlreadyJoined,
-                        "this connection has joined already; open another to join elsewhere".into(),
-                    );
-                }
                 let args = JoinArgs {
                     connection_id: self.id,
                     request_id: id,
@@ -283,44 +310,106 @@ impl Connection {
                     resume,
                     outbox: outbox.clone(),
                 };
-                match self.context.rooms.join(group_id, args).await {
-                    Ok((room, member_id)) => {
-                        let span = tracing::Span::current();
-                        span.record("group", field::display(group_id));
-                        span.record("member", field::display(member_id));
-                        *session = Session::Joined { room };
-                        Next::Continue
-                    }
-                    Err(error) => {
-                        debug!(group = %group_id, code = error.code.as_str(), "join refused");
-                        self.reject(outbox, Some(id), error.code, error.message)
-                    }
-                }
+                self.join(group_id, args, outbox, session).await
             }
-            request => {
-                let Session::Joined { room, .. } = session else {
-                    return self.reject(
-                        outbox,
-                        Some(id),
-                        ErrorCode::NotJoined,
-                        "join a room first".into(),
-                    );
-                };
-                let command = RoomCommand::Request {
-                    connection_id: self.id,
-                    request_id: id,
-                    request: Box::new(request),
-                };
-                if let Err(error) = room.send(command).await {
-                    let _ = self.reject(outbox, Some(id), error.code, error.message);
-                    return Next::Close(
-                        CloseReason::ServerShutdown,
-                        "the room has closed; reconnect to rejoin".into(),
-                    );
-                }
+            request => self.forward(id, request, outbox, session).await,
+        }
+    }
+
+    /// Checks a text frame (its size, the rate, its shape) and parses it. A frame that fails is
+    /// answered here, and the error says what to do next.
+    fn check_frame(&mut self, text: &str, outbox: &Outbox) -> Result<ClientFrame, Next> {
+        let limits = &self.context.config.limits;
+        if text.len() > limits.frame_bytes_max {
+            let message = format!(
+                "the frame has {} bytes; at most {} are accepted",
+                text.len(),
+                limits.frame_bytes_max
+            );
+            return Err(self.reject(outbox, None, ErrorCode::TooLarge, message));
+        }
+        if !self.rate.take(Instant::now()) {
+            let id = peek_id(text);
+            let message = format!(
+                "more than {} requests per second; slow down",
+                limits.requests_per_second
+            );
+            return Err(self.reject(outbox, id, ErrorCode::RateLimited, message));
+        }
+        parse_frame(text).map_err(|FrameError { id, code, message }| {
+            if code == ErrorCode::UnsupportedVersion {
+                let _ = outbox.push_message(&ServerMessage::Error {
+                    id,
+                    code,
+                    message: message.clone(),
+                });
+                return Next::Close(CloseReason::UnsupportedVersion, message);
+            }
+            self.reject(outbox, id, code, message)
+        })
+    }
+
+    /// Joins a room through the registry, once.
+    async fn join(
+        &mut self,
+        group_id: GroupId,
+        args: JoinArgs,
+        outbox: &Outbox,
+        session: &mut Session,
+    ) -> Next {
+        let id = args.request_id;
+        if matches!(session, Session::Joined { .. }) {
+            return self.reject(
+                outbox,
+                Some(id),
+                ErrorCode::AlreadyJoined,
+                "this connection has joined already; open another to join elsewhere".into(),
+            );
+        }
+        match self.context.rooms.join(group_id, args).await {
+            Ok((room, member_id)) => {
+                let span = tracing::Span::current();
+                span.record("group", field::display(group_id));
+                span.record("member", field::display(member_id));
+                *session = Session::Joined { room };
                 Next::Continue
             }
+            Err(error) => {
+                debug!(group = %group_id, code = error.code.as_str(), "join refused");
+                self.reject(outbox, Some(id), error.code, error.message)
+            }
         }
+    }
+
+    /// Forwards a request to the room the connection joined.
+    async fn forward(
+        &mut self,
+        id: RequestId,
+        request: Request,
+        outbox: &Outbox,
+        session: &Session,
+    ) -> Next {
+        let Session::Joined { room, .. } = session else {
+            return self.reject(
+                outbox,
+                Some(id),
+                ErrorCode::NotJoined,
+                "join a room first".into(),
+            );
+        };
+        let command = RoomCommand::Request {
+            connection_id: self.id,
+            request_id: id,
+            request: Box::new(request),
+        };
+        if let Err(error) = room.send(command).await {
+            let _ = self.reject(outbox, Some(id), error.code, error.message);
+            return Next::Close(
+                CloseReason::ServerShutdown,
+                "the room has closed; reconnect to rejoin".into(),
+            );
+        }
+        Next::Continue
     }
 
     /// Answers a bad frame with a typed error; too many in a row close the connection.
@@ -349,6 +438,24 @@ impl Connection {
                 CloseReason::SlowConsumer,
                 "you fell too far behind; reconnect to resume".into(),
             ),
+        }
+    }
+}
+
+/// Writes a frame the outbox gave, with what is queued behind it; `Some` when the connection
+/// ends: its close was requested, or the socket broke.
+async fn write_queued(socket: &mut Socket, outbox: &Outbox, item: OutboxItem) -> Option<Ending> {
+    match item {
+        OutboxItem::Close((reason, message)) => Some(Ending::closing(reason, message)),
+        OutboxItem::Frame(frame) => {
+            if socket::write_frames(socket, frame, || outbox.try_next())
+                .await
+                .is_err()
+            {
+                return Some(Ending::lost());
+            }
+            outbox.release();
+            None
         }
     }
 }
