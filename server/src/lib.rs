@@ -5,9 +5,12 @@
 //! - [`config`]: the typed configuration, from flags and environment variables.
 //! - [`server`]: binds, serves, shuts down gracefully; [`server::Server`] is the entry point
 //!   tests use too.
-//! - [`export`]: facilitator exports over HTTP (minutes as JSON and Markdown, CSV).
-//! - [`http`]: the HTTP routes (health, group creation, WebSocket upgrade, static client).
-//! - [`connection`]: one WebSocket connection: frame checks, rate limit, join, forwarding.
+//! - [`app`]: what the HTTP routes and the connections share (configuration, store, rooms,
+//!   shutdown).
+//! - [`http`]: the HTTP routes (health, group creation, the WebSocket upgrade through hyper,
+//!   facilitator exports, the static client).
+//! - [`transport`]: everything between the socket and the room: the listener, the WebSocket
+//!   upgrade, frames, the socket, each connection's outbox and task, parsing, the rate limit.
 //! - [`room`]: live rooms: the actor that owns each room and runs its rules (the pure state
 //!   machine of the `roundtable_rules` crate), and the registry that finds or loads them.
 //! - [`store`]: persistence behind one trait, with the embedded (redb) implementation and the
@@ -16,17 +19,16 @@
 //! - [`secrets`]: random secrets and tokens, stored only as hashes.
 //! - [`clock`]: wall-clock time, real or manual.
 
+pub mod app;
 pub mod clock;
 pub mod config;
-pub mod connection;
-pub mod export;
 pub mod http;
 pub mod logging;
 pub mod room;
 pub mod secrets;
 pub mod server;
 pub mod store;
-pub mod websocket;
+pub mod transport;
 
 pub use config::{Config, Limits};
 pub use server::Server;

@@ -4,23 +4,16 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinSet;
-use tracing::{debug, info, warn};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
 
+use crate::app::App;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::room::actor::RoomContext;
-use crate::room::registry::Registry;
 use crate::store::{EmbeddedOptions, EmbeddedStore, RedisOptions, RedisStore, Store};
-
-/// The longest a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The most time shutdown waits for rooms to write their snapshots and sockets to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -33,50 +26,11 @@ const RETENTION_PASS_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// a shortened retention) is worked off over several passes instead of in one long burst.
 const RETENTION_MEETINGS_PER_PASS_MAX: usize = 100;
 
-/// Everything request handlers and connections share.
-#[derive(Debug)]
-pub struct ServerContext {
-    pub config: Config,
-    /// The base of every link handed out, without a trailing slash.
-    pub public_base: String,
-    /// Origins allowed to open a WebSocket (the public URL's, plus the configured ones).
-    pub allowed_origins: Vec<String>,
-    pub store: Arc<dyn Store>,
-    pub rooms: Registry,
-    pub clock: Arc<dyn Clock>,
-    /// Turns true when the server shuts down.
-    pub shutdown: watch::Receiver<bool>,
-    connections: AtomicU64,
-}
-
-/// Counts an open connection until dropped.
-#[derive(Debug)]
-pub struct ConnectionGuard(Arc<ServerContext>);
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl ServerContext {
-    /// Counts a connection as open until the guard is dropped.
-    pub fn connection_opened(self: &Arc<Self>) -> ConnectionGuard {
-        self.connections.fetch_add(1, Ordering::SeqCst);
-        ConnectionGuard(Arc::clone(self))
-    }
-
-    pub fn open_connections(&self) -> u64 {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
 /// A bound, not yet serving server.
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
-    context: Arc<ServerContext>,
-    stop: watch::Sender<bool>,
+    context: Arc<App>,
 }
 
 /// Opens the store the configuration names: Redis with `--redis-url`, else the embedded one.
@@ -132,37 +86,9 @@ impl Server {
         let bound = listener
             .local_addr()
             .expect("a bound listener has an address");
-        let public_base = config.public_base(bound);
-        let mut allowed_origins = vec![origin_of(&public_base)];
-        allowed_origins.extend(
-            config
-                .allowed_origins
-                .iter()
-                .map(|origin| origin.trim_end_matches('/').to_string()),
-        );
-        let (stop, shutdown) = watch::channel(false);
-        let rooms = Registry::new(RoomContext {
-            store: Arc::clone(&store),
-            limits: config.limits.clone(),
-            clock: Arc::clone(&clock),
-            shutdown: shutdown.clone(),
-            lease_owner: new_lease_owner(),
-        });
-        let context = Arc::new(ServerContext {
-            config,
-            public_base,
-            allowed_origins,
-            store,
-            rooms,
-            clock,
-            shutdown,
-            connections: AtomicU64::new(0),
-        });
-        Server {
-            listener,
-            context,
-            stop,
-        }
+        let shutdown = CancellationToken::new();
+        let context = Arc::new(App::new(config, bound, store, clock, shutdown));
+        Server { listener, context }
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -182,26 +108,24 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let Server {
-            listener,
-            context,
-            stop,
-        } = self;
+        let Server { listener, context } = self;
         let app = crate::http::router(Arc::clone(&context));
-        let serving = tokio::spawn(serve_http(listener, app, Arc::clone(&context)));
+        let serving = tokio::spawn(crate::transport::listener::serve_http(
+            listener,
+            app,
+            Arc::clone(&context),
+        ));
         let abort = serving.abort_handle();
         let retention = tokio::spawn(trim_ended_logs_periodically(Arc::clone(&context)));
         shutdown.await;
         retention.abort();
         info!("shutting down: closing connections and saving rooms");
-        let _ = stop.send(true);
+        context.shutdown.cancel();
         if !context.rooms.wait_stopped(SHUTDOWN_GRACE).await {
             warn!("some rooms did not stop in time");
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-        while context.open_connections() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        context.connections.close();
+        let _ = tokio::time::timeout(Duration::from_secs(3), context.connections.wait()).await;
         match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {
             Ok(Ok(result)) => result?,
             Ok(Err(join_error)) => return Err(join_error.into()),
@@ -219,141 +143,10 @@ impl Server {
     }
 }
 
-/// Accepts connections and serves HTTP/1.1 on each (WebSocket upgrades included) until the
-/// shutdown signal; then stops accepting and lets every HTTP connection finish gracefully.
-///
-/// The server drives hyper itself rather than through `axum::serve`: a plain HTTP/1 connection
-/// hands its upgraded socket back as the `TcpStream` it is (see [`crate::websocket`]), whereas
-/// the HTTP version detection of `axum::serve` wraps it in two more layers that every read and
-/// write of every WebSocket would go through. And a connection that opens with a WebSocket
-/// upgrade is not given to hyper at all (see [`upgrade_directly`]).
-async fn serve_http(
-    listener: TcpListener,
-    app: axum::Router,
-    context: Arc<ServerContext>,
-) -> std::io::Result<()> {
-    let mut accepting = context.shutdown.clone();
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            () = stopping(&mut accepting) => break,
-            Some(done) = connections.join_next(), if !connections.is_empty() => {
-                if let Err(error) = done
-                    && error.is_panic()
-                {
-                    warn!(%error, "an HTTP connection's task panicked");
-                }
-            }
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => {
-                    connections.spawn(serve_http_connection(tcp, app.clone(), Arc::clone(&context)));
-                }
-                // Out of file descriptors, say: back off briefly instead of spinning.
-                Err(error) => {
-                    warn!(%error, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-        }
-    }
-    drop(listener);
-    while connections.join_next().await.is_some() {}
-    Ok(())
-}
-
-/// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops.
-async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<ServerContext>) {
-    // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
-    // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
-    if let Err(error) = tcp.set_nodelay(true) {
-        debug!(%error, "could not set TCP_NODELAY");
-    }
-    let mut shutdown = context.shutdown.clone();
-    let tcp = tokio::select! {
-        not_taken = upgrade_directly(tcp, &context) => match not_taken {
-            Some(tcp) => tcp,
-            None => return,
-        },
-        () = stopping(&mut shutdown) => return,
-        () = tokio::time::sleep(HEADER_READ_TIMEOUT) => {
-            debug!("no request arrived in time; closed");
-            return;
-        }
-    };
-    let service = hyper_util::service::TowerToHyperService::new(app);
-    let connection = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(TokioIo::new(tcp), service)
-        .with_upgrades();
-    let mut connection = std::pin::pin!(connection);
-    tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(error) = result {
-                debug!(%error, "HTTP connection ended with an error");
-            }
-        }
-        () = stopping(&mut shutdown) => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
-        }
-    }
-}
-
-/// Takes a new connection whose first request is a WebSocket upgrade that will be accepted
-/// (`GET /ws`, complete in what has arrived, from an allowed origin, while the server runs),
-/// without hyper: reads the request head, and starts the WebSocket connection's task, whose
-/// first write carries the `101 Switching Protocols` response and the `hello` together. Every
-/// other connection is handed back untouched (what arrived is only looked at, not read) for
-/// hyper to serve, refusals of upgrades included; so is one whose head has not all arrived in
-/// the first look. `None` when the connection was taken, or closed before sending anything.
-///
-/// When a whole server's clients reconnect at once, every one comes through here: skipping
-/// hyper's machinery, and one system call and TCP segment per connection, saves about an
-/// eighth of the server's work per reconnection (see BENCHMARKS.md, "Reconnect storm").
-async fn upgrade_directly(mut tcp: TcpStream, context: &Arc<ServerContext>) -> Option<TcpStream> {
-    let mut head = vec![0; crate::websocket::UPGRADE_HEAD_BYTES_MAX];
-    let seen = match tcp.peek(&mut head).await {
-        Ok(0) => return None,
-        Ok(seen) => seen,
-        // hyper meets the same error and says so.
-        Err(_) => return Some(tcp),
-    };
-    let Some((head_len, headers)) = crate::websocket::parse_upgrade_head(&head[..seen]) else {
-        return Some(tcp);
-    };
-    // A refusal is hyper's to answer (and log), with the right status.
-    let Ok(accept) = crate::http::check_upgrade(context, &axum::http::Method::GET, &headers) else {
-        return Some(tcp);
-    };
-    // The head is in the socket's receive queue (it was just seen there): this read takes it
-    // at once, and leaves whatever the client sent after it for the WebSocket.
-    if tokio::io::AsyncReadExt::read_exact(&mut tcp, &mut head[..head_len])
-        .await
-        .is_err()
-    {
-        return None;
-    }
-    drop(head);
-    let socket = crate::websocket::server_socket(
-        tcp,
-        Vec::new(),
-        context.config.limits.frame_bytes_hard_max(),
-    )
-    .await;
-    let response = crate::websocket::switching_protocols(&accept);
-    tokio::spawn(crate::connection::serve(
-        socket,
-        Arc::clone(context),
-        Some(response),
-    ));
-    None
-}
-
 /// Every [`RETENTION_PASS_INTERVAL`], trims the logs of up to
 /// [`RETENTION_MEETINGS_PER_PASS_MAX`] meetings that ended more than `log_retention_hours` ago.
 /// Several processes sharing one store may run passes at the same time: trimming is idempotent.
-async fn trim_ended_logs_periodically(context: Arc<ServerContext>) {
+async fn trim_ended_logs_periodically(context: Arc<App>) {
     let mut passes = tokio::time::interval(RETENTION_PASS_INTERVAL);
     passes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -370,39 +163,5 @@ async fn trim_ended_logs_periodically(context: Arc<ServerContext>) {
             // The meetings stay due; the next pass tries again.
             Err(error) => warn!(%error, "could not trim the logs of ended meetings"),
         }
-    }
-}
-
-/// A fresh random id for this process as a holder of room leases. A restarted process gets
-/// another one, so it cannot mistake a lease of its dead predecessor for its own.
-fn new_lease_owner() -> Arc<str> {
-    Arc::from(uuid::Uuid::new_v4().simple().to_string())
-}
-
-/// Completes once the shutdown signal is set (or its sender is gone).
-pub async fn stopping(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stopping| *stopping).await;
-}
-
-/// The origin (`scheme://host[:port]`) of a URL.
-fn origin_of(url: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |index| index + 3);
-    match url[after_scheme..].find('/') {
-        Some(slash) => url[..after_scheme + slash].to_string(),
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::origin_of;
-
-    #[test]
-    fn origin_drops_the_path() {
-        assert_eq!(
-            origin_of("https://meet.example.com/rt"),
-            "https://meet.example.com"
-        );
-        assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
     }
 }

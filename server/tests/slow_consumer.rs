@@ -12,9 +12,9 @@ use roundtable_server::Limits;
 use roundtable_server::clock::SystemClock;
 use roundtable_server::room::actor::{RoomCommand, RoomContext};
 use roundtable_server::room::registry::{JoinArgs, Registry};
-use roundtable_server::room::{Outbox, OutboxItem};
 use roundtable_server::secrets::new_secret;
 use roundtable_server::store::{EmbeddedStore, Snapshot, Store};
+use roundtable_server::transport::outbox::{Outbox, OutboxItem};
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
@@ -41,7 +41,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         bytes: roundtable_rules::stored::encode_snapshot(&state),
     };
     store.create_group(group_id, &snapshot).await.unwrap();
-    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let shutdown = tokio_util::sync::CancellationToken::new();
     let limits = Limits {
         outbound_queue_max: 8,
         ..Limits::default()

@@ -20,7 +20,8 @@ use roundtable_protocol::{
     self as wire, CatchUp, CloseReason, Credential, ErrorCode, EventFrame, GroupId, MemberId,
     PresenceReason, Reply, RequestId, ResumePoint, Seq, ServerMessage, UnixMs,
 };
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use roundtable_rules::flow;
@@ -30,12 +31,13 @@ use roundtable_rules::state::{
 };
 use roundtable_rules::{Change, Command, RoomLimits, stored};
 
-use super::{ConnectionId, Outbox, QueueError, Urgency, encode};
+use super::ConnectionId;
 use crate::clock::{Clock, sleep_until_or_never};
 use crate::config::Limits;
 use crate::secrets::new_secret;
 use crate::store::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
-use crate::websocket::WireFrame;
+use crate::transport::frame::{WireFrame, encode};
+use crate::transport::outbox::{Outbox, QueueError, Urgency};
 
 /// Commands a room accepts, queued in its bounded channel.
 #[derive(Debug)]
@@ -79,8 +81,8 @@ pub struct RoomContext {
     pub store: Arc<dyn Store>,
     pub limits: Limits,
     pub clock: Arc<dyn Clock>,
-    /// Turns true when the server shuts down.
-    pub shutdown: watch::Receiver<bool>,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
     /// This process's random id as the holder of room ownership leases.
     pub lease_owner: Arc<str>,
 }
@@ -320,7 +322,7 @@ impl RoomActor {
     }
 
     async fn run(mut self: Box<Self>, mut commands: mpsc::Receiver<RoomCommand>) {
-        let mut shutdown = self.context.shutdown.clone();
+        let shutdown = self.context.shutdown.clone();
         info!(group = %self.group_id(), seq = self.state.seq, "room loaded");
         Box::pin(self.reconcile_presence(PresenceReason::ServerRestart)).await;
         let renewal = self.context.limits.room_lease_renewal();
@@ -382,7 +384,7 @@ impl RoomActor {
                 _ = tokio::time::sleep(timer_wait.unwrap_or_default()), if timer_wait.is_some() => {
                     Box::pin(self.tick()).await;
                 }
-                () = crate::server::stopping(&mut shutdown) => {
+                () = shutdown.cancelled() => {
                     self.close_all(CloseReason::ServerShutdown, "the server is shutting down; reconnect shortly");
                     break;
                 }
@@ -1054,8 +1056,10 @@ mod tests {
         );
         assert_eq!(snapshot_head_start(group, 1), 0);
     }
-    use crate::room::Outbox;
-    use crate::room::tests::{assert_nothing_arrives, assert_receives, frame, tcp_pair};
+    use crate::transport::outbox::Outbox;
+    use crate::transport::outbox::tests::{
+        assert_nothing_arrives, assert_receives, frame, tcp_pair,
+    };
 
     #[tokio::test]
     async fn presence_waits_for_company_and_an_urgent_frame_takes_it_along() {

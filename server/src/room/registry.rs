@@ -6,16 +6,19 @@
 //! another process holds it, the join is refused with `room_elsewhere` and nothing is loaded.
 //! The room renews the lease while it is live and releases it when it stops.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
 use roundtable_protocol::{Credential, ErrorCode, GroupId, MemberId, RequestId, ResumePoint};
 use tokio::sync::{OnceCell, mpsc, oneshot};
+use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::warn;
 
+use super::ConnectionId;
 use super::actor::{self, JoinCommand, RoomCommand, RoomContext};
-use super::{ConnectionId, Outbox};
+use crate::transport::outbox::Outbox;
 use roundtable_rules::state::{RoomError, RoomState};
 
 /// Commands waiting for one room; a sender waits when it is full.
@@ -49,9 +52,9 @@ type Slot = Arc<OnceCell<RoomHandle>>;
 pub struct Registry {
     rooms: Arc<DashMap<GroupId, Slot>>,
     context: RoomContext,
-    /// Every room task holds a clone; shutdown drops the original and waits for the rest.
-    alive: Mutex<Option<mpsc::Sender<()>>>,
-    all_stopped: tokio::sync::Mutex<mpsc::Receiver<()>>,
+    /// Every room holds a token of it until it has stopped; shutdown closes it (no room loads
+    /// from then on) and waits for the rest.
+    running: TaskTracker,
 }
 
 /// What a connection brings to a join.
@@ -66,12 +69,10 @@ pub struct JoinArgs {
 
 impl Registry {
     pub fn new(context: RoomContext) -> Self {
-        let (alive, all_stopped) = mpsc::channel(1);
         Registry {
             rooms: Arc::new(DashMap::new()),
             context,
-            alive: Mutex::new(Some(alive)),
-            all_stopped: tokio::sync::Mutex::new(all_stopped),
+            running: TaskTracker::new(),
         }
     }
 
@@ -157,17 +158,14 @@ impl Registry {
     }
 
     async fn load(&self, group_id: GroupId, slot: &Slot) -> Result<RoomHandle, RoomError> {
-        let Some(alive) = self
-            .alive
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-        else {
+        // The token first: once it is taken, shutdown waits for it, however the check goes.
+        let alive = self.running.token();
+        if self.running.is_closed() {
             return Err(RoomError::new(
                 ErrorCode::ShuttingDown,
                 "the server is shutting down",
             ));
-        };
+        }
         self.take_lease(group_id).await?;
         let loaded = self.load_owned(group_id, slot, alive).await;
         if loaded.is_err() {
@@ -212,7 +210,7 @@ impl Registry {
         &self,
         group_id: GroupId,
         slot: &Slot,
-        alive: mpsc::Sender<()>,
+        alive: TaskTrackerToken,
     ) -> Result<RoomHandle, RoomError> {
         let loaded = match self.context.store.load_room(group_id).await {
             Ok(Some(loaded)) => loaded,
@@ -250,12 +248,8 @@ impl Registry {
     /// After the shutdown signal: waits until every room has stopped and written its final
     /// snapshot, at most `timeout`.
     pub async fn wait_stopped(&self, timeout: Duration) -> bool {
-        self.alive
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        let mut all_stopped = self.all_stopped.lock().await;
-        tokio::time::timeout(timeout, all_stopped.recv())
+        self.running.close();
+        tokio::time::timeout(timeout, self.running.wait())
             .await
             .is_ok()
     }

@@ -6,29 +6,25 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use roundtable_protocol::{ErrorCode, GroupId, MeetingId, MeetingList, MeetingSummary, Role};
 use serde::Deserialize;
 
-use crate::http::error;
+use super::api_error::ApiError;
+use crate::app::App;
 use crate::secrets::hash_secret;
-use crate::server::ServerContext;
 use roundtable_rules::minutes;
-use roundtable_rules::state::RoomState;
+use roundtable_rules::state::{RoomState, member_by_token};
 
 /// Loads the group's state and checks that the request carries a facilitator's credential.
 async fn authorized(
-    context: &ServerContext,
+    context: &App,
     group_id: &str,
     headers: &HeaderMap,
-) -> Result<Box<RoomState>, Response> {
+) -> Result<Box<RoomState>, ApiError> {
     let Ok(group_id) = group_id.parse::<GroupId>() else {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "no such group",
-        ));
+        return Err(ApiError::new(ErrorCode::NotFound, "no such group"));
     };
     let credential = headers
         .get(header::AUTHORIZATION)
@@ -37,39 +33,22 @@ async fn authorized(
         .map(str::trim)
         .filter(|credential| !credential.is_empty());
     let Some(credential) = credential else {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
+        return Err(ApiError::new(
             ErrorCode::Unauthorized,
             "send the facilitator secret or a facilitator's member token as `Authorization: Bearer ...`",
         ));
     };
-    let state = context.rooms.inspect(group_id).await.map_err(|refused| {
-        let status = match refused.code {
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::ServerBusy | ErrorCode::StorageUnavailable | ErrorCode::ShuttingDown => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        error(status, refused.code, refused.message)
-    })?;
-    let hash = hash_secret(credential);
-    if hash == state.group.facilitator_secret_hash {
+    let state = context.rooms.inspect(group_id).await?;
+    if hash_secret(credential) == state.group.facilitator_secret_hash {
         return Ok(state);
     }
-    match state
-        .members
-        .iter()
-        .find(|member| member.token_hash == hash)
-    {
+    match member_by_token(&state, credential) {
         Some(member) if member.role == Role::Facilitator => Ok(state),
-        Some(_) => Err(error(
-            StatusCode::FORBIDDEN,
+        Some(_) => Err(ApiError::new(
             ErrorCode::Forbidden,
             "only a facilitator may export",
         )),
-        None => Err(error(
-            StatusCode::UNAUTHORIZED,
+        None => Err(ApiError::new(
             ErrorCode::Unauthorized,
             "this credential is not valid for this group",
         )),
@@ -91,14 +70,11 @@ fn download(content_type: &'static str, file_name: String, body: String) -> Resp
 
 /// `GET /api/groups/{group_id}/meetings`: the current meeting and the kept past ones.
 pub async fn meetings(
-    State(context): State<Arc<ServerContext>>,
+    State(context): State<Arc<App>>,
     Path(group_id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let state = match authorized(&context, &group_id, &headers).await {
-        Ok(state) => state,
-        Err(response) => return response,
-    };
+) -> Result<Response, ApiError> {
+    let state = authorized(&context, &group_id, &headers).await?;
     let mut meetings = vec![MeetingSummary {
         meeting_id: state.meeting.id,
         number: state.meeting.number,
@@ -111,7 +87,7 @@ pub async fn meetings(
         started_at_ms: past.started_at_ms,
         ended_at_ms: past.ended_at_ms,
     }));
-    axum::Json(MeetingList { meetings }).into_response()
+    Ok(axum::Json(MeetingList { meetings }).into_response())
 }
 
 /// Query of the minutes route.
@@ -125,25 +101,21 @@ pub struct MinutesQuery {
 
 /// `GET /api/groups/{group_id}/minutes?meeting=<id>&format=md|json`.
 pub async fn minutes(
-    State(context): State<Arc<ServerContext>>,
+    State(context): State<Arc<App>>,
     Path(group_id): Path<String>,
     Query(query): Query<MinutesQuery>,
     headers: HeaderMap,
-) -> Response {
-    let state = match authorized(&context, &group_id, &headers).await {
-        Ok(state) => state,
-        Err(response) => return response,
-    };
+) -> Result<Response, ApiError> {
+    let state = authorized(&context, &group_id, &headers).await?;
     let wanted = match query.meeting.as_deref() {
         None | Some("current") => None,
         Some(text) => match text.parse::<MeetingId>() {
             Ok(meeting_id) => Some(meeting_id),
             Err(_) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
+                return Err(ApiError::new(
                     ErrorCode::Invalid,
                     "meeting must be a meeting id or `current`",
-                );
+                ));
             }
         },
     };
@@ -157,59 +129,53 @@ pub async fn minutes(
             .cloned(),
     };
     let Some(found) = found else {
-        return error(
-            StatusCode::NOT_FOUND,
+        return Err(ApiError::new(
             ErrorCode::NotFound,
             format!(
                 "no minutes of that meeting (the last {} meetings are kept)",
                 minutes::PAST_MEETINGS_KEPT
             ),
-        );
+        ));
     };
     let base_name = format!("minutes-meeting-{}", found.meeting_number);
     match query.format.as_deref() {
-        None | Some("json") => axum::Json(found).into_response(),
-        Some("md") | Some("markdown") => download(
+        None | Some("json") => Ok(axum::Json(found).into_response()),
+        Some("md") | Some("markdown") => Ok(download(
             "text/markdown; charset=utf-8",
             format!("{base_name}.md"),
             minutes::to_markdown(&found, &state),
-        ),
-        Some(other) => error(
-            StatusCode::BAD_REQUEST,
+        )),
+        Some(other) => Err(ApiError::new(
             ErrorCode::Invalid,
             format!("format {other:?} is not `json` or `md`"),
-        ),
+        )),
     }
 }
 
 /// `GET /api/groups/{group_id}/commitments.csv`.
 pub async fn commitments_csv(
-    State(context): State<Arc<ServerContext>>,
+    State(context): State<Arc<App>>,
     Path(group_id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    match authorized(&context, &group_id, &headers).await {
-        Ok(state) => download(
-            "text/csv; charset=utf-8",
-            "commitments.csv".into(),
-            minutes::commitments_csv(&state),
-        ),
-        Err(response) => response,
-    }
+) -> Result<Response, ApiError> {
+    let state = authorized(&context, &group_id, &headers).await?;
+    Ok(download(
+        "text/csv; charset=utf-8",
+        "commitments.csv".into(),
+        minutes::commitments_csv(&state),
+    ))
 }
 
 /// `GET /api/groups/{group_id}/benchmarks.csv`.
 pub async fn benchmarks_csv(
-    State(context): State<Arc<ServerContext>>,
+    State(context): State<Arc<App>>,
     Path(group_id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    match authorized(&context, &group_id, &headers).await {
-        Ok(state) => download(
-            "text/csv; charset=utf-8",
-            "benchmarks.csv".into(),
-            minutes::benchmarks_csv(&state),
-        ),
-        Err(response) => response,
-    }
+) -> Result<Response, ApiError> {
+    let state = authorized(&context, &group_id, &headers).await?;
+    Ok(download(
+        "text/csv; charset=utf-8",
+        "benchmarks.csv".into(),
+        minutes::benchmarks_csv(&state),
+    ))
 }

@@ -1,0 +1,101 @@
+//! `POST /api/groups`: creating a group.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use roundtable_protocol::{CreateGroupRequest, CreateGroupResponse, ErrorCode, GroupId, MeetingId};
+use tracing::{info, warn};
+
+use super::HTTP_BODY_BYTES_MAX;
+use super::api_error::ApiError;
+use crate::app::App;
+use crate::secrets::new_secret;
+use crate::store::{Snapshot, StoreError};
+use roundtable_rules::state::{Group, RoomState};
+use roundtable_rules::text;
+
+/// Creates a group and answers its two links.
+pub async fn create_group(
+    State(context): State<Arc<App>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request = parse_request(body)?;
+    let name = text::line(
+        "group name",
+        &request.name,
+        context.config.limits.group_name_chars_max,
+    )?;
+    let (facilitator_secret, facilitator_secret_hash) = new_secret();
+    let (invite_secret, invite_secret_hash) = new_secret();
+    let group_id = GroupId::random();
+    let meeting_id = MeetingId::random();
+    let now_ms = context.clock.now_ms();
+    let state = RoomState::new_group(
+        Group {
+            id: group_id,
+            name,
+            facilitator_secret_hash,
+            invite_secret_hash,
+            created_at_ms: now_ms,
+        },
+        meeting_id,
+        now_ms,
+    );
+    let snapshot = Snapshot {
+        meeting_id,
+        seq: 0,
+        bytes: roundtable_rules::stored::encode_snapshot(&state),
+    };
+    match context.store.create_group(group_id, &snapshot).await {
+        Ok(()) => {}
+        Err(StoreError::Unavailable(reason)) => {
+            warn!(%reason, "could not create a group");
+            return Err(ApiError::new(
+                ErrorCode::StorageUnavailable,
+                "the group could not be saved; nothing was created, please try again",
+            ));
+        }
+        Err(other) => {
+            warn!(error = %other, "could not create a group");
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                "the group could not be created",
+            ));
+        }
+    }
+    info!(group = %group_id, "group created");
+    let base = &context.public_base;
+    let response = CreateGroupResponse {
+        group_id,
+        meeting_id,
+        facilitator_url: format!("{base}/g/{group_id}#facilitator={facilitator_secret}"),
+        invite_url: format!("{base}/g/{group_id}#invite={invite_secret}"),
+    };
+    Ok((StatusCode::CREATED, axum::Json(response)).into_response())
+}
+
+/// The request body, as a [`CreateGroupRequest`].
+fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<CreateGroupRequest, ApiError> {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(ApiError::new(
+                ErrorCode::TooLarge,
+                format!("the request body exceeds {HTTP_BODY_BYTES_MAX} bytes"),
+            ));
+        }
+        Err(rejection) => {
+            return Err(ApiError::new(ErrorCode::Invalid, rejection.body_text()));
+        }
+    };
+    serde_json::from_slice(&body).map_err(|parse| {
+        ApiError::new(
+            ErrorCode::Invalid,
+            format!("expected {{\"name\": \"...\"}}: {parse}"),
+        )
+    })
+}

@@ -1,0 +1,499 @@
+//! One WebSocket connection: reads frames, checks them (size, rate, shape), answers pings,
+//! joins a room and forwards requests to it, and writes whatever is queued in its outbox.
+//!
+//! The task owns both halves of the socket. Queued frames are written before the next input
+//! is read, so a client that does not read gets no more service, and a full outbox closes the
+//! connection with `slow_consumer` instead of growing without bound.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use roundtable_protocol::{
+    ClientFrame, CloseReason, ErrorCode, GroupId, Hello, LimitsInfo, PROTOCOL_VERSION,
+    PresenceReason, Reply, RequestId, ServerMessage,
+};
+use roundtable_rules::{Command, SessionRequest};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, field, info, info_span};
+
+use super::frame::{WireFrame, encode};
+use super::outbox::{CloseRequest, Outbox, OutboxItem, QueueError, Urgency};
+use super::parse::{FrameError, parse_frame, peek_id};
+use super::rate_limit::TokenBucket;
+use super::socket::{self, Socket};
+use crate::app::App;
+use crate::clock::sleep_until_or_never;
+use crate::room::ConnectionId;
+use crate::room::actor::RoomCommand;
+use crate::room::registry::{JoinArgs, RoomHandle};
+
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The longest a closing connection spends on its last frames and the closing handshake.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Serves one upgraded WebSocket until it closes. `upgrade_response` is the response to a
+/// direct upgrade (see [`super::upgrade::upgrade_directly`]), still to be written; `None` when hyper wrote it.
+///
+/// Not an `async fn`: an async fn keeps its arguments twice for its whole life (as passed and
+/// as moved into its body), in every idle connection's task. The set-up runs here, and the
+/// future holds only what the connection needs from then on (BENCHMARKS.md, memory).
+pub fn serve(
+    socket: Box<Socket>,
+    context: Arc<App>,
+    upgrade_response: Option<WireFrame>,
+) -> impl Future<Output = ()> + Send {
+    let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+    let span = info_span!(
+        "connection",
+        id = connection_id,
+        group = field::Empty,
+        member = field::Empty
+    );
+    Connection::new(connection_id, context)
+        .run(socket, upgrade_response)
+        .instrument(span)
+}
+
+/// Where a connection stands.
+enum Session {
+    /// Waiting for a join, until the deadline.
+    Joining { deadline: tokio::time::Instant },
+    /// In a room.
+    Joined { room: RoomHandle },
+}
+
+struct Connection {
+    id: ConnectionId,
+    context: Arc<App>,
+    rate: TokenBucket,
+    /// Rejected frames since the last accepted one; too many closes the connection.
+    errors_in_a_row: u32,
+}
+
+/// How a connection's loop ended: what to tell the room, and the close to send when the server
+/// chose to close.
+struct Ending {
+    presence: PresenceReason,
+    closing: Option<CloseRequest>,
+}
+
+impl Ending {
+    /// The connection broke, or its client went without a close frame.
+    fn lost() -> Ending {
+        Ending {
+            presence: PresenceReason::ConnectionLost,
+            closing: None,
+        }
+    }
+
+    /// The server closes the connection, for `reason`.
+    fn closing(reason: CloseReason, message: String) -> Ending {
+        Ending {
+            presence: PresenceReason::ConnectionLost,
+            closing: Some((reason, message)),
+        }
+    }
+}
+
+/// What reading one frame leads to.
+enum Next {
+    Continue,
+    Close(CloseReason, String),
+}
+
+impl Connection {
+    fn new(id: ConnectionId, context: Arc<App>) -> Self {
+        let limits = &context.config.limits;
+        let rate = TokenBucket::new(limits.requests_per_second);
+        Connection {
+            id,
+            context,
+            rate,
+            errors_in_a_row: 0,
+        }
+    }
+
+    /// The `hello` every connection gets first. Built outside [`Connection::run`] so that the
+    /// message is not kept in the connection task for its whole life.
+    fn hello(&self) -> ServerMessage {
+        let limits = &self.context.config.limits;
+        ServerMessage::Hello(Hello {
+            v: PROTOCOL_VERSION,
+            server_time_ms: self.context.clock.now_ms(),
+            limits: LimitsInfo {
+                frame_bytes_max: limits.frame_bytes_max as u32,
+                requests_per_second: limits.requests_per_second,
+                display_name_chars_max: limits.display_name_chars_max as u32,
+                group_name_chars_max: limits.group_name_chars_max as u32,
+            },
+        })
+    }
+
+    /// Serves the connection until it closes. What lives across its awaits lives as long as the
+    /// connection, so it keeps only what it needs: the socket is boxed to be held once, and the
+    /// set-up runs before the future is made (see [`serve`]).
+    fn run(
+        mut self,
+        mut socket: Box<Socket>,
+        upgrade_response: Option<WireFrame>,
+    ) -> impl Future<Output = ()> + Send {
+        let outbox = Outbox::writing_to(
+            self.context.config.limits.outbound_queue_max,
+            Arc::clone(socket.get_ref().stream()),
+        );
+        let shutdown = self.context.shutdown.clone();
+        let mut session = Session::Joining {
+            deadline: tokio::time::Instant::now() + self.context.config.limits.join_timeout(),
+        };
+        // A direct upgrade's response goes out in one write with the hello.
+        if let Some(response) = upgrade_response {
+            let _ = outbox.push_later(response, Urgency::Now);
+        }
+        let _ = outbox.push_message(&self.hello());
+        let open = self.context.connections.token();
+        async move {
+            let ending = self
+                .serve_frames(&mut socket, &outbox, &mut session, &shutdown)
+                .await;
+            Box::pin(self.finish(&mut socket, &outbox, &session, ending)).await;
+            drop(open);
+        }
+    }
+
+    /// Serves frames both ways until the connection ends: writes what its outbox queued, reads
+    /// and answers the client's frames, and until a join, watches the join's deadline and
+    /// shutdown (a joined connection is closed by its room at shutdown).
+    async fn serve_frames(
+        &mut self,
+        socket: &mut Socket,
+        outbox: &Outbox,
+        session: &mut Session,
+        shutdown: &CancellationToken,
+    ) -> Ending {
+        let read_wake = socket::ReadWake::new();
+        loop {
+            let join_deadline = match &session {
+                Session::Joining { deadline } => Some(*deadline),
+                Session::Joined { .. } => None,
+            };
+            let ending = tokio::select! {
+                biased;
+                item = outbox.next() => write_queued(socket, outbox, item).await,
+                () = shutdown.cancelled(), if join_deadline.is_some() => Some(Ending::closing(
+                    CloseReason::ServerShutdown,
+                    "the server is shutting down".into(),
+                )),
+                () = sleep_until_or_never(join_deadline), if join_deadline.is_some() => Some(
+                    Ending::closing(CloseReason::JoinTimeout, "no join arrived in time".into()),
+                ),
+                message = socket::next_message(socket, &read_wake) => {
+                    self.on_message(message, socket, outbox, session).await
+                }
+            };
+            if let Some(ending) = ending {
+                return ending;
+            }
+        }
+    }
+
+    /// Handles what the socket gave; `Some` when the connection ends with it.
+    async fn on_message(
+        &mut self,
+        message: Option<Result<Message, tungstenite::Error>>,
+        socket: &mut Socket,
+        outbox: &Outbox,
+        session: &mut Session,
+    ) -> Option<Ending> {
+        let next = match message {
+            Some(Ok(Message::Text(text))) => Box::pin(self.on_text(&text, outbox, session)).await,
+            Some(Ok(Message::Binary(_))) => self.reject(
+                outbox,
+                None,
+                ErrorCode::Invalid,
+                "frames must be JSON text, not binary".into(),
+            ),
+            Some(Ok(Message::Ping(_))) => {
+                // tungstenite owes a pong: write it now, with pushes queueing meanwhile, so that
+                // it never lands inside a frame.
+                outbox.hold();
+                if SinkExt::<Message>::flush(socket).await.is_err() {
+                    return Some(Ending::lost());
+                }
+                outbox.release();
+                Next::Continue
+            }
+            Some(Ok(Message::Pong(_) | Message::Frame(_))) => Next::Continue,
+            Some(Ok(Message::Close(_))) => {
+                return Some(Ending {
+                    presence: PresenceReason::Left,
+                    closing: None,
+                });
+            }
+            Some(Err(error)) => {
+                debug!(%error, "read failed");
+                if !is_capacity_error(&error) {
+                    return Some(Ending::lost());
+                }
+                let hard_max = self.context.config.limits.frame_bytes_hard_max();
+                return Some(Ending::closing(
+                    CloseReason::PolicyViolation,
+                    format!("a frame exceeded the hard limit of {hard_max} bytes"),
+                ));
+            }
+            None => return Some(Ending::lost()),
+        };
+        match next {
+            Next::Continue => None,
+            Next::Close(reason, message) => Some(Ending::closing(reason, message)),
+        }
+    }
+
+    /// Ends the connection: tells the room the member left, and closes (see
+    /// [`close_gracefully`]). From here on the connection's task alone writes (the close, and
+    /// what comes before it), so the room's frames only queue.
+    async fn finish(
+        &self,
+        socket: &mut Socket,
+        outbox: &Outbox,
+        session: &Session,
+        ending: Ending,
+    ) {
+        outbox.hold();
+        if let Session::Joined { room, .. } = session {
+            let _ = room
+                .send(RoomCommand::Leave {
+                    connection_id: self.id,
+                    reason: ending.presence,
+                })
+                .await;
+        }
+        if let Some((reason, _)) = &ending.closing {
+            info!(reason = reason.as_str(), "closing connection");
+        }
+        let close = close_gracefully(socket, outbox, ending.closing);
+        let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(close)).await;
+        outbox.shut();
+    }
+
+    async fn on_text(&mut self, text: &str, outbox: &Outbox, session: &mut Session) -> Next {
+        let frame = match self.check_frame(text, outbox) {
+            Ok(frame) => frame,
+            Err(next) => return next,
+        };
+        self.errors_in_a_row = 0;
+        let ClientFrame { id, request, .. } = frame;
+        match Command::try_from(request) {
+            Err(SessionRequest::Ping { client_time_ms }) => {
+                let pong = ServerMessage::Ack {
+                    id,
+                    result: Reply::Pong {
+                        client_time_ms,
+                        server_time_ms: self.context.clock.now_ms(),
+                    },
+                };
+                self.push_or_close(outbox, &pong)
+            }
+            Err(SessionRequest::Join {
+                group_id,
+                credential,
+                resume,
+            }) => {
+                let args = JoinArgs {
+                    connection_id: self.id,
+                    request_id: id,
+                    credential,
+                    resume,
+                    outbox: outbox.clone(),
+                };
+                self.join(group_id, args, outbox, session).await
+            }
+            Ok(command) => self.forward(id, command, outbox, session).await,
+        }
+    }
+
+    /// Checks a text frame (its size, the rate, its shape) and parses it. A frame that fails is
+    /// answered here, and the error says what to do next.
+    fn check_frame(&mut self, text: &str, outbox: &Outbox) -> Result<ClientFrame, Next> {
+        let limits = &self.context.config.limits;
+        if text.len() > limits.frame_bytes_max {
+            let message = format!(
+                "the frame has {} bytes; at most {} are accepted",
+                text.len(),
+                limits.frame_bytes_max
+            );
+            return Err(self.reject(outbox, None, ErrorCode::TooLarge, message));
+        }
+        if !self.rate.take(Instant::now()) {
+            let id = peek_id(text);
+            let message = format!(
+                "more than {} requests per second; slow down",
+                limits.requests_per_second
+            );
+            return Err(self.reject(outbox, id, ErrorCode::RateLimited, message));
+        }
+        parse_frame(text).map_err(|FrameError { id, code, message }| {
+            if code == ErrorCode::UnsupportedVersion {
+                let _ = outbox.push_message(&ServerMessage::Error {
+                    id,
+                    code,
+                    message: message.clone(),
+                });
+                return Next::Close(CloseReason::UnsupportedVersion, message);
+            }
+            self.reject(outbox, id, code, message)
+        })
+    }
+
+    /// Joins a room through the registry, once.
+    async fn join(
+        &mut self,
+        group_id: GroupId,
+        args: JoinArgs,
+        outbox: &Outbox,
+        session: &mut Session,
+    ) -> Next {
+        let id = args.request_id;
+        if matches!(session, Session::Joined { .. }) {
+            return self.reject(
+                outbox,
+                Some(id),
+                ErrorCode::AlreadyJoined,
+                "this connection has joined already; open another to join elsewhere".into(),
+            );
+        }
+        match self.context.rooms.join(group_id, args).await {
+            Ok((room, member_id)) => {
+                let span = tracing::Span::current();
+                span.record("group", field::display(group_id));
+                span.record("member", field::display(member_id));
+                *session = Session::Joined { room };
+                Next::Continue
+            }
+            Err(error) => {
+                debug!(group = %group_id, code = error.code.as_str(), "join refused");
+                self.reject(outbox, Some(id), error.code, error.message)
+            }
+        }
+    }
+
+    /// Forwards a command to the room the connection joined.
+    async fn forward(
+        &mut self,
+        id: RequestId,
+        command: Command,
+        outbox: &Outbox,
+        session: &Session,
+    ) -> Next {
+        let Session::Joined { room, .. } = session else {
+            return self.reject(
+                outbox,
+                Some(id),
+                ErrorCode::NotJoined,
+                "join a room first".into(),
+            );
+        };
+        let command = RoomCommand::Request {
+            connection_id: self.id,
+            request_id: id,
+            command: Box::new(command),
+        };
+        if let Err(error) = room.send(command).await {
+            let _ = self.reject(outbox, Some(id), error.code, error.message);
+            return Next::Close(
+                CloseReason::ServerShutdown,
+                "the room has closed; reconnect to rejoin".into(),
+            );
+        }
+        Next::Continue
+    }
+
+    /// Answers a bad frame with a typed error; too many in a row close the connection.
+    fn reject(
+        &mut self,
+        outbox: &Outbox,
+        id: Option<RequestId>,
+        code: ErrorCode,
+        message: String,
+    ) -> Next {
+        self.errors_in_a_row += 1;
+        let limit = self.context.config.limits.errors_in_a_row_max;
+        if self.errors_in_a_row >= limit {
+            return Next::Close(
+                CloseReason::PolicyViolation,
+                format!("{limit} rejected frames in a row"),
+            );
+        }
+        self.push_or_close(outbox, &ServerMessage::Error { id, code, message })
+    }
+
+    fn push_or_close(&self, outbox: &Outbox, message: &ServerMessage) -> Next {
+        match outbox.push_message(message) {
+            Ok(()) | Err(QueueError::Closed) => Next::Continue,
+            Err(QueueError::Full) => Next::Close(
+                CloseReason::SlowConsumer,
+                "you fell too far behind; reconnect to resume".into(),
+            ),
+        }
+    }
+}
+
+/// Writes a frame the outbox gave, with what is queued behind it; `Some` when the connection
+/// ends: its close was requested, or the socket broke.
+async fn write_queued(socket: &mut Socket, outbox: &Outbox, item: OutboxItem) -> Option<Ending> {
+    match item {
+        OutboxItem::Close((reason, message)) => Some(Ending::closing(reason, message)),
+        OutboxItem::Frame(frame) => {
+            if socket::write_frames(socket, frame, || outbox.try_next())
+                .await
+                .is_err()
+            {
+                return Some(Ending::lost());
+            }
+            outbox.release();
+            None
+        }
+    }
+}
+
+fn is_capacity_error(error: &tokio_tungstenite::tungstenite::Error) -> bool {
+    matches!(error, tokio_tungstenite::tungstenite::Error::Capacity(_))
+}
+
+/// Ends a connection. When the server chose to close, it writes what is still queued, the
+/// `closing` message saying why and a close frame with the reason, then reads and drops
+/// whatever the client still sends until it answers the close: dropping a socket with unread
+/// input would reset the connection, and the reset can destroy the reason before the client
+/// reads it. When the client left or the connection broke, it only finishes a frame the
+/// socket took part of (so that the close frame does not land inside it) and closes.
+async fn close_gracefully(socket: &mut Socket, outbox: &Outbox, closing: Option<CloseRequest>) {
+    let Some((reason, message)) = closing else {
+        if let Some(rest) = outbox.take_unfinished()
+            && socket::write_frames(socket, rest, || None).await.is_err()
+        {
+            return;
+        }
+        let _ = Socket::close(socket, None).await;
+        return;
+    };
+    let mut closing_frame = Some(encode(&ServerMessage::Closing { reason, message }));
+    while let Some(first) = outbox.try_next().or_else(|| closing_frame.take()) {
+        let more = || outbox.try_next().or_else(|| closing_frame.take());
+        if socket::write_frames(socket, first, more).await.is_err() {
+            return;
+        }
+    }
+    let frame = CloseFrame {
+        code: CloseCode::from(reason.close_code()),
+        reason: Utf8Bytes::from_static(reason.as_str()),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    while let Some(Ok(_)) = socket.next().await {}
+}

@@ -1,0 +1,94 @@
+//! Accepting connections and serving HTTP/1.1 on them with hyper, driven by hand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tracing::{debug, warn};
+
+use super::upgrade::upgrade_directly;
+use crate::app::App;
+
+/// The longest a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Accepts connections and serves HTTP/1.1 on each (WebSocket upgrades included) until the
+/// shutdown signal; then stops accepting and lets every HTTP connection finish gracefully.
+///
+/// The server drives hyper itself rather than through `axum::serve`: a plain HTTP/1 connection
+/// hands its upgraded socket back as the `TcpStream` it is (see [`super::socket`]), whereas
+/// the HTTP version detection of `axum::serve` wraps it in two more layers that every read and
+/// write of every WebSocket would go through. And a connection that opens with a WebSocket
+/// upgrade is not given to hyper at all (see [`upgrade_directly`]).
+pub async fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    context: Arc<App>,
+) -> std::io::Result<()> {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = context.shutdown.cancelled() => break,
+            Some(done) = connections.join_next(), if !connections.is_empty() => {
+                if let Err(error) = done
+                    && error.is_panic()
+                {
+                    warn!(%error, "an HTTP connection's task panicked");
+                }
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => {
+                    connections.spawn(serve_http_connection(tcp, app.clone(), Arc::clone(&context)));
+                }
+                // Out of file descriptors, say: back off briefly instead of spinning.
+                Err(error) => {
+                    warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops.
+async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<App>) {
+    // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
+    // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
+    if let Err(error) = tcp.set_nodelay(true) {
+        debug!(%error, "could not set TCP_NODELAY");
+    }
+    let tcp = tokio::select! {
+        not_taken = upgrade_directly(tcp, &context) => match not_taken {
+            Some(tcp) => tcp,
+            None => return,
+        },
+        () = context.shutdown.cancelled() => return,
+        () = tokio::time::sleep(HEADER_READ_TIMEOUT) => {
+            debug!("no request arrived in time; closed");
+            return;
+        }
+    };
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(tcp), service)
+        .with_upgrades();
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(error) = result {
+                debug!(%error, "HTTP connection ended with an error");
+            }
+        }
+        () = context.shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
