@@ -1,5 +1,7 @@
 // @ts-check
-// Small DOM helpers shared by every view: building elements, toasts, the screen reader
+import { born, listen, give } from './render.js';
+
+// Small DOM helpers shared by every view: building elements (with render.js's `patch`), toasts, the screen reader
 // announcer, copying to the clipboard and a confirmation dialog.
 
 /** How long a toast stays, in milliseconds. */
@@ -25,11 +27,16 @@ export const TOASTS_MAX = 4;
 export function h(tag, props = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(props)) {
+    if (name === 'checked' && tag === 'input') {
+      if (value) element.setAttribute('checked', '');
+      give(element, 'checked', !!value);
+      continue;
+    }
     if (value === null || value === undefined || value === false) continue;
     if (name.startsWith('on') && typeof value === 'function') {
-      element.addEventListener(name.slice(2).toLowerCase(), /** @type {EventListener} */ (value));
+      listen(element, name.slice(2).toLowerCase(), /** @type {EventListener} */ (value));
     } else if (name === 'value' && 'value' in element) {
-      /** @type {HTMLInputElement} */ (/** @type {unknown} */ (element)).value = String(value);
+      give(element, 'value', String(value));
     } else {
       element.setAttribute(name, value === true ? '' : String(value));
     }
@@ -38,6 +45,7 @@ export function h(tag, props = {}, ...children) {
     if (child === null || child === undefined || child === false) continue;
     element.append(child);
   }
+  born(element);
   return element;
 }
 
@@ -108,6 +116,28 @@ export function copyField(label, value, id, hint) {
       input,
       h('button', { type: 'button', class: 'button secondary', 'data-copy': id, onclick: () => copyText(value, label) }, 'Copy')),
     hint ? h('p', { class: 'hint', id: hintId }, hint) : null);
+}
+
+/**
+ * A group link with the group's name added after the secret (`&group=…`), so the page that
+ * opens it can say which group it is. The server never sees the fragment.
+ * @param {string} link
+ * @param {string} groupName
+ */
+export function namedLink(link, groupName) {
+  return groupName ? `${link}&group=${encodeURIComponent(groupName)}` : link;
+}
+
+/**
+ * The two kinds of group link, told apart at a glance: the facilitator link is private (amber,
+ * a lock, "private"), the invite link is for sharing (green).
+ * @param {'facilitator' | 'invite'} kind
+ * @param {HTMLElement} field A `copyField`.
+ */
+export function linkBox(kind, field) {
+  return h('div', { class: `link-box link-${kind}` },
+    h('p', { class: 'link-kind' }, kind === 'facilitator' ? '🔒 Private: only for whoever runs the meetings' : 'Share with the members'),
+    field);
 }
 
 /**

@@ -3,17 +3,12 @@
 // comments. The snapshot holds the newest practices; the search box asks the server
 // (`search_practices`) so older ones are found too.
 
-import { registerFeature } from '../store.js';
-import { h } from '../ui.js';
+import { patch, listen } from '../../render.js';
+import { h } from '../../ui.js';
 
-/** @typedef {import('../protocol').Practice} Practice */
+/** @typedef {import('../../protocol').Practice} Practice */
 
-/**
- * @typedef {object} PracticesState
- * @property {Practice[]} practices Newest first.
- * @property {number} total Practices in the library in all.
- * @property {number} version
- */
+/** @typedef {import('./state.js').PracticesState} PracticesState */
 
 /** The server's limits (PROTOCOL.md, "Best practices"). */
 export const PRACTICE_TITLE_CHARS_MAX = 120;
@@ -21,45 +16,7 @@ export const PRACTICE_DESCRIPTION_CHARS_MAX = 2000;
 export const PRACTICE_TAGS_MAX = 6;
 export const PRACTICE_COMMENT_CHARS_MAX = 1000;
 
-/**
- * @param {import('../store.js').RoomState} state
- * @param {number} practiceId
- * @param {(practice: Practice) => void} change
- */
-function changePractice(state, practiceId, change) {
-  const own = /** @type {PracticesState} */ (state.features.practices);
-  const practice = own.practices.find((candidate) => candidate.practice_id === practiceId);
-  if (practice) change(practice);
-  own.version++;
-}
 
-registerFeature({
-  id: 'practices',
-  fromSnapshot(snapshot) {
-    const practices = snapshot.practices.map((practice) => ({ ...practice, upvoters: [...practice.upvoters], comments: [...practice.comments] }));
-    practices.sort((a, b) => b.created_at_ms - a.created_at_ms || b.practice_id - a.practice_id);
-    return /** @type {PracticesState} */ ({ practices, total: snapshot.practice_count, version: 0 });
-  },
-  events: {
-    practice_posted(state, event) {
-      const own = /** @type {PracticesState} */ (state.features.practices);
-      if (!own.practices.some((practice) => practice.practice_id === event.practice.practice_id)) {
-        own.practices.unshift({ ...event.practice });
-        own.total++;
-      }
-      own.version++;
-    },
-    practice_upvoted(state, event) {
-      changePractice(state, event.practice_id, (practice) => {
-        practice.upvoters = practice.upvoters.filter((id) => id !== event.member_id);
-        if (event.up) practice.upvoters.push(event.member_id);
-      });
-    },
-    practice_commented(state, event) {
-      changePractice(state, event.practice_id, (practice) => { practice.comments = [...practice.comments, event.comment]; });
-    },
-  },
-});
 
 /**
  * Tags as typed: separated by commas or spaces, lowercased, without duplicates.
@@ -70,10 +27,10 @@ export function parseTags(text) {
   return [...new Set(text.split(/[,\s]+/).map((tag) => tag.trim().toLowerCase()).filter(Boolean))];
 }
 
-/** @type {import('./index.js').Panel} */
+/** @type {import('../index.js').Panel} */
 export const practicesPanel = {
   id: 'practices',
-  area: 'main',
+  view: 'practices',
   mount(context) {
     const { store } = context;
     const titleInput = h('input', { type: 'text', id: 'practice-title', maxlength: PRACTICE_TITLE_CHARS_MAX, required: true });
@@ -105,7 +62,7 @@ export const practicesPanel = {
     /** @type {{ practices: Practice[], total: number, label: string } | null} The search shown, if any. */
     let search = null;
 
-    postForm.addEventListener('submit', async (submitEvent) => {
+    listen(postForm, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const title = titleInput.value.trim();
       if (!title) return;
@@ -124,7 +81,7 @@ export const practicesPanel = {
       }
     });
 
-    searchForm.addEventListener('submit', async (submitEvent) => {
+    listen(searchForm, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const text = searchText.value.trim();
       const tag = searchTag.value.trim().toLowerCase();
@@ -139,7 +96,7 @@ export const practicesPanel = {
         draw(true);
       }
     });
-    clearButton.addEventListener('click', () => {
+    listen(clearButton, 'click', () => {
       searchText.value = '';
       searchTag.value = '';
       search = null;
@@ -162,7 +119,7 @@ export const practicesPanel = {
         type: 'button', class: `button small ${upvoted ? 'primary' : 'secondary'} upvote`, 'aria-pressed': String(upvoted),
         'aria-label': `${upvoted ? 'Take back your upvote of' : 'Upvote'} “${practice.title}”`,
       }, `▲ ${practice.upvoters.length}`);
-      upvoteButton.addEventListener('click', async () => {
+      listen(upvoteButton, 'click', async () => {
         const reply = await context.act({ type: 'upvote_practice', practice_id: practice.practice_id, up: !upvoted }, 'Could not change your upvote');
         // A search result is a copy: count the change there too once the server agreed.
         if (reply && search) {
@@ -176,7 +133,7 @@ export const practicesPanel = {
       });
       const commentInput = h('input', { type: 'text', maxlength: PRACTICE_COMMENT_CHARS_MAX, placeholder: 'Add a comment', 'aria-label': `Comment on “${practice.title}”` });
       const commentForm = h('form', { class: 'comment-form' }, commentInput, h('button', { type: 'submit', class: 'button secondary small' }, 'Comment'));
-      commentForm.addEventListener('submit', async (submitEvent) => {
+      listen(commentForm, 'submit', async (submitEvent) => {
         submitEvent.preventDefault();
         const text = commentInput.value.trim();
         if (!text) return;
@@ -210,7 +167,7 @@ export const practicesPanel = {
       const state = store.state;
       const own = /** @type {PracticesState | undefined} */ (state?.features.practices);
       if (!state || !own) return;
-      const key = `${own.version}|${state.members.length}`;
+      const key = `${state.members.length}`;
       if (!force && drawnState === own && drawnKey === key) return;
       // A comment being typed would be lost by a redraw: keep it when the page is busy.
       const focused = /** @type {HTMLElement | null} */ (document.activeElement);
@@ -222,7 +179,7 @@ export const practicesPanel = {
       summary.textContent = search
         ? `${search.total} match${search.total === 1 ? '' : 'es'} for ${search.label}.`
         : own.total ? `${own.total} practice${own.total === 1 ? '' : 's'} in the library${own.total > own.practices.length ? `; the newest ${own.practices.length} shown, search for older ones` : ''}.` : 'No practices yet. Share what worked for you.';
-      list.replaceChildren(...shown.map(renderPractice));
+      patch(list, () => shown.map(renderPractice));
     }
 
     return {

@@ -7,11 +7,12 @@
 // (the server shuffles, so every page gets the same order). The talk-time table sums each
 // member's turns in this meeting, longest first, so a facilitator sees who spoke how long.
 
-import { h, announce } from '../ui.js';
+import { patch } from '../../render.js';
+import { h, announce } from '../../ui.js';
 
-/** @typedef {import('../protocol').MemberId} MemberId */
-/** @typedef {import('../protocol').RoundSpeaker} RoundSpeaker */
-/** @typedef {import('./agenda.js').FlowState} FlowState */
+/** @typedef {import('../../protocol').MemberId} MemberId */
+/** @typedef {import('../../protocol').RoundSpeaker} RoundSpeaker */
+/** @typedef {import('./state.js').FlowState} FlowState */
 
 /**
  * A duration as m:ss, or h:mm:ss from an hour on.
@@ -55,7 +56,7 @@ export function keepFocus(container) {
   const action = active.getAttribute('data-action');
   const key = row?.getAttribute('data-key');
   return () => {
-    if (active.isConnected) { active.focus(); return; }
+    if (active.isConnected && !(/** @type {HTMLButtonElement} */ (active).disabled)) { active.focus(); return; }
     if (!key || !action) return;
     const newRow = container.querySelector(`[data-key="${CSS.escape(key)}"]`);
     const fallback = action === 'up' ? 'down' : action === 'down' ? 'up' : null;
@@ -81,7 +82,7 @@ export function moveButtons(what, first, last, move) {
 
 /**
  * @param {object} deps
- * @param {import('./index.js').PanelContext} deps.context
+ * @param {import('../index.js').PanelContext} deps.context
  * @param {() => FlowState | null} deps.flow
  * @param {(id: MemberId) => string} deps.nameOf
  */
@@ -134,7 +135,7 @@ export function mountRound({ context, flow, nameOf }) {
     const order = plannedSpeakers();
     planSummary.textContent = order.length ? order.map(nameOf).join(', ') : 'nobody present';
     const restore = keepFocus(planList);
-    planList.replaceChildren(...order.map((id, index) => h('li', { class: 'speaker', 'data-key': id, 'data-member-id': id },
+    patch(planList, () => order.map((id, index) => h('li', { class: 'speaker', 'data-key': id, 'data-member-id': id },
       h('span', { class: 'speaker-position', 'aria-hidden': 'true' }, String(index + 1)),
       h('span', { class: 'speaker-name' }, `${nameOf(id)}${you(id)}`),
       moveButtons(nameOf(id), index === 0, index === order.length - 1, (delta) => {
@@ -173,7 +174,7 @@ export function mountRound({ context, flow, nameOf }) {
     const nextId = waiting[0];
     shuffleButton.hidden = !facilitator || waiting.length < 2;
     const restore = keepFocus(orderList);
-    orderList.replaceChildren(...round.speakers.map((speaker, index) => {
+    patch(orderList, () => round.speakers.map((speaker, index) => {
       const id = speaker.member_id;
       const waitingIndex = waiting.indexOf(id);
       const tag = speaker.status === 'waiting' ? (id === nextId ? 'next' : null) : STATUS_WORDS[speaker.status];
@@ -205,7 +206,7 @@ export function mountRound({ context, flow, nameOf }) {
     const times = [...(flow()?.talk_times ?? [])].sort((a, b) => b.talk_ms - a.talk_ms);
     talkBox.hidden = times.length === 0;
     const longest = Math.max(1, ...times.map((t) => t.talk_ms));
-    talkBody.replaceChildren(...times.map((entry) => h('tr', { 'data-member-id': entry.member_id },
+    patch(talkBody, () => times.map((entry) => h('tr', { 'data-member-id': entry.member_id },
       h('th', { scope: 'row' }, `${nameOf(entry.member_id)}${you(entry.member_id)}`),
       h('td', {}, h('span', { class: 'talk-cell' },
         h('span', { class: 'talk-bar', 'aria-hidden': 'true' },

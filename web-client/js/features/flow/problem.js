@@ -5,12 +5,13 @@
 // phase, and the presenter's choice in the decide phase, which the server turns into the
 // presenter's commitment (it shows up on the commitment board).
 
-import { h, announce } from '../ui.js';
+import { patch } from '../../render.js';
+import { h, announce } from '../../ui.js';
 
-/** @typedef {import('../protocol').MemberId} MemberId */
-/** @typedef {import('../protocol').ProblemPhase} ProblemPhase */
-/** @typedef {import('../protocol').AgendaItem} AgendaItem */
-/** @typedef {import('./agenda.js').FlowState} FlowState */
+/** @typedef {import('../../protocol').MemberId} MemberId */
+/** @typedef {import('../../protocol').ProblemPhase} ProblemPhase */
+/** @typedef {import('../../protocol').AgendaItem} AgendaItem */
+/** @typedef {import('./state.js').FlowState} FlowState */
 
 /** The server's limit on a suggestion (PROTOCOL.md). */
 export const SUGGESTION_CHARS_MAX = 500;
@@ -34,7 +35,7 @@ export function phaseLabel(phase) {
 
 /**
  * @param {object} deps
- * @param {import('./index.js').PanelContext} deps.context
+ * @param {import('../index.js').PanelContext} deps.context
  * @param {() => FlowState | null} deps.flow
  * @param {(id: MemberId) => string} deps.nameOf
  */
@@ -163,13 +164,13 @@ export function mountProblem({ context, flow, nameOf }) {
     presenterForm.hidden = !facilitator || !!problem;
     if (!presenterForm.hidden) {
       const chosen = presenterSelect.value || presenter || '';
-      presenterSelect.replaceChildren(...(store.state?.members ?? [])
+      patch(presenterSelect, () => (store.state?.members ?? [])
         .filter((member) => member.role !== 'observer')
         .map((member) => h('option', { value: member.member_id, selected: member.member_id === chosen }, member.display_name)));
       presenterButton.disabled = !connected;
     }
 
-    phaseList.replaceChildren(...PHASES.map((entry, index) => {
+    patch(phaseList, () => PHASES.map((entry, index) => {
       const current = entry.phase === phase;
       return h('li', { class: `phase${current ? ' current' : ''}`, 'data-phase': entry.phase, 'aria-current': current ? 'step' : null },
         h('span', { class: 'phase-number', 'aria-hidden': 'true' }, String(index + 1)),
@@ -193,7 +194,7 @@ export function mountProblem({ context, flow, nameOf }) {
       for (const id of chosen) ticked.add(id);
       tickedFor = item.item_id;
     }
-    suggestionList.replaceChildren(...suggestions.map((suggestion) => {
+    patch(suggestionList, () => suggestions.map((suggestion) => {
       const isChosen = chosen.includes(suggestion.suggestion_id);
       const boxId = `suggestion-choose-${suggestion.suggestion_id}`;
       return h('li', { class: `suggestion${isChosen ? ' chosen' : ''}`, 'data-suggestion-id': String(suggestion.suggestion_id) },

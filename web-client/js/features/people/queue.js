@@ -1,12 +1,13 @@
 // @ts-check
 // The speaker queue: who raised a hand, in order, and the button to raise or lower one's own.
 
-import { h, handIcon } from '../ui.js';
+import { patch } from '../../render.js';
+import { h, handIcon } from '../../ui.js';
 
-/** @type {import('./index.js').Panel} */
+/** @type {import('../index.js').Panel} */
 export const queuePanel = {
   id: 'queue',
-  area: 'main',
+  view: 'people',
   mount(context) {
     const { store } = context;
     const handButton = h('button', {
@@ -55,7 +56,7 @@ export const queuePanel = {
         handButton.disabled = !context.isConnected() || !state;
         const hands = state?.hands ?? [];
         count.textContent = hands.length ? `(${hands.length})` : '';
-        list.replaceChildren(...hands.map((memberId, index) => {
+        patch(list, () => hands.map((memberId, index) => {
           const member = store.member(memberId);
           const mine = memberId === store.myMemberId;
           return h('li', { class: mine ? 'queue-item mine' : 'queue-item', 'data-member-id': memberId },

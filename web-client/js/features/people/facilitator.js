@@ -4,8 +4,8 @@
 // facilitator's member token in the `Authorization` header (never in the URL, so it stays out
 // of logs and history), then are saved from a Blob.
 
-import { h, confirmDialog, toast } from '../ui.js';
-import { loadGroupMemory } from '../memory.js';
+import { h, confirmDialog, toast } from '../../ui.js';
+import { loadGroupMemory } from '../../memory.js';
 
 /**
  * What can be exported: label, route under `/api/groups/<id>/` and the file name's ending.
@@ -18,10 +18,10 @@ export const EXPORTS = [
   { id: 'benchmarks-csv', label: 'Benchmarks (CSV)', route: 'benchmarks.csv', extension: 'csv' },
 ];
 
-/** @type {import('./index.js').Panel} */
+/** @type {import('../index.js').Panel} */
 export const facilitatorPanel = {
   id: 'facilitator',
-  area: 'side',
+  view: 'agenda',
   mount(context) {
     const { store, groupId } = context;
     const nextButton = h('button', { type: 'button', class: 'button primary', id: 'start-next-meeting' }, 'Start next meeting');
@@ -62,7 +62,7 @@ export const facilitatorPanel = {
           /** @type {string} */
           let message = response.statusText;
           try {
-            message = (/** @type {import('../protocol').HttpError} */ (await response.json())).error.message;
+            message = (/** @type {import('../../protocol').HttpError} */ (await response.json())).error.message;
           } catch { /* not JSON: keep the status text */ }
           toast(`Could not export ${entry.label.toLowerCase()}: ${message}.`);
           return;
