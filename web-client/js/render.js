@@ -86,7 +86,12 @@ function updateElement(old, fresh) {
   for (const [type, listener] of Object.entries(freshListeners)) listen(old, type, listener);
   // A persistent node handed over as it is (a form kept across draws) is not built anew.
   if (old.tagName !== 'TEXTAREA') patchChildren(old, [...fresh.childNodes]);
-  const wanted = given.get(fresh);
+  // A field shows the value the view gave it (as `value:` or by setting it after `h()`).
+  const isField = old.tagName === 'TEXTAREA' || old.tagName === 'SELECT'
+    || (old.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit'].includes(/** @type {HTMLInputElement} */ (old).type));
+  const wanted = isField
+    ? { ...given.get(fresh), value: /** @type {HTMLInputElement} */ (/** @type {unknown} */ (fresh)).value }
+    : given.get(fresh);
   if (wanted) {
     const had = given.get(old) ?? {};
     const focused = old === document.activeElement;

@@ -53,7 +53,7 @@ async function panelShot(page, selector, name) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   // The round, its order and the talk times are the round's stage, apart from the agenda.
   if (selector === '#panel-agenda' && /round|talk/.test(name)) selector = '#panel-timer';
-  await showView(page, selector.replace('#panel-', ''));
+  await showView(page, selector === '#problem-box' ? 'problem' : selector.replace('#panel-', ''));
   await page.locator(selector).screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
 }
 

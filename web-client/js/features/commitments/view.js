@@ -4,7 +4,7 @@
 // one for a member. The owner or a facilitator reports the status with a note. Open
 // commitments due at or before this meeting are highlighted, so the report back is obvious.
 
-import { patch, listen } from '../../render.js';
+import { patch } from '../../render.js';
 import { h } from '../../ui.js';
 import { loadDrafts, saveDraft } from '../../drafts.js';
 
@@ -64,7 +64,7 @@ export const commitmentsPanel = {
       h('div', { class: 'panel-head' }, h('h2', { id: 'commitments-title' }, 'Commitments')),
       form, board, empty);
 
-    listen(form, 'submit', async (submitEvent) => {
+    form.addEventListener('submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const text = textInput.value.trim();
       if (!text) return;
@@ -127,11 +127,11 @@ export const commitmentsPanel = {
         const noteInput = h('input', { type: 'text', id: `${id}-note`, class: 'note-input', maxlength: COMMITMENT_NOTE_CHARS_MAX, placeholder: 'Note (optional)', 'aria-label': `Note on “${commitment.text}”`, value: draft?.note ?? commitment.note });
         // An edit in progress survives redraws caused by others' changes.
         const keepDraft = () => drafts.set(commitment.commitment_id, { status: statusSelect.value, note: noteInput.value });
-        listen(statusSelect, 'change', keepDraft);
-        listen(noteInput, 'input', keepDraft);
+        statusSelect.addEventListener('change', keepDraft);
+        noteInput.addEventListener('input', keepDraft);
         const saveButton = h('button', { type: 'submit', class: 'button secondary small' }, 'Save');
         const editor = h('form', { class: 'commitment-editor' }, statusSelect, noteInput, saveButton);
-        listen(editor, 'submit', async (submitEvent) => {
+        editor.addEventListener('submit', async (submitEvent) => {
           submitEvent.preventDefault();
           saveButton.disabled = true;
           const reply = await context.act({

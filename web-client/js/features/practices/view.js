@@ -3,7 +3,7 @@
 // comments. The snapshot holds the newest practices; the search box asks the server
 // (`search_practices`) so older ones are found too.
 
-import { patch, listen } from '../../render.js';
+import { patch } from '../../render.js';
 import { h } from '../../ui.js';
 
 /** @typedef {import('../../protocol').Practice} Practice */
@@ -62,7 +62,7 @@ export const practicesPanel = {
     /** @type {{ practices: Practice[], total: number, label: string } | null} The search shown, if any. */
     let search = null;
 
-    listen(postForm, 'submit', async (submitEvent) => {
+    postForm.addEventListener('submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const title = titleInput.value.trim();
       if (!title) return;
@@ -81,7 +81,7 @@ export const practicesPanel = {
       }
     });
 
-    listen(searchForm, 'submit', async (submitEvent) => {
+    searchForm.addEventListener('submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const text = searchText.value.trim();
       const tag = searchTag.value.trim().toLowerCase();
@@ -96,7 +96,7 @@ export const practicesPanel = {
         draw(true);
       }
     });
-    listen(clearButton, 'click', () => {
+    clearButton.addEventListener('click', () => {
       searchText.value = '';
       searchTag.value = '';
       search = null;
@@ -119,7 +119,7 @@ export const practicesPanel = {
         type: 'button', class: `button small ${upvoted ? 'primary' : 'secondary'} upvote`, 'aria-pressed': String(upvoted),
         'aria-label': `${upvoted ? 'Take back your upvote of' : 'Upvote'} “${practice.title}”`,
       }, `▲ ${practice.upvoters.length}`);
-      listen(upvoteButton, 'click', async () => {
+      upvoteButton.addEventListener('click', async () => {
         const reply = await context.act({ type: 'upvote_practice', practice_id: practice.practice_id, up: !upvoted }, 'Could not change your upvote');
         // A search result is a copy: count the change there too once the server agreed.
         if (reply && search) {
@@ -133,7 +133,7 @@ export const practicesPanel = {
       });
       const commentInput = h('input', { type: 'text', maxlength: PRACTICE_COMMENT_CHARS_MAX, placeholder: 'Add a comment', 'aria-label': `Comment on “${practice.title}”` });
       const commentForm = h('form', { class: 'comment-form' }, commentInput, h('button', { type: 'submit', class: 'button secondary small' }, 'Comment'));
-      listen(commentForm, 'submit', async (submitEvent) => {
+      commentForm.addEventListener('submit', async (submitEvent) => {
         submitEvent.preventDefault();
         const text = commentInput.value.trim();
         if (!text) return;

@@ -15,7 +15,7 @@
 
 import { noteOwnSubmission } from './state.js';
 import { plural } from '../../format.js';
-import { patch, listen } from '../../render.js';
+import { patch } from '../../render.js';
 import { h, announce, confirmDialog } from '../../ui.js';
 import {
   CRITERIA_MAX, RUBRIC_NAME_CHARS_MAX, CRITERION_NAME_CHARS_MAX, CRITERION_DESCRIPTION_CHARS_MAX, SCALE_POINTS_MAX, WEIGHT_MAX,
@@ -124,7 +124,7 @@ export const rolePlayPanel = {
         selected ? null : h('option', { value: '', selected: true }, 'Custom rubric (edited)'),
         ...templates.map((template) => h('option', { value: template.rubric.name, selected: !!selected && template.rubric.name === selected.rubric.name },
           `${template.rubric.name}${template.built_in ? '' : ' (group)'}`)));
-      listen(templateSelect, 'change', async () => {
+      templateSelect.addEventListener('change', async () => {
         const wanted = templateSelect.value;
         const template = templateNamed(own, wanted);
         if (!template) return;
@@ -150,7 +150,7 @@ export const rolePlayPanel = {
       const threshold = h('input', { type: 'number', id: 'roleplay-threshold', min: 2, max: 50, step: 1, value: setupDraft.threshold, ...invalidProps('roleplay-threshold') });
       const keep = () => Object.assign(setupDraft, { seller: sellerSelect.value, buyer: buyerSelect.value, scenario: scenario.value, brief: brief.value, threshold: threshold.value });
       for (const control of [sellerSelect, buyerSelect, scenario, brief, threshold]) {
-        listen(control, 'input', () => {
+        control.addEventListener('input', () => {
           keep();
           clearProblem(control);
         });
@@ -171,7 +171,7 @@ export const rolePlayPanel = {
           h('p', { class: 'hint', id: 'roleplay-template-hint' }, 'Start from a template, then change it below if you like.')),
         rubricDraft ? renderRubricEditor(own, selected ?? null) : null,
         h('div', { class: 'actions' }, submit));
-      listen(form, 'submit', async (submitEvent) => {
+      form.addEventListener('submit', async (submitEvent) => {
         submitEvent.preventDefault();
         keep();
         /** @type {RubricProblem[]} */
@@ -224,7 +224,7 @@ export const rolePlayPanel = {
        * @param {(value: string) => void} write
        */
       const bind = (control, write) => {
-        listen(control, 'input', () => {
+        control.addEventListener('input', () => {
           write(control.value);
           rubricDirty = true;
           clearProblem(control);
@@ -298,7 +298,7 @@ export const rolePlayPanel = {
               problemText(ids.description))));
       });
       const oneThing = h('input', { type: 'checkbox', id: 'rubric-one-thing', checked: draft.one_thing_differently });
-      listen(oneThing, 'change', () => {
+      oneThing.addEventListener('change', () => {
         draft.one_thing_differently = oneThing.checked;
         rubricDirty = true;
       });
@@ -465,7 +465,7 @@ export const rolePlayPanel = {
             } }, 'Change my scores')));
       }
       const blank = draft.scores.every((score) => score === null);
-      const form = h('form', { class: 'roleplay-score', id: 'roleplay-score' });
+      const form = h('form', { class: 'roleplay-score', id: 'roleplay-score', 'data-key': `score-${current.role_play_id}` });
       current.rubric.criteria.forEach((criterion, index) => {
         const values = [];
         for (let value = criterion.scale_min; value <= criterion.scale_max; value++) values.push(value);
@@ -477,13 +477,13 @@ export const rolePlayPanel = {
             ...values.map((value) => {
               const first = index === 0 && value === criterion.scale_min;
               const radio = h('input', { type: 'radio', name: groupName, id: first ? 'roleplay-score-first' : `${groupName}-${value}`, value, checked: draft.scores[index] === value, required: true });
-              listen(radio, 'change', () => { draft.scores[index] = value; });
+              radio.addEventListener('change', () => { draft.scores[index] = value; });
               return h('label', { class: 'scale-point', for: radio.id }, radio, h('span', {}, String(value)));
             }));
         } else {
           const select = h('select', { id: index === 0 ? 'roleplay-score-first' : groupName, required: true, 'aria-labelledby': `${groupName}-name` },
             h('option', { value: '' }, '—'), ...values.map((value) => h('option', { value, selected: draft.scores[index] === value }, String(value))));
-          listen(select, 'change', () => { draft.scores[index] = select.value === '' ? null : Number(select.value); });
+          select.addEventListener('change', () => { draft.scores[index] = select.value === '' ? null : Number(select.value); });
           control = select;
         }
         form.append(h('fieldset', { class: 'criterion', 'data-criterion': index },
@@ -493,13 +493,13 @@ export const rolePlayPanel = {
       });
       const comment = h('textarea', { id: 'roleplay-comment', rows: 2, maxlength: COMMENT_CHARS_MAX, placeholder: 'What worked, what did not (anonymous)' });
       comment.value = draft.comment;
-      listen(comment, 'input', () => { draft.comment = comment.value; });
+      comment.addEventListener('input', () => { draft.comment = comment.value; });
       form.append(h('div', { class: 'field' }, h('label', { for: 'roleplay-comment' }, 'Comment'), comment));
       /** @type {HTMLInputElement | null} */
       let oneThing = null;
       if (current.rubric.one_thing_differently) {
         const input = h('input', { type: 'text', id: 'roleplay-one-thing', maxlength: ONE_THING_CHARS_MAX, value: draft.oneThing, placeholder: 'One thing to do differently' });
-        listen(input, 'input', () => { draft.oneThing = input.value; });
+        input.addEventListener('input', () => { draft.oneThing = input.value; });
         oneThing = input;
         form.append(h('div', { class: 'field' }, h('label', { for: 'roleplay-one-thing' }, 'One thing to do differently'), input));
       }
@@ -515,7 +515,7 @@ export const rolePlayPanel = {
           focusAfterDraw = 'roleplay-change';
           redraw();
         } }, 'Keep my scores') : null));
-      listen(form, 'submit', async (submitEvent) => {
+      form.addEventListener('submit', async (submitEvent) => {
         submitEvent.preventDefault();
         if (draft.scores.some((score) => score === null)) return;
         /** @type {RolePlayRequest} */
