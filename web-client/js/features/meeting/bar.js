@@ -3,11 +3,12 @@
 // time box, the running timer (who, and the time left as the server's deadline says, counted
 // with the measured server clock), and the meeting's elapsed time against the planned total.
 // The tab's title carries the time left. In the last 30 s (WARNING_MS) the timer turns amber
-// and screen readers hear it once; at time-up it turns red. A facilitator moves the meeting to
-// the next agenda item from here (the current one is marked done, the next made current).
+// and screen readers hear it once (when this page saw it cross into them); at time-up it
+// turns red. A facilitator moves the meeting to the next agenda item from here (the current
+// one is marked done, the next made current).
 
 import { h, announce } from '../../ui.js';
-import { patch } from '../../render.js';
+import { patch, listen } from '../../render.js';
 import { barModel } from './model.js';
 import { formatRemaining, KIND_LABELS } from '../flow/time.js';
 import { formatDuration } from '../flow/round.js';
@@ -31,7 +32,7 @@ export function mountMeetingBar(context) {
   const element = h('section', { class: 'meeting-bar', id: 'meeting-bar', 'aria-label': 'Meeting bar' },
     itemBox, timerBox, clock, nextButton);
 
-  nextButton.addEventListener('click', async () => {
+  listen(nextButton, 'click', async () => {
     const state = store.state;
     if (!state) return;
     const model = barModel(state, context.connection.clock.serverNow(), nameOf);
@@ -46,6 +47,8 @@ export function mountMeetingBar(context) {
 
   /** The deadline whose warning was announced, so once only. */
   let warnedDeadline = -1;
+  /** The deadline last seen with more than the warning's time left. */
+  let seenBeforeWarning = -1;
   let lastTitle = '';
 
   const tick = () => {
@@ -65,7 +68,10 @@ export function mountMeetingBar(context) {
       if (timerTime.textContent !== shown) timerTime.textContent = shown;
       timerBox.setAttribute('aria-label', `${who}: ${timer.over ? 'time is up' : `${text} left`}${timer.paused ? ', paused' : ''}`);
       title = `${timer.over ? '⏰ ' : ''}${text} ${who} · ${title}`;
-      if (timer.warning && !timer.paused && timer.deadline !== warnedDeadline) {
+      // Warned once, and only on crossing into the last 30 s: a turn shorter than that starts
+      // inside it, and its start's announcement ("Now speaking: …") must not be talked over.
+      if (!timer.warning && !timer.over) seenBeforeWarning = timer.deadline;
+      if (timer.warning && !timer.paused && timer.deadline !== warnedDeadline && timer.deadline === seenBeforeWarning) {
         warnedDeadline = timer.deadline;
         announce(`${Math.ceil(timer.remainingMs / 1000)} seconds left${timer.who ? ` for ${timer.who}` : ''}.`);
       }
