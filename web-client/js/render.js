@@ -8,8 +8,15 @@
 // the person typed: its value is set only when the value the view gives changes, and never
 // while the person is in it. A `<details>` the person opened stays open.
 //
-// Listeners given to `h()` (`onclick: …`) are kept per element and swapped on a patch, so a
-// kept button runs the handler of the latest draw.
+// Listeners: every listener goes through `h()`'s props (`onclick: …`) or, on an element kept
+// by the view itself, `listen(element, type, handler)`; both keep it per element, and a patch
+// swaps the kept element's listeners for the fresh one's, so a kept button runs the handler
+// of the latest draw (with that draw's data). `addEventListener` on an element built by `h()`
+// throws: a listener added that way would stay on a kept element as at its first draw.
+// A handler runs on the element on the page (`event.currentTarget`), which may not be the
+// element it was built with (that one may have been dropped for the kept copy): it reads
+// what the person typed from the event's form (`formField(event, name)`), not from an
+// element of its own draw.
 
 /** @typedef {Node | string | null | undefined | false} Child */
 
@@ -33,9 +40,10 @@ const given = new WeakMap();
 
 /**
  * Sets the listener for `type` on an element (replacing the one set before).
+ * @template {string} K
  * @param {Element} element
- * @param {string} type
- * @param {EventListener} listener
+ * @param {K} type
+ * @param {(event: K extends keyof HTMLElementEventMap ? HTMLElementEventMap[K] : Event) => unknown} listener
  */
 export function listen(element, type, listener) {
   let map = listeners.get(element);
@@ -43,8 +51,34 @@ export function listen(element, type, listener) {
     map = {};
     listeners.set(element, map);
   }
-  if (!(type in map)) element.addEventListener(type, (event) => listeners.get(element)?.[type]?.call(element, event));
-  map[type] = listener;
+  if (!(type in map)) EventTarget.prototype.addEventListener.call(element, type, (event) => listeners.get(element)?.[type]?.call(element, event));
+  map[type] = /** @type {EventListener} */ (listener);
+}
+
+/**
+ * Makes `addEventListener` on an element built by `h()` fail loudly (see the top of this file).
+ * @param {Element} element
+ */
+export function guardListeners(element) {
+  Object.defineProperty(element, 'addEventListener', {
+    value: () => { throw new Error(`A listener on <${element.tagName.toLowerCase()}> must be given to h() as an on… prop or set with listen(), so that a patch swaps it.`); },
+  });
+}
+
+/**
+ * The field called `name` (its `name` or `id`) in the form the event happened in or on: the
+ * form on the page, whichever draw built the handler.
+ * @template {HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement} [T=HTMLInputElement]
+ * @param {Event} event
+ * @param {string} name
+ * @returns {T}
+ */
+export function formField(event, name) {
+  const target = /** @type {Element} */ (event.currentTarget ?? event.target);
+  const form = target instanceof HTMLFormElement ? target : /** @type {HTMLInputElement} */ (target).form ?? target.closest('form');
+  const found = form?.elements.namedItem(name);
+  if (!found || found instanceof RadioNodeList) throw new Error(`No single field "${name}" in the form.`);
+  return /** @type {T} */ (/** @type {unknown} */ (found));
 }
 
 /**

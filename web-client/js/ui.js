@@ -1,5 +1,5 @@
 // @ts-check
-import { born, listen, give } from './render.js';
+import { born, listen, give, guardListeners } from './render.js';
 
 // Small DOM helpers shared by every view: building elements (with render.js's `patch`), toasts, the screen reader
 // announcer, copying to the clipboard and a confirmation dialog.
@@ -46,6 +46,7 @@ export function h(tag, props = {}, ...children) {
     element.append(child);
   }
   born(element);
+  guardListeners(element);
   return element;
 }
 
@@ -62,7 +63,7 @@ export function toast(message, kind = 'error') {
   const item = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
     h('span', {}, message), close);
   const timer = setTimeout(() => item.remove(), TOAST_VISIBLE_MS);
-  close.addEventListener('click', () => {
+  listen(close, 'click', () => {
     clearTimeout(timer);
     item.remove();
   });
@@ -107,7 +108,7 @@ export async function copyText(text, what) {
  */
 export function copyField(label, value, id, hint) {
   const input = h('input', { id, type: 'text', readonly: true, value, class: 'copy-input', spellcheck: 'false' });
-  input.addEventListener('focus', () => input.select());
+  listen(input, 'focus', (focusEvent) => /** @type {HTMLInputElement} */ (focusEvent.currentTarget).select());
   const hintId = hint ? `${id}-hint` : undefined;
   if (hintId) input.setAttribute('aria-describedby', hintId);
   return h('div', { class: 'field' },
@@ -157,7 +158,7 @@ export function confirmDialog(title, body, confirmLabel) {
         h('p', {}, body),
         h('div', { class: 'actions' }, cancelButton, confirmButton)));
     document.body.append(dialog);
-    dialog.addEventListener('close', () => {
+    listen(dialog, 'close', () => {
       resolve(dialog.returnValue === 'confirm');
       dialog.remove();
     });

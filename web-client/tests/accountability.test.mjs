@@ -280,11 +280,11 @@ test('commitments, benchmarks and practices live across two meetings, with the r
     await screenshot(bob.page, 'report-back-phone');
 
     // --- The minutes. ----------------------------------------------------------------------
-    await fran.page.getByText('Export minutes').click();
+    // The facilitator's tools are under the agenda.
     await showView(fran.page, 'agenda');
+    await fran.page.getByText('Export minutes').click();
     await panelShot(fran.page, '#panel-facilitator', 'panel-facilitator-export');
     const downloadPromise = fran.page.waitForEvent('download');
-    await showView(fran.page, 'people');
     await fran.page.getByRole('menuitem', { name: 'Minutes (Markdown)' }).click();
     const download = await downloadPromise;
     const minutes = readFileSync(await download.path(), 'utf8');

@@ -53,7 +53,8 @@ async function panelShot(page, selector, name) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   // The round, its order and the talk times are the round's stage, apart from the agenda.
   if (selector === '#panel-agenda' && /round|talk/.test(name)) selector = '#panel-timer';
-  await showView(page, selector === '#problem-box' ? 'problem' : selector.replace('#panel-', ''));
+  const views = { '#problem-box': 'problem', '#round-box': 'timer' };
+  await showView(page, /** @type {Record<string, string>} */ (views)[selector] ?? selector.replace('#panel-', ''));
   await page.locator(selector).screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
 }
 
@@ -422,7 +423,7 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
 
     // --- Present, then clarifying questions: everyone sees the phase and its timer. -------
     await showView(fran.page, 'problem');
-    await fran.page.getByRole('button', { name: 'Start Present (5 min)' }).click();
+    await fran.page.getByRole('button', { name: 'Start Present · 5 min' }).click();
     await everyoneSees(everyone, 'the present phase current, with its timer', () =>
       document.querySelector('#problem-phases .phase.current')?.getAttribute('data-phase') === 'present'
       && document.getElementById('timer-speaker')?.textContent === 'Present: Bring a problem'
@@ -431,7 +432,7 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     assert.equal(await fran.page.locator('#timer-pause').isVisible(), true, 'the facilitator can pause a phase');
     await showView(fran.page, 'problem');
     await showView(fran.page, 'problem');
-    await fran.page.getByRole('button', { name: 'Start Clarifying questions (5 min)' }).click();
+    await fran.page.getByRole('button', { name: 'Start Clarifying questions · 5 min' }).click();
     await everyoneSees(everyone, 'the clarify phase current', () => document.querySelector('#problem-phases .phase.current')?.getAttribute('data-phase') === 'clarify');
     await waitUntil(bob.page, 'the live region names the phase and what it means', () =>
       document.getElementById('announcer')?.textContent === 'Bring a problem: Clarifying questions. Questions about the facts only; no advice yet.');
@@ -440,7 +441,7 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
 
     // --- Suggestions: members add them; the presenter only listens; bad input is refused. --
     await showView(fran.page, 'problem');
-    await fran.page.getByRole('button', { name: 'Start Suggestions (8 min)' }).click();
+    await fran.page.getByRole('button', { name: 'Start Suggestions · 8 min' }).click();
     await everyoneSees([bob, cy], 'the suggestion form', () => document.getElementById('suggestion-form')?.hidden === false);
     await showView(ann.page, 'problem');
     assert.equal(await ann.page.locator('#suggestion-form').isVisible(), false, 'the presenter adds no suggestions');
@@ -471,7 +472,7 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     await panelShot(bob.page, '#problem-box', 'flow-problem-suggest-phone');
 
     // --- Decide: Ann ticks one and commits; it lands on the commitment board. --------------
-    await fran.page.getByRole('button', { name: 'Start Choose (2 min)' }).click();
+    await fran.page.getByRole('button', { name: 'Start Choose · 2 min' }).click();
     await waitUntil(ann.page, 'Ann gets tick boxes', () => document.querySelectorAll('#suggestion-list input[type="checkbox"]').length === 2);
     await showView(bob.page, 'problem');
     assert.equal(await bob.page.locator('#suggestion-list input[type="checkbox"]').count(), 0, 'only the presenter chooses');

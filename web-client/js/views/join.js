@@ -2,6 +2,7 @@
 // Asking for a display name before the first join through a link.
 
 import { h } from '../ui.js';
+import { listen } from '../render.js';
 
 /** The longest display name the form accepts; the server checks its own limit. */
 export const DISPLAY_NAME_CHARS_MAX = 40;
@@ -46,7 +47,7 @@ export function showJoin(root, options) {
       observerBox,
       h('label', { for: 'observer' }, 'Join as an observer (watch, without taking part in rounds or scoring)')),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary', id: 'join-button' }, facilitating ? 'Enter as facilitator' : 'Join')));
-  form.addEventListener('submit', (submitEvent) => {
+  listen(form, 'submit', (submitEvent) => {
     submitEvent.preventDefault();
     const display_name = nameInput.value.trim();
     if (!display_name) {

@@ -2,6 +2,7 @@
 // The landing page: create a group, then see its two links.
 
 import { h, copyField, linkBox, namedLink } from '../ui.js';
+import { listen } from '../render.js';
 import { updateGroupMemory, rememberedGroups } from '../memory.js';
 
 /** @typedef {import('../protocol').CreateGroupResponse} CreateGroupResponse */
@@ -27,7 +28,7 @@ export function showLanding(root) {
     error,
     h('div', { class: 'actions' }, submit));
 
-  form.addEventListener('submit', async (submitEvent) => {
+  listen(form, 'submit', async (submitEvent) => {
     submitEvent.preventDefault();
     error.hidden = true;
     submit.disabled = true;

@@ -6,6 +6,7 @@
 // the people and the speaker queue stay beside the stage.
 
 import { h, toast, announce, roleLabel } from '../ui.js';
+import { listen } from '../render.js';
 import { PANELS } from '../features/index.js';
 import { VIEWS, stageView } from '../features/meeting/model.js';
 import { mountMeetingBar } from '../features/meeting/bar.js';
@@ -66,7 +67,7 @@ export function mountRoom(root, { store, connection, groupId }) {
   const indicatorDot = h('span', { class: 'dot', 'aria-hidden': 'true' });
   const indicatorText = h('span', { id: 'connection-text' });
   const retryButton = h('button', { type: 'button', class: 'link-button', id: 'retry-now', hidden: true }, 'Retry now');
-  retryButton.addEventListener('click', () => connection.connectNow());
+  listen(retryButton, 'click', () => connection.connectNow());
   const indicator = h('div', { class: 'connection', id: 'connection', 'data-phase': status.phase }, indicatorDot, indicatorText, retryButton);
   const banner = h('div', { class: 'banner', id: 'banner', role: 'status', hidden: true });
 
@@ -90,14 +91,14 @@ export function mountRoom(root, { store, connection, groupId }) {
       form.replaceWith(titleRow);
       renameButton.focus();
     };
-    cancel.addEventListener('click', finish);
-    input.addEventListener('keydown', (keyEvent) => {
+    listen(cancel, 'click', finish);
+    listen(input, 'keydown', (keyEvent) => {
       if (keyEvent.key === 'Escape') {
         keyEvent.preventDefault();
         finish();
       }
     });
-    form.addEventListener('submit', async (submitEvent) => {
+    listen(form, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const name = input.value.trim();
       if (!name || name === store.state?.group.name) {
@@ -114,7 +115,7 @@ export function mountRoom(root, { store, connection, groupId }) {
     input.focus();
     input.select();
   };
-  renameButton.addEventListener('click', startRename);
+  listen(renameButton, 'click', startRename);
 
   // --- the bar, the tabs and the stage ------------------------------------------------------
   const bar = mountMeetingBar(context);
@@ -165,14 +166,14 @@ export function mountRoom(root, { store, connection, groupId }) {
     for (const panel of viewPanels) panel.classList.toggle('active', panel.dataset.view === viewId);
     roomElement.dataset.view = viewId;
   };
-  tabList.addEventListener('click', (clickEvent) => {
+  listen(tabList, 'click', (clickEvent) => {
     const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (clickEvent.target).closest('[role="tab"]'));
     if (!button?.dataset.view) return;
     chosen = button.dataset.view !== lastStage;
     select(button.dataset.view);
     render();
   });
-  tabList.addEventListener('keydown', (keyEvent) => {
+  listen(tabList, 'keydown', (keyEvent) => {
     const visible = tabButtons.filter((button) => getComputedStyle(button).display !== 'none');
     const index = visible.findIndex((button) => button.dataset.view === selected);
     /** @type {number | null} */

@@ -5,7 +5,7 @@
 // alone, and are asked for again after their own submission and after every snapshot.
 // A facilitator can change the metrics.
 
-import { patch } from '../../render.js';
+import { patch, listen } from '../../render.js';
 import { h, toast } from '../../ui.js';
 import { formatAmount, formatNumber } from '../../format.js';
 
@@ -78,7 +78,7 @@ export const benchmarksPanel = {
       }
     };
 
-    form.addEventListener('submit', async (submitEvent) => {
+    listen(form, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       /** @type {Record<string, number>} */
       const values = {};
@@ -95,7 +95,7 @@ export const benchmarksPanel = {
       if (reply) await refreshMine();
     });
 
-    metricsEditor.querySelector('form')?.addEventListener('submit', async (submitEvent) => {
+    listen(/** @type {HTMLFormElement} */ (metricsEditor.querySelector('form')), 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       let metrics;
       try {
@@ -183,7 +183,8 @@ export const benchmarksPanel = {
             // The unit only when it says more than the name ("Revenue (USD)", not "Calls (calls)").
             h('label', { for: `metric-${metric.key}` }, metric.name,
               metric.unit && !metric.name.toLowerCase().startsWith(metric.unit.toLowerCase().replace(/s$/, '')) ? h('span', { class: 'unit' }, ` (${metric.unit})`) : null),
-            h('input', { type: 'number', id: `metric-${metric.key}`, name: metric.key, min: 0, step: 'any', inputmode: 'decimal', value: typed[metric.key] ?? '' }))));
+            // Keyed by the meeting too: a new meeting's fields are new, empty ones.
+            h('input', { type: 'number', id: `metric-${metric.key}`, 'data-key': `${state.meeting.meeting_id}-${metric.key}`, name: metric.key, min: 0, step: 'any', inputmode: 'decimal', value: typed[metric.key] ?? '' }))));
           if (!metricsEditor.open) metricsText.value = view.metrics.map((metric) => `${metric.key}: ${metric.name} (${metric.unit})`).join('\n');
         }
 

@@ -5,7 +5,7 @@
 // nothing. The owner reports their own; a facilitator may report for anyone.
 
 import { h, announce } from '../../ui.js';
-import { patch, listen } from '../../render.js';
+import { patch } from '../../render.js';
 import { loadDrafts, saveDraft } from '../../drafts.js';
 import { reportBackList } from './state.js';
 import { COMMITMENT_NOTE_CHARS_MAX } from './view.js';
@@ -78,8 +78,8 @@ export const reportBackPanel = {
               type: 'text', id: `${id}-note`, class: 'note-input', maxlength: COMMITMENT_NOTE_CHARS_MAX,
               'aria-label': `Note on “${commitment.text}” (optional)`, placeholder: 'Note (optional)',
               value: drafts[commitment.commitment_id] ?? (commitment.status === 'open' ? '' : commitment.note),
+              oninput: (/** @type {Event} */ event) => saveDraft(draftsName, commitment.commitment_id, /** @type {HTMLInputElement} */ (event.currentTarget).value),
             });
-            listen(note, 'input', () => saveDraft(draftsName, commitment.commitment_id, note.value));
             return h('li', { class: `report-item status-${commitment.status}`, 'data-key': String(commitment.commitment_id), 'data-commitment-id': String(commitment.commitment_id), 'data-status': commitment.status },
               h('div', { class: 'report-text' },
                 h('span', { class: 'commitment-text' }, commitment.text),

@@ -4,7 +4,7 @@
 // one for a member. The owner or a facilitator reports the status with a note. Open
 // commitments due at or before this meeting are highlighted, so the report back is obvious.
 
-import { patch } from '../../render.js';
+import { patch, listen, formField } from '../../render.js';
 import { h } from '../../ui.js';
 import { loadDrafts, saveDraft } from '../../drafts.js';
 
@@ -64,7 +64,7 @@ export const commitmentsPanel = {
       h('div', { class: 'panel-head' }, h('h2', { id: 'commitments-title' }, 'Commitments')),
       form, board, empty);
 
-    form.addEventListener('submit', async (submitEvent) => {
+    listen(form, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const text = textInput.value.trim();
       if (!text) return;
@@ -122,30 +122,35 @@ export const commitmentsPanel = {
         const id = `commitment-${commitment.commitment_id}`;
         const draft = drafts.get(commitment.commitment_id);
         const shownStatus = draft?.status ?? commitment.status;
-        const statusSelect = h('select', { id: `${id}-status`, class: 'status-select', 'aria-label': `Status of “${commitment.text}”` },
+        const statusSelect = h('select', { id: `${id}-status`, name: 'status', class: 'status-select', 'aria-label': `Status of “${commitment.text}”` },
           ...COMMITMENT_STATUSES.map((status) => h('option', { value: status, selected: status === shownStatus }, status)));
-        const noteInput = h('input', { type: 'text', id: `${id}-note`, class: 'note-input', maxlength: COMMITMENT_NOTE_CHARS_MAX, placeholder: 'Note (optional)', 'aria-label': `Note on “${commitment.text}”`, value: draft?.note ?? commitment.note });
-        // An edit in progress survives redraws caused by others' changes.
-        const keepDraft = () => drafts.set(commitment.commitment_id, { status: statusSelect.value, note: noteInput.value });
-        statusSelect.addEventListener('change', keepDraft);
-        noteInput.addEventListener('input', keepDraft);
-        const saveButton = h('button', { type: 'submit', class: 'button secondary small' }, 'Save');
-        const editor = h('form', { class: 'commitment-editor' }, statusSelect, noteInput, saveButton);
-        editor.addEventListener('submit', async (submitEvent) => {
+        const noteInput = h('input', { type: 'text', id: `${id}-note`, name: 'note', class: 'note-input', maxlength: COMMITMENT_NOTE_CHARS_MAX, placeholder: 'Note (optional)', 'aria-label': `Note on “${commitment.text}”`, value: draft?.note ?? commitment.note });
+        // An edit in progress survives redraws caused by others' changes. The handlers read the
+        // fields on the page, through the event's form.
+        /** @param {Event} event */
+        const keepDraft = (event) => drafts.set(commitment.commitment_id, {
+          status: formField(event, 'status').value, note: formField(event, 'note').value,
+        });
+        /** @param {Event} submitEvent */
+        const save = async (submitEvent) => {
           submitEvent.preventDefault();
-          saveButton.disabled = true;
+          const status = formField(submitEvent, 'status').value;
+          const note = formField(submitEvent, 'note').value.trim();
+          const saveButton = /** @type {HTMLFormElement} */ (submitEvent.currentTarget).querySelector('button');
+          if (saveButton) saveButton.disabled = true;
           const reply = await context.act({
             type: 'update_commitment', commitment_id: commitment.commitment_id,
-            status: /** @type {CommitmentStatus} */ (statusSelect.value), note: noteInput.value.trim(),
+            status: /** @type {CommitmentStatus} */ (status), note,
           }, 'Could not update the commitment');
-          saveButton.disabled = false;
+          if (saveButton) saveButton.disabled = false;
           if (reply) {
             drafts.delete(commitment.commitment_id);
             drawnKey = '';
             draw();
           }
-        });
-        item.append(editor);
+        };
+        const saveButton = h('button', { type: 'submit', class: 'button secondary small' }, 'Save');
+        item.append(h('form', { class: 'commitment-editor', onsubmit: save, onchange: keepDraft, oninput: keepDraft }, statusSelect, noteInput, saveButton));
       }
       return item;
     };

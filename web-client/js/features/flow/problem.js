@@ -5,7 +5,7 @@
 // phase, and the presenter's choice in the decide phase, which the server turns into the
 // presenter's commitment (it shows up on the commitment board).
 
-import { patch } from '../../render.js';
+import { patch, listen } from '../../render.js';
 import { h, announce } from '../../ui.js';
 
 /** @typedef {import('../../protocol').MemberId} MemberId */
@@ -78,7 +78,7 @@ export function mountProblem({ context, flow, nameOf }) {
   /** @param {AgendaItem} item */
   const presenterOf = (item) => item.problem?.presenter ?? item.owner ?? null;
 
-  presenterForm.addEventListener('submit', async (submitEvent) => {
+  listen(presenterForm, 'submit', async (submitEvent) => {
     submitEvent.preventDefault();
     const item = currentProblem();
     if (!item || !presenterSelect.value) return;
@@ -88,7 +88,7 @@ export function mountProblem({ context, flow, nameOf }) {
     }, 'Could not set the presenter');
   });
 
-  suggestionForm.addEventListener('submit', async (submitEvent) => {
+  listen(suggestionForm, 'submit', async (submitEvent) => {
     submitEvent.preventDefault();
     const item = currentProblem();
     if (!item) return;
@@ -107,13 +107,13 @@ export function mountProblem({ context, flow, nameOf }) {
       announce('Your suggestion was added.');
     }
   });
-  suggestionText.addEventListener('input', () => {
+  listen(suggestionText, 'input', () => {
     if (suggestionError.hidden) return;
     suggestionError.hidden = true;
     suggestionText.setAttribute('aria-invalid', 'false');
   });
 
-  chooseForm.addEventListener('submit', async (submitEvent) => {
+  listen(chooseForm, 'submit', async (submitEvent) => {
     submitEvent.preventDefault();
     const item = currentProblem();
     if (!item) return;
@@ -180,9 +180,9 @@ export function mountProblem({ context, flow, nameOf }) {
         facilitator ? h('button', {
           type: 'button', class: `button ${current ? 'secondary' : 'primary'} small`, 'data-action': `phase-${entry.phase}`,
           disabled: !connected || !presenter,
-          'aria-label': `${current ? 'Restart' : 'Start'} ${entry.label} (${entry.minutes} min)`,
           onclick: () => context.act({ type: 'start_problem_phase', item_id: item.item_id, phase: entry.phase }, `Could not start ${entry.label.toLowerCase()}`),
-        }, `${current ? 'Restart' : 'Start'} · ${entry.minutes} min`) : null);
+          // The name is the visible text with the phase in it: "Start Present · 5 min".
+        }, current ? 'Restart' : 'Start', h('span', { class: 'visually-hidden' }, ` ${entry.label}`), ` · ${entry.minutes} min`) : null);
     }));
 
     // Suggestions, with the presenter's tick boxes in the decide phase.
@@ -228,7 +228,7 @@ export function mountProblem({ context, flow, nameOf }) {
     }
   };
 
-  suggestionList.addEventListener('change', () => {
+  listen(suggestionList, 'change', () => {
     chooseHint.classList.remove('form-error');
     chooseHint.textContent = 'Tick the suggestions you will act on. They become your commitment for next meeting.';
   });

@@ -7,7 +7,7 @@
 // (the server shuffles, so every page gets the same order). The talk-time table sums each
 // member's turns in this meeting, longest first, so a facilitator sees who spoke how long.
 
-import { patch } from '../../render.js';
+import { patch, listen } from '../../render.js';
 import { h, announce } from '../../ui.js';
 
 /** @typedef {import('../../protocol').MemberId} MemberId */
@@ -113,7 +113,7 @@ export function mountRound({ context, flow, nameOf }) {
     h('summary', {}, 'Speaking order: ', planSummary),
     planList,
     h('div', { class: 'speaker-tools' }, planShuffle, planReset));
-  planShuffle.addEventListener('click', () => {
+  listen(planShuffle, 'click', () => {
     const order = plannedSpeakers();
     const random = new Uint32Array(order.length);
     crypto.getRandomValues(random);
@@ -125,7 +125,7 @@ export function mountRound({ context, flow, nameOf }) {
     drawPlan();
     announce(`Planned order: ${order.map(nameOf).join(', ')}.`);
   });
-  planReset.addEventListener('click', () => {
+  listen(planReset, 'click', () => {
     plan = null;
     drawPlan();
     announce('Planned order: as they joined.');
@@ -156,7 +156,7 @@ export function mountRound({ context, flow, nameOf }) {
   const sendOrder = async (waitingOrder) => {
     await context.act({ type: 'reorder_speakers', order: waitingOrder }, 'Could not reorder the speakers');
   };
-  shuffleButton.addEventListener('click', async () => {
+  listen(shuffleButton, 'click', async () => {
     const before = flow()?.round?.speakers.map((s) => s.member_id).join() ?? '';
     shuffleButton.disabled = true;
     const reply = await context.act({ type: 'shuffle_speakers' }, 'Could not shuffle the speakers');

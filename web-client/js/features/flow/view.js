@@ -20,7 +20,7 @@ import { flowOf } from './state.js';
 import { remainingMs, formatRemaining, draftProblem, KIND_LABELS, ROUND_MINUTES_DEFAULT, EXTEND_MS, TIMER_TICK_MS, AGENDA_TITLE_CHARS_MAX, TIME_BOX_MINUTES_MAX } from './time.js';
 
 export { draftProblem, formatRemaining, remainingMs, KIND_LABELS };
-import { patch } from '../../render.js';
+import { patch, listen } from '../../render.js';
 import { h, announce, confirmDialog } from '../../ui.js';
 import { mountRound, moveButtons, moved, keepFocus } from './round.js';
 import { mountProblem, phaseLabel } from './problem.js';
@@ -84,7 +84,7 @@ export const agendaPanel = {
     const timerNext = h('p', { class: 'timer-next hint', id: 'timer-next' });
     const timerStatus = h('span', { class: 'tag timer-status', id: 'timer-status' });
     const soundToggle = h('input', { type: 'checkbox', id: 'time-up-sound', checked: soundWanted() });
-    soundToggle.addEventListener('change', () => {
+    listen(soundToggle, 'change', () => {
       setTimeUpSound(soundToggle.checked);
       announce(soundToggle.checked ? 'A soft tone plays when time is up.' : 'No tone at time-up.');
     });
@@ -166,12 +166,12 @@ export const agendaPanel = {
     const extend = () => context.act({ type: 'extend_timer', delta_ms: EXTEND_MS }, 'Could not add a minute');
     const next = () => context.act({ type: 'next_speaker' }, 'Could not move to the next speaker');
     const skip = () => context.act({ type: 'skip_speaker' }, 'Could not skip the speaker');
-    startButton.addEventListener('click', startRound);
-    pauseButton.addEventListener('click', togglePause);
-    extendButton.addEventListener('click', extend);
-    nextButton.addEventListener('click', next);
-    skipButton.addEventListener('click', skip);
-    endButton.addEventListener('click', () => context.act({ type: 'end_round' }, 'Could not end the round'));
+    listen(startButton, 'click', startRound);
+    listen(pauseButton, 'click', togglePause);
+    listen(extendButton, 'click', extend);
+    listen(nextButton, 'click', next);
+    listen(skipButton, 'click', skip);
+    listen(endButton, 'click', () => context.act({ type: 'end_round' }, 'Could not end the round'));
 
     /** @param {HTMLElement} errorElement @param {HTMLElement} field @param {string} message */
     const showError = (errorElement, field, message) => {
@@ -180,7 +180,7 @@ export const agendaPanel = {
       field.setAttribute('aria-invalid', String(!!message));
     };
 
-    addForm.addEventListener('submit', async (submitEvent) => {
+    listen(addForm, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const title = titleInput.value.trim();
       const minutes = Number(itemMinutes.value);
@@ -201,9 +201,9 @@ export const agendaPanel = {
         if (!store.iAmFacilitator()) announce('Your item was proposed to the facilitator.');
       }
     });
-    titleInput.addEventListener('input', () => { if (!addError.hidden) showError(addError, titleInput, ''); });
+    listen(titleInput, 'input', () => { if (!addError.hidden) showError(addError, titleInput, ''); });
 
-    templateButton.addEventListener('click', async () => {
+    listen(templateButton, 'click', async () => {
       templateButton.disabled = true;
       const reply = await context.act({ type: 'save_agenda_as_template' }, 'Could not save the template');
       drawAgenda();
@@ -243,7 +243,7 @@ export const agendaPanel = {
         drawAgenda();
         /** @type {HTMLElement | null} */ (agendaList.querySelector(`[data-item-id="${item.item_id}"] [data-action="edit"]`))?.focus();
       };
-      form.addEventListener('submit', async (submitEvent) => {
+      listen(form, 'submit', async (submitEvent) => {
         submitEvent.preventDefault();
         const typedTitle = title.value.trim();
         const typedMinutes = Number(minutes.value);
@@ -268,12 +268,12 @@ export const agendaPanel = {
           save.disabled = false;
         }
       });
-      title.addEventListener('input', () => { if (!error.hidden) showError(error, title, ''); });
-      cancel.addEventListener('click', close);
-      form.addEventListener('keydown', (keyEvent) => {
+      listen(title, 'input', () => { if (!error.hidden) showError(error, title, ''); });
+      listen(cancel, 'click', close);
+      listen(form, 'keydown', (keyEvent) => {
         if (keyEvent.key === 'Escape') { keyEvent.preventDefault(); close(); }
       });
-      remove.addEventListener('click', async () => {
+      listen(remove, 'click', async () => {
         const confirmed = await confirmDialog('Remove this agenda item?', `"${item.title}" leaves the agenda for everyone. Add it again if you change your mind.`, 'Remove item');
         if (!confirmed) { remove.focus(); return; }
         const reply = await context.act({ type: 'remove_agenda_item', item_id: item.item_id }, 'Could not remove the item');

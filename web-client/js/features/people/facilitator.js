@@ -5,6 +5,7 @@
 // of logs and history), then are saved from a Blob.
 
 import { h, confirmDialog, toast } from '../../ui.js';
+import { listen } from '../../render.js';
 import { loadGroupMemory } from '../../memory.js';
 
 /**
@@ -27,7 +28,7 @@ export const facilitatorPanel = {
     const nextButton = h('button', { type: 'button', class: 'button primary', id: 'start-next-meeting' }, 'Start next meeting');
     const exportButtons = EXPORTS.map((entry) => {
       const button = h('button', { type: 'button', class: 'menu-item', role: 'menuitem', id: `export-${entry.id}` }, entry.label);
-      button.addEventListener('click', () => download(entry));
+      listen(button, 'click', () => download(entry));
       return button;
     });
     const exportMenu = h('details', { class: 'export-menu', id: 'export-menu' },
@@ -37,7 +38,7 @@ export const facilitatorPanel = {
       h('h2', { id: 'facilitator-title' }, 'Facilitator'),
       h('div', { class: 'facilitator-actions' }, nextButton, exportMenu));
 
-    nextButton.addEventListener('click', async () => {
+    listen(nextButton, 'click', async () => {
       const number = store.state?.meeting.number ?? 0;
       const confirmed = await confirmDialog(`End meeting ${number} and start meeting ${number + 1}?`,
         'Open commitments, the practice library and the members carry over; this meeting\'s benchmarks go into everyone\'s trend and its minutes are kept.',

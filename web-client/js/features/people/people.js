@@ -3,6 +3,7 @@
 // member to change roles, hand over or remove. Also the invite link, when this browser has it.
 
 import { h, confirmDialog, copyField, roleLabel, handIcon, linkBox, namedLink } from '../../ui.js';
+import { listen } from '../../render.js';
 import { loadGroupMemory } from '../../memory.js';
 
 /** @typedef {import('../../protocol').MemberInfo} MemberInfo */
@@ -103,14 +104,14 @@ export const peoplePanel = {
       if (!member) return;
       const items = actionsFor(member).map(({ label, run }) => {
         const item = h('button', { type: 'button', role: 'menuitem', class: 'menu-item', tabindex: '-1' }, label);
-        item.addEventListener('click', () => {
+        listen(item, 'click', () => {
           closeMenu(true);
           run();
         });
         return item;
       });
       const menu = h('div', { role: 'menu', class: 'menu', 'aria-label': `Actions for ${member.display_name}` }, ...items);
-      menu.addEventListener('keydown', (keyEvent) => {
+      listen(menu, 'keydown', (keyEvent) => {
         const index = items.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
         if (keyEvent.key === 'ArrowDown' || keyEvent.key === 'ArrowUp') {
           keyEvent.preventDefault();
@@ -141,8 +142,8 @@ export const peoplePanel = {
       const menuButton = h('button', {
         type: 'button', class: 'icon-button', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
       }, '⋯');
-      menuButton.addEventListener('click', () => showMenu(menuButton, member.member_id));
-      menuButton.addEventListener('keydown', (keyEvent) => {
+      listen(menuButton, 'click', () => showMenu(menuButton, member.member_id));
+      listen(menuButton, 'keydown', (keyEvent) => {
         if (keyEvent.key === 'ArrowDown') {
           keyEvent.preventDefault();
           if (!openMenu) showMenu(menuButton, member.member_id);

@@ -1,7 +1,7 @@
 // @ts-check
 // The speaker queue: who raised a hand, in order, and the button to raise or lower one's own.
 
-import { patch } from '../../render.js';
+import { patch, listen } from '../../render.js';
 import { h, handIcon } from '../../ui.js';
 
 /** @type {import('../index.js').Panel} */
@@ -32,7 +32,7 @@ export const queuePanel = {
       if (myHandIsUp()) await context.act({ type: 'lower_hand' }, 'Could not lower your hand');
       else await context.act({ type: 'raise_hand' }, 'Could not raise your hand');
     };
-    handButton.addEventListener('click', toggleHand);
+    listen(handButton, 'click', toggleHand);
     // H raises or lowers the hand, unless the person is typing somewhere.
     document.addEventListener('keydown', (keyEvent) => {
       if (keyEvent.key !== 'h' && keyEvent.key !== 'H') return;

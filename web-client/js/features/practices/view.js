@@ -3,7 +3,7 @@
 // comments. The snapshot holds the newest practices; the search box asks the server
 // (`search_practices`) so older ones are found too.
 
-import { patch } from '../../render.js';
+import { patch, listen, formField } from '../../render.js';
 import { h } from '../../ui.js';
 
 /** @typedef {import('../../protocol').Practice} Practice */
@@ -62,7 +62,7 @@ export const practicesPanel = {
     /** @type {{ practices: Practice[], total: number, label: string } | null} The search shown, if any. */
     let search = null;
 
-    postForm.addEventListener('submit', async (submitEvent) => {
+    listen(postForm, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const title = titleInput.value.trim();
       if (!title) return;
@@ -81,7 +81,7 @@ export const practicesPanel = {
       }
     });
 
-    searchForm.addEventListener('submit', async (submitEvent) => {
+    listen(searchForm, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const text = searchText.value.trim();
       const tag = searchTag.value.trim().toLowerCase();
@@ -96,7 +96,7 @@ export const practicesPanel = {
         draw(true);
       }
     });
-    clearButton.addEventListener('click', () => {
+    listen(clearButton, 'click', () => {
       searchText.value = '';
       searchTag.value = '';
       search = null;
@@ -115,11 +115,7 @@ export const practicesPanel = {
     /** @param {Practice} practice */
     const renderPractice = (practice) => {
       const upvoted = !!store.myMemberId && practice.upvoters.includes(store.myMemberId);
-      const upvoteButton = h('button', {
-        type: 'button', class: `button small ${upvoted ? 'primary' : 'secondary'} upvote`, 'aria-pressed': String(upvoted),
-        'aria-label': `${upvoted ? 'Take back your upvote of' : 'Upvote'} “${practice.title}”`,
-      }, `▲ ${practice.upvoters.length}`);
-      upvoteButton.addEventListener('click', async () => {
+      const upvote = async () => {
         const reply = await context.act({ type: 'upvote_practice', practice_id: practice.practice_id, up: !upvoted }, 'Could not change your upvote');
         // A search result is a copy: count the change there too once the server agreed.
         if (reply && search) {
@@ -130,11 +126,19 @@ export const practicesPanel = {
             draw(true);
           }
         }
-      });
-      const commentInput = h('input', { type: 'text', maxlength: PRACTICE_COMMENT_CHARS_MAX, placeholder: 'Add a comment', 'aria-label': `Comment on “${practice.title}”` });
-      const commentForm = h('form', { class: 'comment-form' }, commentInput, h('button', { type: 'submit', class: 'button secondary small' }, 'Comment'));
-      commentForm.addEventListener('submit', async (submitEvent) => {
+      };
+      // The count is in the name, as it is on the button.
+      const upvoteButton = h('button', {
+        type: 'button', class: `button small ${upvoted ? 'primary' : 'secondary'} upvote`, 'aria-pressed': String(upvoted),
+        'aria-label': `▲ ${practice.upvoters.length} upvote${practice.upvoters.length === 1 ? '' : 's'}: ${upvoted ? 'take back your upvote of' : 'upvote'} “${practice.title}”`,
+        'data-key': `upvote-${practice.practice_id}`,
+        onclick: upvote,
+      }, `▲ ${practice.upvoters.length}`);
+      /** @param {Event} submitEvent */
+      const comment = async (submitEvent) => {
         submitEvent.preventDefault();
+        // The field on the page (a redraw may have kept it for this draw's copy).
+        const commentInput = formField(submitEvent, 'comment');
         const text = commentInput.value.trim();
         if (!text) return;
         const reply = await context.act({ type: 'comment_on_practice', practice_id: practice.practice_id, text }, 'Could not comment');
@@ -143,7 +147,9 @@ export const practicesPanel = {
           // The redraw for this comment's event may have waited for the field to empty.
           draw(true);
         }
-      });
+      };
+      const commentInput = h('input', { type: 'text', name: 'comment', maxlength: PRACTICE_COMMENT_CHARS_MAX, placeholder: 'Add a comment', 'aria-label': `Comment on “${practice.title}”` });
+      const commentForm = h('form', { class: 'comment-form', onsubmit: comment }, commentInput, h('button', { type: 'submit', class: 'button secondary small' }, 'Comment'));
       return h('li', { class: 'practice', 'data-practice-id': practice.practice_id },
         h('div', { class: 'practice-head' },
           h('h3', { class: 'practice-title' }, practice.title),

@@ -15,7 +15,7 @@
 
 import { noteOwnSubmission } from './state.js';
 import { plural } from '../../format.js';
-import { patch } from '../../render.js';
+import { patch, listen, formField } from '../../render.js';
 import { h, announce, confirmDialog } from '../../ui.js';
 import {
   CRITERIA_MAX, RUBRIC_NAME_CHARS_MAX, CRITERION_NAME_CHARS_MAX, CRITERION_DESCRIPTION_CHARS_MAX, SCALE_POINTS_MAX, WEIGHT_MAX,
@@ -124,15 +124,17 @@ export const rolePlayPanel = {
         selected ? null : h('option', { value: '', selected: true }, 'Custom rubric (edited)'),
         ...templates.map((template) => h('option', { value: template.rubric.name, selected: !!selected && template.rubric.name === selected.rubric.name },
           `${template.rubric.name}${template.built_in ? '' : ' (group)'}`)));
-      templateSelect.addEventListener('change', async () => {
-        const wanted = templateSelect.value;
+      listen(templateSelect, 'change', async (changeEvent) => {
+        // The select on the page (this draw's copy may have been dropped for it).
+        const onPage = /** @type {HTMLSelectElement} */ (changeEvent.currentTarget);
+        const wanted = onPage.value;
         const template = templateNamed(own, wanted);
         if (!template) return;
         if (rubricDirty && rubricDraft) {
           const replace = await confirmDialog('Load another template?',
             `Your changes to the rubric "${rubricDraft.name.trim() || 'without a name'}" will be replaced by the template "${wanted}".`, 'Load template');
           if (!replace) {
-            templateSelect.value = selected ? selected.rubric.name : '';
+            onPage.value = selected ? selected.rubric.name : '';
             return;
           }
         }
@@ -148,11 +150,16 @@ export const rolePlayPanel = {
       const brief = h('textarea', { id: 'roleplay-brief', rows: 2, maxlength: SCENARIO_CHARS_MAX, placeholder: 'Only the buyer sees this.' });
       brief.value = setupDraft.brief;
       const threshold = h('input', { type: 'number', id: 'roleplay-threshold', min: 2, max: 50, step: 1, value: setupDraft.threshold, ...invalidProps('roleplay-threshold') });
-      const keep = () => Object.assign(setupDraft, { seller: sellerSelect.value, buyer: buyerSelect.value, scenario: scenario.value, brief: brief.value, threshold: threshold.value });
+      /** Copies the fields on the page (the event's form) into the draft. @param {Event} event */
+      const keep = (event) => Object.assign(setupDraft, {
+        seller: formField(event, 'roleplay-seller').value, buyer: formField(event, 'roleplay-buyer').value,
+        scenario: formField(event, 'roleplay-scenario').value, brief: formField(event, 'roleplay-brief').value,
+        threshold: formField(event, 'roleplay-threshold').value,
+      });
       for (const control of [sellerSelect, buyerSelect, scenario, brief, threshold]) {
-        control.addEventListener('input', () => {
-          keep();
-          clearProblem(control);
+        listen(control, 'input', (inputEvent) => {
+          keep(inputEvent);
+          clearProblem(/** @type {HTMLElement} */ (inputEvent.currentTarget));
         });
       }
       const disabled = busy || !context.isConnected();
@@ -171,9 +178,9 @@ export const rolePlayPanel = {
           h('p', { class: 'hint', id: 'roleplay-template-hint' }, 'Start from a template, then change it below if you like.')),
         rubricDraft ? renderRubricEditor(own, selected ?? null) : null,
         h('div', { class: 'actions' }, submit));
-      form.addEventListener('submit', async (submitEvent) => {
+      listen(form, 'submit', async (submitEvent) => {
         submitEvent.preventDefault();
-        keep();
+        keep(submitEvent);
         /** @type {RubricProblem[]} */
         const found = [];
         if (!setupDraft.seller) found.push({ field: 'roleplay-seller', message: 'Choose who plays the seller.' });
@@ -224,10 +231,11 @@ export const rolePlayPanel = {
        * @param {(value: string) => void} write
        */
       const bind = (control, write) => {
-        control.addEventListener('input', () => {
-          write(control.value);
+        listen(control, 'input', (inputEvent) => {
+          const onPage = /** @type {HTMLInputElement} */ (inputEvent.currentTarget);
+          write(onPage.value);
           rubricDirty = true;
-          clearProblem(control);
+          clearProblem(onPage);
           const summary = document.getElementById('rubric-summary');
           if (summary) summary.textContent = summaryText();
         });
@@ -265,10 +273,12 @@ export const rolePlayPanel = {
             announce(`Criterion "${removed.name.trim() || number}" removed.`);
             redraw();
           } }, 'Remove');
+        /** Names the buttons, this draw's and those on the page (found by id: a patch may keep those for these). */
         const label = () => {
-          upButton.setAttribute('aria-label', `Move ${labelOf()} up`);
-          downButton.setAttribute('aria-label', `Move ${labelOf()} down`);
-          removeButton.setAttribute('aria-label', `Remove ${labelOf()}`);
+          for (const [button, name] of /** @type {[HTMLElement, string][]} */ ([[upButton, `Move ${labelOf()} up`], [downButton, `Move ${labelOf()} down`], [removeButton, `Remove ${labelOf()}`]])) {
+            button.setAttribute('aria-label', name);
+            document.getElementById(button.id)?.setAttribute('aria-label', name);
+          }
         };
         label();
         return h('li', { class: 'criterion-edit', 'data-criterion': index },
@@ -298,8 +308,8 @@ export const rolePlayPanel = {
               problemText(ids.description))));
       });
       const oneThing = h('input', { type: 'checkbox', id: 'rubric-one-thing', checked: draft.one_thing_differently });
-      oneThing.addEventListener('change', () => {
-        draft.one_thing_differently = oneThing.checked;
+      listen(oneThing, 'change', (changeEvent) => {
+        draft.one_thing_differently = /** @type {HTMLInputElement} */ (changeEvent.currentTarget).checked;
         rubricDirty = true;
       });
       const full = count >= CRITERIA_MAX;
@@ -477,13 +487,16 @@ export const rolePlayPanel = {
             ...values.map((value) => {
               const first = index === 0 && value === criterion.scale_min;
               const radio = h('input', { type: 'radio', name: groupName, id: first ? 'roleplay-score-first' : `${groupName}-${value}`, value, checked: draft.scores[index] === value, required: true });
-              radio.addEventListener('change', () => { draft.scores[index] = value; });
+              listen(radio, 'change', () => { draft.scores[index] = value; });
               return h('label', { class: 'scale-point', for: radio.id }, radio, h('span', {}, String(value)));
             }));
         } else {
           const select = h('select', { id: index === 0 ? 'roleplay-score-first' : groupName, required: true, 'aria-labelledby': `${groupName}-name` },
             h('option', { value: '' }, '—'), ...values.map((value) => h('option', { value, selected: draft.scores[index] === value }, String(value))));
-          select.addEventListener('change', () => { draft.scores[index] = select.value === '' ? null : Number(select.value); });
+          listen(select, 'change', (changeEvent) => {
+            const value = /** @type {HTMLSelectElement} */ (changeEvent.currentTarget).value;
+            draft.scores[index] = value === '' ? null : Number(value);
+          });
           control = select;
         }
         form.append(h('fieldset', { class: 'criterion', 'data-criterion': index },
@@ -493,13 +506,13 @@ export const rolePlayPanel = {
       });
       const comment = h('textarea', { id: 'roleplay-comment', rows: 2, maxlength: COMMENT_CHARS_MAX, placeholder: 'What worked, what did not (anonymous)' });
       comment.value = draft.comment;
-      comment.addEventListener('input', () => { draft.comment = comment.value; });
+      listen(comment, 'input', (inputEvent) => { draft.comment = /** @type {HTMLTextAreaElement} */ (inputEvent.currentTarget).value; });
       form.append(h('div', { class: 'field' }, h('label', { for: 'roleplay-comment' }, 'Comment'), comment));
       /** @type {HTMLInputElement | null} */
       let oneThing = null;
       if (current.rubric.one_thing_differently) {
         const input = h('input', { type: 'text', id: 'roleplay-one-thing', maxlength: ONE_THING_CHARS_MAX, value: draft.oneThing, placeholder: 'One thing to do differently' });
-        input.addEventListener('input', () => { draft.oneThing = input.value; });
+        listen(input, 'input', (inputEvent) => { draft.oneThing = /** @type {HTMLInputElement} */ (inputEvent.currentTarget).value; });
         oneThing = input;
         form.append(h('div', { class: 'field' }, h('label', { for: 'roleplay-one-thing' }, 'One thing to do differently'), input));
       }
@@ -515,7 +528,7 @@ export const rolePlayPanel = {
           focusAfterDraw = 'roleplay-change';
           redraw();
         } }, 'Keep my scores') : null));
-      form.addEventListener('submit', async (submitEvent) => {
+      listen(form, 'submit', async (submitEvent) => {
         submitEvent.preventDefault();
         if (draft.scores.some((score) => score === null)) return;
         /** @type {RolePlayRequest} */
