@@ -51,6 +51,23 @@ export function h(tag, props = {}, ...children) {
 }
 
 /**
+ * Disables a button while its request runs; the returned function enables it again and, when
+ * the button had the focus (a disabled button loses it to the page), gives the focus back
+ * unless the person has moved on.
+ * @param {HTMLButtonElement} button
+ * @returns {() => void}
+ */
+export function busy(button) {
+  const hadFocus = document.activeElement === button;
+  button.disabled = true;
+  return () => {
+    button.disabled = false;
+    const now = document.activeElement;
+    if (hadFocus && (!now || now === document.body) && button.isConnected && button.getClientRects().length > 0) button.focus({ preventScroll: true });
+  };
+}
+
+/**
  * Shows a short message that does not block anything.
  * @param {string} message
  * @param {'error' | 'info'} [kind]

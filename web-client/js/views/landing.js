@@ -1,7 +1,7 @@
 // @ts-check
 // The landing page: create a group, then see its two links.
 
-import { h, copyField, linkBox, namedLink } from '../ui.js';
+import { h, copyField, linkBox, namedLink, busy } from '../ui.js';
 import { listen } from '../render.js';
 import { updateGroupMemory, rememberedGroups } from '../memory.js';
 
@@ -31,7 +31,7 @@ export function showLanding(root) {
   listen(form, 'submit', async (submitEvent) => {
     submitEvent.preventDefault();
     error.hidden = true;
-    submit.disabled = true;
+    const release = busy(submit);
     submit.textContent = 'Creating…';
     try {
       const response = await fetch('/api/groups', {
@@ -48,7 +48,7 @@ export function showLanding(root) {
       // What was typed stays in the field, so trying again is one click.
       error.textContent = `Could not create the group: ${failure instanceof Error ? failure.message : String(failure)}`;
       error.hidden = false;
-      submit.disabled = false;
+      release();
       submit.textContent = 'Create group';
     }
   });

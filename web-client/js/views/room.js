@@ -5,7 +5,7 @@
 // look at another tab in one click (or with the arrow keys in the tab list); on a wide screen
 // the people and the speaker queue stay beside the stage.
 
-import { h, toast, announce, roleLabel } from '../ui.js';
+import { h, toast, announce, roleLabel, busy } from '../ui.js';
 import { listen } from '../render.js';
 import { PANELS } from '../features/index.js';
 import { VIEWS, stageView } from '../features/meeting/model.js';
@@ -105,9 +105,9 @@ export function mountRoom(root, { store, connection, groupId }) {
         finish();
         return;
       }
-      save.disabled = true;
+      const release = busy(save);
       const reply = await act({ type: 'rename_group', name }, 'Could not rename the group');
-      save.disabled = false;
+      release();
       if (reply) finish();
       else input.focus();
     });

@@ -6,7 +6,7 @@
 // A facilitator can change the metrics.
 
 import { patch, listen } from '../../render.js';
-import { h, toast } from '../../ui.js';
+import { h, toast, busy } from '../../ui.js';
 import { formatAmount, formatNumber } from '../../format.js';
 
 /** @typedef {import('../../protocol').BenchmarkView} BenchmarkView */
@@ -87,9 +87,9 @@ export const benchmarksPanel = {
         values[input.name] = Number(input.value);
       }
       if (Object.keys(values).length === 0) return;
-      submitButton.disabled = true;
+      const release = busy(submitButton);
       const reply = await context.act({ type: 'submit_numbers', values, sharing: anonymousRadio.checked ? 'anonymous' : 'named' }, 'Could not submit your numbers');
-      submitButton.disabled = false;
+      release();
       // The typed numbers stay either way: on failure to fix and resend, on success to show
       // what was sent (they can be corrected until the meeting ends).
       if (reply) await refreshMine();

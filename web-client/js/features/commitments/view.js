@@ -5,7 +5,7 @@
 // commitments due at or before this meeting are highlighted, so the report back is obvious.
 
 import { patch, listen, formField } from '../../render.js';
-import { h } from '../../ui.js';
+import { h, busy } from '../../ui.js';
 import { loadDrafts, saveDraft } from '../../drafts.js';
 
 /** @typedef {import('../../protocol').Commitment} Commitment */
@@ -72,9 +72,9 @@ export const commitmentsPanel = {
       const request = { type: 'add_commitment', text };
       if (dateInput.value) request.due_date = dateInput.value;
       if (store.iAmFacilitator() && ownerSelect.value && ownerSelect.value !== store.myMemberId) request.owner = ownerSelect.value;
-      addButton.disabled = true;
+      const release = busy(addButton);
       const reply = await context.act(request, 'Could not add the commitment');
-      addButton.disabled = false;
+      release();
       // What was typed stays on failure, so nothing needs retyping.
       if (reply) {
         textInput.value = '';
@@ -137,12 +137,12 @@ export const commitmentsPanel = {
           const status = formField(submitEvent, 'status').value;
           const note = formField(submitEvent, 'note').value.trim();
           const saveButton = /** @type {HTMLFormElement} */ (submitEvent.currentTarget).querySelector('button');
-          if (saveButton) saveButton.disabled = true;
+          const release = saveButton ? busy(saveButton) : () => {};
           const reply = await context.act({
             type: 'update_commitment', commitment_id: commitment.commitment_id,
             status: /** @type {CommitmentStatus} */ (status), note,
           }, 'Could not update the commitment');
-          if (saveButton) saveButton.disabled = false;
+          release();
           if (reply) {
             drafts.delete(commitment.commitment_id);
             drawnKey = '';

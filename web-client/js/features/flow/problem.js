@@ -6,7 +6,8 @@
 // presenter's commitment (it shows up on the commitment board).
 
 import { patch, listen } from '../../render.js';
-import { h, announce } from '../../ui.js';
+import { h, announce, busy } from '../../ui.js';
+import { PHASE_LABELS } from './time.js';
 
 /** @typedef {import('../../protocol').MemberId} MemberId */
 /** @typedef {import('../../protocol').ProblemPhase} ProblemPhase */
@@ -22,10 +23,10 @@ export const SUGGESTION_CHARS_MAX = 500;
  * @type {{ phase: ProblemPhase, label: string, meaning: string, minutes: number }[]}
  */
 export const PHASES = [
-  { phase: 'present', label: 'Present', meaning: 'The presenter explains the problem. Everyone else listens.', minutes: 5 },
-  { phase: 'clarify', label: 'Clarifying questions', meaning: 'Questions about the facts only; no advice yet.', minutes: 5 },
-  { phase: 'suggest', label: 'Suggestions', meaning: 'Everyone but the presenter offers suggestions, written down here.', minutes: 8 },
-  { phase: 'decide', label: 'Choose', meaning: 'The presenter picks what they will act on; it becomes their commitment.', minutes: 2 },
+  { phase: 'present', label: PHASE_LABELS.present, meaning: 'The presenter explains the problem. Everyone else listens.', minutes: 5 },
+  { phase: 'clarify', label: PHASE_LABELS.clarify, meaning: 'Questions about the facts only; no advice yet.', minutes: 5 },
+  { phase: 'suggest', label: PHASE_LABELS.suggest, meaning: 'Everyone but the presenter offers suggestions, written down here.', minutes: 8 },
+  { phase: 'decide', label: PHASE_LABELS.decide, meaning: 'The presenter picks what they will act on; it becomes their commitment.', minutes: 2 },
 ];
 
 /** @param {ProblemPhase} phase */
@@ -99,9 +100,9 @@ export function mountProblem({ context, flow, nameOf }) {
     suggestionError.hidden = !problemWithIt;
     suggestionText.setAttribute('aria-invalid', String(!!problemWithIt));
     if (problemWithIt) { suggestionText.focus(); return; }
-    suggestionButton.disabled = true;
+    const release = busy(suggestionButton);
     const reply = await context.act({ type: 'add_suggestion', item_id: item.item_id, text }, 'Could not add the suggestion');
-    suggestionButton.disabled = false;
+    release();
     if (reply) {
       suggestionText.value = '';
       announce('Your suggestion was added.');
@@ -124,9 +125,9 @@ export function mountProblem({ context, flow, nameOf }) {
       chooseHint.classList.add('form-error');
       return;
     }
-    chooseButton.disabled = true;
+    const release = busy(chooseButton);
     const reply = await context.act({ type: 'choose_suggestions', item_id: item.item_id, suggestion_ids: ids }, 'Could not save your choice');
-    chooseButton.disabled = false;
+    release();
     if (reply) announce('Your choice is saved and added to your commitments.');
   });
 
@@ -170,6 +171,7 @@ export function mountProblem({ context, flow, nameOf }) {
       presenterButton.disabled = !connected;
     }
 
+    phaseList.classList.toggle('running', !!phase);
     patch(phaseList, () => PHASES.map((entry, index) => {
       const current = entry.phase === phase;
       return h('li', { class: `phase${current ? ' current' : ''}`, 'data-phase': entry.phase, 'aria-current': current ? 'step' : null },

@@ -8,7 +8,7 @@
 // member's turns in this meeting, longest first, so a facilitator sees who spoke how long.
 
 import { patch, listen } from '../../render.js';
-import { h, announce } from '../../ui.js';
+import { h, announce, busy } from '../../ui.js';
 
 /** @typedef {import('../../protocol').MemberId} MemberId */
 /** @typedef {import('../../protocol').RoundSpeaker} RoundSpeaker */
@@ -158,9 +158,9 @@ export function mountRound({ context, flow, nameOf }) {
   };
   listen(shuffleButton, 'click', async () => {
     const before = flow()?.round?.speakers.map((s) => s.member_id).join() ?? '';
-    shuffleButton.disabled = true;
+    const release = busy(shuffleButton);
     const reply = await context.act({ type: 'shuffle_speakers' }, 'Could not shuffle the speakers');
-    shuffleButton.disabled = false;
+    release();
     const after = flow()?.round?.speakers.map((s) => s.member_id).join() ?? '';
     if (reply && before === after) announce('Shuffled; the order came out the same.');
   });

@@ -62,3 +62,9 @@ export function formatRemaining(ms) {
   return `+${mss(Math.floor(-ms / 1000))} over`;
 }
 
+
+/**
+ * The phases of bring-a-problem, as people read them.
+ * @type {Record<import('../../protocol').ProblemPhase, string>}
+ */
+export const PHASE_LABELS = { present: 'Present', clarify: 'Clarifying questions', suggest: 'Suggestions', decide: 'Choose' };

@@ -21,7 +21,7 @@ import { remainingMs, formatRemaining, draftProblem, KIND_LABELS, ROUND_MINUTES_
 
 export { draftProblem, formatRemaining, remainingMs, KIND_LABELS };
 import { patch, listen } from '../../render.js';
-import { h, announce, confirmDialog } from '../../ui.js';
+import { h, announce, confirmDialog, busy } from '../../ui.js';
 import { mountRound, moveButtons, moved, keepFocus } from './round.js';
 import { mountProblem, phaseLabel } from './problem.js';
 import { playTimeUpTone, setTimeUpSound, soundWanted } from '../../sound.js';
@@ -191,11 +191,11 @@ export const agendaPanel = {
         return;
       }
       const item = { title, kind: /** @type {AgendaItemKind} */ (kindSelect.value), time_box_ms: Math.round(minutes * 60_000) };
-      addButton.disabled = true;
+      const release = busy(addButton);
       const reply = store.iAmFacilitator()
         ? await context.act({ type: 'add_agenda_item', item }, 'Could not add the item')
         : await context.act({ type: 'propose_agenda_item', item }, 'Could not propose the item');
-      addButton.disabled = false;
+      release();
       if (reply) {
         titleInput.value = '';
         if (!store.iAmFacilitator()) announce('Your item was proposed to the facilitator.');
@@ -207,6 +207,8 @@ export const agendaPanel = {
       templateButton.disabled = true;
       const reply = await context.act({ type: 'save_agenda_as_template' }, 'Could not save the template');
       drawAgenda();
+      // Saved, the button stays disabled (nothing to save): the focus goes to the agenda.
+      if (document.activeElement === document.body || !document.activeElement) /** @type {HTMLElement | null} */ (element.querySelector('#agenda-title'))?.focus();
       if (reply) announce('The agenda is saved as the group\'s template for the next meetings.');
     });
 
@@ -251,7 +253,7 @@ export const agendaPanel = {
         showError(error, title, wrong);
         if (wrong) { (typedTitle && [...typedTitle].length <= AGENDA_TITLE_CHARS_MAX ? minutes : title).focus(); return; }
         const latest = flow()?.agenda.find((candidate) => candidate.item_id === item.item_id);
-        save.disabled = true;
+        const release = busy(save);
         try {
           await context.connection.request({
             type: 'edit_agenda_item', item_id: item.item_id,
@@ -265,7 +267,7 @@ export const agendaPanel = {
         } catch (failure) {
           showError(error, title, `Could not save: ${failure instanceof Error ? failure.message : String(failure)}.`);
         } finally {
-          save.disabled = false;
+          release();
         }
       });
       listen(title, 'input', () => { if (!error.hidden) showError(error, title, ''); });

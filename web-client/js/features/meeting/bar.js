@@ -7,7 +7,7 @@
 // turns red. A facilitator moves the meeting to the next agenda item from here (the current
 // one is marked done, the next made current).
 
-import { h, announce } from '../../ui.js';
+import { h, announce, busy } from '../../ui.js';
 import { patch, listen } from '../../render.js';
 import { barModel } from './model.js';
 import { formatRemaining, KIND_LABELS } from '../flow/time.js';
@@ -36,13 +36,13 @@ export function mountMeetingBar(context) {
     const state = store.state;
     if (!state) return;
     const model = barModel(state, context.connection.clock.serverNow(), nameOf);
-    nextButton.disabled = true;
+    const release = busy(nextButton);
     if (model.item) {
       const done = await context.act({ type: 'mark_agenda_item_done', item_id: model.item.item_id }, 'Could not mark the item done');
-      if (!done) { nextButton.disabled = false; return; }
+      if (!done) { release(); return; }
     }
     if (model.next) await context.act({ type: 'set_current_agenda_item', item_id: model.next.item_id }, 'Could not move to the next item');
-    nextButton.disabled = false;
+    release();
   });
 
   /** The deadline whose warning was announced, so once only. */
@@ -93,7 +93,8 @@ export function mountMeetingBar(context) {
     patch(itemBox, () => item ? [
       h('span', { class: 'bar-label' }, 'Now'),
       h('span', { class: 'bar-title', id: 'bar-item-title' }, item.title),
-      h('span', { class: 'bar-meta' }, `${KIND_LABELS[item.kind] ?? item.kind} · ${plural(Math.round(item.time_box_ms / 60_000), 'min', 'min')} planned`),
+      // The kind only when the title does not say it already ("Bring a problem").
+      h('span', { class: 'bar-meta' }, `${(KIND_LABELS[item.kind] ?? item.kind) === item.title ? '' : `${KIND_LABELS[item.kind] ?? item.kind} · `}${plural(Math.round(item.time_box_ms / 60_000), 'min', 'min')} planned`),
     ] : [
       h('span', { class: 'bar-label' }, 'Now'),
       h('span', { class: 'bar-title muted', id: 'bar-item-title' }, store.iAmFacilitator() ? 'No current item: start one from the agenda' : 'Waiting for the facilitator to start an item'),

@@ -10,7 +10,7 @@
 // (an item timer in `flow`), `barModel` is where it slots in.
 
 import { flowOf } from '../flow/state.js';
-import { remainingMs } from '../flow/time.js';
+import { remainingMs, PHASE_LABELS } from '../flow/time.js';
 
 /** @typedef {import('../../store.js').RoomState} RoomState */
 /** @typedef {import('../../protocol').AgendaItem} AgendaItem */
@@ -85,7 +85,8 @@ export function barModel(state, now, nameOf, warningMs = WARNING_MS) {
   if (flow.timer) {
     const remaining = remainingMs(flow.timer, now);
     const subject = flow.timer.subject;
-    const who = subject.kind === 'problem_phase' ? null : nameOf(subject.member_id);
+    // Whom the timer times, or a problem's phase.
+    const who = subject.kind === 'problem_phase' ? PHASE_LABELS[subject.phase] ?? null : nameOf(subject.member_id);
     const paused = flow.timer.state.status === 'paused';
     timer = {
       who,

@@ -4,7 +4,7 @@
 // (`search_practices`) so older ones are found too.
 
 import { patch, listen, formField } from '../../render.js';
-import { h } from '../../ui.js';
+import { h, busy } from '../../ui.js';
 
 /** @typedef {import('../../protocol').Practice} Practice */
 
@@ -66,13 +66,13 @@ export const practicesPanel = {
       submitEvent.preventDefault();
       const title = titleInput.value.trim();
       if (!title) return;
-      postButton.disabled = true;
+      const release = busy(postButton);
       const reply = await context.act({
         type: 'post_practice', title, description: descriptionInput.value.trim(),
         tags: parseTags(tagsInput.value).slice(0, PRACTICE_TAGS_MAX),
         outcome: outcomeSelect.value === 'did_not_work' ? 'did_not_work' : 'worked',
       }, 'Could not share the practice');
-      postButton.disabled = false;
+      release();
       if (reply) {
         titleInput.value = '';
         descriptionInput.value = '';

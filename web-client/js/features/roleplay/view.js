@@ -55,7 +55,7 @@ export const rolePlayPanel = {
     const { store } = context;
     const body = h('div', { class: 'roleplay-body', id: 'roleplay-body' });
     const element = h('section', { class: 'panel', id: 'panel-roleplay', 'aria-labelledby': 'roleplay-title' },
-      h('div', { class: 'panel-head' }, h('h2', { id: 'roleplay-title' }, 'Role play')),
+      h('div', { class: 'panel-head' }, h('h2', { id: 'roleplay-title', tabindex: '-1' }, 'Role play')),
       body);
 
     /** @type {{ id: string, scores: (number | null)[], comment: string, oneThing: string }} The score form being filled. */
@@ -92,6 +92,11 @@ export const rolePlayPanel = {
       const reply = await context.act({ type: 'role_play', action }, what);
       busy = false;
       redraw();
+      // The control used is gone or was disabled while busy: the focus goes to the next step
+      // (the facilitator's first control: Open scoring, Reveal results), else the heading.
+      if (!document.activeElement || document.activeElement === document.body) {
+        /** @type {HTMLElement | null} */ (body.querySelector('#roleplay-controls button:not([disabled])') ?? element.querySelector('#roleplay-title'))?.focus();
+      }
       return reply;
     };
 
@@ -557,10 +562,13 @@ export const rolePlayPanel = {
           return h('li', { class: 'criterion-result' },
             h('div', { class: 'criterion-head' }, h('b', {}, criterion.name),
               h('span', { class: 'stats' }, `mean ${fmt(criterion.mean)} · median ${fmt(criterion.median)} · min ${criterion.min} · max ${criterion.max}`)),
-            h('div', { class: 'distribution', 'aria-label': `How many gave each score from ${criterion.scale_min} to ${criterion.scale_max}` },
-              ...criterion.distribution.map((count, offset) => h('span', { class: 'bar', title: `${criterion.scale_min + offset}: ${count}` },
-                h('span', { class: 'fill', style: `height: ${Math.round((count / most) * 100)}%` }),
-                h('small', {}, String(criterion.scale_min + offset))))));
+            // A histogram that reads as a list: "Score 4: 2 scorers".
+            h('ul', { class: 'distribution', 'aria-label': `${criterion.name}: how many gave each score from ${criterion.scale_min} to ${criterion.scale_max}` },
+              ...criterion.distribution.map((count, offset) => h('li', { class: 'bar' },
+                h('span', { class: 'count', 'aria-hidden': 'true' }, count ? String(count) : ''),
+                h('span', { class: 'fill', 'aria-hidden': 'true', style: `height: ${Math.round((count / most) * 100)}%` }),
+                h('small', { 'aria-hidden': 'true' }, String(criterion.scale_min + offset)),
+                h('span', { class: 'visually-hidden' }, `Score ${criterion.scale_min + offset}: ${plural(count, 'scorer')}`)))));
         })),
         results.comments.length ? h('div', {}, h('h4', {}, 'Comments'), h('ul', { class: 'comments', id: 'roleplay-comments' }, ...results.comments.map((text) => h('li', {}, text)))) : null,
         results.one_thing_differently.length ? h('div', {}, h('h4', {}, 'One thing to do differently'), h('ul', { class: 'comments' }, ...results.one_thing_differently.map((text) => h('li', {}, text)))) : null,
