@@ -161,3 +161,26 @@ test('the rubric editor checks a draft the way the server does', async () => {
   assert.match(templateProblem(rubric, full)?.message ?? '', /delete one first/);
   assert.equal(templateProblem({ ...rubric, name: 't3' }, full), null, 'replacing one of the group\'s own is fine');
 });
+
+test('views give their listeners to h() or listen(), never addEventListener on an element (a patch would keep it stale)', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const root = path.join(import.meta.dirname, '..', 'js');
+  /** @type {string[]} */
+  const offending = [];
+  /** @param {string} dir */
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (file.endsWith('.js') && !file.endsWith('render.js') && !file.endsWith('connection.js') && !file.endsWith('sound.js')) {
+        readFileSync(file, 'utf8').split('\n').forEach((line, index) => {
+          // The document and the window are never patched.
+          if (/\.addEventListener\(/.test(line) && !/\b(document|window)\.addEventListener\(/.test(line)) offending.push(`${path.relative(root, file)}:${index + 1}: ${line.trim()}`);
+        });
+      }
+    }
+  };
+  walk(root);
+  assert.deepEqual(offending, []);
+});

@@ -162,6 +162,13 @@ export function mountRoom(root, { store, connection, groupId }) {
       button.setAttribute('aria-selected', String(on));
       button.tabIndex = on ? 0 : -1;
       if (on && options.focus) button.focus();
+      // On a narrow screen the tabs scroll sideways: the selected one is brought into view
+      // (the list scrolls, not the page).
+      if (on && tabList.scrollWidth > tabList.clientWidth) {
+        const tab = button.getBoundingClientRect();
+        const list = tabList.getBoundingClientRect();
+        if (tab.left < list.left || tab.right > list.right) tabList.scrollLeft += tab.left + tab.width / 2 - (list.left + list.width / 2);
+      }
     }
     for (const panel of viewPanels) panel.classList.toggle('active', panel.dataset.view === viewId);
     roomElement.dataset.view = viewId;

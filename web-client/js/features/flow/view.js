@@ -399,7 +399,13 @@ export const agendaPanel = {
       else if (subject?.kind === 'problem_phase') {
         const item = state?.agenda.find((candidate) => candidate.item_id === subject.item_id);
         timerSpeaker.textContent = `${phaseLabel(subject.phase)}${item ? `: ${item.title}` : ''}`;
-      } else timerSpeaker.textContent = state?.round ? 'Round: nobody is speaking' : 'No round running';
+      } else {
+        const current = state?.agenda.find((candidate) => candidate.status === 'current');
+        timerSpeaker.textContent = state?.round ? 'Round: nobody is speaking'
+          // A discussion has no round: people raise their hands (the queue beside it).
+          : current?.kind === 'discussion' ? `${current.title}: raise your hand to speak`
+            : current?.kind === 'round' && !store.iAmFacilitator() ? 'The round starts when the facilitator starts it' : 'No round running';
+      }
       const upNext = nextSpeaker();
       timerNext.textContent = state?.round ? (upNext ? `Next: ${nameOf(upNext)}` : 'Last speaker') : '';
       const timer = state?.timer;
@@ -452,7 +458,8 @@ export const agendaPanel = {
           h('span', { class: 'agenda-mark', 'aria-hidden': 'true' }, item.status === 'done' ? '✓' : item.status === 'current' ? '▶' : '·'),
           h('span', { class: 'agenda-main' },
             h('span', { class: 'agenda-title' }, item.title),
-            h('span', { class: 'agenda-meta' }, `${KIND_LABELS[item.kind] ?? item.kind} · ${minutesOf(item.time_box_ms)} min${owner ? ` · ${owner}` : ''}`),
+            // The kind only when the title does not say it already ("Report back").
+            h('span', { class: 'agenda-meta' }, `${(KIND_LABELS[item.kind] ?? item.kind) === item.title ? '' : `${KIND_LABELS[item.kind] ?? item.kind} · `}${minutesOf(item.time_box_ms)} min${owner ? ` · ${owner}` : ''}`),
             item.status === 'current' ? h('span', { class: 'tag next' }, 'now') : null,
             item.status === 'done' ? h('span', { class: 'tag' }, 'done') : null),
           facilitator ? h('span', { class: 'agenda-actions' }, ...buttons) : null,

@@ -212,10 +212,13 @@ export const rolePlayPanel = {
           setupOpen = false;
         }
       });
-      // After a reveal the box starts closed, so the results stand out; it stays as the
-      // facilitator leaves it.
-      const collapsed = own.view.current?.phase === 'revealed';
-      return h('details', { class: 'roleplay-setup-box', open: !collapsed || setupOpen ? true : null,
+      // While a role play is on (being set up, or revealed) the box for the next one starts
+      // closed, so the current one and its controls stand out; it stays as the facilitator
+      // leaves it.
+      const collapsed = !!own.view.current;
+      // Keyed by the current role play: a new one starts its box closed (a kept box keeps
+      // whatever the person opened).
+      return h('details', { class: 'roleplay-setup-box', 'data-key': `setup-${own.view.current?.role_play_id ?? 'first'}`, open: !collapsed || setupOpen ? true : null,
         ontoggle: (/** @type {Event} */ toggle) => { if (collapsed) setupOpen = /** @type {HTMLDetailsElement} */ (toggle.currentTarget).open; } },
       h('summary', {}, own.view.current ? 'Set up the next role play' : 'Set up a role play'), form);
     };
