@@ -214,6 +214,10 @@ test('a whole meeting: every stage is in the first screen of every page', { time
 
     // --- the open discussion: the timer stage --------------------------------------------------
     await nextItem('Open discussion');
+    // On a phone the hand button is on the stage too.
+    await bob.page.locator('#stage-hand-button').click();
+    await everyoneSees(everyone, 'Bob\'s raised hand', () => document.getElementById('queue-list')?.textContent?.includes('Bob'));
+    await waitUntil(bob.page, 'Bob\'s stage button says the hand is up', () => document.getElementById('stage-hand-button')?.getAttribute('aria-pressed') === 'true');
     await stageSeen('discussion', '#timer-box', '#timer-start');
 
     for (const person of everyone) assert.deepEqual(person.errors, [], `${person.name}'s page logged no error`);

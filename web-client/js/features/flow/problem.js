@@ -43,7 +43,8 @@ export function phaseLabel(phase) {
 export function mountProblem({ context, flow, nameOf }) {
   const { store } = context;
 
-  const title = h('h3', { id: 'problem-title' });
+  // The problem's view has no panel heading of its own: this is its h2.
+  const title = h('h2', { id: 'problem-title', class: 'problem-title', tabindex: '-1' });
   const presenterLine = h('p', { class: 'problem-presenter', id: 'problem-presenter' });
   const phaseList = h('ol', { class: 'phase-list', id: 'problem-phases', 'aria-label': 'Phases' });
 
@@ -69,7 +70,7 @@ export function mountProblem({ context, flow, nameOf }) {
   const chosenNote = h('p', { class: 'chosen-note', id: 'chosen-note' });
 
   const suggestionsBox = h('div', { class: 'suggestions', id: 'problem-suggestions' },
-    h('h4', { id: 'suggestions-title' }, 'Suggestions'), suggestionList, suggestionsEmpty, chosenNote, chooseForm, suggestionForm);
+    h('h3', { id: 'suggestions-title' }, 'Suggestions'), suggestionList, suggestionsEmpty, chosenNote, chooseForm, suggestionForm);
 
   const element = h('section', { class: 'problem-box', id: 'problem-box', 'aria-labelledby': 'problem-title' },
     title, presenterLine, presenterForm, phaseList, suggestionsBox);
