@@ -44,7 +44,7 @@ function fmt(value) {
 
 /** @param {import('../../protocol').RolePlayPhase} phase */
 function phaseLabel(phase) {
-  return { setup: 'being set up', scoring: 'scoring open', closed: 'scoring closed', revealed: 'revealed' }[phase];
+  return { setup: 'the call', scoring: 'scoring open', closed: 'scoring closed', revealed: 'revealed' }[phase];
 }
 
 /** @type {import('../index.js').Panel} */
