@@ -11,6 +11,7 @@ import { showJoin, showDeadEnd } from './views/join.js';
 import { mountRoom } from './views/room.js';
 import { Connection } from './connection.js';
 import { RoomStore } from './store.js';
+import { FEATURES } from './features/states.js';
 import { loadGroupMemory, updateGroupMemory } from './memory.js';
 import { toast } from './ui.js';
 
@@ -51,6 +52,9 @@ function openGroup(groupId) {
   const fragment = new URLSearchParams(location.hash.slice(1));
   const invite = fragment.get('invite');
   const facilitator = fragment.get('facilitator');
+  // The links this page hands out name the group after the secret, so the join page can too.
+  const named = fragment.get('group');
+  if (named && (invite || facilitator)) updateGroupMemory(groupId, { group_name: named.slice(0, 200) });
   if (invite) updateGroupMemory(groupId, { invite_secret: invite });
   if (facilitator) updateGroupMemory(groupId, { facilitator_secret: facilitator });
   if (location.hash) history.replaceState(null, '', `/g/${groupId}`);
@@ -88,6 +92,7 @@ function askName(groupId, mode, previous = {}) {
     name: previous.name ?? memory.display_name,
     observer: previous.observer,
     error: previous.error,
+    groupName: memory.group_name,
     onJoin: ({ display_name, observer }) => {
       updateGroupMemory(groupId, { display_name });
       const secret = mode === 'facilitator' ? memory.facilitator_secret : memory.invite_secret;
@@ -112,7 +117,7 @@ function askName(groupId, mode, previous = {}) {
  */
 function enterRoom(groupId, firstCredential, typed) {
   let credential = firstCredential;
-  const store = new RoomStore();
+  const store = new RoomStore(FEATURES);
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   /** @type {CatchUp[]} */
   const catchUps = [];

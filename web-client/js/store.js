@@ -5,9 +5,11 @@
 // never by a guess of what a request will do. Each event is applied at most once (an event
 // whose seq is not above the last applied one is a duplicate of something already included).
 //
-// Features that arrive later (agenda and timer, role play, commitments, benchmarks) extend the
-// store with `registerFeature`: they read their part of each snapshot and handle their own
-// event kinds, keeping their state under `state.features[id]`.
+// The room's state is pure data changed by pure functions (`roomFromSnapshot`, `reduceRoom`),
+// tested in Node: each feature (js/features/<name>/state.js) reads its part of the snapshot and
+// handles its own event kinds, keeping its state under `state.features[id]`. An event gives a
+// new state object (the parts it did not touch are shared), so views compare objects instead
+// of keeping change counters.
 
 /** @typedef {import('./protocol').Snapshot} Snapshot */
 /** @typedef {import('./protocol').EventFrame} EventFrame */
@@ -31,27 +33,20 @@
 
 /**
  * What changed, for listeners.
- * @typedef {{ kind: 'snapshot' } | { kind: 'event', frame: EventFrame } | { kind: 'joined' }} StoreChange
+ * @typedef {{ kind: 'snapshot' } | { kind: 'event', frame: EventFrame } | { kind: 'joined' } | { kind: 'local' }} StoreChange
  */
 
 /**
+ * A feature's part of the room: how it reads the snapshot, and how each event kind changes it.
+ * Handlers work on a copy (`structuredClone`) of the feature's state, so the state a view drew
+ * is never changed under it: a new object means something changed.
+ * @template [T=any]
  * @typedef {object} Feature
  * @property {string} id
- * @property {(snapshot: Snapshot, state: RoomState) => unknown} fromSnapshot This feature's state.
- * @property {Record<string, (state: RoomState, event: any, frame: EventFrame) => void>} events
- *   Handlers by event kind.
+ * @property {(snapshot: Snapshot) => T} fromSnapshot This feature's state.
+ * @property {Record<string, (own: T, event: any, frame: EventFrame) => void>} events
+ *   Handlers by event kind, each changing the copy it is given.
  */
-
-/** @type {Feature[]} */
-const features = [];
-
-/**
- * Adds a feature's snapshot reader and event handlers.
- * @param {Feature} feature
- */
-export function registerFeature(feature) {
-  features.push(feature);
-}
 
 /**
  * The event kinds the core store handles itself; every other kind belongs to a feature module.
@@ -88,8 +83,59 @@ const CORE_EVENTS = {
   },
 };
 
+/**
+ * The room from a snapshot: the core (group, meeting, members, hands) and each feature's part.
+ * @param {Snapshot} snapshot
+ * @param {Feature[]} features
+ * @returns {RoomState}
+ */
+export function roomFromSnapshot(snapshot, features) {
+  /** @type {RoomState} */
+  const state = {
+    seq: snapshot.seq,
+    group: { ...snapshot.group },
+    meeting: { ...snapshot.meeting },
+    members: snapshot.members.map((member) => ({ ...member })),
+    hands: [...snapshot.hands],
+    features: {},
+  };
+  for (const feature of features) state.features[feature.id] = feature.fromSnapshot(snapshot);
+  return state;
+}
+
+/**
+ * The room after one event: a new state, sharing every part the event did not change (so a
+ * view compares objects to know what to draw again). `state` itself is never changed.
+ * @param {RoomState} state
+ * @param {EventFrame} frame
+ * @param {Feature[]} features
+ * @returns {RoomState}
+ */
+export function reduceRoom(state, frame, features) {
+  const event = frame.event;
+  /** @type {RoomState} */
+  let next = { ...state, seq: frame.seq };
+  const core = /** @type {((state: RoomState, event: RoomEvent) => void) | undefined} */ (
+    /** @type {Record<string, unknown>} */ (CORE_EVENTS)[event.kind]
+  );
+  if (core) {
+    next = { ...next, group: { ...state.group }, members: state.members.map((member) => ({ ...member })), hands: [...state.hands] };
+    core(next, event);
+  }
+  for (const feature of features) {
+    const handler = feature.events[event.kind];
+    if (!handler) continue;
+    const own = structuredClone(state.features[feature.id]);
+    handler(own, event, frame);
+    next.features = { ...next.features, [feature.id]: own };
+  }
+  return next;
+}
+
 export class RoomStore {
-  constructor() {
+  /** @param {Feature[]} [features] The features whose state the store keeps. */
+  constructor(features = []) {
+    this.features = features;
     /** @type {RoomState | null} */
     this.state = null;
     /** @type {MemberId | null} Who this browser is, once joined. */
@@ -133,17 +179,7 @@ export class RoomStore {
 
   /** @param {Snapshot} snapshot */
   applySnapshot(snapshot) {
-    /** @type {RoomState} */
-    const state = {
-      seq: snapshot.seq,
-      group: { ...snapshot.group },
-      meeting: { ...snapshot.meeting },
-      members: snapshot.members.map((member) => ({ ...member })),
-      hands: [...snapshot.hands],
-      features: {},
-    };
-    for (const feature of features) state.features[feature.id] = feature.fromSnapshot(snapshot, state);
-    this.state = state;
+    this.state = roomFromSnapshot(snapshot, this.features);
     this.notify({ kind: 'snapshot' });
   }
 
@@ -155,15 +191,25 @@ export class RoomStore {
   applyEvent(frame) {
     const state = this.state;
     if (!state || frame.seq <= state.seq) return false;
-    const event = frame.event;
-    const core = /** @type {((state: RoomState, event: RoomEvent) => void) | undefined} */ (
-      /** @type {Record<string, unknown>} */ (CORE_EVENTS)[event.kind]
-    );
-    core?.(state, event);
-    for (const feature of features) feature.events[event.kind]?.(state, event, frame);
-    state.seq = frame.seq;
+    this.state = reduceRoom(state, frame, this.features);
     this.notify({ kind: 'event', frame });
     return true;
+  }
+
+  /**
+   * Changes one feature's state after an acknowledgement that says something only this page
+   * needs to know (role play: "you have submitted"). `change` gets a copy.
+   * @template T
+   * @param {string} id
+   * @param {(own: T) => boolean} change Returns whether it changed anything.
+   */
+  updateFeature(id, change) {
+    const state = this.state;
+    if (!state) return;
+    const own = structuredClone(/** @type {T} */ (state.features[id]));
+    if (!change(own)) return;
+    this.state = { ...state, features: { ...state.features, [id]: own } };
+    this.notify({ kind: 'local' });
   }
 
   /** @returns {MemberInfo | null} This browser's member, as the room sees it now. */

@@ -1,5 +1,7 @@
 // @ts-check
-// Small DOM helpers shared by every view: building elements, toasts, the screen reader
+import { born, listen, give, guardListeners } from './render.js';
+
+// Small DOM helpers shared by every view: building elements (with render.js's `patch`), toasts, the screen reader
 // announcer, copying to the clipboard and a confirmation dialog.
 
 /** How long a toast stays, in milliseconds. */
@@ -25,11 +27,16 @@ export const TOASTS_MAX = 4;
 export function h(tag, props = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(props)) {
+    if (name === 'checked' && tag === 'input') {
+      if (value) element.setAttribute('checked', '');
+      give(element, 'checked', !!value);
+      continue;
+    }
     if (value === null || value === undefined || value === false) continue;
     if (name.startsWith('on') && typeof value === 'function') {
-      element.addEventListener(name.slice(2).toLowerCase(), /** @type {EventListener} */ (value));
+      listen(element, name.slice(2).toLowerCase(), /** @type {EventListener} */ (value));
     } else if (name === 'value' && 'value' in element) {
-      /** @type {HTMLInputElement} */ (/** @type {unknown} */ (element)).value = String(value);
+      give(element, 'value', String(value));
     } else {
       element.setAttribute(name, value === true ? '' : String(value));
     }
@@ -38,7 +45,26 @@ export function h(tag, props = {}, ...children) {
     if (child === null || child === undefined || child === false) continue;
     element.append(child);
   }
+  born(element);
+  guardListeners(element);
   return element;
+}
+
+/**
+ * Disables a button while its request runs; the returned function enables it again and, when
+ * the button had the focus (a disabled button loses it to the page), gives the focus back
+ * unless the person has moved on.
+ * @param {HTMLButtonElement} button
+ * @returns {() => void}
+ */
+export function busy(button) {
+  const hadFocus = document.activeElement === button;
+  button.disabled = true;
+  return () => {
+    button.disabled = false;
+    const now = document.activeElement;
+    if (hadFocus && (!now || now === document.body) && button.isConnected && button.getClientRects().length > 0) button.focus({ preventScroll: true });
+  };
 }
 
 /**
@@ -54,7 +80,7 @@ export function toast(message, kind = 'error') {
   const item = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
     h('span', {}, message), close);
   const timer = setTimeout(() => item.remove(), TOAST_VISIBLE_MS);
-  close.addEventListener('click', () => {
+  listen(close, 'click', () => {
     clearTimeout(timer);
     item.remove();
   });
@@ -99,7 +125,7 @@ export async function copyText(text, what) {
  */
 export function copyField(label, value, id, hint) {
   const input = h('input', { id, type: 'text', readonly: true, value, class: 'copy-input', spellcheck: 'false' });
-  input.addEventListener('focus', () => input.select());
+  listen(input, 'focus', (focusEvent) => /** @type {HTMLInputElement} */ (focusEvent.currentTarget).select());
   const hintId = hint ? `${id}-hint` : undefined;
   if (hintId) input.setAttribute('aria-describedby', hintId);
   return h('div', { class: 'field' },
@@ -108,6 +134,28 @@ export function copyField(label, value, id, hint) {
       input,
       h('button', { type: 'button', class: 'button secondary', 'data-copy': id, onclick: () => copyText(value, label) }, 'Copy')),
     hint ? h('p', { class: 'hint', id: hintId }, hint) : null);
+}
+
+/**
+ * A group link with the group's name added after the secret (`&group=…`), so the page that
+ * opens it can say which group it is. The server never sees the fragment.
+ * @param {string} link
+ * @param {string} groupName
+ */
+export function namedLink(link, groupName) {
+  return groupName ? `${link}&group=${encodeURIComponent(groupName)}` : link;
+}
+
+/**
+ * The two kinds of group link, told apart at a glance: the facilitator link is private (amber,
+ * a lock, "private"), the invite link is for sharing (green).
+ * @param {'facilitator' | 'invite'} kind
+ * @param {HTMLElement} field A `copyField`.
+ */
+export function linkBox(kind, field) {
+  return h('div', { class: `link-box link-${kind}` },
+    h('p', { class: 'link-kind' }, kind === 'facilitator' ? '🔒 Private: only for whoever runs the meetings' : 'Share with the members'),
+    field);
 }
 
 /**
@@ -127,7 +175,7 @@ export function confirmDialog(title, body, confirmLabel) {
         h('p', {}, body),
         h('div', { class: 'actions' }, cancelButton, confirmButton)));
     document.body.append(dialog);
-    dialog.addEventListener('close', () => {
+    listen(dialog, 'close', () => {
       resolve(dialog.returnValue === 'confirm');
       dialog.remove();
     });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, SCREENSHOT_DIR, PHONE, join, everyoneSees } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, SCREENSHOT_DIR, PHONE, join, everyoneSees, showView } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('./support/browser.mjs').Person} Person */
@@ -27,6 +27,7 @@ const BOB_MEETINGS = '293';
  */
 async function panelShot(page, selector, name) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await showView(page, selector === '#panel-facilitator' ? 'agenda' : selector.replace('#panel-', ''));
   await page.locator(selector).screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
 }
 
@@ -47,6 +48,7 @@ function commitmentRow(page, text) {
  * @param {string} [note]
  */
 async function setStatus(page, text, status, note) {
+  await showView(page, 'commitments');
   const row = commitmentRow(page, text);
   await row.locator('.status-select').selectOption(status);
   if (note !== undefined) await row.locator('.note-input').fill(note);
@@ -59,8 +61,10 @@ async function setStatus(page, text, status, note) {
  * @param {'named' | 'anonymous'} sharing
  */
 async function submitNumbers(page, values, sharing) {
+  await showView(page, 'benchmarks');
   for (const [key, value] of Object.entries(values)) await page.locator(`#metric-${key}`).fill(value);
   await page.locator(sharing === 'named' ? '#sharing-named' : '#sharing-anonymous').check();
+  await showView(page, 'benchmarks');
   await page.locator('#benchmark-submit').click();
 }
 
@@ -80,17 +84,28 @@ test('commitments, benchmarks and practices live across two meetings, with the r
     const othersThanBob = [fran, ann, cleo];
 
     // --- Commitments, added and updated live. ----------------------------------------------
+    await showView(ann.page, 'commitments');
     assert.equal(await ann.page.locator('#commitment-owner').isVisible(), false, 'only a facilitator chooses an owner');
+    await showView(ann.page, 'commitments');
     await ann.page.locator('#commitment-text').fill('Call the three stalled leads');
+    await showView(ann.page, 'commitments');
     await ann.page.locator('#commitment-date').fill('2031-12-03');
+    await showView(ann.page, 'commitments');
     await ann.page.locator('#commitment-add').click();
     await waitUntil(ann.page, 'Ann\'s form empties after adding', () => /** @type {HTMLInputElement} */ (document.getElementById('commitment-text')).value === '');
+    await showView(bob.page, 'commitments');
     await bob.page.locator('#commitment-text').fill('Send five proposals');
+    await showView(bob.page, 'commitments');
     await bob.page.locator('#commitment-add').click();
+    await showView(fran.page, 'commitments');
     await fran.page.locator('#commitment-owner').selectOption({ label: 'Cleo' });
+    await showView(fran.page, 'commitments');
     await fran.page.locator('#commitment-text').fill('Book two demos');
+    await showView(fran.page, 'commitments');
     await fran.page.locator('#commitment-add').click();
+    await showView(ann.page, 'commitments');
     await ann.page.locator('#commitment-text').fill('Clean up the CRM');
+    await showView(ann.page, 'commitments');
     await ann.page.locator('#commitment-add').click();
     await everyoneSees(everyone, 'four commitments on the board', () => document.querySelectorAll('#commitment-board .commitment').length === 4);
     await everyoneSees(everyone, 'Cleo\'s commitment under Cleo, set by the facilitator', () =>
@@ -108,6 +123,7 @@ test('commitments, benchmarks and practices live across two meetings, with the r
     assert.equal(await commitmentRow(ann.page, 'Call the three stalled leads').locator('.commitment-editor').count(), 1);
     assert.equal(await commitmentRow(ann.page, 'Send five proposals').locator('.commitment-editor').count(), 0, 'Ann is not offered to edit Bob\'s');
     assert.equal(await commitmentRow(ann.page, 'Book two demos').locator('.commitment-editor').count(), 0, 'Ann is not offered to edit Cleo\'s');
+    await showView(fran.page, 'commitments');
     assert.equal(await fran.page.locator('#commitment-board .commitment-editor').count(), 4, 'the facilitator may edit every commitment');
     // Forced anyway, over Ann's own credential on a second socket, the server refuses.
     const bobsCommitmentId = Number(await commitmentRow(ann.page, 'Send five proposals').getAttribute('data-commitment-id'));
@@ -130,13 +146,16 @@ test('commitments, benchmarks and practices live across two meetings, with the r
     assert.equal(forced.code, 'forbidden');
     await everyoneSees(everyone, 'Bob\'s commitment still open', () =>
       [...document.querySelectorAll('#commitment-board .commitment')].find((item) => item.textContent?.includes('Send five proposals'))?.getAttribute('data-status') === 'open');
+    await showView(fran.page, 'commitments');
     await panelShot(fran.page, '#panel-commitments', 'panel-commitments');
+    await showView(bob.page, 'commitments');
     await panelShot(bob.page, '#panel-commitments', 'panel-commitments-phone');
 
     // --- Benchmarks. -----------------------------------------------------------------------
     // A value the server refuses keeps what was typed.
     await submitNumbers(ann.page, { calls: '10000000000000', meetings: '6' }, 'named');
     await ann.page.getByText('Could not submit your numbers').waitFor();
+    await showView(ann.page, 'benchmarks');
     assert.equal(await ann.page.locator('#metric-calls').inputValue(), '10000000000000', 'the typed number stays after a failure');
     await submitNumbers(ann.page, { calls: '40', meetings: '6' }, 'named');
     await waitUntil(ann.page, 'Ann sees her position', () => document.getElementById('my-position')?.textContent?.includes('40'));
@@ -144,7 +163,7 @@ test('commitments, benchmarks and practices live across two meetings, with the r
     await everyoneSees(everyone, 'that aggregates wait for three members', () =>
       document.getElementById('benchmark-status')?.textContent?.includes('aggregates appear once 3 members have submitted'));
     await waitUntil(bob.page, 'Bob sees his own numbers, anonymous', () =>
-      document.getElementById('my-position')?.textContent?.includes('4817') && document.getElementById('benchmark-mine')?.textContent?.includes('anonymous'));
+      document.getElementById('my-position')?.textContent?.includes('4,817') && document.getElementById('benchmark-mine')?.textContent?.includes('anonymous'));
     await submitNumbers(cleo.page, { calls: '20', meetings: '4' }, 'named');
     await everyoneSees(everyone, 'aggregates held back with exactly one anonymous submission', () =>
       document.getElementById('benchmark-status')?.textContent?.includes('exactly one submission is anonymous')
@@ -158,22 +177,30 @@ test('commitments, benchmarks and practices live across two meetings, with the r
       const names = [...document.querySelectorAll('#benchmark-group [data-metric="calls"] .named-values li')].map((item) => item.textContent);
       return names.join('|') === 'Ann40|Cleo20' || names.join('|') === 'Cleo20|Ann40';
     });
-    await waitUntil(bob.page, 'Bob sees his percentile', () => document.getElementById('my-position')?.textContent?.includes('Calls: 4817 calls — percentile 100')).catch(async (error) => {
+    await waitUntil(bob.page, 'Bob sees his percentile', () => document.getElementById('my-position')?.textContent?.includes('Calls: 4,817 calls — percentile 100')).catch(async (error) => {
       throw new Error(`${error.message}\nBob's position: ${await bob.page.locator('#benchmark-mine').textContent()}`);
     });
     for (const { name, page } of othersThanBob) {
       const html = await page.evaluate(() => document.documentElement.outerHTML);
       assert.ok(!html.includes(BOB_CALLS) && !html.includes(BOB_MEETINGS), `Bob's anonymous numbers are nowhere on ${name}'s page`);
     }
+    await showView(ann.page, 'benchmarks');
     await panelShot(ann.page, '#panel-benchmarks', 'panel-benchmarks');
+    await showView(bob.page, 'benchmarks');
     await panelShot(bob.page, '#panel-benchmarks', 'panel-benchmarks-phone');
+    await showView(cleo.page, 'benchmarks');
     await panelShot(cleo.page, '#panel-benchmarks', 'panel-benchmarks-dark');
 
     // --- Practices. ------------------------------------------------------------------------
+    for (const person of everyone) await showView(person.page, 'practices');
     await cleo.page.getByText('Share a practice').click();
+    await showView(cleo.page, 'practices');
     await cleo.page.locator('#practice-title').fill('Ask for the budget in the first call');
+    await showView(cleo.page, 'practices');
     await cleo.page.locator('#practice-description').fill('Saves weeks on deals that never had money.');
+    await showView(cleo.page, 'practices');
     await cleo.page.locator('#practice-tags').fill('Discovery, budget');
+    await showView(cleo.page, 'practices');
     await cleo.page.locator('#practice-post').click();
     await everyoneSees(everyone, 'Cleo\'s practice with its tags', () =>
       document.querySelector('#practice-list .practice-title')?.textContent === 'Ask for the budget in the first call'
@@ -189,12 +216,15 @@ test('commitments, benchmarks and practices live across two meetings, with the r
     await fran.page.getByLabel('Comment on “Ask for the budget in the first call”').fill('Worked for me too');
     await fran.page.getByRole('button', { name: 'Comment' }).click();
     await everyoneSees(everyone, 'Fran\'s comment', () => document.querySelector('#practice-list .comments')?.textContent === 'Fran Worked for me too');
+    await showView(bob.page, 'practices');
     await bob.page.locator('#practice-search').fill('BUDGET first');
+    await showView(bob.page, 'practices');
     await bob.page.locator('#practice-search-tag').fill('discovery');
     await bob.page.getByRole('button', { name: 'Search', exact: true }).click();
     await waitUntil(bob.page, 'Bob finds the practice', () =>
       document.getElementById('practice-summary')?.textContent?.startsWith('1 match for')
       && document.querySelectorAll('#practice-list .practice').length === 1);
+    await showView(bob.page, 'practices');
     await bob.page.locator('#practice-search').fill('cold calling');
     await bob.page.getByRole('button', { name: 'Search', exact: true }).click();
     await waitUntil(bob.page, 'Bob finds nothing for other words', () =>
@@ -202,12 +232,17 @@ test('commitments, benchmarks and practices live across two meetings, with the r
       && document.querySelectorAll('#practice-list .practice').length === 0);
     await bob.page.getByRole('button', { name: 'Clear' }).click();
     await waitUntil(bob.page, 'Bob sees the library again', () => document.querySelectorAll('#practice-list .practice').length === 1);
+    await showView(fran.page, 'practices');
     await panelShot(fran.page, '#panel-practices', 'panel-practices');
+    await showView(bob.page, 'practices');
     await panelShot(bob.page, '#panel-practices', 'panel-practices-phone');
 
     // --- The next meeting. -----------------------------------------------------------------
+    await showView(ann.page, 'agenda');
     assert.equal(await ann.page.locator('#panel-facilitator').isVisible(), false, 'members have no facilitator controls');
+    await showView(fran.page, 'agenda');
     await panelShot(fran.page, '#panel-facilitator', 'panel-facilitator');
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#start-next-meeting').click();
     await fran.page.getByRole('dialog').waitFor();
     await screenshot(fran.page, 'next-meeting-confirmation');
@@ -218,6 +253,7 @@ test('commitments, benchmarks and practices live across two meetings, with the r
       === 'Book two demos|Call the three stalled leads|Send five proposals');
     await everyoneSees(everyone, 'benchmarks empty again', () =>
       document.getElementById('benchmark-status')?.textContent?.includes('0 of 3 submitted'));
+    await showView(bob.page, 'benchmarks');
     assert.equal(await bob.page.locator('#metric-calls').inputValue(), '', 'last meeting\'s numbers are not offered again');
     await waitUntil(bob.page, 'Bob sees his trend from meeting 1', () => document.getElementById('my-trend')?.textContent?.includes('Meeting 1'));
     await screenshot(bob.page, 'meeting-2-phone');
@@ -239,10 +275,13 @@ test('commitments, benchmarks and practices live across two meetings, with the r
       const streaks = [...document.querySelectorAll('#commitment-board .badge.streak')].map((badge) => badge.textContent);
       return streaks.includes('streak 1') && streaks.includes('streak 0');
     });
+    await showView(ann.page, 'commitments');
     await panelShot(ann.page, '#panel-commitments', 'panel-commitments-report-back');
     await screenshot(bob.page, 'report-back-phone');
 
     // --- The minutes. ----------------------------------------------------------------------
+    // The facilitator's tools are under the agenda.
+    await showView(fran.page, 'agenda');
     await fran.page.getByText('Export minutes').click();
     await panelShot(fran.page, '#panel-facilitator', 'panel-facilitator-export');
     const downloadPromise = fran.page.waitForEvent('download');

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, collectPageErrors } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, collectPageErrors, showView } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {{ name: string, page: Page }} Person */
@@ -96,11 +96,15 @@ test('a round under the shared timer, pause, +1 min, next, a proposal accepted, 
       await waitUntil(page, `${name} sees the agenda first in the main column`,
         () => document.querySelectorAll('#agenda-list .agenda-item').length > 0);
     }
+    await showView(fran.page, 'timer');
     assert.equal(await fran.page.locator('#timer-controls').isVisible(), true);
+    await showView(ann.page, 'timer');
     assert.equal(await ann.page.locator('#timer-controls').isVisible(), false);
+    await showView(fran.page, 'timer');
     assert.equal(await fran.page.locator('#round-minutes').inputValue(), '4');
 
     // --- Start a round: Fran speaks first, Ann is next. -----------------------------------
+    await showView(fran.page, 'timer');
     await fran.page.locator('#timer-start').click();
     await everyoneSeesSpeaker(everyone, 'Fran');
     for (const { name, page } of everyone) {
@@ -132,6 +136,7 @@ test('a round under the shared timer, pause, +1 min, next, a proposal accepted, 
     assert.equal(paused2.text, paused1.text);
 
     // --- +1 min adds about sixty seconds (the button, while paused: exact). ----------------
+    await showView(fran.page, 'timer');
     await fran.page.locator('#timer-extend').click();
     await waitUntil(ann.page, 'Ann sees a minute more',
       (before) => Number(document.getElementById('timer-display')?.getAttribute('data-remaining-ms')) > before + 30_000, paused2.remaining);
@@ -140,6 +145,7 @@ test('a round under the shared timer, pause, +1 min, next, a proposal accepted, 
       `+1 min adds about 60 s (${extended.remaining - paused2.remaining} ms)`);
 
     // Resume with the button.
+    await showView(fran.page, 'timer');
     await fran.page.locator('#timer-pause').click();
     for (const { name, page } of everyone) {
       await waitUntil(page, `${name} sees the timer running again`,
@@ -147,14 +153,19 @@ test('a round under the shared timer, pause, +1 min, next, a proposal accepted, 
     }
 
     // --- Keys do not fire while typing: "n" in the title field does not move the speaker. --
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-item-title').fill('');
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-item-title').press('n');
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-item-title').press('s');
     await fran.page.waitForTimeout(500);
     assert.match((await readTimer(ann.page)).speaker, /^Fran /, 'typing n or s in a field does not move the speaker');
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-item-title').fill('');
 
     // --- Next moves the speaker: the button, then the N key. -------------------------------
+    await showView(fran.page, 'timer');
     await fran.page.locator('#timer-next-button').click();
     await everyoneSeesSpeaker(everyone, 'Ann');
     for (const { name, page } of everyone) {
@@ -166,11 +177,15 @@ test('a round under the shared timer, pause, +1 min, next, a proposal accepted, 
     await everyoneSeesSpeaker(everyone, 'Bob');
 
     // --- A member proposes an item; the facilitator accepts it. ---------------------------
+    await showView(ann.page, 'agenda');
     await ann.page.locator('#agenda-item-title').fill('Pricing objections');
+    await showView(ann.page, 'agenda');
     await ann.page.getByRole('button', { name: 'Propose item' }).click();
     await waitUntil(fran.page, 'Fran sees Ann\'s proposal',
       () => [...document.querySelectorAll('#proposal-list .proposal')].some((item) => item.textContent?.includes('Pricing objections')));
+    await showView(ann.page, 'agenda');
     assert.equal(await ann.page.locator('#proposal-list [data-action="accept"]').count(), 0, 'members get no accept button');
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#proposal-list .proposal', { hasText: 'Pricing objections' }).locator('[data-action="accept"]').click();
     for (const { name, page } of everyone) {
       await waitUntil(page, `${name} sees the accepted item in the agenda`,
@@ -183,15 +198,19 @@ test('a round under the shared timer, pause, +1 min, next, a proposal accepted, 
     await accepted.locator('[data-action="current"]').click();
     await waitUntil(bob.page, 'Bob sees the item current',
       () => [...document.querySelectorAll('#agenda-list .agenda-item.current')].some((item) => item.textContent?.includes('Pricing objections')));
+    await showView(fran.page, 'agenda');
     await accepted.locator('[data-action="done"]').click();
     await waitUntil(bob.page, 'Bob sees the item done',
       () => [...document.querySelectorAll('#agenda-list .agenda-item.done')].some((item) => item.textContent?.includes('Pricing objections')));
     await screenshot(fran.page, 'panel-agenda-timer-proposal');
 
     // --- End the round; a 3-second round runs over: red, "+0:0N over", announced once. -----
+    await showView(fran.page, 'timer');
     await fran.page.locator('#timer-end').click();
     await waitUntil(ann.page, 'Ann sees no round', () => document.getElementById('timer-speaker')?.textContent === 'No round running');
+    await showView(fran.page, 'timer');
     await fran.page.locator('#round-minutes').fill('0.05');
+    await showView(fran.page, 'timer');
     await fran.page.locator('#timer-start').click();
     for (const { name, page } of everyone) {
       await waitUntil(page, `${name} sees the overrun`,
@@ -200,6 +219,7 @@ test('a round under the shared timer, pause, +1 min, next, a proposal accepted, 
     }
     await waitUntil(ann.page, 'the live region tells Ann time is up',
       () => document.getElementById('announcer')?.textContent?.includes('Time is up for Fran'));
+    await showView(ann.page, 'timer');
     assert.equal(await ann.page.locator('#timer-status').textContent(), 'Time is up');
     await screenshot(ann.page, 'panel-agenda-timer-overrun');
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClockOffset, CLOCK_SAMPLES_MAX } from '../js/clock.js';
-import { RoomStore, registerFeature } from '../js/store.js';
+import { RoomStore } from '../js/store.js';
 
 test('the clock offset comes from the ping with the smallest round trip among the recent ones', () => {
   let now = 1_000_000;
@@ -74,24 +74,27 @@ test('the store applies a snapshot and then each event once, in order', () => {
   assert.equal(store.applyEvent({ seq: 12, at_ms: 6, event: { kind: 'group_renamed', name: 'y' } }), false);
 });
 
-test('a registered feature reads its part of the snapshot and handles its own events', () => {
-  registerFeature({
+test('a feature reads its part of the snapshot and handles its own events on a copy', () => {
+  const counter = {
     id: 'counter',
     fromSnapshot: () => ({ renames: 0 }),
     events: {
-      group_renamed: (state) => { /** @type {any} */ (state.features.counter).renames += 1; },
+      group_renamed: (/** @type {any} */ own) => { own.renames += 1; },
     },
-  });
-  const store = new RoomStore();
+  };
+  const store = new RoomStore([counter]);
   store.applySnapshot({ seq: 0, group: GROUP, meeting: MEETING, members: [fran], hands: [] });
+  const first = store.state;
   store.applyEvent({ seq: 1, at_ms: 1, event: { kind: 'group_renamed', name: 'A' } });
   store.applyEvent({ seq: 2, at_ms: 1, event: { kind: 'group_renamed', name: 'B' } });
   assert.deepEqual(store.state?.features.counter, { renames: 2 });
   assert.equal(store.state?.group.name, 'B');
+  assert.deepEqual(first?.features.counter, { renames: 0 }, 'the earlier state is not changed');
+  assert.equal(first?.group.name, 'Peers');
 });
 
 test('the rubric editor checks a draft the way the server does', async () => {
-  const { checkRubric, draftOf, moveCriterion, newCriterion, templateProblem, CRITERIA_MAX, GROUP_TEMPLATES_MAX } = await import('../js/rubric.js');
+  const { checkRubric, draftOf, moveCriterion, newCriterion, templateProblem, CRITERIA_MAX, GROUP_TEMPLATES_MAX } = await import('../js/features/roleplay/rubric.js');
   const rubric = {
     name: 'Discovery',
     criteria: [
@@ -157,4 +160,27 @@ test('the rubric editor checks a draft the way the server does', async () => {
   const full = Array.from({ length: GROUP_TEMPLATES_MAX }, (_, index) => ({ rubric: { ...rubric, name: `T${index}` }, built_in: false }));
   assert.match(templateProblem(rubric, full)?.message ?? '', /delete one first/);
   assert.equal(templateProblem({ ...rubric, name: 't3' }, full), null, 'replacing one of the group\'s own is fine');
+});
+
+test('views give their listeners to h() or listen(), never addEventListener on an element (a patch would keep it stale)', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const root = path.join(import.meta.dirname, '..', 'js');
+  /** @type {string[]} */
+  const offending = [];
+  /** @param {string} dir */
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (file.endsWith('.js') && !file.endsWith('render.js') && !file.endsWith('connection.js') && !file.endsWith('sound.js')) {
+        readFileSync(file, 'utf8').split('\n').forEach((line, index) => {
+          // The document and the window are never patched.
+          if (/\.addEventListener\(/.test(line) && !/\b(document|window)\.addEventListener\(/.test(line)) offending.push(`${path.relative(root, file)}:${index + 1}: ${line.trim()}`);
+        });
+      }
+    }
+  };
+  walk(root);
+  assert.deepEqual(offending, []);
 });

@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, join, everyoneSees } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, join, everyoneSees, showView } from './support/browser.mjs';
 
 const AGREEMENT_MS = 50;
 const MINUTE_MS = 60 * 1000;
@@ -128,6 +128,7 @@ test('the big timer shows the same remaining time on pages whose clocks are off 
     // The burst of pings after joining has been answered on every page.
     await people[people.length - 1].page.waitForTimeout(1200);
 
+    await showView(people[0].page, 'timer');
     await people[0].page.locator('#timer-start').click();
     await everyoneSees(people, 'the running timer with its exact remaining time', () => {
       const display = document.getElementById('timer-display');

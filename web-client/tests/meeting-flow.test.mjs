@@ -9,11 +9,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, PHONE, join, everyoneSees, SCREENSHOT_DIR } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, PHONE, join, everyoneSees, SCREENSHOT_DIR, showView } from './support/browser.mjs';
 
-import { formatDuration, moved } from '../js/panels/round.js';
-import { draftProblem } from '../js/panels/agenda.js';
+import { formatDuration, moved } from '../js/features/flow/round.js';
+import { draftProblem } from '../js/features/flow/view.js';
 import { RoomStore } from '../js/store.js';
+import { flowFeature } from '../js/features/flow/state.js';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('playwright-core').Browser} Browser */
@@ -50,6 +51,10 @@ async function withGroup(groupName, run) {
  */
 async function panelShot(page, selector, name) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  // The round, its order and the talk times are the round's stage, apart from the agenda.
+  if (selector === '#panel-agenda' && /round|talk/.test(name)) selector = '#panel-timer';
+  const views = { '#problem-box': 'problem', '#round-box': 'timer' };
+  await showView(page, /** @type {Record<string, string>} */ (views)[selector] ?? selector.replace('#panel-', ''));
   await page.locator(selector).screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
 }
 
@@ -99,7 +104,7 @@ test('the flow\'s pure parts: durations, moves, title checks, and the problem an
 
   const ann = '0c8e5f7a-1b2c-4d3e-8f90-a1b2c3d4e5f6';
   const bob = '3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7';
-  const store = new RoomStore();
+  const store = new RoomStore([flowFeature]);
   store.applySnapshot(/** @type {any} */ ({
     seq: 1, group: { group_id: 'g', name: 'G' }, meeting: { meeting_id: 'm', number: 1, started_at_ms: 0 }, members: [], hands: [],
     flow: {
@@ -126,8 +131,11 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
     const everyone = [fran, ann, bob];
     const start = ['Check-in round', 'Report back', 'Bring a problem', 'Role play', 'Benchmarks', 'Best practices', 'New commitments'];
     await everyoneSeesAgenda(everyone, start);
+    await showView(ann.page, 'agenda');
     assert.equal(await ann.page.locator('#agenda-list [data-action="edit"]').count(), 0, 'members are offered no editing');
+    await showView(bob.page, 'agenda');
     assert.equal(await bob.page.locator('#agenda-list [data-action="up"]').count(), 0, 'members are offered no moving');
+    await showView(ann.page, 'agenda');
     assert.equal(await ann.page.locator('#agenda-save-template').isVisible(), false);
 
     // --- Edit "Bring a problem": bad titles are refused on the page and change nothing. ----
@@ -149,20 +157,26 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
     await everyoneSeesAgenda(everyone, start);
 
     await titleField.fill('Acme renewal');
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-edit-minutes').fill('15');
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-edit-owner').selectOption({ label: 'Ann' });
     await fran.page.getByRole('button', { name: 'Save', exact: true }).click();
     const edited = ['Check-in round', 'Report back', 'Acme renewal', 'Role play', 'Benchmarks', 'Best practices', 'New commitments'];
     await everyoneSeesAgenda(everyone, edited);
     await everyoneSees(everyone, 'the edited kind, time box and owner', () =>
       [...document.querySelectorAll('#agenda-list .agenda-meta')].some((meta) => meta.textContent === 'Bring a problem · 15 min · Ann'));
+    await showView(fran.page, 'agenda');
     assert.equal(await fran.page.locator('#agenda-edit-title').count(), 0, 'the form closes after saving');
     assert.equal(await fran.page.evaluate(() => document.activeElement?.getAttribute('data-action')), 'edit', 'the focus goes back to Edit');
 
     // Escape cancels an edit without saving.
     await row(fran.page, 'Role play').getByRole('button', { name: 'Edit Role play' }).click();
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-edit-title').fill('Something else');
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-edit-title').press('Escape');
+    await showView(fran.page, 'agenda');
     assert.equal(await fran.page.locator('#agenda-edit-title').count(), 0);
     await fran.page.waitForTimeout(300);
     await everyoneSeesAgenda(everyone, edited);
@@ -183,6 +197,7 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
 
     // --- Remove asks first; Cancel keeps the item. -----------------------------------------
     await row(fran.page, 'Best practices').getByRole('button', { name: 'Edit Best practices' }).click();
+    await showView(fran.page, 'agenda');
     await fran.page.getByRole('button', { name: 'Remove item' }).click();
     const dialog = fran.page.getByRole('dialog', { name: 'Remove this agenda item?' });
     await dialog.waitFor();
@@ -190,6 +205,7 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await fran.page.waitForTimeout(300);
     await everyoneSeesAgenda(everyone, movedOrder);
+    await showView(fran.page, 'agenda');
     await fran.page.getByRole('button', { name: 'Remove item' }).click();
     await dialog.getByRole('button', { name: 'Remove item' }).click();
     const removed = ['Acme renewal', 'Check-in round', 'Report back', 'Benchmarks', 'Role play', 'New commitments'];
@@ -197,13 +213,19 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
     await waitUntil(ann.page, 'Ann sees no removed item', () => !document.getElementById('agenda-list')?.textContent?.includes('Best practices'));
 
     // --- The add form refuses bad titles too. ----------------------------------------------
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-item-title').fill('');
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-add').click();
     await waitUntil(fran.page, 'the add form\'s empty-title error', () => document.getElementById('agenda-form-error')?.textContent === 'The title must not be empty.');
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-item-title').fill('y'.repeat(121));
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-add').click();
     await waitUntil(fran.page, 'the add form\'s too-long error', () => document.getElementById('agenda-form-error')?.textContent === 'The title is too long: 121 characters, at most 120.');
+    await showView(ann.page, 'agenda');
     await ann.page.locator('#agenda-item-title').fill('z'.repeat(125));
+    await showView(ann.page, 'agenda');
     await ann.page.getByRole('button', { name: 'Propose item' }).click();
     await waitUntil(ann.page, 'a member\'s too-long proposal is refused on the page', () => document.getElementById('agenda-form-error')?.textContent === 'The title is too long: 125 characters, at most 120.');
     await fran.page.waitForTimeout(300);
@@ -211,7 +233,9 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
     await everyoneSeesAgenda(everyone, removed);
 
     // --- Save as template. ------------------------------------------------------------------
+    await showView(fran.page, 'agenda');
     assert.equal(await fran.page.locator('#agenda-template-state').textContent(), 'Next meetings start from the saved template, not this agenda.');
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-save-template').click();
     await waitUntil(fran.page, 'the template saved', () => document.getElementById('agenda-template-state')?.textContent === 'Next meetings start from this agenda.'
       && /** @type {HTMLButtonElement} */ (document.getElementById('agenda-save-template')).disabled);
@@ -224,8 +248,10 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
     await screenshot(fran.page, 'flow-agenda-edited-desktop');
     await fran.page.setViewportSize(PHONE.viewport);
     await row(fran.page, 'Report back').getByRole('button', { name: 'Edit Report back' }).click();
+    await showView(fran.page, 'agenda');
     await panelShot(fran.page, '#panel-agenda', 'flow-agenda-editing-facilitator-phone');
     await fran.page.keyboard.press('Escape');
+    await showView(bob.page, 'agenda');
     await panelShot(bob.page, '#panel-agenda', 'flow-agenda-edited-phone');
     assert.deepEqual([...fran.errors, ...ann.errors, ...bob.errors], [], 'no uncaught errors on any page');
   });
@@ -241,31 +267,42 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
     await everyoneSees(everyone, 'four people online', () => document.querySelectorAll('#people-list .presence.online').length === 4);
 
     // --- The tone is off by default; Ann turns it on and it stays on after a reload. -------
+    await showView(ann.page, 'timer');
     assert.equal(await ann.page.locator('#time-up-sound').isChecked(), false, 'the tone is off by default');
     await ann.page.getByLabel('Tone at time-up').check();
     assert.equal(await ann.page.evaluate(() => /** @type {any} */ (window).roundtableSound.contextState !== 'none'), true, 'switching it on prepares the audio');
     await ann.page.reload();
     await waitUntil(ann.page, 'Ann is back', () => window.roundtable?.phase() === 'connected' && window.roundtable.state() !== null);
+    await showView(ann.page, 'timer');
     assert.equal(await ann.page.locator('#time-up-sound').isChecked(), true, 'the choice is remembered');
+    await showView(bob.page, 'timer');
     assert.equal(await bob.page.locator('#time-up-sound').isChecked(), false, 'each browser has its own choice');
     await ann.page.locator('body').click({ position: { x: 5, y: 5 } });
 
     // --- Before the round: Fran moves Cy to the front and Bob before Ann. ------------------
+    await showView(ann.page, 'timer');
     assert.equal(await ann.page.locator('#round-plan').isVisible(), false, 'only the facilitator plans');
+    await showView(fran.page, 'timer');
     await fran.page.locator('#round-plan > summary').click();
+    await showView(fran.page, 'timer');
     assert.equal(await fran.page.locator('#round-plan-summary').textContent(), 'Fran, Ann, Bob, Cy');
     const planButton = (/** @type {string} */ label) => fran.page.locator('#round-plan-list').getByRole('button', { name: label });
     await planButton('Move Cy up').focus();
     await fran.page.keyboard.press('Enter');
     await fran.page.keyboard.press('Enter');
     await fran.page.keyboard.press('Enter');
+    await showView(fran.page, 'timer');
     assert.equal(await fran.page.locator('#round-plan-summary').textContent(), 'Cy, Fran, Ann, Bob');
     await planButton('Move Bob up').click();
+    await showView(fran.page, 'timer');
     assert.equal(await fran.page.locator('#round-plan-summary').textContent(), 'Cy, Fran, Bob, Ann');
+    await showView(fran.page, 'timer');
     await panelShot(fran.page, '#panel-agenda', 'flow-round-plan');
 
     // Six-second turns, so time runs out soon.
+    await showView(fran.page, 'timer');
     await fran.page.locator('#round-minutes').fill('0.1');
+    await showView(fran.page, 'timer');
     await fran.page.locator('#timer-start').click();
     await everyoneSeesOrder(everyone, ['Cy', 'Fran', 'Bob', 'Ann']);
     await everyoneSees(everyone, 'Cy speaking and Fran next', () =>
@@ -277,9 +314,13 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
       document.getElementById('announcer')?.textContent === 'Now speaking: Cy (you). Next: Fran.');
 
     // --- While it runs: move Ann up (among those waiting), then shuffle. --------------------
+    await showView(ann.page, 'timer');
     assert.equal(await ann.page.locator('#round-order [data-action="up"]').count(), 0, 'members cannot move speakers');
+    await showView(ann.page, 'timer');
     assert.equal(await ann.page.locator('#round-shuffle').isVisible(), false);
+    await showView(fran.page, 'timer');
     assert.equal(await fran.page.locator('#round-order .speaker[data-status="speaking"] [data-action]').count(), 0, 'the speaker on the floor does not move');
+    await showView(fran.page, 'timer');
     await fran.page.locator('#round-order').getByRole('button', { name: 'Move Ann up' }).click();
     await everyoneSeesOrder(everyone, ['Cy', 'Fran', 'Ann', 'Bob']);
     assert.equal(await fran.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Move Ann up', 'the focus follows Ann');
@@ -287,6 +328,7 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
     // A shuffle may come out the same; try until it changes (the odds of 15 same are 6^-15).
     let shuffled = ['Cy', 'Fran', 'Ann', 'Bob'];
     for (let attempt = 0; attempt < 15 && shuffled.join() === 'Cy,Fran,Ann,Bob'; attempt++) {
+      await showView(fran.page, 'timer');
       await fran.page.locator('#round-shuffle').click();
       await waitUntil(fran.page, 'the shuffle answered', () => !/** @type {HTMLButtonElement} */ (document.getElementById('round-shuffle')).disabled);
       shuffled = await roundOrder(fran.page);
@@ -303,12 +345,15 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
     await waitUntil(ann.page, 'Ann\'s page played the tone once', () => /** @type {any} */ (window).roundtableSound.tones === 1);
     assert.equal(await bob.page.evaluate(() => /** @type {any} */ (window).roundtableSound.tones), 0, 'no tone where it is off');
     await screenshot(fran.page, 'flow-round-order-desktop');
+    await showView(cy.page, 'timer');
     await panelShot(cy.page, '#panel-agenda', 'flow-round-order-phone');
     await fran.page.setViewportSize(PHONE.viewport);
+    await showView(fran.page, 'timer');
     await panelShot(fran.page, '#round-box', 'flow-round-order-facilitator-phone');
     await fran.page.setViewportSize(DESKTOP.viewport);
 
     // --- Next: the live region names the new speaker and the one after; talk times show. ----
+    await showView(fran.page, 'timer');
     await fran.page.locator('#timer-next-button').click();
     await everyoneSees(everyone, `${shuffled[1]} speaking`, (expected) =>
       document.querySelector('#round-order .speaker.speaking .speaker-name')?.textContent?.startsWith(expected), shuffled[1]);
@@ -328,9 +373,11 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
 
     // Two more turns, then the end of the round: the table lists everyone who spoke, longest first.
     await fran.page.waitForTimeout(1200);
+    await showView(fran.page, 'timer');
     await fran.page.locator('#timer-next-button').click();
     await everyoneSees(everyone, `${shuffled[2]} speaking`, (expected) =>
       document.querySelector('#round-order .speaker.speaking .speaker-name')?.textContent?.startsWith(expected), shuffled[2]);
+    await showView(fran.page, 'timer');
     await fran.page.locator('#timer-end').click();
     await everyoneSees(everyone, 'three rows of talk time, longest first', () => {
       const values = [...document.querySelectorAll('#talk-times .talk-value')].map((v) => Number(v.getAttribute('data-talk-ms')));
@@ -339,7 +386,9 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
     const table = (/** @type {Page} */ page) => page.locator('#talk-times tbody').textContent().then((text) => text?.replaceAll(' (you)', ''));
     const franTable = await table(fran.page);
     for (const member of [ann, bob, cy]) assert.equal(await table(member.page), franTable, `${member.name} sees the same talk times`);
+    await showView(fran.page, 'timer');
     await panelShot(fran.page, '#panel-agenda', 'flow-talk-times-desktop');
+    await showView(cy.page, 'timer');
     await panelShot(cy.page, '#panel-agenda', 'flow-talk-times-phone');
     assert.deepEqual([...fran.errors, ...ann.errors, ...bob.errors, ...cy.errors], [], 'no uncaught errors on any page');
   });
@@ -356,13 +405,16 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     await everyoneSees(everyone, 'no problem box while no problem is current', () => document.getElementById('problem-box')?.hidden === true);
 
     // --- Fran makes the problem current and chooses Ann to present. ------------------------
+    await showView(fran.page, 'agenda');
     await fran.page.locator('#agenda-list .agenda-item', { hasText: 'Bring a problem' }).locator('[data-action="current"]').click();
     await everyoneSees(everyone, 'the four phases with what they mean', () =>
       document.getElementById('problem-box')?.hidden === false
       && [...document.querySelectorAll('#problem-phases .phase')].map((li) => li.getAttribute('data-phase')).join() === 'present,clarify,suggest,decide'
       && document.querySelector('#problem-phases [data-phase="clarify"] .phase-meaning')?.textContent === 'Questions about the facts only; no advice yet.');
     await waitUntil(ann.page, 'Ann waits for a presenter', () => document.getElementById('problem-presenter')?.textContent === 'Waiting for the facilitator to choose who presents.');
+    await showView(ann.page, 'problem');
     assert.equal(await ann.page.locator('#problem-phases button').count(), 0, 'members get no phase buttons');
+    await showView(fran.page, 'problem');
     assert.equal(await fran.page.locator('#problem-phases button').first().isDisabled(), true, 'no phase without a presenter');
     await fran.page.getByLabel('Presenter').selectOption({ label: 'Ann' });
     await fran.page.getByRole('button', { name: 'Set presenter' }).click();
@@ -370,47 +422,66 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     await everyoneSees([fran, bob, cy], 'Ann presents', () => document.getElementById('problem-presenter')?.textContent === 'Ann presents.');
 
     // --- Present, then clarifying questions: everyone sees the phase and its timer. -------
-    await fran.page.getByRole('button', { name: 'Start Present (5 min)' }).click();
+    await showView(fran.page, 'problem');
+    await fran.page.getByRole('button', { name: 'Start Present · 5 min' }).click();
     await everyoneSees(everyone, 'the present phase current, with its timer', () =>
       document.querySelector('#problem-phases .phase.current')?.getAttribute('data-phase') === 'present'
       && document.getElementById('timer-speaker')?.textContent === 'Present: Bring a problem'
       && Number(document.getElementById('timer-display')?.getAttribute('data-remaining-ms')) > 290_000);
+    await showView(fran.page, 'timer');
     assert.equal(await fran.page.locator('#timer-pause').isVisible(), true, 'the facilitator can pause a phase');
-    await fran.page.getByRole('button', { name: 'Start Clarifying questions (5 min)' }).click();
+    await showView(fran.page, 'problem');
+    await showView(fran.page, 'problem');
+    await fran.page.getByRole('button', { name: 'Start Clarifying questions · 5 min' }).click();
     await everyoneSees(everyone, 'the clarify phase current', () => document.querySelector('#problem-phases .phase.current')?.getAttribute('data-phase') === 'clarify');
     await waitUntil(bob.page, 'the live region names the phase and what it means', () =>
       document.getElementById('announcer')?.textContent === 'Bring a problem: Clarifying questions. Questions about the facts only; no advice yet.');
+    await showView(bob.page, 'problem');
     assert.equal(await bob.page.locator('#suggestion-form').isVisible(), false, 'no suggestions before their phase');
 
     // --- Suggestions: members add them; the presenter only listens; bad input is refused. --
-    await fran.page.getByRole('button', { name: 'Start Suggestions (8 min)' }).click();
+    await showView(fran.page, 'problem');
+    await fran.page.getByRole('button', { name: 'Start Suggestions · 8 min' }).click();
     await everyoneSees([bob, cy], 'the suggestion form', () => document.getElementById('suggestion-form')?.hidden === false);
+    await showView(ann.page, 'problem');
     assert.equal(await ann.page.locator('#suggestion-form').isVisible(), false, 'the presenter adds no suggestions');
+    await showView(bob.page, 'problem');
     await bob.page.getByRole('button', { name: 'Add suggestion' }).click();
     await waitUntil(bob.page, 'the empty-suggestion error', () => document.getElementById('suggestion-error')?.textContent === 'Write a suggestion first.');
+    await showView(bob.page, 'problem');
     await bob.page.getByLabel('Your suggestion').fill('w'.repeat(501));
+    await showView(bob.page, 'problem');
     await bob.page.getByRole('button', { name: 'Add suggestion' }).click();
     await waitUntil(bob.page, 'the too-long error', () => document.getElementById('suggestion-error')?.textContent === 'A suggestion has at most 500 characters; this one has 501.');
+    await showView(bob.page, 'problem');
     await bob.page.getByLabel('Your suggestion').fill('Call the CFO before the renewal date');
+    await showView(bob.page, 'problem');
     await bob.page.getByRole('button', { name: 'Add suggestion' }).click();
     await waitUntil(bob.page, 'Bob\'s field empties', () => /** @type {HTMLTextAreaElement} */ (document.getElementById('suggestion-text')).value === '');
+    await showView(cy.page, 'problem');
     await cy.page.getByLabel('Your suggestion').fill('Offer a three-month pilot');
+    await showView(cy.page, 'problem');
     await cy.page.getByRole('button', { name: 'Add suggestion' }).click();
     await everyoneSees(everyone, 'both suggestions with who made them', () =>
       [...document.querySelectorAll('#suggestion-list .suggestion')].map((li) => `${li.querySelector('.suggestion-text')?.textContent} ${li.querySelector('.suggestion-by')?.textContent}`).join(' | ')
         === 'Call the CFO before the renewal date from Bob | Offer a three-month pilot from Cy');
     await screenshot(cy.page, 'flow-problem-suggest-dark');
+    await showView(fran.page, 'problem');
     await panelShot(fran.page, '#problem-box', 'flow-problem-suggest-facilitator');
+    await showView(bob.page, 'problem');
     await panelShot(bob.page, '#problem-box', 'flow-problem-suggest-phone');
 
     // --- Decide: Ann ticks one and commits; it lands on the commitment board. --------------
-    await fran.page.getByRole('button', { name: 'Start Choose (2 min)' }).click();
+    await fran.page.getByRole('button', { name: 'Start Choose · 2 min' }).click();
     await waitUntil(ann.page, 'Ann gets tick boxes', () => document.querySelectorAll('#suggestion-list input[type="checkbox"]').length === 2);
+    await showView(bob.page, 'problem');
     assert.equal(await bob.page.locator('#suggestion-list input[type="checkbox"]').count(), 0, 'only the presenter chooses');
     await waitUntil(bob.page, 'Bob sees Ann choosing', () => document.getElementById('chosen-note')?.textContent === 'Ann is choosing what to act on.');
+    await showView(ann.page, 'problem');
     await ann.page.getByRole('button', { name: 'Commit to the chosen suggestions' }).click();
     await waitUntil(ann.page, 'nothing ticked is refused', () => document.getElementById('choose-hint')?.textContent === 'Tick at least one suggestion to commit to.');
     await ann.page.getByLabel('Call the CFO before the renewal date').check();
+    await showView(ann.page, 'problem');
     await ann.page.getByRole('button', { name: 'Commit to the chosen suggestions' }).click();
     await everyoneSees(everyone, 'the chosen suggestion marked', () =>
       document.querySelector('#suggestion-list .suggestion.chosen .suggestion-text')?.textContent === 'Call the CFO before the renewal date'
@@ -419,7 +490,9 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     await everyoneSees(everyone, 'Ann\'s new commitment on the board', () =>
       [...document.querySelectorAll('#commitment-board .commitment-owner')].some((group) =>
         group.querySelector('.owner-name')?.textContent?.startsWith('Ann') && group.textContent?.includes('Call the CFO before the renewal date')));
+    await showView(ann.page, 'agenda');
     await panelShot(ann.page, '#panel-agenda', 'flow-problem-decided-desktop');
+    await showView(bob.page, 'problem');
     await panelShot(bob.page, '#problem-box', 'flow-problem-decided-phone');
     assert.deepEqual([...fran.errors, ...ann.errors, ...bob.errors, ...cy.errors], [], 'no uncaught errors on any page');
   });

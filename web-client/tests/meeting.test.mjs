@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, collectPageErrors, PHONE } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, collectPageErrors, PHONE, showView } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('playwright-core').Browser} Browser */
@@ -123,16 +123,19 @@ test('a facilitator and three members run a meeting through links, a reload, an 
     // Only the facilitator gets the rename button and the member menus.
     assert.equal(await fran.page.locator('#rename-button').isVisible(), true);
     assert.equal(await ann.page.locator('#rename-button').isVisible(), false);
+    await showView(ann.page, 'people');
     assert.equal(await ann.page.getByRole('button', { name: 'Actions for Bob' }).count() > 0
       && await ann.page.getByRole('button', { name: 'Actions for Bob' }).isVisible(), false);
 
     // --- Hands: Ann clicks, Bob uses the keyboard shortcut. -------------------------------
+    await showView(ann.page, 'people');
     await ann.page.getByRole('button', { name: /Raise hand/ }).click();
     await everyoneSeesQueue(everyone, ['Ann']);
     await waitUntil(fran.page, 'the live region tells Fran that Ann raised a hand',
       () => document.getElementById('announcer')?.textContent?.includes('Ann raised a hand'));
     await bob.page.locator('body').press('h');
     await everyoneSeesQueue(everyone, ['Ann', 'Bob']);
+    await showView(bob.page, 'people');
     assert.equal(await bob.page.locator('#hand-button').getAttribute('aria-pressed'), 'true');
 
     // --- The facilitator renames the group inline. ----------------------------------------
@@ -211,13 +214,17 @@ test('a facilitator and three members run a meeting through links, a reload, an 
     await everyoneSeesGroupName(everyone, 'Friday Peers, week 2');
     await everyoneSeesQueue(everyone, ['Bob']);
     // The room works after the restart: a new hand reaches everyone.
+    await showView(ann.page, 'people');
     await ann.page.getByRole('button', { name: /Raise hand/ }).click();
     await everyoneSeesQueue(everyone, ['Bob', 'Ann']);
 
     // --- The facilitator's member menu: make Cleo an observer, then remove her. -----------
+    await showView(fran.page, 'people');
     await fran.page.getByRole('button', { name: 'Actions for Cleo' }).click();
+    await showView(fran.page, 'people');
     await fran.page.getByRole('menuitem', { name: 'Make observer' }).waitFor();
     await screenshot(fran.page, 'member-menu');
+    await showView(fran.page, 'people');
     await fran.page.getByRole('menuitem', { name: 'Make observer' }).click();
     for (const { name, page } of everyone) {
       await waitUntil(page, `${name} sees Cleo as an observer`, () =>
@@ -225,6 +232,7 @@ test('a facilitator and three members run a meeting through links, a reload, an 
           row.textContent?.includes('Cleo') && row.querySelector('.role')?.textContent === 'Observer'));
     }
     // The menu is keyboard operable: open with Enter, move with the arrows, Escape closes.
+    await showView(fran.page, 'people');
     await fran.page.getByRole('button', { name: 'Actions for Ann' }).focus();
     await fran.page.keyboard.press('Enter');
     await fran.page.keyboard.press('ArrowDown');
@@ -233,7 +241,9 @@ test('a facilitator and three members run a meeting through links, a reload, an 
     await fran.page.keyboard.press('Escape');
     assert.equal(await fran.page.getByRole('menu').count(), 0);
 
+    await showView(fran.page, 'people');
     await fran.page.getByRole('button', { name: 'Actions for Cleo' }).click();
+    await showView(fran.page, 'people');
     await fran.page.getByRole('menuitem', { name: 'Remove from group…' }).click();
     await fran.page.getByRole('dialog').waitFor();
     await screenshot(fran.page, 'remove-confirmation');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, SCREENSHOT_DIR, PHONE, join, everyoneSees } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, SCREENSHOT_DIR, PHONE, join, everyoneSees, showView } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('./support/browser.mjs').Person} Person */
@@ -25,6 +25,7 @@ const SECRET_COMMENT = 'Quokka-7731 loved the discovery questions';
  */
 async function panelShot(page, name) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await showView(page, 'roleplay');
   await page.locator('#panel-roleplay').screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
 }
 
@@ -35,16 +36,20 @@ async function panelShot(page, name) {
  * @param {string} comment
  */
 async function score(page, score, comment) {
+  await showView(page, 'roleplay');
   // A scorer who has submitted opens the form again to change their scores.
   if (await page.locator('#roleplay-change').count()) await page.locator('#roleplay-change').click();
+  await showView(page, 'roleplay');
   const criteria = await page.locator('#roleplay-score .criterion').count();
   for (let index = 0; index < criteria; index++) {
     const radios = page.locator(`#roleplay-score [data-criterion="${index}"] input[type="radio"]`);
     const count = await radios.count();
     await radios.nth(Math.min(score, count) - 1).check();
   }
+  await showView(page, 'roleplay');
   await page.locator('#roleplay-comment').fill(comment);
   if (await page.locator('#roleplay-one-thing').count()) await page.locator('#roleplay-one-thing').fill(`Slow down (${comment.slice(0, 5)})`);
+  await showView(page, 'roleplay');
   await page.locator('#roleplay-submit').click();
   await waitUntil(page, 'the submission is acknowledged', () => !!document.getElementById('roleplay-submitted'));
 }
@@ -69,23 +74,33 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
 
     // Set up: Sam sells, Bea buys with a private brief.
     await waitUntil(fran.page, 'the setup form lists everyone', () => document.querySelectorAll('#roleplay-seller option').length === 6);
+    await showView(sam.page, 'roleplay');
     assert.equal(await sam.page.locator('#roleplay-setup').count(), 0, 'only a facilitator sets up a role play');
+    await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-seller').selectOption({ label: 'Sam' });
+    await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-buyer').selectOption({ label: 'Bea' });
+    await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-scenario').fill('Discovery call with a logistics firm.');
+    await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-brief').fill(BRIEF);
+    await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-setup-submit').click();
     await everyoneSees(everyone, 'the scenario', () => document.getElementById('roleplay-scenario-text')?.textContent?.includes('logistics firm'));
     await waitUntil(bea.page, 'Bea sees her brief', (brief) => document.getElementById('roleplay-brief-text')?.textContent?.includes(brief), BRIEF);
     for (const person of [fran, sam, cal, dee]) assert.ok(!(await html(person.page)).includes('Zebrafinch'), `the brief is nowhere on ${person.name}'s page`);
+    await showView(bea.page, 'roleplay');
     await panelShot(bea.page, 'panel-roleplay-buyer-phone');
 
     // Open scoring.
+    await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-open').click();
     await everyoneSees(everyone, 'no submissions yet', () => document.getElementById('roleplay-count')?.textContent?.startsWith('0 submissions'));
     await waitUntil(sam.page, 'Sam waits, with no form', () => !!document.getElementById('roleplay-seller-wait') && !document.getElementById('roleplay-score'));
     for (const person of [fran, bea, cal, dee]) await waitUntil(person.page, `${person.name} has the form`, () => !!document.getElementById('roleplay-score'));
+    await showView(fran.page, 'roleplay');
     assert.equal(await fran.page.locator('#roleplay-reveal').isDisabled(), true, 'the reveal waits for the threshold');
+    await showView(fran.page, 'roleplay');
     assert.ok((await fran.page.locator('#roleplay-reveal-why').textContent())?.includes('at least 3'));
 
     await score(cal.page, 4, SECRET_COMMENT);
@@ -93,6 +108,7 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
     await waitUntil(cal.page, 'Cal may revise', () => document.getElementById('roleplay-change')?.textContent === 'Change my scores');
     await score(dee.page, 3, 'Dee thinks the close was rushed');
     await everyoneSees(everyone, 'two submissions', () => document.getElementById('roleplay-count')?.textContent?.startsWith('2 submissions'));
+    await showView(fran.page, 'roleplay');
     await panelShot(fran.page, 'panel-roleplay-facilitator-below-threshold');
     await score(bea.page, 5, 'Bea felt heard');
     await score(fran.page, 2, 'Fran wants a clearer next step');
@@ -100,8 +116,11 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
     // A revision changes no count.
     await score(cal.page, 5, SECRET_COMMENT);
     await everyoneSees(everyone, 'still four submissions', () => document.getElementById('roleplay-count')?.textContent?.startsWith('4 submissions'));
+    await showView(cal.page, 'roleplay');
     await panelShot(cal.page, 'panel-roleplay-scorer');
+    await showView(sam.page, 'roleplay');
     await panelShot(sam.page, 'panel-roleplay-seller-waiting');
+    await showView(sam.page, 'roleplay');
     assert.equal(await sam.page.locator('#roleplay-score').count(), 0, 'the seller never gets a form');
     for (const person of everyone) {
       const page = await html(person.page);
@@ -111,39 +130,52 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
 
     // Reveal.
     await waitUntil(fran.page, 'the reveal is enabled', () => !(/** @type {HTMLButtonElement} */ (document.getElementById('roleplay-reveal'))).disabled);
+    await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-reveal').click();
     await everyoneSees(everyone, 'the results with Cal\'s comment', () => document.getElementById('roleplay-comments')?.textContent?.includes('Quokka-7731'));
     await everyoneSees(everyone, 'a distribution per criterion and the overall score', () =>
       document.querySelectorAll('#roleplay-results .distribution').length > 0 && /%$/.test(document.getElementById('roleplay-overall')?.textContent ?? ''));
+    await showView(sam.page, 'roleplay');
     assert.equal(await sam.page.locator('#roleplay-score').count(), 0, 'the seller still has no form');
+    await showView(sam.page, 'roleplay');
     await panelShot(sam.page, 'panel-roleplay-results');
+    await showView(bea.page, 'roleplay');
     await panelShot(bea.page, 'panel-roleplay-results-phone');
+    await showView(dee.page, 'roleplay');
     await panelShot(dee.page, 'panel-roleplay-results-dark');
 
     // A second role play for Sam: cancelled once (nothing revealed), then scored and revealed,
     // after which everyone sees Sam's trend across the two.
     const setUpAgain = async () => {
       if (!(await fran.page.locator('#roleplay-setup').isVisible())) await fran.page.getByText('Set up the next role play').click();
+      await showView(fran.page, 'roleplay');
       await fran.page.locator('#roleplay-seller').selectOption({ label: 'Sam' });
+      await showView(fran.page, 'roleplay');
       await fran.page.locator('#roleplay-scenario').fill('Objection handling: the price is too high.');
+      await showView(fran.page, 'roleplay');
       await fran.page.locator('#roleplay-setup-submit').click();
       await everyoneSees(everyone, 'the second scenario', () => document.getElementById('roleplay-scenario-text')?.textContent?.includes('price is too high'));
     };
     await setUpAgain();
+    await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-cancel').click();
     await everyoneSees(everyone, 'the cancelled role play gone, the last results kept', () =>
       !document.getElementById('roleplay-scenario-text') && !!document.getElementById('roleplay-results'));
     await setUpAgain();
+    await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-open').click();
     for (const person of [cal, dee, bea]) {
       await waitUntil(person.page, `${person.name} has the second form`, () => !!document.getElementById('roleplay-score'));
       await score(person.page, 5, `${person.name} second round`);
     }
     await everyoneSees(everyone, 'three submissions', () => document.getElementById('roleplay-count')?.textContent?.startsWith('3 submissions'));
+    await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-close').click();
     await waitUntil(fran.page, 'the reveal is enabled after closing', () => !(/** @type {HTMLButtonElement | null} */ (document.getElementById('roleplay-reveal')))?.disabled);
+    await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-reveal').click();
     await everyoneSees(everyone, 'Sam\'s trend with two points', () => document.querySelectorAll('#roleplay-trend li').length === 2);
+    await showView(sam.page, 'roleplay');
     await panelShot(sam.page, 'panel-roleplay-trend');
     await screenshot(fran.page, 'roleplay-facilitator');
     assert.deepEqual(everyone.flatMap((person) => person.errors), [], 'no page threw an uncaught error');

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, waitUntil, collectPageErrors } from './support/browser.mjs';
+import { launchBrowser, waitUntil, collectPageErrors, showView } from './support/browser.mjs';
 
 test('a join refused with room_elsewhere is retried, and a room_moved close reconnects and resumes', async () => {
   const dataDir = makeDataDir();
@@ -55,6 +55,7 @@ test('a join refused with room_elsewhere is retried, and a room_moved close reco
     assert.equal(await page.locator('#banner').isHidden(), true, 'the banner goes once joined');
 
     // Something to resume: a raised hand.
+    await showView(page, 'people');
     await page.locator('#hand-button').click();
     await waitUntil(page, 'Ann\'s hand is up', () => document.querySelectorAll('#queue-list .queue-item').length === 1);
     const seqBefore = await page.evaluate(() => window.roundtable.state().seq);
@@ -70,6 +71,7 @@ test('a join refused with room_elsewhere is retried, and a room_moved close reco
     assert.equal(joinsForwarded, 2, 'the page joined again by itself');
     await waitUntil(page, 'the state resumed with the hand still up', (seq) =>
       window.roundtable.state().seq >= seq && document.querySelectorAll('#queue-list .queue-item').length === 1, seqBefore);
+    await showView(page, 'people');
     await page.locator('#hand-button').click();
     await waitUntil(page, 'requests work after the move', () => document.querySelectorAll('#queue-list .queue-item').length === 0);
     assert.deepEqual(errors, []);

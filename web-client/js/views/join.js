@@ -2,6 +2,7 @@
 // Asking for a display name before the first join through a link.
 
 import { h } from '../ui.js';
+import { listen } from '../render.js';
 
 /** The longest display name the form accepts; the server checks its own limit. */
 export const DISPLAY_NAME_CHARS_MAX = 40;
@@ -19,6 +20,7 @@ export const DISPLAY_NAME_CHARS_MAX = 40;
  * @param {string} [options.name] A name to start from (remembered, or typed before an error).
  * @param {boolean} [options.observer]
  * @param {string} [options.error] Why the last attempt failed.
+ * @param {string} [options.groupName] The group's name, when the link or this browser knows it.
  * @param {(choice: JoinChoice) => void} options.onJoin
  */
 export function showJoin(root, options) {
@@ -30,7 +32,9 @@ export function showJoin(root, options) {
   });
   const observerBox = h('input', { id: 'observer', name: 'observer', type: 'checkbox', checked: options.observer ?? false });
   const form = h('form', { class: 'card stack', 'aria-labelledby': 'join-title' },
-    h('h1', { id: 'join-title' }, facilitating ? 'Run this group’s meetings' : 'Join your peer group'),
+    h('h1', { id: 'join-title' }, facilitating
+      ? (options.groupName ? `Run ${options.groupName}’s meetings` : 'Run this group’s meetings')
+      : (options.groupName ? `Join ${options.groupName}` : 'Join your peer group')),
     h('p', { class: 'lede' }, facilitating
       ? 'You opened the facilitator link. Tell the group who is facilitating.'
       : 'You were invited to a Roundtable meeting room. No account needed.'),
@@ -43,7 +47,7 @@ export function showJoin(root, options) {
       observerBox,
       h('label', { for: 'observer' }, 'Join as an observer (watch, without taking part in rounds or scoring)')),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary', id: 'join-button' }, facilitating ? 'Enter as facilitator' : 'Join')));
-  form.addEventListener('submit', (submitEvent) => {
+  listen(form, 'submit', (submitEvent) => {
     submitEvent.preventDefault();
     const display_name = nameInput.value.trim();
     if (!display_name) {

@@ -1,7 +1,8 @@
 // @ts-check
 // The landing page: create a group, then see its two links.
 
-import { h, copyField } from '../ui.js';
+import { h, copyField, linkBox, namedLink, busy } from '../ui.js';
+import { listen } from '../render.js';
 import { updateGroupMemory, rememberedGroups } from '../memory.js';
 
 /** @typedef {import('../protocol').CreateGroupResponse} CreateGroupResponse */
@@ -27,10 +28,10 @@ export function showLanding(root) {
     error,
     h('div', { class: 'actions' }, submit));
 
-  form.addEventListener('submit', async (submitEvent) => {
+  listen(form, 'submit', async (submitEvent) => {
     submitEvent.preventDefault();
     error.hidden = true;
-    submit.disabled = true;
+    const release = busy(submit);
     submit.textContent = 'Creating…';
     try {
       const response = await fetch('/api/groups', {
@@ -47,7 +48,7 @@ export function showLanding(root) {
       // What was typed stays in the field, so trying again is one click.
       error.textContent = `Could not create the group: ${failure instanceof Error ? failure.message : String(failure)}`;
       error.hidden = false;
-      submit.disabled = false;
+      release();
       submit.textContent = 'Create group';
     }
   });
@@ -79,7 +80,7 @@ function showCreated(root, created, name) {
   // memory.js), it travels in the link the facilitator opens.
   const inviteSecret = new URLSearchParams(new URL(created.invite_url).hash.slice(1)).get('invite');
   if (inviteSecret) updateGroupMemory(created.group_id, { invite_secret: inviteSecret });
-  const open = h('a', { class: 'button primary', href: created.facilitator_url, id: 'open-as-facilitator' }, 'Open as facilitator');
+  const open = h('a', { class: 'button primary', href: namedLink(created.facilitator_url, name), id: 'open-as-facilitator' }, 'Open as facilitator');
   root.replaceChildren(
     h('div', { class: 'page narrow' },
       h('header', { class: 'hero' },
@@ -87,10 +88,10 @@ function showCreated(root, created, name) {
         h('h1', { id: 'created-title', tabindex: '-1' }, `${name} is ready`),
         h('p', { class: 'lede' }, 'Two links: one to run the meetings, one for the members.')),
       h('main', { id: 'main', class: 'card stack' },
-        copyField('Facilitator link', created.facilitator_url, 'facilitator-link',
-          'Keep this one private: whoever opens it can run the meetings. Copy it somewhere safe, it is shown only here.'),
-        copyField('Invite link', created.invite_url, 'invite-link',
-          'Send this to the members. Each opens it once, types their name, and is recognised from then on.'),
+        linkBox('facilitator', copyField('Facilitator link (private)', namedLink(created.facilitator_url, name), 'facilitator-link',
+          'Do not send this to the group: whoever opens it can run the meetings. Copy it somewhere safe, it is shown only here.')),
+        linkBox('invite', copyField('Invite link for members', namedLink(created.invite_url, name), 'invite-link',
+          'Send this to the members. Each opens it once, types their name, and is recognised from then on.')),
         h('div', { class: 'actions' }, open))));
   /** @type {HTMLElement | null} */ (document.getElementById('created-title'))?.focus();
 }

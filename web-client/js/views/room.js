@@ -1,8 +1,16 @@
 // @ts-check
-// The live room: a header (group name, meeting, who I am, the connection), then the panels.
+// The live room: a header (group name, meeting, who I am, the connection), the meeting bar,
+// then the stage. The views of the room are tabs; the current agenda item's view is the
+// stage, and every page switches to it when the item changes (the tab says "now"). Anyone can
+// look at another tab in one click (or with the arrow keys in the tab list); on a wide screen
+// the people and the speaker queue stay beside the stage.
 
-import { h, toast, announce, roleLabel } from '../ui.js';
-import { PANELS } from '../panels/index.js';
+import { h, toast, announce, roleLabel, busy } from '../ui.js';
+import { listen } from '../render.js';
+import { PANELS } from '../features/index.js';
+import { VIEWS, stageView } from '../features/meeting/model.js';
+import { mountMeetingBar } from '../features/meeting/bar.js';
+import { formatDateTime } from '../format.js';
 import { ROOM_MOVING_MESSAGE } from '../connection.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
@@ -48,7 +56,7 @@ export function mountRoom(root, { store, connection, groupId }) {
       return null;
     }
   };
-  /** @type {import('../panels/index.js').PanelContext} */
+  /** @type {import('../features/index.js').PanelContext} */
   const context = { store, connection, groupId, isConnected, act };
 
   // --- header ------------------------------------------------------------------------------
@@ -59,7 +67,7 @@ export function mountRoom(root, { store, connection, groupId }) {
   const indicatorDot = h('span', { class: 'dot', 'aria-hidden': 'true' });
   const indicatorText = h('span', { id: 'connection-text' });
   const retryButton = h('button', { type: 'button', class: 'link-button', id: 'retry-now', hidden: true }, 'Retry now');
-  retryButton.addEventListener('click', () => connection.connectNow());
+  listen(retryButton, 'click', () => connection.connectNow());
   const indicator = h('div', { class: 'connection', id: 'connection', 'data-phase': status.phase }, indicatorDot, indicatorText, retryButton);
   const banner = h('div', { class: 'banner', id: 'banner', role: 'status', hidden: true });
 
@@ -83,23 +91,23 @@ export function mountRoom(root, { store, connection, groupId }) {
       form.replaceWith(titleRow);
       renameButton.focus();
     };
-    cancel.addEventListener('click', finish);
-    input.addEventListener('keydown', (keyEvent) => {
+    listen(cancel, 'click', finish);
+    listen(input, 'keydown', (keyEvent) => {
       if (keyEvent.key === 'Escape') {
         keyEvent.preventDefault();
         finish();
       }
     });
-    form.addEventListener('submit', async (submitEvent) => {
+    listen(form, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const name = input.value.trim();
       if (!name || name === store.state?.group.name) {
         finish();
         return;
       }
-      save.disabled = true;
+      const release = busy(save);
       const reply = await act({ type: 'rename_group', name }, 'Could not rename the group');
-      save.disabled = false;
+      release();
       if (reply) finish();
       else input.focus();
     });
@@ -107,19 +115,138 @@ export function mountRoom(root, { store, connection, groupId }) {
     input.focus();
     input.select();
   };
-  renameButton.addEventListener('click', startRename);
+  listen(renameButton, 'click', startRename);
 
-  // --- panels ------------------------------------------------------------------------------
+  // --- the bar, the tabs and the stage ------------------------------------------------------
+  const bar = mountMeetingBar(context);
   const mounted = PANELS.map((panel) => ({ panel, view: panel.mount(context) }));
-  const mainColumn = h('main', { class: 'stage', id: 'main' },
-    ...mounted.filter(({ panel }) => panel.area === 'main').map(({ view }) => view.element));
-  const sideColumn = h('aside', { class: 'sidebar', 'aria-label': 'People' },
-    ...mounted.filter(({ panel }) => panel.area === 'side').map(({ view }) => view.element));
+  /** @type {Map<string, HTMLElement[]>} */
+  const parts = new Map(VIEWS.map((view) => [view.id, []]));
+  for (const { panel, view } of mounted) {
+    parts.get(panel.view)?.push(view.element);
+    for (const [viewId, element] of Object.entries(view.more ?? {})) parts.get(viewId)?.push(element);
+  }
+  const stageNote = h('p', { class: 'stage-note', id: 'stage-note', hidden: true });
+  const tabButtons = VIEWS.map((view) => h('button', {
+    type: 'button', role: 'tab', id: `tab-${view.id}`, class: `tab tab-${view.id}`, 'aria-controls': `view-${view.id}`,
+    'aria-selected': 'false', tabindex: '-1', 'data-view': view.id,
+  }, h('span', { class: 'tab-label' }, view.label), h('span', { class: 'tab-now', hidden: true }, 'now')));
+  const tabList = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Room views', id: 'room-tabs' }, ...tabButtons);
+  const viewPanels = VIEWS.map((view) => h('div', {
+    class: `view view-${view.id}`, id: `view-${view.id}`, role: 'tabpanel', 'aria-labelledby': `tab-${view.id}`, 'data-view': view.id,
+  }, ...(parts.get(view.id) ?? [])));
+  const peopleView = /** @type {HTMLElement} */ (viewPanels.find((panel) => panel.dataset.view === 'people'));
+  const mainColumn = h('main', { class: 'stage', id: 'main', tabindex: '-1' }, stageNote, ...viewPanels.filter((panel) => panel !== peopleView));
+  const sideColumn = h('aside', { class: 'sidebar', 'aria-label': 'People and speaker queue' }, peopleView);
   const loading = h('p', { class: 'loading', id: 'room-loading' }, 'Joining the room…');
 
   const roomElement = h('div', { class: 'room' }, header, banner,
-    h('div', { class: 'room-body' }, mainColumn, sideColumn), loading);
+    h('div', { class: 'room-body' }, bar.element, h('nav', { class: 'tab-bar', 'aria-label': 'Room views' }, tabList), mainColumn, sideColumn), loading);
   root.replaceChildren(roomElement);
+
+  /** The view shown; `chosen` when the person picked it since the stage last changed. */
+  let selected = 'agenda';
+  let chosen = false;
+  /** @type {string | null} */
+  let lastStage = null;
+  /** @type {string | null} The current item's id when the stage was last followed. */
+  let lastItem = null;
+  /**
+   * @param {string} viewId
+   * @param {{ focus?: boolean }} [options]
+   */
+  const select = (viewId, options = {}) => {
+    selected = viewId;
+    for (const button of tabButtons) {
+      const on = button.dataset.view === viewId;
+      button.setAttribute('aria-selected', String(on));
+      button.tabIndex = on ? 0 : -1;
+      if (on && options.focus) button.focus();
+      // On a narrow screen the tabs scroll sideways: the selected one is brought into view
+      // (the list scrolls, not the page).
+      if (on && tabList.scrollWidth > tabList.clientWidth) {
+        const tab = button.getBoundingClientRect();
+        const list = tabList.getBoundingClientRect();
+        if (tab.left < list.left || tab.right > list.right) tabList.scrollLeft += tab.left + tab.width / 2 - (list.left + list.width / 2);
+      }
+    }
+    for (const panel of viewPanels) panel.classList.toggle('active', panel.dataset.view === viewId);
+    roomElement.dataset.view = viewId;
+  };
+  listen(tabList, 'click', (clickEvent) => {
+    const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (clickEvent.target).closest('[role="tab"]'));
+    if (!button?.dataset.view) return;
+    chosen = button.dataset.view !== lastStage;
+    select(button.dataset.view);
+    render();
+  });
+  listen(tabList, 'keydown', (keyEvent) => {
+    const visible = tabButtons.filter((button) => getComputedStyle(button).display !== 'none');
+    const index = visible.findIndex((button) => button.dataset.view === selected);
+    /** @type {number | null} */
+    let target = null;
+    if (keyEvent.key === 'ArrowRight') target = (index + 1) % visible.length;
+    else if (keyEvent.key === 'ArrowLeft') target = (index - 1 + visible.length) % visible.length;
+    else if (keyEvent.key === 'Home') target = 0;
+    else if (keyEvent.key === 'End') target = visible.length - 1;
+    if (target === null) return;
+    keyEvent.preventDefault();
+    const viewId = visible[target].dataset.view ?? 'agenda';
+    chosen = viewId !== lastStage;
+    select(viewId, { focus: true });
+    render();
+  });
+
+  /** Follows the stage: when the current item (or the stage) changes, everyone goes there. */
+  const followStage = () => {
+    const state = store.state;
+    if (!state) return;
+    const stage = stageView(state);
+    const item = /** @type {any} */ (state.features.agenda)?.agenda.find((/** @type {any} */ entry) => entry.status === 'current');
+    const itemKey = item ? String(item.item_id) : null;
+    if (stage !== lastStage || itemKey !== lastItem) {
+      const hadFocusInStage = mainColumn.contains(document.activeElement);
+      lastStage = stage;
+      lastItem = itemKey;
+      chosen = false;
+      select(stage);
+      // The focus was in a view that is now hidden: take it to the new stage.
+      if (hadFocusInStage && !isShown(document.activeElement)) focusStage();
+    } else if (!chosen && selected !== stage) {
+      select(stage);
+    }
+    for (const button of tabButtons) {
+      const now = button.dataset.view === stage;
+      button.classList.toggle('is-stage', now);
+      /** @type {HTMLElement} */ (button.querySelector('.tab-now')).hidden = !now;
+    }
+    const note = item?.notes?.trim();
+    stageNote.hidden = !note || selected !== stage;
+    stageNote.textContent = note ? `${item.title}: ${note}` : '';
+  };
+
+  /** @param {Element | null} element */
+  const isShown = (element) => !!element && element !== document.body && element.isConnected
+    && /** @type {HTMLElement} */ (element).getClientRects().length > 0;
+  /** Puts the focus on the view shown: its heading, or the stage itself. */
+  const focusStage = () => {
+    const panel = viewPanels.find((candidate) => candidate.dataset.view === selected);
+    const heading = /** @type {HTMLElement | null} */ (panel?.querySelector('h2[tabindex="-1"]') ?? null);
+    (heading && isShown(heading) ? heading : mainColumn).focus({ preventScroll: true });
+  };
+  // After anything redraws: if the focused control went away (hidden or replaced), the focus
+  // goes to the view rather than falling to the page.
+  /** @type {HTMLElement | null} */
+  let lastFocused = null;
+  document.addEventListener('focusin', (focusEvent) => { lastFocused = /** @type {HTMLElement} */ (focusEvent.target); });
+  const rescueFocus = () => {
+    if (document.activeElement && document.activeElement !== document.body) return;
+    if (!lastFocused || !roomElement.contains(lastFocused) && lastFocused.isConnected) return;
+    if (isShown(lastFocused)) return;
+    if (document.querySelector('dialog[open]')) return;
+    focusStage();
+  };
+  select(selected);
 
   const render = () => {
     const state = store.state;
@@ -128,14 +255,17 @@ export function mountRoom(root, { store, connection, groupId }) {
     loading.hidden = !!state;
     if (state) {
       groupName.textContent = state.group.name;
-      document.title = `${state.group.name} · Roundtable`;
-      const started = new Date(state.meeting.started_at_ms);
-      meetingLine.textContent = `Meeting ${state.meeting.number} · started ${started.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'short' })}`
+      meetingLine.textContent = `Meeting ${state.meeting.number} · started ${formatDateTime(state.meeting.started_at_ms)}`
         + (me ? ` · You: ${me.display_name}, ${roleLabel(me.role).toLowerCase()}` : '');
     }
     renameButton.hidden = !store.iAmFacilitator();
     renameButton.disabled = !isConnected();
+    followStage();
+    bar.update();
     for (const { view } of mounted) view.update();
+    // A control that vanished in this redraw (Start round once the round runs) gives the
+    // focus to its view, never to the page.
+    queueMicrotask(rescueFocus);
   };
 
   // --- connection indicator ----------------------------------------------------------------

@@ -105,3 +105,17 @@ export async function join(browser, link, name, options, button, prepare) {
 export async function everyoneSees(people, what, predicate, arg) {
   for (const { name, page } of people) await waitUntil(page, `${name} sees ${what}`, predicate, arg);
 }
+
+/**
+ * Shows one view of the room (a tab: 'agenda', 'timer', 'commitments', …) unless it is on
+ * screen already (the people view always is on a wide screen).
+ * @param {import('playwright-core').Page} page
+ * @param {string} view
+ */
+export async function showView(page, view) {
+  const shown = await page.evaluate((id) => {
+    const element = document.getElementById(`view-${id}`);
+    return !!element && element.getClientRects().length > 0;
+  }, view);
+  if (!shown) await page.locator(`#tab-${view}`).click();
+}

@@ -2,11 +2,12 @@
 // Who is in the group: online or not, their role, a raised hand; for a facilitator, a menu per
 // member to change roles, hand over or remove. Also the invite link, when this browser has it.
 
-import { h, confirmDialog, copyField, roleLabel, handIcon } from '../ui.js';
-import { loadGroupMemory } from '../memory.js';
+import { h, confirmDialog, copyField, roleLabel, handIcon, linkBox, namedLink } from '../../ui.js';
+import { listen } from '../../render.js';
+import { loadGroupMemory } from '../../memory.js';
 
-/** @typedef {import('../protocol').MemberInfo} MemberInfo */
-/** @typedef {import('../protocol').Request} Request */
+/** @typedef {import('../../protocol').MemberInfo} MemberInfo */
+/** @typedef {import('../../protocol').Request} Request */
 
 /**
  * @typedef {object} Row
@@ -18,10 +19,10 @@ import { loadGroupMemory } from '../memory.js';
  * @property {HTMLButtonElement} menuButton
  */
 
-/** @type {import('./index.js').Panel} */
+/** @type {import('../index.js').Panel} */
 export const peoplePanel = {
   id: 'people',
-  area: 'side',
+  view: 'people',
   mount(context) {
     const { store } = context;
     const list = h('ul', { class: 'people-list', id: 'people-list', 'aria-labelledby': 'people-title' });
@@ -33,8 +34,8 @@ export const peoplePanel = {
 
     const inviteSecret = loadGroupMemory(context.groupId).invite_secret;
     if (inviteSecret) {
-      invite.append(copyField('Invite link', `${location.origin}/g/${context.groupId}#invite=${inviteSecret}`, 'room-invite-link',
-        'Send it to someone who should join the group.'));
+      invite.append(linkBox('invite', copyField('Invite link', namedLink(`${location.origin}/g/${context.groupId}#invite=${inviteSecret}`, loadGroupMemory(context.groupId).group_name ?? ''), 'room-invite-link',
+        'Send it to someone who should join the group.')));
     }
 
     /** @type {Map<string, Row>} */
@@ -103,14 +104,14 @@ export const peoplePanel = {
       if (!member) return;
       const items = actionsFor(member).map(({ label, run }) => {
         const item = h('button', { type: 'button', role: 'menuitem', class: 'menu-item', tabindex: '-1' }, label);
-        item.addEventListener('click', () => {
+        listen(item, 'click', () => {
           closeMenu(true);
           run();
         });
         return item;
       });
       const menu = h('div', { role: 'menu', class: 'menu', 'aria-label': `Actions for ${member.display_name}` }, ...items);
-      menu.addEventListener('keydown', (keyEvent) => {
+      listen(menu, 'keydown', (keyEvent) => {
         const index = items.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
         if (keyEvent.key === 'ArrowDown' || keyEvent.key === 'ArrowUp') {
           keyEvent.preventDefault();
@@ -141,8 +142,8 @@ export const peoplePanel = {
       const menuButton = h('button', {
         type: 'button', class: 'icon-button', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
       }, '⋯');
-      menuButton.addEventListener('click', () => showMenu(menuButton, member.member_id));
-      menuButton.addEventListener('keydown', (keyEvent) => {
+      listen(menuButton, 'click', () => showMenu(menuButton, member.member_id));
+      listen(menuButton, 'keydown', (keyEvent) => {
         if (keyEvent.key === 'ArrowDown') {
           keyEvent.preventDefault();
           if (!openMenu) showMenu(menuButton, member.member_id);

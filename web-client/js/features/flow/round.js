@@ -7,11 +7,12 @@
 // (the server shuffles, so every page gets the same order). The talk-time table sums each
 // member's turns in this meeting, longest first, so a facilitator sees who spoke how long.
 
-import { h, announce } from '../ui.js';
+import { patch, listen } from '../../render.js';
+import { h, announce, busy } from '../../ui.js';
 
-/** @typedef {import('../protocol').MemberId} MemberId */
-/** @typedef {import('../protocol').RoundSpeaker} RoundSpeaker */
-/** @typedef {import('./agenda.js').FlowState} FlowState */
+/** @typedef {import('../../protocol').MemberId} MemberId */
+/** @typedef {import('../../protocol').RoundSpeaker} RoundSpeaker */
+/** @typedef {import('./state.js').FlowState} FlowState */
 
 /**
  * A duration as m:ss, or h:mm:ss from an hour on.
@@ -55,7 +56,7 @@ export function keepFocus(container) {
   const action = active.getAttribute('data-action');
   const key = row?.getAttribute('data-key');
   return () => {
-    if (active.isConnected) { active.focus(); return; }
+    if (active.isConnected && !(/** @type {HTMLButtonElement} */ (active).disabled)) { active.focus(); return; }
     if (!key || !action) return;
     const newRow = container.querySelector(`[data-key="${CSS.escape(key)}"]`);
     const fallback = action === 'up' ? 'down' : action === 'down' ? 'up' : null;
@@ -81,7 +82,7 @@ export function moveButtons(what, first, last, move) {
 
 /**
  * @param {object} deps
- * @param {import('./index.js').PanelContext} deps.context
+ * @param {import('../index.js').PanelContext} deps.context
  * @param {() => FlowState | null} deps.flow
  * @param {(id: MemberId) => string} deps.nameOf
  */
@@ -112,7 +113,7 @@ export function mountRound({ context, flow, nameOf }) {
     h('summary', {}, 'Speaking order: ', planSummary),
     planList,
     h('div', { class: 'speaker-tools' }, planShuffle, planReset));
-  planShuffle.addEventListener('click', () => {
+  listen(planShuffle, 'click', () => {
     const order = plannedSpeakers();
     const random = new Uint32Array(order.length);
     crypto.getRandomValues(random);
@@ -124,7 +125,7 @@ export function mountRound({ context, flow, nameOf }) {
     drawPlan();
     announce(`Planned order: ${order.map(nameOf).join(', ')}.`);
   });
-  planReset.addEventListener('click', () => {
+  listen(planReset, 'click', () => {
     plan = null;
     drawPlan();
     announce('Planned order: as they joined.');
@@ -134,7 +135,7 @@ export function mountRound({ context, flow, nameOf }) {
     const order = plannedSpeakers();
     planSummary.textContent = order.length ? order.map(nameOf).join(', ') : 'nobody present';
     const restore = keepFocus(planList);
-    planList.replaceChildren(...order.map((id, index) => h('li', { class: 'speaker', 'data-key': id, 'data-member-id': id },
+    patch(planList, () => order.map((id, index) => h('li', { class: 'speaker', 'data-key': id, 'data-member-id': id },
       h('span', { class: 'speaker-position', 'aria-hidden': 'true' }, String(index + 1)),
       h('span', { class: 'speaker-name' }, `${nameOf(id)}${you(id)}`),
       moveButtons(nameOf(id), index === 0, index === order.length - 1, (delta) => {
@@ -155,11 +156,11 @@ export function mountRound({ context, flow, nameOf }) {
   const sendOrder = async (waitingOrder) => {
     await context.act({ type: 'reorder_speakers', order: waitingOrder }, 'Could not reorder the speakers');
   };
-  shuffleButton.addEventListener('click', async () => {
+  listen(shuffleButton, 'click', async () => {
     const before = flow()?.round?.speakers.map((s) => s.member_id).join() ?? '';
-    shuffleButton.disabled = true;
+    const release = busy(shuffleButton);
     const reply = await context.act({ type: 'shuffle_speakers' }, 'Could not shuffle the speakers');
-    shuffleButton.disabled = false;
+    release();
     const after = flow()?.round?.speakers.map((s) => s.member_id).join() ?? '';
     if (reply && before === after) announce('Shuffled; the order came out the same.');
   });
@@ -173,7 +174,7 @@ export function mountRound({ context, flow, nameOf }) {
     const nextId = waiting[0];
     shuffleButton.hidden = !facilitator || waiting.length < 2;
     const restore = keepFocus(orderList);
-    orderList.replaceChildren(...round.speakers.map((speaker, index) => {
+    patch(orderList, () => round.speakers.map((speaker, index) => {
       const id = speaker.member_id;
       const waitingIndex = waiting.indexOf(id);
       const tag = speaker.status === 'waiting' ? (id === nextId ? 'next' : null) : STATUS_WORDS[speaker.status];
@@ -205,7 +206,7 @@ export function mountRound({ context, flow, nameOf }) {
     const times = [...(flow()?.talk_times ?? [])].sort((a, b) => b.talk_ms - a.talk_ms);
     talkBox.hidden = times.length === 0;
     const longest = Math.max(1, ...times.map((t) => t.talk_ms));
-    talkBody.replaceChildren(...times.map((entry) => h('tr', { 'data-member-id': entry.member_id },
+    patch(talkBody, () => times.map((entry) => h('tr', { 'data-member-id': entry.member_id },
       h('th', { scope: 'row' }, `${nameOf(entry.member_id)}${you(entry.member_id)}`),
       h('td', {}, h('span', { class: 'talk-cell' },
         h('span', { class: 'talk-bar', 'aria-hidden': 'true' },

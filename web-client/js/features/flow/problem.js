@@ -5,12 +5,14 @@
 // phase, and the presenter's choice in the decide phase, which the server turns into the
 // presenter's commitment (it shows up on the commitment board).
 
-import { h, announce } from '../ui.js';
+import { patch, listen } from '../../render.js';
+import { h, announce, busy } from '../../ui.js';
+import { PHASE_LABELS } from './time.js';
 
-/** @typedef {import('../protocol').MemberId} MemberId */
-/** @typedef {import('../protocol').ProblemPhase} ProblemPhase */
-/** @typedef {import('../protocol').AgendaItem} AgendaItem */
-/** @typedef {import('./agenda.js').FlowState} FlowState */
+/** @typedef {import('../../protocol').MemberId} MemberId */
+/** @typedef {import('../../protocol').ProblemPhase} ProblemPhase */
+/** @typedef {import('../../protocol').AgendaItem} AgendaItem */
+/** @typedef {import('./state.js').FlowState} FlowState */
 
 /** The server's limit on a suggestion (PROTOCOL.md). */
 export const SUGGESTION_CHARS_MAX = 500;
@@ -21,10 +23,10 @@ export const SUGGESTION_CHARS_MAX = 500;
  * @type {{ phase: ProblemPhase, label: string, meaning: string, minutes: number }[]}
  */
 export const PHASES = [
-  { phase: 'present', label: 'Present', meaning: 'The presenter explains the problem. Everyone else listens.', minutes: 5 },
-  { phase: 'clarify', label: 'Clarifying questions', meaning: 'Questions about the facts only; no advice yet.', minutes: 5 },
-  { phase: 'suggest', label: 'Suggestions', meaning: 'Everyone but the presenter offers suggestions, written down here.', minutes: 8 },
-  { phase: 'decide', label: 'Choose', meaning: 'The presenter picks what they will act on; it becomes their commitment.', minutes: 2 },
+  { phase: 'present', label: PHASE_LABELS.present, meaning: 'The presenter explains the problem. Everyone else listens.', minutes: 5 },
+  { phase: 'clarify', label: PHASE_LABELS.clarify, meaning: 'Questions about the facts only; no advice yet.', minutes: 5 },
+  { phase: 'suggest', label: PHASE_LABELS.suggest, meaning: 'Everyone but the presenter offers suggestions, written down here.', minutes: 8 },
+  { phase: 'decide', label: PHASE_LABELS.decide, meaning: 'The presenter picks what they will act on; it becomes their commitment.', minutes: 2 },
 ];
 
 /** @param {ProblemPhase} phase */
@@ -34,14 +36,15 @@ export function phaseLabel(phase) {
 
 /**
  * @param {object} deps
- * @param {import('./index.js').PanelContext} deps.context
+ * @param {import('../index.js').PanelContext} deps.context
  * @param {() => FlowState | null} deps.flow
  * @param {(id: MemberId) => string} deps.nameOf
  */
 export function mountProblem({ context, flow, nameOf }) {
   const { store } = context;
 
-  const title = h('h3', { id: 'problem-title' });
+  // The problem's view has no panel heading of its own: this is its h2.
+  const title = h('h2', { id: 'problem-title', class: 'problem-title', tabindex: '-1' });
   const presenterLine = h('p', { class: 'problem-presenter', id: 'problem-presenter' });
   const phaseList = h('ol', { class: 'phase-list', id: 'problem-phases', 'aria-label': 'Phases' });
 
@@ -67,7 +70,7 @@ export function mountProblem({ context, flow, nameOf }) {
   const chosenNote = h('p', { class: 'chosen-note', id: 'chosen-note' });
 
   const suggestionsBox = h('div', { class: 'suggestions', id: 'problem-suggestions' },
-    h('h4', { id: 'suggestions-title' }, 'Suggestions'), suggestionList, suggestionsEmpty, chosenNote, chooseForm, suggestionForm);
+    h('h3', { id: 'suggestions-title' }, 'Suggestions'), suggestionList, suggestionsEmpty, chosenNote, chooseForm, suggestionForm);
 
   const element = h('section', { class: 'problem-box', id: 'problem-box', 'aria-labelledby': 'problem-title' },
     title, presenterLine, presenterForm, phaseList, suggestionsBox);
@@ -77,7 +80,7 @@ export function mountProblem({ context, flow, nameOf }) {
   /** @param {AgendaItem} item */
   const presenterOf = (item) => item.problem?.presenter ?? item.owner ?? null;
 
-  presenterForm.addEventListener('submit', async (submitEvent) => {
+  listen(presenterForm, 'submit', async (submitEvent) => {
     submitEvent.preventDefault();
     const item = currentProblem();
     if (!item || !presenterSelect.value) return;
@@ -87,7 +90,7 @@ export function mountProblem({ context, flow, nameOf }) {
     }, 'Could not set the presenter');
   });
 
-  suggestionForm.addEventListener('submit', async (submitEvent) => {
+  listen(suggestionForm, 'submit', async (submitEvent) => {
     submitEvent.preventDefault();
     const item = currentProblem();
     if (!item) return;
@@ -98,21 +101,21 @@ export function mountProblem({ context, flow, nameOf }) {
     suggestionError.hidden = !problemWithIt;
     suggestionText.setAttribute('aria-invalid', String(!!problemWithIt));
     if (problemWithIt) { suggestionText.focus(); return; }
-    suggestionButton.disabled = true;
+    const release = busy(suggestionButton);
     const reply = await context.act({ type: 'add_suggestion', item_id: item.item_id, text }, 'Could not add the suggestion');
-    suggestionButton.disabled = false;
+    release();
     if (reply) {
       suggestionText.value = '';
       announce('Your suggestion was added.');
     }
   });
-  suggestionText.addEventListener('input', () => {
+  listen(suggestionText, 'input', () => {
     if (suggestionError.hidden) return;
     suggestionError.hidden = true;
     suggestionText.setAttribute('aria-invalid', 'false');
   });
 
-  chooseForm.addEventListener('submit', async (submitEvent) => {
+  listen(chooseForm, 'submit', async (submitEvent) => {
     submitEvent.preventDefault();
     const item = currentProblem();
     if (!item) return;
@@ -123,9 +126,9 @@ export function mountProblem({ context, flow, nameOf }) {
       chooseHint.classList.add('form-error');
       return;
     }
-    chooseButton.disabled = true;
+    const release = busy(chooseButton);
     const reply = await context.act({ type: 'choose_suggestions', item_id: item.item_id, suggestion_ids: ids }, 'Could not save your choice');
-    chooseButton.disabled = false;
+    release();
     if (reply) announce('Your choice is saved and added to your commitments.');
   });
 
@@ -163,13 +166,14 @@ export function mountProblem({ context, flow, nameOf }) {
     presenterForm.hidden = !facilitator || !!problem;
     if (!presenterForm.hidden) {
       const chosen = presenterSelect.value || presenter || '';
-      presenterSelect.replaceChildren(...(store.state?.members ?? [])
+      patch(presenterSelect, () => (store.state?.members ?? [])
         .filter((member) => member.role !== 'observer')
         .map((member) => h('option', { value: member.member_id, selected: member.member_id === chosen }, member.display_name)));
       presenterButton.disabled = !connected;
     }
 
-    phaseList.replaceChildren(...PHASES.map((entry, index) => {
+    phaseList.classList.toggle('running', !!phase);
+    patch(phaseList, () => PHASES.map((entry, index) => {
       const current = entry.phase === phase;
       return h('li', { class: `phase${current ? ' current' : ''}`, 'data-phase': entry.phase, 'aria-current': current ? 'step' : null },
         h('span', { class: 'phase-number', 'aria-hidden': 'true' }, String(index + 1)),
@@ -179,9 +183,9 @@ export function mountProblem({ context, flow, nameOf }) {
         facilitator ? h('button', {
           type: 'button', class: `button ${current ? 'secondary' : 'primary'} small`, 'data-action': `phase-${entry.phase}`,
           disabled: !connected || !presenter,
-          'aria-label': `${current ? 'Restart' : 'Start'} ${entry.label} (${entry.minutes} min)`,
           onclick: () => context.act({ type: 'start_problem_phase', item_id: item.item_id, phase: entry.phase }, `Could not start ${entry.label.toLowerCase()}`),
-        }, `${current ? 'Restart' : 'Start'} · ${entry.minutes} min`) : null);
+          // The name is the visible text with the phase in it: "Start Present · 5 min".
+        }, current ? 'Restart' : 'Start', h('span', { class: 'visually-hidden' }, ` ${entry.label}`), ` · ${entry.minutes} min`) : null);
     }));
 
     // Suggestions, with the presenter's tick boxes in the decide phase.
@@ -193,7 +197,7 @@ export function mountProblem({ context, flow, nameOf }) {
       for (const id of chosen) ticked.add(id);
       tickedFor = item.item_id;
     }
-    suggestionList.replaceChildren(...suggestions.map((suggestion) => {
+    patch(suggestionList, () => suggestions.map((suggestion) => {
       const isChosen = chosen.includes(suggestion.suggestion_id);
       const boxId = `suggestion-choose-${suggestion.suggestion_id}`;
       return h('li', { class: `suggestion${isChosen ? ' chosen' : ''}`, 'data-suggestion-id': String(suggestion.suggestion_id) },
@@ -227,7 +231,7 @@ export function mountProblem({ context, flow, nameOf }) {
     }
   };
 
-  suggestionList.addEventListener('change', () => {
+  listen(suggestionList, 'change', () => {
     chooseHint.classList.remove('form-error');
     chooseHint.textContent = 'Tick the suggestions you will act on. They become your commitment for next meeting.';
   });

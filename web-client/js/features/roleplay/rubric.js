@@ -5,7 +5,7 @@
 // is sent. The server checks again (server/src/room/roleplay/mod.rs, `valid_rubric`); these
 // constants are its limits (PROTOCOL.md, "Role play and anonymous scoring").
 
-/** @typedef {import('./protocol').Rubric} Rubric */
+/** @typedef {import('../../protocol').Rubric} Rubric */
 
 /** Criteria in one rubric. */
 export const CRITERIA_MAX = 12;
@@ -156,7 +156,7 @@ export function checkRubric(draft) {
  * What stands in the way of saving a checked rubric as a group template, given the templates
  * the group has: a built-in name, or a full list. Null when it can be saved.
  * @param {Rubric} rubric
- * @param {import('./protocol').RubricTemplate[]} templates
+ * @param {import('../../protocol').RubricTemplate[]} templates
  * @returns {RubricProblem | null}
  */
 export function templateProblem(rubric, templates) {

@@ -4,19 +4,15 @@
 // one for a member. The owner or a facilitator reports the status with a note. Open
 // commitments due at or before this meeting are highlighted, so the report back is obvious.
 
-import { registerFeature } from '../store.js';
-import { h } from '../ui.js';
+import { patch, listen, formField } from '../../render.js';
+import { h, busy } from '../../ui.js';
+import { loadDrafts, saveDraft } from '../../drafts.js';
 
-/** @typedef {import('../protocol').Commitment} Commitment */
-/** @typedef {import('../protocol').CommitmentStatus} CommitmentStatus */
-/** @typedef {import('../protocol').MemberAccountability} MemberAccountability */
+/** @typedef {import('../../protocol').Commitment} Commitment */
+/** @typedef {import('../../protocol').CommitmentStatus} CommitmentStatus */
+/** @typedef {import('../../protocol').MemberAccountability} MemberAccountability */
 
-/**
- * @typedef {object} CommitmentsState
- * @property {Commitment[]} commitments
- * @property {Record<string, MemberAccountability>} accountability By member id.
- * @property {number} version Counts changes, so the panel redraws only when something changed.
- */
+/** @typedef {import('./state.js').CommitmentsState} CommitmentsState */
 
 /** The statuses in the order the status menu offers them. */
 export const COMMITMENT_STATUSES = /** @type {CommitmentStatus[]} */ (['open', 'done', 'partial', 'missed', 'dropped']);
@@ -24,33 +20,7 @@ export const COMMITMENT_STATUSES = /** @type {CommitmentStatus[]} */ (['open', '
 export const COMMITMENT_TEXT_CHARS_MAX = 280;
 export const COMMITMENT_NOTE_CHARS_MAX = 500;
 
-/**
- * @param {import('../store.js').RoomState} state
- * @param {Commitment} commitment
- * @param {MemberAccountability} accountability
- */
-function upsert(state, commitment, accountability) {
-  const own = /** @type {CommitmentsState} */ (state.features.commitments);
-  const index = own.commitments.findIndex((candidate) => candidate.commitment_id === commitment.commitment_id);
-  if (index >= 0) own.commitments[index] = commitment;
-  else own.commitments.push(commitment);
-  own.accountability[accountability.member_id] = accountability;
-  own.version++;
-}
 
-registerFeature({
-  id: 'commitments',
-  fromSnapshot(snapshot) {
-    /** @type {CommitmentsState} */
-    const own = { commitments: snapshot.commitments.map((commitment) => ({ ...commitment })), accountability: {}, version: 0 };
-    for (const entry of snapshot.accountability) own.accountability[entry.member_id] = entry;
-    return own;
-  },
-  events: {
-    commitment_added(state, event) { upsert(state, event.commitment, event.owner_accountability); },
-    commitment_updated(state, event) { upsert(state, event.commitment, event.owner_accountability); },
-  },
-});
 
 /**
  * Whether an open commitment is late: due at an earlier meeting, or its date has passed.
@@ -72,10 +42,10 @@ function badges(accountability) {
     h('span', { class: 'badge streak', title: 'Commitments done in a row' }, `streak ${accountability?.streak ?? 0}`));
 }
 
-/** @type {import('./index.js').Panel} */
+/** @type {import('../index.js').Panel} */
 export const commitmentsPanel = {
   id: 'commitments',
-  area: 'main',
+  view: 'commitments',
   mount(context) {
     const { store } = context;
     const textInput = h('input', { type: 'text', id: 'commitment-text', maxlength: COMMITMENT_TEXT_CHARS_MAX, placeholder: 'e.g. Call the three stalled leads', required: true });
@@ -94,17 +64,17 @@ export const commitmentsPanel = {
       h('div', { class: 'panel-head' }, h('h2', { id: 'commitments-title' }, 'Commitments')),
       form, board, empty);
 
-    form.addEventListener('submit', async (submitEvent) => {
+    listen(form, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const text = textInput.value.trim();
       if (!text) return;
-      /** @type {import('../protocol').Request} */
+      /** @type {import('../../protocol').Request} */
       const request = { type: 'add_commitment', text };
       if (dateInput.value) request.due_date = dateInput.value;
       if (store.iAmFacilitator() && ownerSelect.value && ownerSelect.value !== store.myMemberId) request.owner = ownerSelect.value;
-      addButton.disabled = true;
+      const release = busy(addButton);
       const reply = await context.act(request, 'Could not add the commitment');
-      addButton.disabled = false;
+      release();
       // What was typed stays on failure, so nothing needs retyping.
       if (reply) {
         textInput.value = '';
@@ -114,8 +84,17 @@ export const commitmentsPanel = {
       }
     });
 
-    /** @type {Map<number, { status: string, note: string }>} Status edits not saved yet, by commitment id. */
-    const drafts = new Map();
+    // Status edits not saved yet, by commitment id: kept in this browser, so neither a redraw
+    // nor a reload loses a status chosen or a note typed before Save.
+    const draftsName = `commitments:${context.groupId}`;
+    const drafts = {
+      /** @param {number} id @returns {{ status: string, note: string } | undefined} */
+      get: (id) => loadDrafts(draftsName)[id],
+      /** @param {number} id @param {{ status: string, note: string }} value */
+      set: (id, value) => saveDraft(draftsName, id, value),
+      /** @param {number} id */
+      delete: (id) => saveDraft(draftsName, id, null),
+    };
 
     /**
      * One commitment, with the status editor when this person may change it.
@@ -143,30 +122,35 @@ export const commitmentsPanel = {
         const id = `commitment-${commitment.commitment_id}`;
         const draft = drafts.get(commitment.commitment_id);
         const shownStatus = draft?.status ?? commitment.status;
-        const statusSelect = h('select', { id: `${id}-status`, class: 'status-select', 'aria-label': `Status of “${commitment.text}”` },
+        const statusSelect = h('select', { id: `${id}-status`, name: 'status', class: 'status-select', 'aria-label': `Status of “${commitment.text}”` },
           ...COMMITMENT_STATUSES.map((status) => h('option', { value: status, selected: status === shownStatus }, status)));
-        const noteInput = h('input', { type: 'text', id: `${id}-note`, class: 'note-input', maxlength: COMMITMENT_NOTE_CHARS_MAX, placeholder: 'Note (optional)', 'aria-label': `Note on “${commitment.text}”`, value: draft?.note ?? commitment.note });
-        // An edit in progress survives redraws caused by others' changes.
-        const keepDraft = () => drafts.set(commitment.commitment_id, { status: statusSelect.value, note: noteInput.value });
-        statusSelect.addEventListener('change', keepDraft);
-        noteInput.addEventListener('input', keepDraft);
-        const saveButton = h('button', { type: 'submit', class: 'button secondary small' }, 'Save');
-        const editor = h('form', { class: 'commitment-editor' }, statusSelect, noteInput, saveButton);
-        editor.addEventListener('submit', async (submitEvent) => {
+        const noteInput = h('input', { type: 'text', id: `${id}-note`, name: 'note', class: 'note-input', maxlength: COMMITMENT_NOTE_CHARS_MAX, placeholder: 'Note (optional)', 'aria-label': `Note on “${commitment.text}”`, value: draft?.note ?? commitment.note });
+        // An edit in progress survives redraws caused by others' changes. The handlers read the
+        // fields on the page, through the event's form.
+        /** @param {Event} event */
+        const keepDraft = (event) => drafts.set(commitment.commitment_id, {
+          status: formField(event, 'status').value, note: formField(event, 'note').value,
+        });
+        /** @param {Event} submitEvent */
+        const save = async (submitEvent) => {
           submitEvent.preventDefault();
-          saveButton.disabled = true;
+          const status = formField(submitEvent, 'status').value;
+          const note = formField(submitEvent, 'note').value.trim();
+          const saveButton = /** @type {HTMLFormElement} */ (submitEvent.currentTarget).querySelector('button');
+          const release = saveButton ? busy(saveButton) : () => {};
           const reply = await context.act({
             type: 'update_commitment', commitment_id: commitment.commitment_id,
-            status: /** @type {CommitmentStatus} */ (statusSelect.value), note: noteInput.value.trim(),
+            status: /** @type {CommitmentStatus} */ (status), note,
           }, 'Could not update the commitment');
-          saveButton.disabled = false;
+          release();
           if (reply) {
             drafts.delete(commitment.commitment_id);
             drawnKey = '';
             draw();
           }
-        });
-        item.append(editor);
+        };
+        const saveButton = h('button', { type: 'submit', class: 'button secondary small' }, 'Save');
+        item.append(h('form', { class: 'commitment-editor', onsubmit: save, onchange: keepDraft, oninput: keepDraft }, statusSelect, noteInput, saveButton));
       }
       return item;
     };
@@ -181,13 +165,13 @@ export const commitmentsPanel = {
       if (!state || !own) return;
       // Redraw only when the board, the people or this person's powers changed, so a note
       // being typed is not wiped by someone raising a hand.
-      const key = `${own.version}|${state.meeting.meeting_id}|${facilitator}|${state.members.map((member) => member.member_id + member.display_name).join(',')}`;
+      const key = `${state.meeting.meeting_id}|${facilitator}|${state.members.map((member) => member.member_id + member.display_name).join(',')}`;
       if (drawnState === own && drawnKey === key) return;
       drawnState = own;
       drawnKey = key;
 
       const chosenOwner = ownerSelect.value;
-      ownerSelect.replaceChildren(...state.members.filter((member) => member.role !== 'observer').map((member) =>
+      patch(ownerSelect, () => state.members.filter((member) => member.role !== 'observer').map((member) =>
         h('option', { value: member.member_id }, member.member_id === store.myMemberId ? `${member.display_name} (you)` : member.display_name)));
       ownerSelect.value = chosenOwner || store.myMemberId || '';
 
@@ -204,7 +188,7 @@ export const commitmentsPanel = {
       const order = [...state.members.map((member) => member.member_id)].sort((a, b) => Number(b === store.myMemberId) - Number(a === store.myMemberId));
       for (const owner of byOwner.keys()) if (!order.includes(owner)) order.push(owner);
       const focusedId = board.contains(document.activeElement) ? document.activeElement?.id : null;
-      board.replaceChildren(...order.filter((owner) => byOwner.has(owner)).map((owner) => {
+      patch(board, () => order.filter((owner) => byOwner.has(owner)).map((owner) => {
         const member = store.member(owner);
         const items = (byOwner.get(owner) ?? []).slice().sort((a, b) =>
           Number(b.status === 'open') - Number(a.status === 'open') || a.due_meeting - b.due_meeting || a.commitment_id - b.commitment_id);

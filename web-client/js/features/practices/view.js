@@ -3,17 +3,12 @@
 // comments. The snapshot holds the newest practices; the search box asks the server
 // (`search_practices`) so older ones are found too.
 
-import { registerFeature } from '../store.js';
-import { h } from '../ui.js';
+import { patch, listen, formField } from '../../render.js';
+import { h, busy } from '../../ui.js';
 
-/** @typedef {import('../protocol').Practice} Practice */
+/** @typedef {import('../../protocol').Practice} Practice */
 
-/**
- * @typedef {object} PracticesState
- * @property {Practice[]} practices Newest first.
- * @property {number} total Practices in the library in all.
- * @property {number} version
- */
+/** @typedef {import('./state.js').PracticesState} PracticesState */
 
 /** The server's limits (PROTOCOL.md, "Best practices"). */
 export const PRACTICE_TITLE_CHARS_MAX = 120;
@@ -21,45 +16,7 @@ export const PRACTICE_DESCRIPTION_CHARS_MAX = 2000;
 export const PRACTICE_TAGS_MAX = 6;
 export const PRACTICE_COMMENT_CHARS_MAX = 1000;
 
-/**
- * @param {import('../store.js').RoomState} state
- * @param {number} practiceId
- * @param {(practice: Practice) => void} change
- */
-function changePractice(state, practiceId, change) {
-  const own = /** @type {PracticesState} */ (state.features.practices);
-  const practice = own.practices.find((candidate) => candidate.practice_id === practiceId);
-  if (practice) change(practice);
-  own.version++;
-}
 
-registerFeature({
-  id: 'practices',
-  fromSnapshot(snapshot) {
-    const practices = snapshot.practices.map((practice) => ({ ...practice, upvoters: [...practice.upvoters], comments: [...practice.comments] }));
-    practices.sort((a, b) => b.created_at_ms - a.created_at_ms || b.practice_id - a.practice_id);
-    return /** @type {PracticesState} */ ({ practices, total: snapshot.practice_count, version: 0 });
-  },
-  events: {
-    practice_posted(state, event) {
-      const own = /** @type {PracticesState} */ (state.features.practices);
-      if (!own.practices.some((practice) => practice.practice_id === event.practice.practice_id)) {
-        own.practices.unshift({ ...event.practice });
-        own.total++;
-      }
-      own.version++;
-    },
-    practice_upvoted(state, event) {
-      changePractice(state, event.practice_id, (practice) => {
-        practice.upvoters = practice.upvoters.filter((id) => id !== event.member_id);
-        if (event.up) practice.upvoters.push(event.member_id);
-      });
-    },
-    practice_commented(state, event) {
-      changePractice(state, event.practice_id, (practice) => { practice.comments = [...practice.comments, event.comment]; });
-    },
-  },
-});
 
 /**
  * Tags as typed: separated by commas or spaces, lowercased, without duplicates.
@@ -70,10 +27,10 @@ export function parseTags(text) {
   return [...new Set(text.split(/[,\s]+/).map((tag) => tag.trim().toLowerCase()).filter(Boolean))];
 }
 
-/** @type {import('./index.js').Panel} */
+/** @type {import('../index.js').Panel} */
 export const practicesPanel = {
   id: 'practices',
-  area: 'main',
+  view: 'practices',
   mount(context) {
     const { store } = context;
     const titleInput = h('input', { type: 'text', id: 'practice-title', maxlength: PRACTICE_TITLE_CHARS_MAX, required: true });
@@ -105,17 +62,17 @@ export const practicesPanel = {
     /** @type {{ practices: Practice[], total: number, label: string } | null} The search shown, if any. */
     let search = null;
 
-    postForm.addEventListener('submit', async (submitEvent) => {
+    listen(postForm, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const title = titleInput.value.trim();
       if (!title) return;
-      postButton.disabled = true;
+      const release = busy(postButton);
       const reply = await context.act({
         type: 'post_practice', title, description: descriptionInput.value.trim(),
         tags: parseTags(tagsInput.value).slice(0, PRACTICE_TAGS_MAX),
         outcome: outcomeSelect.value === 'did_not_work' ? 'did_not_work' : 'worked',
       }, 'Could not share the practice');
-      postButton.disabled = false;
+      release();
       if (reply) {
         titleInput.value = '';
         descriptionInput.value = '';
@@ -124,7 +81,7 @@ export const practicesPanel = {
       }
     });
 
-    searchForm.addEventListener('submit', async (submitEvent) => {
+    listen(searchForm, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const text = searchText.value.trim();
       const tag = searchTag.value.trim().toLowerCase();
@@ -139,7 +96,7 @@ export const practicesPanel = {
         draw(true);
       }
     });
-    clearButton.addEventListener('click', () => {
+    listen(clearButton, 'click', () => {
       searchText.value = '';
       searchTag.value = '';
       search = null;
@@ -158,11 +115,7 @@ export const practicesPanel = {
     /** @param {Practice} practice */
     const renderPractice = (practice) => {
       const upvoted = !!store.myMemberId && practice.upvoters.includes(store.myMemberId);
-      const upvoteButton = h('button', {
-        type: 'button', class: `button small ${upvoted ? 'primary' : 'secondary'} upvote`, 'aria-pressed': String(upvoted),
-        'aria-label': `${upvoted ? 'Take back your upvote of' : 'Upvote'} “${practice.title}”`,
-      }, `▲ ${practice.upvoters.length}`);
-      upvoteButton.addEventListener('click', async () => {
+      const upvote = async () => {
         const reply = await context.act({ type: 'upvote_practice', practice_id: practice.practice_id, up: !upvoted }, 'Could not change your upvote');
         // A search result is a copy: count the change there too once the server agreed.
         if (reply && search) {
@@ -173,11 +126,19 @@ export const practicesPanel = {
             draw(true);
           }
         }
-      });
-      const commentInput = h('input', { type: 'text', maxlength: PRACTICE_COMMENT_CHARS_MAX, placeholder: 'Add a comment', 'aria-label': `Comment on “${practice.title}”` });
-      const commentForm = h('form', { class: 'comment-form' }, commentInput, h('button', { type: 'submit', class: 'button secondary small' }, 'Comment'));
-      commentForm.addEventListener('submit', async (submitEvent) => {
+      };
+      // The count is in the name, as it is on the button.
+      const upvoteButton = h('button', {
+        type: 'button', class: `button small ${upvoted ? 'primary' : 'secondary'} upvote`, 'aria-pressed': String(upvoted),
+        'aria-label': `▲ ${practice.upvoters.length} upvote${practice.upvoters.length === 1 ? '' : 's'}: ${upvoted ? 'take back your upvote of' : 'upvote'} “${practice.title}”`,
+        'data-key': `upvote-${practice.practice_id}`,
+        onclick: upvote,
+      }, `▲ ${practice.upvoters.length}`);
+      /** @param {Event} submitEvent */
+      const comment = async (submitEvent) => {
         submitEvent.preventDefault();
+        // The field on the page (a redraw may have kept it for this draw's copy).
+        const commentInput = formField(submitEvent, 'comment');
         const text = commentInput.value.trim();
         if (!text) return;
         const reply = await context.act({ type: 'comment_on_practice', practice_id: practice.practice_id, text }, 'Could not comment');
@@ -186,7 +147,9 @@ export const practicesPanel = {
           // The redraw for this comment's event may have waited for the field to empty.
           draw(true);
         }
-      });
+      };
+      const commentInput = h('input', { type: 'text', name: 'comment', maxlength: PRACTICE_COMMENT_CHARS_MAX, placeholder: 'Add a comment', 'aria-label': `Comment on “${practice.title}”` });
+      const commentForm = h('form', { class: 'comment-form', onsubmit: comment }, commentInput, h('button', { type: 'submit', class: 'button secondary small' }, 'Comment'));
       return h('li', { class: 'practice', 'data-practice-id': practice.practice_id },
         h('div', { class: 'practice-head' },
           h('h3', { class: 'practice-title' }, practice.title),
@@ -210,7 +173,7 @@ export const practicesPanel = {
       const state = store.state;
       const own = /** @type {PracticesState | undefined} */ (state?.features.practices);
       if (!state || !own) return;
-      const key = `${own.version}|${state.members.length}`;
+      const key = `${state.members.length}`;
       if (!force && drawnState === own && drawnKey === key) return;
       // A comment being typed would be lost by a redraw: keep it when the page is busy.
       const focused = /** @type {HTMLElement | null} */ (document.activeElement);
@@ -222,7 +185,7 @@ export const practicesPanel = {
       summary.textContent = search
         ? `${search.total} match${search.total === 1 ? '' : 'es'} for ${search.label}.`
         : own.total ? `${own.total} practice${own.total === 1 ? '' : 's'} in the library${own.total > own.practices.length ? `; the newest ${own.practices.length} shown, search for older ones` : ''}.` : 'No practices yet. Share what worked for you.';
-      list.replaceChildren(...shown.map(renderPractice));
+      patch(list, () => shown.map(renderPractice));
     }
 
     return {

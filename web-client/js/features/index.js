@@ -1,20 +1,18 @@
 // @ts-check
-// The room's panels. The room view lays them out: `main` panels in the main column, in this
-// order, and `side` panels in the sidebar (below the main column on a phone).
-//
-// A feature adds itself here with one import and one line: the agenda and timer panel goes
-// first in `main` (it is what everyone looks at), then the speaker queue; role play,
-// commitments and benchmarks follow in `main`. A feature's state comes from the store (see
-// `registerFeature` in store.js); its requests go through `context.act`.
+// The room's views, one folder per feature (js/features/<name>/): `state.js` is the feature's
+// pure state (snapshot + events -> state, listed in states.js and unit-tested in Node), and
+// the view modules draw it with `h()` and render.js's `patch`. The room view lays them out.
+// A view's requests go through `context.act`.
 
-import { agendaPanel } from './agenda.js';
-import { queuePanel } from './queue.js';
-import { rolePlayPanel } from './roleplay.js';
-import { peoplePanel } from './people.js';
-import { commitmentsPanel } from './commitments.js';
-import { benchmarksPanel } from './benchmarks.js';
-import { practicesPanel } from './practices.js';
-import { facilitatorPanel } from './facilitator.js';
+import { agendaPanel } from './flow/view.js';
+import { queuePanel } from './people/queue.js';
+import { rolePlayPanel } from './roleplay/view.js';
+import { peoplePanel } from './people/people.js';
+import { commitmentsPanel } from './commitments/view.js';
+import { benchmarksPanel } from './benchmarks/view.js';
+import { practicesPanel } from './practices/view.js';
+import { facilitatorPanel } from './people/facilitator.js';
+import { reportBackPanel } from './commitments/reportback.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
 /** @typedef {import('../connection.js').Connection} Connection */
@@ -36,13 +34,14 @@ import { facilitatorPanel } from './facilitator.js';
 /**
  * @typedef {object} MountedPanel
  * @property {HTMLElement} element
+ * @property {Record<string, HTMLElement>} [more] Further parts for other views, by view id.
  * @property {() => void} update Called after every change to the room or the connection.
  */
 
 /**
  * @typedef {object} Panel
  * @property {string} id
- * @property {'main' | 'side'} area
+ * @property {string} view The view (tab) it is drawn in: an id of `VIEWS` (meeting/model.js).
  * @property {(context: PanelContext) => MountedPanel} mount
  */
 
@@ -51,6 +50,7 @@ export const PANELS = [
   agendaPanel,
   queuePanel,
   rolePlayPanel,
+  reportBackPanel,
   commitmentsPanel,
   benchmarksPanel,
   practicesPanel,

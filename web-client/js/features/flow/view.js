@@ -16,70 +16,28 @@
 // Speaker changes are announced in the live region ("Now speaking: Ann. Next: Bob."), and
 // each person may turn on a soft tone at time-up (sound.js; off by default).
 
-import { registerFeature } from '../store.js';
-import { h, announce, confirmDialog } from '../ui.js';
+import { flowOf } from './state.js';
+import { remainingMs, formatRemaining, draftProblem, KIND_LABELS, ROUND_MINUTES_DEFAULT, EXTEND_MS, TIMER_TICK_MS, AGENDA_TITLE_CHARS_MAX, TIME_BOX_MINUTES_MAX } from './time.js';
+
+export { draftProblem, formatRemaining, remainingMs, KIND_LABELS };
+import { patch, listen } from '../../render.js';
+import { h, announce, confirmDialog, busy } from '../../ui.js';
 import { mountRound, moveButtons, moved, keepFocus } from './round.js';
 import { mountProblem, phaseLabel } from './problem.js';
-import { playTimeUpTone, setTimeUpSound, soundWanted } from '../sound.js';
+import { playTimeUpTone, setTimeUpSound, soundWanted } from '../../sound.js';
 
-/** @typedef {import('../protocol').FlowInfo} FlowInfo */
-/** @typedef {import('../protocol').AgendaItem} AgendaItem */
-/** @typedef {import('../protocol').AgendaItemKind} AgendaItemKind */
-/** @typedef {import('../protocol').Proposal} Proposal */
-/** @typedef {import('../protocol').RoundInfo} RoundInfo */
-/** @typedef {import('../protocol').TimerInfo} TimerInfo */
-/** @typedef {import('../protocol').FloorInfo} FloorInfo */
-/** @typedef {import('../protocol').TalkTime} TalkTime */
-/** @typedef {import('../protocol').MemberId} MemberId */
-/** @typedef {import('../protocol').TemplateItem} TemplateItem */
+/** @typedef {import('../../protocol').FlowInfo} FlowInfo */
+/** @typedef {import('../../protocol').AgendaItem} AgendaItem */
+/** @typedef {import('../../protocol').AgendaItemKind} AgendaItemKind */
+/** @typedef {import('../../protocol').Proposal} Proposal */
+/** @typedef {import('../../protocol').RoundInfo} RoundInfo */
+/** @typedef {import('../../protocol').TimerInfo} TimerInfo */
+/** @typedef {import('../../protocol').FloorInfo} FloorInfo */
+/** @typedef {import('../../protocol').TalkTime} TalkTime */
+/** @typedef {import('../../protocol').MemberId} MemberId */
+/** @typedef {import('../../protocol').TemplateItem} TemplateItem */
 
-/**
- * @typedef {object} FlowState
- * @property {AgendaItem[]} agenda
- * @property {Proposal[]} proposals
- * @property {TemplateItem[]} template The group's agenda template.
- * @property {RoundInfo | null} round
- * @property {TimerInfo | null} timer
- * @property {FloorInfo | null} floor
- * @property {TalkTime[]} talk_times
- * @property {number} version Counts changes, so the lists redraw only when something changed.
- */
-
-/** A speaker's default time box in a round, in minutes. */
-export const ROUND_MINUTES_DEFAULT = 4;
-/** What +1 min adds, in milliseconds. */
-export const EXTEND_MS = 60_000;
-/** How often the timer's display is recomputed, in milliseconds. */
-export const TIMER_TICK_MS = 100;
-/** The server's limit on titles (PROTOCOL.md). */
-export const AGENDA_TITLE_CHARS_MAX = 120;
-/** The server's longest time box (`time_box_seconds_max`), in minutes. */
-export const TIME_BOX_MINUTES_MAX = 240;
-
-/** @type {Record<AgendaItemKind, string>} */
-export const KIND_LABELS = {
-  round: 'Round',
-  report_back: 'Report back',
-  problem: 'Bring a problem',
-  role_play: 'Role play',
-  benchmarks: 'Benchmarks',
-  best_practices: 'Best practices',
-  commitments: 'Commitments',
-  discussion: 'Discussion',
-};
-
-/**
- * What is wrong with an item's title and time box as typed, in words for the person, or ''.
- * @param {string} title Already trimmed.
- * @param {number} minutes
- */
-export function draftProblem(title, minutes) {
-  if (!title) return 'The title must not be empty.';
-  const chars = [...title].length;
-  if (chars > AGENDA_TITLE_CHARS_MAX) return `The title is too long: ${chars} characters, at most ${AGENDA_TITLE_CHARS_MAX}.`;
-  if (!(minutes > 0) || minutes > TIME_BOX_MINUTES_MAX) return `The time box must be more than 0 and at most ${TIME_BOX_MINUTES_MAX} minutes.`;
-  return '';
-}
+/** @typedef {import('./state.js').FlowState} FlowState */
 
 /**
  * Whether the agenda, as a template, is the saved template.
@@ -99,198 +57,7 @@ function minutesOf(ms) {
   return String(Math.round((ms / 60_000) * 100) / 100);
 }
 
-/**
- * @param {import('../store.js').RoomState} state
- * @returns {FlowState}
- */
-export function flowOf(state) {
-  return /** @type {FlowState} */ (state.features.agenda);
-}
 
-registerFeature({
-  id: 'agenda',
-  fromSnapshot(snapshot) {
-    /** @type {FlowState} */
-    const own = {
-      agenda: snapshot.flow.agenda.map((item) => ({ ...item })),
-      proposals: snapshot.flow.proposals.map((proposal) => ({ ...proposal })),
-      template: snapshot.flow.agenda_template.map((item) => ({ ...item })),
-      round: snapshot.flow.round ? { ...snapshot.flow.round, speakers: snapshot.flow.round.speakers.map((s) => ({ ...s })) } : null,
-      timer: snapshot.flow.timer ?? null,
-      floor: snapshot.flow.floor ?? null,
-      talk_times: snapshot.flow.talk_times.map((entry) => ({ ...entry })),
-      version: 0,
-    };
-    return own;
-  },
-  events: {
-    agenda_item_added(state, event) {
-      const own = flowOf(state);
-      own.agenda = own.agenda.filter((item) => item.item_id !== event.item.item_id);
-      own.agenda.splice(Math.min(event.position, own.agenda.length), 0, { ...event.item });
-      own.version++;
-    },
-    agenda_item_edited(state, event) {
-      const own = flowOf(state);
-      own.agenda = own.agenda.map((item) => (item.item_id === event.item.item_id ? { ...event.item } : item));
-      own.version++;
-    },
-    agenda_item_removed(state, event) {
-      const own = flowOf(state);
-      own.agenda = own.agenda.filter((item) => item.item_id !== event.item_id);
-      own.version++;
-    },
-    agenda_reordered(state, event) {
-      const own = flowOf(state);
-      const byId = new Map(own.agenda.map((item) => [item.item_id, item]));
-      /** @type {number[]} */
-      const order = event.order;
-      const ordered = order.map((id) => byId.get(id)).filter((item) => item !== undefined);
-      const rest = own.agenda.filter((item) => !order.includes(item.item_id));
-      own.agenda = [.../** @type {AgendaItem[]} */ (ordered), ...rest];
-      own.version++;
-    },
-    agenda_item_status_changed(state, event) {
-      const own = flowOf(state);
-      for (const item of own.agenda) {
-        if (item.item_id === event.item_id) item.status = event.status;
-        else if (event.status === 'current' && item.status === 'current') item.status = 'pending';
-      }
-      own.version++;
-    },
-    agenda_item_proposed(state, event) {
-      const own = flowOf(state);
-      if (!own.proposals.some((p) => p.proposal_id === event.proposal.proposal_id)) own.proposals.push(event.proposal);
-      own.version++;
-    },
-    proposal_closed(state, event) {
-      const own = flowOf(state);
-      own.proposals = own.proposals.filter((p) => p.proposal_id !== event.proposal_id);
-      own.version++;
-    },
-    agenda_template_saved(state, event) {
-      const own = flowOf(state);
-      own.template = event.items.map((/** @type {TemplateItem} */ item) => ({ ...item }));
-      own.version++;
-    },
-    problem_phase_started(state, event) {
-      const own = flowOf(state);
-      own.agenda = own.agenda.map((item) => {
-        if (item.item_id !== event.item_id) return item;
-        const problem = item.problem
-          ? { ...item.problem, phase: event.phase }
-          : { presenter: event.presenter, phase: event.phase, suggestions: [], chosen: [] };
-        return { ...item, problem };
-      });
-      own.version++;
-    },
-    suggestion_added(state, event) {
-      const own = flowOf(state);
-      own.agenda = own.agenda.map((item) => (item.item_id === event.item_id && item.problem
-        && !item.problem.suggestions.some((s) => s.suggestion_id === event.suggestion.suggestion_id)
-        ? { ...item, problem: { ...item.problem, suggestions: [...item.problem.suggestions, event.suggestion] } }
-        : item));
-      own.version++;
-    },
-    suggestions_chosen(state, event) {
-      const own = flowOf(state);
-      own.agenda = own.agenda.map((item) => (item.item_id === event.item_id && item.problem
-        ? { ...item, problem: { ...item.problem, chosen: [...event.suggestion_ids] } }
-        : item));
-      own.version++;
-    },
-    round_started(state, event) {
-      const own = flowOf(state);
-      /** @type {RoundInfo} */
-      const round = event.round;
-      own.round = { ...round, speakers: round.speakers.map((s) => ({ ...s })) };
-      own.version++;
-    },
-    round_speakers_reordered(state, event) {
-      const own = flowOf(state);
-      if (!own.round) return;
-      /** @type {MemberId[]} */
-      const order = event.order;
-      const listed = order
-        .map((id) => own.round?.speakers.find((s) => s.member_id === id))
-        .filter((s) => s !== undefined);
-      const rest = own.round.speakers.filter((s) => !order.includes(s.member_id));
-      own.round.speakers = [...rest, .../** @type {import('../protocol').RoundSpeaker[]} */ (listed)];
-      own.version++;
-    },
-    round_speaker_changed(state, event) {
-      const own = flowOf(state);
-      const speaker = own.round?.speakers.find((s) => s.member_id === event.member_id);
-      if (speaker) speaker.status = event.status;
-      own.version++;
-    },
-    round_auto_advance_set(state, event) {
-      const own = flowOf(state);
-      if (own.round) own.round.auto_advance = event.auto_advance;
-      own.version++;
-    },
-    round_ended(state) {
-      const own = flowOf(state);
-      own.round = null;
-      own.version++;
-    },
-    timer_set(state, event) {
-      const own = flowOf(state);
-      own.timer = event.timer;
-      own.version++;
-    },
-    time_up(state, event) {
-      const own = flowOf(state);
-      if (own.timer && own.timer.state.status === 'running' && own.timer.state.deadline_ms === event.deadline_ms) {
-        own.timer = { ...own.timer, time_up: true };
-      }
-      own.version++;
-    },
-    turn_ended(state, event) {
-      const own = flowOf(state);
-      const entry = own.talk_times.find((t) => t.member_id === event.member_id);
-      const overrun = event.time_box_ms ? Math.max(0, event.talk_ms - event.time_box_ms) : 0;
-      if (entry) {
-        entry.talk_ms += event.talk_ms;
-        entry.turns += 1;
-        entry.overrun_ms += overrun;
-      } else {
-        own.talk_times.push({ member_id: event.member_id, talk_ms: event.talk_ms, turns: 1, overrun_ms: overrun });
-      }
-      if (event.in_round) {
-        const speaker = own.round?.speakers.find((s) => s.member_id === event.member_id);
-        if (speaker) speaker.talk_ms += event.talk_ms;
-      }
-      own.version++;
-    },
-    floor_given(state, event) {
-      const own = flowOf(state);
-      own.floor = event.floor;
-      own.version++;
-    },
-  },
-});
-
-/**
- * The time left on a timer at server time `now`: negative past the deadline.
- * @param {TimerInfo} timer
- * @param {number} now
- */
-export function remainingMs(timer, now) {
-  return timer.state.status === 'running' ? timer.state.deadline_ms - now : timer.state.remaining_ms;
-}
-
-/**
- * Shows a remaining time as m:ss (rounded up, so a fresh 4-minute box shows 4:00), or an
- * overrun as "+0:12 over".
- * @param {number} ms
- */
-export function formatRemaining(ms) {
-  const mss = (/** @type {number} */ seconds) => `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
-  if (ms > 0) return mss(Math.ceil(ms / 1000));
-  if (ms > -1000) return '0:00';
-  return `+${mss(Math.floor(-ms / 1000))} over`;
-}
 
 /** @param {EventTarget | null} target Whether a key press there is typing. */
 function isTyping(target) {
@@ -298,10 +65,10 @@ function isTyping(target) {
   return !!element && (element.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(element.tagName));
 }
 
-/** @type {import('./index.js').Panel} */
+/** @type {import('../index.js').Panel} */
 export const agendaPanel = {
   id: 'agenda',
-  area: 'main',
+  view: 'agenda',
   mount(context) {
     const { store } = context;
     /** @returns {FlowState | null} */
@@ -317,7 +84,7 @@ export const agendaPanel = {
     const timerNext = h('p', { class: 'timer-next hint', id: 'timer-next' });
     const timerStatus = h('span', { class: 'tag timer-status', id: 'timer-status' });
     const soundToggle = h('input', { type: 'checkbox', id: 'time-up-sound', checked: soundWanted() });
-    soundToggle.addEventListener('change', () => {
+    listen(soundToggle, 'change', () => {
       setTimeUpSound(soundToggle.checked);
       announce(soundToggle.checked ? 'A soft tone plays when time is up.' : 'No tone at time-up.');
     });
@@ -365,11 +132,13 @@ export const agendaPanel = {
     const templateRow = h('div', { class: 'template-row', id: 'agenda-template' }, templateButton, templateState);
 
     const element = h('section', { class: 'panel panel-agenda', id: 'panel-agenda', 'aria-labelledby': 'agenda-title' },
-      timerBox,
-      round.roundBox,
-      problem.element,
-      h('div', { class: 'panel-head' }, h('h2', { id: 'agenda-title' }, 'Agenda')),
-      agendaList, agendaEmpty, templateRow, proposalsBox, addForm,
+      h('div', { class: 'panel-head' }, h('h2', { id: 'agenda-title', tabindex: '-1' }, 'Agenda')),
+      agendaList, agendaEmpty, templateRow, proposalsBox, addForm);
+    // The round's stage: the big timer with the facilitator's controls beside the speaking
+    // order, then the talk times.
+    const timerSection = h('section', { class: 'panel panel-timer', id: 'panel-timer', 'aria-labelledby': 'timer-title' },
+      h('h2', { id: 'timer-title', class: 'visually-hidden', tabindex: '-1' }, 'Round and timer'),
+      h('div', { class: 'timer-grid' }, timerBox, round.roundBox),
       round.talkBox);
 
     // --- requests --------------------------------------------------------------------------
@@ -382,7 +151,11 @@ export const agendaPanel = {
         speakers: round.plannedSpeakers(),
         item_id: current && current.kind === 'round' ? current.item_id : null,
       }, 'Could not start the round');
-      if (reply) round.clearPlan();
+      if (reply) {
+        round.clearPlan();
+        // The start row is gone now; the focus goes to the round's first control.
+        pauseButton.focus();
+      }
     };
     const togglePause = async () => {
       const timer = flow()?.timer;
@@ -393,12 +166,12 @@ export const agendaPanel = {
     const extend = () => context.act({ type: 'extend_timer', delta_ms: EXTEND_MS }, 'Could not add a minute');
     const next = () => context.act({ type: 'next_speaker' }, 'Could not move to the next speaker');
     const skip = () => context.act({ type: 'skip_speaker' }, 'Could not skip the speaker');
-    startButton.addEventListener('click', startRound);
-    pauseButton.addEventListener('click', togglePause);
-    extendButton.addEventListener('click', extend);
-    nextButton.addEventListener('click', next);
-    skipButton.addEventListener('click', skip);
-    endButton.addEventListener('click', () => context.act({ type: 'end_round' }, 'Could not end the round'));
+    listen(startButton, 'click', startRound);
+    listen(pauseButton, 'click', togglePause);
+    listen(extendButton, 'click', extend);
+    listen(nextButton, 'click', next);
+    listen(skipButton, 'click', skip);
+    listen(endButton, 'click', () => context.act({ type: 'end_round' }, 'Could not end the round'));
 
     /** @param {HTMLElement} errorElement @param {HTMLElement} field @param {string} message */
     const showError = (errorElement, field, message) => {
@@ -407,7 +180,7 @@ export const agendaPanel = {
       field.setAttribute('aria-invalid', String(!!message));
     };
 
-    addForm.addEventListener('submit', async (submitEvent) => {
+    listen(addForm, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       const title = titleInput.value.trim();
       const minutes = Number(itemMinutes.value);
@@ -418,22 +191,24 @@ export const agendaPanel = {
         return;
       }
       const item = { title, kind: /** @type {AgendaItemKind} */ (kindSelect.value), time_box_ms: Math.round(minutes * 60_000) };
-      addButton.disabled = true;
+      const release = busy(addButton);
       const reply = store.iAmFacilitator()
         ? await context.act({ type: 'add_agenda_item', item }, 'Could not add the item')
         : await context.act({ type: 'propose_agenda_item', item }, 'Could not propose the item');
-      addButton.disabled = false;
+      release();
       if (reply) {
         titleInput.value = '';
         if (!store.iAmFacilitator()) announce('Your item was proposed to the facilitator.');
       }
     });
-    titleInput.addEventListener('input', () => { if (!addError.hidden) showError(addError, titleInput, ''); });
+    listen(titleInput, 'input', () => { if (!addError.hidden) showError(addError, titleInput, ''); });
 
-    templateButton.addEventListener('click', async () => {
+    listen(templateButton, 'click', async () => {
       templateButton.disabled = true;
       const reply = await context.act({ type: 'save_agenda_as_template' }, 'Could not save the template');
       drawAgenda();
+      // Saved, the button stays disabled (nothing to save): the focus goes to the agenda.
+      if (document.activeElement === document.body || !document.activeElement) /** @type {HTMLElement | null} */ (element.querySelector('#agenda-title'))?.focus();
       if (reply) announce('The agenda is saved as the group\'s template for the next meetings.');
     });
 
@@ -470,7 +245,7 @@ export const agendaPanel = {
         drawAgenda();
         /** @type {HTMLElement | null} */ (agendaList.querySelector(`[data-item-id="${item.item_id}"] [data-action="edit"]`))?.focus();
       };
-      form.addEventListener('submit', async (submitEvent) => {
+      listen(form, 'submit', async (submitEvent) => {
         submitEvent.preventDefault();
         const typedTitle = title.value.trim();
         const typedMinutes = Number(minutes.value);
@@ -478,7 +253,7 @@ export const agendaPanel = {
         showError(error, title, wrong);
         if (wrong) { (typedTitle && [...typedTitle].length <= AGENDA_TITLE_CHARS_MAX ? minutes : title).focus(); return; }
         const latest = flow()?.agenda.find((candidate) => candidate.item_id === item.item_id);
-        save.disabled = true;
+        const release = busy(save);
         try {
           await context.connection.request({
             type: 'edit_agenda_item', item_id: item.item_id,
@@ -492,15 +267,15 @@ export const agendaPanel = {
         } catch (failure) {
           showError(error, title, `Could not save: ${failure instanceof Error ? failure.message : String(failure)}.`);
         } finally {
-          save.disabled = false;
+          release();
         }
       });
-      title.addEventListener('input', () => { if (!error.hidden) showError(error, title, ''); });
-      cancel.addEventListener('click', close);
-      form.addEventListener('keydown', (keyEvent) => {
+      listen(title, 'input', () => { if (!error.hidden) showError(error, title, ''); });
+      listen(cancel, 'click', close);
+      listen(form, 'keydown', (keyEvent) => {
         if (keyEvent.key === 'Escape') { keyEvent.preventDefault(); close(); }
       });
-      remove.addEventListener('click', async () => {
+      listen(remove, 'click', async () => {
         const confirmed = await confirmDialog('Remove this agenda item?', `"${item.title}" leaves the agenda for everyone. Add it again if you change your mind.`, 'Remove item');
         if (!confirmed) { remove.focus(); return; }
         const reply = await context.act({ type: 'remove_agenda_item', item_id: item.item_id }, 'Could not remove the item');
@@ -552,7 +327,6 @@ export const agendaPanel = {
     });
 
     // --- drawing ---------------------------------------------------------------------------
-    let drawnVersion = -1;
     /** @type {unknown} */
     let drawnState = null;
     let drawnRole = '';
@@ -585,6 +359,7 @@ export const agendaPanel = {
         timerDisplay.removeAttribute('data-remaining-ms');
         timerDisplay.removeAttribute('data-rendered-at-ms');
         timerBox.classList.remove('overrun', 'paused', 'running');
+        timerBox.classList.add('idle');
         lastRemaining = Number.POSITIVE_INFINITY;
         return;
       }
@@ -596,6 +371,7 @@ export const agendaPanel = {
       timerDisplay.setAttribute('data-remaining-ms', String(Math.round(remaining)));
       timerDisplay.setAttribute('data-rendered-at-ms', String(renderedAt));
       const overrun = remaining <= 0;
+      timerBox.classList.remove('idle');
       timerBox.classList.toggle('overrun', overrun);
       timerBox.classList.toggle('paused', timer.state.status === 'paused');
       timerBox.classList.toggle('running', timer.state.status === 'running');
@@ -623,7 +399,13 @@ export const agendaPanel = {
       else if (subject?.kind === 'problem_phase') {
         const item = state?.agenda.find((candidate) => candidate.item_id === subject.item_id);
         timerSpeaker.textContent = `${phaseLabel(subject.phase)}${item ? `: ${item.title}` : ''}`;
-      } else timerSpeaker.textContent = state?.round ? 'Round: nobody is speaking' : 'No round running';
+      } else {
+        const current = state?.agenda.find((candidate) => candidate.status === 'current');
+        timerSpeaker.textContent = state?.round ? 'Round: nobody is speaking'
+          // A discussion has no round: people raise their hands (the queue beside it).
+          : current?.kind === 'discussion' ? `${current.title}: raise your hand to speak`
+            : current?.kind === 'round' && !store.iAmFacilitator() ? 'The round starts when the facilitator starts it' : 'No round running';
+      }
       const upNext = nextSpeaker();
       timerNext.textContent = state?.round ? (upNext ? `Next: ${nameOf(upNext)}` : 'Last speaker') : '';
       const timer = state?.timer;
@@ -651,7 +433,7 @@ export const agendaPanel = {
       if (editing && !agenda.some((item) => item.item_id === editing?.itemId)) editing = null;
       if (!facilitator) editing = null;
       const restore = keepFocus(agendaList);
-      agendaList.replaceChildren(...agenda.map((item, index) => {
+      patch(agendaList, () => agenda.map((item, index) => {
         const isEditing = editing?.itemId === item.item_id;
         const buttons = facilitator ? [
           item.status !== 'current' && item.status !== 'done'
@@ -676,7 +458,8 @@ export const agendaPanel = {
           h('span', { class: 'agenda-mark', 'aria-hidden': 'true' }, item.status === 'done' ? '✓' : item.status === 'current' ? '▶' : '·'),
           h('span', { class: 'agenda-main' },
             h('span', { class: 'agenda-title' }, item.title),
-            h('span', { class: 'agenda-meta' }, `${KIND_LABELS[item.kind] ?? item.kind} · ${minutesOf(item.time_box_ms)} min${owner ? ` · ${owner}` : ''}`),
+            // The kind only when the title does not say it already ("Report back").
+            h('span', { class: 'agenda-meta' }, `${(KIND_LABELS[item.kind] ?? item.kind) === item.title ? '' : `${KIND_LABELS[item.kind] ?? item.kind} · `}${minutesOf(item.time_box_ms)} min${owner ? ` · ${owner}` : ''}`),
             item.status === 'current' ? h('span', { class: 'tag next' }, 'now') : null,
             item.status === 'done' ? h('span', { class: 'tag' }, 'done') : null),
           facilitator ? h('span', { class: 'agenda-actions' }, ...buttons) : null,
@@ -689,7 +472,7 @@ export const agendaPanel = {
       templateState.textContent = saved ? 'Next meetings start from this agenda.' : 'Next meetings start from the saved template, not this agenda.';
       templateButton.disabled = !connected || saved;
       const proposals = state?.proposals ?? [];
-      proposalsList.replaceChildren(...proposals.map((proposal) => h('li', { class: 'proposal', 'data-proposal-id': String(proposal.proposal_id) },
+      patch(proposalsList, () => proposals.map((proposal) => h('li', { class: 'proposal', 'data-proposal-id': String(proposal.proposal_id) },
         h('span', { class: 'agenda-title' }, proposal.item.title),
         h('span', { class: 'agenda-meta' }, `${KIND_LABELS[proposal.item.kind] ?? proposal.item.kind} · ${Math.round(proposal.item.time_box_ms / 60_000)} min · from ${nameOf(proposal.proposed_by)}`),
         facilitator ? h('span', { class: 'agenda-actions' },
@@ -701,17 +484,17 @@ export const agendaPanel = {
 
     return {
       element,
+      more: { timer: timerSection, problem: problem.element },
       update() {
         const state = flow();
         const facilitator = store.iAmFacilitator();
         const role = store.me()?.role ?? '';
         const connected = context.isConnected() && !!state;
         const members = (store.state?.members ?? []).map((m) => `${m.member_id}:${m.display_name}:${m.role}:${m.online}`).join('|');
-        const changed = state !== drawnState || state?.version !== drawnVersion || role !== drawnRole
+        const changed = state !== drawnState || role !== drawnRole
           || members !== drawnMembers || connected !== drawnConnected;
         if (changed) {
           drawnState = state;
-          drawnVersion = state?.version ?? -1;
           drawnRole = role;
           drawnMembers = members;
           drawnConnected = connected;

@@ -1,12 +1,15 @@
 // @ts-check
 // The speaker queue: who raised a hand, in order, and the button to raise or lower one's own.
+// On a narrow screen, where the queue is a tab of its own, a discussion's stage carries a
+// copy of the button and the count, so nobody has to leave the stage to ask to speak.
 
-import { h, handIcon } from '../ui.js';
+import { patch, listen } from '../../render.js';
+import { h, handIcon } from '../../ui.js';
 
-/** @type {import('./index.js').Panel} */
+/** @type {import('../index.js').Panel} */
 export const queuePanel = {
   id: 'queue',
-  area: 'main',
+  view: 'people',
   mount(context) {
     const { store } = context;
     const handButton = h('button', {
@@ -31,7 +34,11 @@ export const queuePanel = {
       if (myHandIsUp()) await context.act({ type: 'lower_hand' }, 'Could not lower your hand');
       else await context.act({ type: 'raise_hand' }, 'Could not raise your hand');
     };
-    handButton.addEventListener('click', toggleHand);
+    listen(handButton, 'click', toggleHand);
+    const stageHandButton = h('button', { type: 'button', class: 'button primary hand-button', id: 'stage-hand-button', 'aria-pressed': 'false' });
+    const stageCount = h('span', { class: 'stage-hand-count', id: 'stage-hand-count' });
+    listen(stageHandButton, 'click', toggleHand);
+    const stageHand = h('section', { class: 'stage-hand', id: 'stage-hand', 'aria-label': 'Speaker queue', hidden: true }, stageCount, stageHandButton);
     // H raises or lowers the hand, unless the person is typing somewhere.
     document.addEventListener('keydown', (keyEvent) => {
       if (keyEvent.key !== 'h' && keyEvent.key !== 'H') return;
@@ -46,16 +53,22 @@ export const queuePanel = {
 
     return {
       element,
+      more: { timer: stageHand },
       update() {
         const state = store.state;
         const up = myHandIsUp();
-        handButton.replaceChildren(handIcon(), up ? 'Lower hand' : 'Raise hand');
-        handButton.setAttribute('aria-pressed', String(up));
-        handButton.classList.toggle('raised', up);
-        handButton.disabled = !context.isConnected() || !state;
+        for (const button of [handButton, stageHandButton]) {
+          button.replaceChildren(handIcon(), up ? 'Lower hand' : 'Raise hand');
+          button.setAttribute('aria-pressed', String(up));
+          button.classList.toggle('raised', up);
+          button.disabled = !context.isConnected() || !state;
+        }
         const hands = state?.hands ?? [];
         count.textContent = hands.length ? `(${hands.length})` : '';
-        list.replaceChildren(...hands.map((memberId, index) => {
+        const current = /** @type {{ agenda?: { status: string, kind: string }[] } | undefined} */ (state?.features.agenda)?.agenda?.find((item) => item.status === 'current');
+        stageHand.hidden = current?.kind !== 'discussion' || store.me()?.role === 'observer';
+        stageCount.textContent = hands.length ? `${hands.length} ${hands.length === 1 ? 'hand' : 'hands'} raised` : 'No hands raised';
+        patch(list, () => hands.map((memberId, index) => {
           const member = store.member(memberId);
           const mine = memberId === store.myMemberId;
           return h('li', { class: mine ? 'queue-item mine' : 'queue-item', 'data-member-id': memberId },

@@ -13,162 +13,49 @@
 // that they have submitted (the snapshot's `you_submitted`, which only their own snapshot
 // carries) rather than shown a blank form.
 
-import { registerFeature } from '../store.js';
-import { h, announce, confirmDialog } from '../ui.js';
+import { noteOwnSubmission } from './state.js';
+import { plural } from '../../format.js';
+import { patch, listen, formField } from '../../render.js';
+import { h, announce, confirmDialog } from '../../ui.js';
 import {
   CRITERIA_MAX, RUBRIC_NAME_CHARS_MAX, CRITERION_NAME_CHARS_MAX, CRITERION_DESCRIPTION_CHARS_MAX, SCALE_POINTS_MAX, WEIGHT_MAX,
   GROUP_TEMPLATES_MAX, checkRubric, criterionFieldIds, draftOf, moveCriterion, newCriterion, sameName, templateProblem,
-} from '../rubric.js';
+} from './rubric.js';
 
-/** @typedef {import('../protocol').RolePlayView} RolePlayView */
-/** @typedef {import('../protocol').RolePlayInfo} RolePlayInfo */
-/** @typedef {import('../protocol').RolePlayResults} RolePlayResults */
-/** @typedef {import('../protocol').RolePlayEvent} RolePlayEvent */
-/** @typedef {import('../protocol').RolePlayRequest} RolePlayRequest */
-/** @typedef {import('../protocol').Rubric} Rubric */
-/** @typedef {import('../rubric.js').RubricDraft} RubricDraft */
-/** @typedef {import('../rubric.js').RubricProblem} RubricProblem */
+/** @typedef {import('../../protocol').RolePlayView} RolePlayView */
+/** @typedef {import('../../protocol').RolePlayInfo} RolePlayInfo */
+/** @typedef {import('../../protocol').RolePlayResults} RolePlayResults */
+/** @typedef {import('../../protocol').RolePlayEvent} RolePlayEvent */
+/** @typedef {import('../../protocol').RolePlayRequest} RolePlayRequest */
+/** @typedef {import('../../protocol').Rubric} Rubric */
+/** @typedef {import('./rubric.js').RubricDraft} RubricDraft */
+/** @typedef {import('./rubric.js').RubricProblem} RubricProblem */
 
-/**
- * @typedef {object} RolePlayState
- * @property {RolePlayView} view
- * @property {number} version Counts changes, so the panel redraws only when something changed.
- */
+/** @typedef {import('./state.js').RolePlayState} RolePlayState */
 
 /** The server's limits (PROTOCOL.md). */
 export const SCENARIO_CHARS_MAX = 2000;
 export const COMMENT_CHARS_MAX = 1000;
 export const ONE_THING_CHARS_MAX = 300;
-/** How many revealed results the server keeps in the snapshot. */
-const REVEALED_KEPT = 10;
-
-/**
- * Applies one role play change to the feature's state.
- * @param {RolePlayState} own
- * @param {RolePlayEvent} change
- */
-export function applyRolePlayChange(own, change) {
-  const view = own.view;
-  const current = view.current;
-  const same = (/** @type {string} */ id) => !!current && current.role_play_id === id;
-  switch (change.kind) {
-    case 'set_up':
-      view.current = { ...change.role_play };
-      view.buyer_brief = null;
-      view.you_submitted = false;
-      break;
-    case 'buyer_brief':
-      if (same(change.role_play_id)) view.buyer_brief = change.brief;
-      break;
-    case 'scoring_opened':
-      if (current && same(change.role_play_id)) current.phase = 'scoring';
-      break;
-    case 'submission_count':
-      if (current && same(change.role_play_id)) current.submission_count = change.count;
-      break;
-    case 'scoring_closed':
-      if (current && same(change.role_play_id)) {
-        current.phase = 'closed';
-        // Once scoring ends the server forgets who submitted, and so does the page.
-        view.you_submitted = false;
-      }
-      break;
-    case 'revealed': {
-      const results = change.results;
-      if (current && same(results.role_play_id)) {
-        current.phase = 'revealed';
-        current.submission_count = results.submission_count;
-        view.you_submitted = false;
-      }
-      view.revealed = [...view.revealed.filter((entry) => entry.role_play_id !== results.role_play_id), results].slice(-REVEALED_KEPT);
-      const point = { role_play_id: results.role_play_id, meeting_number: results.meeting_number, revealed_at_ms: results.revealed_at_ms, rubric_name: results.rubric_name, overall_percent: results.overall_percent };
-      const trend = view.seller_trends.find((entry) => entry.seller === results.seller);
-      if (trend) {
-        if (!trend.points.some((entry) => entry.role_play_id === point.role_play_id)) trend.points = [...trend.points, point].slice(-50);
-      } else {
-        view.seller_trends = [...view.seller_trends, { seller: results.seller, points: [point] }];
-      }
-      break;
-    }
-    case 'cancelled':
-      if (same(change.role_play_id)) {
-        view.current = null;
-        view.buyer_brief = null;
-        view.you_submitted = false;
-      }
-      break;
-    case 'template_saved': {
-      const name = change.rubric.name.toLowerCase();
-      view.templates = [...view.templates.filter((entry) => entry.built_in || entry.rubric.name.toLowerCase() !== name), { rubric: change.rubric, built_in: false }];
-      break;
-    }
-    case 'template_deleted': {
-      const name = change.name.toLowerCase();
-      view.templates = view.templates.filter((entry) => entry.built_in || entry.rubric.name.toLowerCase() !== name);
-      break;
-    }
-  }
-  own.version++;
-}
-
-/**
- * The server acknowledged this member's submission to `rolePlayId`: from now on the page says
- * so (a reload learns the same from the snapshot's `you_submitted`).
- * @param {RolePlayState} own
- * @param {string} rolePlayId
- */
-export function noteOwnSubmission(own, rolePlayId) {
-  const current = own.view.current;
-  if (!current || current.role_play_id !== rolePlayId || current.phase !== 'scoring') return;
-  own.view.you_submitted = true;
-  own.version++;
-}
-
-registerFeature({
-  id: 'role_play',
-  fromSnapshot(snapshot) {
-    const view = snapshot.role_play;
-    /** @type {RolePlayState} */
-    const own = {
-      view: {
-        current: view.current ? { ...view.current } : null,
-        buyer_brief: view.buyer_brief ?? null,
-        revealed: [...view.revealed],
-        templates: [...view.templates],
-        seller_trends: view.seller_trends.map((trend) => ({ ...trend, points: [...trend.points] })),
-        you_submitted: view.you_submitted ?? false,
-      },
-      version: 0,
-    };
-    return own;
-  },
-  events: {
-    role_play(state, event) {
-      const own = /** @type {RolePlayState | undefined} */ (state.features.role_play);
-      if (own) applyRolePlayChange(own, event.change);
-    },
-  },
-});
-
 /** @param {number} value */
 function fmt(value) {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
 
-/** @param {import('../protocol').RolePlayPhase} phase */
+/** @param {import('../../protocol').RolePlayPhase} phase */
 function phaseLabel(phase) {
-  return { setup: 'being set up', scoring: 'scoring open', closed: 'scoring closed', revealed: 'revealed' }[phase];
+  return { setup: 'the call', scoring: 'scoring open', closed: 'scoring closed', revealed: 'revealed' }[phase];
 }
 
-/** @type {import('./index.js').Panel} */
+/** @type {import('../index.js').Panel} */
 export const rolePlayPanel = {
   id: 'role_play',
-  area: 'main',
+  view: 'roleplay',
   mount(context) {
     const { store } = context;
     const body = h('div', { class: 'roleplay-body', id: 'roleplay-body' });
     const element = h('section', { class: 'panel', id: 'panel-roleplay', 'aria-labelledby': 'roleplay-title' },
-      h('div', { class: 'panel-head' }, h('h2', { id: 'roleplay-title' }, 'Role play')),
+      h('div', { class: 'panel-head' }, h('h2', { id: 'roleplay-title', tabindex: '-1' }, 'Role play')),
       body);
 
     /** @type {{ id: string, scores: (number | null)[], comment: string, oneThing: string }} The score form being filled. */
@@ -205,6 +92,11 @@ export const rolePlayPanel = {
       const reply = await context.act({ type: 'role_play', action }, what);
       busy = false;
       redraw();
+      // The control used is gone or was disabled while busy: the focus goes to the next step
+      // (the facilitator's first control: Open scoring, Reveal results), else the heading.
+      if (!document.activeElement || document.activeElement === document.body) {
+        /** @type {HTMLElement | null} */ (body.querySelector('#roleplay-controls button:not([disabled])') ?? element.querySelector('#roleplay-title'))?.focus();
+      }
       return reply;
     };
 
@@ -237,15 +129,17 @@ export const rolePlayPanel = {
         selected ? null : h('option', { value: '', selected: true }, 'Custom rubric (edited)'),
         ...templates.map((template) => h('option', { value: template.rubric.name, selected: !!selected && template.rubric.name === selected.rubric.name },
           `${template.rubric.name}${template.built_in ? '' : ' (group)'}`)));
-      templateSelect.addEventListener('change', async () => {
-        const wanted = templateSelect.value;
+      listen(templateSelect, 'change', async (changeEvent) => {
+        // The select on the page (this draw's copy may have been dropped for it).
+        const onPage = /** @type {HTMLSelectElement} */ (changeEvent.currentTarget);
+        const wanted = onPage.value;
         const template = templateNamed(own, wanted);
         if (!template) return;
         if (rubricDirty && rubricDraft) {
           const replace = await confirmDialog('Load another template?',
             `Your changes to the rubric "${rubricDraft.name.trim() || 'without a name'}" will be replaced by the template "${wanted}".`, 'Load template');
           if (!replace) {
-            templateSelect.value = selected ? selected.rubric.name : '';
+            onPage.value = selected ? selected.rubric.name : '';
             return;
           }
         }
@@ -261,11 +155,16 @@ export const rolePlayPanel = {
       const brief = h('textarea', { id: 'roleplay-brief', rows: 2, maxlength: SCENARIO_CHARS_MAX, placeholder: 'Only the buyer sees this.' });
       brief.value = setupDraft.brief;
       const threshold = h('input', { type: 'number', id: 'roleplay-threshold', min: 2, max: 50, step: 1, value: setupDraft.threshold, ...invalidProps('roleplay-threshold') });
-      const keep = () => Object.assign(setupDraft, { seller: sellerSelect.value, buyer: buyerSelect.value, scenario: scenario.value, brief: brief.value, threshold: threshold.value });
+      /** Copies the fields on the page (the event's form) into the draft. @param {Event} event */
+      const keep = (event) => Object.assign(setupDraft, {
+        seller: formField(event, 'roleplay-seller').value, buyer: formField(event, 'roleplay-buyer').value,
+        scenario: formField(event, 'roleplay-scenario').value, brief: formField(event, 'roleplay-brief').value,
+        threshold: formField(event, 'roleplay-threshold').value,
+      });
       for (const control of [sellerSelect, buyerSelect, scenario, brief, threshold]) {
-        control.addEventListener('input', () => {
-          keep();
-          clearProblem(control);
+        listen(control, 'input', (inputEvent) => {
+          keep(inputEvent);
+          clearProblem(/** @type {HTMLElement} */ (inputEvent.currentTarget));
         });
       }
       const disabled = busy || !context.isConnected();
@@ -275,7 +174,7 @@ export const rolePlayPanel = {
         h('div', { class: 'form-row' },
           h('div', { class: 'field' }, h('label', { for: 'roleplay-seller' }, 'Seller'), sellerSelect, problemText('roleplay-seller')),
           h('div', { class: 'field' }, h('label', { for: 'roleplay-buyer' }, 'Buyer (optional)'), buyerSelect),
-          h('div', { class: 'field' }, h('label', { for: 'roleplay-threshold' }, 'Reveal after'), threshold, problemText('roleplay-threshold'))),
+          h('div', { class: 'field' }, h('label', { for: 'roleplay-threshold' }, 'Scorers needed before the reveal'), threshold, h('p', { class: 'hint' }, 'Results stay hidden until at least this many people have scored, so no single score can be picked out.'), problemText('roleplay-threshold'))),
         h('div', { class: 'field' }, h('label', { for: 'roleplay-scenario' }, 'Scenario (everyone sees it)'), scenario, problemText('roleplay-scenario')),
         h('div', { class: 'field' }, h('label', { for: 'roleplay-brief' }, 'Buyer brief (optional, private to the buyer)'), brief),
         h('div', { class: 'field' },
@@ -284,9 +183,9 @@ export const rolePlayPanel = {
           h('p', { class: 'hint', id: 'roleplay-template-hint' }, 'Start from a template, then change it below if you like.')),
         rubricDraft ? renderRubricEditor(own, selected ?? null) : null,
         h('div', { class: 'actions' }, submit));
-      form.addEventListener('submit', async (submitEvent) => {
+      listen(form, 'submit', async (submitEvent) => {
         submitEvent.preventDefault();
-        keep();
+        keep(submitEvent);
         /** @type {RubricProblem[]} */
         const found = [];
         if (!setupDraft.seller) found.push({ field: 'roleplay-seller', message: 'Choose who plays the seller.' });
@@ -313,10 +212,13 @@ export const rolePlayPanel = {
           setupOpen = false;
         }
       });
-      // After a reveal the box starts closed, so the results stand out; it stays as the
-      // facilitator leaves it.
-      const collapsed = own.view.current?.phase === 'revealed';
-      return h('details', { class: 'roleplay-setup-box', open: !collapsed || setupOpen ? true : null,
+      // While a role play is on (being set up, or revealed) the box for the next one starts
+      // closed, so the current one and its controls stand out; it stays as the facilitator
+      // leaves it.
+      const collapsed = !!own.view.current;
+      // Keyed by the current role play: a new one starts its box closed (a kept box keeps
+      // whatever the person opened).
+      return h('details', { class: 'roleplay-setup-box', 'data-key': `setup-${own.view.current?.role_play_id ?? 'first'}`, open: !collapsed || setupOpen ? true : null,
         ontoggle: (/** @type {Event} */ toggle) => { if (collapsed) setupOpen = /** @type {HTMLDetailsElement} */ (toggle.currentTarget).open; } },
       h('summary', {}, own.view.current ? 'Set up the next role play' : 'Set up a role play'), form);
     };
@@ -325,7 +227,7 @@ export const rolePlayPanel = {
      * The rubric being edited: its name, its criteria (each with name, description, scale and
      * weight, movable and removable), "one thing to do differently", and the template actions.
      * @param {RolePlayState} own
-     * @param {import('../protocol').RubricTemplate | null} selected The template it started from.
+     * @param {import('../../protocol').RubricTemplate | null} selected The template it started from.
      */
     const renderRubricEditor = (own, selected) => {
       const draft = /** @type {RubricDraft} */ (rubricDraft);
@@ -337,10 +239,11 @@ export const rolePlayPanel = {
        * @param {(value: string) => void} write
        */
       const bind = (control, write) => {
-        control.addEventListener('input', () => {
-          write(control.value);
+        listen(control, 'input', (inputEvent) => {
+          const onPage = /** @type {HTMLInputElement} */ (inputEvent.currentTarget);
+          write(onPage.value);
           rubricDirty = true;
-          clearProblem(control);
+          clearProblem(onPage);
           const summary = document.getElementById('rubric-summary');
           if (summary) summary.textContent = summaryText();
         });
@@ -378,10 +281,12 @@ export const rolePlayPanel = {
             announce(`Criterion "${removed.name.trim() || number}" removed.`);
             redraw();
           } }, 'Remove');
+        /** Names the buttons, this draw's and those on the page (found by id: a patch may keep those for these). */
         const label = () => {
-          upButton.setAttribute('aria-label', `Move ${labelOf()} up`);
-          downButton.setAttribute('aria-label', `Move ${labelOf()} down`);
-          removeButton.setAttribute('aria-label', `Remove ${labelOf()}`);
+          for (const [button, name] of /** @type {[HTMLElement, string][]} */ ([[upButton, `Move ${labelOf()} up`], [downButton, `Move ${labelOf()} down`], [removeButton, `Remove ${labelOf()}`]])) {
+            button.setAttribute('aria-label', name);
+            document.getElementById(button.id)?.setAttribute('aria-label', name);
+          }
         };
         label();
         return h('li', { class: 'criterion-edit', 'data-criterion': index },
@@ -411,8 +316,8 @@ export const rolePlayPanel = {
               problemText(ids.description))));
       });
       const oneThing = h('input', { type: 'checkbox', id: 'rubric-one-thing', checked: draft.one_thing_differently });
-      oneThing.addEventListener('change', () => {
-        draft.one_thing_differently = oneThing.checked;
+      listen(oneThing, 'change', (changeEvent) => {
+        draft.one_thing_differently = /** @type {HTMLInputElement} */ (changeEvent.currentTarget).checked;
         rubricDirty = true;
       });
       const full = count >= CRITERIA_MAX;
@@ -578,7 +483,7 @@ export const rolePlayPanel = {
             } }, 'Change my scores')));
       }
       const blank = draft.scores.every((score) => score === null);
-      const form = h('form', { class: 'roleplay-score', id: 'roleplay-score' });
+      const form = h('form', { class: 'roleplay-score', id: 'roleplay-score', 'data-key': `score-${current.role_play_id}` });
       current.rubric.criteria.forEach((criterion, index) => {
         const values = [];
         for (let value = criterion.scale_min; value <= criterion.scale_max; value++) values.push(value);
@@ -590,13 +495,16 @@ export const rolePlayPanel = {
             ...values.map((value) => {
               const first = index === 0 && value === criterion.scale_min;
               const radio = h('input', { type: 'radio', name: groupName, id: first ? 'roleplay-score-first' : `${groupName}-${value}`, value, checked: draft.scores[index] === value, required: true });
-              radio.addEventListener('change', () => { draft.scores[index] = value; });
+              listen(radio, 'change', () => { draft.scores[index] = value; });
               return h('label', { class: 'scale-point', for: radio.id }, radio, h('span', {}, String(value)));
             }));
         } else {
           const select = h('select', { id: index === 0 ? 'roleplay-score-first' : groupName, required: true, 'aria-labelledby': `${groupName}-name` },
             h('option', { value: '' }, '—'), ...values.map((value) => h('option', { value, selected: draft.scores[index] === value }, String(value))));
-          select.addEventListener('change', () => { draft.scores[index] = select.value === '' ? null : Number(select.value); });
+          listen(select, 'change', (changeEvent) => {
+            const value = /** @type {HTMLSelectElement} */ (changeEvent.currentTarget).value;
+            draft.scores[index] = value === '' ? null : Number(value);
+          });
           control = select;
         }
         form.append(h('fieldset', { class: 'criterion', 'data-criterion': index },
@@ -606,13 +514,13 @@ export const rolePlayPanel = {
       });
       const comment = h('textarea', { id: 'roleplay-comment', rows: 2, maxlength: COMMENT_CHARS_MAX, placeholder: 'What worked, what did not (anonymous)' });
       comment.value = draft.comment;
-      comment.addEventListener('input', () => { draft.comment = comment.value; });
+      listen(comment, 'input', (inputEvent) => { draft.comment = /** @type {HTMLTextAreaElement} */ (inputEvent.currentTarget).value; });
       form.append(h('div', { class: 'field' }, h('label', { for: 'roleplay-comment' }, 'Comment'), comment));
       /** @type {HTMLInputElement | null} */
       let oneThing = null;
       if (current.rubric.one_thing_differently) {
         const input = h('input', { type: 'text', id: 'roleplay-one-thing', maxlength: ONE_THING_CHARS_MAX, value: draft.oneThing, placeholder: 'One thing to do differently' });
-        input.addEventListener('input', () => { draft.oneThing = input.value; });
+        listen(input, 'input', (inputEvent) => { draft.oneThing = /** @type {HTMLInputElement} */ (inputEvent.currentTarget).value; });
         oneThing = input;
         form.append(h('div', { class: 'field' }, h('label', { for: 'roleplay-one-thing' }, 'One thing to do differently'), input));
       }
@@ -628,16 +536,15 @@ export const rolePlayPanel = {
           focusAfterDraw = 'roleplay-change';
           redraw();
         } }, 'Keep my scores') : null));
-      form.addEventListener('submit', async (submitEvent) => {
+      listen(form, 'submit', async (submitEvent) => {
         submitEvent.preventDefault();
         if (draft.scores.some((score) => score === null)) return;
         /** @type {RolePlayRequest} */
         const action = { kind: 'submit', role_play_id: current.role_play_id, scores: draft.scores.map(Number), comment: draft.comment.trim() };
         if (oneThing && draft.oneThing.trim()) action.one_thing_differently = draft.oneThing.trim();
         const reply = await act(action, 'Could not submit your scores');
-        const latest = ownState();
-        if (reply && latest) {
-          noteOwnSubmission(latest, current.role_play_id);
+        if (reply) {
+          store.updateFeature('role_play', (/** @type {RolePlayState} */ own) => noteOwnSubmission(own, current.role_play_id));
           changing = false;
           focusAfterDraw = 'roleplay-submitted';
           announce('Your scores were submitted anonymously. You can change them until scoring closes.');
@@ -652,16 +559,19 @@ export const rolePlayPanel = {
       const trend = own.view.seller_trends.find((entry) => entry.seller === results.seller);
       return h('section', { class: 'roleplay-results', id: 'roleplay-results', 'data-role-play-id': results.role_play_id },
         h('h3', {}, `Results: ${name(results.seller)} — ${results.rubric_name}`),
-        h('p', { class: 'overall' }, h('b', { id: 'roleplay-overall' }, `${Math.round(results.overall_percent)}%`), ` overall, from ${results.submission_count} anonymous scorers`),
+        h('p', { class: 'overall' }, 'Overall score ', h('b', { id: 'roleplay-overall' }, `${Math.round(results.overall_percent)}%`), ` of the best possible score: every criterion's average, weighted, from ${plural(results.submission_count, 'anonymous scorer')}`),
         h('ul', { class: 'criterion-results' }, ...results.criteria.map((criterion) => {
           const most = Math.max(1, ...criterion.distribution);
           return h('li', { class: 'criterion-result' },
             h('div', { class: 'criterion-head' }, h('b', {}, criterion.name),
               h('span', { class: 'stats' }, `mean ${fmt(criterion.mean)} · median ${fmt(criterion.median)} · min ${criterion.min} · max ${criterion.max}`)),
-            h('div', { class: 'distribution', 'aria-label': `How many gave each score from ${criterion.scale_min} to ${criterion.scale_max}` },
-              ...criterion.distribution.map((count, offset) => h('span', { class: 'bar', title: `${criterion.scale_min + offset}: ${count}` },
-                h('span', { class: 'fill', style: `height: ${Math.round((count / most) * 100)}%` }),
-                h('small', {}, String(criterion.scale_min + offset))))));
+            // A histogram that reads as a list: "Score 4: 2 scorers".
+            h('ul', { class: 'distribution', 'aria-label': `${criterion.name}: how many gave each score from ${criterion.scale_min} to ${criterion.scale_max}` },
+              ...criterion.distribution.map((count, offset) => h('li', { class: 'bar' },
+                h('span', { class: 'count', 'aria-hidden': 'true' }, count ? String(count) : ''),
+                h('span', { class: 'fill', 'aria-hidden': 'true', style: `height: ${Math.round((count / most) * 100)}%` }),
+                h('small', { 'aria-hidden': 'true' }, String(criterion.scale_min + offset)),
+                h('span', { class: 'visually-hidden' }, `Score ${criterion.scale_min + offset}: ${plural(count, 'scorer')}`)))));
         })),
         results.comments.length ? h('div', {}, h('h4', {}, 'Comments'), h('ul', { class: 'comments', id: 'roleplay-comments' }, ...results.comments.map((text) => h('li', {}, text)))) : null,
         results.one_thing_differently.length ? h('div', {}, h('h4', {}, 'One thing to do differently'), h('ul', { class: 'comments' }, ...results.one_thing_differently.map((text) => h('li', {}, text)))) : null,
@@ -684,7 +594,7 @@ export const rolePlayPanel = {
       if (!state || !own) return;
       const me = store.me();
       const facilitator = store.iAmFacilitator();
-      const key = `${own.version}|${busy}|${context.isConnected()}|${me?.role}|${state.members.map((member) => member.member_id + member.display_name + member.role).join(',')}`;
+      const key = `${busy}|${context.isConnected()}|${me?.role}|${state.members.map((member) => member.member_id + member.display_name + member.role).join(',')}`;
       if (drawnState === own && drawnKey === key) return;
       drawnState = own;
       drawnKey = key;
@@ -708,7 +618,7 @@ export const rolePlayPanel = {
           h('p', { class: 'roleplay-scenario', id: 'roleplay-scenario-text' }, current.scenario),
           iAmBuyer && own.view.buyer_brief ? h('div', { class: 'roleplay-brief', id: 'roleplay-brief-text' }, h('b', {}, 'Your private brief (only you see this): '), own.view.buyer_brief) : null,
           current.phase === 'scoring' || current.phase === 'closed' ? h('p', { class: 'roleplay-count', id: 'roleplay-count' },
-            `${current.submission_count} ${current.submission_count === 1 ? 'submission' : 'submissions'} so far`, h('span', { class: 'hint' }, ` (reveal needs ${current.reveal_threshold})`)) : null));
+            `${current.submission_count} ${current.submission_count === 1 ? 'submission' : 'submissions'} so far`, h('span', { class: 'hint' }, ` · results are shown once ${plural(current.reveal_threshold, 'person has', 'people have')} scored`)) : null));
         if (facilitator) parts.push(renderControls(current));
         if (current.phase === 'scoring') {
           if (iAmSeller) parts.push(h('p', { class: 'roleplay-wait', id: 'roleplay-seller-wait' }, 'Scoring in progress. Your results appear here when the facilitator reveals them.'));
@@ -725,7 +635,7 @@ export const rolePlayPanel = {
       const last = own.view.revealed[own.view.revealed.length - 1];
       if (last && (!current || current.phase === 'revealed' || current.role_play_id !== last.role_play_id)) parts.push(renderResults(last, own));
       if (facilitator && (!current || current.phase === 'setup' || current.phase === 'revealed')) parts.push(renderSetup(own));
-      body.replaceChildren(...parts.filter((part) => part !== null));
+      patch(body, () => parts.filter((part) => part !== null));
       const wanted = focusAfterDraw;
       focusAfterDraw = null;
       const target = wanted ? document.getElementById(wanted) : focusedId ? document.getElementById(focusedId) : null;

@@ -5,18 +5,15 @@
 // alone, and are asked for again after their own submission and after every snapshot.
 // A facilitator can change the metrics.
 
-import { registerFeature } from '../store.js';
-import { h, toast } from '../ui.js';
+import { patch, listen } from '../../render.js';
+import { h, toast, busy } from '../../ui.js';
+import { formatAmount, formatNumber } from '../../format.js';
 
-/** @typedef {import('../protocol').BenchmarkView} BenchmarkView */
-/** @typedef {import('../protocol').MyBenchmarks} MyBenchmarks */
-/** @typedef {import('../protocol').Metric} Metric */
+/** @typedef {import('../../protocol').BenchmarkView} BenchmarkView */
+/** @typedef {import('../../protocol').MyBenchmarks} MyBenchmarks */
+/** @typedef {import('../../protocol').Metric} Metric */
 
-/**
- * @typedef {object} BenchmarksState
- * @property {BenchmarkView} view
- * @property {number} version
- */
+/** @typedef {import('./state.js').BenchmarksState} BenchmarksState */
 
 /** The fewest submissions before aggregates are shown (PROTOCOL.md, "Benchmarks"). */
 export const AGGREGATES_SUBMISSIONS_MIN = 3;
@@ -24,24 +21,7 @@ export const AGGREGATES_SUBMISSIONS_MIN = 3;
 /** After the group view changes, wait this long before asking for one's position again. */
 export const MY_BENCHMARKS_REFRESH_DELAY_MS = 300;
 
-registerFeature({
-  id: 'benchmarks',
-  fromSnapshot(snapshot) {
-    return /** @type {BenchmarksState} */ ({ view: snapshot.benchmarks, version: 0 });
-  },
-  events: {
-    benchmarks_changed(state, event) {
-      const own = /** @type {BenchmarksState} */ (state.features.benchmarks);
-      own.view = event.view;
-      own.version++;
-    },
-  },
-});
 
-/** @param {number} value */
-function formatNumber(value) {
-  return Number.isInteger(value) ? String(value) : value.toLocaleString('en', { maximumFractionDigits: 2 });
-}
 
 /**
  * Parses the facilitator's metric lines: `key: Name (unit)`, one a line.
@@ -56,10 +36,10 @@ export function parseMetricLines(text) {
   });
 }
 
-/** @type {import('./index.js').Panel} */
+/** @type {import('../index.js').Panel} */
 export const benchmarksPanel = {
   id: 'benchmarks',
-  area: 'main',
+  view: 'benchmarks',
   mount(context) {
     const { store } = context;
     const inputs = h('div', { class: 'metric-inputs', id: 'benchmark-inputs' });
@@ -98,7 +78,7 @@ export const benchmarksPanel = {
       }
     };
 
-    form.addEventListener('submit', async (submitEvent) => {
+    listen(form, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       /** @type {Record<string, number>} */
       const values = {};
@@ -107,15 +87,15 @@ export const benchmarksPanel = {
         values[input.name] = Number(input.value);
       }
       if (Object.keys(values).length === 0) return;
-      submitButton.disabled = true;
+      const release = busy(submitButton);
       const reply = await context.act({ type: 'submit_numbers', values, sharing: anonymousRadio.checked ? 'anonymous' : 'named' }, 'Could not submit your numbers');
-      submitButton.disabled = false;
+      release();
       // The typed numbers stay either way: on failure to fix and resend, on success to show
       // what was sent (they can be corrected until the meeting ends).
       if (reply) await refreshMine();
     });
 
-    metricsEditor.querySelector('form')?.addEventListener('submit', async (submitEvent) => {
+    listen(/** @type {HTMLFormElement} */ (metricsEditor.querySelector('form')), 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
       let metrics;
       try {
@@ -133,7 +113,7 @@ export const benchmarksPanel = {
       const state = store.state;
       const own = /** @type {BenchmarksState | undefined} */ (state?.features.benchmarks);
       if (!own || !myBenchmarks) {
-        mine.replaceChildren();
+        patch(mine, []);
         return;
       }
       const current = myBenchmarks.current;
@@ -142,14 +122,14 @@ export const benchmarksPanel = {
         const percentile = myBenchmarks?.percentile_by_metric[metric.key];
         return h('li', { 'data-metric': metric.key },
           h('strong', {}, metric.name), ': ',
-          value === undefined ? 'not entered' : `${formatNumber(value)} ${metric.unit}`,
+          value === undefined ? 'not entered' : formatAmount(value, metric.unit),
           percentile === undefined ? '' : ` — percentile ${Math.round(percentile)}`);
       });
       const trend = myBenchmarks.trend.map((point) => h('li', {},
         `Meeting ${point.meeting_number}: `,
         own.view.metrics.filter((metric) => point.mine[metric.key] !== undefined || point.group_median[metric.key] !== undefined).map((metric) =>
           `${metric.name} ${point.mine[metric.key] !== undefined ? formatNumber(point.mine[metric.key]) : '–'} (group ${point.group_median[metric.key] !== undefined ? formatNumber(point.group_median[metric.key]) : '–'})`).join(' · ')));
-      mine.replaceChildren(...[
+      patch(mine, () => [
         h('h3', {}, 'My position', current ? h('span', { class: 'tag' }, current.sharing) : null),
         current ? h('ul', { class: 'plain-list', id: 'my-position' }, ...rows) : h('p', { class: 'empty' }, 'You have not submitted numbers in this meeting.'),
         trend.length ? h('h3', {}, 'My trend') : null,
@@ -178,7 +158,7 @@ export const benchmarksPanel = {
           drawnState = own;
           refreshMine();
         }
-        const key = `${own.version}|${state.members.map((member) => member.member_id + member.display_name).join(',')}`;
+        const key = `${state.members.map((member) => member.member_id + member.display_name).join(',')}`;
         if (!newSnapshot && drawnKey === key) return;
         // Others' submissions move this person's percentile: ask again (once for a burst).
         if (!newSnapshot && myBenchmarks?.current && context.isConnected()) {
@@ -199,11 +179,12 @@ export const benchmarksPanel = {
           /** @type {Record<string, string>} */
           const typed = {};
           if (sameMeeting) for (const input of inputs.querySelectorAll('input')) typed[input.name] = input.value;
-          inputs.replaceChildren(...view.metrics.map((metric) => h('div', { class: 'field' },
+          patch(inputs, () => view.metrics.map((metric) => h('div', { class: 'field' },
             // The unit only when it says more than the name ("Revenue (USD)", not "Calls (calls)").
             h('label', { for: `metric-${metric.key}` }, metric.name,
               metric.unit && !metric.name.toLowerCase().startsWith(metric.unit.toLowerCase().replace(/s$/, '')) ? h('span', { class: 'unit' }, ` (${metric.unit})`) : null),
-            h('input', { type: 'number', id: `metric-${metric.key}`, name: metric.key, min: 0, step: 'any', inputmode: 'decimal', value: typed[metric.key] ?? '' }))));
+            // Keyed by the meeting too: a new meeting's fields are new, empty ones.
+            h('input', { type: 'number', id: `metric-${metric.key}`, 'data-key': `${state.meeting.meeting_id}-${metric.key}`, name: metric.key, min: 0, step: 'any', inputmode: 'decimal', value: typed[metric.key] ?? '' }))));
           if (!metricsEditor.open) metricsText.value = view.metrics.map((metric) => `${metric.key}: ${metric.name} (${metric.unit})`).join('\n');
         }
 
@@ -236,7 +217,7 @@ export const benchmarksPanel = {
         });
         const ratios = view.ratios.filter((ratio) => ratio.median !== null && ratio.median !== undefined).map((ratio) =>
           h('li', {}, `${metricName(ratio.numerator)} / ${metricName(ratio.denominator)}: median `, h('b', {}, formatNumber(/** @type {number} */ (ratio.median)))));
-        groupView.replaceChildren(...[
+        patch(groupView, () => [
           h('h3', {}, 'The group this week'), status,
           cards.length ? h('ul', { class: 'metric-cards' }, ...cards) : null,
           unfilled.length ? h('p', { class: 'hint' }, `No values yet: ${unfilled.join(', ')}.`) : null,

@@ -4,8 +4,9 @@
 // facilitator's member token in the `Authorization` header (never in the URL, so it stays out
 // of logs and history), then are saved from a Blob.
 
-import { h, confirmDialog, toast } from '../ui.js';
-import { loadGroupMemory } from '../memory.js';
+import { h, confirmDialog, toast } from '../../ui.js';
+import { listen } from '../../render.js';
+import { loadGroupMemory } from '../../memory.js';
 
 /**
  * What can be exported: label, route under `/api/groups/<id>/` and the file name's ending.
@@ -18,16 +19,16 @@ export const EXPORTS = [
   { id: 'benchmarks-csv', label: 'Benchmarks (CSV)', route: 'benchmarks.csv', extension: 'csv' },
 ];
 
-/** @type {import('./index.js').Panel} */
+/** @type {import('../index.js').Panel} */
 export const facilitatorPanel = {
   id: 'facilitator',
-  area: 'side',
+  view: 'agenda',
   mount(context) {
     const { store, groupId } = context;
     const nextButton = h('button', { type: 'button', class: 'button primary', id: 'start-next-meeting' }, 'Start next meeting');
     const exportButtons = EXPORTS.map((entry) => {
       const button = h('button', { type: 'button', class: 'menu-item', role: 'menuitem', id: `export-${entry.id}` }, entry.label);
-      button.addEventListener('click', () => download(entry));
+      listen(button, 'click', () => download(entry));
       return button;
     });
     const exportMenu = h('details', { class: 'export-menu', id: 'export-menu' },
@@ -37,7 +38,7 @@ export const facilitatorPanel = {
       h('h2', { id: 'facilitator-title' }, 'Facilitator'),
       h('div', { class: 'facilitator-actions' }, nextButton, exportMenu));
 
-    nextButton.addEventListener('click', async () => {
+    listen(nextButton, 'click', async () => {
       const number = store.state?.meeting.number ?? 0;
       const confirmed = await confirmDialog(`End meeting ${number} and start meeting ${number + 1}?`,
         'Open commitments, the practice library and the members carry over; this meeting\'s benchmarks go into everyone\'s trend and its minutes are kept.',
@@ -62,7 +63,7 @@ export const facilitatorPanel = {
           /** @type {string} */
           let message = response.statusText;
           try {
-            message = (/** @type {import('../protocol').HttpError} */ (await response.json())).error.message;
+            message = (/** @type {import('../../protocol').HttpError} */ (await response.json())).error.message;
           } catch { /* not JSON: keep the status text */ }
           toast(`Could not export ${entry.label.toLowerCase()}: ${message}.`);
           return;

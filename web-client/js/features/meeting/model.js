@@ -1,0 +1,101 @@
+// @ts-check
+// What the stage and the meeting bar show, computed from the room's state and the server's
+// clock. Pure (tested in Node): no DOM, no clock of its own.
+//
+// The stage follows the current agenda item: its kind names the view everyone sees first.
+// The bar shows the current item with its planned time box, the running timer (a round's
+// speaker, a member called from the queue, a problem's phase: whatever the server times), and
+// the meeting's elapsed time against the agenda's planned total. The server has no time box
+// per agenda item yet, so the bar counts down only what the server times; when it gains one
+// (an item timer in `flow`), `barModel` is where it slots in.
+
+import { flowOf } from '../flow/state.js';
+import { remainingMs, PHASE_LABELS } from '../flow/time.js';
+
+/** @typedef {import('../../store.js').RoomState} RoomState */
+/** @typedef {import('../../protocol').AgendaItem} AgendaItem */
+/** @typedef {import('../../protocol').AgendaItemKind} AgendaItemKind */
+
+/** How long before time-up the bar warns, by default, in milliseconds. */
+export const WARNING_MS = 30_000;
+
+/**
+ * The views of the room, in the order of the tabs. `kinds` are the agenda item kinds whose
+ * stage the view is.
+ * @type {{ id: string, label: string, kinds: AgendaItemKind[] }[]}
+ */
+export const VIEWS = [
+  { id: 'timer', label: 'Round', kinds: ['round', 'discussion'] },
+  { id: 'reportback', label: 'Report back', kinds: ['report_back'] },
+  { id: 'problem', label: 'Problem', kinds: ['problem'] },
+  { id: 'roleplay', label: 'Role play', kinds: ['role_play'] },
+  { id: 'benchmarks', label: 'Benchmarks', kinds: ['benchmarks'] },
+  { id: 'practices', label: 'Practices', kinds: ['best_practices'] },
+  { id: 'commitments', label: 'Commitments', kinds: ['commitments'] },
+  { id: 'agenda', label: 'Agenda', kinds: [] },
+  { id: 'people', label: 'People', kinds: [] },
+];
+
+/**
+ * @param {RoomState} state
+ * @returns {AgendaItem | null}
+ */
+export function currentItem(state) {
+  return flowOf(state).agenda.find((item) => item.status === 'current') ?? null;
+}
+
+/**
+ * The view that is the stage now: the current item's, else the round's while one runs (or a
+ * timer), else the agenda.
+ * @param {RoomState} state
+ * @returns {string}
+ */
+export function stageView(state) {
+  const item = currentItem(state);
+  if (item) return VIEWS.find((view) => view.kinds.includes(item.kind))?.id ?? 'agenda';
+  const flow = flowOf(state);
+  if (flow.round || flow.timer) return 'timer';
+  return 'agenda';
+}
+
+/**
+ * @typedef {object} BarModel
+ * @property {AgendaItem | null} item The current agenda item.
+ * @property {AgendaItem | null} next The first pending item after it (or the first pending one).
+ * @property {number} plannedTotalMs The agenda's time boxes added up.
+ * @property {number} elapsedMs Since the meeting started.
+ * @property {{ who: string | null, remainingMs: number, paused: boolean, warning: boolean, over: boolean, deadline: number } | null} timer
+ */
+
+/**
+ * @param {RoomState} state
+ * @param {number} now The server's time.
+ * @param {(id: string) => string} nameOf
+ * @param {number} [warningMs]
+ * @returns {BarModel}
+ */
+export function barModel(state, now, nameOf, warningMs = WARNING_MS) {
+  const flow = flowOf(state);
+  const item = currentItem(state);
+  const index = item ? flow.agenda.indexOf(item) : -1;
+  const next = flow.agenda.slice(index + 1).find((candidate) => candidate.status === 'pending') ?? null;
+  const plannedTotalMs = flow.agenda.reduce((sum, entry) => sum + entry.time_box_ms, 0);
+  /** @type {BarModel['timer']} */
+  let timer = null;
+  if (flow.timer) {
+    const remaining = remainingMs(flow.timer, now);
+    const subject = flow.timer.subject;
+    // Whom the timer times, or a problem's phase.
+    const who = subject.kind === 'problem_phase' ? PHASE_LABELS[subject.phase] ?? null : nameOf(subject.member_id);
+    const paused = flow.timer.state.status === 'paused';
+    timer = {
+      who,
+      remainingMs: remaining,
+      paused,
+      over: remaining <= 0,
+      warning: remaining > 0 && remaining <= warningMs,
+      deadline: flow.timer.state.status === 'running' ? flow.timer.state.deadline_ms : -1,
+    };
+  }
+  return { item, next, plannedTotalMs, elapsedMs: Math.max(0, now - state.meeting.started_at_ms), timer };
+}

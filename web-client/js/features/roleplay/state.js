@@ -1,0 +1,121 @@
+// @ts-check
+// Role play's state: the current role play, the buyer's brief (only the buyer's page has it),
+// the revealed results, the rubric templates and the sellers' trends. Pure.
+
+/** @typedef {import('../../protocol').RolePlayView} RolePlayView */
+/** @typedef {import('../../protocol').RolePlayEvent} RolePlayEvent */
+
+/**
+ * @typedef {object} RolePlayState
+ * @property {RolePlayView} view
+ */
+
+/** How many revealed results the server keeps in the snapshot. */
+const REVEALED_KEPT = 10;
+
+/**
+ * Applies one role play change to the feature's state.
+ * @param {RolePlayState} own
+ * @param {RolePlayEvent} change
+ */
+export function applyRolePlayChange(own, change) {
+  const view = own.view;
+  const current = view.current;
+  const same = (/** @type {string} */ id) => !!current && current.role_play_id === id;
+  switch (change.kind) {
+    case 'set_up':
+      view.current = { ...change.role_play };
+      view.buyer_brief = null;
+      view.you_submitted = false;
+      break;
+    case 'buyer_brief':
+      if (same(change.role_play_id)) view.buyer_brief = change.brief;
+      break;
+    case 'scoring_opened':
+      if (current && same(change.role_play_id)) current.phase = 'scoring';
+      break;
+    case 'submission_count':
+      if (current && same(change.role_play_id)) current.submission_count = change.count;
+      break;
+    case 'scoring_closed':
+      if (current && same(change.role_play_id)) {
+        current.phase = 'closed';
+        // Once scoring ends the server forgets who submitted, and so does the page.
+        view.you_submitted = false;
+      }
+      break;
+    case 'revealed': {
+      const results = change.results;
+      if (current && same(results.role_play_id)) {
+        current.phase = 'revealed';
+        current.submission_count = results.submission_count;
+        view.you_submitted = false;
+      }
+      view.revealed = [...view.revealed.filter((entry) => entry.role_play_id !== results.role_play_id), results].slice(-REVEALED_KEPT);
+      const point = { role_play_id: results.role_play_id, meeting_number: results.meeting_number, revealed_at_ms: results.revealed_at_ms, rubric_name: results.rubric_name, overall_percent: results.overall_percent };
+      const trend = view.seller_trends.find((entry) => entry.seller === results.seller);
+      if (trend) {
+        if (!trend.points.some((entry) => entry.role_play_id === point.role_play_id)) trend.points = [...trend.points, point].slice(-50);
+      } else {
+        view.seller_trends = [...view.seller_trends, { seller: results.seller, points: [point] }];
+      }
+      break;
+    }
+    case 'cancelled':
+      if (same(change.role_play_id)) {
+        view.current = null;
+        view.buyer_brief = null;
+        view.you_submitted = false;
+      }
+      break;
+    case 'template_saved': {
+      const name = change.rubric.name.toLowerCase();
+      view.templates = [...view.templates.filter((entry) => entry.built_in || entry.rubric.name.toLowerCase() !== name), { rubric: change.rubric, built_in: false }];
+      break;
+    }
+    case 'template_deleted': {
+      const name = change.name.toLowerCase();
+      view.templates = view.templates.filter((entry) => entry.built_in || entry.rubric.name.toLowerCase() !== name);
+      break;
+    }
+  }
+}
+
+/**
+ * The server acknowledged this member's submission to `rolePlayId`: from now on the page says
+ * so (a reload learns the same from the snapshot's `you_submitted`).
+ * @param {RolePlayState} own
+ * @param {string} rolePlayId
+ * @returns {boolean} Whether it changed anything.
+ */
+export function noteOwnSubmission(own, rolePlayId) {
+  const current = own.view.current;
+  if (!current || current.role_play_id !== rolePlayId || current.phase !== 'scoring' || own.view.you_submitted) return false;
+  own.view.you_submitted = true;
+  return true;
+}
+
+/** @type {import('../../store.js').Feature<RolePlayState>} */
+export const rolePlayFeature = {
+  id: 'role_play',
+  fromSnapshot(snapshot) {
+    const view = snapshot.role_play;
+    /** @type {RolePlayState} */
+    const own = {
+      view: {
+        current: view.current ? { ...view.current } : null,
+        buyer_brief: view.buyer_brief ?? null,
+        revealed: [...view.revealed],
+        templates: [...view.templates],
+        seller_trends: view.seller_trends.map((trend) => ({ ...trend, points: [...trend.points] })),
+        you_submitted: view.you_submitted ?? false,
+      },
+    };
+    return own;
+  },
+  events: {
+    role_play(own, event) {
+      applyRolePlayChange(own, event.change);
+    },
+  },
+};

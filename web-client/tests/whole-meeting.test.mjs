@@ -1,0 +1,229 @@
+// A whole weekly meeting in real browsers: a facilitator and three members go through every
+// stage of the default agenda plus an open discussion, at 1366×900 and on a phone at 390×844,
+// each in light and in dark mode (Fran: laptop, light; Ann: phone, dark; Bob: phone, light;
+// Cleo: laptop, dark). At each stage every page shows that stage's content in its first
+// screen, without scrolling, and the meeting bar; every screen is photographed
+// (target/screenshots/meeting-<stage>-<who>.png) and checked with axe-core (no serious or
+// critical violation); the facilitator reaches the stage's control within 10 Tab presses
+// from the stage's tab; and no page logs an error.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
+import { launchBrowser, join, waitUntil, everyoneSees, PHONE } from './support/browser.mjs';
+import { checkAccessibility, firstScreenShot, inFirstScreen } from './support/stage.mjs';
+
+/** @typedef {import('playwright-core').Page} Page */
+
+const LAPTOP = { viewport: { width: 1366, height: 900 } };
+const LAPTOP_DARK = { ...LAPTOP, colorScheme: /** @type {const} */ ('dark') };
+const PHONE_DARK = { ...PHONE, colorScheme: /** @type {const} */ ('dark') };
+/** Tab presses from the stage's tab to the facilitator's control, at most. */
+const TABS_TO_CONTROL_MAX = 10;
+
+/**
+ * Presses Tab from the selected tab of the room until `selector` has the focus; the number of
+ * presses, or null when it was not reached within TABS_TO_CONTROL_MAX.
+ * @param {Page} page
+ * @param {string} selector
+ */
+async function tabsTo(page, selector) {
+  await page.locator('#room-tabs [role="tab"][aria-selected="true"]').focus();
+  for (let presses = 1; presses <= TABS_TO_CONTROL_MAX; presses++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((wanted) => !!document.activeElement?.matches(wanted), selector)) return presses;
+  }
+  return null;
+}
+
+/**
+ * Fills the score form with the top score of each criterion, and submits it.
+ * @param {Page} page
+ */
+async function score(page) {
+  const criteria = await page.locator('#roleplay-score .criterion').count();
+  for (let index = 0; index < criteria; index++) {
+    await page.locator(`#roleplay-score [data-criterion="${index}"] input[type="radio"]`).last().check();
+  }
+  await page.locator('#roleplay-comment').fill('Clear next step at the end.');
+  await page.locator('#roleplay-submit').click();
+  await waitUntil(page, 'the submission is acknowledged', () => !!document.getElementById('roleplay-submitted'));
+}
+
+test('a whole meeting: every stage is in the first screen of every page', { timeout: 600_000 }, async () => {
+  const dataDir = makeDataDir();
+  const server = await startServer({ dataDir });
+  const browser = await launchBrowser();
+  try {
+    const links = await fetch(`${server.url}/api/groups`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Tuesday Closers' }),
+    }).then((response) => response.json());
+    const fran = await join(browser, links.facilitator_url, 'Fran', LAPTOP, 'Enter as facilitator');
+    const ann = await join(browser, links.invite_url, 'Ann', PHONE_DARK, 'Join');
+    const bob = await join(browser, links.invite_url, 'Bob', PHONE, 'Join');
+    const cleo = await join(browser, links.invite_url, 'Cleo', LAPTOP_DARK, 'Join');
+    const everyone = [fran, ann, bob, cleo];
+    const labels = { Fran: 'facilitator', Ann: 'phone-dark', Bob: 'phone', Cleo: 'dark' };
+
+    /**
+     * Every page shows `selector` in its first screen; photographs and checks each page; the
+     * facilitator reaches `control` (when given) within 10 Tab presses.
+     * @param {string} stage
+     * @param {string} selector
+     * @param {string} [control]
+     */
+    const stageSeen = async (stage, selector, control) => {
+      for (const person of everyone) {
+        await waitUntil(person.page, `${person.name} sees the ${stage} stage`, (wanted) => {
+          const element = document.querySelector(wanted);
+          return !!element && element.getClientRects().length > 0;
+        }, selector);
+        // Clicks elsewhere may have scrolled; the first screen is what a person sees on arrival.
+        const where = await inFirstScreen(person.page, [selector, '#meeting-bar']);
+        const label = /** @type {Record<string, string>} */ (labels)[person.name];
+        await firstScreenShot(person.page, `meeting-${stage}-${label}`);
+        assert.deepEqual(where.filter((entry) => !entry.inside), [], `${person.name} (${label}) sees the ${stage} stage in the first screen`);
+        await checkAccessibility(person.page, `${stage}, ${person.name} (${label})`);
+      }
+      if (control) {
+        const presses = await tabsTo(fran.page, control);
+        assert.ok(presses !== null, `the facilitator reaches ${control} within ${TABS_TO_CONTROL_MAX} Tab presses from the ${stage} stage's tab`);
+      }
+    };
+    /** Where the focus is on Fran's page: not the page itself after an action. */
+    const focusKept = async (/** @type {string} */ after) => {
+      const where = await fran.page.evaluate(() => document.activeElement?.tagName ?? 'BODY');
+      assert.notEqual(where, 'BODY', `the focus does not fall to the page after ${after}`);
+    };
+
+    // --- the agenda, with an open discussion added at the end -------------------------------
+    await fran.page.locator('#agenda-item-title').fill('Open discussion');
+    await fran.page.locator('#agenda-item-kind').selectOption('discussion');
+    await fran.page.locator('#agenda-add').click();
+    await everyoneSees(everyone, 'the open discussion on the agenda', () => document.getElementById('agenda-list')?.textContent?.includes('Open discussion'));
+    await focusKept('Add item');
+    await stageSeen('agenda', '#agenda-list');
+    /** The facilitator moves on from the bar; everyone's bar names the item. */
+    const nextItem = async (/** @type {string} */ title) => {
+      await fran.page.locator('#bar-next-item').click();
+      await everyoneSees(everyone, `"${title}" in the bar`, (wanted) => document.getElementById('bar-item-title')?.textContent === wanted, title);
+      await focusKept(`Next: ${title}`);
+    };
+
+    // --- the check-in round: the order and the big timer -----------------------------------
+    await nextItem('Check-in round');
+    await stageSeen('round-ready', '#timer-box', '#timer-start');
+    await fran.page.locator('#timer-start').click();
+    await everyoneSees(everyone, 'the speaking order and a running timer', () => document.querySelectorAll('#round-order .speaker').length === 4
+      && /^\d+:\d\d$/.test(document.getElementById('timer-display')?.textContent ?? '') && !!document.querySelector('#bar-timer:not([hidden])'));
+    await focusKept('Start round');
+    await everyoneSees(everyone, 'the time left in the tab title', () => /^\d+:\d\d /.test(document.title));
+    await stageSeen('round', '#round-order', '#timer-next-button');
+    await fran.page.locator('#timer-next-button').click();
+    await everyoneSees(everyone, 'Ann speaking', () => document.querySelector('#round-order .speaker[data-status="speaking"] .speaker-name')?.textContent?.startsWith('Ann'));
+    await fran.page.locator('#timer-end').click();
+    await everyoneSees(everyone, 'the round ended', () => !document.querySelector('#round-box:not([hidden])'));
+    await focusKept('End round');
+
+    // --- report back: nothing due in a group's first meeting --------------------------------
+    await nextItem('Report back');
+    await stageSeen('report-back', '#panel-reportback');
+
+    // --- bring a problem: a presenter, suggestions, the presenter's choice ---------------------
+    await nextItem('Bring a problem');
+    await stageSeen('problem-presenter', '#problem-box', '#problem-presenter-select');
+    await fran.page.locator('#problem-presenter-select').selectOption({ label: 'Ann' });
+    await fran.page.getByRole('button', { name: 'Set presenter' }).click();
+    await everyoneSees(everyone, 'Ann presents', () => document.getElementById('problem-presenter')?.textContent?.startsWith('Ann'));
+    await focusKept('Set presenter');
+    await fran.page.getByRole('button', { name: 'Start Present · 5 min' }).click();
+    await everyoneSees(everyone, 'the present phase', () => !!document.querySelector('#problem-phases .phase.current[data-phase="present"]'));
+    await stageSeen('problem', '#problem-phases', '[data-action="phase-clarify"]');
+    await fran.page.getByRole('button', { name: 'Start Suggestions · 8 min' }).click();
+    await focusKept('Start Suggestions');
+    await cleo.page.locator('#suggestion-text').fill('Ask the champion to bring the CFO to a second call.');
+    await cleo.page.locator('#suggestion-add').click();
+    await bob.page.locator('#suggestion-text').fill('Send a one-page ROI summary before Friday.');
+    await bob.page.locator('#suggestion-add').click();
+    await everyoneSees(everyone, 'two suggestions', () => document.querySelectorAll('#suggestion-list .suggestion').length === 2);
+    await stageSeen('problem-suggestions', '#suggestion-list');
+    await fran.page.getByRole('button', { name: 'Start Choose · 2 min' }).click();
+    await waitUntil(ann.page, 'Ann can choose', () => !!document.querySelector('#suggestion-list input[type="checkbox"]'));
+    await ann.page.locator('#suggestion-list input[type="checkbox"]').first().check();
+    await ann.page.locator('#suggestions-choose').click();
+    await everyoneSees(everyone, 'Ann\'s choice', () => document.getElementById('chosen-note')?.textContent?.includes('chose 1 suggestion'));
+    await stageSeen('problem-decided', '#chosen-note');
+
+    // --- role play: setup, the call, scoring, results -----------------------------------------
+    await nextItem('Role play');
+    await stageSeen('role-play-setup', '#panel-roleplay', '#roleplay-seller');
+    await fran.page.locator('#roleplay-seller').selectOption({ label: 'Ann' });
+    await fran.page.locator('#roleplay-buyer').selectOption({ label: 'Bob' });
+    await fran.page.locator('#roleplay-scenario').fill('Renewal call with a customer who wants a 10% discount.');
+    await fran.page.locator('#roleplay-brief').fill('You have a competitor quote 12% lower.');
+    await fran.page.locator('#roleplay-setup-submit').click();
+    await everyoneSees(everyone, 'the scenario', () => document.getElementById('roleplay-scenario-text')?.textContent?.includes('Renewal'));
+    await focusKept('Set up role play');
+    await stageSeen('role-play-call', '.roleplay-current', '#roleplay-open');
+    await fran.page.locator('#roleplay-open').click();
+    for (const person of [fran, bob, cleo]) await waitUntil(person.page, `${person.name} has the form`, () => !!document.getElementById('roleplay-score'));
+    await focusKept('Open scoring');
+    await stageSeen('role-play-scoring', '.roleplay-current', '#roleplay-score-first');
+    for (const person of [fran, bob, cleo]) await score(person.page);
+    await waitUntil(fran.page, 'the reveal is enabled', () => !(/** @type {HTMLButtonElement | null} */ (document.getElementById('roleplay-reveal')))?.disabled);
+    await fran.page.locator('#roleplay-reveal').click();
+    await everyoneSees(everyone, 'the results', () => !!document.getElementById('roleplay-results'));
+    await focusKept('Reveal results');
+    await stageSeen('role-play-results', '#roleplay-results');
+    for (const person of everyone) {
+      const bars = await person.page.locator('#roleplay-results .distribution').first().getByRole('listitem').allTextContents();
+      assert.ok(bars.some((text) => /3 scorers/.test(text)), `${person.name} hears each bar's count: ${bars.join(' | ')}`);
+    }
+
+    // --- benchmarks: entry, then the group view -------------------------------------------------
+    await nextItem('Benchmarks');
+    await stageSeen('benchmarks-entry', '#benchmark-form', '#benchmark-inputs input');
+    for (const [index, person] of [ann, bob, cleo].entries()) {
+      const inputs = person.page.locator('#benchmark-inputs input');
+      const count = await inputs.count();
+      for (let field = 0; field < count; field++) await inputs.nth(field).fill(String(10 * (index + 1) + field));
+      await person.page.locator('#benchmark-submit').click();
+    }
+    await everyoneSees(everyone, 'the group\'s numbers', () => !!document.querySelector('#benchmark-group .metric-cards'));
+    await stageSeen('benchmarks', '#benchmark-group');
+
+    // --- best practices: the library ---------------------------------------------------------
+    await nextItem('Best practices');
+    await stageSeen('practices-empty', '#panel-practices', '#practice-search');
+    await cleo.page.locator('.practice-new > summary').click();
+    await cleo.page.locator('#practice-title').fill('Ask for the budget in the first call');
+    await cleo.page.locator('#practice-description').fill('Asking early saved two weeks on three deals.');
+    await cleo.page.locator('#practice-tags').fill('discovery, budget');
+    await cleo.page.locator('#practice-post').click();
+    await everyoneSees(everyone, 'the practice', () => !!document.querySelector('#practice-list .practice'));
+    await ann.page.locator('#practice-list .upvote').first().click();
+    await everyoneSees(everyone, 'one upvote', () => document.querySelector('#practice-list .upvote')?.textContent === '▲ 1');
+    await stageSeen('practices', '#practice-list .practice');
+
+    // --- new commitments: the board -------------------------------------------------------------
+    await nextItem('New commitments');
+    await bob.page.locator('#commitment-text').fill('Call the three stalled leads');
+    await bob.page.locator('#commitment-add').click();
+    await everyoneSees(everyone, 'Bob\'s commitment', () => document.getElementById('commitment-board')?.textContent?.includes('three stalled leads'));
+    await stageSeen('commitments', '#commitment-board', '#commitment-text');
+
+    // --- the open discussion: the timer stage --------------------------------------------------
+    await nextItem('Open discussion');
+    // On a phone the hand button is on the stage too.
+    await bob.page.locator('#stage-hand-button').click();
+    await everyoneSees(everyone, 'Bob\'s raised hand', () => document.getElementById('queue-list')?.textContent?.includes('Bob'));
+    await waitUntil(bob.page, 'Bob\'s stage button says the hand is up', () => document.getElementById('stage-hand-button')?.getAttribute('aria-pressed') === 'true');
+    await stageSeen('discussion', '#timer-box', '#timer-start');
+
+    for (const person of everyone) assert.deepEqual(person.errors, [], `${person.name}'s page logged no error`);
+  } finally {
+    await browser.close();
+    await server.stop();
+    removeDataDir(dataDir);
+  }
+});
