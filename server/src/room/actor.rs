@@ -10,7 +10,15 @@
 //! is for (almost always all of them; see [`Audience`]). A connection whose queue is full is
 //! closed with `slow_consumer`; it can resume.
 
+mod fanout;
+mod join;
+mod lease;
+mod next_meeting;
+mod persist;
 mod roleplay;
+
+use fanout::Flushes;
+use persist::snapshot_head_start;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -133,79 +141,6 @@ struct RoomActor {
     flushes: Flushes,
 }
 
-/// The outboxes a room queued frames in and has yet to flush. What is urgent goes out at the
-/// end of the room's step, so each connection gets what the step had for it in one write (see
-/// [`Outbox`]). What can wait ([`Urgency::Soon`]: presence) goes out with the next urgent frame
-/// to the same connection, or [`FLUSH_SOON_WITHIN`] after the first of them, whichever comes
-/// first: when a room's members come back together (after a network blip or a restart), each
-/// member gets the others' arrivals in a few writes instead of one write per arrival.
-#[derive(Default)]
-struct Flushes {
-    now: Vec<Outbox>,
-    soon: Vec<Outbox>,
-    /// When `soon` is due.
-    soon_at: Option<tokio::time::Instant>,
-}
-
-/// How soon the room's members must get `event`: a member coming or going can wait a few
-/// milliseconds for company (see [`Flushes`]); everything else goes out at the end of the step.
-fn urgency_of(event: &RoomEvent) -> Urgency {
-    match event {
-        RoomEvent::PresenceChanged { .. } => Urgency::Soon,
-        _ => Urgency::Now,
-    }
-}
-
-/// The longest a frame that can wait ([`Urgency::Soon`]) waits for company before it is
-/// written: well under what a person notices, and longer than most bursts of joins take.
-const FLUSH_SOON_WITHIN: Duration = Duration::from_millis(10);
-
-/// The most outboxes [`Flushes`] lists for a flush soon; past it, it flushes them at once.
-const FLUSH_SOON_OUTBOXES_MAX: usize = 1024;
-
-impl Flushes {
-    /// Queues `frame` in `outbox`, to be flushed within `urgency`.
-    fn queue(
-        &mut self,
-        outbox: &Outbox,
-        frame: WireFrame,
-        urgency: Urgency,
-    ) -> Result<(), QueueError> {
-        if outbox.push_later(frame, urgency)? {
-            match urgency {
-                Urgency::Now => self.now.push(outbox.clone()),
-                Urgency::Soon => {
-                    self.soon.push(outbox.clone());
-                    self.soon_at
-                        .get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_SOON_WITHIN);
-                    // An outbox is listed again after each flush now, so a busy room could
-                    // list one many times before the deadline: bounded here.
-                    if self.soon.len() >= FLUSH_SOON_OUTBOXES_MAX {
-                        self.flush_all();
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Ends a step of the room's loop: writes what is urgent.
-    fn flush_now(&mut self) {
-        for outbox in self.now.drain(..) {
-            outbox.flush();
-        }
-    }
-
-    /// Writes everything queued (an outbox flushed since it was queued has nothing to write).
-    fn flush_all(&mut self) {
-        self.flush_now();
-        for outbox in self.soon.drain(..) {
-            outbox.flush();
-        }
-        self.soon_at = None;
-    }
-}
-
 /// Seconds between retries of presence changes that could not be stored.
 const PRESENCE_RETRY: Duration = Duration::from_secs(1);
 
@@ -213,20 +148,6 @@ const PRESENCE_RETRY: Duration = Duration::from_secs(1);
 /// produced (see [`Flushes`]): enough to batch a burst, few enough that the first
 /// command's frames wait only for a handful of others.
 const COMMANDS_PER_STEP_MAX: usize = 16;
-
-/// How many events earlier than `every` a room takes its first snapshot after loading: a
-/// number below half of `every` drawn from the group's id. Rooms loaded together and busy at
-/// the same rate would otherwise take their snapshots at the same moments, each a
-/// serialization of the whole room and a larger store write, and the rooms sharing the core
-/// would all wait for the burst (BENCHMARKS.md). The log a load replays stays within `every`.
-fn snapshot_head_start(group: GroupId, every: u64) -> u64 {
-    let half = every / 2;
-    if half == 0 {
-        return 0;
-    }
-    // The id's low bits are random (UUID v4).
-    (group.as_u128() as u64) % half
-}
 
 /// Builds a room from what the store holds and starts its task. `on_stop` runs when the task
 /// ends (the registry uses it to forget the room).
@@ -401,53 +322,6 @@ impl RoomActor {
         info!(group = %self.group_id(), seq = self.state.seq, "room stopped");
     }
 
-    // --- Ownership ------------------------------------------------------------------------
-    //
-    // The registry took the group's lease before loading the room; the room renews it while
-    // it is live and releases it when it stops. The store's seq check is the last line of
-    // defence: if this process is not the only writer any more (its lease expired during an
-    // outage and another process took the room, or a write that timed out was carried out
-    // after all), its next append conflicts. Either way the state in memory is no longer the
-    // stored truth, so the room stops: it closes every connection with `room_moved` (the
-    // clients reconnect and resume from the store, on whichever process owns the room now),
-    // writes no final snapshot, and releases the lease if it still holds it.
-
-    /// Renews the lease. A refusal means another process holds it: this one stops. A store
-    /// error leaves the room running: the lease may still be valid, and if it is not, the seq
-    /// check refuses this room's next write.
-    async fn renew_lease(&mut self) {
-        let lease_ms = self.context.limits.room_lease_ms;
-        match self
-            .context
-            .store
-            .take_lease(self.group_id(), &self.context.lease_owner, lease_ms)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => self.lose_ownership("another process holds the room's lease"),
-            Err(error) => {
-                warn!(group = %self.group_id(), %error, "could not renew the room's lease");
-            }
-        }
-    }
-
-    fn lose_ownership(&mut self, why: &str) {
-        warn!(group = %self.group_id(), why, "this process no longer owns the room; closing it");
-        self.ownership_lost = true;
-    }
-
-    async fn release_lease(&self) {
-        if let Err(error) = self
-            .context
-            .store
-            .release_lease(self.group_id(), &self.context.lease_owner)
-            .await
-        {
-            // The lease expires by itself; another process waits at most that long.
-            warn!(group = %self.group_id(), %error, "could not release the room's lease");
-        }
-    }
-
     /// How long until the timer's next deadline (zero when it has passed), or `None` when no
     /// `time_up` is pending.
     fn timer_wait(&self) -> Option<Duration> {
@@ -469,7 +343,7 @@ impl RoomActor {
             .into_iter()
             .map(RoomEvent::from)
             .collect();
-        self.timer_write_failed = self.commit(events).await.is_err();
+        self.timer_write_failed = self.record(events).await.is_err();
     }
 
     async fn handle(&mut self, command: RoomCommand) {
@@ -506,87 +380,6 @@ impl RoomActor {
                 }
             }
         }
-    }
-
-    async fn join(
-        &mut self,
-        connection_id: ConnectionId,
-        request_id: RequestId,
-        credential: &Credential,
-        resume: Option<ResumePoint>,
-        outbox: Outbox,
-    ) -> Result<MemberId, RoomError> {
-        if self.subscribers.len() >= self.context.limits.connections_per_room_max {
-            return Err(RoomError::new(
-                ErrorCode::RoomFull,
-                "the room has as many connections as it may; close another tab or try later",
-            ));
-        }
-        let (token, token_hash) = new_secret();
-        let fresh = FreshMember {
-            member_id: MemberId::random(),
-            token,
-            token_hash,
-        };
-        let decision = state::decide_join(&self.state, credential, fresh, &self.rule_limits)?;
-        let member_id = decision.member_id;
-        let mut events = decision.events;
-        // Presence is decided on the state after the join's own events (a new member exists
-        // only then). A member coming back, the usual join, has none: no copy of the room.
-        let presence = if events.is_empty() {
-            state::decide_presence(&self.state, member_id, true, PresenceReason::Joined)
-        } else {
-            let mut preview = self.state.clone();
-            for event in &events {
-                preview.apply(preview.seq + 1, 0, event);
-            }
-            state::decide_presence(&preview, member_id, true, PresenceReason::Joined)
-        };
-        events.extend(presence);
-        self.commit(events).await?;
-
-        let role = self
-            .state
-            .role_of(member_id)
-            .expect("a member who just joined is a member");
-        let catch_up = self.catch_up(resume, member_id).await;
-        let joined = ServerMessage::Ack {
-            id: request_id,
-            result: Reply::Joined(wire::Joined {
-                member_id,
-                role,
-                meeting_id: self.state.meeting.id,
-                member_token: decision.issued_token,
-                catch_up: match catch_up {
-                    CatchUpFrames::Replay(_) => CatchUp::Replay,
-                    CatchUpFrames::Snapshot(_) => CatchUp::Snapshot,
-                },
-            }),
-        };
-        let mut queued = self.flushes.queue(&outbox, encode(&joined), Urgency::Now);
-        match catch_up {
-            CatchUpFrames::Replay(frames) => {
-                for frame in frames {
-                    if queued.is_err() {
-                        break;
-                    }
-                    queued = self.flushes.queue(&outbox, frame, Urgency::Now);
-                }
-            }
-            CatchUpFrames::Snapshot(frame) => {
-                queued = queued.and_then(|()| self.flushes.queue(&outbox, frame, Urgency::Now));
-            }
-        }
-        if queued == Err(QueueError::Full) {
-            outbox.close(
-                CloseReason::SlowConsumer,
-                "too many missed events to send at once; resume again",
-            );
-        }
-        self.subscribers
-            .insert(connection_id, Subscriber { member_id, outbox });
-        info!(group = %self.group_id(), member = %member_id, connection = connection_id, "joined");
-        Ok(member_id)
     }
 
     async fn request(
@@ -640,7 +433,7 @@ impl RoomActor {
         }
     }
 
-    /// Decides a change with the rules, then commits its events.
+    /// Decides a change with the rules, then records its events.
     async fn change(&mut self, member_id: MemberId, change: &Change) -> Result<Reply, RoomError> {
         let events = state::decide(
             &self.state,
@@ -650,385 +443,15 @@ impl RoomActor {
             self.now_ms,
         )?;
         let reply = state::reply_for(&events);
-        self.commit(events).await?;
+        self.record(events).await?;
         Ok(reply)
     }
-
-    /// Persists `events`, then applies them and sends them to everyone in the room.
-    async fn commit(&mut self, events: Vec<RoomEvent>) -> Result<(), RoomError> {
-        self.commit_from(None, events, false).await
-    }
-
-    /// Like [`Self::commit`], from `next`, a copy of the state that may carry a change that is
-    /// not an event (a submission), with a snapshot in the same write when `with_snapshot`.
-    async fn commit_from(
-        &mut self,
-        base: Option<RoomState>,
-        events: Vec<RoomEvent>,
-        with_snapshot: bool,
-    ) -> Result<(), RoomError> {
-        if events.is_empty() && !with_snapshot {
-            return Ok(());
-        }
-        let now_ms = self.now_ms;
-        let snapshot_due = with_snapshot
-            || self.events_since_snapshot + self.snapshot_head_start + events.len() as u64
-                >= self.context.limits.snapshot_every_events;
-        // The state after the events is built ahead of the write only when it must be stored
-        // with them (a snapshot) or the caller brought its own; otherwise the events are
-        // applied to the state in place once they are stored, which spares a copy of the
-        // whole room per action.
-        debug_assert!(
-            !events
-                .iter()
-                .any(|event| matches!(event, RoomEvent::NextMeetingStarted { .. })),
-            "a meeting switch goes through start_next_meeting"
-        );
-        let mut next = match base {
-            Some(base) => Some(base),
-            None if snapshot_due => Some(self.state.clone()),
-            None => None,
-        };
-        let first_seq = next.as_ref().unwrap_or(&self.state).seq + 1;
-        let mut entries = Vec::with_capacity(events.len());
-        let mut frames = Vec::with_capacity(events.len());
-        for (seq, event) in (first_seq..).zip(&events) {
-            if let Some(next) = next.as_mut() {
-                next.apply(seq, now_ms, event);
-            }
-            let stored = StoredEvent {
-                at_ms: now_ms,
-                event: event.clone(),
-            };
-            entries.push(LogEntry {
-                seq,
-                bytes: stored::encode_event(&stored),
-            });
-            frames.push(RecentEvent {
-                seq,
-                frame: event_frame(seq, now_ms, event),
-                audience: event.audience(),
-            });
-        }
-        let snapshot = next
-            .as_ref()
-            .filter(|_| snapshot_due)
-            .map(|next| self.snapshot_of(next));
-        let batch = AppendBatch {
-            group_id: self.group_id(),
-            meeting_id: next.as_ref().unwrap_or(&self.state).meeting.id,
-            entries: &entries,
-            snapshot: snapshot.as_ref(),
-        };
-        if let Err(error) = self.context.store.append(batch).await {
-            warn!(group = %self.group_id(), %error, "could not persist events");
-            if matches!(error, StoreError::Conflict(_)) {
-                self.lose_ownership("the log has moved on without this room");
-            }
-            return Err(storage_error(&error));
-        }
-        self.events_since_snapshot = if snapshot_due {
-            self.snapshot_head_start = 0;
-            0
-        } else {
-            self.events_since_snapshot + entries.len() as u64
-        };
-        match next {
-            Some(next) => self.state = next,
-            None => {
-                for (seq, event) in (first_seq..).zip(&events) {
-                    self.state.apply(seq, now_ms, event);
-                }
-            }
-        }
-        debug_assert_eq!(self.state.check_invariants(), Ok(()));
-
-        let removed: Vec<MemberId> = events
-            .iter()
-            .filter_map(|event| match event {
-                RoomEvent::MemberRemoved { member_id } => Some(*member_id),
-                _ => None,
-            })
-            .collect();
-        let mut slow = Vec::new();
-        for (recent, event) in frames.into_iter().zip(&events) {
-            let urgency = urgency_of(event);
-            for (connection_id, subscriber) in &self.subscribers {
-                if !recent.audience.includes(subscriber.member_id) {
-                    continue;
-                }
-                if self
-                    .flushes
-                    .queue(&subscriber.outbox, recent.frame.clone(), urgency)
-                    == Err(QueueError::Full)
-                {
-                    slow.push(*connection_id);
-                }
-            }
-            self.recent.push_back(recent);
-            if self.recent.len() > self.context.limits.recent_events_max {
-                self.recent.pop_front();
-            }
-        }
-        if !removed.is_empty() {
-            self.subscribers.retain(|_, subscriber| {
-                let gone = removed.contains(&subscriber.member_id);
-                if gone {
-                    subscriber.outbox.close(
-                        CloseReason::Removed,
-                        "the facilitator removed you from this group",
-                    );
-                }
-                !gone
-            });
-        }
-        if !slow.is_empty() {
-            slow.sort_unstable();
-            slow.dedup();
-            Box::pin(self.drop_slow(slow)).await;
-        }
-        Ok(())
-    }
-
-    /// Ends the current meeting and starts the next. The new meeting's snapshot is written
-    /// first: once it is durable the switch has happened, whatever comes after. Then the ended
-    /// meeting's log gets its last event, for clients that resume into it.
-    async fn start_next_meeting(&mut self, by: MemberId) -> Result<(), RoomError> {
-        let events = state::decide_next_meeting(&self.state, by, wire::MeetingId::random())?;
-        let now_ms = self.now_ms;
-        let ended_meeting = self.state.meeting.id;
-        let last_seq = self.state.seq + 1;
-        let mut next = self.state.clone();
-        for event in &events {
-            next.apply(last_seq, now_ms, event);
-        }
-        let snapshot = self.snapshot_of(&next);
-        let switch = AppendBatch {
-            group_id: self.group_id(),
-            meeting_id: next.meeting.id,
-            entries: &[],
-            snapshot: Some(&snapshot),
-        };
-        if let Err(error) = self.context.store.append(switch).await {
-            warn!(group = %self.group_id(), %error, "could not start the next meeting");
-            if matches!(error, StoreError::Conflict(_)) {
-                self.lose_ownership("the store refused the next meeting's snapshot");
-            }
-            return Err(storage_error(&error));
-        }
-        let entries: Vec<LogEntry> = events
-            .iter()
-            .map(|event| LogEntry {
-                seq: last_seq,
-                bytes: stored::encode_event(&StoredEvent {
-                    at_ms: now_ms,
-                    event: event.clone(),
-                }),
-            })
-            .collect();
-        let last_event = AppendBatch {
-            group_id: self.group_id(),
-            meeting_id: ended_meeting,
-            entries: &entries,
-            snapshot: None,
-        };
-        if let Err(error) = self.context.store.append(last_event).await {
-            // The switch is durable; a client resuming into the ended meeting gets a snapshot.
-            warn!(group = %self.group_id(), %error, "ended meeting's last event not logged");
-        }
-        // Retention trims the ended meeting's log once it is old enough; if this record is
-        // lost the log is simply kept.
-        if let Err(error) = self.context.store.end_meeting(ended_meeting, now_ms).await {
-            warn!(group = %self.group_id(), %error, "ended meeting not recorded for retention");
-        }
-        self.state = next;
-        self.events_since_snapshot = 0;
-        self.recent.clear();
-        info!(group = %self.group_id(), meeting = %self.state.meeting.id, number = self.state.meeting.number, "next meeting started");
-        let frames: Vec<WireFrame> = events
-            .iter()
-            .map(|event| event_frame(last_seq, now_ms, event))
-            .collect();
-        // Snapshots are per viewer (a buyer brief is in the buyer's only): one serialization per
-        // member, shared by that member's connections.
-        let mut snapshots: HashMap<MemberId, WireFrame> = HashMap::new();
-        let mut slow = Vec::new();
-        for (connection_id, subscriber) in &self.subscribers {
-            let snapshot = snapshots
-                .entry(subscriber.member_id)
-                .or_insert_with(|| {
-                    encode(&ServerMessage::Snapshot(
-                        self.wire_snapshot_for(subscriber.member_id),
-                    ))
-                })
-                .clone();
-            let queued = frames
-                .iter()
-                .chain(std::iter::once(&snapshot))
-                .try_for_each(|frame| {
-                    self.flushes
-                        .queue(&subscriber.outbox, frame.clone(), Urgency::Now)
-                });
-            if queued == Err(QueueError::Full) {
-                slow.push(*connection_id);
-            }
-        }
-        if !slow.is_empty() {
-            Box::pin(self.drop_slow(slow)).await;
-        }
-        Ok(())
-    }
-
-    /// Closes connections that cannot keep up and records who went offline.
-    async fn drop_slow(&mut self, connection_ids: Vec<ConnectionId>) {
-        for connection_id in connection_ids {
-            if let Some(subscriber) = self.subscribers.remove(&connection_id) {
-                warn!(group = %self.group_id(), connection = connection_id, "slow consumer disconnected");
-                subscriber.outbox.close(
-                    CloseReason::SlowConsumer,
-                    "you fell too far behind the room; reconnect to resume",
-                );
-            }
-        }
-        self.reconcile_presence(PresenceReason::ConnectionLost)
-            .await;
-    }
-
-    /// Brings the stored presence in line with who is connected now. A failed write is retried
-    /// later, so presence is eventually right even across a storage outage.
-    async fn reconcile_presence(&mut self, reason: PresenceReason) {
-        self.now_ms = self.context.clock.now_ms();
-        let connected: std::collections::BTreeSet<MemberId> = self
-            .subscribers
-            .values()
-            .map(|subscriber| subscriber.member_id)
-            .collect();
-        let mut events = Vec::new();
-        for member in &self.state.members {
-            let online = connected.contains(&member.id);
-            if let Some(event) = state::decide_presence(&self.state, member.id, online, reason) {
-                events.push(event);
-            }
-        }
-        self.presence_out_of_date = match self.commit(events).await {
-            Ok(()) => false,
-            Err(_) => true,
-        };
-    }
-
-    /// The frames that bring a joining connection of `viewer` up to date: only what is meant
-    /// for them.
-    async fn catch_up(&self, resume: Option<ResumePoint>, viewer: MemberId) -> CatchUpFrames {
-        let snapshot = || {
-            CatchUpFrames::Snapshot(encode(&ServerMessage::Snapshot(
-                self.wire_snapshot_for(viewer),
-            )))
-        };
-        let Some(resume) = resume else {
-            return snapshot();
-        };
-        let current = self.state.seq;
-        if resume.meeting_id != self.state.meeting.id
-            || resume.seq > current
-            || current - resume.seq > self.context.limits.replay_events_max as u64
-        {
-            return snapshot();
-        }
-        if resume.seq == current {
-            return CatchUpFrames::Replay(Vec::new());
-        }
-        // The recent events cover the gap: no I/O.
-        if let Some(first) = self.recent.front()
-            && first.seq <= resume.seq + 1
-        {
-            let frames = self
-                .recent
-                .iter()
-                .filter(|recent| recent.seq > resume.seq && recent.audience.includes(viewer))
-                .map(|recent| recent.frame.clone())
-                .collect();
-            return CatchUpFrames::Replay(frames);
-        }
-        // Otherwise read the log; any gap in it (trimmed entries) means a snapshot.
-        let wanted = (current - resume.seq) as usize;
-        match self
-            .context
-            .store
-            .read_log(self.state.meeting.id, resume.seq, wanted)
-            .await
-        {
-            Ok(entries) => {
-                let mut frames = Vec::with_capacity(entries.len());
-                for (offset, entry) in entries.iter().enumerate() {
-                    let expected = resume.seq + 1 + offset as u64;
-                    let Ok(stored) = stored::decode_event(&entry.bytes) else {
-                        return snapshot();
-                    };
-                    if entry.seq != expected {
-                        return snapshot();
-                    }
-                    if stored.event.audience().includes(viewer) {
-                        frames.push(event_frame(entry.seq, stored.at_ms, &stored.event));
-                    }
-                }
-                if entries.len() == wanted {
-                    CatchUpFrames::Replay(frames)
-                } else {
-                    snapshot()
-                }
-            }
-            Err(error) => {
-                warn!(group = %self.group_id(), %error, "could not read the log for a resume; sending a snapshot");
-                snapshot()
-            }
-        }
-    }
-
-    fn snapshot_of(&self, state: &RoomState) -> Snapshot {
-        Snapshot {
-            meeting_id: state.meeting.id,
-            seq: state.seq,
-            bytes: stored::encode_snapshot(state),
-        }
-    }
-
-    fn close_all(&mut self, reason: CloseReason, message: &str) {
-        for subscriber in self.subscribers.values() {
-            subscriber.outbox.close(reason, message);
-        }
-        self.subscribers.clear();
-    }
-
-    async fn write_final_snapshot(&mut self) {
-        if self.events_since_snapshot == 0 {
-            return;
-        }
-        let snapshot = self.snapshot_of(&self.state);
-        let batch = AppendBatch {
-            group_id: self.group_id(),
-            meeting_id: self.state.meeting.id,
-            entries: &[],
-            snapshot: Some(&snapshot),
-        };
-        match self.context.store.append(batch).await {
-            Ok(()) => self.events_since_snapshot = 0,
-            // The log holds every event, so the next load replays it; nothing is lost.
-            Err(error) => warn!(group = %self.group_id(), %error, "final snapshot not written"),
-        }
-    }
-}
-
-enum CatchUpFrames {
-    Replay(Vec<WireFrame>),
-    Snapshot(WireFrame),
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{
-        FLUSH_SOON_OUTBOXES_MAX, FLUSH_SOON_WITHIN, Flushes, RoomCommand, Urgency,
-        snapshot_head_start,
-    };
+    use super::fanout::{FLUSH_SOON_OUTBOXES_MAX, FLUSH_SOON_WITHIN};
+    use super::{Flushes, RoomCommand, Urgency, snapshot_head_start};
     use roundtable_protocol::GroupId;
 
     #[test]

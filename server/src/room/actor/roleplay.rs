@@ -48,7 +48,7 @@ impl RoomActor {
             &self.rule_limits,
         );
         let result = match decided {
-            Ok(events) => self.commit(events).await,
+            Ok(events) => self.record(events).await,
             Err(error) => Err(error),
         };
         self.sync_scoring_dedupe();
@@ -94,7 +94,7 @@ impl RoomActor {
         next.put_submission(decision.slot, decision.submission);
         // The bag is durable only in the snapshot, so the snapshot goes into the same atomic
         // write as the count event (or alone, for a revision, which changes no count).
-        self.commit_from(Some(next), decision.count_event.into_iter().collect(), true)
+        self.record_from(Some(next), decision.count_event.into_iter().collect(), true)
             .await?;
         if let Some(dedupe) = self.scoring_dedupe.as_mut() {
             dedupe.remember(member_id, decision.slot);

@@ -1,0 +1,53 @@
+//! The room's ownership lease: renewed while the room lives, given up when it stops, and
+//! what the room does when it loses it (see ARCHITECTURE.md, "Several server nodes").
+
+use super::*;
+
+impl RoomActor {
+    // --- Ownership ------------------------------------------------------------------------
+    //
+    // The registry took the group's lease before loading the room; the room renews it while
+    // it is live and releases it when it stops. The store's seq check is the last line of
+    // defence: if this process is not the only writer any more (its lease expired during an
+    // outage and another process took the room, or a write that timed out was carried out
+    // after all), its next append conflicts. Either way the state in memory is no longer the
+    // stored truth, so the room stops: it closes every connection with `room_moved` (the
+    // clients reconnect and resume from the store, on whichever process owns the room now),
+    // writes no final snapshot, and releases the lease if it still holds it.
+
+    /// Renews the lease. A refusal means another process holds it: this one stops. A store
+    /// error leaves the room running: the lease may still be valid, and if it is not, the seq
+    /// check refuses this room's next write.
+    pub(super) async fn renew_lease(&mut self) {
+        let lease_ms = self.context.limits.room_lease_ms;
+        match self
+            .context
+            .store
+            .take_lease(self.group_id(), &self.context.lease_owner, lease_ms)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => self.lose_ownership("another process holds the room's lease"),
+            Err(error) => {
+                warn!(group = %self.group_id(), %error, "could not renew the room's lease");
+            }
+        }
+    }
+
+    pub(super) fn lose_ownership(&mut self, why: &str) {
+        warn!(group = %self.group_id(), why, "this process no longer owns the room; closing it");
+        self.ownership_lost = true;
+    }
+
+    pub(super) async fn release_lease(&self) {
+        if let Err(error) = self
+            .context
+            .store
+            .release_lease(self.group_id(), &self.context.lease_owner)
+            .await
+        {
+            // The lease expires by itself; another process waits at most that long.
+            warn!(group = %self.group_id(), %error, "could not release the room's lease");
+        }
+    }
+}
