@@ -199,32 +199,25 @@ pub enum PracticeCommand {
 /// Role play, set up and run by a facilitator.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RolePlayCommand {
-    SetUp {
-        seller: MemberId,
-        buyer: Option<MemberId>,
-        scenario: String,
-        buyer_brief: Option<String>,
-        rubric: Rubric,
-        reveal_threshold: Option<u32>,
-    },
-    OpenScoring {
-        role_play_id: RolePlayId,
-    },
-    CloseScoring {
-        role_play_id: RolePlayId,
-    },
-    Reveal {
-        role_play_id: RolePlayId,
-    },
-    Cancel {
-        role_play_id: RolePlayId,
-    },
-    SaveTemplate {
-        rubric: Rubric,
-    },
-    DeleteTemplate {
-        name: String,
-    },
+    SetUp(SetUpRolePlay),
+    OpenScoring { role_play_id: RolePlayId },
+    CloseScoring { role_play_id: RolePlayId },
+    Reveal { role_play_id: RolePlayId },
+    Cancel { role_play_id: RolePlayId },
+    SaveTemplate { rubric: Rubric },
+    DeleteTemplate { name: String },
+}
+
+/// A new role play: who sells, who buys (with a private brief), the scenario, the rubric and
+/// how many must score before the reveal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetUpRolePlay {
+    pub seller: MemberId,
+    pub buyer: Option<MemberId>,
+    pub scenario: String,
+    pub buyer_brief: Option<String>,
+    pub rubric: Rubric,
+    pub reveal_threshold: Option<u32>,
 }
 
 /// One scorer's form for the role play being scored.
@@ -485,14 +478,14 @@ fn role_play_command(action: RolePlayRequest) -> Command {
             buyer_brief,
             rubric,
             reveal_threshold,
-        } => R(RolePlayCommand::SetUp {
+        } => R(RolePlayCommand::SetUp(SetUpRolePlay {
             seller,
             buyer,
             scenario,
             buyer_brief,
             rubric,
             reveal_threshold,
-        }),
+        })),
         RolePlayRequest::OpenScoring { role_play_id } => {
             R(RolePlayCommand::OpenScoring { role_play_id })
         }

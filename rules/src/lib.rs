@@ -12,6 +12,8 @@
 //!   speaker queue, problems), [`roleplay`] (role play and anonymous scoring),
 //!   [`commitments`], [`activity`] (weekly sales-activity numbers against the peers'),
 //!   [`practices`] (the best-practice library), and [`minutes`] (what a meeting leaves behind).
+//! - [`membership`]: joins, tokens, presence and the facilitators' changes to the group.
+//! - [`wire_view`]: what clients see of the room: snapshots per viewer, events on the wire.
 //! - [`limits`]: the limits the rules enforce, as plain values.
 //! - [`secret`]: secrets as the rules keep them, hashed.
 //! - [`stored`]: the stored forms of a room (snapshot, log events), the one home of the format.
@@ -22,6 +24,7 @@ pub mod command;
 pub mod commitments;
 pub mod flow;
 pub mod limits;
+pub mod membership;
 pub mod minutes;
 pub mod practices;
 pub mod roleplay;
@@ -29,6 +32,7 @@ pub mod secret;
 pub mod state;
 pub mod stored;
 pub mod text;
+pub mod wire_view;
 
 #[cfg(test)]
 mod golden_tests;

@@ -10,19 +10,19 @@
 use std::collections::BTreeSet;
 
 use roundtable_protocol as wire;
-use roundtable_protocol::{Credential, ErrorCode, GroupId, MeetingId, MemberId, Role, Seq, UnixMs};
+use roundtable_protocol::{ErrorCode, GroupId, MeetingId, MemberId, Role, Seq, UnixMs};
 use serde::{Deserialize, Serialize};
 
 use crate::activity::{self, Activity, Submission};
-use crate::command::{Change, MembershipCommand, Query};
+use crate::command::{Change, Query};
 use crate::commitments::{self, CommitmentBoard, NewCommitment};
 use crate::flow::{self, FlowEvent, FlowState};
 use crate::limits::RoomLimits;
+use crate::membership;
 use crate::minutes;
 use crate::practices::{self, Library};
 use crate::roleplay::RolePlayState;
-use crate::secret::{SecretHash, hash_secret};
-use crate::text;
+use crate::secret::SecretHash;
 
 /// The whole state of one group's live room: the group, its members and the current meeting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -384,60 +384,6 @@ impl RoomState {
         }
     }
 
-    /// The state as `viewer` sees it (private parts only for whom they are meant).
-    pub fn to_wire_snapshot_for(&self, viewer: MemberId) -> wire::Snapshot {
-        wire::Snapshot {
-            seq: self.seq,
-            group: wire::GroupInfo {
-                group_id: self.group.id,
-                name: self.group.name.clone(),
-            },
-            meeting: wire::MeetingInfo {
-                meeting_id: self.meeting.id,
-                number: self.meeting.number,
-                started_at_ms: self.meeting.started_at_ms,
-            },
-            members: self
-                .members
-                .iter()
-                .map(|member| self.member_info(member))
-                .collect(),
-            hands: self.hands.clone(),
-            commitments: self.commitments.commitments.clone(),
-            accountability: self
-                .members
-                .iter()
-                .map(|member| {
-                    self.commitments
-                        .accountability(member.id, self.meeting.number)
-                })
-                .collect(),
-            benchmarks: self.activity.view(),
-            practices: self.practices.newest(practices::PRACTICES_IN_SNAPSHOT),
-            practice_count: self.practices.practices.len() as u32,
-            role_play: Box::new(
-                self.role_play.view_for(
-                    viewer,
-                    &self
-                        .members
-                        .iter()
-                        .map(|member| member.id)
-                        .collect::<Vec<_>>(),
-                ),
-            ),
-            flow: self.flow.to_wire(),
-        }
-    }
-
-    fn member_info(&self, member: &Member) -> wire::MemberInfo {
-        wire::MemberInfo {
-            member_id: member.id,
-            display_name: member.display_name.clone(),
-            role: member.role,
-            online: self.online.contains(&member.id),
-        }
-    }
-
     /// Checks every invariant of the state; tests call this after every step.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut ids = BTreeSet::new();
@@ -485,239 +431,6 @@ impl RoomState {
     }
 }
 
-impl RoomEvent {
-    /// The event as clients see it. Depends on the event and its time alone, so that events
-    /// replayed from the log look exactly as they did live.
-    pub fn to_wire(&self, at_ms: UnixMs) -> wire::Event {
-        match self {
-            RoomEvent::MemberAdded {
-                member_id,
-                display_name,
-                role,
-                ..
-            } => wire::Event::MemberAdded {
-                member: wire::MemberInfo {
-                    member_id: *member_id,
-                    display_name: display_name.clone(),
-                    role: *role,
-                    // A member is added first and comes online with the next event.
-                    online: false,
-                },
-            },
-            RoomEvent::PresenceChanged {
-                member_id,
-                online,
-                reason,
-            } => wire::Event::PresenceChanged {
-                member_id: *member_id,
-                online: *online,
-                reason: *reason,
-            },
-            RoomEvent::GroupRenamed { name } => wire::Event::GroupRenamed { name: name.clone() },
-            RoomEvent::MemberRemoved { member_id } => wire::Event::MemberRemoved {
-                member_id: *member_id,
-            },
-            RoomEvent::RoleChanged { member_id, role } => wire::Event::RoleChanged {
-                member_id: *member_id,
-                role: *role,
-            },
-            RoomEvent::HandRaised { member_id } => wire::Event::HandRaised {
-                member_id: *member_id,
-            },
-            RoomEvent::HandLowered { member_id } => wire::Event::HandLowered {
-                member_id: *member_id,
-            },
-            RoomEvent::CommitmentAdded {
-                commitment,
-                owner_accountability,
-            } => wire::Event::CommitmentAdded {
-                commitment: commitment.clone(),
-                owner_accountability: owner_accountability.clone(),
-            },
-            RoomEvent::CommitmentUpdated {
-                commitment,
-                owner_accountability,
-            } => wire::Event::CommitmentUpdated {
-                commitment: commitment.clone(),
-                owner_accountability: owner_accountability.clone(),
-            },
-            // Who submitted, and what, stays on the server: anonymous numbers must never be
-            // sent with their member, and named ones are in the view already.
-            RoomEvent::NumbersSubmitted { view, .. } | RoomEvent::MetricsSet { view, .. } => {
-                wire::Event::BenchmarksChanged { view: view.clone() }
-            }
-            RoomEvent::PracticePosted { practice } => wire::Event::PracticePosted {
-                practice: practice.clone(),
-            },
-            RoomEvent::PracticeUpvoted {
-                practice_id,
-                member_id,
-                up,
-            } => wire::Event::PracticeUpvoted {
-                practice_id: *practice_id,
-                member_id: *member_id,
-                up: *up,
-            },
-            RoomEvent::PracticeCommented {
-                practice_id,
-                comment,
-            } => wire::Event::PracticeCommented {
-                practice_id: *practice_id,
-                comment: comment.clone(),
-            },
-            RoomEvent::NextMeetingStarted { meeting_id, number } => {
-                wire::Event::NextMeetingStarted {
-                    meeting: wire::MeetingInfo {
-                        meeting_id: *meeting_id,
-                        number: *number,
-                        started_at_ms: at_ms,
-                    },
-                }
-            }
-            RoomEvent::Flow { event } => event.to_wire(),
-            RoomEvent::RolePlay { change } => wire::Event::RolePlay {
-                change: change.clone(),
-            },
-        }
-    }
-
-    /// Who receives the event, live and in replays.
-    pub fn audience(&self) -> Audience {
-        match self {
-            RoomEvent::RolePlay { change } => crate::roleplay::audience(change),
-            _ => Audience::Everyone,
-        }
-    }
-}
-
-/// Decides a join: checks the credential and returns the member who joins, with the events
-/// that add or promote them. Presence is decided separately, by [`decide_presence`].
-pub fn decide_join(
-    state: &RoomState,
-    credential: &Credential,
-    fresh: FreshMember,
-    limits: &RoomLimits,
-) -> Result<JoinDecision, RoomError> {
-    let add_member = |display_name: &str, role: Role| -> Result<JoinDecision, RoomError> {
-        let display_name = text::line("display name", display_name, limits.display_name_chars_max)?;
-        if state.members.len() >= limits.members_per_room_max {
-            return Err(RoomError::new(
-                ErrorCode::RoomFull,
-                format!(
-                    "the group has {} members, the most it may have",
-                    state.members.len()
-                ),
-            ));
-        }
-        Ok(JoinDecision {
-            member_id: fresh.member_id,
-            issued_token: Some(fresh.token.clone()),
-            events: vec![RoomEvent::MemberAdded {
-                member_id: fresh.member_id,
-                display_name,
-                role,
-                token_hash: fresh.token_hash,
-            }],
-        })
-    };
-    match credential {
-        Credential::Facilitator {
-            secret,
-            display_name,
-            member_token,
-        } => {
-            require_secret(
-                secret,
-                state.group.facilitator_secret_hash,
-                "the facilitator secret is not this group's; check the facilitator link",
-            )?;
-            let existing = member_token
-                .as_deref()
-                .and_then(|token| member_by_token(state, token));
-            match existing {
-                Some(member) if member.role == Role::Facilitator => Ok(JoinDecision {
-                    member_id: member.id,
-                    issued_token: None,
-                    events: Vec::new(),
-                }),
-                Some(member) => Ok(JoinDecision {
-                    member_id: member.id,
-                    issued_token: None,
-                    events: vec![RoomEvent::RoleChanged {
-                        member_id: member.id,
-                        role: Role::Facilitator,
-                    }],
-                }),
-                None => add_member(display_name, Role::Facilitator),
-            }
-        }
-        Credential::Invite {
-            secret,
-            display_name,
-            observer,
-        } => {
-            require_secret(
-                secret,
-                state.group.invite_secret_hash,
-                "the invite secret is not this group's; ask the facilitator for a new link",
-            )?;
-            let role = if *observer {
-                Role::Observer
-            } else {
-                Role::Member
-            };
-            add_member(display_name, role)
-        }
-        Credential::MemberToken { token } => match member_by_token(state, token) {
-            Some(member) => Ok(JoinDecision {
-                member_id: member.id,
-                issued_token: None,
-                events: Vec::new(),
-            }),
-            None => Err(RoomError::new(
-                ErrorCode::Unauthorized,
-                "this member token is not valid in this group (the member may have been removed)",
-            )),
-        },
-    }
-}
-
-/// Refuses with `refusal` unless `secret` is the one whose hash is `stored`.
-fn require_secret(secret: &str, stored: SecretHash, refusal: &str) -> Result<(), RoomError> {
-    if hash_secret(secret) == stored {
-        Ok(())
-    } else {
-        Err(RoomError::new(ErrorCode::Unauthorized, refusal))
-    }
-}
-
-/// The member whose token this is: the one lookup of a member token, for joins and for the
-/// HTTP exports.
-pub fn member_by_token<'a>(state: &'a RoomState, token: &str) -> Option<&'a Member> {
-    let hash = hash_secret(token);
-    state
-        .members
-        .iter()
-        .find(|member| member.token_hash == hash)
-}
-
-/// The presence event for a member going online or offline, if it changes anything.
-pub fn decide_presence(
-    state: &RoomState,
-    member_id: MemberId,
-    online: bool,
-    reason: wire::PresenceReason,
-) -> Option<RoomEvent> {
-    if state.member(member_id).is_none() || state.online.contains(&member_id) == online {
-        return None;
-    }
-    Some(RoomEvent::PresenceChanged {
-        member_id,
-        online,
-        reason,
-    })
-}
-
 /// The role of `by`, who must still be a member.
 pub fn require_member_role(state: &RoomState, by: MemberId) -> Result<Role, RoomError> {
     state.role_of(by).ok_or_else(|| {
@@ -760,7 +473,9 @@ pub fn decide(
 ) -> Result<Vec<RoomEvent>, RoomError> {
     let role = require_member_role(state, by)?;
     match change {
-        Change::Membership(command) => decide_membership(state, by, role, command, limits, now_ms),
+        Change::Membership(command) => {
+            membership::decide_membership(state, by, role, command, limits, now_ms)
+        }
         Change::Queue(command) => flow::decide(state, by, now_ms, limits, |ctx| {
             flow::queue::decide(ctx, command)
         }),
@@ -781,115 +496,6 @@ pub fn decide(
         Change::Activity(command) => activity::decide(state, by, role, command),
         Change::Practices(command) => practices::decide(state, by, command, now_ms),
     }
-}
-
-/// Decides a change to the group and its members.
-fn decide_membership(
-    state: &RoomState,
-    by: MemberId,
-    role: Role,
-    command: &MembershipCommand,
-    limits: &RoomLimits,
-    now_ms: UnixMs,
-) -> Result<Vec<RoomEvent>, RoomError> {
-    require_facilitator(role)?;
-    match command {
-        MembershipCommand::RenameGroup { name } => rename_group(state, name, limits),
-        MembershipCommand::RemoveMember { member_id } => {
-            remove_member(state, by, *member_id, now_ms)
-        }
-        MembershipCommand::SetRole { member_id, role } => set_role(state, *member_id, *role),
-        MembershipCommand::HandOverFacilitator { member_id } => {
-            hand_over_facilitator(state, by, *member_id)
-        }
-    }
-}
-
-fn rename_group(
-    state: &RoomState,
-    name: &str,
-    limits: &RoomLimits,
-) -> Result<Vec<RoomEvent>, RoomError> {
-    let name = text::line("group name", name, limits.group_name_chars_max)?;
-    if name == state.group.name {
-        return Ok(Vec::new());
-    }
-    Ok(vec![RoomEvent::GroupRenamed { name }])
-}
-
-fn remove_member(
-    state: &RoomState,
-    by: MemberId,
-    member_id: MemberId,
-    now_ms: UnixMs,
-) -> Result<Vec<RoomEvent>, RoomError> {
-    require_member(state, member_id)?;
-    if member_id == by {
-        return Err(RoomError::new(
-            ErrorCode::Conflict,
-            "you cannot remove yourself; hand over the facilitator role first",
-        ));
-    }
-    let mut events = Vec::new();
-    if state.online.contains(&member_id) {
-        events.push(RoomEvent::PresenceChanged {
-            member_id,
-            online: false,
-            reason: wire::PresenceReason::Removed,
-        });
-    }
-    events.push(RoomEvent::MemberRemoved { member_id });
-    events.extend(flow::into_room_events(flow::on_member_removed(
-        state, member_id, now_ms,
-    )));
-    Ok(events)
-}
-
-fn set_role(
-    state: &RoomState,
-    member_id: MemberId,
-    new_role: Role,
-) -> Result<Vec<RoomEvent>, RoomError> {
-    let target = require_member(state, member_id)?;
-    if target.role == new_role {
-        return Ok(Vec::new());
-    }
-    if target.role == Role::Facilitator && state.facilitator_count() == 1 {
-        return Err(RoomError::new(
-            ErrorCode::Conflict,
-            "the group's last facilitator cannot be demoted; hand over the role instead",
-        ));
-    }
-    Ok(vec![RoomEvent::RoleChanged {
-        member_id,
-        role: new_role,
-    }])
-}
-
-fn hand_over_facilitator(
-    state: &RoomState,
-    by: MemberId,
-    member_id: MemberId,
-) -> Result<Vec<RoomEvent>, RoomError> {
-    let target = require_member(state, member_id)?;
-    if member_id == by {
-        return Err(RoomError::new(
-            ErrorCode::Conflict,
-            "you are the facilitator already; name another member",
-        ));
-    }
-    let mut events = Vec::new();
-    if target.role != Role::Facilitator {
-        events.push(RoomEvent::RoleChanged {
-            member_id,
-            role: Role::Facilitator,
-        });
-    }
-    events.push(RoomEvent::RoleChanged {
-        member_id: by,
-        role: Role::Member,
-    });
-    Ok(events)
 }
 
 /// Decides ending the current meeting and starting the next one, with a fresh id from the
@@ -1001,6 +607,8 @@ pub fn reply_for(events: &[RoomEvent]) -> wire::Reply {
     }
     wire::Reply::Done
 }
+
+pub use crate::membership::{decide_join, decide_presence, member_by_token};
 
 #[cfg(test)]
 #[path = "state_tests.rs"]

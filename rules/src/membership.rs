@@ -1,0 +1,251 @@
+//! Joining and membership: who may join with which link, a member's token, presence, and the
+//! facilitators' changes to the group and its members.
+
+use roundtable_protocol::{self as wire, Credential, ErrorCode, MemberId, Role, UnixMs};
+
+use crate::command::MembershipCommand;
+use crate::flow;
+use crate::limits::RoomLimits;
+use crate::secret::{SecretHash, hash_secret};
+use crate::state::{
+    FreshMember, JoinDecision, Member, RoomError, RoomEvent, RoomState, require_facilitator,
+    require_member,
+};
+use crate::text;
+
+/// Decides a join: checks the credential and returns the member who joins, with the events
+/// that add or promote them. Presence is decided separately, by [`decide_presence`].
+pub fn decide_join(
+    state: &RoomState,
+    credential: &Credential,
+    fresh: FreshMember,
+    limits: &RoomLimits,
+) -> Result<JoinDecision, RoomError> {
+    let add_member = |display_name: &str, role: Role| -> Result<JoinDecision, RoomError> {
+        let display_name = text::line("display name", display_name, limits.display_name_chars_max)?;
+        if state.members.len() >= limits.members_per_room_max {
+            return Err(RoomError::new(
+                ErrorCode::RoomFull,
+                format!(
+                    "the group has {} members, the most it may have",
+                    state.members.len()
+                ),
+            ));
+        }
+        Ok(JoinDecision {
+            member_id: fresh.member_id,
+            issued_token: Some(fresh.token.clone()),
+            events: vec![RoomEvent::MemberAdded {
+                member_id: fresh.member_id,
+                display_name,
+                role,
+                token_hash: fresh.token_hash,
+            }],
+        })
+    };
+    match credential {
+        Credential::Facilitator {
+            secret,
+            display_name,
+            member_token,
+        } => {
+            require_secret(
+                secret,
+                state.group.facilitator_secret_hash,
+                "the facilitator secret is not this group's; check the facilitator link",
+            )?;
+            let existing = member_token
+                .as_deref()
+                .and_then(|token| member_by_token(state, token));
+            match existing {
+                Some(member) if member.role == Role::Facilitator => Ok(JoinDecision {
+                    member_id: member.id,
+                    issued_token: None,
+                    events: Vec::new(),
+                }),
+                Some(member) => Ok(JoinDecision {
+                    member_id: member.id,
+                    issued_token: None,
+                    events: vec![RoomEvent::RoleChanged {
+                        member_id: member.id,
+                        role: Role::Facilitator,
+                    }],
+                }),
+                None => add_member(display_name, Role::Facilitator),
+            }
+        }
+        Credential::Invite {
+            secret,
+            display_name,
+            observer,
+        } => {
+            require_secret(
+                secret,
+                state.group.invite_secret_hash,
+                "the invite secret is not this group's; ask the facilitator for a new link",
+            )?;
+            let role = if *observer {
+                Role::Observer
+            } else {
+                Role::Member
+            };
+            add_member(display_name, role)
+        }
+        Credential::MemberToken { token } => match member_by_token(state, token) {
+            Some(member) => Ok(JoinDecision {
+                member_id: member.id,
+                issued_token: None,
+                events: Vec::new(),
+            }),
+            None => Err(RoomError::new(
+                ErrorCode::Unauthorized,
+                "this member token is not valid in this group (the member may have been removed)",
+            )),
+        },
+    }
+}
+
+/// Refuses with `refusal` unless `secret` is the one whose hash is `stored`.
+fn require_secret(secret: &str, stored: SecretHash, refusal: &str) -> Result<(), RoomError> {
+    if hash_secret(secret) == stored {
+        Ok(())
+    } else {
+        Err(RoomError::new(ErrorCode::Unauthorized, refusal))
+    }
+}
+
+/// The member whose token this is: the one lookup of a member token, for joins and for the
+/// HTTP exports.
+pub fn member_by_token<'a>(state: &'a RoomState, token: &str) -> Option<&'a Member> {
+    let hash = hash_secret(token);
+    state
+        .members
+        .iter()
+        .find(|member| member.token_hash == hash)
+}
+
+/// The presence event for a member going online or offline, if it changes anything.
+pub fn decide_presence(
+    state: &RoomState,
+    member_id: MemberId,
+    online: bool,
+    reason: wire::PresenceReason,
+) -> Option<RoomEvent> {
+    if state.member(member_id).is_none() || state.online.contains(&member_id) == online {
+        return None;
+    }
+    Some(RoomEvent::PresenceChanged {
+        member_id,
+        online,
+        reason,
+    })
+}
+
+/// Decides a change to the group and its members.
+pub(crate) fn decide_membership(
+    state: &RoomState,
+    by: MemberId,
+    role: Role,
+    command: &MembershipCommand,
+    limits: &RoomLimits,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    require_facilitator(role)?;
+    match command {
+        MembershipCommand::RenameGroup { name } => rename_group(state, name, limits),
+        MembershipCommand::RemoveMember { member_id } => {
+            remove_member(state, by, *member_id, now_ms)
+        }
+        MembershipCommand::SetRole { member_id, role } => set_role(state, *member_id, *role),
+        MembershipCommand::HandOverFacilitator { member_id } => {
+            hand_over_facilitator(state, by, *member_id)
+        }
+    }
+}
+
+fn rename_group(
+    state: &RoomState,
+    name: &str,
+    limits: &RoomLimits,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let name = text::line("group name", name, limits.group_name_chars_max)?;
+    if name == state.group.name {
+        return Ok(Vec::new());
+    }
+    Ok(vec![RoomEvent::GroupRenamed { name }])
+}
+
+fn remove_member(
+    state: &RoomState,
+    by: MemberId,
+    member_id: MemberId,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    require_member(state, member_id)?;
+    if member_id == by {
+        return Err(RoomError::new(
+            ErrorCode::Conflict,
+            "you cannot remove yourself; hand over the facilitator role first",
+        ));
+    }
+    let mut events = Vec::new();
+    if state.online.contains(&member_id) {
+        events.push(RoomEvent::PresenceChanged {
+            member_id,
+            online: false,
+            reason: wire::PresenceReason::Removed,
+        });
+    }
+    events.push(RoomEvent::MemberRemoved { member_id });
+    events.extend(flow::into_room_events(flow::on_member_removed(
+        state, member_id, now_ms,
+    )));
+    Ok(events)
+}
+
+fn set_role(
+    state: &RoomState,
+    member_id: MemberId,
+    new_role: Role,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let target = require_member(state, member_id)?;
+    if target.role == new_role {
+        return Ok(Vec::new());
+    }
+    if target.role == Role::Facilitator && state.facilitator_count() == 1 {
+        return Err(RoomError::new(
+            ErrorCode::Conflict,
+            "the group's last facilitator cannot be demoted; hand over the role instead",
+        ));
+    }
+    Ok(vec![RoomEvent::RoleChanged {
+        member_id,
+        role: new_role,
+    }])
+}
+
+fn hand_over_facilitator(
+    state: &RoomState,
+    by: MemberId,
+    member_id: MemberId,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let target = require_member(state, member_id)?;
+    if member_id == by {
+        return Err(RoomError::new(
+            ErrorCode::Conflict,
+            "you are the facilitator already; name another member",
+        ));
+    }
+    let mut events = Vec::new();
+    if target.role != Role::Facilitator {
+        events.push(RoomEvent::RoleChanged {
+            member_id,
+            role: Role::Facilitator,
+        });
+    }
+    events.push(RoomEvent::RoleChanged {
+        member_id: by,
+        role: Role::Member,
+    });
+    Ok(events)
+}

@@ -1,0 +1,441 @@
+//! The role play's rules: setting one up and running it (a facilitator's commands), a scorer's
+//! submission, and the results computed at the reveal.
+
+use super::*;
+use crate::command::SetUpRolePlay;
+
+/// Checks a rubric and returns it cleaned (names and descriptions trimmed).
+pub fn valid_rubric(rubric: &Rubric) -> Result<Rubric, RoomError> {
+    let name = text::required_block("the rubric name", &rubric.name, RUBRIC_NAME_CHARS_MAX)?;
+    if rubric.criteria.is_empty() {
+        return Err(invalid("a rubric needs at least one criterion"));
+    }
+    if rubric.criteria.len() > CRITERIA_MAX {
+        return Err(invalid(format!(
+            "a rubric has at most {CRITERIA_MAX} criteria; this one has {}",
+            rubric.criteria.len()
+        )));
+    }
+    let mut criteria = Vec::with_capacity(rubric.criteria.len());
+    for (index, criterion) in rubric.criteria.iter().enumerate() {
+        let number = index + 1;
+        let criterion_name = text::required_block(
+            &format!("the name of criterion {number}"),
+            &criterion.name,
+            CRITERION_NAME_CHARS_MAX,
+        )?;
+        if criteria
+            .iter()
+            .any(|other: &wire::Criterion| same_name(&other.name, &criterion_name))
+        {
+            return Err(invalid(format!(
+                "two criteria are named \"{criterion_name}\""
+            )));
+        }
+        let description = text::block(
+            &format!("the description of criterion {number}"),
+            &criterion.description,
+            CRITERION_DESCRIPTION_CHARS_MAX,
+        )?;
+        if criterion.scale_min >= criterion.scale_max
+            || criterion.scale_max - criterion.scale_min + 1 > SCALE_POINTS_MAX
+        {
+            return Err(invalid(format!(
+                "criterion {number} needs a scale from a lower to a higher value with at most {SCALE_POINTS_MAX} points (like 1 to 5)"
+            )));
+        }
+        if criterion.weight == 0 || criterion.weight > WEIGHT_MAX {
+            return Err(invalid(format!(
+                "criterion {number} needs a weight from 1 to {WEIGHT_MAX}"
+            )));
+        }
+        criteria.push(wire::Criterion {
+            name: criterion_name,
+            description,
+            scale_min: criterion.scale_min,
+            scale_max: criterion.scale_max,
+            weight: criterion.weight,
+        });
+    }
+    Ok(Rubric {
+        name,
+        criteria,
+        one_thing_differently: rubric.one_thing_differently,
+    })
+}
+
+/// Decides a facilitator's role play request. A scorer's submission is not an event: see
+/// [`decide_submission`].
+pub fn decide(
+    state: &RoomState,
+    by: MemberId,
+    action: &RolePlayCommand,
+    fresh: Fresh,
+    now_ms: UnixMs,
+    limits: &RoomLimits,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    require_facilitator(require_member_role(state, by)?)?;
+    match action {
+        RolePlayCommand::SetUp(setup) => set_up(state, setup, fresh, limits),
+        RolePlayCommand::OpenScoring { role_play_id } => open_scoring(state, role_play_id),
+        RolePlayCommand::CloseScoring { role_play_id } => close_scoring(state, role_play_id),
+        RolePlayCommand::Reveal { role_play_id } => reveal(state, role_play_id, fresh, now_ms),
+        RolePlayCommand::Cancel { role_play_id } => cancel(state, role_play_id),
+        RolePlayCommand::SaveTemplate { rubric } => save_template(state, rubric),
+        RolePlayCommand::DeleteTemplate { name } => delete_template(state, name),
+    }
+}
+
+/// A role play change as a room event.
+fn wrap(change: RolePlayEvent) -> RoomEvent {
+    RoomEvent::RolePlay { change }
+}
+
+fn set_up(
+    state: &RoomState,
+    setup: &SetUpRolePlay,
+    fresh: Fresh,
+    limits: &RoomLimits,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let SetUpRolePlay {
+        seller,
+        buyer,
+        scenario,
+        buyer_brief,
+        rubric,
+        reveal_threshold,
+    } = setup;
+    let role_play = &state.role_play;
+    if let Some(current) = &role_play.current
+        && matches!(
+            current.info.phase,
+            RolePlayPhase::Scoring | RolePlayPhase::Closed
+        )
+    {
+        return Err(conflict(
+            "the current role play is being scored; reveal or cancel it first",
+        ));
+    }
+    let seller_role = state.role_of(*seller).ok_or_else(|| {
+        RoomError::new(
+            ErrorCode::NotFound,
+            format!("no member {seller} in this group"),
+        )
+    })?;
+    if seller_role == Role::Observer {
+        return Err(invalid("an observer cannot play the seller"));
+    }
+    if let Some(buyer) = buyer {
+        if state.member(*buyer).is_none() {
+            return Err(RoomError::new(
+                ErrorCode::NotFound,
+                format!("no member {buyer} in this group"),
+            ));
+        }
+        if buyer == seller {
+            return Err(invalid(
+                "the buyer and the seller must be different members",
+            ));
+        }
+    }
+    let brief = match buyer_brief {
+        Some(brief) => {
+            let brief = text::block("the buyer brief", brief, BUYER_BRIEF_CHARS_MAX)?;
+            if buyer.is_none() && !brief.is_empty() {
+                return Err(invalid("a buyer brief needs a buyer"));
+            }
+            Some(brief).filter(|brief| !brief.is_empty())
+        }
+        None => None,
+    };
+    let scenario = text::required_block("the scenario", scenario, SCENARIO_CHARS_MAX)?;
+    let rubric = valid_rubric(rubric)?;
+    let threshold = reveal_threshold.unwrap_or(REVEAL_THRESHOLD_DEFAULT);
+    let threshold_max = limits.members_per_room_max as u32;
+    if !(REVEAL_THRESHOLD_MIN..=threshold_max).contains(&threshold) {
+        return Err(invalid(format!(
+            "the reveal threshold must be from {REVEAL_THRESHOLD_MIN} to {threshold_max}"
+        )));
+    }
+    let mut events = vec![wrap(RolePlayEvent::SetUp {
+        role_play: RolePlayInfo {
+            role_play_id: fresh.role_play_id,
+            seller: *seller,
+            buyer: *buyer,
+            scenario,
+            rubric,
+            reveal_threshold: threshold,
+            phase: RolePlayPhase::Setup,
+            submission_count: 0,
+        },
+    })];
+    if let (Some(buyer), Some(brief)) = (buyer, brief) {
+        events.push(wrap(RolePlayEvent::BuyerBrief {
+            role_play_id: fresh.role_play_id,
+            buyer: *buyer,
+            brief,
+        }));
+    }
+    Ok(events)
+}
+
+fn open_scoring(state: &RoomState, role_play_id: &RolePlayId) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = &state.role_play;
+    let current = role_play.require_current(*role_play_id)?;
+    match current.info.phase {
+        RolePlayPhase::Setup => Ok(vec![wrap(RolePlayEvent::ScoringOpened {
+            role_play_id: *role_play_id,
+        })]),
+        RolePlayPhase::Scoring => Ok(Vec::new()),
+        RolePlayPhase::Closed | RolePlayPhase::Revealed => Err(conflict(
+            "scoring of this role play has ended; set up a new role play",
+        )),
+    }
+}
+
+fn close_scoring(
+    state: &RoomState,
+    role_play_id: &RolePlayId,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = &state.role_play;
+    let current = role_play.require_current(*role_play_id)?;
+    match current.info.phase {
+        RolePlayPhase::Scoring => Ok(vec![wrap(RolePlayEvent::ScoringClosed {
+            role_play_id: *role_play_id,
+        })]),
+        RolePlayPhase::Closed => Ok(Vec::new()),
+        RolePlayPhase::Setup => Err(conflict("scoring has not been opened yet")),
+        RolePlayPhase::Revealed => Err(conflict("the results are out already")),
+    }
+}
+
+fn reveal(
+    state: &RoomState,
+    role_play_id: &RolePlayId,
+    fresh: Fresh,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = &state.role_play;
+    let current = role_play.require_current(*role_play_id)?;
+    match current.info.phase {
+        RolePlayPhase::Scoring | RolePlayPhase::Closed => {}
+        RolePlayPhase::Setup => return Err(conflict("scoring has not been opened yet")),
+        RolePlayPhase::Revealed => return Err(conflict("the results are out already")),
+    }
+    let count = current.submissions.len() as u32;
+    if count < current.info.reveal_threshold {
+        return Err(conflict(format!(
+            "{count} submissions so far; the reveal needs at least {}",
+            current.info.reveal_threshold
+        )));
+    }
+    let mut events = Vec::new();
+    if current.info.phase == RolePlayPhase::Scoring {
+        events.push(wrap(RolePlayEvent::ScoringClosed {
+            role_play_id: *role_play_id,
+        }));
+    }
+    let results = results_of(current, state.meeting.number, now_ms, fresh.shuffle_seed);
+    events.push(wrap(RolePlayEvent::Revealed { results }));
+    Ok(events)
+}
+
+fn cancel(state: &RoomState, role_play_id: &RolePlayId) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = &state.role_play;
+    role_play.require_current(*role_play_id)?;
+    Ok(vec![wrap(RolePlayEvent::Cancelled {
+        role_play_id: *role_play_id,
+    })])
+}
+
+fn save_template(state: &RoomState, rubric: &Rubric) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = &state.role_play;
+    let rubric = valid_rubric(rubric)?;
+    if templates::built_in()
+        .iter()
+        .any(|built_in| same_name(&built_in.name, &rubric.name))
+    {
+        return Err(conflict(format!(
+            "\"{}\" is a built-in template; save yours under another name",
+            rubric.name
+        )));
+    }
+    let existing = role_play
+        .group_templates
+        .iter()
+        .find(|template| same_name(&template.name, &rubric.name));
+    if existing == Some(&rubric) {
+        return Ok(Vec::new());
+    }
+    if existing.is_none() && role_play.group_templates.len() >= GROUP_TEMPLATES_MAX {
+        return Err(conflict(format!(
+            "the group has {GROUP_TEMPLATES_MAX} templates, the most it may have; delete one first"
+        )));
+    }
+    Ok(vec![wrap(RolePlayEvent::TemplateSaved { rubric })])
+}
+
+fn delete_template(state: &RoomState, name: &str) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = &state.role_play;
+    if !role_play
+        .group_templates
+        .iter()
+        .any(|template| same_name(&template.name, name))
+    {
+        return Err(RoomError::new(
+            ErrorCode::NotFound,
+            "the group has no template of that name (built-in templates cannot be deleted)",
+        ));
+    }
+    Ok(vec![wrap(RolePlayEvent::TemplateDeleted {
+        name: name.trim().to_string(),
+    })])
+}
+
+/// The results of the current role play, from its bag. Comments and "one thing" answers are
+/// shuffled with `shuffle_seed` (the bag's own order is by random slot already; the shuffle
+/// makes the order independent of anything stored).
+pub fn results_of(
+    current: &CurrentRolePlay,
+    meeting_number: u32,
+    now_ms: UnixMs,
+    shuffle_seed: u64,
+) -> wire::RolePlayResults {
+    let info = &current.info;
+    let criteria: Vec<wire::CriterionResult> = info
+        .rubric
+        .criteria
+        .iter()
+        .enumerate()
+        .map(|(index, criterion)| {
+            let scores: Vec<u32> = current
+                .submissions
+                .values()
+                .filter_map(|submission| submission.scores.get(index).copied())
+                .collect();
+            aggregate::criterion_result(criterion, &scores)
+        })
+        .collect();
+    let overall_percent = aggregate::overall_percent(&criteria);
+    let mut comments: Vec<String> = current
+        .submissions
+        .values()
+        .map(|submission| submission.comment.clone())
+        .filter(|comment| !comment.is_empty())
+        .collect();
+    aggregate::shuffle(&mut comments, shuffle_seed);
+    let mut one_thing_differently: Vec<String> = current
+        .submissions
+        .values()
+        .filter_map(|submission| submission.one_thing_differently.clone())
+        .filter(|answer| !answer.is_empty())
+        .collect();
+    aggregate::shuffle(&mut one_thing_differently, shuffle_seed.rotate_left(32));
+    wire::RolePlayResults {
+        role_play_id: info.role_play_id,
+        seller: info.seller,
+        buyer: info.buyer,
+        scenario: info.scenario.clone(),
+        rubric_name: info.rubric.name.clone(),
+        meeting_number,
+        revealed_at_ms: now_ms,
+        submission_count: current.submissions.len() as u32,
+        criteria,
+        overall_percent,
+        comments,
+        one_thing_differently,
+    }
+}
+
+/// Decides a submission. `existing_slot` is the slot the member filled before in this role play
+/// (known only to the actor's in-memory dedupe); `fresh_slot` a new random slot.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_submission(
+    state: &RoomState,
+    by: MemberId,
+    role_play_id: RolePlayId,
+    scores: &[u32],
+    comment: &str,
+    one_thing_differently: Option<&str>,
+    existing_slot: Option<SubmissionSlot>,
+    fresh_slot: SubmissionSlot,
+    limits: &RoomLimits,
+) -> Result<SubmissionDecision, RoomError> {
+    let role = require_member_role(state, by)?;
+    let current = state.role_play.require_current(role_play_id)?;
+    let info = &current.info;
+    if role == Role::Observer {
+        return Err(RoomError::new(
+            ErrorCode::Forbidden,
+            "observers do not score role plays",
+        ));
+    }
+    if info.seller == by {
+        return Err(RoomError::new(
+            ErrorCode::Forbidden,
+            "the seller does not score their own role play",
+        ));
+    }
+    if info.phase != RolePlayPhase::Scoring {
+        return Err(conflict("scoring is not open"));
+    }
+    if scores.len() != info.rubric.criteria.len() {
+        return Err(invalid(format!(
+            "the rubric has {} criteria; send one score for each, in order",
+            info.rubric.criteria.len()
+        )));
+    }
+    for (index, (score, criterion)) in scores.iter().zip(&info.rubric.criteria).enumerate() {
+        if !(criterion.scale_min..=criterion.scale_max).contains(score) {
+            // The message names the criterion and its scale, never the value sent.
+            return Err(invalid(format!(
+                "the score for criterion {} must be from {} to {}",
+                index + 1,
+                criterion.scale_min,
+                criterion.scale_max
+            )));
+        }
+    }
+    let comment = text::block("the comment", comment, COMMENT_CHARS_MAX)?;
+    let one_thing = match one_thing_differently {
+        Some(answer) => {
+            let text = text::block(
+                "\"one thing to do differently\"",
+                answer,
+                ONE_THING_CHARS_MAX,
+            )?;
+            if !info.rubric.one_thing_differently && !text.is_empty() {
+                return Err(invalid(
+                    "this rubric does not ask for \"one thing to do differently\"",
+                ));
+            }
+            Some(text).filter(|text| !text.is_empty())
+        }
+        None => None,
+    };
+    // A revision keeps its slot only while that slot is still in the bag.
+    let existing_slot = existing_slot.filter(|slot| current.submissions.contains_key(slot));
+    let replaced = existing_slot.is_some();
+    if !replaced && current.submissions.len() >= limits.members_per_room_max {
+        return Err(RoomError::new(
+            ErrorCode::RoomFull,
+            "this role play has as many submissions as the group may have members",
+        ));
+    }
+    let count_event = (!replaced).then(|| RoomEvent::RolePlay {
+        change: RolePlayEvent::SubmissionCount {
+            role_play_id,
+            count: current.submissions.len() as u32 + 1,
+        },
+    });
+    Ok(SubmissionDecision {
+        slot: existing_slot.unwrap_or(fresh_slot),
+        submission: Submission {
+            scores: scores.to_vec(),
+            comment,
+            one_thing_differently: one_thing,
+        },
+        replaced,
+        count_event,
+    })
+}

@@ -1,0 +1,169 @@
+//! What clients see of the room: a viewer's snapshot and each stored event as it goes on the
+//! wire. Both depend on the state or the event alone (and its time), so a replayed event looks
+//! exactly as it did live.
+
+use roundtable_protocol::{self as wire, MemberId, UnixMs};
+
+use crate::practices;
+use crate::state::{Audience, Member, RoomEvent, RoomState};
+
+impl RoomState {
+    /// The state as `viewer` sees it (private parts only for whom they are meant).
+    pub fn to_wire_snapshot_for(&self, viewer: MemberId) -> wire::Snapshot {
+        wire::Snapshot {
+            seq: self.seq,
+            group: wire::GroupInfo {
+                group_id: self.group.id,
+                name: self.group.name.clone(),
+            },
+            meeting: wire::MeetingInfo {
+                meeting_id: self.meeting.id,
+                number: self.meeting.number,
+                started_at_ms: self.meeting.started_at_ms,
+            },
+            members: self
+                .members
+                .iter()
+                .map(|member| self.member_info(member))
+                .collect(),
+            hands: self.hands.clone(),
+            commitments: self.commitments.commitments.clone(),
+            accountability: self
+                .members
+                .iter()
+                .map(|member| {
+                    self.commitments
+                        .accountability(member.id, self.meeting.number)
+                })
+                .collect(),
+            benchmarks: self.activity.view(),
+            practices: self.practices.newest(practices::PRACTICES_IN_SNAPSHOT),
+            practice_count: self.practices.practices.len() as u32,
+            role_play: Box::new(
+                self.role_play.view_for(
+                    viewer,
+                    &self
+                        .members
+                        .iter()
+                        .map(|member| member.id)
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+            flow: self.flow.to_wire(),
+        }
+    }
+
+    fn member_info(&self, member: &Member) -> wire::MemberInfo {
+        wire::MemberInfo {
+            member_id: member.id,
+            display_name: member.display_name.clone(),
+            role: member.role,
+            online: self.online.contains(&member.id),
+        }
+    }
+}
+
+impl RoomEvent {
+    /// The event as clients see it. Depends on the event and its time alone, so that events
+    /// replayed from the log look exactly as they did live.
+    pub fn to_wire(&self, at_ms: UnixMs) -> wire::Event {
+        match self {
+            RoomEvent::MemberAdded {
+                member_id,
+                display_name,
+                role,
+                ..
+            } => wire::Event::MemberAdded {
+                member: wire::MemberInfo {
+                    member_id: *member_id,
+                    display_name: display_name.clone(),
+                    role: *role,
+                    // A member is added first and comes online with the next event.
+                    online: false,
+                },
+            },
+            RoomEvent::PresenceChanged {
+                member_id,
+                online,
+                reason,
+            } => wire::Event::PresenceChanged {
+                member_id: *member_id,
+                online: *online,
+                reason: *reason,
+            },
+            RoomEvent::GroupRenamed { name } => wire::Event::GroupRenamed { name: name.clone() },
+            RoomEvent::MemberRemoved { member_id } => wire::Event::MemberRemoved {
+                member_id: *member_id,
+            },
+            RoomEvent::RoleChanged { member_id, role } => wire::Event::RoleChanged {
+                member_id: *member_id,
+                role: *role,
+            },
+            RoomEvent::HandRaised { member_id } => wire::Event::HandRaised {
+                member_id: *member_id,
+            },
+            RoomEvent::HandLowered { member_id } => wire::Event::HandLowered {
+                member_id: *member_id,
+            },
+            RoomEvent::CommitmentAdded {
+                commitment,
+                owner_accountability,
+            } => wire::Event::CommitmentAdded {
+                commitment: commitment.clone(),
+                owner_accountability: owner_accountability.clone(),
+            },
+            RoomEvent::CommitmentUpdated {
+                commitment,
+                owner_accountability,
+            } => wire::Event::CommitmentUpdated {
+                commitment: commitment.clone(),
+                owner_accountability: owner_accountability.clone(),
+            },
+            // Who submitted, and what, stays on the server: anonymous numbers must never be
+            // sent with their member, and named ones are in the view already.
+            RoomEvent::NumbersSubmitted { view, .. } | RoomEvent::MetricsSet { view, .. } => {
+                wire::Event::BenchmarksChanged { view: view.clone() }
+            }
+            RoomEvent::PracticePosted { practice } => wire::Event::PracticePosted {
+                practice: practice.clone(),
+            },
+            RoomEvent::PracticeUpvoted {
+                practice_id,
+                member_id,
+                up,
+            } => wire::Event::PracticeUpvoted {
+                practice_id: *practice_id,
+                member_id: *member_id,
+                up: *up,
+            },
+            RoomEvent::PracticeCommented {
+                practice_id,
+                comment,
+            } => wire::Event::PracticeCommented {
+                practice_id: *practice_id,
+                comment: comment.clone(),
+            },
+            RoomEvent::NextMeetingStarted { meeting_id, number } => {
+                wire::Event::NextMeetingStarted {
+                    meeting: wire::MeetingInfo {
+                        meeting_id: *meeting_id,
+                        number: *number,
+                        started_at_ms: at_ms,
+                    },
+                }
+            }
+            RoomEvent::Flow { event } => event.to_wire(),
+            RoomEvent::RolePlay { change } => wire::Event::RolePlay {
+                change: change.clone(),
+            },
+        }
+    }
+
+    /// Who receives the event, live and in replays.
+    pub fn audience(&self) -> Audience {
+        match self {
+            RoomEvent::RolePlay { change } => crate::roleplay::audience(change),
+            _ => Audience::Everyone,
+        }
+    }
+}
