@@ -124,6 +124,19 @@ fn md(text: &str) -> String {
 pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
     let name = |member_id: MemberId| md(&display_name(state, member_id));
     let mut out = String::new();
+    write_header(&mut out, minutes);
+    write_agenda(&mut out, minutes, &name);
+    write_talk_times(&mut out, minutes, &name);
+    write_role_plays(&mut out, minutes, &name);
+    write_commitments_reported(&mut out, minutes, &name);
+    write_commitments_made(&mut out, minutes, &name);
+    write_benchmarks(&mut out, minutes);
+    write_practices(&mut out, minutes, &name);
+    out
+}
+
+/// The title and when the meeting ran, and who attended.
+fn write_header(out: &mut String, minutes: &Minutes) {
     let _ = writeln!(
         out,
         "# {} — meeting {}\n",
@@ -145,7 +158,10 @@ pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
         .map(|attendee| md(&attendee.display_name))
         .collect();
     let _ = writeln!(out, "- Attended: {}\n", list_or_none(&attendees));
+}
 
+/// The agenda with each item's outcome, and a problem's suggestions.
+fn write_agenda(out: &mut String, minutes: &Minutes, name: &dyn Fn(MemberId) -> String) {
     let _ = writeln!(out, "## Agenda\n");
     if minutes.agenda.is_empty() {
         let _ = writeln!(out, "No agenda.\n");
@@ -170,7 +186,10 @@ pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
         }
         out.push('\n');
     }
+}
 
+/// Each member's turns and talk time.
+fn write_talk_times(out: &mut String, minutes: &Minutes, name: &dyn Fn(MemberId) -> String) {
     if !minutes.talk_times.is_empty() {
         let _ = writeln!(out, "## Talk times\n");
         let _ = writeln!(
@@ -189,7 +208,10 @@ pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
         }
         out.push('\n');
     }
+}
 
+/// The revealed role plays' aggregates.
+fn write_role_plays(out: &mut String, minutes: &Minutes, name: &dyn Fn(MemberId) -> String) {
     if !minutes.role_plays.is_empty() {
         let _ = writeln!(out, "## Role plays\n");
         for results in &minutes.role_plays {
@@ -219,7 +241,14 @@ pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
             out.push('\n');
         }
     }
+}
 
+/// Last meeting's commitments as they were reported back.
+fn write_commitments_reported(
+    out: &mut String,
+    minutes: &Minutes,
+    name: &dyn Fn(MemberId) -> String,
+) {
     let _ = writeln!(out, "## Commitments reported back\n");
     if minutes.commitments_reported.is_empty() {
         let _ = writeln!(out, "None were due at this meeting.\n");
@@ -240,7 +269,10 @@ pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
         }
         out.push('\n');
     }
+}
 
+/// The commitments made at this meeting.
+fn write_commitments_made(out: &mut String, minutes: &Minutes, name: &dyn Fn(MemberId) -> String) {
     let _ = writeln!(out, "## New commitments\n");
     if minutes.commitments_made.is_empty() {
         let _ = writeln!(out, "None.\n");
@@ -259,7 +291,10 @@ pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
         }
         out.push('\n');
     }
+}
 
+/// The activity aggregates (never a member's anonymous number).
+fn write_benchmarks(out: &mut String, minutes: &Minutes) {
     let _ = writeln!(out, "## Benchmarks\n");
     let view = &minutes.benchmarks;
     let _ = writeln!(out, "{} members submitted numbers.\n", view.submitted_count);
@@ -300,7 +335,10 @@ pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
     } else {
         let _ = writeln!(out, "Too few submissions to show aggregates.\n");
     }
+}
 
+/// The practices shared at this meeting.
+fn write_practices(out: &mut String, minutes: &Minutes, name: &dyn Fn(MemberId) -> String) {
     let _ = writeln!(out, "## Practices shared\n");
     if minutes.practices.is_empty() {
         let _ = writeln!(out, "None.");
@@ -319,7 +357,6 @@ pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
             );
         }
     }
-    out
 }
 
 /// Milliseconds as `m:ss`.
