@@ -300,6 +300,12 @@ async fn meetings_follow_each_other_and_close_the_loop() {
     .await;
     assert_eq!(status, 200);
     assert!(csv.contains("1,calls,calls,(group median),,,,40,"), "{csv}");
+    // Any other file beside them is not found, with or without the credential.
+    for credential in [Some(group.facilitator_secret.as_str()), None] {
+        let (status, body) =
+            http_get(server.addr, &format!("{base}/secrets.csv"), credential).await;
+        assert_eq!(status, 404, "{body}");
+    }
 
     // The series survives a restart.
     server.stop().await;

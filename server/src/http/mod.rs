@@ -36,14 +36,7 @@ pub fn router(context: Arc<App>) -> Router {
         .route("/api/groups", post(groups::create_group))
         .route("/api/groups/{group_id}/meetings", get(export::meetings))
         .route("/api/groups/{group_id}/minutes", get(export::minutes))
-        .route(
-            "/api/groups/{group_id}/commitments.csv",
-            get(export::commitments_csv),
-        )
-        .route(
-            "/api/groups/{group_id}/benchmarks.csv",
-            get(export::benchmarks_csv),
-        )
+        .route("/api/groups/{group_id}/{file}", get(export::csv))
         .route(upgrade::PATH, get(websocket));
     static_files::routes(router, &web_dir)
         .fallback(not_found)
