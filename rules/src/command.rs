@@ -512,6 +512,17 @@ pub(crate) mod test_support {
         }
     }
 
+    /// Decides a request that asks for a change, as the room does.
+    pub fn decide(
+        state: &crate::state::RoomState,
+        by: MemberId,
+        request: &Request,
+        limits: &crate::limits::RoomLimits,
+        now_ms: UnixMs,
+    ) -> Result<Vec<crate::state::RoomEvent>, crate::state::RoomError> {
+        crate::state::decide(state, by, &change(request), limits, now_ms)
+    }
+
     /// The facilitator's role play command a request asks for; panics on a submission.
     pub fn role_play_command(action: &RolePlayRequest) -> RolePlayCommand {
         match super::role_play_command(action.clone()) {

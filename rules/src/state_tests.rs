@@ -7,25 +7,9 @@ use roundtable_protocol::{
 };
 
 use super::*;
+use crate::command::test_support::decide;
 use crate::limits::RoomLimits;
 use crate::secret::{hash_secret, new_secret};
-
-/// Decides a wire request, as the room sorts it (tests speak in wire requests).
-fn decide(
-    state: &RoomState,
-    by: MemberId,
-    request: &Request,
-    limits: &RoomLimits,
-    now_ms: UnixMs,
-) -> Result<Vec<RoomEvent>, RoomError> {
-    crate::state::decide(
-        state,
-        by,
-        &crate::command::test_support::change(request),
-        limits,
-        now_ms,
-    )
-}
 
 const FACILITATOR_SECRET: &str = "facilitator-secret";
 const INVITE_SECRET: &str = "invite-secret";

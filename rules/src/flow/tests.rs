@@ -10,26 +10,10 @@ use roundtable_protocol::{
 
 use super::agenda::{default_template, next_meeting_agenda};
 use super::*;
+use crate::command::test_support::decide;
 use crate::limits::{FlowLimits, RoomLimits};
 use crate::secret::{hash_secret, new_secret};
 use crate::state::{FreshMember, Group, RoomEvent, RoomState, decide_join, decide_presence};
-
-/// Decides a wire request, as the room sorts it (tests speak in wire requests).
-fn decide(
-    state: &RoomState,
-    by: MemberId,
-    request: &Request,
-    limits: &RoomLimits,
-    now_ms: UnixMs,
-) -> Result<Vec<RoomEvent>, RoomError> {
-    crate::state::decide(
-        state,
-        by,
-        &crate::command::test_support::change(request),
-        limits,
-        now_ms,
-    )
-}
 
 const T0: UnixMs = 1_764_165_600_000;
 const MINUTE: u64 = 60_000;
