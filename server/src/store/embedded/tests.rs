@@ -3,6 +3,11 @@
 //! (`tests/store_conformance.rs`) and the SIGKILL tests of the real binary
 //! (`tests/crash_restart.rs`) cover the rest.
 
+use super::background::CommitKind;
+use super::journal::JOURNAL_FILES;
+use super::options::UNWRITTEN_MAX;
+use super::tables::LAST_JOURNAL_BATCH;
+use super::task::Gate;
 use super::*;
 
 /// Options under which the writer never checkpoints on its own while the test runs.

@@ -1,0 +1,326 @@
+//! The writer task on the runtime: queued writes, commits when due, checkpoints.
+
+#[cfg(test)]
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+use tracing::warn;
+
+use super::journal::Op;
+use crate::clock::sleep_until_or_never;
+use crate::store::StoreError;
+
+use super::background::{BackgroundOutcome, BackgroundTask, Begun, CommitKind};
+use super::options::{GROUP_COMMIT_OPS_MAX, WRITE_QUEUE_MAX};
+use super::writer::Writer;
+
+/// What the writer is asked to do.
+#[derive(Debug)]
+pub(super) enum Command {
+    /// Apply an operation; the answer is the count of meetings trimmed for
+    /// [`Op::TrimEnded`], 0 for the others.
+    Write {
+        op: Op,
+        done: oneshot::Sender<Result<usize, StoreError>>,
+    },
+    /// Commit the open transaction now, so that a read sees every answered write.
+    Commit {
+        done: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Checkpoint now.
+    Checkpoint {
+        done: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Fault injection for the tests: act as if the open transaction had failed.
+    #[cfg(test)]
+    FailOpenTransaction,
+    /// For the tests: begin a background commit of `kind` now (as soon as none runs), whose
+    /// commit waits for a message on `gate`; `started` answers whether it runs with a window.
+    #[cfg(test)]
+    BeginBackground {
+        kind: CommitKind,
+        gate: std_mpsc::Receiver<Gate>,
+        started: oneshot::Sender<bool>,
+    },
+}
+
+/// For the tests: what a held background commit's thread does next.
+#[cfg(test)]
+#[derive(Debug)]
+pub(super) enum Gate {
+    /// Go on as usual.
+    Release,
+    /// Fail instead of the commit.
+    Fail,
+    /// Go on, and once the window's writes so far are applied, say so and wait for another
+    /// message (or the sender's end) before answering the writer.
+    ReleaseThenHoldApplied(oneshot::Sender<()>),
+}
+
+/// The writer, shared by its task and the callers that write inline (see
+/// [`EmbeddedStore::write`]).
+pub(super) type SharedWriter = Arc<Mutex<Writer>>;
+
+pub(super) fn lock(writer: &SharedWriter) -> std::sync::MutexGuard<'_, Writer> {
+    writer
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `work` on the writer on the blocking pool (holding its lock, so inline writes queue
+/// meanwhile); `None` when the runtime is shutting down and the work did not run, or it
+/// panicked: the writer is then considered gone.
+pub(super) async fn blocking<T: Send + 'static>(
+    writer: &SharedWriter,
+    work: impl FnOnce(&mut Writer) -> T + Send + 'static,
+) -> Option<T> {
+    let writer = Arc::clone(writer);
+    let ran = tokio::task::spawn_blocking(move || work(&mut lock(&writer))).await;
+    match ran {
+        Ok(result) => Some(result),
+        Err(error) => {
+            if error.is_panic() {
+                tracing::error!(%error, "the store's writer failed; writes are refused until a restart");
+            }
+            None
+        }
+    }
+}
+
+/// The writer task: applies queued writes in groups, has the open transaction committed when
+/// it is due, runs checkpoints, until every sender is gone; then checkpoints a last time.
+///
+/// A task on the runtime, not a thread of its own: applying a group to the open redb
+/// transaction and appending its journal record (a `write` into the page cache) take
+/// microseconds, and doing them on the runtime spares every write two context switches and a
+/// cross-thread wake-up. Most writes do not even come here: the caller applies them itself
+/// when the writer is free. What can take milliseconds runs elsewhere: the commits of the open
+/// transaction, timed checkpoints' included, on the `store-commit` thread at the lowest
+/// priority, while writes go on in a [`Window`]; and on the blocking pool, while the writes
+/// behind them wait in the queue, every group with [`JournalSync::Always`], repairs, and the
+/// checkpoints of [`Store::flush`] and of the end.
+pub(super) async fn run_writer(
+    writer: SharedWriter,
+    mut queue: mpsc::Receiver<Command>,
+    attention: Arc<tokio::sync::Notify>,
+) {
+    let mut background: Option<BackgroundTask> = None;
+    let mut waiting = Waiting::default();
+    #[cfg(test)]
+    let mut forced: Option<(CommitKind, oneshot::Sender<bool>)> = None;
+    loop {
+        let (deadline, accepting) = {
+            let state = lock(&writer);
+            (
+                state.next_deadline(),
+                state.deferred.len() < WRITE_QUEUE_MAX,
+            )
+        };
+        let event = tokio::select! {
+            received = queue.recv(), if accepting => match received {
+                Some(command) => Some(command),
+                None => break,
+            },
+            ended = async { background.as_mut().expect("guarded by is_some").await },
+                if background.is_some() =>
+            {
+                background = None;
+                if !end_background(&writer, ended, &mut waiting).await {
+                    return;
+                }
+                None
+            }
+            () = attention.notified() => None,
+            () = sleep_until_or_never(deadline.map(Into::into)) => None,
+        };
+        let mut after_group = None;
+        match event {
+            Some(Command::Write { op, done }) => {
+                let mut ops = vec![(op, done)];
+                while ops.len() < GROUP_COMMIT_OPS_MAX {
+                    match queue.try_recv() {
+                        Ok(Command::Write { op, done }) => ops.push((op, done)),
+                        Ok(other) => {
+                            after_group = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                if !apply_queued(&writer, ops).await {
+                    return;
+                }
+            }
+            Some(other) => after_group = Some(other),
+            None => {}
+        }
+        match after_group {
+            Some(Command::Commit { done }) if background.is_some() => waiting.commits.push(done),
+            // In place: a read waits for it, and the idle-policy thread can be slow to get the
+            // core when the rooms keep it busy.
+            Some(Command::Commit { done }) => {
+                let Some(result) = commit_or_repair(&writer).await else {
+                    return;
+                };
+                let _ = done.send(result);
+            }
+            Some(Command::Checkpoint { done }) if background.is_some() => {
+                waiting.checkpoints.push(done);
+            }
+            Some(Command::Checkpoint { done }) => {
+                let Some(result) = blocking(&writer, Writer::checkpoint).await else {
+                    return;
+                };
+                let _ = done.send(result);
+            }
+            #[cfg(test)]
+            Some(Command::FailOpenTransaction) => lock(&writer).break_open_transaction(),
+            #[cfg(test)]
+            Some(Command::BeginBackground {
+                kind,
+                gate,
+                started,
+            }) => {
+                lock(&writer).gate = Some(gate);
+                forced = Some((kind, started));
+            }
+            Some(Command::Write { .. }) | None => {}
+        }
+        if background.is_some() {
+            // One background commit at a time: the next is looked at when it ends.
+            continue;
+        }
+        let due = lock(&writer).due();
+        #[cfg(test)]
+        let (due, forced_started) = match forced.take() {
+            Some((kind, started)) => (Some(kind), Some(started)),
+            None => (due, None),
+        };
+        let Some(kind) = due else {
+            continue;
+        };
+        let begun = lock(&writer).begin_background(kind);
+        #[cfg(test)]
+        if let Some(started) = forced_started {
+            let _ = started.send(matches!(begun, Begun::Running(_)));
+        }
+        match begun {
+            Begun::Running(task) => background = Some(task),
+            Begun::InPlace => {
+                if !commit_in_place(&writer, kind).await {
+                    return;
+                }
+            }
+        }
+    }
+    if let Some(task) = background.take()
+        && !end_background(&writer, task.await, &mut waiting).await
+    {
+        return;
+    }
+    if let Some(Err(error)) = blocking(&writer, Writer::checkpoint).await {
+        warn!(%error, "final store checkpoint failed; the next start replays the journal");
+    }
+}
+
+/// Does what a background commit of `kind` that could not begin was for, holding the writer:
+/// a commit (or repair) here, a checkpoint on the blocking pool. `false` when the writer is
+/// gone.
+pub(super) async fn commit_in_place(writer: &SharedWriter, kind: CommitKind) -> bool {
+    let result = match kind {
+        CommitKind::Visible => commit_or_repair(writer).await,
+        CommitKind::Checkpoint => blocking(writer, Writer::checkpoint).await,
+    };
+    match result {
+        None => false,
+        Some(result) => {
+            if let Err(error) = result {
+                warn!(%error, ?kind, "store commit failed; the journal keeps the writes");
+            }
+            true
+        }
+    }
+}
+
+/// Requests that wait for a background commit's end.
+#[derive(Default)]
+pub(super) struct Waiting {
+    pub(super) commits: Vec<oneshot::Sender<Result<(), StoreError>>>,
+    pub(super) checkpoints: Vec<oneshot::Sender<Result<(), StoreError>>>,
+}
+
+/// Applies queued writes: here when the writer may write on the runtime, otherwise on the
+/// blocking pool. `false` when the writer is gone.
+pub(super) async fn apply_queued(
+    writer: &SharedWriter,
+    ops: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>,
+) -> bool {
+    let inline = lock(writer).writes_inline();
+    if inline {
+        lock(writer).commit_group(ops);
+        true
+    } else {
+        blocking(writer, move |writer| writer.commit_group(ops))
+            .await
+            .is_some()
+    }
+}
+
+/// After a background commit: ends its window (or repairs, should it have failed), then
+/// applies the writes and answers the requests that waited for it. `false` when the writer is
+/// gone.
+pub(super) async fn end_background(
+    writer: &SharedWriter,
+    ended: Result<BackgroundOutcome, oneshot::error::RecvError>,
+    waiting: &mut Waiting,
+) -> bool {
+    let result = ended.unwrap_or_else(|error| {
+        Err(StoreError::Unavailable(format!(
+            "the store's commit thread failed: {error}"
+        )))
+    });
+    let broken = lock(writer).end_window(result);
+    if broken {
+        match blocking(writer, Writer::repair).await {
+            None => return false,
+            Some(Err(error)) => warn!(%error, "the store's repair failed"),
+            Some(Ok(())) => {}
+        }
+    }
+    let deferred = std::mem::take(&mut lock(writer).deferred);
+    if !deferred.is_empty() && !apply_queued(writer, deferred).await {
+        return false;
+    }
+    if !waiting.commits.is_empty() {
+        let Some(result) = commit_or_repair(writer).await else {
+            return false;
+        };
+        for done in waiting.commits.drain(..) {
+            let _ = done.send(result.clone());
+        }
+    }
+    if !waiting.checkpoints.is_empty() {
+        let Some(result) = blocking(writer, Writer::checkpoint).await else {
+            return false;
+        };
+        for done in waiting.checkpoints.drain(..) {
+            let _ = done.send(result.clone());
+        }
+    }
+    true
+}
+
+/// Commits the open transaction here; should that fail (or the transaction be broken
+/// already), repairs on the blocking pool. `None` when the writer is gone.
+pub(super) async fn commit_or_repair(writer: &SharedWriter) -> Option<Result<(), StoreError>> {
+    let (result, broken) = {
+        let mut state = lock(writer);
+        let result = state.commit();
+        (result, state.broken)
+    };
+    if broken {
+        return blocking(writer, Writer::repair).await;
+    }
+    Some(result)
+}
