@@ -11,15 +11,14 @@ use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::oneshot;
 use tracing::warn;
 
+use super::heads::ReadView;
 use super::journal::Op;
+use super::options::COMMIT_WINDOW_OPS_MAX;
+use super::tables::{unavailable, write_checked_all};
 #[cfg(test)]
 use super::task::Gate;
-use crate::store::StoreError;
-
-use super::heads::ReadView;
-use super::options::WINDOW_OPS_MAX;
-use super::tables::{unavailable, write_checked_all};
 use super::writer::{OpenTransaction, Writer};
+use crate::store::StoreError;
 
 /// What a background commit does with the open transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,13 +32,13 @@ pub(super) enum CommitKind {
 }
 
 /// A background commit running on the `store-commit` thread.
-pub(super) type BackgroundTask = oneshot::Receiver<BackgroundOutcome>;
+pub(super) type RunningCommit = oneshot::Receiver<CommitJobResult>;
 
 /// How a background commit ended: an error if its commit failed.
-pub(super) type BackgroundOutcome = Result<BackgroundEnd, StoreError>;
+pub(super) type CommitJobResult = Result<CommitJobDone, StoreError>;
 
 /// The `store-commit` thread after a commit.
-pub(super) struct BackgroundEnd {
+pub(super) struct CommitJobDone {
     /// How long the commit took.
     pub(super) took: Duration,
     /// For a checkpoint, whether the journal file it made redundant was emptied.
@@ -50,7 +49,7 @@ pub(super) struct BackgroundEnd {
 }
 
 /// A background commit, for the `store-commit` thread.
-pub(super) struct Job {
+pub(super) struct CommitJob {
     pub(super) kind: CommitKind,
     pub(super) db: Arc<Database>,
     /// The writer's open transaction, sealed (or a new, empty one for a checkpoint).
@@ -61,22 +60,22 @@ pub(super) struct Job {
     pub(super) ops: Arc<Mutex<Vec<Op>>>,
     #[cfg(test)]
     pub(super) gate: Option<std_mpsc::Receiver<Gate>>,
-    pub(super) done: oneshot::Sender<BackgroundOutcome>,
+    pub(super) done: oneshot::Sender<CommitJobResult>,
 }
 
 /// The `store-commit` thread: runs the background commits it is sent, one after another, with
 /// the idle scheduling policy, until the writer is gone.
-pub(super) fn run_background_jobs(jobs: &std_mpsc::Receiver<Job>) {
+pub(super) fn run_commit_jobs(commit_jobs: &std_mpsc::Receiver<CommitJob>) {
     lower_this_thread_s_priority();
-    while let Ok(job) = jobs.recv() {
-        run_job(job);
+    while let Ok(job) = commit_jobs.recv() {
+        run_commit_job(job);
     }
 }
 
 /// Commits a job's transaction (durably for a checkpoint, which then empties the older journal
 /// file), applies the window's writes so far to a new transaction and answers the writer.
-pub(super) fn run_job(job: Job) {
-    let Job {
+pub(super) fn run_commit_job(job: CommitJob) {
+    let CommitJob {
         kind,
         db,
         mut txn,
@@ -120,13 +119,13 @@ pub(super) fn run_job(job: Job) {
     });
     // Applying the window's writes takes milliseconds too under load (some 6 µs each): done
     // here as well, so that the writer only applies those made meanwhile.
-    let applied = apply_window(&db, &ops);
+    let applied = apply_commit_window(&db, &ops);
     #[cfg(test)]
     if let Some((Ok(Gate::ReleaseThenHoldApplied(holding)), gate)) = gate {
         let _ = holding.send(());
         let _ = gate.recv();
     }
-    let _ = done.send(Ok(BackgroundEnd {
+    let _ = done.send(Ok(CommitJobDone {
         took,
         emptied,
         applied,
@@ -136,7 +135,7 @@ pub(super) fn run_job(job: Job) {
 /// Takes the window's writes made so far and applies them to a new transaction (on the
 /// `store-commit` thread, after its commit). They were checked against the state that
 /// transaction starts from.
-pub(super) fn apply_window(
+pub(super) fn apply_commit_window(
     db: &Database,
     ops: &Mutex<Vec<Op>>,
 ) -> Result<(WriteTransaction, Vec<Op>), StoreError> {
@@ -182,9 +181,9 @@ pub(super) fn lower_this_thread_s_priority() {
 }
 
 /// How [`Writer::begin_background`] went.
-pub(super) enum Begun {
+pub(super) enum BackgroundStart {
     /// The commit runs on the `store-commit` thread; writes go on in the window.
-    Running(BackgroundTask),
+    Running(RunningCommit),
     /// No window can be opened (nothing to commit, a transaction failed, the other journal
     /// file still holds records, or the thread is gone): see [`commit_in_place`].
     InPlace,
@@ -192,10 +191,10 @@ pub(super) enum Begun {
 
 /// While a background commit holds redb's write transaction, the writes it cannot take yet.
 /// Creating a group and appending to a log are checked here, as [`apply_op`] would check them
-/// after the commit: by the writer's [`Known`], which knows every group and log head the
+/// after the commit: by the writer's [`HeadCache`], which knows every group and log head the
 /// committing transaction changed and reads the rest from the state before it (a read
 /// transaction opened as it began). Other operations wait for the end.
-pub(super) struct Window {
+pub(super) struct CommitWindow {
     pub(super) kind: CommitKind,
     pub(super) view: ReadView,
     /// The window's journalled writes in order, not yet in redb. Once the commit is done, the
@@ -208,10 +207,11 @@ pub(super) struct Window {
     pub(super) last_batch: Option<u64>,
 }
 
-impl Window {
+impl CommitWindow {
     /// Whether the window decides `op` now (rather than after the commit).
     pub(super) fn takes(&self, op: &Op) -> bool {
-        matches!(op, Op::CreateGroup { .. } | Op::Append { .. }) && self.count < WINDOW_OPS_MAX
+        matches!(op, Op::CreateGroup { .. } | Op::Append { .. })
+            && self.count < COMMIT_WINDOW_OPS_MAX
     }
 }
 
@@ -220,7 +220,7 @@ impl Writer {
     /// thread and opens the window. A checkpoint also switches the journal to its other file,
     /// and commits an empty transaction when none is open (which makes every earlier commit
     /// durable with it).
-    pub(super) fn begin_background(&mut self, kind: CommitKind) -> Begun {
+    pub(super) fn begin_background(&mut self, kind: CommitKind) -> BackgroundStart {
         // A test's hold is for this commit, whether or not it can begin.
         #[cfg(test)]
         let gate = self.gate.take();
@@ -229,21 +229,21 @@ impl Writer {
             || (!checkpoint && self.open.is_none())
             || (checkpoint && self.journal.lens[1 - self.journal.active] != 0)
         {
-            return Begun::InPlace;
+            return BackgroundStart::InPlace;
         }
-        // The state the open transaction starts from. What it changed, `known` knows: nothing
+        // The state the open transaction starts from. What it changed, `head_cache` knows: nothing
         // is forgotten while a transaction is open.
         let view = match ReadView::open(&self.db) {
             Ok(view) => view,
             Err(error) => {
                 warn!(%error, "cannot read the store for a commit's window");
-                return Begun::InPlace;
+                return BackgroundStart::InPlace;
             }
         };
         let open = self.open.take();
         let ops_before = open.as_ref().map_or(0, |open| open.ops);
         let txn = match open {
-            Some(open) => open.seal(&mut self.known),
+            Some(open) => open.seal(&mut self.head_cache),
             None => self.db.begin_write().map_err(unavailable),
         };
         let txn = match txn {
@@ -251,7 +251,7 @@ impl Writer {
             Err(error) => {
                 warn!(%error, "cannot seal the store's open transaction; applying the journal again");
                 self.break_open_transaction();
-                return Begun::InPlace;
+                return BackgroundStart::InPlace;
             }
         };
         let older = if checkpoint {
@@ -267,7 +267,7 @@ impl Writer {
             None
         };
         let ops = Arc::new(Mutex::new(Vec::new()));
-        self.window = Some(Window {
+        self.commit_window = Some(CommitWindow {
             kind,
             view,
             ops: Arc::clone(&ops),
@@ -275,7 +275,7 @@ impl Writer {
             last_batch: None,
         });
         let (done, ended) = oneshot::channel();
-        let job = Job {
+        let job = CommitJob {
             kind,
             db: Arc::clone(&self.db),
             txn,
@@ -285,34 +285,34 @@ impl Writer {
             gate,
             done,
         };
-        if let Err(std_mpsc::SendError(job)) = self.jobs.send(job) {
+        if let Err(std_mpsc::SendError(job)) = self.commit_jobs.send(job) {
             warn!("the store's commit thread is gone; committing in place");
             // Nothing was written in the window yet: back to the state before it, the sealed
             // transaction open again (what sealing wrote into it is true still).
-            self.window = None;
+            self.commit_window = None;
             if checkpoint {
                 self.journal.active = 1 - self.journal.active;
                 self.dirty = true;
             }
             self.open = Some(OpenTransaction::new(job.txn, ops_before, None));
-            return Begun::InPlace;
+            return BackgroundStart::InPlace;
         }
-        Begun::Running(ended)
+        BackgroundStart::Running(ended)
     }
 
     /// Ends the window of a background commit whose thread ended with `result`: on success,
     /// notes a checkpoint's older journal file as emptied (the thread did that) and makes the
     /// transaction holding the window's writes the open one. Whether a repair is due (the
     /// commit or this failed).
-    pub(super) fn end_window(&mut self, result: BackgroundOutcome) -> bool {
-        let Some(window) = self.window.take() else {
+    pub(super) fn end_commit_window(&mut self, result: CommitJobResult) -> bool {
+        let Some(commit_window) = self.commit_window.take() else {
             return self.broken;
         };
-        let checkpoint = window.kind == CommitKind::Checkpoint;
+        let checkpoint = commit_window.kind == CommitKind::Checkpoint;
         let end = match result {
             Ok(end) => end,
             Err(error) => {
-                warn!(%error, kind = ?window.kind, "a store commit failed; applying the journal again");
+                warn!(%error, kind = ?commit_window.kind, "a store commit failed; applying the journal again");
                 self.break_open_transaction();
                 return true;
             }
@@ -326,7 +326,7 @@ impl Writer {
             tracing::debug!(
                 took_ms = end.took.as_millis(),
                 journal_bytes = self.journal.lens[older],
-                window_ops = window.count,
+                window_ops = commit_window.count,
                 "store checkpoint"
             );
             if end.emptied {
@@ -335,20 +335,20 @@ impl Writer {
         } else {
             tracing::trace!(
                 took_us = end.took.as_micros(),
-                window_ops = window.count,
+                window_ops = commit_window.count,
                 "store commit"
             );
         }
         let applied = end.applied.and_then(|(txn, taken)| {
             // Checked already, against the state this transaction starts from.
-            let rest = std::mem::take(&mut *lock_ops(&window.ops));
+            let rest = std::mem::take(&mut *lock_ops(&commit_window.ops));
             write_checked_all(&txn, &rest)?;
             Ok((txn, taken, rest))
         });
         let (txn, taken, rest) = match applied {
             Ok(applied) => applied,
             Err(error) => {
-                warn!(%error, "cannot apply a commit window's writes; applying the journal again");
+                warn!(%error, "cannot apply a commit commit_window's writes; applying the journal again");
                 self.break_open_transaction();
                 return true;
             }
@@ -356,12 +356,12 @@ impl Writer {
         if checkpoint {
             // Everything before the window is durable now: what the writer knows is bounded by
             // what was written since.
-            self.known.forget();
+            self.head_cache.forget();
             for op in taken.iter().chain(&rest) {
-                self.known.note(op);
+                self.head_cache.note(op);
             }
         }
-        let Some(last_batch) = window.last_batch else {
+        let Some(last_batch) = commit_window.last_batch else {
             // Nothing was written meanwhile: every answered write is committed.
             self.uncommitted.store(false, Ordering::Release);
             return false;
@@ -370,9 +370,13 @@ impl Writer {
             by_the_commit_thread = taken.len(),
             here = rest.len(),
             here_us = ending.elapsed().as_micros(),
-            "store commit's window applied"
+            "store commit's commit_window applied"
         );
-        self.open = Some(OpenTransaction::new(txn, window.count, Some(last_batch)));
+        self.open = Some(OpenTransaction::new(
+            txn,
+            commit_window.count,
+            Some(last_batch),
+        ));
         false
     }
 }

@@ -1,4 +1,4 @@
-//! The groups and log heads the writer knows ([`Known`]), and where it reads the rest.
+//! The groups and log heads the writer knows ([`HeadCache`]), and where it reads the rest.
 
 use std::collections::{HashMap, HashSet};
 
@@ -6,9 +6,8 @@ use redb::{Database, ReadOnlyTable, ReadableDatabase, ReadableTable, WriteTransa
 use roundtable_protocol::{GroupId, MeetingId, Seq};
 
 use super::journal::Op;
-use crate::store::{LogEntry, Snapshot, StoreError};
-
 use super::tables::{GROUPS, LOG_HEADS, unavailable};
+use crate::store::{LogEntry, Snapshot, StoreError};
 
 /// The groups and log heads of one read transaction.
 pub(super) struct ReadView {
@@ -29,14 +28,14 @@ impl ReadView {
     }
 }
 
-/// Where [`Known`] reads what it does not know yet.
-pub(super) trait Lookup {
+/// Where [`HeadCache`] reads what it does not know yet.
+pub(super) trait HeadSource {
     fn group_exists(&self, group: u128) -> Result<bool, StoreError>;
     /// The last seq logged for the meeting, 0 if none.
     fn head(&self, meeting: u128) -> Result<Seq, StoreError>;
 }
 
-impl Lookup for ReadView {
+impl HeadSource for ReadView {
     fn group_exists(&self, group: u128) -> Result<bool, StoreError> {
         Ok(self.groups.get(group).map_err(unavailable)?.is_some())
     }
@@ -51,8 +50,8 @@ impl Lookup for ReadView {
 }
 
 /// Reads the transaction's own state, its uncommitted writes included. (Only on a miss of
-/// [`Known`]: the tables are opened for each lookup.)
-impl Lookup for WriteTransaction {
+/// [`HeadCache`]: the tables are opened for each lookup.)
+impl HeadSource for WriteTransaction {
     fn group_exists(&self, group: u128) -> Result<bool, StoreError> {
         let groups = self.open_table(GROUPS).map_err(unavailable)?;
         Ok(groups.get(group).map_err(unavailable)?.is_some())
@@ -69,22 +68,22 @@ impl Lookup for WriteTransaction {
 
 /// What the writer knows of the groups and log heads, so that checking a write reads no table
 /// in the common case, and an append writes only its entries: the heads it moves are written to
-/// `log_heads` when the transaction commits ([`Known::store_heads`]). It knows everything changed
+/// `log_heads` when the transaction commits ([`HeadCache::store_heads`]). It knows everything changed
 /// since its state was last committed durably: at the end of every checkpoint it forgets all
 /// but what the checkpoint's window wrote (which bounds it by what was written since), and
 /// all whenever a transaction fails.
 #[derive(Debug, Default)]
-pub(super) struct Known {
+pub(super) struct HeadCache {
     /// Groups known to exist (a group is never deleted).
     pub(super) groups: HashSet<u128>,
     /// Meeting id -> its last seq, and whether `log_heads` lacks it.
     pub(super) heads: HashMap<u128, (Seq, bool)>,
 }
 
-impl Known {
+impl HeadCache {
     pub(super) fn group_exists(
         &mut self,
-        lookup: &impl Lookup,
+        lookup: &impl HeadSource,
         group: u128,
     ) -> Result<bool, StoreError> {
         if self.groups.contains(&group) {
@@ -97,7 +96,11 @@ impl Known {
         Ok(exists)
     }
 
-    pub(super) fn head(&mut self, lookup: &impl Lookup, meeting: u128) -> Result<Seq, StoreError> {
+    pub(super) fn head(
+        &mut self,
+        lookup: &impl HeadSource,
+        meeting: u128,
+    ) -> Result<Seq, StoreError> {
         if let Some(&(head, _)) = self.heads.get(&meeting) {
             return Ok(head);
         }
@@ -108,7 +111,7 @@ impl Known {
 
     /// Checks a group's creation or an append as applying it would; on success notes its
     /// effect. Other ops have nothing to check here.
-    pub(super) fn check(&mut self, lookup: &impl Lookup, op: &Op) -> Result<(), StoreError> {
+    pub(super) fn check(&mut self, lookup: &impl HeadSource, op: &Op) -> Result<(), StoreError> {
         match op {
             Op::CreateGroup { group_id, .. } => {
                 let group = group_id.as_u128();

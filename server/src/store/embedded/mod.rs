@@ -2,7 +2,7 @@
 //!
 //! Writes go through a single writer: a caller applies its operation itself when the writer is
 //! free, otherwise it queues for the writer task, which applies the queued operations together
-//! (group commit). Per group it appends one record with the group's successful operations to
+//! as one *group*. Per group it appends one record with the group's successful operations to
 //! the journal (one `write` to a file opened for appending: the data is then with the operating
 //! system and survives a crash of this process, even `kill -9`) and answers the callers. The
 //! journal, not redb, is what makes a write stored: the redb transaction stays open for the
@@ -32,7 +32,7 @@
 //! commit a fraction of that. While the thread holds redb's only write transaction, creating
 //! groups and appending to logs go on: each is checked against the state before the commit
 //! plus what the writer knows the committing transaction and the writes since changed
-//! ([`Window`]), journalled and answered. Once committed, the thread applies the window's
+//! ([`CommitWindow`]), journalled and answered. Once committed, the thread applies the window's
 //! writes so far to a new redb transaction, and the writer applies the few made meanwhile to it
 //! and carries on with it. Rarer operations wait for the commit's end. The journal is two
 //! files, `roundtable.journal` and `roundtable.journal.2`: a timed checkpoint switches the
@@ -55,11 +55,17 @@
 //!   seq (8 bytes, big endian), then the snapshot bytes;
 //! - `log`: (meeting id, seq) -> event bytes;
 //! - `log_heads`: meeting id -> the last seq ever logged (kept when the log is trimmed),
-//!   written when a transaction commits (the writer's [`Known`] has the newer ones);
+//!   written when a transaction commits (the writer's [`HeadCache`] has the newer ones);
 //! - `ended_meetings`: (ended at, in Unix ms; meeting id) -> nothing, the meetings whose logs
 //!   are due for trimming, in the order they ended; `meeting_ended_at`: meeting id -> the time
 //!   it ended, so that recording an end twice keeps the first;
 //! - `meta`: `last_journal_batch` -> the number of the last journal record applied.
+//!
+//! Words: a *commit* is always a redb commit (of the writer's open transaction, in place or on
+//! the `store-commit` thread); a *checkpoint* is a durable commit followed by emptying the
+//! journal; a *group* is the writes applied and journalled together, as one journal *record*
+//! numbered by its *batch*; the *commit window* is the writes made while a background commit
+//! runs; the *head cache* is what the writer knows of the groups and log heads.
 //!
 //! Ownership leases ([`Store::take_lease`]) live in memory only. redb locks its file, so no
 //! second process can open the same store (nor its journal, which is opened after the file):
@@ -94,18 +100,15 @@ mod tables;
 mod task;
 mod writer;
 
-use self::background::{Job, run_background_jobs};
-use self::heads::Known;
+use self::background::{CommitJob, run_commit_jobs};
+use self::heads::HeadCache;
 use self::journal::Journal;
 use self::options::WRITE_QUEUE_MAX;
 pub use self::options::{
     CACHE_BYTES, CHECKPOINT_INTERVAL, CHECKPOINT_JOURNAL_BYTES, COMMIT_INTERVAL, EmbeddedOptions,
     JOURNAL_SYNC_INTERVAL, JournalSync,
 };
-use self::tables::{
-    ENDED_MEETINGS, GROUPS, LOG, LOG_HEADS, MEETING_ENDED_AT, META, decode_snapshot, read_entries,
-    unavailable,
-};
+use self::tables::{GROUPS, decode_snapshot, open_database, read_entries, unavailable};
 use self::task::{Command, SharedWriter, run_writer};
 use self::writer::Writer;
 
@@ -146,23 +149,7 @@ impl EmbeddedStore {
         std::fs::create_dir_all(data_dir).map_err(|error| {
             StoreError::Unavailable(format!("cannot create {}: {error}", data_dir.display()))
         })?;
-        let path = data_dir.join(DB_FILE);
-        let db = Database::builder()
-            .set_cache_size(options.cache_bytes)
-            .create(&path)
-            .map_err(|error| {
-                StoreError::Unavailable(format!("cannot open {}: {error}", path.display()))
-            })?;
-        let db = Arc::new(db);
-        // Create the tables up front so that read transactions always find them.
-        let txn = db.begin_write().map_err(unavailable)?;
-        txn.open_table(GROUPS).map_err(unavailable)?;
-        txn.open_table(LOG).map_err(unavailable)?;
-        txn.open_table(LOG_HEADS).map_err(unavailable)?;
-        txn.open_table(ENDED_MEETINGS).map_err(unavailable)?;
-        txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
-        txn.open_table(META).map_err(unavailable)?;
-        txn.commit().map_err(unavailable)?;
+        let db = Arc::new(open_database(&data_dir.join(DB_FILE), options.cache_bytes)?);
 
         let mut journal = Journal::open(data_dir)?;
         let last_batch = journal.recover(&db)?;
@@ -184,10 +171,10 @@ impl EmbeddedStore {
                 })?;
         }
         // The background thread stops when the writer drops its end of this channel.
-        let (jobs, jobs_queue) = std_mpsc::channel::<Job>();
+        let (commit_jobs, commit_job_queue) = std_mpsc::channel::<CommitJob>();
         std::thread::Builder::new()
             .name("store-commit".into())
-            .spawn(move || run_background_jobs(&jobs_queue))
+            .spawn(move || run_commit_jobs(&commit_job_queue))
             .map_err(|error| {
                 StoreError::Unavailable(format!("cannot start the store's commit thread: {error}"))
             })?;
@@ -198,15 +185,15 @@ impl EmbeddedStore {
             next_batch: last_batch + 1,
             options,
             open: None,
-            window: None,
-            known: Known::default(),
+            commit_window: None,
+            head_cache: HeadCache::default(),
             deferred: Vec::new(),
             uncommitted: Arc::clone(&uncommitted),
             broken: false,
             repair_failed_at: None,
             dirty: false,
             last_checkpoint: Instant::now(),
-            jobs,
+            commit_jobs,
             #[cfg(test)]
             gate: None,
             _stop_syncer: stop_syncer,
@@ -245,13 +232,13 @@ impl EmbeddedStore {
         if let Ok(mut writer) = self.writer.try_lock()
             && writer.writes_inline()
             && writer
-                .window
+                .commit_window
                 .as_ref()
-                .is_none_or(|window| window.takes(&op))
+                .is_none_or(|commit_window| commit_window.takes(&op))
         {
             let had_open_transaction = writer.open.is_some();
             let outcome = writer
-                .apply_group(&[&op])
+                .write_group(&[&op])
                 .pop()
                 .expect("one outcome per op");
             if writer.needs_attention(had_open_transaction) || writer.broken {

@@ -4,14 +4,14 @@ use std::time::Duration;
 
 /// The most write operations applied and journalled as one group. Bounds the time a caller
 /// waits behind others and the size of one journal record.
-pub(super) const GROUP_COMMIT_OPS_MAX: usize = 256;
+pub(super) const GROUP_OPS_MAX: usize = 256;
 
 /// The most write operations waiting for the writer; callers beyond wait for a slot. Also the
 /// most operations held back until a running background commit ends.
 pub(super) const WRITE_QUEUE_MAX: usize = 4096;
 
-/// The most operations a background commit's [`Window`] takes; later ones wait for its end.
-pub(super) const WINDOW_OPS_MAX: usize = 4096;
+/// The most operations a background commit's [`CommitWindow`] takes; later ones wait for its end.
+pub(super) const COMMIT_WINDOW_OPS_MAX: usize = 4096;
 
 /// Default time answered writes wait at most in the writer's open redb transaction before it
 /// has them committed (a read has them committed at once). They are in the journal already. Longer saves
@@ -38,7 +38,7 @@ pub const JOURNAL_SYNC_INTERVAL: Duration = Duration::from_millis(100);
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Default journal size past which the writer checkpoints at once; bounds the journal (it can
-/// exceed this by one group commit's record; should checkpoints keep failing, writes are refused
+/// exceed this by one group's record; should checkpoints keep failing, writes are refused
 /// at twice this) and the work of a recovery.
 pub const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -58,7 +58,7 @@ pub enum JournalSync {
     /// the writes of the last ~100 ms.
     #[default]
     Background,
-    /// Before answering each group commit's callers: a power loss loses no answered write, at
+    /// Before answering the callers of each group of writes: a power loss loses no answered write, at
     /// the cost of an fdatasync in every write's latency.
     Always,
 }

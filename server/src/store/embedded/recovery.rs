@@ -9,14 +9,13 @@ use std::time::Instant;
 use redb::Database;
 use tracing::warn;
 
-use super::journal::{self};
-use crate::store::StoreError;
-
-use super::heads::Known;
+use super::heads::HeadCache;
 use super::journal::Journal;
+use super::journal::{self};
 use super::options::REPAIR_RETRY_INTERVAL;
 use super::tables::{apply_op, last_journal_batch, set_last_journal_batch, unavailable};
 use super::writer::Writer;
+use crate::store::StoreError;
 
 /// Applies the journal records in `files` (read up to their `len_max`) that the redb file does
 /// not hold yet, in one durable transaction. Returns the number of the last record applied ever.
@@ -52,7 +51,7 @@ pub(super) fn replay(db: &Database, files: &[(&File, &Path, u64)]) -> Result<u64
     // ones appended after the switch to the other file.
     records.sort_by_key(|record| record.batch);
     let mut last = held;
-    let mut known = Known::default();
+    let mut head_cache = HeadCache::default();
     for (index, record) in records.iter().enumerate() {
         if record.batch <= held {
             // Already in the redb file: the journal was not emptied after its checkpoint.
@@ -69,7 +68,7 @@ pub(super) fn replay(db: &Database, files: &[(&File, &Path, u64)]) -> Result<u64
             break;
         }
         for op in &record.ops {
-            match apply_op(&txn, &mut known, op) {
+            match apply_op(&txn, &mut head_cache, op) {
                 Ok(_) => {}
                 Err(StoreError::Unavailable(error)) => return Err(StoreError::Unavailable(error)),
                 // Applied to the state it was first applied to, an op that succeeded then
@@ -81,7 +80,7 @@ pub(super) fn replay(db: &Database, files: &[(&File, &Path, u64)]) -> Result<u64
         last = record.batch;
     }
     if last > held {
-        known.store_heads(&txn)?;
+        head_cache.store_heads(&txn)?;
         set_last_journal_batch(&txn, last)?;
         tracing::info!(
             records = last - held,
@@ -129,7 +128,7 @@ impl Writer {
     /// applies the journal again, reads go through the writer (which repairs first).
     pub(super) fn break_open_transaction(&mut self) {
         self.open = None;
-        self.known.forget();
+        self.head_cache.forget();
         self.broken = true;
         self.uncommitted.store(true, Ordering::Release);
     }

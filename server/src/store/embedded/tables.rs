@@ -1,12 +1,13 @@
 //! The embedded store's redb tables and the operations on them: applying a write, reading a log.
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use std::path::Path;
+
 use roundtable_protocol::{MeetingId, Seq, UnixMs};
 
+use super::heads::HeadCache;
 use super::journal::Op;
 use crate::store::{LogEntry, Snapshot, StoreError};
-
-use super::heads::Known;
 
 pub(super) const GROUPS: TableDefinition<u128, &[u8]> = TableDefinition::new("groups");
 
@@ -24,6 +25,26 @@ pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta")
 
 /// The `meta` key of the number of the last journal record applied to the redb file.
 pub(super) const LAST_JOURNAL_BATCH: &str = "last_journal_batch";
+
+/// Opens (or creates) the redb file at `path` with a page cache of `cache_bytes`, and creates
+/// the tables up front so that read transactions always find them.
+pub(super) fn open_database(path: &Path, cache_bytes: usize) -> Result<Database, StoreError> {
+    let db = Database::builder()
+        .set_cache_size(cache_bytes)
+        .create(path)
+        .map_err(|error| {
+            StoreError::Unavailable(format!("cannot open {}: {error}", path.display()))
+        })?;
+    let txn = db.begin_write().map_err(unavailable)?;
+    txn.open_table(GROUPS).map_err(unavailable)?;
+    txn.open_table(LOG).map_err(unavailable)?;
+    txn.open_table(LOG_HEADS).map_err(unavailable)?;
+    txn.open_table(ENDED_MEETINGS).map_err(unavailable)?;
+    txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
+    txn.open_table(META).map_err(unavailable)?;
+    txn.commit().map_err(unavailable)?;
+    Ok(db)
+}
 
 pub(super) fn unavailable(error: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(error.to_string())
@@ -69,8 +90,8 @@ pub(super) fn set_last_journal_batch(txn: &WriteTransaction, batch: u64) -> Resu
     Ok(())
 }
 
-/// Writes group creations and appends that [`Known::check`] accepted, in order, opening each
-/// table they need once (the heads they move are [`Known`]'s to store).
+/// Writes group creations and appends that [`HeadCache::check`] accepted, in order, opening each
+/// table they need once (the heads they move are [`HeadCache`]'s to store).
 pub(super) fn write_checked_all(txn: &WriteTransaction, ops: &[Op]) -> Result<(), StoreError> {
     let mut groups = None;
     let mut log = None;
@@ -121,16 +142,16 @@ pub(super) fn open_once<'s, 'txn, K: redb::Key + 'static, V: redb::Value + 'stat
     Ok(slot.as_mut().expect("opened above"))
 }
 
-/// Applies one op in `txn`, checked by `known` (which notes its effect). Answers the count of
+/// Applies one op in `txn`, checked by `head_cache` (which notes its effect). Answers the count of
 /// meetings trimmed for [`Op::TrimEnded`], 0 for the others.
 pub(super) fn apply_op(
     txn: &WriteTransaction,
-    known: &mut Known,
+    head_cache: &mut HeadCache,
     op: &Op,
 ) -> Result<usize, StoreError> {
     match op {
         Op::CreateGroup { .. } | Op::Append { .. } => {
-            known.check(txn, op)?;
+            head_cache.check(txn, op)?;
             write_checked_all(txn, std::slice::from_ref(op))?;
             Ok(0)
         }

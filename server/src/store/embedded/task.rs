@@ -7,13 +7,12 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
+use super::background::{BackgroundStart, CommitJobResult, CommitKind, RunningCommit};
 use super::journal::Op;
+use super::options::{GROUP_OPS_MAX, WRITE_QUEUE_MAX};
+use super::writer::{QueuedWrites, Writer};
 use crate::clock::sleep_until_or_never;
 use crate::store::StoreError;
-
-use super::background::{BackgroundOutcome, BackgroundTask, Begun, CommitKind};
-use super::options::{GROUP_COMMIT_OPS_MAX, WRITE_QUEUE_MAX};
-use super::writer::Writer;
 
 /// What the writer is asked to do.
 #[derive(Debug)]
@@ -97,130 +96,201 @@ pub(super) async fn blocking<T: Send + 'static>(
 /// cross-thread wake-up. Most writes do not even come here: the caller applies them itself
 /// when the writer is free. What can take milliseconds runs elsewhere: the commits of the open
 /// transaction, timed checkpoints' included, on the `store-commit` thread at the lowest
-/// priority, while writes go on in a [`Window`]; and on the blocking pool, while the writes
+/// priority, while writes go on in a [`CommitWindow`]; and on the blocking pool, while the writes
 /// behind them wait in the queue, every group with [`JournalSync::Always`], repairs, and the
 /// checkpoints of [`Store::flush`] and of the end.
 pub(super) async fn run_writer(
     writer: SharedWriter,
-    mut queue: mpsc::Receiver<Command>,
+    queue: mpsc::Receiver<Command>,
     attention: Arc<tokio::sync::Notify>,
 ) {
-    let mut background: Option<BackgroundTask> = None;
-    let mut waiting = Waiting::default();
+    let mut task = WriterTask {
+        writer,
+        queue,
+        attention,
+        background: None,
+        waiting: WaitingForCommit::default(),
+        #[cfg(test)]
+        forced: None,
+    };
+    task.run().await;
+}
+
+/// The writer task's state between two wake-ups.
+struct WriterTask {
+    writer: SharedWriter,
+    queue: mpsc::Receiver<Command>,
+    attention: Arc<tokio::sync::Notify>,
+    /// The background commit running, if any: one at a time.
+    background: Option<RunningCommit>,
+    waiting: WaitingForCommit,
     #[cfg(test)]
-    let mut forced: Option<(CommitKind, oneshot::Sender<bool>)> = None;
-    loop {
+    forced: Option<(CommitKind, oneshot::Sender<bool>)>,
+}
+
+/// Why the writer task woke up.
+enum Wake {
+    /// A command arrived.
+    Command(Command),
+    /// A deadline passed, an inline write asked for attention, or a background commit ended
+    /// (and was dealt with).
+    Look,
+    /// Every sender is gone: the store was dropped.
+    Closed,
+    /// The writer is gone (see [`blocking`]).
+    Gone,
+}
+
+impl WriterTask {
+    async fn run(&mut self) {
+        loop {
+            let command = match self.wake().await {
+                Wake::Command(command) => Some(command),
+                Wake::Look => None,
+                Wake::Closed => break,
+                Wake::Gone => return,
+            };
+            let after_group = match command {
+                Some(Command::Write { op, done }) => {
+                    let (ops, after_group) = self.take_group(op, done);
+                    if !apply_queued(&self.writer, ops).await {
+                        return;
+                    }
+                    after_group
+                }
+                other => other,
+            };
+            if let Some(command) = after_group
+                && !self.handle(command).await
+            {
+                return;
+            }
+            // One background commit at a time: the next is looked at when it ends.
+            if self.background.is_none() && !self.begin_due_commit().await {
+                return;
+            }
+        }
+        if let Some(task) = self.background.take()
+            && !after_background_commit(&self.writer, task.await, &mut self.waiting).await
+        {
+            return;
+        }
+        if let Some(Err(error)) = blocking(&self.writer, Writer::checkpoint).await {
+            warn!(%error, "final store checkpoint failed; the next start replays the journal");
+        }
+    }
+
+    /// Waits for a command, the end of the background commit (which it deals with), the
+    /// writer's next deadline or an inline write's call for attention.
+    async fn wake(&mut self) -> Wake {
         let (deadline, accepting) = {
-            let state = lock(&writer);
+            let state = lock(&self.writer);
             (
                 state.next_deadline(),
                 state.deferred.len() < WRITE_QUEUE_MAX,
             )
         };
-        let event = tokio::select! {
-            received = queue.recv(), if accepting => match received {
-                Some(command) => Some(command),
-                None => break,
+        tokio::select! {
+            received = self.queue.recv(), if accepting => match received {
+                Some(command) => Wake::Command(command),
+                None => Wake::Closed,
             },
-            ended = async { background.as_mut().expect("guarded by is_some").await },
-                if background.is_some() =>
+            ended = async { self.background.as_mut().expect("guarded by is_some").await },
+                if self.background.is_some() =>
             {
-                background = None;
-                if !end_background(&writer, ended, &mut waiting).await {
-                    return;
-                }
-                None
-            }
-            () = attention.notified() => None,
-            () = sleep_until_or_never(deadline.map(Into::into)) => None,
-        };
-        let mut after_group = None;
-        match event {
-            Some(Command::Write { op, done }) => {
-                let mut ops = vec![(op, done)];
-                while ops.len() < GROUP_COMMIT_OPS_MAX {
-                    match queue.try_recv() {
-                        Ok(Command::Write { op, done }) => ops.push((op, done)),
-                        Ok(other) => {
-                            after_group = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                if !apply_queued(&writer, ops).await {
-                    return;
+                self.background = None;
+                if after_background_commit(&self.writer, ended, &mut self.waiting).await {
+                    Wake::Look
+                } else {
+                    Wake::Gone
                 }
             }
-            Some(other) => after_group = Some(other),
-            None => {}
+            () = self.attention.notified() => Wake::Look,
+            () = sleep_until_or_never(deadline.map(Into::into)) => Wake::Look,
         }
-        match after_group {
-            Some(Command::Commit { done }) if background.is_some() => waiting.commits.push(done),
+    }
+
+    /// The group a first queued write begins: the writes queued behind it, up to
+    /// [`GROUP_OPS_MAX`], and the first other command, which comes after the group.
+    fn take_group(
+        &mut self,
+        op: Op,
+        done: oneshot::Sender<Result<usize, StoreError>>,
+    ) -> (QueuedWrites, Option<Command>) {
+        let mut ops = vec![(op, done)];
+        while ops.len() < GROUP_OPS_MAX {
+            match self.queue.try_recv() {
+                Ok(Command::Write { op, done }) => ops.push((op, done)),
+                Ok(other) => return (ops, Some(other)),
+                Err(_) => break,
+            }
+        }
+        (ops, None)
+    }
+
+    /// Carries out a command other than a write. `false` when the writer is gone.
+    async fn handle(&mut self, command: Command) -> bool {
+        match command {
+            Command::Commit { done } if self.background.is_some() => {
+                self.waiting.commits.push(done);
+            }
             // In place: a read waits for it, and the idle-policy thread can be slow to get the
             // core when the rooms keep it busy.
-            Some(Command::Commit { done }) => {
-                let Some(result) = commit_or_repair(&writer).await else {
-                    return;
+            Command::Commit { done } => {
+                let Some(result) = commit_or_repair(&self.writer).await else {
+                    return false;
                 };
                 let _ = done.send(result);
             }
-            Some(Command::Checkpoint { done }) if background.is_some() => {
-                waiting.checkpoints.push(done);
+            Command::Checkpoint { done } if self.background.is_some() => {
+                self.waiting.checkpoints.push(done);
             }
-            Some(Command::Checkpoint { done }) => {
-                let Some(result) = blocking(&writer, Writer::checkpoint).await else {
-                    return;
+            Command::Checkpoint { done } => {
+                let Some(result) = blocking(&self.writer, Writer::checkpoint).await else {
+                    return false;
                 };
                 let _ = done.send(result);
             }
             #[cfg(test)]
-            Some(Command::FailOpenTransaction) => lock(&writer).break_open_transaction(),
+            Command::FailOpenTransaction => lock(&self.writer).break_open_transaction(),
             #[cfg(test)]
-            Some(Command::BeginBackground {
+            Command::BeginBackground {
                 kind,
                 gate,
                 started,
-            }) => {
-                lock(&writer).gate = Some(gate);
-                forced = Some((kind, started));
+            } => {
+                lock(&self.writer).gate = Some(gate);
+                self.forced = Some((kind, started));
             }
-            Some(Command::Write { .. }) | None => {}
+            Command::Write { .. } => {}
         }
-        if background.is_some() {
-            // One background commit at a time: the next is looked at when it ends.
-            continue;
-        }
-        let due = lock(&writer).due();
+        true
+    }
+
+    /// Begins the commit or checkpoint that is due, if any: in the background when it can,
+    /// otherwise in place. `false` when the writer is gone.
+    async fn begin_due_commit(&mut self) -> bool {
+        let due = lock(&self.writer).due();
         #[cfg(test)]
-        let (due, forced_started) = match forced.take() {
+        let (due, forced_started) = match self.forced.take() {
             Some((kind, started)) => (Some(kind), Some(started)),
             None => (due, None),
         };
         let Some(kind) = due else {
-            continue;
+            return true;
         };
-        let begun = lock(&writer).begin_background(kind);
+        let begun = lock(&self.writer).begin_background(kind);
         #[cfg(test)]
         if let Some(started) = forced_started {
-            let _ = started.send(matches!(begun, Begun::Running(_)));
+            let _ = started.send(matches!(begun, BackgroundStart::Running(_)));
         }
         match begun {
-            Begun::Running(task) => background = Some(task),
-            Begun::InPlace => {
-                if !commit_in_place(&writer, kind).await {
-                    return;
-                }
+            BackgroundStart::Running(task) => {
+                self.background = Some(task);
+                true
             }
+            BackgroundStart::InPlace => commit_in_place(&self.writer, kind).await,
         }
-    }
-    if let Some(task) = background.take()
-        && !end_background(&writer, task.await, &mut waiting).await
-    {
-        return;
-    }
-    if let Some(Err(error)) = blocking(&writer, Writer::checkpoint).await {
-        warn!(%error, "final store checkpoint failed; the next start replays the journal");
     }
 }
 
@@ -245,23 +315,20 @@ pub(super) async fn commit_in_place(writer: &SharedWriter, kind: CommitKind) -> 
 
 /// Requests that wait for a background commit's end.
 #[derive(Default)]
-pub(super) struct Waiting {
+pub(super) struct WaitingForCommit {
     pub(super) commits: Vec<oneshot::Sender<Result<(), StoreError>>>,
     pub(super) checkpoints: Vec<oneshot::Sender<Result<(), StoreError>>>,
 }
 
 /// Applies queued writes: here when the writer may write on the runtime, otherwise on the
 /// blocking pool. `false` when the writer is gone.
-pub(super) async fn apply_queued(
-    writer: &SharedWriter,
-    ops: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>,
-) -> bool {
+pub(super) async fn apply_queued(writer: &SharedWriter, ops: QueuedWrites) -> bool {
     let inline = lock(writer).writes_inline();
     if inline {
-        lock(writer).commit_group(ops);
+        lock(writer).write_queued(ops);
         true
     } else {
-        blocking(writer, move |writer| writer.commit_group(ops))
+        blocking(writer, move |writer| writer.write_queued(ops))
             .await
             .is_some()
     }
@@ -270,17 +337,17 @@ pub(super) async fn apply_queued(
 /// After a background commit: ends its window (or repairs, should it have failed), then
 /// applies the writes and answers the requests that waited for it. `false` when the writer is
 /// gone.
-pub(super) async fn end_background(
+pub(super) async fn after_background_commit(
     writer: &SharedWriter,
-    ended: Result<BackgroundOutcome, oneshot::error::RecvError>,
-    waiting: &mut Waiting,
+    ended: Result<CommitJobResult, oneshot::error::RecvError>,
+    waiting: &mut WaitingForCommit,
 ) -> bool {
     let result = ended.unwrap_or_else(|error| {
         Err(StoreError::Unavailable(format!(
             "the store's commit thread failed: {error}"
         )))
     });
-    let broken = lock(writer).end_window(result);
+    let broken = lock(writer).end_commit_window(result);
     if broken {
         match blocking(writer, Writer::repair).await {
             None => return false,

@@ -6,7 +6,7 @@
 use super::background::CommitKind;
 use super::journal::JOURNAL_FILES;
 use super::options::UNWRITTEN_MAX;
-use super::tables::LAST_JOURNAL_BATCH;
+use super::tables::{LAST_JOURNAL_BATCH, LOG, META};
 use super::task::Gate;
 use super::*;
 
@@ -742,7 +742,7 @@ async fn writes_made_while_the_checkpoint_thread_applies_the_window_follow_its_w
     let refused = within_a_held_checkpoint(store.write(append_op(group_id, meeting_id, 3))).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
-        "seq 3 is taken by a write of the window: {refused:?}"
+        "seq 3 is taken by a write of the commit_window: {refused:?}"
     );
     // What a `kill -9` now leaves.
     let crashed = copy_as_a_crash_leaves_it(dir.path());

@@ -1,4 +1,4 @@
-//! The writer's state: the open redb transaction, group commits, commits and checkpoints.
+//! The writer's state: the open redb transaction, groups of writes, commits and checkpoints.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,16 +9,18 @@ use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::oneshot;
 use tracing::warn;
 
+use super::background::{CommitJob, CommitKind, CommitWindow, lock_ops};
+use super::heads::HeadCache;
+use super::journal::Journal;
 use super::journal::{self, Op};
+use super::options::{COMMIT_OPS_MAX, EmbeddedOptions, JournalSync, UNWRITTEN_MAX};
+use super::tables::{apply_op, set_last_journal_batch, unavailable, write_checked_all};
 #[cfg(test)]
 use super::task::Gate;
 use crate::store::StoreError;
 
-use super::background::{CommitKind, Job, Window, lock_ops};
-use super::heads::Known;
-use super::journal::Journal;
-use super::options::{COMMIT_OPS_MAX, EmbeddedOptions, JournalSync, UNWRITTEN_MAX};
-use super::tables::{apply_op, set_last_journal_batch, unavailable, write_checked_all};
+/// Queued writes, each with where its caller waits for the answer.
+pub(super) type QueuedWrites = Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>;
 
 /// The writer's state.
 pub(super) struct Writer {
@@ -30,11 +32,11 @@ pub(super) struct Writer {
     /// The redb transaction holding answered writes not committed yet.
     pub(super) open: Option<OpenTransaction>,
     /// While a background commit runs: the writes made meanwhile.
-    pub(super) window: Option<Window>,
+    pub(super) commit_window: Option<CommitWindow>,
     /// The groups and log heads the writer knows.
-    pub(super) known: Known,
+    pub(super) head_cache: HeadCache,
     /// Queued writes the running background commit's window does not take, applied after it.
-    pub(super) deferred: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>,
+    pub(super) deferred: QueuedWrites,
     /// Set before callers are answered whose writes are in [`Writer::open`] or a window;
     /// cleared after the commit. A read that finds it clear sees every answered write without
     /// asking the writer.
@@ -48,7 +50,7 @@ pub(super) struct Writer {
     pub(super) dirty: bool,
     pub(super) last_checkpoint: Instant,
     /// Where background commits go: the `store-commit` thread.
-    pub(super) jobs: std_mpsc::Sender<Job>,
+    pub(super) commit_jobs: std_mpsc::Sender<CommitJob>,
     /// Fault injection for the tests: the next background commit waits for a message before
     /// it commits (see [`Gate`]).
     #[cfg(test)]
@@ -65,7 +67,10 @@ impl std::fmt::Debug for Writer {
             .field("open_ops", &self.open.as_ref().map(|open| open.ops))
             .field(
                 "window_ops",
-                &self.window.as_ref().map(|window| window.count),
+                &self
+                    .commit_window
+                    .as_ref()
+                    .map(|commit_window| commit_window.count),
             )
             .field("broken", &self.broken)
             .field("dirty", &self.dirty)
@@ -73,7 +78,7 @@ impl std::fmt::Debug for Writer {
     }
 }
 
-/// A redb write transaction the writer keeps open across group commits.
+/// A redb write transaction the writer keeps open across groups of writes.
 pub(super) struct OpenTransaction {
     pub(super) txn: WriteTransaction,
     pub(super) opened: Instant,
@@ -83,7 +88,7 @@ pub(super) struct OpenTransaction {
     pub(super) last_batch: Option<u64>,
     /// Group creations and appends checked, journalled and answered but not yet written into
     /// `txn`: they are written together, up to [`UNWRITTEN_MAX`] at a time, because opening a
-    /// table costs redb more than inserting into it. What they change, [`Known`] knows.
+    /// table costs redb more than inserting into it. What they change, [`HeadCache`] knows.
     pub(super) unwritten: Vec<Op>,
 }
 
@@ -109,9 +114,12 @@ impl OpenTransaction {
 
     /// The transaction, ready to commit: with every write it took, the log heads its appends
     /// moved and its last journal record's number.
-    pub(super) fn seal(mut self, known: &mut Known) -> Result<WriteTransaction, StoreError> {
+    pub(super) fn seal(
+        mut self,
+        head_cache: &mut HeadCache,
+    ) -> Result<WriteTransaction, StoreError> {
         self.write_unwritten()?;
-        known.store_heads(&self.txn)?;
+        head_cache.store_heads(&self.txn)?;
         if let Some(batch) = self.last_batch {
             set_last_journal_batch(&self.txn, batch)?;
         }
@@ -133,7 +141,7 @@ impl Writer {
             .open
             .as_ref()
             .map(|open| open.opened + self.options.commit_interval);
-        let checkpoint = (self.dirty && self.window.is_none())
+        let checkpoint = (self.dirty && self.commit_window.is_none())
             .then(|| self.last_checkpoint + self.options.checkpoint_interval);
         commit.into_iter().chain(checkpoint).min()
     }
@@ -150,7 +158,7 @@ impl Writer {
             return Ok(());
         };
         match open
-            .seal(&mut self.known)
+            .seal(&mut self.head_cache)
             .and_then(|txn| txn.commit().map_err(unavailable))
         {
             Ok(()) => {
@@ -195,7 +203,7 @@ impl Writer {
             return self.repair();
         }
         let sealed = match self.open.take() {
-            Some(open) => open.seal(&mut self.known),
+            Some(open) => open.seal(&mut self.head_cache),
             None => self.db.begin_write().map_err(unavailable),
         };
         let committed =
@@ -211,7 +219,7 @@ impl Writer {
         self.uncommitted.store(false, Ordering::Release);
         self.dirty = false;
         // Bounds what it knows by what is written between checkpoints.
-        self.known.forget();
+        self.head_cache.forget();
         tracing::debug!(
             took_ms = self.last_checkpoint.elapsed().as_millis(),
             journal_bytes = self.journal.len(),
@@ -225,12 +233,9 @@ impl Writer {
 
     /// Applies the group's ops (those a running background commit's window does not take wait for
     /// its end), journals the successful ones and answers every caller.
-    pub(super) fn commit_group(
-        &mut self,
-        ops: Vec<(Op, oneshot::Sender<Result<usize, StoreError>>)>,
-    ) {
-        let (now, later): (Vec<_>, Vec<_>) = match &self.window {
-            Some(window) => ops.into_iter().partition(|(op, _)| window.takes(op)),
+    pub(super) fn write_queued(&mut self, ops: QueuedWrites) {
+        let (now, later): (Vec<_>, Vec<_>) = match &self.commit_window {
+            Some(commit_window) => ops.into_iter().partition(|(op, _)| commit_window.takes(op)),
             None => (ops, Vec::new()),
         };
         self.deferred.extend(later);
@@ -238,7 +243,7 @@ impl Writer {
             return;
         }
         let refs: Vec<&Op> = now.iter().map(|(op, _)| op).collect();
-        let outcomes = self.apply_group(&refs);
+        let outcomes = self.write_group(&refs);
         for ((_, done), outcome) in now.into_iter().zip(outcomes) {
             let _ = done.send(outcome);
         }
@@ -246,8 +251,8 @@ impl Writer {
 
     /// Applies the group's ops in the open transaction (or a background commit's window) and journals
     /// the successful ones; the outcome of each op.
-    pub(super) fn apply_group(&mut self, ops: &[&Op]) -> Vec<Result<usize, StoreError>> {
-        match self.try_commit_group(ops) {
+    pub(super) fn write_group(&mut self, ops: &[&Op]) -> Vec<Result<usize, StoreError>> {
+        match self.try_write_group(ops) {
             Ok(outcomes) => outcomes,
             Err(error) => vec![Err(error); ops.len()],
         }
@@ -260,12 +265,12 @@ impl Writer {
             .open
             .as_ref()
             .is_some_and(|open| !had_open_transaction || open.ops >= COMMIT_OPS_MAX);
-        let checkpoint =
-            self.window.is_none() && self.journal.len() >= self.options.checkpoint_journal_bytes;
+        let checkpoint = self.commit_window.is_none()
+            && self.journal.len() >= self.options.checkpoint_journal_bytes;
         commit || checkpoint
     }
 
-    pub(super) fn try_commit_group(
+    pub(super) fn try_write_group(
         &mut self,
         ops: &[&Op],
     ) -> Result<Vec<Result<usize, StoreError>>, StoreError> {
@@ -275,8 +280,8 @@ impl Writer {
                 "the store's journal is full: checkpoints are failing".into(),
             ));
         }
-        if self.window.is_some() {
-            return self.try_window_group(ops);
+        if self.commit_window.is_some() {
+            return self.try_write_group_in_window(ops);
         }
         if self.broken {
             self.repair()?;
@@ -307,9 +312,9 @@ impl Writer {
         let mut outcomes = Vec::with_capacity(ops.len());
         for op in ops {
             let outcome = if now {
-                apply_op(&open.txn, &mut self.known, op)
+                apply_op(&open.txn, &mut self.head_cache, op)
             } else {
-                self.known.check(&open.txn, op).map(|()| 0)
+                self.head_cache.check(&open.txn, op).map(|()| 0)
             };
             if let Err(StoreError::Unavailable(error)) = outcome {
                 self.break_open_transaction();
@@ -326,7 +331,7 @@ impl Writer {
             return Ok(outcomes);
         }
         let batch = self.next_batch;
-        self.journal_record(batch, &applied)?;
+        self.append_journal_record(batch, &applied)?;
         let open = self.open.as_mut().expect("opened above");
         if !now {
             open.unwritten.extend(applied.iter().map(|&op| op.clone()));
@@ -339,9 +344,9 @@ impl Writer {
         Ok(outcomes)
     }
 
-    /// [`Writer::try_commit_group`] while a background commit runs: the window checks the ops, the
+    /// [`Writer::try_write_group`] while a background commit runs: the window checks the ops, the
     /// successful ones are journalled and kept for redb.
-    pub(super) fn try_window_group(
+    pub(super) fn try_write_group_in_window(
         &mut self,
         ops: &[&Op],
     ) -> Result<Vec<Result<usize, StoreError>>, StoreError> {
@@ -350,10 +355,10 @@ impl Writer {
                 "the store is applying its journal again after a failed write".into(),
             ));
         }
-        let window = self.window.as_mut().expect("called in a window");
+        let commit_window = self.commit_window.as_mut().expect("called in a window");
         let outcomes: Vec<_> = ops
             .iter()
-            .map(|op| self.known.check(&window.view, op).map(|()| 0))
+            .map(|op| self.head_cache.check(&commit_window.view, op).map(|()| 0))
             .collect();
         let applied = succeeded(ops, &outcomes);
         if applied.is_empty() {
@@ -362,11 +367,11 @@ impl Writer {
         let batch = self.next_batch;
         // Should this fail, the window has noted writes that are not journalled: the store is
         // broken, and repaired from the journal when the commit ends.
-        self.journal_record(batch, &applied)?;
-        let window = self.window.as_mut().expect("called in a window");
-        lock_ops(&window.ops).extend(applied.iter().map(|&op| op.clone()));
-        window.count += applied.len();
-        window.last_batch = Some(batch);
+        self.append_journal_record(batch, &applied)?;
+        let commit_window = self.commit_window.as_mut().expect("called in a window");
+        lock_ops(&commit_window.ops).extend(applied.iter().map(|&op| op.clone()));
+        commit_window.count += applied.len();
+        commit_window.last_batch = Some(batch);
         self.next_batch += 1;
         self.dirty = true;
         self.uncommitted.store(true, Ordering::Release);
@@ -376,7 +381,11 @@ impl Writer {
     /// Appends the journal record `batch` holding `ops` (and fdatasyncs it with
     /// [`JournalSync::Always`]). On failure, the store is broken: redb may hold what the
     /// journal does not.
-    pub(super) fn journal_record(&mut self, batch: u64, ops: &[&Op]) -> Result<(), StoreError> {
+    pub(super) fn append_journal_record(
+        &mut self,
+        batch: u64,
+        ops: &[&Op],
+    ) -> Result<(), StoreError> {
         let record = journal::encode_record(batch, ops.iter().copied());
         let before = self.journal.lens[self.journal.active];
         if let Err(error) = self.journal.append(&record) {

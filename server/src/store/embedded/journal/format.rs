@@ -78,7 +78,7 @@ pub(in crate::store::embedded) fn encode_record<'a>(
         encode_op(&mut out, op);
     }
     let body_len = u32::try_from(out.len() - RECORD_HEADER_BYTES)
-        .expect("a group commit's record is far below 4 GiB");
+        .expect("a group's record is far below 4 GiB");
     let crc = crc32fast::hash(&out[RECORD_HEADER_BYTES..]);
     out[0..4].copy_from_slice(&body_len.to_le_bytes());
     out[4..8].copy_from_slice(&crc.to_le_bytes());
