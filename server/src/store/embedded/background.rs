@@ -17,7 +17,7 @@ use super::options::COMMIT_WINDOW_OPS_MAX;
 use super::tables::{unavailable, write_checked_all};
 #[cfg(test)]
 use super::task::Gate;
-use super::writer::{OpenTransaction, Writer};
+use super::writer::{OpenTransaction, Writer, commit};
 use crate::store::StoreError;
 
 /// What a background commit does with the open transaction.
@@ -56,6 +56,8 @@ pub(super) struct CommitJob {
     pub(super) txn: WriteTransaction,
     /// For a checkpoint: the journal file whose records the commit makes durable, to empty.
     pub(super) older: Option<(Arc<File>, PathBuf)>,
+    /// The data directory, which names the store to its fail points.
+    pub(super) dir: PathBuf,
     /// The window's writes not yet applied.
     pub(super) ops: Arc<Mutex<Vec<Op>>>,
     #[cfg(test)]
@@ -80,6 +82,7 @@ pub(super) fn run_commit_job(job: CommitJob) {
         db,
         mut txn,
         older,
+        dir,
         ops,
         done,
         ..
@@ -101,7 +104,7 @@ pub(super) fn run_commit_job(job: CommitJob) {
             .set_durability(Durability::Immediate)
             .map_err(unavailable),
     };
-    if let Err(error) = durability.and_then(|()| txn.commit().map_err(unavailable)) {
+    if let Err(error) = durability.and_then(|()| commit(txn, &dir)) {
         let _ = done.send(Err(error));
         return;
     }
@@ -280,6 +283,7 @@ impl Writer {
             db: Arc::clone(&self.db),
             txn,
             older,
+            dir: self.journal.dir.clone(),
             ops,
             #[cfg(test)]
             gate,

@@ -92,6 +92,7 @@ use crate::store::{
 };
 
 mod background;
+pub mod fail_points;
 mod heads;
 mod journal;
 mod options;

@@ -31,9 +31,6 @@ pub(super) enum Command {
     Checkpoint {
         done: oneshot::Sender<Result<(), StoreError>>,
     },
-    /// Fault injection for the tests: act as if the open transaction had failed.
-    #[cfg(test)]
-    FailOpenTransaction,
     /// For the tests: begin a background commit of `kind` now (as soon as none runs), whose
     /// commit waits for a message on `gate`; `started` answers whether it runs with a window.
     #[cfg(test)]
@@ -251,8 +248,6 @@ impl WriterTask {
                 };
                 let _ = done.send(result);
             }
-            #[cfg(test)]
-            Command::FailOpenTransaction => lock(&self.writer).break_open_transaction(),
             #[cfg(test)]
             Command::BeginBackground {
                 kind,

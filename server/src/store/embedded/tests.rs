@@ -7,7 +7,7 @@ use super::background::CommitKind;
 use super::journal::JOURNAL_FILES;
 use super::options::UNWRITTEN_MAX;
 use super::tables::{LAST_JOURNAL_BATCH, LOG, META};
-use super::task::Gate;
+use super::task::{Gate, lock};
 use super::*;
 
 /// Options under which the writer never checkpoints on its own while the test runs.
@@ -507,21 +507,33 @@ async fn answered_writes_are_committed_within_the_interval() {
     assert_eq!(stored.expect("entry 1").value(), entry(1).bytes.as_slice());
 }
 
+/// Fails the commit of the store's open transaction (the fail point [`fail_points::COMMIT`]),
+/// which drops the transaction: until the writer applies the journal again, redb lacks the
+/// answered writes it held.
+fn fail_the_open_transaction(store: &EmbeddedStore, dir: &Path) {
+    fail::cfg(fail_points::COMMIT, &format!("return({})", dir.display()))
+        .expect("set the fail point");
+    let committed = lock(&store.writer).commit();
+    fail::remove(fail_points::COMMIT);
+    assert!(
+        matches!(committed, Err(StoreError::Unavailable(_))),
+        "the failed commit is a typed error: {committed:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_failed_transaction_is_rebuilt_from_the_journal() {
+    let scenario = fail::FailScenario::setup();
     let dir = tempfile::tempdir().expect("temp dir");
     let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
-    let store = reopen(dir.path()).await;
+    let store = reopen_with(dir.path(), no_timed_commits()).await;
     create_empty_group(&store, group_id, meeting_id).await;
     store.flush().await.expect("checkpoint");
     for seq in 1..=3 {
         append(&store, group_id, meeting_id, seq).await;
     }
     // The three appends were answered; lose the transaction that holds them.
-    store
-        .send(Command::FailOpenTransaction)
-        .await
-        .expect("send");
+    fail_the_open_transaction(&store, dir.path());
     assert_eq!(
         tail_seqs(&store, group_id).await,
         vec![1, 2, 3],
@@ -535,15 +547,13 @@ async fn a_failed_transaction_is_rebuilt_from_the_journal() {
 
     // Lose a transaction again; this time the next write comes first and repairs.
     append(&store, group_id, meeting_id, 4).await;
-    store
-        .send(Command::FailOpenTransaction)
-        .await
-        .expect("send");
+    fail_the_open_transaction(&store, dir.path());
     append(&store, group_id, meeting_id, 5).await;
     assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3, 4, 5]);
     drop(store);
     let reopened = reopen(dir.path()).await;
     assert_eq!(tail_seqs(&reopened, group_id).await, vec![1, 2, 3, 4, 5]);
+    scenario.teardown();
 }
 
 /// Begins a timed checkpoint whose durable commit waits for a message on the returned

@@ -1,5 +1,6 @@
 //! The writer's state: the open redb transaction, groups of writes, commits and checkpoints.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -10,6 +11,7 @@ use tokio::sync::oneshot;
 use tracing::warn;
 
 use super::background::{CommitJob, CommitKind, CommitWindow, lock_ops};
+use super::fail_points;
 use super::heads::HeadCache;
 use super::journal::Journal;
 use super::journal::{self, Op};
@@ -159,7 +161,7 @@ impl Writer {
         };
         match open
             .seal(&mut self.head_cache)
-            .and_then(|txn| txn.commit().map_err(unavailable))
+            .and_then(|txn| commit(txn, &self.journal.dir))
         {
             Ok(()) => {
                 self.uncommitted.store(false, Ordering::Release);
@@ -208,7 +210,7 @@ impl Writer {
         };
         let committed =
             sealed.and_then(|mut txn| match txn.set_durability(Durability::Immediate) {
-                Ok(()) => txn.commit().map_err(unavailable),
+                Ok(()) => commit(txn, &self.journal.dir),
                 // Dropped here: a live write transaction would keep the repair's from starting.
                 Err(error) => Err(unavailable(error)),
             });
@@ -378,6 +380,14 @@ impl Writer {
         Ok(outcomes)
     }
 
+    /// fdatasyncs the journal file appended to.
+    fn sync_journal(&self) -> std::io::Result<()> {
+        if fail_points::fails(fail_points::JOURNAL_SYNC, &self.journal.dir) {
+            return Err(fail_points::injected(fail_points::JOURNAL_SYNC));
+        }
+        self.journal.files[self.journal.active].sync_data()
+    }
+
     /// Appends the journal record `batch` holding `ops` (and fdatasyncs it with
     /// [`JournalSync::Always`]). On failure, the store is broken: redb may hold what the
     /// journal does not.
@@ -395,7 +405,7 @@ impl Writer {
             )));
         }
         if self.options.sync == JournalSync::Always
-            && let Err(error) = self.journal.files[self.journal.active].sync_data()
+            && let Err(error) = self.sync_journal()
         {
             // Whether or not the record can be cut off, the repair reads no further than this.
             self.journal.cut_active(before);
@@ -406,6 +416,14 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// Commits `txn`, unless the fail point [`fail_points::COMMIT`] fails it for the store in `dir`.
+pub(super) fn commit(txn: WriteTransaction, dir: &Path) -> Result<(), StoreError> {
+    if fail_points::fails(fail_points::COMMIT, dir) {
+        return Err(unavailable(fail_points::injected(fail_points::COMMIT)));
+    }
+    txn.commit().map_err(unavailable)
 }
 
 /// The ops whose outcome is a success.

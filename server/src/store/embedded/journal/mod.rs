@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::fail_points;
 use crate::store::StoreError;
 
 /// The journal's two files; appends go to one of them at a time.
@@ -24,6 +25,8 @@ pub(super) const JOURNAL_FILES: [&str; 2] = ["roundtable.journal", "roundtable.j
 pub(super) struct Journal {
     pub(super) files: [Arc<File>; 2],
     pub(super) paths: [PathBuf; 2],
+    /// The data directory, which names the store to its fail points.
+    pub(super) dir: PathBuf,
     /// The file appended to.
     pub(super) active: usize,
     /// Each file's length.
@@ -63,6 +66,7 @@ impl Journal {
         Ok(Journal {
             files,
             paths,
+            dir: data_dir.to_path_buf(),
             active: 0,
             lens,
             appended: Arc::new(AtomicU64::new(0)),
@@ -78,6 +82,9 @@ impl Journal {
     pub(super) fn append(&mut self, record: &[u8]) -> std::io::Result<()> {
         let active = self.active;
         let before = self.lens[active];
+        if fail_points::fails(fail_points::JOURNAL_WRITE, &self.dir) {
+            return Err(fail_points::injected(fail_points::JOURNAL_WRITE));
+        }
         let result = (&*self.files[active]).write_all(record);
         if result.is_err() {
             // Part of the record may be in the file; cut it off.
