@@ -11,12 +11,11 @@ use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::oneshot;
 use tracing::warn;
 
+use super::fail_points;
 use super::heads::ReadView;
 use super::journal::Op;
 use super::options::COMMIT_WINDOW_OPS_MAX;
 use super::tables::{unavailable, write_checked_all};
-#[cfg(test)]
-use super::task::Gate;
 use super::writer::{OpenTransaction, Writer, commit};
 use crate::store::StoreError;
 
@@ -60,8 +59,6 @@ pub(super) struct CommitJob {
     pub(super) dir: PathBuf,
     /// The window's writes not yet applied.
     pub(super) ops: Arc<Mutex<Vec<Op>>>,
-    #[cfg(test)]
-    pub(super) gate: Option<std_mpsc::Receiver<Gate>>,
     pub(super) done: oneshot::Sender<CommitJobResult>,
 }
 
@@ -85,18 +82,8 @@ pub(super) fn run_commit_job(job: CommitJob) {
         dir,
         ops,
         done,
-        ..
     } = job;
-    #[cfg(test)]
-    let gate = job.gate.map(|gate| (gate.recv(), gate));
-    #[cfg(test)]
-    if let Some((Ok(Gate::Fail), _)) = gate {
-        drop(txn);
-        let _ = done.send(Err(StoreError::Unavailable(
-            "injected commit failure".into(),
-        )));
-        return;
-    }
+    fail_points::hold(fail_points::BEFORE_BACKGROUND_COMMIT, &dir);
     let started = Instant::now();
     let durability = match kind {
         CommitKind::Visible => Ok(()),
@@ -123,11 +110,7 @@ pub(super) fn run_commit_job(job: CommitJob) {
     // Applying the window's writes takes milliseconds too under load (some 6 µs each): done
     // here as well, so that the writer only applies those made meanwhile.
     let applied = apply_commit_window(&db, &ops);
-    #[cfg(test)]
-    if let Some((Ok(Gate::ReleaseThenHoldApplied(holding)), gate)) = gate {
-        let _ = holding.send(());
-        let _ = gate.recv();
-    }
+    fail_points::hold(fail_points::AFTER_WINDOW_APPLIED, &dir);
     let _ = done.send(Ok(CommitJobDone {
         took,
         emptied,
@@ -224,9 +207,6 @@ impl Writer {
     /// and commits an empty transaction when none is open (which makes every earlier commit
     /// durable with it).
     pub(super) fn begin_background(&mut self, kind: CommitKind) -> BackgroundStart {
-        // A test's hold is for this commit, whether or not it can begin.
-        #[cfg(test)]
-        let gate = self.gate.take();
         let checkpoint = kind == CommitKind::Checkpoint;
         if self.broken
             || (!checkpoint && self.open.is_none())
@@ -285,8 +265,6 @@ impl Writer {
             older,
             dir: self.journal.dir.clone(),
             ops,
-            #[cfg(test)]
-            gate,
             done,
         };
         if let Err(std_mpsc::SendError(job)) = self.commit_jobs.send(job) {

@@ -21,6 +21,29 @@ pub const JOURNAL_SYNC: &str = "store::journal::sync";
 /// checkpoint's (not the one that ends a recovery).
 pub const COMMIT: &str = "store::commit";
 
+/// A visible commit is due now, whatever the writer's timers say (once the writer task looks:
+/// after a write or a command, or when woken).
+pub const COMMIT_DUE: &str = "store::commit_due";
+
+/// A checkpoint is due now, as [`COMMIT_DUE`] a commit.
+pub const CHECKPOINT_DUE: &str = "store::checkpoint_due";
+
+/// Where the `store-commit` thread can be held (see [`hold`]): before a background commit.
+pub const BEFORE_BACKGROUND_COMMIT: &str = "store::before_background_commit";
+
+/// Where the `store-commit` thread can be held (see [`hold`]): after a background commit, once it
+/// applied the window's writes so far to a new transaction, before it answers the writer.
+pub const AFTER_WINDOW_APPLIED: &str = "store::after_window_applied";
+
+/// Holds the calling thread at the fail point `name`, when it is set to fail the store in
+/// `dir`, for as long as the fail point `{name}::held` says (a test sets it to a callback that
+/// waits, or to `pause`).
+pub(super) fn hold(name: &str, dir: &Path) {
+    if fails(name, dir) {
+        fail::fail_point!(&format!("{name}::held"));
+    }
+}
+
 /// Whether the fail point `name` is set to fail the store in `data_dir`.
 pub(super) fn fails(name: &str, data_dir: &Path) -> bool {
     fail::fail_point!(name, |dir: Option<String>| dir

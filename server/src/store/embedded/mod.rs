@@ -195,8 +195,6 @@ impl EmbeddedStore {
             dirty: false,
             last_checkpoint: Instant::now(),
             commit_jobs,
-            #[cfg(test)]
-            gate: None,
             _stop_syncer: stop_syncer,
         };
         let writer = Arc::new(Mutex::new(writer));

@@ -1,7 +1,5 @@
 //! The writer task on the runtime: queued writes, commits when due, checkpoints.
 
-#[cfg(test)]
-use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
@@ -31,27 +29,6 @@ pub(super) enum Command {
     Checkpoint {
         done: oneshot::Sender<Result<(), StoreError>>,
     },
-    /// For the tests: begin a background commit of `kind` now (as soon as none runs), whose
-    /// commit waits for a message on `gate`; `started` answers whether it runs with a window.
-    #[cfg(test)]
-    BeginBackground {
-        kind: CommitKind,
-        gate: std_mpsc::Receiver<Gate>,
-        started: oneshot::Sender<bool>,
-    },
-}
-
-/// For the tests: what a held background commit's thread does next.
-#[cfg(test)]
-#[derive(Debug)]
-pub(super) enum Gate {
-    /// Go on as usual.
-    Release,
-    /// Fail instead of the commit.
-    Fail,
-    /// Go on, and once the window's writes so far are applied, say so and wait for another
-    /// message (or the sender's end) before answering the writer.
-    ReleaseThenHoldApplied(oneshot::Sender<()>),
 }
 
 /// The writer, shared by its task and the callers that write inline (see
@@ -107,8 +84,6 @@ pub(super) async fn run_writer(
         attention,
         background: None,
         waiting: WaitingForCommit::default(),
-        #[cfg(test)]
-        forced: None,
     };
     task.run().await;
 }
@@ -121,8 +96,6 @@ struct WriterTask {
     /// The background commit running, if any: one at a time.
     background: Option<RunningCommit>,
     waiting: WaitingForCommit,
-    #[cfg(test)]
-    forced: Option<(CommitKind, oneshot::Sender<bool>)>,
 }
 
 /// Why the writer task woke up.
@@ -248,15 +221,6 @@ impl WriterTask {
                 };
                 let _ = done.send(result);
             }
-            #[cfg(test)]
-            Command::BeginBackground {
-                kind,
-                gate,
-                started,
-            } => {
-                lock(&self.writer).gate = Some(gate);
-                self.forced = Some((kind, started));
-            }
             Command::Write { .. } => {}
         }
         true
@@ -266,19 +230,10 @@ impl WriterTask {
     /// otherwise in place. `false` when the writer is gone.
     async fn begin_due_commit(&mut self) -> bool {
         let due = lock(&self.writer).due();
-        #[cfg(test)]
-        let (due, forced_started) = match self.forced.take() {
-            Some((kind, started)) => (Some(kind), Some(started)),
-            None => (due, None),
-        };
         let Some(kind) = due else {
             return true;
         };
         let begun = lock(&self.writer).begin_background(kind);
-        #[cfg(test)]
-        if let Some(started) = forced_started {
-            let _ = started.send(matches!(begun, BackgroundStart::Running(_)));
-        }
         match begun {
             BackgroundStart::Running(task) => {
                 self.background = Some(task);

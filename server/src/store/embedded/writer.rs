@@ -17,8 +17,6 @@ use super::journal::Journal;
 use super::journal::{self, Op};
 use super::options::{COMMIT_OPS_MAX, EmbeddedOptions, JournalSync, UNWRITTEN_MAX};
 use super::tables::{apply_op, set_last_journal_batch, unavailable, write_checked_all};
-#[cfg(test)]
-use super::task::Gate;
 use crate::store::StoreError;
 
 /// Queued writes, each with where its caller waits for the answer.
@@ -53,10 +51,6 @@ pub(super) struct Writer {
     pub(super) last_checkpoint: Instant,
     /// Where background commits go: the `store-commit` thread.
     pub(super) commit_jobs: std_mpsc::Sender<CommitJob>,
-    /// Fault injection for the tests: the next background commit waits for a message before
-    /// it commits (see [`Gate`]).
-    #[cfg(test)]
-    pub(super) gate: Option<std_mpsc::Receiver<Gate>>,
     /// Dropped with the writer, which stops the syncer.
     pub(super) _stop_syncer: std_mpsc::Sender<()>,
 }
@@ -179,6 +173,12 @@ impl Writer {
     /// was written, or when the journal is full), else a commit of the open transaction (after
     /// the commit interval, or at [`COMMIT_OPS_MAX`]).
     pub(super) fn due(&self) -> Option<CommitKind> {
+        if fail_points::fails(fail_points::CHECKPOINT_DUE, &self.journal.dir) {
+            return Some(CommitKind::Checkpoint);
+        }
+        if fail_points::fails(fail_points::COMMIT_DUE, &self.journal.dir) {
+            return Some(CommitKind::Visible);
+        }
         let checkpoint = self.dirty
             && (self.last_checkpoint.elapsed() >= self.options.checkpoint_interval
                 || self.journal.len() >= self.options.checkpoint_journal_bytes);
