@@ -23,7 +23,7 @@ use crate::store::StoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CommitKind {
     /// Commits it without an fsync, so that readers see its writes: every commit interval
-    /// ([`COMMIT_INTERVAL`] by default).
+    /// ([`COMMIT_INTERVAL`](super::COMMIT_INTERVAL) by default).
     Visible,
     /// Commits it durably, then empties the journal file that held its writes: a timed
     /// checkpoint.
@@ -170,16 +170,18 @@ pub(super) fn lower_this_thread_s_priority() {
 pub(super) enum BackgroundStart {
     /// The commit runs on the `store-commit` thread; writes go on in the window.
     Running(RunningCommit),
-    /// No window can be opened (nothing to commit, a transaction failed, the other journal
-    /// file still holds records, or the thread is gone): see [`commit_in_place`].
+    /// No window can be opened (nothing to commit, a transaction failed, the other journal file
+    /// still holds records, or the thread is gone): see
+    /// [`commit_in_place`](super::task::commit_in_place).
     InPlace,
 }
 
 /// While a background commit holds redb's write transaction, the writes it cannot take yet.
-/// Creating a group and appending to a log are checked here, as [`apply_op`] would check them
-/// after the commit: by the writer's [`HeadCache`], which knows every group and log head the
-/// committing transaction changed and reads the rest from the state before it (a read
-/// transaction opened as it began). Other operations wait for the end.
+/// Creating a group and appending to a log are checked here, as
+/// [`apply_op`](super::tables::apply_op) would check them after the commit: by the writer's
+/// [`HeadCache`](super::heads::HeadCache), which knows every group and log head the committing
+/// transaction changed and reads the rest from the state before it (a read transaction opened as it
+/// began). Other operations wait for the end.
 pub(super) struct CommitWindow {
     pub(super) kind: CommitKind,
     pub(super) view: ReadView,

@@ -66,12 +66,12 @@ impl HeadSource for WriteTransaction {
     }
 }
 
-/// What the writer knows of the groups and log heads, so that checking a write reads no table
-/// in the common case, and an append writes only its entries: the heads it moves are written to
-/// `log_heads` when the transaction commits ([`HeadCache::store_heads`]). It knows everything changed
-/// since its state was last committed durably: at the end of every checkpoint it forgets all
-/// but what the checkpoint's window wrote (which bounds it by what was written since), and
-/// all whenever a transaction fails.
+/// What the writer knows of the groups and log heads, so that checking a write reads no table in
+/// the common case, and an append writes only its entries: the heads it moves are written to
+/// `log_heads` when the transaction commits ([`HeadCache::store_heads`]). It knows everything
+/// changed since its state was last committed durably: at the end of every checkpoint it forgets
+/// all but what the checkpoint's window wrote (which bounds it by what was written since), and all
+/// whenever a transaction fails.
 #[derive(Debug, Default)]
 pub(super) struct HeadCache {
     /// Groups known to exist (a group is never deleted).

@@ -1,78 +1,79 @@
 //! The embedded store: one redb file and a write-ahead journal under the data directory.
 //!
 //! Writes go through a single writer: a caller applies its operation itself when the writer is
-//! free, otherwise it queues for the writer task, which applies the queued operations together
-//! as one *group*. Per group it appends one record with the group's successful operations to
-//! the journal (one `write` to a file opened for appending: the data is then with the operating
-//! system and survives a crash of this process, even `kill -9`) and answers the callers. The
-//! journal, not redb, is what makes a write stored: the redb transaction stays open for the
-//! groups of up to [`COMMIT_INTERVAL`] and is then committed *without* an fsync
-//! (`Durability::None`: in-process), together with the number of the last journal record it
-//! holds, so that a busy store pays redb's commit about once a second rather than once per
-//! group. Group creations and appends, checked against the groups and log heads the writer
-//! keeps in memory, are written into the transaction a few at a time ([`UNWRITTEN_MAX`]),
-//! which opens each table once for all of them. Reads run on tokio's blocking pool in their own
-//! read transactions; a read that finds answered writes not yet committed has the writer commit
-//! them first (in place, or after the running background commit), so every read sees every
-//! answered write.
+//! free, otherwise it queues for the writer task, which applies the queued operations together as
+//! one *group*. Per group it appends one record with the group's successful operations to the
+//! journal (one `write` to a file opened for appending: the data is then with the operating system
+//! and survives a crash of this process, even `kill -9`) and answers the callers. The journal, not
+//! redb, is what makes a write stored: the redb transaction stays open for the groups of up to
+//! [`COMMIT_INTERVAL`] and is then committed *without* an fsync (`Durability::None`: in-process),
+//! together with the number of the last journal record it holds, so that a busy store pays redb's
+//! commit about once a second rather than once per group. Group creations and appends, checked
+//! against the groups and log heads the writer keeps in memory, are written into the transaction a
+//! few at a time ([`UNWRITTEN_MAX`](options::UNWRITTEN_MAX)), which opens each table once for all
+//! of them. Reads run on tokio's blocking pool in their own read transactions; a read that finds
+//! answered writes not yet committed has the writer commit them first (in place, or after the
+//! running background commit), so every read sees every answered write.
 //!
-//! Durability against power loss: with [`JournalSync::Background`] a background thread
-//! fdatasyncs the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, so a power loss can
-//! lose at most the writes of about that long; with [`JournalSync::Always`] the writer
-//! fdatasyncs the journal before answering. A *checkpoint* commits redb with
-//! `Durability::Immediate`, which makes every earlier commit durable, and then empties the
-//! journal: every [`EmbeddedOptions::checkpoint_interval`] when something was written, when the
-//! journal outgrows [`EmbeddedOptions::checkpoint_journal_bytes`], on [`Store::flush`] and when
-//! the last handle is dropped.
+//! Durability against power loss: with [`JournalSync::Background`] a background thread fdatasyncs
+//! the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, so a power loss can lose at most the
+//! writes of about that long; with [`JournalSync::Always`] the writer fdatasyncs the journal before
+//! answering. A *checkpoint* commits redb with `Durability::Immediate`, which makes every earlier
+//! commit durable, and then empties the journal: every [`EmbeddedOptions::checkpoint_interval`]
+//! when something was written, when the journal outgrows
+//! [`EmbeddedOptions::checkpoint_journal_bytes`], on [`Store::flush`] and when the last handle is
+//! dropped.
 //!
 //! Commits run in the background: the writer hands its open transaction to the `store-commit`
-//! thread, which runs with the idle scheduling policy so that its CPU work does not take the
-//! core from the rooms, and writes do not wait for it. A checkpoint's commit writes out every
-//! page changed since the last one and fsyncs (tens of milliseconds under load); an ordinary
-//! commit a fraction of that. While the thread holds redb's only write transaction, creating
-//! groups and appending to logs go on: each is checked against the state before the commit
-//! plus what the writer knows the committing transaction and the writes since changed
-//! ([`CommitWindow`]), journalled and answered. Once committed, the thread applies the window's
-//! writes so far to a new redb transaction, and the writer applies the few made meanwhile to it
-//! and carries on with it. Rarer operations wait for the commit's end. The journal is two
-//! files, `roundtable.journal` and `roundtable.journal.2`: a timed checkpoint switches the
-//! appends to the other (empty) file as it begins, and its thread empties the older one once
-//! the commit is durable.
+//! thread, which runs with the idle scheduling policy so that its CPU work does not take the core
+//! from the rooms, and writes do not wait for it. A checkpoint's commit writes out every page
+//! changed since the last one and fsyncs (tens of milliseconds under load); an ordinary commit a
+//! fraction of that. While the thread holds redb's only write transaction, creating groups and
+//! appending to logs go on: each is checked against the state before the commit plus what the
+//! writer knows the committing transaction and the writes since changed
+//! ([`CommitWindow`](background::CommitWindow)), journalled and answered. Once committed, the
+//! thread applies the window's writes so far to a new redb transaction, and the writer applies the
+//! few made meanwhile to it and carries on with it. Rarer operations wait for the commit's end. The
+//! journal is two files, `roundtable.journal` and `roundtable.journal.2`: a timed checkpoint
+//! switches the appends to the other (empty) file as it begins, and its thread empties the older
+//! one once the commit is durable.
 //!
-//! Recovery, on open: redb comes back at its last durable commit, whose `last_journal_batch`
-//! says which journal records it holds already. The records of both files after it are applied
-//! again, in the order of their numbers, to exactly the state they were first applied to, so
-//! they give the same result; then a checkpoint. Reading stops at a gap in the batch numbers
-//! (records left from before an earlier checkpoint) and, in each file, at the first record that
-//! is cut short or damaged (the tail of a write that never completed), with a warning. The
-//! running store repairs itself the same way when a redb transaction fails after its writes were
-//! answered: the open transaction is dropped and the journal's records are applied again to the
-//! last commit. (After an I/O error redb refuses further transactions until it is opened again;
-//! then writes fail until a restart, which recovers from the journal.)
+//! Recovery, on open: redb comes back at its last durable commit, whose `last_journal_batch` says
+//! which journal records it holds already. The records of both files after it are applied again, in
+//! the order of their numbers, to exactly the state they were first applied to, so they give the
+//! same result; then a checkpoint. Reading stops at a gap in the batch numbers (records left from
+//! before an earlier checkpoint) and, in each file, at the first record that is cut short or
+//! damaged (the tail of a write that never completed), with a warning. The running store repairs
+//! itself the same way when a redb transaction fails after its writes were answered: the open
+//! transaction is dropped and the journal's records are applied again to the last commit. (After an
+//! I/O error redb refuses further transactions until it is opened again; then writes fail until a
+//! restart, which recovers from the journal.)
 //!
 //! Tables:
-//! - `groups`: group id -> the latest snapshot, encoded as meeting id (16 bytes, big endian),
-//!   seq (8 bytes, big endian), then the snapshot bytes;
+//! - `groups`: group id -> the latest snapshot, encoded as meeting id (16 bytes, big endian), seq
+//!   (8 bytes, big endian), then the snapshot bytes;
 //! - `log`: (meeting id, seq) -> event bytes;
-//! - `log_heads`: meeting id -> the last seq ever logged (kept when the log is trimmed),
-//!   written when a transaction commits (the writer's [`HeadCache`] has the newer ones);
-//! - `ended_meetings`: (ended at, in Unix ms; meeting id) -> nothing, the meetings whose logs
-//!   are due for trimming, in the order they ended; `meeting_ended_at`: meeting id -> the time
-//!   it ended, so that recording an end twice keeps the first;
+//! - `log_heads`: meeting id -> the last seq ever logged (kept when the log is trimmed), written
+//!   when a transaction commits (the writer's [`HeadCache`] has the newer ones);
+//! - `ended_meetings`: (ended at, in Unix ms; meeting id) -> nothing, the meetings whose logs are
+//!   due for trimming, in the order they ended; `meeting_ended_at`: meeting id -> the time it
+//!   ended, so that recording an end twice keeps the first;
 //! - `meta`: `last_journal_batch` -> the number of the last journal record applied.
 //!
-//! Words: a *commit* is always a redb commit (of the writer's open transaction, in place or on
-//! the `store-commit` thread); a *checkpoint* is a durable commit followed by emptying the
-//! journal; a *group* is the writes applied and journalled together, as one journal *record*
-//! numbered by its *batch*; the *commit window* is the writes made while a background commit
-//! runs; the *head cache* is what the writer knows of the groups and log heads.
+//! Words: a *commit* is always a redb commit (of the writer's open transaction, in place or on the
+//! `store-commit` thread); a *checkpoint* is a durable commit followed by emptying the journal; a
+//! *group* is the writes applied and journalled together, as one journal *record* numbered by its
+//! *batch*; the *commit window* is the writes made while a background commit runs; the *head cache*
+//! is what the writer knows of the groups and log heads.
 //!
-//! Ownership leases ([`Store::take_lease`]) live in memory only. redb locks its file, so no
-//! second process can open the same store (nor its journal, which is opened after the file):
-//! within one process every lease is taken by the same owner and is therefore always granted.
-//! The in-memory leases still keep the trait's semantics (another owner is refused until the
-//! lease expires or is released), so that the conformance suite checks both stores the same
-//! way.
+//! Tests inject faults through named fail points ([`fail_points`]), compiled in only in test
+//! builds: the journal's write and fdatasync, redb commits, and holds of the `store-commit` thread.
+//!
+//! Ownership leases ([`Store::take_lease`]) live in memory only. redb locks its file, so no second
+//! process can open the same store (nor its journal, which is opened after the file): within one
+//! process every lease is taken by the same owner and is therefore always granted. The in-memory
+//! leases still keep the trait's semantics (another owner is refused until the lease expires or is
+//! released), so that the conformance suite checks both stores the same way.
 
 use std::collections::HashMap;
 use std::path::Path;

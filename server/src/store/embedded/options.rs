@@ -10,17 +10,18 @@ pub(super) const GROUP_OPS_MAX: usize = 256;
 /// most operations held back until a running background commit ends.
 pub(super) const WRITE_QUEUE_MAX: usize = 4096;
 
-/// The most operations a background commit's [`CommitWindow`] takes; later ones wait for its end.
+/// The most operations a background commit's [`CommitWindow`](super::background::CommitWindow)
+/// takes; later ones wait for its end.
 pub(super) const COMMIT_WINDOW_OPS_MAX: usize = 4096;
 
-/// Default time answered writes wait at most in the writer's open redb transaction before it
-/// has them committed (a read has them committed at once). They are in the journal already. Longer saves
-/// redb's copying of pages changed again after a commit; shorter keeps each commit, and the
+/// Default time answered writes wait at most in the writer's open redb transaction before it has
+/// them committed (a read has them committed at once). They are in the journal already. Longer
+/// saves redb's copying of pages changed again after a commit; shorter keeps each commit, and the
 /// window of writes made during it, small (see ARCHITECTURE.md, "Persistence").
 pub const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The most group creations and appends the open transaction holds unwritten (see
-/// [`OpenTransaction::unwritten`]).
+/// [`OpenTransaction::unwritten`](super::writer::OpenTransaction::unwritten)).
 pub(super) const UNWRITTEN_MAX: usize = 16;
 
 /// The operations the open redb transaction may hold before it commits, whatever its age (it
@@ -58,12 +59,12 @@ pub enum JournalSync {
     /// the writes of the last ~100 ms.
     #[default]
     Background,
-    /// Before answering the callers of each group of writes: a power loss loses no answered write, at
-    /// the cost of an fdatasync in every write's latency.
+    /// Before answering the callers of each group of writes: a power loss loses no answered write,
+    /// at the cost of an fdatasync in every write's latency.
     Always,
 }
 
-/// How an [`EmbeddedStore`] syncs and checkpoints.
+/// How an [`EmbeddedStore`](super::EmbeddedStore) syncs and checkpoints.
 #[derive(Debug, Clone)]
 pub struct EmbeddedOptions {
     pub sync: JournalSync,

@@ -1,4 +1,5 @@
-//! Recovery: applying the journal's records that the redb file lacks, on open and after a failed transaction.
+//! Recovery: applying the journal's records that the redb file lacks, on open and after a failed
+//! transaction.
 
 use std::fs::File;
 use std::io::{Read, Seek};

@@ -32,7 +32,7 @@ pub(super) enum Command {
 }
 
 /// The writer, shared by its task and the callers that write inline (see
-/// [`EmbeddedStore::write`]).
+/// [`EmbeddedStore::write`](super::EmbeddedStore::write)).
 pub(super) type SharedWriter = Arc<Mutex<Writer>>;
 
 pub(super) fn lock(writer: &SharedWriter) -> std::sync::MutexGuard<'_, Writer> {
@@ -61,18 +61,19 @@ pub(super) async fn blocking<T: Send + 'static>(
     }
 }
 
-/// The writer task: applies queued writes in groups, has the open transaction committed when
-/// it is due, runs checkpoints, until every sender is gone; then checkpoints a last time.
+/// The writer task: applies queued writes in groups, has the open transaction committed when it is
+/// due, runs checkpoints, until every sender is gone; then checkpoints a last time.
 ///
-/// A task on the runtime, not a thread of its own: applying a group to the open redb
-/// transaction and appending its journal record (a `write` into the page cache) take
-/// microseconds, and doing them on the runtime spares every write two context switches and a
-/// cross-thread wake-up. Most writes do not even come here: the caller applies them itself
-/// when the writer is free. What can take milliseconds runs elsewhere: the commits of the open
-/// transaction, timed checkpoints' included, on the `store-commit` thread at the lowest
-/// priority, while writes go on in a [`CommitWindow`]; and on the blocking pool, while the writes
-/// behind them wait in the queue, every group with [`JournalSync::Always`], repairs, and the
-/// checkpoints of [`Store::flush`] and of the end.
+/// A task on the runtime, not a thread of its own: applying a group to the open redb transaction
+/// and appending its journal record (a `write` into the page cache) take microseconds, and doing
+/// them on the runtime spares every write two context switches and a cross-thread wake-up. Most
+/// writes do not even come here: the caller applies them itself when the writer is free. What can
+/// take milliseconds runs elsewhere: the commits of the open transaction, timed checkpoints'
+/// included, on the `store-commit` thread at the lowest priority, while writes go on in a
+/// [`CommitWindow`](super::background::CommitWindow); and on the blocking pool, while the writes
+/// behind them wait in the queue, every group with
+/// [`JournalSync::Always`](super::JournalSync::Always), repairs, and the checkpoints of
+/// [`Store::flush`](crate::store::Store::flush) and of the end.
 pub(super) async fn run_writer(
     writer: SharedWriter,
     queue: mpsc::Receiver<Command>,

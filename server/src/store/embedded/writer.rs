@@ -251,8 +251,8 @@ impl Writer {
         }
     }
 
-    /// Applies the group's ops in the open transaction (or a background commit's window) and journals
-    /// the successful ones; the outcome of each op.
+    /// Applies the group's ops in the open transaction (or a background commit's window) and
+    /// journals the successful ones; the outcome of each op.
     pub(super) fn write_group(&mut self, ops: &[&Op]) -> Vec<Result<usize, StoreError>> {
         match self.try_write_group(ops) {
             Ok(outcomes) => outcomes,
