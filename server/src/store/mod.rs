@@ -23,7 +23,6 @@ use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
 pub mod conformance;
 pub mod embedded;
-mod journal;
 pub mod redis;
 
 pub use self::redis::{RedisOptions, RedisStore};

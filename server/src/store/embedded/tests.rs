@@ -3,6 +3,13 @@
 //! (`tests/store_conformance.rs`) and the SIGKILL tests of the real binary
 //! (`tests/crash_restart.rs`) cover the rest.
 
+use std::path::PathBuf;
+
+use super::background::CommitKind;
+use super::journal::JOURNAL_FILES;
+use super::options::UNWRITTEN_MAX;
+use super::tables::{LAST_JOURNAL_BATCH, LOG, META};
+use super::task::lock;
 use super::*;
 
 /// Options under which the writer never checkpoints on its own while the test runs.
@@ -502,21 +509,33 @@ async fn answered_writes_are_committed_within_the_interval() {
     assert_eq!(stored.expect("entry 1").value(), entry(1).bytes.as_slice());
 }
 
+/// Fails the commit of the store's open transaction (the fail point [`fail_points::COMMIT`]),
+/// which drops the transaction: until the writer applies the journal again, redb lacks the
+/// answered writes it held.
+fn fail_the_open_transaction(store: &EmbeddedStore, dir: &Path) {
+    fail::cfg(fail_points::COMMIT, &format!("return({})", dir.display()))
+        .expect("set the fail point");
+    let committed = lock(&store.writer).commit();
+    fail::remove(fail_points::COMMIT);
+    assert!(
+        matches!(committed, Err(StoreError::Unavailable(_))),
+        "the failed commit is a typed error: {committed:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_failed_transaction_is_rebuilt_from_the_journal() {
+    let scenario = fail::FailScenario::setup();
     let dir = tempfile::tempdir().expect("temp dir");
     let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
-    let store = reopen(dir.path()).await;
+    let store = reopen_with(dir.path(), no_timed_commits()).await;
     create_empty_group(&store, group_id, meeting_id).await;
     store.flush().await.expect("checkpoint");
     for seq in 1..=3 {
         append(&store, group_id, meeting_id, seq).await;
     }
     // The three appends were answered; lose the transaction that holds them.
-    store
-        .send(Command::FailOpenTransaction)
-        .await
-        .expect("send");
+    fail_the_open_transaction(&store, dir.path());
     assert_eq!(
         tail_seqs(&store, group_id).await,
         vec![1, 2, 3],
@@ -530,41 +549,121 @@ async fn a_failed_transaction_is_rebuilt_from_the_journal() {
 
     // Lose a transaction again; this time the next write comes first and repairs.
     append(&store, group_id, meeting_id, 4).await;
-    store
-        .send(Command::FailOpenTransaction)
-        .await
-        .expect("send");
+    fail_the_open_transaction(&store, dir.path());
     append(&store, group_id, meeting_id, 5).await;
     assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3, 4, 5]);
     drop(store);
     let reopened = reopen(dir.path()).await;
     assert_eq!(tail_seqs(&reopened, group_id).await, vec![1, 2, 3, 4, 5]);
+    scenario.teardown();
+}
+
+/// What a held background commit's thread does next (sent on its [`Held`]).
+enum Gate {
+    /// Go on as usual.
+    Release,
+    /// Fail the commit (the fail point [`fail_points::COMMIT`], set for the rest of the hold).
+    Fail,
+    /// Go on, and once the window's writes so far are applied, say so and wait for the
+    /// [`Held`]'s end before answering the writer.
+    ReleaseThenHoldApplied(oneshot::Sender<()>),
+}
+
+/// A background commit held by the fail points before its commit (and after it applied the
+/// window, if asked): fail-point tests run one at a time while it lives, and its end releases
+/// the commit thread.
+struct Held {
+    dir: PathBuf,
+    release: std_mpsc::Sender<()>,
+    /// Released when the hold ends.
+    after_applied: Mutex<Option<std_mpsc::Sender<()>>>,
+    /// Dropped last: the fail points are cleared once the thread is released.
+    _scenario: fail::FailScenario<'static>,
+}
+
+impl Held {
+    fn send(&self, gate: Gate) -> Result<(), std_mpsc::SendError<()>> {
+        match gate {
+            Gate::Release => {}
+            Gate::Fail => fail_at(fail_points::COMMIT, &self.dir),
+            Gate::ReleaseThenHoldApplied(holding) => {
+                let (release, released) = std_mpsc::channel();
+                hold_at(
+                    fail_points::AFTER_WINDOW_APPLIED,
+                    &self.dir,
+                    released,
+                    Some(holding),
+                );
+                *self
+                    .after_applied
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(release);
+            }
+        }
+        self.release.send(())
+    }
+}
+
+/// Sets the fail point `name` to fail the store in `dir` (and no other).
+fn fail_at(name: &str, dir: &Path) {
+    fail::cfg(name, &format!("return({})", dir.display())).expect("set the fail point");
+}
+
+/// Holds the thread that reaches the hold point `name` (see [`fail_points::hold`]) for the
+/// store in `dir`, once: it says so on `reached` and waits for a message on `released` (or its
+/// sender's end).
+fn hold_at(
+    name: &str,
+    dir: &Path,
+    released: std_mpsc::Receiver<()>,
+    reached: Option<oneshot::Sender<()>>,
+) {
+    fail_at(name, dir);
+    let once = Mutex::new(Some((released, reached)));
+    fail::cfg_callback(format!("{name}::held"), move || {
+        let taken = once
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some((released, reached)) = taken {
+            if let Some(reached) = reached {
+                let _ = reached.send(());
+            }
+            let _ = released.recv();
+        }
+    })
+    .expect("set the hold");
 }
 
 /// Begins a timed checkpoint whose durable commit waits for a message on the returned
-/// sender.
-async fn begin_held_checkpoint(store: &EmbeddedStore) -> std_mpsc::Sender<Gate> {
+/// [`Held`].
+async fn begin_held_checkpoint(store: &EmbeddedStore) -> Held {
     begin_held(store, CommitKind::Checkpoint).await
 }
 
-/// Begins a background commit of `kind` whose thread waits, before it commits, for what the
-/// returned sender sends (see [`Gate`]).
-async fn begin_held(store: &EmbeddedStore, kind: CommitKind) -> std_mpsc::Sender<Gate> {
-    let (release, gate) = std_mpsc::channel();
-    let (started, running) = oneshot::channel();
-    store
-        .send(Command::BeginBackground {
-            kind,
-            gate,
-            started,
-        })
-        .await
-        .expect("send");
-    assert!(
-        running.await.expect("answer"),
-        "the {kind:?} commit runs with a window"
-    );
-    release
+/// Begins a background commit of `kind` (the fail point [`fail_points::CHECKPOINT_DUE`] or
+/// [`fail_points::COMMIT_DUE`]) whose thread waits, before it commits, for what the returned
+/// [`Held`] sends.
+async fn begin_held(store: &EmbeddedStore, kind: CommitKind) -> Held {
+    let scenario = fail::FailScenario::setup();
+    let dir = lock(&store.writer).journal.dir.clone();
+    let (release, released) = std_mpsc::channel();
+    hold_at(fail_points::BEFORE_BACKGROUND_COMMIT, &dir, released, None);
+    let due = match kind {
+        CommitKind::Visible => fail_points::COMMIT_DUE,
+        CommitKind::Checkpoint => fail_points::CHECKPOINT_DUE,
+    };
+    fail_at(due, &dir);
+    store.attention.notify_one();
+    let running = within_two_seconds(|| lock(&store.writer).commit_window.is_some()).await;
+    fail::remove(due);
+    assert!(running, "the {kind:?} commit runs with a window");
+    Held {
+        dir,
+        release,
+        after_applied: Mutex::new(None),
+        _scenario: scenario,
+    }
 }
 
 /// A copy of a running store's files: what a `kill -9` would leave now.
@@ -583,7 +682,7 @@ struct HeldCheckpoint {
     store: EmbeddedStore,
     group: (GroupId, MeetingId),
     new_group: (GroupId, MeetingId),
-    release: std_mpsc::Sender<Gate>,
+    release: Held,
 }
 
 async fn store_with_a_held_checkpoint() -> HeldCheckpoint {
@@ -737,7 +836,7 @@ async fn writes_made_while_the_checkpoint_thread_applies_the_window_follow_its_w
     let refused = within_a_held_checkpoint(store.write(append_op(group_id, meeting_id, 3))).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
-        "seq 3 is taken by a write of the window: {refused:?}"
+        "seq 3 is taken by a write of the commit_window: {refused:?}"
     );
     // What a `kill -9` now leaves.
     let crashed = copy_as_a_crash_leaves_it(dir.path());

@@ -7,7 +7,7 @@
 
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
-use super::{LogEntry, Snapshot};
+use crate::store::{LogEntry, Snapshot};
 
 /// Bytes before a record's body: its length and its CRC.
 const RECORD_HEADER_BYTES: usize = 8;
@@ -21,7 +21,7 @@ const TAG_TRIM_ENDED: u8 = 5;
 /// One mutation of the embedded store. The writer applies it, and the journal records
 /// it so that a restart can apply it again to the same state with the same result.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Op {
+pub(in crate::store::embedded) enum Op {
     CreateGroup {
         group_id: GroupId,
         snapshot: Snapshot,
@@ -50,7 +50,7 @@ pub(super) enum Op {
 
 /// One record read back from a journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Record {
+pub(in crate::store::embedded) struct Record {
     pub batch: u64,
     pub ops: Vec<Op>,
 }
@@ -58,7 +58,7 @@ pub(super) struct Record {
 /// What [`read_records`] found: the complete, intact records from the start of the journal,
 /// and, if it stopped before the end, where and why.
 #[derive(Debug)]
-pub(super) struct ReadRecords {
+pub(in crate::store::embedded) struct ReadRecords {
     pub records: Vec<Record>,
     /// The offset right after the last intact record.
     pub intact_bytes: usize,
@@ -67,7 +67,10 @@ pub(super) struct ReadRecords {
 }
 
 /// The journal record for batch `batch` holding `ops`.
-pub(super) fn encode_record<'a>(batch: u64, ops: impl ExactSizeIterator<Item = &'a Op>) -> Vec<u8> {
+pub(in crate::store::embedded) fn encode_record<'a>(
+    batch: u64,
+    ops: impl ExactSizeIterator<Item = &'a Op>,
+) -> Vec<u8> {
     let mut out = vec![0; RECORD_HEADER_BYTES];
     out.extend_from_slice(&batch.to_le_bytes());
     put_u32(&mut out, ops.len());
@@ -75,7 +78,7 @@ pub(super) fn encode_record<'a>(batch: u64, ops: impl ExactSizeIterator<Item = &
         encode_op(&mut out, op);
     }
     let body_len = u32::try_from(out.len() - RECORD_HEADER_BYTES)
-        .expect("a group commit's record is far below 4 GiB");
+        .expect("a group's record is far below 4 GiB");
     let crc = crc32fast::hash(&out[RECORD_HEADER_BYTES..]);
     out[0..4].copy_from_slice(&body_len.to_le_bytes());
     out[4..8].copy_from_slice(&crc.to_le_bytes());
@@ -84,7 +87,7 @@ pub(super) fn encode_record<'a>(batch: u64, ops: impl ExactSizeIterator<Item = &
 
 /// Reads records from the start of `journal` until its end or the first record that is cut
 /// short or damaged (its CRC does not match, or its body does not decode).
-pub(super) fn read_records(journal: &[u8]) -> ReadRecords {
+pub(in crate::store::embedded) fn read_records(journal: &[u8]) -> ReadRecords {
     let mut records = Vec::new();
     let mut offset = 0;
     let damage = loop {

@@ -1,0 +1,415 @@
+//! The embedded store: one redb file and a write-ahead journal under the data directory.
+//!
+//! Writes go through a single writer: a caller applies its operation itself when the writer is
+//! free, otherwise it queues for the writer task, which applies the queued operations together as
+//! one *group*. Per group it appends one record with the group's successful operations to the
+//! journal (one `write` to a file opened for appending: the data is then with the operating system
+//! and survives a crash of this process, even `kill -9`) and answers the callers. The journal, not
+//! redb, is what makes a write stored: the redb transaction stays open for the groups of up to
+//! [`COMMIT_INTERVAL`] and is then committed *without* an fsync (`Durability::None`: in-process),
+//! together with the number of the last journal record it holds, so that a busy store pays redb's
+//! commit about once a second rather than once per group. Group creations and appends, checked
+//! against the groups and log heads the writer keeps in memory, are written into the transaction a
+//! few at a time ([`UNWRITTEN_MAX`](options::UNWRITTEN_MAX)), which opens each table once for all
+//! of them. Reads run on tokio's blocking pool in their own read transactions; a read that finds
+//! answered writes not yet committed has the writer commit them first (in place, or after the
+//! running background commit), so every read sees every answered write.
+//!
+//! Durability against power loss: with [`JournalSync::Background`] a background thread fdatasyncs
+//! the journal every [`JOURNAL_SYNC_INTERVAL`] when it grew, so a power loss can lose at most the
+//! writes of about that long; with [`JournalSync::Always`] the writer fdatasyncs the journal before
+//! answering. A *checkpoint* commits redb with `Durability::Immediate`, which makes every earlier
+//! commit durable, and then empties the journal: every [`EmbeddedOptions::checkpoint_interval`]
+//! when something was written, when the journal outgrows
+//! [`EmbeddedOptions::checkpoint_journal_bytes`], on [`Store::flush`] and when the last handle is
+//! dropped.
+//!
+//! Commits run in the background: the writer hands its open transaction to the `store-commit`
+//! thread, which runs with the idle scheduling policy so that its CPU work does not take the core
+//! from the rooms, and writes do not wait for it. A checkpoint's commit writes out every page
+//! changed since the last one and fsyncs (tens of milliseconds under load); an ordinary commit a
+//! fraction of that. While the thread holds redb's only write transaction, creating groups and
+//! appending to logs go on: each is checked against the state before the commit plus what the
+//! writer knows the committing transaction and the writes since changed
+//! ([`CommitWindow`](background::CommitWindow)), journalled and answered. Once committed, the
+//! thread applies the window's writes so far to a new redb transaction, and the writer applies the
+//! few made meanwhile to it and carries on with it. Rarer operations wait for the commit's end. The
+//! journal is two files, `roundtable.journal` and `roundtable.journal.2`: a timed checkpoint
+//! switches the appends to the other (empty) file as it begins, and its thread empties the older
+//! one once the commit is durable.
+//!
+//! Recovery, on open: redb comes back at its last durable commit, whose `last_journal_batch` says
+//! which journal records it holds already. The records of both files after it are applied again, in
+//! the order of their numbers, to exactly the state they were first applied to, so they give the
+//! same result; then a checkpoint. Reading stops at a gap in the batch numbers (records left from
+//! before an earlier checkpoint) and, in each file, at the first record that is cut short or
+//! damaged (the tail of a write that never completed), with a warning. The running store repairs
+//! itself the same way when a redb transaction fails after its writes were answered: the open
+//! transaction is dropped and the journal's records are applied again to the last commit. (After an
+//! I/O error redb refuses further transactions until it is opened again; then writes fail until a
+//! restart, which recovers from the journal.)
+//!
+//! Tables:
+//! - `groups`: group id -> the latest snapshot, encoded as meeting id (16 bytes, big endian), seq
+//!   (8 bytes, big endian), then the snapshot bytes;
+//! - `log`: (meeting id, seq) -> event bytes;
+//! - `log_heads`: meeting id -> the last seq ever logged (kept when the log is trimmed), written
+//!   when a transaction commits (the writer's [`HeadCache`] has the newer ones);
+//! - `ended_meetings`: (ended at, in Unix ms; meeting id) -> nothing, the meetings whose logs are
+//!   due for trimming, in the order they ended; `meeting_ended_at`: meeting id -> the time it
+//!   ended, so that recording an end twice keeps the first;
+//! - `meta`: `last_journal_batch` -> the number of the last journal record applied.
+//!
+//! Words: a *commit* is always a redb commit (of the writer's open transaction, in place or on the
+//! `store-commit` thread); a *checkpoint* is a durable commit followed by emptying the journal; a
+//! *group* is the writes applied and journalled together, as one journal *record* numbered by its
+//! *batch*; the *commit window* is the writes made while a background commit runs; the *head cache*
+//! is what the writer knows of the groups and log heads.
+//!
+//! Tests inject faults through named fail points ([`fail_points`]), compiled in only in test
+//! builds: the journal's write and fdatasync, redb commits, and holds of the `store-commit` thread.
+//!
+//! Ownership leases ([`Store::take_lease`]) live in memory only. redb locks its file, so no second
+//! process can open the same store (nor its journal, which is opened after the file): within one
+//! process every lease is taken by the same owner and is therefore always granted. The in-memory
+//! leases still keep the trait's semantics (another owner is refused until the lease expires or is
+//! released), so that the conformance suite checks both stores the same way.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase};
+use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
+use tokio::sync::{mpsc, oneshot};
+
+use self::journal::{Op, sync_loop};
+use crate::store::{
+    AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError, check_batch_shape,
+};
+
+mod background;
+pub mod fail_points;
+mod heads;
+mod journal;
+mod options;
+mod recovery;
+mod tables;
+mod task;
+mod writer;
+
+use self::background::{CommitJob, run_commit_jobs};
+use self::heads::HeadCache;
+use self::journal::Journal;
+use self::options::WRITE_QUEUE_MAX;
+pub use self::options::{
+    CACHE_BYTES, CHECKPOINT_INTERVAL, CHECKPOINT_JOURNAL_BYTES, COMMIT_INTERVAL, EmbeddedOptions,
+    JOURNAL_SYNC_INTERVAL, JournalSync,
+};
+use self::tables::{GROUPS, decode_snapshot, open_database, read_entries, unavailable};
+use self::task::{Command, SharedWriter, run_writer};
+use self::writer::Writer;
+
+/// The store's files in the data directory.
+const DB_FILE: &str = "roundtable.redb";
+
+/// Leases held in memory past which expired ones are swept out on the next take. Live leases
+/// are bounded by the live rooms, which release theirs when they unload.
+const LEASES_SWEEP_AT: usize = 1024;
+
+/// A store in one redb file and its journal. Cheap to clone; all clones share the files and
+/// the writer.
+#[derive(Debug, Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    commands: mpsc::Sender<Command>,
+    /// The writer's [`Writer::uncommitted`].
+    uncommitted: Arc<AtomicBool>,
+    /// The writer itself, for callers that apply their write inline.
+    writer: SharedWriter,
+    /// Wakes the writer task when an inline write needs it (see [`Writer::needs_attention`]).
+    attention: Arc<tokio::sync::Notify>,
+    /// Ownership leases: group -> (owner, expiry).
+    leases: Arc<Mutex<HashMap<GroupId, (String, Instant)>>>,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `data_dir` with the default options, creating the
+    /// directory if needed.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, EmbeddedOptions::default())
+    }
+
+    /// Opens (or creates) the store files `roundtable.redb` and `roundtable.journal` in
+    /// `data_dir`, creating the directory if needed, and applies the journal's records that the
+    /// redb file does not hold yet (after a crash).
+    pub fn open_with(data_dir: &Path, options: EmbeddedOptions) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|error| {
+            StoreError::Unavailable(format!("cannot create {}: {error}", data_dir.display()))
+        })?;
+        let db = Arc::new(open_database(&data_dir.join(DB_FILE), options.cache_bytes)?);
+
+        let mut journal = Journal::open(data_dir)?;
+        let last_batch = journal.recover(&db)?;
+
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            StoreError::Unavailable("the embedded store opens inside a tokio runtime".into())
+        })?;
+        let (commands, queue) = mpsc::channel(WRITE_QUEUE_MAX);
+        // The syncer stops when the writer drops its end of this channel.
+        let (stop_syncer, syncer_stop) = std_mpsc::channel::<()>();
+        if options.sync == JournalSync::Background {
+            let files = journal.files.clone();
+            let appended = Arc::clone(&journal.appended);
+            std::thread::Builder::new()
+                .name("journal-sync".into())
+                .spawn(move || sync_loop(&files, &appended, &syncer_stop))
+                .map_err(|error| {
+                    StoreError::Unavailable(format!("cannot start the journal syncer: {error}"))
+                })?;
+        }
+        // The background thread stops when the writer drops its end of this channel.
+        let (commit_jobs, commit_job_queue) = std_mpsc::channel::<CommitJob>();
+        std::thread::Builder::new()
+            .name("store-commit".into())
+            .spawn(move || run_commit_jobs(&commit_job_queue))
+            .map_err(|error| {
+                StoreError::Unavailable(format!("cannot start the store's commit thread: {error}"))
+            })?;
+        let uncommitted = Arc::new(AtomicBool::new(false));
+        let writer = Writer {
+            db: Arc::clone(&db),
+            journal,
+            next_batch: last_batch + 1,
+            options,
+            open: None,
+            commit_window: None,
+            head_cache: HeadCache::default(),
+            deferred: Vec::new(),
+            uncommitted: Arc::clone(&uncommitted),
+            broken: false,
+            repair_failed_at: None,
+            dirty: false,
+            last_checkpoint: Instant::now(),
+            commit_jobs,
+            _stop_syncer: stop_syncer,
+        };
+        let writer = Arc::new(Mutex::new(writer));
+        let attention = Arc::new(tokio::sync::Notify::new());
+        runtime.spawn(run_writer(
+            Arc::clone(&writer),
+            queue,
+            Arc::clone(&attention),
+        ));
+        Ok(EmbeddedStore {
+            db,
+            commands,
+            uncommitted,
+            writer,
+            attention,
+            leases: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// Queues a command for the writer, waiting for a slot when the queue is full.
+    async fn send(&self, command: Command) -> Result<(), StoreError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))
+    }
+
+    /// Applies a write. When the writer is free (not repairing, say), the journal needs no
+    /// fsync per write and a running background commit's window (if any) takes the op, the
+    /// caller applies it inline, under the writer's lock: a round trip through the writer task
+    /// would cost two more turns of the runtime's queue for every action, and a room handles
+    /// its actions one after another. Otherwise it queues for the writer task.
+    async fn write(&self, op: Op) -> Result<usize, StoreError> {
+        if let Ok(mut writer) = self.writer.try_lock()
+            && writer.writes_inline()
+            && writer
+                .commit_window
+                .as_ref()
+                .is_none_or(|commit_window| commit_window.takes(&op))
+        {
+            let had_open_transaction = writer.open.is_some();
+            let outcome = writer
+                .write_group(&[&op])
+                .pop()
+                .expect("one outcome per op");
+            if writer.needs_attention(had_open_transaction) || writer.broken {
+                self.attention.notify_one();
+            }
+            return outcome;
+        }
+        let (done, result) = oneshot::channel();
+        self.send(Command::Write { op, done }).await?;
+        result
+            .await
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?
+    }
+
+    /// Runs `read` on the blocking pool, in sight of every answered write: writes still in the
+    /// writer's open transaction are committed first.
+    async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    {
+        if self.uncommitted.load(Ordering::Acquire) {
+            let (done, result) = oneshot::channel();
+            self.send(Command::Commit { done }).await?;
+            result
+                .await
+                .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))??;
+        }
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || read(&db))
+            .await
+            .map_err(|_| StoreError::Unavailable("read task failed".into()))?
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn create_group(&self, group_id: GroupId, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.write(Op::CreateGroup {
+            group_id,
+            snapshot: snapshot.clone(),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn load_room(&self, group_id: GroupId) -> Result<Option<LoadedRoom>, StoreError> {
+        self.read(move |db| {
+            let snapshot = {
+                let txn = db.begin_read().map_err(unavailable)?;
+                let groups = txn.open_table(GROUPS).map_err(unavailable)?;
+                match groups.get(group_id.as_u128()).map_err(unavailable)? {
+                    Some(value) => decode_snapshot(value.value())?,
+                    None => return Ok(None),
+                }
+            };
+            // A snapshot and the log are written in one transaction, so reading the tail in a
+            // second read transaction can only find more entries, never fewer.
+            let tail = read_entries(db, snapshot.meeting_id, snapshot.seq, usize::MAX)?;
+            Ok(Some(LoadedRoom { snapshot, tail }))
+        })
+        .await
+    }
+
+    async fn append(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {
+        check_batch_shape(&batch)?;
+        self.write(Op::Append {
+            group_id: batch.group_id,
+            meeting_id: batch.meeting_id,
+            entries: batch.entries.to_vec(),
+            snapshot: batch.snapshot.cloned(),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn read_log(
+        &self,
+        meeting_id: MeetingId,
+        after_seq: Seq,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        self.read(move |db| read_entries(db, meeting_id, after_seq, limit))
+            .await
+    }
+
+    async fn trim_log(&self, meeting_id: MeetingId, through_seq: Seq) -> Result<(), StoreError> {
+        self.write(Op::Trim {
+            meeting_id,
+            through_seq,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn take_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let mut leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if leases.len() >= LEASES_SWEEP_AT {
+            leases.retain(|_, (_, expires)| *expires > now);
+        }
+        if let Some((holder, expires)) = leases.get(&group_id)
+            && holder != owner
+            && *expires > now
+        {
+            return Ok(false);
+        }
+        leases.insert(
+            group_id,
+            (owner.to_string(), now + Duration::from_millis(duration_ms)),
+        );
+        Ok(true)
+    }
+
+    async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {
+        let mut leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if leases
+            .get(&group_id)
+            .is_some_and(|(holder, _)| holder == owner)
+        {
+            leases.remove(&group_id);
+        }
+        Ok(())
+    }
+
+    async fn end_meeting(
+        &self,
+        meeting_id: MeetingId,
+        ended_at_ms: UnixMs,
+    ) -> Result<(), StoreError> {
+        self.write(Op::EndMeeting {
+            meeting_id,
+            ended_at_ms,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn trim_ended_logs(
+        &self,
+        ended_through_ms: UnixMs,
+        meetings_max: usize,
+    ) -> Result<usize, StoreError> {
+        // A retention pass is rare and bounded by `meetings_max`; it goes through the writer
+        // thread like every mutation, so that the journal holds every change in order.
+        self.write(Op::TrimEnded {
+            ended_through_ms,
+            meetings_max: u64::try_from(meetings_max).unwrap_or(u64::MAX),
+        })
+        .await
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        let (done, result) = oneshot::channel();
+        self.send(Command::Checkpoint { done }).await?;
+        result
+            .await
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?
+    }
+}
+
+#[cfg(test)]
+mod tests;
