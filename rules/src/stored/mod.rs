@@ -31,3 +31,6 @@ pub fn decode_event(bytes: &[u8]) -> Result<StoredEvent, FormatError> {
     serde_json::from_slice(bytes)
         .map_err(|error| FormatError(format!("log entry does not parse: {error}")))
 }
+
+#[cfg(test)]
+mod tests;
