@@ -567,8 +567,14 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::PracticeUpvoted { .. } => "practice_upvoted",
         RoomEvent::PracticeCommented { .. } => "practice_commented",
         RoomEvent::NextMeetingStarted { .. } => "next_meeting_started",
-        RoomEvent::RolePlay { change } => return format!("role_play/{}", variant_name(change)),
-        RoomEvent::Flow { event } => return format!("flow/{}", variant_name(event)),
+        RoomEvent::RolePlay { change } => {
+            let change = crate::stored::v1::RolePlayEvent::from(change);
+            return format!("role_play/{}", variant_name(&change));
+        }
+        RoomEvent::Flow { event } => {
+            let event = crate::stored::v1::FlowEvent::from(event);
+            return format!("flow/{}", variant_name(&event));
+        }
     };
     name.to_string()
 }
