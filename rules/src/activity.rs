@@ -14,7 +14,6 @@ use roundtable_protocol::{
     BenchmarkView, ErrorCode, MemberId, Metric, MetricView, MyBenchmarks, MySubmission, NamedValue,
     Quartiles, RatioView, Role, Sharing, TrendPoint,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::state::{RoomError, RoomEvent, RoomState, require_facilitator};
 use crate::text;
@@ -40,14 +39,14 @@ const RATIOS: [(&str, &str); 3] = [
 ];
 
 /// One member's numbers for one meeting.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Submission {
     pub values: BTreeMap<String, f64>,
     pub sharing: Sharing,
 }
 
 /// A past meeting's benchmarks, kept for trends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PastBenchmarks {
     pub meeting_number: u32,
     /// Medians of the metrics whose aggregates were shown.
@@ -57,7 +56,7 @@ pub struct PastBenchmarks {
 }
 
 /// The group's metrics, this meeting's submissions and past meetings' results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Activity {
     pub metrics: Vec<Metric>,
     pub current: BTreeMap<MemberId, Submission>,

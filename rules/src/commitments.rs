@@ -9,7 +9,6 @@ use roundtable_protocol::{
     Commitment, CommitmentId, CommitmentSource, CommitmentStatus, ErrorCode, MemberAccountability,
     MemberId, Role, UnixMs,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::state::{RoomError, RoomEvent, RoomState};
 use crate::text;
@@ -28,7 +27,7 @@ pub const DUE_MEETINGS_AHEAD_MAX: u32 = 52;
 pub const COMPLETION_MEETINGS: u32 = 6;
 
 /// The group's commitments and the next id to give.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CommitmentBoard {
     pub commitments: Vec<Commitment>,
     pub next_id: CommitmentId,

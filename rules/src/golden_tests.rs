@@ -10,9 +10,13 @@
 //! at the end and the secrets the group was made with (test values), so the test can check what
 //! users would see and that their links and tokens still work.
 //!
-//! The files are never rewritten by hand. `ROUNDTABLE_WRITE_GOLDEN=1 cargo test golden` writes
-//! them anew from [`script`], which only makes sense for a new format version's directory: the
-//! old ones stay as they are, forever.
+//! `golden/stored-v1/` holds the same story written by the code of stored format 1, and each
+//! later format gets its own directory (`crate::stored` says how the format evolves). Every
+//! directory must load into the same state; format 1 is v0's JSON plus the `format` field.
+//!
+//! The files are never rewritten. `ROUNDTABLE_WRITE_GOLDEN=1 cargo test -p roundtable-rules
+//! golden` writes the directory of the format the code writes now from [`script`], and only if
+//! that directory does not exist yet: the old ones stay as they are, forever.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -36,8 +40,14 @@ use crate::state::{
 const FACILITATOR_SECRET: &str = "golden-facilitator-secret";
 const INVITE_SECRET: &str = "golden-invite-secret";
 
-fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/stored-v0")
+/// The golden directories, oldest first: `stored-v0` (before formats had numbers), then one per
+/// format.
+const DIRECTORIES: [&str; 2] = ["stored-v0", "stored-v1"];
+
+fn golden_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("golden")
+        .join(name)
 }
 
 /// An id made from a small number, so the golden files read well.
@@ -474,7 +484,12 @@ fn script() -> Stored {
 }
 
 fn write_golden(stored: &Stored) {
-    let dir = golden_dir();
+    let dir = golden_dir(&format!("stored-v{}", crate::stored::FORMAT));
+    assert!(
+        !dir.exists(),
+        "{} exists: golden files are never rewritten",
+        dir.display()
+    );
     std::fs::create_dir_all(&dir).unwrap();
     let lines = |log: &[Vec<u8>]| -> Vec<u8> {
         log.iter()
@@ -517,13 +532,13 @@ fn write_golden(stored: &Stored) {
     .unwrap();
 }
 
-fn read(name: &str) -> Vec<u8> {
-    let path = golden_dir().join(name);
+fn read(dir: &str, name: &str) -> Vec<u8> {
+    let path = golden_dir(dir).join(name);
     std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
-fn read_log(name: &str) -> Vec<Vec<u8>> {
-    read(name)
+fn read_log(dir: &str, name: &str) -> Vec<Vec<u8>> {
+    read(dir, name)
         .split(|byte| *byte == b'\n')
         .filter(|line| !line.is_empty())
         .map(<[u8]>::to_vec)
@@ -567,8 +582,14 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::PracticeUpvoted { .. } => "practice_upvoted",
         RoomEvent::PracticeCommented { .. } => "practice_commented",
         RoomEvent::NextMeetingStarted { .. } => "next_meeting_started",
-        RoomEvent::RolePlay { change } => return format!("role_play/{}", variant_name(change)),
-        RoomEvent::Flow { event } => return format!("flow/{}", variant_name(event)),
+        RoomEvent::RolePlay { change } => {
+            let change = crate::stored::v1::RolePlayEvent::from(change);
+            return format!("role_play/{}", variant_name(&change));
+        }
+        RoomEvent::Flow { event } => {
+            let event = crate::stored::v1::FlowEvent::from(event);
+            return format!("flow/{}", variant_name(&event));
+        }
     };
     name.to_string()
 }
@@ -634,12 +655,88 @@ const PLAIN_KINDS: [&str; 15] = [
 ];
 
 #[test]
-fn golden_stored_rooms_load_into_the_same_state() {
+fn write_golden_files_of_the_current_format() {
     if std::env::var_os("ROUNDTABLE_WRITE_GOLDEN").is_some() {
         write_golden(&script());
     }
-    let meeting_1_log = read_log("log-meeting-1.jsonl");
-    let meeting_2_log = read_log("log-meeting-2.jsonl");
+}
+
+#[test]
+fn golden_v0_rooms_load_into_the_same_state() {
+    check_golden("stored-v0");
+}
+
+#[test]
+fn golden_v1_rooms_load_into_the_same_state() {
+    check_golden("stored-v1");
+}
+
+#[test]
+fn every_golden_directory_loads_into_the_same_rooms() {
+    let [oldest, newer @ ..] = DIRECTORIES.map(check_golden);
+    for (rooms, dir) in newer.iter().zip(&DIRECTORIES[1..]) {
+        assert!(
+            *rooms == oldest,
+            "{dir} loads into other rooms than {}",
+            DIRECTORIES[0]
+        );
+    }
+}
+
+const SNAPSHOTS: [&str; 4] = [
+    "snapshot-1-created.json",
+    "snapshot-2-meeting-2.json",
+    "snapshot-3-scoring.json",
+    "snapshot-4-last.json",
+];
+const LOGS: [&str; 2] = ["log-meeting-1.jsonl", "log-meeting-2.jsonl"];
+
+/// A v0 record written again by today's code is the same JSON with the format's number added,
+/// and a format 1 record written again is the same bytes.
+#[test]
+fn stored_records_are_written_again_as_they_were() {
+    let with_format = |bytes: &[u8]| {
+        let mut value: Value = serde_json::from_slice(bytes).unwrap();
+        assert!(value.get("format").is_none());
+        value["format"] = json!(1);
+        value
+    };
+    let parse = |bytes: &[u8]| -> Value { serde_json::from_slice(bytes).unwrap() };
+    for name in SNAPSHOTS {
+        let v0 = read("stored-v0", name);
+        let again = crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&v0).unwrap());
+        assert_eq!(parse(&again), with_format(&v0), "stored-v0/{name}");
+        let v1 = read("stored-v1", name);
+        let again = crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&v1).unwrap());
+        assert!(again == v1, "stored-v1/{name} is written again as it was");
+    }
+    for name in LOGS {
+        for (index, v0) in read_log("stored-v0", name).iter().enumerate() {
+            let again = crate::stored::encode_event(&crate::stored::decode_event(v0).unwrap());
+            assert_eq!(
+                parse(&again),
+                with_format(v0),
+                "stored-v0/{name}:{}",
+                index + 1
+            );
+        }
+        for (index, v1) in read_log("stored-v1", name).iter().enumerate() {
+            let again = crate::stored::encode_event(&crate::stored::decode_event(v1).unwrap());
+            assert!(
+                again == *v1,
+                "stored-v1/{name}:{} is written again as it was",
+                index + 1
+            );
+        }
+    }
+}
+
+/// Loads one golden directory and checks it; returns the rooms it holds: every snapshot, and
+/// the room after each meeting's log.
+fn check_golden(dir: &str) -> Vec<RoomState> {
+    let read = |name: &str| read(dir, name);
+    let meeting_1_log = read_log(dir, "log-meeting-1.jsonl");
+    let meeting_2_log = read_log(dir, "log-meeting-2.jsonl");
 
     // The first meeting, from the group's first snapshot, ends where the second's snapshot is.
     let (after_meeting_1, events_1) = load(&read("snapshot-1-created.json"), &meeting_1_log);
@@ -718,4 +815,11 @@ fn golden_stored_rooms_load_into_the_same_state() {
         })
         .is_ok()
     );
+
+    let mut rooms: Vec<RoomState> = SNAPSHOTS
+        .iter()
+        .map(|name| crate::stored::decode_snapshot(&read(name)).unwrap())
+        .collect();
+    rooms.extend([after_meeting_1, after_meeting_2]);
+    rooms
 }

@@ -6,7 +6,6 @@ use crate::command::PracticeCommand;
 use roundtable_protocol::{
     ErrorCode, MemberId, Practice, PracticeComment, PracticeId, PracticeOutcome, Role, UnixMs,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::state::{RoomError, RoomEvent, RoomState};
 use crate::text;
@@ -25,7 +24,7 @@ pub const PRACTICES_IN_SNAPSHOT: usize = 30;
 pub const SEARCH_RESULTS_MAX: usize = 50;
 
 /// The group's library, oldest first.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Library {
     pub practices: Vec<Practice>,
 }

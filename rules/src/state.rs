@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 
 use roundtable_protocol as wire;
 use roundtable_protocol::{ErrorCode, GroupId, MeetingId, MemberId, Role, Seq, UnixMs};
-use serde::{Deserialize, Serialize};
 
 use crate::activity::{self, Activity, Submission};
 use crate::command::{Change, Query};
@@ -25,7 +24,7 @@ use crate::roleplay::RolePlayState;
 use crate::secret::SecretHash;
 
 /// The whole state of one group's live room: the group, its members and the current meeting.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RoomState {
     pub group: Group,
     pub meeting: Meeting,
@@ -37,30 +36,23 @@ pub struct RoomState {
     /// The speaker queue, first raised first.
     pub hands: Vec<MemberId>,
     /// The group's commitment board (kept across meetings).
-    #[serde(default)]
     pub commitments: CommitmentBoard,
     /// The group's metrics, this meeting's numbers and past meetings' results.
-    #[serde(default)]
-    #[serde(rename = "benchmarks")]
     pub activity: Activity,
     /// The group's best-practice library (kept across meetings).
-    #[serde(default)]
     pub practices: Library,
     /// Minutes of the group's last [`minutes::PAST_MEETINGS_KEPT`] meetings, oldest first.
-    #[serde(default)]
     pub past_meetings: Vec<wire::Minutes>,
     /// Role play and scoring (`room/roleplay`).
-    #[serde(default)]
     pub role_play: RolePlayState,
     /// The seq of the last event applied; 0 before any.
     pub seq: Seq,
     /// The meeting flow: agenda, template, timer, round, floor, problems (`flow` module).
-    #[serde(default)]
     pub flow: FlowState,
 }
 
 /// A peer group and its credentials (as hashes only).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub id: GroupId,
     pub name: String,
@@ -70,18 +62,17 @@ pub struct Group {
 }
 
 /// The group's current meeting.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Meeting {
     pub id: MeetingId,
     pub number: u32,
     pub started_at_ms: UnixMs,
     /// Members who were online at some point of this meeting, in the order they first came.
-    #[serde(default)]
     pub attended: Vec<MemberId>,
 }
 
 /// A member of the group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     pub id: MemberId,
     pub display_name: String,
@@ -93,8 +84,7 @@ pub struct Member {
 /// A change to the room, as stored in the meeting's event log. Wire events are derived from
 /// these by [`RoomEvent::to_wire`]; stored events may carry what never crosses the wire (a
 /// token hash).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RoomEvent {
     MemberAdded {
         member_id: MemberId,
@@ -171,7 +161,7 @@ pub enum RoomEvent {
 }
 
 /// One event as stored in the meeting's log: the event and when it happened.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct StoredEvent {
     pub at_ms: UnixMs,
     pub event: RoomEvent,

@@ -179,11 +179,8 @@ struct Identity {
 impl Identity {
     fn of(client: &TestClient, display_name: &str) -> Identity {
         let token = client.member_token.clone().expect("a token");
-        let token_hash = serde_json::to_value(roundtable_server::secrets::hash_secret(&token))
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_string();
+        let hash = roundtable_server::secrets::hash_secret(&token);
+        let token_hash = hash.0.iter().map(|byte| format!("{byte:02x}")).collect();
         Identity {
             member_id: client.member_id.expect("joined"),
             display_name: display_name.into(),

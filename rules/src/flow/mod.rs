@@ -26,7 +26,6 @@ use roundtable_protocol::{
     Proposal, ProposalId, Role, RoundInfo, SpeakerStatus, Suggestion, SuggestionId, TalkTime,
     TemplateItem, TimerSubject, UnixMs,
 };
-use serde::{Deserialize, Serialize};
 
 use super::state::{RoomError, RoomEvent, RoomState};
 use crate::limits::{FlowLimits, RoomLimits};
@@ -37,7 +36,7 @@ pub(crate) use rules::{conflict, not_found, require_permutation, turn_talk_ms};
 pub use timer::{Timer, TimerRun};
 
 /// The meeting flow's part of a room's state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FlowState {
     /// The group's agenda template. Belongs to the group, not the meeting: the next meeting's
     /// agenda starts from it ([`agenda::next_meeting_agenda`]).
@@ -78,8 +77,7 @@ impl Default for FlowState {
 
 /// A change to the meeting flow, as stored in the log (inside `RoomEvent::Flow`). Each maps to
 /// the wire event of the same name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FlowEvent {
     AgendaItemAdded {
         item: AgendaItem,

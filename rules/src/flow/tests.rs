@@ -1005,13 +1005,16 @@ fn events_round_trip_through_the_log_format() {
     let fran = room.fran;
     room.act(fran, start_round(MINUTE, true), T0);
     room.tick(T0 + MINUTE);
-    for (_, event) in &room.log {
-        let bytes = serde_json::to_vec(event).unwrap();
-        let back: RoomEvent = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(&back, event);
+    for (at_ms, event) in &room.log {
+        let stored = crate::state::StoredEvent {
+            at_ms: *at_ms,
+            event: event.clone(),
+        };
+        let back = crate::stored::decode_event(&crate::stored::encode_event(&stored)).unwrap();
+        assert_eq!((back.at_ms, &back.event), (*at_ms, event));
     }
-    let state_bytes = serde_json::to_vec(&room.state).unwrap();
-    let back: RoomState = serde_json::from_slice(&state_bytes).unwrap();
+    let state_bytes = crate::stored::encode_snapshot(&room.state);
+    let back = crate::stored::decode_snapshot(&state_bytes).unwrap();
     assert_eq!(back, room.state);
 }
 

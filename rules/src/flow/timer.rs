@@ -3,10 +3,9 @@
 //! timer, so the state machine stays pure and tests use exact, made-up times.
 
 use roundtable_protocol::{self as wire, TimerSubject, UnixMs};
-use serde::{Deserialize, Serialize};
 
 /// The timer of one turn or phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timer {
     pub subject: TimerSubject,
     /// The time box it started with, in milliseconds.
@@ -21,8 +20,7 @@ pub struct Timer {
 }
 
 /// Running (a deadline) or paused (what was left).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimerRun {
     Running {
         deadline_ms: UnixMs,

@@ -30,7 +30,6 @@ use roundtable_protocol::{
     self as wire, ErrorCode, MemberId, Role, RolePlayEvent, RolePlayId, RolePlayInfo,
     RolePlayPhase, Rubric, UnixMs,
 };
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::command::RolePlayCommand;
@@ -72,8 +71,7 @@ pub const REVEAL_THRESHOLD_DEFAULT: u32 = 3;
 pub const REVEAL_THRESHOLD_MIN: u32 = 2;
 
 /// A random name for one submission in the bag. It says nothing about who submitted or when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubmissionSlot(pub Uuid);
 
 impl SubmissionSlot {
@@ -85,11 +83,10 @@ impl SubmissionSlot {
 }
 
 /// One scorer's form, with nothing about the scorer.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq)]
 pub struct Submission {
     pub scores: Vec<u32>,
     pub comment: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub one_thing_differently: Option<String>,
 }
 
@@ -101,27 +98,23 @@ impl std::fmt::Debug for Submission {
 }
 
 /// The role play part of a room's state.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RolePlayState {
     pub current: Option<CurrentRolePlay>,
     /// The latest [`REVEALED_KEPT_MAX`] results, oldest first.
-    #[serde(default)]
     pub revealed: Vec<wire::RolePlayResults>,
     /// The group's own templates.
-    #[serde(default)]
     pub group_templates: Vec<Rubric>,
     /// Revealed overall scores per seller, oldest first.
-    #[serde(default)]
     pub trends: BTreeMap<MemberId, Vec<wire::SellerTrendPoint>>,
 }
 
 /// The role play in progress (or the last one, once revealed).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CurrentRolePlay {
     pub info: RolePlayInfo,
     pub buyer_brief: Option<String>,
     /// The bag of submissions: no order, no authors. Emptied at the reveal.
-    #[serde(default)]
     pub submissions: BTreeMap<SubmissionSlot, Submission>,
 }
 

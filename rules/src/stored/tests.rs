@@ -1,0 +1,212 @@
+//! Tests of the stored formats beyond the golden files.
+
+use std::collections::BTreeMap;
+
+use roundtable_protocol::{GroupId, MeetingId, MemberId};
+
+use super::{FormatError, v1};
+use crate::activity::PastBenchmarks;
+use crate::secret::hash_secret;
+use crate::state::{Group, RoomEvent, RoomState, StoredEvent};
+
+fn new_room() -> RoomState {
+    let group = Group {
+        id: GroupId::random(),
+        name: "Floats".into(),
+        facilitator_secret_hash: hash_secret("facilitator"),
+        invite_secret_hash: hash_secret("invite"),
+        created_at_ms: 1_764_000_000_000,
+    };
+    RoomState::new_group(group, MeetingId::random(), 1_764_000_000_000)
+}
+
+/// Ratios that JSON's shortest decimal form and a fast float parser disagree on, and the
+/// usual suspects.
+fn awkward_numbers() -> Vec<f64> {
+    let mut numbers = vec![
+        1.0 / 3.0,
+        2.0 / 3.0,
+        0.1 + 0.2,
+        1e-7,
+        123_456_789.123_456_79,
+        999_999_999_999.999_9,
+        1e12 / 7.0,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        5e-324,
+        -0.0,
+    ];
+    for numerator in 1..200u32 {
+        for denominator in [3u32, 7, 9, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 97] {
+            numbers.push(f64::from(numerator) / f64::from(denominator));
+            numbers.push(f64::from(numerator) * 1_000.0 / f64::from(denominator));
+        }
+    }
+    numbers
+}
+
+#[test]
+fn awkward_ratios_reload_bit_identical() {
+    let numbers = awkward_numbers();
+    let values: BTreeMap<String, f64> = numbers
+        .iter()
+        .enumerate()
+        .map(|(index, value)| (format!("r{index:05}"), *value))
+        .collect();
+    let mut state = new_room();
+    state.activity.history.push(PastBenchmarks {
+        meeting_number: 1,
+        group_median: values.clone(),
+        values_by_member: BTreeMap::from([(MemberId::random(), values.clone())]),
+    });
+    let back = super::decode_snapshot(&super::encode_snapshot(&state)).unwrap();
+    let reloaded = &back.activity.history[0].group_median;
+    let off: Vec<String> = values
+        .iter()
+        .filter(|(key, value)| reloaded[*key].to_bits() != value.to_bits())
+        .map(|(key, value)| format!("{key}: {value:e} came back as {:e}", reloaded[key]))
+        .collect();
+    assert!(
+        off.is_empty(),
+        "{} of {} numbers changed: {off:?}",
+        off.len(),
+        values.len()
+    );
+    assert_eq!(back, state);
+}
+
+/// A record with its `format` field taken out, as the code before stored formats wrote it.
+fn without_format(bytes: &[u8]) -> Vec<u8> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    assert_eq!(value["format"], serde_json::json!(super::FORMAT));
+    value.as_object_mut().unwrap().remove("format");
+    serde_json::to_vec(&value).unwrap()
+}
+
+/// A record with another `format` number.
+fn with_format(bytes: &[u8], format: u64) -> Vec<u8> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    value["format"] = serde_json::json!(format);
+    serde_json::to_vec(&value).unwrap()
+}
+
+fn an_event() -> StoredEvent {
+    StoredEvent {
+        at_ms: 1_764_000_001_000,
+        event: RoomEvent::GroupRenamed {
+            name: "Renamed".into(),
+        },
+    }
+}
+
+#[test]
+fn records_are_written_with_their_format_first() {
+    let snapshot = super::encode_snapshot(&new_room());
+    assert!(snapshot.starts_with(b"{\"format\":1,\"group\":{"));
+    let event = super::encode_event(&an_event());
+    assert_eq!(
+        String::from_utf8(event).unwrap(),
+        r#"{"format":1,"at_ms":1764000001000,"event":{"kind":"group_renamed","name":"Renamed"}}"#
+    );
+}
+
+#[test]
+fn a_record_without_a_format_is_read_as_format_1() {
+    let state = new_room();
+    let v0 = without_format(&super::encode_snapshot(&state));
+    assert_eq!(super::decode_snapshot(&v0).unwrap(), state);
+    let v0 = without_format(&super::encode_event(&an_event()));
+    assert_eq!(super::decode_event(&v0).unwrap().event, an_event().event);
+}
+
+#[test]
+fn a_record_in_format_1_is_read() {
+    let state = new_room();
+    let format_1 = with_format(&super::encode_snapshot(&state), 1);
+    assert_eq!(super::decode_snapshot(&format_1).unwrap(), state);
+    let format_1 = with_format(&super::encode_event(&an_event()), 1);
+    let event = super::decode_event(&format_1).unwrap();
+    assert_eq!(
+        (event.at_ms, event.event),
+        (an_event().at_ms, an_event().event)
+    );
+}
+
+#[test]
+fn a_record_from_a_newer_roundtable_is_refused_by_its_number() {
+    let newer = with_format(&super::encode_snapshot(&new_room()), 2);
+    let error = super::decode_snapshot(&newer).unwrap_err();
+    assert_eq!(
+        error,
+        FormatError::Newer {
+            record: "room snapshot",
+            format: 2
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "room snapshot is in stored format 2, written by a newer Roundtable; this version reads \
+         stored formats up to 1"
+    );
+    let newer = with_format(&super::encode_event(&an_event()), 7_000_000_000);
+    let error = super::decode_event(&newer).unwrap_err();
+    assert_eq!(
+        error,
+        FormatError::Newer {
+            record: "log entry",
+            format: 7_000_000_000
+        }
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("stored format 7000000000, written by a newer Roundtable")
+    );
+}
+
+#[test]
+fn a_format_never_written_and_bad_records_are_refused() {
+    let zero = with_format(&super::encode_snapshot(&new_room()), 0);
+    assert_eq!(
+        super::decode_snapshot(&zero).unwrap_err(),
+        FormatError::Unknown {
+            record: "room snapshot",
+            format: 0
+        }
+    );
+    for bytes in [
+        &b"not json"[..],
+        b"[1]",
+        b"{\"format\": \"one\"}",
+        b"{\"format\": 1}",
+    ] {
+        assert!(
+            matches!(
+                super::decode_event(bytes),
+                Err(FormatError::Parse {
+                    record: "log entry",
+                    ..
+                })
+            ),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}
+
+#[test]
+fn secret_hashes_are_stored_as_hex() {
+    let mut known = [0u8; 32];
+    known[..4].copy_from_slice(&[0x00, 0x0f, 0xa5, 0xff]);
+    let json = serde_json::to_string(&v1::SecretHash(known)).unwrap();
+    assert_eq!(json, format!("\"000fa5ff{}\"", "0".repeat(56)));
+    let back: v1::SecretHash = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, v1::SecretHash(known));
+    assert_eq!(format!("{back:?}"), "SecretHash(..)");
+    for bad in ["\"00\"", &format!("\"{}\"", "g".repeat(64))] {
+        assert!(
+            serde_json::from_str::<v1::SecretHash>(bad).is_err(),
+            "{bad}"
+        );
+    }
+}
