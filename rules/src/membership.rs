@@ -4,14 +4,32 @@
 use roundtable_protocol::{self as wire, Credential, ErrorCode, MemberId, Role, UnixMs};
 
 use crate::command::MembershipCommand;
+use crate::error::RoomError;
+use crate::event::RoomEvent;
 use crate::flow;
 use crate::limits::RoomLimits;
+use crate::room::RoomState;
+use crate::roster::{Member, require_facilitator};
 use crate::secret::{SecretHash, hash_secret};
-use crate::state::{
-    FreshMember, JoinDecision, Member, RoomError, RoomEvent, RoomState, require_facilitator,
-    require_member,
-};
 use crate::text;
+
+/// The values a join needs if it creates a member, made by the caller so the machine stays
+/// pure.
+#[derive(Debug, Clone)]
+pub struct FreshMember {
+    pub member_id: MemberId,
+    pub token: String,
+    pub token_hash: SecretHash,
+}
+
+/// The outcome of an accepted join.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinDecision {
+    pub member_id: MemberId,
+    /// The new member token, when the join created a member.
+    pub issued_token: Option<String>,
+    pub events: Vec<RoomEvent>,
+}
 
 /// Decides a join: checks the credential and returns the member who joins, with the events
 /// that add or promote them. Presence is decided separately, by [`decide_presence`].
@@ -181,7 +199,7 @@ fn remove_member(
     member_id: MemberId,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    require_member(state, member_id)?;
+    state.roster().require_member(member_id)?;
     if member_id == by {
         return Err(RoomError::new(
             ErrorCode::Conflict,
@@ -197,9 +215,8 @@ fn remove_member(
         });
     }
     events.push(RoomEvent::MemberRemoved { member_id });
-    events.extend(flow::into_room_events(flow::on_member_removed(
-        state, member_id, now_ms,
-    )));
+    let ended = flow::on_member_removed(&state.flow, member_id, now_ms);
+    events.extend(ended.into_iter().map(RoomEvent::from));
     Ok(events)
 }
 
@@ -208,7 +225,7 @@ fn set_role(
     member_id: MemberId,
     new_role: Role,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let target = require_member(state, member_id)?;
+    let target = state.roster().require_member(member_id)?;
     if target.role == new_role {
         return Ok(Vec::new());
     }
@@ -229,7 +246,7 @@ fn hand_over_facilitator(
     by: MemberId,
     member_id: MemberId,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let target = require_member(state, member_id)?;
+    let target = state.roster().require_member(member_id)?;
     if member_id == by {
         return Err(RoomError::new(
             ErrorCode::Conflict,

@@ -66,23 +66,24 @@ pub fn valid_rubric(rubric: &Rubric) -> Result<Rubric, RoomError> {
 
 /// Decides a facilitator's role play request. A scorer's submission is not an event: see
 /// [`decide_submission`].
-pub fn decide(
-    state: &RoomState,
+pub fn decide<'a>(
+    room: impl Into<Context<'a>>,
     by: MemberId,
     action: &RolePlayCommand,
     fresh: Fresh,
     now_ms: UnixMs,
     limits: &RoomLimits,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    require_facilitator(require_member_role(state, by)?)?;
+    let room = room.into();
+    require_facilitator(room.roster.require_member_role(by)?)?;
     match action {
-        RolePlayCommand::SetUp(setup) => set_up(state, setup, fresh, limits),
-        RolePlayCommand::OpenScoring { role_play_id } => open_scoring(state, role_play_id),
-        RolePlayCommand::CloseScoring { role_play_id } => close_scoring(state, role_play_id),
-        RolePlayCommand::Reveal { role_play_id } => reveal(state, role_play_id, fresh, now_ms),
-        RolePlayCommand::Cancel { role_play_id } => cancel(state, role_play_id),
-        RolePlayCommand::SaveTemplate { rubric } => save_template(state, rubric),
-        RolePlayCommand::DeleteTemplate { name } => delete_template(state, name),
+        RolePlayCommand::SetUp(setup) => set_up(room, setup, fresh, limits),
+        RolePlayCommand::OpenScoring { role_play_id } => open_scoring(room, role_play_id),
+        RolePlayCommand::CloseScoring { role_play_id } => close_scoring(room, role_play_id),
+        RolePlayCommand::Reveal { role_play_id } => reveal(room, role_play_id, fresh, now_ms),
+        RolePlayCommand::Cancel { role_play_id } => cancel(room, role_play_id),
+        RolePlayCommand::SaveTemplate { rubric } => save_template(room, rubric),
+        RolePlayCommand::DeleteTemplate { name } => delete_template(room, name),
     }
 }
 
@@ -92,7 +93,7 @@ fn wrap(change: RolePlayEvent) -> RoomEvent {
 }
 
 fn set_up(
-    state: &RoomState,
+    room: Context<'_>,
     setup: &SetUpRolePlay,
     fresh: Fresh,
     limits: &RoomLimits,
@@ -105,7 +106,7 @@ fn set_up(
         rubric,
         reveal_threshold,
     } = setup;
-    let role_play = &state.role_play;
+    let role_play = room.role_play;
     if let Some(current) = &role_play.current
         && matches!(
             current.info.phase,
@@ -116,7 +117,7 @@ fn set_up(
             "the current role play is being scored; reveal or cancel it first",
         ));
     }
-    let seller_role = state.role_of(*seller).ok_or_else(|| {
+    let seller_role = room.roster.role_of(*seller).ok_or_else(|| {
         RoomError::new(
             ErrorCode::NotFound,
             format!("no member {seller} in this group"),
@@ -126,7 +127,7 @@ fn set_up(
         return Err(invalid("an observer cannot play the seller"));
     }
     if let Some(buyer) = buyer {
-        if state.member(*buyer).is_none() {
+        if room.roster.member(*buyer).is_none() {
             return Err(RoomError::new(
                 ErrorCode::NotFound,
                 format!("no member {buyer} in this group"),
@@ -179,8 +180,8 @@ fn set_up(
     Ok(events)
 }
 
-fn open_scoring(state: &RoomState, role_play_id: &RolePlayId) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+fn open_scoring(room: Context<'_>, role_play_id: &RolePlayId) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = room.role_play;
     let current = role_play.require_current(*role_play_id)?;
     match current.info.phase {
         RolePlayPhase::Setup => Ok(vec![wrap(RolePlayEvent::ScoringOpened {
@@ -194,10 +195,10 @@ fn open_scoring(state: &RoomState, role_play_id: &RolePlayId) -> Result<Vec<Room
 }
 
 fn close_scoring(
-    state: &RoomState,
+    room: Context<'_>,
     role_play_id: &RolePlayId,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+    let role_play = room.role_play;
     let current = role_play.require_current(*role_play_id)?;
     match current.info.phase {
         RolePlayPhase::Scoring => Ok(vec![wrap(RolePlayEvent::ScoringClosed {
@@ -210,12 +211,12 @@ fn close_scoring(
 }
 
 fn reveal(
-    state: &RoomState,
+    room: Context<'_>,
     role_play_id: &RolePlayId,
     fresh: Fresh,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+    let role_play = room.role_play;
     let current = role_play.require_current(*role_play_id)?;
     match current.info.phase {
         RolePlayPhase::Scoring | RolePlayPhase::Closed => {}
@@ -235,21 +236,21 @@ fn reveal(
             role_play_id: *role_play_id,
         }));
     }
-    let results = results_of(current, state.meeting.number, now_ms, fresh.shuffle_seed);
+    let results = results_of(current, room.meeting_number, now_ms, fresh.shuffle_seed);
     events.push(wrap(RolePlayEvent::Revealed { results }));
     Ok(events)
 }
 
-fn cancel(state: &RoomState, role_play_id: &RolePlayId) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+fn cancel(room: Context<'_>, role_play_id: &RolePlayId) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = room.role_play;
     role_play.require_current(*role_play_id)?;
     Ok(vec![wrap(RolePlayEvent::Cancelled {
         role_play_id: *role_play_id,
     })])
 }
 
-fn save_template(state: &RoomState, rubric: &Rubric) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+fn save_template(room: Context<'_>, rubric: &Rubric) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = room.role_play;
     let rubric = valid_rubric(rubric)?;
     if templates::built_in()
         .iter()
@@ -275,8 +276,8 @@ fn save_template(state: &RoomState, rubric: &Rubric) -> Result<Vec<RoomEvent>, R
     Ok(vec![wrap(RolePlayEvent::TemplateSaved { rubric })])
 }
 
-fn delete_template(state: &RoomState, name: &str) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+fn delete_template(room: Context<'_>, name: &str) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = room.role_play;
     if !role_play
         .group_templates
         .iter()
@@ -350,8 +351,8 @@ pub fn results_of(
 /// Decides a submission. `existing_slot` is the slot the member filled before in this role play
 /// (known only to the actor's in-memory dedupe); `fresh_slot` a new random slot.
 #[allow(clippy::too_many_arguments)]
-pub fn decide_submission(
-    state: &RoomState,
+pub fn decide_submission<'a>(
+    room: impl Into<Context<'a>>,
     by: MemberId,
     role_play_id: RolePlayId,
     scores: &[u32],
@@ -361,8 +362,9 @@ pub fn decide_submission(
     fresh_slot: SubmissionSlot,
     limits: &RoomLimits,
 ) -> Result<SubmissionDecision, RoomError> {
-    let role = require_member_role(state, by)?;
-    let current = state.role_play.require_current(role_play_id)?;
+    let room = room.into();
+    let role = room.roster.require_member_role(by)?;
+    let current = room.role_play.require_current(role_play_id)?;
     let info = &current.info;
     if role == Role::Observer {
         return Err(RoomError::new(
