@@ -39,28 +39,6 @@ pub fn decide_join(
     fresh: FreshMember,
     limits: &RoomLimits,
 ) -> Result<JoinDecision, RoomError> {
-    let add_member = |display_name: &str, role: Role| -> Result<JoinDecision, RoomError> {
-        let display_name = text::line("display name", display_name, limits.display_name_chars_max)?;
-        if state.members.len() >= limits.members_per_room_max {
-            return Err(RoomError::new(
-                ErrorCode::RoomFull,
-                format!(
-                    "the group has {} members, the most it may have",
-                    state.members.len()
-                ),
-            ));
-        }
-        Ok(JoinDecision {
-            member_id: fresh.member_id,
-            issued_token: Some(fresh.token.clone()),
-            events: vec![RoomEvent::MemberAdded {
-                member_id: fresh.member_id,
-                display_name,
-                role,
-                token_hash: fresh.token_hash,
-            }],
-        })
-    };
     match credential {
         Credential::Facilitator {
             secret,
@@ -76,20 +54,8 @@ pub fn decide_join(
                 .as_deref()
                 .and_then(|token| member_by_token(state, token));
             match existing {
-                Some(member) if member.role == Role::Facilitator => Ok(JoinDecision {
-                    member_id: member.id,
-                    issued_token: None,
-                    events: Vec::new(),
-                }),
-                Some(member) => Ok(JoinDecision {
-                    member_id: member.id,
-                    issued_token: None,
-                    events: vec![RoomEvent::RoleChanged {
-                        member_id: member.id,
-                        role: Role::Facilitator,
-                    }],
-                }),
-                None => add_member(display_name, Role::Facilitator),
+                Some(member) => Ok(rejoin_as_facilitator(member)),
+                None => add_member(state, fresh, display_name, Role::Facilitator, limits),
             }
         }
         Credential::Invite {
@@ -107,7 +73,7 @@ pub fn decide_join(
             } else {
                 Role::Member
             };
-            add_member(display_name, role)
+            add_member(state, fresh, display_name, role, limits)
         }
         Credential::MemberToken { token } => match member_by_token(state, token) {
             Some(member) => Ok(JoinDecision {
@@ -120,6 +86,53 @@ pub fn decide_join(
                 "this member token is not valid in this group (the member may have been removed)",
             )),
         },
+    }
+}
+
+/// A join that adds a member with `role`, when the group has room for one.
+fn add_member(
+    state: &RoomState,
+    fresh: FreshMember,
+    display_name: &str,
+    role: Role,
+    limits: &RoomLimits,
+) -> Result<JoinDecision, RoomError> {
+    let display_name = text::line("display name", display_name, limits.display_name_chars_max)?;
+    if state.members.len() >= limits.members_per_room_max {
+        return Err(RoomError::new(
+            ErrorCode::RoomFull,
+            format!(
+                "the group has {} members, the most it may have",
+                state.members.len()
+            ),
+        ));
+    }
+    Ok(JoinDecision {
+        member_id: fresh.member_id,
+        issued_token: Some(fresh.token),
+        events: vec![RoomEvent::MemberAdded {
+            member_id: fresh.member_id,
+            display_name,
+            role,
+            token_hash: fresh.token_hash,
+        }],
+    })
+}
+
+/// A member who comes back with the facilitator link is (or becomes) a facilitator.
+fn rejoin_as_facilitator(member: &Member) -> JoinDecision {
+    let events = if member.role == Role::Facilitator {
+        Vec::new()
+    } else {
+        vec![RoomEvent::RoleChanged {
+            member_id: member.id,
+            role: Role::Facilitator,
+        }]
+    };
+    JoinDecision {
+        member_id: member.id,
+        issued_token: None,
+        events,
     }
 }
 

@@ -358,50 +358,11 @@ fn start_round(
             "no agenda item {item_id} in this meeting"
         )));
     }
-    let speakers: Vec<MemberId> = match speakers {
-        Some(speakers) => {
-            let mut seen = BTreeSet::new();
-            for member_id in speakers {
-                match ctx.roster.role_of(*member_id) {
-                    None => return Err(not_found(format!("no member {member_id} in this group"))),
-                    Some(Role::Observer) => {
-                        return Err(RoomError::new(
-                            ErrorCode::Invalid,
-                            format!("{member_id} is an observer; observers do not speak in rounds"),
-                        ));
-                    }
-                    Some(_) => {}
-                }
-                if !seen.insert(*member_id) {
-                    return Err(RoomError::new(
-                        ErrorCode::Invalid,
-                        format!("{member_id} is listed twice"),
-                    ));
-                }
-            }
-            speakers.clone()
-        }
-        None => ctx
-            .roster
-            .members
-            .iter()
-            .filter(|member| member.role != Role::Observer && ctx.roster.is_online(member.id))
-            .map(|member| member.id)
-            .collect(),
+    let speakers = match speakers {
+        Some(speakers) => named_speakers(ctx, speakers)?,
+        None => present_speakers(ctx),
     };
-    if speakers.is_empty() {
-        return Err(conflict("nobody is present to speak"));
-    }
-    if speakers.len() > ctx.limits.speakers_per_round_max {
-        return Err(RoomError::new(
-            ErrorCode::LimitReached,
-            format!(
-                "{} speakers; a round has at most {}",
-                speakers.len(),
-                ctx.limits.speakers_per_round_max
-            ),
-        ));
-    }
+    require_speaker_count(ctx, &speakers)?;
     let first = speakers[0];
     let round = RoundInfo {
         item_id,
@@ -432,4 +393,57 @@ fn start_round(
         },
     ]);
     Ok(events)
+}
+
+/// The speakers the facilitator named: members who are not observers, each once.
+fn named_speakers(ctx: &Ctx, speakers: &[MemberId]) -> Result<Vec<MemberId>, RoomError> {
+    let mut seen = BTreeSet::new();
+    for member_id in speakers {
+        match ctx.roster.role_of(*member_id) {
+            None => return Err(not_found(format!("no member {member_id} in this group"))),
+            Some(Role::Observer) => {
+                return Err(RoomError::new(
+                    ErrorCode::Invalid,
+                    format!("{member_id} is an observer; observers do not speak in rounds"),
+                ));
+            }
+            Some(_) => {}
+        }
+        if !seen.insert(*member_id) {
+            return Err(RoomError::new(
+                ErrorCode::Invalid,
+                format!("{member_id} is listed twice"),
+            ));
+        }
+    }
+    Ok(speakers.to_vec())
+}
+
+/// The speakers when the facilitator names none: the members present who are not observers,
+/// in the order they joined.
+fn present_speakers(ctx: &Ctx) -> Vec<MemberId> {
+    ctx.roster
+        .members
+        .iter()
+        .filter(|member| member.role != Role::Observer && ctx.roster.is_online(member.id))
+        .map(|member| member.id)
+        .collect()
+}
+
+/// Refuses a round with nobody to speak or more speakers than a round may have.
+fn require_speaker_count(ctx: &Ctx, speakers: &[MemberId]) -> Result<(), RoomError> {
+    if speakers.is_empty() {
+        return Err(conflict("nobody is present to speak"));
+    }
+    if speakers.len() > ctx.limits.speakers_per_round_max {
+        return Err(RoomError::new(
+            ErrorCode::LimitReached,
+            format!(
+                "{} speakers; a round has at most {}",
+                speakers.len(),
+                ctx.limits.speakers_per_round_max
+            ),
+        ));
+    }
+    Ok(())
 }
