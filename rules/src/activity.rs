@@ -15,7 +15,9 @@ use roundtable_protocol::{
     Quartiles, RatioView, Role, Sharing, TrendPoint,
 };
 
-use crate::state::{RoomError, RoomEvent, RoomState, require_facilitator};
+use crate::error::RoomError;
+use crate::event::RoomEvent;
+use crate::roster::require_facilitator;
 use crate::text;
 
 /// Submissions needed before aggregates are shown.
@@ -297,7 +299,7 @@ impl Activity {
 
 /// Decides a change to the group's activity numbers.
 pub fn decide(
-    state: &RoomState,
+    activity: &Activity,
     by: MemberId,
     role: Role,
     command: &ActivityCommand,
@@ -305,22 +307,23 @@ pub fn decide(
     match command {
         ActivityCommand::SetMetrics { metrics } => {
             require_facilitator(role)?;
-            decide_set_metrics(state, metrics)
+            decide_set_metrics(activity, metrics)
         }
         ActivityCommand::SubmitNumbers { values, sharing } => {
-            decide_submit(state, by, values, *sharing)
+            decide_submit(activity, by, role, values, *sharing)
         }
     }
 }
 
 /// Decides a member's submission of their numbers.
 pub fn decide_submit(
-    state: &RoomState,
+    activity: &Activity,
     by: MemberId,
+    role: Role,
     values: &BTreeMap<String, f64>,
     sharing: Sharing,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    if state.role_of(by) == Some(Role::Observer) {
+    if role == Role::Observer {
         return Err(RoomError::new(
             ErrorCode::Forbidden,
             "observers do not submit numbers",
@@ -333,7 +336,7 @@ pub fn decide_submit(
         ));
     }
     for (key, value) in values {
-        if !state.activity.has_metric(key) {
+        if !activity.has_metric(key) {
             return Err(RoomError::new(
                 ErrorCode::Invalid,
                 format!("the group has no metric {key:?}"),
@@ -350,10 +353,10 @@ pub fn decide_submit(
         values: values.clone(),
         sharing,
     };
-    if state.activity.current.get(&by) == Some(&submission) {
+    if activity.current.get(&by) == Some(&submission) {
         return Ok(Vec::new());
     }
-    let mut next = state.activity.clone();
+    let mut next = activity.clone();
     next.submit(by, submission.clone());
     Ok(vec![RoomEvent::NumbersSubmitted {
         member_id: by,
@@ -365,7 +368,7 @@ pub fn decide_submit(
 
 /// Decides a facilitator's new set of metrics.
 pub fn decide_set_metrics(
-    state: &RoomState,
+    activity: &Activity,
     metrics: &[Metric],
 ) -> Result<Vec<RoomEvent>, RoomError> {
     if metrics.is_empty() || metrics.len() > METRICS_MAX {
@@ -402,10 +405,10 @@ pub fn decide_set_metrics(
             unit: text::line("metric unit", &metric.unit, METRIC_UNIT_CHARS_MAX)?,
         });
     }
-    if checked == state.activity.metrics {
+    if checked == activity.metrics {
         return Ok(Vec::new());
     }
-    let mut next = state.activity.clone();
+    let mut next = activity.clone();
     next.set_metrics(checked.clone());
     Ok(vec![RoomEvent::MetricsSet {
         metrics: checked,

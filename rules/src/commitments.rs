@@ -10,7 +10,9 @@ use roundtable_protocol::{
     MemberId, Role, UnixMs,
 };
 
-use crate::state::{RoomError, RoomEvent, RoomState};
+use crate::error::RoomError;
+use crate::event::RoomEvent;
+use crate::roster::Roster;
 use crate::text;
 
 /// Longest commitment text, in characters.
@@ -181,9 +183,17 @@ pub struct NewCommitment<'a> {
     pub source: CommitmentSource,
 }
 
+/// What the commitment rules read of the room: the board, the members, the current meeting.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub board: &'a CommitmentBoard,
+    pub roster: Roster<'a>,
+    pub meeting_number: u32,
+}
+
 /// Decides a change to the commitment board.
 pub fn decide(
-    state: &RoomState,
+    room: Context<'_>,
     by: MemberId,
     command: &CommitmentCommand,
     now_ms: UnixMs,
@@ -195,7 +205,7 @@ pub fn decide(
             due_meeting,
             due_date,
         } => decide_add(
-            state,
+            room,
             NewCommitment {
                 by,
                 owner: *owner,
@@ -210,18 +220,18 @@ pub fn decide(
             commitment_id,
             status,
             note,
-        } => decide_update(state, by, *commitment_id, *status, note.as_deref(), now_ms),
+        } => decide_update(room, by, *commitment_id, *status, note.as_deref(), now_ms),
     }
 }
 
 /// Decides adding a commitment.
 pub fn decide_add(
-    state: &RoomState,
+    room: Context<'_>,
     new: NewCommitment<'_>,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
     let owner = new.owner.unwrap_or(new.by);
-    let Some(owner_member) = state.member(owner) else {
+    let Some(owner_member) = room.roster.member(owner) else {
         return Err(RoomError::new(
             ErrorCode::NotFound,
             format!("no member {owner} in this group"),
@@ -230,7 +240,7 @@ pub fn decide_add(
     let source = if owner == new.by {
         new.source
     } else {
-        if state.role_of(new.by) != Some(Role::Facilitator) {
+        if room.roster.role_of(new.by) != Some(Role::Facilitator) {
             return Err(RoomError::new(
                 ErrorCode::Forbidden,
                 "only a facilitator may add a commitment for someone else",
@@ -245,7 +255,7 @@ pub fn decide_add(
         ));
     }
     let text = text::line("commitment", new.text, COMMITMENT_TEXT_CHARS_MAX)?;
-    let current = state.meeting.number;
+    let current = room.meeting_number;
     let due_meeting = new.due_meeting.unwrap_or(current + 1);
     if due_meeting < current || due_meeting > current + DUE_MEETINGS_AHEAD_MAX {
         return Err(RoomError::new(
@@ -257,8 +267,8 @@ pub fn decide_add(
         ));
     }
     let due_date = new.due_date.map(valid_date).transpose()?;
-    let open_count = state
-        .commitments
+    let open_count = room
+        .board
         .commitments
         .iter()
         .filter(|c| c.owner == owner && c.status == CommitmentStatus::Open)
@@ -273,7 +283,7 @@ pub fn decide_add(
         ));
     }
     let commitment = Commitment {
-        commitment_id: state.commitments.next_id + 1,
+        commitment_id: room.board.next_id + 1,
         owner,
         text,
         due_meeting,
@@ -285,7 +295,7 @@ pub fn decide_add(
         created_at_ms: now_ms,
         updated_at_ms: now_ms,
     };
-    let mut board = state.commitments.clone();
+    let mut board = room.board.clone();
     board.upsert(&commitment);
     let owner_accountability = board.accountability(owner, current);
     Ok(vec![RoomEvent::CommitmentAdded {
@@ -296,20 +306,20 @@ pub fn decide_add(
 
 /// Decides a status change: by the owner, or a facilitator.
 pub fn decide_update(
-    state: &RoomState,
+    room: Context<'_>,
     by: MemberId,
     commitment_id: CommitmentId,
     status: CommitmentStatus,
     note: Option<&str>,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let Some(existing) = state.commitments.get(commitment_id) else {
+    let Some(existing) = room.board.get(commitment_id) else {
         return Err(RoomError::new(
             ErrorCode::NotFound,
             format!("no commitment {commitment_id} in this group"),
         ));
     };
-    if existing.owner != by && state.role_of(by) != Some(Role::Facilitator) {
+    if existing.owner != by && room.roster.role_of(by) != Some(Role::Facilitator) {
         return Err(RoomError::new(
             ErrorCode::Forbidden,
             "only its owner or a facilitator may update a commitment",
@@ -327,9 +337,9 @@ pub fn decide_update(
     commitment.status = status;
     commitment.note = note;
     commitment.updated_at_ms = now_ms;
-    let mut board = state.commitments.clone();
+    let mut board = room.board.clone();
     board.upsert(&commitment);
-    let owner_accountability = board.accountability(commitment.owner, state.meeting.number);
+    let owner_accountability = board.accountability(commitment.owner, room.meeting_number);
     Ok(vec![RoomEvent::CommitmentUpdated {
         commitment,
         owner_accountability,

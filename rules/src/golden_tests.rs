@@ -169,7 +169,7 @@ impl Script {
 
     fn tick(&mut self, elapsed_ms: u64) {
         self.now_ms += elapsed_ms;
-        let events = flow::decide_tick(&self.state, self.now_ms);
+        let events = flow::decide_tick(&self.state.flow, self.now_ms);
         assert!(!events.is_empty(), "a deadline passed");
         self.store(events.into_iter().map(RoomEvent::from).collect());
     }

@@ -4,30 +4,39 @@
 //! drive the same code. This crate depends only on the protocol, serde and small pure crates,
 //! so the compiler keeps it that way.
 //!
-//! A map of the crate:
-//! - [`command`]: what a member asks of the room, sorted from the wire request in one place.
-//! - [`state`]: [`RoomState`], the stored [`RoomEvent`]s and their fold
-//!   ([`RoomState::apply`]), joins, presence, membership and the dispatch of member requests.
-//! - The features, each with its own state, rules and limits: [`flow`] (agenda, timer, rounds,
-//!   speaker queue, problems), [`roleplay`] (role play and anonymous scoring),
-//!   [`commitments`], [`activity`] (weekly sales-activity numbers against the peers'),
-//!   [`practices`] (the best-practice library), and [`minutes`] (what a meeting leaves behind).
-//! - [`membership`]: joins, tokens, presence and the facilitators' changes to the group.
-//! - [`wire_view`]: what clients see of the room: snapshots per viewer, events on the wire.
-//! - [`limits`]: the limits the rules enforce, as plain values.
-//! - [`secret`]: secrets as the rules keep them, hashed.
+//! A map of the crate, top to bottom: each module names only modules below it
+//! (`tests/module_graph.rs` checks this).
 //! - [`stored`]: the stored forms of a room (snapshot, log events), the one home of the format.
-//! - [`text`]: the one check of text that people type.
+//!   [`wire_view`]: what clients see of the room: snapshots per viewer, events on the wire.
+//! - [`state`]: the state machine: the fold of events into the room ([`RoomState::apply`]) and
+//!   the dispatch of member requests to the features, each handed what it needs.
+//! - [`membership`]: joins, tokens, presence and the facilitators' changes to the group.
+//!   [`minutes`]: what a meeting leaves behind.
+//! - [`room`]: the shape of [`RoomState`]: the group, its members and each feature's state.
+//! - The features, each with its own state, rules and limits: [`roleplay`] (role play and
+//!   anonymous scoring), [`commitments`], [`activity`] (weekly sales-activity numbers against
+//!   the peers'), [`practices`] (the best-practice library); they decide [`RoomEvent`]s
+//!   ([`event`]) from a [`roster::Roster`] and their own state, never from the whole room.
+//! - [`flow`] (agenda, timer, rounds, speaker queue, problems), which decides its own events.
+//! - [`command`]: what a member asks of the room, sorted from the wire request in one place.
+//!   [`roster`]: the members, the current meeting, who receives an event, and the checks of
+//!   who asks. [`text`]: the one check of text that people type.
+//! - [`error`]: why a command was refused. [`limits`]: the limits the rules enforce, as plain
+//!   values. [`secret`]: secrets as the rules keep them, hashed.
 
 pub mod activity;
 pub mod command;
 pub mod commitments;
+pub mod error;
+pub mod event;
 pub mod flow;
 pub mod limits;
 pub mod membership;
 pub mod minutes;
 pub mod practices;
 pub mod roleplay;
+pub mod room;
+pub mod roster;
 pub mod secret;
 pub mod state;
 pub mod stored;

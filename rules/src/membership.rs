@@ -4,14 +4,32 @@
 use roundtable_protocol::{self as wire, Credential, ErrorCode, MemberId, Role, UnixMs};
 
 use crate::command::MembershipCommand;
+use crate::error::RoomError;
+use crate::event::RoomEvent;
 use crate::flow;
 use crate::limits::RoomLimits;
+use crate::room::RoomState;
+use crate::roster::{Member, require_facilitator};
 use crate::secret::{SecretHash, hash_secret};
-use crate::state::{
-    FreshMember, JoinDecision, Member, RoomError, RoomEvent, RoomState, require_facilitator,
-    require_member,
-};
 use crate::text;
+
+/// The values a join needs if it creates a member, made by the caller so the machine stays
+/// pure.
+#[derive(Debug, Clone)]
+pub struct FreshMember {
+    pub member_id: MemberId,
+    pub token: String,
+    pub token_hash: SecretHash,
+}
+
+/// The outcome of an accepted join.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinDecision {
+    pub member_id: MemberId,
+    /// The new member token, when the join created a member.
+    pub issued_token: Option<String>,
+    pub events: Vec<RoomEvent>,
+}
 
 /// Decides a join: checks the credential and returns the member who joins, with the events
 /// that add or promote them. Presence is decided separately, by [`decide_presence`].
@@ -21,28 +39,6 @@ pub fn decide_join(
     fresh: FreshMember,
     limits: &RoomLimits,
 ) -> Result<JoinDecision, RoomError> {
-    let add_member = |display_name: &str, role: Role| -> Result<JoinDecision, RoomError> {
-        let display_name = text::line("display name", display_name, limits.display_name_chars_max)?;
-        if state.members.len() >= limits.members_per_room_max {
-            return Err(RoomError::new(
-                ErrorCode::RoomFull,
-                format!(
-                    "the group has {} members, the most it may have",
-                    state.members.len()
-                ),
-            ));
-        }
-        Ok(JoinDecision {
-            member_id: fresh.member_id,
-            issued_token: Some(fresh.token.clone()),
-            events: vec![RoomEvent::MemberAdded {
-                member_id: fresh.member_id,
-                display_name,
-                role,
-                token_hash: fresh.token_hash,
-            }],
-        })
-    };
     match credential {
         Credential::Facilitator {
             secret,
@@ -58,20 +54,8 @@ pub fn decide_join(
                 .as_deref()
                 .and_then(|token| member_by_token(state, token));
             match existing {
-                Some(member) if member.role == Role::Facilitator => Ok(JoinDecision {
-                    member_id: member.id,
-                    issued_token: None,
-                    events: Vec::new(),
-                }),
-                Some(member) => Ok(JoinDecision {
-                    member_id: member.id,
-                    issued_token: None,
-                    events: vec![RoomEvent::RoleChanged {
-                        member_id: member.id,
-                        role: Role::Facilitator,
-                    }],
-                }),
-                None => add_member(display_name, Role::Facilitator),
+                Some(member) => Ok(rejoin_as_facilitator(member)),
+                None => add_member(state, fresh, display_name, Role::Facilitator, limits),
             }
         }
         Credential::Invite {
@@ -89,7 +73,7 @@ pub fn decide_join(
             } else {
                 Role::Member
             };
-            add_member(display_name, role)
+            add_member(state, fresh, display_name, role, limits)
         }
         Credential::MemberToken { token } => match member_by_token(state, token) {
             Some(member) => Ok(JoinDecision {
@@ -102,6 +86,53 @@ pub fn decide_join(
                 "this member token is not valid in this group (the member may have been removed)",
             )),
         },
+    }
+}
+
+/// A join that adds a member with `role`, when the group has room for one.
+fn add_member(
+    state: &RoomState,
+    fresh: FreshMember,
+    display_name: &str,
+    role: Role,
+    limits: &RoomLimits,
+) -> Result<JoinDecision, RoomError> {
+    let display_name = text::line("display name", display_name, limits.display_name_chars_max)?;
+    if state.members.len() >= limits.members_per_room_max {
+        return Err(RoomError::new(
+            ErrorCode::RoomFull,
+            format!(
+                "the group has {} members, the most it may have",
+                state.members.len()
+            ),
+        ));
+    }
+    Ok(JoinDecision {
+        member_id: fresh.member_id,
+        issued_token: Some(fresh.token),
+        events: vec![RoomEvent::MemberAdded {
+            member_id: fresh.member_id,
+            display_name,
+            role,
+            token_hash: fresh.token_hash,
+        }],
+    })
+}
+
+/// A member who comes back with the facilitator link is (or becomes) a facilitator.
+fn rejoin_as_facilitator(member: &Member) -> JoinDecision {
+    let events = if member.role == Role::Facilitator {
+        Vec::new()
+    } else {
+        vec![RoomEvent::RoleChanged {
+            member_id: member.id,
+            role: Role::Facilitator,
+        }]
+    };
+    JoinDecision {
+        member_id: member.id,
+        issued_token: None,
+        events,
     }
 }
 
@@ -181,7 +212,7 @@ fn remove_member(
     member_id: MemberId,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    require_member(state, member_id)?;
+    state.roster().require_member(member_id)?;
     if member_id == by {
         return Err(RoomError::new(
             ErrorCode::Conflict,
@@ -197,9 +228,8 @@ fn remove_member(
         });
     }
     events.push(RoomEvent::MemberRemoved { member_id });
-    events.extend(flow::into_room_events(flow::on_member_removed(
-        state, member_id, now_ms,
-    )));
+    let ended = flow::on_member_removed(&state.flow, member_id, now_ms);
+    events.extend(ended.into_iter().map(RoomEvent::from));
     Ok(events)
 }
 
@@ -208,7 +238,7 @@ fn set_role(
     member_id: MemberId,
     new_role: Role,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let target = require_member(state, member_id)?;
+    let target = state.roster().require_member(member_id)?;
     if target.role == new_role {
         return Ok(Vec::new());
     }
@@ -229,7 +259,7 @@ fn hand_over_facilitator(
     by: MemberId,
     member_id: MemberId,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let target = require_member(state, member_id)?;
+    let target = state.roster().require_member(member_id)?;
     if member_id == by {
         return Err(RoomError::new(
             ErrorCode::Conflict,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use roundtable_protocol::{Attendee, CommitmentStatus, MemberId, Minutes, UnixMs};
 
-use crate::state::RoomState;
+use crate::room::RoomState;
 
 /// Past meetings whose minutes a group keeps.
 pub const PAST_MEETINGS_KEPT: usize = 26;

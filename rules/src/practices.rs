@@ -7,7 +7,9 @@ use roundtable_protocol::{
     ErrorCode, MemberId, Practice, PracticeComment, PracticeId, PracticeOutcome, Role, UnixMs,
 };
 
-use crate::state::{RoomError, RoomEvent, RoomState};
+use crate::error::RoomError;
+use crate::event::RoomEvent;
+use crate::roster::{Meeting, Roster};
 use crate::text;
 
 pub const PRACTICE_TITLE_CHARS_MAX: usize = 120;
@@ -140,9 +142,17 @@ pub struct NewPractice<'a> {
     pub outcome: PracticeOutcome,
 }
 
+/// What the library's rules read of the room: the library, the members, the current meeting.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub library: &'a Library,
+    pub roster: Roster<'a>,
+    pub meeting: &'a Meeting,
+}
+
 /// Decides a change to the best-practice library.
 pub fn decide(
-    state: &RoomState,
+    room: Context<'_>,
     by: MemberId,
     command: &PracticeCommand,
     now_ms: UnixMs,
@@ -154,7 +164,7 @@ pub fn decide(
             tags,
             outcome,
         } => decide_post(
-            state,
+            room,
             by,
             NewPractice {
                 title,
@@ -165,34 +175,34 @@ pub fn decide(
             now_ms,
         ),
         PracticeCommand::UpvotePractice { practice_id, up } => {
-            decide_upvote(state, by, *practice_id, *up)
+            decide_upvote(room, by, *practice_id, *up)
         }
         PracticeCommand::CommentOnPractice { practice_id, text } => {
-            decide_comment(state, by, *practice_id, text, now_ms)
+            decide_comment(room, by, *practice_id, text, now_ms)
         }
     }
 }
 
 pub fn decide_post(
-    state: &RoomState,
+    room: Context<'_>,
     by: MemberId,
     new: NewPractice<'_>,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    if state.role_of(by) == Some(Role::Observer) {
+    if room.roster.role_of(by) == Some(Role::Observer) {
         return Err(RoomError::new(
             ErrorCode::Forbidden,
             "observers do not post practices",
         ));
     }
-    if state.practices.practices.len() >= PRACTICES_MAX {
+    if room.library.practices.len() >= PRACTICES_MAX {
         return Err(RoomError::new(
             ErrorCode::Conflict,
             format!("the library holds {PRACTICES_MAX} practices, the most it may"),
         ));
     }
     let practice = Practice {
-        practice_id: state.practices.next_id(),
+        practice_id: room.library.next_id(),
         title: text::line("title", new.title, PRACTICE_TITLE_CHARS_MAX)?,
         description: text::required_block(
             "description",
@@ -202,8 +212,8 @@ pub fn decide_post(
         tags: valid_tags(new.tags)?,
         outcome: new.outcome,
         author: by,
-        meeting_id: state.meeting.id,
-        meeting_number: state.meeting.number,
+        meeting_id: room.meeting.id,
+        meeting_number: room.meeting.number,
         created_at_ms: now_ms,
         upvoters: Vec::new(),
         comments: Vec::new(),
@@ -212,12 +222,12 @@ pub fn decide_post(
 }
 
 pub fn decide_upvote(
-    state: &RoomState,
+    room: Context<'_>,
     by: MemberId,
     practice_id: PracticeId,
     up: bool,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let practice = found(state, practice_id)?;
+    let practice = found(room, practice_id)?;
     if practice.upvoters.contains(&by) == up {
         return Ok(Vec::new());
     }
@@ -229,13 +239,13 @@ pub fn decide_upvote(
 }
 
 pub fn decide_comment(
-    state: &RoomState,
+    room: Context<'_>,
     by: MemberId,
     practice_id: PracticeId,
     text: &str,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let practice = found(state, practice_id)?;
+    let practice = found(room, practice_id)?;
     if practice.comments.len() >= PRACTICE_COMMENTS_MAX {
         return Err(RoomError::new(
             ErrorCode::Conflict,
@@ -253,8 +263,8 @@ pub fn decide_comment(
     }])
 }
 
-fn found(state: &RoomState, practice_id: PracticeId) -> Result<&Practice, RoomError> {
-    state.practices.get(practice_id).ok_or_else(|| {
+fn found<'a>(room: Context<'a>, practice_id: PracticeId) -> Result<&'a Practice, RoomError> {
+    room.library.get(practice_id).ok_or_else(|| {
         RoomError::new(
             ErrorCode::NotFound,
             format!("no practice {practice_id} in this library"),

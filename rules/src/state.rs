@@ -6,265 +6,40 @@
 //! therefore exactly the fold of its events, which is what makes a room loadable from a
 //! snapshot plus the log tail, and resumable by replaying events. Time and random values come
 //! in as arguments, so tests drive the machine with a fake clock and fixed ids.
+//!
+//! This module is the top of the crate's rules: it dispatches each request to the feature
+//! that decides it, handing the feature what it needs (the [`Roster`], its own state, its
+//! limits), and folds every feature's events into the room. The room's types are defined
+//! below it and named here too, so callers have one path for the machine and its types.
 
 use std::collections::BTreeSet;
 
 use roundtable_protocol as wire;
-use roundtable_protocol::{ErrorCode, GroupId, MeetingId, MemberId, Role, Seq, UnixMs};
+use roundtable_protocol::{MeetingId, MemberId, Role, Seq, UnixMs};
 
-use crate::activity::{self, Activity, Submission};
+use crate::activity::{self, Submission};
 use crate::command::{Change, Query};
-use crate::commitments::{self, CommitmentBoard, NewCommitment};
-use crate::flow::{self, FlowEvent, FlowState};
+use crate::commitments::{self, NewCommitment};
+use crate::flow::{self, FlowEvent};
 use crate::limits::RoomLimits;
 use crate::membership;
 use crate::minutes;
-use crate::practices::{self, Library};
-use crate::roleplay::RolePlayState;
-use crate::secret::SecretHash;
+use crate::practices;
+use crate::roleplay::{Submission as ScoreForm, SubmissionSlot};
 
-/// The whole state of one group's live room: the group, its members and the current meeting.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RoomState {
-    pub group: Group,
-    pub meeting: Meeting,
-    /// Current members, in the order they joined.
-    pub members: Vec<Member>,
-    /// Members with at least one open connection. Rebuilt from events; after a restart the
-    /// room marks everyone offline with `server_restart` events.
-    pub online: BTreeSet<MemberId>,
-    /// The speaker queue, first raised first.
-    pub hands: Vec<MemberId>,
-    /// The group's commitment board (kept across meetings).
-    pub commitments: CommitmentBoard,
-    /// The group's metrics, this meeting's numbers and past meetings' results.
-    pub activity: Activity,
-    /// The group's best-practice library (kept across meetings).
-    pub practices: Library,
-    /// Minutes of the group's last [`minutes::PAST_MEETINGS_KEPT`] meetings, oldest first.
-    pub past_meetings: Vec<wire::Minutes>,
-    /// Role play and scoring (`room/roleplay`).
-    pub role_play: RolePlayState,
-    /// The seq of the last event applied; 0 before any.
-    pub seq: Seq,
-    /// The meeting flow: agenda, template, timer, round, floor, problems (`flow` module).
-    pub flow: FlowState,
-}
-
-/// A peer group and its credentials (as hashes only).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Group {
-    pub id: GroupId,
-    pub name: String,
-    pub facilitator_secret_hash: SecretHash,
-    pub invite_secret_hash: SecretHash,
-    pub created_at_ms: UnixMs,
-}
-
-/// The group's current meeting.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Meeting {
-    pub id: MeetingId,
-    pub number: u32,
-    pub started_at_ms: UnixMs,
-    /// Members who were online at some point of this meeting, in the order they first came.
-    pub attended: Vec<MemberId>,
-}
-
-/// A member of the group.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Member {
-    pub id: MemberId,
-    pub display_name: String,
-    pub role: Role,
-    pub token_hash: SecretHash,
-    pub joined_at_ms: UnixMs,
-}
-
-/// A change to the room, as stored in the meeting's event log. Wire events are derived from
-/// these by [`RoomEvent::to_wire`]; stored events may carry what never crosses the wire (a
-/// token hash).
-#[derive(Debug, Clone, PartialEq)]
-pub enum RoomEvent {
-    MemberAdded {
-        member_id: MemberId,
-        display_name: String,
-        role: Role,
-        token_hash: SecretHash,
-    },
-    PresenceChanged {
-        member_id: MemberId,
-        online: bool,
-        reason: wire::PresenceReason,
-    },
-    GroupRenamed {
-        name: String,
-    },
-    MemberRemoved {
-        member_id: MemberId,
-    },
-    RoleChanged {
-        member_id: MemberId,
-        role: Role,
-    },
-    HandRaised {
-        member_id: MemberId,
-    },
-    HandLowered {
-        member_id: MemberId,
-    },
-    CommitmentAdded {
-        commitment: wire::Commitment,
-        owner_accountability: wire::MemberAccountability,
-    },
-    CommitmentUpdated {
-        commitment: wire::Commitment,
-        owner_accountability: wire::MemberAccountability,
-    },
-    /// Stored with the member and their values; on the wire only the resulting view.
-    NumbersSubmitted {
-        member_id: MemberId,
-        values: std::collections::BTreeMap<String, f64>,
-        sharing: wire::Sharing,
-        view: wire::BenchmarkView,
-    },
-    MetricsSet {
-        metrics: Vec<wire::Metric>,
-        view: wire::BenchmarkView,
-    },
-    PracticePosted {
-        practice: wire::Practice,
-    },
-    PracticeUpvoted {
-        practice_id: wire::PracticeId,
-        member_id: MemberId,
-        up: bool,
-    },
-    PracticeCommented {
-        practice_id: wire::PracticeId,
-        comment: wire::PracticeComment,
-    },
-    /// The current meeting ended and the next began at the event's time. The last event of
-    /// the ended meeting's log; the new meeting's log starts empty.
-    NextMeetingStarted {
-        meeting_id: MeetingId,
-        number: u32,
-    },
-    /// Role play and scoring; stored as on the wire (`room/roleplay`).
-    RolePlay {
-        change: wire::RolePlayEvent,
-    },
-    /// A change to the meeting flow.
-    Flow {
-        event: FlowEvent,
-    },
-}
-
-/// One event as stored in the meeting's log: the event and when it happened.
-#[derive(Debug, Clone)]
-pub struct StoredEvent {
-    pub at_ms: UnixMs,
-    pub event: RoomEvent,
-}
-
-/// Who receives an event. Most go to everyone and are serialized once for all; a few are
-/// private (the buyer brief), and the others see a gap in `seq`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    Everyone,
-    Only(MemberId),
-}
-
-impl Audience {
-    pub fn includes(self, viewer: MemberId) -> bool {
-        match self {
-            Audience::Everyone => true,
-            Audience::Only(member_id) => member_id == viewer,
-        }
-    }
-}
-
-/// Why a command was refused. Maps one to one onto a wire error.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code:?}: {message}")]
-pub struct RoomError {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl RoomError {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        RoomError {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-/// The values a join needs if it creates a member, made by the caller so the machine stays
-/// pure.
-#[derive(Debug, Clone)]
-pub struct FreshMember {
-    pub member_id: MemberId,
-    pub token: String,
-    pub token_hash: SecretHash,
-}
-
-/// The outcome of an accepted join.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JoinDecision {
-    pub member_id: MemberId,
-    /// The new member token, when the join created a member.
-    pub issued_token: Option<String>,
-    pub events: Vec<RoomEvent>,
-}
+pub use crate::error::RoomError;
+pub use crate::event::{RoomEvent, StoredEvent};
+pub use crate::membership::{
+    FreshMember, JoinDecision, decide_join, decide_presence, member_by_token,
+};
+pub use crate::room::{Group, RoomState};
+pub use crate::roster::{Audience, Meeting, Member, Roster, require_facilitator};
 
 impl RoomState {
-    /// A new group with its first meeting and no members.
-    pub fn new_group(group: Group, meeting_id: MeetingId, now_ms: UnixMs) -> RoomState {
-        RoomState {
-            group,
-            meeting: Meeting {
-                id: meeting_id,
-                number: 1,
-                started_at_ms: now_ms,
-                attended: Vec::new(),
-            },
-            members: Vec::new(),
-            online: BTreeSet::new(),
-            hands: Vec::new(),
-            commitments: CommitmentBoard::default(),
-            activity: Activity::default(),
-            practices: Library::default(),
-            past_meetings: Vec::new(),
-            role_play: RolePlayState::default(),
-            seq: 0,
-            // The first meeting starts from the default template.
-            flow: FlowState::default(),
-        }
-    }
-
-    pub fn member(&self, member_id: MemberId) -> Option<&Member> {
-        self.members.iter().find(|member| member.id == member_id)
-    }
-
     fn member_mut(&mut self, member_id: MemberId) -> Option<&mut Member> {
         self.members
             .iter_mut()
             .find(|member| member.id == member_id)
-    }
-
-    pub fn role_of(&self, member_id: MemberId) -> Option<Role> {
-        self.member(member_id).map(|member| member.role)
-    }
-
-    /// Members with the facilitator role. Once a group has one it always keeps at least one:
-    /// the last facilitator can be neither demoted nor removed.
-    pub fn facilitator_count(&self) -> usize {
-        self.members
-            .iter()
-            .filter(|member| member.role == Role::Facilitator)
-            .count()
     }
 
     /// Folds one event into the state. Events were decided against this state, so they always
@@ -421,38 +196,6 @@ impl RoomState {
     }
 }
 
-/// The role of `by`, who must still be a member.
-pub fn require_member_role(state: &RoomState, by: MemberId) -> Result<Role, RoomError> {
-    state.role_of(by).ok_or_else(|| {
-        RoomError::new(
-            ErrorCode::Forbidden,
-            "you are no longer a member of this group",
-        )
-    })
-}
-
-/// Refuses unless `role` is the facilitator's: the one check of "only a facilitator may".
-pub fn require_facilitator(role: Role) -> Result<(), RoomError> {
-    if role == Role::Facilitator {
-        Ok(())
-    } else {
-        Err(RoomError::new(
-            ErrorCode::Forbidden,
-            "only a facilitator may do this",
-        ))
-    }
-}
-
-/// The member `member_id` of the group, or `not_found`.
-pub fn require_member(state: &RoomState, member_id: MemberId) -> Result<&Member, RoomError> {
-    state.member(member_id).ok_or_else(|| {
-        RoomError::new(
-            ErrorCode::NotFound,
-            format!("no member {member_id} in this group"),
-        )
-    })
-}
-
 /// Decides a change a joined member asks for into the events it causes.
 pub fn decide(
     state: &RoomState,
@@ -461,31 +204,56 @@ pub fn decide(
     limits: &RoomLimits,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let role = require_member_role(state, by)?;
+    let role = state.roster().require_member_role(by)?;
+    let flow = flow_ctx(state, by, role, now_ms, limits);
     match change {
         Change::Membership(command) => {
             membership::decide_membership(state, by, role, command, limits, now_ms)
         }
-        Change::Queue(command) => flow::decide(state, by, now_ms, limits, |ctx| {
-            flow::queue::decide(ctx, command)
-        }),
-        Change::Agenda(command) => flow::decide(state, by, now_ms, limits, |ctx| {
-            flow::agenda::decide(ctx, command).map(flow::into_room_events)
-        }),
-        Change::Round(command) => flow::decide(state, by, now_ms, limits, |ctx| {
-            flow::round::decide(ctx, command).map(flow::into_room_events)
-        }),
+        Change::Queue(command) => {
+            flow::decide(flow, |ctx| flow::queue::decide(ctx, command)).map(room_events)
+        }
+        Change::Agenda(command) => {
+            flow::decide(flow, |ctx| flow::agenda::decide(ctx, command)).map(room_events)
+        }
+        Change::Round(command) => {
+            flow::decide(flow, |ctx| flow::round::decide(ctx, command)).map(room_events)
+        }
         Change::Problem(command) => {
-            let mut events = flow::decide(state, by, now_ms, limits, |ctx| {
-                flow::problem::decide(ctx, command).map(flow::into_room_events)
-            })?;
+            let decided = flow::decide(flow, |ctx| flow::problem::decide(ctx, command));
+            let mut events = room_events(decided?);
             events.extend(commitments_from_chosen_suggestions(state, &events, now_ms)?);
             Ok(events)
         }
-        Change::Commitments(command) => commitments::decide(state, by, command, now_ms),
-        Change::Activity(command) => activity::decide(state, by, role, command),
-        Change::Practices(command) => practices::decide(state, by, command, now_ms),
+        Change::Commitments(command) => commitments::decide(state.into(), by, command, now_ms),
+        Change::Activity(command) => activity::decide(&state.activity, by, role, command),
+        Change::Practices(command) => practices::decide(state.into(), by, command, now_ms),
     }
+}
+
+/// What the meeting flow's rules see of a request by `by`, who has `role`.
+fn flow_ctx<'a>(
+    state: &'a RoomState,
+    by: MemberId,
+    role: Role,
+    now_ms: UnixMs,
+    limits: &'a RoomLimits,
+) -> flow::Ctx<'a> {
+    flow::Ctx {
+        flow: &state.flow,
+        roster: state.roster(),
+        hands: &state.hands,
+        by,
+        role,
+        now_ms,
+        limits: &limits.flow,
+        salt: state.seq.rotate_left(32) ^ state.meeting.id.as_u128() as u64,
+    }
+}
+
+/// A feature's events as room events.
+fn room_events<E: Into<RoomEvent>>(events: Vec<E>) -> Vec<RoomEvent> {
+    events.into_iter().map(Into::into).collect()
 }
 
 /// Decides ending the current meeting and starting the next one, with a fresh id from the
@@ -495,7 +263,7 @@ pub fn decide_next_meeting(
     by: MemberId,
     next_meeting_id: MeetingId,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    require_facilitator(require_member_role(state, by)?)?;
+    require_facilitator(state.roster().require_member_role(by)?)?;
     Ok(vec![RoomEvent::NextMeetingStarted {
         meeting_id: next_meeting_id,
         number: state.meeting.number + 1,
@@ -549,7 +317,7 @@ fn commitments_from_chosen_suggestions(
             .take(commitments::COMMITMENT_TEXT_CHARS_MAX)
             .collect();
         added.extend(commitments::decide_add(
-            state,
+            state.into(),
             NewCommitment {
                 by: problem.presenter,
                 owner: None,
@@ -562,6 +330,14 @@ fn commitments_from_chosen_suggestions(
         )?);
     }
     Ok(added)
+}
+
+impl RoomState {
+    /// Puts a scorer's form into the role play's bag ([`crate::roleplay::RolePlayState::put_submission`]):
+    /// the one change to a room that is not an event.
+    pub fn put_submission(&mut self, slot: SubmissionSlot, submission: ScoreForm) {
+        self.role_play.put_submission(slot, submission);
+    }
 }
 
 /// Answers a request that only reads (it causes no event), for the asking member alone.
@@ -597,8 +373,6 @@ pub fn reply_for(events: &[RoomEvent]) -> wire::Reply {
     }
     wire::Reply::Done
 }
-
-pub use crate::membership::{decide_join, decide_presence, member_by_token};
 
 #[cfg(test)]
 #[path = "state_tests.rs"]

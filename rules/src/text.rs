@@ -7,7 +7,7 @@
 
 use roundtable_protocol::ErrorCode;
 
-use crate::state::RoomError;
+use crate::error::RoomError;
 
 /// A required line of text: a name or a title.
 pub fn line(what: &str, text: &str, chars_max: usize) -> Result<String, RoomError> {

@@ -4,8 +4,10 @@
 
 use roundtable_protocol::{self as wire, MemberId, UnixMs};
 
+use crate::event::RoomEvent;
 use crate::practices;
-use crate::state::{Audience, Member, RoomEvent, RoomState};
+use crate::room::RoomState;
+use crate::roster::{Audience, Member};
 
 impl RoomState {
     /// The state as `viewer` sees it (private parts only for whom they are meant).

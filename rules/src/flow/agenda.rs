@@ -9,7 +9,7 @@ use roundtable_protocol::{
 
 use super::{Ctx, FlowEvent, conflict, not_found, require_permutation};
 use crate::command::AgendaCommand;
-use crate::state::RoomError;
+use crate::error::RoomError;
 use crate::text;
 
 const MINUTE_MS: u64 = 60_000;
@@ -132,16 +132,16 @@ fn valid_draft(ctx: &Ctx, draft: &AgendaItemDraft) -> Result<AgendaItemDraft, Ro
     let title = text::line(
         "agenda item title",
         &draft.title,
-        ctx.limits.flow.agenda_title_chars_max,
+        ctx.limits.agenda_title_chars_max,
     )?;
     let notes = text::block(
         "agenda item notes",
         &draft.notes,
-        ctx.limits.flow.agenda_notes_chars_max,
+        ctx.limits.agenda_notes_chars_max,
     )?;
     let time_box_ms = ctx.time_box_ms("an agenda item's time box", draft.time_box_ms)?;
     if let Some(owner) = draft.owner
-        && ctx.state.member(owner).is_none()
+        && ctx.roster.member(owner).is_none()
     {
         return Err(not_found(format!("no member {owner} in this group")));
     }
@@ -155,15 +155,15 @@ fn valid_draft(ctx: &Ctx, draft: &AgendaItemDraft) -> Result<AgendaItemDraft, Ro
 }
 
 fn require_item(ctx: &Ctx, item_id: AgendaItemId) -> Result<AgendaItem, RoomError> {
-    ctx.flow()
+    ctx.flow
         .item(item_id)
         .cloned()
         .ok_or_else(|| not_found(format!("no agenda item {item_id} in this meeting")))
 }
 
 fn require_room_for_an_item(ctx: &Ctx) -> Result<(), RoomError> {
-    let items = ctx.flow().agenda.len();
-    if items >= ctx.limits.flow.agenda_items_max {
+    let items = ctx.flow.agenda.len();
+    if items >= ctx.limits.agenda_items_max {
         return Err(RoomError::new(
             ErrorCode::LimitReached,
             format!("the agenda has {items} items, the most it may have"),
@@ -173,7 +173,7 @@ fn require_room_for_an_item(ctx: &Ctx) -> Result<(), RoomError> {
 }
 
 fn position_or_end(ctx: &Ctx, position: Option<u32>) -> Result<u32, RoomError> {
-    let len = ctx.flow().agenda.len() as u32;
+    let len = ctx.flow.agenda.len() as u32;
     match position {
         None => Ok(len),
         Some(position) if position <= len => Ok(position),
@@ -186,7 +186,7 @@ fn position_or_end(ctx: &Ctx, position: Option<u32>) -> Result<u32, RoomError> {
 
 fn new_item(ctx: &Ctx, draft: AgendaItemDraft, origin: AgendaItemOrigin) -> AgendaItem {
     AgendaItem {
-        item_id: ctx.flow().next_item_id,
+        item_id: ctx.flow.next_item_id,
         title: draft.title,
         kind: draft.kind,
         time_box_ms: draft.time_box_ms,
@@ -202,7 +202,7 @@ fn new_item(ctx: &Ctx, draft: AgendaItemDraft, origin: AgendaItemOrigin) -> Agen
 /// pending). Empty when it is current already.
 pub(crate) fn make_current(ctx: &Ctx, item_id: AgendaItemId) -> Vec<FlowEvent> {
     let mut events = Vec::new();
-    for item in &ctx.flow().agenda {
+    for item in &ctx.flow.agenda {
         if item.status == AgendaItemStatus::Current && item.item_id != item_id {
             events.push(FlowEvent::AgendaItemStatusChanged {
                 item_id: item.item_id,
@@ -211,7 +211,7 @@ pub(crate) fn make_current(ctx: &Ctx, item_id: AgendaItemId) -> Vec<FlowEvent> {
         }
     }
     if ctx
-        .flow()
+        .flow
         .item(item_id)
         .is_some_and(|item| item.status != AgendaItemStatus::Current)
     {
@@ -226,7 +226,7 @@ pub(crate) fn make_current(ctx: &Ctx, item_id: AgendaItemId) -> Vec<FlowEvent> {
 /// The timer stops with the item whose problem phase it times.
 fn stop_problem_timer(ctx: &Ctx, item_id: AgendaItemId, events: &mut Vec<FlowEvent>) {
     if let Some(TimerSubject::ProblemPhase { item_id: timed, .. }) =
-        ctx.flow().timer.map(|timer| timer.subject)
+        ctx.flow.timer.map(|timer| timer.subject)
         && timed == item_id
     {
         events.push(FlowEvent::TimerSet { timer: None });
@@ -298,7 +298,7 @@ fn remove_agenda_item(ctx: &Ctx, item_id: &AgendaItemId) -> Result<Vec<FlowEvent
     ctx.require_facilitator()?;
     require_item(ctx, *item_id)?;
     if ctx
-        .flow()
+        .flow
         .round
         .as_ref()
         .is_some_and(|round| round.item_id == Some(*item_id))
@@ -313,7 +313,7 @@ fn remove_agenda_item(ctx: &Ctx, item_id: &AgendaItemId) -> Result<Vec<FlowEvent
 
 fn reorder_agenda(ctx: &Ctx, order: &[AgendaItemId]) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
-    let current: Vec<AgendaItemId> = ctx.flow().agenda.iter().map(|item| item.item_id).collect();
+    let current: Vec<AgendaItemId> = ctx.flow.agenda.iter().map(|item| item.item_id).collect();
     require_permutation(order, &current, "agenda item")?;
     if *order == current {
         return Ok(Vec::new());
@@ -347,8 +347,8 @@ fn mark_agenda_item_done(ctx: &Ctx, item_id: &AgendaItemId) -> Result<Vec<FlowEv
 fn propose_agenda_item(ctx: &Ctx, item: &AgendaItemDraft) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_participant()?;
     let draft = valid_draft(ctx, item)?;
-    let open = ctx.flow().proposals.len();
-    if open >= ctx.limits.flow.agenda_proposals_open_max {
+    let open = ctx.flow.proposals.len();
+    if open >= ctx.limits.agenda_proposals_open_max {
         return Err(RoomError::new(
             ErrorCode::LimitReached,
             format!("{open} proposals are waiting already; wait for the facilitator"),
@@ -356,7 +356,7 @@ fn propose_agenda_item(ctx: &Ctx, item: &AgendaItemDraft) -> Result<Vec<FlowEven
     }
     Ok(vec![FlowEvent::AgendaItemProposed {
         proposal: Proposal {
-            proposal_id: ctx.flow().next_proposal_id,
+            proposal_id: ctx.flow.next_proposal_id,
             proposed_by: ctx.by,
             item: draft,
         },
@@ -374,7 +374,7 @@ fn accept_proposal(
     let mut draft = proposal.item.clone();
     if draft
         .owner
-        .is_some_and(|owner| ctx.state.member(owner).is_none())
+        .is_some_and(|owner| ctx.roster.member(owner).is_none())
     {
         draft.owner = None;
     }
@@ -405,7 +405,7 @@ fn decline_proposal(ctx: &Ctx, proposal_id: &ProposalId) -> Result<Vec<FlowEvent
 fn save_agenda_as_template(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
     let items: Vec<TemplateItem> = ctx
-        .flow()
+        .flow
         .agenda
         .iter()
         .map(|item| TemplateItem {
@@ -415,14 +415,14 @@ fn save_agenda_as_template(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
             notes: item.notes.clone(),
         })
         .collect();
-    if items == ctx.flow().template {
+    if items == ctx.flow.template {
         return Ok(Vec::new());
     }
     Ok(vec![FlowEvent::AgendaTemplateSaved { items }])
 }
 
 fn require_proposal(ctx: &Ctx, proposal_id: u32) -> Result<Proposal, RoomError> {
-    ctx.flow()
+    ctx.flow
         .proposals
         .iter()
         .find(|proposal| proposal.proposal_id == proposal_id)

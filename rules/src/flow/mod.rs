@@ -27,11 +27,13 @@ use roundtable_protocol::{
     TemplateItem, TimerSubject, UnixMs,
 };
 
-use super::state::{RoomError, RoomEvent, RoomState};
-use crate::limits::{FlowLimits, RoomLimits};
+use crate::error::RoomError;
+use crate::limits::FlowLimits;
+use crate::roster::{Roster, require_facilitator};
 mod rules;
 
-pub use rules::{Ctx, decide, decide_tick, into_room_events, on_member_removed};
+pub use queue::QueueEvent;
+pub use rules::{Ctx, decide, decide_tick, on_member_removed};
 pub(crate) use rules::{conflict, not_found, require_permutation, turn_talk_ms};
 pub use timer::{Timer, TimerRun};
 

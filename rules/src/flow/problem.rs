@@ -11,7 +11,7 @@ use roundtable_protocol::{
 
 use super::{Ctx, FlowEvent, Timer, agenda, conflict, not_found};
 use crate::command::ProblemCommand;
-use crate::state::RoomError;
+use crate::error::RoomError;
 use crate::text;
 
 const MINUTE_MS: u64 = 60_000;
@@ -28,7 +28,7 @@ pub fn default_phase_time_box_ms(phase: ProblemPhase) -> u64 {
 
 fn require_problem_item(ctx: &Ctx, item_id: u32) -> Result<AgendaItem, RoomError> {
     let item = ctx
-        .flow()
+        .flow
         .item(item_id)
         .cloned()
         .ok_or_else(|| not_found(format!("no agenda item {item_id} in this meeting")))?;
@@ -70,19 +70,19 @@ fn start_problem_phase(
     )?;
     let presenter = match (&item.problem, item.owner) {
         (Some(problem), _) => problem.presenter,
-        (None, Some(owner)) if ctx.state.member(owner).is_some() => owner,
+        (None, Some(owner)) if ctx.roster.member(owner).is_some() => owner,
         (None, _) => {
             return Err(conflict(
                 "the problem needs a presenter: set the item's owner to a member first",
             ));
         }
     };
-    if let Some(speaker) = ctx.flow().round_speaker() {
+    if let Some(speaker) = ctx.flow.round_speaker() {
         return Err(conflict(format!(
             "round speaker {speaker} has the floor; move the round on or end it first"
         )));
     }
-    if ctx.flow().floor.is_some() {
+    if ctx.flow.floor.is_some() {
         return Err(conflict(
             "a member called from the speaker queue has the floor; end their turn first",
         ));
@@ -123,14 +123,14 @@ fn add_suggestion(
             "the presenter listens; suggestions come from the others",
         ));
     }
-    let text = text::required_block("a suggestion", text, ctx.limits.flow.suggestion_chars_max)?;
+    let text = text::required_block("a suggestion", text, ctx.limits.suggestion_chars_max)?;
     if text.is_empty() {
         return Err(RoomError::new(
             ErrorCode::Invalid,
             "a suggestion must not be empty",
         ));
     }
-    if problem.suggestions.len() >= ctx.limits.flow.suggestions_per_problem_max {
+    if problem.suggestions.len() >= ctx.limits.suggestions_per_problem_max {
         return Err(RoomError::new(
             ErrorCode::LimitReached,
             format!(
@@ -142,7 +142,7 @@ fn add_suggestion(
     Ok(vec![FlowEvent::SuggestionAdded {
         item_id: *item_id,
         suggestion: Suggestion {
-            suggestion_id: ctx.flow().next_suggestion_id,
+            suggestion_id: ctx.flow.next_suggestion_id,
             by: ctx.by,
             text,
         },

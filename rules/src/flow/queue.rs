@@ -7,10 +7,25 @@ use roundtable_protocol::{FloorInfo, TimerSubject};
 
 use super::{Ctx, FlowEvent, Timer, conflict, not_found};
 use crate::command::QueueCommand;
-use crate::state::{RoomError, RoomEvent};
+use crate::error::RoomError;
+
+/// What the speaker queue's rules decide: a hand raised or lowered (the queue itself is the
+/// room's), or a change to the flow (the floor, the timer, a turn's talk time).
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueEvent {
+    HandRaised { member_id: MemberId },
+    HandLowered { member_id: MemberId },
+    Flow(FlowEvent),
+}
+
+impl From<FlowEvent> for QueueEvent {
+    fn from(event: FlowEvent) -> Self {
+        QueueEvent::Flow(event)
+    }
+}
 
 /// Decides one QueueCommand into events.
-pub(crate) fn decide(ctx: &Ctx, command: &QueueCommand) -> Result<Vec<RoomEvent>, RoomError> {
+pub(crate) fn decide(ctx: &Ctx, command: &QueueCommand) -> Result<Vec<QueueEvent>, RoomError> {
     match command {
         QueueCommand::RaiseHand => Ok(raise_hand(ctx)),
         QueueCommand::LowerHand => Ok(lower_hand(ctx)),
@@ -22,38 +37,38 @@ pub(crate) fn decide(ctx: &Ctx, command: &QueueCommand) -> Result<Vec<RoomEvent>
 }
 
 /// A member joins the speaker queue; raising a raised hand is a no-op.
-fn raise_hand(ctx: &Ctx) -> Vec<RoomEvent> {
-    if ctx.state.hands.contains(&ctx.by) {
+fn raise_hand(ctx: &Ctx) -> Vec<QueueEvent> {
+    if ctx.hands.contains(&ctx.by) {
         return Vec::new();
     }
-    vec![RoomEvent::HandRaised { member_id: ctx.by }]
+    vec![QueueEvent::HandRaised { member_id: ctx.by }]
 }
 
 /// A member leaves the speaker queue; lowering a lowered hand is a no-op.
-fn lower_hand(ctx: &Ctx) -> Vec<RoomEvent> {
-    if !ctx.state.hands.contains(&ctx.by) {
+fn lower_hand(ctx: &Ctx) -> Vec<QueueEvent> {
+    if !ctx.hands.contains(&ctx.by) {
         return Vec::new();
     }
-    vec![RoomEvent::HandLowered { member_id: ctx.by }]
+    vec![QueueEvent::HandLowered { member_id: ctx.by }]
 }
 
-fn call_next_speaker(ctx: &Ctx, time_box_ms: &Option<u64>) -> Result<Vec<RoomEvent>, RoomError> {
+fn call_next_speaker(ctx: &Ctx, time_box_ms: &Option<u64>) -> Result<Vec<QueueEvent>, RoomError> {
     ctx.require_facilitator()?;
     let time_box_ms = time_box_ms
         .map(|time_box_ms| ctx.time_box_ms("a called speaker's time box", time_box_ms))
         .transpose()?;
-    if let Some(speaker) = ctx.flow().round_speaker() {
+    if let Some(speaker) = ctx.flow.round_speaker() {
         return Err(conflict(format!(
             "round speaker {speaker} has the floor; move the round on or end it first"
         )));
     }
-    let Some(next) = ctx.state.hands.first().copied() else {
+    let Some(next) = ctx.hands.first().copied() else {
         return Err(conflict("nobody has raised their hand"));
     };
     let mut flow_events = Vec::new();
     ctx.end_current_turn(&mut flow_events);
-    let mut events: Vec<RoomEvent> = flow_events.into_iter().map(RoomEvent::from).collect();
-    events.push(RoomEvent::HandLowered { member_id: next });
+    let mut events: Vec<QueueEvent> = flow_events.into_iter().map(QueueEvent::from).collect();
+    events.push(QueueEvent::HandLowered { member_id: next });
     events.push(
         FlowEvent::FloorGiven {
             floor: Some(FloorInfo {
@@ -74,7 +89,7 @@ fn call_next_speaker(ctx: &Ctx, time_box_ms: &Option<u64>) -> Result<Vec<RoomEve
         ),
         None => {
             if let Some(TimerSubject::CalledSpeaker { .. }) =
-                ctx.flow().timer.map(|timer| timer.subject)
+                ctx.flow.timer.map(|timer| timer.subject)
             {
                 events.push(FlowEvent::TimerSet { timer: None }.into());
             }
@@ -83,9 +98,9 @@ fn call_next_speaker(ctx: &Ctx, time_box_ms: &Option<u64>) -> Result<Vec<RoomEve
     Ok(events)
 }
 
-fn end_turn(ctx: &Ctx) -> Result<Vec<RoomEvent>, RoomError> {
+fn end_turn(ctx: &Ctx) -> Result<Vec<QueueEvent>, RoomError> {
     ctx.require_facilitator()?;
-    if ctx.flow().floor.is_none() {
+    if ctx.flow.floor.is_none() {
         return Err(conflict(
             "nobody called from the speaker queue has the floor",
         ));
@@ -93,33 +108,32 @@ fn end_turn(ctx: &Ctx) -> Result<Vec<RoomEvent>, RoomError> {
     let mut events = Vec::new();
     ctx.end_current_turn(&mut events);
     events.push(FlowEvent::FloorGiven { floor: None });
-    if let Some(TimerSubject::CalledSpeaker { .. }) = ctx.flow().timer.map(|timer| timer.subject) {
+    if let Some(TimerSubject::CalledSpeaker { .. }) = ctx.flow.timer.map(|timer| timer.subject) {
         events.push(FlowEvent::TimerSet { timer: None });
     }
-    Ok(events.into_iter().map(RoomEvent::from).collect())
+    Ok(events.into_iter().map(QueueEvent::from).collect())
 }
 
-fn clear_hands(ctx: &Ctx) -> Result<Vec<RoomEvent>, RoomError> {
+fn clear_hands(ctx: &Ctx) -> Result<Vec<QueueEvent>, RoomError> {
     ctx.require_facilitator()?;
     Ok(ctx
-        .state
         .hands
         .iter()
-        .map(|member_id| RoomEvent::HandLowered {
+        .map(|member_id| QueueEvent::HandLowered {
             member_id: *member_id,
         })
         .collect())
 }
 
-fn lower_hand_of(ctx: &Ctx, member_id: &MemberId) -> Result<Vec<RoomEvent>, RoomError> {
+fn lower_hand_of(ctx: &Ctx, member_id: &MemberId) -> Result<Vec<QueueEvent>, RoomError> {
     ctx.require_facilitator()?;
-    if ctx.state.member(*member_id).is_none() {
+    if ctx.roster.member(*member_id).is_none() {
         return Err(not_found(format!("no member {member_id} in this group")));
     }
-    if !ctx.state.hands.contains(member_id) {
+    if !ctx.hands.contains(member_id) {
         return Ok(Vec::new());
     }
-    Ok(vec![RoomEvent::HandLowered {
+    Ok(vec![QueueEvent::HandLowered {
         member_id: *member_id,
     }])
 }

@@ -12,20 +12,21 @@ use roundtable_protocol::{
 };
 
 use super::{
-    Ctx, FlowEvent, Timer, agenda, conflict, not_found, require_permutation, turn_talk_ms,
+    Ctx, FlowEvent, FlowState, Timer, agenda, conflict, not_found, require_permutation,
+    turn_talk_ms,
 };
 use crate::command::RoundCommand;
-use crate::state::{RoomError, RoomState};
+use crate::error::RoomError;
 
 fn require_round(ctx: &Ctx) -> Result<RoundInfo, RoomError> {
-    ctx.flow()
+    ctx.flow
         .round
         .clone()
         .ok_or_else(|| conflict("no round is running; start one first"))
 }
 
 fn require_no_floor(ctx: &Ctx) -> Result<(), RoomError> {
-    match ctx.flow().floor {
+    match ctx.flow.floor {
         Some(floor) => Err(conflict(format!(
             "{} has the floor from the speaker queue; end their turn first",
             floor.member_id
@@ -38,12 +39,11 @@ fn require_no_floor(ctx: &Ctx) -> Result<(), RoomError> {
 /// `ended_at_ms`, and give the floor to the first waiting speaker with a fresh time box from
 /// `now_ms`. When nobody is waiting, the timer stops and the round stays until it is ended.
 pub fn advance(
-    state: &RoomState,
+    flow: &FlowState,
     now_ms: UnixMs,
     ended_at_ms: UnixMs,
     ending_status: SpeakerStatus,
 ) -> Vec<FlowEvent> {
-    let flow = &state.flow;
     let Some(round) = &flow.round else {
         return Vec::new();
     };
@@ -157,11 +157,7 @@ pub(crate) fn decide(ctx: &Ctx, command: &RoundCommand) -> Result<Vec<FlowEvent>
         RoundCommand::PauseTimer => timer_change(ctx, |timer| Ok(timer.paused(ctx.now_ms))),
         RoundCommand::ResumeTimer => timer_change(ctx, |timer| Ok(timer.resumed(ctx.now_ms))),
         RoundCommand::ExtendTimer { delta_ms } => timer_change(ctx, |timer| {
-            let max_ms = ctx
-                .limits
-                .flow
-                .timer_extend_seconds_max
-                .saturating_mul(1_000);
+            let max_ms = ctx.limits.timer_extend_seconds_max.saturating_mul(1_000);
             if delta_ms.unsigned_abs() > max_ms {
                 return Err(RoomError::new(
                     ErrorCode::Invalid,
@@ -190,7 +186,7 @@ fn shuffle_speakers(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
     let round = require_round(ctx)?;
     let waiting = waiting_speakers(&round);
-    let seed = ctx.now_ms ^ ctx.state.seq.rotate_left(32) ^ ctx.state.meeting.id.as_u128() as u64;
+    let seed = ctx.now_ms ^ ctx.salt;
     let order = shuffled(waiting.clone(), seed);
     if order == waiting {
         return Ok(Vec::new());
@@ -204,11 +200,11 @@ fn next_speaker(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
     let round = require_round(ctx)?;
     require_no_floor(ctx)?;
-    if ctx.flow().round_speaker().is_none() && waiting_speakers(&round).is_empty() {
+    if ctx.flow.round_speaker().is_none() && waiting_speakers(&round).is_empty() {
         return Err(conflict("every speaker has had their turn; end the round"));
     }
     Ok(advance(
-        ctx.state,
+        ctx.flow,
         ctx.now_ms,
         ctx.now_ms,
         SpeakerStatus::Done,
@@ -218,7 +214,7 @@ fn next_speaker(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
 fn skip_speaker(ctx: &Ctx, member_id: &Option<MemberId>) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
     let round = require_round(ctx)?;
-    let current = ctx.flow().round_speaker();
+    let current = ctx.flow.round_speaker();
     let target = member_id
         .or(current)
         .ok_or_else(|| conflict("nobody is speaking; name the waiting speaker to skip"))?;
@@ -229,7 +225,7 @@ fn skip_speaker(ctx: &Ctx, member_id: &Option<MemberId>) -> Result<Vec<FlowEvent
         .ok_or_else(|| not_found(format!("{target} is not a speaker of this round")))?;
     match speaker.status {
         SpeakerStatus::Speaking => Ok(advance(
-            ctx.state,
+            ctx.flow,
             ctx.now_ms,
             ctx.now_ms,
             SpeakerStatus::Skipped,
@@ -248,7 +244,7 @@ fn previous_speaker(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
     let round = require_round(ctx)?;
     require_no_floor(ctx)?;
-    let current = ctx.flow().round_speaker();
+    let current = ctx.flow.round_speaker();
     let end = current
         .and_then(|id| round.speakers.iter().position(|s| s.member_id == id))
         .unwrap_or(round.speakers.len());
@@ -261,7 +257,7 @@ fn previous_speaker(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
     let mut events = Vec::new();
     if let Some(current) = current {
         let talk_ms = turn_talk_ms(
-            ctx.flow(),
+            ctx.flow,
             TimerSubject::RoundSpeaker { member_id: current },
             ctx.now_ms,
             0,
@@ -295,7 +291,7 @@ fn end_round(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
     require_round(ctx)?;
     let mut events = Vec::new();
     ctx.end_current_turn(&mut events);
-    if let Some(TimerSubject::RoundSpeaker { .. }) = ctx.flow().timer.map(|t| t.subject) {
+    if let Some(TimerSubject::RoundSpeaker { .. }) = ctx.flow.timer.map(|t| t.subject) {
         events.push(FlowEvent::TimerSet { timer: None });
     }
     events.push(FlowEvent::RoundEnded);
@@ -321,7 +317,7 @@ fn timer_change(
 ) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
     let timer = ctx
-        .flow()
+        .flow
         .timer
         .ok_or_else(|| conflict("no timer is running"))?;
     let changed = change(&timer)?;
@@ -351,61 +347,22 @@ fn start_round(
 ) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
     let speaker_time_box_ms = ctx.time_box_ms("a speaker's time box", speaker_time_box_ms)?;
-    if ctx.flow().round.is_some() {
+    if ctx.flow.round.is_some() {
         return Err(conflict("a round is running; end it first"));
     }
     require_no_floor(ctx)?;
     if let Some(item_id) = item_id
-        && ctx.flow().item(item_id).is_none()
+        && ctx.flow.item(item_id).is_none()
     {
         return Err(not_found(format!(
             "no agenda item {item_id} in this meeting"
         )));
     }
-    let speakers: Vec<MemberId> = match speakers {
-        Some(speakers) => {
-            let mut seen = BTreeSet::new();
-            for member_id in speakers {
-                match ctx.state.role_of(*member_id) {
-                    None => return Err(not_found(format!("no member {member_id} in this group"))),
-                    Some(Role::Observer) => {
-                        return Err(RoomError::new(
-                            ErrorCode::Invalid,
-                            format!("{member_id} is an observer; observers do not speak in rounds"),
-                        ));
-                    }
-                    Some(_) => {}
-                }
-                if !seen.insert(*member_id) {
-                    return Err(RoomError::new(
-                        ErrorCode::Invalid,
-                        format!("{member_id} is listed twice"),
-                    ));
-                }
-            }
-            speakers.clone()
-        }
-        None => ctx
-            .state
-            .members
-            .iter()
-            .filter(|member| member.role != Role::Observer && ctx.state.online.contains(&member.id))
-            .map(|member| member.id)
-            .collect(),
+    let speakers = match speakers {
+        Some(speakers) => named_speakers(ctx, speakers)?,
+        None => present_speakers(ctx),
     };
-    if speakers.is_empty() {
-        return Err(conflict("nobody is present to speak"));
-    }
-    if speakers.len() > ctx.limits.flow.speakers_per_round_max {
-        return Err(RoomError::new(
-            ErrorCode::LimitReached,
-            format!(
-                "{} speakers; a round has at most {}",
-                speakers.len(),
-                ctx.limits.flow.speakers_per_round_max
-            ),
-        ));
-    }
+    require_speaker_count(ctx, &speakers)?;
     let first = speakers[0];
     let round = RoundInfo {
         item_id,
@@ -436,4 +393,57 @@ fn start_round(
         },
     ]);
     Ok(events)
+}
+
+/// The speakers the facilitator named: members who are not observers, each once.
+fn named_speakers(ctx: &Ctx, speakers: &[MemberId]) -> Result<Vec<MemberId>, RoomError> {
+    let mut seen = BTreeSet::new();
+    for member_id in speakers {
+        match ctx.roster.role_of(*member_id) {
+            None => return Err(not_found(format!("no member {member_id} in this group"))),
+            Some(Role::Observer) => {
+                return Err(RoomError::new(
+                    ErrorCode::Invalid,
+                    format!("{member_id} is an observer; observers do not speak in rounds"),
+                ));
+            }
+            Some(_) => {}
+        }
+        if !seen.insert(*member_id) {
+            return Err(RoomError::new(
+                ErrorCode::Invalid,
+                format!("{member_id} is listed twice"),
+            ));
+        }
+    }
+    Ok(speakers.to_vec())
+}
+
+/// The speakers when the facilitator names none: the members present who are not observers,
+/// in the order they joined.
+fn present_speakers(ctx: &Ctx) -> Vec<MemberId> {
+    ctx.roster
+        .members
+        .iter()
+        .filter(|member| member.role != Role::Observer && ctx.roster.is_online(member.id))
+        .map(|member| member.id)
+        .collect()
+}
+
+/// Refuses a round with nobody to speak or more speakers than a round may have.
+fn require_speaker_count(ctx: &Ctx, speakers: &[MemberId]) -> Result<(), RoomError> {
+    if speakers.is_empty() {
+        return Err(conflict("nobody is present to speak"));
+    }
+    if speakers.len() > ctx.limits.speakers_per_round_max {
+        return Err(RoomError::new(
+            ErrorCode::LimitReached,
+            format!(
+                "{} speakers; a round has at most {}",
+                speakers.len(),
+                ctx.limits.speakers_per_round_max
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -3,23 +3,26 @@
 
 use super::*;
 
-/// Everything a flow rule needs to know about one request.
-#[derive(Debug)]
+/// Everything a flow rule needs to know about one request: the flow, who is in the room, and
+/// who asks when.
+#[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {
-    pub state: &'a RoomState,
+    pub flow: &'a FlowState,
+    pub roster: Roster<'a>,
+    /// The speaker queue, first raised first.
+    pub hands: &'a [MemberId],
     pub by: MemberId,
+    /// The role of `by`, who is a member.
     pub role: Role,
     pub now_ms: UnixMs,
-    pub limits: &'a RoomLimits,
+    pub limits: &'a FlowLimits,
+    /// A value that differs from one request to the next, mixed into a shuffle's seed.
+    pub salt: u64,
 }
 
 impl Ctx<'_> {
-    pub fn flow(&self) -> &FlowState {
-        &self.state.flow
-    }
-
     pub fn require_facilitator(&self) -> Result<(), RoomError> {
-        crate::state::require_facilitator(self.role)
+        require_facilitator(self.role)
     }
 
     pub fn require_participant(&self) -> Result<(), RoomError> {
@@ -34,7 +37,7 @@ impl Ctx<'_> {
     }
 
     pub fn time_box_ms(&self, what: &str, time_box_ms: u64) -> Result<u64, RoomError> {
-        let max_ms = self.limits.flow.time_box_seconds_max.saturating_mul(1_000);
+        let max_ms = self.limits.time_box_seconds_max.saturating_mul(1_000);
         if time_box_ms == 0 || time_box_ms > max_ms {
             return Err(RoomError::new(
                 ErrorCode::Invalid,
@@ -47,7 +50,7 @@ impl Ctx<'_> {
     /// Events that end the turn of the current round speaker or called speaker, if any,
     /// recording their talk time. Does not touch the timer.
     pub fn end_current_turn(&self, events: &mut Vec<FlowEvent>) {
-        let flow = self.flow();
+        let flow = self.flow;
         if let Some(member_id) = flow.round_speaker() {
             let round = flow.round.as_ref().expect("a round speaker is in a round");
             let subject = TimerSubject::RoundSpeaker { member_id };
@@ -100,85 +103,59 @@ pub(crate) fn turn_talk_ms(
     }
 }
 
-/// Decides a meeting flow request with `rule`, which sees the room with any `time_up` that is
+/// Decides a meeting flow request with `rule`, which sees the flow with any `time_up` that is
 /// due applied.
 ///
 /// When the timer's deadline has passed and the room has not sent `time_up` for it yet (the
 /// request arrived just before the actor's wake-up), `time_up` comes first, so it is sent once
 /// per deadline whatever the order.
-pub fn decide(
-    state: &RoomState,
-    by: MemberId,
-    now_ms: UnixMs,
-    limits: &RoomLimits,
-    rule: impl FnOnce(&Ctx) -> Result<Vec<RoomEvent>, RoomError>,
-) -> Result<Vec<RoomEvent>, RoomError> {
-    let role = crate::state::require_member_role(state, by)?;
-    let (caught_up, due) = catch_up_time_up(state, now_ms);
-    let ctx = Ctx {
-        state: caught_up.as_ref().unwrap_or(state),
-        by,
-        role,
-        now_ms,
-        limits,
+pub fn decide<E: From<FlowEvent>>(
+    ctx: Ctx,
+    rule: impl FnOnce(&Ctx) -> Result<Vec<E>, RoomError>,
+) -> Result<Vec<E>, RoomError> {
+    let caught_up = catch_up_time_up(ctx.flow, ctx.now_ms);
+    let decided = match &caught_up {
+        Some((flow, _)) => rule(&Ctx { flow, ..ctx })?,
+        None => rule(&ctx)?,
     };
-    let decided = rule(&ctx)?;
     if decided.is_empty() {
         // A no-op request stays a no-op; the due time_up is the actor's to send.
         return Ok(decided);
     }
-    let mut all: Vec<RoomEvent> = due.into_iter().map(RoomEvent::from).collect();
+    let mut all: Vec<E> = caught_up.map(|(_, due)| E::from(due)).into_iter().collect();
     all.extend(decided);
     Ok(all)
 }
 
-/// Flow events as room events.
-pub fn into_room_events(events: Vec<FlowEvent>) -> Vec<RoomEvent> {
-    events.into_iter().map(RoomEvent::from).collect()
-}
-
-impl From<FlowEvent> for RoomEvent {
-    fn from(event: FlowEvent) -> RoomEvent {
-        RoomEvent::Flow { event }
+/// The `time_up` event due at `now_ms`, and the flow with it applied.
+fn catch_up_time_up(flow: &FlowState, now_ms: UnixMs) -> Option<(FlowState, FlowEvent)> {
+    let timer = flow.timer?;
+    let deadline_ms = timer.pending_deadline_ms()?;
+    if deadline_ms > now_ms {
+        return None;
     }
-}
-
-/// The `time_up` event due at `now_ms`, and the state with it applied.
-fn catch_up_time_up(state: &RoomState, now_ms: UnixMs) -> (Option<RoomState>, Vec<FlowEvent>) {
-    match state.flow.timer {
-        Some(timer)
-            if timer
-                .pending_deadline_ms()
-                .is_some_and(|deadline| deadline <= now_ms) =>
-        {
-            let event = time_up_event(&timer);
-            let mut caught_up = state.clone();
-            caught_up.flow.apply(&event);
-            (Some(caught_up), vec![event])
-        }
-        _ => (None, Vec::new()),
-    }
-}
-
-fn time_up_event(timer: &Timer) -> FlowEvent {
-    FlowEvent::TimeUp {
+    let event = FlowEvent::TimeUp {
         subject: timer.subject,
-        deadline_ms: timer.pending_deadline_ms().unwrap_or_default(),
-    }
+        deadline_ms,
+    };
+    let mut caught_up = flow.clone();
+    caught_up.apply(&event);
+    Some((caught_up, event))
 }
 
 /// What happens at `now_ms` without anyone acting: `time_up` when the running timer's deadline
 /// has passed (once per deadline), and with auto-advance the round's next speaker. The actor
 /// calls this when it wakes at [`FlowState::next_deadline_ms`], and right after loading a room,
 /// so a deadline that passed while the server was down fires at once.
-pub fn decide_tick(state: &RoomState, now_ms: UnixMs) -> Vec<FlowEvent> {
-    let (Some(caught_up), mut events) = catch_up_time_up(state, now_ms) else {
+pub fn decide_tick(flow: &FlowState, now_ms: UnixMs) -> Vec<FlowEvent> {
+    let Some((caught_up, time_up)) = catch_up_time_up(flow, now_ms) else {
         return Vec::new();
     };
+    let mut events = vec![time_up];
     if let (Some(TimerSubject::RoundSpeaker { .. }), Some(round), Some(timer)) = (
-        caught_up.flow.timer.map(|timer| timer.subject),
-        &caught_up.flow.round,
-        state.flow.timer,
+        caught_up.timer.map(|timer| timer.subject),
+        &caught_up.round,
+        flow.timer,
     ) && round.auto_advance
     {
         // The turn ended at its deadline, even when the room wakes late (after a restart, for
@@ -196,8 +173,7 @@ pub fn decide_tick(state: &RoomState, now_ms: UnixMs) -> Vec<FlowEvent> {
 
 /// Flow events that go with removing `member_id` from the group: their round turn or floor
 /// ends, they leave the round's waiting speakers, and their open proposals are declined.
-pub fn on_member_removed(state: &RoomState, member_id: MemberId, now_ms: UnixMs) -> Vec<FlowEvent> {
-    let flow = &state.flow;
+pub fn on_member_removed(flow: &FlowState, member_id: MemberId, now_ms: UnixMs) -> Vec<FlowEvent> {
     let mut events = Vec::new();
     if let Some(round) = &flow.round
         && let Some(speaker) = round.speakers.iter().find(|s| s.member_id == member_id)

@@ -123,7 +123,7 @@ impl Room {
     }
 
     fn tick(&mut self, now_ms: UnixMs) -> Vec<FlowEvent> {
-        let events = decide_tick(&self.state, now_ms);
+        let events = decide_tick(&self.state.flow, now_ms);
         let wrapped: Vec<RoomEvent> = events.iter().cloned().map(RoomEvent::from).collect();
         self.apply(&wrapped, now_ms);
         events

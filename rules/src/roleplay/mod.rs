@@ -10,7 +10,7 @@
 //! member id, name, token or connection id. The bag is made durable in the room's snapshot
 //! (written in the same atomic batch as the only event a submission may cause,
 //! [`RolePlayEvent::SubmissionCount`], which carries a number and nothing else). The room actor
-//! applies a submission with [`RoomState::put_submission`] after that write succeeds.
+//! applies a submission with [`RolePlayState::put_submission`] after that write succeeds.
 //!
 //! Who submitted which slot is known only to the room actor's memory, as a keyed hash of member
 //! and role play (see [`dedupe`]), and only while scoring is open. Scores and comments never go
@@ -33,10 +33,10 @@ use roundtable_protocol::{
 use uuid::Uuid;
 
 use crate::command::RolePlayCommand;
+use crate::error::RoomError;
+use crate::event::RoomEvent;
 use crate::limits::RoomLimits;
-use crate::state::{
-    Audience, RoomError, RoomEvent, RoomState, require_facilitator, require_member_role,
-};
+use crate::roster::{Audience, Roster, require_facilitator};
 use crate::text;
 
 /// Criteria in one rubric.
@@ -95,6 +95,14 @@ impl std::fmt::Debug for Submission {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str("Submission(..)")
     }
+}
+
+/// What the role play rules read of the room: their state, the members, the current meeting.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub role_play: &'a RolePlayState,
+    pub roster: Roster<'a>,
+    pub meeting_number: u32,
 }
 
 /// The role play part of a room's state.
@@ -323,12 +331,12 @@ impl RolePlayState {
     }
 }
 
-impl RoomState {
+impl RolePlayState {
     /// Puts a submission into the bag (a revision replaces its slot). This is the one change to
     /// a room that is not an event; the actor calls it only after the snapshot holding the
     /// submission is durable. See the module documentation for why.
     pub fn put_submission(&mut self, slot: SubmissionSlot, submission: Submission) {
-        if let Some(current) = self.role_play.current.as_mut() {
+        if let Some(current) = self.current.as_mut() {
             current.submissions.insert(slot, submission);
             current.info.submission_count = current.submissions.len() as u32;
         }

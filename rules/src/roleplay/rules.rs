@@ -66,23 +66,24 @@ pub fn valid_rubric(rubric: &Rubric) -> Result<Rubric, RoomError> {
 
 /// Decides a facilitator's role play request. A scorer's submission is not an event: see
 /// [`decide_submission`].
-pub fn decide(
-    state: &RoomState,
+pub fn decide<'a>(
+    room: impl Into<Context<'a>>,
     by: MemberId,
     action: &RolePlayCommand,
     fresh: Fresh,
     now_ms: UnixMs,
     limits: &RoomLimits,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    require_facilitator(require_member_role(state, by)?)?;
+    let room = room.into();
+    require_facilitator(room.roster.require_member_role(by)?)?;
     match action {
-        RolePlayCommand::SetUp(setup) => set_up(state, setup, fresh, limits),
-        RolePlayCommand::OpenScoring { role_play_id } => open_scoring(state, role_play_id),
-        RolePlayCommand::CloseScoring { role_play_id } => close_scoring(state, role_play_id),
-        RolePlayCommand::Reveal { role_play_id } => reveal(state, role_play_id, fresh, now_ms),
-        RolePlayCommand::Cancel { role_play_id } => cancel(state, role_play_id),
-        RolePlayCommand::SaveTemplate { rubric } => save_template(state, rubric),
-        RolePlayCommand::DeleteTemplate { name } => delete_template(state, name),
+        RolePlayCommand::SetUp(setup) => set_up(room, setup, fresh, limits),
+        RolePlayCommand::OpenScoring { role_play_id } => open_scoring(room, role_play_id),
+        RolePlayCommand::CloseScoring { role_play_id } => close_scoring(room, role_play_id),
+        RolePlayCommand::Reveal { role_play_id } => reveal(room, role_play_id, fresh, now_ms),
+        RolePlayCommand::Cancel { role_play_id } => cancel(room, role_play_id),
+        RolePlayCommand::SaveTemplate { rubric } => save_template(room, rubric),
+        RolePlayCommand::DeleteTemplate { name } => delete_template(room, name),
     }
 }
 
@@ -92,7 +93,7 @@ fn wrap(change: RolePlayEvent) -> RoomEvent {
 }
 
 fn set_up(
-    state: &RoomState,
+    room: Context<'_>,
     setup: &SetUpRolePlay,
     fresh: Fresh,
     limits: &RoomLimits,
@@ -105,8 +106,7 @@ fn set_up(
         rubric,
         reveal_threshold,
     } = setup;
-    let role_play = &state.role_play;
-    if let Some(current) = &role_play.current
+    if let Some(current) = &room.role_play.current
         && matches!(
             current.info.phase,
             RolePlayPhase::Scoring | RolePlayPhase::Closed
@@ -116,47 +116,15 @@ fn set_up(
             "the current role play is being scored; reveal or cancel it first",
         ));
     }
-    let seller_role = state.role_of(*seller).ok_or_else(|| {
-        RoomError::new(
-            ErrorCode::NotFound,
-            format!("no member {seller} in this group"),
-        )
-    })?;
-    if seller_role == Role::Observer {
-        return Err(invalid("an observer cannot play the seller"));
-    }
-    if let Some(buyer) = buyer {
-        if state.member(*buyer).is_none() {
-            return Err(RoomError::new(
-                ErrorCode::NotFound,
-                format!("no member {buyer} in this group"),
-            ));
-        }
-        if buyer == seller {
-            return Err(invalid(
-                "the buyer and the seller must be different members",
-            ));
-        }
-    }
-    let brief = match buyer_brief {
-        Some(brief) => {
-            let brief = text::block("the buyer brief", brief, BUYER_BRIEF_CHARS_MAX)?;
-            if buyer.is_none() && !brief.is_empty() {
-                return Err(invalid("a buyer brief needs a buyer"));
-            }
-            Some(brief).filter(|brief| !brief.is_empty())
-        }
-        None => None,
-    };
+    require_players(room, *seller, *buyer)?;
+    let brief = buyer_brief
+        .as_deref()
+        .map(|brief| valid_brief(brief, *buyer))
+        .transpose()?
+        .flatten();
     let scenario = text::required_block("the scenario", scenario, SCENARIO_CHARS_MAX)?;
     let rubric = valid_rubric(rubric)?;
-    let threshold = reveal_threshold.unwrap_or(REVEAL_THRESHOLD_DEFAULT);
-    let threshold_max = limits.members_per_room_max as u32;
-    if !(REVEAL_THRESHOLD_MIN..=threshold_max).contains(&threshold) {
-        return Err(invalid(format!(
-            "the reveal threshold must be from {REVEAL_THRESHOLD_MIN} to {threshold_max}"
-        )));
-    }
+    let threshold = valid_threshold(*reveal_threshold, limits)?;
     let mut events = vec![wrap(RolePlayEvent::SetUp {
         role_play: RolePlayInfo {
             role_play_id: fresh.role_play_id,
@@ -179,8 +147,50 @@ fn set_up(
     Ok(events)
 }
 
-fn open_scoring(state: &RoomState, role_play_id: &RolePlayId) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+/// Refuses unless the seller is a member who is not an observer, and the buyer, if any, another
+/// member.
+fn require_players(
+    room: Context<'_>,
+    seller: MemberId,
+    buyer: Option<MemberId>,
+) -> Result<(), RoomError> {
+    if room.roster.require_member(seller)?.role == Role::Observer {
+        return Err(invalid("an observer cannot play the seller"));
+    }
+    if let Some(buyer) = buyer {
+        room.roster.require_member(buyer)?;
+        if buyer == seller {
+            return Err(invalid(
+                "the buyer and the seller must be different members",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The buyer brief as typed, or none when it is empty; a brief needs a buyer.
+fn valid_brief(brief: &str, buyer: Option<MemberId>) -> Result<Option<String>, RoomError> {
+    let brief = text::block("the buyer brief", brief, BUYER_BRIEF_CHARS_MAX)?;
+    if buyer.is_none() && !brief.is_empty() {
+        return Err(invalid("a buyer brief needs a buyer"));
+    }
+    Ok(Some(brief).filter(|brief| !brief.is_empty()))
+}
+
+/// The reveal threshold asked for (or the default), between the lowest and the group's size.
+fn valid_threshold(threshold: Option<u32>, limits: &RoomLimits) -> Result<u32, RoomError> {
+    let threshold = threshold.unwrap_or(REVEAL_THRESHOLD_DEFAULT);
+    let threshold_max = limits.members_per_room_max as u32;
+    if !(REVEAL_THRESHOLD_MIN..=threshold_max).contains(&threshold) {
+        return Err(invalid(format!(
+            "the reveal threshold must be from {REVEAL_THRESHOLD_MIN} to {threshold_max}"
+        )));
+    }
+    Ok(threshold)
+}
+
+fn open_scoring(room: Context<'_>, role_play_id: &RolePlayId) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = room.role_play;
     let current = role_play.require_current(*role_play_id)?;
     match current.info.phase {
         RolePlayPhase::Setup => Ok(vec![wrap(RolePlayEvent::ScoringOpened {
@@ -194,10 +204,10 @@ fn open_scoring(state: &RoomState, role_play_id: &RolePlayId) -> Result<Vec<Room
 }
 
 fn close_scoring(
-    state: &RoomState,
+    room: Context<'_>,
     role_play_id: &RolePlayId,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+    let role_play = room.role_play;
     let current = role_play.require_current(*role_play_id)?;
     match current.info.phase {
         RolePlayPhase::Scoring => Ok(vec![wrap(RolePlayEvent::ScoringClosed {
@@ -210,12 +220,12 @@ fn close_scoring(
 }
 
 fn reveal(
-    state: &RoomState,
+    room: Context<'_>,
     role_play_id: &RolePlayId,
     fresh: Fresh,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+    let role_play = room.role_play;
     let current = role_play.require_current(*role_play_id)?;
     match current.info.phase {
         RolePlayPhase::Scoring | RolePlayPhase::Closed => {}
@@ -235,21 +245,21 @@ fn reveal(
             role_play_id: *role_play_id,
         }));
     }
-    let results = results_of(current, state.meeting.number, now_ms, fresh.shuffle_seed);
+    let results = results_of(current, room.meeting_number, now_ms, fresh.shuffle_seed);
     events.push(wrap(RolePlayEvent::Revealed { results }));
     Ok(events)
 }
 
-fn cancel(state: &RoomState, role_play_id: &RolePlayId) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+fn cancel(room: Context<'_>, role_play_id: &RolePlayId) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = room.role_play;
     role_play.require_current(*role_play_id)?;
     Ok(vec![wrap(RolePlayEvent::Cancelled {
         role_play_id: *role_play_id,
     })])
 }
 
-fn save_template(state: &RoomState, rubric: &Rubric) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+fn save_template(room: Context<'_>, rubric: &Rubric) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = room.role_play;
     let rubric = valid_rubric(rubric)?;
     if templates::built_in()
         .iter()
@@ -275,8 +285,8 @@ fn save_template(state: &RoomState, rubric: &Rubric) -> Result<Vec<RoomEvent>, R
     Ok(vec![wrap(RolePlayEvent::TemplateSaved { rubric })])
 }
 
-fn delete_template(state: &RoomState, name: &str) -> Result<Vec<RoomEvent>, RoomError> {
-    let role_play = &state.role_play;
+fn delete_template(room: Context<'_>, name: &str) -> Result<Vec<RoomEvent>, RoomError> {
+    let role_play = room.role_play;
     if !role_play
         .group_templates
         .iter()
@@ -350,8 +360,8 @@ pub fn results_of(
 /// Decides a submission. `existing_slot` is the slot the member filled before in this role play
 /// (known only to the actor's in-memory dedupe); `fresh_slot` a new random slot.
 #[allow(clippy::too_many_arguments)]
-pub fn decide_submission(
-    state: &RoomState,
+pub fn decide_submission<'a>(
+    room: impl Into<Context<'a>>,
     by: MemberId,
     role_play_id: RolePlayId,
     scores: &[u32],
@@ -361,58 +371,17 @@ pub fn decide_submission(
     fresh_slot: SubmissionSlot,
     limits: &RoomLimits,
 ) -> Result<SubmissionDecision, RoomError> {
-    let role = require_member_role(state, by)?;
-    let current = state.role_play.require_current(role_play_id)?;
+    let room = room.into();
+    let role = room.roster.require_member_role(by)?;
+    let current = room.role_play.require_current(role_play_id)?;
     let info = &current.info;
-    if role == Role::Observer {
-        return Err(RoomError::new(
-            ErrorCode::Forbidden,
-            "observers do not score role plays",
-        ));
-    }
-    if info.seller == by {
-        return Err(RoomError::new(
-            ErrorCode::Forbidden,
-            "the seller does not score their own role play",
-        ));
-    }
-    if info.phase != RolePlayPhase::Scoring {
-        return Err(conflict("scoring is not open"));
-    }
-    if scores.len() != info.rubric.criteria.len() {
-        return Err(invalid(format!(
-            "the rubric has {} criteria; send one score for each, in order",
-            info.rubric.criteria.len()
-        )));
-    }
-    for (index, (score, criterion)) in scores.iter().zip(&info.rubric.criteria).enumerate() {
-        if !(criterion.scale_min..=criterion.scale_max).contains(score) {
-            // The message names the criterion and its scale, never the value sent.
-            return Err(invalid(format!(
-                "the score for criterion {} must be from {} to {}",
-                index + 1,
-                criterion.scale_min,
-                criterion.scale_max
-            )));
-        }
-    }
+    require_scorer(info, by, role)?;
+    require_scores(info, scores)?;
     let comment = text::block("the comment", comment, COMMENT_CHARS_MAX)?;
-    let one_thing = match one_thing_differently {
-        Some(answer) => {
-            let text = text::block(
-                "\"one thing to do differently\"",
-                answer,
-                ONE_THING_CHARS_MAX,
-            )?;
-            if !info.rubric.one_thing_differently && !text.is_empty() {
-                return Err(invalid(
-                    "this rubric does not ask for \"one thing to do differently\"",
-                ));
-            }
-            Some(text).filter(|text| !text.is_empty())
-        }
-        None => None,
-    };
+    let one_thing = one_thing_differently
+        .map(|answer| valid_one_thing(info, answer))
+        .transpose()?
+        .flatten();
     // A revision keeps its slot only while that slot is still in the bag.
     let existing_slot = existing_slot.filter(|slot| current.submissions.contains_key(slot));
     let replaced = existing_slot.is_some();
@@ -438,4 +407,63 @@ pub fn decide_submission(
         replaced,
         count_event,
     })
+}
+
+/// Refuses unless `by` may score this role play now: not an observer, not the seller, and
+/// scoring open.
+fn require_scorer(info: &RolePlayInfo, by: MemberId, role: Role) -> Result<(), RoomError> {
+    if role == Role::Observer {
+        return Err(RoomError::new(
+            ErrorCode::Forbidden,
+            "observers do not score role plays",
+        ));
+    }
+    if info.seller == by {
+        return Err(RoomError::new(
+            ErrorCode::Forbidden,
+            "the seller does not score their own role play",
+        ));
+    }
+    if info.phase != RolePlayPhase::Scoring {
+        return Err(conflict("scoring is not open"));
+    }
+    Ok(())
+}
+
+/// Refuses unless there is one score per criterion, in order, each on its criterion's scale.
+fn require_scores(info: &RolePlayInfo, scores: &[u32]) -> Result<(), RoomError> {
+    if scores.len() != info.rubric.criteria.len() {
+        return Err(invalid(format!(
+            "the rubric has {} criteria; send one score for each, in order",
+            info.rubric.criteria.len()
+        )));
+    }
+    for (index, (score, criterion)) in scores.iter().zip(&info.rubric.criteria).enumerate() {
+        if !(criterion.scale_min..=criterion.scale_max).contains(score) {
+            // The message names the criterion and its scale, never the value sent.
+            return Err(invalid(format!(
+                "the score for criterion {} must be from {} to {}",
+                index + 1,
+                criterion.scale_min,
+                criterion.scale_max
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The answer to "one thing to do differently", or none when it is empty; only a rubric that
+/// asks for it takes one.
+fn valid_one_thing(info: &RolePlayInfo, answer: &str) -> Result<Option<String>, RoomError> {
+    let text = text::block(
+        "\"one thing to do differently\"",
+        answer,
+        ONE_THING_CHARS_MAX,
+    )?;
+    if !info.rubric.one_thing_differently && !text.is_empty() {
+        return Err(invalid(
+            "this rubric does not ask for \"one thing to do differently\"",
+        ));
+    }
+    Ok(Some(text).filter(|text| !text.is_empty()))
 }

@@ -210,3 +210,77 @@ fn secret_hashes_are_stored_as_hex() {
         );
     }
 }
+
+/// A format 1 snapshot from before benchmarks, practices, role play and the meeting flow, with
+/// none of their fields.
+const SNAPSHOT_BEFORE_THE_FEATURES: &str = r#"{
+    "format": 1,
+    "group": {
+        "id": "0193a1b2-0000-7000-8000-000000000001",
+        "name": "Early",
+        "facilitator_secret_hash": "0000000000000000000000000000000000000000000000000000000000000001",
+        "invite_secret_hash": "0000000000000000000000000000000000000000000000000000000000000002",
+        "created_at_ms": 1700000000000
+    },
+    "meeting": {
+        "id": "0193a1b2-0000-7000-8000-000000000002",
+        "number": 1,
+        "started_at_ms": 1700000000000
+    },
+    "members": [],
+    "online": [],
+    "hands": [],
+    "seq": 0
+}"#;
+
+#[test]
+fn a_snapshot_lacking_a_features_fields_reads_as_the_frozen_defaults() {
+    let state = super::decode_snapshot(SNAPSHOT_BEFORE_THE_FEATURES.as_bytes())
+        .expect("an early snapshot reads");
+    let metrics: Vec<&str> = state
+        .activity
+        .metrics
+        .iter()
+        .map(|m| m.key.as_str())
+        .collect();
+    assert_eq!(
+        metrics,
+        ["calls", "meetings", "proposals", "deals_closed", "revenue"]
+    );
+    assert!(state.activity.current.is_empty() && state.activity.history.is_empty());
+    let template: Vec<&str> = state
+        .flow
+        .template
+        .iter()
+        .map(|item| item.title.as_str())
+        .collect();
+    assert_eq!(
+        template,
+        [
+            "Check-in round",
+            "Report back",
+            "Bring a problem",
+            "Role play",
+            "Benchmarks",
+            "Best practices",
+            "New commitments"
+        ]
+    );
+    let agenda: Vec<(u32, &str)> = state
+        .flow
+        .agenda
+        .iter()
+        .map(|item| (item.item_id, item.title.as_str()))
+        .collect();
+    assert_eq!(agenda, (1..).zip(template).collect::<Vec<_>>());
+    assert_eq!(
+        (
+            state.flow.next_item_id,
+            state.flow.next_proposal_id,
+            state.flow.next_suggestion_id
+        ),
+        (8, 1, 1)
+    );
+    assert!(state.commitments.commitments.is_empty() && state.practices.practices.is_empty());
+    assert!(state.role_play.current.is_none() && state.past_meetings.is_empty());
+}

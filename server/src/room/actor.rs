@@ -339,7 +339,7 @@ impl RoomActor {
     async fn tick(&mut self) {
         self.now_ms = self.context.clock.now_ms();
         let now_ms = self.now_ms;
-        let events: Vec<RoomEvent> = flow::decide_tick(&self.state, now_ms)
+        let events: Vec<RoomEvent> = flow::decide_tick(&self.state.flow, now_ms)
             .into_iter()
             .map(RoomEvent::from)
             .collect();

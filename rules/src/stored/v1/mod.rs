@@ -37,7 +37,8 @@ pub struct Snapshot {
     pub hands: Vec<Uuid>,
     #[serde(default)]
     pub commitments: CommitmentBoard,
-    /// Fields that older snapshots lack take the new group's value.
+    /// Older snapshots lack the fields of later features: each reads as this format's own
+    /// default ([`default_activity`], [`default_flow`], or empty), never an in-memory type's.
     #[serde(default = "default_activity", rename = "benchmarks")]
     pub activity: Activity,
     #[serde(default)]
@@ -51,12 +52,19 @@ pub struct Snapshot {
     pub flow: FlowState,
 }
 
-fn default_activity() -> Activity {
-    Activity::from(&crate::activity::Activity::default())
+/// The benchmarks of a snapshot written before they existed: the metrics a new group had then,
+/// and no numbers. Frozen here, so a change to a new group's metrics does not change how an
+/// old snapshot reads.
+pub fn default_activity() -> Activity {
+    serde_json::from_str(include_str!("defaults/benchmarks.json"))
+        .expect("the frozen benchmarks are format 1")
 }
 
-fn default_flow() -> FlowState {
-    FlowState::from(&crate::flow::FlowState::default())
+/// The flow of a snapshot written before the meeting flow existed: the template a new group
+/// had then, and a first meeting's agenda from it. Frozen here, so a change to the default
+/// template does not change how an old snapshot reads.
+pub fn default_flow() -> FlowState {
+    serde_json::from_str(include_str!("defaults/flow.json")).expect("the frozen flow is format 1")
 }
 
 mirror_struct!(Snapshot <=> state::RoomState {

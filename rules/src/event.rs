@@ -1,0 +1,112 @@
+//! The changes to a room as its meeting's log keeps them: [`RoomEvent`] and [`StoredEvent`].
+//! The rules of each feature decide these; the room's state folds them in
+//! ([`crate::state`]); the stored and wire forms are derived from them.
+
+use std::collections::BTreeMap;
+
+use roundtable_protocol::{self as wire, MeetingId, MemberId, Role, UnixMs};
+
+use crate::flow::{FlowEvent, QueueEvent};
+use crate::secret::SecretHash;
+
+/// A change to the room, as stored in the meeting's event log. Wire events are derived from
+/// these by [`RoomEvent::to_wire`]; stored events may carry what never crosses the wire (a
+/// token hash).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoomEvent {
+    MemberAdded {
+        member_id: MemberId,
+        display_name: String,
+        role: Role,
+        token_hash: SecretHash,
+    },
+    PresenceChanged {
+        member_id: MemberId,
+        online: bool,
+        reason: wire::PresenceReason,
+    },
+    GroupRenamed {
+        name: String,
+    },
+    MemberRemoved {
+        member_id: MemberId,
+    },
+    RoleChanged {
+        member_id: MemberId,
+        role: Role,
+    },
+    HandRaised {
+        member_id: MemberId,
+    },
+    HandLowered {
+        member_id: MemberId,
+    },
+    CommitmentAdded {
+        commitment: wire::Commitment,
+        owner_accountability: wire::MemberAccountability,
+    },
+    CommitmentUpdated {
+        commitment: wire::Commitment,
+        owner_accountability: wire::MemberAccountability,
+    },
+    /// Stored with the member and their values; on the wire only the resulting view.
+    NumbersSubmitted {
+        member_id: MemberId,
+        values: BTreeMap<String, f64>,
+        sharing: wire::Sharing,
+        view: wire::BenchmarkView,
+    },
+    MetricsSet {
+        metrics: Vec<wire::Metric>,
+        view: wire::BenchmarkView,
+    },
+    PracticePosted {
+        practice: wire::Practice,
+    },
+    PracticeUpvoted {
+        practice_id: wire::PracticeId,
+        member_id: MemberId,
+        up: bool,
+    },
+    PracticeCommented {
+        practice_id: wire::PracticeId,
+        comment: wire::PracticeComment,
+    },
+    /// The current meeting ended and the next began at the event's time. The last event of
+    /// the ended meeting's log; the new meeting's log starts empty.
+    NextMeetingStarted {
+        meeting_id: MeetingId,
+        number: u32,
+    },
+    /// Role play and scoring; stored as on the wire (`room/roleplay`).
+    RolePlay {
+        change: wire::RolePlayEvent,
+    },
+    /// A change to the meeting flow.
+    Flow {
+        event: FlowEvent,
+    },
+}
+
+/// One event as stored in the meeting's log: the event and when it happened.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub at_ms: UnixMs,
+    pub event: RoomEvent,
+}
+
+impl From<FlowEvent> for RoomEvent {
+    fn from(event: FlowEvent) -> RoomEvent {
+        RoomEvent::Flow { event }
+    }
+}
+
+impl From<QueueEvent> for RoomEvent {
+    fn from(event: QueueEvent) -> RoomEvent {
+        match event {
+            QueueEvent::HandRaised { member_id } => RoomEvent::HandRaised { member_id },
+            QueueEvent::HandLowered { member_id } => RoomEvent::HandLowered { member_id },
+            QueueEvent::Flow(event) => RoomEvent::Flow { event },
+        }
+    }
+}
