@@ -37,6 +37,7 @@ pub mod practices;
 pub mod roleplay;
 pub mod room;
 pub mod roster;
+mod same_on_the_wire;
 pub mod secret;
 pub mod state;
 pub mod stored;

@@ -8,6 +8,7 @@ use crate::event::RoomEvent;
 use crate::practices;
 use crate::room::RoomState;
 use crate::roster::{Audience, Member};
+use crate::same_on_the_wire::same_on_the_wire;
 
 impl RoomState {
     /// The state as `viewer` sees it (private parts only for whom they are meant).
@@ -69,7 +70,21 @@ impl RoomEvent {
     /// The event as clients see it. Depends on the event and its time alone, so that events
     /// replayed from the log look exactly as they did live.
     pub fn to_wire(&self, at_ms: UnixMs) -> wire::Event {
-        match self {
+        same_on_the_wire!(self, RoomEvent {
+            PresenceChanged { member_id, online, reason },
+            GroupRenamed { name },
+            MemberRemoved { member_id },
+            RoleChanged { member_id, role },
+            HandRaised { member_id },
+            HandLowered { member_id },
+            CommitmentAdded { commitment, owner_accountability },
+            CommitmentUpdated { commitment, owner_accountability },
+            PracticePosted { practice },
+            PracticeUpvoted { practice_id, member_id, up },
+            PracticeCommented { practice_id, comment },
+            RolePlay { change },
+        }
+            // The token's hash stays on the server.
             RoomEvent::MemberAdded {
                 member_id,
                 display_name,
@@ -84,67 +99,11 @@ impl RoomEvent {
                     online: false,
                 },
             },
-            RoomEvent::PresenceChanged {
-                member_id,
-                online,
-                reason,
-            } => wire::Event::PresenceChanged {
-                member_id: *member_id,
-                online: *online,
-                reason: *reason,
-            },
-            RoomEvent::GroupRenamed { name } => wire::Event::GroupRenamed { name: name.clone() },
-            RoomEvent::MemberRemoved { member_id } => wire::Event::MemberRemoved {
-                member_id: *member_id,
-            },
-            RoomEvent::RoleChanged { member_id, role } => wire::Event::RoleChanged {
-                member_id: *member_id,
-                role: *role,
-            },
-            RoomEvent::HandRaised { member_id } => wire::Event::HandRaised {
-                member_id: *member_id,
-            },
-            RoomEvent::HandLowered { member_id } => wire::Event::HandLowered {
-                member_id: *member_id,
-            },
-            RoomEvent::CommitmentAdded {
-                commitment,
-                owner_accountability,
-            } => wire::Event::CommitmentAdded {
-                commitment: commitment.clone(),
-                owner_accountability: owner_accountability.clone(),
-            },
-            RoomEvent::CommitmentUpdated {
-                commitment,
-                owner_accountability,
-            } => wire::Event::CommitmentUpdated {
-                commitment: commitment.clone(),
-                owner_accountability: owner_accountability.clone(),
-            },
             // Who submitted, and what, stays on the server: anonymous numbers must never be
             // sent with their member, and named ones are in the view already.
             RoomEvent::NumbersSubmitted { view, .. } | RoomEvent::MetricsSet { view, .. } => {
                 wire::Event::BenchmarksChanged { view: view.clone() }
             }
-            RoomEvent::PracticePosted { practice } => wire::Event::PracticePosted {
-                practice: practice.clone(),
-            },
-            RoomEvent::PracticeUpvoted {
-                practice_id,
-                member_id,
-                up,
-            } => wire::Event::PracticeUpvoted {
-                practice_id: *practice_id,
-                member_id: *member_id,
-                up: *up,
-            },
-            RoomEvent::PracticeCommented {
-                practice_id,
-                comment,
-            } => wire::Event::PracticeCommented {
-                practice_id: *practice_id,
-                comment: comment.clone(),
-            },
             RoomEvent::NextMeetingStarted { meeting_id, number } => {
                 wire::Event::NextMeetingStarted {
                     meeting: wire::MeetingInfo {
@@ -155,10 +114,7 @@ impl RoomEvent {
                 }
             }
             RoomEvent::Flow { event } => event.to_wire(),
-            RoomEvent::RolePlay { change } => wire::Event::RolePlay {
-                change: change.clone(),
-            },
-        }
+        )
     }
 
     /// Who receives the event, live and in replays.

@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["event"],
     &["flow"],
     &["command", "roster", "text"],
-    &["error", "limits", "secret"],
+    &["error", "limits", "same_on_the_wire", "secret"],
 ];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;

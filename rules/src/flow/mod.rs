@@ -30,6 +30,7 @@ use roundtable_protocol::{
 use crate::error::RoomError;
 use crate::limits::FlowLimits;
 use crate::roster::{Roster, require_facilitator};
+use crate::same_on_the_wire::same_on_the_wire;
 mod rules;
 
 pub use queue::QueueEvent;
@@ -447,84 +448,32 @@ impl FlowState {
 impl FlowEvent {
     /// The event as clients see it; depends on the event alone.
     pub fn to_wire(&self) -> wire::Event {
-        match self.clone() {
-            FlowEvent::AgendaItemAdded { item, position } => {
-                wire::Event::AgendaItemAdded { item, position }
-            }
-            FlowEvent::AgendaItemEdited { item } => wire::Event::AgendaItemEdited { item },
-            FlowEvent::AgendaItemRemoved { item_id } => wire::Event::AgendaItemRemoved { item_id },
-            FlowEvent::AgendaReordered { order } => wire::Event::AgendaReordered { order },
-            FlowEvent::AgendaItemStatusChanged { item_id, status } => {
-                wire::Event::AgendaItemStatusChanged { item_id, status }
-            }
-            FlowEvent::AgendaItemProposed { proposal } => {
-                wire::Event::AgendaItemProposed { proposal }
-            }
-            FlowEvent::ProposalClosed {
-                proposal_id,
-                accepted,
-            } => wire::Event::ProposalClosed {
-                proposal_id,
-                accepted,
-            },
-            FlowEvent::AgendaTemplateSaved { items } => wire::Event::AgendaTemplateSaved { items },
-            FlowEvent::RoundStarted { round } => wire::Event::RoundStarted { round },
-            FlowEvent::RoundSpeakersReordered { order } => {
-                wire::Event::RoundSpeakersReordered { order }
-            }
-            FlowEvent::RoundSpeakerChanged { member_id, status } => {
-                wire::Event::RoundSpeakerChanged { member_id, status }
-            }
-            FlowEvent::RoundAutoAdvanceSet { auto_advance } => {
-                wire::Event::RoundAutoAdvanceSet { auto_advance }
-            }
-            FlowEvent::RoundEnded => wire::Event::RoundEnded,
+        same_on_the_wire!(self, FlowEvent {
+            AgendaItemAdded { item, position },
+            AgendaItemEdited { item },
+            AgendaItemRemoved { item_id },
+            AgendaReordered { order },
+            AgendaItemStatusChanged { item_id, status },
+            AgendaItemProposed { proposal },
+            ProposalClosed { proposal_id, accepted },
+            AgendaTemplateSaved { items },
+            RoundStarted { round },
+            RoundSpeakersReordered { order },
+            RoundSpeakerChanged { member_id, status },
+            RoundAutoAdvanceSet { auto_advance },
+            RoundEnded,
+            TimeUp { subject, deadline_ms },
+            TurnEnded { member_id, talk_ms, time_box_ms, in_round },
+            FloorGiven { floor },
+            ProblemPhaseStarted { item_id, presenter, phase },
+            SuggestionAdded { item_id, suggestion },
+            SuggestionsChosen { item_id, suggestion_ids },
+        }
+            // The room keeps how the timer runs; clients see its state.
             FlowEvent::TimerSet { timer } => wire::Event::TimerSet {
                 timer: timer.as_ref().map(Timer::to_wire),
             },
-            FlowEvent::TimeUp {
-                subject,
-                deadline_ms,
-            } => wire::Event::TimeUp {
-                subject,
-                deadline_ms,
-            },
-            FlowEvent::TurnEnded {
-                member_id,
-                talk_ms,
-                time_box_ms,
-                in_round,
-            } => wire::Event::TurnEnded {
-                member_id,
-                talk_ms,
-                time_box_ms,
-                in_round,
-            },
-            FlowEvent::FloorGiven { floor } => wire::Event::FloorGiven { floor },
-            FlowEvent::ProblemPhaseStarted {
-                item_id,
-                presenter,
-                phase,
-            } => wire::Event::ProblemPhaseStarted {
-                item_id,
-                presenter,
-                phase,
-            },
-            FlowEvent::SuggestionAdded {
-                item_id,
-                suggestion,
-            } => wire::Event::SuggestionAdded {
-                item_id,
-                suggestion,
-            },
-            FlowEvent::SuggestionsChosen {
-                item_id,
-                suggestion_ids,
-            } => wire::Event::SuggestionsChosen {
-                item_id,
-                suggestion_ids,
-            },
-        }
+        )
     }
 }
 
