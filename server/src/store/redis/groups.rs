@@ -1,12 +1,9 @@
 //! Creating a group, and loading its room.
 
-use std::sync::Arc;
-
 use roundtable_protocol::GroupId;
 
-use super::RedisStore;
 use super::decode::decode_snapshot;
-use super::scripts::{CREATE_GROUP_SCRIPT, invoke};
+use super::{RedisStore, scripts};
 #[cfg(doc)]
 use crate::store::Store;
 use crate::store::{LoadedRoom, Snapshot, StoreError};
@@ -18,22 +15,8 @@ impl RedisStore {
         group_id: GroupId,
         snapshot: &Snapshot,
     ) -> Result<(), StoreError> {
-        let keys = Arc::new(vec![self.snapshot_key(group_id)]);
-        let args = Arc::new(vec![
-            snapshot.meeting_id.to_string().into_bytes(),
-            snapshot.seq.to_string().into_bytes(),
-            snapshot.bytes.clone(),
-        ]);
-        let status = self
-            .call(|connection| {
-                invoke(
-                    &CREATE_GROUP_SCRIPT,
-                    Arc::clone(&keys),
-                    Arc::clone(&args),
-                    connection,
-                )
-            })
-            .await?;
+        let invocation = scripts::create_group(self.snapshot_key(group_id), snapshot);
+        let status: Vec<String> = self.run_script(&invocation).await?;
         match status.first().map(String::as_str) {
             Some("ok") => {}
             Some("conflict") => {
@@ -54,13 +37,9 @@ impl RedisStore {
         group_id: GroupId,
     ) -> Result<Option<LoadedRoom>, StoreError> {
         let key = self.snapshot_key(group_id);
-        let fields: Vec<Option<Vec<u8>>> = self
-            .call(|mut connection| {
-                let mut command = redis::cmd("HMGET");
-                command.arg(&key).arg("meeting").arg("seq").arg("data");
-                async move { command.query_async(&mut connection).await }
-            })
-            .await?;
+        let mut command = redis::cmd("HMGET");
+        command.arg(&key).arg("meeting").arg("seq").arg("data");
+        let fields: Vec<Option<Vec<u8>>> = self.query(&command).await?;
         let Some(snapshot) = decode_snapshot(&key, fields)? else {
             return Ok(None);
         };

@@ -117,12 +117,9 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         let key = self.meeting_index_key(meeting_id);
         let value = group_id.to_string();
-        self.call(|mut connection| {
-            let mut command = redis::cmd("SET");
-            command.arg(&key).arg(&value);
-            async move { command.query_async::<()>(&mut connection).await }
-        })
-        .await?;
+        let mut command = redis::cmd("SET");
+        command.arg(&key).arg(&value);
+        self.query::<()>(&command).await?;
         self.remember_meeting(meeting_id, group_id);
         Ok(())
     }
@@ -136,13 +133,9 @@ impl RedisStore {
             return Ok(Some(group_id));
         }
         let key = self.meeting_index_key(meeting_id);
-        let value: Option<String> = self
-            .call(|mut connection| {
-                let mut command = redis::cmd("GET");
-                command.arg(&key);
-                async move { command.query_async(&mut connection).await }
-            })
-            .await?;
+        let mut command = redis::cmd("GET");
+        command.arg(&key);
+        let value: Option<String> = self.query(&command).await?;
         let Some(value) = value else {
             return Ok(None);
         };

@@ -10,8 +10,7 @@
 
 use roundtable_protocol::GroupId;
 
-use super::RedisStore;
-use super::scripts::{RELEASE_LEASE_SCRIPT, TAKE_LEASE_SCRIPT, invoke_lease};
+use super::{RedisStore, scripts};
 #[cfg(doc)]
 use crate::store::Store;
 use crate::store::StoreError;
@@ -24,19 +23,8 @@ impl RedisStore {
         owner: &str,
         duration_ms: u64,
     ) -> Result<bool, StoreError> {
-        let key = self.lease_key(group_id);
-        // PX refuses 0; a lease of no time at all is a lease of one millisecond.
-        let duration_ms = duration_ms.max(1).to_string();
-        let held = self
-            .call(|connection| {
-                invoke_lease(
-                    &TAKE_LEASE_SCRIPT,
-                    key.clone(),
-                    vec![owner.to_string(), duration_ms.clone()],
-                    connection,
-                )
-            })
-            .await?;
+        let invocation = scripts::take_lease(self.lease_key(group_id), owner, duration_ms);
+        let held: i64 = self.run_script(&invocation).await?;
         Ok(held == 1)
     }
 
@@ -45,16 +33,8 @@ impl RedisStore {
         group_id: GroupId,
         owner: &str,
     ) -> Result<(), StoreError> {
-        let key = self.lease_key(group_id);
-        self.call(|connection| {
-            invoke_lease(
-                &RELEASE_LEASE_SCRIPT,
-                key.clone(),
-                vec![owner.to_string()],
-                connection,
-            )
-        })
-        .await?;
+        let invocation = scripts::release_lease(self.lease_key(group_id), owner);
+        self.run_script::<i64>(&invocation).await?;
         Ok(())
     }
 }

@@ -6,15 +6,13 @@
 //! resumes from a seq whose entries are gone is sent a snapshot instead. A meeting whose log is
 //! trimmed this way shows a gap at its start, like after [`Store::trim_log`].
 
-use std::sync::Arc;
-
 use roundtable_protocol::{MeetingId, Seq};
 
 #[cfg(doc)]
 use super::LOG_ENTRIES_MAX;
 use super::RedisStore;
 use super::decode::decode_entry;
-use super::scripts::{APPEND_SCRIPT, invoke};
+use super::scripts::{self, AppendKeys};
 #[cfg(doc)]
 use crate::store::Store;
 use crate::store::{AppendBatch, LogEntry, StoreError, check_batch_shape};
@@ -23,84 +21,19 @@ use crate::store::{AppendBatch, LogEntry, StoreError, check_batch_shape};
 impl RedisStore {
     pub(super) async fn append_unbounded(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {
         check_batch_shape(&batch)?;
-        let AppendBatch {
-            group_id,
-            meeting_id,
-            entries,
-            snapshot,
-        } = batch;
-        let (required_head, new_head) = match (entries.first(), entries.last()) {
-            (Some(first), Some(last)) => (
-                // A first seq of 0 can follow no head; "-1" matches no stored head.
-                first
-                    .seq
-                    .checked_sub(1)
-                    .map_or_else(|| "-1".to_string(), |head| head.to_string()),
-                last.seq.to_string(),
-            ),
-            _ => (String::new(), String::new()),
+        let (group_id, meeting_id) = (batch.group_id, batch.meeting_id);
+        let keys = AppendKeys {
+            snapshot: self.snapshot_key(group_id),
+            head: self.head_key(group_id, meeting_id),
+            log: self.log_key(group_id, meeting_id),
         };
-        let mut args: Vec<Vec<u8>> = Vec::with_capacity(7 + 2 * entries.len());
-        args.push(required_head.clone().into_bytes());
-        args.push(new_head.into_bytes());
-        args.push(self.options.log_entries_max.to_string().into_bytes());
-        match snapshot {
-            Some(snapshot) => {
-                args.push(b"1".to_vec());
-                args.push(snapshot.meeting_id.to_string().into_bytes());
-                args.push(snapshot.seq.to_string().into_bytes());
-                args.push(snapshot.bytes.clone());
-            }
-            None => {
-                args.extend([b"0".to_vec(), Vec::new(), Vec::new(), Vec::new()]);
-            }
-        }
-        for entry in entries {
-            args.push(entry.seq.to_string().into_bytes());
-            args.push(entry.bytes.clone());
-        }
-        let keys = Arc::new(vec![
-            self.snapshot_key(group_id),
-            self.head_key(group_id, meeting_id),
-            self.log_key(group_id, meeting_id),
-        ]);
-        let args = Arc::new(args);
-
+        let invocation = scripts::append(keys, &batch, self.options.log_entries_max);
         // The index goes first so that a logged entry is never without it.
-        if !entries.is_empty() {
+        if !batch.entries.is_empty() {
             self.ensure_meeting_index(meeting_id, group_id).await?;
         }
-        let status = self
-            .call(|connection| {
-                invoke(
-                    &APPEND_SCRIPT,
-                    Arc::clone(&keys),
-                    Arc::clone(&args),
-                    connection,
-                )
-            })
-            .await?;
-        match status.as_slice() {
-            [ok] if ok == "ok" => Ok(()),
-            [not_found] if not_found == "not_found" => {
-                Err(StoreError::NotFound(format!("group {group_id}")))
-            }
-            [conflict, head] if conflict == "seq_conflict" => {
-                let first = entries.first().map_or(0, |entry| entry.seq);
-                Err(StoreError::Conflict(format!(
-                    "meeting {meeting_id} log is at seq {head}; batch starts at {first}"
-                )))
-            }
-            [conflict, head] if conflict == "snapshot_conflict" => {
-                let seq = snapshot.map_or(0, |snapshot| snapshot.seq);
-                Err(StoreError::Conflict(format!(
-                    "snapshot at seq {seq} but the log will be at {head}"
-                )))
-            }
-            _ => Err(StoreError::Corrupt(format!(
-                "append script answered {status:?}"
-            ))),
-        }
+        let status: Vec<String> = self.run_script(&invocation).await?;
+        append_outcome(&batch, &status)
     }
 
     pub(super) async fn read_log_unbounded(
@@ -125,17 +58,14 @@ impl RedisStore {
             return Ok(());
         };
         let key = self.log_key(group_id, meeting_id);
-        self.call(|mut connection| {
-            let mut command = redis::cmd("XTRIM");
-            command.arg(&key);
-            match through_seq.checked_add(1) {
-                // Exact trimming: every entry with an id below `<through+1>-0` goes.
-                Some(min_seq) => command.arg("MINID").arg("=").arg(min_seq),
-                None => command.arg("MAXLEN").arg("=").arg(0),
-            };
-            async move { command.query_async::<u64>(&mut connection).await }
-        })
-        .await?;
+        let mut command = redis::cmd("XTRIM");
+        command.arg(&key);
+        match through_seq.checked_add(1) {
+            // Exact trimming: every entry with an id below `<through+1>-0` goes.
+            Some(min_seq) => command.arg("MINID").arg("=").arg(min_seq),
+            None => command.arg("MAXLEN").arg("=").arg(0),
+        };
+        self.query::<u64>(&command).await?;
         Ok(())
     }
 
@@ -153,18 +83,40 @@ impl RedisStore {
             return Ok(Vec::new());
         }
         let start = format!("{first}-0");
-        let raw: Vec<(String, Vec<Vec<u8>>)> = self
-            .call(|mut connection| {
-                let mut command = redis::cmd("XRANGE");
-                command.arg(key).arg(&start).arg("+");
-                if limit != usize::MAX {
-                    command.arg("COUNT").arg(limit);
-                }
-                async move { command.query_async(&mut connection).await }
-            })
-            .await?;
+        let mut command = redis::cmd("XRANGE");
+        command.arg(key).arg(&start).arg("+");
+        if limit != usize::MAX {
+            command.arg("COUNT").arg(limit);
+        }
+        let raw: Vec<(String, Vec<Vec<u8>>)> = self.query(&command).await?;
         raw.into_iter()
             .map(|(id, fields)| decode_entry(key, &id, fields))
             .collect()
+    }
+}
+
+/// What the append script's answer `status` means for `batch`.
+fn append_outcome(batch: &AppendBatch<'_>, status: &[String]) -> Result<(), StoreError> {
+    match status {
+        [ok] if ok == "ok" => Ok(()),
+        [not_found] if not_found == "not_found" => {
+            Err(StoreError::NotFound(format!("group {}", batch.group_id)))
+        }
+        [conflict, head] if conflict == "seq_conflict" => {
+            let first = batch.entries.first().map_or(0, |entry| entry.seq);
+            Err(StoreError::Conflict(format!(
+                "meeting {} log is at seq {head}; batch starts at {first}",
+                batch.meeting_id
+            )))
+        }
+        [conflict, head] if conflict == "snapshot_conflict" => {
+            let seq = batch.snapshot.map_or(0, |snapshot| snapshot.seq);
+            Err(StoreError::Conflict(format!(
+                "snapshot at seq {seq} but the log will be at {head}"
+            )))
+        }
+        _ => Err(StoreError::Corrupt(format!(
+            "append script answered {status:?}"
+        ))),
     }
 }

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, RedisError, RedisResult, ServerErrorKind};
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
 use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
@@ -114,6 +114,12 @@ impl RedisStore {
             result => result,
         };
         result.map_err(|error| map_error(&error))
+    }
+
+    /// Runs one Redis command as one operation (see [`RedisStore::call`]).
+    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, StoreError> {
+        self.call(|mut connection| async move { command.query_async(&mut connection).await })
+            .await
     }
 
     /// Runs one store call, of one or more Redis operations, under the timeout.

@@ -17,13 +17,10 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         let key = self.ended_meetings_key();
         let member = meeting_id.to_string();
-        self.call(|mut connection| {
-            let mut command = redis::cmd("ZADD");
-            // NX: a meeting recorded as ended keeps its first end time.
-            command.arg(&key).arg("NX").arg(ended_at_ms).arg(&member);
-            async move { command.query_async::<i64>(&mut connection).await }
-        })
-        .await?;
+        let mut command = redis::cmd("ZADD");
+        // NX: a meeting recorded as ended keeps its first end time.
+        command.arg(&key).arg("NX").arg(ended_at_ms).arg(&member);
+        self.query::<i64>(&command).await?;
         Ok(())
     }
 
@@ -36,27 +33,20 @@ impl RedisStore {
             return Ok(0);
         }
         let key = self.ended_meetings_key();
-        let due: Vec<String> = self
-            .call(|mut connection| {
-                let mut command = redis::cmd("ZRANGEBYSCORE");
-                command
-                    .arg(&key)
-                    .arg("-inf")
-                    .arg(ended_through_ms)
-                    .arg("LIMIT")
-                    .arg(0)
-                    .arg(meetings_max);
-                async move { command.query_async(&mut connection).await }
-            })
-            .await?;
+        let mut command = redis::cmd("ZRANGEBYSCORE");
+        command
+            .arg(&key)
+            .arg("-inf")
+            .arg(ended_through_ms)
+            .arg("LIMIT")
+            .arg(0)
+            .arg(meetings_max);
+        let due: Vec<String> = self.query(&command).await?;
         for member in &due {
             let remove_due = || async {
-                self.call(|mut connection| {
-                    let mut command = redis::cmd("ZREM");
-                    command.arg(&key).arg(member);
-                    async move { command.query_async::<i64>(&mut connection).await }
-                })
-                .await
+                let mut command = redis::cmd("ZREM");
+                command.arg(&key).arg(member);
+                self.query::<i64>(&command).await
             };
             let Ok(meeting_id) = member.parse::<MeetingId>() else {
                 // Dropped from the set, so that it does not block every later pass, and
@@ -70,12 +60,9 @@ impl RedisStore {
             // leaves the meeting due and the next pass finishes it.
             if let Some(group_id) = self.meeting_group(meeting_id).await? {
                 let log_key = self.log_key(group_id, meeting_id);
-                self.call(|mut connection| {
-                    let mut command = redis::cmd("DEL");
-                    command.arg(&log_key);
-                    async move { command.query_async::<i64>(&mut connection).await }
-                })
-                .await?;
+                let mut command = redis::cmd("DEL");
+                command.arg(&log_key);
+                self.query::<i64>(&command).await?;
             }
             remove_due().await?;
         }
