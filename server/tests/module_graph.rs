@@ -30,7 +30,7 @@ const LAYERS: &[&[&str]] = &[
         "transport::rate_limit",
     ],
     &["app"],
-    &["room", "room::registry", "room::actor"],
+    &["room", "room::registry", "room::actor", "room::lease"],
     &["transport::outbox", "transport::socket", "transport::frame"],
     &["store", "config", "secrets", "clock", "logging"],
 ];

@@ -16,28 +16,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use roundtable_protocol::{
-    CloseReason, Credential, ErrorCode, Event, EventFrame, GroupId, MeetingId, PresenceReason,
-    Reply, Request, ResumePoint, ServerMessage, Snapshot,
+    CloseReason, Credential, ErrorCode, Event, EventFrame, GroupId, PresenceReason, Reply, Request,
+    ResumePoint, ServerMessage, Snapshot,
 };
 use roundtable_rules::RoomEvent;
 use roundtable_rules::StoredEvent;
+use roundtable_server::Limits;
 use roundtable_server::clock::{Clock, SystemClock};
-use roundtable_server::store::{
-    AppendBatch, LogEntry, RedisOptions, RedisStore, Snapshot as StoredSnapshot, Store,
-};
-use roundtable_server::{Config, Limits, Server};
-use support::redis::{Persistence, TestRedis};
+use roundtable_server::store::{LogEntry, RedisStore, Store, fixtures};
+use support::redis::{Persistence, TestRedis, start_server, unique_prefix};
 use support::{Closed, TestClient, create_group, http_request};
 use tokio::process::Child;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// How long a test waits for a lease to expire or a room to come back before failing.
 const TAKEOVER_WAIT: Duration = Duration::from_secs(15);
-
-fn unique_prefix() -> String {
-    format!("rt-srv-{}:", uuid::Uuid::new_v4().simple())
-}
 
 /// Starts the real binary on the Redis store and returns it with the address it printed.
 async fn start_binary(redis_url: &str, prefix: &str, extra_args: &[&str]) -> (Child, SocketAddr) {
@@ -49,65 +41,6 @@ async fn start_binary(redis_url: &str, prefix: &str, extra_args: &[&str]) -> (Ch
     ];
     args.extend(extra_args.iter().map(|arg| OsStr::new(*arg)));
     support::start_binary(&args).await
-}
-
-/// A server in this process on the Redis store.
-struct InProcessServer {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
-}
-
-impl InProcessServer {
-    async fn start(redis_url: &str, prefix: &str, limits: Limits) -> InProcessServer {
-        let store = RedisStore::connect(redis_url, redis_options(prefix))
-            .await
-            .expect("connect to redis");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port");
-        let addr = listener.local_addr().expect("local addr");
-        let mut config = Config::for_tests(addr, std::env::temp_dir());
-        config.redis_url = Some(redis_url.to_string());
-        config.redis_prefix = prefix.to_string();
-        config.limits = limits;
-        let server = Server::with_parts(config, listener, Arc::new(store), Arc::new(SystemClock));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
-        InProcessServer {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await
-                .expect("server task")
-                .expect("server stops cleanly");
-        }
-    }
-}
-
-impl Drop for InProcessServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-fn redis_options(prefix: &str) -> RedisOptions {
-    RedisOptions {
-        key_prefix: prefix.to_string(),
-        ..RedisOptions::default()
-    }
 }
 
 /// Counts panics from now on on the calling thread. A `#[tokio::test]` runs its runtime, and so
@@ -179,7 +112,7 @@ fn record(history: &mut BTreeMap<u64, EventFrame>, who: &str, frames: &[EventFra
 #[tokio::test]
 async fn sigkill_with_redis_loses_no_acknowledged_action_and_clients_resume_exactly() {
     let redis = TestRedis::start();
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("rt-srv");
     // A short lease, so that the new process can take the meeting over soon after the kill.
     let args = ["--room-lease-ms", "1500"];
     let (mut first, addr) = start_binary(redis.url(), &prefix, &args).await;
@@ -378,8 +311,8 @@ async fn sigkill_with_redis_loses_no_acknowledged_action_and_clients_resume_exac
 async fn redis_outage_gives_typed_errors_and_the_server_recovers_by_itself() {
     let panics = count_panics();
     let mut redis = TestRedis::start_own(Persistence::AppendOnly);
-    let prefix = unique_prefix();
-    let server = InProcessServer::start(redis.url(), &prefix, Limits::default()).await;
+    let prefix = unique_prefix("rt-srv");
+    let server = start_server(redis.url(), &prefix, Limits::default()).await;
     let group = create_group(server.addr, "Outage peers").await;
     let idle_group = create_group(server.addr, "Not loaded yet").await;
     let mut facilitator = TestClient::connect(server.addr).await;
@@ -528,7 +461,7 @@ async fn redis_outage_gives_typed_errors_and_the_server_recovers_by_itself() {
 #[tokio::test]
 async fn two_processes_on_one_redis_never_both_run_a_meeting() {
     let redis = TestRedis::start();
-    let prefix = unique_prefix();
+    let prefix = unique_prefix("rt-srv");
     let args = ["--room-lease-ms", "1500", "--room-idle-seconds", "1"];
     let (mut first, first_addr) = start_binary(redis.url(), &prefix, &args).await;
     let (mut second, second_addr) = start_binary(redis.url(), &prefix, &args).await;
@@ -626,15 +559,15 @@ async fn two_processes_on_one_redis_never_both_run_a_meeting() {
 #[tokio::test]
 async fn a_room_whose_log_moved_on_without_it_closes_and_clients_resume_from_the_store() {
     let redis = TestRedis::start();
-    let prefix = unique_prefix();
-    let server = InProcessServer::start(redis.url(), &prefix, Limits::default()).await;
+    let prefix = unique_prefix("rt-srv");
+    let server = start_server(redis.url(), &prefix, Limits::default()).await;
     let group = create_group(server.addr, "Double writer").await;
     let mut facilitator = TestClient::connect(server.addr).await;
     facilitator.join_as_facilitator(&group, "Fran").await;
     let resume = facilitator.resume_point();
 
     // Another writer that ignored the lease appends the next event behind the room's back.
-    let intruder = RedisStore::connect(redis.url(), redis_options(&prefix))
+    let intruder = RedisStore::connect(redis.url(), support::redis::options(&prefix))
         .await
         .expect("connect");
     let foreign = StoredEvent {
@@ -647,13 +580,7 @@ async fn a_room_whose_log_moved_on_without_it_closes_and_clients_resume_from_the
         seq: resume.seq + 1,
         bytes: roundtable_rules::stored::encode_event(&foreign),
     }];
-    intruder
-        .append(AppendBatch {
-            group_id: group.group_id,
-            meeting_id: group.meeting_id,
-            entries: &entries,
-            snapshot: None,
-        })
+    fixtures::append(&intruder, group.group_id, group.meeting_id, &entries, None)
         .await
         .expect("the foreign append");
 
@@ -689,33 +616,20 @@ async fn a_room_whose_log_moved_on_without_it_closes_and_clients_resume_from_the
 #[tokio::test]
 async fn the_server_trims_logs_of_meetings_ended_longer_ago_than_the_retention() {
     let redis = TestRedis::start();
-    let prefix = unique_prefix();
-    let store = RedisStore::connect(redis.url(), redis_options(&prefix))
+    let prefix = unique_prefix("rt-srv");
+    let store = RedisStore::connect(redis.url(), support::redis::options(&prefix))
         .await
         .expect("connect");
     let hour_ms = 60 * 60 * 1000;
     let now_ms = SystemClock.now_ms();
     let mut meetings = Vec::new();
     for ended_hours_ago in [3, 1] {
-        let group_id = GroupId::random();
-        let meeting_id = MeetingId::random();
-        let snapshot = StoredSnapshot {
-            meeting_id,
-            seq: 0,
-            bytes: b"{}".to_vec(),
-        };
-        store.create_group(group_id, &snapshot).await.unwrap();
+        let (group_id, meeting_id) = fixtures::create_group(&store, "{}").await;
         let entries = [LogEntry {
             seq: 1,
             bytes: b"{}".to_vec(),
         }];
-        store
-            .append(AppendBatch {
-                group_id,
-                meeting_id,
-                entries: &entries,
-                snapshot: None,
-            })
+        fixtures::append(&store, group_id, meeting_id, &entries, None)
             .await
             .unwrap();
         store
@@ -729,7 +643,7 @@ async fn the_server_trims_logs_of_meetings_ended_longer_ago_than_the_retention()
         log_retention_hours: 2,
         ..Limits::default()
     };
-    let server = InProcessServer::start(redis.url(), &prefix, limits).await;
+    let server = start_server(redis.url(), &prefix, limits).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while !store.read_log(meetings[0], 0, 10).await.unwrap().is_empty() {
         assert!(

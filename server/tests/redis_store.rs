@@ -10,8 +10,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use roundtable_protocol::{GroupId, MeetingId};
+use roundtable_server::store::fixtures::{self, entries};
 use roundtable_server::store::{
-    AppendBatch, LogEntry, RedisOptions, RedisStore, Snapshot, Store, StoreError, conformance,
+    LogEntry, RedisOptions, RedisStore, Store, StoreError, conformance,
 };
 use support::redis::{Persistence, TestRedis};
 
@@ -20,34 +21,17 @@ const SLACK: Duration = Duration::from_secs(1);
 
 /// Options with a key prefix of the test's own, so that tests can share one Redis.
 fn options() -> RedisOptions {
-    RedisOptions {
-        key_prefix: format!("rt-test-{}:", uuid::Uuid::new_v4().simple()),
-        ..RedisOptions::default()
-    }
+    support::redis::options(&support::redis::unique_prefix("rt-test"))
 }
 
-fn entries(seqs: std::ops::RangeInclusive<u64>) -> Vec<LogEntry> {
-    seqs.map(|seq| LogEntry {
-        seq,
-        bytes: format!("event {seq}").into_bytes(),
-    })
-    .collect()
-}
-
+/// Appends `entries` without a snapshot.
 async fn append(
     store: &RedisStore,
     group_id: GroupId,
     meeting_id: MeetingId,
     entries: &[LogEntry],
 ) -> Result<(), StoreError> {
-    store
-        .append(AppendBatch {
-            group_id,
-            meeting_id,
-            entries,
-            snapshot: None,
-        })
-        .await
+    fixtures::append(store, group_id, meeting_id, entries, None).await
 }
 
 #[tokio::test]
@@ -67,17 +51,7 @@ async fn redis_store_lays_out_keys_as_documented() {
     let store = RedisStore::connect(redis.url(), options)
         .await
         .expect("connect");
-    let group_id = GroupId::random();
-    let meeting_id = MeetingId::random();
-    let snapshot = Snapshot {
-        meeting_id,
-        seq: 0,
-        bytes: b"start".to_vec(),
-    };
-    store
-        .create_group(group_id, &snapshot)
-        .await
-        .expect("create");
+    let (group_id, meeting_id) = fixtures::create_group(&store, "start").await;
     append(&store, group_id, meeting_id, &entries(1..=2))
         .await
         .expect("append");
@@ -138,17 +112,7 @@ async fn redis_store_caps_a_log_approximately() {
     )
     .await
     .expect("connect");
-    let group_id = GroupId::random();
-    let meeting_id = MeetingId::random();
-    let snapshot = Snapshot {
-        meeting_id,
-        seq: 0,
-        bytes: b"start".to_vec(),
-    };
-    store
-        .create_group(group_id, &snapshot)
-        .await
-        .expect("create");
+    let (group_id, meeting_id) = fixtures::create_group(&store, "start").await;
     for start in (1..=1000).step_by(50) {
         append(&store, group_id, meeting_id, &entries(start..=start + 49))
             .await
@@ -216,17 +180,7 @@ async fn redis_store_is_unavailable_during_an_outage_and_recovers_with_its_data(
     )
     .await
     .expect("connect");
-    let group_id = GroupId::random();
-    let meeting_id = MeetingId::random();
-    let snapshot = Snapshot {
-        meeting_id,
-        seq: 0,
-        bytes: b"start".to_vec(),
-    };
-    store
-        .create_group(group_id, &snapshot)
-        .await
-        .expect("create");
+    let (group_id, meeting_id) = fixtures::create_group(&store, "start").await;
     append(&store, group_id, meeting_id, &entries(1..=3))
         .await
         .expect("append before the outage");
@@ -284,7 +238,7 @@ async fn redis_store_is_unavailable_during_an_outage_and_recovers_with_its_data(
         .await
         .expect("load after the restart")
         .expect("the group survived the restart");
-    assert_eq!(loaded.snapshot, snapshot);
+    assert_eq!(loaded.snapshot, fixtures::snapshot(meeting_id, 0, "start"));
     assert_eq!(
         loaded.tail,
         entries(1..=4),
@@ -311,17 +265,7 @@ async fn a_stalled_redis_is_unavailable_within_the_timeout_then_works_again() {
     )
     .await
     .expect("connect");
-    let group_id = GroupId::random();
-    let meeting_id = MeetingId::random();
-    let snapshot = Snapshot {
-        meeting_id,
-        seq: 0,
-        bytes: b"start".to_vec(),
-    };
-    store
-        .create_group(group_id, &snapshot)
-        .await
-        .expect("create");
+    let (group_id, meeting_id) = fixtures::create_group(&store, "start").await;
     append(&store, group_id, meeting_id, &entries(1..=1))
         .await
         .expect("append 1");
@@ -394,17 +338,7 @@ async fn two_stores_racing_on_one_meeting_never_both_win() {
     let second = RedisStore::connect(redis.url(), options)
         .await
         .expect("connect second");
-    let group_id = GroupId::random();
-    let meeting_id = MeetingId::random();
-    let snapshot = Snapshot {
-        meeting_id,
-        seq: 0,
-        bytes: b"start".to_vec(),
-    };
-    first
-        .create_group(group_id, &snapshot)
-        .await
-        .expect("create");
+    let (group_id, meeting_id) = fixtures::create_group(&first, "start").await;
     let mut winners = Vec::new();
     for seq in 1..=50 {
         let from_first = vec![LogEntry {

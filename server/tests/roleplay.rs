@@ -21,10 +21,10 @@ use roundtable_protocol::{
     Credential, Criterion, ErrorCode, Event, EventFrame, MemberId, Reply, Request, RolePlayEvent,
     RolePlayId, RolePlayPhase, RolePlayRequest, RolePlayResults, Rubric, ServerMessage,
 };
-use roundtable_server::store::{RedisOptions, RedisStore, Store};
+use roundtable_server::store::{RedisStore, Store};
 use roundtable_server::{Limits, logging};
 use serde_json::Value;
-use support::redis::TestRedis;
+use support::redis::{TestRedis, options, unique_prefix};
 use support::{TestClient, TestGroup, TestServer, create_group};
 
 // ---------------------------------------------------------------------------------------------
@@ -938,16 +938,10 @@ async fn a_full_role_play_links_no_score_to_its_author_with_the_embedded_store()
 async fn a_full_role_play_links_no_score_to_its_author_with_the_redis_store() {
     captured_logs();
     let redis = TestRedis::start();
-    let prefix = format!("rt-roleplay-{}:", uuid::Uuid::new_v4().simple());
-    let store = RedisStore::connect(
-        redis.url(),
-        RedisOptions {
-            key_prefix: prefix.clone(),
-            ..RedisOptions::default()
-        },
-    )
-    .await
-    .expect("connect to redis");
+    let prefix = unique_prefix("rt-roleplay");
+    let store = RedisStore::connect(redis.url(), options(&prefix))
+        .await
+        .expect("connect to redis");
     let store: Arc<dyn Store> = Arc::new(store);
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_with_store(dir.path(), Limits::default(), store).await;

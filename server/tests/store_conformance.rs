@@ -1,9 +1,7 @@
 //! The store conformance suite against the embedded store, and its durability across reopen.
 
-use roundtable_protocol::{GroupId, MeetingId};
 use roundtable_server::store::{
-    AppendBatch, EmbeddedOptions, EmbeddedStore, JournalSync, LogEntry, Snapshot, Store,
-    conformance,
+    EmbeddedOptions, EmbeddedStore, JournalSync, conformance, fixtures,
 };
 
 #[tokio::test]
@@ -27,56 +25,17 @@ async fn embedded_store_syncing_every_write_passes_the_conformance_suite() {
 #[tokio::test]
 async fn embedded_store_keeps_acknowledged_writes_across_reopen() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let group_id = GroupId::random();
-    let meeting_id = MeetingId::random();
-    {
+    let (group_id, meeting_id) = {
         let store = EmbeddedStore::open(dir.path()).expect("open store");
-        let snapshot = Snapshot {
-            meeting_id,
-            seq: 0,
-            bytes: b"start".to_vec(),
-        };
-        store
-            .create_group(group_id, &snapshot)
-            .await
-            .expect("create");
-        let entries = vec![LogEntry {
-            seq: 1,
-            bytes: b"one".to_vec(),
-        }];
-        store
-            .append(AppendBatch {
-                group_id,
-                meeting_id,
-                entries: &entries,
-                snapshot: None,
-            })
+        let (group_id, meeting_id) = fixtures::create_group(&store, "start").await;
+        fixtures::append(&store, group_id, meeting_id, &[fixtures::entry(1)], None)
             .await
             .expect("append");
-    }
+        (group_id, meeting_id)
+    };
     // The first store's writer thread lets go of the file once its last handle is dropped.
-    let mut reopened = None;
-    for _ in 0..100 {
-        match EmbeddedStore::open(dir.path()) {
-            Ok(store) => {
-                reopened = Some(store);
-                break;
-            }
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
-        }
-    }
-    let reopened = reopened.expect("the store file reopens within 2 s");
-    let loaded = reopened
-        .load_room(group_id)
-        .await
-        .expect("load")
-        .expect("group exists");
-    assert_eq!(loaded.snapshot.bytes, b"start");
-    assert_eq!(
-        loaded.tail,
-        vec![LogEntry {
-            seq: 1,
-            bytes: b"one".to_vec()
-        }]
-    );
+    let reopened = fixtures::open_embedded(dir.path(), EmbeddedOptions::default()).await;
+    let loaded = fixtures::load(&reopened, group_id).await;
+    assert_eq!(loaded.snapshot, fixtures::snapshot(meeting_id, 0, "start"));
+    assert_eq!(loaded.tail, vec![fixtures::entry(1)]);
 }

@@ -4,13 +4,11 @@
 //! and loses nothing that was acknowledged, in the running store and after a reopen.
 
 use std::path::Path;
-use std::time::Duration;
 
 use roundtable_protocol::{GroupId, MeetingId, Seq};
 use roundtable_server::store::embedded::fail_points;
-use roundtable_server::store::{
-    AppendBatch, EmbeddedOptions, EmbeddedStore, JournalSync, LogEntry, Snapshot, Store, StoreError,
-};
+use roundtable_server::store::fixtures::{self, tail_seqs};
+use roundtable_server::store::{EmbeddedOptions, EmbeddedStore, JournalSync, Store, StoreError};
 
 fn options(sync: JournalSync) -> EmbeddedOptions {
     EmbeddedOptions {
@@ -21,13 +19,7 @@ fn options(sync: JournalSync) -> EmbeddedOptions {
 
 /// Opens the store in `dir`, waiting for a dropped predecessor's writer to let go of it.
 async fn open(dir: &Path, sync: JournalSync) -> EmbeddedStore {
-    for _ in 0..100 {
-        match EmbeddedStore::open_with(dir, options(sync)) {
-            Ok(store) => return store,
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-    panic!("the store in {} does not reopen within 2 s", dir.display());
+    fixtures::open_embedded(dir, options(sync)).await
 }
 
 /// Sets the fail point `name` to fail the store in `dir` (and no other).
@@ -41,43 +33,14 @@ async fn try_append(
     meeting_id: MeetingId,
     seq: Seq,
 ) -> Result<(), StoreError> {
-    let entries = [LogEntry {
-        seq,
-        bytes: format!("event {seq}").into_bytes(),
-    }];
-    store
-        .append(AppendBatch {
-            group_id,
-            meeting_id,
-            entries: &entries,
-            snapshot: None,
-        })
-        .await
-}
-
-async fn tail_seqs(store: &EmbeddedStore, group_id: GroupId) -> Vec<Seq> {
-    let room = store
-        .load_room(group_id)
-        .await
-        .expect("load")
-        .expect("the group exists");
-    room.tail.iter().map(|entry| entry.seq).collect()
+    fixtures::append(store, group_id, meeting_id, &[fixtures::entry(seq)], None).await
 }
 
 /// A store in a new directory with a group whose log holds the acknowledged seqs 1 and 2.
 async fn store_with_two_appends(sync: JournalSync) -> (tempfile::TempDir, EmbeddedStore, GroupId) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = open(dir.path(), sync).await;
-    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
-    let snapshot = Snapshot {
-        meeting_id,
-        seq: 0,
-        bytes: b"start".to_vec(),
-    };
-    store
-        .create_group(group_id, &snapshot)
-        .await
-        .expect("create group");
+    let (group_id, meeting_id) = fixtures::create_group(&store, "start").await;
     for seq in 1..=2 {
         try_append(&store, group_id, meeting_id, seq)
             .await
@@ -91,13 +54,7 @@ async fn store_with_two_appends(sync: JournalSync) -> (tempfile::TempDir, Embedd
 /// write succeeds, and all of them are there after a reopen.
 async fn a_failing_journal_step_refuses_the_write_and_loses_nothing(name: &str, sync: JournalSync) {
     let (dir, store, group_id) = store_with_two_appends(sync).await;
-    let meeting_id = store
-        .load_room(group_id)
-        .await
-        .expect("load")
-        .expect("group")
-        .snapshot
-        .meeting_id;
+    let meeting_id = fixtures::load(&store, group_id).await.snapshot.meeting_id;
 
     fail_at(name, dir.path());
     let refused = try_append(&store, group_id, meeting_id, 3).await;

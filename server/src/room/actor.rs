@@ -40,6 +40,7 @@ use roundtable_rules::state::{
 use roundtable_rules::{Change, Command, RoomLimits, stored};
 
 use super::ConnectionId;
+use super::lease::Lease;
 use crate::clock::{Clock, sleep_until_or_never};
 use crate::config::Limits;
 use crate::secrets::new_secret;
@@ -95,6 +96,18 @@ pub struct RoomContext {
     pub lease_owner: Arc<str>,
 }
 
+impl RoomContext {
+    /// This process's ownership lease of `group_id`'s room.
+    pub fn lease(&self, group_id: GroupId) -> Lease {
+        Lease::new(
+            Arc::clone(&self.store),
+            group_id,
+            Arc::clone(&self.lease_owner),
+            self.limits.room_lease_ms,
+        )
+    }
+}
+
 /// A connection in the room.
 #[derive(Debug)]
 struct Subscriber {
@@ -113,6 +126,8 @@ struct RecentEvent {
 /// The actor's private state.
 struct RoomActor {
     context: RoomContext,
+    /// The group's ownership lease, which the registry took for this room.
+    lease: Lease,
     /// The limits the room's rules enforce, from `context.limits`.
     rule_limits: RoomLimits,
     state: RoomState,
@@ -149,10 +164,12 @@ const PRESENCE_RETRY: Duration = Duration::from_secs(1);
 /// command's frames wait only for a handful of others.
 const COMMANDS_PER_STEP_MAX: usize = 16;
 
-/// Builds a room from what the store holds and starts its task. `on_stop` runs when the task
-/// ends (the registry uses it to forget the room).
+/// Builds a room from what the store holds and starts its task. `lease` is the group's ownership
+/// lease, which the caller has taken: the room renews it while it lives and releases it when it
+/// stops. `on_stop` runs when the task ends (the registry uses it to forget the room).
 pub fn spawn(
     context: RoomContext,
+    lease: Lease,
     loaded: LoadedRoom,
     commands: mpsc::Receiver<RoomCommand>,
     on_stop: impl FnOnce() + Send + 'static,
@@ -185,6 +202,7 @@ pub fn spawn(
     let actor = RoomActor {
         rule_limits: context.limits.rules(),
         context,
+        lease,
         state,
         subscribers: HashMap::new(),
         recent,
@@ -318,7 +336,7 @@ impl RoomActor {
         if !self.ownership_lost {
             Box::pin(self.write_final_snapshot()).await;
         }
-        Box::pin(self.release_lease()).await;
+        Box::pin(self.lease.release()).await;
         info!(group = %self.group_id(), seq = self.state.seq, "room stopped");
     }
 

@@ -4,10 +4,13 @@
 //! - [`actor`]: the task that alone owns one room's state: it decides commands with the rules,
 //!   persists their events, then fans them out to the room's connections.
 //! - [`registry`]: finds the live room of a group, loading it from the store on first use.
+//! - [`lease`]: the group's ownership lease, which the registry takes and the room renews and
+//!   releases.
 //!
 //! A room reaches its connections only through their outboxes ([`crate::transport::outbox`]).
 
 pub mod actor;
+pub mod lease;
 pub mod registry;
 
 /// Identifies one WebSocket connection within the process, for logs and room bookkeeping.

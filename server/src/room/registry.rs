@@ -2,9 +2,10 @@
 //! most one live room in the process; concurrent first joins wait for the same load.
 //!
 //! Before loading a room the registry takes the group's ownership lease in the store
-//! ([`crate::store::Store::take_lease`]), so that at most one process runs a meeting: when
+//! ([`Lease::take`]), so that at most one process runs a meeting: when
 //! another process holds it, the join is refused with `room_elsewhere` and nothing is loaded.
-//! The room renews the lease while it is live and releases it when it stops.
+//! The room, which is handed the [`Lease`], renews it while it is live and releases it when it
+//! stops.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use tracing::warn;
 
 use super::ConnectionId;
 use super::actor::{self, JoinCommand, RoomCommand, RoomContext};
+use super::lease::Lease;
 use crate::transport::outbox::Outbox;
 use roundtable_rules::state::{RoomError, RoomState};
 
@@ -166,52 +168,37 @@ impl Registry {
                 "the server is shutting down",
             ));
         }
-        self.take_lease(group_id).await?;
-        let loaded = self.load_owned(group_id, slot, alive).await;
-        if loaded.is_err() {
-            self.release_lease(group_id).await;
-        }
-        loaded
-    }
-
-    async fn take_lease(&self, group_id: GroupId) -> Result<(), RoomError> {
-        let owner = &self.context.lease_owner;
-        let lease_ms = self.context.limits.room_lease_ms;
-        match self
-            .context
-            .store
-            .take_lease(group_id, owner, lease_ms)
-            .await
-        {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(RoomError::new(
-                ErrorCode::RoomElsewhere,
-                "this meeting is live on another server; try again in a moment",
-            )),
-            Err(error) => {
-                warn!(group = %group_id, %error, "could not take the room's lease");
-                Err(RoomError::new(
+        let lease = self.context.lease(group_id);
+        match lease.take().await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(RoomError::new(
+                    ErrorCode::RoomElsewhere,
+                    "this meeting is live on another server; try again in a moment",
+                ));
+            }
+            Err(_) => {
+                return Err(RoomError::new(
                     ErrorCode::StorageUnavailable,
                     "the group could not be loaded; try again shortly",
-                ))
+                ));
             }
         }
-    }
-
-    async fn release_lease(&self, group_id: GroupId) {
-        let owner = &self.context.lease_owner;
-        if let Err(error) = self.context.store.release_lease(group_id, owner).await {
-            warn!(group = %group_id, %error, "could not release the room's lease");
+        let loaded = self.load_owned(&lease, slot, alive).await;
+        if loaded.is_err() {
+            lease.release().await;
         }
+        loaded
     }
 
     /// Loads and starts a room whose lease this process holds.
     async fn load_owned(
         &self,
-        group_id: GroupId,
+        lease: &Lease,
         slot: &Slot,
         alive: TaskTrackerToken,
     ) -> Result<RoomHandle, RoomError> {
+        let group_id = lease.group_id();
         let loaded = match self.context.store.load_room(group_id).await {
             Ok(Some(loaded)) => loaded,
             Ok(None) => {
@@ -231,10 +218,16 @@ impl Registry {
         let (commands, receiver) = mpsc::channel(ROOM_QUEUE_MAX);
         let rooms = Arc::clone(&self.rooms);
         let own_slot = Arc::clone(slot);
-        actor::spawn(self.context.clone(), loaded, receiver, move || {
-            rooms.remove_if(&group_id, |_, current| Arc::ptr_eq(current, &own_slot));
-            drop(alive);
-        })
+        actor::spawn(
+            self.context.clone(),
+            lease.clone(),
+            loaded,
+            receiver,
+            move || {
+                rooms.remove_if(&group_id, |_, current| Arc::ptr_eq(current, &own_slot));
+                drop(alive);
+            },
+        )
         .map_err(|error| {
             warn!(group = %group_id, %error, "stored room is damaged");
             RoomError::new(

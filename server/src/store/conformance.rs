@@ -5,7 +5,8 @@
 
 use roundtable_protocol::{GroupId, MeetingId};
 
-use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
+use super::fixtures::{append, create_group, entries, entry, load, snapshot};
+use super::{Store, StoreError};
 
 /// Runs every check against `store`, which must be empty.
 pub async fn run_all(store: &dyn Store) {
@@ -26,58 +27,9 @@ pub async fn run_all(store: &dyn Store) {
     ended_meetings_logs_are_trimmed_after_retention(store).await;
 }
 
-fn entry(seq: u64) -> LogEntry {
-    LogEntry {
-        seq,
-        bytes: format!("{{\"event\":{seq}}}").into_bytes(),
-    }
-}
-
-fn entries(seqs: std::ops::RangeInclusive<u64>) -> Vec<LogEntry> {
-    seqs.map(entry).collect()
-}
-
-fn snapshot(meeting_id: MeetingId, seq: u64, text: &str) -> Snapshot {
-    Snapshot {
-        meeting_id,
-        seq,
-        bytes: text.as_bytes().to_vec(),
-    }
-}
-
+/// A new group whose first snapshot's bytes are `initial`.
 async fn new_group(store: &dyn Store) -> (GroupId, MeetingId) {
-    let group_id = GroupId::random();
-    let meeting_id = MeetingId::random();
-    store
-        .create_group(group_id, &snapshot(meeting_id, 0, "initial"))
-        .await
-        .expect("create_group on a new id succeeds");
-    (group_id, meeting_id)
-}
-
-async fn load(store: &dyn Store, group_id: GroupId) -> LoadedRoom {
-    store
-        .load_room(group_id)
-        .await
-        .expect("load_room succeeds")
-        .expect("a created group loads")
-}
-
-async fn append(
-    store: &dyn Store,
-    group_id: GroupId,
-    meeting_id: MeetingId,
-    entries: &[LogEntry],
-    snapshot: Option<&Snapshot>,
-) -> Result<(), StoreError> {
-    store
-        .append(AppendBatch {
-            group_id,
-            meeting_id,
-            entries,
-            snapshot,
-        })
-        .await
+    create_group(store, "initial").await
 }
 
 async fn create_then_load(store: &dyn Store) {

@@ -17,12 +17,14 @@
 //! longer ago than the retention ([`Store::trim_ended_logs`]).
 //!
 //! Every implementation must pass [`conformance`], the suite written once against this trait.
+//! The stores' tests make their data with [`fixtures`].
 
 use async_trait::async_trait;
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
 pub mod conformance;
 pub mod embedded;
+pub mod fixtures;
 pub mod redis;
 
 pub use self::redis::{RedisOptions, RedisStore};

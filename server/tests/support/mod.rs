@@ -15,7 +15,7 @@ use roundtable_protocol::{
     MemberId, Reply, Request, RequestId, ResumePoint, Role, ServerMessage, Snapshot,
 };
 use roundtable_server::clock::SystemClock;
-use roundtable_server::store::{EmbeddedStore, Store};
+use roundtable_server::store::{EmbeddedOptions, Store, fixtures};
 use roundtable_server::{Config, Limits, Server};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -41,19 +41,9 @@ impl TestServer {
 
     pub async fn start_with(data_dir: &Path, limits: Limits) -> TestServer {
         // The embedded store lets go of its file only when its writer thread ends; a restarted
-        // test server retries briefly.
-        let mut store = None;
-        for _ in 0..100 {
-            match EmbeddedStore::open(data_dir) {
-                Ok(opened) => {
-                    store = Some(opened);
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-        let store: Arc<dyn Store> = Arc::new(store.expect("the store opens within 2 s"));
-        Self::start_with_store(data_dir, limits, store).await
+        // test server waits for it.
+        let store = fixtures::open_embedded(data_dir, EmbeddedOptions::default()).await;
+        Self::start_with_store(data_dir, limits, Arc::new(store)).await
     }
 
     /// A server over any store (the Redis store, for instance).
@@ -62,12 +52,21 @@ impl TestServer {
         limits: Limits,
         store: Arc<dyn Store>,
     ) -> TestServer {
+        Self::start_configured(data_dir, store, |config| config.limits = limits).await
+    }
+
+    /// A server over `store`, configured for tests (`Config::for_tests`) and then by `configure`.
+    pub async fn start_configured(
+        data_dir: &Path,
+        store: Arc<dyn Store>,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local addr");
         let mut config = Config::for_tests(addr, data_dir.to_path_buf());
-        config.limits = limits;
+        configure(&mut config);
         let server = Server::with_parts(config, listener, store, Arc::new(SystemClock));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {

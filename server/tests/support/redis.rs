@@ -10,10 +10,42 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use roundtable_server::Limits;
+use roundtable_server::store::{RedisOptions, RedisStore};
+
+use super::TestServer;
 
 /// The environment variable naming an external Redis to test against.
 pub const URL_VAR: &str = "ROUNDTABLE_TEST_REDIS_URL";
+
+/// A key prefix of its own (`<label>-<random>:`), so that tests can share one Redis.
+pub fn unique_prefix(label: &str) -> String {
+    format!("{label}-{}:", uuid::Uuid::new_v4().simple())
+}
+
+/// The default options with the key prefix `prefix`.
+pub fn options(prefix: &str) -> RedisOptions {
+    RedisOptions {
+        key_prefix: prefix.to_string(),
+        ..RedisOptions::default()
+    }
+}
+
+/// A server in this process on the Redis store at `url` under the key prefix `prefix`.
+pub async fn start_server(url: &str, prefix: &str, limits: Limits) -> TestServer {
+    let store = RedisStore::connect(url, options(prefix))
+        .await
+        .expect("connect to redis");
+    TestServer::start_configured(&std::env::temp_dir(), Arc::new(store), |config| {
+        config.redis_url = Some(url.to_string());
+        config.redis_prefix = prefix.to_string();
+        config.limits = limits;
+    })
+    .await
+}
 
 /// How long a started server may take to answer PING.
 const START_TIMEOUT: Duration = Duration::from_secs(10);

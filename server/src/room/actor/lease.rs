@@ -19,35 +19,15 @@ impl RoomActor {
     /// error leaves the room running: the lease may still be valid, and if it is not, the seq
     /// check refuses this room's next write.
     pub(super) async fn renew_lease(&mut self) {
-        let lease_ms = self.context.limits.room_lease_ms;
-        match self
-            .context
-            .store
-            .take_lease(self.group_id(), &self.context.lease_owner, lease_ms)
-            .await
-        {
-            Ok(true) => {}
+        match self.lease.take().await {
+            // `Lease::take` logged the error.
+            Ok(true) | Err(_) => {}
             Ok(false) => self.lose_ownership("another process holds the room's lease"),
-            Err(error) => {
-                warn!(group = %self.group_id(), %error, "could not renew the room's lease");
-            }
         }
     }
 
     pub(super) fn lose_ownership(&mut self, why: &str) {
         warn!(group = %self.group_id(), why, "this process no longer owns the room; closing it");
         self.ownership_lost = true;
-    }
-
-    pub(super) async fn release_lease(&self) {
-        if let Err(error) = self
-            .context
-            .store
-            .release_lease(self.group_id(), &self.context.lease_owner)
-            .await
-        {
-            // The lease expires by itself; another process waits at most that long.
-            warn!(group = %self.group_id(), %error, "could not release the room's lease");
-        }
     }
 }

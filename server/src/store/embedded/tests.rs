@@ -11,6 +11,7 @@ use super::options::UNWRITTEN_MAX;
 use super::tables::{LAST_JOURNAL_BATCH, LOG, META};
 use super::task::lock;
 use super::*;
+use crate::store::fixtures::{self, entry, open_embedded, tail_seqs};
 
 /// Options under which the writer never checkpoints on its own while the test runs.
 fn no_checkpoints() -> EmbeddedOptions {
@@ -33,32 +34,11 @@ fn no_timed_commits() -> EmbeddedOptions {
 
 /// Opens the store in `dir`, waiting for a dropped predecessor's writer to let go of it.
 async fn reopen(dir: &Path) -> EmbeddedStore {
-    reopen_with(dir, no_checkpoints()).await
-}
-
-async fn reopen_with(dir: &Path, options: EmbeddedOptions) -> EmbeddedStore {
-    for _ in 0..100 {
-        match EmbeddedStore::open_with(dir, options.clone()) {
-            Ok(store) => return store,
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-    panic!("the store in {} does not reopen within 2 s", dir.display());
-}
-
-fn entry(seq: Seq) -> LogEntry {
-    LogEntry {
-        seq,
-        bytes: format!("event {seq}").into_bytes(),
-    }
+    open_embedded(dir, no_checkpoints()).await
 }
 
 fn snapshot(meeting_id: MeetingId, seq: Seq) -> Snapshot {
-    Snapshot {
-        meeting_id,
-        seq,
-        bytes: format!("state at {seq}").into_bytes(),
-    }
+    fixtures::snapshot(meeting_id, seq, &format!("state at {seq}"))
 }
 
 fn append_op(group_id: GroupId, meeting_id: MeetingId, seq: Seq) -> Op {
@@ -77,14 +57,7 @@ async fn try_append_entry(
     meeting_id: MeetingId,
     entry: LogEntry,
 ) -> Result<(), StoreError> {
-    store
-        .append(AppendBatch {
-            group_id,
-            meeting_id,
-            entries: &[entry],
-            snapshot: None,
-        })
-        .await
+    fixtures::append(store, group_id, meeting_id, &[entry], None).await
 }
 
 /// Appends seq `seq` and answers how the store took it.
@@ -121,15 +94,6 @@ async fn within_two_seconds(mut condition: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     false
-}
-
-async fn tail_seqs(store: &EmbeddedStore, group_id: GroupId) -> Vec<Seq> {
-    let loaded = store
-        .load_room(group_id)
-        .await
-        .expect("load")
-        .expect("the group exists");
-    loaded.tail.iter().map(|entry| entry.seq).collect()
 }
 
 /// The last journal batch the redb file holds, read as every read is (after the writer
@@ -278,7 +242,7 @@ async fn a_store_many_times_its_cache_reads_back_every_write_also_after_a_crash(
         ..no_checkpoints()
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = reopen_with(dir.path(), options.clone()).await;
+    let store = open_embedded(dir.path(), options.clone()).await;
     let padding = "x".repeat(2000);
     let groups: Vec<(GroupId, MeetingId)> = (0..300)
         .map(|_| (GroupId::random(), MeetingId::random()))
@@ -340,7 +304,7 @@ async fn a_store_many_times_its_cache_reads_back_every_write_also_after_a_crash(
         }
     };
     check(store).await;
-    check(reopen_with(crashed.path(), options).await).await;
+    check(open_embedded(crashed.path(), options).await).await;
 }
 
 /// A closed store holding one group (journal batch 1), and a journal behind it with three
@@ -469,7 +433,7 @@ async fn checkpoints_empty_the_journal() {
         checkpoint_journal_bytes: 1,
         ..no_checkpoints()
     };
-    let store = reopen_with(dir.path(), options).await;
+    let store = open_embedded(dir.path(), options).await;
     append(&store, group_id, meeting_id, 2).await;
     // The checkpoint follows the answer; wait for it (through the writer).
     store.flush().await.expect("flush");
@@ -481,7 +445,7 @@ async fn checkpoints_empty_the_journal() {
         checkpoint_interval: Duration::from_millis(50),
         ..no_checkpoints()
     };
-    let store = reopen_with(dir.path(), options).await;
+    let store = open_embedded(dir.path(), options).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     append(&store, group_id, meeting_id, 3).await;
     assert!(
@@ -528,7 +492,7 @@ async fn a_failed_transaction_is_rebuilt_from_the_journal() {
     let scenario = fail::FailScenario::setup();
     let dir = tempfile::tempdir().expect("temp dir");
     let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
-    let store = reopen_with(dir.path(), no_timed_commits()).await;
+    let store = open_embedded(dir.path(), no_timed_commits()).await;
     create_empty_group(&store, group_id, meeting_id).await;
     store.flush().await.expect("checkpoint");
     for seq in 1..=3 {
@@ -896,7 +860,7 @@ async fn a_failed_background_commit_is_repaired_with_its_window_s_writes() {
     for kind in [CommitKind::Visible, CommitKind::Checkpoint] {
         let dir = tempfile::tempdir().expect("temp dir");
         let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
-        let store = reopen_with(dir.path(), no_timed_commits()).await;
+        let store = open_embedded(dir.path(), no_timed_commits()).await;
         create_empty_group(&store, group_id, meeting_id).await;
         append(&store, group_id, meeting_id, 1).await;
         let release = begin_held(&store, kind).await;
@@ -928,7 +892,7 @@ async fn writes_go_on_while_the_open_transaction_commits_and_are_checked_against
     let dir = tempfile::tempdir().expect("temp dir");
     let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
     let (new_group, new_meeting) = (GroupId::random(), MeetingId::random());
-    let store = reopen_with(dir.path(), no_timed_commits()).await;
+    let store = open_embedded(dir.path(), no_timed_commits()).await;
     create_empty_group(&store, group_id, meeting_id).await;
     store.flush().await.expect("checkpoint");
     // Written to the open transaction: the commit that begins now holds them, and the window
@@ -997,7 +961,7 @@ async fn writes_go_on_while_the_open_transaction_commits_and_are_checked_against
 async fn appends_held_unwritten_are_written_in_order_before_a_trim_and_a_commit() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
-    let store = reopen_with(dir.path(), no_timed_commits()).await;
+    let store = open_embedded(dir.path(), no_timed_commits()).await;
     create_empty_group(&store, group_id, meeting_id).await;
     // In one open transaction: more appends than it holds unwritten at a time, a trim of all
     // but the last two (some of them still unwritten: the trim must come after them) and more

@@ -1,0 +1,67 @@
+//! A group's ownership lease as this process holds it (see ARCHITECTURE.md, "Several server
+//! nodes"): the registry takes it before loading the group's room, the room renews it while it
+//! is live and releases it when it stops. Both use one [`Lease`], so this process's owner id,
+//! the lease's duration and the logging of a failed store call are in one place.
+
+use std::sync::Arc;
+
+use roundtable_protocol::GroupId;
+use tracing::warn;
+
+use crate::store::{Store, StoreError};
+
+/// This process's lease of one group's room in the store.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    store: Arc<dyn Store>,
+    group_id: GroupId,
+    /// This process's random id as the holder of leases.
+    owner: Arc<str>,
+    duration_ms: u64,
+}
+
+impl Lease {
+    /// The lease of `group_id`'s room for `owner`, taken for `duration_ms` at a time.
+    pub fn new(
+        store: Arc<dyn Store>,
+        group_id: GroupId,
+        owner: Arc<str>,
+        duration_ms: u64,
+    ) -> Self {
+        Lease {
+            store,
+            group_id,
+            owner,
+            duration_ms,
+        }
+    }
+
+    /// The group whose room the lease is of.
+    pub fn group_id(&self) -> GroupId {
+        self.group_id
+    }
+
+    /// Takes the lease, or renews it if this process holds it already
+    /// ([`Store::take_lease`]). Answers whether this process holds it now: `false` means that
+    /// another process does. A store error is logged and returned; the lease may then still be
+    /// held, or not.
+    pub async fn take(&self) -> Result<bool, StoreError> {
+        let taken = self
+            .store
+            .take_lease(self.group_id, &self.owner, self.duration_ms)
+            .await;
+        if let Err(error) = &taken {
+            warn!(group = %self.group_id, %error, "could not take or renew the room's lease");
+        }
+        taken
+    }
+
+    /// Gives the lease up if this process still holds it ([`Store::release_lease`]). A failure
+    /// is logged and otherwise ignored: the lease expires by itself, so another process waits
+    /// at most that long.
+    pub async fn release(&self) {
+        if let Err(error) = self.store.release_lease(self.group_id, &self.owner).await {
+            warn!(group = %self.group_id, %error, "could not release the room's lease");
+        }
+    }
+}

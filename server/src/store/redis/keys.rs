@@ -1,0 +1,150 @@
+//! The Redis key layout, and the index from a meeting to its group.
+//!
+//! Every key starts with a configurable prefix, `rt:` by default ([`RedisOptions::key_prefix`]),
+//! so that several deployments or test runs can share one Redis without seeing each other's
+//! data. Below, `<group>` and `<meeting>` are ids in their hyphenated UUID form.
+//!
+//! - `rt:{g:<group>}:snapshot` is a hash holding the group's latest snapshot in three fields:
+//!   `meeting` (the snapshot's meeting id), `seq` (the seq it was taken at, in decimal) and
+//!   `data` (the snapshot's opaque bytes). Its existence is what makes the group exist.
+//! - `rt:{g:<group>}:m:<meeting>:log` is a Redis Stream holding the meeting's event log. Each
+//!   entry has the explicit stream id `<seq>-0` (the event's seq as the id's first part, zero as
+//!   its second) and one field, `e`, holding the event's bytes. Because the stream id orders like
+//!   the seq, `XRANGE key <after+1> + COUNT <limit>` reads the entries after a seq in order, and
+//!   `XTRIM key MINID <through+1>` removes the entries up to a seq. Seq 0 is never logged (a log
+//!   starts at 1), so the id `0-0`, which streams refuse, is never needed; with the seq in the
+//!   id's first part, a bare seq is itself a valid range bound, which `0-<seq>` would not give.
+//!   A stream refuses an id not greater than its last one, so a repeated seq could never be
+//!   stored twice even without the head check.
+//! - `rt:{g:<group>}:m:<meeting>:head` is a string holding, in decimal, the last seq ever
+//!   appended to the meeting's log. It is kept when the log is trimmed, so that the log goes on
+//!   where it was rather than where its oldest remaining entry is; a missing head means 0.
+//! - `rt:meeting:<meeting>` is a string holding the id of the group the meeting belongs to. It
+//!   is an index for [`Store::read_log`] and [`Store::trim_log`], which are given only a
+//!   meeting id, while the meeting's keys are named by its group.
+//!
+//! - `rt:{g:<group>}:lease` is a string holding the random owner id of the server process
+//!   whose live room runs the group's meeting, with an expiry (`PX`). See [`lease`](super::lease).
+//! - `rt:ended_meetings` is a sorted set of the ended meetings whose logs are still kept: the
+//!   member is the meeting id, the score the time it ended in Unix milliseconds. The retention
+//!   pass reads it oldest first (`ZRANGEBYSCORE ... LIMIT`), deletes each due meeting's log
+//!   stream, then removes the member. The meeting's head and index keys stay (they are small,
+//!   and the head keeps seqs from repeating).
+//!
+//! The part in braces is a Redis Cluster hash tag: a cluster places a key by the hash of the tag
+//! alone, so all keys of one group, its meetings' logs and heads included, live on the same node.
+//! This matters because one append writes the group's snapshot, the meeting's log and the
+//! meeting's head together, atomically, and Redis runs a script or transaction only over keys of
+//! one hash slot. That is also why a meeting's keys carry its group's tag rather than a tag of
+//! their own. The index key `rt:meeting:<meeting>` has no tag and may live on another node, so
+//! it is written by its own command, never inside the append script: when a group is created
+//! (for its first snapshot's meeting), and before the first append to a meeting that this
+//! process makes (remembered in a bounded in-memory map, so later appends skip it). Writing it
+//! before the log entries means that a log is never without its index; a meeting's group never
+//! changes, so writing it twice is harmless. Reading a log costs one extra `GET` for the index,
+//! also remembered in memory.
+
+use roundtable_protocol::{GroupId, MeetingId};
+
+#[cfg(doc)]
+use super::RedisOptions;
+use super::RedisStore;
+#[cfg(doc)]
+use crate::store::Store;
+use crate::store::StoreError;
+
+/// The most meeting-to-group mappings remembered in memory; the memory is cleared when full.
+const KNOWN_MEETINGS_MAX: usize = 65_536;
+
+impl RedisStore {
+    fn group_tag(&self, group_id: GroupId) -> String {
+        format!("{}{{g:{group_id}}}", self.options.key_prefix)
+    }
+
+    pub(super) fn snapshot_key(&self, group_id: GroupId) -> String {
+        format!("{}:snapshot", self.group_tag(group_id))
+    }
+
+    pub(super) fn head_key(&self, group_id: GroupId, meeting_id: MeetingId) -> String {
+        format!("{}:m:{meeting_id}:head", self.group_tag(group_id))
+    }
+
+    pub(super) fn log_key(&self, group_id: GroupId, meeting_id: MeetingId) -> String {
+        format!("{}:m:{meeting_id}:log", self.group_tag(group_id))
+    }
+
+    pub(super) fn lease_key(&self, group_id: GroupId) -> String {
+        format!("{}:lease", self.group_tag(group_id))
+    }
+
+    pub(super) fn ended_meetings_key(&self) -> String {
+        format!("{}ended_meetings", self.options.key_prefix)
+    }
+
+    pub(super) fn meeting_index_key(&self, meeting_id: MeetingId) -> String {
+        format!("{}meeting:{meeting_id}", self.options.key_prefix)
+    }
+
+    fn remember_meeting(&self, meeting_id: MeetingId, group_id: GroupId) {
+        let mut known = self.known_meetings.lock().expect("known meetings lock");
+        if known.len() >= KNOWN_MEETINGS_MAX {
+            known.clear();
+        }
+        known.insert(meeting_id, group_id);
+    }
+
+    fn known_group(&self, meeting_id: MeetingId) -> Option<GroupId> {
+        let known = self.known_meetings.lock().expect("known meetings lock");
+        known.get(&meeting_id).copied()
+    }
+
+    /// Writes the meeting's index key unless this process has already.
+    pub(super) async fn ensure_meeting_index(
+        &self,
+        meeting_id: MeetingId,
+        group_id: GroupId,
+    ) -> Result<(), StoreError> {
+        if self.known_group(meeting_id) == Some(group_id) {
+            return Ok(());
+        }
+        self.write_meeting_index(meeting_id, group_id).await
+    }
+
+    pub(super) async fn write_meeting_index(
+        &self,
+        meeting_id: MeetingId,
+        group_id: GroupId,
+    ) -> Result<(), StoreError> {
+        let key = self.meeting_index_key(meeting_id);
+        let value = group_id.to_string();
+        let mut command = redis::cmd("SET");
+        command.arg(&key).arg(&value);
+        self.query::<()>(&command).await?;
+        self.remember_meeting(meeting_id, group_id);
+        Ok(())
+    }
+
+    /// The group a meeting belongs to, from memory or the index key; `None` if never indexed.
+    pub(super) async fn meeting_group(
+        &self,
+        meeting_id: MeetingId,
+    ) -> Result<Option<GroupId>, StoreError> {
+        if let Some(group_id) = self.known_group(meeting_id) {
+            return Ok(Some(group_id));
+        }
+        let key = self.meeting_index_key(meeting_id);
+        let mut command = redis::cmd("GET");
+        command.arg(&key);
+        let value: Option<String> = self.query(&command).await?;
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let group_id: GroupId = value.parse().map_err(|_| {
+            StoreError::Corrupt(format!(
+                "meeting index {key} holds {value:?}, not a group id"
+            ))
+        })?;
+        self.remember_meeting(meeting_id, group_id);
+        Ok(Some(group_id))
+    }
+}

@@ -1,0 +1,239 @@
+//! The Redis store: groups, snapshots and event logs in a Redis server.
+//!
+//! By responsibility: [`options`] (how to reach and use the server), [`keys`] (the key layout
+//! and the meeting index), [`scripts`] (the Lua scripts and invoking them), [`groups`] (creating
+//! and loading a group), [`log`] (appending to, reading and trimming a meeting's log),
+//! [`decode`] (entries and snapshots as Redis answers them), [`lease`] (room ownership) and
+//! [`retention`] (ended meetings and trimming their logs). This module holds the store itself:
+//! connecting, running one Redis operation, and the [`Store`] impl, which bounds every call in
+//! time and delegates it.
+//!
+//! Every call is bounded by [`RedisOptions::timeout`]: an unreachable or stalled Redis gives
+//! [`StoreError::Unavailable`] once it passes. The connection is a
+//! [`redis::aio::ConnectionManager`], which reconnects by itself, so the same store works again
+//! once Redis is back. A write that timed out may still have been carried out, if Redis got the
+//! command and ran it late: a retry of it then fails with [`StoreError::Conflict`]. How durable
+//! an acknowledged write is depends on the server's persistence settings: with `appendonly yes`
+//! Redis writes its append-only file before it replies, so a crash of Redis loses nothing
+//! acknowledged; a power loss loses at most the last second with `appendfsync everysec`, like
+//! the embedded store's last ~100 ms, and nothing with `appendfsync always`.
+//!
+//! The layout is ready for Redis Cluster, but the connection is to one server (or a proxy);
+//! talking to a cluster directly would need the `redis` crate's cluster connection instead.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
+use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
+
+use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
+
+mod decode;
+mod groups;
+mod keys;
+mod lease;
+mod log;
+mod options;
+mod retention;
+mod scripts;
+
+pub use self::options::{LOG_ENTRIES_MAX, RedisOptions};
+
+/// A store in a Redis server. Cheap to clone; all clones share the connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    options: Arc<RedisOptions>,
+    /// Meetings whose index key this process has written or read: meeting id -> group id.
+    known_meetings: Arc<Mutex<HashMap<MeetingId, GroupId>>>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to the Redis server at `url` (`redis://host:port/db`), waiting at most
+    /// `options.timeout` for it to answer.
+    pub async fn connect(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
+        if options.key_prefix.contains(['{', '}']) {
+            return Err(StoreError::Unavailable(format!(
+                "redis key prefix {:?} must not contain braces",
+                options.key_prefix
+            )));
+        }
+        let client = redis::Client::open(url)
+            .map_err(|error| StoreError::Unavailable(format!("bad redis url: {error}")))?;
+        // The connection manager retries a lost connection a few times with short backoff;
+        // every call is bounded by the timeout anyway, so a long retry schedule would only
+        // delay noticing that Redis is back.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.timeout))
+            .set_response_timeout(Some(options.timeout))
+            .set_number_of_retries(3)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let connection = tokio::time::timeout(
+            options.timeout,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        .map_err(|_| {
+            StoreError::Unavailable(format!(
+                "redis at {url} did not answer within {:?}",
+                options.timeout
+            ))
+        })?
+        .map_err(|error| map_error(&error))?;
+        Ok(RedisStore {
+            connection,
+            options: Arc::new(options),
+            known_meetings: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// Runs one Redis operation. `operation` is called with a handle on the connection; it is
+    /// called a second time only if the first attempt failed to connect at all (so the command
+    /// was never sent), which happens once after Redis comes back.
+    async fn call<T, F, Fut>(&self, operation: F) -> Result<T, StoreError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let result = match operation(self.connection.clone()).await {
+            Err(error) if error.is_connection_refusal() => operation(self.connection.clone()).await,
+            result => result,
+        };
+        result.map_err(|error| map_error(&error))
+    }
+
+    /// Runs one Redis command as one operation (see [`RedisStore::call`]).
+    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, StoreError> {
+        self.call(|mut connection| async move { command.query_async(&mut connection).await })
+            .await
+    }
+
+    /// Runs one store call, of one or more Redis operations, under the timeout.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.options.timeout, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "redis did not answer {what} within {:?}",
+                    self.options.timeout
+                )))
+            })
+    }
+}
+
+/// Maps a Redis error: data that cannot be read back is corrupt; anything else (connection
+/// lost, refused or timed out, server loading, read-only replica, out of memory...) is
+/// unavailable, since a later retry may succeed.
+fn map_error(error: &RedisError) -> StoreError {
+    let corrupt = matches!(
+        error.kind(),
+        ErrorKind::Parse | ErrorKind::UnexpectedReturnType
+    ) || (error.kind() == ErrorKind::Server(ServerErrorKind::ResponseError)
+        && error.code() == Some("WRONGTYPE"));
+    if corrupt {
+        StoreError::Corrupt(format!("redis: {error}"))
+    } else {
+        StoreError::Unavailable(format!("redis: {error}"))
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn create_group(&self, group_id: GroupId, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.bounded(
+            "create_group",
+            self.create_group_unbounded(group_id, snapshot),
+        )
+        .await
+    }
+
+    async fn load_room(&self, group_id: GroupId) -> Result<Option<LoadedRoom>, StoreError> {
+        self.bounded("load_room", self.load_room_unbounded(group_id))
+            .await
+    }
+
+    async fn append(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {
+        self.bounded("append", self.append_unbounded(batch)).await
+    }
+
+    async fn read_log(
+        &self,
+        meeting_id: MeetingId,
+        after_seq: Seq,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        self.bounded(
+            "read_log",
+            self.read_log_unbounded(meeting_id, after_seq, limit),
+        )
+        .await
+    }
+
+    async fn trim_log(&self, meeting_id: MeetingId, through_seq: Seq) -> Result<(), StoreError> {
+        self.bounded("trim_log", self.trim_log_unbounded(meeting_id, through_seq))
+            .await
+    }
+
+    async fn take_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<bool, StoreError> {
+        self.bounded(
+            "take_lease",
+            self.take_lease_unbounded(group_id, owner, duration_ms),
+        )
+        .await
+    }
+
+    async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {
+        self.bounded(
+            "release_lease",
+            self.release_lease_unbounded(group_id, owner),
+        )
+        .await
+    }
+
+    async fn end_meeting(
+        &self,
+        meeting_id: MeetingId,
+        ended_at_ms: UnixMs,
+    ) -> Result<(), StoreError> {
+        self.bounded(
+            "end_meeting",
+            self.end_meeting_unbounded(meeting_id, ended_at_ms),
+        )
+        .await
+    }
+
+    async fn trim_ended_logs(
+        &self,
+        ended_through_ms: UnixMs,
+        meetings_max: usize,
+    ) -> Result<usize, StoreError> {
+        self.bounded(
+            "trim_ended_logs",
+            self.trim_ended_logs_unbounded(ended_through_ms, meetings_max),
+        )
+        .await
+    }
+}

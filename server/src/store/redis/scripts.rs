@@ -1,0 +1,191 @@
+//! The Lua scripts, and invoking them.
+//!
+//! An append runs as one Lua script (sent by `EVALSHA`, loaded on demand), which Redis executes
+//! atomically. Before writing anything the script checks, in the same order as the embedded
+//! store, that the group's snapshot key exists (otherwise [`StoreError::NotFound`]); that the
+//! batch's first seq is the stored head plus one (otherwise [`StoreError::Conflict`]); and that
+//! a snapshot in the batch is at the seq the log will be at after the batch (otherwise
+//! [`StoreError::Conflict`]). Only then does it `XADD` the entries, set the head and replace the
+//! snapshot. (Redis does not roll a script back when a command in it fails, which is why every
+//! check comes before the first write.) Seqs cross into Lua as decimal strings and are compared
+//! as strings, never as Lua numbers, so they stay exact over the whole `u64` range. The batch's
+//! own shape (consecutive seqs, matching snapshot meeting) is checked in Rust first, by
+//! [`check_batch_shape`], as in every store. Creating a group is a script too: it writes the
+//! snapshot only if the key does not exist yet. Taking and releasing a lease are scripts as
+//! well (see [`lease`](super::lease)).
+//!
+//! Each script's keys and arguments are laid out next to it, by the function that prepares its
+//! invocation; [`RedisStore::run_script`] sends a prepared invocation.
+
+use std::sync::LazyLock;
+
+use redis::{FromRedisValue, Script, ScriptInvocation};
+
+use super::RedisStore;
+#[cfg(doc)]
+use crate::store::check_batch_shape;
+use crate::store::{AppendBatch, Snapshot, StoreError};
+
+/// Creates a group: writes its snapshot unless the group exists.
+///
+/// `KEYS[1]`: the snapshot hash. ARGV: the snapshot's meeting id, seq and bytes.
+const CREATE_GROUP_LUA: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {'conflict'}
+end
+redis.call('HSET', KEYS[1], 'meeting', ARGV[1], 'seq', ARGV[2], 'data', ARGV[3])
+return {'ok'}
+";
+
+/// Appends a batch after checking the group exists and the seqs continue the log.
+///
+/// `KEYS[1]`: the snapshot hash; `KEYS[2]`: the meeting's head; `KEYS[3]`: the meeting's log
+/// stream. `ARGV[1]`: the head the batch requires, or '' when it has no entries; `ARGV[2]`: the
+/// head after the batch, or '' when it has no entries; `ARGV[3]`: the stream's approximate length
+/// cap; `ARGV[4]`: '1' when the batch carries a snapshot, then `ARGV[5..7]` its meeting id, seq
+/// and bytes; `ARGV[8..]`: each entry as its seq then its bytes.
+const APPEND_LUA: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'not_found'}
+end
+local head = redis.call('GET', KEYS[2]) or '0'
+if ARGV[1] ~= '' and ARGV[1] ~= head then
+  return {'seq_conflict', head}
+end
+local new_head = head
+if ARGV[2] ~= '' then
+  new_head = ARGV[2]
+end
+if ARGV[4] == '1' and ARGV[6] ~= new_head then
+  return {'snapshot_conflict', new_head}
+end
+for i = 8, #ARGV, 2 do
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], ARGV[i] .. '-0', 'e', ARGV[i + 1])
+end
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[2])
+end
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[1], 'meeting', ARGV[5], 'seq', ARGV[6], 'data', ARGV[7])
+end
+return {'ok'}
+";
+
+/// Takes or renews a lease: sets it to the caller when free or already the caller's.
+///
+/// `KEYS[1]`: the lease key. `ARGV[1]`: the owner id; `ARGV[2]`: the lease's duration in ms.
+const TAKE_LEASE_LUA: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Releases a lease only if the caller holds it.
+///
+/// `KEYS[1]`: the lease key. `ARGV[1]`: the owner id.
+const RELEASE_LEASE_LUA: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+static CREATE_GROUP_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CREATE_GROUP_LUA));
+static APPEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(APPEND_LUA));
+static TAKE_LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(TAKE_LEASE_LUA));
+static RELEASE_LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE_LEASE_LUA));
+
+/// The invocation of [`CREATE_GROUP_LUA`] writing `snapshot` to the hash `snapshot_key`.
+pub(super) fn create_group(snapshot_key: String, snapshot: &Snapshot) -> ScriptInvocation<'static> {
+    let mut invocation = CREATE_GROUP_SCRIPT.prepare_invoke();
+    invocation
+        .key(snapshot_key)
+        .arg(snapshot.meeting_id.to_string())
+        .arg(snapshot.seq.to_string())
+        .arg(snapshot.bytes.as_slice());
+    invocation
+}
+
+/// The keys of [`APPEND_LUA`]: the group's snapshot hash, the meeting's head and its log.
+pub(super) struct AppendKeys {
+    pub snapshot: String,
+    pub head: String,
+    pub log: String,
+}
+
+/// The invocation of [`APPEND_LUA`] writing `batch`, capping the log at about
+/// `log_entries_max` entries.
+pub(super) fn append(
+    keys: AppendKeys,
+    batch: &AppendBatch<'_>,
+    log_entries_max: usize,
+) -> ScriptInvocation<'static> {
+    let mut invocation = APPEND_SCRIPT.prepare_invoke();
+    invocation.key(keys.snapshot).key(keys.head).key(keys.log);
+    let (required_head, new_head) = match (batch.entries.first(), batch.entries.last()) {
+        (Some(first), Some(last)) => (
+            // A first seq of 0 can follow no head; "-1" matches no stored head.
+            first
+                .seq
+                .checked_sub(1)
+                .map_or_else(|| "-1".to_string(), |head| head.to_string()),
+            last.seq.to_string(),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    invocation
+        .arg(required_head)
+        .arg(new_head)
+        .arg(log_entries_max.to_string());
+    match batch.snapshot {
+        Some(snapshot) => invocation
+            .arg("1")
+            .arg(snapshot.meeting_id.to_string())
+            .arg(snapshot.seq.to_string())
+            .arg(snapshot.bytes.as_slice()),
+        None => invocation.arg("0").arg("").arg("").arg(""),
+    };
+    for entry in batch.entries {
+        invocation
+            .arg(entry.seq.to_string())
+            .arg(entry.bytes.as_slice());
+    }
+    invocation
+}
+
+/// The invocation of [`TAKE_LEASE_LUA`] on `lease_key` for `owner`, for `duration_ms`.
+pub(super) fn take_lease(
+    lease_key: String,
+    owner: &str,
+    duration_ms: u64,
+) -> ScriptInvocation<'static> {
+    let mut invocation = TAKE_LEASE_SCRIPT.prepare_invoke();
+    // PX refuses 0; a lease of no time at all is a lease of one millisecond.
+    invocation
+        .key(lease_key)
+        .arg(owner)
+        .arg(duration_ms.max(1).to_string());
+    invocation
+}
+
+/// The invocation of [`RELEASE_LEASE_LUA`] on `lease_key` for `owner`.
+pub(super) fn release_lease(lease_key: String, owner: &str) -> ScriptInvocation<'static> {
+    let mut invocation = RELEASE_LEASE_SCRIPT.prepare_invoke();
+    invocation.key(lease_key).arg(owner);
+    invocation
+}
+
+impl RedisStore {
+    /// Runs a prepared script invocation (by `EVALSHA`, loading the script when Redis does not
+    /// have it) as one Redis operation (see [`RedisStore::call`]).
+    pub(super) async fn run_script<T: FromRedisValue>(
+        &self,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        self.call(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await
+    }
+}
