@@ -67,25 +67,9 @@ impl RoomState {
             }
             RoomEvent::PresenceChanged {
                 member_id, online, ..
-            } => {
-                if *online {
-                    self.online.insert(*member_id);
-                    if !self.meeting.attended.contains(member_id) {
-                        self.meeting.attended.push(*member_id);
-                    }
-                } else {
-                    self.online.remove(member_id);
-                }
-            }
+            } => self.set_online(*member_id, *online),
             RoomEvent::GroupRenamed { name } => self.group.name = name.clone(),
-            RoomEvent::MemberRemoved { member_id } => {
-                self.members.retain(|member| member.id != *member_id);
-                self.online.remove(member_id);
-                self.hands.retain(|id| id != member_id);
-                self.commitments.remove_owner(*member_id);
-                self.activity.remove_member(*member_id);
-                self.role_play.forget_member(*member_id);
-            }
+            RoomEvent::MemberRemoved { member_id } => self.remove_member(*member_id),
             RoomEvent::RoleChanged { member_id, role } => {
                 if let Some(member) = self.member_mut(*member_id) {
                     member.role = *role;
@@ -125,28 +109,54 @@ impl RoomState {
                 comment,
             } => self.practices.comment(*practice_id, comment),
             RoomEvent::NextMeetingStarted { meeting_id, number } => {
-                let ended = minutes::build(self, Some(at_ms));
-                self.past_meetings.push(ended);
-                if self.past_meetings.len() > minutes::PAST_MEETINGS_KEPT {
-                    self.past_meetings.remove(0);
-                }
-                self.activity.close_meeting(self.meeting.number);
-                self.hands.clear();
-                // The agenda starts from the template, with unfinished items carried over.
-                self.flow = self.flow.next_meeting();
-                self.meeting = Meeting {
-                    id: *meeting_id,
-                    number: *number,
-                    started_at_ms: at_ms,
-                    // Who is here when the meeting starts attends it.
-                    attended: self.online.iter().copied().collect(),
-                };
-                // The new meeting's log starts from nothing.
-                self.seq = 0;
+                self.start_next_meeting(*meeting_id, *number, at_ms);
             }
             RoomEvent::RolePlay { change } => self.role_play.apply(change),
             RoomEvent::Flow { event } => self.flow.apply(event),
         }
+    }
+
+    fn set_online(&mut self, member_id: MemberId, online: bool) {
+        if online {
+            self.online.insert(member_id);
+            if !self.meeting.attended.contains(&member_id) {
+                self.meeting.attended.push(member_id);
+            }
+        } else {
+            self.online.remove(&member_id);
+        }
+    }
+
+    /// Removes a member and everything that is theirs alone in the room.
+    fn remove_member(&mut self, member_id: MemberId) {
+        self.members.retain(|member| member.id != member_id);
+        self.online.remove(&member_id);
+        self.hands.retain(|id| *id != member_id);
+        self.commitments.remove_owner(member_id);
+        self.activity.remove_member(member_id);
+        self.role_play.forget_member(member_id);
+    }
+
+    /// Ends the current meeting (its minutes are kept) and starts the next at `at_ms`.
+    fn start_next_meeting(&mut self, meeting_id: MeetingId, number: u32, at_ms: UnixMs) {
+        let ended = minutes::build(self, Some(at_ms));
+        self.past_meetings.push(ended);
+        if self.past_meetings.len() > minutes::PAST_MEETINGS_KEPT {
+            self.past_meetings.remove(0);
+        }
+        self.activity.close_meeting(self.meeting.number);
+        self.hands.clear();
+        // The agenda starts from the template, with unfinished items carried over.
+        self.flow = self.flow.next_meeting();
+        self.meeting = Meeting {
+            id: meeting_id,
+            number,
+            started_at_ms: at_ms,
+            // Who is here when the meeting starts attends it.
+            attended: self.online.iter().copied().collect(),
+        };
+        // The new meeting's log starts from nothing.
+        self.seq = 0;
     }
 
     /// Checks every invariant of the state; tests call this after every step.

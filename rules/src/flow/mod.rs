@@ -209,13 +209,7 @@ impl FlowState {
     /// damaged log) is ignored rather than panicking.
     pub fn apply(&mut self, event: &FlowEvent) {
         match event {
-            FlowEvent::AgendaItemAdded { item, position } => {
-                if self.item(item.item_id).is_none() {
-                    let at = (*position as usize).min(self.agenda.len());
-                    self.agenda.insert(at, item.clone());
-                }
-                self.next_item_id = self.next_item_id.max(item.item_id + 1);
-            }
+            FlowEvent::AgendaItemAdded { item, position } => self.add_item(item, *position),
             FlowEvent::AgendaItemEdited { item } => {
                 if let Some(existing) = self.item_mut(item.item_id) {
                     *existing = item.clone();
@@ -224,15 +218,7 @@ impl FlowState {
             FlowEvent::AgendaItemRemoved { item_id } => {
                 self.agenda.retain(|item| item.item_id != *item_id);
             }
-            FlowEvent::AgendaReordered { order } => {
-                let reordered: Vec<AgendaItem> = order
-                    .iter()
-                    .filter_map(|id| self.item(*id).cloned())
-                    .collect();
-                if reordered.len() == self.agenda.len() {
-                    self.agenda = reordered;
-                }
-            }
+            FlowEvent::AgendaReordered { order } => self.reorder_agenda(order),
             FlowEvent::AgendaItemStatusChanged { item_id, status } => {
                 if let Some(item) = self.item_mut(*item_id) {
                     item.status = *status;
@@ -248,25 +234,9 @@ impl FlowState {
             }
             FlowEvent::AgendaTemplateSaved { items } => self.template = items.clone(),
             FlowEvent::RoundStarted { round } => self.round = Some(round.clone()),
-            FlowEvent::RoundSpeakersReordered { order } => {
-                if let Some(round) = &mut self.round {
-                    let reordered: Vec<_> = order
-                        .iter()
-                        .filter_map(|id| round.speakers.iter().find(|s| s.member_id == *id))
-                        .cloned()
-                        .collect();
-                    if reordered.len() == round.speakers.len() {
-                        round.speakers = reordered;
-                    }
-                }
-            }
+            FlowEvent::RoundSpeakersReordered { order } => self.reorder_round(order),
             FlowEvent::RoundSpeakerChanged { member_id, status } => {
-                if let Some(speaker) = self.round.as_mut().and_then(|round| {
-                    round
-                        .speakers
-                        .iter_mut()
-                        .find(|speaker| speaker.member_id == *member_id)
-                }) {
+                if let Some(speaker) = self.round_speaker_mut(*member_id) {
                     speaker.status = *status;
                 }
             }
@@ -287,65 +257,19 @@ impl FlowState {
                 talk_ms,
                 time_box_ms,
                 in_round,
-            } => {
-                let overrun_ms = time_box_ms.map_or(0, |time_box| talk_ms.saturating_sub(time_box));
-                match self
-                    .talk_times
-                    .iter_mut()
-                    .find(|talk| talk.member_id == *member_id)
-                {
-                    Some(talk) => {
-                        talk.talk_ms += talk_ms;
-                        talk.turns += 1;
-                        talk.overrun_ms += overrun_ms;
-                    }
-                    None => self.talk_times.push(TalkTime {
-                        member_id: *member_id,
-                        talk_ms: *talk_ms,
-                        turns: 1,
-                        overrun_ms,
-                    }),
-                }
-                if *in_round
-                    && let Some(speaker) = self.round.as_mut().and_then(|round| {
-                        round
-                            .speakers
-                            .iter_mut()
-                            .find(|speaker| speaker.member_id == *member_id)
-                    })
-                {
-                    speaker.talk_ms += talk_ms;
-                }
-            }
+            } => self.count_turn(*member_id, *talk_ms, *time_box_ms, *in_round),
             FlowEvent::FloorGiven { floor } => self.floor = *floor,
             FlowEvent::ProblemPhaseStarted {
                 item_id,
                 presenter,
                 phase,
-            } => {
-                if let Some(item) = self.item_mut(*item_id) {
-                    match &mut item.problem {
-                        Some(problem) => problem.phase = *phase,
-                        None => {
-                            item.problem = Some(wire::ProblemInfo {
-                                presenter: *presenter,
-                                phase: *phase,
-                                suggestions: Vec::new(),
-                                chosen: Vec::new(),
-                            })
-                        }
-                    }
-                }
-            }
+            } => self.start_problem_phase(*item_id, *presenter, *phase),
             FlowEvent::SuggestionAdded {
                 item_id,
                 suggestion,
             } => {
                 self.next_suggestion_id = self.next_suggestion_id.max(suggestion.suggestion_id + 1);
-                if let Some(problem) = self
-                    .item_mut(*item_id)
-                    .and_then(|item| item.problem.as_mut())
-                {
+                if let Some(problem) = self.problem_mut(*item_id) {
                     problem.suggestions.push(suggestion.clone());
                 }
             }
@@ -353,14 +277,111 @@ impl FlowState {
                 item_id,
                 suggestion_ids,
             } => {
-                if let Some(problem) = self
-                    .item_mut(*item_id)
-                    .and_then(|item| item.problem.as_mut())
-                {
+                if let Some(problem) = self.problem_mut(*item_id) {
                     problem.chosen = suggestion_ids.clone();
                 }
             }
         }
+    }
+
+    fn add_item(&mut self, item: &AgendaItem, position: u32) {
+        if self.item(item.item_id).is_none() {
+            let at = (position as usize).min(self.agenda.len());
+            self.agenda.insert(at, item.clone());
+        }
+        self.next_item_id = self.next_item_id.max(item.item_id + 1);
+    }
+
+    /// Puts the agenda in `order`, which names every item once (a decided order does).
+    fn reorder_agenda(&mut self, order: &[AgendaItemId]) {
+        let reordered: Vec<AgendaItem> = order
+            .iter()
+            .filter_map(|id| self.item(*id).cloned())
+            .collect();
+        if reordered.len() == self.agenda.len() {
+            self.agenda = reordered;
+        }
+    }
+
+    /// Puts the round's speakers in `order`, which names every speaker once.
+    fn reorder_round(&mut self, order: &[MemberId]) {
+        if let Some(round) = &mut self.round {
+            let reordered: Vec<_> = order
+                .iter()
+                .filter_map(|id| round.speakers.iter().find(|s| s.member_id == *id))
+                .cloned()
+                .collect();
+            if reordered.len() == round.speakers.len() {
+                round.speakers = reordered;
+            }
+        }
+    }
+
+    fn round_speaker_mut(&mut self, member_id: MemberId) -> Option<&mut wire::RoundSpeaker> {
+        self.round.as_mut().and_then(|round| {
+            round
+                .speakers
+                .iter_mut()
+                .find(|speaker| speaker.member_id == member_id)
+        })
+    }
+
+    /// Adds an ended turn to the member's talk time (and their round speaker's, in a round).
+    fn count_turn(
+        &mut self,
+        member_id: MemberId,
+        talk_ms: u64,
+        time_box_ms: Option<u64>,
+        in_round: bool,
+    ) {
+        let overrun_ms = time_box_ms.map_or(0, |time_box| talk_ms.saturating_sub(time_box));
+        match self
+            .talk_times
+            .iter_mut()
+            .find(|talk| talk.member_id == member_id)
+        {
+            Some(talk) => {
+                talk.talk_ms += talk_ms;
+                talk.turns += 1;
+                talk.overrun_ms += overrun_ms;
+            }
+            None => self.talk_times.push(TalkTime {
+                member_id,
+                talk_ms,
+                turns: 1,
+                overrun_ms,
+            }),
+        }
+        if in_round && let Some(speaker) = self.round_speaker_mut(member_id) {
+            speaker.talk_ms += talk_ms;
+        }
+    }
+
+    /// Moves an item's problem to `phase`, opening it (with its presenter) the first time.
+    fn start_problem_phase(
+        &mut self,
+        item_id: AgendaItemId,
+        presenter: MemberId,
+        phase: wire::ProblemPhase,
+    ) {
+        if let Some(item) = self.item_mut(item_id) {
+            match &mut item.problem {
+                Some(problem) => problem.phase = phase,
+                None => {
+                    item.problem = Some(wire::ProblemInfo {
+                        presenter,
+                        phase,
+                        suggestions: Vec::new(),
+                        chosen: Vec::new(),
+                    })
+                }
+            }
+        }
+    }
+
+    fn problem_mut(&mut self, item_id: AgendaItemId) -> Option<&mut wire::ProblemInfo> {
+        self.item_mut(item_id)
+            .and_then(|item| item.problem.as_mut())
     }
 
     /// The flow as clients see it.
