@@ -75,7 +75,6 @@
 //! leases still keep the trait's semantics (another owner is refused until the lease expires or is
 //! released), so that the conformance suite checks both stores the same way.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
@@ -96,6 +95,7 @@ mod background;
 pub mod fail_points;
 mod heads;
 mod journal;
+mod leases;
 mod options;
 mod recovery;
 mod tables;
@@ -105,6 +105,7 @@ mod writer;
 use self::background::{CommitJob, run_commit_jobs};
 use self::heads::HeadCache;
 use self::journal::Journal;
+use self::leases::Leases;
 use self::options::WRITE_QUEUE_MAX;
 pub use self::options::{
     CACHE_BYTES, CHECKPOINT_INTERVAL, CHECKPOINT_JOURNAL_BYTES, COMMIT_INTERVAL, EmbeddedOptions,
@@ -116,10 +117,6 @@ use self::writer::Writer;
 
 /// The store's files in the data directory.
 const DB_FILE: &str = "roundtable.redb";
-
-/// Leases held in memory past which expired ones are swept out on the next take. Live leases
-/// are bounded by the live rooms, which release theirs when they unload.
-const LEASES_SWEEP_AT: usize = 1024;
 
 /// A store in one redb file and its journal. Cheap to clone; all clones share the files and
 /// the writer.
@@ -133,8 +130,7 @@ pub struct EmbeddedStore {
     writer: SharedWriter,
     /// Wakes the writer task when an inline write needs it (see [`Writer::needs_attention`]).
     attention: Arc<tokio::sync::Notify>,
-    /// Ownership leases: group -> (owner, expiry).
-    leases: Arc<Mutex<HashMap<GroupId, (String, Instant)>>>,
+    leases: Arc<Leases>,
 }
 
 impl EmbeddedStore {
@@ -211,7 +207,7 @@ impl EmbeddedStore {
             uncommitted,
             writer,
             attention,
-            leases: Arc::new(Mutex::new(HashMap::new())),
+            leases: Arc::default(),
         })
     }
 
@@ -340,38 +336,13 @@ impl Store for EmbeddedStore {
         owner: &str,
         duration_ms: u64,
     ) -> Result<bool, StoreError> {
-        let now = Instant::now();
-        let mut leases = self
+        Ok(self
             .leases
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if leases.len() >= LEASES_SWEEP_AT {
-            leases.retain(|_, (_, expires)| *expires > now);
-        }
-        if let Some((holder, expires)) = leases.get(&group_id)
-            && holder != owner
-            && *expires > now
-        {
-            return Ok(false);
-        }
-        leases.insert(
-            group_id,
-            (owner.to_string(), now + Duration::from_millis(duration_ms)),
-        );
-        Ok(true)
+            .take(group_id, owner, Duration::from_millis(duration_ms)))
     }
 
     async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {
-        let mut leases = self
-            .leases
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if leases
-            .get(&group_id)
-            .is_some_and(|(holder, _)| holder == owner)
-        {
-            leases.remove(&group_id);
-        }
+        self.leases.release(group_id, owner);
         Ok(())
     }
 
