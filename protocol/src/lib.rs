@@ -234,10 +234,13 @@ pub enum Request {
     ExtendTimer {
         delta_ms: i64,
     },
-    /// Give the floor to the first raised hand (lowering it), optionally with a time box.
+    /// Give the floor to a raised hand (lowering it): `member_id`'s, or the first one's;
+    /// optionally with a time box.
     CallNextSpeaker {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         time_box_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_id: Option<MemberId>,
     },
     /// End the called speaker's turn.
     EndTurn,

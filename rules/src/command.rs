@@ -60,10 +60,15 @@ pub enum MembershipCommand {
 pub enum QueueCommand {
     RaiseHand,
     LowerHand,
-    CallNextSpeaker { time_box_ms: Option<u64> },
+    CallNextSpeaker {
+        time_box_ms: Option<u64>,
+        member_id: Option<MemberId>,
+    },
     EndTurn,
     ClearHands,
-    LowerHandOf { member_id: MemberId },
+    LowerHandOf {
+        member_id: MemberId,
+    },
 }
 
 /// The meeting's agenda and members' proposals.
@@ -291,9 +296,13 @@ impl TryFrom<Request> for Command {
             }
             Request::RaiseHand => C(Change::Queue(QueueCommand::RaiseHand)),
             Request::LowerHand => C(Change::Queue(QueueCommand::LowerHand)),
-            Request::CallNextSpeaker { time_box_ms } => {
-                C(Change::Queue(QueueCommand::CallNextSpeaker { time_box_ms }))
-            }
+            Request::CallNextSpeaker {
+                time_box_ms,
+                member_id,
+            } => C(Change::Queue(QueueCommand::CallNextSpeaker {
+                time_box_ms,
+                member_id,
+            })),
             Request::EndTurn => C(Change::Queue(QueueCommand::EndTurn)),
             Request::ClearHands => C(Change::Queue(QueueCommand::ClearHands)),
             Request::LowerHandOf { member_id } => {

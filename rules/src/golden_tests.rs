@@ -28,13 +28,12 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::command::Command;
-use crate::flow;
 use crate::limits::RoomLimits;
 use crate::roleplay::{self, Fresh, SubmissionSlot};
 use crate::secret::hash_secret;
 use crate::state::{
     FreshMember, Group, RoomEvent, RoomState, decide, decide_join, decide_next_meeting,
-    decide_presence,
+    decide_presence, decide_tick,
 };
 
 const FACILITATOR_SECRET: &str = "golden-facilitator-secret";
@@ -169,9 +168,9 @@ impl Script {
 
     fn tick(&mut self, elapsed_ms: u64) {
         self.now_ms += elapsed_ms;
-        let events = flow::decide_tick(&self.state.flow, self.now_ms);
+        let events = decide_tick(&self.state, self.now_ms);
         assert!(!events.is_empty(), "a deadline passed");
-        self.store(events.into_iter().map(RoomEvent::from).collect());
+        self.store(events);
     }
 
     fn submit(&mut self, by: MemberId, scores: &[u32], comment: &str) {

@@ -221,13 +221,15 @@ pub fn decide(
             membership::decide_membership(state, by, role, command, limits, now_ms)
         }
         Change::Queue(command) => {
-            flow::decide(flow, |ctx| flow::queue::decide(ctx, command)).map(room_events)
+            let decided = flow::decide(flow, |ctx| flow::queue::decide(ctx, command));
+            Ok(lower_hands_given_the_floor(state, room_events(decided?)))
         }
         Change::Agenda(command) => {
             flow::decide(flow, |ctx| flow::agenda::decide(ctx, command)).map(room_events)
         }
         Change::Round(command) => {
-            flow::decide(flow, |ctx| flow::round::decide(ctx, command)).map(room_events)
+            let decided = flow::decide(flow, |ctx| flow::round::decide(ctx, command));
+            Ok(lower_hands_given_the_floor(state, room_events(decided?)))
         }
         Change::Problem(command) => {
             let decided = flow::decide(flow, |ctx| flow::problem::decide(ctx, command));
@@ -259,6 +261,46 @@ fn flow_ctx<'a>(
         limits: &limits.flow,
         salt: state.seq.rotate_left(32) ^ state.meeting.id.as_u128() as u64,
     }
+}
+
+/// What happens at `now_ms` without anyone acting (see [`flow::decide_tick`]): `time_up`, and
+/// with auto-advance the round's next speaker, whose raised hand lowers.
+pub fn decide_tick(state: &RoomState, now_ms: UnixMs) -> Vec<RoomEvent> {
+    let events = room_events(flow::decide_tick(&state.flow, now_ms));
+    lower_hands_given_the_floor(state, events)
+}
+
+/// A raised hand lowers itself when its owner gets the floor, called from the queue or as the
+/// round's speaker: `events` with a `HandLowered` added for each such owner whose hand is up
+/// and not lowered by `events` already.
+fn lower_hands_given_the_floor(state: &RoomState, mut events: Vec<RoomEvent>) -> Vec<RoomEvent> {
+    let mut lowered: Vec<MemberId> = events
+        .iter()
+        .filter_map(|event| match event {
+            RoomEvent::HandLowered { member_id } => Some(*member_id),
+            _ => None,
+        })
+        .collect();
+    let mut lowering = Vec::new();
+    for event in &events {
+        let RoomEvent::Flow { event } = event else {
+            continue;
+        };
+        let speaker = match event {
+            FlowEvent::RoundSpeakerChanged {
+                member_id,
+                status: wire::SpeakerStatus::Speaking,
+            } => *member_id,
+            FlowEvent::FloorGiven { floor: Some(floor) } => floor.member_id,
+            _ => continue,
+        };
+        if state.hands.contains(&speaker) && !lowered.contains(&speaker) {
+            lowered.push(speaker);
+            lowering.push(RoomEvent::HandLowered { member_id: speaker });
+        }
+    }
+    events.extend(lowering);
+    events
 }
 
 /// A feature's events as room events.

@@ -378,6 +378,7 @@ async fn the_speaker_queue_and_a_problem_run_over_websocket() {
     ann.ok(Request::RaiseHand).await;
     fran.ok(Request::CallNextSpeaker {
         time_box_ms: Some(120_000),
+        member_id: None,
     })
     .await;
     let floor = take(&mut ann, &mut ann_seen, |frame| {

@@ -29,7 +29,10 @@ pub(crate) fn decide(ctx: &Ctx, command: &QueueCommand) -> Result<Vec<QueueEvent
     match command {
         QueueCommand::RaiseHand => Ok(raise_hand(ctx)),
         QueueCommand::LowerHand => Ok(lower_hand(ctx)),
-        QueueCommand::CallNextSpeaker { time_box_ms } => call_next_speaker(ctx, time_box_ms),
+        QueueCommand::CallNextSpeaker {
+            time_box_ms,
+            member_id,
+        } => call_next_speaker(ctx, time_box_ms, member_id),
         QueueCommand::EndTurn => end_turn(ctx),
         QueueCommand::ClearHands => clear_hands(ctx),
         QueueCommand::LowerHandOf { member_id } => lower_hand_of(ctx, member_id),
@@ -52,7 +55,12 @@ fn lower_hand(ctx: &Ctx) -> Vec<QueueEvent> {
     vec![QueueEvent::HandLowered { member_id: ctx.by }]
 }
 
-fn call_next_speaker(ctx: &Ctx, time_box_ms: &Option<u64>) -> Result<Vec<QueueEvent>, RoomError> {
+/// Gives the floor to `member_id`'s raised hand, or to the first one.
+fn call_next_speaker(
+    ctx: &Ctx,
+    time_box_ms: &Option<u64>,
+    member_id: &Option<MemberId>,
+) -> Result<Vec<QueueEvent>, RoomError> {
     ctx.require_facilitator()?;
     let time_box_ms = time_box_ms
         .map(|time_box_ms| ctx.time_box_ms("a called speaker's time box", time_box_ms))
@@ -62,8 +70,21 @@ fn call_next_speaker(ctx: &Ctx, time_box_ms: &Option<u64>) -> Result<Vec<QueueEv
             "round speaker {speaker} has the floor; move the round on or end it first"
         )));
     }
-    let Some(next) = ctx.hands.first().copied() else {
-        return Err(conflict("nobody has raised their hand"));
+    let next = match member_id {
+        Some(member_id) if ctx.hands.contains(member_id) => *member_id,
+        Some(member_id) => {
+            let name = ctx
+                .roster
+                .member(*member_id)
+                .map(|member| member.display_name.clone())
+                .ok_or_else(|| not_found(format!("no member {member_id} in this group")))?;
+            return Err(conflict(format!("{name} has not raised their hand")));
+        }
+        None => ctx
+            .hands
+            .first()
+            .copied()
+            .ok_or_else(|| conflict("nobody has raised their hand"))?,
     };
     let mut flow_events = Vec::new();
     ctx.end_current_turn(&mut flow_events);

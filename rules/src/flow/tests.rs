@@ -122,11 +122,17 @@ impl Room {
             .unwrap_or_else(|code| panic!("{debug} refused with {code:?}"))
     }
 
+    /// What the room decides at `now_ms` without anyone acting; the flow's part of it.
     fn tick(&mut self, now_ms: UnixMs) -> Vec<FlowEvent> {
-        let events = decide_tick(&self.state.flow, now_ms);
-        let wrapped: Vec<RoomEvent> = events.iter().cloned().map(RoomEvent::from).collect();
-        self.apply(&wrapped, now_ms);
+        let events = crate::state::decide_tick(&self.state, now_ms);
+        self.apply(&events, now_ms);
         events
+            .into_iter()
+            .filter_map(|event| match event {
+                RoomEvent::Flow { event } => Some(event),
+                _ => None,
+            })
+            .collect()
     }
 
     fn apply(&mut self, events: &[RoomEvent], now_ms: UnixMs) {
@@ -443,7 +449,10 @@ fn only_facilitators_run_the_clock_the_round_and_the_agenda() {
         Request::MarkAgendaItemDone { item_id: 1 },
         Request::SaveAgendaAsTemplate,
         Request::ClearHands,
-        Request::CallNextSpeaker { time_box_ms: None },
+        Request::CallNextSpeaker {
+            time_box_ms: None,
+            member_id: None,
+        },
         Request::StartProblemPhase {
             item_id: 3,
             phase: ProblemPhase::Present,
@@ -921,7 +930,14 @@ fn the_facilitator_calls_raised_hands_with_an_optional_time_box() {
     let mut room = Room::new();
     let (fran, ann, bob, cat) = (room.fran, room.ann, room.bob, room.cat);
     assert_eq!(
-        room.try_act(fran, Request::CallNextSpeaker { time_box_ms: None }, T0),
+        room.try_act(
+            fran,
+            Request::CallNextSpeaker {
+                time_box_ms: None,
+                member_id: None
+            },
+            T0
+        ),
         Err(ErrorCode::Conflict),
         "nobody raised a hand"
     );
@@ -932,6 +948,7 @@ fn the_facilitator_calls_raised_hands_with_an_optional_time_box() {
         fran,
         Request::CallNextSpeaker {
             time_box_ms: Some(2 * MINUTE),
+            member_id: None,
         },
         T0 + 1_000,
     );
@@ -950,7 +967,10 @@ fn the_facilitator_calls_raised_hands_with_an_optional_time_box() {
     // Next without a time box: Bob's turn ends after 90 s, Ann speaks untimed.
     room.act(
         fran,
-        Request::CallNextSpeaker { time_box_ms: None },
+        Request::CallNextSpeaker {
+            time_box_ms: None,
+            member_id: None,
+        },
         T0 + 91_000,
     );
     assert_eq!(room.flow().floor.unwrap().member_id, ann);
@@ -975,6 +995,65 @@ fn the_facilitator_calls_raised_hands_with_an_optional_time_box() {
         room.try_act(fran, Request::EndTurn, T0),
         Err(ErrorCode::Conflict)
     );
+}
+
+#[test]
+fn the_facilitator_calls_on_any_raised_hand_and_only_a_raised_one() {
+    let mut room = Room::new();
+    let (fran, ann, bob, cat) = (room.fran, room.ann, room.bob, room.cat);
+    for member in [bob, ann] {
+        room.act(member, Request::RaiseHand, T0);
+    }
+    let call = |member_id| Request::CallNextSpeaker {
+        time_box_ms: None,
+        member_id: Some(member_id),
+    };
+    assert_eq!(
+        room.try_act(fran, call(cat), T0),
+        Err(ErrorCode::Conflict),
+        "Cat has not raised a hand"
+    );
+    assert_eq!(
+        room.try_act(fran, call(MemberId::random()), T0),
+        Err(ErrorCode::NotFound)
+    );
+    assert_eq!(
+        room.try_act(ann, call(ann), T0),
+        Err(ErrorCode::Forbidden),
+        "only the facilitator calls on hands"
+    );
+    // Ann is second in the queue; the facilitator calls on her first.
+    room.act(fran, call(ann), T0 + 1_000);
+    assert_eq!(room.flow().floor.unwrap().member_id, ann);
+    assert_eq!(room.state.hands, vec![bob]);
+}
+
+#[test]
+fn a_raised_hand_lowers_itself_when_its_owner_speaks_in_a_round() {
+    let mut room = Room::new();
+    let (fran, ann, bob, cat) = (room.fran, room.ann, room.bob, room.cat);
+    for member in [ann, bob, cat] {
+        room.act(member, Request::RaiseHand, T0);
+    }
+    // The round's first speaker (Fran, who joined first) had no hand up; Ann, next, has.
+    room.act(fran, start_round(MINUTE, true), T0);
+    assert_eq!(room.state.hands, vec![ann, bob, cat]);
+    let events = room.act(fran, Request::NextSpeaker, T0 + 10_000);
+    assert_eq!(room.flow().round_speaker(), Some(ann));
+    assert!(events.contains(&RoomEvent::HandLowered { member_id: ann }));
+    assert_eq!(room.state.hands, vec![bob, cat]);
+    // Auto-advance gives Bob the floor at Ann's deadline: his hand lowers with it.
+    room.tick(T0 + 10_000 + MINUTE);
+    assert_eq!(room.flow().round_speaker(), Some(bob));
+    assert_eq!(room.state.hands, vec![cat]);
+    // Back to Ann (her hand is down): nothing more to lower.
+    let events = room.act(fran, Request::PreviousSpeaker, T0 + 80_000);
+    assert!(
+        !events
+            .iter()
+            .any(|event| matches!(event, RoomEvent::HandLowered { .. }))
+    );
+    assert_eq!(room.state.hands, vec![cat]);
 }
 
 #[test]
@@ -1143,7 +1222,7 @@ proptest! {
                 Command::Auto(on) => Some((fran, Request::SetAutoAdvance { auto_advance: on })),
                 Command::Shuffle => Some((fran, Request::ShuffleSpeakers)),
                 Command::Raise(of) => Some((people[of], Request::RaiseHand)),
-                Command::Call { time_box_s } => Some((fran, Request::CallNextSpeaker { time_box_ms: time_box_s.map(|s| s * 1_000) })),
+                Command::Call { time_box_s } => Some((fran, Request::CallNextSpeaker { time_box_ms: time_box_s.map(|s| s * 1_000), member_id: None })),
                 Command::EndTurn => Some((fran, Request::EndTurn)),
                 Command::Problem(phase) => Some((fran, Request::StartProblemPhase { item_id: 3, phase, time_box_ms: Some(60_000) })),
                 Command::Suggest(of) => Some((people[of], Request::AddSuggestion { item_id: 3, text: "Try this".into() })),

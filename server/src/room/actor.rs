@@ -32,7 +32,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use roundtable_rules::flow;
 use roundtable_rules::roleplay::dedupe::ScoringDedupe;
 use roundtable_rules::state::{
     self, Audience, FreshMember, RoomError, RoomEvent, RoomState, StoredEvent,
@@ -357,10 +356,7 @@ impl RoomActor {
     async fn tick(&mut self) {
         self.now_ms = self.context.clock.now_ms();
         let now_ms = self.now_ms;
-        let events: Vec<RoomEvent> = flow::decide_tick(&self.state.flow, now_ms)
-            .into_iter()
-            .map(RoomEvent::from)
-            .collect();
+        let events = state::decide_tick(&self.state, now_ms);
         self.timer_write_failed = self.record(events).await.is_err();
     }
 
