@@ -261,4 +261,28 @@ pub struct FlowInfo {
     pub floor: Option<FloorInfo>,
     /// Talk time per member so far, for members who have had a turn.
     pub talk_times: Vec<TalkTime>,
+    /// Dot votes, per problem item that has any (each member has [`DOTS_PER_PROBLEM`] dots
+    /// per problem).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub votes: Vec<ProblemVotes>,
+}
+
+/// Dots each member may put on one problem's suggestions.
+pub const DOTS_PER_PROBLEM: u32 = 3;
+
+/// A problem's dot votes, as one member sees them: counts only, and their own dots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProblemVotes {
+    pub item_id: AgendaItemId,
+    /// The suggestions with at least one dot.
+    pub counts: Vec<SuggestionVotes>,
+    /// The suggestions the viewer put a dot on.
+    pub yours: Vec<SuggestionId>,
+}
+
+/// How many dots a suggestion has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SuggestionVotes {
+    pub suggestion_id: SuggestionId,
+    pub votes: u32,
 }

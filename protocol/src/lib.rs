@@ -17,12 +17,14 @@ mod accountability;
 mod flow;
 mod ids;
 mod minutes;
+mod reactions;
 mod roleplay;
 
 pub use accountability::*;
 pub use flow::*;
 pub use ids::{GroupId, MeetingId, MemberId, RolePlayId};
 pub use minutes::*;
+pub use reactions::*;
 pub use roleplay::*;
 
 /// The protocol version this crate speaks. A frame with another `v` is refused with
@@ -267,6 +269,19 @@ pub enum Request {
         item_id: AgendaItemId,
         suggestion_ids: Vec<SuggestionId>,
     },
+    // Reactions and dot votes (PROTOCOL.md, "Reactions" and "Dot votes").
+    /// Any joined member: a quick reaction everyone sees at once. Never stored; rate-limited
+    /// per member.
+    React {
+        reaction: Reaction,
+    },
+    /// Any member but observers and the presenter, in the suggest and decide phases: put one
+    /// of your dots on a suggestion (`vote: true`) or take it back (`vote: false`).
+    VoteSuggestion {
+        item_id: AgendaItemId,
+        suggestion_id: SuggestionId,
+        vote: bool,
+    },
 }
 
 /// How a client proves who it is when it joins.
@@ -349,6 +364,8 @@ pub enum ServerMessage {
         reason: CloseReason,
         message: String,
     },
+    /// A member reacted. Ephemeral: no `seq`, never stored, never replayed.
+    Reaction(ReactionFrame),
 }
 
 /// What the server says first: its version, clock and limits.
@@ -627,6 +644,19 @@ pub enum Event {
     SuggestionsChosen {
         item_id: AgendaItemId,
         suggestion_ids: Vec<SuggestionId>,
+    },
+    // Dot votes (PROTOCOL.md, "Dot votes"): counts for everyone, never who voted.
+    /// A suggestion's dots now number `votes`.
+    SuggestionVotesCounted {
+        item_id: AgendaItemId,
+        suggestion_id: SuggestionId,
+        votes: u32,
+    },
+    /// Private to the voter: your dot on the suggestion is there (`voted`) or taken back.
+    YourVoteSet {
+        item_id: AgendaItemId,
+        suggestion_id: SuggestionId,
+        voted: bool,
     },
 }
 

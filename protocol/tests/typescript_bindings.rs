@@ -108,6 +108,10 @@ fn generate() -> String {
         FloorInfo,
         TalkTime,
         FlowInfo,
+        ProblemVotes,
+        SuggestionVotes,
+        Reaction,
+        ReactionFrame,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

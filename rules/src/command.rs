@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use roundtable_protocol::{
     AgendaItemDraft, AgendaItemId, CommitmentId, CommitmentStatus, Credential, GroupId, MemberId,
-    Metric, PracticeId, PracticeOutcome, ProblemPhase, ProposalId, Request, ResumePoint, Role,
-    RolePlayId, RolePlayRequest, Rubric, Sharing, SuggestionId, UnixMs,
+    Metric, PracticeId, PracticeOutcome, ProblemPhase, ProposalId, Reaction, Request, ResumePoint,
+    Role, RolePlayId, RolePlayRequest, Rubric, Sharing, SuggestionId, UnixMs,
 };
 
 /// A request a joined member makes of their room.
@@ -31,6 +31,8 @@ pub enum Command {
     SubmitScores(ScoreSubmission),
     /// Ends this meeting and starts the next one ([`crate::state::decide_next_meeting`]).
     StartNextMeeting,
+    /// A quick reaction ([`crate::reactions`]): not an event, never stored.
+    React(Reaction),
 }
 
 /// A request that changes the room, by feature.
@@ -44,6 +46,17 @@ pub enum Change {
     Commitments(CommitmentCommand),
     Activity(ActivityCommand),
     Practices(PracticeCommand),
+    Votes(VoteCommand),
+}
+
+/// Dot votes on a problem's suggestions ([`crate::flow::votes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoteCommand {
+    VoteSuggestion {
+        item_id: AgendaItemId,
+        suggestion_id: SuggestionId,
+        vote: bool,
+    },
 }
 
 /// The group and its members (facilitators only).
@@ -461,6 +474,16 @@ impl TryFrom<Request> for Command {
             }
             Request::RolePlay { action } => role_play_command(action),
             Request::StartNextMeeting => Command::StartNextMeeting,
+            Request::React { reaction } => Command::React(reaction),
+            Request::VoteSuggestion {
+                item_id,
+                suggestion_id,
+                vote,
+            } => C(Change::Votes(VoteCommand::VoteSuggestion {
+                item_id,
+                suggestion_id,
+                vote,
+            })),
         })
     }
 }

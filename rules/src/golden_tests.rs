@@ -13,6 +13,9 @@
 //! `golden/stored-v1/` holds the same story written by the code of stored format 1, and each
 //! later format gets its own directory (`crate::stored` says how the format evolves). Every
 //! directory must load into the same state; format 1 is v0's JSON plus the `format` field.
+//! `golden/stored-v2/` adds dot votes to the story (cast in the same second as the action
+//! before them, and gone with the first meeting's flow, so the rooms are the same), which
+//! puts format 2's new events in its log.
 //!
 //! The files are never rewritten. `ROUNDTABLE_WRITE_GOLDEN=1 cargo test -p roundtable-rules
 //! golden` writes the directory of the format the code writes now from [`script`], and only if
@@ -41,7 +44,7 @@ const INVITE_SECRET: &str = "golden-invite-secret";
 
 /// The golden directories, oldest first: `stored-v0` (before formats had numbers), then one per
 /// format.
-const DIRECTORIES: [&str; 2] = ["stored-v0", "stored-v1"];
+const DIRECTORIES: [&str; 3] = ["stored-v0", "stored-v1", "stored-v2"];
 
 fn golden_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -161,9 +164,18 @@ impl Script {
                 let meeting_id = MeetingId(self.fresh_uuid());
                 decide_next_meeting(&self.state, by, meeting_id)
             }
-            Command::Query(_) | Command::SubmitScores(_) => panic!("not a change: {request:?}"),
+            Command::Query(_) | Command::SubmitScores(_) | Command::React(_) => {
+                panic!("not a change: {request:?}")
+            }
         };
         self.store(events.unwrap_or_else(|error| panic!("{request:?} refused: {error}")));
+    }
+
+    /// Like [`Script::act`], in the same second as the action before: what later formats add
+    /// to the story leaves the times of the rest as they were.
+    fn act_meanwhile(&mut self, by: MemberId, request: Value) {
+        self.now_ms -= 1_000;
+        self.act(by, request);
     }
 
     fn tick(&mut self, elapsed_ms: u64) {
@@ -396,6 +408,19 @@ fn script() -> Stored {
         .iter()
         .map(|suggestion| suggestion.suggestion_id)
         .collect();
+    // Dot votes (format 2): one taken back, and Dee's leave with her.
+    for (voter, suggestion, vote) in [
+        (ann, suggestion_ids[1], true),
+        (cy, suggestion_ids[1], true),
+        (dee, suggestion_ids[0], true),
+        (dee, suggestion_ids[1], true),
+        (cy, suggestion_ids[1], false),
+    ] {
+        s.act_meanwhile(
+            voter,
+            json!({"type": "vote_suggestion", "item_id": problem, "suggestion_id": suggestion, "vote": vote}),
+        );
+    }
     s.act(
         bob,
         json!({"type": "choose_suggestions", "item_id": problem, "suggestion_ids": suggestion_ids}),
@@ -586,7 +611,7 @@ fn kind(event: &RoomEvent) -> String {
             return format!("role_play/{}", variant_name(&change));
         }
         RoomEvent::Flow { event } => {
-            let event = crate::stored::v1::FlowEvent::from(event);
+            let event = crate::stored::v2::FlowEvent::from(event);
             return format!("flow/{}", variant_name(&event));
         }
     };
@@ -613,7 +638,7 @@ const ROLE_PLAY_KINDS: [&str; 9] = [
     "template_saved",
     "template_deleted",
 ];
-const FLOW_KINDS: [&str; 20] = [
+const FLOW_KINDS: [&str; 22] = [
     "agenda_item_added",
     "agenda_item_edited",
     "agenda_item_removed",
@@ -634,6 +659,14 @@ const FLOW_KINDS: [&str; 20] = [
     "problem_phase_started",
     "suggestion_added",
     "suggestions_chosen",
+    "suggestion_vote_set",
+    "suggestion_votes_counted",
+];
+
+/// The kinds each format added, with the format (directories of older formats lack them).
+const ADDED_KINDS: [(u32, &str); 2] = [
+    (2, "flow/suggestion_vote_set"),
+    (2, "flow/suggestion_votes_counted"),
 ];
 const PLAIN_KINDS: [&str; 15] = [
     "member_added",
@@ -671,6 +704,11 @@ fn golden_v1_rooms_load_into_the_same_state() {
 }
 
 #[test]
+fn golden_v2_rooms_load_into_the_same_state() {
+    check_golden("stored-v2");
+}
+
+#[test]
 fn every_golden_directory_loads_into_the_same_rooms() {
     let [oldest, newer @ ..] = DIRECTORIES.map(check_golden);
     for (rooms, dir) in newer.iter().zip(&DIRECTORIES[1..]) {
@@ -690,40 +728,49 @@ const SNAPSHOTS: [&str; 4] = [
 ];
 const LOGS: [&str; 2] = ["log-meeting-1.jsonl", "log-meeting-2.jsonl"];
 
-/// A v0 record written again by today's code is the same JSON with the format's number added,
-/// and a format 1 record written again is the same bytes.
+/// An older record written again by today's code is the same JSON in today's format: its
+/// `format` is 2 and a snapshot's flow lists its dot votes (none); a format 2 record written
+/// again is the same bytes.
 #[test]
 fn stored_records_are_written_again_as_they_were() {
-    let with_format = |bytes: &[u8]| {
+    let in_format_2 = |bytes: &[u8], snapshot: bool| {
         let mut value: Value = serde_json::from_slice(bytes).unwrap();
-        assert!(value.get("format").is_none());
-        value["format"] = json!(1);
+        value["format"] = json!(2);
+        if snapshot {
+            value["flow"]["votes"] = json!([]);
+        }
         value
     };
     let parse = |bytes: &[u8]| -> Value { serde_json::from_slice(bytes).unwrap() };
     for name in SNAPSHOTS {
-        let v0 = read("stored-v0", name);
-        let again = crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&v0).unwrap());
-        assert_eq!(parse(&again), with_format(&v0), "stored-v0/{name}");
-        let v1 = read("stored-v1", name);
-        let again = crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&v1).unwrap());
-        assert!(again == v1, "stored-v1/{name} is written again as it was");
+        for older in ["stored-v0", "stored-v1"] {
+            let record = read(older, name);
+            let again =
+                crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&record).unwrap());
+            assert_eq!(parse(&again), in_format_2(&record, true), "{older}/{name}");
+        }
+        let v2 = read("stored-v2", name);
+        let again = crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&v2).unwrap());
+        assert!(again == v2, "stored-v2/{name} is written again as it was");
     }
     for name in LOGS {
-        for (index, v0) in read_log("stored-v0", name).iter().enumerate() {
-            let again = crate::stored::encode_event(&crate::stored::decode_event(v0).unwrap());
-            assert_eq!(
-                parse(&again),
-                with_format(v0),
-                "stored-v0/{name}:{}",
-                index + 1
-            );
+        for older in ["stored-v0", "stored-v1"] {
+            for (index, record) in read_log(older, name).iter().enumerate() {
+                let again =
+                    crate::stored::encode_event(&crate::stored::decode_event(record).unwrap());
+                let line = index + 1;
+                assert_eq!(
+                    parse(&again),
+                    in_format_2(record, false),
+                    "{older}/{name}:{line}"
+                );
+            }
         }
-        for (index, v1) in read_log("stored-v1", name).iter().enumerate() {
-            let again = crate::stored::encode_event(&crate::stored::decode_event(v1).unwrap());
+        for (index, v2) in read_log("stored-v2", name).iter().enumerate() {
+            let again = crate::stored::encode_event(&crate::stored::decode_event(v2).unwrap());
             assert!(
-                again == *v1,
-                "stored-v1/{name}:{} is written again as it was",
+                again == *v2,
+                "stored-v2/{name}:{} is written again as it was",
                 index + 1
             );
         }
@@ -764,7 +811,8 @@ fn check_golden(dir: &str) -> Vec<RoomState> {
         .expect("a revealed role play");
     assert_eq!(revealed.submission_count, 2);
 
-    // Every kind of stored event is in the logs.
+    // Every kind of stored event of the directory's format is in the logs.
+    let format: u32 = dir.trim_start_matches("stored-v").parse().unwrap();
     let seen: BTreeSet<String> = events_1.iter().chain(&events_2).map(kind).collect();
     let all: BTreeSet<String> = PLAIN_KINDS
         .iter()
@@ -775,6 +823,11 @@ fn check_golden(dir: &str) -> Vec<RoomState> {
                 .map(|kind| format!("role_play/{kind}")),
         )
         .chain(FLOW_KINDS.iter().map(|kind| format!("flow/{kind}")))
+        .filter(|kind| {
+            !ADDED_KINDS
+                .iter()
+                .any(|(added_in, added)| *added_in > format && added == kind)
+        })
         .collect();
     assert_eq!(seen, all, "the golden logs hold every kind of event");
 

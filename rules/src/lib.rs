@@ -34,6 +34,7 @@ pub mod limits;
 pub mod membership;
 pub mod minutes;
 pub mod practices;
+pub mod reactions;
 pub mod roleplay;
 pub mod room;
 pub mod roster;
@@ -47,6 +48,6 @@ pub mod wire_view;
 #[cfg(test)]
 mod golden_tests;
 
-pub use command::{Change, Command, Query, SessionRequest};
+pub use command::{Change, Command, Query, SessionRequest, VoteCommand};
 pub use limits::{FlowLimits, RoomLimits};
 pub use state::{RoomError, RoomEvent, RoomState, StoredEvent};

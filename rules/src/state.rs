@@ -202,6 +202,8 @@ impl RoomState {
             return Err(format!("numbers of {stranger} who is not a member"));
         }
         self.flow.check_invariants()?;
+        let members: Vec<MemberId> = self.members.iter().map(|member| member.id).collect();
+        self.flow.votes.check_invariants(&self.flow, &members)?;
         self.role_play.check_invariants()
     }
 }
@@ -240,6 +242,9 @@ pub fn decide(
         Change::Commitments(command) => commitments::decide(state.into(), by, command, now_ms),
         Change::Activity(command) => activity::decide(&state.activity, by, role, command),
         Change::Practices(command) => practices::decide(state.into(), by, command, now_ms),
+        Change::Votes(command) => {
+            flow::decide(flow, |ctx| flow::votes::decide(ctx, command)).map(room_events)
+        }
     }
 }
 

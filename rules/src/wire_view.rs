@@ -52,7 +52,10 @@ impl RoomState {
                         .collect::<Vec<_>>(),
                 ),
             ),
-            flow: self.flow.to_wire(),
+            flow: wire::FlowInfo {
+                votes: self.flow.votes.view_for(viewer),
+                ..self.flow.to_wire()
+            },
         }
     }
 
@@ -121,6 +124,7 @@ impl RoomEvent {
     pub fn audience(&self) -> Audience {
         match self {
             RoomEvent::RolePlay { change } => crate::roleplay::audience(change),
+            RoomEvent::Flow { event } => crate::flow::votes::audience(event),
             _ => Audience::Everyone,
         }
     }

@@ -20,6 +20,7 @@ pub mod problem;
 pub mod queue;
 pub mod round;
 pub mod timer;
+pub mod votes;
 
 use roundtable_protocol::{
     self as wire, AgendaItem, AgendaItemId, AgendaItemStatus, ErrorCode, FloorInfo, MemberId,
@@ -56,6 +57,8 @@ pub struct FlowState {
     pub next_item_id: AgendaItemId,
     pub next_proposal_id: ProposalId,
     pub next_suggestion_id: SuggestionId,
+    /// Dot votes on the problems' suggestions ([`votes`]).
+    pub votes: votes::Votes,
 }
 
 impl Default for FlowState {
@@ -74,6 +77,7 @@ impl Default for FlowState {
             talk_times: Vec::new(),
             next_proposal_id: 1,
             next_suggestion_id: 1,
+            votes: votes::Votes::default(),
         }
     }
 }
@@ -154,6 +158,19 @@ pub enum FlowEvent {
         item_id: AgendaItemId,
         suggestion_ids: Vec<SuggestionId>,
     },
+    /// A member's dot on a suggestion, put (`voted`) or taken back ([`votes`]).
+    SuggestionVoteSet {
+        item_id: AgendaItemId,
+        suggestion_id: SuggestionId,
+        member_id: MemberId,
+        voted: bool,
+    },
+    /// A suggestion's dots now number `votes`; for clients, who are not told who voted.
+    SuggestionVotesCounted {
+        item_id: AgendaItemId,
+        suggestion_id: SuggestionId,
+        votes: u32,
+    },
 }
 
 impl FlowState {
@@ -202,6 +219,7 @@ impl FlowState {
             talk_times: Vec::new(),
             next_proposal_id: self.next_proposal_id,
             next_suggestion_id: 1,
+            votes: votes::Votes::default(),
         }
     }
 
@@ -217,6 +235,7 @@ impl FlowState {
             }
             FlowEvent::AgendaItemRemoved { item_id } => {
                 self.agenda.retain(|item| item.item_id != *item_id);
+                self.votes.remove_item(*item_id);
             }
             FlowEvent::AgendaReordered { order } => self.reorder_agenda(order),
             FlowEvent::AgendaItemStatusChanged { item_id, status } => {
@@ -281,6 +300,14 @@ impl FlowState {
                     problem.chosen = suggestion_ids.clone();
                 }
             }
+            FlowEvent::SuggestionVoteSet {
+                item_id,
+                suggestion_id,
+                member_id,
+                voted,
+            } => self.votes.set(*item_id, *suggestion_id, *member_id, *voted),
+            // The count is derived from the voters.
+            FlowEvent::SuggestionVotesCounted { .. } => {}
         }
     }
 
@@ -394,6 +421,8 @@ impl FlowState {
             timer: self.timer.as_ref().map(Timer::to_wire),
             floor: self.floor,
             talk_times: self.talk_times.clone(),
+            // Per viewer: see `RoomState::to_wire_snapshot_for`.
+            votes: Vec::new(),
         }
     }
 
@@ -489,7 +518,19 @@ impl FlowEvent {
             ProblemPhaseStarted { item_id, presenter, phase },
             SuggestionAdded { item_id, suggestion },
             SuggestionsChosen { item_id, suggestion_ids },
+            SuggestionVotesCounted { item_id, suggestion_id, votes },
         }
+            // The voter alone receives this (votes::audience), without their id.
+            FlowEvent::SuggestionVoteSet {
+                item_id,
+                suggestion_id,
+                voted,
+                ..
+            } => wire::Event::YourVoteSet {
+                item_id: *item_id,
+                suggestion_id: *suggestion_id,
+                voted: *voted,
+            },
             // The room keeps how the timer runs; clients see its state.
             FlowEvent::TimerSet { timer } => wire::Event::TimerSet {
                 timer: timer.as_ref().map(Timer::to_wire),

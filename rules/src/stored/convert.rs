@@ -161,3 +161,34 @@ macro_rules! mirror_enum {
         mirror_from!($stored, $memory);
     };
 }
+
+/// A struct of an older format moved forward into the next format's struct of the same fields
+/// (each field converted with `Into`, so a field of a type that changed converts forward too),
+/// with the fields the next format added set to their values.
+macro_rules! forward_struct {
+    ($old:ident => $new:ident { $($field:ident),* $(,)? } $(added { $($added:ident: $value:expr),* $(,)? })?) => {
+        impl From<$old> for $new {
+            fn from(old: $old) -> $new {
+                $new {
+                    $($field: old.$field.into(),)*
+                    $($($added: $value,)*)?
+                }
+            }
+        }
+    };
+}
+
+/// An enum of an older format moved forward into the next format's enum, variant by variant.
+macro_rules! forward_enum {
+    ($old:ident => $new:ident { $($variant:ident $({ $($field:ident),* $(,)? })?),* $(,)? }) => {
+        impl From<$old> for $new {
+            fn from(old: $old) -> $new {
+                match old {
+                    $($old::$variant $({ $($field),* })? => $new::$variant $({
+                        $($field: $field.into()),*
+                    })?,)*
+                }
+            }
+        }
+    };
+}

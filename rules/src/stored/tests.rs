@@ -102,11 +102,11 @@ fn an_event() -> StoredEvent {
 #[test]
 fn records_are_written_with_their_format_first() {
     let snapshot = super::encode_snapshot(&new_room());
-    assert!(snapshot.starts_with(b"{\"format\":1,\"group\":{"));
+    assert!(snapshot.starts_with(b"{\"format\":2,\"group\":{"));
     let event = super::encode_event(&an_event());
     assert_eq!(
         String::from_utf8(event).unwrap(),
-        r#"{"format":1,"at_ms":1764000001000,"event":{"kind":"group_renamed","name":"Renamed"}}"#
+        r#"{"format":2,"at_ms":1764000001000,"event":{"kind":"group_renamed","name":"Renamed"}}"#
     );
 }
 
@@ -134,19 +134,19 @@ fn a_record_in_format_1_is_read() {
 
 #[test]
 fn a_record_from_a_newer_roundtable_is_refused_by_its_number() {
-    let newer = with_format(&super::encode_snapshot(&new_room()), 2);
+    let newer = with_format(&super::encode_snapshot(&new_room()), 3);
     let error = super::decode_snapshot(&newer).unwrap_err();
     assert_eq!(
         error,
         FormatError::Newer {
             record: "room snapshot",
-            format: 2
+            format: 3
         }
     );
     assert_eq!(
         error.to_string(),
-        "room snapshot is in stored format 2, written by a newer Roundtable; this version reads \
-         stored formats up to 1"
+        "room snapshot is in stored format 3, written by a newer Roundtable; this version reads \
+         stored formats up to 2"
     );
     let newer = with_format(&super::encode_event(&an_event()), 7_000_000_000);
     let error = super::decode_event(&newer).unwrap_err();
@@ -283,4 +283,26 @@ fn a_snapshot_lacking_a_features_fields_reads_as_the_frozen_defaults() {
     );
     assert!(state.commitments.commitments.is_empty() && state.practices.practices.is_empty());
     assert!(state.role_play.current.is_none() && state.past_meetings.is_empty());
+}
+
+/// Format 2 keeps who put a dot on which suggestion, and reads format 1's flow as having none.
+#[test]
+fn dot_votes_are_kept_in_format_2_and_format_1_has_none() {
+    use roundtable_protocol::MemberId;
+    let mut state = new_room();
+    let (ann, bob) = (MemberId::random(), MemberId::random());
+    let votes = &mut state.flow.votes.by_item;
+    votes.entry(3).or_default().insert(1, [ann, bob].into());
+    votes.entry(3).or_default().insert(2, [bob].into());
+    votes.entry(5).or_default().insert(9, [ann].into());
+    let bytes = super::encode_snapshot(&state);
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(value["flow"]["votes"].as_array().unwrap().len(), 3);
+    assert_eq!(super::decode_snapshot(&bytes).unwrap(), state);
+    let mut format_1: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    format_1["format"] = serde_json::json!(1);
+    format_1["flow"].as_object_mut().unwrap().remove("votes");
+    let read = super::decode_snapshot(&serde_json::to_vec(&format_1).unwrap()).unwrap();
+    assert!(read.flow.votes.by_item.is_empty());
+    assert_eq!(read.flow.agenda, state.flow.agenda);
 }

@@ -15,6 +15,7 @@ mod join;
 mod lease;
 mod next_meeting;
 mod persist;
+mod reactions;
 mod roleplay;
 
 use fanout::Flushes;
@@ -32,6 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use roundtable_rules::reactions::ReactionLimiter;
 use roundtable_rules::roleplay::dedupe::ScoringDedupe;
 use roundtable_rules::state::{
     self, Audience, FreshMember, RoomError, RoomEvent, RoomState, StoredEvent,
@@ -153,6 +155,8 @@ struct RoomActor {
     now_ms: UnixMs,
     /// The outboxes this room queued frames in, to flush.
     flushes: Flushes,
+    /// Each member's budget of reactions, in memory only (reactions are never stored).
+    reactions: ReactionLimiter,
 }
 
 /// Seconds between retries of presence changes that could not be stored.
@@ -214,6 +218,7 @@ pub fn spawn(
         timer_write_failed: false,
         now_ms: 0,
         flushes: Flushes::default(),
+        reactions: ReactionLimiter::default(),
     };
     // The actor is boxed: the task then holds a pointer to it across every wait instead of
     // copies of its state.
@@ -420,6 +425,7 @@ impl RoomActor {
                 .start_next_meeting(member_id)
                 .await
                 .map(|()| Reply::Done),
+            Command::React(reaction) => self.react(member_id, *reaction).await,
         };
         let Some(subscriber) = self.subscribers.get(&connection_id) else {
             return;

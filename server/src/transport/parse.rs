@@ -64,8 +64,12 @@ pub fn parse_frame(text: &str) -> Result<ClientFrame, FrameError> {
             message: "every frame needs a numeric \"id\" chosen by the client".into(),
         });
     }
+    // Only the request's own type: an unknown value of a field (a reaction, a role) is a bad
+    // field.
     if let Some(kind) = value.get("type").and_then(serde_json::Value::as_str)
-        && error.to_string().contains("unknown variant")
+        && error
+            .to_string()
+            .contains(&format!("unknown variant `{kind}`"))
     {
         return Err(FrameError {
             id,
@@ -114,6 +118,14 @@ mod tests {
         let missing = parse_frame(r#"{"v":1,"id":7,"type":"rename_group"}"#).unwrap_err();
         assert_eq!((missing.id, missing.code), (Some(7), ErrorCode::Invalid));
         assert!(missing.message.contains("name"), "{}", missing.message);
+
+        let bad_value =
+            parse_frame(r#"{"v":1,"id":9,"type":"react","reaction":"boo"}"#).unwrap_err();
+        assert_eq!(
+            (bad_value.id, bad_value.code),
+            (Some(9), ErrorCode::Invalid)
+        );
+        assert!(bad_value.message.contains("boo"), "{}", bad_value.message);
 
         let no_id = parse_frame(r#"{"v":1,"type":"raise_hand"}"#).unwrap_err();
         assert_eq!((no_id.id, no_id.code), (None, ErrorCode::Invalid));

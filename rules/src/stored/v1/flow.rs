@@ -22,10 +22,7 @@ pub struct FlowState {
     pub next_suggestion_id: u32,
 }
 
-mirror_struct!(FlowState <=> flow::FlowState {
-    template, agenda, proposals, round, timer, floor, talk_times, next_item_id,
-    next_proposal_id, next_suggestion_id,
-});
+// Read forward into format 2's `FlowState` (`super::super::v2`), which mirrors today's.
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -315,25 +312,4 @@ pub enum FlowEvent {
     },
 }
 
-mirror_enum!(FlowEvent <=> flow::FlowEvent {
-    AgendaItemAdded { item, position },
-    AgendaItemEdited { item },
-    AgendaItemRemoved { item_id },
-    AgendaReordered { order },
-    AgendaItemStatusChanged { item_id, status },
-    AgendaItemProposed { proposal },
-    ProposalClosed { proposal_id, accepted },
-    AgendaTemplateSaved { items },
-    RoundStarted { round },
-    RoundSpeakersReordered { order },
-    RoundSpeakerChanged { member_id, status },
-    RoundAutoAdvanceSet { auto_advance },
-    RoundEnded,
-    TimerSet { timer },
-    TimeUp { subject, deadline_ms },
-    TurnEnded { member_id, talk_ms, time_box_ms, in_round },
-    FloorGiven { floor },
-    ProblemPhaseStarted { item_id, presenter, phase },
-    SuggestionAdded { item_id, suggestion },
-    SuggestionsChosen { item_id, suggestion_ids },
-});
+// Read forward into format 2's `FlowEvent`, which mirrors today's.

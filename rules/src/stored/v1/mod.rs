@@ -5,7 +5,9 @@
 //! nothing else does (no protocol type and no in-memory type is inside them). Format 1 is,
 //! byte for byte, the JSON the code wrote before stored formats had numbers ("v0"), plus the
 //! envelope's `format` field, so one set of types reads both. Once a release has written
-//! format 1, these types never change again; a change is a new format (see [`super`]).
+//! format 1, these types never change again; a change is a new format (see [`super`]). Format
+//! 2 ([`super::v2`]) takes most of them as they are; the records it changed are read here and
+//! converted forward into format 2's.
 
 mod accountability;
 mod flow;
@@ -67,10 +69,7 @@ pub fn default_flow() -> FlowState {
     serde_json::from_str(include_str!("defaults/flow.json")).expect("the frozen flow is format 1")
 }
 
-mirror_struct!(Snapshot <=> state::RoomState {
-    group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow,
-});
+// Read forward into format 2's `Snapshot`, which mirrors today's `RoomState`.
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Group {
@@ -179,7 +178,7 @@ pub struct Event {
     pub event: RoomEvent,
 }
 
-mirror_struct!(Event <=> state::StoredEvent { at_ms, event });
+// Read forward into format 2's `Event`, which mirrors today's `StoredEvent`.
 
 /// A change to the room (`RoomEvent`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,25 +253,7 @@ pub enum RoomEvent {
     },
 }
 
-mirror_enum!(RoomEvent <=> state::RoomEvent {
-    MemberAdded { member_id, display_name, role, token_hash },
-    PresenceChanged { member_id, online, reason },
-    GroupRenamed { name },
-    MemberRemoved { member_id },
-    RoleChanged { member_id, role },
-    HandRaised { member_id },
-    HandLowered { member_id },
-    CommitmentAdded { commitment, owner_accountability },
-    CommitmentUpdated { commitment, owner_accountability },
-    NumbersSubmitted { member_id, values, sharing, view },
-    MetricsSet { metrics, view },
-    PracticePosted { practice },
-    PracticeUpvoted { practice_id, member_id, up },
-    PracticeCommented { practice_id, comment },
-    NextMeetingStarted { meeting_id, number },
-    RolePlay { change },
-    Flow { event },
-});
+// Read forward into format 2's `RoomEvent`, which mirrors today's.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
