@@ -121,7 +121,7 @@ function enterRoom(groupId, firstCredential, typed) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   /** @type {CatchUp[]} */
   const catchUps = [];
-  /** @type {{ setStatus: (status: import('./connection.js').ConnectionStatus) => void } | null} */
+  /** @type {ReturnType<typeof mountRoom> | null} */
   let room = null;
 
   const connection = new Connection({
@@ -161,6 +161,7 @@ function enterRoom(groupId, firstCredential, typed) {
       room?.setStatus(status);
     },
     onServerError: (error) => toast(`The server refused a message: ${error.message}.`),
+    onReaction: (reaction) => room?.showReaction(reaction),
     onJoinRefused: (error) => refused(groupId, credential, error, typed),
   });
   room = mountRoom(root, { store, connection, groupId });

@@ -83,6 +83,8 @@ export class RequestError extends Error {
  * @property {(status: ConnectionStatus) => void} onStatus
  * @property {(error: RequestError) => void} onJoinRefused The credential was refused; stopped.
  * @property {(error: RequestError) => void} onServerError An error that answers no request.
+ * @property {(reaction: import('./protocol').ReactionFrame) => void} [onReaction] A member's
+ *   reaction: ephemeral, no seq, never replayed.
  * @property {ClockOffset} [clock]
  */
 
@@ -290,6 +292,11 @@ export class Connection {
       case 'event':
         this.options.onRoomMessage(message);
         return;
+      case 'reaction': {
+        const { type: _type, ...reaction } = message;
+        this.options.onReaction?.(reaction);
+        return;
+      }
     }
   }
 

@@ -465,6 +465,40 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     await everyoneSees(everyone, 'both suggestions with who made them', () =>
       [...document.querySelectorAll('#suggestion-list .suggestion')].map((li) => `${li.querySelector('.suggestion-text')?.textContent} ${li.querySelector('.suggestion-by')?.textContent}`).join(' | ')
         === 'Call the CFO before the renewal date from Bob | Offer a three-month pilot from Cy');
+
+    // --- Dot votes: members put dots, everyone (the presenter too) sees counts only. -------
+    const dotButton = (/** @type {Person} */ person, /** @type {string} */ text) => person.page.getByRole('button', { name: `Dot on ${text}` });
+    await showView(ann.page, 'problem');
+    assert.equal(await ann.page.locator('#suggestion-list .vote-button').count(), 0, 'the presenter puts no dots');
+    await showView(bob.page, 'problem');
+    await waitUntil(bob.page, 'Bob has three dots', () => document.getElementById('dots-left')?.textContent === 'Put a dot on the suggestions you back: you have 3 of 3 dots left.');
+    await dotButton(bob, 'Offer a three-month pilot').click();
+    await waitUntil(bob.page, 'Bob\'s dot is pressed', () =>
+      document.querySelector('#suggestion-list [data-suggestion-id="2"] .vote-button')?.getAttribute('aria-pressed') === 'true'
+      && document.getElementById('dots-left')?.textContent === 'Put a dot on the suggestions you back: you have 2 of 3 dots left.');
+    await showView(cy.page, 'problem');
+    await dotButton(cy, 'Offer a three-month pilot').click();
+    await showView(cy.page, 'problem');
+    await dotButton(cy, 'Call the CFO before the renewal date').press('Enter');
+    await everyoneSees(everyone, 'the counts, 1 and 2 dots', () =>
+      [...document.querySelectorAll('#suggestion-list .suggestion .vote-count')].map((count) => count.textContent).join() === '1 dot,2 dots');
+    // Cy takes one back by keyboard; the others see the count fall, and no name anywhere.
+    await showView(cy.page, 'problem');
+    await dotButton(cy, 'Call the CFO before the renewal date').press('Enter');
+    await everyoneSees(everyone, 'the counts, 0 and 2 dots', () =>
+      [...document.querySelectorAll('#suggestion-list .suggestion .vote-count')].map((count) => count.textContent).join() === '0 dots,2 dots');
+    await waitUntil(cy.page, 'Cy\'s dot taken back', () =>
+      document.querySelector('#suggestion-list [data-suggestion-id="1"] .vote-button')?.getAttribute('aria-pressed') === 'false');
+
+    // --- A reaction: Bob applauds; it shows on Ann's page, named, for a few seconds. -------
+    await bob.page.getByRole('button', { name: 'Applause' }).click();
+    await everyoneSees([fran, ann, cy], 'Bob\'s applause floating', () =>
+      [...document.querySelectorAll('#reaction-stream .reaction')].some((reaction) =>
+        reaction.getAttribute('data-reaction') === 'applause' && reaction.querySelector('.reaction-name')?.textContent === 'Bob'));
+    await waitUntil(ann.page, 'the applause announced once, politely', () =>
+      document.getElementById('announcer')?.textContent === 'Reactions: applause from Bob.');
+    await screenshot(ann.page, 'flow-reaction-desktop');
+    await waitUntil(ann.page, 'the applause gone after a few seconds', () => document.querySelectorAll('#reaction-stream .reaction').length === 0);
     await screenshot(cy.page, 'flow-problem-suggest-dark');
     await showView(fran.page, 'problem');
     await panelShot(fran.page, '#problem-box', 'flow-problem-suggest-facilitator');
@@ -480,6 +514,8 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     await showView(ann.page, 'problem');
     await ann.page.getByRole('button', { name: 'Commit to the chosen suggestions' }).click();
     await waitUntil(ann.page, 'nothing ticked is refused', () => document.getElementById('choose-hint')?.textContent === 'Tick at least one suggestion to commit to.');
+    await waitUntil(ann.page, 'the presenter sees the most-dotted suggestion marked', () =>
+      document.querySelector('#suggestion-list .suggestion .tag.most-dots')?.closest('.suggestion')?.getAttribute('data-suggestion-id') === '2');
     await ann.page.getByLabel('Call the CFO before the renewal date').check();
     await showView(ann.page, 'problem');
     await ann.page.getByRole('button', { name: 'Commit to the chosen suggestions' }).click();

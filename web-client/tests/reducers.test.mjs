@@ -137,3 +137,38 @@ test('the stage follows the current item and the bar warns in the last 30 second
   assert.equal(barModel(state, 60_000, String).timer?.warning, false);
   assert.equal(barModel(state, 101_000, String).timer?.over, true);
 });
+
+test('dot votes: counts for everyone, my own dots, and a removed problem item\'s votes go', async () => {
+  const { problemVotes } = await import('../js/features/flow/state.js');
+  const item = { item_id: 3, title: 'Acme', kind: 'problem', time_box_ms: 600_000, status: 'current', origin: 'added' };
+  const start = roomFromSnapshot(snapshot({ flow: { agenda: [item], proposals: [], agenda_template: [], talk_times: [], votes: [{ item_id: 3, counts: [{ suggestion_id: 2, votes: 1 }], yours: [] }] } }), FEATURES);
+  const flow = (/** @type {any} */ state) => state.features.agenda;
+  assert.equal(problemVotes(flow(start), 3).count(2), 1);
+  let state = play(start, [
+    { kind: 'your_vote_set', item_id: 3, suggestion_id: 1, voted: true },
+    { kind: 'suggestion_votes_counted', item_id: 3, suggestion_id: 1, votes: 1 },
+    { kind: 'suggestion_votes_counted', item_id: 3, suggestion_id: 2, votes: 2 },
+  ]);
+  let votes = problemVotes(flow(state), 3);
+  assert.deepEqual([votes.count(1), votes.count(2), votes.count(9)], [1, 2, 0]);
+  assert.deepEqual(votes.yours, [1]);
+  state = play(state, [
+    { kind: 'your_vote_set', item_id: 3, suggestion_id: 1, voted: false },
+    { kind: 'suggestion_votes_counted', item_id: 3, suggestion_id: 1, votes: 0 },
+  ]);
+  votes = problemVotes(flow(state), 3);
+  assert.deepEqual([votes.count(1), votes.yours], [0, []]);
+  assert.deepEqual(flow(state).votes[0].counts, [{ suggestion_id: 2, votes: 2 }], 'a count of 0 leaves the list');
+  state = play(state, [{ kind: 'agenda_item_removed', item_id: 3 }]);
+  assert.deepEqual(flow(state).votes, []);
+});
+
+test('reactions that come together are announced in one short line', async () => {
+  const { reactionSummary } = await import('../js/features/reactions/view.js');
+  assert.equal(reactionSummary([]), '');
+  assert.equal(reactionSummary([{ reaction: 'applause', name: 'Ann' }]), 'Reactions: applause from Ann.');
+  assert.equal(reactionSummary([
+    { reaction: 'applause', name: 'Ann' }, { reaction: 'laugh', name: 'Cy' }, { reaction: 'applause', name: 'Bob' },
+    { reaction: 'applause', name: 'Ann' }, { reaction: 'applause', name: 'Dee' },
+  ]), 'Reactions: applause from Ann, Bob and Dee; laugh from Cy.');
+});

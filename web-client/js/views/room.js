@@ -12,6 +12,7 @@ import { VIEWS, stageView } from '../features/meeting/model.js';
 import { mountMeetingBar } from '../features/meeting/bar.js';
 import { formatDateTime } from '../format.js';
 import { ROOM_MOVING_MESSAGE } from '../connection.js';
+import { mountReactions } from '../features/reactions/view.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
 /** @typedef {import('../store.js').StoreChange} StoreChange */
@@ -36,7 +37,7 @@ export const CLOSING_WORDS = /** @type {Record<CloseReason, string>} */ ({
  * @param {RoomStore} options.store
  * @param {Connection} options.connection
  * @param {string} options.groupId
- * @returns {{ setStatus: (status: ConnectionStatus) => void }}
+ * @returns {{ setStatus: (status: ConnectionStatus) => void, showReaction: (reaction: import('../protocol').ReactionFrame) => void }}
  */
 export function mountRoom(root, { store, connection, groupId }) {
   /** @type {ConnectionStatus} */
@@ -119,6 +120,8 @@ export function mountRoom(root, { store, connection, groupId }) {
 
   // --- the bar, the tabs and the stage ------------------------------------------------------
   const bar = mountMeetingBar(context);
+  // Reactions float over the stage's corner, with their buttons beside the meeting bar.
+  const reactions = mountReactions(context);
   const mounted = PANELS.map((panel) => ({ panel, view: panel.mount(context) }));
   /** @type {Map<string, HTMLElement[]>} */
   const parts = new Map(VIEWS.map((view) => [view.id, []]));
@@ -141,7 +144,7 @@ export function mountRoom(root, { store, connection, groupId }) {
   const loading = h('p', { class: 'loading', id: 'room-loading' }, 'Joining the room…');
 
   const roomElement = h('div', { class: 'room' }, header, banner,
-    h('div', { class: 'room-body' }, bar.element, h('nav', { class: 'tab-bar', 'aria-label': 'Room views' }, tabList), mainColumn, sideColumn), loading);
+    h('div', { class: 'room-body' }, bar.element, reactions.element, reactions.stream, h('nav', { class: 'tab-bar', 'aria-label': 'Room views' }, tabList), mainColumn, sideColumn), loading);
   root.replaceChildren(roomElement);
 
   /** The view shown; `chosen` when the person picked it since the stage last changed. */
@@ -262,6 +265,7 @@ export function mountRoom(root, { store, connection, groupId }) {
     renameButton.disabled = !isConnected();
     followStage();
     bar.update();
+    reactions.update();
     for (const { view } of mounted) view.update();
     // A control that vanished in this redraw (Start round once the round runs) gives the
     // focus to its view, never to the page.
@@ -360,5 +364,5 @@ export function mountRoom(root, { store, connection, groupId }) {
   });
 
   setStatus(status);
-  return { setStatus };
+  return { setStatus, showReaction: reactions.show };
 }

@@ -8,6 +8,8 @@
 import { patch, listen } from '../../render.js';
 import { h, announce, busy } from '../../ui.js';
 import { PHASE_LABELS } from './time.js';
+import { problemVotes } from './state.js';
+import { plural } from '../../format.js';
 
 /** @typedef {import('../../protocol').MemberId} MemberId */
 /** @typedef {import('../../protocol').ProblemPhase} ProblemPhase */
@@ -16,6 +18,9 @@ import { PHASE_LABELS } from './time.js';
 
 /** The server's limit on a suggestion (PROTOCOL.md). */
 export const SUGGESTION_CHARS_MAX = 500;
+
+/** Dots each member may put on one problem's suggestions (PROTOCOL.md, "Dot votes"). */
+export const DOTS_PER_PROBLEM = 3;
 
 /**
  * Each phase in order: its name, what the group does in it, and the server's default time box
@@ -69,8 +74,9 @@ export function mountProblem({ context, flow, nameOf }) {
   const chooseForm = h('form', { class: 'choose-form', id: 'choose-form' }, chooseHint, h('div', { class: 'actions' }, chooseButton));
   const chosenNote = h('p', { class: 'chosen-note', id: 'chosen-note' });
 
+  const dotsLine = h('p', { class: 'hint dots-left', id: 'dots-left', hidden: true });
   const suggestionsBox = h('div', { class: 'suggestions', id: 'problem-suggestions' },
-    h('h3', { id: 'suggestions-title' }, 'Suggestions'), suggestionList, suggestionsEmpty, chosenNote, chooseForm, suggestionForm);
+    h('h3', { id: 'suggestions-title' }, 'Suggestions'), suggestionList, suggestionsEmpty, chosenNote, dotsLine, chooseForm, suggestionForm);
 
   const element = h('section', { class: 'problem-box', id: 'problem-box', 'aria-labelledby': 'problem-title' },
     title, presenterLine, presenterForm, phaseList, suggestionsBox);
@@ -192,6 +198,7 @@ export function mountProblem({ context, flow, nameOf }) {
     const suggestions = problem?.suggestions ?? [];
     const chosen = problem?.chosen ?? [];
     const choosing = iPresent && phase === 'decide';
+    const dots = dotVoting({ context, item, flow: flow(), iPresent, me, dotsLine });
     if (tickedFor !== item.item_id) {
       ticked.clear();
       for (const id of chosen) ticked.add(id);
@@ -210,7 +217,8 @@ export function mountProblem({ context, flow, nameOf }) {
         }) : null,
         h(choosing ? 'label' : 'span', { class: 'suggestion-text', for: choosing ? boxId : null }, suggestion.text),
         h('span', { class: 'suggestion-by' }, `from ${nameOf(suggestion.by)}`),
-        isChosen ? h('span', { class: 'tag next' }, 'chosen') : null);
+        isChosen ? h('span', { class: 'tag next' }, 'chosen') : null,
+        ...dots(suggestion));
     }));
     suggestionsEmpty.hidden = suggestions.length > 0;
     suggestionsEmpty.textContent = phase === 'suggest' ? 'No suggestions yet.' : 'Suggestions are collected in the suggestions phase.';
@@ -243,4 +251,63 @@ export function mountProblem({ context, flow, nameOf }) {
       if (changed) draw();
     },
   };
+}
+
+/**
+ * Dot votes on the current problem's suggestions: what each suggestion shows (its count, the
+ * most-dotted marked while the presenter decides, and for a member who may vote a toggle
+ * button until the presenter has chosen), and the "dots left" line. Everyone sees counts
+ * only, never who voted; counts show once anyone has voted.
+ * @param {object} deps
+ * @param {import('../index.js').PanelContext} deps.context
+ * @param {AgendaItem} deps.item
+ * @param {FlowState | null} deps.flow
+ * @param {boolean} deps.iPresent
+ * @param {import('../../protocol').MemberInfo | null} deps.me
+ * @param {HTMLElement} deps.dotsLine
+ * @returns {(suggestion: import('../../protocol').Suggestion) => (HTMLElement | null)[]}
+ */
+function dotVoting({ context, item, flow, iPresent, me, dotsLine }) {
+  const phase = item.problem?.phase ?? null;
+  const open = phase === 'suggest' || phase === 'decide';
+  const votes = problemVotes(flow, item.item_id);
+  const chosen = (item.problem?.chosen.length ?? 0) > 0;
+  const canVote = open && !chosen && !iPresent && !!me && me.role !== 'observer';
+  const left = DOTS_PER_PROBLEM - votes.yours.length;
+  dotsLine.hidden = !canVote || (item.problem?.suggestions.length ?? 0) === 0;
+  dotsLine.textContent = `Put a dot on the suggestions you back: you have ${left} of ${DOTS_PER_PROBLEM} dots left.`;
+  const counts = (item.problem?.suggestions ?? []).map((suggestion) => votes.count(suggestion.suggestion_id));
+  const most = Math.max(0, ...counts);
+  const anyVotes = most > 0;
+  return (suggestion) => {
+    const count = votes.count(suggestion.suggestion_id);
+    const mine = votes.yours.includes(suggestion.suggestion_id);
+    const shown = count > 0 || (open && anyVotes);
+    return [
+      shown ? h('span', { class: 'vote-count', 'data-votes': String(count) }, plural(count, 'dot')) : null,
+      phase === 'decide' && count > 0 && count === most ? h('span', { class: 'tag most-dots' }, 'most dots') : null,
+      canVote ? h('button', {
+        type: 'button', class: `button secondary small vote-button${mine ? ' voted' : ''}`, 'aria-pressed': String(mine),
+        'data-suggestion-id': String(suggestion.suggestion_id),
+        disabled: !context.isConnected() || (!mine && left <= 0),
+        onclick: (/** @type {Event} */ clickEvent) => castDot(context, item.item_id, suggestion.suggestion_id, !mine, /** @type {HTMLButtonElement} */ (clickEvent.currentTarget)),
+      }, h('span', { 'aria-hidden': 'true' }, mine ? '● ' : '○ '), 'Dot', h('span', { class: 'visually-hidden' }, ` on ${suggestion.text}`)) : null,
+    ];
+  };
+}
+
+/**
+ * Puts or takes back a dot, keeping the focus on the button.
+ * @param {import('../index.js').PanelContext} context
+ * @param {number} itemId
+ * @param {number} suggestionId
+ * @param {boolean} vote
+ * @param {HTMLButtonElement} button
+ */
+async function castDot(context, itemId, suggestionId, vote, button) {
+  const release = busy(button);
+  const reply = await context.act({ type: 'vote_suggestion', item_id: itemId, suggestion_id: suggestionId, vote },
+    vote ? 'Could not put your dot' : 'Could not take your dot back');
+  release();
+  if (reply) announce(vote ? 'Your dot is on it.' : 'Your dot is taken back.');
 }

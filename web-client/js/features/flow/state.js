@@ -22,6 +22,8 @@
  * @property {TimerInfo | null} timer
  * @property {FloorInfo | null} floor
  * @property {TalkTime[]} talk_times
+ * @property {import('../../protocol').ProblemVotes[]} votes Dot votes per problem item: the
+ *   counts, and the suggestions this member put a dot on.
  */
 
 
@@ -46,6 +48,7 @@ export const flowFeature = {
       timer: snapshot.flow.timer ?? null,
       floor: snapshot.flow.floor ?? null,
       talk_times: snapshot.flow.talk_times.map((entry) => ({ ...entry })),
+      votes: (snapshot.flow.votes ?? []).map((entry) => ({ ...entry, counts: entry.counts.map((c) => ({ ...c })), yours: [...entry.yours] })),
     };
     return own;
   },
@@ -59,6 +62,7 @@ export const flowFeature = {
     },
     agenda_item_removed(own, event) {
       own.agenda = own.agenda.filter((item) => item.item_id !== event.item_id);
+      own.votes = own.votes.filter((entry) => entry.item_id !== event.item_id);
     },
     agenda_reordered(own, event) {
       const byId = new Map(own.agenda.map((item) => [item.item_id, item]));
@@ -102,6 +106,18 @@ export const flowFeature = {
       own.agenda = own.agenda.map((item) => (item.item_id === event.item_id && item.problem
         ? { ...item, problem: { ...item.problem, chosen: [...event.suggestion_ids] } }
         : item));
+    },
+    // Dot votes: everyone gets counts; only the voter learns their own dot.
+    suggestion_votes_counted(own, event) {
+      const entry = votesOf(own, event.item_id);
+      entry.counts = entry.counts.filter((c) => c.suggestion_id !== event.suggestion_id);
+      if (event.votes > 0) entry.counts.push({ suggestion_id: event.suggestion_id, votes: event.votes });
+      entry.counts.sort((a, b) => a.suggestion_id - b.suggestion_id);
+    },
+    your_vote_set(own, event) {
+      const entry = votesOf(own, event.item_id);
+      entry.yours = entry.yours.filter((id) => id !== event.suggestion_id);
+      if (event.voted) entry.yours = [...entry.yours, event.suggestion_id].sort((a, b) => a - b);
     },
     round_started(own, event) {
       /** @type {RoundInfo} */
@@ -156,3 +172,31 @@ export const flowFeature = {
     },
   },
 };
+
+/**
+ * A problem's vote entry in `own`, added when it has none yet.
+ * @param {FlowState} own
+ * @param {number} itemId
+ */
+function votesOf(own, itemId) {
+  let entry = own.votes.find((candidate) => candidate.item_id === itemId);
+  if (!entry) {
+    entry = { item_id: itemId, counts: [], yours: [] };
+    own.votes.push(entry);
+  }
+  return entry;
+}
+
+/**
+ * A problem's dots as this member sees them.
+ * @param {FlowState | null} flow
+ * @param {number} itemId
+ * @returns {{ count: (suggestionId: number) => number, yours: number[] }}
+ */
+export function problemVotes(flow, itemId) {
+  const entry = flow?.votes.find((candidate) => candidate.item_id === itemId);
+  return {
+    count: (suggestionId) => entry?.counts.find((c) => c.suggestion_id === suggestionId)?.votes ?? 0,
+    yours: entry?.yours ?? [],
+  };
+}
