@@ -495,8 +495,16 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     await everyoneSees([fran, ann, cy], 'Bob\'s applause floating', () =>
       [...document.querySelectorAll('#reaction-stream .reaction')].some((reaction) =>
         reaction.getAttribute('data-reaction') === 'applause' && reaction.querySelector('.reaction-name')?.textContent === 'Bob'));
-    await waitUntil(ann.page, 'the applause announced once, politely', () =>
-      document.getElementById('announcer')?.textContent === 'Reactions: applause from Bob.');
+    // Cy reacts by keyboard: the toolbar is one Tab stop, the arrow keys move along it.
+    await cy.page.getByRole('button', { name: 'Applause' }).focus();
+    await cy.page.keyboard.press('ArrowRight');
+    assert.equal(await cy.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Plus one');
+    await cy.page.keyboard.press('Enter');
+    await waitUntil(ann.page, 'Cy\'s +1 floating', () =>
+      [...document.querySelectorAll('#reaction-stream .reaction')].some((reaction) =>
+        reaction.getAttribute('data-reaction') === 'plus_one' && reaction.querySelector('.reaction-name')?.textContent === 'Cy'));
+    await waitUntil(ann.page, 'the reactions announced once together, politely', () =>
+      document.getElementById('announcer')?.textContent === 'Reactions: applause from Bob; plus one from Cy.');
     await screenshot(ann.page, 'flow-reaction-desktop');
     await waitUntil(ann.page, 'the applause gone after a few seconds', () => document.querySelectorAll('#reaction-stream .reaction').length === 0);
     await screenshot(cy.page, 'flow-problem-suggest-dark');

@@ -83,10 +83,23 @@ export function reactionSummary(received) {
  */
 export function mountReactions(context) {
   const { store } = context;
-  const buttons = REACTIONS.map((entry) => h('button', {
+  // One stop in the Tab order; the arrow keys move between the reactions (a toolbar).
+  const buttons = REACTIONS.map((entry, index) => h('button', {
     type: 'button', class: 'reaction-button', 'data-reaction': entry.reaction, 'aria-label': entry.label, title: entry.label,
+    tabindex: index === 0 ? '0' : '-1',
   }, reactionIcon(entry.reaction)));
-  const element = h('div', { class: 'reactions', id: 'reactions', role: 'group', 'aria-label': 'React' }, ...buttons);
+  const element = h('div', { class: 'reactions', id: 'reactions', role: 'toolbar', 'aria-label': 'React' }, ...buttons);
+  listen(element, 'keydown', (keyEvent) => {
+    const index = buttons.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
+    const steps = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+    const step = /** @type {Record<string, number>} */ (steps)[keyEvent.key];
+    const target = keyEvent.key === 'Home' ? 0 : keyEvent.key === 'End' ? buttons.length - 1
+      : step && index >= 0 ? (index + step + buttons.length) % buttons.length : null;
+    if (target === null) return;
+    keyEvent.preventDefault();
+    for (const [other, button] of buttons.entries()) button.tabIndex = other === target ? 0 : -1;
+    buttons[target].focus();
+  });
   // What is on screen is decoration; the summary goes to the live region.
   const stream = h('ul', { class: 'reaction-stream', id: 'reaction-stream', 'aria-hidden': 'true' });
 
