@@ -96,6 +96,15 @@ pub struct AgendaItem {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub notes: String,
     pub status: AgendaItemStatus,
+    /// Time the item was current before, in milliseconds, not counting the stretch since
+    /// `current_since_ms`. With it, what is left of the time box is
+    /// `time_box_ms - spent_ms - (now - current_since_ms)`, by the server's clock.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spent_ms: u64,
+    /// While the item is current: when it last became current, by the server's clock (the
+    /// `at_ms` of the `agenda_item_status_changed` frame that made it current).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_since_ms: Option<UnixMs>,
     pub origin: AgendaItemOrigin,
     /// The bring-a-problem protocol's state, once a `problem` item's first phase started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -261,4 +270,11 @@ pub struct FlowInfo {
     pub floor: Option<FloorInfo>,
     /// Talk time per member so far, for members who have had a turn.
     pub talk_times: Vec<TalkTime>,
+    /// When a facilitator ended this meeting, if they did (see `end_meeting`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at_ms: Option<UnixMs>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }

@@ -184,6 +184,17 @@ pub enum Request {
     MarkAgendaItemDone {
         item_id: AgendaItemId,
     },
+    /// Next: the current item is done and the next pending item after it becomes current (the
+    /// first pending item when none is current). A round of the finished item ends with it.
+    NextAgendaItem,
+    /// Back: the current item goes back to pending and the item before it becomes current
+    /// again (the last done item when none is current).
+    PreviousAgendaItem,
+    /// End the meeting: any turn, round and timer end, the current item goes back to pending
+    /// and hands are lowered. Until a facilitator starts the next meeting, nothing that runs
+    /// the meeting (rounds, calling speakers, problem phases, moving through the agenda) is
+    /// accepted.
+    EndMeeting,
     /// Any member: propose an item; a facilitator accepts or declines it.
     ProposeAgendaItem {
         item: AgendaItemDraft,
@@ -593,6 +604,8 @@ pub enum Event {
         auto_advance: bool,
     },
     RoundEnded,
+    /// A facilitator ended the meeting at the frame's `at_ms` (`flow.ended_at_ms`).
+    MeetingEnded,
     /// The timer changed (started, paused, resumed, extended) or stopped (`null`).
     TimerSet {
         timer: Option<TimerInfo>,

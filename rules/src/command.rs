@@ -94,6 +94,9 @@ pub enum AgendaCommand {
     MarkAgendaItemDone {
         item_id: AgendaItemId,
     },
+    NextAgendaItem,
+    PreviousAgendaItem,
+    EndMeeting,
     ProposeAgendaItem {
         item: AgendaItemDraft,
     },
@@ -336,6 +339,9 @@ impl TryFrom<Request> for Command {
                     item_id,
                 }))
             }
+            Request::NextAgendaItem => C(Change::Agenda(AgendaCommand::NextAgendaItem)),
+            Request::PreviousAgendaItem => C(Change::Agenda(AgendaCommand::PreviousAgendaItem)),
+            Request::EndMeeting => C(Change::Agenda(AgendaCommand::EndMeeting)),
             Request::ProposeAgendaItem { item } => {
                 C(Change::Agenda(AgendaCommand::ProposeAgendaItem { item }))
             }

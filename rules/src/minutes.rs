@@ -10,7 +10,8 @@ use crate::room::RoomState;
 /// Past meetings whose minutes a group keeps.
 pub const PAST_MEETINGS_KEPT: usize = 26;
 
-/// The minutes of the state's current meeting; `ended_at_ms` when it is ending.
+/// The minutes of the state's current meeting; they end when a facilitator ended it, or at
+/// `ended_at_ms` when it is ending now (the next meeting starts without an End meeting first).
 pub fn build(state: &RoomState, ended_at_ms: Option<UnixMs>) -> Minutes {
     let number = state.meeting.number;
     let attendees = state
@@ -56,7 +57,7 @@ pub fn build(state: &RoomState, ended_at_ms: Option<UnixMs>) -> Minutes {
         meeting_id: state.meeting.id,
         meeting_number: number,
         started_at_ms: state.meeting.started_at_ms,
-        ended_at_ms,
+        ended_at_ms: state.flow.ended_at_ms.or(ended_at_ms),
         attendees,
         agenda: flow.agenda,
         talk_times: flow.talk_times,

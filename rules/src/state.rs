@@ -112,7 +112,7 @@ impl RoomState {
                 self.start_next_meeting(*meeting_id, *number, at_ms);
             }
             RoomEvent::RolePlay { change } => self.role_play.apply(change),
-            RoomEvent::Flow { event } => self.flow.apply(event),
+            RoomEvent::Flow { event } => self.flow.apply(at_ms, event),
         }
     }
 
@@ -225,7 +225,11 @@ pub fn decide(
             Ok(lower_hands_given_the_floor(state, room_events(decided?)))
         }
         Change::Agenda(command) => {
-            flow::decide(flow, |ctx| flow::agenda::decide(ctx, command)).map(room_events)
+            let decided = flow::decide(flow, |ctx| flow::agenda::decide(ctx, command));
+            Ok(lower_hands_when_the_meeting_ends(
+                state,
+                room_events(decided?),
+            ))
         }
         Change::Round(command) => {
             let decided = flow::decide(flow, |ctx| flow::round::decide(ctx, command));
@@ -300,6 +304,28 @@ fn lower_hands_given_the_floor(state: &RoomState, mut events: Vec<RoomEvent>) ->
         }
     }
     events.extend(lowering);
+    events
+}
+
+/// Every raised hand lowers when the meeting ends.
+fn lower_hands_when_the_meeting_ends(
+    state: &RoomState,
+    mut events: Vec<RoomEvent>,
+) -> Vec<RoomEvent> {
+    let ends = events.iter().any(|event| {
+        matches!(
+            event,
+            RoomEvent::Flow {
+                event: FlowEvent::MeetingEnded
+            }
+        )
+    });
+    if ends {
+        let lowered = state.hands.iter().map(|member_id| RoomEvent::HandLowered {
+            member_id: *member_id,
+        });
+        events.extend(lowered.collect::<Vec<_>>());
+    }
     events
 }
 

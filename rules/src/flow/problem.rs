@@ -63,6 +63,7 @@ fn start_problem_phase(
     time_box_ms: &Option<u64>,
 ) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
+    ctx.require_meeting_on()?;
     let item = require_problem_item(ctx, *item_id)?;
     let time_box_ms = ctx.time_box_ms(
         "a phase's time box",

@@ -346,6 +346,7 @@ fn start_round(
     item_id: Option<u32>,
 ) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
+    ctx.require_meeting_on()?;
     let speaker_time_box_ms = ctx.time_box_ms("a speaker's time box", speaker_time_box_ms)?;
     if ctx.flow.round.is_some() {
         return Err(conflict("a round is running; end it first"));

@@ -714,6 +714,8 @@ fn the_next_meeting_starts_from_the_template_with_unfinished_items_carried_over(
         owner: Some(owner),
         notes: "Deal with Acme".into(),
         status,
+        spent_ms: 5 * MINUTE,
+        current_since_ms: (status == AgendaItemStatus::Current).then_some(T0),
         origin: AgendaItemOrigin::Added,
         problem: Some(wire::ProblemInfo {
             presenter: owner,
@@ -749,6 +751,11 @@ fn the_next_meeting_starts_from_the_template_with_unfinished_items_carried_over(
     assert_eq!(carried.status, AgendaItemStatus::Pending);
     assert_eq!(carried.owner, Some(owner));
     assert_eq!(carried.problem, None, "the protocol starts over");
+    assert_eq!(
+        (carried.spent_ms, carried.current_since_ms),
+        (0, None),
+        "and so does its clock"
+    );
     let ids: Vec<u32> = next.items.iter().map(|item| item.item_id).collect();
     assert_eq!(ids, (1..=8).collect::<Vec<u32>>());
     assert!(
@@ -1368,3 +1375,6 @@ fn the_next_meeting_starts_from_the_template_and_carries_this_meetings_unfinishe
     );
     assert_eq!(flow.template, default_template());
 }
+
+#[path = "progress_tests.rs"]
+mod progress_tests;

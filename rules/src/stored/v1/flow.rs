@@ -20,11 +20,13 @@ pub struct FlowState {
     pub next_item_id: u32,
     pub next_proposal_id: u32,
     pub next_suggestion_id: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at_ms: Option<u64>,
 }
 
 mirror_struct!(FlowState <=> flow::FlowState {
     template, agenda, proposals, round, timer, floor, talk_times, next_item_id,
-    next_proposal_id, next_suggestion_id,
+    next_proposal_id, next_suggestion_id, ended_at_ms,
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,13 +52,22 @@ pub struct AgendaItem {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub notes: String,
     pub status: AgendaItemStatus,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spent_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_since_ms: Option<u64>,
     pub origin: AgendaItemOrigin,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<ProblemInfo>,
 }
 
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
 mirror_struct!(AgendaItem <=> wire::AgendaItem {
-    item_id, title, kind, time_box_ms, owner, notes, status, origin, problem,
+    item_id, title, kind, time_box_ms, owner, notes, status, spent_ms, current_since_ms, origin,
+    problem,
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,6 +295,7 @@ pub enum FlowEvent {
         auto_advance: bool,
     },
     RoundEnded,
+    MeetingEnded,
     TimerSet {
         timer: Option<Timer>,
     },
@@ -329,6 +341,7 @@ mirror_enum!(FlowEvent <=> flow::FlowEvent {
     RoundSpeakerChanged { member_id, status },
     RoundAutoAdvanceSet { auto_advance },
     RoundEnded,
+    MeetingEnded,
     TimerSet { timer },
     TimeUp { subject, deadline_ms },
     TurnEnded { member_id, talk_ms, time_box_ms, in_round },
