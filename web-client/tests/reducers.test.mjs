@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { roomFromSnapshot, reduceRoom } from '../js/store.js';
 import { FEATURES } from '../js/features/states.js';
+import { itemRemainingMs } from '../js/features/flow/state.js';
 
 const ann = 'a';
 const bob = 'b';
@@ -80,6 +81,29 @@ test('the flow: agenda items, the current item, a round with its timer and talk 
   assert.equal(flow().timer, null);
 });
 
+test('the flow: each item keeps its clock from the frames\' times, and the meeting ends', () => {
+  const item = (id) => ({ item_id: id, title: `Item ${id}`, kind: 'discussion', time_box_ms: 600_000, status: 'pending', origin: 'added' });
+  let state = roomFromSnapshot(snapshot({ flow: { agenda: [item(1), item(2)], proposals: [], agenda_template: [], talk_times: [], round: null, timer: null, floor: null } }), FEATURES);
+  let seq = state.seq;
+  const at = (atMs, event) => { state = reduceRoom(state, { seq: ++seq, at_ms: atMs, event }, FEATURES); };
+  const flow = () => /** @type {any} */ (state.features.agenda);
+  at(10_000, { kind: 'agenda_item_status_changed', item_id: 1, status: 'current' });
+  assert.equal(flow().agenda[0].current_since_ms, 10_000);
+  assert.equal(itemRemainingMs(flow().agenda[0], 70_000), 540_000);
+  // Next: item 1 done after 2 minutes, item 2 current.
+  at(130_000, { kind: 'agenda_item_status_changed', item_id: 1, status: 'done' });
+  at(130_000, { kind: 'agenda_item_status_changed', item_id: 2, status: 'current' });
+  assert.deepEqual([flow().agenda[0].spent_ms, flow().agenda[0].current_since_ms], [120_000, undefined]);
+  assert.equal(itemRemainingMs(flow().agenda[0], 200_000), null, 'a done item has no running clock');
+  // Back: item 1 current again (item 2 back to pending, by the status change of item 1).
+  at(190_000, { kind: 'agenda_item_status_changed', item_id: 1, status: 'current' });
+  assert.deepEqual(flow().agenda.map((entry) => [entry.status, entry.spent_ms]), [['current', 120_000], ['pending', 60_000]]);
+  assert.equal(itemRemainingMs(flow().agenda[0], 250_000), 600_000 - 120_000 - 60_000);
+  assert.equal(flow().ended_at_ms, null);
+  at(300_000, { kind: 'meeting_ended' });
+  assert.equal(flow().ended_at_ms, 300_000);
+});
+
 test('commitments: an update replaces the commitment and the owner\'s accountability', () => {
   const commitment = { commitment_id: 7, owner: ann, text: 'Call three leads', due_meeting: 2, status: 'open', note: '', made_in_meeting: 1, source: { kind: 'own' }, created_at_ms: 1, updated_at_ms: 1 };
   const accountability = { member_id: ann, completion_rate_percent: null, resolved_count: 0, streak: 0, overdue_count: 1, meetings_counted: 4 };
@@ -136,4 +160,52 @@ test('the stage follows the current item and the bar warns in the last 30 second
   assert.deepEqual(bar.timer, { who: 'A', remainingMs: 25_000, paused: false, over: false, warning: true, deadline: 100_000 });
   assert.equal(barModel(state, 60_000, String).timer?.warning, false);
   assert.equal(barModel(state, 101_000, String).timer?.over, true);
+});
+
+test('the bar counts the current item down and the summary says what the ended meeting did', async () => {
+  const { stageView, barModel } = await import('../js/features/meeting/model.js');
+  const { summaryModel } = await import('../js/features/meeting/summary.js');
+  const problem = { presenter: ann, phase: 'decide', suggestions: [{ suggestion_id: 1, by: bob, text: 'Bring the CFO' }, { suggestion_id: 2, by: fran, text: 'Send an ROI page' }], chosen: [2] };
+  const agenda = [
+    { item_id: 1, title: 'Check-in', kind: 'round', time_box_ms: 600_000, status: 'done', spent_ms: 650_000, origin: 'template' },
+    { item_id: 2, title: 'Acme', kind: 'problem', time_box_ms: 600_000, status: 'current', spent_ms: 60_000, current_since_ms: 100_000, origin: 'added', problem },
+    { item_id: 3, title: 'Commitments', kind: 'commitments', time_box_ms: 300_000, status: 'pending', origin: 'template' },
+  ];
+  const template = [{ title: 'Check-in', kind: 'round', time_box_ms: 600_000 }, { title: 'Commitments', kind: 'commitments', time_box_ms: 300_000 }];
+  const results = { role_play_id: 'r', seller: bob, scenario: 'Renewal', rubric_name: 'Discovery', meeting_number: 2, revealed_at_ms: 1, submission_count: 3, criteria: [], overall_percent: 49.4, comments: [], one_thing_differently: [] };
+  const commitment = { commitment_id: 1, owner: ann, text: 'Send the ROI page', due_meeting: 3, status: 'open', note: '', made_in_meeting: 2, source: { kind: 'own' }, created_at_ms: 1, updated_at_ms: 1 };
+  const old = { ...commitment, commitment_id: 2, text: 'An old one', made_in_meeting: 1 };
+  let state = roomFromSnapshot(snapshot({
+    flow: { agenda, proposals: [], agenda_template: template, talk_times: [], round: null, timer: null, floor: null },
+    commitments: [commitment, old],
+    role_play: { current: null, buyer_brief: null, revealed: [{ ...results, meeting_number: 1, role_play_id: 'q' }, results], templates: [], seller_trends: [], you_submitted: false },
+  }), FEATURES);
+  // 540 s left at 100 s; 30 s left at 610 s: the warning; over after.
+  let bar = barModel(state, 100_000, String);
+  assert.deepEqual(bar.itemClock, { remainingMs: 540_000, over: false, warning: false, deadline: 640_000 });
+  assert.equal(barModel(state, 610_000, String).itemClock?.warning, true);
+  assert.equal(barModel(state, 700_000, String).itemClock?.remainingMs, -60_000);
+  assert.equal(bar.previous?.item_id, 1);
+  assert.equal(bar.next?.item_id, 3);
+  assert.equal(summaryModel(state, String), null, 'no summary while the meeting runs');
+
+  let seq = state.seq;
+  for (const [atMs, event] of [[400_000, { kind: 'agenda_item_status_changed', item_id: 2, status: 'pending' }], [400_000, { kind: 'meeting_ended' }]]) {
+    state = reduceRoom(state, { seq: ++seq, at_ms: atMs, event }, FEATURES);
+  }
+  assert.equal(stageView(state), 'summary');
+  bar = barModel(state, 900_000, String);
+  assert.equal(bar.elapsedMs, 399_000, 'the meeting\'s time stops when it ends');
+  const summary = summaryModel(state, (id) => id.toUpperCase());
+  assert.deepEqual(summary, {
+    number: 2,
+    endedAtMs: 400_000,
+    durationMs: 399_000,
+    covered: ['Check-in'],
+    unfinished: ['Acme', 'Commitments'],
+    decisions: [{ title: 'Acme', presenter: 'A', chosen: ['Send an ROI page'] }],
+    commitments: [{ owner: 'A', text: 'Send the ROI page' }],
+    rolePlays: [{ seller: 'B', rubric: 'Discovery', overallPercent: 49.4, scorers: 3 }],
+    nextAgenda: ['Check-in', 'Acme', 'Commitments'],
+  });
 });
