@@ -209,3 +209,30 @@ test('the bar counts the current item down and the summary says what the ended m
     nextAgenda: ['Check-in', 'Acme', 'Commitments'],
   });
 });
+
+test('the line under the bar says what happens and what the reader can do', async () => {
+  const { nowLine } = await import('../js/features/meeting/now.js');
+  const name = (id) => id.toUpperCase();
+  const flow = (extra) => ({ agenda: [], proposals: [], agenda_template: [], talk_times: [], round: null, timer: null, floor: null, ...extra });
+  const item = (kind, extra = {}) => ({ item_id: 1, title: 'Item', kind, time_box_ms: 600_000, status: 'current', origin: 'template', ...extra });
+  const line = (flowExtra, me, facilitator = false, extra = {}) => nowLine(roomFromSnapshot(snapshot({ flow: flow(flowExtra), ...extra }), FEATURES), me, facilitator, name);
+
+  assert.equal(line({}, fran, true), 'Press Next to start the agenda.');
+  assert.equal(line({}, ann), 'Waiting for the facilitator to start the meeting.');
+  const round = { speaker_time_box_ms: 60_000, auto_advance: false, speakers: [
+    { member_id: fran, status: 'done', talk_ms: 1 }, { member_id: ann, status: 'speaking', talk_ms: 0 }, { member_id: bob, status: 'waiting', talk_ms: 0 }] };
+  assert.equal(line({ round }, ann), 'Your turn: you have the floor.');
+  assert.equal(line({ round }, bob), 'A is speaking. You are next.');
+  assert.equal(line({ round }, fran), 'A is speaking. 1 still to speak.');
+  assert.equal(line({ floor: { member_id: bob, since_ms: 1 } }, ann), 'B has the floor. Raise your hand (H) to speak next.');
+  const problem = { presenter: ann, phase: 'suggest', suggestions: [], chosen: [] };
+  assert.equal(line({ agenda: [item('problem', { problem })] }, bob), 'Add your suggestions for A.');
+  assert.equal(line({ agenda: [item('problem', { problem })] }, ann), 'Listen to the suggestions; you choose next.');
+  const current = { role_play_id: 'r', seller: ann, buyer: bob, scenario: 'Renewal', rubric: { name: 'R', criteria: [], one_thing_differently: false }, phase: 'scoring', submission_count: 0, reveal_threshold: 3 };
+  const rolePlay = (you_submitted) => ({ role_play: { current, buyer_brief: null, revealed: [], templates: [], seller_trends: [], you_submitted } });
+  assert.equal(line({ agenda: [item('role_play')] }, fran, true, rolePlay(false)), 'Score the call: your scores are anonymous.');
+  assert.equal(line({ agenda: [item('role_play')] }, fran, true, rolePlay(true)), 'Your scores are in; you can change them until scoring closes.');
+  assert.equal(line({ agenda: [item('role_play')] }, bob, false, rolePlay(false)), 'The others are scoring your call, anonymously.');
+  assert.equal(line({ agenda: [item('commitments')] }, bob), 'Add your commitments for next week; the group follows up on them next meeting.');
+  assert.equal(line({ ended_at_ms: 5 }, bob), 'The meeting has ended: the summary shows what it decided.');
+});

@@ -11,6 +11,7 @@
 import { h, announce, busy, confirmDialog } from '../../ui.js';
 import { patch, listen } from '../../render.js';
 import { barModel } from './model.js';
+import { nowLine } from './now.js';
 import { flowOf } from '../flow/state.js';
 import { formatRemaining, KIND_LABELS } from '../flow/time.js';
 import { formatDuration } from '../flow/round.js';
@@ -82,8 +83,9 @@ export function mountMeetingBar(context) {
   const timerTime = h('span', { class: 'bar-timer-time', id: 'bar-timer-time' });
   const timerBox = h('div', { class: 'bar-timer', id: 'bar-timer', role: 'timer', 'aria-live': 'off', hidden: true }, timerWho, timerTime);
   const clock = h('div', { class: 'bar-clock', id: 'bar-clock' });
+  const now = h('p', { class: 'bar-now', id: 'bar-now' });
   const element = h('section', { class: 'meeting-bar', id: 'meeting-bar', 'aria-label': 'Meeting bar' },
-    itemBox, timerBox, clock, controls);
+    itemBox, timerBox, clock, controls, now);
 
   const model = () => barModel(/** @type {RoomState} */ (store.state), context.connection.clock.serverNow(), nameOf);
   listen(nextButton, 'click', async () => {
@@ -178,6 +180,8 @@ export function mountMeetingBar(context) {
         bar.itemClock ? itemClock : null,
       ];
     });
+    const line = nowLine(state, store.myMemberId, facilitator, nameOf);
+    if (now.textContent !== line) now.textContent = line;
     controls.hidden = !facilitator || ended;
     backButton.hidden = !bar.previous;
     backButton.setAttribute('aria-label', bar.previous ? `Back to ${bar.previous.title}` : 'Back');
