@@ -137,3 +137,22 @@ test('the stage follows the current item and the bar warns in the last 30 second
   assert.equal(barModel(state, 60_000, String).timer?.warning, false);
   assert.equal(barModel(state, 101_000, String).timer?.over, true);
 });
+
+test('starting a timer names the running timer it would replace, unless nothing is lost', async () => {
+  const { timerToReplace } = await import('../js/features/flow/time.js');
+  const agenda = [{ item_id: 4, title: 'Acme renewal' }];
+  const running = (/** @type {any} */ subject) => ({ subject, time_box_ms: 300_000, state: { status: 'running', deadline_ms: 200_000 }, time_up: false });
+  const phase = running({ kind: 'problem_phase', item_id: 4, phase: 'clarify' });
+  const name = (/** @type {string} */ id) => id.toUpperCase();
+  assert.equal(timerToReplace({ timer: null, agenda }, { kind: 'round' }, 0, name), null);
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'round' }, 7_500, name), 'the Clarifying questions phase of “Acme renewal”, 3:13 left');
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'called_speaker' }, 7_500, name), 'the Clarifying questions phase of “Acme renewal”, 3:13 left');
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'problem_phase', item_id: 5 }, 7_500, name), 'the Clarifying questions phase of “Acme renewal”, 3:13 left');
+  // The next phase of the same problem, a timer whose time is up: nothing to lose.
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'problem_phase', item_id: 4 }, 7_500, name), null);
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'round' }, 200_000, name), null);
+  const paused = { ...running({ kind: 'called_speaker', member_id: ann }), state: { status: 'paused', remaining_ms: 61_000 } };
+  assert.equal(timerToReplace({ timer: paused, agenda }, { kind: 'round' }, 0, name), 'A\'s turn from the speaker queue, 1:01 left (paused)');
+  assert.equal(timerToReplace({ timer: paused, agenda }, { kind: 'called_speaker' }, 0, name), null);
+  assert.equal(timerToReplace({ timer: running({ kind: 'round_speaker', member_id: bob }), agenda }, { kind: 'problem_phase', item_id: 4 }, 0, name), 'B\'s turn in the round, 3:20 left');
+});
