@@ -138,6 +138,46 @@ test('the stage follows the current item and the bar warns in the last 30 second
   assert.equal(barModel(state, 101_000, String).timer?.over, true);
 });
 
+test('a revealed role play of last meeting leaves the stage; its results wait behind a disclosure', async () => {
+  const { rolePlayStage } = await import('../js/features/roleplay/state.js');
+  const rubric = { name: 'Discovery', criteria: [], one_thing_differently: true };
+  const results = (id, meeting) => ({ role_play_id: id, seller: ann, buyer: null, scenario: 'Renewal', rubric_name: 'Discovery', meeting_number: meeting, revealed_at_ms: 9, submission_count: 3, criteria: [], overall_percent: 49, comments: ['Clear'], one_thing_differently: ['Slow down'] });
+  const snapshotWith = (/** @type {any} */ rolePlay, /** @type {number} */ number) => roomFromSnapshot(snapshot({
+    meeting: { meeting_id: `m${number}`, number, started_at_ms: 1000 },
+    role_play: { current: null, buyer_brief: null, revealed: [], templates: [], seller_trends: [], you_submitted: false, ...rolePlay },
+  }), FEATURES);
+  const revealedNow = { role_play_id: 'r', seller: ann, scenario: 'Renewal', rubric, phase: 'revealed', submission_count: 3, reveal_threshold: 3 };
+  // Meeting 2: the role play revealed in it is current, with its results.
+  let state = snapshotWith({ current: revealedNow, revealed: [results('r', 2)] }, 2);
+  let stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 2);
+  assert.equal(stage.current?.role_play_id, 'r');
+  assert.equal(stage.results?.role_play_id, 'r');
+  assert.equal(stage.earlier, null);
+  // Meeting 3 (the server keeps the revealed role play as `current`): nothing current, the
+  // results only as an earlier meeting's.
+  state = snapshotWith({ current: revealedNow, revealed: [results('r', 2)] }, 3);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current, null);
+  assert.equal(stage.results, null);
+  assert.equal(stage.earlier?.role_play_id, 'r');
+  // A new role play set up in meeting 3 is current; last meeting's results stay behind.
+  state = play(state, [{ kind: 'role_play', change: { kind: 'set_up', role_play: { ...revealedNow, role_play_id: 's', phase: 'setup', submission_count: 0 } } }]);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current?.role_play_id, 's');
+  assert.equal(stage.results, null);
+  assert.equal(stage.earlier?.role_play_id, 'r');
+  // Once it is revealed, its own results take the stage.
+  state = play(state, [{ kind: 'role_play', change: { kind: 'revealed', results: results('s', 3) } }]);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current?.role_play_id, 's');
+  assert.equal(stage.results?.role_play_id, 's');
+  assert.equal(stage.earlier, null);
+  // A role play still being scored when the meeting changed stays current.
+  state = snapshotWith({ current: { ...revealedNow, phase: 'scoring' }, revealed: [] }, 3);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current?.phase, 'scoring');
+});
+
 test('starting a timer names the running timer it would replace, unless nothing is lost', async () => {
   const { timerToReplace } = await import('../js/features/flow/time.js');
   const agenda = [{ item_id: 4, title: 'Acme renewal' }];
