@@ -68,67 +68,7 @@ export const queuePanel = {
       toggleHand();
     });
 
-    const nameOf = (/** @type {string} */ memberId) => store.member(memberId)?.display_name ?? 'Someone';
-    /**
-     * Focuses the first of these that is on the page and usable, else the queue's heading.
-     * @param {string[]} selectors
-     */
-    const focusFirst = (...selectors) => {
-      for (const selector of selectors) {
-        const found = /** @type {HTMLButtonElement | null} */ (element.querySelector(selector));
-        if (found && !found.disabled && found.getClientRects().length > 0) {
-          found.focus();
-          return;
-        }
-      }
-      title.focus();
-    };
-    /** The control at `index` in the queue, or the one before it when the list got shorter. */
-    const rowControl = (/** @type {number} */ index, /** @type {string} */ action) => {
-      const rows = list.querySelectorAll('.queue-item');
-      const row = rows[Math.min(index, rows.length - 1)];
-      return row ? `[data-member-id="${row.getAttribute('data-member-id')}"] [data-action="${action}"]` : '#queue-none';
-    };
-
-    /** @param {string} memberId */
-    const callOn = async (memberId) => {
-      const minutes = Number(timeBox.value);
-      const name = nameOf(memberId);
-      if (minutes && !await mayReplaceTimer(context, { kind: 'called_speaker' }, `Call on ${name}`)) return;
-      const reply = await context.act(minutes
-        ? { type: 'call_next_speaker', member_id: memberId, time_box_ms: minutes * 60_000 }
-        : { type: 'call_next_speaker', member_id: memberId }, `Could not call on ${name}`);
-      // Next, the facilitator ends the turn (or calls on someone else).
-      if (reply) focusFirst('#queue-end-turn', rowControl(0, 'call'));
-    };
-    /** @param {string} memberId @param {number} index */
-    const lowerOne = async (memberId, index) => {
-      const reply = await context.act({ type: 'lower_hand_of', member_id: memberId }, `Could not lower ${nameOf(memberId)}'s hand`);
-      if (reply) focusFirst(rowControl(index, 'lower'), '#queue-end-turn');
-    };
-    listen(lowerAll, 'click', async () => {
-      const reply = await context.act({ type: 'clear_hands' }, 'Could not lower the hands');
-      if (reply) focusFirst('#queue-end-turn');
-    });
-    /** Ends the called member's turn; the focus goes to the next hand to call on. */
-    const endTurn = async () => {
-      const reply = await context.act({ type: 'end_turn' }, 'Could not end the turn');
-      if (reply) focusFirst(rowControl(0, 'call'));
-    };
-
-    /** Who was called from the queue and has the floor now, and the facilitator's End turn. */
-    const drawFloor = () => {
-      const state = store.state;
-      const called = state ? flowOf(state).floor : null;
-      floor.hidden = !called;
-      patch(floor, () => called ? [
-        h('span', { class: 'queue-floor-name' }, `${nameOf(called.member_id)}${called.member_id === store.myMemberId ? ' (you)' : ''} has the floor`),
-        store.iAmFacilitator() ? h('button', {
-          type: 'button', class: 'button secondary small', id: 'queue-end-turn', disabled: !context.isConnected(),
-          onclick: endTurn,
-        }, `End ${nameOf(called.member_id)}'s turn`) : null,
-      ] : []);
-    };
+    const { callOn, lowerOne, drawFloor } = queueControls(context, { element, title, list, floor, timeBox, lowerAll });
 
     return {
       element,
@@ -172,3 +112,75 @@ export const queuePanel = {
     };
   },
 };
+
+/**
+ * The facilitator's queue actions, each moving the focus to what comes next (never the page),
+ * and the line saying who was called and has the floor, with End turn.
+ * @param {import('../index.js').PanelContext} context
+ * @param {{ element: HTMLElement, title: HTMLElement, list: HTMLElement, floor: HTMLElement, timeBox: HTMLSelectElement, lowerAll: HTMLButtonElement }} parts
+ */
+function queueControls(context, { element, title, list, floor, timeBox, lowerAll }) {
+  const { store } = context;
+  const nameOf = (/** @type {string} */ memberId) => store.member(memberId)?.display_name ?? 'Someone';
+  /**
+   * Focuses the first of these that is on the page and usable, else the queue's heading.
+   * @param {string[]} selectors
+   */
+  const focusFirst = (...selectors) => {
+    for (const selector of selectors) {
+      const found = /** @type {HTMLButtonElement | null} */ (element.querySelector(selector));
+      if (found && !found.disabled && found.getClientRects().length > 0) {
+        found.focus();
+        return;
+      }
+    }
+    title.focus();
+  };
+  /** The control at `index` in the queue, or the one before it when the list got shorter. */
+  const rowControl = (/** @type {number} */ index, /** @type {string} */ action) => {
+    const rows = list.querySelectorAll('.queue-item');
+    const row = rows[Math.min(index, rows.length - 1)];
+    return row ? `[data-member-id="${row.getAttribute('data-member-id')}"] [data-action="${action}"]` : '#queue-none';
+  };
+
+  /** @param {string} memberId */
+  const callOn = async (memberId) => {
+    const minutes = Number(timeBox.value);
+    const name = nameOf(memberId);
+    if (minutes && !await mayReplaceTimer(context, { kind: 'called_speaker' }, `Call on ${name}`)) return;
+    const reply = await context.act(minutes
+      ? { type: 'call_next_speaker', member_id: memberId, time_box_ms: minutes * 60_000 }
+      : { type: 'call_next_speaker', member_id: memberId }, `Could not call on ${name}`);
+    // Next, the facilitator ends the turn (or calls on someone else).
+    if (reply) focusFirst('#queue-end-turn', rowControl(0, 'call'));
+  };
+  /** @param {string} memberId @param {number} index */
+  const lowerOne = async (memberId, index) => {
+    const reply = await context.act({ type: 'lower_hand_of', member_id: memberId }, `Could not lower ${nameOf(memberId)}'s hand`);
+    if (reply) focusFirst(rowControl(index, 'lower'), '#queue-end-turn');
+  };
+  listen(lowerAll, 'click', async () => {
+    const reply = await context.act({ type: 'clear_hands' }, 'Could not lower the hands');
+    if (reply) focusFirst('#queue-end-turn');
+  });
+  /** Ends the called member's turn; the focus goes to the next hand to call on. */
+  const endTurn = async () => {
+    const reply = await context.act({ type: 'end_turn' }, 'Could not end the turn');
+    if (reply) focusFirst(rowControl(0, 'call'));
+  };
+
+  /** Who was called from the queue and has the floor now, and the facilitator's End turn. */
+  const drawFloor = () => {
+    const state = store.state;
+    const called = state ? flowOf(state).floor : null;
+    floor.hidden = !called;
+    patch(floor, () => called ? [
+      h('span', { class: 'queue-floor-name' }, `${nameOf(called.member_id)}${called.member_id === store.myMemberId ? ' (you)' : ''} has the floor`),
+      store.iAmFacilitator() ? h('button', {
+        type: 'button', class: 'button secondary small', id: 'queue-end-turn', disabled: !context.isConnected(),
+        onclick: endTurn,
+      }, `End ${nameOf(called.member_id)}'s turn`) : null,
+    ] : []);
+  };
+  return { callOn, lowerOne, drawFloor };
+}
