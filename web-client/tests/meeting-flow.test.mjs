@@ -495,8 +495,23 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     await showView(bob.page, 'problem');
     await panelShot(bob.page, '#problem-box', 'flow-problem-decided-phone');
 
-    // --- Starting a round while the Choose phase still has time asks first. -----------------
+    // --- Calling on a hand with a time box while the Choose phase still has time asks first. -
     const timerSubject = () => fran.page.evaluate(() => /** @type {any} */ (window.roundtable.state()?.features.agenda)?.timer?.subject?.kind ?? null);
+    await bob.page.locator('body').press('h');
+    await waitUntil(fran.page, 'Fran sees Bob\'s hand', () => document.querySelector('#queue-list .queue-name')?.textContent === 'Bob');
+    await fran.page.getByLabel('Time for whoever you call on').selectOption({ label: '1 min' });
+    await fran.page.getByRole('button', { name: 'Call on Bob' }).click();
+    const callDialog = fran.page.getByRole('dialog', { name: 'Replace the running timer?' });
+    await callDialog.waitFor();
+    assert.match(await callDialog.textContent() ?? '', /the Choose phase of “Bring a problem”.*“Call on Bob” stops it/);
+    await callDialog.getByRole('button', { name: 'Keep the timer' }).click();
+    await fran.page.waitForTimeout(300);
+    assert.equal(await timerSubject(), 'problem_phase', 'keeping the timer calls on nobody');
+    assert.deepEqual(await fran.page.evaluate(() => window.roundtable.state()?.hands.length), 1, 'Bob\'s hand is still up');
+    await fran.page.getByRole('button', { name: 'Lower Bob\'s hand' }).click();
+    await waitUntil(bob.page, 'Bob\'s hand is down', () => window.roundtable.state()?.hands.length === 0);
+
+    // --- Starting a round while the Choose phase still has time asks first too. ------------
     await showView(fran.page, 'timer');
     await fran.page.locator('#timer-start').click();
     const dialog = fran.page.getByRole('dialog', { name: 'Replace the running timer?' });
