@@ -195,14 +195,14 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
     const movedOrder = ['Acme renewal', 'Check-in round', 'Report back', 'Benchmarks', 'Role play', 'Best practices', 'New commitments'];
     await everyoneSeesAgenda(everyone, movedOrder);
 
-    // --- Remove asks first; Cancel keeps the item. -----------------------------------------
+    // --- Remove asks first; "Keep the item" keeps it. -------------------------------------
     await row(fran.page, 'Best practices').getByRole('button', { name: 'Edit Best practices' }).click();
     await showView(fran.page, 'agenda');
     await fran.page.getByRole('button', { name: 'Remove item' }).click();
     const dialog = fran.page.getByRole('dialog', { name: 'Remove this agenda item?' });
     await dialog.waitFor();
     await screenshot(fran.page, 'flow-agenda-remove-confirm');
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.getByRole('button', { name: 'Keep the item' }).click();
     await fran.page.waitForTimeout(300);
     await everyoneSeesAgenda(everyone, movedOrder);
     await showView(fran.page, 'agenda');
@@ -494,6 +494,39 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     await panelShot(ann.page, '#panel-agenda', 'flow-problem-decided-desktop');
     await showView(bob.page, 'problem');
     await panelShot(bob.page, '#problem-box', 'flow-problem-decided-phone');
+
+    // --- Calling on a hand with a time box while the Choose phase still has time asks first. -
+    const timerSubject = () => fran.page.evaluate(() => /** @type {any} */ (window.roundtable.state()?.features.agenda)?.timer?.subject?.kind ?? null);
+    await bob.page.locator('body').press('h');
+    await waitUntil(fran.page, 'Fran sees Bob\'s hand', () => document.querySelector('#queue-list .queue-name')?.textContent === 'Bob');
+    await fran.page.getByLabel('Time for whoever you call on').selectOption({ label: '1 min' });
+    await fran.page.getByRole('button', { name: 'Call on Bob' }).click();
+    const callDialog = fran.page.getByRole('dialog', { name: 'Replace the running timer?' });
+    await callDialog.waitFor();
+    assert.match(await callDialog.textContent() ?? '', /the Choose phase of “Bring a problem”.*“Call on Bob” stops it/);
+    await callDialog.getByRole('button', { name: 'Keep the timer' }).click();
+    await fran.page.waitForTimeout(300);
+    assert.equal(await timerSubject(), 'problem_phase', 'keeping the timer calls on nobody');
+    assert.deepEqual(await fran.page.evaluate(() => window.roundtable.state()?.hands.length), 1, 'Bob\'s hand is still up');
+    await fran.page.getByRole('button', { name: 'Lower Bob\'s hand' }).click();
+    await waitUntil(bob.page, 'Bob\'s hand is down', () => window.roundtable.state()?.hands.length === 0);
+
+    // --- Starting a round while the Choose phase still has time asks first too. ------------
+    await showView(fran.page, 'timer');
+    await fran.page.locator('#timer-start').click();
+    const dialog = fran.page.getByRole('dialog', { name: 'Replace the running timer?' });
+    await dialog.waitFor();
+    assert.match(await dialog.textContent() ?? '', /the Choose phase of “Bring a problem”, [0-2]:\d\d left/, 'the dialog names the timer it replaces');
+    await screenshot(fran.page, 'flow-timer-replace-confirm');
+    await dialog.getByRole('button', { name: 'Keep the timer' }).click();
+    await waitUntil(fran.page, 'the dialog closes, the focus back on Start round', () => !document.querySelector('dialog[open]') && document.activeElement?.id === 'timer-start');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await timerSubject(), 'problem_phase', 'keeping the timer starts nothing');
+    assert.equal(await fran.page.evaluate(() => /** @type {any} */ (window.roundtable.state()?.features.agenda)?.round ?? null), null);
+    await fran.page.locator('#timer-start').click();
+    await dialog.getByRole('button', { name: 'Start round' }).click();
+    await everyoneSees(everyone, 'the round replaced the phase\'s timer', () =>
+      /** @type {any} */ (window.roundtable.state()?.features.agenda)?.timer?.subject?.kind === 'round_speaker');
     assert.deepEqual([...fran.errors, ...ann.errors, ...bob.errors, ...cy.errors], [], 'no uncaught errors on any page');
   });
 });

@@ -236,3 +236,62 @@ test('the line under the bar says what happens and what the reader can do', asyn
   assert.equal(line({ agenda: [item('commitments')] }, bob), 'Add your commitments for next week; the group follows up on them next meeting.');
   assert.equal(line({ ended_at_ms: 5 }, bob), 'The meeting has ended: the summary shows what it decided.');
 });
+
+test('a revealed role play of last meeting leaves the stage; its results wait behind a disclosure', async () => {
+  const { rolePlayStage } = await import('../js/features/roleplay/state.js');
+  const rubric = { name: 'Discovery', criteria: [], one_thing_differently: true };
+  const results = (id, meeting) => ({ role_play_id: id, seller: ann, buyer: null, scenario: 'Renewal', rubric_name: 'Discovery', meeting_number: meeting, revealed_at_ms: 9, submission_count: 3, criteria: [], overall_percent: 49, comments: ['Clear'], one_thing_differently: ['Slow down'] });
+  const snapshotWith = (/** @type {any} */ rolePlay, /** @type {number} */ number) => roomFromSnapshot(snapshot({
+    meeting: { meeting_id: `m${number}`, number, started_at_ms: 1000 },
+    role_play: { current: null, buyer_brief: null, revealed: [], templates: [], seller_trends: [], you_submitted: false, ...rolePlay },
+  }), FEATURES);
+  const revealedNow = { role_play_id: 'r', seller: ann, scenario: 'Renewal', rubric, phase: 'revealed', submission_count: 3, reveal_threshold: 3 };
+  // Meeting 2: the role play revealed in it is current, with its results.
+  let state = snapshotWith({ current: revealedNow, revealed: [results('r', 2)] }, 2);
+  let stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 2);
+  assert.equal(stage.current?.role_play_id, 'r');
+  assert.equal(stage.results?.role_play_id, 'r');
+  assert.equal(stage.earlier, null);
+  // Meeting 3 (the server keeps the revealed role play as `current`): nothing current, the
+  // results only as an earlier meeting's.
+  state = snapshotWith({ current: revealedNow, revealed: [results('r', 2)] }, 3);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current, null);
+  assert.equal(stage.results, null);
+  assert.equal(stage.earlier?.role_play_id, 'r');
+  // A new role play set up in meeting 3 is current; last meeting's results stay behind.
+  state = play(state, [{ kind: 'role_play', change: { kind: 'set_up', role_play: { ...revealedNow, role_play_id: 's', phase: 'setup', submission_count: 0 } } }]);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current?.role_play_id, 's');
+  assert.equal(stage.results, null);
+  assert.equal(stage.earlier?.role_play_id, 'r');
+  // Once it is revealed, its own results take the stage.
+  state = play(state, [{ kind: 'role_play', change: { kind: 'revealed', results: results('s', 3) } }]);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current?.role_play_id, 's');
+  assert.equal(stage.results?.role_play_id, 's');
+  assert.equal(stage.earlier, null);
+  // A role play still being scored when the meeting changed stays current.
+  state = snapshotWith({ current: { ...revealedNow, phase: 'scoring' }, revealed: [] }, 3);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current?.phase, 'scoring');
+});
+
+test('starting a timer names the running timer it would replace, unless nothing is lost', async () => {
+  const { timerToReplace } = await import('../js/features/flow/time.js');
+  const agenda = [{ item_id: 4, title: 'Acme renewal' }];
+  const running = (/** @type {any} */ subject) => ({ subject, time_box_ms: 300_000, state: { status: 'running', deadline_ms: 200_000 }, time_up: false });
+  const phase = running({ kind: 'problem_phase', item_id: 4, phase: 'clarify' });
+  const name = (/** @type {string} */ id) => id.toUpperCase();
+  assert.equal(timerToReplace({ timer: null, agenda }, { kind: 'round' }, 0, name), null);
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'round' }, 7_500, name), 'the Clarifying questions phase of “Acme renewal”, 3:13 left');
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'called_speaker' }, 7_500, name), 'the Clarifying questions phase of “Acme renewal”, 3:13 left');
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'problem_phase', item_id: 5 }, 7_500, name), 'the Clarifying questions phase of “Acme renewal”, 3:13 left');
+  // The next phase of the same problem, a timer whose time is up: nothing to lose.
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'problem_phase', item_id: 4 }, 7_500, name), null);
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'round' }, 200_000, name), null);
+  const paused = { ...running({ kind: 'called_speaker', member_id: ann }), state: { status: 'paused', remaining_ms: 61_000 } };
+  assert.equal(timerToReplace({ timer: paused, agenda }, { kind: 'round' }, 0, name), 'A\'s turn from the speaker queue, 1:01 left (paused)');
+  assert.equal(timerToReplace({ timer: paused, agenda }, { kind: 'called_speaker' }, 0, name), null);
+  assert.equal(timerToReplace({ timer: running({ kind: 'round_speaker', member_id: bob }), agenda }, { kind: 'problem_phase', item_id: 4 }, 0, name), 'B\'s turn in the round, 3:20 left');
+});

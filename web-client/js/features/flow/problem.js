@@ -8,6 +8,7 @@
 import { patch, listen } from '../../render.js';
 import { h, announce, busy } from '../../ui.js';
 import { PHASE_LABELS } from './time.js';
+import { mayReplaceTimer } from './guard.js';
 
 /** @typedef {import('../../protocol').MemberId} MemberId */
 /** @typedef {import('../../protocol').ProblemPhase} ProblemPhase */
@@ -183,7 +184,10 @@ export function mountProblem({ context, flow, nameOf }) {
         facilitator ? h('button', {
           type: 'button', class: `button ${current ? 'secondary' : 'primary'} small`, 'data-action': `phase-${entry.phase}`,
           disabled: !connected || !presenter,
-          onclick: () => context.act({ type: 'start_problem_phase', item_id: item.item_id, phase: entry.phase }, `Could not start ${entry.label.toLowerCase()}`),
+          onclick: async () => {
+            if (!await mayReplaceTimer(context, { kind: 'problem_phase', item_id: item.item_id }, `Start ${entry.label}`)) return;
+            await context.act({ type: 'start_problem_phase', item_id: item.item_id, phase: entry.phase }, `Could not start ${entry.label.toLowerCase()}`);
+          },
           // The name is the visible text with the phase in it: "Start Present · 5 min".
         }, current ? 'Restart' : 'Start', h('span', { class: 'visually-hidden' }, ` ${entry.label}`), ` · ${entry.minutes} min`) : null);
     }));
