@@ -1,8 +1,10 @@
 // The facilitator's meeting-flow controls in real browsers against the real server:
 // editing, moving and removing agenda items (with the keyboard too) and saving the agenda as
 // the template; planning, moving and shuffling a round's speakers while members watch the
-// order, the live region and the talk-time table; the optional time-up tone; and a
-// bring-a-problem run through its phases, ending on the commitment board.
+// order, the live region and the talk-time table; the optional time-up tone; a round that keeps
+// its order (the plan after End round, an offline speaker marked, skipped and put back); and a
+// bring-a-problem run through its phases, ending with the presenter's reworded commitments on
+// the commitment board.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +16,7 @@ import { checkAccessibility } from './support/stage.mjs';
 
 import { formatDuration, moved } from '../js/features/flow/round.js';
 import { draftProblem } from '../js/features/flow/view.js';
+import { choicesOf, commitmentTextOf, COMMITMENT_CHARS_MAX } from '../js/features/flow/problem.js';
 import { RoomStore } from '../js/store.js';
 import { flowFeature } from '../js/features/flow/state.js';
 
@@ -97,6 +100,13 @@ test('the flow\'s pure parts: durations, moves, title checks, and the problem an
   const list = ['a', 'b'];
   assert.equal(moved(list, 0, -1), list, 'the first cannot move up');
   assert.equal(moved(list, 1, 1), list, 'the last cannot move down');
+  assert.equal(commitmentTextOf('  Offer a pilot\n  with a smaller team '), 'Offer a pilot with a smaller team', 'one line, as the server makes it');
+  assert.equal([...commitmentTextOf('é'.repeat(300))].length, COMMITMENT_CHARS_MAX);
+  const suggestions = [{ suggestion_id: 1, text: 'Call the CFO' }, { suggestion_id: 2, text: 'Offer a pilot' }];
+  assert.deepEqual(choicesOf([2, 1], new Map([[2, '  Offer Acme a pilot ']]), suggestions), {
+    choices: [{ suggestion_id: 2, text: 'Offer Acme a pilot' }, { suggestion_id: 1, text: 'Call the CFO' }], empty: null,
+  }, 'in the order ticked, edits trimmed, the others as suggested');
+  assert.equal(choicesOf([1, 2], new Map([[2, '   ']]), suggestions).empty, 2, 'an emptied line is found');
   assert.equal(draftProblem('', 10), 'The title must not be empty.');
   assert.equal(draftProblem('é'.repeat(120), 10), '', '120 characters are allowed, counted as characters');
   assert.equal(draftProblem('é'.repeat(121), 10), 'The title is too long: 121 characters, at most 120.');

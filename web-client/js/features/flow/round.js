@@ -180,7 +180,8 @@ export function mountRound({ context, flow, nameOf }) {
     const id = speaker.member_id;
     const name = nameOf(id);
     const disabled = !context.isConnected();
-    if (speaker.status === 'skipped') {
+    // A member removed from the group stays skipped.
+    if (speaker.status === 'skipped' && store.member(id)) {
       return h('button', {
         type: 'button', class: 'button secondary small', 'data-action': 'restore', disabled,
         onclick: () => context.act({ type: 'restore_speaker', member_id: id }, `Could not put ${name} back`),
