@@ -162,6 +162,16 @@ pub struct Suggestion {
     pub text: String,
 }
 
+/// One suggestion the presenter chose, with the text of the commitment it becomes when they
+/// edited it (without one, the suggestion's own text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestionChoice {
+    pub suggestion_id: SuggestionId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
 /// A turn-taking round.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct RoundInfo {

@@ -235,6 +235,11 @@ pub enum Request {
     },
     /// Give the floor back to the previous speaker, with a fresh time box.
     PreviousSpeaker,
+    /// Put a skipped speaker back in their place in the order: they speak when the order
+    /// reaches them, or next when their place has passed.
+    RestoreSpeaker {
+        member_id: MemberId,
+    },
     EndRound,
     SetAutoAdvance {
         auto_advance: bool,
@@ -273,10 +278,16 @@ pub enum Request {
         item_id: AgendaItemId,
         text: String,
     },
-    /// The presenter, in the decide phase: the suggestions they will act on.
+    /// The presenter, in the decide phase: the suggestions they will act on, each of which
+    /// becomes one commitment of theirs. `choices` may carry each commitment's text as the
+    /// presenter edited it; `suggestion_ids` (the older form, one of the two) takes the
+    /// suggestions' texts as they are.
     ChooseSuggestions {
         item_id: AgendaItemId,
-        suggestion_ids: Vec<SuggestionId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        choices: Option<Vec<SuggestionChoice>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        suggestion_ids: Option<Vec<SuggestionId>>,
     },
 }
 

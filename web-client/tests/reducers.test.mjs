@@ -114,6 +114,25 @@ test('commitments: an update replaces the commitment and the owner\'s accountabi
   assert.equal(own.accountability[ann].completion_rate_percent, 50);
 });
 
+test('commitments: the streak is the server\'s count of meetings, so two done for one meeting are a streak of 1', () => {
+  // The page holds no streak rule of its own: each commitment event carries the owner's
+  // accountability as the server computed it (rules/src/commitments.rs), and the board shows
+  // the latest. Two commitments due at meeting 2, both done, come with streak 1 each time.
+  const due = { owner: ann, due_meeting: 2, note: '', made_in_meeting: 1, source: { kind: 'own' }, created_at_ms: 1, updated_at_ms: 1 };
+  const first = { ...due, commitment_id: 1, text: 'Call three leads', status: 'open' };
+  const second = { ...due, commitment_id: 2, text: 'Book two demos', status: 'open' };
+  const before = { member_id: ann, completion_rate_percent: null, resolved_count: 0, streak: 0, overdue_count: 2, meetings_counted: 2 };
+  let state = roomFromSnapshot(snapshot({ commitments: [first, second], accountability: [before] }), FEATURES);
+  state = play(state, [
+    { kind: 'commitment_updated', commitment: { ...first, status: 'done', updated_at_ms: 2 }, owner_accountability: { ...before, completion_rate_percent: 100, resolved_count: 1, streak: 1, overdue_count: 1 } },
+    { kind: 'commitment_updated', commitment: { ...second, status: 'done', updated_at_ms: 3 }, owner_accountability: { ...before, completion_rate_percent: 100, resolved_count: 2, streak: 1, overdue_count: 0 } },
+  ]);
+  const own = /** @type {any} */ (state.features.commitments);
+  assert.deepEqual(own.commitments.map((c) => c.status), ['done', 'done']);
+  assert.equal(own.accountability[ann].streak, 1, 'one meeting, not two commitments');
+  assert.equal(own.accountability[ann].resolved_count, 2);
+});
+
 test('benchmarks, practices and role play follow their events', () => {
   let state = roomFromSnapshot(snapshot(), FEATURES);
   const view = { metrics: [{ key: 'calls', name: 'Calls', unit: '' }], submitted_count: 1, metric_views: [], ratios: [] };
