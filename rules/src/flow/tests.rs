@@ -1382,10 +1382,8 @@ fn the_next_meeting_starts_from_the_template_and_carries_this_meetings_unfinishe
     assert_eq!(flow.template, default_template());
 }
 
-<<<<<<< HEAD
 #[path = "progress_tests.rs"]
 mod progress_tests;
-=======
+
 #[path = "restore_choose_tests.rs"]
 mod restore_choose;
->>>>>>> rounds-problem
