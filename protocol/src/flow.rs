@@ -96,6 +96,15 @@ pub struct AgendaItem {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub notes: String,
     pub status: AgendaItemStatus,
+    /// Time the item was current before, in milliseconds, not counting the stretch since
+    /// `current_since_ms`. With it, what is left of the time box is
+    /// `time_box_ms - spent_ms - (now - current_since_ms)`, by the server's clock.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spent_ms: u64,
+    /// While the item is current: when it last became current, by the server's clock (the
+    /// `at_ms` of the `agenda_item_status_changed` frame that made it current).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_since_ms: Option<UnixMs>,
     pub origin: AgendaItemOrigin,
     /// The bring-a-problem protocol's state, once a `problem` item's first phase started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,6 +160,16 @@ pub struct Suggestion {
     pub suggestion_id: SuggestionId,
     pub by: MemberId,
     pub text: String,
+}
+
+/// One suggestion the presenter chose, with the text of the commitment it becomes when they
+/// edited it (without one, the suggestion's own text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestionChoice {
+    pub suggestion_id: SuggestionId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// A turn-taking round.
@@ -261,10 +280,17 @@ pub struct FlowInfo {
     pub floor: Option<FloorInfo>,
     /// Talk time per member so far, for members who have had a turn.
     pub talk_times: Vec<TalkTime>,
+    /// When a facilitator ended this meeting, if they did (see `end_meeting`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at_ms: Option<UnixMs>,
     /// Dot votes, per problem item that has any (each member has [`DOTS_PER_PROBLEM`] dots
     /// per problem).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub votes: Vec<ProblemVotes>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// Dots each member may put on one problem's suggestions.

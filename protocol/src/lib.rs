@@ -186,6 +186,17 @@ pub enum Request {
     MarkAgendaItemDone {
         item_id: AgendaItemId,
     },
+    /// Next: the current item is done and the next pending item after it becomes current (the
+    /// first pending item when none is current). A round of the finished item ends with it.
+    NextAgendaItem,
+    /// Back: the current item goes back to pending and the item before it becomes current
+    /// again (the last done item when none is current).
+    PreviousAgendaItem,
+    /// End the meeting: any turn, round and timer end, the current item goes back to pending
+    /// and hands are lowered. Until a facilitator starts the next meeting, nothing that runs
+    /// the meeting (rounds, calling speakers, problem phases, moving through the agenda) is
+    /// accepted.
+    EndMeeting,
     /// Any member: propose an item; a facilitator accepts or declines it.
     ProposeAgendaItem {
         item: AgendaItemDraft,
@@ -226,6 +237,11 @@ pub enum Request {
     },
     /// Give the floor back to the previous speaker, with a fresh time box.
     PreviousSpeaker,
+    /// Put a skipped speaker back in their place in the order: they speak when the order
+    /// reaches them, or next when their place has passed.
+    RestoreSpeaker {
+        member_id: MemberId,
+    },
     EndRound,
     SetAutoAdvance {
         auto_advance: bool,
@@ -264,10 +280,16 @@ pub enum Request {
         item_id: AgendaItemId,
         text: String,
     },
-    /// The presenter, in the decide phase: the suggestions they will act on.
+    /// The presenter, in the decide phase: the suggestions they will act on, each of which
+    /// becomes one commitment of theirs. `choices` may carry each commitment's text as the
+    /// presenter edited it; `suggestion_ids` (the older form, one of the two) takes the
+    /// suggestions' texts as they are.
     ChooseSuggestions {
         item_id: AgendaItemId,
-        suggestion_ids: Vec<SuggestionId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        choices: Option<Vec<SuggestionChoice>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        suggestion_ids: Option<Vec<SuggestionId>>,
     },
     // Reactions and dot votes (PROTOCOL.md, "Reactions" and "Dot votes").
     /// Any joined member: a quick reaction everyone sees at once. Never stored; rate-limited
@@ -610,6 +632,8 @@ pub enum Event {
         auto_advance: bool,
     },
     RoundEnded,
+    /// A facilitator ended the meeting at the frame's `at_ms` (`flow.ended_at_ms`).
+    MeetingEnded,
     /// The timer changed (started, paused, resumed, extended) or stopped (`null`).
     TimerSet {
         timer: Option<TimerInfo>,

@@ -99,6 +99,7 @@ fn generate() -> String {
         ProblemPhase,
         ProblemInfo,
         Suggestion,
+        SuggestionChoice,
         RoundInfo,
         RoundSpeaker,
         SpeakerStatus,

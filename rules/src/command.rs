@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use roundtable_protocol::{
     AgendaItemDraft, AgendaItemId, CommitmentId, CommitmentStatus, Credential, GroupId, MemberId,
     Metric, PracticeId, PracticeOutcome, ProblemPhase, ProposalId, Reaction, Request, ResumePoint,
-    Role, RolePlayId, RolePlayRequest, Rubric, Sharing, SuggestionId, UnixMs,
+    Role, RolePlayId, RolePlayRequest, Rubric, Sharing, SuggestionChoice, SuggestionId, UnixMs,
 };
 
 /// A request a joined member makes of their room.
@@ -107,6 +107,9 @@ pub enum AgendaCommand {
     MarkAgendaItemDone {
         item_id: AgendaItemId,
     },
+    NextAgendaItem,
+    PreviousAgendaItem,
+    EndMeeting,
     ProposeAgendaItem {
         item: AgendaItemDraft,
     },
@@ -138,6 +141,9 @@ pub enum RoundCommand {
         member_id: Option<MemberId>,
     },
     PreviousSpeaker,
+    RestoreSpeaker {
+        member_id: MemberId,
+    },
     EndRound,
     SetAutoAdvance {
         auto_advance: bool,
@@ -163,7 +169,8 @@ pub enum ProblemCommand {
     },
     ChooseSuggestions {
         item_id: AgendaItemId,
-        suggestion_ids: Vec<SuggestionId>,
+        choices: Option<Vec<SuggestionChoice>>,
+        suggestion_ids: Option<Vec<SuggestionId>>,
     },
 }
 
@@ -349,6 +356,9 @@ impl TryFrom<Request> for Command {
                     item_id,
                 }))
             }
+            Request::NextAgendaItem => C(Change::Agenda(AgendaCommand::NextAgendaItem)),
+            Request::PreviousAgendaItem => C(Change::Agenda(AgendaCommand::PreviousAgendaItem)),
+            Request::EndMeeting => C(Change::Agenda(AgendaCommand::EndMeeting)),
             Request::ProposeAgendaItem { item } => {
                 C(Change::Agenda(AgendaCommand::ProposeAgendaItem { item }))
             }
@@ -385,6 +395,9 @@ impl TryFrom<Request> for Command {
                 C(Change::Round(RoundCommand::SkipSpeaker { member_id }))
             }
             Request::PreviousSpeaker => C(Change::Round(RoundCommand::PreviousSpeaker)),
+            Request::RestoreSpeaker { member_id } => {
+                C(Change::Round(RoundCommand::RestoreSpeaker { member_id }))
+            }
             Request::EndRound => C(Change::Round(RoundCommand::EndRound)),
             Request::SetAutoAdvance { auto_advance } => {
                 C(Change::Round(RoundCommand::SetAutoAdvance { auto_advance }))
@@ -411,9 +424,11 @@ impl TryFrom<Request> for Command {
             }
             Request::ChooseSuggestions {
                 item_id,
+                choices,
                 suggestion_ids,
             } => C(Change::Problem(ProblemCommand::ChooseSuggestions {
                 item_id,
+                choices,
                 suggestion_ids,
             })),
             Request::AddCommitment {

@@ -106,20 +106,13 @@ impl CommitmentBoard {
             let percent = f64::from(points_doubled) * 50.0 / f64::from(resolved_count);
             percent.round().clamp(0.0, 100.0) as u8
         });
-        // The streak runs over resolved commitments, most recently resolved first.
         mine.retain(|commitment| {
             !matches!(
                 commitment.status,
                 CommitmentStatus::Open | CommitmentStatus::Dropped
             )
         });
-        mine.sort_by_key(|commitment| {
-            std::cmp::Reverse((commitment.updated_at_ms, commitment.commitment_id))
-        });
-        let streak = mine
-            .iter()
-            .take_while(|commitment| commitment.status == CommitmentStatus::Done)
-            .count() as u32;
+        let streak = meetings_all_done_in_a_row(&mine);
         let overdue_count = self
             .commitments
             .iter()
@@ -138,6 +131,23 @@ impl CommitmentBoard {
             meetings_counted: current_meeting - first_counted + 1,
         }
     }
+}
+
+/// The streak: how many meetings in a row, the most recent first, had all of `resolved`'s
+/// commitments due in them done. Meetings with none of them due do not count and do not break
+/// it; one partial or missed commitment ends it. Two commitments done for the same meeting are
+/// one meeting of the streak.
+fn meetings_all_done_in_a_row(resolved: &[&Commitment]) -> u32 {
+    let mut by_meeting: std::collections::BTreeMap<u32, bool> = std::collections::BTreeMap::new();
+    for commitment in resolved {
+        let all_done = by_meeting.entry(commitment.due_meeting).or_insert(true);
+        *all_done &= commitment.status == CommitmentStatus::Done;
+    }
+    by_meeting
+        .values()
+        .rev()
+        .take_while(|all_done| **all_done)
+        .count() as u32
 }
 
 /// Checks a `YYYY-MM-DD` date: digits in the right places, a real month and day.
@@ -386,8 +396,33 @@ mod tests {
         assert_eq!(stats.completion_rate_percent, Some(63));
         assert_eq!(stats.meetings_counted, 6);
         assert_eq!(stats.overdue_count, 1, "commitment 7 is open and due now");
-        // Most recent resolved first: 8 done, 5 done, then 4 missed (6 dropped is skipped).
+        // Meetings most recent first: 8 done, 5 done, then 4 missed (6 dropped and 7 open
+        // have nothing resolved).
         assert_eq!(stats.streak, 2);
+    }
+
+    #[test]
+    fn the_streak_counts_meetings_not_commitments() {
+        use CommitmentStatus::*;
+        let owner = MemberId(uuid::Uuid::from_u128(1));
+        let mut board = CommitmentBoard::default();
+        // Two done for meeting 2: one meeting all done.
+        board.upsert(&commitment(1, 2, Done, 10));
+        board.upsert(&commitment(2, 2, Done, 20));
+        assert_eq!(board.accountability(owner, 3).streak, 1);
+        // Meeting 3 all done too: two meetings in a row, whatever order they were marked in.
+        board.upsert(&commitment(3, 3, Done, 5));
+        assert_eq!(board.accountability(owner, 3).streak, 2);
+        // A partial one for meeting 3 ends the streak there, though two are done.
+        board.upsert(&commitment(4, 3, Partial, 30));
+        assert_eq!(board.accountability(owner, 3).streak, 0);
+        // Meeting 5 all done; meeting 4 had nothing resolved of theirs, so it does not count.
+        board.upsert(&commitment(5, 5, Done, 40));
+        board.upsert(&commitment(6, 4, Dropped, 41));
+        assert_eq!(board.accountability(owner, 5).streak, 1);
+        // A missed commitment of an earlier meeting marked late does not end the later streak.
+        board.upsert(&commitment(7, 1, Missed, 50));
+        assert_eq!(board.accountability(owner, 5).streak, 1);
     }
 
     #[test]

@@ -777,6 +777,25 @@ fn stored_records_are_written_again_as_they_were() {
     }
 }
 
+/// `room` without its agenda items' clocks. Snapshots of format 1 were written before items
+/// had clocks, so their items have none; folding a log of that time gives the items the clocks
+/// its events' times imply, which is all the difference.
+fn without_item_clocks(room: &RoomState) -> RoomState {
+    let mut room = room.clone();
+    let agendas = std::iter::once(&mut room.flow.agenda).chain(
+        room.past_meetings
+            .iter_mut()
+            .map(|minutes| &mut minutes.agenda),
+    );
+    for agenda in agendas {
+        for item in agenda {
+            item.spent_ms = 0;
+            item.current_since_ms = None;
+        }
+    }
+    room
+}
+
 /// Loads one golden directory and checks it; returns the rooms it holds: every snapshot, and
 /// the room after each meeting's log.
 fn check_golden(dir: &str) -> Vec<RoomState> {
@@ -787,12 +806,12 @@ fn check_golden(dir: &str) -> Vec<RoomState> {
     // The first meeting, from the group's first snapshot, ends where the second's snapshot is.
     let (after_meeting_1, events_1) = load(&read("snapshot-1-created.json"), &meeting_1_log);
     let meeting_2 = crate::stored::decode_snapshot(&read("snapshot-2-meeting-2.json")).unwrap();
-    assert_eq!(after_meeting_1, meeting_2);
+    assert_eq!(without_item_clocks(&after_meeting_1), meeting_2);
 
     // The second meeting, from the snapshot taken during scoring, ends at the last snapshot.
     let (after_meeting_2, events_2) = load(&read("snapshot-3-scoring.json"), &meeting_2_log);
     let last = crate::stored::decode_snapshot(&read("snapshot-4-last.json")).unwrap();
-    assert_eq!(after_meeting_2, last);
+    assert_eq!(without_item_clocks(&after_meeting_2), last);
     last.check_invariants().unwrap();
 
     // What a member sees of the loaded room is what they saw when it was stored.

@@ -10,7 +10,8 @@ use crate::room::RoomState;
 /// Past meetings whose minutes a group keeps.
 pub const PAST_MEETINGS_KEPT: usize = 26;
 
-/// The minutes of the state's current meeting; `ended_at_ms` when it is ending.
+/// The minutes of the state's current meeting; they end when a facilitator ended it, or at
+/// `ended_at_ms` when it is ending now (the next meeting starts without an End meeting first).
 pub fn build(state: &RoomState, ended_at_ms: Option<UnixMs>) -> Minutes {
     let number = state.meeting.number;
     let attendees = state
@@ -56,7 +57,7 @@ pub fn build(state: &RoomState, ended_at_ms: Option<UnixMs>) -> Minutes {
         meeting_id: state.meeting.id,
         meeting_number: number,
         started_at_ms: state.meeting.started_at_ms,
-        ended_at_ms,
+        ended_at_ms: state.flow.ended_at_ms.or(ended_at_ms),
         attendees,
         agenda: flow.agenda,
         talk_times: flow.talk_times,
@@ -210,7 +211,7 @@ fn write_talk_times(out: &mut String, minutes: &Minutes, name: &dyn Fn(MemberId)
     }
 }
 
-/// The revealed role plays' aggregates.
+/// The revealed role plays: aggregates, comments and "one thing to do differently".
 fn write_role_plays(out: &mut String, minutes: &Minutes, name: &dyn Fn(MemberId) -> String) {
     if !minutes.role_plays.is_empty() {
         let _ = writeln!(out, "## Role plays\n");
@@ -239,8 +240,27 @@ fn write_role_plays(out: &mut String, minutes: &Minutes, name: &dyn Fn(MemberId)
                 );
             }
             out.push('\n');
+            write_revealed_texts(out, "Comments", &results.comments);
+            write_revealed_texts(
+                out,
+                "One thing to do differently",
+                &results.one_thing_differently,
+            );
         }
     }
+}
+
+/// The texts of a role play as they were revealed to the room (in the revealed, shuffled
+/// order, and nothing else: no scorer was ever linked to them), as a list under a heading.
+fn write_revealed_texts(out: &mut String, heading: &str, texts: &[String]) {
+    if texts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{heading}:\n");
+    for text in texts {
+        let _ = writeln!(out, "- {}", md(text));
+    }
+    out.push('\n');
 }
 
 /// Last meeting's commitments as they were reported back.
@@ -475,27 +495,5 @@ pub fn benchmarks_csv(state: &RoomState) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_minutes_are_civil_dates() {
-        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc_minute(951_782_400_000), "2000-02-29 00:00 UTC");
-        assert_eq!(utc_minute(1_764_165_600_000), "2025-11-26 14:00 UTC");
-        assert_eq!(utc_minute(1_798_761_599_000), "2026-12-31 23:59 UTC");
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a, b"), "\"a, b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
-    }
-
-    #[test]
-    fn markdown_cells_cannot_break_tables() {
-        assert_eq!(md("a|b\nc"), "a\\|b c");
-    }
-}
+#[path = "minutes_tests.rs"]
+mod tests;

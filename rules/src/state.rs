@@ -18,7 +18,7 @@ use roundtable_protocol as wire;
 use roundtable_protocol::{MeetingId, MemberId, Role, Seq, UnixMs};
 
 use crate::activity::{self, Submission};
-use crate::command::{Change, Query};
+use crate::command::{Change, ProblemCommand, Query};
 use crate::commitments::{self, NewCommitment};
 use crate::flow::{self, FlowEvent};
 use crate::limits::RoomLimits;
@@ -112,7 +112,7 @@ impl RoomState {
                 self.start_next_meeting(*meeting_id, *number, at_ms);
             }
             RoomEvent::RolePlay { change } => self.role_play.apply(change),
-            RoomEvent::Flow { event } => self.flow.apply(event),
+            RoomEvent::Flow { event } => self.flow.apply(at_ms, event),
         }
     }
 
@@ -227,7 +227,11 @@ pub fn decide(
             Ok(lower_hands_given_the_floor(state, room_events(decided?)))
         }
         Change::Agenda(command) => {
-            flow::decide(flow, |ctx| flow::agenda::decide(ctx, command)).map(room_events)
+            let decided = flow::decide(flow, |ctx| flow::agenda::decide(ctx, command));
+            Ok(lower_hands_when_the_meeting_ends(
+                state,
+                room_events(decided?),
+            ))
         }
         Change::Round(command) => {
             let decided = flow::decide(flow, |ctx| flow::round::decide(ctx, command));
@@ -236,7 +240,9 @@ pub fn decide(
         Change::Problem(command) => {
             let decided = flow::decide(flow, |ctx| flow::problem::decide(ctx, command));
             let mut events = room_events(decided?);
-            events.extend(commitments_from_chosen_suggestions(state, &events, now_ms)?);
+            events.extend(commitments_from_chosen_suggestions(
+                state, command, &events, now_ms,
+            )?);
             Ok(events)
         }
         Change::Commitments(command) => commitments::decide(state.into(), by, command, now_ms),
@@ -308,6 +314,28 @@ fn lower_hands_given_the_floor(state: &RoomState, mut events: Vec<RoomEvent>) ->
     events
 }
 
+/// Every raised hand lowers when the meeting ends.
+fn lower_hands_when_the_meeting_ends(
+    state: &RoomState,
+    mut events: Vec<RoomEvent>,
+) -> Vec<RoomEvent> {
+    let ends = events.iter().any(|event| {
+        matches!(
+            event,
+            RoomEvent::Flow {
+                event: FlowEvent::MeetingEnded
+            }
+        )
+    });
+    if ends {
+        let lowered = state.hands.iter().map(|member_id| RoomEvent::HandLowered {
+            member_id: *member_id,
+        });
+        events.extend(lowered.collect::<Vec<_>>());
+    }
+    events
+}
+
 /// A feature's events as room events.
 fn room_events<E: Into<RoomEvent>>(events: Vec<E>) -> Vec<RoomEvent> {
     events.into_iter().map(Into::into).collect()
@@ -327,54 +355,52 @@ pub fn decide_next_meeting(
     }])
 }
 
-/// The decide phase of a bring-a-problem item turns the presenter's chosen suggestions into a
-/// commitment for the presenter, due at the next meeting.
+/// The decide phase of a bring-a-problem item turns each suggestion the presenter chose into
+/// a commitment of the presenter's, due at the next meeting, with the text they gave it.
+/// Decided one after the other on the board with the earlier ones added, so the board's limits
+/// hold for all of them together.
 fn commitments_from_chosen_suggestions(
     state: &RoomState,
+    command: &ProblemCommand,
     events: &[RoomEvent],
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
+    let chose = events.iter().any(|event| {
+        matches!(
+            event,
+            RoomEvent::Flow {
+                event: FlowEvent::SuggestionsChosen { .. }
+            }
+        )
+    });
+    let ProblemCommand::ChooseSuggestions {
+        item_id,
+        choices,
+        suggestion_ids,
+    } = command
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(problem) = state
+        .flow
+        .item(*item_id)
+        .and_then(|item| item.problem.as_ref())
+        .filter(|_| chose)
+    else {
+        return Ok(Vec::new());
+    };
+    let choices = flow::problem::requested_choices(choices, suggestion_ids)?;
+    let mut board = state.commitments.clone();
     let mut added = Vec::new();
-    for event in events {
-        let RoomEvent::Flow {
-            event:
-                FlowEvent::SuggestionsChosen {
-                    item_id,
-                    suggestion_ids,
-                },
-        } = event
-        else {
-            continue;
+    for text in
+        flow::problem::commitment_texts(problem, &choices, commitments::COMMITMENT_TEXT_CHARS_MAX)?
+    {
+        let context = commitments::Context {
+            board: &board,
+            ..state.into()
         };
-        let Some(problem) = state
-            .flow
-            .agenda
-            .iter()
-            .find(|item| item.item_id == *item_id)
-            .and_then(|item| item.problem.as_ref())
-        else {
-            continue;
-        };
-        let chosen: Vec<&str> = suggestion_ids
-            .iter()
-            .filter_map(|id| {
-                problem
-                    .suggestions
-                    .iter()
-                    .find(|suggestion| suggestion.suggestion_id == *id)
-                    .map(|suggestion| suggestion.text.as_str())
-            })
-            .collect();
-        if chosen.is_empty() {
-            continue;
-        }
-        let text: String = chosen
-            .join("; ")
-            .chars()
-            .take(commitments::COMMITMENT_TEXT_CHARS_MAX)
-            .collect();
-        added.extend(commitments::decide_add(
-            state.into(),
+        let new = commitments::decide_add(
+            context,
             NewCommitment {
                 by: problem.presenter,
                 owner: None,
@@ -384,7 +410,13 @@ fn commitments_from_chosen_suggestions(
                 source: wire::CommitmentSource::Problem,
             },
             now_ms,
-        )?);
+        )?;
+        for event in &new {
+            if let RoomEvent::CommitmentAdded { commitment, .. } = event {
+                board.upsert(commitment);
+            }
+        }
+        added.extend(new);
     }
     Ok(added)
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use roundtable_protocol::{
     AgendaItemDraft, AgendaItemKind, AgendaItemOrigin, ErrorCode, Event, EventFrame, ProblemPhase,
-    Request, ServerMessage, SpeakerStatus, TimerInfo, TimerState, TimerSubject,
+    Request, ServerMessage, SpeakerStatus, SuggestionChoice, TimerInfo, TimerState, TimerSubject,
 };
 use support::{TestClient, TestServer, create_group};
 
@@ -428,11 +428,13 @@ async fn the_speaker_queue_and_a_problem_run_over_websocket() {
         })
         .await;
     }
-    bob.ok(Request::AddSuggestion {
-        item_id: 3,
-        text: "Call the CFO".into(),
-    })
-    .await;
+    for text in ["Call the CFO", "Offer a pilot"] {
+        bob.ok(Request::AddSuggestion {
+            item_id: 3,
+            text: text.into(),
+        })
+        .await;
+    }
     ann.fails(
         Request::AddSuggestion {
             item_id: 3,
@@ -441,49 +443,77 @@ async fn the_speaker_queue_and_a_problem_run_over_websocket() {
         ErrorCode::Conflict,
     )
     .await;
-    let added = take(&mut ann, &mut ann_seen, |frame| {
-        matches!(frame.event, Event::SuggestionAdded { .. })
-    })
-    .await;
-    let Event::SuggestionAdded { suggestion, .. } = added.event else {
-        unreachable!()
-    };
+    let mut suggestions = Vec::new();
+    for _ in 0..2 {
+        let added = take(&mut ann, &mut ann_seen, |frame| {
+            matches!(frame.event, Event::SuggestionAdded { .. })
+        })
+        .await;
+        let Event::SuggestionAdded { suggestion, .. } = added.event else {
+            unreachable!()
+        };
+        suggestions.push(suggestion);
+    }
     fran.ok(Request::StartProblemPhase {
         item_id: 3,
         phase: ProblemPhase::Decide,
         time_box_ms: None,
     })
     .await;
-    fran.fails(
-        Request::ChooseSuggestions {
-            item_id: 3,
-            suggestion_ids: vec![suggestion.suggestion_id],
+    let choices = vec![
+        SuggestionChoice {
+            suggestion_id: suggestions[1].suggestion_id,
+            text: Some("Offer Acme a three-month pilot".into()),
         },
-        ErrorCode::Forbidden,
-    )
-    .await;
-    ann.ok(Request::ChooseSuggestions {
+        SuggestionChoice {
+            suggestion_id: suggestions[0].suggestion_id,
+            text: None,
+        },
+    ];
+    let choose = |choices: Vec<SuggestionChoice>| Request::ChooseSuggestions {
         item_id: 3,
-        suggestion_ids: vec![suggestion.suggestion_id],
-    })
-    .await;
+        choices: Some(choices),
+        suggestion_ids: None,
+    };
+    fran.fails(choose(choices.clone()), ErrorCode::Forbidden)
+        .await;
+    let mut empty = choices.clone();
+    empty[0].text = Some("  ".into());
+    ann.fails(choose(empty), ErrorCode::Invalid).await;
+    ann.ok(choose(choices)).await;
     let mut carol = TestClient::connect(server.addr).await;
     let snapshot = carol.join_as_member(&group, "Carol").await;
     let problem = snapshot.flow.agenda[2].problem.clone().unwrap();
     assert_eq!(problem.presenter, ann_id);
     assert_eq!(problem.phase, ProblemPhase::Decide);
-    assert_eq!(problem.chosen, vec![suggestion.suggestion_id]);
+    assert_eq!(
+        problem.chosen,
+        vec![suggestions[1].suggestion_id, suggestions[0].suggestion_id]
+    );
     assert_eq!(snapshot.flow.talk_times.len(), 1);
-    // The choice became the presenter's commitment, due at the next meeting.
+    // Each chosen suggestion became its own commitment of the presenter's, due at the next
+    // meeting, with the text she gave it.
     let from_problem: Vec<_> = snapshot
         .commitments
         .iter()
         .filter(|commitment| commitment.source == roundtable_protocol::CommitmentSource::Problem)
+        .map(|commitment| {
+            (
+                commitment.owner,
+                commitment.text.as_str(),
+                commitment.due_meeting,
+            )
+        })
         .collect();
-    assert_eq!(from_problem.len(), 1, "{:?}", snapshot.commitments);
-    assert_eq!(from_problem[0].owner, ann_id);
-    assert_eq!(from_problem[0].text, suggestion.text);
-    assert_eq!(from_problem[0].due_meeting, 2);
+    assert_eq!(
+        from_problem,
+        vec![
+            (ann_id, "Offer Acme a three-month pilot", 2),
+            (ann_id, "Call the CFO", 2)
+        ],
+        "{:?}",
+        snapshot.commitments
+    );
     server.stop().await;
 }
 

@@ -706,6 +706,37 @@ async fn full_role_play(server: TestServer, probe: StoreProbe) {
             "a scorer is named in the export"
         );
     }
+    // The Markdown minutes list the revealed comments and "one thing to do differently"
+    // answers, and name no scorer anywhere in the role play's section.
+    let (status, markdown) = support::http_get(
+        server.addr,
+        &format!("/api/groups/{}/minutes?format=md", group.group_id),
+        Some(&group.facilitator_secret),
+    )
+    .await;
+    assert_eq!(status, 200, "{markdown}");
+    let section = &markdown[markdown
+        .find("## Role plays")
+        .expect("a role plays section")..];
+    let section = &section[..section[3..]
+        .find("\n## ")
+        .map_or(section.len(), |end| end + 3)];
+    for text in results
+        .comments
+        .iter()
+        .chain(&results.one_thing_differently)
+    {
+        assert!(
+            section.contains(&format!("- {text}\n")),
+            "{text} in {section}"
+        );
+    }
+    assert!(!results.one_thing_differently.is_empty());
+    for scorer in &scorers {
+        for mark in scorer.marks() {
+            assert!(!section.contains(&mark), "{mark} in {section}");
+        }
+    }
 
     // After the reveal, and again after a graceful stop: the store links nothing to anyone,
     // and the bag is gone.

@@ -163,12 +163,13 @@ export function linkBox(kind, field) {
  * @param {string} title
  * @param {string} body
  * @param {string} confirmLabel
+ * @param {string} [keepLabel] The safe choice's label (what declining keeps).
  * @returns {Promise<boolean>}
  */
-export function confirmDialog(title, body, confirmLabel) {
+export function confirmDialog(title, body, confirmLabel, keepLabel = 'Cancel') {
   return new Promise((resolve) => {
     const confirmButton = h('button', { type: 'submit', value: 'confirm', class: 'button danger' }, confirmLabel);
-    const cancelButton = h('button', { type: 'submit', value: 'cancel', class: 'button secondary' }, 'Cancel');
+    const cancelButton = h('button', { type: 'submit', value: 'cancel', class: 'button secondary' }, keepLabel);
     const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'dialog-title' },
       h('form', { method: 'dialog' },
         h('h2', { id: 'dialog-title' }, title),

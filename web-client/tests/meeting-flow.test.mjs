@@ -1,8 +1,10 @@
 // The facilitator's meeting-flow controls in real browsers against the real server:
 // editing, moving and removing agenda items (with the keyboard too) and saving the agenda as
 // the template; planning, moving and shuffling a round's speakers while members watch the
-// order, the live region and the talk-time table; the optional time-up tone; and a
-// bring-a-problem run through its phases, ending on the commitment board.
+// order, the live region and the talk-time table; the optional time-up tone; a round that keeps
+// its order (the plan after End round, an offline speaker marked, skipped and put back); and a
+// bring-a-problem run through its phases, ending with the presenter's reworded commitments on
+// the commitment board.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,9 +12,11 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
 import { launchBrowser, screenshot, waitUntil, PHONE, join, everyoneSees, SCREENSHOT_DIR, showView } from './support/browser.mjs';
+import { checkAccessibility } from './support/stage.mjs';
 
 import { formatDuration, moved } from '../js/features/flow/round.js';
 import { draftProblem } from '../js/features/flow/view.js';
+import { choicesOf, commitmentTextOf, COMMITMENT_CHARS_MAX } from '../js/features/flow/problem.js';
 import { RoomStore } from '../js/store.js';
 import { flowFeature } from '../js/features/flow/state.js';
 
@@ -96,6 +100,13 @@ test('the flow\'s pure parts: durations, moves, title checks, and the problem an
   const list = ['a', 'b'];
   assert.equal(moved(list, 0, -1), list, 'the first cannot move up');
   assert.equal(moved(list, 1, 1), list, 'the last cannot move down');
+  assert.equal(commitmentTextOf('  Offer a pilot\n  with a smaller team '), 'Offer a pilot with a smaller team', 'one line, as the server makes it');
+  assert.equal([...commitmentTextOf('é'.repeat(300))].length, COMMITMENT_CHARS_MAX);
+  const suggestions = [{ suggestion_id: 1, text: 'Call the CFO' }, { suggestion_id: 2, text: 'Offer a pilot' }];
+  assert.deepEqual(choicesOf([2, 1], new Map([[2, '  Offer Acme a pilot ']]), suggestions), {
+    choices: [{ suggestion_id: 2, text: 'Offer Acme a pilot' }, { suggestion_id: 1, text: 'Call the CFO' }], empty: null,
+  }, 'in the order ticked, edits trimmed, the others as suggested');
+  assert.equal(choicesOf([1, 2], new Map([[2, '   ']]), suggestions).empty, 2, 'an emptied line is found');
   assert.equal(draftProblem('', 10), 'The title must not be empty.');
   assert.equal(draftProblem('é'.repeat(120), 10), '', '120 characters are allowed, counted as characters');
   assert.equal(draftProblem('é'.repeat(121), 10), 'The title is too long: 121 characters, at most 120.');
@@ -195,14 +206,14 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
     const movedOrder = ['Acme renewal', 'Check-in round', 'Report back', 'Benchmarks', 'Role play', 'Best practices', 'New commitments'];
     await everyoneSeesAgenda(everyone, movedOrder);
 
-    // --- Remove asks first; Cancel keeps the item. -----------------------------------------
+    // --- Remove asks first; "Keep the item" keeps it. -------------------------------------
     await row(fran.page, 'Best practices').getByRole('button', { name: 'Edit Best practices' }).click();
     await showView(fran.page, 'agenda');
     await fran.page.getByRole('button', { name: 'Remove item' }).click();
     const dialog = fran.page.getByRole('dialog', { name: 'Remove this agenda item?' });
     await dialog.waitFor();
     await screenshot(fran.page, 'flow-agenda-remove-confirm');
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.getByRole('button', { name: 'Keep the item' }).click();
     await fran.page.waitForTimeout(300);
     await everyoneSeesAgenda(everyone, movedOrder);
     await showView(fran.page, 'agenda');
@@ -319,7 +330,7 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
     await showView(ann.page, 'timer');
     assert.equal(await ann.page.locator('#round-shuffle').isVisible(), false);
     await showView(fran.page, 'timer');
-    assert.equal(await fran.page.locator('#round-order .speaker[data-status="speaking"] [data-action]').count(), 0, 'the speaker on the floor does not move');
+    assert.equal(await fran.page.locator('#round-order .speaker[data-status="speaking"] .move-buttons').count(), 0, 'the speaker on the floor does not move');
     await showView(fran.page, 'timer');
     await fran.page.locator('#round-order').getByRole('button', { name: 'Move Ann up' }).click();
     await everyoneSeesOrder(everyone, ['Cy', 'Fran', 'Ann', 'Bob']);
@@ -391,6 +402,73 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
     await showView(cy.page, 'timer');
     await panelShot(cy.page, '#panel-agenda', 'flow-talk-times-phone');
     assert.deepEqual([...fran.errors, ...ann.errors, ...bob.errors, ...cy.errors], [], 'no uncaught errors on any page');
+  });
+});
+
+test('a round keeps its order: ending it keeps the plan, an offline speaker stays marked, is skipped and put back from the order', async () => {
+  await withGroup('Round Keepers', async ({ browser, links }) => {
+    const fran = await join(browser, links.facilitator_url, 'Fran', DESKTOP, 'Enter as facilitator');
+    const ann = await join(browser, links.invite_url, 'Ann', DESKTOP, 'Join');
+    const bob = await join(browser, links.invite_url, 'Bob', DESKTOP, 'Join');
+    const watchers = [fran, ann];
+
+    // Fran plans Bob before Ann, runs the round and ends it: the plan is still Bob before Ann.
+    await showView(fran.page, 'timer');
+    await fran.page.locator('#round-plan > summary').click();
+    await fran.page.locator('#round-plan-list').getByRole('button', { name: 'Move Bob up' }).click();
+    assert.equal(await fran.page.locator('#round-plan-summary').textContent(), 'Fran, Bob, Ann');
+    await fran.page.locator('#timer-start').click();
+    await everyoneSeesOrder([...watchers, bob], ['Fran', 'Bob', 'Ann']);
+    await showView(fran.page, 'timer');
+    await fran.page.locator('#timer-end').click();
+    await waitUntil(fran.page, 'the round ended', () => document.getElementById('round-box')?.hidden === true);
+    assert.equal(await fran.page.locator('#round-plan-summary').textContent(), 'Fran, Bob, Ann', 'the next round starts from the same order');
+
+    // A second round from that plan; Bob leaves: he stays in his place, marked offline.
+    await showView(fran.page, 'timer');
+    await fran.page.locator('#timer-start').click();
+    await everyoneSeesOrder([...watchers, bob], ['Fran', 'Bob', 'Ann']);
+    await bob.page.context().close();
+    await everyoneSees(watchers, 'Bob offline in the order', () => {
+      const row = [...document.querySelectorAll('#round-order .speaker')].find((li) => li.querySelector('.speaker-name')?.textContent === 'Bob');
+      return row?.classList.contains('offline') && row.querySelector('.speaker-tag.offline')?.textContent === 'offline'
+        && row.getAttribute('data-status') === 'waiting';
+    });
+    await everyoneSeesOrder(watchers, ['Fran', 'Bob', 'Ann']);
+    await showView(ann.page, 'timer');
+    assert.equal(await ann.page.locator('#round-order [data-action="skip"]').count(), 0, 'members do not skip');
+
+    // Fran skips Bob from his row; the focus moves to the button that puts him back.
+    await showView(fran.page, 'timer');
+    await fran.page.locator('#round-order').getByRole('button', { name: 'Skip Bob' }).click();
+    await everyoneSees(watchers, 'Bob skipped', () =>
+      [...document.querySelectorAll('#round-order .speaker')].find((li) => li.querySelector('.speaker-name')?.textContent === 'Bob')?.getAttribute('data-status') === 'skipped');
+    await waitUntil(fran.page, 'the focus on Put Bob back', () => document.activeElement?.textContent === 'Put Bob back');
+    await checkAccessibility(fran.page, 'a round with an offline speaker skipped');
+    await panelShot(fran.page, '#round-box', 'flow-round-skipped-offline');
+
+    // Next: Ann speaks (Bob's place is passed while he is skipped); then Fran puts him back
+    // with the keyboard, and he is next, in his place, though Ann spoke after it.
+    await fran.page.locator('#timer-next-button').click();
+    await everyoneSees(watchers, 'Ann speaking', () =>
+      document.querySelector('#round-order .speaker.speaking .speaker-name')?.textContent?.startsWith('Ann'));
+    await showView(fran.page, 'timer');
+    await fran.page.locator('#round-order').getByRole('button', { name: 'Put Bob back' }).focus();
+    await fran.page.keyboard.press('Enter');
+    await everyoneSees(watchers, 'Bob waiting again, next', () => {
+      const row = [...document.querySelectorAll('#round-order .speaker')].find((li) => li.querySelector('.speaker-name')?.textContent === 'Bob');
+      return row?.getAttribute('data-status') === 'waiting' && row.querySelector('.speaker-tag.next') !== null
+        && document.getElementById('timer-next')?.textContent === 'Next: Bob';
+    });
+    await everyoneSeesOrder(watchers, ['Fran', 'Bob', 'Ann']);
+    await waitUntil(fran.page, 'the focus on Skip Bob', () => document.activeElement?.textContent === 'Skip Bob');
+    await fran.page.locator('#timer-next-button').click();
+    await everyoneSees(watchers, 'Bob speaking', () =>
+      document.querySelector('#round-order .speaker.speaking .speaker-name')?.textContent === 'Bob');
+    await everyoneSees(watchers, 'no turn for being skipped', () =>
+      ![...document.querySelectorAll('#talk-times tbody tr th')].some((th) => th.textContent === 'Bob'));
+    await checkAccessibility(ann.page, 'a member sees the round with an offline speaker');
+    assert.deepEqual([...fran.errors, ...ann.errors], [], 'no uncaught errors on any page');
   });
 });
 
@@ -513,31 +591,77 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     await showView(bob.page, 'problem');
     await panelShot(bob.page, '#problem-box', 'flow-problem-suggest-phone');
 
-    // --- Decide: Ann ticks one and commits; it lands on the commitment board. --------------
+    // --- Decide: Ann ticks both, words each commitment, confirms: two commitments. ----------
     await fran.page.getByRole('button', { name: 'Start Choose · 2 min' }).click();
     await waitUntil(ann.page, 'Ann gets tick boxes', () => document.querySelectorAll('#suggestion-list input[type="checkbox"]').length === 2);
     await showView(bob.page, 'problem');
     assert.equal(await bob.page.locator('#suggestion-list input[type="checkbox"]').count(), 0, 'only the presenter chooses');
     await waitUntil(bob.page, 'Bob sees Ann choosing', () => document.getElementById('chosen-note')?.textContent === 'Ann is choosing what to act on.');
     await showView(ann.page, 'problem');
-    await ann.page.getByRole('button', { name: 'Commit to the chosen suggestions' }).click();
+    await ann.page.getByRole('button', { name: 'Confirm my commitments' }).click();
     await waitUntil(ann.page, 'nothing ticked is refused', () => document.getElementById('choose-hint')?.textContent === 'Tick at least one suggestion to commit to.');
     await waitUntil(ann.page, 'the presenter sees the most-dotted suggestion marked', () =>
       document.querySelector('#suggestion-list .suggestion .tag.most-dots')?.closest('.suggestion')?.getAttribute('data-suggestion-id') === '2');
     await ann.page.getByLabel('Call the CFO before the renewal date').check();
+    await ann.page.getByLabel('Offer a three-month pilot').check();
+    const lineFor = (/** @type {string} */ text) => ann.page.getByLabel(`Your commitment from “${text}”`);
+    assert.equal(await lineFor('Call the CFO before the renewal date').inputValue(), 'Call the CFO before the renewal date', 'each line starts as the suggestion');
+    await lineFor('Offer a three-month pilot').fill('  ');
+    await ann.page.getByRole('button', { name: 'Confirm my commitments' }).click();
+    await waitUntil(ann.page, 'an empty commitment is refused, its line focused', () =>
+      document.getElementById('choose-hint')?.textContent?.startsWith('A commitment needs words')
+      && document.activeElement?.id?.startsWith('commitment-text-'));
+    await lineFor('Offer a three-month pilot').fill('Offer Acme a three-month pilot by Friday');
+    await panelShot(ann.page, '#problem-box', 'flow-problem-choosing');
+    await checkAccessibility(ann.page, 'the presenter words their commitments');
     await showView(ann.page, 'problem');
-    await ann.page.getByRole('button', { name: 'Commit to the chosen suggestions' }).click();
-    await everyoneSees(everyone, 'the chosen suggestion marked', () =>
-      document.querySelector('#suggestion-list .suggestion.chosen .suggestion-text')?.textContent === 'Call the CFO before the renewal date'
-      && document.querySelectorAll('#suggestion-list .suggestion.chosen').length === 1
-      && document.getElementById('chosen-note')?.textContent === 'Ann chose 1 suggestion; it is on the commitment board.');
-    await everyoneSees(everyone, 'Ann\'s new commitment on the board', () =>
-      [...document.querySelectorAll('#commitment-board .commitment-owner')].some((group) =>
-        group.querySelector('.owner-name')?.textContent?.startsWith('Ann') && group.textContent?.includes('Call the CFO before the renewal date')));
+    await ann.page.getByRole('button', { name: 'Confirm my commitments' }).click();
+    await everyoneSees(everyone, 'both chosen suggestions marked', () =>
+      document.querySelectorAll('#suggestion-list .suggestion.chosen').length === 2
+      && document.getElementById('chosen-note')?.textContent === 'Ann chose 2 suggestions; they are on the commitment board.');
+    assert.equal(await ann.page.locator('#choose-form').isVisible(), false, 'the choice is made once');
+    await everyoneSees(everyone, 'Ann\'s two commitments on the board, one each', () => {
+      const group = [...document.querySelectorAll('#commitment-board .commitment-owner')].find((g) => g.querySelector('.owner-name')?.textContent?.startsWith('Ann'));
+      const texts = [...(group?.querySelectorAll('.commitment-text') ?? [])].map((t) => t.textContent).sort();
+      return JSON.stringify(texts) === JSON.stringify(['Call the CFO before the renewal date', 'Offer Acme a three-month pilot by Friday']);
+    });
     await showView(ann.page, 'agenda');
     await panelShot(ann.page, '#panel-agenda', 'flow-problem-decided-desktop');
     await showView(bob.page, 'problem');
     await panelShot(bob.page, '#problem-box', 'flow-problem-decided-phone');
+
+    // --- Calling on a hand with a time box while the Choose phase still has time asks first. -
+    const timerSubject = () => fran.page.evaluate(() => /** @type {any} */ (window.roundtable.state()?.features.agenda)?.timer?.subject?.kind ?? null);
+    await bob.page.locator('body').press('h');
+    await waitUntil(fran.page, 'Fran sees Bob\'s hand', () => document.querySelector('#queue-list .queue-name')?.textContent === 'Bob');
+    await fran.page.getByLabel('Time for whoever you call on').selectOption({ label: '1 min' });
+    await fran.page.getByRole('button', { name: 'Call on Bob' }).click();
+    const callDialog = fran.page.getByRole('dialog', { name: 'Replace the running timer?' });
+    await callDialog.waitFor();
+    assert.match(await callDialog.textContent() ?? '', /the Choose phase of “Bring a problem”.*“Call on Bob” stops it/);
+    await callDialog.getByRole('button', { name: 'Keep the timer' }).click();
+    await fran.page.waitForTimeout(300);
+    assert.equal(await timerSubject(), 'problem_phase', 'keeping the timer calls on nobody');
+    assert.deepEqual(await fran.page.evaluate(() => window.roundtable.state()?.hands.length), 1, 'Bob\'s hand is still up');
+    await fran.page.getByRole('button', { name: 'Lower Bob\'s hand' }).click();
+    await waitUntil(bob.page, 'Bob\'s hand is down', () => window.roundtable.state()?.hands.length === 0);
+
+    // --- Starting a round while the Choose phase still has time asks first too. ------------
+    await showView(fran.page, 'timer');
+    await fran.page.locator('#timer-start').click();
+    const dialog = fran.page.getByRole('dialog', { name: 'Replace the running timer?' });
+    await dialog.waitFor();
+    assert.match(await dialog.textContent() ?? '', /the Choose phase of “Bring a problem”, [0-2]:\d\d left/, 'the dialog names the timer it replaces');
+    await screenshot(fran.page, 'flow-timer-replace-confirm');
+    await dialog.getByRole('button', { name: 'Keep the timer' }).click();
+    await waitUntil(fran.page, 'the dialog closes, the focus back on Start round', () => !document.querySelector('dialog[open]') && document.activeElement?.id === 'timer-start');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await timerSubject(), 'problem_phase', 'keeping the timer starts nothing');
+    assert.equal(await fran.page.evaluate(() => /** @type {any} */ (window.roundtable.state()?.features.agenda)?.round ?? null), null);
+    await fran.page.locator('#timer-start').click();
+    await dialog.getByRole('button', { name: 'Start round' }).click();
+    await everyoneSees(everyone, 'the round replaced the phase\'s timer', () =>
+      /** @type {any} */ (window.roundtable.state()?.features.agenda)?.timer?.subject?.kind === 'round_speaker');
     assert.deepEqual([...fran.errors, ...ann.errors, ...bob.errors, ...cy.errors], [], 'no uncaught errors on any page');
   });
 });

@@ -218,6 +218,42 @@ test('a facilitator and three members run a meeting through links, a reload, an 
     await ann.page.getByRole('button', { name: /Raise hand/ }).click();
     await everyoneSeesQueue(everyone, ['Bob', 'Ann']);
 
+    // --- The facilitator runs the queue: call on the second hand, lower one, lower all. ---
+    await cleo.page.locator('body').press('h');
+    await everyoneSeesQueue(everyone, ['Bob', 'Ann', 'Cleo']);
+    await showView(ann.page, 'people');
+    assert.equal(await ann.page.getByRole('button', { name: 'Call on Bob' }).count(), 0, 'members get no queue controls');
+    await showView(fran.page, 'people');
+    await fran.page.getByLabel('Time for whoever you call on').selectOption({ label: '2 min' });
+    await fran.page.getByRole('button', { name: 'Call on Ann' }).click();
+    await everyoneSeesQueue(everyone, ['Bob', 'Cleo']);
+    for (const { name, page } of everyone) {
+      await waitUntil(page, `${name} sees that Ann has the floor, with a 2-minute timer`, () =>
+        document.querySelector('#queue-floor .queue-floor-name')?.textContent?.startsWith('Ann')
+        && /** @type {any} */ (window.roundtable.state()?.features.agenda)?.timer?.subject?.kind === 'called_speaker'
+        && /** @type {any} */ (window.roundtable.state()?.features.agenda)?.timer?.time_box_ms === 120_000);
+    }
+    await waitUntil(fran.page, 'the focus is on End turn', () => document.activeElement?.id === 'queue-end-turn');
+    await screenshot(fran.page, 'queue-facilitator');
+    await fran.page.getByRole('button', { name: 'Lower Bob\'s hand' }).click();
+    await everyoneSeesQueue(everyone, ['Cleo']);
+    await waitUntil(fran.page, 'the focus moves to the hand that took Bob\'s place', () =>
+      document.activeElement?.getAttribute('aria-label') === 'Lower Cleo\'s hand');
+    await bob.page.locator('body').press('h');
+    await everyoneSeesQueue(everyone, ['Cleo', 'Bob']);
+    await fran.page.getByRole('button', { name: 'Lower all hands' }).click();
+    await everyoneSeesQueue(everyone, []);
+    await waitUntil(fran.page, 'the focus stays on the queue', () => document.activeElement?.id === 'queue-end-turn');
+    await fran.page.getByRole('button', { name: 'End Ann\'s turn' }).click();
+    for (const { name, page } of everyone) {
+      await waitUntil(page, `${name} sees that nobody called has the floor`, () =>
+        /** @type {HTMLElement | null} */ (document.getElementById('queue-floor'))?.hidden === true
+        && !(/** @type {any} */ (window.roundtable.state()?.features.agenda)?.floor));
+    }
+    await waitUntil(fran.page, 'the focus goes to the queue\'s heading', () => document.activeElement?.id === 'queue-title');
+    await ann.page.getByRole('button', { name: /Raise hand/ }).click();
+    await everyoneSeesQueue(everyone, ['Ann']);
+
     // --- The facilitator's member menu: make Cleo an observer, then remove her. -----------
     await showView(fran.page, 'people');
     await fran.page.getByRole('button', { name: 'Actions for Cleo' }).click();

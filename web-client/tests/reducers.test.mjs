@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { roomFromSnapshot, reduceRoom } from '../js/store.js';
 import { FEATURES } from '../js/features/states.js';
+import { itemRemainingMs } from '../js/features/flow/state.js';
 
 const ann = 'a';
 const bob = 'b';
@@ -80,6 +81,29 @@ test('the flow: agenda items, the current item, a round with its timer and talk 
   assert.equal(flow().timer, null);
 });
 
+test('the flow: each item keeps its clock from the frames\' times, and the meeting ends', () => {
+  const item = (id) => ({ item_id: id, title: `Item ${id}`, kind: 'discussion', time_box_ms: 600_000, status: 'pending', origin: 'added' });
+  let state = roomFromSnapshot(snapshot({ flow: { agenda: [item(1), item(2)], proposals: [], agenda_template: [], talk_times: [], round: null, timer: null, floor: null } }), FEATURES);
+  let seq = state.seq;
+  const at = (atMs, event) => { state = reduceRoom(state, { seq: ++seq, at_ms: atMs, event }, FEATURES); };
+  const flow = () => /** @type {any} */ (state.features.agenda);
+  at(10_000, { kind: 'agenda_item_status_changed', item_id: 1, status: 'current' });
+  assert.equal(flow().agenda[0].current_since_ms, 10_000);
+  assert.equal(itemRemainingMs(flow().agenda[0], 70_000), 540_000);
+  // Next: item 1 done after 2 minutes, item 2 current.
+  at(130_000, { kind: 'agenda_item_status_changed', item_id: 1, status: 'done' });
+  at(130_000, { kind: 'agenda_item_status_changed', item_id: 2, status: 'current' });
+  assert.deepEqual([flow().agenda[0].spent_ms, flow().agenda[0].current_since_ms], [120_000, undefined]);
+  assert.equal(itemRemainingMs(flow().agenda[0], 200_000), null, 'a done item has no running clock');
+  // Back: item 1 current again (item 2 back to pending, by the status change of item 1).
+  at(190_000, { kind: 'agenda_item_status_changed', item_id: 1, status: 'current' });
+  assert.deepEqual(flow().agenda.map((entry) => [entry.status, entry.spent_ms]), [['current', 120_000], ['pending', 60_000]]);
+  assert.equal(itemRemainingMs(flow().agenda[0], 250_000), 600_000 - 120_000 - 60_000);
+  assert.equal(flow().ended_at_ms, null);
+  at(300_000, { kind: 'meeting_ended' });
+  assert.equal(flow().ended_at_ms, 300_000);
+});
+
 test('commitments: an update replaces the commitment and the owner\'s accountability', () => {
   const commitment = { commitment_id: 7, owner: ann, text: 'Call three leads', due_meeting: 2, status: 'open', note: '', made_in_meeting: 1, source: { kind: 'own' }, created_at_ms: 1, updated_at_ms: 1 };
   const accountability = { member_id: ann, completion_rate_percent: null, resolved_count: 0, streak: 0, overdue_count: 1, meetings_counted: 4 };
@@ -88,6 +112,25 @@ test('commitments: an update replaces the commitment and the owner\'s accountabi
   const own = /** @type {any} */ (state.features.commitments);
   assert.deepEqual(own.commitments.map((c) => [c.status, c.note]), [['partial', 'Two of three']]);
   assert.equal(own.accountability[ann].completion_rate_percent, 50);
+});
+
+test('commitments: the streak is the server\'s count of meetings, so two done for one meeting are a streak of 1', () => {
+  // The page holds no streak rule of its own: each commitment event carries the owner's
+  // accountability as the server computed it (rules/src/commitments.rs), and the board shows
+  // the latest. Two commitments due at meeting 2, both done, come with streak 1 each time.
+  const due = { owner: ann, due_meeting: 2, note: '', made_in_meeting: 1, source: { kind: 'own' }, created_at_ms: 1, updated_at_ms: 1 };
+  const first = { ...due, commitment_id: 1, text: 'Call three leads', status: 'open' };
+  const second = { ...due, commitment_id: 2, text: 'Book two demos', status: 'open' };
+  const before = { member_id: ann, completion_rate_percent: null, resolved_count: 0, streak: 0, overdue_count: 2, meetings_counted: 2 };
+  let state = roomFromSnapshot(snapshot({ commitments: [first, second], accountability: [before] }), FEATURES);
+  state = play(state, [
+    { kind: 'commitment_updated', commitment: { ...first, status: 'done', updated_at_ms: 2 }, owner_accountability: { ...before, completion_rate_percent: 100, resolved_count: 1, streak: 1, overdue_count: 1 } },
+    { kind: 'commitment_updated', commitment: { ...second, status: 'done', updated_at_ms: 3 }, owner_accountability: { ...before, completion_rate_percent: 100, resolved_count: 2, streak: 1, overdue_count: 0 } },
+  ]);
+  const own = /** @type {any} */ (state.features.commitments);
+  assert.deepEqual(own.commitments.map((c) => c.status), ['done', 'done']);
+  assert.equal(own.accountability[ann].streak, 1, 'one meeting, not two commitments');
+  assert.equal(own.accountability[ann].resolved_count, 2);
 });
 
 test('benchmarks, practices and role play follow their events', () => {
@@ -136,6 +179,140 @@ test('the stage follows the current item and the bar warns in the last 30 second
   assert.deepEqual(bar.timer, { who: 'A', remainingMs: 25_000, paused: false, over: false, warning: true, deadline: 100_000 });
   assert.equal(barModel(state, 60_000, String).timer?.warning, false);
   assert.equal(barModel(state, 101_000, String).timer?.over, true);
+});
+
+test('the bar counts the current item down and the summary says what the ended meeting did', async () => {
+  const { stageView, barModel } = await import('../js/features/meeting/model.js');
+  const { summaryModel } = await import('../js/features/meeting/summary.js');
+  const problem = { presenter: ann, phase: 'decide', suggestions: [{ suggestion_id: 1, by: bob, text: 'Bring the CFO' }, { suggestion_id: 2, by: fran, text: 'Send an ROI page' }], chosen: [2] };
+  const agenda = [
+    { item_id: 1, title: 'Check-in', kind: 'round', time_box_ms: 600_000, status: 'done', spent_ms: 650_000, origin: 'template' },
+    { item_id: 2, title: 'Acme', kind: 'problem', time_box_ms: 600_000, status: 'current', spent_ms: 60_000, current_since_ms: 100_000, origin: 'added', problem },
+    { item_id: 3, title: 'Commitments', kind: 'commitments', time_box_ms: 300_000, status: 'pending', origin: 'template' },
+  ];
+  const template = [{ title: 'Check-in', kind: 'round', time_box_ms: 600_000 }, { title: 'Commitments', kind: 'commitments', time_box_ms: 300_000 }];
+  const results = { role_play_id: 'r', seller: bob, scenario: 'Renewal', rubric_name: 'Discovery', meeting_number: 2, revealed_at_ms: 1, submission_count: 3, criteria: [], overall_percent: 49.4, comments: [], one_thing_differently: [] };
+  const commitment = { commitment_id: 1, owner: ann, text: 'Send the ROI page', due_meeting: 3, status: 'open', note: '', made_in_meeting: 2, source: { kind: 'own' }, created_at_ms: 1, updated_at_ms: 1 };
+  const old = { ...commitment, commitment_id: 2, text: 'An old one', made_in_meeting: 1 };
+  let state = roomFromSnapshot(snapshot({
+    flow: { agenda, proposals: [], agenda_template: template, talk_times: [], round: null, timer: null, floor: null },
+    commitments: [commitment, old],
+    role_play: { current: null, buyer_brief: null, revealed: [{ ...results, meeting_number: 1, role_play_id: 'q' }, results], templates: [], seller_trends: [], you_submitted: false },
+  }), FEATURES);
+  // 540 s left at 100 s; 30 s left at 610 s: the warning; over after.
+  let bar = barModel(state, 100_000, String);
+  assert.deepEqual(bar.itemClock, { remainingMs: 540_000, over: false, warning: false, deadline: 640_000 });
+  assert.equal(barModel(state, 610_000, String).itemClock?.warning, true);
+  assert.equal(barModel(state, 700_000, String).itemClock?.remainingMs, -60_000);
+  assert.equal(bar.previous?.item_id, 1);
+  assert.equal(bar.next?.item_id, 3);
+  assert.equal(summaryModel(state, String), null, 'no summary while the meeting runs');
+
+  let seq = state.seq;
+  for (const [atMs, event] of [[400_000, { kind: 'agenda_item_status_changed', item_id: 2, status: 'pending' }], [400_000, { kind: 'meeting_ended' }]]) {
+    state = reduceRoom(state, { seq: ++seq, at_ms: atMs, event }, FEATURES);
+  }
+  assert.equal(stageView(state), 'summary');
+  bar = barModel(state, 900_000, String);
+  assert.equal(bar.elapsedMs, 399_000, 'the meeting\'s time stops when it ends');
+  const summary = summaryModel(state, (id) => id.toUpperCase());
+  assert.deepEqual(summary, {
+    number: 2,
+    endedAtMs: 400_000,
+    durationMs: 399_000,
+    covered: ['Check-in'],
+    unfinished: ['Acme', 'Commitments'],
+    decisions: [{ title: 'Acme', presenter: 'A', chosen: ['Send an ROI page'] }],
+    commitments: [{ owner: 'A', text: 'Send the ROI page' }],
+    rolePlays: [{ seller: 'B', rubric: 'Discovery', overallPercent: 49.4, scorers: 3 }],
+    nextAgenda: ['Check-in', 'Acme', 'Commitments'],
+  });
+});
+
+test('the line under the bar says what happens and what the reader can do', async () => {
+  const { nowLine } = await import('../js/features/meeting/now.js');
+  const name = (id) => id.toUpperCase();
+  const flow = (extra) => ({ agenda: [], proposals: [], agenda_template: [], talk_times: [], round: null, timer: null, floor: null, ...extra });
+  const item = (kind, extra = {}) => ({ item_id: 1, title: 'Item', kind, time_box_ms: 600_000, status: 'current', origin: 'template', ...extra });
+  const line = (flowExtra, me, facilitator = false, extra = {}) => nowLine(roomFromSnapshot(snapshot({ flow: flow(flowExtra), ...extra }), FEATURES), me, facilitator, name);
+
+  assert.equal(line({}, fran, true), 'Press Next to start the agenda.');
+  assert.equal(line({}, ann), 'Waiting for the facilitator to start the meeting.');
+  const round = { speaker_time_box_ms: 60_000, auto_advance: false, speakers: [
+    { member_id: fran, status: 'done', talk_ms: 1 }, { member_id: ann, status: 'speaking', talk_ms: 0 }, { member_id: bob, status: 'waiting', talk_ms: 0 }] };
+  assert.equal(line({ round }, ann), 'Your turn: you have the floor.');
+  assert.equal(line({ round }, bob), 'A is speaking. You are next.');
+  assert.equal(line({ round }, fran), 'A is speaking. 1 still to speak.');
+  assert.equal(line({ floor: { member_id: bob, since_ms: 1 } }, ann), 'B has the floor. Raise your hand (H) to speak next.');
+  const problem = { presenter: ann, phase: 'suggest', suggestions: [], chosen: [] };
+  assert.equal(line({ agenda: [item('problem', { problem })] }, bob), 'Add your suggestions for A.');
+  assert.equal(line({ agenda: [item('problem', { problem })] }, ann), 'Listen to the suggestions; you choose next.');
+  const current = { role_play_id: 'r', seller: ann, buyer: bob, scenario: 'Renewal', rubric: { name: 'R', criteria: [], one_thing_differently: false }, phase: 'scoring', submission_count: 0, reveal_threshold: 3 };
+  const rolePlay = (you_submitted) => ({ role_play: { current, buyer_brief: null, revealed: [], templates: [], seller_trends: [], you_submitted } });
+  assert.equal(line({ agenda: [item('role_play')] }, fran, true, rolePlay(false)), 'Score the call: your scores are anonymous.');
+  assert.equal(line({ agenda: [item('role_play')] }, fran, true, rolePlay(true)), 'Your scores are in; you can change them until scoring closes.');
+  assert.equal(line({ agenda: [item('role_play')] }, bob, false, rolePlay(false)), 'The others are scoring your call, anonymously.');
+  assert.equal(line({ agenda: [item('commitments')] }, bob), 'Add your commitments for next week; the group follows up on them next meeting.');
+  assert.equal(line({ ended_at_ms: 5 }, bob), 'The meeting has ended: the summary shows what it decided.');
+});
+
+test('a revealed role play of last meeting leaves the stage; its results wait behind a disclosure', async () => {
+  const { rolePlayStage } = await import('../js/features/roleplay/state.js');
+  const rubric = { name: 'Discovery', criteria: [], one_thing_differently: true };
+  const results = (id, meeting) => ({ role_play_id: id, seller: ann, buyer: null, scenario: 'Renewal', rubric_name: 'Discovery', meeting_number: meeting, revealed_at_ms: 9, submission_count: 3, criteria: [], overall_percent: 49, comments: ['Clear'], one_thing_differently: ['Slow down'] });
+  const snapshotWith = (/** @type {any} */ rolePlay, /** @type {number} */ number) => roomFromSnapshot(snapshot({
+    meeting: { meeting_id: `m${number}`, number, started_at_ms: 1000 },
+    role_play: { current: null, buyer_brief: null, revealed: [], templates: [], seller_trends: [], you_submitted: false, ...rolePlay },
+  }), FEATURES);
+  const revealedNow = { role_play_id: 'r', seller: ann, scenario: 'Renewal', rubric, phase: 'revealed', submission_count: 3, reveal_threshold: 3 };
+  // Meeting 2: the role play revealed in it is current, with its results.
+  let state = snapshotWith({ current: revealedNow, revealed: [results('r', 2)] }, 2);
+  let stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 2);
+  assert.equal(stage.current?.role_play_id, 'r');
+  assert.equal(stage.results?.role_play_id, 'r');
+  assert.equal(stage.earlier, null);
+  // Meeting 3 (the server keeps the revealed role play as `current`): nothing current, the
+  // results only as an earlier meeting's.
+  state = snapshotWith({ current: revealedNow, revealed: [results('r', 2)] }, 3);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current, null);
+  assert.equal(stage.results, null);
+  assert.equal(stage.earlier?.role_play_id, 'r');
+  // A new role play set up in meeting 3 is current; last meeting's results stay behind.
+  state = play(state, [{ kind: 'role_play', change: { kind: 'set_up', role_play: { ...revealedNow, role_play_id: 's', phase: 'setup', submission_count: 0 } } }]);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current?.role_play_id, 's');
+  assert.equal(stage.results, null);
+  assert.equal(stage.earlier?.role_play_id, 'r');
+  // Once it is revealed, its own results take the stage.
+  state = play(state, [{ kind: 'role_play', change: { kind: 'revealed', results: results('s', 3) } }]);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current?.role_play_id, 's');
+  assert.equal(stage.results?.role_play_id, 's');
+  assert.equal(stage.earlier, null);
+  // A role play still being scored when the meeting changed stays current.
+  state = snapshotWith({ current: { ...revealedNow, phase: 'scoring' }, revealed: [] }, 3);
+  stage = rolePlayStage(/** @type {any} */ (state.features.role_play).view, 3);
+  assert.equal(stage.current?.phase, 'scoring');
+});
+
+test('starting a timer names the running timer it would replace, unless nothing is lost', async () => {
+  const { timerToReplace } = await import('../js/features/flow/time.js');
+  const agenda = [{ item_id: 4, title: 'Acme renewal' }];
+  const running = (/** @type {any} */ subject) => ({ subject, time_box_ms: 300_000, state: { status: 'running', deadline_ms: 200_000 }, time_up: false });
+  const phase = running({ kind: 'problem_phase', item_id: 4, phase: 'clarify' });
+  const name = (/** @type {string} */ id) => id.toUpperCase();
+  assert.equal(timerToReplace({ timer: null, agenda }, { kind: 'round' }, 0, name), null);
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'round' }, 7_500, name), 'the Clarifying questions phase of “Acme renewal”, 3:13 left');
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'called_speaker' }, 7_500, name), 'the Clarifying questions phase of “Acme renewal”, 3:13 left');
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'problem_phase', item_id: 5 }, 7_500, name), 'the Clarifying questions phase of “Acme renewal”, 3:13 left');
+  // The next phase of the same problem, a timer whose time is up: nothing to lose.
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'problem_phase', item_id: 4 }, 7_500, name), null);
+  assert.equal(timerToReplace({ timer: phase, agenda }, { kind: 'round' }, 200_000, name), null);
+  const paused = { ...running({ kind: 'called_speaker', member_id: ann }), state: { status: 'paused', remaining_ms: 61_000 } };
+  assert.equal(timerToReplace({ timer: paused, agenda }, { kind: 'round' }, 0, name), 'A\'s turn from the speaker queue, 1:01 left (paused)');
+  assert.equal(timerToReplace({ timer: paused, agenda }, { kind: 'called_speaker' }, 0, name), null);
+  assert.equal(timerToReplace({ timer: running({ kind: 'round_speaker', member_id: bob }), agenda }, { kind: 'problem_phase', item_id: 4 }, 0, name), 'B\'s turn in the round, 3:20 left');
 });
 
 test('dot votes: counts for everyone, my own dots, and a removed problem item\'s votes go', async () => {

@@ -254,9 +254,11 @@ test('rubric editing with clear errors, group templates for every facilitator, a
     await page.waitForTimeout(300);
     await everyoneSees(everyone, 'still two submissions', () => document.getElementById('roleplay-count')?.textContent?.startsWith('2 submissions'));
 
-    // Drop this role play; Gus deletes the template, and it leaves Fran's list too.
+    // Drop this role play (confirming the loss of its two scores); Gus deletes the template,
+    // and it leaves Fran's list too.
     await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-cancel').click();
+    await fran.page.getByRole('dialog', { name: 'Cancel the role play?' }).getByRole('button', { name: 'Cancel and delete 2 scores' }).click();
     await everyoneSees(everyone, 'the role play gone', () => !document.getElementById('roleplay-scenario-text'));
     await showView(gus.page, 'roleplay');
     await gus.page.locator('#roleplay-template').selectOption({ label: 'Objection drill (group)' });

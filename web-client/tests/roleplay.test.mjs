@@ -87,6 +87,8 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
     await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-setup-submit').click();
     await everyoneSees(everyone, 'the scenario', () => document.getElementById('roleplay-scenario-text')?.textContent?.includes('logistics firm'));
+    await everyoneSees(everyone, 'when the results will be shown, in plain words', () =>
+      document.getElementById('roleplay-threshold-means')?.textContent?.includes('The results are shown only once at least 3 people have scored, so nobody\'s scores can be picked out.'));
     await waitUntil(bea.page, 'Bea sees her brief', (brief) => document.getElementById('roleplay-brief-text')?.textContent?.includes(brief), BRIEF);
     for (const person of [fran, sam, cal, dee]) assert.ok(!(await html(person.page)).includes('Zebrafinch'), `the brief is nowhere on ${person.name}'s page`);
     await showView(bea.page, 'roleplay');
@@ -95,7 +97,8 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
     // Open scoring.
     await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-open').click();
-    await everyoneSees(everyone, 'no submissions yet', () => document.getElementById('roleplay-count')?.textContent?.startsWith('0 submissions'));
+    await everyoneSees(everyone, 'no submissions yet, and how many the reveal needs', () =>
+      document.getElementById('roleplay-count')?.textContent === '0 submissions so far · results are shown once 3 people have scored');
     await waitUntil(sam.page, 'Sam waits, with no form', () => !!document.getElementById('roleplay-seller-wait') && !document.getElementById('roleplay-score'));
     for (const person of [fran, bea, cal, dee]) await waitUntil(person.page, `${person.name} has the form`, () => !!document.getElementById('roleplay-score'));
     await showView(fran.page, 'roleplay');
@@ -135,6 +138,10 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
     await everyoneSees(everyone, 'the results with Cal\'s comment', () => document.getElementById('roleplay-comments')?.textContent?.includes('Quokka-7731'));
     await everyoneSees(everyone, 'a distribution per criterion and the overall score', () =>
       document.querySelectorAll('#roleplay-results .distribution').length > 0 && /%$/.test(document.getElementById('roleplay-overall')?.textContent ?? ''));
+    await everyoneSees(everyone, 'what the overall score means, in plain words', () =>
+      document.getElementById('roleplay-overall-means')?.textContent?.startsWith('100% would mean that every scorer gave every criterion its top score, 0% that every scorer gave the lowest; criteria with a higher weight count more. From 4 anonymous scorers.'));
+    await everyoneSees(everyone, 'the "one thing to do differently" answers', () =>
+      document.querySelectorAll('#roleplay-one-things li').length === 4);
     await showView(sam.page, 'roleplay');
     assert.equal(await sam.page.locator('#roleplay-score').count(), 0, 'the seller still has no form');
     await showView(sam.page, 'roleplay');
@@ -161,6 +168,28 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
     await fran.page.locator('#roleplay-cancel').click();
     await everyoneSees(everyone, 'the cancelled role play gone, the last results kept', () =>
       !document.getElementById('roleplay-scenario-text') && !!document.getElementById('roleplay-results'));
+    // Cancelling once someone has scored asks first, saying how many scores would be lost.
+    await setUpAgain();
+    await showView(fran.page, 'roleplay');
+    await fran.page.locator('#roleplay-open').click();
+    await waitUntil(cal.page, 'Cal has the form', () => !!document.getElementById('roleplay-score'));
+    await score(cal.page, 3, 'Cal scored a role play that gets cancelled');
+    await everyoneSees(everyone, 'one submission to the role play', () => document.getElementById('roleplay-count')?.textContent?.startsWith('1 submission'));
+    await showView(fran.page, 'roleplay');
+    await fran.page.locator('#roleplay-cancel').click();
+    const dialog = fran.page.getByRole('dialog', { name: 'Cancel the role play?' });
+    await dialog.waitFor();
+    assert.match(await dialog.textContent() ?? '', /1 anonymous score has been submitted\. Cancelling deletes it for good/);
+    await screenshot(fran.page, 'roleplay-cancel-confirm');
+    await dialog.getByRole('button', { name: 'Keep the role play' }).click();
+    await waitUntil(fran.page, 'the dialog closes, the focus back on Cancel role play', () => !document.querySelector('dialog[open]') && document.activeElement?.id === 'roleplay-cancel');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await everyoneSees(everyone, 'the role play still scoring, its submission kept', () =>
+      document.getElementById('roleplay-phase')?.textContent === 'scoring open' && document.getElementById('roleplay-count')?.textContent?.startsWith('1 submission'));
+    await fran.page.locator('#roleplay-cancel').click();
+    await dialog.getByRole('button', { name: 'Cancel and delete 1 score' }).click();
+    await everyoneSees(everyone, 'the scored role play cancelled', () => !document.getElementById('roleplay-scenario-text'));
+    await waitUntil(fran.page, 'the focus on the role play, not the page', () => document.activeElement !== document.body && !!document.activeElement);
     await setUpAgain();
     await showView(fran.page, 'roleplay');
     await fran.page.locator('#roleplay-open').click();
@@ -178,6 +207,23 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
     await showView(sam.page, 'roleplay');
     await panelShot(sam.page, 'panel-roleplay-trend');
     await screenshot(fran.page, 'roleplay-facilitator');
+
+    // The next meeting: last meeting's results leave the stage, one click away at most.
+    await showView(fran.page, 'agenda');
+    await fran.page.locator('#start-next-meeting').click();
+    await fran.page.getByRole('dialog').getByRole('button', { name: 'Start next meeting' }).click();
+    await everyoneSees(everyone, 'meeting 2', () => document.getElementById('meeting-line')?.textContent?.startsWith('Meeting 2'));
+    await everyoneSees(everyone, 'no role play on the stage, last meeting\'s results closed', () =>
+      !document.getElementById('roleplay-scenario-text') && document.getElementById('roleplay-empty')?.textContent === 'No role play right now.'
+      && /** @type {HTMLDetailsElement | null} */ (document.getElementById('roleplay-earlier'))?.open === false
+      && document.querySelector('#roleplay-earlier summary')?.textContent?.startsWith('Last meeting\'s results: Sam'));
+    await showView(fran.page, 'roleplay');
+    assert.equal(await fran.page.locator('#roleplay-setup').isVisible(), true, 'the facilitator sees the setup of this meeting\'s role play');
+    await showView(cal.page, 'roleplay');
+    assert.equal(await cal.page.locator('#roleplay-results').isVisible(), false, 'the results are not on the stage');
+    await cal.page.getByText('Last meeting\'s results: Sam').click();
+    await waitUntil(cal.page, 'the results open on request', () => !!document.getElementById('roleplay-results')?.checkVisibility());
+    await panelShot(cal.page, 'panel-roleplay-next-meeting');
     assert.deepEqual(everyone.flatMap((person) => person.errors), [], 'no page threw an uncaught error');
   } finally {
     await browser.close();

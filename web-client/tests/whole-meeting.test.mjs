@@ -220,6 +220,33 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     await waitUntil(bob.page, 'Bob\'s stage button says the hand is up', () => document.getElementById('stage-hand-button')?.getAttribute('aria-pressed') === 'true');
     await stageSeen('discussion', '#timer-box', '#timer-start');
 
+    // --- the item's clock, Back and Next --------------------------------------------------------
+    await everyoneSees(everyone, 'the item\'s time left in the bar', () => /^\d+:\d\d left$/.test(document.getElementById('bar-item-clock')?.textContent ?? ''));
+    await fran.page.locator('#bar-back-item').click();
+    await everyoneSees(everyone, '"New commitments" in the bar again', () => document.getElementById('bar-item-title')?.textContent === 'New commitments');
+    await focusKept('Back');
+    await nextItem('Open discussion');
+
+    // --- End meeting: a confirmation that names what runs, then everyone's summary ---------------
+    await fran.page.locator('#bar-end-meeting').click();
+    const dialog = fran.page.locator('dialog[open]');
+    assert.match(await dialog.textContent() ?? '', /1 raised hand is lowered/);
+    await dialog.locator('button[value="confirm"]').click();
+    await everyoneSees(everyone, 'the meeting ended', () => document.getElementById('bar-item-title')?.textContent === 'Meeting 1 has ended');
+    await focusKept('End meeting');
+    await stageSeen('summary', '#summary-body', '#summary-start-next');
+    for (const person of everyone) {
+      const text = await person.page.locator('#panel-summary').textContent() ?? '';
+      assert.match(text, /Ask the champion to bring the CFO|Send a one-page ROI summary/, `${person.name} sees the decision`);
+      assert.match(text, /Bob: Call the three stalled leads/, `${person.name} sees the commitments made`);
+      assert.match(text, /Ann, .*% overall from 3 scorers/, `${person.name} sees the role play's result`);
+      assert.equal(await person.page.locator('#summary-waiting').isVisible(), person !== fran);
+      assert.equal(await person.page.locator('#queue-list li').count(), 0, 'hands are lowered');
+    }
+    await fran.page.locator('#summary-start-next').click();
+    await everyoneSees(everyone, 'meeting 2', () => /^Meeting 2 /.test(document.querySelector('.meeting-line')?.textContent ?? '')
+      && document.getElementById('bar-item-title')?.textContent !== 'Meeting 1 has ended');
+
     for (const person of everyone) assert.deepEqual(person.errors, [], `${person.name}'s page logged no error`);
   } finally {
     await browser.close();

@@ -7,7 +7,7 @@ use roundtable_protocol::{
     ErrorCode, Proposal, TemplateItem, TimerSubject,
 };
 
-use super::{Ctx, FlowEvent, conflict, not_found, require_permutation};
+use super::{Ctx, FlowEvent, conflict, not_found, progress, require_permutation};
 use crate::command::AgendaCommand;
 use crate::error::RoomError;
 use crate::text;
@@ -98,6 +98,8 @@ pub fn next_meeting_agenda(
             owner: None,
             notes: item.notes.clone(),
             status: AgendaItemStatus::Pending,
+            spent_ms: 0,
+            current_since_ms: None,
             origin: AgendaItemOrigin::Template,
             problem: None,
         })
@@ -111,6 +113,8 @@ pub fn next_meeting_agenda(
             status: AgendaItemStatus::Pending,
             origin: AgendaItemOrigin::Carried,
             problem: None,
+            spent_ms: 0,
+            current_since_ms: None,
             ..item.clone()
         })
         .collect();
@@ -193,6 +197,8 @@ fn new_item(ctx: &Ctx, draft: AgendaItemDraft, origin: AgendaItemOrigin) -> Agen
         owner: draft.owner,
         notes: draft.notes,
         status: AgendaItemStatus::Pending,
+        spent_ms: 0,
+        current_since_ms: None,
         origin,
         problem: None,
     }
@@ -224,7 +230,7 @@ pub(crate) fn make_current(ctx: &Ctx, item_id: AgendaItemId) -> Vec<FlowEvent> {
 }
 
 /// The timer stops with the item whose problem phase it times.
-fn stop_problem_timer(ctx: &Ctx, item_id: AgendaItemId, events: &mut Vec<FlowEvent>) {
+pub(crate) fn stop_problem_timer(ctx: &Ctx, item_id: AgendaItemId, events: &mut Vec<FlowEvent>) {
     if let Some(TimerSubject::ProblemPhase { item_id: timed, .. }) =
         ctx.flow.timer.map(|timer| timer.subject)
         && timed == item_id
@@ -242,6 +248,9 @@ pub(crate) fn decide(ctx: &Ctx, command: &AgendaCommand) -> Result<Vec<FlowEvent
         AgendaCommand::ReorderAgenda { order } => reorder_agenda(ctx, order),
         AgendaCommand::SetCurrentAgendaItem { item_id } => set_current_agenda_item(ctx, item_id),
         AgendaCommand::MarkAgendaItemDone { item_id } => mark_agenda_item_done(ctx, item_id),
+        AgendaCommand::NextAgendaItem => progress::next_agenda_item(ctx),
+        AgendaCommand::PreviousAgendaItem => progress::previous_agenda_item(ctx),
+        AgendaCommand::EndMeeting => progress::end_meeting(ctx),
         AgendaCommand::ProposeAgendaItem { item } => propose_agenda_item(ctx, item),
         AgendaCommand::AcceptProposal {
             proposal_id,
@@ -325,6 +334,7 @@ fn reorder_agenda(ctx: &Ctx, order: &[AgendaItemId]) -> Result<Vec<FlowEvent>, R
 
 fn set_current_agenda_item(ctx: &Ctx, item_id: &AgendaItemId) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
+    ctx.require_meeting_on()?;
     require_item(ctx, *item_id)?;
     Ok(make_current(ctx, *item_id))
 }

@@ -10,6 +10,7 @@
 //! speaker.
 //!
 //! - [`agenda`]: agenda items, proposals, the template and the next meeting's agenda.
+//! - [`progress`]: moving through the meeting: Next, Back and End meeting.
 //! - [`round`]: rounds, the timer controls and the speaker queue's floor.
 //! - [`problem`]: the bring-a-problem protocol.
 
@@ -17,6 +18,7 @@ use std::collections::BTreeSet;
 
 pub mod agenda;
 pub mod problem;
+pub mod progress;
 pub mod queue;
 pub mod round;
 pub mod timer;
@@ -59,6 +61,8 @@ pub struct FlowState {
     pub next_suggestion_id: SuggestionId,
     /// Dot votes on the problems' suggestions ([`votes`]).
     pub votes: votes::Votes,
+    /// When a facilitator ended the meeting; the meeting runs no more until the next one.
+    pub ended_at_ms: Option<UnixMs>,
 }
 
 impl Default for FlowState {
@@ -78,6 +82,7 @@ impl Default for FlowState {
             next_proposal_id: 1,
             next_suggestion_id: 1,
             votes: votes::Votes::default(),
+            ended_at_ms: None,
         }
     }
 }
@@ -127,6 +132,8 @@ pub enum FlowEvent {
         auto_advance: bool,
     },
     RoundEnded,
+    /// The meeting ended (at the event's time).
+    MeetingEnded,
     /// Carries the whole timer, server-only fields included, so that applying it needs no
     /// clock.
     TimerSet {
@@ -220,12 +227,13 @@ impl FlowState {
             next_proposal_id: self.next_proposal_id,
             next_suggestion_id: 1,
             votes: votes::Votes::default(),
+            ended_at_ms: None,
         }
     }
 
-    /// Folds one event into the flow. Like `RoomState::apply`, a misfit event (a bug or a
-    /// damaged log) is ignored rather than panicking.
-    pub fn apply(&mut self, event: &FlowEvent) {
+    /// Folds one event, which happened at `at_ms`, into the flow. Like `RoomState::apply`, a
+    /// misfit event (a bug or a damaged log) is ignored rather than panicking.
+    pub fn apply(&mut self, at_ms: UnixMs, event: &FlowEvent) {
         match event {
             FlowEvent::AgendaItemAdded { item, position } => self.add_item(item, *position),
             FlowEvent::AgendaItemEdited { item } => {
@@ -240,7 +248,7 @@ impl FlowState {
             FlowEvent::AgendaReordered { order } => self.reorder_agenda(order),
             FlowEvent::AgendaItemStatusChanged { item_id, status } => {
                 if let Some(item) = self.item_mut(*item_id) {
-                    item.status = *status;
+                    set_status(item, *status, at_ms);
                 }
             }
             FlowEvent::AgendaItemProposed { proposal } => {
@@ -265,6 +273,7 @@ impl FlowState {
                 }
             }
             FlowEvent::RoundEnded => self.round = None,
+            FlowEvent::MeetingEnded => self.ended_at_ms = Some(at_ms),
             FlowEvent::TimerSet { timer } => self.timer = *timer,
             FlowEvent::TimeUp { .. } => {
                 if let Some(timer) = &mut self.timer {
@@ -423,6 +432,7 @@ impl FlowState {
             talk_times: self.talk_times.clone(),
             // Per viewer: see `RoomState::to_wire_snapshot_for`.
             votes: Vec::new(),
+            ended_at_ms: self.ended_at_ms,
         }
     }
 
@@ -432,6 +442,12 @@ impl FlowState {
         for item in &self.agenda {
             if !ids.insert(item.item_id) {
                 return Err(format!("agenda item {} appears twice", item.item_id));
+            }
+            if item.current_since_ms.is_some() && item.status != AgendaItemStatus::Current {
+                return Err(format!(
+                    "agenda item {} has a running clock but is not current",
+                    item.item_id
+                ));
             }
             if item.item_id >= self.next_item_id {
                 return Err(format!(
@@ -495,6 +511,18 @@ impl FlowState {
     }
 }
 
+/// Sets an item's status at `at_ms`, keeping its clock: the time it is current is added to
+/// `spent_ms` when it stops being current.
+fn set_status(item: &mut AgendaItem, status: AgendaItemStatus, at_ms: UnixMs) {
+    if let Some(since) = item.current_since_ms.take() {
+        item.spent_ms = item.spent_ms.saturating_add(at_ms.saturating_sub(since));
+    }
+    if status == AgendaItemStatus::Current {
+        item.current_since_ms = Some(at_ms);
+    }
+    item.status = status;
+}
+
 impl FlowEvent {
     /// The event as clients see it; depends on the event alone.
     pub fn to_wire(&self) -> wire::Event {
@@ -512,6 +540,7 @@ impl FlowEvent {
             RoundSpeakerChanged { member_id, status },
             RoundAutoAdvanceSet { auto_advance },
             RoundEnded,
+            MeetingEnded,
             TimeUp { subject, deadline_ms },
             TurnEnded { member_id, talk_ms, time_box_ms, in_round },
             FloorGiven { floor },

@@ -1,12 +1,13 @@
 //! The bring-a-problem protocol of a `problem` agenda item: the presenter (the item's owner)
 //! presents, the group asks clarifying questions, members add suggestions, and the presenter
-//! chooses the suggestions they will act on. Each phase runs the meeting's timer.
+//! chooses the suggestions they will act on, each becoming one commitment of theirs (with its
+//! text as they edited it). Each phase runs the meeting's timer.
 
 use std::collections::BTreeSet;
 
 use roundtable_protocol::{
-    AgendaItem, AgendaItemId, AgendaItemKind, ErrorCode, ProblemPhase, Suggestion, SuggestionId,
-    TimerSubject,
+    AgendaItem, AgendaItemId, AgendaItemKind, ErrorCode, ProblemInfo, ProblemPhase, Suggestion,
+    SuggestionChoice, SuggestionId, TimerSubject,
 };
 
 use super::{Ctx, FlowEvent, Timer, agenda, conflict, not_found};
@@ -51,8 +52,9 @@ pub(crate) fn decide(ctx: &Ctx, command: &ProblemCommand) -> Result<Vec<FlowEven
         ProblemCommand::AddSuggestion { item_id, text } => add_suggestion(ctx, item_id, text),
         ProblemCommand::ChooseSuggestions {
             item_id,
+            choices,
             suggestion_ids,
-        } => choose_suggestions(ctx, item_id, suggestion_ids),
+        } => choose_suggestions(ctx, item_id, &requested_choices(choices, suggestion_ids)?),
     }
 }
 
@@ -63,6 +65,7 @@ fn start_problem_phase(
     time_box_ms: &Option<u64>,
 ) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
+    ctx.require_meeting_on()?;
     let item = require_problem_item(ctx, *item_id)?;
     let time_box_ms = ctx.time_box_ms(
         "a phase's time box",
@@ -149,10 +152,103 @@ fn add_suggestion(
     }])
 }
 
+/// The presenter's choices, from either form of the request (exactly one of the two).
+pub fn requested_choices(
+    choices: &Option<Vec<SuggestionChoice>>,
+    suggestion_ids: &Option<Vec<SuggestionId>>,
+) -> Result<Vec<SuggestionChoice>, RoomError> {
+    match (choices, suggestion_ids) {
+        (Some(choices), None) => Ok(choices.clone()),
+        (None, Some(ids)) => Ok(ids
+            .iter()
+            .map(|id| SuggestionChoice {
+                suggestion_id: *id,
+                text: None,
+            })
+            .collect()),
+        _ => Err(RoomError::new(
+            ErrorCode::Invalid,
+            "give the chosen suggestions as either `choices` or `suggestion_ids`",
+        )),
+    }
+}
+
+/// Refuses an empty choice, and unknown or repeated suggestions.
+fn require_known_once(
+    problem: &ProblemInfo,
+    choices: &[SuggestionChoice],
+) -> Result<(), RoomError> {
+    if choices.is_empty() {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            "choose at least one suggestion to act on",
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for choice in choices {
+        let id = choice.suggestion_id;
+        if !problem.suggestions.iter().any(|s| s.suggestion_id == id) {
+            return Err(not_found(format!("no suggestion {id} on this problem")));
+        }
+        if !seen.insert(id) {
+            return Err(RoomError::new(
+                ErrorCode::Invalid,
+                format!("suggestion {id} is listed twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The text of the commitment each choice becomes, in the order chosen: the presenter's edit
+/// (one line of at most `chars_max` characters, as any commitment's text), or the suggestion's
+/// own text on one line, shortened to `chars_max`. Refuses what `choose_suggestions` refuses,
+/// and an edited text that is empty, too long or not one line.
+pub fn commitment_texts(
+    problem: &ProblemInfo,
+    choices: &[SuggestionChoice],
+    chars_max: usize,
+) -> Result<Vec<String>, RoomError> {
+    require_known_once(problem, choices)?;
+    let mut texts = Vec::with_capacity(choices.len());
+    for choice in choices {
+        let id = choice.suggestion_id;
+        let suggestion = problem
+            .suggestions
+            .iter()
+            .find(|s| s.suggestion_id == id)
+            .ok_or_else(|| not_found(format!("no suggestion {id} on this problem")))?;
+        let text = match &choice.text {
+            Some(edited) => text::line("a commitment", edited, chars_max)?,
+            None => suggestion
+                .text
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(chars_max)
+                .collect(),
+        };
+        if text.is_empty() {
+            return Err(RoomError::new(
+                ErrorCode::Invalid,
+                format!("the commitment from suggestion {id} must not be empty"),
+            ));
+        }
+        texts.push(text);
+    }
+    Ok(texts)
+}
+
+/// The presenter chooses once: each choice becomes a commitment of theirs (the room's rules
+/// add them with the texts [`commitment_texts`] gives, refusing the whole choice when one
+/// does not fit). Choosing the same suggestions again is a
+/// no-op, so a resent request changes nothing; another choice is refused, because the first
+/// one's commitments are on the board already.
 fn choose_suggestions(
     ctx: &Ctx,
     item_id: &AgendaItemId,
-    suggestion_ids: &[SuggestionId],
+    choices: &[SuggestionChoice],
 ) -> Result<Vec<FlowEvent>, RoomError> {
     let item = require_problem_item(ctx, *item_id)?;
     let Some(problem) = &item.problem else {
@@ -167,23 +263,18 @@ fn choose_suggestions(
     if problem.phase != ProblemPhase::Decide {
         return Err(conflict("the presenter chooses in the decide phase"));
     }
-    let mut seen = BTreeSet::new();
-    for id in suggestion_ids {
-        if !problem.suggestions.iter().any(|s| s.suggestion_id == *id) {
-            return Err(not_found(format!("no suggestion {id} on this problem")));
-        }
-        if !seen.insert(*id) {
-            return Err(RoomError::new(
-                ErrorCode::Invalid,
-                format!("suggestion {id} is listed twice"),
-            ));
-        }
-    }
-    if problem.chosen == *suggestion_ids {
+    require_known_once(problem, choices)?;
+    let suggestion_ids: Vec<SuggestionId> = choices.iter().map(|c| c.suggestion_id).collect();
+    if problem.chosen == suggestion_ids {
         return Ok(Vec::new());
+    }
+    if !problem.chosen.is_empty() {
+        return Err(conflict(
+            "the presenter has chosen already; their commitments are on the board",
+        ));
     }
     Ok(vec![FlowEvent::SuggestionsChosen {
         item_id: *item_id,
-        suggestion_ids: suggestion_ids.to_vec(),
+        suggestion_ids,
     }])
 }

@@ -62,6 +62,7 @@ fn call_next_speaker(
     member_id: &Option<MemberId>,
 ) -> Result<Vec<QueueEvent>, RoomError> {
     ctx.require_facilitator()?;
+    ctx.require_meeting_on()?;
     let time_box_ms = time_box_ms
         .map(|time_box_ms| ctx.time_box_ms("a called speaker's time box", time_box_ms))
         .transpose()?;

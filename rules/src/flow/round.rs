@@ -1,8 +1,10 @@
 //! Turn-taking rounds and the timer controls.
 //!
-//! A round is a list of speakers in speaking order. The next speaker is the first one waiting;
+//! A round is a list of speakers in speaking order, which stays as planned: skipping a speaker
+//! marks them skipped in their place, and putting them back makes them wait there again. The
+//! next speaker is the first one waiting (a restored speaker whose place has passed is next);
 //! "back" gives the floor to the nearest finished (done or skipped) speaker before the current
-//! one. Every speaking turn runs the timer with the round's time box and ends with a
+//! one. Being skipped is not a turn: a speaker skipped with no talk time counts no turn. Every speaking turn runs the timer with the round's time box and ends with a
 //! `turn_ended` that records the actual talk time.
 
 use std::collections::BTreeSet;
@@ -152,6 +154,7 @@ pub(crate) fn decide(ctx: &Ctx, command: &RoundCommand) -> Result<Vec<FlowEvent>
         RoundCommand::NextSpeaker => next_speaker(ctx),
         RoundCommand::SkipSpeaker { member_id } => skip_speaker(ctx, member_id),
         RoundCommand::PreviousSpeaker => previous_speaker(ctx),
+        RoundCommand::RestoreSpeaker { member_id } => restore_speaker(ctx, *member_id),
         RoundCommand::EndRound => end_round(ctx),
         RoundCommand::SetAutoAdvance { auto_advance } => set_auto_advance(ctx, auto_advance),
         RoundCommand::PauseTimer => timer_change(ctx, |timer| Ok(timer.paused(ctx.now_ms))),
@@ -238,6 +241,31 @@ fn skip_speaker(ctx: &Ctx, member_id: &Option<MemberId>) -> Result<Vec<FlowEvent
             "{target} is not waiting to speak; use previous_speaker to give them the floor again"
         ))),
     }
+}
+
+/// Puts a skipped speaker back to waiting in their place: the next speaker is the first one
+/// waiting in the order, so they speak when the order reaches them, or next when it is past.
+/// A removed member stays skipped.
+fn restore_speaker(ctx: &Ctx, member_id: MemberId) -> Result<Vec<FlowEvent>, RoomError> {
+    ctx.require_facilitator()?;
+    let round = require_round(ctx)?;
+    let speaker = round
+        .speakers
+        .iter()
+        .find(|speaker| speaker.member_id == member_id)
+        .ok_or_else(|| not_found(format!("{member_id} is not a speaker of this round")))?;
+    if ctx.roster.member(member_id).is_none() {
+        return Err(not_found(format!("{member_id} is no longer in the group")));
+    }
+    if speaker.status != SpeakerStatus::Skipped {
+        return Err(conflict(format!(
+            "{member_id} was not skipped; only a skipped speaker can be put back"
+        )));
+    }
+    Ok(vec![FlowEvent::RoundSpeakerChanged {
+        member_id,
+        status: SpeakerStatus::Waiting,
+    }])
 }
 
 fn previous_speaker(ctx: &Ctx) -> Result<Vec<FlowEvent>, RoomError> {
@@ -346,6 +374,7 @@ fn start_round(
     item_id: Option<u32>,
 ) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_facilitator()?;
+    ctx.require_meeting_on()?;
     let speaker_time_box_ms = ctx.time_box_ms("a speaker's time box", speaker_time_box_ms)?;
     if ctx.flow.round.is_some() {
         return Err(conflict("a round is running; end it first"));

@@ -25,6 +25,16 @@ impl Ctx<'_> {
         require_facilitator(self.role)
     }
 
+    /// Refuses what runs a meeting once a facilitator ended it.
+    pub fn require_meeting_on(&self) -> Result<(), RoomError> {
+        if self.flow.ended_at_ms.is_some() {
+            return Err(conflict(
+                "this meeting has ended; a facilitator starts the next one",
+            ));
+        }
+        Ok(())
+    }
+
     pub fn require_participant(&self) -> Result<(), RoomError> {
         if self.role == Role::Observer {
             Err(RoomError::new(
@@ -139,7 +149,7 @@ fn catch_up_time_up(flow: &FlowState, now_ms: UnixMs) -> Option<(FlowState, Flow
         deadline_ms,
     };
     let mut caught_up = flow.clone();
-    caught_up.apply(&event);
+    caught_up.apply(now_ms, &event);
     Some((caught_up, event))
 }
 

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use roundtable_protocol::{
     AgendaItemDraft, AgendaItemKind, AgendaItemOrigin, AgendaItemStatus, Credential, ErrorCode,
     GroupId, MeetingId, MemberId, PresenceReason, ProblemPhase, Request, SpeakerStatus,
-    TimerSubject,
+    SuggestionChoice, TimerSubject,
 };
 
 use super::agenda::{default_template, next_meeting_agenda};
@@ -714,6 +714,8 @@ fn the_next_meeting_starts_from_the_template_with_unfinished_items_carried_over(
         owner: Some(owner),
         notes: "Deal with Acme".into(),
         status,
+        spent_ms: 5 * MINUTE,
+        current_since_ms: (status == AgendaItemStatus::Current).then_some(T0),
         origin: AgendaItemOrigin::Added,
         problem: Some(wire::ProblemInfo {
             presenter: owner,
@@ -749,6 +751,11 @@ fn the_next_meeting_starts_from_the_template_with_unfinished_items_carried_over(
     assert_eq!(carried.status, AgendaItemStatus::Pending);
     assert_eq!(carried.owner, Some(owner));
     assert_eq!(carried.problem, None, "the protocol starts over");
+    assert_eq!(
+        (carried.spent_ms, carried.current_since_ms),
+        (0, None),
+        "and so does its clock"
+    );
     let ids: Vec<u32> = next.items.iter().map(|item| item.item_id).collect();
     assert_eq!(ids, (1..=8).collect::<Vec<u32>>());
     assert!(
@@ -879,7 +886,8 @@ fn the_bring_a_problem_protocol_runs_its_phases() {
 
     let choose = |ids: Vec<u32>| Request::ChooseSuggestions {
         item_id: problem_id,
-        suggestion_ids: ids,
+        choices: None,
+        suggestion_ids: Some(ids),
     };
     let ids: Vec<u32> = problem
         .suggestions
@@ -1126,6 +1134,7 @@ enum Command {
     RotateAgenda,
     Propose(usize),
     Accept,
+    Restore(usize),
     Wait { ms: u64 },
 }
 
@@ -1161,6 +1170,7 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::RotateAgenda),
         (0usize..5).prop_map(Command::Propose),
         Just(Command::Accept),
+        (0usize..5).prop_map(Command::Restore),
         (0u64..150_000).prop_map(|ms| Command::Wait { ms }),
         (0u64..150_000).prop_map(|ms| Command::Wait { ms }),
     ]
@@ -1215,6 +1225,7 @@ proptest! {
                 Command::Next => Some((fran, Request::NextSpeaker)),
                 Command::Skip { of } => Some((fran, Request::SkipSpeaker { member_id: of.map(|i| people[i]) })),
                 Command::Back => Some((fran, Request::PreviousSpeaker)),
+                Command::Restore(of) => Some((fran, Request::RestoreSpeaker { member_id: people[of] })),
                 Command::End => Some((fran, Request::EndRound)),
                 Command::Pause => Some((fran, Request::PauseTimer)),
                 Command::Resume => Some((fran, Request::ResumeTimer)),
@@ -1228,7 +1239,8 @@ proptest! {
                 Command::Suggest(of) => Some((people[of], Request::AddSuggestion { item_id: 3, text: "Try this".into() })),
                 Command::Choose => {
                     let first = room.flow().item(3).and_then(|item| item.problem.as_ref()).and_then(|p| p.suggestions.first()).map(|s| s.suggestion_id);
-                    Some((room.ann, Request::ChooseSuggestions { item_id: 3, suggestion_ids: first.into_iter().collect() }))
+                    let choices = first.map(|suggestion_id| vec![SuggestionChoice { suggestion_id, text: Some("Try this, edited".into()) }]);
+                    Some((room.ann, Request::ChooseSuggestions { item_id: 3, choices, suggestion_ids: None }))
                 }
                 Command::AddItem { at } => Some((fran, Request::AddAgendaItem { item: draft("Extra", AgendaItemKind::Discussion), position: at })),
                 Command::RemoveItem(index) | Command::CurrentItem(index) | Command::DoneItem(index) => {
@@ -1254,7 +1266,8 @@ proptest! {
                 }
             };
             let Some((by, request)) = request else { continue };
-            let is_back = matches!(request, Request::PreviousSpeaker);
+            // Putting a skipped speaker back lets them speak again, as "back" does.
+            let is_back = matches!(request, Request::PreviousSpeaker | Request::RestoreSpeaker { .. });
             let is_start = matches!(request, Request::StartRound { .. });
             let Ok(events) = room.try_act(by, request, now) else { continue };
             if is_start {
@@ -1368,3 +1381,9 @@ fn the_next_meeting_starts_from_the_template_and_carries_this_meetings_unfinishe
     );
     assert_eq!(flow.template, default_template());
 }
+
+#[path = "progress_tests.rs"]
+mod progress_tests;
+
+#[path = "restore_choose_tests.rs"]
+mod restore_choose;

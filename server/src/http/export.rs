@@ -79,7 +79,7 @@ pub async fn meetings(
         meeting_id: state.meeting.id,
         number: state.meeting.number,
         started_at_ms: state.meeting.started_at_ms,
-        ended_at_ms: None,
+        ended_at_ms: state.flow.ended_at_ms,
     }];
     meetings.extend(state.past_meetings.iter().rev().map(|past| MeetingSummary {
         meeting_id: past.meeting_id,

@@ -13,6 +13,7 @@ import { benchmarksPanel } from './benchmarks/view.js';
 import { practicesPanel } from './practices/view.js';
 import { facilitatorPanel } from './people/facilitator.js';
 import { reportBackPanel } from './commitments/reportback.js';
+import { summaryPanel } from './meeting/summary.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
 /** @typedef {import('../connection.js').Connection} Connection */
@@ -56,4 +57,5 @@ export const PANELS = [
   practicesPanel,
   facilitatorPanel,
   peoplePanel,
+  summaryPanel,
 ];

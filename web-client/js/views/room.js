@@ -219,6 +219,8 @@ export function mountRoom(root, { store, connection, groupId }) {
       select(stage);
     }
     for (const button of tabButtons) {
+      // The summary is there once the meeting has ended.
+      if (button.dataset.view === 'summary') button.hidden = stage !== 'summary';
       const now = button.dataset.view === stage;
       button.classList.toggle('is-stage', now);
       /** @type {HTMLElement} */ (button.querySelector('.tab-now')).hidden = !now;
@@ -243,10 +245,13 @@ export function mountRoom(root, { store, connection, groupId }) {
   let lastFocused = null;
   document.addEventListener('focusin', (focusEvent) => { lastFocused = /** @type {HTMLElement} */ (focusEvent.target); });
   const rescueFocus = () => {
-    if (document.activeElement && document.activeElement !== document.body) return;
-    if (!lastFocused || !roomElement.contains(lastFocused) && lastFocused.isConnected) return;
-    if (isShown(lastFocused)) return;
+    const active = document.activeElement;
+    // A control hidden in this redraw may still hold the focus until the browser notices.
+    if (active && active !== document.body && isShown(active)) return;
     if (document.querySelector('dialog[open]')) return;
+    const lost = active && active !== document.body ? /** @type {HTMLElement} */ (active) : lastFocused;
+    if (!lost || !roomElement.contains(lost) && lost.isConnected) return;
+    if (lost !== active && isShown(lost)) return;
     focusStage();
   };
   select(selected);

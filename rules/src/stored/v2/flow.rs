@@ -27,19 +27,21 @@ pub struct FlowState {
     pub next_item_id: u32,
     pub next_proposal_id: u32,
     pub next_suggestion_id: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at_ms: Option<u64>,
     /// Who put a dot on which suggestion; only suggestions with a dot are listed.
     pub votes: Vec<SuggestionVoters>,
 }
 
 mirror_struct!(FlowState <=> flow::FlowState {
     template, agenda, proposals, round, timer, floor, talk_times, next_item_id,
-    next_proposal_id, next_suggestion_id, votes,
+    next_proposal_id, next_suggestion_id, ended_at_ms, votes,
 });
 
 type V1FlowState = v1::FlowState;
 forward_struct!(V1FlowState => FlowState {
     template, agenda, proposals, round, timer, floor, talk_times, next_item_id,
-    next_proposal_id, next_suggestion_id,
+    next_proposal_id, next_suggestion_id, ended_at_ms,
 } added { votes: Vec::new() });
 
 /// The members who put a dot on one suggestion of a problem item (`flow::votes::Votes`).
@@ -127,6 +129,7 @@ pub enum FlowEvent {
         auto_advance: bool,
     },
     RoundEnded,
+    MeetingEnded,
     TimerSet {
         timer: Option<Timer>,
     },
@@ -186,6 +189,7 @@ macro_rules! format_1_flow_event_variants {
             RoundSpeakerChanged { member_id, status },
             RoundAutoAdvanceSet { auto_advance },
             RoundEnded,
+            MeetingEnded,
             TimerSet { timer },
             TimeUp { subject, deadline_ms },
             TurnEnded { member_id, talk_ms, time_box_ms, in_round },

@@ -39,7 +39,7 @@ function badges(accountability) {
   return h('span', { class: 'badges' },
     h('span', { class: 'badge rate', title: 'Completion rate over the last meetings (done 1, partial ½, missed 0)' },
       rate === null || rate === undefined ? 'no record yet' : `${Math.round(rate)}% done`),
-    h('span', { class: 'badge streak', title: 'Commitments done in a row' }, `streak ${accountability?.streak ?? 0}`));
+    h('span', { class: 'badge streak', title: 'Meetings in a row with every commitment done' }, `streak ${accountability?.streak ?? 0}`));
 }
 
 /** @type {import('../index.js').Panel} */

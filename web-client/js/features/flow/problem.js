@@ -2,12 +2,14 @@
 // Bring a problem, drawn inside the agenda panel while a `problem` item is current: the four
 // phases with what each one means (everyone sees where the group is), the facilitator's
 // buttons to start a phase (each runs the timer), the members' suggestions in the suggest
-// phase, and the presenter's choice in the decide phase, which the server turns into the
-// presenter's commitment (it shows up on the commitment board).
+// phase, and the presenter's choice in the decide phase: each ticked suggestion shows as an
+// editable line, the text of the commitment it becomes, and "Confirm" sends them; the server
+// makes each one its own commitment of the presenter's (they show up on the commitment board).
 
 import { patch, listen } from '../../render.js';
 import { h, announce, busy } from '../../ui.js';
 import { PHASE_LABELS } from './time.js';
+import { mayReplaceTimer } from './guard.js';
 import { problemVotes } from './state.js';
 import { plural } from '../../format.js';
 
@@ -18,6 +20,39 @@ import { plural } from '../../format.js';
 
 /** The server's limit on a suggestion (PROTOCOL.md). */
 export const SUGGESTION_CHARS_MAX = 500;
+/** The server's limit on a commitment's text (PROTOCOL.md). */
+export const COMMITMENT_CHARS_MAX = 280;
+
+/**
+ * The commitment a suggestion becomes when the presenter does not edit it, as the server makes
+ * it: on one line, cut to a commitment's length.
+ * @param {string} text
+ */
+export function commitmentTextOf(text) {
+  return [...text.split(/\s+/).filter(Boolean).join(' ')].slice(0, COMMITMENT_CHARS_MAX).join('');
+}
+
+/**
+ * The `choose_suggestions` request's choices: the ticked suggestions in the order ticked, each
+ * with its commitment's text (the edit, trimmed, or the suggestion's own), and the first one
+ * whose text is empty, if any.
+ * @param {Iterable<number>} ticked
+ * @param {Map<number, string>} edits
+ * @param {{ suggestion_id: number, text: string }[]} suggestions
+ * @returns {{ choices: { suggestion_id: number, text: string }[], empty: number | null }}
+ */
+export function choicesOf(ticked, edits, suggestions) {
+  const choices = [];
+  let empty = null;
+  for (const id of ticked) {
+    const suggestion = suggestions.find((s) => s.suggestion_id === id);
+    if (!suggestion) continue;
+    const text = (edits.get(id) ?? commitmentTextOf(suggestion.text)).trim();
+    if (!text && empty === null) empty = id;
+    choices.push({ suggestion_id: id, text });
+  }
+  return { choices, empty };
+}
 
 /** Dots each member may put on one problem's suggestions (PROTOCOL.md, "Dot votes"). */
 export const DOTS_PER_PROBLEM = 3;
@@ -31,7 +66,7 @@ export const PHASES = [
   { phase: 'present', label: PHASE_LABELS.present, meaning: 'The presenter explains the problem. Everyone else listens.', minutes: 5 },
   { phase: 'clarify', label: PHASE_LABELS.clarify, meaning: 'Questions about the facts only; no advice yet.', minutes: 5 },
   { phase: 'suggest', label: PHASE_LABELS.suggest, meaning: 'Everyone but the presenter offers suggestions, written down here.', minutes: 8 },
-  { phase: 'decide', label: PHASE_LABELS.decide, meaning: 'The presenter picks what they will act on; it becomes their commitment.', minutes: 2 },
+  { phase: 'decide', label: PHASE_LABELS.decide, meaning: 'The presenter picks what they will act on; each pick becomes one of their commitments.', minutes: 2 },
 ];
 
 /** @param {ProblemPhase} phase */
@@ -69,7 +104,7 @@ export function mountProblem({ context, flow, nameOf }) {
     h('label', { for: 'suggestion-text' }, 'Your suggestion'), suggestionText, suggestionError,
     h('div', { class: 'actions' }, suggestionButton));
 
-  const chooseButton = h('button', { type: 'submit', class: 'button primary', id: 'suggestions-choose' }, 'Commit to the chosen suggestions');
+  const chooseButton = h('button', { type: 'submit', class: 'button primary', id: 'suggestions-choose' }, 'Confirm my commitments');
   const chooseHint = h('p', { class: 'hint', id: 'choose-hint' });
   const chooseForm = h('form', { class: 'choose-form', id: 'choose-form' }, chooseHint, h('div', { class: 'actions' }, chooseButton));
   const chosenNote = h('p', { class: 'chosen-note', id: 'chosen-note' });
@@ -125,26 +160,78 @@ export function mountProblem({ context, flow, nameOf }) {
     submitEvent.preventDefault();
     const item = currentProblem();
     if (!item) return;
-    const ids = [...suggestionList.querySelectorAll('input[type="checkbox"]:checked')]
-      .map((box) => Number(/** @type {HTMLInputElement} */ (box).value));
-    if (ids.length === 0) {
-      chooseHint.textContent = 'Tick at least one suggestion to commit to.';
+    const { choices, empty } = choicesOf(ticked, edits, item.problem?.suggestions ?? []);
+    const problemWithIt = choices.length === 0 ? 'Tick at least one suggestion to commit to.'
+      : empty !== null ? 'A commitment needs words: write what you will do, or untick it.' : '';
+    if (problemWithIt) {
+      chooseHint.textContent = problemWithIt;
       chooseHint.classList.add('form-error');
+      if (empty !== null) document.getElementById(`commitment-text-${empty}`)?.focus();
       return;
     }
     const release = busy(chooseButton);
-    const reply = await context.act({ type: 'choose_suggestions', item_id: item.item_id, suggestion_ids: ids }, 'Could not save your choice');
+    const reply = await context.act({ type: 'choose_suggestions', item_id: item.item_id, choices }, 'Could not save your choice');
     release();
-    if (reply) announce('Your choice is saved and added to your commitments.');
+    if (reply) {
+      announce(`Confirmed: ${choices.length === 1 ? '1 commitment is' : `${choices.length} commitments are`} on your board.`);
+      document.getElementById('suggestions-title')?.focus();
+    }
   });
 
   /** The phase last seen, to announce changes (not the one found at load). */
   /** @type {string | null} */
   let seenPhase = null;
-  /** Ticked boxes survive redraws until the presenter submits. */
+  /** Ticked boxes (in the order ticked) and edited texts survive redraws until the presenter submits. */
   /** @type {Set<number>} */
   const ticked = new Set();
+  /** @type {Map<number, string>} */
+  const edits = new Map();
   let tickedFor = -1;
+
+  /**
+   * The editable line of a ticked suggestion: the commitment it becomes.
+   * @param {{ suggestion_id: number, text: string }} suggestion
+   */
+  const commitmentLine = (suggestion) => {
+    const id = suggestion.suggestion_id;
+    const fieldId = `commitment-text-${id}`;
+    return h('span', { class: 'commitment-line' },
+      h('label', { for: fieldId }, 'Your commitment', h('span', { class: 'visually-hidden' }, ` from “${commitmentTextOf(suggestion.text)}”`)),
+      h('input', {
+        type: 'text', id: fieldId, maxlength: String(COMMITMENT_CHARS_MAX), autocomplete: 'off',
+        value: edits.get(id) ?? commitmentTextOf(suggestion.text),
+        oninput: (/** @type {Event} */ inputEvent) => edits.set(id, /** @type {HTMLInputElement} */ (inputEvent.target).value),
+      }));
+  };
+
+  /**
+   * The suggestions, each with its maker; while the presenter chooses, a tick box each and, for
+   * a ticked one, the line of the commitment it becomes.
+   * @param {import('../../protocol').Suggestion[]} suggestions
+   * @param {number[]} chosen
+   * @param {boolean} choosing
+   * @param {ReturnType<typeof dotVoting>} dots What each suggestion shows of the dot votes.
+   */
+  const drawSuggestionList = (suggestions, chosen, choosing, dots) => {
+    patch(suggestionList, () => suggestions.map((suggestion) => {
+      const isChosen = chosen.includes(suggestion.suggestion_id);
+      const boxId = `suggestion-choose-${suggestion.suggestion_id}`;
+      return h('li', { class: `suggestion${isChosen ? ' chosen' : ''}`, 'data-suggestion-id': String(suggestion.suggestion_id) },
+        choosing ? h('input', {
+          type: 'checkbox', id: boxId, value: String(suggestion.suggestion_id), checked: ticked.has(suggestion.suggestion_id),
+          onchange: (/** @type {Event} */ changeEvent) => {
+            const box = /** @type {HTMLInputElement} */ (changeEvent.target);
+            if (box.checked) ticked.add(suggestion.suggestion_id); else ticked.delete(suggestion.suggestion_id);
+            drawSuggestionList(suggestions, chosen, choosing, dots);
+          },
+        }) : null,
+        h(choosing ? 'label' : 'span', { class: 'suggestion-text', for: choosing ? boxId : null }, suggestion.text),
+        h('span', { class: 'suggestion-by' }, `from ${nameOf(suggestion.by)}`),
+        isChosen ? h('span', { class: 'tag next' }, 'chosen') : null,
+        choosing && ticked.has(suggestion.suggestion_id) ? commitmentLine(suggestion) : null,
+        ...dots(suggestion));
+    }));
+  };
 
   const draw = () => {
     const item = currentProblem();
@@ -189,7 +276,10 @@ export function mountProblem({ context, flow, nameOf }) {
         facilitator ? h('button', {
           type: 'button', class: `button ${current ? 'secondary' : 'primary'} small`, 'data-action': `phase-${entry.phase}`,
           disabled: !connected || !presenter,
-          onclick: () => context.act({ type: 'start_problem_phase', item_id: item.item_id, phase: entry.phase }, `Could not start ${entry.label.toLowerCase()}`),
+          onclick: async () => {
+            if (!await mayReplaceTimer(context, { kind: 'problem_phase', item_id: item.item_id }, `Start ${entry.label}`)) return;
+            await context.act({ type: 'start_problem_phase', item_id: item.item_id, phase: entry.phase }, `Could not start ${entry.label.toLowerCase()}`);
+          },
           // The name is the visible text with the phase in it: "Start Present · 5 min".
         }, current ? 'Restart' : 'Start', h('span', { class: 'visually-hidden' }, ` ${entry.label}`), ` · ${entry.minutes} min`) : null);
     }));
@@ -197,29 +287,16 @@ export function mountProblem({ context, flow, nameOf }) {
     // Suggestions, with the presenter's tick boxes in the decide phase.
     const suggestions = problem?.suggestions ?? [];
     const chosen = problem?.chosen ?? [];
-    const choosing = iPresent && phase === 'decide';
+    // The presenter chooses once; then the commitments are on the board.
+    const choosing = iPresent && phase === 'decide' && chosen.length === 0;
     const dots = dotVoting({ context, item, flow: flow(), iPresent, me, dotsLine });
     if (tickedFor !== item.item_id) {
       ticked.clear();
+      edits.clear();
       for (const id of chosen) ticked.add(id);
       tickedFor = item.item_id;
     }
-    patch(suggestionList, () => suggestions.map((suggestion) => {
-      const isChosen = chosen.includes(suggestion.suggestion_id);
-      const boxId = `suggestion-choose-${suggestion.suggestion_id}`;
-      return h('li', { class: `suggestion${isChosen ? ' chosen' : ''}`, 'data-suggestion-id': String(suggestion.suggestion_id) },
-        choosing ? h('input', {
-          type: 'checkbox', id: boxId, value: String(suggestion.suggestion_id), checked: ticked.has(suggestion.suggestion_id),
-          onchange: (/** @type {Event} */ changeEvent) => {
-            const box = /** @type {HTMLInputElement} */ (changeEvent.target);
-            if (box.checked) ticked.add(suggestion.suggestion_id); else ticked.delete(suggestion.suggestion_id);
-          },
-        }) : null,
-        h(choosing ? 'label' : 'span', { class: 'suggestion-text', for: choosing ? boxId : null }, suggestion.text),
-        h('span', { class: 'suggestion-by' }, `from ${nameOf(suggestion.by)}`),
-        isChosen ? h('span', { class: 'tag next' }, 'chosen') : null,
-        ...dots(suggestion));
-    }));
+    drawSuggestionList(suggestions, chosen, choosing, dots);
     suggestionsEmpty.hidden = suggestions.length > 0;
     suggestionsEmpty.textContent = phase === 'suggest' ? 'No suggestions yet.' : 'Suggestions are collected in the suggestions phase.';
     suggestionsBox.hidden = !problem;
@@ -229,7 +306,7 @@ export function mountProblem({ context, flow, nameOf }) {
     chooseForm.hidden = !choosing || suggestions.length === 0;
     chooseButton.disabled = !connected;
     if (!chooseForm.hidden && !chooseHint.classList.contains('form-error')) {
-      chooseHint.textContent = 'Tick the suggestions you will act on. They become your commitment for next meeting.';
+      chooseHint.textContent = 'Tick the suggestions you will act on and word each one as you will do it. Each becomes a commitment for next meeting.';
     }
     chosenNote.hidden = chosen.length === 0;
     chosenNote.textContent = presenter ? `${nameOf(presenter)} chose ${chosen.length === 1 ? '1 suggestion; it is' : `${chosen.length} suggestions; they are`} on the commitment board.` : '';
@@ -239,10 +316,14 @@ export function mountProblem({ context, flow, nameOf }) {
     }
   };
 
-  listen(suggestionList, 'change', () => {
+  // Ticking, unticking or rewording clears a refusal.
+  const clearChooseError = () => {
+    if (!chooseHint.classList.contains('form-error')) return;
     chooseHint.classList.remove('form-error');
-    chooseHint.textContent = 'Tick the suggestions you will act on. They become your commitment for next meeting.';
-  });
+    chooseHint.textContent = 'Tick the suggestions you will act on and word each one as you will do it. Each becomes a commitment for next meeting.';
+  };
+  listen(suggestionList, 'change', clearChooseError);
+  listen(suggestionList, 'input', clearChooseError);
 
   return {
     element,

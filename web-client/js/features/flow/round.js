@@ -4,8 +4,12 @@
 // Before a round, the facilitator can plan the order (move people up or down, or shuffle);
 // starting the round sends that order. While it runs, everyone sees the order with who speaks
 // and who is next, and the facilitator can still move or shuffle the speakers who are waiting
-// (the server shuffles, so every page gets the same order). The talk-time table sums each
-// member's turns in this meeting, longest first, so a facilitator sees who spoke how long.
+// (the server shuffles, so every page gets the same order). Speakers who went offline stay in
+// their place, marked offline; the facilitator skips any waiting or speaking speaker from their
+// row and puts a skipped one back (they wait in their place again). When the round ends, the
+// planned order becomes the round's, so the next round starts from it. The talk-time table
+// sums each member's turns in this meeting, longest first, so a facilitator sees who spoke how
+// long.
 
 import { patch, listen } from '../../render.js';
 import { h, announce, busy } from '../../ui.js';
@@ -59,7 +63,9 @@ export function keepFocus(container) {
     if (active.isConnected && !(/** @type {HTMLButtonElement} */ (active).disabled)) { active.focus(); return; }
     if (!key || !action) return;
     const newRow = container.querySelector(`[data-key="${CSS.escape(key)}"]`);
-    const fallback = action === 'up' ? 'down' : action === 'down' ? 'up' : null;
+    /** @type {Record<string, string>} The button that takes a button's place after its action. */
+    const partners = { up: 'down', down: 'up', skip: 'restore', restore: 'skip' };
+    const fallback = partners[action] ?? null;
     for (const candidate of [action, fallback]) {
       const button = /** @type {HTMLButtonElement | null} */ (candidate ? newRow?.querySelector(`[data-action="${candidate}"]`) : null);
       if (button && !button.disabled && !button.hidden) { button.focus(); return; }
@@ -165,10 +171,45 @@ export function mountRound({ context, flow, nameOf }) {
     if (reply && before === after) announce('Shuffled; the order came out the same.');
   });
 
+  /**
+   * The facilitator's Skip (waiting or speaking) or Put back (skipped) button of one speaker,
+   * named with the speaker ("Skip Ann", "Put Ann back").
+   * @param {RoundSpeaker} speaker
+   */
+  const skipOrRestore = (speaker) => {
+    const id = speaker.member_id;
+    const name = nameOf(id);
+    const disabled = !context.isConnected();
+    // A member removed from the group stays skipped.
+    if (speaker.status === 'skipped' && store.member(id)) {
+      return h('button', {
+        type: 'button', class: 'button secondary small', 'data-action': 'restore', disabled,
+        onclick: () => context.act({ type: 'restore_speaker', member_id: id }, `Could not put ${name} back`),
+      }, 'Put ', h('span', { class: 'visually-hidden' }, `${name} `), 'back');
+    }
+    if (speaker.status === 'waiting' || speaker.status === 'speaking') {
+      return h('button', {
+        type: 'button', class: 'button secondary small', 'data-action': 'skip', disabled,
+        onclick: () => context.act({ type: 'skip_speaker', member_id: id }, `Could not skip ${name}`),
+      }, 'Skip', h('span', { class: 'visually-hidden' }, ` ${name}`));
+    }
+    return null;
+  };
+
+  /** The order of the round drawn last, which the plan takes when the round ends. */
+  /** @type {MemberId[] | null} */
+  let lastRoundOrder = null;
+
   const drawRound = () => {
     const round = flow()?.round ?? null;
     roundBox.hidden = !round;
-    if (!round) return;
+    if (!round) {
+      // The round ended: the next one starts from its order, not from the joining order.
+      if (lastRoundOrder) plan = lastRoundOrder;
+      lastRoundOrder = null;
+      return;
+    }
+    lastRoundOrder = round.speakers.map((s) => s.member_id);
     const facilitator = store.iAmFacilitator();
     const waiting = round.speakers.filter((s) => s.status === 'waiting').map((s) => s.member_id);
     const nextId = waiting[0];
@@ -178,14 +219,17 @@ export function mountRound({ context, flow, nameOf }) {
       const id = speaker.member_id;
       const waitingIndex = waiting.indexOf(id);
       const tag = speaker.status === 'waiting' ? (id === nextId ? 'next' : null) : STATUS_WORDS[speaker.status];
-      return h('li', { class: `speaker ${speaker.status}`, 'data-key': id, 'data-member-id': id, 'data-status': speaker.status, 'aria-current': speaker.status === 'speaking' ? 'true' : null },
+      const offline = store.member(id)?.online === false;
+      return h('li', { class: `speaker ${speaker.status}${offline ? ' offline' : ''}`, 'data-key': id, 'data-member-id': id, 'data-status': speaker.status, 'aria-current': speaker.status === 'speaking' ? 'true' : null },
         h('span', { class: 'speaker-position', 'aria-hidden': 'true' }, String(index + 1)),
         h('span', { class: 'speaker-name' }, `${nameOf(id)}${you(id)}`),
         tag ? h('span', { class: `tag speaker-tag ${tag}` }, tag) : null,
+        offline ? h('span', { class: 'tag speaker-tag offline' }, 'offline') : null,
         speaker.talk_ms > 0 ? h('span', { class: 'speaker-talk', title: 'Talk time in this round' }, formatDuration(speaker.talk_ms)) : null,
         facilitator && waitingIndex >= 0 && waiting.length > 1
           ? moveButtons(nameOf(id), waitingIndex === 0, waitingIndex === waiting.length - 1, (delta) => sendOrder(moved(waiting, waitingIndex, delta)))
-          : null);
+          : null,
+        facilitator ? skipOrRestore(speaker) : null);
     }));
     restore();
   };
@@ -226,8 +270,8 @@ export function mountRound({ context, flow, nameOf }) {
     /** @param {boolean} changed Whether the flow or the members changed since the last call. */
     update(changed) {
       if (!changed) return;
-      drawPlan();
       drawRound();
+      drawPlan();
       drawTalkTimes();
     },
   };

@@ -24,7 +24,37 @@
  * @property {TalkTime[]} talk_times
  * @property {import('../../protocol').ProblemVotes[]} votes Dot votes per problem item: the
  *   counts, and the suggestions this member put a dot on.
+ * @property {number | null} ended_at_ms When a facilitator ended the meeting.
  */
+
+/**
+ * Sets an item's status at `atMs` (the frame's server time), keeping its clock as the server
+ * does: the stretch it was current is added to `spent_ms` when it stops being current.
+ * @param {AgendaItem} item
+ * @param {import('../../protocol').AgendaItemStatus} status
+ * @param {number} atMs
+ * @returns {AgendaItem}
+ */
+function withStatus(item, status, atMs) {
+  const since = item.current_since_ms;
+  const spent = (item.spent_ms ?? 0) + (since != null ? Math.max(0, atMs - since) : 0);
+  const next = { ...item, status, spent_ms: spent };
+  delete next.current_since_ms;
+  if (status === 'current') next.current_since_ms = atMs;
+  return next;
+}
+
+/**
+ * What is left of the current item's time box at `now` (server time), or null when it has no
+ * running clock (not current, or current since before items had clocks).
+ * @param {AgendaItem} item
+ * @param {number} now
+ * @returns {number | null}
+ */
+export function itemRemainingMs(item, now) {
+  if (item.current_since_ms == null) return null;
+  return item.time_box_ms - (item.spent_ms ?? 0) - Math.max(0, now - item.current_since_ms);
+}
 
 
 /**
@@ -49,6 +79,7 @@ export const flowFeature = {
       floor: snapshot.flow.floor ?? null,
       talk_times: snapshot.flow.talk_times.map((entry) => ({ ...entry })),
       votes: (snapshot.flow.votes ?? []).map((entry) => ({ ...entry, counts: entry.counts.map((c) => ({ ...c })), yours: [...entry.yours] })),
+      ended_at_ms: snapshot.flow.ended_at_ms ?? null,
     };
     return own;
   },
@@ -72,11 +103,15 @@ export const flowFeature = {
       const rest = own.agenda.filter((item) => !order.includes(item.item_id));
       own.agenda = [.../** @type {AgendaItem[]} */ (ordered), ...rest];
     },
-    agenda_item_status_changed(own, event) {
-      for (const item of own.agenda) {
-        if (item.item_id === event.item_id) item.status = event.status;
-        else if (event.status === 'current' && item.status === 'current') item.status = 'pending';
-      }
+    agenda_item_status_changed(own, event, frame) {
+      own.agenda = own.agenda.map((item) => {
+        if (item.item_id === event.item_id) return withStatus(item, event.status, frame.at_ms);
+        if (event.status === 'current' && item.status === 'current') return withStatus(item, 'pending', frame.at_ms);
+        return item;
+      });
+    },
+    meeting_ended(own, _event, frame) {
+      own.ended_at_ms = frame.at_ms;
     },
     agenda_item_proposed(own, event) {
       if (!own.proposals.some((p) => p.proposal_id === event.proposal.proposal_id)) own.proposals.push(event.proposal);

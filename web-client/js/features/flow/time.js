@@ -68,3 +68,38 @@ export function formatRemaining(ms) {
  * @type {Record<import('../../protocol').ProblemPhase, string>}
  */
 export const PHASE_LABELS = { present: 'Present', clarify: 'Clarifying questions', suggest: 'Suggestions', decide: 'Choose' };
+
+/**
+ * What a new timer would start for: a round, a problem's phase, or a member called from the
+ * speaker queue.
+ * @typedef {{ kind: 'round' } | { kind: 'problem_phase', item_id: number } | { kind: 'called_speaker' }} TimerIntent
+ */
+
+/**
+ * The running (or paused) timer that starting a timer for `intent` would replace, in words
+ * ("the Clarifying questions phase of “Acme renewal”, 3:12 left"), or null when nothing would
+ * be lost: no timer, one whose time is up, or one of the same thing (the next phase of the
+ * same problem, the next person called from the queue).
+ * @param {{ timer: TimerInfo | null, agenda: { item_id: number, title: string }[] }} flow
+ * @param {TimerIntent} intent
+ * @param {number} now The server's time.
+ * @param {(memberId: string) => string} nameOf
+ * @returns {string | null}
+ */
+export function timerToReplace(flow, intent, now, nameOf) {
+  const timer = flow.timer;
+  if (!timer) return null;
+  const left = remainingMs(timer, now);
+  if (left <= 0) return null;
+  const subject = timer.subject;
+  if (intent.kind === 'problem_phase' && subject.kind === 'problem_phase' && subject.item_id === intent.item_id) return null;
+  if (intent.kind === 'called_speaker' && subject.kind === 'called_speaker') return null;
+  const what = subject.kind === 'problem_phase'
+    ? (() => {
+      const item = flow.agenda.find((candidate) => candidate.item_id === subject.item_id);
+      return `the ${PHASE_LABELS[subject.phase]} phase${item ? ` of “${item.title}”` : ''}`;
+    })()
+    : subject.kind === 'round_speaker' ? `${nameOf(subject.member_id)}'s turn in the round`
+      : `${nameOf(subject.member_id)}'s turn from the speaker queue`;
+  return `${what}, ${formatRemaining(left)} left${timer.state.status === 'paused' ? ' (paused)' : ''}`;
+}

@@ -24,6 +24,8 @@ import { patch, listen } from '../../render.js';
 import { h, announce, confirmDialog, busy } from '../../ui.js';
 import { mountRound, moveButtons, moved, keepFocus } from './round.js';
 import { mountProblem, phaseLabel } from './problem.js';
+import { mayReplaceTimer } from './guard.js';
+import { plural } from '../../format.js';
 import { playTimeUpTone, setTimeUpSound, soundWanted } from '../../sound.js';
 
 /** @typedef {import('../../protocol').FlowInfo} FlowInfo */
@@ -145,6 +147,7 @@ export const agendaPanel = {
     const startRound = async () => {
       const minutes = Number(minutesInput.value);
       if (!(minutes > 0)) { minutesInput.focus(); return; }
+      if (!await mayReplaceTimer(context, { kind: 'round' }, 'Start round')) return;
       const current = flow()?.agenda.find((item) => item.status === 'current');
       const reply = await context.act({
         type: 'start_round', speaker_time_box_ms: Math.round(minutes * 60_000), auto_advance: false,
@@ -276,7 +279,10 @@ export const agendaPanel = {
         if (keyEvent.key === 'Escape') { keyEvent.preventDefault(); close(); }
       });
       listen(remove, 'click', async () => {
-        const confirmed = await confirmDialog('Remove this agenda item?', `"${item.title}" leaves the agenda for everyone. Add it again if you change your mind.`, 'Remove item');
+        const notes = flow()?.agenda.find((candidate) => candidate.item_id === item.item_id)?.notes?.trim() ?? '';
+        const confirmed = await confirmDialog('Remove this agenda item?', notes
+          ? `"${item.title}" leaves the agenda for everyone, with its notes (${plural([...notes].length, 'character')}); they cannot be restored.`
+          : `"${item.title}" leaves the agenda for everyone. Add it again if you change your mind.`, 'Remove item', 'Keep the item');
         if (!confirmed) { remove.focus(); return; }
         const reply = await context.act({ type: 'remove_agenda_item', item_id: item.item_id }, 'Could not remove the item');
         if (reply) {

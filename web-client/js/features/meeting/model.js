@@ -2,14 +2,13 @@
 // What the stage and the meeting bar show, computed from the room's state and the server's
 // clock. Pure (tested in Node): no DOM, no clock of its own.
 //
-// The stage follows the current agenda item: its kind names the view everyone sees first.
-// The bar shows the current item with its planned time box, the running timer (a round's
-// speaker, a member called from the queue, a problem's phase: whatever the server times), and
-// the meeting's elapsed time against the agenda's planned total. The server has no time box
-// per agenda item yet, so the bar counts down only what the server times; when it gains one
-// (an item timer in `flow`), `barModel` is where it slots in.
+// The stage follows the current agenda item: its kind names the view everyone sees first; once
+// a facilitator ended the meeting, the stage is its summary. The bar shows the current item
+// with what is left of its time box (the item's clock, kept by the server), the running timer
+// (a round's speaker, a member called from the queue, a problem's phase: whatever the server
+// times), and the meeting's elapsed time against the agenda's planned total.
 
-import { flowOf } from '../flow/state.js';
+import { flowOf, itemRemainingMs } from '../flow/state.js';
 import { remainingMs, PHASE_LABELS } from '../flow/time.js';
 
 /** @typedef {import('../../store.js').RoomState} RoomState */
@@ -34,6 +33,8 @@ export const VIEWS = [
   { id: 'commitments', label: 'Commitments', kinds: ['commitments'] },
   { id: 'agenda', label: 'Agenda', kinds: [] },
   { id: 'people', label: 'People', kinds: [] },
+  // Shown only once the meeting has ended (then it is the stage).
+  { id: 'summary', label: 'Summary', kinds: [] },
 ];
 
 /**
@@ -51,6 +52,7 @@ export function currentItem(state) {
  * @returns {string}
  */
 export function stageView(state) {
+  if (flowOf(state).ended_at_ms != null) return 'summary';
   const item = currentItem(state);
   if (item) return VIEWS.find((view) => view.kinds.includes(item.kind))?.id ?? 'agenda';
   const flow = flowOf(state);
@@ -63,8 +65,13 @@ export function stageView(state) {
  * @property {AgendaItem | null} item The current agenda item.
  * @property {AgendaItem | null} next The first pending item after it (or the first pending one).
  * @property {number} plannedTotalMs The agenda's time boxes added up.
- * @property {number} elapsedMs Since the meeting started.
+ * @property {AgendaItem | null} previous The item before the current one (or the last done
+ *   one when none is current): where Back goes.
+ * @property {number} elapsedMs Since the meeting started (until it ended).
+ * @property {number | null} endedAtMs When a facilitator ended the meeting.
  * @property {{ who: string | null, remainingMs: number, paused: boolean, warning: boolean, over: boolean, deadline: number } | null} timer
+ * @property {{ remainingMs: number, warning: boolean, over: boolean, deadline: number } | null} itemClock
+ *   What is left of the current item's time box; `deadline` is when it runs out (server time).
  */
 
 /**
@@ -78,7 +85,12 @@ export function barModel(state, now, nameOf, warningMs = WARNING_MS) {
   const flow = flowOf(state);
   const item = currentItem(state);
   const index = item ? flow.agenda.indexOf(item) : -1;
-  const next = flow.agenda.slice(index + 1).find((candidate) => candidate.status === 'pending') ?? null;
+  // Where Next goes: the first pending item after the current one, else the first pending one.
+  const next = flow.agenda.slice(index + 1).find((candidate) => candidate.status === 'pending')
+    ?? flow.agenda.slice(0, Math.max(0, index)).find((candidate) => candidate.status === 'pending') ?? null;
+  const previous = item
+    ? flow.agenda[index - 1] ?? null
+    : [...flow.agenda].reverse().find((candidate) => candidate.status === 'done') ?? null;
   const plannedTotalMs = flow.agenda.reduce((sum, entry) => sum + entry.time_box_ms, 0);
   /** @type {BarModel['timer']} */
   let timer = null;
@@ -97,5 +109,18 @@ export function barModel(state, now, nameOf, warningMs = WARNING_MS) {
       deadline: flow.timer.state.status === 'running' ? flow.timer.state.deadline_ms : -1,
     };
   }
-  return { item, next, plannedTotalMs, elapsedMs: Math.max(0, now - state.meeting.started_at_ms), timer };
+  /** @type {BarModel['itemClock']} */
+  let itemClock = null;
+  const itemLeft = item ? itemRemainingMs(item, now) : null;
+  if (item && itemLeft !== null) {
+    itemClock = {
+      remainingMs: itemLeft,
+      over: itemLeft <= 0,
+      warning: itemLeft > 0 && itemLeft <= warningMs,
+      deadline: (item.current_since_ms ?? 0) + item.time_box_ms - (item.spent_ms ?? 0),
+    };
+  }
+  const endedAtMs = flow.ended_at_ms;
+  const elapsedMs = Math.max(0, (endedAtMs ?? now) - state.meeting.started_at_ms);
+  return { item, next, previous, plannedTotalMs, elapsedMs, endedAtMs, timer, itemClock };
 }

@@ -4,6 +4,7 @@
 
 /** @typedef {import('../../protocol').RolePlayView} RolePlayView */
 /** @typedef {import('../../protocol').RolePlayEvent} RolePlayEvent */
+/** @typedef {import('../../protocol').RolePlayResults} RolePlayResults */
 
 /**
  * @typedef {object} RolePlayState
@@ -93,6 +94,31 @@ export function noteOwnSubmission(own, rolePlayId) {
   if (!current || current.role_play_id !== rolePlayId || current.phase !== 'scoring' || own.view.you_submitted) return false;
   own.view.you_submitted = true;
   return true;
+}
+
+/**
+ * What the role play view shows in meeting `meetingNumber`: the current role play (one that
+ * was revealed in an earlier meeting is over, so it is not current any more), this meeting's
+ * latest results, and, when this meeting has none, the latest results of an earlier meeting,
+ * which the view keeps behind a disclosure so they never take the stage.
+ * @param {RolePlayView} view
+ * @param {number} meetingNumber
+ * @returns {{ current: import('../../protocol').RolePlayInfo | null, results: RolePlayResults | null, earlier: RolePlayResults | null }}
+ */
+export function rolePlayStage(view, meetingNumber) {
+  const latest = view.revealed[view.revealed.length - 1] ?? null;
+  let current = view.current ?? null;
+  if (current && current.phase === 'revealed') {
+    const id = current.role_play_id;
+    const revealedIn = view.revealed.find((entry) => entry.role_play_id === id)?.meeting_number ?? 0;
+    if (revealedIn < meetingNumber) current = null;
+  }
+  const thisMeeting = latest && latest.meeting_number >= meetingNumber ? latest : null;
+  // Results of a role play still being scored would be the next one's; the last revealed
+  // shows beside a role play that is on, and as the current one's once it is revealed.
+  const results = thisMeeting && (!current || current.phase === 'revealed' || current.role_play_id !== thisMeeting.role_play_id) ? thisMeeting : null;
+  const earlier = !thisMeeting && latest ? latest : null;
+  return { current, results, earlier };
 }
 
 /** @type {import('../../store.js').Feature<RolePlayState>} */

@@ -3,17 +3,20 @@
 // a private brief, scenario, a rubric from a template), opens scoring, closes it and reveals the
 // results once enough members have scored. Everyone sees the scenario and the number of
 // submissions, never who submitted; only the buyer sees the brief. Scorers (not the seller, not
-// observers) fill the rubric and may revise until scoring closes. Revealed results show each
-// criterion's statistics and distribution, the overall score, the comments and the seller's trend.
+// observers) fill the rubric (score.js) and may revise until scoring closes. Revealed results
+// (results.js) show each criterion's statistics and distribution, the overall score in plain
+// words, the comments and the seller's trend. Cancelling a role play that has anonymous scores
+// asks first, saying how many would be lost. In the next meeting, last meeting's revealed role
+// play leaves the stage (`rolePlayStage`): its results wait behind a closed disclosure.
 //
 // The facilitator's setup starts from a template (built-in or the group's) and edits it before
 // setting up: rename it, add, remove and reorder criteria (name, description, scale, weight),
 // with the server's limits checked field by field (js/rubric.js); the edited rubric can be saved
-// as a group template, and a group template deleted. A scorer who reloads the page is told
-// that they have submitted (the snapshot's `you_submitted`, which only their own snapshot
-// carries) rather than shown a blank form.
+// as a group template, and a group template deleted.
 
-import { noteOwnSubmission } from './state.js';
+import { rolePlayStage } from './state.js';
+import { renderResults, renderEarlier } from './results.js';
+import { scoreForm } from './score.js';
 import { plural } from '../../format.js';
 import { patch, listen, formField } from '../../render.js';
 import { h, announce, confirmDialog } from '../../ui.js';
@@ -35,13 +38,6 @@ import {
 
 /** The server's limits (PROTOCOL.md). */
 export const SCENARIO_CHARS_MAX = 2000;
-export const COMMENT_CHARS_MAX = 1000;
-export const ONE_THING_CHARS_MAX = 300;
-/** @param {number} value */
-function fmt(value) {
-  return Number.isInteger(value) ? String(value) : value.toFixed(1);
-}
-
 /** @param {import('../../protocol').RolePlayPhase} phase */
 function phaseLabel(phase) {
   return { setup: 'the call', scoring: 'scoring open', closed: 'scoring closed', revealed: 'revealed' }[phase];
@@ -58,10 +54,8 @@ export const rolePlayPanel = {
       h('div', { class: 'panel-head' }, h('h2', { id: 'roleplay-title', tabindex: '-1' }, 'Role play')),
       body);
 
-    /** @type {{ id: string, scores: (number | null)[], comment: string, oneThing: string }} The score form being filled. */
-    let draft = { id: '', scores: [], comment: '', oneThing: '' };
-    /** Whether a scorer who has submitted opened the form again to change their scores. */
-    let changing = false;
+    /** The scorer's form, with what they have filled in so far. */
+    const scoring = scoreForm();
     /** @type {{ seller: string, buyer: string, scenario: string, brief: string, template: string, threshold: string }} */
     const setupDraft = { seller: '', buyer: '', scenario: '', brief: '', template: '', threshold: '3' };
     /** @type {RubricDraft | null} The rubric being edited, loaded from the chosen template. */
@@ -107,8 +101,11 @@ export const rolePlayPanel = {
       return id === store.myMemberId ? `${label} (you)` : label;
     };
 
-    /** @param {RolePlayState} own */
-    const renderSetup = (own) => {
+    /**
+     * @param {RolePlayState} own
+     * @param {RolePlayInfo | null} current The role play on the stage, if any.
+     */
+    const renderSetup = (own, current) => {
       const state = store.state;
       if (!state) return null;
       const templates = own.view.templates;
@@ -215,12 +212,12 @@ export const rolePlayPanel = {
       // While a role play is on (being set up, or revealed) the box for the next one starts
       // closed, so the current one and its controls stand out; it stays as the facilitator
       // leaves it.
-      const collapsed = !!own.view.current;
+      const collapsed = !!current;
       // Keyed by the current role play: a new one starts its box closed (a kept box keeps
       // whatever the person opened).
-      return h('details', { class: 'roleplay-setup-box', 'data-key': `setup-${own.view.current?.role_play_id ?? 'first'}`, open: !collapsed || setupOpen ? true : null,
+      return h('details', { class: 'roleplay-setup-box', 'data-key': `setup-${current?.role_play_id ?? 'first'}`, open: !collapsed || setupOpen ? true : null,
         ontoggle: (/** @type {Event} */ toggle) => { if (collapsed) setupOpen = /** @type {HTMLDetailsElement} */ (toggle.currentTarget).open; } },
-      h('summary', {}, own.view.current ? 'Set up the next role play' : 'Set up a role play'), form);
+      h('summary', {}, current ? 'Set up the next role play' : 'Set up a role play'), form);
     };
 
     /**
@@ -445,6 +442,23 @@ export const rolePlayPanel = {
       redraw();
     };
 
+    /**
+     * Cancels the role play; when anonymous scores were submitted, only after the facilitator
+     * confirms losing them (nobody could ever restore them: nobody knows who gave them).
+     * @param {string} id
+     */
+    const cancel = async (id) => {
+      const scored = ownState()?.view.current?.submission_count ?? 0;
+      if (scored > 0) {
+        const sure = await confirmDialog('Cancel the role play?',
+          `${plural(scored, 'anonymous score has', 'anonymous scores have')} been submitted. Cancelling deletes `
+          + `${scored === 1 ? 'it' : 'them'} for good: nobody can restore ${scored === 1 ? 'it' : 'them'}, since nobody knows who gave ${scored === 1 ? 'it' : 'them'}.`,
+          `Cancel and delete ${plural(scored, 'score')}`, 'Keep the role play');
+        if (!sure) return;
+      }
+      await act({ kind: 'cancel', role_play_id: id }, 'Could not cancel the role play');
+    };
+
     /** @param {RolePlayInfo} current */
     const renderControls = (current) => {
       const id = current.role_play_id;
@@ -456,129 +470,11 @@ export const rolePlayPanel = {
       if (current.phase === 'scoring' || current.phase === 'closed') {
         controls.append(h('button', { type: 'button', class: 'button primary', id: 'roleplay-reveal', disabled: disabled || below, 'aria-describedby': below ? 'roleplay-reveal-why' : null, onclick: () => act({ kind: 'reveal', role_play_id: id }, 'Could not reveal the results') }, 'Reveal results'));
       }
-      if (current.phase !== 'revealed') controls.append(h('button', { type: 'button', class: 'button danger secondary', id: 'roleplay-cancel', disabled, onclick: () => act({ kind: 'cancel', role_play_id: id }, 'Could not cancel the role play') }, 'Cancel role play'));
+      if (current.phase !== 'revealed') controls.append(h('button', { type: 'button', class: 'button danger secondary', id: 'roleplay-cancel', disabled, onclick: () => cancel(id) }, 'Cancel role play'));
       const why = (current.phase === 'scoring' || current.phase === 'closed') && below
         ? h('p', { class: 'hint', id: 'roleplay-reveal-why' }, `The reveal needs at least ${current.reveal_threshold} submissions, so nobody's scores can be singled out; ${current.reveal_threshold - current.submission_count} more to go.`)
         : null;
       return h('div', { class: 'roleplay-facilitator' }, controls, why);
-    };
-
-    /** @param {RolePlayInfo} current @param {RolePlayState} own */
-    const renderScoreForm = (current, own) => {
-      if (draft.id !== current.role_play_id) {
-        draft = { id: current.role_play_id, scores: current.rubric.criteria.map(() => null), comment: '', oneThing: '' };
-        changing = false;
-      }
-      const mine = own.view.you_submitted;
-      const disabled = busy || !context.isConnected();
-      if (mine && !changing) {
-        return h('div', { class: 'roleplay-submitted', id: 'roleplay-submitted', tabindex: -1, role: 'status' },
-          h('p', { id: 'roleplay-submitted-text' }, h('b', {}, 'You have submitted; you can change your scores until scoring closes.')),
-          h('p', { class: 'hint' }, 'Your scores are anonymous: nobody, the facilitator included, sees them before the reveal, and the results never say who gave which.'),
-          h('div', { class: 'actions' },
-            h('button', { type: 'button', class: 'button secondary', id: 'roleplay-change', disabled, onclick: () => {
-              changing = true;
-              focusAfterDraw = current.rubric.criteria.length ? 'roleplay-score-first' : 'roleplay-comment';
-              redraw();
-            } }, 'Change my scores')));
-      }
-      const blank = draft.scores.every((score) => score === null);
-      const form = h('form', { class: 'roleplay-score', id: 'roleplay-score', 'data-key': `score-${current.role_play_id}` });
-      current.rubric.criteria.forEach((criterion, index) => {
-        const values = [];
-        for (let value = criterion.scale_min; value <= criterion.scale_max; value++) values.push(value);
-        const groupName = `roleplay-c${index}`;
-        /** @type {HTMLElement} */
-        let control;
-        if (values.length <= 10) {
-          control = h('div', { class: 'scale', role: 'radiogroup', 'aria-labelledby': `${groupName}-name` },
-            ...values.map((value) => {
-              const first = index === 0 && value === criterion.scale_min;
-              const radio = h('input', { type: 'radio', name: groupName, id: first ? 'roleplay-score-first' : `${groupName}-${value}`, value, checked: draft.scores[index] === value, required: true });
-              listen(radio, 'change', () => { draft.scores[index] = value; });
-              return h('label', { class: 'scale-point', for: radio.id }, radio, h('span', {}, String(value)));
-            }));
-        } else {
-          const select = h('select', { id: index === 0 ? 'roleplay-score-first' : groupName, required: true, 'aria-labelledby': `${groupName}-name` },
-            h('option', { value: '' }, '—'), ...values.map((value) => h('option', { value, selected: draft.scores[index] === value }, String(value))));
-          listen(select, 'change', (changeEvent) => {
-            const value = /** @type {HTMLSelectElement} */ (changeEvent.currentTarget).value;
-            draft.scores[index] = value === '' ? null : Number(value);
-          });
-          control = select;
-        }
-        form.append(h('fieldset', { class: 'criterion', 'data-criterion': index },
-          h('legend', { id: `${groupName}-name` }, criterion.name, h('span', { class: 'weight' }, ` ×${criterion.weight}`)),
-          h('p', { class: 'hint' }, criterion.description, ` (${criterion.scale_min} to ${criterion.scale_max})`),
-          control));
-      });
-      const comment = h('textarea', { id: 'roleplay-comment', rows: 2, maxlength: COMMENT_CHARS_MAX, placeholder: 'What worked, what did not (anonymous)' });
-      comment.value = draft.comment;
-      listen(comment, 'input', (inputEvent) => { draft.comment = /** @type {HTMLTextAreaElement} */ (inputEvent.currentTarget).value; });
-      form.append(h('div', { class: 'field' }, h('label', { for: 'roleplay-comment' }, 'Comment'), comment));
-      /** @type {HTMLInputElement | null} */
-      let oneThing = null;
-      if (current.rubric.one_thing_differently) {
-        const input = h('input', { type: 'text', id: 'roleplay-one-thing', maxlength: ONE_THING_CHARS_MAX, value: draft.oneThing, placeholder: 'One thing to do differently' });
-        listen(input, 'input', (inputEvent) => { draft.oneThing = /** @type {HTMLInputElement} */ (inputEvent.currentTarget).value; });
-        oneThing = input;
-        form.append(h('div', { class: 'field' }, h('label', { for: 'roleplay-one-thing' }, 'One thing to do differently'), input));
-      }
-      const button = h('button', { type: 'submit', class: 'button primary', id: 'roleplay-submit', disabled }, mine ? 'Replace my scores' : 'Submit scores');
-      if (mine) {
-        form.prepend(h('p', { class: 'hint', id: 'roleplay-changing' }, blank
-          ? 'You have submitted already. Your earlier scores are not shown: the server sends nobody any score before the reveal, you included. Fill in the form to replace them.'
-          : 'You have submitted already; sending this replaces your earlier scores.'));
-      }
-      form.append(h('div', { class: 'actions' }, button,
-        mine ? h('button', { type: 'button', class: 'button secondary', id: 'roleplay-keep', onclick: () => {
-          changing = false;
-          focusAfterDraw = 'roleplay-change';
-          redraw();
-        } }, 'Keep my scores') : null));
-      listen(form, 'submit', async (submitEvent) => {
-        submitEvent.preventDefault();
-        if (draft.scores.some((score) => score === null)) return;
-        /** @type {RolePlayRequest} */
-        const action = { kind: 'submit', role_play_id: current.role_play_id, scores: draft.scores.map(Number), comment: draft.comment.trim() };
-        if (oneThing && draft.oneThing.trim()) action.one_thing_differently = draft.oneThing.trim();
-        const reply = await act(action, 'Could not submit your scores');
-        if (reply) {
-          store.updateFeature('role_play', (/** @type {RolePlayState} */ own) => noteOwnSubmission(own, current.role_play_id));
-          changing = false;
-          focusAfterDraw = 'roleplay-submitted';
-          announce('Your scores were submitted anonymously. You can change them until scoring closes.');
-          redraw();
-        }
-      });
-      return form;
-    };
-
-    /** @param {RolePlayResults} results @param {RolePlayState} own */
-    const renderResults = (results, own) => {
-      const trend = own.view.seller_trends.find((entry) => entry.seller === results.seller);
-      return h('section', { class: 'roleplay-results', id: 'roleplay-results', 'data-role-play-id': results.role_play_id },
-        h('h3', {}, `Results: ${name(results.seller)} — ${results.rubric_name}`),
-        h('p', { class: 'overall' }, 'Overall score ', h('b', { id: 'roleplay-overall' }, `${Math.round(results.overall_percent)}%`), ` of the best possible score: every criterion's average, weighted, from ${plural(results.submission_count, 'anonymous scorer')}`),
-        h('ul', { class: 'criterion-results' }, ...results.criteria.map((criterion) => {
-          const most = Math.max(1, ...criterion.distribution);
-          return h('li', { class: 'criterion-result' },
-            h('div', { class: 'criterion-head' }, h('b', {}, criterion.name),
-              h('span', { class: 'stats' }, `mean ${fmt(criterion.mean)} · median ${fmt(criterion.median)} · min ${criterion.min} · max ${criterion.max}`)),
-            // A histogram that reads as a list: "Score 4: 2 scorers".
-            h('ul', { class: 'distribution', 'aria-label': `${criterion.name}: how many gave each score from ${criterion.scale_min} to ${criterion.scale_max}` },
-              ...criterion.distribution.map((count, offset) => h('li', { class: 'bar' },
-                h('span', { class: 'count', 'aria-hidden': 'true' }, count ? String(count) : ''),
-                h('span', { class: 'fill', 'aria-hidden': 'true', style: `height: ${Math.round((count / most) * 100)}%` }),
-                h('small', { 'aria-hidden': 'true' }, String(criterion.scale_min + offset)),
-                h('span', { class: 'visually-hidden' }, `Score ${criterion.scale_min + offset}: ${plural(count, 'scorer')}`)))));
-        })),
-        results.comments.length ? h('div', {}, h('h4', {}, 'Comments'), h('ul', { class: 'comments', id: 'roleplay-comments' }, ...results.comments.map((text) => h('li', {}, text)))) : null,
-        results.one_thing_differently.length ? h('div', {}, h('h4', {}, 'One thing to do differently'), h('ul', { class: 'comments' }, ...results.one_thing_differently.map((text) => h('li', {}, text)))) : null,
-        trend && trend.points.length > 1
-          ? h('div', { class: 'trend', id: 'roleplay-trend' }, h('h4', {}, results.seller === store.myMemberId ? 'Your trend' : `${store.member(results.seller)?.display_name ?? 'The seller'}'s trend`),
-            h('ol', { class: 'trend-points' }, ...trend.points.map((point) => h('li', {}, `Meeting ${point.meeting_number} (${point.rubric_name}): ${Math.round(point.overall_percent)}%`))))
-          : null);
     };
 
     let drawnKey = '';
@@ -594,7 +490,7 @@ export const rolePlayPanel = {
       if (!state || !own) return;
       const me = store.me();
       const facilitator = store.iAmFacilitator();
-      const key = `${busy}|${context.isConnected()}|${me?.role}|${state.members.map((member) => member.member_id + member.display_name + member.role).join(',')}`;
+      const key = `${state.meeting.number}|${busy}|${context.isConnected()}|${me?.role}|${state.members.map((member) => member.member_id + member.display_name + member.role).join(',')}`;
       if (drawnState === own && drawnKey === key) return;
       drawnState = own;
       drawnKey = key;
@@ -603,7 +499,9 @@ export const rolePlayPanel = {
       const selection = focused instanceof HTMLInputElement || focused instanceof HTMLTextAreaElement
         ? (() => { try { return [focused.selectionStart, focused.selectionEnd]; } catch { return null; } })()
         : null;
-      const current = own.view.current;
+      // Last meeting's revealed role play is over: the stage shows this meeting's.
+      const stage = rolePlayStage(own.view, state.meeting.number);
+      const current = stage.current;
       /** @type {(HTMLElement | null)[]} */
       const parts = [];
       if (current) {
@@ -622,19 +520,23 @@ export const rolePlayPanel = {
         if (facilitator) parts.push(renderControls(current));
         if (current.phase === 'scoring') {
           if (iAmSeller) parts.push(h('p', { class: 'roleplay-wait', id: 'roleplay-seller-wait' }, 'Scoring in progress. Your results appear here when the facilitator reveals them.'));
-          else if (me && me.role !== 'observer') parts.push(renderScoreForm(current, own));
+          else if (me && me.role !== 'observer') parts.push(scoring.render(current, own, {
+            store, disabled: busy || !context.isConnected(), act,
+            redrawFocusing: (id) => { focusAfterDraw = id; redraw(); },
+          }));
           else parts.push(h('p', { class: 'hint' }, 'Scoring in progress.'));
         } else if (current.phase === 'closed') {
           parts.push(h('p', { class: 'roleplay-wait' }, 'Scoring is closed; the results are waiting for the reveal.'));
         } else if (current.phase === 'setup') {
-          parts.push(h('p', { class: 'hint' }, 'Scoring opens after the role play.'));
+          parts.push(h('p', { class: 'hint', id: 'roleplay-threshold-means' }, `Scoring opens after the role play. The results are shown only once at least ${plural(current.reveal_threshold, 'person has', 'people have')} scored, so nobody's scores can be picked out.`));
         }
       } else {
         parts.push(h('p', { class: 'empty', id: 'roleplay-empty' }, 'No role play right now.'));
       }
-      const last = own.view.revealed[own.view.revealed.length - 1];
-      if (last && (!current || current.phase === 'revealed' || current.role_play_id !== last.role_play_id)) parts.push(renderResults(last, own));
-      if (facilitator && (!current || current.phase === 'setup' || current.phase === 'revealed')) parts.push(renderSetup(own));
+      const names = { name, displayName: (/** @type {string} */ id) => store.member(id)?.display_name ?? null, myMemberId: store.myMemberId };
+      if (stage.results) parts.push(renderResults(stage.results, own, names));
+      else if (stage.earlier) parts.push(renderEarlier(stage.earlier, own, state.meeting.number, names));
+      if (facilitator && (!current || current.phase === 'setup' || current.phase === 'revealed')) parts.push(renderSetup(own, current));
       patch(body, () => parts.filter((part) => part !== null));
       const wanted = focusAfterDraw;
       focusAfterDraw = null;

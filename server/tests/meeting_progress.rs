@@ -1,0 +1,150 @@
+//! Moving through a meeting over real WebSockets against a real server on 127.0.0.1: Next and
+//! Back seen by every member with each item's clock, the clocks across a restart, and End
+//! meeting (everything stops, what runs a meeting is refused, the minutes end then) before the
+//! next meeting starts.
+
+mod support;
+
+use roundtable_protocol::{
+    AgendaItem, AgendaItemStatus, ErrorCode, Event, EventFrame, MeetingList, Request, ServerMessage,
+};
+use support::{TestServer, create_group, http_get};
+
+fn status_change(frame: &EventFrame) -> Option<(u32, AgendaItemStatus)> {
+    match frame.event {
+        Event::AgendaItemStatusChanged { item_id, status } => Some((item_id, status)),
+        _ => None,
+    }
+}
+
+fn item(agenda: &[AgendaItem], item_id: u32) -> &AgendaItem {
+    agenda.iter().find(|item| item.item_id == item_id).unwrap()
+}
+
+#[tokio::test]
+async fn next_back_and_end_meeting_run_the_meeting_for_everyone_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Peers").await;
+    let mut fran = support::TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    let mut ann = support::TestClient::connect(server.addr).await;
+    ann.join_as_member(&group, "Ann").await;
+
+    // Next with nothing current starts the first item; Ann sees it with its server time.
+    fran.ok(Request::NextAgendaItem).await;
+    let started = ann
+        .event_where(|frame| status_change(frame) == Some((1, AgendaItemStatus::Current)))
+        .await;
+    // A member may not move the meeting.
+    ann.fails(Request::NextAgendaItem, ErrorCode::Forbidden)
+        .await;
+
+    fran.ok(Request::NextAgendaItem).await;
+    let done = ann
+        .event_where(|frame| status_change(frame) == Some((1, AgendaItemStatus::Done)))
+        .await;
+    ann.event_where(|frame| status_change(frame) == Some((2, AgendaItemStatus::Current)))
+        .await;
+    fran.ok(Request::PreviousAgendaItem).await;
+    let back = ann
+        .event_where(|frame| status_change(frame) == Some((1, AgendaItemStatus::Current)))
+        .await;
+
+    // After a restart a new connection's snapshot has the same clocks as the frames implied.
+    let credential = ann.token_credential();
+    let fran_credential = fran.token_credential();
+    server.stop().await;
+    let server = TestServer::start(dir.path()).await;
+    let mut ann = support::TestClient::connect(server.addr).await;
+    let snapshot = ann
+        .join(group.group_id, credential.clone(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let first = item(&snapshot.flow.agenda, 1);
+    assert_eq!(first.status, AgendaItemStatus::Current);
+    assert_eq!(first.spent_ms, done.at_ms - started.at_ms);
+    assert_eq!(first.current_since_ms, Some(back.at_ms));
+    let second = item(&snapshot.flow.agenda, 2);
+    assert_eq!(second.status, AgendaItemStatus::Pending);
+    assert_eq!(second.spent_ms, back.at_ms - done.at_ms);
+    assert_eq!(second.current_since_ms, None);
+
+    // End meeting: a hand is lowered, the item waits again, and Ann hears it.
+    let mut fran = support::TestClient::connect(server.addr).await;
+    fran.join(group.group_id, fran_credential.clone(), None)
+        .await
+        .unwrap();
+    ann.ok(Request::RaiseHand).await;
+    fran.ok(Request::StartRound {
+        speaker_time_box_ms: 60_000,
+        auto_advance: false,
+        speakers: None,
+        item_id: Some(1),
+    })
+    .await;
+    fran.ok(Request::EndMeeting).await;
+    let ended = ann
+        .event_where(|frame| matches!(frame.event, Event::MeetingEnded))
+        .await;
+    let mut fran_tab = support::TestClient::connect(server.addr).await;
+    let snapshot = fran_tab
+        .join(group.group_id, fran_credential, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot.flow.ended_at_ms, Some(ended.at_ms));
+    assert!(snapshot.flow.round.is_none() && snapshot.flow.timer.is_none());
+    assert!(snapshot.hands.is_empty(), "End meeting lowers every hand");
+    assert_eq!(
+        item(&snapshot.flow.agenda, 1).status,
+        AgendaItemStatus::Pending
+    );
+    let refused = fran
+        .fails(
+            Request::StartRound {
+                speaker_time_box_ms: 60_000,
+                auto_advance: false,
+                speakers: None,
+                item_id: None,
+            },
+            ErrorCode::Conflict,
+        )
+        .await;
+    assert!(refused.contains("ended"), "{refused}");
+    fran.fails(Request::NextAgendaItem, ErrorCode::Conflict)
+        .await;
+
+    // The meeting list says when it ended, and so do the minutes once the next one starts.
+    let meetings = format!("/api/groups/{}/meetings", group.group_id);
+    let (status, body) = http_get(server.addr, &meetings, Some(&group.facilitator_secret)).await;
+    assert_eq!(status, 200, "{body}");
+    let list: MeetingList = serde_json::from_str(body.trim()).unwrap();
+    assert_eq!(list.meetings[0].ended_at_ms, Some(ended.at_ms));
+
+    fran.ok(Request::StartNextMeeting).await;
+    let next = fran
+        .received
+        .iter()
+        .find_map(|message| match message {
+            ServerMessage::Snapshot(snapshot) if snapshot.meeting.number == 2 => {
+                Some(snapshot.clone())
+            }
+            _ => None,
+        })
+        .expect("a snapshot of the next meeting");
+    assert_eq!(next.flow.ended_at_ms, None);
+    let (_, body) = http_get(server.addr, &meetings, Some(&group.facilitator_secret)).await;
+    let list: MeetingList = serde_json::from_str(body.trim()).unwrap();
+    assert_eq!(
+        list.meetings
+            .iter()
+            .map(|meeting| (meeting.number, meeting.ended_at_ms))
+            .collect::<Vec<_>>(),
+        vec![(2, None), (1, Some(ended.at_ms))],
+        "the first meeting ended when End meeting said, not when the next one started"
+    );
+    fran.ok(Request::NextAgendaItem).await;
+    server.stop().await;
+}
