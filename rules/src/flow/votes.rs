@@ -172,6 +172,8 @@ pub(crate) fn decide(ctx: &Ctx, command: &VoteCommand) -> Result<Vec<FlowEvent>,
         vote,
     } = *command;
     ctx.require_participant()?;
+    // The dots freeze with the meeting.
+    ctx.require_meeting_on()?;
     let item = ctx
         .flow
         .item(item_id)

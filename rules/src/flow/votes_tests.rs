@@ -342,6 +342,23 @@ fn a_removed_members_dots_leave_with_them_and_the_counts_say_so() {
 }
 
 #[test]
+fn the_dots_freeze_when_the_meeting_ends() {
+    let mut room = Room::new();
+    let ids = room.suggestion_ids();
+    room.vote(room.members[0], ids[0], true).unwrap();
+    room.act(room.fran, Request::EndMeeting).unwrap();
+    assert_eq!(
+        code(room.vote(room.members[0], ids[0], false)),
+        ErrorCode::Conflict
+    );
+    assert_eq!(
+        code(room.vote(room.members[1], ids[0], true)),
+        ErrorCode::Conflict
+    );
+    assert_eq!(room.count(ids[0]), 1);
+}
+
+#[test]
 fn removing_the_item_or_starting_the_next_meeting_clears_its_votes() {
     let mut room = Room::new();
     let ids = room.suggestion_ids();
