@@ -92,6 +92,7 @@ pub async fn create_rooms(protocol: Protocol, port: u16, count: usize) -> Result
 pub async fn create_group(port: u16, name: &str) -> Result<GroupPlan> {
     let body = serde_json::to_string(&CreateGroupRequest {
         name: name.to_owned(),
+        time_zone: None,
     })?;
     let (status, response) = tokio::time::timeout(
         STEP_TIMEOUT,

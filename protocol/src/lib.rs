@@ -76,6 +76,11 @@ pub enum Request {
         client_time_ms: UnixMs,
     },
     /// Facilitator: give the group a new name.
+    /// The time zone the group's minutes and exports are written in: an IANA name such as
+    /// `Europe/Berlin` (facilitators only).
+    SetTimeZone {
+        time_zone: String,
+    },
     RenameGroup {
         name: String,
     },
@@ -490,6 +495,9 @@ pub struct Snapshot {
 pub struct GroupInfo {
     pub group_id: GroupId,
     pub name: String,
+    /// The time zone the group's minutes are written in (an IANA name); UTC when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// A meeting as clients see it.
@@ -536,6 +544,10 @@ pub enum Event {
     },
     GroupRenamed {
         name: String,
+    },
+    /// A facilitator set the group's time zone.
+    TimeZoneSet {
+        time_zone: String,
     },
     /// The member is no longer in the group.
     MemberRemoved {
@@ -852,6 +864,9 @@ impl ErrorCode {
 #[serde(deny_unknown_fields)]
 pub struct CreateGroupRequest {
     pub name: String,
+    /// The group's time zone, an IANA name (the creating browser's); UTC when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// Answer to `POST /api/groups` (status 201). The links carry their secret in the `#fragment`,

@@ -16,9 +16,14 @@ pub struct Minutes {
     pub meeting_id: MeetingId,
     pub meeting_number: u32,
     pub started_at_ms: UnixMs,
-    /// When the facilitator started the next meeting; `None` while this one goes on.
+    /// When a facilitator ended the meeting (or started the next one without ending it first);
+    /// `None` while it goes on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at_ms: Option<UnixMs>,
+    /// The group's time zone when the minutes were written (an IANA name); the Markdown gives
+    /// times in it. UTC when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
     /// Members who were in the room at some point, in the order they first came.
     pub attendees: Vec<Attendee>,
     /// The agenda with each item's outcome; problem items carry their suggestions and the

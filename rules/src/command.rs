@@ -63,6 +63,7 @@ pub enum VoteCommand {
 #[derive(Debug, Clone, PartialEq)]
 pub enum MembershipCommand {
     RenameGroup { name: String },
+    SetTimeZone { time_zone: String },
     RemoveMember { member_id: MemberId },
     SetRole { member_id: MemberId, role: Role },
     HandOverFacilitator { member_id: MemberId },
@@ -294,6 +295,11 @@ impl TryFrom<Request> for Command {
             }
             Request::Ping { client_time_ms } => {
                 return Err(SessionRequest::Ping { client_time_ms });
+            }
+            Request::SetTimeZone { time_zone } => {
+                C(Change::Membership(MembershipCommand::SetTimeZone {
+                    time_zone,
+                }))
             }
             Request::RenameGroup { name } => {
                 C(Change::Membership(MembershipCommand::RenameGroup { name }))

@@ -28,6 +28,9 @@ pub enum RoomEvent {
     GroupRenamed {
         name: String,
     },
+    TimeZoneSet {
+        time_zone: String,
+    },
     MemberRemoved {
         member_id: MemberId,
     },

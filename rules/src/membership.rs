@@ -184,6 +184,7 @@ pub(crate) fn decide_membership(
     require_facilitator(role)?;
     match command {
         MembershipCommand::RenameGroup { name } => rename_group(state, name, limits),
+        MembershipCommand::SetTimeZone { time_zone } => set_time_zone(state, time_zone),
         MembershipCommand::RemoveMember { member_id } => {
             remove_member(state, by, *member_id, now_ms)
         }
@@ -204,6 +205,16 @@ fn rename_group(
         return Ok(Vec::new());
     }
     Ok(vec![RoomEvent::GroupRenamed { name }])
+}
+
+/// The group's time zone. The rules check the name's form (what an IANA name can be); the
+/// server checks that its time zone database knows it before the request reaches the room.
+fn set_time_zone(state: &RoomState, time_zone: &str) -> Result<Vec<RoomEvent>, RoomError> {
+    let time_zone = text::time_zone(time_zone)?;
+    if state.group.time_zone.as_deref() == Some(time_zone.as_str()) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![RoomEvent::TimeZoneSet { time_zone }])
 }
 
 fn remove_member(

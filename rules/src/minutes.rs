@@ -58,6 +58,7 @@ pub fn build(state: &RoomState, ended_at_ms: Option<UnixMs>) -> Minutes {
         meeting_number: number,
         started_at_ms: state.meeting.started_at_ms,
         ended_at_ms: state.flow.ended_at_ms.or(ended_at_ms),
+        time_zone: state.group.time_zone.clone(),
         attendees,
         agenda: flow.agenda,
         talk_times: flow.talk_times,
@@ -77,12 +78,60 @@ pub fn display_name(state: &RoomState, member_id: MemberId) -> String {
         .unwrap_or_else(|| "a former member".to_string())
 }
 
+/// How the minutes name a moment: in a time zone, whose offset from UTC at each moment comes
+/// from whoever holds a time zone database (the server); the rules only do the arithmetic.
+pub trait LocalTime {
+    /// The zone's name as the minutes print it ("UTC", "Europe/Berlin").
+    fn zone_name(&self) -> &str;
+    /// The zone's offset from UTC at `ms`, in seconds (east positive).
+    fn offset_seconds(&self, ms: UnixMs) -> i32;
+}
+
+/// Coordinated Universal Time: the minutes' zone when a group has none.
+#[derive(Debug, Clone, Copy)]
+pub struct Utc;
+
+impl LocalTime for Utc {
+    fn zone_name(&self) -> &str {
+        "UTC"
+    }
+    fn offset_seconds(&self, _ms: UnixMs) -> i32 {
+        0
+    }
+}
+
 /// Milliseconds since the epoch as `YYYY-MM-DD HH:MM UTC`.
 pub fn utc_minute(ms: UnixMs) -> String {
-    let seconds = ms / 1000;
-    let days = (seconds / 86_400) as i64;
-    let minute_of_day = (seconds % 86_400) / 60;
-    // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar).
+    local_minute(ms, &Utc)
+}
+
+/// Milliseconds since the epoch as the wall clock in `zone`, named:
+/// `2026-12-05 10:30 Europe/Berlin (UTC+01:00)`, or `2026-12-05 09:30 UTC`.
+pub fn local_minute(ms: UnixMs, zone: &dyn LocalTime) -> String {
+    let offset = zone.offset_seconds(ms);
+    let seconds = (ms / 1000) as i64 + i64::from(offset);
+    let (year, month, day) = civil_date(seconds.div_euclid(86_400));
+    let minute_of_day = seconds.rem_euclid(86_400) / 60;
+    let wall = format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        minute_of_day / 60,
+        minute_of_day % 60
+    );
+    if zone.zone_name() == "UTC" && offset == 0 {
+        return format!("{wall} UTC");
+    }
+    let sign = if offset < 0 { '-' } else { '+' };
+    let offset = offset.unsigned_abs() / 60;
+    format!(
+        "{wall} {} (UTC{sign}{:02}:{:02})",
+        zone.zone_name(),
+        offset / 60,
+        offset % 60
+    )
+}
+
+/// The civil date of a day counted from 1970-01-01, in the proleptic Gregorian calendar.
+fn civil_date(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
@@ -96,12 +145,7 @@ pub fn utc_minute(ms: UnixMs) -> String {
     } else {
         month_index - 9
     };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        minute_of_day / 60,
-        minute_of_day % 60
-    )
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
 }
 
 fn status_word(status: CommitmentStatus) -> &'static str {
@@ -121,11 +165,12 @@ fn md(text: &str) -> String {
         .replace(['\n', '\r'], " ")
 }
 
-/// The minutes as a Markdown document.
-pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
+/// The minutes as a Markdown document, with times in `zone` (the minutes' own time zone, which
+/// the caller looks up).
+pub fn to_markdown(minutes: &Minutes, state: &RoomState, zone: &dyn LocalTime) -> String {
     let name = |member_id: MemberId| md(&display_name(state, member_id));
     let mut out = String::new();
-    write_header(&mut out, minutes);
+    write_header(&mut out, minutes, zone);
     write_agenda(&mut out, minutes, &name);
     write_talk_times(&mut out, minutes, &name);
     write_role_plays(&mut out, minutes, &name);
@@ -137,17 +182,21 @@ pub fn to_markdown(minutes: &Minutes, state: &RoomState) -> String {
 }
 
 /// The title and when the meeting ran, and who attended.
-fn write_header(out: &mut String, minutes: &Minutes) {
+fn write_header(out: &mut String, minutes: &Minutes, zone: &dyn LocalTime) {
     let _ = writeln!(
         out,
         "# {} — meeting {}\n",
         md(&minutes.group_name),
         minutes.meeting_number
     );
-    let _ = writeln!(out, "- Started: {}", utc_minute(minutes.started_at_ms));
+    let _ = writeln!(
+        out,
+        "- Started: {}",
+        local_minute(minutes.started_at_ms, zone)
+    );
     match minutes.ended_at_ms {
         Some(ended) => {
-            let _ = writeln!(out, "- Ended: {}", utc_minute(ended));
+            let _ = writeln!(out, "- Ended: {}", local_minute(ended, zone));
         }
         None => {
             let _ = writeln!(out, "- Still in progress");
@@ -417,8 +466,8 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-/// Every commitment on the board as CSV.
-pub fn commitments_csv(state: &RoomState) -> String {
+/// Every commitment on the board as CSV, with times in `zone` (the group's).
+pub fn commitments_csv(state: &RoomState, zone: &dyn LocalTime) -> String {
     let mut out = String::from(
         "commitment_id,owner,text,made_in_meeting,due_meeting,due_date,status,note,updated_at\n",
     );
@@ -432,7 +481,7 @@ pub fn commitments_csv(state: &RoomState) -> String {
             commitment.due_date.clone().unwrap_or_default(),
             status_word(commitment.status).to_string(),
             csv_field(&commitment.note),
-            utc_minute(commitment.updated_at_ms),
+            local_minute(commitment.updated_at_ms, zone),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');

@@ -18,6 +18,41 @@ fn utc_minutes_are_civil_dates() {
     assert_eq!(utc_minute(1_798_761_599_000), "2026-12-31 23:59 UTC");
 }
 
+/// A zone with one offset all year, as a time zone database would answer for it.
+struct Fixed(&'static str, i32);
+
+impl LocalTime for Fixed {
+    fn zone_name(&self) -> &str {
+        self.0
+    }
+    fn offset_seconds(&self, _ms: UnixMs) -> i32 {
+        self.1
+    }
+}
+
+#[test]
+fn local_minutes_give_the_wall_clock_and_name_the_zone() {
+    // 2026-12-31 23:59 UTC is the next year in Auckland and the same evening in Honolulu.
+    let at = 1_798_761_599_000;
+    assert_eq!(
+        local_minute(at, &Fixed("Pacific/Auckland", 13 * 3600)),
+        "2027-01-01 12:59 Pacific/Auckland (UTC+13:00)"
+    );
+    assert_eq!(
+        local_minute(at, &Fixed("Pacific/Honolulu", -10 * 3600)),
+        "2026-12-31 13:59 Pacific/Honolulu (UTC-10:00)"
+    );
+    assert_eq!(
+        local_minute(at, &Fixed("Asia/Kolkata", 5 * 3600 + 1800)),
+        "2027-01-01 05:29 Asia/Kolkata (UTC+05:30)"
+    );
+    // Before 1970 too.
+    assert_eq!(
+        local_minute(0, &Fixed("America/New_York", -5 * 3600)),
+        "1969-12-31 19:00 America/New_York (UTC-05:00)"
+    );
+}
+
 #[test]
 fn csv_fields_are_quoted_and_defused() {
     assert_eq!(csv_field("plain"), "plain");
@@ -90,6 +125,7 @@ fn minutes_hold_a_revealed_role_plays_comments_and_answers_and_no_scorer() {
             facilitator_secret_hash: hash_secret("f"),
             invite_secret_hash: hash_secret("i"),
             created_at_ms: 1_000,
+            time_zone: None,
         },
         MeetingId::random(),
         1_000,
@@ -134,7 +170,7 @@ fn minutes_hold_a_revealed_role_plays_comments_and_answers_and_no_scorer() {
     score(&mut state, scorers[1], &[3], "Rushed\nthe close", "");
     score(&mut state, scorers[2], &[5], "", "Summarise the pain");
     // Nothing of the scoring is in the minutes before the reveal.
-    let before = to_markdown(&build(&state, None), &state);
+    let before = to_markdown(&build(&state, None), &state, &Utc);
     assert!(!before.contains("pause before the price"), "{before}");
     assert!(!before.contains("## Role plays"), "{before}");
     facilitate(
@@ -155,7 +191,7 @@ fn minutes_hold_a_revealed_role_plays_comments_and_answers_and_no_scorer() {
     let mut answers = results.one_thing_differently.clone();
     answers.sort();
     assert_eq!(answers, ["Ask about the budget", "Summarise the pain"]);
-    let markdown = to_markdown(&minutes, &state);
+    let markdown = to_markdown(&minutes, &state, &Utc);
     let section = &markdown[markdown
         .find("## Role plays")
         .expect("a role plays section")..];

@@ -50,6 +50,8 @@ pub struct Group {
     pub facilitator_secret_hash: SecretHash,
     pub invite_secret_hash: SecretHash,
     pub created_at_ms: UnixMs,
+    /// The IANA time zone the minutes are written in; UTC when `None`.
+    pub time_zone: Option<String>,
 }
 
 impl RoomState {

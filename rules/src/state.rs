@@ -69,6 +69,7 @@ impl RoomState {
                 member_id, online, ..
             } => self.set_online(*member_id, *online),
             RoomEvent::GroupRenamed { name } => self.group.name = name.clone(),
+            RoomEvent::TimeZoneSet { time_zone } => self.group.time_zone = Some(time_zone.clone()),
             RoomEvent::MemberRemoved { member_id } => self.remove_member(*member_id),
             RoomEvent::RoleChanged { member_id, role } => {
                 if let Some(member) = self.member_mut(*member_id) {

@@ -22,6 +22,7 @@ fn new_room() -> RoomState {
             facilitator_secret_hash: hash_secret(FACILITATOR_SECRET),
             invite_secret_hash: hash_secret(INVITE_SECRET),
             created_at_ms: 1_000,
+            time_zone: None,
         },
         MeetingId::random(),
         1_000,

@@ -64,6 +64,31 @@ fn invalid(message: String) -> RoomError {
     RoomError::new(ErrorCode::Invalid, message)
 }
 
+/// The longest time zone name accepted; IANA names are far shorter.
+pub const TIME_ZONE_CHARS_MAX: usize = 64;
+
+/// Checks the form of an IANA time zone name ("Europe/Berlin", "America/Argentina/Salta",
+/// "UTC", "Etc/GMT+5"): ASCII letters, digits and `_ + - /`, parts not empty. Whether the name
+/// is a known zone is for whoever holds a time zone database.
+pub fn time_zone(name: &str) -> Result<String, RoomError> {
+    let well_formed = !name.is_empty()
+        && name.len() <= TIME_ZONE_CHARS_MAX
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '/'))
+        && name.split('/').all(|part| !part.is_empty());
+    if !well_formed {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            format!(
+                "{:?} is not a time zone name (an IANA name such as Europe/Berlin)",
+                name.chars().take(TIME_ZONE_CHARS_MAX).collect::<String>()
+            ),
+        ));
+    }
+    Ok(name.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +121,34 @@ mod tests {
         );
         // Characters, not bytes: four accented letters fit a limit of four.
         assert_eq!(line("name", "Émié", 4).unwrap(), "Émié");
+    }
+
+    #[test]
+    fn time_zone_names_have_the_iana_form() {
+        for good in [
+            "UTC",
+            "Europe/Berlin",
+            "America/Argentina/Salta",
+            "Etc/GMT+5",
+            "America/Port-au-Prince",
+        ] {
+            assert_eq!(time_zone(good).unwrap(), good);
+        }
+        for bad in [
+            "",
+            "Europe//Berlin",
+            "/UTC",
+            "Europe/Berlin/",
+            "Europe/Ber lin",
+            "Europe\\Berlin",
+            "Zone\u{0}",
+            &"A".repeat(65),
+        ] {
+            assert_eq!(
+                time_zone(bad).unwrap_err().code,
+                ErrorCode::Invalid,
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -18,6 +18,7 @@ impl RoomState {
             group: wire::GroupInfo {
                 group_id: self.group.id,
                 name: self.group.name.clone(),
+                time_zone: self.group.time_zone.clone(),
             },
             meeting: wire::MeetingInfo {
                 meeting_id: self.meeting.id,
@@ -76,6 +77,7 @@ impl RoomEvent {
         same_on_the_wire!(self, RoomEvent {
             PresenceChanged { member_id, online, reason },
             GroupRenamed { name },
+            TimeZoneSet { time_zone },
             MemberRemoved { member_id },
             RoleChanged { member_id, role },
             HandRaised { member_id },

@@ -18,6 +18,7 @@
 //! - [`logging`]: the log filter, which keeps frame payloads out of the logs.
 //! - [`secrets`]: random secrets and tokens, stored only as hashes.
 //! - [`clock`]: wall-clock time, real or manual.
+//! - [`time_zone`]: time zone names and offsets for the minutes, from a built-in database.
 
 pub mod app;
 pub mod clock;
@@ -28,6 +29,7 @@ pub mod room;
 pub mod secrets;
 pub mod server;
 pub mod store;
+pub mod time_zone;
 pub mod transport;
 
 pub use config::{Config, Limits};

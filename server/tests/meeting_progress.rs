@@ -148,3 +148,87 @@ async fn next_back_and_end_meeting_run_the_meeting_for_everyone_and_survive_a_re
     fran.ok(Request::NextAgendaItem).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_minutes_give_times_in_the_groups_time_zone_and_name_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    // An unknown zone creates nothing.
+    let body = serde_json::json!({"name": "Peers", "time_zone": "Mars/Olympus_Mons"}).to_string();
+    let (status, answer) = support::http_request(server.addr, "POST", "/api/groups", &body).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.contains("not a time zone this server knows"),
+        "{answer}"
+    );
+
+    let body = serde_json::json!({"name": "Peers", "time_zone": "America/Chicago"}).to_string();
+    let (status, answer) = support::http_request(server.addr, "POST", "/api/groups", &body).await;
+    assert_eq!(status, 201, "{answer}");
+    let created: roundtable_protocol::CreateGroupResponse = serde_json::from_str(&answer).unwrap();
+    let secret = created
+        .facilitator_url
+        .split_once("#facilitator=")
+        .unwrap()
+        .1
+        .to_string();
+    let mut fran = support::TestClient::connect(server.addr).await;
+    let snapshot = fran
+        .join(
+            created.group_id,
+            roundtable_protocol::Credential::Facilitator {
+                secret: secret.clone(),
+                display_name: "Fran".into(),
+                member_token: None,
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot.group.time_zone.as_deref(), Some("America/Chicago"));
+    let minutes = format!("/api/groups/{}/minutes?format=md", created.group_id);
+    let (_, markdown) = http_get(server.addr, &minutes, Some(&secret)).await;
+    assert!(
+        markdown.contains("America/Chicago (UTC-06:00)")
+            || markdown.contains("America/Chicago (UTC-05:00)"),
+        "{markdown}"
+    );
+
+    // The facilitator moves the group to Berlin; a bad name changes nothing.
+    for bad in ["Europe/Atlantis", "../../etc/passwd", ""] {
+        fran.fails(
+            Request::SetTimeZone {
+                time_zone: bad.into(),
+            },
+            ErrorCode::Invalid,
+        )
+        .await;
+    }
+    fran.ok(Request::SetTimeZone {
+        time_zone: "Europe/Berlin".into(),
+    })
+    .await;
+    assert!(
+        fran.events().iter().any(|frame| matches!(&frame.event,
+            Event::TimeZoneSet { time_zone } if time_zone == "Europe/Berlin")),
+        "the room says the zone changed"
+    );
+    fran.ok(Request::AddCommitment {
+        text: "Call Acme".into(),
+        due_meeting: None,
+        due_date: None,
+        owner: None,
+    })
+    .await;
+    let (_, markdown) = http_get(server.addr, &minutes, Some(&secret)).await;
+    assert!(
+        markdown.contains("Europe/Berlin (UTC+01:00)")
+            || markdown.contains("Europe/Berlin (UTC+02:00)"),
+        "{markdown}"
+    );
+    let csv = format!("/api/groups/{}/commitments.csv", created.group_id);
+    let (_, table) = http_get(server.addr, &csv, Some(&secret)).await;
+    assert!(table.contains("Europe/Berlin (UTC+0"), "{table}");
+    server.stop().await;
+}

@@ -32,7 +32,14 @@ const LAYERS: &[&[&str]] = &[
     &["app"],
     &["room", "room::registry", "room::actor", "room::lease"],
     &["transport::outbox", "transport::socket", "transport::frame"],
-    &["store", "config", "secrets", "clock", "logging"],
+    &[
+        "store",
+        "config",
+        "secrets",
+        "clock",
+        "logging",
+        "time_zone",
+    ],
 ];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;

@@ -31,6 +31,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
             facilitator_secret_hash,
             invite_secret_hash,
             created_at_ms: 0,
+            time_zone: None,
         },
         meeting_id,
         0,

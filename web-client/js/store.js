@@ -50,7 +50,7 @@
 
 /**
  * The event kinds the core store handles itself; every other kind belongs to a feature module.
- * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered'} CoreKind
+ * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'time_zone_set' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered'} CoreKind
  */
 
 /** @type {{ [K in CoreKind]: (state: RoomState, event: Extract<RoomEvent, { kind: K }>) => void }} */
@@ -66,6 +66,9 @@ const CORE_EVENTS = {
   },
   group_renamed(state, event) {
     state.group.name = event.name;
+  },
+  time_zone_set(state, event) {
+    state.group.time_zone = event.time_zone;
   },
   member_removed(state, event) {
     state.members = state.members.filter((member) => member.member_id !== event.member_id);

@@ -282,6 +282,10 @@ test('commitments, benchmarks and practices live across two meetings, with the r
     // --- The minutes. ----------------------------------------------------------------------
     // The facilitator's tools are under the agenda.
     await showView(fran.page, 'agenda');
+    // The minutes give times in the group's time zone, chosen here and named in the minutes.
+    await fran.page.locator('#time-zone-select').selectOption('Asia/Tokyo');
+    await fran.page.locator('#time-zone-save').click();
+    await waitUntil(fran.page, 'the group is in Tokyo', () => window.roundtable?.state()?.group.time_zone === 'Asia/Tokyo');
     await fran.page.getByText('Export minutes').click();
     await panelShot(fran.page, '#panel-facilitator', 'panel-facilitator-export');
     const downloadPromise = fran.page.waitForEvent('download');
@@ -292,6 +296,7 @@ test('commitments, benchmarks and practices live across two meetings, with the r
     assert.match(minutes, /Call the three stalled leads/);
     assert.match(minutes, /Send five proposals/);
     assert.match(minutes, /Book two demos/);
+    assert.match(minutes, /- Started: \d{4}-\d\d-\d\d \d\d:\d\d Asia\/Tokyo \(UTC\+09:00\)/);
     assert.ok(!minutes.includes(BOB_CALLS), 'the minutes do not hold Bob\'s anonymous numbers');
 
     for (const { name, page } of othersThanBob) {

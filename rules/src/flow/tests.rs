@@ -39,6 +39,7 @@ impl Room {
                 facilitator_secret_hash: hash_secret("f"),
                 invite_secret_hash: hash_secret("i"),
                 created_at_ms: T0,
+                time_zone: None,
             },
             MeetingId::random(),
             T0,

@@ -53,6 +53,7 @@ fn room(members: usize) -> Room {
             facilitator_secret_hash: hash_secret("f"),
             invite_secret_hash: hash_secret("i"),
             created_at_ms: 1_000,
+            time_zone: None,
         },
         MeetingId::random(),
         1_000,

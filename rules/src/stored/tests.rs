@@ -16,6 +16,7 @@ fn new_room() -> RoomState {
         facilitator_secret_hash: hash_secret("facilitator"),
         invite_secret_hash: hash_secret("invite"),
         created_at_ms: 1_764_000_000_000,
+        time_zone: None,
     };
     RoomState::new_group(group, MeetingId::random(), 1_764_000_000_000)
 }

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::api_error::ApiError;
 use crate::app::App;
 use crate::secrets::hash_secret;
+use crate::time_zone::Zone;
 use roundtable_rules::minutes;
 use roundtable_rules::state::{RoomState, member_by_token};
 
@@ -143,7 +144,7 @@ pub async fn minutes(
         Some("md") | Some("markdown") => Ok(download(
             "text/markdown; charset=utf-8",
             format!("{base_name}.md"),
-            minutes::to_markdown(&found, &state),
+            minutes::to_markdown(&found, &state, &Zone::named(found.time_zone.as_deref())),
         )),
         Some(other) => Err(ApiError::new(
             ErrorCode::Invalid,
@@ -161,7 +162,10 @@ pub async fn csv(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let table: fn(&RoomState) -> String = match file.as_str() {
-        "commitments.csv" => minutes::commitments_csv,
+        "commitments.csv" => |state| {
+            let zone = Zone::named(state.group.time_zone.as_deref());
+            minutes::commitments_csv(state, &zone)
+        },
         "benchmarks.csv" => minutes::benchmarks_csv,
         _ => return Err(ApiError::new(ErrorCode::NotFound, "no such page")),
     };

@@ -15,6 +15,7 @@ use super::api_error::ApiError;
 use crate::app::App;
 use crate::secrets::new_secret;
 use crate::store::{Snapshot, StoreError};
+use crate::time_zone;
 use roundtable_rules::state::{Group, RoomState};
 use roundtable_rules::text;
 
@@ -29,6 +30,10 @@ pub async fn create_group(
         &request.name,
         context.config.limits.group_name_chars_max,
     )?;
+    if let Some(time_zone) = &request.time_zone {
+        time_zone::check(time_zone)
+            .map_err(|message| ApiError::new(ErrorCode::Invalid, message))?;
+    }
     let (facilitator_secret, facilitator_secret_hash) = new_secret();
     let (invite_secret, invite_secret_hash) = new_secret();
     let group_id = GroupId::random();
@@ -41,6 +46,7 @@ pub async fn create_group(
             facilitator_secret_hash,
             invite_secret_hash,
             created_at_ms: now_ms,
+            time_zone: request.time_zone,
         },
         meeting_id,
         now_ms,

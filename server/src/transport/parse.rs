@@ -1,6 +1,6 @@
 //! Parsing a client's frame, telling its errors apart.
 
-use roundtable_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, RequestId};
+use roundtable_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, Request, RequestId};
 
 /// A parse failure, with the request id when the frame had one.
 #[derive(Debug, PartialEq)]
@@ -14,7 +14,7 @@ pub struct FrameError {
 /// field, so the client gets the most useful error code.
 pub fn parse_frame(text: &str) -> Result<ClientFrame, FrameError> {
     let error = match serde_json::from_str::<ClientFrame>(text) {
-        Ok(frame) if frame.v == PROTOCOL_VERSION => return Ok(frame),
+        Ok(frame) if frame.v == PROTOCOL_VERSION => return checked(frame),
         Ok(frame) => {
             return Err(FrameError {
                 id: Some(frame.id),
@@ -82,6 +82,20 @@ pub fn parse_frame(text: &str) -> Result<ClientFrame, FrameError> {
         code: ErrorCode::Invalid,
         message: format!("the request is malformed: {error}"),
     })
+}
+
+/// What a frame's types cannot say: a time zone name must be one the server's database knows.
+fn checked(frame: ClientFrame) -> Result<ClientFrame, FrameError> {
+    if let Request::SetTimeZone { time_zone } = &frame.request
+        && let Err(message) = crate::time_zone::check(time_zone)
+    {
+        return Err(FrameError {
+            id: Some(frame.id),
+            code: ErrorCode::Invalid,
+            message,
+        });
+    }
+    Ok(frame)
 }
 
 pub fn peek_id(text: &str) -> Option<RequestId> {

@@ -34,11 +34,18 @@ export function showLanding(root) {
     const release = busy(submit);
     submit.textContent = 'Creating…';
     try {
-      const response = await fetch('/api/groups', {
+      const create = (/** @type {string | undefined} */ timeZone) => fetch('/api/groups', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: nameInput.value }),
+        body: JSON.stringify({ name: nameInput.value, time_zone: timeZone }),
       });
+      // The group's minutes give times in the creator's time zone until a facilitator changes
+      // it; a zone the server does not know (a newer or older database) leaves them in UTC.
+      let response = await create(browserTimeZone());
+      if (response.status === 400) {
+        const refused = /** @type {HttpError} */ (await response.clone().json().catch(() => ({})));
+        if (refused.error?.message?.includes('time zone')) response = await create(undefined);
+      }
       const body = await response.json();
       if (!response.ok) {
         throw new Error(/** @type {HttpError} */ (body).error?.message ?? `the server answered ${response.status}`);
@@ -94,4 +101,13 @@ function showCreated(root, created, name) {
           'Send this to the members. Each opens it once, types their name, and is recognised from then on.')),
         h('div', { class: 'actions' }, open))));
   /** @type {HTMLElement | null} */ (document.getElementById('created-title'))?.focus();
+}
+
+/** The browser's IANA time zone, if it says. */
+function browserTimeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+  } catch {
+    return undefined;
+  }
 }

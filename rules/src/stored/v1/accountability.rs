@@ -244,10 +244,7 @@ pub struct Minutes {
     pub practices: Vec<Practice>,
 }
 
-mirror_struct!(Minutes <=> wire::Minutes {
-    group_name, meeting_id, meeting_number, started_at_ms, ended_at_ms, attendees, agenda,
-    talk_times, role_plays, commitments_made, commitments_reported, benchmarks, practices,
-});
+// Read forward into format 2's `Minutes`, whose agenda items have clocks.
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attendee {

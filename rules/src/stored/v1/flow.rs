@@ -20,8 +20,6 @@ pub struct FlowState {
     pub next_item_id: u32,
     pub next_proposal_id: u32,
     pub next_suggestion_id: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ended_at_ms: Option<u64>,
 }
 
 // Read forward into format 2's `FlowState` (`super::super::v2`), which mirrors today's.
@@ -49,23 +47,12 @@ pub struct AgendaItem {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub notes: String,
     pub status: AgendaItemStatus,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub spent_ms: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_since_ms: Option<u64>,
     pub origin: AgendaItemOrigin,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<ProblemInfo>,
 }
 
-fn is_zero(value: &u64) -> bool {
-    *value == 0
-}
-
-mirror_struct!(AgendaItem <=> wire::AgendaItem {
-    item_id, title, kind, time_box_ms, owner, notes, status, spent_ms, current_since_ms, origin,
-    problem,
-});
+// Read forward into format 2's `AgendaItem`, which mirrors today's.
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -292,7 +279,6 @@ pub enum FlowEvent {
         auto_advance: bool,
     },
     RoundEnded,
-    MeetingEnded,
     TimerSet {
         timer: Option<Timer>,
     },

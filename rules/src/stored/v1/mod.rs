@@ -80,9 +80,7 @@ pub struct Group {
     pub created_at_ms: u64,
 }
 
-mirror_struct!(Group <=> state::Group {
-    id, name, facilitator_secret_hash, invite_secret_hash, created_at_ms,
-});
+// Read forward into format 2's `Group`, which has a time zone.
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Meeting {

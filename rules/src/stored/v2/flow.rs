@@ -1,5 +1,6 @@
 //! Format 2 of the meeting flow: format 1's, with the dot votes in the state and their two
-//! events.
+//! events, each agenda item's clock (`spent_ms`, `current_since_ms`), and the meeting's end
+//! (`ended_at_ms`, `meeting_ended`).
 
 use std::collections::BTreeSet;
 
@@ -9,9 +10,10 @@ use uuid::Uuid;
 use super::v1;
 use crate::flow;
 use crate::stored::convert::Mirror;
+use roundtable_protocol as wire;
 use v1::{
-    AgendaItem, AgendaItemStatus, FloorInfo, ProblemPhase, Proposal, RoundInfo, SpeakerStatus,
-    Suggestion, TalkTime, TemplateItem, Timer, TimerSubject,
+    AgendaItemKind, AgendaItemOrigin, AgendaItemStatus, FloorInfo, ProblemInfo, ProblemPhase,
+    Proposal, RoundInfo, SpeakerStatus, Suggestion, TalkTime, TemplateItem, Timer, TimerSubject,
 };
 
 /// The meeting flow's state (`FlowState`).
@@ -38,11 +40,63 @@ mirror_struct!(FlowState <=> flow::FlowState {
     next_proposal_id, next_suggestion_id, ended_at_ms, votes,
 });
 
-type V1FlowState = v1::FlowState;
-forward_struct!(V1FlowState => FlowState {
-    template, agenda, proposals, round, timer, floor, talk_times, next_item_id,
-    next_proposal_id, next_suggestion_id, ended_at_ms,
-} added { votes: Vec::new() });
+impl From<v1::FlowState> for FlowState {
+    fn from(old: v1::FlowState) -> FlowState {
+        FlowState {
+            template: old.template,
+            agenda: old.agenda.into_iter().map(AgendaItem::from).collect(),
+            proposals: old.proposals,
+            round: old.round,
+            timer: old.timer,
+            floor: old.floor,
+            talk_times: old.talk_times,
+            next_item_id: old.next_item_id,
+            next_proposal_id: old.next_proposal_id,
+            next_suggestion_id: old.next_suggestion_id,
+            ended_at_ms: None,
+            votes: Vec::new(),
+        }
+    }
+}
+
+/// An agenda item, with its clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaItem {
+    pub item_id: u32,
+    pub title: String,
+    pub kind: AgendaItemKind,
+    pub time_box_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+    pub status: AgendaItemStatus,
+    /// Time it was current before, not counting the stretch since `current_since_ms`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spent_ms: u64,
+    /// While current: when it last became current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_since_ms: Option<u64>,
+    pub origin: AgendaItemOrigin,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<ProblemInfo>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+mirror_struct!(AgendaItem <=> wire::AgendaItem {
+    item_id, title, kind, time_box_ms, owner, notes, status, spent_ms, current_since_ms, origin,
+    problem,
+});
+
+/// A format 1 item has no clock: nothing spent, and no running stretch (a current item's start
+/// is not known; its time left shows again once it becomes current anew).
+type V1AgendaItem = v1::AgendaItem;
+forward_struct!(V1AgendaItem => AgendaItem {
+    item_id, title, kind, time_box_ms, owner, notes, status, origin, problem,
+} added { spent_ms: 0, current_since_ms: None });
 
 /// The members who put a dot on one suggestion of a problem item (`flow::votes::Votes`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,7 +243,6 @@ macro_rules! format_1_flow_event_variants {
             RoundSpeakerChanged { member_id, status },
             RoundAutoAdvanceSet { auto_advance },
             RoundEnded,
-            MeetingEnded,
             TimerSet { timer },
             TimeUp { subject, deadline_ms },
             TurnEnded { member_id, talk_ms, time_box_ms, in_round },
@@ -203,6 +256,7 @@ macro_rules! format_1_flow_event_variants {
 }
 
 format_1_flow_event_variants!(mirror_enum!(FlowEvent <=> flow::FlowEvent) {
+    MeetingEnded,
     SuggestionVoteSet { item_id, suggestion_id, member_id, voted },
     SuggestionVotesCounted { item_id, suggestion_id, votes },
 });

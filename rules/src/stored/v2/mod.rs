@@ -1,8 +1,16 @@
-//! Stored format 2: format 1 with dot votes. The meeting flow's state keeps who put a dot on
-//! which suggestion (`FlowState::votes`), and the flow has two more events,
-//! `suggestion_vote_set` and `suggestion_votes_counted`. Every other stored type is format 1's
-//! own (taken with `pub use`, since format 1's types never change); the five that hold the
-//! change are defined here, each with its conversion forward from format 1's.
+//! Stored format 2: format 1 with
+//! - dot votes: the meeting flow's state keeps who put a dot on which suggestion
+//!   (`FlowState::votes`), and the flow has two more events, `suggestion_vote_set` and
+//!   `suggestion_votes_counted`;
+//! - each agenda item's clock (`spent_ms`, `current_since_ms`), in the flow's agenda, in its
+//!   events and in the minutes' agenda;
+//! - the meeting's end: `FlowState::ended_at_ms` and the flow's `meeting_ended` event;
+//! - the group's time zone (`Group::time_zone`, the `time_zone_set` event), also kept with each
+//!   meeting's minutes.
+//!
+//! Every other stored type is format 1's own (taken with `pub use`, since format 1's types never
+//! change); the types that hold a change are defined here, each with its conversion forward
+//! from format 1's (a format 1 item has no clock, a format 1 group no time zone).
 //!
 //! Once a release has written format 2, these types never change again (see [`super`]).
 
@@ -18,12 +26,13 @@ use crate::state;
 
 pub use flow::*;
 pub use v1::{
-    Activity, CommitmentBoard, CurrentRolePlay, Group, Library, Meeting, Member, Minutes,
-    PresenceReason, Role, RolePlayEvent, RolePlayState, SecretHash,
+    Activity, CommitmentBoard, CurrentRolePlay, Library, Meeting, Member, PresenceReason, Role,
+    RolePlayEvent, RolePlayState, SecretHash,
 };
 // Format 1's types inside the records below, by name.
 use v1::{
-    BenchmarkView, Commitment, MemberAccountability, Metric, Practice, PracticeComment, Sharing,
+    Attendee, BenchmarkView, Commitment, MemberAccountability, Metric, Practice, PracticeComment,
+    RolePlayResults, Sharing, TalkTime,
 };
 
 /// The format these types are.
@@ -53,10 +62,94 @@ mirror_struct!(Snapshot <=> state::RoomState {
 });
 
 type V1Snapshot = v1::Snapshot;
-forward_struct!(V1Snapshot => Snapshot {
-    group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow,
+impl From<V1Snapshot> for Snapshot {
+    fn from(old: V1Snapshot) -> Snapshot {
+        Snapshot {
+            group: old.group.into(),
+            meeting: old.meeting,
+            members: old.members,
+            online: old.online,
+            hands: old.hands,
+            commitments: old.commitments,
+            activity: old.activity,
+            practices: old.practices,
+            past_meetings: old.past_meetings.into_iter().map(Minutes::from).collect(),
+            role_play: old.role_play,
+            seq: old.seq,
+            flow: old.flow.into(),
+        }
+    }
+}
+
+/// The group: format 1's, with its time zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: Uuid,
+    pub name: String,
+    pub facilitator_secret_hash: SecretHash,
+    pub invite_secret_hash: SecretHash,
+    pub created_at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+mirror_struct!(Group <=> state::Group {
+    id, name, facilitator_secret_hash, invite_secret_hash, created_at_ms, time_zone,
 });
+
+type V1Group = v1::Group;
+forward_struct!(V1Group => Group {
+    id, name, facilitator_secret_hash, invite_secret_hash, created_at_ms,
+} added { time_zone: None });
+
+/// An ended meeting's minutes: format 1's, with format 2's agenda items (which have clocks)
+/// and the time zone they were written in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Minutes {
+    pub group_name: String,
+    pub meeting_id: Uuid,
+    pub meeting_number: u32,
+    pub started_at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at_ms: Option<u64>,
+    pub attendees: Vec<Attendee>,
+    pub agenda: Vec<AgendaItem>,
+    pub talk_times: Vec<TalkTime>,
+    pub role_plays: Vec<RolePlayResults>,
+    pub commitments_made: Vec<Commitment>,
+    pub commitments_reported: Vec<Commitment>,
+    pub benchmarks: BenchmarkView,
+    pub practices: Vec<Practice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+mirror_struct!(Minutes <=> roundtable_protocol::Minutes {
+    group_name, meeting_id, meeting_number, started_at_ms, ended_at_ms, attendees, agenda,
+    talk_times, role_plays, commitments_made, commitments_reported, benchmarks, practices,
+    time_zone,
+});
+
+impl From<v1::Minutes> for Minutes {
+    fn from(old: v1::Minutes) -> Minutes {
+        Minutes {
+            group_name: old.group_name,
+            meeting_id: old.meeting_id,
+            meeting_number: old.meeting_number,
+            started_at_ms: old.started_at_ms,
+            ended_at_ms: old.ended_at_ms,
+            attendees: old.attendees,
+            agenda: old.agenda.into_iter().map(AgendaItem::from).collect(),
+            talk_times: old.talk_times,
+            role_plays: old.role_plays,
+            commitments_made: old.commitments_made,
+            commitments_reported: old.commitments_reported,
+            benchmarks: old.benchmarks,
+            practices: old.practices,
+            time_zone: None,
+        }
+    }
+}
 
 /// One event of a meeting's log (`StoredEvent`): the event and when it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +180,9 @@ pub enum RoomEvent {
     },
     GroupRenamed {
         name: String,
+    },
+    TimeZoneSet {
+        time_zone: String,
     },
     MemberRemoved {
         member_id: Uuid,
@@ -145,7 +241,7 @@ pub enum RoomEvent {
 
 /// The variants of `RoomEvent`, for the conversions both ways and forward from format 1.
 macro_rules! room_event_variants {
-    ($macro:ident!($($head:tt)*)) => {
+    ($macro:ident!($($head:tt)*) $({ $($more:tt)* })?) => {
         $macro!($($head)* {
             MemberAdded { member_id, display_name, role, token_hash },
             PresenceChanged { member_id, online, reason },
@@ -164,11 +260,14 @@ macro_rules! room_event_variants {
             NextMeetingStarted { meeting_id, number },
             RolePlay { change },
             Flow { event },
+            $($($more)*)?
         });
     };
 }
 
-room_event_variants!(mirror_enum!(RoomEvent <=> state::RoomEvent));
+room_event_variants!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
+    TimeZoneSet { time_zone },
+});
 
 type V1RoomEvent = v1::RoomEvent;
 room_event_variants!(forward_enum!(V1RoomEvent => RoomEvent));

@@ -1,6 +1,6 @@
 // @ts-check
-// The facilitator's controls: start the next meeting (after a confirmation), and download the
-// minutes, the commitment board and the benchmarks. Downloads go through `fetch` with the
+// The facilitator's controls: start the next meeting (after a confirmation), the time zone the
+// minutes give times in, and download the minutes, the commitment board and the benchmarks. Downloads go through `fetch` with the
 // facilitator's member token in the `Authorization` header (never in the URL, so it stays out
 // of logs and history), then are saved from a Blob.
 
@@ -34,9 +34,24 @@ export const facilitatorPanel = {
     const exportMenu = h('details', { class: 'export-menu', id: 'export-menu' },
       h('summary', { class: 'button secondary' }, 'Export minutes'),
       h('div', { class: 'menu static-menu', role: 'menu' }, ...exportButtons));
+    const zoneSelect = h('select', { id: 'time-zone-select', name: 'time_zone' });
+    const zoneSave = h('button', { type: 'submit', class: 'button secondary small', id: 'time-zone-save' }, 'Save time zone');
+    const zoneForm = h('form', { class: 'time-zone-form', id: 'time-zone-form' },
+      h('label', { for: 'time-zone-select' }, 'Time zone of the minutes'), zoneSelect, zoneSave);
     const element = h('section', { class: 'panel', id: 'panel-facilitator', 'aria-labelledby': 'facilitator-title', hidden: true },
       h('h2', { id: 'facilitator-title' }, 'Facilitator'),
-      h('div', { class: 'facilitator-actions' }, nextButton, exportMenu));
+      h('div', { class: 'facilitator-actions' }, nextButton, exportMenu),
+      zoneForm);
+
+    listen(zoneForm, 'submit', async (submitEvent) => {
+      submitEvent.preventDefault();
+      const wanted = zoneSelect.value;
+      if (!wanted || wanted === (store.state?.group.time_zone ?? 'UTC')) return;
+      const done = await context.act({ type: 'set_time_zone', time_zone: wanted }, 'Could not set the time zone');
+      if (done) toast(`The minutes now give times in ${wanted}.`, 'info');
+    });
+    /** The zone the options were drawn for, so the list is built once per change. */
+    let drawnZone = /** @type {string | null} */ (null);
 
     listen(nextButton, 'click', async () => {
       const number = store.state?.meeting.number ?? 0;
@@ -87,7 +102,26 @@ export const facilitatorPanel = {
       update() {
         element.hidden = !store.iAmFacilitator();
         nextButton.disabled = !context.isConnected();
+        zoneSave.disabled = !context.isConnected();
+        const zone = store.state?.group.time_zone ?? 'UTC';
+        if (!element.hidden && zone !== drawnZone) {
+          drawnZone = zone;
+          const zones = timeZones();
+          if (!zones.includes(zone)) zones.unshift(zone);
+          zoneSelect.replaceChildren(...zones.map((name) => h('option', { value: name, selected: name === zone }, name.replaceAll('_', ' '))));
+          zoneSelect.value = zone;
+        }
       },
     };
   },
 };
+
+/** Every IANA time zone the browser knows, UTC first. */
+function timeZones() {
+  /** @type {string[]} */
+  let zones = [];
+  try {
+    zones = /** @type {any} */ (Intl).supportedValuesOf('timeZone');
+  } catch { /* an older browser: UTC and the group's own zone only */ }
+  return ['UTC', ...zones.filter((name) => name !== 'UTC')];
+}
