@@ -414,7 +414,7 @@ fn script() -> Stored {
         .iter()
         .map(|suggestion| suggestion.suggestion_id)
         .collect();
-    // Dot votes (format 2): one taken back, and Dee's leave with her.
+    // Dot votes (format 2): one taken back; Dee's stay when she is removed.
     for (voter, suggestion, vote) in [
         (ann, suggestion_ids[1], true),
         (cy, suggestion_ids[1], true),

@@ -612,6 +612,12 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
       document.getElementById('choose-hint')?.textContent?.startsWith('A commitment needs words')
       && document.activeElement?.id?.startsWith('commitment-text-'));
     await lineFor('Offer a three-month pilot').fill('Offer Acme a three-month pilot by Friday');
+    // What the presenter ticked and wrote survives a reload until they confirm.
+    await ann.page.reload();
+    await waitUntil(ann.page, 'Ann is back', () => window.roundtable?.phase() === 'connected' && window.roundtable.state() !== null);
+    await showView(ann.page, 'problem');
+    assert.equal(await ann.page.getByRole('checkbox', { name: 'Call the CFO before the renewal date' }).isChecked(), true, 'the ticks are kept');
+    assert.equal(await lineFor('Offer a three-month pilot').inputValue(), 'Offer Acme a three-month pilot by Friday', 'the wording is kept');
     await panelShot(ann.page, '#problem-box', 'flow-problem-choosing');
     await checkAccessibility(ann.page, 'the presenter words their commitments');
     await showView(ann.page, 'problem');

@@ -234,6 +234,7 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     await dialog.locator('button[value="confirm"]').click();
     await everyoneSees(everyone, 'the meeting ended', () => document.getElementById('bar-item-title')?.textContent === 'Meeting 1 has ended');
     await focusKept('End meeting');
+    assert.equal(await fran.page.evaluate(() => document.activeElement?.id), 'summary-title', 'the focus goes to the summary');
     await stageSeen('summary', '#summary-body', '#summary-start-next');
     for (const person of everyone) {
       const text = await person.page.locator('#panel-summary').textContent() ?? '';

@@ -115,6 +115,7 @@ fn add_suggestion(
     text: &str,
 ) -> Result<Vec<FlowEvent>, RoomError> {
     ctx.require_participant()?;
+    ctx.require_meeting_on()?;
     let item = require_problem_item(ctx, *item_id)?;
     let problem = item
         .problem

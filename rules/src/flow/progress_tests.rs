@@ -218,6 +218,10 @@ fn ending_the_meeting_stops_everything_and_refuses_what_runs_a_meeting() {
             phase: ProblemPhase::Present,
             time_box_ms: None,
         },
+        Request::AddSuggestion {
+            item_id: 3,
+            text: "One more idea".into(),
+        },
     ] {
         let debug = format!("{request:?}");
         assert_eq!(

@@ -217,7 +217,6 @@ pub fn on_member_removed(flow: &FlowState, member_id: MemberId, now_ms: UnixMs) 
             events.push(FlowEvent::TimerSet { timer: None });
         }
     }
-    events.extend(super::votes::on_member_removed(flow, member_id));
     for proposal in &flow.proposals {
         if proposal.proposed_by == member_id {
             events.push(FlowEvent::ProposalClosed {

@@ -120,7 +120,7 @@ impl Votes {
 
     /// Every voter is one of `members`, no member has more than their dots on a problem, and
     /// every dot is on a suggestion of a problem item of `flow`.
-    pub fn check_invariants(&self, flow: &FlowState, members: &[MemberId]) -> Result<(), String> {
+    pub fn check_invariants(&self, flow: &FlowState) -> Result<(), String> {
         for (item_id, suggestions) in &self.by_item {
             let problem = flow
                 .item(*item_id)
@@ -140,10 +140,9 @@ impl Votes {
                         "votes on suggestion {suggestion_id}, not of item {item_id}"
                     ));
                 }
+                // A member removed since keeps their dots: taking them back would tell everyone
+                // where they were.
                 for voter in voters {
-                    if !members.contains(voter) {
-                        return Err(format!("a vote of {voter}, who is not a member"));
-                    }
                     *dots.entry(*voter).or_default() += 1;
                 }
             }
@@ -193,6 +192,11 @@ pub(crate) fn decide(ctx: &Ctx, command: &VoteCommand) -> Result<Vec<FlowEvent>,
             "the presenter chooses; the dots are the others' advice",
         ));
     }
+    if !problem.chosen.is_empty() {
+        return Err(conflict(
+            "the presenter has chosen; the dots are kept as they were",
+        ));
+    }
     if !problem
         .suggestions
         .iter()
@@ -231,29 +235,6 @@ pub(crate) fn decide(ctx: &Ctx, command: &VoteCommand) -> Result<Vec<FlowEvent>,
             votes: if vote { count + 1 } else { count - 1 },
         },
     ])
-}
-
-/// The events that take back every dot of a member who is removed from the group.
-pub fn on_member_removed(flow: &FlowState, member_id: MemberId) -> Vec<FlowEvent> {
-    flow.votes
-        .of_member(member_id)
-        .into_iter()
-        .flat_map(|(item_id, suggestion_id)| {
-            [
-                FlowEvent::SuggestionVoteSet {
-                    item_id,
-                    suggestion_id,
-                    member_id,
-                    voted: false,
-                },
-                FlowEvent::SuggestionVotesCounted {
-                    item_id,
-                    suggestion_id,
-                    votes: flow.votes.count(item_id, suggestion_id) - 1,
-                },
-            ]
-        })
-        .collect()
 }
 
 #[cfg(test)]

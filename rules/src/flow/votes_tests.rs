@@ -303,7 +303,7 @@ fn dots_go_on_suggestions_in_the_suggest_and_decide_phases_from_members_but_the_
 }
 
 #[test]
-fn a_removed_members_dots_leave_with_them_and_the_counts_say_so() {
+fn a_removed_members_dots_stay_so_that_nothing_tells_where_they_were() {
     let mut room = Room::new();
     let ids = room.suggestion_ids();
     let [ann, cy, dee] = room.members[..] else {
@@ -315,31 +315,20 @@ fn a_removed_members_dots_leave_with_them_and_the_counts_say_so() {
     let events = room
         .act(room.fran, Request::RemoveMember { member_id: dee })
         .unwrap();
-    let counts: Vec<wire::Event> = events
-        .iter()
-        .filter(|event| event.audience() == Audience::Everyone)
-        .map(|event| event.to_wire(0))
-        .filter(|event| matches!(event, wire::Event::SuggestionVotesCounted { .. }))
-        .collect();
-    assert_eq!(
-        counts,
-        vec![
-            wire::Event::SuggestionVotesCounted {
-                item_id: ITEM,
-                suggestion_id: ids[0],
-                votes: 0
-            },
-            wire::Event::SuggestionVotesCounted {
-                item_id: ITEM,
-                suggestion_id: ids[1],
-                votes: 1
-            },
-        ]
+    // Taking Dee's dots back would send everyone a lower count on exactly her suggestions.
+    assert!(
+        !events.iter().any(|event| matches!(
+            event,
+            RoomEvent::Flow {
+                event: FlowEvent::SuggestionVotesCounted { .. }
+                    | FlowEvent::SuggestionVoteSet { .. }
+            }
+        )),
+        "removing a member sends nothing about votes: {events:?}"
     );
-    assert_eq!((room.count(ids[0]), room.count(ids[1])), (0, 1));
-    assert!(room.state.flow.votes.of_member(dee).is_empty());
+    assert_eq!((room.count(ids[0]), room.count(ids[1])), (1, 2));
     room.vote(cy, ids[1], true).unwrap();
-    assert_eq!(room.count(ids[1]), 2);
+    assert_eq!(room.count(ids[1]), 3);
 }
 
 #[test]
@@ -396,15 +385,15 @@ fn step() -> impl Strategy<Value = Step> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
-    /// Whatever members do, counts never go below zero or past members × dots, every count
-    /// the wire sent is the room's, and a removed member's dots are gone.
+    /// Whatever members do, counts never go below zero or past members × dots (members ever,
+    /// since a removed member's dots stay), every count the wire sent is the room's, and a
+    /// removal sends no count at all.
     #[test]
     fn votes_stay_within_the_dots_of_the_members(steps in prop::collection::vec(step(), 1..80)) {
         let mut room = Room::new();
         let ids = room.suggestion_ids();
         let mut voters = room.members.clone();
         voters.push(room.fran);
-        let mut removed = Vec::new();
         let mut sent: std::collections::BTreeMap<SuggestionId, u32> = Default::default();
         for step in steps {
             let result = match step {
@@ -413,10 +402,11 @@ proptest! {
                 }
                 Step::Remove(member) => {
                     let member_id = voters[member];
-                    if member_id != room.fran && !removed.contains(&member_id) {
-                        removed.push(member_id);
-                    }
-                    room.act(room.fran, Request::RemoveMember { member_id })
+                    let before: Vec<u32> = ids.iter().map(|id| room.count(*id)).collect();
+                    let result = room.act(room.fran, Request::RemoveMember { member_id });
+                    let after: Vec<u32> = ids.iter().map(|id| room.count(*id)).collect();
+                    prop_assert_eq!(before, after, "a removal leaves the counts as they were");
+                    result
                 }
                 Step::Phase(phase) => {
                     room.phase(phase);
@@ -432,16 +422,36 @@ proptest! {
                 }
             }
             room.state.check_invariants().map_err(TestCaseError::fail)?;
-            let members = room.state.members.len() as u32;
+            let members = voters.len() as u32;
             let total: u32 = ids.iter().map(|id| room.count(*id)).sum();
             prop_assert!(total <= members * DOTS_PER_PROBLEM);
             for id in &ids {
                 prop_assert!(room.count(*id) <= members);
                 prop_assert_eq!(sent.get(id).copied().unwrap_or(0), room.count(*id));
             }
-            for gone in &removed {
-                prop_assert!(room.state.flow.votes.of_member(*gone).is_empty());
-            }
         }
     }
+}
+
+#[test]
+fn once_the_presenter_has_chosen_the_dots_are_kept_as_they_were() {
+    let mut room = Room::new();
+    let ids = room.suggestion_ids();
+    let [ann, cy, _] = room.members[..] else {
+        unreachable!()
+    };
+    room.vote(ann, ids[0], true).unwrap();
+    room.phase(ProblemPhase::Decide);
+    room.act(
+        room.bob,
+        Request::ChooseSuggestions {
+            item_id: ITEM,
+            choices: None,
+            suggestion_ids: Some(vec![ids[0]]),
+        },
+    )
+    .unwrap();
+    assert_eq!(code(room.vote(cy, ids[1], true)), ErrorCode::Conflict);
+    assert_eq!(code(room.vote(ann, ids[0], false)), ErrorCode::Conflict);
+    assert_eq!((room.count(ids[0]), room.count(ids[1])), (1, 0));
 }

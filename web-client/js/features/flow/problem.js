@@ -6,6 +6,7 @@
 // editable line, the text of the commitment it becomes, and "Confirm" sends them; the server
 // makes each one its own commitment of the presenter's (they show up on the commitment board).
 
+import { loadDrafts, saveDraft } from '../../drafts.js';
 import { patch, listen } from '../../render.js';
 import { h, announce, busy } from '../../ui.js';
 import { PHASE_LABELS } from './time.js';
@@ -173,6 +174,7 @@ export function mountProblem({ context, flow, nameOf }) {
     const reply = await context.act({ type: 'choose_suggestions', item_id: item.item_id, choices }, 'Could not save your choice');
     release();
     if (reply) {
+      saveDraft(draftsName(), item.item_id, null);
       announce(`Confirmed: ${choices.length === 1 ? '1 commitment is' : `${choices.length} commitments are`} on your board.`);
       document.getElementById('suggestions-title')?.focus();
     }
@@ -184,6 +186,11 @@ export function mountProblem({ context, flow, nameOf }) {
   /** Ticked boxes (in the order ticked) and edited texts survive redraws until the presenter submits. */
   /** @type {Set<number>} */
   const ticked = new Set();
+  /** The presenter's ticks and edits are drafts too: a reload before Confirm keeps them. */
+  const draftsName = () => `choice:${context.groupId}:${store.state?.meeting.meeting_id ?? ''}`;
+  const keepDraft = () => {
+    if (tickedFor >= 0) saveDraft(draftsName(), tickedFor, { ticked: [...ticked], edits: Object.fromEntries(edits) });
+  };
   /** @type {Map<number, string>} */
   const edits = new Map();
   let tickedFor = -1;
@@ -200,7 +207,10 @@ export function mountProblem({ context, flow, nameOf }) {
       h('input', {
         type: 'text', id: fieldId, maxlength: String(COMMITMENT_CHARS_MAX), autocomplete: 'off',
         value: edits.get(id) ?? commitmentTextOf(suggestion.text),
-        oninput: (/** @type {Event} */ inputEvent) => edits.set(id, /** @type {HTMLInputElement} */ (inputEvent.target).value),
+        oninput: (/** @type {Event} */ inputEvent) => {
+          edits.set(id, /** @type {HTMLInputElement} */ (inputEvent.target).value);
+          keepDraft();
+        },
       }));
   };
 
@@ -222,6 +232,7 @@ export function mountProblem({ context, flow, nameOf }) {
           onchange: (/** @type {Event} */ changeEvent) => {
             const box = /** @type {HTMLInputElement} */ (changeEvent.target);
             if (box.checked) ticked.add(suggestion.suggestion_id); else ticked.delete(suggestion.suggestion_id);
+            keepDraft();
             drawSuggestionList(suggestions, chosen, choosing, dots);
           },
         }) : null,
@@ -295,6 +306,10 @@ export function mountProblem({ context, flow, nameOf }) {
       edits.clear();
       for (const id of chosen) ticked.add(id);
       tickedFor = item.item_id;
+      const draft = chosen.length === 0 ? loadDrafts(draftsName())[String(item.item_id)] : undefined;
+      const known = new Set(suggestions.map((suggestion) => suggestion.suggestion_id));
+      for (const id of draft?.ticked ?? []) if (known.has(id)) ticked.add(id);
+      for (const [id, text] of Object.entries(draft?.edits ?? {})) if (known.has(Number(id))) edits.set(Number(id), String(text));
     }
     drawSuggestionList(suggestions, chosen, choosing, dots);
     suggestionsEmpty.hidden = suggestions.length > 0;

@@ -64,6 +64,10 @@ function whatIsRunning(state, nameOf) {
   if (flow.floor) running.push(`${nameOf(flow.floor.member_id)} has the floor.`);
   else if (flow.timer && !flow.round) running.push('A timer is running.');
   if (state.hands.length > 0) running.push(`${plural(state.hands.length, 'raised hand is', 'raised hands are')} lowered.`);
+  const rolePlay = /** @type {{ view: import('../../protocol').RolePlayView } | undefined} */ (state.features.role_play)?.view.current;
+  if (rolePlay && (rolePlay.phase === 'scoring' || rolePlay.phase === 'closed')) {
+    running.push(`The role play stays open${rolePlay.phase === 'scoring' ? ' for scoring' : ''} until you reveal or cancel it.`);
+  }
   return running.join(' ');
 }
 

@@ -13,6 +13,9 @@ import { formatDateTime, plural } from '../../format.js';
 
 /** @typedef {import('../../store.js').RoomState} RoomState */
 
+/** The most items an agenda has (the server's `agenda_items_max` default, 40). */
+export const AGENDA_ITEMS_MAX = 40;
+
 /**
  * @typedef {object} Summary
  * @property {number} number The meeting's number.
@@ -66,6 +69,8 @@ export function summaryModel(state, nameOf) {
   const templateTitles = flow.template.map((item) => item.title);
   const closing = flow.template.findIndex((item) => item.kind === 'commitments');
   const at = closing < 0 ? templateTitles.length : closing;
+  // As the server builds it: carried items only while the agenda has room for them.
+  const room = Math.max(AGENDA_ITEMS_MAX, templateTitles.length) - templateTitles.length;
   return {
     number,
     endedAtMs: flow.ended_at_ms,
@@ -75,7 +80,7 @@ export function summaryModel(state, nameOf) {
     decisions,
     commitments,
     rolePlays,
-    nextAgenda: [...templateTitles.slice(0, at), ...carried, ...templateTitles.slice(at)],
+    nextAgenda: [...templateTitles.slice(0, at), ...carried.slice(0, room), ...templateTitles.slice(at)],
   };
 }
 
