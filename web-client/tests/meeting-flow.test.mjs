@@ -468,6 +468,13 @@ test('a round keeps its order: ending it keeps the plan, an offline speaker stay
     await everyoneSees(watchers, 'no turn for being skipped', () =>
       ![...document.querySelectorAll('#talk-times tbody tr th')].some((th) => th.textContent === 'Bob'));
     await checkAccessibility(ann.page, 'a member sees the round with an offline speaker');
+
+    // After this round the plan still has Bob in his place, marked offline, for the next one.
+    await showView(fran.page, 'timer');
+    await fran.page.locator('#timer-end').click();
+    await waitUntil(fran.page, 'the round ended', () => document.getElementById('round-box')?.hidden === true);
+    assert.equal(await fran.page.locator('#round-plan-summary').textContent(), 'Fran, Bob, Ann', 'an offline member keeps his planned place');
+    assert.equal(await fran.page.locator('#round-plan-list .speaker[data-member-id] .speaker-tag.offline').count(), 1, 'and is marked offline');
     assert.deepEqual([...fran.errors, ...ann.errors], [], 'no uncaught errors on any page');
   });
 });

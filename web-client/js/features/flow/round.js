@@ -104,11 +104,19 @@ export function mountRound({ context, flow, nameOf }) {
   const defaultSpeakers = () => (store.state?.members ?? [])
     .filter((member) => member.online && member.role !== 'observer')
     .map((member) => member.member_id);
-  /** The planned order, kept to who is present: newcomers at the end. */
+  /**
+   * The planned order: who the facilitator placed stays (offline for a moment too: the round
+   * marks them and they can be skipped), unless they left the group or only watch; newcomers
+   * who are present go at the end.
+   */
   const plannedSpeakers = () => {
     const present = defaultSpeakers();
     if (!plan) return present;
-    const kept = plan.filter((id) => present.includes(id));
+    const speaks = (/** @type {string} */ id) => {
+      const member = store.state?.members.find((candidate) => candidate.member_id === id);
+      return !!member && member.role !== 'observer';
+    };
+    const kept = plan.filter(speaks);
     return [...kept, ...present.filter((id) => !kept.includes(id))];
   };
   const planSummary = h('span', { class: 'plan-summary', id: 'round-plan-summary' });
@@ -144,6 +152,8 @@ export function mountRound({ context, flow, nameOf }) {
     patch(planList, () => order.map((id, index) => h('li', { class: 'speaker', 'data-key': id, 'data-member-id': id },
       h('span', { class: 'speaker-position', 'aria-hidden': 'true' }, String(index + 1)),
       h('span', { class: 'speaker-name' }, `${nameOf(id)}${you(id)}`),
+      store.state?.members.find((member) => member.member_id === id)?.online === false
+        ? h('span', { class: 'tag speaker-tag offline' }, 'offline') : null,
       moveButtons(nameOf(id), index === 0, index === order.length - 1, (delta) => {
         plan = moved(plannedSpeakers(), index, delta);
         drawPlan();
