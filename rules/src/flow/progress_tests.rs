@@ -255,6 +255,8 @@ enum Step {
     Current(usize),
     Done(usize),
     Remove(usize),
+    Round,
+    End,
     Wait(u64),
 }
 
@@ -265,6 +267,8 @@ fn step() -> impl Strategy<Value = Step> {
         (0usize..8).prop_map(Step::Current),
         (0usize..8).prop_map(Step::Done),
         (0usize..8).prop_map(Step::Remove),
+        Just(Step::Round),
+        Just(Step::End),
         (0u64..600_000).prop_map(Step::Wait),
         (0u64..600_000).prop_map(Step::Wait),
     ]
@@ -305,6 +309,14 @@ proptest! {
                 Step::Current(index) => Request::SetCurrentAgendaItem { item_id: item_at(&room, index) },
                 Step::Done(index) => Request::MarkAgendaItemDone { item_id: item_at(&room, index) },
                 Step::Remove(index) => Request::RemoveAgendaItem { item_id: item_at(&room, index) },
+                // A round of the current item, which Next ends with it.
+                Step::Round => Request::StartRound {
+                    speaker_time_box_ms: MINUTE,
+                    auto_advance: false,
+                    speakers: None,
+                    item_id: current_id(&room),
+                },
+                Step::End => Request::EndMeeting,
             };
             let removing = match request {
                 Request::RemoveAgendaItem { item_id } => room.flow().item(item_id).map(|item| {
@@ -314,6 +326,10 @@ proptest! {
             };
             if room.try_act(fran, request, now).is_ok() {
                 removed_spent += removing.unwrap_or(0);
+            }
+            let flow = room.flow();
+            if flow.ended_at_ms.is_some() {
+                prop_assert!(flow.round.is_none() && flow.timer.is_none() && flow.floor.is_none(), "nothing runs after the end");
             }
             let agenda = &room.flow().agenda;
             let current: Vec<_> = agenda.iter().filter(|item| item.status == AgendaItemStatus::Current).collect();
