@@ -223,4 +223,37 @@ mod tests {
         assert!(limiter.decide(roster, last, Reaction::Laugh, 5_000).is_ok());
         assert_eq!(limiter.len(), 1);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Whatever the timing, over any stretch of time a member gets at most the burst plus one
+        /// reaction per interval through, and each member's budget is their own.
+        #[test]
+        fn no_member_gets_more_than_the_burst_and_one_a_second(
+            attempts in proptest::collection::vec((0usize..3, 0u64..400), 1..200),
+        ) {
+            let members = members(4);
+            let online = BTreeSet::new();
+            let roster = Roster { members: &members, online: &online };
+            let mut limiter = ReactionLimiter::default();
+            let mut now = 0;
+            let mut passed: Vec<Vec<UnixMs>> = vec![Vec::new(); 3];
+            for (who, gap) in attempts {
+                now += gap;
+                if limiter.decide(roster, members[who + 1].id, Reaction::PlusOne, now).is_ok() {
+                    passed[who].push(now);
+                }
+            }
+            for times in &passed {
+                for (index, start) in times.iter().enumerate() {
+                    for end in &times[index..] {
+                        let within = times.iter().filter(|at| *at >= start && *at <= end).count() as u64;
+                        let allowed = REACTION_BURST + (end - start) / REACTION_INTERVAL_MS;
+                        proptest::prop_assert!(within <= allowed, "{} reactions from {} to {} ms", within, start, end);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1124,6 +1124,9 @@ enum Command {
     Shuffle,
     Raise(usize),
     Call { time_box_s: Option<u64> },
+    CallOn(usize),
+    LowerOf(usize),
+    ClearHands,
     EndTurn,
     Problem(ProblemPhase),
     Suggest(usize),
@@ -1160,6 +1163,9 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::Shuffle),
         (0usize..5).prop_map(Command::Raise),
         prop::option::of(1u64..120).prop_map(|time_box_s| Command::Call { time_box_s }),
+        (0usize..5).prop_map(Command::CallOn),
+        (0usize..5).prop_map(Command::LowerOf),
+        Just(Command::ClearHands),
         Just(Command::EndTurn),
         phase.prop_map(Command::Problem),
         (0usize..5).prop_map(Command::Suggest),
@@ -1184,7 +1190,8 @@ proptest! {
     /// every step; refused commands change nothing; remaining time is negative only as an
     /// overrun that `time_up` has announced; while the timer runs for a round exactly one
     /// speaker is speaking; each member speaks at most once per round unless sent back; time
-    /// up fires once per deadline; and folding the log rebuilds the state.
+    /// up fires once per deadline; whoever is given the floor (called on from the queue, or a
+    /// round's speaker) has no hand up; and folding the log rebuilds the state.
     #[test]
     fn random_meeting_flows_keep_every_invariant(commands in prop::collection::vec(command(), 1..80)) {
         let mut room = Room::new();
@@ -1235,6 +1242,9 @@ proptest! {
                 Command::Shuffle => Some((fran, Request::ShuffleSpeakers)),
                 Command::Raise(of) => Some((people[of], Request::RaiseHand)),
                 Command::Call { time_box_s } => Some((fran, Request::CallNextSpeaker { time_box_ms: time_box_s.map(|s| s * 1_000), member_id: None })),
+                Command::CallOn(of) => Some((fran, Request::CallNextSpeaker { time_box_ms: None, member_id: Some(people[of]) })),
+                Command::LowerOf(of) => Some((fran, Request::LowerHandOf { member_id: people[of] })),
+                Command::ClearHands => Some((fran, Request::ClearHands)),
                 Command::EndTurn => Some((fran, Request::EndTurn)),
                 Command::Problem(phase) => Some((fran, Request::StartProblemPhase { item_id: 3, phase, time_box_ms: Some(60_000) })),
                 Command::Suggest(of) => Some((people[of], Request::AddSuggestion { item_id: 3, text: "Try this".into() })),
@@ -1269,6 +1279,7 @@ proptest! {
             let Some((by, request)) = request else { continue };
             // Putting a skipped speaker back lets them speak again, as "back" does.
             let is_back = matches!(request, Request::PreviousSpeaker | Request::RestoreSpeaker { .. });
+            let gives_floor = matches!(request, Request::CallNextSpeaker { .. } | Request::NextSpeaker | Request::StartRound { .. });
             let is_start = matches!(request, Request::StartRound { .. });
             let Ok(events) = room.try_act(by, request, now) else { continue };
             if is_start {
@@ -1288,6 +1299,13 @@ proptest! {
                 }
             }
             let flow = room.flow();
+            // A hand lowers itself when its owner gets the floor, from the queue or in a round.
+            if gives_floor {
+                let speaker = flow.floor.map(|floor| floor.member_id).or(flow.round_speaker());
+                if let Some(speaker) = speaker {
+                    prop_assert!(!room.state.hands.contains(&speaker), "{} has the floor with a hand up", speaker);
+                }
+            }
             if let Some(timer) = flow.timer {
                 if timer.remaining_ms(now) < 0 && timer.is_running() {
                     prop_assert!(timer.time_up_sent || timer.pending_deadline_ms().is_some_and(|d| d <= now),
