@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, join, waitUntil, everyoneSees, PHONE } from './support/browser.mjs';
+import { launchBrowser, join, waitUntil, everyoneSees, showView, PHONE } from './support/browser.mjs';
 import { checkAccessibility, firstScreenShot, inFirstScreen } from './support/stage.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
@@ -219,6 +219,18 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     await everyoneSees(everyone, 'Bob\'s raised hand', () => document.getElementById('queue-list')?.textContent?.includes('Bob'));
     await waitUntil(bob.page, 'Bob\'s stage button says the hand is up', () => document.getElementById('stage-hand-button')?.getAttribute('aria-pressed') === 'true');
     await stageSeen('discussion', '#timer-box', '#timer-start');
+
+    // --- a facilitator on a phone calls on Bob and ends his turn from the stage ----------------------
+    await fran.page.setViewportSize(PHONE.viewport);
+    await showView(fran.page, 'people');
+    await fran.page.getByRole('button', { name: 'Call on Bob' }).click();
+    await everyoneSees(everyone, 'Bob has the floor', () => document.getElementById('bar-now')?.textContent?.includes('has the floor') || document.getElementById('bar-now')?.textContent === 'You have the floor.');
+    await showView(fran.page, 'timer');
+    await fran.page.getByRole('button', { name: 'End Bob\'s turn' }).click();
+    await everyoneSees(everyone, 'the floor is free', () => /** @type {any} */ (window.roundtable.state()?.features.agenda)?.floor === null);
+    await fran.page.setViewportSize(LAPTOP.viewport);
+    await bob.page.locator('#stage-hand-button').click();
+    await everyoneSees(everyone, 'Bob\'s hand up again', () => (window.roundtable.state()?.hands.length ?? 0) === 1);
 
     // --- the item's clock, Back and Next --------------------------------------------------------
     await everyoneSees(everyone, 'the item\'s time left in the bar', () => /^\d+:\d\d left$/.test(document.getElementById('bar-item-clock')?.textContent ?? ''));

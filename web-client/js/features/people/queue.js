@@ -55,7 +55,10 @@ export const queuePanel = {
     const stageHandButton = h('button', { type: 'button', class: 'button primary hand-button', id: 'stage-hand-button', 'aria-pressed': 'false' });
     const stageCount = h('span', { class: 'stage-hand-count', id: 'stage-hand-count' });
     listen(stageHandButton, 'click', toggleHand);
-    const stageHand = h('section', { class: 'stage-hand', id: 'stage-hand', 'aria-label': 'Speaker queue', hidden: true }, stageCount, stageHandButton);
+    // The facilitator ends a called member's turn from the stage too (on a phone the queue is
+    // a tab of its own).
+    const stageEndTurn = h('button', { type: 'button', class: 'button secondary', id: 'stage-end-turn', hidden: true });
+    const stageHand = h('section', { class: 'stage-hand', id: 'stage-hand', 'aria-label': 'Speaker queue', hidden: true }, stageCount, stageHandButton, stageEndTurn);
     // H raises or lowers the hand, unless the person is typing somewhere.
     document.addEventListener('keydown', (keyEvent) => {
       if (keyEvent.key !== 'h' && keyEvent.key !== 'H') return;
@@ -68,7 +71,8 @@ export const queuePanel = {
       toggleHand();
     });
 
-    const { callOn, lowerOne, drawFloor } = queueControls(context, { element, title, list, floor, timeBox, lowerAll });
+    const { callOn, lowerOne, drawFloor, endTurn } = queueControls(context, { element, title, list, floor, timeBox, lowerAll });
+    listen(stageEndTurn, 'click', endTurn);
 
     return {
       element,
@@ -89,6 +93,11 @@ export const queuePanel = {
         const current = /** @type {{ agenda?: { status: string, kind: string }[] } | undefined} */ (state?.features.agenda)?.agenda?.find((item) => item.status === 'current');
         stageHand.hidden = current?.kind !== 'discussion' || store.me()?.role === 'observer';
         stageCount.textContent = hands.length ? `${hands.length} ${hands.length === 1 ? 'hand' : 'hands'} raised` : 'No hands raised';
+        const called = state ? flowOf(state).floor : null;
+        stageEndTurn.hidden = !facilitator || !called;
+        stageEndTurn.disabled = !connected;
+        const calledName = called ? store.member(called.member_id)?.display_name : undefined;
+        if (called) stageEndTurn.textContent = calledName ? `End ${calledName}'s turn` : 'End the turn';
         tools.hidden = !facilitator || hands.length === 0;
         lowerAll.disabled = !connected;
         timeBox.disabled = !connected;
@@ -182,5 +191,5 @@ function queueControls(context, { element, title, list, floor, timeBox, lowerAll
       }, `End ${nameOf(called.member_id)}'s turn`) : null,
     ] : []);
   };
-  return { callOn, lowerOne, drawFloor };
+  return { callOn, lowerOne, drawFloor, endTurn };
 }
