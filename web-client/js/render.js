@@ -112,7 +112,10 @@ function updateElement(old, fresh) {
     old.removeAttribute(name);
   }
   for (const { name, value } of [...fresh.attributes]) {
-    if (old.getAttribute(name) !== value) old.setAttribute(name, value);
+    if (old.getAttribute(name) === value) continue;
+    // Styles through the CSSOM: the Content-Security-Policy refuses style attributes.
+    if (name === 'style') /** @type {HTMLElement} */ (old).style.cssText = /** @type {HTMLElement} */ (fresh).style.cssText;
+    else old.setAttribute(name, value);
   }
   const freshListeners = listeners.get(fresh) ?? {};
   const oldListeners = listeners.get(old);

@@ -37,6 +37,9 @@ export function h(tag, props = {}, ...children) {
       listen(element, name.slice(2).toLowerCase(), /** @type {EventListener} */ (value));
     } else if (name === 'value' && 'value' in element) {
       give(element, 'value', String(value));
+    } else if (name === 'style') {
+      // Through the CSSOM: the Content-Security-Policy refuses style attributes.
+      element.style.cssText = String(value);
     } else {
       element.setAttribute(name, value === true ? '' : String(value));
     }

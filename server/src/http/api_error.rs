@@ -16,6 +16,8 @@ pub enum ApiError {
     /// A WebSocket request on a connection that cannot be upgraded: `426 Upgrade Required`,
     /// code `invalid`.
     UpgradeRequired,
+    /// A body that is not `application/json`: `415 Unsupported Media Type`, code `invalid`.
+    NotJson,
 }
 
 impl ApiError {
@@ -69,6 +71,11 @@ impl IntoResponse for ApiError {
                 StatusCode::UPGRADE_REQUIRED,
                 ErrorCode::Invalid,
                 "this connection cannot be upgraded to a WebSocket".to_string(),
+            ),
+            ApiError::NotJson => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::Invalid,
+                "send the request as JSON, with Content-Type: application/json".to_string(),
             ),
         };
         let body = HttpError {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use roundtable_protocol::{CreateGroupRequest, CreateGroupResponse, ErrorCode, GroupId, MeetingId};
 use tracing::{info, warn};
@@ -22,8 +22,18 @@ use roundtable_rules::text;
 /// Creates a group and answers its two links.
 pub async fn create_group(
     State(context): State<Arc<App>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // Only JSON: a form a page on another site could submit is not even read.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::NotJson);
+    }
     let request = parse_request(body)?;
     let name = text::line(
         "group name",

@@ -5,10 +5,12 @@
 //! - [`groups`]: creating a group.
 //! - [`export`]: facilitators' exports.
 //! - [`static_files`]: the web client.
+//! - [`headers`]: the security headers every answer carries.
 
 pub mod api_error;
 pub mod export;
 pub mod groups;
+pub mod headers;
 pub mod static_files;
 
 use std::sync::Arc;
@@ -31,6 +33,7 @@ pub const HTTP_BODY_BYTES_MAX: usize = 16 * 1024;
 /// Builds every route.
 pub fn router(context: Arc<App>) -> Router {
     let web_dir = context.config.web_dir.clone();
+    let security = Arc::new(headers::SecurityHeaders::new(&context.public_base));
     let router = Router::new()
         .route("/healthz", get(health))
         .route("/api/groups", post(groups::create_group))
@@ -41,6 +44,7 @@ pub fn router(context: Arc<App>) -> Router {
     static_files::routes(router, &web_dir)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(HTTP_BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn_with_state(security, headers::add))
         .with_state(context)
 }
 

@@ -63,6 +63,12 @@ export function collectPageErrors(page, label) {
   /** @type {string[]} */
   const errors = [];
   page.on('pageerror', (error) => errors.push(`${label}: uncaught ${error.message}`));
+  // The server's Content-Security-Policy refusing something the page does is a bug too.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && message.text().includes('Content Security Policy')) {
+      errors.push(`${label}: ${message.text()}`);
+    }
+  });
   return errors;
 }
 
