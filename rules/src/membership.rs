@@ -98,6 +98,22 @@ fn add_member(
     limits: &RoomLimits,
 ) -> Result<JoinDecision, RoomError> {
     let display_name = text::line("display name", display_name, limits.display_name_chars_max)?;
+    // Nobody joins as "fran" or "Fran\u{200d}" next to Fran.
+    let form = text::same_name(&display_name);
+    if let Some(taken) = state
+        .members
+        .iter()
+        .find(|member| text::same_name(&member.display_name) == form)
+    {
+        return Err(RoomError::new(
+            ErrorCode::Conflict,
+            format!(
+                "someone in this group is called {:?} already; add an initial or a last name \
+                 (if that is you, open the group on the device you joined from)",
+                taken.display_name
+            ),
+        ));
+    }
     if state.members.len() >= limits.members_per_room_max {
         return Err(RoomError::new(
             ErrorCode::RoomFull,

@@ -161,6 +161,24 @@ fn joins_check_secrets_names_and_room_size() {
 }
 
 #[test]
+fn nobody_joins_under_a_name_that_reads_like_a_members() {
+    let mut state = new_room();
+    join(&mut state, facilitator("Fran")).unwrap();
+    for alike in ["fran", "FRAN", "Fr\u{200D}an", "\u{FF26}\u{FF52}\u{FF41}\u{FF4E}"] {
+        let refused = join(&mut state, invite(alike)).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Conflict, "{alike:?}");
+        assert!(refused.message.contains("called \"Fran\" already"), "{}", refused.message);
+    }
+    assert_eq!(
+        join(&mut state, invite("Fran\u{200B}")).unwrap_err().code,
+        ErrorCode::Invalid,
+        "an invisible space is refused outright"
+    );
+    assert_eq!(state.members.len(), 1, "refused joins change nothing");
+    join(&mut state, invite("Frank")).unwrap();
+}
+
+#[test]
 fn presence_changes_only_on_transitions() {
     let mut state = new_room();
     let ann = join(&mut state, invite("Ann")).unwrap().member_id;

@@ -3,7 +3,12 @@
 //! Text is trimmed, then counted in characters (Unicode scalar values) against its limit.
 //! A *line* (a name, a title) holds no control character at all; a *block* (notes, a comment,
 //! a description) may hold line breaks (`\n`, `\r`) and tabs, and no other control character.
-//! The answer is the trimmed text, or an `invalid` error that names the field.
+//! Neither holds what makes text look like something else: bidirectional overrides and
+//! isolates (U+202A–U+202E, U+2066–U+2069), invisible zero-width spaces (U+200B, U+2060,
+//! U+FEFF, U+180E) and the Unicode line and paragraph separators (U+2028, U+2029). The
+//! zero-width joiner and non-joiner stay: Persian and Hindi words and emoji sequences need them
+//! ([`same_name`] ignores them instead). The answer is the trimmed text, or an `invalid` error
+//! that names the field.
 
 use roundtable_protocol::ErrorCode;
 
@@ -25,11 +30,52 @@ pub fn block(what: &str, text: &str, chars_max: usize) -> Result<String, RoomErr
 }
 
 fn is_allowed_in_line(c: char) -> bool {
-    !c.is_control()
+    !c.is_control() && !is_deceptive(c)
 }
 
 fn is_allowed_in_block(c: char) -> bool {
-    !c.is_control() || matches!(c, '\n' | '\r' | '\t')
+    (!c.is_control() || matches!(c, '\n' | '\r' | '\t')) && !is_deceptive(c)
+}
+
+/// Characters that make text look like other text: bidi overrides and isolates, invisible
+/// spaces, line and paragraph separators.
+fn is_deceptive(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200B}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+            | '\u{180E}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+/// The form two names are compared in: compatibility-normalized (NFKC: "ｆｒａｎ" is "fran"),
+/// lowercased, without the characters that do not show (joiners, direction marks, soft
+/// hyphens, variation selectors) and with runs of spaces as one. Two names with the same form
+/// read the same to the people in a group.
+pub fn same_name(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let shown: String = name
+        .nfkc()
+        .filter(|c| {
+            !matches!(
+                c,
+                '\u{200C}'
+                    | '\u{200D}'
+                    | '\u{200E}'
+                    | '\u{200F}'
+                    | '\u{00AD}'
+                    | '\u{034F}'
+                    | '\u{FE00}'..='\u{FE0F}'
+            ) && !is_deceptive(*c)
+        })
+        .flat_map(char::to_lowercase)
+        .collect();
+    shown.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn check(
@@ -45,9 +91,15 @@ fn check(
             "{what} has {chars} characters; at most {chars_max} are allowed"
         )));
     }
-    if !trimmed.chars().all(allowed) {
+    if let Some(bad) = trimmed.chars().find(|c| !allowed(*c)) {
+        if bad.is_control() {
+            return Err(invalid(format!(
+                "{what} must not contain control characters"
+            )));
+        }
         return Err(invalid(format!(
-            "{what} must not contain control characters"
+            "{what} must not contain invisible or direction-changing characters (U+{:04X})",
+            u32::from(bad)
         )));
     }
     Ok(trimmed.to_string())
@@ -150,5 +202,53 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn text_that_looks_like_other_text_is_refused() {
+        for bad in [
+            "Fran\u{200B}",
+            "\u{202E}narF",
+            "Fr\u{2066}an\u{2069}",
+            "Fran\u{2028}Admin",
+            "\u{FEFF}Fran",
+        ] {
+            let error = line("display name", bad, 60).unwrap_err();
+            assert_eq!(error.code, ErrorCode::Invalid, "{bad:?}");
+            assert!(
+                error.message.contains("invisible or direction-changing"),
+                "{}",
+                error.message
+            );
+        }
+        assert!(block("notes", "Deal \u{202E}reversed", 100).is_err());
+        // Joiners stay: a Persian name and an emoji family are fine.
+        assert!(line("display name", "Mehr\u{200C}nush", 60).is_ok());
+        assert!(
+            line(
+                "practice title",
+                "Team \u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}",
+                60
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn names_that_read_the_same_have_the_same_form() {
+        let fran = same_name("Fran");
+        for alike in [
+            "fran",
+            "FRAN",
+            " Fran ",
+            "\u{FF26}\u{FF52}\u{FF41}\u{FF4E}",
+            "Fr\u{200D}an",
+            "Fran\u{FE0F}",
+            "Fr\u{00AD}an",
+        ] {
+            assert_eq!(same_name(alike), fran, "{alike:?}");
+        }
+        assert_eq!(same_name("Ann  Lee"), same_name("ann lee"));
+        assert_ne!(same_name("Fran"), same_name("Frank"));
     }
 }
