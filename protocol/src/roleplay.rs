@@ -68,7 +68,7 @@ pub struct RolePlayInfo {
     /// The situation, visible to everyone.
     pub scenario: String,
     pub rubric: Rubric,
-    /// The reveal is refused below this many submissions (at least 2).
+    /// The reveal is refused below this many submissions (at least 3).
     pub reveal_threshold: u32,
     pub phase: RolePlayPhase,
     /// How many members have submitted; never who.

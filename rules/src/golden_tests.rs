@@ -487,7 +487,9 @@ fn script() -> Stored {
         json!({"type": "update_commitment", "commitment_id": 1, "status": "missed"}),
     );
     s.act(bob, json!({"type": "submit_numbers", "values": {"calls": 20, "revenue": 9100}, "sharing": "named"}));
-    s.act(ann, json!({"type": "role_play", "action": {"kind": "set_up", "seller": cy, "buyer": bob, "scenario": "Cold call.", "rubric": rubric(), "reveal_threshold": 2}}));
+    // No buyer, so Bob scores too: a reveal needs three scorers (format 2's story; format 1's
+    // had a buyer and a threshold of 2, which the rules no longer allow).
+    s.act(ann, json!({"type": "role_play", "action": {"kind": "set_up", "seller": cy, "scenario": "Cold call.", "rubric": rubric()}}));
     let role_play = s.role_play_id();
     s.act(
         ann,
@@ -495,6 +497,7 @@ fn script() -> Stored {
     );
     s.submit(ann, &[2, 5], "Slow start.");
     s.submit(fran, &[4, 4], "Nice recovery.");
+    s.submit(bob, &[3, 3], "Steady.");
     let scoring_seq = s.state.seq;
     stored.scoring_snapshot = s.snapshot();
     s.act(ann, json!({"type": "role_play", "action": {"kind": "close_scoring", "role_play_id": role_play}}));
@@ -870,7 +873,7 @@ fn check_golden(dir: &str) -> Vec<RoomState> {
         .revealed
         .last()
         .expect("a revealed role play");
-    assert_eq!(revealed.submission_count, 2);
+    assert_eq!(revealed.submission_count, if format < 2 { 2 } else { 3 });
 
     // Every kind of stored event of the directory's format is in the logs.
     let seen: BTreeSet<String> = events_1.iter().chain(&events_2).map(kind).collect();

@@ -164,10 +164,19 @@ fn joins_check_secrets_names_and_room_size() {
 fn nobody_joins_under_a_name_that_reads_like_a_members() {
     let mut state = new_room();
     join(&mut state, facilitator("Fran")).unwrap();
-    for alike in ["fran", "FRAN", "Fr\u{200D}an", "\u{FF26}\u{FF52}\u{FF41}\u{FF4E}"] {
+    for alike in [
+        "fran",
+        "FRAN",
+        "Fr\u{200D}an",
+        "\u{FF26}\u{FF52}\u{FF41}\u{FF4E}",
+    ] {
         let refused = join(&mut state, invite(alike)).unwrap_err();
         assert_eq!(refused.code, ErrorCode::Conflict, "{alike:?}");
-        assert!(refused.message.contains("called \"Fran\" already"), "{}", refused.message);
+        assert!(
+            refused.message.contains("called \"Fran\" already"),
+            "{}",
+            refused.message
+        );
     }
     assert_eq!(
         join(&mut state, invite("Fran\u{200B}")).unwrap_err().code,

@@ -1249,7 +1249,7 @@ async fn a_scorer_who_reloads_is_told_they_submitted_and_nobody_else_is() {
         scenario: SCENARIO.into(),
         buyer_brief: None,
         rubric: rubric(),
-        reveal_threshold: Some(2),
+        reveal_threshold: Some(3),
     }))
     .await;
     let frame = event_seen(&mut fran, |frame| {

@@ -377,7 +377,7 @@ export type RolePlayInfo = { role_play_id: RolePlayId, seller: MemberId, buyer?:
  */
 scenario: string, rubric: Rubric, 
 /**
- * The reveal is refused below this many submissions (at least 2).
+ * The reveal is refused below this many submissions (at least 3).
  */
 reveal_threshold: number, phase: RolePlayPhase, 
 /**

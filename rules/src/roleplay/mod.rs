@@ -67,8 +67,10 @@ pub const REVEALED_KEPT_MAX: usize = 10;
 pub const TREND_POINTS_PER_SELLER_MAX: usize = 50;
 /// The reveal threshold when the facilitator names none.
 pub const REVEAL_THRESHOLD_DEFAULT: u32 = 3;
-/// The lowest reveal threshold: with one submission, its author would be known.
-pub const REVEAL_THRESHOLD_MIN: u32 = 2;
+/// The lowest reveal threshold. With one submission its author would be known; with two,
+/// each of the two scorers could subtract their own scores from the results and read the
+/// other's scores and comment.
+pub const REVEAL_THRESHOLD_MIN: u32 = 3;
 
 /// A random name for one submission in the bag. It says nothing about who submitted or when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

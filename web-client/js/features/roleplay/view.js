@@ -151,7 +151,7 @@ export const rolePlayPanel = {
       scenario.value = setupDraft.scenario;
       const brief = h('textarea', { id: 'roleplay-brief', rows: 2, maxlength: SCENARIO_CHARS_MAX, placeholder: 'Only the buyer sees this.' });
       brief.value = setupDraft.brief;
-      const threshold = h('input', { type: 'number', id: 'roleplay-threshold', min: 2, max: 50, step: 1, value: setupDraft.threshold, ...invalidProps('roleplay-threshold') });
+      const threshold = h('input', { type: 'number', id: 'roleplay-threshold', min: 3, max: 50, step: 1, value: setupDraft.threshold, ...invalidProps('roleplay-threshold') });
       /** Copies the fields on the page (the event's form) into the draft. @param {Event} event */
       const keep = (event) => Object.assign(setupDraft, {
         seller: formField(event, 'roleplay-seller').value, buyer: formField(event, 'roleplay-buyer').value,
@@ -188,8 +188,8 @@ export const rolePlayPanel = {
         if (!setupDraft.seller) found.push({ field: 'roleplay-seller', message: 'Choose who plays the seller.' });
         if (!setupDraft.scenario.trim()) found.push({ field: 'roleplay-scenario', message: 'Describe the scenario everyone will see.' });
         const wanted = Number(setupDraft.threshold);
-        if (setupDraft.threshold.trim() !== '' && !(Number.isInteger(wanted) && wanted >= 2)) {
-          found.push({ field: 'roleplay-threshold', message: 'The reveal needs a whole number of submissions, at least 2.' });
+        if (setupDraft.threshold.trim() !== '' && !(Number.isInteger(wanted) && wanted >= 3)) {
+          found.push({ field: 'roleplay-threshold', message: 'The reveal needs a whole number of submissions, at least 3.' });
         }
         const checked = rubricDraft ? checkRubric(rubricDraft) : { rubric: null, problems: [{ field: 'roleplay-template', message: 'Choose a rubric template.' }] };
         found.push(...checked.problems);
