@@ -12,12 +12,22 @@ async fn main() -> anyhow::Result<()> {
             &std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
         ))
         .init();
+    raise_open_files_limit();
     let server = Server::bind(config).await?;
     println!(
         "Roundtable is running. Open {}/ in a browser.",
         server.public_base()
     );
     server.run(stop_signal()).await
+}
+
+/// Every connection is a file descriptor, and the soft limit is often 1,024: it goes up to the
+/// hard limit before the server accepts anything.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(open_files_max = limit, "open files limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open files limit"),
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.
