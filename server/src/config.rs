@@ -114,7 +114,8 @@ pub struct Limits {
     #[arg(long, env = "ROUNDTABLE_REPLAY_EVENTS_MAX", default_value_t = Limits::REPLAY_EVENTS_MAX)]
     pub replay_events_max: usize,
 
-    /// Rejected frames in a row after which a connection is closed with `policy_violation`.
+    /// Bad frames in a row after which a connection is closed with `policy_violation`
+    /// (`rate_limited` answers do not count).
     #[arg(long, env = "ROUNDTABLE_ERRORS_IN_A_ROW_MAX", default_value_t = Limits::ERRORS_IN_A_ROW_MAX)]
     pub errors_in_a_row_max: u32,
 

@@ -335,7 +335,16 @@ impl Connection {
                 "more than {} requests per second; slow down",
                 limits.requests_per_second
             );
-            return Err(self.reject(outbox, id, ErrorCode::RateLimited, message));
+            // Not a bad frame, only too many: a burst must not count toward the close for bad
+            // frames in a row, or a busy page would be locked out.
+            return Err(self.push_or_close(
+                outbox,
+                &ServerMessage::Error {
+                    id,
+                    code: ErrorCode::RateLimited,
+                    message,
+                },
+            ));
         }
         parse_frame(text).map_err(|FrameError { id, code, message }| {
             if code == ErrorCode::UnsupportedVersion {
