@@ -301,6 +301,8 @@ fn script() -> Stored {
     s.act(ann, json!({"type": "submit_numbers", "values": {"calls": 42, "revenue": 18500.5}, "sharing": "named"}));
     s.act(bob, json!({"type": "submit_numbers", "values": {"calls": 13, "revenue": 7000}, "sharing": "anonymous"}));
     s.act(cy, json!({"type": "submit_numbers", "values": {"calls": 77, "revenue": 1.0 / 3.0}, "sharing": "named"}));
+    // Format 2's story: Dee's numbers leave the group's view when she is removed.
+    s.act(dee, json!({"type": "submit_numbers", "values": {"calls": 5, "revenue": 100}, "sharing": "named"}));
     s.act(cy, json!({"type": "post_practice", "title": "Referral ask", "description": "Ask for a referral after the first win.", "tags": ["referrals"], "outcome": "worked"}));
     let practice_id = s.state.practices.practices[0].practice_id;
     s.act(
@@ -937,4 +939,72 @@ fn check_golden(dir: &str) -> Vec<RoomState> {
         .collect();
     rooms.extend([after_meeting_1, after_meeting_2]);
     rooms
+}
+
+/// What pages see of the golden story, for the web client's own store to replay
+/// (`web-client/tests/consistency.test.mjs`): for each member and each meeting, the snapshot a
+/// page gets at the meeting's start, every frame that page receives, and the snapshot a fresh
+/// page gets at the end. The page's state rebuilt from the first two must be the third.
+#[test]
+fn write_what_pages_see_of_the_story() {
+    let stored = script();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("..")
+                    .join(dir)
+            }
+        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("client-consistency");
+    std::fs::create_dir_all(&dir).unwrap();
+    let last = crate::stored::decode_snapshot(&stored.last_snapshot).unwrap();
+    let meetings = [
+        ("meeting-1", &stored.first_snapshot, &stored.meeting_1_log),
+        (
+            "meeting-2",
+            &stored.meeting_2_snapshot,
+            &stored.meeting_2_log,
+        ),
+    ];
+    let mut written = 0;
+    for member in &last.members {
+        let viewer = member.id;
+        for (name, snapshot, log) in meetings {
+            let mut state = crate::stored::decode_snapshot(snapshot).unwrap();
+            let start = state.to_wire_snapshot_for(viewer);
+            let mut frames = Vec::new();
+            for (index, entry) in log.iter().enumerate() {
+                let seq = index as u64 + 1;
+                if seq <= state.seq {
+                    continue;
+                }
+                let event = crate::stored::decode_event(entry).unwrap();
+                if matches!(event.event, RoomEvent::NextMeetingStarted { .. }) {
+                    break; // pages get a new snapshot then
+                }
+                state.apply(seq, event.at_ms, &event.event);
+                let audience = event.event.audience();
+                if audience == crate::state::Audience::Everyone
+                    || audience == crate::state::Audience::Only(viewer)
+                {
+                    frames.push(wire::EventFrame {
+                        seq,
+                        at_ms: event.at_ms,
+                        event: event.event.to_wire(event.at_ms),
+                    });
+                }
+            }
+            let end = state.to_wire_snapshot_for(viewer);
+            let record = json!({"viewer": viewer, "meeting": name, "start": start, "frames": frames, "end": end});
+            let file = dir.join(format!("{name}-{}.json", member.display_name));
+            std::fs::write(file, serde_json::to_vec(&record).unwrap()).unwrap();
+            written += 1;
+        }
+    }
+    assert!(written >= 8, "a record per member and meeting");
 }

@@ -255,6 +255,16 @@ fn remove_member(
         });
     }
     events.push(RoomEvent::MemberRemoved { member_id });
+    // Their numbers leave the group's view: everyone gets the view without them (the metrics
+    // are unchanged), so no page keeps showing a removed member's values or old quartiles.
+    if state.activity.current.contains_key(&member_id) {
+        let mut without = state.activity.clone();
+        without.remove_member(member_id);
+        events.push(RoomEvent::MetricsSet {
+            metrics: without.metrics.clone(),
+            view: without.view(),
+        });
+    }
     let ended = flow::on_member_removed(&state.flow, member_id, now_ms);
     events.extend(ended.into_iter().map(RoomEvent::from));
     Ok(events)

@@ -35,6 +35,17 @@ export const commitmentsFeature = {
   events: {
     commitment_added(own, event) { upsert(own, event.commitment, event.owner_accountability); },
     commitment_updated(own, event) { upsert(own, event.commitment, event.owner_accountability); },
+    // A new member starts with nothing to account for, in this meeting.
+    member_added(own, event) {
+      own.accountability[event.member.member_id] ??= {
+        member_id: event.member.member_id, completion_rate_percent: null, resolved_count: 0, streak: 0, overdue_count: 0, meetings_counted: 1,
+      };
+    },
+    // A removed member's commitments leave the board, as they leave the server's.
+    member_removed(own, event) {
+      own.commitments = own.commitments.filter((commitment) => commitment.owner !== event.member_id);
+      delete own.accountability[event.member_id];
+    },
   },
 };
 

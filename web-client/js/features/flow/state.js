@@ -38,10 +38,13 @@
 function withStatus(item, status, atMs) {
   const since = item.current_since_ms;
   const spent = (item.spent_ms ?? 0) + (since != null ? Math.max(0, atMs - since) : 0);
-  const next = { ...item, status, spent_ms: spent };
-  delete next.current_since_ms;
+  const { spent_ms: _spent, current_since_ms: _since, ...rest } = item;
+  // As the server writes it: no time spent is no field, and only a current item runs.
+  /** @type {any} */
+  const next = { ...rest, status };
+  if (spent > 0) next.spent_ms = spent;
   if (status === 'current') next.current_since_ms = atMs;
-  return next;
+  return /** @type {AgendaItem} */ (next);
 }
 
 /**

@@ -143,5 +143,9 @@ export const rolePlayFeature = {
     role_play(own, event) {
       applyRolePlayChange(own, event.change);
     },
+    // A removed member's trend as a seller leaves with them, as it does on the server.
+    member_removed(own, event) {
+      own.view.seller_trends = own.view.seller_trends.filter((trend) => trend.seller !== event.member_id);
+    },
   },
 };
