@@ -1,0 +1,191 @@
+//! The changes to a meeting the server pushes ([`Event`], inside a numbered
+//! [`EventFrame`](crate::EventFrame)), applied by clients to their copy of the snapshot.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::*;
+
+/// A change to the meeting, applied by clients to their copy of the snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// A new member entered the group (through the invite or facilitator link).
+    MemberAdded {
+        member: MemberInfo,
+    },
+    /// A member came online or went offline.
+    PresenceChanged {
+        member_id: MemberId,
+        online: bool,
+        reason: PresenceReason,
+    },
+    GroupRenamed {
+        name: String,
+    },
+    /// A facilitator set the group's time zone.
+    TimeZoneSet {
+        time_zone: String,
+    },
+    /// The member is no longer in the group.
+    MemberRemoved {
+        member_id: MemberId,
+    },
+    RoleChanged {
+        member_id: MemberId,
+        role: Role,
+    },
+    /// The member joined the end of the speaker queue.
+    HandRaised {
+        member_id: MemberId,
+    },
+    /// The member left the speaker queue.
+    HandLowered {
+        member_id: MemberId,
+    },
+    CommitmentAdded {
+        commitment: Commitment,
+        owner_accountability: MemberAccountability,
+    },
+    /// A commitment's status or note changed; `commitment` is its new whole state.
+    CommitmentUpdated {
+        commitment: Commitment,
+        owner_accountability: MemberAccountability,
+    },
+    /// The metrics or the submitted numbers changed.
+    BenchmarksChanged {
+        view: BenchmarkView,
+    },
+    PracticePosted {
+        practice: Practice,
+    },
+    PracticeUpvoted {
+        practice_id: PracticeId,
+        member_id: MemberId,
+        up: bool,
+    },
+    PracticeCommented {
+        practice_id: PracticeId,
+        comment: PracticeComment,
+    },
+    /// The facilitator ended this meeting and started the next; a snapshot of the new meeting
+    /// follows. This is the last event of the ended meeting.
+    NextMeetingStarted {
+        meeting: MeetingInfo,
+    },
+    /// Role play and scoring (see [`RolePlayEvent`]).
+    RolePlay {
+        change: RolePlayEvent,
+    },
+    // Meeting flow (see `flow.rs` and PROTOCOL.md, "Meeting flow").
+    AgendaItemAdded {
+        item: AgendaItem,
+        position: u32,
+    },
+    /// The item's fields changed; `item` is the whole item now.
+    AgendaItemEdited {
+        item: AgendaItem,
+    },
+    AgendaItemRemoved {
+        item_id: AgendaItemId,
+    },
+    AgendaReordered {
+        order: Vec<AgendaItemId>,
+    },
+    AgendaItemStatusChanged {
+        item_id: AgendaItemId,
+        status: AgendaItemStatus,
+    },
+    AgendaItemProposed {
+        proposal: Proposal,
+    },
+    /// Accepted (an `agenda_item_added` follows) or declined.
+    ProposalClosed {
+        proposal_id: ProposalId,
+        accepted: bool,
+    },
+    AgendaTemplateSaved {
+        items: Vec<TemplateItem>,
+    },
+    RoundStarted {
+        round: RoundInfo,
+    },
+    /// The round's speakers in their new order.
+    RoundSpeakersReordered {
+        order: Vec<MemberId>,
+    },
+    RoundSpeakerChanged {
+        member_id: MemberId,
+        status: SpeakerStatus,
+    },
+    RoundAutoAdvanceSet {
+        auto_advance: bool,
+    },
+    RoundEnded,
+    /// A facilitator ended the meeting at the frame's `at_ms` (`flow.ended_at_ms`).
+    MeetingEnded,
+    /// The timer changed (started, paused, resumed, extended) or stopped (`null`).
+    TimerSet {
+        timer: Option<TimerInfo>,
+    },
+    /// The timer reached its deadline. Sent once per deadline, whether or not anyone acts.
+    TimeUp {
+        subject: TimerSubject,
+        deadline_ms: UnixMs,
+    },
+    /// A member's turn ended after `talk_ms` of talk (paused time excluded); `in_round` says
+    /// whether it was a round turn (then it adds to the round speaker's `talk_ms` too).
+    TurnEnded {
+        member_id: MemberId,
+        talk_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_box_ms: Option<u64>,
+        in_round: bool,
+    },
+    /// The called speaker changed (`null`: nobody called has the floor).
+    FloorGiven {
+        floor: Option<FloorInfo>,
+    },
+    ProblemPhaseStarted {
+        item_id: AgendaItemId,
+        presenter: MemberId,
+        phase: ProblemPhase,
+    },
+    SuggestionAdded {
+        item_id: AgendaItemId,
+        suggestion: Suggestion,
+    },
+    SuggestionsChosen {
+        item_id: AgendaItemId,
+        suggestion_ids: Vec<SuggestionId>,
+    },
+    // Dot votes (PROTOCOL.md, "Dot votes"): counts for everyone, never who voted.
+    /// A suggestion's dots now number `votes`.
+    SuggestionVotesCounted {
+        item_id: AgendaItemId,
+        suggestion_id: SuggestionId,
+        votes: u32,
+    },
+    /// Private to the voter: your dot on the suggestion is there (`voted`) or taken back.
+    YourVoteSet {
+        item_id: AgendaItemId,
+        suggestion_id: SuggestionId,
+        voted: bool,
+    },
+}
+
+/// Why a member's presence changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceReason {
+    /// Opened a connection to the room.
+    Joined,
+    /// Closed their last connection cleanly.
+    Left,
+    /// Their last connection dropped without a close (network loss, slow client).
+    ConnectionLost,
+    /// The facilitator removed them.
+    Removed,
+    /// The server restarted; they were online before and have not come back yet.
+    ServerRestart,
+}
