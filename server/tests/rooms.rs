@@ -971,3 +971,62 @@ async fn a_burst_of_requests_is_rate_limited_but_never_closes_the_connection() {
     ann.ok(roundtable_protocol::Request::RaiseHand).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn wrong_credentials_load_no_room_and_hold_no_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        live_rooms_max: 1,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(dir.path(), limits).await;
+    let target = create_group(server.addr, "Target").await;
+    let other = create_group(server.addr, "Other").await;
+    let live_rooms = || async {
+        let (_, body) = support::http_get(server.addr, "/healthz", None).await;
+        serde_json::from_str::<roundtable_protocol::Health>(body.trim())
+            .unwrap()
+            .live_rooms
+    };
+    // Exports and joins with wrong secrets and tokens, many times over.
+    let meetings = format!("/api/groups/{}/meetings", target.group_id);
+    for _ in 0..12 {
+        let (status, _) = support::http_get(server.addr, &meetings, Some("nope")).await;
+        assert_eq!(status, 401);
+    }
+    for credential in [
+        Credential::Facilitator {
+            secret: "wrong".into(),
+            display_name: "Mallory".into(),
+            member_token: None,
+        },
+        Credential::Invite {
+            secret: "wrong".into(),
+            display_name: "Mallory".into(),
+            observer: false,
+        },
+        Credential::MemberToken {
+            token: "wrong".into(),
+        },
+    ] {
+        for _ in 0..4 {
+            let mut mallory = TestClient::connect(server.addr).await;
+            let refused = mallory
+                .join(target.group_id, credential.clone(), None)
+                .await
+                .unwrap_err();
+            assert_eq!(refused.0, ErrorCode::Unauthorized);
+        }
+    }
+    assert_eq!(live_rooms().await, 0, "no refused request loaded a room");
+    // A facilitator's export reads the stored group without loading its room either.
+    let (status, _) =
+        support::http_get(server.addr, &meetings, Some(&target.facilitator_secret)).await;
+    assert_eq!(status, 200);
+    assert_eq!(live_rooms().await, 0);
+    // The one slot is free for the group that meets.
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&other, "Fran").await;
+    assert_eq!(live_rooms().await, 1);
+    server.stop().await;
+}

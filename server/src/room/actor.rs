@@ -167,19 +167,14 @@ const PRESENCE_RETRY: Duration = Duration::from_secs(1);
 /// command's frames wait only for a handful of others.
 const COMMANDS_PER_STEP_MAX: usize = 16;
 
-/// Builds a room from what the store holds and starts its task. `lease` is the group's ownership
-/// lease, which the caller has taken: the room renews it while it lives and releases it when it
-/// stops. `on_stop` runs when the task ends (the registry uses it to forget the room).
-pub fn spawn(
-    context: RoomContext,
-    lease: Lease,
-    loaded: LoadedRoom,
-    commands: mpsc::Receiver<RoomCommand>,
-    on_stop: impl FnOnce() + Send + 'static,
-) -> Result<(), StoreError> {
+/// A room's state from what the store holds: the snapshot, then each entry of the log after it,
+/// in order (each also handed to `each`).
+pub fn fold_stored(
+    loaded: &LoadedRoom,
+    mut each: impl FnMut(u64, &roundtable_rules::StoredEvent),
+) -> Result<RoomState, StoreError> {
     let mut state = stored::decode_snapshot(&loaded.snapshot.bytes)
         .map_err(|error| StoreError::Corrupt(error.to_string()))?;
-    let mut recent = VecDeque::new();
     for entry in &loaded.tail {
         let stored = stored::decode_event(&entry.bytes)
             .map_err(|error| StoreError::Corrupt(format!("seq {}: {error}", entry.seq)))?;
@@ -190,12 +185,29 @@ pub fn spawn(
             )));
         }
         state.apply(entry.seq, stored.at_ms, &stored.event);
+        each(entry.seq, &stored);
+    }
+    Ok(state)
+}
+
+/// Builds a room from what the store holds and starts its task. `lease` is the group's ownership
+/// lease, which the caller has taken: the room renews it while it lives and releases it when it
+/// stops. `on_stop` runs when the task ends (the registry uses it to forget the room).
+pub fn spawn(
+    context: RoomContext,
+    lease: Lease,
+    loaded: LoadedRoom,
+    commands: mpsc::Receiver<RoomCommand>,
+    on_stop: impl FnOnce() + Send + 'static,
+) -> Result<(), StoreError> {
+    let mut recent = VecDeque::new();
+    let state = fold_stored(&loaded, |seq, stored| {
         recent.push_back(RecentEvent {
-            seq: entry.seq,
-            frame: event_frame(entry.seq, stored.at_ms, &stored.event),
+            seq,
+            frame: event_frame(seq, stored.at_ms, &stored.event),
             audience: stored.event.audience(),
         });
-    }
+    })?;
     while recent.len() > context.limits.recent_events_max {
         recent.pop_front();
     }

@@ -6,6 +6,11 @@
 //! another process holds it, the join is refused with `room_elsewhere` and nothing is loaded.
 //! The room, which is handed the [`Lease`], renews it while it is live and releases it when it
 //! stops.
+//!
+//! Nothing a client without a valid credential does loads a room or holds a slot of
+//! `live_rooms_max`: a join to a room that is not live is first checked against the group as
+//! stored ([`Registry::join`]), and exports read the stored group when its room is not live
+//! ([`Registry::read`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +26,8 @@ use super::ConnectionId;
 use super::actor::{self, JoinCommand, RoomCommand, RoomContext};
 use super::lease::Lease;
 use crate::transport::outbox::Outbox;
-use roundtable_rules::state::{RoomError, RoomState};
+use roundtable_rules::secret::hash_secret;
+use roundtable_rules::state::{FreshMember, RoomError, RoomState, decide_join};
 
 /// Commands waiting for one room; a sender waits when it is full.
 const ROOM_QUEUE_MAX: usize = 1024;
@@ -90,6 +96,22 @@ impl Registry {
         group_id: GroupId,
         args: JoinArgs,
     ) -> Result<(RoomHandle, MemberId), RoomError> {
+        if !self.rooms.contains_key(&group_id) {
+            // The credential first, against the group as stored: a refused join loads nothing.
+            // The room decides the join again once loaded.
+            let state = self.stored(group_id).await?;
+            let fresh = FreshMember {
+                member_id: MemberId::random(),
+                token: String::new(),
+                token_hash: hash_secret(""),
+            };
+            decide_join(
+                &state,
+                &args.credential,
+                fresh,
+                &self.context.limits.rules(),
+            )?;
+        }
         for _ in 0..JOIN_ATTEMPTS_MAX {
             let (slot, handle) = self.room(group_id).await?;
             let (reply, answer) = oneshot::channel();
@@ -116,7 +138,40 @@ impl Registry {
         ))
     }
 
-    /// A copy of a group's room state (loading the room if needed), for exports.
+    /// A group's state for a reader who does not join (an export): the live room's when it is
+    /// live, else the group as stored, without loading its room.
+    pub async fn read(&self, group_id: GroupId) -> Result<Box<RoomState>, RoomError> {
+        if self.rooms.contains_key(&group_id) {
+            return self.inspect(group_id).await;
+        }
+        self.stored(group_id).await.map(Box::new)
+    }
+
+    /// The group as the store holds it, read without a lease or a slot.
+    async fn stored(&self, group_id: GroupId) -> Result<RoomState, RoomError> {
+        match self.context.store.load_room(group_id).await {
+            Ok(Some(loaded)) => actor::fold_stored(&loaded, |_, _| {}).map_err(|error| {
+                warn!(group = %group_id, %error, "stored room is damaged");
+                RoomError::new(
+                    ErrorCode::Internal,
+                    "the group's stored data could not be read",
+                )
+            }),
+            Ok(None) => Err(RoomError::new(
+                ErrorCode::NotFound,
+                format!("no group {group_id}; check the link"),
+            )),
+            Err(error) => {
+                warn!(group = %group_id, %error, "could not read a group");
+                Err(RoomError::new(
+                    ErrorCode::StorageUnavailable,
+                    "the group could not be loaded; try again shortly",
+                ))
+            }
+        }
+    }
+
+    /// A copy of a group's room state (loading the room if needed).
     pub async fn inspect(&self, group_id: GroupId) -> Result<Box<RoomState>, RoomError> {
         for _ in 0..JOIN_ATTEMPTS_MAX {
             let (slot, handle) = self.room(group_id).await?;
