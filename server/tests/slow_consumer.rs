@@ -53,6 +53,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         clock: Arc::new(SystemClock),
         shutdown,
         lease_owner: Arc::from("slow-consumer-test"),
+        public_base: Arc::from("http://127.0.0.1:1"),
     });
 
     // The slow one joins and never reads its queue.

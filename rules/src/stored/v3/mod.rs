@@ -1,5 +1,9 @@
 //! Stored format 3: format 2 with
-//! - (nothing yet: each change that needs format 3 adds its line here, and its types below).
+//! - links that can be made anew and members' sessions that can be revoked: the snapshot's
+//!   `access` (each link's version, every session with its token's hash and when it was last
+//!   seen), and the events `link_rotated` (the new secret's hash, never the secret),
+//!   `session_revoked` and `session_started`. A format 2 room's members get one session each,
+//!   with the token they have.
 //!
 //! Every other stored type is format 2's own (taken with a glob `pub use`, which the types
 //! defined here shadow, since format 2's types never change); the types that hold a change are
@@ -37,18 +41,95 @@ pub struct Snapshot {
     pub role_play: RolePlayState,
     pub seq: u64,
     pub flow: FlowState,
+    pub access: Access,
 }
 
 mirror_struct!(Snapshot <=> state::RoomState {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow,
+    role_play, seq, flow, access,
 });
 
 type V2Snapshot = v2::Snapshot;
-forward_struct!(V2Snapshot => Snapshot {
-    group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow,
+impl From<V2Snapshot> for Snapshot {
+    fn from(old: V2Snapshot) -> Snapshot {
+        // Each member has the one token they were given: one session each, numbered from the
+        // token as today's rules number them.
+        let sessions: Vec<Session> = old
+            .members
+            .iter()
+            .map(|member| Session {
+                member_id: member.id,
+                session_id: crate::access::session_id_of(crate::secret::SecretHash(
+                    member.token_hash.0,
+                )),
+                token_hash: member.token_hash,
+                started_at_ms: member.joined_at_ms,
+                last_seen_ms: member.joined_at_ms,
+            })
+            .collect();
+        let access = Access {
+            links: LinkVersions::default(),
+            sessions,
+        };
+        Snapshot {
+            group: old.group,
+            meeting: old.meeting,
+            members: old.members,
+            online: old.online,
+            hands: old.hands,
+            commitments: old.commitments,
+            activity: old.activity,
+            practices: old.practices,
+            past_meetings: old.past_meetings,
+            role_play: old.role_play,
+            seq: old.seq,
+            flow: old.flow,
+            access,
+        }
+    }
+}
+
+/// The links' versions and the members' sessions (`access::Access`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Access {
+    pub links: LinkVersions,
+    pub sessions: Vec<Session>,
+}
+
+mirror_struct!(Access <=> crate::access::Access { links, sessions });
+
+/// How many times each link was made anew.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinkVersions {
+    pub invite: u32,
+    pub facilitator: u32,
+}
+
+mirror_struct!(LinkVersions <=> roundtable_protocol::LinkVersions { invite, facilitator });
+
+/// One member token the server issued (`access::Session`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub member_id: Uuid,
+    pub session_id: u32,
+    pub token_hash: SecretHash,
+    pub started_at_ms: u64,
+    pub last_seen_ms: u64,
+}
+
+mirror_struct!(Session <=> crate::access::Session {
+    member_id, session_id, token_hash, started_at_ms, last_seen_ms,
 });
+
+/// One of the group's two links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    Invite,
+    Facilitator,
+}
+
+mirror_enum!(LinkKind <=> roundtable_protocol::LinkKind { Invite, Facilitator });
 
 /// One event of a meeting's log (`StoredEvent`): the event and when it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,6 +218,20 @@ pub enum RoomEvent {
         event: FlowEvent,
     },
     // Format 3's events go here.
+    LinkRotated {
+        link: LinkKind,
+        version: u32,
+        secret_hash: SecretHash,
+    },
+    SessionRevoked {
+        member_id: Uuid,
+        session_id: u32,
+    },
+    SessionStarted {
+        member_id: Uuid,
+        session_id: u32,
+        token_hash: SecretHash,
+    },
 }
 
 /// The variants `RoomEvent` shares with format 2's, for the conversion forward from it.
@@ -168,6 +263,9 @@ macro_rules! room_event_variants_v2 {
 
 room_event_variants_v2!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
     // Format 3's events go here too.
+    LinkRotated { link, version, secret_hash },
+    SessionRevoked { member_id, session_id },
+    SessionStarted { member_id, session_id, token_hash },
 });
 
 type V2RoomEvent = v2::RoomEvent;
