@@ -29,6 +29,7 @@ export const CLOSING_WORDS = /** @type {Record<CloseReason, string>} */ ({
   join_timeout: 'Joining took too long. Trying again.',
   unsupported_version: 'This page is out of date for the server. Reload the page.',
   room_moved: 'The meeting is moving between servers. Reconnecting and picking up where it was.',
+  session_revoked: 'A facilitator ended this device\'s session. Reload the page to join again through the invite link.',
 });
 
 /**
