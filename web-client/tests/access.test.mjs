@@ -44,8 +44,8 @@ test('a facilitator makes the links anew and ends a session; old links fail and 
     // panel says so instead of guessing.
     await panel.locator('#access-invite-missing').waitFor();
     await waitUntil(fran.page, 'Fran sees her own session, online',
-      () => document.querySelector('#sessions-body th')?.textContent === 'Fran (you)'
-        && document.querySelector('#sessions-body td:nth-child(3)')?.textContent === 'Online now');
+      () => document.querySelector('#sessions-body .session-name')?.textContent === 'Fran (you)'
+        && document.querySelector('#sessions-body .session-seen')?.textContent?.endsWith('online now'));
     await checkAccessibility(fran.page, 'links and sessions, laptop light');
     assert.ok((await panelFits(fran.page)).fits, 'the panel fits the laptop');
 
@@ -75,7 +75,7 @@ test('a facilitator makes the links anew and ends a session; old links fail and 
     const beaMemory = await bea.page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('roundtable:group:'))?.[1] ?? '');
     assert.match(beaMemory, /"invite_version":1/, 'Bea\'s page knows its invite link is the current one');
     await waitUntil(fran.page, 'Fran sees Bea\'s session',
-      () => [...document.querySelectorAll('#sessions-body th')].some((cell) => cell.textContent === 'Bea'));
+      () => [...document.querySelectorAll('#sessions-body .session-name')].some((cell) => cell.textContent === 'Bea'));
 
     // The old invite link fails and says why.
     const mallory = await (await browser.newContext(PHONE)).newPage();
@@ -96,7 +96,7 @@ test('a facilitator makes the links anew and ends a session; old links fail and 
     const gus = await join(browser, facilitatorLink, 'Gus', { ...PHONE, colorScheme: 'dark' }, 'Enter as facilitator');
     await showView(gus.page, 'people');
     await gus.page.locator('#panel-access').getByRole('heading', { name: 'Links and sessions' }).waitFor();
-    await waitUntil(gus.page, 'Gus sees the sessions', () => document.querySelectorAll('#sessions-body tr').length === 3);
+    await waitUntil(gus.page, 'Gus sees the sessions', () => document.querySelectorAll('#sessions-body .session').length === 3);
     await checkAccessibility(gus.page, 'links and sessions, phone dark');
     const fits = await panelFits(gus.page);
     assert.ok(fits.fits, `the panel fits the phone: ${JSON.stringify(fits)}`);
@@ -119,7 +119,7 @@ test('a facilitator makes the links anew and ends a session; old links fail and 
     const afterMemory = await bea.page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('roundtable:group:'))?.[1] ?? '');
     assert.doesNotMatch(afterMemory, /member_token/, 'the revoked token is forgotten');
     await waitUntil(fran.page, 'Bea\'s session is gone from the list',
-      () => ![...document.querySelectorAll('#sessions-body th')].some((cell) => cell.textContent === 'Bea'));
+      () => ![...document.querySelectorAll('#sessions-body .session-name')].some((cell) => cell.textContent === 'Bea'));
     await screenshot(bea.page, 'access-session-ended');
 
     // Removing a facilitator offers a new facilitator link, ticked.

@@ -70,15 +70,8 @@ export const accessPanel = {
     const facilitatorArea = h('div', { class: 'access-link', id: 'access-facilitator' });
     const rotateFacilitator = h('button', { type: 'button', class: 'button secondary', id: 'rotate-facilitator' }, 'Make a new facilitator link');
     const refresh = h('button', { type: 'button', class: 'button secondary small', id: 'refresh-sessions' }, 'Refresh');
-    const sessionsBody = h('tbody', { id: 'sessions-body' });
+    const sessionsBody = h('ul', { class: 'session-list', id: 'sessions-body', 'aria-labelledby': 'sessions-title' });
     const sessionsNote = h('p', { class: 'hint', id: 'sessions-note', role: 'status' }, 'Loading the sessions…');
-    const table = h('table', { class: 'talk-table sessions-table', id: 'sessions-table', 'aria-labelledby': 'sessions-title' },
-      h('thead', {}, h('tr', {},
-        h('th', { scope: 'col' }, 'Member'),
-        h('th', { scope: 'col' }, 'Joined from this device'),
-        h('th', { scope: 'col' }, 'Last seen'),
-        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
-      sessionsBody);
     const element = h('section', { class: 'panel access-panel', id: 'panel-access', 'aria-labelledby': 'access-title', hidden: true },
       h('h2', { id: 'access-title' }, 'Links and sessions'),
       h('p', { class: 'hint' }, 'The server keeps only a fingerprint of each link, so it can check a link but cannot show it again. Making a link anew shows the new one here, and the old one stops working at once; everyone already in the group stays in.'),
@@ -91,7 +84,7 @@ export const accessPanel = {
       h('div', { class: 'panel-head' }, h('h3', { id: 'sessions-title' }, 'Sessions'), refresh),
       h('p', { class: 'hint' }, 'Each browser a member joined from is a session. End one when a device is lost: it is disconnected at once and its saved sign-in stops working. The member stays in the group and can join again through the invite link under the same name.'),
       sessionsNote,
-      h('div', { class: 'table-scroll' }, table));
+      sessionsBody);
 
     listen(rotateInvite, 'click', async () => {
       const sure = await confirmDialog('Make a new invite link?',
@@ -159,20 +152,24 @@ export const accessPanel = {
     const draw = () => {
       if (!sessions) return;
       sessionsNote.textContent = sessions.length === 0 ? 'No sessions.' : `${sessions.length} ${sessions.length === 1 ? 'session' : 'sessions'}.`;
-      const rows = sessions.map((session) => {
+      const list = sessions;
+      const rows = list.map((session) => {
         const member = store.member(session.member_id);
         const name = member?.display_name ?? 'A former member';
         const mine = session.member_id === store.myMemberId;
+        // With one session of one's own, it is the one in use: the server would refuse it.
+        const inUse = mine && list.filter((other) => other.member_id === session.member_id).length === 1;
         const button = h('button', {
           type: 'button', class: 'button secondary small revoke-session', 'data-member-id': session.member_id,
         }, 'End session…', h('span', { class: 'visually-hidden' }, ` (${name}, joined ${formatDateTime(session.started_at_ms)})`));
         button.disabled = !context.isConnected();
         listen(button, 'click', () => revoke(session));
-        return h('tr', { 'data-session-id': String(session.session_id) },
-          h('th', { scope: 'row' }, mine ? `${name} (you)` : name),
-          h('td', {}, formatDateTime(session.started_at_ms)),
-          h('td', {}, session.connections > 0 ? 'Online now' : formatDateTime(session.last_seen_ms)),
-          h('td', {}, button));
+        const seen = session.connections > 0 ? 'online now' : `last seen ${formatDateTime(session.last_seen_ms)}`;
+        return h('li', { class: 'session', 'data-session-id': String(session.session_id) },
+          h('div', { class: 'session-main' },
+            h('span', { class: 'session-name' }, mine ? `${name} (you)` : name),
+            h('span', { class: 'session-seen hint' }, `Joined ${formatDateTime(session.started_at_ms)} · ${seen}`)),
+          inUse ? h('span', { class: 'hint' }, 'this device') : button);
       });
       sessionsBody.replaceChildren(...rows);
     };
