@@ -199,6 +199,10 @@ pub struct GroupInfo {
     /// The time zone the group's minutes are written in (an IANA name); UTC when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// The group's video call link (https), which everyone can open from the room; absent
+    /// when none is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_url: Option<String>,
 }
 
 /// A meeting as clients see it.

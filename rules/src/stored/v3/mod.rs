@@ -1,5 +1,5 @@
 //! Stored format 3: format 2 with
-//! - (nothing yet: each change that needs format 3 adds its line here, and its types below).
+//! - the group's video call link (`Group::call_url`, the `call_link_set` event).
 //!
 //! Every other stored type is format 2's own (taken with a glob `pub use`, which the types
 //! defined here shadow, since format 2's types never change); the types that hold a change are
@@ -49,6 +49,29 @@ forward_struct!(V2Snapshot => Snapshot {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
     role_play, seq, flow,
 });
+
+/// The group: format 2's, with its video call link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: Uuid,
+    pub name: String,
+    pub facilitator_secret_hash: SecretHash,
+    pub invite_secret_hash: SecretHash,
+    pub created_at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_url: Option<String>,
+}
+
+mirror_struct!(Group <=> state::Group {
+    id, name, facilitator_secret_hash, invite_secret_hash, created_at_ms, time_zone, call_url,
+});
+
+type V2Group = v2::Group;
+forward_struct!(V2Group => Group {
+    id, name, facilitator_secret_hash, invite_secret_hash, created_at_ms, time_zone,
+} added { call_url: None });
 
 /// One event of a meeting's log (`StoredEvent`): the event and when it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,7 +159,10 @@ pub enum RoomEvent {
     Flow {
         event: FlowEvent,
     },
-    // Format 3's events go here.
+    // Format 3's events.
+    CallLinkSet {
+        url: Option<String>,
+    },
 }
 
 /// The variants `RoomEvent` shares with format 2's, for the conversion forward from it.
@@ -167,7 +193,7 @@ macro_rules! room_event_variants_v2 {
 }
 
 room_event_variants_v2!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
-    // Format 3's events go here too.
+    CallLinkSet { url },
 });
 
 type V2RoomEvent = v2::RoomEvent;
