@@ -27,6 +27,10 @@ pub enum Event {
     TimeZoneSet {
         time_zone: String,
     },
+    /// A facilitator set (or, with `null`, removed) the group's video call link.
+    CallLinkSet {
+        url: Option<String>,
+    },
     /// The member is no longer in the group.
     MemberRemoved {
         member_id: MemberId,

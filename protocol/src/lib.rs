@@ -234,6 +234,10 @@ pub struct GroupInfo {
     /// The time zone the group's minutes are written in (an IANA name); UTC when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// The group's video call link (https), which everyone can open from the room; absent
+    /// when none is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_url: Option<String>,
     /// The current version of each link, so a facilitator's page knows whether a link it
     /// remembers still works. Never a secret.
     #[serde(default, skip_serializing_if = "LinkVersions::never_rotated")]

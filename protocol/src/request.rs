@@ -26,12 +26,17 @@ pub enum Request {
         /// The client's own clock when it sent the ping.
         client_time_ms: UnixMs,
     },
-    /// Facilitator: give the group a new name.
-    /// The time zone the group's minutes and exports are written in: an IANA name such as
-    /// `Europe/Berlin` (facilitators only).
+    /// Facilitator: the time zone the group's minutes and exports are written in, an IANA name
+    /// such as `Europe/Berlin`.
     SetTimeZone {
         time_zone: String,
     },
+    /// Facilitator: the group's video call link (an https URL of any video service), which
+    /// everyone in the room can open; `null` removes it.
+    SetCallLink {
+        url: Option<String>,
+    },
+    /// Facilitator: give the group a new name.
     RenameGroup {
         name: String,
     },

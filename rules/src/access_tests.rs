@@ -24,6 +24,7 @@ fn new_room() -> RoomState {
             invite_secret_hash: hash_secret(INVITE_SECRET),
             created_at_ms: 1_000,
             time_zone: None,
+            call_url: None,
         },
         MeetingId::random(),
         1_000,

@@ -81,6 +81,7 @@ pub enum VoteCommand {
 pub enum MembershipCommand {
     RenameGroup { name: String },
     SetTimeZone { time_zone: String },
+    SetCallLink { url: Option<String> },
     RemoveMember { member_id: MemberId },
     SetRole { member_id: MemberId, role: Role },
     HandOverFacilitator { member_id: MemberId },
@@ -317,6 +318,9 @@ impl TryFrom<Request> for Command {
                 C(Change::Membership(MembershipCommand::SetTimeZone {
                     time_zone,
                 }))
+            }
+            Request::SetCallLink { url } => {
+                C(Change::Membership(MembershipCommand::SetCallLink { url }))
             }
             Request::RenameGroup { name } => {
                 C(Change::Membership(MembershipCommand::RenameGroup { name }))

@@ -31,6 +31,9 @@ pub enum RoomEvent {
     TimeZoneSet {
         time_zone: String,
     },
+    CallLinkSet {
+        url: Option<String>,
+    },
     MemberRemoved {
         member_id: MemberId,
     },

@@ -92,6 +92,7 @@ impl Script {
             invite_secret_hash: hash_secret(INVITE_SECRET),
             created_at_ms: 1_764_000_000_000,
             time_zone: None,
+            call_url: None,
         };
         Script {
             state: RoomState::new_group(group, MeetingId(uuid(2)), 1_764_000_000_000),
@@ -675,6 +676,7 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::PresenceChanged { .. } => "presence_changed",
         RoomEvent::GroupRenamed { .. } => "group_renamed",
         RoomEvent::TimeZoneSet { .. } => "time_zone_set",
+        RoomEvent::CallLinkSet { .. } => "call_link_set",
         RoomEvent::MemberRemoved { .. } => "member_removed",
         RoomEvent::RoleChanged { .. } => "role_changed",
         RoomEvent::HandRaised { .. } => "hand_raised",

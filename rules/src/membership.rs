@@ -275,6 +275,7 @@ pub(crate) fn decide_membership(
     match command {
         MembershipCommand::RenameGroup { name } => rename_group(state, name, limits),
         MembershipCommand::SetTimeZone { time_zone } => set_time_zone(state, time_zone),
+        MembershipCommand::SetCallLink { url } => set_call_link(state, url.as_deref()),
         MembershipCommand::RemoveMember { member_id } => {
             remove_member(state, by, *member_id, now_ms)
         }
@@ -305,6 +306,16 @@ fn set_time_zone(state: &RoomState, time_zone: &str) -> Result<Vec<RoomEvent>, R
         return Ok(Vec::new());
     }
     Ok(vec![RoomEvent::TimeZoneSet { time_zone }])
+}
+
+/// The group's video call link: a checked https URL, or none. Setting the link it already has
+/// changes nothing.
+fn set_call_link(state: &RoomState, url: Option<&str>) -> Result<Vec<RoomEvent>, RoomError> {
+    let url = url.map(text::call_url).transpose()?;
+    if state.group.call_url == url {
+        return Ok(Vec::new());
+    }
+    Ok(vec![RoomEvent::CallLinkSet { url }])
 }
 
 fn remove_member(

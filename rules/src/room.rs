@@ -55,6 +55,8 @@ pub struct Group {
     pub created_at_ms: UnixMs,
     /// The IANA time zone the minutes are written in; UTC when `None`.
     pub time_zone: Option<String>,
+    /// The group's video call link (https), checked by [`crate::text::call_url`].
+    pub call_url: Option<String>,
 }
 
 impl RoomState {

@@ -74,6 +74,7 @@ impl RoomState {
             } => self.set_online(*member_id, *online),
             RoomEvent::GroupRenamed { name } => self.group.name = name.clone(),
             RoomEvent::TimeZoneSet { time_zone } => self.group.time_zone = Some(time_zone.clone()),
+            RoomEvent::CallLinkSet { url } => self.group.call_url = url.clone(),
             RoomEvent::MemberRemoved { member_id } => self.remove_member(*member_id),
             RoomEvent::RoleChanged { member_id, role } => {
                 if let Some(member) = self.member_mut(*member_id) {

@@ -19,6 +19,7 @@ impl RoomState {
                 group_id: self.group.id,
                 name: self.group.name.clone(),
                 time_zone: self.group.time_zone.clone(),
+                call_url: self.group.call_url.clone(),
                 links: self.access.links,
             },
             meeting: wire::MeetingInfo {
@@ -79,6 +80,7 @@ impl RoomEvent {
             PresenceChanged { member_id, online, reason },
             GroupRenamed { name },
             TimeZoneSet { time_zone },
+            CallLinkSet { url },
             MemberRemoved { member_id },
             RoleChanged { member_id, role },
             HandRaised { member_id },

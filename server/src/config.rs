@@ -65,8 +65,22 @@ pub struct Config {
     #[arg(long, env = "ROUNDTABLE_WEB_DIR", default_value_os_t = default_web_dir())]
     pub web_dir: PathBuf,
 
+    /// How log lines are written to standard error: `text` for people (coloured only when
+    /// standard error is a terminal), `json` for log collectors (one JSON object per line).
+    #[arg(long, env = "ROUNDTABLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(flatten)]
     pub limits: Limits,
+}
+
+/// The form of the server's log lines (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event, for people.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// Every limit the server enforces. Each has a named default and gives a typed error when
@@ -300,6 +314,7 @@ impl Config {
             public_url: None,
             allowed_origins: Vec::new(),
             web_dir: default_web_dir(),
+            log_format: LogFormat::Text,
             limits: Limits::default(),
         }
     }

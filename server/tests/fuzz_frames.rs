@@ -139,6 +139,7 @@ impl Room {
             invite_secret_hash: hash_secret("i"),
             created_at_ms: 1_764_000_000_000,
             time_zone: None,
+            call_url: None,
         };
         let mut room = Room {
             state: RoomState::new_group(group, MeetingId::random(), 1_764_000_000_000),

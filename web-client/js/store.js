@@ -50,7 +50,7 @@
 
 /**
  * The event kinds the core store handles itself; every other kind belongs to a feature module.
- * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'time_zone_set' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered' | 'link_rotated'} CoreKind
+ * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'time_zone_set' | 'call_link_set' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered' | 'link_rotated'} CoreKind
  */
 
 /** @type {{ [K in CoreKind]: (state: RoomState, event: Extract<RoomEvent, { kind: K }>) => void }} */
@@ -69,6 +69,10 @@ const CORE_EVENTS = {
   },
   time_zone_set(state, event) {
     state.group.time_zone = event.time_zone;
+  },
+  call_link_set(state, event) {
+    if (event.url) state.group.call_url = event.url;
+    else delete state.group.call_url;
   },
   member_removed(state, event) {
     state.members = state.members.filter((member) => member.member_id !== event.member_id);

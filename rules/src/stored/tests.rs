@@ -17,6 +17,7 @@ fn new_room() -> RoomState {
         invite_secret_hash: hash_secret("invite"),
         created_at_ms: 1_764_000_000_000,
         time_zone: None,
+        call_url: None,
     };
     RoomState::new_group(group, MeetingId::random(), 1_764_000_000_000)
 }

@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::v1;
-use crate::state;
 
 pub use flow::*;
 pub use v1::{
@@ -87,10 +86,6 @@ pub struct Group {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
 }
-
-mirror_struct!(Group <=> state::Group {
-    id, name, facilitator_secret_hash, invite_secret_hash, created_at_ms, time_zone,
-});
 
 type V1Group = v1::Group;
 forward_struct!(V1Group => Group {

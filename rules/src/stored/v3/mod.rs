@@ -1,4 +1,5 @@
 //! Stored format 3: format 2 with
+//! - the group's video call link (`Group::call_url`, the `call_link_set` event);
 //! - links that can be made anew and members' sessions that can be revoked: the snapshot's
 //!   `access` (each link's version, every session with its token's hash and when it was last
 //!   seen), and the events `link_rotated` (the new secret's hash, never the secret),
@@ -72,7 +73,7 @@ impl From<V2Snapshot> for Snapshot {
             sessions,
         };
         Snapshot {
-            group: old.group,
+            group: old.group.into(),
             meeting: old.meeting,
             members: old.members,
             online: old.online,
@@ -120,6 +121,29 @@ pub struct Session {
 mirror_struct!(Session <=> crate::access::Session {
     member_id, session_id, token_hash, started_at_ms, last_seen_ms,
 });
+
+/// The group: format 2's, with its video call link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: Uuid,
+    pub name: String,
+    pub facilitator_secret_hash: SecretHash,
+    pub invite_secret_hash: SecretHash,
+    pub created_at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_url: Option<String>,
+}
+
+mirror_struct!(Group <=> state::Group {
+    id, name, facilitator_secret_hash, invite_secret_hash, created_at_ms, time_zone, call_url,
+});
+
+type V2Group = v2::Group;
+forward_struct!(V2Group => Group {
+    id, name, facilitator_secret_hash, invite_secret_hash, created_at_ms, time_zone,
+} added { call_url: None });
 
 /// One of the group's two links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,7 +241,10 @@ pub enum RoomEvent {
     Flow {
         event: FlowEvent,
     },
-    // Format 3's events go here.
+    // Format 3's events.
+    CallLinkSet {
+        url: Option<String>,
+    },
     LinkRotated {
         link: LinkKind,
         version: u32,
@@ -262,7 +289,7 @@ macro_rules! room_event_variants_v2 {
 }
 
 room_event_variants_v2!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
-    // Format 3's events go here too.
+    CallLinkSet { url },
     LinkRotated { link, version, secret_hash },
     SessionRevoked { member_id, session_id },
     SessionStarted { member_id, session_id, token_hash },
