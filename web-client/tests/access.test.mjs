@@ -37,7 +37,10 @@ test('a facilitator makes the links anew and ends a session; old links fail and 
 
     const fran = await join(browser, created.facilitator_url, 'Fran', LAPTOP, 'Enter as facilitator',
       (context) => context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url }));
-    await showView(fran.page, 'people');
+    // From the group's settings (the Facilitator panel, under Agenda) to the panel.
+    await showView(fran.page, 'agenda');
+    await fran.page.getByRole('button', { name: 'Links and sessions' }).click();
+    await waitUntil(fran.page, 'the panel\'s heading has the focus', () => document.activeElement?.id === 'access-title');
     const panel = fran.page.locator('#panel-access');
     await panel.getByRole('heading', { name: 'Links and sessions' }).waitFor();
     // Fran opened the facilitator link only: this browser has no invite link to show, and the

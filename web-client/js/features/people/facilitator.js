@@ -36,6 +36,17 @@ export const facilitatorPanel = {
       h('div', { class: 'menu static-menu', role: 'menu' }, ...exportButtons));
     const zoneSelect = h('select', { id: 'time-zone-select', name: 'time_zone' });
     const zoneSave = h('button', { type: 'submit', class: 'button secondary small', id: 'time-zone-save' }, 'Save time zone');
+    // The group's links and the members' sessions live under People; this is the way there
+    // from the group's settings.
+    const accessButton = h('button', { type: 'button', class: 'button secondary', id: 'open-links-and-sessions' }, 'Links and sessions');
+    listen(accessButton, 'click', () => {
+      const tab = document.getElementById('tab-people');
+      if (tab && tab.getClientRects().length > 0 && tab.getAttribute('aria-selected') !== 'true') tab.click();
+      const heading = document.getElementById('access-title');
+      if (!heading) return;
+      heading.tabIndex = -1;
+      heading.focus();
+    });
     const zoneForm = h('form', { class: 'time-zone-form', id: 'time-zone-form' },
       h('label', { for: 'time-zone-select' }, 'Time zone of the minutes'), zoneSelect, zoneSave);
     const callInput = h('input', {
@@ -49,7 +60,7 @@ export const facilitatorPanel = {
       h('p', { class: 'hint', id: 'call-link-hint' }, 'An https link from Zoom, Meet, Teams, Jitsi or any other service. Everyone sees "Join the call" in the room.'));
     const element = h('section', { class: 'panel', id: 'panel-facilitator', 'aria-labelledby': 'facilitator-title', hidden: true },
       h('h2', { id: 'facilitator-title' }, 'Facilitator'),
-      h('div', { class: 'facilitator-actions' }, nextButton, exportMenu),
+      h('div', { class: 'facilitator-actions' }, nextButton, exportMenu, accessButton),
       zoneForm, callForm);
 
     listen(callForm, 'submit', async (submitEvent) => {
