@@ -23,7 +23,7 @@ import { formatDateTime } from '../../format.js';
 const madeHere = /** @type {Map<string, { url: string, version: number }>} */ (new Map());
 
 /** Event kinds after which the session list is read again. */
-const SESSION_EVENTS = new Set(['session_revoked', 'session_started', 'member_added', 'member_removed', 'presence_changed']);
+const SESSION_EVENTS = new Set(['session_revoked', 'session_started', 'member_added', 'member_removed', 'presence_changed', 'role_changed']);
 
 /**
  * Makes `link` anew: the server answers this page alone with the new link. The invite link is
@@ -110,12 +110,16 @@ export const accessPanel = {
     const load = async () => {
       if (loading || !store.iAmFacilitator() || !context.isConnected()) return;
       loading = true;
+      // Once per connection even when it fails (the toast says so; Refresh tries again), so
+      // that a refusal is not asked again at every change to the room.
+      loadedOnline = true;
       const reply = await context.act({ type: 'list_sessions' }, 'Could not read the sessions');
       loading = false;
       if (reply && reply.kind === 'sessions') {
         sessions = reply.sessions;
-        loadedOnline = true;
         draw();
+      } else if (!sessions) {
+        sessionsNote.textContent = 'The sessions could not be read; press Refresh to try again.';
       }
     };
     const soon = () => {
