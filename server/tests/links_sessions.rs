@@ -9,7 +9,7 @@ use roundtable_protocol::{
     CloseReason, Credential, ErrorCode, Event, LinkKind, MemberId, Reply, Request, ServerMessage,
     SessionInfo,
 };
-use support::{Closed, TestClient, TestServer, create_group};
+use support::{Closed, TestClient, TestServer, create_group, http_get};
 
 /// Asks for a link anew and returns the new link's secret and version.
 async fn rotate(client: &mut TestClient, link: LinkKind) -> (String, u32) {
@@ -264,6 +264,27 @@ async fn a_revoked_session_is_closed_at_once_and_its_token_refused() {
     assert_eq!(code, ErrorCode::Unauthorized);
     let listed = sessions(&mut owner).await;
     assert!(listed.iter().all(|s| s.member_id != ann));
+
+    // A revoked facilitator's token no longer opens the exports either.
+    let mut gus = TestClient::connect(server.addr).await;
+    gus.join_as_facilitator(&group, "Gus").await;
+    let gus_token = gus.member_token.clone().unwrap();
+    let minutes = format!("/api/groups/{}/minutes?format=json", group.group_id);
+    let (status, _) = http_get(server.addr, &minutes, Some(&gus_token)).await;
+    assert_eq!(status, 200, "before, Gus's token exports");
+    let gus_session = sessions(&mut owner)
+        .await
+        .into_iter()
+        .find(|s| Some(s.member_id) == gus.member_id)
+        .unwrap();
+    owner
+        .ok(Request::RevokeSession {
+            member_id: gus_session.member_id,
+            session_id: gus_session.session_id,
+        })
+        .await;
+    let (status, body) = http_get(server.addr, &minutes, Some(&gus_token)).await;
+    assert_eq!(status, 401, "after, refused: {body}");
 
     // Ann comes back through the invite link under her name: the same member, a new session.
     let mut phone = TestClient::connect(server.addr).await;
