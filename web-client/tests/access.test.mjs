@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, join, showView, collectPageErrors, PHONE } from './support/browser.mjs';
+import path from 'node:path';
+import { launchBrowser, screenshot, waitUntil, join, showView, collectPageErrors, PHONE, SCREENSHOT_DIR } from './support/browser.mjs';
 import { checkAccessibility } from './support/stage.mjs';
 
 const LAPTOP = { viewport: { width: 1366, height: 900 } };
@@ -103,7 +104,7 @@ test('a facilitator makes the links anew and ends a session; old links fail and 
     await checkAccessibility(gus.page, 'links and sessions, phone dark');
     const fits = await panelFits(gus.page);
     assert.ok(fits.fits, `the panel fits the phone: ${JSON.stringify(fits)}`);
-    await gus.page.locator('#panel-access').screenshot({ path: 'target/screenshots/access-panel-phone-dark.png' }).catch(() => {});
+    await gus.page.locator('#panel-access').screenshot({ path: path.join(SCREENSHOT_DIR, 'access-panel-phone-dark.png') });
     await screenshot(gus.page, 'access-phone-dark');
     const oldFacilitator = await (await browser.newContext(LAPTOP)).newPage();
     await oldFacilitator.goto(created.facilitator_url);
