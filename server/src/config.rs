@@ -175,6 +175,14 @@ pub struct Limits {
     /// Most time one extend may add or take away, in seconds.
     #[arg(long, env = "ROUNDTABLE_TIMER_EXTEND_SECONDS_MAX", default_value_t = Limits::TIMER_EXTEND_SECONDS_MAX)]
     pub timer_extend_seconds_max: u64,
+
+    /// Seconds a connection may go without its socket taking a single byte of what the server
+    /// has to write (events, answers, pongs) before it is closed and its room slot freed,
+    /// joined or not. The web client itself gives a link up after 4 s without a pong, so a
+    /// socket that takes nothing for this long belongs to no working client.
+    #[arg(long, env = "ROUNDTABLE_WRITE_STALL_SECONDS", default_value_t = Limits::WRITE_STALL_SECONDS,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub write_stall_seconds: u64,
 }
 
 impl Limits {
@@ -203,6 +211,7 @@ impl Limits {
     pub const SPEAKERS_PER_ROUND_MAX: usize = FlowLimits::SPEAKERS_PER_ROUND_MAX;
     pub const TIME_BOX_SECONDS_MAX: u64 = FlowLimits::TIME_BOX_SECONDS_MAX;
     pub const TIMER_EXTEND_SECONDS_MAX: u64 = FlowLimits::TIMER_EXTEND_SECONDS_MAX;
+    pub const WRITE_STALL_SECONDS: u64 = 10;
 
     /// The limits the room's rules enforce, from these flags.
     pub fn rules(&self) -> RoomLimits {
@@ -245,6 +254,11 @@ impl Limits {
         Duration::from_millis((self.room_lease_ms / 3).max(1))
     }
 
+    /// The longest a connection's socket may take no byte of a pending write.
+    pub fn write_stall(&self) -> Duration {
+        Duration::from_secs(self.write_stall_seconds)
+    }
+
     pub fn log_retention_ms(&self) -> u64 {
         self.log_retention_hours.saturating_mul(60 * 60 * 1000)
     }
@@ -278,6 +292,7 @@ impl Default for Limits {
             speakers_per_round_max: Self::SPEAKERS_PER_ROUND_MAX,
             time_box_seconds_max: Self::TIME_BOX_SECONDS_MAX,
             timer_extend_seconds_max: Self::TIMER_EXTEND_SECONDS_MAX,
+            write_stall_seconds: Self::WRITE_STALL_SECONDS,
         }
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! The task owns both halves of the socket. Queued frames are written before the next input
 //! is read, so a client that does not read gets no more service, and a full outbox closes the
-//! connection with `slow_consumer` instead of growing without bound.
+//! connection with `slow_consumer` instead of growing without bound. Every write the task
+//! waits on (queued frames, a pong, the close) fails once the socket has taken no byte for
+//! `--write-stall-seconds`: the connection is then reset and released, whatever it was doing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -81,6 +83,8 @@ struct Connection {
 struct Ending {
     presence: PresenceReason,
     closing: Option<CloseRequest>,
+    /// The peer stopped taking what is written: nothing more is tried, the connection is reset.
+    abort: bool,
 }
 
 impl Ending {
@@ -89,6 +93,19 @@ impl Ending {
         Ending {
             presence: PresenceReason::ConnectionLost,
             closing: None,
+            abort: false,
+        }
+    }
+
+    /// A write failed: the connection broke, or its peer took nothing for the write stall
+    /// limit.
+    fn write_failed(error: &std::io::Error) -> Ending {
+        if socket::is_stall(error) {
+            info!("the client took nothing written for too long; closing connection");
+        }
+        Ending {
+            abort: socket::is_stall(error),
+            ..Ending::lost()
         }
     }
 
@@ -97,6 +114,7 @@ impl Ending {
         Ending {
             presence: PresenceReason::ConnectionLost,
             closing: Some((reason, message)),
+            abort: false,
         }
     }
 }
@@ -184,7 +202,7 @@ impl Connection {
             };
             let ending = tokio::select! {
                 biased;
-                item = outbox.next() => write_queued(socket, outbox, item).await,
+                item = outbox.next() => write_queued(socket, outbox, item, self.stall()).await,
                 () = shutdown.cancelled(), if join_deadline.is_some() => Some(Ending::closing(
                     CloseReason::ServerShutdown,
                     "the server is shutting down".into(),
@@ -220,10 +238,18 @@ impl Connection {
             ),
             Some(Ok(Message::Ping(_))) => {
                 // tungstenite owes a pong: write it now, with pushes queueing meanwhile, so that
-                // it never lands inside a frame.
+                // it never lands inside a frame (after the rest of one the room's direct write
+                // left unfinished). It waits for the socket as a queued frame does, so a client
+                // that pings without reading is closed just the same.
                 outbox.hold();
-                if SinkExt::<Message>::flush(socket).await.is_err() {
-                    return Some(Ending::lost());
+                let stall = self.stall();
+                if let Some(rest) = outbox.take_unfinished()
+                    && let Err(error) = socket::write_frames(socket, rest, || None, stall).await
+                {
+                    return Some(Ending::write_failed(&error));
+                }
+                if let Err(error) = socket::flush_or_stall(socket, stall).await {
+                    return Some(Ending::write_failed(&error));
                 }
                 outbox.release();
                 Next::Continue
@@ -232,8 +258,14 @@ impl Connection {
             Some(Ok(Message::Close(_))) => {
                 return Some(Ending {
                     presence: PresenceReason::Left,
-                    closing: None,
+                    ..Ending::lost()
                 });
+            }
+            Some(Err(tungstenite::Error::Io(error))) => {
+                // The kernel gave up a peer that took nothing for the write stall limit (see
+                // `transport::listener`), or the connection broke.
+                debug!(%error, "read failed");
+                return Some(Ending::write_failed(&error));
             }
             Some(Err(error)) => {
                 debug!(%error, "read failed");
@@ -276,9 +308,23 @@ impl Connection {
         if let Some((reason, _)) = &ending.closing {
             info!(reason = reason.as_str(), "closing connection");
         }
-        let close = close_gracefully(socket, outbox, ending.closing);
-        let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(close)).await;
+        let closed = !ending.abort
+            && tokio::time::timeout(
+                CLOSE_GRACE,
+                Box::pin(close_gracefully(socket, outbox, ending.closing)),
+            )
+            .await
+            .is_ok();
+        if !closed {
+            // Whatever the kernel still holds for this peer would outlive the connection.
+            socket::abort_on_drop(socket);
+        }
         outbox.shut();
+    }
+
+    /// The longest a write may wait without the socket taking a byte.
+    fn stall(&self) -> Duration {
+        self.context.config.limits.write_stall()
     }
 
     async fn on_text(&mut self, text: &str, outbox: &Outbox, session: &mut Session) -> Next {
@@ -454,15 +500,19 @@ impl Connection {
 
 /// Writes a frame the outbox gave, with what is queued behind it; `Some` when the connection
 /// ends: its close was requested, or the socket broke.
-async fn write_queued(socket: &mut Socket, outbox: &Outbox, item: OutboxItem) -> Option<Ending> {
+async fn write_queued(
+    socket: &mut Socket,
+    outbox: &Outbox,
+    item: OutboxItem,
+    stall: Duration,
+) -> Option<Ending> {
     match item {
         OutboxItem::Close((reason, message)) => Some(Ending::closing(reason, message)),
         OutboxItem::Frame(frame) => {
-            if socket::write_frames(socket, frame, || outbox.try_next())
-                .await
-                .is_err()
+            if let Err(error) =
+                socket::write_frames(socket, frame, || outbox.try_next(), stall).await
             {
-                return Some(Ending::lost());
+                return Some(Ending::write_failed(&error));
             }
             outbox.release();
             None
@@ -483,7 +533,9 @@ fn is_capacity_error(error: &tokio_tungstenite::tungstenite::Error) -> bool {
 async fn close_gracefully(socket: &mut Socket, outbox: &Outbox, closing: Option<CloseRequest>) {
     let Some((reason, message)) = closing else {
         if let Some(rest) = outbox.take_unfinished()
-            && socket::write_frames(socket, rest, || None).await.is_err()
+            && socket::write_frames(socket, rest, || None, CLOSE_GRACE)
+                .await
+                .is_err()
         {
             return;
         }
@@ -493,7 +545,10 @@ async fn close_gracefully(socket: &mut Socket, outbox: &Outbox, closing: Option<
     let mut closing_frame = Some(encode(&ServerMessage::Closing { reason, message }));
     while let Some(first) = outbox.try_next().or_else(|| closing_frame.take()) {
         let more = || outbox.try_next().or_else(|| closing_frame.take());
-        if socket::write_frames(socket, first, more).await.is_err() {
+        if socket::write_frames(socket, first, more, CLOSE_GRACE)
+            .await
+            .is_err()
+        {
             return;
         }
     }
