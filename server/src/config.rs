@@ -183,6 +183,13 @@ pub struct Limits {
     #[arg(long, env = "ROUNDTABLE_WRITE_STALL_SECONDS", default_value_t = Limits::WRITE_STALL_SECONDS,
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub write_stall_seconds: u64,
+
+    /// Seconds a new connection has, from its accept, to send a whole request head (the
+    /// WebSocket upgrade included); then it is closed. On a kept-alive connection, each next
+    /// request's head has as long, counted from the previous response.
+    #[arg(long, env = "ROUNDTABLE_REQUEST_HEAD_SECONDS", default_value_t = Limits::REQUEST_HEAD_SECONDS,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub request_head_seconds: u64,
 }
 
 impl Limits {
@@ -212,6 +219,7 @@ impl Limits {
     pub const TIME_BOX_SECONDS_MAX: u64 = FlowLimits::TIME_BOX_SECONDS_MAX;
     pub const TIMER_EXTEND_SECONDS_MAX: u64 = FlowLimits::TIMER_EXTEND_SECONDS_MAX;
     pub const WRITE_STALL_SECONDS: u64 = 10;
+    pub const REQUEST_HEAD_SECONDS: u64 = 10;
 
     /// The limits the room's rules enforce, from these flags.
     pub fn rules(&self) -> RoomLimits {
@@ -259,6 +267,11 @@ impl Limits {
         Duration::from_secs(self.write_stall_seconds)
     }
 
+    /// The longest a request's head may take to arrive.
+    pub fn request_head(&self) -> Duration {
+        Duration::from_secs(self.request_head_seconds)
+    }
+
     pub fn log_retention_ms(&self) -> u64 {
         self.log_retention_hours.saturating_mul(60 * 60 * 1000)
     }
@@ -293,6 +306,7 @@ impl Default for Limits {
             time_box_seconds_max: Self::TIME_BOX_SECONDS_MAX,
             timer_extend_seconds_max: Self::TIMER_EXTEND_SECONDS_MAX,
             write_stall_seconds: Self::WRITE_STALL_SECONDS,
+            request_head_seconds: Self::REQUEST_HEAD_SECONDS,
         }
     }
 }

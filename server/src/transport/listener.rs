@@ -1,6 +1,7 @@
 //! Accepting connections and serving HTTP/1.1 on them with hyper, driven by hand.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -10,9 +11,6 @@ use tracing::{debug, warn};
 
 use super::upgrade::upgrade_directly;
 use crate::app::App;
-
-/// The longest a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Accepts connections and serves HTTP/1.1 on each (WebSocket upgrades included) until the
 /// shutdown signal; then stops accepting and lets every HTTP connection finish gracefully.
@@ -56,7 +54,16 @@ pub async fn serve_http(
 }
 
 /// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops.
+///
+/// Its first request's head, from the accept to the blank line that ends it (a WebSocket
+/// upgrade's included), must arrive within one deadline, `--request-head-seconds`, however it
+/// trickles in: a first look waits for the first bytes under the deadline, and hyper, which
+/// reads the rest, is cut off at the same deadline unless it has handed a complete request to
+/// the service by then. Each later request on a kept-alive connection has as long again
+/// (hyper's own header timeout, which counts from when it starts waiting for the next head).
 async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<App>) {
+    let head_time = context.config.limits.request_head();
+    let head_deadline = tokio::time::Instant::now() + head_time;
     // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
     // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
     if let Err(error) = tcp.set_nodelay(true) {
@@ -68,15 +75,23 @@ async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<A
             None => return,
         },
         () = context.shutdown.cancelled() => return,
-        () = tokio::time::sleep(HEADER_READ_TIMEOUT) => {
+        () = tokio::time::sleep_until(head_deadline) => {
             debug!("no request arrived in time; closed");
             return;
         }
     };
-    let service = hyper_util::service::TowerToHyperService::new(app);
+    let head_arrived = Arc::new(AtomicBool::new(false));
+    let service = {
+        let head_arrived = Arc::clone(&head_arrived);
+        let app = hyper_util::service::TowerToHyperService::new(app);
+        hyper::service::service_fn(move |request| {
+            head_arrived.store(true, Ordering::Relaxed);
+            hyper::service::Service::call(&app, request)
+        })
+    };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(head_time)
         .serve_connection(TokioIo::new(tcp), service)
         .with_upgrades();
     let mut connection = std::pin::pin!(connection);
@@ -90,5 +105,16 @@ async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<A
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         }
+        () = first_head_late(head_deadline, &head_arrived) => {
+            debug!("the first request's head did not arrive in time; closed");
+        }
+    }
+}
+
+/// Ends at `deadline` if the first request's head has not arrived by then; never otherwise.
+async fn first_head_late(deadline: tokio::time::Instant, head_arrived: &AtomicBool) {
+    tokio::time::sleep_until(deadline).await;
+    if head_arrived.load(Ordering::Relaxed) {
+        std::future::pending::<()>().await;
     }
 }
