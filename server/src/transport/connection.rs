@@ -83,6 +83,9 @@ struct Connection {
 struct Ending {
     presence: PresenceReason,
     closing: Option<CloseRequest>,
+    /// The close frame's code and reason text, when they are not the closing reason's own: a
+    /// frame that broke the WebSocket protocol itself (see [`Ending::broken_frame`]).
+    wire: Option<(CloseCode, &'static str)>,
     /// The peer stopped taking what is written: nothing more is tried, the connection is reset.
     abort: bool,
 }
@@ -93,8 +96,42 @@ impl Ending {
         Ending {
             presence: PresenceReason::ConnectionLost,
             closing: None,
+            wire: None,
             abort: false,
         }
+    }
+
+    /// The client sent something the WebSocket layer refused (RFC 6455): the close says so
+    /// with the matching code, 1009 for a frame too large, 1007 for text that is not UTF-8,
+    /// 1002 for broken framing (reserved bits or opcodes, an unmasked or fragmented control
+    /// frame, a close with a one-byte body, ...); `None` when the connection simply broke.
+    fn broken_frame(error: &tungstenite::Error, hard_max: usize) -> Option<Ending> {
+        use tungstenite::error::ProtocolError;
+        let (code, text, message) = match error {
+            tungstenite::Error::Capacity(_) => (
+                CloseCode::Size,
+                "too_large",
+                format!("a frame exceeded the hard limit of {hard_max} bytes"),
+            ),
+            tungstenite::Error::Utf8(_) => (
+                CloseCode::Invalid,
+                "invalid_utf8",
+                "a text frame (or a close reason) is not valid UTF-8".to_string(),
+            ),
+            tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                return None;
+            }
+            tungstenite::Error::Protocol(problem) => (
+                CloseCode::Protocol,
+                "protocol_error",
+                format!("the frame breaks the WebSocket protocol: {problem}"),
+            ),
+            _ => return None,
+        };
+        Some(Ending {
+            wire: Some((code, text)),
+            ..Ending::closing(CloseReason::PolicyViolation, message)
+        })
     }
 
     /// A write failed: the connection broke, or its peer took nothing for the write stall
@@ -114,6 +151,7 @@ impl Ending {
         Ending {
             presence: PresenceReason::ConnectionLost,
             closing: Some((reason, message)),
+            wire: None,
             abort: false,
         }
     }
@@ -269,14 +307,8 @@ impl Connection {
             }
             Some(Err(error)) => {
                 debug!(%error, "read failed");
-                if !is_capacity_error(&error) {
-                    return Some(Ending::lost());
-                }
                 let hard_max = self.context.config.limits.frame_bytes_hard_max();
-                return Some(Ending::closing(
-                    CloseReason::PolicyViolation,
-                    format!("a frame exceeded the hard limit of {hard_max} bytes"),
-                ));
+                return Some(Ending::broken_frame(&error, hard_max).unwrap_or_else(Ending::lost));
             }
             None => return Some(Ending::lost()),
         };
@@ -311,7 +343,12 @@ impl Connection {
         let closed = !ending.abort
             && tokio::time::timeout(
                 CLOSE_GRACE,
-                Box::pin(close_gracefully(socket, outbox, ending.closing)),
+                Box::pin(close_gracefully(
+                    socket,
+                    outbox,
+                    ending.closing,
+                    ending.wire,
+                )),
             )
             .await
             .is_ok();
@@ -520,17 +557,21 @@ async fn write_queued(
     }
 }
 
-fn is_capacity_error(error: &tokio_tungstenite::tungstenite::Error) -> bool {
-    matches!(error, tokio_tungstenite::tungstenite::Error::Capacity(_))
-}
-
 /// Ends a connection. When the server chose to close, it writes what is still queued, the
-/// `closing` message saying why and a close frame with the reason, then reads and drops
-/// whatever the client still sends until it answers the close: dropping a socket with unread
-/// input would reset the connection, and the reset can destroy the reason before the client
-/// reads it. When the client left or the connection broke, it only finishes a frame the
-/// socket took part of (so that the close frame does not land inside it) and closes.
-async fn close_gracefully(socket: &mut Socket, outbox: &Outbox, closing: Option<CloseRequest>) {
+/// `closing` message saying why and a close frame with the reason's code (or `wire`'s, for a
+/// frame that broke the protocol), then reads and drops whatever the client still sends until
+/// it answers the close: dropping a socket with unread input would reset the connection, and
+/// the reset can destroy the reason before the client reads it. When the client left or the
+/// connection broke, it only finishes a frame the socket took part of (so that the close frame
+/// does not land inside it) and answers the client's close frame (tungstenite has queued the
+/// answer: the client's own code, or 1002 for a code no endpoint may send) or sends an empty
+/// one; then the server closes the TCP connection, first, as RFC 6455 asks of a server.
+async fn close_gracefully(
+    socket: &mut Socket,
+    outbox: &Outbox,
+    closing: Option<CloseRequest>,
+    wire: Option<(CloseCode, &'static str)>,
+) {
     let Some((reason, message)) = closing else {
         if let Some(rest) = outbox.take_unfinished()
             && socket::write_frames(socket, rest, || None, CLOSE_GRACE)
@@ -539,7 +580,7 @@ async fn close_gracefully(socket: &mut Socket, outbox: &Outbox, closing: Option<
         {
             return;
         }
-        let _ = Socket::close(socket, None).await;
+        let _ = SinkExt::<Message>::close(socket).await;
         return;
     };
     let mut closing_frame = Some(encode(&ServerMessage::Closing { reason, message }));
@@ -552,12 +593,21 @@ async fn close_gracefully(socket: &mut Socket, outbox: &Outbox, closing: Option<
             return;
         }
     }
+    let (code, text) = wire.unwrap_or((CloseCode::from(reason.close_code()), reason.as_str()));
     let frame = CloseFrame {
-        code: CloseCode::from(reason.close_code()),
-        reason: Utf8Bytes::from_static(reason.as_str()),
+        code,
+        reason: Utf8Bytes::from_static(text),
     };
     if socket.send(Message::Close(Some(frame))).await.is_err() {
         return;
     }
     while let Some(Ok(_)) = socket.next().await {}
+    if wire.is_some() {
+        // After a frame that broke the protocol tungstenite reads no more: what the client
+        // still sends is drained here, for the same reason, until it closes in turn.
+        let io = socket.get_mut();
+        let _ = tokio::io::AsyncWriteExt::shutdown(io).await;
+        let mut drained = [0; 256];
+        while let Ok(1..) = tokio::io::AsyncReadExt::read(io, &mut drained).await {}
+    }
 }
