@@ -364,4 +364,30 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_write_stall_and_request_head_deadlines_default_to_ten_seconds_and_refuse_zero() {
+        let config = Config::try_parse_from(["roundtable"]).expect("defaults parse");
+        assert_eq!(config.limits.write_stall(), Duration::from_secs(10));
+        assert_eq!(config.limits.request_head(), Duration::from_secs(10));
+        let config = Config::try_parse_from([
+            "roundtable",
+            "--write-stall-seconds",
+            "3",
+            "--request-head-seconds",
+            "4",
+        ])
+        .expect("parses");
+        assert_eq!(
+            (
+                config.limits.write_stall_seconds,
+                config.limits.request_head_seconds
+            ),
+            (3, 4)
+        );
+        for flag in ["--write-stall-seconds", "--request-head-seconds"] {
+            let error = Config::try_parse_from(["roundtable", flag, "0"]).expect_err("refused");
+            assert!(error.to_string().contains(flag), "{error}");
+        }
+    }
 }

@@ -299,12 +299,6 @@ impl Connection {
                     ..Ending::lost()
                 });
             }
-            Some(Err(tungstenite::Error::Io(error))) => {
-                // The kernel gave up a peer that took nothing for the write stall limit (see
-                // `transport::listener`), or the connection broke.
-                debug!(%error, "read failed");
-                return Some(Ending::write_failed(&error));
-            }
             Some(Err(error)) => {
                 debug!(%error, "read failed");
                 let hard_max = self.context.config.limits.frame_bytes_hard_max();
