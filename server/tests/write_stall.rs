@@ -252,6 +252,71 @@ async fn members_who_stop_reading_are_closed_within_the_limit_and_go_offline() {
 }
 
 #[tokio::test]
+async fn a_member_who_stops_reading_in_a_quiet_room_is_released_by_the_kernel_backstop() {
+    // The room writes a little (less than the kernel takes for the socket) and then nothing:
+    // the server never waits on a write, so only the kernel's backstop, at a few limits, can
+    // tell that the member stopped reading.
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), limits(STALL)).await;
+    let group = create_group(server.addr, "Peers").await;
+    let mut facilitator = TestClient::connect(server.addr).await;
+    facilitator.join_as_facilitator(&group, "Fran").await;
+    let tcp = small_buffer_tcp(server.addr).await;
+    let mut socket = websocket(server.addr, tcp).await;
+    let member_id = join(&mut socket, &group, "Sleepy").await;
+    let mut last = 0;
+    for index in 0..30 {
+        last = facilitator
+            .send(Request::RenameGroup {
+                name: long_name(index, 2_000),
+            })
+            .await;
+    }
+    facilitator.answer(last).await.expect("renamed");
+    let quiet_since = Instant::now();
+    let backstop = STALL * roundtable_server::transport::listener::KERNEL_STALL_FACTOR;
+    // (The facilitator's client fails a wait of more than 5 s for one frame: wait in steps.)
+    let offline = loop {
+        assert!(
+            quiet_since.elapsed() < backstop + MARGIN,
+            "the member is not offline within the backstop"
+        );
+        if let Ok(Some(ServerMessage::Event(frame))) =
+            facilitator.try_recv(Duration::from_secs(1)).await
+            && matches!(&frame.event, Event::PresenceChanged { member_id: who, online: false, .. } if *who == member_id)
+        {
+            break frame;
+        }
+    };
+    assert!(
+        matches!(
+            offline.event,
+            Event::PresenceChanged {
+                reason: PresenceReason::ConnectionLost,
+                ..
+            }
+        ),
+        "{offline:?}"
+    );
+    assert!(
+        quiet_since.elapsed() + MARGIN > backstop,
+        "not long before the backstop ({:?}): the server itself saw nothing to wait on",
+        quiet_since.elapsed()
+    );
+    until_open_connections(
+        server.addr,
+        1,
+        quiet_since + backstop + MARGIN,
+        "the connection is released",
+    )
+    .await;
+    let port = socket.get_ref().local_addr().unwrap().port();
+    assert!(!server_holds(server.addr.port(), port));
+    assert_closed(&mut socket, "Sleepy").await;
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn an_unjoined_client_that_pings_without_reading_is_closed_within_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_with(dir.path(), limits(STALL)).await;

@@ -69,6 +69,7 @@ async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<A
     if let Err(error) = tcp.set_nodelay(true) {
         debug!(%error, "could not set TCP_NODELAY");
     }
+    kernel_backstop(&tcp, context.config.limits.write_stall());
     let tcp = tokio::select! {
         not_taken = upgrade_directly(tcp, &context) => match not_taken {
             Some(tcp) => tcp,
@@ -108,6 +109,28 @@ async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<A
         () = first_head_late(head_deadline, &head_arrived) => {
             debug!("the first request's head did not arrive in time; closed");
         }
+    }
+}
+
+/// How many write stall limits the kernel gives a peer that takes nothing (see
+/// [`kernel_backstop`]).
+pub const KERNEL_STALL_FACTOR: u32 = 6;
+
+/// A backstop for the write stall limit, which the server can enforce only while it has
+/// something to write: when the kernel holds what a client has not taken but the server has
+/// nothing more for it (a quiet room), the kernel drops the connection once the peer has taken
+/// nothing for [`KERNEL_STALL_FACTOR`] limits (`TCP_USER_TIMEOUT`: sent data unacknowledged,
+/// or the peer's window shut, since Linux 5.11); the connection's task then reads an error and
+/// leaves its room. The margin is wide because the kernel counts a shut window from the start
+/// of a backlog while the peer takes it in pieces smaller than what waits to be sent, so a
+/// client reading slowly through a long backlog would be dropped at one limit.
+fn kernel_backstop(tcp: &TcpStream, stall: Duration) {
+    let ms = stall
+        .as_millis()
+        .saturating_mul(u128::from(KERNEL_STALL_FACTOR));
+    let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+    if let Err(error) = rustix::net::sockopt::set_tcp_user_timeout(tcp, ms) {
+        debug!(%error, "could not set TCP_USER_TIMEOUT");
     }
 }
 
