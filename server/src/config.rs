@@ -189,6 +189,21 @@ pub struct Limits {
     /// Most time one extend may add or take away, in seconds.
     #[arg(long, env = "ROUNDTABLE_TIMER_EXTEND_SECONDS_MAX", default_value_t = Limits::TIMER_EXTEND_SECONDS_MAX)]
     pub timer_extend_seconds_max: u64,
+
+    /// Seconds a connection may go without its socket taking a single byte of what the server
+    /// has to write (events, answers, pongs) before it is closed and its room slot freed,
+    /// joined or not. The web client itself gives a link up after 4 s without a pong, so a
+    /// socket that takes nothing for this long belongs to no working client.
+    #[arg(long, env = "ROUNDTABLE_WRITE_STALL_SECONDS", default_value_t = Limits::WRITE_STALL_SECONDS,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub write_stall_seconds: u64,
+
+    /// Seconds a new connection has, from its accept, to send a whole request head (the
+    /// WebSocket upgrade included); then it is closed. On a kept-alive connection, each next
+    /// request's head has as long, counted from the previous response.
+    #[arg(long, env = "ROUNDTABLE_REQUEST_HEAD_SECONDS", default_value_t = Limits::REQUEST_HEAD_SECONDS,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub request_head_seconds: u64,
 }
 
 impl Limits {
@@ -217,6 +232,8 @@ impl Limits {
     pub const SPEAKERS_PER_ROUND_MAX: usize = FlowLimits::SPEAKERS_PER_ROUND_MAX;
     pub const TIME_BOX_SECONDS_MAX: u64 = FlowLimits::TIME_BOX_SECONDS_MAX;
     pub const TIMER_EXTEND_SECONDS_MAX: u64 = FlowLimits::TIMER_EXTEND_SECONDS_MAX;
+    pub const WRITE_STALL_SECONDS: u64 = 10;
+    pub const REQUEST_HEAD_SECONDS: u64 = 10;
 
     /// The limits the room's rules enforce, from these flags.
     pub fn rules(&self) -> RoomLimits {
@@ -259,6 +276,16 @@ impl Limits {
         Duration::from_millis((self.room_lease_ms / 3).max(1))
     }
 
+    /// The longest a connection's socket may take no byte of a pending write.
+    pub fn write_stall(&self) -> Duration {
+        Duration::from_secs(self.write_stall_seconds)
+    }
+
+    /// The longest a request's head may take to arrive.
+    pub fn request_head(&self) -> Duration {
+        Duration::from_secs(self.request_head_seconds)
+    }
+
     pub fn log_retention_ms(&self) -> u64 {
         self.log_retention_hours.saturating_mul(60 * 60 * 1000)
     }
@@ -292,6 +319,8 @@ impl Default for Limits {
             speakers_per_round_max: Self::SPEAKERS_PER_ROUND_MAX,
             time_box_seconds_max: Self::TIME_BOX_SECONDS_MAX,
             timer_extend_seconds_max: Self::TIMER_EXTEND_SECONDS_MAX,
+            write_stall_seconds: Self::WRITE_STALL_SECONDS,
+            request_head_seconds: Self::REQUEST_HEAD_SECONDS,
         }
     }
 }
@@ -348,6 +377,32 @@ mod tests {
                 error.to_string().contains("--store-cache-mib"),
                 "{refused}: {error}"
             );
+        }
+    }
+
+    #[test]
+    fn the_write_stall_and_request_head_deadlines_default_to_ten_seconds_and_refuse_zero() {
+        let config = Config::try_parse_from(["roundtable"]).expect("defaults parse");
+        assert_eq!(config.limits.write_stall(), Duration::from_secs(10));
+        assert_eq!(config.limits.request_head(), Duration::from_secs(10));
+        let config = Config::try_parse_from([
+            "roundtable",
+            "--write-stall-seconds",
+            "3",
+            "--request-head-seconds",
+            "4",
+        ])
+        .expect("parses");
+        assert_eq!(
+            (
+                config.limits.write_stall_seconds,
+                config.limits.request_head_seconds
+            ),
+            (3, 4)
+        );
+        for flag in ["--write-stall-seconds", "--request-head-seconds"] {
+            let error = Config::try_parse_from(["roundtable", flag, "0"]).expect_err("refused");
+            assert!(error.to_string().contains(flag), "{error}");
         }
     }
 }
