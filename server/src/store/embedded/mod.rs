@@ -58,7 +58,12 @@
 //! - `ended_meetings`: (ended at, in Unix ms; meeting id) -> nothing, the meetings whose logs are
 //!   due for trimming, in the order they ended; `meeting_ended_at`: meeting id -> the time it
 //!   ended, so that recording an end twice keeps the first;
-//! - `meta`: `last_journal_batch` -> the number of the last journal record applied.
+//! - `group_meetings`: (group id, meeting id) -> nothing, the meetings of each group, written
+//!   with a group's creation and with a meeting's first log entries or snapshot, so that
+//!   [`Store::delete_group`] finds every row of a group (a file from before this table has the
+//!   meeting of each group's snapshot indexed when it is opened);
+//! - `meta`: `last_journal_batch` -> the number of the last journal record applied;
+//!   `group_meetings_indexed` -> 1 once the meetings of older files' groups were indexed.
 //!
 //! Words: a *commit* is always a redb commit (of the writer's open transaction, in place or on the
 //! `store-commit` thread); a *checkpoint* is a durable commit followed by emptying the journal; a
@@ -82,7 +87,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase};
+use redb::{Database, ReadableDatabase, ReadableTable, TableHandle};
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 use tokio::sync::{mpsc, oneshot};
 
@@ -111,7 +116,10 @@ pub use self::options::{
     CACHE_BYTES, CHECKPOINT_INTERVAL, CHECKPOINT_JOURNAL_BYTES, COMMIT_INTERVAL, EmbeddedOptions,
     JOURNAL_SYNC_INTERVAL, JournalSync,
 };
-use self::tables::{GROUPS, decode_snapshot, open_database, read_entries, unavailable};
+use self::tables::{
+    ENDED_MEETINGS, GROUP_MEETINGS, GROUPS, LOG, LOG_HEADS, MEETING_ENDED_AT, META,
+    decode_snapshot, open_database, read_entries, unavailable,
+};
 use self::task::{Command, SharedWriter, run_writer};
 use self::writer::Writer;
 
@@ -270,6 +278,125 @@ impl EmbeddedStore {
     }
 }
 
+impl EmbeddedStore {
+    /// Every row of every table, as (table name, key bytes, value bytes), after every answered
+    /// write is committed; ids are written big endian. For tests that look at what is stored
+    /// (a deleted group must leave no row); fails on a table this store does not know.
+    pub async fn stored_rows(&self) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>, StoreError> {
+        self.read(|db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let known = [
+                GROUPS.name(),
+                LOG.name(),
+                LOG_HEADS.name(),
+                ENDED_MEETINGS.name(),
+                MEETING_ENDED_AT.name(),
+                GROUP_MEETINGS.name(),
+                META.name(),
+            ];
+            for table in txn.list_tables().map_err(unavailable)? {
+                if !known.contains(&table.name()) {
+                    return Err(StoreError::Corrupt(format!(
+                        "unknown table {}",
+                        table.name()
+                    )));
+                }
+            }
+            let mut rows = Vec::new();
+            let mut push = |table: &str, key: Vec<u8>, value: Vec<u8>| {
+                rows.push((table.to_string(), key, value));
+            };
+            for item in txn
+                .open_table(GROUPS)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, value) = item.map_err(unavailable)?;
+                push(
+                    "groups",
+                    key.value().to_be_bytes().to_vec(),
+                    value.value().to_vec(),
+                );
+            }
+            for item in txn
+                .open_table(LOG)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, value) = item.map_err(unavailable)?;
+                let (meeting, seq) = key.value();
+                let key = [&meeting.to_be_bytes()[..], &seq.to_be_bytes()].concat();
+                push("log", key, value.value().to_vec());
+            }
+            for item in txn
+                .open_table(LOG_HEADS)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, value) = item.map_err(unavailable)?;
+                push(
+                    "log_heads",
+                    key.value().to_be_bytes().to_vec(),
+                    value.value().to_be_bytes().to_vec(),
+                );
+            }
+            for item in txn
+                .open_table(ENDED_MEETINGS)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, _) = item.map_err(unavailable)?;
+                let (at, meeting) = key.value();
+                let key = [&at.to_be_bytes()[..], &meeting.to_be_bytes()].concat();
+                push("ended_meetings", key, Vec::new());
+            }
+            for item in txn
+                .open_table(MEETING_ENDED_AT)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, value) = item.map_err(unavailable)?;
+                push(
+                    "meeting_ended_at",
+                    key.value().to_be_bytes().to_vec(),
+                    value.value().to_be_bytes().to_vec(),
+                );
+            }
+            for item in txn
+                .open_table(GROUP_MEETINGS)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, _) = item.map_err(unavailable)?;
+                let (group, meeting) = key.value();
+                let key = [&group.to_be_bytes()[..], &meeting.to_be_bytes()].concat();
+                push("group_meetings", key, Vec::new());
+            }
+            for item in txn
+                .open_table(META)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, value) = item.map_err(unavailable)?;
+                push(
+                    "meta",
+                    key.value().as_bytes().to_vec(),
+                    value.value().to_be_bytes().to_vec(),
+                );
+            }
+            Ok(rows)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn create_group(&self, group_id: GroupId, snapshot: &Snapshot) -> Result<(), StoreError> {
@@ -371,6 +498,13 @@ impl Store for EmbeddedStore {
             meetings_max: u64::try_from(meetings_max).unwrap_or(u64::MAX),
         })
         .await
+    }
+
+    async fn delete_group(&self, group_id: GroupId) -> Result<bool, StoreError> {
+        // Rare, and bounded by the group's meetings; through the writer like every mutation.
+        let existed = self.write(Op::DeleteGroup { group_id }).await? > 0;
+        self.leases.drop_group(group_id);
+        Ok(existed)
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
