@@ -172,6 +172,11 @@ pub enum Event {
         suggestion_id: SuggestionId,
         voted: bool,
     },
+    /// A member left the group and erased their data. Their name is gone from the group's
+    /// history; a snapshot of the room as it is now follows.
+    MemberErased {
+        member_id: MemberId,
+    },
 }
 
 /// Why a member's presence changed.

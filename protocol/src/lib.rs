@@ -250,6 +250,12 @@ pub enum CloseReason {
     /// (for example after a long storage outage). The client reconnects and resumes; it lands
     /// on whichever process owns the room now.
     RoomMoved,
+    /// A facilitator deleted the group: nothing of it is left, and its links do not work any
+    /// more. Do not reconnect.
+    GroupDeleted,
+    /// This member left the group and erased their data; their token does not work any more.
+    /// Do not reconnect.
+    Left,
 }
 
 impl CloseReason {
@@ -263,6 +269,8 @@ impl CloseReason {
             CloseReason::JoinTimeout => "join_timeout",
             CloseReason::UnsupportedVersion => "unsupported_version",
             CloseReason::RoomMoved => "room_moved",
+            CloseReason::GroupDeleted => "group_deleted",
+            CloseReason::Left => "left",
         }
     }
 
@@ -275,6 +283,8 @@ impl CloseReason {
             | CloseReason::JoinTimeout
             | CloseReason::UnsupportedVersion => 1008,
             CloseReason::SlowConsumer | CloseReason::RoomMoved => 1013,
+            // The end of the group, or of this member in it: a normal closure.
+            CloseReason::GroupDeleted | CloseReason::Left => 1000,
         }
     }
 }

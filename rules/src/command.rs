@@ -11,9 +11,10 @@
 use std::collections::BTreeMap;
 
 use roundtable_protocol::{
-    AgendaItemDraft, AgendaItemId, CommitmentId, CommitmentStatus, Credential, GroupId, MemberId,
-    Metric, PracticeId, PracticeOutcome, ProblemPhase, ProposalId, Reaction, Request, ResumePoint,
-    Role, RolePlayId, RolePlayRequest, Rubric, Sharing, SuggestionChoice, SuggestionId, UnixMs,
+    AgendaItemDraft, AgendaItemId, CommitmentId, CommitmentStatus, Credential, ErasureChoice,
+    GroupId, MemberId, Metric, PracticeId, PracticeOutcome, ProblemPhase, ProposalId, Reaction,
+    Request, ResumePoint, Role, RolePlayId, RolePlayRequest, Rubric, Sharing, SuggestionChoice,
+    SuggestionId, UnixMs,
 };
 
 /// A request a joined member makes of their room.
@@ -33,6 +34,22 @@ pub enum Command {
     StartNextMeeting,
     /// A quick reaction ([`crate::reactions`]): not an event, never stored.
     React(Reaction),
+    /// A facilitator deletes the group ([`crate::membership::decide_delete_group`]): nothing
+    /// is recorded, the store forgets the group.
+    DeleteGroup { confirm_name: String },
+    /// A member leaves and erases their data ([`crate::membership::decide_leave`]).
+    LeaveGroup(Erasure),
+}
+
+/// What a leaving member chose for each kind of their contributions (their anonymous ones
+/// always stay as they are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Erasure {
+    pub commitments: ErasureChoice,
+    /// Numbers shared by name.
+    pub numbers: ErasureChoice,
+    /// Practices, with the member's comments and upvotes.
+    pub practices: ErasureChoice,
 }
 
 /// A request that changes the room, by feature.
@@ -505,6 +522,16 @@ impl TryFrom<Request> for Command {
                 suggestion_id,
                 vote,
             })),
+            Request::DeleteGroup { confirm_name } => Command::DeleteGroup { confirm_name },
+            Request::LeaveGroup {
+                commitments,
+                numbers,
+                practices,
+            } => Command::LeaveGroup(Erasure {
+                commitments,
+                numbers,
+                practices,
+            }),
         })
     }
 }

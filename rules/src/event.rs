@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use roundtable_protocol::{self as wire, MeetingId, MemberId, Role, UnixMs};
 
+use crate::command::Erasure;
 use crate::flow::{FlowEvent, QueueEvent};
 use crate::secret::SecretHash;
 
@@ -88,6 +89,13 @@ pub enum RoomEvent {
     /// A change to the meeting flow.
     Flow {
         event: FlowEvent,
+    },
+    /// The member left and erased their data as `erasure` says: they are no member any more,
+    /// their name is gone from the past meetings' minutes, and what they chose to remove is
+    /// gone ([`crate::state`] folds it).
+    MemberErased {
+        member_id: MemberId,
+        erasure: Erasure,
     },
 }
 

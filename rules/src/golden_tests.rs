@@ -165,7 +165,13 @@ impl Script {
                 let meeting_id = MeetingId(self.fresh_uuid());
                 decide_next_meeting(&self.state, by, meeting_id)
             }
-            Command::Query(_) | Command::SubmitScores(_) | Command::React(_) => {
+            Command::LeaveGroup(erasure) => {
+                crate::membership::decide_leave(&self.state, by, erasure, self.now_ms)
+            }
+            Command::Query(_)
+            | Command::SubmitScores(_)
+            | Command::React(_)
+            | Command::DeleteGroup { .. } => {
                 panic!("not a change: {request:?}")
             }
         };
@@ -620,6 +626,7 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::PracticeUpvoted { .. } => "practice_upvoted",
         RoomEvent::PracticeCommented { .. } => "practice_commented",
         RoomEvent::NextMeetingStarted { .. } => "next_meeting_started",
+        RoomEvent::MemberErased { .. } => "member_erased",
         RoomEvent::RolePlay { change } => {
             let change = crate::stored::v1::RolePlayEvent::from(change);
             return format!("role_play/{}", variant_name(&change));
@@ -679,13 +686,14 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 4] = [
+const ADDED_KINDS: [(u32, &str); 5] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
     (2, "time_zone_set"),
+    (3, "member_erased"),
 ];
-const PLAIN_KINDS: [&str; 16] = [
+const PLAIN_KINDS: [&str; 17] = [
     "member_added",
     "presence_changed",
     "group_renamed",
@@ -702,6 +710,7 @@ const PLAIN_KINDS: [&str; 16] = [
     "practice_upvoted",
     "practice_commented",
     "next_meeting_started",
+    "member_erased",
 ];
 
 #[test]

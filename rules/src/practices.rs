@@ -69,6 +69,12 @@ impl Library {
         }
     }
 
+    /// Takes out everything a member who left wrote: their practices, their comments and their
+    /// upvotes.
+    pub fn remove_author(&mut self, member_id: MemberId) {
+        remove_author(&mut self.practices, member_id);
+    }
+
     /// The newest practices, newest first.
     pub fn newest(&self, count: usize) -> Vec<Practice> {
         self.practices.iter().rev().take(count).cloned().collect()
@@ -341,5 +347,17 @@ mod tests {
         assert_eq!(library.practices[0].upvoters, vec![voter]);
         library.upvote(1, voter, false);
         assert!(library.practices[0].upvoters.is_empty());
+    }
+}
+
+/// Takes `member_id`'s practices out of `practices`, and their comments and upvotes out of the
+/// others (the library, or a past meeting's minutes).
+pub fn remove_author(practices: &mut Vec<Practice>, member_id: MemberId) {
+    practices.retain(|practice| practice.author != member_id);
+    for practice in practices {
+        practice.upvoters.retain(|voter| *voter != member_id);
+        practice
+            .comments
+            .retain(|comment| comment.author != member_id);
     }
 }

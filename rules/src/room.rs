@@ -40,6 +40,10 @@ pub struct RoomState {
     pub seq: Seq,
     /// The meeting flow: agenda, template, timer, round, floor, problems (`flow` module).
     pub flow: FlowState,
+    /// Members who left and erased their data, by id only (no name is kept): what they chose
+    /// to keep anonymized (commitments, numbers shared by name) stays under these ids, which
+    /// clients show as "a former member".
+    pub former_members: BTreeSet<MemberId>,
 }
 
 /// A peer group and its credentials (as hashes only).
@@ -76,6 +80,7 @@ impl RoomState {
             seq: 0,
             // The first meeting starts from the default template.
             flow: FlowState::default(),
+            former_members: BTreeSet::new(),
         }
     }
 

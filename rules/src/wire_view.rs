@@ -119,6 +119,10 @@ impl RoomEvent {
                 }
             }
             RoomEvent::Flow { event } => event.to_wire(),
+            // What the member chose stays on the server; the snapshot that follows shows it.
+            RoomEvent::MemberErased { member_id, .. } => wire::Event::MemberErased {
+                member_id: *member_id,
+            },
         )
     }
 

@@ -10,6 +10,7 @@
 //! is for (almost always all of them; see [`Audience`]). A connection whose queue is full is
 //! closed with `slow_consumer`; it can resume.
 
+mod erase;
 mod fanout;
 mod join;
 mod lease;
@@ -157,6 +158,8 @@ struct RoomActor {
     flushes: Flushes,
     /// Each member's budget of reactions, in memory only (reactions are never stored).
     reactions: ReactionLimiter,
+    /// Set once a facilitator deleted the group: the room stops and writes nothing more.
+    deleted: bool,
 }
 
 /// Seconds between retries of presence changes that could not be stored.
@@ -231,6 +234,7 @@ pub fn spawn(
         now_ms: 0,
         flushes: Flushes::default(),
         reactions: ReactionLimiter::default(),
+        deleted: false,
     };
     // The actor is boxed: the task then holds a pointer to it across every wait instead of
     // copies of its state.
@@ -289,6 +293,9 @@ impl RoomActor {
         let mut idle_deadline: Option<tokio::time::Instant> = None;
         loop {
             self.flushes.flush_now();
+            if self.deleted {
+                break;
+            }
             if self.ownership_lost {
                 self.close_all(
                     CloseReason::RoomMoved,
@@ -316,7 +323,7 @@ impl RoomActor {
                         // are handled in the same step, so what they send each connection goes
                         // out in one write. Nothing waits for this that was not already queued.
                         for _ in 1..COMMANDS_PER_STEP_MAX {
-                            if self.ownership_lost {
+                            if self.ownership_lost || self.deleted {
                                 break;
                             }
                             let Ok(command) = commands.try_recv() else {
@@ -349,7 +356,8 @@ impl RoomActor {
         // Commands queued after the decision to stop are refused by the dropped channel; the
         // registry then loads the room again for them.
         commands.close();
-        if !self.ownership_lost {
+        // A deleted group is gone from the store: nothing may write it again.
+        if !self.ownership_lost && !self.deleted {
             Box::pin(self.write_final_snapshot()).await;
         }
         Box::pin(self.lease.release()).await;
@@ -438,8 +446,19 @@ impl RoomActor {
                 .await
                 .map(|()| Reply::Done),
             Command::React(reaction) => self.react(member_id, *reaction).await,
+            Command::DeleteGroup { confirm_name } => {
+                Box::pin(self.delete_group(member_id, confirm_name))
+                    .await
+                    .map(|()| Reply::Done)
+            }
+            Command::LeaveGroup(erasure) => Box::pin(self.leave(member_id, *erasure))
+                .await
+                .map(|()| Reply::Done),
         };
         let Some(subscriber) = self.subscribers.get(&connection_id) else {
+            if self.deleted {
+                self.close_deleted();
+            }
             return;
         };
         let answer = match result {
@@ -456,11 +475,22 @@ impl RoomActor {
                 error_message(Some(request_id), &error)
             }
         };
-        if self
+        let queued = self
             .flushes
-            .queue(&subscriber.outbox, encode(&answer), Urgency::Now)
-            == Err(QueueError::Full)
+            .queue(&subscriber.outbox, encode(&answer), Urgency::Now);
+        // The end of the group, or of this member in it, closes connections once the ack is
+        // on its way.
+        if self.deleted {
+            self.close_deleted();
+            return;
+        }
+        if let Command::LeaveGroup(_) = command
+            && self.state.member(member_id).is_none()
         {
+            self.close_left(member_id);
+            return;
+        }
+        if queued == Err(QueueError::Full) {
             self.drop_slow(vec![connection_id]).await;
         }
     }

@@ -157,6 +157,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn flush(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// Makes the data deleted so far (deleted groups, trimmed log entries, replaced snapshots)
+    /// leave the store's files, not only its tables, or arranges for it to. The embedded store
+    /// rewrites its file at its next open (redb keeps freed bytes; see `embedded::vacuum`);
+    /// Redis frees deleted keys at once (its own persistence files, AOF or RDB, keep them
+    /// until Redis rewrites them).
+    async fn forget_deleted(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Checks the batch's shape (not the stored state): consecutive seqs, matching snapshot.

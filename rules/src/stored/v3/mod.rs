@@ -1,5 +1,8 @@
 //! Stored format 3: format 2 with
-//! - (nothing yet: each change that needs format 3 adds its line here, and its types below).
+//! - (each change that needs format 3 adds its line here, and its types below)
+//! - members who leave and erase their data: the `member_erased` event (with what they chose
+//!   for each kind of their contributions, [`Erasure`]) and the snapshot's `former_members`,
+//!   the ids under which what they chose to anonymize stays.
 //!
 //! Every other stored type is format 2's own (taken with a glob `pub use`, which the types
 //! defined here shadow, since format 2's types never change); the types that hold a change are
@@ -37,18 +40,21 @@ pub struct Snapshot {
     pub role_play: RolePlayState,
     pub seq: u64,
     pub flow: FlowState,
+    /// Format 3: members who left and erased their data, by id.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub former_members: BTreeSet<Uuid>,
 }
 
 mirror_struct!(Snapshot <=> state::RoomState {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow,
+    role_play, seq, flow, former_members,
 });
 
 type V2Snapshot = v2::Snapshot;
 forward_struct!(V2Snapshot => Snapshot {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
     role_play, seq, flow,
-});
+} added { former_members: BTreeSet::new() });
 
 /// One event of a meeting's log (`StoredEvent`): the event and when it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,7 +143,30 @@ pub enum RoomEvent {
         event: FlowEvent,
     },
     // Format 3's events go here.
+    MemberErased {
+        member_id: Uuid,
+        erasure: Erasure,
+    },
 }
+
+/// What a member who left chose for each kind of their contributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    pub commitments: ErasureChoice,
+    pub numbers: ErasureChoice,
+    pub practices: ErasureChoice,
+}
+
+mirror_struct!(Erasure <=> crate::command::Erasure { commitments, numbers, practices });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureChoice {
+    Remove,
+    Anonymize,
+}
+
+mirror_enum!(ErasureChoice <=> roundtable_protocol::ErasureChoice { Remove, Anonymize });
 
 /// The variants `RoomEvent` shares with format 2's, for the conversion forward from it.
 macro_rules! room_event_variants_v2 {
@@ -168,6 +197,7 @@ macro_rules! room_event_variants_v2 {
 
 room_event_variants_v2!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
     // Format 3's events go here too.
+    MemberErased { member_id, erasure },
 });
 
 type V2RoomEvent = v2::RoomEvent;

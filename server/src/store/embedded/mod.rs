@@ -105,6 +105,7 @@ mod options;
 mod recovery;
 mod tables;
 mod task;
+mod vacuum;
 mod writer;
 
 use self::background::{CommitJob, run_commit_jobs};
@@ -139,6 +140,8 @@ pub struct EmbeddedStore {
     /// Wakes the writer task when an inline write needs it (see [`Writer::needs_attention`]).
     attention: Arc<tokio::sync::Notify>,
     leases: Arc<Leases>,
+    /// The data directory, where [`Store::forget_deleted`] marks a vacuum due.
+    data_dir: Arc<Path>,
 }
 
 impl EmbeddedStore {
@@ -159,6 +162,13 @@ impl EmbeddedStore {
 
         let mut journal = Journal::open(data_dir)?;
         let last_batch = journal.recover(&db)?;
+        // Deleted data leaves the file: with the journal applied and emptied, the file holds
+        // everything, and it is rewritten with its live entries only (see `vacuum`).
+        drop(db);
+        if vacuum::vacuum_if_due(data_dir, &data_dir.join(DB_FILE), options.cache_bytes)? {
+            tracing::info!("the store's file was rewritten without the data deleted before");
+        }
+        let db = Arc::new(open_database(&data_dir.join(DB_FILE), options.cache_bytes)?);
 
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             StoreError::Unavailable("the embedded store opens inside a tokio runtime".into())
@@ -216,6 +226,7 @@ impl EmbeddedStore {
             writer,
             attention,
             leases: Arc::default(),
+            data_dir: Arc::from(data_dir),
         })
     }
 
@@ -513,6 +524,13 @@ impl Store for EmbeddedStore {
         result
             .await
             .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?
+    }
+
+    async fn forget_deleted(&self) -> Result<(), StoreError> {
+        let data_dir = Arc::clone(&self.data_dir);
+        tokio::task::spawn_blocking(move || vacuum::mark_due(&data_dir))
+            .await
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?
     }
 }
 
