@@ -278,6 +278,18 @@ fn found<'a>(room: Context<'a>, practice_id: PracticeId) -> Result<&'a Practice,
     })
 }
 
+/// Takes `member_id`'s practices out of `practices`, and their comments and upvotes out of the
+/// others (the library, or a past meeting's minutes).
+pub fn remove_author(practices: &mut Vec<Practice>, member_id: MemberId) {
+    practices.retain(|practice| practice.author != member_id);
+    for practice in practices {
+        practice.upvoters.retain(|voter| *voter != member_id);
+        practice
+            .comments
+            .retain(|comment| comment.author != member_id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,17 +359,5 @@ mod tests {
         assert_eq!(library.practices[0].upvoters, vec![voter]);
         library.upvote(1, voter, false);
         assert!(library.practices[0].upvoters.is_empty());
-    }
-}
-
-/// Takes `member_id`'s practices out of `practices`, and their comments and upvotes out of the
-/// others (the library, or a past meeting's minutes).
-pub fn remove_author(practices: &mut Vec<Practice>, member_id: MemberId) {
-    practices.retain(|practice| practice.author != member_id);
-    for practice in practices {
-        practice.upvoters.retain(|voter| *voter != member_id);
-        practice
-            .comments
-            .retain(|comment| comment.author != member_id);
     }
 }
