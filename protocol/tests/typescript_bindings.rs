@@ -113,6 +113,7 @@ fn generate() -> String {
         SuggestionVotes,
         Reaction,
         ReactionFrame,
+        ErasureChoice,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

@@ -603,3 +603,5 @@ export type ReactionFrame = { member_id: MemberId, reaction: Reaction,
  * When the server received it, by its clock.
  */
 at_ms: number, };
+
+export type ErasureChoice = "remove" | "anonymize";

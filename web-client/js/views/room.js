@@ -29,6 +29,8 @@ export const CLOSING_WORDS = /** @type {Record<CloseReason, string>} */ ({
   join_timeout: 'Joining took too long. Trying again.',
   unsupported_version: 'This page is out of date for the server. Reload the page.',
   room_moved: 'The meeting is moving between servers. Reconnecting and picking up where it was.',
+  group_deleted: 'The group was deleted by a facilitator.',
+  left: 'You left the group and your data was erased.',
 });
 
 /**
