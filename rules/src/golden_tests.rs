@@ -516,6 +516,12 @@ fn script() -> Stored {
     // Format 2: the facilitator ends the second meeting.
     s.act_meanwhile(ann, json!({"type": "end_meeting"}));
     s.presence(bob, false, PresenceReason::ConnectionLost);
+    // Format 3: a member who came late leaves and erases her data.
+    let eve = s.join(invite("Eve", false));
+    s.act(
+        eve,
+        json!({"type": "leave_group", "commitments": "remove", "numbers": "remove", "practices": "anonymize"}),
+    );
     // The whole second meeting's log, for the load from its first snapshot; the test loads the
     // scoring snapshot with the entries after `scoring_seq`.
     assert!(scoring_seq > 0);
