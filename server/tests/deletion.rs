@@ -346,6 +346,7 @@ async fn a_facilitator_deletes_the_group_and_nothing_of_it_is_left(backend: Back
         bob.send(Request::RaiseHand).await;
         bob.send(Request::LowerHand).await;
     }
+    assert_eq!(live_rooms(&server).await, 2);
     fran.ok(request(
         json!({"type": "delete_group", "confirm_name": GROUP_NAME}),
     ))
@@ -359,6 +360,17 @@ async fn a_facilitator_deletes_the_group_and_nothing_of_it_is_left(backend: Back
             "{closed:?}"
         );
     }
+
+    // The deleted group's room is unloaded; the kept group's is still live.
+    let mut unloaded = false;
+    for _ in 0..50 {
+        if live_rooms(&server).await == 1 {
+            unloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(unloaded, "the deleted group's room left the registry");
 
     // The links and tokens find nothing, on every server.
     let servers: Vec<&TestServer> = std::iter::once(&server).chain(&second).collect();
@@ -439,6 +451,14 @@ async fn a_facilitator_deletes_the_group_and_nothing_of_it_is_left_in_the_embedd
 #[tokio::test]
 async fn a_facilitator_deletes_the_group_and_nothing_of_it_is_left_in_redis() {
     a_facilitator_deletes_the_group_and_nothing_of_it_is_left(Backend::redis()).await;
+}
+
+/// How many rooms the server holds in memory (`/healthz`).
+async fn live_rooms(server: &TestServer) -> u64 {
+    let (status, body) = http_get(server.addr, "/healthz", None).await;
+    assert_eq!(status, 200);
+    let health: roundtable_protocol::Health = serde_json::from_str(&body).expect("health");
+    health.live_rooms
 }
 
 /// The next snapshot `client` receives.
