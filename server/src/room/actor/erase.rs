@@ -59,7 +59,10 @@ impl RoomActor {
         self.recent.clear();
         self.compact_logs().await;
         self.forget_deleted().await;
-        self.send_snapshots();
+        let slow = self.send_snapshots();
+        if !slow.is_empty() {
+            Box::pin(self.drop_slow(slow)).await;
+        }
         info!(group = %self.group_id(), "a member left and erased their data");
         Ok(())
     }
@@ -89,8 +92,9 @@ impl RoomActor {
         }
     }
 
-    /// Sends every connection a snapshot of the room as it is now (per viewer).
-    fn send_snapshots(&mut self) {
+    /// Queues for every member's connection a snapshot of the room as it is now (per viewer);
+    /// answers the connections whose queue was full.
+    fn send_snapshots(&mut self) -> Vec<ConnectionId> {
         let mut snapshots: HashMap<MemberId, WireFrame> = HashMap::new();
         let mut slow = Vec::new();
         for (connection_id, subscriber) in &self.subscribers {
@@ -113,14 +117,7 @@ impl RoomActor {
                 slow.push(*connection_id);
             }
         }
-        for connection_id in slow {
-            if let Some(subscriber) = self.subscribers.remove(&connection_id) {
-                subscriber.outbox.close(
-                    CloseReason::SlowConsumer,
-                    "you fell too far behind the room; reconnect to resume",
-                );
-            }
-        }
+        slow
     }
 
     /// Closes the connections of a member who left, once their ack is queued.
