@@ -194,6 +194,11 @@ pub enum Event {
         member_id: MemberId,
         session_id: SessionId,
     },
+    /// A member left the group and erased their data. Their name is gone from the group's
+    /// history; a snapshot of the room as it is now follows.
+    MemberErased {
+        member_id: MemberId,
+    },
 }
 
 /// Why a member's presence changed.

@@ -295,6 +295,12 @@ pub enum CloseReason {
     RoomMoved,
     /// A facilitator revoked this connection's session: its member token no longer works.
     SessionRevoked,
+    /// A facilitator deleted the group: nothing of it is left, and its links do not work any
+    /// more. Do not reconnect.
+    GroupDeleted,
+    /// This member left the group and erased their data; their token does not work any more.
+    /// Do not reconnect.
+    Left,
 }
 
 impl CloseReason {
@@ -309,6 +315,8 @@ impl CloseReason {
             CloseReason::UnsupportedVersion => "unsupported_version",
             CloseReason::RoomMoved => "room_moved",
             CloseReason::SessionRevoked => "session_revoked",
+            CloseReason::GroupDeleted => "group_deleted",
+            CloseReason::Left => "left",
         }
     }
 
@@ -322,6 +330,8 @@ impl CloseReason {
             | CloseReason::UnsupportedVersion
             | CloseReason::SessionRevoked => 1008,
             CloseReason::SlowConsumer | CloseReason::RoomMoved => 1013,
+            // The end of the group, or of this member in it: a normal closure.
+            CloseReason::GroupDeleted | CloseReason::Left => 1000,
         }
     }
 }

@@ -280,6 +280,33 @@ pub enum Request {
         member_id: MemberId,
         session_id: SessionId,
     },
+    // Deletion and erasure (PROTOCOL.md, "Leaving and deleting").
+    /// Facilitator: delete the group and everything stored of it, for good. `confirm_name`
+    /// must be the group's name exactly as it is now. Every connection of the group is then
+    /// closed with `group_deleted`, and its links stop working.
+    DeleteGroup {
+        confirm_name: String,
+    },
+    /// Any member but the group's last facilitator: leave the group and erase what names you.
+    /// Your name becomes "a former member" everywhere, your anonymous contributions stay as
+    /// they are, and each choice says what happens to your commitments, your numbers shared
+    /// by name and your practices (with your comments and upvotes). Your token stops working
+    /// and your connections are closed with `left`.
+    LeaveGroup {
+        commitments: ErasureChoice,
+        numbers: ErasureChoice,
+        practices: ErasureChoice,
+    },
+}
+
+/// What happens to one kind of a leaving member's contributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureChoice {
+    /// Taken out of the group: the board, the library, the benchmarks and the past minutes.
+    Remove,
+    /// Kept for the group, under "a former member" instead of the name.
+    Anonymize,
 }
 
 /// One of a group's two links.

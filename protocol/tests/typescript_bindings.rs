@@ -116,6 +116,7 @@ fn generate() -> String {
         LinkKind,
         LinkVersions,
         SessionInfo,
+        ErasureChoice,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

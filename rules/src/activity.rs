@@ -295,6 +295,22 @@ impl Activity {
     pub fn remove_member(&mut self, member_id: MemberId) {
         self.current.remove(&member_id);
     }
+
+    /// Takes out what a member who left shared by name: this meeting's numbers if they were
+    /// named (anonymous ones stay: they are in aggregates others have seen), and their own
+    /// past numbers, which only they ever saw (the past medians are kept as they were).
+    pub fn remove_named(&mut self, member_id: MemberId) {
+        if self
+            .current
+            .get(&member_id)
+            .is_some_and(|submission| submission.sharing == Sharing::Named)
+        {
+            self.current.remove(&member_id);
+        }
+        for past in &mut self.history {
+            past.values_by_member.remove(&member_id);
+        }
+    }
 }
 
 /// Decides a change to the group's activity numbers.

@@ -11,10 +11,10 @@
 use std::collections::BTreeMap;
 
 use roundtable_protocol::{
-    AgendaItemDraft, AgendaItemId, CommitmentId, CommitmentStatus, Credential, GroupId, LinkKind,
-    MemberId, Metric, PracticeId, PracticeOutcome, ProblemPhase, ProposalId, Reaction, Request,
-    ResumePoint, Role, RolePlayId, RolePlayRequest, Rubric, SessionId, Sharing, SuggestionChoice,
-    SuggestionId, UnixMs,
+    AgendaItemDraft, AgendaItemId, CommitmentId, CommitmentStatus, Credential, ErasureChoice,
+    GroupId, LinkKind, MemberId, Metric, PracticeId, PracticeOutcome, ProblemPhase, ProposalId,
+    Reaction, Request, ResumePoint, Role, RolePlayId, RolePlayRequest, Rubric, SessionId, Sharing,
+    SuggestionChoice, SuggestionId, UnixMs,
 };
 
 /// A request a joined member makes of their room.
@@ -37,6 +37,11 @@ pub enum Command {
     /// The links and the members' sessions ([`crate::access`]), facilitators only: the room
     /// draws a new link's secret and knows which connections each session has.
     Access(AccessCommand),
+    /// A facilitator deletes the group ([`crate::membership::decide_delete_group`]): nothing
+    /// is recorded, the store forgets the group.
+    DeleteGroup { confirm_name: String },
+    /// A member leaves and erases their data ([`crate::membership::decide_leave`]).
+    LeaveGroup(Erasure),
 }
 
 /// The group's links and its members' sessions (facilitators only).
@@ -50,6 +55,17 @@ pub enum AccessCommand {
         member_id: MemberId,
         session_id: SessionId,
     },
+}
+
+/// What a leaving member chose for each kind of their contributions (their anonymous ones
+/// always stay as they are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Erasure {
+    pub commitments: ErasureChoice,
+    /// Numbers shared by name.
+    pub numbers: ErasureChoice,
+    /// Practices, with the member's comments and upvotes.
+    pub practices: ErasureChoice,
 }
 
 /// A request that changes the room, by feature.
@@ -534,6 +550,16 @@ impl TryFrom<Request> for Command {
             } => Command::Access(AccessCommand::RevokeSession {
                 member_id,
                 session_id,
+            }),
+            Request::DeleteGroup { confirm_name } => Command::DeleteGroup { confirm_name },
+            Request::LeaveGroup {
+                commitments,
+                numbers,
+                practices,
+            } => Command::LeaveGroup(Erasure {
+                commitments,
+                numbers,
+                practices,
             }),
         })
     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use roundtable_protocol::{self as wire, MeetingId, MemberId, Role, UnixMs};
 
+use crate::command::Erasure;
 use crate::flow::{FlowEvent, QueueEvent};
 use crate::secret::SecretHash;
 
@@ -109,6 +110,13 @@ pub enum RoomEvent {
         member_id: MemberId,
         session_id: wire::SessionId,
         token_hash: SecretHash,
+    },
+    /// The member left and erased their data as `erasure` says: they are no member any more,
+    /// their name is gone from the past meetings' minutes, and what they chose to remove is
+    /// gone ([`crate::state`] folds it).
+    MemberErased {
+        member_id: MemberId,
+        erasure: Erasure,
     },
 }
 

@@ -169,7 +169,13 @@ impl Script {
                 decide_next_meeting(&self.state, by, meeting_id)
             }
             Command::Access(command) => self.access(by, command),
-            Command::Query(_) | Command::SubmitScores(_) | Command::React(_) => {
+            Command::LeaveGroup(erasure) => {
+                crate::membership::decide_leave(&self.state, by, erasure, self.now_ms)
+            }
+            Command::Query(_)
+            | Command::SubmitScores(_)
+            | Command::React(_)
+            | Command::DeleteGroup { .. } => {
                 panic!("not a change: {request:?}")
             }
         };
@@ -578,6 +584,21 @@ fn script() -> Stored {
     });
     assert_eq!(back, bob, "the same member");
     s.presence(bob, false, PresenceReason::ConnectionLost);
+    // Format 3: the group's video call link.
+    s.act(
+        ann,
+        json!({"type": "set_call_link", "url": "https://meet.jit.si/FridaySalesPeers"}),
+    );
+    // Format 3: a member who came late (through the new invite link) leaves and erases her data.
+    let eve = s.join(Credential::Invite {
+        secret: NEW_INVITE_SECRET.into(),
+        display_name: "Eve".into(),
+        observer: false,
+    });
+    s.act(
+        eve,
+        json!({"type": "leave_group", "commitments": "remove", "numbers": "remove", "practices": "anonymize"}),
+    );
     // The whole second meeting's log, for the load from its first snapshot; the test loads the
     // scoring snapshot with the entries after `scoring_seq`.
     assert!(scoring_seq > 0);
@@ -692,6 +713,7 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::LinkRotated { .. } => "link_rotated",
         RoomEvent::SessionRevoked { .. } => "session_revoked",
         RoomEvent::SessionStarted { .. } => "session_started",
+        RoomEvent::MemberErased { .. } => "member_erased",
         RoomEvent::RolePlay { change } => {
             let change = crate::stored::v1::RolePlayEvent::from(change);
             return format!("role_play/{}", variant_name(&change));
@@ -751,7 +773,7 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 7] = [
+const ADDED_KINDS: [(u32, &str); 9] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
@@ -759,12 +781,15 @@ const ADDED_KINDS: [(u32, &str); 7] = [
     (3, "link_rotated"),
     (3, "session_revoked"),
     (3, "session_started"),
+    (3, "member_erased"),
+    (3, "call_link_set"),
 ];
-const PLAIN_KINDS: [&str; 19] = [
+const PLAIN_KINDS: [&str; 21] = [
     "member_added",
     "presence_changed",
     "group_renamed",
     "time_zone_set",
+    "call_link_set",
     "member_removed",
     "role_changed",
     "hand_raised",
@@ -780,6 +805,7 @@ const PLAIN_KINDS: [&str; 19] = [
     "link_rotated",
     "session_revoked",
     "session_started",
+    "member_erased",
 ];
 
 #[test]

@@ -50,6 +50,9 @@ pub mod wire_view;
 #[cfg(test)]
 mod golden_tests;
 
+#[cfg(test)]
+mod erasure_tests;
+
 pub use command::{AccessCommand, Change, Command, Query, SessionRequest, VoteCommand};
 pub use limits::{FlowLimits, RoomLimits};
 pub use state::{RoomError, RoomEvent, RoomState, StoredEvent};

@@ -5,7 +5,7 @@ use roundtable_protocol::{self as wire, Credential, ErrorCode, MemberId, Role, S
 
 use crate::access::{Session, session_id_of};
 
-use crate::command::MembershipCommand;
+use crate::command::{Erasure, MembershipCommand};
 use crate::error::RoomError;
 use crate::event::RoomEvent;
 use crate::flow;
@@ -398,6 +398,62 @@ fn hand_over_facilitator(
     events.push(RoomEvent::RoleChanged {
         member_id: by,
         role: Role::Member,
+    });
+    Ok(events)
+}
+
+/// Decides a facilitator's deletion of the group: allowed when `confirm_name` is the group's
+/// name as it is now (the person typed it, so a slip of the mouse deletes nothing). Nothing
+/// is recorded: the room deletes the group from the store and stops.
+pub fn decide_delete_group(
+    state: &RoomState,
+    by: MemberId,
+    confirm_name: &str,
+) -> Result<(), RoomError> {
+    let role = state.roster().require_member_role(by)?;
+    require_facilitator(role)?;
+    if confirm_name.trim() != state.group.name {
+        return Err(RoomError::new(
+            ErrorCode::Invalid,
+            format!(
+                "confirm_name: type the group's name, {:?}, exactly to delete it",
+                state.group.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Decides a member's leaving with the erasure of their data: they go offline, their turn
+/// ends, and [`RoomEvent::MemberErased`] takes them and what they chose to remove out of the
+/// room. The group's last facilitator cannot leave (the group would have nobody to run it):
+/// they hand the role over first, or delete the group.
+pub fn decide_leave(
+    state: &RoomState,
+    by: MemberId,
+    erasure: Erasure,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let role = state.roster().require_member_role(by)?;
+    if role == Role::Facilitator && state.facilitator_count() == 1 {
+        return Err(RoomError::new(
+            ErrorCode::Conflict,
+            "you are the group's only facilitator: hand the role over first, or delete the group",
+        ));
+    }
+    let mut events = Vec::new();
+    if state.online.contains(&by) {
+        events.push(RoomEvent::PresenceChanged {
+            member_id: by,
+            online: false,
+            reason: wire::PresenceReason::Left,
+        });
+    }
+    let ended = flow::on_member_removed(&state.flow, by, now_ms);
+    events.extend(ended.into_iter().map(RoomEvent::from));
+    events.push(RoomEvent::MemberErased {
+        member_id: by,
+        erasure,
     });
     Ok(events)
 }

@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
-use roundtable_protocol::{Attendee, CommitmentStatus, MemberId, Minutes, UnixMs};
+use roundtable_protocol::{Attendee, CommitmentStatus, ErasureChoice, MemberId, Minutes, UnixMs};
+
+use crate::command::Erasure;
+use crate::practices;
 
 use crate::room::RoomState;
 
@@ -75,7 +78,38 @@ pub fn display_name(state: &RoomState, member_id: MemberId) -> String {
     state
         .member(member_id)
         .map(|member| member.display_name.clone())
-        .unwrap_or_else(|| "a former member".to_string())
+        .unwrap_or_else(|| FORMER_MEMBER.to_string())
+}
+
+/// How the minutes name someone who is not in the group any more.
+pub const FORMER_MEMBER: &str = "a former member";
+
+/// Erases a member who left from one meeting's minutes: their name always (they attended as
+/// "a former member"), and what they chose to remove: their commitments, their numbers shared
+/// by name (the aggregates stay as the group saw them), their practices with their comments
+/// and upvotes. Their id stays where what they kept is, naming nobody.
+pub fn erase_member(minutes: &mut Minutes, member_id: MemberId, erasure: Erasure) {
+    for attendee in &mut minutes.attendees {
+        if attendee.member_id == member_id {
+            attendee.display_name = FORMER_MEMBER.to_string();
+        }
+    }
+    if erasure.commitments == ErasureChoice::Remove {
+        minutes
+            .commitments_made
+            .retain(|commitment| commitment.owner != member_id);
+        minutes
+            .commitments_reported
+            .retain(|commitment| commitment.owner != member_id);
+    }
+    if erasure.numbers == ErasureChoice::Remove {
+        for metric in &mut minutes.benchmarks.per_metric {
+            metric.named.retain(|named| named.member_id != member_id);
+        }
+    }
+    if erasure.practices == ErasureChoice::Remove {
+        practices::remove_author(&mut minutes.practices, member_id);
+    }
 }
 
 /// How the minutes name a moment: in a time zone, whose offset from UTC at each moment comes

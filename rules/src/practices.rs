@@ -69,6 +69,12 @@ impl Library {
         }
     }
 
+    /// Takes out everything a member who left wrote: their practices, their comments and their
+    /// upvotes.
+    pub fn remove_author(&mut self, member_id: MemberId) {
+        remove_author(&mut self.practices, member_id);
+    }
+
     /// The newest practices, newest first.
     pub fn newest(&self, count: usize) -> Vec<Practice> {
         self.practices.iter().rev().take(count).cloned().collect()
@@ -270,6 +276,18 @@ fn found<'a>(room: Context<'a>, practice_id: PracticeId) -> Result<&'a Practice,
             format!("no practice {practice_id} in this library"),
         )
     })
+}
+
+/// Takes `member_id`'s practices out of `practices`, and their comments and upvotes out of the
+/// others (the library, or a past meeting's minutes).
+pub fn remove_author(practices: &mut Vec<Practice>, member_id: MemberId) {
+    practices.retain(|practice| practice.author != member_id);
+    for practice in practices {
+        practice.upvoters.retain(|voter| *voter != member_id);
+        practice
+            .comments
+            .retain(|comment| comment.author != member_id);
+    }
 }
 
 #[cfg(test)]

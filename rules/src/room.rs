@@ -43,6 +43,10 @@ pub struct RoomState {
     pub flow: FlowState,
     /// The links' versions and the members' sessions (`access` module).
     pub access: Access,
+    /// Members who left and erased their data, by id only (no name is kept): what they chose
+    /// to keep anonymized (commitments, numbers shared by name) stays under these ids, which
+    /// clients show as "a former member".
+    pub former_members: BTreeSet<MemberId>,
 }
 
 /// A peer group and its credentials (as hashes only).
@@ -82,6 +86,7 @@ impl RoomState {
             // The first meeting starts from the default template.
             flow: FlowState::default(),
             access: Access::default(),
+            former_members: BTreeSet::new(),
         }
     }
 

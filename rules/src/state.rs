@@ -18,7 +18,7 @@ use roundtable_protocol as wire;
 use roundtable_protocol::{MeetingId, MemberId, Role, Seq, UnixMs};
 
 use crate::activity::{self, Submission};
-use crate::command::{Change, ProblemCommand, Query};
+use crate::command::{Change, Erasure, ProblemCommand, Query};
 use crate::commitments::{self, NewCommitment};
 use crate::flow::{self, FlowEvent};
 use crate::limits::RoomLimits;
@@ -146,6 +146,36 @@ impl RoomState {
                         .begin(*member_id, *session_id, *token_hash, at_ms);
                 }
             }
+            RoomEvent::MemberErased { member_id, erasure } => {
+                self.erase_member(*member_id, *erasure);
+            }
+        }
+    }
+
+    /// Takes a member who left out of the room and erases what names them: their name from
+    /// the past meetings' minutes, and what they chose to remove. Their anonymous numbers and
+    /// role play scores stay as they are (taking them out would change aggregates others have
+    /// seen, which could tell which values were theirs); what they chose to anonymize stays
+    /// under their id, which names nobody any more.
+    fn erase_member(&mut self, member_id: MemberId, erasure: Erasure) {
+        self.members.retain(|member| member.id != member_id);
+        self.online.remove(&member_id);
+        self.hands.retain(|id| *id != member_id);
+        self.role_play.forget_member(member_id);
+        self.access.remove_member(member_id);
+        self.former_members.insert(member_id);
+        let remove = |choice: wire::ErasureChoice| choice == wire::ErasureChoice::Remove;
+        if remove(erasure.commitments) {
+            self.commitments.remove_owner(member_id);
+        }
+        if remove(erasure.numbers) {
+            self.activity.remove_named(member_id);
+        }
+        if remove(erasure.practices) {
+            self.practices.remove_author(member_id);
+        }
+        for past in &mut self.past_meetings {
+            minutes::erase_member(past, member_id, erasure);
         }
     }
 
@@ -205,6 +235,9 @@ impl RoomState {
                 return Err(format!("member {} shares a token hash", member.id));
             }
         }
+        if let Some(back) = self.former_members.iter().find(|id| ids.contains(id)) {
+            return Err(format!("former member {back} is a member again"));
+        }
         if let Some(ghost) = self.online.iter().find(|id| !ids.contains(id)) {
             return Err(format!("online member {ghost} is not a member"));
         }
@@ -217,6 +250,8 @@ impl RoomState {
                 return Err(format!("hand of {id} is raised twice"));
             }
         }
+        // What former members chose to keep anonymized stays under their ids.
+        let ids: BTreeSet<MemberId> = ids.union(&self.former_members).copied().collect();
         let mut commitment_ids = BTreeSet::new();
         for commitment in &self.commitments.commitments {
             if !ids.contains(&commitment.owner) {

@@ -142,6 +142,10 @@ impl RoomEvent {
                 member_id: *member_id,
                 session_id: *session_id,
             },
+            // What the member chose stays on the server; the snapshot that follows shows it.
+            RoomEvent::MemberErased { member_id, .. } => wire::Event::MemberErased {
+                member_id: *member_id,
+            },
         )
     }
 

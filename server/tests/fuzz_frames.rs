@@ -13,6 +13,7 @@ use roundtable_protocol::{
 };
 use roundtable_rules::access;
 use roundtable_rules::command::Command;
+use roundtable_rules::membership::{decide_delete_group, decide_leave};
 use roundtable_rules::reactions::ReactionLimiter;
 use roundtable_rules::roleplay::{self, Fresh, SubmissionSlot};
 use roundtable_rules::secret::hash_secret;
@@ -292,6 +293,11 @@ impl Room {
                     .decide(self.state.roster(), by, reaction, self.now_ms);
                 Ok(Vec::new())
             }
+            // A deletion the rules allow ends the room in the actor; here the room goes on.
+            Command::DeleteGroup { confirm_name } => {
+                decide_delete_group(&self.state, by, confirm_name).map(|()| Vec::new())
+            }
+            Command::LeaveGroup(erasure) => decide_leave(&self.state, by, *erasure, self.now_ms),
         };
         match decided {
             Ok(events) => {

@@ -12,7 +12,7 @@ import { mountRoom } from './views/room.js';
 import { Connection } from './connection.js';
 import { RoomStore } from './store.js';
 import { FEATURES } from './features/states.js';
-import { loadGroupMemory, updateGroupMemory } from './memory.js';
+import { forgetGroup, loadGroupMemory, updateGroupMemory } from './memory.js';
 import { toast } from './ui.js';
 
 /** @typedef {import('./protocol').Credential} Credential */
@@ -169,6 +169,19 @@ function enterRoom(groupId, firstCredential, typed) {
       // reload does not try it.
       if (status.closing_reason === 'removed' || status.closing_reason === 'session_revoked') {
         updateGroupMemory(groupId, { member_token: undefined, member_id: undefined });
+      }
+      // The end of the group, or of this member in it: nothing of it stays on this device,
+      // and the page says so plainly instead of showing the room.
+      if (status.phase === 'stopped' && (status.closing_reason === 'group_deleted' || status.closing_reason === 'left')) {
+        const groupName = store.state?.group.name ?? loadGroupMemory(groupId).group_name ?? 'The group';
+        forgetGroup(groupId);
+        if (status.closing_reason === 'group_deleted') {
+          showDeadEnd(root, 'This group was deleted', `The group was deleted by a facilitator. Nothing of ${groupName} is kept, and its links no longer work.`);
+        } else {
+          showDeadEnd(root, `You left ${groupName}`, 'Your name is gone from the group\'s history and your data was erased as you chose. This browser has forgotten the group.');
+        }
+        room = null;
+        return;
       }
       room?.setStatus(status);
     },

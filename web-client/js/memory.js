@@ -61,6 +61,19 @@ export function updateGroupMemory(groupId, change) {
 }
 
 /**
+ * Forgets everything this browser kept of a group (after the member left it, or it was
+ * deleted): nothing of it stays on the device.
+ * @param {string} groupId
+ */
+export function forgetGroup(groupId) {
+  try {
+    localStorage.removeItem(KEY_PREFIX + groupId);
+  } catch {
+    // See loadGroupMemory.
+  }
+}
+
+/**
  * The groups this browser can rejoin without a link (it holds a member token for them).
  * @returns {{ group_id: string, group_name: string }[]}
  */

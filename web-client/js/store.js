@@ -50,7 +50,7 @@
 
 /**
  * The event kinds the core store handles itself; every other kind belongs to a feature module.
- * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'time_zone_set' | 'call_link_set' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered' | 'link_rotated'} CoreKind
+ * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'time_zone_set' | 'call_link_set' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered' | 'link_rotated' | 'member_erased'} CoreKind
  */
 
 /** @type {{ [K in CoreKind]: (state: RoomState, event: Extract<RoomEvent, { kind: K }>) => void }} */
@@ -90,6 +90,12 @@ const CORE_EVENTS = {
   },
   link_rotated(state, event) {
     state.group.links = { invite: 0, facilitator: 0, ...state.group.links, [event.link]: event.version };
+  },
+  // A member left and erased their data: the server sends a snapshot of the room right
+  // after, which carries what their choices changed; until then they are simply gone.
+  member_erased(state, event) {
+    state.members = state.members.filter((member) => member.member_id !== event.member_id);
+    state.hands = state.hands.filter((id) => id !== event.member_id);
   },
 };
 

@@ -11,6 +11,7 @@
 //! closed with `slow_consumer`; it can resume.
 
 mod access;
+mod erase;
 mod fanout;
 mod join;
 mod lease;
@@ -165,6 +166,8 @@ struct RoomActor {
     /// Set when a session's last-seen time changed since the last snapshot (it is not an
     /// event), so that the room's final snapshot keeps it.
     seen_since_snapshot: bool,
+    /// Set once a facilitator deleted the group: the room stops and writes nothing more.
+    deleted: bool,
 }
 
 /// Seconds between retries of presence changes that could not be stored.
@@ -240,6 +243,7 @@ pub fn spawn(
         flushes: Flushes::default(),
         reactions: ReactionLimiter::default(),
         seen_since_snapshot: false,
+        deleted: false,
     };
     // The actor is boxed: the task then holds a pointer to it across every wait instead of
     // copies of its state.
@@ -298,6 +302,9 @@ impl RoomActor {
         let mut idle_deadline: Option<tokio::time::Instant> = None;
         loop {
             self.flushes.flush_now();
+            if self.deleted {
+                break;
+            }
             if self.ownership_lost {
                 self.close_all(
                     CloseReason::RoomMoved,
@@ -325,7 +332,7 @@ impl RoomActor {
                         // are handled in the same step, so what they send each connection goes
                         // out in one write. Nothing waits for this that was not already queued.
                         for _ in 1..COMMANDS_PER_STEP_MAX {
-                            if self.ownership_lost {
+                            if self.ownership_lost || self.deleted {
                                 break;
                             }
                             let Ok(command) = commands.try_recv() else {
@@ -358,7 +365,8 @@ impl RoomActor {
         // Commands queued after the decision to stop are refused by the dropped channel; the
         // registry then loads the room again for them.
         commands.close();
-        if !self.ownership_lost {
+        // A deleted group is gone from the store: nothing may write it again.
+        if !self.ownership_lost && !self.deleted {
             Box::pin(self.write_final_snapshot()).await;
         }
         Box::pin(self.lease.release()).await;
@@ -452,8 +460,19 @@ impl RoomActor {
                 self.access_request(connection_id, member_id, *command)
                     .await
             }
+            Command::DeleteGroup { confirm_name } => {
+                Box::pin(self.delete_group(member_id, confirm_name))
+                    .await
+                    .map(|()| Reply::Done)
+            }
+            Command::LeaveGroup(erasure) => Box::pin(self.leave(member_id, *erasure))
+                .await
+                .map(|()| Reply::Done),
         };
         let Some(subscriber) = self.subscribers.get(&connection_id) else {
+            if self.deleted {
+                self.close_deleted();
+            }
             return;
         };
         let answer = match result {
@@ -470,11 +489,22 @@ impl RoomActor {
                 error_message(Some(request_id), &error)
             }
         };
-        if self
+        let queued = self
             .flushes
-            .queue(&subscriber.outbox, encode(&answer), Urgency::Now)
-            == Err(QueueError::Full)
+            .queue(&subscriber.outbox, encode(&answer), Urgency::Now);
+        // The end of the group, or of this member in it, closes connections once the ack is
+        // on its way.
+        if self.deleted {
+            self.close_deleted();
+            return;
+        }
+        if let Command::LeaveGroup(_) = command
+            && self.state.member(member_id).is_none()
         {
+            self.close_left(member_id);
+            return;
+        }
+        if queued == Err(QueueError::Full) {
             self.drop_slow(vec![connection_id]).await;
         }
     }

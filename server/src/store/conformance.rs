@@ -24,6 +24,8 @@ pub async fn run_all(store: &dyn Store) {
     many_concurrent_appends_to_different_groups(store).await;
     leases_exclude_other_owners(store).await;
     leases_expire_unless_renewed(store).await;
+    // Before the retention check, which would count an end record the deletion left behind.
+    deleted_group_is_gone_and_others_stay(store).await;
     ended_meetings_logs_are_trimmed_after_retention(store).await;
 }
 
@@ -336,6 +338,139 @@ async fn leases_expire_unless_renewed(store: &dyn Store) {
         !take(store, abandoned, "owner-a", LEASE_MS).await,
         "the former holder cannot renew a lease another owner took after it expired"
     );
+}
+
+/// A group with two meetings (the first ended, both logged), a snapshot and a lease, every
+/// stored byte of it marked with `marker`.
+async fn group_with_everything(store: &dyn Store, marker: &str) -> (GroupId, [MeetingId; 2]) {
+    let (group_id, first) = create_group(store, &format!("{marker} initial")).await;
+    let marked = |seqs: std::ops::RangeInclusive<u64>| -> Vec<super::LogEntry> {
+        seqs.map(|seq| super::LogEntry {
+            seq,
+            bytes: format!("{marker} event {seq}").into_bytes(),
+        })
+        .collect()
+    };
+    append(store, group_id, first, &marked(1..=4), None)
+        .await
+        .expect("append to the first meeting");
+    let second = MeetingId::random();
+    let start = snapshot(second, 0, &format!("{marker} second meeting"));
+    append(store, group_id, second, &[], Some(&start))
+        .await
+        .expect("start the second meeting");
+    let at_two = snapshot(second, 2, &format!("{marker} at two"));
+    append(store, group_id, second, &marked(1..=2), Some(&at_two))
+        .await
+        .expect("append to the second meeting");
+    append(store, group_id, second, &marked(3..=3), None)
+        .await
+        .expect("append after the snapshot");
+    store.end_meeting(first, 500).await.expect("end_meeting");
+    assert!(take(store, group_id, "owner-of-deleted", 60_000).await);
+    (group_id, [first, second])
+}
+
+async fn deleted_group_is_gone_and_others_stay(store: &dyn Store) {
+    let (kept, kept_meeting) = new_group(store).await;
+    append(store, kept, kept_meeting, &entries(1..=2), None)
+        .await
+        .expect("append to the kept group");
+    let (group_id, [first, second]) = group_with_everything(store, "to be deleted").await;
+
+    assert!(
+        store.delete_group(group_id).await.expect("delete_group"),
+        "deleting a group that exists answers true"
+    );
+    let loaded = store.load_room(group_id).await.expect("load_room");
+    assert!(loaded.is_none(), "a deleted group loads as None");
+    for meeting in [first, second] {
+        let log = store.read_log(meeting, 0, 100).await.expect("read_log");
+        assert!(log.is_empty(), "a deleted group's meeting has no log");
+    }
+    let late = append(store, group_id, second, &entries(4..=4), None).await;
+    assert!(
+        matches!(late, Err(StoreError::NotFound(_))),
+        "an append to a deleted group is not found, got {late:?}"
+    );
+    assert!(
+        !store.delete_group(group_id).await.expect("delete again"),
+        "deleting it again answers false"
+    );
+    assert!(
+        take(store, group_id, "another owner", 60_000).await,
+        "the deleted group's lease is gone with it"
+    );
+    store
+        .release_lease(group_id, "another owner")
+        .await
+        .expect("release");
+    let loaded = load(store, kept).await;
+    assert_eq!(loaded.snapshot.bytes, b"initial", "another group is kept");
+    assert_eq!(loaded.tail, entries(1..=2));
+
+    // The id can be used again, from nothing: its meetings' logs start at 1 again.
+    store
+        .create_group(group_id, &snapshot(second, 0, "again"))
+        .await
+        .expect("create the deleted group's id again");
+    append(store, group_id, second, &entries(1..=1), None)
+        .await
+        .expect("a log starts at 1 again");
+    assert_eq!(load(store, group_id).await.tail, entries(1..=1));
+    assert!(store.delete_group(group_id).await.expect("delete"));
+}
+
+/// A group made to be deleted by [`delete_a_marked_group`], and what must not be found of it.
+#[derive(Debug)]
+pub struct DeletedGroup {
+    /// Every form in which a byte of the group could be stored: its id and its meetings' ids
+    /// (as text, and as 16 bytes big and little endian), and the marker its data carries.
+    needles: Vec<(String, Vec<u8>)>,
+}
+
+/// Makes a group with everything a group stores (two meetings, logs, snapshots, an ended
+/// meeting, a lease), each stored byte marked, next to a group that is kept, and deletes it.
+/// The caller then looks at everything the store holds with [`DeletedGroup::assert_absent`].
+pub async fn delete_a_marked_group(store: &dyn Store) -> DeletedGroup {
+    let marker = "MARKER-OF-THE-DELETED-GROUP";
+    let (kept, kept_meeting) = create_group(store, "kept").await;
+    append(store, kept, kept_meeting, &entries(1..=2), None)
+        .await
+        .expect("append to the kept group");
+    let (group_id, meetings) = group_with_everything(store, marker).await;
+    assert!(store.delete_group(group_id).await.expect("delete_group"));
+    let mut needles = vec![("the marker".to_string(), marker.as_bytes().to_vec())];
+    let ids = std::iter::once(("the group id", group_id.as_u128(), group_id.to_string())).chain(
+        meetings
+            .iter()
+            .map(|meeting| ("a meeting id", meeting.as_u128(), meeting.to_string())),
+    );
+    for (what, number, text) in ids {
+        needles.push((format!("{what} as text"), text.into_bytes()));
+        needles.push((format!("{what} big endian"), number.to_be_bytes().to_vec()));
+        needles.push((
+            format!("{what} little endian"),
+            number.to_le_bytes().to_vec(),
+        ));
+    }
+    assert_eq!(load(store, kept).await.tail, entries(1..=2));
+    DeletedGroup { needles }
+}
+
+impl DeletedGroup {
+    /// Panics if any of `stored` (each a key, a value or a row, named by its first item)
+    /// holds a byte sequence of the deleted group.
+    pub fn assert_absent(&self, stored: &[(String, Vec<u8>)]) {
+        for (name, bytes) in stored {
+            for (what, needle) in &self.needles {
+                assert!(
+                    !bytes.windows(needle.len()).any(|window| window == needle),
+                    "{name} still holds {what} of the deleted group"
+                );
+            }
+        }
+    }
 }
 
 async fn ended_meetings_logs_are_trimmed_after_retention(store: &dyn Store) {

@@ -14,7 +14,8 @@
 //! agree on: the *ownership lease* of each group's live room ([`Store::take_lease`]), so that
 //! only one process runs a meeting at a time, and when each meeting *ended*
 //! ([`Store::end_meeting`]), so that a periodic pass can trim the logs of meetings that ended
-//! longer ago than the retention ([`Store::trim_ended_logs`]).
+//! longer ago than the retention ([`Store::trim_ended_logs`]). A group is deleted whole, with
+//! every record of its meetings ([`Store::delete_group`]).
 //!
 //! Every implementation must pass [`conformance`], the suite written once against this trait.
 //! The stores' tests make their data with [`fixtures`].
@@ -143,9 +144,26 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         meetings_max: usize,
     ) -> Result<usize, StoreError>;
 
+    /// Removes the group and every byte stored of it: its snapshot, each of its meetings' log,
+    /// log head and end record, what indexes its meetings, and its lease. Answers whether the
+    /// group existed; deleting a group that does not exist changes nothing. Afterwards the group
+    /// loads as `None`, its meetings' logs read empty and appends to it are
+    /// [`StoreError::NotFound`]; its id may be created again. The caller stops the group's live
+    /// room first: a lease taken after the deletion is a new one.
+    async fn delete_group(&self, group_id: GroupId) -> Result<bool, StoreError>;
+
     /// Makes every write answered so far durable against a power loss too, before returning.
     /// The server calls it once when it stops. Stores that do this on every write do nothing.
     async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Makes the data deleted so far (deleted groups, trimmed log entries, replaced snapshots)
+    /// leave the store's files, not only its tables, or arranges for it to. The embedded store
+    /// rewrites its file at its next open (redb keeps freed bytes; see `embedded::vacuum`);
+    /// Redis frees deleted keys at once (its own persistence files, AOF or RDB, keep them
+    /// until Redis rewrites them).
+    async fn forget_deleted(&self) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ import { facilitatorPanel } from './people/facilitator.js';
 import { reportBackPanel } from './commitments/reportback.js';
 import { summaryPanel } from './meeting/summary.js';
 import { accessPanel } from './people/access.js';
+import { leavePanel } from './people/leave.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
 /** @typedef {import('../connection.js').Connection} Connection */
@@ -60,4 +61,5 @@ export const PANELS = [
   peoplePanel,
   summaryPanel,
   accessPanel,
+  leavePanel,
 ];

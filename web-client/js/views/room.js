@@ -30,6 +30,8 @@ export const CLOSING_WORDS = /** @type {Record<CloseReason, string>} */ ({
   unsupported_version: 'This page is out of date for the server. Reload the page.',
   room_moved: 'The meeting is moving between servers. Reconnecting and picking up where it was.',
   session_revoked: 'A facilitator ended this device\'s session. Reload the page to join again through the invite link.',
+  group_deleted: 'The group was deleted by a facilitator.',
+  left: 'You left the group and your data was erased.',
 });
 
 /**

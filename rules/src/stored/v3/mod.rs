@@ -4,7 +4,10 @@
 //!   `access` (each link's version, every session with its token's hash and when it was last
 //!   seen), and the events `link_rotated` (the new secret's hash, never the secret),
 //!   `session_revoked` and `session_started`. A format 2 room's members get one session each,
-//!   with the token they have.
+//!   with the token they have;
+//! - members who leave and erase their data: the `member_erased` event (with what they chose
+//!   for each kind of their contributions, [`Erasure`]) and the snapshot's `former_members`,
+//!   the ids under which what they chose to anonymize stays.
 //!
 //! Every other stored type is format 2's own (taken with a glob `pub use`, which the types
 //! defined here shadow, since format 2's types never change); the types that hold a change are
@@ -43,11 +46,14 @@ pub struct Snapshot {
     pub seq: u64,
     pub flow: FlowState,
     pub access: Access,
+    /// Members who left and erased their data, by id.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub former_members: BTreeSet<Uuid>,
 }
 
 mirror_struct!(Snapshot <=> state::RoomState {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow, access,
+    role_play, seq, flow, access, former_members,
 });
 
 type V2Snapshot = v2::Snapshot;
@@ -86,6 +92,7 @@ impl From<V2Snapshot> for Snapshot {
             seq: old.seq,
             flow: old.flow,
             access,
+            former_members: BTreeSet::new(),
         }
     }
 }
@@ -259,7 +266,30 @@ pub enum RoomEvent {
         session_id: u32,
         token_hash: SecretHash,
     },
+    MemberErased {
+        member_id: Uuid,
+        erasure: Erasure,
+    },
 }
+
+/// What a member who left chose for each kind of their contributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    pub commitments: ErasureChoice,
+    pub numbers: ErasureChoice,
+    pub practices: ErasureChoice,
+}
+
+mirror_struct!(Erasure <=> crate::command::Erasure { commitments, numbers, practices });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureChoice {
+    Remove,
+    Anonymize,
+}
+
+mirror_enum!(ErasureChoice <=> roundtable_protocol::ErasureChoice { Remove, Anonymize });
 
 /// The variants `RoomEvent` shares with format 2's, for the conversion forward from it.
 macro_rules! room_event_variants_v2 {
@@ -293,6 +323,7 @@ room_event_variants_v2!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
     LinkRotated { link, version, secret_hash },
     SessionRevoked { member_id, session_id },
     SessionStarted { member_id, session_id, token_hash },
+    MemberErased { member_id, erasure },
 });
 
 type V2RoomEvent = v2::RoomEvent;

@@ -74,8 +74,11 @@ impl HeadSource for WriteTransaction {
 /// whenever a transaction fails.
 #[derive(Debug, Default)]
 pub(super) struct HeadCache {
-    /// Groups known to exist (a group is never deleted).
+    /// Groups known to exist.
     pub(super) groups: HashSet<u128>,
+    /// Groups known to be deleted: a read transaction opened before the deletion committed
+    /// still holds them ([`HeadCache::forget_group`]).
+    pub(super) deleted: HashSet<u128>,
     /// Meeting id -> its last seq, and whether `log_heads` lacks it.
     pub(super) heads: HashMap<u128, (Seq, bool)>,
 }
@@ -88,6 +91,9 @@ impl HeadCache {
     ) -> Result<bool, StoreError> {
         if self.groups.contains(&group) {
             return Ok(true);
+        }
+        if self.deleted.contains(&group) {
+            return Ok(false);
         }
         let exists = lookup.group_exists(group)?;
         if exists {
@@ -137,7 +143,10 @@ impl HeadCache {
                     snapshot.as_ref(),
                 )?;
             }
-            Op::Trim { .. } | Op::EndMeeting { .. } | Op::TrimEnded { .. } => {}
+            Op::Trim { .. }
+            | Op::EndMeeting { .. }
+            | Op::TrimEnded { .. }
+            | Op::DeleteGroup { .. } => {}
         }
         self.note(op);
         Ok(())
@@ -148,6 +157,7 @@ impl HeadCache {
     pub(super) fn note(&mut self, op: &Op) {
         match op {
             Op::CreateGroup { group_id, .. } => {
+                self.deleted.remove(&group_id.as_u128());
                 self.groups.insert(group_id.as_u128());
             }
             Op::Append {
@@ -161,7 +171,21 @@ impl HeadCache {
                     self.heads.insert(meeting_id.as_u128(), (last.seq, true));
                 }
             }
-            Op::Trim { .. } | Op::EndMeeting { .. } | Op::TrimEnded { .. } => {}
+            Op::Trim { .. }
+            | Op::EndMeeting { .. }
+            | Op::TrimEnded { .. }
+            | Op::DeleteGroup { .. } => {}
+        }
+    }
+
+    /// Notes that a group and its meetings' logs were deleted: the group does not exist and the
+    /// logs are at 0, whatever an older read transaction says, and no head of theirs is stored
+    /// again.
+    pub(super) fn forget_group(&mut self, group: u128, meetings: &[u128]) {
+        self.groups.remove(&group);
+        self.deleted.insert(group);
+        for &meeting in meetings {
+            self.heads.insert(meeting, (0, false));
         }
     }
 
@@ -182,6 +206,7 @@ impl HeadCache {
 
     pub(super) fn forget(&mut self) {
         self.groups.clear();
+        self.deleted.clear();
         self.heads.clear();
     }
 }

@@ -50,4 +50,9 @@ impl Leases {
             leases.remove(&group_id);
         }
     }
+
+    /// Drops `group_id`'s lease, whoever holds it (the group was deleted).
+    pub(super) fn drop_group(&self, group_id: GroupId) {
+        self.lock().remove(&group_id);
+    }
 }

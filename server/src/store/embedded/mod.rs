@@ -58,7 +58,12 @@
 //! - `ended_meetings`: (ended at, in Unix ms; meeting id) -> nothing, the meetings whose logs are
 //!   due for trimming, in the order they ended; `meeting_ended_at`: meeting id -> the time it
 //!   ended, so that recording an end twice keeps the first;
-//! - `meta`: `last_journal_batch` -> the number of the last journal record applied.
+//! - `group_meetings`: (group id, meeting id) -> nothing, the meetings of each group, written
+//!   with a group's creation and with a meeting's first log entries or snapshot, so that
+//!   [`Store::delete_group`] finds every row of a group (a file from before this table has the
+//!   meeting of each group's snapshot indexed when it is opened);
+//! - `meta`: `last_journal_batch` -> the number of the last journal record applied;
+//!   `group_meetings_indexed` -> 1 once the meetings of older files' groups were indexed.
 //!
 //! Words: a *commit* is always a redb commit (of the writer's open transaction, in place or on the
 //! `store-commit` thread); a *checkpoint* is a durable commit followed by emptying the journal; a
@@ -82,7 +87,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase};
+use redb::{Database, ReadableDatabase, ReadableTable, TableHandle};
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 use tokio::sync::{mpsc, oneshot};
 
@@ -100,6 +105,7 @@ mod options;
 mod recovery;
 mod tables;
 mod task;
+mod vacuum;
 mod writer;
 
 use self::background::{CommitJob, run_commit_jobs};
@@ -111,7 +117,10 @@ pub use self::options::{
     CACHE_BYTES, CHECKPOINT_INTERVAL, CHECKPOINT_JOURNAL_BYTES, COMMIT_INTERVAL, EmbeddedOptions,
     JOURNAL_SYNC_INTERVAL, JournalSync,
 };
-use self::tables::{GROUPS, decode_snapshot, open_database, read_entries, unavailable};
+use self::tables::{
+    ENDED_MEETINGS, GROUP_MEETINGS, GROUPS, LOG, LOG_HEADS, MEETING_ENDED_AT, META,
+    decode_snapshot, open_database, read_entries, unavailable,
+};
 use self::task::{Command, SharedWriter, run_writer};
 use self::writer::Writer;
 
@@ -131,6 +140,8 @@ pub struct EmbeddedStore {
     /// Wakes the writer task when an inline write needs it (see [`Writer::needs_attention`]).
     attention: Arc<tokio::sync::Notify>,
     leases: Arc<Leases>,
+    /// The data directory, where [`Store::forget_deleted`] marks a vacuum due.
+    data_dir: Arc<Path>,
 }
 
 impl EmbeddedStore {
@@ -151,6 +162,13 @@ impl EmbeddedStore {
 
         let mut journal = Journal::open(data_dir)?;
         let last_batch = journal.recover(&db)?;
+        // Deleted data leaves the file: with the journal applied and emptied, the file holds
+        // everything, and it is rewritten with its live entries only (see `vacuum`).
+        drop(db);
+        if vacuum::vacuum_if_due(data_dir, &data_dir.join(DB_FILE), options.cache_bytes)? {
+            tracing::info!("the store's file was rewritten without the data deleted before");
+        }
+        let db = Arc::new(open_database(&data_dir.join(DB_FILE), options.cache_bytes)?);
 
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             StoreError::Unavailable("the embedded store opens inside a tokio runtime".into())
@@ -208,6 +226,7 @@ impl EmbeddedStore {
             writer,
             attention,
             leases: Arc::default(),
+            data_dir: Arc::from(data_dir),
         })
     }
 
@@ -267,6 +286,125 @@ impl EmbeddedStore {
         tokio::task::spawn_blocking(move || read(&db))
             .await
             .map_err(|_| StoreError::Unavailable("read task failed".into()))?
+    }
+}
+
+impl EmbeddedStore {
+    /// Every row of every table, as (table name, key bytes, value bytes), after every answered
+    /// write is committed; ids are written big endian. For tests that look at what is stored
+    /// (a deleted group must leave no row); fails on a table this store does not know.
+    pub async fn stored_rows(&self) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>, StoreError> {
+        self.read(|db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let known = [
+                GROUPS.name(),
+                LOG.name(),
+                LOG_HEADS.name(),
+                ENDED_MEETINGS.name(),
+                MEETING_ENDED_AT.name(),
+                GROUP_MEETINGS.name(),
+                META.name(),
+            ];
+            for table in txn.list_tables().map_err(unavailable)? {
+                if !known.contains(&table.name()) {
+                    return Err(StoreError::Corrupt(format!(
+                        "unknown table {}",
+                        table.name()
+                    )));
+                }
+            }
+            let mut rows = Vec::new();
+            let mut push = |table: &str, key: Vec<u8>, value: Vec<u8>| {
+                rows.push((table.to_string(), key, value));
+            };
+            for item in txn
+                .open_table(GROUPS)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, value) = item.map_err(unavailable)?;
+                push(
+                    "groups",
+                    key.value().to_be_bytes().to_vec(),
+                    value.value().to_vec(),
+                );
+            }
+            for item in txn
+                .open_table(LOG)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, value) = item.map_err(unavailable)?;
+                let (meeting, seq) = key.value();
+                let key = [&meeting.to_be_bytes()[..], &seq.to_be_bytes()].concat();
+                push("log", key, value.value().to_vec());
+            }
+            for item in txn
+                .open_table(LOG_HEADS)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, value) = item.map_err(unavailable)?;
+                push(
+                    "log_heads",
+                    key.value().to_be_bytes().to_vec(),
+                    value.value().to_be_bytes().to_vec(),
+                );
+            }
+            for item in txn
+                .open_table(ENDED_MEETINGS)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, _) = item.map_err(unavailable)?;
+                let (at, meeting) = key.value();
+                let key = [&at.to_be_bytes()[..], &meeting.to_be_bytes()].concat();
+                push("ended_meetings", key, Vec::new());
+            }
+            for item in txn
+                .open_table(MEETING_ENDED_AT)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, value) = item.map_err(unavailable)?;
+                push(
+                    "meeting_ended_at",
+                    key.value().to_be_bytes().to_vec(),
+                    value.value().to_be_bytes().to_vec(),
+                );
+            }
+            for item in txn
+                .open_table(GROUP_MEETINGS)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, _) = item.map_err(unavailable)?;
+                let (group, meeting) = key.value();
+                let key = [&group.to_be_bytes()[..], &meeting.to_be_bytes()].concat();
+                push("group_meetings", key, Vec::new());
+            }
+            for item in txn
+                .open_table(META)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, value) = item.map_err(unavailable)?;
+                push(
+                    "meta",
+                    key.value().as_bytes().to_vec(),
+                    value.value().to_be_bytes().to_vec(),
+                );
+            }
+            Ok(rows)
+        })
+        .await
     }
 }
 
@@ -373,12 +511,26 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn delete_group(&self, group_id: GroupId) -> Result<bool, StoreError> {
+        // Rare, and bounded by the group's meetings; through the writer like every mutation.
+        let existed = self.write(Op::DeleteGroup { group_id }).await? > 0;
+        self.leases.drop_group(group_id);
+        Ok(existed)
+    }
+
     async fn flush(&self) -> Result<(), StoreError> {
         let (done, result) = oneshot::channel();
         self.send(Command::Checkpoint { done }).await?;
         result
             .await
             .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?
+    }
+
+    async fn forget_deleted(&self) -> Result<(), StoreError> {
+        let data_dir = Arc::clone(&self.data_dir);
+        tokio::task::spawn_blocking(move || vacuum::mark_due(&data_dir))
+            .await
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?
     }
 }
 

@@ -21,7 +21,14 @@ pub(super) const ENDED_MEETINGS: TableDefinition<(u64, u128), ()> =
 pub(super) const MEETING_ENDED_AT: TableDefinition<u128, u64> =
     TableDefinition::new("meeting_ended_at");
 
+pub(super) const GROUP_MEETINGS: TableDefinition<(u128, u128), ()> =
+    TableDefinition::new("group_meetings");
+
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// The `meta` key set to 1 once `group_meetings` indexes the meeting of every group's snapshot
+/// (files written before that table existed get it on open).
+pub(super) const GROUP_MEETINGS_INDEXED: &str = "group_meetings_indexed";
 
 /// The `meta` key of the number of the last journal record applied to the redb file.
 pub(super) const LAST_JOURNAL_BATCH: &str = "last_journal_batch";
@@ -41,9 +48,37 @@ pub(super) fn open_database(path: &Path, cache_bytes: usize) -> Result<Database,
     txn.open_table(LOG_HEADS).map_err(unavailable)?;
     txn.open_table(ENDED_MEETINGS).map_err(unavailable)?;
     txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
+    txn.open_table(GROUP_MEETINGS).map_err(unavailable)?;
     txn.open_table(META).map_err(unavailable)?;
+    index_snapshot_meetings(&txn)?;
     txn.commit().map_err(unavailable)?;
     Ok(db)
+}
+
+/// Once per file: indexes the meeting of every group's snapshot in `group_meetings`, for a file
+/// written before the index existed. (The logs of such a group's earlier meetings are not
+/// indexed: they go when their retention trims them, not with the group.)
+fn index_snapshot_meetings(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META).map_err(unavailable)?;
+    if meta
+        .get(GROUP_MEETINGS_INDEXED)
+        .map_err(unavailable)?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let groups = txn.open_table(GROUPS).map_err(unavailable)?;
+    let mut index = txn.open_table(GROUP_MEETINGS).map_err(unavailable)?;
+    for item in groups.iter().map_err(unavailable)? {
+        let (group, snapshot) = item.map_err(unavailable)?;
+        let meeting = decode_snapshot(snapshot.value())?.meeting_id.as_u128();
+        index
+            .insert((group.value(), meeting), ())
+            .map_err(unavailable)?;
+    }
+    meta.insert(GROUP_MEETINGS_INDEXED, 1)
+        .map_err(unavailable)?;
+    Ok(())
 }
 
 pub(super) fn unavailable(error: impl std::fmt::Display) -> StoreError {
@@ -95,11 +130,15 @@ pub(super) fn set_last_journal_batch(txn: &WriteTransaction, batch: u64) -> Resu
 pub(super) fn write_checked_all(txn: &WriteTransaction, ops: &[Op]) -> Result<(), StoreError> {
     let mut groups = None;
     let mut log = None;
+    let mut index = None;
     for op in ops {
         match op {
             Op::CreateGroup { group_id, snapshot } => {
                 open_once(&mut groups, txn, GROUPS)?
                     .insert(group_id.as_u128(), encode_snapshot(snapshot).as_slice())
+                    .map_err(unavailable)?;
+                open_once(&mut index, txn, GROUP_MEETINGS)?
+                    .insert((group_id.as_u128(), snapshot.meeting_id.as_u128()), ())
                     .map_err(unavailable)?;
             }
             Op::Append {
@@ -108,6 +147,13 @@ pub(super) fn write_checked_all(txn: &WriteTransaction, ops: &[Op]) -> Result<()
                 entries,
                 snapshot,
             } => {
+                // A meeting is indexed under its group when its log starts and when a snapshot
+                // of it is stored (every meeting's first write is one of them).
+                if snapshot.is_some() || entries.first().is_some_and(|first| first.seq == 1) {
+                    open_once(&mut index, txn, GROUP_MEETINGS)?
+                        .insert((group_id.as_u128(), meeting_id.as_u128()), ())
+                        .map_err(unavailable)?;
+                }
                 let log = open_once(&mut log, txn, LOG)?;
                 for entry in entries {
                     log.insert((meeting_id.as_u128(), entry.seq), entry.bytes.as_slice())
@@ -119,7 +165,10 @@ pub(super) fn write_checked_all(txn: &WriteTransaction, ops: &[Op]) -> Result<()
                         .map_err(unavailable)?;
                 }
             }
-            Op::Trim { .. } | Op::EndMeeting { .. } | Op::TrimEnded { .. } => {
+            Op::Trim { .. }
+            | Op::EndMeeting { .. }
+            | Op::TrimEnded { .. }
+            | Op::DeleteGroup { .. } => {
                 return Err(StoreError::Unavailable(format!(
                     "{op:?} is not a checked write"
                 )));
@@ -143,7 +192,8 @@ pub(super) fn open_once<'s, 'txn, K: redb::Key + 'static, V: redb::Value + 'stat
 }
 
 /// Applies one op in `txn`, checked by `head_cache` (which notes its effect). Answers the count of
-/// meetings trimmed for [`Op::TrimEnded`], 0 for the others.
+/// meetings trimmed for [`Op::TrimEnded`], 1 for [`Op::DeleteGroup`] of a group that existed,
+/// 0 otherwise.
 pub(super) fn apply_op(
     txn: &WriteTransaction,
     head_cache: &mut HeadCache,
@@ -187,7 +237,51 @@ pub(super) fn apply_op(
             ended_through_ms,
             meetings_max,
         } => trim_ended(txn, *ended_through_ms, *meetings_max),
+        Op::DeleteGroup { group_id } => delete_group(txn, head_cache, group_id.as_u128()),
     }
+}
+
+/// Removes every row of a group: its snapshot, and for each meeting indexed under it, the log,
+/// the head and the end records, then the index rows. Answers 1 if the group existed, else 0.
+pub(super) fn delete_group(
+    txn: &WriteTransaction,
+    head_cache: &mut HeadCache,
+    group: u128,
+) -> Result<usize, StoreError> {
+    let mut index = txn.open_table(GROUP_MEETINGS).map_err(unavailable)?;
+    let mut meetings = Vec::new();
+    for item in index
+        .range((group, 0)..=(group, u128::MAX))
+        .map_err(unavailable)?
+    {
+        let (key, _) = item.map_err(unavailable)?;
+        meetings.push(key.value().1);
+    }
+    index
+        .retain_in((group, 0)..=(group, u128::MAX), |_, ()| false)
+        .map_err(unavailable)?;
+    let mut log = txn.open_table(LOG).map_err(unavailable)?;
+    let mut heads = txn.open_table(LOG_HEADS).map_err(unavailable)?;
+    let mut ended = txn.open_table(ENDED_MEETINGS).map_err(unavailable)?;
+    let mut ended_at = txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
+    for &meeting in &meetings {
+        log.retain_in((meeting, 0)..=(meeting, u64::MAX), |_, _| false)
+            .map_err(unavailable)?;
+        heads.remove(meeting).map_err(unavailable)?;
+        if let Some(at_ms) = ended_at.remove(meeting).map_err(unavailable)? {
+            ended
+                .remove((at_ms.value(), meeting))
+                .map_err(unavailable)?;
+        }
+    }
+    let existed = txn
+        .open_table(GROUPS)
+        .map_err(unavailable)?
+        .remove(group)
+        .map_err(unavailable)?
+        .is_some();
+    head_cache.forget_group(group, &meetings);
+    Ok(usize::from(existed))
 }
 
 /// Trims the logs of up to `meetings_max` meetings ended at or before `ended_through_ms`.

@@ -1097,3 +1097,34 @@ async fn the_commit_thread_runs_on_left_over_cpu_time_only() {
         Some(SCHED_OTHER)
     );
 }
+
+#[tokio::test]
+async fn a_group_deleted_before_a_commit_stays_deleted_for_the_writes_made_while_it_commits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    let store = open_embedded(dir.path(), no_timed_commits()).await;
+    create_empty_group(&store, group_id, meeting_id).await;
+    append(&store, group_id, meeting_id, 1).await;
+    store.flush().await.expect("checkpoint");
+    // The deletion is in the open transaction; the commit that begins now holds it, and the
+    // window's view (the state before it) still has the group.
+    assert!(store.delete_group(group_id).await.expect("delete"));
+    let release = begin_held(&store, CommitKind::Visible).await;
+    let late = within_a_held_checkpoint(try_append(&store, group_id, meeting_id, 2)).await;
+    assert!(
+        matches!(late, Err(StoreError::NotFound(_))),
+        "an append to the deleted group is refused in the window too: {late:?}"
+    );
+    release.send(Gate::Release).expect("release the commit");
+    assert!(store.load_room(group_id).await.expect("load").is_none());
+    drop(store);
+    let reopened = reopen(dir.path()).await;
+    assert!(reopened.load_room(group_id).await.expect("load").is_none());
+    assert!(
+        reopened
+            .read_log(meeting_id, 0, 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}

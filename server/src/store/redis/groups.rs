@@ -15,7 +15,11 @@ impl RedisStore {
         group_id: GroupId,
         snapshot: &Snapshot,
     ) -> Result<(), StoreError> {
-        let invocation = scripts::create_group(self.snapshot_key(group_id), snapshot);
+        let invocation = scripts::create_group(
+            self.snapshot_key(group_id),
+            self.meetings_key(group_id),
+            snapshot,
+        );
         let status: Vec<String> = self.run_script(&invocation).await?;
         match status.first().map(String::as_str) {
             Some("ok") => {}

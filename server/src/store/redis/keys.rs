@@ -7,6 +7,10 @@
 //! - `rt:{g:<group>}:snapshot` is a hash holding the group's latest snapshot in three fields:
 //!   `meeting` (the snapshot's meeting id), `seq` (the seq it was taken at, in decimal) and
 //!   `data` (the snapshot's opaque bytes). Its existence is what makes the group exist.
+//! - `rt:{g:<group>}:meetings` is a set of the group's meeting ids, added to by the scripts that
+//!   create the group and append to a meeting's log, so that [`Store::delete_group`] finds every
+//!   meeting's keys. (A group stored before this set existed lacks it; its deletion finds its
+//!   meetings by scanning for its keys instead.)
 //! - `rt:{g:<group>}:m:<meeting>:log` is a Redis Stream holding the meeting's event log. Each
 //!   entry has the explicit stream id `<seq>-0` (the event's seq as the id's first part, zero as
 //!   its second) and one field, `e`, holding the event's bytes. Because the stream id orders like
@@ -30,6 +34,9 @@
 //!   pass reads it oldest first (`ZRANGEBYSCORE ... LIMIT`), deletes each due meeting's log
 //!   stream, then removes the member. The meeting's head and index keys stay (they are small,
 //!   and the head keeps seqs from repeating).
+//!
+//! A group is deleted ([`Store::delete_group`]) by reading its set of meetings, removing them from
+//! `rt:ended_meetings` and their index keys, and last the group's own keys in one `DEL`.
 //!
 //! The part in braces is a Redis Cluster hash tag: a cluster places a key by the hash of the tag
 //! alone, so all keys of one group, its meetings' logs and heads included, live on the same node.
@@ -57,12 +64,16 @@ use crate::store::StoreError;
 const KNOWN_MEETINGS_MAX: usize = 65_536;
 
 impl RedisStore {
-    fn group_tag(&self, group_id: GroupId) -> String {
+    pub(super) fn group_tag(&self, group_id: GroupId) -> String {
         format!("{}{{g:{group_id}}}", self.options.key_prefix)
     }
 
     pub(super) fn snapshot_key(&self, group_id: GroupId) -> String {
         format!("{}:snapshot", self.group_tag(group_id))
+    }
+
+    pub(super) fn meetings_key(&self, group_id: GroupId) -> String {
+        format!("{}:meetings", self.group_tag(group_id))
     }
 
     pub(super) fn head_key(&self, group_id: GroupId, meeting_id: MeetingId) -> String {
@@ -91,6 +102,14 @@ impl RedisStore {
             known.clear();
         }
         known.insert(meeting_id, group_id);
+    }
+
+    /// Forgets the groups of deleted meetings.
+    pub(super) fn forget_meetings(&self, meetings: &[MeetingId]) {
+        let mut known = self.known_meetings.lock().expect("known meetings lock");
+        for meeting in meetings {
+            known.remove(meeting);
+        }
     }
 
     fn known_group(&self, meeting_id: MeetingId) -> Option<GroupId> {

@@ -26,6 +26,7 @@ impl RedisStore {
             snapshot: self.snapshot_key(group_id),
             head: self.head_key(group_id, meeting_id),
             log: self.log_key(group_id, meeting_id),
+            meetings: self.meetings_key(group_id),
         };
         let invocation = scripts::append(keys, &batch, self.options.log_entries_max);
         // The index goes first so that a logged entry is never without it.

@@ -4,7 +4,7 @@
 //! and the meeting index), [`scripts`] (the Lua scripts and invoking them), [`groups`] (creating
 //! and loading a group), [`log`] (appending to, reading and trimming a meeting's log),
 //! [`decode`] (entries and snapshots as Redis answers them), [`lease`] (room ownership) and
-//! [`retention`] (ended meetings and trimming their logs). This module holds the store itself:
+//! [`retention`] (ended meetings and trimming their logs) and [`delete`] (deleting a group). This module holds the store itself:
 //! connecting, running one Redis operation, and the [`Store`] impl, which bounds every call in
 //! time and delegates it.
 //!
@@ -34,6 +34,7 @@ use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
 
 mod decode;
+mod delete;
 mod groups;
 mod keys;
 mod lease;
@@ -223,6 +224,11 @@ impl Store for RedisStore {
             self.end_meeting_unbounded(meeting_id, ended_at_ms),
         )
         .await
+    }
+
+    async fn delete_group(&self, group_id: GroupId) -> Result<bool, StoreError> {
+        self.bounded("delete_group", self.delete_group_unbounded(group_id))
+            .await
     }
 
     async fn trim_ended_logs(

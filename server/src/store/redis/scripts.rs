@@ -28,22 +28,25 @@ use crate::store::{AppendBatch, Snapshot, StoreError};
 
 /// Creates a group: writes its snapshot unless the group exists.
 ///
-/// `KEYS[1]`: the snapshot hash. ARGV: the snapshot's meeting id, seq and bytes.
+/// `KEYS[1]`: the snapshot hash; `KEYS[2]`: the group's set of meetings. ARGV: the snapshot's
+/// meeting id, seq and bytes.
 const CREATE_GROUP_LUA: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'conflict'}
 end
 redis.call('HSET', KEYS[1], 'meeting', ARGV[1], 'seq', ARGV[2], 'data', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[1])
 return {'ok'}
 ";
 
 /// Appends a batch after checking the group exists and the seqs continue the log.
 ///
 /// `KEYS[1]`: the snapshot hash; `KEYS[2]`: the meeting's head; `KEYS[3]`: the meeting's log
-/// stream. `ARGV[1]`: the head the batch requires, or '' when it has no entries; `ARGV[2]`: the
-/// head after the batch, or '' when it has no entries; `ARGV[3]`: the stream's approximate length
-/// cap; `ARGV[4]`: '1' when the batch carries a snapshot, then `ARGV[5..7]` its meeting id, seq
-/// and bytes; `ARGV[8..]`: each entry as its seq then its bytes.
+/// stream; `KEYS[4]`: the group's set of meetings. `ARGV[1]`: the head the batch requires, or ''
+/// when it has no entries; `ARGV[2]`: the head after the batch, or '' when it has no entries;
+/// `ARGV[3]`: the stream's approximate length cap; `ARGV[4]`: '1' when the batch carries a
+/// snapshot, then `ARGV[5..7]` its meeting id, seq and bytes; `ARGV[8]`: the meeting id;
+/// `ARGV[9..]`: each entry as its seq then its bytes.
 const APPEND_LUA: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'not_found'}
@@ -59,7 +62,8 @@ end
 if ARGV[4] == '1' and ARGV[6] ~= new_head then
   return {'snapshot_conflict', new_head}
 end
-for i = 8, #ARGV, 2 do
+redis.call('SADD', KEYS[4], ARGV[8])
+for i = 9, #ARGV, 2 do
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], ARGV[i] .. '-0', 'e', ARGV[i + 1])
 end
 if ARGV[2] ~= '' then
@@ -99,21 +103,28 @@ static TAKE_LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(TAKE_L
 static RELEASE_LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE_LEASE_LUA));
 
 /// The invocation of [`CREATE_GROUP_LUA`] writing `snapshot` to the hash `snapshot_key`.
-pub(super) fn create_group(snapshot_key: String, snapshot: &Snapshot) -> ScriptInvocation<'static> {
+pub(super) fn create_group(
+    snapshot_key: String,
+    meetings_key: String,
+    snapshot: &Snapshot,
+) -> ScriptInvocation<'static> {
     let mut invocation = CREATE_GROUP_SCRIPT.prepare_invoke();
     invocation
         .key(snapshot_key)
+        .key(meetings_key)
         .arg(snapshot.meeting_id.to_string())
         .arg(snapshot.seq.to_string())
         .arg(snapshot.bytes.as_slice());
     invocation
 }
 
-/// The keys of [`APPEND_LUA`]: the group's snapshot hash, the meeting's head and its log.
+/// The keys of [`APPEND_LUA`]: the group's snapshot hash, the meeting's head and its log, the
+/// group's set of meetings.
 pub(super) struct AppendKeys {
     pub snapshot: String,
     pub head: String,
     pub log: String,
+    pub meetings: String,
 }
 
 /// The invocation of [`APPEND_LUA`] writing `batch`, capping the log at about
@@ -124,7 +135,11 @@ pub(super) fn append(
     log_entries_max: usize,
 ) -> ScriptInvocation<'static> {
     let mut invocation = APPEND_SCRIPT.prepare_invoke();
-    invocation.key(keys.snapshot).key(keys.head).key(keys.log);
+    invocation
+        .key(keys.snapshot)
+        .key(keys.head)
+        .key(keys.log)
+        .key(keys.meetings);
     let (required_head, new_head) = match (batch.entries.first(), batch.entries.last()) {
         (Some(first), Some(last)) => (
             // A first seq of 0 can follow no head; "-1" matches no stored head.
@@ -148,6 +163,7 @@ pub(super) fn append(
             .arg(snapshot.bytes.as_slice()),
         None => invocation.arg("0").arg("").arg("").arg(""),
     };
+    invocation.arg(batch.meeting_id.to_string());
     for entry in batch.entries {
         invocation
             .arg(entry.seq.to_string())

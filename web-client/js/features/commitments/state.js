@@ -46,6 +46,11 @@ export const commitmentsFeature = {
       own.commitments = own.commitments.filter((commitment) => commitment.owner !== event.member_id);
       delete own.accountability[event.member_id];
     },
+    // A member who left: their accountability goes with them; what their choice did to their
+    // commitments arrives in the snapshot that follows.
+    member_erased(own, event) {
+      delete own.accountability[event.member_id];
+    },
   },
 };
 

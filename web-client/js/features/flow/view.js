@@ -75,7 +75,9 @@ export const agendaPanel = {
     const { store } = context;
     /** @returns {FlowState | null} */
     const flow = () => (store.state ? flowOf(store.state) : null);
-    const nameOf = (/** @type {MemberId} */ id) => store.member(id)?.display_name ?? 'Someone';
+    // Someone no longer in the group (removed, or left with their data erased) is named as the
+    // minutes name them.
+    const nameOf = (/** @type {MemberId} */ id) => store.member(id)?.display_name ?? 'A former member';
     const serverNow = () => context.connection.clock.serverNow();
     const round = mountRound({ context, flow, nameOf });
     const problem = mountProblem({ context, flow, nameOf });

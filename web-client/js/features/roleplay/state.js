@@ -147,5 +147,8 @@ export const rolePlayFeature = {
     member_removed(own, event) {
       own.view.seller_trends = own.view.seller_trends.filter((trend) => trend.seller !== event.member_id);
     },
+    member_erased(own, event) {
+      own.view.seller_trends = own.view.seller_trends.filter((trend) => trend.seller !== event.member_id);
+    },
   },
 };

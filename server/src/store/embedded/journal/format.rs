@@ -17,6 +17,7 @@ const TAG_APPEND: u8 = 2;
 const TAG_TRIM: u8 = 3;
 const TAG_END_MEETING: u8 = 4;
 const TAG_TRIM_ENDED: u8 = 5;
+const TAG_DELETE_GROUP: u8 = 6;
 
 /// One mutation of the embedded store. The writer applies it, and the journal records
 /// it so that a restart can apply it again to the same state with the same result.
@@ -46,6 +47,9 @@ pub(in crate::store::embedded) enum Op {
         ended_through_ms: UnixMs,
         meetings_max: u64,
     },
+    /// Removes the group: its snapshot, every meeting's log, head and end record, and the
+    /// index of its meetings.
+    DeleteGroup { group_id: GroupId },
 }
 
 /// One record read back from a journal.
@@ -194,6 +198,10 @@ fn encode_op(out: &mut Vec<u8>, op: &Op) {
             out.extend_from_slice(&ended_through_ms.to_le_bytes());
             out.extend_from_slice(&meetings_max.to_le_bytes());
         }
+        Op::DeleteGroup { group_id } => {
+            out.push(TAG_DELETE_GROUP);
+            out.extend_from_slice(&group_id.as_u128().to_le_bytes());
+        }
     }
 }
 
@@ -301,6 +309,9 @@ impl Input<'_> {
                 ended_through_ms: self.u64()?,
                 meetings_max: self.u64()?,
             },
+            TAG_DELETE_GROUP => Op::DeleteGroup {
+                group_id: self.group()?,
+            },
             _ => return None,
         })
     }
@@ -357,6 +368,9 @@ mod tests {
             Op::TrimEnded {
                 ended_through_ms: 42,
                 meetings_max: 100,
+            },
+            Op::DeleteGroup {
+                group_id: GroupId::random(),
             },
         ]
     }
