@@ -219,6 +219,14 @@ impl RunningPeer {
                 argv.push(setup.roundtable_bin.display().to_string());
                 argv.extend(["--listen".to_owned(), listen.clone()]);
                 argv.extend(["--data-dir".to_owned(), data_dir.display().to_string()]);
+                // Every room of a run is created from this one address.
+                for flag in [
+                    "--group-creations-per-address-burst",
+                    "--group-creations-per-address-per-hour",
+                    "--group-creations-per-hour",
+                ] {
+                    argv.extend([flag.to_owned(), "1000000".to_owned()]);
+                }
                 if kind == PeerKind::RoundtableRedis {
                     let url = match &setup.redis_url {
                         Some(url) => url.clone(),

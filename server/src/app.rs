@@ -7,6 +7,8 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::address::{Peer, client_address};
+use crate::admission::group_creation::GroupCreationLimits;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::room::actor::RoomContext;
@@ -29,6 +31,8 @@ pub struct App {
     /// Every open WebSocket connection (each holds a token of it while it is open); shutdown
     /// waits for them to close.
     pub connections: TaskTracker,
+    /// How many groups each client address, and the whole server, may create now.
+    pub group_creations: GroupCreationLimits,
 }
 
 impl App {
@@ -55,7 +59,9 @@ impl App {
             shutdown: shutdown.clone(),
             lease_owner: new_lease_owner(),
         });
+        let group_creations = GroupCreationLimits::new(&config.limits);
         App {
+            group_creations,
             config,
             public_base,
             allowed_origins,
@@ -65,6 +71,17 @@ impl App {
             shutdown,
             connections: TaskTracker::new(),
         }
+    }
+
+    /// The client's address for a request from `peer` with `headers` (see
+    /// [`client_address`]); an unknown peer counts as the unspecified address.
+    pub fn client_address(
+        &self,
+        peer: Option<Peer>,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        let peer = peer.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |Peer(peer)| peer.ip());
+        client_address(peer, headers, &self.config.trusted_proxies)
     }
 
     /// WebSocket connections open now.

@@ -9,6 +9,7 @@ use clap::Parser;
 
 use roundtable_rules::{FlowLimits, RoomLimits};
 
+use crate::admission::address::Network;
 use crate::store::JournalSync;
 use crate::store::embedded::CACHE_BYTES;
 
@@ -67,6 +68,13 @@ pub struct Config {
 
     #[command(flatten)]
     pub limits: Limits,
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed, comma-separated IP addresses or
+    /// networks (e.g. 127.0.0.1,10.0.0.0/8). From one of them, the client's address is the
+    /// right-most forwarded address that is not a trusted proxy; from anyone else, the TCP
+    /// peer's. Limits per address count by this address. Default: none (the header is ignored).
+    #[arg(long, env = "ROUNDTABLE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<Network>,
 }
 
 /// Every limit the server enforces. Each has a named default and gives a typed error when
@@ -175,6 +183,25 @@ pub struct Limits {
     /// Most time one extend may add or take away, in seconds.
     #[arg(long, env = "ROUNDTABLE_TIMER_EXTEND_SECONDS_MAX", default_value_t = Limits::TIMER_EXTEND_SECONDS_MAX)]
     pub timer_extend_seconds_max: u64,
+
+    /// Groups one client address may create at once (an IPv6 address counts by its /64);
+    /// further ones get 429 `rate_limited` with `Retry-After`.
+    #[arg(long, env = "ROUNDTABLE_GROUP_CREATIONS_PER_ADDRESS_BURST", default_value_t = Limits::GROUP_CREATIONS_PER_ADDRESS_BURST)]
+    pub group_creations_per_address_burst: u32,
+
+    /// Groups one client address may create per hour after its burst.
+    #[arg(long, env = "ROUNDTABLE_GROUP_CREATIONS_PER_ADDRESS_PER_HOUR", default_value_t = Limits::GROUP_CREATIONS_PER_ADDRESS_PER_HOUR)]
+    pub group_creations_per_address_per_hour: u32,
+
+    /// Groups the whole server creates per hour, from all addresses together (at most a tenth
+    /// of this at once); further ones get 503 `server_busy` with `Retry-After`.
+    #[arg(long, env = "ROUNDTABLE_GROUP_CREATIONS_PER_HOUR", default_value_t = Limits::GROUP_CREATIONS_PER_HOUR)]
+    pub group_creations_per_hour: u32,
+
+    /// Client addresses each limit per address keeps count of; past it, the counts that
+    /// filled up again are forgotten first, then the least recently used.
+    #[arg(long, env = "ROUNDTABLE_ADDRESSES_TRACKED_MAX", default_value_t = Limits::ADDRESSES_TRACKED_MAX)]
+    pub addresses_tracked_max: usize,
 }
 
 impl Limits {
@@ -203,6 +230,10 @@ impl Limits {
     pub const SPEAKERS_PER_ROUND_MAX: usize = FlowLimits::SPEAKERS_PER_ROUND_MAX;
     pub const TIME_BOX_SECONDS_MAX: u64 = FlowLimits::TIME_BOX_SECONDS_MAX;
     pub const TIMER_EXTEND_SECONDS_MAX: u64 = FlowLimits::TIMER_EXTEND_SECONDS_MAX;
+    pub const GROUP_CREATIONS_PER_ADDRESS_BURST: u32 = 5;
+    pub const GROUP_CREATIONS_PER_ADDRESS_PER_HOUR: u32 = 10;
+    pub const GROUP_CREATIONS_PER_HOUR: u32 = 600;
+    pub const ADDRESSES_TRACKED_MAX: usize = 100_000;
 
     /// The limits the room's rules enforce, from these flags.
     pub fn rules(&self) -> RoomLimits {
@@ -278,6 +309,10 @@ impl Default for Limits {
             speakers_per_round_max: Self::SPEAKERS_PER_ROUND_MAX,
             time_box_seconds_max: Self::TIME_BOX_SECONDS_MAX,
             timer_extend_seconds_max: Self::TIMER_EXTEND_SECONDS_MAX,
+            group_creations_per_address_burst: Self::GROUP_CREATIONS_PER_ADDRESS_BURST,
+            group_creations_per_address_per_hour: Self::GROUP_CREATIONS_PER_ADDRESS_PER_HOUR,
+            group_creations_per_hour: Self::GROUP_CREATIONS_PER_HOUR,
+            addresses_tracked_max: Self::ADDRESSES_TRACKED_MAX,
         }
     }
 }
@@ -301,6 +336,7 @@ impl Config {
             allowed_origins: Vec::new(),
             web_dir: default_web_dir(),
             limits: Limits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 

@@ -9,7 +9,12 @@ use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use super::upgrade::upgrade_directly;
+use crate::admission::address::Peer;
 use crate::app::App;
+use tower_http::add_extension::AddExtension;
+
+/// The routes, with the connection's [`Peer`] added to each request.
+type PeerRouter = AddExtension<axum::Router, Peer>;
 
 /// The longest a client may take to send a request's headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,8 +44,10 @@ pub async fn serve_http(
                 }
             }
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => {
-                    connections.spawn(serve_http_connection(tcp, app.clone(), Arc::clone(&context)));
+                Ok((tcp, peer)) => {
+                    // Every request carries the connection's peer (see `admission::address`).
+                    let app = AddExtension::new(app.clone(), Peer(peer));
+                    connections.spawn(serve_http_connection(tcp, app, Arc::clone(&context)));
                 }
                 // Out of file descriptors, say: back off briefly instead of spinning.
                 Err(error) => {
@@ -56,7 +63,7 @@ pub async fn serve_http(
 }
 
 /// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops.
-async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<App>) {
+async fn serve_http_connection(tcp: TcpStream, app: PeerRouter, context: Arc<App>) {
     // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
     // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
     if let Err(error) = tcp.set_nodelay(true) {
