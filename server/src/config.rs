@@ -198,6 +198,16 @@ pub struct Limits {
     #[arg(long, env = "ROUNDTABLE_GROUP_CREATIONS_PER_HOUR", default_value_t = Limits::GROUP_CREATIONS_PER_HOUR)]
     pub group_creations_per_hour: u32,
 
+    /// Days after which a group nobody ever joined is deleted (counted from its creation);
+    /// 0 keeps them.
+    #[arg(long, env = "ROUNDTABLE_UNJOINED_GROUP_RETENTION_DAYS", default_value_t = Limits::UNJOINED_GROUP_RETENTION_DAYS)]
+    pub unjoined_group_retention_days: u64,
+
+    /// Days after which a group nobody joined any more is deleted with all its data (counted
+    /// from the last join); 0 keeps them.
+    #[arg(long, env = "ROUNDTABLE_INACTIVE_GROUP_RETENTION_DAYS", default_value_t = Limits::INACTIVE_GROUP_RETENTION_DAYS)]
+    pub inactive_group_retention_days: u64,
+
     /// Client addresses each limit per address keeps count of; past it, the counts that
     /// filled up again are forgotten first, then the least recently used.
     #[arg(long, env = "ROUNDTABLE_ADDRESSES_TRACKED_MAX", default_value_t = Limits::ADDRESSES_TRACKED_MAX)]
@@ -234,6 +244,8 @@ impl Limits {
     pub const GROUP_CREATIONS_PER_ADDRESS_PER_HOUR: u32 = 10;
     pub const GROUP_CREATIONS_PER_HOUR: u32 = 600;
     pub const ADDRESSES_TRACKED_MAX: usize = 100_000;
+    pub const UNJOINED_GROUP_RETENTION_DAYS: u64 = 7;
+    pub const INACTIVE_GROUP_RETENTION_DAYS: u64 = 365;
 
     /// The limits the room's rules enforce, from these flags.
     pub fn rules(&self) -> RoomLimits {
@@ -276,9 +288,23 @@ impl Limits {
         Duration::from_millis((self.room_lease_ms / 3).max(1))
     }
 
+    /// The retention of groups nobody joined, in ms; `None` keeps them.
+    pub fn unjoined_group_retention_ms(&self) -> Option<u64> {
+        days_ms(self.unjoined_group_retention_days)
+    }
+
+    /// The retention of groups nobody joins any more, in ms; `None` keeps them.
+    pub fn inactive_group_retention_ms(&self) -> Option<u64> {
+        days_ms(self.inactive_group_retention_days)
+    }
+
     pub fn log_retention_ms(&self) -> u64 {
         self.log_retention_hours.saturating_mul(60 * 60 * 1000)
     }
+}
+
+fn days_ms(days: u64) -> Option<u64> {
+    (days > 0).then(|| days.saturating_mul(24 * 60 * 60 * 1000))
 }
 
 impl Default for Limits {
@@ -313,6 +339,8 @@ impl Default for Limits {
             group_creations_per_address_per_hour: Self::GROUP_CREATIONS_PER_ADDRESS_PER_HOUR,
             group_creations_per_hour: Self::GROUP_CREATIONS_PER_HOUR,
             addresses_tracked_max: Self::ADDRESSES_TRACKED_MAX,
+            unjoined_group_retention_days: Self::UNJOINED_GROUP_RETENTION_DAYS,
+            inactive_group_retention_days: Self::INACTIVE_GROUP_RETENTION_DAYS,
         }
     }
 }

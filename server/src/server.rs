@@ -18,13 +18,16 @@ use crate::store::{EmbeddedOptions, EmbeddedStore, RedisOptions, RedisStore, Sto
 /// The most time shutdown waits for rooms to write their snapshots and sockets to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Time between two passes that trim the logs of meetings ended longer ago than the retention.
-/// The first pass runs when the server starts.
+/// Time between two retention passes, which trim the logs of meetings ended longer ago than the
+/// retention and delete abandoned groups. The first pass runs when the server starts.
 const RETENTION_PASS_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 /// The most meetings' logs one retention pass trims, so that a backlog (after a long stop, or
 /// a shortened retention) is worked off over several passes instead of in one long burst.
 const RETENTION_MEETINGS_PER_PASS_MAX: usize = 100;
+
+/// The most abandoned groups one retention pass deletes.
+const RETENTION_GROUPS_PER_PASS_MAX: usize = 200;
 
 /// A bound, not yet serving server.
 #[derive(Debug)]
@@ -163,5 +166,52 @@ async fn trim_ended_logs_periodically(context: Arc<App>) {
             // The meetings stay due; the next pass tries again.
             Err(error) => warn!(%error, "could not trim the logs of ended meetings"),
         }
+        delete_abandoned_groups(&context).await;
+    }
+}
+
+/// Deletes up to [`RETENTION_GROUPS_PER_PASS_MAX`] abandoned groups: nobody joined them within
+/// `--unjoined-group-retention-days` of their creation, or nobody joined them for
+/// `--inactive-group-retention-days`. A group whose room is live here is left for a later pass
+/// (someone has just joined it, and the join is recorded when its room records activity).
+async fn delete_abandoned_groups(context: &App) {
+    let limits = &context.config.limits;
+    let now_ms = context.clock.now_ms();
+    let through = |retention_ms: Option<u64>| retention_ms.map(|ms| now_ms.saturating_sub(ms));
+    let (unjoined, inactive) = (
+        through(limits.unjoined_group_retention_ms()),
+        through(limits.inactive_group_retention_ms()),
+    );
+    if unjoined.is_none() && inactive.is_none() {
+        return;
+    }
+    // With unjoined groups kept, none of them is ever older than 0.
+    let due = match context
+        .store
+        .abandoned_groups(
+            unjoined.unwrap_or(0),
+            inactive,
+            RETENTION_GROUPS_PER_PASS_MAX,
+        )
+        .await
+    {
+        Ok(due) => due,
+        Err(error) => {
+            warn!(%error, "could not find abandoned groups");
+            return;
+        }
+    };
+    let mut deleted = 0;
+    for group_id in due {
+        if context.rooms.is_live(group_id) {
+            continue;
+        }
+        match context.store.delete_group(group_id).await {
+            Ok(_) => deleted += 1,
+            Err(error) => warn!(group = %group_id, %error, "could not delete an abandoned group"),
+        }
+    }
+    if deleted > 0 {
+        info!(deleted, "deleted abandoned groups");
     }
 }

@@ -93,6 +93,14 @@ pub async fn create_group(
         }
     }
     info!(group = %group_id, "group created");
+    // Without it the group is never found abandoned; it was created all the same.
+    if let Err(error) = context
+        .store
+        .record_group_activity(group_id, now_ms, false)
+        .await
+    {
+        warn!(group = %group_id, %error, "could not record the new group's activity");
+    }
     let base = &context.public_base;
     let response = CreateGroupResponse {
         group_id,

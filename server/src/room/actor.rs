@@ -157,6 +157,9 @@ struct RoomActor {
     flushes: Flushes,
     /// Each member's budget of reactions, in memory only (reactions are never stored).
     reactions: ReactionLimiter,
+    /// When this room last recorded a join as the group's activity (for the retention of
+    /// abandoned groups), if it did.
+    activity_recorded_ms: Option<UnixMs>,
 }
 
 /// Seconds between retries of presence changes that could not be stored.
@@ -231,6 +234,7 @@ pub fn spawn(
         now_ms: 0,
         flushes: Flushes::default(),
         reactions: ReactionLimiter::default(),
+        activity_recorded_ms: None,
     };
     // The actor is boxed: the task then holds a pointer to it across every wait instead of
     // copies of its state.
