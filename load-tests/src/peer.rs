@@ -219,11 +219,13 @@ impl RunningPeer {
                 argv.push(setup.roundtable_bin.display().to_string());
                 argv.extend(["--listen".to_owned(), listen.clone()]);
                 argv.extend(["--data-dir".to_owned(), data_dir.display().to_string()]);
-                // Every room of a run is created from this one address.
+                // Every room of a run is created, and every member joins, from this one
+                // address, each room's members all at once.
                 for flag in [
                     "--group-creations-per-address-burst",
                     "--group-creations-per-address-per-hour",
                     "--group-creations-per-hour",
+                    "--new-members-per-minute",
                 ] {
                     argv.extend([flag.to_owned(), "1000000".to_owned()]);
                 }

@@ -208,6 +208,27 @@ pub struct Limits {
     #[arg(long, env = "ROUNDTABLE_INACTIVE_GROUP_RETENTION_DAYS", default_value_t = Limits::INACTIVE_GROUP_RETENTION_DAYS)]
     pub inactive_group_retention_days: u64,
 
+    /// Connections one member may have open in their room at once (a laptop and a phone, a
+    /// few tabs); a further join gets `limit_reached`.
+    #[arg(long, env = "ROUNDTABLE_CONNECTIONS_PER_MEMBER_MAX", default_value_t = Limits::CONNECTIONS_PER_MEMBER_MAX)]
+    pub connections_per_member_max: usize,
+
+    /// New members a group takes per minute, through its links (at most this many at once);
+    /// further joins that would add a member get `rate_limited`.
+    #[arg(long, env = "ROUNDTABLE_NEW_MEMBERS_PER_MINUTE", default_value_t = Limits::NEW_MEMBERS_PER_MINUTE)]
+    pub new_members_per_minute: u32,
+
+    /// Requests that change the room one member may make per second, over all their
+    /// connections together (bursts of twice this pass); reads, pings and reactions are not
+    /// counted. Further ones get `rate_limited`.
+    #[arg(long, env = "ROUNDTABLE_WRITES_PER_MEMBER_PER_SECOND", default_value_t = Limits::WRITES_PER_MEMBER_PER_SECOND)]
+    pub writes_per_member_per_second: u32,
+
+    /// Bytes a room's state may take, as stored; past it a change that would grow it gets
+    /// `limit_reached` (changes that keep or shrink it still pass).
+    #[arg(long, env = "ROUNDTABLE_ROOM_STATE_BYTES_MAX", default_value_t = Limits::ROOM_STATE_BYTES_MAX)]
+    pub room_state_bytes_max: usize,
+
     /// Client addresses each limit per address keeps count of; past it, the counts that
     /// filled up again are forgotten first, then the least recently used.
     #[arg(long, env = "ROUNDTABLE_ADDRESSES_TRACKED_MAX", default_value_t = Limits::ADDRESSES_TRACKED_MAX)]
@@ -245,6 +266,10 @@ impl Limits {
     pub const GROUP_CREATIONS_PER_HOUR: u32 = 600;
     pub const ADDRESSES_TRACKED_MAX: usize = 100_000;
     pub const UNJOINED_GROUP_RETENTION_DAYS: u64 = 7;
+    pub const CONNECTIONS_PER_MEMBER_MAX: usize = 4;
+    pub const NEW_MEMBERS_PER_MINUTE: u32 = 20;
+    pub const WRITES_PER_MEMBER_PER_SECOND: u32 = 20;
+    pub const ROOM_STATE_BYTES_MAX: usize = 4 * 1024 * 1024;
     pub const INACTIVE_GROUP_RETENTION_DAYS: u64 = 365;
 
     /// The limits the room's rules enforce, from these flags.
@@ -340,6 +365,10 @@ impl Default for Limits {
             group_creations_per_hour: Self::GROUP_CREATIONS_PER_HOUR,
             addresses_tracked_max: Self::ADDRESSES_TRACKED_MAX,
             unjoined_group_retention_days: Self::UNJOINED_GROUP_RETENTION_DAYS,
+            connections_per_member_max: Self::CONNECTIONS_PER_MEMBER_MAX,
+            new_members_per_minute: Self::NEW_MEMBERS_PER_MINUTE,
+            writes_per_member_per_second: Self::WRITES_PER_MEMBER_PER_SECOND,
+            room_state_bytes_max: Self::ROOM_STATE_BYTES_MAX,
             inactive_group_retention_days: Self::INACTIVE_GROUP_RETENTION_DAYS,
         }
     }

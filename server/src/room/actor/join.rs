@@ -32,6 +32,10 @@ impl RoomActor {
         }
         let decision = self.decide_join(credential)?;
         let member_id = decision.member_id;
+        self.check_member_connections(member_id)?;
+        if decision.issued_token.is_some() {
+            self.admit_new_member()?;
+        }
         self.record(decision.events).await?;
 
         let role = self
