@@ -226,6 +226,9 @@ impl RunningPeer {
                     "--group-creations-per-address-per-hour",
                     "--group-creations-per-hour",
                     "--new-members-per-minute",
+                    "--joins-per-address-per-minute",
+                    "--unjoined-websockets-per-address-max",
+                    "--unfinished-requests-per-address-max",
                 ] {
                     argv.extend([flag.to_owned(), "1000000".to_owned()]);
                 }

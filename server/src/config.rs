@@ -229,6 +229,22 @@ pub struct Limits {
     #[arg(long, env = "ROUNDTABLE_ROOM_STATE_BYTES_MAX", default_value_t = Limits::ROOM_STATE_BYTES_MAX)]
     pub room_state_bytes_max: usize,
 
+    /// WebSocket connections one client address may hold open before they join; a further
+    /// upgrade gets 429 `rate_limited`.
+    #[arg(long, env = "ROUNDTABLE_UNJOINED_WEBSOCKETS_PER_ADDRESS_MAX", default_value_t = Limits::UNJOINED_WEBSOCKETS_PER_ADDRESS_MAX)]
+    pub unjoined_websockets_per_address_max: usize,
+
+    /// Joins one client address may make per minute (at most this many at once), whatever
+    /// their groups; further ones get `rate_limited`.
+    #[arg(long, env = "ROUNDTABLE_JOINS_PER_ADDRESS_PER_MINUTE", default_value_t = Limits::JOINS_PER_ADDRESS_PER_MINUTE)]
+    pub joins_per_address_per_minute: u32,
+
+    /// Connections one client address (the TCP peer's; trusted proxies are not counted) may
+    /// hold open before their first request's head is complete; further ones are closed at
+    /// once.
+    #[arg(long, env = "ROUNDTABLE_UNFINISHED_REQUESTS_PER_ADDRESS_MAX", default_value_t = Limits::UNFINISHED_REQUESTS_PER_ADDRESS_MAX)]
+    pub unfinished_requests_per_address_max: usize,
+
     /// Client addresses each limit per address keeps count of; past it, the counts that
     /// filled up again are forgotten first, then the least recently used.
     #[arg(long, env = "ROUNDTABLE_ADDRESSES_TRACKED_MAX", default_value_t = Limits::ADDRESSES_TRACKED_MAX)]
@@ -267,6 +283,9 @@ impl Limits {
     pub const ADDRESSES_TRACKED_MAX: usize = 100_000;
     pub const UNJOINED_GROUP_RETENTION_DAYS: u64 = 7;
     pub const CONNECTIONS_PER_MEMBER_MAX: usize = 4;
+    pub const UNJOINED_WEBSOCKETS_PER_ADDRESS_MAX: usize = 20;
+    pub const JOINS_PER_ADDRESS_PER_MINUTE: u32 = 60;
+    pub const UNFINISHED_REQUESTS_PER_ADDRESS_MAX: usize = 16;
     pub const NEW_MEMBERS_PER_MINUTE: u32 = 20;
     pub const WRITES_PER_MEMBER_PER_SECOND: u32 = 20;
     pub const ROOM_STATE_BYTES_MAX: usize = 4 * 1024 * 1024;
@@ -366,6 +385,9 @@ impl Default for Limits {
             addresses_tracked_max: Self::ADDRESSES_TRACKED_MAX,
             unjoined_group_retention_days: Self::UNJOINED_GROUP_RETENTION_DAYS,
             connections_per_member_max: Self::CONNECTIONS_PER_MEMBER_MAX,
+            unjoined_websockets_per_address_max: Self::UNJOINED_WEBSOCKETS_PER_ADDRESS_MAX,
+            joins_per_address_per_minute: Self::JOINS_PER_ADDRESS_PER_MINUTE,
+            unfinished_requests_per_address_max: Self::UNFINISHED_REQUESTS_PER_ADDRESS_MAX,
             new_members_per_minute: Self::NEW_MEMBERS_PER_MINUTE,
             writes_per_member_per_second: Self::WRITES_PER_MEMBER_PER_SECOND,
             room_state_bytes_max: Self::ROOM_STATE_BYTES_MAX,

@@ -68,6 +68,7 @@ async fn joins_through_one_invite_are_cut_after_the_new_members_per_minute() {
         dir.path(),
         Limits {
             members_per_room_max: 100,
+            joins_per_address_per_minute: 1000,
             ..Limits::default()
         },
     )

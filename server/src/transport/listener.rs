@@ -1,6 +1,6 @@
 //! Accepting connections and serving HTTP/1.1 on them with hyper, driven by hand.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -10,6 +10,7 @@ use tracing::{debug, warn};
 
 use super::upgrade::upgrade_directly;
 use crate::admission::address::Peer;
+use crate::admission::counts::Slot;
 use crate::app::App;
 use tower_http::add_extension::AddExtension;
 
@@ -45,9 +46,15 @@ pub async fn serve_http(
             }
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
+                    // An address with as many connections still sending their first request's
+                    // head as it may: closed at once.
+                    let Ok(head) = context.hold_unfinished_request(peer.ip()) else {
+                        debug!("too many unfinished requests from one address; closed");
+                        continue;
+                    };
                     // Every request carries the connection's peer (see `admission::address`).
                     let app = AddExtension::new(app.clone(), Peer(peer));
-                    connections.spawn(serve_http_connection(tcp, app, Arc::clone(&context)));
+                    connections.spawn(serve_http_connection(tcp, app, Arc::clone(&context), head));
                 }
                 // Out of file descriptors, say: back off briefly instead of spinning.
                 Err(error) => {
@@ -62,8 +69,15 @@ pub async fn serve_http(
     Ok(())
 }
 
-/// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops.
-async fn serve_http_connection(tcp: TcpStream, app: PeerRouter, context: Arc<App>) {
+/// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops. `head` is
+/// the connection's place among its address's unfinished requests, given back once its first
+/// request's head is complete.
+async fn serve_http_connection(
+    tcp: TcpStream,
+    app: PeerRouter,
+    context: Arc<App>,
+    head: Option<Slot>,
+) {
     // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
     // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
     if let Err(error) = tcp.set_nodelay(true) {
@@ -80,7 +94,10 @@ async fn serve_http_connection(tcp: TcpStream, app: PeerRouter, context: Arc<App
             return;
         }
     };
-    let service = hyper_util::service::TowerToHyperService::new(app);
+    let service = HeadCounted {
+        inner: hyper_util::service::TowerToHyperService::new(app),
+        head: Mutex::new(head),
+    };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
@@ -97,5 +114,31 @@ async fn serve_http_connection(tcp: TcpStream, app: PeerRouter, context: Arc<App
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         }
+    }
+}
+
+/// A service that gives back its connection's [`Slot`] among unfinished requests when its first
+/// request arrives (hyper calls it once the request's head is complete).
+struct HeadCounted<S> {
+    inner: S,
+    head: Mutex<Option<Slot>>,
+}
+
+impl<S, B> hyper::service::Service<hyper::Request<B>> for HeadCounted<S>
+where
+    S: hyper::service::Service<hyper::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, request: hyper::Request<B>) -> Self::Future {
+        drop(
+            self.head
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take(),
+        );
+        self.inner.call(request)
     }
 }
