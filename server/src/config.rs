@@ -450,4 +450,21 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn trusted_proxies_are_a_comma_separated_list_of_networks() {
+        let config =
+            Config::try_parse_from(["roundtable", "--trusted-proxies", "127.0.0.1,10.0.0.0/8"])
+                .expect("two networks parse");
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(config.trusted_proxies[1].contains("10.9.8.7".parse().expect("ip")));
+        let config = Config::try_parse_from(["roundtable"]).expect("defaults parse");
+        assert!(
+            config.trusted_proxies.is_empty(),
+            "no proxy is trusted by default"
+        );
+        let error = Config::try_parse_from(["roundtable", "--trusted-proxies", "proxy.local"])
+            .expect_err("a name is refused");
+        assert!(error.to_string().contains("--trusted-proxies"), "{error}");
+    }
 }
