@@ -29,6 +29,10 @@ const RETENTION_MEETINGS_PER_PASS_MAX: usize = 100;
 /// The most abandoned groups one retention pass deletes.
 const RETENTION_GROUPS_PER_PASS_MAX: usize = 200;
 
+/// How long the retention pass holds a group's lease while it deletes it (a deletion that
+/// hangs gives the group back after this).
+const RETENTION_LEASE_MS: u64 = 60_000;
+
 /// A bound, not yet serving server.
 #[derive(Debug)]
 pub struct Server {
@@ -172,8 +176,8 @@ async fn trim_ended_logs_periodically(context: Arc<App>) {
 
 /// Deletes up to [`RETENTION_GROUPS_PER_PASS_MAX`] abandoned groups: nobody joined them within
 /// `--unjoined-group-retention-days` of their creation, or nobody joined them for
-/// `--inactive-group-retention-days`. A group whose room is live here is left for a later pass
-/// (someone has just joined it, and the join is recorded when its room records activity).
+/// `--inactive-group-retention-days`. A group whose room is live (here or, by its lease, on
+/// another server) is left: someone has just joined it, and its room records that.
 async fn delete_abandoned_groups(context: &App) {
     let limits = &context.config.limits;
     let now_ms = context.clock.now_ms();
@@ -201,14 +205,34 @@ async fn delete_abandoned_groups(context: &App) {
             return;
         }
     };
+    // The pass holds each group's ownership lease while it deletes it, so that no server
+    // loads its room meanwhile (a join then waits with `room_elsewhere`, and finds no group);
+    // a group whose room is live anywhere holds its lease, and is left alone.
+    let owner = format!("retention-{}", uuid::Uuid::new_v4().simple());
     let mut deleted = 0;
     for group_id in due {
         if context.rooms.is_live(group_id) {
             continue;
         }
+        match context
+            .store
+            .take_lease(group_id, &owner, RETENTION_LEASE_MS)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                warn!(group = %group_id, %error, "could not take an abandoned group's lease");
+                continue;
+            }
+        }
+        // The deletion takes the lease with it.
         match context.store.delete_group(group_id).await {
             Ok(_) => deleted += 1,
-            Err(error) => warn!(group = %group_id, %error, "could not delete an abandoned group"),
+            Err(error) => {
+                warn!(group = %group_id, %error, "could not delete an abandoned group");
+                let _ = context.store.release_lease(group_id, &owner).await;
+            }
         }
     }
     if deleted > 0 {

@@ -42,6 +42,19 @@ async fn the_server_deletes_groups_abandoned_longer_than_their_retention() {
     }
     // A group from before activity was recorded is never found abandoned.
     let (untracked, _) = fixtures::create_group(&store, "{}").await;
+    // An abandoned group whose room another server has just loaded (it holds the lease) is
+    // left alone.
+    let (leased, _) = fixtures::create_group(&store, "{}").await;
+    store
+        .record_group_activity(leased, now_ms - 30 * DAY_MS, false)
+        .await
+        .expect("record activity");
+    assert!(
+        store
+            .take_lease(leased, "another server", 60_000)
+            .await
+            .expect("lease")
+    );
 
     let server =
         TestServer::start_with_store(dir.path(), Limits::default(), Arc::new(store.clone())).await;
@@ -62,6 +75,10 @@ async fn the_server_deletes_groups_abandoned_longer_than_their_retention() {
         assert_eq!(exists(&store, group_id).await, kept, "{group_id}");
     }
     assert!(exists(&store, untracked).await);
+    assert!(
+        exists(&store, leased).await,
+        "a group whose room is live elsewhere is kept"
+    );
     server.stop().await;
 }
 
