@@ -68,7 +68,12 @@ impl App {
             lease_owner: new_lease_owner(),
         });
         let limits = &config.limits;
-        let group_creations = GroupCreationLimits::new(limits);
+        let group_creations = GroupCreationLimits::new(
+            limits.group_creations_per_address_burst,
+            limits.group_creations_per_address_per_hour,
+            limits.group_creations_per_hour,
+            limits.addresses_tracked_max,
+        );
         let unjoined_websockets = AddressCounts::new(limits.unjoined_websockets_per_address_max);
         let per_minute = limits.joins_per_address_per_minute;
         let joins = Mutex::new(KeyedBuckets::new(

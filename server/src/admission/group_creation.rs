@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use super::address::AddressKey;
 use super::buckets::{Bucket, KeyedBuckets, Rate};
-use crate::config::Limits;
 
 /// Why a group may not be created now, and how long until it may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,15 +25,19 @@ pub struct GroupCreationLimits {
 }
 
 impl GroupCreationLimits {
-    pub fn new(limits: &Limits) -> Self {
-        let per_address = Rate::per_hour(
-            limits.group_creations_per_address_burst,
-            limits.group_creations_per_address_per_hour,
-        );
-        let per_hour = limits.group_creations_per_hour;
+    /// An address creates `per_address_burst` groups at once and `per_address_per_hour` an
+    /// hour, counted for at most `addresses_max` addresses; the server `per_hour` an hour, a
+    /// tenth of it at once.
+    pub fn new(
+        per_address_burst: u32,
+        per_address_per_hour: u32,
+        per_hour: u32,
+        addresses_max: usize,
+    ) -> Self {
+        let per_address = Rate::per_hour(per_address_burst, per_address_per_hour);
         let server = Rate::per_hour((per_hour / 10).max(1).min(per_hour), per_hour);
         GroupCreationLimits {
-            per_address: Mutex::new(KeyedBuckets::new(per_address, limits.addresses_tracked_max)),
+            per_address: Mutex::new(KeyedBuckets::new(per_address, addresses_max)),
             server: Mutex::new(server.full(Instant::now())),
         }
     }
@@ -66,13 +69,7 @@ mod tests {
 
     #[test]
     fn an_address_gets_its_burst_and_the_server_its_share() {
-        let limits = Limits {
-            group_creations_per_address_burst: 2,
-            group_creations_per_address_per_hour: 1,
-            group_creations_per_hour: 30,
-            ..Limits::default()
-        };
-        let creations = GroupCreationLimits::new(&limits);
+        let creations = GroupCreationLimits::new(2, 1, 30, 100);
         let now = Instant::now();
         let one: IpAddr = "192.0.2.1".parse().expect("ip");
         creations.admit(one, now).expect("first");
