@@ -219,6 +219,19 @@ impl RunningPeer {
                 argv.push(setup.roundtable_bin.display().to_string());
                 argv.extend(["--listen".to_owned(), listen.clone()]);
                 argv.extend(["--data-dir".to_owned(), data_dir.display().to_string()]);
+                // Every room of a run is created, and every member joins, from this one
+                // address, each room's members all at once.
+                for flag in [
+                    "--group-creations-per-address-burst",
+                    "--group-creations-per-address-per-hour",
+                    "--group-creations-per-hour",
+                    "--new-members-per-minute",
+                    "--joins-per-address-per-minute",
+                    "--unjoined-websockets-per-address-max",
+                    "--unfinished-requests-per-address-max",
+                ] {
+                    argv.extend([flag.to_owned(), "1000000".to_owned()]);
+                }
                 if kind == PeerKind::RoundtableRedis {
                     let url = match &setup.redis_url {
                         Some(url) => url.clone(),

@@ -2,11 +2,15 @@
 //! rooms, the clock and the shutdown signal, in one [`App`].
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::address::{AddressKey, Peer, client_address};
+use crate::admission::buckets::{KeyedBuckets, Rate};
+use crate::admission::counts::AddressCounts;
+use crate::admission::group_creation::GroupCreationLimits;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::room::actor::RoomContext;
@@ -29,6 +33,14 @@ pub struct App {
     /// Every open WebSocket connection (each holds a token of it while it is open); shutdown
     /// waits for them to close.
     pub connections: TaskTracker,
+    /// How many groups each client address, and the whole server, may create now.
+    pub group_creations: GroupCreationLimits,
+    /// WebSockets not joined yet, per client address.
+    pub unjoined_websockets: AddressCounts,
+    /// Joins per client address.
+    pub joins: Mutex<KeyedBuckets<AddressKey>>,
+    /// Connections whose first request's head is not complete yet, per TCP peer address.
+    pub unfinished_requests: AddressCounts,
 }
 
 impl App {
@@ -56,7 +68,25 @@ impl App {
             lease_owner: new_lease_owner(),
             public_base: Arc::from(public_base.as_str()),
         });
+        let limits = &config.limits;
+        let group_creations = GroupCreationLimits::new(
+            limits.group_creations_per_address_burst,
+            limits.group_creations_per_address_per_hour,
+            limits.group_creations_per_hour,
+            limits.addresses_tracked_max,
+        );
+        let unjoined_websockets = AddressCounts::new(limits.unjoined_websockets_per_address_max);
+        let per_minute = limits.joins_per_address_per_minute;
+        let joins = Mutex::new(KeyedBuckets::new(
+            Rate::per_minute(per_minute, per_minute),
+            limits.addresses_tracked_max,
+        ));
+        let unfinished_requests = AddressCounts::new(limits.unfinished_requests_per_address_max);
         App {
+            group_creations,
+            unjoined_websockets,
+            joins,
+            unfinished_requests,
             config,
             public_base,
             allowed_origins,
@@ -68,10 +98,73 @@ impl App {
         }
     }
 
+    /// The client's address for a request from `peer` with `headers` (see
+    /// [`client_address`]); an unknown peer counts as the unspecified address.
+    pub fn client_address(
+        &self,
+        peer: Option<Peer>,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        let peer = peer.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |Peer(peer)| peer.ip());
+        client_address(peer, headers, &self.config.trusted_proxies)
+    }
+
+    /// A connection's place among the unfinished requests of its TCP peer's address: `Ok(None)`
+    /// for a trusted proxy (not counted: it speaks for many clients), `Err` when the address
+    /// holds as many as it may.
+    pub fn hold_unfinished_request(
+        &self,
+        peer: std::net::IpAddr,
+    ) -> Result<Option<crate::admission::counts::Slot>, AddressFull> {
+        if self
+            .config
+            .trusted_proxies
+            .iter()
+            .any(|network| network.contains(peer))
+        {
+            return Ok(None);
+        }
+        self.unfinished_requests
+            .acquire(AddressKey::of(peer))
+            .map(Some)
+            .ok_or(AddressFull)
+    }
+
+    /// Admits a WebSocket from `client`: one more among the address's WebSockets that have not
+    /// joined, or `None` when it holds as many as it may.
+    pub fn admit_websocket(&self, client: std::net::IpAddr) -> Option<AdmittedWebSocket> {
+        let key = AddressKey::of(client);
+        let unjoined = self.unjoined_websockets.acquire(key)?;
+        Some(AdmittedWebSocket {
+            key,
+            unjoined: Some(unjoined),
+        })
+    }
+
+    /// Counts a join from `key`, or answers how long until one may pass.
+    pub fn admit_join(&self, key: AddressKey) -> Result<(), std::time::Duration> {
+        self.joins
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take(key, std::time::Instant::now())
+    }
+
     /// WebSocket connections open now.
     pub fn open_connections(&self) -> u64 {
         self.connections.len() as u64
     }
+}
+
+/// The address holds as many as it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressFull;
+
+/// A WebSocket's place among its client address's: what its limits per address count under,
+/// and its slot among the address's WebSockets that have not joined (given back on joining).
+#[derive(Debug)]
+pub struct AdmittedWebSocket {
+    pub key: AddressKey,
+    pub unjoined: Option<crate::admission::counts::Slot>,
 }
 
 /// A fresh random id for this process as a holder of room leases. A restarted process gets

@@ -9,6 +9,7 @@ use clap::Parser;
 
 use roundtable_rules::{FlowLimits, RoomLimits};
 
+use crate::admission::address::Network;
 use crate::store::JournalSync;
 use crate::store::embedded::CACHE_BYTES;
 
@@ -72,6 +73,13 @@ pub struct Config {
 
     #[command(flatten)]
     pub limits: Limits,
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed, comma-separated IP addresses or
+    /// networks (e.g. 127.0.0.1,10.0.0.0/8). From one of them, the client's address is the
+    /// right-most forwarded address that is not a trusted proxy; from anyone else, the TCP
+    /// peer's. Limits per address count by this address. Default: none (the header is ignored).
+    #[arg(long, env = "ROUNDTABLE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<Network>,
 }
 
 /// The form of the server's log lines (`--log-format`).
@@ -204,6 +212,71 @@ pub struct Limits {
     #[arg(long, env = "ROUNDTABLE_REQUEST_HEAD_SECONDS", default_value_t = Limits::REQUEST_HEAD_SECONDS,
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub request_head_seconds: u64,
+    /// Groups one client address may create at once (an IPv6 address counts by its /64);
+    /// further ones get 429 `rate_limited` with `Retry-After`.
+    #[arg(long, env = "ROUNDTABLE_GROUP_CREATIONS_PER_ADDRESS_BURST", default_value_t = Limits::GROUP_CREATIONS_PER_ADDRESS_BURST)]
+    pub group_creations_per_address_burst: u32,
+
+    /// Groups one client address may create per hour after its burst.
+    #[arg(long, env = "ROUNDTABLE_GROUP_CREATIONS_PER_ADDRESS_PER_HOUR", default_value_t = Limits::GROUP_CREATIONS_PER_ADDRESS_PER_HOUR)]
+    pub group_creations_per_address_per_hour: u32,
+
+    /// Groups the whole server creates per hour, from all addresses together (at most a tenth
+    /// of this at once); further ones get 503 `server_busy` with `Retry-After`.
+    #[arg(long, env = "ROUNDTABLE_GROUP_CREATIONS_PER_HOUR", default_value_t = Limits::GROUP_CREATIONS_PER_HOUR)]
+    pub group_creations_per_hour: u32,
+
+    /// Days after which a group nobody ever joined is deleted (counted from its creation);
+    /// 0 keeps them.
+    #[arg(long, env = "ROUNDTABLE_UNJOINED_GROUP_RETENTION_DAYS", default_value_t = Limits::UNJOINED_GROUP_RETENTION_DAYS)]
+    pub unjoined_group_retention_days: u64,
+
+    /// Days after which a group nobody joined any more is deleted with all its data (counted
+    /// from the last join); 0 keeps them.
+    #[arg(long, env = "ROUNDTABLE_INACTIVE_GROUP_RETENTION_DAYS", default_value_t = Limits::INACTIVE_GROUP_RETENTION_DAYS)]
+    pub inactive_group_retention_days: u64,
+
+    /// Connections one member may have open in their room at once (a laptop and a phone, a
+    /// few tabs); a further join gets `limit_reached`.
+    #[arg(long, env = "ROUNDTABLE_CONNECTIONS_PER_MEMBER_MAX", default_value_t = Limits::CONNECTIONS_PER_MEMBER_MAX)]
+    pub connections_per_member_max: usize,
+
+    /// New members a group takes per minute, through its links (at most this many at once);
+    /// further joins that would add a member get `rate_limited`.
+    #[arg(long, env = "ROUNDTABLE_NEW_MEMBERS_PER_MINUTE", default_value_t = Limits::NEW_MEMBERS_PER_MINUTE)]
+    pub new_members_per_minute: u32,
+
+    /// Requests that change the room one member may make per second, over all their
+    /// connections together (bursts of twice this pass); reads, pings and reactions are not
+    /// counted. Further ones get `rate_limited`.
+    #[arg(long, env = "ROUNDTABLE_WRITES_PER_MEMBER_PER_SECOND", default_value_t = Limits::WRITES_PER_MEMBER_PER_SECOND)]
+    pub writes_per_member_per_second: u32,
+
+    /// Bytes a room's state may take, as stored; past it a change that would grow it gets
+    /// `limit_reached` (changes that keep or shrink it still pass).
+    #[arg(long, env = "ROUNDTABLE_ROOM_STATE_BYTES_MAX", default_value_t = Limits::ROOM_STATE_BYTES_MAX)]
+    pub room_state_bytes_max: usize,
+
+    /// WebSocket connections one client address may hold open before they join; a further
+    /// upgrade gets 429 `rate_limited`.
+    #[arg(long, env = "ROUNDTABLE_UNJOINED_WEBSOCKETS_PER_ADDRESS_MAX", default_value_t = Limits::UNJOINED_WEBSOCKETS_PER_ADDRESS_MAX)]
+    pub unjoined_websockets_per_address_max: usize,
+
+    /// Joins one client address may make per minute (at most this many at once), whatever
+    /// their groups; further ones get `rate_limited`.
+    #[arg(long, env = "ROUNDTABLE_JOINS_PER_ADDRESS_PER_MINUTE", default_value_t = Limits::JOINS_PER_ADDRESS_PER_MINUTE)]
+    pub joins_per_address_per_minute: u32,
+
+    /// Connections one client address (the TCP peer's; trusted proxies are not counted) may
+    /// hold open before their first request's head is complete; further ones are closed at
+    /// once.
+    #[arg(long, env = "ROUNDTABLE_UNFINISHED_REQUESTS_PER_ADDRESS_MAX", default_value_t = Limits::UNFINISHED_REQUESTS_PER_ADDRESS_MAX)]
+    pub unfinished_requests_per_address_max: usize,
+
+    /// Client addresses each limit per address keeps count of; past it, the counts that
+    /// filled up again are forgotten first, then the least recently used.
+    #[arg(long, env = "ROUNDTABLE_ADDRESSES_TRACKED_MAX", default_value_t = Limits::ADDRESSES_TRACKED_MAX)]
+    pub addresses_tracked_max: usize,
 }
 
 impl Limits {
@@ -234,6 +307,19 @@ impl Limits {
     pub const TIMER_EXTEND_SECONDS_MAX: u64 = FlowLimits::TIMER_EXTEND_SECONDS_MAX;
     pub const WRITE_STALL_SECONDS: u64 = 10;
     pub const REQUEST_HEAD_SECONDS: u64 = 10;
+    pub const GROUP_CREATIONS_PER_ADDRESS_BURST: u32 = 5;
+    pub const GROUP_CREATIONS_PER_ADDRESS_PER_HOUR: u32 = 10;
+    pub const GROUP_CREATIONS_PER_HOUR: u32 = 600;
+    pub const ADDRESSES_TRACKED_MAX: usize = 100_000;
+    pub const UNJOINED_GROUP_RETENTION_DAYS: u64 = 7;
+    pub const CONNECTIONS_PER_MEMBER_MAX: usize = 4;
+    pub const UNJOINED_WEBSOCKETS_PER_ADDRESS_MAX: usize = 20;
+    pub const JOINS_PER_ADDRESS_PER_MINUTE: u32 = 60;
+    pub const UNFINISHED_REQUESTS_PER_ADDRESS_MAX: usize = 16;
+    pub const NEW_MEMBERS_PER_MINUTE: u32 = 20;
+    pub const WRITES_PER_MEMBER_PER_SECOND: u32 = 20;
+    pub const ROOM_STATE_BYTES_MAX: usize = 4 * 1024 * 1024;
+    pub const INACTIVE_GROUP_RETENTION_DAYS: u64 = 365;
 
     /// The limits the room's rules enforce, from these flags.
     pub fn rules(&self) -> RoomLimits {
@@ -285,10 +371,23 @@ impl Limits {
     pub fn request_head(&self) -> Duration {
         Duration::from_secs(self.request_head_seconds)
     }
+    /// The retention of groups nobody joined, in ms; `None` keeps them.
+    pub fn unjoined_group_retention_ms(&self) -> Option<u64> {
+        days_ms(self.unjoined_group_retention_days)
+    }
+
+    /// The retention of groups nobody joins any more, in ms; `None` keeps them.
+    pub fn inactive_group_retention_ms(&self) -> Option<u64> {
+        days_ms(self.inactive_group_retention_days)
+    }
 
     pub fn log_retention_ms(&self) -> u64 {
         self.log_retention_hours.saturating_mul(60 * 60 * 1000)
     }
+}
+
+fn days_ms(days: u64) -> Option<u64> {
+    (days > 0).then(|| days.saturating_mul(24 * 60 * 60 * 1000))
 }
 
 impl Default for Limits {
@@ -321,6 +420,19 @@ impl Default for Limits {
             timer_extend_seconds_max: Self::TIMER_EXTEND_SECONDS_MAX,
             write_stall_seconds: Self::WRITE_STALL_SECONDS,
             request_head_seconds: Self::REQUEST_HEAD_SECONDS,
+            group_creations_per_address_burst: Self::GROUP_CREATIONS_PER_ADDRESS_BURST,
+            group_creations_per_address_per_hour: Self::GROUP_CREATIONS_PER_ADDRESS_PER_HOUR,
+            group_creations_per_hour: Self::GROUP_CREATIONS_PER_HOUR,
+            addresses_tracked_max: Self::ADDRESSES_TRACKED_MAX,
+            unjoined_group_retention_days: Self::UNJOINED_GROUP_RETENTION_DAYS,
+            connections_per_member_max: Self::CONNECTIONS_PER_MEMBER_MAX,
+            unjoined_websockets_per_address_max: Self::UNJOINED_WEBSOCKETS_PER_ADDRESS_MAX,
+            joins_per_address_per_minute: Self::JOINS_PER_ADDRESS_PER_MINUTE,
+            unfinished_requests_per_address_max: Self::UNFINISHED_REQUESTS_PER_ADDRESS_MAX,
+            new_members_per_minute: Self::NEW_MEMBERS_PER_MINUTE,
+            writes_per_member_per_second: Self::WRITES_PER_MEMBER_PER_SECOND,
+            room_state_bytes_max: Self::ROOM_STATE_BYTES_MAX,
+            inactive_group_retention_days: Self::INACTIVE_GROUP_RETENTION_DAYS,
         }
     }
 }
@@ -345,6 +457,7 @@ impl Config {
             web_dir: default_web_dir(),
             log_format: LogFormat::Text,
             limits: Limits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -404,5 +517,22 @@ mod tests {
             let error = Config::try_parse_from(["roundtable", flag, "0"]).expect_err("refused");
             assert!(error.to_string().contains(flag), "{error}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_comma_separated_list_of_networks() {
+        let config =
+            Config::try_parse_from(["roundtable", "--trusted-proxies", "127.0.0.1,10.0.0.0/8"])
+                .expect("two networks parse");
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(config.trusted_proxies[1].contains("10.9.8.7".parse().expect("ip")));
+        let config = Config::try_parse_from(["roundtable"]).expect("defaults parse");
+        assert!(
+            config.trusted_proxies.is_empty(),
+            "no proxy is trusted by default"
+        );
+        let error = Config::try_parse_from(["roundtable", "--trusted-proxies", "proxy.local"])
+            .expect_err("a name is refused");
+        assert!(error.to_string().contains("--trusted-proxies"), "{error}");
     }
 }

@@ -5,6 +5,7 @@
 //! - [`config`]: the typed configuration, from flags and environment variables.
 //! - [`server`]: binds, serves, shuts down gracefully; [`server::Server`] is the entry point
 //!   tests use too.
+//! - [`admission`]: limits by client address (group creation; trusted reverse proxies).
 //! - [`app`]: what the HTTP routes and the connections share (configuration, store, rooms,
 //!   shutdown).
 //! - [`http`]: the HTTP routes (health, group creation, the WebSocket upgrade through hyper,
@@ -20,6 +21,7 @@
 //! - [`clock`]: wall-clock time, real or manual.
 //! - [`time_zone`]: time zone names and offsets for the minutes, from a built-in database.
 
+pub mod admission;
 pub mod app;
 pub mod clock;
 pub mod config;

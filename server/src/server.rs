@@ -18,13 +18,20 @@ use crate::store::{EmbeddedOptions, EmbeddedStore, RedisOptions, RedisStore, Sto
 /// The most time shutdown waits for rooms to write their snapshots and sockets to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Time between two passes that trim the logs of meetings ended longer ago than the retention.
-/// The first pass runs when the server starts.
+/// Time between two retention passes, which trim the logs of meetings ended longer ago than the
+/// retention and delete abandoned groups. The first pass runs when the server starts.
 const RETENTION_PASS_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 /// The most meetings' logs one retention pass trims, so that a backlog (after a long stop, or
 /// a shortened retention) is worked off over several passes instead of in one long burst.
 const RETENTION_MEETINGS_PER_PASS_MAX: usize = 100;
+
+/// The most abandoned groups one retention pass deletes.
+const RETENTION_GROUPS_PER_PASS_MAX: usize = 200;
+
+/// How long the retention pass holds a group's lease while it deletes it (a deletion that
+/// hangs gives the group back after this).
+const RETENTION_LEASE_MS: u64 = 60_000;
 
 /// A bound, not yet serving server.
 #[derive(Debug)]
@@ -163,5 +170,72 @@ async fn trim_ended_logs_periodically(context: Arc<App>) {
             // The meetings stay due; the next pass tries again.
             Err(error) => warn!(%error, "could not trim the logs of ended meetings"),
         }
+        delete_abandoned_groups(&context).await;
+    }
+}
+
+/// Deletes up to [`RETENTION_GROUPS_PER_PASS_MAX`] abandoned groups: nobody joined them within
+/// `--unjoined-group-retention-days` of their creation, or nobody joined them for
+/// `--inactive-group-retention-days`. A group whose room is live (here or, by its lease, on
+/// another server) is left: someone has just joined it, and its room records that.
+async fn delete_abandoned_groups(context: &App) {
+    let limits = &context.config.limits;
+    let now_ms = context.clock.now_ms();
+    let through = |retention_ms: Option<u64>| retention_ms.map(|ms| now_ms.saturating_sub(ms));
+    let (unjoined, inactive) = (
+        through(limits.unjoined_group_retention_ms()),
+        through(limits.inactive_group_retention_ms()),
+    );
+    if unjoined.is_none() && inactive.is_none() {
+        return;
+    }
+    // With unjoined groups kept, none of them is ever older than 0.
+    let due = match context
+        .store
+        .abandoned_groups(
+            unjoined.unwrap_or(0),
+            inactive,
+            RETENTION_GROUPS_PER_PASS_MAX,
+        )
+        .await
+    {
+        Ok(due) => due,
+        Err(error) => {
+            warn!(%error, "could not find abandoned groups");
+            return;
+        }
+    };
+    // The pass holds each group's ownership lease while it deletes it, so that no server
+    // loads its room meanwhile (a join then waits with `room_elsewhere`, and finds no group);
+    // a group whose room is live anywhere holds its lease, and is left alone.
+    let owner = format!("retention-{}", uuid::Uuid::new_v4().simple());
+    let mut deleted = 0;
+    for group_id in due {
+        if context.rooms.is_live(group_id) {
+            continue;
+        }
+        match context
+            .store
+            .take_lease(group_id, &owner, RETENTION_LEASE_MS)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                warn!(group = %group_id, %error, "could not take an abandoned group's lease");
+                continue;
+            }
+        }
+        // The deletion takes the lease with it.
+        match context.store.delete_group(group_id).await {
+            Ok(_) => deleted += 1,
+            Err(error) => {
+                warn!(group = %group_id, %error, "could not delete an abandoned group");
+                let _ = context.store.release_lease(group_id, &owner).await;
+            }
+        }
+    }
+    if deleted > 0 {
+        info!(deleted, "deleted abandoned groups");
     }
 }

@@ -35,6 +35,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "store",
         "config",
+        "admission",
         "secrets",
         "clock",
         "logging",

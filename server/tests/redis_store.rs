@@ -175,6 +175,51 @@ async fn redis_store_deletes_every_key_of_a_group() {
 }
 
 #[tokio::test]
+async fn a_group_stored_before_its_set_of_meetings_is_deleted_whole_too() {
+    let redis = TestRedis::start();
+    let options = options();
+    let prefix = options.key_prefix.clone();
+    let store = RedisStore::connect(redis.url(), options)
+        .await
+        .expect("connect");
+    let (group_id, first) = fixtures::create_group(&store, "start").await;
+    append(&store, group_id, first, &entries(1..=2))
+        .await
+        .expect("append");
+    let second = MeetingId::random();
+    fixtures::append(
+        &store,
+        group_id,
+        second,
+        &entries(1..=1),
+        Some(&fixtures::snapshot(second, 1, "second")),
+    )
+    .await
+    .expect("the second meeting");
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection");
+    // As a store from before the set wrote it: no set of meetings.
+    let _: i64 = redis::cmd("DEL")
+        .arg(format!("{prefix}{{g:{group_id}}}:meetings"))
+        .query_async(&mut raw)
+        .await
+        .expect("DEL");
+    assert!(store.delete_group(group_id).await.expect("delete"));
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut raw)
+        .await
+        .expect("KEYS");
+    assert!(
+        keys.is_empty(),
+        "both meetings were found by their keys: {keys:?}"
+    );
+}
+
+#[tokio::test]
 async fn redis_store_caps_a_log_approximately() {
     let redis = TestRedis::start();
     let store = RedisStore::connect(

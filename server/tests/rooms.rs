@@ -867,6 +867,7 @@ async fn websocket_pings_are_answered_between_whole_frames_while_events_stream()
     let dir = tempfile::tempdir().unwrap();
     let limits = Limits {
         requests_per_second: 10_000,
+        writes_per_member_per_second: 10_000,
         ..Limits::default()
     };
     let server = TestServer::start_with(dir.path(), limits).await;

@@ -18,6 +18,13 @@ pub enum ApiError {
     UpgradeRequired,
     /// A body that is not `application/json`: `415 Unsupported Media Type`, code `invalid`.
     NotJson,
+    /// Refused for now (`rate_limited`: 429, `server_busy`: 503), with a `Retry-After` of
+    /// `retry_after` rounded up to whole seconds.
+    Later {
+        code: ErrorCode,
+        message: String,
+        retry_after: std::time::Duration,
+    },
 }
 
 impl ApiError {
@@ -45,6 +52,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ServerBusy | ErrorCode::StorageUnavailable | ErrorCode::ShuttingDown => {
             StatusCode::SERVICE_UNAVAILABLE
         }
@@ -53,7 +61,6 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Internal
         | ErrorCode::UnsupportedVersion
         | ErrorCode::UnknownType
-        | ErrorCode::RateLimited
         | ErrorCode::NotJoined
         | ErrorCode::AlreadyJoined
         | ErrorCode::Conflict
@@ -67,6 +74,22 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = match self {
             ApiError::Refused { code, message } => (status_of(code), code, message),
+            ApiError::Later {
+                code,
+                message,
+                retry_after,
+            } => {
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                let body = HttpError {
+                    error: ErrorBody { code, message },
+                };
+                return (
+                    status_of(code),
+                    [(axum::http::header::RETRY_AFTER, seconds.max(1).to_string())],
+                    axum::Json(body),
+                )
+                    .into_response();
+            }
             ApiError::UpgradeRequired => (
                 StatusCode::UPGRADE_REQUIRED,
                 ErrorCode::Invalid,
@@ -100,6 +123,7 @@ mod tests {
                     | ErrorCode::Forbidden
                     | ErrorCode::NotFound
                     | ErrorCode::TooLarge
+                    | ErrorCode::RateLimited
             );
             assert_eq!(
                 status.is_client_error(),

@@ -1,7 +1,10 @@
 //! `POST /api/groups`: creating a group.
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -12,6 +15,8 @@ use tracing::{info, warn};
 
 use super::HTTP_BODY_BYTES_MAX;
 use super::api_error::ApiError;
+use crate::admission::address::Peer;
+use crate::admission::group_creation::CreationRefused;
 use crate::app::App;
 use crate::secrets::new_secret;
 use crate::store::{Snapshot, StoreError};
@@ -22,6 +27,7 @@ use roundtable_rules::text;
 /// Creates a group and answers its two links.
 pub async fn create_group(
     State(context): State<Arc<App>>,
+    peer: Option<Extension<Peer>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -44,6 +50,9 @@ pub async fn create_group(
         time_zone::check(time_zone)
             .map_err(|message| ApiError::new(ErrorCode::Invalid, message))?;
     }
+    // Counted only for a valid request, before anything is stored.
+    let client = context.client_address(peer.map(|Extension(peer)| peer), &headers);
+    admit(&context, client)?;
     let (facilitator_secret, facilitator_secret_hash) = new_secret();
     let (invite_secret, invite_secret_hash) = new_secret();
     let group_id = GroupId::random();
@@ -85,6 +94,14 @@ pub async fn create_group(
         }
     }
     info!(group = %group_id, "group created");
+    // Without it the group is never found abandoned; it was created all the same.
+    if let Err(error) = context
+        .store
+        .record_group_activity(group_id, now_ms, false)
+        .await
+    {
+        warn!(group = %group_id, %error, "could not record the new group's activity");
+    }
     let base = &context.public_base;
     let response = CreateGroupResponse {
         group_id,
@@ -93,6 +110,37 @@ pub async fn create_group(
         invite_url: format!("{base}/g/{group_id}#invite={invite_secret}"),
     };
     Ok((StatusCode::CREATED, axum::Json(response)).into_response())
+}
+
+/// Counts the creation against the client's and the server's limits, or refuses it.
+fn admit(context: &App, client: IpAddr) -> Result<(), ApiError> {
+    match context.group_creations.admit(client, Instant::now()) {
+        Ok(()) => Ok(()),
+        Err(CreationRefused::Address { retry_after }) => {
+            info!("group creation refused: the address's limit");
+            Err(ApiError::Later {
+                code: ErrorCode::RateLimited,
+                message: format!(
+                    "this address created {} groups recently; try again in {} s",
+                    context.config.limits.group_creations_per_address_burst,
+                    retry_after.as_secs().max(1)
+                ),
+                retry_after,
+            })
+        }
+        Err(CreationRefused::Server { retry_after }) => {
+            warn!("group creation refused: the server's limit");
+            Err(ApiError::Later {
+                code: ErrorCode::ServerBusy,
+                message: format!(
+                    "the server creates at most {} groups an hour; try again in {} s",
+                    context.config.limits.group_creations_per_hour,
+                    retry_after.as_secs().max(1)
+                ),
+                retry_after,
+            })
+        }
+    }
 }
 
 /// The request body, as a [`CreateGroupRequest`].

@@ -24,6 +24,7 @@ use roundtable_protocol::{ErrorCode, Health, PROTOCOL_VERSION};
 use tracing::{debug, warn};
 
 use self::api_error::ApiError;
+use crate::admission::address::Peer;
 use crate::app::App;
 use crate::transport::upgrade::{self, UpgradeRefusal, check_upgrade};
 
@@ -68,6 +69,7 @@ async fn health(State(context): State<Arc<App>>) -> Response {
 /// on its connection.
 async fn websocket(
     State(context): State<Arc<App>>,
+    peer: Option<axum::Extension<Peer>>,
     mut request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let accept = match check_upgrade(&context, request.method(), request.headers()) {
@@ -89,6 +91,18 @@ async fn websocket(
             return Err(ApiError::new(ErrorCode::Invalid, problem));
         }
     };
+    let client = context.client_address(peer.map(|axum::Extension(peer)| peer), request.headers());
+    let Some(admitted) = context.admit_websocket(client) else {
+        return Err(ApiError::Later {
+            code: ErrorCode::RateLimited,
+            message: format!(
+                "this address holds {} WebSocket connections that have not joined a room, the \
+                 most it may; join with those first",
+                context.config.limits.unjoined_websockets_per_address_max
+            ),
+            retry_after: std::time::Duration::from_secs(1),
+        });
+    };
     let Some(on_upgrade) = request
         .extensions_mut()
         .remove::<hyper::upgrade::OnUpgrade>()
@@ -99,7 +113,9 @@ async fn websocket(
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => match upgrade::from_upgraded(upgraded, hard_limit).await {
-                Some(socket) => crate::transport::connection::serve(socket, context, None).await,
+                Some(socket) => {
+                    crate::transport::connection::serve(socket, context, None, admitted).await;
+                }
                 None => warn!("an upgraded connection is not a TCP stream; closed"),
             },
             Err(failure) => debug!(error = %failure, "WebSocket upgrade failed"),

@@ -15,6 +15,7 @@ mod erase;
 mod fanout;
 mod join;
 mod lease;
+mod limits;
 mod next_meeting;
 mod persist;
 mod reactions;
@@ -168,6 +169,14 @@ struct RoomActor {
     seen_since_snapshot: bool,
     /// Set once a facilitator deleted the group: the room stops and writes nothing more.
     deleted: bool,
+    /// When this room last recorded a join as the group's activity (for the retention of
+    /// abandoned groups), if it did.
+    activity_recorded_ms: Option<UnixMs>,
+    /// Writes per member and new members (see [`limits`]).
+    buckets: limits::RoomBuckets,
+    /// The bytes of the room's state as stored, estimated: the last known size plus the bytes
+    /// of the events logged since (see [`RoomActor::check_state_bytes`]).
+    state_bytes: usize,
 }
 
 /// Seconds between retries of presence changes that could not be stored.
@@ -225,7 +234,9 @@ pub fn spawn(
     let events_since_snapshot = loaded.tail.len() as u64;
     let snapshot_head_start =
         snapshot_head_start(state.group.id, context.limits.snapshot_every_events);
+    let buckets = limits::RoomBuckets::new(&context.limits);
     let actor = RoomActor {
+        buckets,
         rule_limits: context.limits.rules(),
         context,
         lease,
@@ -244,6 +255,13 @@ pub fn spawn(
         reactions: ReactionLimiter::default(),
         seen_since_snapshot: false,
         deleted: false,
+        activity_recorded_ms: None,
+        state_bytes: loaded.snapshot.bytes.len()
+            + loaded
+                .tail
+                .iter()
+                .map(|entry| entry.bytes.len())
+                .sum::<usize>(),
     };
     // The actor is boxed: the task then holds a pointer to it across every wait instead of
     // copies of its state.
@@ -440,7 +458,13 @@ impl RoomActor {
         let Some(member_id) = self.subscribers.get(&connection_id).map(|s| s.member_id) else {
             return;
         };
+        let admitted = if limits::is_write(command) {
+            self.admit_write(member_id)
+        } else {
+            Ok(())
+        };
         let result = match command {
+            _ if admitted.is_err() => admitted.map(|()| Reply::Done),
             Command::Change(change) => self.change(member_id, change).await,
             Command::Query(query) => Ok(state::answer(&self.state, member_id, query)),
             Command::RolePlay(action) => self
@@ -518,6 +542,7 @@ impl RoomActor {
             &self.rule_limits,
             self.now_ms,
         )?;
+        self.check_state_bytes(&events)?;
         let reply = state::reply_for(&events);
         self.record(events).await?;
         Ok(reply)

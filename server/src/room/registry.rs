@@ -89,6 +89,11 @@ impl Registry {
         self.rooms.len()
     }
 
+    /// Whether the group's room is live (or loading) in this process.
+    pub fn is_live(&self, group_id: GroupId) -> bool {
+        self.rooms.contains_key(&group_id)
+    }
+
     /// Joins a connection to a group's room. On success the room has sent the ack and the
     /// catch-up frames to the connection's outbox.
     pub async fn join(

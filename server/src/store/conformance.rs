@@ -26,6 +26,7 @@ pub async fn run_all(store: &dyn Store) {
     leases_expire_unless_renewed(store).await;
     // Before the retention check, which would count an end record the deletion left behind.
     deleted_group_is_gone_and_others_stay(store).await;
+    abandoned_groups_are_found_by_their_activity(store).await;
     ended_meetings_logs_are_trimmed_after_retention(store).await;
 }
 
@@ -367,6 +368,10 @@ async fn group_with_everything(store: &dyn Store, marker: &str) -> (GroupId, [Me
         .await
         .expect("append after the snapshot");
     store.end_meeting(first, 500).await.expect("end_meeting");
+    store
+        .record_group_activity(group_id, 50, true)
+        .await
+        .expect("record_group_activity");
     assert!(take(store, group_id, "owner-of-deleted", 60_000).await);
     (group_id, [first, second])
 }
@@ -419,6 +424,68 @@ async fn deleted_group_is_gone_and_others_stay(store: &dyn Store) {
         .expect("a log starts at 1 again");
     assert_eq!(load(store, group_id).await.tail, entries(1..=1));
     assert!(store.delete_group(group_id).await.expect("delete"));
+}
+
+async fn abandoned_groups_are_found_by_their_activity(store: &dyn Store) {
+    let record = |group_id: GroupId, at_ms: u64, joined: bool| async move {
+        store
+            .record_group_activity(group_id, at_ms, joined)
+            .await
+            .expect("record_group_activity");
+    };
+    let due = |unjoined_through_ms: u64, joined_through_ms: Option<u64>, max: usize| async move {
+        store
+            .abandoned_groups(unjoined_through_ms, joined_through_ms, max)
+            .await
+            .expect("abandoned_groups")
+    };
+    let (created, _) = new_group(store).await;
+    let (joined, _) = new_group(store).await;
+    let (active, _) = new_group(store).await;
+    let (untracked, _) = new_group(store).await;
+    record(created, 1_000, false).await;
+    record(joined, 1_000, false).await;
+    record(joined, 3_000, true).await;
+    record(active, 2_000, false).await;
+    // Activity never goes back, and a joined group stays joined.
+    record(active, 1_500, false).await;
+    record(joined, 2_500, false).await;
+
+    assert_eq!(due(999, None, 10).await, Vec::<GroupId>::new());
+    assert_eq!(
+        due(2_500, None, 10).await,
+        vec![created, active],
+        "never joined, oldest first; joined groups only with a joined bound"
+    );
+    assert_eq!(due(2_500, Some(2_999), 10).await, vec![created, active]);
+    assert_eq!(
+        due(2_500, Some(3_000), 10).await,
+        vec![created, active, joined],
+        "a joined group is due by its last activity"
+    );
+    assert_eq!(
+        due(2_500, Some(3_000), 1).await,
+        vec![created],
+        "bounded by max"
+    );
+    assert_eq!(due(u64::MAX, Some(u64::MAX), 2).await.len(), 2);
+
+    let unknown = store
+        .record_group_activity(GroupId::random(), 5, true)
+        .await;
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound(_))),
+        "activity of a group that does not exist is not found, got {unknown:?}"
+    );
+    for group_id in [created, active, joined] {
+        assert!(store.delete_group(group_id).await.expect("delete"));
+    }
+    assert_eq!(
+        due(u64::MAX, Some(u64::MAX), 10).await,
+        Vec::<GroupId>::new(),
+        "deleted groups are no longer due; a group with no activity never is"
+    );
+    assert!(store.delete_group(untracked).await.expect("delete"));
 }
 
 /// A group made to be deleted by [`delete_a_marked_group`], and what must not be found of it.

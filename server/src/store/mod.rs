@@ -145,12 +145,34 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<usize, StoreError>;
 
     /// Removes the group and every byte stored of it: its snapshot, each of its meetings' log,
-    /// log head and end record, what indexes its meetings, and its lease. Answers whether the
+    /// log head and end record, what indexes its meetings, its activity record and its lease. Answers whether the
     /// group existed; deleting a group that does not exist changes nothing. Afterwards the group
     /// loads as `None`, its meetings' logs read empty and appends to it are
     /// [`StoreError::NotFound`]; its id may be created again. The caller stops the group's live
     /// room first: a lease taken after the deletion is a new one.
     async fn delete_group(&self, group_id: GroupId) -> Result<bool, StoreError>;
+
+    /// Records that the group was active at `at_ms`, and with `joined` that someone joined it.
+    /// The group's last activity only moves forward, and once joined it stays joined. Retention
+    /// finds abandoned groups by these records ([`Store::abandoned_groups`]); the server records
+    /// a group's creation (not joined) and joins to it.
+    async fn record_group_activity(
+        &self,
+        group_id: GroupId,
+        at_ms: UnixMs,
+        joined: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Up to `max` groups due for deletion: never joined and last active at or before
+    /// `unjoined_through_ms`, then (with `joined_through_ms`) joined and last active at or
+    /// before it; oldest first within each kind. Groups with no activity recorded are never
+    /// due.
+    async fn abandoned_groups(
+        &self,
+        unjoined_through_ms: UnixMs,
+        joined_through_ms: Option<UnixMs>,
+        max: usize,
+    ) -> Result<Vec<GroupId>, StoreError>;
 
     /// Makes every write answered so far durable against a power loss too, before returning.
     /// The server calls it once when it stops. Stores that do this on every write do nothing.

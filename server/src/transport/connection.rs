@@ -28,7 +28,7 @@ use super::outbox::{CloseRequest, Outbox, OutboxItem, QueueError, Urgency};
 use super::parse::{FrameError, parse_frame, peek_id};
 use super::rate_limit::TokenBucket;
 use super::socket::{self, Socket};
-use crate::app::App;
+use crate::app::{AdmittedWebSocket, App};
 use crate::clock::sleep_until_or_never;
 use crate::room::ConnectionId;
 use crate::room::actor::RoomCommand;
@@ -49,6 +49,7 @@ pub fn serve(
     socket: Box<Socket>,
     context: Arc<App>,
     upgrade_response: Option<WireFrame>,
+    admitted: AdmittedWebSocket,
 ) -> impl Future<Output = ()> + Send {
     let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
     let span = info_span!(
@@ -57,7 +58,7 @@ pub fn serve(
         group = field::Empty,
         member = field::Empty
     );
-    Connection::new(connection_id, context)
+    Connection::new(connection_id, context, admitted)
         .run(socket, upgrade_response)
         .instrument(span)
 }
@@ -76,6 +77,9 @@ struct Connection {
     rate: TokenBucket,
     /// Rejected frames since the last accepted one; too many closes the connection.
     errors_in_a_row: u32,
+    /// Its client address's limits; its slot among the address's unjoined WebSockets is
+    /// given back when it joins.
+    admitted: AdmittedWebSocket,
 }
 
 /// How a connection's loop ended: what to tell the room, and the close to send when the server
@@ -164,7 +168,7 @@ enum Next {
 }
 
 impl Connection {
-    fn new(id: ConnectionId, context: Arc<App>) -> Self {
+    fn new(id: ConnectionId, context: Arc<App>, admitted: AdmittedWebSocket) -> Self {
         let limits = &context.config.limits;
         let rate = TokenBucket::new(limits.requests_per_second);
         Connection {
@@ -172,6 +176,7 @@ impl Connection {
             context,
             rate,
             errors_in_a_row: 0,
+            admitted,
         }
     }
 
@@ -453,8 +458,25 @@ impl Connection {
                 "this connection has joined already; open another to join elsewhere".into(),
             );
         }
+        if let Err(retry_after) = self.context.admit_join(self.admitted.key) {
+            let message = format!(
+                "more than {} joins a minute from this address; try again in {} s",
+                self.context.config.limits.joins_per_address_per_minute,
+                retry_after.as_secs().max(1)
+            );
+            // Not a bad frame (see `check_frame`).
+            return self.push_or_close(
+                outbox,
+                &ServerMessage::Error {
+                    id: Some(id),
+                    code: ErrorCode::RateLimited,
+                    message,
+                },
+            );
+        }
         match self.context.rooms.join(group_id, args).await {
             Ok((room, member_id)) => {
+                self.admitted.unjoined = None;
                 let span = tracing::Span::current();
                 span.record("group", field::display(group_id));
                 span.record("member", field::display(member_id));

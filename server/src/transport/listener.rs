@@ -1,7 +1,7 @@
 //! Accepting connections and serving HTTP/1.1 on them with hyper, driven by hand.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -10,7 +10,13 @@ use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use super::upgrade::upgrade_directly;
+use crate::admission::address::Peer;
+use crate::admission::counts::Slot;
 use crate::app::App;
+use tower_http::add_extension::AddExtension;
+
+/// The routes, with the connection's [`Peer`] added to each request.
+type PeerRouter = AddExtension<axum::Router, Peer>;
 
 /// Accepts connections and serves HTTP/1.1 on each (WebSocket upgrades included) until the
 /// shutdown signal; then stops accepting and lets every HTTP connection finish gracefully.
@@ -37,8 +43,16 @@ pub async fn serve_http(
                 }
             }
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => {
-                    connections.spawn(serve_http_connection(tcp, app.clone(), Arc::clone(&context)));
+                Ok((tcp, peer)) => {
+                    // An address with as many connections still sending their first request's
+                    // head as it may: closed at once.
+                    let Ok(head) = context.hold_unfinished_request(peer.ip()) else {
+                        debug!("too many unfinished requests from one address; closed");
+                        continue;
+                    };
+                    // Every request carries the connection's peer (see `admission::address`).
+                    let app = AddExtension::new(app.clone(), Peer(peer));
+                    connections.spawn(serve_http_connection(tcp, app, Arc::clone(&context), head));
                 }
                 // Out of file descriptors, say: back off briefly instead of spinning.
                 Err(error) => {
@@ -53,7 +67,9 @@ pub async fn serve_http(
     Ok(())
 }
 
-/// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops.
+/// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops. `head` is
+/// the connection's place among its address's unfinished requests, given back once its first
+/// request's head is complete.
 ///
 /// Its first request's head, from the accept to the blank line that ends it (a WebSocket
 /// upgrade's included), must arrive within one deadline, `--request-head-seconds`, however it
@@ -61,7 +77,12 @@ pub async fn serve_http(
 /// reads the rest, is cut off at the same deadline unless it has handed a complete request to
 /// the service by then. Each later request on a kept-alive connection has as long again
 /// (hyper's own header timeout, which counts from when it starts waiting for the next head).
-async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<App>) {
+async fn serve_http_connection(
+    tcp: TcpStream,
+    app: PeerRouter,
+    context: Arc<App>,
+    head: Option<Slot>,
+) {
     let head_time = context.config.limits.request_head();
     let head_deadline = tokio::time::Instant::now() + head_time;
     // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
@@ -82,13 +103,10 @@ async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<A
         }
     };
     let head_arrived = Arc::new(AtomicBool::new(false));
-    let service = {
-        let head_arrived = Arc::clone(&head_arrived);
-        let app = hyper_util::service::TowerToHyperService::new(app);
-        hyper::service::service_fn(move |request| {
-            head_arrived.store(true, Ordering::Relaxed);
-            hyper::service::Service::call(&app, request)
-        })
+    let service = HeadCounted {
+        inner: hyper_util::service::TowerToHyperService::new(app),
+        head: Mutex::new(head),
+        arrived: Arc::clone(&head_arrived),
     };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -139,5 +157,34 @@ async fn first_head_late(deadline: tokio::time::Instant, head_arrived: &AtomicBo
     tokio::time::sleep_until(deadline).await;
     if head_arrived.load(Ordering::Relaxed) {
         std::future::pending::<()>().await;
+    }
+}
+
+/// A service that notes its connection's first request (hyper calls it once the request's head
+/// is complete): it gives back the connection's [`Slot`] among unfinished requests, and sets
+/// `arrived`, which ends the first head's deadline.
+struct HeadCounted<S> {
+    inner: S,
+    head: Mutex<Option<Slot>>,
+    arrived: Arc<AtomicBool>,
+}
+
+impl<S, B> hyper::service::Service<hyper::Request<B>> for HeadCounted<S>
+where
+    S: hyper::service::Service<hyper::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, request: hyper::Request<B>) -> Self::Future {
+        self.arrived.store(true, Ordering::Relaxed);
+        drop(
+            self.head
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take(),
+        );
+        self.inner.call(request)
     }
 }

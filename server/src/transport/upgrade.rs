@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::frame::WireFrame;
 use super::socket::{Socket, server_socket};
+use crate::admission::address::Peer;
 use crate::app::App;
 
 /// Checks that a request asks for a WebSocket upgrade this server speaks and returns the
@@ -185,6 +186,10 @@ pub async fn upgrade_directly(mut tcp: TcpStream, context: &Arc<App>) -> Option<
     let Ok(accept) = check_upgrade(context, &axum::http::Method::GET, &headers) else {
         return Some(tcp);
     };
+    let peer = tcp.peer_addr().ok().map(Peer);
+    let Some(admitted) = context.admit_websocket(context.client_address(peer, &headers)) else {
+        return Some(tcp);
+    };
     // The head is in the socket's receive queue (it was just seen there): this read takes it
     // at once, and leaves whatever the client sent after it for the WebSocket.
     if tokio::io::AsyncReadExt::read_exact(&mut tcp, &mut head[..head_len])
@@ -205,6 +210,7 @@ pub async fn upgrade_directly(mut tcp: TcpStream, context: &Arc<App>) -> Option<
         socket,
         Arc::clone(context),
         Some(response),
+        admitted,
     ));
     None
 }

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// How often a live room records joins as its group's activity: the retention of abandoned
+/// groups counts in days.
+const ACTIVITY_RECORD_INTERVAL_MS: UnixMs = 60 * 60 * 1000;
+
 /// What a joining connection gets to catch up.
 pub(super) enum CatchUpFrames {
     Replay(Vec<WireFrame>),
@@ -29,6 +33,10 @@ impl RoomActor {
         let decision = self.decide_join(credential)?;
         let member_id = decision.member_id;
         let session_id = decision.session_id;
+        self.check_member_connections(member_id)?;
+        if decision.issued_token.is_some() {
+            self.admit_new_member()?;
+        }
         self.record(decision.events).await?;
 
         let role = self
@@ -79,7 +87,28 @@ impl RoomActor {
         );
         self.seen(member_id, session_id);
         info!(group = %self.group_id(), member = %member_id, connection = connection_id, "joined");
+        self.record_activity();
         Ok(member_id)
+    }
+
+    /// Records the join as the group's activity, at most once per [`ACTIVITY_RECORD_INTERVAL_MS`]
+    /// of a live room, in the background: a failure only delays the group's retention.
+    fn record_activity(&mut self) {
+        let now_ms = self.context.clock.now_ms();
+        if self
+            .activity_recorded_ms
+            .is_some_and(|at_ms| now_ms.saturating_sub(at_ms) < ACTIVITY_RECORD_INTERVAL_MS)
+        {
+            return;
+        }
+        self.activity_recorded_ms = Some(now_ms);
+        let store = Arc::clone(&self.context.store);
+        let group_id = self.group_id();
+        tokio::spawn(async move {
+            if let Err(error) = store.record_group_activity(group_id, now_ms, true).await {
+                warn!(group = %group_id, %error, "could not record the group's activity");
+            }
+        });
     }
 
     /// The join's decision, with its member coming online among its events. Presence is

@@ -60,6 +60,10 @@ impl RoomActor {
             .map(|next| self.snapshot_of(next));
         let meeting_id = next.as_ref().unwrap_or(&self.state).meeting.id;
         self.append(meeting_id, &entries, snapshot.as_ref()).await?;
+        self.state_bytes = match &snapshot {
+            Some(snapshot) => snapshot.bytes.len(),
+            None => self.state_bytes + entries.iter().map(|entry| entry.bytes.len()).sum::<usize>(),
+        };
         self.events_since_snapshot = if snapshot_due {
             self.snapshot_head_start = 0;
             self.seen_since_snapshot = false;

@@ -146,7 +146,8 @@ impl HeadCache {
             Op::Trim { .. }
             | Op::EndMeeting { .. }
             | Op::TrimEnded { .. }
-            | Op::DeleteGroup { .. } => {}
+            | Op::DeleteGroup { .. }
+            | Op::GroupActivity { .. } => {}
         }
         self.note(op);
         Ok(())
@@ -174,7 +175,8 @@ impl HeadCache {
             Op::Trim { .. }
             | Op::EndMeeting { .. }
             | Op::TrimEnded { .. }
-            | Op::DeleteGroup { .. } => {}
+            | Op::DeleteGroup { .. }
+            | Op::GroupActivity { .. } => {}
         }
     }
 

@@ -62,6 +62,9 @@
 //!   with a group's creation and with a meeting's first log entries or snapshot, so that
 //!   [`Store::delete_group`] finds every row of a group (a file from before this table has the
 //!   meeting of each group's snapshot indexed when it is opened);
+//! - `group_activity`: group id -> (its last activity in Unix ms, whether anyone ever joined),
+//!   and `groups_by_activity`: (joined, last activity, group id) -> nothing, the same in the
+//!   order retention reads it ([`Store::abandoned_groups`]);
 //! - `meta`: `last_journal_batch` -> the number of the last journal record applied;
 //!   `group_meetings_indexed` -> 1 once the meetings of older files' groups were indexed.
 //!
@@ -118,8 +121,9 @@ pub use self::options::{
     JOURNAL_SYNC_INTERVAL, JournalSync,
 };
 use self::tables::{
-    ENDED_MEETINGS, GROUP_MEETINGS, GROUPS, LOG, LOG_HEADS, MEETING_ENDED_AT, META,
-    decode_snapshot, open_database, read_entries, unavailable,
+    ENDED_MEETINGS, GROUP_ACTIVITY, GROUP_MEETINGS, GROUPS, GROUPS_BY_ACTIVITY, LOG, LOG_HEADS,
+    MEETING_ENDED_AT, META, abandoned_groups, decode_snapshot, open_database, read_entries,
+    unavailable,
 };
 use self::task::{Command, SharedWriter, run_writer};
 use self::writer::Writer;
@@ -303,6 +307,8 @@ impl EmbeddedStore {
                 ENDED_MEETINGS.name(),
                 MEETING_ENDED_AT.name(),
                 GROUP_MEETINGS.name(),
+                GROUP_ACTIVITY.name(),
+                GROUPS_BY_ACTIVITY.name(),
                 META.name(),
             ];
             for table in txn.list_tables().map_err(unavailable)? {
@@ -388,6 +394,33 @@ impl EmbeddedStore {
                 let (group, meeting) = key.value();
                 let key = [&group.to_be_bytes()[..], &meeting.to_be_bytes()].concat();
                 push("group_meetings", key, Vec::new());
+            }
+            for item in txn
+                .open_table(GROUP_ACTIVITY)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, value) = item.map_err(unavailable)?;
+                let (at_ms, joined) = value.value();
+                let value = [&at_ms.to_be_bytes()[..], &[u8::from(joined)]].concat();
+                push("group_activity", key.value().to_be_bytes().to_vec(), value);
+            }
+            for item in txn
+                .open_table(GROUPS_BY_ACTIVITY)
+                .map_err(unavailable)?
+                .iter()
+                .map_err(unavailable)?
+            {
+                let (key, _) = item.map_err(unavailable)?;
+                let (joined, at_ms, group) = key.value();
+                let key = [
+                    &[u8::from(joined)][..],
+                    &at_ms.to_be_bytes(),
+                    &group.to_be_bytes(),
+                ]
+                .concat();
+                push("groups_by_activity", key, Vec::new());
             }
             for item in txn
                 .open_table(META)
@@ -516,6 +549,36 @@ impl Store for EmbeddedStore {
         let existed = self.write(Op::DeleteGroup { group_id }).await? > 0;
         self.leases.drop_group(group_id);
         Ok(existed)
+    }
+
+    async fn record_group_activity(
+        &self,
+        group_id: GroupId,
+        at_ms: UnixMs,
+        joined: bool,
+    ) -> Result<(), StoreError> {
+        self.write(Op::GroupActivity {
+            group_id,
+            at_ms,
+            joined,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn abandoned_groups(
+        &self,
+        unjoined_through_ms: UnixMs,
+        joined_through_ms: Option<UnixMs>,
+        max: usize,
+    ) -> Result<Vec<GroupId>, StoreError> {
+        let due = self
+            .read(move |db| abandoned_groups(db, unjoined_through_ms, joined_through_ms, max))
+            .await?;
+        Ok(due
+            .into_iter()
+            .map(|group| GroupId(uuid::Uuid::from_u128(group)))
+            .collect())
     }
 
     async fn flush(&self) -> Result<(), StoreError> {

@@ -26,6 +26,14 @@ pub(super) const GROUP_MEETINGS: TableDefinition<(u128, u128), ()> =
 
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
+/// Group id -> (its last activity in Unix ms, whether someone ever joined it).
+pub(super) const GROUP_ACTIVITY: TableDefinition<u128, (u64, bool)> =
+    TableDefinition::new("group_activity");
+
+/// (joined, last activity in Unix ms, group id) -> nothing: the groups by last activity.
+pub(super) const GROUPS_BY_ACTIVITY: TableDefinition<(bool, u64, u128), ()> =
+    TableDefinition::new("groups_by_activity");
+
 /// The `meta` key set to 1 once `group_meetings` indexes the meeting of every group's snapshot
 /// (files written before that table existed get it on open).
 pub(super) const GROUP_MEETINGS_INDEXED: &str = "group_meetings_indexed";
@@ -49,6 +57,8 @@ pub(super) fn open_database(path: &Path, cache_bytes: usize) -> Result<Database,
     txn.open_table(ENDED_MEETINGS).map_err(unavailable)?;
     txn.open_table(MEETING_ENDED_AT).map_err(unavailable)?;
     txn.open_table(GROUP_MEETINGS).map_err(unavailable)?;
+    txn.open_table(GROUP_ACTIVITY).map_err(unavailable)?;
+    txn.open_table(GROUPS_BY_ACTIVITY).map_err(unavailable)?;
     txn.open_table(META).map_err(unavailable)?;
     index_snapshot_meetings(&txn)?;
     txn.commit().map_err(unavailable)?;
@@ -168,7 +178,8 @@ pub(super) fn write_checked_all(txn: &WriteTransaction, ops: &[Op]) -> Result<()
             Op::Trim { .. }
             | Op::EndMeeting { .. }
             | Op::TrimEnded { .. }
-            | Op::DeleteGroup { .. } => {
+            | Op::DeleteGroup { .. }
+            | Op::GroupActivity { .. } => {
                 return Err(StoreError::Unavailable(format!(
                     "{op:?} is not a checked write"
                 )));
@@ -238,7 +249,79 @@ pub(super) fn apply_op(
             meetings_max,
         } => trim_ended(txn, *ended_through_ms, *meetings_max),
         Op::DeleteGroup { group_id } => delete_group(txn, head_cache, group_id.as_u128()),
+        Op::GroupActivity {
+            group_id,
+            at_ms,
+            joined,
+        } => {
+            if !head_cache.group_exists(txn, group_id.as_u128())? {
+                return Err(StoreError::NotFound(format!("group {group_id}")));
+            }
+            record_activity(txn, group_id.as_u128(), *at_ms, *joined)?;
+            Ok(0)
+        }
     }
+}
+
+/// Moves the group's activity record forward to `at_ms` (and to joined).
+fn record_activity(
+    txn: &WriteTransaction,
+    group: u128,
+    at_ms: UnixMs,
+    joined: bool,
+) -> Result<(), StoreError> {
+    let mut activity = txn.open_table(GROUP_ACTIVITY).map_err(unavailable)?;
+    let mut by_activity = txn.open_table(GROUPS_BY_ACTIVITY).map_err(unavailable)?;
+    let before = activity
+        .get(group)
+        .map_err(unavailable)?
+        .map(|value| value.value());
+    let (at_ms, joined) = match before {
+        Some((before_ms, before_joined)) => {
+            by_activity
+                .remove((before_joined, before_ms, group))
+                .map_err(unavailable)?;
+            (before_ms.max(at_ms), before_joined || joined)
+        }
+        None => (at_ms, joined),
+    };
+    activity
+        .insert(group, (at_ms, joined))
+        .map_err(unavailable)?;
+    by_activity
+        .insert((joined, at_ms, group), ())
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// The groups [`Store::abandoned_groups`](crate::store::Store::abandoned_groups) answers.
+pub(super) fn abandoned_groups(
+    db: &Database,
+    unjoined_through_ms: UnixMs,
+    joined_through_ms: Option<UnixMs>,
+    max: usize,
+) -> Result<Vec<u128>, StoreError> {
+    let txn = db.begin_read().map_err(unavailable)?;
+    let by_activity = txn.open_table(GROUPS_BY_ACTIVITY).map_err(unavailable)?;
+    let mut due = Vec::new();
+    let ranges = [
+        (false, Some(unjoined_through_ms)),
+        (true, joined_through_ms),
+    ];
+    for (joined, through_ms) in ranges {
+        let Some(through_ms) = through_ms else {
+            continue;
+        };
+        for item in by_activity
+            .range((joined, 0, 0)..=(joined, through_ms, u128::MAX))
+            .map_err(unavailable)?
+            .take(max - due.len())
+        {
+            let (key, _) = item.map_err(unavailable)?;
+            due.push(key.value().2);
+        }
+    }
+    Ok(due)
 }
 
 /// Removes every row of a group: its snapshot, and for each meeting indexed under it, the log,
@@ -273,6 +356,14 @@ pub(super) fn delete_group(
                 .remove((at_ms.value(), meeting))
                 .map_err(unavailable)?;
         }
+    }
+    let mut activity = txn.open_table(GROUP_ACTIVITY).map_err(unavailable)?;
+    if let Some(record) = activity.remove(group).map_err(unavailable)? {
+        let (at_ms, joined) = record.value();
+        txn.open_table(GROUPS_BY_ACTIVITY)
+            .map_err(unavailable)?
+            .remove((joined, at_ms, group))
+            .map_err(unavailable)?;
     }
     let existed = txn
         .open_table(GROUPS)

@@ -1128,3 +1128,43 @@ async fn a_group_deleted_before_a_commit_stays_deleted_for_the_writes_made_while
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_file_from_before_the_meeting_index_gets_its_groups_current_meetings_indexed() {
+    use super::tables::{GROUPS, LOG_HEADS, encode_snapshot};
+    use redb::Database;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (group_id, meeting_id) = (GroupId::random(), MeetingId::random());
+    // A redb file as the store wrote it before `group_meetings` existed: a group and its
+    // meeting's log, and no index.
+    {
+        let db = Database::create(dir.path().join(DB_FILE)).expect("create the file");
+        let txn = db.begin_write().expect("write");
+        txn.open_table(GROUPS)
+            .expect("groups")
+            .insert(
+                group_id.as_u128(),
+                encode_snapshot(&snapshot(meeting_id, 0)).as_slice(),
+            )
+            .expect("insert");
+        let mut log = txn.open_table(LOG).expect("log");
+        for seq in 1..=3 {
+            log.insert((meeting_id.as_u128(), seq), b"old event".as_slice())
+                .expect("insert");
+        }
+        drop(log);
+        txn.open_table(LOG_HEADS)
+            .expect("heads")
+            .insert(meeting_id.as_u128(), 3)
+            .expect("insert");
+        txn.commit().expect("commit");
+    }
+    let store = open_embedded(dir.path(), EmbeddedOptions::default()).await;
+    assert_eq!(tail_seqs(&store, group_id).await, vec![1, 2, 3]);
+    assert!(store.delete_group(group_id).await.expect("delete"));
+    let rows = store.stored_rows().await.expect("rows");
+    assert!(
+        rows.iter().all(|(table, _, _)| table == "meta"),
+        "the old group's meeting was indexed on open and deleted with it: {rows:?}"
+    );
+}

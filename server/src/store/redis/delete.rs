@@ -16,7 +16,7 @@ impl RedisStore {
     /// The group's meetings are those of its set of meetings and the one of its snapshot (for a
     /// group stored before the set existed: those named by its keys, found by `SCAN`). Their keys
     /// outside the group's hash slot go first (their entry in `ended_meetings` and their index
-    /// key), the group's own keys last, in one `DEL` with the snapshot: should the deletion be
+    /// key, then the group's activity record), the group's own keys last, in one `DEL` with the snapshot: should the deletion be
     /// cut short, the group still exists and deleting it again finds every meeting again.
     pub(super) async fn delete_group_unbounded(
         &self,
@@ -55,6 +55,7 @@ impl RedisStore {
             self.query::<i64>(&command).await?;
             self.forget_meetings(&meetings);
         }
+        self.forget_activity(group_id).await?;
         let mut command = redis::cmd("DEL");
         command
             .arg(&snapshot_key)

@@ -34,6 +34,10 @@
 //!   pass reads it oldest first (`ZRANGEBYSCORE ... LIMIT`), deletes each due meeting's log
 //!   stream, then removes the member. The meeting's head and index keys stay (they are small,
 //!   and the head keeps seqs from repeating).
+//! - `rt:{activity}:unjoined` and `rt:{activity}:joined` are sorted sets of group ids scored by
+//!   the group's last activity in Unix ms: those nobody joined yet, and the others (see
+//!   [`activity`](super::activity)). They share a hash tag, so that moving a group from one to
+//!   the other is one script.
 //!
 //! A group is deleted ([`Store::delete_group`]) by reading its set of meetings, removing them from
 //! `rt:ended_meetings` and their index keys, and last the group's own keys in one `DEL`.

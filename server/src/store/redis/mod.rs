@@ -4,7 +4,7 @@
 //! and the meeting index), [`scripts`] (the Lua scripts and invoking them), [`groups`] (creating
 //! and loading a group), [`log`] (appending to, reading and trimming a meeting's log),
 //! [`decode`] (entries and snapshots as Redis answers them), [`lease`] (room ownership) and
-//! [`retention`] (ended meetings and trimming their logs) and [`delete`] (deleting a group). This module holds the store itself:
+//! [`retention`] (ended meetings and trimming their logs) and [`delete`] (deleting a group), [`activity`] (groups' activity, for their retention). This module holds the store itself:
 //! connecting, running one Redis operation, and the [`Store`] impl, which bounds every call in
 //! time and delegates it.
 //!
@@ -33,6 +33,7 @@ use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
 use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
 
+mod activity;
 mod decode;
 mod delete;
 mod groups;
@@ -229,6 +230,32 @@ impl Store for RedisStore {
     async fn delete_group(&self, group_id: GroupId) -> Result<bool, StoreError> {
         self.bounded("delete_group", self.delete_group_unbounded(group_id))
             .await
+    }
+
+    async fn record_group_activity(
+        &self,
+        group_id: GroupId,
+        at_ms: UnixMs,
+        joined: bool,
+    ) -> Result<(), StoreError> {
+        self.bounded(
+            "record_group_activity",
+            self.record_group_activity_unbounded(group_id, at_ms, joined),
+        )
+        .await
+    }
+
+    async fn abandoned_groups(
+        &self,
+        unjoined_through_ms: UnixMs,
+        joined_through_ms: Option<UnixMs>,
+        max: usize,
+    ) -> Result<Vec<GroupId>, StoreError> {
+        self.bounded(
+            "abandoned_groups",
+            self.abandoned_groups_unbounded(unjoined_through_ms, joined_through_ms, max),
+        )
+        .await
     }
 
     async fn trim_ended_logs(

@@ -18,6 +18,7 @@ const TAG_TRIM: u8 = 3;
 const TAG_END_MEETING: u8 = 4;
 const TAG_TRIM_ENDED: u8 = 5;
 const TAG_DELETE_GROUP: u8 = 6;
+const TAG_GROUP_ACTIVITY: u8 = 7;
 
 /// One mutation of the embedded store. The writer applies it, and the journal records
 /// it so that a restart can apply it again to the same state with the same result.
@@ -50,6 +51,12 @@ pub(in crate::store::embedded) enum Op {
     /// Removes the group: its snapshot, every meeting's log, head and end record, and the
     /// index of its meetings.
     DeleteGroup { group_id: GroupId },
+    /// Records the group's activity at `at_ms` (see `Store::record_group_activity`).
+    GroupActivity {
+        group_id: GroupId,
+        at_ms: UnixMs,
+        joined: bool,
+    },
 }
 
 /// One record read back from a journal.
@@ -202,6 +209,16 @@ fn encode_op(out: &mut Vec<u8>, op: &Op) {
             out.push(TAG_DELETE_GROUP);
             out.extend_from_slice(&group_id.as_u128().to_le_bytes());
         }
+        Op::GroupActivity {
+            group_id,
+            at_ms,
+            joined,
+        } => {
+            out.push(TAG_GROUP_ACTIVITY);
+            out.extend_from_slice(&group_id.as_u128().to_le_bytes());
+            out.extend_from_slice(&at_ms.to_le_bytes());
+            out.push(u8::from(*joined));
+        }
     }
 }
 
@@ -312,6 +329,15 @@ impl Input<'_> {
             TAG_DELETE_GROUP => Op::DeleteGroup {
                 group_id: self.group()?,
             },
+            TAG_GROUP_ACTIVITY => Op::GroupActivity {
+                group_id: self.group()?,
+                at_ms: self.u64()?,
+                joined: match self.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return None,
+                },
+            },
             _ => return None,
         })
     }
@@ -371,6 +397,11 @@ mod tests {
             },
             Op::DeleteGroup {
                 group_id: GroupId::random(),
+            },
+            Op::GroupActivity {
+                group_id: GroupId::random(),
+                at_ms: 1_700_000_000_000,
+                joined: true,
             },
         ]
     }
