@@ -75,7 +75,10 @@ enum Scenario {
 
 #[derive(Debug, Args)]
 struct HeavyWriterArgs {
-    /// Members of the writer's room that ping.
+    /// Members that write, each at its request limit (default 1).
+    #[arg(long)]
+    writers: Option<usize>,
+    /// Members of the writers' room that ping.
     #[arg(long)]
     pingers: Option<usize>,
     /// Milliseconds between two pings of one member.
@@ -327,6 +330,7 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
         }
         Scenario::HeavyWriter(args) => {
             let config = HeavyWriterConfig {
+                writers: args.writers.unwrap_or(1),
                 pingers: args.pingers.unwrap_or(10),
                 ping_interval_ms: args.ping_interval_ms.unwrap_or(100),
                 duration_s: args.duration.unwrap_or(if cli.quick { 5.0 } else { 30.0 }),
@@ -334,10 +338,11 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
             };
             let result = storage::heavy_writer(cli.peer, &setup, &config).await?;
             eprintln!(
-                "{}: writer {} acked ({} refused) at {:.1}/s, ack p99 {:.1} ms; others' ping p50 \
+                "{}: {} writer(s): {} acked ({} refused) at {:.1}/s each, ack p99 {:.1} ms; others' ping p50 \
                  {:.2} ms, p99 {:.2} ms, max {:.1} ms ({} pings, {} unanswered); text {} B, \
                  store grew {:?} B ({:?} x the text)",
                 result.peer,
+                result.writers,
                 result.writes_acked,
                 result.writes_refused,
                 result.writer_rate,

@@ -158,7 +158,9 @@ async fn finish_pingers(
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HeavyWriterConfig {
-    /// Members of the writer's room that ping.
+    /// Members that write, each at its limit.
+    pub writers: usize,
+    /// Members of the writers' room that ping.
     pub pingers: usize,
     pub ping_interval_ms: u64,
     pub duration_s: f64,
@@ -170,7 +172,8 @@ pub struct HeavyWriterConfig {
 pub struct HeavyWriterResult {
     pub peer: PeerKind,
     pub duration_s: f64,
-    /// Requests per second the writer aimed at.
+    pub writers: usize,
+    /// Requests per second each writer aimed at.
     pub writer_rate: f64,
     pub writes_acked: u64,
     pub writes_refused: u64,
@@ -197,47 +200,24 @@ fn comment(number: u64) -> String {
     head + &filler
 }
 
-pub async fn heavy_writer(
-    kind: PeerKind,
-    setup: &PeerSetup,
-    config: &HeavyWriterConfig,
-) -> Result<HeavyWriterResult> {
-    if !kind.is_roundtable() {
-        bail!("heavy-writer needs practices: run it against roundtable or roundtable-redis");
-    }
-    let peer = RunningPeer::start(kind, setup).await?;
-    let result = heavy_writer_on(&peer, config).await;
-    peer.stop().await;
-    result
+/// What one writer got through.
+struct WriterTally {
+    acked: u64,
+    refused: u64,
+    text_bytes: u64,
+    acks: Histogram<u64>,
 }
 
-async fn heavy_writer_on(
-    peer: &RunningPeer,
-    config: &HeavyWriterConfig,
-) -> Result<HeavyWriterResult> {
-    let plan = client::create_rooms(Protocol::Roundtable, peer.port, 1)
-        .await?
-        .remove(0);
-    let (mut writer, limit) = join(peer.port, &plan, "writer".into()).await?;
-    let limit = f64::from(limit.context("the hello gave no request limit")?);
-    let writer_rate = limit * config.rate_share.clamp(0.01, 1.0);
-    let stop = Arc::new(AtomicBool::new(false));
-    let interval = Duration::from_millis(config.ping_interval_ms.clamp(10, 10_000));
-    let pingers = start_pingers(
-        peer.port,
-        &plan,
-        config.pingers,
-        interval,
-        Arc::clone(&stop),
-    );
-    // Let the pingers join before the writer starts.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let data_bytes_before = peer.data_dir_bytes();
-    let cpu_before = peer.cpu_seconds();
-
+/// Writes the largest comments (and a practice after every 100) at `rate` requests per second,
+/// each after the answer to the one before, for `duration`. `index` makes its texts its own.
+async fn write_at_rate(
+    mut writer: Ws,
+    index: u64,
+    rate: f64,
+    duration: Duration,
+) -> Result<WriterTally> {
     let started = Instant::now();
-    let duration = Duration::from_secs_f64(config.duration_s.clamp(1.0, 3600.0));
-    let pace = Duration::from_secs_f64(1.0 / writer_rate);
+    let pace = Duration::from_secs_f64(1.0 / rate);
     let mut next = tokio::time::Instant::now();
     let (mut acked, mut refused, mut text_bytes) = (0u64, 0u64, 0u64);
     let mut acks = new_histogram();
@@ -247,7 +227,7 @@ async fn heavy_writer_on(
         id += 1;
         let (request, text) = match practice {
             Some((practice_id, comments)) if comments < COMMENTS_PER_PRACTICE => {
-                let text = comment(id);
+                let text = comment(id * 1000 + index);
                 let request = Request::CommentOnPractice {
                     practice_id: u32::try_from(practice_id)?,
                     text: text.clone(),
@@ -256,7 +236,7 @@ async fn heavy_writer_on(
             }
             _ => {
                 let title = format!("Practice {id}");
-                let description = comment(id);
+                let description = comment(id * 1000 + index);
                 let len = title.len() + description.len();
                 let request = Request::PostPractice {
                     title,
@@ -291,6 +271,74 @@ async fn heavy_writer_on(
         next += pace;
         tokio::time::sleep_until(next).await;
     }
+    let _ = tokio::time::timeout(Duration::from_millis(200), writer.close(None)).await;
+    Ok(WriterTally {
+        acked,
+        refused,
+        text_bytes,
+        acks,
+    })
+}
+
+pub async fn heavy_writer(
+    kind: PeerKind,
+    setup: &PeerSetup,
+    config: &HeavyWriterConfig,
+) -> Result<HeavyWriterResult> {
+    if !kind.is_roundtable() {
+        bail!("heavy-writer needs practices: run it against roundtable or roundtable-redis");
+    }
+    let peer = RunningPeer::start(kind, setup).await?;
+    let result = heavy_writer_on(&peer, config).await;
+    peer.stop().await;
+    result
+}
+
+async fn heavy_writer_on(
+    peer: &RunningPeer,
+    config: &HeavyWriterConfig,
+) -> Result<HeavyWriterResult> {
+    let plan = client::create_rooms(Protocol::Roundtable, peer.port, 1)
+        .await?
+        .remove(0);
+    let mut writers = Vec::new();
+    let mut limit = None;
+    for index in 0..config.writers.max(1) {
+        let (writer, hello_limit) = join(peer.port, &plan, format!("writer-{index}")).await?;
+        writers.push(writer);
+        limit = hello_limit;
+    }
+    let limit = f64::from(limit.context("the hello gave no request limit")?);
+    let writer_rate = limit * config.rate_share.clamp(0.01, 1.0);
+    let stop = Arc::new(AtomicBool::new(false));
+    let interval = Duration::from_millis(config.ping_interval_ms.clamp(10, 10_000));
+    let pingers = start_pingers(
+        peer.port,
+        &plan,
+        config.pingers,
+        interval,
+        Arc::clone(&stop),
+    );
+    // Let the pingers join before the writer starts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let data_bytes_before = peer.data_dir_bytes();
+    let cpu_before = peer.cpu_seconds();
+
+    let started = Instant::now();
+    let duration = Duration::from_secs_f64(config.duration_s.clamp(1.0, 3600.0));
+    let mut writing = JoinSet::new();
+    for (index, writer) in (0u64..).zip(writers) {
+        writing.spawn(write_at_rate(writer, index, writer_rate, duration));
+    }
+    let (mut acked, mut refused, mut text_bytes) = (0u64, 0u64, 0u64);
+    let mut acks = new_histogram();
+    while let Some(done) = writing.join_next().await {
+        let tally = done.context("writer task")??;
+        acked += tally.acked;
+        refused += tally.refused;
+        text_bytes += tally.text_bytes;
+        let _ = acks.add(&tally.acks);
+    }
     let elapsed = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let ping = finish_pingers(pingers, config.pingers).await;
@@ -299,7 +347,6 @@ async fn heavy_writer_on(
         (Some(before), Some(after)) => Some((after - before) / elapsed * 100.0),
         _ => None,
     };
-    let _ = tokio::time::timeout(Duration::from_millis(200), writer.close(None)).await;
     let disk_growth_per_text = match (data_bytes_before, data_bytes_after) {
         (Some(before), Some(after)) if text_bytes > 0 => {
             Some((after as f64 - before as f64) / text_bytes as f64)
@@ -309,6 +356,7 @@ async fn heavy_writer_on(
     Ok(HeavyWriterResult {
         peer: peer.kind,
         duration_s: elapsed,
+        writers: config.writers.max(1),
         writer_rate,
         writes_acked: acked,
         writes_refused: refused,
