@@ -142,6 +142,8 @@ struct RoomActor {
     bytes_since_snapshot: u64,
     /// Size of the last snapshot stored (or loaded), in bytes.
     snapshot_bytes: u64,
+    /// Until the first snapshot after loading: it comes early (see [`snapshot_head_start`]).
+    first_snapshot_since_load: bool,
     /// Events the first snapshot after loading comes earlier by (see [`snapshot_head_start`]);
     /// 0 once it is written.
     snapshot_head_start: u64,
@@ -235,6 +237,7 @@ pub fn spawn(
         events_since_snapshot,
         bytes_since_snapshot,
         snapshot_bytes,
+        first_snapshot_since_load: true,
         snapshot_head_start,
         // Members online in the stored state are not connected to this process.
         presence_out_of_date: true,

@@ -3,8 +3,8 @@
 
 use super::*;
 
-/// How many events earlier than `every` a room takes its first snapshot after loading: a
-/// number below half of `every` drawn from the group's id. Rooms loaded together and busy at
+/// How many events (or bytes) earlier than `every` a room takes its first snapshot after
+/// loading: a number below half of `every` drawn from the group's id. Rooms loaded together and busy at
 /// the same rate would otherwise take their snapshots at the same moments, each a
 /// serialization of the whole room and a larger store write, and the rooms sharing the core
 /// would all wait for the burst (BENCHMARKS.md). The log a load replays stays within `every`.
@@ -36,11 +36,20 @@ impl RoomActor {
     /// the ratio of what the log writes: a room whose state grows with what its members write
     /// takes snapshots ever more rarely, each the size of the state, instead of one every so
     /// many events, which rewrote the growing state over and over (issue 19).
+    ///
+    /// The first snapshot after loading comes early by a share of each threshold drawn from the
+    /// group's id (see [`snapshot_head_start`]).
     fn snapshot_due(&self, events: u64, bytes: u64) -> bool {
         let limits = &self.context.limits;
+        let due_bytes = limits.snapshot_due_bytes(self.snapshot_bytes);
+        let bytes_head_start = if self.first_snapshot_since_load {
+            snapshot_head_start(self.group_id(), due_bytes)
+        } else {
+            0
+        };
         self.events_since_snapshot + self.snapshot_head_start + events
             >= limits.snapshot_every_events
-            || self.bytes_since_snapshot + bytes >= limits.snapshot_due_bytes(self.snapshot_bytes)
+            || self.bytes_since_snapshot + bytes_head_start + bytes >= due_bytes
     }
 
     /// Notes that `snapshot` is stored: the counts toward the next one start again.
@@ -48,6 +57,7 @@ impl RoomActor {
         self.events_since_snapshot = 0;
         self.bytes_since_snapshot = 0;
         self.snapshot_head_start = 0;
+        self.first_snapshot_since_load = false;
         self.snapshot_bytes = snapshot.bytes.len() as u64;
     }
 
