@@ -12,4 +12,5 @@ pub mod peer;
 pub mod reconnect;
 pub mod scenarios;
 pub mod stats;
+pub mod storage;
 pub mod sys;

@@ -9,6 +9,7 @@ use roundtable_load_tests::compare::{self, CompareConfig};
 use roundtable_load_tests::peer::{PeerKind, PeerSetup, check_loopback_redis_url};
 use roundtable_load_tests::reconnect::{self, ReconnectConfig};
 use roundtable_load_tests::scenarios::{self, Common, FanoutConfig, IdleConfig, RampConfig};
+use roundtable_load_tests::storage::{self, DiskPressureConfig, HeavyWriterConfig};
 use roundtable_load_tests::sys;
 
 #[derive(Debug, Parser)]
@@ -64,6 +65,44 @@ enum Scenario {
     ReconnectStorm(ReconnectArgs),
     /// Idle, fanout and ramp against several peers; a Markdown table and ratios.
     Compare(CompareArgs),
+    /// One member writes the largest comments at its request limit while the others of its room
+    /// ping (roundtable peers): their ping latency and the store's growth per byte of text.
+    HeavyWriter(HeavyWriterArgs),
+    /// A fan-out phase while another process writes to the disk of the server's data
+    /// directory; for the roundtable peers, pingers in a room of their own.
+    DiskPressure(DiskPressureArgs),
+}
+
+#[derive(Debug, Args)]
+struct HeavyWriterArgs {
+    /// Members that write, each at its request limit (default 1).
+    #[arg(long)]
+    writers: Option<usize>,
+    /// Members of the writers' room that ping.
+    #[arg(long)]
+    pingers: Option<usize>,
+    /// Milliseconds between two pings of one member.
+    #[arg(long)]
+    ping_interval_ms: Option<u64>,
+    /// Seconds of writing.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// The writer's share of its per-connection request limit (default 0.9).
+    #[arg(long)]
+    rate_share: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+struct DiskPressureArgs {
+    #[command(flatten)]
+    fanout: FanoutArgs,
+    /// MiB the other process writes at most (default 4096; 512 with `--quick`). It is stopped
+    /// when the phase ends, and its file removed.
+    #[arg(long)]
+    pressure_mib: Option<u64>,
+    /// Pingers in a room of their own (roundtable peers; default 10).
+    #[arg(long)]
+    pingers: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -288,6 +327,91 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
             let result = reconnect::reconnect_storm(cli.peer, &setup, &config).await?;
             print_json(&result, json)?;
             Ok(result.passed)
+        }
+        Scenario::HeavyWriter(args) => {
+            let config = HeavyWriterConfig {
+                writers: args.writers.unwrap_or(1),
+                pingers: args.pingers.unwrap_or(10),
+                ping_interval_ms: args.ping_interval_ms.unwrap_or(100),
+                duration_s: args.duration.unwrap_or(if cli.quick { 5.0 } else { 30.0 }),
+                rate_share: args.rate_share.unwrap_or(0.9),
+            };
+            let result = storage::heavy_writer(cli.peer, &setup, &config).await?;
+            eprintln!(
+                "{}: {} writer(s): {} acked ({} refused) at {:.1}/s each, ack p99 {:.1} ms; others' ping p50 \
+                 {:.2} ms, p99 {:.2} ms, max {:.1} ms ({} pings, {} unanswered); text {} B, \
+                 store grew {:?} B ({:?} x the text)",
+                result.peer,
+                result.writers,
+                result.writes_acked,
+                result.writes_refused,
+                result.writer_rate,
+                result.writer_ack.p99_ms,
+                result.ping.latency.p50_ms,
+                result.ping.latency.p99_ms,
+                result.ping.latency.max_ms,
+                result.ping.pings,
+                result.ping.unanswered,
+                result.text_bytes,
+                result
+                    .data_bytes_after
+                    .zip(result.data_bytes_before)
+                    .map(|(after, before)| after as i64 - before as i64),
+                result
+                    .disk_growth_per_text
+                    .map(|x| (x * 100.0).round() / 100.0),
+            );
+            print_json(&result, json)?;
+            Ok(result.ping.unanswered == 0 && result.writes_refused == 0)
+        }
+        Scenario::DiskPressure(args) => {
+            let config = DiskPressureConfig {
+                fanout: fanout_config(&args.fanout, cli.quick),
+                pressure_mib: args
+                    .pressure_mib
+                    .unwrap_or(if cli.quick { 512 } else { 4096 }),
+                pingers: args.pingers.unwrap_or(10),
+            };
+            let result = storage::disk_pressure(cli.peer, &setup, &common, &config).await?;
+            let p = &result.fanout.phase;
+            eprintln!(
+                "{}: {:.0} deliveries/s, p50 {:.3} ms, p99 {:.3} ms, max {:.1} ms (open-loop p99 \
+                 {:.3} ms), delivered {}/{}; the other process wrote {} MiB{}; ping {}",
+                result.fanout.peer,
+                p.deliveries_per_s,
+                p.latency.p50_ms,
+                p.latency.p99_ms,
+                p.latency.max_ms,
+                p.from_intended.p99_ms,
+                p.delivered,
+                p.expected,
+                result.pressure_written_mib,
+                if result.pressure_finished {
+                    " (all of it)"
+                } else {
+                    " (stopped at the phase's end)"
+                },
+                match &result.ping {
+                    Some(ping) => format!(
+                        "p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms ({} pings, {} unanswered)",
+                        ping.latency.p50_ms,
+                        ping.latency.p99_ms,
+                        ping.latency.max_ms,
+                        ping.pings,
+                        ping.unanswered
+                    ),
+                    None => "not measured (relay peer)".into(),
+                },
+            );
+            for spell in &p.late_spells {
+                eprintln!(
+                    "  late from {:.1} s for {:.1} s: {} deliveries more than 10 ms after \
+                     their action was due, the latest {:.1} ms",
+                    spell.start_s, spell.duration_s, spell.late, spell.worst_ms
+                );
+            }
+            print_json(&result, json)?;
+            Ok(p.passed)
         }
         Scenario::Compare(args) => {
             let peers = if args.peers.is_empty() {

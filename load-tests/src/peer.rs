@@ -309,6 +309,27 @@ impl RunningPeer {
         }
     }
 
+    /// The peer's scratch directory (its log, and the roundtable peers' data directory): on the
+    /// same file system as the embedded store's files.
+    pub fn scratch_dir(&self) -> &std::path::Path {
+        self._scratch.path()
+    }
+
+    /// Bytes of the files in the embedded store's data directory (roundtable peer only).
+    pub fn data_dir_bytes(&self) -> Option<u64> {
+        if self.kind != PeerKind::Roundtable {
+            return None;
+        }
+        let entries = std::fs::read_dir(self._scratch.path().join("data")).ok()?;
+        Some(
+            entries
+                .filter_map(|entry| entry.ok()?.metadata().ok())
+                .filter(|meta| meta.is_file())
+                .map(|meta| meta.len())
+                .sum(),
+        )
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

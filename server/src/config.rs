@@ -149,7 +149,8 @@ pub struct Limits {
     #[arg(long, env = "ROUNDTABLE_ROOM_IDLE_SECONDS", default_value_t = Limits::ROOM_IDLE_SECONDS)]
     pub room_idle_seconds: u64,
 
-    /// Events between two snapshots of a room; bounds the log replayed when a room loads.
+    /// Most events between two snapshots of a room, whatever their size: bounds the log replayed
+    /// when a room loads. Snapshots are otherwise taken by cost (`--snapshot-cost-ratio`).
     #[arg(long, env = "ROUNDTABLE_SNAPSHOT_EVERY_EVENTS", default_value_t = Limits::SNAPSHOT_EVERY_EVENTS)]
     pub snapshot_every_events: u64,
 
@@ -277,6 +278,29 @@ pub struct Limits {
     /// filled up again are forgotten first, then the least recently used.
     #[arg(long, env = "ROUNDTABLE_ADDRESSES_TRACKED_MAX", default_value_t = Limits::ADDRESSES_TRACKED_MAX)]
     pub addresses_tracked_max: usize,
+    /// A room stores a new snapshot once the events it logged since the last one add up to this
+    /// many times that snapshot's size in bytes (and at least `--snapshot-bytes-min`): what
+    /// snapshots write then stays within this multiple of what the log writes.
+    #[arg(long, env = "ROUNDTABLE_SNAPSHOT_COST_RATIO", default_value_t = Limits::SNAPSHOT_COST_RATIO,
+          value_parser = parse_cost_ratio)]
+    pub snapshot_cost_ratio: f64,
+
+    /// Bytes of logged events a room writes at least between two snapshots (unless
+    /// `--snapshot-every-events` comes first), so that a small room does not store a snapshot
+    /// every few events.
+    #[arg(long, env = "ROUNDTABLE_SNAPSHOT_BYTES_MIN", default_value_t = Limits::SNAPSHOT_BYTES_MIN)]
+    pub snapshot_bytes_min: u64,
+}
+
+/// A `--snapshot-cost-ratio`: a finite number from 0.01 to 1000.
+fn parse_cost_ratio(text: &str) -> Result<f64, String> {
+    let ratio: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if !(0.01..=1000.0).contains(&ratio) {
+        return Err(format!("{ratio} is outside 0.01..=1000"));
+    }
+    Ok(ratio)
 }
 
 impl Limits {
@@ -293,7 +317,9 @@ impl Limits {
     pub const ERRORS_IN_A_ROW_MAX: u32 = 20;
     pub const JOIN_TIMEOUT_SECONDS: u64 = 10;
     pub const ROOM_IDLE_SECONDS: u64 = 60;
-    pub const SNAPSHOT_EVERY_EVENTS: u64 = 200;
+    pub const SNAPSHOT_EVERY_EVENTS: u64 = 5_000;
+    pub const SNAPSHOT_COST_RATIO: f64 = 1.0;
+    pub const SNAPSHOT_BYTES_MIN: u64 = 64 * 1024;
     pub const ROOM_LEASE_MS: u64 = 15_000;
     pub const LOG_RETENTION_HOURS: u64 = 30 * 24;
     pub const AGENDA_ITEMS_MAX: usize = FlowLimits::AGENDA_ITEMS_MAX;
@@ -381,6 +407,12 @@ impl Limits {
         days_ms(self.inactive_group_retention_days)
     }
 
+    /// Bytes of events logged since a snapshot of `snapshot_bytes` after which the next is due.
+    pub fn snapshot_due_bytes(&self, snapshot_bytes: u64) -> u64 {
+        let by_cost = (snapshot_bytes as f64 * self.snapshot_cost_ratio) as u64;
+        by_cost.max(self.snapshot_bytes_min)
+    }
+
     pub fn log_retention_ms(&self) -> u64 {
         self.log_retention_hours.saturating_mul(60 * 60 * 1000)
     }
@@ -433,6 +465,8 @@ impl Default for Limits {
             writes_per_member_per_second: Self::WRITES_PER_MEMBER_PER_SECOND,
             room_state_bytes_max: Self::ROOM_STATE_BYTES_MAX,
             inactive_group_retention_days: Self::INACTIVE_GROUP_RETENTION_DAYS,
+            snapshot_cost_ratio: Self::SNAPSHOT_COST_RATIO,
+            snapshot_bytes_min: Self::SNAPSHOT_BYTES_MIN,
         }
     }
 }
@@ -534,5 +568,27 @@ mod tests {
         let error = Config::try_parse_from(["roundtable", "--trusted-proxies", "proxy.local"])
             .expect_err("a name is refused");
         assert!(error.to_string().contains("--trusted-proxies"), "{error}");
+    }
+
+    #[test]
+    fn the_snapshot_cost_ratio_is_a_bounded_number_and_the_floor_applies() {
+        let config = Config::try_parse_from(["roundtable"]).expect("defaults parse");
+        assert_eq!(config.limits.snapshot_cost_ratio, 1.0);
+        assert_eq!(
+            config.limits.snapshot_due_bytes(10),
+            Limits::SNAPSHOT_BYTES_MIN
+        );
+        assert_eq!(config.limits.snapshot_due_bytes(1_000_000), 1_000_000);
+        let config = Config::try_parse_from(["roundtable", "--snapshot-cost-ratio", "2.5"])
+            .expect("2.5 parses");
+        assert_eq!(config.limits.snapshot_due_bytes(1_000_000), 2_500_000);
+        for refused in ["0", "-1", "NaN", "inf", "1001", "lots"] {
+            let flag = format!("--snapshot-cost-ratio={refused}");
+            let error = Config::try_parse_from(["roundtable", flag.as_str()]).expect_err("refused");
+            assert!(
+                error.to_string().contains("--snapshot-cost-ratio"),
+                "{refused}: {error}"
+            );
+        }
     }
 }

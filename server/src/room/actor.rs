@@ -1,8 +1,8 @@
 //! The room actor: one task per live room that alone owns the room's state.
 //!
 //! Commands arrive on a bounded channel. For each, the actor decides events with the pure state
-//! machine against a copy of the state, writes them to the store (with a snapshot every
-//! `snapshot_every_events`), and only when the store has made them durable swaps the copy in,
+//! machine against a copy of the state, writes them to the store (with a snapshot when the
+//! events logged since the last one cost as much to write as a new one would: see `persist`), and only when the store has made them durable swaps the copy in,
 //! fans the events out and acknowledges. A failed write therefore changes nothing and the
 //! requester gets `storage_unavailable`.
 //!
@@ -144,6 +144,13 @@ struct RoomActor {
     recent: VecDeque<RecentEvent>,
     /// Events written since the last snapshot; a snapshot is due at `snapshot_every_events`.
     events_since_snapshot: u64,
+    /// Bytes of the events written since the last snapshot; a snapshot is due once they reach
+    /// `Limits::snapshot_due_bytes` of the last snapshot's size (see `persist`).
+    bytes_since_snapshot: u64,
+    /// Size of the last snapshot stored (or loaded), in bytes.
+    snapshot_bytes: u64,
+    /// Until the first snapshot after loading: it comes early (see [`snapshot_head_start`]).
+    first_snapshot_since_load: bool,
     /// Events the first snapshot after loading comes earlier by (see [`snapshot_head_start`]);
     /// 0 once it is written.
     snapshot_head_start: u64,
@@ -232,6 +239,12 @@ pub fn spawn(
         recent.pop_front();
     }
     let events_since_snapshot = loaded.tail.len() as u64;
+    let bytes_since_snapshot = loaded
+        .tail
+        .iter()
+        .map(|entry| entry.bytes.len() as u64)
+        .sum();
+    let snapshot_bytes = loaded.snapshot.bytes.len() as u64;
     let snapshot_head_start =
         snapshot_head_start(state.group.id, context.limits.snapshot_every_events);
     let buckets = limits::RoomBuckets::new(&context.limits);
@@ -244,6 +257,9 @@ pub fn spawn(
         subscribers: HashMap::new(),
         recent,
         events_since_snapshot,
+        bytes_since_snapshot,
+        snapshot_bytes,
+        first_snapshot_since_load: true,
         snapshot_head_start,
         // Members online in the stored state are not connected to this process.
         presence_out_of_date: true,

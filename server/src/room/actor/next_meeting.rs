@@ -20,7 +20,7 @@ impl RoomActor {
         self.close_ended_meeting(ended_meeting, last_seq, &events)
             .await;
         self.state = next;
-        self.events_since_snapshot = 0;
+        self.snapshot_stored(&snapshot);
         self.recent.clear();
         info!(group = %self.group_id(), meeting = %self.state.meeting.id, number = self.state.meeting.number, "next meeting started");
         self.send_next_meeting(last_seq, &events).await;

@@ -3,8 +3,8 @@
 
 use super::*;
 
-/// How many events earlier than `every` a room takes its first snapshot after loading: a
-/// number below half of `every` drawn from the group's id. Rooms loaded together and busy at
+/// How many events (or bytes) earlier than `every` a room takes its first snapshot after
+/// loading: a number below half of `every` drawn from the group's id. Rooms loaded together and busy at
 /// the same rate would otherwise take their snapshots at the same moments, each a
 /// serialization of the whole room and a larger store write, and the rooms sharing the core
 /// would all wait for the burst (BENCHMARKS.md). The log a load replays stays within `every`.
@@ -17,10 +17,48 @@ pub(super) fn snapshot_head_start(group: GroupId, every: u64) -> u64 {
     (group.as_u128() as u64) % half
 }
 
+/// Snapshots of rooms at least this large (the last one's size, in bytes) are serialized on
+/// tokio's blocking pool rather than on the runtime's thread, where a room of megabytes would
+/// hold every other room sharing the thread for milliseconds.
+const ENCODE_ELSEWHERE_BYTES: u64 = 64 * 1024;
+
 impl RoomActor {
     /// Persists `events`, then applies them and sends them to everyone in the room.
     pub(super) async fn record(&mut self, events: Vec<RoomEvent>) -> Result<(), RoomError> {
         self.record_from(None, events, false).await
+    }
+
+    /// Whether a snapshot goes with `events` more, `bytes` long: when the events logged since
+    /// the last snapshot cost as much to write as a new snapshot (`--snapshot-cost-ratio` times
+    /// the last one's size, and at least `--snapshot-bytes-min`), or there are
+    /// `--snapshot-every-events` of them. The log a load replays is then at most a few times
+    /// the snapshot's size and at most that many events, and what snapshots write stays within
+    /// the ratio of what the log writes: a room whose state grows with what its members write
+    /// takes snapshots ever more rarely, each the size of the state, instead of one every so
+    /// many events, which rewrote the growing state over and over (issue 19).
+    ///
+    /// The first snapshot after loading comes early by a share of each threshold drawn from the
+    /// group's id (see [`snapshot_head_start`]).
+    fn snapshot_due(&self, events: u64, bytes: u64) -> bool {
+        let limits = &self.context.limits;
+        let due_bytes = limits.snapshot_due_bytes(self.snapshot_bytes);
+        let bytes_head_start = if self.first_snapshot_since_load {
+            snapshot_head_start(self.group_id(), due_bytes)
+        } else {
+            0
+        };
+        self.events_since_snapshot + self.snapshot_head_start + events
+            >= limits.snapshot_every_events
+            || self.bytes_since_snapshot + bytes_head_start + bytes >= due_bytes
+    }
+
+    /// Notes that `snapshot` is stored: the counts toward the next one start again.
+    pub(super) fn snapshot_stored(&mut self, snapshot: &Snapshot) {
+        self.events_since_snapshot = 0;
+        self.bytes_since_snapshot = 0;
+        self.snapshot_head_start = 0;
+        self.first_snapshot_since_load = false;
+        self.snapshot_bytes = snapshot.bytes.len() as u64;
     }
 
     /// Like [`Self::record`], from `base`, a copy of the state that may carry a change that is
@@ -34,15 +72,16 @@ impl RoomActor {
         if events.is_empty() && !with_snapshot {
             return Ok(());
         }
-        let snapshot_due = with_snapshot
-            || self.events_since_snapshot + self.snapshot_head_start + events.len() as u64
-                >= self.context.limits.snapshot_every_events;
         debug_assert!(
             !events
                 .iter()
                 .any(|event| matches!(event, RoomEvent::NextMeetingStarted { .. })),
             "a meeting switch goes through start_next_meeting"
         );
+        let first_seq = base.as_ref().unwrap_or(&self.state).seq + 1;
+        let (entries, frames) = self.log_entries(first_seq, &events);
+        let entry_bytes: u64 = entries.iter().map(|entry| entry.bytes.len() as u64).sum();
+        let snapshot_due = with_snapshot || self.snapshot_due(entries.len() as u64, entry_bytes);
         // The state after the events is built ahead of the write only when it must be stored
         // with them (a snapshot) or the caller brought its own; otherwise the events are
         // applied to the state in place once they are stored, which spares a copy of the
@@ -52,25 +91,34 @@ impl RoomActor {
             None if snapshot_due => Some(self.state.clone()),
             None => None,
         };
-        let first_seq = next.as_ref().unwrap_or(&self.state).seq + 1;
-        let (entries, frames) = self.log_entries(next.as_mut(), first_seq, &events);
-        let snapshot = next
-            .as_ref()
-            .filter(|_| snapshot_due)
-            .map(|next| self.snapshot_of(next));
+        if let Some(next) = next.as_mut() {
+            for (seq, event) in (first_seq..).zip(&events) {
+                next.apply(seq, self.now_ms, event);
+            }
+        }
+        let (next, snapshot) = match next {
+            Some(next) if snapshot_due => {
+                let (next, snapshot) = self.encode_snapshot(next).await;
+                (Some(next), Some(snapshot))
+            }
+            next => (next, None),
+        };
         let meeting_id = next.as_ref().unwrap_or(&self.state).meeting.id;
         self.append(meeting_id, &entries, snapshot.as_ref()).await?;
         self.state_bytes = match &snapshot {
             Some(snapshot) => snapshot.bytes.len(),
             None => self.state_bytes + entries.iter().map(|entry| entry.bytes.len()).sum::<usize>(),
         };
-        self.events_since_snapshot = if snapshot_due {
-            self.snapshot_head_start = 0;
-            self.seen_since_snapshot = false;
-            0
-        } else {
-            self.events_since_snapshot + entries.len() as u64
-        };
+        match &snapshot {
+            Some(snapshot) => {
+                self.snapshot_stored(snapshot);
+                self.seen_since_snapshot = false;
+            }
+            None => {
+                self.events_since_snapshot += entries.len() as u64;
+                self.bytes_since_snapshot += entry_bytes;
+            }
+        }
         match next {
             Some(next) => self.state = next,
             None => {
@@ -84,11 +132,29 @@ impl RoomActor {
         Ok(())
     }
 
-    /// The log entries and the frames of `events`, numbered from `first_seq`, applied to
-    /// `next` when the caller builds the state ahead of the write.
+    /// The snapshot of `state`, serialized here when the room is small and on the blocking pool
+    /// when its last snapshot was [`ENCODE_ELSEWHERE_BYTES`] or more; `state` comes back.
+    async fn encode_snapshot(&self, state: RoomState) -> (RoomState, Snapshot) {
+        if self.snapshot_bytes < ENCODE_ELSEWHERE_BYTES {
+            let snapshot = snapshot_of(&state);
+            return (state, snapshot);
+        }
+        let state = Arc::new(state);
+        let shared = Arc::clone(&state);
+        let encoded = tokio::task::spawn_blocking(move || snapshot_of(&shared)).await;
+        // The closure, and its handle on the state, is gone once the task ended.
+        let snapshot = match encoded {
+            Ok(snapshot) => snapshot,
+            // The runtime is shutting down: serialize here.
+            Err(_) => snapshot_of(&state),
+        };
+        let state = Arc::try_unwrap(state).unwrap_or_else(|state| (*state).clone());
+        (state, snapshot)
+    }
+
+    /// The log entries and the frames of `events`, numbered from `first_seq`.
     fn log_entries(
         &self,
-        mut next: Option<&mut RoomState>,
         first_seq: Seq,
         events: &[RoomEvent],
     ) -> (Vec<LogEntry>, Vec<RecentEvent>) {
@@ -96,9 +162,6 @@ impl RoomActor {
         let mut entries = Vec::with_capacity(events.len());
         let mut frames = Vec::with_capacity(events.len());
         for (seq, event) in (first_seq..).zip(events) {
-            if let Some(next) = next.as_deref_mut() {
-                next.apply(seq, now_ms, event);
-            }
             let stored = StoredEvent {
                 at_ms: now_ms,
                 event: event.clone(),
@@ -141,11 +204,7 @@ impl RoomActor {
     }
 
     pub(super) fn snapshot_of(&self, state: &RoomState) -> Snapshot {
-        Snapshot {
-            meeting_id: state.meeting.id,
-            seq: state.seq,
-            bytes: stored::encode_snapshot(state),
-        }
+        snapshot_of(state)
     }
 
     pub(super) async fn write_final_snapshot(&mut self) {
@@ -160,9 +219,18 @@ impl RoomActor {
             snapshot: Some(&snapshot),
         };
         match self.context.store.append(batch).await {
-            Ok(()) => self.events_since_snapshot = 0,
+            Ok(()) => self.snapshot_stored(&snapshot),
             // The log holds every event, so the next load replays it; nothing is lost.
             Err(error) => warn!(group = %self.group_id(), %error, "final snapshot not written"),
         }
+    }
+}
+
+/// The stored snapshot of `state`.
+fn snapshot_of(state: &RoomState) -> Snapshot {
+    Snapshot {
+        meeting_id: state.meeting.id,
+        seq: state.seq,
+        bytes: stored::encode_snapshot(state),
     }
 }

@@ -13,6 +13,10 @@ use std::path::Path;
 /// Appending a record to the journal fails, before anything is written.
 pub const JOURNAL_WRITE: &str = "store::journal::write";
 
+/// Where the writer can be held (see [`hold`]) before it appends a record to the journal: a
+/// disk that stalls, as one does while another process fills the page cache.
+pub const JOURNAL_WRITE_STALL: &str = "store::journal::write_stall";
+
 /// The fdatasync of a journal record fails (with
 /// [`JournalSync::Always`](super::JournalSync::Always), where the writer syncs before answering).
 pub const JOURNAL_SYNC: &str = "store::journal::sync";

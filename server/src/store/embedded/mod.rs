@@ -1,8 +1,9 @@
 //! The embedded store: one redb file and a write-ahead journal under the data directory.
 //!
-//! Writes go through a single writer: a caller applies its operation itself when the writer is
-//! free, otherwise it queues for the writer task, which applies the queued operations together as
-//! one *group*. Per group it appends one record with the group's successful operations to the
+//! Writes go through a single writer, on a thread of its own (`store-writer`): a caller queues its
+//! operation on a bounded channel and waits for the answer; the writer takes everything queued
+//! and applies it together as one *group*. No file I/O happens on the runtime threads the rooms
+//! share, so a disk that stalls holds up only the callers waiting for their writes. Per group it appends one record with the group's successful operations to the
 //! journal (one `write` to a file opened for appending: the data is then with the operating system
 //! and survives a crash of this process, even `kill -9`) and answers the callers. The journal, not
 //! redb, is what makes a write stored: the redb transaction stays open for the groups of up to
@@ -139,9 +140,11 @@ pub struct EmbeddedStore {
     commands: mpsc::Sender<Command>,
     /// The writer's [`Writer::uncommitted`].
     uncommitted: Arc<AtomicBool>,
-    /// The writer itself, for callers that apply their write inline.
+    /// The writer itself (its thread holds it; tests look inside).
+    #[cfg_attr(not(test), allow(dead_code))]
     writer: SharedWriter,
-    /// Wakes the writer task when an inline write needs it (see [`Writer::needs_attention`]).
+    /// Wakes the writer thread to look at its deadlines (tests use it).
+    #[cfg_attr(not(test), allow(dead_code))]
     attention: Arc<tokio::sync::Notify>,
     leases: Arc<Leases>,
     /// The data directory, where [`Store::forget_deleted`] marks a vacuum due.
@@ -174,9 +177,6 @@ impl EmbeddedStore {
         }
         let db = Arc::new(open_database(&data_dir.join(DB_FILE), options.cache_bytes)?);
 
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            StoreError::Unavailable("the embedded store opens inside a tokio runtime".into())
-        })?;
         let (commands, queue) = mpsc::channel(WRITE_QUEUE_MAX);
         // The syncer stops when the writer drops its end of this channel.
         let (stop_syncer, syncer_stop) = std_mpsc::channel::<()>();
@@ -218,11 +218,25 @@ impl EmbeddedStore {
         };
         let writer = Arc::new(Mutex::new(writer));
         let attention = Arc::new(tokio::sync::Notify::new());
-        runtime.spawn(run_writer(
-            Arc::clone(&writer),
-            queue,
-            Arc::clone(&attention),
-        ));
+        // The writer runs on a thread of its own, in a runtime of its own: its `write`s to the
+        // journal and redb's page writes never hold a thread the rooms run on.
+        let writer_runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("store-writer-blocking")
+            .build()
+            .map_err(|error| {
+                StoreError::Unavailable(format!("cannot start the store's writer: {error}"))
+            })?;
+        {
+            let writer = Arc::clone(&writer);
+            let attention = Arc::clone(&attention);
+            std::thread::Builder::new()
+                .name("store-writer".into())
+                .spawn(move || writer_runtime.block_on(run_writer(writer, queue, attention)))
+                .map_err(|error| {
+                    StoreError::Unavailable(format!("cannot start the store's writer: {error}"))
+                })?;
+        }
         Ok(EmbeddedStore {
             db,
             commands,
@@ -242,29 +256,11 @@ impl EmbeddedStore {
             .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))
     }
 
-    /// Applies a write. When the writer is free (not repairing, say), the journal needs no
-    /// fsync per write and a running background commit's window (if any) takes the op, the
-    /// caller applies it inline, under the writer's lock: a round trip through the writer task
-    /// would cost two more turns of the runtime's queue for every action, and a room handles
-    /// its actions one after another. Otherwise it queues for the writer task.
+    /// Applies a write: queues it for the writer thread and waits for its answer. No file I/O
+    /// happens on the caller's thread, which is a runtime thread that other rooms share: when the
+    /// disk stalls (another process filling the page cache, say), only the callers waiting for
+    /// an answer wait, and the queue's next group takes everything that queued meanwhile.
     async fn write(&self, op: Op) -> Result<usize, StoreError> {
-        if let Ok(mut writer) = self.writer.try_lock()
-            && writer.writes_inline()
-            && writer
-                .commit_window
-                .as_ref()
-                .is_none_or(|commit_window| commit_window.takes(&op))
-        {
-            let had_open_transaction = writer.open.is_some();
-            let outcome = writer
-                .write_group(&[&op])
-                .pop()
-                .expect("one outcome per op");
-            if writer.needs_attention(had_open_transaction) || writer.broken {
-                self.attention.notify_one();
-            }
-            return outcome;
-        }
         let (done, result) = oneshot::channel();
         self.send(Command::Write { op, done }).await?;
         result

@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
-/// The most write operations applied and journalled as one group. Bounds the time a caller
-/// waits behind others and the size of one journal record.
-pub(super) const GROUP_OPS_MAX: usize = 256;
+/// The most write operations applied and journalled as one group: the writer thread takes
+/// everything queued up to this, so that a group grows with a stall of the disk (the writes that
+/// queued while one `write` to the journal waited go into the next record together). Bounds the
+/// size of one journal record.
+pub(super) const GROUP_OPS_MAX: usize = 1024;
 
 /// The most write operations waiting for the writer; callers beyond wait for a slot. Also the
 /// most operations held back until a running background commit ends.

@@ -1,4 +1,4 @@
-//! The writer task on the runtime: queued writes, commits when due, checkpoints.
+//! The writer task on the `store-writer` thread: queued writes, commits when due, checkpoints.
 
 use std::sync::{Arc, Mutex};
 
@@ -31,8 +31,7 @@ pub(super) enum Command {
     },
 }
 
-/// The writer, shared by its task and the callers that write inline (see
-/// [`EmbeddedStore::write`](super::EmbeddedStore::write)).
+/// The writer, shared by its task, the `store-commit` thread's results and the tests.
 pub(super) type SharedWriter = Arc<Mutex<Writer>>;
 
 pub(super) fn lock(writer: &SharedWriter) -> std::sync::MutexGuard<'_, Writer> {
@@ -64,15 +63,15 @@ pub(super) async fn blocking<T: Send + 'static>(
 /// The writer task: applies queued writes in groups, has the open transaction committed when it is
 /// due, runs checkpoints, until every sender is gone; then checkpoints a last time.
 ///
-/// A task on the runtime, not a thread of its own: applying a group to the open redb transaction
-/// and appending its journal record (a `write` into the page cache) take microseconds, and doing
-/// them on the runtime spares every write two context switches and a cross-thread wake-up. Most
-/// writes do not even come here: the caller applies them itself when the writer is free. What can
-/// take milliseconds runs elsewhere: the commits of the open transaction, timed checkpoints'
+/// It runs on the `store-writer` thread, in a runtime of its own, so that no file I/O happens on
+/// the threads the rooms run on: a `write` to the journal that the kernel holds up (dirty page
+/// cache throttling while another process writes gigabytes) stalls only this thread, and the
+/// callers waiting for an answer. Meanwhile writes queue; the next group takes all of them (up to
+/// [`GROUP_OPS_MAX`]) into one journal record, so a group grows with the stall. What can take
+/// longer still runs elsewhere: the commits of the open transaction, timed checkpoints'
 /// included, on the `store-commit` thread at the lowest priority, while writes go on in a
-/// [`CommitWindow`](super::background::CommitWindow); and on the blocking pool, while the writes
-/// behind them wait in the queue, every group with
-/// [`JournalSync::Always`](super::JournalSync::Always), repairs, and the checkpoints of
+/// [`CommitWindow`](super::background::CommitWindow); and on this runtime's blocking pool, while
+/// the writes behind them wait in the queue, repairs and the checkpoints of
 /// [`Store::flush`](crate::store::Store::flush) and of the end.
 pub(super) async fn run_writer(
     writer: SharedWriter,
@@ -271,18 +270,11 @@ pub(super) struct WaitingForCommit {
     pub(super) checkpoints: Vec<oneshot::Sender<Result<(), StoreError>>>,
 }
 
-/// Applies queued writes: here when the writer may write on the runtime, otherwise on the
-/// blocking pool. `false` when the writer is gone.
+/// Applies queued writes, here on the writer thread (with [`JournalSync::Always`](super::JournalSync::Always)
+/// each group's fdatasync too). `false` when the writer is gone.
 pub(super) async fn apply_queued(writer: &SharedWriter, ops: QueuedWrites) -> bool {
-    let inline = lock(writer).writes_inline();
-    if inline {
-        lock(writer).write_queued(ops);
-        true
-    } else {
-        blocking(writer, move |writer| writer.write_queued(ops))
-            .await
-            .is_some()
-    }
+    lock(writer).write_queued(ops);
+    true
 }
 
 /// After a background commit: ends its window (or repairs, should it have failed), then

@@ -124,12 +124,6 @@ impl OpenTransaction {
 }
 
 impl Writer {
-    /// Whether writes may be applied on the runtime: the journal needs no fsync per write and
-    /// no repair is due.
-    pub(super) fn writes_inline(&self) -> bool {
-        !self.broken && self.options.sync == JournalSync::Background
-    }
-
     /// When the writer must act even if no command arrives: the open transaction's commit, or
     /// a checkpoint.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
@@ -260,18 +254,6 @@ impl Writer {
         }
     }
 
-    /// Whether the writer task should look at the writer soon: a transaction was opened (its
-    /// commit is due after the commit interval), or it or the journal is full.
-    pub(super) fn needs_attention(&self, had_open_transaction: bool) -> bool {
-        let commit = self
-            .open
-            .as_ref()
-            .is_some_and(|open| !had_open_transaction || open.ops >= COMMIT_OPS_MAX);
-        let checkpoint = self.commit_window.is_none()
-            && self.journal.len() >= self.options.checkpoint_journal_bytes;
-        commit || checkpoint
-    }
-
     pub(super) fn try_write_group(
         &mut self,
         ops: &[&Op],
@@ -397,6 +379,7 @@ impl Writer {
         ops: &[&Op],
     ) -> Result<(), StoreError> {
         let record = journal::encode_record(batch, ops.iter().copied());
+        fail_points::hold(fail_points::JOURNAL_WRITE_STALL, &self.journal.dir);
         let before = self.journal.lens[self.journal.active];
         if let Err(error) = self.journal.append(&record) {
             self.break_open_transaction();
