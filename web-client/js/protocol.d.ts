@@ -250,8 +250,8 @@ export type RatioView = { numerator: string, denominator: string, count: number,
 
 export type BenchmarkView = { metrics: Array<Metric>, submitted_count: number, 
 /**
- * Aggregates are shown once at least three members submitted, and never while exactly
- * one submission is anonymous (its value could be worked out from the named ones).
+ * Aggregates are shown once at least three members submitted and, if any of them shares
+ * anonymously, at least three do (one or two could be worked out).
  */
 aggregates_shown: boolean, per_metric: Array<MetricView>, ratios: Array<RatioView>, };
 
@@ -262,7 +262,7 @@ export type MyBenchmarks = {
 current?: MySubmission | null, 
 /**
  * Per metric key, the share of submitted values below the member's (0 to 100), when
- * aggregates are shown.
+ * aggregates are shown; the others' anonymous values count by range.
  */
 percentile_by_metric: { [key in string]: number }, 
 /**
