@@ -163,6 +163,7 @@ fn submit(role_play_id: RolePlayId, scoring: &Scoring) -> Request {
         scores: scoring.scores.to_vec(),
         comment: scoring.comment.into(),
         one_thing_differently: Some(scoring.one_thing.into()),
+        ballot: None,
     })
 }
 
@@ -1047,8 +1048,10 @@ async fn submissions_survive_a_restart_and_scoring_stays_open() {
         current.submission_count, 2,
         "acknowledged submissions survive"
     );
-    // The dedupe key died with the old process (by design, see ARCHITECTURE.md): Cleo's earlier
-    // submission can no longer be revised, and a new one from her counts as another.
+    // These submissions carry no ballot (as from a page that sends none): the dedupe key died
+    // with the old process (by design, see ARCHITECTURE.md), so Cleo's earlier submission can
+    // no longer be revised, and a new one from her counts as another. With the ballot every
+    // page sends, it would be a revision (`tests/roleplay_restart.rs`).
     let mut cleo = TestClient::connect(server.addr).await;
     cleo.join(group.group_id, cleo_token, None).await.unwrap();
     cleo.ok(submit(role_play_id, &EVE)).await;
