@@ -62,6 +62,7 @@ impl Setup {
                 invite_secret_hash: hash_secret("i"),
                 created_at_ms: NOW_MS,
                 time_zone: None,
+                call_url: None,
             },
             MeetingId(uuid::Uuid::from_u128(8)),
             NOW_MS,

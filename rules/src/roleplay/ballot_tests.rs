@@ -60,6 +60,7 @@ fn scoring_room(scorers: usize) -> (RoomState, MemberId, Vec<MemberId>, RolePlay
             invite_secret_hash: hash_secret("i"),
             created_at_ms: 1_000,
             time_zone: None,
+            call_url: None,
         },
         MeetingId::random(),
         1_000,
