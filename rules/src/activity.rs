@@ -124,8 +124,10 @@ pub fn quartiles(values: &[f64]) -> Option<Quartiles> {
 /// The number an anonymous value counts as in every aggregate: the middle of its bracket, a
 /// range of at least two whole numbers that holds it. Below 100 the brackets are [0, 2),
 /// [2, 4), ... (42 and 43 both count as 43); from 100 on they keep two significant digits
-/// ([420, 430) counts as 425, [4200, 4300) as 4250). Values are from 0 to [`METRIC_VALUE_MAX`].
+/// ([420, 430) counts as 425, [4200, 4300) as 4250). Values are from 0 to [`METRIC_VALUE_MAX`],
+/// which counts in the bracket below it ([9.9e11, 1e12]), so that it is not alone in its own.
 pub fn bracket(value: f64) -> f64 {
+    let value = value.min(METRIC_VALUE_MAX - 1.0);
     let width = if value < BRACKET_TWO_DIGITS_FROM {
         2.0
     } else {
