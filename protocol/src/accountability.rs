@@ -92,7 +92,8 @@ pub struct Metric {
 pub enum Sharing {
     /// Shown with the member's name, and counted in the aggregates.
     Named,
-    /// Counted in the aggregates only; never shown with the member's identity.
+    /// Counted in the aggregates only, by range (the middle of [0, 2), [2, 4), ... below 100,
+    /// two significant digits from 100 on); never shown with the member's identity.
     Anonymous,
 }
 
@@ -139,8 +140,8 @@ pub struct RatioView {
 pub struct BenchmarkView {
     pub metrics: Vec<Metric>,
     pub submitted_count: u32,
-    /// Aggregates are shown once at least three members submitted, and never while exactly
-    /// one submission is anonymous (its value could be worked out from the named ones).
+    /// Aggregates are shown once at least three members submitted and, if any of them shares
+    /// anonymously, at least three do (one or two could be worked out).
     pub aggregates_shown: bool,
     pub per_metric: Vec<MetricView>,
     pub ratios: Vec<RatioView>,
@@ -153,7 +154,7 @@ pub struct MyBenchmarks {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<MySubmission>,
     /// Per metric key, the share of submitted values below the member's (0 to 100), when
-    /// aggregates are shown.
+    /// aggregates are shown; the others' anonymous values count by range.
     pub percentile_by_metric: BTreeMap<String, f64>,
     /// Past meetings, oldest first: the member's numbers (if any) and the group medians.
     pub trend: Vec<TrendPoint>,

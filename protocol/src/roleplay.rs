@@ -106,6 +106,11 @@ pub enum RolePlayRequest {
         comment: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         one_thing_differently: Option<String>,
+        /// 64 hex digits (256 random bits) the scorer's page draws once per role play and
+        /// keeps: a submission with the same ballot replaces the earlier one, also after a
+        /// server restart. The server stores only a hash of it, never with the member.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ballot: Option<String>,
     },
     /// Facilitator: submissions become final.
     CloseScoring { role_play_id: RolePlayId },

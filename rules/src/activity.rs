@@ -5,7 +5,19 @@
 //! sharing. What the group sees is a [`BenchmarkView`], computed here: values of members who
 //! share by name, and medians and quartiles once enough members submitted. An anonymous
 //! member's numbers never leave the server with their identity; they appear only inside
-//! aggregates, and aggregates are withheld while they would give a lone anonymous value away.
+//! aggregates, and only as their [`bracket`]:
+//!
+//! - Everything computed here that depends on an anonymous number (quartiles, ratio medians, a
+//!   member's percentile, past medians in trends, and so minutes and CSV) depends on it only
+//!   through its bracket, a range of at least two whole numbers. Another number in the same
+//!   bracket changes nothing anyone receives, at any time, whatever else changes meanwhile
+//!   (who submitted last, a member removed, the viewer trying every value of their own), so
+//!   nobody can work out an anonymous number exactly, only at most its bracket.
+//! - Aggregates over values of which some are anonymous are shown only when at least
+//!   [`AGGREGATE_ANONYMOUS_MIN`] of them are, so that in one view the brackets are not tied to
+//!   a member either (a viewer who shares anonymously knows their own value).
+//!
+//! `activity_anonymity_tests.rs` checks this by brute force over small groups.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +34,11 @@ use crate::text;
 
 /// Submissions needed before aggregates are shown.
 pub const AGGREGATE_SUBMISSIONS_MIN: usize = 3;
+/// Anonymous submissions needed before aggregates over them are shown (none is fine too).
+pub const AGGREGATE_ANONYMOUS_MIN: usize = 3;
+/// Below this, brackets are two units wide ([0, 2), [2, 4), ...); from it on, they keep two
+/// significant digits ([100, 110), [1000, 1100), ...).
+const BRACKET_TWO_DIGITS_FROM: f64 = 100.0;
 /// Metrics a group may define.
 pub const METRICS_MAX: usize = 12;
 /// Longest metric key, name and unit, in characters.
@@ -104,13 +121,43 @@ pub fn quartiles(values: &[f64]) -> Option<Quartiles> {
     })
 }
 
+/// The number an anonymous value counts as in every aggregate: the middle of its bracket, a
+/// range of at least two whole numbers that holds it. Below 100 the brackets are [0, 2),
+/// [2, 4), ... (42 and 43 both count as 43); from 100 on they keep two significant digits
+/// ([420, 430) counts as 425, [4200, 4300) as 4250). Values are from 0 to [`METRIC_VALUE_MAX`],
+/// which counts in the bracket below it ([9.9e11, 1e12]), so that it is not alone in its own.
+pub fn bracket(value: f64) -> f64 {
+    let value = value.min(METRIC_VALUE_MAX - 1.0);
+    let width = if value < BRACKET_TWO_DIGITS_FROM {
+        2.0
+    } else {
+        // A power of ten, exact in an f64: 10 for [100, 1000), 100 for [1000, 10000), ...
+        let mut width = 10.0;
+        while value >= width * 100.0 {
+            width *= 10.0;
+        }
+        width
+    };
+    (value / width).floor() * width + width / 2.0
+}
+
+/// The number a submitted value counts as in aggregates: itself when shared by name, its
+/// [`bracket`] when anonymous.
+fn counted(sharing: Sharing, value: f64) -> f64 {
+    match sharing {
+        Sharing::Named => value,
+        Sharing::Anonymous => bracket(value),
+    }
+}
+
 fn sorted(mut values: Vec<f64>) -> Vec<f64> {
     values.sort_by(f64::total_cmp);
     values
 }
 
-/// Whether aggregates over these submissions may be shown: enough of them, and not exactly
-/// one anonymous (whose value the named ones and the aggregates would pin down).
+/// Whether aggregates over these submissions may be shown: enough of them, and either none
+/// anonymous or at least [`AGGREGATE_ANONYMOUS_MIN`] (with one or two, the named values and
+/// the aggregates would give the anonymous brackets away with their members).
 fn may_aggregate<'a>(submissions: impl Iterator<Item = &'a Submission>) -> bool {
     let (mut count, mut anonymous) = (0, 0);
     for submission in submissions {
@@ -119,7 +166,7 @@ fn may_aggregate<'a>(submissions: impl Iterator<Item = &'a Submission>) -> bool 
             anonymous += 1;
         }
     }
-    count >= AGGREGATE_SUBMISSIONS_MIN && anonymous != 1
+    count >= AGGREGATE_SUBMISSIONS_MIN && (anonymous == 0 || anonymous >= AGGREGATE_ANONYMOUS_MIN)
 }
 
 impl Activity {
@@ -140,7 +187,12 @@ impl Activity {
                     })
                     .collect();
                 let quartiles = if may_aggregate(with_value.iter().map(|(_, s, _)| *s)) {
-                    quartiles(&sorted(with_value.iter().map(|(_, _, v)| *v).collect()))
+                    quartiles(&sorted(
+                        with_value
+                            .iter()
+                            .map(|(_, s, v)| counted(s.sharing, *v))
+                            .collect(),
+                    ))
                 } else {
                     None
                 };
@@ -169,9 +221,12 @@ impl Activity {
                     .current
                     .values()
                     .filter_map(|submission| {
-                        let top = submission.values.get(*numerator)?;
-                        let bottom = submission.values.get(*denominator)?;
-                        (*bottom > 0.0).then_some((submission, top / bottom))
+                        let top = counted(submission.sharing, *submission.values.get(*numerator)?);
+                        let bottom =
+                            counted(submission.sharing, *submission.values.get(*denominator)?);
+                        // An anonymous bracket is never 0: whether a member counts depends on
+                        // which numbers they entered, not on their values.
+                        (bottom > 0.0).then_some((submission, top / bottom))
                     })
                     .collect();
                 let median = if may_aggregate(both.iter().map(|(s, _)| *s)) {
@@ -213,19 +268,27 @@ impl Activity {
                 let Some(my_value) = mine.values.get(&metric.key) else {
                     continue;
                 };
-                let others: Vec<(&Submission, f64)> = self
+                let with_value: Vec<&Submission> = self
                     .current
                     .values()
-                    .filter_map(|s| s.values.get(&metric.key).map(|v| (s, *v)))
+                    .filter(|s| s.values.contains_key(&metric.key))
                     .collect();
-                if !may_aggregate(others.iter().map(|(s, _)| *s)) {
+                if !may_aggregate(with_value.iter().copied()) {
                     continue;
                 }
-                let below = others.iter().filter(|(_, value)| value < my_value).count();
-                let equal = others.iter().filter(|(_, value)| value == my_value).count();
+                // The others' values as the aggregates count them (anonymous ones by bracket),
+                // against this member's own exact value.
+                let others: Vec<f64> = self
+                    .current
+                    .iter()
+                    .filter(|(id, _)| **id != member_id)
+                    .filter_map(|(_, s)| s.values.get(&metric.key).map(|v| counted(s.sharing, *v)))
+                    .collect();
+                let below = others.iter().filter(|value| *value < my_value).count();
+                let equal = others.iter().filter(|value| *value == my_value).count();
                 // Mid-rank percentile: ties count half.
-                let percentile = (below as f64 + (equal as f64 - 1.0) / 2.0) * 100.0
-                    / (others.len() as f64 - 1.0).max(1.0);
+                let percentile =
+                    (below as f64 + equal as f64 / 2.0) * 100.0 / (others.len() as f64).max(1.0);
                 percentile_by_metric.insert(metric.key.clone(), percentile.clamp(0.0, 100.0));
             }
         }
@@ -433,6 +496,10 @@ pub fn decide_set_metrics(
 }
 
 #[cfg(test)]
+#[path = "activity_anonymity_tests.rs"]
+mod anonymity_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -462,7 +529,7 @@ mod tests {
     }
 
     #[test]
-    fn aggregates_appear_at_three_and_hide_a_lone_anonymous_value() {
+    fn aggregates_appear_at_three_and_wait_for_three_anonymous_values() {
         let mut benchmarks = Activity::default();
         benchmarks.submit(member(1), submission(40.0, 4.0, Sharing::Named));
         benchmarks.submit(member(2), submission(60.0, 3.0, Sharing::Named));
@@ -475,49 +542,55 @@ mod tests {
             "named values show at once"
         );
 
-        benchmarks.submit(member(3), submission(80.0, 8.0, Sharing::Anonymous));
-        let view = benchmarks.view();
-        assert_eq!(view.submitted_count, 3);
-        assert!(
-            !view.aggregates_shown,
-            "one anonymous value among named ones would be exposed"
-        );
-        assert!(
-            view.per_metric
-                .iter()
-                .all(|metric| metric.quartiles.is_none())
-        );
-        assert!(view.ratios.iter().all(|ratio| ratio.median.is_none()));
-        assert!(
-            view.per_metric[0]
-                .named
-                .iter()
-                .all(|named| named.member_id != member(3))
-        );
+        for (n, calls, meetings) in [(3, 80.0, 8.0), (4, 20.0, 1.0)] {
+            benchmarks.submit(member(n), submission(calls, meetings, Sharing::Anonymous));
+            let view = benchmarks.view();
+            assert!(
+                !view.aggregates_shown,
+                "one or two anonymous values among named ones would be exposed"
+            );
+            assert!(
+                view.per_metric
+                    .iter()
+                    .all(|metric| metric.quartiles.is_none())
+            );
+            assert!(view.ratios.iter().all(|ratio| ratio.median.is_none()));
+            assert!(benchmarks.mine(member(1)).percentile_by_metric.is_empty());
+        }
 
-        benchmarks.submit(member(4), submission(20.0, 1.0, Sharing::Anonymous));
+        benchmarks.submit(member(5), submission(30.0, 2.0, Sharing::Anonymous));
         let view = benchmarks.view();
         assert!(view.aggregates_shown);
         let calls = view.per_metric.iter().find(|m| m.key == "calls").unwrap();
-        assert_eq!(calls.count, 4);
-        // Sorted calls 20, 40, 60, 80.
+        assert_eq!(calls.count, 5);
+        // Named 40 and 60; anonymous 80, 20 and 30 count as their brackets' 81, 21 and 31.
         assert_eq!(
             calls.quartiles,
             Some(Quartiles {
-                q1: 35.0,
-                median: 50.0,
-                q3: 65.0
+                q1: 31.0,
+                median: 40.0,
+                q3: 60.0
             })
         );
         assert_eq!(calls.named.len(), 2);
-        // Meetings per call: 0.1, 0.05, 0.1, 0.05 -> median 0.075.
+        assert!(
+            view.per_metric
+                .iter()
+                .all(|metric| metric.named.iter().all(|named| named.member_id < member(3)))
+        );
+        // Meetings per call: named 0.1 and 0.05; anonymous 9/81, 1/21 and 3/31.
         let ratio = view
             .ratios
             .iter()
             .find(|r| r.numerator == "meetings")
             .unwrap();
-        assert_eq!(ratio.count, 4);
-        assert!((ratio.median.unwrap() - 0.075).abs() < 1e-12);
+        assert_eq!(ratio.count, 5);
+        assert_eq!(ratio.median, Some(3.0 / 31.0));
+        // Member 1's 40 calls: above 21 and 31, below 60 and 81.
+        assert_eq!(
+            benchmarks.mine(member(1)).percentile_by_metric["calls"],
+            50.0
+        );
     }
 
     #[test]

@@ -213,10 +213,28 @@ async fn benchmarks_show_aggregates_from_three_and_never_name_anonymous_numbers(
     let Event::BenchmarksChanged { view } = frame.event else {
         unreachable!()
     };
+    assert!(
+        !view.aggregates_shown,
+        "two anonymous values would be tied to their members"
+    );
+    fran.ok(submit(9999.0, 877.0, Sharing::Anonymous)).await;
+    // Fran's own ack came after the event; Ann sees it too.
+    let frame = members[0]
+        .event_where(
+            |f| matches!(&f.event, Event::BenchmarksChanged { view } if view.submitted_count == 5),
+        )
+        .await;
+    let Event::BenchmarksChanged { view } = frame.event else {
+        unreachable!()
+    };
     assert!(view.aggregates_shown);
     let calls = view.per_metric.iter().find(|m| m.key == "calls").unwrap();
-    let quartiles = calls.quartiles.clone().expect("shown from three");
-    assert_eq!(quartiles.median, (20.0 + 7777.0) / 2.0);
+    let quartiles = calls.quartiles.clone().expect("shown from three anonymous");
+    // 10 and 20 by name; 7777, 8888 and 9999 count by range as 7750, 8850 and 9950.
+    assert_eq!(
+        (quartiles.q1, quartiles.median, quartiles.q3),
+        (20.0, 7750.0, 8850.0)
+    );
     assert_eq!(calls.named.len(), 2);
 
     // Corrections replace, and a member sees only their own numbers and position.
@@ -226,7 +244,8 @@ async fn benchmarks_show_aggregates_from_three_and_never_name_anonymous_numbers(
         panic!("my benchmarks")
     };
     assert_eq!(mine.current.unwrap().values["calls"], 7777.0);
-    assert_eq!(mine.percentile_by_metric["calls"], 200.0 / 3.0);
+    // Above 12 and 20, below the others' 8850 and 9950.
+    assert_eq!(mine.percentile_by_metric["calls"], 50.0);
 
     // Bad numbers are refused and change nothing.
     members[0]
@@ -257,7 +276,11 @@ async fn benchmarks_show_aggregates_from_three_and_never_name_anonymous_numbers(
         .await;
 
     // No frame to anyone ever carried an anonymous member's values or named them beside values.
-    let anonymous_ids = [members[2].member_id.unwrap(), members[3].member_id.unwrap()];
+    let anonymous_ids = [
+        members[2].member_id.unwrap(),
+        members[3].member_id.unwrap(),
+        fran.member_id.unwrap(),
+    ];
     let mut everyone = vec![&fran];
     everyone.extend(members.iter());
     for client in everyone {
@@ -276,7 +299,7 @@ async fn benchmarks_show_aggregates_from_three_and_never_name_anonymous_numbers(
             let value = serde_json::to_value(message).unwrap();
             let mut numbers = Vec::new();
             collect_numbers(&value, &mut numbers);
-            for secret_number in [7777.0, 8888.0, 611.0, 733.0] {
+            for secret_number in [7777.0, 8888.0, 9999.0, 611.0, 733.0, 877.0] {
                 assert!(
                     !numbers.contains(&secret_number),
                     "an anonymous value reached a client: {text}"

@@ -157,12 +157,44 @@ fn role_play(action: RolePlayRequest) -> Request {
     Request::RolePlay { action }
 }
 
+/// The ballots the scorers' pages send in the full role play (Eve keeps hers for her revision).
+const BALLOTS: [&str; 4] = [
+    "c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0",
+    "d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4",
+    "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5",
+    "f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0",
+];
+
+/// A submission with the scorer's ballot, as the web client sends it.
+fn submit_with_ballot(role_play_id: RolePlayId, scoring: &Scoring, ballot: &str) -> Request {
+    let Request::RolePlay {
+        action:
+            RolePlayRequest::Submit {
+                scores,
+                comment,
+                one_thing_differently,
+                ..
+            },
+    } = submit(role_play_id, scoring)
+    else {
+        unreachable!()
+    };
+    role_play(RolePlayRequest::Submit {
+        role_play_id,
+        scores,
+        comment,
+        one_thing_differently,
+        ballot: Some(ballot.into()),
+    })
+}
+
 fn submit(role_play_id: RolePlayId, scoring: &Scoring) -> Request {
     role_play(RolePlayRequest::Submit {
         role_play_id,
         scores: scoring.scores.to_vec(),
         comment: scoring.comment.into(),
         one_thing_differently: Some(scoring.one_thing.into()),
+        ballot: None,
     })
 }
 
@@ -407,6 +439,13 @@ async fn check_store(
     let mut slots = Vec::new();
     for record in probe.records().await {
         found += assert_no_identity_beside_submissions(&record, scorers, label);
+        // The ballots the pages sent are never stored (their slots are one-way hashes).
+        for ballot in BALLOTS {
+            assert!(
+                find_all(&record, ballot.as_bytes()).is_empty(),
+                "{label}: a ballot is stored"
+            );
+        }
         // Who submitted is known only in memory while scoring is open: the per-viewer flag of
         // a snapshot is never stored.
         assert!(
@@ -585,9 +624,11 @@ async fn full_role_play(server: TestServer, probe: StoreProbe) {
     olga.fails(submit(role_play_id, &CLEO), ErrorCode::Forbidden)
         .await;
 
-    cleo.ok(submit(role_play_id, &CLEO)).await;
+    cleo.ok(submit_with_ballot(role_play_id, &CLEO, BALLOTS[0]))
+        .await;
     event_seen(&mut fran, wait_count(1)).await;
-    eve.ok(submit(role_play_id, &EVE_DRAFT)).await;
+    eve.ok(submit_with_ballot(role_play_id, &EVE_DRAFT, BALLOTS[2]))
+        .await;
     event_seen(&mut fran, wait_count(2)).await;
     // Two submissions, a threshold of three: refused, nothing changes.
     fran.fails(
@@ -595,15 +636,33 @@ async fn full_role_play(server: TestServer, probe: StoreProbe) {
         ErrorCode::Conflict,
     )
     .await;
-    dan.ok(submit(role_play_id, &DAN)).await;
+    dan.ok(submit_with_ballot(role_play_id, &DAN, BALLOTS[1]))
+        .await;
     event_seen(&mut fran, wait_count(3)).await;
     // Eve revises: her submission is replaced, the count stays at three.
-    eve.ok(submit(role_play_id, &EVE)).await;
-    fran.ok(submit(role_play_id, &FRAN)).await;
+    eve.ok(submit_with_ballot(role_play_id, &EVE, BALLOTS[2]))
+        .await;
+    fran.ok(submit_with_ballot(role_play_id, &FRAN, BALLOTS[3]))
+        .await;
     event_seen(&mut fran, wait_count(4)).await;
 
     // While scoring is open, the store holds the bag and nothing that links it to anyone.
     let (found_open, slots) = check_store(&probe, &scorers, "store while scoring").await;
+    // The bag's slots are the hashes of the four ballots (Eve's revision kept her slot), so a
+    // submission after a restart finds its slot again.
+    let from_ballots: BTreeSet<String> = BALLOTS
+        .iter()
+        .map(|ballot| {
+            roundtable_rules::roleplay::ballot::ballot_slot(role_play_id, ballot)
+                .unwrap()
+                .0
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        slots.iter().cloned().collect::<BTreeSet<String>>(),
+        from_ballots
+    );
     assert!(
         found_open > 0,
         "the open bag is in the store (the check is not vacuous)"
@@ -673,6 +732,17 @@ async fn full_role_play(server: TestServer, probe: StoreProbe) {
         });
     }
     check_frames(&recordings, &scorers, buyer, &slots);
+    // No frame to anyone, the scorer included, carries a ballot back.
+    for recording in &recordings {
+        let text = serde_json::to_string(&recording.frames).unwrap();
+        for ballot in BALLOTS {
+            assert!(
+                !text.contains(ballot),
+                "{}: a ballot was sent",
+                recording.owner
+            );
+        }
+    }
 
     // The seller's trend has this role play; everyone sees it in a fresh snapshot.
     let mut late = TestClient::connect(server.addr).await;
@@ -955,6 +1025,9 @@ fn check_logs(logs: &LogBuffer, slots: &[String]) {
             "a log line names a submission slot"
         );
     }
+    for ballot in BALLOTS {
+        assert!(!text.contains(ballot), "a log line holds a ballot");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1047,8 +1120,10 @@ async fn submissions_survive_a_restart_and_scoring_stays_open() {
         current.submission_count, 2,
         "acknowledged submissions survive"
     );
-    // The dedupe key died with the old process (by design, see ARCHITECTURE.md): Cleo's earlier
-    // submission can no longer be revised, and a new one from her counts as another.
+    // These submissions carry no ballot (as from a page that sends none): the dedupe key died
+    // with the old process (by design, see ARCHITECTURE.md), so Cleo's earlier submission can
+    // no longer be revised, and a new one from her counts as another. With the ballot every
+    // page sends, it would be a revision (`tests/roleplay_restart.rs`).
     let mut cleo = TestClient::connect(server.addr).await;
     cleo.join(group.group_id, cleo_token, None).await.unwrap();
     cleo.ok(submit(role_play_id, &EVE)).await;

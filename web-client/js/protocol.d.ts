@@ -260,8 +260,8 @@ export type RatioView = { numerator: string, denominator: string, count: number,
 
 export type BenchmarkView = { metrics: Array<Metric>, submitted_count: number, 
 /**
- * Aggregates are shown once at least three members submitted, and never while exactly
- * one submission is anonymous (its value could be worked out from the named ones).
+ * Aggregates are shown once at least three members submitted and, if any of them shares
+ * anonymously, at least three do (one or two could be worked out).
  */
 aggregates_shown: boolean, per_metric: Array<MetricView>, ratios: Array<RatioView>, };
 
@@ -272,7 +272,7 @@ export type MyBenchmarks = {
 current?: MySubmission | null, 
 /**
  * Per metric key, the share of submitted values below the member's (0 to 100), when
- * aggregates are shown.
+ * aggregates are shown; the others' anonymous values count by range.
  */
 percentile_by_metric: { [key in string]: number }, 
 /**
@@ -407,7 +407,13 @@ reveal_threshold?: number | null, } | { "kind": "open_scoring", role_play_id: Ro
 /**
  * One score per criterion, in the rubric's order, each within its scale.
  */
-scores: Array<number>, comment: string, one_thing_differently?: string | null, } | { "kind": "close_scoring", role_play_id: RolePlayId, } | { "kind": "reveal", role_play_id: RolePlayId, } | { "kind": "cancel", role_play_id: RolePlayId, } | { "kind": "save_template", rubric: Rubric, } | { "kind": "delete_template", name: string, };
+scores: Array<number>, comment: string, one_thing_differently?: string | null, 
+/**
+ * 64 hex digits (256 random bits) the scorer's page draws once per role play and
+ * keeps: a submission with the same ballot replaces the earlier one, also after a
+ * server restart. The server stores only a hash of it, never with the member.
+ */
+ballot?: string | null, } | { "kind": "close_scoring", role_play_id: RolePlayId, } | { "kind": "reveal", role_play_id: RolePlayId, } | { "kind": "cancel", role_play_id: RolePlayId, } | { "kind": "save_template", rubric: Rubric, } | { "kind": "delete_template", name: string, };
 
 export type RolePlayEvent = { "kind": "set_up", role_play: RolePlayInfo, } | { "kind": "buyer_brief", role_play_id: RolePlayId, buyer: MemberId, brief: string, } | { "kind": "scoring_opened", role_play_id: RolePlayId, } | { "kind": "submission_count", role_play_id: RolePlayId, count: number, } | { "kind": "scoring_closed", role_play_id: RolePlayId, } | { "kind": "revealed", results: RolePlayResults, } | { "kind": "cancelled", role_play_id: RolePlayId, } | { "kind": "template_saved", rubric: Rubric, } | { "kind": "template_deleted", name: string, };
 

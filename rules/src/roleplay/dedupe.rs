@@ -9,9 +9,10 @@
 //!
 //! A restart while scoring is open loses the key by design (it was never written down): the
 //! submissions made so far are kept and scoring stays open, but the new process starts an empty
-//! map, so a member who submitted before the restart can no longer revise that submission, and
-//! a second submission from them counts as another one. ARCHITECTURE.md ("Anonymity") explains
-//! why this is preferred to storing the key.
+//! map. A member's page therefore sends a ballot with each submission ([`super::ballot`]): the
+//! same ballot fills the same slot, so a submission after the restart still revises the one
+//! before it. Without a ballot it would count as another one. ARCHITECTURE.md ("Anonymity")
+//! explains why this is preferred to storing the key.
 
 use std::collections::HashMap;
 

@@ -6,8 +6,9 @@
 //! Submissions are the one change to a room that is *not* an event. An event is logged in order
 //! with a timestamp next to events that name members (presence, hands), so a submission logged
 //! as an event would be linkable by its position. Instead a submission goes into an unordered
-//! bag, [`CurrentRolePlay::submissions`], keyed by a random [`SubmissionSlot`] and holding no
-//! member id, name, token or connection id. The bag is made durable in the room's snapshot
+//! bag, [`CurrentRolePlay::submissions`], keyed by a [`SubmissionSlot`] that looks random (it
+//! is, or it is a hash of the scorer's [`ballot`]) and holding no member id, name, token or
+//! connection id. The bag is made durable in the room's snapshot
 //! (written in the same atomic batch as the only event a submission may cause,
 //! [`RolePlayEvent::SubmissionCount`], which carries a number and nothing else). The room actor
 //! applies a submission with [`RolePlayState::put_submission`] after that write succeeds.
@@ -18,6 +19,7 @@
 //! and destroys the bag.
 
 pub mod aggregate;
+pub mod ballot;
 pub mod dedupe;
 mod rules;
 pub mod templates;

@@ -74,11 +74,20 @@ impl RoomActor {
     ) -> Result<(), RoomError> {
         self.sync_scoring_dedupe();
         let role_play_id = submission.role_play_id;
-        let existing_slot = self
+        let remembered = self
             .scoring_dedupe
             .as_ref()
             .filter(|dedupe| dedupe.role_play_id() == role_play_id)
             .and_then(|dedupe| dedupe.slot_of(member_id));
+        // The ballot's slot makes a submission after a restart (when the dedupe is new) a
+        // revision of the one before it (`roleplay::ballot`).
+        let (existing_slot, fresh_slot) = roleplay::ballot::slots_for(
+            &self.state.role_play,
+            role_play_id,
+            submission.ballot.as_deref(),
+            remembered,
+            SubmissionSlot(uuid::Uuid::new_v4()),
+        )?;
         let decision = roleplay::decide_submission(
             &self.state,
             member_id,
@@ -87,7 +96,7 @@ impl RoomActor {
             &submission.comment,
             submission.one_thing_differently.as_deref(),
             existing_slot,
-            SubmissionSlot(uuid::Uuid::new_v4()),
+            fresh_slot,
             &self.rule_limits,
         )?;
         let mut next = self.state.clone();

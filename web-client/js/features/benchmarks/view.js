@@ -18,6 +18,12 @@ import { formatAmount, formatNumber } from '../../format.js';
 /** The fewest submissions before aggregates are shown (PROTOCOL.md, "Benchmarks"). */
 export const AGGREGATES_SUBMISSIONS_MIN = 3;
 
+/** The fewest anonymous submissions before aggregates over them are shown. */
+export const AGGREGATES_ANONYMOUS_MIN = 3;
+
+/** What anonymous numbers count as in the aggregates (PROTOCOL.md, "Benchmarks"). */
+export const ANONYMOUS_ROUNDING_NOTE = 'Anonymous numbers count in the aggregates by range (two wide below 100, two significant digits above), so nobody can work one out.';
+
 /** After the group view changes, wait this long before asking for one's position again. */
 export const MY_BENCHMARKS_REFRESH_DELAY_MS = 300;
 
@@ -51,7 +57,7 @@ export const benchmarksPanel = {
       h('fieldset', { class: 'sharing' },
         h('legend', {}, 'Share'),
         h('span', { class: 'radio' }, namedRadio, h('label', { for: 'sharing-named' }, 'with my name')),
-        h('span', { class: 'radio' }, anonymousRadio, h('label', { for: 'sharing-anonymous' }, 'anonymously (only in the aggregates)'))),
+        h('span', { class: 'radio' }, anonymousRadio, h('label', { for: 'sharing-anonymous' }, 'anonymously (only in the aggregates, by range)'))),
       h('div', { class: 'actions' }, submitButton));
     const groupView = h('div', { class: 'benchmark-group', id: 'benchmark-group' });
     const mine = h('div', { class: 'benchmark-mine', id: 'benchmark-mine' });
@@ -190,12 +196,16 @@ export const benchmarksPanel = {
 
         const nameOf = (/** @type {string} */ memberId) => store.member(memberId)?.display_name ?? 'A former member';
         const metricName = (/** @type {string} */ metricKey) => view.metrics.find((metric) => metric.key === metricKey)?.name ?? metricKey;
+        // Members who shared by name; the other submissions are anonymous.
+        const namedCount = new Set(view.per_metric.flatMap((metricView) => metricView.named.map((named) => named.member_id))).size;
+        const anonymousCount = view.submitted_count - namedCount;
         const status = view.aggregates_shown
-          ? h('p', { class: 'hint', id: 'benchmark-status' }, `${view.submitted_count} members submitted.`)
+          ? h('p', { class: 'hint', id: 'benchmark-status' }, `${view.submitted_count} members submitted.`,
+            anonymousCount > 0 ? ` ${ANONYMOUS_ROUNDING_NOTE}` : '')
           : h('p', { class: 'notice', id: 'benchmark-status' },
             view.submitted_count < AGGREGATES_SUBMISSIONS_MIN
               ? `${view.submitted_count} of ${AGGREGATES_SUBMISSIONS_MIN} submitted: aggregates appear once ${AGGREGATES_SUBMISSIONS_MIN} members have submitted.`
-              : 'Aggregates are held back while exactly one submission is anonymous (it could be worked out). They appear when another member submits.');
+              : `Aggregates are held back while only ${anonymousCount === 1 ? 'one submission is' : 'two submissions are'} anonymous (they could be worked out): shown once ${AGGREGATES_ANONYMOUS_MIN} people share anonymously.`);
         // Metrics nobody filled in take one line instead of a card each.
         const unfilled = view.per_metric.filter((metricView) => metricView.count === 0).map((metricView) => metricName(metricView.key));
         const cards = view.per_metric.filter((metricView) => metricView.count > 0).map((metricView) => {

@@ -8,6 +8,7 @@
 import { noteOwnSubmission } from './state.js';
 import { listen } from '../../render.js';
 import { h, announce } from '../../ui.js';
+import { ballotFor } from './ballot.js';
 
 /** @typedef {import('../../protocol').RolePlayInfo} RolePlayInfo */
 /** @typedef {import('../../protocol').RolePlayRequest} RolePlayRequest */
@@ -112,7 +113,7 @@ export function scoreForm() {
         submitEvent.preventDefault();
         if (draft.scores.some((score) => score === null)) return;
         /** @type {RolePlayRequest} */
-        const action = { kind: 'submit', role_play_id: current.role_play_id, scores: draft.scores.map(Number), comment: draft.comment.trim() };
+        const action = { kind: 'submit', role_play_id: current.role_play_id, scores: draft.scores.map(Number), comment: draft.comment.trim(), ballot: ballotFor(current.role_play_id) };
         if (oneThing && draft.oneThing.trim()) action.one_thing_differently = draft.oneThing.trim();
         const reply = await act(action, 'Could not submit your scores');
         if (reply) {
