@@ -46,6 +46,8 @@ pub mod text;
 pub mod wire_view;
 
 #[cfg(test)]
+mod consistency_tests;
+#[cfg(test)]
 mod golden_tests;
 
 pub use command::{Change, Command, Query, SessionRequest, VoteCommand};

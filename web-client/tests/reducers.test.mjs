@@ -133,6 +133,26 @@ test('commitments: the streak is the server\'s count of meetings, so two done fo
   assert.equal(own.accountability[ann].resolved_count, 2);
 });
 
+test('commitments: a new member is counted over the same meetings as everyone, as the server counts them', () => {
+  const accountability = { member_id: ann, completion_rate_percent: null, resolved_count: 0, streak: 0, overdue_count: 0, meetings_counted: 2 };
+  let state = roomFromSnapshot(snapshot({ accountability: [accountability] }), FEATURES);
+  state = play(state, [{ kind: 'member_added', member: { member_id: 'n', display_name: 'New', role: 'member', online: false } }]);
+  const own = /** @type {any} */ (state.features.commitments);
+  assert.deepEqual(own.accountability.n, { ...accountability, member_id: 'n' }, 'meeting 2 counts two meetings, for a newcomer too');
+});
+
+test('role play: the sellers\' trends stay in the order the members joined, as in the snapshot', () => {
+  const results = (id, seller) => ({ role_play_id: id, seller, meeting_number: 2, revealed_at_ms: 3, rubric_name: 'Discovery', overall_percent: 50, submission_count: 3, criteria: [], comments: [], one_thing_differently: [] });
+  let state = roomFromSnapshot(snapshot(), FEATURES);
+  state = play(state, [
+    { kind: 'role_play', change: { kind: 'revealed', results: results('r1', bob) } },
+    { kind: 'role_play', change: { kind: 'revealed', results: results('r2', fran) } },
+    { kind: 'role_play', change: { kind: 'revealed', results: results('r3', ann) } },
+  ]);
+  const view = /** @type {any} */ (state.features.role_play).view;
+  assert.deepEqual(view.seller_trends.map((trend) => trend.seller), [fran, ann, bob], 'the members\' order, not the order of the reveals');
+});
+
 test('benchmarks, practices and role play follow their events', () => {
   let state = roomFromSnapshot(snapshot(), FEATURES);
   const view = { metrics: [{ key: 'calls', name: 'Calls', unit: '' }], submitted_count: 1, metric_views: [], ratios: [] };

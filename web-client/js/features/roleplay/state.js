@@ -18,8 +18,10 @@ const REVEALED_KEPT = 10;
  * Applies one role play change to the feature's state.
  * @param {RolePlayState} own
  * @param {RolePlayEvent} change
+ * @param {import('../../protocol').MemberId[]} [members] The members in the order they joined,
+ *   which is the order of the sellers' trends, as the server sends them.
  */
-export function applyRolePlayChange(own, change) {
+export function applyRolePlayChange(own, change, members = []) {
   const view = own.view;
   const current = view.current;
   const same = (/** @type {string} */ id) => !!current && current.role_play_id === id;
@@ -59,6 +61,8 @@ export function applyRolePlayChange(own, change) {
         if (!trend.points.some((entry) => entry.role_play_id === point.role_play_id)) trend.points = [...trend.points, point].slice(-50);
       } else {
         view.seller_trends = [...view.seller_trends, { seller: results.seller, points: [point] }];
+        const place = (/** @type {string} */ seller) => members.indexOf(seller);
+        view.seller_trends.sort((a, b) => place(a.seller) - place(b.seller));
       }
       break;
     }
@@ -140,8 +144,8 @@ export const rolePlayFeature = {
     return own;
   },
   events: {
-    role_play(own, event) {
-      applyRolePlayChange(own, event.change);
+    role_play(own, event, _frame, room) {
+      applyRolePlayChange(own, event.change, room.members.map((member) => member.member_id));
     },
     // A removed member's trend as a seller leaves with them, as it does on the server.
     member_removed(own, event) {
