@@ -360,6 +360,39 @@ test('dot votes: counts for everyone, my own dots, and a removed problem item\'s
   assert.deepEqual(flow(state).votes, []);
 });
 
+test('dot votes are kept as the server keeps them: a problem\'s entry only while it has dots, by item', () => {
+  const start = roomFromSnapshot(snapshot({ flow: { agenda: [], proposals: [], agenda_template: [], talk_times: [], votes: [{ item_id: 5, counts: [{ suggestion_id: 1, votes: 1 }], yours: [] }] } }), FEATURES);
+  let state = play(start, [
+    { kind: 'your_vote_set', item_id: 3, suggestion_id: 2, voted: true },
+    { kind: 'suggestion_votes_counted', item_id: 3, suggestion_id: 2, votes: 1 },
+  ]);
+  const flow = (/** @type {any} */ state) => state.features.agenda;
+  assert.deepEqual(flow(state).votes.map((entry) => entry.item_id), [3, 5], 'in the order of the items\' ids');
+  state = play(state, [
+    { kind: 'suggestion_votes_counted', item_id: 3, suggestion_id: 2, votes: 0 },
+    { kind: 'your_vote_set', item_id: 3, suggestion_id: 2, voted: false },
+  ]);
+  assert.deepEqual(flow(state).votes.map((entry) => entry.item_id), [5], 'the last dot taken back takes the entry with it');
+});
+
+test('time is up for a paused timer whose time was taken away, as the server says', () => {
+  const timer = { subject: { kind: 'agenda_item', item_id: 1 }, time_box_ms: 60_000, state: { status: 'paused', remaining_ms: -5_000 }, time_up: false };
+  let state = roomFromSnapshot(snapshot(), FEATURES);
+  state = play(state, [
+    { kind: 'timer_set', timer },
+    { kind: 'time_up', subject: timer.subject, deadline_ms: 5000 },
+  ]);
+  assert.equal(/** @type {any} */ (state.features.agenda).timer.time_up, true);
+});
+
+test('role play: a seller who is no longer a member gets no trend, as in the snapshot', () => {
+  const results = { role_play_id: 'r1', seller: 'gone', meeting_number: 2, revealed_at_ms: 3, rubric_name: 'Discovery', overall_percent: 50, submission_count: 3, criteria: [], comments: [], one_thing_differently: [] };
+  const state = play(roomFromSnapshot(snapshot(), FEATURES), [{ kind: 'role_play', change: { kind: 'revealed', results } }]);
+  const view = /** @type {any} */ (state.features.role_play).view;
+  assert.deepEqual(view.seller_trends, []);
+  assert.equal(view.revealed.length, 1, 'the results are shown all the same');
+});
+
 test('reactions that come together are announced in one short line', async () => {
   const { reactionSummary } = await import('../js/features/reactions/view.js');
   assert.equal(reactionSummary([]), '');

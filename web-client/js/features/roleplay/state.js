@@ -18,10 +18,10 @@ const REVEALED_KEPT = 10;
  * Applies one role play change to the feature's state.
  * @param {RolePlayState} own
  * @param {RolePlayEvent} change
- * @param {import('../../protocol').MemberId[]} [members] The members in the order they joined,
+ * @param {import('../../protocol').MemberId[]} members The members in the order they joined,
  *   which is the order of the sellers' trends, as the server sends them.
  */
-export function applyRolePlayChange(own, change, members = []) {
+export function applyRolePlayChange(own, change, members) {
   const view = own.view;
   const current = view.current;
   const same = (/** @type {string} */ id) => !!current && current.role_play_id === id;
@@ -57,6 +57,8 @@ export function applyRolePlayChange(own, change, members = []) {
       view.revealed = [...view.revealed.filter((entry) => entry.role_play_id !== results.role_play_id), results].slice(-REVEALED_KEPT);
       const point = { role_play_id: results.role_play_id, meeting_number: results.meeting_number, revealed_at_ms: results.revealed_at_ms, rubric_name: results.rubric_name, overall_percent: results.overall_percent };
       const trend = view.seller_trends.find((entry) => entry.seller === results.seller);
+      // A seller removed from the group has no trend any more (the server shows members' only).
+      if (!members.includes(results.seller)) break;
       if (trend) {
         if (!trend.points.some((entry) => entry.role_play_id === point.role_play_id)) trend.points = [...trend.points, point].slice(-50);
       } else {
