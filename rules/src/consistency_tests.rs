@@ -648,6 +648,18 @@ impl Gen {
                     dedupe.remember(by, decision.slot);
                 }
                 self.sync_dedupe();
+                // The member's other pages get a snapshot that says they submitted.
+                for other in 0..self.pages.len() {
+                    if other != page
+                        && self.pages[other].connected
+                        && self.pages[other].member_id == Some(by)
+                    {
+                        let snapshot = self.wire_snapshot_for(by);
+                        self.pages[other].resume =
+                            Some((snapshot.meeting.meeting_id, snapshot.seq));
+                        self.push(other, message(&ServerMessage::Snapshot(snapshot)));
+                    }
+                }
                 Ok(Reply::Done)
             }
             Ok(Command::StartNextMeeting) => {
@@ -665,7 +677,6 @@ impl Gen {
                         self.push(index, frame.clone());
                     }
                 }
-                let _ = page;
                 Ok(Reply::Done)
             }
         }
