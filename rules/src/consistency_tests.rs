@@ -797,8 +797,12 @@ impl Gen {
         self.pages[page].name = self.member_name(member_id);
         // The catch-up, as `RoomActor::catch_up` decides it.
         let current = self.state.seq;
-        let replay = resume_point
-            .filter(|point| point.meeting_id == self.state.meeting.id && point.seq <= current);
+        // A scorer's page gets a snapshot, which alone says they submitted.
+        let replay = resume_point.filter(|point| {
+            point.meeting_id == self.state.meeting.id
+                && point.seq <= current
+                && !self.has_submitted(member_id)
+        });
         let joined = ServerMessage::Ack {
             id,
             result: Reply::Joined(wire::Joined {

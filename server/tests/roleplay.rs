@@ -1375,7 +1375,7 @@ async fn a_scorer_who_reloads_is_told_they_submitted_and_nobody_else_is() {
 }
 
 #[tokio::test]
-async fn a_scorers_other_pages_are_told_they_submitted_and_nobody_elses_are() {
+async fn a_scorers_other_pages_are_told_they_submitted_and_nobody_elses_are_even_resuming() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Two Tabs Peers").await;
@@ -1462,7 +1462,31 @@ async fn a_scorers_other_pages_are_told_they_submitted_and_nobody_elses_are() {
         1,
         "a revision, not a second submission"
     );
-    for client in [fran, ann, cleo, cleo_tab, dan] {
+    // A page of hers that was away when she submitted and resumes gets a snapshot that says
+    // so, not a replay of events that cannot.
+    let mut away = TestClient::connect(server.addr).await;
+    away.join(group.group_id, cleo.token_credential(), None)
+        .await
+        .expect("join");
+    let resume = away.resume_point();
+    away.close().await;
+    cleo.ok(submit(role_play_id, &CLEO)).await;
+    let mut back = TestClient::connect(server.addr).await;
+    let snapshot = back
+        .join(group.group_id, cleo.token_credential(), Some(resume))
+        .await
+        .expect("join again")
+        .expect("a snapshot, not a replay");
+    assert!(snapshot.role_play.you_submitted);
+    // Dan, who has not scored, resumes with a replay as usual.
+    let resume = dan.resume_point();
+    let mut dan_back = TestClient::connect(server.addr).await;
+    let caught_up = dan_back
+        .join(group.group_id, dan.token_credential(), Some(resume))
+        .await
+        .expect("join again");
+    assert!(caught_up.is_none(), "Dan resumes with a replay");
+    for client in [fran, ann, cleo, cleo_tab, dan, back, dan_back] {
         client.close().await;
     }
     server.stop().await;

@@ -147,7 +147,7 @@ impl RoomActor {
 
     /// Whether `member_id` filled a slot that is still in the bag of the role play being
     /// scored, as far as this process knows (a restart forgets it, by design).
-    fn has_submitted(&self, member_id: MemberId) -> bool {
+    pub(super) fn has_submitted(&self, member_id: MemberId) -> bool {
         let Some(open) = self.state.role_play.scoring_open() else {
             return false;
         };
