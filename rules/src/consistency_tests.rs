@@ -418,6 +418,13 @@ impl Gen {
                 };
                 (*kind, (weight * factor).max(u32::from(rng.chance(0.5))))
             })
+            .map(|(kind, weight)| match (seed % 10, kind) {
+                // Some sessions fill what the snapshot keeps only the newest of: the library's
+                // practices, and the revealed role plays (with `likely_kinds`).
+                (0, "post_practice") => (kind, 600),
+                (5, kind) if kind.starts_with("role_play.") => (kind, weight * 8),
+                _ => (kind, weight),
+            })
             .collect();
         Gen {
             seed,
@@ -1547,7 +1554,23 @@ impl Gen {
             }
             "start_problem_phase" => {
                 use wire::ProblemPhase::*;
-                let item = self.problem_item(&[Present, Clarify, Suggest, Decide]);
+                // A problem with suggestions to choose from moves on to the decide phase.
+                let ready: Vec<wire::AgendaItem> = self
+                    .state
+                    .flow
+                    .agenda
+                    .iter()
+                    .filter(|item| {
+                        item.problem.as_ref().is_some_and(|problem| {
+                            problem.phase == Suggest && problem.suggestions.len() >= 2
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                let item = match self.rng.pick(&ready).filter(|_| self.rng.chance(0.7)) {
+                    Some(item) => Some(item),
+                    None => self.problem_item(&[Present, Clarify, Suggest, Decide]),
+                };
                 let phases = ["present", "clarify", "suggest", "decide"];
                 let phase = match item.as_ref().and_then(|item| item.problem.as_ref()) {
                     Some(problem) if self.rng.chance(0.7) => match problem.phase {
@@ -1702,11 +1725,15 @@ impl Gen {
                         "vote_suggestion",
                         "vote_suggestion",
                     ]);
+                    let problem = item.problem.as_ref().expect("a running problem");
+                    if problem.suggestions.len() >= 2 {
+                        kinds.push("start_problem_phase");
+                    }
                 }
                 Some(wire::ProblemPhase::Decide) => {
                     let problem = item.problem.as_ref().expect("a running problem");
                     if problem.chosen.is_empty() && !problem.suggestions.is_empty() {
-                        kinds.extend(["choose_suggestions"; 3]);
+                        kinds.extend(["choose_suggestions"; 6]);
                     }
                     kinds.push("vote_suggestion");
                 }
@@ -1763,8 +1790,30 @@ impl Gen {
             self.restart();
         } else {
             let likely = self.likely_kinds();
+            let (keen, likely) = match self.seed % 10 {
+                0 => (0.1, likely),
+                5 => (
+                    0.8,
+                    likely
+                        .into_iter()
+                        .filter(|kind| kind.starts_with("role_play."))
+                        .collect(),
+                ),
+                // Some sessions bring problems all the way to the presenter's choice.
+                3 => (
+                    0.7,
+                    likely
+                        .into_iter()
+                        .filter(|kind| {
+                            kind.contains("suggestion")
+                                || ["start_problem_phase", "edit_agenda_item"].contains(kind)
+                        })
+                        .collect(),
+                ),
+                _ => (0.4, likely),
+            };
             let kind = match self.rng.pick(&likely) {
-                Some(kind) if self.rng.chance(0.4) => kind,
+                Some(kind) if self.rng.chance(keen) => kind,
                 _ => self.weighted_kind(),
             };
             let request = match self.request(kind) {

@@ -393,6 +393,15 @@ test('role play: a seller who is no longer a member gets no trend, as in the sna
   assert.equal(view.revealed.length, 1, 'the results are shown all the same');
 });
 
+test('practices: the page keeps the newest 30, as the snapshot has them, and counts them all', () => {
+  const practice = (id) => ({ practice_id: id, title: `Practice ${id}`, description: '', tags: [], outcome: 'worked', author: ann, created_at_ms: id, upvoters: [], comments: [] });
+  let state = roomFromSnapshot(snapshot(), FEATURES);
+  state = play(state, Array.from({ length: 32 }, (_, index) => ({ kind: 'practice_posted', practice: practice(index + 1) })));
+  const own = /** @type {any} */ (state.features.practices);
+  assert.equal(own.total, 32);
+  assert.deepEqual([own.practices.length, own.practices[0].practice_id, own.practices[29].practice_id], [30, 32, 3]);
+});
+
 test('reactions that come together are announced in one short line', async () => {
   const { reactionSummary } = await import('../js/features/reactions/view.js');
   assert.equal(reactionSummary([]), '');
