@@ -27,6 +27,10 @@ pub enum Event {
     TimeZoneSet {
         time_zone: String,
     },
+    /// A facilitator set (or, with `null`, removed) the group's video call link.
+    CallLinkSet {
+        url: Option<String>,
+    },
     /// The member is no longer in the group.
     MemberRemoved {
         member_id: MemberId,
@@ -171,6 +175,24 @@ pub enum Event {
         item_id: AgendaItemId,
         suggestion_id: SuggestionId,
         voted: bool,
+    },
+    // Links and sessions (PROTOCOL.md, "Links and sessions").
+    /// A facilitator made a new `link`; the previous one no longer works. `version` counts
+    /// the link's rotations (the group's first link is version 0). No secret, ever.
+    LinkRotated {
+        link: LinkKind,
+        version: u32,
+    },
+    /// A facilitator ended one of a member's sessions: its token no longer works.
+    SessionRevoked {
+        member_id: MemberId,
+        session_id: SessionId,
+    },
+    /// A member whose every session had been revoked came back through a link, under their
+    /// name: a new session of the same member.
+    SessionStarted {
+        member_id: MemberId,
+        session_id: SessionId,
     },
 }
 

@@ -139,6 +139,41 @@ pub enum Reply {
         practices: Vec<Practice>,
         total_matches: u32,
     },
+    /// Answer to [`Request::RotateLink`], to the asking facilitator alone: the new link.
+    LinkRotated {
+        link: LinkKind,
+        version: u32,
+        url: String,
+    },
+    /// Answer to [`Request::ListSessions`]: every member's sessions, in the order they began.
+    Sessions { sessions: Vec<SessionInfo> },
+}
+
+/// A member's session (one member token) as facilitators see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SessionInfo {
+    pub member_id: MemberId,
+    pub session_id: SessionId,
+    /// When the session began (the member's join with a link).
+    pub started_at_ms: UnixMs,
+    /// When a connection of the session last joined or left; now, when one is open.
+    pub last_seen_ms: UnixMs,
+    /// The session's connections open now (tabs, or a reconnecting page).
+    pub connections: u32,
+}
+
+/// How many times each link was made anew: 0 for the links the group was created with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LinkVersions {
+    pub invite: u32,
+    pub facilitator: u32,
+}
+
+impl LinkVersions {
+    /// Both links are the ones the group was created with (then `links` is left out).
+    pub fn never_rotated(&self) -> bool {
+        *self == LinkVersions::default()
+    }
 }
 
 /// Who the client is in the room, and how it catches up.
@@ -199,6 +234,14 @@ pub struct GroupInfo {
     /// The time zone the group's minutes are written in (an IANA name); UTC when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// The group's video call link (https), which everyone can open from the room; absent
+    /// when none is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_url: Option<String>,
+    /// The current version of each link, so a facilitator's page knows whether a link it
+    /// remembers still works. Never a secret.
+    #[serde(default, skip_serializing_if = "LinkVersions::never_rotated")]
+    pub links: LinkVersions,
 }
 
 /// A meeting as clients see it.
@@ -250,6 +293,8 @@ pub enum CloseReason {
     /// (for example after a long storage outage). The client reconnects and resumes; it lands
     /// on whichever process owns the room now.
     RoomMoved,
+    /// A facilitator revoked this connection's session: its member token no longer works.
+    SessionRevoked,
 }
 
 impl CloseReason {
@@ -263,6 +308,7 @@ impl CloseReason {
             CloseReason::JoinTimeout => "join_timeout",
             CloseReason::UnsupportedVersion => "unsupported_version",
             CloseReason::RoomMoved => "room_moved",
+            CloseReason::SessionRevoked => "session_revoked",
         }
     }
 
@@ -273,7 +319,8 @@ impl CloseReason {
             CloseReason::PolicyViolation
             | CloseReason::Removed
             | CloseReason::JoinTimeout
-            | CloseReason::UnsupportedVersion => 1008,
+            | CloseReason::UnsupportedVersion
+            | CloseReason::SessionRevoked => 1008,
             CloseReason::SlowConsumer | CloseReason::RoomMoved => 1013,
         }
     }

@@ -26,12 +26,17 @@ pub enum Request {
         /// The client's own clock when it sent the ping.
         client_time_ms: UnixMs,
     },
-    /// Facilitator: give the group a new name.
-    /// The time zone the group's minutes and exports are written in: an IANA name such as
-    /// `Europe/Berlin` (facilitators only).
+    /// Facilitator: the time zone the group's minutes and exports are written in, an IANA name
+    /// such as `Europe/Berlin`.
     SetTimeZone {
         time_zone: String,
     },
+    /// Facilitator: the group's video call link (an https URL of any video service), which
+    /// everyone in the room can open; `null` removes it.
+    SetCallLink {
+        url: Option<String>,
+    },
+    /// Facilitator: give the group a new name.
     RenameGroup {
         name: String,
     },
@@ -260,7 +265,35 @@ pub enum Request {
         suggestion_id: SuggestionId,
         vote: bool,
     },
+    // Links and sessions (PROTOCOL.md, "Links and sessions"): facilitators only.
+    /// Makes a new secret for the invite or the facilitator link; the old one stops working at
+    /// once. The new link comes in the ack, to the asking facilitator alone; everyone gets
+    /// `link_rotated`, which carries no secret.
+    RotateLink {
+        link: LinkKind,
+    },
+    /// Every member's sessions (one per member token), with when each was last seen.
+    ListSessions,
+    /// Ends a session: its member token stops working and its open connections close with
+    /// `session_revoked`. The member and everything of theirs stay.
+    RevokeSession {
+        member_id: MemberId,
+        session_id: SessionId,
+    },
 }
+
+/// One of a group's two links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// The invite link, shared with the members: it adds a member.
+    Invite,
+    /// The facilitator link, kept private: it adds a facilitator or makes a member one.
+    Facilitator,
+}
+
+/// A member's session: one member token, numbered within the group from 1.
+pub type SessionId = u32;
 
 /// How a client proves who it is when it joins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

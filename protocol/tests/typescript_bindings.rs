@@ -113,6 +113,9 @@ fn generate() -> String {
         SuggestionVotes,
         Reaction,
         ReactionFrame,
+        LinkKind,
+        LinkVersions,
+        SessionInfo,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

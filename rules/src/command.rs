@@ -11,9 +11,10 @@
 use std::collections::BTreeMap;
 
 use roundtable_protocol::{
-    AgendaItemDraft, AgendaItemId, CommitmentId, CommitmentStatus, Credential, GroupId, MemberId,
-    Metric, PracticeId, PracticeOutcome, ProblemPhase, ProposalId, Reaction, Request, ResumePoint,
-    Role, RolePlayId, RolePlayRequest, Rubric, Sharing, SuggestionChoice, SuggestionId, UnixMs,
+    AgendaItemDraft, AgendaItemId, CommitmentId, CommitmentStatus, Credential, GroupId, LinkKind,
+    MemberId, Metric, PracticeId, PracticeOutcome, ProblemPhase, ProposalId, Reaction, Request,
+    ResumePoint, Role, RolePlayId, RolePlayRequest, Rubric, SessionId, Sharing, SuggestionChoice,
+    SuggestionId, UnixMs,
 };
 
 /// A request a joined member makes of their room.
@@ -33,6 +34,22 @@ pub enum Command {
     StartNextMeeting,
     /// A quick reaction ([`crate::reactions`]): not an event, never stored.
     React(Reaction),
+    /// The links and the members' sessions ([`crate::access`]), facilitators only: the room
+    /// draws a new link's secret and knows which connections each session has.
+    Access(AccessCommand),
+}
+
+/// The group's links and its members' sessions (facilitators only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessCommand {
+    RotateLink {
+        link: LinkKind,
+    },
+    ListSessions,
+    RevokeSession {
+        member_id: MemberId,
+        session_id: SessionId,
+    },
 }
 
 /// A request that changes the room, by feature.
@@ -64,6 +81,7 @@ pub enum VoteCommand {
 pub enum MembershipCommand {
     RenameGroup { name: String },
     SetTimeZone { time_zone: String },
+    SetCallLink { url: Option<String> },
     RemoveMember { member_id: MemberId },
     SetRole { member_id: MemberId, role: Role },
     HandOverFacilitator { member_id: MemberId },
@@ -301,6 +319,9 @@ impl TryFrom<Request> for Command {
                     time_zone,
                 }))
             }
+            Request::SetCallLink { url } => {
+                C(Change::Membership(MembershipCommand::SetCallLink { url }))
+            }
             Request::RenameGroup { name } => {
                 C(Change::Membership(MembershipCommand::RenameGroup { name }))
             }
@@ -505,6 +526,15 @@ impl TryFrom<Request> for Command {
                 suggestion_id,
                 vote,
             })),
+            Request::RotateLink { link } => Command::Access(AccessCommand::RotateLink { link }),
+            Request::ListSessions => Command::Access(AccessCommand::ListSessions),
+            Request::RevokeSession {
+                member_id,
+                session_id,
+            } => Command::Access(AccessCommand::RevokeSession {
+                member_id,
+                session_id,
+            }),
         })
     }
 }

@@ -31,6 +31,9 @@ pub enum RoomEvent {
     TimeZoneSet {
         time_zone: String,
     },
+    CallLinkSet {
+        url: Option<String>,
+    },
     MemberRemoved {
         member_id: MemberId,
     },
@@ -88,6 +91,24 @@ pub enum RoomEvent {
     /// A change to the meeting flow.
     Flow {
         event: FlowEvent,
+    },
+    /// A facilitator made `link` anew: its secret is now the one hashing to `secret_hash`
+    /// (`crate::access`). On the wire without the hash.
+    LinkRotated {
+        link: wire::LinkKind,
+        version: u32,
+        secret_hash: SecretHash,
+    },
+    /// A facilitator ended a member's session: its token no longer admits them.
+    SessionRevoked {
+        member_id: MemberId,
+        session_id: wire::SessionId,
+    },
+    /// A member with no session left came back through a link: a new session, a new token.
+    SessionStarted {
+        member_id: MemberId,
+        session_id: wire::SessionId,
+        token_hash: SecretHash,
     },
 }
 

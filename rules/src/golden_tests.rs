@@ -41,6 +41,8 @@ use crate::state::{
 
 const FACILITATOR_SECRET: &str = "golden-facilitator-secret";
 const INVITE_SECRET: &str = "golden-invite-secret";
+/// The invite link's secret once a facilitator made it anew (format 3's story).
+const NEW_INVITE_SECRET: &str = "golden-invite-secret-2";
 
 /// The golden directories, oldest first: `stored-v0` (before formats had numbers), then one per
 /// format.
@@ -90,6 +92,7 @@ impl Script {
             invite_secret_hash: hash_secret(INVITE_SECRET),
             created_at_ms: 1_764_000_000_000,
             time_zone: None,
+            call_url: None,
         };
         Script {
             state: RoomState::new_group(group, MeetingId(uuid(2)), 1_764_000_000_000),
@@ -165,11 +168,54 @@ impl Script {
                 let meeting_id = MeetingId(self.fresh_uuid());
                 decide_next_meeting(&self.state, by, meeting_id)
             }
+            Command::Access(command) => self.access(by, command),
             Command::Query(_) | Command::SubmitScores(_) | Command::React(_) => {
                 panic!("not a change: {request:?}")
             }
         };
         self.store(events.unwrap_or_else(|error| panic!("{request:?} refused: {error}")));
+    }
+
+    /// A facilitator's change to the links or the sessions, as the room decides it: a new
+    /// invite link's secret is [`NEW_INVITE_SECRET`], and the facilitator asks from their first
+    /// session.
+    fn access(
+        &self,
+        by: MemberId,
+        command: crate::command::AccessCommand,
+    ) -> Result<Vec<RoomEvent>, crate::state::RoomError> {
+        use crate::command::AccessCommand;
+        let role = self.state.role_of(by).unwrap();
+        match command {
+            AccessCommand::RotateLink { link } => crate::access::decide_rotate_link(
+                &self.state.access,
+                role,
+                link,
+                hash_secret(NEW_INVITE_SECRET),
+            ),
+            AccessCommand::RevokeSession {
+                member_id,
+                session_id,
+            } => {
+                let by_session = self
+                    .state
+                    .access
+                    .sessions
+                    .iter()
+                    .find(|session| session.member_id == by)
+                    .unwrap()
+                    .session_id;
+                crate::access::decide_revoke_session(
+                    &self.state.access,
+                    self.state.roster(),
+                    role,
+                    by_session,
+                    member_id,
+                    session_id,
+                )
+            }
+            AccessCommand::ListSessions => panic!("not a change"),
+        }
     }
 
     /// Like [`Script::act`], in the same second as the action before: what later formats add
@@ -509,6 +555,28 @@ fn script() -> Stored {
     );
     // Format 2: the facilitator ends the second meeting.
     s.act_meanwhile(ann, json!({"type": "end_meeting"}));
+    // Format 3: the facilitator makes a new invite link and ends Bob's session (a lost
+    // laptop); Bob comes back through the new link under his name, a new session of his.
+    s.act(ann, json!({"type": "rotate_link", "link": "invite"}));
+    let bobs_session = s
+        .state
+        .access
+        .sessions
+        .iter()
+        .find(|session| session.member_id == bob)
+        .unwrap()
+        .session_id;
+    s.act(
+        ann,
+        json!({"type": "revoke_session", "member_id": bob, "session_id": bobs_session}),
+    );
+    s.presence(bob, false, PresenceReason::ConnectionLost);
+    let back = s.join(Credential::Invite {
+        secret: NEW_INVITE_SECRET.into(),
+        display_name: "Bob".into(),
+        observer: false,
+    });
+    assert_eq!(back, bob, "the same member");
     s.presence(bob, false, PresenceReason::ConnectionLost);
     // The whole second meeting's log, for the load from its first snapshot; the test loads the
     // scoring snapshot with the entries after `scoring_seq`.
@@ -559,7 +627,7 @@ fn write_golden(stored: &Stored) {
     std::fs::write(dir.join("wire-snapshot-last-for-cy.json"), pretty).unwrap();
     let secrets = json!({
         "facilitator_secret": FACILITATOR_SECRET,
-        "invite_secret": INVITE_SECRET,
+        "invite_secret": NEW_INVITE_SECRET,
         "member_tokens": stored.tokens.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
     });
     std::fs::write(
@@ -608,6 +676,7 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::PresenceChanged { .. } => "presence_changed",
         RoomEvent::GroupRenamed { .. } => "group_renamed",
         RoomEvent::TimeZoneSet { .. } => "time_zone_set",
+        RoomEvent::CallLinkSet { .. } => "call_link_set",
         RoomEvent::MemberRemoved { .. } => "member_removed",
         RoomEvent::RoleChanged { .. } => "role_changed",
         RoomEvent::HandRaised { .. } => "hand_raised",
@@ -620,6 +689,9 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::PracticeUpvoted { .. } => "practice_upvoted",
         RoomEvent::PracticeCommented { .. } => "practice_commented",
         RoomEvent::NextMeetingStarted { .. } => "next_meeting_started",
+        RoomEvent::LinkRotated { .. } => "link_rotated",
+        RoomEvent::SessionRevoked { .. } => "session_revoked",
+        RoomEvent::SessionStarted { .. } => "session_started",
         RoomEvent::RolePlay { change } => {
             let change = crate::stored::v1::RolePlayEvent::from(change);
             return format!("role_play/{}", variant_name(&change));
@@ -679,13 +751,16 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 4] = [
+const ADDED_KINDS: [(u32, &str); 7] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
     (2, "time_zone_set"),
+    (3, "link_rotated"),
+    (3, "session_revoked"),
+    (3, "session_started"),
 ];
-const PLAIN_KINDS: [&str; 16] = [
+const PLAIN_KINDS: [&str; 19] = [
     "member_added",
     "presence_changed",
     "group_renamed",
@@ -702,6 +777,9 @@ const PLAIN_KINDS: [&str; 16] = [
     "practice_upvoted",
     "practice_commented",
     "next_meeting_started",
+    "link_rotated",
+    "session_revoked",
+    "session_started",
 ];
 
 #[test]
@@ -748,7 +826,7 @@ fn every_golden_directory_loads_into_the_same_rooms() {
             let again = crate::stored::decode_snapshot(&bytes).unwrap();
             assert!(
                 again == *room,
-                "{dir}: room {index} written again in format 2 reads back the same"
+                "{dir}: room {index} written again in today's format reads back the same"
             );
         }
     }
@@ -763,50 +841,64 @@ const SNAPSHOTS: [&str; 4] = [
 const LOGS: [&str; 2] = ["log-meeting-1.jsonl", "log-meeting-2.jsonl"];
 
 /// An older record written again by today's code is the same JSON in today's format: its
-/// `format` is 2 and a snapshot's flow lists its dot votes (none); a format 2 record written
-/// again is the same bytes.
+/// `format` is today's, and a format 0 or 1 snapshot's flow lists its dot votes (none, since
+/// format 2 added them), and a snapshot has format 3's `access`: one session per member, with
+/// their token; a record differs in nothing else, since format 3 only added to format 2.
 #[test]
 fn stored_records_are_written_again_as_they_were() {
-    let in_format_2 = |bytes: &[u8], snapshot: bool| {
+    let in_todays_format = |bytes: &[u8], add_votes: bool| {
         let mut value: Value = serde_json::from_slice(bytes).unwrap();
-        value["format"] = json!(2);
-        if snapshot {
+        value["format"] = json!(crate::stored::FORMAT);
+        if add_votes {
             value["flow"]["votes"] = json!([]);
         }
+        // Format 3: each member has one session, the token they were given, numbered by the
+        // first four bytes of its hash; the links were never made anew.
+        let Some(members) = value["members"].as_array() else {
+            return value;
+        };
+        let sessions: Vec<Value> = members
+            .iter()
+            .map(|member| {
+                let hash = member["token_hash"].as_str().unwrap();
+                json!({
+                    "member_id": member["id"],
+                    "session_id": u32::from_str_radix(&hash[..8], 16).unwrap(),
+                    "token_hash": hash,
+                    "started_at_ms": member["joined_at_ms"],
+                    "last_seen_ms": member["joined_at_ms"],
+                })
+            })
+            .collect();
+        value["access"] = json!({"links": {"invite": 0, "facilitator": 0}, "sessions": sessions});
         value
     };
     let parse = |bytes: &[u8]| -> Value { serde_json::from_slice(bytes).unwrap() };
     for name in SNAPSHOTS {
-        for older in ["stored-v0", "stored-v1"] {
-            let record = read(older, name);
+        for dir in ["stored-v0", "stored-v1", "stored-v2"] {
+            let record = read(dir, name);
             let again =
                 crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&record).unwrap());
-            assert_eq!(parse(&again), in_format_2(&record, true), "{older}/{name}");
+            let before_votes = dir != "stored-v2";
+            assert_eq!(
+                parse(&again),
+                in_todays_format(&record, before_votes),
+                "{dir}/{name}"
+            );
         }
-        let v2 = read("stored-v2", name);
-        let again = crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&v2).unwrap());
-        assert!(again == v2, "stored-v2/{name} is written again as it was");
     }
     for name in LOGS {
-        for older in ["stored-v0", "stored-v1"] {
-            for (index, record) in read_log(older, name).iter().enumerate() {
+        for dir in ["stored-v0", "stored-v1", "stored-v2"] {
+            for (index, record) in read_log(dir, name).iter().enumerate() {
                 let again =
                     crate::stored::encode_event(&crate::stored::decode_event(record).unwrap());
                 let line = index + 1;
                 assert_eq!(
                     parse(&again),
-                    in_format_2(record, false),
-                    "{older}/{name}:{line}"
+                    in_todays_format(record, false),
+                    "{dir}/{name}:{line}"
                 );
             }
-        }
-        for (index, v2) in read_log("stored-v2", name).iter().enumerate() {
-            let again = crate::stored::encode_event(&crate::stored::decode_event(v2).unwrap());
-            assert!(
-                again == *v2,
-                "stored-v2/{name}:{} is written again as it was",
-                index + 1
-            );
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`state`]: the state machine: the fold of events into the room ([`RoomState::apply`]) and
 //!   the dispatch of member requests to the features, each handed what it needs.
 //! - [`membership`]: joins, tokens, presence and the facilitators' changes to the group.
+//!   [`access`]: the links' versions, the members' sessions, rotating and revoking them.
 //!   [`minutes`]: what a meeting leaves behind.
 //! - [`room`]: the shape of [`RoomState`]: the group, its members and each feature's state.
 //! - The features, each with its own state, rules and limits: [`roleplay`] (role play and
@@ -24,6 +25,7 @@
 //! - [`error`]: why a command was refused. [`limits`]: the limits the rules enforce, as plain
 //!   values. [`secret`]: secrets as the rules keep them, hashed.
 
+pub mod access;
 pub mod activity;
 pub mod command;
 pub mod commitments;
@@ -50,6 +52,6 @@ mod consistency_tests;
 #[cfg(test)]
 mod golden_tests;
 
-pub use command::{Change, Command, Query, SessionRequest, VoteCommand};
+pub use command::{AccessCommand, Change, Command, Query, SessionRequest, VoteCommand};
 pub use limits::{FlowLimits, RoomLimits};
 pub use state::{RoomError, RoomEvent, RoomState, StoredEvent};

@@ -1,7 +1,9 @@
 //! Joining and membership: who may join with which link, a member's token, presence, and the
 //! facilitators' changes to the group and its members.
 
-use roundtable_protocol::{self as wire, Credential, ErrorCode, MemberId, Role, UnixMs};
+use roundtable_protocol::{self as wire, Credential, ErrorCode, MemberId, Role, SessionId, UnixMs};
+
+use crate::access::{Session, session_id_of};
 
 use crate::command::MembershipCommand;
 use crate::error::RoomError;
@@ -26,7 +28,9 @@ pub struct FreshMember {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JoinDecision {
     pub member_id: MemberId,
-    /// The new member token, when the join created a member.
+    /// The session the connection joins as: the one of its token, or the one the join begins.
+    pub session_id: SessionId,
+    /// The new member token, when the join began a session.
     pub issued_token: Option<String>,
     pub events: Vec<RoomEvent>,
 }
@@ -39,6 +43,20 @@ pub fn decide_join(
     fresh: FreshMember,
     limits: &RoomLimits,
 ) -> Result<JoinDecision, RoomError> {
+    let fresh_session = session_id_of(fresh.token_hash);
+    if state
+        .access
+        .sessions
+        .iter()
+        .any(|session| session.session_id == fresh_session)
+    {
+        // Four bytes of a fresh token's hash equal to another session's: about once in four
+        // billion joins. Nothing changes; the next attempt draws another token.
+        return Err(RoomError::new(
+            ErrorCode::StorageUnavailable,
+            "the join could not be completed; please try again",
+        ));
+    }
     match credential {
         Credential::Facilitator {
             secret,
@@ -48,14 +66,18 @@ pub fn decide_join(
             require_secret(
                 secret,
                 state.group.facilitator_secret_hash,
-                "the facilitator secret is not this group's; check the facilitator link",
+                "the facilitator link no longer works (it was made anew, or is not this \
+                 group's); ask a facilitator of the group for the current one",
             )?;
             let existing = member_token
                 .as_deref()
-                .and_then(|token| member_by_token(state, token));
+                .and_then(|token| session_by_token(state, token));
             match existing {
-                Some(member) => Ok(rejoin_as_facilitator(member)),
-                None => add_member(state, fresh, display_name, Role::Facilitator, limits),
+                Some(session) => Ok(rejoin_as_facilitator(state, session)),
+                None => match sessionless_namesake(state, display_name, limits)? {
+                    Some(member) => Ok(come_back(member, fresh, Role::Facilitator)),
+                    None => add_member(state, fresh, display_name, Role::Facilitator, limits),
+                },
             }
         }
         Credential::Invite {
@@ -66,26 +88,73 @@ pub fn decide_join(
             require_secret(
                 secret,
                 state.group.invite_secret_hash,
-                "the invite secret is not this group's; ask the facilitator for a new link",
+                "the invite link no longer works (a facilitator made a new one, or it is not \
+                 this group's); ask the facilitator for the current invite link",
             )?;
             let role = if *observer {
                 Role::Observer
             } else {
                 Role::Member
             };
-            add_member(state, fresh, display_name, role, limits)
+            match sessionless_namesake(state, display_name, limits)? {
+                Some(member) if member.role == Role::Facilitator => Err(RoomError::new(
+                    ErrorCode::Forbidden,
+                    "a facilitator comes back through the facilitator link, not the invite link",
+                )),
+                Some(member) => Ok(come_back(member, fresh, member.role)),
+                None => add_member(state, fresh, display_name, role, limits),
+            }
         }
-        Credential::MemberToken { token } => match member_by_token(state, token) {
-            Some(member) => Ok(JoinDecision {
-                member_id: member.id,
+        Credential::MemberToken { token } => match session_by_token(state, token) {
+            Some(session) => Ok(JoinDecision {
+                member_id: session.member_id,
+                session_id: session.session_id,
                 issued_token: None,
                 events: Vec::new(),
             }),
             None => Err(RoomError::new(
                 ErrorCode::Unauthorized,
-                "this member token is not valid in this group (the member may have been removed)",
+                "this member token is not valid in this group (the member may have been \
+                 removed, or a facilitator ended this device's session)",
             )),
         },
+    }
+}
+
+/// The member called `display_name` (as [`text::same_name`] compares names) when every session
+/// of theirs was revoked: a join under their name through a link is them coming back.
+fn sessionless_namesake<'a>(
+    state: &'a RoomState,
+    display_name: &str,
+    limits: &RoomLimits,
+) -> Result<Option<&'a Member>, RoomError> {
+    let display_name = text::line("display name", display_name, limits.display_name_chars_max)?;
+    let form = text::same_name(&display_name);
+    Ok(state.members.iter().find(|member| {
+        text::same_name(&member.display_name) == form && !state.access.has_session(member.id)
+    }))
+}
+
+/// A member without a session comes back: a new session (and token) of the same member, a
+/// facilitator again when they came through the facilitator link.
+fn come_back(member: &Member, fresh: FreshMember, role: Role) -> JoinDecision {
+    let session_id = session_id_of(fresh.token_hash);
+    let mut events = vec![RoomEvent::SessionStarted {
+        member_id: member.id,
+        session_id,
+        token_hash: fresh.token_hash,
+    }];
+    if member.role != role {
+        events.push(RoomEvent::RoleChanged {
+            member_id: member.id,
+            role,
+        });
+    }
+    JoinDecision {
+        member_id: member.id,
+        session_id,
+        issued_token: Some(fresh.token),
+        events,
     }
 }
 
@@ -125,6 +194,8 @@ fn add_member(
     }
     Ok(JoinDecision {
         member_id: fresh.member_id,
+        // The fold numbers the member's first session the same way.
+        session_id: session_id_of(fresh.token_hash),
         issued_token: Some(fresh.token),
         events: vec![RoomEvent::MemberAdded {
             member_id: fresh.member_id,
@@ -136,17 +207,19 @@ fn add_member(
 }
 
 /// A member who comes back with the facilitator link is (or becomes) a facilitator.
-fn rejoin_as_facilitator(member: &Member) -> JoinDecision {
-    let events = if member.role == Role::Facilitator {
+fn rejoin_as_facilitator(state: &RoomState, session: &Session) -> JoinDecision {
+    let is_facilitator = state.role_of(session.member_id) == Some(Role::Facilitator);
+    let events = if is_facilitator {
         Vec::new()
     } else {
         vec![RoomEvent::RoleChanged {
-            member_id: member.id,
+            member_id: session.member_id,
             role: Role::Facilitator,
         }]
     };
     JoinDecision {
-        member_id: member.id,
+        member_id: session.member_id,
+        session_id: session.session_id,
         issued_token: None,
         events,
     }
@@ -161,14 +234,15 @@ fn require_secret(secret: &str, stored: SecretHash, refusal: &str) -> Result<(),
     }
 }
 
-/// The member whose token this is: the one lookup of a member token, for joins and for the
+/// The session whose token this is: the one lookup of a member token, for joins and for the
 /// HTTP exports.
+pub fn session_by_token<'a>(state: &'a RoomState, token: &str) -> Option<&'a Session> {
+    state.access.by_token(hash_secret(token))
+}
+
+/// The member whose token this is ([`session_by_token`]).
 pub fn member_by_token<'a>(state: &'a RoomState, token: &str) -> Option<&'a Member> {
-    let hash = hash_secret(token);
-    state
-        .members
-        .iter()
-        .find(|member| member.token_hash == hash)
+    session_by_token(state, token).and_then(|session| state.member(session.member_id))
 }
 
 /// The presence event for a member going online or offline, if it changes anything.
@@ -201,6 +275,7 @@ pub(crate) fn decide_membership(
     match command {
         MembershipCommand::RenameGroup { name } => rename_group(state, name, limits),
         MembershipCommand::SetTimeZone { time_zone } => set_time_zone(state, time_zone),
+        MembershipCommand::SetCallLink { url } => set_call_link(state, url.as_deref()),
         MembershipCommand::RemoveMember { member_id } => {
             remove_member(state, by, *member_id, now_ms)
         }
@@ -231,6 +306,16 @@ fn set_time_zone(state: &RoomState, time_zone: &str) -> Result<Vec<RoomEvent>, R
         return Ok(Vec::new());
     }
     Ok(vec![RoomEvent::TimeZoneSet { time_zone }])
+}
+
+/// The group's video call link: a checked https URL, or none. Setting the link it already has
+/// changes nothing.
+fn set_call_link(state: &RoomState, url: Option<&str>) -> Result<Vec<RoomEvent>, RoomError> {
+    let url = url.map(text::call_url).transpose()?;
+    if state.group.call_url == url {
+        return Ok(Vec::new());
+    }
+    Ok(vec![RoomEvent::CallLinkSet { url }])
 }
 
 fn remove_member(

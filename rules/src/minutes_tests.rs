@@ -126,6 +126,7 @@ fn minutes_hold_a_revealed_role_plays_comments_and_answers_and_no_scorer() {
             invite_secret_hash: hash_secret("i"),
             created_at_ms: 1_000,
             time_zone: None,
+            call_url: None,
         },
         MeetingId::random(),
         1_000,

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use roundtable_protocol::{self as wire, GroupId, MeetingId, MemberId, Role, Seq, UnixMs};
 
+use crate::access::Access;
 use crate::activity::Activity;
 use crate::commitments::{self, CommitmentBoard};
 use crate::flow::FlowState;
@@ -40,6 +41,8 @@ pub struct RoomState {
     pub seq: Seq,
     /// The meeting flow: agenda, template, timer, round, floor, problems (`flow` module).
     pub flow: FlowState,
+    /// The links' versions and the members' sessions (`access` module).
+    pub access: Access,
 }
 
 /// A peer group and its credentials (as hashes only).
@@ -52,6 +55,8 @@ pub struct Group {
     pub created_at_ms: UnixMs,
     /// The IANA time zone the minutes are written in; UTC when `None`.
     pub time_zone: Option<String>,
+    /// The group's video call link (https), checked by [`crate::text::call_url`].
+    pub call_url: Option<String>,
 }
 
 impl RoomState {
@@ -76,6 +81,7 @@ impl RoomState {
             seq: 0,
             // The first meeting starts from the default template.
             flow: FlowState::default(),
+            access: Access::default(),
         }
     }
 

@@ -30,7 +30,7 @@ use crate::roleplay::{Submission as ScoreForm, SubmissionSlot};
 pub use crate::error::RoomError;
 pub use crate::event::{RoomEvent, StoredEvent};
 pub use crate::membership::{
-    FreshMember, JoinDecision, decide_join, decide_presence, member_by_token,
+    FreshMember, JoinDecision, decide_join, decide_presence, member_by_token, session_by_token,
 };
 pub use crate::room::{Group, RoomState};
 pub use crate::roster::{Audience, Meeting, Member, Roster, require_facilitator};
@@ -63,6 +63,10 @@ impl RoomState {
                         token_hash: *token_hash,
                         joined_at_ms: at_ms,
                     });
+                    // The member's first session, numbered from its token as the join numbered it.
+                    let session_id = crate::access::session_id_of(*token_hash);
+                    self.access
+                        .begin(*member_id, session_id, *token_hash, at_ms);
                 }
             }
             RoomEvent::PresenceChanged {
@@ -70,6 +74,7 @@ impl RoomState {
             } => self.set_online(*member_id, *online),
             RoomEvent::GroupRenamed { name } => self.group.name = name.clone(),
             RoomEvent::TimeZoneSet { time_zone } => self.group.time_zone = Some(time_zone.clone()),
+            RoomEvent::CallLinkSet { url } => self.group.call_url = url.clone(),
             RoomEvent::MemberRemoved { member_id } => self.remove_member(*member_id),
             RoomEvent::RoleChanged { member_id, role } => {
                 if let Some(member) = self.member_mut(*member_id) {
@@ -114,6 +119,33 @@ impl RoomState {
             }
             RoomEvent::RolePlay { change } => self.role_play.apply(change),
             RoomEvent::Flow { event } => self.flow.apply(at_ms, event),
+            RoomEvent::LinkRotated {
+                link,
+                version,
+                secret_hash,
+            } => {
+                match link {
+                    wire::LinkKind::Invite => self.group.invite_secret_hash = *secret_hash,
+                    wire::LinkKind::Facilitator => {
+                        self.group.facilitator_secret_hash = *secret_hash;
+                    }
+                }
+                self.access.rotated(*link, *version);
+            }
+            RoomEvent::SessionRevoked {
+                member_id,
+                session_id,
+            } => self.access.revoke(*member_id, *session_id),
+            RoomEvent::SessionStarted {
+                member_id,
+                session_id,
+                token_hash,
+            } => {
+                if self.member(*member_id).is_some() {
+                    self.access
+                        .begin(*member_id, *session_id, *token_hash, at_ms);
+                }
+            }
         }
     }
 
@@ -136,6 +168,7 @@ impl RoomState {
         self.commitments.remove_owner(member_id);
         self.activity.remove_member(member_id);
         self.role_play.forget_member(member_id);
+        self.access.remove_member(member_id);
     }
 
     /// Ends the current meeting (its minutes are kept) and starts the next at `at_ms`.
@@ -204,6 +237,8 @@ impl RoomState {
         }
         self.flow.check_invariants()?;
         self.flow.votes.check_invariants(&self.flow)?;
+        self.access
+            .check_invariants(|member_id| ids.contains(&member_id))?;
         self.role_play.check_invariants()
     }
 }
@@ -422,6 +457,18 @@ fn commitments_from_chosen_suggestions(
 }
 
 impl RoomState {
+    /// Notes that a connection of a member's session joined or left at `at_ms`
+    /// ([`crate::access::Session::last_seen_ms`]): with the scorers' bag below, the only
+    /// changes to a room that are not events.
+    pub fn session_seen(
+        &mut self,
+        member_id: MemberId,
+        session_id: wire::SessionId,
+        at_ms: UnixMs,
+    ) {
+        self.access.seen(member_id, session_id, at_ms);
+    }
+
     /// Puts a scorer's form into the role play's bag ([`crate::roleplay::RolePlayState::put_submission`]):
     /// the one change to a room that is not an event.
     pub fn put_submission(&mut self, slot: SubmissionSlot, submission: ScoreForm) {

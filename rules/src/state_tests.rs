@@ -23,6 +23,7 @@ fn new_room() -> RoomState {
             invite_secret_hash: hash_secret(INVITE_SECRET),
             created_at_ms: 1_000,
             time_zone: None,
+            call_url: None,
         },
         MeetingId::random(),
         1_000,
@@ -279,6 +280,60 @@ fn facilitator_rules_hold() {
     apply_all(&mut state, &removal, 6_000);
     assert!(state.member(fran).is_none() && state.hands.is_empty() && state.online.is_empty());
     state.check_invariants().unwrap();
+}
+
+#[test]
+fn facilitators_set_and_remove_the_call_link_and_everyone_sees_it() {
+    let mut state = new_room();
+    let limits = RoomLimits::default();
+    let fran = join(&mut state, facilitator("Fran")).unwrap().member_id;
+    let ann = join(&mut state, invite("Ann")).unwrap().member_id;
+    let set = |url: Option<&str>| Request::SetCallLink {
+        url: url.map(String::from),
+    };
+    let link = "https://meet.jit.si/FridaySalesPeers";
+
+    let by_member = decide(&state, ann, &set(Some(link)), &limits, 7_000);
+    assert_eq!(by_member.unwrap_err().code, ErrorCode::Forbidden);
+    let not_https = decide(
+        &state,
+        fran,
+        &set(Some("http://meet.jit.si/x")),
+        &limits,
+        7_000,
+    );
+    assert_eq!(not_https.unwrap_err().code, ErrorCode::Invalid);
+    assert_eq!(state.group.call_url, None, "refusals change nothing");
+
+    let events = decide(
+        &state,
+        fran,
+        &set(Some(&format!(" {link} "))),
+        &limits,
+        7_000,
+    )
+    .unwrap();
+    assert_eq!(
+        events,
+        vec![RoomEvent::CallLinkSet {
+            url: Some(link.into())
+        }],
+        "the link is stored trimmed"
+    );
+    apply_all(&mut state, &events, 7_000);
+    assert_eq!(
+        state.to_wire_snapshot_for(ann).group.call_url.as_deref(),
+        Some(link)
+    );
+    assert_eq!(
+        decide(&state, fran, &set(Some(link)), &limits, 7_000).unwrap(),
+        Vec::new(),
+        "the same link again is no change"
+    );
+    let events = decide(&state, fran, &set(None), &limits, 8_000).unwrap();
+    assert_eq!(events, vec![RoomEvent::CallLinkSet { url: None }]);
+    apply_all(&mut state, &events, 8_000);
+    assert_eq!(state.to_wire_snapshot_for(ann).group.call_url, None);
 }
 
 #[test]

@@ -141,6 +141,67 @@ pub fn time_zone(name: &str) -> Result<String, RoomError> {
     Ok(name.to_string())
 }
 
+/// Longest video call link: meeting links with passcodes are well under 200 characters.
+pub const CALL_URL_CHARS_MAX: usize = 500;
+
+/// A video call link: an `https` URL of any video service (Zoom, Meet, Teams, Jitsi, ...),
+/// trimmed, with a host, without user credentials, in printable ASCII (a browser copies a link
+/// percent-encoded, and non-ASCII hosts in their `xn--` form). Anything else could be a script
+/// (`javascript:`), a page that is not encrypted, or text that looks like another address.
+pub fn call_url(url: &str) -> Result<String, RoomError> {
+    let refuse = |why: &str| {
+        Err(RoomError::new(
+            ErrorCode::Invalid,
+            format!("the call link {why}"),
+        ))
+    };
+    let url = url.trim();
+    if url.chars().count() > CALL_URL_CHARS_MAX {
+        return refuse(&format!(
+            "is too long (at most {CALL_URL_CHARS_MAX} characters)"
+        ));
+    }
+    let Some(rest) = url
+        .get(..8)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
+        .map(|_| &url[8..])
+    else {
+        return refuse("must start with https://");
+    };
+    if let Some(bad) = rest.chars().find(|c| {
+        !c.is_ascii_graphic() || matches!(c, '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}')
+    }) {
+        return refuse(&format!(
+            "cannot hold {bad:?} (paste it as the video service gives it)"
+        ));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return refuse("must not hold a user name or password");
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let port = authority
+        .rsplit_once(']')
+        .map_or(authority, |(_, after)| after);
+    let port_ok = match port.rsplit_once(':') {
+        Some((_, digits)) if !authority.starts_with('[') || port.starts_with(':') => {
+            !digits.is_empty() && digits.len() <= 5 && digits.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => true,
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    if !host_ok || !port_ok {
+        return refuse("has no valid host (such as https://meet.example.com/abc)");
+    }
+    Ok(format!("https://{rest}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,5 +311,49 @@ mod tests {
         }
         assert_eq!(same_name("Ann  Lee"), same_name("ann lee"));
         assert_ne!(same_name("Fran"), same_name("Frank"));
+    }
+    #[test]
+    fn call_links_are_https_urls_of_any_service() {
+        for good in [
+            "https://us02web.zoom.us/j/85412345678?pwd=aBcD1234",
+            "https://meet.google.com/abc-defg-hij",
+            "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0",
+            "https://meet.jit.si/FridaySalesPeers",
+            "https://video.example.com:8443/room#lobby",
+            "https://[2001:db8::1]:443/call",
+        ] {
+            assert_eq!(call_url(good).unwrap(), good);
+        }
+        assert_eq!(
+            call_url("  HTTPS://Meet.Example.com/x ").unwrap(),
+            "https://Meet.Example.com/x"
+        );
+        let refused = |url: &str| message(call_url(url));
+        assert_eq!(
+            refused("http://meet.example.com/x"),
+            "the call link must start with https://"
+        );
+        assert_eq!(
+            refused("javascript:alert(1)"),
+            "the call link must start with https://"
+        );
+        assert_eq!(
+            refused("meet.example.com"),
+            "the call link must start with https://"
+        );
+        assert!(refused("https://").contains("no valid host"));
+        assert!(refused("https:///path").contains("no valid host"));
+        assert!(refused("https://exa mple.com").contains("' '"));
+        assert!(refused("https://example.com/\u{202e}gpj").contains("cannot hold"));
+        assert!(refused("https://münchen.de/call").contains("cannot hold"));
+        assert!(refused("https://example.com/<script>").contains("cannot hold"));
+        assert!(refused("https://user:pass@evil.example/").contains("user name or password"));
+        assert!(refused("https://example.com:99999999/").contains("no valid host"));
+        assert!(refused("https://example.com:/").contains("no valid host"));
+        let long = format!("https://example.com/{}", "a".repeat(CALL_URL_CHARS_MAX));
+        assert_eq!(
+            refused(&long),
+            "the call link is too long (at most 500 characters)"
+        );
     }
 }

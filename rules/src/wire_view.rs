@@ -19,6 +19,8 @@ impl RoomState {
                 group_id: self.group.id,
                 name: self.group.name.clone(),
                 time_zone: self.group.time_zone.clone(),
+                call_url: self.group.call_url.clone(),
+                links: self.access.links,
             },
             meeting: wire::MeetingInfo {
                 meeting_id: self.meeting.id,
@@ -78,6 +80,7 @@ impl RoomEvent {
             PresenceChanged { member_id, online, reason },
             GroupRenamed { name },
             TimeZoneSet { time_zone },
+            CallLinkSet { url },
             MemberRemoved { member_id },
             RoleChanged { member_id, role },
             HandRaised { member_id },
@@ -119,6 +122,26 @@ impl RoomEvent {
                 }
             }
             RoomEvent::Flow { event } => event.to_wire(),
+            // The new secret's hash stays on the server; the secret itself was never here.
+            RoomEvent::LinkRotated { link, version, .. } => wire::Event::LinkRotated {
+                link: *link,
+                version: *version,
+            },
+            RoomEvent::SessionRevoked {
+                member_id,
+                session_id,
+            } => wire::Event::SessionRevoked {
+                member_id: *member_id,
+                session_id: *session_id,
+            },
+            RoomEvent::SessionStarted {
+                member_id,
+                session_id,
+                ..
+            } => wire::Event::SessionStarted {
+                member_id: *member_id,
+                session_id: *session_id,
+            },
         )
     }
 

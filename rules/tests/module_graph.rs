@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["membership", "minutes"],
     &["room"],
     &[
+        "access",
         "activity",
         "commitments",
         "practices",

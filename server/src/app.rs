@@ -54,6 +54,7 @@ impl App {
             clock: Arc::clone(&clock),
             shutdown: shutdown.clone(),
             lease_owner: new_lease_owner(),
+            public_base: Arc::from(public_base.as_str()),
         });
         App {
             config,

@@ -65,8 +65,22 @@ pub struct Config {
     #[arg(long, env = "ROUNDTABLE_WEB_DIR", default_value_os_t = default_web_dir())]
     pub web_dir: PathBuf,
 
+    /// How log lines are written to standard error: `text` for people (coloured only when
+    /// standard error is a terminal), `json` for log collectors (one JSON object per line).
+    #[arg(long, env = "ROUNDTABLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(flatten)]
     pub limits: Limits,
+}
+
+/// The form of the server's log lines (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event, for people.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// Every limit the server enforces. Each has a named default and gives a typed error when
@@ -175,6 +189,21 @@ pub struct Limits {
     /// Most time one extend may add or take away, in seconds.
     #[arg(long, env = "ROUNDTABLE_TIMER_EXTEND_SECONDS_MAX", default_value_t = Limits::TIMER_EXTEND_SECONDS_MAX)]
     pub timer_extend_seconds_max: u64,
+
+    /// Seconds a connection may go without its socket taking a single byte of what the server
+    /// has to write (events, answers, pongs) before it is closed and its room slot freed,
+    /// joined or not. The web client itself gives a link up after 4 s without a pong, so a
+    /// socket that takes nothing for this long belongs to no working client.
+    #[arg(long, env = "ROUNDTABLE_WRITE_STALL_SECONDS", default_value_t = Limits::WRITE_STALL_SECONDS,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub write_stall_seconds: u64,
+
+    /// Seconds a new connection has, from its accept, to send a whole request head (the
+    /// WebSocket upgrade included); then it is closed. On a kept-alive connection, each next
+    /// request's head has as long, counted from the previous response.
+    #[arg(long, env = "ROUNDTABLE_REQUEST_HEAD_SECONDS", default_value_t = Limits::REQUEST_HEAD_SECONDS,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub request_head_seconds: u64,
 }
 
 impl Limits {
@@ -203,6 +232,8 @@ impl Limits {
     pub const SPEAKERS_PER_ROUND_MAX: usize = FlowLimits::SPEAKERS_PER_ROUND_MAX;
     pub const TIME_BOX_SECONDS_MAX: u64 = FlowLimits::TIME_BOX_SECONDS_MAX;
     pub const TIMER_EXTEND_SECONDS_MAX: u64 = FlowLimits::TIMER_EXTEND_SECONDS_MAX;
+    pub const WRITE_STALL_SECONDS: u64 = 10;
+    pub const REQUEST_HEAD_SECONDS: u64 = 10;
 
     /// The limits the room's rules enforce, from these flags.
     pub fn rules(&self) -> RoomLimits {
@@ -245,6 +276,16 @@ impl Limits {
         Duration::from_millis((self.room_lease_ms / 3).max(1))
     }
 
+    /// The longest a connection's socket may take no byte of a pending write.
+    pub fn write_stall(&self) -> Duration {
+        Duration::from_secs(self.write_stall_seconds)
+    }
+
+    /// The longest a request's head may take to arrive.
+    pub fn request_head(&self) -> Duration {
+        Duration::from_secs(self.request_head_seconds)
+    }
+
     pub fn log_retention_ms(&self) -> u64 {
         self.log_retention_hours.saturating_mul(60 * 60 * 1000)
     }
@@ -278,6 +319,8 @@ impl Default for Limits {
             speakers_per_round_max: Self::SPEAKERS_PER_ROUND_MAX,
             time_box_seconds_max: Self::TIME_BOX_SECONDS_MAX,
             timer_extend_seconds_max: Self::TIMER_EXTEND_SECONDS_MAX,
+            write_stall_seconds: Self::WRITE_STALL_SECONDS,
+            request_head_seconds: Self::REQUEST_HEAD_SECONDS,
         }
     }
 }
@@ -300,6 +343,7 @@ impl Config {
             public_url: None,
             allowed_origins: Vec::new(),
             web_dir: default_web_dir(),
+            log_format: LogFormat::Text,
             limits: Limits::default(),
         }
     }
@@ -333,6 +377,32 @@ mod tests {
                 error.to_string().contains("--store-cache-mib"),
                 "{refused}: {error}"
             );
+        }
+    }
+
+    #[test]
+    fn the_write_stall_and_request_head_deadlines_default_to_ten_seconds_and_refuse_zero() {
+        let config = Config::try_parse_from(["roundtable"]).expect("defaults parse");
+        assert_eq!(config.limits.write_stall(), Duration::from_secs(10));
+        assert_eq!(config.limits.request_head(), Duration::from_secs(10));
+        let config = Config::try_parse_from([
+            "roundtable",
+            "--write-stall-seconds",
+            "3",
+            "--request-head-seconds",
+            "4",
+        ])
+        .expect("parses");
+        assert_eq!(
+            (
+                config.limits.write_stall_seconds,
+                config.limits.request_head_seconds
+            ),
+            (3, 4)
+        );
+        for flag in ["--write-stall-seconds", "--request-head-seconds"] {
+            let error = Config::try_parse_from(["roundtable", flag, "0"]).expect_err("refused");
+            assert!(error.to_string().contains(flag), "{error}");
         }
     }
 }

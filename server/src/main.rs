@@ -7,18 +7,15 @@ use roundtable_server::{Config, Server, logging};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(logging::env_filter(
-            &std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-        ))
-        .init();
+    logging::init(config.log_format);
     raise_open_files_limit();
     let server = Server::bind(config).await?;
+    let stop = stop_signal();
     println!(
         "Roundtable is running. Open {}/ in a browser.",
         server.public_base()
     );
-    server.run(stop_signal()).await
+    server.run(stop).await
 }
 
 /// Every connection is a file descriptor, and the soft limit is often 1,024: it goes up to the
@@ -30,24 +27,34 @@ fn raise_open_files_limit() {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// A future that completes on Ctrl-C (SIGINT) or SIGTERM. On Unix the handlers are installed
+/// when this is called, not when the future is first polled, so a signal that arrives once the
+/// server has printed its address already stops it gracefully.
+#[cfg(unix)]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        let next = |signal: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match signal {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = next(interrupt) => {}
+            () = next(terminate) => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+    }
+}
+
+/// A future that completes on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

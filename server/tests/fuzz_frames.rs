@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use roundtable_protocol::{
     ClientFrame, Credential, GroupId, MeetingId, MemberId, PresenceReason, Reaction, RolePlayId,
 };
+use roundtable_rules::access;
 use roundtable_rules::command::Command;
 use roundtable_rules::reactions::ReactionLimiter;
 use roundtable_rules::roleplay::{self, Fresh, SubmissionSlot};
@@ -19,7 +20,7 @@ use roundtable_rules::state::{
     FreshMember, Group, RoomState, decide, decide_join, decide_next_meeting, decide_presence,
     decide_tick,
 };
-use roundtable_rules::{RoomEvent, RoomLimits};
+use roundtable_rules::{AccessCommand, RoomError, RoomEvent, RoomLimits};
 use roundtable_server::transport::parse::parse_frame;
 use serde_json::Value;
 use uuid::Uuid;
@@ -138,6 +139,7 @@ impl Room {
             invite_secret_hash: hash_secret("i"),
             created_at_ms: 1_764_000_000_000,
             time_zone: None,
+            call_url: None,
         };
         let mut room = Room {
             state: RoomState::new_group(group, MeetingId::random(), 1_764_000_000_000),
@@ -205,6 +207,42 @@ impl Room {
         }
     }
 
+    /// A request about the links or sessions, as the room actor decides it: a new link's
+    /// secret is drawn, and the asker asks from their first session.
+    fn access(&self, by: MemberId, command: AccessCommand) -> Result<Vec<RoomEvent>, RoomError> {
+        let role = self.state.roster().require_member_role(by)?;
+        match command {
+            AccessCommand::RotateLink { link } => {
+                let hash = hash_secret(&Uuid::new_v4().to_string());
+                access::decide_rotate_link(&self.state.access, role, link, hash)
+            }
+            AccessCommand::ListSessions => {
+                access::sessions_view(&self.state.access, role, |_, _| 1, self.now_ms)
+                    .map(|_| Vec::new())
+            }
+            AccessCommand::RevokeSession {
+                member_id,
+                session_id,
+            } => {
+                let by_session = self
+                    .state
+                    .access
+                    .sessions
+                    .iter()
+                    .find(|session| session.member_id == by)
+                    .map_or(0, |session| session.session_id);
+                access::decide_revoke_session(
+                    &self.state.access,
+                    self.state.roster(),
+                    role,
+                    by_session,
+                    member_id,
+                    session_id,
+                )
+            }
+        }
+    }
+
     /// Runs one request as the room actor does; a refusal must change nothing. Answers
     /// whether the room changed.
     fn run(&mut self, by: MemberId, frame: ClientFrame, rng: &mut Rng) -> bool {
@@ -246,6 +284,7 @@ impl Room {
                 }
             }
             Command::StartNextMeeting => decide_next_meeting(&self.state, by, MeetingId::random()),
+            Command::Access(command) => self.access(by, *command),
             Command::React(reaction) => {
                 let reaction: Reaction = *reaction;
                 let _ = self

@@ -8,7 +8,7 @@ mod support;
 use roundtable_protocol::{
     AgendaItem, AgendaItemStatus, ErrorCode, Event, EventFrame, MeetingList, Request, ServerMessage,
 };
-use support::{TestServer, create_group, http_get};
+use support::{TestClient, TestServer, create_group, http_get};
 
 fn status_change(frame: &EventFrame) -> Option<(u32, AgendaItemStatus)> {
     match frame.event {
@@ -26,9 +26,9 @@ async fn next_back_and_end_meeting_run_the_meeting_for_everyone_and_survive_a_re
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = support::TestClient::connect(server.addr).await;
+    let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
-    let mut ann = support::TestClient::connect(server.addr).await;
+    let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
 
     // Next with nothing current starts the first item; Ann sees it with its server time.
@@ -56,7 +56,7 @@ async fn next_back_and_end_meeting_run_the_meeting_for_everyone_and_survive_a_re
     let fran_credential = fran.token_credential();
     server.stop().await;
     let server = TestServer::start(dir.path()).await;
-    let mut ann = support::TestClient::connect(server.addr).await;
+    let mut ann = TestClient::connect(server.addr).await;
     let snapshot = ann
         .join(group.group_id, credential.clone(), None)
         .await
@@ -72,7 +72,7 @@ async fn next_back_and_end_meeting_run_the_meeting_for_everyone_and_survive_a_re
     assert_eq!(second.current_since_ms, None);
 
     // End meeting: a hand is lowered, the item waits again, and Ann hears it.
-    let mut fran = support::TestClient::connect(server.addr).await;
+    let mut fran = TestClient::connect(server.addr).await;
     fran.join(group.group_id, fran_credential.clone(), None)
         .await
         .unwrap();
@@ -88,7 +88,7 @@ async fn next_back_and_end_meeting_run_the_meeting_for_everyone_and_survive_a_re
     let ended = ann
         .event_where(|frame| matches!(frame.event, Event::MeetingEnded))
         .await;
-    let mut fran_tab = support::TestClient::connect(server.addr).await;
+    let mut fran_tab = TestClient::connect(server.addr).await;
     let snapshot = fran_tab
         .join(group.group_id, fran_credential, None)
         .await
@@ -172,7 +172,7 @@ async fn the_minutes_give_times_in_the_groups_time_zone_and_name_it() {
         .unwrap()
         .1
         .to_string();
-    let mut fran = support::TestClient::connect(server.addr).await;
+    let mut fran = TestClient::connect(server.addr).await;
     let snapshot = fran
         .join(
             created.group_id,
@@ -230,5 +230,68 @@ async fn the_minutes_give_times_in_the_groups_time_zone_and_name_it() {
     let csv = format!("/api/groups/{}/commitments.csv", created.group_id);
     let (_, table) = http_get(server.addr, &csv, Some(&secret)).await;
     assert!(table.contains("Europe/Berlin (UTC+0"), "{table}");
+    server.stop().await;
+}
+
+/// The group's video call link: a facilitator sets it, every member sees the event and finds
+/// it in a new snapshot, also after a restart; a member cannot set it, and a link that is not
+/// https is refused and changes nothing.
+#[tokio::test]
+async fn the_call_link_reaches_everyone_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Call Peers").await;
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    let mut ann = TestClient::connect(server.addr).await;
+    ann.join_as_member(&group, "Ann").await;
+    let link = "https://meet.jit.si/CallPeers";
+    let set = |url: Option<&str>| Request::SetCallLink {
+        url: url.map(String::from),
+    };
+
+    ann.fails(set(Some(link)), ErrorCode::Forbidden).await;
+    for bad in [
+        "http://meet.jit.si/x",
+        "javascript:alert(1)",
+        "https://a:b@evil.example/",
+    ] {
+        let message = fran.fails(set(Some(bad)), ErrorCode::Invalid).await;
+        assert!(message.starts_with("the call link "), "{message}");
+    }
+    fran.ok(set(Some(link))).await;
+    let seen = ann
+        .event_where(|frame| matches!(&frame.event, Event::CallLinkSet { .. }))
+        .await;
+    assert!(matches!(&seen.event, Event::CallLinkSet { url } if url.as_deref() == Some(link)));
+    assert_eq!(
+        ann.events()
+            .iter()
+            .filter(|frame| matches!(&frame.event, Event::CallLinkSet { .. }))
+            .count(),
+        1,
+        "refusals sent nothing"
+    );
+    let (ann_token, fran_token) = (ann.token_credential(), fran.token_credential());
+    server.stop().await;
+
+    let server = TestServer::start(dir.path()).await;
+    let mut ann = TestClient::connect(server.addr).await;
+    let snapshot = ann
+        .join(group.group_id, ann_token, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot.group.call_url.as_deref(), Some(link));
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join(group.group_id, fran_token, None)
+        .await
+        .unwrap()
+        .unwrap();
+    fran.ok(set(None)).await;
+    let removed = ann
+        .event_where(|frame| matches!(&frame.event, Event::CallLinkSet { .. }))
+        .await;
+    assert!(matches!(&removed.event, Event::CallLinkSet { url: None }));
     server.stop().await;
 }

@@ -32,6 +32,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
             invite_secret_hash,
             created_at_ms: 0,
             time_zone: None,
+            call_url: None,
         },
         meeting_id,
         0,
@@ -53,6 +54,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         clock: Arc::new(SystemClock),
         shutdown,
         lease_owner: Arc::from("slow-consumer-test"),
+        public_base: Arc::from("http://127.0.0.1:1"),
     });
 
     // The slow one joins and never reads its queue.

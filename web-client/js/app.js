@@ -55,7 +55,8 @@ function openGroup(groupId) {
   // The links this page hands out name the group after the secret, so the join page can too.
   const named = fragment.get('group');
   if (named && (invite || facilitator)) updateGroupMemory(groupId, { group_name: named.slice(0, 200) });
-  if (invite) updateGroupMemory(groupId, { invite_secret: invite });
+  // Which version of the invite link this is becomes known when a join with it succeeds.
+  if (invite) updateGroupMemory(groupId, { invite_secret: invite, invite_version: undefined });
   if (facilitator) updateGroupMemory(groupId, { facilitator_secret: facilitator });
   if (location.hash) history.replaceState(null, '', `/g/${groupId}`);
 
@@ -117,6 +118,8 @@ function askName(groupId, mode, previous = {}) {
  */
 function enterRoom(groupId, firstCredential, typed) {
   let credential = firstCredential;
+  /** Set while a join with the invite link waits for its snapshot, which says the link's version. */
+  let joinedWithInvite = false;
   const store = new RoomStore(FEATURES);
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   /** @type {CatchUp[]} */
@@ -136,6 +139,7 @@ function enterRoom(groupId, firstCredential, typed) {
       catchUps.push(joined.catch_up);
       const memory = loadGroupMemory(groupId);
       const token = joined.member_token ?? memory.member_token;
+      joinedWithInvite = credential.kind === 'invite';
       // From now on the member token is the credential: a link's secret would create a new
       // member at every reconnect.
       if (token) {
@@ -145,7 +149,12 @@ function enterRoom(groupId, firstCredential, typed) {
       store.setJoined(joined);
     },
     onRoomMessage: (message) => {
-      if (message.type === 'snapshot') store.applySnapshot(message);
+      if (message.type === 'snapshot') {
+        store.applySnapshot(message);
+        // The invite link just worked: it is the current one.
+        if (joinedWithInvite) updateGroupMemory(groupId, { invite_version: message.group.links?.invite ?? 0 });
+        joinedWithInvite = false;
+      }
       else if (message.type === 'event') store.applyEvent(message);
       // Remember the names as the room has them, for the landing page and the next join.
       const me = store.me();
@@ -156,8 +165,11 @@ function enterRoom(groupId, firstCredential, typed) {
       }
     },
     onStatus: (status) => {
-      // A removed member's token no longer works; forget it so a reload does not try it.
-      if (status.closing_reason === 'removed') updateGroupMemory(groupId, { member_token: undefined, member_id: undefined });
+      // A removed member's token, or a revoked session's, no longer works; forget it so a
+      // reload does not try it.
+      if (status.closing_reason === 'removed' || status.closing_reason === 'session_revoked') {
+        updateGroupMemory(groupId, { member_token: undefined, member_id: undefined });
+      }
       room?.setStatus(status);
     },
     onServerError: (error) => toast(`The server refused a message: ${error.message}.`),
@@ -195,7 +207,7 @@ function refused(groupId, credential, error, typed) {
     updateGroupMemory(groupId, { member_token: undefined, member_id: undefined });
     const memory = loadGroupMemory(groupId);
     if (memory.invite_secret && error.code === 'unauthorized') {
-      askName(groupId, 'invite', { error: 'This browser is no longer a member of the group (perhaps you were removed). Join again with your name.' });
+      askName(groupId, 'invite', { error: 'This browser is no longer a member of the group (perhaps you were removed, or a facilitator ended this device\'s session). Join again with your name.' });
     } else {
       showDeadEnd(root, 'You are no longer in this group', `${error.message}. Ask the facilitator for a new invite link.`);
     }

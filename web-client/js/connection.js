@@ -89,7 +89,7 @@ export class RequestError extends Error {
  */
 
 /** Reasons after which reconnecting cannot help. */
-const FINAL_CLOSE_REASONS = new Set(['removed', 'policy_violation', 'unsupported_version']);
+const FINAL_CLOSE_REASONS = new Set(['removed', 'policy_violation', 'unsupported_version', 'session_revoked']);
 /** Join errors that are worth retrying later: the server or room is busy or restarting. */
 const RETRYABLE_JOIN_ERRORS = new Set([
   'room_full', 'server_busy', 'storage_unavailable', 'shutting_down', 'internal', 'rate_limited',

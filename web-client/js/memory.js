@@ -5,7 +5,9 @@
 //
 // The facilitator secret is kept only until the join that uses it succeeds: from then on the
 // member token is enough to come back, and a stolen laptop profile should not hand out the
-// power to make new facilitators.
+// power to make new facilitators. The invite secret is kept with the link's version when this
+// browser knows it (the group's first link, one it joined with, one it made anew), so the room
+// shows it only while it still works (the snapshot's `group.links`).
 
 /**
  * @typedef {object} GroupMemory
@@ -14,6 +16,7 @@
  * @property {string} [display_name]
  * @property {string} [group_name] As last seen, to list the group on the landing page.
  * @property {string} [invite_secret]
+ * @property {number} [invite_version] The invite link's version `invite_secret` belongs to.
  * @property {string} [facilitator_secret] Only between reading the link and the first join.
  */
 

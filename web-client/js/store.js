@@ -51,7 +51,7 @@
 
 /**
  * The event kinds the core store handles itself; every other kind belongs to a feature module.
- * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'time_zone_set' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered'} CoreKind
+ * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'time_zone_set' | 'call_link_set' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered' | 'link_rotated'} CoreKind
  */
 
 /** @type {{ [K in CoreKind]: (state: RoomState, event: Extract<RoomEvent, { kind: K }>) => void }} */
@@ -71,6 +71,10 @@ const CORE_EVENTS = {
   time_zone_set(state, event) {
     state.group.time_zone = event.time_zone;
   },
+  call_link_set(state, event) {
+    if (event.url) state.group.call_url = event.url;
+    else delete state.group.call_url;
+  },
   member_removed(state, event) {
     state.members = state.members.filter((member) => member.member_id !== event.member_id);
     state.hands = state.hands.filter((id) => id !== event.member_id);
@@ -85,6 +89,9 @@ const CORE_EVENTS = {
   hand_lowered(state, event) {
     state.hands = state.hands.filter((id) => id !== event.member_id);
   },
+  link_rotated(state, event) {
+    state.group.links = { invite: 0, facilitator: 0, ...state.group.links, [event.link]: event.version };
+  },
 };
 
 /**
@@ -97,7 +104,7 @@ export function roomFromSnapshot(snapshot, features) {
   /** @type {RoomState} */
   const state = {
     seq: snapshot.seq,
-    group: { ...snapshot.group },
+    group: { ...snapshot.group, ...(snapshot.group.links ? { links: { ...snapshot.group.links } } : {}) },
     meeting: { ...snapshot.meeting },
     members: snapshot.members.map((member) => ({ ...member })),
     hands: [...snapshot.hands],

@@ -189,6 +189,38 @@ export function confirmDialog(title, body, confirmLabel, keepLabel = 'Cancel') {
   });
 }
 
+/**
+ * Like `confirmDialog`, with checkboxes for what may go with the action ("Also make a new
+ * invite link"); resolves whether it was confirmed and the ids of the boxes ticked.
+ * @param {string} title
+ * @param {string} body
+ * @param {string} confirmLabel
+ * @param {{ id: string, label: string, checked: boolean }[]} options
+ * @returns {Promise<{ confirmed: boolean, ticked: Set<string> }>}
+ */
+export function confirmWithOptions(title, body, confirmLabel, options) {
+  return new Promise((resolve) => {
+    const confirmButton = h('button', { type: 'submit', value: 'confirm', class: 'button danger' }, confirmLabel);
+    const cancelButton = h('button', { type: 'submit', value: 'cancel', class: 'button secondary' }, 'Cancel');
+    const boxes = options.map((option) => h('input', { type: 'checkbox', id: `dialog-option-${option.id}`, checked: option.checked }));
+    const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'dialog-title' },
+      h('form', { method: 'dialog' },
+        h('h2', { id: 'dialog-title' }, title),
+        h('p', {}, body),
+        ...options.map((option, index) => h('div', { class: 'checkbox' },
+          boxes[index], h('label', { for: `dialog-option-${option.id}` }, option.label))),
+        h('div', { class: 'actions' }, cancelButton, confirmButton)));
+    document.body.append(dialog);
+    listen(dialog, 'close', () => {
+      const ticked = new Set(options.filter((_, index) => boxes[index].checked).map((option) => option.id));
+      resolve({ confirmed: dialog.returnValue === 'confirm', ticked });
+      dialog.remove();
+    });
+    dialog.showModal();
+    cancelButton.focus();
+  });
+}
+
 /** @param {string} role */
 export function roleLabel(role) {
   return role === 'facilitator' ? 'Facilitator' : role === 'observer' ? 'Observer' : 'Member';

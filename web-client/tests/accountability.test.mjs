@@ -136,14 +136,16 @@ test('commitments, benchmarks and practices live across two meetings, with the r
           if (frame.type === 'hello') socket.send(JSON.stringify({ v: 1, id: 1, type: 'join', group_id: groupId, credential: { kind: 'member_token', token } }));
           if (frame.type === 'ack' && frame.id === 1) socket.send(JSON.stringify({ v: 1, id: 2, type: 'update_commitment', commitment_id: commitmentId, status: 'done' }));
           if ((frame.type === 'ack' || frame.type === 'error') && frame.id === 2) {
-            socket.close();
-            resolve(frame);
+            // The server answers the close with a close frame: the browser calls it clean.
+            socket.onclose = (closed) => resolve({ frame, closed: { wasClean: closed.wasClean, code: closed.code } });
+            socket.close(1000, 'done');
           }
         };
       });
     }, { groupId: created.group_id, commitmentId: bobsCommitmentId });
-    assert.equal(forced.type, 'error', `the server refuses Ann's edit of Bob's commitment (${JSON.stringify(forced)})`);
-    assert.equal(forced.code, 'forbidden');
+    assert.equal(forced.frame.type, 'error', `the server refuses Ann's edit of Bob's commitment (${JSON.stringify(forced)})`);
+    assert.equal(forced.frame.code, 'forbidden');
+    assert.deepEqual(forced.closed, { wasClean: true, code: 1000 }, 'the close handshake completes');
     await everyoneSees(everyone, 'Bob\'s commitment still open', () =>
       [...document.querySelectorAll('#commitment-board .commitment')].find((item) => item.textContent?.includes('Send five proposals'))?.getAttribute('data-status') === 'open');
     await showView(fran.page, 'commitments');

@@ -40,6 +40,7 @@ impl Room {
                 invite_secret_hash: hash_secret("i"),
                 created_at_ms: T0,
                 time_zone: None,
+                call_url: None,
             },
             MeetingId::random(),
             T0,

@@ -35,6 +35,7 @@ impl Room {
                     invite_secret_hash: hash_secret("i"),
                     created_at_ms: 1_000,
                     time_zone: None,
+                    call_url: None,
                 },
                 MeetingId::random(),
                 1_000,

@@ -54,6 +54,7 @@ fn room(members: usize) -> Room {
             invite_secret_hash: hash_secret("i"),
             created_at_ms: 1_000,
             time_zone: None,
+            call_url: None,
         },
         MeetingId::random(),
         1_000,

@@ -57,6 +57,7 @@ pub async fn create_group(
             invite_secret_hash,
             created_at_ms: now_ms,
             time_zone: request.time_zone,
+            call_url: None,
         },
         meeting_id,
         now_ms,

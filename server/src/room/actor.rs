@@ -10,6 +10,7 @@
 //! is for (almost always all of them; see [`Audience`]). A connection whose queue is full is
 //! closed with `slow_consumer`; it can resume.
 
+mod access;
 mod fanout;
 mod join;
 mod lease;
@@ -95,6 +96,8 @@ pub struct RoomContext {
     pub shutdown: CancellationToken,
     /// This process's random id as the holder of room ownership leases.
     pub lease_owner: Arc<str>,
+    /// The base of the links the server hands out (`--public-url`), for a link made anew.
+    pub public_base: Arc<str>,
 }
 
 impl RoomContext {
@@ -113,6 +116,8 @@ impl RoomContext {
 #[derive(Debug)]
 struct Subscriber {
     member_id: MemberId,
+    /// The member's session (token) the connection joined with.
+    session_id: wire::SessionId,
     outbox: Outbox,
 }
 
@@ -157,6 +162,9 @@ struct RoomActor {
     flushes: Flushes,
     /// Each member's budget of reactions, in memory only (reactions are never stored).
     reactions: ReactionLimiter,
+    /// Set when a session's last-seen time changed since the last snapshot (it is not an
+    /// event), so that the room's final snapshot keeps it.
+    seen_since_snapshot: bool,
 }
 
 /// Seconds between retries of presence changes that could not be stored.
@@ -231,6 +239,7 @@ pub fn spawn(
         now_ms: 0,
         flushes: Flushes::default(),
         reactions: ReactionLimiter::default(),
+        seen_since_snapshot: false,
     };
     // The actor is boxed: the task then holds a pointer to it across every wait instead of
     // copies of its state.
@@ -406,7 +415,8 @@ impl RoomActor {
                 connection_id,
                 reason,
             } => {
-                if self.subscribers.remove(&connection_id).is_some() {
+                if let Some(gone) = self.subscribers.remove(&connection_id) {
+                    self.seen(gone.member_id, gone.session_id);
                     self.reconcile_presence(reason).await;
                 }
             }
@@ -442,6 +452,10 @@ impl RoomActor {
                 .await
                 .map(|()| Reply::Done),
             Command::React(reaction) => self.react(member_id, *reaction).await,
+            Command::Access(command) => {
+                self.access_request(connection_id, member_id, *command)
+                    .await
+            }
         };
         let Some(subscriber) = self.subscribers.get(&connection_id) else {
             return;

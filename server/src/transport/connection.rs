@@ -3,7 +3,9 @@
 //!
 //! The task owns both halves of the socket. Queued frames are written before the next input
 //! is read, so a client that does not read gets no more service, and a full outbox closes the
-//! connection with `slow_consumer` instead of growing without bound.
+//! connection with `slow_consumer` instead of growing without bound. Every write the task
+//! waits on (queued frames, a pong, the close) fails once the socket has taken no byte for
+//! `--write-stall-seconds`: the connection is then reset and released, whatever it was doing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -81,6 +83,11 @@ struct Connection {
 struct Ending {
     presence: PresenceReason,
     closing: Option<CloseRequest>,
+    /// The close frame's code and reason text, when they are not the closing reason's own: a
+    /// frame that broke the WebSocket protocol itself (see [`Ending::broken_frame`]).
+    wire: Option<(CloseCode, &'static str)>,
+    /// The peer stopped taking what is written: nothing more is tried, the connection is reset.
+    abort: bool,
 }
 
 impl Ending {
@@ -89,6 +96,53 @@ impl Ending {
         Ending {
             presence: PresenceReason::ConnectionLost,
             closing: None,
+            wire: None,
+            abort: false,
+        }
+    }
+
+    /// The client sent something the WebSocket layer refused (RFC 6455): the close says so
+    /// with the matching code, 1009 for a frame too large, 1007 for text that is not UTF-8,
+    /// 1002 for broken framing (reserved bits or opcodes, an unmasked or fragmented control
+    /// frame, a close with a one-byte body, ...); `None` when the connection simply broke.
+    fn broken_frame(error: &tungstenite::Error, hard_max: usize) -> Option<Ending> {
+        use tungstenite::error::ProtocolError;
+        let (code, text, message) = match error {
+            tungstenite::Error::Capacity(_) => (
+                CloseCode::Size,
+                "too_large",
+                format!("a frame exceeded the hard limit of {hard_max} bytes"),
+            ),
+            tungstenite::Error::Utf8(_) => (
+                CloseCode::Invalid,
+                "invalid_utf8",
+                "a text frame (or a close reason) is not valid UTF-8".to_string(),
+            ),
+            tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                return None;
+            }
+            tungstenite::Error::Protocol(problem) => (
+                CloseCode::Protocol,
+                "protocol_error",
+                format!("the frame breaks the WebSocket protocol: {problem}"),
+            ),
+            _ => return None,
+        };
+        Some(Ending {
+            wire: Some((code, text)),
+            ..Ending::closing(CloseReason::PolicyViolation, message)
+        })
+    }
+
+    /// A write failed: the connection broke, or its peer took nothing for the write stall
+    /// limit.
+    fn write_failed(error: &std::io::Error) -> Ending {
+        if socket::is_stall(error) {
+            info!("the client took nothing written for too long; closing connection");
+        }
+        Ending {
+            abort: socket::is_stall(error),
+            ..Ending::lost()
         }
     }
 
@@ -97,6 +151,8 @@ impl Ending {
         Ending {
             presence: PresenceReason::ConnectionLost,
             closing: Some((reason, message)),
+            wire: None,
+            abort: false,
         }
     }
 }
@@ -184,7 +240,7 @@ impl Connection {
             };
             let ending = tokio::select! {
                 biased;
-                item = outbox.next() => write_queued(socket, outbox, item).await,
+                item = outbox.next() => write_queued(socket, outbox, item, self.stall()).await,
                 () = shutdown.cancelled(), if join_deadline.is_some() => Some(Ending::closing(
                     CloseReason::ServerShutdown,
                     "the server is shutting down".into(),
@@ -220,10 +276,18 @@ impl Connection {
             ),
             Some(Ok(Message::Ping(_))) => {
                 // tungstenite owes a pong: write it now, with pushes queueing meanwhile, so that
-                // it never lands inside a frame.
+                // it never lands inside a frame (after the rest of one the room's direct write
+                // left unfinished). It waits for the socket as a queued frame does, so a client
+                // that pings without reading is closed just the same.
                 outbox.hold();
-                if SinkExt::<Message>::flush(socket).await.is_err() {
-                    return Some(Ending::lost());
+                let stall = self.stall();
+                if let Some(rest) = outbox.take_unfinished()
+                    && let Err(error) = socket::write_frames(socket, rest, || None, stall).await
+                {
+                    return Some(Ending::write_failed(&error));
+                }
+                if let Err(error) = socket::flush_or_stall(socket, stall).await {
+                    return Some(Ending::write_failed(&error));
                 }
                 outbox.release();
                 Next::Continue
@@ -232,19 +296,13 @@ impl Connection {
             Some(Ok(Message::Close(_))) => {
                 return Some(Ending {
                     presence: PresenceReason::Left,
-                    closing: None,
+                    ..Ending::lost()
                 });
             }
             Some(Err(error)) => {
                 debug!(%error, "read failed");
-                if !is_capacity_error(&error) {
-                    return Some(Ending::lost());
-                }
                 let hard_max = self.context.config.limits.frame_bytes_hard_max();
-                return Some(Ending::closing(
-                    CloseReason::PolicyViolation,
-                    format!("a frame exceeded the hard limit of {hard_max} bytes"),
-                ));
+                return Some(Ending::broken_frame(&error, hard_max).unwrap_or_else(Ending::lost));
             }
             None => return Some(Ending::lost()),
         };
@@ -276,9 +334,28 @@ impl Connection {
         if let Some((reason, _)) = &ending.closing {
             info!(reason = reason.as_str(), "closing connection");
         }
-        let close = close_gracefully(socket, outbox, ending.closing);
-        let _ = tokio::time::timeout(CLOSE_GRACE, Box::pin(close)).await;
+        let closed = !ending.abort
+            && tokio::time::timeout(
+                CLOSE_GRACE,
+                Box::pin(close_gracefully(
+                    socket,
+                    outbox,
+                    ending.closing,
+                    ending.wire,
+                )),
+            )
+            .await
+            .is_ok();
+        if !closed {
+            // Whatever the kernel still holds for this peer would outlive the connection.
+            socket::abort_on_drop(socket);
+        }
         outbox.shut();
+    }
+
+    /// The longest a write may wait without the socket taking a byte.
+    fn stall(&self) -> Duration {
+        self.context.config.limits.write_stall()
     }
 
     async fn on_text(&mut self, text: &str, outbox: &Outbox, session: &mut Session) -> Next {
@@ -454,15 +531,19 @@ impl Connection {
 
 /// Writes a frame the outbox gave, with what is queued behind it; `Some` when the connection
 /// ends: its close was requested, or the socket broke.
-async fn write_queued(socket: &mut Socket, outbox: &Outbox, item: OutboxItem) -> Option<Ending> {
+async fn write_queued(
+    socket: &mut Socket,
+    outbox: &Outbox,
+    item: OutboxItem,
+    stall: Duration,
+) -> Option<Ending> {
     match item {
         OutboxItem::Close((reason, message)) => Some(Ending::closing(reason, message)),
         OutboxItem::Frame(frame) => {
-            if socket::write_frames(socket, frame, || outbox.try_next())
-                .await
-                .is_err()
+            if let Err(error) =
+                socket::write_frames(socket, frame, || outbox.try_next(), stall).await
             {
-                return Some(Ending::lost());
+                return Some(Ending::write_failed(&error));
             }
             outbox.release();
             None
@@ -470,39 +551,57 @@ async fn write_queued(socket: &mut Socket, outbox: &Outbox, item: OutboxItem) ->
     }
 }
 
-fn is_capacity_error(error: &tokio_tungstenite::tungstenite::Error) -> bool {
-    matches!(error, tokio_tungstenite::tungstenite::Error::Capacity(_))
-}
-
 /// Ends a connection. When the server chose to close, it writes what is still queued, the
-/// `closing` message saying why and a close frame with the reason, then reads and drops
-/// whatever the client still sends until it answers the close: dropping a socket with unread
-/// input would reset the connection, and the reset can destroy the reason before the client
-/// reads it. When the client left or the connection broke, it only finishes a frame the
-/// socket took part of (so that the close frame does not land inside it) and closes.
-async fn close_gracefully(socket: &mut Socket, outbox: &Outbox, closing: Option<CloseRequest>) {
+/// `closing` message saying why and a close frame with the reason's code (or `wire`'s, for a
+/// frame that broke the protocol), then reads and drops whatever the client still sends until
+/// it answers the close: dropping a socket with unread input would reset the connection, and
+/// the reset can destroy the reason before the client reads it. When the client left or the
+/// connection broke, it only finishes a frame the socket took part of (so that the close frame
+/// does not land inside it) and answers the client's close frame (tungstenite has queued the
+/// answer: the client's own code, or 1002 for a code no endpoint may send) or sends an empty
+/// one; then the server closes the TCP connection, first, as RFC 6455 asks of a server.
+async fn close_gracefully(
+    socket: &mut Socket,
+    outbox: &Outbox,
+    closing: Option<CloseRequest>,
+    wire: Option<(CloseCode, &'static str)>,
+) {
     let Some((reason, message)) = closing else {
         if let Some(rest) = outbox.take_unfinished()
-            && socket::write_frames(socket, rest, || None).await.is_err()
+            && socket::write_frames(socket, rest, || None, CLOSE_GRACE)
+                .await
+                .is_err()
         {
             return;
         }
-        let _ = Socket::close(socket, None).await;
+        let _ = SinkExt::<Message>::close(socket).await;
         return;
     };
     let mut closing_frame = Some(encode(&ServerMessage::Closing { reason, message }));
     while let Some(first) = outbox.try_next().or_else(|| closing_frame.take()) {
         let more = || outbox.try_next().or_else(|| closing_frame.take());
-        if socket::write_frames(socket, first, more).await.is_err() {
+        if socket::write_frames(socket, first, more, CLOSE_GRACE)
+            .await
+            .is_err()
+        {
             return;
         }
     }
+    let (code, text) = wire.unwrap_or((CloseCode::from(reason.close_code()), reason.as_str()));
     let frame = CloseFrame {
-        code: CloseCode::from(reason.close_code()),
-        reason: Utf8Bytes::from_static(reason.as_str()),
+        code,
+        reason: Utf8Bytes::from_static(text),
     };
     if socket.send(Message::Close(Some(frame))).await.is_err() {
         return;
     }
     while let Some(Ok(_)) = socket.next().await {}
+    if wire.is_some() {
+        // After a frame that broke the protocol tungstenite reads no more: what the client
+        // still sends is drained here, for the same reason, until it closes in turn.
+        let io = socket.get_mut();
+        let _ = tokio::io::AsyncWriteExt::shutdown(io).await;
+        let mut drained = [0; 256];
+        while let Ok(1..) = tokio::io::AsyncReadExt::read(io, &mut drained).await {}
+    }
 }

@@ -1,6 +1,7 @@
 //! Accepting connections and serving HTTP/1.1 on them with hyper, driven by hand.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -10,9 +11,6 @@ use tracing::{debug, warn};
 
 use super::upgrade::upgrade_directly;
 use crate::app::App;
-
-/// The longest a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Accepts connections and serves HTTP/1.1 on each (WebSocket upgrades included) until the
 /// shutdown signal; then stops accepting and lets every HTTP connection finish gracefully.
@@ -56,27 +54,45 @@ pub async fn serve_http(
 }
 
 /// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops.
+///
+/// Its first request's head, from the accept to the blank line that ends it (a WebSocket
+/// upgrade's included), must arrive within one deadline, `--request-head-seconds`, however it
+/// trickles in: a first look waits for the first bytes under the deadline, and hyper, which
+/// reads the rest, is cut off at the same deadline unless it has handed a complete request to
+/// the service by then. Each later request on a kept-alive connection has as long again
+/// (hyper's own header timeout, which counts from when it starts waiting for the next head).
 async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<App>) {
+    let head_time = context.config.limits.request_head();
+    let head_deadline = tokio::time::Instant::now() + head_time;
     // Small frames go out at once: with Nagle's algorithm a frame written while an earlier
     // one is unacknowledged waits for the peer's delayed ACK (tens of milliseconds).
     if let Err(error) = tcp.set_nodelay(true) {
         debug!(%error, "could not set TCP_NODELAY");
     }
+    kernel_backstop(&tcp, context.config.limits.write_stall());
     let tcp = tokio::select! {
         not_taken = upgrade_directly(tcp, &context) => match not_taken {
             Some(tcp) => tcp,
             None => return,
         },
         () = context.shutdown.cancelled() => return,
-        () = tokio::time::sleep(HEADER_READ_TIMEOUT) => {
+        () = tokio::time::sleep_until(head_deadline) => {
             debug!("no request arrived in time; closed");
             return;
         }
     };
-    let service = hyper_util::service::TowerToHyperService::new(app);
+    let head_arrived = Arc::new(AtomicBool::new(false));
+    let service = {
+        let head_arrived = Arc::clone(&head_arrived);
+        let app = hyper_util::service::TowerToHyperService::new(app);
+        hyper::service::service_fn(move |request| {
+            head_arrived.store(true, Ordering::Relaxed);
+            hyper::service::Service::call(&app, request)
+        })
+    };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(head_time)
         .serve_connection(TokioIo::new(tcp), service)
         .with_upgrades();
     let mut connection = std::pin::pin!(connection);
@@ -90,5 +106,38 @@ async fn serve_http_connection(tcp: TcpStream, app: axum::Router, context: Arc<A
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         }
+        () = first_head_late(head_deadline, &head_arrived) => {
+            debug!("the first request's head did not arrive in time; closed");
+        }
+    }
+}
+
+/// How many write stall limits the kernel gives a peer that takes nothing (see
+/// [`kernel_backstop`]).
+pub const KERNEL_STALL_FACTOR: u32 = 6;
+
+/// A backstop for the write stall limit, which the server can enforce only while it has
+/// something to write: when the kernel holds what a client has not taken but the server has
+/// nothing more for it (a quiet room), the kernel drops the connection once the peer has taken
+/// nothing for [`KERNEL_STALL_FACTOR`] limits (`TCP_USER_TIMEOUT`: sent data unacknowledged,
+/// or the peer's window shut, since Linux 5.11); the connection's task then reads an error and
+/// leaves its room. The margin is wide because the kernel counts a shut window from the start
+/// of a backlog while the peer takes it in pieces smaller than what waits to be sent, so a
+/// client reading slowly through a long backlog would be dropped at one limit.
+fn kernel_backstop(tcp: &TcpStream, stall: Duration) {
+    let ms = stall
+        .as_millis()
+        .saturating_mul(u128::from(KERNEL_STALL_FACTOR));
+    let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+    if let Err(error) = rustix::net::sockopt::set_tcp_user_timeout(tcp, ms) {
+        debug!(%error, "could not set TCP_USER_TIMEOUT");
+    }
+}
+
+/// Ends at `deadline` if the first request's head has not arrived by then; never otherwise.
+async fn first_head_late(deadline: tokio::time::Instant, head_arrived: &AtomicBool) {
+    tokio::time::sleep_until(deadline).await;
+    if head_arrived.load(Ordering::Relaxed) {
+        std::future::pending::<()>().await;
     }
 }

@@ -64,12 +64,18 @@ pub fn parse_frame(text: &str) -> Result<ClientFrame, FrameError> {
             message: "every frame needs a numeric \"id\" chosen by the client".into(),
         });
     }
+    let Some(kind) = value.get("type").and_then(serde_json::Value::as_str) else {
+        return Err(FrameError {
+            id,
+            code: ErrorCode::Invalid,
+            message: "every frame needs a \"type\" naming the request".into(),
+        });
+    };
     // Only the request's own type: an unknown value of a field (a reaction, a role) is a bad
     // field.
-    if let Some(kind) = value.get("type").and_then(serde_json::Value::as_str)
-        && error
-            .to_string()
-            .contains(&format!("unknown variant `{kind}`"))
+    if error
+        .to_string()
+        .contains(&format!("unknown variant `{kind}`"))
     {
         return Err(FrameError {
             id,
@@ -80,8 +86,50 @@ pub fn parse_frame(text: &str) -> Result<ClientFrame, FrameError> {
     Err(FrameError {
         id,
         code: ErrorCode::Invalid,
-        message: format!("the request is malformed: {error}"),
+        message: bad_field(&value, kind)
+            .unwrap_or_else(|| format!("the request \"{kind}\" is malformed: {error}")),
     })
+}
+
+/// Says which field of a known request is wrong, and how. serde's error for a request does not
+/// name the field whose value it refused (the envelope is flattened, and the request is tagged
+/// by its `type`, so the value reaches the field's type without its name), so each field is
+/// tried alone: the one that fails for a reason other than the others' absence is the one.
+/// `None` when no single field is to blame.
+fn bad_field(frame: &serde_json::Value, kind: &str) -> Option<String> {
+    let fields = frame.as_object()?;
+    let all: serde_json::Map<String, serde_json::Value> = fields
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "v" | "id"))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let whole = serde_json::from_value::<Request>(serde_json::Value::Object(all)).err()?;
+    let whole = whole.to_string();
+    if let Some(missing) = quoted_after(&whole, "missing field `") {
+        return Some(format!(
+            "the request \"{kind}\" needs the field \"{missing}\""
+        ));
+    }
+    if let Some(unknown) = quoted_after(&whole, "unknown field `") {
+        return Some(format!(
+            "the request \"{kind}\" has no field \"{unknown}\" ({whole})"
+        ));
+    }
+    fields
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "v" | "id" | "type"))
+        .find_map(|(name, value)| {
+            let alone = serde_json::json!({ "type": kind, name.as_str(): value });
+            let error = serde_json::from_value::<Request>(alone).err()?.to_string();
+            (!error.starts_with("missing field"))
+                .then(|| format!("the field \"{name}\" of \"{kind}\" is invalid: {error}"))
+        })
+}
+
+/// The text between `prefix` and the next backquote in `text`.
+fn quoted_after<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
+    let rest = &text[text.find(prefix)? + prefix.len()..];
+    rest.split('`').next()
 }
 
 /// What a frame's types cannot say: a time zone name must be one the server's database knows.
@@ -131,7 +179,7 @@ mod tests {
 
         let missing = parse_frame(r#"{"v":1,"id":7,"type":"rename_group"}"#).unwrap_err();
         assert_eq!((missing.id, missing.code), (Some(7), ErrorCode::Invalid));
-        assert!(missing.message.contains("name"), "{}", missing.message);
+        assert!(missing.message.contains("\"name\""), "{}", missing.message);
 
         let bad_value =
             parse_frame(r#"{"v":1,"id":9,"type":"react","reaction":"boo"}"#).unwrap_err();
@@ -141,10 +189,72 @@ mod tests {
         );
         assert!(bad_value.message.contains("boo"), "{}", bad_value.message);
 
+        let no_type = parse_frame(r#"{"v":1,"id":10,"type":5}"#).unwrap_err();
+        assert_eq!((no_type.id, no_type.code), (Some(10), ErrorCode::Invalid));
+        assert!(no_type.message.contains("\"type\""), "{}", no_type.message);
+
         let no_id = parse_frame(r#"{"v":1,"type":"raise_hand"}"#).unwrap_err();
         assert_eq!((no_id.id, no_id.code), (None, ErrorCode::Invalid));
 
         let good = parse_frame(r#"{"v":1,"id":8,"type":"raise_hand"}"#).expect("valid frame");
         assert_eq!(good.request, Request::RaiseHand);
+    }
+
+    #[test]
+    fn a_known_request_with_a_bad_value_is_invalid_and_names_the_field() {
+        for (frame, field, also) in [
+            (
+                r#"{"v":1,"id":1,"type":"extend_timer","delta_ms":"ten"}"#,
+                "delta_ms",
+                "\"ten\"",
+            ),
+            (
+                r#"{"v":1,"id":1,"type":"start_round","auto_advance":true,"speaker_time_box_ms":-5}"#,
+                "speaker_time_box_ms",
+                "-5",
+            ),
+            (
+                r#"{"v":1,"id":1,"type":"start_round","speaker_time_box_ms":60000,"auto_advance":"yes"}"#,
+                "auto_advance",
+                "yes",
+            ),
+            (
+                r#"{"v":1,"id":1,"type":"react","reaction":"boo"}"#,
+                "reaction",
+                "boo",
+            ),
+            (
+                r#"{"v":1,"id":1,"type":"remove_member","member_id":"nope"}"#,
+                "member_id",
+                "UUID",
+            ),
+            (
+                r#"{"v":1,"id":1,"type":"ping","client_time_ms":"now"}"#,
+                "client_time_ms",
+                "now",
+            ),
+            (
+                r#"{"v":1,"id":1,"type":"extend_timer"}"#,
+                "delta_ms",
+                "needs",
+            ),
+            (
+                r#"{"v":1,"id":1,"type":"extend_timer","delta_ms":5,"minutes":1}"#,
+                "minutes",
+                "no field",
+            ),
+        ] {
+            let error = parse_frame(frame).unwrap_err();
+            assert_eq!(
+                (error.id, error.code),
+                (Some(1), ErrorCode::Invalid),
+                "{frame}"
+            );
+            assert!(
+                error.message.contains(&format!("\"{field}\"")) && error.message.contains(also),
+                "{frame}: {}",
+                error.message
+            );
+        }
     }
 }

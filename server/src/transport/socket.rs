@@ -18,9 +18,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker, ready};
+use std::time::Duration;
 
-use futures_util::StreamExt;
 use futures_util::task::AtomicWaker;
+use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -141,6 +142,21 @@ pub fn config(frame_bytes_hard_max: usize) -> WebSocketConfig {
         .max_frame_size(Some(frame_bytes_hard_max))
 }
 
+/// What the kernel may hold unsent for one WebSocket, as asked for (Linux doubles it for its
+/// own bookkeeping, so 256 KiB in all). Left to itself the kernel grows a send buffer to 4 MiB:
+/// a client that stopped reading would hold that much, and the server would never wait on a
+/// write to it, so no write deadline could tell that it stopped. 256 KiB is far more than a
+/// meeting's frames need in flight (a snapshot rarely reaches it, and what does not fit waits
+/// in the outbox).
+pub const SEND_BUFFER_BYTES: usize = 128 * 1024;
+
+/// Caps the kernel's send buffer of a WebSocket at [`SEND_BUFFER_BYTES`].
+fn cap_send_buffer(tcp: &TcpStream) {
+    if let Err(error) = rustix::net::sockopt::set_socket_send_buffer_size(tcp, SEND_BUFFER_BYTES) {
+        tracing::debug!(%error, "could not cap the send buffer");
+    }
+}
+
 /// Wraps a TCP connection whose upgrade was answered as the server side of a WebSocket, with
 /// `read_ahead`, what the client sent after its request that was read already (boxed: the
 /// connection task holds it for its whole life, and a box is moved around without copying its
@@ -150,6 +166,7 @@ pub async fn server_socket(
     read_ahead: Vec<u8>,
     frame_bytes_hard_max: usize,
 ) -> Box<Socket> {
+    cap_send_buffer(&tcp);
     let tcp = SharedTcp(Arc::new(tcp));
     let role = tokio_tungstenite::tungstenite::protocol::Role::Server;
     let config = Some(config(frame_bytes_hard_max));
@@ -219,14 +236,17 @@ pub const WRITE_BATCH_BYTES_MAX: usize = 64 * 1024;
 /// Writes `first` and whatever else is queued behind it (up to [`WRITE_BATCH_BYTES_MAX`]) to
 /// the socket, in one system call when it can. The caller makes sure tungstenite holds no bytes
 /// of its own meanwhile (it flushes a pong as soon as it owes one), so frames never interleave.
+/// Fails with [`std::io::ErrorKind::TimedOut`] when the socket takes not one byte for `stall`
+/// (see [`write_all_or_stall`]).
 pub async fn write_frames(
     socket: &mut Socket,
     first: WireFrame,
     mut more: impl FnMut() -> Option<WireFrame>,
+    stall: Duration,
 ) -> std::io::Result<()> {
     let io = socket.get_mut();
     match more() {
-        None => io.write_all(first.as_bytes()).await?,
+        None => write_all_or_stall(io, first.as_bytes(), stall).await,
         Some(second) => {
             let mut batch = Vec::with_capacity(first.0.len() + second.0.len());
             batch.extend_from_slice(first.as_bytes());
@@ -237,8 +257,61 @@ pub async fn write_frames(
                     None => break,
                 }
             }
-            io.write_all(&batch).await?;
+            write_all_or_stall(io, &batch, stall).await
         }
     }
-    io.flush().await
+}
+
+/// Writes all of `bytes`, failing with [`std::io::ErrorKind::TimedOut`] as soon as the socket
+/// has taken nothing for `stall`: a client that reads slowly keeps its connection, one that has
+/// stopped reading loses it, however long the write would have been. The deadline is kept
+/// here, around each write, because a task blocked in a write sees none of its other timers.
+pub async fn write_all_or_stall(
+    io: &mut SharedTcp,
+    mut bytes: &[u8],
+    stall: Duration,
+) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        match tokio::time::timeout(stall, io.write(bytes)).await {
+            Err(_) => return Err(stalled()),
+            Ok(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(Ok(written)) => bytes = &bytes[written..],
+            Ok(Err(error)) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// Flushes what tungstenite has written but not sent (a pong, a close), failing with
+/// [`std::io::ErrorKind::TimedOut`] when the socket takes none of it for `stall`. Its frames are
+/// small (a control frame's payload is at most 125 bytes), so a deadline on the whole flush is
+/// one on progress.
+pub async fn flush_or_stall(socket: &mut Socket, stall: Duration) -> std::io::Result<()> {
+    match tokio::time::timeout(stall, SinkExt::<Message>::flush(socket)).await {
+        Err(_) => Err(stalled()),
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(tungstenite::Error::Io(error))) => Err(error),
+        Ok(Err(error)) => Err(std::io::Error::other(error)),
+    }
+}
+
+/// The error of a write that made no progress in time.
+fn stalled() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "the peer took no byte of a write in time",
+    )
+}
+
+/// Whether a write failed for a stall (see [`write_all_or_stall`]).
+pub fn is_stall(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::TimedOut
+}
+
+/// Closes the connection at once, dropping what the kernel still holds to send: used for a
+/// peer that stopped reading, whose send buffer would otherwise outlive the connection (the
+/// kernel keeps trying to deliver it for minutes after a plain close). The peer gets a reset.
+pub fn abort_on_drop(socket: &Socket) {
+    let _ =
+        rustix::net::sockopt::set_socket_linger(&**socket.get_ref().stream(), Some(Duration::ZERO));
 }

@@ -14,6 +14,7 @@ import { practicesPanel } from './practices/view.js';
 import { facilitatorPanel } from './people/facilitator.js';
 import { reportBackPanel } from './commitments/reportback.js';
 import { summaryPanel } from './meeting/summary.js';
+import { accessPanel } from './people/access.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
 /** @typedef {import('../connection.js').Connection} Connection */
@@ -58,4 +59,5 @@ export const PANELS = [
   facilitatorPanel,
   peoplePanel,
   summaryPanel,
+  accessPanel,
 ];

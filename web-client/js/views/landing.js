@@ -86,7 +86,7 @@ function showCreated(root, created, name) {
   // The room can offer the invite link to pass on; the facilitator secret is not kept (see
   // memory.js), it travels in the link the facilitator opens.
   const inviteSecret = new URLSearchParams(new URL(created.invite_url).hash.slice(1)).get('invite');
-  if (inviteSecret) updateGroupMemory(created.group_id, { invite_secret: inviteSecret });
+  if (inviteSecret) updateGroupMemory(created.group_id, { invite_secret: inviteSecret, invite_version: 0 });
   const open = h('a', { class: 'button primary', href: namedLink(created.facilitator_url, name), id: 'open-as-facilitator' }, 'Open as facilitator');
   root.replaceChildren(
     h('div', { class: 'page narrow' },

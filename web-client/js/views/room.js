@@ -29,6 +29,7 @@ export const CLOSING_WORDS = /** @type {Record<CloseReason, string>} */ ({
   join_timeout: 'Joining took too long. Trying again.',
   unsupported_version: 'This page is out of date for the server. Reload the page.',
   room_moved: 'The meeting is moving between servers. Reconnecting and picking up where it was.',
+  session_revoked: 'A facilitator ended this device\'s session. Reload the page to join again through the invite link.',
 });
 
 /**
@@ -63,7 +64,12 @@ export function mountRoom(root, { store, connection, groupId }) {
   // --- header ------------------------------------------------------------------------------
   const groupName = h('h1', { class: 'group-name', id: 'group-name' }, 'Connecting…');
   const renameButton = h('button', { type: 'button', class: 'icon-button', id: 'rename-button', 'aria-label': 'Rename the group', title: 'Rename the group', hidden: true }, '✎');
-  const titleRow = h('div', { class: 'title-row' }, groupName, renameButton);
+  // The group's video call, for everyone, when a facilitator has set its link: it opens in a
+  // new tab, and the call's site learns nothing of the room (no opener, no referrer).
+  const callLink = h('a', {
+    class: 'button primary small call-link', id: 'join-call', target: '_blank', rel: 'noopener noreferrer', hidden: true,
+  }, 'Join the call', h('span', { class: 'visually-hidden' }, ' (opens in a new tab)'));
+  const titleRow = h('div', { class: 'title-row' }, groupName, renameButton, callLink);
   const meetingLine = h('p', { class: 'meeting-line', id: 'meeting-line' });
   const indicatorDot = h('span', { class: 'dot', 'aria-hidden': 'true' });
   const indicatorText = h('span', { id: 'connection-text' });
@@ -263,6 +269,10 @@ export function mountRoom(root, { store, connection, groupId }) {
     loading.hidden = !!state;
     if (state) {
       groupName.textContent = state.group.name;
+      const callUrl = state.group.call_url ?? '';
+      callLink.hidden = !callUrl;
+      if (callUrl && callLink.getAttribute('href') !== callUrl) callLink.setAttribute('href', callUrl);
+      if (!callUrl) callLink.removeAttribute('href');
       meetingLine.textContent = `Meeting ${state.meeting.number} · started ${formatDateTime(state.meeting.started_at_ms)}`
         + (me ? ` · You: ${me.display_name}, ${roleLabel(me.role).toLowerCase()}` : '');
     }

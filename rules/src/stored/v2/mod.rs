@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::v1;
-use crate::state;
 
 pub use flow::*;
 pub use v1::{
@@ -56,11 +55,6 @@ pub struct Snapshot {
     pub flow: FlowState,
 }
 
-mirror_struct!(Snapshot <=> state::RoomState {
-    group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow,
-});
-
 type V1Snapshot = v1::Snapshot;
 impl From<V1Snapshot> for Snapshot {
     fn from(old: V1Snapshot) -> Snapshot {
@@ -92,10 +86,6 @@ pub struct Group {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
 }
-
-mirror_struct!(Group <=> state::Group {
-    id, name, facilitator_secret_hash, invite_secret_hash, created_at_ms, time_zone,
-});
 
 type V1Group = v1::Group;
 forward_struct!(V1Group => Group {
@@ -157,8 +147,6 @@ pub struct Event {
     pub at_ms: u64,
     pub event: RoomEvent,
 }
-
-mirror_struct!(Event <=> state::StoredEvent { at_ms, event });
 
 type V1Event = v1::Event;
 forward_struct!(V1Event => Event { at_ms, event });
@@ -239,7 +227,7 @@ pub enum RoomEvent {
     },
 }
 
-/// The variants of `RoomEvent`, for the conversions both ways and forward from format 1.
+/// The variants of `RoomEvent` that format 1 has too, for the conversion forward from it.
 macro_rules! room_event_variants {
     ($macro:ident!($($head:tt)*) $({ $($more:tt)* })?) => {
         $macro!($($head)* {
@@ -264,10 +252,6 @@ macro_rules! room_event_variants {
         });
     };
 }
-
-room_event_variants!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
-    TimeZoneSet { time_zone },
-});
 
 type V1RoomEvent = v1::RoomEvent;
 room_event_variants!(forward_enum!(V1RoomEvent => RoomEvent));

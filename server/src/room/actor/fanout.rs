@@ -101,10 +101,14 @@ impl RoomActor {
             }
         }
         self.close_removed(events);
+        let revoked = self.close_revoked(events);
         if !slow.is_empty() {
             slow.sort_unstable();
             slow.dedup();
             Box::pin(self.drop_slow(slow)).await;
+        } else if revoked {
+            // A member whose only connections were the revoked session's goes offline.
+            Box::pin(self.reconcile_presence(PresenceReason::ConnectionLost)).await;
         }
     }
 
@@ -136,6 +140,7 @@ impl RoomActor {
     pub(super) async fn drop_slow(&mut self, connection_ids: Vec<ConnectionId>) {
         for connection_id in connection_ids {
             if let Some(subscriber) = self.subscribers.remove(&connection_id) {
+                self.seen(subscriber.member_id, subscriber.session_id);
                 warn!(group = %self.group_id(), connection = connection_id, "slow consumer disconnected");
                 subscriber.outbox.close(
                     CloseReason::SlowConsumer,
@@ -148,9 +153,13 @@ impl RoomActor {
     }
 
     pub(super) fn close_all(&mut self, reason: CloseReason, message: &str) {
+        let now_ms = self.context.clock.now_ms();
         for subscriber in self.subscribers.values() {
             subscriber.outbox.close(reason, message);
+            self.state
+                .session_seen(subscriber.member_id, subscriber.session_id, now_ms);
         }
+        self.seen_since_snapshot |= !self.subscribers.is_empty();
         self.subscribers.clear();
     }
 }

@@ -28,6 +28,7 @@ impl RoomActor {
         }
         let decision = self.decide_join(credential)?;
         let member_id = decision.member_id;
+        let session_id = decision.session_id;
         self.record(decision.events).await?;
 
         let role = self
@@ -68,8 +69,15 @@ impl RoomActor {
                 "too many missed events to send at once; resume again",
             );
         }
-        self.subscribers
-            .insert(connection_id, Subscriber { member_id, outbox });
+        self.subscribers.insert(
+            connection_id,
+            Subscriber {
+                member_id,
+                session_id,
+                outbox,
+            },
+        );
+        self.seen(member_id, session_id);
         info!(group = %self.group_id(), member = %member_id, connection = connection_id, "joined");
         Ok(member_id)
     }

@@ -62,6 +62,7 @@ impl RoomActor {
         self.append(meeting_id, &entries, snapshot.as_ref()).await?;
         self.events_since_snapshot = if snapshot_due {
             self.snapshot_head_start = 0;
+            self.seen_since_snapshot = false;
             0
         } else {
             self.events_since_snapshot + entries.len() as u64
@@ -144,7 +145,7 @@ impl RoomActor {
     }
 
     pub(super) async fn write_final_snapshot(&mut self) {
-        if self.events_since_snapshot == 0 {
+        if self.events_since_snapshot == 0 && !self.seen_since_snapshot {
             return;
         }
         let snapshot = self.snapshot_of(&self.state);

@@ -173,7 +173,7 @@ export function mountMeetingBar(context) {
       }
       if (!item) {
         return [h('span', { class: 'bar-label' }, 'Now'),
-          h('span', { class: 'bar-title muted', id: 'bar-item-title' }, facilitator ? 'No current item: press Next to start the agenda' : 'Waiting for the facilitator to start an item')];
+          h('span', { class: 'bar-title muted', id: 'bar-item-title' }, 'The agenda has not started')];
       }
       const kind = KIND_LABELS[item.kind] ?? item.kind;
       return [

@@ -1,6 +1,6 @@
 // @ts-check
 // The facilitator's controls: start the next meeting (after a confirmation), the time zone the
-// minutes give times in, and download the minutes, the commitment board and the benchmarks. Downloads go through `fetch` with the
+// minutes give times in, the group's video call link, and download the minutes, the commitment board and the benchmarks. Downloads go through `fetch` with the
 // facilitator's member token in the `Authorization` header (never in the URL, so it stays out
 // of logs and history), then are saved from a Blob.
 
@@ -36,12 +36,54 @@ export const facilitatorPanel = {
       h('div', { class: 'menu static-menu', role: 'menu' }, ...exportButtons));
     const zoneSelect = h('select', { id: 'time-zone-select', name: 'time_zone' });
     const zoneSave = h('button', { type: 'submit', class: 'button secondary small', id: 'time-zone-save' }, 'Save time zone');
+    // The group's links and the members' sessions live under People; this is the way there
+    // from the group's settings.
+    const accessButton = h('button', { type: 'button', class: 'button secondary', id: 'open-links-and-sessions' }, 'Links and sessions');
+    listen(accessButton, 'click', () => {
+      const tab = document.getElementById('tab-people');
+      if (tab && tab.getClientRects().length > 0 && tab.getAttribute('aria-selected') !== 'true') tab.click();
+      const heading = document.getElementById('access-title');
+      if (!heading) return;
+      heading.tabIndex = -1;
+      heading.focus();
+    });
     const zoneForm = h('form', { class: 'time-zone-form', id: 'time-zone-form' },
       h('label', { for: 'time-zone-select' }, 'Time zone of the minutes'), zoneSelect, zoneSave);
+    const callInput = h('input', {
+      type: 'url', id: 'call-link-input', name: 'call_url', inputmode: 'url', autocomplete: 'off', spellcheck: 'false',
+      placeholder: 'https://…', maxlength: 500, 'aria-describedby': 'call-link-hint',
+    });
+    const callSave = h('button', { type: 'submit', class: 'button secondary small', id: 'call-link-save' }, 'Save link');
+    const callRemove = h('button', { type: 'button', class: 'button secondary small', id: 'call-link-remove' }, 'Remove');
+    const callForm = h('form', { class: 'time-zone-form', id: 'call-link-form', novalidate: true },
+      h('label', { for: 'call-link-input' }, 'Video call link'), callInput, callSave, callRemove,
+      h('p', { class: 'hint', id: 'call-link-hint' }, 'An https link from Zoom, Meet, Teams, Jitsi or any other service. Everyone sees "Join the call" in the room.'));
     const element = h('section', { class: 'panel', id: 'panel-facilitator', 'aria-labelledby': 'facilitator-title', hidden: true },
       h('h2', { id: 'facilitator-title' }, 'Facilitator'),
-      h('div', { class: 'facilitator-actions' }, nextButton, exportMenu),
-      zoneForm);
+      h('div', { class: 'facilitator-actions' }, nextButton, exportMenu, accessButton),
+      zoneForm, callForm);
+
+    listen(callForm, 'submit', async (submitEvent) => {
+      submitEvent.preventDefault();
+      const wanted = callInput.value.trim();
+      if (!wanted) {
+        callInput.focus();
+        toast('Paste the call link first (it starts with https://).');
+        return;
+      }
+      if (wanted === (store.state?.group.call_url ?? '')) return;
+      const done = await context.act({ type: 'set_call_link', url: wanted }, 'Not saved');
+      if (done) toast('Saved: everyone now sees "Join the call".', 'info');
+    });
+    listen(callRemove, 'click', async () => {
+      const done = await context.act({ type: 'set_call_link', url: null }, 'Could not remove the call link');
+      if (done) {
+        callInput.value = '';
+        toast('The call link is removed.', 'info');
+      }
+    });
+    /** The link the field was last filled from, so typing is never overwritten by a redraw. */
+    let drawnCallUrl = /** @type {string | null} */ (null);
 
     listen(zoneForm, 'submit', async (submitEvent) => {
       submitEvent.preventDefault();
@@ -103,6 +145,13 @@ export const facilitatorPanel = {
         element.hidden = !store.iAmFacilitator();
         nextButton.disabled = !context.isConnected();
         zoneSave.disabled = !context.isConnected();
+        callSave.disabled = !context.isConnected();
+        const callUrl = store.state?.group.call_url ?? '';
+        callRemove.disabled = !context.isConnected() || !callUrl;
+        if (callUrl !== drawnCallUrl) {
+          drawnCallUrl = callUrl;
+          callInput.value = callUrl;
+        }
         const zone = store.state?.group.time_zone ?? 'UTC';
         if (!element.hidden && zone !== drawnZone) {
           drawnZone = zone;

@@ -1,10 +1,11 @@
 // @ts-check
 // Who is in the group: online or not, their role, a raised hand; for a facilitator, a menu per
-// member to change roles, hand over or remove. Also the invite link, when this browser has it.
+// member to change roles, hand over or remove (offering to make anew the links they may hold).
+// Also the invite link, when this browser has the current one.
 
-import { h, confirmDialog, copyField, roleLabel, handIcon, linkBox, namedLink } from '../../ui.js';
+import { h, confirmDialog, confirmWithOptions, copyField, roleLabel, handIcon, linkBox, toast } from '../../ui.js';
 import { listen } from '../../render.js';
-import { loadGroupMemory } from '../../memory.js';
+import { currentInviteLink, rotateLink } from './access.js';
 
 /** @typedef {import('../../protocol').MemberInfo} MemberInfo */
 /** @typedef {import('../../protocol').Request} Request */
@@ -32,11 +33,8 @@ export const peoplePanel = {
       h('div', { class: 'panel-head' }, h('h2', { id: 'people-title' }, 'People ', count)),
       list, invite);
 
-    const inviteSecret = loadGroupMemory(context.groupId).invite_secret;
-    if (inviteSecret) {
-      invite.append(linkBox('invite', copyField('Invite link', namedLink(`${location.origin}/g/${context.groupId}#invite=${inviteSecret}`, loadGroupMemory(context.groupId).group_name ?? ''), 'room-invite-link',
-        'Send it to someone who should join the group.')));
-    }
+    /** The invite link drawn, to draw it again only when it changes. */
+    let drawnInvite = /** @type {string | null} */ (null);
 
     /** @type {Map<string, Row>} */
     const rows = new Map();
@@ -84,9 +82,23 @@ export const peoplePanel = {
       actions.push({
         label: 'Remove from group…',
         run: async () => {
-          const sure = await confirmDialog(`Remove ${name}?`,
-            `${name} leaves the group and is disconnected at once. To come back they would join again through the invite link.`, 'Remove');
-          if (sure) await context.act({ type: 'remove_member', member_id: member.member_id }, `Could not remove ${name}`);
+          // The links they may hold would let them straight back in: offer to make them anew.
+          const facilitator = member.role === 'facilitator';
+          const options = [
+            ...(facilitator ? [{ id: 'facilitator', label: 'Also make a new facilitator link', checked: true }] : []),
+            { id: 'invite', label: 'Also make a new invite link', checked: false },
+          ];
+          const { confirmed, ticked } = await confirmWithOptions(`Remove ${name}?`,
+            `${name} leaves the group and is disconnected at once. With the ${facilitator ? 'facilitator or the invite' : 'invite'} link they could join again, until it is made anew.`,
+            'Remove', options);
+          if (!confirmed) return;
+          const removed = await context.act({ type: 'remove_member', member_id: member.member_id }, `Could not remove ${name}`);
+          if (!removed) return;
+          for (const link of /** @type {const} */ (['facilitator', 'invite'])) {
+            if (ticked.has(link) && await rotateLink(context, link)) {
+              toast(`A new ${link} link was made: it is under People, in Links and sessions.`, 'info');
+            }
+          }
         },
       });
       return actions;
@@ -202,6 +214,13 @@ export const peoplePanel = {
         }
         const online = members.filter((member) => member.online).length;
         count.textContent = `(${online} of ${members.length} online)`;
+        // Facilitators have it under Links and sessions, with the way to make it anew.
+        const link = state && !facilitating ? currentInviteLink(context.groupId, state.group.links?.invite ?? 0) : null;
+        if (link !== drawnInvite) {
+          drawnInvite = link;
+          invite.replaceChildren(...(link ? [linkBox('invite', copyField('Invite link', link, 'room-invite-link',
+            'Send it to someone who should join the group.'))] : []));
+        }
       },
     };
   },
