@@ -116,6 +116,8 @@ struct Page {
     name: String,
     member_id: Option<MemberId>,
     token: Option<String>,
+    /// The session its token is (a facilitator may revoke it).
+    session_id: wire::SessionId,
     connected: bool,
     /// The member was removed: the page's token no longer works.
     removed: bool,
@@ -146,6 +148,9 @@ struct Gen {
     /// Weights of the request kinds in this session (each session leans its own way).
     weights: Vec<(&'static str, u32)>,
     names_used: usize,
+    /// The links' secrets now (a facilitator may make them anew).
+    facilitator_secret: String,
+    invite_secret: String,
     /// What the current step did, for the checks.
     did: Vec<String>,
 }
@@ -214,6 +219,10 @@ const KINDS: &[(&str, u32)] = &[
     ("choose_suggestions", 3),
     ("react", 3),
     ("vote_suggestion", 5),
+    ("rotate_link", 1),
+    ("list_sessions", 1),
+    ("revoke_session", 1),
+    ("set_call_link", 1),
 ];
 
 /// Kinds only facilitators may send; the generator mostly sends them from a facilitator's page.
@@ -261,6 +270,10 @@ const FACILITATOR_KINDS: &[&str] = &[
     "clear_hands",
     "lower_hand_of",
     "start_problem_phase",
+    "rotate_link",
+    "list_sessions",
+    "revoke_session",
+    "set_call_link",
 ];
 
 const NAMES: &[&str] = &[
@@ -404,6 +417,7 @@ impl Gen {
             invite_secret_hash: hash_secret(INVITE_SECRET),
             created_at_ms: 1_764_000_000_000,
             time_zone: None,
+            call_url: None,
         };
         let meeting = MeetingId(rng.uuid());
         // Each session leans its own way: some kinds much more often, some rarely.
@@ -442,6 +456,8 @@ impl Gen {
             coverage: Coverage::new(),
             weights,
             names_used: 0,
+            facilitator_secret: FACILITATOR_SECRET.into(),
+            invite_secret: INVITE_SECRET.into(),
             did: Vec::new(),
         }
     }
@@ -464,6 +480,7 @@ impl Gen {
     fn record(&mut self, events: Vec<RoomEvent>) {
         let now = self.now_ms;
         let mut removed = Vec::new();
+        let mut revoked = Vec::new();
         for event in events {
             let seq = self.state.seq + 1;
             self.state.apply(seq, now, &event);
@@ -485,6 +502,13 @@ impl Gen {
             if let RoomEvent::MemberRemoved { member_id } = &event {
                 removed.push(*member_id);
             }
+            if let RoomEvent::SessionRevoked {
+                member_id,
+                session_id,
+            } = &event
+            {
+                revoked.push((*member_id, *session_id));
+            }
             self.log.push((seq, now, event));
         }
         if let Err(broken) = self.state.check_invariants() {
@@ -500,6 +524,27 @@ impl Gen {
                 self.pages[index].connected = false;
                 self.pages[index].removed = true;
             }
+        }
+        // As the actor's `close_revoked`: the session's pages close, and presence follows.
+        let mut closed = false;
+        for index in 0..self.pages.len() {
+            let page = &self.pages[index];
+            if page.connected
+                && page
+                    .member_id
+                    .is_some_and(|id| revoked.contains(&(id, page.session_id)))
+            {
+                self.push(
+                    index,
+                    json!({"type": "closing", "reason": "session_revoked", "message": "revoked"}),
+                );
+                self.pages[index].connected = false;
+                self.pages[index].removed = true;
+                closed = true;
+            }
+        }
+        if closed {
+            self.reconcile_presence(PresenceReason::ConnectionLost);
         }
     }
 
@@ -620,6 +665,7 @@ impl Gen {
                 Ok(reply)
             }
             Ok(Command::Query(query)) => Ok(crate::state::answer(&self.state, by, &query)),
+            Ok(Command::Access(command)) => self.access(page, by, command),
             Ok(Command::RolePlay(command)) => {
                 let fresh = Fresh {
                     role_play_id: RolePlayId(self.rng.uuid()),
@@ -684,6 +730,73 @@ impl Gen {
                         self.push(index, frame.clone());
                     }
                 }
+                Ok(Reply::Done)
+            }
+        }
+    }
+
+    /// A facilitator's request about the links or the sessions, as `RoomActor::access_request`
+    /// decides it.
+    fn access(
+        &mut self,
+        page: usize,
+        by: MemberId,
+        command: crate::command::AccessCommand,
+    ) -> Result<Reply, RoomError> {
+        use crate::command::AccessCommand;
+        let role = self.state.roster().require_member_role(by)?;
+        match command {
+            AccessCommand::RotateLink { link } => {
+                let secret = format!("secret-{}", self.rng.next());
+                let events = crate::access::decide_rotate_link(
+                    &self.state.access,
+                    role,
+                    link,
+                    hash_secret(&secret),
+                )?;
+                self.record(events);
+                match link {
+                    wire::LinkKind::Invite => self.invite_secret = secret.clone(),
+                    wire::LinkKind::Facilitator => self.facilitator_secret = secret.clone(),
+                }
+                Ok(Reply::LinkRotated {
+                    link,
+                    version: self.state.access.version(link),
+                    url: format!("http://127.0.0.1/g/{}#{secret}", self.state.group.id),
+                })
+            }
+            AccessCommand::ListSessions => {
+                let pages = &self.pages;
+                let sessions = crate::access::sessions_view(
+                    &self.state.access,
+                    role,
+                    |member, session| {
+                        pages
+                            .iter()
+                            .filter(|page| {
+                                page.connected
+                                    && page.member_id == Some(member)
+                                    && page.session_id == session
+                            })
+                            .count() as u32
+                    },
+                    self.now_ms,
+                )?;
+                Ok(Reply::Sessions { sessions })
+            }
+            AccessCommand::RevokeSession {
+                member_id,
+                session_id,
+            } => {
+                let events = crate::access::decide_revoke_session(
+                    &self.state.access,
+                    self.state.roster(),
+                    role,
+                    self.pages[page].session_id,
+                    member_id,
+                    session_id,
+                )?;
+                self.record(events);
                 Ok(Reply::Done)
             }
         }
@@ -801,6 +914,9 @@ impl Gen {
             self.pages[page].token = Some(token);
         }
         self.pages[page].member_id = Some(member_id);
+        self.pages[page].session_id = decision.session_id;
+        self.state
+            .session_seen(member_id, decision.session_id, self.now_ms);
         self.pages[page].name = self.member_name(member_id);
         // The catch-up, as `RoomActor::catch_up` decides it.
         let current = self.state.seq;
@@ -891,6 +1007,7 @@ impl Gen {
             name: String::new(),
             member_id: None,
             token: None,
+            session_id: wire::SessionId::default(),
             connected: false,
             removed: false,
             resume: None,
@@ -928,16 +1045,16 @@ impl Gen {
         self.pages[page].name = name.clone();
         let credential = if facilitator_link {
             Credential::Facilitator {
-                secret: FACILITATOR_SECRET.into(),
+                secret: self.facilitator_secret.clone(),
                 display_name: name,
                 member_token: None,
             }
         } else {
             Credential::Invite {
                 secret: if self.rng.chance(0.05) {
-                    "not-the-secret".into()
+                    INVITE_SECRET.into() // the first link, maybe made anew since
                 } else {
-                    INVITE_SECRET.into()
+                    self.invite_secret.clone()
                 },
                 display_name: name,
                 observer: self.rng.chance(0.15),
@@ -967,7 +1084,7 @@ impl Gen {
             }
             1 => {
                 let credential = Credential::Facilitator {
-                    secret: FACILITATOR_SECRET.into(),
+                    secret: self.facilitator_secret.clone(),
                     display_name: "ignored".into(),
                     member_token: Some(token),
                 };
@@ -989,6 +1106,10 @@ impl Gen {
             .collect();
         if let Some(page) = self.rng.pick(&connected) {
             self.pages[page].connected = false;
+            if let Some(member_id) = self.pages[page].member_id {
+                let session_id = self.pages[page].session_id;
+                self.state.session_seen(member_id, session_id, self.now_ms);
+            }
             self.did.push(format!(
                 "{}'s page lost its connection",
                 self.pages[page].name
@@ -1656,6 +1777,38 @@ impl Gen {
             "react" => {
                 let reactions = ["applause", "plus_one", "laugh", "idea", "heart"];
                 json!({"type": "react", "reaction": self.rng.pick(&reactions).unwrap()})
+            }
+            "rotate_link" => {
+                let link = if self.rng.chance(0.5) {
+                    "invite"
+                } else {
+                    "facilitator"
+                };
+                json!({"type": "rotate_link", "link": link})
+            }
+            "list_sessions" => json!({"type": "list_sessions"}),
+            "set_call_link" => {
+                let urls = [
+                    json!("https://meet.example.com/abc-defg-hij"),
+                    json!("https://video.example.org/room/42"),
+                    json!(null),
+                    json!("javascript:alert(1)"),
+                ];
+                json!({"type": "set_call_link", "url": self.rng.pick(&urls).unwrap()})
+            }
+            "revoke_session" => {
+                let sessions: Vec<(MemberId, wire::SessionId)> = self
+                    .state
+                    .access
+                    .sessions
+                    .iter()
+                    .map(|session| (session.member_id, session.session_id))
+                    .collect();
+                let (member_id, session_id) = self
+                    .rng
+                    .pick(&sessions)
+                    .unwrap_or((self.some_member(), wire::SessionId::default()));
+                json!({"type": "revoke_session", "member_id": member_id, "session_id": session_id})
             }
             other => panic!("the generator has no request of kind {other}"),
         };
