@@ -1088,7 +1088,9 @@ impl Gen {
                     display_name: "ignored".into(),
                     member_token: Some(token),
                 };
-                self.join(page, credential, true);
+                // The page reloads to read a link (app.js), so it joins afresh: with the
+                // facilitator link it may come back as another member (a revoked session's).
+                self.join(page, credential, false);
             }
             2 => {
                 // A reload: no resume point.
