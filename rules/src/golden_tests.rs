@@ -1066,19 +1066,7 @@ fn check_golden(dir: &str) -> Vec<RoomState> {
 #[test]
 fn write_what_pages_see_of_the_story() {
     let stored = script();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_absolute() {
-                dir
-            } else {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("..")
-                    .join(dir)
-            }
-        })
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let dir = target.join("client-consistency");
+    let dir = crate::consistency_tests::client_consistency_dir();
     std::fs::create_dir_all(&dir).unwrap();
     let last = crate::stored::decode_snapshot(&stored.last_snapshot).unwrap();
     let meetings = [

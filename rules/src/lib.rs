@@ -48,6 +48,8 @@ pub mod text;
 pub mod wire_view;
 
 #[cfg(test)]
+mod consistency_tests;
+#[cfg(test)]
 mod golden_tests;
 
 #[cfg(test)]

@@ -1448,3 +1448,121 @@ async fn a_scorer_who_reloads_is_told_they_submitted_and_nobody_else_is() {
         "the flag is never stored"
     );
 }
+
+#[tokio::test]
+async fn a_scorers_other_pages_are_told_they_submitted_and_nobody_elses_are_even_resuming() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Two Tabs Peers").await;
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    let ann = join_member(&server, &group, "Ann").await;
+    let mut cleo = join_member(&server, &group, "Cleo").await;
+    let mut dan = join_member(&server, &group, "Dan").await;
+    // Cleo has the room open in a second tab too.
+    let (mut cleo_tab, _) = reload(&server, &group, &cleo).await;
+    fran.ok(role_play(RolePlayRequest::SetUp {
+        seller: ann.member_id.unwrap(),
+        buyer: None,
+        scenario: SCENARIO.into(),
+        buyer_brief: None,
+        rubric: rubric(),
+        reveal_threshold: Some(3),
+    }))
+    .await;
+    let frame = event_seen(&mut fran, |frame| {
+        matches!(is_role_play(frame), Some(RolePlayEvent::SetUp { .. }))
+    })
+    .await;
+    let Some(RolePlayEvent::SetUp { role_play: info }) = is_role_play(&frame).cloned() else {
+        unreachable!()
+    };
+    let role_play_id = info.role_play_id;
+    fran.ok(role_play(RolePlayRequest::OpenScoring { role_play_id }))
+        .await;
+    event_seen(&mut cleo_tab, |frame| {
+        matches!(
+            is_role_play(frame),
+            Some(RolePlayEvent::ScoringOpened { .. })
+        )
+    })
+    .await;
+    let snapshots_before = |client: &TestClient| {
+        client
+            .received
+            .iter()
+            .filter(|message| matches!(message, ServerMessage::Snapshot(_)))
+            .count()
+    };
+    let (dan_before, tab_before) = (snapshots_before(&dan), snapshots_before(&cleo_tab));
+
+    cleo.ok(submit(role_play_id, &CLEO)).await;
+    // The other tab hears it: a snapshot of its own that says she submitted, after the count.
+    let snapshot = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let ServerMessage::Snapshot(snapshot) = cleo_tab.recv().await {
+                return snapshot;
+            }
+        }
+    })
+    .await
+    .expect("Cleo's other tab gets a snapshot");
+    assert!(snapshot.role_play.you_submitted, "it says she submitted");
+    assert_eq!(snapshot.role_play.current.unwrap().submission_count, 1);
+    assert_eq!(snapshots_before(&cleo_tab), tab_before + 1);
+    // The tab she submitted from has the ack; nobody else gets anything but the count.
+    drain(&mut cleo).await;
+    drain(&mut dan).await;
+    assert_eq!(snapshots_before(&dan), dan_before, "Dan gets no snapshot");
+    assert_eq!(
+        snapshots_say(&cleo, false),
+        1,
+        "the submitting tab has only its first snapshot"
+    );
+
+    // A revision from the other tab tells the first one, the same way.
+    cleo_tab.ok(submit(role_play_id, &EVE_DRAFT)).await;
+    let snapshot = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let ServerMessage::Snapshot(snapshot) = cleo.recv().await {
+                return snapshot;
+            }
+        }
+    })
+    .await
+    .expect("the first tab gets a snapshot");
+    assert!(snapshot.role_play.you_submitted);
+    assert_eq!(
+        snapshot.role_play.current.unwrap().submission_count,
+        1,
+        "a revision, not a second submission"
+    );
+    // A page of hers that was away when she submitted and resumes gets a snapshot that says
+    // so, not a replay of events that cannot.
+    let mut away = TestClient::connect(server.addr).await;
+    away.join(group.group_id, cleo.token_credential(), None)
+        .await
+        .expect("join");
+    let resume = away.resume_point();
+    away.close().await;
+    cleo.ok(submit(role_play_id, &CLEO)).await;
+    let mut back = TestClient::connect(server.addr).await;
+    let snapshot = back
+        .join(group.group_id, cleo.token_credential(), Some(resume))
+        .await
+        .expect("join again")
+        .expect("a snapshot, not a replay");
+    assert!(snapshot.role_play.you_submitted);
+    // Dan, who has not scored, resumes with a replay as usual.
+    let resume = dan.resume_point();
+    let mut dan_back = TestClient::connect(server.addr).await;
+    let caught_up = dan_back
+        .join(group.group_id, dan.token_credential(), Some(resume))
+        .await
+        .expect("join again");
+    assert!(caught_up.is_none(), "Dan resumes with a replay");
+    for client in [fran, ann, cleo, cleo_tab, dan, back, dan_back] {
+        client.close().await;
+    }
+    server.stop().await;
+}

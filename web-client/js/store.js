@@ -44,8 +44,9 @@
  * @typedef {object} Feature
  * @property {string} id
  * @property {(snapshot: Snapshot) => T} fromSnapshot This feature's state.
- * @property {Record<string, (own: T, event: any, frame: EventFrame) => void>} events
- *   Handlers by event kind, each changing the copy it is given.
+ * @property {Record<string, (own: T, event: any, frame: EventFrame, room: RoomState) => void>} events
+ *   Handlers by event kind, each changing the copy it is given; `room` is the room after the
+ *   core's part of the event (its members, in the order they joined), to read, not to change.
  */
 
 /**
@@ -142,7 +143,7 @@ export function reduceRoom(state, frame, features) {
     const handler = feature.events[event.kind];
     if (!handler) continue;
     const own = structuredClone(state.features[feature.id]);
-    handler(own, event, frame);
+    handler(own, event, frame, next);
     next.features = { ...next.features, [feature.id]: own };
   }
   return next;

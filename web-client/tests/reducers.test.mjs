@@ -133,6 +133,26 @@ test('commitments: the streak is the server\'s count of meetings, so two done fo
   assert.equal(own.accountability[ann].resolved_count, 2);
 });
 
+test('commitments: a new member is counted over the same meetings as everyone, as the server counts them', () => {
+  const accountability = { member_id: ann, completion_rate_percent: null, resolved_count: 0, streak: 0, overdue_count: 0, meetings_counted: 2 };
+  let state = roomFromSnapshot(snapshot({ accountability: [accountability] }), FEATURES);
+  state = play(state, [{ kind: 'member_added', member: { member_id: 'n', display_name: 'New', role: 'member', online: false } }]);
+  const own = /** @type {any} */ (state.features.commitments);
+  assert.deepEqual(own.accountability.n, { ...accountability, member_id: 'n' }, 'meeting 2 counts two meetings, for a newcomer too');
+});
+
+test('role play: the sellers\' trends stay in the order the members joined, as in the snapshot', () => {
+  const results = (id, seller) => ({ role_play_id: id, seller, meeting_number: 2, revealed_at_ms: 3, rubric_name: 'Discovery', overall_percent: 50, submission_count: 3, criteria: [], comments: [], one_thing_differently: [] });
+  let state = roomFromSnapshot(snapshot(), FEATURES);
+  state = play(state, [
+    { kind: 'role_play', change: { kind: 'revealed', results: results('r1', bob) } },
+    { kind: 'role_play', change: { kind: 'revealed', results: results('r2', fran) } },
+    { kind: 'role_play', change: { kind: 'revealed', results: results('r3', ann) } },
+  ]);
+  const view = /** @type {any} */ (state.features.role_play).view;
+  assert.deepEqual(view.seller_trends.map((trend) => trend.seller), [fran, ann, bob], 'the members\' order, not the order of the reveals');
+});
+
 test('benchmarks, practices and role play follow their events', () => {
   let state = roomFromSnapshot(snapshot(), FEATURES);
   const view = { metrics: [{ key: 'calls', name: 'Calls', unit: '' }], submitted_count: 1, metric_views: [], ratios: [] };
@@ -338,6 +358,48 @@ test('dot votes: counts for everyone, my own dots, and a removed problem item\'s
   assert.deepEqual(flow(state).votes[0].counts, [{ suggestion_id: 2, votes: 2 }], 'a count of 0 leaves the list');
   state = play(state, [{ kind: 'agenda_item_removed', item_id: 3 }]);
   assert.deepEqual(flow(state).votes, []);
+});
+
+test('dot votes are kept as the server keeps them: a problem\'s entry only while it has dots, by item', () => {
+  const start = roomFromSnapshot(snapshot({ flow: { agenda: [], proposals: [], agenda_template: [], talk_times: [], votes: [{ item_id: 5, counts: [{ suggestion_id: 1, votes: 1 }], yours: [] }] } }), FEATURES);
+  let state = play(start, [
+    { kind: 'your_vote_set', item_id: 3, suggestion_id: 2, voted: true },
+    { kind: 'suggestion_votes_counted', item_id: 3, suggestion_id: 2, votes: 1 },
+  ]);
+  const flow = (/** @type {any} */ state) => state.features.agenda;
+  assert.deepEqual(flow(state).votes.map((entry) => entry.item_id), [3, 5], 'in the order of the items\' ids');
+  state = play(state, [
+    { kind: 'suggestion_votes_counted', item_id: 3, suggestion_id: 2, votes: 0 },
+    { kind: 'your_vote_set', item_id: 3, suggestion_id: 2, voted: false },
+  ]);
+  assert.deepEqual(flow(state).votes.map((entry) => entry.item_id), [5], 'the last dot taken back takes the entry with it');
+});
+
+test('time is up for a paused timer whose time was taken away, as the server says', () => {
+  const timer = { subject: { kind: 'agenda_item', item_id: 1 }, time_box_ms: 60_000, state: { status: 'paused', remaining_ms: -5_000 }, time_up: false };
+  let state = roomFromSnapshot(snapshot(), FEATURES);
+  state = play(state, [
+    { kind: 'timer_set', timer },
+    { kind: 'time_up', subject: timer.subject, deadline_ms: 5000 },
+  ]);
+  assert.equal(/** @type {any} */ (state.features.agenda).timer.time_up, true);
+});
+
+test('role play: a seller who is no longer a member gets no trend, as in the snapshot', () => {
+  const results = { role_play_id: 'r1', seller: 'gone', meeting_number: 2, revealed_at_ms: 3, rubric_name: 'Discovery', overall_percent: 50, submission_count: 3, criteria: [], comments: [], one_thing_differently: [] };
+  const state = play(roomFromSnapshot(snapshot(), FEATURES), [{ kind: 'role_play', change: { kind: 'revealed', results } }]);
+  const view = /** @type {any} */ (state.features.role_play).view;
+  assert.deepEqual(view.seller_trends, []);
+  assert.equal(view.revealed.length, 1, 'the results are shown all the same');
+});
+
+test('practices: the page keeps the newest 30, as the snapshot has them, and counts them all', () => {
+  const practice = (id) => ({ practice_id: id, title: `Practice ${id}`, description: '', tags: [], outcome: 'worked', author: ann, created_at_ms: id, upvoters: [], comments: [] });
+  let state = roomFromSnapshot(snapshot(), FEATURES);
+  state = play(state, Array.from({ length: 32 }, (_, index) => ({ kind: 'practice_posted', practice: practice(index + 1) })));
+  const own = /** @type {any} */ (state.features.practices);
+  assert.equal(own.total, 32);
+  assert.deepEqual([own.practices.length, own.practices[0].practice_id, own.practices[29].practice_id], [30, 32, 3]);
 });
 
 test('reactions that come together are announced in one short line', async () => {

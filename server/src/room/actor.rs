@@ -487,10 +487,14 @@ impl RoomActor {
                 .role_play_request(member_id, action)
                 .await
                 .map(|()| Reply::Done),
-            Command::SubmitScores(submission) => self
-                .submit(member_id, submission)
-                .await
-                .map(|()| Reply::Done),
+            Command::SubmitScores(submission) => match self.submit(member_id, submission).await {
+                Ok(()) => {
+                    self.tell_other_pages_they_submitted(connection_id, member_id)
+                        .await;
+                    Ok(Reply::Done)
+                }
+                Err(error) => Err(error),
+            },
             Command::StartNextMeeting => self
                 .start_next_meeting(member_id)
                 .await

@@ -173,6 +173,11 @@ impl RoomActor {
         let Some(resume) = resume else {
             return snapshot();
         };
+        // A scorer's page that was away may not know they submitted (from another page):
+        // no event says so, their own snapshot does.
+        if self.has_submitted(viewer) {
+            return snapshot();
+        }
         let current = self.state.seq;
         if resume.meeting_id != self.state.meeting.id
             || resume.seq > current

@@ -9,6 +9,9 @@ use roundtable_protocol::{MemberId, RolePlayId};
 use roundtable_rules::command::{RolePlayCommand, ScoreSubmission};
 
 use super::RoomActor;
+use crate::transport::frame::encode;
+use crate::transport::outbox::{QueueError, Urgency};
+use roundtable_protocol::ServerMessage;
 use roundtable_rules::roleplay::dedupe::ScoringDedupe;
 use roundtable_rules::roleplay::{self, Fresh, SubmissionSlot};
 use roundtable_rules::state::RoomError;
@@ -111,6 +114,36 @@ impl RoomActor {
         Ok(())
     }
 
+    /// After `member_id` submitted from connection `from`, their other connections (another
+    /// tab, another device) each get a fresh snapshot of their own, whose `you_submitted` says
+    /// so: every page of theirs then shows what a reload would. Nobody else gets anything.
+    pub(super) async fn tell_other_pages_they_submitted(
+        &mut self,
+        from: super::ConnectionId,
+        member_id: MemberId,
+    ) {
+        let others: Vec<super::ConnectionId> = self
+            .subscribers
+            .iter()
+            .filter(|(id, subscriber)| **id != from && subscriber.member_id == member_id)
+            .map(|(id, _)| *id)
+            .collect();
+        if others.is_empty() {
+            return;
+        }
+        let frame = encode(&ServerMessage::Snapshot(self.wire_snapshot_for(member_id)));
+        let mut slow = Vec::new();
+        for id in others {
+            let outbox = &self.subscribers[&id].outbox;
+            if self.flushes.queue(outbox, frame.clone(), Urgency::Now) == Err(QueueError::Full) {
+                slow.push(id);
+            }
+        }
+        if !slow.is_empty() {
+            Box::pin(self.drop_slow(slow)).await;
+        }
+    }
+
     /// The snapshot `viewer` receives: the state as they see it, plus whether they have a
     /// submission in the role play being scored, which only this process's memory knows. It
     /// goes into this viewer's own snapshot and nowhere else: it is not part of the room's
@@ -123,7 +156,7 @@ impl RoomActor {
 
     /// Whether `member_id` filled a slot that is still in the bag of the role play being
     /// scored, as far as this process knows (a restart forgets it, by design).
-    fn has_submitted(&self, member_id: MemberId) -> bool {
+    pub(super) fn has_submitted(&self, member_id: MemberId) -> bool {
         let Some(open) = self.state.role_play.scoring_open() else {
             return false;
         };

@@ -35,10 +35,12 @@ export const commitmentsFeature = {
   events: {
     commitment_added(own, event) { upsert(own, event.commitment, event.owner_accountability); },
     commitment_updated(own, event) { upsert(own, event.commitment, event.owner_accountability); },
-    // A new member starts with nothing to account for, in this meeting.
+    // A new member starts with nothing to account for, counted over the same meetings as
+    // everyone (which depends on the meeting's number alone).
     member_added(own, event) {
+      const meetingsCounted = Object.values(own.accountability)[0]?.meetings_counted ?? 1;
       own.accountability[event.member.member_id] ??= {
-        member_id: event.member.member_id, completion_rate_percent: null, resolved_count: 0, streak: 0, overdue_count: 0, meetings_counted: 1,
+        member_id: event.member.member_id, completion_rate_percent: null, resolved_count: 0, streak: 0, overdue_count: 0, meetings_counted: meetingsCounted,
       };
     },
     // A removed member's commitments leave the board, as they leave the server's.

@@ -151,11 +151,13 @@ export const flowFeature = {
       entry.counts = entry.counts.filter((c) => c.suggestion_id !== event.suggestion_id);
       if (event.votes > 0) entry.counts.push({ suggestion_id: event.suggestion_id, votes: event.votes });
       entry.counts.sort((a, b) => a.suggestion_id - b.suggestion_id);
+      tidyVotes(own);
     },
     your_vote_set(own, event) {
       const entry = votesOf(own, event.item_id);
       entry.yours = entry.yours.filter((id) => id !== event.suggestion_id);
       if (event.voted) entry.yours = [...entry.yours, event.suggestion_id].sort((a, b) => a - b);
+      tidyVotes(own);
     },
     round_started(own, event) {
       /** @type {RoundInfo} */
@@ -185,10 +187,10 @@ export const flowFeature = {
     timer_set(own, event) {
       own.timer = event.timer;
     },
-    time_up(own, event) {
-      if (own.timer && own.timer.state.status === 'running' && own.timer.state.deadline_ms === event.deadline_ms) {
-        own.timer = { ...own.timer, time_up: true };
-      }
+    // The server's time_up is for the timer it has now, running or paused (taking time away
+    // from a paused timer can use it up), as it applies it.
+    time_up(own) {
+      if (own.timer) own.timer = { ...own.timer, time_up: true };
     },
     turn_ended(own, event) {
       const entry = own.talk_times.find((t) => t.member_id === event.member_id);
@@ -210,6 +212,16 @@ export const flowFeature = {
     },
   },
 };
+
+/**
+ * The votes as the server keeps them: a problem's entry only while it has dots, in the order
+ * of the items' ids.
+ * @param {FlowState} own
+ */
+function tidyVotes(own) {
+  own.votes = own.votes.filter((entry) => entry.counts.length > 0 || entry.yours.length > 0);
+  own.votes.sort((a, b) => a.item_id - b.item_id);
+}
 
 /**
  * A problem's vote entry in `own`, added when it has none yet.

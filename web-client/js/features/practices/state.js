@@ -10,6 +10,9 @@
  * @property {number} total Practices in the library in all.
  */
 
+/** How many of the newest practices the server sends in the snapshot (older ones: search). */
+const PRACTICES_KEPT = 30;
+
 /**
  * @param {PracticesState} own
  * @param {number} practiceId
@@ -32,6 +35,8 @@ export const practicesFeature = {
     practice_posted(own, event) {
       if (!own.practices.some((practice) => practice.practice_id === event.practice.practice_id)) {
         own.practices.unshift({ ...event.practice });
+        // The page keeps what a fresh snapshot has: the newest ones.
+        own.practices = own.practices.slice(0, PRACTICES_KEPT);
         own.total++;
       }
     },

@@ -18,8 +18,10 @@ const REVEALED_KEPT = 10;
  * Applies one role play change to the feature's state.
  * @param {RolePlayState} own
  * @param {RolePlayEvent} change
+ * @param {import('../../protocol').MemberId[]} members The members in the order they joined,
+ *   which is the order of the sellers' trends, as the server sends them.
  */
-export function applyRolePlayChange(own, change) {
+export function applyRolePlayChange(own, change, members) {
   const view = own.view;
   const current = view.current;
   const same = (/** @type {string} */ id) => !!current && current.role_play_id === id;
@@ -55,10 +57,14 @@ export function applyRolePlayChange(own, change) {
       view.revealed = [...view.revealed.filter((entry) => entry.role_play_id !== results.role_play_id), results].slice(-REVEALED_KEPT);
       const point = { role_play_id: results.role_play_id, meeting_number: results.meeting_number, revealed_at_ms: results.revealed_at_ms, rubric_name: results.rubric_name, overall_percent: results.overall_percent };
       const trend = view.seller_trends.find((entry) => entry.seller === results.seller);
+      // A seller removed from the group has no trend any more (the server shows members' only).
+      if (!members.includes(results.seller)) break;
       if (trend) {
         if (!trend.points.some((entry) => entry.role_play_id === point.role_play_id)) trend.points = [...trend.points, point].slice(-50);
       } else {
         view.seller_trends = [...view.seller_trends, { seller: results.seller, points: [point] }];
+        const place = (/** @type {string} */ seller) => members.indexOf(seller);
+        view.seller_trends.sort((a, b) => place(a.seller) - place(b.seller));
       }
       break;
     }
@@ -140,8 +146,8 @@ export const rolePlayFeature = {
     return own;
   },
   events: {
-    role_play(own, event) {
-      applyRolePlayChange(own, event.change);
+    role_play(own, event, _frame, room) {
+      applyRolePlayChange(own, event.change, room.members.map((member) => member.member_id));
     },
     // A removed member's trend as a seller leaves with them, as it does on the server.
     member_removed(own, event) {
