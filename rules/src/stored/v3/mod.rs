@@ -13,8 +13,8 @@
 //! defined here shadow, since format 2's types never change); the types that hold a change are
 //! defined here, each with its conversion forward from format 2's.
 //!
-//! Format 3 is not released yet: until a release has written it, its types may still change.
-//! Once one has, they never change again (see [`super`]).
+//! Once a release has written format 3, these types never change again (see [`super`]);
+//! `golden/stored-v3/` holds what it wrote.
 
 use std::collections::BTreeSet;
 
