@@ -939,7 +939,10 @@ fn stored_records_are_written_again_as_they_were() {
         let record = read("stored-v3", name);
         let again =
             crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&record).unwrap());
-        assert!(again == record, "stored-v3/{name} is written again as it was");
+        assert!(
+            again == record,
+            "stored-v3/{name} is written again as it was"
+        );
     }
     for name in LOGS {
         for (index, record) in read_log("stored-v3", name).iter().enumerate() {
