@@ -90,11 +90,19 @@ pub async fn tail_seqs(store: &dyn Store, group_id: GroupId) -> Vec<Seq> {
 /// Opens the embedded store in `dir`, waiting up to 2 s for a dropped predecessor in this
 /// process to let go of its files (its writer thread ends after its last handle is dropped).
 pub async fn open_embedded(dir: &Path, options: EmbeddedOptions) -> EmbeddedStore {
+    let mut last_error = None;
     for _ in 0..100 {
         match EmbeddedStore::open_with(dir, options.clone()) {
             Ok(store) => return store,
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(error) => {
+                last_error = Some(error);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
     }
-    panic!("the store in {} does not open within 2 s", dir.display());
+    panic!(
+        "the store in {} does not open within 2 s: {}",
+        dir.display(),
+        last_error.map_or_else(String::new, |error| error.to_string())
+    );
 }

@@ -16,8 +16,8 @@ use std::path::Path;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
 use super::tables::{
-    ENDED_MEETINGS, GROUP_MEETINGS, GROUPS, LOG, LOG_HEADS, MEETING_ENDED_AT, META, open_database,
-    unavailable,
+    ENDED_MEETINGS, GROUP_ACTIVITY, GROUP_MEETINGS, GROUPS, GROUPS_BY_ACTIVITY, LOG, LOG_HEADS,
+    MEETING_ENDED_AT, META, open_database, unavailable,
 };
 use crate::store::StoreError;
 
@@ -69,7 +69,7 @@ pub(super) fn vacuum_if_due(
 }
 
 /// The tables [`copy_all`] copies; a table it does not know would be lost, so it refuses.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 9] = [
     "groups",
     "log",
     "log_heads",
@@ -77,6 +77,8 @@ const TABLES: [&str; 7] = [
     "meeting_ended_at",
     "group_meetings",
     "meta",
+    "group_activity",
+    "groups_by_activity",
 ];
 
 fn copy_all(old: &Database, new: &Database) -> Result<(), StoreError> {
@@ -97,6 +99,8 @@ fn copy_all(old: &Database, new: &Database) -> Result<(), StoreError> {
     copy_table(&read, &write, MEETING_ENDED_AT)?;
     copy_table(&read, &write, GROUP_MEETINGS)?;
     copy_table(&read, &write, META)?;
+    copy_table(&read, &write, GROUP_ACTIVITY)?;
+    copy_table(&read, &write, GROUPS_BY_ACTIVITY)?;
     write.commit().map_err(unavailable)
 }
 
@@ -105,7 +109,12 @@ fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     write: &redb::WriteTransaction,
     definition: TableDefinition<'static, K, V>,
 ) -> Result<(), StoreError> {
-    let from = read.open_table(definition).map_err(unavailable)?;
+    // A file from before a table existed has none: nothing to copy.
+    let from = match read.open_table(definition) {
+        Ok(from) => from,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(error) => return Err(unavailable(error)),
+    };
     let mut to = write.open_table(definition).map_err(unavailable)?;
     for entry in from.iter().map_err(unavailable)? {
         let (key, value) = entry.map_err(unavailable)?;
