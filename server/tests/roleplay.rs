@@ -381,6 +381,25 @@ async fn redis_values(url: &str, prefix: &str) -> Vec<Vec<u8>> {
                     .expect("GET");
                 records.push(value);
             }
+            // The groups' activity (a sorted set) and a group's meetings (a set).
+            "zset" => {
+                let members: Vec<Vec<u8>> = redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut connection)
+                    .await
+                    .expect("ZRANGE");
+                records.extend(members);
+            }
+            "set" => {
+                let members: Vec<Vec<u8>> = redis::cmd("SMEMBERS")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+                    .expect("SMEMBERS");
+                records.extend(members);
+            }
             "hash" => {
                 let fields: Vec<Vec<u8>> = redis::cmd("HGETALL")
                     .arg(&key)

@@ -176,7 +176,7 @@ async fn a_member_writing_at_the_limits_makes_few_snapshots_and_writes_a_few_tim
         // The request rate is not what this test is about: it writes as fast as the room takes it.
         config.limits = Limits {
             requests_per_second: 1_000_000,
-
+            writes_per_member_per_second: 1_000_000,
             ..Limits::default()
         };
     })

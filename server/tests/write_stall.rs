@@ -40,6 +40,7 @@ fn limits(stall: Duration) -> Limits {
         write_stall_seconds: stall.as_secs(),
         outbound_queue_max: 100_000,
         requests_per_second: 100_000,
+        writes_per_member_per_second: 100_000,
         group_name_chars_max: 2_000,
         join_timeout_seconds: 600,
         ..Limits::default()
