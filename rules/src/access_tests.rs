@@ -332,7 +332,7 @@ fn members_never_receive_a_secret_or_its_hash() {
         event: events[0].clone(),
     });
     let text = String::from_utf8(stored.clone()).unwrap();
-    assert!(text.contains(r#""format":3"#) && text.contains(r#""kind":"link_rotated""#));
+    assert!(text.contains(r#""format":4"#) && text.contains(r#""kind":"link_rotated""#));
     assert!(!text.contains(&secret));
     assert_eq!(
         crate::stored::decode_event(&stored).unwrap().event,

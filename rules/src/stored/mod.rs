@@ -66,13 +66,14 @@ mod convert;
 pub mod v1;
 pub mod v2;
 pub mod v3;
+pub mod v4;
 
 use serde::{Deserialize, Serialize};
 
 use crate::state::{RoomState, StoredEvent};
 
 /// The stored format this code writes.
-pub const FORMAT: u32 = v3::FORMAT;
+pub const FORMAT: u32 = v4::FORMAT;
 
 /// Why stored bytes could not be read back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,19 +145,22 @@ fn encode<T: Serialize>(record: &T) -> Vec<u8> {
 
 /// A room's snapshot as stored.
 pub fn encode_snapshot(state: &RoomState) -> Vec<u8> {
-    encode(&v3::Snapshot::from(state))
+    encode(&v4::Snapshot::from(state))
 }
 
 /// A room from its stored snapshot, in any format this code knows.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<RoomState, FormatError> {
     match format_of(SNAPSHOT, bytes)? {
         None | Some(1) => serde_json::from_slice::<v1::Snapshot>(bytes)
-            .map(|v1| RoomState::from(v3::Snapshot::from(v2::Snapshot::from(v1))))
+            .map(|v1| RoomState::from(up_from_v2(v2::Snapshot::from(v1))))
             .map_err(|error| parse_error(SNAPSHOT, error)),
         Some(2) => serde_json::from_slice::<v2::Snapshot>(bytes)
-            .map(|v2| RoomState::from(v3::Snapshot::from(v2)))
+            .map(|v2| RoomState::from(up_from_v2(v2)))
             .map_err(|error| parse_error(SNAPSHOT, error)),
         Some(3) => serde_json::from_slice::<v3::Snapshot>(bytes)
+            .map(|v3| RoomState::from(v4::Snapshot::from(v3)))
+            .map_err(|error| parse_error(SNAPSHOT, error)),
+        Some(4) => serde_json::from_slice::<v4::Snapshot>(bytes)
             .map(RoomState::from)
             .map_err(|error| parse_error(SNAPSHOT, error)),
         Some(format) => Err(unreadable(SNAPSHOT, format)),
@@ -165,23 +169,36 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<RoomState, FormatError> {
 
 /// One event of a meeting's log as stored.
 pub fn encode_event(event: &StoredEvent) -> Vec<u8> {
-    encode(&v3::Event::from(event))
+    encode(&v4::Event::from(event))
 }
 
 /// One event of a meeting's log from its stored bytes, in any format this code knows.
 pub fn decode_event(bytes: &[u8]) -> Result<StoredEvent, FormatError> {
     match format_of(LOG_ENTRY, bytes)? {
         None | Some(1) => serde_json::from_slice::<v1::Event>(bytes)
-            .map(|v1| StoredEvent::from(v3::Event::from(v2::Event::from(v1))))
+            .map(|v1| StoredEvent::from(event_up_from_v2(v2::Event::from(v1))))
             .map_err(|error| parse_error(LOG_ENTRY, error)),
         Some(2) => serde_json::from_slice::<v2::Event>(bytes)
-            .map(|v2| StoredEvent::from(v3::Event::from(v2)))
+            .map(|v2| StoredEvent::from(event_up_from_v2(v2)))
             .map_err(|error| parse_error(LOG_ENTRY, error)),
         Some(3) => serde_json::from_slice::<v3::Event>(bytes)
+            .map(|v3| StoredEvent::from(v4::Event::from(v3)))
+            .map_err(|error| parse_error(LOG_ENTRY, error)),
+        Some(4) => serde_json::from_slice::<v4::Event>(bytes)
             .map(StoredEvent::from)
             .map_err(|error| parse_error(LOG_ENTRY, error)),
         Some(format) => Err(unreadable(LOG_ENTRY, format)),
     }
+}
+
+/// A format 2 snapshot carried forward to the newest format, one format at a time.
+fn up_from_v2(snapshot: v2::Snapshot) -> v4::Snapshot {
+    v4::Snapshot::from(v3::Snapshot::from(snapshot))
+}
+
+/// A format 2 log entry carried forward to the newest format, one format at a time.
+fn event_up_from_v2(event: v2::Event) -> v4::Event {
+    v4::Event::from(v3::Event::from(event))
 }
 
 #[cfg(test)]

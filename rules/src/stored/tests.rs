@@ -104,11 +104,11 @@ fn an_event() -> StoredEvent {
 #[test]
 fn records_are_written_with_their_format_first() {
     let snapshot = super::encode_snapshot(&new_room());
-    assert!(snapshot.starts_with(b"{\"format\":3,\"group\":{"));
+    assert!(snapshot.starts_with(b"{\"format\":4,\"group\":{"));
     let event = super::encode_event(&an_event());
     assert_eq!(
         String::from_utf8(event).unwrap(),
-        r#"{"format":3,"at_ms":1764000001000,"event":{"kind":"group_renamed","name":"Renamed"}}"#
+        r#"{"format":4,"at_ms":1764000001000,"event":{"kind":"group_renamed","name":"Renamed"}}"#
     );
 }
 
@@ -136,19 +136,19 @@ fn a_record_in_format_1_is_read() {
 
 #[test]
 fn a_record_from_a_newer_roundtable_is_refused_by_its_number() {
-    let newer = with_format(&super::encode_snapshot(&new_room()), 4);
+    let newer = with_format(&super::encode_snapshot(&new_room()), 5);
     let error = super::decode_snapshot(&newer).unwrap_err();
     assert_eq!(
         error,
         FormatError::Newer {
             record: "room snapshot",
-            format: 4
+            format: 5
         }
     );
     assert_eq!(
         error.to_string(),
-        "room snapshot is in stored format 4, written by a newer Roundtable; this version reads \
-         stored formats up to 3"
+        "room snapshot is in stored format 5, written by a newer Roundtable; this version reads \
+         stored formats up to 4"
     );
     let newer = with_format(&super::encode_event(&an_event()), 7_000_000_000);
     let error = super::decode_event(&newer).unwrap_err();

@@ -51,11 +51,6 @@ pub struct Snapshot {
     pub former_members: BTreeSet<Uuid>,
 }
 
-mirror_struct!(Snapshot <=> state::RoomState {
-    group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow, access, former_members,
-});
-
 type V2Snapshot = v2::Snapshot;
 impl From<V2Snapshot> for Snapshot {
     fn from(old: V2Snapshot) -> Snapshot {
@@ -168,8 +163,6 @@ pub struct Event {
     pub at_ms: u64,
     pub event: RoomEvent,
 }
-
-mirror_struct!(Event <=> state::StoredEvent { at_ms, event });
 
 type V2Event = v2::Event;
 forward_struct!(V2Event => Event { at_ms, event });
@@ -317,14 +310,6 @@ macro_rules! room_event_variants_v2 {
         });
     };
 }
-
-room_event_variants_v2!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
-    CallLinkSet { url },
-    LinkRotated { link, version, secret_hash },
-    SessionRevoked { member_id, session_id },
-    SessionStarted { member_id, session_id, token_hash },
-    MemberErased { member_id, erasure },
-});
 
 type V2RoomEvent = v2::RoomEvent;
 room_event_variants_v2!(forward_enum!(V2RoomEvent => RoomEvent));
