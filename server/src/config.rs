@@ -41,8 +41,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub store_cache_mib: u32,
 
-    /// Keep groups, meetings and event logs in this Redis (e.g. redis://127.0.0.1:6379/0)
-    /// instead of the embedded store. Run Redis with `appendonly yes`: then a crash of Redis
+    /// Keep groups, meetings and event logs in this Redis (e.g. redis://127.0.0.1:6379/0;
+    /// Redis 6.2 or newer) instead of the embedded store. Run Redis with `appendonly yes`: then a crash of Redis
     /// loses no acknowledged action, and a power loss at most the last second of them with the
     /// default `appendfsync everysec` (none with `appendfsync always`).
     #[arg(long, env = "ROUNDTABLE_REDIS_URL")]
