@@ -65,7 +65,8 @@ export function mountHistory(context, { onClose }) {
   const refresh = h('button', { type: 'button', class: 'button secondary small', id: 'history-refresh' }, 'Refresh');
   const status = h('p', { class: 'hint', id: 'history-status', role: 'status' });
   const body = h('div', { class: 'history-body', id: 'history-body' });
-  const element = h('section', { class: 'history-page', id: 'history-page', 'aria-labelledby': 'history-title', hidden: true },
+  // The page's main landmark while it is shown (the room's, behind it, is hidden then).
+  const element = h('main', { class: 'history-page', id: 'history-page', 'aria-labelledby': 'history-title', hidden: true },
     h('div', { class: 'history-head' }, heading, h('div', { class: 'history-actions' }, refresh, back)),
     status, body);
 
@@ -223,7 +224,7 @@ export function mountHistory(context, { onClose }) {
            * @param {string} title
            * @param {(string | Node)[]} entries
            */
-          const list = (title, entries) => entries.length ? [h('h5', {}, title), h('ul', { class: 'plain-list' }, ...entries.map((entry) => h('li', {}, entry)))] : [];
+          const list = (title, entries) => entries.length ? [h('h4', {}, title), h('ul', { class: 'plain-list' }, ...entries.map((entry) => h('li', {}, entry)))] : [];
           return h('details', { class: 'history-meeting', 'data-meeting': meeting.number },
             h('summary', {}, h('strong', {}, `Meeting ${meeting.number}`), ` · ${formatDateTime(meeting.startedAtMs)}`,
               h('span', { class: 'tag' }, meeting.attended ? 'attended' : 'missed')),
