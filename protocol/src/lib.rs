@@ -14,6 +14,7 @@ use ts_rs::TS;
 mod accountability;
 mod event;
 mod flow;
+mod history;
 mod ids;
 mod minutes;
 mod reactions;
@@ -23,6 +24,7 @@ mod roleplay;
 pub use accountability::*;
 pub use event::*;
 pub use flow::*;
+pub use history::*;
 pub use ids::{GroupId, MeetingId, MemberId, RolePlayId};
 pub use minutes::*;
 pub use reactions::*;
@@ -147,6 +149,8 @@ pub enum Reply {
     },
     /// Answer to [`Request::ListSessions`]: every member's sessions, in the order they began.
     Sessions { sessions: Vec<SessionInfo> },
+    /// Answer to [`Request::GetMyHistory`], to the asking member alone.
+    MyHistory(MyHistory),
 }
 
 /// A member's session (one member token) as facilitators see it.

@@ -297,6 +297,10 @@ pub enum Request {
         numbers: ErasureChoice,
         practices: ErasureChoice,
     },
+    /// Your own history: the minutes of the kept meetings held since you joined, your
+    /// commitments meeting by meeting, your numbers against the group's medians and the scores
+    /// your role plays were given. Answered with [`Reply::MyHistory`], to you alone.
+    GetMyHistory,
 }
 
 /// What happens to one kind of a leaving member's contributions.

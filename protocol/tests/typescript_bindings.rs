@@ -117,6 +117,14 @@ fn generate() -> String {
         LinkVersions,
         SessionInfo,
         ErasureChoice,
+        MyHistory,
+        HistorySummary,
+        CommitmentHistory,
+        CommitmentMeeting,
+        MetricTrend,
+        MetricTrendPoint,
+        TrendDirection,
+        RolePlayScores,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

@@ -297,6 +297,7 @@ pub struct ScoreSubmission {
 pub enum Query {
     GetMyBenchmarks,
     SearchPractices { text: String, tag: Option<String> },
+    GetMyHistory,
 }
 
 /// A request the connection answers itself: it never reaches a room.
@@ -532,6 +533,7 @@ impl TryFrom<Request> for Command {
             Request::SearchPractices { text, tag } => {
                 Command::Query(Query::SearchPractices { text, tag })
             }
+            Request::GetMyHistory => Command::Query(Query::GetMyHistory),
             Request::RolePlay { action } => role_play_command(action),
             Request::StartNextMeeting => Command::StartNextMeeting,
             Request::React { reaction } => Command::React(reaction),

@@ -182,6 +182,7 @@ const KINDS: &[(&str, u32)] = &[
     ("comment_on_practice", 3),
     ("start_next_meeting", 1),
     ("search_practices", 1),
+    ("get_my_history", 1),
     ("role_play.set_up", 4),
     ("role_play.open_scoring", 4),
     ("role_play.submit", 8),
@@ -1472,6 +1473,7 @@ impl Gen {
                 json!({"type": "submit_numbers", "values": values, "sharing": sharing})
             }
             "get_my_benchmarks" => json!({"type": "get_my_benchmarks"}),
+            "get_my_history" => json!({"type": "get_my_history"}),
             "post_practice" => {
                 let outcome = if self.rng.chance(0.7) {
                     "worked"

@@ -10,6 +10,7 @@
 //!   [`wire_view`]: what clients see of the room: snapshots per viewer, events on the wire.
 //! - [`state`]: the state machine: the fold of events into the room ([`RoomState::apply`]) and
 //!   the dispatch of member requests to the features, each handed what it needs.
+//! - [`history`]: a member's own history across the kept meetings, for that member alone.
 //! - [`membership`]: joins, tokens, presence and the facilitators' changes to the group.
 //!   [`access`]: the links' versions, the members' sessions, rotating and revoking them.
 //!   [`minutes`]: what a meeting leaves behind.
@@ -32,6 +33,7 @@ pub mod commitments;
 pub mod error;
 pub mod event;
 pub mod flow;
+pub mod history;
 pub mod limits;
 pub mod membership;
 pub mod minutes;

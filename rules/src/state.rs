@@ -21,6 +21,7 @@ use crate::activity::{self, Submission};
 use crate::command::{Change, Erasure, ProblemCommand, Query};
 use crate::commitments::{self, NewCommitment};
 use crate::flow::{self, FlowEvent};
+use crate::history;
 use crate::limits::RoomLimits;
 use crate::membership;
 use crate::minutes;
@@ -522,6 +523,7 @@ pub fn answer(state: &RoomState, by: MemberId, query: &Query) -> wire::Reply {
                 total_matches,
             }
         }
+        Query::GetMyHistory => wire::Reply::MyHistory(history::build(state, by)),
     }
 }
 

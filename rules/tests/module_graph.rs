@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["stored", "wire_view"],
     &["state"],
+    &["history"],
     &["membership", "minutes"],
     &["room"],
     &[

@@ -25,7 +25,7 @@ resume?: ResumePoint | null, } | { "type": "ping",
 /**
  * The client's own clock when it sent the ping.
  */
-client_time_ms: number, } | { "type": "set_time_zone", time_zone: string, } | { "type": "set_call_link", url: string | null, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, } | { "type": "role_play", action: RolePlayRequest, } | { "type": "add_agenda_item", item: AgendaItemDraft, position?: number | null, } | { "type": "edit_agenda_item", item_id: number, item: AgendaItemDraft, } | { "type": "remove_agenda_item", item_id: number, } | { "type": "reorder_agenda", order: Array<number>, } | { "type": "set_current_agenda_item", item_id: number, } | { "type": "mark_agenda_item_done", item_id: number, } | { "type": "next_agenda_item" } | { "type": "previous_agenda_item" } | { "type": "end_meeting" } | { "type": "propose_agenda_item", item: AgendaItemDraft, } | { "type": "accept_proposal", proposal_id: number, position?: number | null, } | { "type": "decline_proposal", proposal_id: number, } | { "type": "save_agenda_as_template" } | { "type": "start_round", speaker_time_box_ms: number, auto_advance: boolean, speakers?: Array<MemberId> | null, item_id?: number | null, } | { "type": "reorder_speakers", order: Array<MemberId>, } | { "type": "shuffle_speakers" } | { "type": "next_speaker" } | { "type": "skip_speaker", member_id?: MemberId | null, } | { "type": "previous_speaker" } | { "type": "restore_speaker", member_id: MemberId, } | { "type": "end_round" } | { "type": "set_auto_advance", auto_advance: boolean, } | { "type": "pause_timer" } | { "type": "resume_timer" } | { "type": "extend_timer", delta_ms: number, } | { "type": "call_next_speaker", time_box_ms?: number | null, member_id?: MemberId | null, } | { "type": "end_turn" } | { "type": "clear_hands" } | { "type": "lower_hand_of", member_id: MemberId, } | { "type": "start_problem_phase", item_id: number, phase: ProblemPhase, time_box_ms?: number | null, } | { "type": "add_suggestion", item_id: number, text: string, } | { "type": "choose_suggestions", item_id: number, choices?: Array<SuggestionChoice> | null, suggestion_ids?: Array<number> | null, } | { "type": "react", reaction: Reaction, } | { "type": "vote_suggestion", item_id: number, suggestion_id: number, vote: boolean, } | { "type": "rotate_link", link: LinkKind, } | { "type": "list_sessions" } | { "type": "revoke_session", member_id: MemberId, session_id: number, } | { "type": "delete_group", confirm_name: string, } | { "type": "leave_group", commitments: ErasureChoice, numbers: ErasureChoice, practices: ErasureChoice, });
+client_time_ms: number, } | { "type": "set_time_zone", time_zone: string, } | { "type": "set_call_link", url: string | null, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, } | { "type": "role_play", action: RolePlayRequest, } | { "type": "add_agenda_item", item: AgendaItemDraft, position?: number | null, } | { "type": "edit_agenda_item", item_id: number, item: AgendaItemDraft, } | { "type": "remove_agenda_item", item_id: number, } | { "type": "reorder_agenda", order: Array<number>, } | { "type": "set_current_agenda_item", item_id: number, } | { "type": "mark_agenda_item_done", item_id: number, } | { "type": "next_agenda_item" } | { "type": "previous_agenda_item" } | { "type": "end_meeting" } | { "type": "propose_agenda_item", item: AgendaItemDraft, } | { "type": "accept_proposal", proposal_id: number, position?: number | null, } | { "type": "decline_proposal", proposal_id: number, } | { "type": "save_agenda_as_template" } | { "type": "start_round", speaker_time_box_ms: number, auto_advance: boolean, speakers?: Array<MemberId> | null, item_id?: number | null, } | { "type": "reorder_speakers", order: Array<MemberId>, } | { "type": "shuffle_speakers" } | { "type": "next_speaker" } | { "type": "skip_speaker", member_id?: MemberId | null, } | { "type": "previous_speaker" } | { "type": "restore_speaker", member_id: MemberId, } | { "type": "end_round" } | { "type": "set_auto_advance", auto_advance: boolean, } | { "type": "pause_timer" } | { "type": "resume_timer" } | { "type": "extend_timer", delta_ms: number, } | { "type": "call_next_speaker", time_box_ms?: number | null, member_id?: MemberId | null, } | { "type": "end_turn" } | { "type": "clear_hands" } | { "type": "lower_hand_of", member_id: MemberId, } | { "type": "start_problem_phase", item_id: number, phase: ProblemPhase, time_box_ms?: number | null, } | { "type": "add_suggestion", item_id: number, text: string, } | { "type": "choose_suggestions", item_id: number, choices?: Array<SuggestionChoice> | null, suggestion_ids?: Array<number> | null, } | { "type": "react", reaction: Reaction, } | { "type": "vote_suggestion", item_id: number, suggestion_id: number, vote: boolean, } | { "type": "rotate_link", link: LinkKind, } | { "type": "list_sessions" } | { "type": "revoke_session", member_id: MemberId, session_id: number, } | { "type": "delete_group", confirm_name: string, } | { "type": "leave_group", commitments: ErasureChoice, numbers: ErasureChoice, practices: ErasureChoice, } | { "type": "get_my_history" });
 
 export type Request = { "type": "join", group_id: GroupId, credential: Credential, 
 /**
@@ -35,7 +35,7 @@ resume?: ResumePoint | null, } | { "type": "ping",
 /**
  * The client's own clock when it sent the ping.
  */
-client_time_ms: number, } | { "type": "set_time_zone", time_zone: string, } | { "type": "set_call_link", url: string | null, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, } | { "type": "role_play", action: RolePlayRequest, } | { "type": "add_agenda_item", item: AgendaItemDraft, position?: number | null, } | { "type": "edit_agenda_item", item_id: number, item: AgendaItemDraft, } | { "type": "remove_agenda_item", item_id: number, } | { "type": "reorder_agenda", order: Array<number>, } | { "type": "set_current_agenda_item", item_id: number, } | { "type": "mark_agenda_item_done", item_id: number, } | { "type": "next_agenda_item" } | { "type": "previous_agenda_item" } | { "type": "end_meeting" } | { "type": "propose_agenda_item", item: AgendaItemDraft, } | { "type": "accept_proposal", proposal_id: number, position?: number | null, } | { "type": "decline_proposal", proposal_id: number, } | { "type": "save_agenda_as_template" } | { "type": "start_round", speaker_time_box_ms: number, auto_advance: boolean, speakers?: Array<MemberId> | null, item_id?: number | null, } | { "type": "reorder_speakers", order: Array<MemberId>, } | { "type": "shuffle_speakers" } | { "type": "next_speaker" } | { "type": "skip_speaker", member_id?: MemberId | null, } | { "type": "previous_speaker" } | { "type": "restore_speaker", member_id: MemberId, } | { "type": "end_round" } | { "type": "set_auto_advance", auto_advance: boolean, } | { "type": "pause_timer" } | { "type": "resume_timer" } | { "type": "extend_timer", delta_ms: number, } | { "type": "call_next_speaker", time_box_ms?: number | null, member_id?: MemberId | null, } | { "type": "end_turn" } | { "type": "clear_hands" } | { "type": "lower_hand_of", member_id: MemberId, } | { "type": "start_problem_phase", item_id: number, phase: ProblemPhase, time_box_ms?: number | null, } | { "type": "add_suggestion", item_id: number, text: string, } | { "type": "choose_suggestions", item_id: number, choices?: Array<SuggestionChoice> | null, suggestion_ids?: Array<number> | null, } | { "type": "react", reaction: Reaction, } | { "type": "vote_suggestion", item_id: number, suggestion_id: number, vote: boolean, } | { "type": "rotate_link", link: LinkKind, } | { "type": "list_sessions" } | { "type": "revoke_session", member_id: MemberId, session_id: number, } | { "type": "delete_group", confirm_name: string, } | { "type": "leave_group", commitments: ErasureChoice, numbers: ErasureChoice, practices: ErasureChoice, };
+client_time_ms: number, } | { "type": "set_time_zone", time_zone: string, } | { "type": "set_call_link", url: string | null, } | { "type": "rename_group", name: string, } | { "type": "remove_member", member_id: MemberId, } | { "type": "set_role", member_id: MemberId, role: Role, } | { "type": "hand_over_facilitator", member_id: MemberId, } | { "type": "raise_hand" } | { "type": "lower_hand" } | { "type": "add_commitment", text: string, owner?: MemberId | null, due_meeting?: number | null, due_date?: string | null, } | { "type": "update_commitment", commitment_id: number, status: CommitmentStatus, note?: string | null, } | { "type": "set_metrics", metrics: Array<Metric>, } | { "type": "submit_numbers", values: { [key in string]: number }, sharing: Sharing, } | { "type": "get_my_benchmarks" } | { "type": "post_practice", title: string, description: string, tags: Array<string>, outcome: PracticeOutcome, } | { "type": "upvote_practice", practice_id: number, up: boolean, } | { "type": "comment_on_practice", practice_id: number, text: string, } | { "type": "start_next_meeting" } | { "type": "search_practices", text: string, tag?: string | null, } | { "type": "role_play", action: RolePlayRequest, } | { "type": "add_agenda_item", item: AgendaItemDraft, position?: number | null, } | { "type": "edit_agenda_item", item_id: number, item: AgendaItemDraft, } | { "type": "remove_agenda_item", item_id: number, } | { "type": "reorder_agenda", order: Array<number>, } | { "type": "set_current_agenda_item", item_id: number, } | { "type": "mark_agenda_item_done", item_id: number, } | { "type": "next_agenda_item" } | { "type": "previous_agenda_item" } | { "type": "end_meeting" } | { "type": "propose_agenda_item", item: AgendaItemDraft, } | { "type": "accept_proposal", proposal_id: number, position?: number | null, } | { "type": "decline_proposal", proposal_id: number, } | { "type": "save_agenda_as_template" } | { "type": "start_round", speaker_time_box_ms: number, auto_advance: boolean, speakers?: Array<MemberId> | null, item_id?: number | null, } | { "type": "reorder_speakers", order: Array<MemberId>, } | { "type": "shuffle_speakers" } | { "type": "next_speaker" } | { "type": "skip_speaker", member_id?: MemberId | null, } | { "type": "previous_speaker" } | { "type": "restore_speaker", member_id: MemberId, } | { "type": "end_round" } | { "type": "set_auto_advance", auto_advance: boolean, } | { "type": "pause_timer" } | { "type": "resume_timer" } | { "type": "extend_timer", delta_ms: number, } | { "type": "call_next_speaker", time_box_ms?: number | null, member_id?: MemberId | null, } | { "type": "end_turn" } | { "type": "clear_hands" } | { "type": "lower_hand_of", member_id: MemberId, } | { "type": "start_problem_phase", item_id: number, phase: ProblemPhase, time_box_ms?: number | null, } | { "type": "add_suggestion", item_id: number, text: string, } | { "type": "choose_suggestions", item_id: number, choices?: Array<SuggestionChoice> | null, suggestion_ids?: Array<number> | null, } | { "type": "react", reaction: Reaction, } | { "type": "vote_suggestion", item_id: number, suggestion_id: number, vote: boolean, } | { "type": "rotate_link", link: LinkKind, } | { "type": "list_sessions" } | { "type": "revoke_session", member_id: MemberId, session_id: number, } | { "type": "delete_group", confirm_name: string, } | { "type": "leave_group", commitments: ErasureChoice, numbers: ErasureChoice, practices: ErasureChoice, } | { "type": "get_my_history" };
 
 export type Credential = { "kind": "facilitator", secret: string, display_name: string, member_token?: string | null, } | { "kind": "invite", secret: string, display_name: string, observer?: boolean, } | { "kind": "member_token", token: string, };
 
@@ -65,7 +65,7 @@ display_name_chars_max: number,
  */
 group_name_chars_max: number, };
 
-export type Reply = { "kind": "done" } | { "kind": "joined" } & Joined | { "kind": "pong", client_time_ms: number, server_time_ms: number, } | { "kind": "created", id: number, } | { "kind": "my_benchmarks" } & MyBenchmarks | { "kind": "practices", practices: Array<Practice>, total_matches: number, } | { "kind": "link_rotated", link: LinkKind, version: number, url: string, } | { "kind": "sessions", sessions: Array<SessionInfo>, };
+export type Reply = { "kind": "done" } | { "kind": "joined" } & Joined | { "kind": "pong", client_time_ms: number, server_time_ms: number, } | { "kind": "created", id: number, } | { "kind": "my_benchmarks" } & MyBenchmarks | { "kind": "practices", practices: Array<Practice>, total_matches: number, } | { "kind": "link_rotated", link: LinkKind, version: number, url: string, } | { "kind": "sessions", sessions: Array<SessionInfo>, } | { "kind": "my_history" } & MyHistory;
 
 export type Joined = { member_id: MemberId, role: Role, meeting_id: MeetingId, 
 /**
@@ -639,3 +639,102 @@ last_seen_ms: number,
 connections: number, };
 
 export type ErasureChoice = "remove" | "anonymize";
+
+export type MyHistory = { member_id: MemberId, summary: HistorySummary, 
+/**
+ * The minutes of the kept past meetings held since the member joined, newest first (the
+ * same minutes facilitators read; the current meeting is not among them).
+ */
+meetings: Array<Minutes>, 
+/**
+ * The member's commitments meeting by meeting.
+ */
+commitments: CommitmentHistory, 
+/**
+ * The member's numbers against the group's medians, one entry per current metric.
+ */
+benchmarks: Array<MetricTrend>, 
+/**
+ * The revealed role plays where the member was the seller, oldest first.
+ */
+role_plays: Array<RolePlayScores>, };
+
+export type HistorySummary = { 
+/**
+ * Meetings held since the member joined among the kept ones (the current one included).
+ */
+meetings_held: number, 
+/**
+ * Of those, the meetings the member was in the room for.
+ */
+meetings_attended: number, 
+/**
+ * Done counts 1, partial one half, missed 0, over every resolved commitment of the member
+ * that the board still keeps; `None` before any.
+ */
+completion_rate_percent?: number | null, 
+/**
+ * The rate, streak and overdue count as the board shows them (the recent meetings).
+ */
+recent: MemberAccountability, };
+
+export type CommitmentHistory = { 
+/**
+ * One row per meeting from the member's first commitment (or the oldest kept meeting) to
+ * the current one, oldest first.
+ */
+per_meeting: Array<CommitmentMeeting>, 
+/**
+ * The member's commitments, newest first, at most 100.
+ */
+commitments: Array<Commitment>, };
+
+export type CommitmentMeeting = { meeting_number: number, 
+/**
+ * Made in this meeting.
+ */
+made: number, 
+/**
+ * Due at this meeting and reported done.
+ */
+done: number, 
+/**
+ * Due at this meeting and reported partly done.
+ */
+partial: number, 
+/**
+ * Due at this meeting and reported missed.
+ */
+missed: number, 
+/**
+ * Due at this meeting and dropped on purpose.
+ */
+dropped: number, 
+/**
+ * Due at this (past) meeting and still open: carried on to later meetings.
+ */
+carried: number, };
+
+export type MetricTrend = { key: string, name: string, unit: string, 
+/**
+ * Kept past meetings, oldest first, where the member or the group has a value.
+ */
+points: Array<MetricTrendPoint>, 
+/**
+ * The member's last value against their one before; `None` with fewer than two.
+ */
+direction?: TrendDirection | null, };
+
+export type MetricTrendPoint = { meeting_number: number, 
+/**
+ * The member's own number, whether shared by name or anonymously.
+ */
+mine?: number | null, 
+/**
+ * The group's median, when the benchmark rules showed aggregates that meeting.
+ */
+group_median?: number | null, };
+
+export type TrendDirection = "up" | "down" | "flat";
+
+export type RolePlayScores = { role_play_id: RolePlayId, meeting_number: number, revealed_at_ms: number, scenario: string, rubric_name: string, submission_count: number, overall_percent: number, criteria: Array<CriterionResult>, };

@@ -13,6 +13,7 @@ import { mountMeetingBar } from '../features/meeting/bar.js';
 import { formatDateTime } from '../format.js';
 import { ROOM_MOVING_MESSAGE } from '../connection.js';
 import { mountReactions } from '../features/reactions/view.js';
+import { mountHistory } from '../features/history/view.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
 /** @typedef {import('../store.js').StoreChange} StoreChange */
@@ -80,8 +81,10 @@ export function mountRoom(root, { store, connection, groupId }) {
   const indicator = h('div', { class: 'connection', id: 'connection', 'data-phase': status.phase }, indicatorDot, indicatorText, retryButton);
   const banner = h('div', { class: 'banner', id: 'banner', role: 'status', hidden: true });
 
+  // Every member's own history, on a page of its own over the room.
+  const historyButton = h('button', { type: 'button', class: 'button secondary small', id: 'history-button', 'aria-expanded': 'false', 'aria-controls': 'history-page' }, 'My history');
   const header = h('header', { class: 'room-header' },
-    h('div', { class: 'room-topline' }, h('a', { class: 'brand', href: '/' }, 'Roundtable'), indicator),
+    h('div', { class: 'room-topline' }, h('a', { class: 'brand', href: '/' }, 'Roundtable'), h('div', { class: 'topline-end' }, historyButton, indicator)),
     titleRow, meetingLine);
 
   // Inline rename: the name turns into a field; Enter saves, Escape cancels. A failed save
@@ -151,8 +154,24 @@ export function mountRoom(root, { store, connection, groupId }) {
   const sideColumn = h('aside', { class: 'sidebar', 'aria-label': 'People and speaker queue' }, peopleView);
   const loading = h('p', { class: 'loading', id: 'room-loading' }, 'Joining the room…');
 
+  const historyPage = mountHistory(context, {
+    onClose: () => {
+      historyPage.close();
+      roomElement.dataset.page = 'room';
+      historyButton.setAttribute('aria-expanded', 'false');
+      historyButton.focus();
+    },
+  });
   const roomElement = h('div', { class: 'room' }, header, banner,
-    h('div', { class: 'room-body' }, bar.element, reactions.element, reactions.stream, h('nav', { class: 'tab-bar', 'aria-label': 'Room views' }, tabList), mainColumn, sideColumn), loading);
+    h('div', { class: 'room-body' }, bar.element, reactions.element, reactions.stream, h('nav', { class: 'tab-bar', 'aria-label': 'Room views' }, tabList), mainColumn, sideColumn),
+    historyPage.element, loading);
+  roomElement.dataset.page = 'room';
+  listen(historyButton, 'click', () => {
+    if (roomElement.dataset.page === 'history') return;
+    roomElement.dataset.page = 'history';
+    historyButton.setAttribute('aria-expanded', 'true');
+    historyPage.open();
+  });
   root.replaceChildren(roomElement);
 
   /** The view shown; `chosen` when the person picked it since the stage last changed. */
@@ -281,6 +300,8 @@ export function mountRoom(root, { store, connection, groupId }) {
     renameButton.hidden = !store.iAmFacilitator();
     renameButton.disabled = !isConnected();
     followStage();
+    historyButton.hidden = !state;
+    historyPage.update();
     bar.update();
     reactions.update();
     for (const { view } of mounted) view.update();
