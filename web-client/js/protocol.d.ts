@@ -460,9 +460,9 @@ seller_trends: Array<SellerTrend>,
 /**
  * Whether the member this snapshot is for has a submission in the role play being scored
  * (so that after a reload their page says so instead of showing a blank form). Computed
- * per viewer from the room's in-memory dedupe, sent only in that viewer's own snapshot,
- * never stored: `true` only while scoring is open, and `false` again after a server
- * restart, which forgets who submitted (PROTOCOL.md, "Role play and anonymous scoring").
+ * for each connection from the member token it joined with, sent only in that
+ * connection's own snapshot, never stored: `true` only while scoring is open, the same
+ * before and after a server restart (PROTOCOL.md, "Role play and anonymous scoring").
  */
 you_submitted: boolean, };
 
