@@ -286,6 +286,21 @@ async fn a_scorer_who_submits_again_after_a_restart_is_counted_once_from_any_pag
         .expect("a scorer's resume gets a snapshot, which alone says they scored");
     assert!(snapshot.role_play.you_submitted);
 
+    // A page from before this change, which still sends a ballot, is told the field is not
+    // one, and nothing changes (the reveal below counts Cleo once, with her last scores).
+    cleo_phone
+        .send_text(format!(
+            r#"{{"v": 1, "id": 900, "type": "role_play", "action": {{"kind": "submit", "role_play_id": "{role_play_id}", "scores": [1], "comment": "From an old page", "ballot": "{}"}}}}"#,
+            "ab".repeat(32)
+        ))
+        .await;
+    let (code, message) = cleo_phone.answer(900).await.expect_err("refused");
+    assert_eq!(code, roundtable_protocol::ErrorCode::Invalid);
+    assert!(
+        message.contains("ballot"),
+        "the error names the field: {message}"
+    );
+
     // Eli, who has not scored, is told so, after the restart as before it.
     let mut eli_page = TestClient::connect(addr).await;
     let snapshot = eli_page
