@@ -97,7 +97,8 @@ pub enum RolePlayRequest {
     /// Facilitator: scorers may submit from now on.
     OpenScoring { role_play_id: RolePlayId },
     /// Anyone but the seller and observers, while scoring is open: score the call. A second
-    /// submission by the same member replaces the first.
+    /// submission with the same member token (from any page or device, also after a server
+    /// restart) replaces the first.
     Submit {
         role_play_id: RolePlayId,
         /// One score per criterion, in the rubric's order, each within its scale.
@@ -106,11 +107,6 @@ pub enum RolePlayRequest {
         comment: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         one_thing_differently: Option<String>,
-        /// 64 hex digits (256 random bits) the scorer's page draws once per role play and
-        /// keeps: a submission with the same ballot replaces the earlier one, also after a
-        /// server restart. The server stores only a hash of it, never with the member.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        ballot: Option<String>,
     },
     /// Facilitator: submissions become final.
     CloseScoring { role_play_id: RolePlayId },
@@ -242,9 +238,9 @@ pub struct RolePlayView {
     pub seller_trends: Vec<SellerTrend>,
     /// Whether the member this snapshot is for has a submission in the role play being scored
     /// (so that after a reload their page says so instead of showing a blank form). Computed
-    /// per viewer from the room's in-memory dedupe, sent only in that viewer's own snapshot,
-    /// never stored: `true` only while scoring is open, and `false` again after a server
-    /// restart, which forgets who submitted (PROTOCOL.md, "Role play and anonymous scoring").
+    /// for each connection from the member token it joined with, sent only in that
+    /// connection's own snapshot, never stored: `true` only while scoring is open, the same
+    /// before and after a server restart (PROTOCOL.md, "Role play and anonymous scoring").
     #[serde(default)]
     pub you_submitted: bool,
 }

@@ -288,8 +288,6 @@ pub struct ScoreSubmission {
     pub scores: Vec<u32>,
     pub comment: String,
     pub one_thing_differently: Option<String>,
-    /// The scorer's ballot ([`crate::roleplay::ballot_slot`]), if their page sent one.
-    pub ballot: Option<String>,
 }
 
 /// A request that only reads the room.
@@ -578,13 +576,11 @@ fn role_play_command(action: RolePlayRequest) -> Command {
             scores,
             comment,
             one_thing_differently,
-            ballot,
         } => Command::SubmitScores(ScoreSubmission {
             role_play_id,
             scores,
             comment,
             one_thing_differently,
-            ballot,
         }),
         RolePlayRequest::SetUp {
             seller,

@@ -8,7 +8,7 @@
 //! out and rounds advance by themselves), the server restarts from what it stored, the next
 //! meeting starts. The session runs the room's rules the way the room actor does (decide,
 //! apply, send each event to the connections it is for, then the ack; snapshots per viewer, with
-//! "you submitted" from the scoring dedupe; reactions to everyone) and records, for each page,
+//! "you submitted" from the page's own pseudonym key; reactions to everyone) and records, for each page,
 //! every message it received, the requests it sent, and after every step a *check*: the fresh
 //! snapshot that page would get if it loaded now (as a patch against its previous check, to keep
 //! the files small). The Node test replays each page's messages into the web client's own store
@@ -33,9 +33,8 @@ use uuid::Uuid;
 use crate::command::{Command, SessionRequest};
 use crate::limits::RoomLimits;
 use crate::reactions::ReactionLimiter;
-use crate::roleplay::dedupe::ScoringDedupe;
-use crate::roleplay::{self, Fresh, SubmissionSlot};
-use crate::secret::hash_secret;
+use crate::roleplay::{self, Fresh};
+use crate::secret::{PseudonymKey, hash_secret};
 use crate::state::{
     FreshMember, Group, RoomError, RoomEvent, RoomState, decide, decide_join, decide_next_meeting,
     decide_presence, decide_tick,
@@ -47,6 +46,10 @@ const INVITE_SECRET: &str = "random-invite-secret";
 /// The fixed sessions: how many, and how many steps each.
 const SESSIONS: u64 = 40;
 const STEPS: usize = 150;
+
+/// The file, beside the sessions' directories, that names every session written (the fixed
+/// ones and `ROUNDTABLE_CONSISTENCY_SEED`'s), for the Node test to replay each of them.
+const SESSIONS_MANIFEST: &str = "manifest-random-sessions";
 
 /// Where the records for the web client's consistency test go (`target/client-consistency`).
 pub(crate) fn client_consistency_dir() -> PathBuf {
@@ -142,7 +145,6 @@ struct Gen {
     pages: Vec<Page>,
     /// The current meeting's events, for resumes.
     log: Vec<(Seq, UnixMs, RoomEvent)>,
-    dedupe: Option<ScoringDedupe>,
     /// The member whose `leave_group` was just accepted: their pages close after the ack.
     leaving: Option<MemberId>,
     /// The log holds every event of this meeting after this seq (a leave trims what came
@@ -158,6 +160,8 @@ struct Gen {
     invite_secret: String,
     /// What the current step did, for the checks.
     did: Vec<String>,
+    /// Restarts while scoring was open with submissions in the bag.
+    restarts_while_scoring: u32,
 }
 
 /// Every request kind the generator sends, with its usual weight. Role play's actions count as
@@ -460,7 +464,6 @@ impl Gen {
             },
             pages: Vec::new(),
             log: Vec::new(),
-            dedupe: None,
             leaving: None,
             log_from: 0,
             reactions: ReactionLimiter::default(),
@@ -470,6 +473,7 @@ impl Gen {
             facilitator_secret: FACILITATOR_SECRET.into(),
             invite_secret: INVITE_SECRET.into(),
             did: Vec::new(),
+            restarts_while_scoring: 0,
         }
     }
 
@@ -559,33 +563,18 @@ impl Gen {
         }
     }
 
-    /// What `viewer` gets as a snapshot: the state as they see it, with whether they submitted
-    /// to the role play being scored, which only the dedupe knows (as in the room actor).
-    fn wire_snapshot_for(&self, viewer: MemberId) -> wire::Snapshot {
-        let mut snapshot = self.state.to_wire_snapshot_for(viewer);
-        snapshot.role_play.you_submitted = self.has_submitted(viewer);
-        snapshot
+    /// The pseudonym key of a joined page: from the member token it joined with, as the actor
+    /// computes it for the connection.
+    fn key_of(&self, page: usize) -> PseudonymKey {
+        PseudonymKey::of_token(self.pages[page].token.as_deref().expect("a joined page"))
     }
 
-    fn has_submitted(&self, member_id: MemberId) -> bool {
-        let (Some(open), Some(current)) = (
-            self.state.role_play.scoring_open(),
-            self.state.role_play.current.as_ref(),
-        ) else {
-            return false;
-        };
-        self.dedupe
-            .as_ref()
-            .filter(|dedupe| dedupe.role_play_id() == open)
-            .and_then(|dedupe| dedupe.slot_of(member_id))
-            .is_some_and(|slot| current.submissions.contains_key(&slot))
-    }
-
-    fn sync_dedupe(&mut self) {
-        let open = self.state.role_play.scoring_open();
-        if open != self.dedupe.as_ref().map(ScoringDedupe::role_play_id) {
-            self.dedupe = open.map(ScoringDedupe::new);
-        }
+    /// What page `page` gets as a snapshot: the state as its member sees it, with whether its
+    /// key's slot holds a submission (as in the room actor).
+    fn snapshot_for_page(&self, page: usize) -> wire::Snapshot {
+        let viewer = self.pages[page].member_id.expect("a joined page");
+        self.state
+            .to_wire_snapshot_with_key(viewer, &self.key_of(page))
     }
 
     /// Presence as the connections say, like the actor after a connection leaves.
@@ -695,17 +684,11 @@ impl Gen {
                     shuffle_seed: self.rng.next(),
                 };
                 let decided = roleplay::decide(&self.state, by, &command, fresh, now, &self.limits);
-                let result = decided.map(|events| self.record(events));
-                self.sync_dedupe();
-                result.map(|()| Reply::Done)
+                decided.map(|events| self.record(events))?;
+                Ok(Reply::Done)
             }
             Ok(Command::SubmitScores(submission)) => {
-                self.sync_dedupe();
-                let existing = self
-                    .dedupe
-                    .as_ref()
-                    .filter(|dedupe| dedupe.role_play_id() == submission.role_play_id)
-                    .and_then(|dedupe| dedupe.slot_of(by));
+                let key = self.key_of(page);
                 let decision = roleplay::decide_submission(
                     &self.state,
                     by,
@@ -713,24 +696,19 @@ impl Gen {
                     &submission.scores,
                     &submission.comment,
                     submission.one_thing_differently.as_deref(),
-                    existing,
-                    SubmissionSlot(self.rng.uuid()),
+                    roleplay::slot::slot_of(&key, submission.role_play_id),
                     &self.limits,
                 )?;
                 self.state
                     .put_submission(decision.slot, decision.submission);
                 self.record(decision.count_event.into_iter().collect());
-                if let Some(dedupe) = self.dedupe.as_mut() {
-                    dedupe.remember(by, decision.slot);
-                }
-                self.sync_dedupe();
-                // The member's other pages get a snapshot that says they submitted.
+                // The other pages with the same token get a snapshot that says they submitted.
                 for other in 0..self.pages.len() {
                     if other != page
                         && self.pages[other].connected
-                        && self.pages[other].member_id == Some(by)
+                        && self.pages[other].token == self.pages[page].token
                     {
-                        let snapshot = self.wire_snapshot_for(by);
+                        let snapshot = self.snapshot_for_page(other);
                         self.pages[other].resume =
                             Some((snapshot.meeting.meeting_id, snapshot.seq));
                         self.push(other, message(&ServerMessage::Snapshot(snapshot)));
@@ -765,7 +743,7 @@ impl Gen {
                     if !self.pages[index].connected || viewer == by {
                         continue;
                     }
-                    let snapshot = self.wire_snapshot_for(viewer);
+                    let snapshot = self.snapshot_for_page(index);
                     self.pages[index].resume = Some((snapshot.meeting.meeting_id, snapshot.seq));
                     self.push(index, message(&ServerMessage::Snapshot(snapshot)));
                 }
@@ -867,7 +845,6 @@ impl Gen {
             if !self.pages[index].connected {
                 continue;
             }
-            let viewer = self.pages[index].member_id.expect("joined");
             for event in &events {
                 let frame = message(&ServerMessage::Event(EventFrame {
                     seq: last_seq,
@@ -876,7 +853,7 @@ impl Gen {
                 }));
                 self.push(index, frame);
             }
-            let snapshot = self.wire_snapshot_for(viewer);
+            let snapshot = self.snapshot_for_page(index);
             self.pages[index].resume = Some((snapshot.meeting.meeting_id, snapshot.seq));
             self.push(index, message(&ServerMessage::Snapshot(snapshot)));
         }
@@ -978,7 +955,7 @@ impl Gen {
             point.meeting_id == self.state.meeting.id
                 && point.seq >= self.log_from
                 && point.seq <= current
-                && !self.has_submitted(member_id)
+                && !self.state.role_play.submitted_with(&self.key_of(page))
         });
         let joined = ServerMessage::Ack {
             id,
@@ -1015,7 +992,7 @@ impl Gen {
                 self.pages[page].resume = Some((self.state.meeting.id, current));
             }
             None => {
-                let snapshot = self.wire_snapshot_for(member_id);
+                let snapshot = self.snapshot_for_page(page);
                 self.pages[page].resume = Some((snapshot.meeting.meeting_id, snapshot.seq));
                 self.push(page, message(&ServerMessage::Snapshot(snapshot)));
             }
@@ -1034,7 +1011,7 @@ impl Gen {
     }
 
     /// The server restarts: every connection closes, the room loads from what the store holds
-    /// (the snapshot's stored form), the dedupe and the reaction budgets are forgotten, and
+    /// (the snapshot's stored form), the reaction budgets are forgotten, and
     /// presence is reconciled with nobody connected.
     fn restart(&mut self) {
         for index in 0..self.pages.len() {
@@ -1046,9 +1023,18 @@ impl Gen {
                 self.pages[index].connected = false;
             }
         }
+        if self.state.role_play.scoring_open().is_some()
+            && self
+                .state
+                .role_play
+                .current
+                .as_ref()
+                .is_some_and(|current| !current.submissions.is_empty())
+        {
+            self.restarts_while_scoring += 1;
+        }
         let stored = crate::stored::encode_snapshot(&self.state);
         self.state = crate::stored::decode_snapshot(&stored).expect("the stored snapshot loads");
-        self.dedupe = None;
         self.reactions = ReactionLimiter::default();
         self.reconcile_presence(PresenceReason::ServerRestart);
         self.did.push("the server restarted".into());
@@ -1182,8 +1168,7 @@ impl Gen {
             if !self.pages[index].connected {
                 continue;
             }
-            let viewer = self.pages[index].member_id.expect("joined");
-            let fresh = self.wire_snapshot_for(viewer);
+            let fresh = self.snapshot_for_page(index);
             let check = match &self.pages[index].last_fresh {
                 None => json!({"type": "check", "step": step, "did": did, "fresh": fresh}),
                 Some(last) => {
@@ -2010,8 +1995,8 @@ impl Gen {
             self.come_back();
         } else if roll < 13 {
             self.disconnect();
-        } else if roll < 14 && self.state.role_play.scoring_open().is_none() {
-            // (A restart while scoring is open forgets who scored; see the report of issue 19.)
+        } else if roll < 14 {
+            // Also while scoring is open: a page finds its slot again from its token.
             self.restart();
         } else {
             let likely = self.likely_kinds();
@@ -2111,12 +2096,20 @@ fn random_sessions_cover_every_request_kind_and_record_what_pages_see() {
             seeds.push(seed);
         }
     }
+    // What the Node test must replay, session for session: it checks it found every one.
+    std::fs::write(
+        dir.join(SESSIONS_MANIFEST),
+        serde_json::to_vec(&json!({"fixed": SESSIONS, "seeds": seeds})).unwrap(),
+    )
+    .unwrap();
     let mut coverage = Coverage::new();
+    let mut restarts_while_scoring = 0;
     for seed in seeds {
         let mut session = Gen::new(seed);
         session.run(STEPS);
         session.write(&dir);
         if seed <= SESSIONS {
+            restarts_while_scoring += session.restarts_while_scoring;
             for (kind, (sent, accepted)) in session.coverage {
                 let entry = coverage.entry(kind).or_default();
                 entry.0 += sent;
@@ -2127,6 +2120,13 @@ fn random_sessions_cover_every_request_kind_and_record_what_pages_see() {
     for (kind, (sent, accepted)) in &coverage {
         println!("{kind}: sent {sent}, accepted {accepted}");
     }
+    // Pages must find their submissions again after a restart during scoring: it happens.
+    println!("restarts while scoring held submissions: {restarts_while_scoring}");
+    assert!(
+        restarts_while_scoring >= 3,
+        "the fixed sessions restarted the server only {restarts_while_scoring} times while \
+         scoring held submissions"
+    );
     let generated: BTreeSet<String> = KINDS
         .iter()
         .map(|(kind, _)| (*kind).to_string())

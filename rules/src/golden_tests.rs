@@ -251,7 +251,6 @@ impl Script {
             scores,
             comment,
             Some("Ask for the next step earlier."),
-            None,
             slot,
             &self.limits,
         )

@@ -107,7 +107,6 @@ fn score(state: &mut RoomState, by: MemberId, scores: &[u32], comment: &str, one
         scores,
         comment,
         Some(one_thing).filter(|text| !text.is_empty()),
-        None,
         SubmissionSlot::random(),
         &RoomLimits::default(),
     )

@@ -9,9 +9,27 @@ use crate::practices;
 use crate::room::RoomState;
 use crate::roster::{Audience, Member};
 use crate::same_on_the_wire::same_on_the_wire;
+use crate::secret::PseudonymKey;
 
 impl RoomState {
-    /// The state as `viewer` sees it (private parts only for whom they are meant).
+    /// The snapshot for a connection of `viewer` that joined with the member token whose
+    /// pseudonym key is `key`: [`RoomState::to_wire_snapshot_for`], plus whether that key's
+    /// slot holds a submission in the role play being scored (`you_submitted`). Every page
+    /// with the same token gets the same answer, before and after a restart. The key is used,
+    /// never kept.
+    pub fn to_wire_snapshot_with_key(
+        &self,
+        viewer: MemberId,
+        key: &PseudonymKey,
+    ) -> wire::Snapshot {
+        let mut snapshot = self.to_wire_snapshot_for(viewer);
+        snapshot.role_play.you_submitted = self.role_play.submitted_with(key);
+        snapshot
+    }
+
+    /// The state as `viewer` sees it (private parts only for whom they are meant), without
+    /// what only their connection's key tells (`you_submitted` is false): what a connection
+    /// gets is [`RoomState::to_wire_snapshot_with_key`].
     pub fn to_wire_snapshot_for(&self, viewer: MemberId) -> wire::Snapshot {
         wire::Snapshot {
             seq: self.seq,

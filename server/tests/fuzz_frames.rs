@@ -272,7 +272,6 @@ impl Room {
                     &form.scores,
                     &form.comment,
                     form.one_thing_differently.as_deref(),
-                    None,
                     SubmissionSlot(Uuid::new_v4()),
                     &self.limits,
                 ) {

@@ -157,44 +157,12 @@ fn role_play(action: RolePlayRequest) -> Request {
     Request::RolePlay { action }
 }
 
-/// The ballots the scorers' pages send in the full role play (Eve keeps hers for her revision).
-const BALLOTS: [&str; 4] = [
-    "c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0c1e0",
-    "d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4",
-    "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5",
-    "f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0f7a0",
-];
-
-/// A submission with the scorer's ballot, as the web client sends it.
-fn submit_with_ballot(role_play_id: RolePlayId, scoring: &Scoring, ballot: &str) -> Request {
-    let Request::RolePlay {
-        action:
-            RolePlayRequest::Submit {
-                scores,
-                comment,
-                one_thing_differently,
-                ..
-            },
-    } = submit(role_play_id, scoring)
-    else {
-        unreachable!()
-    };
-    role_play(RolePlayRequest::Submit {
-        role_play_id,
-        scores,
-        comment,
-        one_thing_differently,
-        ballot: Some(ballot.into()),
-    })
-}
-
 fn submit(role_play_id: RolePlayId, scoring: &Scoring) -> Request {
     role_play(RolePlayRequest::Submit {
         role_play_id,
         scores: scoring.scores.to_vec(),
         comment: scoring.comment.into(),
         one_thing_differently: Some(scoring.one_thing.into()),
-        ballot: None,
     })
 }
 
@@ -458,11 +426,12 @@ async fn check_store(
     let mut slots = Vec::new();
     for record in probe.records().await {
         found += assert_no_identity_beside_submissions(&record, scorers, label);
-        // The ballots the pages sent are never stored (their slots are one-way hashes).
-        for ballot in BALLOTS {
+        // Nor the scorers' tokens, nor their pseudonym keys' derivations (the slots are
+        // one-way, from keys that exist only in the server's memory).
+        for scorer in scorers {
             assert!(
-                find_all(&record, ballot.as_bytes()).is_empty(),
-                "{label}: a ballot is stored"
+                find_all(&record, scorer.token.as_bytes()).is_empty(),
+                "{label}: a scorer's token is stored"
             );
         }
         // Who submitted is known only in memory while scoring is open: the per-viewer flag of
@@ -643,11 +612,9 @@ async fn full_role_play(server: TestServer, probe: StoreProbe) {
     olga.fails(submit(role_play_id, &CLEO), ErrorCode::Forbidden)
         .await;
 
-    cleo.ok(submit_with_ballot(role_play_id, &CLEO, BALLOTS[0]))
-        .await;
+    cleo.ok(submit(role_play_id, &CLEO)).await;
     event_seen(&mut fran, wait_count(1)).await;
-    eve.ok(submit_with_ballot(role_play_id, &EVE_DRAFT, BALLOTS[2]))
-        .await;
+    eve.ok(submit(role_play_id, &EVE_DRAFT)).await;
     event_seen(&mut fran, wait_count(2)).await;
     // Two submissions, a threshold of three: refused, nothing changes.
     fran.fails(
@@ -655,32 +622,29 @@ async fn full_role_play(server: TestServer, probe: StoreProbe) {
         ErrorCode::Conflict,
     )
     .await;
-    dan.ok(submit_with_ballot(role_play_id, &DAN, BALLOTS[1]))
-        .await;
+    dan.ok(submit(role_play_id, &DAN)).await;
     event_seen(&mut fran, wait_count(3)).await;
     // Eve revises: her submission is replaced, the count stays at three.
-    eve.ok(submit_with_ballot(role_play_id, &EVE, BALLOTS[2]))
-        .await;
-    fran.ok(submit_with_ballot(role_play_id, &FRAN, BALLOTS[3]))
-        .await;
+    eve.ok(submit(role_play_id, &EVE)).await;
+    fran.ok(submit(role_play_id, &FRAN)).await;
     event_seen(&mut fran, wait_count(4)).await;
 
     // While scoring is open, the store holds the bag and nothing that links it to anyone.
     let (found_open, slots) = check_store(&probe, &scorers, "store while scoring").await;
-    // The bag's slots are the hashes of the four ballots (Eve's revision kept her slot), so a
-    // submission after a restart finds its slot again.
-    let from_ballots: BTreeSet<String> = BALLOTS
+    // The bag's slots are the four scorers' places, derived from their tokens' pseudonym keys
+    // (Eve's revision kept her slot), so a submission after a restart finds its slot again.
+    let from_tokens: BTreeSet<String> = scorers
         .iter()
-        .map(|ballot| {
-            roundtable_rules::roleplay::ballot::ballot_slot(role_play_id, ballot)
-                .unwrap()
+        .map(|scorer| {
+            let key = roundtable_rules::secret::PseudonymKey::of_token(&scorer.token);
+            roundtable_rules::roleplay::slot::slot_of(&key, role_play_id)
                 .0
                 .to_string()
         })
         .collect();
     assert_eq!(
         slots.iter().cloned().collect::<BTreeSet<String>>(),
-        from_ballots
+        from_tokens
     );
     assert!(
         found_open > 0,
@@ -751,17 +715,6 @@ async fn full_role_play(server: TestServer, probe: StoreProbe) {
         });
     }
     check_frames(&recordings, &scorers, buyer, &slots);
-    // No frame to anyone, the scorer included, carries a ballot back.
-    for recording in &recordings {
-        let text = serde_json::to_string(&recording.frames).unwrap();
-        for ballot in BALLOTS {
-            assert!(
-                !text.contains(ballot),
-                "{}: a ballot was sent",
-                recording.owner
-            );
-        }
-    }
 
     // The seller's trend has this role play; everyone sees it in a fresh snapshot.
     let mut late = TestClient::connect(server.addr).await;
@@ -1044,9 +997,6 @@ fn check_logs(logs: &LogBuffer, slots: &[String]) {
             "a log line names a submission slot"
         );
     }
-    for ballot in BALLOTS {
-        assert!(!text.contains(ballot), "a log line holds a ballot");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1139,20 +1089,28 @@ async fn submissions_survive_a_restart_and_scoring_stays_open() {
         current.submission_count, 2,
         "acknowledged submissions survive"
     );
-    // These submissions carry no ballot (as from a page that sends none): the dedupe key died
-    // with the old process (by design, see ARCHITECTURE.md), so Cleo's earlier submission can
-    // no longer be revised, and a new one from her counts as another. With the ballot every
-    // page sends, it would be a revision (`tests/roleplay_restart.rs`).
+    // Cleo and Dan submit again from new connections with their tokens: each finds the slot of
+    // their first submission (derived from the token, not from anything the old process
+    // kept), so these are revisions and the count stays at two (`tests/roleplay_restart.rs`
+    // checks the same with the real binary, a second device and the stored bytes).
     let mut cleo = TestClient::connect(server.addr).await;
-    cleo.join(group.group_id, cleo_token, None).await.unwrap();
+    let snapshot = cleo
+        .join(group.group_id, cleo_token, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        snapshot.role_play.you_submitted,
+        "Cleo's slot is found again"
+    );
     cleo.ok(submit(role_play_id, &EVE)).await;
-    event_seen(&mut fran, wait_count(3)).await;
     let mut dan = TestClient::connect(server.addr).await;
     dan.join(group.group_id, dan_token, None).await.unwrap();
-    // After the restart, the new key dedupes again: Dan's next two submissions fill one slot.
     dan.ok(submit(role_play_id, &FRAN)).await;
-    event_seen(&mut fran, wait_count(4)).await;
     dan.ok(submit(role_play_id, &EVE_DRAFT)).await;
+    // Fran's is the third.
+    fran.ok(submit(role_play_id, &DAN)).await;
+    event_seen(&mut fran, wait_count(3)).await;
     fran.ok(role_play(RolePlayRequest::Reveal { role_play_id }))
         .await;
     let frame = event_seen(&mut fran, |frame| {
@@ -1162,11 +1120,11 @@ async fn submissions_survive_a_restart_and_scoring_stays_open() {
     let Some(RolePlayEvent::Revealed { results }) = is_role_play(&frame).cloned() else {
         unreachable!()
     };
-    assert_eq!(results.submission_count, 4);
+    assert_eq!(results.submission_count, 3, "Cleo, Dan and Fran, once each");
     let comments: BTreeSet<&str> = results.comments.iter().map(String::as_str).collect();
     assert_eq!(
         comments,
-        BTreeSet::from([CLEO.comment, DAN.comment, EVE.comment, EVE_DRAFT.comment])
+        BTreeSet::from([EVE.comment, EVE_DRAFT.comment, DAN.comment])
     );
     server.stop().await;
 }

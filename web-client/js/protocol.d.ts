@@ -407,13 +407,7 @@ reveal_threshold?: number | null, } | { "kind": "open_scoring", role_play_id: Ro
 /**
  * One score per criterion, in the rubric's order, each within its scale.
  */
-scores: Array<number>, comment: string, one_thing_differently?: string | null, 
-/**
- * 64 hex digits (256 random bits) the scorer's page draws once per role play and
- * keeps: a submission with the same ballot replaces the earlier one, also after a
- * server restart. The server stores only a hash of it, never with the member.
- */
-ballot?: string | null, } | { "kind": "close_scoring", role_play_id: RolePlayId, } | { "kind": "reveal", role_play_id: RolePlayId, } | { "kind": "cancel", role_play_id: RolePlayId, } | { "kind": "save_template", rubric: Rubric, } | { "kind": "delete_template", name: string, };
+scores: Array<number>, comment: string, one_thing_differently?: string | null, } | { "kind": "close_scoring", role_play_id: RolePlayId, } | { "kind": "reveal", role_play_id: RolePlayId, } | { "kind": "cancel", role_play_id: RolePlayId, } | { "kind": "save_template", rubric: Rubric, } | { "kind": "delete_template", name: string, };
 
 export type RolePlayEvent = { "kind": "set_up", role_play: RolePlayInfo, } | { "kind": "buyer_brief", role_play_id: RolePlayId, buyer: MemberId, brief: string, } | { "kind": "scoring_opened", role_play_id: RolePlayId, } | { "kind": "submission_count", role_play_id: RolePlayId, count: number, } | { "kind": "scoring_closed", role_play_id: RolePlayId, } | { "kind": "revealed", results: RolePlayResults, } | { "kind": "cancelled", role_play_id: RolePlayId, } | { "kind": "template_saved", rubric: Rubric, } | { "kind": "template_deleted", name: string, };
 
@@ -466,9 +460,9 @@ seller_trends: Array<SellerTrend>,
 /**
  * Whether the member this snapshot is for has a submission in the role play being scored
  * (so that after a reload their page says so instead of showing a blank form). Computed
- * per viewer from the room's in-memory dedupe, sent only in that viewer's own snapshot,
- * never stored: `true` only while scoring is open, and `false` again after a server
- * restart, which forgets who submitted (PROTOCOL.md, "Role play and anonymous scoring").
+ * for each connection from the member token it joined with, sent only in that
+ * connection's own snapshot, never stored: `true` only while scoring is open, the same
+ * before and after a server restart (PROTOCOL.md, "Role play and anonymous scoring").
  */
 you_submitted: boolean, };
 

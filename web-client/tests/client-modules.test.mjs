@@ -184,28 +184,3 @@ test('views give their listeners to h() or listen(), never addEventListener on a
   walk(root);
   assert.deepEqual(offending, []);
 });
-
-test('a ballot is drawn once per role play and kept, and a new role play gets a new one', async () => {
-  /** @type {Map<string, string>} */
-  const kept = new Map();
-  const storage = {
-    getItem: (/** @type {string} */ key) => kept.get(key) ?? null,
-    setItem: (/** @type {string} */ key, /** @type {string} */ value) => { kept.set(key, value); },
-  };
-  const globals = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (globalThis));
-  const before = globals.localStorage;
-  globals.localStorage = storage;
-  try {
-    const { ballotFor } = await import('../js/features/roleplay/ballot.js');
-    const first = ballotFor('rp-1');
-    assert.match(first, /^[0-9a-f]{64}$/);
-    assert.equal(ballotFor('rp-1'), first, 'the same ballot after a reload');
-    const second = ballotFor('rp-2');
-    assert.notEqual(second, first);
-    assert.equal(kept.size, 1, 'one ballot is kept, the latest role play\'s');
-    kept.set('roundtable.ballot', 'not json');
-    assert.match(ballotFor('rp-2'), /^[0-9a-f]{64}$/, 'an unreadable entry is replaced');
-  } finally {
-    globals.localStorage = before;
-  }
-});

@@ -141,8 +141,14 @@ function replayPage(record, file) {
 
 test('a page\'s store stays what a fresh snapshot says after every step of random sessions', () => {
   assert.ok(existsSync(RECORDS_DIR), `${RECORDS_DIR} is missing: run \`cargo test -p roundtable-rules --lib consistency_tests\` first (./scripts/test.sh does)`);
+  // The rules' test names every session it wrote: the fixed ones (40) and ROUNDTABLE_CONSISTENCY_SEED's.
+  const manifest = JSON.parse(readFileSync(path.join(RECORDS_DIR, 'manifest-random-sessions'), 'utf8'));
+  assert.equal(manifest.fixed, 40, 'the rules\' test generates 40 fixed sessions');
+  for (let seed = 1; seed <= manifest.fixed; seed++) assert.ok(manifest.seeds.includes(seed), `fixed session ${seed} was generated`);
   const sessions = readdirSync(RECORDS_DIR).filter((name) => name.startsWith('random-'));
-  assert.ok(sessions.length >= 30, `the random sessions' records in ${RECORDS_DIR} (${sessions.length})`);
+  assert.deepEqual([...sessions].sort(), manifest.seeds.map((/** @type {number} */ seed) => `random-${seed}`).sort(), `every session generated, and no other, is in ${RECORDS_DIR}`);
+  /** @type {Set<string>} */
+  const replayedSessions = new Set();
   let checks = 0;
   // The first divergence of each page, one example per place in the state.
   /** @type {Map<string, string>} */
@@ -154,6 +160,7 @@ test('a page\'s store stays what a fresh snapshot says after every step of rando
       const record = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
       const replayed = replayPage(record, `${session}/${file}`);
       checks += replayed.checks;
+      if (replayed.checks > 0) replayedSessions.add(session);
       if (replayed.failure) {
         diverged += 1;
         if (!divergences.has(replayed.where)) divergences.set(replayed.where, replayed.failure);
@@ -161,5 +168,6 @@ test('a page\'s store stays what a fresh snapshot says after every step of rando
     }
   }
   assert.equal(diverged, 0, `${diverged} pages diverged from the server; the first divergence at each place:\n\n${[...divergences.values()].join('\n\n')}`);
+  assert.equal(replayedSessions.size, manifest.seeds.length, `every generated session was replayed and checked (${replayedSessions.size} of ${manifest.seeds.length})`);
   assert.ok(checks > 10000, `the pages were checked after every step (${checks} checks)`);
 });

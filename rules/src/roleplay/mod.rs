@@ -6,22 +6,21 @@
 //! Submissions are the one change to a room that is *not* an event. An event is logged in order
 //! with a timestamp next to events that name members (presence, hands), so a submission logged
 //! as an event would be linkable by its position. Instead a submission goes into an unordered
-//! bag, [`CurrentRolePlay::submissions`], keyed by a [`SubmissionSlot`] that looks random (it
-//! is, or it is a hash of the scorer's [`ballot`]) and holding no member id, name, token or
-//! connection id. The bag is made durable in the room's snapshot
+//! bag, [`CurrentRolePlay::submissions`], keyed by a [`SubmissionSlot`] that looks random (a
+//! place derived from the scorer's in-memory pseudonym key, see [`slot`]) and holding no member
+//! id, name, token or connection id. The bag is made durable in the room's snapshot
 //! (written in the same atomic batch as the only event a submission may cause,
 //! [`RolePlayEvent::SubmissionCount`], which carries a number and nothing else). The room actor
 //! applies a submission with [`RolePlayState::put_submission`] after that write succeeds.
 //!
-//! Who submitted which slot is known only to the room actor's memory, as a keyed hash of member
-//! and role play (see [`dedupe`]), and only while scoring is open. Scores and comments never go
-//! to any client before the reveal; the reveal publishes aggregates and comments in random order
-//! and destroys the bag.
+//! Which slot is whose can be computed only with the scorer's pseudonym key, which exists only
+//! in the room actor's memory beside the scorer's own connections (see [`slot`]). Scores and
+//! comments never go to any client before the reveal; the reveal publishes aggregates and
+//! comments in random order and destroys the bag.
 
 pub mod aggregate;
-pub mod ballot;
-pub mod dedupe;
 mod rules;
+pub mod slot;
 pub mod templates;
 
 pub use rules::{decide, decide_submission, results_of, valid_rubric};
@@ -39,6 +38,7 @@ use crate::error::RoomError;
 use crate::event::RoomEvent;
 use crate::limits::RoomLimits;
 use crate::roster::{Audience, Roster, require_facilitator};
+use crate::secret::PseudonymKey;
 use crate::text;
 
 /// Criteria in one rubric.
@@ -74,7 +74,8 @@ pub const REVEAL_THRESHOLD_DEFAULT: u32 = 3;
 /// other's scores and comment.
 pub const REVEAL_THRESHOLD_MIN: u32 = 3;
 
-/// A random name for one submission in the bag. It says nothing about who submitted or when.
+/// The name of one submission in the bag: 128 bits shaped as a random UUID, derived from the
+/// scorer's pseudonym key ([`slot::slot_of`]). It says nothing about who submitted or when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubmissionSlot(pub Uuid);
 
@@ -298,8 +299,8 @@ impl RolePlayState {
                     })
                 })
                 .collect(),
-            // Only the room actor knows who submitted (in memory, see `dedupe`); it sets this
-            // in the viewer's own snapshot (`RoomActor::wire_snapshot_for`).
+            // Only a connection's pseudonym key tells whether its member submitted; the
+            // snapshot built for a connection sets it (`RoomState::to_wire_snapshot_with_key`).
             you_submitted: false,
         }
     }
@@ -336,6 +337,15 @@ impl RolePlayState {
 }
 
 impl RolePlayState {
+    /// Whether the member whose pseudonym key is `key` has a submission in the bag of the role
+    /// play being scored: whether the key's slot is there.
+    pub fn submitted_with(&self, key: &PseudonymKey) -> bool {
+        let (Some(open), Some(current)) = (self.scoring_open(), self.current.as_ref()) else {
+            return false;
+        };
+        current.submissions.contains_key(&slot::slot_of(key, open))
+    }
+
     /// Puts a submission into the bag (a revision replaces its slot). This is the one change to
     /// a room that is not an event; the actor calls it only after the snapshot holding the
     /// submission is durable. See the module documentation for why.

@@ -357,8 +357,9 @@ pub fn results_of(
     }
 }
 
-/// Decides a submission. `existing_slot` is the slot the member filled before in this role play
-/// (known only to the actor's in-memory dedupe); `fresh_slot` a new random slot.
+/// Decides a submission into `slot`, the scorer's place in this role play's bag
+/// ([`super::slot::slot_of`] of their pseudonym key): a revision if the slot is filled, else a
+/// new submission that counts.
 #[allow(clippy::too_many_arguments)]
 pub fn decide_submission<'a>(
     room: impl Into<Context<'a>>,
@@ -367,8 +368,7 @@ pub fn decide_submission<'a>(
     scores: &[u32],
     comment: &str,
     one_thing_differently: Option<&str>,
-    existing_slot: Option<SubmissionSlot>,
-    fresh_slot: SubmissionSlot,
+    slot: SubmissionSlot,
     limits: &RoomLimits,
 ) -> Result<SubmissionDecision, RoomError> {
     let room = room.into();
@@ -382,9 +382,7 @@ pub fn decide_submission<'a>(
         .map(|answer| valid_one_thing(info, answer))
         .transpose()?
         .flatten();
-    // A revision keeps its slot only while that slot is still in the bag.
-    let existing_slot = existing_slot.filter(|slot| current.submissions.contains_key(slot));
-    let replaced = existing_slot.is_some();
+    let replaced = current.submissions.contains_key(&slot);
     if !replaced && current.submissions.len() >= limits.members_per_room_max {
         return Err(RoomError::new(
             ErrorCode::RoomFull,
@@ -398,7 +396,7 @@ pub fn decide_submission<'a>(
         },
     });
     Ok(SubmissionDecision {
-        slot: existing_slot.unwrap_or(fresh_slot),
+        slot,
         submission: Submission {
             scores: scores.to_vec(),
             comment,

@@ -8,7 +8,7 @@ use roundtable_protocol::{
 
 use super::*;
 use crate::limits::RoomLimits;
-use crate::secret::{hash_secret, new_secret};
+use crate::secret::{PseudonymKey, hash_secret, new_secret};
 use crate::state::{Group, RoomEvent, RoomState};
 
 /// Decides a wire role play request, as the room sorts it (tests speak in wire requests).
@@ -154,15 +154,19 @@ fn set_up(room: &mut Room, seller: MemberId, buyer: Option<MemberId>) -> RolePla
         .role_play_id
 }
 
-/// Submits as the actor does, with an in-memory dedupe.
+/// The pseudonym key of `member`'s connections (as if from their member token).
+fn key_of(member: MemberId) -> PseudonymKey {
+    PseudonymKey::of_token(&format!("token of {member}"))
+}
+
+/// Submits as the actor does: into the slot of the scorer's key.
 fn submit(
     room: &mut Room,
-    dedupe: &mut dedupe::ScoringDedupe,
+    role_play_id: RolePlayId,
     by: MemberId,
     scores: &[u32],
     comment: &str,
 ) -> Result<SubmissionDecision, RoomError> {
-    let role_play_id = dedupe.role_play_id();
     let decision = decide_submission(
         &room.state,
         by,
@@ -170,8 +174,7 @@ fn submit(
         scores,
         comment,
         None,
-        dedupe.slot_of(by),
-        SubmissionSlot::random(),
+        slot::slot_of(&key_of(by), role_play_id),
         &RoomLimits::default(),
     )?;
     room.state
@@ -179,7 +182,6 @@ fn submit(
     if let Some(event) = &decision.count_event {
         apply_all(&mut room.state, std::slice::from_ref(event));
     }
-    dedupe.remember(by, decision.slot);
     room.state.check_invariants().expect("invariants hold");
     Ok(decision)
 }
@@ -262,10 +264,8 @@ fn a_full_role_play_reveals_correct_aggregates_and_destroys_the_bag() {
             .buyer_brief
             .is_none()
     );
-
-    let mut dedupe = dedupe::ScoringDedupe::new(id);
     assert_eq!(
-        code(submit(&mut room, &mut dedupe, m[2], &[3, 5], "")),
+        code(submit(&mut room, id, m[2], &[3, 5], "")),
         ErrorCode::Conflict,
         "scoring is not open yet"
     );
@@ -278,34 +278,34 @@ fn a_full_role_play_reveals_correct_aggregates_and_destroys_the_bag() {
     assert_eq!(room.state.role_play.scoring_open(), Some(id));
 
     assert_eq!(
-        code(submit(&mut room, &mut dedupe, seller, &[5, 10], "")),
+        code(submit(&mut room, id, seller, &[5, 10], "")),
         ErrorCode::Forbidden,
         "the seller cannot score"
     );
     assert_eq!(
-        code(submit(&mut room, &mut dedupe, obs, &[5, 10], "")),
+        code(submit(&mut room, id, obs, &[5, 10], "")),
         ErrorCode::Forbidden,
         "observers do not score"
     );
     assert_eq!(
-        code(submit(&mut room, &mut dedupe, buyer, &[6, 10], "")),
+        code(submit(&mut room, id, buyer, &[6, 10], "")),
         ErrorCode::Invalid,
         "a score above the scale"
     );
     assert_eq!(
-        code(submit(&mut room, &mut dedupe, buyer, &[5], "")),
+        code(submit(&mut room, id, buyer, &[5], "")),
         ErrorCode::Invalid,
         "one score per criterion"
     );
 
-    let first = submit(&mut room, &mut dedupe, buyer, &[1, 1], "first draft").unwrap();
+    let first = submit(&mut room, id, buyer, &[1, 1], "first draft").unwrap();
     assert!(!first.replaced);
     // A revision replaces: the count stays 1 and no count event is made.
-    let revision = submit(&mut room, &mut dedupe, buyer, &[4, 10], "great questions").unwrap();
+    let revision = submit(&mut room, id, buyer, &[4, 10], "great questions").unwrap();
     assert!(revision.replaced);
     assert!(revision.count_event.is_none());
     assert_eq!(revision.slot, first.slot);
-    submit(&mut room, &mut dedupe, m[2], &[2, 1], "rushed the close").unwrap();
+    submit(&mut room, id, m[2], &[2, 1], "rushed the close").unwrap();
     // Below the threshold of 3, the reveal is refused and nothing changes.
     let before = room.state.clone();
     assert_eq!(
@@ -317,8 +317,8 @@ fn a_full_role_play_reveals_correct_aggregates_and_destroys_the_bag() {
         ErrorCode::Conflict
     );
     assert_eq!(room.state, before);
-    submit(&mut room, &mut dedupe, fac, &[5, 4], "").unwrap();
-    submit(&mut room, &mut dedupe, m[3], &[4, 7], "strong opener").unwrap();
+    submit(&mut room, id, fac, &[5, 4], "").unwrap();
+    submit(&mut room, id, m[3], &[4, 7], "strong opener").unwrap();
     assert_eq!(
         room.state
             .role_play
@@ -410,8 +410,7 @@ fn reveal_threshold_is_at_least_three_and_refused_below_it() {
         RolePlayRequest::OpenScoring { role_play_id: id },
     )
     .unwrap();
-    let mut dedupe = dedupe::ScoringDedupe::new(id);
-    submit(&mut room, &mut dedupe, m[1], &[3, 3], "").unwrap();
+    submit(&mut room, id, m[1], &[3, 3], "").unwrap();
     assert_eq!(
         code(act(
             &mut room,
@@ -428,7 +427,7 @@ fn reveal_threshold_is_at_least_three_and_refused_below_it() {
     )
     .unwrap();
     assert_eq!(
-        code(submit(&mut room, &mut dedupe, m[2], &[3, 3], "")),
+        code(submit(&mut room, id, m[2], &[3, 3], "")),
         ErrorCode::Conflict
     );
     assert_eq!(
@@ -630,10 +629,9 @@ fn the_stored_state_names_no_scorer() {
         RolePlayRequest::OpenScoring { role_play_id: id },
     )
     .unwrap();
-    let mut dedupe = dedupe::ScoringDedupe::new(id);
     let scorers = [m[1], m[2], fac];
     for scorer in scorers {
-        submit(&mut room, &mut dedupe, scorer, &[3, 3], "fine").unwrap();
+        submit(&mut room, id, scorer, &[3, 3], "fine").unwrap();
     }
     let current = room.state.role_play.current.as_ref();
     let stored = serde_json::to_string(&current.map(crate::stored::v1::CurrentRolePlay::from));
@@ -679,7 +677,6 @@ proptest! {
         let mut people = room.members.clone();
         people.push(fac);
         people.push(obs);
-        let mut dedupe: Option<dedupe::ScoringDedupe> = None;
         let mut submitted: std::collections::BTreeSet<MemberId> = Default::default();
         for step in steps {
             let before = room.state.clone();
@@ -716,18 +713,17 @@ proptest! {
                     None => Ok(Vec::new()),
                 },
                 Step::Submit { by, score } => match (current_id, room.state.role_play.scoring_open()) {
-                    (Some(role_play_id), open) => {
-                        if open.is_some() && dedupe.as_ref().map(|d| d.role_play_id()) != open {
-                            dedupe = open.map(dedupe::ScoringDedupe::new);
+                    (Some(role_play_id), _) => {
+                        // A new role play starts with an empty bag (the ids repeat here).
+                        if room.state.role_play.current.as_ref().is_some_and(|c| c.submissions.is_empty()) {
                             submitted.clear();
                         }
                         let by = people[by];
-                        let existing = dedupe.as_ref().and_then(|d| d.slot_of(by));
-                        let result = decide_submission(&room.state, by, role_play_id, &[score.clamp(1, 5), score.clamp(1, 10)], "c", None, existing, SubmissionSlot::random(), &RoomLimits::default());
+                        let slot = slot::slot_of(&key_of(by), role_play_id);
+                        let result = decide_submission(&room.state, by, role_play_id, &[score.clamp(1, 5), score.clamp(1, 10)], "c", None, slot, &RoomLimits::default());
                         if let Ok(decision) = &result {
                             prop_assert_eq!(decision.replaced, submitted.contains(&by), "one slot per member");
                             room.state.put_submission(decision.slot, decision.submission.clone());
-                            if let Some(d) = dedupe.as_mut() { d.remember(by, decision.slot); }
                             submitted.insert(by);
                         }
                         result.map(|decision| decision.count_event.into_iter().collect())
@@ -763,9 +759,8 @@ fn the_revealed_event_round_trips_through_storage_json() {
         RolePlayRequest::OpenScoring { role_play_id: id },
     )
     .unwrap();
-    let mut dedupe = dedupe::ScoringDedupe::new(id);
     for scorer in [m[1], m[2], fac] {
-        submit(&mut room, &mut dedupe, scorer, &[2, 9], "ok").unwrap();
+        submit(&mut room, id, scorer, &[2, 9], "ok").unwrap();
     }
     let events = decide(
         &room.state,

@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use roundtable_rules::reactions::ReactionLimiter;
-use roundtable_rules::roleplay::dedupe::ScoringDedupe;
+use roundtable_rules::secret::PseudonymKey;
 use roundtable_rules::state::{
     self, Audience, FreshMember, RoomError, RoomEvent, RoomState, StoredEvent,
 };
@@ -120,6 +120,10 @@ struct Subscriber {
     member_id: MemberId,
     /// The member's session (token) the connection joined with.
     session_id: wire::SessionId,
+    /// The member's pseudonym key, from the token the connection joined with: where their
+    /// anonymous contributions are kept (`roundtable_rules::secret::PseudonymKey`). Only in
+    /// memory, never stored, logged or sent.
+    pseudonym: PseudonymKey,
     outbox: Outbox,
 }
 
@@ -158,9 +162,6 @@ struct RoomActor {
     presence_out_of_date: bool,
     /// Set when this process may no longer own the room (see [`RoomActor::lose_ownership`]).
     ownership_lost: bool,
-    /// Who filled which submission slot, as keyed hashes, while scoring is open. Memory only:
-    /// never stored, dropped when scoring ends (see `roleplay::dedupe`).
-    scoring_dedupe: Option<ScoringDedupe>,
     /// Set when the timer's `time_up` could not be stored; retried after `PRESENCE_RETRY`
     /// instead of at once, so a storage outage does not spin the actor.
     timer_write_failed: bool,
@@ -264,7 +265,6 @@ pub fn spawn(
         // Members online in the stored state are not connected to this process.
         presence_out_of_date: true,
         ownership_lost: false,
-        scoring_dedupe: None,
         timer_write_failed: false,
         now_ms: 0,
         flushes: Flushes::default(),
@@ -487,14 +487,15 @@ impl RoomActor {
                 .role_play_request(member_id, action)
                 .await
                 .map(|()| Reply::Done),
-            Command::SubmitScores(submission) => match self.submit(member_id, submission).await {
-                Ok(()) => {
-                    self.tell_other_pages_they_submitted(connection_id, member_id)
-                        .await;
-                    Ok(Reply::Done)
+            Command::SubmitScores(submission) => {
+                match self.submit(connection_id, member_id, submission).await {
+                    Ok(()) => {
+                        self.tell_other_pages_they_submitted(connection_id).await;
+                        Ok(Reply::Done)
+                    }
+                    Err(error) => Err(error),
                 }
-                Err(error) => Err(error),
-            },
+            }
             Command::StartNextMeeting => self
                 .start_next_meeting(member_id)
                 .await

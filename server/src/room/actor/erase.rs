@@ -95,18 +95,22 @@ impl RoomActor {
     /// Queues for every member's connection a snapshot of the room as it is now (per viewer);
     /// answers the connections whose queue was full.
     fn send_snapshots(&mut self) -> Vec<ConnectionId> {
-        let mut snapshots: HashMap<MemberId, WireFrame> = HashMap::new();
+        // One serialization per member and answer to "submitted?" (a member's connections
+        // with different tokens may answer it differently).
+        let mut snapshots: HashMap<(MemberId, bool), WireFrame> = HashMap::new();
         let mut slow = Vec::new();
         for (connection_id, subscriber) in &self.subscribers {
             if self.state.member(subscriber.member_id).is_none() {
                 continue;
             }
+            let submitted = self.state.role_play.submitted_with(&subscriber.pseudonym);
             let snapshot = snapshots
-                .entry(subscriber.member_id)
+                .entry((subscriber.member_id, submitted))
                 .or_insert_with(|| {
-                    encode(&ServerMessage::Snapshot(
-                        self.wire_snapshot_for(subscriber.member_id),
-                    ))
+                    encode(&ServerMessage::Snapshot(self.wire_snapshot_for(
+                        subscriber.member_id,
+                        &subscriber.pseudonym,
+                    )))
                 })
                 .clone();
             if self

@@ -13,6 +13,19 @@ pub(super) enum CatchUpFrames {
     Snapshot(WireFrame),
 }
 
+/// The pseudonym key of the member a join admitted: from the token the server just issued them,
+/// or the one they came back with.
+fn pseudonym_key(credential: &Credential, issued_token: Option<&str>) -> PseudonymKey {
+    let token = issued_token.or(match credential {
+        Credential::MemberToken { token } => Some(token.as_str()),
+        Credential::Facilitator { member_token, .. } => member_token.as_deref(),
+        Credential::Invite { .. } => None,
+    });
+    // Every admitted join either was issued a token or presented one; a join without either
+    // was refused before this point.
+    PseudonymKey::of_token(token.unwrap_or_default())
+}
+
 impl RoomActor {
     /// A connection joins: the member is added or comes online, then gets the ack and what
     /// they missed, in one flush.
@@ -33,6 +46,7 @@ impl RoomActor {
         let decision = self.decide_join(credential)?;
         let member_id = decision.member_id;
         let session_id = decision.session_id;
+        let pseudonym = pseudonym_key(credential, decision.issued_token.as_deref());
         self.check_member_connections(member_id)?;
         if decision.issued_token.is_some() {
             self.admit_new_member()?;
@@ -43,7 +57,7 @@ impl RoomActor {
             .state
             .role_of(member_id)
             .expect("a member who just joined is a member");
-        let catch_up = self.catch_up(resume, member_id).await;
+        let catch_up = self.catch_up(resume, member_id, &pseudonym).await;
         let joined = ServerMessage::Ack {
             id: request_id,
             result: Reply::Joined(wire::Joined {
@@ -82,6 +96,7 @@ impl RoomActor {
             Subscriber {
                 member_id,
                 session_id,
+                pseudonym,
                 outbox,
             },
         );
@@ -158,24 +173,25 @@ impl RoomActor {
         };
     }
 
-    /// The frames that bring a joining connection of `viewer` up to date: only what is meant
-    /// for them.
+    /// The frames that bring a joining connection of `viewer`, whose pseudonym key is `key`,
+    /// up to date: only what is meant for them.
     pub(super) async fn catch_up(
         &self,
         resume: Option<ResumePoint>,
         viewer: MemberId,
+        key: &PseudonymKey,
     ) -> CatchUpFrames {
         let snapshot = || {
             CatchUpFrames::Snapshot(encode(&ServerMessage::Snapshot(
-                self.wire_snapshot_for(viewer),
+                self.wire_snapshot_for(viewer, key),
             )))
         };
         let Some(resume) = resume else {
             return snapshot();
         };
-        // A scorer's page that was away may not know they submitted (from another page):
-        // no event says so, their own snapshot does.
-        if self.has_submitted(viewer) {
+        // A scorer's page that was away may not know they submitted (from another page, or
+        // before a restart): no event says so, their own snapshot does.
+        if self.state.role_play.submitted_with(key) {
             return snapshot();
         }
         let current = self.state.seq;

@@ -69,15 +69,19 @@ impl RoomActor {
             .iter()
             .map(|event| event_frame(last_seq, self.now_ms, event))
             .collect();
-        let mut snapshots: HashMap<MemberId, WireFrame> = HashMap::new();
+        // One serialization per member and answer to "submitted?" (a member's connections
+        // with different tokens may answer it differently).
+        let mut snapshots: HashMap<(MemberId, bool), WireFrame> = HashMap::new();
         let mut slow = Vec::new();
         for (connection_id, subscriber) in &self.subscribers {
+            let submitted = self.state.role_play.submitted_with(&subscriber.pseudonym);
             let snapshot = snapshots
-                .entry(subscriber.member_id)
+                .entry((subscriber.member_id, submitted))
                 .or_insert_with(|| {
-                    encode(&ServerMessage::Snapshot(
-                        self.wire_snapshot_for(subscriber.member_id),
-                    ))
+                    encode(&ServerMessage::Snapshot(self.wire_snapshot_for(
+                        subscriber.member_id,
+                        &subscriber.pseudonym,
+                    )))
                 })
                 .clone();
             let queued = frames

@@ -12,17 +12,9 @@ use super::RoomActor;
 use crate::transport::frame::encode;
 use crate::transport::outbox::{QueueError, Urgency};
 use roundtable_protocol::ServerMessage;
-use roundtable_rules::roleplay::dedupe::ScoringDedupe;
-use roundtable_rules::roleplay::{self, Fresh, SubmissionSlot};
+use roundtable_rules::roleplay::{self, Fresh};
+use roundtable_rules::secret::PseudonymKey;
 use roundtable_rules::state::RoomError;
-
-/// A fresh key for the scoring dedupe, from the operating system; it never leaves this
-/// process's memory.
-fn random_key() -> [u8; 32] {
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).expect("the operating system provides randomness");
-    key
-}
 
 /// 64 random bits from the operating system, for the comment shuffle.
 fn random_seed() -> u64 {
@@ -50,47 +42,30 @@ impl RoomActor {
             self.now_ms,
             &self.rule_limits,
         );
-        let result = match decided {
+        match decided {
             Ok(events) => self.record(events).await,
             Err(error) => Err(error),
-        };
-        self.sync_scoring_dedupe();
-        result
+        }
     }
 
-    /// Stores a submission in the bag, durably, with no link to `member_id` outside this
-    /// process's memory.
+    /// Stores a submission from connection `from` of `member_id` in the bag, durably, in the
+    /// slot of the connection's pseudonym key (`roleplay::slot`): the same slot from every page
+    /// with the same member token, before and after a restart, so a second submission is a
+    /// revision. Nothing links the slot to the member outside this process's memory, where
+    /// only the connection's key finds it again.
     pub(super) async fn submit(
         &mut self,
+        from: super::ConnectionId,
         member_id: MemberId,
         submission: &ScoreSubmission,
     ) -> Result<(), RoomError> {
-        let result = self.submit_in_bag(member_id, submission).await;
-        self.sync_scoring_dedupe();
-        result
-    }
-
-    async fn submit_in_bag(
-        &mut self,
-        member_id: MemberId,
-        submission: &ScoreSubmission,
-    ) -> Result<(), RoomError> {
-        self.sync_scoring_dedupe();
+        let Some(key) = self.subscribers.get(&from).map(|s| s.pseudonym) else {
+            return Err(RoomError::new(
+                roundtable_protocol::ErrorCode::Unauthorized,
+                "this connection has not joined the room",
+            ));
+        };
         let role_play_id = submission.role_play_id;
-        let remembered = self
-            .scoring_dedupe
-            .as_ref()
-            .filter(|dedupe| dedupe.role_play_id() == role_play_id)
-            .and_then(|dedupe| dedupe.slot_of(member_id));
-        // The ballot's slot makes a submission after a restart (when the dedupe is new) a
-        // revision of the one before it (`roleplay::ballot`).
-        let (existing_slot, fresh_slot) = roleplay::ballot::slots_for(
-            &self.state.role_play,
-            role_play_id,
-            submission.ballot.as_deref(),
-            remembered,
-            SubmissionSlot(uuid::Uuid::new_v4()),
-        )?;
         let decision = roleplay::decide_submission(
             &self.state,
             member_id,
@@ -98,8 +73,7 @@ impl RoomActor {
             &submission.scores,
             &submission.comment,
             submission.one_thing_differently.as_deref(),
-            existing_slot,
-            fresh_slot,
+            roleplay::slot::slot_of(&key, role_play_id),
             &self.rule_limits,
         )?;
         let mut next = self.state.clone();
@@ -107,31 +81,29 @@ impl RoomActor {
         // The bag is durable only in the snapshot, so the snapshot goes into the same atomic
         // write as the count event (or alone, for a revision, which changes no count).
         self.record_from(Some(next), decision.count_event.into_iter().collect(), true)
-            .await?;
-        if let Some(dedupe) = self.scoring_dedupe.as_mut() {
-            dedupe.remember(member_id, decision.slot);
-        }
-        Ok(())
+            .await
     }
 
-    /// After `member_id` submitted from connection `from`, their other connections (another
-    /// tab, another device) each get a fresh snapshot of their own, whose `you_submitted` says
-    /// so: every page of theirs then shows what a reload would. Nobody else gets anything.
-    pub(super) async fn tell_other_pages_they_submitted(
-        &mut self,
-        from: super::ConnectionId,
-        member_id: MemberId,
-    ) {
+    /// After a submission from connection `from`, the other connections with the same member
+    /// token (another tab, another device) each get a fresh snapshot, whose `you_submitted`
+    /// says so: every page of theirs then shows what a reload would. Nobody else gets anything.
+    pub(super) async fn tell_other_pages_they_submitted(&mut self, from: super::ConnectionId) {
+        let Some(sender) = self.subscribers.get(&from) else {
+            return;
+        };
+        let (member_id, key) = (sender.member_id, sender.pseudonym);
         let others: Vec<super::ConnectionId> = self
             .subscribers
             .iter()
-            .filter(|(id, subscriber)| **id != from && subscriber.member_id == member_id)
+            .filter(|(id, subscriber)| **id != from && subscriber.pseudonym == key)
             .map(|(id, _)| *id)
             .collect();
         if others.is_empty() {
             return;
         }
-        let frame = encode(&ServerMessage::Snapshot(self.wire_snapshot_for(member_id)));
+        let frame = encode(&ServerMessage::Snapshot(
+            self.wire_snapshot_for(member_id, &key),
+        ));
         let mut slow = Vec::new();
         for id in others {
             let outbox = &self.subscribers[&id].outbox;
@@ -144,43 +116,16 @@ impl RoomActor {
         }
     }
 
-    /// The snapshot `viewer` receives: the state as they see it, plus whether they have a
-    /// submission in the role play being scored, which only this process's memory knows. It
-    /// goes into this viewer's own snapshot and nowhere else: it is not part of the room's
-    /// state, so no stored snapshot holds it, and nothing logs it.
-    pub(super) fn wire_snapshot_for(&self, viewer: MemberId) -> roundtable_protocol::Snapshot {
-        let mut snapshot = self.state.to_wire_snapshot_for(viewer);
-        snapshot.role_play.you_submitted = self.has_submitted(viewer);
-        snapshot
-    }
-
-    /// Whether `member_id` filled a slot that is still in the bag of the role play being
-    /// scored, as far as this process knows (a restart forgets it, by design).
-    pub(super) fn has_submitted(&self, member_id: MemberId) -> bool {
-        let Some(open) = self.state.role_play.scoring_open() else {
-            return false;
-        };
-        let Some(current) = self.state.role_play.current.as_ref() else {
-            return false;
-        };
-        self.scoring_dedupe
-            .as_ref()
-            .filter(|dedupe| dedupe.role_play_id() == open)
-            .and_then(|dedupe| dedupe.slot_of(member_id))
-            .is_some_and(|slot| current.submissions.contains_key(&slot))
-    }
-
-    /// Keeps the dedupe in step with the state: one for the role play being scored, none when
-    /// nothing is (which destroys the key and with it every link from a slot to a member).
-    fn sync_scoring_dedupe(&mut self) {
-        let open = self.state.role_play.scoring_open();
-        let current = self
-            .scoring_dedupe
-            .as_ref()
-            .map(ScoringDedupe::role_play_id);
-        if open != current {
-            self.scoring_dedupe =
-                open.map(|role_play_id| ScoringDedupe::with_key(role_play_id, random_key()));
-        }
+    /// The snapshot a connection of `viewer` that joined with the token whose pseudonym key is
+    /// `key` receives: the state as they see it, plus whether that key's slot holds a
+    /// submission in the role play being scored. It goes into this connection's snapshot and
+    /// nowhere else: it is not part of the room's state, so no stored snapshot holds it, and
+    /// nothing logs it.
+    pub(super) fn wire_snapshot_for(
+        &self,
+        viewer: MemberId,
+        key: &PseudonymKey,
+    ) -> roundtable_protocol::Snapshot {
+        self.state.to_wire_snapshot_with_key(viewer, key)
     }
 }

@@ -1,14 +1,14 @@
 // @ts-check
 // The scorer's form of a role play: one score per criterion (radio buttons, or a list for long
 // scales), a comment and "one thing to do differently", all anonymous. A scorer who has
-// submitted is told so (after a reload too: the snapshot's `you_submitted`, their own alone)
+// submitted is told so (after a reload, on another device and after a server restart too: the
+// snapshot's `you_submitted`, their own alone, which the server reads from their member token)
 // and may open the form again to replace their scores until scoring closes; their earlier
 // scores are never shown, since the server sends nobody a score before the reveal.
 
 import { noteOwnSubmission } from './state.js';
 import { listen } from '../../render.js';
 import { h, announce } from '../../ui.js';
-import { ballotFor } from './ballot.js';
 
 /** @typedef {import('../../protocol').RolePlayInfo} RolePlayInfo */
 /** @typedef {import('../../protocol').RolePlayRequest} RolePlayRequest */
@@ -113,7 +113,7 @@ export function scoreForm() {
         submitEvent.preventDefault();
         if (draft.scores.some((score) => score === null)) return;
         /** @type {RolePlayRequest} */
-        const action = { kind: 'submit', role_play_id: current.role_play_id, scores: draft.scores.map(Number), comment: draft.comment.trim(), ballot: ballotFor(current.role_play_id) };
+        const action = { kind: 'submit', role_play_id: current.role_play_id, scores: draft.scores.map(Number), comment: draft.comment.trim() };
         if (oneThing && draft.oneThing.trim()) action.one_thing_differently = draft.oneThing.trim();
         const reply = await act(action, 'Could not submit your scores');
         if (reply) {
