@@ -128,7 +128,6 @@ async fn role_play(
                     scores: scores.to_vec(),
                     comment: (*comment).into(),
                     one_thing_differently: None,
-                    ballot: None,
                 },
             })
             .await;
