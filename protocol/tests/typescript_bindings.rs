@@ -117,6 +117,12 @@ fn generate() -> String {
         LinkVersions,
         SessionInfo,
         ErasureChoice,
+        Weekday,
+        Cadence,
+        Schedule,
+        MovedMeeting,
+        NextMeeting,
+        ScheduleDraft,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

@@ -40,6 +40,7 @@ pub mod reactions;
 pub mod roleplay;
 pub mod room;
 pub mod roster;
+pub mod schedule;
 mod same_on_the_wire;
 pub mod secret;
 pub mod state;

@@ -21,6 +21,7 @@ impl RoomState {
                 time_zone: self.group.time_zone.clone(),
                 call_url: self.group.call_url.clone(),
                 links: self.access.links,
+                schedule: self.schedule.clone(),
             },
             meeting: wire::MeetingInfo {
                 meeting_id: self.meeting.id,
@@ -59,6 +60,7 @@ impl RoomState {
                 votes: self.flow.votes.view_for(viewer),
                 ..self.flow.to_wire()
             },
+            calendar_feeds: self.calendar_feeds.keys().copied().collect(),
         }
     }
 
@@ -91,6 +93,7 @@ impl RoomEvent {
             PracticeUpvoted { practice_id, member_id, up },
             PracticeCommented { practice_id, comment },
             RolePlay { change },
+            ScheduleSet { schedule },
         }
             // The token's hash stays on the server.
             RoomEvent::MemberAdded {
@@ -145,6 +148,15 @@ impl RoomEvent {
             // What the member chose stays on the server; the snapshot that follows shows it.
             RoomEvent::MemberErased { member_id, .. } => wire::Event::MemberErased {
                 member_id: *member_id,
+            },
+            // The feed's hash stays on the server.
+            RoomEvent::CalendarFeedRenewed { member_id, .. } => wire::Event::CalendarFeedChanged {
+                member_id: *member_id,
+                active: true,
+            },
+            RoomEvent::CalendarFeedRevoked { member_id } => wire::Event::CalendarFeedChanged {
+                member_id: *member_id,
+                active: false,
             },
         )
     }

@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
         "practices",
         "reactions",
         "roleplay",
+        "schedule",
     ],
     &["event"],
     &["flow"],
