@@ -58,10 +58,10 @@ export const PANELS = [
   commitmentsPanel,
   benchmarksPanel,
   practicesPanel,
+  schedulePanel,
   facilitatorPanel,
   peoplePanel,
   summaryPanel,
   accessPanel,
   leavePanel,
-  schedulePanel,
 ];

@@ -154,7 +154,7 @@ export const schedulePanel = {
       h('h3', { id: 'schedule-form-title' }, 'When the group meets'),
       field('Repeats', every), weekdayField, weekField, dayField,
       field('First meeting on or after', startsOn), field('Start time (the group\'s time zone)', startTime),
-      field('Planned length (minutes)', duration), field('Time zone', zone),
+      field('Planned length (minutes)', duration), field('Time zone of the schedule', zone),
       h('div', { class: 'actions' }, saveSchedule, removeSchedule));
     const moveOccurrence = h('input', { type: 'date', id: 'move-occurrence', name: 'occurrence', required: true });
     const moveTo = h('input', { type: 'datetime-local', id: 'move-to', name: 'to', required: true, step: 60 });
