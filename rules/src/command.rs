@@ -14,8 +14,7 @@ use roundtable_protocol::{
     AgendaItemDraft, AgendaItemId, CommitmentId, CommitmentStatus, Credential, ErasureChoice,
     GroupId, LinkKind, MemberId, Metric, PracticeId, PracticeOutcome, ProblemPhase, ProposalId,
     Reaction, Request, ResumePoint, Role, RolePlayId, RolePlayRequest, Rubric, ScheduleDraft,
-    SessionId, Sharing,
-    SuggestionChoice, SuggestionId, UnixMs,
+    SessionId, Sharing, SuggestionChoice, SuggestionId, UnixMs,
 };
 
 /// A request a joined member makes of their room.

@@ -909,8 +909,11 @@ impl Gen {
             }
             CalendarCommand::RenewFeed => {
                 let secret = format!("feed-{}", self.rng.next());
-                let events =
-                    crate::schedule::decide_renew_feed(self.state.roster(), by, hash_secret(&secret))?;
+                let events = crate::schedule::decide_renew_feed(
+                    self.state.roster(),
+                    by,
+                    hash_secret(&secret),
+                )?;
                 self.record(events);
                 Ok(Reply::CalendarFeed {
                     url: format!(

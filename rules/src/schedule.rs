@@ -138,7 +138,9 @@ impl Date {
             )));
         }
         if !(1..=12).contains(&month) || day == 0 || day > month_length(year, month) {
-            return Err(invalid(format!("{what} {text:?} is not a day of the calendar")));
+            return Err(invalid(format!(
+                "{what} {text:?} is not a day of the calendar"
+            )));
         }
         Ok(Date { year, month, day })
     }
@@ -173,7 +175,8 @@ impl LocalMoment {
     /// the offset before the change, so it lands that much later, as RFC 5545 reads it.
     pub fn instant_ms(self, zone: &dyn Offsets) -> UnixMs {
         let local = self.local_seconds();
-        let offset_at = |seconds: i64| i64::from(zone.offset_seconds(seconds.max(0) as u64 * 1_000));
+        let offset_at =
+            |seconds: i64| i64::from(zone.offset_seconds(seconds.max(0) as u64 * 1_000));
         let before = local - offset_at(local - 86_400);
         let after = local - offset_at(local + 86_400);
         let mut candidates = [before.min(after), before.max(after)];
@@ -225,7 +228,11 @@ pub fn month_length(year: i32, month: u8) -> u8 {
 
 /// `HH:MM`, 24-hour.
 pub fn parse_time(what: &str, text: &str) -> Result<(u8, u8), RoomError> {
-    let wrong = || invalid(format!("{what} must be a time HH:MM (24-hour), not {text:?}"));
+    let wrong = || {
+        invalid(format!(
+            "{what} must be a time HH:MM (24-hour), not {text:?}"
+        ))
+    };
     let (hour, minute) = text.split_once(':').ok_or_else(wrong)?;
     if hour.len() != 2 || minute.len() != 2 {
         return Err(wrong());
@@ -317,9 +324,8 @@ impl Plan {
     /// The first day on or after `date` that fits the cadence (ignoring the series' start).
     fn cadence_on_or_after(&self, date: Date) -> Date {
         match self.cadence {
-            Cadence::Week { weekday } | Cadence::TwoWeeks { weekday } => {
-                date.plus_days((weekday_index(weekday) - weekday_index(date.weekday())).rem_euclid(7))
-            }
+            Cadence::Week { weekday } | Cadence::TwoWeeks { weekday } => date
+                .plus_days((weekday_index(weekday) - weekday_index(date.weekday())).rem_euclid(7)),
             Cadence::MonthWeekday { week, weekday } => {
                 let this_month = nth_weekday(date.year, date.month, week, weekday);
                 if this_month >= date {
@@ -412,7 +418,8 @@ fn nth_weekday(year: i32, month: u8, week: i8, weekday: Weekday) -> Date {
         month,
         day: 1,
     };
-    let first_fit = first.plus_days((weekday_index(weekday) - weekday_index(first.weekday())).rem_euclid(7));
+    let first_fit =
+        first.plus_days((weekday_index(weekday) - weekday_index(first.weekday())).rem_euclid(7));
     if week == -1 {
         let mut last = first_fit;
         while last.plus_days(7).month == month {
@@ -550,7 +557,11 @@ pub fn decide(
             require_facilitator(role)?;
             let (schedule, _) = scheduled(ctx.schedule)?;
             let regular = Date::parse("the meeting's date", occurrence)?.to_string();
-            if !schedule.moves.iter().any(|moved| moved.occurrence == regular) {
+            if !schedule
+                .moves
+                .iter()
+                .any(|moved| moved.occurrence == regular)
+            {
                 return Err(RoomError::new(
                     ErrorCode::NotFound,
                     format!("the meeting of {regular} is not moved"),

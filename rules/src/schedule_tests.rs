@@ -195,7 +195,10 @@ fn weekly_meetings_keep_their_local_time_across_daylight_saving_changes() {
         .next_after(&berlin, utc_ms("2026-03-23T08:00:00Z"))
         .unwrap();
     assert_eq!(after.start.to_string(), "2026-03-30T09:00");
-    assert_eq!(after.start.instant_ms(&berlin), utc_ms("2026-03-30T07:00:00Z"));
+    assert_eq!(
+        after.start.instant_ms(&berlin),
+        utc_ms("2026-03-30T07:00:00Z")
+    );
     // A meeting that starts exactly now is not the next one; one a minute later is.
     assert_eq!(
         plan.next_after(&berlin, utc_ms("2026-03-30T06:59:00Z"))
@@ -269,13 +272,19 @@ fn moved_meetings_take_their_new_time_and_order() {
     let next = plan.next_after(&new_york, after_february).unwrap();
     assert!(next.moved);
     assert_eq!(next.regular.to_string(), "2026-03-10");
-    assert_eq!(next.start.instant_ms(&new_york), utc_ms("2026-03-05T13:00:00Z"));
+    assert_eq!(
+        next.start.instant_ms(&new_york),
+        utc_ms("2026-03-05T13:00:00Z")
+    );
     // Once it is past, April's (daylight time: 17:30 is 21:30 UTC).
     let next = plan
         .next_after(&new_york, utc_ms("2026-03-05T13:00:00Z"))
         .unwrap();
     assert_eq!(next.start.to_string(), "2026-04-14T17:30");
-    assert_eq!(next.start.instant_ms(&new_york), utc_ms("2026-04-14T21:30:00Z"));
+    assert_eq!(
+        next.start.instant_ms(&new_york),
+        utc_ms("2026-04-14T21:30:00Z")
+    );
 }
 
 const FACILITATOR_SECRET: &str = "facilitator-secret";
@@ -392,7 +401,11 @@ fn only_facilitators_set_the_schedule_and_the_group_meets_in_its_zone() {
             },
         )
         .unwrap();
-    assert_eq!(events.len(), 2, "the schedule, and the group's zone with it");
+    assert_eq!(
+        events.len(),
+        2,
+        "the schedule, and the group's zone with it"
+    );
     assert_eq!(room.state.group.time_zone.as_deref(), Some("Europe/Berlin"));
     assert_eq!(room.state.schedule, Some(schedule_of(&weekly_berlin())));
     // Everyone sees it, in the snapshot and on the wire.
@@ -509,7 +522,10 @@ fn a_schedule_that_does_not_read_is_refused_with_its_reason() {
             },
         );
         assert_eq!(code, ErrorCode::Invalid, "{draft:?}");
-        assert!(message.contains(reason), "{message:?} should say {reason:?}");
+        assert!(
+            message.contains(reason),
+            "{message:?} should say {reason:?}"
+        );
     }
 }
 
@@ -536,7 +552,8 @@ fn facilitators_move_a_meeting_and_move_it_back() {
         to: to.into(),
     };
     assert_eq!(
-        room.refused(room.ann, move_to("2026-01-13", "2026-01-14T10:00")).0,
+        room.refused(room.ann, move_to("2026-01-13", "2026-01-14T10:00"))
+            .0,
         ErrorCode::Forbidden
     );
     // A Wednesday is no meeting of a Tuesday group; nor is a Tuesday before the first day.
@@ -544,18 +561,24 @@ fn facilitators_move_a_meeting_and_move_it_back() {
     assert_eq!(code, ErrorCode::Invalid);
     assert!(message.contains("not a day the group meets on"));
     assert_eq!(
-        room.refused(room.fran, move_to("2025-12-30", "2026-01-15T10:00")).0,
+        room.refused(room.fran, move_to("2025-12-30", "2026-01-15T10:00"))
+            .0,
         ErrorCode::Invalid
     );
     assert_eq!(
-        room.refused(room.fran, move_to("2026-01-13", "2026-01-14 10:00")).0,
+        room.refused(room.fran, move_to("2026-01-13", "2026-01-14 10:00"))
+            .0,
         ErrorCode::Invalid
     );
     room.ask(room.fran, move_to("2026-01-13", "2026-01-14T10:00"))
         .unwrap();
     let berlin = Real::named("Europe/Berlin");
-    let next = next_meeting(room.state.schedule.as_ref(), &berlin, utc_ms("2026-01-07T00:00:00Z"))
-        .unwrap();
+    let next = next_meeting(
+        room.state.schedule.as_ref(),
+        &berlin,
+        utc_ms("2026-01-07T00:00:00Z"),
+    )
+    .unwrap();
     assert!(next.moved);
     assert_eq!(next.local_start, "2026-01-14T10:00");
     // Moving it again replaces the move; moving it to its regular time clears it.
@@ -663,7 +686,10 @@ fn each_member_has_their_own_feed_which_they_or_a_facilitator_turn_off() {
     apply(&mut room.state, &events);
     let feeds = &room.state.calendar_feeds;
     assert_eq!(feed_owner(feeds, hash_secret(&ann_secret)), Some(room.ann));
-    assert_eq!(feed_owner(feeds, hash_secret(&fran_secret)), Some(room.fran));
+    assert_eq!(
+        feed_owner(feeds, hash_secret(&fran_secret)),
+        Some(room.fran)
+    );
     assert_eq!(feed_owner(feeds, hash_secret("a guess")), None);
     let mut snapshot_feeds = room.state.to_wire_snapshot_for(room.ann).calendar_feeds;
     snapshot_feeds.sort();
@@ -675,7 +701,10 @@ fn each_member_has_their_own_feed_which_they_or_a_facilitator_turn_off() {
     let (renewed, renewed_hash) = new_secret();
     let events = decide_renew_feed(room.state.roster(), room.ann, renewed_hash).unwrap();
     apply(&mut room.state, &events);
-    assert_eq!(feed_owner(&room.state.calendar_feeds, hash_secret(&ann_secret)), None);
+    assert_eq!(
+        feed_owner(&room.state.calendar_feeds, hash_secret(&ann_secret)),
+        None
+    );
     assert_eq!(
         feed_owner(&room.state.calendar_feeds, hash_secret(&renewed)),
         Some(room.ann)
@@ -691,7 +720,10 @@ fn each_member_has_their_own_feed_which_they_or_a_facilitator_turn_off() {
     assert_eq!(code, ErrorCode::Forbidden);
     room.ask(room.ann, Request::RevokeCalendarFeed { member_id: None })
         .unwrap();
-    assert_eq!(feed_owner(&room.state.calendar_feeds, hash_secret(&renewed)), None);
+    assert_eq!(
+        feed_owner(&room.state.calendar_feeds, hash_secret(&renewed)),
+        None
+    );
     assert_eq!(
         room.ask(room.ann, Request::RevokeCalendarFeed { member_id: None })
             .unwrap(),
@@ -727,9 +759,17 @@ fn a_removed_members_feed_goes_with_them() {
     let (secret, hash) = new_secret();
     let events = decide_renew_feed(room.state.roster(), room.ann, hash).unwrap();
     apply(&mut room.state, &events);
-    room.ask(room.fran, Request::RemoveMember { member_id: room.ann })
-        .unwrap();
-    assert_eq!(feed_owner(&room.state.calendar_feeds, hash_secret(&secret)), None);
+    room.ask(
+        room.fran,
+        Request::RemoveMember {
+            member_id: room.ann,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        feed_owner(&room.state.calendar_feeds, hash_secret(&secret)),
+        None
+    );
     assert_eq!(
         decide_renew_feed(room.state.roster(), room.ann, hash)
             .unwrap_err()

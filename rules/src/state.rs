@@ -25,8 +25,8 @@ use crate::limits::RoomLimits;
 use crate::membership;
 use crate::minutes;
 use crate::practices;
-use crate::schedule;
 use crate::roleplay::{Submission as ScoreForm, SubmissionSlot};
+use crate::schedule;
 
 pub use crate::error::RoomError;
 pub use crate::event::{RoomEvent, StoredEvent};

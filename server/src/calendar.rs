@@ -74,7 +74,10 @@ pub fn feed(state: &RoomState, details: &Details<'_>) -> String {
             minute: plan.minute,
         };
         ics.event_head(&uid, details.now_ms);
-        ics.line(&format!("RECURRENCE-ID;TZID={}", local_value(schedule, regular)));
+        ics.line(&format!(
+            "RECURRENCE-ID;TZID={}",
+            local_value(schedule, regular)
+        ));
         ics.line(&format!("DTSTART;TZID={}", local_value(schedule, *to)));
         ics.line(&format!("DURATION:PT{}M", plan.duration_minutes));
         ics.event_body(state, details);
@@ -201,8 +204,8 @@ impl Ics {
     /// `from_ms` and `now_ms`) and each change after it up to some years ahead.
     fn time_zone(&mut self, zone: &Zone, from_ms: UnixMs, now_ms: UnixMs) {
         let tz = zone.zone();
-        let start_ms = (from_ms.min(now_ms) as i64).max(now_ms as i64 - 2 * 366 * DAY_MS)
-            - 366 * DAY_MS;
+        let start_ms =
+            (from_ms.min(now_ms) as i64).max(now_ms as i64 - 2 * 366 * DAY_MS) - 366 * DAY_MS;
         let until_ms = now_ms as i64 + ZONE_YEARS_AHEAD * 366 * DAY_MS;
         let (Ok(start), Ok(until)) = (
             Timestamp::from_millisecond(start_ms),
@@ -309,10 +312,18 @@ mod tests {
         let mut ics = Ics { out: String::new() };
         let long = format!("DESCRIPTION:{}", "é".repeat(100));
         ics.line(&long);
-        let physical: Vec<&str> = ics.out.split("\r\n").filter(|line| !line.is_empty()).collect();
+        let physical: Vec<&str> = ics
+            .out
+            .split("\r\n")
+            .filter(|line| !line.is_empty())
+            .collect();
         assert!(physical.len() > 2);
         for line in &physical {
-            assert!(line.len() <= LINE_OCTETS_MAX, "{} octets: {line}", line.len());
+            assert!(
+                line.len() <= LINE_OCTETS_MAX,
+                "{} octets: {line}",
+                line.len()
+            );
         }
         for line in &physical[1..] {
             assert!(line.starts_with(' '));

@@ -10,9 +10,7 @@
 mod support;
 
 use icalendar::parser::{Component, Property, read_calendar, unfold};
-use roundtable_protocol::{
-    Cadence, ErrorCode, Health, Reply, Request, ScheduleDraft, Weekday,
-};
+use roundtable_protocol::{Cadence, ErrorCode, Health, Reply, Request, ScheduleDraft, Weekday};
 use rrule::RRuleSet;
 use support::*;
 
@@ -118,7 +116,10 @@ async fn the_feed_keeps_local_time_across_daylight_saving_and_only_its_secret_op
             ErrorCode::Invalid,
         )
         .await;
-    assert!(message.contains("not a time zone this server knows"), "{message}");
+    assert!(
+        message.contains("not a time zone this server knows"),
+        "{message}"
+    );
     fran.ok(Request::SetSchedule {
         schedule: Some(weekly_berlin()),
     })
@@ -156,11 +157,17 @@ async fn the_feed_keeps_local_time_across_daylight_saving_and_only_its_secret_op
     );
 
     let ann_url = renew_feed(&mut ann).await;
-    assert!(ann_url.starts_with(&format!("http://{}/api/groups/{}/calendar/", server.addr, group.group_id)));
+    assert!(ann_url.starts_with(&format!(
+        "http://{}/api/groups/{}/calendar/",
+        server.addr, group.group_id
+    )));
     let (status, head, body) = http_get_with_head(server.addr, &path_of(&ann_url), None).await;
     assert_eq!(status, 200, "{body}");
     let head = head.to_ascii_lowercase();
-    assert!(head.contains("content-type: text/calendar; charset=utf-8"), "{head}");
+    assert!(
+        head.contains("content-type: text/calendar; charset=utf-8"),
+        "{head}"
+    );
     assert!(head.contains("cache-control: no-store"), "{head}");
 
     let unfolded = checked_calendar(&body);
@@ -180,14 +187,32 @@ async fn the_feed_keeps_local_time_across_daylight_saving_and_only_its_secret_op
         .find(|event| event.find_prop("RECURRENCE-ID").is_some())
         .expect("an override");
     let uid = property(series, "UID").val.as_str();
-    assert_eq!(property(moved, "UID").val.as_str(), uid, "one UID for the series");
+    assert_eq!(
+        property(moved, "UID").val.as_str(),
+        uid,
+        "one UID for the series"
+    );
     assert!(property(series, "DTSTAMP").val.as_str().ends_with('Z'));
     // Escaped in the file, read back as typed.
     assert!(unfolded.contains("\r\nSUMMARY:Sales\\, Peers\\; Berlin\r\n"));
-    assert_eq!(property(series, "SUMMARY").val.as_str(), "Sales, Peers; Berlin");
-    assert_eq!(property(series, "URL").val.as_str(), "https://meet.jit.si/SalesPeersBerlin");
-    assert_eq!(property(series, "LOCATION").val.as_str(), "https://meet.jit.si/SalesPeersBerlin");
-    assert!(property(series, "DESCRIPTION").val.as_str().contains(&format!("/g/{}", group.group_id)));
+    assert_eq!(
+        property(series, "SUMMARY").val.as_str(),
+        "Sales, Peers; Berlin"
+    );
+    assert_eq!(
+        property(series, "URL").val.as_str(),
+        "https://meet.jit.si/SalesPeersBerlin"
+    );
+    assert_eq!(
+        property(series, "LOCATION").val.as_str(),
+        "https://meet.jit.si/SalesPeersBerlin"
+    );
+    assert!(
+        property(series, "DESCRIPTION")
+            .val
+            .as_str()
+            .contains(&format!("/g/{}", group.group_id))
+    );
 
     // The RRULE, expanded by the rrule library from DTSTART with its TZID.
     let dtstart = property(series, "DTSTART");
@@ -203,7 +228,11 @@ async fn the_feed_keeps_local_time_across_daylight_saving_and_only_its_secret_op
     let local = |index: usize| meetings[index].naive_local().to_string();
     assert_eq!(local(0), "2027-03-01 09:00:00");
     for index in 0..8 {
-        assert!(local(index).ends_with(" 09:00:00"), "every meeting at 09:00 local: {}", local(index));
+        assert!(
+            local(index).ends_with(" 09:00:00"),
+            "every meeting at 09:00 local: {}",
+            local(index)
+        );
     }
     // 22 March is before the change, 29 March after it: the same local time, an hour earlier
     // in UTC.
@@ -213,7 +242,12 @@ async fn the_feed_keeps_local_time_across_daylight_saving_and_only_its_secret_op
         meetings[4].timestamp() - meetings[3].timestamp(),
         7 * 86_400 - 3_600
     );
-    let utc_hour = |index: usize| meetings[index].with_timezone(&rrule::Tz::UTC).naive_local().to_string();
+    let utc_hour = |index: usize| {
+        meetings[index]
+            .with_timezone(&rrule::Tz::UTC)
+            .naive_local()
+            .to_string()
+    };
     assert_eq!(utc_hour(3), "2027-03-22 08:00:00");
     assert_eq!(utc_hour(4), "2027-03-29 07:00:00");
 
@@ -240,14 +274,22 @@ async fn the_feed_keeps_local_time_across_daylight_saving_and_only_its_secret_op
     let recurrence = property(moved, "RECURRENCE-ID");
     assert_eq!(param(recurrence, "TZID"), Some("Europe/Berlin"));
     assert_eq!(recurrence.val.as_str(), "20270405T090000");
-    assert_eq!(local(5), "2027-04-05 09:00:00", "the moved meeting is one of the series");
+    assert_eq!(
+        local(5),
+        "2027-04-05 09:00:00",
+        "the moved meeting is one of the series"
+    );
     let moved_start = property(moved, "DTSTART");
     assert_eq!(param(moved_start, "TZID"), Some("Europe/Berlin"));
     assert_eq!(moved_start.val.as_str(), "20270407T100000");
     assert_eq!(property(moved, "DURATION").val.as_str(), "PT90M");
 
     // A wrong secret of the right form, a malformed one, and another group's path: 404.
-    let wrong = format!("/api/groups/{}/calendar/{}.ics", group.group_id, "B".repeat(43));
+    let wrong = format!(
+        "/api/groups/{}/calendar/{}.ics",
+        group.group_id,
+        "B".repeat(43)
+    );
     for path in [
         wrong.clone(),
         format!("/api/groups/{}/calendar/short.ics", group.group_id),
@@ -262,15 +304,36 @@ async fn the_feed_keeps_local_time_across_daylight_saving_and_only_its_secret_op
     // Renewing: the old URL stops working, the new one works.
     let renewed = renew_feed(&mut ann).await;
     assert_ne!(renewed, ann_url);
-    assert_eq!(http_get_with_head(server.addr, &path_of(&ann_url), None).await.0, 404);
-    assert_eq!(http_get_with_head(server.addr, &path_of(&renewed), None).await.0, 200);
+    assert_eq!(
+        http_get_with_head(server.addr, &path_of(&ann_url), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        http_get_with_head(server.addr, &path_of(&renewed), None)
+            .await
+            .0,
+        200
+    );
     // Turning it off.
-    ann.ok(Request::RevokeCalendarFeed { member_id: None }).await;
-    assert_eq!(http_get_with_head(server.addr, &path_of(&renewed), None).await.0, 404);
+    ann.ok(Request::RevokeCalendarFeed { member_id: None })
+        .await;
+    assert_eq!(
+        http_get_with_head(server.addr, &path_of(&renewed), None)
+            .await
+            .0,
+        404
+    );
 
     // A facilitator turns off another member's feed; a member cannot.
     let bob_url = renew_feed(&mut bob).await;
-    assert_eq!(http_get_with_head(server.addr, &path_of(&bob_url), None).await.0, 200);
+    assert_eq!(
+        http_get_with_head(server.addr, &path_of(&bob_url), None)
+            .await
+            .0,
+        200
+    );
     let bob_id = bob.member_id.unwrap();
     ann.fails(
         Request::RevokeCalendarFeed {
@@ -283,13 +346,28 @@ async fn the_feed_keeps_local_time_across_daylight_saving_and_only_its_secret_op
         member_id: Some(bob_id),
     })
     .await;
-    assert_eq!(http_get_with_head(server.addr, &path_of(&bob_url), None).await.0, 404);
+    assert_eq!(
+        http_get_with_head(server.addr, &path_of(&bob_url), None)
+            .await
+            .0,
+        404
+    );
 
     // A removed member's feed stops working.
     let bob_url = renew_feed(&mut bob).await;
-    assert_eq!(http_get_with_head(server.addr, &path_of(&bob_url), None).await.0, 200);
+    assert_eq!(
+        http_get_with_head(server.addr, &path_of(&bob_url), None)
+            .await
+            .0,
+        200
+    );
     fran.ok(Request::RemoveMember { member_id: bob_id }).await;
-    assert_eq!(http_get_with_head(server.addr, &path_of(&bob_url), None).await.0, 404);
+    assert_eq!(
+        http_get_with_head(server.addr, &path_of(&bob_url), None)
+            .await
+            .0,
+        404
+    );
 
     // The one-off file of the next meeting, for a member with their token; moving the first
     // meeting moves it.

@@ -8,7 +8,6 @@ use super::*;
 use roundtable_rules::command::CalendarCommand;
 use roundtable_rules::schedule;
 
-
 impl RoomActor {
     pub(super) async fn calendar_request(
         &mut self,
@@ -38,4 +37,3 @@ impl RoomActor {
         }
     }
 }
-
