@@ -149,7 +149,7 @@ export const schedulePanel = {
     const weekField = field('Which one in the month', week, 'schedule-week-field');
     const dayField = field('Day of the month (1 to 28)', day, 'schedule-day-field');
     const saveSchedule = h('button', { type: 'submit', class: 'button primary small', id: 'schedule-save' }, 'Save schedule');
-    const removeSchedule = h('button', { type: 'button', class: 'button secondary small', id: 'schedule-remove' }, 'Remove schedule');
+    const removeSchedule = h('button', { type: 'button', class: 'button secondary small', id: 'schedule-remove' }, 'Delete schedule');
     const scheduleForm = h('form', { class: 'schedule-form', id: 'schedule-form', 'aria-labelledby': 'schedule-form-title' },
       h('h3', { id: 'schedule-form-title' }, 'When the group meets'),
       field('Repeats', every), weekdayField, weekField, dayField,
@@ -215,7 +215,7 @@ export const schedulePanel = {
       if (done) toast(`Saved: ${describeSchedule({ ...draft, moves: [] })}.`, 'info');
     });
     listen(removeSchedule, 'click', async () => {
-      const confirmed = await confirmDialog('Remove the schedule?', 'Moved meetings go with it, and calendars subscribed to the group show no more meetings.', 'Remove schedule');
+      const confirmed = await confirmDialog('Delete the schedule?', 'Moved meetings go with it, and calendars subscribed to the group show no more meetings.', 'Delete schedule');
       if (!confirmed) return;
       await context.act({ type: 'set_schedule', schedule: null }, 'Could not remove the schedule');
     });
