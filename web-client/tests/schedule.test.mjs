@@ -127,10 +127,20 @@ test('a facilitator sets the schedule; a member sees the next meeting, subscribe
     await waitUntil(ann.page, 'Ann sees it back at its time',
       () => document.getElementById('next-meeting')?.textContent === 'Next meeting: Tue 5 Jan, 03:00 (your time) / 09:00 Europe/Berlin');
 
-    // Turning the feed off: its URL stops working.
-    await ann.page.getByRole('button', { name: 'Turn off my feed' }).click();
+    // The facilitator turns off Ann's feed: its URL stops working, and Ann may subscribe anew.
+    await page.getByRole('button', { name: 'Turn off Ann\'s calendar feed' }).click();
     await ann.page.locator('#subscribe-calendar').waitFor();
     assert.equal((await fetch(feedUrl)).status, 404);
+    await ann.page.locator('#subscribe-calendar').click();
+    await waitUntil(ann.page, 'Ann has a new feed link',
+      (old) => { const input = /** @type {HTMLInputElement | null} */ (document.getElementById('calendar-feed-url')); return !!input && input.value !== old; }, feedUrl);
+    const renewed = await ann.page.locator('#calendar-feed-url').inputValue();
+    assert.equal((await fetch(renewed)).status, 200);
+    // Ann turns it off herself.
+    await ann.page.getByRole('button', { name: 'Turn off my feed' }).click();
+    await ann.page.locator('#subscribe-calendar').waitFor();
+    assert.equal((await fetch(renewed)).status, 404);
+    await waitUntil(page, 'Fran\'s list of feeds is empty', () => document.getElementById('feeds-area')?.hidden === true);
     assert.deepEqual([...fran.errors, ...ann.errors], []);
   } finally {
     await browser.close();

@@ -164,8 +164,13 @@ export const schedulePanel = {
       field('The meeting of (its usual date)', moveOccurrence), field('New date and time (the group\'s time zone)', moveTo),
       h('div', { class: 'actions' }, moveButton));
     const movesList = h('ul', { class: 'moves-list', id: 'moves-list', 'aria-label': 'Moved meetings' });
+    const feedsTitle = h('h3', { id: 'feeds-title' }, 'Calendar feeds');
+    const feedsList = h('ul', { class: 'moves-list', id: 'feeds-list', 'aria-labelledby': 'feeds-title' });
+    const feedsArea = h('div', { id: 'feeds-area', hidden: true }, feedsTitle,
+      h('p', { class: 'hint' }, 'Members whose calendar feed is on. Turning one off makes its link stop working (removing a member does so too).'),
+      feedsList);
     const facilitatorArea = h('div', { class: 'schedule-facilitator', id: 'schedule-facilitator', hidden: true },
-      scheduleForm, moveForm, movesList);
+      scheduleForm, moveForm, movesList, feedsArea);
 
     const element = h('section', { class: 'panel schedule-panel', id: 'panel-schedule', 'aria-labelledby': 'schedule-title' },
       h('h2', { id: 'schedule-title' }, 'Schedule'),
@@ -256,6 +261,20 @@ export const schedulePanel = {
       }
       subscribeButton.hidden = on;
       feedActions.hidden = !on;
+      // Facilitators: every member's feed, each with a way to turn it off.
+      const others = store.iAmFacilitator() ? feeds.filter((id) => id !== me) : [];
+      const drawnFeeds = feedsList.dataset.feeds ?? '';
+      if (drawnFeeds !== others.join(',')) {
+        feedsList.dataset.feeds = others.join(',');
+        feedsList.replaceChildren(...others.map((memberId) => {
+          const name = store.member(memberId)?.display_name ?? 'a member';
+          const off = h('button', { type: 'button', class: 'button secondary small', 'data-member': memberId }, 'Turn off');
+          off.setAttribute('aria-label', `Turn off ${name}'s calendar feed`);
+          listen(off, 'click', () => context.act({ type: 'revoke_calendar_feed', member_id: memberId }, `Could not turn off ${name}'s feed`));
+          return h('li', { class: 'moved-meeting' }, h('span', {}, name), off);
+        }));
+      }
+      feedsArea.hidden = others.length === 0;
     };
 
     /** The schedule the form was last filled from, so typing is never overwritten. */
