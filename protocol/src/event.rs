@@ -199,6 +199,16 @@ pub enum Event {
     MemberErased {
         member_id: MemberId,
     },
+    /// A facilitator set, changed (a meeting moved or moved back) or removed (`null`) the
+    /// group's schedule. Ask [`crate::Request::GetNextMeeting`] for the next meeting.
+    ScheduleSet {
+        schedule: Option<Schedule>,
+    },
+    /// The member's calendar feed was made anew (`active: true`) or turned off.
+    CalendarFeedChanged {
+        member_id: MemberId,
+        active: bool,
+    },
 }
 
 /// Why a member's presence changed.

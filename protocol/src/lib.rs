@@ -20,6 +20,7 @@ mod minutes;
 mod reactions;
 mod request;
 mod roleplay;
+mod schedule;
 
 pub use accountability::*;
 pub use event::*;
@@ -30,6 +31,7 @@ pub use minutes::*;
 pub use reactions::*;
 pub use request::*;
 pub use roleplay::*;
+pub use schedule::*;
 
 /// The protocol version this crate speaks. A frame with another `v` is refused with
 /// [`ErrorCode::UnsupportedVersion`].
@@ -151,6 +153,12 @@ pub enum Reply {
     Sessions { sessions: Vec<SessionInfo> },
     /// Answer to [`Request::GetMyHistory`], to the asking member alone.
     MyHistory(MyHistory),
+    /// Answer to [`Request::GetNextMeeting`]: `null` when the group has no schedule (or it
+    /// has no meeting left).
+    NextMeeting { next_meeting: Option<NextMeeting> },
+    /// Answer to [`Request::RenewCalendarFeed`], to the asking member alone: their feed's URL
+    /// (its secret is never shown again).
+    CalendarFeed { url: String },
 }
 
 /// A member's session (one member token) as facilitators see it.
@@ -228,6 +236,9 @@ pub struct Snapshot {
     #[serde(default)]
     pub role_play: Box<RolePlayView>,
     pub flow: FlowInfo,
+    /// Members who have a calendar feed turned on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calendar_feeds: Vec<MemberId>,
 }
 
 /// A group as clients see it. Secrets never cross the wire after creation.
@@ -246,6 +257,9 @@ pub struct GroupInfo {
     /// remembers still works. Never a secret.
     #[serde(default, skip_serializing_if = "LinkVersions::never_rotated")]
     pub links: LinkVersions,
+    /// When the group meets; absent when no schedule is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
 }
 
 /// A meeting as clients see it.

@@ -301,6 +301,44 @@ pub enum Request {
     /// commitments meeting by meeting, your numbers against the group's medians and the scores
     /// your role plays were given. Answered with [`Reply::MyHistory`], to you alone.
     GetMyHistory,
+    /// Facilitator: set the group's schedule (moves of the previous schedule are dropped), or
+    /// with `null` remove it. The time zone must be one the server knows; the group's time
+    /// zone follows the schedule's.
+    SetSchedule {
+        schedule: Option<ScheduleDraft>,
+    },
+    /// Facilitator: move one meeting of the schedule, named by its regular date
+    /// (`YYYY-MM-DD`), to the local moment `to` (`YYYY-MM-DDTHH:MM`, the schedule's zone).
+    /// Moving it again replaces the move.
+    MoveMeeting {
+        occurrence: String,
+        to: String,
+    },
+    /// Facilitator: put a moved meeting back at its regular time.
+    ClearMove {
+        occurrence: String,
+    },
+    /// When the next meeting is. Answered with [`Reply::NextMeeting`].
+    GetNextMeeting,
+    /// A new calendar feed URL for the asking member, answered once with
+    /// [`Reply::CalendarFeed`]; the member's previous feed URL stops working.
+    RenewCalendarFeed,
+    /// Turn off a calendar feed: the member's own, or (facilitators) another member's.
+    RevokeCalendarFeed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_id: Option<MemberId>,
+    },
+}
+
+/// A schedule as the facilitator sets it (the moves are made one by one afterwards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleDraft {
+    pub cadence: Cadence,
+    pub starts_on: String,
+    pub start_time: String,
+    pub duration_minutes: u32,
+    pub time_zone: String,
 }
 
 /// What happens to one kind of a leaving member's contributions.

@@ -125,6 +125,12 @@ fn generate() -> String {
         MetricTrendPoint,
         TrendDirection,
         RolePlayScores,
+        Weekday,
+        Cadence,
+        Schedule,
+        MovedMeeting,
+        NextMeeting,
+        ScheduleDraft,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

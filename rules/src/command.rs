@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use roundtable_protocol::{
     AgendaItemDraft, AgendaItemId, CommitmentId, CommitmentStatus, Credential, ErasureChoice,
     GroupId, LinkKind, MemberId, Metric, PracticeId, PracticeOutcome, ProblemPhase, ProposalId,
-    Reaction, Request, ResumePoint, Role, RolePlayId, RolePlayRequest, Rubric, SessionId, Sharing,
-    SuggestionChoice, SuggestionId, UnixMs,
+    Reaction, Request, ResumePoint, Role, RolePlayId, RolePlayRequest, Rubric, ScheduleDraft,
+    SessionId, Sharing, SuggestionChoice, SuggestionId, UnixMs,
 };
 
 /// A request a joined member makes of their room.
@@ -42,6 +42,8 @@ pub enum Command {
     DeleteGroup { confirm_name: String },
     /// A member leaves and erases their data ([`crate::membership::decide_leave`]).
     LeaveGroup(Erasure),
+    /// The next meeting, or a member's new calendar feed ([`CalendarCommand`]).
+    Calendar(CalendarCommand),
 }
 
 /// The group's links and its members' sessions (facilitators only).
@@ -80,6 +82,35 @@ pub enum Change {
     Activity(ActivityCommand),
     Practices(PracticeCommand),
     Votes(VoteCommand),
+    Schedule(ScheduleCommand),
+}
+
+/// The group's schedule (facilitators) and the members' calendar feeds
+/// ([`crate::schedule`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScheduleCommand {
+    Set {
+        schedule: Option<ScheduleDraft>,
+    },
+    Move {
+        occurrence: String,
+        to: String,
+    },
+    ClearMove {
+        occurrence: String,
+    },
+    /// The member's own feed, or (facilitators) another member's.
+    RevokeFeed {
+        member_id: Option<MemberId>,
+    },
+}
+
+/// What the server answers about the calendar from outside the rules: the next meeting needs
+/// its clock and time zone database, a new feed its random secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarCommand {
+    GetNextMeeting,
+    RenewFeed,
 }
 
 /// Dot votes on a problem's suggestions ([`crate::flow::votes`]).
@@ -563,6 +594,20 @@ impl TryFrom<Request> for Command {
                 numbers,
                 practices,
             }),
+            Request::SetSchedule { schedule } => {
+                C(Change::Schedule(ScheduleCommand::Set { schedule }))
+            }
+            Request::MoveMeeting { occurrence, to } => {
+                C(Change::Schedule(ScheduleCommand::Move { occurrence, to }))
+            }
+            Request::ClearMove { occurrence } => {
+                C(Change::Schedule(ScheduleCommand::ClearMove { occurrence }))
+            }
+            Request::RevokeCalendarFeed { member_id } => {
+                C(Change::Schedule(ScheduleCommand::RevokeFeed { member_id }))
+            }
+            Request::GetNextMeeting => Command::Calendar(CalendarCommand::GetNextMeeting),
+            Request::RenewCalendarFeed => Command::Calendar(CalendarCommand::RenewFeed),
         })
     }
 }

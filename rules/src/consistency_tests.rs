@@ -40,6 +40,17 @@ use crate::state::{
     decide_presence, decide_tick,
 };
 
+/// A zone of jiff's database, as the server's time zones are.
+struct JiffZone(jiff::tz::TimeZone);
+
+impl crate::schedule::Offsets for JiffZone {
+    fn offset_seconds(&self, ms: UnixMs) -> i32 {
+        jiff::Timestamp::from_millisecond(ms as i64)
+            .map(|at| self.0.to_offset(at).seconds())
+            .unwrap_or(0)
+    }
+}
+
 const FACILITATOR_SECRET: &str = "random-facilitator-secret";
 const INVITE_SECRET: &str = "random-invite-secret";
 
@@ -233,6 +244,12 @@ const KINDS: &[(&str, u32)] = &[
     ("list_sessions", 1),
     ("revoke_session", 1),
     ("set_call_link", 1),
+    ("set_schedule", 4),
+    ("move_meeting", 6),
+    ("clear_move", 4),
+    ("get_next_meeting", 2),
+    ("renew_calendar_feed", 2),
+    ("revoke_calendar_feed", 1),
     ("leave_group", 1),
     ("delete_group", 1),
 ];
@@ -286,6 +303,9 @@ const FACILITATOR_KINDS: &[&str] = &[
     "list_sessions",
     "revoke_session",
     "set_call_link",
+    "set_schedule",
+    "move_meeting",
+    "clear_move",
     "delete_group",
 ];
 
@@ -389,6 +409,7 @@ fn snapshot_patch(old: &wire::Snapshot, new: &wire::Snapshot) -> Vec<Value> {
         practice_count,
         role_play,
         flow,
+        calendar_feeds,
     } = new;
     let mut out = Vec::new();
     part("seq", &old.seq, seq, &mut out);
@@ -413,6 +434,12 @@ fn snapshot_patch(old: &wire::Snapshot, new: &wire::Snapshot) -> Vec<Value> {
     );
     part("role_play", &old.role_play, role_play, &mut out);
     part("flow", &old.flow, flow, &mut out);
+    part(
+        "calendar_feeds",
+        &old.calendar_feeds,
+        calendar_feeds,
+        &mut out,
+    );
     out
 }
 
@@ -678,6 +705,7 @@ impl Gen {
             }
             Ok(Command::Query(query)) => Ok(crate::state::answer(&self.state, by, &query)),
             Ok(Command::Access(command)) => self.access(page, by, command),
+            Ok(Command::Calendar(command)) => self.calendar(by, command),
             Ok(Command::RolePlay(command)) => {
                 let fresh = Fresh {
                     role_play_id: RolePlayId(self.rng.uuid()),
@@ -828,6 +856,50 @@ impl Gen {
                 )?;
                 self.record(events);
                 Ok(Reply::Done)
+            }
+        }
+    }
+
+    /// The next meeting or a new calendar feed, as `RoomActor::calendar_request` answers: the
+    /// zone from jiff's database (the server's), the time from the session's clock.
+    fn calendar(
+        &mut self,
+        by: MemberId,
+        command: crate::command::CalendarCommand,
+    ) -> Result<Reply, RoomError> {
+        use crate::command::CalendarCommand;
+        self.state.roster().require_member_role(by)?;
+        match command {
+            CalendarCommand::GetNextMeeting => {
+                let schedule = self.state.schedule.as_ref();
+                let zone = JiffZone(
+                    schedule
+                        .and_then(|schedule| jiff::tz::TimeZone::get(&schedule.time_zone).ok())
+                        .unwrap_or(jiff::tz::TimeZone::UTC),
+                );
+                let after_ms = crate::schedule::current_meeting_ends_ms(
+                    schedule,
+                    self.state.meeting.started_at_ms,
+                    self.now_ms,
+                );
+                Ok(Reply::NextMeeting {
+                    next_meeting: crate::schedule::next_meeting(schedule, &zone, after_ms),
+                })
+            }
+            CalendarCommand::RenewFeed => {
+                let secret = format!("feed-{}", self.rng.next());
+                let events = crate::schedule::decide_renew_feed(
+                    self.state.roster(),
+                    by,
+                    hash_secret(&secret),
+                )?;
+                self.record(events);
+                Ok(Reply::CalendarFeed {
+                    url: format!(
+                        "http://127.0.0.1/api/groups/{}/calendar/{secret}.ics",
+                        self.state.group.id
+                    ),
+                })
             }
         }
     }
@@ -1866,6 +1938,71 @@ impl Gen {
                     .pick(&sessions)
                     .unwrap_or((self.some_member(), wire::SessionId::default()));
                 json!({"type": "revoke_session", "member_id": member_id, "session_id": session_id})
+            }
+            "set_schedule" => {
+                let drafts = [
+                    json!({"cadence": {"every": "week", "weekday": "tuesday"}, "starts_on": "2025-11-01", "start_time": "09:00", "duration_minutes": 90, "time_zone": "Europe/Berlin"}),
+                    json!({"cadence": {"every": "two_weeks", "weekday": "friday"}, "starts_on": "2025-12-01", "start_time": "16:30", "duration_minutes": 60, "time_zone": "America/Chicago"}),
+                    json!({"cadence": {"every": "month_weekday", "week": -1, "weekday": "thursday"}, "starts_on": "2025-10-15", "start_time": "08:00", "duration_minutes": 120, "time_zone": "Asia/Tokyo"}),
+                    json!({"cadence": {"every": "month_day", "day": 15}, "starts_on": "2025-11-20", "start_time": "12:00", "duration_minutes": 45, "time_zone": "UTC"}),
+                    json!({"cadence": {"every": "month_day", "day": 31}, "starts_on": "2025-11-20", "start_time": "12:00", "duration_minutes": 45, "time_zone": "UTC"}),
+                    json!({"cadence": {"every": "week", "weekday": "monday"}, "starts_on": "2025-11-20", "start_time": "25:00", "duration_minutes": 5, "time_zone": "UTC"}),
+                    json!(null),
+                ];
+                json!({"type": "set_schedule", "schedule": self.rng.pick(&drafts).unwrap()})
+            }
+            "move_meeting" => {
+                let regular: Vec<String> = self
+                    .state
+                    .schedule
+                    .as_ref()
+                    .and_then(|schedule| crate::schedule::Plan::of(schedule).ok())
+                    .map(|plan| {
+                        plan.occurrences_from(plan.first, 6)
+                            .iter()
+                            .map(|occurrence| occurrence.regular.to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let occurrence = self
+                    .rng
+                    .pick(&regular)
+                    .unwrap_or_else(|| "2025-11-04".to_string());
+                let moments = [
+                    "2025-12-24T18:00",
+                    "2026-01-02T07:30",
+                    "2026-01-05T10:00",
+                    "2026-13-01T07:30",
+                ];
+                json!({"type": "move_meeting", "occurrence": occurrence, "to": self.rng.pick(&moments).unwrap()})
+            }
+            "clear_move" => {
+                let moved: Vec<String> = self
+                    .state
+                    .schedule
+                    .as_ref()
+                    .map(|schedule| {
+                        schedule
+                            .moves
+                            .iter()
+                            .map(|moved| moved.occurrence.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let occurrence = self
+                    .rng
+                    .pick(&moved)
+                    .unwrap_or_else(|| "2025-11-11".to_string());
+                json!({"type": "clear_move", "occurrence": occurrence})
+            }
+            "get_next_meeting" => json!({"type": "get_next_meeting"}),
+            "renew_calendar_feed" => json!({"type": "renew_calendar_feed"}),
+            "revoke_calendar_feed" => {
+                if self.rng.chance(0.5) {
+                    json!({"type": "revoke_calendar_feed"})
+                } else {
+                    json!({"type": "revoke_calendar_feed", "member_id": self.some_member()})
+                }
             }
             other => panic!("the generator has no request of kind {other}"),
         };

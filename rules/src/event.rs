@@ -118,6 +118,21 @@ pub enum RoomEvent {
         member_id: MemberId,
         erasure: Erasure,
     },
+    /// A facilitator set, changed or removed the group's schedule (`crate::schedule`): the
+    /// whole schedule as it is now, moved meetings included.
+    ScheduleSet {
+        schedule: Option<wire::Schedule>,
+    },
+    /// The member's calendar feed is now the secret hashing to `secret_hash` (their previous
+    /// one stops working). On the wire without the hash.
+    CalendarFeedRenewed {
+        member_id: MemberId,
+        secret_hash: SecretHash,
+    },
+    /// The member's calendar feed was turned off.
+    CalendarFeedRevoked {
+        member_id: MemberId,
+    },
 }
 
 /// One event as stored in the meeting's log: the event and when it happened.

@@ -171,10 +171,18 @@ impl Script {
                 decide_next_meeting(&self.state, by, meeting_id)
             }
             Command::Access(command) => self.access(by, command),
+            Command::Calendar(crate::command::CalendarCommand::RenewFeed) => {
+                crate::schedule::decide_renew_feed(
+                    self.state.roster(),
+                    by,
+                    hash_secret(&format!("calendar-feed-of-{by}")),
+                )
+            }
             Command::LeaveGroup(erasure) => {
                 crate::membership::decide_leave(&self.state, by, erasure, self.now_ms)
             }
             Command::Query(_)
+            | Command::Calendar(crate::command::CalendarCommand::GetNextMeeting)
             | Command::SubmitScores(_)
             | Command::React(_)
             | Command::DeleteGroup { .. } => {
@@ -600,6 +608,19 @@ fn script() -> Stored {
         eve,
         json!({"type": "leave_group", "commitments": "remove", "numbers": "remove", "practices": "anonymize"}),
     );
+    // Format 4: the group's schedule (every other Friday in Chicago, one meeting moved), and
+    // calendar feeds: Ann's, and Cy's, turned off again.
+    s.act(
+        ann,
+        json!({"type": "set_schedule", "schedule": {"cadence": {"every": "two_weeks", "weekday": "friday"}, "starts_on": "2026-01-09", "start_time": "08:30", "duration_minutes": 75, "time_zone": "America/Chicago"}}),
+    );
+    s.act(
+        ann,
+        json!({"type": "move_meeting", "occurrence": "2026-01-23", "to": "2026-01-22T16:00"}),
+    );
+    s.act(ann, json!({"type": "renew_calendar_feed"}));
+    s.act(cy, json!({"type": "renew_calendar_feed"}));
+    s.act(cy, json!({"type": "revoke_calendar_feed"}));
     // The whole second meeting's log, for the load from its first snapshot; the test loads the
     // scoring snapshot with the entries after `scoring_seq`.
     assert!(scoring_seq > 0);
@@ -715,6 +736,9 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::SessionRevoked { .. } => "session_revoked",
         RoomEvent::SessionStarted { .. } => "session_started",
         RoomEvent::MemberErased { .. } => "member_erased",
+        RoomEvent::ScheduleSet { .. } => "schedule_set",
+        RoomEvent::CalendarFeedRenewed { .. } => "calendar_feed_renewed",
+        RoomEvent::CalendarFeedRevoked { .. } => "calendar_feed_revoked",
         RoomEvent::RolePlay { change } => {
             let change = crate::stored::v1::RolePlayEvent::from(change);
             return format!("role_play/{}", variant_name(&change));
@@ -774,7 +798,7 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 9] = [
+const ADDED_KINDS: [(u32, &str); 12] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
@@ -784,8 +808,11 @@ const ADDED_KINDS: [(u32, &str); 9] = [
     (3, "session_started"),
     (3, "member_erased"),
     (3, "call_link_set"),
+    (4, "schedule_set"),
+    (4, "calendar_feed_renewed"),
+    (4, "calendar_feed_revoked"),
 ];
-const PLAIN_KINDS: [&str; 21] = [
+const PLAIN_KINDS: [&str; 24] = [
     "member_added",
     "presence_changed",
     "group_renamed",
@@ -807,6 +834,9 @@ const PLAIN_KINDS: [&str; 21] = [
     "session_revoked",
     "session_started",
     "member_erased",
+    "schedule_set",
+    "calendar_feed_renewed",
+    "calendar_feed_revoked",
 ];
 
 #[test]

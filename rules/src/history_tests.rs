@@ -150,7 +150,6 @@ impl Room {
             scores,
             comment,
             None,
-            None,
             SubmissionSlot::random(),
             &RoomLimits::default(),
         ) {

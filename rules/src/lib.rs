@@ -43,6 +43,7 @@ pub mod roleplay;
 pub mod room;
 pub mod roster;
 mod same_on_the_wire;
+pub mod schedule;
 pub mod secret;
 pub mod state;
 pub mod stored;

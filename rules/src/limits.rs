@@ -10,6 +10,8 @@ pub struct RoomLimits {
     pub group_name_chars_max: usize,
     /// Longest display name, in characters.
     pub display_name_chars_max: usize,
+    /// Meetings of the schedule moved away from their regular time at once.
+    pub schedule_moves_max: usize,
     /// The meeting flow's limits.
     pub flow: FlowLimits,
 }
@@ -18,6 +20,7 @@ impl RoomLimits {
     pub const MEMBERS_PER_ROOM_MAX: usize = 50;
     pub const GROUP_NAME_CHARS_MAX: usize = 80;
     pub const DISPLAY_NAME_CHARS_MAX: usize = 40;
+    pub const SCHEDULE_MOVES_MAX: usize = 12;
 }
 
 impl Default for RoomLimits {
@@ -26,6 +29,7 @@ impl Default for RoomLimits {
             members_per_room_max: Self::MEMBERS_PER_ROOM_MAX,
             group_name_chars_max: Self::GROUP_NAME_CHARS_MAX,
             display_name_chars_max: Self::DISPLAY_NAME_CHARS_MAX,
+            schedule_moves_max: Self::SCHEDULE_MOVES_MAX,
             flow: FlowLimits::default(),
         }
     }

@@ -2,7 +2,7 @@
 //! each feature's state) and [`Group`]. The rules that change it are elsewhere: the features
 //! decide, and [`crate::state`] folds their events in.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use roundtable_protocol::{self as wire, GroupId, MeetingId, MemberId, Role, Seq, UnixMs};
 
@@ -47,6 +47,10 @@ pub struct RoomState {
     /// to keep anonymized (commitments, numbers shared by name) stays under these ids, which
     /// clients show as "a former member".
     pub former_members: BTreeSet<MemberId>,
+    /// When the group meets (`crate::schedule`); `None` until a facilitator sets it.
+    pub schedule: Option<wire::Schedule>,
+    /// Each member's calendar feed secret, as its hash (`crate::schedule`).
+    pub calendar_feeds: BTreeMap<MemberId, SecretHash>,
 }
 
 /// A peer group and its credentials (as hashes only).
@@ -87,6 +91,8 @@ impl RoomState {
             flow: FlowState::default(),
             access: Access::default(),
             former_members: BTreeSet::new(),
+            schedule: None,
+            calendar_feeds: BTreeMap::new(),
         }
     }
 

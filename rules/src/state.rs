@@ -27,6 +27,7 @@ use crate::membership;
 use crate::minutes;
 use crate::practices;
 use crate::roleplay::{Submission as ScoreForm, SubmissionSlot};
+use crate::schedule;
 
 pub use crate::error::RoomError;
 pub use crate::event::{RoomEvent, StoredEvent};
@@ -150,6 +151,18 @@ impl RoomState {
             RoomEvent::MemberErased { member_id, erasure } => {
                 self.erase_member(*member_id, *erasure);
             }
+            RoomEvent::ScheduleSet { schedule } => self.schedule = schedule.clone(),
+            RoomEvent::CalendarFeedRenewed {
+                member_id,
+                secret_hash,
+            } => {
+                if self.member(*member_id).is_some() {
+                    self.calendar_feeds.insert(*member_id, *secret_hash);
+                }
+            }
+            RoomEvent::CalendarFeedRevoked { member_id } => {
+                self.calendar_feeds.remove(member_id);
+            }
         }
     }
 
@@ -164,6 +177,7 @@ impl RoomState {
         self.hands.retain(|id| *id != member_id);
         self.role_play.forget_member(member_id);
         self.access.remove_member(member_id);
+        self.calendar_feeds.remove(&member_id);
         self.former_members.insert(member_id);
         let remove = |choice: wire::ErasureChoice| choice == wire::ErasureChoice::Remove;
         if remove(erasure.commitments) {
@@ -200,6 +214,7 @@ impl RoomState {
         self.activity.remove_member(member_id);
         self.role_play.forget_member(member_id);
         self.access.remove_member(member_id);
+        self.calendar_feeds.remove(&member_id);
     }
 
     /// Ends the current meeting (its minutes are kept) and starts the next at `at_ms`.
@@ -238,6 +253,9 @@ impl RoomState {
         }
         if let Some(back) = self.former_members.iter().find(|id| ids.contains(id)) {
             return Err(format!("former member {back} is a member again"));
+        }
+        if let Some(ghost) = self.calendar_feeds.keys().find(|id| !ids.contains(id)) {
+            return Err(format!("calendar feed of {ghost} who is not a member"));
         }
         if let Some(ghost) = self.online.iter().find(|id| !ids.contains(id)) {
             return Err(format!("online member {ghost} is not a member"));
@@ -322,6 +340,18 @@ pub fn decide(
         Change::Votes(command) => {
             flow::decide(flow, |ctx| flow::votes::decide(ctx, command)).map(room_events)
         }
+        Change::Schedule(command) => schedule::decide(
+            schedule::Context {
+                schedule: state.schedule.as_ref(),
+                group_time_zone: state.group.time_zone.as_deref(),
+                feeds: &state.calendar_feeds,
+                roster: state.roster(),
+                moves_max: limits.schedule_moves_max,
+            },
+            by,
+            role,
+            command,
+        ),
     }
 }
 

@@ -39,6 +39,7 @@ impl RoomState {
                 time_zone: self.group.time_zone.clone(),
                 call_url: self.group.call_url.clone(),
                 links: self.access.links,
+                schedule: self.schedule.clone(),
             },
             meeting: wire::MeetingInfo {
                 meeting_id: self.meeting.id,
@@ -77,6 +78,7 @@ impl RoomState {
                 votes: self.flow.votes.view_for(viewer),
                 ..self.flow.to_wire()
             },
+            calendar_feeds: self.calendar_feeds.keys().copied().collect(),
         }
     }
 
@@ -109,6 +111,7 @@ impl RoomEvent {
             PracticeUpvoted { practice_id, member_id, up },
             PracticeCommented { practice_id, comment },
             RolePlay { change },
+            ScheduleSet { schedule },
         }
             // The token's hash stays on the server.
             RoomEvent::MemberAdded {
@@ -163,6 +166,15 @@ impl RoomEvent {
             // What the member chose stays on the server; the snapshot that follows shows it.
             RoomEvent::MemberErased { member_id, .. } => wire::Event::MemberErased {
                 member_id: *member_id,
+            },
+            // The feed's hash stays on the server.
+            RoomEvent::CalendarFeedRenewed { member_id, .. } => wire::Event::CalendarFeedChanged {
+                member_id: *member_id,
+                active: true,
+            },
+            RoomEvent::CalendarFeedRevoked { member_id } => wire::Event::CalendarFeedChanged {
+                member_id: *member_id,
+                active: false,
             },
         )
     }

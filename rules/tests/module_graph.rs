@@ -22,6 +22,7 @@ const LAYERS: &[&[&str]] = &[
         "practices",
         "reactions",
         "roleplay",
+        "schedule",
     ],
     &["event"],
     &["flow"],

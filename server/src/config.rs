@@ -123,6 +123,10 @@ pub struct Limits {
     #[arg(long, env = "ROUNDTABLE_DISPLAY_NAME_CHARS_MAX", default_value_t = Limits::DISPLAY_NAME_CHARS_MAX)]
     pub display_name_chars_max: usize,
 
+    /// Meetings of a group's schedule moved away from their regular time at once.
+    #[arg(long, env = "ROUNDTABLE_SCHEDULE_MOVES_MAX", default_value_t = Limits::SCHEDULE_MOVES_MAX)]
+    pub schedule_moves_max: usize,
+
     /// Frames waiting to be written to one connection; a client that falls this far behind is
     /// disconnected with `slow_consumer` and may resume.
     #[arg(long, env = "ROUNDTABLE_OUTBOUND_QUEUE_MAX", default_value_t = Limits::OUTBOUND_QUEUE_MAX)]
@@ -311,6 +315,7 @@ impl Limits {
     pub const LIVE_ROOMS_MAX: usize = 10_000;
     pub const GROUP_NAME_CHARS_MAX: usize = RoomLimits::GROUP_NAME_CHARS_MAX;
     pub const DISPLAY_NAME_CHARS_MAX: usize = RoomLimits::DISPLAY_NAME_CHARS_MAX;
+    pub const SCHEDULE_MOVES_MAX: usize = RoomLimits::SCHEDULE_MOVES_MAX;
     pub const OUTBOUND_QUEUE_MAX: usize = 512;
     pub const RECENT_EVENTS_MAX: usize = 1024;
     pub const REPLAY_EVENTS_MAX: usize = 10_000;
@@ -353,6 +358,7 @@ impl Limits {
             members_per_room_max: self.members_per_room_max,
             group_name_chars_max: self.group_name_chars_max,
             display_name_chars_max: self.display_name_chars_max,
+            schedule_moves_max: self.schedule_moves_max,
             flow: FlowLimits {
                 agenda_items_max: self.agenda_items_max,
                 agenda_title_chars_max: self.agenda_title_chars_max,
@@ -432,6 +438,7 @@ impl Default for Limits {
             live_rooms_max: Self::LIVE_ROOMS_MAX,
             group_name_chars_max: Self::GROUP_NAME_CHARS_MAX,
             display_name_chars_max: Self::DISPLAY_NAME_CHARS_MAX,
+            schedule_moves_max: Self::SCHEDULE_MOVES_MAX,
             outbound_queue_max: Self::OUTBOUND_QUEUE_MAX,
             recent_events_max: Self::RECENT_EVENTS_MAX,
             replay_events_max: Self::REPLAY_EVENTS_MAX,

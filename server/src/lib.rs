@@ -23,6 +23,7 @@
 
 pub mod admission;
 pub mod app;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod http;

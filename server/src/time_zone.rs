@@ -42,6 +42,24 @@ impl Zone {
     }
 }
 
+impl roundtable_rules::schedule::Offsets for Zone {
+    fn offset_seconds(&self, ms: UnixMs) -> i32 {
+        LocalTime::offset_seconds(self, ms)
+    }
+}
+
+impl Zone {
+    /// The zone's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// jiff's zone, for the calendar's VTIMEZONE.
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+}
+
 impl LocalTime for Zone {
     fn zone_name(&self) -> &str {
         &self.name

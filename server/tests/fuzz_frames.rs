@@ -12,7 +12,7 @@ use roundtable_protocol::{
     ClientFrame, Credential, GroupId, MeetingId, MemberId, PresenceReason, Reaction, RolePlayId,
 };
 use roundtable_rules::access;
-use roundtable_rules::command::Command;
+use roundtable_rules::command::{CalendarCommand, Command};
 use roundtable_rules::membership::{decide_delete_group, decide_leave};
 use roundtable_rules::reactions::ReactionLimiter;
 use roundtable_rules::roleplay::{self, Fresh, SubmissionSlot};
@@ -297,6 +297,16 @@ impl Room {
                 decide_delete_group(&self.state, by, confirm_name).map(|()| Vec::new())
             }
             Command::LeaveGroup(erasure) => decide_leave(&self.state, by, *erasure, self.now_ms),
+            // As the room actor answers them: the next meeting reads the room; a new feed is an
+            // event with a fresh secret's hash.
+            Command::Calendar(CalendarCommand::GetNextMeeting) => {
+                let _ = roundtable_server::calendar::next_meeting(&self.state, self.now_ms);
+                Ok(Vec::new())
+            }
+            Command::Calendar(CalendarCommand::RenewFeed) => {
+                let (_, secret_hash) = roundtable_server::secrets::new_secret();
+                roundtable_rules::schedule::decide_renew_feed(self.state.roster(), by, secret_hash)
+            }
         };
         match decided {
             Ok(events) => {

@@ -40,6 +40,7 @@ const LAYERS: &[&[&str]] = &[
         "clock",
         "logging",
         "time_zone",
+        "calendar",
     ],
 ];
 

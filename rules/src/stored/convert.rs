@@ -32,6 +32,7 @@ macro_rules! mirror_as_is {
 }
 
 mirror_as_is!(bool, u8, u32, u64, i64, f64, String);
+mirror_as_is!(i8);
 
 impl<T: Mirror> Mirror for Vec<T> {
     type Stored = Vec<T::Stored>;

@@ -3,11 +3,13 @@
 //!
 //! - [`api_error`]: the typed error answer every route gives.
 //! - [`groups`]: creating a group.
+//! - [`calendar`]: the schedule as iCalendar: members' feeds and the next meeting's file.
 //! - [`export`]: facilitators' exports.
 //! - [`static_files`]: the web client.
 //! - [`headers`]: the security headers every answer carries.
 
 pub mod api_error;
+pub mod calendar;
 pub mod export;
 pub mod groups;
 pub mod headers;
@@ -40,6 +42,14 @@ pub fn router(context: Arc<App>) -> Router {
         .route("/api/groups", post(groups::create_group))
         .route("/api/groups/{group_id}/meetings", get(export::meetings))
         .route("/api/groups/{group_id}/minutes", get(export::minutes))
+        .route(
+            "/api/groups/{group_id}/next-meeting.ics",
+            get(calendar::next_meeting),
+        )
+        .route(
+            "/api/groups/{group_id}/calendar/{file}",
+            get(calendar::feed),
+        )
         .route("/api/groups/{group_id}/{file}", get(export::csv))
         .route(upgrade::PATH, get(websocket));
     static_files::routes(router, &web_dir)

@@ -11,6 +11,7 @@
 //! closed with `slow_consumer`; it can resume.
 
 mod access;
+mod calendar;
 mod erase;
 mod fanout;
 mod join;
@@ -513,6 +514,7 @@ impl RoomActor {
             Command::LeaveGroup(erasure) => Box::pin(self.leave(member_id, *erasure))
                 .await
                 .map(|()| Reply::Done),
+            Command::Calendar(command) => self.calendar_request(member_id, *command).await,
         };
         let Some(subscriber) = self.subscribers.get(&connection_id) else {
             if self.deleted {

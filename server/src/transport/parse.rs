@@ -134,7 +134,14 @@ fn quoted_after<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
 
 /// What a frame's types cannot say: a time zone name must be one the server's database knows.
 fn checked(frame: ClientFrame) -> Result<ClientFrame, FrameError> {
-    if let Request::SetTimeZone { time_zone } = &frame.request
+    let time_zone = match &frame.request {
+        Request::SetTimeZone { time_zone } => Some(time_zone),
+        Request::SetSchedule {
+            schedule: Some(schedule),
+        } => Some(&schedule.time_zone),
+        _ => None,
+    };
+    if let Some(time_zone) = time_zone
         && let Err(message) = crate::time_zone::check(time_zone)
     {
         return Err(FrameError {

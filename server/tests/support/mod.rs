@@ -157,6 +157,39 @@ pub async fn http_get(addr: SocketAddr, path: &str, bearer: Option<&str>) -> (u1
     http_call(addr, "GET", path, "", bearer).await
 }
 
+/// `GET path` with an optional `Authorization: Bearer` credential; returns the status, the
+/// response's head (its header lines, as sent) and its body.
+pub async fn http_get_with_head(
+    addr: SocketAddr,
+    path: &str,
+    bearer: Option<&str>,
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let authorization = bearer
+        .map(|credential| format!("Authorization: Bearer {credential}\r\n"))
+        .unwrap_or_default();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{authorization}Connection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write request");
+    let mut response = Vec::new();
+    tokio::time::timeout(FRAME_WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("response in time")
+        .expect("read response");
+    let text = String::from_utf8(response).expect("a UTF-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status line");
+    (status, head.to_string(), body.to_string())
+}
+
 async fn http_call(
     addr: SocketAddr,
     method: &str,

@@ -16,6 +16,7 @@ import { reportBackPanel } from './commitments/reportback.js';
 import { summaryPanel } from './meeting/summary.js';
 import { accessPanel } from './people/access.js';
 import { leavePanel } from './people/leave.js';
+import { schedulePanel } from './schedule/view.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
 /** @typedef {import('../connection.js').Connection} Connection */
@@ -57,6 +58,7 @@ export const PANELS = [
   commitmentsPanel,
   benchmarksPanel,
   practicesPanel,
+  schedulePanel,
   facilitatorPanel,
   peoplePanel,
   summaryPanel,

@@ -1,5 +1,7 @@
-//! Stored format 4: format 3 with nothing added yet. (Each change of format 4 is listed here as
-//! it lands, with the types that hold it.)
+//! Stored format 4: format 3 with, so far:
+//! - the group's schedule and the members' calendar feeds (issue 21): the snapshot's
+//!   `schedule` and `calendar_feeds` ([`Schedule`], feed secrets as hashes), and the events
+//!   `schedule_set`, `calendar_feed_renewed` and `calendar_feed_revoked`.
 //!
 //! Every other stored type is format 3's own (taken with a glob `pub use`, which the types
 //! defined here shadow, since format 3's types never change); the types that hold a change are
@@ -8,7 +10,7 @@
 //! Once a release has written format 4, these types never change again (see [`super`]);
 //! `golden/stored-v4/` holds what it wrote.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -41,18 +43,24 @@ pub struct Snapshot {
     /// Members who left and erased their data, by id.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub former_members: BTreeSet<Uuid>,
+    /// When the group meets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+    /// Each member's calendar feed secret, as its hash.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calendar_feeds: BTreeMap<Uuid, SecretHash>,
 }
 
 mirror_struct!(Snapshot <=> state::RoomState {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow, access, former_members,
+    role_play, seq, flow, access, former_members, schedule, calendar_feeds,
 });
 
 type V3Snapshot = v3::Snapshot;
 forward_struct!(V3Snapshot => Snapshot {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
     role_play, seq, flow, access, former_members,
-});
+} added { schedule: None, calendar_feeds: BTreeMap::new() });
 
 /// One event of a meeting's log (`StoredEvent`): the event and when it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,6 +170,16 @@ pub enum RoomEvent {
         erasure: Erasure,
     },
     // Format 4's events.
+    ScheduleSet {
+        schedule: Option<Schedule>,
+    },
+    CalendarFeedRenewed {
+        member_id: Uuid,
+        secret_hash: SecretHash,
+    },
+    CalendarFeedRevoked {
+        member_id: Uuid,
+    },
 }
 
 /// The variants `RoomEvent` shares with format 3's, for the conversion forward from it.
@@ -196,7 +214,71 @@ macro_rules! room_event_variants_v3 {
     };
 }
 
-room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent));
+room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
+    ScheduleSet { schedule },
+    CalendarFeedRenewed { member_id, secret_hash },
+    CalendarFeedRevoked { member_id },
+});
 
 type V3RoomEvent = v3::RoomEvent;
 room_event_variants_v3!(forward_enum!(V3RoomEvent => RoomEvent));
+
+/// A day of the week (`wire::Weekday`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+mirror_enum!(Weekday <=> roundtable_protocol::Weekday {
+    Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday,
+});
+
+/// How often the group meets (`wire::Cadence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "every", rename_all = "snake_case")]
+pub enum Cadence {
+    Week { weekday: Weekday },
+    TwoWeeks { weekday: Weekday },
+    MonthWeekday { week: i8, weekday: Weekday },
+    MonthDay { day: u8 },
+}
+
+mirror_enum!(Cadence <=> roundtable_protocol::Cadence {
+    Week { weekday },
+    TwoWeeks { weekday },
+    MonthWeekday { week, weekday },
+    MonthDay { day },
+});
+
+/// The group's schedule (`wire::Schedule`): dates `YYYY-MM-DD`, times `HH:MM` and moments
+/// `YYYY-MM-DDTHH:MM`, local to `time_zone`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub cadence: Cadence,
+    pub starts_on: String,
+    pub start_time: String,
+    pub duration_minutes: u32,
+    pub time_zone: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<MovedMeeting>,
+}
+
+mirror_struct!(Schedule <=> roundtable_protocol::Schedule {
+    cadence, starts_on, start_time, duration_minutes, time_zone, moves,
+});
+
+/// One meeting moved from its regular day `occurrence` to the local moment `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedMeeting {
+    pub occurrence: String,
+    pub to: String,
+}
+
+mirror_struct!(MovedMeeting <=> roundtable_protocol::MovedMeeting { occurrence, to });

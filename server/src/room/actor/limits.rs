@@ -34,7 +34,12 @@ impl RoomBuckets {
 /// A request's kind, for the write limit: reads and reactions (which have their own limit)
 /// are not writes.
 pub(super) fn is_write(command: &Command) -> bool {
-    !matches!(command, Command::Query(_) | Command::React(_))
+    !matches!(
+        command,
+        Command::Query(_)
+            | Command::React(_)
+            | Command::Calendar(roundtable_rules::command::CalendarCommand::GetNextMeeting)
+    )
 }
 
 impl RoomActor {
