@@ -119,6 +119,9 @@ export async function everyoneSees(people, what, predicate, arg) {
  * @param {string} view
  */
 export async function showView(page, view) {
+  // While the meeting is upcoming the agenda view's panels (the agenda, the group's settings)
+  // are in the lobby.
+  view = await page.evaluate((id) => (id === 'agenda' && /** @type {any} */ (window).roundtable?.state()?.meeting.phase === 'upcoming' ? 'lobby' : id), view);
   const shown = await page.evaluate((id) => {
     const element = document.getElementById(`view-${id}`);
     return !!element && element.getClientRects().length > 0;

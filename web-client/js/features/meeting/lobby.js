@@ -1,7 +1,8 @@
 // @ts-check
 // The lobby: what everyone sees while the group's meeting is upcoming (not started yet), in
 // place of the meeting's stage. It says which group and meeting this is, when it is (a slot the
-// schedule fills), who is here now, and has "Join the call" when the group has a call link.
+// schedule fills) and who is here now; "Join the call" is the room's own, beside the group's
+// name above it (views/room.js), there whenever the group has a call link.
 // A facilitator gets a prominent "Start meeting" (confirmed first only when fewer than half
 // the group is here) and the agenda to edit (the room moves the agenda panel into
 // `#lobby-agenda`); members read "Waiting for the facilitator to start". When the meeting
@@ -61,10 +62,8 @@ export const lobbyPanel = {
     const heading = h('h2', { id: 'lobby-title', tabindex: '-1' }, 'Lobby');
     const groupLine = h('p', { class: 'lobby-group', id: 'lobby-group' });
     // When the meeting is: the schedule fills this (left empty, and hidden, until it exists).
+    // How many prepared ("5 of 8") comes from prep, once the snapshot carries it: not here yet.
     const when = h('p', { class: 'lobby-when', id: 'lobby-when', 'data-slot': 'scheduled-time', hidden: true });
-    const callLink = h('a', {
-      class: 'button secondary call-link', id: 'lobby-join-call', target: '_blank', rel: 'noopener noreferrer', hidden: true,
-    }, 'Join the call', h('span', { class: 'visually-hidden' }, ' (opens in a new tab)'));
     const startButton = h('button', { type: 'button', class: 'button primary large', id: 'lobby-start' }, 'Start meeting');
     const waiting = h('p', { class: 'lobby-waiting', id: 'lobby-waiting', role: 'status' }, 'Waiting for the facilitator to start.');
     const hereHeading = h('h3', { id: 'lobby-here-title' }, 'Here now');
@@ -72,7 +71,7 @@ export const lobbyPanel = {
     const agendaSlot = h('div', { class: 'lobby-agenda', id: 'lobby-agenda' });
     const element = h('section', { class: 'panel lobby', id: 'panel-lobby', 'aria-labelledby': 'lobby-title' },
       heading, groupLine, when,
-      h('div', { class: 'lobby-actions' }, startButton, callLink),
+      h('div', { class: 'lobby-actions' }, startButton),
       waiting,
       h('div', { class: 'lobby-people' }, hereHeading, hereList),
       agendaSlot);
@@ -108,10 +107,6 @@ export const lobbyPanel = {
         if (!state || !lobby) return;
         heading.textContent = `Meeting ${lobby.number} has not started yet`;
         groupLine.textContent = `${lobby.groupName} · Meeting ${lobby.number}`;
-        const callUrl = state.group.call_url ?? '';
-        callLink.hidden = !callUrl;
-        if (callUrl && callLink.getAttribute('href') !== callUrl) callLink.setAttribute('href', callUrl);
-        if (!callUrl) callLink.removeAttribute('href');
         hereHeading.textContent = `Here now: ${lobby.present} of ${plural(lobby.total, 'member', 'members')}`;
         patch(hereList, () => lobby.here.length === 0
           ? [h('li', { class: 'hint', 'data-key': 'nobody' }, 'Nobody yet.')]
