@@ -131,8 +131,10 @@ async fn start_meeting(port: u16, group: &GroupPlan) -> Result<()> {
         },
         resume: None,
     };
-    ws.send(Message::text(ClientFrame::new(JOIN_REQUEST_ID, join).to_json()))
-        .await?;
+    ws.send(Message::text(
+        ClientFrame::new(JOIN_REQUEST_ID, join).to_json(),
+    ))
+    .await?;
     ws.send(Message::text(
         ClientFrame::new(START_REQUEST_ID, Request::StartMeeting).to_json(),
     ))
@@ -140,15 +142,18 @@ async fn start_meeting(port: u16, group: &GroupPlan) -> Result<()> {
     // Bounded by the caller's timeout and by this many frames.
     for _ in 0..1_000 {
         let text = next_text(&mut ws).await?;
-        let parsed: RtFrame<'_> = serde_json::from_str(&text)
-            .with_context(|| format!("parsing {}", text.as_str()))?;
+        let parsed: RtFrame<'_> =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", text.as_str()))?;
         match parsed.ty {
             "ack" if parsed.id == Some(START_REQUEST_ID) => {
                 ws.close(None).await.ok();
                 return Ok(());
             }
             "error" => bail!("starting the meeting refused: {}", text.as_str()),
-            "closing" => bail!("server closed while starting the meeting: {}", text.as_str()),
+            "closing" => bail!(
+                "server closed while starting the meeting: {}",
+                text.as_str()
+            ),
             _ => {}
         }
     }
