@@ -72,9 +72,21 @@ pub enum Event {
         practice_id: PracticeId,
         comment: PracticeComment,
     },
-    /// The facilitator ended this meeting and started the next; a snapshot of the new meeting
-    /// follows. This is the last event of the ended meeting.
+    /// The facilitator ended this meeting and started the next, live at once: what ending a
+    /// meeting did before meetings had phases, and the last event of such older meetings' logs.
+    /// Ending a meeting now sends `next_meeting_opened`.
     NextMeetingStarted {
+        meeting: MeetingInfo,
+    },
+    /// A facilitator started the upcoming meeting: its `phase` is `live` and its
+    /// `started_at_ms` this time (the event's).
+    MeetingStarted {
+        started_at_ms: UnixMs,
+    },
+    /// A facilitator ended this meeting (its minutes are kept); the group's next meeting,
+    /// `meeting`, is upcoming. A snapshot of the new meeting follows. This is the last event
+    /// of the ended meeting.
+    NextMeetingOpened {
         meeting: MeetingInfo,
     },
     /// Role play and scoring (see [`RolePlayEvent`]).

@@ -38,7 +38,10 @@ impl Room {
             MeetingId::random(),
             1_000,
         );
-        Room { state, now: 1_000 }
+        let mut room = Room { state, now: 1_000 };
+        // The stories here are of meetings that were held: each starts as soon as it opens.
+        room.apply(&[RoomEvent::MeetingStarted]);
+        room
     }
 
     fn apply(&mut self, events: &[RoomEvent]) {
@@ -195,6 +198,7 @@ impl Room {
         match decide_next_meeting(&self.state, by, MeetingId::random()) {
             Ok(events) => {
                 self.apply(&events);
+                self.apply(&[RoomEvent::MeetingStarted]);
                 true
             }
             Err(_) => false,

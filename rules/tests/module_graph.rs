@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
         "access",
         "activity",
         "commitments",
+        "meeting_life",
         "practices",
         "reactions",
         "roleplay",

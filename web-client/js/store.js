@@ -51,7 +51,7 @@
 
 /**
  * The event kinds the core store handles itself; every other kind belongs to a feature module.
- * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'time_zone_set' | 'call_link_set' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered' | 'link_rotated' | 'member_erased' | 'schedule_set'} CoreKind
+ * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'time_zone_set' | 'call_link_set' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered' | 'link_rotated' | 'member_erased' | 'schedule_set' | 'meeting_started'} CoreKind
  */
 
 /** @type {{ [K in CoreKind]: (state: RoomState, event: Extract<RoomEvent, { kind: K }>) => void }} */
@@ -101,6 +101,10 @@ const CORE_EVENTS = {
   schedule_set(state, event) {
     if (event.schedule) state.group.schedule = event.schedule;
     else delete state.group.schedule;
+  },
+  // A facilitator started the upcoming meeting: it is live from now.
+  meeting_started(state, event) {
+    state.meeting = { ...state.meeting, phase: 'live', started_at_ms: event.started_at_ms };
   },
 };
 

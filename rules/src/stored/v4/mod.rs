@@ -1,7 +1,14 @@
-//! Stored format 4: format 3 with, so far:
+//! Stored format 4: format 3 with these changes, each listed here as it lands, with the types
+//! that hold it:
 //! - the group's schedule and the members' calendar feeds (issue 21): the snapshot's
 //!   `schedule` and `calendar_feeds` ([`Schedule`], feed secrets as hashes), and the events
 //!   `schedule_set`, `calendar_feed_renewed` and `calendar_feed_revoked`.
+//! - A meeting's life: the current [`Meeting`] has a [`MeetingPhase`] (upcoming, then live);
+//!   a format 3 room's current meeting was running, so it reads forward as live, its
+//!   `started_at_ms` when it started. New events: [`RoomEvent::MeetingStarted`] (a facilitator
+//!   started the upcoming meeting) and [`RoomEvent::NextMeetingOpened`] (the live meeting ended
+//!   and the next is upcoming), which today's rules decide instead of `NextMeetingStarted`
+//!   (still read: the next meeting began live at once).
 //!
 //! Every other stored type is format 3's own (taken with a glob `pub use`, which the types
 //! defined here shadow, since format 3's types never change); the types that hold a change are
@@ -61,6 +68,36 @@ forward_struct!(V3Snapshot => Snapshot {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
     role_play, seq, flow, access, former_members,
 } added { schedule: None, calendar_feeds: BTreeMap::new() });
+
+/// The group's current meeting (`state::Meeting`): format 3's with its phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meeting {
+    pub id: Uuid,
+    pub number: u32,
+    /// When it went live; while upcoming, when it became the current meeting.
+    pub started_at_ms: u64,
+    #[serde(default)]
+    pub attended: Vec<Uuid>,
+    pub phase: MeetingPhase,
+}
+
+mirror_struct!(Meeting <=> state::Meeting { id, number, started_at_ms, attended, phase });
+
+type V3Meeting = v3::Meeting;
+// Format 3's current meeting was running: it was started when it began.
+forward_struct!(V3Meeting => Meeting {
+    id, number, started_at_ms, attended,
+} added { phase: MeetingPhase::Live });
+
+/// Where the current meeting is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingPhase {
+    Upcoming,
+    Live,
+}
+
+mirror_enum!(MeetingPhase <=> roundtable_protocol::MeetingPhase { Upcoming, Live });
 
 /// One event of a meeting's log (`StoredEvent`): the event and when it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,6 +217,13 @@ pub enum RoomEvent {
     CalendarFeedRevoked {
         member_id: Uuid,
     },
+    /// A facilitator started the upcoming meeting at the event's time.
+    MeetingStarted,
+    /// The live meeting ended at the event's time; the next, `number`, is upcoming.
+    NextMeetingOpened {
+        meeting_id: Uuid,
+        number: u32,
+    },
 }
 
 /// The variants `RoomEvent` shares with format 3's, for the conversion forward from it.
@@ -218,6 +262,8 @@ room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
     ScheduleSet { schedule },
     CalendarFeedRenewed { member_id, secret_hash },
     CalendarFeedRevoked { member_id },
+    MeetingStarted,
+    NextMeetingOpened { meeting_id, number },
 });
 
 type V3RoomEvent = v3::RoomEvent;
