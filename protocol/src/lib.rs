@@ -16,6 +16,7 @@ mod event;
 mod flow;
 mod ids;
 mod minutes;
+mod prep;
 mod reactions;
 mod request;
 mod roleplay;
@@ -25,6 +26,7 @@ pub use event::*;
 pub use flow::*;
 pub use ids::{GroupId, MeetingId, MemberId, RolePlayId};
 pub use minutes::*;
+pub use prep::*;
 pub use reactions::*;
 pub use request::*;
 pub use roleplay::*;
@@ -224,6 +226,10 @@ pub struct Snapshot {
     #[serde(default)]
     pub role_play: Box<RolePlayView>,
     pub flow: FlowInfo,
+    /// Prep for this meeting, as this member sees it (their own prep, how many prepared, and
+    /// once the meeting started everyone's check-ins and the ranked hot-seat requests).
+    #[serde(default)]
+    pub prep: PrepView,
 }
 
 /// A group as clients see it. Secrets never cross the wire after creation.

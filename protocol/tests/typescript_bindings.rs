@@ -117,6 +117,13 @@ fn generate() -> String {
         LinkVersions,
         SessionInfo,
         ErasureChoice,
+        CheckIn,
+        HotSeatPriority,
+        HotSeatRequest,
+        MemberCheckIn,
+        RankedHotSeat,
+        MyPrep,
+        PrepView,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

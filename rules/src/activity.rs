@@ -495,6 +495,19 @@ pub fn decide_set_metrics(
     }])
 }
 
+/// The benchmarks while the meeting is upcoming (prep, [`crate::prep`]): the metrics without
+/// this meeting's numbers, so no number or aggregate of a member's prep shows before the start.
+impl Activity {
+    pub fn view_before_start(&self) -> BenchmarkView {
+        Activity {
+            metrics: self.metrics.clone(),
+            current: BTreeMap::new(),
+            history: Vec::new(),
+        }
+        .view()
+    }
+}
+
 #[cfg(test)]
 #[path = "activity_anonymity_tests.rs"]
 mod anonymity_tests;

@@ -80,6 +80,7 @@ pub enum Change {
     Activity(ActivityCommand),
     Practices(PracticeCommand),
     Votes(VoteCommand),
+    Prep(crate::prep::PrepCommand),
 }
 
 /// Dot votes on a problem's suggestions ([`crate::flow::votes`]).
@@ -359,6 +360,29 @@ impl TryFrom<Request> for Command {
                     member_id,
                 }))
             }
+            Request::SaveCheckIn {
+                win,
+                challenge,
+                ask,
+            } => C(Change::Prep(crate::prep::PrepCommand::SaveCheckIn {
+                check_in: roundtable_protocol::CheckIn {
+                    win,
+                    challenge,
+                    ask,
+                },
+            })),
+            Request::RequestHotSeat {
+                problem,
+                priority,
+                minutes,
+            } => C(Change::Prep(crate::prep::PrepCommand::RequestHotSeat {
+                request: roundtable_protocol::HotSeatRequest {
+                    problem,
+                    priority,
+                    minutes,
+                },
+            })),
+            Request::WithdrawHotSeat => C(Change::Prep(crate::prep::PrepCommand::WithdrawHotSeat)),
             Request::RaiseHand => C(Change::Queue(QueueCommand::RaiseHand)),
             Request::LowerHand => C(Change::Queue(QueueCommand::LowerHand)),
             Request::CallNextSpeaker {

@@ -36,6 +36,7 @@ pub mod limits;
 pub mod membership;
 pub mod minutes;
 pub mod practices;
+pub mod prep;
 pub mod reactions;
 pub mod roleplay;
 pub mod room;

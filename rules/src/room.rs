@@ -11,6 +11,7 @@ use crate::activity::Activity;
 use crate::commitments::{self, CommitmentBoard};
 use crate::flow::FlowState;
 use crate::practices::{self, Library};
+use crate::prep::{self, PrepState};
 use crate::roleplay::{self, RolePlayState};
 use crate::roster::{Meeting, Member, Roster};
 use crate::secret::SecretHash;
@@ -47,6 +48,9 @@ pub struct RoomState {
     /// to keep anonymized (commitments, numbers shared by name) stays under these ids, which
     /// clients show as "a former member".
     pub former_members: BTreeSet<MemberId>,
+    /// Prep for the current meeting: each member's check-in and hot-seat request, private to
+    /// them until the meeting starts (`prep` module).
+    pub prep: PrepState,
 }
 
 /// A peer group and its credentials (as hashes only).
@@ -87,6 +91,7 @@ impl RoomState {
             flow: FlowState::default(),
             access: Access::default(),
             former_members: BTreeSet::new(),
+            prep: PrepState::default(),
         }
     }
 
@@ -130,6 +135,17 @@ impl<'a> From<&'a RoomState> for practices::Context<'a> {
             library: &state.practices,
             roster: state.roster(),
             meeting: &state.meeting,
+        }
+    }
+}
+
+/// What the prep rules see of the room.
+impl<'a> From<&'a RoomState> for prep::Context<'a> {
+    fn from(state: &'a RoomState) -> Self {
+        prep::Context {
+            prep: &state.prep,
+            roster: state.roster(),
+            open: state.prep_open(),
         }
     }
 }

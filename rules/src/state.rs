@@ -25,6 +25,7 @@ use crate::limits::RoomLimits;
 use crate::membership;
 use crate::minutes;
 use crate::practices;
+use crate::prep;
 use crate::roleplay::{Submission as ScoreForm, SubmissionSlot};
 
 pub use crate::error::RoomError;
@@ -149,6 +150,25 @@ impl RoomState {
             RoomEvent::MemberErased { member_id, erasure } => {
                 self.erase_member(*member_id, *erasure);
             }
+            RoomEvent::CheckInSaved {
+                member_id,
+                check_in,
+            } => {
+                if self.member(*member_id).is_some() {
+                    self.prep.save_check_in(*member_id, check_in);
+                }
+            }
+            RoomEvent::HotSeatSaved {
+                member_id,
+                hot_seat,
+            } => {
+                if self.member(*member_id).is_some() {
+                    self.prep.save_hot_seat(*member_id, hot_seat);
+                }
+            }
+            // The count is the prep's own; the event tells the others.
+            RoomEvent::PreparedCountChanged { .. } => {}
+            RoomEvent::PrepRevealed { .. } => self.prep.revealed = true,
         }
     }
 
@@ -163,6 +183,7 @@ impl RoomState {
         self.hands.retain(|id| *id != member_id);
         self.role_play.forget_member(member_id);
         self.access.remove_member(member_id);
+        self.prep.forget_member(member_id);
         self.former_members.insert(member_id);
         let remove = |choice: wire::ErasureChoice| choice == wire::ErasureChoice::Remove;
         if remove(erasure.commitments) {
@@ -199,6 +220,7 @@ impl RoomState {
         self.activity.remove_member(member_id);
         self.role_play.forget_member(member_id);
         self.access.remove_member(member_id);
+        self.prep.forget_member(member_id);
     }
 
     /// Ends the current meeting (its minutes are kept) and starts the next at `at_ms`.
@@ -210,6 +232,8 @@ impl RoomState {
         }
         self.activity.close_meeting(self.meeting.number);
         self.hands.clear();
+        // Prep starts anew for the new meeting.
+        self.prep = crate::prep::PrepState::default();
         // The agenda starts from the template, with unfinished items carried over.
         self.flow = self.flow.next_meeting();
         self.meeting = Meeting {
@@ -274,6 +298,8 @@ impl RoomState {
         self.flow.votes.check_invariants(&self.flow)?;
         self.access
             .check_invariants(|member_id| ids.contains(&member_id))?;
+        self.prep
+            .check_invariants(|member_id| self.member(member_id).is_some())?;
         self.role_play.check_invariants()
     }
 }
@@ -290,7 +316,8 @@ pub fn decide(
     let flow = flow_ctx(state, by, role, now_ms, limits);
     match change {
         Change::Membership(command) => {
-            membership::decide_membership(state, by, role, command, limits, now_ms)
+            let events = membership::decide_membership(state, by, role, command, limits, now_ms)?;
+            Ok(recount_prep_after_removals(state, events))
         }
         Change::Queue(command) => {
             let decided = flow::decide(flow, |ctx| flow::queue::decide(ctx, command));
@@ -316,7 +343,11 @@ pub fn decide(
             Ok(events)
         }
         Change::Commitments(command) => commitments::decide(state.into(), by, command, now_ms),
-        Change::Activity(command) => activity::decide(&state.activity, by, role, command),
+        Change::Activity(command) => {
+            let events = activity::decide(&state.activity, by, role, command)?;
+            Ok(withhold_benchmarks_before_start(state, events))
+        }
+        Change::Prep(command) => prep::decide(state.into(), by, command, now_ms),
         Change::Practices(command) => practices::decide(state.into(), by, command, now_ms),
         Change::Votes(command) => {
             flow::decide(flow, |ctx| flow::votes::decide(ctx, command)).map(room_events)
@@ -402,6 +433,65 @@ fn lower_hands_when_the_meeting_ends(
             member_id: *member_id,
         });
         events.extend(lowered.collect::<Vec<_>>());
+    }
+    events
+}
+
+impl RoomState {
+    /// Whether members may prepare now: the meeting has not started and its prep has not been
+    /// revealed.
+    pub fn prep_open(&self) -> bool {
+        self.meeting_upcoming() && !self.prep.revealed
+    }
+
+    /// Whether the current meeting is upcoming (scheduled, not started).
+    pub fn meeting_upcoming(&self) -> bool {
+        false
+    }
+
+    /// The benchmarks as everyone may see them now: while the meeting is upcoming, without
+    /// this meeting's numbers (the metrics, the past meetings' results and nothing submitted
+    /// during prep), so that nobody sees the group's prep numbers, or aggregates of them,
+    /// before the start; from the start, as they are.
+    pub fn benchmarks_view(&self) -> wire::BenchmarkView {
+        if self.prep_open() {
+            self.activity.view_before_start()
+        } else {
+            self.activity.view()
+        }
+    }
+}
+
+/// While the meeting is upcoming, a change to the benchmarks goes out with the view that
+/// withholds this meeting's numbers ([`RoomState::benchmarks_view`]); the start reveals them.
+fn withhold_benchmarks_before_start(
+    state: &RoomState,
+    mut events: Vec<RoomEvent>,
+) -> Vec<RoomEvent> {
+    if state.prep_open() {
+        for event in &mut events {
+            if let RoomEvent::NumbersSubmitted { view, .. } | RoomEvent::MetricsSet { view, .. } =
+                event
+            {
+                *view = state.activity.view_before_start();
+            }
+        }
+    }
+    events
+}
+
+/// A removed member's prep is forgotten; when they had prepared, everyone is told the new count.
+fn recount_prep_after_removals(state: &RoomState, mut events: Vec<RoomEvent>) -> Vec<RoomEvent> {
+    let removed_prepared = events
+        .iter()
+        .filter(|event| {
+            matches!(event, RoomEvent::MemberRemoved { member_id } if state.prep.has_prepared(*member_id))
+        })
+        .count() as u32;
+    if removed_prepared > 0 && !state.prep.revealed {
+        events.push(RoomEvent::PreparedCountChanged {
+            prepared: state.prep.prepared() - removed_prepared,
+        });
     }
     events
 }
@@ -514,7 +604,15 @@ impl RoomState {
 /// Answers a request that only reads (it causes no event), for the asking member alone.
 pub fn answer(state: &RoomState, by: MemberId, query: &Query) -> wire::Reply {
     match query {
-        Query::GetMyBenchmarks => wire::Reply::MyBenchmarks(state.activity.mine(by)),
+        Query::GetMyBenchmarks => {
+            let mut mine = state.activity.mine(by);
+            // Before the start, a member's place among the others' prep numbers would show
+            // what the others submitted; their own numbers and trend stay.
+            if state.prep_open() {
+                mine.percentile_by_metric.clear();
+            }
+            wire::Reply::MyBenchmarks(mine)
+        }
         Query::SearchPractices { text, tag } => {
             let (practices, total_matches) = state.practices.search(text, tag.as_deref());
             wire::Reply::Practices {

@@ -42,7 +42,7 @@ impl RoomState {
                         .accountability(member.id, self.meeting.number)
                 })
                 .collect(),
-            benchmarks: self.activity.view(),
+            benchmarks: self.benchmarks_view(),
             practices: self.practices.newest(practices::PRACTICES_IN_SNAPSHOT),
             practice_count: self.practices.practices.len() as u32,
             role_play: Box::new(
@@ -59,6 +59,14 @@ impl RoomState {
                 votes: self.flow.votes.view_for(viewer),
                 ..self.flow.to_wire()
             },
+            prep: self.prep.view_for(
+                viewer,
+                &self
+                    .members
+                    .iter()
+                    .map(|member| member.id)
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
 
@@ -91,6 +99,10 @@ impl RoomEvent {
             PracticeUpvoted { practice_id, member_id, up },
             PracticeCommented { practice_id, comment },
             RolePlay { change },
+            CheckInSaved { member_id, check_in },
+            HotSeatSaved { member_id, hot_seat },
+            PreparedCountChanged { prepared },
+            PrepRevealed { check_ins, hot_seat, benchmarks },
         }
             // The token's hash stays on the server.
             RoomEvent::MemberAdded {
@@ -154,6 +166,9 @@ impl RoomEvent {
         match self {
             RoomEvent::RolePlay { change } => crate::roleplay::audience(change),
             RoomEvent::Flow { event } => crate::flow::votes::audience(event),
+            // A member's prep is theirs alone until the meeting starts.
+            RoomEvent::CheckInSaved { member_id, .. }
+            | RoomEvent::HotSeatSaved { member_id, .. } => Audience::Only(*member_id),
             _ => Audience::Everyone,
         }
     }

@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
         "activity",
         "commitments",
         "practices",
+        "prep",
         "reactions",
         "roleplay",
     ],

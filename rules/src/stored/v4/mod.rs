@@ -18,6 +18,9 @@ use crate::state;
 
 pub use v3::*;
 
+mod prep;
+pub use prep::*;
+
 /// The format these types are.
 pub const FORMAT: u32 = 4;
 
@@ -41,18 +44,21 @@ pub struct Snapshot {
     /// Members who left and erased their data, by id.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub former_members: BTreeSet<Uuid>,
+    /// Prep for the current meeting (format 4).
+    #[serde(default, skip_serializing_if = "PrepState::is_empty")]
+    pub prep: PrepState,
 }
 
 mirror_struct!(Snapshot <=> state::RoomState {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow, access, former_members,
+    role_play, seq, flow, access, former_members, prep,
 });
 
 type V3Snapshot = v3::Snapshot;
 forward_struct!(V3Snapshot => Snapshot {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
     role_play, seq, flow, access, former_members,
-});
+} added { prep: PrepState::default() });
 
 /// One event of a meeting's log (`StoredEvent`): the event and when it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,6 +168,22 @@ pub enum RoomEvent {
         erasure: Erasure,
     },
     // Format 4's events.
+    CheckInSaved {
+        member_id: Uuid,
+        check_in: CheckIn,
+    },
+    HotSeatSaved {
+        member_id: Uuid,
+        hot_seat: Option<RankedHotSeat>,
+    },
+    PreparedCountChanged {
+        prepared: u32,
+    },
+    PrepRevealed {
+        check_ins: Vec<MemberCheckIn>,
+        hot_seat: Vec<RankedHotSeat>,
+        benchmarks: v1::BenchmarkView,
+    },
 }
 
 /// The variants `RoomEvent` shares with format 3's, for the conversion forward from it.
@@ -196,7 +218,12 @@ macro_rules! room_event_variants_v3 {
     };
 }
 
-room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent));
+room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
+    CheckInSaved { member_id, check_in },
+    HotSeatSaved { member_id, hot_seat },
+    PreparedCountChanged { prepared },
+    PrepRevealed { check_ins, hot_seat, benchmarks },
+});
 
 type V3RoomEvent = v3::RoomEvent;
 room_event_variants_v3!(forward_enum!(V3RoomEvent => RoomEvent));
