@@ -71,6 +71,10 @@ pub struct MyPrep {
 /// Prep as one viewer sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 pub struct PrepView {
+    /// Members may prepare now: the meeting is upcoming. False once it started (and while no
+    /// meeting is upcoming).
+    #[serde(default)]
+    pub open: bool,
     /// How many current members have a saved check-in for this meeting (a member counts as
     /// prepared once their check-in is saved; a hot-seat request, numbers or report-backs
     /// alone do not count). The group's size is the members' count.

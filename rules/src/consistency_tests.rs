@@ -384,6 +384,7 @@ fn snapshot_patch(old: &wire::Snapshot, new: &wire::Snapshot) -> Vec<Value> {
         practice_count,
         role_play,
         flow,
+        prep,
     } = new;
     let mut out = Vec::new();
     part("seq", &old.seq, seq, &mut out);
@@ -408,6 +409,7 @@ fn snapshot_patch(old: &wire::Snapshot, new: &wire::Snapshot) -> Vec<Value> {
     );
     part("role_play", &old.role_play, role_play, &mut out);
     part("flow", &old.flow, flow, &mut out);
+    part("prep", &old.prep, prep, &mut out);
     out
 }
 

@@ -716,6 +716,10 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::SessionRevoked { .. } => "session_revoked",
         RoomEvent::SessionStarted { .. } => "session_started",
         RoomEvent::MemberErased { .. } => "member_erased",
+        RoomEvent::CheckInSaved { .. } => "check_in_saved",
+        RoomEvent::HotSeatSaved { .. } => "hot_seat_saved",
+        RoomEvent::PreparedCountChanged { .. } => "prepared_count_changed",
+        RoomEvent::PrepRevealed { .. } => "prep_revealed",
         RoomEvent::RolePlay { change } => {
             let change = crate::stored::v1::RolePlayEvent::from(change);
             return format!("role_play/{}", variant_name(&change));
@@ -775,7 +779,7 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 9] = [
+const ADDED_KINDS: [(u32, &str); 13] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
@@ -785,8 +789,12 @@ const ADDED_KINDS: [(u32, &str); 9] = [
     (3, "session_started"),
     (3, "member_erased"),
     (3, "call_link_set"),
+    (4, "check_in_saved"),
+    (4, "hot_seat_saved"),
+    (4, "prepared_count_changed"),
+    (4, "prep_revealed"),
 ];
-const PLAIN_KINDS: [&str; 21] = [
+const PLAIN_KINDS: [&str; 25] = [
     "member_added",
     "presence_changed",
     "group_renamed",
@@ -808,6 +816,10 @@ const PLAIN_KINDS: [&str; 21] = [
     "session_revoked",
     "session_started",
     "member_erased",
+    "check_in_saved",
+    "hot_seat_saved",
+    "prepared_count_changed",
+    "prep_revealed",
 ];
 
 #[test]

@@ -123,7 +123,7 @@ impl PrepState {
     }
 
     /// Prep as `viewer` sees it: their own, the count, and everyone's once revealed.
-    pub fn view_for(&self, viewer: MemberId, members: &[MemberId]) -> wire::PrepView {
+    pub fn view_for(&self, viewer: MemberId, members: &[MemberId], open: bool) -> wire::PrepView {
         let mine = self.by_member.get(&viewer).cloned().unwrap_or_default();
         let (check_ins, hot_seat) = if self.revealed {
             (self.check_ins(members), self.ranked_hot_seat())
@@ -131,6 +131,7 @@ impl PrepState {
             (Vec::new(), Vec::new())
         };
         wire::PrepView {
+            open,
             prepared: self.prepared(),
             mine: wire::MyPrep {
                 check_in: mine.check_in,

@@ -66,6 +66,7 @@ impl RoomState {
                     .iter()
                     .map(|member| member.id)
                     .collect::<Vec<_>>(),
+                self.prep_open(),
             ),
         }
     }

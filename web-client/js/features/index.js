@@ -16,6 +16,7 @@ import { reportBackPanel } from './commitments/reportback.js';
 import { summaryPanel } from './meeting/summary.js';
 import { accessPanel } from './people/access.js';
 import { leavePanel } from './people/leave.js';
+import { prepPanel } from './prep/view.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
 /** @typedef {import('../connection.js').Connection} Connection */
@@ -62,4 +63,5 @@ export const PANELS = [
   summaryPanel,
   accessPanel,
   leavePanel,
+  prepPanel,
 ];

@@ -7,6 +7,7 @@ import { commitmentsFeature } from './commitments/state.js';
 import { benchmarksFeature } from './benchmarks/state.js';
 import { practicesFeature } from './practices/state.js';
 import { rolePlayFeature } from './roleplay/state.js';
+import { prepFeature } from './prep/state.js';
 
 /** @type {import('../store.js').Feature[]} */
-export const FEATURES = [flowFeature, commitmentsFeature, benchmarksFeature, practicesFeature, rolePlayFeature];
+export const FEATURES = [flowFeature, commitmentsFeature, benchmarksFeature, practicesFeature, rolePlayFeature, prepFeature];

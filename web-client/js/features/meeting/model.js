@@ -24,6 +24,8 @@ export const WARNING_MS = 30_000;
  * @type {{ id: string, label: string, kinds: AgendaItemKind[] }[]}
  */
 export const VIEWS = [
+  // Prep for the upcoming meeting (features/prep).
+  { id: 'prep', label: 'Prep', kinds: [] },
   { id: 'timer', label: 'Round', kinds: ['round', 'discussion'] },
   { id: 'reportback', label: 'Report back', kinds: ['report_back'] },
   { id: 'problem', label: 'Problem', kinds: ['problem'] },
