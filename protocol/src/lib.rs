@@ -227,8 +227,9 @@ pub struct Snapshot {
     pub role_play: Box<RolePlayView>,
     pub flow: FlowInfo,
     /// Prep for this meeting, as this member sees it (their own prep, how many prepared, and
-    /// once the meeting started everyone's check-ins and the ranked hot-seat requests).
-    #[serde(default)]
+    /// once the meeting started everyone's check-ins and the ranked hot-seat requests); absent
+    /// when there is nothing to say (prep closed, nothing prepared).
+    #[serde(default, skip_serializing_if = "PrepView::is_empty")]
     pub prep: PrepView,
 }
 

@@ -68,6 +68,13 @@ pub struct MyPrep {
     pub hot_seat: Option<RankedHotSeat>,
 }
 
+impl PrepView {
+    /// Prep closed and nothing in it: the snapshot leaves it out.
+    pub fn is_empty(&self) -> bool {
+        *self == PrepView::default()
+    }
+}
+
 /// Prep as one viewer sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 pub struct PrepView {

@@ -118,9 +118,10 @@ practice_count: number,
 role_play: RolePlayView, flow: FlowInfo, 
 /**
  * Prep for this meeting, as this member sees it (their own prep, how many prepared, and
- * once the meeting started everyone's check-ins and the ranked hot-seat requests).
+ * once the meeting started everyone's check-ins and the ranked hot-seat requests); absent
+ * when there is nothing to say (prep closed, nothing prepared).
  */
-prep: PrepView, };
+prep?: PrepView, };
 
 export type GroupInfo = { group_id: GroupId, name: string, 
 /**
