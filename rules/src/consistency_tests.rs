@@ -230,6 +230,9 @@ const KINDS: &[(&str, u32)] = &[
     ("set_call_link", 1),
     ("leave_group", 1),
     ("delete_group", 1),
+    ("save_check_in", 4),
+    ("request_hot_seat", 3),
+    ("withdraw_hot_seat", 1),
 ];
 
 /// Kinds only facilitators may send; the generator mostly sends them from a facilitator's page.
@@ -1450,6 +1453,27 @@ impl Gen {
                     (0..count).map(|i| pool[(start + i) % 4].clone()).collect();
                 json!({"type": "set_metrics", "metrics": metrics})
             }
+            "save_check_in" => {
+                let wins = ["Closed Acme", "Booked six demos", "", "Hired an SDR"];
+                let asks = ["An intro to Globex", "", "Feedback on my pitch"];
+                json!({
+                    "type": "save_check_in",
+                    "win": self.rng.pick(&wins).unwrap(),
+                    "challenge": if self.rng.chance(0.5) { "Deals stuck in legal" } else { "" },
+                    "ask": self.rng.pick(&asks).unwrap(),
+                })
+            }
+            "request_hot_seat" => {
+                let problems = ["Pilots do not convert", "Pricing pushback", ""];
+                let priorities = ["a", "b", "c"];
+                json!({
+                    "type": "request_hot_seat",
+                    "problem": self.rng.pick(&problems).unwrap(),
+                    "priority": self.rng.pick(&priorities).unwrap(),
+                    "minutes": self.rng.range(0, 64),
+                })
+            }
+            "withdraw_hot_seat" => json!({"type": "withdraw_hot_seat"}),
             "submit_numbers" => {
                 let mut values = serde_json::Map::new();
                 for metric in self.state.activity.metrics.clone() {
