@@ -77,6 +77,17 @@ pub enum Event {
     NextMeetingStarted {
         meeting: MeetingInfo,
     },
+    /// A facilitator started the upcoming meeting: its `phase` is `live` and its
+    /// `started_at_ms` this time (the event's).
+    MeetingStarted {
+        started_at_ms: UnixMs,
+    },
+    /// A facilitator ended this meeting (its minutes are kept); the group's next meeting,
+    /// `meeting`, is upcoming. A snapshot of the new meeting follows. This is the last event
+    /// of the ended meeting.
+    NextMeetingOpened {
+        meeting: MeetingInfo,
+    },
     /// Role play and scoring (see [`RolePlayEvent`]).
     RolePlay {
         change: RolePlayEvent,

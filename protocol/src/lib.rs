@@ -257,7 +257,23 @@ pub struct MeetingInfo {
     pub meeting_id: MeetingId,
     /// 1 for the group's first meeting, then counting up.
     pub number: u32,
+    /// When the meeting went live; while it is upcoming, when it became the group's current
+    /// meeting (the group was created or the previous meeting ended).
     pub started_at_ms: UnixMs,
+    /// Upcoming (prep open, the lobby) or live (the facilitator started it). Ended meetings
+    /// are the past meetings' minutes.
+    pub phase: MeetingPhase,
+}
+
+/// Where the group's current meeting is in its life: upcoming, then live once a facilitator
+/// starts it. Ending a live meeting makes the next one upcoming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingPhase {
+    /// Scheduled and not started: the lobby; only requests that need no live meeting pass.
+    Upcoming,
+    /// Started by a facilitator: the meeting's stage.
+    Live,
 }
 
 /// A member as clients see them.
@@ -386,11 +402,14 @@ pub enum ErrorCode {
     Internal,
     /// A list (agenda items, proposals, suggestions) holds as many entries as it may.
     LimitReached,
+    /// The request needs a live meeting and the group's current meeting is upcoming (not
+    /// started yet). Nothing changed.
+    MeetingNotLive,
 }
 
 impl ErrorCode {
     /// Every error code, for documentation checks.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::UnsupportedVersion,
         ErrorCode::Invalid,
         ErrorCode::UnknownType,
@@ -409,6 +428,7 @@ impl ErrorCode {
         ErrorCode::ShuttingDown,
         ErrorCode::Internal,
         ErrorCode::LimitReached,
+        ErrorCode::MeetingNotLive,
     ];
 
     /// The code's wire name.
@@ -432,6 +452,7 @@ impl ErrorCode {
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::Internal => "internal",
             ErrorCode::LimitReached => "limit_reached",
+            ErrorCode::MeetingNotLive => "meeting_not_live",
         }
     }
 }

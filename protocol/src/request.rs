@@ -105,9 +105,12 @@ pub enum Request {
         practice_id: PracticeId,
         text: String,
     },
-    /// Facilitator: end this meeting and start the group's next one. Everyone receives the
-    /// `next_meeting_started` event, then a snapshot of the new meeting.
+    /// Facilitator ("End meeting"): end this live meeting; the group's next meeting is upcoming.
+    /// Everyone receives the `next_meeting_opened` event, then a snapshot of the new meeting.
     StartNextMeeting,
+    /// Facilitator: start the upcoming meeting; it becomes live. Everyone receives the
+    /// `meeting_started` event.
+    StartMeeting,
     /// Search the library by words in the title or description and by tag, newest first.
     /// Answered with [`Reply::Practices`].
     SearchPractices {

@@ -66,7 +66,8 @@ impl Setup {
             },
             MeetingId(uuid::Uuid::from_u128(8)),
             NOW_MS,
-        );
+        )
+        .live();
         let mut add = |member_id: MemberId, name: String, role: Role| {
             let event = RoomEvent::MemberAdded {
                 member_id,
@@ -120,6 +121,7 @@ impl Setup {
                 let next = MeetingId(uuid::Uuid::from_u128(room.meeting.number as u128 + 100));
                 decide_next_meeting(room, by, next)
             }
+            Command::StartMeeting => crate::state::decide_start_meeting(room, by),
             other => panic!("not used here: {other:?}"),
         }
         .expect("accepted");
@@ -189,6 +191,13 @@ impl Setup {
                 &mut later,
                 facilitator(),
                 Request::StartNextMeeting,
+                &mut out,
+                me,
+            );
+            self.act(
+                &mut later,
+                facilitator(),
+                Request::StartMeeting,
                 &mut out,
                 me,
             );

@@ -30,8 +30,10 @@ pub enum Command {
     /// A scorer's form ([`crate::roleplay::decide_submission`]): not an event, so that nothing
     /// orders or dates it next to the scorer's name.
     SubmitScores(ScoreSubmission),
-    /// Ends this meeting and starts the next one ([`crate::state::decide_next_meeting`]).
+    /// Ends this live meeting; the next one is upcoming ([`crate::state::decide_next_meeting`]).
     StartNextMeeting,
+    /// Starts the upcoming meeting: it becomes live ([`crate::state::decide_start_meeting`]).
+    StartMeeting,
     /// A quick reaction ([`crate::reactions`]): not an event, never stored.
     React(Reaction),
     /// The links and the members' sessions ([`crate::access`]), facilitators only: the room
@@ -558,6 +560,7 @@ impl TryFrom<Request> for Command {
             }
             Request::RolePlay { action } => role_play_command(action),
             Request::StartNextMeeting => Command::StartNextMeeting,
+            Request::StartMeeting => Command::StartMeeting,
             Request::React { reaction } => Command::React(reaction),
             Request::VoteSuggestion {
                 item_id,

@@ -181,6 +181,7 @@ const KINDS: &[(&str, u32)] = &[
     ("upvote_practice", 3),
     ("comment_on_practice", 3),
     ("start_next_meeting", 1),
+    ("start_meeting", 2),
     ("search_practices", 1),
     ("role_play.set_up", 4),
     ("role_play.open_scoring", 4),
@@ -244,6 +245,7 @@ const FACILITATOR_KINDS: &[&str] = &[
     "hand_over_facilitator",
     "set_metrics",
     "start_next_meeting",
+    "start_meeting",
     "role_play.set_up",
     "role_play.open_scoring",
     "role_play.close_scoring",
@@ -679,7 +681,12 @@ impl Gen {
         request: Request,
     ) -> Result<Reply, RoomError> {
         let now = self.now_ms;
-        match Command::try_from(request) {
+        let command = Command::try_from(request);
+        // As the room does: a request the meeting's phase does not allow is refused first.
+        if let Ok(command) = &command {
+            crate::state::admit(&self.state, command)?;
+        }
+        match command {
             Err(SessionRequest::Ping { client_time_ms }) => Ok(Reply::Pong {
                 client_time_ms,
                 server_time_ms: now,
@@ -745,6 +752,11 @@ impl Gen {
             Ok(Command::StartNextMeeting) => {
                 let events = decide_next_meeting(&self.state, by, MeetingId(self.rng.uuid()))?;
                 self.start_next_meeting(events);
+                Ok(Reply::Done)
+            }
+            Ok(Command::StartMeeting) => {
+                let events = crate::state::decide_start_meeting(&self.state, by)?;
+                self.record(events);
                 Ok(Reply::Done)
             }
             Ok(Command::DeleteGroup { confirm_name }) => {
@@ -1528,6 +1540,7 @@ impl Gen {
                 }
             }
             "start_next_meeting" => json!({"type": "start_next_meeting"}),
+            "start_meeting" => json!({"type": "start_meeting"}),
             "search_practices" => {
                 json!({"type": "search_practices", "text": "practice", "tag": "discovery"})
             }
@@ -1931,6 +1944,10 @@ impl Gen {
         let flow = &self.state.flow;
         if flow.ended_at_ms.is_some() {
             kinds.extend(["start_next_meeting", "start_next_meeting"]);
+        }
+        // An upcoming meeting refuses most of what a session sends: get it started.
+        if self.state.meeting.phase == wire::MeetingPhase::Upcoming {
+            kinds.extend(["start_meeting", "start_meeting", "start_meeting"]);
         }
         match self
             .state

@@ -39,7 +39,7 @@ impl Room {
             call_url: None,
         };
         Room {
-            state: RoomState::new_group(group, MeetingId::random(), 1_000),
+            state: RoomState::new_group(group, MeetingId::random(), 1_000).live(),
             now_ms: 1_000,
         }
     }

@@ -79,8 +79,10 @@ pub enum RoomEvent {
         practice_id: wire::PracticeId,
         comment: wire::PracticeComment,
     },
-    /// The current meeting ended and the next began at the event's time. The last event of
-    /// the ended meeting's log; the new meeting's log starts empty.
+    /// The current meeting ended and the next began, live, at the event's time: what ending a
+    /// meeting did before meetings had phases (formats 1 to 3). Today's rules decide
+    /// [`RoomEvent::NextMeetingOpened`] instead; this one is still read from older logs. The
+    /// last event of the ended meeting's log; the new meeting's log starts empty.
     NextMeetingStarted {
         meeting_id: MeetingId,
         number: u32,
@@ -117,6 +119,16 @@ pub enum RoomEvent {
     MemberErased {
         member_id: MemberId,
         erasure: Erasure,
+    },
+    /// A facilitator started the upcoming meeting: it is live from the event's time, and who
+    /// is here then attends it.
+    MeetingStarted,
+    /// The live meeting ended at the event's time (its minutes are kept) and the next one,
+    /// `number`, is upcoming. The last event of the ended meeting's log; the new meeting's log
+    /// starts empty.
+    NextMeetingOpened {
+        meeting_id: MeetingId,
+        number: u32,
     },
     /// A member saved their check-in for the upcoming meeting ([`crate::prep`]): sent to the
     /// member alone.

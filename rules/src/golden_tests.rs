@@ -157,7 +157,11 @@ impl Script {
     fn act(&mut self, by: MemberId, request: Value) {
         self.now_ms += 1_000;
         let request: Request = serde_json::from_value(request).unwrap();
-        let events = match Command::try_from(request.clone()).unwrap() {
+        let command = Command::try_from(request.clone()).unwrap();
+        // As the room does: a request the meeting's phase does not allow is refused first.
+        crate::state::admit(&self.state, &command)
+            .unwrap_or_else(|error| panic!("{request:?} refused: {error}"));
+        let events = match command {
             Command::Change(change) => decide(&self.state, by, &change, &self.limits, self.now_ms),
             Command::RolePlay(command) => {
                 let fresh = Fresh {
@@ -170,6 +174,7 @@ impl Script {
                 let meeting_id = MeetingId(self.fresh_uuid());
                 decide_next_meeting(&self.state, by, meeting_id)
             }
+            Command::StartMeeting => crate::state::decide_start_meeting(&self.state, by),
             Command::Access(command) => self.access(by, command),
             Command::LeaveGroup(erasure) => {
                 crate::membership::decide_leave(&self.state, by, erasure, self.now_ms)
@@ -336,6 +341,8 @@ fn script() -> Stored {
         ann,
         json!({"type": "set_role", "member_id": ann, "role": "member"}),
     );
+    // Format 4: the first meeting is upcoming until a facilitator starts it.
+    s.act(fran, json!({"type": "start_meeting"}));
     s.act(bob, json!({"type": "raise_hand"}));
     s.act(bob, json!({"type": "lower_hand"}));
 
@@ -535,6 +542,8 @@ fn script() -> Stored {
     s.act(ann, json!({"type": "start_next_meeting"}));
     stored.meeting_1_log = std::mem::take(&mut s.log);
     stored.meeting_2_snapshot = s.snapshot();
+    // Format 4: the next meeting is upcoming until a facilitator starts it.
+    s.act(ann, json!({"type": "start_meeting"}));
 
     // The second meeting: report back, numbers, and a role play scored across a snapshot.
     s.act(bob, json!({"type": "update_commitment", "commitment_id": 2, "status": "done", "note": "Pilot signed"}));
@@ -716,6 +725,8 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::SessionRevoked { .. } => "session_revoked",
         RoomEvent::SessionStarted { .. } => "session_started",
         RoomEvent::MemberErased { .. } => "member_erased",
+        RoomEvent::MeetingStarted => "meeting_started",
+        RoomEvent::NextMeetingOpened { .. } => "next_meeting_opened",
         RoomEvent::CheckInSaved { .. } => "check_in_saved",
         RoomEvent::HotSeatSaved { .. } => "hot_seat_saved",
         RoomEvent::PreparedCountChanged { .. } => "prepared_count_changed",
@@ -779,7 +790,7 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 13] = [
+const ADDED_KINDS: [(u32, &str); 15] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
@@ -789,12 +800,18 @@ const ADDED_KINDS: [(u32, &str); 13] = [
     (3, "session_started"),
     (3, "member_erased"),
     (3, "call_link_set"),
+    (4, "meeting_started"),
+    (4, "next_meeting_opened"),
     (4, "check_in_saved"),
     (4, "hot_seat_saved"),
     (4, "prepared_count_changed"),
     (4, "prep_revealed"),
 ];
-const PLAIN_KINDS: [&str; 25] = [
+/// The kinds today's rules no longer decide, with the first format whose story lacks them
+/// (older records still hold them, and they are still read): ending a meeting started the next
+/// one at once until format 4, where the next meeting is upcoming (`next_meeting_opened`).
+const RETIRED_KINDS: [(u32, &str); 1] = [(4, "next_meeting_started")];
+const PLAIN_KINDS: [&str; 27] = [
     "member_added",
     "presence_changed",
     "group_renamed",
@@ -816,6 +833,8 @@ const PLAIN_KINDS: [&str; 25] = [
     "session_revoked",
     "session_started",
     "member_erased",
+    "meeting_started",
+    "next_meeting_opened",
     "check_in_saved",
     "hot_seat_saved",
     "prepared_count_changed",
@@ -916,6 +935,8 @@ fn stored_records_are_written_again_as_they_were() {
             })
             .collect();
         value["access"] = json!({"links": {"invite": 0, "facilitator": 0}, "sessions": sessions});
+        // Format 4: the current meeting's phase; every older room's meeting was running.
+        value["meeting"]["phase"] = json!("live");
         value
     };
     let parse = |bytes: &[u8]| -> Value { serde_json::from_slice(bytes).unwrap() };
@@ -946,14 +967,16 @@ fn stored_records_are_written_again_as_they_were() {
             }
         }
     }
-    // Format 3's records, read and written again by today's code, differ only in `format`;
-    // format 4 added nothing a format 3 room holds.
+    // Format 3's records, read and written again by today's code, differ only in `format`
+    // and, in a snapshot, the current meeting's phase (format 4), which is `live`: a format 3
+    // room's meeting was running.
     for name in SNAPSHOTS {
         let record = read("stored-v3", name);
         let again =
             crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&record).unwrap());
         let mut expected = parse(&record);
         expected["format"] = json!(crate::stored::FORMAT);
+        expected["meeting"]["phase"] = json!("live");
         assert_eq!(parse(&again), expected, "stored-v3/{name}");
     }
     for name in LOGS {
@@ -1053,7 +1076,12 @@ fn check_golden(dir: &str) -> Vec<RoomState> {
     let cy = MemberId(uuid(104));
     assert_eq!(last.member(cy).unwrap().display_name, "Cy");
     let wire_now = serde_json::to_value(last.to_wire_snapshot_for(cy)).unwrap();
-    let wire_then: Value = serde_json::from_slice(&read("wire-snapshot-last-for-cy.json")).unwrap();
+    let mut wire_then: Value =
+        serde_json::from_slice(&read("wire-snapshot-last-for-cy.json")).unwrap();
+    if format < 4 {
+        // Meetings had no phase on the wire before format 4; the meeting was running.
+        wire_then["meeting"]["phase"] = json!("live");
+    }
     assert_eq!(wire_now, wire_then);
 
     // The anonymous submissions survive in the snapshot: the second role play's results were
@@ -1080,6 +1108,9 @@ fn check_golden(dir: &str) -> Vec<RoomState> {
             !ADDED_KINDS
                 .iter()
                 .any(|(added_in, added)| *added_in > format && added == kind)
+                && !RETIRED_KINDS
+                    .iter()
+                    .any(|(retired_in, retired)| *retired_in <= format && retired == kind)
         })
         .collect();
     assert_eq!(seen, all, "the golden logs hold every kind of event");
@@ -1160,7 +1191,10 @@ fn write_what_pages_see_of_the_story() {
                     continue;
                 }
                 let event = crate::stored::decode_event(entry).unwrap();
-                if matches!(event.event, RoomEvent::NextMeetingStarted { .. }) {
+                if matches!(
+                    event.event,
+                    RoomEvent::NextMeetingStarted { .. } | RoomEvent::NextMeetingOpened { .. }
+                ) {
                     break; // pages get a new snapshot then
                 }
                 state.apply(seq, event.at_ms, &event.event);

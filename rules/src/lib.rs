@@ -18,6 +18,7 @@
 //!   anonymous scoring), [`commitments`], [`activity`] (weekly sales-activity numbers against
 //!   the peers'), [`practices`] (the best-practice library); they decide [`RoomEvent`]s
 //!   ([`event`]) from a [`roster::Roster`] and their own state, never from the whole room.
+//! - [`meeting_life`]: which requests need a live meeting (or an upcoming one): one table.
 //! - [`flow`] (agenda, timer, rounds, speaker queue, problems), which decides its own events.
 //! - [`command`]: what a member asks of the room, sorted from the wire request in one place.
 //!   [`roster`]: the members, the current meeting, who receives an event, and the checks of
@@ -33,6 +34,7 @@ pub mod error;
 pub mod event;
 pub mod flow;
 pub mod limits;
+pub mod meeting_life;
 pub mod membership;
 pub mod minutes;
 pub mod practices;

@@ -10,7 +10,7 @@ use roundtable_protocol::{
     Credential, ErrorCode, GroupId, HotSeatPriority, MeetingId, MemberId, Request, Sharing,
 };
 
-use crate::command::test_support::decide;
+use crate::command::Command;
 use crate::limits::RoomLimits;
 use crate::secret::{hash_secret, new_secret};
 use crate::state::{self, FreshMember, Group, RoomEvent, RoomState};
@@ -87,6 +87,23 @@ fn hot_seat(problem: &str, priority: HotSeatPriority, minutes: u32) -> Request {
         problem: problem.into(),
         priority,
         minutes,
+    }
+}
+
+/// Decides a request as the room does: the meeting's phase first, then the rules.
+fn decide(
+    state: &RoomState,
+    by: MemberId,
+    request: &Request,
+    limits: &RoomLimits,
+    now_ms: u64,
+) -> Result<Vec<RoomEvent>, state::RoomError> {
+    let command = Command::try_from(request.clone()).expect("a room's request");
+    state::admit(state, &command)?;
+    match command {
+        Command::StartMeeting => state::decide_start_meeting(state, by),
+        Command::Change(change) => state::decide(state, by, &change, limits, now_ms),
+        other => panic!("not used here: {other:?}"),
     }
 }
 

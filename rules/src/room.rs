@@ -68,7 +68,7 @@ pub struct Group {
 }
 
 impl RoomState {
-    /// A new group with its first meeting and no members.
+    /// A new group with its first meeting, upcoming, and no members.
     pub fn new_group(group: Group, meeting_id: MeetingId, now_ms: UnixMs) -> RoomState {
         RoomState {
             group,
@@ -77,6 +77,7 @@ impl RoomState {
                 number: 1,
                 started_at_ms: now_ms,
                 attended: Vec::new(),
+                phase: wire::MeetingPhase::Upcoming,
             },
             members: Vec::new(),
             online: BTreeSet::new(),
@@ -158,5 +159,15 @@ impl<'a> From<&'a RoomState> for roleplay::Context<'a> {
             roster: state.roster(),
             meeting_number: state.meeting.number,
         }
+    }
+}
+
+#[cfg(test)]
+impl RoomState {
+    /// The room with its current meeting live from the start, as every room's was before
+    /// meetings had an upcoming phase: for tests of what happens in a running meeting.
+    pub(crate) fn live(mut self) -> RoomState {
+        self.meeting.phase = wire::MeetingPhase::Live;
+        self
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use roundtable_protocol::{ErrorCode, MeetingId, MemberId, Role, UnixMs};
+use roundtable_protocol::{ErrorCode, MeetingId, MeetingPhase, MemberId, Role, UnixMs};
 
 use crate::error::RoomError;
 use crate::secret::SecretHash;
@@ -27,9 +27,14 @@ pub struct Member {
 pub struct Meeting {
     pub id: MeetingId,
     pub number: u32,
+    /// When the meeting went live; while it is upcoming, when it became the current meeting
+    /// (the group was created, or the previous meeting ended).
     pub started_at_ms: UnixMs,
-    /// Members who were online at some point of this meeting, in the order they first came.
+    /// Members who were online at some point of this meeting while it was live, in the order
+    /// they first came.
     pub attended: Vec<MemberId>,
+    /// Upcoming until a facilitator starts it, then live ([`crate::meeting_life`]).
+    pub phase: MeetingPhase,
 }
 
 /// Who receives an event. Most go to everyone and are serialized once for all; a few are

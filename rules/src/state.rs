@@ -18,10 +18,11 @@ use roundtable_protocol as wire;
 use roundtable_protocol::{MeetingId, MemberId, Role, Seq, UnixMs};
 
 use crate::activity::{self, Submission};
-use crate::command::{Change, Erasure, ProblemCommand, Query};
+use crate::command::{Change, Command, Erasure, ProblemCommand, Query};
 use crate::commitments::{self, NewCommitment};
 use crate::flow::{self, FlowEvent};
 use crate::limits::RoomLimits;
+use crate::meeting_life;
 use crate::membership;
 use crate::minutes;
 use crate::practices;
@@ -116,7 +117,12 @@ impl RoomState {
                 comment,
             } => self.practices.comment(*practice_id, comment),
             RoomEvent::NextMeetingStarted { meeting_id, number } => {
-                self.start_next_meeting(*meeting_id, *number, at_ms);
+                self.end_meeting(*meeting_id, *number, at_ms);
+                self.start_meeting(at_ms);
+            }
+            RoomEvent::MeetingStarted => self.start_meeting(at_ms),
+            RoomEvent::NextMeetingOpened { meeting_id, number } => {
+                self.end_meeting(*meeting_id, *number, at_ms);
             }
             RoomEvent::RolePlay { change } => self.role_play.apply(change),
             RoomEvent::Flow { event } => self.flow.apply(at_ms, event),
@@ -203,7 +209,9 @@ impl RoomState {
     fn set_online(&mut self, member_id: MemberId, online: bool) {
         if online {
             self.online.insert(member_id);
-            if !self.meeting.attended.contains(&member_id) {
+            if self.meeting.phase == wire::MeetingPhase::Live
+                && !self.meeting.attended.contains(&member_id)
+            {
                 self.meeting.attended.push(member_id);
             }
         } else {
@@ -223,8 +231,15 @@ impl RoomState {
         self.prep.forget_member(member_id);
     }
 
-    /// Ends the current meeting (its minutes are kept) and starts the next at `at_ms`.
-    fn start_next_meeting(&mut self, meeting_id: MeetingId, number: u32, at_ms: UnixMs) {
+    /// Makes the upcoming meeting live at `at_ms`: who is here then attends it.
+    fn start_meeting(&mut self, at_ms: UnixMs) {
+        self.meeting.phase = wire::MeetingPhase::Live;
+        self.meeting.started_at_ms = at_ms;
+        self.meeting.attended = self.online.iter().copied().collect();
+    }
+
+    /// Ends the current meeting at `at_ms` (its minutes are kept); the next one is upcoming.
+    fn end_meeting(&mut self, meeting_id: MeetingId, number: u32, at_ms: UnixMs) {
         let ended = minutes::build(self, Some(at_ms));
         self.past_meetings.push(ended);
         if self.past_meetings.len() > minutes::PAST_MEETINGS_KEPT {
@@ -241,7 +256,8 @@ impl RoomState {
             number,
             started_at_ms: at_ms,
             // Who is here when the meeting starts attends it.
-            attended: self.online.iter().copied().collect(),
+            attended: Vec::new(),
+            phase: wire::MeetingPhase::Upcoming,
         };
         // The new meeting's log starts from nothing.
         self.seq = 0;
@@ -446,7 +462,7 @@ impl RoomState {
 
     /// Whether the current meeting is upcoming (scheduled, not started).
     pub fn meeting_upcoming(&self) -> bool {
-        false
+        self.meeting.phase == wire::MeetingPhase::Upcoming
     }
 
     /// The benchmarks as everyone may see them now: while the meeting is upcoming, without
@@ -501,18 +517,36 @@ fn room_events<E: Into<RoomEvent>>(events: Vec<E>) -> Vec<RoomEvent> {
     events.into_iter().map(Into::into).collect()
 }
 
-/// Decides ending the current meeting and starting the next one, with a fresh id from the
-/// caller.
+/// Decides ending the current meeting, which must be live ("End meeting"); the next one, with
+/// a fresh id from the caller, is upcoming.
 pub fn decide_next_meeting(
     state: &RoomState,
     by: MemberId,
     next_meeting_id: MeetingId,
 ) -> Result<Vec<RoomEvent>, RoomError> {
     require_facilitator(state.roster().require_member_role(by)?)?;
-    Ok(vec![RoomEvent::NextMeetingStarted {
+    meeting_life::admit(&state.meeting, &Command::StartNextMeeting)?;
+    Ok(vec![RoomEvent::NextMeetingOpened {
         meeting_id: next_meeting_id,
         number: state.meeting.number + 1,
     }])
+}
+
+/// Decides starting the upcoming meeting (facilitators only): it becomes live.
+pub fn decide_start_meeting(state: &RoomState, by: MemberId) -> Result<Vec<RoomEvent>, RoomError> {
+    require_facilitator(state.roster().require_member_role(by)?)?;
+    meeting_life::admit(&state.meeting, &Command::StartMeeting)?;
+    let mut events = vec![RoomEvent::MeetingStarted];
+    // The members' prep goes to everyone now, with the numbers submitted during it.
+    let members: Vec<MemberId> = state.members.iter().map(|member| member.id).collect();
+    events.extend(prep::reveal(&state.prep, &members, state.activity.view()));
+    Ok(events)
+}
+
+/// Refuses a request the current meeting's phase does not allow ([`meeting_life::needs`]):
+/// the room checks every request with this before deciding it.
+pub fn admit(state: &RoomState, command: &Command) -> Result<(), RoomError> {
+    meeting_life::admit(&state.meeting, command)
 }
 
 /// The decide phase of a bring-a-problem item turns each suggestion the presenter chose into

@@ -26,6 +26,7 @@ impl RoomState {
                 meeting_id: self.meeting.id,
                 number: self.meeting.number,
                 started_at_ms: self.meeting.started_at_ms,
+                phase: self.meeting.phase,
             },
             members: self
                 .members
@@ -131,6 +132,20 @@ impl RoomEvent {
                         meeting_id: *meeting_id,
                         number: *number,
                         started_at_ms: at_ms,
+                        phase: wire::MeetingPhase::Live,
+                    },
+                }
+            }
+            RoomEvent::MeetingStarted => wire::Event::MeetingStarted {
+                started_at_ms: at_ms,
+            },
+            RoomEvent::NextMeetingOpened { meeting_id, number } => {
+                wire::Event::NextMeetingOpened {
+                    meeting: wire::MeetingInfo {
+                        meeting_id: *meeting_id,
+                        number: *number,
+                        started_at_ms: at_ms,
+                        phase: wire::MeetingPhase::Upcoming,
                     },
                 }
             }

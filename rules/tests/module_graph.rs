@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
         "access",
         "activity",
         "commitments",
+        "meeting_life",
         "practices",
         "prep",
         "reactions",

@@ -44,7 +44,8 @@ impl Room {
             },
             MeetingId::random(),
             T0,
-        );
+        )
+        .live();
         let mut log = Vec::new();
         let mut add = |state: &mut RoomState, credential: Credential| {
             let (token, token_hash) = new_secret();

@@ -39,7 +39,8 @@ impl Room {
                 },
                 MeetingId::random(),
                 1_000,
-            ),
+            )
+            .live(),
             now_ms: 1_000,
             fran: MemberId::random(),
             bob: MemberId::random(),

@@ -112,9 +112,17 @@ fn records_are_written_with_their_format_first() {
     );
 }
 
+/// A room as formats 1 to 3 knew them: its current meeting running (live), since meetings had
+/// no upcoming phase before format 4.
+fn running_room() -> RoomState {
+    let mut state = new_room();
+    state.meeting.phase = roundtable_protocol::MeetingPhase::Live;
+    state
+}
+
 #[test]
 fn a_record_without_a_format_is_read_as_format_1() {
-    let state = new_room();
+    let state = running_room();
     let v0 = without_format(&super::encode_snapshot(&state));
     assert_eq!(super::decode_snapshot(&v0).unwrap(), state);
     let v0 = without_format(&super::encode_event(&an_event()));
@@ -123,7 +131,7 @@ fn a_record_without_a_format_is_read_as_format_1() {
 
 #[test]
 fn a_record_in_format_1_is_read() {
-    let state = new_room();
+    let state = running_room();
     let format_1 = with_format(&super::encode_snapshot(&state), 1);
     assert_eq!(super::decode_snapshot(&format_1).unwrap(), state);
     let format_1 = with_format(&super::encode_event(&an_event()), 1);
@@ -132,6 +140,66 @@ fn a_record_in_format_1_is_read() {
         (event.at_ms, event.event),
         (an_event().at_ms, an_event().event)
     );
+}
+
+/// Format 4 keeps a meeting's phase; a format 3 snapshot, which has none, reads forward with
+/// its current meeting live, since it was running.
+#[test]
+fn the_meeting_phase_is_kept_and_a_format_3_meeting_reads_as_live() {
+    use roundtable_protocol::MeetingPhase;
+    let upcoming = new_room();
+    assert_eq!(upcoming.meeting.phase, MeetingPhase::Upcoming);
+    let bytes = super::encode_snapshot(&upcoming);
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(value["meeting"]["phase"], "upcoming");
+    assert_eq!(super::decode_snapshot(&bytes).unwrap(), upcoming);
+
+    let mut format_3: serde_json::Value = value.clone();
+    format_3["format"] = serde_json::json!(3);
+    format_3["meeting"].as_object_mut().unwrap().remove("phase");
+    let read = super::decode_snapshot(&serde_json::to_vec(&format_3).unwrap()).unwrap();
+    assert_eq!(read.meeting.phase, MeetingPhase::Live);
+    assert_eq!(read.meeting.started_at_ms, upcoming.meeting.started_at_ms);
+    assert_eq!(read, running_room_like(&upcoming));
+
+    // A format 4 snapshot without a phase is not a valid record.
+    let mut broken = value;
+    broken["meeting"].as_object_mut().unwrap().remove("phase");
+    assert!(super::decode_snapshot(&serde_json::to_vec(&broken).unwrap()).is_err());
+}
+
+fn running_room_like(state: &RoomState) -> RoomState {
+    let mut state = state.clone();
+    state.meeting.phase = roundtable_protocol::MeetingPhase::Live;
+    state
+}
+
+/// The two events of a meeting's life are written in format 4 and read back.
+#[test]
+fn the_meeting_life_events_are_written_and_read_back() {
+    for (event, json) in [
+        (RoomEvent::MeetingStarted, r#"{"kind":"meeting_started"}"#),
+        (
+            RoomEvent::NextMeetingOpened {
+                meeting_id: MeetingId(uuid::Uuid::from_u128(7)),
+                number: 3,
+            },
+            r#"{"kind":"next_meeting_opened","meeting_id":"00000000-0000-0000-0000-000000000007","number":3}"#,
+        ),
+    ] {
+        let stored = StoredEvent {
+            at_ms: 5,
+            event: event.clone(),
+        };
+        let bytes = super::encode_event(&stored);
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            format!(r#"{{"format":4,"at_ms":5,"event":{json}}}"#)
+        );
+        assert_eq!(super::decode_event(&bytes).unwrap().event, event);
+        // Format 3 never had them.
+        assert!(super::decode_event(&with_format(&bytes, 3)).is_err());
+    }
 }
 
 #[test]

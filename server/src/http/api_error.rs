@@ -66,7 +66,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::Conflict
         | ErrorCode::RoomFull
         | ErrorCode::RoomElsewhere
-        | ErrorCode::LimitReached => StatusCode::INTERNAL_SERVER_ERROR,
+        | ErrorCode::LimitReached
+        | ErrorCode::MeetingNotLive => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

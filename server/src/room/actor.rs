@@ -479,6 +479,9 @@ impl RoomActor {
         } else {
             Ok(())
         };
+        // What the meeting's phase allows (the rules' one table): an upcoming meeting refuses
+        // what needs a live one, before anything is decided.
+        let admitted = admitted.and_then(|()| state::admit(&self.state, command));
         let result = match command {
             _ if admitted.is_err() => admitted.map(|()| Reply::Done),
             Command::Change(change) => self.change(member_id, change).await,
@@ -499,6 +502,7 @@ impl RoomActor {
                 .start_next_meeting(member_id)
                 .await
                 .map(|()| Reply::Done),
+            Command::StartMeeting => self.start_meeting(member_id).await,
             Command::React(reaction) => self.react(member_id, *reaction).await,
             Command::Access(command) => {
                 self.access_request(connection_id, member_id, *command)
@@ -551,6 +555,14 @@ impl RoomActor {
         if queued == Err(QueueError::Full) {
             self.drop_slow(vec![connection_id]).await;
         }
+    }
+
+    /// Starts the upcoming meeting: it is live from now.
+    async fn start_meeting(&mut self, member_id: MemberId) -> Result<Reply, RoomError> {
+        let events = state::decide_start_meeting(&self.state, member_id)?;
+        self.record(events).await?;
+        info!(group = %self.group_id(), meeting = %self.state.meeting.id, number = self.state.meeting.number, "meeting started");
+        Ok(Reply::Done)
     }
 
     /// Decides a change with the rules, then records its events.

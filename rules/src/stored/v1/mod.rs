@@ -91,7 +91,7 @@ pub struct Meeting {
     pub attended: Vec<Uuid>,
 }
 
-mirror_struct!(Meeting <=> state::Meeting { id, number, started_at_ms, attended });
+// Read forward into format 4's `Meeting`, which has a phase.
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {

@@ -1,5 +1,11 @@
-//! Stored format 4: format 3 with nothing added yet. (Each change of format 4 is listed here as
-//! it lands, with the types that hold it.)
+//! Stored format 4: format 3 with these changes, each listed here as it lands, with the types
+//! that hold it:
+//! - A meeting's life: the current [`Meeting`] has a [`MeetingPhase`] (upcoming, then live);
+//!   a format 3 room's current meeting was running, so it reads forward as live, its
+//!   `started_at_ms` when it started. New events: [`RoomEvent::MeetingStarted`] (a facilitator
+//!   started the upcoming meeting) and [`RoomEvent::NextMeetingOpened`] (the live meeting ended
+//!   and the next is upcoming), which today's rules decide instead of `NextMeetingStarted`
+//!   (still read: the next meeting began live at once).
 //!
 //! Every other stored type is format 3's own (taken with a glob `pub use`, which the types
 //! defined here shadow, since format 3's types never change); the types that hold a change are
@@ -59,6 +65,36 @@ forward_struct!(V3Snapshot => Snapshot {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
     role_play, seq, flow, access, former_members,
 } added { prep: PrepState::default() });
+
+/// The group's current meeting (`state::Meeting`): format 3's with its phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meeting {
+    pub id: Uuid,
+    pub number: u32,
+    /// When it went live; while upcoming, when it became the current meeting.
+    pub started_at_ms: u64,
+    #[serde(default)]
+    pub attended: Vec<Uuid>,
+    pub phase: MeetingPhase,
+}
+
+mirror_struct!(Meeting <=> state::Meeting { id, number, started_at_ms, attended, phase });
+
+type V3Meeting = v3::Meeting;
+// Format 3's current meeting was running: it was started when it began.
+forward_struct!(V3Meeting => Meeting {
+    id, number, started_at_ms, attended,
+} added { phase: MeetingPhase::Live });
+
+/// Where the current meeting is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingPhase {
+    Upcoming,
+    Live,
+}
+
+mirror_enum!(MeetingPhase <=> roundtable_protocol::MeetingPhase { Upcoming, Live });
 
 /// One event of a meeting's log (`StoredEvent`): the event and when it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,6 +204,13 @@ pub enum RoomEvent {
         erasure: Erasure,
     },
     // Format 4's events.
+    /// A facilitator started the upcoming meeting at the event's time.
+    MeetingStarted,
+    /// The live meeting ended at the event's time; the next, `number`, is upcoming.
+    NextMeetingOpened {
+        meeting_id: Uuid,
+        number: u32,
+    },
     CheckInSaved {
         member_id: Uuid,
         check_in: CheckIn,
@@ -219,6 +262,8 @@ macro_rules! room_event_variants_v3 {
 }
 
 room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
+    MeetingStarted,
+    NextMeetingOpened { meeting_id, number },
     CheckInSaved { member_id, check_in },
     HotSeatSaved { member_id, hot_seat },
     PreparedCountChanged { prepared },

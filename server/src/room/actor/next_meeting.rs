@@ -1,10 +1,10 @@
-//! Starting the next meeting: a new meeting log, made durable by a snapshot of the state after
-//! the switch, then the ended meeting's last event.
+//! Ending a live meeting and opening the next (upcoming) one: a new meeting log, made durable by
+//! a snapshot of the state after the switch, then the ended meeting's last event.
 
 use super::*;
 
 impl RoomActor {
-    /// Ends the current meeting and starts the next. The new meeting's snapshot is written
+    /// Ends the live meeting and opens the next, upcoming. The new meeting's snapshot is written
     /// first: once it is durable the switch has happened, whatever comes after. Then the ended
     /// meeting's log gets its last event, for clients that resume into it.
     pub(super) async fn start_next_meeting(&mut self, by: MemberId) -> Result<(), RoomError> {
@@ -22,7 +22,7 @@ impl RoomActor {
         self.state = next;
         self.snapshot_stored(&snapshot);
         self.recent.clear();
-        info!(group = %self.group_id(), meeting = %self.state.meeting.id, number = self.state.meeting.number, "next meeting started");
+        info!(group = %self.group_id(), meeting = %self.state.meeting.id, number = self.state.meeting.number, "meeting ended, next meeting upcoming");
         self.send_next_meeting(last_seq, &events).await;
         Ok(())
     }

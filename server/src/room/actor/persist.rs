@@ -73,9 +73,10 @@ impl RoomActor {
             return Ok(());
         }
         debug_assert!(
-            !events
-                .iter()
-                .any(|event| matches!(event, RoomEvent::NextMeetingStarted { .. })),
+            !events.iter().any(|event| matches!(
+                event,
+                RoomEvent::NextMeetingStarted { .. } | RoomEvent::NextMeetingOpened { .. }
+            )),
             "a meeting switch goes through start_next_meeting"
         );
         let first_seq = base.as_ref().unwrap_or(&self.state).seq + 1;
