@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use roundtable_protocol::{
-    ClientFrame, CreateGroupResponse, Credential, ErrorCode, EventFrame, GroupId, MeetingId,
+    ClientFrame, CreateGroupResponse, Credential, ErrorCode, Event, EventFrame, GroupId, MeetingId,
     MemberId, Reply, Request, RequestId, ResumePoint, Role, ServerMessage, Snapshot,
 };
 use roundtable_server::clock::SystemClock;
@@ -370,6 +370,21 @@ impl TestClient {
         let id = self.send(request.clone()).await;
         if let Err(error) = self.answer(id).await {
             panic!("{request:?} failed: {error:?}");
+        }
+    }
+
+    /// Facilitator: starts the group's upcoming meeting and waits for its `meeting_started`.
+    /// A new group's first meeting, and the meeting after an ended one, are upcoming; the round,
+    /// the timer, hands, problems, votes, role play and reactions need a live one.
+    pub async fn start_meeting(&mut self) {
+        let from = self.received.len();
+        self.ok(Request::StartMeeting).await;
+        let started = |message: &ServerMessage| {
+            matches!(message, ServerMessage::Event(frame) if matches!(frame.event, Event::MeetingStarted { .. }))
+        };
+        if !self.received[from..].iter().any(started) {
+            self.event_where(|frame| matches!(frame.event, Event::MeetingStarted { .. }))
+                .await;
         }
     }
 
