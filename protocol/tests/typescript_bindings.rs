@@ -45,6 +45,7 @@ fn generate() -> String {
         Snapshot,
         GroupInfo,
         MeetingInfo,
+        MeetingPhase,
         MemberInfo,
         EventFrame,
         Event,

@@ -67,7 +67,9 @@ async fn a_meeting_is_upcoming_then_live_then_ended_and_the_next_one_is_upcoming
     assert!(
         events.iter().all(|frame| matches!(
             frame.event,
-            Event::MemberAdded { .. } | Event::PresenceChanged { .. } | Event::AgendaItemAdded { .. }
+            Event::MemberAdded { .. }
+                | Event::PresenceChanged { .. }
+                | Event::AgendaItemAdded { .. }
         )),
         "the refusals recorded nothing: {events:?}"
     );
@@ -148,7 +150,10 @@ async fn a_meeting_is_upcoming_then_live_then_ended_and_the_next_one_is_upcoming
         .iter()
         .find(|listed| listed.number == 1)
         .expect("meeting 1 is listed");
-    assert_eq!(first.started_at_ms, started_at_ms, "started when it went live");
+    assert_eq!(
+        first.started_at_ms, started_at_ms,
+        "started when it went live"
+    );
     assert!(first.ended_at_ms.unwrap() >= started_at_ms);
     // And started again, it is live after another restart.
     fran.start_meeting().await;

@@ -155,6 +155,8 @@ started_at_ms: number,
  */
 phase: MeetingPhase, };
 
+export type MeetingPhase = "upcoming" | "live";
+
 export type MemberInfo = { member_id: MemberId, display_name: string, role: Role, 
 /**
  * Whether at least one connection of this member is in the room now.

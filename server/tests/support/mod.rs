@@ -379,9 +379,7 @@ impl TestClient {
     pub async fn start_meeting(&mut self) {
         let from = self.received.len();
         self.ok(Request::StartMeeting).await;
-        let started = |message: &ServerMessage| {
-            matches!(message, ServerMessage::Event(frame) if matches!(frame.event, Event::MeetingStarted { .. }))
-        };
+        let started = |message: &ServerMessage| matches!(message, ServerMessage::Event(frame) if matches!(frame.event, Event::MeetingStarted { .. }));
         if !self.received[from..].iter().any(started) {
             self.event_where(|frame| matches!(frame.event, Event::MeetingStarted { .. }))
                 .await;
