@@ -283,15 +283,17 @@ fn checked_hot_seat(request: &HotSeatRequest) -> Result<HotSeatRequest, RoomErro
     })
 }
 
-/// The event that opens the prep to everyone when the meeting starts (none when it was
-/// revealed already): the check-ins in the members' order, the ranked hot-seat requests, and
-/// the benchmarks as everyone may now see them.
+/// The event that opens the prep to everyone when the meeting starts: the check-ins in the
+/// members' order, the ranked hot-seat requests, and the benchmarks as everyone may now see
+/// them. None when it was revealed already, or when there is nothing to reveal (no prep and
+/// no numbers were submitted before the start: the benchmarks everyone has are the same).
 pub fn reveal(
     prep: &PrepState,
     members: &[MemberId],
+    numbers_submitted: bool,
     benchmarks: wire::BenchmarkView,
 ) -> Option<RoomEvent> {
-    if prep.revealed {
+    if prep.revealed || (prep.by_member.is_empty() && !numbers_submitted) {
         return None;
     }
     Some(RoomEvent::PrepRevealed {

@@ -434,7 +434,7 @@ proptest! {
                 removed.insert(member_id);
             }
             apply(&mut state, &events, at_ms);
-            started |= events.iter().any(|event| matches!(event, RoomEvent::PrepRevealed { .. }));
+            started |= events.iter().any(|event| matches!(event, RoomEvent::MeetingStarted));
             for viewer in ids.iter().filter(|id| !removed.contains(id)) {
                 for event in events.iter().filter(|event| event.audience().includes(*viewer)) {
                     if let RoomEvent::PreparedCountChanged { prepared } = event {

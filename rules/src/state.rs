@@ -333,6 +333,8 @@ pub fn decide(
     match change {
         Change::Membership(command) => {
             let events = membership::decide_membership(state, by, role, command, limits, now_ms)?;
+            // A removal sends the benchmarks without the member's numbers: withheld too.
+            let events = withhold_benchmarks_before_start(state, events);
             Ok(recount_prep_after_removals(state, events))
         }
         Change::Queue(command) => {
@@ -539,7 +541,13 @@ pub fn decide_start_meeting(state: &RoomState, by: MemberId) -> Result<Vec<RoomE
     let mut events = vec![RoomEvent::MeetingStarted];
     // The members' prep goes to everyone now, with the numbers submitted during it.
     let members: Vec<MemberId> = state.members.iter().map(|member| member.id).collect();
-    events.extend(prep::reveal(&state.prep, &members, state.activity.view()));
+    let numbers_submitted = !state.activity.current.is_empty();
+    events.extend(prep::reveal(
+        &state.prep,
+        &members,
+        numbers_submitted,
+        state.activity.view(),
+    ));
     Ok(events)
 }
 

@@ -41,6 +41,10 @@ export const prepFeature = {
     prepared_count_changed(own, event) {
       own.prepared = event.prepared;
     },
+    // The meeting started: prep closes (with anything prepared, `prep_revealed` follows).
+    meeting_started(own) {
+      own.open = false;
+    },
     prep_revealed(own, event) {
       own.open = false;
       own.check_ins = event.check_ins;
