@@ -542,6 +542,12 @@ fn script() -> Stored {
     s.act(ann, json!({"type": "start_next_meeting"}));
     stored.meeting_1_log = std::mem::take(&mut s.log);
     stored.meeting_2_snapshot = s.snapshot();
+    // Format 4: prep while the next meeting is upcoming (a check-in, a hot-seat request, one
+    // withdrawn), revealed when a facilitator starts it.
+    s.act(bob, json!({"type": "save_check_in", "win": "Pilot signed", "challenge": "Legal is slow", "ask": "A contact at Globex"}));
+    s.act(cy, json!({"type": "request_hot_seat", "problem": "Renewals slip every quarter", "priority": "b", "minutes": 15}));
+    s.act(bob, json!({"type": "request_hot_seat", "problem": "Pilots do not convert", "priority": "a", "minutes": 20}));
+    s.act(bob, json!({"type": "withdraw_hot_seat"}));
     // Format 4: the next meeting is upcoming until a facilitator starts it.
     s.act(ann, json!({"type": "start_meeting"}));
 
