@@ -499,8 +499,13 @@ pub fn decide_set_metrics(
 /// this meeting's numbers, so no number or aggregate of a member's prep shows before the start.
 impl Activity {
     pub fn view_before_start(&self) -> BenchmarkView {
+        Self::view_of_metrics(self.metrics.clone())
+    }
+
+    /// The view of `metrics` with nothing submitted.
+    pub fn view_of_metrics(metrics: Vec<Metric>) -> BenchmarkView {
         Activity {
-            metrics: self.metrics.clone(),
+            metrics,
             current: BTreeMap::new(),
             history: Vec::new(),
         }

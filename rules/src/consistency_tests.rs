@@ -414,7 +414,16 @@ fn snapshot_patch(old: &wire::Snapshot, new: &wire::Snapshot) -> Vec<Value> {
     );
     part("role_play", &old.role_play, role_play, &mut out);
     part("flow", &old.flow, flow, &mut out);
-    part("prep", &old.prep, prep, &mut out);
+    // The snapshot leaves an empty prep out: from or to that, the whole part is set or removed.
+    if old.prep != *prep && (old.prep.is_empty() || prep.is_empty()) {
+        out.push(if prep.is_empty() {
+            json!([["prep"]])
+        } else {
+            json!([["prep"], prep])
+        });
+    } else {
+        part("prep", &old.prep, prep, &mut out);
+    }
     out
 }
 

@@ -59,5 +59,5 @@ mod golden_tests;
 mod erasure_tests;
 
 pub use command::{AccessCommand, Change, Command, Query, SessionRequest, VoteCommand};
-pub use limits::{FlowLimits, RoomLimits};
+pub use limits::{FlowLimits, PrepLimits, RoomLimits};
 pub use state::{RoomError, RoomEvent, RoomState, StoredEvent};

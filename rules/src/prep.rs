@@ -25,15 +25,9 @@ use roundtable_protocol::{
 
 use crate::error::RoomError;
 use crate::event::RoomEvent;
+use crate::limits::PrepLimits;
 use crate::roster::Roster;
 use crate::text;
-
-/// Longest win, challenge or ask of a check-in, in characters.
-pub const CHECK_IN_FIELD_CHARS_MAX: usize = 500;
-/// Longest hot-seat problem statement, in characters.
-pub const HOT_SEAT_PROBLEM_CHARS_MAX: usize = 500;
-/// Most minutes a member may ask for in the hot seat.
-pub const HOT_SEAT_MINUTES_MAX: u32 = 60;
 
 /// A member's prep request.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +66,7 @@ pub struct Context<'a> {
     pub roster: Roster<'a>,
     /// The meeting is upcoming (not started yet) and prep has not been revealed.
     pub open: bool,
+    pub limits: &'a PrepLimits,
 }
 
 impl PrepState {
@@ -201,7 +196,7 @@ pub fn decide(
     let mine = ctx.prep.by_member.get(&by);
     match command {
         PrepCommand::SaveCheckIn { check_in } => {
-            let check_in = checked_check_in(check_in)?;
+            let check_in = checked_check_in(check_in, ctx.limits)?;
             if mine.and_then(|prep| prep.check_in.as_ref()) == Some(&check_in) {
                 return Ok(Vec::new());
             }
@@ -218,7 +213,7 @@ pub fn decide(
             Ok(events)
         }
         PrepCommand::RequestHotSeat { request } => {
-            let request = checked_hot_seat(request)?;
+            let request = checked_hot_seat(request, ctx.limits)?;
             let saved = mine.and_then(|prep| prep.hot_seat.as_ref());
             if saved.is_some_and(|saved| saved.request == request) {
                 return Ok(Vec::new());
@@ -245,15 +240,12 @@ pub fn decide(
     }
 }
 
-fn checked_check_in(check_in: &CheckIn) -> Result<CheckIn, RoomError> {
+fn checked_check_in(check_in: &CheckIn, limits: &PrepLimits) -> Result<CheckIn, RoomError> {
+    let max = limits.check_in_field_chars_max;
     let checked = CheckIn {
-        win: text::block("the win", &check_in.win, CHECK_IN_FIELD_CHARS_MAX)?,
-        challenge: text::block(
-            "the challenge",
-            &check_in.challenge,
-            CHECK_IN_FIELD_CHARS_MAX,
-        )?,
-        ask: text::block("the ask", &check_in.ask, CHECK_IN_FIELD_CHARS_MAX)?,
+        win: text::block("the win", &check_in.win, max)?,
+        challenge: text::block("the challenge", &check_in.challenge, max)?,
+        ask: text::block("the ask", &check_in.ask, max)?,
     };
     if checked.win.is_empty() && checked.challenge.is_empty() && checked.ask.is_empty() {
         return Err(RoomError::new(
@@ -264,16 +256,20 @@ fn checked_check_in(check_in: &CheckIn) -> Result<CheckIn, RoomError> {
     Ok(checked)
 }
 
-fn checked_hot_seat(request: &HotSeatRequest) -> Result<HotSeatRequest, RoomError> {
+fn checked_hot_seat(
+    request: &HotSeatRequest,
+    limits: &PrepLimits,
+) -> Result<HotSeatRequest, RoomError> {
     let problem = text::required_block(
         "the hot-seat problem",
         &request.problem,
-        HOT_SEAT_PROBLEM_CHARS_MAX,
+        limits.hot_seat_problem_chars_max,
     )?;
-    if !(1..=HOT_SEAT_MINUTES_MAX).contains(&request.minutes) {
+    let max = limits.hot_seat_minutes_max;
+    if !(1..=max).contains(&request.minutes) {
         return Err(RoomError::new(
             ErrorCode::Invalid,
-            format!("the minutes wanted must be 1 to {HOT_SEAT_MINUTES_MAX}"),
+            format!("the minutes wanted must be 1 to {max}"),
         ));
     }
     Ok(HotSeatRequest {

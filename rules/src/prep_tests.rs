@@ -11,7 +11,7 @@ use roundtable_protocol::{
 };
 
 use crate::command::Command;
-use crate::limits::RoomLimits;
+use crate::limits::{PrepLimits, RoomLimits};
 use crate::secret::{hash_secret, new_secret};
 use crate::state::{self, FreshMember, Group, RoomEvent, RoomState};
 
@@ -230,7 +230,7 @@ fn what_is_typed_is_checked_and_a_refusal_changes_nothing() {
         ask: String::new(),
     };
     assert_eq!(refused(empty), ErrorCode::Invalid);
-    let long = "x".repeat(super::CHECK_IN_FIELD_CHARS_MAX + 1);
+    let long = "x".repeat(PrepLimits::CHECK_IN_FIELD_CHARS_MAX + 1);
     assert_eq!(refused(check_in(&long)), ErrorCode::Invalid);
     let control = Request::SaveCheckIn {
         win: "a\u{202E}b".into(),
@@ -246,18 +246,18 @@ fn what_is_typed_is_checked_and_a_refusal_changes_nothing() {
         refused(hot_seat("p", HotSeatPriority::A, 0)),
         ErrorCode::Invalid
     );
-    let too_long = super::HOT_SEAT_MINUTES_MAX + 1;
+    let too_long = PrepLimits::HOT_SEAT_MINUTES_MAX + 1;
     assert_eq!(
         refused(hot_seat("p", HotSeatPriority::A, too_long)),
         ErrorCode::Invalid
     );
-    let long_problem = "p".repeat(super::HOT_SEAT_PROBLEM_CHARS_MAX + 1);
+    let long_problem = "p".repeat(PrepLimits::HOT_SEAT_PROBLEM_CHARS_MAX + 1);
     assert_eq!(
         refused(hot_seat(&long_problem, HotSeatPriority::A, 5)),
         ErrorCode::Invalid
     );
     // The edges are accepted.
-    let edge = "y".repeat(super::CHECK_IN_FIELD_CHARS_MAX);
+    let edge = "y".repeat(PrepLimits::CHECK_IN_FIELD_CHARS_MAX);
     assert!(decide(&state, ids[1], &check_in(&edge), &RoomLimits::default(), 1).is_err());
     let edge_win = Request::SaveCheckIn {
         win: edge,

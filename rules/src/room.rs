@@ -11,7 +11,7 @@ use crate::activity::Activity;
 use crate::commitments::{self, CommitmentBoard};
 use crate::flow::FlowState;
 use crate::practices::{self, Library};
-use crate::prep::{self, PrepState};
+use crate::prep::PrepState;
 use crate::roleplay::{self, RolePlayState};
 use crate::roster::{Meeting, Member, Roster};
 use crate::secret::SecretHash;
@@ -136,17 +136,6 @@ impl<'a> From<&'a RoomState> for practices::Context<'a> {
             library: &state.practices,
             roster: state.roster(),
             meeting: &state.meeting,
-        }
-    }
-}
-
-/// What the prep rules see of the room.
-impl<'a> From<&'a RoomState> for prep::Context<'a> {
-    fn from(state: &'a RoomState) -> Self {
-        prep::Context {
-            prep: &state.prep,
-            roster: state.roster(),
-            open: state.prep_open(),
         }
     }
 }

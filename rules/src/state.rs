@@ -365,7 +365,15 @@ pub fn decide(
             let events = activity::decide(&state.activity, by, role, command)?;
             Ok(withhold_benchmarks_before_start(state, events))
         }
-        Change::Prep(command) => prep::decide(state.into(), by, command, now_ms),
+        Change::Prep(command) => {
+            let context = prep::Context {
+                prep: &state.prep,
+                roster: state.roster(),
+                open: state.prep_open(),
+                limits: &limits.prep,
+            };
+            prep::decide(context, by, command, now_ms)
+        }
         Change::Practices(command) => practices::decide(state.into(), by, command, now_ms),
         Change::Votes(command) => {
             flow::decide(flow, |ctx| flow::votes::decide(ctx, command)).map(room_events)
@@ -488,10 +496,15 @@ fn withhold_benchmarks_before_start(
 ) -> Vec<RoomEvent> {
     if state.prep_open() {
         for event in &mut events {
-            if let RoomEvent::NumbersSubmitted { view, .. } | RoomEvent::MetricsSet { view, .. } =
-                event
-            {
-                *view = state.activity.view_before_start();
+            match event {
+                RoomEvent::NumbersSubmitted { view, .. } => {
+                    *view = state.activity.view_before_start();
+                }
+                // New metrics (or the same, after a removal): the view of those.
+                RoomEvent::MetricsSet { metrics, view } => {
+                    *view = activity::Activity::view_of_metrics(metrics.clone());
+                }
+                _ => {}
             }
         }
     }
@@ -506,7 +519,7 @@ fn recount_prep_after_removals(state: &RoomState, mut events: Vec<RoomEvent>) ->
             matches!(event, RoomEvent::MemberRemoved { member_id } if state.prep.has_prepared(*member_id))
         })
         .count() as u32;
-    if removed_prepared > 0 && !state.prep.revealed {
+    if removed_prepared > 0 {
         events.push(RoomEvent::PreparedCountChanged {
             prepared: state.prep.prepared() - removed_prepared,
         });

@@ -38,6 +38,13 @@ export const prepFeature = {
       if (event.hot_seat) own.mine.hot_seat = event.hot_seat;
       else delete own.mine.hot_seat;
     },
+    // A member who leaves takes their prep with them (the count comes in its own event).
+    member_removed(own, event) {
+      forget(own, event.member_id);
+    },
+    member_erased(own, event) {
+      forget(own, event.member_id);
+    },
     prepared_count_changed(own, event) {
       own.prepared = event.prepared;
     },
@@ -52,6 +59,15 @@ export const prepFeature = {
     },
   },
 };
+
+/**
+ * @param {PrepState} own
+ * @param {MemberId} memberId
+ */
+function forget(own, memberId) {
+  own.check_ins = (own.check_ins ?? []).filter((entry) => entry.member_id !== memberId);
+  own.hot_seat = (own.hot_seat ?? []).filter((entry) => entry.member_id !== memberId);
+}
 
 /**
  * @param {import('../../store.js').RoomState | null} state
