@@ -226,9 +226,14 @@ export function mountRoom(root, { store, connection, groupId }) {
     } else if (!chosen && selected !== stage) {
       select(stage);
     }
+    const prepOpen = !!/** @type {any} */ (state.features.prep)?.open;
+    // The meeting started while someone was preparing: they go to the stage with everyone.
+    if (!prepOpen && selected === 'prep') select(stage);
     for (const button of tabButtons) {
       // The summary is there once the meeting has ended.
       if (button.dataset.view === 'summary') button.hidden = stage !== 'summary';
+      // Prep is there while the meeting is upcoming (features/prep).
+      if (button.dataset.view === 'prep') button.hidden = !prepOpen;
       const now = button.dataset.view === stage;
       button.classList.toggle('is-stage', now);
       /** @type {HTMLElement} */ (button.querySelector('.tab-now')).hidden = !now;
