@@ -105,12 +105,59 @@ pub async fn create_group(port: u16, name: &str) -> Result<GroupPlan> {
     }
     let created: CreateGroupResponse =
         serde_json::from_str(&response).context("parsing the create-group answer")?;
-    Ok(GroupPlan {
+    let plan = GroupPlan {
         group_id: created.group_id.to_string(),
         meeting_id: created.meeting_id.to_string(),
         invite_secret: fragment_secret(&created.invite_url, "invite")?,
         facilitator_secret: fragment_secret(&created.facilitator_url, "facilitator")?,
-    })
+    };
+    tokio::time::timeout(STEP_TIMEOUT, start_meeting(port, &plan))
+        .await
+        .context("starting the meeting timed out")??;
+    Ok(plan)
+}
+
+/// A new group's first meeting is upcoming, and hands need a live one: a facilitator joins
+/// and starts it, then leaves (one extra member of the group, offline).
+async fn start_meeting(port: u16, group: &GroupPlan) -> Result<()> {
+    const START_REQUEST_ID: u64 = 2;
+    let mut ws = connect(port).await?;
+    let join = Request::Join {
+        group_id: serde_json::from_value(serde_json::json!(group.group_id))?,
+        credential: Credential::Facilitator {
+            secret: group.facilitator_secret.clone(),
+            display_name: "Load facilitator".into(),
+            member_token: None,
+        },
+        resume: None,
+    };
+    ws.send(Message::text(
+        ClientFrame::new(JOIN_REQUEST_ID, join).to_json(),
+    ))
+    .await?;
+    ws.send(Message::text(
+        ClientFrame::new(START_REQUEST_ID, Request::StartMeeting).to_json(),
+    ))
+    .await?;
+    // Bounded by the caller's timeout and by this many frames.
+    for _ in 0..1_000 {
+        let text = next_text(&mut ws).await?;
+        let parsed: RtFrame<'_> =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", text.as_str()))?;
+        match parsed.ty {
+            "ack" if parsed.id == Some(START_REQUEST_ID) => {
+                ws.close(None).await.ok();
+                return Ok(());
+            }
+            "error" => bail!("starting the meeting refused: {}", text.as_str()),
+            "closing" => bail!(
+                "server closed while starting the meeting: {}",
+                text.as_str()
+            ),
+            _ => {}
+        }
+    }
+    bail!("starting the meeting never finished")
 }
 
 /// The secret in `...#<key>=<secret>`.

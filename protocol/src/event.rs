@@ -72,8 +72,9 @@ pub enum Event {
         practice_id: PracticeId,
         comment: PracticeComment,
     },
-    /// The facilitator ended this meeting and started the next; a snapshot of the new meeting
-    /// follows. This is the last event of the ended meeting.
+    /// The facilitator ended this meeting and started the next, live at once: what ending a
+    /// meeting did before meetings had phases, and the last event of such older meetings' logs.
+    /// Ending a meeting now sends `next_meeting_opened`.
     NextMeetingStarted {
         meeting: MeetingInfo,
     },

@@ -25,6 +25,7 @@ async fn sigkill_mid_meeting_loses_no_acknowledged_action() {
     let group = create_group(addr, "Crash-proof peers").await;
     let mut facilitator = TestClient::connect(addr).await;
     facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
     let mut ann = TestClient::connect(addr).await;
     ann.join_as_member(&group, "Ann").await;
     let ann_resume_early = ann.resume_point();

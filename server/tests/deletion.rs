@@ -247,6 +247,7 @@ async fn room(server: &TestServer) -> Room {
     let group = create_group(server.addr, GROUP_NAME).await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, ANN).await;
     let mut bob = TestClient::connect(server.addr).await;
@@ -272,6 +273,7 @@ async fn room(server: &TestServer) -> Room {
         .await;
         if meeting == 1 {
             fran.ok(Request::StartNextMeeting).await;
+            fran.start_meeting().await;
         }
     }
     Room {
@@ -303,6 +305,7 @@ async fn a_facilitator_deletes_the_group_and_nothing_of_it_is_left(backend: Back
     let kept = create_group(server.addr, "Kept Group").await;
     let mut keeper = TestClient::connect(server.addr).await;
     keeper.join_as_facilitator(&kept, "Keeper").await;
+    keeper.start_meeting().await;
     let Room {
         group,
         mut fran,

@@ -250,6 +250,10 @@ impl Room {
         let Ok(command) = Command::try_from(frame.request) else {
             return false; // join and ping are the connection's
         };
+        // As the room actor: what the meeting's phase does not allow is refused first.
+        if roundtable_rules::state::admit(&self.state, &command).is_err() {
+            return false;
+        }
         let before = self.state.clone();
         let decided = match &command {
             Command::Change(change) => decide(&self.state, by, change, &self.limits, self.now_ms),
@@ -285,6 +289,7 @@ impl Room {
                 }
             }
             Command::StartNextMeeting => decide_next_meeting(&self.state, by, MeetingId::random()),
+            Command::StartMeeting => roundtable_rules::state::decide_start_meeting(&self.state, by),
             Command::Access(command) => self.access(by, *command),
             Command::React(reaction) => {
                 let reaction: Reaction = *reaction;

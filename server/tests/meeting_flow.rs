@@ -77,6 +77,7 @@ async fn only_the_facilitator_runs_the_agenda_and_the_clock_and_proposals_need_a
     let group = create_group(server.addr, "Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     let snapshot = fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     // The first meeting starts from the default template.
     assert_eq!(snapshot.flow.agenda.len(), 7);
     assert_eq!(snapshot.flow.agenda[0].kind, AgendaItemKind::Round);
@@ -179,6 +180,7 @@ async fn two_clients_see_the_same_timer_and_time_up_arrives_without_anyone_actin
     let group = create_group(server.addr, "Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let (fran_id, ann_id) = (fran.member_id.unwrap(), ann.member_id.unwrap());
@@ -284,6 +286,7 @@ async fn a_restart_mid_round_keeps_the_deadline_and_time_up_still_arrives() {
     let group = create_group(server.addr, "Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
@@ -367,6 +370,7 @@ async fn the_speaker_queue_and_a_problem_run_over_websocket() {
     let group = create_group(server.addr, "Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let mut bob = TestClient::connect(server.addr).await;
@@ -524,6 +528,7 @@ async fn the_next_meeting_starts_from_the_template_with_unfinished_items_carried
     let group = create_group(server.addr, "Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     fran.ok(Request::AddAgendaItem {
         item: draft("Pipeline review"),
         position: None,

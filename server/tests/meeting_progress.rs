@@ -28,6 +28,7 @@ async fn next_back_and_end_meeting_run_the_meeting_for_everyone_and_survive_a_re
     let group = create_group(server.addr, "Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
 
@@ -145,6 +146,10 @@ async fn next_back_and_end_meeting_run_the_meeting_for_everyone_and_survive_a_re
         vec![(2, None), (1, Some(ended.at_ms))],
         "the first meeting ended when End meeting said, not when the next one started"
     );
+    // The next meeting runs once it is started.
+    fran.fails(Request::NextAgendaItem, ErrorCode::MeetingNotLive)
+        .await;
+    fran.start_meeting().await;
     fran.ok(Request::NextAgendaItem).await;
     server.stop().await;
 }

@@ -31,6 +31,7 @@ async fn commit(client: &mut TestClient, text: &str) -> u32 {
 /// arrives before the ack of the request.
 async fn next_meeting(fran: &mut TestClient, others: &mut [&mut TestClient], number: u32) {
     fran.ok(Request::StartNextMeeting).await;
+    fran.start_meeting().await;
     assert!(fran.received.iter().any(
         |message| matches!(message, ServerMessage::Snapshot(s) if s.meeting.number == number)
     ));
@@ -51,6 +52,7 @@ async fn meetings_follow_each_other_and_close_the_loop() {
     let group = create_group(server.addr, "Series peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let mut bob = TestClient::connect(server.addr).await;
@@ -89,9 +91,9 @@ async fn meetings_follow_each_other_and_close_the_loop() {
 
     fran.ok(Request::StartNextMeeting).await;
     let switch = ann
-        .event_where(|f| matches!(f.event, Event::NextMeetingStarted { .. }))
+        .event_where(|f| matches!(f.event, Event::NextMeetingOpened { .. }))
         .await;
-    let Event::NextMeetingStarted { meeting } = switch.event else {
+    let Event::NextMeetingOpened { meeting } = switch.event else {
         unreachable!()
     };
     assert_eq!(meeting.number, 2);
@@ -116,6 +118,11 @@ async fn meetings_follow_each_other_and_close_the_loop() {
         .expect("rejoin")
         .expect("a resume point in an ended meeting gets a snapshot");
     assert_eq!(snapshot.meeting.number, 2);
+    assert_eq!(
+        snapshot.meeting.phase,
+        roundtable_protocol::MeetingPhase::Upcoming
+    );
+    fran.start_meeting().await;
 
     // Meeting 2: the report-back round walks through the members in turn under the timer;
     // each marks the commitments that were due while it is their turn.

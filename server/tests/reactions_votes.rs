@@ -40,6 +40,7 @@ async fn reactions_reach_everyone_at_once_are_rate_limited_and_never_replayed() 
     let group = create_group(server.addr, "Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let mut bob = TestClient::connect(server.addr).await;
@@ -124,6 +125,7 @@ async fn dot_votes_are_counted_for_everyone_told_to_the_voter_alone_and_survive_
     let group = create_group(server.addr, "Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let mut bob = TestClient::connect(server.addr).await;

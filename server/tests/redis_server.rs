@@ -119,6 +119,7 @@ async fn sigkill_with_redis_loses_no_acknowledged_action_and_clients_resume_exac
     let group = create_group(addr, "Crash-proof peers on Redis").await;
     let mut facilitator = TestClient::connect(addr).await;
     let start = facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
     let mut ann = TestClient::connect(addr).await;
     ann.join_as_member(&group, "Ann").await;
     let mut bob = TestClient::connect(addr).await;
@@ -317,6 +318,7 @@ async fn redis_outage_gives_typed_errors_and_the_server_recovers_by_itself() {
     let idle_group = create_group(server.addr, "Not loaded yet").await;
     let mut facilitator = TestClient::connect(server.addr).await;
     facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
@@ -468,6 +470,7 @@ async fn two_processes_on_one_redis_never_both_run_a_meeting() {
     let group = create_group(first_addr, "Shared peers").await;
     let mut facilitator = TestClient::connect(first_addr).await;
     facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
     facilitator
         .ok(Request::RenameGroup {
             name: "Run by the first".into(),
@@ -564,6 +567,7 @@ async fn a_room_whose_log_moved_on_without_it_closes_and_clients_resume_from_the
     let group = create_group(server.addr, "Double writer").await;
     let mut facilitator = TestClient::connect(server.addr).await;
     facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
     let resume = facilitator.resume_point();
 
     // Another writer that ignored the lease appends the next event behind the room's back.

@@ -522,6 +522,7 @@ async fn full_role_play(server: TestServer, probe: StoreProbe) {
     let group = create_group(server.addr, "Anonymity Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran Facilitator").await;
+    fran.start_meeting().await;
     let mut ann = join_member(&server, &group, "Ann Seller").await;
     let mut bob = join_member(&server, &group, "Bob Buyer").await;
     let mut cleo = join_member(&server, &group, "Cleo Quill").await;
@@ -1089,6 +1090,7 @@ async fn submissions_survive_a_restart_and_scoring_stays_open() {
     let group = create_group(server.addr, "Restart Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let ann = join_member(&server, &group, "Ann").await;
     let mut cleo = join_member(&server, &group, "Cleo").await;
     let mut dan = join_member(&server, &group, "Dan").await;
@@ -1178,6 +1180,7 @@ async fn the_facilitator_saves_an_edited_rubric_as_a_group_template() {
     let group = create_group(server.addr, "Template Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     let snapshot = fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let mut ann = join_member(&server, &group, "Ann").await;
     let mut edited = snapshot.role_play.templates[0].rubric.clone();
     edited.name = "Our discovery call".into();
@@ -1245,6 +1248,7 @@ async fn the_buyer_brief_reaches_only_the_buyer_in_replays_from_the_log() {
     let group = create_group(server.addr, "Replay Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let ann = join_member(&server, &group, "Ann").await;
     let bob = join_member(&server, &group, "Bob").await;
     let cleo = join_member(&server, &group, "Cleo").await;
@@ -1334,6 +1338,7 @@ async fn a_scorer_who_reloads_is_told_they_submitted_and_nobody_else_is() {
     let group = create_group(server.addr, "Reload Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let ann = join_member(&server, &group, "Ann").await;
     let cleo = join_member(&server, &group, "Cleo").await;
     let dan = join_member(&server, &group, "Dan").await;
@@ -1440,6 +1445,7 @@ async fn a_scorer_who_reloads_is_told_they_submitted_and_nobody_else_is() {
 
     // Once scoring closes, nobody is linked to a submission any more, not even for themselves.
     let (_, mut fran, _) = live.remove(0);
+    fran.start_meeting().await;
     fran.ok(role_play(RolePlayRequest::CloseScoring { role_play_id }))
         .await;
     let (_, cleo, _) = live
@@ -1475,6 +1481,7 @@ async fn a_scorers_other_pages_are_told_they_submitted_and_nobody_elses_are_even
     let group = create_group(server.addr, "Two Tabs Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let ann = join_member(&server, &group, "Ann").await;
     let mut cleo = join_member(&server, &group, "Cleo").await;
     let mut dan = join_member(&server, &group, "Dan").await;

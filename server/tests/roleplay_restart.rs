@@ -41,6 +41,7 @@ async fn a_scorer_who_submits_again_after_a_restart_is_counted_once() {
     let group = create_group(addr, "Restart Peers").await;
     let mut fran = TestClient::connect(addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let mut people = Vec::new();
     for name in ["Ann", "Bob", "Cleo", "Dee"] {
         let mut client = TestClient::connect(addr).await;

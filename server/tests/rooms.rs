@@ -93,6 +93,7 @@ async fn members_cannot_do_facilitator_actions_and_bad_credentials_are_refused()
     let group = create_group(server.addr, "Peers").await;
     let mut facilitator = TestClient::connect(server.addr).await;
     facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
@@ -283,6 +284,7 @@ async fn bad_input_gets_typed_errors_and_hurts_no_one_else() {
     let group = create_group(server.addr, "Peers").await;
     let mut facilitator = TestClient::connect(server.addr).await;
     facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
     let mut mallory = TestClient::connect(server.addr).await;
     mallory.join_as_member(&group, "Mallory").await;
     let mallory_id = mallory.member_id.unwrap();
@@ -458,6 +460,7 @@ async fn a_dropped_client_resumes_with_exactly_the_missed_events() {
     let group = create_group(server.addr, "Peers").await;
     let mut facilitator = TestClient::connect(server.addr).await;
     facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let mut bob = TestClient::connect(server.addr).await;
@@ -542,6 +545,7 @@ async fn a_gap_older_than_the_kept_events_gets_a_fresh_snapshot() {
     let group = create_group(server.addr, "Peers").await;
     let mut facilitator = TestClient::connect(server.addr).await;
     facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let resume = ann.resume_point();
@@ -594,6 +598,7 @@ async fn a_graceful_restart_keeps_everything_and_clients_resume() {
     let group = create_group(server.addr, "Peers").await;
     let mut facilitator = TestClient::connect(server.addr).await;
     facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     facilitator
@@ -874,6 +879,7 @@ async fn websocket_pings_are_answered_between_whole_frames_while_events_stream()
     let group = create_group(server.addr, "Peers").await;
     let mut facilitator = TestClient::connect(server.addr).await;
     facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
     let mut member = TestClient::connect(server.addr).await;
     member.join_as_member(&group, "Bob").await;
     let from_seq = member.last_seq;
@@ -942,6 +948,7 @@ async fn a_burst_of_requests_is_rate_limited_but_never_closes_the_connection() {
     let group = create_group(server.addr, "Peers").await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_facilitator(&group, "Ann").await;
+    ann.start_meeting().await;
     // Twenty raise/lower requests at once: the bucket holds four; the rest are rate limited,
     // many more than the three bad frames in a row that close a connection.
     for index in 0..20u64 {

@@ -19,6 +19,7 @@ async fn an_offline_speaker_stays_in_the_order_is_skipped_and_put_back() {
     let group = create_group(server.addr, "Peers").await;
     let mut fran = TestClient::connect(server.addr).await;
     fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let mut bob = TestClient::connect(server.addr).await;

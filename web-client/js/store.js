@@ -51,7 +51,7 @@
 
 /**
  * The event kinds the core store handles itself; every other kind belongs to a feature module.
- * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'time_zone_set' | 'call_link_set' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered' | 'link_rotated' | 'member_erased'} CoreKind
+ * @typedef {'member_added' | 'presence_changed' | 'group_renamed' | 'time_zone_set' | 'call_link_set' | 'member_removed' | 'role_changed' | 'hand_raised' | 'hand_lowered' | 'link_rotated' | 'member_erased' | 'meeting_started'} CoreKind
  */
 
 /** @type {{ [K in CoreKind]: (state: RoomState, event: Extract<RoomEvent, { kind: K }>) => void }} */
@@ -97,6 +97,10 @@ const CORE_EVENTS = {
   member_erased(state, event) {
     state.members = state.members.filter((member) => member.member_id !== event.member_id);
     state.hands = state.hands.filter((id) => id !== event.member_id);
+  },
+  // A facilitator started the upcoming meeting: it is live from now.
+  meeting_started(state, event) {
+    state.meeting = { ...state.meeting, phase: 'live', started_at_ms: event.started_at_ms };
   },
 };
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, SCREENSHOT_DIR, PHONE, join, everyoneSees, showView } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, SCREENSHOT_DIR, PHONE, join, everyoneSees, showView, startMeeting } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('./support/browser.mjs').Person} Person */
@@ -81,6 +81,8 @@ test('commitments, benchmarks and practices live across two meetings, with the r
     const bob = await join(browser, created.invite_url, 'Bob', PHONE, 'Join');
     const cleo = await join(browser, created.invite_url, 'Cleo', { ...DESKTOP, colorScheme: 'dark' }, 'Join');
     const everyone = [fran, ann, bob, cleo];
+    // A new group's first meeting is upcoming: the facilitator starts it from the lobby.
+    await startMeeting(fran, everyone);
     const othersThanBob = [fran, ann, cleo];
 
     // --- Commitments, added and updated live. ----------------------------------------------
@@ -261,8 +263,10 @@ test('commitments, benchmarks and practices live across two meetings, with the r
     await fran.page.locator('#start-next-meeting').click();
     await fran.page.getByRole('dialog').waitFor();
     await screenshot(fran.page, 'next-meeting-confirmation');
-    await fran.page.getByRole('dialog').getByRole('button', { name: 'Start next meeting' }).click();
+    await fran.page.getByRole('dialog').getByRole('button', { name: 'End meeting' }).click();
     await everyoneSees(everyone, 'meeting 2', () => document.getElementById('meeting-line')?.textContent?.startsWith('Meeting 2'));
+    // Meeting 2 is upcoming until the facilitator starts it from its lobby.
+    await startMeeting(fran, everyone);
     await everyoneSees(everyone, 'the three open commitments carried over and due now', () =>
       [...document.querySelectorAll('#commitment-board .commitment.status-open.due-now')].map((item) => item.querySelector('.commitment-text')?.textContent).sort().join('|')
       === 'Book two demos|Call the three stalled leads|Send five proposals');

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, collectPageErrors, showView } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, collectPageErrors, showView, startMeeting } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {{ name: string, page: Page }} Person */
@@ -85,6 +85,8 @@ test('a round under the shared timer, pause, +1 min, next, a proposal accepted, 
     const ann = await join('Ann');
     const bob = await join('Bob');
     const everyone = [fran, ann, bob];
+    // A new group's first meeting is upcoming: the facilitator starts it from the lobby.
+    await startMeeting(fran, everyone);
     for (const { name, page } of everyone) {
       await waitUntil(page, `${name} sees three people online`,
         () => document.querySelectorAll('#people-list .presence.online').length === 3);
@@ -139,6 +141,9 @@ test('a round under the shared timer, pause, +1 min, next, a proposal accepted, 
     await showView(fran.page, 'timer');
     await fran.page.locator('#timer-extend').click();
     await waitUntil(ann.page, 'Ann sees a minute more',
+      (before) => Number(document.getElementById('timer-display')?.getAttribute('data-remaining-ms')) > before + 30_000, paused2.remaining);
+    // Bob's page draws the same event in its own time: wait for it there too before reading.
+    await waitUntil(bob.page, 'Bob sees a minute more',
       (before) => Number(document.getElementById('timer-display')?.getAttribute('data-remaining-ms')) > before + 30_000, paused2.remaining);
     const extended = await readTimer(bob.page);
     assert.ok(Math.abs(extended.remaining - paused2.remaining - 60_000) < 1000,

@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, join, everyoneSees, showView } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, join, everyoneSees, showView, startMeeting } from './support/browser.mjs';
 
 const AGREEMENT_MS = 50;
 const MINUTE_MS = 60 * 1000;
@@ -127,6 +127,7 @@ test('the big timer shows the same remaining time on pages whose clocks are off 
     }
     // The burst of pings after joining has been answered on every page.
     await people[people.length - 1].page.waitForTimeout(1200);
+    await startMeeting(people[0], people);
 
     await showView(people[0].page, 'timer');
     await people[0].page.locator('#timer-start').click();

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, PHONE, join, everyoneSees, SCREENSHOT_DIR, showView } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, PHONE, join, everyoneSees, SCREENSHOT_DIR, showView, startMeeting } from './support/browser.mjs';
 import { checkAccessibility } from './support/stage.mjs';
 
 import { formatDuration, moved } from '../js/features/flow/round.js';
@@ -140,6 +140,8 @@ test('the facilitator edits, moves and removes agenda items and saves the templa
     const ann = await join(browser, links.invite_url, 'Ann', DESKTOP, 'Join');
     const bob = await join(browser, links.invite_url, 'Bob', PHONE, 'Join');
     const everyone = [fran, ann, bob];
+    // A new group's first meeting is upcoming: the facilitator starts it from the lobby.
+    await startMeeting(fran, everyone);
     const start = ['Check-in round', 'Report back', 'Bring a problem', 'Role play', 'Benchmarks', 'Best practices', 'New commitments'];
     await everyoneSeesAgenda(everyone, start);
     await showView(ann.page, 'agenda');
@@ -275,6 +277,8 @@ test('the facilitator plans, moves and shuffles the speaking order; members see 
     const bob = await join(browser, links.invite_url, 'Bob', DESKTOP, 'Join');
     const cy = await join(browser, links.invite_url, 'Cy', PHONE, 'Join');
     const everyone = [fran, ann, bob, cy];
+    // A new group's first meeting is upcoming: the facilitator starts it from the lobby.
+    await startMeeting(fran, everyone);
     await everyoneSees(everyone, 'four people online', () => document.querySelectorAll('#people-list .presence.online').length === 4);
 
     // --- The tone is off by default; Ann turns it on and it stays on after a reload. -------
@@ -411,6 +415,7 @@ test('a round keeps its order: ending it keeps the plan, an offline speaker stay
     const ann = await join(browser, links.invite_url, 'Ann', DESKTOP, 'Join');
     const bob = await join(browser, links.invite_url, 'Bob', DESKTOP, 'Join');
     const watchers = [fran, ann];
+    await startMeeting(fran, [fran, ann, bob]);
 
     // Fran plans Bob before Ann, runs the round and ends it: the plan is still Bob before Ann.
     await showView(fran.page, 'timer');
@@ -486,6 +491,8 @@ test('bring a problem: the phases for everyone, suggestions from members, the pr
     const bob = await join(browser, links.invite_url, 'Bob', PHONE, 'Join');
     const cy = await join(browser, links.invite_url, 'Cy', { ...DESKTOP, colorScheme: 'dark' }, 'Join');
     const everyone = [fran, ann, bob, cy];
+    // A new group's first meeting is upcoming: the facilitator starts it from the lobby.
+    await startMeeting(fran, everyone);
     await everyoneSees(everyone, 'four people online', () => document.querySelectorAll('#people-list .presence.online').length === 4);
     await everyoneSees(everyone, 'no problem box while no problem is current', () => document.getElementById('problem-box')?.hidden === true);
 

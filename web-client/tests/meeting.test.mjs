@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, collectPageErrors, PHONE, showView } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, collectPageErrors, PHONE, showView, startMeeting } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('playwright-core').Browser} Browser */
@@ -117,6 +117,8 @@ test('a facilitator and three members run a meeting through links, a reload, an 
     const bob = await joinThroughInvite(browser, inviteLink, 'Bob', PHONE, 'join-invite-phone');
     const cleo = await joinThroughInvite(browser, inviteLink, 'Cleo', { ...DESKTOP, colorScheme: 'dark' });
     const everyone = [fran, ann, bob, cleo];
+    // A new group's first meeting is upcoming: the facilitator starts it from the lobby.
+    await startMeeting(fran, everyone);
     for (const person of [ann, bob, cleo]) pageErrors.push(...collectPageErrors(person.page, person.name));
     await everyoneSeesPeopleOnline(everyone, 4);
     await everyoneSeesGroupName(everyone, 'Friday Sales Peers');

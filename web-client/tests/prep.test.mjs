@@ -3,7 +3,7 @@
 // while his phone is offline (the browser's network emulation), closes the page, and his prep
 // is sent once when he opens the room again online; Cleo (phone) does not prepare. Until the
 // start, the facilitator (laptop) sees only "2 of 4 prepared" and receives nobody's prep in any
-// frame. Then the facilitator starts the meeting: the round shows each speaker's check-in on
+// frame; the lobby says how many prepared. Then the facilitator starts the meeting from the lobby: the round shows each speaker's check-in on
 // their turn, the problem item lists the hot-seat requests ranked (Bob's A before Ann's B) and
 // picking one makes Bob the presenter, and the benchmarks hold the numbers from prep. Every
 // screen passes axe-core, fits its width and is photographed (target/screenshots/prep-*.png).
@@ -56,35 +56,6 @@ async function tabTo(page, selector, max = 30) {
     await page.keyboard.press('Tab');
   }
   throw new Error(`${selector} not reached with Tab`);
-}
-
-/**
- * The facilitator starts the upcoming meeting: the `start_meeting` request, sent from her page
- * over a second connection with her member token, as her second device would.
- * @param {Page} page
- */
-async function startMeeting(page) {
-  const answer = await page.evaluate(async () => {
-    const groupId = location.pathname.split('/').pop() ?? '';
-    const memory = JSON.parse(localStorage.getItem(`roundtable:group:${groupId}`) ?? '{}');
-    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-    return new Promise((resolve) => {
-      socket.onmessage = (message) => {
-        const data = JSON.parse(message.data);
-        if (data.type === 'hello') {
-          socket.send(JSON.stringify({ v: 1, id: 1, type: 'join', group_id: groupId, credential: { kind: 'member_token', token: memory.member_token } }));
-        } else if (data.type === 'ack' && data.id === 1) {
-          socket.send(JSON.stringify({ v: 1, id: 2, type: 'start_meeting' }));
-        } else if ((data.type === 'ack' || data.type === 'error') && data.id === 2) {
-          socket.close();
-          resolve(data.type);
-        } else if (data.type === 'error') {
-          resolve(JSON.stringify(data));
-        }
-      };
-    });
-  });
-  assert.equal(answer, 'ack', `start_meeting: ${answer}`);
 }
 
 test('members prepare on phones, one offline, and the meeting uses their prep', { timeout: 300_000 }, async () => {
@@ -194,7 +165,9 @@ test('members prepare on phones, one offline, and the meeting uses their prep', 
 
     // --- the start ------------------------------------------------------------------------------
     const everyone = [fran, ann, { name: 'Bob', page: bobPage }, cleo];
-    await startMeeting(fran.page);
+    await waitUntil(fran.page, 'the count in the lobby', () => document.getElementById('lobby-prepared')?.textContent === '2 of 4 prepared');
+    await showView(fran.page, 'lobby');
+    await fran.page.locator('#lobby-start').click();
     await everyoneSees(everyone, 'the prep revealed', () => /** @type {any} */ (window.roundtable.state()?.features.prep)?.check_ins?.length === 2);
     await everyoneSees(everyone, 'the prep numbers in the benchmarks', () => {
       const view = /** @type {any} */ (window.roundtable.state()?.features.benchmarks)?.view;

@@ -411,3 +411,51 @@ test('reactions that come together are announced in one short line', async () =>
     { reaction: 'applause', name: 'Ann' }, { reaction: 'applause', name: 'Dee' },
   ]), 'Reactions: applause from Ann, Bob and Dee; laugh from Cy.');
 });
+
+test('an upcoming meeting: the lobby is the stage, the views that run a meeting are hidden, and meeting_started makes it live', async () => {
+  const { stageView, viewShown } = await import('../js/features/meeting/model.js');
+  const { lobbyModel } = await import('../js/features/meeting/lobby.js');
+  const current = { item_id: 1, title: 'Check-in', kind: 'round', time_box_ms: 600_000, status: 'current', origin: 'template' };
+  const members = [
+    { member_id: fran, display_name: 'Fran', role: 'facilitator', online: true },
+    { member_id: ann, display_name: 'Ann', role: 'member', online: false },
+    { member_id: bob, display_name: 'Bob', role: 'member', online: false },
+    { member_id: 'o', display_name: 'Olive', role: 'observer', online: true },
+  ];
+  let state = roomFromSnapshot(snapshot({
+    meeting: { meeting_id: 'm', number: 3, started_at_ms: 1000, phase: 'upcoming' },
+    members,
+    flow: { agenda: [current], proposals: [], agenda_template: [], talk_times: [], round: null, timer: null, floor: null },
+  }), FEATURES);
+  assert.equal(stageView(state), 'lobby', 'the lobby, not the current item');
+  assert.deepEqual(['lobby', 'timer', 'roleplay', 'agenda', 'summary', 'commitments', 'benchmarks', 'people'].map((view) => viewShown(view, state)),
+    [true, false, false, false, false, true, true, true]);
+  const lobby = lobbyModel(state, ann);
+  assert.deepEqual(lobby, {
+    groupName: 'Peers',
+    number: 3,
+    here: [
+      { memberId: fran, name: 'Fran', you: false, facilitator: true },
+      { memberId: 'o', name: 'Olive', you: false, facilitator: false },
+    ],
+    // Observers are here but not counted among those the meeting waits for.
+    total: 3,
+    present: 1,
+    fewHere: true,
+  });
+  state = play(state, [{ kind: 'presence_changed', member_id: ann, online: true, reason: 'joined' }]);
+  assert.equal(lobbyModel(state, ann)?.fewHere, false, 'two of three is half or more: no confirmation');
+  assert.equal(lobbyModel(state, ann)?.here.find((person) => person.memberId === ann)?.you, true);
+
+  const before = state;
+  state = play(state, [{ kind: 'meeting_started', started_at_ms: 5000 }]);
+  assert.equal(before.meeting.phase, 'upcoming', 'the state before is unchanged');
+  assert.deepEqual(state.meeting, { meeting_id: 'm', number: 3, started_at_ms: 5000, phase: 'live' });
+  assert.equal(stageView(state), 'timer', 'once live the stage is the current item');
+  assert.equal(lobbyModel(state, ann), null);
+  assert.deepEqual(['lobby', 'timer', 'agenda', 'summary'].map((view) => viewShown(view, state)), [false, true, true, false]);
+  // A meeting from a server before phases (no `phase`) is a running one.
+  const old = roomFromSnapshot(snapshot({ flow: { agenda: [current], proposals: [], agenda_template: [], talk_times: [] } }), FEATURES);
+  assert.equal(stageView(old), 'timer');
+  assert.equal(lobbyModel(old, ann), null);
+});

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, waitUntil, SCREENSHOT_DIR, PHONE, join, everyoneSees, showView } from './support/browser.mjs';
+import { launchBrowser, waitUntil, SCREENSHOT_DIR, PHONE, join, everyoneSees, showView, startMeeting } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -75,6 +75,8 @@ test('rubric editing with clear errors, group templates for every facilitator, a
     const cal = await join(browser, created.invite_url, 'Cal', DESKTOP, 'Join');
     const pia = await join(browser, created.invite_url, 'Pia', PHONE, 'Join');
     const everyone = [fran, gus, sam, cal, pia];
+    // A new group's first meeting is upcoming: the facilitator starts it from the lobby.
+    await startMeeting(fran, everyone);
     const page = fran.page;
 
     // Load a built-in template and open the editor.

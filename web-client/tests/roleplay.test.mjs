@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, screenshot, waitUntil, SCREENSHOT_DIR, PHONE, join, everyoneSees, showView } from './support/browser.mjs';
+import { launchBrowser, screenshot, waitUntil, SCREENSHOT_DIR, PHONE, join, everyoneSees, showView, startMeeting } from './support/browser.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 /** @typedef {import('./support/browser.mjs').Person} Person */
@@ -71,6 +71,8 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
     const cal = await join(browser, created.invite_url, 'Cal', DESKTOP, 'Join');
     const dee = await join(browser, created.invite_url, 'Dee', { ...DESKTOP, colorScheme: 'dark' }, 'Join');
     const everyone = [fran, sam, bea, cal, dee];
+    // A new group's first meeting is upcoming: the facilitator starts it from the lobby.
+    await startMeeting(fran, everyone);
 
     // Set up: Sam sells, Bea buys with a private brief.
     await waitUntil(fran.page, 'the setup form lists everyone', () => document.querySelectorAll('#roleplay-seller option').length === 6);
@@ -211,8 +213,10 @@ test('role play: private brief, anonymous scoring with a count only, reveal to e
     // The next meeting: last meeting's results leave the stage, one click away at most.
     await showView(fran.page, 'agenda');
     await fran.page.locator('#start-next-meeting').click();
-    await fran.page.getByRole('dialog').getByRole('button', { name: 'Start next meeting' }).click();
+    await fran.page.getByRole('dialog').getByRole('button', { name: 'End meeting' }).click();
     await everyoneSees(everyone, 'meeting 2', () => document.getElementById('meeting-line')?.textContent?.startsWith('Meeting 2'));
+    // Meeting 2 is upcoming until the facilitator starts it from its lobby.
+    await startMeeting(fran, everyone);
     await everyoneSees(everyone, 'no role play on the stage, last meeting\'s results closed', () =>
       !document.getElementById('roleplay-scenario-text') && document.getElementById('roleplay-empty')?.textContent === 'No role play right now.'
       && /** @type {HTMLDetailsElement | null} */ (document.getElementById('roleplay-earlier'))?.open === false

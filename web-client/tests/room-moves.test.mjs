@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, waitUntil, collectPageErrors, showView } from './support/browser.mjs';
+import { launchBrowser, waitUntil, collectPageErrors, showView, join, startMeeting } from './support/browser.mjs';
 
 test('a join refused with room_elsewhere is retried, and a room_moved close reconnects and resumes', async () => {
   const dataDir = makeDataDir();
@@ -17,6 +17,9 @@ test('a join refused with room_elsewhere is retried, and a room_moved close reco
     const created = await fetch(`${server.url}/api/groups`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Movers' }),
     }).then((response) => response.json());
+    // The facilitator starts the meeting (hands need a live one) on a page of their own.
+    const fran = await join(browser, created.facilitator_url, 'Fran', { viewport: { width: 1000, height: 800 } }, 'Enter as facilitator');
+    await startMeeting(fran);
     const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
     const page = await context.newPage();
     const errors = collectPageErrors(page, 'Ann');

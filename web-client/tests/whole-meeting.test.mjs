@@ -1,5 +1,6 @@
-// A whole weekly meeting in real browsers: a facilitator and three members go through every
-// stage of the default agenda plus an open discussion, at 1366×900 and on a phone at 390×844,
+// A whole weekly meeting in real browsers: a facilitator and three members wait in the lobby,
+// the facilitator starts the meeting, and they go through every stage of the default agenda
+// plus an open discussion, then end it into the next meeting's lobby, at 1366×900 and on a phone at 390×844,
 // each in light and in dark mode (Fran: laptop, light; Ann: phone, dark; Bob: phone, light;
 // Cleo: laptop, dark). At each stage every page shows that stage's content in its first
 // screen, without scrolling, and the meeting bar; every screen is photographed
@@ -71,15 +72,16 @@ test('a whole meeting: every stage is in the first screen of every page', { time
      * @param {string} stage
      * @param {string} selector
      * @param {string} [control]
+     * @param {boolean} [withBar] Whether the meeting bar is on screen too (not in the lobby).
      */
-    const stageSeen = async (stage, selector, control) => {
+    const stageSeen = async (stage, selector, control, withBar = true) => {
       for (const person of everyone) {
         await waitUntil(person.page, `${person.name} sees the ${stage} stage`, (wanted) => {
           const element = document.querySelector(wanted);
           return !!element && element.getClientRects().length > 0;
         }, selector);
         // Clicks elsewhere may have scrolled; the first screen is what a person sees on arrival.
-        const where = await inFirstScreen(person.page, [selector, '#meeting-bar']);
+        const where = await inFirstScreen(person.page, withBar ? [selector, '#meeting-bar'] : [selector]);
         const label = /** @type {Record<string, string>} */ (labels)[person.name];
         await firstScreenShot(person.page, `meeting-${stage}-${label}`);
         assert.deepEqual(where.filter((entry) => !entry.inside), [], `${person.name} (${label}) sees the ${stage} stage in the first screen`);
@@ -96,12 +98,35 @@ test('a whole meeting: every stage is in the first screen of every page', { time
       assert.notEqual(where, 'BODY', `the focus does not fall to the page after ${after}`);
     };
 
-    // --- the agenda, with an open discussion added at the end -------------------------------
+    // --- the lobby: the meeting is upcoming until the facilitator starts it -----------------
+    await stageSeen('lobby', '#lobby-here', '#lobby-start', false);
+    for (const person of everyone) {
+      const facilitator = person === fran;
+      assert.equal(await person.page.locator('#lobby-start').isVisible(), facilitator, `${person.name}: Start meeting for facilitators only`);
+      assert.equal(await person.page.locator('#lobby-waiting').isVisible(), !facilitator, `${person.name}: waiting for the facilitator`);
+      assert.match(await person.page.locator('#lobby-group').textContent() ?? '', /^Tuesday Closers · Meeting 1$/);
+      assert.match(await person.page.locator('#lobby-here-title').textContent() ?? '', /4 of 4 members/);
+      assert.equal(await person.page.locator('#lobby-here li').count(), 4, `${person.name} sees who is here`);
+      // No time is shown until the group has a schedule: the slot is there, empty.
+      assert.equal(await person.page.locator('#lobby-when').isVisible(), false);
+      assert.equal(await person.page.locator('#meeting-bar').isVisible(), false, 'no meeting bar before the start');
+      assert.equal(await person.page.locator('#tab-timer').isVisible(), false, 'no round tab before the start');
+    }
+    // The agenda is edited in the lobby: an open discussion added at the end.
     await fran.page.locator('#agenda-item-title').fill('Open discussion');
     await fran.page.locator('#agenda-item-kind').selectOption('discussion');
     await fran.page.locator('#agenda-add').click();
     await everyoneSees(everyone, 'the open discussion on the agenda', () => document.getElementById('agenda-list')?.textContent?.includes('Open discussion'));
     await focusKept('Add item');
+    // Everyone here: Start meeting asks nothing, and every page leaves the lobby at once.
+    await fran.page.locator('#lobby-start').focus();
+    await fran.page.keyboard.press('Enter');
+    await everyoneSees(everyone, 'the meeting live, the lobby gone', () => window.roundtable?.state()?.meeting.phase === 'live'
+      && !document.querySelector('#panel-lobby')?.getClientRects().length && !!document.querySelector('#meeting-bar')?.getClientRects().length);
+    assert.equal(await fran.page.locator('dialog[open]').count(), 0, 'no confirmation with everyone here');
+    await focusKept('Start meeting');
+
+    // --- the agenda ---------------------------------------------------------------------------
     await stageSeen('agenda', '#agenda-list');
     /** The facilitator moves on from the bar; everyone's bar names the item. */
     const nextItem = async (/** @type {string} */ title) => {
@@ -256,9 +281,11 @@ test('a whole meeting: every stage is in the first screen of every page', { time
       assert.equal(await person.page.locator('#summary-waiting').isVisible(), person !== fran);
       assert.equal(await person.page.locator('#queue-list li').count(), 0, 'hands are lowered');
     }
+    // Ending the meeting leads everyone to meeting 2's lobby.
+    assert.match(await fran.page.locator('#summary-start-next').textContent() ?? '', /^End meeting 1 and open meeting 2's lobby$/);
     await fran.page.locator('#summary-start-next').click();
-    await everyoneSees(everyone, 'meeting 2', () => /^Meeting 2 /.test(document.querySelector('.meeting-line')?.textContent ?? '')
-      && document.getElementById('bar-item-title')?.textContent !== 'Meeting 1 has ended');
+    await everyoneSees(everyone, "meeting 2's lobby", () => /^Meeting 2 · not started yet/.test(document.querySelector('.meeting-line')?.textContent ?? '')
+      && !!document.querySelector('#panel-lobby')?.getClientRects().length && document.getElementById('lobby-group')?.textContent?.endsWith('Meeting 2'));
 
     for (const person of everyone) assert.deepEqual(person.errors, [], `${person.name}'s page logged no error`);
   } finally {

@@ -17,6 +17,7 @@ import { summaryPanel } from './meeting/summary.js';
 import { accessPanel } from './people/access.js';
 import { leavePanel } from './people/leave.js';
 import { prepPanel } from './prep/view.js';
+import { lobbyPanel } from './meeting/lobby.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
 /** @typedef {import('../connection.js').Connection} Connection */
@@ -64,4 +65,5 @@ export const PANELS = [
   accessPanel,
   leavePanel,
   prepPanel,
+  lobbyPanel,
 ];

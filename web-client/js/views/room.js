@@ -1,6 +1,7 @@
 // @ts-check
 // The live room: a header (group name, meeting, who I am, the connection), the meeting bar,
-// then the stage. The views of the room are tabs; the current agenda item's view is the
+// then the stage. While the meeting is upcoming the stage is the lobby (with the agenda in it)
+// and the bar, the reactions and the views that run a meeting are hidden. The views of the room are tabs; the current agenda item's view is the
 // stage, and every page switches to it when the item changes (the tab says "now"). Anyone can
 // look at another tab in one click (or with the arrow keys in the tab list); on a wide screen
 // the people and the speaker queue stay beside the stage.
@@ -8,7 +9,7 @@
 import { h, toast, announce, roleLabel, busy } from '../ui.js';
 import { listen } from '../render.js';
 import { PANELS } from '../features/index.js';
-import { VIEWS, stageView } from '../features/meeting/model.js';
+import { VIEWS, stageView, viewShown } from '../features/meeting/model.js';
 import { mountMeetingBar } from '../features/meeting/bar.js';
 import { formatDateTime } from '../format.js';
 import { ROOM_MOVING_MESSAGE } from '../connection.js';
@@ -151,6 +152,16 @@ export function mountRoom(root, { store, connection, groupId }) {
   const sideColumn = h('aside', { class: 'sidebar', 'aria-label': 'People and speaker queue' }, peopleView);
   const loading = h('p', { class: 'loading', id: 'room-loading' }, 'Joining the room…');
 
+  // While the meeting is upcoming the agenda (and the group's settings beside it) is edited in
+  // the lobby: the agenda view's panels move there, and back once the meeting is live.
+  const agendaHome = viewPanels.find((panel) => panel.dataset.view === 'agenda') ?? null;
+  const lobbyAgenda = /** @type {HTMLElement | null} */ (mainColumn.querySelector('#lobby-agenda'));
+  const placeAgenda = (/** @type {boolean} */ upcoming) => {
+    if (!agendaHome || !lobbyAgenda) return;
+    const [from, to] = upcoming ? [agendaHome, lobbyAgenda] : [lobbyAgenda, agendaHome];
+    if (from.children.length > 0) to.append(...from.children);
+  };
+
   const roomElement = h('div', { class: 'room' }, header, banner,
     h('div', { class: 'room-body' }, bar.element, reactions.element, reactions.stream, h('nav', { class: 'tab-bar', 'aria-label': 'Room views' }, tabList), mainColumn, sideColumn), loading);
   root.replaceChildren(roomElement);
@@ -230,10 +241,9 @@ export function mountRoom(root, { store, connection, groupId }) {
     // The meeting started while someone was preparing: they go to the stage with everyone.
     if (!prepOpen && selected === 'prep') select(stage);
     for (const button of tabButtons) {
-      // The summary is there once the meeting has ended.
-      if (button.dataset.view === 'summary') button.hidden = stage !== 'summary';
-      // Prep is there while the meeting is upcoming (features/prep).
-      if (button.dataset.view === 'prep') button.hidden = !prepOpen;
+      // The lobby is there while the meeting is upcoming (and the views that run a meeting
+      // are not), the summary once it has ended.
+      button.hidden = !viewShown(button.dataset.view ?? '', state);
       const now = button.dataset.view === stage;
       button.classList.toggle('is-stage', now);
       /** @type {HTMLElement} */ (button.querySelector('.tab-now')).hidden = !now;
@@ -280,8 +290,11 @@ export function mountRoom(root, { store, connection, groupId }) {
       callLink.hidden = !callUrl;
       if (callUrl && callLink.getAttribute('href') !== callUrl) callLink.setAttribute('href', callUrl);
       if (!callUrl) callLink.removeAttribute('href');
-      meetingLine.textContent = `Meeting ${state.meeting.number} · started ${formatDateTime(state.meeting.started_at_ms)}`
+      const upcoming = state.meeting.phase === 'upcoming';
+      meetingLine.textContent = `Meeting ${state.meeting.number} · ${upcoming ? 'not started yet' : `started ${formatDateTime(state.meeting.started_at_ms)}`}`
         + (me ? ` · You: ${me.display_name}, ${roleLabel(me.role).toLowerCase()}` : '');
+      roomElement.dataset.meetingPhase = upcoming ? 'upcoming' : 'live';
+      placeAgenda(upcoming);
     }
     renameButton.hidden = !store.iAmFacilitator();
     renameButton.disabled = !isConnected();
@@ -379,6 +392,9 @@ export function mountRoom(root, { store, connection, groupId }) {
         break;
       case 'member_added':
         announce(`${event.member.display_name} joined the group.`);
+        break;
+      case 'meeting_started':
+        announce(`Meeting ${store.state?.meeting.number ?? ''} has started.`);
         break;
       default:
         break;

@@ -119,9 +119,32 @@ export async function everyoneSees(people, what, predicate, arg) {
  * @param {string} view
  */
 export async function showView(page, view) {
+  // While the meeting is upcoming the agenda view's panels (the agenda, the group's settings)
+  // are in the lobby.
+  view = await page.evaluate((id) => (id === 'agenda' && /** @type {any} */ (window).roundtable?.state()?.meeting.phase === 'upcoming' ? 'lobby' : id), view);
   const shown = await page.evaluate((id) => {
     const element = document.getElementById(`view-${id}`);
     return !!element && element.getClientRects().length > 0;
   }, view);
   if (!shown) await page.locator(`#tab-${view}`).click();
+}
+
+/**
+ * The facilitator starts the group's upcoming meeting from the lobby (a new group's first
+ * meeting, and the meeting after an ended one, are upcoming: the round, the timer, hands, role
+ * play and votes need it live), confirming when fewer than half the group is here; then waits
+ * until each of `people` (the facilitator's page included) holds the live meeting.
+ * @param {Person} facilitator
+ * @param {Person[]} [people]
+ */
+export async function startMeeting(facilitator, people = [facilitator]) {
+  await showView(facilitator.page, 'lobby');
+  await facilitator.page.locator('#lobby-start').click();
+  const dialog = facilitator.page.locator('dialog[open]');
+  const started = () => window.roundtable?.state()?.meeting.phase === 'live';
+  // Confirmed only when few are here: either the dialog opens or the meeting starts.
+  await facilitator.page.waitForFunction(() => !!document.querySelector('dialog[open]')
+    || window.roundtable?.state()?.meeting.phase === 'live', undefined, { timeout: SEE_TIMEOUT_MS });
+  if (await dialog.count() > 0) await dialog.getByRole('button', { name: 'Start meeting' }).click();
+  await everyoneSees(people.includes(facilitator) ? people : [facilitator, ...people], 'the meeting live', started);
 }

@@ -340,6 +340,8 @@ export const agendaPanel = {
     let drawnRole = '';
     let drawnMembers = '';
     let drawnConnected = false;
+    /** @type {string} The meeting's phase the agenda was drawn for. */
+    let drawnPhase = '';
     /** The deadline whose time-up this page announced (or found already past), so once only. */
     let announcedDeadline = -1;
     let lastRemaining = Number.POSITIVE_INFINITY;
@@ -437,6 +439,8 @@ export const agendaPanel = {
       const state = flow();
       const facilitator = store.iAmFacilitator();
       const connected = context.isConnected();
+      // Moving through the agenda is running the meeting: not before it starts.
+      const live = store.state?.meeting.phase !== 'upcoming';
       const agenda = state?.agenda ?? [];
       if (editing && !agenda.some((item) => item.item_id === editing?.itemId)) editing = null;
       if (!facilitator) editing = null;
@@ -444,10 +448,10 @@ export const agendaPanel = {
       patch(agendaList, () => agenda.map((item, index) => {
         const isEditing = editing?.itemId === item.item_id;
         const buttons = facilitator ? [
-          item.status !== 'current' && item.status !== 'done'
+          live && item.status !== 'current' && item.status !== 'done'
             ? h('button', { type: 'button', class: 'button secondary small', 'data-action': 'current', disabled: !connected, onclick: () => context.act({ type: 'set_current_agenda_item', item_id: item.item_id }, 'Could not mark the item current') }, 'Make current')
             : null,
-          item.status !== 'done'
+          live && item.status !== 'done'
             ? h('button', { type: 'button', class: 'button secondary small', 'data-action': 'done', disabled: !connected, onclick: () => context.act({ type: 'mark_agenda_item_done', item_id: item.item_id }, 'Could not mark the item done') }, 'Done')
             : null,
           h('button', {
@@ -499,9 +503,11 @@ export const agendaPanel = {
         const role = store.me()?.role ?? '';
         const connected = context.isConnected() && !!state;
         const members = (store.state?.members ?? []).map((m) => `${m.member_id}:${m.display_name}:${m.role}:${m.online}`).join('|');
+        const phase = store.state?.meeting.phase ?? '';
         const changed = state !== drawnState || role !== drawnRole
-          || members !== drawnMembers || connected !== drawnConnected;
+          || members !== drawnMembers || connected !== drawnConnected || phase !== drawnPhase;
         if (changed) {
+          drawnPhase = phase;
           drawnState = state;
           drawnRole = role;
           drawnMembers = members;

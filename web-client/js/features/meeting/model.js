@@ -3,7 +3,8 @@
 // clock. Pure (tested in Node): no DOM, no clock of its own.
 //
 // The stage follows the current agenda item: its kind names the view everyone sees first; once
-// a facilitator ended the meeting, the stage is its summary. The bar shows the current item
+// a facilitator ended the meeting, the stage is its summary; while the meeting is upcoming,
+// the stage is the lobby. The bar shows the current item
 // with what is left of its time box (the item's clock, kept by the server), the running timer
 // (a round's speaker, a member called from the queue, a problem's phase: whatever the server
 // times), and the meeting's elapsed time against the agenda's planned total.
@@ -24,6 +25,8 @@ export const WARNING_MS = 30_000;
  * @type {{ id: string, label: string, kinds: AgendaItemKind[] }[]}
  */
 export const VIEWS = [
+  // Shown only while the meeting is upcoming (then it is the stage).
+  { id: 'lobby', label: 'Lobby', kinds: [] },
   // Prep for the upcoming meeting (features/prep).
   { id: 'prep', label: 'Prep', kinds: [] },
   { id: 'timer', label: 'Round', kinds: ['round', 'discussion'] },
@@ -40,6 +43,30 @@ export const VIEWS = [
 ];
 
 /**
+ * The views that run a meeting, which an upcoming meeting has no use for (the server refuses
+ * what they do until a facilitator starts it): their tabs are hidden in the lobby, and so is
+ * the agenda's, whose panel the lobby shows.
+ */
+export const LIVE_ONLY_VIEWS = ['timer', 'reportback', 'problem', 'roleplay', 'agenda', 'summary'];
+
+/**
+ * Whether a view's tab is shown now: the lobby only while the meeting is upcoming, the summary
+ * only once it has ended, the views that run a meeting only while it is live.
+ * @param {string} viewId
+ * @param {RoomState | null} state
+ * @returns {boolean}
+ */
+export function viewShown(viewId, state) {
+  const stage = state ? stageView(state) : null;
+  if (viewId === 'lobby') return stage === 'lobby';
+  // Prep, while the meeting is upcoming (features/prep).
+  if (viewId === 'prep') return stage === 'lobby';
+  if (viewId === 'summary') return stage === 'summary';
+  if (stage === 'lobby') return !LIVE_ONLY_VIEWS.includes(viewId);
+  return true;
+}
+
+/**
  * @param {RoomState} state
  * @returns {AgendaItem | null}
  */
@@ -54,6 +81,7 @@ export function currentItem(state) {
  * @returns {string}
  */
 export function stageView(state) {
+  if (state.meeting.phase === 'upcoming') return 'lobby';
   if (flowOf(state).ended_at_ms != null) return 'summary';
   const item = currentItem(state);
   if (item) return VIEWS.find((view) => view.kinds.includes(item.kind))?.id ?? 'agenda';

@@ -3,7 +3,7 @@
 // covered and what carries over, the decisions on problems, the commitments made, the role
 // plays' results and what the next meeting starts with. `summaryModel` is pure (tested in
 // Node); the panel draws it on the `summary` view, which is the stage while the meeting is
-// ended. The facilitator starts the next meeting from here.
+// ended. The facilitator ends it from here, which opens the next meeting's lobby.
 
 import { h } from '../../ui.js';
 import { patch, listen } from '../../render.js';
@@ -115,7 +115,7 @@ export const summaryPanel = {
 
     listen(startButton, 'click', async () => {
       startButton.disabled = true;
-      const started = await context.act({ type: 'start_next_meeting' }, 'Could not start the next meeting');
+      const started = await context.act({ type: 'start_next_meeting' }, 'Could not end the meeting');
       if (!started) startButton.disabled = !context.isConnected();
     });
 
@@ -137,8 +137,8 @@ export const summaryPanel = {
         drawn = summary;
         drawnKey = key;
         heading.textContent = `Meeting ${summary.number} has ended`;
-        startButton.textContent = `Start meeting ${summary.number + 1}`;
-        waiting.textContent = `A facilitator starts meeting ${summary.number + 1} when the group meets again. Your commitments stay on the board.`;
+        startButton.textContent = `End meeting ${summary.number} and open meeting ${summary.number + 1}'s lobby`;
+        waiting.textContent = `A facilitator opens meeting ${summary.number + 1} for the group's next session. Your commitments stay on the board.`;
         patch(body, () => [
           h('p', { class: 'summary-when', id: 'summary-when' },
             `Ended ${formatDateTime(summary.endedAtMs)} after ${formatDuration(summary.durationMs)}. `

@@ -25,7 +25,7 @@ export const facilitatorPanel = {
   view: 'agenda',
   mount(context) {
     const { store, groupId } = context;
-    const nextButton = h('button', { type: 'button', class: 'button primary', id: 'start-next-meeting' }, 'Start next meeting');
+    const nextButton = h('button', { type: 'button', class: 'button primary', id: 'start-next-meeting' }, 'End meeting');
     const exportButtons = EXPORTS.map((entry) => {
       const button = h('button', { type: 'button', class: 'menu-item', role: 'menuitem', id: `export-${entry.id}` }, entry.label);
       listen(button, 'click', () => download(entry));
@@ -97,11 +97,11 @@ export const facilitatorPanel = {
 
     listen(nextButton, 'click', async () => {
       const number = store.state?.meeting.number ?? 0;
-      const confirmed = await confirmDialog(`End meeting ${number} and start meeting ${number + 1}?`,
-        'Open commitments, the practice library and the members carry over; this meeting\'s benchmarks go into everyone\'s trend and its minutes are kept.',
-        'Start next meeting');
+      const confirmed = await confirmDialog(`End meeting ${number}?`,
+        `Its minutes are kept and meeting ${number + 1} opens in the lobby until a facilitator starts it. Open commitments, the practice library and the members carry over; this meeting's benchmarks go into everyone's trend.`,
+        'End meeting');
       if (!confirmed) return;
-      await context.act({ type: 'start_next_meeting' }, 'Could not start the next meeting');
+      await context.act({ type: 'start_next_meeting' }, 'Could not end the meeting');
     });
 
     /** @param {typeof EXPORTS[number]} entry */
@@ -144,6 +144,8 @@ export const facilitatorPanel = {
       update() {
         element.hidden = !store.iAmFacilitator();
         nextButton.disabled = !context.isConnected();
+        // Only a live meeting ends; an upcoming one starts from the lobby.
+        nextButton.hidden = store.state?.meeting.phase === 'upcoming';
         zoneSave.disabled = !context.isConnected();
         callSave.disabled = !context.isConnected();
         const callUrl = store.state?.group.call_url ?? '';

@@ -88,6 +88,11 @@ export const queuePanel = {
           button.classList.toggle('raised', up);
           button.disabled = !connected;
         }
+        // Hands belong to a running meeting: the queue is not there in the lobby (and H does
+        // nothing, since the hand button is disabled).
+        const upcoming = state?.meeting.phase === 'upcoming';
+        element.hidden = upcoming;
+        if (upcoming) handButton.disabled = true;
         const hands = state?.hands ?? [];
         count.textContent = hands.length ? `(${hands.length})` : '';
         const current = /** @type {{ agenda?: { status: string, kind: string }[] } | undefined} */ (state?.features.agenda)?.agenda?.find((item) => item.status === 'current');

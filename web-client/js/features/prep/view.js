@@ -88,8 +88,12 @@ export const prepPanel = {
     const reportButton = h('button', { type: 'button', class: 'button secondary', id: 'prep-report-back' }, 'Report back on my commitments');
     const reportBox = h('section', { class: 'stack-small prep-form', id: 'prep-report', 'aria-labelledby': 'prep-report-title' },
       h('h3', { id: 'prep-report-title' }, 'Report back'), reportLine, h('div', { class: 'actions' }, reportButton));
+    // The report back's own view runs in the meeting; before it, the commitment board (where
+    // an owner sets a commitment's status with a note) is where one reports back.
     listen(reportButton, 'click', () => {
-      /** @type {HTMLElement | null} */ (document.querySelector('[role="tab"][data-view="reportback"]'))?.click();
+      const tab = /** @type {HTMLElement | null} */ (document.querySelector('[role="tab"][data-view="reportback"]:not([hidden])')
+        ?? document.querySelector('[role="tab"][data-view="commitments"]'));
+      tab?.click();
     });
 
     const forms = h('div', { class: 'prep-forms', id: 'prep-forms' }, checkInForm, hotSeatForm, numbersForm, reportBox);

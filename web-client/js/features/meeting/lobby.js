@@ -1,0 +1,122 @@
+// @ts-check
+// The lobby: what everyone sees while the group's meeting is upcoming (not started yet), in
+// place of the meeting's stage. It says which group and meeting this is, when it is (a slot the
+// schedule fills) and who is here now; "Join the call" is the room's own, beside the group's
+// name above it (views/room.js), there whenever the group has a call link.
+// A facilitator gets a prominent "Start meeting" (confirmed first only when fewer than half
+// the group is here) and the agenda to edit (the room moves the agenda panel into
+// `#lobby-agenda`); members read "Waiting for the facilitator to start". When the meeting
+// starts, the stage is the current item's view on every page at once (model.js, stageView).
+// `lobbyModel` is pure (tested in Node).
+
+import { h, confirmDialog } from '../../ui.js';
+import { patch, listen } from '../../render.js';
+import { plural } from '../../format.js';
+
+/** @typedef {import('../../store.js').RoomState} RoomState */
+
+/**
+ * @typedef {object} Lobby
+ * @property {string} groupName
+ * @property {number} number The meeting's number.
+ * @property {{ memberId: string, name: string, you: boolean, facilitator: boolean }[]} here
+ *   Members online now, in the order they joined.
+ * @property {number} total Members of the group (observers left out).
+ * @property {number} present Of them, online now.
+ * @property {boolean} fewHere Fewer than half the group is here: starting asks first.
+ */
+
+/**
+ * @param {RoomState} state
+ * @param {string | null} myMemberId
+ * @returns {Lobby | null} Null once the meeting is live.
+ */
+export function lobbyModel(state, myMemberId) {
+  if (state.meeting.phase !== 'upcoming') return null;
+  const participants = state.members.filter((member) => member.role !== 'observer');
+  const here = state.members
+    .filter((member) => member.online)
+    .map((member) => ({
+      memberId: member.member_id,
+      name: member.display_name,
+      you: member.member_id === myMemberId,
+      facilitator: member.role === 'facilitator',
+    }));
+  const present = participants.filter((member) => member.online).length;
+  return {
+    groupName: state.group.name,
+    number: state.meeting.number,
+    here,
+    total: participants.length,
+    present,
+    fewHere: present * 2 < participants.length,
+  };
+}
+
+/** @type {import('../index.js').Panel} */
+export const lobbyPanel = {
+  id: 'lobby',
+  view: 'lobby',
+  mount(context) {
+    const { store } = context;
+    const heading = h('h2', { id: 'lobby-title', tabindex: '-1' }, 'Lobby');
+    const groupLine = h('p', { class: 'lobby-group', id: 'lobby-group' });
+    // When the meeting is: the schedule fills this (left empty, and hidden, until it exists).
+    // How many prepared ("5 of 8", features/prep): the count only, never what they prepared.
+    const prepared = h('p', { class: 'lobby-prepared', id: 'lobby-prepared' });
+    const when = h('p', { class: 'lobby-when', id: 'lobby-when', 'data-slot': 'scheduled-time', hidden: true });
+    const startButton = h('button', { type: 'button', class: 'button primary large', id: 'lobby-start' }, 'Start meeting');
+    const waiting = h('p', { class: 'lobby-waiting', id: 'lobby-waiting', role: 'status' }, 'Waiting for the facilitator to start.');
+    const hereHeading = h('h3', { id: 'lobby-here-title' }, 'Here now');
+    const hereList = h('ul', { class: 'lobby-here', id: 'lobby-here', 'aria-labelledby': 'lobby-here-title' });
+    const agendaSlot = h('div', { class: 'lobby-agenda', id: 'lobby-agenda' });
+    const element = h('section', { class: 'panel lobby', id: 'panel-lobby', 'aria-labelledby': 'lobby-title' },
+      heading, groupLine, when, prepared,
+      h('div', { class: 'lobby-actions' }, startButton),
+      waiting,
+      h('div', { class: 'lobby-people' }, hereHeading, hereList),
+      agendaSlot);
+
+    listen(startButton, 'click', async () => {
+      const state = store.state;
+      if (!state) return;
+      const lobby = lobbyModel(state, store.myMemberId);
+      if (!lobby) return;
+      if (lobby.fewHere) {
+        const confirmed = await confirmDialog(`Start meeting ${lobby.number} with ${lobby.present} of ${lobby.total} here?`,
+          'Fewer than half the group is here. Those who come later join the meeting as it runs.',
+          'Start meeting', 'Keep waiting');
+        if (!confirmed) return;
+      }
+      startButton.disabled = true;
+      const started = await context.act({ type: 'start_meeting' }, 'Could not start the meeting');
+      if (!started) {
+        startButton.disabled = !context.isConnected();
+        startButton.focus();
+      }
+    });
+
+    return {
+      element,
+      update() {
+        const state = store.state;
+        const lobby = state ? lobbyModel(state, store.myMemberId) : null;
+        const facilitator = store.iAmFacilitator();
+        startButton.hidden = !lobby || !facilitator;
+        startButton.disabled = !context.isConnected();
+        waiting.hidden = !lobby || facilitator;
+        if (!state || !lobby) return;
+        heading.textContent = `Meeting ${lobby.number} has not started yet`;
+        groupLine.textContent = `${lobby.groupName} · Meeting ${lobby.number}`;
+        prepared.textContent = `${/** @type {any} */ (state.features.prep)?.prepared ?? 0} of ${state.members.length} prepared`;
+        hereHeading.textContent = `Here now: ${lobby.present} of ${plural(lobby.total, 'member', 'members')}`;
+        patch(hereList, () => lobby.here.length === 0
+          ? [h('li', { class: 'hint', 'data-key': 'nobody' }, 'Nobody yet.')]
+          : lobby.here.map((person) => h('li', { 'data-key': person.memberId, 'data-member-id': person.memberId },
+            person.name,
+            person.you ? h('span', { class: 'tag' }, 'you') : null,
+            person.facilitator ? h('span', { class: 'tag' }, 'facilitator') : null)));
+      },
+    };
+  },
+};
