@@ -17,9 +17,9 @@ import { reportBackList } from '../commitments/state.js';
 /** @typedef {import('./outbox.js').PrepItem} PrepItem */
 
 const PRIORITIES = [
-  { value: 'a', label: 'A: urgent, needs the group this meeting' },
+  { value: 'a', label: 'A: urgent' },
   { value: 'b', label: 'B: important' },
-  { value: 'c', label: 'C: could wait' },
+  { value: 'c', label: 'C: can wait' },
 ];
 
 /** @type {import('../index.js').Panel} */
