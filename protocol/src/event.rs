@@ -221,6 +221,27 @@ pub enum Event {
         member_id: MemberId,
         active: bool,
     },
+    /// To the author alone: their check-in for the upcoming meeting was saved.
+    CheckInSaved {
+        member_id: MemberId,
+        check_in: CheckIn,
+    },
+    /// To the author alone: their hot-seat request was saved, or (`null`) withdrawn.
+    HotSeatSaved {
+        member_id: MemberId,
+        hot_seat: Option<RankedHotSeat>,
+    },
+    /// To everyone: how many members have prepared for the upcoming meeting changed.
+    PreparedCountChanged {
+        prepared: u32,
+    },
+    /// To everyone, when the meeting starts: the check-ins, the ranked hot-seat requests, and
+    /// the benchmarks with the numbers submitted during prep.
+    PrepRevealed {
+        check_ins: Vec<MemberCheckIn>,
+        hot_seat: Vec<RankedHotSeat>,
+        benchmarks: BenchmarkView,
+    },
 }
 
 /// Why a member's presence changed.

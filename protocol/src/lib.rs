@@ -17,6 +17,7 @@ mod flow;
 mod history;
 mod ids;
 mod minutes;
+mod prep;
 mod reactions;
 mod request;
 mod roleplay;
@@ -28,6 +29,7 @@ pub use flow::*;
 pub use history::*;
 pub use ids::{GroupId, MeetingId, MemberId, RolePlayId};
 pub use minutes::*;
+pub use prep::*;
 pub use reactions::*;
 pub use request::*;
 pub use roleplay::*;
@@ -239,6 +241,11 @@ pub struct Snapshot {
     /// Members who have a calendar feed turned on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calendar_feeds: Vec<MemberId>,
+    /// Prep for this meeting, as this member sees it (their own prep, how many prepared, and
+    /// once the meeting started everyone's check-ins and the ranked hot-seat requests); absent
+    /// when there is nothing to say (prep closed, nothing prepared).
+    #[serde(default, skip_serializing_if = "PrepView::is_empty")]
+    pub prep: PrepView,
 }
 
 /// A group as clients see it. Secrets never cross the wire after creation.

@@ -331,6 +331,27 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         member_id: Option<MemberId>,
     },
+    /// While the meeting is upcoming: save your check-in (replacing the one you saved). Only
+    /// you see it until the meeting starts. Saving the same check-in again changes nothing
+    /// and is acked `done`, so a page may resend a draft it is unsure was saved.
+    SaveCheckIn {
+        #[serde(default)]
+        win: String,
+        #[serde(default)]
+        challenge: String,
+        #[serde(default)]
+        ask: String,
+    },
+    /// While the meeting is upcoming: ask for the hot seat, or change your request (which
+    /// keeps its place among equal priorities). Only you see it until the meeting starts.
+    /// Sending the same request again changes nothing.
+    RequestHotSeat {
+        problem: String,
+        priority: HotSeatPriority,
+        minutes: u32,
+    },
+    /// While the meeting is upcoming: withdraw your hot-seat request (a no-op without one).
+    WithdrawHotSeat,
 }
 
 /// A schedule as the facilitator sets it (the moves are made one by one afterwards).

@@ -132,6 +132,13 @@ fn generate() -> String {
         MovedMeeting,
         NextMeeting,
         ScheduleDraft,
+        CheckIn,
+        HotSeatPriority,
+        HotSeatRequest,
+        MemberCheckIn,
+        RankedHotSeat,
+        MyPrep,
+        PrepView,
     );
     format!(
         "// Generated from the roundtable-protocol crate by protocol/tests/typescript_bindings.rs.\n\

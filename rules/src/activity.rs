@@ -495,6 +495,24 @@ pub fn decide_set_metrics(
     }])
 }
 
+/// The benchmarks while the meeting is upcoming (prep, [`crate::prep`]): the metrics without
+/// this meeting's numbers, so no number or aggregate of a member's prep shows before the start.
+impl Activity {
+    pub fn view_before_start(&self) -> BenchmarkView {
+        Self::view_of_metrics(self.metrics.clone())
+    }
+
+    /// The view of `metrics` with nothing submitted.
+    pub fn view_of_metrics(metrics: Vec<Metric>) -> BenchmarkView {
+        Activity {
+            metrics,
+            current: BTreeMap::new(),
+            history: Vec::new(),
+        }
+        .view()
+    }
+}
+
 #[cfg(test)]
 #[path = "activity_anonymity_tests.rs"]
 mod anonymity_tests;

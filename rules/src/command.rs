@@ -85,6 +85,19 @@ pub enum Change {
     Practices(PracticeCommand),
     Votes(VoteCommand),
     Schedule(ScheduleCommand),
+    Prep(PrepCommand),
+}
+
+/// A member's prep request ([`crate::prep`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrepCommand {
+    SaveCheckIn {
+        check_in: roundtable_protocol::CheckIn,
+    },
+    RequestHotSeat {
+        request: roundtable_protocol::HotSeatRequest,
+    },
+    WithdrawHotSeat,
 }
 
 /// The group's schedule (facilitators) and the members' calendar feeds
@@ -391,6 +404,29 @@ impl TryFrom<Request> for Command {
                     member_id,
                 }))
             }
+            Request::SaveCheckIn {
+                win,
+                challenge,
+                ask,
+            } => C(Change::Prep(PrepCommand::SaveCheckIn {
+                check_in: roundtable_protocol::CheckIn {
+                    win,
+                    challenge,
+                    ask,
+                },
+            })),
+            Request::RequestHotSeat {
+                problem,
+                priority,
+                minutes,
+            } => C(Change::Prep(PrepCommand::RequestHotSeat {
+                request: roundtable_protocol::HotSeatRequest {
+                    problem,
+                    priority,
+                    minutes,
+                },
+            })),
+            Request::WithdrawHotSeat => C(Change::Prep(PrepCommand::WithdrawHotSeat)),
             Request::RaiseHand => C(Change::Queue(QueueCommand::RaiseHand)),
             Request::LowerHand => C(Change::Queue(QueueCommand::LowerHand)),
             Request::CallNextSpeaker {

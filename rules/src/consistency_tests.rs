@@ -253,6 +253,9 @@ const KINDS: &[(&str, u32)] = &[
     ("revoke_calendar_feed", 1),
     ("leave_group", 1),
     ("delete_group", 1),
+    ("save_check_in", 4),
+    ("request_hot_seat", 3),
+    ("withdraw_hot_seat", 1),
 ];
 
 /// Kinds only facilitators may send; the generator mostly sends them from a facilitator's page.
@@ -412,6 +415,7 @@ fn snapshot_patch(old: &wire::Snapshot, new: &wire::Snapshot) -> Vec<Value> {
         role_play,
         flow,
         calendar_feeds,
+        prep,
     } = new;
     let mut out = Vec::new();
     part("seq", &old.seq, seq, &mut out);
@@ -442,6 +446,16 @@ fn snapshot_patch(old: &wire::Snapshot, new: &wire::Snapshot) -> Vec<Value> {
         calendar_feeds,
         &mut out,
     );
+    // The snapshot leaves an empty prep out: from or to that, the whole part is set or removed.
+    if old.prep != *prep && (old.prep.is_empty() || prep.is_empty()) {
+        out.push(if prep.is_empty() {
+            json!([["prep"]])
+        } else {
+            json!([["prep"], prep])
+        });
+    } else {
+        part("prep", &old.prep, prep, &mut out);
+    }
     out
 }
 
@@ -889,9 +903,9 @@ impl Gen {
                         .and_then(|schedule| jiff::tz::TimeZone::get(&schedule.time_zone).ok())
                         .unwrap_or(jiff::tz::TimeZone::UTC),
                 );
-                let after_ms = crate::schedule::current_meeting_ends_ms(
+                let after_ms = crate::schedule::next_meeting_after_ms(
                     schedule,
-                    self.state.meeting.started_at_ms,
+                    &self.state.meeting,
                     self.now_ms,
                 );
                 Ok(Reply::NextMeeting {
@@ -1518,6 +1532,27 @@ impl Gen {
                     (0..count).map(|i| pool[(start + i) % 4].clone()).collect();
                 json!({"type": "set_metrics", "metrics": metrics})
             }
+            "save_check_in" => {
+                let wins = ["Closed Acme", "Booked six demos", "", "Hired an SDR"];
+                let asks = ["An intro to Globex", "", "Feedback on my pitch"];
+                json!({
+                    "type": "save_check_in",
+                    "win": self.rng.pick(&wins).unwrap(),
+                    "challenge": if self.rng.chance(0.5) { "Deals stuck in legal" } else { "" },
+                    "ask": self.rng.pick(&asks).unwrap(),
+                })
+            }
+            "request_hot_seat" => {
+                let problems = ["Pilots do not convert", "Pricing pushback", ""];
+                let priorities = ["a", "b", "c"];
+                json!({
+                    "type": "request_hot_seat",
+                    "problem": self.rng.pick(&problems).unwrap(),
+                    "priority": self.rng.pick(&priorities).unwrap(),
+                    "minutes": self.rng.range(0, 64),
+                })
+            }
+            "withdraw_hot_seat" => json!({"type": "withdraw_hot_seat"}),
             "submit_numbers" => {
                 let mut values = serde_json::Map::new();
                 for metric in self.state.activity.metrics.clone() {

@@ -145,6 +145,29 @@ pub enum RoomEvent {
         meeting_id: MeetingId,
         number: u32,
     },
+    /// A member saved their check-in for the upcoming meeting ([`crate::prep`]): sent to the
+    /// member alone.
+    CheckInSaved {
+        member_id: MemberId,
+        check_in: wire::CheckIn,
+    },
+    /// A member asked for the hot seat, changed their request, or (`None`) withdrew it: sent
+    /// to the member alone.
+    HotSeatSaved {
+        member_id: MemberId,
+        hot_seat: Option<wire::RankedHotSeat>,
+    },
+    /// How many members prepared for the upcoming meeting, when it changed.
+    PreparedCountChanged {
+        prepared: u32,
+    },
+    /// The meeting started: everyone's check-ins, the ranked hot-seat requests and the
+    /// benchmarks with the numbers submitted during prep, for everyone; prep closes.
+    PrepRevealed {
+        check_ins: Vec<wire::MemberCheckIn>,
+        hot_seat: Vec<wire::RankedHotSeat>,
+        benchmarks: wire::BenchmarkView,
+    },
 }
 
 /// One event as stored in the meeting's log: the event and when it happened.

@@ -549,6 +549,12 @@ fn script() -> Stored {
     s.act(ann, json!({"type": "start_next_meeting"}));
     stored.meeting_1_log = std::mem::take(&mut s.log);
     stored.meeting_2_snapshot = s.snapshot();
+    // Format 4: prep while the next meeting is upcoming (a check-in, a hot-seat request, one
+    // withdrawn), revealed when a facilitator starts it.
+    s.act(bob, json!({"type": "save_check_in", "win": "Pilot signed", "challenge": "Legal is slow", "ask": "A contact at Globex"}));
+    s.act(cy, json!({"type": "request_hot_seat", "problem": "Renewals slip every quarter", "priority": "b", "minutes": 15}));
+    s.act(bob, json!({"type": "request_hot_seat", "problem": "Pilots do not convert", "priority": "a", "minutes": 20}));
+    s.act(bob, json!({"type": "withdraw_hot_seat"}));
     // Format 4: the next meeting is upcoming until a facilitator starts it.
     s.act(ann, json!({"type": "start_meeting"}));
 
@@ -750,6 +756,10 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::CalendarFeedRevoked { .. } => "calendar_feed_revoked",
         RoomEvent::MeetingStarted => "meeting_started",
         RoomEvent::NextMeetingOpened { .. } => "next_meeting_opened",
+        RoomEvent::CheckInSaved { .. } => "check_in_saved",
+        RoomEvent::HotSeatSaved { .. } => "hot_seat_saved",
+        RoomEvent::PreparedCountChanged { .. } => "prepared_count_changed",
+        RoomEvent::PrepRevealed { .. } => "prep_revealed",
         RoomEvent::RolePlay { change } => {
             let change = crate::stored::v1::RolePlayEvent::from(change);
             return format!("role_play/{}", variant_name(&change));
@@ -809,7 +819,7 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 14] = [
+const ADDED_KINDS: [(u32, &str); 18] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
@@ -824,12 +834,16 @@ const ADDED_KINDS: [(u32, &str); 14] = [
     (4, "calendar_feed_revoked"),
     (4, "meeting_started"),
     (4, "next_meeting_opened"),
+    (4, "check_in_saved"),
+    (4, "hot_seat_saved"),
+    (4, "prepared_count_changed"),
+    (4, "prep_revealed"),
 ];
 /// The kinds today's rules no longer decide, with the first format whose story lacks them
 /// (older records still hold them, and they are still read): ending a meeting started the next
 /// one at once until format 4, where the next meeting is upcoming (`next_meeting_opened`).
 const RETIRED_KINDS: [(u32, &str); 1] = [(4, "next_meeting_started")];
-const PLAIN_KINDS: [&str; 26] = [
+const PLAIN_KINDS: [&str; 30] = [
     "member_added",
     "presence_changed",
     "group_renamed",
@@ -856,6 +870,10 @@ const PLAIN_KINDS: [&str; 26] = [
     "calendar_feed_revoked",
     "meeting_started",
     "next_meeting_opened",
+    "check_in_saved",
+    "hot_seat_saved",
+    "prepared_count_changed",
+    "prep_revealed",
 ];
 
 #[test]

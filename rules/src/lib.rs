@@ -40,6 +40,7 @@ pub mod meeting_life;
 pub mod membership;
 pub mod minutes;
 pub mod practices;
+pub mod prep;
 pub mod reactions;
 pub mod roleplay;
 pub mod room;
@@ -61,5 +62,5 @@ mod golden_tests;
 mod erasure_tests;
 
 pub use command::{AccessCommand, Change, Command, Query, SessionRequest, VoteCommand};
-pub use limits::{FlowLimits, RoomLimits};
+pub use limits::{FlowLimits, PrepLimits, RoomLimits};
 pub use state::{RoomError, RoomEvent, RoomState, StoredEvent};

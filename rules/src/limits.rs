@@ -14,6 +14,35 @@ pub struct RoomLimits {
     pub schedule_moves_max: usize,
     /// The meeting flow's limits.
     pub flow: FlowLimits,
+    /// Prep's limits.
+    pub prep: PrepLimits,
+}
+
+/// Limits on what a member writes when they prepare (`crate::prep`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrepLimits {
+    /// Longest win, challenge or ask of a check-in, in characters.
+    pub check_in_field_chars_max: usize,
+    /// Longest hot-seat problem statement, in characters.
+    pub hot_seat_problem_chars_max: usize,
+    /// Most minutes a member may ask for in the hot seat.
+    pub hot_seat_minutes_max: u32,
+}
+
+impl PrepLimits {
+    pub const CHECK_IN_FIELD_CHARS_MAX: usize = 500;
+    pub const HOT_SEAT_PROBLEM_CHARS_MAX: usize = 500;
+    pub const HOT_SEAT_MINUTES_MAX: u32 = 60;
+}
+
+impl Default for PrepLimits {
+    fn default() -> Self {
+        PrepLimits {
+            check_in_field_chars_max: Self::CHECK_IN_FIELD_CHARS_MAX,
+            hot_seat_problem_chars_max: Self::HOT_SEAT_PROBLEM_CHARS_MAX,
+            hot_seat_minutes_max: Self::HOT_SEAT_MINUTES_MAX,
+        }
+    }
 }
 
 impl RoomLimits {
@@ -31,6 +60,7 @@ impl Default for RoomLimits {
             display_name_chars_max: Self::DISPLAY_NAME_CHARS_MAX,
             schedule_moves_max: Self::SCHEDULE_MOVES_MAX,
             flow: FlowLimits::default(),
+            prep: PrepLimits::default(),
         }
     }
 }

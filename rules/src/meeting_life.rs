@@ -23,7 +23,7 @@ pub enum Needs {
     /// A live meeting: the meeting itself (the round, the timer, the floor and hands, a
     /// problem's phases, votes, role play, reactions, moving through the agenda) and ending it.
     Live,
-    /// An upcoming meeting: starting it.
+    /// An upcoming meeting: starting it, and prep (a check-in, a hot-seat request).
     Upcoming,
 }
 
@@ -68,6 +68,8 @@ pub fn needs(command: &Command) -> Needs {
             Change::Commitments(_) | Change::Activity(_) | Change::Practices(_) => AnyPhase,
             // The group's schedule: its settings.
             Change::Schedule(_) => AnyPhase,
+            // Prep is for the upcoming meeting; the start reveals it (`crate::prep`).
+            Change::Prep(_) => Upcoming,
         },
         Command::Query(_) => AnyPhase,
         Command::RolePlay(command) => match command {

@@ -11,6 +11,7 @@ use crate::activity::Activity;
 use crate::commitments::{self, CommitmentBoard};
 use crate::flow::FlowState;
 use crate::practices::{self, Library};
+use crate::prep::PrepState;
 use crate::roleplay::{self, RolePlayState};
 use crate::roster::{Meeting, Member, Roster};
 use crate::secret::SecretHash;
@@ -51,6 +52,9 @@ pub struct RoomState {
     pub schedule: Option<wire::Schedule>,
     /// Each member's calendar feed secret, as its hash (`crate::schedule`).
     pub calendar_feeds: BTreeMap<MemberId, SecretHash>,
+    /// Prep for the current meeting: each member's check-in and hot-seat request, private to
+    /// them until the meeting starts (`prep` module).
+    pub prep: PrepState,
 }
 
 /// A peer group and its credentials (as hashes only).
@@ -94,6 +98,7 @@ impl RoomState {
             former_members: BTreeSet::new(),
             schedule: None,
             calendar_feeds: BTreeMap::new(),
+            prep: PrepState::default(),
         }
     }
 

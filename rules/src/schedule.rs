@@ -453,6 +453,28 @@ pub fn next_meeting(
     })
 }
 
+/// From when the room's next meeting is looked for ([`next_meeting`] finds the first that
+/// starts after it). While the current meeting is upcoming, it is the schedule's first meeting
+/// that has not ended by now: the lobby of a meeting due at 09:00 still says 09:00 when the
+/// facilitator starts at 09:05. Once it is live, the next is the first after its planned end
+/// ([`current_meeting_ends_ms`]).
+pub fn next_meeting_after_ms(
+    schedule: Option<&Schedule>,
+    meeting: &crate::roster::Meeting,
+    now_ms: UnixMs,
+) -> UnixMs {
+    match meeting.phase {
+        wire::MeetingPhase::Upcoming => {
+            let duration_ms =
+                schedule.map_or(0, |schedule| u64::from(schedule.duration_minutes) * 60_000);
+            now_ms.saturating_sub(duration_ms)
+        }
+        wire::MeetingPhase::Live => {
+            current_meeting_ends_ms(schedule, meeting.started_at_ms, now_ms)
+        }
+    }
+}
+
 /// When the room's current meeting is taken to end, for [`next_meeting`]: its start plus the
 /// schedule's planned duration, or now when that is later. (A meeting that starts now is not
 /// the next one.)

@@ -251,6 +251,49 @@ fn the_next_meeting_is_after_the_current_meetings_planned_end() {
 }
 
 #[test]
+fn an_upcoming_meeting_stands_for_the_scheduled_meeting_until_it_is_over() {
+    let berlin = Real::named("Europe/Berlin");
+    let schedule = schedule_of(&draft(
+        Cadence::Week {
+            weekday: Weekday::Tuesday,
+        },
+        "2026-01-01",
+        "09:00",
+        "Europe/Berlin",
+    ));
+    let mut meeting = crate::roster::Meeting {
+        id: roundtable_protocol::MeetingId::random(),
+        number: 2,
+        // The meeting before ended on 6 January; this one has been upcoming since.
+        started_at_ms: utc_ms("2026-01-06T09:30:00Z"),
+        attended: Vec::new(),
+        phase: roundtable_protocol::MeetingPhase::Upcoming,
+    };
+    // At 09:05 Berlin on the 13th the facilitator has not started yet: the lobby still shows
+    // the meeting of 09:00 today, not next week's.
+    let late = utc_ms("2026-01-13T08:05:00Z");
+    let next = |meeting: &crate::roster::Meeting, now| {
+        next_meeting(
+            Some(&schedule),
+            &berlin,
+            next_meeting_after_ms(Some(&schedule), meeting, now),
+        )
+        .unwrap()
+        .local_start
+    };
+    assert_eq!(next(&meeting, late), "2026-01-13T09:00");
+    // Once that meeting's planned time is over, the upcoming meeting stands for the next one.
+    assert_eq!(
+        next(&meeting, utc_ms("2026-01-13T09:31:00Z")),
+        "2026-01-20T09:00"
+    );
+    // Started at 09:05, the meeting is live: the next is the week after.
+    meeting.phase = roundtable_protocol::MeetingPhase::Live;
+    meeting.started_at_ms = late;
+    assert_eq!(next(&meeting, late), "2026-01-20T09:00");
+}
+
+#[test]
 fn moved_meetings_take_their_new_time_and_order() {
     let new_york = Real::named("America/New_York");
     let mut schedule = schedule_of(&draft(

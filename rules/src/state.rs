@@ -27,6 +27,7 @@ use crate::meeting_life;
 use crate::membership;
 use crate::minutes;
 use crate::practices;
+use crate::prep;
 use crate::roleplay::{Submission as ScoreForm, SubmissionSlot};
 use crate::schedule;
 
@@ -169,6 +170,25 @@ impl RoomState {
             RoomEvent::CalendarFeedRevoked { member_id } => {
                 self.calendar_feeds.remove(member_id);
             }
+            RoomEvent::CheckInSaved {
+                member_id,
+                check_in,
+            } => {
+                if self.member(*member_id).is_some() {
+                    self.prep.save_check_in(*member_id, check_in);
+                }
+            }
+            RoomEvent::HotSeatSaved {
+                member_id,
+                hot_seat,
+            } => {
+                if self.member(*member_id).is_some() {
+                    self.prep.save_hot_seat(*member_id, hot_seat);
+                }
+            }
+            // The count is the prep's own; the event tells the others.
+            RoomEvent::PreparedCountChanged { .. } => {}
+            RoomEvent::PrepRevealed { .. } => self.prep.revealed = true,
         }
     }
 
@@ -184,6 +204,7 @@ impl RoomState {
         self.role_play.forget_member(member_id);
         self.access.remove_member(member_id);
         self.calendar_feeds.remove(&member_id);
+        self.prep.forget_member(member_id);
         self.former_members.insert(member_id);
         let remove = |choice: wire::ErasureChoice| choice == wire::ErasureChoice::Remove;
         if remove(erasure.commitments) {
@@ -223,6 +244,7 @@ impl RoomState {
         self.role_play.forget_member(member_id);
         self.access.remove_member(member_id);
         self.calendar_feeds.remove(&member_id);
+        self.prep.forget_member(member_id);
     }
 
     /// Makes the upcoming meeting live at `at_ms`: who is here then attends it.
@@ -241,6 +263,8 @@ impl RoomState {
         }
         self.activity.close_meeting(self.meeting.number);
         self.hands.clear();
+        // Prep starts anew for the new meeting.
+        self.prep = crate::prep::PrepState::default();
         // The agenda starts from the template, with unfinished items carried over.
         self.flow = self.flow.next_meeting();
         self.meeting = Meeting {
@@ -309,6 +333,8 @@ impl RoomState {
         self.flow.votes.check_invariants(&self.flow)?;
         self.access
             .check_invariants(|member_id| ids.contains(&member_id))?;
+        self.prep
+            .check_invariants(|member_id| self.member(member_id).is_some())?;
         self.role_play.check_invariants()
     }
 }
@@ -325,7 +351,10 @@ pub fn decide(
     let flow = flow_ctx(state, by, role, now_ms, limits);
     match change {
         Change::Membership(command) => {
-            membership::decide_membership(state, by, role, command, limits, now_ms)
+            let events = membership::decide_membership(state, by, role, command, limits, now_ms)?;
+            // A removal sends the benchmarks without the member's numbers: withheld too.
+            let events = withhold_benchmarks_before_start(state, events);
+            Ok(recount_prep_after_removals(state, events))
         }
         Change::Queue(command) => {
             let decided = flow::decide(flow, |ctx| flow::queue::decide(ctx, command));
@@ -351,7 +380,19 @@ pub fn decide(
             Ok(events)
         }
         Change::Commitments(command) => commitments::decide(state.into(), by, command, now_ms),
-        Change::Activity(command) => activity::decide(&state.activity, by, role, command),
+        Change::Activity(command) => {
+            let events = activity::decide(&state.activity, by, role, command)?;
+            Ok(withhold_benchmarks_before_start(state, events))
+        }
+        Change::Prep(command) => {
+            let context = prep::Context {
+                prep: &state.prep,
+                roster: state.roster(),
+                open: state.prep_open(),
+                limits: &limits.prep,
+            };
+            prep::decide(context, by, command, now_ms)
+        }
         Change::Practices(command) => practices::decide(state.into(), by, command, now_ms),
         Change::Votes(command) => {
             flow::decide(flow, |ctx| flow::votes::decide(ctx, command)).map(room_events)
@@ -453,6 +494,70 @@ fn lower_hands_when_the_meeting_ends(
     events
 }
 
+impl RoomState {
+    /// Whether members may prepare now: the meeting has not started and its prep has not been
+    /// revealed.
+    pub fn prep_open(&self) -> bool {
+        self.meeting_upcoming() && !self.prep.revealed
+    }
+
+    /// Whether the current meeting is upcoming (scheduled, not started).
+    pub fn meeting_upcoming(&self) -> bool {
+        self.meeting.phase == wire::MeetingPhase::Upcoming
+    }
+
+    /// The benchmarks as everyone may see them now: while the meeting is upcoming, without
+    /// this meeting's numbers (the metrics, the past meetings' results and nothing submitted
+    /// during prep), so that nobody sees the group's prep numbers, or aggregates of them,
+    /// before the start; from the start, as they are.
+    pub fn benchmarks_view(&self) -> wire::BenchmarkView {
+        if self.prep_open() {
+            self.activity.view_before_start()
+        } else {
+            self.activity.view()
+        }
+    }
+}
+
+/// While the meeting is upcoming, a change to the benchmarks goes out with the view that
+/// withholds this meeting's numbers ([`RoomState::benchmarks_view`]); the start reveals them.
+fn withhold_benchmarks_before_start(
+    state: &RoomState,
+    mut events: Vec<RoomEvent>,
+) -> Vec<RoomEvent> {
+    if state.prep_open() {
+        for event in &mut events {
+            match event {
+                RoomEvent::NumbersSubmitted { view, .. } => {
+                    *view = state.activity.view_before_start();
+                }
+                // New metrics (or the same, after a removal): the view of those.
+                RoomEvent::MetricsSet { metrics, view } => {
+                    *view = activity::Activity::view_of_metrics(metrics.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    events
+}
+
+/// A removed member's prep is forgotten; when they had prepared, everyone is told the new count.
+fn recount_prep_after_removals(state: &RoomState, mut events: Vec<RoomEvent>) -> Vec<RoomEvent> {
+    let removed_prepared = events
+        .iter()
+        .filter(|event| {
+            matches!(event, RoomEvent::MemberRemoved { member_id } if state.prep.has_prepared(*member_id))
+        })
+        .count() as u32;
+    if removed_prepared > 0 {
+        events.push(RoomEvent::PreparedCountChanged {
+            prepared: state.prep.prepared() - removed_prepared,
+        });
+    }
+    events
+}
+
 /// A feature's events as room events.
 fn room_events<E: Into<RoomEvent>>(events: Vec<E>) -> Vec<RoomEvent> {
     events.into_iter().map(Into::into).collect()
@@ -477,7 +582,17 @@ pub fn decide_next_meeting(
 pub fn decide_start_meeting(state: &RoomState, by: MemberId) -> Result<Vec<RoomEvent>, RoomError> {
     require_facilitator(state.roster().require_member_role(by)?)?;
     meeting_life::admit(&state.meeting, &Command::StartMeeting)?;
-    Ok(vec![RoomEvent::MeetingStarted])
+    let mut events = vec![RoomEvent::MeetingStarted];
+    // The members' prep goes to everyone now, with the numbers submitted during it.
+    let members: Vec<MemberId> = state.members.iter().map(|member| member.id).collect();
+    let numbers_submitted = !state.activity.current.is_empty();
+    events.extend(prep::reveal(
+        &state.prep,
+        &members,
+        numbers_submitted,
+        state.activity.view(),
+    ));
+    Ok(events)
 }
 
 /// Refuses a request the current meeting's phase does not allow ([`meeting_life::needs`]):
@@ -575,7 +690,15 @@ impl RoomState {
 /// Answers a request that only reads (it causes no event), for the asking member alone.
 pub fn answer(state: &RoomState, by: MemberId, query: &Query) -> wire::Reply {
     match query {
-        Query::GetMyBenchmarks => wire::Reply::MyBenchmarks(state.activity.mine(by)),
+        Query::GetMyBenchmarks => {
+            let mut mine = state.activity.mine(by);
+            // Before the start, a member's place among the others' prep numbers would show
+            // what the others submitted; their own numbers and trend stay.
+            if state.prep_open() {
+                mine.percentile_by_metric.clear();
+            }
+            wire::Reply::MyBenchmarks(mine)
+        }
         Query::SearchPractices { text, tag } => {
             let (practices, total_matches) = state.practices.search(text, tag.as_deref());
             wire::Reply::Practices {

@@ -62,7 +62,7 @@ impl RoomState {
                         .accountability(member.id, self.meeting.number)
                 })
                 .collect(),
-            benchmarks: self.activity.view(),
+            benchmarks: self.benchmarks_view(),
             practices: self.practices.newest(practices::PRACTICES_IN_SNAPSHOT),
             practice_count: self.practices.practices.len() as u32,
             role_play: Box::new(
@@ -80,6 +80,15 @@ impl RoomState {
                 ..self.flow.to_wire()
             },
             calendar_feeds: self.calendar_feeds.keys().copied().collect(),
+            prep: self.prep.view_for(
+                viewer,
+                &self
+                    .members
+                    .iter()
+                    .map(|member| member.id)
+                    .collect::<Vec<_>>(),
+                self.prep_open(),
+            ),
         }
     }
 
@@ -113,6 +122,10 @@ impl RoomEvent {
             PracticeCommented { practice_id, comment },
             RolePlay { change },
             ScheduleSet { schedule },
+            CheckInSaved { member_id, check_in },
+            HotSeatSaved { member_id, hot_seat },
+            PreparedCountChanged { prepared },
+            PrepRevealed { check_ins, hot_seat, benchmarks },
         }
             // The token's hash stays on the server.
             RoomEvent::MemberAdded {
@@ -199,6 +212,9 @@ impl RoomEvent {
         match self {
             RoomEvent::RolePlay { change } => crate::roleplay::audience(change),
             RoomEvent::Flow { event } => crate::flow::votes::audience(event),
+            // A member's prep is theirs alone until the meeting starts.
+            RoomEvent::CheckInSaved { member_id, .. }
+            | RoomEvent::HotSeatSaved { member_id, .. } => Audience::Only(*member_id),
             _ => Audience::Everyone,
         }
     }

@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
         "commitments",
         "meeting_life",
         "practices",
+        "prep",
         "reactions",
         "roleplay",
         "schedule",

@@ -24,13 +24,13 @@ const ZONE_YEARS_AHEAD: i64 = 5;
 const ZONE_CHANGES_MAX: usize = 64;
 const DAY_MS: i64 = 86_400_000;
 
-/// The group's next meeting at `now_ms`: the first of the schedule that starts after the
-/// current meeting's planned end ([`schedule::current_meeting_ends_ms`]).
+/// The group's next meeting at `now_ms`: while the current meeting is upcoming, the schedule's
+/// meeting it stands for (the first not over yet); once it is live, the first after its planned
+/// end ([`schedule::next_meeting_after_ms`]).
 pub fn next_meeting(state: &RoomState, now_ms: UnixMs) -> Option<NextMeeting> {
     let schedule = state.schedule.as_ref()?;
     let zone = Zone::named(Some(&schedule.time_zone));
-    let after_ms =
-        schedule::current_meeting_ends_ms(Some(schedule), state.meeting.started_at_ms, now_ms);
+    let after_ms = schedule::next_meeting_after_ms(Some(schedule), &state.meeting, now_ms);
     schedule::next_meeting(Some(schedule), &zone, after_ms)
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use roundtable_rules::{FlowLimits, RoomLimits};
+use roundtable_rules::{FlowLimits, PrepLimits, RoomLimits};
 
 use crate::admission::address::Network;
 use crate::store::JournalSync;
@@ -191,6 +191,18 @@ pub struct Limits {
     #[arg(long, env = "ROUNDTABLE_SUGGESTION_CHARS_MAX", default_value_t = Limits::SUGGESTION_CHARS_MAX)]
     pub suggestion_chars_max: usize,
 
+    /// Longest win, challenge or ask of a member's check-in before a meeting, in characters.
+    #[arg(long, env = "ROUNDTABLE_CHECK_IN_FIELD_CHARS_MAX", default_value_t = Limits::CHECK_IN_FIELD_CHARS_MAX)]
+    pub check_in_field_chars_max: usize,
+
+    /// Longest problem statement of a hot-seat request, in characters.
+    #[arg(long, env = "ROUNDTABLE_HOT_SEAT_PROBLEM_CHARS_MAX", default_value_t = Limits::HOT_SEAT_PROBLEM_CHARS_MAX)]
+    pub hot_seat_problem_chars_max: usize,
+
+    /// Most minutes a member may ask for in the hot seat.
+    #[arg(long, env = "ROUNDTABLE_HOT_SEAT_MINUTES_MAX", default_value_t = Limits::HOT_SEAT_MINUTES_MAX)]
+    pub hot_seat_minutes_max: u32,
+
     /// Speakers one round may have.
     #[arg(long, env = "ROUNDTABLE_SPEAKERS_PER_ROUND_MAX", default_value_t = Limits::SPEAKERS_PER_ROUND_MAX)]
     pub speakers_per_round_max: usize,
@@ -334,6 +346,9 @@ impl Limits {
     pub const SUGGESTIONS_PER_PROBLEM_MAX: usize = FlowLimits::SUGGESTIONS_PER_PROBLEM_MAX;
     pub const SUGGESTION_CHARS_MAX: usize = FlowLimits::SUGGESTION_CHARS_MAX;
     pub const SPEAKERS_PER_ROUND_MAX: usize = FlowLimits::SPEAKERS_PER_ROUND_MAX;
+    pub const CHECK_IN_FIELD_CHARS_MAX: usize = PrepLimits::CHECK_IN_FIELD_CHARS_MAX;
+    pub const HOT_SEAT_PROBLEM_CHARS_MAX: usize = PrepLimits::HOT_SEAT_PROBLEM_CHARS_MAX;
+    pub const HOT_SEAT_MINUTES_MAX: u32 = PrepLimits::HOT_SEAT_MINUTES_MAX;
     pub const TIME_BOX_SECONDS_MAX: u64 = FlowLimits::TIME_BOX_SECONDS_MAX;
     pub const TIMER_EXTEND_SECONDS_MAX: u64 = FlowLimits::TIMER_EXTEND_SECONDS_MAX;
     pub const WRITE_STALL_SECONDS: u64 = 10;
@@ -369,6 +384,11 @@ impl Limits {
                 speakers_per_round_max: self.speakers_per_round_max,
                 time_box_seconds_max: self.time_box_seconds_max,
                 timer_extend_seconds_max: self.timer_extend_seconds_max,
+            },
+            prep: PrepLimits {
+                check_in_field_chars_max: self.check_in_field_chars_max,
+                hot_seat_problem_chars_max: self.hot_seat_problem_chars_max,
+                hot_seat_minutes_max: self.hot_seat_minutes_max,
             },
         }
     }
@@ -455,6 +475,9 @@ impl Default for Limits {
             suggestions_per_problem_max: Self::SUGGESTIONS_PER_PROBLEM_MAX,
             suggestion_chars_max: Self::SUGGESTION_CHARS_MAX,
             speakers_per_round_max: Self::SPEAKERS_PER_ROUND_MAX,
+            check_in_field_chars_max: Self::CHECK_IN_FIELD_CHARS_MAX,
+            hot_seat_problem_chars_max: Self::HOT_SEAT_PROBLEM_CHARS_MAX,
+            hot_seat_minutes_max: Self::HOT_SEAT_MINUTES_MAX,
             time_box_seconds_max: Self::TIME_BOX_SECONDS_MAX,
             timer_extend_seconds_max: Self::TIMER_EXTEND_SECONDS_MAX,
             write_stall_seconds: Self::WRITE_STALL_SECONDS,

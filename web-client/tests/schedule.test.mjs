@@ -76,6 +76,10 @@ test('a facilitator sets the schedule; a member sees the next meeting, subscribe
     await waitUntil(page, 'Fran sees it in Berlin time',
       () => document.getElementById('next-meeting')?.textContent === 'Next meeting: Tue 5 Jan, 09:00 Europe/Berlin');
     assert.equal(await ann.page.locator('#schedule-summary').textContent(), 'Every Tuesday at 09:00 (Europe/Berlin), 90 minutes');
+    // The meeting is upcoming: its lobby says when it is, on top.
+    await waitUntil(ann.page, 'Ann\'s lobby says when the meeting is',
+      () => document.getElementById('lobby-when')?.textContent === 'Next meeting: Tue 5 Jan, 03:00 (your time) / 09:00 Europe/Berlin');
+    assert.equal(await ann.page.locator('#lobby-when').isVisible(), true);
 
     // Subscribe, with the keyboard: Tab from Download .ics, then Enter.
     await ann.page.locator('#download-ics').focus();

@@ -17,6 +17,7 @@ import { summaryPanel } from './meeting/summary.js';
 import { accessPanel } from './people/access.js';
 import { leavePanel } from './people/leave.js';
 import { schedulePanel } from './schedule/view.js';
+import { prepPanel } from './prep/view.js';
 import { lobbyPanel } from './meeting/lobby.js';
 
 /** @typedef {import('../store.js').RoomStore} RoomStore */
@@ -65,5 +66,6 @@ export const PANELS = [
   summaryPanel,
   accessPanel,
   leavePanel,
+  prepPanel,
   lobbyPanel,
 ];

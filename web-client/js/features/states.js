@@ -8,6 +8,7 @@ import { benchmarksFeature } from './benchmarks/state.js';
 import { practicesFeature } from './practices/state.js';
 import { rolePlayFeature } from './roleplay/state.js';
 import { scheduleFeature } from './schedule/state.js';
+import { prepFeature } from './prep/state.js';
 
 /** @type {import('../store.js').Feature[]} */
-export const FEATURES = [flowFeature, commitmentsFeature, benchmarksFeature, practicesFeature, rolePlayFeature, scheduleFeature];
+export const FEATURES = [flowFeature, commitmentsFeature, benchmarksFeature, practicesFeature, rolePlayFeature, scheduleFeature, prepFeature];

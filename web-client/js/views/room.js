@@ -256,6 +256,9 @@ export function mountRoom(root, { store, connection, groupId }) {
     } else if (!chosen && selected !== stage) {
       select(stage);
     }
+    const prepOpen = !!/** @type {any} */ (state.features.prep)?.open;
+    // The meeting started while someone was preparing: they go to the stage with everyone.
+    if (!prepOpen && selected === 'prep') select(stage);
     for (const button of tabButtons) {
       // The lobby is there while the meeting is upcoming (and the views that run a meeting
       // are not), the summary once it has ended.

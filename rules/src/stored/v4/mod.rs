@@ -27,6 +27,9 @@ use crate::state;
 
 pub use v3::*;
 
+mod prep;
+pub use prep::*;
+
 /// The format these types are.
 pub const FORMAT: u32 = 4;
 
@@ -56,18 +59,21 @@ pub struct Snapshot {
     /// Each member's calendar feed secret, as its hash.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub calendar_feeds: BTreeMap<Uuid, SecretHash>,
+    /// Prep for the current meeting (format 4).
+    #[serde(default, skip_serializing_if = "PrepState::is_empty")]
+    pub prep: PrepState,
 }
 
 mirror_struct!(Snapshot <=> state::RoomState {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow, access, former_members, schedule, calendar_feeds,
+    role_play, seq, flow, access, former_members, schedule, calendar_feeds, prep,
 });
 
 type V3Snapshot = v3::Snapshot;
 forward_struct!(V3Snapshot => Snapshot {
     group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
     role_play, seq, flow, access, former_members,
-} added { schedule: None, calendar_feeds: BTreeMap::new() });
+} added { schedule: None, calendar_feeds: BTreeMap::new(), prep: PrepState::default() });
 
 /// The group's current meeting (`state::Meeting`): format 3's with its phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -224,6 +230,22 @@ pub enum RoomEvent {
         meeting_id: Uuid,
         number: u32,
     },
+    CheckInSaved {
+        member_id: Uuid,
+        check_in: CheckIn,
+    },
+    HotSeatSaved {
+        member_id: Uuid,
+        hot_seat: Option<RankedHotSeat>,
+    },
+    PreparedCountChanged {
+        prepared: u32,
+    },
+    PrepRevealed {
+        check_ins: Vec<MemberCheckIn>,
+        hot_seat: Vec<RankedHotSeat>,
+        benchmarks: v1::BenchmarkView,
+    },
 }
 
 /// The variants `RoomEvent` shares with format 3's, for the conversion forward from it.
@@ -264,6 +286,10 @@ room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
     CalendarFeedRevoked { member_id },
     MeetingStarted,
     NextMeetingOpened { meeting_id, number },
+    CheckInSaved { member_id, check_in },
+    HotSeatSaved { member_id, hot_seat },
+    PreparedCountChanged { prepared },
+    PrepRevealed { check_ins, hot_seat, benchmarks },
 });
 
 type V3RoomEvent = v3::RoomEvent;

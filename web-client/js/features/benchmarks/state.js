@@ -19,5 +19,9 @@ export const benchmarksFeature = {
     benchmarks_changed(own, event) {
       own.view = event.view;
     },
+    // The meeting started: the numbers submitted during prep show (features/prep).
+    prep_revealed(own, event) {
+      own.view = event.benchmarks;
+    },
   },
 };

@@ -6,6 +6,7 @@
 // editable line, the text of the commitment it becomes, and "Confirm" sends them; the server
 // makes each one its own commitment of the presenter's (they show up on the commitment board).
 
+import { prepOf, rankedHotSeat } from '../prep/state.js';
 import { loadDrafts, saveDraft } from '../../drafts.js';
 import { patch, listen } from '../../render.js';
 import { h, announce, busy } from '../../ui.js';
@@ -14,6 +15,9 @@ import { mayReplaceTimer } from './guard.js';
 import { problemVotes } from './state.js';
 import { plural } from '../../format.js';
 
+
+/** Longest agenda item title the server takes; a longer hot-seat problem is cut to it. */
+const HOT_SEAT_TITLE_CHARS = 120;
 /** @typedef {import('../../protocol').MemberId} MemberId */
 /** @typedef {import('../../protocol').ProblemPhase} ProblemPhase */
 /** @typedef {import('../../protocol').AgendaItem} AgendaItem */
@@ -114,8 +118,31 @@ export function mountProblem({ context, flow, nameOf }) {
   const suggestionsBox = h('div', { class: 'suggestions', id: 'problem-suggestions' },
     h('h3', { id: 'suggestions-title' }, 'Suggestions'), suggestionList, suggestionsEmpty, chosenNote, dotsLine, chooseForm, suggestionForm);
 
+  // The hot-seat requests from the members' prep (features/prep), ranked A before B before C,
+  // then the earlier request: the facilitator picks one, which makes its member the presenter
+  // and fills the item with their problem and the minutes they asked for.
+  const hotSeatList = h('ol', { class: 'hot-seat-list', id: 'hot-seat-list', 'aria-labelledby': 'hot-seat-title' });
+  const hotSeatBox = h('section', { class: 'hot-seat', id: 'hot-seat', 'aria-labelledby': 'hot-seat-title', hidden: true },
+    h('h3', { id: 'hot-seat-title' }, 'Hot-seat requests'), hotSeatList);
+
   const element = h('section', { class: 'problem-box', id: 'problem-box', 'aria-labelledby': 'problem-title' },
-    title, presenterLine, presenterForm, phaseList, suggestionsBox);
+    title, presenterLine, presenterForm, hotSeatBox, phaseList, suggestionsBox);
+
+  /**
+   * Fills the problem item from a hot-seat request.
+   * @param {AgendaItem} item
+   * @param {import('../../protocol').RankedHotSeat} request
+   */
+  const pickHotSeat = async (item, request) => {
+    const text = request.request.problem;
+    const line = text.replace(/\s+/g, ' ');
+    const title = line.length > HOT_SEAT_TITLE_CHARS ? `${line.slice(0, HOT_SEAT_TITLE_CHARS - 1)}…` : line;
+    const reply = await context.act({
+      type: 'edit_agenda_item', item_id: item.item_id,
+      item: { title, kind: item.kind, time_box_ms: request.request.minutes * 60_000, owner: request.member_id, notes: text },
+    }, 'Could not fill the problem from the request');
+    if (reply) announce(`${nameOf(request.member_id)} presents: ${title}.`);
+  };
 
   /** @returns {AgendaItem | null} The current item, when it is a problem. */
   const currentProblem = () => flow()?.agenda.find((item) => item.status === 'current' && item.kind === 'problem') ?? null;
@@ -268,6 +295,17 @@ export function mountProblem({ context, flow, nameOf }) {
       ? `${nameOf(presenter)}${iPresent ? ' (you)' : ''} presents.`
       : facilitator ? 'Choose who presents this problem.' : 'Waiting for the facilitator to choose who presents.';
     presenterForm.hidden = !facilitator || !!problem;
+    const ranked = rankedHotSeat(prepOf(store.state));
+    hotSeatBox.hidden = ranked.length === 0 || !!problem;
+    if (!hotSeatBox.hidden) {
+      patch(hotSeatList, () => ranked.map((request) => h('li', { class: 'hot-seat-request', 'data-key': request.member_id, 'data-member-id': request.member_id, 'data-priority': request.request.priority },
+        h('span', { class: `tag priority priority-${request.request.priority}` }, request.request.priority.toUpperCase()),
+        h('span', { class: 'hot-seat-text' }, h('strong', {}, nameOf(request.member_id)), ` · ${request.request.minutes} min: `, request.request.problem),
+        facilitator ? h('button', {
+          type: 'button', class: 'button secondary small', 'data-action': 'pick-hot-seat', disabled: !connected,
+          onclick: () => pickHotSeat(item, request),
+        }, 'Pick', h('span', { class: 'visually-hidden' }, ` ${nameOf(request.member_id)}’s problem`)) : null)));
+    }
     if (!presenterForm.hidden) {
       const chosen = presenterSelect.value || presenter || '';
       patch(presenterSelect, () => (store.state?.members ?? [])

@@ -11,6 +11,7 @@
 // sums each member's turns in this meeting, longest first, so a facilitator sees who spoke how
 // long.
 
+import { prepOf, checkInOf, checkInLine } from '../prep/state.js';
 import { patch, listen } from '../../render.js';
 import { h, announce, busy } from '../../ui.js';
 
@@ -206,6 +207,16 @@ export function mountRound({ context, flow, nameOf }) {
     return null;
   };
 
+  /**
+   * The speaker's check-in from their prep (features/prep), beside them while it is their turn.
+   * @param {RoundSpeaker} speaker
+   */
+  const speakerCheckIn = (speaker) => {
+    if (speaker.status !== 'speaking') return null;
+    const checkIn = checkInOf(prepOf(store.state), speaker.member_id, store.myMemberId);
+    return checkIn ? h('p', { class: 'speaker-check-in', id: 'speaker-check-in', 'data-member-id': speaker.member_id }, h('span', { class: 'visually-hidden' }, 'Check-in: '), checkInLine(checkIn)) : null;
+  };
+
   /** The order of the round drawn last, which the plan takes when the round ends. */
   /** @type {MemberId[] | null} */
   let lastRoundOrder = null;
@@ -239,7 +250,8 @@ export function mountRound({ context, flow, nameOf }) {
         facilitator && waitingIndex >= 0 && waiting.length > 1
           ? moveButtons(nameOf(id), waitingIndex === 0, waitingIndex === waiting.length - 1, (delta) => sendOrder(moved(waiting, waitingIndex, delta)))
           : null,
-        facilitator ? skipOrRestore(speaker) : null);
+        facilitator ? skipOrRestore(speaker) : null,
+        speakerCheckIn(speaker));
     }));
     restore();
   };

@@ -1,7 +1,7 @@
 // @ts-check
 // The lobby: what everyone sees while the group's meeting is upcoming (not started yet), in
-// place of the meeting's stage. It says which group and meeting this is, when it is (a slot the
-// schedule fills) and who is here now; "Join the call" is the room's own, beside the group's
+// place of the meeting's stage. It says which group and meeting this is, when it is (from the
+// group's schedule, features/schedule) and who is here now; "Join the call" is the room's own, beside the group's
 // name above it (views/room.js), there whenever the group has a call link.
 // A facilitator gets a prominent "Start meeting" (confirmed first only when fewer than half
 // the group is here) and the agenda to edit (the room moves the agenda panel into
@@ -12,6 +12,7 @@
 import { h, confirmDialog } from '../../ui.js';
 import { patch, listen } from '../../render.js';
 import { plural } from '../../format.js';
+import { nextMeetingLine } from '../schedule/view.js';
 
 /** @typedef {import('../../store.js').RoomState} RoomState */
 
@@ -61,16 +62,18 @@ export const lobbyPanel = {
     const { store } = context;
     const heading = h('h2', { id: 'lobby-title', tabindex: '-1' }, 'Lobby');
     const groupLine = h('p', { class: 'lobby-group', id: 'lobby-group' });
-    // When the meeting is: the schedule fills this (left empty, and hidden, until it exists).
-    // How many prepared ("5 of 8") comes from prep, once the snapshot carries it: not here yet.
-    const when = h('p', { class: 'lobby-when', id: 'lobby-when', 'data-slot': 'scheduled-time', hidden: true });
+    // When the meeting is, from the group's schedule (hidden while the group has none).
+    const when = nextMeetingLine(context, 'lobby-when');
+    when.element.classList.add('lobby-when');
+    // How many prepared ("5 of 8", features/prep): the count only, never what they prepared.
+    const prepared = h('p', { class: 'lobby-prepared', id: 'lobby-prepared' });
     const startButton = h('button', { type: 'button', class: 'button primary large', id: 'lobby-start' }, 'Start meeting');
     const waiting = h('p', { class: 'lobby-waiting', id: 'lobby-waiting', role: 'status' }, 'Waiting for the facilitator to start.');
     const hereHeading = h('h3', { id: 'lobby-here-title' }, 'Here now');
     const hereList = h('ul', { class: 'lobby-here', id: 'lobby-here', 'aria-labelledby': 'lobby-here-title' });
     const agendaSlot = h('div', { class: 'lobby-agenda', id: 'lobby-agenda' });
     const element = h('section', { class: 'panel lobby', id: 'panel-lobby', 'aria-labelledby': 'lobby-title' },
-      heading, groupLine, when,
+      heading, groupLine, when.element, prepared,
       h('div', { class: 'lobby-actions' }, startButton),
       waiting,
       h('div', { class: 'lobby-people' }, hereHeading, hereList),
@@ -105,8 +108,11 @@ export const lobbyPanel = {
         startButton.disabled = !context.isConnected();
         waiting.hidden = !lobby || facilitator;
         if (!state || !lobby) return;
+        when.element.hidden = !state.group.schedule;
+        if (state.group.schedule) when.update();
         heading.textContent = `Meeting ${lobby.number} has not started yet`;
         groupLine.textContent = `${lobby.groupName} · Meeting ${lobby.number}`;
+        prepared.textContent = `${/** @type {any} */ (state.features.prep)?.prepared ?? 0} of ${state.members.length} prepared`;
         hereHeading.textContent = `Here now: ${lobby.present} of ${plural(lobby.total, 'member', 'members')}`;
         patch(hereList, () => lobby.here.length === 0
           ? [h('li', { class: 'hint', 'data-key': 'nobody' }, 'Nobody yet.')]

@@ -27,6 +27,8 @@ export const WARNING_MS = 30_000;
 export const VIEWS = [
   // Shown only while the meeting is upcoming (then it is the stage).
   { id: 'lobby', label: 'Lobby', kinds: [] },
+  // Prep for the upcoming meeting (features/prep).
+  { id: 'prep', label: 'Prep', kinds: [] },
   { id: 'timer', label: 'Round', kinds: ['round', 'discussion'] },
   { id: 'reportback', label: 'Report back', kinds: ['report_back'] },
   { id: 'problem', label: 'Problem', kinds: ['problem'] },
@@ -57,6 +59,8 @@ export const LIVE_ONLY_VIEWS = ['timer', 'reportback', 'problem', 'roleplay', 'a
 export function viewShown(viewId, state) {
   const stage = state ? stageView(state) : null;
   if (viewId === 'lobby') return stage === 'lobby';
+  // Prep, while the meeting is upcoming (features/prep).
+  if (viewId === 'prep') return stage === 'lobby';
   if (viewId === 'summary') return stage === 'summary';
   if (stage === 'lobby') return !LIVE_ONLY_VIEWS.includes(viewId);
   return true;

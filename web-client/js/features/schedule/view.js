@@ -69,7 +69,7 @@ export function nextMeetingLine(context, id) {
   const update = () => {
     const state = context.store.state;
     if (!state || !context.isConnected()) return;
-    const key = JSON.stringify([state.group.schedule ?? null, state.group.time_zone ?? null, state.meeting.meeting_id]);
+    const key = JSON.stringify([state.group.schedule ?? null, state.group.time_zone ?? null, state.meeting.meeting_id, state.meeting.phase]);
     if (key === askedFor) return;
     askedFor = key;
     void ask();
