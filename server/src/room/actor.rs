@@ -38,6 +38,7 @@ use tracing::{debug, info, warn};
 
 use roundtable_rules::reactions::ReactionLimiter;
 use roundtable_rules::roleplay::dedupe::ScoringDedupe;
+use roundtable_rules::secret::PseudonymKey;
 use roundtable_rules::state::{
     self, Audience, FreshMember, RoomError, RoomEvent, RoomState, StoredEvent,
 };
@@ -120,6 +121,10 @@ struct Subscriber {
     member_id: MemberId,
     /// The member's session (token) the connection joined with.
     session_id: wire::SessionId,
+    /// The member's pseudonym key, from the token the connection joined with: where their
+    /// anonymous contributions are kept (`roundtable_rules::secret::PseudonymKey`). Only in
+    /// memory, never stored, logged or sent.
+    pseudonym: PseudonymKey,
     outbox: Outbox,
 }
 

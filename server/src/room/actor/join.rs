@@ -13,6 +13,19 @@ pub(super) enum CatchUpFrames {
     Snapshot(WireFrame),
 }
 
+/// The pseudonym key of the member a join admitted: from the token the server just issued them,
+/// or the one they came back with.
+fn pseudonym_key(credential: &Credential, issued_token: Option<&str>) -> PseudonymKey {
+    let token = issued_token.or(match credential {
+        Credential::MemberToken { token } => Some(token.as_str()),
+        Credential::Facilitator { member_token, .. } => member_token.as_deref(),
+        Credential::Invite { .. } => None,
+    });
+    // Every admitted join either was issued a token or presented one; a join without either
+    // was refused before this point.
+    PseudonymKey::of_token(token.unwrap_or_default())
+}
+
 impl RoomActor {
     /// A connection joins: the member is added or comes online, then gets the ack and what
     /// they missed, in one flush.
@@ -33,6 +46,7 @@ impl RoomActor {
         let decision = self.decide_join(credential)?;
         let member_id = decision.member_id;
         let session_id = decision.session_id;
+        let pseudonym = pseudonym_key(credential, decision.issued_token.as_deref());
         self.check_member_connections(member_id)?;
         if decision.issued_token.is_some() {
             self.admit_new_member()?;
@@ -82,6 +96,7 @@ impl RoomActor {
             Subscriber {
                 member_id,
                 session_id,
+                pseudonym,
                 outbox,
             },
         );
