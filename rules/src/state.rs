@@ -17,7 +17,8 @@ use std::collections::BTreeSet;
 use roundtable_protocol as wire;
 use roundtable_protocol::{MeetingId, MemberId, Role, Seq, UnixMs};
 
-use crate::activity::{self, Submission};
+use crate::activity::{self, Me, Place, Submission};
+use crate::secret::PseudonymKey;
 use crate::command::{Change, Erasure, ProblemCommand, Query};
 use crate::commitments::{self, NewCommitment};
 use crate::flow::{self, FlowEvent};
@@ -96,13 +97,37 @@ impl RoomState {
                 values,
                 sharing,
                 ..
-            } => self.activity.submit(
-                *member_id,
-                Submission {
-                    values: values.clone(),
-                    sharing: *sharing,
-                },
-            ),
+            } => {
+                // The member's one submission of this meeting is replaced; a record from
+                // before places may hold anonymous numbers, which go to their legacy place.
+                let legacy = Place::legacy(self.meeting.id, *member_id);
+                self.activity.remove_member(*member_id);
+                self.activity.withdraw_anonymous(legacy);
+                match sharing {
+                    wire::Sharing::Named => self.activity.submit(
+                        *member_id,
+                        Submission {
+                            values: values.clone(),
+                            sharing: *sharing,
+                        },
+                    ),
+                    wire::Sharing::Anonymous => {
+                        self.activity.submit_anonymous(legacy, values.clone());
+                    }
+                }
+            }
+            RoomEvent::AnonymousNumbersSubmitted { place, values, .. } => {
+                self.activity.submit_anonymous(*place, values.clone());
+            }
+            RoomEvent::NumbersWithdrawn { member_id, .. } => {
+                self.activity.remove_member(*member_id);
+            }
+            RoomEvent::AnonymousNumbersWithdrawn { place, .. } => {
+                self.activity.withdraw_anonymous(*place);
+            }
+            RoomEvent::PastAnonymousNumbersRemoved { places, .. } => {
+                self.activity.remove_past_places(places);
+            }
             RoomEvent::MetricsSet { metrics, .. } => self.activity.set_metrics(metrics.clone()),
             RoomEvent::PracticePosted { practice } => self.practices.add(practice),
             RoomEvent::PracticeUpvoted {
@@ -208,7 +233,8 @@ impl RoomState {
         if self.past_meetings.len() > minutes::PAST_MEETINGS_KEPT {
             self.past_meetings.remove(0);
         }
-        self.activity.close_meeting(self.meeting.number);
+        self.activity
+            .close_meeting(self.meeting.number, self.meeting.id);
         self.hands.clear();
         // The agenda starts from the template, with unfinished items carried over.
         self.flow = self.flow.next_meeting();
@@ -270,6 +296,14 @@ impl RoomState {
         if let Some(stranger) = self.activity.current.keys().find(|id| !ids.contains(id)) {
             return Err(format!("numbers of {stranger} who is not a member"));
         }
+        if let Some((id, _)) = self
+            .activity
+            .current
+            .iter()
+            .find(|(_, submission)| submission.sharing != wire::Sharing::Named)
+        {
+            return Err(format!("anonymous numbers kept under the id of {id}"));
+        }
         self.flow.check_invariants()?;
         self.flow.votes.check_invariants(&self.flow)?;
         self.access
@@ -278,10 +312,25 @@ impl RoomState {
     }
 }
 
-/// Decides a change a joined member asks for into the events it causes.
+/// Decides a change a joined member asks for into the events it causes, where no connection's
+/// pseudonym key is at hand: anonymous numbers are refused (see [`decide_keyed`]).
 pub fn decide(
     state: &RoomState,
     by: MemberId,
+    change: &Change,
+    limits: &RoomLimits,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    decide_keyed(state, by, None, change, limits, now_ms)
+}
+
+/// Decides a change a joined member asks for on a connection whose pseudonym key is `key`
+/// (from the token it joined with; the room keeps it only in memory), into the events it
+/// causes. The key places the member's anonymous numbers ([`activity::Place`]).
+pub fn decide_keyed(
+    state: &RoomState,
+    by: MemberId,
+    key: Option<PseudonymKey>,
     change: &Change,
     limits: &RoomLimits,
     now_ms: UnixMs,
@@ -316,7 +365,13 @@ pub fn decide(
             Ok(events)
         }
         Change::Commitments(command) => commitments::decide(state.into(), by, command, now_ms),
-        Change::Activity(command) => activity::decide(&state.activity, by, role, command),
+        Change::Activity(command) => activity::decide(
+            &state.activity,
+            state.meeting.id,
+            &Me { member_id: by, key },
+            role,
+            command,
+        ),
         Change::Practices(command) => practices::decide(state.into(), by, command, now_ms),
         Change::Votes(command) => {
             flow::decide(flow, |ctx| flow::votes::decide(ctx, command)).map(room_events)
@@ -511,10 +566,27 @@ impl RoomState {
     }
 }
 
-/// Answers a request that only reads (it causes no event), for the asking member alone.
+/// Answers a request that only reads (it causes no event), for the asking member alone, where
+/// no connection's pseudonym key is at hand: their anonymous numbers are not found (see
+/// [`answer_keyed`]).
 pub fn answer(state: &RoomState, by: MemberId, query: &Query) -> wire::Reply {
+    answer_keyed(state, by, None, query)
+}
+
+/// Answers a request that only reads (it causes no event), for the asking member alone, on a
+/// connection whose pseudonym key is `key`: their own anonymous numbers are found by it.
+pub fn answer_keyed(
+    state: &RoomState,
+    by: MemberId,
+    key: Option<PseudonymKey>,
+    query: &Query,
+) -> wire::Reply {
     match query {
-        Query::GetMyBenchmarks => wire::Reply::MyBenchmarks(state.activity.mine(by)),
+        Query::GetMyBenchmarks => wire::Reply::MyBenchmarks(
+            state
+                .activity
+                .mine(&Me { member_id: by, key }, state.meeting.id),
+        ),
         Query::SearchPractices { text, tag } => {
             let (practices, total_matches) = state.practices.search(text, tag.as_deref());
             wire::Reply::Practices {
