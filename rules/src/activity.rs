@@ -756,6 +756,28 @@ mod tests {
         MemberId(uuid::Uuid::from_u128(n))
     }
 
+    fn meeting() -> MeetingId {
+        MeetingId(uuid::Uuid::from_u128(77))
+    }
+
+    fn me(n: u128) -> Me {
+        Me {
+            member_id: member(n),
+            key: Some(PseudonymKey::of_token(&format!("token {n}"))),
+        }
+    }
+
+    /// Submits as the rules apply it: named under the id, anonymous at the member's place.
+    fn put(benchmarks: &mut Activity, n: u128, submission: Submission) {
+        match submission.sharing {
+            Sharing::Named => benchmarks.submit(member(n), submission),
+            Sharing::Anonymous => benchmarks.submit_anonymous(
+                Place::of(&me(n).key.unwrap(), meeting()),
+                submission.values,
+            ),
+        }
+    }
+
     fn submission(calls: f64, meetings: f64, sharing: Sharing) -> Submission {
         Submission {
             values: BTreeMap::from([
@@ -780,8 +802,8 @@ mod tests {
     #[test]
     fn aggregates_appear_at_three_and_wait_for_three_anonymous_values() {
         let mut benchmarks = Activity::default();
-        benchmarks.submit(member(1), submission(40.0, 4.0, Sharing::Named));
-        benchmarks.submit(member(2), submission(60.0, 3.0, Sharing::Named));
+        put(&mut benchmarks, 1, submission(40.0, 4.0, Sharing::Named));
+        put(&mut benchmarks, 2, submission(60.0, 3.0, Sharing::Named));
         let view = benchmarks.view();
         assert!(!view.aggregates_shown);
         assert_eq!(view.per_metric[0].quartiles, None, "hidden below three");
@@ -792,7 +814,7 @@ mod tests {
         );
 
         for (n, calls, meetings) in [(3, 80.0, 8.0), (4, 20.0, 1.0)] {
-            benchmarks.submit(member(n), submission(calls, meetings, Sharing::Anonymous));
+            put(&mut benchmarks, n, submission(calls, meetings, Sharing::Anonymous));
             let view = benchmarks.view();
             assert!(
                 !view.aggregates_shown,
@@ -804,10 +826,10 @@ mod tests {
                     .all(|metric| metric.quartiles.is_none())
             );
             assert!(view.ratios.iter().all(|ratio| ratio.median.is_none()));
-            assert!(benchmarks.mine(member(1)).percentile_by_metric.is_empty());
+            assert!(benchmarks.mine(&me(1), meeting()).percentile_by_metric.is_empty());
         }
 
-        benchmarks.submit(member(5), submission(30.0, 2.0, Sharing::Anonymous));
+        put(&mut benchmarks, 5, submission(30.0, 2.0, Sharing::Anonymous));
         let view = benchmarks.view();
         assert!(view.aggregates_shown);
         let calls = view.per_metric.iter().find(|m| m.key == "calls").unwrap();
@@ -837,7 +859,7 @@ mod tests {
         assert_eq!(ratio.median, Some(3.0 / 31.0));
         // Member 1's 40 calls: above 21 and 31, below 60 and 81.
         assert_eq!(
-            benchmarks.mine(member(1)).percentile_by_metric["calls"],
+            benchmarks.mine(&me(1), meeting()).percentile_by_metric["calls"],
             50.0
         );
     }
@@ -846,17 +868,17 @@ mod tests {
     fn a_member_sees_their_position_and_trend() {
         let mut benchmarks = Activity::default();
         for (n, calls) in [(1, 10.0), (2, 20.0), (3, 30.0), (4, 40.0), (5, 50.0)] {
-            benchmarks.submit(member(n), submission(calls, 1.0, Sharing::Named));
+            put(&mut benchmarks, n, submission(calls, 1.0, Sharing::Named));
         }
-        let mine = benchmarks.mine(member(4));
+        let mine = benchmarks.mine(&me(4), meeting());
         assert_eq!(mine.percentile_by_metric["calls"], 75.0);
         assert_eq!(
             mine.percentile_by_metric["meetings"], 50.0,
             "all equal: the middle"
         );
-        benchmarks.close_meeting(1);
+        benchmarks.close_meeting(1, meeting());
         assert!(benchmarks.current.is_empty());
-        let mine = benchmarks.mine(member(4));
+        let mine = benchmarks.mine(&me(4), meeting());
         assert_eq!(mine.current, None);
         assert_eq!(mine.trend.len(), 1);
         assert_eq!(mine.trend[0].mine["calls"], 40.0);

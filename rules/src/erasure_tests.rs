@@ -95,7 +95,13 @@ impl Room {
 
     fn leave(&mut self, member_id: MemberId, erasure: Erasure) {
         self.now_ms += 1_000;
-        let events = decide_leave(&self.state, member_id, erasure, self.now_ms).unwrap();
+        let events = decide_leave(
+            &self.state,
+            member_id,
+            crate::state::test_key(member_id),
+            erasure,
+            self.now_ms,
+        ).unwrap();
         assert!(matches!(
             events.last(),
             Some(RoomEvent::MemberErased { .. })
@@ -328,7 +334,7 @@ fn each_kind_follows_its_own_choice() {
 fn the_last_facilitator_cannot_leave_but_a_second_one_can() {
     let (mut room, fran, ann, _) = story();
     let refused =
-        decide_leave(&room.state, fran, erasure(ErasureChoice::Remove), 9_000).unwrap_err();
+        decide_leave(&room.state, fran, None, erasure(ErasureChoice::Remove), 9_000).unwrap_err();
     assert_eq!(refused.code, ErrorCode::Conflict);
     room.act(
         fran,
@@ -338,7 +344,7 @@ fn the_last_facilitator_cannot_leave_but_a_second_one_can() {
     assert!(room.state.member(fran).is_none());
     // Someone who is not a member cannot leave.
     let stranger =
-        decide_leave(&room.state, fran, erasure(ErasureChoice::Remove), 9_000).unwrap_err();
+        decide_leave(&room.state, fran, None, erasure(ErasureChoice::Remove), 9_000).unwrap_err();
     assert_eq!(stranger.code, ErrorCode::Forbidden);
 }
 

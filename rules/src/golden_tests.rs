@@ -37,7 +37,7 @@ use crate::limits::RoomLimits;
 use crate::roleplay::{self, Fresh, SubmissionSlot};
 use crate::secret::hash_secret;
 use crate::state::{
-    FreshMember, Group, RoomEvent, RoomState, decide, decide_join, decide_next_meeting,
+    FreshMember, Group, RoomEvent, RoomState, decide_join, decide_next_meeting,
     decide_presence, decide_tick,
 };
 
@@ -158,7 +158,14 @@ impl Script {
         self.now_ms += 1_000;
         let request: Request = serde_json::from_value(request).unwrap();
         let events = match Command::try_from(request.clone()).unwrap() {
-            Command::Change(change) => decide(&self.state, by, &change, &self.limits, self.now_ms),
+            Command::Change(change) => crate::state::decide_keyed(
+                &self.state,
+                by,
+                crate::state::test_key(by),
+                &change,
+                &self.limits,
+                self.now_ms,
+            ),
             Command::RolePlay(command) => {
                 let fresh = Fresh {
                     role_play_id: RolePlayId(self.fresh_uuid()),
@@ -172,7 +179,13 @@ impl Script {
             }
             Command::Access(command) => self.access(by, command),
             Command::LeaveGroup(erasure) => {
-                crate::membership::decide_leave(&self.state, by, erasure, self.now_ms)
+                crate::membership::decide_leave(
+                    &self.state,
+                    by,
+                    crate::state::test_key(by),
+                    erasure,
+                    self.now_ms,
+                )
             }
             Command::Query(_)
             | Command::SubmitScores(_)
@@ -716,6 +729,10 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::SessionRevoked { .. } => "session_revoked",
         RoomEvent::SessionStarted { .. } => "session_started",
         RoomEvent::MemberErased { .. } => "member_erased",
+        RoomEvent::AnonymousNumbersSubmitted { .. } => "anonymous_numbers_submitted",
+        RoomEvent::NumbersWithdrawn { .. } => "numbers_withdrawn",
+        RoomEvent::AnonymousNumbersWithdrawn { .. } => "anonymous_numbers_withdrawn",
+        RoomEvent::PastAnonymousNumbersRemoved { .. } => "past_anonymous_numbers_removed",
         RoomEvent::RolePlay { change } => {
             let change = crate::stored::v1::RolePlayEvent::from(change);
             return format!("role_play/{}", variant_name(&change));
@@ -775,7 +792,7 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 9] = [
+const ADDED_KINDS: [(u32, &str); 13] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
@@ -785,8 +802,12 @@ const ADDED_KINDS: [(u32, &str); 9] = [
     (3, "session_started"),
     (3, "member_erased"),
     (3, "call_link_set"),
+    (4, "anonymous_numbers_submitted"),
+    (4, "numbers_withdrawn"),
+    (4, "anonymous_numbers_withdrawn"),
+    (4, "past_anonymous_numbers_removed"),
 ];
-const PLAIN_KINDS: [&str; 21] = [
+const PLAIN_KINDS: [&str; 25] = [
     "member_added",
     "presence_changed",
     "group_renamed",
@@ -808,6 +829,10 @@ const PLAIN_KINDS: [&str; 21] = [
     "session_revoked",
     "session_started",
     "member_erased",
+    "anonymous_numbers_submitted",
+    "numbers_withdrawn",
+    "anonymous_numbers_withdrawn",
+    "past_anonymous_numbers_removed",
 ];
 
 #[test]

@@ -566,6 +566,12 @@ impl RoomState {
     }
 }
 
+/// A key for member `member_id` in tests, as if their token were "the token of" their id.
+#[cfg(test)]
+pub(crate) fn test_key(member_id: MemberId) -> Option<PseudonymKey> {
+    Some(PseudonymKey::of_token(&format!("the token of {member_id}")))
+}
+
 /// Answers a request that only reads (it causes no event), for the asking member alone, where
 /// no connection's pseudonym key is at hand: their anonymous numbers are not found (see
 /// [`answer_keyed`]).
