@@ -105,10 +105,9 @@ impl Place {
     }
 
     /// The place a past meeting's numbers of a format 3 record are moved to when they may have
-    /// been anonymous: computed from the meeting's number, the values themselves and their
-    /// rank among equal values, and from no member's id, so once a snapshot of format 4
-    /// replaces the old records nothing ties them to their member (who no longer sees them in
-    /// their trend either).
+    /// been anonymous and the meeting is too old for its id to be known: computed from the
+    /// meeting's number, the values themselves and their rank among equal values, and from no
+    /// member's id (nobody's trend finds them).
     pub fn of_past_values(meeting_number: u32, values: &BTreeMap<String, f64>, rank: u32) -> Place {
         let mut hash = Sha256::new()
             .chain_update(b"roundtable past anonymous numbers\0")

@@ -929,6 +929,7 @@ fn stored_records_are_written_again_as_they_were() {
             })
             .collect();
         value["access"] = json!({"links": {"invite": 0, "facilitator": 0}, "sessions": sessions});
+        with_anonymous_numbers_by_place(&mut value);
         value
     };
     let parse = |bytes: &[u8]| -> Value { serde_json::from_slice(bytes).unwrap() };
@@ -959,16 +960,20 @@ fn stored_records_are_written_again_as_they_were() {
             }
         }
     }
-    // Format 3's records, read and written again by today's code, differ only in `format`;
-    // format 4 added nothing a format 3 room holds.
+    // Format 3's records, read and written again by today's code, differ only in `format` and
+    // in where anonymous numbers are kept (format 4's places, see
+    // `with_anonymous_numbers_by_place`); format 3's log entries differ only in `format`.
+    let mut moved = 0;
     for name in SNAPSHOTS {
         let record = read("stored-v3", name);
         let again =
             crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&record).unwrap());
         let mut expected = parse(&record);
         expected["format"] = json!(crate::stored::FORMAT);
+        moved += with_anonymous_numbers_by_place(&mut expected);
         assert_eq!(parse(&again), expected, "stored-v3/{name}");
     }
+    assert!(moved > 0, "the golden snapshots hold anonymous numbers to move");
     for name in LOGS {
         for (index, record) in read_log("stored-v3", name).iter().enumerate() {
             let again = crate::stored::encode_event(&crate::stored::decode_event(record).unwrap());
@@ -995,6 +1000,87 @@ fn stored_records_are_written_again_as_they_were() {
             );
         }
     }
+}
+
+/// What format 4 changes in a snapshot of an older format, as JSON: each anonymous submission of
+/// the current meeting leaves `benchmarks.current` for `benchmarks.anonymous`, at the legacy
+/// place of its member in the meeting (`Place::legacy`, from the two ids); each past meeting
+/// whose minutes are kept gets its `meeting_id`, and those of its numbers the minutes do not
+/// show as named leave `values_by_member` for `values_by_place`, at the legacy place too.
+/// Returns how many submissions moved.
+fn with_anonymous_numbers_by_place(snapshot: &mut Value) -> usize {
+    let hex = |place: crate::activity::Place| String::from(crate::stored::v4::Place(place.0));
+    let id = |value: &Value| -> uuid::Uuid { value.as_str().unwrap().parse().unwrap() };
+    let legacy = |meeting: uuid::Uuid, member: &str| {
+        hex(crate::activity::Place::legacy(
+            MeetingId(meeting),
+            MemberId(member.parse().unwrap()),
+        ))
+    };
+    let mut moved = 0;
+    let meeting_id = id(&snapshot["meeting"]["id"]);
+    let minutes = snapshot["past_meetings"].clone();
+    let benchmarks = &mut snapshot["benchmarks"];
+    let Some(current) = benchmarks["current"].as_object_mut() else {
+        return 0;
+    };
+    let anonymous: Vec<String> = current
+        .iter()
+        .filter(|(_, submission)| submission["sharing"] == "anonymous")
+        .map(|(member, _)| member.clone())
+        .collect();
+    let mut places = serde_json::Map::new();
+    for member in anonymous {
+        let submission = current.remove(&member).unwrap();
+        places.insert(legacy(meeting_id, &member), submission["values"].clone());
+        moved += 1;
+    }
+    if !places.is_empty() {
+        benchmarks["anonymous"] = Value::Object(places);
+    }
+    for past in benchmarks["history"].as_array_mut().unwrap() {
+        let Some(shown) = minutes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|minutes| minutes["meeting_number"] == past["meeting_number"])
+        else {
+            continue;
+        };
+        let past_meeting = id(&shown["meeting_id"]);
+        past["meeting_id"] = shown["meeting_id"].clone();
+        let named = |member: &str, key: &str, value: &Value| {
+            shown["benchmarks"]["per_metric"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|metric| metric["key"] == key)
+                .flat_map(|metric| metric["named"].as_array().unwrap())
+                .any(|named| named["member_id"] == member && named["value"] == *value)
+        };
+        let by_member = past["values_by_member"].as_object_mut().unwrap();
+        let anonymous: Vec<String> = by_member
+            .iter()
+            .filter(|(member, values)| {
+                !values
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .all(|(key, value)| named(member, key, value))
+            })
+            .map(|(member, _)| member.clone())
+            .collect();
+        let mut places = serde_json::Map::new();
+        for member in anonymous {
+            let values = by_member.remove(&member).unwrap();
+            places.insert(legacy(past_meeting, &member), values);
+            moved += 1;
+        }
+        if !places.is_empty() {
+            past["values_by_place"] = Value::Object(places);
+        }
+    }
+    moved
 }
 
 /// `record`, read with the stored type `T` of format `format` and written again with it.

@@ -151,10 +151,11 @@ mirror_struct!(PastBenchmarks <=> crate::activity::PastBenchmarks {
     meeting_number, meeting_id, group_median, values_by_member, values_by_place,
 });
 
-/// A format 3 room's numbers moved to format 4: this meeting's anonymous numbers to the legacy
-/// place of their member (who still finds them, to change them; the format 3 records named
-/// them already), past numbers to a place computed from the values alone unless the past
-/// meeting's minutes show them as named (format 3 did not keep how past numbers were shared).
+/// A format 3 room's numbers moved to format 4: anonymous numbers to the legacy place of their
+/// member in their meeting (who still finds them, to change them and in their trend; the
+/// format 3 records named them already, and a replay of a format 3 log puts them there too).
+/// Format 3 did not keep how past numbers were shared: a past meeting's numbers are named
+/// when its minutes show them so, and anonymous otherwise.
 fn activity_from_v3(old: v1::Activity, meeting: &Meeting, minutes: &[Minutes]) -> Activity {
     use crate::activity::Place as Memory;
     let mut current = BTreeMap::new();
@@ -201,17 +202,29 @@ fn activity_from_v3(old: v1::Activity, meeting: &Meeting, minutes: &[Minutes]) -
                     values_by_member.insert(member_id, values);
                     continue;
                 }
-                let rank = match ranks.iter_mut().find(|(seen, _)| *seen == values) {
-                    Some((_, rank)) => {
-                        *rank += 1;
-                        *rank
-                    }
+                let place = match shown {
+                    // The member finds these again in their trend, as the format 3 records
+                    // named them already.
+                    Some(minutes) => Memory::legacy(
+                        roundtable_protocol::MeetingId(minutes.meeting_id),
+                        roundtable_protocol::MemberId(member_id),
+                    ),
+                    // A meeting too old for minutes: nobody's trend finds them; a place from
+                    // the values alone (and their rank among equal ones) ties them to nobody.
                     None => {
-                        ranks.push((values.clone(), 0));
-                        0
+                        let rank = match ranks.iter_mut().find(|(seen, _)| *seen == values) {
+                            Some((_, rank)) => {
+                                *rank += 1;
+                                *rank
+                            }
+                            None => {
+                                ranks.push((values.clone(), 0));
+                                0
+                            }
+                        };
+                        Memory::of_past_values(past.meeting_number, &values, rank)
                     }
                 };
-                let place = Memory::of_past_values(past.meeting_number, &values, rank);
                 values_by_place.insert(Place(place.0), values);
             }
             PastBenchmarks {
