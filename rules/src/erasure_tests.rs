@@ -3,7 +3,7 @@
 
 use roundtable_protocol::{
     CommitmentStatus, Credential, ErasureChoice, ErrorCode, GroupId, MeetingId, MemberId,
-    PresenceReason, Request, Sharing,
+    PresenceReason, Request,
 };
 use serde_json::json;
 
@@ -15,6 +15,8 @@ use crate::secret::{hash_secret, new_secret};
 use crate::state::{
     FreshMember, Group, RoomEvent, RoomState, decide_join, decide_next_meeting, decide_presence,
 };
+use crate::activity::Place;
+use crate::state::test_key;
 use crate::stored;
 
 const FACILITATOR_SECRET: &str = "facilitator-secret";
@@ -182,6 +184,15 @@ fn story() -> (Room, MemberId, MemberId, String) {
     (room, fran, ann, ann_token)
 }
 
+fn member_named(room: &Room, name: &str) -> MemberId {
+    room.state
+        .members
+        .iter()
+        .find(|member| member.display_name == name)
+        .unwrap()
+        .id
+}
+
 fn snapshot_text(state: &RoomState) -> String {
     String::from_utf8(stored::encode_snapshot(state)).unwrap()
 }
@@ -303,14 +314,74 @@ fn anonymous_numbers_stay_whatever_the_member_chooses() {
         ann,
         json!({"type": "submit_numbers", "values": {"calls": 55.0}, "sharing": "anonymous"}),
     );
+    let place = Place::of(&test_key(ann).unwrap(), room.state.meeting.id);
+    let values = std::collections::BTreeMap::from([("calls".to_string(), 55.0)]);
+    assert_eq!(room.state.activity.anonymous.get(&place), Some(&values));
+    assert!(!room.state.activity.current.contains_key(&ann));
     let view_before = room.state.activity.view();
     room.leave(ann, erasure(ErasureChoice::Remove));
     assert_eq!(
-        room.state.activity.current.get(&ann).map(|s| s.sharing),
-        Some(Sharing::Anonymous),
+        room.state.activity.anonymous.get(&place),
+        Some(&values),
         "taking it out would change aggregates others saw"
     );
     assert_eq!(room.state.activity.view(), view_before);
+}
+
+/// Bob's anonymous numbers of the first meeting, in the history, at the place of his key.
+fn bobs_past_place(room: &Room, bob: MemberId) -> Place {
+    let past = &room.state.activity.history[0];
+    let place = Place::of(&test_key(bob).unwrap(), past.meeting_id.unwrap());
+    assert_eq!(past.values_by_place[&place]["calls"], 17.0);
+    assert!(!past.values_by_member.contains_key(&bob));
+    place
+}
+
+#[test]
+fn a_member_who_removes_their_numbers_takes_their_past_anonymous_ones_out_by_their_key() {
+    let (mut room, _fran, _ann, _) = story();
+    let bob = member_named(&room, "Bob");
+    let place = bobs_past_place(&room, bob);
+    let medians = room.state.activity.history[0].group_median.clone();
+    let events = decide_leave(
+        &room.state,
+        bob,
+        test_key(bob),
+        erasure(ErasureChoice::Remove),
+        room.now_ms,
+    )
+    .unwrap();
+    let removal = events
+        .iter()
+        .find(|event| matches!(event, RoomEvent::PastAnonymousNumbersRemoved { .. }))
+        .expect("the past places are removed");
+    // The removal names nobody, in memory and as stored.
+    let stored = stored::encode_event(&crate::state::StoredEvent {
+        at_ms: 0,
+        event: removal.clone(),
+    });
+    assert!(!String::from_utf8(stored).unwrap().contains(&bob.to_string()));
+    room.apply(&events);
+    let past = &room.state.activity.history[0];
+    assert!(!past.values_by_place.contains_key(&place));
+    assert_eq!(past.values_by_place.len(), 1, "Cy's stay");
+    assert_eq!(past.group_median, medians, "the medians others saw stay");
+}
+
+#[test]
+fn anonymized_past_numbers_stay_and_a_removed_member_has_no_key_to_find_them() {
+    for leaves in [true, false] {
+        let (mut room, fran, _ann, _) = story();
+        let bob = member_named(&room, "Bob");
+        let place = bobs_past_place(&room, bob);
+        if leaves {
+            room.leave(bob, erasure(ErasureChoice::Anonymize));
+        } else {
+            room.act(fran, json!({"type": "remove_member", "member_id": bob}));
+        }
+        assert!(room.state.activity.history[0].values_by_place.contains_key(&place));
+        room.state.check_invariants().unwrap();
+    }
 }
 
 #[test]
