@@ -476,7 +476,11 @@ impl RoomActor {
         request_id: RequestId,
         command: &Command,
     ) {
-        let Some(member_id) = self.subscribers.get(&connection_id).map(|s| s.member_id) else {
+        let Some((member_id, key)) = self
+            .subscribers
+            .get(&connection_id)
+            .map(|s| (s.member_id, s.pseudonym))
+        else {
             return;
         };
         let admitted = if limits::is_write(command) {
@@ -486,8 +490,13 @@ impl RoomActor {
         };
         let result = match command {
             _ if admitted.is_err() => admitted.map(|()| Reply::Done),
-            Command::Change(change) => self.change(member_id, change).await,
-            Command::Query(query) => Ok(state::answer(&self.state, member_id, query)),
+            Command::Change(change) => self.change(member_id, key, change).await,
+            Command::Query(query) => Ok(state::answer_keyed(
+                &self.state,
+                member_id,
+                Some(key),
+                query,
+            )),
             Command::RolePlay(action) => self
                 .role_play_request(member_id, action)
                 .await
@@ -514,7 +523,7 @@ impl RoomActor {
                     .await
                     .map(|()| Reply::Done)
             }
-            Command::LeaveGroup(erasure) => Box::pin(self.leave(member_id, *erasure))
+            Command::LeaveGroup(erasure) => Box::pin(self.leave(member_id, key, *erasure))
                 .await
                 .map(|()| Reply::Done),
         };
@@ -558,11 +567,18 @@ impl RoomActor {
         }
     }
 
-    /// Decides a change with the rules, then records its events.
-    async fn change(&mut self, member_id: MemberId, change: &Change) -> Result<Reply, RoomError> {
-        let events = state::decide(
+    /// Decides a change with the rules (with the pseudonym key of the connection that asked),
+    /// then records its events.
+    async fn change(
+        &mut self,
+        member_id: MemberId,
+        key: PseudonymKey,
+        change: &Change,
+    ) -> Result<Reply, RoomError> {
+        let events = state::decide_keyed(
             &self.state,
             member_id,
+            Some(key),
             change,
             &self.rule_limits,
             self.now_ms,
