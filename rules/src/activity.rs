@@ -310,10 +310,7 @@ impl Activity {
                     .collect();
                 let quartiles = if may_aggregate(with_value.iter().map(|(_, s, _)| *s)) {
                     quartiles(&sorted(
-                        with_value
-                            .iter()
-                            .map(|(_, s, v)| counted(*s, *v))
-                            .collect(),
+                        with_value.iter().map(|(_, s, v)| counted(*s, *v)).collect(),
                     ))
                 } else {
                     None
@@ -533,7 +530,8 @@ impl Activity {
     /// Takes out past meetings' anonymous numbers at these places.
     pub fn remove_past_places(&mut self, places: &[Place]) {
         for past in &mut self.history {
-            past.values_by_place.retain(|place, _| !places.contains(place));
+            past.values_by_place
+                .retain(|place, _| !places.contains(place));
         }
     }
 
@@ -770,10 +768,8 @@ mod tests {
     fn put(benchmarks: &mut Activity, n: u128, submission: Submission) {
         match submission.sharing {
             Sharing::Named => benchmarks.submit(member(n), submission),
-            Sharing::Anonymous => benchmarks.submit_anonymous(
-                Place::of(&me(n).key.unwrap(), meeting()),
-                submission.values,
-            ),
+            Sharing::Anonymous => benchmarks
+                .submit_anonymous(Place::of(&me(n).key.unwrap(), meeting()), submission.values),
         }
     }
 
@@ -813,7 +809,11 @@ mod tests {
         );
 
         for (n, calls, meetings) in [(3, 80.0, 8.0), (4, 20.0, 1.0)] {
-            put(&mut benchmarks, n, submission(calls, meetings, Sharing::Anonymous));
+            put(
+                &mut benchmarks,
+                n,
+                submission(calls, meetings, Sharing::Anonymous),
+            );
             let view = benchmarks.view();
             assert!(
                 !view.aggregates_shown,
@@ -825,10 +825,19 @@ mod tests {
                     .all(|metric| metric.quartiles.is_none())
             );
             assert!(view.ratios.iter().all(|ratio| ratio.median.is_none()));
-            assert!(benchmarks.mine(&me(1), meeting()).percentile_by_metric.is_empty());
+            assert!(
+                benchmarks
+                    .mine(&me(1), meeting())
+                    .percentile_by_metric
+                    .is_empty()
+            );
         }
 
-        put(&mut benchmarks, 5, submission(30.0, 2.0, Sharing::Anonymous));
+        put(
+            &mut benchmarks,
+            5,
+            submission(30.0, 2.0, Sharing::Anonymous),
+        );
         let view = benchmarks.view();
         assert!(view.aggregates_shown);
         let calls = view.per_metric.iter().find(|m| m.key == "calls").unwrap();

@@ -7,16 +7,16 @@ use roundtable_protocol::{
 };
 use serde_json::json;
 
+use crate::activity::Place;
 use crate::command::Erasure;
 use crate::command::test_support::decide;
 use crate::limits::RoomLimits;
 use crate::membership::{decide_delete_group, decide_leave};
 use crate::secret::{hash_secret, new_secret};
+use crate::state::test_key;
 use crate::state::{
     FreshMember, Group, RoomEvent, RoomState, decide_join, decide_next_meeting, decide_presence,
 };
-use crate::activity::Place;
-use crate::state::test_key;
 use crate::stored;
 
 const FACILITATOR_SECRET: &str = "facilitator-secret";
@@ -103,7 +103,8 @@ impl Room {
             crate::state::test_key(member_id),
             erasure,
             self.now_ms,
-        ).unwrap();
+        )
+        .unwrap();
         assert!(matches!(
             events.last(),
             Some(RoomEvent::MemberErased { .. })
@@ -360,7 +361,11 @@ fn a_member_who_removes_their_numbers_takes_their_past_anonymous_ones_out_by_the
         at_ms: 0,
         event: removal.clone(),
     });
-    assert!(!String::from_utf8(stored).unwrap().contains(&bob.to_string()));
+    assert!(
+        !String::from_utf8(stored)
+            .unwrap()
+            .contains(&bob.to_string())
+    );
     room.apply(&events);
     let past = &room.state.activity.history[0];
     assert!(!past.values_by_place.contains_key(&place));
@@ -379,7 +384,11 @@ fn anonymized_past_numbers_stay_and_a_removed_member_has_no_key_to_find_them() {
         } else {
             room.act(fran, json!({"type": "remove_member", "member_id": bob}));
         }
-        assert!(room.state.activity.history[0].values_by_place.contains_key(&place));
+        assert!(
+            room.state.activity.history[0]
+                .values_by_place
+                .contains_key(&place)
+        );
         room.state.check_invariants().unwrap();
     }
 }
@@ -404,8 +413,14 @@ fn each_kind_follows_its_own_choice() {
 #[test]
 fn the_last_facilitator_cannot_leave_but_a_second_one_can() {
     let (mut room, fran, ann, _) = story();
-    let refused =
-        decide_leave(&room.state, fran, None, erasure(ErasureChoice::Remove), 9_000).unwrap_err();
+    let refused = decide_leave(
+        &room.state,
+        fran,
+        None,
+        erasure(ErasureChoice::Remove),
+        9_000,
+    )
+    .unwrap_err();
     assert_eq!(refused.code, ErrorCode::Conflict);
     room.act(
         fran,
@@ -414,8 +429,14 @@ fn the_last_facilitator_cannot_leave_but_a_second_one_can() {
     room.leave(fran, erasure(ErasureChoice::Remove));
     assert!(room.state.member(fran).is_none());
     // Someone who is not a member cannot leave.
-    let stranger =
-        decide_leave(&room.state, fran, None, erasure(ErasureChoice::Remove), 9_000).unwrap_err();
+    let stranger = decide_leave(
+        &room.state,
+        fran,
+        None,
+        erasure(ErasureChoice::Remove),
+        9_000,
+    )
+    .unwrap_err();
     assert_eq!(stranger.code, ErrorCode::Forbidden);
 }
 

@@ -37,8 +37,8 @@ use crate::limits::RoomLimits;
 use crate::roleplay::{self, Fresh, SubmissionSlot};
 use crate::secret::hash_secret;
 use crate::state::{
-    FreshMember, Group, RoomEvent, RoomState, decide_join, decide_next_meeting,
-    decide_presence, decide_tick,
+    FreshMember, Group, RoomEvent, RoomState, decide_join, decide_next_meeting, decide_presence,
+    decide_tick,
 };
 
 const FACILITATOR_SECRET: &str = "golden-facilitator-secret";
@@ -178,15 +178,13 @@ impl Script {
                 decide_next_meeting(&self.state, by, meeting_id)
             }
             Command::Access(command) => self.access(by, command),
-            Command::LeaveGroup(erasure) => {
-                crate::membership::decide_leave(
-                    &self.state,
-                    by,
-                    crate::state::test_key(by),
-                    erasure,
-                    self.now_ms,
-                )
-            }
+            Command::LeaveGroup(erasure) => crate::membership::decide_leave(
+                &self.state,
+                by,
+                crate::state::test_key(by),
+                erasure,
+                self.now_ms,
+            ),
             Command::Query(_)
             | Command::SubmitScores(_)
             | Command::React(_)
@@ -973,7 +971,10 @@ fn stored_records_are_written_again_as_they_were() {
         moved += with_anonymous_numbers_by_place(&mut expected);
         assert_eq!(parse(&again), expected, "stored-v3/{name}");
     }
-    assert!(moved > 0, "the golden snapshots hold anonymous numbers to move");
+    assert!(
+        moved > 0,
+        "the golden snapshots hold anonymous numbers to move"
+    );
     for name in LOGS {
         for (index, record) in read_log("stored-v3", name).iter().enumerate() {
             let again = crate::stored::encode_event(&crate::stored::decode_event(record).unwrap());

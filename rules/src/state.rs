@@ -18,7 +18,6 @@ use roundtable_protocol as wire;
 use roundtable_protocol::{MeetingId, MemberId, Role, Seq, UnixMs};
 
 use crate::activity::{self, Me, Place, Submission};
-use crate::secret::PseudonymKey;
 use crate::command::{Change, Erasure, ProblemCommand, Query};
 use crate::commitments::{self, NewCommitment};
 use crate::flow::{self, FlowEvent};
@@ -27,6 +26,7 @@ use crate::membership;
 use crate::minutes;
 use crate::practices;
 use crate::roleplay::{Submission as ScoreForm, SubmissionSlot};
+use crate::secret::PseudonymKey;
 
 pub use crate::error::RoomError;
 pub use crate::event::{RoomEvent, StoredEvent};

@@ -654,7 +654,9 @@ fn tied_to(json: &serde_json::Value, member: &str, number: f64, linked: bool) ->
     use serde_json::Value;
     match json {
         Value::Number(n) => linked && n.as_f64() == Some(number),
-        Value::Array(items) => items.iter().any(|item| tied_to(item, member, number, linked)),
+        Value::Array(items) => items
+            .iter()
+            .any(|item| tied_to(item, member, number, linked)),
         Value::Object(fields) => {
             let names = linked || fields.values().any(|field| field.as_str() == Some(member));
             fields

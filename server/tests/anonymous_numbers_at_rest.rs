@@ -11,9 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use roundtable_protocol::{
-    BenchmarkView, Event, MemberId, MyBenchmarks, Reply, Request, Sharing,
-};
+use roundtable_protocol::{BenchmarkView, Event, MemberId, MyBenchmarks, Reply, Request, Sharing};
 use roundtable_server::Limits;
 use roundtable_server::store::{EmbeddedOptions, fixtures};
 use serde_json::Value;
@@ -30,8 +28,7 @@ impl Backend {
     async fn start(&self) -> TestServer {
         match self {
             Backend::Embedded(dir) => {
-                let store =
-                    fixtures::open_embedded(dir.path(), EmbeddedOptions::default()).await;
+                let store = fixtures::open_embedded(dir.path(), EmbeddedOptions::default()).await;
                 TestServer::start_with_store(dir.path(), Limits::default(), Arc::new(store)).await
             }
             Backend::Redis { redis, prefix } => {
@@ -113,7 +110,10 @@ async fn every_redis_key(url: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {
         };
         // Each element of a value on its own, so that records are read whole.
         let values: Vec<Vec<u8>> = match kind.as_str() {
-            "string" => read("GET", &[]).query_async(&mut raw).await.map(|v| vec![v]),
+            "string" => read("GET", &[])
+                .query_async(&mut raw)
+                .await
+                .map(|v| vec![v]),
             "hash" => read("HGETALL", &[]).query_async(&mut raw).await,
             "set" => read("SMEMBERS", &[]).query_async(&mut raw).await,
             "zset" => read("ZRANGE", &["0", "-1"]).query_async(&mut raw).await,
@@ -157,7 +157,9 @@ fn records_in(bytes: &[u8]) -> Vec<Value> {
 fn tied_to(json: &Value, member: &str, number: f64, linked: bool) -> bool {
     match json {
         Value::Number(n) => linked && n.as_f64() == Some(number),
-        Value::Array(items) => items.iter().any(|item| tied_to(item, member, number, linked)),
+        Value::Array(items) => items
+            .iter()
+            .any(|item| tied_to(item, member, number, linked)),
         Value::Object(fields) => {
             let names = linked || fields.values().any(|field| field.as_str() == Some(member));
             fields
@@ -189,7 +191,11 @@ async fn my_benchmarks(client: &mut TestClient) -> MyBenchmarks {
 }
 
 /// The benchmarks a fresh join of the facilitator sees.
-async fn view_after_join(server: &TestServer, group: &TestGroup, fran: &TestClient) -> BenchmarkView {
+async fn view_after_join(
+    server: &TestServer,
+    group: &TestGroup,
+    fran: &TestClient,
+) -> BenchmarkView {
     let mut again = TestClient::connect(server.addr).await;
     let snapshot = again
         .join(group.group_id, fran.token_credential(), None)
@@ -230,16 +236,25 @@ async fn anonymous_numbers_are_stored_under_no_member(backend: Backend) {
     })
     .await;
     let view_before = view_after_join(&server, &group, &fran).await;
-    assert!(view_before.aggregates_shown, "three anonymous and one named");
+    assert!(
+        view_before.aggregates_shown,
+        "three anonymous and one named"
+    );
     let ann_before = my_benchmarks(&mut people[0]).await;
     assert_eq!(
-        ann_before.current.as_ref().map(|mine| (mine.values["calls"], mine.sharing)),
+        ann_before
+            .current
+            .as_ref()
+            .map(|mine| (mine.values["calls"], mine.sharing)),
         Some((second[0], Sharing::Anonymous)),
         "Ann sees her own anonymous numbers"
     );
     assert_eq!(ann_before.trend.len(), 1);
     assert_eq!(ann_before.trend[0].mine["calls"], first[0], "and her trend");
-    let ids: Vec<MemberId> = people.iter().map(|client| client.member_id.unwrap()).collect();
+    let ids: Vec<MemberId> = people
+        .iter()
+        .map(|client| client.member_id.unwrap())
+        .collect();
     let tokens: Vec<_> = people.iter().map(TestClient::token_credential).collect();
     for client in people {
         client.close().await;

@@ -95,7 +95,10 @@ impl TryFrom<String> for Place {
         let mut bytes = [0u8; 32];
         for (index, byte) in bytes.iter_mut().enumerate() {
             let pair = hex.get(index * 2..index * 2 + 2).ok_or_else(invalid)?;
-            if !pair.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+            if !pair
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+            {
                 return Err(invalid());
             }
             *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
