@@ -365,6 +365,11 @@ fn script() -> Stored {
     );
     s.act(ann, json!({"type": "submit_numbers", "values": {"calls": 42, "revenue": 18500.5}, "sharing": "named"}));
     s.act(bob, json!({"type": "submit_numbers", "values": {"calls": 13, "revenue": 7000}, "sharing": "anonymous"}));
+    // Format 4: Gus comes by, shares his numbers anonymously and goes; he leaves in the second
+    // meeting and takes his past anonymous numbers with him.
+    let gus = s.join(invite("Gus", false));
+    s.act(gus, json!({"type": "submit_numbers", "values": {"calls": 64, "revenue": 2500}, "sharing": "anonymous"}));
+    s.presence(gus, false, PresenceReason::Left);
     s.act(cy, json!({"type": "submit_numbers", "values": {"calls": 77, "revenue": 1.0 / 3.0}, "sharing": "named"}));
     // Format 2's story: Dee's numbers leave the group's view when she is removed.
     s.act(dee, json!({"type": "submit_numbers", "values": {"calls": 5, "revenue": 100}, "sharing": "named"}));
@@ -572,6 +577,12 @@ fn script() -> Stored {
         ann,
         json!({"type": "role_play", "action": {"kind": "reveal", "role_play_id": role_play}}),
     );
+    // Format 4: Cy shares by name and then anonymously, Fran the other way round; each switch
+    // takes the numbers out of the other side in a record of its own.
+    s.act(cy, json!({"type": "submit_numbers", "values": {"calls": 30, "revenue": 5000}, "sharing": "named"}));
+    s.act(cy, json!({"type": "submit_numbers", "values": {"calls": 31, "revenue": 5100}, "sharing": "anonymous"}));
+    s.act(fran, json!({"type": "submit_numbers", "values": {"calls": 8, "revenue": 800}, "sharing": "anonymous"}));
+    s.act(fran, json!({"type": "submit_numbers", "values": {"calls": 8, "revenue": 800}, "sharing": "named"}));
     // Format 2: the facilitator ends the second meeting.
     s.act_meanwhile(ann, json!({"type": "end_meeting"}));
     // Format 3: the facilitator makes a new invite link and ends Bob's session (a lost
@@ -611,6 +622,10 @@ fn script() -> Stored {
     s.act(
         eve,
         json!({"type": "leave_group", "commitments": "remove", "numbers": "remove", "practices": "anonymize"}),
+    );
+    s.act(
+        gus,
+        json!({"type": "leave_group", "commitments": "remove", "numbers": "remove", "practices": "remove"}),
     );
     // The whole second meeting's log, for the load from its first snapshot; the test loads the
     // scoring snapshot with the entries after `scoring_seq`.
