@@ -320,3 +320,76 @@ async fn anonymous_numbers_are_stored_under_no_member_in_redis() {
     })
     .await;
 }
+
+/// A refused anonymous submission leaves no log line naming its member (the line would say who
+/// tried to share anonymously, and when); a refused named one is logged as every refusal is.
+#[tokio::test]
+async fn a_refused_anonymous_submission_is_logged_with_no_member() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the roundtable binary");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    // Read standard error as it comes, so the server never blocks on a full pipe.
+    let logs = tokio::spawn(async move {
+        let mut all = String::new();
+        let _ = stderr.read_to_string(&mut all).await;
+        all
+    });
+    let mut line = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stdout.read_line(&mut line),
+    )
+    .await
+    .expect("the server prints its address within 10 s")
+    .expect("read stdout");
+    let addr: std::net::SocketAddr = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .expect("a URL")
+        .trim_start_matches("http://")
+        .trim_end_matches(['/', '.'])
+        .parse()
+        .expect("an address");
+    let group = create_group(addr, "Quiet refusals").await;
+    let mut ann = TestClient::connect(addr).await;
+    ann.join_as_member(&group, "Ann").await;
+    let ann_id = ann.member_id.unwrap().to_string();
+    for sharing in [Sharing::Anonymous, Sharing::Named] {
+        ann.fails(
+            calls(-1.0, sharing),
+            roundtable_protocol::ErrorCode::Invalid,
+        )
+        .await;
+    }
+    ann.close().await;
+    let pid = child.id().expect("running");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .expect("the server stops within 10 s")
+        .expect("wait");
+    let logs = logs.await.expect("the log reader");
+    let refusals: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("request refused") && line.contains(&ann_id))
+        .collect();
+    assert_eq!(
+        refusals.len(),
+        1,
+        "only the named refusal is logged with Ann: {refusals:#?}"
+    );
+}

@@ -540,8 +540,20 @@ impl RoomActor {
             },
             Err(error) => {
                 // Role play refusals are not logged: a line naming the member next to a refused
-                // submission would tell when they tried to score.
-                if !matches!(command, Command::RolePlay(_) | Command::SubmitScores(_)) {
+                // submission would tell when they tried to score. Neither are refused anonymous
+                // numbers: the line would say who tried to share anonymously, and when.
+                let anonymous_numbers = matches!(
+                    command,
+                    Command::Change(Change::Activity(
+                        roundtable_rules::command::ActivityCommand::SubmitNumbers {
+                            sharing: roundtable_protocol::Sharing::Anonymous,
+                            ..
+                        }
+                    ))
+                );
+                if !anonymous_numbers
+                    && !matches!(command, Command::RolePlay(_) | Command::SubmitScores(_))
+                {
                     debug!(group = %self.group_id(), member = %member_id, code = error.code.as_str(), "request refused");
                 }
                 error_message(Some(request_id), &error)
