@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 
 use roundtable_protocol::{self as wire, MeetingId, MemberId, Role, UnixMs};
 
-use crate::activity::Place;
 use crate::command::Erasure;
 use crate::flow::{FlowEvent, QueueEvent};
-use crate::secret::SecretHash;
+use crate::secret::{Place, SecretHash};
 
 /// A change to the room, as stored in the meeting's event log. Wire events are derived from
 /// these by [`RoomEvent::to_wire`]; stored events may carry what never crosses the wire (a
