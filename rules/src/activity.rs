@@ -1,8 +1,12 @@
 //! Sales activity: members submit their weekly numbers (calls, meetings, deals...) and see
 //! where they stand against their peers (the protocol calls this view "benchmarks").
 //!
-//! Numbers are kept per member on the server, with each member's choice of named or anonymous
-//! sharing. What the group sees is a [`BenchmarkView`], computed here: values of members who
+//! Numbers are kept on the server with each member's choice of named or anonymous sharing.
+//! Named numbers are kept under the member's id. Anonymous numbers are kept under a [`Place`]
+//! instead, derived from the member's pseudonym key (from the token their connection joined
+//! with, held only in memory, [`crate::secret::PseudonymKey`]) and the meeting's id: nothing
+//! stored links a place to a member, or one meeting's place to another's, and only the
+//! member's own connection finds their places again ([`Me`]). What the group sees is a [`BenchmarkView`], computed here: values of members who
 //! share by name, and medians and quartiles once enough members submitted. An anonymous
 //! member's numbers never leave the server with their identity; they appear only inside
 //! aggregates, and only as their [`bracket`]:
@@ -22,9 +26,10 @@
 use std::collections::BTreeMap;
 
 use crate::command::ActivityCommand;
+use crate::secret::PseudonymKey;
 use roundtable_protocol::{
-    BenchmarkView, ErrorCode, MemberId, Metric, MetricView, MyBenchmarks, MySubmission, NamedValue,
-    Quartiles, RatioView, Role, Sharing, TrendPoint,
+    BenchmarkView, ErrorCode, MeetingId, MemberId, Metric, MetricView, MyBenchmarks, MySubmission,
+    NamedValue, Quartiles, RatioView, Role, Sharing, TrendPoint,
 };
 
 use crate::error::RoomError;
@@ -57,6 +62,29 @@ const RATIOS: [(&str, &str); 3] = [
     ("deals_closed", "proposals"),
 ];
 
+pub use crate::secret::Place;
+
+/// Who asks, as the activity rules see them: the member, and the pseudonym key of the
+/// connection they asked on (none where no connection is present, such as a member removed by
+/// a facilitator). The key is never stored: it only finds the member's places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Me {
+    pub member_id: MemberId,
+    pub key: Option<PseudonymKey>,
+}
+
+impl Me {
+    /// The places where this member's anonymous numbers of meeting `meeting_id` can be: where
+    /// their key puts them, and where a record from before places put them.
+    fn places(&self, meeting_id: MeetingId) -> impl Iterator<Item = Place> + '_ {
+        self.key
+            .as_ref()
+            .map(|key| Place::of(key, meeting_id))
+            .into_iter()
+            .chain(std::iter::once(Place::legacy(meeting_id, self.member_id)))
+    }
+}
+
 /// One member's numbers for one meeting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submission {
@@ -68,18 +96,34 @@ pub struct Submission {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PastBenchmarks {
     pub meeting_number: u32,
+    /// The meeting's id, from which its places were derived; unknown for meetings closed
+    /// before places existed.
+    pub meeting_id: Option<MeetingId>,
     /// Medians of the metrics whose aggregates were shown.
     pub group_median: BTreeMap<String, f64>,
-    /// Each member's own numbers, shown only to that member.
+    /// Named numbers by member, shown in the trend of that member only.
     pub values_by_member: BTreeMap<MemberId, BTreeMap<String, f64>>,
+    /// Anonymous numbers by place, shown in the trend of the member whose key finds them.
+    pub values_by_place: BTreeMap<Place, BTreeMap<String, f64>>,
 }
 
 /// The group's metrics, this meeting's submissions and past meetings' results.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activity {
     pub metrics: Vec<Metric>,
+    /// This meeting's named submissions, by member (each one's `sharing` is named).
     pub current: BTreeMap<MemberId, Submission>,
+    /// This meeting's anonymous submissions, by place.
+    pub anonymous: BTreeMap<Place, BTreeMap<String, f64>>,
     pub history: Vec<PastBenchmarks>,
+}
+
+/// Whose one submission of this meeting is: a member's named one or the anonymous one at a
+/// place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitter {
+    Member(MemberId),
+    Place(Place),
 }
 
 impl Default for Activity {
@@ -98,6 +142,7 @@ impl Default for Activity {
                 metric("revenue", "Revenue", "USD"),
             ],
             current: BTreeMap::new(),
+            anonymous: BTreeMap::new(),
             history: Vec::new(),
         }
     }
@@ -155,14 +200,14 @@ fn sorted(mut values: Vec<f64>) -> Vec<f64> {
     values
 }
 
-/// Whether aggregates over these submissions may be shown: enough of them, and either none
-/// anonymous or at least [`AGGREGATE_ANONYMOUS_MIN`] (with one or two, the named values and
-/// the aggregates would give the anonymous brackets away with their members).
-fn may_aggregate<'a>(submissions: impl Iterator<Item = &'a Submission>) -> bool {
+/// Whether aggregates over submissions with these sharings may be shown: enough of them, and
+/// either none anonymous or at least [`AGGREGATE_ANONYMOUS_MIN`] (with one or two, the named
+/// values and the aggregates would give the anonymous brackets away with their members).
+fn may_aggregate(sharings: impl Iterator<Item = Sharing>) -> bool {
     let (mut count, mut anonymous) = (0, 0);
-    for submission in submissions {
+    for sharing in sharings {
         count += 1;
-        if submission.sharing == Sharing::Anonymous {
+        if sharing == Sharing::Anonymous {
             anonymous += 1;
         }
     }
@@ -170,28 +215,44 @@ fn may_aggregate<'a>(submissions: impl Iterator<Item = &'a Submission>) -> bool 
 }
 
 impl Activity {
+    /// Every submission of this meeting, named and anonymous, with whose it is.
+    fn entries(&self) -> impl Iterator<Item = (Submitter, Sharing, &BTreeMap<String, f64>)> {
+        let named = self.current.iter().map(|(member_id, submission)| {
+            (
+                Submitter::Member(*member_id),
+                Sharing::Named,
+                &submission.values,
+            )
+        });
+        let anonymous = self
+            .anonymous
+            .iter()
+            .map(|(place, values)| (Submitter::Place(*place), Sharing::Anonymous, values));
+        named.chain(anonymous)
+    }
+
+    /// How many submissions this meeting has.
+    pub fn submitted_count(&self) -> usize {
+        self.current.len() + self.anonymous.len()
+    }
+
     /// What everyone sees.
     pub fn view(&self) -> BenchmarkView {
         let per_metric = self
             .metrics
             .iter()
             .map(|metric| {
-                let with_value: Vec<(&MemberId, &Submission, f64)> = self
-                    .current
-                    .iter()
-                    .filter_map(|(member_id, submission)| {
-                        submission
-                            .values
+                let with_value: Vec<(Submitter, Sharing, f64)> = self
+                    .entries()
+                    .filter_map(|(submitter, sharing, values)| {
+                        values
                             .get(&metric.key)
-                            .map(|value| (member_id, submission, *value))
+                            .map(|value| (submitter, sharing, *value))
                     })
                     .collect();
                 let quartiles = if may_aggregate(with_value.iter().map(|(_, s, _)| *s)) {
                     quartiles(&sorted(
-                        with_value
-                            .iter()
-                            .map(|(_, s, v)| counted(s.sharing, *v))
-                            .collect(),
+                        with_value.iter().map(|(_, s, v)| counted(*s, *v)).collect(),
                     ))
                 } else {
                     None
@@ -202,10 +263,12 @@ impl Activity {
                     quartiles,
                     named: with_value
                         .iter()
-                        .filter(|(_, submission, _)| submission.sharing == Sharing::Named)
-                        .map(|(member_id, _, value)| NamedValue {
-                            member_id: **member_id,
-                            value: *value,
+                        .filter_map(|(submitter, _, value)| match submitter {
+                            Submitter::Member(member_id) => Some(NamedValue {
+                                member_id: *member_id,
+                                value: *value,
+                            }),
+                            Submitter::Place(_) => None,
                         })
                         .collect(),
                 }
@@ -217,16 +280,14 @@ impl Activity {
                 self.has_metric(numerator) && self.has_metric(denominator)
             })
             .map(|(numerator, denominator)| {
-                let both: Vec<(&Submission, f64)> = self
-                    .current
-                    .values()
-                    .filter_map(|submission| {
-                        let top = counted(submission.sharing, *submission.values.get(*numerator)?);
-                        let bottom =
-                            counted(submission.sharing, *submission.values.get(*denominator)?);
+                let both: Vec<(Sharing, f64)> = self
+                    .entries()
+                    .filter_map(|(_, sharing, values)| {
+                        let top = counted(sharing, *values.get(*numerator)?);
+                        let bottom = counted(sharing, *values.get(*denominator)?);
                         // An anonymous bracket is never 0: whether a member counts depends on
                         // which numbers they entered, not on their values.
-                        (bottom > 0.0).then_some((submission, top / bottom))
+                        (bottom > 0.0).then_some((sharing, top / bottom))
                     })
                     .collect();
                 let median = if may_aggregate(both.iter().map(|(s, _)| *s)) {
@@ -245,8 +306,8 @@ impl Activity {
             .collect();
         BenchmarkView {
             metrics: self.metrics.clone(),
-            submitted_count: self.current.len() as u32,
-            aggregates_shown: may_aggregate(self.current.values()),
+            submitted_count: self.submitted_count() as u32,
+            aggregates_shown: may_aggregate(self.entries().map(|(_, sharing, _)| sharing)),
             per_metric,
             ratios,
         }
@@ -256,33 +317,55 @@ impl Activity {
         self.metrics.iter().any(|metric| metric.key == key)
     }
 
-    /// A member's own numbers, position and trend: for that member only.
-    pub fn mine(&self, member_id: MemberId) -> MyBenchmarks {
-        let current = self.current.get(&member_id).map(|submission| MySubmission {
+    /// This meeting's submission of `me`, if any, and whose it is: their named one, or the
+    /// anonymous one their key (or a record from before places) finds.
+    pub fn my_submission(&self, me: &Me, meeting_id: MeetingId) -> Option<(Submitter, Submission)> {
+        if let Some(named) = self.current.get(&me.member_id) {
+            return Some((Submitter::Member(me.member_id), named.clone()));
+        }
+        me.places(meeting_id).find_map(|place| {
+            self.anonymous.get(&place).map(|values| {
+                (
+                    Submitter::Place(place),
+                    Submission {
+                        values: values.clone(),
+                        sharing: Sharing::Anonymous,
+                    },
+                )
+            })
+        })
+    }
+
+    /// A member's own numbers, position and trend: for that member only, found by their id
+    /// (named numbers) and their key (anonymous ones), in the meeting `meeting_id` and each
+    /// past meeting.
+    pub fn mine(&self, me: &Me, meeting_id: MeetingId) -> MyBenchmarks {
+        let submission = self.my_submission(me, meeting_id);
+        let current = submission.as_ref().map(|(_, submission)| MySubmission {
             values: submission.values.clone(),
             sharing: submission.sharing,
         });
         let mut percentile_by_metric = BTreeMap::new();
-        if let Some(mine) = self.current.get(&member_id) {
+        if let Some((mine_at, mine)) = &submission {
             for metric in &self.metrics {
                 let Some(my_value) = mine.values.get(&metric.key) else {
                     continue;
                 };
-                let with_value: Vec<&Submission> = self
-                    .current
-                    .values()
-                    .filter(|s| s.values.contains_key(&metric.key))
-                    .collect();
-                if !may_aggregate(with_value.iter().copied()) {
+                let with_value = self
+                    .entries()
+                    .filter(|(_, _, values)| values.contains_key(&metric.key))
+                    .map(|(_, sharing, _)| sharing);
+                if !may_aggregate(with_value) {
                     continue;
                 }
                 // The others' values as the aggregates count them (anonymous ones by bracket),
                 // against this member's own exact value.
                 let others: Vec<f64> = self
-                    .current
-                    .iter()
-                    .filter(|(id, _)| **id != member_id)
-                    .filter_map(|(_, s)| s.values.get(&metric.key).map(|v| counted(s.sharing, *v)))
+                    .entries()
+                    .filter(|(submitter, _, _)| submitter != mine_at)
+                    .filter_map(|(_, sharing, values)| {
+                        values.get(&metric.key).map(|v| counted(sharing, *v))
+                    })
                     .collect();
                 let below = others.iter().filter(|value| *value < my_value).count();
                 let equal = others.iter().filter(|value| *value == my_value).count();
@@ -297,11 +380,7 @@ impl Activity {
             .iter()
             .map(|past| TrendPoint {
                 meeting_number: past.meeting_number,
-                mine: past
-                    .values_by_member
-                    .get(&member_id)
-                    .cloned()
-                    .unwrap_or_default(),
+                mine: past.values_of(me).cloned().unwrap_or_default(),
                 group_median: past.group_median.clone(),
             })
             .collect();
@@ -312,8 +391,9 @@ impl Activity {
         }
     }
 
-    /// Closes this meeting's benchmarks into the history and starts empty for the next.
-    pub fn close_meeting(&mut self, meeting_number: u32) {
+    /// Closes this meeting's benchmarks (of meeting `meeting_id`) into the history and starts
+    /// empty for the next.
+    pub fn close_meeting(&mut self, meeting_number: u32, meeting_id: MeetingId) {
         let view = self.view();
         let group_median = view
             .per_metric
@@ -331,17 +411,29 @@ impl Activity {
             .collect();
         self.history.push(PastBenchmarks {
             meeting_number,
+            meeting_id: Some(meeting_id),
             group_median,
             values_by_member,
+            values_by_place: std::mem::take(&mut self.anonymous),
         });
         if self.history.len() > HISTORY_MEETINGS_MAX {
             self.history.remove(0);
         }
     }
 
-    /// Applies a submission (validated by [`decide_submit`]).
+    /// Applies a named submission (validated by [`decide_submit`]).
     pub fn submit(&mut self, member_id: MemberId, submission: Submission) {
         self.current.insert(member_id, submission);
+    }
+
+    /// Applies an anonymous submission (validated by [`decide_submit`]).
+    pub fn submit_anonymous(&mut self, place: Place, values: BTreeMap<String, f64>) {
+        self.anonymous.insert(place, values);
+    }
+
+    /// Takes out this meeting's anonymous submission at `place`.
+    pub fn withdraw_anonymous(&mut self, place: Place) {
+        self.anonymous.remove(&place);
     }
 
     /// Replaces the metrics; submitted values of removed metrics are dropped.
@@ -352,34 +444,69 @@ impl Activity {
         }
         self.current
             .retain(|_, submission| !submission.values.is_empty());
+        for values in self.anonymous.values_mut() {
+            values.retain(|key, _| keys.contains(key));
+        }
+        self.anonymous.retain(|_, values| !values.is_empty());
         self.metrics = metrics;
     }
 
+    /// Takes out a member's named numbers of this meeting. Their anonymous numbers are not
+    /// theirs to the store: they stay, in the aggregates others have seen, tied to nobody.
     pub fn remove_member(&mut self, member_id: MemberId) {
         self.current.remove(&member_id);
     }
 
     /// Takes out what a member who left shared by name: this meeting's numbers if they were
     /// named (anonymous ones stay: they are in aggregates others have seen), and their own
-    /// past numbers, which only they ever saw (the past medians are kept as they were).
+    /// past named numbers, which only they ever saw (the past medians are kept as they were).
+    /// Their past anonymous numbers go with [`Activity::remove_past_places`], found by their
+    /// key.
     pub fn remove_named(&mut self, member_id: MemberId) {
-        if self
-            .current
-            .get(&member_id)
-            .is_some_and(|submission| submission.sharing == Sharing::Named)
-        {
-            self.current.remove(&member_id);
-        }
+        self.current.remove(&member_id);
         for past in &mut self.history {
             past.values_by_member.remove(&member_id);
         }
+    }
+
+    /// Takes out past meetings' anonymous numbers at these places.
+    pub fn remove_past_places(&mut self, places: &[Place]) {
+        for past in &mut self.history {
+            past.values_by_place
+                .retain(|place, _| !places.contains(place));
+        }
+    }
+
+    /// The places in past meetings where the key of `me` finds anonymous numbers.
+    pub fn my_past_places(&self, me: &Me) -> Vec<Place> {
+        self.history
+            .iter()
+            .filter_map(|past| {
+                let meeting_id = past.meeting_id?;
+                me.places(meeting_id)
+                    .find(|place| past.values_by_place.contains_key(place))
+            })
+            .collect()
+    }
+}
+
+impl PastBenchmarks {
+    /// The numbers `me` submitted in this meeting: named ones by id, anonymous ones by the
+    /// places of their key.
+    fn values_of(&self, me: &Me) -> Option<&BTreeMap<String, f64>> {
+        self.values_by_member.get(&me.member_id).or_else(|| {
+            let meeting_id = self.meeting_id?;
+            me.places(meeting_id)
+                .find_map(|place| self.values_by_place.get(&place))
+        })
     }
 }
 
 /// Decides a change to the group's activity numbers.
 pub fn decide(
     activity: &Activity,
-    by: MemberId,
+    meeting_id: MeetingId,
+    me: &Me,
     role: Role,
     command: &ActivityCommand,
 ) -> Result<Vec<RoomEvent>, RoomError> {
@@ -389,15 +516,22 @@ pub fn decide(
             decide_set_metrics(activity, metrics)
         }
         ActivityCommand::SubmitNumbers { values, sharing } => {
-            decide_submit(activity, by, role, values, *sharing)
+            decide_submit(activity, meeting_id, me, role, values, *sharing)
         }
     }
 }
 
-/// Decides a member's submission of their numbers.
+/// Decides a member's submission of their numbers in meeting `meeting_id`.
+///
+/// A named submission is recorded under the member's id; an anonymous one at the place of the
+/// member's key, in an event that names nobody. A member who switches takes their numbers out
+/// of the other side first, in an event of its own (never one record naming the member beside
+/// a place). Every event carries the view after the whole submission, so clients never see an
+/// in-between state.
 pub fn decide_submit(
     activity: &Activity,
-    by: MemberId,
+    meeting_id: MeetingId,
+    me: &Me,
     role: Role,
     values: &BTreeMap<String, f64>,
     sharing: Sharing,
@@ -432,17 +566,71 @@ pub fn decide_submit(
         values: values.clone(),
         sharing,
     };
-    if activity.current.get(&by) == Some(&submission) {
+    let previous = activity.my_submission(me, meeting_id);
+    // Where the new numbers go: under the id, or at the place of the member's key.
+    let to = match sharing {
+        Sharing::Named => Submitter::Member(me.member_id),
+        Sharing::Anonymous => match &me.key {
+            Some(key) => Submitter::Place(Place::of(key, meeting_id)),
+            None => {
+                return Err(RoomError::new(
+                    ErrorCode::Invalid,
+                    "anonymous numbers are submitted from a joined connection",
+                ));
+            }
+        },
+    };
+    if previous
+        .as_ref()
+        .is_some_and(|(at, before)| *at == to && *before == submission)
+    {
         return Ok(Vec::new());
     }
     let mut next = activity.clone();
-    next.submit(by, submission.clone());
-    Ok(vec![RoomEvent::NumbersSubmitted {
-        member_id: by,
-        values: submission.values,
-        sharing,
-        view: next.view(),
-    }])
+    let mut withdrawals = Vec::new();
+    match previous {
+        Some((Submitter::Member(member_id), _)) if to != Submitter::Member(member_id) => {
+            next.remove_member(member_id);
+            withdrawals.push(Submitter::Member(member_id));
+        }
+        Some((Submitter::Place(place), _)) if to != Submitter::Place(place) => {
+            next.withdraw_anonymous(place);
+            withdrawals.push(Submitter::Place(place));
+        }
+        _ => {}
+    }
+    match to {
+        Submitter::Member(member_id) => next.submit(member_id, submission.clone()),
+        Submitter::Place(place) => next.submit_anonymous(place, submission.values.clone()),
+    }
+    let view = next.view();
+    let mut events: Vec<RoomEvent> = withdrawals
+        .into_iter()
+        .map(|from| match from {
+            Submitter::Member(member_id) => RoomEvent::NumbersWithdrawn {
+                member_id,
+                view: view.clone(),
+            },
+            Submitter::Place(place) => RoomEvent::AnonymousNumbersWithdrawn {
+                place,
+                view: view.clone(),
+            },
+        })
+        .collect();
+    events.push(match to {
+        Submitter::Member(member_id) => RoomEvent::NumbersSubmitted {
+            member_id,
+            values: submission.values,
+            sharing: Sharing::Named,
+            view,
+        },
+        Submitter::Place(place) => RoomEvent::AnonymousNumbersSubmitted {
+            place,
+            values: submission.values,
+            view,
+        },
+    });
+    Ok(events)
 }
 
 /// Decides a facilitator's new set of metrics.
@@ -507,6 +695,7 @@ impl Activity {
         Activity {
             metrics,
             current: BTreeMap::new(),
+            anonymous: BTreeMap::new(),
             history: Vec::new(),
         }
         .view()
@@ -523,6 +712,26 @@ mod tests {
 
     fn member(n: u128) -> MemberId {
         MemberId(uuid::Uuid::from_u128(n))
+    }
+
+    fn meeting() -> MeetingId {
+        MeetingId(uuid::Uuid::from_u128(77))
+    }
+
+    fn me(n: u128) -> Me {
+        Me {
+            member_id: member(n),
+            key: Some(PseudonymKey::of_token(&format!("token {n}"))),
+        }
+    }
+
+    /// Submits as the rules apply it: named under the id, anonymous at the member's place.
+    fn put(benchmarks: &mut Activity, n: u128, submission: Submission) {
+        match submission.sharing {
+            Sharing::Named => benchmarks.submit(member(n), submission),
+            Sharing::Anonymous => benchmarks
+                .submit_anonymous(Place::of(&me(n).key.unwrap(), meeting()), submission.values),
+        }
     }
 
     fn submission(calls: f64, meetings: f64, sharing: Sharing) -> Submission {
@@ -549,8 +758,8 @@ mod tests {
     #[test]
     fn aggregates_appear_at_three_and_wait_for_three_anonymous_values() {
         let mut benchmarks = Activity::default();
-        benchmarks.submit(member(1), submission(40.0, 4.0, Sharing::Named));
-        benchmarks.submit(member(2), submission(60.0, 3.0, Sharing::Named));
+        put(&mut benchmarks, 1, submission(40.0, 4.0, Sharing::Named));
+        put(&mut benchmarks, 2, submission(60.0, 3.0, Sharing::Named));
         let view = benchmarks.view();
         assert!(!view.aggregates_shown);
         assert_eq!(view.per_metric[0].quartiles, None, "hidden below three");
@@ -561,7 +770,11 @@ mod tests {
         );
 
         for (n, calls, meetings) in [(3, 80.0, 8.0), (4, 20.0, 1.0)] {
-            benchmarks.submit(member(n), submission(calls, meetings, Sharing::Anonymous));
+            put(
+                &mut benchmarks,
+                n,
+                submission(calls, meetings, Sharing::Anonymous),
+            );
             let view = benchmarks.view();
             assert!(
                 !view.aggregates_shown,
@@ -573,10 +786,19 @@ mod tests {
                     .all(|metric| metric.quartiles.is_none())
             );
             assert!(view.ratios.iter().all(|ratio| ratio.median.is_none()));
-            assert!(benchmarks.mine(member(1)).percentile_by_metric.is_empty());
+            assert!(
+                benchmarks
+                    .mine(&me(1), meeting())
+                    .percentile_by_metric
+                    .is_empty()
+            );
         }
 
-        benchmarks.submit(member(5), submission(30.0, 2.0, Sharing::Anonymous));
+        put(
+            &mut benchmarks,
+            5,
+            submission(30.0, 2.0, Sharing::Anonymous),
+        );
         let view = benchmarks.view();
         assert!(view.aggregates_shown);
         let calls = view.per_metric.iter().find(|m| m.key == "calls").unwrap();
@@ -606,7 +828,7 @@ mod tests {
         assert_eq!(ratio.median, Some(3.0 / 31.0));
         // Member 1's 40 calls: above 21 and 31, below 60 and 81.
         assert_eq!(
-            benchmarks.mine(member(1)).percentile_by_metric["calls"],
+            benchmarks.mine(&me(1), meeting()).percentile_by_metric["calls"],
             50.0
         );
     }
@@ -615,17 +837,17 @@ mod tests {
     fn a_member_sees_their_position_and_trend() {
         let mut benchmarks = Activity::default();
         for (n, calls) in [(1, 10.0), (2, 20.0), (3, 30.0), (4, 40.0), (5, 50.0)] {
-            benchmarks.submit(member(n), submission(calls, 1.0, Sharing::Named));
+            put(&mut benchmarks, n, submission(calls, 1.0, Sharing::Named));
         }
-        let mine = benchmarks.mine(member(4));
+        let mine = benchmarks.mine(&me(4), meeting());
         assert_eq!(mine.percentile_by_metric["calls"], 75.0);
         assert_eq!(
             mine.percentile_by_metric["meetings"], 50.0,
             "all equal: the middle"
         );
-        benchmarks.close_meeting(1);
+        benchmarks.close_meeting(1, meeting());
         assert!(benchmarks.current.is_empty());
-        let mine = benchmarks.mine(member(4));
+        let mine = benchmarks.mine(&me(4), meeting());
         assert_eq!(mine.current, None);
         assert_eq!(mine.trend.len(), 1);
         assert_eq!(mine.trend[0].mine["calls"], 40.0);

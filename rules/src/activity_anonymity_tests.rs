@@ -27,7 +27,9 @@ use crate::command::{Command, Query};
 use crate::limits::RoomLimits;
 use crate::minutes;
 use crate::secret::hash_secret;
-use crate::state::{Group, RoomEvent, RoomState, answer, decide, decide_next_meeting};
+use crate::state::{
+    Group, RoomEvent, RoomState, answer_keyed, decide_keyed, decide_next_meeting, test_key,
+};
 
 /// A small group: `members` people who submit, numbers from 0 to `max`, these metrics.
 struct Setup {
@@ -116,7 +118,14 @@ impl Setup {
         viewer: Option<MemberId>,
     ) {
         let events = match Command::try_from(request).unwrap() {
-            Command::Change(change) => decide(room, by, &change, &RoomLimits::default(), NOW_MS),
+            Command::Change(change) => decide_keyed(
+                room,
+                by,
+                test_key(by),
+                &change,
+                &RoomLimits::default(),
+                NOW_MS,
+            ),
             Command::StartNextMeeting => {
                 let next = MeetingId(uuid::Uuid::from_u128(room.meeting.number as u128 + 100));
                 decide_next_meeting(room, by, next)
@@ -135,7 +144,7 @@ impl Setup {
             }
         }
         if let Some(viewer) = viewer {
-            let reply = answer(room, viewer, &Query::GetMyBenchmarks);
+            let reply = answer_keyed(room, viewer, test_key(viewer), &Query::GetMyBenchmarks);
             out.extend(serde_json::to_vec(&reply).unwrap());
         }
     }

@@ -715,7 +715,14 @@ pub(crate) mod test_support {
         limits: &crate::limits::RoomLimits,
         now_ms: UnixMs,
     ) -> Result<Vec<crate::state::RoomEvent>, crate::state::RoomError> {
-        crate::state::decide(state, by, &change(request), limits, now_ms)
+        crate::state::decide_keyed(
+            state,
+            by,
+            crate::state::test_key(by),
+            &change(request),
+            limits,
+            now_ms,
+        )
     }
 
     /// The facilitator's role play command a request asks for; panics on a submission.

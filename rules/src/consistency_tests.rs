@@ -36,7 +36,7 @@ use crate::reactions::ReactionLimiter;
 use crate::roleplay::{self, Fresh};
 use crate::secret::{PseudonymKey, hash_secret};
 use crate::state::{
-    FreshMember, Group, RoomError, RoomEvent, RoomState, decide, decide_join, decide_next_meeting,
+    FreshMember, Group, RoomError, RoomEvent, RoomState, decide_join, decide_next_meeting,
     decide_presence, decide_tick,
 };
 
@@ -719,12 +719,24 @@ impl Gen {
             }),
             Err(SessionRequest::Join { .. }) => panic!("joins go through Gen::join"),
             Ok(Command::Change(change)) => {
-                let events = decide(&self.state, by, &change, &self.limits, now)?;
+                let events = crate::state::decide_keyed(
+                    &self.state,
+                    by,
+                    crate::state::test_key(by),
+                    &change,
+                    &self.limits,
+                    now,
+                )?;
                 let reply = crate::state::reply_for(&events);
                 self.record(events);
                 Ok(reply)
             }
-            Ok(Command::Query(query)) => Ok(crate::state::answer(&self.state, by, &query)),
+            Ok(Command::Query(query)) => Ok(crate::state::answer_keyed(
+                &self.state,
+                by,
+                crate::state::test_key(by),
+                &query,
+            )),
             Ok(Command::Access(command)) => self.access(page, by, command),
             Ok(Command::Calendar(command)) => self.calendar(by, command),
             Ok(Command::RolePlay(command)) => {
@@ -783,7 +795,13 @@ impl Gen {
                 )
             }
             Ok(Command::LeaveGroup(erasure)) => {
-                let events = crate::membership::decide_leave(&self.state, by, erasure, now)?;
+                let events = crate::membership::decide_leave(
+                    &self.state,
+                    by,
+                    crate::state::test_key(by),
+                    erasure,
+                    now,
+                )?;
                 self.record(events);
                 // As `RoomActor::leave`: the logs that name the member are trimmed, so a page
                 // resuming from before the erasure gets a snapshot; every other page gets a

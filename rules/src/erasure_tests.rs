@@ -3,15 +3,17 @@
 
 use roundtable_protocol::{
     CommitmentStatus, Credential, ErasureChoice, ErrorCode, GroupId, MeetingId, MemberId,
-    PresenceReason, Request, Sharing,
+    PresenceReason, Request,
 };
 use serde_json::json;
 
+use crate::activity::Place;
 use crate::command::Erasure;
 use crate::command::test_support::decide;
 use crate::limits::RoomLimits;
 use crate::membership::{decide_delete_group, decide_leave};
 use crate::secret::{hash_secret, new_secret};
+use crate::state::test_key;
 use crate::state::{
     FreshMember, Group, RoomEvent, RoomState, decide_join, decide_next_meeting, decide_presence,
 };
@@ -95,7 +97,14 @@ impl Room {
 
     fn leave(&mut self, member_id: MemberId, erasure: Erasure) {
         self.now_ms += 1_000;
-        let events = decide_leave(&self.state, member_id, erasure, self.now_ms).unwrap();
+        let events = decide_leave(
+            &self.state,
+            member_id,
+            crate::state::test_key(member_id),
+            erasure,
+            self.now_ms,
+        )
+        .unwrap();
         assert!(matches!(
             events.last(),
             Some(RoomEvent::MemberErased { .. })
@@ -174,6 +183,15 @@ fn story() -> (Room, MemberId, MemberId, String) {
     }
     assert!(!room.state.past_meetings.is_empty());
     (room, fran, ann, ann_token)
+}
+
+fn member_named(room: &Room, name: &str) -> MemberId {
+    room.state
+        .members
+        .iter()
+        .find(|member| member.display_name == name)
+        .unwrap()
+        .id
 }
 
 fn snapshot_text(state: &RoomState) -> String {
@@ -297,14 +315,82 @@ fn anonymous_numbers_stay_whatever_the_member_chooses() {
         ann,
         json!({"type": "submit_numbers", "values": {"calls": 55.0}, "sharing": "anonymous"}),
     );
+    let place = Place::of(&test_key(ann).unwrap(), room.state.meeting.id);
+    let values = std::collections::BTreeMap::from([("calls".to_string(), 55.0)]);
+    assert_eq!(room.state.activity.anonymous.get(&place), Some(&values));
+    assert!(!room.state.activity.current.contains_key(&ann));
     let view_before = room.state.activity.view();
     room.leave(ann, erasure(ErasureChoice::Remove));
     assert_eq!(
-        room.state.activity.current.get(&ann).map(|s| s.sharing),
-        Some(Sharing::Anonymous),
+        room.state.activity.anonymous.get(&place),
+        Some(&values),
         "taking it out would change aggregates others saw"
     );
     assert_eq!(room.state.activity.view(), view_before);
+}
+
+/// Bob's anonymous numbers of the first meeting, in the history, at the place of his key.
+fn bobs_past_place(room: &Room, bob: MemberId) -> Place {
+    let past = &room.state.activity.history[0];
+    let place = Place::of(&test_key(bob).unwrap(), past.meeting_id.unwrap());
+    assert_eq!(past.values_by_place[&place]["calls"], 17.0);
+    assert!(!past.values_by_member.contains_key(&bob));
+    place
+}
+
+#[test]
+fn a_member_who_removes_their_numbers_takes_their_past_anonymous_ones_out_by_their_key() {
+    let (mut room, _fran, _ann, _) = story();
+    let bob = member_named(&room, "Bob");
+    let place = bobs_past_place(&room, bob);
+    let medians = room.state.activity.history[0].group_median.clone();
+    let events = decide_leave(
+        &room.state,
+        bob,
+        test_key(bob),
+        erasure(ErasureChoice::Remove),
+        room.now_ms,
+    )
+    .unwrap();
+    let removal = events
+        .iter()
+        .find(|event| matches!(event, RoomEvent::PastAnonymousNumbersRemoved { .. }))
+        .expect("the past places are removed");
+    // The removal names nobody, in memory and as stored.
+    let stored = stored::encode_event(&crate::state::StoredEvent {
+        at_ms: 0,
+        event: removal.clone(),
+    });
+    assert!(
+        !String::from_utf8(stored)
+            .unwrap()
+            .contains(&bob.to_string())
+    );
+    room.apply(&events);
+    let past = &room.state.activity.history[0];
+    assert!(!past.values_by_place.contains_key(&place));
+    assert_eq!(past.values_by_place.len(), 1, "Cy's stay");
+    assert_eq!(past.group_median, medians, "the medians others saw stay");
+}
+
+#[test]
+fn anonymized_past_numbers_stay_and_a_removed_member_has_no_key_to_find_them() {
+    for leaves in [true, false] {
+        let (mut room, fran, _ann, _) = story();
+        let bob = member_named(&room, "Bob");
+        let place = bobs_past_place(&room, bob);
+        if leaves {
+            room.leave(bob, erasure(ErasureChoice::Anonymize));
+        } else {
+            room.act(fran, json!({"type": "remove_member", "member_id": bob}));
+        }
+        assert!(
+            room.state.activity.history[0]
+                .values_by_place
+                .contains_key(&place)
+        );
+        room.state.check_invariants().unwrap();
+    }
 }
 
 #[test]
@@ -327,8 +413,14 @@ fn each_kind_follows_its_own_choice() {
 #[test]
 fn the_last_facilitator_cannot_leave_but_a_second_one_can() {
     let (mut room, fran, ann, _) = story();
-    let refused =
-        decide_leave(&room.state, fran, erasure(ErasureChoice::Remove), 9_000).unwrap_err();
+    let refused = decide_leave(
+        &room.state,
+        fran,
+        None,
+        erasure(ErasureChoice::Remove),
+        9_000,
+    )
+    .unwrap_err();
     assert_eq!(refused.code, ErrorCode::Conflict);
     room.act(
         fran,
@@ -337,8 +429,14 @@ fn the_last_facilitator_cannot_leave_but_a_second_one_can() {
     room.leave(fran, erasure(ErasureChoice::Remove));
     assert!(room.state.member(fran).is_none());
     // Someone who is not a member cannot leave.
-    let stranger =
-        decide_leave(&room.state, fran, erasure(ErasureChoice::Remove), 9_000).unwrap_err();
+    let stranger = decide_leave(
+        &room.state,
+        fran,
+        None,
+        erasure(ErasureChoice::Remove),
+        9_000,
+    )
+    .unwrap_err();
     assert_eq!(stranger.code, ErrorCode::Forbidden);
 }
 

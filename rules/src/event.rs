@@ -8,7 +8,7 @@ use roundtable_protocol::{self as wire, MeetingId, MemberId, Role, UnixMs};
 
 use crate::command::Erasure;
 use crate::flow::{FlowEvent, QueueEvent};
-use crate::secret::SecretHash;
+use crate::secret::{Place, SecretHash};
 
 /// A change to the room, as stored in the meeting's event log. Wire events are derived from
 /// these by [`RoomEvent::to_wire`]; stored events may carry what never crosses the wire (a
@@ -56,7 +56,10 @@ pub enum RoomEvent {
         commitment: wire::Commitment,
         owner_accountability: wire::MemberAccountability,
     },
-    /// Stored with the member and their values; on the wire only the resulting view.
+    /// Named numbers (stored formats 1 to 3 also wrote anonymous ones this way, with the
+    /// member's id: read back, those go to the member's legacy place,
+    /// [`crate::activity::Place::legacy`]). Stored with the member and their values; on the
+    /// wire only the resulting view.
     NumbersSubmitted {
         member_id: MemberId,
         values: BTreeMap<String, f64>,
@@ -167,6 +170,31 @@ pub enum RoomEvent {
         check_ins: Vec<wire::MemberCheckIn>,
         hot_seat: Vec<wire::RankedHotSeat>,
         benchmarks: wire::BenchmarkView,
+    },
+    /// Anonymous numbers, kept at a place derived from the submitter's pseudonym key: the event
+    /// names nobody. On the wire only the resulting view.
+    AnonymousNumbersSubmitted {
+        place: Place,
+        values: BTreeMap<String, f64>,
+        view: wire::BenchmarkView,
+    },
+    /// A member's named numbers of this meeting were taken out (they now share anonymously).
+    /// Carries no values; on the wire only the resulting view.
+    NumbersWithdrawn {
+        member_id: MemberId,
+        view: wire::BenchmarkView,
+    },
+    /// The anonymous numbers at a place were taken out (their member now shares by name).
+    AnonymousNumbersWithdrawn {
+        place: Place,
+        view: wire::BenchmarkView,
+    },
+    /// A member who left and chose to remove their numbers took their past anonymous numbers
+    /// out of the trends, found by their key; names nobody. On the wire only the group's view
+    /// (which it does not change: only that member ever saw past numbers).
+    PastAnonymousNumbersRemoved {
+        places: Vec<Place>,
+        view: wire::BenchmarkView,
     },
 }
 

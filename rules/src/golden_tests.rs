@@ -37,8 +37,8 @@ use crate::limits::RoomLimits;
 use crate::roleplay::{self, Fresh, SubmissionSlot};
 use crate::secret::hash_secret;
 use crate::state::{
-    FreshMember, Group, RoomEvent, RoomState, decide, decide_join, decide_next_meeting,
-    decide_presence, decide_tick,
+    FreshMember, Group, RoomEvent, RoomState, decide_join, decide_next_meeting, decide_presence,
+    decide_tick,
 };
 
 const FACILITATOR_SECRET: &str = "golden-facilitator-secret";
@@ -162,7 +162,14 @@ impl Script {
         crate::state::admit(&self.state, &command)
             .unwrap_or_else(|error| panic!("{request:?} refused: {error}"));
         let events = match command {
-            Command::Change(change) => decide(&self.state, by, &change, &self.limits, self.now_ms),
+            Command::Change(change) => crate::state::decide_keyed(
+                &self.state,
+                by,
+                crate::state::test_key(by),
+                &change,
+                &self.limits,
+                self.now_ms,
+            ),
             Command::RolePlay(command) => {
                 let fresh = Fresh {
                     role_play_id: RolePlayId(self.fresh_uuid()),
@@ -183,9 +190,13 @@ impl Script {
                     hash_secret(&format!("calendar-feed-of-{by}")),
                 )
             }
-            Command::LeaveGroup(erasure) => {
-                crate::membership::decide_leave(&self.state, by, erasure, self.now_ms)
-            }
+            Command::LeaveGroup(erasure) => crate::membership::decide_leave(
+                &self.state,
+                by,
+                crate::state::test_key(by),
+                erasure,
+                self.now_ms,
+            ),
             Command::Query(_)
             | Command::Calendar(crate::command::CalendarCommand::GetNextMeeting)
             | Command::SubmitScores(_)
@@ -368,6 +379,11 @@ fn script() -> Stored {
     );
     s.act(ann, json!({"type": "submit_numbers", "values": {"calls": 42, "revenue": 18500.5}, "sharing": "named"}));
     s.act(bob, json!({"type": "submit_numbers", "values": {"calls": 13, "revenue": 7000}, "sharing": "anonymous"}));
+    // Format 4: Gus comes by, shares his numbers anonymously and goes; he leaves in the second
+    // meeting and takes his past anonymous numbers with him.
+    let gus = s.join(invite("Gus", false));
+    s.act(gus, json!({"type": "submit_numbers", "values": {"calls": 64, "revenue": 2500}, "sharing": "anonymous"}));
+    s.presence(gus, false, PresenceReason::Left);
     s.act(cy, json!({"type": "submit_numbers", "values": {"calls": 77, "revenue": 1.0 / 3.0}, "sharing": "named"}));
     // Format 2's story: Dee's numbers leave the group's view when she is removed.
     s.act(dee, json!({"type": "submit_numbers", "values": {"calls": 5, "revenue": 100}, "sharing": "named"}));
@@ -583,6 +599,12 @@ fn script() -> Stored {
         ann,
         json!({"type": "role_play", "action": {"kind": "reveal", "role_play_id": role_play}}),
     );
+    // Format 4: Cy shares by name and then anonymously, Fran the other way round; each switch
+    // takes the numbers out of the other side in a record of its own.
+    s.act(cy, json!({"type": "submit_numbers", "values": {"calls": 30, "revenue": 5000}, "sharing": "named"}));
+    s.act(cy, json!({"type": "submit_numbers", "values": {"calls": 31, "revenue": 5100}, "sharing": "anonymous"}));
+    s.act(fran, json!({"type": "submit_numbers", "values": {"calls": 8, "revenue": 800}, "sharing": "anonymous"}));
+    s.act(fran, json!({"type": "submit_numbers", "values": {"calls": 8, "revenue": 800}, "sharing": "named"}));
     // Format 2: the facilitator ends the second meeting.
     s.act_meanwhile(ann, json!({"type": "end_meeting"}));
     // Format 3: the facilitator makes a new invite link and ends Bob's session (a lost
@@ -636,6 +658,10 @@ fn script() -> Stored {
     s.act(ann, json!({"type": "renew_calendar_feed"}));
     s.act(cy, json!({"type": "renew_calendar_feed"}));
     s.act(cy, json!({"type": "revoke_calendar_feed"}));
+    s.act(
+        gus,
+        json!({"type": "leave_group", "commitments": "remove", "numbers": "remove", "practices": "remove"}),
+    );
     // The whole second meeting's log, for the load from its first snapshot; the test loads the
     // scoring snapshot with the entries after `scoring_seq`.
     assert!(scoring_seq > 0);
@@ -760,6 +786,10 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::HotSeatSaved { .. } => "hot_seat_saved",
         RoomEvent::PreparedCountChanged { .. } => "prepared_count_changed",
         RoomEvent::PrepRevealed { .. } => "prep_revealed",
+        RoomEvent::AnonymousNumbersSubmitted { .. } => "anonymous_numbers_submitted",
+        RoomEvent::NumbersWithdrawn { .. } => "numbers_withdrawn",
+        RoomEvent::AnonymousNumbersWithdrawn { .. } => "anonymous_numbers_withdrawn",
+        RoomEvent::PastAnonymousNumbersRemoved { .. } => "past_anonymous_numbers_removed",
         RoomEvent::RolePlay { change } => {
             let change = crate::stored::v1::RolePlayEvent::from(change);
             return format!("role_play/{}", variant_name(&change));
@@ -819,7 +849,7 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 18] = [
+const ADDED_KINDS: [(u32, &str); 22] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
@@ -838,12 +868,16 @@ const ADDED_KINDS: [(u32, &str); 18] = [
     (4, "hot_seat_saved"),
     (4, "prepared_count_changed"),
     (4, "prep_revealed"),
+    (4, "anonymous_numbers_submitted"),
+    (4, "numbers_withdrawn"),
+    (4, "anonymous_numbers_withdrawn"),
+    (4, "past_anonymous_numbers_removed"),
 ];
 /// The kinds today's rules no longer decide, with the first format whose story lacks them
 /// (older records still hold them, and they are still read): ending a meeting started the next
 /// one at once until format 4, where the next meeting is upcoming (`next_meeting_opened`).
 const RETIRED_KINDS: [(u32, &str); 1] = [(4, "next_meeting_started")];
-const PLAIN_KINDS: [&str; 30] = [
+const PLAIN_KINDS: [&str; 34] = [
     "member_added",
     "presence_changed",
     "group_renamed",
@@ -874,6 +908,10 @@ const PLAIN_KINDS: [&str; 30] = [
     "hot_seat_saved",
     "prepared_count_changed",
     "prep_revealed",
+    "anonymous_numbers_submitted",
+    "numbers_withdrawn",
+    "anonymous_numbers_withdrawn",
+    "past_anonymous_numbers_removed",
 ];
 
 #[test]
@@ -972,6 +1010,7 @@ fn stored_records_are_written_again_as_they_were() {
         value["access"] = json!({"links": {"invite": 0, "facilitator": 0}, "sessions": sessions});
         // Format 4: the current meeting's phase; every older room's meeting was running.
         value["meeting"]["phase"] = json!("live");
+        with_anonymous_numbers_by_place(&mut value);
         value
     };
     let parse = |bytes: &[u8]| -> Value { serde_json::from_slice(bytes).unwrap() };
@@ -1002,9 +1041,12 @@ fn stored_records_are_written_again_as_they_were() {
             }
         }
     }
-    // Format 3's records, read and written again by today's code, differ only in `format`
-    // and, in a snapshot, the current meeting's phase (format 4), which is `live`: a format 3
-    // room's meeting was running.
+    // Format 3's records, read and written again by today's code, differ only in `format`,
+    // and, in a snapshot, in the current meeting's phase (format 4), which is `live` (a format
+    // 3 room's meeting was running), and in where anonymous numbers are kept (format 4's
+    // places, see `with_anonymous_numbers_by_place`); format 3's log entries differ only in
+    // `format`.
+    let mut moved = 0;
     for name in SNAPSHOTS {
         let record = read("stored-v3", name);
         let again =
@@ -1012,8 +1054,13 @@ fn stored_records_are_written_again_as_they_were() {
         let mut expected = parse(&record);
         expected["format"] = json!(crate::stored::FORMAT);
         expected["meeting"]["phase"] = json!("live");
+        moved += with_anonymous_numbers_by_place(&mut expected);
         assert_eq!(parse(&again), expected, "stored-v3/{name}");
     }
+    assert!(
+        moved > 0,
+        "the golden snapshots hold anonymous numbers to move"
+    );
     for name in LOGS {
         for (index, record) in read_log("stored-v3", name).iter().enumerate() {
             let again = crate::stored::encode_event(&crate::stored::decode_event(record).unwrap());
@@ -1040,6 +1087,87 @@ fn stored_records_are_written_again_as_they_were() {
             );
         }
     }
+}
+
+/// What format 4 changes in a snapshot of an older format, as JSON: each anonymous submission of
+/// the current meeting leaves `benchmarks.current` for `benchmarks.anonymous`, at the legacy
+/// place of its member in the meeting (`Place::legacy`, from the two ids); each past meeting
+/// whose minutes are kept gets its `meeting_id`, and those of its numbers the minutes do not
+/// show as named leave `values_by_member` for `values_by_place`, at the legacy place too.
+/// Returns how many submissions moved.
+fn with_anonymous_numbers_by_place(snapshot: &mut Value) -> usize {
+    let hex = |place: crate::activity::Place| String::from(crate::stored::v4::Place(place.0));
+    let id = |value: &Value| -> uuid::Uuid { value.as_str().unwrap().parse().unwrap() };
+    let legacy = |meeting: uuid::Uuid, member: &str| {
+        hex(crate::activity::Place::legacy(
+            MeetingId(meeting),
+            MemberId(member.parse().unwrap()),
+        ))
+    };
+    let mut moved = 0;
+    let meeting_id = id(&snapshot["meeting"]["id"]);
+    let minutes = snapshot["past_meetings"].clone();
+    let benchmarks = &mut snapshot["benchmarks"];
+    let Some(current) = benchmarks["current"].as_object_mut() else {
+        return 0;
+    };
+    let anonymous: Vec<String> = current
+        .iter()
+        .filter(|(_, submission)| submission["sharing"] == "anonymous")
+        .map(|(member, _)| member.clone())
+        .collect();
+    let mut places = serde_json::Map::new();
+    for member in anonymous {
+        let submission = current.remove(&member).unwrap();
+        places.insert(legacy(meeting_id, &member), submission["values"].clone());
+        moved += 1;
+    }
+    if !places.is_empty() {
+        benchmarks["anonymous"] = Value::Object(places);
+    }
+    for past in benchmarks["history"].as_array_mut().unwrap() {
+        let Some(shown) = minutes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|minutes| minutes["meeting_number"] == past["meeting_number"])
+        else {
+            continue;
+        };
+        let past_meeting = id(&shown["meeting_id"]);
+        past["meeting_id"] = shown["meeting_id"].clone();
+        let named = |member: &str, key: &str, value: &Value| {
+            shown["benchmarks"]["per_metric"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|metric| metric["key"] == key)
+                .flat_map(|metric| metric["named"].as_array().unwrap())
+                .any(|named| named["member_id"] == member && named["value"] == *value)
+        };
+        let by_member = past["values_by_member"].as_object_mut().unwrap();
+        let anonymous: Vec<String> = by_member
+            .iter()
+            .filter(|(member, values)| {
+                !values
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .all(|(key, value)| named(member, key, value))
+            })
+            .map(|(member, _)| member.clone())
+            .collect();
+        let mut places = serde_json::Map::new();
+        for member in anonymous {
+            let values = by_member.remove(&member).unwrap();
+            places.insert(legacy(past_meeting, &member), values);
+            moved += 1;
+        }
+        if !places.is_empty() {
+            past["values_by_place"] = Value::Object(places);
+        }
+    }
+    moved
 }
 
 /// `record`, read with the stored type `T` of format `format` and written again with it.

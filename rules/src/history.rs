@@ -33,8 +33,10 @@ pub const ROLE_PLAYS_MAX: usize = 50;
 /// Meetings in a history's benchmark trends and commitment rows (the current one besides).
 pub const MEETINGS_MAX: usize = PAST_MEETINGS_KEPT;
 
-/// The history of `member_id`, for that member alone.
-pub fn build(state: &RoomState, member_id: MemberId) -> MyHistory {
+/// The history of `me`, for that member alone: their anonymous numbers are found with the
+/// pseudonym key of the connection that asked (`crate::activity::Me`).
+pub fn build(state: &RoomState, me: &crate::activity::Me) -> MyHistory {
+    let member_id = me.member_id;
     // A member reads the minutes of meetings that ended after they joined: the ones they
     // belonged to the group for, attended or missed; not what the group said before them.
     let joined_at_ms = state
@@ -74,7 +76,7 @@ pub fn build(state: &RoomState, member_id: MemberId) -> MyHistory {
         summary,
         meetings,
         commitments: commitment_history(&mine, state.meeting.number),
-        benchmarks: benchmark_trends(state, member_id),
+        benchmarks: benchmark_trends(state, me),
         role_plays: role_plays(state, member_id),
     }
 }
@@ -154,8 +156,8 @@ fn commitment_history(mine: &[&Commitment], current: u32) -> CommitmentHistory {
 
 /// Per current metric, the member's own numbers and the group's medians over the last
 /// [`MEETINGS_MAX`] kept meetings, as [`crate::activity::Activity::mine`] gives them.
-fn benchmark_trends(state: &RoomState, member_id: MemberId) -> Vec<MetricTrend> {
-    let trend = state.activity.mine(member_id).trend;
+fn benchmark_trends(state: &RoomState, me: &crate::activity::Me) -> Vec<MetricTrend> {
+    let trend = state.activity.mine(me, state.meeting.id).trend;
     let recent = &trend[trend.len().saturating_sub(MEETINGS_MAX)..];
     state
         .activity

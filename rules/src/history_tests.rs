@@ -206,6 +206,14 @@ impl Room {
     }
 }
 
+/// The member as their own connection asks: with the key of their token.
+fn me(member_id: MemberId) -> crate::activity::Me {
+    crate::activity::Me {
+        member_id,
+        key: crate::state::test_key(member_id),
+    }
+}
+
 fn rubric() -> Rubric {
     let criterion = |name: &str| Criterion {
         name: name.into(),
@@ -259,7 +267,7 @@ fn a_members_history_holds_their_meetings_commitments_numbers_and_role_plays() {
     // Meeting 3: the carried one is dropped; Sam is not in the room.
     room.report(sam, second, CommitmentStatus::Dropped);
 
-    let history = build(&room.state, sam);
+    let history = build(&room.state, &me(sam));
     assert_eq!(history.member_id, sam);
     // Two kept meetings, newest first, plus the current one.
     let numbers: Vec<u32> = history.meetings.iter().map(|m| m.meeting_number).collect();
@@ -299,7 +307,7 @@ fn a_members_history_holds_their_meetings_commitments_numbers_and_role_plays() {
 
     // The member who joined later reads only the meeting they belonged to the group for, and
     // has no role play, commitment or number of their own.
-    let later = build(&room.state, late);
+    let later = build(&room.state, &me(late));
     let numbers: Vec<u32> = later.meetings.iter().map(|m| m.meeting_number).collect();
     assert_eq!(numbers, [2]);
     assert!(later.role_plays.is_empty());
@@ -312,7 +320,7 @@ fn a_members_history_holds_their_meetings_commitments_numbers_and_role_plays() {
     );
     // Nobody's history names who scored Sam.
     for viewer in [fran, sam, late, others[0]] {
-        let json = serde_json::to_string(&build(&room.state, viewer).role_plays).unwrap();
+        let json = serde_json::to_string(&build(&room.state, &me(viewer)).role_plays).unwrap();
         for scorer in others {
             assert!(!json.contains(&scorer.to_string()));
         }
@@ -350,15 +358,15 @@ fn the_current_meetings_reveal_is_in_the_history_once_and_not_before() {
     }
     // Scored but not revealed: nothing of it anywhere in anyone's history.
     for viewer in [fran, sam, others[0]] {
-        let json = serde_json::to_string(&build(&room.state, viewer)).unwrap();
+        let json = serde_json::to_string(&build(&room.state, &me(viewer))).unwrap();
         assert!(!json.contains("secret words"));
-        assert!(build(&room.state, viewer).role_plays.is_empty());
+        assert!(build(&room.state, &me(viewer)).role_plays.is_empty());
     }
     assert!(room.facilitate(fran, RolePlayRequest::Reveal { role_play_id }));
-    assert_eq!(build(&room.state, sam).role_plays.len(), 1);
+    assert_eq!(build(&room.state, &me(sam)).role_plays.len(), 1);
     // Filed in the minutes at the next meeting, and still once.
     assert!(room.next_meeting(fran));
-    let history = build(&room.state, sam);
+    let history = build(&room.state, &me(sam));
     assert_eq!(history.role_plays.len(), 1);
     assert_eq!(history.role_plays[0].role_play_id, role_play_id);
 }
@@ -376,7 +384,7 @@ fn who_scored_changes_nothing_in_the_sellers_role_play_scores() {
             (others[scorers[2]], 5, ""),
         ];
         room.role_play(fran, sam, &given);
-        let mut scores = build(&room.state, sam).role_plays;
+        let mut scores = build(&room.state, &me(sam)).role_plays;
         for entry in &mut scores {
             // Ids and times are fresh in each run; the numbers are what the test compares.
             entry.role_play_id = RolePlayId(uuid::Uuid::nil());
@@ -401,7 +409,7 @@ fn commitment_rows_and_lists_are_bounded() {
         }
         assert!(room.next_meeting(fran));
     }
-    let history = build(&room.state, fran);
+    let history = build(&room.state, &me(fran));
     assert_eq!(history.commitments.per_meeting.len(), MEETINGS_MAX + 1);
     assert_eq!(
         history.commitments.commitments.len(),
@@ -549,7 +557,7 @@ proptest! {
                         }
                         // Before any reveal, the words are in nobody's history.
                         for viewer in &people {
-                            let json = serde_json::to_string(&build(&room.state, *viewer)).unwrap();
+                            let json = serde_json::to_string(&build(&room.state, &me(*viewer))).unwrap();
                             let words = format!("unrevealed {counter}\"");
                             prop_assert!(!json.contains(&words));
                         }
@@ -568,7 +576,7 @@ proptest! {
                 }
             }
             for viewer in &people {
-                let history = build(&room.state, *viewer);
+                let history = build(&room.state, &me(*viewer));
                 let json = serde_json::to_string(&history).unwrap();
                 let found = numbers_in(&serde_json::to_value(&history).unwrap());
                 for (author, value) in &anonymous {

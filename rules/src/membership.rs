@@ -4,6 +4,7 @@
 use roundtable_protocol::{self as wire, Credential, ErrorCode, MemberId, Role, SessionId, UnixMs};
 
 use crate::access::{Session, session_id_of};
+use crate::activity::Me;
 
 use crate::command::{Erasure, MembershipCommand};
 use crate::error::RoomError;
@@ -12,7 +13,7 @@ use crate::flow;
 use crate::limits::RoomLimits;
 use crate::room::RoomState;
 use crate::roster::{Member, require_facilitator};
-use crate::secret::{SecretHash, hash_secret};
+use crate::secret::{PseudonymKey, SecretHash, hash_secret};
 use crate::text;
 
 /// The values a join needs if it creates a member, made by the caller so the machine stays
@@ -428,9 +429,15 @@ pub fn decide_delete_group(
 /// ends, and [`RoomEvent::MemberErased`] takes them and what they chose to remove out of the
 /// room. The group's last facilitator cannot leave (the group would have nobody to run it):
 /// they hand the role over first, or delete the group.
+///
+/// `key` is the pseudonym key of the connection they leave on: with it, a member who removes
+/// their numbers also takes their past anonymous numbers out of the trends, in an event that
+/// names nobody. This meeting's anonymous numbers stay, in the aggregates others have seen,
+/// tied to nobody once the member's connections are gone.
 pub fn decide_leave(
     state: &RoomState,
     by: MemberId,
+    key: Option<PseudonymKey>,
     erasure: Erasure,
     now_ms: UnixMs,
 ) -> Result<Vec<RoomEvent>, RoomError> {
@@ -451,6 +458,15 @@ pub fn decide_leave(
     }
     let ended = flow::on_member_removed(&state.flow, by, now_ms);
     events.extend(ended.into_iter().map(RoomEvent::from));
+    if erasure.numbers == wire::ErasureChoice::Remove {
+        let places = state.activity.my_past_places(&Me { member_id: by, key });
+        if !places.is_empty() {
+            events.push(RoomEvent::PastAnonymousNumbersRemoved {
+                places,
+                view: state.activity.view(),
+            });
+        }
+    }
     events.push(RoomEvent::MemberErased {
         member_id: by,
         erasure,

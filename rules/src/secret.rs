@@ -64,6 +64,71 @@ impl std::fmt::Debug for PseudonymKey {
     }
 }
 
+/// What a key derives a meeting's place of anonymous numbers for ([`PseudonymKey::derive`]).
+const PLACE_PURPOSE: &[u8] = b"benchmark numbers";
+
+/// Where one anonymous submission is kept: 256 bits derived from its member's pseudonym key and
+/// the meeting's id ([`Place::of`]), or, for numbers stored before places existed, from what
+/// those records held ([`Place::legacy`], [`Place::of_past_values`]). Printed only as
+/// `Place(..)`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Place(pub [u8; 32]);
+
+impl std::fmt::Debug for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Place(..)")
+    }
+}
+
+impl Place {
+    /// The place of the anonymous numbers of the member whose key is `key` in meeting
+    /// `meeting_id`.
+    pub fn of(key: &PseudonymKey, meeting_id: roundtable_protocol::MeetingId) -> Place {
+        Place(key.derive(PLACE_PURPOSE, meeting_id.0.as_bytes()))
+    }
+
+    /// The place of anonymous numbers a record written before places existed (stored formats 1
+    /// to 3) held under the member's id, in the meeting that was current then. It is computed
+    /// from the member's id, as those records named the member already: the member still finds
+    /// this meeting's numbers (to change or withdraw them), and so can whoever reads the store.
+    /// Only numbers submitted before the upgrade are kept here; see ARCHITECTURE.md,
+    /// "Anonymity".
+    pub fn legacy(
+        meeting_id: roundtable_protocol::MeetingId,
+        member_id: roundtable_protocol::MemberId,
+    ) -> Place {
+        Place(
+            Sha256::new()
+                .chain_update(b"roundtable legacy anonymous numbers\0")
+                .chain_update(meeting_id.0.as_bytes())
+                .chain_update(member_id.0.as_bytes())
+                .finalize()
+                .into(),
+        )
+    }
+
+    /// The place a past meeting's numbers of a format 3 record are moved to when they may have
+    /// been anonymous and the meeting is too old for its id to be known: computed from the
+    /// meeting's number, the values themselves and their rank among equal values, and from no
+    /// member's id (nobody's trend finds them).
+    pub fn of_past_values(
+        meeting_number: u32,
+        values: &std::collections::BTreeMap<String, f64>,
+        rank: u32,
+    ) -> Place {
+        let mut hash = Sha256::new()
+            .chain_update(b"roundtable past anonymous numbers\0")
+            .chain_update(meeting_number.to_be_bytes())
+            .chain_update(rank.to_be_bytes());
+        for (key, value) in values {
+            hash.update((key.len() as u64).to_be_bytes());
+            hash.update(key.as_bytes());
+            hash.update(value.to_bits().to_be_bytes());
+        }
+        Place(hash.finalize().into())
+    }
+}
+
 /// A random secret and its hash, for tests; the server draws its own
 /// (`roundtable_server::secrets::new_secret`).
 #[cfg(test)]

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use roundtable_protocol as wire;
 use roundtable_protocol::{MeetingId, MemberId, Role, Seq, UnixMs};
 
-use crate::activity::{self, Submission};
+use crate::activity::{self, Me, Place, Submission};
 use crate::command::{Change, Command, Erasure, ProblemCommand, Query};
 use crate::commitments::{self, NewCommitment};
 use crate::flow::{self, FlowEvent};
@@ -30,6 +30,7 @@ use crate::practices;
 use crate::prep;
 use crate::roleplay::{Submission as ScoreForm, SubmissionSlot};
 use crate::schedule;
+use crate::secret::PseudonymKey;
 
 pub use crate::error::RoomError;
 pub use crate::event::{RoomEvent, StoredEvent};
@@ -100,13 +101,37 @@ impl RoomState {
                 values,
                 sharing,
                 ..
-            } => self.activity.submit(
-                *member_id,
-                Submission {
-                    values: values.clone(),
-                    sharing: *sharing,
-                },
-            ),
+            } => {
+                // The member's one submission of this meeting is replaced; a record from
+                // before places may hold anonymous numbers, which go to their legacy place.
+                let legacy = Place::legacy(self.meeting.id, *member_id);
+                self.activity.remove_member(*member_id);
+                self.activity.withdraw_anonymous(legacy);
+                match sharing {
+                    wire::Sharing::Named => self.activity.submit(
+                        *member_id,
+                        Submission {
+                            values: values.clone(),
+                            sharing: *sharing,
+                        },
+                    ),
+                    wire::Sharing::Anonymous => {
+                        self.activity.submit_anonymous(legacy, values.clone());
+                    }
+                }
+            }
+            RoomEvent::AnonymousNumbersSubmitted { place, values, .. } => {
+                self.activity.submit_anonymous(*place, values.clone());
+            }
+            RoomEvent::NumbersWithdrawn { member_id, .. } => {
+                self.activity.remove_member(*member_id);
+            }
+            RoomEvent::AnonymousNumbersWithdrawn { place, .. } => {
+                self.activity.withdraw_anonymous(*place);
+            }
+            RoomEvent::PastAnonymousNumbersRemoved { places, .. } => {
+                self.activity.remove_past_places(places);
+            }
             RoomEvent::MetricsSet { metrics, .. } => self.activity.set_metrics(metrics.clone()),
             RoomEvent::PracticePosted { practice } => self.practices.add(practice),
             RoomEvent::PracticeUpvoted {
@@ -261,7 +286,8 @@ impl RoomState {
         if self.past_meetings.len() > minutes::PAST_MEETINGS_KEPT {
             self.past_meetings.remove(0);
         }
-        self.activity.close_meeting(self.meeting.number);
+        self.activity
+            .close_meeting(self.meeting.number, self.meeting.id);
         self.hands.clear();
         // Prep starts anew for the new meeting.
         self.prep = crate::prep::PrepState::default();
@@ -329,6 +355,14 @@ impl RoomState {
         if let Some(stranger) = self.activity.current.keys().find(|id| !ids.contains(id)) {
             return Err(format!("numbers of {stranger} who is not a member"));
         }
+        if let Some((id, _)) = self
+            .activity
+            .current
+            .iter()
+            .find(|(_, submission)| submission.sharing != wire::Sharing::Named)
+        {
+            return Err(format!("anonymous numbers kept under the id of {id}"));
+        }
         self.flow.check_invariants()?;
         self.flow.votes.check_invariants(&self.flow)?;
         self.access
@@ -339,10 +373,25 @@ impl RoomState {
     }
 }
 
-/// Decides a change a joined member asks for into the events it causes.
+/// Decides a change a joined member asks for into the events it causes, where no connection's
+/// pseudonym key is at hand: anonymous numbers are refused (see [`decide_keyed`]).
 pub fn decide(
     state: &RoomState,
     by: MemberId,
+    change: &Change,
+    limits: &RoomLimits,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    decide_keyed(state, by, None, change, limits, now_ms)
+}
+
+/// Decides a change a joined member asks for on a connection whose pseudonym key is `key`
+/// (from the token it joined with; the room keeps it only in memory), into the events it
+/// causes. The key places the member's anonymous numbers ([`activity::Place`]).
+pub fn decide_keyed(
+    state: &RoomState,
+    by: MemberId,
+    key: Option<PseudonymKey>,
     change: &Change,
     limits: &RoomLimits,
     now_ms: UnixMs,
@@ -381,7 +430,13 @@ pub fn decide(
         }
         Change::Commitments(command) => commitments::decide(state.into(), by, command, now_ms),
         Change::Activity(command) => {
-            let events = activity::decide(&state.activity, by, role, command)?;
+            let events = activity::decide(
+                &state.activity,
+                state.meeting.id,
+                &Me { member_id: by, key },
+                role,
+                command,
+            )?;
             Ok(withhold_benchmarks_before_start(state, events))
         }
         Change::Prep(command) => {
@@ -528,7 +583,11 @@ fn withhold_benchmarks_before_start(
     if state.prep_open() {
         for event in &mut events {
             match event {
-                RoomEvent::NumbersSubmitted { view, .. } => {
+                RoomEvent::NumbersSubmitted { view, .. }
+                | RoomEvent::AnonymousNumbersSubmitted { view, .. }
+                | RoomEvent::NumbersWithdrawn { view, .. }
+                | RoomEvent::AnonymousNumbersWithdrawn { view, .. }
+                | RoomEvent::PastAnonymousNumbersRemoved { view, .. } => {
                     *view = state.activity.view_before_start();
                 }
                 // New metrics (or the same, after a removal): the view of those.
@@ -687,11 +746,32 @@ impl RoomState {
     }
 }
 
-/// Answers a request that only reads (it causes no event), for the asking member alone.
+/// A key for member `member_id` in tests, as if their token were "the token of" their id.
+#[cfg(test)]
+pub(crate) fn test_key(member_id: MemberId) -> Option<PseudonymKey> {
+    Some(PseudonymKey::of_token(&format!("the token of {member_id}")))
+}
+
+/// Answers a request that only reads (it causes no event), for the asking member alone, where
+/// no connection's pseudonym key is at hand: their anonymous numbers are not found (see
+/// [`answer_keyed`]).
 pub fn answer(state: &RoomState, by: MemberId, query: &Query) -> wire::Reply {
+    answer_keyed(state, by, None, query)
+}
+
+/// Answers a request that only reads (it causes no event), for the asking member alone, on a
+/// connection whose pseudonym key is `key`: their own anonymous numbers are found by it.
+pub fn answer_keyed(
+    state: &RoomState,
+    by: MemberId,
+    key: Option<PseudonymKey>,
+    query: &Query,
+) -> wire::Reply {
     match query {
         Query::GetMyBenchmarks => {
-            let mut mine = state.activity.mine(by);
+            let mut mine = state
+                .activity
+                .mine(&Me { member_id: by, key }, state.meeting.id);
             // Before the start, a member's place among the others' prep numbers would show
             // what the others submitted; their own numbers and trend stay.
             if state.prep_open() {
@@ -706,7 +786,9 @@ pub fn answer(state: &RoomState, by: MemberId, query: &Query) -> wire::Reply {
                 total_matches,
             }
         }
-        Query::GetMyHistory => wire::Reply::MyHistory(history::build(state, by)),
+        Query::GetMyHistory => {
+            wire::Reply::MyHistory(history::build(state, &Me { member_id: by, key }))
+        }
     }
 }
 

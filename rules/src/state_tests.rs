@@ -474,10 +474,15 @@ proptest! {
         let mut log: Vec<(u64, RoomEvent)> = Vec::new();
         // Everyone who ever joined, with their token, so steps can refer to them by index.
         let mut people: Vec<(MemberId, String)> = Vec::new();
+        // Numbers submitted anonymously, with their member, and every number ever named.
+        let mut anonymous_values: Vec<(MemberId, f64)> = Vec::new();
+        let mut named_values = std::collections::HashSet::new();
         for (index, step) in steps.into_iter().enumerate() {
             let now = 10_000 + index as u64;
             let pick = |of: usize| people.get(of % people.len().max(1)).cloned();
             let before = state.clone();
+            // Who asked for anonymous numbers in this step, and the number.
+            let mut anonymous_submission: Option<(MemberId, f64)> = None;
             let outcome: Result<Vec<RoomEvent>, RoomError> = match step {
                 Step::Invite { name, observer, right_secret } => {
                     let secret = if right_secret { INVITE_SECRET } else { "wrong" };
@@ -538,10 +543,18 @@ proptest! {
                                 status,
                                 note: None,
                             },
-                            Action::Submit(calls, anonymous) => Request::SubmitNumbers {
-                                values: std::collections::BTreeMap::from([("calls".to_string(), f64::from(calls) + 0.125)]),
-                                sharing: if anonymous { Sharing::Anonymous } else { Sharing::Named },
-                            },
+                            Action::Submit(calls, anonymous) => {
+                                let value = f64::from(calls) + 0.125;
+                                if anonymous {
+                                    anonymous_submission = Some((by, value));
+                                } else {
+                                    named_values.insert(value.to_bits());
+                                }
+                                Request::SubmitNumbers {
+                                    values: std::collections::BTreeMap::from([("calls".to_string(), value)]),
+                                    sharing: if anonymous { Sharing::Anonymous } else { Sharing::Named },
+                                }
+                            }
                             Action::Post(title) => Request::PostPractice {
                                 title,
                                 description: "what we tried".into(),
@@ -565,21 +578,28 @@ proptest! {
                     None => Ok(Vec::new()),
                 },
             };
+            if outcome.is_ok() {
+                anonymous_values.extend(anonymous_submission);
+            }
             match outcome {
                 Ok(events) => {
                     for event in events {
                         // An anonymous member's numbers reach the wire only inside aggregates,
                         // and aggregates only over three or more values.
-                        if let RoomEvent::NumbersSubmitted { member_id, sharing: Sharing::Anonymous, .. } = &event {
+                        if let (RoomEvent::AnonymousNumbersSubmitted { .. }, Some((member_id, _))) = (&event, anonymous_submission) {
                             let wire = serde_json::to_string(&event.to_wire(0)).unwrap();
                             prop_assert!(!wire.contains(&member_id.to_string()), "anonymous submitter named on the wire");
                             if let roundtable_protocol::Event::BenchmarksChanged { view } = event.to_wire(0) {
                                 for metric in &view.per_metric {
-                                    prop_assert!(metric.named.iter().all(|named| named.member_id != *member_id));
+                                    prop_assert!(metric.named.iter().all(|named| named.member_id != member_id));
                                     prop_assert!(metric.count >= 3 || metric.quartiles.is_none(), "aggregates over fewer than three values");
                                 }
                             }
                         }
+                        prop_assert!(
+                            !matches!(event, RoomEvent::NumbersSubmitted { sharing: Sharing::Anonymous, .. }),
+                            "anonymous numbers decided under a member's id"
+                        );
                         let seq = state.seq + 1;
                         state.apply(seq, now, &event);
                         log.push((now, event));
@@ -600,6 +620,49 @@ proptest! {
         for (index, (at_ms, event)) in log.iter().enumerate() {
             replayed.apply(index as u64 + 1, *at_ms, event);
         }
-        prop_assert_eq!(replayed, state, "folding the log rebuilds the state");
+        prop_assert_eq!(&replayed, &state, "folding the log rebuilds the state");
+
+        // Nothing stored ties an anonymous number to its member: in the decoded JSON of the
+        // snapshot and of every log entry, no number submitted anonymously (and never named by
+        // anyone) sits under its member's id, or in an object that names the member.
+        let mut records = vec![crate::stored::encode_snapshot(&state)];
+        records.extend(log.iter().map(|(at_ms, event)| {
+            crate::stored::encode_event(&crate::state::StoredEvent { at_ms: *at_ms, event: event.clone() })
+        }));
+        for record in &records {
+            let json: serde_json::Value = serde_json::from_slice(record).unwrap();
+            for (member_id, value) in &anonymous_values {
+                if named_values.contains(&value.to_bits()) {
+                    continue;
+                }
+                prop_assert!(
+                    !tied_to(&json, &member_id.to_string(), *value, false),
+                    "anonymous {} of {} is stored with their id: {}",
+                    value,
+                    member_id,
+                    String::from_utf8_lossy(record)
+                );
+            }
+        }
+    }
+}
+
+/// Whether `number` appears in `json` where `member` names it: under a key that is the
+/// member's id, or inside an object one of whose fields is the member's id (`linked` says an
+/// enclosing object already does).
+fn tied_to(json: &serde_json::Value, member: &str, number: f64, linked: bool) -> bool {
+    use serde_json::Value;
+    match json {
+        Value::Number(n) => linked && n.as_f64() == Some(number),
+        Value::Array(items) => items
+            .iter()
+            .any(|item| tied_to(item, member, number, linked)),
+        Value::Object(fields) => {
+            let names = linked || fields.values().any(|field| field.as_str() == Some(member));
+            fields
+                .iter()
+                .any(|(key, field)| tied_to(field, member, number, names || key == member))
+        }
+        _ => false,
     }
 }

@@ -144,7 +144,12 @@ impl RoomEvent {
             },
             // Who submitted, and what, stays on the server: anonymous numbers must never be
             // sent with their member, and named ones are in the view already.
-            RoomEvent::NumbersSubmitted { view, .. } | RoomEvent::MetricsSet { view, .. } => {
+            RoomEvent::NumbersSubmitted { view, .. }
+            | RoomEvent::MetricsSet { view, .. }
+            | RoomEvent::AnonymousNumbersSubmitted { view, .. }
+            | RoomEvent::NumbersWithdrawn { view, .. }
+            | RoomEvent::AnonymousNumbersWithdrawn { view, .. }
+            | RoomEvent::PastAnonymousNumbersRemoved { view, .. } => {
                 wire::Event::BenchmarksChanged { view: view.clone() }
             }
             RoomEvent::NextMeetingStarted { meeting_id, number } => {

@@ -16,9 +16,9 @@ use roundtable_rules::command::{CalendarCommand, Command};
 use roundtable_rules::membership::{decide_delete_group, decide_leave};
 use roundtable_rules::reactions::ReactionLimiter;
 use roundtable_rules::roleplay::{self, Fresh, SubmissionSlot};
-use roundtable_rules::secret::hash_secret;
+use roundtable_rules::secret::{PseudonymKey, hash_secret};
 use roundtable_rules::state::{
-    FreshMember, Group, RoomState, decide, decide_join, decide_next_meeting, decide_presence,
+    FreshMember, Group, RoomState, decide_join, decide_keyed, decide_next_meeting, decide_presence,
     decide_tick,
 };
 use roundtable_rules::{AccessCommand, RoomError, RoomEvent, RoomLimits};
@@ -256,7 +256,14 @@ impl Room {
         }
         let before = self.state.clone();
         let decided = match &command {
-            Command::Change(change) => decide(&self.state, by, change, &self.limits, self.now_ms),
+            Command::Change(change) => decide_keyed(
+                &self.state,
+                by,
+                Some(PseudonymKey::of_token(&by.to_string())),
+                change,
+                &self.limits,
+                self.now_ms,
+            ),
             Command::Query(query) => {
                 let _ = roundtable_rules::state::answer(&self.state, by, query);
                 Ok(Vec::new())
@@ -301,7 +308,13 @@ impl Room {
             Command::DeleteGroup { confirm_name } => {
                 decide_delete_group(&self.state, by, confirm_name).map(|()| Vec::new())
             }
-            Command::LeaveGroup(erasure) => decide_leave(&self.state, by, *erasure, self.now_ms),
+            Command::LeaveGroup(erasure) => decide_leave(
+                &self.state,
+                by,
+                Some(PseudonymKey::of_token(&by.to_string())),
+                *erasure,
+                self.now_ms,
+            ),
             // As the room actor answers them: the next meeting reads the room; a new feed is an
             // event with a fresh secret's hash.
             Command::Calendar(CalendarCommand::GetNextMeeting) => {

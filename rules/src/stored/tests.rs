@@ -59,7 +59,9 @@ fn awkward_ratios_reload_bit_identical() {
     state.activity.history.push(PastBenchmarks {
         meeting_number: 1,
         group_median: values.clone(),
+        meeting_id: None,
         values_by_member: BTreeMap::from([(MemberId::random(), values.clone())]),
+        values_by_place: BTreeMap::new(),
     });
     let back = super::decode_snapshot(&super::encode_snapshot(&state)).unwrap();
     let reloaded = &back.activity.history[0].group_median;

@@ -472,7 +472,11 @@ impl RoomActor {
         request_id: RequestId,
         command: &Command,
     ) {
-        let Some(member_id) = self.subscribers.get(&connection_id).map(|s| s.member_id) else {
+        let Some((member_id, key)) = self
+            .subscribers
+            .get(&connection_id)
+            .map(|s| (s.member_id, s.pseudonym))
+        else {
             return;
         };
         let admitted = if limits::is_write(command) {
@@ -485,8 +489,13 @@ impl RoomActor {
         let admitted = admitted.and_then(|()| state::admit(&self.state, command));
         let result = match command {
             _ if admitted.is_err() => admitted.map(|()| Reply::Done),
-            Command::Change(change) => self.change(member_id, change).await,
-            Command::Query(query) => Ok(state::answer(&self.state, member_id, query)),
+            Command::Change(change) => self.change(member_id, key, change).await,
+            Command::Query(query) => Ok(state::answer_keyed(
+                &self.state,
+                member_id,
+                Some(key),
+                query,
+            )),
             Command::RolePlay(action) => self
                 .role_play_request(member_id, action)
                 .await
@@ -515,7 +524,7 @@ impl RoomActor {
                     .await
                     .map(|()| Reply::Done)
             }
-            Command::LeaveGroup(erasure) => Box::pin(self.leave(member_id, *erasure))
+            Command::LeaveGroup(erasure) => Box::pin(self.leave(member_id, key, *erasure))
                 .await
                 .map(|()| Reply::Done),
             Command::Calendar(command) => self.calendar_request(member_id, *command).await,
@@ -533,8 +542,20 @@ impl RoomActor {
             },
             Err(error) => {
                 // Role play refusals are not logged: a line naming the member next to a refused
-                // submission would tell when they tried to score.
-                if !matches!(command, Command::RolePlay(_) | Command::SubmitScores(_)) {
+                // submission would tell when they tried to score. Neither are refused anonymous
+                // numbers: the line would say who tried to share anonymously, and when.
+                let anonymous_numbers = matches!(
+                    command,
+                    Command::Change(Change::Activity(
+                        roundtable_rules::command::ActivityCommand::SubmitNumbers {
+                            sharing: roundtable_protocol::Sharing::Anonymous,
+                            ..
+                        }
+                    ))
+                );
+                if !anonymous_numbers
+                    && !matches!(command, Command::RolePlay(_) | Command::SubmitScores(_))
+                {
                     debug!(group = %self.group_id(), member = %member_id, code = error.code.as_str(), "request refused");
                 }
                 error_message(Some(request_id), &error)
@@ -568,11 +589,18 @@ impl RoomActor {
         Ok(Reply::Done)
     }
 
-    /// Decides a change with the rules, then records its events.
-    async fn change(&mut self, member_id: MemberId, change: &Change) -> Result<Reply, RoomError> {
-        let events = state::decide(
+    /// Decides a change with the rules (with the pseudonym key of the connection that asked),
+    /// then records its events.
+    async fn change(
+        &mut self,
+        member_id: MemberId,
+        key: PseudonymKey,
+        change: &Change,
+    ) -> Result<Reply, RoomError> {
+        let events = state::decide_keyed(
             &self.state,
             member_id,
+            Some(key),
             change,
             &self.rule_limits,
             self.now_ms,

@@ -84,7 +84,7 @@ pub struct Activity {
     pub history: Vec<PastBenchmarks>,
 }
 
-mirror_struct!(Activity <=> activity::Activity { metrics, current, history });
+// Read forward into format 4's `Activity`, which keeps anonymous numbers by place.
 
 /// One member's numbers for one meeting (`activity::Submission`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,9 +102,7 @@ pub struct PastBenchmarks {
     pub values_by_member: BTreeMap<Uuid, BTreeMap<String, f64>>,
 }
 
-mirror_struct!(PastBenchmarks <=> activity::PastBenchmarks {
-    meeting_number, group_median, values_by_member,
-});
+// Read forward into format 4's `PastBenchmarks`.
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metric {

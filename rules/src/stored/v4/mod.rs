@@ -9,6 +9,16 @@
 //!   started the upcoming meeting) and [`RoomEvent::NextMeetingOpened`] (the live meeting ended
 //!   and the next is upcoming), which today's rules decide instead of `NextMeetingStarted`
 //!   (still read: the next meeting began live at once).
+//! - anonymous benchmark numbers kept by place, not by member: the snapshot's
+//!   `benchmarks.anonymous` (this meeting's, by [`Place`]) and each past meeting's
+//!   `values_by_place` with its `meeting_id`; the events `anonymous_numbers_submitted` (a place
+//!   and values, no member), `numbers_withdrawn` and `anonymous_numbers_withdrawn` (a member's
+//!   switch between named and anonymous, each side in a record of its own) and
+//!   `past_anonymous_numbers_removed` (a leaving member's past places). `numbers_submitted` is
+//!   written for named numbers only. A format 3 room's anonymous numbers of the current meeting
+//!   move to their legacy place ([`crate::activity::Place::legacy`]); its past numbers that the
+//!   minutes do not show as named move to places computed from the values alone
+//!   ([`crate::activity::Place::of_past_values`]).
 //!
 //! Every other stored type is format 3's own (taken with a glob `pub use`, which the types
 //! defined here shadow, since format 3's types never change); the types that hold a change are
@@ -70,10 +80,104 @@ mirror_struct!(Snapshot <=> state::RoomState {
 });
 
 type V3Snapshot = v3::Snapshot;
-forward_struct!(V3Snapshot => Snapshot {
-    group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow, access, former_members,
-} added { schedule: None, calendar_feeds: BTreeMap::new(), prep: PrepState::default() });
+impl From<V3Snapshot> for Snapshot {
+    fn from(old: V3Snapshot) -> Snapshot {
+        let activity = activity_from_v3(old.activity, &old.meeting, &old.past_meetings);
+        Snapshot {
+            group: old.group,
+            meeting: old.meeting.into(),
+            members: old.members,
+            online: old.online,
+            hands: old.hands,
+            commitments: old.commitments,
+            activity,
+            practices: old.practices,
+            past_meetings: old.past_meetings,
+            role_play: old.role_play,
+            seq: old.seq,
+            flow: old.flow,
+            access: old.access,
+            former_members: old.former_members,
+            schedule: None,
+            calendar_feeds: BTreeMap::new(),
+            prep: PrepState::default(),
+        }
+    }
+}
+
+/// Where one anonymous submission is kept (`activity::Place`): 64 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Place(pub [u8; 32]);
+
+impl TryFrom<String> for Place {
+    type Error = String;
+    fn try_from(hex: String) -> Result<Place, String> {
+        let invalid = || format!("a place is 64 lowercase hex digits, not {hex:?}");
+        if hex.len() != 64 {
+            return Err(invalid());
+        }
+        let mut bytes = [0u8; 32];
+        for (index, byte) in bytes.iter_mut().enumerate() {
+            let pair = hex.get(index * 2..index * 2 + 2).ok_or_else(invalid)?;
+            if !pair
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+            {
+                return Err(invalid());
+            }
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
+        }
+        Ok(Place(bytes))
+    }
+}
+
+impl From<Place> for String {
+    fn from(place: Place) -> String {
+        place.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+}
+
+impl super::convert::Mirror for crate::activity::Place {
+    type Stored = Place;
+    fn to_stored(&self) -> Place {
+        Place(self.0)
+    }
+    fn from_stored(stored: Place) -> Self {
+        crate::activity::Place(stored.0)
+    }
+}
+
+/// The group's metrics and numbers (`Activity`; stored as `benchmarks`): format 3's, with
+/// this meeting's anonymous numbers by place instead of among the members' (`current` holds
+/// named numbers only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    pub metrics: Vec<v1::Metric>,
+    pub current: BTreeMap<Uuid, v1::ActivitySubmission>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub anonymous: BTreeMap<Place, BTreeMap<String, f64>>,
+    pub history: Vec<PastBenchmarks>,
+}
+
+mirror_struct!(Activity <=> crate::activity::Activity { metrics, current, anonymous, history });
+
+/// A past meeting's benchmarks (`activity::PastBenchmarks`): format 3's, with the meeting's id
+/// and its anonymous numbers by place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PastBenchmarks {
+    pub meeting_number: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<Uuid>,
+    pub group_median: BTreeMap<String, f64>,
+    pub values_by_member: BTreeMap<Uuid, BTreeMap<String, f64>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values_by_place: BTreeMap<Place, BTreeMap<String, f64>>,
+}
+
+mirror_struct!(PastBenchmarks <=> crate::activity::PastBenchmarks {
+    meeting_number, meeting_id, group_median, values_by_member, values_by_place,
+});
 
 /// The group's current meeting (`state::Meeting`): format 3's with its phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +208,99 @@ pub enum MeetingPhase {
 }
 
 mirror_enum!(MeetingPhase <=> roundtable_protocol::MeetingPhase { Upcoming, Live });
+
+/// A format 3 room's numbers moved to format 4: anonymous numbers to the legacy place of their
+/// member in their meeting (who still finds them, to change them and in their trend; the
+/// format 3 records named them already, and a replay of a format 3 log puts them there too).
+/// Format 3 did not keep how past numbers were shared: a past meeting's numbers are named
+/// when its minutes show them so, and anonymous otherwise.
+fn activity_from_v3(old: v1::Activity, meeting: &v3::Meeting, minutes: &[Minutes]) -> Activity {
+    use crate::activity::Place as Memory;
+    let mut current = BTreeMap::new();
+    let mut anonymous = BTreeMap::new();
+    for (member_id, submission) in old.current {
+        match submission.sharing {
+            v1::Sharing::Named => {
+                current.insert(member_id, submission);
+            }
+            v1::Sharing::Anonymous => {
+                let place = Memory::legacy(
+                    roundtable_protocol::MeetingId(meeting.id),
+                    roundtable_protocol::MemberId(member_id),
+                );
+                anonymous.insert(Place(place.0), submission.values);
+            }
+        }
+    }
+    let history = old
+        .history
+        .into_iter()
+        .map(|past| {
+            let shown = minutes
+                .iter()
+                .find(|minutes| minutes.meeting_number == past.meeting_number);
+            let named_in_minutes = |member_id: &Uuid, values: &BTreeMap<String, f64>| {
+                shown.is_some_and(|minutes| {
+                    values.iter().all(|(key, value)| {
+                        minutes.benchmarks.per_metric.iter().any(|metric| {
+                            metric.key == *key
+                                && metric.named.iter().any(|named| {
+                                    named.member_id == *member_id
+                                        && named.value.to_bits() == value.to_bits()
+                                })
+                        })
+                    })
+                })
+            };
+            let mut values_by_member = BTreeMap::new();
+            let mut values_by_place = BTreeMap::new();
+            let mut ranks: Vec<(BTreeMap<String, f64>, u32)> = Vec::new();
+            for (member_id, values) in past.values_by_member {
+                if named_in_minutes(&member_id, &values) {
+                    values_by_member.insert(member_id, values);
+                    continue;
+                }
+                let place = match shown {
+                    // The member finds these again in their trend, as the format 3 records
+                    // named them already.
+                    Some(minutes) => Memory::legacy(
+                        roundtable_protocol::MeetingId(minutes.meeting_id),
+                        roundtable_protocol::MemberId(member_id),
+                    ),
+                    // A meeting too old for minutes: nobody's trend finds them; a place from
+                    // the values alone (and their rank among equal ones) ties them to nobody.
+                    None => {
+                        let rank = match ranks.iter_mut().find(|(seen, _)| *seen == values) {
+                            Some((_, rank)) => {
+                                *rank += 1;
+                                *rank
+                            }
+                            None => {
+                                ranks.push((values.clone(), 0));
+                                0
+                            }
+                        };
+                        Memory::of_past_values(past.meeting_number, &values, rank)
+                    }
+                };
+                values_by_place.insert(Place(place.0), values);
+            }
+            PastBenchmarks {
+                meeting_number: past.meeting_number,
+                meeting_id: shown.map(|minutes| minutes.meeting_id),
+                group_median: past.group_median,
+                values_by_member,
+                values_by_place,
+            }
+        })
+        .collect();
+    Activity {
+        metrics: old.metrics,
+        current,
+        anonymous,
+        history,
+    }
+}
 
 /// One event of a meeting's log (`StoredEvent`): the event and when it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -246,6 +443,23 @@ pub enum RoomEvent {
         hot_seat: Vec<RankedHotSeat>,
         benchmarks: v1::BenchmarkView,
     },
+    AnonymousNumbersSubmitted {
+        place: Place,
+        values: BTreeMap<String, f64>,
+        view: v1::BenchmarkView,
+    },
+    NumbersWithdrawn {
+        member_id: Uuid,
+        view: v1::BenchmarkView,
+    },
+    AnonymousNumbersWithdrawn {
+        place: Place,
+        view: v1::BenchmarkView,
+    },
+    PastAnonymousNumbersRemoved {
+        places: Vec<Place>,
+        view: v1::BenchmarkView,
+    },
 }
 
 /// The variants `RoomEvent` shares with format 3's, for the conversion forward from it.
@@ -290,6 +504,10 @@ room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
     HotSeatSaved { member_id, hot_seat },
     PreparedCountChanged { prepared },
     PrepRevealed { check_ins, hot_seat, benchmarks },
+    AnonymousNumbersSubmitted { place, values, view },
+    NumbersWithdrawn { member_id, view },
+    AnonymousNumbersWithdrawn { place, view },
+    PastAnonymousNumbersRemoved { places, view },
 });
 
 type V3RoomEvent = v3::RoomEvent;

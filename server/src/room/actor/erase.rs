@@ -42,7 +42,8 @@ impl RoomActor {
         self.close_all(CloseReason::GroupDeleted, GROUP_DELETED);
     }
 
-    /// A member leaves and erases their data. The erasure is recorded with a snapshot of the
+    /// A member leaves and erases their data; `key` is the pseudonym key of the connection they
+    /// leave on, which finds their past anonymous numbers if they remove their numbers. The erasure is recorded with a snapshot of the
     /// room after it, in one atomic write; then the logs that still hold the member's name
     /// (their `member_added`) or what they chose to remove go: the current meeting's log up to
     /// that snapshot, and the logs of the past meetings the room keeps minutes of. Everyone
@@ -51,9 +52,10 @@ impl RoomActor {
     pub(super) async fn leave(
         &mut self,
         member_id: MemberId,
+        key: PseudonymKey,
         erasure: Erasure,
     ) -> Result<(), RoomError> {
-        let events = decide_leave(&self.state, member_id, erasure, self.now_ms)?;
+        let events = decide_leave(&self.state, member_id, Some(key), erasure, self.now_ms)?;
         self.record_from(None, events, true).await?;
         // The frames in memory name the member (their `member_added`).
         self.recent.clear();
