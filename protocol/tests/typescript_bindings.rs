@@ -113,6 +113,8 @@ fn generate() -> String {
         SuggestionVotes,
         Reaction,
         ReactionFrame,
+        PresenceFrame,
+        PresenceChange,
         LinkKind,
         LinkVersions,
         SessionInfo,

@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use roundtable_protocol::{
-    self as wire, Credential, GroupId, MeetingId, MemberId, PresenceReason, Request, RolePlayId,
+    self as wire, Credential, GroupId, MeetingId, MemberId, Request, RolePlayId,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -37,8 +37,8 @@ use crate::limits::RoomLimits;
 use crate::roleplay::{self, Fresh, SubmissionSlot};
 use crate::secret::hash_secret;
 use crate::state::{
-    FreshMember, Group, RoomEvent, RoomState, decide, decide_join, decide_next_meeting,
-    decide_presence, decide_tick,
+    FreshMember, Group, RoomEvent, RoomState, decide, decide_attendance, decide_join,
+    decide_next_meeting, decide_tick,
 };
 
 const FACILITATOR_SECRET: &str = "golden-facilitator-secret";
@@ -145,13 +145,23 @@ impl Script {
             self.tokens.push((member_id.to_string(), token));
         }
         self.store(decision.events);
-        self.presence(member_id, true, PresenceReason::Joined);
+        // Format 4: coming online is no event; a first arrival in the meeting is.
+        self.state.set_online(member_id, true);
+        let attended = decide_attendance(&self.state, member_id);
+        self.store(attended.into_iter().collect());
         member_id
     }
 
-    fn presence(&mut self, member_id: MemberId, online: bool, reason: PresenceReason) {
-        let event = decide_presence(&self.state, member_id, online, reason);
-        self.store(event.into_iter().collect());
+    /// The member's last connection closes: no event since format 4 (format 1-3 logs have a
+    /// `presence_changed` here).
+    fn offline(&mut self, member_id: MemberId) {
+        self.state.set_online(member_id, false);
+    }
+
+    /// Everyone online attends the meeting that has just started, as the room records it.
+    fn attend_everyone_online(&mut self) {
+        let events = crate::state::decide_attendance_of_everyone_online(&self.state);
+        self.store(events);
     }
 
     fn act(&mut self, by: MemberId, request: Value) {
@@ -523,7 +533,7 @@ fn script() -> Stored {
 
     // Members leave: one removed, one offline. Then the next meeting.
     s.act(fran, json!({"type": "remove_member", "member_id": dee}));
-    s.presence(olive, false, PresenceReason::Left);
+    s.offline(olive);
     s.act(
         fran,
         json!({"type": "remove_agenda_item", "item_id": open_floor}),
@@ -535,6 +545,7 @@ fn script() -> Stored {
     s.act(ann, json!({"type": "start_next_meeting"}));
     stored.meeting_1_log = std::mem::take(&mut s.log);
     stored.meeting_2_snapshot = s.snapshot();
+    s.attend_everyone_online();
 
     // The second meeting: report back, numbers, and a role play scored across a snapshot.
     s.act(bob, json!({"type": "update_commitment", "commitment_id": 2, "status": "done", "note": "Pilot signed"}));
@@ -578,14 +589,14 @@ fn script() -> Stored {
         ann,
         json!({"type": "revoke_session", "member_id": bob, "session_id": bobs_session}),
     );
-    s.presence(bob, false, PresenceReason::ConnectionLost);
+    s.offline(bob);
     let back = s.join(Credential::Invite {
         secret: NEW_INVITE_SECRET.into(),
         display_name: "Bob".into(),
         observer: false,
     });
     assert_eq!(back, bob, "the same member");
-    s.presence(bob, false, PresenceReason::ConnectionLost);
+    s.offline(bob);
     // Format 3: the group's video call link.
     s.act(
         ann,
@@ -716,6 +727,7 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::SessionRevoked { .. } => "session_revoked",
         RoomEvent::SessionStarted { .. } => "session_started",
         RoomEvent::MemberErased { .. } => "member_erased",
+        RoomEvent::MemberAttended { .. } => "member_attended",
         RoomEvent::RolePlay { change } => {
             let change = crate::stored::v1::RolePlayEvent::from(change);
             return format!("role_play/{}", variant_name(&change));
@@ -775,7 +787,7 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 9] = [
+const ADDED_KINDS: [(u32, &str); 10] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
@@ -785,10 +797,17 @@ const ADDED_KINDS: [(u32, &str); 9] = [
     (3, "session_started"),
     (3, "member_erased"),
     (3, "call_link_set"),
+    (4, "member_attended"),
 ];
-const PLAIN_KINDS: [&str; 21] = [
+/// Kinds of events no longer written from a format on (`(format, kind)`): older logs hold them.
+const REMOVED_KINDS: [(u32, &str); 1] = [
+    // Presence is not history (issue 19): format 4's logs have `member_attended` instead.
+    (4, "presence_changed"),
+];
+const PLAIN_KINDS: [&str; 22] = [
     "member_added",
     "presence_changed",
+    "member_attended",
     "group_renamed",
     "time_zone_set",
     "call_link_set",
@@ -858,7 +877,7 @@ fn every_golden_directory_loads_into_the_same_rooms() {
             let bytes = crate::stored::encode_snapshot(room);
             let again = crate::stored::decode_snapshot(&bytes).unwrap();
             assert!(
-                again == *room,
+                again == room.as_loaded(),
                 "{dir}: room {index} written again in today's format reads back the same"
             );
         }
@@ -885,6 +904,8 @@ fn stored_records_are_written_again_as_they_were() {
         if add_votes {
             value["flow"]["votes"] = json!([]);
         }
+        // Format 4: a snapshot stores nobody's presence (a log record has no `online` here).
+        value.as_object_mut().unwrap().remove("online");
         // Format 3: each member has one session, the token they were given, numbered by the
         // first four bytes of its hash; the links were never made anew.
         let Some(members) = value["members"].as_array() else {
@@ -934,14 +955,16 @@ fn stored_records_are_written_again_as_they_were() {
             }
         }
     }
-    // Format 3's records, read and written again by today's code, differ only in `format`;
-    // format 4 added nothing a format 3 room holds.
+    // Format 3's records, read and written again by today's code, differ only in `format`,
+    // and in the snapshot's `online`, which format 4 no longer stores (who was online when a
+    // snapshot was written means nothing to a room loaded from it).
     for name in SNAPSHOTS {
         let record = read("stored-v3", name);
         let again =
             crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&record).unwrap());
         let mut expected = parse(&record);
         expected["format"] = json!(crate::stored::FORMAT);
+        expected.as_object_mut().unwrap().remove("online");
         assert_eq!(parse(&again), expected, "stored-v3/{name}");
     }
     for name in LOGS {
@@ -1015,13 +1038,17 @@ fn clear_item_clocks(room: &mut RoomState) {
 fn check_golden(dir: &str) -> Vec<RoomState> {
     let read = |name: &str| read(dir, name);
     let format: u32 = dir.trim_start_matches("stored-v").parse().unwrap();
-    // Format 1's snapshots have no item clocks; their logs' times give the replay some.
+    // Format 1's snapshots have no item clocks; their logs' times give the replay some. And
+    // since format 4 no snapshot stores presence: what a format 1-3 log says of who was online
+    // is forgotten by a room read from a snapshot.
     let as_stored = |room: &RoomState| {
-        if format < 2 {
+        let mut room = if format < 2 {
             without_item_clocks(room)
         } else {
             room.clone()
-        }
+        };
+        room.logged_online.clear();
+        room
     };
     let meeting_1_log = read_log(dir, "log-meeting-1.jsonl");
     let meeting_2_log = read_log(dir, "log-meeting-2.jsonl");
@@ -1040,8 +1067,14 @@ fn check_golden(dir: &str) -> Vec<RoomState> {
     // What a member sees of the loaded room is what they saw when it was stored.
     let cy = MemberId(uuid(104));
     assert_eq!(last.member(cy).unwrap().display_name, "Cy");
+    // Except who is online: a loaded room has nobody online (since format 4, presence is not
+    // stored), whoever was when the room was stored.
     let wire_now = serde_json::to_value(last.to_wire_snapshot_for(cy)).unwrap();
-    let wire_then: Value = serde_json::from_slice(&read("wire-snapshot-last-for-cy.json")).unwrap();
+    let mut wire_then: Value =
+        serde_json::from_slice(&read("wire-snapshot-last-for-cy.json")).unwrap();
+    for member in wire_then["members"].as_array_mut().unwrap() {
+        member["online"] = json!(false);
+    }
     assert_eq!(wire_now, wire_then);
 
     // The anonymous submissions survive in the snapshot: the second role play's results were
@@ -1068,6 +1101,9 @@ fn check_golden(dir: &str) -> Vec<RoomState> {
             !ADDED_KINDS
                 .iter()
                 .any(|(added_in, added)| *added_in > format && added == kind)
+                && !REMOVED_KINDS
+                    .iter()
+                    .any(|(removed_in, removed)| *removed_in <= format && removed == kind)
         })
         .collect();
     assert_eq!(seen, all, "the golden logs hold every kind of event");

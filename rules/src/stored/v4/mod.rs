@@ -1,5 +1,11 @@
-//! Stored format 4: format 3 with nothing added yet. (Each change of format 4 is listed here as
-//! it lands, with the types that hold it.)
+//! Stored format 4: format 3 with these changes (each listed here as it lands, with the types
+//! that hold it):
+//!
+//! - Presence is not stored (issue 19): the snapshot has no `online` (who was online when it
+//!   was written means nothing to the room loaded from it), no log gets `presence_changed`
+//!   any more, and a meeting's attendance, which presence events used to give, is the new
+//!   event `member_attended`. Format 3's snapshots lose their `online` on the way forward;
+//!   their logs' `presence_changed` events are still read (see `RoomState::logged_online`).
 //!
 //! Every other stored type is format 3's own (taken with a glob `pub use`, which the types
 //! defined here shadow, since format 3's types never change); the types that hold a change are
@@ -27,7 +33,6 @@ pub struct Snapshot {
     pub group: Group,
     pub meeting: Meeting,
     pub members: Vec<Member>,
-    pub online: BTreeSet<Uuid>,
     pub hands: Vec<Uuid>,
     pub commitments: CommitmentBoard,
     #[serde(rename = "benchmarks")]
@@ -44,13 +49,18 @@ pub struct Snapshot {
 }
 
 mirror_struct!(Snapshot <=> state::RoomState {
-    group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
+    group, meeting, members, hands, commitments, activity, practices, past_meetings,
     role_play, seq, flow, access, former_members,
+} memory_only {
+    // A room loaded from a snapshot has nobody online.
+    online: BTreeSet::new(),
+    logged_online: BTreeSet::new(),
 });
 
 type V3Snapshot = v3::Snapshot;
+// Format 3's `online` is left behind.
 forward_struct!(V3Snapshot => Snapshot {
-    group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
+    group, meeting, members, hands, commitments, activity, practices, past_meetings,
     role_play, seq, flow, access, former_members,
 });
 
@@ -162,6 +172,9 @@ pub enum RoomEvent {
         erasure: Erasure,
     },
     // Format 4's events.
+    MemberAttended {
+        member_id: Uuid,
+    },
 }
 
 /// The variants `RoomEvent` shares with format 3's, for the conversion forward from it.
@@ -196,7 +209,9 @@ macro_rules! room_event_variants_v3 {
     };
 }
 
-room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent));
+room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
+    MemberAttended { member_id },
+});
 
 type V3RoomEvent = v3::RoomEvent;
 room_event_variants_v3!(forward_enum!(V3RoomEvent => RoomEvent));

@@ -1,5 +1,6 @@
-//! Starting the next meeting: a new meeting log, made durable by a snapshot of the state after
-//! the switch, then the ended meeting's last event.
+//! Starting the next meeting: a new meeting log (whose first events are the attendance of
+//! everyone online), made durable by a snapshot of the state after the switch, then the ended
+//! meeting's last event.
 
 use super::*;
 
@@ -15,13 +16,22 @@ impl RoomActor {
         for event in &events {
             next.apply(last_seq, self.now_ms, event);
         }
+        // Everyone here attends the new meeting: its first events, written with its snapshot
+        // (pages get the snapshot, which includes them).
+        let attendance = state::decide_attendance_of_everyone_online(&next);
+        let (entries, frames) = self.log_entries(1, &attendance);
+        for (seq, event) in (1..).zip(&attendance) {
+            next.apply(seq, self.now_ms, event);
+        }
         let snapshot = self.snapshot_of(&next);
-        self.append(next.meeting.id, &[], Some(&snapshot)).await?;
+        self.append(next.meeting.id, &entries, Some(&snapshot))
+            .await?;
         self.close_ended_meeting(ended_meeting, last_seq, &events)
             .await;
         self.state = next;
         self.snapshot_stored(&snapshot);
         self.recent.clear();
+        self.recent.extend(frames);
         info!(group = %self.group_id(), meeting = %self.state.meeting.id, number = self.state.meeting.number, "next meeting started");
         self.send_next_meeting(last_seq, &events).await;
         Ok(())
