@@ -1,5 +1,5 @@
-//! Joining and membership: who may join with which link, a member's token, presence, and the
-//! facilitators' changes to the group and its members.
+//! Joining and membership: who may join with which link, a member's token, a meeting's attendance,
+//! and the facilitators' changes to the group and its members.
 
 use roundtable_protocol::{Credential, ErrorCode, MemberId, Role, SessionId, UnixMs};
 

@@ -162,7 +162,7 @@ struct RoomActor {
     /// Who filled which submission slot, as keyed hashes, while scoring is open. Memory only:
     /// never stored, dropped when scoring ends (see `roleplay::dedupe`).
     scoring_dedupe: Option<ScoringDedupe>,
-    /// Set when the timer's `time_up` could not be stored; retried after `PRESENCE_RETRY`
+    /// Set when the timer's `time_up` could not be stored; retried after `WRITE_RETRY`
     /// instead of at once, so a storage outage does not spin the actor.
     timer_write_failed: bool,
     /// The time of the command being handled, read once per command so that the rules and
@@ -188,7 +188,7 @@ struct RoomActor {
 }
 
 /// Seconds between retries of attendance that could not be stored.
-const PRESENCE_RETRY: Duration = Duration::from_secs(1);
+const WRITE_RETRY: Duration = Duration::from_secs(1);
 
 /// The most queued commands a room handles in one step of its loop before it writes what they
 /// produced (see [`Flushes`]): enough to batch a burst, few enough that the first
@@ -385,7 +385,7 @@ impl RoomActor {
                     debug!(group = %self.group_id(), "room idle; unloading");
                     break;
                 }
-                _ = tokio::time::sleep(PRESENCE_RETRY), if retry_attendance && !idle => {
+                _ = tokio::time::sleep(WRITE_RETRY), if retry_attendance && !idle => {
                     Box::pin(self.record_attendance()).await;
                 }
                 _ = renew_lease.tick() => Box::pin(self.renew_lease()).await,
@@ -416,7 +416,7 @@ impl RoomActor {
         let deadline_ms = self.state.flow.next_deadline_ms()?;
         let wait = Duration::from_millis(deadline_ms.saturating_sub(self.context.clock.now_ms()));
         Some(if self.timer_write_failed {
-            wait.max(PRESENCE_RETRY)
+            wait.max(WRITE_RETRY)
         } else {
             wait
         })

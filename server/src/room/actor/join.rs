@@ -156,7 +156,7 @@ impl RoomActor {
 
     /// Records the attendance of the meeting of everyone online who has none yet: a member
     /// who came back for the first time in this meeting, once their join is answered (so it
-    /// never holds the join up). A failed write is retried later ([`PRESENCE_RETRY`]), so the
+    /// never holds the join up). A failed write is retried later ([`WRITE_RETRY`]), so the
     /// minutes are eventually right even across a storage outage.
     pub(super) async fn record_attendance(&mut self) {
         let events = state::decide_attendance_of_everyone_online(&self.state);
