@@ -254,6 +254,19 @@ async fn meetings_follow_each_other_and_close_the_loop() {
     assert_eq!(minutes.practices.len(), 1);
     assert_eq!(minutes.benchmarks.submitted_count, 3);
     assert_eq!(minutes.attendees.len(), 3);
+    // Meeting 2: Fran and Ann were here as it started (its first events), Bob came back after
+    // (recorded once his join was answered), then Dana joined the group; each attended once,
+    // in the order they came.
+    let path = format!("{base}/minutes?meeting={}", list.meetings[1].meeting_id);
+    let (status, body) = http_get(server.addr, &path, Some(&fran_token)).await;
+    assert_eq!(status, 200, "{body}");
+    let minutes: Minutes = serde_json::from_str(body.trim()).expect("minutes json");
+    let names: Vec<&str> = minutes
+        .attendees
+        .iter()
+        .map(|attendee| attendee.display_name.as_str())
+        .collect();
+    assert_eq!(names, ["Fran", "Ann", "Bob", "Dana"]);
 
     let path = format!(
         "{base}/minutes?meeting={}&format=md",
