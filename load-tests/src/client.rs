@@ -549,6 +549,12 @@ mod tests {
             parse_incoming(Protocol::Roundtable, presence).unwrap(),
             Incoming::OtherEvent { seq: 13 }
         );
+        // Presence is no event: no seq to check.
+        let presence = r#"{"type":"presence","online":["m-1"],"change":{"member_id":"m-1","online":true,"reason":"joined"}}"#;
+        assert_eq!(
+            parse_incoming(Protocol::Roundtable, presence).unwrap(),
+            Incoming::Other
+        );
         let error = r#"{"type":"error","id":1001,"code":"rate_limited","message":"slow down"}"#;
         assert_eq!(
             parse_incoming(Protocol::Roundtable, error).unwrap(),

@@ -14,7 +14,10 @@ pub enum Event {
     MemberAdded {
         member: MemberInfo,
     },
-    /// A member came online or went offline.
+    /// Obsolete: a member came online or went offline. Written to meeting logs by servers before
+    /// presence became ephemeral ([`crate::ServerMessage::Presence`]); a client gets one only in
+    /// the replay of such a log, and the `presence` frame that ends the catch-up says who is
+    /// online now.
     PresenceChanged {
         member_id: MemberId,
         online: bool,
@@ -241,6 +244,11 @@ pub enum Event {
         check_ins: Vec<MemberCheckIn>,
         hot_seat: Vec<RankedHotSeat>,
         benchmarks: BenchmarkView,
+    },
+    /// The member came to this meeting for the first time: its minutes list them as attending.
+    /// Who is online now is not an event (see [`crate::ServerMessage::Presence`]).
+    MemberAttended {
+        member_id: MemberId,
     },
 }
 

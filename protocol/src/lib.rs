@@ -100,6 +100,9 @@ pub enum ServerMessage {
     },
     /// A member reacted. Ephemeral: no `seq`, never stored, never replayed.
     Reaction(ReactionFrame),
+    /// Who is online now, and the change that made it so. Ephemeral like a reaction: no
+    /// `seq`, never stored; a join's catch-up ends with one (PROTOCOL.md, "Presence").
+    Presence(PresenceFrame),
 }
 
 /// What the server says first: its version, clock and limits.
@@ -302,6 +305,28 @@ pub struct MemberInfo {
     pub role: Role,
     /// Whether at least one connection of this member is in the room now.
     pub online: bool,
+}
+
+/// Who of the group is online now: every member with at least one connection in the room.
+/// Sent to everyone when a member comes or goes, and to a joining connection after its catch-up;
+/// not an event (no `seq`, never stored), since who is online is not the meeting's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct PresenceFrame {
+    /// Every member online now, in the order they joined the group. A member not listed is
+    /// offline.
+    pub online: Vec<MemberId>,
+    /// The change this frame announces; none in the frame that ends a catch-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub change: Option<PresenceChange>,
+}
+
+/// A member coming online or going offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PresenceChange {
+    pub member_id: MemberId,
+    pub online: bool,
+    pub reason: PresenceReason,
 }
 
 /// One numbered change to the meeting.

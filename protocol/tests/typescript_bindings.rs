@@ -114,6 +114,8 @@ fn generate() -> String {
         SuggestionVotes,
         Reaction,
         ReactionFrame,
+        PresenceFrame,
+        PresenceChange,
         LinkKind,
         LinkVersions,
         SessionInfo,

@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 
 use roundtable_protocol::{
     self as wire, CatchUp, ClientFrame, Credential, EventFrame, MeetingId, MemberId,
-    PresenceReason, Reply, Request, Role, RolePlayId, Seq, ServerMessage, UnixMs,
+    PresenceChange, PresenceFrame, PresenceReason, Reply, Request, Role, RolePlayId, Seq,
+    ServerMessage, UnixMs,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -36,8 +37,8 @@ use crate::reactions::ReactionLimiter;
 use crate::roleplay::{self, Fresh};
 use crate::secret::{PseudonymKey, hash_secret};
 use crate::state::{
-    FreshMember, Group, RoomError, RoomEvent, RoomState, decide_join, decide_next_meeting,
-    decide_presence, decide_tick,
+    FreshMember, Group, RoomError, RoomEvent, RoomState, decide_attendance,
+    decide_attendance_of_everyone_online, decide_join, decide_next_meeting, decide_tick,
 };
 
 /// A zone of jiff's database, as the server's time zones are.
@@ -620,7 +621,8 @@ impl Gen {
             .to_wire_snapshot_with_key(viewer, &self.key_of(page))
     }
 
-    /// Presence as the connections say, like the actor after a connection leaves.
+    /// Presence as the connections say, like the actor after a connection leaves: not an
+    /// event; every connected page gets a `presence` frame per member who came or went.
     fn reconcile_presence(&mut self, reason: PresenceReason) {
         let connected: BTreeSet<MemberId> = self
             .pages
@@ -628,20 +630,28 @@ impl Gen {
             .filter(|page| page.connected)
             .filter_map(|page| page.member_id)
             .collect();
-        let events: Vec<RoomEvent> = self
-            .state
-            .members
-            .iter()
-            .filter_map(|member| {
-                decide_presence(
-                    &self.state,
-                    member.id,
-                    connected.contains(&member.id),
+        let members: Vec<MemberId> = self.state.members.iter().map(|member| member.id).collect();
+        for member_id in members {
+            let online = connected.contains(&member_id);
+            if self.state.set_online(member_id, online) {
+                self.send_presence(PresenceChange {
+                    member_id,
+                    online,
                     reason,
-                )
-            })
-            .collect();
-        self.record(events);
+                });
+            }
+        }
+    }
+
+    /// Who is online now, with the change that made it so, to every connected page.
+    fn send_presence(&mut self, change: PresenceChange) {
+        let frame = message(&ServerMessage::Presence(PresenceFrame {
+            online: self.state.online_members(),
+            change: Some(change),
+        }));
+        for page in self.pages.iter_mut().filter(|page| page.connected) {
+            page.messages.push(frame.clone());
+        }
     }
 
     /// A page sends a request; the room decides it as the actor does and answers the page.
@@ -957,6 +967,11 @@ impl Gen {
         }
         self.log.clear();
         self.log_from = 0;
+        for event in decide_attendance_of_everyone_online(&self.state) {
+            let seq = self.state.seq + 1;
+            self.state.apply(seq, now, &event);
+            self.log.push((seq, now, event));
+        }
         for index in 0..self.pages.len() {
             if !self.pages[index].connected {
                 continue;
@@ -1043,18 +1058,25 @@ impl Gen {
         };
         entry.1 += 1;
         let member_id = decision.member_id;
+        // As `RoomActor::join`: a join that writes (a new member, a new session) writes the
+        // member's attendance with it; a member coming back writes nothing before the answer.
         let mut events = decision.events;
-        let mut preview = self.state.clone();
-        for event in &events {
-            preview.apply(preview.seq + 1, 0, event);
+        if !events.is_empty() {
+            let mut preview = self.state.clone();
+            for event in &events {
+                preview.apply(preview.seq + 1, 0, event);
+            }
+            events.extend(decide_attendance(&preview, member_id));
         }
-        events.extend(decide_presence(
-            &preview,
-            member_id,
-            true,
-            PresenceReason::Joined,
-        ));
         self.record(events);
+        // They come online (no event): the pages already here are told at once.
+        if self.state.set_online(member_id, true) {
+            self.send_presence(PresenceChange {
+                member_id,
+                online: true,
+                reason: PresenceReason::Joined,
+            });
+        }
         let role = self.state.role_of(member_id).expect("joined");
         if let Some(token) = decision.issued_token.clone() {
             self.pages[page].token = Some(token);
@@ -1105,6 +1127,12 @@ impl Gen {
                     })
                     .collect();
                 self.pages[page].messages.extend(frames);
+                // The replay ends with who is online now, which no event says.
+                let presence = message(&ServerMessage::Presence(PresenceFrame {
+                    online: self.state.online_members(),
+                    change: None,
+                }));
+                self.pages[page].messages.push(presence);
                 self.pages[page].resume = Some((self.state.meeting.id, current));
             }
             None => {
@@ -1114,6 +1142,9 @@ impl Gen {
             }
         }
         self.pages[page].connected = true;
+        // A first arrival in this meeting is recorded once the join is answered.
+        let attended = decide_attendance(&self.state, member_id);
+        self.record(attended.into_iter().collect());
         self.did.push(format!(
             "{}'s page joined ({})",
             self.pages[page].name,
@@ -1127,8 +1158,8 @@ impl Gen {
     }
 
     /// The server restarts: every connection closes, the room loads from what the store holds
-    /// (the snapshot's stored form), the reaction budgets are forgotten, and
-    /// presence is reconciled with nobody connected.
+    /// (the snapshot's stored form, which keeps nobody online), and the reaction budgets are
+    /// forgotten.
     fn restart(&mut self) {
         for index in 0..self.pages.len() {
             if self.pages[index].connected {
@@ -1152,7 +1183,10 @@ impl Gen {
         let stored = crate::stored::encode_snapshot(&self.state);
         self.state = crate::stored::decode_snapshot(&stored).expect("the stored snapshot loads");
         self.reactions = ReactionLimiter::default();
-        self.reconcile_presence(PresenceReason::ServerRestart);
+        assert!(
+            self.state.online.is_empty(),
+            "a loaded room has nobody online"
+        );
         self.did.push("the server restarted".into());
     }
 

@@ -21,6 +21,9 @@ pub enum RoomEvent {
         role: Role,
         token_hash: SecretHash,
     },
+    /// Obsolete: in format 1-3 logs only. Who is online is not history, so no server decides
+    /// or writes this any more; folding an old log applies it to
+    /// [`crate::state::RoomState::logged_online`] and the meeting's attendance, as then.
     PresenceChanged {
         member_id: MemberId,
         online: bool,
@@ -195,6 +198,12 @@ pub enum RoomEvent {
     PastAnonymousNumbersRemoved {
         places: Vec<Place>,
         view: wire::BenchmarkView,
+    },
+    /// The member came to this meeting for the first time (format 4): the meeting's
+    /// attendance, which its minutes list. Recorded when a member first comes online in a
+    /// meeting, after their join is answered, and for everyone online as a meeting starts.
+    MemberAttended {
+        member_id: MemberId,
     },
 }
 

@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use roundtable_protocol::{
-    self as wire, Credential, GroupId, MeetingId, MemberId, PresenceReason, Request, RolePlayId,
+    self as wire, Credential, GroupId, MeetingId, MemberId, Request, RolePlayId,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -37,7 +37,7 @@ use crate::limits::RoomLimits;
 use crate::roleplay::{self, Fresh, SubmissionSlot};
 use crate::secret::hash_secret;
 use crate::state::{
-    FreshMember, Group, RoomEvent, RoomState, decide_join, decide_next_meeting, decide_presence,
+    FreshMember, Group, RoomEvent, RoomState, decide_attendance, decide_join, decide_next_meeting,
     decide_tick,
 };
 
@@ -145,13 +145,17 @@ impl Script {
             self.tokens.push((member_id.to_string(), token));
         }
         self.store(decision.events);
-        self.presence(member_id, true, PresenceReason::Joined);
+        // Format 4: coming online is no event; a first arrival in the meeting is.
+        self.state.set_online(member_id, true);
+        let attended = decide_attendance(&self.state, member_id);
+        self.store(attended.into_iter().collect());
         member_id
     }
 
-    fn presence(&mut self, member_id: MemberId, online: bool, reason: PresenceReason) {
-        let event = decide_presence(&self.state, member_id, online, reason);
-        self.store(event.into_iter().collect());
+    /// The member's last connection closes: no event since format 4 (format 1-3 logs have a
+    /// `presence_changed` here).
+    fn offline(&mut self, member_id: MemberId) {
+        self.state.set_online(member_id, false);
     }
 
     fn act(&mut self, by: MemberId, request: Value) {
@@ -383,7 +387,7 @@ fn script() -> Stored {
     // meeting and takes his past anonymous numbers with him.
     let gus = s.join(invite("Gus", false));
     s.act(gus, json!({"type": "submit_numbers", "values": {"calls": 64, "revenue": 2500}, "sharing": "anonymous"}));
-    s.presence(gus, false, PresenceReason::Left);
+    s.offline(gus);
     s.act(cy, json!({"type": "submit_numbers", "values": {"calls": 77, "revenue": 1.0 / 3.0}, "sharing": "named"}));
     // Format 2's story: Dee's numbers leave the group's view when she is removed.
     s.act(dee, json!({"type": "submit_numbers", "values": {"calls": 5, "revenue": 100}, "sharing": "named"}));
@@ -553,7 +557,7 @@ fn script() -> Stored {
 
     // Members leave: one removed, one offline. Then the next meeting.
     s.act(fran, json!({"type": "remove_member", "member_id": dee}));
-    s.presence(olive, false, PresenceReason::Left);
+    s.offline(olive);
     s.act(
         fran,
         json!({"type": "remove_agenda_item", "item_id": open_floor}),
@@ -622,14 +626,14 @@ fn script() -> Stored {
         ann,
         json!({"type": "revoke_session", "member_id": bob, "session_id": bobs_session}),
     );
-    s.presence(bob, false, PresenceReason::ConnectionLost);
+    s.offline(bob);
     let back = s.join(Credential::Invite {
         secret: NEW_INVITE_SECRET.into(),
         display_name: "Bob".into(),
         observer: false,
     });
     assert_eq!(back, bob, "the same member");
-    s.presence(bob, false, PresenceReason::ConnectionLost);
+    s.offline(bob);
     // Format 3: the group's video call link.
     s.act(
         ann,
@@ -790,6 +794,7 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::NumbersWithdrawn { .. } => "numbers_withdrawn",
         RoomEvent::AnonymousNumbersWithdrawn { .. } => "anonymous_numbers_withdrawn",
         RoomEvent::PastAnonymousNumbersRemoved { .. } => "past_anonymous_numbers_removed",
+        RoomEvent::MemberAttended { .. } => "member_attended",
         RoomEvent::RolePlay { change } => {
             let change = crate::stored::v1::RolePlayEvent::from(change);
             return format!("role_play/{}", variant_name(&change));
@@ -849,7 +854,7 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 22] = [
+const ADDED_KINDS: [(u32, &str); 23] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
@@ -872,14 +877,17 @@ const ADDED_KINDS: [(u32, &str); 22] = [
     (4, "numbers_withdrawn"),
     (4, "anonymous_numbers_withdrawn"),
     (4, "past_anonymous_numbers_removed"),
+    (4, "member_attended"),
 ];
 /// The kinds today's rules no longer decide, with the first format whose story lacks them
 /// (older records still hold them, and they are still read): ending a meeting started the next
-/// one at once until format 4, where the next meeting is upcoming (`next_meeting_opened`).
-const RETIRED_KINDS: [(u32, &str); 1] = [(4, "next_meeting_started")];
-const PLAIN_KINDS: [&str; 34] = [
+/// one at once until format 4, where the next meeting is upcoming (`next_meeting_opened`); and
+/// presence is not history (issue 19): format 4's logs have `member_attended` instead.
+const RETIRED_KINDS: [(u32, &str); 2] = [(4, "next_meeting_started"), (4, "presence_changed")];
+const PLAIN_KINDS: [&str; 35] = [
     "member_added",
     "presence_changed",
+    "member_attended",
     "group_renamed",
     "time_zone_set",
     "call_link_set",
@@ -962,7 +970,7 @@ fn every_golden_directory_loads_into_the_same_rooms() {
             let bytes = crate::stored::encode_snapshot(room);
             let again = crate::stored::decode_snapshot(&bytes).unwrap();
             assert!(
-                again == *room,
+                again == room.as_loaded(),
                 "{dir}: room {index} written again in today's format reads back the same"
             );
         }
@@ -989,6 +997,8 @@ fn stored_records_are_written_again_as_they_were() {
         if add_votes {
             value["flow"]["votes"] = json!([]);
         }
+        // Format 4: a snapshot stores nobody's presence (a log record has no `online` here).
+        value.as_object_mut().unwrap().remove("online");
         // Format 3: each member has one session, the token they were given, numbered by the
         // first four bytes of its hash; the links were never made anew.
         let Some(members) = value["members"].as_array() else {
@@ -1043,9 +1053,10 @@ fn stored_records_are_written_again_as_they_were() {
     }
     // Format 3's records, read and written again by today's code, differ only in `format`,
     // and, in a snapshot, in the current meeting's phase (format 4), which is `live` (a format
-    // 3 room's meeting was running), and in where anonymous numbers are kept (format 4's
-    // places, see `with_anonymous_numbers_by_place`); format 3's log entries differ only in
-    // `format`.
+    // 3 room's meeting was running), in where anonymous numbers are kept (format 4's places,
+    // see `with_anonymous_numbers_by_place`), and in the snapshot's `online`, which format 4
+    // no longer stores (who was online when a snapshot was written means nothing to a room
+    // loaded from it); format 3's log entries differ only in `format`.
     let mut moved = 0;
     for name in SNAPSHOTS {
         let record = read("stored-v3", name);
@@ -1055,6 +1066,7 @@ fn stored_records_are_written_again_as_they_were() {
         expected["format"] = json!(crate::stored::FORMAT);
         expected["meeting"]["phase"] = json!("live");
         moved += with_anonymous_numbers_by_place(&mut expected);
+        expected.as_object_mut().unwrap().remove("online");
         assert_eq!(parse(&again), expected, "stored-v3/{name}");
     }
     assert!(
@@ -1213,13 +1225,17 @@ fn clear_item_clocks(room: &mut RoomState) {
 fn check_golden(dir: &str) -> Vec<RoomState> {
     let read = |name: &str| read(dir, name);
     let format: u32 = dir.trim_start_matches("stored-v").parse().unwrap();
-    // Format 1's snapshots have no item clocks; their logs' times give the replay some.
+    // Format 1's snapshots have no item clocks; their logs' times give the replay some. And
+    // since format 4 no snapshot stores presence: what a format 1-3 log says of who was online
+    // is forgotten by a room read from a snapshot.
     let as_stored = |room: &RoomState| {
-        if format < 2 {
+        let mut room = if format < 2 {
             without_item_clocks(room)
         } else {
             room.clone()
-        }
+        };
+        room.logged_online.clear();
+        room
     };
     let meeting_1_log = read_log(dir, "log-meeting-1.jsonl");
     let meeting_2_log = read_log(dir, "log-meeting-2.jsonl");
@@ -1238,12 +1254,17 @@ fn check_golden(dir: &str) -> Vec<RoomState> {
     // What a member sees of the loaded room is what they saw when it was stored.
     let cy = MemberId(uuid(104));
     assert_eq!(last.member(cy).unwrap().display_name, "Cy");
+    // Except who is online: a loaded room has nobody online (since format 4, presence is not
+    // stored), whoever was when the room was stored.
     let wire_now = serde_json::to_value(last.to_wire_snapshot_for(cy)).unwrap();
     let mut wire_then: Value =
         serde_json::from_slice(&read("wire-snapshot-last-for-cy.json")).unwrap();
     if format < 4 {
         // Meetings had no phase on the wire before format 4; the meeting was running.
         wire_then["meeting"]["phase"] = json!("live");
+    }
+    for member in wire_then["members"].as_array_mut().unwrap() {
+        member["online"] = json!(false);
     }
     assert_eq!(wire_now, wire_then);
 

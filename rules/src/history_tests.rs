@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use roundtable_protocol::{
-    CommitmentStatus, Criterion, GroupId, MeetingId, MemberId, PresenceReason, Request, Role,
-    RolePlayId, RolePlayRequest, Rubric, Sharing,
+    CommitmentStatus, Criterion, GroupId, MeetingId, MemberId, Request, Role, RolePlayId,
+    RolePlayRequest, Rubric, Sharing,
 };
 
 use super::*;
 use crate::command::test_support::{decide, role_play_command};
 use crate::limits::RoomLimits;
-use crate::membership::decide_presence;
+use crate::membership::decide_attendance;
 use crate::roleplay::{self, Fresh, SubmissionSlot, decide_submission};
 use crate::secret::{hash_secret, new_secret};
 use crate::state::{Group, RoomEvent, decide_next_meeting};
@@ -40,8 +40,20 @@ impl Room {
         );
         let mut room = Room { state, now: 1_000 };
         // The stories here are of meetings that were held: each starts as soon as it opens.
-        room.apply(&[RoomEvent::MeetingStarted]);
+        room.start();
         room
+    }
+
+    /// The upcoming meeting starts, attended by everyone here, as the room records it.
+    fn start(&mut self) {
+        let mut events = vec![RoomEvent::MeetingStarted];
+        events.extend(
+            self.state
+                .online_members()
+                .into_iter()
+                .map(|member_id| RoomEvent::MemberAttended { member_id }),
+        );
+        self.apply(&events);
     }
 
     fn apply(&mut self, events: &[RoomEvent]) {
@@ -65,16 +77,17 @@ impl Room {
         member_id
     }
 
+    /// The member comes online (no event) and, in a live meeting, attends it, as the room
+    /// records it.
     fn online(&mut self, member_id: MemberId) {
-        if let Some(event) = decide_presence(&self.state, member_id, true, PresenceReason::Joined) {
+        self.state.set_online(member_id, true);
+        if let Some(event) = decide_attendance(&self.state, member_id) {
             self.apply(&[event]);
         }
     }
 
     fn offline(&mut self, member_id: MemberId) {
-        if let Some(event) = decide_presence(&self.state, member_id, false, PresenceReason::Left) {
-            self.apply(&[event]);
-        }
+        self.state.set_online(member_id, false);
     }
 
     fn request(&mut self, by: MemberId, request: Request) -> bool {
@@ -198,7 +211,7 @@ impl Room {
         match decide_next_meeting(&self.state, by, MeetingId::random()) {
             Ok(events) => {
                 self.apply(&events);
-                self.apply(&[RoomEvent::MeetingStarted]);
+                self.start();
                 true
             }
             Err(_) => false,

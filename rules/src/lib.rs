@@ -11,7 +11,7 @@
 //! - [`state`]: the state machine: the fold of events into the room ([`RoomState::apply`]) and
 //!   the dispatch of member requests to the features, each handed what it needs.
 //! - [`history`]: a member's own history across the kept meetings, for that member alone.
-//! - [`membership`]: joins, tokens, presence and the facilitators' changes to the group.
+//! - [`membership`]: joins, tokens, a meeting's attendance and the facilitators' changes to the group.
 //!   [`access`]: the links' versions, the members' sessions, rotating and revoking them.
 //!   [`minutes`]: what a meeting leaves behind.
 //! - [`room`]: the shape of [`RoomState`]: the group, its members and each feature's state.

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use roundtable_protocol::{
     AgendaItemDraft, AgendaItemKind, Credential, ErrorCode, MeetingId, MeetingPhase, MemberId,
-    PresenceReason, Reaction, Request, Role, RolePlayId, RolePlayRequest, Sharing,
+    Reaction, Request, Role, RolePlayId, RolePlayRequest, Sharing,
 };
 
 use super::{Needs, needs};
@@ -15,8 +15,8 @@ use crate::limits::RoomLimits;
 use crate::roleplay::{self, Fresh};
 use crate::secret::{hash_secret, new_secret};
 use crate::state::{
-    FreshMember, Group, RoomError, RoomEvent, RoomState, admit, decide, decide_join,
-    decide_next_meeting, decide_presence, decide_start_meeting,
+    FreshMember, Group, RoomError, RoomEvent, RoomState, admit, decide, decide_attendance,
+    decide_join, decide_next_meeting, decide_start_meeting,
 };
 
 const FACILITATOR_SECRET: &str = "f-secret";
@@ -76,13 +76,9 @@ impl Room {
         let decision =
             decide_join(&self.state, &credential, fresh, &RoomLimits::default()).unwrap();
         self.apply(&decision.events);
-        let online = decide_presence(
-            &self.state,
-            decision.member_id,
-            true,
-            PresenceReason::Joined,
-        );
-        self.apply(&online.into_iter().collect::<Vec<_>>());
+        self.state.set_online(decision.member_id, true);
+        let attended = decide_attendance(&self.state, decision.member_id);
+        self.apply(&attended.into_iter().collect::<Vec<_>>());
         decision.member_id
     }
 
@@ -223,11 +219,14 @@ proptest! {
                     prop_assert_eq!(state.meeting.phase, MeetingPhase::Live);
                     prop_assert_eq!(state.meeting.started_at_ms, room.now_ms);
                     prop_assert_eq!(state.meeting.id, before.meeting.id);
-                    // `meeting_started`, and `prep_revealed` when anyone prepared or submitted
-                    // numbers before the start (`crate::prep`).
+                    // `meeting_started`, `prep_revealed` when anyone prepared or submitted
+                    // numbers before the start (`crate::prep`), and a `member_attended` for
+                    // each member here.
                     let revealed = !before.prep.by_member.is_empty()
-                        || !before.activity.current.is_empty();
-                    prop_assert_eq!(state.seq, before.seq + 1 + u64::from(revealed));
+                        || !before.activity.current.is_empty()
+                        || !before.activity.anonymous.is_empty();
+                    let here = before.online_members().len() as u64;
+                    prop_assert_eq!(state.seq, before.seq + 1 + u64::from(revealed) + here);
                     // Who is here when it starts attends it.
                     prop_assert_eq!(state.meeting.attended.len(), 4);
                     live_since = Some(room.now_ms);
@@ -353,7 +352,15 @@ fn an_upcoming_meeting_refuses_the_round_with_a_clear_message_and_only_a_facilit
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::MeetingNotLive);
     let events = room.decide(room.fran, Request::StartMeeting).unwrap();
-    assert_eq!(events, vec![RoomEvent::MeetingStarted]);
+    // The start, then the attendance of everyone here (who is online is no event).
+    let mut expected = vec![RoomEvent::MeetingStarted];
+    expected.extend(
+        room.state
+            .online_members()
+            .into_iter()
+            .map(|member_id| RoomEvent::MemberAttended { member_id }),
+    );
+    assert_eq!(events, expected);
     room.apply(&events);
     let error = room.decide(room.fran, Request::StartMeeting).unwrap_err();
     assert_eq!(error.code, ErrorCode::Conflict);

@@ -1,5 +1,5 @@
-//! Joining and membership: who may join with which link, a member's token, presence, and the
-//! facilitators' changes to the group and its members.
+//! Joining and membership: who may join with which link, a member's token, a meeting's attendance,
+//! and the facilitators' changes to the group and its members.
 
 use roundtable_protocol::{self as wire, Credential, ErrorCode, MemberId, Role, SessionId, UnixMs};
 
@@ -37,7 +37,8 @@ pub struct JoinDecision {
 }
 
 /// Decides a join: checks the credential and returns the member who joins, with the events
-/// that add or promote them. Presence is decided separately, by [`decide_presence`].
+/// that add or promote them. Presence is no event ([`RoomState::set_online`]); attendance is
+/// decided separately, by [`decide_attendance`].
 pub fn decide_join(
     state: &RoomState,
     credential: &Credential,
@@ -246,21 +247,28 @@ pub fn member_by_token<'a>(state: &'a RoomState, token: &str) -> Option<&'a Memb
     session_by_token(state, token).and_then(|session| state.member(session.member_id))
 }
 
-/// The presence event for a member going online or offline, if it changes anything.
-pub fn decide_presence(
-    state: &RoomState,
-    member_id: MemberId,
-    online: bool,
-    reason: wire::PresenceReason,
-) -> Option<RoomEvent> {
-    if state.member(member_id).is_none() || state.online.contains(&member_id) == online {
+/// The `member_attended` event for a member who is here and not yet among the meeting's
+/// attendees, if they are a member. Presence itself is no event ([`RoomState::set_online`]):
+/// a meeting's attendance is its history, who is online now is not.
+pub fn decide_attendance(state: &RoomState, member_id: MemberId) -> Option<RoomEvent> {
+    // An upcoming meeting has no attendance yet: its start records everyone here.
+    if state.meeting.phase != wire::MeetingPhase::Live
+        || state.member(member_id).is_none()
+        || state.meeting.attended.contains(&member_id)
+    {
         return None;
     }
-    Some(RoomEvent::PresenceChanged {
-        member_id,
-        online,
-        reason,
-    })
+    Some(RoomEvent::MemberAttended { member_id })
+}
+
+/// The attendance of everyone online who has not attended the meeting yet, in the order they
+/// joined the group: for a meeting that has just started, everyone here.
+pub fn decide_attendance_of_everyone_online(state: &RoomState) -> Vec<RoomEvent> {
+    state
+        .online_members()
+        .into_iter()
+        .filter_map(|member_id| decide_attendance(state, member_id))
+        .collect()
 }
 
 /// Decides a change to the group and its members.
@@ -332,15 +340,8 @@ fn remove_member(
             "you cannot remove yourself; hand over the facilitator role first",
         ));
     }
-    let mut events = Vec::new();
-    if state.online.contains(&member_id) {
-        events.push(RoomEvent::PresenceChanged {
-            member_id,
-            online: false,
-            reason: wire::PresenceReason::Removed,
-        });
-    }
-    events.push(RoomEvent::MemberRemoved { member_id });
+    // They go offline with it (not an event: the room's presence frame says so).
+    let mut events = vec![RoomEvent::MemberRemoved { member_id }];
     // Their numbers leave the group's view: everyone gets the view without them (the metrics
     // are unchanged), so no page keeps showing a removed member's values or old quartiles.
     if state.activity.current.contains_key(&member_id) {
@@ -448,14 +449,8 @@ pub fn decide_leave(
             "you are the group's only facilitator: hand the role over first, or delete the group",
         ));
     }
+    // They go offline with it (not an event: the room's presence frame says so).
     let mut events = Vec::new();
-    if state.online.contains(&by) {
-        events.push(RoomEvent::PresenceChanged {
-            member_id: by,
-            online: false,
-            reason: wire::PresenceReason::Left,
-        });
-    }
     let ended = flow::on_member_removed(&state.flow, by, now_ms);
     events.extend(ended.into_iter().map(RoomEvent::from));
     if erasure.numbers == wire::ErasureChoice::Remove {

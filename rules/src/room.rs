@@ -23,9 +23,14 @@ pub struct RoomState {
     pub meeting: Meeting,
     /// Current members, in the order they joined.
     pub members: Vec<Member>,
-    /// Members with at least one open connection. Rebuilt from events; after a restart the
-    /// room marks everyone offline with `server_restart` events.
+    /// Members with at least one open connection to the room now. Not history: no event
+    /// changes it and it is not stored; the room sets it as connections come and go
+    /// ([`RoomState::set_online`]), and a loaded room has nobody online.
     pub online: BTreeSet<MemberId>,
+    /// Who was online as a format 1-3 log tells it (its `presence_changed` events, which
+    /// servers no longer write), so that folding such a log gives the meeting it started the
+    /// attendance it had then. Not stored, and empty in a room a server runs.
+    pub logged_online: BTreeSet<MemberId>,
     /// The speaker queue, first raised first.
     pub hands: Vec<MemberId>,
     /// The group's commitment board (kept across meetings).
@@ -85,6 +90,7 @@ impl RoomState {
             },
             members: Vec::new(),
             online: BTreeSet::new(),
+            logged_online: BTreeSet::new(),
             hands: Vec::new(),
             commitments: CommitmentBoard::default(),
             activity: Activity::default(),

@@ -1,6 +1,6 @@
 //! The room's rules as a pure state machine: no I/O, no clock, no randomness.
 //!
-//! A room is event-sourced. [`decide`] (and [`decide_join`], [`decide_presence`]) look at the
+//! A room is event-sourced. [`decide`] (and [`decide_join`], [`decide_attendance`]) look at the
 //! state and a command and return the events the command causes, or a [`RoomError`] and no
 //! events. [`RoomState::apply`] folds one event into the state. The state after a command is
 //! therefore exactly the fold of its events, which is what makes a room loadable from a
@@ -35,7 +35,8 @@ use crate::secret::PseudonymKey;
 pub use crate::error::RoomError;
 pub use crate::event::{RoomEvent, StoredEvent};
 pub use crate::membership::{
-    FreshMember, JoinDecision, decide_join, decide_presence, member_by_token, session_by_token,
+    FreshMember, JoinDecision, decide_attendance, decide_attendance_of_everyone_online,
+    decide_join, member_by_token, session_by_token,
 };
 pub use crate::room::{Group, RoomState};
 pub use crate::roster::{Audience, Meeting, Member, Roster, require_facilitator};
@@ -74,9 +75,11 @@ impl RoomState {
                         .begin(*member_id, session_id, *token_hash, at_ms);
                 }
             }
+            // Format 1-3 logs only: presence no longer goes into the log. What it says of who
+            // was online is kept apart from who is online now, and its arrivals attended.
             RoomEvent::PresenceChanged {
                 member_id, online, ..
-            } => self.set_online(*member_id, *online),
+            } => self.apply_logged_presence(*member_id, *online),
             RoomEvent::GroupRenamed { name } => self.group.name = name.clone(),
             RoomEvent::TimeZoneSet { time_zone } => self.group.time_zone = Some(time_zone.clone()),
             RoomEvent::CallLinkSet { url } => self.group.call_url = url.clone(),
@@ -146,6 +149,9 @@ impl RoomState {
             RoomEvent::NextMeetingStarted { meeting_id, number } => {
                 self.end_meeting(*meeting_id, *number, at_ms);
                 self.start_meeting(at_ms);
+                // A format 1-3 log: who its presence events left online attended the new
+                // meeting from its start.
+                self.meeting.attended = self.logged_online.iter().copied().collect();
             }
             RoomEvent::MeetingStarted => self.start_meeting(at_ms),
             RoomEvent::NextMeetingOpened { meeting_id, number } => {
@@ -214,6 +220,43 @@ impl RoomState {
             // The count is the prep's own; the event tells the others.
             RoomEvent::PreparedCountChanged { .. } => {}
             RoomEvent::PrepRevealed { .. } => self.prep.revealed = true,
+            RoomEvent::MemberAttended { member_id } => self.attend(*member_id),
+        }
+    }
+
+    /// Notes that a member is online now (at least one of their connections is in the room)
+    /// or no longer is. Not an event: who is online is not history, and a room loaded again has
+    /// nobody online. Returns whether it changed anything; a stranger is never online.
+    pub fn set_online(&mut self, member_id: MemberId, online: bool) -> bool {
+        if online {
+            self.member(member_id).is_some() && self.online.insert(member_id)
+        } else {
+            self.online.remove(&member_id)
+        }
+    }
+
+    /// The room as a snapshot of it reads back: nobody online (presence is not stored).
+    #[cfg(test)]
+    pub(crate) fn as_loaded(&self) -> RoomState {
+        let mut room = self.clone();
+        room.online.clear();
+        room.logged_online.clear();
+        room
+    }
+
+    /// The members online now, in the order they joined the group (as the `presence` frame
+    /// lists them).
+    pub fn online_members(&self) -> Vec<MemberId> {
+        self.members
+            .iter()
+            .filter(|member| self.online.contains(&member.id))
+            .map(|member| member.id)
+            .collect()
+    }
+
+    fn attend(&mut self, member_id: MemberId) {
+        if self.member(member_id).is_some() && !self.meeting.attended.contains(&member_id) {
+            self.meeting.attended.push(member_id);
         }
     }
 
@@ -225,6 +268,7 @@ impl RoomState {
     fn erase_member(&mut self, member_id: MemberId, erasure: Erasure) {
         self.members.retain(|member| member.id != member_id);
         self.online.remove(&member_id);
+        self.logged_online.remove(&member_id);
         self.hands.retain(|id| *id != member_id);
         self.role_play.forget_member(member_id);
         self.access.remove_member(member_id);
@@ -246,16 +290,18 @@ impl RoomState {
         }
     }
 
-    fn set_online(&mut self, member_id: MemberId, online: bool) {
+    /// A `presence_changed` event of a format 1-3 log: as those logs were folded then, into
+    /// [`RoomState::logged_online`] (never into who is online now).
+    fn apply_logged_presence(&mut self, member_id: MemberId, online: bool) {
         if online {
-            self.online.insert(member_id);
+            self.logged_online.insert(member_id);
             if self.meeting.phase == wire::MeetingPhase::Live
                 && !self.meeting.attended.contains(&member_id)
             {
                 self.meeting.attended.push(member_id);
             }
         } else {
-            self.online.remove(&member_id);
+            self.logged_online.remove(&member_id);
         }
     }
 
@@ -263,6 +309,7 @@ impl RoomState {
     fn remove_member(&mut self, member_id: MemberId) {
         self.members.retain(|member| member.id != member_id);
         self.online.remove(&member_id);
+        self.logged_online.remove(&member_id);
         self.hands.retain(|id| *id != member_id);
         self.commitments.remove_owner(member_id);
         self.activity.remove_member(member_id);
@@ -272,11 +319,13 @@ impl RoomState {
         self.prep.forget_member(member_id);
     }
 
-    /// Makes the upcoming meeting live at `at_ms`: who is here then attends it.
+    /// Makes the upcoming meeting live at `at_ms`. Who is here then attends it: the start's
+    /// `member_attended` events say so ([`decide_start_meeting`]), since who is online is not
+    /// stored and a replay must find the same attendance.
     fn start_meeting(&mut self, at_ms: UnixMs) {
         self.meeting.phase = wire::MeetingPhase::Live;
         self.meeting.started_at_ms = at_ms;
-        self.meeting.attended = self.online.iter().copied().collect();
+        self.meeting.attended = Vec::new();
     }
 
     /// Ends the current meeting at `at_ms` (its minutes are kept); the next one is upcoming.
@@ -297,7 +346,7 @@ impl RoomState {
             id: meeting_id,
             number,
             started_at_ms: at_ms,
-            // Who is here when the meeting starts attends it.
+            // Nobody attends before it starts; see `start_meeting`.
             attended: Vec::new(),
             phase: wire::MeetingPhase::Upcoming,
         };
@@ -323,9 +372,15 @@ impl RoomState {
         if let Some(ghost) = self.calendar_feeds.keys().find(|id| !ids.contains(id)) {
             return Err(format!("calendar feed of {ghost} who is not a member"));
         }
-        if let Some(ghost) = self.online.iter().find(|id| !ids.contains(id)) {
+        if let Some(ghost) = self
+            .online
+            .iter()
+            .chain(&self.logged_online)
+            .find(|id| !ids.contains(id))
+        {
             return Err(format!("online member {ghost} is not a member"));
         }
+
         let mut raised = BTreeSet::new();
         for id in &self.hands {
             if !ids.contains(id) {
@@ -644,13 +699,21 @@ pub fn decide_start_meeting(state: &RoomState, by: MemberId) -> Result<Vec<RoomE
     let mut events = vec![RoomEvent::MeetingStarted];
     // The members' prep goes to everyone now, with the numbers submitted during it.
     let members: Vec<MemberId> = state.members.iter().map(|member| member.id).collect();
-    let numbers_submitted = !state.activity.current.is_empty();
+    let numbers_submitted =
+        !state.activity.current.is_empty() || !state.activity.anonymous.is_empty();
     events.extend(prep::reveal(
         &state.prep,
         &members,
         numbers_submitted,
         state.activity.view(),
     ));
+    // Who is here now attends the meeting (an event each: who is online is not stored).
+    events.extend(
+        state
+            .online_members()
+            .into_iter()
+            .map(|member_id| RoomEvent::MemberAttended { member_id }),
+    );
     Ok(events)
 }
 

@@ -189,23 +189,101 @@ fn nobody_joins_under_a_name_that_reads_like_a_members() {
 }
 
 #[test]
-fn presence_changes_only_on_transitions() {
+fn presence_is_no_event_and_changes_only_on_transitions() {
     let mut state = new_room();
     let ann = join(&mut state, invite("Ann")).unwrap().member_id;
-    let online = decide_presence(&state, ann, true, PresenceReason::Joined).unwrap();
-    apply_all(&mut state, &[online], 3_000);
+    let seq = state.seq;
+    assert!(state.set_online(ann, true));
     assert!(state.online.contains(&ann));
-    assert_eq!(
-        decide_presence(&state, ann, true, PresenceReason::Joined),
-        None
+    assert!(!state.set_online(ann, true), "online already");
+    assert!(
+        !state.set_online(MemberId::random(), true),
+        "a stranger is never online"
     );
-    assert_eq!(
-        decide_presence(&state, MemberId::random(), true, PresenceReason::Joined),
-        None
-    );
-    let offline = decide_presence(&state, ann, false, PresenceReason::ConnectionLost).unwrap();
-    apply_all(&mut state, &[offline], 4_000);
+    assert_eq!(state.online_members(), vec![ann]);
+    assert!(state.set_online(ann, false));
+    assert!(!state.set_online(ann, false));
     assert!(state.online.is_empty());
+    assert_eq!(state.seq, seq, "presence is no event");
+}
+
+#[test]
+fn a_meeting_is_attended_once_per_member_by_event() {
+    let mut state = new_room().live();
+    let ann = join(&mut state, invite("Ann")).unwrap().member_id;
+    let bob = join(&mut state, invite("Bob")).unwrap().member_id;
+    assert_eq!(decide_attendance(&state, MemberId::random()), None);
+    let attended = decide_attendance(&state, ann).unwrap();
+    assert_eq!(attended, RoomEvent::MemberAttended { member_id: ann });
+    apply_all(&mut state, &[attended], 3_000);
+    assert_eq!(state.meeting.attended, vec![ann]);
+    assert!(state.online.is_empty(), "attending is not being online");
+    assert_eq!(decide_attendance(&state, ann), None, "once per meeting");
+
+    // The next meeting is upcoming: nobody attends it before it starts, however long they
+    // wait in its lobby. Its start attends whoever is here, by an event each, in the order
+    // they joined the group.
+    state.set_online(bob, true);
+    state.set_online(ann, true);
+    let fran = join(&mut state, facilitator("Fran")).unwrap().member_id;
+    let next = decide_next_meeting(&state, fran, MeetingId::random()).unwrap();
+    apply_all(&mut state, &next, 4_000);
+    assert!(state.meeting.attended.is_empty());
+    assert_eq!(
+        decide_attendance(&state, ann),
+        None,
+        "nobody attends before the start"
+    );
+    assert!(decide_attendance_of_everyone_online(&state).is_empty());
+    let start = crate::state::decide_start_meeting(&state, fran).unwrap();
+    assert_eq!(
+        start,
+        vec![
+            RoomEvent::MeetingStarted,
+            RoomEvent::MemberAttended { member_id: ann },
+            RoomEvent::MemberAttended { member_id: bob },
+        ]
+    );
+    apply_all(&mut state, &start, 4_001);
+    assert_eq!(state.meeting.attended, vec![ann, bob]);
+    assert_eq!(
+        state.past_meetings[0].attendees.len(),
+        1,
+        "the first meeting's: Ann"
+    );
+}
+
+#[test]
+fn presence_events_of_old_logs_still_fold_into_attendance_and_not_into_who_is_online() {
+    // An old log's meeting was running from the start.
+    let mut state = new_room().live();
+    let ann = join(&mut state, invite("Ann")).unwrap().member_id;
+    join(&mut state, facilitator("Fran")).unwrap();
+    let came = RoomEvent::PresenceChanged {
+        member_id: ann,
+        online: true,
+        reason: PresenceReason::Joined,
+    };
+    apply_all(&mut state, &[came], 3_000);
+    assert_eq!(state.meeting.attended, vec![ann], "she attended, as then");
+    assert!(state.online.is_empty(), "nobody is online in a folded log");
+    assert!(state.logged_online.contains(&ann));
+    // A meeting started in such a log (`next_meeting_started`, which began the next meeting
+    // at once) was attended by whoever the log had online then.
+    let next = vec![RoomEvent::NextMeetingStarted {
+        meeting_id: MeetingId::random(),
+        number: state.meeting.number + 1,
+    }];
+    apply_all(&mut state, &next, 4_000);
+    assert_eq!(state.meeting.attended, vec![ann]);
+    let gone = RoomEvent::PresenceChanged {
+        member_id: ann,
+        online: false,
+        reason: PresenceReason::Left,
+    };
+    apply_all(&mut state, &[gone], 5_000);
+    assert!(state.logged_online.is_empty());
+    state.check_invariants().unwrap();
 }
 
 #[test]
@@ -259,8 +337,7 @@ fn facilitator_rules_hold() {
 
     // Removing a member takes them out of presence and the speaker queue too.
     act(&mut state, fran, Request::RaiseHand);
-    let online = decide_presence(&state, fran, true, PresenceReason::Joined).unwrap();
-    apply_all(&mut state, &[online], 5_000);
+    assert!(state.set_online(fran, true));
     let removal = decide(
         &state,
         ann,
@@ -269,14 +346,7 @@ fn facilitator_rules_hold() {
         7_000,
     )
     .unwrap();
-    assert!(matches!(
-        removal[0],
-        RoomEvent::PresenceChanged {
-            online: false,
-            reason: PresenceReason::Removed,
-            ..
-        }
-    ));
+    assert!(matches!(removal[0], RoomEvent::MemberRemoved { .. }));
     apply_all(&mut state, &removal, 6_000);
     assert!(state.member(fran).is_none() && state.hands.is_empty() && state.online.is_empty());
     state.check_invariants().unwrap();
@@ -518,10 +588,14 @@ proptest! {
                     }
                     None => Ok(Vec::new()),
                 },
-                Step::Presence { of, online } => Ok(pick(of)
-                    .and_then(|(member_id, _)| decide_presence(&state, member_id, online, PresenceReason::Joined))
-                    .into_iter()
-                    .collect()),
+                // Presence is no event; a member's first arrival in the meeting is one.
+                Step::Presence { of, online } => match pick(of) {
+                    Some((member_id, _)) => {
+                        state.set_online(member_id, online);
+                        Ok(decide_attendance(&state, member_id).filter(|_| online).into_iter().collect())
+                    }
+                    None => Ok(Vec::new()),
+                },
                 Step::Act { by, action } => match pick(by) {
                     Some((by, _)) => {
                         let target = |index: usize| pick(index).map(|(id, _)| id).unwrap_or_else(MemberId::random);
@@ -620,6 +694,8 @@ proptest! {
         for (index, (at_ms, event)) in log.iter().enumerate() {
             replayed.apply(index as u64 + 1, *at_ms, event);
         }
+        // Except who is online now, which is no event.
+        state.online.clear();
         prop_assert_eq!(&replayed, &state, "folding the log rebuilds the state");
 
         // Nothing stored ties an anonymous number to its member: in the decoded JSON of the

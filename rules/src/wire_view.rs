@@ -108,6 +108,7 @@ impl RoomEvent {
     pub fn to_wire(&self, at_ms: UnixMs) -> wire::Event {
         same_on_the_wire!(self, RoomEvent {
             PresenceChanged { member_id, online, reason },
+            MemberAttended { member_id },
             GroupRenamed { name },
             TimeZoneSet { time_zone },
             CallLinkSet { url },

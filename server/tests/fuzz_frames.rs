@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use roundtable_protocol::{
-    ClientFrame, Credential, GroupId, MeetingId, MemberId, PresenceReason, Reaction, RolePlayId,
+    ClientFrame, Credential, GroupId, MeetingId, MemberId, Reaction, RolePlayId,
 };
 use roundtable_rules::access;
 use roundtable_rules::command::{CalendarCommand, Command};
@@ -18,8 +18,8 @@ use roundtable_rules::reactions::ReactionLimiter;
 use roundtable_rules::roleplay::{self, Fresh, SubmissionSlot};
 use roundtable_rules::secret::{PseudonymKey, hash_secret};
 use roundtable_rules::state::{
-    FreshMember, Group, RoomState, decide_join, decide_keyed, decide_next_meeting, decide_presence,
-    decide_tick,
+    FreshMember, Group, RoomState, decide_attendance, decide_join, decide_keyed,
+    decide_next_meeting, decide_tick,
 };
 use roundtable_rules::{AccessCommand, RoomError, RoomEvent, RoomLimits};
 use roundtable_server::transport::parse::parse_frame;
@@ -184,13 +184,9 @@ impl Room {
             };
             let decision = decide_join(&room.state, &credential, fresh, &room.limits).unwrap();
             room.apply(decision.events);
-            let online = decide_presence(
-                &room.state,
-                decision.member_id,
-                true,
-                PresenceReason::Joined,
-            );
-            room.apply(online.into_iter().collect());
+            room.state.set_online(decision.member_id, true);
+            let attended = decide_attendance(&room.state, decision.member_id);
+            room.apply(attended.into_iter().collect());
             room.people.push(decision.member_id);
         }
         // A stranger, who is not a member.

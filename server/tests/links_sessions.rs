@@ -248,8 +248,11 @@ async fn a_revoked_session_is_closed_at_once_and_its_token_refused() {
         )));
     }
     // Ann went offline with her session, before the ack of the revoke.
-    assert!(owner.events().iter().any(|frame| {
-        matches!(frame.event, Event::PresenceChanged { member_id, online: false, .. } if member_id == ann)
+    assert!(owner.presence_frames().iter().any(|frame| {
+        frame
+            .change
+            .is_some_and(|change| change.member_id == ann && !change.online)
+            && !frame.online.contains(&ann)
     }));
     assert!(owner.events().iter().any(|frame| {
         matches!(frame.event, Event::SessionRevoked { member_id, session_id } if member_id == ann && session_id == anns.session_id)
@@ -317,11 +320,7 @@ async fn sessions_remember_when_they_were_last_seen_across_a_restart() {
     let owner_token = owner.token_credential();
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     ann.close().await;
-    owner
-        .event_where(|frame| {
-            matches!(frame.event, Event::PresenceChanged { member_id, online: false, .. } if member_id == ann_id)
-        })
-        .await;
+    owner.presence_change(ann_id, false).await;
     let before = sessions(&mut owner).await;
     let seen = before.iter().find(|s| s.member_id == ann_id).unwrap();
     assert_eq!(seen.connections, 0);

@@ -290,7 +290,7 @@ async fn a_restart_mid_round_keeps_the_deadline_and_time_up_still_arrives() {
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
-    take(&mut fran, &mut fran_seen, |frame| matches!(frame.event, Event::PresenceChanged { member_id, online: true, .. } if member_id == ann_id)).await;
+    fran.presence_change(ann_id, true).await;
 
     fran.ok(Request::StartRound {
         speaker_time_box_ms: 3_000,

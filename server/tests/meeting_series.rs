@@ -86,7 +86,7 @@ async fn meetings_follow_each_other_and_close_the_loop() {
     let bob_resume = bob.resume_point();
     let bob_credential = bob.token_credential();
     bob.drop_connection();
-    fran.event_where(|f| matches!(f.event, Event::PresenceChanged { online: false, .. }))
+    fran.presence_where(|frame| frame.change.is_some_and(|change| !change.online))
         .await;
 
     fran.ok(Request::StartNextMeeting).await;
@@ -102,7 +102,10 @@ async fn meetings_follow_each_other_and_close_the_loop() {
         other => panic!("a snapshot of the new meeting follows, got {other:?}"),
     };
     assert_eq!(snapshot.meeting.meeting_id, meeting.meeting_id);
-    assert_eq!(snapshot.seq, 0, "the new meeting's log starts empty");
+    assert_eq!(
+        snapshot.seq, 2,
+        "the new meeting's log starts with the attendance of the two members here"
+    );
     assert_eq!(snapshot.commitments.len(), 2, "open commitments carry over");
     assert_eq!(
         snapshot.benchmarks.submitted_count, 0,
@@ -258,6 +261,19 @@ async fn meetings_follow_each_other_and_close_the_loop() {
     assert_eq!(minutes.practices.len(), 1);
     assert_eq!(minutes.benchmarks.submitted_count, 3);
     assert_eq!(minutes.attendees.len(), 3);
+    // Meeting 2: Fran and Ann were here as it started (its first events), Bob came back after
+    // (recorded once his join was answered), then Dana joined the group; each attended once,
+    // in the order they came.
+    let path = format!("{base}/minutes?meeting={}", list.meetings[1].meeting_id);
+    let (status, body) = http_get(server.addr, &path, Some(&fran_token)).await;
+    assert_eq!(status, 200, "{body}");
+    let minutes: Minutes = serde_json::from_str(body.trim()).expect("minutes json");
+    let names: Vec<&str> = minutes
+        .attendees
+        .iter()
+        .map(|attendee| attendee.display_name.as_str())
+        .collect();
+    assert_eq!(names, ["Fran", "Ann", "Bob", "Dana"]);
 
     let path = format!(
         "{base}/minutes?meeting={}&format=md",

@@ -12,13 +12,6 @@ use support::{Closed, TestClient, TestServer, create_group, http_request};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
-fn is_presence(
-    member: roundtable_protocol::MemberId,
-    online: bool,
-) -> impl FnMut(&roundtable_protocol::EventFrame) -> bool {
-    move |frame| matches!(&frame.event, Event::PresenceChanged { member_id, online: now, .. } if *member_id == member && *now == online)
-}
-
 #[tokio::test]
 async fn facilitator_and_members_join_and_see_each_other() {
     let dir = tempfile::tempdir().unwrap();
@@ -48,7 +41,7 @@ async fn facilitator_and_members_join_and_see_each_other() {
     let snapshot = ann.join_as_member(&group, "Ann").await;
     assert_eq!(snapshot.members.len(), 2);
     let ann_id = ann.member_id.unwrap();
-    facilitator.event_where(is_presence(ann_id, true)).await;
+    facilitator.presence_change(ann_id, true).await;
 
     let mut bob = TestClient::connect(server.addr).await;
     let snapshot = bob.join_as_member(&group, "  Bob  ").await;
@@ -60,20 +53,14 @@ async fn facilitator_and_members_join_and_see_each_other() {
     assert_eq!(bob_info.display_name, "Bob", "names are trimmed");
     assert!(snapshot.members.iter().all(|member| member.online));
     let bob_id = bob.member_id.unwrap();
-    facilitator.event_where(is_presence(bob_id, true)).await;
-    ann.event_where(is_presence(bob_id, true)).await;
+    facilitator.presence_change(bob_id, true).await;
+    ann.presence_change(bob_id, true).await;
 
     // Bob leaves cleanly; the others see him go offline with reason "left".
     bob.close().await;
-    let frame = ann.event_where(is_presence(bob_id, false)).await;
-    assert!(matches!(
-        frame.event,
-        Event::PresenceChanged {
-            reason: PresenceReason::Left,
-            ..
-        }
-    ));
-    facilitator.event_where(is_presence(bob_id, false)).await;
+    let change = ann.presence_change(bob_id, false).await;
+    assert_eq!(change.reason, PresenceReason::Left);
+    facilitator.presence_change(bob_id, false).await;
 
     // Every event carries a strictly increasing seq, and both clients saw the same ones.
     let seqs = |client: &TestClient| client.events().iter().map(|e| e.seq).collect::<Vec<_>>();
@@ -97,7 +84,7 @@ async fn members_cannot_do_facilitator_actions_and_bad_credentials_are_refused()
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
-    facilitator.event_where(is_presence(ann_id, true)).await;
+    facilitator.presence_change(ann_id, true).await;
     let facilitator_id = facilitator.member_id.unwrap();
 
     ann.fails(
@@ -288,7 +275,7 @@ async fn bad_input_gets_typed_errors_and_hurts_no_one_else() {
     let mut mallory = TestClient::connect(server.addr).await;
     mallory.join_as_member(&group, "Mallory").await;
     let mallory_id = mallory.member_id.unwrap();
-    facilitator.event_where(is_presence(mallory_id, true)).await;
+    facilitator.presence_change(mallory_id, true).await;
 
     mallory.send_text("{this is not json").await;
     assert!(matches!(
@@ -466,21 +453,15 @@ async fn a_dropped_client_resumes_with_exactly_the_missed_events() {
     let mut bob = TestClient::connect(server.addr).await;
     bob.join_as_member(&group, "Bob").await;
     let bob_id = bob.member_id.unwrap();
-    ann.event_where(is_presence(bob_id, true)).await;
+    ann.presence_change(bob_id, true).await;
 
     // Ann's network drops.
     let ann_id = ann.member_id.unwrap();
     let resume = ann.resume_point();
     let ann_credential = ann.token_credential();
     ann.drop_connection();
-    let frame = facilitator.event_where(is_presence(ann_id, false)).await;
-    assert!(matches!(
-        frame.event,
-        Event::PresenceChanged {
-            reason: PresenceReason::ConnectionLost,
-            ..
-        }
-    ));
+    let change = facilitator.presence_change(ann_id, false).await;
+    assert_eq!(change.reason, PresenceReason::ConnectionLost);
 
     // The room goes on without her.
     facilitator
@@ -510,25 +491,32 @@ async fn a_dropped_client_resumes_with_exactly_the_missed_events() {
         "a recent gap is replayed, not snapshotted"
     );
     let mut replayed = Vec::new();
-    // Her own coming-online event is the last of the replay.
-    loop {
-        let ServerMessage::Event(frame) = ann.recv().await else {
-            continue;
-        };
-        let own = matches!(frame.event, Event::PresenceChanged { member_id, online: true, .. } if member_id == ann_id);
-        replayed.push(frame);
-        if own {
-            break;
+    // The replay ends with who is online now (presence is no event).
+    let presence = loop {
+        match ann.recv().await {
+            ServerMessage::Event(frame) => replayed.push(frame),
+            ServerMessage::Presence(presence) => break presence,
+            other => panic!("only the replay and the presence follow the ack: {other:?}"),
         }
-    }
-    let (own, before_own) = replayed.split_last().unwrap();
+    };
     assert_eq!(
-        before_own,
-        &missed[..],
+        replayed, missed,
         "the replay is exactly the missed events, in order"
     );
-    assert_eq!(own.seq, missed.last().unwrap().seq + 1);
+    assert_eq!(
+        presence.change, None,
+        "the catch-up's presence announces nothing"
+    );
+    let everyone = [facilitator.member_id.unwrap(), ann_id, bob_id];
+    assert_eq!(
+        presence.online, everyone,
+        "everyone online, Ann too, in the order they came"
+    );
+    // She attended this meeting already: her coming back writes nothing, not even an event.
     ann.expect_silence(Duration::from_millis(200)).await;
+    bob.ok(Request::RaiseHand).await;
+    let next = bob.events().last().unwrap().seq;
+    assert_eq!(next, missed.last().unwrap().seq + 1, "no event in between");
     server.stop().await;
 }
 
@@ -643,9 +631,11 @@ async fn a_graceful_restart_keeps_everything_and_clients_resume() {
         snapshot.is_none(),
         "the log survives a restart, so the gap is replayed"
     );
-    // Everyone who was online is marked offline by the restart, then Ann comes back.
-    let facilitator_id = facilitator.member_id.unwrap();
-    ann.event_where(is_presence(facilitator_id, false)).await;
+    // Nobody is online after a restart until they come back (presence is not stored): the
+    // catch-up's presence lists Ann alone, and the facilitator as offline.
+    let presence = ann.presence_where(|_| true).await;
+    assert_eq!(presence.online, vec![ann.member_id.unwrap()]);
+    assert_eq!(presence.change, None);
     let mut facilitator = TestClient::connect(server.addr).await;
     let snapshot = facilitator
         .join(group.group_id, facilitator_credential, None)

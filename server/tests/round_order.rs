@@ -37,11 +37,7 @@ async fn an_offline_speaker_stays_in_the_order_is_skipped_and_put_back() {
     })
     .await;
     bob.close().await;
-    ann.event_where(|frame| {
-        matches!(frame.event, Event::PresenceChanged { member_id, online: false, .. }
-            if member_id == bob_id)
-    })
-    .await;
+    ann.presence_change(bob_id, false).await;
 
     // Bob is away: skipped while waiting. Ann and then Cat speak; his place is passed.
     fran.ok(Request::SkipSpeaker {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use roundtable_protocol::{
-    CloseReason, Credential, Event, GroupId, MeetingId, PresenceReason, Request, ServerMessage,
+    CloseReason, Credential, GroupId, MeetingId, PresenceReason, Request, ServerMessage,
 };
 use roundtable_rules::Command;
 use roundtable_rules::state::{Group, RoomState};
@@ -145,20 +145,18 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
             panic!("the facilitator stays connected");
         };
         match serde_json::from_str::<ServerMessage>(frame.text_payload()).unwrap() {
-            ServerMessage::Event(event) => {
-                if let Event::PresenceChanged {
-                    member_id,
-                    online: false,
-                    reason,
-                } = event.event
-                {
+            ServerMessage::Presence(presence) => {
+                if let Some(change) = presence.change.filter(|change| !change.online) {
                     assert_eq!(
-                        (member_id, reason),
+                        (change.member_id, change.reason),
                         (slow_id, PresenceReason::ConnectionLost)
                     );
+                    assert!(!presence.online.contains(&slow_id));
                     saw_offline = true;
                 }
             }
+            // The start's member_attended events.
+            ServerMessage::Event(_) => {}
             // (1000 is the start of the meeting, acknowledged first.)
             ServerMessage::Ack { id, .. } if id != 1000 => last_ack = id,
             ServerMessage::Ack { .. } => {}

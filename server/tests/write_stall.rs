@@ -203,28 +203,27 @@ async fn members_who_stop_reading_are_closed_within_the_limit_and_go_offline() {
     // Everyone else sees them go offline (perhaps during the burst already), and their
     // connections are closed, in time.
     for (name, _, member_id) in &sleepers {
-        let went_offline = |frame: &roundtable_protocol::EventFrame| matches!(&frame.event, Event::PresenceChanged { member_id: who, online: false, .. } if who == member_id);
+        let went_offline = |frame: &roundtable_protocol::PresenceFrame| {
+            frame
+                .change
+                .is_some_and(|change| change.member_id == *member_id && !change.online)
+        };
         let offline = match facilitator
-            .events()
+            .presence_frames()
             .into_iter()
             .find(|frame| went_offline(frame))
         {
             Some(frame) => frame,
             None => {
                 let wait = deadline.saturating_duration_since(Instant::now());
-                tokio::time::timeout(wait, facilitator.event_where(went_offline))
+                tokio::time::timeout(wait, facilitator.presence_where(went_offline))
                     .await
                     .unwrap_or_else(|_| panic!("{name} is not marked offline within the limit"))
             }
         };
-        assert!(
-            matches!(
-                offline.event,
-                Event::PresenceChanged {
-                    reason: PresenceReason::ConnectionLost,
-                    ..
-                }
-            ),
+        assert_eq!(
+            offline.change.map(|change| change.reason),
+            Some(PresenceReason::ConnectionLost),
             "{offline:?}"
         );
     }
@@ -282,21 +281,18 @@ async fn a_member_who_stops_reading_in_a_quiet_room_is_released_by_the_kernel_ba
             quiet_since.elapsed() < backstop + MARGIN,
             "the member is not offline within the backstop"
         );
-        if let Ok(Some(ServerMessage::Event(frame))) =
+        if let Ok(Some(ServerMessage::Presence(frame))) =
             facilitator.try_recv(Duration::from_secs(1)).await
-            && matches!(&frame.event, Event::PresenceChanged { member_id: who, online: false, .. } if *who == member_id)
+            && frame
+                .change
+                .is_some_and(|change| change.member_id == member_id && !change.online)
         {
             break frame;
         }
     };
-    assert!(
-        matches!(
-            offline.event,
-            Event::PresenceChanged {
-                reason: PresenceReason::ConnectionLost,
-                ..
-            }
-        ),
+    assert_eq!(
+        offline.change.map(|change| change.reason),
+        Some(PresenceReason::ConnectionLost),
         "{offline:?}"
     );
     assert!(
@@ -483,10 +479,9 @@ async fn a_client_that_reads_slowly_but_reads_keeps_its_connection() {
         started.elapsed()
     );
     assert!(
-        !facilitator.events().iter().any(|frame| matches!(
-            &frame.event,
-            Event::PresenceChanged { member_id, online: false, .. } if *member_id == slow_id
-        )),
+        !facilitator.presence_frames().iter().any(|frame| frame
+            .change
+            .is_some_and(|change| change.member_id == slow_id && !change.online)),
         "the slow client never went offline"
     );
     assert_eq!(open_connections(server.addr).await, 2);

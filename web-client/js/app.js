@@ -156,6 +156,7 @@ function enterRoom(groupId, firstCredential, typed) {
         joinedWithInvite = false;
       }
       else if (message.type === 'event') store.applyEvent(message);
+      else if (message.type === 'presence') store.applyPresence(message);
       // Remember the names as the room has them, for the landing page and the next join.
       const me = store.me();
       const groupName = store.state?.group.name;

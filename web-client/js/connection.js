@@ -79,7 +79,8 @@ export class RequestError extends Error {
  * @property {string} url The WebSocket URL (ws://host/ws).
  * @property {() => JoinRequest} joinRequest Called at every (re)connect.
  * @property {(joined: Joined) => void} onJoined The join succeeded; catch-up frames follow.
- * @property {(message: ServerMessage) => void} onRoomMessage Snapshots and events, in order.
+ * @property {(message: ServerMessage) => void} onRoomMessage Snapshots, events and who is online
+ *   (`presence`), in order.
  * @property {(status: ConnectionStatus) => void} onStatus
  * @property {(error: RequestError) => void} onJoinRefused The credential was refused; stopped.
  * @property {(error: RequestError) => void} onServerError An error that answers no request.
@@ -290,6 +291,7 @@ export class Connection {
         return;
       case 'snapshot':
       case 'event':
+      case 'presence':
         this.options.onRoomMessage(message);
         return;
       case 'reaction': {

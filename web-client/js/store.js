@@ -13,6 +13,7 @@
 
 /** @typedef {import('./protocol').Snapshot} Snapshot */
 /** @typedef {import('./protocol').EventFrame} EventFrame */
+/** @typedef {import('./protocol').PresenceFrame} PresenceFrame */
 /** @typedef {import('./protocol').Event} RoomEvent */
 /** @typedef {import('./protocol').MemberInfo} MemberInfo */
 /** @typedef {import('./protocol').MemberId} MemberId */
@@ -33,7 +34,7 @@
 
 /**
  * What changed, for listeners.
- * @typedef {{ kind: 'snapshot' } | { kind: 'event', frame: EventFrame } | { kind: 'joined' } | { kind: 'local' }} StoreChange
+ * @typedef {{ kind: 'snapshot' } | { kind: 'event', frame: EventFrame } | { kind: 'presence', frame: PresenceFrame } | { kind: 'joined' } | { kind: 'local' }} StoreChange
  */
 
 /**
@@ -61,6 +62,8 @@ const CORE_EVENTS = {
       state.members.push({ ...event.member });
     }
   },
+  // Obsolete: only in the replay of a log written before presence became a `presence` frame,
+  // which the catch-up ends with (it says who is online now).
   presence_changed(state, event) {
     const member = state.members.find((candidate) => candidate.member_id === event.member_id);
     if (member) member.online = event.online;
@@ -157,6 +160,22 @@ export function reduceRoom(state, frame, features) {
   return next;
 }
 
+/**
+ * The room with who is online now (a `presence` frame: not an event, no seq): each member is
+ * online exactly when listed. The same state when nothing changed, so views need not redraw.
+ * @param {RoomState} state
+ * @param {MemberId[]} online
+ * @returns {RoomState}
+ */
+export function roomWithPresence(state, online) {
+  const here = new Set(online);
+  if (state.members.every((member) => member.online === here.has(member.member_id))) return state;
+  return {
+    ...state,
+    members: state.members.map((member) => (member.online === here.has(member.member_id) ? member : { ...member, online: here.has(member.member_id) })),
+  };
+}
+
 export class RoomStore {
   /** @param {Feature[]} [features] The features whose state the store keeps. */
   constructor(features = []) {
@@ -218,6 +237,22 @@ export class RoomStore {
     if (!state || frame.seq <= state.seq) return false;
     this.state = reduceRoom(state, frame, this.features);
     this.notify({ kind: 'event', frame });
+    return true;
+  }
+
+  /**
+   * Applies who is online now. Before the first snapshot (or after a new meeting started, until
+   * its snapshot) there is nothing to apply it to: the snapshot says who is online.
+   * @param {PresenceFrame} frame
+   * @returns {boolean} Whether it changed anything.
+   */
+  applyPresence(frame) {
+    const state = this.state;
+    if (!state) return false;
+    const next = roomWithPresence(state, frame.online);
+    if (next === state) return false;
+    this.state = next;
+    this.notify({ kind: 'presence', frame });
     return true;
   }
 

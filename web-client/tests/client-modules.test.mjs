@@ -74,6 +74,27 @@ test('the store applies a snapshot and then each event once, in order', () => {
   assert.equal(store.applyEvent({ seq: 12, at_ms: 6, event: { kind: 'group_renamed', name: 'y' } }), false);
 });
 
+test('who is online comes in presence frames, which change no seq and only what they say', () => {
+  const store = new RoomStore();
+  const changes = [];
+  store.subscribe((change) => changes.push(change.kind));
+  assert.equal(store.applyPresence({ online: ['f'] }), false, 'nothing to apply it to before a snapshot');
+  const ann = { member_id: 'a', display_name: 'Ann', role: 'member', online: false };
+  store.applySnapshot({ seq: 3, group: GROUP, meeting: MEETING, members: [fran, ann], hands: [] });
+  const before = store.state;
+  assert.ok(store.applyPresence({ online: ['f', 'a'], change: { member_id: 'a', online: true, reason: 'joined' } }));
+  assert.deepEqual(store.state?.members.map((member) => member.online), [true, true]);
+  assert.equal(store.state?.seq, 3, 'presence is no event');
+  assert.equal(store.state?.members[0], before?.members[0], 'an unchanged member is the same object');
+  assert.equal(store.applyPresence({ online: ['a', 'f'] }), false, 'the same people: no change');
+  // The list is the whole truth: whoever it leaves out is offline, whoever it names that the
+  // page does not know is ignored.
+  assert.ok(store.applyPresence({ online: ['a', 'stranger'] }));
+  assert.deepEqual(store.state?.members.map((member) => member.online), [false, true]);
+  assert.deepEqual(changes, ['snapshot', 'presence', 'presence']);
+  assert.deepEqual(store.resumePoint(), { meeting_id: 'm1', seq: 3 });
+});
+
 test('a feature reads its part of the snapshot and handles its own events on a copy', () => {
   const counter = {
     id: 'counter',

@@ -117,6 +117,9 @@ function replayPage(record, file) {
       case 'event':
         store.applyEvent(message);
         break;
+      case 'presence':
+        store.applyPresence(message);
+        break;
       case 'check': {
         checks += 1;
         if (message.fresh) fresh = message.fresh;

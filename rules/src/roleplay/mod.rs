@@ -4,7 +4,7 @@
 //! # How anonymity is kept here
 //!
 //! Submissions are the one change to a room that is *not* an event. An event is logged in order
-//! with a timestamp next to events that name members (presence, hands), so a submission logged
+//! with a timestamp next to events that name members (attendance, hands), so a submission logged
 //! as an event would be linkable by its position. Instead a submission goes into an unordered
 //! bag, [`CurrentRolePlay::submissions`], keyed by a [`SubmissionSlot`] that looks random (a
 //! place derived from the scorer's in-memory pseudonym key, see [`slot`]) and holding no member

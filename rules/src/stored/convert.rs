@@ -116,9 +116,10 @@ macro_rules! mirror_id {
     )*};
 }
 
-/// A struct stored as a struct with the same field names.
+/// A struct stored as a struct with the same field names. Fields of the in-memory type that
+/// are never stored are named in a trailing `memory_only { field: value_when_read }` clause.
 macro_rules! mirror_struct {
-    ($stored:ident <=> $memory:ty { $($field:ident),* $(,)? }) => {
+    ($stored:ident <=> $memory:ty { $($field:ident),* $(,)? } $(memory_only { $($unstored:ident: $value:expr),* $(,)? })?) => {
         impl $crate::stored::convert::Mirror for $memory {
             type Stored = $stored;
             fn to_stored(&self) -> $stored {
@@ -129,7 +130,8 @@ macro_rules! mirror_struct {
             fn from_stored(stored: $stored) -> $memory {
                 type Memory = $memory;
                 Memory {
-                    $($field: $crate::stored::convert::Mirror::from_stored(stored.$field)),*
+                    $($field: $crate::stored::convert::Mirror::from_stored(stored.$field),)*
+                    $($($unstored: $value,)*)?
                 }
             }
         }

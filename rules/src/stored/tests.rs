@@ -84,6 +84,7 @@ fn without_format(bytes: &[u8]) -> Vec<u8> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes).unwrap();
     assert_eq!(value["format"], serde_json::json!(super::FORMAT));
     value.as_object_mut().unwrap().remove("format");
+    with_presence_before_format_4(&mut value);
     serde_json::to_vec(&value).unwrap()
 }
 
@@ -91,7 +92,17 @@ fn without_format(bytes: &[u8]) -> Vec<u8> {
 fn with_format(bytes: &[u8], format: u64) -> Vec<u8> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes).unwrap();
     value["format"] = serde_json::json!(format);
+    if format < 4 {
+        with_presence_before_format_4(&mut value);
+    }
     serde_json::to_vec(&value).unwrap()
+}
+
+/// A snapshot of formats 1-3 says who was online (format 4 no longer does): nobody, here.
+fn with_presence_before_format_4(record: &mut serde_json::Value) {
+    if record.get("group").is_some() && record.get("online").is_none() {
+        record["online"] = serde_json::json!([]);
+    }
 }
 
 fn an_event() -> StoredEvent {
@@ -159,6 +170,8 @@ fn the_meeting_phase_is_kept_and_a_format_3_meeting_reads_as_live() {
     let mut format_3: serde_json::Value = value.clone();
     format_3["format"] = serde_json::json!(3);
     format_3["meeting"].as_object_mut().unwrap().remove("phase");
+    // Format 3 stored who was online (format 4 does not).
+    format_3["online"] = serde_json::json!([]);
     let read = super::decode_snapshot(&serde_json::to_vec(&format_3).unwrap()).unwrap();
     assert_eq!(read.meeting.phase, MeetingPhase::Live);
     assert_eq!(read.meeting.started_at_ms, upcoming.meeting.started_at_ms);
@@ -373,8 +386,53 @@ fn dot_votes_are_kept_in_format_2_and_format_1_has_none() {
     assert_eq!(super::decode_snapshot(&bytes).unwrap(), state);
     let mut format_1: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     format_1["format"] = serde_json::json!(1);
+    format_1["online"] = serde_json::json!([]);
     format_1["flow"].as_object_mut().unwrap().remove("votes");
     let read = super::decode_snapshot(&serde_json::to_vec(&format_1).unwrap()).unwrap();
     assert!(read.flow.votes.by_item.is_empty());
     assert_eq!(read.flow.agenda, state.flow.agenda);
+}
+
+/// Presence is not stored since format 4 (issue 19): a format 3 snapshot's `online` is left
+/// behind (a room read from it has nobody online), today's snapshots have none, and a format 3
+/// log's `presence_changed` is still read, as the obsolete event it is.
+#[test]
+fn presence_is_not_stored_and_old_presence_is_still_read() {
+    let mut state = new_room();
+    let ann = MemberId::random();
+    state.online.insert(ann);
+    let bytes = super::encode_snapshot(&state);
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(value.get("online").is_none(), "no presence in format 4");
+    assert!(super::decode_snapshot(&bytes).unwrap().online.is_empty());
+
+    let mut format_3 = value.clone();
+    format_3["format"] = serde_json::json!(3);
+    format_3["online"] = serde_json::json!([ann]);
+    let read = super::decode_snapshot(&serde_json::to_vec(&format_3).unwrap()).unwrap();
+    assert!(read.online.is_empty() && read.logged_online.is_empty());
+
+    let old_event = serde_json::json!({"format": 3, "at_ms": 5, "event": {
+        "kind": "presence_changed", "member_id": ann, "online": true, "reason": "joined"}});
+    let read = super::decode_event(&serde_json::to_vec(&old_event).unwrap()).unwrap();
+    assert_eq!(
+        read.event,
+        RoomEvent::PresenceChanged {
+            member_id: ann,
+            online: true,
+            reason: roundtable_protocol::PresenceReason::Joined,
+        }
+    );
+    let attended = StoredEvent {
+        at_ms: 6,
+        event: RoomEvent::MemberAttended { member_id: ann },
+    };
+    let bytes = super::encode_event(&attended);
+    assert_eq!(
+        String::from_utf8(bytes.clone()).unwrap(),
+        format!(
+            r#"{{"format":4,"at_ms":6,"event":{{"kind":"member_attended","member_id":"{ann}"}}}}"#
+        )
+    );
+    assert_eq!(super::decode_event(&bytes).unwrap().event, attended.event);
 }

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use roundtable_protocol::{
     self as wire, CatchUp, CloseReason, Credential, ErrorCode, EventFrame, GroupId, MemberId,
-    PresenceReason, Reply, RequestId, ResumePoint, Seq, ServerMessage, UnixMs,
+    PresenceChange, PresenceReason, Reply, RequestId, ResumePoint, Seq, ServerMessage, UnixMs,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -159,11 +159,12 @@ struct RoomActor {
     /// Events the first snapshot after loading comes earlier by (see [`snapshot_head_start`]);
     /// 0 once it is written.
     snapshot_head_start: u64,
-    /// Set when a presence change could not be stored; retried until it is.
-    presence_out_of_date: bool,
+    /// Set when a member's attendance of the meeting could not be stored; retried until it is
+    /// (see `join`).
+    attendance_out_of_date: bool,
     /// Set when this process may no longer own the room (see [`RoomActor::lose_ownership`]).
     ownership_lost: bool,
-    /// Set when the timer's `time_up` could not be stored; retried after `PRESENCE_RETRY`
+    /// Set when the timer's `time_up` could not be stored; retried after `WRITE_RETRY`
     /// instead of at once, so a storage outage does not spin the actor.
     timer_write_failed: bool,
     /// The time of the command being handled, read once per command so that the rules and
@@ -188,8 +189,8 @@ struct RoomActor {
     state_bytes: usize,
 }
 
-/// Seconds between retries of presence changes that could not be stored.
-const PRESENCE_RETRY: Duration = Duration::from_secs(1);
+/// Seconds between retries of attendance that could not be stored.
+const WRITE_RETRY: Duration = Duration::from_secs(1);
 
 /// The most queued commands a room handles in one step of its loop before it writes what they
 /// produced (see [`Flushes`]): enough to batch a burst, few enough that the first
@@ -230,13 +231,17 @@ pub fn spawn(
     on_stop: impl FnOnce() + Send + 'static,
 ) -> Result<(), StoreError> {
     let mut recent = VecDeque::new();
-    let state = fold_stored(&loaded, |seq, stored| {
+    let mut state = fold_stored(&loaded, |seq, stored| {
         recent.push_back(RecentEvent {
             seq,
             frame: event_frame(seq, stored.at_ms, &stored.event),
             audience: stored.event.audience(),
         });
     })?;
+    // Nobody is connected to a room just loaded; what a format 1-3 log tail said of presence
+    // is forgotten with it (it matters only to fold such logs).
+    state.online.clear();
+    state.logged_online.clear();
     while recent.len() > context.limits.recent_events_max {
         recent.pop_front();
     }
@@ -263,8 +268,7 @@ pub fn spawn(
         snapshot_bytes,
         first_snapshot_since_load: true,
         snapshot_head_start,
-        // Members online in the stored state are not connected to this process.
-        presence_out_of_date: true,
+        attendance_out_of_date: false,
         ownership_lost: false,
         timer_write_failed: false,
         now_ms: 0,
@@ -327,7 +331,6 @@ impl RoomActor {
     async fn run(mut self: Box<Self>, mut commands: mpsc::Receiver<RoomCommand>) {
         let shutdown = self.context.shutdown.clone();
         info!(group = %self.group_id(), seq = self.state.seq, "room loaded");
-        Box::pin(self.reconcile_presence(PresenceReason::ServerRestart)).await;
         let renewal = self.context.limits.room_lease_renewal();
         let mut renew_lease =
             tokio::time::interval_at(tokio::time::Instant::now() + renewal, renewal);
@@ -356,7 +359,7 @@ impl RoomActor {
                 (true, deadline) => deadline,
                 (false, _) => None,
             };
-            let retry_presence = self.presence_out_of_date;
+            let retry_attendance = self.attendance_out_of_date;
             tokio::select! {
                 command = commands.recv() => match command {
                     // Boxed, like every rare or long step below: the room's task then stays
@@ -383,8 +386,8 @@ impl RoomActor {
                     debug!(group = %self.group_id(), "room idle; unloading");
                     break;
                 }
-                _ = tokio::time::sleep(PRESENCE_RETRY), if retry_presence && !idle => {
-                    Box::pin(self.reconcile_presence(PresenceReason::ConnectionLost)).await;
+                _ = tokio::time::sleep(WRITE_RETRY), if retry_attendance && !idle => {
+                    Box::pin(self.record_attendance()).await;
                 }
                 _ = renew_lease.tick() => Box::pin(self.renew_lease()).await,
                 _ = tokio::time::sleep(timer_wait.unwrap_or_default()), if timer_wait.is_some() => {
@@ -414,7 +417,7 @@ impl RoomActor {
         let deadline_ms = self.state.flow.next_deadline_ms()?;
         let wait = Duration::from_millis(deadline_ms.saturating_sub(self.context.clock.now_ms()));
         Some(if self.timer_write_failed {
-            wait.max(PRESENCE_RETRY)
+            wait.max(WRITE_RETRY)
         } else {
             wait
         })
@@ -444,7 +447,12 @@ impl RoomActor {
                 let result = self
                     .join(connection_id, request_id, &credential, resume, outbox)
                     .await;
+                let joined = result.is_ok();
                 let _ = reply.send(result);
+                // A first arrival in this meeting is written once the join is answered.
+                if joined {
+                    Box::pin(self.record_attendance()).await;
+                }
             }
             RoomCommand::Request {
                 connection_id,

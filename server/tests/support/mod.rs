@@ -494,6 +494,53 @@ impl TestClient {
         }
     }
 
+    /// Reads `presence` frames until one matches, returning it (other frames are kept);
+    /// fails after [`FRAME_WAIT`] per frame.
+    pub async fn presence_where(
+        &mut self,
+        mut wanted: impl FnMut(&roundtable_protocol::PresenceFrame) -> bool,
+    ) -> roundtable_protocol::PresenceFrame {
+        loop {
+            if let ServerMessage::Presence(frame) = self.recv().await
+                && wanted(&frame)
+            {
+                return frame;
+            }
+        }
+    }
+
+    /// The `presence` frame announcing that `member_id` came online (`true`) or went offline.
+    pub async fn presence_change(
+        &mut self,
+        member_id: MemberId,
+        online: bool,
+    ) -> roundtable_protocol::PresenceChange {
+        let frame = self
+            .presence_where(|frame| {
+                frame
+                    .change
+                    .is_some_and(|change| change.member_id == member_id && change.online == online)
+            })
+            .await;
+        assert_eq!(
+            frame.online.contains(&member_id),
+            online,
+            "the list agrees with the change: {frame:?}"
+        );
+        frame.change.expect("a change")
+    }
+
+    /// Every `presence` frame received so far.
+    pub fn presence_frames(&self) -> Vec<roundtable_protocol::PresenceFrame> {
+        self.received
+            .iter()
+            .filter_map(|message| match message {
+                ServerMessage::Presence(frame) => Some(frame.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every event frame received so far.
     pub fn events(&self) -> Vec<EventFrame> {
         self.received

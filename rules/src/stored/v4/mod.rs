@@ -19,6 +19,11 @@
 //!   move to their legacy place ([`crate::activity::Place::legacy`]); its past numbers that the
 //!   minutes do not show as named move to places computed from the values alone
 //!   ([`crate::activity::Place::of_past_values`]).
+//! - Presence is not stored (issue 19): the snapshot has no `online` (who was online when it
+//!   was written means nothing to the room loaded from it), no log gets `presence_changed`
+//!   any more, and a meeting's attendance, which presence events used to give, is the new
+//!   event `member_attended`. Format 3's snapshots lose their `online` on the way forward;
+//!   their logs' `presence_changed` events are still read (see `RoomState::logged_online`).
 //!
 //! Every other stored type is format 3's own (taken with a glob `pub use`, which the types
 //! defined here shadow, since format 3's types never change); the types that hold a change are
@@ -49,7 +54,6 @@ pub struct Snapshot {
     pub group: Group,
     pub meeting: Meeting,
     pub members: Vec<Member>,
-    pub online: BTreeSet<Uuid>,
     pub hands: Vec<Uuid>,
     pub commitments: CommitmentBoard,
     #[serde(rename = "benchmarks")]
@@ -75,11 +79,16 @@ pub struct Snapshot {
 }
 
 mirror_struct!(Snapshot <=> state::RoomState {
-    group, meeting, members, online, hands, commitments, activity, practices, past_meetings,
+    group, meeting, members, hands, commitments, activity, practices, past_meetings,
     role_play, seq, flow, access, former_members, schedule, calendar_feeds, prep,
+} memory_only {
+    // A room loaded from a snapshot has nobody online.
+    online: BTreeSet::new(),
+    logged_online: BTreeSet::new(),
 });
 
 type V3Snapshot = v3::Snapshot;
+// Format 3's `online` is left behind.
 impl From<V3Snapshot> for Snapshot {
     fn from(old: V3Snapshot) -> Snapshot {
         let activity = activity_from_v3(old.activity, &old.meeting, &old.past_meetings);
@@ -87,7 +96,6 @@ impl From<V3Snapshot> for Snapshot {
             group: old.group,
             meeting: old.meeting.into(),
             members: old.members,
-            online: old.online,
             hands: old.hands,
             commitments: old.commitments,
             activity,
@@ -460,6 +468,9 @@ pub enum RoomEvent {
         places: Vec<Place>,
         view: v1::BenchmarkView,
     },
+    MemberAttended {
+        member_id: Uuid,
+    },
 }
 
 /// The variants `RoomEvent` shares with format 3's, for the conversion forward from it.
@@ -508,6 +519,7 @@ room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
     NumbersWithdrawn { member_id, view },
     AnonymousNumbersWithdrawn { place, view },
     PastAnonymousNumbersRemoved { places, view },
+    MemberAttended { member_id },
 });
 
 type V3RoomEvent = v3::RoomEvent;

@@ -5,7 +5,7 @@ use super::*;
 
 /// The outboxes a room queued frames in and has yet to flush. What is urgent goes out at the
 /// end of the room's step, so each connection gets what the step had for it in one write (see
-/// [`Outbox`]). What can wait ([`Urgency::Soon`]: presence) goes out with the next urgent frame
+/// [`Outbox`]). What can wait ([`Urgency::Soon`]: `presence` frames) goes out with the next urgent frame
 /// to the same connection, or [`FLUSH_SOON_WITHIN`] after the first of them, whichever comes
 /// first: when a room's members come back together (after a network blip or a restart), each
 /// member gets the others' arrivals in a few writes instead of one write per arrival.
@@ -15,15 +15,6 @@ pub(super) struct Flushes {
     pub(super) soon: Vec<Outbox>,
     /// When `soon` is due.
     pub(super) soon_at: Option<tokio::time::Instant>,
-}
-
-/// How soon the room's members must get `event`: a member coming or going can wait a few
-/// milliseconds for company (see [`Flushes`]); everything else goes out at the end of the step.
-pub(super) fn urgency_of(event: &RoomEvent) -> Urgency {
-    match event {
-        RoomEvent::PresenceChanged { .. } => Urgency::Soon,
-        _ => Urgency::Now,
-    }
 }
 
 /// The longest a frame that can wait ([`Urgency::Soon`]) waits for company before it is
@@ -81,15 +72,14 @@ impl RoomActor {
     /// closes the connections of members the events removed.
     pub(super) async fn publish(&mut self, frames: Vec<RecentEvent>, events: &[RoomEvent]) {
         let mut slow = Vec::new();
-        for (recent, event) in frames.into_iter().zip(events) {
-            let urgency = urgency_of(event);
+        for recent in frames {
             for (connection_id, subscriber) in &self.subscribers {
                 if !recent.audience.includes(subscriber.member_id) {
                     continue;
                 }
                 if self
                     .flushes
-                    .queue(&subscriber.outbox, recent.frame.clone(), urgency)
+                    .queue(&subscriber.outbox, recent.frame.clone(), Urgency::Now)
                     == Err(QueueError::Full)
                 {
                     slow.push(*connection_id);

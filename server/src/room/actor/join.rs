@@ -1,5 +1,13 @@
 //! Joins: a connection enters the room, catches up (a replay of what it missed, or a snapshot,
 //! per viewer), and the members' presence follows who is connected.
+//!
+//! Presence is not an event (issue 19): who is online is not the meeting's history, so a
+//! member coming or going is sent to the room at once as a `presence` frame and never waits
+//! for the store. A member coming back (their token, the usual join) therefore joins a live
+//! room without touching the store, even while the disk stalls. What a join must make durable
+//! is written before it is answered: a new member, a new session (with the member's attendance
+//! of the meeting, in the same write). A returning member's first arrival in a meeting is
+//! recorded after the join is answered (`member_attended`, for the meeting's minutes).
 
 use super::*;
 
@@ -27,8 +35,8 @@ fn pseudonym_key(credential: &Credential, issued_token: Option<&str>) -> Pseudon
 }
 
 impl RoomActor {
-    /// A connection joins: the member is added or comes online, then gets the ack and what
-    /// they missed, in one flush.
+    /// A connection joins: the member is added (durably) or comes back, comes online (the
+    /// others get a `presence` frame), then gets the ack and what they missed, in one flush.
     pub(super) async fn join(
         &mut self,
         connection_id: ConnectionId,
@@ -51,7 +59,17 @@ impl RoomActor {
         if decision.issued_token.is_some() {
             self.admit_new_member()?;
         }
+        // Nothing to write for a member coming back: no wait for the store.
         self.record(decision.events).await?;
+        // Online at once, and the others are told; the joining connection's catch-up says it.
+        if self.state.set_online(member_id, true) {
+            self.send_presence(Some(PresenceChange {
+                member_id,
+                online: true,
+                reason: PresenceReason::Joined,
+            }))
+            .await;
+        }
 
         let role = self
             .state
@@ -74,7 +92,9 @@ impl RoomActor {
         let mut queued = self.flushes.queue(&outbox, encode(&joined), Urgency::Now);
         match catch_up {
             CatchUpFrames::Replay(frames) => {
-                for frame in frames {
+                // The replay ends with who is online now, which no event says.
+                let presence = self.presence_frame(None);
+                for frame in frames.into_iter().chain(std::iter::once(presence)) {
                     if queued.is_err() {
                         break;
                     }
@@ -126,9 +146,10 @@ impl RoomActor {
         });
     }
 
-    /// The join's decision, with its member coming online among its events. Presence is
-    /// decided on the state after the join's own events (a new member exists only then). A
-    /// member coming back, the usual join, has none: no copy of the room.
+    /// The join's decision. A join that writes anyway (a new member, a new session) writes the
+    /// member's attendance of the meeting with it, decided on the state after the join's own
+    /// events (a new member exists only then). A member coming back, the usual join, has no
+    /// events: no copy of the room, and nothing to write before the answer.
     fn decide_join(&self, credential: &Credential) -> Result<state::JoinDecision, RoomError> {
         let (token, token_hash) = new_secret();
         let fresh = FreshMember {
@@ -137,40 +158,82 @@ impl RoomActor {
             token_hash,
         };
         let mut decision = state::decide_join(&self.state, credential, fresh, &self.rule_limits)?;
-        let member_id = decision.member_id;
-        let presence = if decision.events.is_empty() {
-            state::decide_presence(&self.state, member_id, true, PresenceReason::Joined)
-        } else {
+        if !decision.events.is_empty() {
             let mut preview = self.state.clone();
             for event in &decision.events {
                 preview.apply(preview.seq + 1, 0, event);
             }
-            state::decide_presence(&preview, member_id, true, PresenceReason::Joined)
-        };
-        decision.events.extend(presence);
+            let attended = state::decide_attendance(&preview, decision.member_id);
+            decision.events.extend(attended);
+        }
         Ok(decision)
     }
 
-    /// Brings the stored presence in line with who is connected now. A failed write is retried
-    /// later, so presence is eventually right even across a storage outage.
-    pub(super) async fn reconcile_presence(&mut self, reason: PresenceReason) {
+    /// Records the attendance of the meeting of everyone online who has none yet: a member
+    /// who came back for the first time in this meeting, once their join is answered (so it
+    /// never holds the join up). A failed write is retried later ([`WRITE_RETRY`]), so the
+    /// minutes are eventually right even across a storage outage.
+    pub(super) async fn record_attendance(&mut self) {
+        let events = state::decide_attendance_of_everyone_online(&self.state);
+        if events.is_empty() {
+            self.attendance_out_of_date = false;
+            return;
+        }
+        // What the step queued (the join's ack and catch-up) goes out before the write.
+        self.flushes.flush_now();
         self.now_ms = self.context.clock.now_ms();
+        self.attendance_out_of_date = self.record(events).await.is_err();
+    }
+
+    /// Brings presence in line with who is connected now: each member who came or went is
+    /// online or not at once, and every connection gets a `presence` frame for it. Nothing is
+    /// stored.
+    pub(super) async fn reconcile_presence(&mut self, reason: PresenceReason) {
         let connected: std::collections::BTreeSet<MemberId> = self
             .subscribers
             .values()
             .map(|subscriber| subscriber.member_id)
             .collect();
-        let mut events = Vec::new();
-        for member in &self.state.members {
-            let online = connected.contains(&member.id);
-            if let Some(event) = state::decide_presence(&self.state, member.id, online, reason) {
-                events.push(event);
+        let members: Vec<MemberId> = self.state.members.iter().map(|member| member.id).collect();
+        for member_id in members {
+            let online = connected.contains(&member_id);
+            if self.state.set_online(member_id, online) {
+                self.send_presence(Some(PresenceChange {
+                    member_id,
+                    online,
+                    reason,
+                }))
+                .await;
             }
         }
-        self.presence_out_of_date = match self.record(events).await {
-            Ok(()) => false,
-            Err(_) => true,
-        };
+    }
+
+    /// The `presence` frame: who is online now, with the change it announces, if any.
+    pub(super) fn presence_frame(&self, change: Option<PresenceChange>) -> WireFrame {
+        encode(&ServerMessage::Presence(wire::PresenceFrame {
+            online: self.state.online_members(),
+            change,
+        }))
+    }
+
+    /// Sends who is online now, and `change`, to every connection in the room: like a reaction,
+    /// at once and without `seq`, with what can wait a few milliseconds for company (see
+    /// [`Flushes`]). A connection that cannot keep up is dropped, and presence follows.
+    pub(super) async fn send_presence(&mut self, change: Option<PresenceChange>) {
+        let frame = self.presence_frame(change);
+        let mut slow = Vec::new();
+        for (connection_id, subscriber) in &self.subscribers {
+            if self
+                .flushes
+                .queue(&subscriber.outbox, frame.clone(), Urgency::Soon)
+                == Err(QueueError::Full)
+            {
+                slow.push(*connection_id);
+            }
+        }
+        if !slow.is_empty() {
+            Box::pin(self.drop_slow(slow)).await;
+        }
     }
 
     /// The frames that bring a joining connection of `viewer`, whose pseudonym key is `key`,

@@ -15,6 +15,8 @@ impl RoomActor {
         for event in &events {
             next.apply(last_seq, self.now_ms, event);
         }
+        // The new meeting is upcoming: nobody attends it before it starts (its start records
+        // everyone here), so its log begins empty.
         let snapshot = self.snapshot_of(&next);
         self.append(next.meeting.id, &[], Some(&snapshot)).await?;
         self.close_ended_meeting(ended_meeting, last_seq, &events)

@@ -154,7 +154,7 @@ impl RoomActor {
     }
 
     /// The log entries and the frames of `events`, numbered from `first_seq`.
-    fn log_entries(
+    pub(super) fn log_entries(
         &self,
         first_seq: Seq,
         events: &[RoomEvent],

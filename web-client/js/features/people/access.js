@@ -132,6 +132,8 @@ export const accessPanel = {
     listen(refresh, 'click', () => load());
     store.subscribe((change) => {
       if (change.kind === 'event' && SESSION_EVENTS.has(change.frame.event.kind)) soon();
+      // Someone came or went: a session's connections changed.
+      if (change.kind === 'presence') soon();
       if (change.kind === 'joined') loadedOnline = false;
     });
 
