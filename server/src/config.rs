@@ -71,6 +71,17 @@ pub struct Config {
     #[arg(long, env = "ROUNDTABLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Address of the admin listener, which serves `/metrics` (Prometheus text format) and
+    /// `/healthz` with details (what failed, the store canary's last success). Off when unset.
+    /// Keep it off the internet: it must be a loopback address unless `--admin-listen-public`.
+    #[arg(long, env = "ROUNDTABLE_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
+
+    /// Allow `--admin-listen` on an address that is not loopback (a private network that only
+    /// the monitoring reaches, say). The admin listener has no authentication.
+    #[arg(long, env = "ROUNDTABLE_ADMIN_LISTEN_PUBLIC")]
+    pub admin_listen_public: bool,
+
     #[command(flatten)]
     pub limits: Limits,
 
@@ -490,8 +501,25 @@ impl Config {
             allowed_origins: Vec::new(),
             web_dir: default_web_dir(),
             log_format: LogFormat::Text,
+            admin_listen: None,
+            admin_listen_public: false,
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
+        }
+    }
+
+    /// The admin listener's address, if any, refused when it is not loopback and
+    /// `--admin-listen-public` was not given.
+    pub fn checked_admin_listen(&self) -> anyhow::Result<Option<SocketAddr>> {
+        match self.admin_listen {
+            Some(addr) if !addr.ip().is_loopback() && !self.admin_listen_public => {
+                anyhow::bail!(
+                    "--admin-listen {addr} is not a loopback address; the admin listener has no \
+                     authentication, so give --admin-listen-public too if it must be reachable \
+                     from elsewhere"
+                )
+            }
+            admin => Ok(admin),
         }
     }
 

@@ -64,6 +64,8 @@ pub enum RoomCommand {
         request_id: RequestId,
         /// Boxed so that every slot of the room's queue stays small.
         command: Box<Command>,
+        /// Times the request until its answer is queued.
+        timer: crate::metrics::RequestTimer,
     },
     /// A copy of the room's state, for exports (minutes, CSV). Nothing changes.
     Inspect {
@@ -449,7 +451,11 @@ impl RoomActor {
                 connection_id,
                 request_id,
                 command,
-            } => self.request(connection_id, request_id, &command).await,
+                timer,
+            } => {
+                self.request(connection_id, request_id, &command).await;
+                timer.done();
+            }
             RoomCommand::Inspect { reply } => {
                 let _ = reply.send(Box::new(self.state.clone()));
             }

@@ -229,7 +229,13 @@ impl Registry {
             ));
         }
         let lease = self.context.lease(group_id);
-        match lease.take().await {
+        let taken = lease.take().await;
+        crate::metrics::lease_take(match taken {
+            Ok(true) => "taken",
+            Ok(false) => "held_elsewhere",
+            Err(_) => "store_error",
+        });
+        match taken {
             Ok(true) => {}
             Ok(false) => {
                 return Err(RoomError::new(

@@ -174,6 +174,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         max: usize,
     ) -> Result<Vec<GroupId>, StoreError>;
 
+    /// Writes the health check's canary: a small record of its own, never a group's, saying
+    /// that `writer` (one server process's random id) could write at `at_ms`. It goes through
+    /// the same write path as the rooms' writes (the embedded store's writer, Redis), so a
+    /// failure or a hang here means the rooms cannot write either. `/healthz` reports the last
+    /// success (see `health`).
+    async fn write_canary(&self, writer: &str, at_ms: UnixMs) -> Result<(), StoreError>;
+
+    /// Which store this is, for `/healthz`: `embedded`, `redis`, or `other`.
+    fn kind(&self) -> &'static str {
+        "other"
+    }
+
     /// Makes every write answered so far durable against a power loss too, before returning.
     /// The server calls it once when it stops. Stores that do this on every write do nothing.
     async fn flush(&self) -> Result<(), StoreError> {

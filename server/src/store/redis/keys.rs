@@ -39,6 +39,10 @@
 //!   [`activity`](super::activity)). They share a hash tag, so that moving a group from one to
 //!   the other is one script.
 //!
+//! - `rt:canary:<writer>` is a string holding the time in Unix ms of the last canary write
+//!   ([`Store::write_canary`]) by the server process whose random id is `<writer>`, with an
+//!   expiry of a minute. It is the health check's, and no group's.
+//!
 //! A group is deleted ([`Store::delete_group`]) by reading its set of meetings, removing them from
 //! `rt:ended_meetings` and their index keys, and last the group's own keys in one `DEL`.
 //!
@@ -90,6 +94,10 @@ impl RedisStore {
 
     pub(super) fn lease_key(&self, group_id: GroupId) -> String {
         format!("{}:lease", self.group_tag(group_id))
+    }
+
+    pub(super) fn canary_key(&self, writer: &str) -> String {
+        format!("{}canary:{writer}", self.options.key_prefix)
     }
 
     pub(super) fn ended_meetings_key(&self) -> String {
