@@ -310,22 +310,35 @@ pub fn request_kind(text: &str) -> String {
 }
 
 /// A request on its way to a room, timed from its frame's arrival until the room has queued
-/// its answer ([`RequestTimer::done`]). Boxed, so that the room's commands stay small.
+/// its answer ([`RequestTimer::done`]).
 #[derive(Debug)]
-pub struct RequestTimer(Box<(Histogram, Instant)>);
+pub struct RequestTimer {
+    histogram: Histogram,
+    arrived: Instant,
+}
 
 impl RequestTimer {
     /// Starts timing a request of `kind` that arrived at `arrived`.
     pub fn start(kind: String, arrived: Instant) -> RequestTimer {
-        let histogram = metrics().request_seconds.get_or_create_owned(&[("kind", kind)]);
-        RequestTimer(Box::new((histogram, arrived)))
+        let histogram = metrics()
+            .request_seconds
+            .get_or_create_owned(&[("kind", kind)]);
+        RequestTimer { histogram, arrived }
     }
 
     /// The answer is queued.
     pub fn done(self) {
-        let (histogram, arrived) = *self.0;
-        histogram.observe(arrived.elapsed().as_secs_f64());
+        self.histogram
+            .observe(self.arrived.elapsed().as_secs_f64());
     }
+}
+
+/// A value with the timer of the request it is for (a room's command: boxed with it, so that
+/// the room's queue slots stay small).
+#[derive(Debug)]
+pub struct Timed<T> {
+    pub value: T,
+    pub timer: RequestTimer,
 }
 
 /// Records a request of `kind` answered in the connection itself (a ping, a join).

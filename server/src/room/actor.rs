@@ -62,10 +62,9 @@ pub enum RoomCommand {
     Request {
         connection_id: ConnectionId,
         request_id: RequestId,
-        /// Boxed so that every slot of the room's queue stays small.
-        command: Box<Command>,
-        /// Times the request until its answer is queued.
-        timer: crate::metrics::RequestTimer,
+        /// Boxed so that every slot of the room's queue stays small; timed until its answer
+        /// is queued.
+        command: Box<crate::metrics::Timed<Command>>,
     },
     /// A copy of the room's state, for exports (minutes, CSV). Nothing changes.
     Inspect {
@@ -451,9 +450,9 @@ impl RoomActor {
                 connection_id,
                 request_id,
                 command,
-                timer,
             } => {
-                self.request(connection_id, request_id, &command).await;
+                let crate::metrics::Timed { value, timer } = *command;
+                self.request(connection_id, request_id, &value).await;
                 timer.done();
             }
             RoomCommand::Inspect { reply } => {

@@ -538,8 +538,10 @@ impl Connection {
         let command = RoomCommand::Request {
             connection_id: self.id,
             request_id: id,
-            command: Box::new(command),
-            timer,
+            command: Box::new(crate::metrics::Timed {
+                value: command,
+                timer,
+            }),
         };
         if let Err(error) = room.send(command).await {
             let _ = self.reject(outbox, Some(id), error.code, error.message);
