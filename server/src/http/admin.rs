@@ -12,8 +12,9 @@ use axum::routing::get;
 
 use crate::app::App;
 
-/// The content type of the Prometheus text format.
-const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The content type of the OpenMetrics text format (Prometheus's text format, as prometheus-client
+/// writes it).
+const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The admin listener's routes.
 pub fn router(context: Arc<App>) -> Router {

@@ -233,10 +233,11 @@ impl Connection {
             let ending = self
                 .serve_frames(&mut socket, &outbox, &mut session, &shutdown)
                 .await;
-            let reason = ending.metric_reason();
-            let joined = matches!(session, Session::Joined { .. });
+            crate::metrics::connection_closed(
+                matches!(session, Session::Joined { .. }),
+                ending.metric_reason(),
+            );
             Box::pin(self.finish(&mut socket, &outbox, &session, ending)).await;
-            crate::metrics::connection_closed(joined, reason);
             drop(open);
         }
     }
