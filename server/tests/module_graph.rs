@@ -29,7 +29,7 @@ const LAYERS: &[&[&str]] = &[
         "transport::parse",
         "transport::rate_limit",
     ],
-    &["app"],
+    &["app", "health"],
     &["room", "room::registry", "room::actor", "room::lease"],
     &["transport::outbox", "transport::socket", "transport::frame"],
     &[
@@ -40,6 +40,7 @@ const LAYERS: &[&[&str]] = &[
         "clock",
         "logging",
         "time_zone",
+        "metrics",
     ],
 ];
 
