@@ -539,6 +539,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_admin_listener_is_off_by_default_and_loopback_unless_made_public() {
+        let config = Config::try_parse_from(["roundtable"]).expect("defaults parse");
+        assert_eq!(config.checked_admin_listen().expect("off is fine"), None);
+        for loopback in ["127.0.0.1:9090", "[::1]:9090"] {
+            let config =
+                Config::try_parse_from(["roundtable", "--admin-listen", loopback]).expect("parses");
+            assert_eq!(
+                config.checked_admin_listen().expect("loopback is fine"),
+                Some(loopback.parse().expect("an address"))
+            );
+        }
+        let public = Config::try_parse_from(["roundtable", "--admin-listen", "0.0.0.0:9090"])
+            .expect("parses");
+        let refusal = public.checked_admin_listen().expect_err("refused");
+        assert!(
+            refusal.to_string().contains("--admin-listen-public"),
+            "{refusal}"
+        );
+        let allowed = Config::try_parse_from([
+            "roundtable",
+            "--admin-listen",
+            "0.0.0.0:9090",
+            "--admin-listen-public",
+        ])
+        .expect("parses");
+        assert!(allowed.checked_admin_listen().expect("allowed").is_some());
+    }
+
+    #[test]
     fn the_store_cache_is_set_in_mib_and_defaults_to_the_store_s_budget() {
         let config = Config::try_parse_from(["roundtable"]).expect("defaults parse");
         assert_eq!(config.store_cache_mib as usize * 1024 * 1024, CACHE_BYTES);

@@ -107,9 +107,8 @@ impl Metrics {
             "Joins that resumed, by how the client caught up (replay or snapshot)",
             resumes.clone(),
         );
-        let replay_events = Histogram::new(
-            std::iter::once(0.0).chain(exponential_buckets(1.0, 2.0, 12)),
-        );
+        let replay_events =
+            Histogram::new(std::iter::once(0.0).chain(exponential_buckets(1.0, 2.0, 12)));
         registry.register(
             "resume_replay_events",
             "Events replayed to a client resuming by replay",
@@ -229,7 +228,10 @@ pub fn connection_joined() {
 /// A connection ended, `joined` to a room or not, for `reason`.
 pub fn connection_closed(joined: bool, reason: &'static str) {
     let state = if joined { "joined" } else { "not_joined" };
-    metrics().connections.get_or_create(&[("state", state)]).dec();
+    metrics()
+        .connections
+        .get_or_create(&[("state", state)])
+        .dec();
     count(&metrics().disconnects, "reason", reason);
 }
 
@@ -328,8 +330,7 @@ impl RequestTimer {
 
     /// The answer is queued.
     pub fn done(self) {
-        self.histogram
-            .observe(self.arrived.elapsed().as_secs_f64());
+        self.histogram.observe(self.arrived.elapsed().as_secs_f64());
     }
 }
 

@@ -174,7 +174,10 @@ fn parse_exposition(text: &str) -> Exposition {
         let value = rest
             .strip_prefix(' ')
             .unwrap_or_else(|| panic!("no space before the value in {line:?}"));
-        assert!(!value.contains(' '), "a timestamp or junk after the value: {line:?}");
+        assert!(
+            !value.contains(' '),
+            "a timestamp or junk after the value: {line:?}"
+        );
         let family = family_of(name, &types)
             .unwrap_or_else(|| panic!("sample {name} belongs to no declared family"));
         if name.ends_with("_bucket") && types.get(&family).map(String::as_str) == Some("histogram")
@@ -260,8 +263,7 @@ impl Exposition {
                     sample.name
                 );
                 assert!(
-                    !value.is_empty()
-                        && value.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                    !value.is_empty() && value.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
                     "{} label {name}={value:?} is not from a fixed set of words",
                     sample.name
                 );
@@ -320,26 +322,57 @@ async fn healthz_until(
 /// The series that did not move as the actions of
 /// `metrics_move_with_real_actions_and_name_no_one` should have moved them.
 fn unmoved_series(before: &Exposition, after: &Exposition) -> Vec<String> {
-    let mut expected: Vec<(&str, Vec<(&str, &str)>, f64)> = ["join", "rename_group", "raise_hand", "ping"]
-        .into_iter()
-        .map(|kind| ("roundtable_request_duration_seconds_count", vec![("kind", kind)], 1.0))
-        .collect();
+    let mut expected: Vec<(&str, Vec<(&str, &str)>, f64)> =
+        ["join", "rename_group", "raise_hand", "ping"]
+            .into_iter()
+            .map(|kind| {
+                (
+                    "roundtable_request_duration_seconds_count",
+                    vec![("kind", kind)],
+                    1.0,
+                )
+            })
+            .collect();
     expected.extend([
         ("roundtable_fanout_duration_seconds_count", vec![], 14.0),
-        ("roundtable_disconnects_total", vec![("reason", "join_timeout")], 1.0),
-        ("roundtable_disconnects_total", vec![("reason", "client_closed")], 2.0),
+        (
+            "roundtable_disconnects_total",
+            vec![("reason", "join_timeout")],
+            1.0,
+        ),
+        (
+            "roundtable_disconnects_total",
+            vec![("reason", "client_closed")],
+            2.0,
+        ),
         ("roundtable_resumes_total", vec![("outcome", "replay")], 1.0),
-        ("roundtable_resumes_total", vec![("outcome", "snapshot")], 1.0),
+        (
+            "roundtable_resumes_total",
+            vec![("outcome", "snapshot")],
+            1.0,
+        ),
         ("roundtable_resume_replay_events_count", vec![], 1.0),
         ("roundtable_resume_replay_events_sum", vec![], 1.0),
-        ("roundtable_rate_limited_frames_total", vec![("limit", "requests_per_second")], 1.0),
+        (
+            "roundtable_rate_limited_frames_total",
+            vec![("limit", "requests_per_second")],
+            1.0,
+        ),
         (
             "roundtable_store_write_duration_seconds_count",
             vec![("store", "embedded"), ("write", "append")],
             14.0,
         ),
-        ("roundtable_lease_takes_total", vec![("outcome", "taken")], 1.0),
-        ("roundtable_store_canary_writes_total", vec![("outcome", "ok")], 1.0),
+        (
+            "roundtable_lease_takes_total",
+            vec![("outcome", "taken")],
+            1.0,
+        ),
+        (
+            "roundtable_store_canary_writes_total",
+            vec![("outcome", "ok")],
+            1.0,
+        ),
     ]);
     expected
         .into_iter()
@@ -478,7 +511,10 @@ async fn metrics_move_with_real_actions_and_name_no_one() {
         if unmoved.is_empty() {
             break after;
         }
-        assert!(Instant::now() < deadline, "these did not move: {unmoved:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "these did not move: {unmoved:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     after.assert_no_ids_in_labels();
@@ -498,7 +534,10 @@ async fn metrics_move_with_real_actions_and_name_no_one() {
     let (_, report) = healthz_until(admin, 200, Duration::from_secs(5)).await;
     assert_eq!(report["ready"], true, "{report}");
     assert_eq!(report["store"]["kind"], "embedded", "{report}");
-    assert!(report["store"]["last_canary_ok_ms_ago"].as_u64().is_some(), "{report}");
+    assert!(
+        report["store"]["last_canary_ok_ms_ago"].as_u64().is_some(),
+        "{report}"
+    );
     server.stop().await;
 }
 
@@ -525,14 +564,20 @@ async fn healthz_fails_within_five_seconds_when_redis_stops_and_recovers_with_it
     assert_eq!(report["ready"], false, "{report}");
     assert_eq!(report["failed"], serde_json::json!(["store"]), "{report}");
     assert!(
-        report["store"]["error"].as_str().is_some_and(|error| !error.is_empty()),
+        report["store"]["error"]
+            .as_str()
+            .is_some_and(|error| !error.is_empty()),
         "says what failed: {report}"
     );
     let scraped = scrape(admin).await;
     assert!(
-        scraped.value("roundtable_store_canary_writes_total", &[("outcome", "failed")])
-            + scraped.value("roundtable_store_canary_writes_total", &[("outcome", "timed_out")])
-            >= 1.0
+        scraped.value(
+            "roundtable_store_canary_writes_total",
+            &[("outcome", "failed")]
+        ) + scraped.value(
+            "roundtable_store_canary_writes_total",
+            &[("outcome", "timed_out")]
+        ) >= 1.0
     );
 
     // Back with it.
