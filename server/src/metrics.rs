@@ -342,6 +342,16 @@ pub struct Timed<T> {
     pub timer: RequestTimer,
 }
 
+impl<T> Timed<T> {
+    /// `value`, for a request of `kind` timed from now.
+    pub fn now(value: T, kind: &str) -> Timed<T> {
+        Timed {
+            value,
+            timer: RequestTimer::start(kind.to_string(), Instant::now()),
+        }
+    }
+}
+
 /// Records a request of `kind` answered in the connection itself (a ping, a join).
 pub fn request_answered(kind: String, arrived: Instant) {
     metrics()

@@ -34,6 +34,15 @@ struct Sample {
     value: f64,
 }
 
+/// A sample's labels, by name.
+type LabelSet = BTreeMap<String, String>;
+
+/// A histogram series (its family and labels but `le`) and its buckets as (`le`, count).
+type Buckets = BTreeMap<(String, LabelSet), Vec<(f64, f64)>>;
+
+/// A series expected to move: its name, its labels, and by how much at least.
+type Expected<'a> = (&'a str, Vec<(&'a str, &'a str)>, f64);
+
 /// A whole scrape: each family's type, and every sample.
 #[derive(Debug)]
 struct Exposition {
@@ -214,8 +223,7 @@ impl Exposition {
     /// Each histogram series' buckets rise with `le`, never fall, and end at `+Inf` with the
     /// series' count.
     fn check_histograms(&self) {
-        let mut series: BTreeMap<(String, BTreeMap<String, String>), Vec<(f64, f64)>> =
-            BTreeMap::new();
+        let mut series: Buckets = BTreeMap::new();
         for sample in &self.samples {
             let Some(family) = sample.name.strip_suffix("_bucket") else {
                 continue;
@@ -322,17 +330,16 @@ async fn healthz_until(
 /// The series that did not move as the actions of
 /// `metrics_move_with_real_actions_and_name_no_one` should have moved them.
 fn unmoved_series(before: &Exposition, after: &Exposition) -> Vec<String> {
-    let mut expected: Vec<(&str, Vec<(&str, &str)>, f64)> =
-        ["join", "rename_group", "raise_hand", "ping"]
-            .into_iter()
-            .map(|kind| {
-                (
-                    "roundtable_request_duration_seconds_count",
-                    vec![("kind", kind)],
-                    1.0,
-                )
-            })
-            .collect();
+    let mut expected: Vec<Expected<'_>> = ["join", "rename_group", "raise_hand", "ping"]
+        .into_iter()
+        .map(|kind| {
+            (
+                "roundtable_request_duration_seconds_count",
+                vec![("kind", kind)],
+                1.0,
+            )
+        })
+        .collect();
     expected.extend([
         ("roundtable_fanout_duration_seconds_count", vec![], 14.0),
         (
