@@ -58,7 +58,7 @@ pub struct Metrics {
     pub lease_losses: Counter,
     /// Frames answered `rate_limited`, by the limit they hit.
     pub rate_limited_frames: Family<Label, Counter>,
-    /// Frames refused with an error before reaching a room, by error code.
+    /// Frames the connection answered with an error (bad frames, refused joins), by code.
     pub rejected_frames: Family<Label, Counter>,
     /// HTTP requests and WebSockets refused by an admission limit, by limit.
     pub admission_refusals: Family<Label, Counter>,
@@ -154,7 +154,7 @@ impl Metrics {
         let rejected_frames = Family::<Label, Counter>::default();
         registry.register(
             "rejected_frames",
-            "Frames refused before reaching a room, by error code",
+            "Frames the connection answered with an error (bad frames, refused joins), by code",
             rejected_frames.clone(),
         );
         let admission_refusals = Family::<Label, Counter>::default();
