@@ -56,6 +56,8 @@ pub struct Metrics {
     pub lease_renewals: Family<Label, Counter>,
     /// Rooms that stopped because this process no longer owned them.
     pub lease_losses: Counter,
+    /// Rooms loaded here on a lease another process let expire, by the time since it expired.
+    pub takeover_delay_seconds: Histogram,
     /// Frames answered `rate_limited`, by the limit they hit.
     pub rate_limited_frames: Family<Label, Counter>,
     /// Frames the connection answered with an error (bad frames, refused joins), by code.
@@ -145,6 +147,13 @@ impl Metrics {
             "Rooms closed because this process no longer owned them",
             lease_losses.clone(),
         );
+        // 10 ms to about 160 s.
+        let takeover_delay_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 15));
+        registry.register(
+            "lease_takeover_delay_seconds",
+            "Takeovers of a room whose lease another process let expire: time since the expiry",
+            takeover_delay_seconds.clone(),
+        );
         let rate_limited_frames = Family::<Label, Counter>::default();
         registry.register(
             "rate_limited_frames",
@@ -183,6 +192,7 @@ impl Metrics {
             lease_takes,
             lease_renewals,
             lease_losses,
+            takeover_delay_seconds,
             rate_limited_frames,
             rejected_frames,
             admission_refusals,
@@ -265,6 +275,13 @@ pub fn resumed(replayed: Option<usize>) {
 /// The outcome of taking a lease before loading a room.
 pub fn lease_take(outcome: &'static str) {
     count(&metrics().lease_takes, "outcome", outcome);
+}
+
+/// This process took over a room whose lease another process let expire `after_ms` ago.
+pub fn takeover(after_ms: u64) {
+    metrics()
+        .takeover_delay_seconds
+        .observe(after_ms as f64 / 1000.0);
 }
 
 /// The outcome of renewing a live room's lease.

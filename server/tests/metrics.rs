@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use roundtable_protocol::{ErrorCode, Request, ServerMessage};
 use roundtable_server::Limits;
-use roundtable_server::store::{EmbeddedOptions, RedisStore, fixtures};
+use roundtable_server::store::{EmbeddedOptions, RedisStore, Store, fixtures};
 use support::redis::{Persistence, TestRedis, options, unique_prefix};
 use support::{Closed, TestClient, TestServer, create_group, http_get};
 
@@ -592,5 +592,50 @@ async fn healthz_fails_within_five_seconds_when_redis_stops_and_recovers_with_it
     let (_, report) = healthz_until(admin, 200, Duration::from_secs(10)).await;
     assert_eq!(report["ready"], true, "{report}");
     assert!(report["store"]["error"].is_null(), "{report}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_takeover_of_a_room_another_process_let_expire_is_timed() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("takeover");
+    let store = RedisStore::connect(redis.url(), options(&prefix))
+        .await
+        .expect("connect to redis");
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_configured(dir.path(), Arc::new(store), |config| {
+        config.admin_listen = admin_on_loopback();
+    })
+    .await;
+    let admin = server.admin.expect("an admin listener");
+    let group = create_group(server.addr, "Peers").await;
+
+    // Another process ran the room and was killed: its short lease is never renewed.
+    let other = RedisStore::connect(redis.url(), options(&prefix))
+        .await
+        .expect("connect to redis");
+    assert!(
+        other
+            .take_lease(group.group_id, "a-killed-process", 200)
+            .await
+            .expect("take_lease")
+    );
+    let before = scrape(admin).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let mut facilitator = TestClient::connect(server.addr).await;
+    facilitator.join_as_facilitator(&group, "Fran").await;
+    let after = scrape(admin).await;
+    let count = "roundtable_lease_takeover_delay_seconds_count";
+    let sum = "roundtable_lease_takeover_delay_seconds_sum";
+    assert!(
+        after.value(count, &[]) - before.value(count, &[]) >= 1.0,
+        "a takeover is counted"
+    );
+    let delay = after.value(sum, &[]) - before.value(sum, &[]);
+    assert!(
+        delay >= 0.3,
+        "the lease expired about 0.4 s before the join: {delay} s"
+    );
+    after.assert_no_ids_in_labels();
     server.stop().await;
 }

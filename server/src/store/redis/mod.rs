@@ -31,7 +31,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
-use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
+use super::{AppendBatch, LeaseTake, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
 
 mod activity;
 mod decode;
@@ -206,6 +206,17 @@ impl Store for RedisStore {
         owner: &str,
         duration_ms: u64,
     ) -> Result<bool, StoreError> {
+        self.take_lease_reporting(group_id, owner, duration_ms)
+            .await
+            .map(|take| take.held)
+    }
+
+    async fn take_lease_reporting(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<LeaseTake, StoreError> {
         self.bounded(
             "take_lease",
             self.take_lease_unbounded(group_id, owner, duration_ms),
