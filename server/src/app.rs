@@ -41,6 +41,10 @@ pub struct App {
     pub joins: Mutex<KeyedBuckets<AddressKey>>,
     /// Connections whose first request's head is not complete yet, per TCP peer address.
     pub unfinished_requests: AddressCounts,
+    /// The store canary's record, for `/healthz`.
+    pub health: crate::health::Health,
+    /// This process's random id: the holder of its leases, and the writer of its canary.
+    pub node_id: Arc<str>,
 }
 
 impl App {
@@ -60,12 +64,14 @@ impl App {
                 .iter()
                 .map(|origin| origin.trim_end_matches('/').to_string()),
         );
+        let node_id = new_lease_owner();
+        let health = crate::health::Health::new(store.kind());
         let rooms = Registry::new(RoomContext {
             store: Arc::clone(&store),
             limits: config.limits.clone(),
             clock: Arc::clone(&clock),
             shutdown: shutdown.clone(),
-            lease_owner: new_lease_owner(),
+            lease_owner: Arc::clone(&node_id),
             public_base: Arc::from(public_base.as_str()),
         });
         let limits = &config.limits;
@@ -83,6 +89,8 @@ impl App {
         ));
         let unfinished_requests = AddressCounts::new(limits.unfinished_requests_per_address_max);
         App {
+            health,
+            node_id,
             group_creations,
             unjoined_websockets,
             joins,

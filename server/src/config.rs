@@ -71,6 +71,17 @@ pub struct Config {
     #[arg(long, env = "ROUNDTABLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Address of the admin listener, which serves `/metrics` (Prometheus text format) and
+    /// `/healthz` with details (what failed, the store canary's last success). Off when unset.
+    /// Keep it off the internet: it must be a loopback address unless `--admin-listen-public`.
+    #[arg(long, env = "ROUNDTABLE_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
+
+    /// Allow `--admin-listen` on an address that is not loopback (a private network that only
+    /// the monitoring reaches, say). The admin listener has no authentication.
+    #[arg(long, env = "ROUNDTABLE_ADMIN_LISTEN_PUBLIC")]
+    pub admin_listen_public: bool,
+
     #[command(flatten)]
     pub limits: Limits,
 
@@ -520,8 +531,25 @@ impl Config {
             allowed_origins: Vec::new(),
             web_dir: default_web_dir(),
             log_format: LogFormat::Text,
+            admin_listen: None,
+            admin_listen_public: false,
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
+        }
+    }
+
+    /// The admin listener's address, if any, refused when it is not loopback and
+    /// `--admin-listen-public` was not given.
+    pub fn checked_admin_listen(&self) -> anyhow::Result<Option<SocketAddr>> {
+        match self.admin_listen {
+            Some(addr) if !addr.ip().is_loopback() && !self.admin_listen_public => {
+                anyhow::bail!(
+                    "--admin-listen {addr} is not a loopback address; the admin listener has no \
+                     authentication, so give --admin-listen-public too if it must be reachable \
+                     from elsewhere"
+                )
+            }
+            admin => Ok(admin),
         }
     }
 
@@ -539,6 +567,35 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+
+    #[test]
+    fn the_admin_listener_is_off_by_default_and_loopback_unless_made_public() {
+        let config = Config::try_parse_from(["roundtable"]).expect("defaults parse");
+        assert_eq!(config.checked_admin_listen().expect("off is fine"), None);
+        for loopback in ["127.0.0.1:9090", "[::1]:9090"] {
+            let config =
+                Config::try_parse_from(["roundtable", "--admin-listen", loopback]).expect("parses");
+            assert_eq!(
+                config.checked_admin_listen().expect("loopback is fine"),
+                Some(loopback.parse().expect("an address"))
+            );
+        }
+        let public = Config::try_parse_from(["roundtable", "--admin-listen", "0.0.0.0:9090"])
+            .expect("parses");
+        let refusal = public.checked_admin_listen().expect_err("refused");
+        assert!(
+            refusal.to_string().contains("--admin-listen-public"),
+            "{refusal}"
+        );
+        let allowed = Config::try_parse_from([
+            "roundtable",
+            "--admin-listen",
+            "0.0.0.0:9090",
+            "--admin-listen-public",
+        ])
+        .expect("parses");
+        assert!(allowed.checked_admin_listen().expect("allowed").is_some());
+    }
 
     #[test]
     fn the_store_cache_is_set_in_mib_and_defaults_to_the_store_s_budget() {

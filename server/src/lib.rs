@@ -17,6 +17,8 @@
 //! - [`store`]: persistence behind one trait, with the embedded (redb) implementation and the
 //!   conformance suite every implementation passes.
 //! - [`logging`]: the log filter, which keeps frame payloads out of the logs.
+//! - [`metrics`]: the process's Prometheus metrics, served on the admin listener.
+//! - [`health`]: the store canary and readiness behind `/healthz`.
 //! - [`secrets`]: random secrets and tokens, stored only as hashes.
 //! - [`clock`]: wall-clock time, real or manual.
 //! - [`time_zone`]: time zone names and offsets for the minutes, from a built-in database.
@@ -26,8 +28,10 @@ pub mod app;
 pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod health;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod room;
 pub mod secrets;
 pub mod server;

@@ -37,6 +37,8 @@ const RETENTION_LEASE_MS: u64 = 60_000;
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
+    /// The admin listener (`--admin-listen`): `/metrics` and the detailed `/healthz`.
+    admin: Option<TcpListener>,
     context: Arc<App>,
 }
 
@@ -73,14 +75,33 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 impl Server {
     /// Binds the configured address and opens the store.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
+        let admin_listen = config.checked_admin_listen()?;
         let store = open_store(&config).await?;
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(Server::with_parts(
-            config,
-            listener,
-            store,
-            Arc::new(SystemClock),
-        ))
+        let admin = match admin_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|error| {
+                anyhow::anyhow!("cannot listen on --admin-listen {addr}: {error}")
+            })?),
+            None => None,
+        };
+        let server = Server::with_parts(config, listener, store, Arc::new(SystemClock));
+        Ok(match admin {
+            Some(admin) => server.with_admin_listener(admin),
+            None => server,
+        })
+    }
+
+    /// Serves `/metrics` and the detailed `/healthz` on `admin` too.
+    pub fn with_admin_listener(mut self, admin: TcpListener) -> Server {
+        self.admin = Some(admin);
+        self
+    }
+
+    /// The admin listener's address, if it has one.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin
+            .as_ref()
+            .and_then(|admin| admin.local_addr().ok())
     }
 
     /// A server from ready parts, for tests and tools.
@@ -95,7 +116,11 @@ impl Server {
             .expect("a bound listener has an address");
         let shutdown = CancellationToken::new();
         let context = Arc::new(App::new(config, bound, store, clock, shutdown));
-        Server { listener, context }
+        Server {
+            listener,
+            admin: None,
+            context,
+        }
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -115,7 +140,11 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let Server { listener, context } = self;
+        let Server {
+            listener,
+            admin,
+            context,
+        } = self;
         let app = crate::http::router(Arc::clone(&context));
         let serving = tokio::spawn(crate::transport::listener::serve_http(
             listener,
@@ -124,6 +153,22 @@ impl Server {
         ));
         let abort = serving.abort_handle();
         let retention = tokio::spawn(trim_ended_logs_periodically(Arc::clone(&context)));
+        let canaries = CancellationToken::new();
+        let canary = tokio::spawn(write_canaries(Arc::clone(&context), canaries.clone()));
+        let admin = admin.map(|admin| {
+            if let Ok(addr) = admin.local_addr() {
+                info!(%addr, "admin listener: /metrics and /healthz");
+            }
+            let routes = crate::http::admin::router(Arc::clone(&context));
+            let stop = context.shutdown.clone();
+            tokio::spawn(async move {
+                let serving = axum::serve(admin, routes)
+                    .with_graceful_shutdown(async move { stop.cancelled().await });
+                if let Err(error) = serving.await {
+                    warn!(%error, "the admin listener failed");
+                }
+            })
+        });
         shutdown.await;
         retention.abort();
         info!("shutting down: closing connections and saving rooms");
@@ -141,6 +186,11 @@ impl Server {
                 abort.abort();
             }
         }
+        canaries.cancel();
+        let _ = canary.await;
+        if let Some(admin) = admin {
+            admin.abort();
+        }
         // Every room has written its final snapshot: make it all durable against power loss.
         if let Err(error) = context.store.flush().await {
             warn!(%error, "could not flush the store; its next start recovers the writes");
@@ -148,6 +198,18 @@ impl Server {
         info!("stopped");
         Ok(())
     }
+}
+
+/// Writes the store canary until `stop` (see [`crate::health`]).
+async fn write_canaries(context: Arc<App>, stop: CancellationToken) {
+    crate::health::write_canaries(
+        &context.health,
+        context.store.as_ref(),
+        &context.node_id,
+        context.clock.as_ref(),
+        stop,
+    )
+    .await;
 }
 
 /// Every [`RETENTION_PASS_INTERVAL`], trims the logs of up to

@@ -29,7 +29,7 @@ const LAYERS: &[&[&str]] = &[
         "transport::parse",
         "transport::rate_limit",
     ],
-    &["app"],
+    &["app", "health"],
     &["room", "room::registry", "room::actor", "room::lease"],
     &["transport::outbox", "transport::socket", "transport::frame"],
     &[
@@ -41,6 +41,7 @@ const LAYERS: &[&[&str]] = &[
         "logging",
         "time_zone",
         "calendar",
+        "metrics",
     ],
 ];
 

@@ -495,3 +495,68 @@ async fn a_key_prefix_with_braces_is_refused() {
     .await;
     assert!(result.is_err(), "a prefix with braces must be refused");
 }
+
+#[tokio::test]
+async fn a_take_of_a_lease_another_owner_let_expire_is_reported_as_a_takeover() {
+    let redis = TestRedis::start();
+    let options = options();
+    let prefix = options.key_prefix.clone();
+    let store = RedisStore::connect(redis.url(), options)
+        .await
+        .expect("connect");
+    let group_id = GroupId::random();
+    let take = |owner: &'static str, duration_ms: u64| {
+        let store = &store;
+        async move {
+            store
+                .take_lease_reporting(group_id, owner, duration_ms)
+                .await
+                .expect("take_lease_reporting")
+        }
+    };
+
+    // A free lease, a renewal, and a take after a release are no takeovers.
+    let first = take("a", 60_000).await;
+    assert!(first.held);
+    assert_eq!(first.took_over_after_ms, None, "a free lease");
+    assert_eq!(
+        take("a", 60_000).await.took_over_after_ms,
+        None,
+        "a renewal"
+    );
+    assert!(!take("b", 60_000).await.held, "held by a");
+    store.release_lease(group_id, "a").await.expect("release");
+    let after_release = take("b", 60_000).await;
+    assert!(after_release.held);
+    assert_eq!(after_release.took_over_after_ms, None, "a lease given up");
+
+    // The record names the holder and when its lease runs out, on the group's hash tag.
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection");
+    let record: String = redis::cmd("GET")
+        .arg(format!("{prefix}{{g:{group_id}}}:lease_record"))
+        .query_async(&mut raw)
+        .await
+        .expect("GET lease_record");
+    let (owner, until_ms) = record.split_once(' ').expect("owner and time");
+    assert_eq!(owner, "b");
+    assert!(until_ms.parse::<u64>().is_ok(), "{record}");
+
+    // b dies holding a short lease; a takes the room over after it expired.
+    take("b", 200).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let takeover = take("a", 60_000).await;
+    assert!(takeover.held);
+    let after_ms = takeover.took_over_after_ms.expect("a takeover");
+    assert!(
+        (300..60_000).contains(&after_ms),
+        "expired about 400 ms before the take, reported {after_ms} ms"
+    );
+    // Its own lease lapsing and taken again by the same owner is no takeover.
+    take("a", 100).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(take("a", 60_000).await.took_over_after_ms, None);
+}

@@ -10,6 +10,7 @@ use roundtable_rules::Command;
 use roundtable_rules::state::{Group, RoomState};
 use roundtable_server::Limits;
 use roundtable_server::clock::SystemClock;
+use roundtable_server::metrics::Timed;
 use roundtable_server::room::actor::{RoomCommand, RoomContext};
 use roundtable_server::room::registry::{JoinArgs, Registry};
 use roundtable_server::secrets::new_secret;
@@ -102,20 +103,20 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
     room.send(RoomCommand::Request {
         connection_id: 2,
         request_id: 1000,
-        command: Box::new(Command::StartMeeting),
+        command: Box::new(Timed::now(Command::StartMeeting, "start_meeting")),
     })
     .await
     .unwrap();
     for request_id in 2..40 {
-        let request = if request_id % 2 == 0 {
-            Request::RaiseHand
+        let (request, kind) = if request_id % 2 == 0 {
+            (Request::RaiseHand, "raise_hand")
         } else {
-            Request::LowerHand
+            (Request::LowerHand, "lower_hand")
         };
         room.send(RoomCommand::Request {
             connection_id: 2,
             request_id,
-            command: Box::new(Command::try_from(request).unwrap()),
+            command: Box::new(Timed::now(Command::try_from(request).unwrap(), kind)),
         })
         .await
         .unwrap();

@@ -31,6 +31,10 @@ struct Counting {
 
 #[async_trait]
 impl Store for Counting {
+    async fn write_canary(&self, writer: &str, at_ms: UnixMs) -> Result<(), StoreError> {
+        self.inner.write_canary(writer, at_ms).await
+    }
+
     async fn create_group(&self, group_id: GroupId, snapshot: &Snapshot) -> Result<(), StoreError> {
         self.inner.create_group(group_id, snapshot).await
     }

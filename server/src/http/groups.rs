@@ -118,6 +118,7 @@ fn admit(context: &App, client: IpAddr) -> Result<(), ApiError> {
         Ok(()) => Ok(()),
         Err(CreationRefused::Address { retry_after }) => {
             info!("group creation refused: the address's limit");
+            crate::metrics::admission_refused("group_creations_per_address");
             Err(ApiError::Later {
                 code: ErrorCode::RateLimited,
                 message: format!(
@@ -130,6 +131,7 @@ fn admit(context: &App, client: IpAddr) -> Result<(), ApiError> {
         }
         Err(CreationRefused::Server { retry_after }) => {
             warn!("group creation refused: the server's limit");
+            crate::metrics::admission_refused("group_creations_per_server");
             Err(ApiError::Later {
                 code: ErrorCode::ServerBusy,
                 message: format!(

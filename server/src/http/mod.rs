@@ -1,6 +1,7 @@
 //! HTTP routes: health, group creation, the WebSocket upgrade through hyper, the exports and the
 //! web client's files.
 //!
+//! - [`admin`]: the admin listener's `/metrics` and detailed `/healthz`.
 //! - [`api_error`]: the typed error answer every route gives.
 //! - [`groups`]: creating a group.
 //! - [`calendar`]: the schedule as iCalendar: members' feeds and the next meeting's file.
@@ -8,6 +9,7 @@
 //! - [`static_files`]: the web client.
 //! - [`headers`]: the security headers every answer carries.
 
+pub mod admin;
 pub mod api_error;
 pub mod calendar;
 pub mod export;
@@ -103,6 +105,7 @@ async fn websocket(
     };
     let client = context.client_address(peer.map(|axum::Extension(peer)| peer), request.headers());
     let Some(admitted) = context.admit_websocket(client) else {
+        crate::metrics::admission_refused("unjoined_websockets_per_address");
         return Err(ApiError::Later {
             code: ErrorCode::RateLimited,
             message: format!(

@@ -63,8 +63,9 @@ pub enum RoomCommand {
     Request {
         connection_id: ConnectionId,
         request_id: RequestId,
-        /// Boxed so that every slot of the room's queue stays small.
-        command: Box<Command>,
+        /// Boxed so that every slot of the room's queue stays small; timed until its answer
+        /// is queued.
+        command: Box<crate::metrics::Timed<Command>>,
     },
     /// A copy of the room's state, for exports (minutes, CSV). Nothing changes.
     Inspect {
@@ -458,7 +459,11 @@ impl RoomActor {
                 connection_id,
                 request_id,
                 command,
-            } => self.request(connection_id, request_id, &command).await,
+            } => {
+                let crate::metrics::Timed { value, timer } = *command;
+                self.request(connection_id, request_id, &value).await;
+                timer.done();
+            }
             RoomCommand::Inspect { reply } => {
                 let _ = reply.send(Box::new(self.state.clone()));
             }

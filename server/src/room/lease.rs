@@ -8,7 +8,7 @@ use std::sync::Arc;
 use roundtable_protocol::GroupId;
 use tracing::warn;
 
-use crate::store::{Store, StoreError};
+use crate::store::{LeaseTake, Store, StoreError};
 
 /// This process's lease of one group's room in the store.
 #[derive(Debug, Clone)]
@@ -52,6 +52,19 @@ impl Lease {
             .await;
         if let Err(error) = &taken {
             warn!(group = %self.group_id, %error, "could not take or renew the room's lease");
+        }
+        taken
+    }
+
+    /// Like [`Lease::take`], telling whether it was a takeover of another process's expired
+    /// lease ([`Store::take_lease_reporting`]).
+    pub async fn take_reporting(&self) -> Result<LeaseTake, StoreError> {
+        let taken = self
+            .store
+            .take_lease_reporting(self.group_id, &self.owner, self.duration_ms)
+            .await;
+        if let Err(error) = &taken {
+            warn!(group = %self.group_id, %error, "could not take the room's lease");
         }
         taken
     }

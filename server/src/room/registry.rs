@@ -229,7 +229,20 @@ impl Registry {
             ));
         }
         let lease = self.context.lease(group_id);
-        match lease.take().await {
+        let taken = lease.take_reporting().await;
+        crate::metrics::lease_take(match taken {
+            Ok(take) if take.held => "taken",
+            Ok(_) => "held_elsewhere",
+            Err(_) => "store_error",
+        });
+        if let Ok(crate::store::LeaseTake {
+            took_over_after_ms: Some(after_ms),
+            ..
+        }) = taken
+        {
+            crate::metrics::takeover(after_ms);
+        }
+        match taken.map(|take| take.held) {
             Ok(true) => {}
             Ok(false) => {
                 return Err(RoomError::new(

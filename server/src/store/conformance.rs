@@ -28,6 +28,36 @@ pub async fn run_all(store: &dyn Store) {
     deleted_group_is_gone_and_others_stay(store).await;
     abandoned_groups_are_found_by_their_activity(store).await;
     ended_meetings_logs_are_trimmed_after_retention(store).await;
+    canary_writes_touch_no_group(store).await;
+}
+
+/// The health check's canary is written again and again, by several processes, and is no
+/// group: no group appears, none is due for retention, and groups stay as they were.
+async fn canary_writes_touch_no_group(store: &dyn Store) {
+    let (group_id, meeting_id) = new_group(store).await;
+    let due_before = store
+        .abandoned_groups(u64::MAX, Some(u64::MAX), 1000)
+        .await
+        .expect("abandoned_groups");
+    for at_ms in 1..=3 {
+        store
+            .write_canary("node-a", at_ms)
+            .await
+            .expect("the canary is written");
+        store
+            .write_canary("node-b", at_ms)
+            .await
+            .expect("another process's canary is written");
+    }
+    assert_eq!(
+        load(store, group_id).await.snapshot,
+        snapshot(meeting_id, 0, "initial")
+    );
+    let due_after = store
+        .abandoned_groups(u64::MAX, Some(u64::MAX), 1000)
+        .await
+        .expect("abandoned_groups");
+    assert_eq!(due_before, due_after, "a canary is no group's activity");
 }
 
 /// A new group whose first snapshot's bytes are `initial`.

@@ -66,6 +66,16 @@ pub struct AppendBatch<'a> {
     pub snapshot: Option<&'a Snapshot>,
 }
 
+/// What [`Store::take_lease_reporting`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseTake {
+    /// The caller holds the lease now (what [`Store::take_lease`] answers).
+    pub held: bool,
+    /// When the caller took over a lease that another owner let expire: how long ago it
+    /// expired, in ms. `None` for a free or own lease, or a store that cannot tell.
+    pub took_over_after_ms: Option<u64>,
+}
+
 /// Why a store call failed. A failed write stored nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -122,6 +132,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         duration_ms: u64,
     ) -> Result<bool, StoreError>;
 
+    /// Like [`Store::take_lease`], and tells whether the take was a takeover of a lease another
+    /// owner let expire, and how long after its expiry. Stores that cannot tell report none.
+    async fn take_lease_reporting(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<LeaseTake, StoreError> {
+        let held = self.take_lease(group_id, owner, duration_ms).await?;
+        Ok(LeaseTake {
+            held,
+            took_over_after_ms: None,
+        })
+    }
+
     /// Gives up `owner`'s lease of a group's room. Does nothing if the lease is free or held
     /// by another owner (after ours expired), so a late release never frees someone else's.
     async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError>;
@@ -173,6 +198,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         joined_through_ms: Option<UnixMs>,
         max: usize,
     ) -> Result<Vec<GroupId>, StoreError>;
+
+    /// Writes the health check's canary: a small record of its own, never a group's, saying
+    /// that `writer` (one server process's random id) could write at `at_ms`. It goes through
+    /// the same write path as the rooms' writes (the embedded store's writer, Redis), so a
+    /// failure or a hang here means the rooms cannot write either. `/healthz` reports the last
+    /// success (see `health`).
+    async fn write_canary(&self, writer: &str, at_ms: UnixMs) -> Result<(), StoreError>;
+
+    /// Which store this is, for `/healthz`: `embedded`, `redis`, or `other`.
+    fn kind(&self) -> &'static str {
+        "other"
+    }
 
     /// Makes every write answered so far durable against a power loss too, before returning.
     /// The server calls it once when it stops. Stores that do this on every write do nothing.

@@ -150,6 +150,16 @@ impl Ending {
         }
     }
 
+    /// Why the connection ended, for the metrics: the close reason the server gave, else
+    /// `client_closed` (the client's close frame) or `connection_lost`.
+    fn metric_reason(&self) -> &'static str {
+        match (&self.closing, self.presence) {
+            (Some((reason, _)), _) => reason.as_str(),
+            (None, PresenceReason::Left) => "client_closed",
+            (None, _) => "connection_lost",
+        }
+    }
+
     /// The server closes the connection, for `reason`.
     fn closing(reason: CloseReason, message: String) -> Ending {
         Ending {
@@ -219,9 +229,14 @@ impl Connection {
         let _ = outbox.push_message(&self.hello());
         let open = self.context.connections.token();
         async move {
+            crate::metrics::connection_opened();
             let ending = self
                 .serve_frames(&mut socket, &outbox, &mut session, &shutdown)
                 .await;
+            crate::metrics::connection_closed(
+                matches!(session, Session::Joined { .. }),
+                ending.metric_reason(),
+            );
             Box::pin(self.finish(&mut socket, &outbox, &session, ending)).await;
             drop(open);
         }
@@ -364,11 +379,14 @@ impl Connection {
     }
 
     async fn on_text(&mut self, text: &str, outbox: &Outbox, session: &mut Session) -> Next {
+        let arrived = Instant::now();
         let frame = match self.check_frame(text, outbox) {
             Ok(frame) => frame,
             Err(next) => return next,
         };
         self.errors_in_a_row = 0;
+        // Only a frame that parsed gets here, so the kind is one the protocol knows.
+        let kind = crate::metrics::request_kind(text);
         let ClientFrame { id, request, .. } = frame;
         match Command::try_from(request) {
             Err(SessionRequest::Ping { client_time_ms }) => {
@@ -379,7 +397,9 @@ impl Connection {
                         server_time_ms: self.context.clock.now_ms(),
                     },
                 };
-                self.push_or_close(outbox, &pong)
+                let next = self.push_or_close(outbox, &pong);
+                crate::metrics::request_answered(kind, arrived);
+                next
             }
             Err(SessionRequest::Join {
                 group_id,
@@ -393,9 +413,14 @@ impl Connection {
                     resume,
                     outbox: outbox.clone(),
                 };
-                self.join(group_id, args, outbox, session).await
+                let next = self.join(group_id, args, outbox, session).await;
+                crate::metrics::request_answered(kind, arrived);
+                next
             }
-            Ok(command) => self.forward(id, command, outbox, session).await,
+            Ok(command) => {
+                let timer = crate::metrics::RequestTimer::start(kind, arrived);
+                self.forward(id, command, outbox, session, timer).await
+            }
         }
     }
 
@@ -419,6 +444,7 @@ impl Connection {
             );
             // Not a bad frame, only too many: a burst must not count toward the close for bad
             // frames in a row, or a busy page would be locked out.
+            crate::metrics::rate_limited("requests_per_second");
             return Err(self.push_or_close(
                 outbox,
                 &ServerMessage::Error {
@@ -430,6 +456,7 @@ impl Connection {
         }
         parse_frame(text).map_err(|FrameError { id, code, message }| {
             if code == ErrorCode::UnsupportedVersion {
+                crate::metrics::rejected(code.as_str());
                 let _ = outbox.push_message(&ServerMessage::Error {
                     id,
                     code,
@@ -465,6 +492,7 @@ impl Connection {
                 retry_after.as_secs().max(1)
             );
             // Not a bad frame (see `check_frame`).
+            crate::metrics::rate_limited("joins_per_address");
             return self.push_or_close(
                 outbox,
                 &ServerMessage::Error {
@@ -477,6 +505,7 @@ impl Connection {
         match self.context.rooms.join(group_id, args).await {
             Ok((room, member_id)) => {
                 self.admitted.unjoined = None;
+                crate::metrics::connection_joined();
                 let span = tracing::Span::current();
                 span.record("group", field::display(group_id));
                 span.record("member", field::display(member_id));
@@ -497,6 +526,7 @@ impl Connection {
         command: Command,
         outbox: &Outbox,
         session: &Session,
+        timer: crate::metrics::RequestTimer,
     ) -> Next {
         let Session::Joined { room, .. } = session else {
             return self.reject(
@@ -509,7 +539,10 @@ impl Connection {
         let command = RoomCommand::Request {
             connection_id: self.id,
             request_id: id,
-            command: Box::new(command),
+            command: Box::new(crate::metrics::Timed {
+                value: command,
+                timer,
+            }),
         };
         if let Err(error) = room.send(command).await {
             let _ = self.reject(outbox, Some(id), error.code, error.message);
@@ -529,6 +562,7 @@ impl Connection {
         code: ErrorCode,
         message: String,
     ) -> Next {
+        crate::metrics::rejected(code.as_str());
         self.errors_in_a_row += 1;
         let limit = self.context.config.limits.errors_in_a_row_max;
         if self.errors_in_a_row >= limit {

@@ -48,6 +48,7 @@ pub async fn serve_http(
                     // head as it may: closed at once.
                     let Ok(head) = context.hold_unfinished_request(peer.ip()) else {
                         debug!("too many unfinished requests from one address; closed");
+                        crate::metrics::admission_refused("unfinished_requests_per_address");
                         continue;
                     };
                     // Every request carries the connection's peer (see `admission::address`).

@@ -29,6 +29,8 @@ pub const FRAME_WAIT: Duration = Duration::from_secs(5);
 /// A server running in this process on a free loopback port.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The admin listener's address, when the configuration set `admin_listen`.
+    pub admin: Option<SocketAddr>,
     pub data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -67,13 +69,26 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let mut config = Config::for_tests(addr, data_dir.to_path_buf());
         configure(&mut config);
-        let server = Server::with_parts(config, listener, store, Arc::new(SystemClock));
+        let admin_listener = match config.admin_listen {
+            Some(admin) => Some(
+                tokio::net::TcpListener::bind(admin)
+                    .await
+                    .expect("bind the admin listener"),
+            ),
+            None => None,
+        };
+        let mut server = Server::with_parts(config, listener, store, Arc::new(SystemClock));
+        if let Some(admin_listener) = admin_listener {
+            server = server.with_admin_listener(admin_listener);
+        }
+        let admin = server.admin_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
             let _ = stopped.await;
         }));
         TestServer {
             addr,
+            admin,
             data_dir: data_dir.to_path_buf(),
             stop: Some(stop),
             task: Some(task),

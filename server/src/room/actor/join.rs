@@ -75,7 +75,14 @@ impl RoomActor {
             .state
             .role_of(member_id)
             .expect("a member who just joined is a member");
+        let resuming = resume.is_some();
         let catch_up = self.catch_up(resume, member_id, &pseudonym).await;
+        if resuming {
+            crate::metrics::resumed(match &catch_up {
+                CatchUpFrames::Replay(frames) => Some(frames.len()),
+                CatchUpFrames::Snapshot(_) => None,
+            });
+        }
         let joined = ServerMessage::Ack {
             id: request_id,
             result: Reply::Joined(wire::Joined {

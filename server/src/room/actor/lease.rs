@@ -19,7 +19,13 @@ impl RoomActor {
     /// error leaves the room running: the lease may still be valid, and if it is not, the seq
     /// check refuses this room's next write.
     pub(super) async fn renew_lease(&mut self) {
-        match self.lease.take().await {
+        let renewed = self.lease.take().await;
+        crate::metrics::lease_renewal(match renewed {
+            Ok(true) => "renewed",
+            Ok(false) => "held_elsewhere",
+            Err(_) => "store_error",
+        });
+        match renewed {
             // `Lease::take` logged the error.
             Ok(true) | Err(_) => {}
             Ok(false) => self.lose_ownership("another process holds the room's lease"),
@@ -28,6 +34,9 @@ impl RoomActor {
 
     pub(super) fn lose_ownership(&mut self, why: &str) {
         warn!(group = %self.group_id(), why, "this process no longer owns the room; closing it");
+        if !self.ownership_lost {
+            crate::metrics::metrics().lease_losses.inc();
+        }
         self.ownership_lost = true;
     }
 }

@@ -72,6 +72,8 @@ impl RoomActor {
         if events.is_empty() && !with_snapshot {
             return Ok(());
         }
+        // The events are decided: the fan-out time runs from here to their last queueing.
+        let decided = std::time::Instant::now();
         debug_assert!(
             !events.iter().any(|event| matches!(
                 event,
@@ -130,6 +132,9 @@ impl RoomActor {
         }
         debug_assert_eq!(self.state.check_invariants(), Ok(()));
         self.publish(frames, &events).await;
+        crate::metrics::metrics()
+            .fanout_seconds
+            .observe(decided.elapsed().as_secs_f64());
         Ok(())
     }
 

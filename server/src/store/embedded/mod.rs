@@ -132,6 +132,9 @@ use self::writer::Writer;
 /// The store's files in the data directory.
 const DB_FILE: &str = "roundtable.redb";
 
+/// The health check's canary record ([`Store::write_canary`]): the last writer's id and time.
+const CANARY_FILE: &str = "canary";
+
 /// A store in one redb file and its journal. Cheap to clone; all clones share the files and
 /// the writer.
 #[derive(Debug, Clone)]
@@ -468,14 +471,18 @@ impl Store for EmbeddedStore {
 
     async fn append(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {
         check_batch_shape(&batch)?;
-        self.write(Op::Append {
-            group_id: batch.group_id,
-            meeting_id: batch.meeting_id,
-            entries: batch.entries.to_vec(),
-            snapshot: batch.snapshot.cloned(),
-        })
-        .await
-        .map(|_| ())
+        let started = std::time::Instant::now();
+        let written = self
+            .write(Op::Append {
+                group_id: batch.group_id,
+                meeting_id: batch.meeting_id,
+                entries: batch.entries.to_vec(),
+                snapshot: batch.snapshot.cloned(),
+            })
+            .await
+            .map(|_| ());
+        crate::metrics::store_write("embedded", batch.snapshot.is_some(), started, &written);
+        written
     }
 
     async fn read_log(
@@ -575,6 +582,34 @@ impl Store for EmbeddedStore {
             .into_iter()
             .map(|group| GroupId(uuid::Uuid::from_u128(group)))
             .collect())
+    }
+
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn write_canary(&self, writer: &str, at_ms: UnixMs) -> Result<(), StoreError> {
+        // The writer commits what it holds: it answers only while it can write.
+        let (done, result) = oneshot::channel();
+        self.send(Command::Commit { done }).await?;
+        result
+            .await
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))??;
+        // And the data directory takes a durable write: a full or read-only disk fails here.
+        let path = self.data_dir.join(CANARY_FILE);
+        let record = format!("{writer} {at_ms}\n");
+        tokio::task::spawn_blocking(move || {
+            let write = || -> std::io::Result<()> {
+                let mut file = std::fs::File::create(&path)?;
+                std::io::Write::write_all(&mut file, record.as_bytes())?;
+                file.sync_data()
+            };
+            write().map_err(|error| {
+                StoreError::Unavailable(format!("cannot write {}: {error}", path.display()))
+            })
+        })
+        .await
+        .map_err(|_| StoreError::Unavailable("the canary's write task failed".into()))?
     }
 
     async fn flush(&self) -> Result<(), StoreError> {

@@ -29,6 +29,9 @@
 //!
 //! - `rt:{g:<group>}:lease` is a string holding the random owner id of the server process
 //!   whose live room runs the group's meeting, with an expiry (`PX`). See [`lease`](super::lease).
+//! - `rt:{g:<group>}:lease_record` is a string `<owner> <expiry in Unix ms>` naming the lease's
+//!   last holder and when its lease runs out (Redis's clock), kept at least ten minutes after
+//!   the last renewal, so that a takeover after an expiry is noticed and timed.
 //! - `rt:ended_meetings` is a sorted set of the ended meetings whose logs are still kept: the
 //!   member is the meeting id, the score the time it ended in Unix milliseconds. The retention
 //!   pass reads it oldest first (`ZRANGEBYSCORE ... LIMIT`), deletes each due meeting's log
@@ -38,6 +41,10 @@
 //!   the group's last activity in Unix ms: those nobody joined yet, and the others (see
 //!   [`activity`](super::activity)). They share a hash tag, so that moving a group from one to
 //!   the other is one script.
+//!
+//! - `rt:canary:<writer>` is a string holding the time in Unix ms of the last canary write
+//!   ([`Store::write_canary`]) by the server process whose random id is `<writer>`, with an
+//!   expiry of a minute. It is the health check's, and no group's.
 //!
 //! A group is deleted ([`Store::delete_group`]) by reading its set of meetings, removing them from
 //! `rt:ended_meetings` and their index keys, and last the group's own keys in one `DEL`.
@@ -90,6 +97,14 @@ impl RedisStore {
 
     pub(super) fn lease_key(&self, group_id: GroupId) -> String {
         format!("{}:lease", self.group_tag(group_id))
+    }
+
+    pub(super) fn lease_record_key(&self, group_id: GroupId) -> String {
+        format!("{}:lease_record", self.group_tag(group_id))
+    }
+
+    pub(super) fn canary_key(&self, writer: &str) -> String {
+        format!("{}canary:{writer}", self.options.key_prefix)
     }
 
     pub(super) fn ended_meetings_key(&self) -> String {

@@ -31,7 +31,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
-use super::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
+use super::{AppendBatch, LeaseTake, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
 
 mod activity;
 mod decode;
@@ -157,6 +157,9 @@ fn map_error(error: &RedisError) -> StoreError {
     }
 }
 
+/// How long a canary key outlives its last write: a stopped server's key goes by itself.
+const CANARY_TTL_MS: u64 = 60_000;
+
 #[async_trait]
 impl Store for RedisStore {
     async fn create_group(&self, group_id: GroupId, snapshot: &Snapshot) -> Result<(), StoreError> {
@@ -173,7 +176,10 @@ impl Store for RedisStore {
     }
 
     async fn append(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {
-        self.bounded("append", self.append_unbounded(batch)).await
+        let started = std::time::Instant::now();
+        let written = self.bounded("append", self.append_unbounded(batch)).await;
+        crate::metrics::store_write("redis", batch.snapshot.is_some(), started, &written);
+        written
     }
 
     async fn read_log(
@@ -200,6 +206,17 @@ impl Store for RedisStore {
         owner: &str,
         duration_ms: u64,
     ) -> Result<bool, StoreError> {
+        self.take_lease_reporting(group_id, owner, duration_ms)
+            .await
+            .map(|take| take.held)
+    }
+
+    async fn take_lease_reporting(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<LeaseTake, StoreError> {
         self.bounded(
             "take_lease",
             self.take_lease_unbounded(group_id, owner, duration_ms),
@@ -225,6 +242,21 @@ impl Store for RedisStore {
             self.end_meeting_unbounded(meeting_id, ended_at_ms),
         )
         .await
+    }
+
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn write_canary(&self, writer: &str, at_ms: UnixMs) -> Result<(), StoreError> {
+        let mut command = redis::cmd("SET");
+        command
+            .arg(self.canary_key(writer))
+            .arg(at_ms)
+            .arg("PX")
+            .arg(CANARY_TTL_MS);
+        self.bounded("write_canary", self.query::<()>(&command))
+            .await
     }
 
     async fn delete_group(&self, group_id: GroupId) -> Result<bool, StoreError> {

@@ -75,24 +75,46 @@ end
 return {'ok'}
 ";
 
-/// Takes or renews a lease: sets it to the caller when free or already the caller's.
+/// Takes or renews a lease: sets it to the caller when free or already the caller's, and notes
+/// who holds it until when (Redis's clock) in the lease's record, which outlives the lease.
+/// Answers `{held, gap}`: `held` is 1 when the caller holds the lease now; `gap` is, when the
+/// caller took a lease that another owner let expire (a takeover), the ms since it expired,
+/// else -1.
 ///
-/// `KEYS[1]`: the lease key. `ARGV[1]`: the owner id; `ARGV[2]`: the lease's duration in ms.
+/// `KEYS[1]`: the lease key; `KEYS[2]`: the lease's record. `ARGV[1]`: the owner id;
+/// `ARGV[2]`: the lease's duration in ms; `ARGV[3]`: how long the record is kept, in ms.
 const TAKE_LEASE_LUA: &str = r"
 local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
+if holder ~= false and holder ~= ARGV[1] then
+  return {0, -1}
 end
-return 0
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local gap = -1
+if holder == false then
+  local record = redis.call('GET', KEYS[2])
+  if record then
+    local space = string.find(record, ' ', 1, true)
+    if space and string.sub(record, 1, space - 1) ~= ARGV[1] then
+      local expired = tonumber(string.sub(record, space + 1))
+      if expired then
+        gap = math.max(0, now - expired)
+      end
+    end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. tostring(now + tonumber(ARGV[2])), 'PX', ARGV[3])
+return {1, gap}
 ";
 
-/// Releases a lease only if the caller holds it.
+/// Releases a lease only if the caller holds it, with its record (a lease given up is no
+/// takeover for the next owner).
 ///
-/// `KEYS[1]`: the lease key. `ARGV[1]`: the owner id.
+/// `KEYS[1]`: the lease key; `KEYS[2]`: the lease's record. `ARGV[1]`: the owner id.
 const RELEASE_LEASE_LUA: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[2])
 end
 return 0
 ";
@@ -172,25 +194,43 @@ pub(super) fn append(
     invocation
 }
 
-/// The invocation of [`TAKE_LEASE_LUA`] on `lease_key` for `owner`, for `duration_ms`.
+/// How long a lease's record outlives the lease's last renewal, at least: long enough to see a
+/// takeover after a long outage, short enough that records of dead rooms go by themselves.
+const LEASE_RECORD_MS_MIN: u64 = 10 * 60 * 1000;
+
+/// The invocation of [`TAKE_LEASE_LUA`] on `lease_key` and `record_key` for `owner`, for
+/// `duration_ms`.
 pub(super) fn take_lease(
     lease_key: String,
+    record_key: String,
     owner: &str,
     duration_ms: u64,
 ) -> ScriptInvocation<'static> {
     let mut invocation = TAKE_LEASE_SCRIPT.prepare_invoke();
     // PX refuses 0; a lease of no time at all is a lease of one millisecond.
+    let duration_ms = duration_ms.max(1);
     invocation
         .key(lease_key)
+        .key(record_key)
         .arg(owner)
-        .arg(duration_ms.max(1).to_string());
+        .arg(duration_ms.to_string())
+        .arg(
+            duration_ms
+                .saturating_mul(4)
+                .max(LEASE_RECORD_MS_MIN)
+                .to_string(),
+        );
     invocation
 }
 
-/// The invocation of [`RELEASE_LEASE_LUA`] on `lease_key` for `owner`.
-pub(super) fn release_lease(lease_key: String, owner: &str) -> ScriptInvocation<'static> {
+/// The invocation of [`RELEASE_LEASE_LUA`] on `lease_key` and `record_key` for `owner`.
+pub(super) fn release_lease(
+    lease_key: String,
+    record_key: String,
+    owner: &str,
+) -> ScriptInvocation<'static> {
     let mut invocation = RELEASE_LEASE_SCRIPT.prepare_invoke();
-    invocation.key(lease_key).arg(owner);
+    invocation.key(lease_key).key(record_key).arg(owner);
     invocation
 }
 
