@@ -177,6 +177,8 @@ async fn benchmarks_show_aggregates_from_three_and_never_name_anonymous_numbers(
         client.join_as_member(&group, name).await;
         members.push(client);
     }
+    // Before the start, numbers are prep: the others see no aggregate until it starts.
+    fran.start_meeting().await;
     let submit = |calls: f64, meetings: f64, sharing: Sharing| Request::SubmitNumbers {
         values: BTreeMap::from([
             ("calls".to_string(), calls),

@@ -216,6 +216,7 @@ async fn anonymous_numbers_are_stored_under_no_member(backend: Backend) {
         client.join_as_member(&group, name).await;
         people.push(client);
     }
+    fran.start_meeting().await;
     // Distinctive numbers, each submitted anonymously by one member and named by nobody.
     let first: [f64; 3] = [7777.25, 8888.25, 9999.25];
     let second: [f64; 3] = [6666.75, 5555.75, 4444.75];
@@ -224,6 +225,7 @@ async fn anonymous_numbers_are_stored_under_no_member(backend: Backend) {
         client.ok(calls(value, Sharing::Anonymous)).await;
     }
     fran.ok(Request::StartNextMeeting).await;
+    fran.start_meeting().await;
     fran.ok(calls(12.0, Sharing::Named)).await;
     // Ann first shares by name, then switches to anonymous: her named numbers leave.
     people[0].ok(calls(3333.5, Sharing::Named)).await;

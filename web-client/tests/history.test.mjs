@@ -127,6 +127,8 @@ test('a member reads their own history on a phone and a laptop, light and dark',
     const annId = await ann.page.evaluate(() => window.roundtable.state().members.find((/** @type {any} */ member) => member.display_name === 'Ann').member_id);
 
     // --- Meeting 1: commitments, anonymous numbers, a role play with Ann as the seller. ---
+    await session(driver, groupId, franToken, [{ type: 'start_meeting' }]);
+    await waitUntil(ann.page, 'meeting 1 is live', () => window.roundtable.state()?.meeting.phase === 'live');
     await addCommitment(ann.page, 'Call ten lapsed customers');
     await addCommitment(ann.page, 'Send the new pricing page');
     await submitNumbers(ann.page, { calls: '41', revenue: '18500' }, 'anonymous');
@@ -151,8 +153,8 @@ test('a member reads their own history on a phone and a laptop, light and dark',
     for (const [index, credential] of others.entries()) {
       await session(driver, groupId, credential, [{ type: 'role_play', action: { kind: 'submit', role_play_id: rolePlayId, scores: scores[index], comment: index === 0 ? 'Good pause before the price' : '' } }]);
     }
-    await session(driver, groupId, franToken, [{ type: 'role_play', action: { kind: 'reveal', role_play_id: rolePlayId } }, { type: 'start_next_meeting' }]);
-    await waitUntil(ann.page, 'Ann is in meeting 2', () => window.roundtable.state()?.meeting.number === 2);
+    await session(driver, groupId, franToken, [{ type: 'role_play', action: { kind: 'reveal', role_play_id: rolePlayId } }, { type: 'start_next_meeting' }, { type: 'start_meeting' }]);
+    await waitUntil(ann.page, 'Ann is in meeting 2, live', () => window.roundtable.state()?.meeting.number === 2 && window.roundtable.state()?.meeting.phase === 'live');
 
     // --- Meeting 2: one commitment done, numbers by name; then meeting 3. ---------------
     await showView(ann.page, 'commitments');
@@ -164,8 +166,8 @@ test('a member reads their own history on a phone and a laptop, light and dark',
     for (const [index, credential] of others.entries()) {
       await session(driver, groupId, credential, [{ type: 'submit_numbers', values: { calls: OTHERS_ANONYMOUS[3 + index], revenue: 25000 + index * 1000 }, sharing: 'anonymous' }]);
     }
-    await session(driver, groupId, franToken, [{ type: 'start_next_meeting' }]);
-    await waitUntil(ann.page, 'Ann is in meeting 3', () => window.roundtable.state()?.meeting.number === 3);
+    await session(driver, groupId, franToken, [{ type: 'start_next_meeting' }, { type: 'start_meeting' }]);
+    await waitUntil(ann.page, 'Ann is in meeting 3, live', () => window.roundtable.state()?.meeting.number === 3 && window.roundtable.state()?.meeting.phase === 'live');
 
     // --- The history page, with the keyboard alone, on the phone. -----------------------
     const page = ann.page;
