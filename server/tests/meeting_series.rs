@@ -103,8 +103,8 @@ async fn meetings_follow_each_other_and_close_the_loop() {
     };
     assert_eq!(snapshot.meeting.meeting_id, meeting.meeting_id);
     assert_eq!(
-        snapshot.seq, 2,
-        "the new meeting's log starts with the attendance of the two members here"
+        snapshot.seq, 0,
+        "the new meeting is upcoming: its log starts empty (its start records who attends)"
     );
     assert_eq!(snapshot.commitments.len(), 2, "open commitments carry over");
     assert_eq!(
