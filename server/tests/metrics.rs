@@ -449,6 +449,8 @@ async fn metrics_move_with_real_actions_and_name_no_one() {
     facilitator.join_as_facilitator(&group, "Fran").await;
     let mut ann = TestClient::connect(server.addr).await;
     ann.join_as_member(&group, "Ann").await;
+    // Hands need a live meeting.
+    facilitator.start_meeting().await;
     facilitator
         .ok(Request::RenameGroup {
             name: "Peers, renamed".into(),
