@@ -250,6 +250,14 @@ pub enum Event {
     MemberAttended {
         member_id: MemberId,
     },
+    /// To the author alone: their report back on their commitment `commitment_id` is held
+    /// until the meeting starts, or (`null`) no longer held (withdrawn, or the commitment was
+    /// closed by someone else meanwhile).
+    ReportBackHeld {
+        member_id: MemberId,
+        commitment_id: CommitmentId,
+        report_back: Option<ReportBack>,
+    },
 }
 
 /// Why a member's presence changed.

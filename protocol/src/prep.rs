@@ -2,6 +2,10 @@
 //! for the hot seat. Both stay with their author until the meeting starts; everyone else sees
 //! only how many members prepared. When the meeting starts the check-ins and the ranked hot-seat
 //! requests go to everyone ([`crate::Event::PrepRevealed`]).
+//!
+//! A member's report back on their own open commitment (`update_commitment`) made while the
+//! meeting is upcoming is prep too: it is held ([`crate::Event::ReportBackHeld`], to the
+//! author alone) and applied to the commitment board when the meeting starts.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -59,6 +63,21 @@ pub struct RankedHotSeat {
     pub requested_at_ms: UnixMs,
 }
 
+/// A report back held until the meeting starts: the status and note its commitment gets then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ReportBack {
+    pub status: CommitmentStatus,
+    pub note: String,
+}
+
+/// One of the viewer's held report backs, on their commitment `commitment_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct HeldReportBack {
+    pub commitment_id: CommitmentId,
+    pub status: CommitmentStatus,
+    pub note: String,
+}
+
 /// The viewer's own prep for the upcoming meeting.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 pub struct MyPrep {
@@ -66,6 +85,10 @@ pub struct MyPrep {
     pub check_in: Option<CheckIn>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hot_seat: Option<RankedHotSeat>,
+    /// The viewer's report backs held until the start, by commitment id. Empty once the
+    /// meeting started (they are on the board then).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub report_backs: Vec<HeldReportBack>,
 }
 
 impl PrepView {
@@ -87,7 +110,7 @@ pub struct PrepView {
     /// alone do not count). The group's size is the members' count.
     #[serde(default)]
     pub prepared: u32,
-    /// The viewer's own check-in and hot-seat request.
+    /// The viewer's own check-in, hot-seat request and held report backs.
     #[serde(default)]
     pub mine: MyPrep,
     /// Once the meeting started: every member's check-in, in the members' order. Empty before.

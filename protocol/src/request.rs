@@ -70,7 +70,10 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         due_date: Option<String>,
     },
-    /// Set a commitment's status and note: its owner, or a facilitator.
+    /// Set a commitment's status and note: its owner, or a facilitator. While the meeting is
+    /// upcoming, the owner's update of their own open commitment is a report back held as
+    /// prep ([`crate::Event::ReportBackHeld`], to the owner alone) and applied to the board
+    /// when the meeting starts.
     UpdateCommitment {
         commitment_id: CommitmentId,
         status: CommitmentStatus,
@@ -352,6 +355,11 @@ pub enum Request {
     },
     /// While the meeting is upcoming: withdraw your hot-seat request (a no-op without one).
     WithdrawHotSeat,
+    /// While the meeting is upcoming: withdraw your report back held on your commitment
+    /// `commitment_id` (a no-op without one); the commitment stays as it is on the board.
+    WithdrawReportBack {
+        commitment_id: CommitmentId,
+    },
 }
 
 /// A schedule as the facilitator sets it (the moves are made one by one afterwards).

@@ -98,6 +98,9 @@ pub enum PrepCommand {
         request: roundtable_protocol::HotSeatRequest,
     },
     WithdrawHotSeat,
+    WithdrawReportBack {
+        commitment_id: roundtable_protocol::CommitmentId,
+    },
 }
 
 /// The group's schedule (facilitators) and the members' calendar feeds
@@ -427,6 +430,11 @@ impl TryFrom<Request> for Command {
                 },
             })),
             Request::WithdrawHotSeat => C(Change::Prep(PrepCommand::WithdrawHotSeat)),
+            Request::WithdrawReportBack { commitment_id } => {
+                C(Change::Prep(PrepCommand::WithdrawReportBack {
+                    commitment_id,
+                }))
+            }
             Request::RaiseHand => C(Change::Queue(QueueCommand::RaiseHand)),
             Request::LowerHand => C(Change::Queue(QueueCommand::LowerHand)),
             Request::CallNextSpeaker {

@@ -257,6 +257,7 @@ const KINDS: &[(&str, u32)] = &[
     ("save_check_in", 4),
     ("request_hot_seat", 3),
     ("withdraw_hot_seat", 1),
+    ("withdraw_report_back", 2),
 ];
 
 /// Kinds only facilitators may send; the generator mostly sends them from a facilitator's page.
@@ -793,7 +794,7 @@ impl Gen {
                 Ok(Reply::Done)
             }
             Ok(Command::StartMeeting) => {
-                let events = crate::state::decide_start_meeting(&self.state, by)?;
+                let events = crate::state::decide_start_meeting(&self.state, by, self.now_ms)?;
                 self.record(events);
                 Ok(Reply::Done)
             }
@@ -1605,6 +1606,29 @@ impl Gen {
                 })
             }
             "withdraw_hot_seat" => json!({"type": "withdraw_hot_seat"}),
+            "withdraw_report_back" => {
+                // Mostly a report back someone holds, sent from that member's page.
+                let held: Vec<(MemberId, u32)> = self
+                    .state
+                    .prep
+                    .by_member
+                    .iter()
+                    .flat_map(|(member_id, prep)| {
+                        prep.report_backs.keys().map(|id| (*member_id, *id))
+                    })
+                    .collect();
+                let (owner, id) = self
+                    .rng
+                    .pick(&held)
+                    .map_or((None, 1), |(owner, id)| (Some(owner), id));
+                if let Some(owner) = owner
+                    && self.rng.chance(0.8)
+                    && let Some(page) = self.page_of(owner)
+                {
+                    from = page;
+                }
+                json!({"type": "withdraw_report_back", "commitment_id": id})
+            }
             "submit_numbers" => {
                 let mut values = serde_json::Map::new();
                 for metric in self.state.activity.metrics.clone() {

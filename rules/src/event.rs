@@ -205,6 +205,15 @@ pub enum RoomEvent {
     MemberAttended {
         member_id: MemberId,
     },
+    /// The member's report back on their open commitment `commitment_id`, made while the
+    /// meeting is upcoming, is held as prep until the start (format 5), or (`None`) no longer
+    /// held: withdrawn, or the commitment was closed meanwhile. Sent to the member alone; the
+    /// start applies what is held to the board ([`crate::prep`]).
+    ReportBackHeld {
+        member_id: MemberId,
+        commitment_id: wire::CommitmentId,
+        report_back: Option<wire::ReportBack>,
+    },
 }
 
 /// One event as stored in the meeting's log: the event and when it happened.

@@ -20,7 +20,9 @@
 //! late member who leaves and erases her data. `golden/stored-v4/` adds format 4's: meetings
 //! that a facilitator starts, prep before the second, a schedule and calendar feeds, anonymous
 //! numbers kept by place (and a member who switches, and one who leaves and takes his away),
-//! and attendance as events instead of presence.
+//! and attendance as events instead of presence. `golden/stored-v5/` adds format 5's: report
+//! backs held as prep before the second meeting (made, withdrawn, made again, revised) and
+//! applied to the board when it starts.
 //!
 //! The files are never rewritten. `ROUNDTABLE_WRITE_GOLDEN=1 cargo test -p roundtable-rules
 //! golden` writes the directory of the format the code writes now from [`script`], and only if
@@ -51,12 +53,13 @@ const NEW_INVITE_SECRET: &str = "golden-invite-secret-2";
 
 /// The golden directories, oldest first: `stored-v0` (before formats had numbers), then one per
 /// format.
-const DIRECTORIES: [&str; 5] = [
+const DIRECTORIES: [&str; 6] = [
     "stored-v0",
     "stored-v1",
     "stored-v2",
     "stored-v3",
     "stored-v4",
+    "stored-v5",
 ];
 
 fn golden_dir(name: &str) -> PathBuf {
@@ -194,7 +197,9 @@ impl Script {
                 let meeting_id = MeetingId(self.fresh_uuid());
                 decide_next_meeting(&self.state, by, meeting_id)
             }
-            Command::StartMeeting => crate::state::decide_start_meeting(&self.state, by),
+            Command::StartMeeting => {
+                crate::state::decide_start_meeting(&self.state, by, self.now_ms)
+            }
             Command::Access(command) => self.access(by, command),
             Command::Calendar(crate::command::CalendarCommand::RenewFeed) => {
                 crate::schedule::decide_renew_feed(
@@ -584,11 +589,22 @@ fn script() -> Stored {
     s.act(cy, json!({"type": "request_hot_seat", "problem": "Renewals slip every quarter", "priority": "b", "minutes": 15}));
     s.act(bob, json!({"type": "request_hot_seat", "problem": "Pilots do not convert", "priority": "a", "minutes": 20}));
     s.act(bob, json!({"type": "withdraw_hot_seat"}));
-    // Format 4: the next meeting is upcoming until a facilitator starts it.
+    // Format 5: Bob's report back held as prep: made, withdrawn, made again and revised.
+    s.act(bob, json!({"type": "update_commitment", "commitment_id": 2, "status": "partial", "note": "Pilot half signed"}));
+    s.act(
+        bob,
+        json!({"type": "withdraw_report_back", "commitment_id": 2}),
+    );
+    s.act(
+        bob,
+        json!({"type": "update_commitment", "commitment_id": 2, "status": "missed"}),
+    );
+    s.act(bob, json!({"type": "update_commitment", "commitment_id": 2, "status": "done", "note": "Pilot signed"}));
+    // Format 4: the next meeting is upcoming until a facilitator starts it; format 5: the start
+    // applies Bob's report back to the board.
     s.act(ann, json!({"type": "start_meeting"}));
 
     // The second meeting: report back, numbers, and a role play scored across a snapshot.
-    s.act(bob, json!({"type": "update_commitment", "commitment_id": 2, "status": "done", "note": "Pilot signed"}));
     s.act(
         ann,
         json!({"type": "update_commitment", "commitment_id": 1, "status": "missed"}),
@@ -804,6 +820,7 @@ fn kind(event: &RoomEvent) -> String {
         RoomEvent::AnonymousNumbersWithdrawn { .. } => "anonymous_numbers_withdrawn",
         RoomEvent::PastAnonymousNumbersRemoved { .. } => "past_anonymous_numbers_removed",
         RoomEvent::MemberAttended { .. } => "member_attended",
+        RoomEvent::ReportBackHeld { .. } => "report_back_held",
         RoomEvent::RolePlay { change } => {
             let change = crate::stored::v1::RolePlayEvent::from(change);
             return format!("role_play/{}", variant_name(&change));
@@ -863,7 +880,7 @@ const FLOW_KINDS: [&str; 23] = [
 ];
 
 /// The kinds each format added, with the format (directories of older formats lack them).
-const ADDED_KINDS: [(u32, &str); 23] = [
+const ADDED_KINDS: [(u32, &str); 24] = [
     (2, "flow/suggestion_vote_set"),
     (2, "flow/suggestion_votes_counted"),
     (2, "flow/meeting_ended"),
@@ -887,13 +904,14 @@ const ADDED_KINDS: [(u32, &str); 23] = [
     (4, "anonymous_numbers_withdrawn"),
     (4, "past_anonymous_numbers_removed"),
     (4, "member_attended"),
+    (5, "report_back_held"),
 ];
 /// The kinds today's rules no longer decide, with the first format whose story lacks them
 /// (older records still hold them, and they are still read): ending a meeting started the next
 /// one at once until format 4, where the next meeting is upcoming (`next_meeting_opened`); and
 /// presence is not history (issue 19): format 4's logs have `member_attended` instead.
 const RETIRED_KINDS: [(u32, &str); 2] = [(4, "next_meeting_started"), (4, "presence_changed")];
-const PLAIN_KINDS: [&str; 35] = [
+const PLAIN_KINDS: [&str; 36] = [
     "member_added",
     "presence_changed",
     "member_attended",
@@ -929,6 +947,7 @@ const PLAIN_KINDS: [&str; 35] = [
     "numbers_withdrawn",
     "anonymous_numbers_withdrawn",
     "past_anonymous_numbers_removed",
+    "report_back_held",
 ];
 
 #[test]
@@ -961,6 +980,11 @@ fn golden_v3_rooms_load_into_the_same_state() {
 #[test]
 fn golden_v4_rooms_load_into_the_same_state() {
     check_golden("stored-v4");
+}
+
+#[test]
+fn golden_v5_rooms_load_into_the_same_state() {
+    check_golden("stored-v5");
 }
 
 /// Directories written from the same story load into the same rooms: formats 0 and 1 were
@@ -1095,22 +1119,40 @@ fn stored_records_are_written_again_as_they_were() {
             assert_eq!(parse(&again), expected, "stored-v3/{name}:{}", index + 1);
         }
     }
-    // Today's format reads and writes its own records byte for byte.
+    // Format 4's records, read and written again by today's code, differ only in `format`:
+    // format 5 only added (held report backs, which a format 4 room has none of, and an event).
     for name in SNAPSHOTS {
         let record = read("stored-v4", name);
         let again =
             crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&record).unwrap());
-        assert!(
-            again == record,
-            "stored-v4/{name} is written again as it was"
-        );
+        let mut expected = parse(&record);
+        expected["format"] = json!(crate::stored::FORMAT);
+        assert_eq!(parse(&again), expected, "stored-v4/{name}");
     }
     for name in LOGS {
         for (index, record) in read_log("stored-v4", name).iter().enumerate() {
             let again = crate::stored::encode_event(&crate::stored::decode_event(record).unwrap());
+            let mut expected = parse(record);
+            expected["format"] = json!(crate::stored::FORMAT);
+            assert_eq!(parse(&again), expected, "stored-v4/{name}:{}", index + 1);
+        }
+    }
+    // Today's format reads and writes its own records byte for byte.
+    for name in SNAPSHOTS {
+        let record = read("stored-v5", name);
+        let again =
+            crate::stored::encode_snapshot(&crate::stored::decode_snapshot(&record).unwrap());
+        assert!(
+            again == record,
+            "stored-v5/{name} is written again as it was"
+        );
+    }
+    for name in LOGS {
+        for (index, record) in read_log("stored-v5", name).iter().enumerate() {
+            let again = crate::stored::encode_event(&crate::stored::decode_event(record).unwrap());
             assert!(
                 again == *record,
-                "stored-v4/{name}:{} is written again as it was",
+                "stored-v5/{name}:{} is written again as it was",
                 index + 1
             );
         }
@@ -1129,6 +1171,22 @@ fn stored_records_are_written_again_as_they_were() {
             assert!(
                 again_in_format::<crate::stored::v3::Event>(3, record) == *record,
                 "stored-v3/{name}:{} is written again as it was by format 3's types",
+                index + 1
+            );
+        }
+    }
+    for name in SNAPSHOTS {
+        let record = read("stored-v4", name);
+        assert!(
+            again_in_format::<crate::stored::v4::Snapshot>(4, &record) == record,
+            "stored-v4/{name} is written again as it was by format 4's types"
+        );
+    }
+    for name in LOGS {
+        for (index, record) in read_log("stored-v4", name).iter().enumerate() {
+            assert!(
+                again_in_format::<crate::stored::v4::Event>(4, record) == *record,
+                "stored-v4/{name}:{} is written again as it was by format 4's types",
                 index + 1
             );
         }

@@ -96,7 +96,7 @@ impl Room {
         let limits = RoomLimits::default();
         match command {
             Command::Change(change) => decide(&self.state, by, &change, &limits, self.now_ms),
-            Command::StartMeeting => decide_start_meeting(&self.state, by),
+            Command::StartMeeting => decide_start_meeting(&self.state, by, self.now_ms),
             Command::StartNextMeeting => {
                 self.next_id += 1;
                 let id = MeetingId(uuid::Uuid::from_u128(self.next_id));

@@ -1,29 +1,44 @@
 //! Prep before a meeting: while the meeting is upcoming each member may save a check-in (a win,
-//! a challenge, what they want from the group) and ask for the hot seat (a problem, a priority
-//! A/B/C and the minutes wanted). Numbers go through the benchmarks' own `submit_numbers` and
-//! report-backs through the commitment board's `update_commitment`; this module keeps the rest.
+//! a challenge, what they want from the group), ask for the hot seat (a problem, a priority
+//! A/B/C and the minutes wanted) and report back on their open commitments. Numbers go through
+//! the benchmarks' own `submit_numbers`; this module keeps the rest.
 //!
-//! Privacy: a member's check-in and hot-seat request are sent to the member alone
-//! ([`crate::roster::Audience::Only`]) until the meeting starts; everyone receives only how many
-//! members prepared, where *prepared* means: a current member with a saved check-in for this
-//! meeting (a hot-seat request, numbers or report-backs alone do not count; the count is over
-//! all current members, observers included, and the group's size is the number of members).
-//! When the meeting starts, [`reveal`] gives everyone the check-ins and the ranked hot-seat
-//! requests in one event, and prep closes. A member's prep is named (stored under their id);
-//! numbers shared anonymously are never part of it.
+//! Privacy: a member's check-in, hot-seat request and held report backs are sent to the member
+//! alone ([`crate::roster::Audience::Only`]) until the meeting starts; everyone receives only
+//! how many members prepared, where *prepared* means: a current member with a saved check-in
+//! for this meeting (a hot-seat request, numbers or report backs alone do not count: the
+//! check-in is what the round needs from everyone, and the count stays what the lobby has
+//! always shown; the count is over all current members, observers included, and the group's
+//! size is the number of members). When the meeting starts, [`reveal`] gives everyone the
+//! check-ins and the ranked hot-seat requests in one event, [`report_backs_at_start`] applies
+//! the held report backs to the commitment board, and prep closes. A member's prep is named
+//! (stored under their id); numbers shared anonymously are never part of it.
+//!
+//! Report backs: while the meeting is upcoming, an `update_commitment` by a commitment's owner
+//! on their own open commitment is not applied to the board: it is held
+//! ([`decide_report_back`], the event `ReportBackHeld` to the owner alone), and may be revised
+//! (another update) or withdrawn (`withdraw_report_back`) until the start. An update that
+//! would change nothing on the board withdraws the held one. A facilitator's update of someone
+//! else's commitment, and an update of a closed commitment, go to the board at once as during
+//! the meeting. When the commitment a report back is held on is closed meanwhile (a
+//! facilitator marked it), the held one is dropped (`ReportBackHeld` with none, to the owner);
+//! at the start the held report backs are applied in the order of their commitments' ids, each
+//! as the `commitment_updated` a live update would have been, after `meeting_started`, and one
+//! whose commitment is no longer an open commitment of its author is dropped.
 //!
 //! Resending is harmless: saving what is saved already (the same check-in, the same request,
-//! withdrawing nothing) decides no event, so a page that is unsure whether its draft arrived
-//! sends it again.
+//! the same report back, withdrawing nothing) decides no event, so a page that is unsure
+//! whether its draft arrived sends it again.
 
 use std::collections::BTreeMap;
 
 use roundtable_protocol::{
-    self as wire, CheckIn, ErrorCode, HotSeatRequest, MemberCheckIn, MemberId, RankedHotSeat,
-    UnixMs,
+    self as wire, CheckIn, CommitmentId, CommitmentStatus, ErrorCode, HotSeatRequest,
+    MemberCheckIn, MemberId, RankedHotSeat, ReportBack, UnixMs,
 };
 
 pub use crate::command::PrepCommand;
+use crate::commitments::{self, CommitmentBoard};
 use crate::error::RoomError;
 use crate::event::RoomEvent;
 use crate::limits::PrepLimits;
@@ -44,11 +59,15 @@ pub struct PrepState {
 pub struct MemberPrep {
     pub check_in: Option<CheckIn>,
     pub hot_seat: Option<RankedHotSeat>,
+    /// Report backs held until the start, by commitment (each on an open commitment of the
+    /// member's: at most one per open commitment, so at most
+    /// [`commitments::OPEN_COMMITMENTS_PER_MEMBER_MAX`]).
+    pub report_backs: BTreeMap<CommitmentId, ReportBack>,
 }
 
 impl MemberPrep {
     fn is_empty(&self) -> bool {
-        self.check_in.is_none() && self.hot_seat.is_none()
+        self.check_in.is_none() && self.hot_seat.is_none() && self.report_backs.is_empty()
     }
 }
 
@@ -124,6 +143,15 @@ impl PrepState {
             mine: wire::MyPrep {
                 check_in: mine.check_in,
                 hot_seat: mine.hot_seat,
+                report_backs: mine
+                    .report_backs
+                    .into_iter()
+                    .map(|(commitment_id, held)| wire::HeldReportBack {
+                        commitment_id,
+                        status: held.status,
+                        note: held.note,
+                    })
+                    .collect(),
             },
             check_ins,
             hot_seat,
@@ -144,13 +172,60 @@ impl PrepState {
         }
     }
 
+    /// Folds a held or dropped report back.
+    pub fn save_report_back(
+        &mut self,
+        member_id: MemberId,
+        commitment_id: CommitmentId,
+        report_back: &Option<ReportBack>,
+    ) {
+        let prep = self.by_member.entry(member_id).or_default();
+        match report_back {
+            Some(report_back) => {
+                prep.report_backs.insert(commitment_id, report_back.clone());
+            }
+            None => {
+                prep.report_backs.remove(&commitment_id);
+            }
+        }
+        if prep.is_empty() {
+            self.by_member.remove(&member_id);
+        }
+    }
+
+    /// The report back `member_id` holds on `commitment_id`, if any.
+    pub fn report_back(
+        &self,
+        member_id: MemberId,
+        commitment_id: CommitmentId,
+    ) -> Option<&ReportBack> {
+        self.by_member
+            .get(&member_id)?
+            .report_backs
+            .get(&commitment_id)
+    }
+
+    /// The meeting started: the held report backs are on the board now (the start's
+    /// `commitment_updated` events), so prep holds none any more.
+    pub fn clear_report_backs(&mut self) {
+        for prep in self.by_member.values_mut() {
+            prep.report_backs.clear();
+        }
+        self.by_member.retain(|_, prep| !prep.is_empty());
+    }
+
     /// Forgets a member's prep (they were removed or left).
     pub fn forget_member(&mut self, member_id: MemberId) {
         self.by_member.remove(&member_id);
     }
 
-    /// Checks the prep's invariants against who may hold prep.
-    pub fn check_invariants(&self, is_member: impl Fn(MemberId) -> bool) -> Result<(), String> {
+    /// Checks the prep's invariants against who may hold prep and the commitment board: every
+    /// held report back is on an open commitment of its author's.
+    pub fn check_invariants(
+        &self,
+        is_member: impl Fn(MemberId) -> bool,
+        board: &CommitmentBoard,
+    ) -> Result<(), String> {
         for (member_id, prep) in &self.by_member {
             if !is_member(*member_id) {
                 return Err(format!("prep of {member_id} who is not a member"));
@@ -162,6 +237,17 @@ impl PrepState {
                 && hot_seat.member_id != *member_id
             {
                 return Err(format!("hot-seat request of {member_id} names another"));
+            }
+            for commitment_id in prep.report_backs.keys() {
+                let open_and_theirs = board.get(*commitment_id).is_some_and(|commitment| {
+                    commitment.owner == *member_id && commitment.status == CommitmentStatus::Open
+                });
+                if !open_and_theirs {
+                    return Err(format!(
+                        "{member_id} holds a report back on {commitment_id}, which is not an \
+                         open commitment of theirs"
+                    ));
+                }
             }
         }
         Ok(())
@@ -230,7 +316,138 @@ pub fn decide(
                 hot_seat: None,
             }])
         }
+        PrepCommand::WithdrawReportBack { commitment_id } => {
+            if ctx.prep.report_back(by, *commitment_id).is_none() {
+                return Ok(Vec::new());
+            }
+            Ok(vec![RoomEvent::ReportBackHeld {
+                member_id: by,
+                commitment_id: *commitment_id,
+                report_back: None,
+            }])
+        }
     }
+}
+
+/// Whether `update_commitment` by `by` on `commitment_id` is a report back to hold: prep is
+/// open, and the commitment is an open commitment of `by`'s own.
+pub fn holds_report_back(
+    prep_open: bool,
+    board: &CommitmentBoard,
+    by: MemberId,
+    commitment_id: CommitmentId,
+) -> bool {
+    prep_open
+        && board.get(commitment_id).is_some_and(|commitment| {
+            commitment.owner == by && commitment.status == CommitmentStatus::Open
+        })
+}
+
+/// Decides a report back held as prep (see the module documentation; the caller checked
+/// [`holds_report_back`]). The status and note are checked as a live update's are
+/// ([`commitments::decide_update`]); a note left out keeps the held report back's note, or
+/// else the commitment's. A report back that would change nothing on the board withdraws
+/// the held one.
+pub fn decide_report_back(
+    prep: &PrepState,
+    room: commitments::Context<'_>,
+    by: MemberId,
+    commitment_id: CommitmentId,
+    status: CommitmentStatus,
+    note: Option<&str>,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
+    let held = prep.report_back(by, commitment_id);
+    let note = note.or(held.map(|held| held.note.as_str()));
+    let live = commitments::decide_update(room, by, commitment_id, status, note, now_ms)?;
+    let report_back = live.into_iter().find_map(|event| match event {
+        RoomEvent::CommitmentUpdated { commitment, .. } => Some(ReportBack {
+            status: commitment.status,
+            note: commitment.note,
+        }),
+        _ => None,
+    });
+    if report_back.as_ref() == held {
+        return Ok(Vec::new());
+    }
+    Ok(vec![RoomEvent::ReportBackHeld {
+        member_id: by,
+        commitment_id,
+        report_back,
+    }])
+}
+
+/// The held report backs `events` (a change to the board decided while prep is open) makes
+/// moot: each on a commitment an event closes. Their authors are told they are no longer held.
+pub fn drop_report_backs_on_closed(prep: &PrepState, events: &[RoomEvent]) -> Vec<RoomEvent> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            RoomEvent::CommitmentUpdated { commitment, .. }
+                if commitment.status != CommitmentStatus::Open
+                    && prep
+                        .report_back(commitment.owner, commitment.commitment_id)
+                        .is_some() =>
+            {
+                Some(RoomEvent::ReportBackHeld {
+                    member_id: commitment.owner,
+                    commitment_id: commitment.commitment_id,
+                    report_back: None,
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The held report backs applied to the board at the start: in the order of their
+/// commitments' ids, each the `commitment_updated` its author's live update would have
+/// decided on the board with the earlier ones applied. A report back whose commitment is no
+/// longer an open commitment of its author's is dropped, and so is one that would change
+/// nothing.
+pub fn report_backs_at_start(
+    prep: &PrepState,
+    room: commitments::Context<'_>,
+    now_ms: UnixMs,
+) -> Vec<RoomEvent> {
+    let mut held: Vec<(CommitmentId, MemberId, &ReportBack)> = prep
+        .by_member
+        .iter()
+        .flat_map(|(member_id, prep)| {
+            prep.report_backs
+                .iter()
+                .map(|(commitment_id, report_back)| (*commitment_id, *member_id, report_back))
+        })
+        .collect();
+    held.sort_by_key(|(commitment_id, member_id, _)| (*commitment_id, *member_id));
+    let mut board = room.board.clone();
+    let mut events = Vec::new();
+    for (commitment_id, member_id, report_back) in held {
+        if !holds_report_back(true, &board, member_id, commitment_id) {
+            continue;
+        }
+        let context = commitments::Context {
+            board: &board,
+            ..room
+        };
+        let Ok(decided) = commitments::decide_update(
+            context,
+            member_id,
+            commitment_id,
+            report_back.status,
+            Some(&report_back.note),
+            now_ms,
+        ) else {
+            continue;
+        };
+        for event in decided {
+            if let RoomEvent::CommitmentUpdated { commitment, .. } = &event {
+                board.upsert(commitment);
+            }
+            events.push(event);
+        }
+    }
+    events
 }
 
 fn checked_check_in(check_in: &CheckIn, limits: &PrepLimits) -> Result<CheckIn, RoomError> {

@@ -101,7 +101,7 @@ fn decide(
     let command = Command::try_from(request.clone()).expect("a room's request");
     state::admit(state, &command)?;
     match command {
-        Command::StartMeeting => state::decide_start_meeting(state, by),
+        Command::StartMeeting => state::decide_start_meeting(state, by, now_ms),
         Command::Change(change) => state::decide(state, by, &change, limits, now_ms),
         other => panic!("not used here: {other:?}"),
     }

@@ -221,6 +221,16 @@ impl RoomState {
             RoomEvent::PreparedCountChanged { .. } => {}
             RoomEvent::PrepRevealed { .. } => self.prep.revealed = true,
             RoomEvent::MemberAttended { member_id } => self.attend(*member_id),
+            RoomEvent::ReportBackHeld {
+                member_id,
+                commitment_id,
+                report_back,
+            } => {
+                if self.member(*member_id).is_some() {
+                    self.prep
+                        .save_report_back(*member_id, *commitment_id, report_back);
+                }
+            }
         }
     }
 
@@ -323,6 +333,8 @@ impl RoomState {
     /// `member_attended` events say so ([`decide_start_meeting`]), since who is online is not
     /// stored and a replay must find the same attendance.
     fn start_meeting(&mut self, at_ms: UnixMs) {
+        // The held report backs: the start's `commitment_updated` events apply them.
+        self.prep.clear_report_backs();
         self.meeting.phase = wire::MeetingPhase::Live;
         self.meeting.started_at_ms = at_ms;
         self.meeting.attended = Vec::new();
@@ -422,8 +434,10 @@ impl RoomState {
         self.flow.votes.check_invariants(&self.flow)?;
         self.access
             .check_invariants(|member_id| ids.contains(&member_id))?;
-        self.prep
-            .check_invariants(|member_id| self.member(member_id).is_some())?;
+        self.prep.check_invariants(
+            |member_id| self.member(member_id).is_some(),
+            &self.commitments,
+        )?;
         self.role_play.check_invariants()
     }
 }
@@ -483,7 +497,36 @@ pub fn decide_keyed(
             )?);
             Ok(events)
         }
-        Change::Commitments(command) => commitments::decide(state.into(), by, command, now_ms),
+        Change::Commitments(command) => {
+            // While the meeting is upcoming, an owner's update of their own open commitment
+            // is a report back, held as prep until the start (`crate::prep`).
+            if let crate::command::CommitmentCommand::UpdateCommitment {
+                commitment_id,
+                status,
+                note,
+            } = command
+                && prep::holds_report_back(
+                    state.prep_open(),
+                    &state.commitments,
+                    by,
+                    *commitment_id,
+                )
+            {
+                return prep::decide_report_back(
+                    &state.prep,
+                    state.into(),
+                    by,
+                    *commitment_id,
+                    *status,
+                    note.as_deref(),
+                    now_ms,
+                );
+            }
+            let mut events = commitments::decide(state.into(), by, command, now_ms)?;
+            let dropped = prep::drop_report_backs_on_closed(&state.prep, &events);
+            events.extend(dropped);
+            Ok(events)
+        }
         Change::Activity(command) => {
             let events = activity::decide(
                 &state.activity,
@@ -692,8 +735,14 @@ pub fn decide_next_meeting(
     }])
 }
 
-/// Decides starting the upcoming meeting (facilitators only): it becomes live.
-pub fn decide_start_meeting(state: &RoomState, by: MemberId) -> Result<Vec<RoomEvent>, RoomError> {
+/// Decides starting the upcoming meeting at `now_ms` (facilitators only): it becomes live.
+/// Its events, in this order: `MeetingStarted`, the prep revealed, the held report backs
+/// applied to the board ([`prep::report_backs_at_start`]), who is here attending.
+pub fn decide_start_meeting(
+    state: &RoomState,
+    by: MemberId,
+    now_ms: UnixMs,
+) -> Result<Vec<RoomEvent>, RoomError> {
     require_facilitator(state.roster().require_member_role(by)?)?;
     meeting_life::admit(&state.meeting, &Command::StartMeeting)?;
     let mut events = vec![RoomEvent::MeetingStarted];
@@ -706,6 +755,12 @@ pub fn decide_start_meeting(state: &RoomState, by: MemberId) -> Result<Vec<RoomE
         &members,
         numbers_submitted,
         state.activity.view(),
+    ));
+    // The report backs held during prep go to the board, as live updates now.
+    events.extend(prep::report_backs_at_start(
+        &state.prep,
+        state.into(),
+        now_ms,
     ));
     // Who is here now attends the meeting (an event each: who is online is not stored).
     events.extend(

@@ -235,7 +235,7 @@ fn a_meeting_is_attended_once_per_member_by_event() {
         "nobody attends before the start"
     );
     assert!(decide_attendance_of_everyone_online(&state).is_empty());
-    let start = crate::state::decide_start_meeting(&state, fran).unwrap();
+    let start = crate::state::decide_start_meeting(&state, fran, 4_000).unwrap();
     assert_eq!(
         start,
         vec![

@@ -127,6 +127,7 @@ impl RoomEvent {
             HotSeatSaved { member_id, hot_seat },
             PreparedCountChanged { prepared },
             PrepRevealed { check_ins, hot_seat, benchmarks },
+            ReportBackHeld { member_id, commitment_id, report_back },
         }
             // The token's hash stays on the server.
             RoomEvent::MemberAdded {
@@ -220,7 +221,8 @@ impl RoomEvent {
             RoomEvent::Flow { event } => crate::flow::votes::audience(event),
             // A member's prep is theirs alone until the meeting starts.
             RoomEvent::CheckInSaved { member_id, .. }
-            | RoomEvent::HotSeatSaved { member_id, .. } => Audience::Only(*member_id),
+            | RoomEvent::HotSeatSaved { member_id, .. }
+            | RoomEvent::ReportBackHeld { member_id, .. } => Audience::Only(*member_id),
             _ => Audience::Everyone,
         }
     }

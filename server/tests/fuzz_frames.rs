@@ -291,7 +291,9 @@ impl Room {
                 }
             }
             Command::StartNextMeeting => decide_next_meeting(&self.state, by, MeetingId::random()),
-            Command::StartMeeting => roundtable_rules::state::decide_start_meeting(&self.state, by),
+            Command::StartMeeting => {
+                roundtable_rules::state::decide_start_meeting(&self.state, by, self.now_ms)
+            }
             Command::Access(command) => self.access(by, *command),
             Command::React(reaction) => {
                 let reaction: Reaction = *reaction;

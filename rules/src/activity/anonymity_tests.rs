@@ -130,7 +130,7 @@ impl Setup {
                 let next = MeetingId(uuid::Uuid::from_u128(room.meeting.number as u128 + 100));
                 decide_next_meeting(room, by, next)
             }
-            Command::StartMeeting => crate::state::decide_start_meeting(room, by),
+            Command::StartMeeting => crate::state::decide_start_meeting(room, by, NOW_MS),
             other => panic!("not used here: {other:?}"),
         }
         .expect("accepted");

@@ -67,13 +67,14 @@ pub mod v1;
 pub mod v2;
 pub mod v3;
 pub mod v4;
+pub mod v5;
 
 use serde::{Deserialize, Serialize};
 
 use crate::state::{RoomState, StoredEvent};
 
 /// The stored format this code writes.
-pub const FORMAT: u32 = v4::FORMAT;
+pub const FORMAT: u32 = v5::FORMAT;
 
 /// Why stored bytes could not be read back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,7 +146,7 @@ fn encode<T: Serialize>(record: &T) -> Vec<u8> {
 
 /// A room's snapshot as stored.
 pub fn encode_snapshot(state: &RoomState) -> Vec<u8> {
-    encode(&v4::Snapshot::from(state))
+    encode(&v5::Snapshot::from(state))
 }
 
 /// A room from its stored snapshot, in any format this code knows.
@@ -158,9 +159,12 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<RoomState, FormatError> {
             .map(|v2| RoomState::from(up_from_v2(v2)))
             .map_err(|error| parse_error(SNAPSHOT, error)),
         Some(3) => serde_json::from_slice::<v3::Snapshot>(bytes)
-            .map(|v3| RoomState::from(v4::Snapshot::from(v3)))
+            .map(|v3| RoomState::from(up_from_v3(v3)))
             .map_err(|error| parse_error(SNAPSHOT, error)),
         Some(4) => serde_json::from_slice::<v4::Snapshot>(bytes)
+            .map(|v4| RoomState::from(up_from_v4(v4)))
+            .map_err(|error| parse_error(SNAPSHOT, error)),
+        Some(5) => serde_json::from_slice::<v5::Snapshot>(bytes)
             .map(RoomState::from)
             .map_err(|error| parse_error(SNAPSHOT, error)),
         Some(format) => Err(unreadable(SNAPSHOT, format)),
@@ -169,7 +173,7 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<RoomState, FormatError> {
 
 /// One event of a meeting's log as stored.
 pub fn encode_event(event: &StoredEvent) -> Vec<u8> {
-    encode(&v4::Event::from(event))
+    encode(&v5::Event::from(event))
 }
 
 /// One event of a meeting's log from its stored bytes, in any format this code knows.
@@ -182,9 +186,12 @@ pub fn decode_event(bytes: &[u8]) -> Result<StoredEvent, FormatError> {
             .map(|v2| StoredEvent::from(event_up_from_v2(v2)))
             .map_err(|error| parse_error(LOG_ENTRY, error)),
         Some(3) => serde_json::from_slice::<v3::Event>(bytes)
-            .map(|v3| StoredEvent::from(v4::Event::from(v3)))
+            .map(|v3| StoredEvent::from(event_up_from_v3(v3)))
             .map_err(|error| parse_error(LOG_ENTRY, error)),
         Some(4) => serde_json::from_slice::<v4::Event>(bytes)
+            .map(|v4| StoredEvent::from(event_up_from_v4(v4)))
+            .map_err(|error| parse_error(LOG_ENTRY, error)),
+        Some(5) => serde_json::from_slice::<v5::Event>(bytes)
             .map(StoredEvent::from)
             .map_err(|error| parse_error(LOG_ENTRY, error)),
         Some(format) => Err(unreadable(LOG_ENTRY, format)),
@@ -192,13 +199,33 @@ pub fn decode_event(bytes: &[u8]) -> Result<StoredEvent, FormatError> {
 }
 
 /// A format 2 snapshot carried forward to the newest format, one format at a time.
-fn up_from_v2(snapshot: v2::Snapshot) -> v4::Snapshot {
-    v4::Snapshot::from(v3::Snapshot::from(snapshot))
+fn up_from_v2(snapshot: v2::Snapshot) -> v5::Snapshot {
+    up_from_v3(v3::Snapshot::from(snapshot))
+}
+
+/// A format 3 snapshot carried forward to the newest format, one format at a time.
+fn up_from_v3(snapshot: v3::Snapshot) -> v5::Snapshot {
+    up_from_v4(v4::Snapshot::from(snapshot))
+}
+
+/// A format 4 snapshot carried forward to the newest format.
+fn up_from_v4(snapshot: v4::Snapshot) -> v5::Snapshot {
+    v5::Snapshot::from(snapshot)
 }
 
 /// A format 2 log entry carried forward to the newest format, one format at a time.
-fn event_up_from_v2(event: v2::Event) -> v4::Event {
-    v4::Event::from(v3::Event::from(event))
+fn event_up_from_v2(event: v2::Event) -> v5::Event {
+    event_up_from_v3(v3::Event::from(event))
+}
+
+/// A format 3 log entry carried forward to the newest format, one format at a time.
+fn event_up_from_v3(event: v3::Event) -> v5::Event {
+    event_up_from_v4(v4::Event::from(event))
+}
+
+/// A format 4 log entry carried forward to the newest format.
+fn event_up_from_v4(event: v4::Event) -> v5::Event {
+    v5::Event::from(event)
 }
 
 #[cfg(test)]

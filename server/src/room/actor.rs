@@ -596,7 +596,7 @@ impl RoomActor {
 
     /// Starts the upcoming meeting: it is live from now.
     async fn start_meeting(&mut self, member_id: MemberId) -> Result<Reply, RoomError> {
-        let events = state::decide_start_meeting(&self.state, member_id)?;
+        let events = state::decide_start_meeting(&self.state, member_id, self.now_ms)?;
         self.record(events).await?;
         info!(group = %self.group_id(), meeting = %self.state.meeting.id, number = self.state.meeting.number, "meeting started");
         Ok(Reply::Done)

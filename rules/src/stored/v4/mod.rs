@@ -29,6 +29,10 @@
 //! defined here shadow, since format 3's types never change); the types that hold a change are
 //! defined here, each with its conversion forward from format 3's.
 //!
+//! Format 5 changed the snapshot, the prep and the log's events: their conversions to today's
+//! types moved to [`super::v5`], and this format's [`Snapshot`], [`Event`], [`RoomEvent`],
+//! [`PrepState`] and [`MemberPrep`] are read and converted forward to format 5's.
+//!
 //! Once a release has written format 4, these types never change again (see [`super`]);
 //! `golden/stored-v4/` holds what it wrote.
 
@@ -77,15 +81,6 @@ pub struct Snapshot {
     #[serde(default, skip_serializing_if = "PrepState::is_empty")]
     pub prep: PrepState,
 }
-
-mirror_struct!(Snapshot <=> state::RoomState {
-    group, meeting, members, hands, commitments, activity, practices, past_meetings,
-    role_play, seq, flow, access, former_members, schedule, calendar_feeds, prep,
-} memory_only {
-    // A room loaded from a snapshot has nobody online.
-    online: BTreeSet::new(),
-    logged_online: BTreeSet::new(),
-});
 
 type V3Snapshot = v3::Snapshot;
 // Format 3's `online` is left behind.
@@ -317,8 +312,6 @@ pub struct Event {
     pub event: RoomEvent,
 }
 
-mirror_struct!(Event <=> state::StoredEvent { at_ms, event });
-
 type V3Event = v3::Event;
 forward_struct!(V3Event => Event { at_ms, event });
 
@@ -504,23 +497,6 @@ macro_rules! room_event_variants_v3 {
         });
     };
 }
-
-room_event_variants_v3!(mirror_enum!(RoomEvent <=> state::RoomEvent) {
-    ScheduleSet { schedule },
-    CalendarFeedRenewed { member_id, secret_hash },
-    CalendarFeedRevoked { member_id },
-    MeetingStarted,
-    NextMeetingOpened { meeting_id, number },
-    CheckInSaved { member_id, check_in },
-    HotSeatSaved { member_id, hot_seat },
-    PreparedCountChanged { prepared },
-    PrepRevealed { check_ins, hot_seat, benchmarks },
-    AnonymousNumbersSubmitted { place, values, view },
-    NumbersWithdrawn { member_id, view },
-    AnonymousNumbersWithdrawn { place, view },
-    PastAnonymousNumbersRemoved { places, view },
-    MemberAttended { member_id },
-});
 
 type V3RoomEvent = v3::RoomEvent;
 room_event_variants_v3!(forward_enum!(V3RoomEvent => RoomEvent));

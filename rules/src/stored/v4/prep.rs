@@ -8,8 +8,6 @@ use roundtable_protocol as wire;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::prep;
-
 /// Prep for the current meeting (`PrepState`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PrepState {
@@ -30,7 +28,7 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
-mirror_struct!(PrepState <=> prep::PrepState { by_member, revealed });
+// Read and converted forward to format 5's (`super::super::v5::PrepState`).
 
 /// One member's prep (`MemberPrep`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,7 +39,7 @@ pub struct MemberPrep {
     pub hot_seat: Option<RankedHotSeat>,
 }
 
-mirror_struct!(MemberPrep <=> prep::MemberPrep { check_in, hot_seat });
+// Read and converted forward to format 5's (`super::super::v5::MemberPrep`).
 
 /// A check-in (`CheckIn`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
