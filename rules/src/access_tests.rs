@@ -332,7 +332,8 @@ fn members_never_receive_a_secret_or_its_hash() {
         event: events[0].clone(),
     });
     let text = String::from_utf8(stored.clone()).unwrap();
-    assert!(text.contains(r#""format":4"#) && text.contains(r#""kind":"link_rotated""#));
+    let format = format!(r#""format":{}"#, crate::stored::FORMAT);
+    assert!(text.contains(&format) && text.contains(r#""kind":"link_rotated""#));
     assert!(!text.contains(&secret));
     assert_eq!(
         crate::stored::decode_event(&stored).unwrap().event,

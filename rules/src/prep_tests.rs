@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use roundtable_protocol::{
-    Credential, ErrorCode, GroupId, HotSeatPriority, MeetingId, MemberId, Request, Sharing,
+    CommitmentStatus, Credential, ErrorCode, GroupId, HotSeatPriority, MeetingId, MemberId,
+    ReportBack, Request, Sharing,
 };
 
 use crate::command::Command;
@@ -315,7 +316,20 @@ fn the_start_reveals_prep_to_everyone_and_closes_it() {
 #[test]
 fn prep_survives_the_stored_snapshot_and_log() {
     let (mut state, ids) = upcoming_room(2);
+    let id = added_id(&act(
+        &mut state,
+        ids[2],
+        &add_commitment("Call Acme"),
+        2_500,
+    ));
     let mut events = act(&mut state, ids[1], &check_in("won"), 3_000);
+    events.extend(act(
+        &mut state,
+        ids[2],
+        &report_back(id, CommitmentStatus::Missed, Some("no time")),
+        3_050,
+    ));
+    assert!(state.prep.report_back(ids[2], id).is_some());
     events.extend(act(
         &mut state,
         ids[2],
@@ -335,6 +349,287 @@ fn prep_survives_the_stored_snapshot_and_log() {
             stored.event
         );
     }
+}
+
+fn add_commitment(text: &str) -> Request {
+    Request::AddCommitment {
+        text: text.into(),
+        owner: None,
+        due_meeting: None,
+        due_date: None,
+    }
+}
+
+fn report_back(commitment_id: u32, status: CommitmentStatus, note: Option<&str>) -> Request {
+    Request::UpdateCommitment {
+        commitment_id,
+        status,
+        note: note.map(str::to_string),
+    }
+}
+
+/// The id of the commitment an add decided.
+fn added_id(events: &[RoomEvent]) -> u32 {
+    events
+        .iter()
+        .find_map(|event| match event {
+            RoomEvent::CommitmentAdded { commitment, .. } => Some(commitment.commitment_id),
+            _ => None,
+        })
+        .expect("a commitment was added")
+}
+
+#[test]
+fn a_report_back_in_prep_is_held_for_its_author_alone_until_the_start_applies_it() {
+    let (mut state, ids) = upcoming_room(2);
+    let id = added_id(&act(
+        &mut state,
+        ids[1],
+        &add_commitment("Call Acme"),
+        2_500,
+    ));
+
+    // Held: the board does not change, only the author hears of it.
+    let events = act(
+        &mut state,
+        ids[1],
+        &report_back(id, CommitmentStatus::Partial, Some("secret-half")),
+        3_000,
+    );
+    assert!(
+        matches!(&events[..], [RoomEvent::ReportBackHeld { member_id, commitment_id, report_back: Some(_) }]
+            if *member_id == ids[1] && *commitment_id == id),
+        "{events:?}"
+    );
+    assert_eq!(
+        state.commitments.get(id).unwrap().status,
+        CommitmentStatus::Open
+    );
+    for other in [ids[0], ids[2]] {
+        assert!(sent_to(other, &events, 3_000).is_empty());
+        let snapshot = serde_json::to_string(&state.to_wire_snapshot_for(other)).unwrap();
+        assert!(!snapshot.contains("secret-half"), "{snapshot}");
+    }
+    assert!(sent_to(ids[1], &events, 3_000)[0].contains("secret-half"));
+    let mine = state.to_wire_snapshot_for(ids[1]).prep.mine.report_backs;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        (mine[0].commitment_id, mine[0].status, mine[0].note.as_str()),
+        (id, CommitmentStatus::Partial, "secret-half")
+    );
+    // A report back alone is not prepared.
+    assert_eq!(state.prep.prepared(), 0);
+
+    // Revised; the same again changes nothing; a status alone keeps the held note.
+    let revised = report_back(id, CommitmentStatus::Done, Some("secret-done"));
+    assert_eq!(act(&mut state, ids[1], &revised, 3_100).len(), 1);
+    assert!(act(&mut state, ids[1], &revised, 3_200).is_empty());
+    act(
+        &mut state,
+        ids[1],
+        &report_back(id, CommitmentStatus::Missed, None),
+        3_250,
+    );
+    assert_eq!(
+        state.prep.report_back(ids[1], id),
+        Some(&ReportBack {
+            status: CommitmentStatus::Missed,
+            note: "secret-done".into()
+        })
+    );
+    // Withdrawn; withdrawing nothing changes nothing; held again.
+    let withdraw = Request::WithdrawReportBack { commitment_id: id };
+    let withdrawn = act(&mut state, ids[1], &withdraw, 3_300);
+    assert!(matches!(
+        &withdrawn[..],
+        [RoomEvent::ReportBackHeld {
+            report_back: None,
+            ..
+        }]
+    ));
+    assert!(state.prep.by_member.is_empty());
+    assert!(act(&mut state, ids[1], &withdraw, 3_400).is_empty());
+    act(&mut state, ids[1], &revised, 3_500);
+
+    // The start applies it after `meeting_started`, as the live update would have been, to
+    // everyone.
+    let events = act(&mut state, ids[0], &start_request(), 4_000);
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|event| match event {
+            RoomEvent::MeetingStarted => "started",
+            RoomEvent::PrepRevealed { .. } => "revealed",
+            RoomEvent::CommitmentUpdated { .. } => "updated",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["started", "revealed", "updated"]);
+    let RoomEvent::CommitmentUpdated { commitment, .. } = &events[2] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (commitment.status, commitment.note.as_str()),
+        (CommitmentStatus::Done, "secret-done")
+    );
+    assert_eq!(commitment.updated_at_ms, 4_000);
+    assert!(events[2].audience().includes(ids[2]));
+    assert_eq!(state.commitments.get(id).unwrap(), commitment);
+    assert!(
+        state
+            .to_wire_snapshot_for(ids[1])
+            .prep
+            .mine
+            .report_backs
+            .is_empty()
+    );
+
+    // While live, an update goes to the board at once; withdrawing is prep, closed now.
+    let live = act(
+        &mut state,
+        ids[1],
+        &report_back(id, CommitmentStatus::Partial, None),
+        5_000,
+    );
+    assert!(matches!(&live[..], [RoomEvent::CommitmentUpdated { .. }]));
+    let closed = decide(&state, ids[1], &withdraw, &RoomLimits::default(), 5_100);
+    assert_eq!(closed.unwrap_err().code, ErrorCode::Conflict);
+}
+
+#[test]
+fn a_report_back_on_a_commitment_closed_meanwhile_is_dropped() {
+    let (mut state, ids) = upcoming_room(2);
+    let first = added_id(&act(
+        &mut state,
+        ids[1],
+        &add_commitment("Call Acme"),
+        2_100,
+    ));
+    let second = added_id(&act(
+        &mut state,
+        ids[1],
+        &add_commitment("Call Beta"),
+        2_200,
+    ));
+    act(
+        &mut state,
+        ids[1],
+        &report_back(first, CommitmentStatus::Done, Some("did it")),
+        3_000,
+    );
+    act(
+        &mut state,
+        ids[1],
+        &report_back(second, CommitmentStatus::Partial, Some("half")),
+        3_100,
+    );
+    // A facilitator's update of someone else's commitment goes to the board at once; closing
+    // it drops the held report back, which its author is told.
+    let events = act(
+        &mut state,
+        ids[0],
+        &report_back(first, CommitmentStatus::Dropped, Some("not needed")),
+        3_200,
+    );
+    assert!(
+        matches!(&events[0], RoomEvent::CommitmentUpdated { commitment, .. }
+        if commitment.status == CommitmentStatus::Dropped)
+    );
+    assert!(
+        matches!(&events[1], RoomEvent::ReportBackHeld { member_id, commitment_id, report_back: None }
+            if *member_id == ids[1] && *commitment_id == first)
+    );
+    assert_eq!(events[1].audience(), state::Audience::Only(ids[1]));
+    assert!(state.prep.report_back(ids[1], first).is_none());
+    // A facilitator's note on the other, still open, keeps the held one.
+    act(
+        &mut state,
+        ids[0],
+        &report_back(second, CommitmentStatus::Open, Some("checking in")),
+        3_300,
+    );
+    assert!(state.prep.report_back(ids[1], second).is_some());
+    // An owner's update of a closed commitment is no report back: it goes to the board.
+    let reopened = act(
+        &mut state,
+        ids[1],
+        &report_back(first, CommitmentStatus::Open, None),
+        3_400,
+    );
+    assert!(matches!(
+        &reopened[..],
+        [RoomEvent::CommitmentUpdated { .. }]
+    ));
+
+    let events = act(&mut state, ids[0], &start_request(), 4_000);
+    let updated: Vec<(u32, CommitmentStatus)> = events
+        .iter()
+        .filter_map(|event| match event {
+            RoomEvent::CommitmentUpdated { commitment, .. } => {
+                Some((commitment.commitment_id, commitment.status))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updated, vec![(second, CommitmentStatus::Partial)]);
+    assert_eq!(state.commitments.get(second).unwrap().note, "half");
+    assert_eq!(
+        state.commitments.get(first).unwrap().status,
+        CommitmentStatus::Open
+    );
+}
+
+#[test]
+fn a_report_back_that_changes_nothing_is_no_report_back() {
+    let (mut state, ids) = upcoming_room(1);
+    let id = added_id(&act(
+        &mut state,
+        ids[1],
+        &add_commitment("Call Acme"),
+        2_100,
+    ));
+    let unchanged = report_back(id, CommitmentStatus::Open, None);
+    assert!(act(&mut state, ids[1], &unchanged, 3_000).is_empty());
+    act(
+        &mut state,
+        ids[1],
+        &report_back(id, CommitmentStatus::Done, None),
+        3_100,
+    );
+    // Back to what the board says: the held one is withdrawn.
+    let events = act(&mut state, ids[1], &unchanged, 3_200);
+    assert!(matches!(
+        &events[..],
+        [RoomEvent::ReportBackHeld {
+            report_back: None,
+            ..
+        }]
+    ));
+    // Someone else's open commitment: a member is refused, as live, and nothing changes.
+    let (mut state, ids) = upcoming_room(2);
+    let id = added_id(&act(
+        &mut state,
+        ids[1],
+        &add_commitment("Call Acme"),
+        2_100,
+    ));
+    let refused = decide(
+        &state,
+        ids[2],
+        &report_back(id, CommitmentStatus::Done, None),
+        &RoomLimits::default(),
+        3_000,
+    );
+    assert_eq!(refused.unwrap_err().code, ErrorCode::Forbidden);
+    let long = "n".repeat(crate::commitments::COMMITMENT_NOTE_CHARS_MAX + 1);
+    let refused = decide(
+        &state,
+        ids[1],
+        &report_back(id, CommitmentStatus::Done, Some(&long)),
+        &RoomLimits::default(),
+        3_000,
+    );
+    assert_eq!(refused.unwrap_err().code, ErrorCode::Invalid);
+    assert!(state.prep.by_member.is_empty());
 }
 
 /// One step of a random session.
@@ -360,7 +655,76 @@ enum Step {
     Remove {
         who: usize,
     },
+    AddCommitment {
+        who: usize,
+    },
+    ReportBack {
+        who: usize,
+        pick: usize,
+        status: u8,
+        version: u8,
+        with_note: bool,
+    },
+    WithdrawReportBack {
+        who: usize,
+        pick: usize,
+    },
+    /// The facilitator sets the status of someone's commitment.
+    Close {
+        pick: usize,
+        status: u8,
+    },
     Start,
+}
+
+const STATUSES: [CommitmentStatus; 5] = [
+    CommitmentStatus::Open,
+    CommitmentStatus::Done,
+    CommitmentStatus::Partial,
+    CommitmentStatus::Missed,
+    CommitmentStatus::Dropped,
+];
+
+/// The id of the board's `pick`th commitment (1 on an empty board: refused).
+fn picked(state: &RoomState, pick: usize) -> u32 {
+    let board = &state.commitments.commitments;
+    if board.is_empty() {
+        1
+    } else {
+        board[pick % board.len()].commitment_id
+    }
+}
+
+/// The board as live updates would have made it: `before` (the room just before the start)
+/// started with nothing held, then each held report back sent as a live `update_commitment` by
+/// its author at the start's time, in the order of the commitments' ids.
+fn board_with_live_updates(before: &RoomState, by: MemberId, at_ms: u64) -> RoomState {
+    let mut twin = before.clone();
+    let mut held: Vec<(u32, MemberId, ReportBack)> = Vec::new();
+    for (member_id, prep) in &twin.prep.by_member {
+        for (commitment_id, report_back) in &prep.report_backs {
+            held.push((*commitment_id, *member_id, report_back.clone()));
+        }
+    }
+    held.sort_by_key(|(commitment_id, member_id, _)| (*commitment_id, *member_id));
+    twin.prep.clear_report_backs();
+    let start = decide(&twin, by, &start_request(), &RoomLimits::default(), at_ms).unwrap();
+    apply(&mut twin, &start, at_ms);
+    for (commitment_id, member_id, report_back) in held {
+        let live = report_back_request(commitment_id, &report_back);
+        if let Ok(events) = decide(&twin, member_id, &live, &RoomLimits::default(), at_ms) {
+            apply(&mut twin, &events, at_ms);
+        }
+    }
+    twin
+}
+
+fn report_back_request(commitment_id: u32, report_back: &ReportBack) -> Request {
+    Request::UpdateCommitment {
+        commitment_id,
+        status: report_back.status,
+        note: Some(report_back.note.clone()),
+    }
 }
 
 fn step(members: usize) -> impl Strategy<Value = Step> {
@@ -373,6 +737,12 @@ fn step(members: usize) -> impl Strategy<Value = Step> {
         2 => (who.clone(), 0u32..100, any::<bool>())
             .prop_map(|(who, value, anonymous)| Step::Numbers { who, value, anonymous }),
         1 => (1..=members).prop_map(|who| Step::Remove { who }),
+        2 => who.clone().prop_map(|who| Step::AddCommitment { who }),
+        4 => (who.clone(), 0usize..8, 0u8..5, 0u8..3, any::<bool>()).prop_map(
+            |(who, pick, status, version, with_note)| Step::ReportBack { who, pick, status, version, with_note }
+        ),
+        1 => (who.clone(), 0usize..8).prop_map(|(who, pick)| Step::WithdrawReportBack { who, pick }),
+        1 => (0usize..8, 0u8..5).prop_map(|(pick, status)| Step::Close { pick, status }),
         1 => Just(Step::Start),
     ]
 }
@@ -385,10 +755,11 @@ fn marker(ids: &[MemberId], who: usize) -> String {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
-    /// Before the start, no viewer (the facilitator included) receives another member's check-in
-    /// or hot-seat request in any frame or snapshot, nor any number submitted during prep; the
-    /// count everyone sees is the number of members with a saved check-in. From the start,
-    /// everyone has every check-in and the ranked requests.
+    /// Before the start, no viewer (the facilitator included) receives another member's check-in,
+    /// hot-seat request or held report back in any frame or snapshot, nor any number submitted
+    /// during prep; the count everyone sees is the number of members with a saved check-in.
+    /// From the start, everyone has every check-in and the ranked requests, and the board is
+    /// what the held report backs sent as live updates at the start would have made it.
     #[test]
     fn prep_is_private_until_the_start_and_the_count_is_right(
         members in 2usize..6,
@@ -421,6 +792,28 @@ proptest! {
                     (who % ids.len(), Request::SubmitNumbers { values, sharing })
                 }
                 Step::Remove { who } => (0, Request::RemoveMember { member_id: ids[who % ids.len()] }),
+                Step::AddCommitment { who } => (who % ids.len(), add_commitment("Call the stalled accounts")),
+                Step::ReportBack { who, pick, status, version, with_note } => {
+                    let who = who % ids.len();
+                    let id = picked(&state, pick);
+                    // Marked as the author's prep when it is a report back held as prep; an
+                    // update of a closed commitment goes to the board at once, as live.
+                    let held = crate::prep::holds_report_back(state.prep_open(), &state.commitments, ids[who], id);
+                    let note = with_note.then(|| if held {
+                        format!("{}note{version}", marker(&ids, who))
+                    } else {
+                        format!("public note {version}")
+                    });
+                    (who, report_back(id, STATUSES[status as usize], note.as_deref()))
+                }
+                Step::WithdrawReportBack { who, pick } => (
+                    who % ids.len(),
+                    Request::WithdrawReportBack { commitment_id: picked(&state, pick) },
+                ),
+                Step::Close { pick, status } => (
+                    0,
+                    report_back(picked(&state, pick), STATUSES[status as usize], Some("set by Fran")),
+                ),
                 Step::Start => (0, start_request()),
             };
             let by = ids[by];
@@ -433,7 +826,13 @@ proptest! {
             if let Request::RemoveMember { member_id } = request {
                 removed.insert(member_id);
             }
+            let live_twin = matches!(request, Request::StartMeeting)
+                .then(|| board_with_live_updates(&state, by, at_ms));
             apply(&mut state, &events, at_ms);
+            if let Some(twin) = live_twin {
+                prop_assert_eq!(&state.commitments, &twin.commitments);
+                prop_assert!(state.prep.by_member.values().all(|prep| prep.report_backs.is_empty()));
+            }
             started |= events.iter().any(|event| matches!(event, RoomEvent::MeetingStarted));
             for viewer in ids.iter().filter(|id| !removed.contains(id)) {
                 for event in events.iter().filter(|event| event.audience().includes(*viewer)) {

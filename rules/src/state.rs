@@ -98,6 +98,12 @@ impl RoomState {
             RoomEvent::CommitmentAdded { commitment, .. }
             | RoomEvent::CommitmentUpdated { commitment, .. } => {
                 self.commitments.upsert(commitment);
+                // A report back held on a commitment that is closed now is dropped (its
+                // author is told by the `ReportBackHeld` that follows).
+                if commitment.status != wire::CommitmentStatus::Open {
+                    self.prep
+                        .save_report_back(commitment.owner, commitment.commitment_id, &None);
+                }
             }
             RoomEvent::NumbersSubmitted {
                 member_id,

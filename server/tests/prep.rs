@@ -1,14 +1,18 @@
 //! Prep before a meeting over real WebSockets: members prepare while the meeting is upcoming,
 //! nobody but the author receives their check-in or hot-seat request (nor the numbers they
 //! submitted) before the start, everyone sees the count, a resent draft counts once, prep
-//! survives a restart, and the facilitator's start reveals it to everyone.
+//! survives a restart, and the facilitator's start reveals it to everyone. A report back on a
+//! commitment made during prep is held for its author alone and applied at the start.
 
 mod support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use roundtable_protocol::{ErrorCode, Event, HotSeatPriority, Reply, Request, Sharing};
+use roundtable_protocol::{
+    CommitmentStatus, ErrorCode, Event, HeldReportBack, HotSeatPriority, Reply, ReportBack,
+    Request, Sharing,
+};
 use support::{TestClient, TestServer, create_group};
 
 const ANN_WIN: &str = "Ann-win-7f3a: closed the Acme renewal";
@@ -253,6 +257,209 @@ async fn prep_is_private_until_the_start_survives_a_restart_and_is_revealed_at_t
             win: "late".into(),
             challenge: String::new(),
             ask: String::new(),
+        },
+        ErrorCode::Conflict,
+    )
+    .await;
+    server.stop().await;
+}
+
+const ANN_REPORT: &str = "Ann-report-4b8e: two of three accounts called";
+const ANN_REVISED: &str = "Ann-report-revised-0c6d: all three called, one meeting booked";
+
+/// The id of the commitment `client` adds for themselves.
+async fn add_commitment(client: &mut TestClient, text: &str) -> u32 {
+    let id = client
+        .send(Request::AddCommitment {
+            text: text.into(),
+            owner: None,
+            due_meeting: None,
+            due_date: None,
+        })
+        .await;
+    match client.answer(id).await {
+        Ok(Reply::Created { id }) => id,
+        other => panic!("add_commitment: {other:?}"),
+    }
+}
+
+fn index_of(client: &TestClient, wanted: impl Fn(&Event) -> bool) -> Option<usize> {
+    client
+        .events()
+        .iter()
+        .position(|frame| wanted(&frame.event))
+}
+
+#[tokio::test]
+async fn a_report_back_in_prep_reaches_only_its_author_until_the_start_applies_it_for_everyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let group = create_group(server.addr, "Peers").await;
+    let mut fran = TestClient::connect(server.addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    let mut ann = TestClient::connect(server.addr).await;
+    ann.join_as_member(&group, "Ann").await;
+    let mut bob = TestClient::connect(server.addr).await;
+    bob.join_as_member(&group, "Bob").await;
+    let ann_id = ann.member_id.unwrap();
+    let commitment = add_commitment(&mut ann, "Call the three stalled accounts").await;
+
+    // Ann reports back while the meeting is upcoming: held for her alone.
+    ann.ok(Request::UpdateCommitment {
+        commitment_id: commitment,
+        status: CommitmentStatus::Partial,
+        note: Some(ANN_REPORT.into()),
+    })
+    .await;
+    let held = received_event(&mut ann, |event| {
+        matches!(event, Event::ReportBackHeld { .. })
+    })
+    .await;
+    assert!(matches!(
+        held,
+        Event::ReportBackHeld { member_id, commitment_id, report_back: Some(ReportBack { status: CommitmentStatus::Partial, .. }) }
+            if member_id == ann_id && commitment_id == commitment
+    ));
+    // Revised, and sent again (a page unsure it arrived): the second changes nothing.
+    let revised = Request::UpdateCommitment {
+        commitment_id: commitment,
+        status: CommitmentStatus::Done,
+        note: Some(ANN_REVISED.into()),
+    };
+    ann.ok(revised.clone()).await;
+    ann.ok(revised).await;
+    // Someone else's commitment is not theirs to report on, and bad input changes nothing.
+    bob.fails(
+        Request::UpdateCommitment {
+            commitment_id: commitment,
+            status: CommitmentStatus::Done,
+            note: None,
+        },
+        ErrorCode::Forbidden,
+    )
+    .await;
+    ann.fails(
+        Request::UpdateCommitment {
+            commitment_id: commitment,
+            status: CommitmentStatus::Done,
+            note: Some("n".repeat(501)),
+        },
+        ErrorCode::Invalid,
+    )
+    .await;
+    for client in [&mut fran, &mut bob] {
+        client.ok(Request::Ping { client_time_ms: 1 }).await;
+    }
+    for client in [&fran, &bob] {
+        assert!(!received_text(client, ANN_REPORT));
+        assert!(!received_text(client, ANN_REVISED));
+        assert!(
+            index_of(client, |event| matches!(
+                event,
+                Event::CommitmentUpdated { .. }
+            ))
+            .is_none()
+        );
+    }
+    let held: Vec<_> = ann
+        .events()
+        .into_iter()
+        .filter(|frame| matches!(frame.event, Event::ReportBackHeld { .. }))
+        .collect();
+    assert_eq!(held.len(), 2, "held, then revised once");
+
+    // A restart keeps it held: Ann's snapshot has it, Bob's and Fran's do not.
+    let credentials = [&fran, &ann, &bob].map(|client| client.token_credential());
+    drop((fran, ann, bob));
+    server.stop().await;
+    let server = TestServer::start(dir.path()).await;
+    let mut clients = Vec::new();
+    for credential in credentials {
+        let mut client = TestClient::connect(server.addr).await;
+        let snapshot = client
+            .join(group.group_id, credential, None)
+            .await
+            .expect("join again")
+            .expect("a snapshot");
+        let board = &snapshot.commitments;
+        assert_eq!(
+            board[0].status,
+            CommitmentStatus::Open,
+            "not on the board yet"
+        );
+        clients.push((client, snapshot));
+    }
+    let [
+        (mut fran, fran_snapshot),
+        (mut ann, ann_snapshot),
+        (mut bob, bob_snapshot),
+    ] = <[_; 3]>::try_from(clients).ok().unwrap();
+    assert_eq!(
+        ann_snapshot.prep.mine.report_backs,
+        vec![HeldReportBack {
+            commitment_id: commitment,
+            status: CommitmentStatus::Done,
+            note: ANN_REVISED.into(),
+        }]
+    );
+    for snapshot in [&fran_snapshot, &bob_snapshot] {
+        assert!(snapshot.prep.mine.report_backs.is_empty());
+        assert!(
+            !serde_json::to_string(snapshot)
+                .unwrap()
+                .contains(ANN_REVISED)
+        );
+    }
+    assert_eq!(
+        fran_snapshot.prep.prepared, 0,
+        "a report back alone is not prepared"
+    );
+
+    // The start applies it, after `meeting_started`, for everyone.
+    fran.ok(start_request()).await;
+    for client in [&mut fran, &mut ann, &mut bob] {
+        let updated = received_event(client, |event| {
+            matches!(event, Event::CommitmentUpdated { .. })
+        })
+        .await;
+        let Event::CommitmentUpdated {
+            commitment: applied,
+            owner_accountability,
+        } = updated
+        else {
+            unreachable!()
+        };
+        assert_eq!(applied.commitment_id, commitment);
+        assert_eq!(applied.status, CommitmentStatus::Done);
+        assert_eq!(applied.note, ANN_REVISED);
+        assert_eq!(owner_accountability.member_id, ann_id);
+        let started = index_of(client, |event| {
+            matches!(event, Event::MeetingStarted { .. })
+        });
+        let applied = index_of(client, |event| {
+            matches!(event, Event::CommitmentUpdated { .. })
+        });
+        assert!(
+            started.unwrap() < applied.unwrap(),
+            "applied after meeting_started"
+        );
+    }
+    // Live now: an update goes to the board at once, and nothing is held any more.
+    ann.ok(Request::UpdateCommitment {
+        commitment_id: commitment,
+        status: CommitmentStatus::Partial,
+        note: None,
+    })
+    .await;
+    let live = bob
+        .event_where(|frame| {
+            matches!(&frame.event, Event::CommitmentUpdated { commitment, .. } if commitment.status == CommitmentStatus::Partial)
+        })
+        .await;
+    assert!(matches!(live.event, Event::CommitmentUpdated { .. }));
+    ann.fails(
+        Request::WithdrawReportBack {
+            commitment_id: commitment,
         },
         ErrorCode::Conflict,
     )

@@ -117,11 +117,11 @@ fn an_event() -> StoredEvent {
 #[test]
 fn records_are_written_with_their_format_first() {
     let snapshot = super::encode_snapshot(&new_room());
-    assert!(snapshot.starts_with(b"{\"format\":4,\"group\":{"));
+    assert!(snapshot.starts_with(b"{\"format\":5,\"group\":{"));
     let event = super::encode_event(&an_event());
     assert_eq!(
         String::from_utf8(event).unwrap(),
-        r#"{"format":4,"at_ms":1764000001000,"event":{"kind":"group_renamed","name":"Renamed"}}"#
+        r#"{"format":5,"at_ms":1764000001000,"event":{"kind":"group_renamed","name":"Renamed"}}"#
     );
 }
 
@@ -189,7 +189,7 @@ fn running_room_like(state: &RoomState) -> RoomState {
     state
 }
 
-/// The two events of a meeting's life are written in format 4 and read back.
+/// The two events of a meeting's life (format 4's) are written in today's format and read back.
 #[test]
 fn the_meeting_life_events_are_written_and_read_back() {
     for (event, json) in [
@@ -209,9 +209,14 @@ fn the_meeting_life_events_are_written_and_read_back() {
         let bytes = super::encode_event(&stored);
         assert_eq!(
             String::from_utf8(bytes.clone()).unwrap(),
-            format!(r#"{{"format":4,"at_ms":5,"event":{json}}}"#)
+            format!(r#"{{"format":5,"at_ms":5,"event":{json}}}"#)
         );
         assert_eq!(super::decode_event(&bytes).unwrap().event, event);
+        // Format 4 wrote them so.
+        assert_eq!(
+            super::decode_event(&with_format(&bytes, 4)).unwrap().event,
+            event
+        );
         // Format 3 never had them.
         assert!(super::decode_event(&with_format(&bytes, 3)).is_err());
     }
@@ -219,19 +224,19 @@ fn the_meeting_life_events_are_written_and_read_back() {
 
 #[test]
 fn a_record_from_a_newer_roundtable_is_refused_by_its_number() {
-    let newer = with_format(&super::encode_snapshot(&new_room()), 5);
+    let newer = with_format(&super::encode_snapshot(&new_room()), 6);
     let error = super::decode_snapshot(&newer).unwrap_err();
     assert_eq!(
         error,
         FormatError::Newer {
             record: "room snapshot",
-            format: 5
+            format: 6
         }
     );
     assert_eq!(
         error.to_string(),
-        "room snapshot is in stored format 5, written by a newer Roundtable; this version reads \
-         stored formats up to 4"
+        "room snapshot is in stored format 6, written by a newer Roundtable; this version reads \
+         stored formats up to 5"
     );
     let newer = with_format(&super::encode_event(&an_event()), 7_000_000_000);
     let error = super::decode_event(&newer).unwrap_err();
@@ -431,8 +436,60 @@ fn presence_is_not_stored_and_old_presence_is_still_read() {
     assert_eq!(
         String::from_utf8(bytes.clone()).unwrap(),
         format!(
-            r#"{{"format":4,"at_ms":6,"event":{{"kind":"member_attended","member_id":"{ann}"}}}}"#
+            r#"{{"format":5,"at_ms":6,"event":{{"kind":"member_attended","member_id":"{ann}"}}}}"#
         )
     );
     assert_eq!(super::decode_event(&bytes).unwrap().event, attended.event);
+}
+
+/// Format 5: a member's held report backs are kept in their prep, by commitment id, and the
+/// event that holds, revises or drops one is written and read back; format 4 never had it.
+#[test]
+fn held_report_backs_are_stored_in_format_5() {
+    use roundtable_protocol::{CommitmentStatus, ReportBack};
+    let ann = MemberId(uuid::Uuid::from_u128(0xa));
+    let held = ReportBack {
+        status: CommitmentStatus::Done,
+        note: "Signed".into(),
+    };
+    for (report_back, json) in [
+        (Some(held.clone()), r#"{"status":"done","note":"Signed"}"#),
+        (None, "null"),
+    ] {
+        let event = StoredEvent {
+            at_ms: 7,
+            event: RoomEvent::ReportBackHeld {
+                member_id: ann,
+                commitment_id: 3,
+                report_back,
+            },
+        };
+        let bytes = super::encode_event(&event);
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            format!(
+                r#"{{"format":5,"at_ms":7,"event":{{"kind":"report_back_held","member_id":"{ann}","commitment_id":3,"report_back":{json}}}}}"#
+            )
+        );
+        assert_eq!(super::decode_event(&bytes).unwrap().event, event.event);
+        assert!(super::decode_event(&with_format(&bytes, 4)).is_err());
+    }
+    // In a snapshot: under the member's prep, by commitment id.
+    let mut state = new_room();
+    state.prep.save_report_back(ann, 3, &Some(held.clone()));
+    let bytes = super::encode_snapshot(&state);
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        value["prep"]["by_member"][ann.to_string()],
+        serde_json::json!({"report_backs": {"3": {"status": "done", "note": "Signed"}}})
+    );
+    assert_eq!(super::decode_snapshot(&bytes).unwrap().prep, state.prep);
+    // A format 4 room reads forward with none held.
+    let mut without = state.clone();
+    without.prep = crate::prep::PrepState::default();
+    let format_4 = with_format(&super::encode_snapshot(&without), 4);
+    assert_eq!(
+        super::decode_snapshot(&format_4).unwrap(),
+        without.as_loaded()
+    );
 }
