@@ -18,7 +18,6 @@ const LAYERS: &[&[&str]] = &[
     &[
         "access",
         "activity",
-        "commitments",
         "meeting_life",
         "practices",
         "prep",
@@ -26,6 +25,8 @@ const LAYERS: &[&[&str]] = &[
         "roleplay",
         "schedule",
     ],
+    // Prep holds report-backs on the board until the start.
+    &["commitments"],
     &["event"],
     &["flow"],
     &["command", "roster", "text"],
