@@ -139,6 +139,8 @@ fn generate() -> String {
         HotSeatRequest,
         MemberCheckIn,
         RankedHotSeat,
+        ReportBack,
+        HeldReportBack,
         MyPrep,
         PrepView,
     );

@@ -848,6 +848,10 @@ export type RankedHotSeat = { member_id: MemberId, request: HotSeatRequest,
  */
 requested_at_ms: number, };
 
+export type ReportBack = { status: CommitmentStatus, note: string, };
+
+export type HeldReportBack = { commitment_id: number, status: CommitmentStatus, note: string, };
+
 export type MyPrep = { check_in?: CheckIn | null, hot_seat?: RankedHotSeat | null, 
 /**
  * The viewer's report backs held until the start, by commitment id. Empty once the

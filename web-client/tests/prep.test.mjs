@@ -1,5 +1,8 @@
-// Prep before a meeting in real browsers against the real server: Ann (phone, light) prepares
-// with the keyboard alone; Bob (phone, dark) types his check-in, hot-seat request and numbers
+// Prep before a meeting in real browsers against the real server: Ann (phone, light) goes from
+// the lobby's "Prepare for this meeting" to the Prep tab and prepares with the keyboard alone,
+// and the lobby then says what she prepared ("Edit your prep"); Cleo (phone) reports back on
+// her commitment in the Prep tab, held until the start: her own board says so, nobody else's
+// page or frames hold it, and the start puts it on everyone's board; Bob (phone, dark) types his check-in, hot-seat request and numbers
 // while his phone is offline (the browser's network emulation), closes the page, and his prep
 // is sent once when he opens the room again online; Cleo (phone) does not prepare. Until the
 // start, the facilitator (laptop) sees only "2 of 4 prepared" and receives nobody's prep in any
@@ -22,6 +25,8 @@ const ANN_WIN = 'Ann closed the Acme renewal';
 const ANN_PROBLEM = 'Ann: procurement stalls every deal';
 const BOB_WIN = 'Bob booked six demos offline';
 const BOB_PROBLEM = 'Bob: pilots convert but nobody signs';
+const CLEO_COMMITMENT = 'Cleo calls the three stalled accounts';
+const CLEO_REPORT = 'Cleo-report: all three called, one meeting booked';
 
 /**
  * Records the text frames a page sends and receives on its WebSockets.
@@ -35,6 +40,23 @@ function recordFrames(page) {
     socket.on('framereceived', (frame) => received.push(String(frame.payload)));
   });
   return { sent, received };
+}
+
+/**
+ * Records the frames of every page of a browser context from its first WebSocket on: `prepare`
+ * goes to `join`, which calls it before the page opens.
+ */
+function recordFramesFromTheStart() {
+  const frames = { sent: /** @type {string[]} */ ([]), received: /** @type {string[]} */ ([]) };
+  /** @param {import('playwright-core').BrowserContext} context */
+  const prepare = async (context) => {
+    context.on('page', (page) => {
+      const recorded = recordFrames(page);
+      frames.sent = recorded.sent;
+      frames.received = recorded.received;
+    });
+  };
+  return { frames, prepare };
 }
 
 /**
@@ -66,19 +88,55 @@ test('members prepare on phones, one offline, and the meeting uses their prep', 
     const links = await fetch(`${server.url}/api/groups`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Prep Peers' }),
     }).then((response) => response.json());
-    const fran = await join(browser, links.facilitator_url, 'Fran', LAPTOP, 'Enter as facilitator');
-    const franFrames = recordFrames(fran.page);
-    const ann = await join(browser, links.invite_url, 'Ann', PHONE, 'Join');
+    // Every frame Fran, Ann and Cleo receive, from their first on.
+    const franRecording = recordFramesFromTheStart();
+    const annRecording = recordFramesFromTheStart();
+    const cleoRecording = recordFramesFromTheStart();
+    const fran = await join(browser, links.facilitator_url, 'Fran', LAPTOP, 'Enter as facilitator', franRecording.prepare);
+    const franFrames = franRecording.frames;
+    const ann = await join(browser, links.invite_url, 'Ann', PHONE, 'Join', annRecording.prepare);
+    const annFrames = annRecording.frames;
     const bob = await join(browser, links.invite_url, 'Bob', PHONE_DARK, 'Join');
-    const cleo = await join(browser, links.invite_url, 'Cleo', PHONE, 'Join');
+    const cleo = await join(browser, links.invite_url, 'Cleo', PHONE, 'Join', cleoRecording.prepare);
+    const cleoFrames = cleoRecording.frames;
     const errors = [fran.errors, ann.errors, bob.errors, cleo.errors];
     await everyoneSees([fran, ann, bob, cleo], 'four members and prep open',
       () => window.roundtable.state()?.members.length === 4 && /** @type {any} */ (window.roundtable.state()?.features.prep)?.open === true);
 
-    // --- Ann prepares with the keyboard alone -----------------------------------------------
-    await showView(ann.page, 'prep');
+
+    // --- Cleo reports back on her commitment in prep: held for her alone ----------------------
+    await showView(cleo.page, 'commitments');
+    await cleo.page.locator('#commitment-text').fill(CLEO_COMMITMENT);
+    await cleo.page.locator('#commitment-add').click();
+    await everyoneSees([fran, ann, bob, cleo], 'Cleo\'s commitment on the board', (text) =>
+      /** @type {any} */ (window.roundtable.state()?.features.commitments)?.commitments.some((/** @type {any} */ c) => c.text === text), CLEO_COMMITMENT);
+    await showView(cleo.page, 'prep');
+    const report = cleo.page.locator('#prep-report-list .prep-report-item').first();
+    await report.locator('select[name="status"]').selectOption('done');
+    await report.locator('input[name="note"]').fill(CLEO_REPORT);
+    await report.locator('button[type="submit"]').click();
+    await waitUntil(cleo.page, 'Cleo\'s report back held', () => document.querySelector('#prep-report-list .prep-report-item .prep-status')?.textContent?.startsWith('Reported: Done'));
+    assert.ok(await fitsWidth(cleo.page), 'the report back fits a phone');
+    await screenshot(cleo.page, 'prep-report-back-phone');
+    await checkAccessibility(cleo.page, 'prep, report back held, phone');
+    await showView(cleo.page, 'commitments');
+    await waitUntil(cleo.page, 'Cleo\'s board says it is held', (text) => document.querySelector('#commitment-board .commitment-held')?.textContent?.includes(text), CLEO_REPORT);
+    await screenshot(cleo.page, 'prep-report-back-board-phone');
+    await checkAccessibility(cleo.page, 'the board with a held report back, phone');
+    assert.equal(await cleo.page.evaluate(() => /** @type {any} */ (window.roundtable.state()?.features.commitments)?.commitments[0].status), 'open',
+      'held: not on the board yet');
+
+    // --- Ann goes from the lobby to the Prep tab and prepares with the keyboard alone ---------
+    await waitUntil(ann.page, 'the lobby leads to prep', () => document.getElementById('lobby-prepare')?.textContent === 'Prepare for this meeting');
+    await showView(ann.page, 'lobby');
+    await screenshot(ann.page, 'prep-lobby-phone-light');
+    await checkAccessibility(ann.page, 'lobby with the way to prep, phone, light');
+    await ann.page.locator('#tab-lobby').focus();
+    await tabTo(ann.page, '#lobby-prepare');
+    await ann.page.keyboard.press('Enter');
+    await waitUntil(ann.page, 'the Prep tab open with the focus in it', () => document.getElementById('tab-prep')?.getAttribute('aria-selected') === 'true'
+      && document.activeElement?.id === 'prep-title');
     await waitUntil(ann.page, 'the prep page', () => document.getElementById('prep-count')?.textContent === '0 of 4 prepared');
-    await ann.page.locator('#tab-prep').focus();
     await tabTo(ann.page, '#prep-win');
     await ann.page.keyboard.type(ANN_WIN);
     await ann.page.keyboard.press('Tab');
@@ -103,6 +161,13 @@ test('members prepare on phones, one offline, and the meeting uses their prep', 
     assert.ok(await fitsWidth(ann.page), 'the prep page fits a phone');
     await screenshot(ann.page, 'prep-phone-light');
     await checkAccessibility(ann.page, 'prep, member, phone, light');
+    // The lobby says what she prepared, and leads back to it.
+    await showView(ann.page, 'lobby');
+    await waitUntil(ann.page, 'the lobby says what Ann prepared', () => document.getElementById('lobby-prepare')?.textContent === 'Edit your prep'
+      && document.getElementById('lobby-my-prep')?.textContent?.startsWith('Your prep: check-in saved · hot seat asked · numbers in.'));
+    assert.ok(await fitsWidth(ann.page), 'the lobby fits a phone');
+    await screenshot(ann.page, 'prep-lobby-prepared-phone-light');
+    await checkAccessibility(ann.page, 'lobby after prep, phone, light');
 
     // --- Bob prepares offline, closes the page, and comes back online -------------------------
     const bobFrames = recordFrames(bob.page);
@@ -147,6 +212,11 @@ test('members prepare on phones, one offline, and the meeting uses their prep', 
       assert.equal(bobAgainFrames.sent.filter((frame) => frame.includes(`"${kind}"`)).length, 1, `${kind} sent once`);
     }
     const bobPage = bobAgain;
+    await showView(bobPage, 'lobby');
+    await waitUntil(bobPage, 'Bob\'s lobby says what he prepared', () => document.getElementById('lobby-prepare')?.textContent === 'Edit your prep');
+    assert.ok(await fitsWidth(bobPage), 'the lobby fits a dark phone');
+    await screenshot(bobPage, 'prep-lobby-prepared-phone-dark');
+    await checkAccessibility(bobPage, 'lobby after prep, phone, dark');
 
     // --- before the start: counts only --------------------------------------------------------
     await showView(fran.page, 'prep');
@@ -160,6 +230,26 @@ test('members prepare on phones, one offline, and the meeting uses their prep', 
       assert.ok(!(await cleo.page.content()).includes(text), `Cleo's page holds nothing of "${text}"`);
     }
     assert.ok(!(await ann.page.content()).includes(BOB_WIN), 'Ann does not see Bob\'s prep');
+    // Cleo's report back: nobody else received it or shows it, and their boards say open.
+    for (const [name, page, frames] of /** @type {const} */ ([['Fran', fran.page, franFrames], ['Ann', ann.page, annFrames], ['Bob', bobPage, bobAgainFrames]])) {
+      assert.ok(!frames.received.some((frame) => frame.includes(CLEO_REPORT)), `${name} received nothing of Cleo's report back`);
+      assert.ok(!(await page.content()).includes(CLEO_REPORT), `${name}'s page holds nothing of Cleo's report back`);
+      assert.equal(await page.evaluate(() => /** @type {any} */ (window.roundtable.state()?.features.commitments)?.commitments[0].status), 'open');
+    }
+    assert.ok(cleoFrames.received.some((frame) => frame.includes(CLEO_REPORT)), 'Cleo received her own report back');
+    await showView(ann.page, 'commitments');
+    assert.equal(await ann.page.locator('#commitment-board .commitment-held').count(), 0, 'Ann\'s board marks nothing held');
+
+    // The lobby on a laptop, light and dark: the facilitator may prepare too.
+    await showView(fran.page, 'lobby');
+    await waitUntil(fran.page, 'the facilitator\'s way to prep', () => document.getElementById('lobby-prepare')?.textContent === 'Prepare for this meeting');
+    assert.ok(await fitsWidth(fran.page), 'the lobby fits a laptop');
+    await screenshot(fran.page, 'prep-lobby-laptop-light');
+    await checkAccessibility(fran.page, 'lobby, facilitator, laptop, light');
+    await fran.page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(fran.page, 'prep-lobby-laptop-dark');
+    await checkAccessibility(fran.page, 'lobby, facilitator, laptop, dark');
+    await fran.page.emulateMedia({ colorScheme: 'light' });
     assert.equal(await cleo.page.evaluate(() => /** @type {any} */ (window.roundtable.state()?.features.benchmarks)?.view.submitted_count), 0,
       'no prep numbers show before the start');
 
@@ -169,6 +259,14 @@ test('members prepare on phones, one offline, and the meeting uses their prep', 
     await showView(fran.page, 'lobby');
     await fran.page.locator('#lobby-start').click();
     await everyoneSees(everyone, 'the prep revealed', () => /** @type {any} */ (window.roundtable.state()?.features.prep)?.check_ins?.length === 2);
+    // Cleo's report back is on everyone's board now.
+    await everyoneSees(everyone, 'Cleo\'s report back on the board', (note) => {
+      const commitment = /** @type {any} */ (window.roundtable.state()?.features.commitments)?.commitments[0];
+      return commitment?.status === 'done' && commitment.note === note;
+    }, CLEO_REPORT);
+    await showView(ann.page, 'commitments');
+    await waitUntil(ann.page, 'Ann\'s board shows Cleo\'s report back', (note) => document.getElementById('commitment-board')?.textContent?.includes(note), CLEO_REPORT);
+    assert.equal(await cleo.page.evaluate(() => /** @type {any} */ (window.roundtable.state()?.features.prep)?.mine.report_backs.length), 0, 'nothing held any more');
     await everyoneSees(everyone, 'the prep numbers in the benchmarks', () => {
       const view = /** @type {any} */ (window.roundtable.state()?.features.benchmarks)?.view;
       return view?.submitted_count === 2 && view.per_metric.find((/** @type {any} */ metric) => metric.key === 'calls')?.named.some((/** @type {any} */ value) => value.value === 40);

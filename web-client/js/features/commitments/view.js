@@ -3,10 +3,14 @@
 // member with their completion rate and streak. Anyone adds their own; a facilitator may add
 // one for a member. The owner or a facilitator reports the status with a note. Open
 // commitments due at or before this meeting are highlighted, so the report back is obvious.
+// While the meeting is upcoming, an owner's report back on their open commitment is prep: the
+// server holds it until the start (features/prep), so the owner's own board says "Reported:
+// …, shown at the start" and everyone else's board still shows it open.
 
 import { patch, listen, formField } from '../../render.js';
 import { h, busy } from '../../ui.js';
 import { loadDrafts, saveDraft } from '../../drafts.js';
+import { prepOf, heldReportBack } from '../prep/state.js';
 
 /** @typedef {import('../../protocol').Commitment} Commitment */
 /** @typedef {import('../../protocol').CommitmentStatus} CommitmentStatus */
@@ -118,13 +122,21 @@ export const commitmentsPanel = {
       h('div', { class: 'commitment-meta' }, due,
         commitment.source.kind === 'facilitator' ? ' · set by the facilitator' : '',
         commitment.note ? h('span', { class: 'commitment-note' }, ` · “${commitment.note}”`) : null));
+      // The viewer's own report back, held until the meeting starts.
+      const held = heldReportBack(prepOf(store.state), commitment.commitment_id);
+      if (held) {
+        item.classList.add('report-held');
+        item.append(h('p', { class: 'commitment-held', id: `commitment-${commitment.commitment_id}-held` },
+          h('span', { class: 'tag held-tag' }, 'reported'),
+          ` ${held.status}${held.note ? `, “${held.note}”` : ''}: only you see this until the meeting starts, then it goes to the board.`));
+      }
       if (mayEdit) {
         const id = `commitment-${commitment.commitment_id}`;
         const draft = drafts.get(commitment.commitment_id);
-        const shownStatus = draft?.status ?? commitment.status;
+        const shownStatus = draft?.status ?? held?.status ?? commitment.status;
         const statusSelect = h('select', { id: `${id}-status`, name: 'status', class: 'status-select', 'aria-label': `Status of “${commitment.text}”` },
           ...COMMITMENT_STATUSES.map((status) => h('option', { value: status, selected: status === shownStatus }, status)));
-        const noteInput = h('input', { type: 'text', id: `${id}-note`, name: 'note', class: 'note-input', maxlength: COMMITMENT_NOTE_CHARS_MAX, placeholder: 'Note (optional)', 'aria-label': `Note on “${commitment.text}”`, value: draft?.note ?? commitment.note });
+        const noteInput = h('input', { type: 'text', id: `${id}-note`, name: 'note', class: 'note-input', maxlength: COMMITMENT_NOTE_CHARS_MAX, placeholder: 'Note (optional)', 'aria-label': `Note on “${commitment.text}”`, value: draft?.note ?? held?.note ?? commitment.note });
         // An edit in progress survives redraws caused by others' changes. The handlers read the
         // fields on the page, through the event's form.
         /** @param {Event} event */
@@ -165,7 +177,8 @@ export const commitmentsPanel = {
       if (!state || !own) return;
       // Redraw only when the board, the people or this person's powers changed, so a note
       // being typed is not wiped by someone raising a hand.
-      const key = `${state.meeting.meeting_id}|${facilitator}|${state.members.map((member) => member.member_id + member.display_name).join(',')}`;
+      const held = prepOf(state)?.open ? prepOf(state)?.mine.report_backs ?? [] : [];
+      const key = `${state.meeting.meeting_id}|${facilitator}|${state.members.map((member) => member.member_id + member.display_name).join(',')}|${JSON.stringify(held)}`;
       if (drawnState === own && drawnKey === key) return;
       drawnState = own;
       drawnKey = key;

@@ -5,14 +5,18 @@
 // name above it (views/room.js), there whenever the group has a call link.
 // A facilitator gets a prominent "Start meeting" (confirmed first only when fewer than half
 // the group is here) and the agenda to edit (the room moves the agenda panel into
-// `#lobby-agenda`); members read "Waiting for the facilitator to start". When the meeting
-// starts, the stage is the current item's view on every page at once (model.js, stageView).
-// `lobbyModel` is pure (tested in Node).
+// `#lobby-agenda`); members read "Waiting for the facilitator to start". Everyone who may
+// prepare gets "Prepare for this meeting" (or, once they prepared something, "Edit your prep"
+// with what they prepared), which opens the Prep tab and takes the focus there. When the
+// meeting starts, the stage is the current item's view on every page at once (model.js,
+// stageView). `lobbyModel` and `myPrepSummary` are pure (tested in Node).
 
 import { h, confirmDialog } from '../../ui.js';
 import { patch, listen } from '../../render.js';
 import { plural } from '../../format.js';
 import { nextMeetingLine } from '../schedule/view.js';
+import { loadDrafts } from '../../drafts.js';
+import { prepDraftsName, NUMBERS_SENT } from '../prep/outbox.js';
 
 /** @typedef {import('../../store.js').RoomState} RoomState */
 
@@ -54,6 +58,24 @@ export function lobbyModel(state, myMemberId) {
   };
 }
 
+/**
+ * What the viewer prepared for the upcoming meeting, as short phrases ("check-in saved",
+ * "hot seat asked", "numbers in", "2 report-backs held"); empty when nothing yet.
+ * @param {import('../prep/state.js').PrepState | null | undefined} prep
+ * @param {boolean} numbersSent This browser sent numbers for this meeting.
+ * @returns {string[]}
+ */
+export function myPrepSummary(prep, numbersSent) {
+  if (!prep?.open) return [];
+  const parts = [];
+  if (prep.mine.check_in) parts.push('check-in saved');
+  if (prep.mine.hot_seat) parts.push('hot seat asked');
+  if (numbersSent) parts.push('numbers in');
+  const held = prep.mine.report_backs?.length ?? 0;
+  if (held > 0) parts.push(`${plural(held, 'report-back', 'report-backs')} held`);
+  return parts;
+}
+
 /** @type {import('../index.js').Panel} */
 export const lobbyPanel = {
   id: 'lobby',
@@ -68,13 +90,17 @@ export const lobbyPanel = {
     // How many prepared ("5 of 8", features/prep): the count only, never what they prepared.
     const prepared = h('p', { class: 'lobby-prepared', id: 'lobby-prepared' });
     const startButton = h('button', { type: 'button', class: 'button primary large', id: 'lobby-start' }, 'Start meeting');
+    // The way to the Prep tab, for everyone who may prepare (not observers).
+    const prepButton = h('button', { type: 'button', class: 'button secondary large', id: 'lobby-prepare', 'aria-describedby': 'lobby-my-prep' }, 'Prepare for this meeting');
+    const myPrep = h('p', { class: 'lobby-my-prep hint', id: 'lobby-my-prep' });
     const waiting = h('p', { class: 'lobby-waiting', id: 'lobby-waiting', role: 'status' }, 'Waiting for the facilitator to start.');
     const hereHeading = h('h3', { id: 'lobby-here-title' }, 'Here now');
     const hereList = h('ul', { class: 'lobby-here', id: 'lobby-here', 'aria-labelledby': 'lobby-here-title' });
     const agendaSlot = h('div', { class: 'lobby-agenda', id: 'lobby-agenda' });
     const element = h('section', { class: 'panel lobby', id: 'panel-lobby', 'aria-labelledby': 'lobby-title' },
       heading, groupLine, when.element, prepared,
-      h('div', { class: 'lobby-actions' }, startButton),
+      h('div', { class: 'lobby-actions' }, startButton, prepButton),
+      myPrep,
       waiting,
       h('div', { class: 'lobby-people' }, hereHeading, hereList),
       agendaSlot);
@@ -98,6 +124,14 @@ export const lobbyPanel = {
       }
     });
 
+    listen(prepButton, 'click', () => {
+      const tab = /** @type {HTMLElement | null} */ (document.querySelector('[role="tab"][data-view="prep"]:not([hidden])'));
+      if (!tab) return;
+      tab.click();
+      // The focus goes to the Prep tab's heading, so the next Tab is its first field.
+      /** @type {HTMLElement | null} */ (document.getElementById('prep-title'))?.focus();
+    });
+
     return {
       element,
       update() {
@@ -112,7 +146,17 @@ export const lobbyPanel = {
         if (state.group.schedule) when.update();
         heading.textContent = `Meeting ${lobby.number} has not started yet`;
         groupLine.textContent = `${lobby.groupName} · Meeting ${lobby.number}`;
-        prepared.textContent = `${/** @type {any} */ (state.features.prep)?.prepared ?? 0} of ${state.members.length} prepared`;
+        const prep = /** @type {import('../prep/state.js').PrepState | undefined} */ (state.features.prep);
+        prepared.textContent = `${prep?.prepared ?? 0} of ${state.members.length} prepared`;
+        const mayPrepare = !!prep?.open && store.me()?.role !== 'observer';
+        const numbersSent = !!context.groupId && !!loadDrafts(prepDraftsName(context.groupId, state.meeting.meeting_id))[NUMBERS_SENT];
+        const summary = myPrepSummary(prep, numbersSent);
+        prepButton.hidden = !mayPrepare;
+        prepButton.textContent = summary.length > 0 ? 'Edit your prep' : 'Prepare for this meeting';
+        myPrep.hidden = !mayPrepare;
+        myPrep.textContent = summary.length > 0
+          ? `Your prep: ${summary.join(' · ')}. Only you see it until the meeting starts.`
+          : 'You have not prepared yet: a check-in, numbers, a report back on your commitments, a hot-seat request.';
         hereHeading.textContent = `Here now: ${lobby.present} of ${plural(lobby.total, 'member', 'members')}`;
         patch(hereList, () => lobby.here.length === 0
           ? [h('li', { class: 'hint', 'data-key': 'nobody' }, 'Nobody yet.')]

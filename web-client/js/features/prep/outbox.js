@@ -15,9 +15,27 @@ import { loadDrafts, saveDraft } from '../../drafts.js';
  * could not take it now. Any other answer is the server's refusal of what was typed. */
 const KEPT_ON_FAILURE = ['offline', 'connection_lost', 'storage_unavailable', 'shutting_down', 'rate_limited', 'server_busy', 'room_elsewhere'];
 
-/** The prep items a page may have pending, one request each. */
+/** The prep items a page may have pending, one request each; besides them, one report back
+ * per commitment (`reportBackItem`). */
 export const PREP_ITEMS = /** @type {const} */ (['check_in', 'hot_seat', 'numbers']);
-/** @typedef {typeof PREP_ITEMS[number]} PrepItem */
+/** @typedef {typeof PREP_ITEMS[number] | `report_back:${number}`} PrepItem */
+
+/** The drafts' key that says this browser's numbers for the meeting were acknowledged. */
+export const NUMBERS_SENT = 'numbers_sent';
+
+/**
+ * The item of the report back on one commitment (made or withdrawn).
+ * @param {number} commitmentId
+ * @returns {PrepItem}
+ */
+export function reportBackItem(commitmentId) {
+  return `report_back:${commitmentId}`;
+}
+
+/** @param {string} key */
+function isPrepItem(key) {
+  return /** @type {readonly string[]} */ (PREP_ITEMS).includes(key) || /^report_back:\d+$/.test(key);
+}
 
 /**
  * The drafts' name for one group and meeting: a meeting's prep never goes to another.
@@ -46,7 +64,9 @@ export function pendingRequests(name) {
   const drafts = loadDrafts(name);
   /** @type {Partial<Record<PrepItem, Request>>} */
   const pending = {};
-  for (const item of PREP_ITEMS) if (drafts[item]?.pending) pending[item] = drafts[item].pending;
+  for (const [key, draft] of Object.entries(drafts)) {
+    if (isPrepItem(key) && draft?.pending) pending[/** @type {PrepItem} */ (key)] = draft.pending;
+  }
   return pending;
 }
 
@@ -65,7 +85,7 @@ export async function flushPending(name, send, inFlight, refused) {
   const acked = [];
   const sends = Object.entries(pendingRequests(name)).map(async ([key, request]) => {
     const item = /** @type {PrepItem} */ (key);
-    if (inFlight.has(`${name}|${item}`)) return;
+    if (!request || inFlight.has(`${name}|${item}`)) return;
     inFlight.add(`${name}|${item}`);
     try {
       await send(request);

@@ -1,13 +1,15 @@
 // @ts-check
-// Prep's state: the viewer's own check-in and hot-seat request for the upcoming meeting, how
-// many members prepared, and, once the meeting started, everyone's check-ins and the ranked
-// hot-seat requests. The server sends a member's prep to that member alone until the start, so
-// this state never holds another member's prep before it. Pure.
+// Prep's state: the viewer's own check-in, hot-seat request and held report backs for the
+// upcoming meeting, how many members prepared, and, once the meeting started, everyone's
+// check-ins and the ranked hot-seat requests. The server sends a member's prep to that member
+// alone until the start, so this state never holds another member's prep before it. Held
+// report backs go to the board at the start (as `commitment_updated` events). Pure.
 
 /** @typedef {import('../../protocol').PrepView} PrepView */
 /** @typedef {import('../../protocol').CheckIn} CheckIn */
 /** @typedef {import('../../protocol').RankedHotSeat} RankedHotSeat */
 /** @typedef {import('../../protocol').MemberId} MemberId */
+/** @typedef {import('../../protocol').HeldReportBack} HeldReportBack */
 
 /** @typedef {PrepView} PrepState */
 
@@ -25,7 +27,7 @@ export const prepFeature = {
     return {
       open: prep.open,
       prepared: prep.prepared,
-      mine: { ...prep.mine },
+      mine: { ...prep.mine, report_backs: [...(prep.mine.report_backs ?? [])] },
       check_ins: [...(prep.check_ins ?? [])],
       hot_seat: [...(prep.hot_seat ?? [])],
     };
@@ -37,6 +39,15 @@ export const prepFeature = {
     hot_seat_saved(own, event) {
       if (event.hot_seat) own.mine.hot_seat = event.hot_seat;
       else delete own.mine.hot_seat;
+    },
+    // A report back held until the start (or, with none, withdrawn or dropped), by commitment.
+    report_back_held(own, event) {
+      const held = (own.mine.report_backs ?? []).filter((entry) => entry.commitment_id !== event.commitment_id);
+      if (event.report_back) {
+        held.push({ commitment_id: event.commitment_id, status: event.report_back.status, note: event.report_back.note });
+        held.sort((a, b) => a.commitment_id - b.commitment_id);
+      }
+      own.mine.report_backs = held;
     },
     // A member who leaves takes their prep with them (the count comes in its own event).
     member_removed(own, event) {
@@ -51,6 +62,8 @@ export const prepFeature = {
     // The meeting started: prep closes (with anything prepared, `prep_revealed` follows).
     meeting_started(own) {
       own.open = false;
+      // What was held goes to the board now, in the `commitment_updated` events that follow.
+      own.mine.report_backs = [];
     },
     prep_revealed(own, event) {
       own.open = false;
@@ -111,4 +124,15 @@ export function checkInLine(checkIn) {
  */
 export function rankedHotSeat(prep) {
   return prep?.hot_seat ?? [];
+}
+
+/**
+ * The viewer's report back held on a commitment until the start, if any.
+ * @param {PrepState | null} prep
+ * @param {number} commitmentId
+ * @returns {HeldReportBack | null}
+ */
+export function heldReportBack(prep, commitmentId) {
+  if (!prep?.open) return null;
+  return prep.mine.report_backs?.find((entry) => entry.commitment_id === commitmentId) ?? null;
 }

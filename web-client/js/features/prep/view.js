@@ -2,19 +2,35 @@
 // The prep page, for the upcoming meeting and made for a phone: a check-in (a win, a
 // challenge, what I want from the group), a hot-seat request (the problem, priority A/B/C, the
 // minutes wanted), this period's numbers (named or anonymous, the benchmarks' own
-// `submit_numbers`), and the way to the report back on one's commitments. Whatever is saved
+// `submit_numbers`), and the report back on one's open commitments (`update_commitment`, which
+// the server holds as prep until the start, then applies to the board). Whatever is saved
 // goes through outbox.js: kept in this browser first, sent now or when the connection is back,
 // never lost and harmless when sent again. Until the meeting starts only its author sees their
 // prep; the page says how many prepared.
 
 import { h, announce, toast } from '../../ui.js';
-import { listen, patch } from '../../render.js';
-import { prepOf, CHECK_IN_FIELD_CHARS_MAX, HOT_SEAT_PROBLEM_CHARS_MAX, HOT_SEAT_MINUTES_MAX } from './state.js';
-import { prepDraftsName, keepPending, pendingRequests, flushPending } from './outbox.js';
-import { reportBackList } from '../commitments/state.js';
+import { listen, patch, formField } from '../../render.js';
+import { prepOf, heldReportBack, CHECK_IN_FIELD_CHARS_MAX, HOT_SEAT_PROBLEM_CHARS_MAX, HOT_SEAT_MINUTES_MAX } from './state.js';
+import { prepDraftsName, keepPending, pendingRequests, flushPending, reportBackItem, NUMBERS_SENT } from './outbox.js';
+import { saveDraft } from '../../drafts.js';
+import { COMMITMENT_NOTE_CHARS_MAX } from '../commitments/view.js';
 
 /** @typedef {import('../../protocol').Request} Request */
 /** @typedef {import('./outbox.js').PrepItem} PrepItem */
+
+/** What a report back may say of a commitment, in the order the menu offers it. */
+const REPORT_STATUSES = /** @type {{ value: import('../../protocol').CommitmentStatus, label: string }[]} */ ([
+  { value: 'done', label: 'Done' },
+  { value: 'partial', label: 'Partly done' },
+  { value: 'missed', label: 'Missed' },
+  { value: 'dropped', label: 'Dropped' },
+  { value: 'open', label: 'Still open' },
+]);
+
+/** @param {string} status */
+function statusLabel(status) {
+  return REPORT_STATUSES.find((choice) => choice.value === status)?.label ?? status;
+}
 
 const PRIORITIES = [
   { value: 'a', label: 'A: urgent' },
@@ -85,14 +101,13 @@ export const prepPanel = {
       numbersStatus);
 
     const reportLine = h('p', { class: 'hint', id: 'prep-report-line' });
-    const reportButton = h('button', { type: 'button', class: 'button secondary', id: 'prep-report-back' }, 'Report back on my commitments');
+    const reportList = h('ul', { class: 'prep-report-list', id: 'prep-report-list' });
+    const reportButton = h('button', { type: 'button', class: 'button secondary', id: 'prep-report-back' }, 'Open the commitment board');
     const reportBox = h('section', { class: 'stack-small prep-form', id: 'prep-report', 'aria-labelledby': 'prep-report-title' },
-      h('h3', { id: 'prep-report-title' }, 'Report back'), reportLine, h('div', { class: 'actions' }, reportButton));
-    // The report back's own view runs in the meeting; before it, the commitment board (where
-    // an owner sets a commitment's status with a note) is where one reports back.
+      h('h3', { id: 'prep-report-title' }, 'Report back on your commitments'), reportLine, reportList, h('div', { class: 'actions' }, reportButton));
+    // The whole board, where the others' commitments are too.
     listen(reportButton, 'click', () => {
-      const tab = /** @type {HTMLElement | null} */ (document.querySelector('[role="tab"][data-view="reportback"]:not([hidden])')
-        ?? document.querySelector('[role="tab"][data-view="commitments"]'));
+      const tab = /** @type {HTMLElement | null} */ (document.querySelector('[role="tab"][data-view="commitments"]:not([hidden])'));
       tab?.click();
     });
 
@@ -111,9 +126,13 @@ export const prepPanel = {
       const pending = pendingRequests(name);
       if (Object.keys(pending).length === 0) return;
       flushPending(name, (request) => context.connection.request(request), inFlight, (item, error) => {
-        toast(`Could not save your ${item.replace('_', '-')}: ${error.message ?? 'refused'}.`);
+        const what = item.startsWith('report_back') ? 'report back' : item.replace('_', '-');
+        toast(`Could not save your ${what}: ${error.message ?? 'refused'}.`);
       }).then((acked) => {
-        if (acked.includes('numbers')) sentNumbers.add(name);
+        if (acked.includes('numbers')) {
+          sentNumbers.add(name);
+          saveDraft(name, NUMBERS_SENT, true);
+        }
         draw();
         if (Object.keys(pendingRequests(name)).length === 0) announce('Your prep is saved.');
       });
@@ -223,11 +242,68 @@ export const prepPanel = {
         prep.mine.hot_seat ? `Asked: priority ${prep.mine.hot_seat.request.priority.toUpperCase()}, ${prep.mine.hot_seat.request.minutes} minutes.` : '');
       numbersStatus.textContent = statusText('numbers', sentNumbers.has(name), 'Submitted. They count for this meeting and show in the benchmarks when it starts.');
 
+      drawReportBacks(state, prep, name);
+    };
+
+    /** What the report-back list was drawn from, so typing is not wiped by others' changes. */
+    let reportKey = '';
+    /**
+     * The viewer's open commitments, each with its report back: held until the start, pending
+     * on this phone, or still to make.
+     * @param {import('../../store.js').RoomState} state
+     * @param {import('./state.js').PrepState} prep
+     * @param {string} name
+     */
+    const drawReportBacks = (state, prep, name) => {
       const commitments = /** @type {import('../commitments/state.js').CommitmentsState | undefined} */ (state.features.commitments);
-      const due = commitments ? reportBackList(commitments, state.meeting).filter((commitment) => commitment.owner === store.myMemberId) : [];
-      const toReport = due.filter((commitment) => commitment.status === 'open').length;
-      reportLine.textContent = due.length ? `${toReport} of your ${due.length} commitments due now still to report.` : 'No commitments of yours are due now.';
-      reportButton.hidden = due.length === 0;
+      const mine = (commitments?.commitments ?? [])
+        .filter((commitment) => commitment.owner === store.myMemberId && commitment.status === 'open')
+        .sort((a, b) => a.due_meeting - b.due_meeting || a.commitment_id - b.commitment_id);
+      const pending = pendingRequests(name);
+      const held = prep.mine.report_backs ?? [];
+      reportLine.textContent = mine.length === 0
+        ? 'You have no open commitments.'
+        : `${held.length} of your ${mine.length} open commitments reported. Only you see a report back until the meeting starts; then it goes to the board.`;
+      const key = JSON.stringify([mine.map((c) => [c.commitment_id, c.text, c.due_meeting]), held, mine.map((c) => pending[reportBackItem(c.commitment_id)] ?? null), context.isConnected()]);
+      if (key === reportKey) return;
+      reportKey = key;
+      const focusedId = reportList.contains(document.activeElement) ? document.activeElement?.id : null;
+      patch(reportList, () => mine.map((commitment) => {
+        const id = commitment.commitment_id;
+        const item = reportBackItem(id);
+        const wanted = pending[item];
+        const saved = heldReportBack(prep, id);
+        const shown = wanted?.type === 'update_commitment' ? { status: wanted.status, note: wanted.note ?? '' } : saved;
+        const statusSelect = h('select', { id: `prep-report-${id}-status`, name: 'status' },
+          ...REPORT_STATUSES.map((choice) => h('option', { value: choice.value, selected: choice.value === (shown?.status ?? 'done') }, choice.label)));
+        const noteInput = h('input', { type: 'text', id: `prep-report-${id}-note`, name: 'note', maxlength: COMMITMENT_NOTE_CHARS_MAX, value: shown?.note ?? '' });
+        const withdrawButton = h('button', {
+          type: 'button', class: 'button secondary small', id: `prep-report-${id}-withdraw`, hidden: !saved && wanted?.type !== 'update_commitment',
+          onclick: () => save(item, { type: 'withdraw_report_back', commitment_id: id }),
+        }, 'Withdraw');
+        const heldText = saved ? `Reported: ${statusLabel(saved.status)}${saved.note ? `, “${saved.note}”` : ''}. Shown at the start.` : '';
+        const status = h('p', { class: 'hint prep-status', id: `prep-report-${id}-state`, role: 'status' }, statusText(item, !!saved, heldText));
+        /** @param {Event} submitEvent */
+        const report = (submitEvent) => {
+          submitEvent.preventDefault();
+          save(item, {
+            type: 'update_commitment', commitment_id: id,
+            status: /** @type {import('../../protocol').CommitmentStatus} */ (formField(submitEvent, 'status').value),
+            note: formField(submitEvent, 'note').value.trim(),
+          });
+        };
+        return h('li', { class: `prep-report-item${saved ? ' held' : ''}`, 'data-key': String(id), 'data-commitment-id': id },
+          h('p', { class: 'prep-report-text', id: `prep-report-${id}-text` }, commitment.text,
+            h('span', { class: 'hint' }, ` · due meeting ${commitment.due_meeting}`)),
+          h('form', { class: 'prep-report-form', 'aria-labelledby': `prep-report-${id}-text`, onsubmit: report },
+            h('div', { class: 'field' }, h('label', { for: `prep-report-${id}-status` }, 'How it went'), statusSelect),
+            h('div', { class: 'field grow' }, h('label', { for: `prep-report-${id}-note` }, 'Note (optional)'), noteInput),
+            h('div', { class: 'actions' },
+              h('button', { type: 'submit', class: 'button primary small', id: `prep-report-${id}-save` }, saved ? 'Update report' : 'Report back'),
+              withdrawButton)),
+          status);
+      }));
+      if (focusedId) document.getElementById(focusedId)?.focus();
     };
 
     return { element, update: () => { draw(); flush(); } };
