@@ -1,14 +1,17 @@
 // Prep's client side in Node: the state (what the viewer holds before and after the start) and
 // the outbox (a saved prep item stays pending until the server's ack; a lost connection keeps
 // it for the next try, a refusal drops it, an item is never sent twice at once, and an edit
-// made while a send is in flight is sent after it).
+// made while a send is in flight is sent after it; report backs are held by commitment, and the
+// lobby's summary of what one prepared).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { roomFromSnapshot, reduceRoom } from '../js/store.js';
 import { FEATURES } from '../js/features/states.js';
-import { checkInOf, checkInLine, rankedHotSeat } from '../js/features/prep/state.js';
-import { keepPending, pendingRequests, flushPending, prepDraftsName } from '../js/features/prep/outbox.js';
+import { checkInOf, checkInLine, rankedHotSeat, heldReportBack } from '../js/features/prep/state.js';
+import { keepPending, pendingRequests, flushPending, prepDraftsName, reportBackItem, NUMBERS_SENT } from '../js/features/prep/outbox.js';
+import { saveDraft } from '../js/drafts.js';
+import { myPrepSummary } from '../js/features/meeting/lobby.js';
 
 const snapshot = /** @type {any} */ ({
   seq: 1,
@@ -89,5 +92,36 @@ test('the outbox keeps a request until its ack, and sends each item once at a ti
   await flushPending(name, async () => { throw Object.assign(new Error('the hot-seat problem is required'), { code: 'invalid' }); }, inFlight,
     (item, error) => refused.push([item, error.code]));
   assert.deepEqual(refused, [['hot_seat', 'invalid']]);
+  assert.deepEqual(pendingRequests(name), {});
+});
+
+test('held report backs: the viewer\'s own until the start, kept by commitment, gone at the start', () => {
+  let state = roomFromSnapshot({ ...snapshot, prep: { ...snapshot.prep, mine: { report_backs: [{ commitment_id: 7, status: 'done', note: 'Signed' }] } } }, FEATURES);
+  const prep = () => /** @type {any} */ (state.features.prep);
+  const frame = (seq, event) => ({ seq, at_ms: 1000 + seq, event });
+  assert.deepEqual(heldReportBack(prep(), 7), { commitment_id: 7, status: 'done', note: 'Signed' });
+  state = reduceRoom(state, frame(2, { kind: 'report_back_held', member_id: 'a', commitment_id: 3, report_back: { status: 'partial', note: 'Half' } }), FEATURES);
+  state = reduceRoom(state, frame(3, { kind: 'report_back_held', member_id: 'a', commitment_id: 7, report_back: { status: 'missed', note: '' } }), FEATURES);
+  assert.deepEqual(prep().mine.report_backs.map((/** @type {any} */ held) => [held.commitment_id, held.status]), [[3, 'partial'], [7, 'missed']],
+    'by commitment, revised in place');
+  assert.deepEqual(myPrepSummary(prep(), true), ['numbers in', '2 report-backs held']);
+  state = reduceRoom(state, frame(4, { kind: 'report_back_held', member_id: 'a', commitment_id: 3, report_back: null }), FEATURES);
+  assert.equal(heldReportBack(prep(), 3), null, 'withdrawn');
+  assert.deepEqual(myPrepSummary(prep(), false), ['1 report-back held']);
+  state = reduceRoom(state, frame(5, { kind: 'meeting_started', started_at_ms: 2000 }), FEATURES);
+  assert.deepEqual(prep().mine.report_backs, [], 'the start puts them on the board');
+  assert.deepEqual(myPrepSummary(prep(), true), [], 'nothing to prepare once it started');
+});
+
+test('the outbox keeps a report back per commitment beside the other items', async () => {
+  const name = prepDraftsName('g', 'report-backs');
+  keepPending(name, reportBackItem(3), { type: 'update_commitment', commitment_id: 3, status: 'done', note: 'x' });
+  keepPending(name, reportBackItem(4), { type: 'withdraw_report_back', commitment_id: 4 });
+  saveDraft(name, NUMBERS_SENT, true);
+  assert.deepEqual(Object.keys(pendingRequests(name)).sort(), ['report_back:3', 'report_back:4'], 'the numbers-sent mark is no request');
+  const sent = [];
+  const acked = await flushPending(name, async (request) => { sent.push(request.type); return { kind: 'done' }; }, new Set(), () => {});
+  assert.deepEqual(acked.sort(), ['report_back:3', 'report_back:4']);
+  assert.deepEqual(sent.sort(), ['update_commitment', 'withdraw_report_back']);
   assert.deepEqual(pendingRequests(name), {});
 });
