@@ -30,6 +30,9 @@ async fn commitments_are_shared_live_and_only_owners_and_facilitators_edit_them(
     let mut bob = TestClient::connect(server.addr).await;
     bob.join_as_member(&group, "Bob").await;
     let (ann_id, bob_id) = (ann.member_id.unwrap(), bob.member_id.unwrap());
+    // Before the start, an owner's report back is prep, held until the start (prep.rs tests
+    // that); here the board is shared live.
+    fran.start_meeting().await;
 
     let own = add_commitment(
         &mut ann,
