@@ -21,7 +21,9 @@
 //! would change nothing on the board withdraws the held one. A facilitator's update of someone
 //! else's commitment, and an update of a closed commitment, go to the board at once as during
 //! the meeting. When the commitment a report back is held on is closed meanwhile (a
-//! facilitator marked it), the held one is dropped (`ReportBackHeld` with none, to the owner);
+//! facilitator marked it), the held one is dropped: the fold of the `commitment_updated` drops
+//! it (so every event keeps the held report backs on open commitments), and a
+//! `ReportBackHeld` with none after it tells the owner's page;
 //! at the start the held report backs are applied in the order of their commitments' ids, each
 //! as the `commitment_updated` a live update would have been, after `meeting_started`, and one
 //! whose commitment is no longer an open commitment of its author is dropped.
@@ -378,7 +380,8 @@ pub fn decide_report_back(
 }
 
 /// The held report backs `events` (a change to the board decided while prep is open) makes
-/// moot: each on a commitment an event closes. Their authors are told they are no longer held.
+/// moot: each on a commitment an event closes. Their authors are told they are no longer held
+/// (the fold of the closing `commitment_updated` has dropped them already).
 pub fn drop_report_backs_on_closed(prep: &PrepState, events: &[RoomEvent]) -> Vec<RoomEvent> {
     events
         .iter()
