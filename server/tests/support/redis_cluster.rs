@@ -49,6 +49,8 @@ pub struct TestCluster {
     /// Removes `dir` when dropped; `None` for the shared cluster, whose watchdog removes it.
     _temp: Option<tempfile::TempDir>,
     nodes: Mutex<Vec<Node>>,
+    /// The watchdog shell of the running nodes (see the module's documentation).
+    watchdog: Mutex<Option<Child>>,
 }
 
 #[derive(Debug)]
@@ -104,6 +106,7 @@ impl TestCluster {
             dir,
             _temp: temp,
             nodes: Mutex::new(Vec::new()),
+            watchdog: Mutex::new(None),
         };
         // Ports picked free can be taken by someone else before the servers bind them: try a
         // few times.
@@ -407,7 +410,7 @@ if [ -n "$dir" ]; then rm -rf -- "$dir"; fi
             let pid = node.child.as_ref()?.id();
             Some(format!("{pid}:{}", node.port))
         });
-        Command::new("sh")
+        let watchdog = Command::new("sh")
             .arg("-c")
             .arg(WATCHDOG)
             .arg("redis-cluster-watchdog")
@@ -419,6 +422,10 @@ if [ -n "$dir" ]; then rm -rf -- "$dir"; fi
             .stderr(Stdio::null())
             .spawn()
             .expect("start the redis cluster's watchdog");
+        *self
+            .watchdog
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(watchdog);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Node>> {
@@ -427,13 +434,23 @@ if [ -n "$dir" ]; then rm -rf -- "$dir"; fi
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Kills every process this cluster started, by its pid, and reaps it.
+    /// Kills every process this cluster started, by its pid, and reaps it: the nodes, then
+    /// their watchdog, which has nothing left to do.
     fn kill_all(&self) {
         for node in self.lock().iter_mut() {
             if let Some(mut child) = node.child.take() {
                 let _ = child.kill();
                 let _ = child.wait();
             }
+        }
+        let watchdog = self
+            .watchdog
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(mut watchdog) = watchdog {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
         }
     }
 }
