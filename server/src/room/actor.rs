@@ -313,10 +313,12 @@ fn error_message(id: Option<RequestId>, error: &RoomError) -> ServerMessage {
 
 fn storage_error(error: &StoreError) -> RoomError {
     match error {
-        StoreError::Unavailable(_) | StoreError::Conflict(_) => RoomError::new(
-            ErrorCode::StorageUnavailable,
-            "the change could not be saved; nothing changed, please try again",
-        ),
+        StoreError::Unavailable(_) | StoreError::Conflict(_) | StoreError::Fenced(_) => {
+            RoomError::new(
+                ErrorCode::StorageUnavailable,
+                "the change could not be saved; nothing changed, please try again",
+            )
+        }
         StoreError::NotFound(_) => RoomError::new(ErrorCode::NotFound, "the group is gone"),
         StoreError::Corrupt(_) => {
             RoomError::new(ErrorCode::Internal, "stored data could not be read")

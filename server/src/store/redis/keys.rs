@@ -32,6 +32,12 @@
 //! - `rt:{g:<group>}:lease_record` is a string `<owner> <expiry in Unix ms>` naming the lease's
 //!   last holder and when its lease runs out (Redis's clock), kept at least ten minutes after
 //!   the last renewal, so that a takeover after an expiry is noticed and timed.
+//! - `rt:{g:<group>}:epoch` is a string holding, in decimal, the group's *lease epoch*: a counter
+//!   that every take of the lease raises (`INCR`, in the take's script) and a renewal keeps. It
+//!   has no expiry and outlives the lease, so that a room whose lease was taken by another (or
+//!   by a newer room of the same process) holds an epoch below it for good. The append script
+//!   refuses a batch whose fence names another epoch ([`StoreError::Fenced`]). A missing key
+//!   means 0, which no take answers. It goes with the group's other keys on deletion.
 //! - `rt:ended_meetings` is a sorted set of the ended meetings whose logs are still kept: the
 //!   member is the meeting id, the score the time it ended in Unix milliseconds. The retention
 //!   pass reads it oldest first (`ZRANGEBYSCORE ... LIMIT`), deletes each due meeting's log
@@ -118,6 +124,10 @@ impl RedisStore {
 
     pub(super) fn lease_key(&self, group_id: GroupId) -> String {
         format!("{}:lease", self.group_tag(group_id))
+    }
+
+    pub(super) fn epoch_key(&self, group_id: GroupId) -> String {
+        format!("{}:epoch", self.group_tag(group_id))
     }
 
     pub(super) fn lease_record_key(&self, group_id: GroupId) -> String {

@@ -297,6 +297,20 @@ impl Store for RedisStore {
         .await
     }
 
+    async fn renew_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+        epoch: u64,
+    ) -> Result<LeaseTake, StoreError> {
+        self.bounded(
+            "renew_lease",
+            self.renew_lease_unbounded(group_id, owner, duration_ms, epoch),
+        )
+        .await
+    }
+
     async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {
         self.bounded(
             "release_lease",
