@@ -309,6 +309,25 @@ async fn a_master_failover_makes_its_rooms_writes_unavailable_briefly_and_keeps_
     let master = victim.master;
     let replica = cluster.replica_of(master);
     cluster.wait_replica_in_sync(master, replica);
+    // The room's lease and its epoch (which fences every append), as the master has them.
+    let tag = format!("{prefix}{{g:{}}}", victim.group.group_id);
+    let lease_of = |port: u16| -> (Option<String>, Option<String>) {
+        let mut connection = cluster.connection(port);
+        let holder = redis::cmd("GET")
+            .arg(format!("{tag}:lease"))
+            .query(&mut connection)
+            .expect("GET the lease");
+        let epoch = redis::cmd("GET")
+            .arg(format!("{tag}:epoch"))
+            .query(&mut connection)
+            .expect("GET the epoch");
+        (holder, epoch)
+    };
+    let lease_before = lease_of(master);
+    assert!(
+        lease_before.0.is_some() && lease_before.1.is_some(),
+        "the live room holds its lease at an epoch: {lease_before:?}"
+    );
     let killed_at = Instant::now();
     cluster.kill_node(master);
     let promotion = std::thread::spawn(move || {
@@ -410,6 +429,14 @@ async fn a_master_failover_makes_its_rooms_writes_unavailable_briefly_and_keeps_
     assert!(
         !other_latencies.is_empty(),
         "the other room was written to during the failover"
+    );
+
+    // The promoted replica has the room's lease at the same epoch: no other writer could have
+    // been let in, and the room's fenced appends are accepted again.
+    assert_eq!(
+        lease_of(replica),
+        lease_before,
+        "the lease and its epoch survive the failover"
     );
 
     // One history: the failed writes used no seq, and everyone, live or replaying from the

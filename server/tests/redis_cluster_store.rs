@@ -100,8 +100,9 @@ async fn each_group_lives_in_one_slot_and_the_groups_spread_over_every_master() 
             .iter()
             .filter(|(_, key)| key.starts_with(&tag))
             .collect();
-        // snapshot, meetings, lease, lease record, and a log and a head per meeting.
-        assert_eq!(own.len(), 8, "every key of group {group_id}: {own:?}");
+        // snapshot, meetings, lease, lease record, lease epoch, and a log and a head per
+        // meeting.
+        assert_eq!(own.len(), 9, "every key of group {group_id}: {own:?}");
         let slots: BTreeSet<u16> = own.iter().map(|(_, key)| cluster.slot(key)).collect();
         assert_eq!(slots.len(), 1, "group {group_id}'s keys are in one slot");
         let ports: BTreeSet<u16> = own.iter().map(|(port, _)| *port).collect();
