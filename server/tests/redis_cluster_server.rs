@@ -330,6 +330,16 @@ async fn a_master_failover_makes_its_rooms_writes_unavailable_briefly_and_keeps_
     );
     let killed_at = Instant::now();
     cluster.kill_node(master);
+    // The other group's master and its replica forget the store's scripts, as nodes that never
+    // saw them do (a new version's scripts, a node replaced): loading them again must not need
+    // the killed master, which the cluster still lists until it is declared failed.
+    for port in [other.master, cluster.replica_of(other.master)] {
+        let mut connection = cluster.connection(port);
+        let _: () = redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query(&mut connection)
+            .expect("SCRIPT FLUSH");
+    }
     let promotion = std::thread::spawn(move || {
         let deadline = killed_at + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -346,6 +356,17 @@ async fn a_master_failover_makes_its_rooms_writes_unavailable_briefly_and_keeps_
         }
         None
     });
+
+    // A server starting now, with the killed master among its seeds, connects.
+    let late = roundtable_server::store::RedisStore::connect_cluster(
+        &cluster.seeds(),
+        support::redis::options(&prefix),
+    )
+    .await;
+    assert!(
+        late.is_ok(),
+        "a store connects while a master is failing over: {late:?}"
+    );
 
     // Write to both rooms until the victim's room takes writes again.
     let mut victim_attempts = Vec::new();
