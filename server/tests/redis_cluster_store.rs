@@ -293,3 +293,36 @@ async fn append(
         .await
         .expect("append");
 }
+
+#[tokio::test]
+async fn the_configured_cluster_seeds_choose_the_store() {
+    let cluster = TestCluster::shared();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = roundtable_server::Config::for_tests(
+        "127.0.0.1:0".parse().expect("address"),
+        dir.path().to_path_buf(),
+    );
+    // An empty `ROUNDTABLE_REDIS_CLUSTER=` names no seed: the embedded store, as if unset.
+    config.redis_cluster = vec![String::new()];
+    let store = roundtable_server::server::open_store(&config)
+        .await
+        .expect("open the embedded store");
+    assert_eq!(store.kind(), "embedded");
+    drop(store);
+    // Seeds: the cluster, under the configured prefix.
+    let prefix = unique_prefix("rt-cluster");
+    config.redis_cluster = cluster.seeds();
+    config.redis_prefix = prefix.clone();
+    let store = roundtable_server::server::open_store(&config)
+        .await
+        .expect("open the cluster store");
+    assert_eq!(store.kind(), "redis");
+    let (group_id, _) = fixtures::create_group(store.as_ref(), "start").await;
+    let snapshot_key = format!("{prefix}{{g:{group_id}}}:snapshot");
+    assert!(
+        cluster.keys_on_every_master(&prefix).iter().any(
+            |(port, key)| *key == snapshot_key && *port == cluster.master_of_key(&snapshot_key)
+        ),
+        "the group is stored on its slot's master"
+    );
+}
