@@ -326,3 +326,31 @@ async fn the_configured_cluster_seeds_choose_the_store() {
         "the group is stored on its slot's master"
     );
 }
+
+#[tokio::test]
+async fn a_cluster_node_given_as_a_single_redis_is_reported_as_a_cluster() {
+    let cluster = TestCluster::shared();
+    let port = cluster.master_ports()[0];
+    let store = RedisStore::connect(
+        &format!("redis://127.0.0.1:{port}/"),
+        support::redis::options(&unique_prefix("rt-cluster")),
+    )
+    .await
+    .expect("a cluster node answers a single connection");
+    // Some group lands on another master; its creation is refused with a hint.
+    for _ in 0..100 {
+        let snapshot = fixtures::snapshot(MeetingId::random(), 0, "start");
+        match store.create_group(GroupId::random(), &snapshot).await {
+            Ok(()) => continue,
+            Err(StoreError::Unavailable(message)) => {
+                assert!(
+                    message.contains("Moved") && message.contains("--redis-cluster"),
+                    "{message}"
+                );
+                return;
+            }
+            Err(other) => panic!("a group on another master: {other:?}"),
+        }
+    }
+    panic!("100 groups all landed on the one master");
+}

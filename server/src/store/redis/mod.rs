@@ -170,7 +170,17 @@ impl RedisStore {
             Err(error) if error.is_connection_refusal() => operation(self.connection.clone()).await,
             result => result,
         };
-        result.map_err(|error| map_error(&error))
+        result.map_err(|error| match (&self.connection, error.kind()) {
+            // A single connection to a node of a cluster works only for the keys of that node.
+            (
+                Connection::Single(_),
+                ErrorKind::Server(ServerErrorKind::Moved | ServerErrorKind::Ask),
+            ) => StoreError::Unavailable(format!(
+                "redis: {error} (this Redis is a node of a Redis Cluster: give the cluster's \
+                 nodes with --redis-cluster instead of --redis-url)"
+            )),
+            _ => map_error(&error),
+        })
     }
 
     /// Runs one Redis command as one operation (see [`RedisStore::call`]).
