@@ -165,6 +165,9 @@ struct RoomActor {
     attendance_out_of_date: bool,
     /// Set when this process may no longer own the room (see [`RoomActor::lose_ownership`]).
     ownership_lost: bool,
+    /// This incarnation of the room's log epoch, fresh at each load (ARCHITECTURE.md, "Log
+    /// epochs"): a resume from another epoch gets a snapshot, never a replay.
+    log_epoch: wire::LogEpoch,
     /// Set when the timer's `time_up` could not be stored; retried after `WRITE_RETRY`
     /// instead of at once, so a storage outage does not spin the actor.
     timer_write_failed: bool,
@@ -271,6 +274,7 @@ pub fn spawn(
         snapshot_head_start,
         attendance_out_of_date: false,
         ownership_lost: false,
+        log_epoch: wire::LogEpoch::random(),
         timer_write_failed: false,
         now_ms: 0,
         flushes: Flushes::default(),
