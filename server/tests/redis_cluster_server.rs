@@ -215,8 +215,19 @@ async fn meetings_on_every_master_survive_a_server_restart_and_clients_resume_ex
                 Some(resume),
             )
             .await;
-            assert!(snapshot.is_none(), "master {master}: the gap is replayed");
-            resumed.push((resume, client));
+            // The restarted room is another log epoch, so a resume from before the restart
+            // gets a snapshot, which holds every acknowledged action.
+            let snapshot = snapshot.unwrap_or_else(|| {
+                panic!("master {master}: a resume across the restart gets a snapshot")
+            });
+            let last_live = live.last().expect("events").seq;
+            assert!(
+                snapshot.seq >= last_live,
+                "master {master}: the snapshot at seq {} holds everything seen, up to {last_live}",
+                snapshot.seq
+            );
+            assert_ne!(client.log_epoch, resume.log_epoch, "a new log epoch");
+            resumed.push((snapshot.seq, client));
         }
         let marker = format!("After the restart on {master}");
         resumed[0]
@@ -225,25 +236,35 @@ async fn meetings_on_every_master_survive_a_server_restart_and_clients_resume_ex
                 name: marker.clone(),
             })
             .await;
-        for (resume, client) in &mut resumed {
+        for (from, client) in &mut resumed {
             if !client.events().iter().any(renamed(&marker)) {
                 client.event_where(renamed(&marker)).await;
             }
-            assert_contiguous(&format!("master {master}"), resume.seq, &client.events());
+            assert_contiguous(&format!("master {master}"), *from, &client.events());
         }
-        // A replay of the whole meeting from the store equals what was seen live.
+        // A replay of the whole meeting from the store, in the new room's log epoch, equals
+        // what was seen live.
+        let from_start = TestClient::in_current_epoch(
+            addr,
+            meeting.group.group_id,
+            meeting.member.token_credential(),
+            ResumePoint {
+                meeting_id: meeting.group.meeting_id,
+                seq: meeting.start_seq,
+                log_epoch: None,
+            },
+        )
+        .await;
         let mut auditor = TestClient::connect(addr).await;
-        auditor
+        let caught_up = auditor
             .join(
                 meeting.group.group_id,
                 meeting.member.token_credential(),
-                Some(ResumePoint {
-                    meeting_id: meeting.group.meeting_id,
-                    seq: meeting.start_seq,
-                }),
+                Some(from_start),
             )
             .await
             .expect("the auditor joins");
+        assert!(caught_up.is_none(), "master {master}: the log is replayed");
         auditor.event_where(renamed(&marker)).await;
         let replayed = auditor.events();
         assert_contiguous("auditor", meeting.start_seq, &replayed);
@@ -494,18 +515,27 @@ async fn a_master_failover_makes_its_rooms_writes_unavailable_briefly_and_keeps_
         live.ends_with(&victim.member.events()),
         "the member saw what the facilitator saw"
     );
+    // The room was not reloaded: it is the same log epoch, so a resume from the meeting's start
+    // in it is replayed from the log the promoted replica holds.
+    assert_eq!(victim.member.log_epoch, victim.facilitator.log_epoch);
     let mut auditor = TestClient::connect(server.addr).await;
-    auditor
+    let caught_up = auditor
         .join(
             victim.group.group_id,
             victim.member.token_credential(),
             Some(ResumePoint {
                 meeting_id: victim.group.meeting_id,
                 seq: victim.start_seq,
+                log_epoch: victim.facilitator.log_epoch,
             }),
         )
         .await
         .expect("the auditor joins after the failover");
+    assert!(
+        caught_up.is_none(),
+        "a resume in the room's log epoch is replayed after the failover"
+    );
+    assert_eq!(auditor.log_epoch, victim.facilitator.log_epoch);
     auditor.event_where(renamed(&back_name)).await;
     let replayed = auditor.events();
     assert_contiguous("auditor", victim.start_seq, &replayed);
