@@ -13,8 +13,9 @@
 //! [`redis::aio::ConnectionManager`] to one server ([`RedisStore::connect`]) or the `redis`
 //! crate's cluster connection to a Redis Cluster ([`RedisStore::connect_cluster`]); both
 //! reconnect by themselves, so the same store works again once Redis is back (or, on a
-//! cluster, once a replica has taken over the slots of a failed master). A write that timed out may still have been carried out, if Redis got the
-//! command and ran it late: a retry of it then fails with [`StoreError::Conflict`]. How durable
+//! cluster, once a replica has taken over the slots of a failed master). A write that timed
+//! out may still have been carried out, if Redis got the command and ran it late: a retry of it
+//! then fails with [`StoreError::Conflict`]. How durable
 //! an acknowledged write is depends on the server's persistence settings: with `appendonly yes`
 //! Redis writes its append-only file before it replies, so a crash of Redis loses nothing
 //! acknowledged; a power loss loses at most the last second with `appendfsync everysec`, like
@@ -134,9 +135,10 @@ impl RedisStore {
         let connection = tokio::time::timeout(options.timeout, client.get_async_connection())
             .await
             .map_err(|_| {
+                // Not the seeds themselves: a URL may carry a password.
                 StoreError::Unavailable(format!(
-                    "the redis cluster at {} did not answer within {:?}",
-                    seeds.join(","),
+                    "the redis cluster ({} seed nodes) did not answer within {:?}",
+                    seeds.len(),
                     options.timeout
                 ))
             })?
