@@ -49,6 +49,8 @@ need_package() { # need_package COMMAND DEBIAN_PACKAGE WHY
 }
 need_package redis-server redis-server \
   "The Redis tests start their own redis-server (they stop and restart it to test outages), so they cannot run without it: install redis-server and run this again."
+need_package redis-cli redis-tools \
+  "The Redis Cluster tests join six redis-server processes into a cluster with redis-cli --cluster create: install redis-tools and run this again."
 need_package chromium chromium \
   "The browser end-to-end tests run in headless Chromium: install chromium and run this again."
 export ROUNDTABLE_TEST_CHROMIUM="${ROUNDTABLE_TEST_CHROMIUM:-$(command -v chromium)}"

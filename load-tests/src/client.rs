@@ -53,6 +53,8 @@ pub struct Identity {
     pub member_id: Option<String>,
     pub member_token: Option<String>,
     pub meeting_id: Option<String>,
+    /// The room's log epoch from the join's ack (roundtable), sent back with a resume.
+    pub log_epoch: Option<String>,
     /// Seq of the snapshot received at join (roundtable, catch-up by snapshot).
     pub snapshot_seq: Option<u64>,
     /// Whether the server chose to replay events (roundtable resume).
@@ -71,6 +73,7 @@ pub enum JoinAs {
         token: String,
         meeting_id: String,
         seq: u64,
+        log_epoch: Option<String>,
     },
 }
 
@@ -301,6 +304,7 @@ async fn join_inner(
                     token,
                     meeting_id,
                     seq,
+                    log_epoch,
                 } => (
                     Credential::MemberToken {
                         token: token.clone(),
@@ -308,6 +312,10 @@ async fn join_inner(
                     Some(ResumePoint {
                         meeting_id: serde_json::from_value(serde_json::json!(meeting_id))?,
                         seq: *seq,
+                        log_epoch: log_epoch
+                            .as_deref()
+                            .map(|epoch| serde_json::from_value(serde_json::json!(epoch)))
+                            .transpose()?,
                     }),
                 ),
             };
@@ -331,6 +339,7 @@ async fn join_inner(
                         identity.member_id = result.member_id.map(str::to_owned);
                         identity.member_token = result.member_token.map(str::to_owned);
                         identity.meeting_id = result.meeting_id.map(str::to_owned);
+                        identity.log_epoch = result.log_epoch.map(str::to_owned);
                         identity.replay = result.catch_up == Some("replay");
                         if identity.replay {
                             return Ok((identity, pending));
@@ -503,6 +512,8 @@ struct RtResult<'a> {
     meeting_id: Option<&'a str>,
     #[serde(default)]
     catch_up: Option<&'a str>,
+    #[serde(default)]
+    log_epoch: Option<&'a str>,
 }
 
 #[cfg(test)]

@@ -351,6 +351,7 @@ async fn storm_on(peer: &RunningPeer, config: &ReconnectConfig) -> Result<Reconn
             token,
             meeting_id,
             seq: member.resume_seq,
+            log_epoch: member.identity.log_epoch.clone(),
         };
         let (permits, plan, port, log) = (
             permits.clone(),

@@ -60,3 +60,9 @@ id_type!(
     /// One role play within a group.
     RolePlayId
 );
+id_type!(
+    /// One incarnation of a group's live room, and so of the history it serves: a fresh random
+    /// id each time the room is loaded. Seqs are comparable only within one log epoch; a client
+    /// resuming from another (or none) gets a snapshot, never a replay (PROTOCOL.md, "Resume").
+    LogEpoch
+);

@@ -27,7 +27,7 @@ pub use accountability::*;
 pub use event::*;
 pub use flow::*;
 pub use history::*;
-pub use ids::{GroupId, MeetingId, MemberId, RolePlayId};
+pub use ids::{GroupId, LogEpoch, MeetingId, MemberId, RolePlayId};
 pub use minutes::*;
 pub use prep::*;
 pub use reactions::*;
@@ -204,6 +204,9 @@ pub struct Joined {
     pub member_token: Option<String>,
     /// How the client catches up: the missed events follow, or a fresh snapshot follows.
     pub catch_up: CatchUp,
+    /// The room's log epoch: keep it with the seq of the events applied and send both back in
+    /// the next join's `resume`. Seqs mean the same history only within one epoch.
+    pub log_epoch: LogEpoch,
 }
 
 /// How a joining client receives the meeting state.

@@ -429,6 +429,10 @@ fn is_false(value: &bool) -> bool {
 pub struct ResumePoint {
     pub meeting_id: MeetingId,
     pub seq: Seq,
+    /// The log epoch of the join that gave the client its state (`Joined::log_epoch`). A resume
+    /// without one, or from another epoch than the room's, is answered with a snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_epoch: Option<LogEpoch>,
 }
 
 /// A member's role in a group.

@@ -138,6 +138,8 @@ struct Page {
     removed: bool,
     /// What the page's store would send as its resume point.
     resume: Option<(MeetingId, Seq)>,
+    /// The log epoch of the page's last join, sent with its resume point.
+    log_epoch: Option<wire::LogEpoch>,
     messages: Vec<Value>,
     /// The snapshot of the page's last check.
     last_fresh: Option<wire::Snapshot>,
@@ -157,6 +159,11 @@ struct Gen {
     pages: Vec<Page>,
     /// The current meeting's events, for resumes.
     log: Vec<(Seq, UnixMs, RoomEvent)>,
+    /// The room's log epoch: new at each restart (from the seed and the restarts so far, so
+    /// that the random draws stay as they were), and a resume from another one gets a snapshot.
+    log_epoch: wire::LogEpoch,
+    /// Restarts so far.
+    restarts: u64,
     /// The member whose `leave_group` was just accepted: their pages close after the ack.
     leaving: Option<MemberId>,
     /// The log holds every event of this meeting after this seq (a leave trims what came
@@ -509,6 +516,8 @@ impl Gen {
             },
             pages: Vec::new(),
             log: Vec::new(),
+            log_epoch: wire::LogEpoch(Uuid::from_u64_pair(seed, 0)),
+            restarts: 0,
             leaving: None,
             log_from: 0,
             reactions: ReactionLimiter::default(),
@@ -1017,7 +1026,11 @@ impl Gen {
         let resume_point = if resume {
             self.pages[page]
                 .resume
-                .map(|(meeting_id, seq)| wire::ResumePoint { meeting_id, seq })
+                .map(|(meeting_id, seq)| wire::ResumePoint {
+                    meeting_id,
+                    seq,
+                    log_epoch: self.pages[page].log_epoch,
+                })
         } else {
             None
         };
@@ -1091,7 +1104,8 @@ impl Gen {
         let current = self.state.seq;
         // A scorer's page gets a snapshot, which alone says they submitted.
         let replay = resume_point.filter(|point| {
-            point.meeting_id == self.state.meeting.id
+            point.log_epoch == Some(self.log_epoch)
+                && point.meeting_id == self.state.meeting.id
                 && point.seq >= self.log_from
                 && point.seq <= current
                 && !self.state.role_play.submitted_with(&self.key_of(page))
@@ -1108,9 +1122,11 @@ impl Gen {
                 } else {
                     CatchUp::Snapshot
                 },
+                log_epoch: self.log_epoch,
             }),
         };
         self.push(page, message(&joined));
+        self.pages[page].log_epoch = Some(self.log_epoch);
         match replay {
             Some(point) => {
                 let frames: Vec<Value> = self
@@ -1184,6 +1200,8 @@ impl Gen {
         let stored = crate::stored::encode_snapshot(&self.state);
         self.state = crate::stored::decode_snapshot(&stored).expect("the stored snapshot loads");
         self.reactions = ReactionLimiter::default();
+        self.restarts += 1;
+        self.log_epoch = wire::LogEpoch(Uuid::from_u64_pair(self.seed, self.restarts));
         assert!(
             self.state.online.is_empty(),
             "a loaded room has nobody online"
@@ -1202,6 +1220,7 @@ impl Gen {
             connected: false,
             removed: false,
             resume: None,
+            log_epoch: None,
             messages: Vec::new(),
             last_fresh: None,
             next_request_id: 1,

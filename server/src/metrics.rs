@@ -106,7 +106,7 @@ impl Metrics {
         let resumes = Family::<Label, Counter>::default();
         registry.register(
             "resumes",
-            "Joins that resumed, by how the client caught up (replay or snapshot)",
+            "Joins that resumed, by how the client caught up (replay, snapshot, or snapshot_other_epoch: a snapshot because the resume came from another log epoch)",
             resumes.clone(),
         );
         let replay_events =
@@ -260,15 +260,27 @@ pub fn admission_refused(limit: &'static str) {
     count(&metrics().admission_refusals, "limit", limit);
 }
 
-/// A resume caught up by replaying `Some(events)`, or by a snapshot (`None`).
-pub fn resumed(replayed: Option<usize>) {
+/// How a resume caught up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resumed {
+    /// By replaying this many events.
+    Replay(usize),
+    /// By a snapshot: the gap was too old, in another meeting, or not in the log.
+    Snapshot,
+    /// By a snapshot because the resume came from another log epoch than the room's, or none.
+    OtherEpoch,
+}
+
+/// A resume caught up as `resumed` says.
+pub fn resumed(resumed: Resumed) {
     let m = metrics();
-    match replayed {
-        Some(events) => {
+    match resumed {
+        Resumed::Replay(events) => {
             count(&m.resumes, "outcome", "replay");
             m.replay_events.observe(events as f64);
         }
-        None => count(&m.resumes, "outcome", "snapshot"),
+        Resumed::Snapshot => count(&m.resumes, "outcome", "snapshot"),
+        Resumed::OtherEpoch => count(&m.resumes, "outcome", "snapshot_other_epoch"),
     }
 }
 

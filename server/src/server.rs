@@ -42,8 +42,26 @@ pub struct Server {
     context: Arc<App>,
 }
 
-/// Opens the store the configuration names: Redis with `--redis-url`, else the embedded one.
+/// Opens the store the configuration names: Redis with `--redis-url`, a Redis Cluster with
+/// `--redis-cluster`, else the embedded one.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    // An empty `ROUNDTABLE_REDIS_CLUSTER=` names no seed, as if unset.
+    let seeds: Vec<String> = config
+        .redis_cluster
+        .iter()
+        .map(|seed| seed.trim())
+        .filter(|seed| !seed.is_empty())
+        .map(String::from)
+        .collect();
+    if !seeds.is_empty() {
+        let options = RedisOptions {
+            key_prefix: config.redis_prefix.clone(),
+            ..RedisOptions::default()
+        };
+        let store = RedisStore::connect_cluster(&seeds, options).await?;
+        info!(seeds = seeds.len(), "storing in a Redis Cluster");
+        return Ok(Arc::new(store));
+    }
     match &config.redis_url {
         Some(url) => {
             let options = RedisOptions {

@@ -47,6 +47,29 @@ async fn sigkill_mid_meeting_loses_no_acknowledged_action() {
 
     let (mut second, addr) = start_binary(dir.path()).await;
     // Ann resumes from before the last actions and gets each acknowledged event, in order.
+    // The restarted room is a new log epoch: a resume from before the crash gets a snapshot
+    // (holding every acknowledged action), never a replay.
+    let mut from_before = TestClient::connect(addr).await;
+    let snapshot = from_before
+        .join(
+            group.group_id,
+            ann_credential.clone(),
+            Some(ann_resume_early),
+        )
+        .await
+        .expect("rejoin after a crash")
+        .expect("a resume from the log epoch before the crash gets a snapshot");
+    assert!(snapshot.seq >= acknowledged_seq);
+    assert_ne!(from_before.log_epoch, ann_resume_early.log_epoch);
+    from_before.close().await;
+    // The same point in the new epoch is replayed from the log, which is what this checks.
+    let ann_resume_early = TestClient::in_current_epoch(
+        addr,
+        group.group_id,
+        ann_credential.clone(),
+        ann_resume_early,
+    )
+    .await;
     let mut ann = TestClient::connect(addr).await;
     let catch_up = ann
         .join(group.group_id, ann_credential, Some(ann_resume_early))
@@ -149,9 +172,13 @@ async fn sigkill_right_after_a_burst_keeps_every_acknowledged_action_of_every_ro
 
     let (mut second, addr) = start_binary(dir.path()).await;
     for (room, ((group, before), resume)) in rooms.iter().zip(&resume_points).enumerate() {
+        // In the restarted room's log epoch (see the test above).
+        let resume =
+            TestClient::in_current_epoch(addr, group.group_id, before.token_credential(), *resume)
+                .await;
         let mut facilitator = TestClient::connect(addr).await;
         let catch_up = facilitator
-            .join(group.group_id, before.token_credential(), Some(*resume))
+            .join(group.group_id, before.token_credential(), Some(resume))
             .await;
         assert!(
             catch_up.expect("rejoin after a crash").is_none(),

@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use roundtable_protocol::{GroupId, MeetingId, PracticeOutcome, Reply, Request, Seq, UnixMs};
 use roundtable_server::Limits;
 use roundtable_server::store::{
-    AppendBatch, EmbeddedOptions, LoadedRoom, LogEntry, Snapshot, Store, StoreError, fixtures,
+    AppendBatch, EmbeddedOptions, LeaseTake, LoadedRoom, LogEntry, Snapshot, Store, StoreError,
+    fixtures,
 };
 use support::{TestClient, TestServer, create_group};
 
@@ -76,6 +77,29 @@ impl Store for Counting {
         duration_ms: u64,
     ) -> Result<bool, StoreError> {
         self.inner.take_lease(group_id, owner, duration_ms).await
+    }
+
+    async fn take_lease_reporting(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<LeaseTake, StoreError> {
+        self.inner
+            .take_lease_reporting(group_id, owner, duration_ms)
+            .await
+    }
+
+    async fn renew_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+        epoch: u64,
+    ) -> Result<LeaseTake, StoreError> {
+        self.inner
+            .renew_lease(group_id, owner, duration_ms, epoch)
+            .await
     }
 
     async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {

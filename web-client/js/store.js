@@ -184,6 +184,14 @@ export class RoomStore {
     this.state = null;
     /** @type {MemberId | null} Who this browser is, once joined. */
     this.myMemberId = null;
+    /**
+     * The log epoch of the history `state` was built from: its seqs mean something only in that
+     * epoch, so it goes with them in the resume point.
+     * @type {string | null}
+     */
+    this.logEpoch = null;
+    /** @type {string | null} The epoch of a join whose snapshot has not arrived yet. */
+    this.pendingLogEpoch = null;
     /** @type {Set<(change: StoreChange) => void>} */
     this.listeners = new Set();
   }
@@ -203,18 +211,30 @@ export class RoomStore {
   }
 
   /**
-   * Where to resume from: the meeting and last seq of the state this page holds, or nothing
-   * (then the server sends a snapshot).
+   * Where to resume from: the meeting, last seq and log epoch of the state this page holds, or
+   * nothing (then the server sends a snapshot). A server in another log epoch answers with a
+   * snapshot too.
    * @returns {import('./protocol').ResumePoint | null}
    */
   resumePoint() {
     if (!this.state) return null;
-    return { meeting_id: this.state.meeting.meeting_id, seq: this.state.seq };
+    /** @type {import('./protocol').ResumePoint} */
+    const point = { meeting_id: this.state.meeting.meeting_id, seq: this.state.seq };
+    if (this.logEpoch) point.log_epoch = this.logEpoch;
+    return point;
   }
 
   /** @param {Joined} joined */
   setJoined(joined) {
     this.myMemberId = joined.member_id;
+    // A replay continues the state this page holds, in the same epoch (the server replays only
+    // then); a snapshot replaces it, and only then is the state of the new epoch.
+    if (joined.catch_up === 'replay') {
+      this.logEpoch = joined.log_epoch;
+      this.pendingLogEpoch = null;
+    } else {
+      this.pendingLogEpoch = joined.log_epoch;
+    }
     // A new meeting started while away: the server sends a snapshot, and until it arrives
     // the old meeting's state must not receive this meeting's events.
     if (this.state && this.state.meeting.meeting_id !== joined.meeting_id) this.state = null;
@@ -224,6 +244,10 @@ export class RoomStore {
   /** @param {Snapshot} snapshot */
   applySnapshot(snapshot) {
     this.state = roomFromSnapshot(snapshot, this.features);
+    if (this.pendingLogEpoch) {
+      this.logEpoch = this.pendingLogEpoch;
+      this.pendingLogEpoch = null;
+    }
     this.notify({ kind: 'snapshot' });
   }
 

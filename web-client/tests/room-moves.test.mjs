@@ -26,6 +26,10 @@ test('a join refused with room_elsewhere is retried, and a room_moved close reco
 
     let joinsRefused = 0;
     let joinsForwarded = 0;
+    /** @type {any[]} The join frames the page sent upstream, in order. */
+    const joinFrames = [];
+    /** @type {any[]} The join acks the server answered, in order. */
+    const joinAcks = [];
     /** @type {import('playwright-core').WebSocketRoute | null} */
     let current = null;
     /** @type {import('playwright-core').WebSocketRoute | null} */
@@ -41,10 +45,17 @@ test('a join refused with room_elsewhere is retried, and a room_moved close reco
           route.send(JSON.stringify({ type: 'error', id: frame.id, code: 'room_elsewhere', message: 'the room is served by another node right now' }));
           return;
         }
-        if (frame.type === 'join') joinsForwarded++;
+        if (frame.type === 'join') {
+          joinsForwarded++;
+          joinFrames.push(frame);
+        }
         upstream.send(message);
       });
-      upstream.onMessage((message) => route.send(message));
+      upstream.onMessage((message) => {
+        const frame = JSON.parse(String(message));
+        if (frame.type === 'ack' && frame.result?.kind === 'joined') joinAcks.push(frame.result);
+        route.send(message);
+      });
     });
 
     await page.goto(created.invite_url);
@@ -72,6 +83,11 @@ test('a join refused with room_elsewhere is retried, and a room_moved close reco
       document.getElementById('banner')?.textContent?.includes('moving between servers'));
     await waitUntil(page, 'Ann is back', () => window.roundtable.phase() === 'connected');
     assert.equal(joinsForwarded, 2, 'the page joined again by itself');
+    // The page keeps the room's log epoch with its seq and sends it back: the same room (the
+    // same process, still loaded) replays what was missed.
+    assert.ok(joinAcks[0].log_epoch, 'the join ack carries the log epoch');
+    assert.equal(joinFrames[1].resume?.log_epoch, joinAcks[0].log_epoch, 'the resume carries the epoch');
+    assert.equal(joinAcks[1]?.catch_up, 'replay', 'a resume from the room\'s epoch is replayed');
     await waitUntil(page, 'the state resumed with the hand still up', (seq) =>
       window.roundtable.state().seq >= seq && document.querySelectorAll('#queue-list .queue-item').length === 1, seqBefore);
     await showView(page, 'people');

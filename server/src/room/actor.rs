@@ -165,6 +165,9 @@ struct RoomActor {
     attendance_out_of_date: bool,
     /// Set when this process may no longer own the room (see [`RoomActor::lose_ownership`]).
     ownership_lost: bool,
+    /// This incarnation of the room's log epoch, fresh at each load (ARCHITECTURE.md, "Log
+    /// epochs"): a resume from another epoch gets a snapshot, never a replay.
+    log_epoch: wire::LogEpoch,
     /// Set when the timer's `time_up` could not be stored; retried after `WRITE_RETRY`
     /// instead of at once, so a storage outage does not spin the actor.
     timer_write_failed: bool,
@@ -271,6 +274,7 @@ pub fn spawn(
         snapshot_head_start,
         attendance_out_of_date: false,
         ownership_lost: false,
+        log_epoch: wire::LogEpoch::random(),
         timer_write_failed: false,
         now_ms: 0,
         flushes: Flushes::default(),
@@ -313,10 +317,12 @@ fn error_message(id: Option<RequestId>, error: &RoomError) -> ServerMessage {
 
 fn storage_error(error: &StoreError) -> RoomError {
     match error {
-        StoreError::Unavailable(_) | StoreError::Conflict(_) => RoomError::new(
-            ErrorCode::StorageUnavailable,
-            "the change could not be saved; nothing changed, please try again",
-        ),
+        StoreError::Unavailable(_) | StoreError::Conflict(_) | StoreError::Fenced(_) => {
+            RoomError::new(
+                ErrorCode::StorageUnavailable,
+                "the change could not be saved; nothing changed, please try again",
+            )
+        }
         StoreError::NotFound(_) => RoomError::new(ErrorCode::NotFound, "the group is gone"),
         StoreError::Corrupt(_) => {
             RoomError::new(ErrorCode::Internal, "stored data could not be read")

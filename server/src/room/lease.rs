@@ -8,7 +8,7 @@ use std::sync::Arc;
 use roundtable_protocol::GroupId;
 use tracing::warn;
 
-use crate::store::{LeaseTake, Store, StoreError};
+use crate::store::{Fence, LeaseTake, Store, StoreError};
 
 /// This process's lease of one group's room in the store.
 #[derive(Debug, Clone)]
@@ -18,6 +18,9 @@ pub struct Lease {
     /// This process's random id as the holder of leases.
     owner: Arc<str>,
     duration_ms: u64,
+    /// The epoch this process's take answered (0 before it took the lease): every write the
+    /// room makes is fenced with it, and renewals keep it.
+    epoch: u64,
 }
 
 impl Lease {
@@ -33,6 +36,20 @@ impl Lease {
             group_id,
             owner,
             duration_ms,
+            epoch: 0,
+        }
+    }
+
+    /// The epoch of this process's take of the lease (see [`LeaseTake::epoch`]).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The fence of every write the room makes: this process's owner id and its epoch.
+    pub fn fence(&self) -> Fence<'_> {
+        Fence {
+            owner: &self.owner,
+            epoch: self.epoch,
         }
     }
 
@@ -41,30 +58,33 @@ impl Lease {
         self.group_id
     }
 
-    /// Takes the lease, or renews it if this process holds it already
-    /// ([`Store::take_lease`]). Answers whether this process holds it now: `false` means that
-    /// another process does. A store error is logged and returned; the lease may then still be
-    /// held, or not.
+    /// Renews the lease this process took, at its epoch ([`Store::renew_lease`]). Answers
+    /// whether this process holds it now: `false` means that the lease was taken since (by
+    /// another process, or by a newer room of this one), and this room's writes are fenced out.
+    /// A store error is logged and returned; the lease may then still be held, or not.
     pub async fn take(&self) -> Result<bool, StoreError> {
-        let taken = self
+        let renewed = self
             .store
-            .take_lease(self.group_id, &self.owner, self.duration_ms)
+            .renew_lease(self.group_id, &self.owner, self.duration_ms, self.epoch)
             .await;
-        if let Err(error) = &taken {
-            warn!(group = %self.group_id, %error, "could not take or renew the room's lease");
+        if let Err(error) = &renewed {
+            warn!(group = %self.group_id, %error, "could not renew the room's lease");
         }
-        taken
+        renewed.map(|take| take.held)
     }
 
-    /// Like [`Lease::take`], telling whether it was a takeover of another process's expired
-    /// lease ([`Store::take_lease_reporting`]).
-    pub async fn take_reporting(&self) -> Result<LeaseTake, StoreError> {
+    /// Takes the lease for a room about to load ([`Store::take_lease_reporting`]), at a new
+    /// epoch, which it keeps; tells whether it was a takeover of another process's expired
+    /// lease.
+    pub async fn take_reporting(&mut self) -> Result<LeaseTake, StoreError> {
         let taken = self
             .store
             .take_lease_reporting(self.group_id, &self.owner, self.duration_ms)
             .await;
-        if let Err(error) = &taken {
-            warn!(group = %self.group_id, %error, "could not take the room's lease");
+        match &taken {
+            Ok(take) if take.held => self.epoch = take.epoch,
+            Ok(_) => {}
+            Err(error) => warn!(group = %self.group_id, %error, "could not take the room's lease"),
         }
         taken
     }

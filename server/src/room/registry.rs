@@ -228,7 +228,7 @@ impl Registry {
                 "the server is shutting down",
             ));
         }
-        let lease = self.context.lease(group_id);
+        let mut lease = self.context.lease(group_id);
         let taken = lease.take_reporting().await;
         crate::metrics::lease_take(match taken {
             Ok(take) if take.held => "taken",

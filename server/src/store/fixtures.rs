@@ -12,7 +12,8 @@ use std::time::Duration;
 use roundtable_protocol::{GroupId, MeetingId, Seq};
 
 use super::{
-    AppendBatch, EmbeddedOptions, EmbeddedStore, LoadedRoom, LogEntry, Snapshot, Store, StoreError,
+    AppendBatch, EmbeddedOptions, EmbeddedStore, Fence, LoadedRoom, LogEntry, Snapshot, Store,
+    StoreError,
 };
 
 /// The log entry at `seq`; its bytes name the seq.
@@ -64,6 +65,27 @@ pub async fn append(
             meeting_id,
             entries,
             snapshot,
+            fence: None,
+        })
+        .await
+}
+
+/// Like [`append`], under the fence of `owner`'s lease at `epoch`.
+pub async fn append_fenced(
+    store: &dyn Store,
+    group_id: GroupId,
+    meeting_id: MeetingId,
+    entries: &[LogEntry],
+    snapshot: Option<&Snapshot>,
+    fence: Fence<'_>,
+) -> Result<(), StoreError> {
+    store
+        .append(AppendBatch {
+            group_id,
+            meeting_id,
+            entries,
+            snapshot,
+            fence: Some(fence),
         })
         .await
 }

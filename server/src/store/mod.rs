@@ -64,6 +64,19 @@ pub struct AppendBatch<'a> {
     pub entries: &'a [LogEntry],
     /// A snapshot to store in the same write; its `meeting_id` must equal the batch's.
     pub snapshot: Option<&'a Snapshot>,
+    /// The writer's lease, checked in the same atomic step as the seqs: the batch is refused
+    /// with [`StoreError::Fenced`] unless the group's lease epoch is the fence's and the lease
+    /// is held by the fence's owner or by nobody. A live room always fences its writes; `None`
+    /// (no check) is for tools and tests that write without a room.
+    pub fence: Option<Fence<'a>>,
+}
+
+/// A writer's claim to a group's lease: its owner id and the epoch its take of the lease
+/// answered ([`LeaseTake::epoch`]). See [`AppendBatch::fence`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence<'a> {
+    pub owner: &'a str,
+    pub epoch: u64,
 }
 
 /// What [`Store::take_lease_reporting`] answers.
@@ -74,6 +87,10 @@ pub struct LeaseTake {
     /// When the caller took over a lease that another owner let expire: how long ago it
     /// expired, in ms. `None` for a free or own lease, or a store that cannot tell.
     pub took_over_after_ms: Option<u64>,
+    /// The group's lease epoch after the call. A take that is not a renewal by the lease's
+    /// current holder raises it by one (so every new holder, and every new room of the same
+    /// holder, has an epoch of its own); a renewal keeps it. Meaningful when `held`.
+    pub epoch: u64,
 }
 
 /// Why a store call failed. A failed write stored nothing.
@@ -89,6 +106,11 @@ pub enum StoreError {
     /// The write refers to a group that does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The write's fence is stale: another take of the group's lease raised its epoch, or
+    /// another owner holds the lease. The writer is no longer the meeting's owner; nothing was
+    /// written.
+    #[error("fenced: {0}")]
+    Fenced(String),
     /// The stored data cannot be read back. A bug or a damaged file.
     #[error("corrupt store: {0}")]
     Corrupt(String),
@@ -120,32 +142,46 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Snapshots are never trimmed.
     async fn trim_log(&self, meeting_id: MeetingId, through_seq: Seq) -> Result<(), StoreError>;
 
-    /// Takes or renews the ownership lease of a group's live room for `owner` (a random id of
-    /// one server process), for `duration_ms` from now. Answers `true` if `owner` holds the
-    /// lease now: it was free, expired, or held by `owner` already (then its expiry moves to
-    /// `duration_ms` from now). Answers `false`, and changes nothing, while another owner holds
-    /// an unexpired lease. The group need not exist.
+    /// Takes the ownership lease of a group's live room for `owner` (a random id of one server
+    /// process), for `duration_ms` from now. Answers `true` if `owner` holds the lease now: it
+    /// was free, expired, or held by `owner` already (then its expiry moves to `duration_ms`
+    /// from now). Answers `false`, and changes nothing, while another owner holds an unexpired
+    /// lease. The group need not exist. A take raises the group's lease epoch (see
+    /// [`Store::take_lease_reporting`]); a live room renews with [`Store::renew_lease`].
     async fn take_lease(
         &self,
         group_id: GroupId,
         owner: &str,
         duration_ms: u64,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .take_lease_reporting(group_id, owner, duration_ms)
+            .await?
+            .held)
+    }
 
-    /// Like [`Store::take_lease`], and tells whether the take was a takeover of a lease another
-    /// owner let expire, and how long after its expiry. Stores that cannot tell report none.
+    /// Like [`Store::take_lease`], and answers the group's new lease epoch (one more than
+    /// before: this is a new holder, or a new room of the same holder, whose writes must fence
+    /// out any earlier room's) and whether the take was a takeover of a lease another owner let
+    /// expire, and how long after its expiry (stores that cannot tell report none).
     async fn take_lease_reporting(
         &self,
         group_id: GroupId,
         owner: &str,
         duration_ms: u64,
-    ) -> Result<LeaseTake, StoreError> {
-        let held = self.take_lease(group_id, owner, duration_ms).await?;
-        Ok(LeaseTake {
-            held,
-            took_over_after_ms: None,
-        })
-    }
+    ) -> Result<LeaseTake, StoreError>;
+
+    /// Renews the lease `owner` took at `epoch`, for `duration_ms` from now: granted, keeping
+    /// the epoch, when the group's epoch is still `epoch` and the lease is held by `owner` or by
+    /// nobody (it expired and nobody took it since, or the epoch would have moved). Otherwise
+    /// answers `held: false` with the current epoch and changes nothing.
+    async fn renew_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+        epoch: u64,
+    ) -> Result<LeaseTake, StoreError>;
 
     /// Gives up `owner`'s lease of a group's room. Does nothing if the lease is free or held
     /// by another owner (after ours expired), so a late release never frees someone else's.

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the support code.
 
 pub mod redis;
+pub mod redis_cluster;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,8 +12,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use roundtable_protocol::{
-    ClientFrame, CreateGroupResponse, Credential, ErrorCode, Event, EventFrame, GroupId, MeetingId,
-    MemberId, Reply, Request, RequestId, ResumePoint, Role, ServerMessage, Snapshot,
+    ClientFrame, CreateGroupResponse, Credential, ErrorCode, Event, EventFrame, GroupId, LogEpoch,
+    MeetingId, MemberId, Reply, Request, RequestId, ResumePoint, Role, ServerMessage, Snapshot,
 };
 use roundtable_server::clock::SystemClock;
 use roundtable_server::store::{EmbeddedOptions, Store, fixtures};
@@ -274,6 +275,8 @@ pub struct TestClient {
     /// The last seq seen (from a snapshot or an event).
     pub last_seq: u64,
     pub meeting_id: Option<MeetingId>,
+    /// The room's log epoch from the last join's ack, sent back in [`TestClient::resume_point`].
+    pub log_epoch: Option<LogEpoch>,
     /// WebSocket pongs received (the answers to [`Message::Ping`] frames sent raw).
     pub pongs: usize,
 }
@@ -301,6 +304,7 @@ impl TestClient {
             role: None,
             last_seq: 0,
             meeting_id: None,
+            log_epoch: None,
             pongs: 0,
         };
         match client.recv().await {
@@ -388,6 +392,7 @@ impl TestClient {
                 self.member_id = Some(joined.member_id);
                 self.role = Some(joined.role);
                 self.meeting_id = Some(joined.meeting_id);
+                self.log_epoch = Some(joined.log_epoch);
                 if let Some(token) = &joined.member_token {
                     self.member_token = Some(token.clone());
                 }
@@ -599,7 +604,28 @@ impl TestClient {
         ResumePoint {
             meeting_id: self.meeting_id.expect("joined"),
             seq: self.last_seq,
+            log_epoch: self.log_epoch,
         }
+    }
+
+    /// `point` moved into the room's current log epoch, learned by a join of its own (with
+    /// `credential`, on a connection that is closed again). A test that checks what a room
+    /// loaded from the store replays after a restart resumes this way: a resume from the
+    /// earlier room's epoch would get a snapshot.
+    pub async fn in_current_epoch(
+        addr: SocketAddr,
+        group_id: GroupId,
+        credential: Credential,
+        point: ResumePoint,
+    ) -> ResumePoint {
+        let mut learner = TestClient::connect(addr).await;
+        learner
+            .join(group_id, credential, None)
+            .await
+            .expect("the join that learns the log epoch");
+        let log_epoch = learner.log_epoch;
+        learner.close().await;
+        ResumePoint { log_epoch, ..point }
     }
 
     pub fn token_credential(&self) -> Credential {

@@ -25,6 +25,12 @@ impl RoomActor {
         confirm_name: &str,
     ) -> Result<(), RoomError> {
         decide_delete_group(&self.state, by, confirm_name)?;
+        // The deletion spans keys of several hash slots (the meetings' index keys), so it
+        // cannot be one fenced script: an empty batch under the room's fence first checks that
+        // this room still owns the group (a stale owner's deletion, decided on a state that
+        // may be out of date, is refused and the room closes).
+        let meeting_id = self.state.meeting.id;
+        self.append(meeting_id, &[], None).await?;
         if let Err(error) = self.context.store.delete_group(self.group_id()).await {
             warn!(group = %self.group_id(), %error, "could not delete the group");
             return Err(storage_error(&error));

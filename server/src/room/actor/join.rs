@@ -76,11 +76,13 @@ impl RoomActor {
             .role_of(member_id)
             .expect("a member who just joined is a member");
         let resuming = resume.is_some();
+        let other_epoch = resume.is_some_and(|resume| resume.log_epoch != Some(self.log_epoch));
         let catch_up = self.catch_up(resume, member_id, &pseudonym).await;
         if resuming {
             crate::metrics::resumed(match &catch_up {
-                CatchUpFrames::Replay(frames) => Some(frames.len()),
-                CatchUpFrames::Snapshot(_) => None,
+                CatchUpFrames::Replay(frames) => crate::metrics::Resumed::Replay(frames.len()),
+                CatchUpFrames::Snapshot(_) if other_epoch => crate::metrics::Resumed::OtherEpoch,
+                CatchUpFrames::Snapshot(_) => crate::metrics::Resumed::Snapshot,
             });
         }
         let joined = ServerMessage::Ack {
@@ -94,6 +96,7 @@ impl RoomActor {
                     CatchUpFrames::Replay(_) => CatchUp::Replay,
                     CatchUpFrames::Snapshot(_) => CatchUp::Snapshot,
                 },
+                log_epoch: self.log_epoch,
             }),
         };
         let mut queued = self.flushes.queue(&outbox, encode(&joined), Urgency::Now);
@@ -259,6 +262,11 @@ impl RoomActor {
         let Some(resume) = resume else {
             return snapshot();
         };
+        // Seqs of another log epoch (another incarnation of the room, before a restart, a
+        // takeover or a store that lost writes) may name another history: never replayed.
+        if resume.log_epoch != Some(self.log_epoch) {
+            return snapshot();
+        }
         // A scorer's page that was away may not know they submitted (from another page, or
         // before a restart): no event says so, their own snapshot does.
         if self.state.role_play.submitted_with(key) {

@@ -54,10 +54,18 @@ impl RoomActor {
             meeting_id: ended_meeting,
             entries: &entries,
             snapshot: None,
+            fence: Some(self.lease.fence()),
         };
         if let Err(error) = self.context.store.append(last_event).await {
             warn!(group = %self.group_id(), %error, "ended meeting's last event not logged");
+            if matches!(error, StoreError::Fenced(_)) {
+                self.lose_ownership(
+                    "the store fenced this room's write: its lease was taken at a later epoch",
+                );
+            }
         }
+        // Not fenced: the end is a fact the fenced switch above stored, whoever owns the room
+        // now, and refusing it would keep the ended log from retention for good.
         if let Err(error) = self.context.store.end_meeting(ended_meeting, now_ms).await {
             warn!(group = %self.group_id(), %error, "ended meeting not recorded for retention");
         }

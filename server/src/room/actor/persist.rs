@@ -198,11 +198,17 @@ impl RoomActor {
             meeting_id,
             entries,
             snapshot,
+            fence: Some(self.lease.fence()),
         };
         if let Err(error) = self.context.store.append(batch).await {
             warn!(group = %self.group_id(), %error, "could not persist events");
-            if matches!(error, StoreError::Conflict(_)) {
-                self.lose_ownership("the store refused this room's write: another process has it");
+            match error {
+                StoreError::Conflict(_) => self
+                    .lose_ownership("the store refused this room's write: another process has it"),
+                StoreError::Fenced(_) => self.lose_ownership(
+                    "the store fenced this room's write: its lease was taken at a later epoch",
+                ),
+                _ => {}
             }
             return Err(storage_error(&error));
         }
@@ -223,6 +229,7 @@ impl RoomActor {
             meeting_id: self.state.meeting.id,
             entries: &[],
             snapshot: Some(&snapshot),
+            fence: Some(self.lease.fence()),
         };
         match self.context.store.append(batch).await {
             Ok(()) => self.snapshot_stored(&snapshot),

@@ -82,7 +82,10 @@
 //! process can open the same store (nor its journal, which is opened after the file): within one
 //! process every lease is taken by the same owner and is therefore always granted. The in-memory
 //! leases still keep the trait's semantics (another owner is refused until the lease expires or is
-//! released), so that the conformance suite checks both stores the same way.
+//! released; every take raises the epoch, and a fenced append is refused unless its epoch is the
+//! group's), so that the conformance suite checks both stores the same way. The epochs matter in
+//! one process too: a room loaded again while the previous room of the same group is still
+//! stopping takes the lease at a new epoch, which fences out the stopping room's writes.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -97,7 +100,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::journal::{Op, sync_loop};
 use crate::store::{
-    AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError, check_batch_shape,
+    AppendBatch, Fence, LeaseTake, LoadedRoom, LogEntry, Snapshot, Store, StoreError,
+    check_batch_shape,
 };
 
 mod background;
@@ -266,6 +270,30 @@ impl EmbeddedStore {
     async fn write(&self, op: Op) -> Result<usize, StoreError> {
         let (done, result) = oneshot::channel();
         self.send(Command::Write { op, done }).await?;
+        result
+            .await
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?
+    }
+
+    /// Like [`Self::write`], for a write under `fence`: the fence is checked against the leases
+    /// with the write's slot in the writer's queue already reserved, and the write queued at
+    /// once, so that no take of the lease comes between the check and the write's place in the
+    /// order of writes: a room that loads after the take reads it, and a write checked after the
+    /// take is refused ([`StoreError::Fenced`]).
+    async fn write_fenced(
+        &self,
+        op: Op,
+        group_id: GroupId,
+        fence: Fence<'_>,
+    ) -> Result<usize, StoreError> {
+        let permit = self
+            .commands
+            .reserve()
+            .await
+            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
+        self.leases.check(group_id, fence)?;
+        let (done, result) = oneshot::channel();
+        permit.send(Command::Write { op, done });
         result
             .await
             .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?
@@ -472,15 +500,17 @@ impl Store for EmbeddedStore {
     async fn append(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {
         check_batch_shape(&batch)?;
         let started = std::time::Instant::now();
-        let written = self
-            .write(Op::Append {
-                group_id: batch.group_id,
-                meeting_id: batch.meeting_id,
-                entries: batch.entries.to_vec(),
-                snapshot: batch.snapshot.cloned(),
-            })
-            .await
-            .map(|_| ());
+        let op = Op::Append {
+            group_id: batch.group_id,
+            meeting_id: batch.meeting_id,
+            entries: batch.entries.to_vec(),
+            snapshot: batch.snapshot.cloned(),
+        };
+        let written = match batch.fence {
+            Some(fence) => self.write_fenced(op, batch.group_id, fence).await,
+            None => self.write(op).await,
+        }
+        .map(|_| ());
         crate::metrics::store_write("embedded", batch.snapshot.is_some(), started, &written);
         written
     }
@@ -504,15 +534,30 @@ impl Store for EmbeddedStore {
         .map(|_| ())
     }
 
-    async fn take_lease(
+    async fn take_lease_reporting(
         &self,
         group_id: GroupId,
         owner: &str,
         duration_ms: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<LeaseTake, StoreError> {
         Ok(self
             .leases
-            .take(group_id, owner, Duration::from_millis(duration_ms)))
+            .take(group_id, owner, Duration::from_millis(duration_ms), None))
+    }
+
+    async fn renew_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+        epoch: u64,
+    ) -> Result<LeaseTake, StoreError> {
+        Ok(self.leases.take(
+            group_id,
+            owner,
+            Duration::from_millis(duration_ms),
+            Some(epoch),
+        ))
     }
 
     async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {

@@ -32,6 +32,12 @@
 //! - `rt:{g:<group>}:lease_record` is a string `<owner> <expiry in Unix ms>` naming the lease's
 //!   last holder and when its lease runs out (Redis's clock), kept at least ten minutes after
 //!   the last renewal, so that a takeover after an expiry is noticed and timed.
+//! - `rt:{g:<group>}:epoch` is a string holding, in decimal, the group's *lease epoch*: a counter
+//!   that every take of the lease raises (`INCR`, in the take's script) and a renewal keeps. It
+//!   has no expiry and outlives the lease, so that a room whose lease was taken by another (or
+//!   by a newer room of the same process) holds an epoch below it for good. The append script
+//!   refuses a batch whose fence names another epoch ([`StoreError::Fenced`]). A missing key
+//!   means 0, which no take answers. It goes with the group's other keys on deletion.
 //! - `rt:ended_meetings` is a sorted set of the ended meetings whose logs are still kept: the
 //!   member is the meeting id, the score the time it ended in Unix milliseconds. The retention
 //!   pass reads it oldest first (`ZRANGEBYSCORE ... LIMIT`), deletes each due meeting's log
@@ -61,6 +67,27 @@
 //! before the log entries means that a log is never without its index; a meeting's group never
 //! changes, so writing it twice is harmless. Reading a log costs one extra `GET` for the index,
 //! also remembered in memory.
+//!
+//! On a Redis Cluster (`--redis-cluster`, [`RedisStore::connect_cluster`]) the layout is the
+//! same, key for key; what each command touches is:
+//!
+//! - Every script touches keys of one hash slot: creating a group and appending (the group's
+//!   tag), taking and releasing a lease (the group's tag), recording activity (the `{activity}`
+//!   tag). Everything a script must do atomically is therefore on one master.
+//! - The commands on one key (`GET`/`SET` of an index key or a canary, `HMGET` of a snapshot,
+//!   `XRANGE`, `XTRIM`, `ZADD`/`ZREM`/`ZRANGEBYSCORE` of `ended_meetings` or an activity set,
+//!   `DEL` of one log) go to the master of that key's slot.
+//! - Deleting a group: its own keys go in one `DEL` that names only keys with its tag, so one
+//!   slot; the index keys of its meetings lie in many slots, and their `DEL` is split by the
+//!   cluster connection into one per node (not atomic over the whole, which the deletion's order
+//!   does not need). The fallback `SCAN` for a group stored before its set of meetings existed
+//!   goes to the master of the group's slot, the only one that can hold keys with its tag.
+//! - `rt:ended_meetings` has no tag: it is one key, and so on one master; each retention pass
+//!   reads it and then deletes each due log with a command of its own, as on one server.
+//! - The canary key has no tag either: a canary write shows that this process reaches the
+//!   cluster and that the master of that one key takes writes. A master that is down affects
+//!   only the groups in its slots, and takes down the canary only if it is that key's master;
+//!   the groups' own writes tell their rooms (`storage_unavailable`).
 
 use roundtable_protocol::{GroupId, MeetingId};
 
@@ -97,6 +124,10 @@ impl RedisStore {
 
     pub(super) fn lease_key(&self, group_id: GroupId) -> String {
         format!("{}:lease", self.group_tag(group_id))
+    }
+
+    pub(super) fn epoch_key(&self, group_id: GroupId) -> String {
+        format!("{}:epoch", self.group_tag(group_id))
     }
 
     pub(super) fn lease_record_key(&self, group_id: GroupId) -> String {

@@ -2,9 +2,12 @@
 //!
 //! [`Store::take_lease`] runs one script on the lease key: when the key is missing (never
 //! taken, released, or expired) or holds the caller's own id, it sets the key to the caller's
-//! id with a fresh expiry (`SET ... PX`), and answers that the caller holds it; otherwise it
-//! changes nothing. Taking and renewing are thus the same call, and a renewal after the lease
-//! expired succeeds only if nobody else took it meanwhile. [`Store::release_lease`] deletes
+//! id with a fresh expiry (`SET ... PX`), raises the group's epoch (`{g:<group>}:epoch`,
+//! `INCR`) and answers that the caller holds it, at that epoch; otherwise it changes nothing.
+//! [`Store::renew_lease`] is the same script given the epoch of the caller's take: it is granted
+//! only while the epoch is still that one (nobody took the lease since, the caller's own process
+//! included), and keeps it; so a renewal after the lease expired succeeds only if nobody else
+//! took it meanwhile. The lease key's value stays the bare owner id. [`Store::release_lease`] deletes
 //! the key only if it still holds the caller's id. The expiry runs on Redis's clock, so the
 //! processes' clocks need not agree.
 //!
@@ -29,16 +32,46 @@ impl RedisStore {
         owner: &str,
         duration_ms: u64,
     ) -> Result<LeaseTake, StoreError> {
+        self.run_take_lease(group_id, owner, duration_ms, None)
+            .await
+    }
+
+    pub(super) async fn renew_lease_unbounded(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+        epoch: u64,
+    ) -> Result<LeaseTake, StoreError> {
+        self.run_take_lease(group_id, owner, duration_ms, Some(epoch))
+            .await
+    }
+
+    async fn run_take_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        duration_ms: u64,
+        renewing: Option<u64>,
+    ) -> Result<LeaseTake, StoreError> {
         let invocation = scripts::take_lease(
             self.lease_key(group_id),
             self.lease_record_key(group_id),
+            self.epoch_key(group_id),
             owner,
             duration_ms,
+            renewing,
         );
-        let (held, gap_ms): (i64, i64) = self.run_script(&invocation).await?;
+        let (held, gap_ms, epoch): (i64, i64, String) = self.run_script(&invocation).await?;
+        let epoch = epoch.parse().map_err(|_| {
+            StoreError::Corrupt(format!(
+                "group {group_id}'s lease epoch holds {epoch:?}, not a number"
+            ))
+        })?;
         Ok(LeaseTake {
             held: held == 1,
             took_over_after_ms: u64::try_from(gap_ms).ok(),
+            epoch,
         })
     }
 

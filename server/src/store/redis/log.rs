@@ -27,6 +27,8 @@ impl RedisStore {
             head: self.head_key(group_id, meeting_id),
             log: self.log_key(group_id, meeting_id),
             meetings: self.meetings_key(group_id),
+            lease: self.lease_key(group_id),
+            epoch: self.epoch_key(group_id),
         };
         let invocation = scripts::append(keys, &batch, self.options.log_entries_max);
         // The index goes first so that a logged entry is never without it.
@@ -110,6 +112,11 @@ fn append_outcome(batch: &AppendBatch<'_>, status: &[String]) -> Result<(), Stor
                 batch.meeting_id
             )))
         }
+        [fenced, epoch] if fenced == "fenced" => Err(StoreError::Fenced(format!(
+            "group {} is at lease epoch {epoch}; the batch's fence is {}",
+            batch.group_id,
+            batch.fence.map_or(0, |fence| fence.epoch)
+        ))),
         [conflict, head] if conflict == "snapshot_conflict" => {
             let seq = batch.snapshot.map_or(0, |snapshot| snapshot.seq);
             Err(StoreError::Conflict(format!(

@@ -3,7 +3,8 @@
 //! An append runs as one Lua script (sent by `EVALSHA`, loaded on demand), which Redis executes
 //! atomically. Before writing anything the script checks, in the same order as the embedded
 //! store, that the group's snapshot key exists (otherwise [`StoreError::NotFound`]); that the
-//! batch's first seq is the stored head plus one (otherwise [`StoreError::Conflict`]); and that
+//! batch's fence holds: the group's lease epoch is the fence's and the lease is held by the
+//! fence's owner or by nobody (otherwise [`StoreError::Fenced`]); that the batch's first seq is the stored head plus one (otherwise [`StoreError::Conflict`]); and that
 //! a snapshot in the batch is at the seq the log will be at after the batch (otherwise
 //! [`StoreError::Conflict`]). Only then does it `XADD` the entries, set the head and replace the
 //! snapshot. (Redis does not roll a script back when a command in it fails, which is why every
@@ -39,17 +40,32 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return {'ok'}
 ";
 
-/// Appends a batch after checking the group exists and the seqs continue the log.
+/// Appends a batch after checking the group exists, the writer's fence holds and the seqs
+/// continue the log.
 ///
 /// `KEYS[1]`: the snapshot hash; `KEYS[2]`: the meeting's head; `KEYS[3]`: the meeting's log
-/// stream; `KEYS[4]`: the group's set of meetings. `ARGV[1]`: the head the batch requires, or ''
+/// stream; `KEYS[4]`: the group's set of meetings; `KEYS[5]`: the group's lease; `KEYS[6]`: the
+/// group's epoch. `ARGV[#ARGV - 1]`, `ARGV[#ARGV]`: the fence's owner and epoch, or '' and ''
+/// for an unfenced batch (they come last so that the entries' numbering stays). `ARGV[1]`: the head the batch requires, or ''
 /// when it has no entries; `ARGV[2]`: the head after the batch, or '' when it has no entries;
 /// `ARGV[3]`: the stream's approximate length cap; `ARGV[4]`: '1' when the batch carries a
 /// snapshot, then `ARGV[5..7]` its meeting id, seq and bytes; `ARGV[8]`: the meeting id;
-/// `ARGV[9..]`: each entry as its seq then its bytes.
+/// `ARGV[9..#ARGV - 2]`: each entry as its seq then its bytes.
 const APPEND_LUA: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'not_found'}
+end
+local fence_owner = ARGV[#ARGV - 1]
+local fence_epoch = ARGV[#ARGV]
+if fence_epoch ~= '' then
+  local epoch = redis.call('GET', KEYS[6]) or '0'
+  if epoch ~= fence_epoch then
+    return {'fenced', epoch}
+  end
+  local holder = redis.call('GET', KEYS[5])
+  if holder ~= false and holder ~= fence_owner then
+    return {'fenced', epoch}
+  end
 end
 local head = redis.call('GET', KEYS[2]) or '0'
 if ARGV[1] ~= '' and ARGV[1] ~= head then
@@ -63,7 +79,7 @@ if ARGV[4] == '1' and ARGV[6] ~= new_head then
   return {'snapshot_conflict', new_head}
 end
 redis.call('SADD', KEYS[4], ARGV[8])
-for i = 9, #ARGV, 2 do
+for i = 9, #ARGV - 2, 2 do
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], ARGV[i] .. '-0', 'e', ARGV[i + 1])
 end
 if ARGV[2] ~= '' then
@@ -77,16 +93,23 @@ return {'ok'}
 
 /// Takes or renews a lease: sets it to the caller when free or already the caller's, and notes
 /// who holds it until when (Redis's clock) in the lease's record, which outlives the lease.
-/// Answers `{held, gap}`: `held` is 1 when the caller holds the lease now; `gap` is, when the
-/// caller took a lease that another owner let expire (a takeover), the ms since it expired,
-/// else -1.
+/// A take (no expected epoch) raises the group's epoch (`INCR`); a renewal (the epoch the
+/// caller's take answered) is granted only while the epoch is still that one, and keeps it.
+/// Answers `{held, gap, epoch}`: `held` is 1 when the caller holds the lease now; `gap` is, when
+/// the caller took a lease that another owner let expire (a takeover), the ms since it expired,
+/// else -1; `epoch` the group's epoch after the call.
 ///
-/// `KEYS[1]`: the lease key; `KEYS[2]`: the lease's record. `ARGV[1]`: the owner id;
-/// `ARGV[2]`: the lease's duration in ms; `ARGV[3]`: how long the record is kept, in ms.
+/// `KEYS[1]`: the lease key; `KEYS[2]`: the lease's record; `KEYS[3]`: the group's epoch.
+/// `ARGV[1]`: the owner id; `ARGV[2]`: the lease's duration in ms; `ARGV[3]`: how long the
+/// record is kept, in ms; `ARGV[4]`: the epoch being renewed, or '' for a take.
 const TAKE_LEASE_LUA: &str = r"
 local holder = redis.call('GET', KEYS[1])
+local epoch = redis.call('GET', KEYS[3]) or '0'
 if holder ~= false and holder ~= ARGV[1] then
-  return {0, -1}
+  return {0, -1, epoch}
+end
+if ARGV[4] ~= '' and ARGV[4] ~= epoch then
+  return {0, -1, epoch}
 end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -103,9 +126,12 @@ if holder == false then
     end
   end
 end
+if ARGV[4] == '' then
+  epoch = tostring(redis.call('INCR', KEYS[3]))
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. tostring(now + tonumber(ARGV[2])), 'PX', ARGV[3])
-return {1, gap}
+return {1, gap, epoch}
 ";
 
 /// Releases a lease only if the caller holds it, with its record (a lease given up is no
@@ -141,12 +167,14 @@ pub(super) fn create_group(
 }
 
 /// The keys of [`APPEND_LUA`]: the group's snapshot hash, the meeting's head and its log, the
-/// group's set of meetings.
+/// group's set of meetings, its lease and its lease epoch.
 pub(super) struct AppendKeys {
     pub snapshot: String,
     pub head: String,
     pub log: String,
     pub meetings: String,
+    pub lease: String,
+    pub epoch: String,
 }
 
 /// The invocation of [`APPEND_LUA`] writing `batch`, capping the log at about
@@ -161,7 +189,9 @@ pub(super) fn append(
         .key(keys.snapshot)
         .key(keys.head)
         .key(keys.log)
-        .key(keys.meetings);
+        .key(keys.meetings)
+        .key(keys.lease)
+        .key(keys.epoch);
     let (required_head, new_head) = match (batch.entries.first(), batch.entries.last()) {
         (Some(first), Some(last)) => (
             // A first seq of 0 can follow no head; "-1" matches no stored head.
@@ -191,6 +221,10 @@ pub(super) fn append(
             .arg(entry.seq.to_string())
             .arg(entry.bytes.as_slice());
     }
+    match batch.fence {
+        Some(fence) => invocation.arg(fence.owner).arg(fence.epoch.to_string()),
+        None => invocation.arg("").arg(""),
+    };
     invocation
 }
 
@@ -198,13 +232,15 @@ pub(super) fn append(
 /// takeover after a long outage, short enough that records of dead rooms go by themselves.
 const LEASE_RECORD_MS_MIN: u64 = 10 * 60 * 1000;
 
-/// The invocation of [`TAKE_LEASE_LUA`] on `lease_key` and `record_key` for `owner`, for
-/// `duration_ms`.
+/// The invocation of [`TAKE_LEASE_LUA`] on `lease_key`, `record_key` and `epoch_key` for
+/// `owner`, for `duration_ms`: a take, or with `renewing` the renewal of that epoch.
 pub(super) fn take_lease(
     lease_key: String,
     record_key: String,
+    epoch_key: String,
     owner: &str,
     duration_ms: u64,
+    renewing: Option<u64>,
 ) -> ScriptInvocation<'static> {
     let mut invocation = TAKE_LEASE_SCRIPT.prepare_invoke();
     // PX refuses 0; a lease of no time at all is a lease of one millisecond.
@@ -212,6 +248,7 @@ pub(super) fn take_lease(
     invocation
         .key(lease_key)
         .key(record_key)
+        .key(epoch_key)
         .arg(owner)
         .arg(duration_ms.to_string())
         .arg(
@@ -219,7 +256,8 @@ pub(super) fn take_lease(
                 .saturating_mul(4)
                 .max(LEASE_RECORD_MS_MIN)
                 .to_string(),
-        );
+        )
+        .arg(renewing.map_or_else(String::new, |epoch| epoch.to_string()));
     invocation
 }
 

@@ -1,0 +1,575 @@
+//! Fencing and log epochs with real processes (issue 22, point 3): two `roundtable` binaries on
+//! one `redis-server` that the test starts, real WebSocket clients.
+//!
+//! - A node that lost its lease without knowing it (its lease key deleted behind its back, or
+//!   the whole process paused with SIGSTOP past its lease) while another node took the meeting
+//!   over at a higher epoch: its next write is refused by the append script's fence, even when
+//!   the seqs alone would have let it through, its clients are told (`room_moved`) and reconnect,
+//!   and every client ends with one history.
+//! - A client whose history the store lost (the test rewinds the meeting's log and head in Redis,
+//!   as a failover that lost acknowledged writes would) gets a snapshot, never a replay of other
+//!   events under the seqs it saw, and then the same history as everyone else.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use roundtable_protocol::{
+    CloseReason, Credential, ErrorCode, Event, EventFrame, GroupId, MeetingId, Request, RequestId,
+    ResumePoint, ServerMessage, Snapshot,
+};
+use support::redis::{TestRedis, unique_prefix};
+use support::{Closed, TestClient, TestGroup, create_group};
+use tokio::process::Child;
+
+/// How long a test waits for a room to be free on another node before failing.
+const TAKEOVER_WAIT: Duration = Duration::from_secs(15);
+
+/// Starts the real binary on the Redis store and returns it with the address it printed.
+async fn start_binary(redis_url: &str, prefix: &str, extra_args: &[&str]) -> (Child, SocketAddr) {
+    let mut args: Vec<&OsStr> = vec![
+        "--redis-url".as_ref(),
+        redis_url.as_ref(),
+        "--redis-prefix".as_ref(),
+        prefix.as_ref(),
+    ];
+    args.extend(extra_args.iter().map(|arg| OsStr::new(*arg)));
+    support::start_binary(&args).await
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to the process this test started.
+fn signal(child: &Child, signal: &str) {
+    let pid = child.id().expect("the server runs");
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// A raw Redis connection, to look at and change what the servers stored.
+async fn raw_redis(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .expect("redis client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw redis connection")
+}
+
+async fn get_u64(raw: &mut redis::aio::MultiplexedConnection, key: &str) -> u64 {
+    let value: Option<String> = redis::cmd("GET")
+        .arg(key)
+        .query_async(raw)
+        .await
+        .expect("GET");
+    value.map_or(0, |value| value.parse().expect("a number"))
+}
+
+fn epoch_key(prefix: &str, group_id: GroupId) -> String {
+    format!("{prefix}{{g:{group_id}}}:epoch")
+}
+
+fn lease_key(prefix: &str, group_id: GroupId) -> String {
+    format!("{prefix}{{g:{group_id}}}:lease")
+}
+
+fn head_key(prefix: &str, group_id: GroupId, meeting_id: MeetingId) -> String {
+    format!("{prefix}{{g:{group_id}}}:m:{meeting_id}:head")
+}
+
+fn log_key(prefix: &str, group_id: GroupId, meeting_id: MeetingId) -> String {
+    format!("{prefix}{{g:{group_id}}}:m:{meeting_id}:log")
+}
+
+fn snapshot_key(prefix: &str, group_id: GroupId) -> String {
+    format!("{prefix}{{g:{group_id}}}:snapshot")
+}
+
+/// Joins, retrying while another process holds the room's lease (or the room is closing).
+/// Returns the catch-up snapshot, if one came.
+async fn join_when_free(
+    client: &mut TestClient,
+    group_id: GroupId,
+    credential: Credential,
+    resume: Option<ResumePoint>,
+) -> Option<Snapshot> {
+    let deadline = Instant::now() + TAKEOVER_WAIT;
+    loop {
+        match client.join(group_id, credential.clone(), resume).await {
+            Ok(snapshot) => return snapshot,
+            Err((ErrorCode::RoomElsewhere | ErrorCode::ShuttingDown, _))
+                if Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("join failed: {error:?}"),
+        }
+    }
+}
+
+/// How a request ended: answered, or the connection closed first.
+enum Outcome {
+    Answered(Result<(), (ErrorCode, String)>),
+    Closed(Closed),
+}
+
+/// Reads until the answer to request `id`, or until the server closes the connection.
+async fn answer_or_close(client: &mut TestClient, id: RequestId) -> Outcome {
+    let deadline = Instant::now() + TAKEOVER_WAIT;
+    while Instant::now() < deadline {
+        match client.try_recv(Duration::from_millis(500)).await {
+            Ok(Some(ServerMessage::Ack { id: acked, .. })) if acked == id => {
+                return Outcome::Answered(Ok(()));
+            }
+            Ok(Some(ServerMessage::Error {
+                id: Some(failed),
+                code,
+                message,
+            })) if failed == id => return Outcome::Answered(Err((code, message))),
+            Ok(_) => {}
+            Err(closed) => return Outcome::Closed(closed),
+        }
+    }
+    panic!("no answer and no close within {TAKEOVER_WAIT:?}");
+}
+
+/// Reads until the server closes the connection, and checks it said `room_moved`.
+async fn closed_as_moved(who: &str, client: &mut TestClient) {
+    let closed = client.until_closed().await;
+    check_moved(who, client, closed);
+}
+
+/// Checks that the connection was closed with `room_moved`, said first in a closing message.
+fn check_moved(who: &str, client: &TestClient, closed: Closed) {
+    match closed {
+        Closed::Frame(code, reason) => {
+            assert_eq!(reason, CloseReason::RoomMoved.as_str(), "{who}");
+            assert_eq!(code, CloseReason::RoomMoved.close_code(), "{who}");
+        }
+        Closed::Ended => panic!("{who}: the room closes with a reason"),
+    }
+    assert!(
+        client.received.iter().any(|message| matches!(
+            message,
+            ServerMessage::Closing {
+                reason: CloseReason::RoomMoved,
+                ..
+            }
+        )),
+        "{who}: a closing message says why"
+    );
+}
+
+/// Every event any client saw, by seq; fails if two clients saw different events at one seq.
+#[derive(Default)]
+struct History(BTreeMap<u64, EventFrame>);
+
+impl History {
+    fn record(&mut self, who: &str, frames: &[EventFrame]) {
+        for frame in frames {
+            match self.0.get(&frame.seq) {
+                Some(seen) => assert_eq!(
+                    seen, frame,
+                    "{who} got another event at seq {} than another client",
+                    frame.seq
+                ),
+                None => {
+                    self.0.insert(frame.seq, frame.clone());
+                }
+            }
+        }
+    }
+
+    fn has(&self, event: &Event) -> bool {
+        self.0.values().any(|frame| &frame.event == event)
+    }
+}
+
+fn renamed(name: &str) -> Event {
+    Event::GroupRenamed { name: name.into() }
+}
+
+/// Replays the whole meeting from the store's log (a resume from seq 0 in the room's current
+/// log epoch) on `addr`, and records it in `history`; answers the replayed events.
+async fn audit_log(
+    addr: SocketAddr,
+    group: &TestGroup,
+    credential: Credential,
+    history: &mut History,
+) -> Vec<EventFrame> {
+    let from_start = ResumePoint {
+        meeting_id: group.meeting_id,
+        seq: 0,
+        log_epoch: None,
+    };
+    let resume =
+        TestClient::in_current_epoch(addr, group.group_id, credential.clone(), from_start).await;
+    let mut auditor = TestClient::connect(addr).await;
+    let caught_up = auditor
+        .join(group.group_id, credential, Some(resume))
+        .await
+        .expect("the auditor joins");
+    assert!(caught_up.is_none(), "the whole log is replayed");
+    // The replay ends with a presence frame; everything before it is in.
+    auditor
+        .presence_where(|presence| presence.change.is_none())
+        .await;
+    let replayed = auditor.events();
+    for (offset, frame) in replayed.iter().enumerate() {
+        assert_eq!(frame.seq, offset as u64 + 1, "the log has no gap");
+    }
+    history.record("the log", &replayed);
+    auditor.close().await;
+    replayed
+}
+
+/// The scenario both fencing tests share: node A runs the meeting (the facilitator and Ann on
+/// it) until `lose_lease` makes A lose its lease without knowing; then the facilitator's second
+/// connection loads the room on node B, which writes nothing, so that only the fence can tell
+/// A's next write from a good one.
+async fn stale_owner_is_fenced(lose_lease: LoseLease) {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fence");
+    // Long leases: A must not notice the loss by a renewal (every third of the lease) before
+    // its write does. The paused variant shortens A's so that it expires during the pause.
+    let a_lease = match lose_lease {
+        LoseLease::KeyDeleted => "60000",
+        LoseLease::Paused => "1000",
+    };
+    let (mut node_a, a) = start_binary(redis.url(), &prefix, &["--room-lease-ms", a_lease]).await;
+    let (mut node_b, b) = start_binary(redis.url(), &prefix, &["--room-lease-ms", "60000"]).await;
+    let mut raw = raw_redis(redis.url()).await;
+    let group = create_group(a, "Fenced peers").await;
+    let (epoch_key, head_key) = (
+        epoch_key(&prefix, group.group_id),
+        head_key(&prefix, group.group_id, group.meeting_id),
+    );
+
+    let mut fran = TestClient::connect(a).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
+    let mut ann = TestClient::connect(a).await;
+    ann.join_as_member(&group, "Ann").await;
+    fran.ok(Request::RenameGroup {
+        name: "Run by A".into(),
+    })
+    .await;
+    ann.ok(Request::RaiseHand).await;
+    fran.event_where(|frame| matches!(frame.event, Event::HandRaised { .. }))
+        .await;
+    let a_epoch = get_u64(&mut raw, &epoch_key).await;
+    assert!(a_epoch >= 1, "A's take raised the epoch");
+
+    // A loses its lease and does not know it.
+    match lose_lease {
+        LoseLease::KeyDeleted => {
+            let _: () = redis::cmd("DEL")
+                .arg(lease_key(&prefix, group.group_id))
+                .query_async(&mut raw)
+                .await
+                .expect("DEL lease");
+        }
+        LoseLease::Paused => {
+            signal(&node_a, "STOP");
+            // Past A's lease of 1 s, then B may take the room.
+        }
+    }
+
+    // B takes the meeting over at a higher epoch, writing nothing.
+    let head_before = get_u64(&mut raw, &head_key).await;
+    // The facilitator's token: a returning member who attends already writes nothing.
+    let fran_token = fran.token_credential();
+    let mut fran_b = TestClient::connect(b).await;
+    let snapshot = join_when_free(&mut fran_b, group.group_id, fran_token.clone(), None)
+        .await
+        .expect("a join without resume gets a snapshot");
+    assert_eq!(snapshot.group.name, "Run by A");
+    let b_epoch = get_u64(&mut raw, &epoch_key).await;
+    assert!(
+        b_epoch > a_epoch,
+        "B's take raised the epoch ({a_epoch} -> {b_epoch})"
+    );
+    assert_eq!(
+        get_u64(&mut raw, &head_key).await,
+        head_before,
+        "B wrote nothing: A's next seq is still free"
+    );
+
+    if lose_lease == LoseLease::Paused {
+        signal(&node_a, "CONT");
+    }
+    // A's next write would continue the log exactly: only the fence refuses it. (A paused room
+    // may notice at its overdue renewal first: then the request finds the room closing.)
+    let stale = "Stale write by A";
+    let id = fran.send(Request::RenameGroup { name: stale.into() }).await;
+    match answer_or_close(&mut fran, id).await {
+        Outcome::Answered(Err((code, message))) => {
+            assert_eq!(code, ErrorCode::StorageUnavailable, "{message}");
+            closed_as_moved("fran", &mut fran).await;
+        }
+        Outcome::Answered(Ok(())) => panic!("the stale owner's write must be refused"),
+        Outcome::Closed(closed) => {
+            assert_eq!(
+                lose_lease,
+                LoseLease::Paused,
+                "only a paused room may close before answering"
+            );
+            check_moved("fran", &fran, closed);
+        }
+    }
+    closed_as_moved("ann", &mut ann).await;
+    assert_eq!(
+        get_u64(&mut raw, &head_key).await,
+        head_before,
+        "the stale write stored nothing"
+    );
+
+    // B goes on; A's clients reconnect (to B, where the room is), resume from A's log epoch
+    // and get a snapshot of the store's truth.
+    fran_b
+        .ok(Request::RenameGroup {
+            name: "Run by B".into(),
+        })
+        .await;
+    let mut history = History::default();
+    let mut everyone: Vec<(&str, TestClient, u64)> = vec![("fran on B", fran_b, 0)];
+    for (who, old) in [("ann", ann), ("fran", fran)] {
+        history.record(who, &old.events());
+        let mut client = TestClient::connect(b).await;
+        let snapshot = join_when_free(
+            &mut client,
+            group.group_id,
+            old.token_credential(),
+            Some(old.resume_point()),
+        )
+        .await
+        .unwrap_or_else(|| panic!("{who}: a resume from A's log epoch gets a snapshot"));
+        assert_ne!(
+            client.log_epoch, old.log_epoch,
+            "{who}: B's room has its own"
+        );
+        assert_eq!(snapshot.group.name, "Run by B", "{who}");
+        let from = snapshot.seq;
+        everyone.push((who, client, from));
+    }
+    everyone[1].1.ok(Request::LowerHand).await;
+    for (who, client, from) in &mut everyone {
+        let lowered = |frame: &EventFrame| matches!(frame.event, Event::HandLowered { .. });
+        if !client.events().iter().any(lowered) {
+            client.event_where(lowered).await;
+        }
+        let frames: Vec<EventFrame> = client
+            .events()
+            .into_iter()
+            .filter(|frame| frame.seq > *from)
+            .collect();
+        history.record(who, &frames);
+    }
+    let log = audit_log(b, &group, fran_token, &mut history).await;
+    assert!(history.has(&renamed("Run by A")));
+    assert!(history.has(&renamed("Run by B")));
+    assert!(
+        !history.has(&renamed(stale)),
+        "no client and no log holds the fenced write"
+    );
+    assert_eq!(
+        log.last().map(|frame| frame.seq),
+        history.0.keys().next_back().copied(),
+        "the log holds everything any client saw"
+    );
+
+    for (_, client, _) in everyone {
+        client.close().await;
+    }
+    for node in [&mut node_a, &mut node_b] {
+        node.start_kill().expect("stop a server");
+        node.wait().await.expect("exit");
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoseLease {
+    /// The lease key is deleted behind A's back (as if it expired unnoticed).
+    KeyDeleted,
+    /// A is paused with SIGSTOP past its lease, and resumed with SIGCONT after B took over.
+    Paused,
+}
+
+#[tokio::test]
+async fn a_node_whose_lease_was_taken_unknowingly_is_fenced_and_everyone_ends_with_one_history() {
+    stale_owner_is_fenced(LoseLease::KeyDeleted).await;
+}
+
+#[tokio::test]
+async fn a_node_paused_past_its_lease_is_fenced_after_another_took_over() {
+    stale_owner_is_fenced(LoseLease::Paused).await;
+}
+
+/// The store loses acknowledged writes (a Redis failover to a replica that had not got them):
+/// the test rewinds the meeting's log and head. The room still running on the old state
+/// conflicts at its next write and closes; a client ahead of the store gets a snapshot; and a
+/// client whose seqs the reloaded room has since used for other events gets a snapshot too,
+/// never those events as a replay.
+#[tokio::test]
+async fn a_client_whose_history_the_store_lost_gets_a_snapshot_and_then_one_history() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-lost");
+    // No snapshot during the test, so that the rewind of the log is the whole loss.
+    let args = [
+        "--snapshot-every-events",
+        "100000",
+        "--snapshot-bytes-min",
+        "100000000",
+    ];
+    let (mut node, addr) = start_binary(redis.url(), &prefix, &args).await;
+    let mut raw = raw_redis(redis.url()).await;
+    let group = create_group(addr, "Forgetful store").await;
+    let (head_key, log_key, snapshot_key) = (
+        head_key(&prefix, group.group_id, group.meeting_id),
+        log_key(&prefix, group.group_id, group.meeting_id),
+        snapshot_key(&prefix, group.group_id),
+    );
+
+    let mut fran = TestClient::connect(addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
+    let mut ann = TestClient::connect(addr).await;
+    ann.join_as_member(&group, "Ann").await;
+    fran.ok(Request::RenameGroup {
+        name: "Kept".into(),
+    })
+    .await;
+    let kept = get_u64(&mut raw, &head_key).await;
+    // Writes the store will lose, which Ann sees.
+    ann.ok(Request::RaiseHand).await;
+    fran.ok(Request::RenameGroup {
+        name: "Lost".into(),
+    })
+    .await;
+    ann.event_where(|frame| frame.event == renamed("Lost"))
+        .await;
+    let ann_seq = ann.last_seq;
+    assert!(ann_seq >= kept + 2);
+    let ann_resume = ann.resume_point();
+    let ann_credential = ann.token_credential();
+    let mut history = History::default();
+    history.record("ann before the loss", &ann.events());
+    ann.close().await;
+    let snapshot_seq: String = redis::cmd("HGET")
+        .arg(&snapshot_key)
+        .arg("seq")
+        .query_async(&mut raw)
+        .await
+        .expect("HGET");
+    assert!(
+        snapshot_seq.parse::<u64>().unwrap() <= kept,
+        "no snapshot holds the writes the store is about to lose"
+    );
+
+    // The failover: the log and its head go back to `kept`, as if nothing after it was written.
+    let kept_entries: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
+        .arg(&log_key)
+        .arg("-")
+        .arg(format!("{kept}-0"))
+        .query_async(&mut raw)
+        .await
+        .expect("XRANGE");
+    let _: () = redis::cmd("DEL")
+        .arg(&log_key)
+        .query_async(&mut raw)
+        .await
+        .expect("DEL log");
+    for (id, fields) in &kept_entries {
+        let mut command = redis::cmd("XADD");
+        command.arg(&log_key).arg(id);
+        for field_or_value in fields {
+            command.arg(field_or_value.as_slice());
+        }
+        let _: String = command.query_async(&mut raw).await.expect("XADD");
+    }
+    let _: () = redis::cmd("SET")
+        .arg(&head_key)
+        .arg(kept)
+        .query_async(&mut raw)
+        .await
+        .expect("SET head");
+
+    // The room, still at Ann's seq, conflicts at its next write and closes.
+    fran.fails(
+        Request::RenameGroup {
+            name: "Never stored".into(),
+        },
+        ErrorCode::StorageUnavailable,
+    )
+    .await;
+    closed_as_moved("fran", &mut fran).await;
+    history.record("fran before the loss", &fran.events());
+
+    // Fran is ahead of the store: a snapshot, at the store's seq.
+    let fran_resume = fran.resume_point();
+    let fran_credential = fran.token_credential();
+    let mut fran = TestClient::connect(addr).await;
+    let snapshot = join_when_free(
+        &mut fran,
+        group.group_id,
+        fran_credential,
+        Some(fran_resume),
+    )
+    .await;
+    let snapshot = snapshot.expect("a client ahead of the store gets a snapshot");
+    assert_eq!(snapshot.seq, kept, "the room reloaded what the store kept");
+    assert_eq!(snapshot.group.name, "Kept");
+    assert!(snapshot.hands.is_empty(), "the lost raise is gone");
+
+    // The reloaded room uses the lost seqs for other events.
+    for round in 0..3 {
+        fran.ok(Request::RenameGroup {
+            name: format!("After the loss {round}"),
+        })
+        .await;
+    }
+    assert!(
+        fran.last_seq >= ann_seq,
+        "the room is past Ann's seq again, with other events"
+    );
+
+    // Ann comes back from a seq the room has reached with other events: a snapshot, not those
+    // events as a replay.
+    let mut ann = TestClient::connect(addr).await;
+    let snapshot = ann
+        .join(group.group_id, ann_credential.clone(), Some(ann_resume))
+        .await
+        .expect("ann rejoins")
+        .expect("a resume from the lost history's log epoch gets a snapshot");
+    assert_eq!(snapshot.group.name, "After the loss 2");
+    assert!(snapshot.hands.is_empty());
+    let from = snapshot.seq;
+    ann.ok(Request::RaiseHand).await;
+    fran.event_where(|frame| matches!(frame.event, Event::HandRaised { .. }))
+        .await;
+
+    // From here on everyone has one history: the one the store holds.
+    let mut now = History::default();
+    now.record("fran", &fran.events());
+    let ann_after: Vec<EventFrame> = ann
+        .events()
+        .into_iter()
+        .filter(|frame| frame.seq > from)
+        .collect();
+    now.record("ann", &ann_after);
+    let log = audit_log(addr, &group, ann_credential, &mut now).await;
+    assert!(log.iter().all(|frame| frame.event != renamed("Lost")));
+    // What Ann saw before the loss and the history now differ at the lost seqs: exactly what
+    // she was never replayed.
+    assert!(history.has(&renamed("Lost")));
+    assert!(!now.has(&renamed("Lost")));
+
+    fran.close().await;
+    ann.close().await;
+    node.start_kill().expect("stop the server");
+    node.wait().await.expect("exit");
+}
