@@ -234,7 +234,7 @@ async fn start_fleet(
         Arc::clone(&context.store),
     ));
     let _ = context.fleet.set(Arc::clone(&fleet));
-    tokio::spawn(crate::fleet::link::serve_internal(
+    tokio::spawn(crate::transport::internal::serve_internal(
         listener,
         Arc::clone(context),
         fleet.secret(),

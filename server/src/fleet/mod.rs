@@ -14,7 +14,6 @@
 //! only asked when nobody does.
 
 pub mod link;
-pub mod metrics;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -216,17 +215,17 @@ impl Fleet {
         .await
         {
             Ok(link) => {
-                metrics::link_connect("connected");
+                crate::metrics::forwarding::link_connect("connected");
                 links.insert(node.id.clone(), Arc::clone(&link));
                 Some(link)
             }
             Err(ConnectError::Refused) => {
-                metrics::link_connect("refused_by_peer");
+                crate::metrics::forwarding::link_connect("refused_by_peer");
                 warn!(node = %node.id, "another node refused this node's link: are the fleet secrets the same?");
                 None
             }
             Err(ConnectError::Failed(why)) => {
-                metrics::link_connect("failed");
+                crate::metrics::forwarding::link_connect("failed");
                 warn!(node = %node.id, %why, "could not open a link to another node");
                 None
             }

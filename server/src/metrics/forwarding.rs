@@ -1,4 +1,4 @@
-//! The fleet's metrics, registered in the process's registry ([`crate::metrics`]) by
+//! The fleet's forwarding metrics, registered in the process's registry ([`super`]) by
 //! [`register`]: frames forwarded between nodes (by direction), forwarded streams open (by
 //! side), the hop's latency (a link's ping to its pong) and link connections (by outcome). No
 //! label carries a node, group or member id.
