@@ -42,10 +42,13 @@ pub struct Fleet {
     store: Arc<dyn Store>,
     /// The live nodes as last read, and when.
     nodes: Mutex<(Instant, Vec<NodeEntry>)>,
-    /// This node's links to owners, by node id (at most one per node).
-    links: tokio::sync::Mutex<HashMap<String, Arc<Link>>>,
+    /// This node's links to owners, by node id (at most one per node; each opened under its
+    /// own lock, so a node that cannot be reached holds up only the clients bound for it).
+    links: Mutex<HashMap<String, LinkSlot>>,
     draining: AtomicBool,
 }
+
+type LinkSlot = Arc<tokio::sync::Mutex<Option<Arc<Link>>>>;
 
 /// Where a group's room is run.
 #[derive(Debug)]
@@ -74,7 +77,7 @@ impl Fleet {
             config,
             store,
             nodes: Mutex::new((Instant::now(), Vec::new())),
-            links: tokio::sync::Mutex::new(HashMap::new()),
+            links: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
         }
     }
@@ -122,9 +125,18 @@ impl Fleet {
         if let Err(error) = self.store.remove_node(&self.node_id).await {
             warn!(%error, "could not remove this node from the node registry");
         }
-        for link in self.links.lock().await.values() {
-            link.break_link();
+        let slots: Vec<LinkSlot> = self.lock_links().values().cloned().collect();
+        for slot in slots {
+            if let Some(link) = &*slot.lock().await {
+                link.break_link();
+            }
         }
+    }
+
+    fn lock_links(&self) -> std::sync::MutexGuard<'_, HashMap<String, LinkSlot>> {
+        self.links
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock_nodes(&self) -> std::sync::MutexGuard<'_, (Instant, Vec<NodeEntry>)> {
@@ -198,13 +210,22 @@ impl Fleet {
 
     /// The live link to `node`, opened if there is none.
     async fn link_to(&self, node: &NodeEntry) -> Option<Arc<Link>> {
-        let mut links = self.links.lock().await;
-        if let Some(link) = links.get(&node.id)
-            && link.is_alive()
+        let slot = {
+            let mut links = self.lock_links();
+            if !links.contains_key(&node.id) {
+                // Forget the slots of nodes that left the registry (bounded by the registry).
+                let live = self.live_nodes();
+                links.retain(|id, _| live.iter().any(|node| node.id == *id));
+            }
+            Arc::clone(links.entry(node.id.clone()).or_default())
+        };
+        let mut link = slot.lock().await;
+        if let Some(open) = &*link
+            && open.is_alive()
         {
-            return Some(Arc::clone(link));
+            return Some(Arc::clone(open));
         }
-        links.retain(|_, link| link.is_alive());
+        *link = None;
         match Link::connect(
             &node.id,
             &node.internal_addr,
@@ -214,10 +235,10 @@ impl Fleet {
         )
         .await
         {
-            Ok(link) => {
+            Ok(opened) => {
                 crate::metrics::forwarding::link_connect("connected");
-                links.insert(node.id.clone(), Arc::clone(&link));
-                Some(link)
+                *link = Some(Arc::clone(&opened));
+                Some(opened)
             }
             Err(ConnectError::Refused) => {
                 crate::metrics::forwarding::link_connect("refused_by_peer");
