@@ -13,7 +13,7 @@ use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use roundtable_protocol::{ErrorCode, EventFrame, GroupId, Request, ServerMessage};
+use roundtable_protocol::{ErrorCode, EventFrame, GroupId, PresenceReason, Request, ServerMessage};
 use roundtable_server::fleet::link::{Kind, LinkFrame, proof, read_frame};
 use roundtable_server::fleet::rendezvous;
 use roundtable_server::store::{NodeEntry, RedisStore, Store};
@@ -264,6 +264,30 @@ async fn members_spread_over_three_nodes_share_one_room_through_forwarding() {
         limited > 0,
         "a burst of 60 pings passes the rate limit of 20/s (burst 40)"
     );
+
+    // A forwarded member who leaves with a close frame is shown as left; one whose connection
+    // is lost, as lost: the edge tells the owner which.
+    let mut forwarded_members: Vec<TestClient> = Vec::new();
+    let mut index = 0;
+    while forwarded_members.len() < 2 {
+        if members[index].0 != owner_index {
+            forwarded_members.push(members.remove(index).1);
+        } else {
+            index += 1;
+        }
+    }
+    let lost = forwarded_members.pop().expect("two");
+    let left = forwarded_members.pop().expect("two");
+    let (left_id, lost_id) = (
+        left.member_id.expect("joined"),
+        lost.member_id.expect("joined"),
+    );
+    left.close().await;
+    let change = facilitator.presence_change(left_id, false).await;
+    assert_eq!(change.reason, PresenceReason::Left);
+    lost.drop_connection();
+    let change = facilitator.presence_change(lost_id, false).await;
+    assert_eq!(change.reason, PresenceReason::ConnectionLost);
 
     // The metrics count forwarded frames both ways and streams on both sides, and the edges'
     // pings time the hop; no label names a node, group or member.

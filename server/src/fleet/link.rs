@@ -18,7 +18,7 @@
 //! limits) starts a stream; [`Kind::Text`] and [`Kind::Binary`] carry the client's frames to
 //! the owner and [`Kind::Text`] the owner's frames back, verbatim; [`Kind::Close`] ends a
 //! stream either way (payload from the owner: the close reason's name, a newline, and the
-//! sentence for the person; empty when the client left). [`Kind::Ping`] and [`Kind::Pong`]
+//! sentence for the person; from the edge `left` or `lost`, how the client went). [`Kind::Ping`] and [`Kind::Pong`]
 //! measure the hop (`link_hop_seconds`) and tell a dead link.
 //!
 //! **Bounds.** Each side writes through one bounded queue (`--link-queue-frames-max`) drained
@@ -209,6 +209,11 @@ pub async fn write_frames(
     let _ = writer.shutdown().await;
 }
 
+/// The payload of an edge's close: the client left with a close frame.
+pub const CLIENT_LEFT: &[u8] = b"left";
+/// The payload of an edge's close: the client's connection was lost (or cut off).
+pub const CLIENT_LOST: &[u8] = b"lost";
+
 /// Encodes a close request for the link: the reason's name, a newline, the sentence.
 pub fn close_payload(reason: CloseReason, message: &str) -> Bytes {
     Bytes::from(format!("{}\n{message}", reason.as_str()))
@@ -341,10 +346,12 @@ impl Link {
             streams.insert(id, outbox);
             id
         };
+        crate::metrics::forwarding::forwarded_stream("edge", 1);
         let stream = EdgeStream {
             link: Arc::clone(self),
             id,
             closed: AtomicBool::new(false),
+            left: AtomicBool::new(false),
         };
         let opened = self
             .queue
@@ -359,7 +366,6 @@ impl Link {
         {
             return None;
         }
-        crate::metrics::forwarding::forwarded_stream("edge", 1);
         Some(stream)
     }
 
@@ -437,9 +443,8 @@ impl Link {
                 CloseReason::SlowConsumer,
                 "you fell too far behind; reconnect to resume",
             );
-            let _ = self
-                .queue
-                .try_send(LinkFrame::new(Kind::Close, stream, Bytes::new()));
+            let close = LinkFrame::new(Kind::Close, stream, Bytes::from_static(CLIENT_LOST));
+            let _ = self.queue.try_send(close);
         }
     }
 
@@ -477,9 +482,17 @@ pub struct EdgeStream {
     link: Arc<Link>,
     id: u64,
     closed: AtomicBool,
+    /// The client left with a close frame (else its connection was lost), as the owner's
+    /// room shows it.
+    left: AtomicBool,
 }
 
 impl EdgeStream {
+    /// Notes that the client left with a close frame, for the close the stream ends with.
+    pub fn client_left(&self) {
+        self.left.store(true, Ordering::Relaxed);
+    }
+
     /// Passes one of the client's text frames on, waiting at most `stall` for room on the
     /// link.
     pub async fn send_text(&self, text: &str, stall: Duration) -> Result<(), ()> {
@@ -514,7 +527,12 @@ impl Drop for EdgeStream {
         }
         crate::metrics::forwarding::forwarded_stream("edge", -1);
         if self.link.lock_streams().remove(&self.id).is_some() && self.link.is_alive() {
-            let close = LinkFrame::new(Kind::Close, self.id, Bytes::new());
+            let how = if self.left.load(Ordering::Relaxed) {
+                CLIENT_LEFT
+            } else {
+                CLIENT_LOST
+            };
+            let close = LinkFrame::new(Kind::Close, self.id, Bytes::from_static(how));
             if let Err(mpsc::error::TrySendError::Full(close)) = self.link.queue.try_send(close) {
                 let queue = self.link.queue.clone();
                 tokio::spawn(async move {
@@ -533,8 +551,10 @@ impl Drop for EdgeStream {
 pub enum Inbound {
     Text(String),
     Binary,
-    /// The client left.
+    /// The client left with a close frame.
     Close,
+    /// The client's connection was lost.
+    Lost,
 }
 
 /// A client whose frames come through a link: what the owner's connection task reads and
@@ -631,6 +651,90 @@ mod tests {
         let mut reader = &bytes[..];
         let error = read_frame(&mut reader, 4).await.expect_err("too long");
         assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+    }
+
+    /// A slow client fills its own outbox and is closed alone: the link reads on, and the
+    /// other client on it gets its frame. The owner here is the test, speaking the link's
+    /// protocol over real loopback TCP.
+    #[tokio::test]
+    async fn a_slow_client_is_closed_alone_and_the_link_goes_on() {
+        use crate::transport::outbox::OutboxItem;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let owner = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let (mut reader, mut writer) = tcp.into_split();
+            let mut send = async |frame: LinkFrame| {
+                let mut bytes = Vec::new();
+                frame.encode_into(&mut bytes);
+                writer.write_all(&bytes).await.unwrap();
+            };
+            send(LinkFrame::new(Kind::Challenge, 0, vec![7; 32])).await;
+            let hello = read_frame(&mut reader, 1024).await.unwrap();
+            let (proven, id) = hello.payload.split_at(32);
+            assert!(same_proof(proven, &proof(b"s", &[7; 32], "edge")));
+            assert_eq!(id, b"edge");
+            send(LinkFrame::new(Kind::Welcome, 0, Bytes::new())).await;
+            let mut opened = Vec::new();
+            while opened.len() < 4 {
+                let frame = read_frame(&mut reader, 1024).await.unwrap();
+                opened.push((frame.kind, frame.stream));
+            }
+            assert_eq!(
+                opened,
+                [
+                    (Kind::Open, 1),
+                    (Kind::Text, 1),
+                    (Kind::Open, 2),
+                    (Kind::Text, 2)
+                ]
+            );
+            for text in ["one", "two", "three"] {
+                send(LinkFrame::new(Kind::Text, 1, text)).await;
+            }
+            send(LinkFrame::new(Kind::Text, 2, "to the other")).await;
+            loop {
+                let frame = read_frame(&mut reader, 1024).await.unwrap();
+                if frame.kind == Kind::Close {
+                    return (frame.stream, frame.payload);
+                }
+            }
+        });
+        let config = crate::config::FleetConfig::default();
+        let link = Link::connect("owner", &addr, "edge", b"s", &config)
+            .await
+            .expect("the link opens");
+        let client: IpAddr = [127, 0, 0, 1].into();
+        let slow = Outbox::new(2);
+        let other = Outbox::new(8);
+        let slow_stream = link
+            .open(client, slow.clone(), "join one")
+            .await
+            .expect("a stream");
+        let _other_stream = link
+            .open(client, other.clone(), "join two")
+            .await
+            .expect("a stream");
+        let (closed, payload) = owner.await.unwrap();
+        assert_eq!(
+            closed, 1,
+            "the owner hears that the slow client's stream ended"
+        );
+        assert_eq!(
+            &payload[..],
+            CLIENT_LOST,
+            "cut off by the edge, not left by its client"
+        );
+        match slow.next().await {
+            OutboxItem::Close((reason, _)) => assert_eq!(reason, CloseReason::SlowConsumer),
+            OutboxItem::Frame(frame) => panic!("a close goes first, got {frame:?}"),
+        }
+        match other.next().await {
+            OutboxItem::Frame(frame) => assert_eq!(frame.text_payload(), "to the other"),
+            OutboxItem::Close(close) => panic!("the other client stays, got {close:?}"),
+        }
+        assert!(link.is_alive(), "the link goes on");
+        drop(slow_stream);
     }
 
     #[test]

@@ -106,6 +106,7 @@ impl Wire {
                 Inbound::Text(text) => Some(Ok(Message::Text(text.into()))),
                 Inbound::Binary => Some(Ok(Message::Binary(Default::default()))),
                 Inbound::Close => Some(Ok(Message::Close(None))),
+                Inbound::Lost => None,
             },
         }
     }
@@ -437,6 +438,9 @@ impl Connection {
     /// what comes before it), so the room's frames only queue.
     async fn finish(&self, wire: &mut Wire, outbox: &Outbox, session: &Session, ending: Ending) {
         outbox.hold();
+        if let (Session::Forwarded { stream }, PresenceReason::Left) = (session, ending.presence) {
+            stream.client_left();
+        }
         if let Session::Joined { room, .. } = session {
             let _ = room
                 .send(RoomCommand::Leave {

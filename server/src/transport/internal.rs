@@ -17,8 +17,8 @@ use tracing::{debug, info, warn};
 
 use crate::app::App;
 use crate::fleet::link::{
-    ForwardedStream, HANDSHAKE_TIMEOUT, Inbound, Kind, LinkFrame, close_payload, proof, read_frame,
-    same_proof, write_frames,
+    CLIENT_LOST, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound, Kind, LinkFrame, close_payload,
+    proof, read_frame, same_proof, write_frames,
 };
 
 /// Accepts links from other nodes on the internal listener until shutdown.
@@ -111,6 +111,7 @@ async fn serve_link(tcp: TcpStream, peer: SocketAddr, context: Arc<App>, secret:
                 Err(_) => break,
             },
             Kind::Binary => Inbound::Binary,
+            Kind::Close if frame.payload[..] == *CLIENT_LOST => Inbound::Lost,
             Kind::Close => Inbound::Close,
             _ => break,
         };
