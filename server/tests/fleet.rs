@@ -4,7 +4,8 @@
 //! server nodes"). Covers: members spread over all nodes sharing one room (every event once, in
 //! seq order, the same as the owner's direct clients get), acks through the hop, the owner's
 //! rate and frame limits through the hop, the link's secret, the edge closing with 1012 when
-//! the owner closes a stream or dies, and placement by rendezvous hashing.
+//! the owner closes a stream or dies, placement by rendezvous hashing, and the node registry
+//! itself (fresh, stale and removed entries; the lease's holder).
 
 mod support;
 
@@ -550,4 +551,77 @@ async fn groups_without_a_running_owner_are_placed_by_rendezvous_consistently() 
         assert!(entry.heartbeat_age_ms <= 2_000);
         assert!(entry.internal_addr.starts_with("127.0.0.1:"));
     }
+}
+
+#[tokio::test]
+async fn the_node_registry_lists_fresh_nodes_and_leaves_out_stale_and_removed_ones() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-registry");
+    let store = RedisStore::connect(redis.url(), options(&prefix))
+        .await
+        .expect("connect to redis");
+    let entry = |id: &str, rooms: u64, draining: bool| NodeEntry {
+        id: id.into(),
+        client_url: format!("http://{id}.example:8080"),
+        internal_addr: format!("{id}.example:7001"),
+        live_rooms: rooms,
+        connections: rooms * 12,
+        draining,
+        heartbeat_age_ms: 0,
+    };
+    store
+        .publish_node(&entry("node-a", 3, false), 10_000)
+        .await
+        .expect("publish");
+    store
+        .publish_node(&entry("node-b", 5, true), 10_000)
+        .await
+        .expect("publish");
+    let mut nodes = store.live_nodes(2_000, 10).await.expect("read");
+    nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(nodes.len(), 2);
+    for node in &mut nodes {
+        assert!(node.heartbeat_age_ms < 1_000, "{node:?}");
+        node.heartbeat_age_ms = 0;
+    }
+    assert_eq!(nodes, [entry("node-a", 3, false), entry("node-b", 5, true)]);
+    assert_eq!(
+        store.live_nodes(2_000, 1).await.expect("read").len(),
+        1,
+        "at most max"
+    );
+
+    // A heartbeat older than the window counts as not live; a new one makes it live again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(store.live_nodes(200, 10).await.expect("read").is_empty());
+    store
+        .publish_node(&entry("node-a", 4, false), 10_000)
+        .await
+        .expect("publish");
+    let fresh = store.live_nodes(200, 10).await.expect("read");
+    assert_eq!(fresh.len(), 1);
+    assert_eq!((fresh[0].id.as_str(), fresh[0].live_rooms), ("node-a", 4));
+
+    // A clean shutdown removes the entry; the lease's holder reads as the owner id.
+    store.remove_node("node-a").await.expect("remove");
+    let left: Vec<String> = store
+        .live_nodes(2_000, 10)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|node| node.id)
+        .collect();
+    assert_eq!(left, ["node-b"]);
+    let group = GroupId::random();
+    assert_eq!(store.lease_holder(group).await.expect("read"), None);
+    assert!(
+        store
+            .take_lease(group, "node-b", 5_000)
+            .await
+            .expect("take")
+    );
+    assert_eq!(
+        store.lease_holder(group).await.expect("read").as_deref(),
+        Some("node-b")
+    );
 }
