@@ -150,6 +150,11 @@ pub struct FleetConfig {
     #[arg(long, env = "ROUNDTABLE_LINK_STREAM_INBOUND_MAX", default_value_t = FleetConfig::LINK_STREAM_INBOUND_MAX)]
     pub link_stream_inbound_max: usize,
 
+    /// Connections to the internal listener still in their handshake at once (each has 3 s to
+    /// prove the fleet secret); further ones are closed at once.
+    #[arg(long, env = "ROUNDTABLE_LINK_HANDSHAKES_MAX", default_value_t = FleetConfig::LINK_HANDSHAKES_MAX)]
+    pub link_handshakes_max: usize,
+
     /// Largest frame a link carries, in bytes (a server message such as a snapshot, owner to
     /// edge; a client's frames are held to the client limits as well). A larger one breaks
     /// the link.
@@ -165,6 +170,7 @@ impl FleetConfig {
     pub const LINK_QUEUE_FRAMES_MAX: usize = 8_192;
     pub const LINK_STREAM_INBOUND_MAX: usize = 64;
     pub const LINK_FRAME_BYTES_MAX: usize = 32 * 1024 * 1024;
+    pub const LINK_HANDSHAKES_MAX: usize = 64;
 
     /// The internal listener's address and the address advertised for it, checked: `None`
     /// when the fleet is off; refused when it cannot work or would be an open door.
@@ -212,6 +218,7 @@ impl Default for FleetConfig {
             link_queue_frames_max: Self::LINK_QUEUE_FRAMES_MAX,
             link_stream_inbound_max: Self::LINK_STREAM_INBOUND_MAX,
             link_frame_bytes_max: Self::LINK_FRAME_BYTES_MAX,
+            link_handshakes_max: Self::LINK_HANDSHAKES_MAX,
         }
     }
 }

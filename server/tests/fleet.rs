@@ -625,3 +625,45 @@ async fn the_node_registry_lists_fresh_nodes_and_leaves_out_stale_and_removed_on
         Some("node-b")
     );
 }
+
+#[tokio::test]
+async fn connections_that_have_not_proven_the_secret_are_bounded() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-handshakes");
+    let (nodes, _store) =
+        start_fleet(redis.url(), &prefix, 1, &["--link-handshakes-max", "1"]).await;
+    let internal = nodes[0].entry.internal_addr.clone();
+    // One connection sits in its handshake, saying nothing.
+    let silent = tokio::net::TcpStream::connect(&internal)
+        .await
+        .expect("connect");
+    let (mut silent_reader, mut silent_writer) = silent.into_split();
+    let challenge = read_frame(&mut silent_reader, 64)
+        .await
+        .expect("a challenge");
+    // A second one meanwhile is closed at once, without a challenge.
+    let second = tokio::net::TcpStream::connect(&internal)
+        .await
+        .expect("connect");
+    let (mut second_reader, _second_writer) = second.into_split();
+    let refused = tokio::time::timeout(Duration::from_secs(2), read_frame(&mut second_reader, 64))
+        .await
+        .expect("closed at once");
+    assert!(refused.is_err(), "no challenge past the limit: {refused:?}");
+    // The first still gets its answer, and once it is through, the next one is served.
+    let mut hello = proof(SECRET.as_bytes(), &challenge.payload, "a-test-node").to_vec();
+    hello.extend_from_slice(b"a-test-node");
+    let mut bytes = Vec::new();
+    LinkFrame::new(Kind::Hello, 0, hello).encode_into(&mut bytes);
+    silent_writer.write_all(&bytes).await.expect("send hello");
+    let answer = read_frame(&mut silent_reader, 64).await.expect("an answer");
+    assert_eq!(answer.kind, Kind::Welcome);
+    let third = tokio::net::TcpStream::connect(&internal)
+        .await
+        .expect("connect");
+    let (mut third_reader, _third_writer) = third.into_split();
+    let challenge = read_frame(&mut third_reader, 64)
+        .await
+        .expect("a challenge");
+    assert_eq!(challenge.kind, Kind::Challenge);
+}

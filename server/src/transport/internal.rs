@@ -26,6 +26,11 @@ pub async fn serve_internal(listener: TcpListener, context: Arc<App>, secret: Ar
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, "internal listener: links from other nodes");
     }
+    // Connections still in their handshake (not proven yet): bounded, so a flood of
+    // connections costs at most this many tasks for HANDSHAKE_TIMEOUT.
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(
+        context.config.fleet.link_handshakes_max.max(1),
+    ));
     loop {
         let accepted = tokio::select! {
             () = context.shutdown.cancelled() => return,
@@ -33,11 +38,17 @@ pub async fn serve_internal(listener: TcpListener, context: Arc<App>, secret: Ar
         };
         match accepted {
             Ok((tcp, peer)) => {
+                let Ok(handshake) = Arc::clone(&handshakes).try_acquire_owned() else {
+                    debug!(%peer, "too many links in their handshake; closed");
+                    crate::metrics::forwarding::link_connect("refused");
+                    continue;
+                };
                 tokio::spawn(serve_link(
                     tcp,
                     peer,
                     Arc::clone(&context),
                     Arc::clone(&secret),
+                    handshake,
                 ));
             }
             Err(error) => {
@@ -49,7 +60,13 @@ pub async fn serve_internal(listener: TcpListener, context: Arc<App>, secret: Ar
 }
 
 /// Serves one link from an edge: the handshake, then its streams.
-async fn serve_link(tcp: TcpStream, peer: SocketAddr, context: Arc<App>, secret: Arc<[u8]>) {
+async fn serve_link(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    context: Arc<App>,
+    secret: Arc<[u8]>,
+    proving: tokio::sync::OwnedSemaphorePermit,
+) {
     let _ = tcp.set_nodelay(true);
     let (mut reader, mut writer) = tcp.into_split();
     let mut challenge = [0u8; 32];
@@ -80,6 +97,8 @@ async fn serve_link(tcp: TcpStream, peer: SocketAddr, context: Arc<App>, secret:
         let _ = writer.shutdown().await;
         return;
     }
+    // Proven: the slot among handshakes is free again before the welcome goes out.
+    drop(proving);
     LinkFrame::new(Kind::Welcome, 0, Bytes::new()).encode_into(&mut answer);
     if writer.write_all(&answer).await.is_err() {
         return;
