@@ -7,7 +7,9 @@
 //! few and nothing links a number to a person. What a frame costs is a few atomic additions and
 //! a histogram's observation (prometheus-client's families take a read lock to find a series).
 //!
-//! Forwarding between nodes does not exist yet, so there are no forwarding metrics.
+//! The fleet's forwarding metrics are kept by [`forwarding`] and registered here.
+
+pub mod forwarding;
 
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -178,6 +180,7 @@ impl Metrics {
             "The health check's canary writes to the store, by outcome",
             canary_writes.clone(),
         );
+        forwarding::register(&mut registry);
         Metrics {
             registry,
             connections,

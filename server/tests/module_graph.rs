@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Modules whose submodules are nodes of their own.
-const SPLIT: &[&str] = &["room", "transport"];
+const SPLIT: &[&str] = &["room", "transport", "fleet"];
 
 /// The layers, top to bottom, as ARCHITECTURE.md draws them: a node names only nodes of its own
 /// layer or of layers below it. The transport has two: what a room sees of it (the outbox, and
@@ -26,10 +26,12 @@ const LAYERS: &[&[&str]] = &[
         "transport::listener",
         "transport::upgrade",
         "transport::connection",
+        "transport::internal",
         "transport::parse",
         "transport::rate_limit",
     ],
     &["app", "health"],
+    &["fleet", "fleet::link"],
     &["room", "room::registry", "room::actor", "room::lease"],
     &["transport::outbox", "transport::socket", "transport::frame"],
     &[

@@ -7,11 +7,14 @@
 //! - [`frame`]: server messages framed once, as shared bytes.
 //! - [`outbox`]: the bounded way from a room to one connection's socket.
 //! - [`connection`]: one task per WebSocket: frame checks, join, forwarding, the close.
+//! - [`internal`]: the internal listener, where other nodes forward clients (see
+//!   [`crate::fleet`]).
 //! - [`parse`]: a client frame, with its errors told apart.
 //! - [`rate_limit`]: the per-connection token bucket.
 
 pub mod connection;
 pub mod frame;
+pub mod internal;
 pub mod listener;
 pub mod outbox;
 pub mod parse;

@@ -1,0 +1,206 @@
+//! The internal listener: links from other nodes of the fleet (see [`crate::fleet::link`] for
+//! the frames and the handshake). Each link's streams are clients another node forwards here;
+//! each is served by [`super::connection::serve_forwarded`], the same logic as a direct client.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use roundtable_protocol::CloseReason;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::app::App;
+use crate::fleet::link::{
+    CLIENT_LOST, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound, Kind, LinkFrame, close_payload,
+    proof, read_frame, same_proof, write_frames,
+};
+
+/// Accepts links from other nodes on the internal listener until shutdown.
+pub async fn serve_internal(listener: TcpListener, context: Arc<App>, secret: Arc<[u8]>) {
+    if let Ok(addr) = listener.local_addr() {
+        info!(%addr, "internal listener: links from other nodes");
+    }
+    // Connections still in their handshake (not proven yet): bounded, so a flood of
+    // connections costs at most this many tasks for HANDSHAKE_TIMEOUT.
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(
+        context.config.fleet.link_handshakes_max.max(1),
+    ));
+    loop {
+        let accepted = tokio::select! {
+            () = context.shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((tcp, peer)) => {
+                let Ok(handshake) = Arc::clone(&handshakes).try_acquire_owned() else {
+                    debug!(%peer, "too many links in their handshake; closed");
+                    crate::metrics::forwarding::link_connect("refused");
+                    continue;
+                };
+                tokio::spawn(serve_link(
+                    tcp,
+                    peer,
+                    Arc::clone(&context),
+                    Arc::clone(&secret),
+                    handshake,
+                ));
+            }
+            Err(error) => {
+                warn!(%error, "the internal listener could not accept");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Serves one link from an edge: the handshake, then its streams.
+async fn serve_link(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    context: Arc<App>,
+    secret: Arc<[u8]>,
+    proving: tokio::sync::OwnedSemaphorePermit,
+) {
+    let _ = tcp.set_nodelay(true);
+    let (mut reader, mut writer) = tcp.into_split();
+    let mut challenge = [0u8; 32];
+    if getrandom::fill(&mut challenge).is_err() {
+        return;
+    }
+    let handshake = async {
+        let mut bytes = Vec::new();
+        LinkFrame::new(Kind::Challenge, 0, challenge.to_vec()).encode_into(&mut bytes);
+        writer.write_all(&bytes).await?;
+        read_frame(&mut reader, 32 + 256).await
+    };
+    let hello = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(Ok(hello)) if hello.kind == Kind::Hello && hello.payload.len() > 32 => hello,
+        _ => {
+            crate::metrics::forwarding::link_connect("refused");
+            return;
+        }
+    };
+    let (proven, node_id) = hello.payload.split_at(32);
+    let node_id = String::from_utf8_lossy(node_id).into_owned();
+    let mut answer = Vec::new();
+    if !same_proof(proven, &proof(&secret, &challenge, &node_id)) {
+        warn!(%peer, "a link was refused: its proof of the fleet secret is wrong");
+        crate::metrics::forwarding::link_connect("refused");
+        LinkFrame::new(Kind::Refused, 0, Bytes::new()).encode_into(&mut answer);
+        let _ = writer.write_all(&answer).await;
+        let _ = writer.shutdown().await;
+        return;
+    }
+    // Proven: the slot among handshakes is free again before the welcome goes out.
+    drop(proving);
+    LinkFrame::new(Kind::Welcome, 0, Bytes::new()).encode_into(&mut answer);
+    if writer.write_all(&answer).await.is_err() {
+        return;
+    }
+    crate::metrics::forwarding::link_connect("accepted");
+    debug!(%peer, node = %node_id, "a link from another node");
+    let fleet = &context.config.fleet;
+    let (queue, outgoing) = mpsc::channel(fleet.link_queue_frames_max.max(1));
+    let dead = CancellationToken::new();
+    tokio::spawn(write_frames(writer, outgoing, dead.clone()));
+    let mut streams: HashMap<u64, mpsc::Sender<Inbound>> = HashMap::new();
+    loop {
+        let frame = tokio::select! {
+            () = dead.cancelled() => break,
+            frame = read_frame(&mut reader, fleet.link_frame_bytes_max) => frame,
+        };
+        let Ok(frame) = frame else { break };
+        let inbound = match frame.kind {
+            Kind::Open => {
+                open_forwarded(&context, &mut streams, &queue, frame.stream, &frame.payload);
+                continue;
+            }
+            Kind::Ping => {
+                let _ = queue.try_send(LinkFrame::new(Kind::Pong, 0, frame.payload));
+                continue;
+            }
+            Kind::Text => match String::from_utf8(frame.payload.to_vec()) {
+                Ok(text) => Inbound::Text(text),
+                Err(_) => break,
+            },
+            Kind::Binary => Inbound::Binary,
+            Kind::Close if frame.payload[..] == *CLIENT_LOST => Inbound::Lost,
+            Kind::Close => Inbound::Close,
+            _ => break,
+        };
+        let Some(sender) = streams.get(&frame.stream) else {
+            continue;
+        };
+        match sender.try_send(inbound) {
+            Ok(()) if frame.kind != Kind::Close => {}
+            Ok(()) => {
+                streams.remove(&frame.stream);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                streams.remove(&frame.stream);
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                // Dropping the sender ends the connection (as a lost one); the edge hears why.
+                streams.remove(&frame.stream);
+                let close = close_payload(
+                    CloseReason::PolicyViolation,
+                    "frames arrived faster than the server could read them",
+                );
+                let _ = queue.try_send(LinkFrame::new(Kind::Close, frame.stream, close));
+            }
+        }
+    }
+    dead.cancel();
+}
+
+/// Starts the connection task of a stream an edge opened for a client at `payload` (its
+/// address), or refuses the stream.
+fn open_forwarded(
+    context: &Arc<App>,
+    streams: &mut HashMap<u64, mpsc::Sender<Inbound>>,
+    queue: &mpsc::Sender<LinkFrame>,
+    id: u64,
+    payload: &[u8],
+) {
+    let fleet = &context.config.fleet;
+    let refuse = |message: &str| {
+        let close = close_payload(CloseReason::PolicyViolation, message);
+        let _ = queue.try_send(LinkFrame::new(Kind::Close, id, close));
+    };
+    if streams.len() >= fleet.link_streams_max {
+        streams.retain(|_, sender| !sender.is_closed());
+    }
+    if streams.len() >= fleet.link_streams_max || streams.contains_key(&id) {
+        refuse("this server carries as many forwarded connections as it may");
+        return;
+    }
+    let client: IpAddr = match std::str::from_utf8(payload)
+        .ok()
+        .and_then(|text| text.parse().ok())
+    {
+        Some(client) => client,
+        None => {
+            refuse("the forwarded connection has no client address");
+            return;
+        }
+    };
+    let Some(admitted) = context.admit_websocket(client) else {
+        crate::metrics::admission_refused("unjoined_websockets_per_address");
+        refuse("too many connections from your address wait to join; try again shortly");
+        return;
+    };
+    let (sender, inbound) = mpsc::channel(fleet.link_stream_inbound_max.max(1));
+    streams.insert(id, sender);
+    let stream = ForwardedStream::new(id, inbound, queue.clone());
+    tokio::spawn(super::connection::serve_forwarded(
+        Box::new(stream),
+        Arc::clone(context),
+        admitted,
+    ));
+}
