@@ -31,6 +31,7 @@ fn generate() -> String {
         MeetingId,
         MemberId,
         RolePlayId,
+        LogEpoch,
         ClientFrame,
         Request,
         Credential,

@@ -5,7 +5,7 @@
 //!   the whole process paused with SIGSTOP past its lease) while another node took the meeting
 //!   over at a higher epoch: its next write is refused by the append script's fence, even when
 //!   the seqs alone would have let it through, its clients are told (`room_moved`) and reconnect,
-//!   and every client ends with one history.
+//!   and every client ends with one history; nor can it delete the group.
 //! - A client whose history the store lost (the test rewinds the meeting's log and head in Redis,
 //!   as a failover that lost acknowledged writes would) gets a snapshot, never a replay of other
 //!   events under the seqs it saw, and then the same history as everyone else.
@@ -572,4 +572,55 @@ async fn a_client_whose_history_the_store_lost_gets_a_snapshot_and_then_one_hist
     ann.close().await;
     node.start_kill().expect("stop the server");
     node.wait().await.expect("exit");
+}
+
+/// A group's deletion spans keys of several hash slots, so the room checks its fence with an
+/// empty batch before it deletes: a stale owner's deletion (decided on a state that may be out
+/// of date) is refused and deletes nothing, and the new owner's meeting goes on.
+#[tokio::test]
+async fn a_stale_owner_cannot_delete_the_group() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fence-delete");
+    let args = ["--room-lease-ms", "60000"];
+    let (mut node_a, a) = start_binary(redis.url(), &prefix, &args).await;
+    let (mut node_b, b) = start_binary(redis.url(), &prefix, &args).await;
+    let mut raw = raw_redis(redis.url()).await;
+    let group = create_group(a, "Kept peers").await;
+    let mut fran = TestClient::connect(a).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    let fran_token = fran.token_credential();
+
+    let _: () = redis::cmd("DEL")
+        .arg(lease_key(&prefix, group.group_id))
+        .query_async(&mut raw)
+        .await
+        .expect("DEL lease");
+    let mut fran_b = TestClient::connect(b).await;
+    join_when_free(&mut fran_b, group.group_id, fran_token, None).await;
+
+    fran.fails(
+        Request::DeleteGroup {
+            confirm_name: "Kept peers".into(),
+        },
+        ErrorCode::StorageUnavailable,
+    )
+    .await;
+    closed_as_moved("fran", &mut fran).await;
+    let exists: u64 = redis::cmd("EXISTS")
+        .arg(snapshot_key(&prefix, group.group_id))
+        .query_async(&mut raw)
+        .await
+        .expect("EXISTS");
+    assert_eq!(exists, 1, "the group is still stored");
+    fran_b
+        .ok(Request::RenameGroup {
+            name: "Still here".into(),
+        })
+        .await;
+
+    fran_b.close().await;
+    for node in [&mut node_a, &mut node_b] {
+        node.start_kill().expect("stop a server");
+        node.wait().await.expect("exit");
+    }
 }

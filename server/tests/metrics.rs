@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use roundtable_protocol::{ErrorCode, Request, ServerMessage};
+use roundtable_protocol::{ErrorCode, LogEpoch, Request, ResumePoint, ServerMessage};
 use roundtable_server::Limits;
 use roundtable_server::store::{EmbeddedOptions, RedisStore, Store, fixtures};
 use support::redis::{Persistence, TestRedis, options, unique_prefix};
@@ -358,6 +358,11 @@ fn unmoved_series(before: &Exposition, after: &Exposition) -> Vec<String> {
             vec![("outcome", "snapshot")],
             1.0,
         ),
+        (
+            "roundtable_resumes_total",
+            vec![("outcome", "snapshot_other_epoch")],
+            1.0,
+        ),
         ("roundtable_resume_replay_events_count", vec![], 1.0),
         ("roundtable_resume_replay_events_sum", vec![], 1.0),
         (
@@ -487,10 +492,24 @@ async fn metrics_move_with_real_actions_and_name_no_one() {
     }
     let mut ann = TestClient::connect(server.addr).await;
     let caught_up = ann
-        .join(group.group_id, credential, Some(resume))
+        .join(group.group_id, credential.clone(), Some(resume))
         .await
         .expect("resume");
     assert!(caught_up.is_some(), "a long gap gets a snapshot");
+    // A resume from another log epoch (a room loaded anew since) gets a snapshot, counted apart.
+    let other_epoch = ResumePoint {
+        log_epoch: Some(LogEpoch::random()),
+        ..ann.resume_point()
+    };
+    let mut from_elsewhere = TestClient::connect(server.addr).await;
+    let caught_up = from_elsewhere
+        .join(group.group_id, credential, Some(other_epoch))
+        .await
+        .expect("resume");
+    assert!(
+        caught_up.is_some(),
+        "a resume from another log epoch gets a snapshot"
+    );
 
     // A connection that never joins is closed for it.
     let mut idle = TestClient::connect(server.addr).await;

@@ -55,6 +55,14 @@ async fn redis_store_lays_out_keys_as_documented() {
     append(&store, group_id, meeting_id, &entries(1..=2))
         .await
         .expect("append");
+    let take = store
+        .take_lease_reporting(group_id, "owner-x", 60_000)
+        .await
+        .expect("take the lease");
+    assert_eq!(
+        take.epoch, 1,
+        "the first take of a group's lease is epoch 1"
+    );
 
     let client = redis::Client::open(redis.url()).expect("client");
     let mut raw = client
@@ -74,9 +82,28 @@ async fn redis_store_lays_out_keys_as_documented() {
         format!("{tag}:m:{meeting_id}:log"),
         format!("{tag}:m:{meeting_id}:head"),
         format!("{prefix}meeting:{meeting_id}"),
+        format!("{tag}:lease"),
+        format!("{tag}:lease_record"),
+        format!("{tag}:epoch"),
     ];
     expected.sort();
     assert_eq!(keys, expected);
+    let get = |key: String| {
+        let mut raw = raw.clone();
+        async move {
+            redis::cmd("GET")
+                .arg(key)
+                .query_async::<String>(&mut raw)
+                .await
+                .expect("GET")
+        }
+    };
+    assert_eq!(
+        get(format!("{tag}:lease")).await,
+        "owner-x",
+        "the lease holds the bare owner id"
+    );
+    assert_eq!(get(format!("{tag}:epoch")).await, "1");
 
     let stream_ids: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
         .arg(format!("{tag}:m:{meeting_id}:log"))

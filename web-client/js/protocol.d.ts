@@ -9,6 +9,8 @@ export type MemberId = string;
 
 export type RolePlayId = string;
 
+export type LogEpoch = string;
+
 export type ClientFrame = { 
 /**
  * Protocol version; must equal [`PROTOCOL_VERSION`].
@@ -39,7 +41,12 @@ client_time_ms: number, } | { "type": "set_time_zone", time_zone: string, } | { 
 
 export type Credential = { "kind": "facilitator", secret: string, display_name: string, member_token?: string | null, } | { "kind": "invite", secret: string, display_name: string, observer?: boolean, } | { "kind": "member_token", token: string, };
 
-export type ResumePoint = { meeting_id: MeetingId, seq: number, };
+export type ResumePoint = { meeting_id: MeetingId, seq: number, 
+/**
+ * The log epoch of the join that gave the client its state (`Joined::log_epoch`). A resume
+ * without one, or from another epoch than the room's, is answered with a snapshot.
+ */
+log_epoch?: LogEpoch | null, };
 
 export type Role = "facilitator" | "member" | "observer";
 
@@ -75,7 +82,12 @@ member_token?: string | null,
 /**
  * How the client catches up: the missed events follow, or a fresh snapshot follows.
  */
-catch_up: CatchUp, };
+catch_up: CatchUp, 
+/**
+ * The room's log epoch: keep it with the seq of the events applied and send both back in
+ * the next join's `resume`. Seqs mean the same history only within one epoch.
+ */
+log_epoch: LogEpoch, };
 
 export type CatchUp = "snapshot" | "replay";
 

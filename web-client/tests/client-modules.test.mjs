@@ -205,3 +205,25 @@ test('views give their listeners to h() or listen(), never addEventListener on a
   walk(root);
   assert.deepEqual(offending, []);
 });
+
+test('the store keeps the log epoch of the state it holds and resumes with it', () => {
+  const store = new RoomStore();
+  store.setJoined({ member_id: 'f', role: 'facilitator', meeting_id: 'm1', catch_up: 'snapshot', log_epoch: 'e1' });
+  assert.equal(store.resumePoint(), null, 'nothing to resume from before the snapshot');
+  store.applySnapshot({ seq: 3, group: GROUP, meeting: MEETING, members: [fran], hands: [] });
+  assert.deepEqual(store.resumePoint(), { meeting_id: 'm1', seq: 3, log_epoch: 'e1' });
+
+  // A replay continues the same epoch.
+  store.setJoined({ member_id: 'f', role: 'facilitator', meeting_id: 'm1', catch_up: 'replay', log_epoch: 'e1' });
+  assert.ok(store.applyEvent({ seq: 4, at_ms: 2, event: { kind: 'group_renamed', name: 'x' } }));
+  assert.deepEqual(store.resumePoint(), { meeting_id: 'm1', seq: 4, log_epoch: 'e1' });
+
+  // The room was loaded anew (another server, a restart): its snapshot is of another epoch.
+  // Until that snapshot arrives the state held is still of the old epoch, and so is the
+  // resume point (a connection lost in between must not claim the old seqs in the new epoch).
+  store.setJoined({ member_id: 'f', role: 'facilitator', meeting_id: 'm1', catch_up: 'snapshot', log_epoch: 'e2' });
+  assert.deepEqual(store.resumePoint(), { meeting_id: 'm1', seq: 4, log_epoch: 'e1' });
+  store.applySnapshot({ seq: 2, group: GROUP, meeting: MEETING, members: [fran], hands: [] });
+  assert.deepEqual(store.resumePoint(), { meeting_id: 'm1', seq: 2, log_epoch: 'e2' },
+    'a snapshot of a store that lost writes may be at a lower seq; it replaces the state');
+});

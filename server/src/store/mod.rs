@@ -12,7 +12,9 @@
 //!
 //! Besides the data, the store keeps two small records that several server processes need to
 //! agree on: the *ownership lease* of each group's live room ([`Store::take_lease`]), so that
-//! only one process runs a meeting at a time, and when each meeting *ended*
+//! only one process runs a meeting at a time, with its *epoch*, which every take raises and
+//! every room's write is fenced with ([`AppendBatch::fence`], [`StoreError::Fenced`]), so that a
+//! process that lost the lease without knowing it cannot write; and when each meeting *ended*
 //! ([`Store::end_meeting`]), so that a periodic pass can trim the logs of meetings that ended
 //! longer ago than the retention ([`Store::trim_ended_logs`]). A group is deleted whole, with
 //! every record of its meetings ([`Store::delete_group`]).

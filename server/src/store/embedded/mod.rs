@@ -278,8 +278,9 @@ impl EmbeddedStore {
     /// Like [`Self::write`], for a write under `fence`: the fence is checked against the leases
     /// with the write's slot in the writer's queue already reserved, and the write queued at
     /// once, so that no take of the lease comes between the check and the write's place in the
-    /// order of writes: a room that loads after the take reads it, and a write checked after the
-    /// take is refused ([`StoreError::Fenced`]).
+    /// order of writes: a write checked after a take is refused ([`StoreError::Fenced`]), and one
+    /// checked before it is ordered before every write of the new holder (whose first append
+    /// conflicts on its seq, should its load have come before this write was applied).
     async fn write_fenced(
         &self,
         op: Op,
