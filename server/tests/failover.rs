@@ -751,6 +751,19 @@ async fn a_thousand_leases_are_renewed_in_one_pipelined_call() {
     }
     // The other process's lease is untouched.
     assert!(!store.take_lease(taken, "us", 1200).await.unwrap());
+    // Redis forgot its scripts (a restart, SCRIPT FLUSH): the batch loads the script again.
+    let client = redis::Client::open(redis.url()).expect("a redis url");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to redis");
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut connection)
+        .await
+        .expect("SCRIPT FLUSH");
+    let held = store.renew_leases(&groups, "us", 1200).await.unwrap();
+    assert_eq!(held.iter().filter(|held| **held).count(), groups.len() - 1);
 
     let started = Instant::now();
     for group_id in &groups {
@@ -766,4 +779,54 @@ async fn a_thousand_leases_are_renewed_in_one_pipelined_call() {
         batched < one_by_one,
         "the pipelined renewal ({batched:?}) is faster than one call per lease ({one_by_one:?})"
     );
+}
+
+/// The process's batched renewal notices when another process holds a room's lease (here: the
+/// lease key overwritten, as a process that took it after an outage would hold it) and that
+/// room stops at once: its members are closed with `room_moved` within a renewal or two.
+#[tokio::test]
+async fn a_lease_found_held_elsewhere_at_renewal_closes_the_room() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-lost");
+    let node = start_node(redis.url(), &prefix).await;
+    let group = create_group(node.addr, "Peers who lose their room").await;
+    let mut fran = TestClient::connect(node.addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
+
+    let client = redis::Client::open(redis.url()).expect("a redis url");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to redis");
+    let key = format!("{prefix}{{g:{}}}:lease", group.group_id);
+    let holder: Option<String> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut connection)
+        .await
+        .expect("GET the lease");
+    assert!(holder.is_some(), "the live room holds its lease at {key}");
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("another-process")
+        .arg("PX")
+        .arg(60_000)
+        .query_async(&mut connection)
+        .await
+        .expect("SET the lease");
+    let taken = Instant::now();
+    match fran.until_closed().await {
+        support::Closed::Frame(code, reason) => {
+            assert_eq!((code, reason.as_str()), (1013, "room_moved"));
+        }
+        other => panic!("closed without a reason: {other:?}"),
+    }
+    assert!(
+        taken.elapsed() < Duration::from_millis(1200),
+        "noticed at the next renewal (every 400 ms), after {:?}",
+        taken.elapsed()
+    );
+    let mut node = node;
+    let _ = node.child.start_kill();
+    let _ = node.child.wait().await;
 }

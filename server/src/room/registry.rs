@@ -235,8 +235,12 @@ impl Registry {
         }
         let lease = self.context.lease(group_id);
         self.take_or_wait(&lease).await?;
+        // Renewed from now on, while the room loads; the room, once it runs, renews it under
+        // an entry of its own.
+        let renewed = self.context.fleet.renewals.start(group_id);
         let loaded = self.load_owned(&lease, slot, alive).await;
         if loaded.is_err() {
+            renewed.stop().await;
             lease.release().await;
         }
         loaded

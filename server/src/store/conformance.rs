@@ -24,6 +24,7 @@ pub async fn run_all(store: &dyn Store) {
     many_concurrent_appends_to_different_groups(store).await;
     leases_exclude_other_owners(store).await;
     leases_expire_unless_renewed(store).await;
+    leases_are_renewed_in_batches(store).await;
     // Before the retention check, which would count an end record the deletion left behind.
     deleted_group_is_gone_and_others_stay(store).await;
     abandoned_groups_are_found_by_their_activity(store).await;
@@ -369,6 +370,47 @@ async fn leases_expire_unless_renewed(store: &dyn Store) {
         !take(store, abandoned, "owner-a", LEASE_MS).await,
         "the former holder cannot renew a lease another owner took after it expired"
     );
+}
+
+async fn leases_are_renewed_in_batches(store: &dyn Store) {
+    use std::time::Duration;
+    const LEASE_MS: u64 = 1_000;
+    assert_eq!(
+        store.renew_leases(&[], "owner-a", LEASE_MS).await,
+        Ok(Vec::new()),
+        "an empty batch renews nothing"
+    );
+    let ours = GroupId::random();
+    let theirs = GroupId::random();
+    let free = GroupId::random();
+    assert!(take(store, ours, "owner-a", LEASE_MS).await);
+    assert!(take(store, theirs, "owner-b", 60_000).await);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let held = store
+        .renew_leases(&[ours, theirs, free], "owner-a", LEASE_MS)
+        .await
+        .expect("renew_leases succeeds");
+    assert_eq!(
+        held,
+        vec![true, false, true],
+        "each answer in order: renewed, held by another owner, taken while free"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // 1.4 s after the first take: only the batch's renewal keeps the lease.
+    assert!(
+        !take(store, ours, "owner-b", LEASE_MS).await,
+        "a batch renewal moves the expiry"
+    );
+    assert!(
+        !take(store, theirs, "owner-a", LEASE_MS).await,
+        "the batch left another owner's lease alone"
+    );
+    for (group_id, owner) in [(ours, "owner-a"), (theirs, "owner-b"), (free, "owner-a")] {
+        store
+            .release_lease(group_id, owner)
+            .await
+            .expect("release_lease");
+    }
 }
 
 /// A group with two meetings (the first ended, both logged), a snapshot and a lease, every
