@@ -6,8 +6,8 @@
 //! it, the join waits for it to expire (a dead owner's) for at most the lease's duration plus
 //! a margin, and is refused with `room_elsewhere` if it is still held; nothing is loaded.
 //! While the process drains, no room loads: joins for rooms not live here get `room_elsewhere`.
-//! The room, which is handed the [`Lease`], renews it while it is live and releases it when it
-//! stops.
+//! The process renews the lease from the take on (`super::fleet`); the room, which is handed
+//! the [`Lease`], releases it when it stops.
 //!
 //! Nothing a client without a valid credential does loads a room or holds a slot of
 //! `live_rooms_max`: a join to a room that is not live is first checked against the group as
