@@ -56,8 +56,16 @@ const MEMBERS: usize = 6;
 /// The longest the test waits for every member to be back after one disruption.
 const ROUND_WAIT: Duration = Duration::from_secs(15);
 
-/// Time between two actions of the acting member.
+/// Time between two actions of the acting member (of the one meeting of a test).
 const ACTION_EVERY: Duration = Duration::from_millis(100);
+
+/// Time between two actions of each meeting's acting member when a test runs many meetings:
+/// 1 action per second per meeting, the load of a meeting.
+const ACTION_EVERY_OF_MANY: Duration = Duration::from_secs(1);
+
+/// The tests of this file run one at a time: each measures times on a machine it shares, and
+/// the others' processes would be part of what it measures.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// One `roundtable` process.
 struct Node {
@@ -130,6 +138,8 @@ struct Shared {
     stop: AtomicBool,
     /// Joins answered `room_elsewhere`.
     refusals: AtomicU64,
+    /// Time between two actions of the acting member.
+    action_every: Duration,
     /// Each member's last seq, and whether it is attached now.
     last_seqs: Vec<AtomicU64>,
     attached: Vec<AtomicBool>,
@@ -137,10 +147,10 @@ struct Shared {
 
 impl Shared {
     fn new(target: SocketAddr) -> Arc<Shared> {
-        Shared::with_members(target, MEMBERS)
+        Shared::with_members(target, MEMBERS, ACTION_EVERY)
     }
 
-    fn with_members(target: SocketAddr, members: usize) -> Arc<Shared> {
+    fn with_members(target: SocketAddr, members: usize, action_every: Duration) -> Arc<Shared> {
         Arc::new(Shared {
             target: Mutex::new(target),
             disruption: Mutex::new((0, Instant::now())),
@@ -148,6 +158,7 @@ impl Shared {
             acting: AtomicBool::new(true),
             stop: AtomicBool::new(false),
             refusals: AtomicU64::new(0),
+            action_every,
             last_seqs: (0..members).map(|_| AtomicU64::new(0)).collect(),
             attached: (0..members).map(|_| AtomicBool::new(false)).collect(),
         })
@@ -333,7 +344,7 @@ async fn run_member(
             }
         }
         let mut pending: BTreeMap<u64, String> = BTreeMap::new();
-        let mut ticks = tokio::time::interval(ACTION_EVERY);
+        let mut ticks = tokio::time::interval(shared.action_every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut next_id = 2u64;
         loop {
@@ -490,7 +501,11 @@ async fn start_members(
 /// Stops the acting, lets everyone settle on one seq, stops the members and checks their
 /// histories: no gap, no duplicate, no reorder, the same event at every seq for everyone, the
 /// same last seq, and every acknowledged action in the log.
-async fn stop_and_check(shared: &Arc<Shared>, tasks: Vec<tokio::task::JoinHandle<MemberLog>>) {
+async fn stop_and_check(
+    shared: &Arc<Shared>,
+    tasks: Vec<tokio::task::JoinHandle<MemberLog>>,
+    actions_min: usize,
+) {
     shared.acting.store(false, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let head = shared.wait_settled().await;
@@ -534,7 +549,7 @@ async fn stop_and_check(shared: &Arc<Shared>, tasks: Vec<tokio::task::JoinHandle
         .collect();
     let acknowledged = &logs[0].acknowledged;
     assert!(
-        acknowledged.len() >= 20,
+        acknowledged.len() >= actions_min,
         "the acting member acted throughout: {} actions acknowledged",
         acknowledged.len()
     );
@@ -580,6 +595,7 @@ fn pause() -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_owners_meetings_move_within_two_seconds() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let redis = TestRedis::start();
     let prefix = unique_prefix("rt-failover");
     let mut nodes = Vec::new();
@@ -607,7 +623,7 @@ async fn killed_owners_meetings_move_within_two_seconds() {
         owner = next;
     }
     let returns = shared.returns.lock().unwrap().clone();
-    stop_and_check(&shared, tasks).await;
+    stop_and_check(&shared, tasks, 20).await;
     // The joins that came while the dead owner's lease still ran waited on the server for it
     // to expire, and took the meeting over: none was sent away.
     assert_eq!(
@@ -635,6 +651,7 @@ async fn killed_owners_meetings_move_within_two_seconds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drained_owners_hand_their_meetings_over_without_a_visible_gap() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let redis = TestRedis::start();
     let prefix = unique_prefix("rt-drain");
     let mut nodes = Vec::new();
@@ -716,7 +733,7 @@ async fn drained_owners_hand_their_meetings_over_without_a_visible_gap() {
     }
 
     let returns = shared.returns.lock().unwrap().clone();
-    stop_and_check(&shared, tasks).await;
+    stop_and_check(&shared, tasks, 20).await;
     let gaps: Vec<Duration> = returns.iter().map(|r| r.gap).collect();
     assert_eq!(gaps.len(), round as usize * MEMBERS);
     let (min, median, p99, max) = distribution(gaps);
@@ -739,6 +756,7 @@ async fn drained_owners_hand_their_meetings_over_without_a_visible_gap() {
 /// trip, not one per room. Prints what it measured.
 #[tokio::test]
 async fn a_thousand_leases_are_renewed_in_one_pipelined_call() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     use roundtable_server::store::{RedisStore, Store};
     let redis = TestRedis::start();
     let prefix = unique_prefix("rt-renew");
@@ -820,6 +838,7 @@ async fn a_thousand_leases_are_renewed_in_one_pipelined_call() {
 /// room stops at once: its members are closed with `room_moved` within a renewal or two.
 #[tokio::test]
 async fn a_lease_found_held_elsewhere_at_renewal_closes_the_room() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let redis = TestRedis::start();
     let prefix = unique_prefix("rt-lost");
     let node = start_node(redis.url(), &prefix).await;
@@ -869,6 +888,7 @@ async fn a_lease_found_held_elsewhere_at_renewal_closes_the_room() {
 /// changes nothing (the node stays ready and keeps loading rooms).
 #[tokio::test]
 async fn a_node_with_its_own_store_refuses_to_drain() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().expect("a temp dir");
     let admin = {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free port");
@@ -894,6 +914,7 @@ async fn a_node_with_its_own_store_refuses_to_drain() {
 /// every meeting resumes on the other node with a gap under 500 ms at p99, and nothing is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drain_hands_many_meetings_over_concurrently() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     const GROUPS: usize = 20;
     const PER_GROUP: usize = 3;
     let redis = TestRedis::start();
@@ -906,6 +927,10 @@ async fn a_drain_hands_many_meetings_over_concurrently() {
         "1000",
         "--group-creations-per-address-per-hour",
         "1000",
+        "--unjoined-websockets-per-address-max",
+        "1000",
+        "--unfinished-requests-per-address-max",
+        "1000",
     ];
     let mut first_args = many.to_vec();
     first_args.extend(["--drain-concurrency", "8"]);
@@ -913,7 +938,7 @@ async fn a_drain_hands_many_meetings_over_concurrently() {
     let second = start_node_with(redis.url(), &prefix, &many).await;
     let mut groups = Vec::new();
     for index in 0..GROUPS {
-        let shared = Shared::with_members(first.addr, PER_GROUP);
+        let shared = Shared::with_members(first.addr, PER_GROUP, ACTION_EVERY_OF_MANY);
         let tasks = start_members(first.addr, &shared, &format!("Peers {index}")).await;
         groups.push((shared, tasks));
     }
@@ -930,7 +955,7 @@ async fn a_drain_hands_many_meetings_over_concurrently() {
         gaps.extend(shared.returns.lock().unwrap().iter().map(|r| r.gap));
     }
     for (shared, tasks) in groups {
-        stop_and_check(&shared, tasks).await;
+        stop_and_check(&shared, tasks, 2).await;
     }
     assert_eq!(gaps.len(), GROUPS * PER_GROUP);
     let (min, median, p99, max) = distribution(gaps);
