@@ -138,6 +138,9 @@ struct Shared {
     stop: AtomicBool,
     /// Joins answered `room_elsewhere`.
     refusals: AtomicU64,
+    /// How each member's connection ended: the disruption under way, and the close frame's
+    /// code (none when the connection just broke).
+    closes: Mutex<Vec<(u64, Option<u16>)>>,
     /// Time between two actions of the acting member.
     action_every: Duration,
     /// Each member's last seq, and whether it is attached now.
@@ -146,6 +149,21 @@ struct Shared {
 }
 
 impl Shared {
+    /// Asserts that every connection a disruption ended was closed by the server with 1012
+    /// (`draining`): the room handed itself over before closing it.
+    fn assert_all_drained(&self) {
+        let closes = self.closes.lock().unwrap();
+        let during: Vec<_> = closes.iter().filter(|(round, _)| *round > 0).collect();
+        assert!(!during.is_empty(), "the drains closed connections");
+        for (round, code) in during {
+            assert_eq!(
+                *code,
+                Some(1012),
+                "a connection ended during drain {round} without the draining close"
+            );
+        }
+    }
+
     fn new(target: SocketAddr) -> Arc<Shared> {
         Shared::with_members(target, MEMBERS, ACTION_EVERY)
     }
@@ -158,6 +176,7 @@ impl Shared {
             acting: AtomicBool::new(true),
             stop: AtomicBool::new(false),
             refusals: AtomicU64::new(0),
+            closes: Mutex::new(Vec::new()),
             action_every,
             last_seqs: (0..members).map(|_| AtomicU64::new(0)).collect(),
             attached: (0..members).map(|_| AtomicBool::new(false)).collect(),
@@ -260,6 +279,7 @@ async fn run_member(
     let mut dropped_at: Option<Instant> = None;
     let mut actions = 0u64;
     while !shared.stop.load(Ordering::SeqCst) {
+        let mut closed_with = None;
         let addr = shared.target();
         let connected = tokio::time::timeout(
             Duration::from_secs(2),
@@ -270,7 +290,7 @@ async fn run_member(
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
-        match next_message(&mut socket).await {
+        match next_message(&mut socket, &mut closed_with).await {
             Some(ServerMessage::Hello(_)) => {}
             _ => continue,
         }
@@ -287,7 +307,7 @@ async fn run_member(
         }
         // The join's answer.
         let (joined, acked_at) = loop {
-            match next_message(&mut socket).await {
+            match next_message(&mut socket, &mut closed_with).await {
                 Some(ServerMessage::Ack {
                     id: 1,
                     result: Reply::Joined(joined),
@@ -322,7 +342,7 @@ async fn run_member(
         // The catch-up: a snapshot, or the missed events and then a `presence`.
         let mut caught_up = false;
         if joined.catch_up == CatchUp::Snapshot {
-            match next_message(&mut socket).await {
+            match next_message(&mut socket, &mut closed_with).await {
                 Some(ServerMessage::Snapshot(snapshot)) => {
                     if last.is_none() {
                         log.first_seq = snapshot.seq;
@@ -349,7 +369,7 @@ async fn run_member(
         let mut next_id = 2u64;
         loop {
             let message = tokio::select! {
-                message = next_message(&mut socket) => message,
+                message = next_message(&mut socket, &mut closed_with) => message,
                 _ = ticks.tick(), if caught_up => {
                     if shared.stop.load(Ordering::SeqCst) {
                         break;
@@ -408,6 +428,8 @@ async fn run_member(
         }
         shared.attached[index].store(false, Ordering::SeqCst);
         dropped_at = Some(Instant::now());
+        let round = shared.disruption.lock().unwrap().0;
+        shared.closes.lock().unwrap().push((round, closed_with));
     }
     log
 }
@@ -443,14 +465,19 @@ fn attached(
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// The next server message, or `None` when the connection ended (or was silent for 5 s).
-async fn next_message(socket: &mut Socket) -> Option<ServerMessage> {
+/// The next server message, or `None` when the connection ended (or was silent for 5 s); a
+/// close frame's code goes to `closed_with`.
+async fn next_message(socket: &mut Socket, closed_with: &mut Option<u16>) -> Option<ServerMessage> {
     loop {
         match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
             Ok(Some(Ok(Message::Text(text)))) => {
                 return Some(serde_json::from_str(&text).expect("server frames parse"));
             }
-            Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) | Err(_) => return None,
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                *closed_with = frame.map(|frame| u16::from(frame.code));
+                return None;
+            }
+            Ok(Some(Err(_)) | None) | Err(_) => return None,
             Ok(Some(Ok(_))) => continue,
         }
     }
@@ -733,6 +760,7 @@ async fn drained_owners_hand_their_meetings_over_without_a_visible_gap() {
     }
 
     let returns = shared.returns.lock().unwrap().clone();
+    shared.assert_all_drained();
     stop_and_check(&shared, tasks, 20).await;
     let gaps: Vec<Duration> = returns.iter().map(|r| r.gap).collect();
     assert_eq!(gaps.len(), round as usize * MEMBERS);
@@ -955,6 +983,7 @@ async fn a_drain_hands_many_meetings_over_concurrently() {
         gaps.extend(shared.returns.lock().unwrap().iter().map(|r| r.gap));
     }
     for (shared, tasks) in groups {
+        shared.assert_all_drained();
         stop_and_check(&shared, tasks, 2).await;
     }
     assert_eq!(gaps.len(), GROUPS * PER_GROUP);
