@@ -1,5 +1,5 @@
 // A room moving between server processes, as the browser sees it: joins refused with
-// `room_elsewhere` while another process still holds the room are retried with backoff, and a
+// `room_elsewhere` while another process still holds the room are retried soon (about 200 ms), and a
 // connection closed with `room_moved` reconnects and resumes. One real server; the WebSocket
 // is routed through the test (playwright's routeWebSocket) so it can answer a join the way a
 // node that does not own the room does, and close a connection the way a node that lost it does.
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
 import { launchBrowser, waitUntil, collectPageErrors, showView, join, startMeeting } from './support/browser.mjs';
 
-test('a join refused with room_elsewhere is retried, and a room_moved close reconnects and resumes', async () => {
+test('a join refused with room_elsewhere is retried soon, and a room_moved close reconnects and resumes', async () => {
   const dataDir = makeDataDir();
   const server = await startServer({ dataDir });
   const browser = await launchBrowser();
@@ -30,6 +30,8 @@ test('a join refused with room_elsewhere is retried, and a room_moved close reco
     const joinFrames = [];
     /** @type {any[]} The join acks the server answered, in order. */
     const joinAcks = [];
+    /** @type {number[]} When each join frame arrived (ms). */
+    const joinTimes = [];
     /** @type {import('playwright-core').WebSocketRoute | null} */
     let current = null;
     /** @type {import('playwright-core').WebSocketRoute | null} */
@@ -40,6 +42,7 @@ test('a join refused with room_elsewhere is retried, and a room_moved close reco
       currentServer = upstream;
       route.onMessage((message) => {
         const frame = JSON.parse(String(message));
+        if (frame.type === 'join') joinTimes.push(Date.now());
         if (frame.type === 'join' && joinsRefused < 2) {
           joinsRefused++;
           route.send(JSON.stringify({ type: 'error', id: frame.id, code: 'room_elsewhere', message: 'the room is served by another node right now' }));
@@ -66,6 +69,11 @@ test('a join refused with room_elsewhere is retried, and a room_moved close reco
     await waitUntil(page, 'Ann is in after the refusals', () => window.roundtable?.phase() === 'connected' && window.roundtable.state() !== null);
     assert.equal(joinsRefused, 2);
     assert.equal(joinsForwarded, 1);
+    // `room_elsewhere` is retried after about 200 ms each time, not after a growing backoff
+    // (whose second wait alone is 500 to 1000 ms).
+    const retries = joinTimes.slice(1).map((at, index) => at - joinTimes[index]);
+    assert.equal(retries.length, 2);
+    for (const wait of retries) assert.ok(wait < 450, `a room_elsewhere retry waited ${wait} ms`);
     assert.equal(await page.locator('#banner').isHidden(), true, 'the banner goes once joined');
 
     // Something to resume: a raised hand.
@@ -75,10 +83,13 @@ test('a join refused with room_elsewhere is retried, and a room_moved close reco
     const seqBefore = await page.evaluate(() => window.roundtable.state().seq);
 
     // The room moves: the node closes the connection with room_moved.
+    // Both ends of this connection, taken before the close: the page reconnects at once, and
+    // `current` then names the new connection.
     const moving = /** @type {import('playwright-core').WebSocketRoute} */ (/** @type {unknown} */ (current));
+    const movingServer = /** @type {import('playwright-core').WebSocketRoute} */ (/** @type {unknown} */ (currentServer));
     moving.send(JSON.stringify({ type: 'closing', reason: 'room_moved', message: 'the room moved to another node' }));
     await moving.close({ code: 1012, reason: 'room moved' });
-    await /** @type {import('playwright-core').WebSocketRoute} */ (/** @type {unknown} */ (currentServer)).close();
+    await movingServer.close();
     await waitUntil(page, 'the banner says the meeting is moving after room_moved', () =>
       document.getElementById('banner')?.textContent?.includes('moving between servers'));
     await waitUntil(page, 'Ann is back', () => window.roundtable.phase() === 'connected');

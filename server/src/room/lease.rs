@@ -1,6 +1,7 @@
 //! A group's ownership lease as this process holds it (see ARCHITECTURE.md, "Several server
-//! nodes"): the registry takes it before loading the group's room, the room renews it while it
-//! is live and releases it when it stops. Both use one [`Lease`], so this process's owner id,
+//! nodes"): the registry takes it before loading the group's room, the process renews it with
+//! all its rooms' leases while the room is live ([`super::fleet`]), and the room releases it
+//! when it stops. Both use one [`Lease`], so this process's owner id,
 //! the lease's duration and the logging of a failed store call are in one place.
 
 use std::sync::Arc;

@@ -26,6 +26,7 @@ pub async fn run_all(store: &dyn Store) {
     leases_expire_unless_renewed(store).await;
     stale_epochs_are_fenced_and_write_nothing(store).await;
     takes_raise_the_epoch_and_renewals_keep_it(store).await;
+    leases_are_renewed_in_batches(store).await;
     // Before the retention check, which would count an end record the deletion left behind.
     deleted_group_is_gone_and_others_stay(store).await;
     abandoned_groups_are_found_by_their_activity(store).await;
@@ -563,6 +564,77 @@ async fn takes_raise_the_epoch_and_renewals_keep_it(store: &dyn Store) {
         .release_lease(group_id, "owner-b")
         .await
         .expect("release_lease");
+}
+
+async fn leases_are_renewed_in_batches(store: &dyn Store) {
+    use std::time::Duration;
+    const LEASE_MS: u64 = 1_000;
+    assert_eq!(
+        store.renew_leases(&[], "owner-a", LEASE_MS).await,
+        Ok(Vec::new()),
+        "an empty batch renews nothing"
+    );
+    let ours = GroupId::random();
+    let theirs = GroupId::random();
+    let free = GroupId::random();
+    let ours_epoch = take_epoch(store, ours, "owner-a", LEASE_MS).await;
+    let theirs_epoch = take_epoch(store, theirs, "owner-b", 60_000).await;
+    // `free` was ours, and we gave it up: nobody took it since, so a renewal at its epoch
+    // takes it again.
+    let free_epoch = take_epoch(store, free, "owner-a", LEASE_MS).await;
+    store
+        .release_lease(free, "owner-a")
+        .await
+        .expect("release_lease");
+    // `moved` was ours, and another owner took it since: the renewal at our epoch is refused.
+    let moved = GroupId::random();
+    let moved_epoch = take_epoch(store, moved, "owner-a", LEASE_MS).await;
+    store
+        .release_lease(moved, "owner-a")
+        .await
+        .expect("release_lease");
+    take_epoch(store, moved, "owner-b", 60_000).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let held = store
+        .renew_leases(
+            &[
+                (ours, ours_epoch),
+                (theirs, theirs_epoch),
+                (free, free_epoch),
+                (moved, moved_epoch),
+            ],
+            "owner-a",
+            LEASE_MS,
+        )
+        .await
+        .expect("renew_leases succeeds");
+    assert_eq!(
+        held,
+        vec![true, false, true, false],
+        "each answer in order: renewed, held by another owner, taken again while nobody \
+         took it since, taken by another owner since"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // 1.4 s after the first take: only the batch's renewal keeps the lease.
+    assert!(
+        !take(store, ours, "owner-b", LEASE_MS).await,
+        "a batch renewal moves the expiry"
+    );
+    assert!(
+        !take(store, theirs, "owner-a", LEASE_MS).await,
+        "the batch left another owner's lease alone"
+    );
+    for (group_id, owner) in [
+        (ours, "owner-a"),
+        (theirs, "owner-b"),
+        (free, "owner-a"),
+        (moved, "owner-b"),
+    ] {
+        store
+            .release_lease(group_id, owner)
+            .await
+            .expect("release_lease");
+    }
 }
 
 /// A group with two meetings (the first ended, both logged), a snapshot and a lease, every

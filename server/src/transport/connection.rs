@@ -728,6 +728,21 @@ impl Connection {
             }),
         };
         if let Err(error) = room.send(command).await {
+            if self.context.rooms.is_draining() {
+                // The room is handing itself over to another server: once its lease is free it
+                // closes this connection with `draining`, so that the reconnect finds the
+                // meeting at once. Closing now, before that, would send the client to a server
+                // that must still wait for the lease. Nothing of the request was done.
+                return self.push_or_close(
+                    outbox,
+                    &ServerMessage::Error {
+                        id: Some(id),
+                        code: ErrorCode::ShuttingDown,
+                        message: "this server is handing the meeting to another; reconnecting"
+                            .into(),
+                    },
+                );
+            }
             let _ = self.reject(outbox, Some(id), error.code, error.message);
             return Next::Close(
                 CloseReason::ServerShutdown,

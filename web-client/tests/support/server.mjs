@@ -40,13 +40,15 @@ export function removeDataDir(dir) {
 
 /**
  * Starts the server and waits for the address it prints.
- * @param {{ dataDir: string, port?: number }} options Port 0 picks a free one.
+ * @param {{ dataDir: string, port?: number, args?: string[] }} options Port 0 picks a free
+ *   one; `args` are further command-line arguments.
  */
-export async function startServer({ dataDir, port = 0 }) {
+export async function startServer({ dataDir, port = 0, args = [] }) {
   const child = spawn(serverBinary(), [
     '--listen', `127.0.0.1:${port}`,
     '--data-dir', dataDir,
     '--web-dir', WEB_DIR,
+    ...args,
   ], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },

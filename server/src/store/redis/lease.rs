@@ -19,6 +19,7 @@
 
 use roundtable_protocol::GroupId;
 
+use super::connection::Connection;
 use super::{RedisStore, scripts};
 #[cfg(doc)]
 use crate::store::Store;
@@ -73,6 +74,81 @@ impl RedisStore {
             took_over_after_ms: u64::try_from(gap_ms).ok(),
             epoch,
         })
+    }
+
+    /// [`Store::renew_leases`]: the take script, renewing at each lease's epoch, for every
+    /// group. On one Redis the invocations go as one pipeline, so a process's renewals cost one
+    /// round trip per batch. On a cluster the groups' keys live on several masters and a
+    /// pipeline goes to one, so there each renewal is its own call, all of them under way at
+    /// once.
+    pub(super) async fn renew_leases_unbounded(
+        &self,
+        leases: &[(GroupId, u64)],
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<Vec<bool>, StoreError> {
+        let Some(&(first, first_epoch)) = leases.first() else {
+            return Ok(Vec::new());
+        };
+        if matches!(self.connection, Connection::Cluster(_)) {
+            let renewals = leases.iter().map(|&(group_id, epoch)| {
+                self.run_take_lease(group_id, owner, duration_ms, Some(epoch))
+            });
+            return futures_util::future::join_all(renewals)
+                .await
+                .into_iter()
+                .map(|renewed| renewed.map(|take| take.held))
+                .collect();
+        }
+        let invocation = |group_id: GroupId, epoch: u64| {
+            scripts::take_lease(
+                self.lease_key(group_id),
+                self.lease_record_key(group_id),
+                self.epoch_key(group_id),
+                owner,
+                duration_ms,
+                Some(epoch),
+            )
+        };
+        let invocations: Vec<_> = leases
+            .iter()
+            .map(|&(group_id, epoch)| invocation(group_id, epoch))
+            .collect();
+        let mut pipeline = redis::pipe();
+        for invocation in &invocations {
+            pipeline.invoke_script(invocation);
+        }
+        let run = |mut connection: Connection| {
+            let pipeline = &pipeline;
+            async move {
+                pipeline
+                    .query_async::<Vec<(i64, i64, String)>>(&mut connection)
+                    .await
+            }
+        };
+        let answers = match self.call(run).await {
+            Ok(answers) => answers,
+            // Redis may not have the script (it restarted, or was flushed): any one invocation
+            // loads it, since all share it, and the batch runs again. Another failure is the
+            // answer.
+            Err(_) => {
+                let load = invocation(first, first_epoch);
+                self.call(|mut connection| {
+                    let load = &load;
+                    async move { load.load_async(&mut connection).await }
+                })
+                .await?;
+                self.call(run).await?
+            }
+        };
+        if answers.len() != leases.len() {
+            return Err(StoreError::Corrupt(format!(
+                "renewing {} leases answered {} times",
+                leases.len(),
+                answers.len()
+            )));
+        }
+        Ok(answers.into_iter().map(|(held, ..)| held == 1).collect())
     }
 
     pub(super) async fn release_lease_unbounded(

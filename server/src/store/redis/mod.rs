@@ -332,6 +332,19 @@ impl Store for RedisStore {
         .await
     }
 
+    async fn renew_leases(
+        &self,
+        leases: &[(GroupId, u64)],
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<Vec<bool>, StoreError> {
+        self.bounded(
+            "renew_leases",
+            self.renew_leases_unbounded(leases, owner, duration_ms),
+        )
+        .await
+    }
+
     async fn end_meeting(
         &self,
         meeting_id: MeetingId,
@@ -366,6 +379,10 @@ impl Store for RedisStore {
     async fn remove_node(&self, id: &str) -> Result<(), StoreError> {
         self.bounded("remove_node", self.remove_node_unbounded(id))
             .await
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     async fn write_canary(&self, writer: &str, at_ms: UnixMs) -> Result<(), StoreError> {

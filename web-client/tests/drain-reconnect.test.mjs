@@ -1,0 +1,208 @@
+// A planned restart as the browser sees it: two real server processes on one real Redis
+// (started here, on loopback) behind a small TCP load balancer of the test's own. The process
+// that runs the meeting gets SIGTERM: it hands the room over and closes the pages with 1012
+// (`draining`); the pages reconnect at once through the load balancer, which now sends them
+// to the other process, and resume there. What each member sees is timed in the page: from
+// the moment its connection left `connected` to the moment it is `connected` again; and the
+// page's sockets are logged, to see that the next one was made right after the close.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
+import { launchBrowser, waitUntil, showView, join, startMeeting } from './support/browser.mjs';
+
+/** The longest gap a member may see: the drain's promise (ARCHITECTURE.md, "Drain"). */
+const GAP_MAX_MS = 500;
+/**
+ * The longest from the close with 1012 to the page's next WebSocket. The backoff's first wait
+ * is 250 to 500 ms, so a page that did not reconnect at once could not make this.
+ */
+const RECONNECT_AT_ONCE_MAX_MS = 100;
+
+/**
+ * Makes the pages of `context` log when each WebSocket is made and when (and with which code)
+ * it closes, in `window.socketLog`.
+ * @param {import('playwright-core').BrowserContext} context
+ */
+async function logSockets(context) {
+  await context.addInitScript(() => {
+    const Native = window.WebSocket;
+    /** @type {{ kind: string, code?: number, at: number }[]} */
+    const log = [];
+    /** @type {any} */ (window).socketLog = log;
+    window.WebSocket = class extends Native {
+      /** @param {string | URL} url @param {string | string[]} [protocols] */
+      constructor(url, protocols) {
+        super(url, protocols);
+        log.push({ kind: 'made', at: performance.now() });
+        this.addEventListener('close', (event) => log.push({ kind: 'closed', code: event.code, at: performance.now() }));
+      }
+    };
+  });
+}
+
+/** A free loopback port (taken and given back at once). */
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const address = /** @type {net.AddressInfo} */ (server.address());
+  await new Promise((resolve) => server.close(() => resolve(undefined)));
+  return address.port;
+}
+
+/** Whether a Redis on `port` answers PING. */
+function answersPing(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setTimeout(500, () => { socket.destroy(); resolve(false); });
+    socket.on('error', () => resolve(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (data) => { socket.destroy(); resolve(String(data).startsWith('+PONG')); });
+  });
+}
+
+/** Starts a `redis-server` of the test's own on loopback, without persistence. */
+async function startRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const failed = new Promise((resolve) => child.once('error', (error) => resolve(error)));
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const error = await Promise.race([failed, new Promise((resolve) => setTimeout(() => resolve(null), 50))]);
+    if (error) throw new Error(`redis-server did not start (is it installed? apt-get install redis-server): ${error}`);
+    if (await answersPing(port)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server did not answer PING on port ${port} within 10 s`);
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}/`,
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) process.kill(/** @type {number} */ (child.pid), 'SIGKILL');
+    },
+  };
+}
+
+/**
+ * A TCP load balancer on loopback: every new connection goes to the port `target` names now;
+ * connections already open stay where they are.
+ * @param {{ port: number }} target
+ */
+async function startBalancer(target) {
+  /** @type {Set<net.Socket>} */
+  const open = new Set();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, '127.0.0.1');
+    open.add(client);
+    open.add(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => { client.destroy(); upstream.destroy(); open.delete(client); open.delete(upstream); };
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const port = /** @type {net.AddressInfo} */ (server.address()).port;
+  return {
+    port,
+    async stop() {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => server.close(() => resolve(undefined)));
+    },
+  };
+}
+
+/**
+ * Times, in the page, how long its connection is away from `connected` the next time it
+ * leaves it (polled every 2 ms).
+ * @param {import('playwright-core').Page} page
+ */
+async function timeNextGap(page) {
+  await page.evaluate(() => {
+    const w = /** @type {any} */ (window);
+    w.gap = { left: null, back: null };
+    const timer = setInterval(() => {
+      const phase = w.roundtable.phase();
+      if (w.gap.left === null && phase !== 'connected') w.gap.left = performance.now();
+      if (w.gap.left !== null && phase === 'connected') {
+        w.gap.back = performance.now();
+        clearInterval(timer);
+      }
+    }, 2);
+  });
+}
+
+test('a drained server hands the meeting over and the pages resume on another at once', async (t) => {
+  const redis = await startRedis();
+  const target = { port: 0 };
+  const balancer = await startBalancer(target);
+  const prefix = `rt-browser-drain-${process.pid}-${Date.now()}:`;
+  const args = [
+    '--redis-url', redis.url, '--redis-prefix', prefix,
+    '--public-url', `http://127.0.0.1:${balancer.port}`,
+  ];
+  const dirs = [makeDataDir(), makeDataDir()];
+  // The servers print the public URL (the balancer's), so their own ports are chosen here.
+  const ports = [await freePort(), await freePort()];
+  const first = await startServer({ dataDir: dirs[0], port: ports[0], args });
+  const second = await startServer({ dataDir: dirs[1], port: ports[1], args });
+  target.port = ports[0];
+  const browser = await launchBrowser();
+  try {
+    const created = await fetch(`http://127.0.0.1:${balancer.port}/api/groups`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Rolling peers' }),
+    }).then((response) => response.json());
+    const fran = await join(browser, created.facilitator_url, 'Fran', { viewport: { width: 1000, height: 800 } }, 'Enter as facilitator', logSockets);
+    await startMeeting(fran);
+    const ann = await join(browser, created.invite_url, 'Ann', { viewport: { width: 1000, height: 800 } }, 'Join', logSockets);
+    await showView(ann.page, 'people');
+    await ann.page.locator('#hand-button').click();
+    await waitUntil(ann.page, 'Ann\'s hand is up', () => document.querySelectorAll('#queue-list .queue-item').length === 1);
+    const seqBefore = await ann.page.evaluate(() => /** @type {any} */ (window).roundtable.state().seq);
+
+    for (const person of [fran, ann]) await timeNextGap(person.page);
+    // New connections go to the second process from now on; the first drains and stops.
+    target.port = ports[1];
+    await first.stop();
+
+    for (const person of [fran, ann]) {
+      await waitUntil(person.page, `${person.name} is back`, () => /** @type {any} */ (window).gap.back !== null);
+      const gap = await person.page.evaluate(() => {
+        const w = /** @type {any} */ (window);
+        return w.gap.back - w.gap.left;
+      });
+      t.diagnostic(`${person.name} was away ${Math.round(gap)} ms`);
+      assert.ok(gap <= GAP_MAX_MS, `${person.name} was away ${Math.round(gap)} ms, more than ${GAP_MAX_MS} ms`);
+      // The page made its next socket right after the server's 1012, without the backoff.
+      const log = await person.page.evaluate(() => /** @type {any} */ (window).socketLog);
+      const closed = log.findIndex((/** @type {any} */ entry) => entry.kind === 'closed' && entry.code === 1012);
+      assert.ok(closed >= 0, `${person.name}'s socket was closed with 1012: ${JSON.stringify(log)}`);
+      const next = log.slice(closed).find((/** @type {any} */ entry) => entry.kind === 'made');
+      assert.ok(next, `${person.name} made a new socket`);
+      const wait = next.at - log[closed].at;
+      t.diagnostic(`${person.name} reconnected ${Math.round(wait)} ms after the close`);
+      assert.ok(wait <= RECONNECT_AT_ONCE_MAX_MS, `${person.name} reconnected ${Math.round(wait)} ms after the 1012 close`);
+    }
+    // Resumed, not started over: the hand is still up, and the room works on the new process.
+    await waitUntil(ann.page, 'Ann resumed with her hand up', (seq) =>
+      /** @type {any} */ (window).roundtable.state().seq >= seq && document.querySelectorAll('#queue-list .queue-item').length === 1, seqBefore);
+    await ann.page.locator('#hand-button').click();
+    await waitUntil(fran.page, 'Fran sees the hand go down, served by the second process', () =>
+      document.querySelectorAll('#queue-list .queue-item').length === 0);
+    assert.deepEqual([...fran.errors, ...ann.errors], []);
+  } finally {
+    await browser.close();
+    await second.stop();
+    await first.stop();
+    await balancer.stop();
+    redis.stop();
+    for (const dir of dirs) removeDataDir(dir);
+  }
+});
