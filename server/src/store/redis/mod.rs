@@ -91,7 +91,8 @@ impl RedisStore {
         .await
         .map_err(|_| {
             StoreError::Unavailable(format!(
-                "redis at {url} did not answer within {:?}",
+                "redis at {} did not answer within {:?}",
+                without_credentials(url),
                 options.timeout
             ))
         })?
@@ -138,6 +139,20 @@ impl RedisStore {
                     self.options.timeout
                 )))
             })
+    }
+}
+
+/// `url` with its user and password (`redis://user:password@host`) cut out, for messages and
+/// logs, which must never carry a secret.
+pub(crate) fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://<credentials>@{host}{path}"),
+        None => url.to_string(),
     }
 }
 
@@ -300,5 +315,27 @@ impl Store for RedisStore {
             self.trim_ended_logs_unbounded(ended_through_ms, meetings_max),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn a_url_loses_its_user_and_password_and_keeps_the_rest() {
+        assert_eq!(
+            without_credentials("redis://alice:hunter2@10.0.0.5:6380/3"),
+            "redis://<credentials>@10.0.0.5:6380/3"
+        );
+        assert_eq!(
+            without_credentials("rediss://:p@ss@host:6379"),
+            "rediss://<credentials>@host:6379"
+        );
+        assert_eq!(
+            without_credentials("redis://127.0.0.1:6379/0"),
+            "redis://127.0.0.1:6379/0"
+        );
+        assert_eq!(without_credentials("not a url"), "not a url");
     }
 }
