@@ -97,10 +97,10 @@ async fn json_logs_are_one_object_per_line() {
         assert!(record["message"].is_string(), "{record}");
     }
     assert!(
-        records
-            .iter()
-            .any(|record| record["message"] == "storing in the embedded store"
-                && record["data_dir"].is_string()),
+        records.iter().any(
+            |record| record["message"] == "storing in the embedded store"
+                && record["data_dir"].is_string()
+        ),
         "an event's fields stand beside its message: {stderr:?}"
     );
 }
@@ -257,9 +257,13 @@ async fn a_meetings_json_log_is_flat_objects_with_no_secret_and_no_anonymous_num
     };
     let joined = find("joined");
     assert_eq!(joined.len(), 2, "both joins are logged: {joined:?}");
-    assert!(joined.iter().all(|record| record["group"] == group_id.to_string()
-        && record["target"] == "roundtable_server::room::actor::join"
-        && record["level"] == "INFO"));
+    assert!(
+        joined
+            .iter()
+            .all(|record| record["group"] == group_id.to_string()
+                && record["target"] == "roundtable_server::room::actor::join"
+                && record["level"] == "INFO")
+    );
     assert!(
         joined
             .iter()
@@ -374,7 +378,9 @@ async fn a_redis_password_is_never_in_the_output() {
         Duration::from_secs(20),
         tokio::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
             .args(["--listen", "127.0.0.1:0", "--redis-url"])
-            .arg(format!("redis://roundtable:hunter2-in-the-url@127.0.0.1:{port}/0"))
+            .arg(format!(
+                "redis://roundtable:hunter2-in-the-url@127.0.0.1:{port}/0"
+            ))
             .env("RUST_LOG", "trace")
             .kill_on_drop(true)
             .output(),

@@ -1,7 +1,8 @@
 //! The Redis store: groups, snapshots and event logs in a Redis server.
 //!
 //! By responsibility: [`options`] (how to reach and use the server), [`keys`] (the key layout
-//! and the meeting index), [`scripts`] (the Lua scripts and invoking them), [`groups`] (creating
+//! and the meeting index), [`scripts`] (the Lua scripts and invoking them), [`pipeline`] (many
+//! rooms' appends sent in one round trip), [`groups`] (creating
 //! and loading a group), [`log`] (appending to, reading and trimming a meeting's log),
 //! [`decode`] (entries and snapshots as Redis answers them), [`lease`] (room ownership) and
 //! [`retention`] (ended meetings and trimming their logs) and [`delete`] (deleting a group), [`activity`] (groups' activity, for their retention). This module holds the store itself:
@@ -31,6 +32,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
+use self::pipeline::AppendPipeline;
 use super::{AppendBatch, LeaseTake, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
 
 mod activity;
@@ -41,10 +43,11 @@ mod keys;
 mod lease;
 mod log;
 mod options;
+mod pipeline;
 mod retention;
 mod scripts;
 
-pub use self::options::{LOG_ENTRIES_MAX, RedisOptions};
+pub use self::options::{APPEND_BATCH_MAX, APPEND_QUEUE_MAX, LOG_ENTRIES_MAX, RedisOptions};
 
 /// A store in a Redis server. Cheap to clone; all clones share the connection.
 #[derive(Clone)]
@@ -53,6 +56,8 @@ pub struct RedisStore {
     options: Arc<RedisOptions>,
     /// Meetings whose index key this process has written or read: meeting id -> group id.
     known_meetings: Arc<Mutex<HashMap<MeetingId, GroupId>>>,
+    /// Appends waiting to be sent, many rooms' in one round trip.
+    appends: AppendPipeline,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -97,7 +102,13 @@ impl RedisStore {
             ))
         })?
         .map_err(|error| map_error(&error))?;
+        let appends = AppendPipeline::start(
+            connection.clone(),
+            options.append_batch_max,
+            options.append_queue_max,
+        );
         Ok(RedisStore {
+            appends,
             connection,
             options: Arc::new(options),
             known_meetings: Arc::new(Mutex::new(HashMap::new())),
