@@ -13,6 +13,11 @@ use crate::admission::address::Network;
 use crate::store::JournalSync;
 use crate::store::embedded::CACHE_BYTES;
 
+/// The default of `--redis-append-batch-max`.
+const APPEND_BATCH_MAX: u32 = crate::store::redis::APPEND_BATCH_MAX as u32;
+/// The default of `--redis-append-queue-max`.
+const APPEND_QUEUE_MAX: u32 = crate::store::redis::APPEND_QUEUE_MAX as u32;
+
 /// The default of `--store-cache-mib`: the embedded store's [`CACHE_BYTES`].
 const STORE_CACHE_MIB: u32 = (CACHE_BYTES / (1024 * 1024)) as u32;
 
@@ -62,6 +67,18 @@ pub struct Config {
     /// Prefix of every Redis key, so that several deployments can share one Redis.
     #[arg(long, env = "ROUNDTABLE_REDIS_PREFIX", default_value = "rt:")]
     pub redis_prefix: String,
+
+    /// Most room appends the Redis store sends in one pipeline (one round trip to Redis); the
+    /// appends of rooms waiting at the same moment go together, each with its own answer.
+    #[arg(long, env = "ROUNDTABLE_REDIS_APPEND_BATCH_MAX", default_value_t = APPEND_BATCH_MAX,
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub redis_append_batch_max: u32,
+
+    /// Most room appends waiting to be sent to Redis; a room whose append finds the queue full
+    /// waits for room in it, within the store's time bound.
+    #[arg(long, env = "ROUNDTABLE_REDIS_APPEND_QUEUE_MAX", default_value_t = APPEND_QUEUE_MAX,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub redis_append_queue_max: u32,
 
     /// Base of every link the server hands out, e.g. https://meet.example.com when running
     /// behind a reverse proxy. Default: http:// + the listen address.
@@ -710,6 +727,8 @@ impl Config {
             redis_url: None,
             redis_cluster: Vec::new(),
             redis_prefix: "rt:".into(),
+            redis_append_batch_max: APPEND_BATCH_MAX,
+            redis_append_queue_max: APPEND_QUEUE_MAX,
             public_url: None,
             allowed_origins: Vec::new(),
             web_dir: default_web_dir(),

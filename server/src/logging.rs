@@ -1,6 +1,12 @@
 //! Where logs go and which lines are written. Logs go to standard error, so standard output
-//! carries only what the binary prints for people (its address); they are text (coloured only
-//! when standard error is a terminal) or one JSON object per line (`--log-format json`).
+//! carries only what the binary prints for people (its address); they are text or one JSON
+//! object per line (`--log-format json`).
+//!
+//! Text is coloured only when standard error is a terminal and the `NO_COLOR` environment
+//! variable is unset or empty (<https://no-color.org>); a log redirected to a file or a pipe
+//! never holds escape codes. JSON lines never do: each is one object with `timestamp`, `level`,
+//! `target`, `message` and the event's fields beside them (flattened, not nested), plus `span`
+//! and `spans` when the event happened inside one (a connection's id, group and member).
 //!
 //! `RUST_LOG` chooses the levels, with one exception: crates that print whole WebSocket frames
 //! at trace level (tungstenite's "Received message ...") are held at `info` whatever `RUST_LOG`
@@ -22,9 +28,27 @@ pub fn init(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => builder.json().with_current_span(true).init(),
+        LogFormat::Text => {
+            let no_color = std::env::var_os("NO_COLOR");
+            builder
+                .with_ansi(colour(std::io::stderr().is_terminal(), no_color.as_deref()))
+                .init();
+        }
+        LogFormat::Json => builder
+            .json()
+            .with_ansi(false)
+            .flatten_event(true)
+            .with_target(true)
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
     }
+}
+
+/// Whether text logs are coloured: only on a terminal, and not when `NO_COLOR` (its value is
+/// `no_color`) is set to anything but the empty string.
+fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
 /// Crates that log frame or command payloads below `info`, and are capped at `info`.

@@ -68,6 +68,8 @@ pub struct Metrics {
     pub admission_refusals: Family<Label, Counter>,
     /// Canary writes to the store, by outcome.
     pub canary_writes: Family<Label, Counter>,
+    /// Appends the Redis store sent in one pipeline (one round trip), per pipeline.
+    pub redis_append_pipeline_appends: Histogram,
 }
 
 fn latency_histogram() -> Histogram {
@@ -181,6 +183,12 @@ impl Metrics {
             canary_writes.clone(),
         );
         forwarding::register(&mut registry);
+        let redis_append_pipeline_appends = Histogram::new(exponential_buckets(1.0, 2.0, 11));
+        registry.register(
+            "redis_append_pipeline_appends",
+            "Appends the Redis store sent to Redis in one pipeline (one round trip), per pipeline",
+            redis_append_pipeline_appends.clone(),
+        );
         Metrics {
             registry,
             connections,
@@ -200,6 +208,7 @@ impl Metrics {
             rejected_frames,
             admission_refusals,
             canary_writes,
+            redis_append_pipeline_appends,
         }
     }
 
@@ -329,6 +338,13 @@ pub fn store_write<T, E>(
             m.store_write_failures.get_or_create(&labels).inc();
         }
     }
+}
+
+/// The Redis store sends `appends` appends in one pipeline.
+pub fn redis_append_pipeline(appends: usize) {
+    metrics()
+        .redis_append_pipeline_appends
+        .observe(appends as f64);
 }
 
 /// The kind of a parsed request frame, its `type`, for the latency's label.

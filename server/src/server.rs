@@ -67,6 +67,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         Some(url) => {
             let options = RedisOptions {
                 key_prefix: config.redis_prefix.clone(),
+                append_batch_max: config.redis_append_batch_max as usize,
+                append_queue_max: config.redis_append_queue_max as usize,
                 ..RedisOptions::default()
             };
             let store = RedisStore::connect(url, options).await?;

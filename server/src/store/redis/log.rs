@@ -35,7 +35,11 @@ impl RedisStore {
         if !batch.entries.is_empty() {
             self.ensure_meeting_index(meeting_id, group_id).await?;
         }
-        let status: Vec<String> = self.run_script(&invocation).await?;
+        // Sent with the other rooms' waiting appends, in one round trip (see `pipeline`).
+        let status: Vec<String> = match &self.appends {
+            Some(appends) => appends.run(invocation).await?,
+            None => self.run_script(&invocation).await?,
+        };
         append_outcome(&batch, &status)
     }
 

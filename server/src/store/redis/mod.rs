@@ -1,7 +1,8 @@
 //! The Redis store: groups, snapshots and event logs in a Redis server.
 //!
 //! By responsibility: [`options`] (how to reach and use the server), [`keys`] (the key layout
-//! and the meeting index), [`scripts`] (the Lua scripts and invoking them), [`groups`] (creating
+//! and the meeting index), [`scripts`] (the Lua scripts and invoking them), [`pipeline`] (many
+//! rooms' appends sent in one round trip), [`groups`] (creating
 //! and loading a group), [`log`] (appending to, reading and trimming a meeting's log),
 //! [`decode`] (entries and snapshots as Redis answers them), [`lease`] (room ownership) and
 //! [`retention`] (ended meetings and trimming their logs) and [`delete`] (deleting a group), [`activity`] (groups' activity, for their retention). This module holds the store itself:
@@ -35,6 +36,7 @@ use redis::cluster::ClusterClientBuilder;
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
+use self::pipeline::AppendPipeline;
 use super::{AppendBatch, LeaseTake, LoadedRoom, LogEntry, NodeEntry, Snapshot, Store, StoreError};
 
 mod activity;
@@ -47,11 +49,12 @@ mod keys;
 mod lease;
 mod log;
 mod options;
+mod pipeline;
 mod retention;
 mod scripts;
 
 use self::connection::Connection;
-pub use self::options::{LOG_ENTRIES_MAX, RedisOptions};
+pub use self::options::{APPEND_BATCH_MAX, APPEND_QUEUE_MAX, LOG_ENTRIES_MAX, RedisOptions};
 
 /// A store in a Redis server. Cheap to clone; all clones share the connection.
 #[derive(Clone)]
@@ -60,6 +63,9 @@ pub struct RedisStore {
     options: Arc<RedisOptions>,
     /// Meetings whose index key this process has written or read: meeting id -> group id.
     known_meetings: Arc<Mutex<HashMap<MeetingId, GroupId>>>,
+    /// Appends waiting to be sent, many rooms' in one round trip (on one Redis; none on a
+    /// cluster).
+    appends: Option<AppendPipeline>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -93,7 +99,8 @@ impl RedisStore {
         .await
         .map_err(|_| {
             StoreError::Unavailable(format!(
-                "redis at {url} did not answer within {:?}",
+                "redis at {} did not answer within {:?}",
+                without_credentials(url),
                 options.timeout
             ))
         })?
@@ -154,7 +161,18 @@ impl RedisStore {
     }
 
     fn with_connection(connection: Connection, options: RedisOptions) -> Self {
+        // A pipeline goes to one server; on a cluster the rooms' keys live on several masters,
+        // so there each append is its own call.
+        let appends = match &connection {
+            Connection::Single(single) => Some(AppendPipeline::start(
+                single.clone(),
+                options.append_batch_max,
+                options.append_queue_max,
+            )),
+            Connection::Cluster(_) => None,
+        };
         RedisStore {
+            appends,
             connection,
             options: Arc::new(options),
             known_meetings: Arc::new(Mutex::new(HashMap::new())),
@@ -225,6 +243,20 @@ fn check_prefix(options: &RedisOptions) -> Result<(), StoreError> {
         )));
     }
     Ok(())
+}
+
+/// `url` with its user and password (`redis://user:password@host`) cut out, for messages and
+/// logs, which must never carry a secret.
+pub(crate) fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://<credentials>@{host}{path}"),
+        None => url.to_string(),
+    }
 }
 
 /// Maps a Redis error: data that cannot be read back is corrupt; anything else (connection
@@ -437,5 +469,27 @@ impl Store for RedisStore {
             self.trim_ended_logs_unbounded(ended_through_ms, meetings_max),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn a_url_loses_its_user_and_password_and_keeps_the_rest() {
+        assert_eq!(
+            without_credentials("redis://alice:hunter2@10.0.0.5:6380/3"),
+            "redis://<credentials>@10.0.0.5:6380/3"
+        );
+        assert_eq!(
+            without_credentials("rediss://:p@ss@host:6379"),
+            "rediss://<credentials>@host:6379"
+        );
+        assert_eq!(
+            without_credentials("redis://127.0.0.1:6379/0"),
+            "redis://127.0.0.1:6379/0"
+        );
+        assert_eq!(without_credentials("not a url"), "not a url");
     }
 }

@@ -19,7 +19,18 @@ pub struct RedisOptions {
     pub timeout: Duration,
     /// The approximate cap on the entries kept in one meeting's log stream (`MAXLEN ~`).
     pub log_entries_max: usize,
+    /// The most appends sent to Redis in one pipeline (one round trip); see
+    /// [`pipeline`](super::pipeline).
+    pub append_batch_max: usize,
+    /// The most appends waiting to be sent; a room whose append finds the queue full waits
+    /// within its time bound.
+    pub append_queue_max: usize,
 }
+
+/// The default of [`RedisOptions::append_batch_max`].
+pub const APPEND_BATCH_MAX: usize = 64;
+/// The default of [`RedisOptions::append_queue_max`].
+pub const APPEND_QUEUE_MAX: usize = 4096;
 
 impl Default for RedisOptions {
     fn default() -> Self {
@@ -27,6 +38,8 @@ impl Default for RedisOptions {
             key_prefix: "rt:".into(),
             timeout: Duration::from_secs(2),
             log_entries_max: LOG_ENTRIES_MAX,
+            append_batch_max: APPEND_BATCH_MAX,
+            append_queue_max: APPEND_QUEUE_MAX,
         }
     }
 }
