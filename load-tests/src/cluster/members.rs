@@ -232,7 +232,7 @@ struct FrameEvent<'a> {
 }
 
 impl World {
-    fn handle(&self, member: &Member, node: usize, text: &str) {
+    pub(super) fn handle(&self, member: &Member, node: usize, text: &str) {
         let now = self.clock.now_ns();
         let mut log = member.log();
         let Ok(frame) = serde_json::from_str::<Frame<'_>>(text) else {

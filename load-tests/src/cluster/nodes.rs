@@ -126,6 +126,9 @@ impl Redis {
                         "nodes.conf",
                         "--cluster-node-timeout",
                         "2000",
+                        // The groups on the other masters keep working while one fails over.
+                        "--cluster-require-full-coverage",
+                        "no",
                     ]
                     .map(str::to_owned),
                 );

@@ -1,0 +1,97 @@
+//! Runs the `cluster` scenario in a tiny configuration against the real Roundtable server on a
+//! redis-server the scenario starts itself: every delivery arrives, every member is back after
+//! a `kill -9` and a SIGTERM of the node, and no event is lost, duplicated or reordered.
+//!
+//! Needs the server binary of the same profile (`cargo build -p roundtable-server`; `cargo
+//! test --workspace` builds it) and redis-server on the PATH; fails saying so otherwise.
+
+use std::path::PathBuf;
+
+use roundtable_load_tests::cluster::{self, ClusterConfig, RedisMode};
+use roundtable_load_tests::peer::PeerSetup;
+
+fn setup() -> PeerSetup {
+    let mut setup = PeerSetup::from_env();
+    // The test runs from target/<profile>/deps; the server binary is one level up.
+    let exe = std::env::current_exe().expect("test executable");
+    let profile_dir: PathBuf = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .to_path_buf();
+    setup.roundtable_bin = profile_dir.join("roundtable");
+    assert!(
+        setup.roundtable_bin.is_file(),
+        "{} missing: run `cargo build -p roundtable-server` first",
+        setup.roundtable_bin.display()
+    );
+    setup
+}
+
+fn config(nodes: usize) -> ClusterConfig {
+    ClusterConfig {
+        nodes,
+        redis: RedisMode::Single,
+        rooms: 3,
+        room_size: 4,
+        rate: 6.0,
+        duration_s: 1.5,
+        drain_wait_s: 5.0,
+        kills: 1,
+        drains: 1,
+        recover_timeout_s: 15.0,
+        between_s: 0.3,
+        handshake_concurrency: 8,
+        // A killed node's leases must expire well within the recovery timeout.
+        node_args: vec!["--room-lease-ms=1000".into()],
+    }
+}
+
+#[tokio::test]
+async fn one_node_kill_and_drain_lose_nothing() {
+    let config = config(1);
+    let result = cluster::cluster(&setup(), &config)
+        .await
+        .expect("the scenario runs");
+    let summary = cluster::summary(&result);
+    let delivery = &result.delivery;
+    assert_eq!(delivery.sent, 9, "{summary}");
+    assert_eq!(delivery.expected, 9 * 4, "{summary}");
+    assert_eq!(delivery.delivered, delivery.expected, "{summary}");
+    assert!(delivery.owners_known, "{summary}");
+    let on_owner = delivery.receiver_on_owner.as_ref().expect("on the owner");
+    assert_eq!(on_owner.deliveries, delivery.delivered, "{summary}");
+    assert!(delivery.receiver_elsewhere.is_none(), "one node: {summary}");
+
+    let failover = result.failover.as_ref().expect("a failover phase");
+    assert_eq!(failover.not_caught_up, 0, "{summary}");
+    let killed = &failover.time_to_caught_up["room_owner_killed"];
+    assert_eq!(killed.count, 12, "every member timed: {summary}");
+    assert!(killed.latency.max_ms > 0.0, "{summary}");
+
+    let drain = result.drain.as_ref().expect("a drain phase");
+    assert_eq!(drain.not_caught_up, 0, "{summary}");
+    assert_eq!(
+        drain.reconnect_gap.count, 12,
+        "every member came back: {summary}"
+    );
+
+    let integrity = &result.integrity;
+    assert!(integrity.hand_events >= 9, "{summary}");
+    assert_eq!(
+        (
+            integrity.lost,
+            integrity.duplicated,
+            integrity.reordered,
+            integrity.divergent,
+            integrity.failed_members
+        ),
+        (0, 0, 0, 0, 0),
+        "{summary}"
+    );
+    assert!(
+        integrity.resumes_by_replay + integrity.resumes_by_snapshot >= 24,
+        "{summary}"
+    );
+    assert!(result.passed, "{summary}");
+}
