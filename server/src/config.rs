@@ -48,6 +48,17 @@ pub struct Config {
     #[arg(long, env = "ROUNDTABLE_REDIS_URL")]
     pub redis_url: Option<String>,
 
+    /// Keep groups, meetings and event logs in this Redis Cluster instead of the embedded
+    /// store: seed node URLs, comma-separated (e.g. redis://10.0.0.1:6379,redis://10.0.0.2:6379;
+    /// any one reachable node is enough, the others are found from it). Each group's keys live
+    /// in one hash slot; a master's failover makes its groups' writes fail with
+    /// `storage_unavailable` until a replica has taken over. Run the cluster with
+    /// `cluster-require-full-coverage no`, so that the groups on the other masters keep working
+    /// meanwhile, and `appendonly yes`. Not together with --redis-url.
+    #[arg(long, env = "ROUNDTABLE_REDIS_CLUSTER", value_delimiter = ',', num_args = 1..,
+          conflicts_with = "redis_url")]
+    pub redis_cluster: Vec<String>,
+
     /// Prefix of every Redis key, so that several deployments can share one Redis.
     #[arg(long, env = "ROUNDTABLE_REDIS_PREFIX", default_value = "rt:")]
     pub redis_prefix: String,
@@ -526,6 +537,7 @@ impl Config {
             store_sync: JournalSync::default(),
             store_cache_mib: STORE_CACHE_MIB,
             redis_url: None,
+            redis_cluster: Vec::new(),
             redis_prefix: "rt:".into(),
             public_url: None,
             allowed_origins: Vec::new(),

@@ -42,8 +42,21 @@ pub struct Server {
     context: Arc<App>,
 }
 
-/// Opens the store the configuration names: Redis with `--redis-url`, else the embedded one.
+/// Opens the store the configuration names: Redis with `--redis-url`, a Redis Cluster with
+/// `--redis-cluster`, else the embedded one.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if !config.redis_cluster.is_empty() {
+        let options = RedisOptions {
+            key_prefix: config.redis_prefix.clone(),
+            ..RedisOptions::default()
+        };
+        let store = RedisStore::connect_cluster(&config.redis_cluster, options).await?;
+        info!(
+            seeds = config.redis_cluster.len(),
+            "storing in a Redis Cluster"
+        );
+        return Ok(Arc::new(store));
+    }
     match &config.redis_url {
         Some(url) => {
             let options = RedisOptions {

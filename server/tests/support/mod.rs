@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the support code.
 
 pub mod redis;
+pub mod redis_cluster;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -16,8 +16,12 @@ impl RedisStore {
     /// The group's meetings are those of its set of meetings and the one of its snapshot (for a
     /// group stored before the set existed: those named by its keys, found by `SCAN`). Their keys
     /// outside the group's hash slot go first (their entry in `ended_meetings` and their index
-    /// key, then the group's activity record), the group's own keys last, in one `DEL` with the snapshot: should the deletion be
-    /// cut short, the group still exists and deleting it again finds every meeting again.
+    /// key, then the group's activity record), the group's own keys last, in one `DEL` with the
+    /// snapshot: should the deletion be cut short, the group still exists and deleting it again
+    /// finds every meeting again. On a Redis Cluster the index keys lie in many slots: their
+    /// `DEL` is split by the cluster connection into one per node, and a failure part-way
+    /// leaves some of them, which the next deletion of the still existing group removes. The
+    /// last `DEL` names only keys with the group's tag, so it is one command on one node.
     pub(super) async fn delete_group_unbounded(
         &self,
         group_id: GroupId,
@@ -71,7 +75,12 @@ impl RedisStore {
         Ok(existed)
     }
 
-    /// The meetings named by the group's keys (`{g:<group>}:m:<meeting>:...`).
+    /// The meetings named by the group's keys (`{g:<group>}:m:<meeting>:...`), found by `SCAN`
+    /// on the server holding them: on a cluster, the master of the group's hash slot (all
+    /// those keys share the group's tag, so no other master can hold one). A failover in the
+    /// middle of the scan makes the cursor meaningless on the new master, which can end the
+    /// scan early; the group then still exists (its keys go last), and deleting it again scans
+    /// again.
     async fn meetings_by_scan(&self, group_id: GroupId) -> Result<Vec<MeetingId>, StoreError> {
         let prefix = format!("{}:m:", self.group_tag(group_id));
         let pattern = format!("{}*", glob_escape(&prefix));
@@ -85,7 +94,14 @@ impl RedisStore {
                 .arg(&pattern)
                 .arg("COUNT")
                 .arg(SCAN_COUNT);
-            let (next, keys): (u64, Vec<String>) = self.query(&command).await?;
+            // `SCAN` names no key; on a cluster it goes to the master of the group's slot,
+            // which holds every key with the group's tag.
+            let (next, keys): (u64, Vec<String>) = self
+                .call(|mut connection| {
+                    let (prefix, command) = (&prefix, &command);
+                    async move { connection.scan_near(prefix, command).await }
+                })
+                .await?;
             meetings.extend(keys.iter().filter_map(|key| {
                 key.strip_prefix(&prefix)?
                     .split(':')

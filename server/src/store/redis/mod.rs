@@ -9,17 +9,19 @@
 //! time and delegates it.
 //!
 //! Every call is bounded by [`RedisOptions::timeout`]: an unreachable or stalled Redis gives
-//! [`StoreError::Unavailable`] once it passes. The connection is a
-//! [`redis::aio::ConnectionManager`], which reconnects by itself, so the same store works again
-//! once Redis is back. A write that timed out may still have been carried out, if Redis got the
+//! [`StoreError::Unavailable`] once it passes. The connection ([`connection`]) is either a
+//! [`redis::aio::ConnectionManager`] to one server ([`RedisStore::connect`]) or the `redis`
+//! crate's cluster connection to a Redis Cluster ([`RedisStore::connect_cluster`]); both
+//! reconnect by themselves, so the same store works again once Redis is back (or, on a
+//! cluster, once a replica has taken over the slots of a failed master). A write that timed out may still have been carried out, if Redis got the
 //! command and ran it late: a retry of it then fails with [`StoreError::Conflict`]. How durable
 //! an acknowledged write is depends on the server's persistence settings: with `appendonly yes`
 //! Redis writes its append-only file before it replies, so a crash of Redis loses nothing
 //! acknowledged; a power loss loses at most the last second with `appendfsync everysec`, like
 //! the embedded store's last ~100 ms, and nothing with `appendfsync always`.
 //!
-//! The layout is ready for Redis Cluster, but the connection is to one server (or a proxy);
-//! talking to a cluster directly would need the `redis` crate's cluster connection instead.
+//! On a cluster every script and every transaction-like step touches keys of one hash slot
+//! only, as the key layout's hash tags arrange (see [`keys`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,12 +30,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
 use super::{AppendBatch, LeaseTake, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
 
 mod activity;
+mod connection;
 mod decode;
 mod delete;
 mod groups;
@@ -44,12 +48,13 @@ mod options;
 mod retention;
 mod scripts;
 
+use self::connection::Connection;
 pub use self::options::{LOG_ENTRIES_MAX, RedisOptions};
 
 /// A store in a Redis server. Cheap to clone; all clones share the connection.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: Connection,
     options: Arc<RedisOptions>,
     /// Meetings whose index key this process has written or read: meeting id -> group id.
     known_meetings: Arc<Mutex<HashMap<MeetingId, GroupId>>>,
@@ -67,12 +72,7 @@ impl RedisStore {
     /// Connects to the Redis server at `url` (`redis://host:port/db`), waiting at most
     /// `options.timeout` for it to answer.
     pub async fn connect(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
-        if options.key_prefix.contains(['{', '}']) {
-            return Err(StoreError::Unavailable(format!(
-                "redis key prefix {:?} must not contain braces",
-                options.key_prefix
-            )));
-        }
+        check_prefix(&options)?;
         let client = redis::Client::open(url)
             .map_err(|error| StoreError::Unavailable(format!("bad redis url: {error}")))?;
         // The connection manager retries a lost connection a few times with short backoff;
@@ -96,11 +96,66 @@ impl RedisStore {
             ))
         })?
         .map_err(|error| map_error(&error))?;
-        Ok(RedisStore {
+        Ok(Self::with_connection(
+            Connection::Single(connection),
+            options,
+        ))
+    }
+
+    /// Connects to the Redis Cluster that the seed nodes `seeds` (`redis://host:port` each; one
+    /// reachable node is enough) belong to, waiting at most `options.timeout` for it to answer.
+    /// The cluster connection learns which master holds which hash slot, follows redirections
+    /// and refreshes that map after a failover by itself.
+    pub async fn connect_cluster(
+        seeds: &[String],
+        options: RedisOptions,
+    ) -> Result<Self, StoreError> {
+        check_prefix(&options)?;
+        if seeds.is_empty() {
+            return Err(StoreError::Unavailable(
+                "a redis cluster needs at least one seed node URL".into(),
+            ));
+        }
+        // Retries come quickly and stop soon: a call is bounded by the timeout anyway, and
+        // during a failover the slot map must be asked again every few tens of milliseconds so
+        // that the promoted replica is found as soon as it is a master. (The wait before the
+        // n-th retry is about min(max_wait, factor * 2^n) ms.)
+        let client = ClusterClientBuilder::new(seeds.iter().map(String::as_str))
+            .connection_timeout(options.timeout)
+            .response_timeout(options.timeout)
+            .retries(CLUSTER_RETRIES)
+            .min_retry_wait(CLUSTER_RETRY_WAIT_MIN_MS)
+            .max_retry_wait(CLUSTER_RETRY_WAIT_MAX_MS)
+            .retry_wait_formula(CLUSTER_RETRY_WAIT_FACTOR_MS, 2)
+            .build()
+            .map_err(|error| {
+                StoreError::Unavailable(format!("bad redis cluster seed urls: {error}"))
+            })?;
+        let connection = tokio::time::timeout(options.timeout, client.get_async_connection())
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "the redis cluster at {} did not answer within {:?}",
+                    seeds.join(","),
+                    options.timeout
+                ))
+            })?
+            .map_err(|error| map_error(&error))?;
+        let store = Self::with_connection(Connection::Cluster(connection), options);
+        // The cluster connection connects lazily to some nodes: ask once, so that a cluster that
+        // is not there (or not a cluster) is reported now rather than at the first write.
+        store
+            .bounded("connect", store.query::<String>(&redis::cmd("PING")))
+            .await?;
+        Ok(store)
+    }
+
+    fn with_connection(connection: Connection, options: RedisOptions) -> Self {
+        RedisStore {
             connection,
             options: Arc::new(options),
             known_meetings: Arc::new(Mutex::new(HashMap::new())),
-        })
+        }
     }
 
     /// Runs one Redis operation. `operation` is called with a handle on the connection; it is
@@ -108,7 +163,7 @@ impl RedisStore {
     /// was never sent), which happens once after Redis comes back.
     async fn call<T, F, Fut>(&self, operation: F) -> Result<T, StoreError>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(Connection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
         let result = match operation(self.connection.clone()).await {
@@ -139,6 +194,24 @@ impl RedisStore {
                 )))
             })
     }
+}
+
+/// How often the cluster connection retries a command that failed for a connection error or a
+/// redirection, and how long it waits in between (see [`RedisStore::connect_cluster`]).
+const CLUSTER_RETRIES: u32 = 20;
+const CLUSTER_RETRY_WAIT_MIN_MS: u64 = 20;
+const CLUSTER_RETRY_WAIT_MAX_MS: u64 = 200;
+const CLUSTER_RETRY_WAIT_FACTOR_MS: u64 = 10;
+
+/// Refuses a key prefix with braces, which would change the keys' hash tags.
+fn check_prefix(options: &RedisOptions) -> Result<(), StoreError> {
+    if options.key_prefix.contains(['{', '}']) {
+        return Err(StoreError::Unavailable(format!(
+            "redis key prefix {:?} must not contain braces",
+            options.key_prefix
+        )));
+    }
+    Ok(())
 }
 
 /// Maps a Redis error: data that cannot be read back is corrupt; anything else (connection
