@@ -95,3 +95,25 @@ async fn one_node_kill_and_drain_lose_nothing() {
     );
     assert!(result.passed, "{summary}");
 }
+
+#[tokio::test]
+async fn one_node_on_a_redis_cluster_delivers_everything() {
+    let config = ClusterConfig {
+        redis: RedisMode::Cluster,
+        kills: 0,
+        drains: 0,
+        ..config(1)
+    };
+    let result = cluster::cluster(&setup(), &config)
+        .await
+        .expect("the scenario runs on a Redis Cluster");
+    let summary = cluster::summary(&result);
+    assert_eq!(result.delivery.sent, 9, "{summary}");
+    assert_eq!(
+        result.delivery.delivered, result.delivery.expected,
+        "{summary}"
+    );
+    assert!(result.failover.is_none() && result.drain.is_none());
+    assert_eq!(result.integrity.lost, 0, "{summary}");
+    assert!(result.passed, "{summary}");
+}
