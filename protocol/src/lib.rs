@@ -367,6 +367,10 @@ pub enum CloseReason {
     /// This member left the group and erased their data; their token does not work any more.
     /// Do not reconnect.
     Left,
+    /// This server process hands its meetings to other processes (a planned restart, a
+    /// deploy): it has saved the room and given its ownership up. Reconnect at once and
+    /// resume; another process runs the room now.
+    Draining,
 }
 
 impl CloseReason {
@@ -383,6 +387,7 @@ impl CloseReason {
             CloseReason::SessionRevoked => "session_revoked",
             CloseReason::GroupDeleted => "group_deleted",
             CloseReason::Left => "left",
+            CloseReason::Draining => "draining",
         }
     }
 
@@ -390,6 +395,8 @@ impl CloseReason {
     pub fn close_code(self) -> u16 {
         match self {
             CloseReason::ServerShutdown => 1001,
+            // Service restart: the client reconnects at once.
+            CloseReason::Draining => 1012,
             CloseReason::PolicyViolation
             | CloseReason::Removed
             | CloseReason::JoinTimeout

@@ -73,6 +73,7 @@ impl App {
             shutdown: shutdown.clone(),
             lease_owner: Arc::clone(&node_id),
             public_base: Arc::from(public_base.as_str()),
+            fleet: crate::room::fleet::Fleet::new(&config.limits),
         });
         let limits = &config.limits;
         let group_creations = GroupCreationLimits::new(

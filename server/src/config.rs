@@ -180,10 +180,32 @@ pub struct Limits {
     #[arg(long, env = "ROUNDTABLE_SNAPSHOT_EVERY_EVENTS", default_value_t = Limits::SNAPSHOT_EVERY_EVENTS)]
     pub snapshot_every_events: u64,
 
-    /// Milliseconds a room's ownership lease lasts; the live room renews it every third of
-    /// this. After a crash, another process can take the room over once the lease expires.
+    /// Milliseconds a room's ownership lease lasts; the process renews all its rooms' leases
+    /// together every third of this. After a crash (kill -9), another process takes the
+    /// room over once the lease expires.
     #[arg(long, env = "ROUNDTABLE_ROOM_LEASE_MS", default_value_t = Limits::ROOM_LEASE_MS)]
     pub room_lease_ms: u64,
+
+    /// Milliseconds between two tries of a join that finds the room's lease held by another
+    /// process: the join waits on the server and takes the room over as soon as the lease
+    /// expires.
+    #[arg(long, env = "ROUNDTABLE_LEASE_WAIT_POLL_MS", default_value_t = Limits::LEASE_WAIT_POLL_MS)]
+    pub lease_wait_poll_ms: u64,
+
+    /// Milliseconds a join waits for another process's lease beyond `--room-lease-ms` (the
+    /// longest the lease can still run) before it answers `room_elsewhere`; 0 answers at once.
+    #[arg(long, env = "ROUNDTABLE_LEASE_WAIT_MARGIN_MS", default_value_t = Limits::LEASE_WAIT_MARGIN_MS)]
+    pub lease_wait_margin_ms: u64,
+
+    /// Leases renewed in one pipelined store call; a process with more live rooms renews
+    /// them in several calls of this many.
+    #[arg(long, env = "ROUNDTABLE_LEASE_RENEWAL_BATCH_MAX", default_value_t = Limits::LEASE_RENEWAL_BATCH_MAX)]
+    pub lease_renewal_batch_max: usize,
+
+    /// Rooms a draining process (SIGTERM on a shared store, or `POST /admin/drain`) hands
+    /// over at the same time.
+    #[arg(long, env = "ROUNDTABLE_DRAIN_CONCURRENCY", default_value_t = Limits::DRAIN_CONCURRENCY)]
+    pub drain_concurrency: usize,
 
     /// Hours an ended meeting's event log is kept before it is trimmed (group data and
     /// snapshots are kept).
@@ -359,7 +381,11 @@ impl Limits {
     pub const SNAPSHOT_EVERY_EVENTS: u64 = 5_000;
     pub const SNAPSHOT_COST_RATIO: f64 = 1.0;
     pub const SNAPSHOT_BYTES_MIN: u64 = 64 * 1024;
-    pub const ROOM_LEASE_MS: u64 = 15_000;
+    pub const ROOM_LEASE_MS: u64 = 1_200;
+    pub const LEASE_WAIT_POLL_MS: u64 = 100;
+    pub const LEASE_WAIT_MARGIN_MS: u64 = 500;
+    pub const LEASE_RENEWAL_BATCH_MAX: usize = 1_000;
+    pub const DRAIN_CONCURRENCY: usize = 64;
     pub const LOG_RETENTION_HOURS: u64 = 30 * 24;
     pub const AGENDA_ITEMS_MAX: usize = FlowLimits::AGENDA_ITEMS_MAX;
     pub const AGENDA_TITLE_CHARS_MAX: usize = FlowLimits::AGENDA_TITLE_CHARS_MAX;
@@ -430,10 +456,21 @@ impl Limits {
         Duration::from_secs(self.room_idle_seconds)
     }
 
-    /// How often a live room renews its lease: a third of the lease, so that two renewals can
-    /// fail (a short storage hiccup) before it expires.
+    /// How often the process renews its live rooms' leases: a third of the lease, so that two
+    /// renewals can fail (a short storage hiccup) before it expires.
     pub fn room_lease_renewal(&self) -> Duration {
         Duration::from_millis((self.room_lease_ms / 3).max(1))
+    }
+
+    /// The longest a join waits for another process's lease to expire: the longest the lease
+    /// can still run, plus the margin.
+    pub fn lease_wait(&self) -> Duration {
+        Duration::from_millis(self.room_lease_ms.saturating_add(self.lease_wait_margin_ms))
+    }
+
+    /// Time between two tries of a join that waits for another process's lease.
+    pub fn lease_wait_poll(&self) -> Duration {
+        Duration::from_millis(self.lease_wait_poll_ms.max(1))
     }
 
     /// The longest a connection's socket may take no byte of a pending write.
@@ -489,6 +526,10 @@ impl Default for Limits {
             room_idle_seconds: Self::ROOM_IDLE_SECONDS,
             snapshot_every_events: Self::SNAPSHOT_EVERY_EVENTS,
             room_lease_ms: Self::ROOM_LEASE_MS,
+            lease_wait_poll_ms: Self::LEASE_WAIT_POLL_MS,
+            lease_wait_margin_ms: Self::LEASE_WAIT_MARGIN_MS,
+            lease_renewal_batch_max: Self::LEASE_RENEWAL_BATCH_MAX,
+            drain_concurrency: Self::DRAIN_CONCURRENCY,
             log_retention_hours: Self::LOG_RETENTION_HOURS,
             agenda_items_max: Self::AGENDA_ITEMS_MAX,
             agenda_title_chars_max: Self::AGENDA_TITLE_CHARS_MAX,

@@ -168,6 +168,15 @@ impl Server {
         let retention = tokio::spawn(trim_ended_logs_periodically(Arc::clone(&context)));
         let canaries = CancellationToken::new();
         let canary = tokio::spawn(write_canaries(Arc::clone(&context), canaries.clone()));
+        // Renews the rooms' leases until every room has stopped (final snapshots included).
+        let renewing = CancellationToken::new();
+        let renewals = tokio::spawn(crate::room::fleet::renew_leases_periodically(
+            Arc::clone(&context.rooms.fleet().renewals),
+            Arc::clone(&context.store),
+            Arc::clone(&context.node_id),
+            context.config.limits.clone(),
+            renewing.clone(),
+        ));
         let admin = admin.map(|admin| {
             if let Ok(addr) = admin.local_addr() {
                 info!(%addr, "admin listener: /metrics and /healthz");
@@ -184,11 +193,22 @@ impl Server {
         });
         shutdown.await;
         retention.abort();
+        if context.store.shared() {
+            // Other processes can run the meetings: hand them over first, so that members
+            // move to another process at once and resume there.
+            info!("shutting down: handing the rooms to other servers");
+            context.rooms.drain();
+            if !context.rooms.wait_drained(SHUTDOWN_GRACE).await {
+                warn!("some rooms were not handed over in time");
+            }
+        }
         info!("shutting down: closing connections and saving rooms");
         context.shutdown.cancel();
         if !context.rooms.wait_stopped(SHUTDOWN_GRACE).await {
             warn!("some rooms did not stop in time");
         }
+        renewing.cancel();
+        let _ = renewals.await;
         context.connections.close();
         let _ = tokio::time::timeout(Duration::from_secs(3), context.connections.wait()).await;
         match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {

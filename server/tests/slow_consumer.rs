@@ -49,6 +49,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         outbound_queue_max: 8,
         ..Limits::default()
     };
+    let fleet = roundtable_server::room::fleet::Fleet::new(&limits);
     let registry = Registry::new(RoomContext {
         store,
         limits,
@@ -56,6 +57,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         shutdown,
         lease_owner: Arc::from("slow-consumer-test"),
         public_base: Arc::from("http://127.0.0.1:1"),
+        fleet,
     });
 
     // The slow one joins and never reads its queue.

@@ -1,7 +1,9 @@
 // @ts-check
 // The WebSocket to the server: hello, join, requests answered as promises, the heartbeat that
-// measures the clock offset and notices a dead link, and reconnecting with backoff that
-// resumes from the last seen event.
+// measures the clock offset and notices a dead link, and reconnecting that resumes from the
+// last seen event: at once when the server closes with 1012 (it hands the meeting to another
+// server) or 1001 (it goes away), soon when a join finds the room still elsewhere, else with
+// backoff.
 //
 // The connection knows nothing about the room's contents. It asks its owner for the join
 // request each time it (re)connects, so the owner can switch from a link's secret to the
@@ -30,6 +32,19 @@ export const CLOCK_BURST_SPACING_MS = 150;
 /** The first reconnect waits about this long; each failure doubles it, up to the maximum. */
 export const RECONNECT_BASE_DELAY_MS = 500;
 export const RECONNECT_DELAY_MAX_MS = 10000;
+/**
+ * A join answered `room_elsewhere` (another server still holds the room while it hands it
+ * over) is tried again after about this long, up to `ROOM_ELSEWHERE_RETRIES_MAX` times in a
+ * row; then the usual backoff.
+ */
+export const ROOM_ELSEWHERE_RETRY_MS = 200;
+export const ROOM_ELSEWHERE_RETRIES_MAX = 10;
+/**
+ * Close codes after which the page reconnects at once (once; then with backoff): 1012, the
+ * server hands its meetings to another one (`draining`), and 1001, the server goes away
+ * (`server_shutdown`). Another server, or the same one restarted, resumes the room.
+ */
+export const RECONNECT_AT_ONCE_CODES = new Set([1001, 1012]);
 /** A new socket that has not said hello within this time is given up and retried. */
 export const HELLO_TIMEOUT_MS = 10000;
 /** Requests waiting for their answer at most; past this the oldest waits fail. */
@@ -125,6 +140,10 @@ export class Connection {
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.helloTimer = null;
     this.stopped = false;
+    /** Set once a close sent the page back at once; cleared by a successful join. */
+    this.reconnectedAtOnce = false;
+    /** `room_elsewhere` answers in a row, retried quickly up to a bound. */
+    this.elsewhereRetries = 0;
     this.onOnline = () => { if (!this.stopped && !this.socket) this.connectNow(); };
     this.onOffline = () => {
       if (this.stopped) return;
@@ -180,10 +199,10 @@ export class Connection {
       }
       this.onMessage(parsed);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      this.afterDrop();
+      this.afterDrop(event.code);
     };
     // An error is always followed by a close event, which does the work.
     socket.onerror = () => {};
@@ -308,6 +327,8 @@ export class Connection {
       (reply) => {
         if (reply.kind !== 'joined') return;
         this.joined = true;
+        this.reconnectedAtOnce = false;
+        this.elsewhereRetries = 0;
         this.setStatus({ phase: 'connected', attempt: 0, retry_at_ms: null, closing_reason: null, closing_message: null });
         this.options.onJoined(reply);
       },
@@ -320,6 +341,12 @@ export class Connection {
           // `room_elsewhere`: another server still holds the room (it is being handed over);
           // retrying with backoff finds it here once the handover is done.
           this.setStatus({ closing_message: error.code === 'room_elsewhere' ? ROOM_MOVING_MESSAGE : error.message });
+          if (error.code === 'room_elsewhere' && this.elsewhereRetries < ROOM_ELSEWHERE_RETRIES_MAX) {
+            // The handover takes a moment: try again soon rather than after a growing wait.
+            this.elsewhereRetries++;
+            this.scheduleReconnect(ROOM_ELSEWHERE_RETRY_MS / 2 + Math.random() * ROOM_ELSEWHERE_RETRY_MS);
+            return;
+          }
           this.scheduleReconnect();
           return;
         }
@@ -385,8 +412,12 @@ export class Connection {
     this.pending.clear();
   }
 
-  /** The socket is gone: stop, or wait and try again. */
-  afterDrop() {
+  /**
+   * The socket is gone: stop, or reconnect at once (a server that hands its meetings over or
+   * goes away said so), or wait and try again.
+   * @param {number} [closeCode] The WebSocket close code, when the socket closed.
+   */
+  afterDrop(closeCode) {
     this.dropSocket();
     if (this.stopped) return;
     const reason = this.status.closing_reason;
@@ -395,16 +426,23 @@ export class Connection {
       this.setStatus({ phase: 'stopped', retry_at_ms: null });
       return;
     }
+    if (closeCode !== undefined && RECONNECT_AT_ONCE_CODES.has(closeCode) && !this.reconnectedAtOnce) {
+      // Once: should this attempt fail too (the server is not back yet), the backoff follows.
+      this.reconnectedAtOnce = true;
+      this.connectNow();
+      return;
+    }
     this.scheduleReconnect();
   }
 
-  scheduleReconnect() {
+  /** @param {number} [delayMs] Wait this long instead of the backoff's next delay. */
+  scheduleReconnect(delayMs) {
     if (this.stopped) return;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     const attempt = this.status.attempt;
     const ceiling = Math.min(RECONNECT_DELAY_MAX_MS, RECONNECT_BASE_DELAY_MS * 2 ** attempt);
     // Jitter, so a room full of browsers does not come back in one wave after a restart.
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    const delay = delayMs ?? ceiling / 2 + Math.random() * (ceiling / 2);
     const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
     this.setStatus({
       phase: offline ? 'offline' : 'waiting',

@@ -181,7 +181,7 @@ export type Event = { "kind": "member_added", member: MemberInfo, } | { "kind": 
 
 export type PresenceReason = "joined" | "left" | "connection_lost" | "removed" | "server_restart";
 
-export type CloseReason = "slow_consumer" | "server_shutdown" | "removed" | "policy_violation" | "join_timeout" | "unsupported_version" | "room_moved" | "session_revoked" | "group_deleted" | "left";
+export type CloseReason = "slow_consumer" | "server_shutdown" | "removed" | "policy_violation" | "join_timeout" | "unsupported_version" | "room_moved" | "session_revoked" | "group_deleted" | "left" | "draining";
 
 export type ErrorCode = "unsupported_version" | "invalid" | "unknown_type" | "too_large" | "rate_limited" | "not_joined" | "already_joined" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "room_full" | "server_busy" | "storage_unavailable" | "room_elsewhere" | "shutting_down" | "internal" | "limit_reached" | "meeting_not_live";
 

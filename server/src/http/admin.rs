@@ -1,5 +1,5 @@
-//! The admin listener's routes (`--admin-listen`): `/metrics` in the Prometheus text format and
-//! `/healthz` with details. Nothing else is served there, and neither is served on the public
+//! The admin listener's routes (`--admin-listen`): `/metrics` in the Prometheus text format,
+//! `/healthz` with details, and `POST /admin/drain`. Nothing else is served there, and neither is served on the public
 //! listener (whose `/healthz` says only that the process runs; see SECURITY.md).
 
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::app::App;
 
@@ -21,6 +21,7 @@ pub fn router(context: Arc<App>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(health))
+        .route("/admin/drain", post(drain))
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such page\n") })
         .with_state(context)
 }
@@ -37,11 +38,53 @@ async fn metrics(State(context): State<Arc<App>>) -> Response {
 
 /// 200 when the node is ready, 503 when not, with a JSON body saying what failed.
 async fn health(State(context): State<Arc<App>>) -> Response {
-    let report = context.health.report(context.shutdown.is_cancelled());
+    let mut report = context.health.report(context.shutdown.is_cancelled());
+    if context.rooms.is_draining() {
+        report.ready = false;
+        report.failed.push("draining");
+    }
     let status = if report.ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(report)).into_response()
+}
+
+/// The longest `POST /admin/drain` waits for the rooms to be handed over before it answers.
+const DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What `POST /admin/drain` answers.
+#[derive(Debug, serde::Serialize)]
+struct DrainReport {
+    /// Whether every room was handed over within the wait.
+    drained: bool,
+    /// Rooms still live here.
+    live_rooms: usize,
+}
+
+/// `POST /admin/drain`: hands this node's rooms to the other nodes (see
+/// `room/fleet.rs`) and answers once none is live here (200), or when the wait ran out (503).
+/// The node stays up, not ready, and sends every join for a meeting elsewhere; stop it then.
+/// On a store no other node shares there is nowhere to go: 409, and nothing changes.
+async fn drain(State(context): State<Arc<App>>) -> Response {
+    if !context.store.shared() {
+        return (
+            StatusCode::CONFLICT,
+            "this node's store is its own; there is no other node to hand its rooms to\n",
+        )
+            .into_response();
+    }
+    context.rooms.drain();
+    let drained = context.rooms.wait_drained(DRAIN_WAIT).await;
+    let status = if drained {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let report = DrainReport {
+        drained,
+        live_rooms: context.rooms.live_rooms(),
     };
     (status, axum::Json(report)).into_response()
 }

@@ -65,15 +65,23 @@ async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such page")
 }
 
+/// 200 with `status: "ok"`; 503 with `status: "draining"` while the node hands its rooms to
+/// other nodes, so that a load balancer sends new clients elsewhere at once.
 async fn health(State(context): State<Arc<App>>) -> Response {
-    axum::Json(Health {
-        status: "ok".into(),
+    let draining = context.rooms.is_draining();
+    let status = if draining {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let body = axum::Json(Health {
+        status: if draining { "draining" } else { "ok" }.into(),
         version: env!("CARGO_PKG_VERSION").into(),
         protocol: PROTOCOL_VERSION,
         live_rooms: context.rooms.live_rooms() as u64,
         connections: context.open_connections(),
-    })
-    .into_response()
+    });
+    (status, body).into_response()
 }
 
 /// Answers a WebSocket upgrade that came through hyper: one that [`upgrade::upgrade_directly`]

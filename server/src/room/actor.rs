@@ -45,6 +45,7 @@ use roundtable_rules::state::{
 use roundtable_rules::{Change, Command, RoomLimits, stored};
 
 use super::ConnectionId;
+use super::fleet::Fleet;
 use super::lease::Lease;
 use crate::clock::{Clock, sleep_until_or_never};
 use crate::config::Limits;
@@ -102,6 +103,8 @@ pub struct RoomContext {
     pub lease_owner: Arc<str>,
     /// The base of the links the server hands out (`--public-url`), for a link made anew.
     pub public_base: Arc<str>,
+    /// The lease renewals and the drain, shared by the process's rooms.
+    pub fleet: Fleet,
 }
 
 impl RoomContext {
@@ -332,10 +335,14 @@ impl RoomActor {
     async fn run(mut self: Box<Self>, mut commands: mpsc::Receiver<RoomCommand>) {
         let shutdown = self.context.shutdown.clone();
         info!(group = %self.group_id(), seq = self.state.seq, "room loaded");
-        let renewal = self.context.limits.room_lease_renewal();
-        let mut renew_lease =
-            tokio::time::interval_at(tokio::time::Instant::now() + renewal, renewal);
-        renew_lease.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The process renews every live room's lease together (`fleet.rs`); a renewal that
+        // finds it held by another process says so here.
+        let renewed = self.context.fleet.renewals.start(self.group_id());
+        // When the process drains and it is this room's turn: it hands itself over.
+        let fleet = self.context.fleet.clone();
+        let handover = fleet.handover_turn();
+        tokio::pin!(handover);
+        let mut handover_permit = None;
         // When the room became empty, so that other wake-ups (lease renewals) do not restart
         // the idle wait.
         let mut idle_deadline: Option<tokio::time::Instant> = None;
@@ -390,7 +397,13 @@ impl RoomActor {
                 _ = tokio::time::sleep(WRITE_RETRY), if retry_attendance && !idle => {
                     Box::pin(self.record_attendance()).await;
                 }
-                _ = renew_lease.tick() => Box::pin(self.renew_lease()).await,
+                () = renewed.lost.cancelled() => {
+                    self.lose_ownership("another process holds the room's lease");
+                }
+                permit = &mut handover => {
+                    handover_permit = Some(permit);
+                    break;
+                }
                 _ = tokio::time::sleep(timer_wait.unwrap_or_default()), if timer_wait.is_some() => {
                     Box::pin(self.tick()).await;
                 }
@@ -404,11 +417,43 @@ impl RoomActor {
         // Commands queued after the decision to stop are refused by the dropped channel; the
         // registry then loads the room again for them.
         commands.close();
+        let handing_over = handover_permit.is_some();
+        if handing_over {
+            // A drain: what was queued before the room stopped taking commands is handled
+            // (bounded by the queue's size), so that requests already sent are answered here
+            // and their events are in the final snapshot.
+            while let Ok(command) = commands.try_recv() {
+                if self.ownership_lost || self.deleted {
+                    break;
+                }
+                Box::pin(self.handle(command)).await;
+            }
+            self.flushes.flush_all();
+        }
         // A deleted group is gone from the store: nothing may write it again.
         if !self.ownership_lost && !self.deleted {
             Box::pin(self.write_final_snapshot()).await;
         }
+        // No renewal may take the lease again once it is released.
+        renewed.stop().await;
         Box::pin(self.lease.release()).await;
+        if handing_over {
+            // Only now, with the lease free, are the connections closed: they reconnect to
+            // another process, which takes the lease at once and resumes them.
+            if self.ownership_lost {
+                self.close_all(
+                    CloseReason::RoomMoved,
+                    "another server now runs this meeting; reconnect to resume",
+                );
+            } else if !self.deleted {
+                self.close_all(
+                    CloseReason::Draining,
+                    "this server hands its meetings to another; reconnecting",
+                );
+            }
+            self.flushes.flush_all();
+        }
+        drop(handover_permit);
         info!(group = %self.group_id(), seq = self.state.seq, "room stopped");
     }
 

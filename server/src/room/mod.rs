@@ -6,10 +6,13 @@
 //! - [`registry`]: finds the live room of a group, loading it from the store on first use.
 //! - [`lease`]: the group's ownership lease, which the registry takes and the room renews and
 //!   releases.
+//! - [`fleet`]: the process's renewal of all its rooms' leases in batches, and the drain that
+//!   hands its rooms to other processes.
 //!
 //! A room reaches its connections only through their outboxes ([`crate::transport::outbox`]).
 
 pub mod actor;
+pub mod fleet;
 pub mod lease;
 pub mod registry;
 

@@ -2,8 +2,10 @@
 //! most one live room in the process; concurrent first joins wait for the same load.
 //!
 //! Before loading a room the registry takes the group's ownership lease in the store
-//! ([`Lease::take`]), so that at most one process runs a meeting: when
-//! another process holds it, the join is refused with `room_elsewhere` and nothing is loaded.
+//! ([`Lease::take`]), so that at most one process runs a meeting: when another process holds
+//! it, the join waits for it to expire (a dead owner's) for at most the lease's duration plus
+//! a margin, and is refused with `room_elsewhere` if it is still held; nothing is loaded.
+//! While the process drains, no room loads: joins for rooms not live here get `room_elsewhere`.
 //! The room, which is handed the [`Lease`], renews it while it is live and releases it when it
 //! stops.
 //!
@@ -228,40 +230,70 @@ impl Registry {
                 "the server is shutting down",
             ));
         }
+        if self.context.fleet.is_draining() {
+            return Err(draining_here());
+        }
         let lease = self.context.lease(group_id);
-        let taken = lease.take_reporting().await;
-        crate::metrics::lease_take(match taken {
-            Ok(take) if take.held => "taken",
-            Ok(_) => "held_elsewhere",
-            Err(_) => "store_error",
-        });
-        if let Ok(crate::store::LeaseTake {
-            took_over_after_ms: Some(after_ms),
-            ..
-        }) = taken
-        {
-            crate::metrics::takeover(after_ms);
-        }
-        match taken.map(|take| take.held) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(RoomError::new(
-                    ErrorCode::RoomElsewhere,
-                    "this meeting is live on another server; try again in a moment",
-                ));
-            }
-            Err(_) => {
-                return Err(RoomError::new(
-                    ErrorCode::StorageUnavailable,
-                    "the group could not be loaded; try again shortly",
-                ));
-            }
-        }
+        self.take_or_wait(&lease).await?;
         let loaded = self.load_owned(&lease, slot, alive).await;
         if loaded.is_err() {
             lease.release().await;
         }
         loaded
+    }
+
+    /// Takes the group's lease for this process. While another process holds it, tries again
+    /// every `lease_wait_poll_ms`, for at most the longest the lease can still run plus
+    /// `lease_wait_margin_ms` (see [`crate::config::Limits::lease_wait`]): a process that died
+    /// holding it (kill -9) lets it expire within `room_lease_ms`, and the join then takes the
+    /// meeting over at once instead of sending the client away. Answers `room_elsewhere` when
+    /// the lease is still held after that (a live owner), or when this process starts to drain
+    /// meanwhile.
+    async fn take_or_wait(&self, lease: &Lease) -> Result<(), RoomError> {
+        let limits = &self.context.limits;
+        let deadline = tokio::time::Instant::now() + limits.lease_wait();
+        loop {
+            let taken = lease.take_reporting().await;
+            crate::metrics::lease_take(match taken {
+                Ok(take) if take.held => "taken",
+                Ok(_) => "held_elsewhere",
+                Err(_) => "store_error",
+            });
+            if let Ok(crate::store::LeaseTake {
+                took_over_after_ms: Some(after_ms),
+                ..
+            }) = taken
+            {
+                crate::metrics::takeover(after_ms);
+            }
+            match taken.map(|take| take.held) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(_) => {
+                    return Err(RoomError::new(
+                        ErrorCode::StorageUnavailable,
+                        "the group could not be loaded; try again shortly",
+                    ));
+                }
+            }
+            let next = tokio::time::Instant::now() + limits.lease_wait_poll();
+            if next > deadline {
+                return Err(RoomError::new(
+                    ErrorCode::RoomElsewhere,
+                    "this meeting is live on another server; try again in a moment",
+                ));
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(next) => {}
+                () = self.context.fleet.drained() => return Err(draining_here()),
+                () = self.context.shutdown.cancelled() => {
+                    return Err(RoomError::new(
+                        ErrorCode::ShuttingDown,
+                        "the server is shutting down",
+                    ));
+                }
+            }
+        }
     }
 
     /// Loads and starts a room whose lease this process holds.
@@ -311,6 +343,35 @@ impl Registry {
         Ok(RoomHandle { commands })
     }
 
+    /// Starts the drain: every live room hands itself over to other processes, and no room
+    /// loads here any more (see [`super::fleet`]).
+    pub fn drain(&self) {
+        self.context.fleet.drain();
+    }
+
+    /// The lease renewals and the drain of this process's rooms.
+    pub fn fleet(&self) -> &super::fleet::Fleet {
+        &self.context.fleet
+    }
+
+    /// Whether this process drains.
+    pub fn is_draining(&self) -> bool {
+        self.context.fleet.is_draining()
+    }
+
+    /// After the drain started: waits until no room is live here, at most `timeout`. Answers
+    /// whether none is.
+    pub async fn wait_drained(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.rooms.is_empty() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
     /// After the shutdown signal: waits until every room has stopped and written its final
     /// snapshot, at most `timeout`.
     pub async fn wait_stopped(&self, timeout: Duration) -> bool {
@@ -319,4 +380,13 @@ impl Registry {
             .await
             .is_ok()
     }
+}
+
+/// The answer to a join for a room that is not live here while this process drains: the client
+/// goes to another process.
+fn draining_here() -> RoomError {
+    RoomError::new(
+        ErrorCode::RoomElsewhere,
+        "this server is handing its meetings to others; reconnect to another one",
+    )
 }

@@ -151,6 +151,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// by another owner (after ours expired), so a late release never frees someone else's.
     async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError>;
 
+    /// Renews `owner`'s leases of several groups' rooms at once, each as [`Store::take_lease`]
+    /// would, and answers for each group, in order, whether `owner` holds it now. A process
+    /// renews all its live rooms' leases with this, so the renewals cost one round trip per
+    /// batch instead of one per room. A store error answers for none of them (some may have
+    /// been renewed). The default takes them one by one.
+    async fn renew_leases(
+        &self,
+        group_ids: &[GroupId],
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut held = Vec::with_capacity(group_ids.len());
+        for &group_id in group_ids {
+            held.push(self.take_lease(group_id, owner, duration_ms).await?);
+        }
+        Ok(held)
+    }
+
     /// Records that a meeting ended at `ended_at_ms`, which makes its log due for trimming
     /// once the retention has passed. Recording it again keeps the first time.
     async fn end_meeting(
@@ -209,6 +227,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Which store this is, for `/healthz`: `embedded`, `redis`, or `other`.
     fn kind(&self) -> &'static str {
         "other"
+    }
+
+    /// Whether other server processes may use this store at the same time (and so run this
+    /// process's meetings when it drains). The embedded store is one process's alone.
+    fn shared(&self) -> bool {
+        false
     }
 
     /// Makes every write answered so far durable against a power loss too, before returning.

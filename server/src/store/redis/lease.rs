@@ -42,6 +42,70 @@ impl RedisStore {
         })
     }
 
+    /// [`Store::renew_leases`]: the take script for every group, pipelined, so a process's
+    /// renewals cost one round trip per batch.
+    pub(super) async fn renew_leases_unbounded(
+        &self,
+        group_ids: &[GroupId],
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<Vec<bool>, StoreError> {
+        let Some(&first) = group_ids.first() else {
+            return Ok(Vec::new());
+        };
+        let invocations: Vec<_> = group_ids
+            .iter()
+            .map(|&group_id| {
+                scripts::take_lease(
+                    self.lease_key(group_id),
+                    self.lease_record_key(group_id),
+                    owner,
+                    duration_ms,
+                )
+            })
+            .collect();
+        let mut pipeline = redis::pipe();
+        for invocation in &invocations {
+            pipeline.invoke_script(invocation);
+        }
+        let run = |mut connection: redis::aio::ConnectionManager| {
+            let pipeline = &pipeline;
+            async move {
+                pipeline
+                    .query_async::<Vec<(i64, i64)>>(&mut connection)
+                    .await
+            }
+        };
+        let answers = match self.call(run).await {
+            Ok(answers) => answers,
+            // Redis may not have the script (it restarted, or was flushed): any one invocation
+            // loads it, since all share it, and the batch runs again. Another failure is the
+            // answer.
+            Err(_) => {
+                let load = scripts::take_lease(
+                    self.lease_key(first),
+                    self.lease_record_key(first),
+                    owner,
+                    duration_ms,
+                );
+                self.call(|mut connection| {
+                    let load = &load;
+                    async move { load.load_async(&mut connection).await }
+                })
+                .await?;
+                self.call(run).await?
+            }
+        };
+        if answers.len() != group_ids.len() {
+            return Err(StoreError::Corrupt(format!(
+                "renewing {} leases answered {} times",
+                group_ids.len(),
+                answers.len()
+            )));
+        }
+        Ok(answers.into_iter().map(|(held, _)| held == 1).collect())
+    }
+
     pub(super) async fn release_lease_unbounded(
         &self,
         group_id: GroupId,

@@ -305,6 +305,19 @@ impl Store for RedisStore {
         .await
     }
 
+    async fn renew_leases(
+        &self,
+        group_ids: &[GroupId],
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<Vec<bool>, StoreError> {
+        self.bounded(
+            "renew_leases",
+            self.renew_leases_unbounded(group_ids, owner, duration_ms),
+        )
+        .await
+    }
+
     async fn end_meeting(
         &self,
         meeting_id: MeetingId,
@@ -319,6 +332,10 @@ impl Store for RedisStore {
 
     fn kind(&self) -> &'static str {
         "redis"
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     async fn write_canary(&self, writer: &str, at_ms: UnixMs) -> Result<(), StoreError> {

@@ -1,0 +1,226 @@
+//! What the live rooms of one process share about running among several processes (see
+//! ARCHITECTURE.md, "Several server nodes"):
+//!
+//! - [`LeaseRenewals`]: every live room's ownership lease, renewed together by one task of the
+//!   process ([`renew_leases_periodically`]) in pipelined batches
+//!   ([`crate::store::Store::renew_leases`]), so that a short lease costs one store round trip
+//!   per batch and tick instead of one per room, and nothing of it runs on a room's own task.
+//!   A renewal that finds a lease held by another process tells that room, which stops.
+//! - The drain ([`Fleet::drain`]): the process hands its rooms to the others. Each room then
+//!   writes its final snapshot, gives its lease up and closes its connections with `draining`
+//!   (1012), so that they reconnect to another process at once; at most `drain_concurrency`
+//!   rooms do so at a time.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use roundtable_protocol::GroupId;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::config::Limits;
+use crate::store::Store;
+
+/// What the live rooms of one process share: the lease renewals and the drain.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    pub renewals: Arc<LeaseRenewals>,
+    /// Cancelled when the process starts to drain.
+    draining: CancellationToken,
+    /// Rooms handing over at the same time during a drain.
+    handovers: Arc<Semaphore>,
+}
+
+impl Fleet {
+    pub fn new(limits: &Limits) -> Fleet {
+        Fleet {
+            renewals: Arc::new(LeaseRenewals::default()),
+            draining: CancellationToken::new(),
+            handovers: Arc::new(Semaphore::new(limits.drain_concurrency.max(1))),
+        }
+    }
+
+    /// Starts the drain: from now on this process loads no room, and every live room hands
+    /// itself over (see the module documentation). Draining twice changes nothing.
+    pub fn drain(&self) {
+        self.draining.cancel();
+    }
+
+    /// Whether the process drains.
+    pub fn is_draining(&self) -> bool {
+        self.draining.is_cancelled()
+    }
+
+    /// Completes when the process drains and one of the `drain_concurrency` handover places is
+    /// free; the room holds the permit while it hands over.
+    pub async fn handover_turn(&self) -> Option<OwnedSemaphorePermit> {
+        self.draining.cancelled().await;
+        Arc::clone(&self.handovers).acquire_owned().await.ok()
+    }
+
+    /// Completes when the process starts to drain.
+    pub async fn drained(&self) {
+        self.draining.cancelled().await;
+    }
+}
+
+/// The leases this process renews: one entry per live room.
+#[derive(Debug, Default)]
+pub struct LeaseRenewals {
+    rooms: Mutex<HashMap<GroupId, Renewing>>,
+    /// Held while a pass renews, so that a room that stops never has its lease renewed by a
+    /// pass that began before it stopped (which would hold the meeting back from the next
+    /// owner for a whole lease).
+    pass: tokio::sync::Mutex<()>,
+    next_id: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Renewing {
+    /// Tells the one room this entry belongs to (a room loaded again gets another id).
+    id: u64,
+    lost: CancellationToken,
+}
+
+/// A room's place in the renewals; [`RenewedLease::stop`] takes it out.
+#[derive(Debug)]
+pub struct RenewedLease {
+    renewals: Arc<LeaseRenewals>,
+    group_id: GroupId,
+    id: u64,
+    /// Cancelled when a renewal finds the lease held by another process.
+    pub lost: CancellationToken,
+}
+
+impl LeaseRenewals {
+    /// Renews `group_id`'s lease from now on, whose room the caller runs.
+    pub fn start(self: &Arc<Self>, group_id: GroupId) -> RenewedLease {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let lost = CancellationToken::new();
+        self.lock().insert(
+            group_id,
+            Renewing {
+                id,
+                lost: lost.clone(),
+            },
+        );
+        RenewedLease {
+            renewals: Arc::clone(self),
+            group_id,
+            id,
+            lost,
+        }
+    }
+
+    /// Leases renewed now.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no lease is renewed now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<GroupId, Renewing>> {
+        self.rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Renews every lease once, in batches of `batch_max`, and tells each room whose lease
+    /// another process holds. A store error renews none of the batch's leases for sure and
+    /// tells nobody: the leases may still be valid, and if not, the seq check refuses the
+    /// rooms' next writes.
+    pub async fn renew_all(
+        &self,
+        store: &dyn Store,
+        owner: &str,
+        duration_ms: u64,
+        batch_max: usize,
+    ) {
+        let _pass = self.pass.lock().await;
+        let rooms: Vec<(GroupId, u64, CancellationToken)> = self
+            .lock()
+            .iter()
+            .map(|(group_id, renewing)| (*group_id, renewing.id, renewing.lost.clone()))
+            .collect();
+        for batch in rooms.chunks(batch_max.max(1)) {
+            let group_ids: Vec<GroupId> = batch.iter().map(|(group_id, ..)| *group_id).collect();
+            match store.renew_leases(&group_ids, owner, duration_ms).await {
+                Ok(held) => {
+                    for ((group_id, id, lost), held) in batch.iter().zip(held) {
+                        crate::metrics::lease_renewal(if held {
+                            "renewed"
+                        } else {
+                            "held_elsewhere"
+                        });
+                        // A room that stopped meanwhile is no longer told anything.
+                        let current = self.lock().get(group_id).is_some_and(|r| r.id == *id);
+                        if !held && current {
+                            lost.cancel();
+                        }
+                    }
+                }
+                Err(error) => {
+                    for _ in batch {
+                        crate::metrics::lease_renewal("store_error");
+                    }
+                    warn!(%error, leases = batch.len(), "could not renew the rooms' leases");
+                }
+            }
+        }
+    }
+}
+
+impl RenewedLease {
+    /// Stops renewing the lease. Once this returns no renewal of it is under way or to come,
+    /// so the room may give the lease up.
+    pub async fn stop(self) {
+        let pass = Arc::clone(&self.renewals);
+        let _pass = pass.pass.lock().await;
+        drop(self);
+    }
+}
+
+/// A room that ends without [`RenewedLease::stop`] (its task panicked) is not renewed any more
+/// either: its lease then expires by itself.
+impl Drop for RenewedLease {
+    fn drop(&mut self) {
+        let mut rooms = self.renewals.lock();
+        if rooms.get(&self.group_id).is_some_and(|r| r.id == self.id) {
+            rooms.remove(&self.group_id);
+        }
+    }
+}
+
+/// Renews the live rooms' leases every third of `room_lease_ms` until `stop`. The server runs
+/// it until every room has stopped, final snapshots included.
+pub async fn renew_leases_periodically(
+    renewals: Arc<LeaseRenewals>,
+    store: Arc<dyn Store>,
+    owner: Arc<str>,
+    limits: Limits,
+    stop: CancellationToken,
+) {
+    let every: Duration = limits.room_lease_renewal();
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        renewals
+            .renew_all(
+                store.as_ref(),
+                &owner,
+                limits.room_lease_ms,
+                limits.lease_renewal_batch_max,
+            )
+            .await;
+    }
+}
