@@ -68,7 +68,7 @@ impl RedisStore {
         for invocation in &invocations {
             pipeline.invoke_script(invocation);
         }
-        let run = |mut connection: redis::aio::ConnectionManager| {
+        let run = |mut connection: super::connection::Connection| {
             let pipeline = &pipeline;
             async move {
                 pipeline
