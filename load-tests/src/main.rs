@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use roundtable_load_tests::cluster::{self, ClusterConfig, RedisMode};
+use roundtable_load_tests::cluster::{self, ClusterConfig, Placement, RedisMode};
 use roundtable_load_tests::compare::{self, CompareConfig};
 use roundtable_load_tests::peer::{PeerKind, PeerSetup, check_loopback_redis_url};
 use roundtable_load_tests::reconnect::{self, ReconnectConfig};
@@ -86,6 +86,10 @@ struct ClusterArgs {
     /// One redis-server, or a Redis Cluster of 3 masters and 3 replicas.
     #[arg(long, value_enum, default_value_t = RedisMode::Single)]
     redis: RedisMode,
+    /// Where members connect: `spread` over every node whoever owns the room (needs
+    /// forwarding), or `sticky`, all of a room's members on one node.
+    #[arg(long, value_enum, default_value_t = Placement::Spread)]
+    placement: Placement,
     /// Rooms (default 1000; 20 with `--quick`).
     #[arg(long)]
     rooms: Option<usize>,
@@ -460,6 +464,7 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
             let config = ClusterConfig {
                 nodes: args.nodes.unwrap_or(3),
                 redis: args.redis,
+                placement: args.placement,
                 rooms,
                 room_size: args.room_size.unwrap_or(12),
                 rate: args.rate.unwrap_or(rooms as f64),

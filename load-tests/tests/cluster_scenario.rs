@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use roundtable_load_tests::cluster::{self, ClusterConfig, RedisMode};
+use roundtable_load_tests::cluster::{self, ClusterConfig, Placement, RedisMode};
 use roundtable_load_tests::peer::PeerSetup;
 
 fn setup() -> PeerSetup {
@@ -32,6 +32,7 @@ fn config(nodes: usize) -> ClusterConfig {
     ClusterConfig {
         nodes,
         redis: RedisMode::Single,
+        placement: Placement::Spread,
         rooms: 3,
         room_size: 4,
         rate: 6.0,
@@ -115,5 +116,60 @@ async fn one_node_on_a_redis_cluster_delivers_everything() {
     );
     assert!(result.failover.is_none() && result.drain.is_none());
     assert_eq!(result.integrity.lost, 0, "{summary}");
+    assert!(result.passed, "{summary}");
+}
+
+#[tokio::test]
+async fn three_nodes_with_sticky_rooms_take_over_after_a_kill_and_a_drain() {
+    let config = ClusterConfig {
+        placement: Placement::Sticky,
+        kills: 2,
+        drains: 1,
+        node_args: Vec::new(),
+        ..config(3)
+    };
+    let result = cluster::cluster(&setup(), &config)
+        .await
+        .expect("the scenario runs");
+    let summary = cluster::summary(&result);
+    assert_eq!(
+        result.delivery.delivered, result.delivery.expected,
+        "{summary}"
+    );
+    assert!(result.delivery.owners_known, "{summary}");
+    let failover = result.failover.as_ref().expect("a failover phase");
+    assert_eq!(failover.not_caught_up, 0, "{summary}");
+    // Rooms 0, 1 and 2 start on nodes 0, 1 and 2. The first kill takes node 0 and room 0,
+    // whose members move on to node 1 together; the second takes node 1 with rooms 0 and 1.
+    assert_eq!(
+        failover.time_to_caught_up["room_owner_killed"].count, 12,
+        "{summary}"
+    );
+    assert_eq!(
+        failover.time_to_caught_up["untouched"].count, 12,
+        "{summary}"
+    );
+    let owned: Vec<_> = failover
+        .per_kill
+        .iter()
+        .map(|kill| kill.rooms_owned)
+        .collect();
+    assert_eq!(owned, [Some(1), Some(2)], "{summary}");
+    let drain = result.drain.as_ref().expect("a drain phase");
+    assert_eq!(drain.not_caught_up, 0, "{summary}");
+    assert_eq!(drain.per_drain[0].node, 2, "{summary}");
+    assert!(drain.per_drain[0].exit_ms.is_some(), "{summary}");
+    let integrity = &result.integrity;
+    assert_eq!(
+        (
+            integrity.lost,
+            integrity.duplicated,
+            integrity.reordered,
+            integrity.divergent,
+            integrity.failed_members
+        ),
+        (0, 0, 0, 0, 0),
+        "{summary}"
+    );
     assert!(result.passed, "{summary}");
 }

@@ -164,6 +164,18 @@ impl MemberLog {
         self.pending.clear();
     }
 
+    /// When the member was back after a disruption at `after_ns`: it has the first hand event
+    /// of the member at `prober` sent after it, and every connection it lost since is resumed.
+    /// The later of the two; `None` while either is missing.
+    pub fn back_after(&self, prober: usize, after_ns: u64) -> Option<u64> {
+        let probe = self.first_from_after(prober, after_ns)?;
+        let mut back = probe;
+        for reconnect in self.reconnects.iter().filter(|r| r.lost_ns >= after_ns) {
+            back = back.max(reconnect.rejoined_ns?);
+        }
+        Some(back)
+    }
+
     /// When the first hand event of the member at `sender` received after `after_ns` came.
     pub fn first_from_after(&self, sender: usize, after_ns: u64) -> Option<u64> {
         self.receipts
@@ -469,12 +481,25 @@ pub async fn connect_all(
     Ok(())
 }
 
-/// Build the members of `rooms`: `room_size` each, member `p` of room `r` at home on node
-/// `(r + p) % nodes`, so that every room has members on every node whoever owns it.
+/// Which node each member connects to first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// Member `p` of room `r` on node `(r + p) % nodes`: every room has members on every node,
+    /// whoever owns it (needs a server that forwards to the owner).
+    Spread,
+    /// Every member of room `r` on node `r % nodes`, where the room is created and started:
+    /// sticky routing by group, for servers that do not forward. Members that lose their node
+    /// move to the next one together.
+    Sticky,
+}
+
+/// Build the members of `rooms`, `room_size` each, at home as `placement` says.
 pub fn layout(
     room_plans: Vec<RoomPlan>,
     room_size: usize,
     nodes: usize,
+    placement: Placement,
 ) -> (Vec<RoomShared>, Vec<Arc<Member>>) {
     let mut rooms = Vec::with_capacity(room_plans.len());
     let mut members = Vec::new();
@@ -485,7 +510,10 @@ pub fn layout(
             members.push(Arc::new(Member {
                 room,
                 position,
-                home: (room + position) % nodes.max(1),
+                home: match placement {
+                    Placement::Spread => (room + position) % nodes.max(1),
+                    Placement::Sticky => room % nodes.max(1),
+                },
                 log: Mutex::new(MemberLog::default()),
                 sink: tokio::sync::Mutex::new(None),
             }));

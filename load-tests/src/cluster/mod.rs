@@ -42,6 +42,7 @@ use tokio::task::JoinSet;
 use crate::client;
 use crate::peer::PeerSetup;
 use crate::stats::{self, Latency};
+pub use members::Placement;
 use members::{World, connect_all, layout};
 pub use nodes::RedisMode;
 use nodes::{Node, Redis};
@@ -55,6 +56,7 @@ const HOP_METRIC_NEEDLE: &str = "hop";
 pub struct ClusterConfig {
     pub nodes: usize,
     pub redis: RedisMode,
+    pub placement: Placement,
     pub rooms: usize,
     pub room_size: usize,
     /// Actions per second over all rooms.
@@ -195,9 +197,11 @@ pub struct FailoverReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct DrainReport {
     pub drains: usize,
-    /// From SIGTERM until the member had the probe's event (by class, as for failover).
+    /// From SIGTERM until the member had the probe's event, by class as for failover
+    /// (`room_owner_drained`, `own_node_drained`, `affected`, `untouched`, `owner_unknown`).
     pub time_to_caught_up: BTreeMap<String, Dist>,
-    /// Members whose connection ended: from the last event before to the resume's ack after.
+    /// Members whose connection ended: from the last event before (or the signal, if later) to
+    /// the resume's ack after.
     pub reconnect_gap: Dist,
     /// Per member, the longest delay (from the intended send time) of an action sent from the
     /// signal until the node was back.
@@ -275,14 +279,30 @@ impl Fleet {
         Some(total)
     }
 
-    /// Each room's owner (its node index), when the lease in Redis names a node this run knows.
-    async fn owners(&self, world: &World) -> Vec<Option<usize>> {
+    /// Each room's owner (its node index), when the lease in Redis names a node this run knows;
+    /// with sticky placement, else, the node all its connected members are on (a server that
+    /// does not forward serves a room only on its owner).
+    async fn owners(&self, world: &World, placement: Placement) -> Vec<Option<usize>> {
         if self.nodes.len() == 1 {
             return vec![Some(0); world.rooms.len()];
         }
         let ids = self.node_ids().await;
         let mut owners = Vec::with_capacity(world.rooms.len());
         for room in &world.rooms {
+            if ids.iter().all(Option::is_none) {
+                let inferred = (placement == Placement::Sticky)
+                    .then(|| {
+                        let mut nodes = room
+                            .members
+                            .iter()
+                            .filter_map(|&index| world.members[index].log().node);
+                        let first = nodes.next()?;
+                        nodes.all(|node| node == first).then_some(first)
+                    })
+                    .flatten();
+                owners.push(inferred);
+                continue;
+            }
             let Some(group) = room.plan.group.as_ref() else {
                 owners.push(None);
                 continue;
@@ -454,7 +474,7 @@ async fn run(fleet: &mut Fleet, config: &ClusterConfig, began: Instant) -> Resul
     let ports: Vec<u16> = fleet.nodes.iter().map(|node| node.port).collect();
     eprintln!("cluster: creating {} rooms", config.rooms);
     let plans = create_rooms(&ports, config.rooms).await?;
-    let (rooms, members) = layout(plans, config.room_size, config.nodes);
+    let (rooms, members) = layout(plans, config.room_size, config.nodes, config.placement);
     let world = Arc::new(World {
         clock: members::Clock::new(),
         ports,
@@ -488,7 +508,7 @@ async fn phases(
     setup_s: f64,
 ) -> Result<ClusterResult> {
     let mut failures = Vec::new();
-    let owners = fleet.owners(world).await;
+    let owners = fleet.owners(world, config.placement).await;
     let owners_known = owners.iter().all(Option::is_some);
 
     // Delivery.
@@ -859,14 +879,17 @@ async fn disrupt_each(
     kind: Disruption,
     count: usize,
 ) -> Result<Disrupted> {
-    let classes = [
-        "room_owner_killed",
-        "own_node_killed",
+    let classes = match kind {
+        Disruption::Kill => ["room_owner_killed", "own_node_killed"],
+        Disruption::Drain => ["room_owner_drained", "own_node_drained"],
+    };
+    let mut times = histogram_map(&[
+        classes[0],
+        classes[1],
         "affected",
         "untouched",
         "owner_unknown",
-    ];
-    let mut times = histogram_map(&classes);
+    ]);
     let mut reconnect_gap = stats::new_histogram();
     let mut delivery_delay = stats::new_histogram();
     let mut visible_gap = stats::new_histogram();
@@ -880,7 +903,7 @@ async fn disrupt_each(
     tokio::time::sleep(Duration::from_secs_f64(config.between_s)).await;
     for round in 0..count {
         let victim = (offset + round) % fleet.nodes.len();
-        let owners = fleet.owners(world).await;
+        let owners = fleet.owners(world, config.placement).await;
         let owners_known = owners.iter().all(Option::is_some);
         // The probers' earlier actions settle first, so the probe is theirs alone.
         let probers: Vec<usize> = world.rooms.iter().map(|room| room.members[0]).collect();
@@ -896,12 +919,24 @@ async fn disrupt_each(
             .map(|m| m.log().node == Some(victim))
             .collect();
         let t0 = world.clock.now_ns();
-        let mut exit_ms = None;
+        let mut term_sent = None;
         match kind {
             Disruption::Kill => fleet.nodes[victim].kill9().await?,
-            Disruption::Drain => {
-                let exited = fleet.nodes[victim].terminate().await?;
-                exit_ms = Some(exited.as_secs_f64() * 1000.0);
+            Disruption::Drain => term_sent = Some(fleet.nodes[victim].signal_term()?),
+        }
+        // The probers act at once: a drain's handover happens while the node is still there.
+        let probe_stop = Arc::new(AtomicBool::new(false));
+        let probes = tokio::spawn(probe_rooms(world.clone(), phase, t0, probe_stop.clone()));
+        let mut exit_ms = None;
+        if let Some(sent) = term_sent {
+            let exited = fleet.nodes[victim].wait_exit(sent).await;
+            match exited {
+                Ok(exited) => exit_ms = Some(exited.as_secs_f64() * 1000.0),
+                Err(err) => {
+                    probe_stop.store(true, Ordering::Relaxed);
+                    let _ = probes.await;
+                    return Err(err);
+                }
             }
         }
         // A single node has nobody to take over: it is started again at once, and the time
@@ -910,14 +945,17 @@ async fn disrupt_each(
         if fleet.nodes.len() == 1 {
             restart = Some(fleet.nodes[victim].start().await?);
         }
-        let probe_stop = Arc::new(AtomicBool::new(false));
-        let probes = tokio::spawn(probe_rooms(world.clone(), phase, t0, probe_stop.clone()));
-        // Wait until every member that is still trying has the probe's event.
+        // Wait until every member that is still trying has the probe's event and has resumed
+        // every connection it lost since the signal (one still on the stopped node has yet to
+        // lose it).
         let deadline = Instant::now() + timeout;
+        let victim_down = fleet.nodes.len() > 1;
         loop {
             let missing = world.members.iter().any(|m| {
                 let log = m.log();
-                log.failed.is_none() && log.first_from_after(0, t0).is_none()
+                log.failed.is_none()
+                    && (log.back_after(0, t0).is_none()
+                        || (victim_down && log.node == Some(victim)))
             });
             if !missing || Instant::now() > deadline {
                 break;
@@ -934,7 +972,7 @@ async fn disrupt_each(
             let log = member.log();
             let owner_killed = owners[member.room].map(|owner| owner == victim);
             let own_node = on_node[index];
-            let Some(at) = log.first_from_after(0, t0) else {
+            let Some(at) = log.back_after(0, t0) else {
                 not_caught_up += 1;
                 continue;
             };
@@ -946,18 +984,18 @@ async fn disrupt_each(
             };
             match owner_killed {
                 Some(true) => {
-                    record("room_owner_killed");
+                    record(classes[0]);
                     record("affected");
                 }
                 Some(false) if own_node => {
-                    record("own_node_killed");
+                    record(classes[1]);
                     record("affected");
                 }
                 Some(false) => record("untouched"),
                 None => {
                     record("owner_unknown");
                     if own_node {
-                        record("own_node_killed");
+                        record(classes[1]);
                     }
                 }
             }
@@ -965,7 +1003,8 @@ async fn disrupt_each(
                 let mut gap = 0u64;
                 for reconnect in log.reconnects.iter().filter(|r| r.lost_ns >= t0) {
                     if let Some(rejoined) = reconnect.rejoined_ns {
-                        let ns = rejoined.saturating_sub(reconnect.last_event_ns);
+                        // Nothing was missed before the signal.
+                        let ns = rejoined.saturating_sub(reconnect.last_event_ns.max(t0));
                         stats::record_ns(&mut reconnect_gap, ns);
                         gap = gap.max(ns);
                     }
@@ -1327,7 +1366,7 @@ mod tests {
             name: "room-0".into(),
             group: None,
         };
-        let (rooms, members) = layout(vec![plan], size, 1);
+        let (rooms, members) = layout(vec![plan], size, 1, Placement::Spread);
         let world = World {
             clock: members::Clock::new(),
             ports: vec![1],

@@ -451,25 +451,34 @@ impl Node {
         Ok(())
     }
 
-    /// SIGTERM by PID (a planned drain); returns how long the process took to exit, or an error
-    /// (after SIGKILL) when it did not exit within [`DRAIN_EXIT_TIMEOUT`].
-    pub async fn terminate(&mut self) -> Result<Duration> {
-        let mut child = self.child.take().context("node not running")?;
-        let pid = child.id().context("node already exited")?;
-        let began = Instant::now();
-        std::process::Command::new("kill")
+    /// SIGTERM by PID (a planned drain); [`Node::wait_exit`] waits for the process to go.
+    pub fn signal_term(&mut self) -> Result<Instant> {
+        let pid = self.pid().context("node not running")?;
+        let sent = Instant::now();
+        let status = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .context("kill -TERM")?;
+        if !status.success() {
+            bail!("kill -TERM {pid} failed");
+        }
+        Ok(sent)
+    }
+
+    /// Wait for the process to exit after [`Node::signal_term`]; how long it took from `sent`,
+    /// or an error (after SIGKILL) when it did not exit within [`DRAIN_EXIT_TIMEOUT`].
+    pub async fn wait_exit(&mut self, sent: Instant) -> Result<Duration> {
+        let mut child = self.child.take().context("node not running")?;
         match tokio::time::timeout(DRAIN_EXIT_TIMEOUT, child.wait()).await {
-            Ok(_) => Ok(began.elapsed()),
+            Ok(_) => Ok(sent.elapsed()),
             Err(_) => {
                 let _ = child.kill().await;
                 bail!(
-                    "node {} did not exit within {DRAIN_EXIT_TIMEOUT:?} of SIGTERM",
-                    self.index
+                    "node {} did not exit within {DRAIN_EXIT_TIMEOUT:?} of SIGTERM\n--- its log ---\n{}",
+                    self.index,
+                    self.log_tail()
                 )
             }
         }
