@@ -45,6 +45,9 @@ pub struct App {
     pub health: crate::health::Health,
     /// This process's random id: the holder of its leases, and the writer of its canary.
     pub node_id: Arc<str>,
+    /// This node's part in a fleet, set once its internal listener is bound (`--internal-listen`);
+    /// unset, every client is served here.
+    pub fleet: std::sync::OnceLock<Arc<crate::fleet::Fleet>>,
 }
 
 impl App {
@@ -104,6 +107,7 @@ impl App {
             clock,
             shutdown,
             connections: TaskTracker::new(),
+            fleet: std::sync::OnceLock::new(),
         }
     }
 
@@ -145,6 +149,7 @@ impl App {
         let key = AddressKey::of(client);
         let unjoined = self.unjoined_websockets.acquire(key)?;
         Some(AdmittedWebSocket {
+            client,
             key,
             unjoined: Some(unjoined),
         })
@@ -172,6 +177,8 @@ pub struct AddressFull;
 /// and its slot among the address's WebSockets that have not joined (given back on joining).
 #[derive(Debug)]
 pub struct AdmittedWebSocket {
+    /// The client's address (what a forwarded stream tells the owner, for its limits).
+    pub client: std::net::IpAddr,
     pub key: AddressKey,
     pub unjoined: Option<crate::admission::counts::Slot>,
 }

@@ -16,6 +16,8 @@
 //!   machine of the `roundtable_rules` crate), and the registry that finds or loads them.
 //! - [`store`]: persistence behind one trait, with the embedded (redb) implementation and the
 //!   conformance suite every implementation passes.
+//! - [`fleet`]: several nodes on one Redis: the node registry, placement, and the internal
+//!   links that forward a client to the node running its room.
 //! - [`logging`]: the log filter, which keeps frame payloads out of the logs.
 //! - [`metrics`]: the process's Prometheus metrics, served on the admin listener.
 //! - [`health`]: the store canary and readiness behind `/healthz`.
@@ -28,6 +30,7 @@ pub mod app;
 pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod fleet;
 pub mod health;
 pub mod http;
 pub mod logging;

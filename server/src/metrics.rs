@@ -7,7 +7,7 @@
 //! few and nothing links a number to a person. What a frame costs is a few atomic additions and
 //! a histogram's observation (prometheus-client's families take a read lock to find a series).
 //!
-//! Forwarding between nodes does not exist yet, so there are no forwarding metrics.
+//! The fleet's forwarding metrics are kept by [`crate::fleet::metrics`] and registered here.
 
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -178,6 +178,7 @@ impl Metrics {
             "The health check's canary writes to the store, by outcome",
             canary_writes.clone(),
         );
+        crate::fleet::metrics::register(&mut registry);
         Metrics {
             registry,
             connections,

@@ -13,6 +13,7 @@ use tracing::{info, warn};
 use crate::app::App;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::fleet::Fleet;
 use crate::store::{EmbeddedOptions, EmbeddedStore, RedisOptions, RedisStore, Store};
 
 /// The most time shutdown waits for rooms to write their snapshots and sockets to close.
@@ -89,6 +90,7 @@ impl Server {
     /// Binds the configured address and opens the store.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
         let admin_listen = config.checked_admin_listen()?;
+        config.fleet.checked(config.redis_url.is_some())?;
         let store = open_store(&config).await?;
         let listener = TcpListener::bind(config.listen).await?;
         let admin = match admin_listen {
@@ -158,6 +160,7 @@ impl Server {
             admin,
             context,
         } = self;
+        let fleet = start_fleet(&context).await?;
         let app = crate::http::router(Arc::clone(&context));
         let serving = tokio::spawn(crate::transport::listener::serve_http(
             listener,
@@ -193,6 +196,13 @@ impl Server {
         });
         shutdown.await;
         retention.abort();
+        // Leave the fleet first, so that placement sends the rooms handed over below to
+        // other nodes, and no node forwards a new client here.
+        if let Some((fleet, heartbeat)) = fleet {
+            heartbeat.abort();
+            fleet.set_draining(true);
+            fleet.deregister().await;
+        }
         if context.store.shared() {
             // Other processes can run the meetings: hand them over first, so that members
             // move to another process at once and resume there.
@@ -231,6 +241,64 @@ impl Server {
         info!("stopped");
         Ok(())
     }
+}
+
+/// Binds the internal listener when the fleet is on (`--internal-listen`), registers this node
+/// and keeps its heartbeat. Answers the fleet and its heartbeat task.
+async fn start_fleet(
+    context: &Arc<App>,
+) -> anyhow::Result<Option<(Arc<Fleet>, tokio::task::JoinHandle<()>)>> {
+    let fleet_config = &context.config.fleet;
+    let Some((listen, advertise)) = fleet_config.checked(context.config.redis_url.is_some())?
+    else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen on --internal-listen {listen}: {error}"))?;
+    // A port 0 (tests) is advertised as the port it got.
+    let advertise = match (fleet_config.internal_advertise, listener.local_addr()) {
+        (None, Ok(bound)) => bound,
+        _ => advertise,
+    };
+    let fleet = Arc::new(Fleet::new(
+        Arc::clone(&context.node_id),
+        advertise,
+        context.public_base.clone(),
+        fleet_config.clone(),
+        Arc::clone(&context.store),
+    ));
+    let _ = context.fleet.set(Arc::clone(&fleet));
+    tokio::spawn(crate::fleet::link::serve_internal(
+        listener,
+        Arc::clone(context),
+        fleet.secret(),
+    ));
+    // The first heartbeat before the first client: placement sees this node at once.
+    fleet
+        .heartbeat(
+            context.rooms.live_rooms() as u64,
+            context.open_connections(),
+        )
+        .await;
+    let heartbeat = tokio::spawn({
+        let (fleet, context) = (Arc::clone(&fleet), Arc::clone(context));
+        async move {
+            let mut beats = tokio::time::interval(context.config.fleet.node_heartbeat());
+            beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                beats.tick().await;
+                fleet
+                    .heartbeat(
+                        context.rooms.live_rooms() as u64,
+                        context.open_connections(),
+                    )
+                    .await;
+            }
+        }
+    });
+    info!(%advertise, "in the fleet: forwarding clients to their rooms' nodes");
+    Ok(Some((fleet, heartbeat)))
 }
 
 /// Writes the store canary until `stop` (see [`crate::health`]).

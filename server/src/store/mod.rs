@@ -76,6 +76,23 @@ pub struct LeaseTake {
     pub took_over_after_ms: Option<u64>,
 }
 
+/// One node of a fleet as the node registry holds it (see [`Store::publish_node`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeEntry {
+    /// The node's random id: the owner id it takes leases with.
+    pub id: String,
+    /// Where browsers reach the node (its public URL).
+    pub client_url: String,
+    /// Where other nodes open their links to it (`host:port`).
+    pub internal_addr: String,
+    pub live_rooms: u64,
+    pub connections: u64,
+    /// The node is handing its rooms over and takes no new ones.
+    pub draining: bool,
+    /// How long ago its last heartbeat was, by the store's clock (0 when written).
+    pub heartbeat_age_ms: u64,
+}
+
 /// Why a store call failed. A failed write stored nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -223,6 +240,29 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// failure or a hang here means the rooms cannot write either. `/healthz` reports the last
     /// success (see `health`).
     async fn write_canary(&self, writer: &str, at_ms: UnixMs) -> Result<(), StoreError>;
+
+    /// The owner id holding the group's lease now, if any (see [`Store::take_lease`]). Stores
+    /// that serve one process only answer `None`: nobody else can hold a lease there.
+    async fn lease_holder(&self, _group_id: GroupId) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    /// Writes this node's entry in the node registry with a heartbeat at the store's now; the
+    /// entry goes by itself `ttl_ms` after the last heartbeat. Stores that serve one process
+    /// keep no registry.
+    async fn publish_node(&self, _node: &NodeEntry, _ttl_ms: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Up to `max` nodes whose last heartbeat is at most `live_ms` old, freshest first.
+    async fn live_nodes(&self, _live_ms: u64, _max: usize) -> Result<Vec<NodeEntry>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Removes a node's entry from the node registry (a clean shutdown).
+    async fn remove_node(&self, _id: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Which store this is, for `/healthz`: `embedded`, `redis`, or `other`.
     fn kind(&self) -> &'static str {

@@ -30,6 +30,8 @@ use super::rate_limit::TokenBucket;
 use super::socket::{self, Socket};
 use crate::app::{AdmittedWebSocket, App};
 use crate::clock::sleep_until_or_never;
+use crate::fleet::Route;
+use crate::fleet::link::{EdgeStream, ForwardedStream, Inbound};
 use crate::room::ConnectionId;
 use crate::room::actor::RoomCommand;
 use crate::room::registry::{JoinArgs, RoomHandle};
@@ -58,17 +60,86 @@ pub fn serve(
         group = field::Empty,
         member = field::Empty
     );
-    Connection::new(connection_id, context, admitted)
-        .run(socket, upgrade_response)
+    Connection::new(connection_id, context, admitted, false)
+        .run(Wire::Direct(socket), upgrade_response)
         .instrument(span)
+}
+
+/// Serves a client whose frames another node forwards over a link (see [`crate::fleet`]),
+/// with the same logic as a direct one: its frames are checked, rate limited and answered
+/// here, and its join joins this node's room. Only the WebSocket itself (pings, the close
+/// handshake, its hard frame limit, the hello) is the edge's.
+pub fn serve_forwarded(
+    stream: Box<ForwardedStream>,
+    context: Arc<App>,
+    admitted: AdmittedWebSocket,
+) -> impl Future<Output = ()> + Send {
+    let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+    let span = info_span!(
+        "connection",
+        id = connection_id,
+        forwarded = true,
+        group = field::Empty,
+        member = field::Empty
+    );
+    Connection::new(connection_id, context, admitted, true)
+        .run(Wire::Forwarded(stream), None)
+        .instrument(span)
+}
+
+/// What a connection's frames come from and go to: a WebSocket of its own, or a stream on a
+/// link from the edge node the client is connected to.
+enum Wire {
+    Direct(Box<Socket>),
+    Forwarded(Box<ForwardedStream>),
+}
+
+impl Wire {
+    /// The client's next message, as the socket gives it.
+    async fn next_message(
+        &mut self,
+        read_wake: &Arc<socket::ReadWake>,
+    ) -> Option<Result<Message, tungstenite::Error>> {
+        match self {
+            Wire::Direct(socket) => socket::next_message(socket, read_wake).await,
+            Wire::Forwarded(stream) => match stream.next().await? {
+                Inbound::Text(text) => Some(Ok(Message::Text(text.into()))),
+                Inbound::Binary => Some(Ok(Message::Binary(Default::default()))),
+                Inbound::Close => Some(Ok(Message::Close(None))),
+            },
+        }
+    }
+
+    /// Writes `first` and what is queued behind it.
+    async fn write_frames(
+        &mut self,
+        first: WireFrame,
+        outbox: &Outbox,
+        stall: Duration,
+    ) -> std::io::Result<()> {
+        match self {
+            Wire::Direct(socket) => {
+                socket::write_frames(socket, first, || outbox.try_next(), stall).await
+            }
+            Wire::Forwarded(stream) => {
+                stream.send(&first, stall).await?;
+                while let Some(frame) = outbox.try_next() {
+                    stream.send(&frame, stall).await?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Where a connection stands.
 enum Session {
     /// Waiting for a join, until the deadline.
     Joining { deadline: tokio::time::Instant },
-    /// In a room.
+    /// Joined to a room.
     Joined { room: RoomHandle },
+    /// Forwarded to the node that runs the room (this node is the edge).
+    Forwarded { stream: EdgeStream },
 }
 
 struct Connection {
@@ -80,6 +151,8 @@ struct Connection {
     /// Its client address's limits; its slot among the address's unjoined WebSockets is
     /// given back when it joins.
     admitted: AdmittedWebSocket,
+    /// The client's frames come through a link from another node.
+    forwarded: bool,
 }
 
 /// How a connection's loop ended: what to tell the room, and the close to send when the server
@@ -178,7 +251,12 @@ enum Next {
 }
 
 impl Connection {
-    fn new(id: ConnectionId, context: Arc<App>, admitted: AdmittedWebSocket) -> Self {
+    fn new(
+        id: ConnectionId,
+        context: Arc<App>,
+        admitted: AdmittedWebSocket,
+        forwarded: bool,
+    ) -> Self {
         let limits = &context.config.limits;
         let rate = TokenBucket::new(limits.requests_per_second);
         Connection {
@@ -187,6 +265,7 @@ impl Connection {
             rate,
             errors_in_a_row: 0,
             admitted,
+            forwarded,
         }
     }
 
@@ -211,13 +290,16 @@ impl Connection {
     /// set-up runs before the future is made (see [`serve`]).
     fn run(
         mut self,
-        mut socket: Box<Socket>,
+        mut wire: Wire,
         upgrade_response: Option<WireFrame>,
     ) -> impl Future<Output = ()> + Send {
-        let outbox = Outbox::writing_to(
-            self.context.config.limits.outbound_queue_max,
-            Arc::clone(socket.get_ref().stream()),
-        );
+        let frames_max = self.context.config.limits.outbound_queue_max;
+        let outbox = match &wire {
+            Wire::Direct(socket) => {
+                Outbox::writing_to(frames_max, Arc::clone(socket.get_ref().stream()))
+            }
+            Wire::Forwarded(_) => Outbox::new(frames_max),
+        };
         let shutdown = self.context.shutdown.clone();
         let mut session = Session::Joining {
             deadline: tokio::time::Instant::now() + self.context.config.limits.join_timeout(),
@@ -226,18 +308,28 @@ impl Connection {
         if let Some(response) = upgrade_response {
             let _ = outbox.push_later(response, Urgency::Now);
         }
-        let _ = outbox.push_message(&self.hello());
+        // A forwarded client had its hello from the edge.
+        if !self.forwarded {
+            let _ = outbox.push_message(&self.hello());
+        }
         let open = self.context.connections.token();
         async move {
             crate::metrics::connection_opened();
-            let ending = self
-                .serve_frames(&mut socket, &outbox, &mut session, &shutdown)
+            let mut ending = self
+                .serve_frames(&mut wire, &outbox, &mut session, &shutdown)
                 .await;
+            // The room moved away from the node this client is forwarded to (or the link to
+            // it broke): close code 1012, so the client reconnects at once and resumes.
+            if let (Session::Forwarded { .. }, Some((CloseReason::RoomMoved, _))) =
+                (&session, &ending.closing)
+            {
+                ending.wire = Some((CloseCode::Restart, CloseReason::RoomMoved.as_str()));
+            }
             crate::metrics::connection_closed(
                 matches!(session, Session::Joined { .. }),
                 ending.metric_reason(),
             );
-            Box::pin(self.finish(&mut socket, &outbox, &session, ending)).await;
+            Box::pin(self.finish(&mut wire, &outbox, &session, ending)).await;
             drop(open);
         }
     }
@@ -247,7 +339,7 @@ impl Connection {
     /// shutdown (a joined connection is closed by its room at shutdown).
     async fn serve_frames(
         &mut self,
-        socket: &mut Socket,
+        wire: &mut Wire,
         outbox: &Outbox,
         session: &mut Session,
         shutdown: &CancellationToken,
@@ -256,20 +348,22 @@ impl Connection {
         loop {
             let join_deadline = match &session {
                 Session::Joining { deadline } => Some(*deadline),
-                Session::Joined { .. } => None,
+                Session::Joined { .. } | Session::Forwarded { .. } => None,
             };
+            // A joined connection is closed by its room at shutdown; the others close here.
+            let in_no_room = !matches!(session, Session::Joined { .. });
             let ending = tokio::select! {
                 biased;
-                item = outbox.next() => write_queued(socket, outbox, item, self.stall()).await,
-                () = shutdown.cancelled(), if join_deadline.is_some() => Some(Ending::closing(
+                item = outbox.next() => write_queued(wire, outbox, item, self.stall()).await,
+                () = shutdown.cancelled(), if in_no_room => Some(Ending::closing(
                     CloseReason::ServerShutdown,
                     "the server is shutting down".into(),
                 )),
                 () = sleep_until_or_never(join_deadline), if join_deadline.is_some() => Some(
                     Ending::closing(CloseReason::JoinTimeout, "no join arrived in time".into()),
                 ),
-                message = socket::next_message(socket, &read_wake) => {
-                    self.on_message(message, socket, outbox, session).await
+                message = wire.next_message(&read_wake) => {
+                    self.on_message(message, wire, outbox, session).await
                 }
             };
             if let Some(ending) = ending {
@@ -282,19 +376,25 @@ impl Connection {
     async fn on_message(
         &mut self,
         message: Option<Result<Message, tungstenite::Error>>,
-        socket: &mut Socket,
+        wire: &mut Wire,
         outbox: &Outbox,
         session: &mut Session,
     ) -> Option<Ending> {
         let next = match message {
             Some(Ok(Message::Text(text))) => Box::pin(self.on_text(&text, outbox, session)).await,
+            Some(Ok(Message::Binary(_))) if matches!(session, Session::Forwarded { .. }) => {
+                self.pass_on(None, session).await
+            }
             Some(Ok(Message::Binary(_))) => self.reject(
                 outbox,
                 None,
                 ErrorCode::Invalid,
                 "frames must be JSON text, not binary".into(),
             ),
-            Some(Ok(Message::Ping(_))) => {
+            Some(Ok(Message::Ping(_))) if matches!(wire, Wire::Direct(_)) => {
+                let Wire::Direct(socket) = wire else {
+                    return None;
+                };
                 // tungstenite owes a pong: write it now, with pushes queueing meanwhile, so that
                 // it never lands inside a frame (after the rest of one the room's direct write
                 // left unfinished). It waits for the socket as a queued frame does, so a client
@@ -312,7 +412,7 @@ impl Connection {
                 outbox.release();
                 Next::Continue
             }
-            Some(Ok(Message::Pong(_) | Message::Frame(_))) => Next::Continue,
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Next::Continue,
             Some(Ok(Message::Close(_))) => {
                 return Some(Ending {
                     presence: PresenceReason::Left,
@@ -335,13 +435,7 @@ impl Connection {
     /// Ends the connection: tells the room the member left, and closes (see
     /// [`close_gracefully`]). From here on the connection's task alone writes (the close, and
     /// what comes before it), so the room's frames only queue.
-    async fn finish(
-        &self,
-        socket: &mut Socket,
-        outbox: &Outbox,
-        session: &Session,
-        ending: Ending,
-    ) {
+    async fn finish(&self, wire: &mut Wire, outbox: &Outbox, session: &Session, ending: Ending) {
         outbox.hold();
         if let Session::Joined { room, .. } = session {
             let _ = room
@@ -354,6 +448,21 @@ impl Connection {
         if let Some((reason, _)) = &ending.closing {
             info!(reason = reason.as_str(), "closing connection");
         }
+        let socket = match wire {
+            Wire::Direct(socket) => socket,
+            Wire::Forwarded(stream) => {
+                // The edge closes the client's WebSocket, with this reason if there is one.
+                if !ending.abort {
+                    let _ = tokio::time::timeout(
+                        CLOSE_GRACE,
+                        close_forwarded(stream, outbox, ending.closing),
+                    )
+                    .await;
+                }
+                outbox.shut();
+                return;
+            }
+        };
         let closed = !ending.abort
             && tokio::time::timeout(
                 CLOSE_GRACE,
@@ -379,6 +488,9 @@ impl Connection {
     }
 
     async fn on_text(&mut self, text: &str, outbox: &Outbox, session: &mut Session) -> Next {
+        if matches!(session, Session::Forwarded { .. }) {
+            return self.pass_on(Some(text), session).await;
+        }
         let arrived = Instant::now();
         let frame = match self.check_frame(text, outbox) {
             Ok(frame) => frame,
@@ -406,6 +518,10 @@ impl Connection {
                 credential,
                 resume,
             }) => {
+                if let Some(next) = self.forward_join(group_id, text, outbox, session).await {
+                    crate::metrics::request_answered(kind, arrived);
+                    return next;
+                }
                 let args = JoinArgs {
                     connection_id: self.id,
                     request_id: id,
@@ -512,10 +628,73 @@ impl Connection {
                 *session = Session::Joined { room };
                 Next::Continue
             }
+            Err(error) if self.forwarded && error.code == ErrorCode::RoomElsewhere => {
+                // The room moved after the edge looked: the edge closes its client with 1012,
+                // and the client's reconnection finds the room where it is now.
+                debug!(group = %group_id, "a forwarded join found the room elsewhere");
+                let _ = self.reject(outbox, Some(id), error.code, error.message);
+                Next::Close(
+                    CloseReason::RoomMoved,
+                    "the meeting moved to another server; reconnect to resume".into(),
+                )
+            }
             Err(error) => {
                 debug!(group = %group_id, code = error.code.as_str(), "join refused");
                 self.reject(outbox, Some(id), error.code, error.message)
             }
+        }
+    }
+
+    /// At the edge: when another node runs (or is to run) the group's room, opens a stream to
+    /// it, sends it the join frame as the client sent it, and answers `Some`: from then on
+    /// the client's frames go to that node verbatim and its frames come back to the client's
+    /// outbox. `None` when the room is served here (it is live here, the fleet is off, or the
+    /// other node cannot be reached).
+    async fn forward_join(
+        &mut self,
+        group_id: GroupId,
+        text: &str,
+        outbox: &Outbox,
+        session: &mut Session,
+    ) -> Option<Next> {
+        if self.forwarded || !matches!(session, Session::Joining { .. }) {
+            return None;
+        }
+        let fleet = self.context.fleet.get()?;
+        if self.context.rooms.is_live(group_id) {
+            return None;
+        }
+        let Route::Remote(node) = fleet.route(group_id).await else {
+            return None;
+        };
+        let stream = fleet
+            .open_stream(&node, self.admitted.client, outbox.clone(), text)
+            .await?;
+        debug!(group = %group_id, "forwarding the connection to the room's node");
+        tracing::Span::current().record("group", field::display(group_id));
+        // The owner counts the client among its address's unjoined WebSockets now.
+        self.admitted.unjoined = None;
+        *session = Session::Forwarded { stream };
+        Some(Next::Continue)
+    }
+
+    /// At the edge: passes one of the client's frames (`None`: a binary one) to the room's
+    /// node.
+    async fn pass_on(&mut self, text: Option<&str>, session: &Session) -> Next {
+        let Session::Forwarded { stream } = session else {
+            return Next::Continue;
+        };
+        let stall = self.stall();
+        let sent = match text {
+            Some(text) => stream.send_text(text, stall).await,
+            None => stream.send_binary(stall).await,
+        };
+        match sent {
+            Ok(()) => Next::Continue,
+            Err(()) => Next::Close(
+                CloseReason::RoomMoved,
+                "the link to the meeting's server broke; reconnect to resume".into(),
+            ),
         }
     }
 
@@ -588,7 +767,7 @@ impl Connection {
 /// Writes a frame the outbox gave, with what is queued behind it; `Some` when the connection
 /// ends: its close was requested, or the socket broke.
 async fn write_queued(
-    socket: &mut Socket,
+    wire: &mut Wire,
     outbox: &Outbox,
     item: OutboxItem,
     stall: Duration,
@@ -596,14 +775,29 @@ async fn write_queued(
     match item {
         OutboxItem::Close((reason, message)) => Some(Ending::closing(reason, message)),
         OutboxItem::Frame(frame) => {
-            if let Err(error) =
-                socket::write_frames(socket, frame, || outbox.try_next(), stall).await
-            {
+            if let Err(error) = wire.write_frames(frame, outbox, stall).await {
                 return Some(Ending::write_failed(&error));
             }
             outbox.release();
             None
         }
+    }
+}
+
+/// Ends a forwarded connection: when the server chose to close, passes on what is still
+/// queued and then the close's reason, which the edge turns into the `closing` message and
+/// the close frame; else only tells the edge the stream ended.
+async fn close_forwarded(stream: &ForwardedStream, outbox: &Outbox, closing: Option<CloseRequest>) {
+    match closing {
+        Some((reason, message)) => {
+            while let Some(frame) = outbox.try_next() {
+                if stream.send(&frame, CLOSE_GRACE).await.is_err() {
+                    return;
+                }
+            }
+            stream.close(Some((reason, &message)), CLOSE_GRACE).await;
+        }
+        None => stream.close(None, CLOSE_GRACE).await,
     }
 }
 

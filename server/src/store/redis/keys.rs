@@ -46,6 +46,13 @@
 //!   ([`Store::write_canary`]) by the server process whose random id is `<writer>`, with an
 //!   expiry of a minute. It is the health check's, and no group's.
 //!
+//! - `rt:{fleet}:nodes` is a sorted set of the fleet's node ids scored by their last heartbeat
+//!   in Unix ms (Redis's clock), and `rt:{fleet}:node:<id>` a hash of one node's entry:
+//!   `client` (its public URL), `internal` (its internal listener's address), `rooms`,
+//!   `connections`, `draining` (`1` or `0`) and `heartbeat`, expiring a few heartbeat windows
+//!   after the last one. See [`fleet`](super::fleet). They are no group's, and not a stored
+//!   format: a node rewrites its entry every heartbeat.
+//!
 //! A group is deleted ([`Store::delete_group`]) by reading its set of meetings, removing them from
 //! `rt:ended_meetings` and their index keys, and last the group's own keys in one `DEL`.
 //!

@@ -34,12 +34,13 @@ use redis::cluster::ClusterClientBuilder;
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
 use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 
-use super::{AppendBatch, LeaseTake, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
+use super::{AppendBatch, LeaseTake, LoadedRoom, LogEntry, NodeEntry, Snapshot, Store, StoreError};
 
 mod activity;
 mod connection;
 mod decode;
 mod delete;
+mod fleet;
 mod groups;
 mod keys;
 mod lease;
@@ -336,6 +337,26 @@ impl Store for RedisStore {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    async fn lease_holder(&self, group_id: GroupId) -> Result<Option<String>, StoreError> {
+        self.bounded("lease_holder", self.lease_holder_unbounded(group_id))
+            .await
+    }
+
+    async fn publish_node(&self, node: &NodeEntry, ttl_ms: u64) -> Result<(), StoreError> {
+        self.bounded("publish_node", self.publish_node_unbounded(node, ttl_ms))
+            .await
+    }
+
+    async fn live_nodes(&self, live_ms: u64, max: usize) -> Result<Vec<NodeEntry>, StoreError> {
+        self.bounded("live_nodes", self.live_nodes_unbounded(live_ms, max))
+            .await
+    }
+
+    async fn remove_node(&self, id: &str) -> Result<(), StoreError> {
+        self.bounded("remove_node", self.remove_node_unbounded(id))
+            .await
     }
 
     async fn write_canary(&self, writer: &str, at_ms: UnixMs) -> Result<(), StoreError> {

@@ -1,0 +1,809 @@
+//! The internal link between two nodes: one TCP connection per pair (opened by the edge, the
+//! node a client connected to, to the owner, the node that runs the client's room), carrying
+//! many client streams.
+//!
+//! **Frames.** Length-prefixed binary frames over plain TCP: a 4-byte big-endian length (of
+//! what follows it), a kind byte, an 8-byte big-endian stream id, and the payload. Plain
+//! frames rather than a WebSocket: both ends are this server, so the link needs no HTTP
+//! upgrade, no masking and no text/binary distinction, and a frame's header tells its stream
+//! without parsing its payload. A frame longer than `--link-frame-bytes-max` breaks the link.
+//!
+//! **Handshake.** The owner speaks first with a [`Kind::Challenge`] of 32 random bytes; the
+//! edge answers [`Kind::Hello`] with its node id and [`proof`], an HMAC-SHA256 under the fleet
+//! secret of the challenge and its id; the owner answers [`Kind::Welcome`], or
+//! [`Kind::Refused`] and closes. Nothing else is read before the welcome, and a handshake that
+//! does not finish in [`HANDSHAKE_TIMEOUT`] is dropped.
+//!
+//! **Streams.** [`Kind::Open`] (payload: the client's address, for the owner's per-address
+//! limits) starts a stream; [`Kind::Text`] and [`Kind::Binary`] carry the client's frames to
+//! the owner and [`Kind::Text`] the owner's frames back, verbatim; [`Kind::Close`] ends a
+//! stream either way (payload from the owner: the close reason's name, a newline, and the
+//! sentence for the person; empty when the client left). [`Kind::Ping`] and [`Kind::Pong`]
+//! measure the hop (`link_hop_seconds`) and tell a dead link.
+//!
+//! **Bounds.** Each side writes through one bounded queue (`--link-queue-frames-max`) drained
+//! by a writer task. The edge hands each of the owner's frames to the client's own bounded
+//! outbox without waiting, so one slow client never stalls the link: its outbox fills and it
+//! alone is closed (`slow_consumer`). The owner queues each client's frames for its connection
+//! task in a bounded queue (`--link-stream-inbound-max`) and closes a client that overfills it.
+//! A link carries at most `--link-streams-max` streams.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use roundtable_protocol::CloseReason;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::app::App;
+use crate::transport::frame::WireFrame;
+use crate::transport::outbox::{Outbox, QueueError};
+
+/// The kinds of link frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    Challenge = 1,
+    Hello = 2,
+    Welcome = 3,
+    Refused = 4,
+    Open = 5,
+    Text = 6,
+    Binary = 7,
+    Close = 8,
+    Ping = 9,
+    Pong = 10,
+}
+
+impl Kind {
+    fn from_byte(byte: u8) -> Option<Kind> {
+        Some(match byte {
+            1 => Kind::Challenge,
+            2 => Kind::Hello,
+            3 => Kind::Welcome,
+            4 => Kind::Refused,
+            5 => Kind::Open,
+            6 => Kind::Text,
+            7 => Kind::Binary,
+            8 => Kind::Close,
+            9 => Kind::Ping,
+            10 => Kind::Pong,
+            _ => return None,
+        })
+    }
+}
+
+/// One link frame.
+#[derive(Debug, Clone)]
+pub struct LinkFrame {
+    pub kind: Kind,
+    pub stream: u64,
+    pub payload: Bytes,
+}
+
+impl LinkFrame {
+    pub fn new(kind: Kind, stream: u64, payload: impl Into<Bytes>) -> LinkFrame {
+        LinkFrame {
+            kind,
+            stream,
+            payload: payload.into(),
+        }
+    }
+
+    /// The frame as written: length, kind, stream, payload.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let len = 1 + 8 + self.payload.len();
+        out.extend_from_slice(&(len as u32).to_be_bytes());
+        out.push(self.kind as u8);
+        out.extend_from_slice(&self.stream.to_be_bytes());
+        out.extend_from_slice(&self.payload);
+    }
+}
+
+/// Reads one frame, refusing one longer than `payload_max` (or of an unknown kind) with
+/// [`std::io::ErrorKind::InvalidData`].
+pub async fn read_frame(
+    reader: &mut (impl AsyncRead + Unpin),
+    payload_max: usize,
+) -> std::io::Result<LinkFrame> {
+    let mut head = [0u8; 13];
+    reader.read_exact(&mut head).await?;
+    let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    if len < 9 || len - 9 > payload_max {
+        return Err(invalid(format!(
+            "a link frame of {len} bytes; at most {} are carried",
+            payload_max + 9
+        )));
+    }
+    let kind = Kind::from_byte(head[4])
+        .ok_or_else(|| invalid(format!("unknown link frame kind {}", head[4])))?;
+    let stream = u64::from_be_bytes(head[5..13].try_into().expect("eight bytes"));
+    let mut payload = vec![0; len - 9];
+    reader.read_exact(&mut payload).await?;
+    Ok(LinkFrame::new(kind, stream, payload))
+}
+
+/// The longest a link's handshake may take, either side.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The longest an edge waits for a TCP connection to the owner.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often an edge pings each link; three intervals without a pong break it.
+const PING_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What every proof starts with: a proof for this protocol is no proof for anything else.
+const PROOF_CONTEXT: &[u8] = b"roundtable-link-v1";
+
+/// The edge's proof that it knows the fleet secret: HMAC-SHA256 under `secret` of the
+/// owner's `challenge` and the edge's `node_id` (after [`PROOF_CONTEXT`]).
+pub fn proof(secret: &[u8], challenge: &[u8], node_id: &str) -> [u8; 32] {
+    hmac_sha256(secret, &[PROOF_CONTEXT, challenge, node_id.as_bytes()])
+}
+
+/// HMAC-SHA256 (RFC 2104) of the concatenated `parts`.
+fn hmac_sha256(secret: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut key = [0u8; BLOCK];
+    if secret.len() > BLOCK {
+        key[..32].copy_from_slice(&Sha256::digest(secret));
+    } else {
+        key[..secret.len()].copy_from_slice(secret);
+    }
+    let pad = |byte: u8| key.map(|k| k ^ byte);
+    let mut inner = Sha256::new().chain_update(pad(0x36));
+    for part in parts {
+        inner.update(part);
+    }
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner.finalize())
+        .finalize()
+        .into()
+}
+
+/// Compares two proofs in time independent of where they differ.
+fn same_proof(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Writes the frames of `queue` to `writer`, several per system call when several wait, until
+/// the queue closes or a write fails; then cancels `dead`.
+async fn write_frames(
+    writer: impl AsyncWrite + Unpin,
+    mut queue: mpsc::Receiver<LinkFrame>,
+    dead: CancellationToken,
+) {
+    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
+    let mut bytes = Vec::with_capacity(64 * 1024);
+    loop {
+        let frame = tokio::select! {
+            () = dead.cancelled() => break,
+            frame = queue.recv() => frame,
+        };
+        let Some(frame) = frame else { break };
+        bytes.clear();
+        frame.encode_into(&mut bytes);
+        while bytes.len() < 64 * 1024 {
+            match queue.try_recv() {
+                Ok(frame) => frame.encode_into(&mut bytes),
+                Err(_) => break,
+            }
+        }
+        if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
+            break;
+        }
+        if bytes.capacity() > 256 * 1024 {
+            bytes = Vec::with_capacity(64 * 1024);
+        }
+    }
+    dead.cancel();
+    let _ = writer.shutdown().await;
+}
+
+/// Encodes a close request for the link: the reason's name, a newline, the sentence.
+pub fn close_payload(reason: CloseReason, message: &str) -> Bytes {
+    Bytes::from(format!("{}\n{message}", reason.as_str()))
+}
+
+/// Reads a close payload; `None` for an empty one (the client left) or one not understood.
+pub fn parse_close(payload: &[u8]) -> Option<(CloseReason, String)> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let (name, message) = text.split_once('\n')?;
+    let reason: CloseReason =
+        serde_json::from_value(serde_json::Value::String(name.into())).ok()?;
+    Some((reason, message.to_string()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The edge's side.
+
+/// An edge's link to one owner node.
+#[derive(Debug)]
+pub struct Link {
+    /// The owner's node id.
+    pub peer: String,
+    queue: mpsc::Sender<LinkFrame>,
+    /// The outbox of each client whose stream is open: the owner's frames go there.
+    streams: Mutex<HashMap<u64, Outbox>>,
+    next_stream: AtomicU64,
+    streams_max: usize,
+    dead: CancellationToken,
+}
+
+/// Why a link could not be opened.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// TCP or the handshake failed.
+    Failed(String),
+    /// The owner refused this node's proof.
+    Refused,
+}
+
+impl Link {
+    /// Opens a link to the owner `peer` at `addr`, proving the fleet `secret` for `node_id`.
+    pub async fn connect(
+        peer: &str,
+        addr: &str,
+        node_id: &str,
+        secret: &[u8],
+        config: &crate::config::FleetConfig,
+    ) -> Result<Arc<Link>, ConnectError> {
+        let failed = |what: String| ConnectError::Failed(what);
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| failed(format!("no connection to {addr} in time")))?
+            .map_err(|error| failed(format!("cannot connect to {addr}: {error}")))?;
+        let _ = tcp.set_nodelay(true);
+        let (mut reader, mut writer) = tcp.into_split();
+        let handshake = async {
+            let challenge = read_frame(&mut reader, 64).await?;
+            if challenge.kind != Kind::Challenge {
+                return Err(std::io::Error::other(
+                    "the owner did not open with a challenge",
+                ));
+            }
+            let mut hello = proof(secret, &challenge.payload, node_id).to_vec();
+            hello.extend_from_slice(node_id.as_bytes());
+            let mut bytes = Vec::new();
+            LinkFrame::new(Kind::Hello, 0, hello).encode_into(&mut bytes);
+            writer.write_all(&bytes).await?;
+            read_frame(&mut reader, 1024).await
+        };
+        let answer = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+            .await
+            .map_err(|_| failed(format!("no handshake with {addr} in time")))?
+            .map_err(|error| failed(format!("handshake with {addr} failed: {error}")))?;
+        match answer.kind {
+            Kind::Welcome => {}
+            Kind::Refused => return Err(ConnectError::Refused),
+            other => return Err(failed(format!("unexpected {other:?} in the handshake"))),
+        }
+        let (queue, outgoing) = mpsc::channel(config.link_queue_frames_max.max(1));
+        let link = Arc::new(Link {
+            peer: peer.to_string(),
+            queue,
+            streams: Mutex::new(HashMap::new()),
+            next_stream: AtomicU64::new(1),
+            streams_max: config.link_streams_max,
+            dead: CancellationToken::new(),
+        });
+        tokio::spawn(write_frames(writer, outgoing, link.dead.clone()));
+        let pongs = Arc::new(AtomicU64::new(0));
+        tokio::spawn(Arc::clone(&link).read_owner_frames(
+            reader,
+            config.link_frame_bytes_max,
+            Arc::clone(&pongs),
+        ));
+        tokio::spawn(Arc::clone(&link).ping(pongs));
+        Ok(link)
+    }
+
+    /// Whether the link still works.
+    pub fn is_alive(&self) -> bool {
+        !self.dead.is_cancelled()
+    }
+
+    /// Breaks the link: every stream's client is closed (`room_moved`, close code 1012).
+    pub fn break_link(&self) {
+        self.dead.cancel();
+    }
+
+    fn lock_streams(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Outbox>> {
+        self.streams
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Opens a stream for a client at `client` whose frames from the owner go to `outbox`,
+    /// and sends `first` (the client's join, verbatim) on it. `None` when the link is dead or
+    /// full.
+    pub async fn open(
+        self: &Arc<Link>,
+        client: IpAddr,
+        outbox: Outbox,
+        first: &str,
+    ) -> Option<EdgeStream> {
+        let id = {
+            let mut streams = self.lock_streams();
+            if !self.is_alive() || streams.len() >= self.streams_max {
+                return None;
+            }
+            let id = self.next_stream.fetch_add(1, Ordering::Relaxed);
+            streams.insert(id, outbox);
+            id
+        };
+        let stream = EdgeStream {
+            link: Arc::clone(self),
+            id,
+            closed: AtomicBool::new(false),
+        };
+        let opened = self
+            .queue
+            .send(LinkFrame::new(Kind::Open, id, client.to_string()))
+            .await
+            .is_ok();
+        if !opened
+            || stream
+                .send_text(first, Duration::from_secs(2))
+                .await
+                .is_err()
+        {
+            return None;
+        }
+        super::metrics::forwarded_stream("edge", 1);
+        Some(stream)
+    }
+
+    /// Reads the owner's frames until the link breaks, then closes every stream's client.
+    async fn read_owner_frames(
+        self: Arc<Link>,
+        mut reader: impl AsyncRead + Unpin,
+        payload_max: usize,
+        pongs: Arc<AtomicU64>,
+    ) {
+        let started = Instant::now();
+        loop {
+            let frame = tokio::select! {
+                () = self.dead.cancelled() => break,
+                frame = read_frame(&mut reader, payload_max) => frame,
+            };
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(error) => {
+                    debug!(%error, peer = %self.peer, "a link to an owner ended");
+                    break;
+                }
+            };
+            match frame.kind {
+                Kind::Text => self.to_client(frame.stream, frame.payload),
+                Kind::Close => {
+                    let outbox = self.lock_streams().remove(&frame.stream);
+                    if let Some(outbox) = outbox {
+                        let (reason, message) = match parse_close(&frame.payload) {
+                            Some((CloseReason::ServerShutdown, _)) | None => (
+                                CloseReason::RoomMoved,
+                                "the meeting's server is moving it; reconnect to resume".into(),
+                            ),
+                            Some(close) => close,
+                        };
+                        outbox.close(reason, message);
+                    }
+                }
+                Kind::Pong => {
+                    if let Ok(sent) = <[u8; 8]>::try_from(&frame.payload[..]) {
+                        let sent_us = u64::from_be_bytes(sent);
+                        let now_us = started.elapsed().as_micros() as u64;
+                        super::metrics::link_hop(now_us.saturating_sub(sent_us));
+                        pongs.store(now_us, Ordering::Relaxed);
+                    }
+                }
+                _ => {
+                    warn!(peer = %self.peer, kind = ?frame.kind, "unexpected link frame; breaking the link");
+                    break;
+                }
+            }
+        }
+        self.dead.cancel();
+        let streams = std::mem::take(&mut *self.lock_streams());
+        for outbox in streams.into_values() {
+            outbox.close(
+                CloseReason::RoomMoved,
+                "the link to the meeting's server broke; reconnect to resume",
+            );
+        }
+    }
+
+    /// Hands one of the owner's frames to its client's outbox, without waiting.
+    fn to_client(&self, stream: u64, payload: Bytes) {
+        let Some(outbox) = self.lock_streams().get(&stream).cloned() else {
+            return;
+        };
+        let Ok(text) = String::from_utf8(payload.to_vec()) else {
+            return;
+        };
+        super::metrics::forwarded_frame("to_client");
+        if let Err(QueueError::Full) = outbox.push(WireFrame::text(text)) {
+            self.lock_streams().remove(&stream);
+            outbox.close(
+                CloseReason::SlowConsumer,
+                "you fell too far behind; reconnect to resume",
+            );
+            let _ = self
+                .queue
+                .try_send(LinkFrame::new(Kind::Close, stream, Bytes::new()));
+        }
+    }
+
+    /// Pings the owner every [`PING_INTERVAL`]; breaks the link after three without a pong.
+    async fn ping(self: Arc<Link>, pongs: Arc<AtomicU64>) {
+        let started = Instant::now();
+        let mut ticks = tokio::time::interval(PING_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = self.dead.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            let now_us = started.elapsed().as_micros() as u64;
+            let last = pongs.load(Ordering::Relaxed);
+            if now_us > 4 * PING_INTERVAL.as_micros() as u64
+                && now_us.saturating_sub(last) > 3 * PING_INTERVAL.as_micros() as u64
+            {
+                warn!(peer = %self.peer, "a link to an owner answers no pings; breaking it");
+                self.dead.cancel();
+                return;
+            }
+            let ping = LinkFrame::new(Kind::Ping, 0, now_us.to_be_bytes().to_vec());
+            if self.queue.try_send(ping).is_err() && self.queue.is_closed() {
+                return;
+            }
+        }
+    }
+}
+
+/// One client's stream on an edge's link, held by the client's connection; dropping it ends
+/// the stream (the owner hears the client left).
+#[derive(Debug)]
+pub struct EdgeStream {
+    link: Arc<Link>,
+    id: u64,
+    closed: AtomicBool,
+}
+
+impl EdgeStream {
+    /// Passes one of the client's text frames on, waiting at most `stall` for room on the
+    /// link.
+    pub async fn send_text(&self, text: &str, stall: Duration) -> Result<(), ()> {
+        self.send(Kind::Text, Bytes::copy_from_slice(text.as_bytes()), stall)
+            .await
+    }
+
+    /// Passes on that the client sent a binary frame (the owner answers it as it would).
+    pub async fn send_binary(&self, stall: Duration) -> Result<(), ()> {
+        self.send(Kind::Binary, Bytes::new(), stall).await
+    }
+
+    async fn send(&self, kind: Kind, payload: Bytes, stall: Duration) -> Result<(), ()> {
+        if !self.link.is_alive() {
+            return Err(());
+        }
+        let frame = LinkFrame::new(kind, self.id, payload);
+        match tokio::time::timeout(stall, self.link.queue.send(frame)).await {
+            Ok(Ok(())) => {
+                super::metrics::forwarded_frame("to_owner");
+                Ok(())
+            }
+            _ => Err(()),
+        }
+    }
+}
+
+impl Drop for EdgeStream {
+    fn drop(&mut self) {
+        if self.closed.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        super::metrics::forwarded_stream("edge", -1);
+        if self.link.lock_streams().remove(&self.id).is_some() && self.link.is_alive() {
+            let close = LinkFrame::new(Kind::Close, self.id, Bytes::new());
+            if let Err(mpsc::error::TrySendError::Full(close)) = self.link.queue.try_send(close) {
+                let queue = self.link.queue.clone();
+                tokio::spawn(async move {
+                    let _ = queue.send(close).await;
+                });
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The owner's side.
+
+/// What the owner's connection task gets from its client through the link.
+#[derive(Debug)]
+pub enum Inbound {
+    Text(String),
+    Binary,
+    /// The client left.
+    Close,
+}
+
+/// A client whose frames come through a link: what the owner's connection task reads and
+/// writes instead of a socket.
+#[derive(Debug)]
+pub struct ForwardedStream {
+    id: u64,
+    inbound: mpsc::Receiver<Inbound>,
+    link: mpsc::Sender<LinkFrame>,
+}
+
+impl ForwardedStream {
+    /// The client's next frame; `None` when the link broke (or the client was cut off).
+    pub async fn next(&mut self) -> Option<Inbound> {
+        self.inbound.recv().await
+    }
+
+    /// Sends one server frame's text to the client, waiting at most `stall` for room on the
+    /// link.
+    pub async fn send(&self, frame: &WireFrame, stall: Duration) -> std::io::Result<()> {
+        let payload = Bytes::copy_from_slice(frame.text_payload().as_bytes());
+        self.send_frame(LinkFrame::new(Kind::Text, self.id, payload), stall)
+            .await
+    }
+
+    /// Ends the stream: with `Some`, the edge closes its client for this reason.
+    pub async fn close(&self, closing: Option<(CloseReason, &str)>, stall: Duration) {
+        let payload = closing.map_or_else(Bytes::new, |(reason, message)| {
+            close_payload(reason, message)
+        });
+        let _ = self
+            .send_frame(LinkFrame::new(Kind::Close, self.id, payload), stall)
+            .await;
+    }
+
+    async fn send_frame(&self, frame: LinkFrame, stall: Duration) -> std::io::Result<()> {
+        match tokio::time::timeout(stall, self.link.send(frame)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(std::io::ErrorKind::BrokenPipe.into()),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the link took no frame in time",
+            )),
+        }
+    }
+}
+
+impl Drop for ForwardedStream {
+    fn drop(&mut self) {
+        super::metrics::forwarded_stream("owner", -1);
+    }
+}
+
+/// Accepts links from other nodes on the internal listener until shutdown.
+pub async fn serve_internal(listener: TcpListener, context: Arc<App>, secret: Arc<[u8]>) {
+    if let Ok(addr) = listener.local_addr() {
+        info!(%addr, "internal listener: links from other nodes");
+    }
+    loop {
+        let accepted = tokio::select! {
+            () = context.shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((tcp, peer)) => {
+                tokio::spawn(serve_link(
+                    tcp,
+                    peer,
+                    Arc::clone(&context),
+                    Arc::clone(&secret),
+                ));
+            }
+            Err(error) => {
+                warn!(%error, "the internal listener could not accept");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Serves one link from an edge: the handshake, then its streams.
+async fn serve_link(tcp: TcpStream, peer: SocketAddr, context: Arc<App>, secret: Arc<[u8]>) {
+    let _ = tcp.set_nodelay(true);
+    let (mut reader, mut writer) = tcp.into_split();
+    let mut challenge = [0u8; 32];
+    if getrandom::fill(&mut challenge).is_err() {
+        return;
+    }
+    let handshake = async {
+        let mut bytes = Vec::new();
+        LinkFrame::new(Kind::Challenge, 0, challenge.to_vec()).encode_into(&mut bytes);
+        writer.write_all(&bytes).await?;
+        read_frame(&mut reader, 32 + 256).await
+    };
+    let hello = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(Ok(hello)) if hello.kind == Kind::Hello && hello.payload.len() > 32 => hello,
+        _ => {
+            super::metrics::link_connect("refused");
+            return;
+        }
+    };
+    let (proven, node_id) = hello.payload.split_at(32);
+    let node_id = String::from_utf8_lossy(node_id).into_owned();
+    let mut answer = Vec::new();
+    if !same_proof(proven, &proof(&secret, &challenge, &node_id)) {
+        warn!(%peer, "a link was refused: its proof of the fleet secret is wrong");
+        super::metrics::link_connect("refused");
+        LinkFrame::new(Kind::Refused, 0, Bytes::new()).encode_into(&mut answer);
+        let _ = writer.write_all(&answer).await;
+        let _ = writer.shutdown().await;
+        return;
+    }
+    LinkFrame::new(Kind::Welcome, 0, Bytes::new()).encode_into(&mut answer);
+    if writer.write_all(&answer).await.is_err() {
+        return;
+    }
+    super::metrics::link_connect("accepted");
+    debug!(%peer, node = %node_id, "a link from another node");
+    let fleet = &context.config.fleet;
+    let (queue, outgoing) = mpsc::channel(fleet.link_queue_frames_max.max(1));
+    let dead = CancellationToken::new();
+    tokio::spawn(write_frames(writer, outgoing, dead.clone()));
+    let mut streams: HashMap<u64, mpsc::Sender<Inbound>> = HashMap::new();
+    loop {
+        let frame = tokio::select! {
+            () = dead.cancelled() => break,
+            frame = read_frame(&mut reader, fleet.link_frame_bytes_max) => frame,
+        };
+        let Ok(frame) = frame else { break };
+        let inbound = match frame.kind {
+            Kind::Open => {
+                open_forwarded(&context, &mut streams, &queue, frame.stream, &frame.payload);
+                continue;
+            }
+            Kind::Ping => {
+                let _ = queue.try_send(LinkFrame::new(Kind::Pong, 0, frame.payload));
+                continue;
+            }
+            Kind::Text => match String::from_utf8(frame.payload.to_vec()) {
+                Ok(text) => Inbound::Text(text),
+                Err(_) => break,
+            },
+            Kind::Binary => Inbound::Binary,
+            Kind::Close => Inbound::Close,
+            _ => break,
+        };
+        let Some(sender) = streams.get(&frame.stream) else {
+            continue;
+        };
+        match sender.try_send(inbound) {
+            Ok(()) if frame.kind != Kind::Close => {}
+            Ok(()) => {
+                streams.remove(&frame.stream);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                streams.remove(&frame.stream);
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                // Dropping the sender ends the connection (as a lost one); the edge hears why.
+                streams.remove(&frame.stream);
+                let close = close_payload(
+                    CloseReason::PolicyViolation,
+                    "frames arrived faster than the server could read them",
+                );
+                let _ = queue.try_send(LinkFrame::new(Kind::Close, frame.stream, close));
+            }
+        }
+    }
+    dead.cancel();
+}
+
+/// Starts the connection task of a stream an edge opened for a client at `payload` (its
+/// address), or refuses the stream.
+fn open_forwarded(
+    context: &Arc<App>,
+    streams: &mut HashMap<u64, mpsc::Sender<Inbound>>,
+    queue: &mpsc::Sender<LinkFrame>,
+    id: u64,
+    payload: &[u8],
+) {
+    let fleet = &context.config.fleet;
+    let refuse = |message: &str| {
+        let close = close_payload(CloseReason::PolicyViolation, message);
+        let _ = queue.try_send(LinkFrame::new(Kind::Close, id, close));
+    };
+    if streams.len() >= fleet.link_streams_max {
+        streams.retain(|_, sender| !sender.is_closed());
+    }
+    if streams.len() >= fleet.link_streams_max || streams.contains_key(&id) {
+        refuse("this server carries as many forwarded connections as it may");
+        return;
+    }
+    let client: IpAddr = match std::str::from_utf8(payload)
+        .ok()
+        .and_then(|text| text.parse().ok())
+    {
+        Some(client) => client,
+        None => {
+            refuse("the forwarded connection has no client address");
+            return;
+        }
+    };
+    let Some(admitted) = context.admit_websocket(client) else {
+        crate::metrics::admission_refused("unjoined_websockets_per_address");
+        refuse("too many connections from your address wait to join; try again shortly");
+        return;
+    };
+    let (sender, inbound) = mpsc::channel(fleet.link_stream_inbound_max.max(1));
+    streams.insert(id, sender);
+    super::metrics::forwarded_stream("owner", 1);
+    let stream = ForwardedStream {
+        id,
+        inbound,
+        link: queue.clone(),
+    };
+    tokio::spawn(crate::transport::connection::serve_forwarded(
+        Box::new(stream),
+        Arc::clone(context),
+        admitted,
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_proof_is_hmac_sha256_and_depends_on_every_input() {
+        // RFC 4231, test case 2.
+        let known = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
+        let hex: String = known.iter().map(|byte| format!("{byte:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let a = proof(b"secret", &[1; 32], "node-a");
+        assert_ne!(a, proof(b"secret", &[2; 32], "node-a"));
+        assert_ne!(a, proof(b"secret", &[1; 32], "node-b"));
+        assert_ne!(a, proof(b"other", &[1; 32], "node-a"));
+        assert_eq!(a, proof(b"secret", &[1; 32], "node-a"));
+        assert!(same_proof(&a, &a));
+        assert!(!same_proof(&a, &a[..31]));
+    }
+
+    #[tokio::test]
+    async fn frames_round_trip_and_oversized_ones_are_refused() {
+        let mut bytes = Vec::new();
+        LinkFrame::new(Kind::Text, 7, "hello").encode_into(&mut bytes);
+        LinkFrame::new(Kind::Close, 7, Bytes::new()).encode_into(&mut bytes);
+        let mut reader = &bytes[..];
+        let first = read_frame(&mut reader, 16).await.expect("a frame");
+        assert_eq!((first.kind, first.stream), (Kind::Text, 7));
+        assert_eq!(&first.payload[..], b"hello");
+        let second = read_frame(&mut reader, 16).await.expect("a frame");
+        assert_eq!((second.kind, second.payload.len()), (Kind::Close, 0));
+        let mut reader = &bytes[..];
+        let error = read_frame(&mut reader, 4).await.expect_err("too long");
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn close_payloads_carry_the_reason_and_the_sentence() {
+        let payload = close_payload(CloseReason::Removed, "bye now");
+        assert_eq!(
+            parse_close(&payload),
+            Some((CloseReason::Removed, "bye now".to_string()))
+        );
+        assert_eq!(parse_close(b""), None);
+        assert_eq!(parse_close(b"no_such_reason\nx"), None);
+    }
+}

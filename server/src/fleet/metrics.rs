@@ -1,0 +1,83 @@
+//! The fleet's metrics, registered in the process's registry ([`crate::metrics`]) by
+//! [`register`]: frames forwarded between nodes (by direction), forwarded streams open (by
+//! side), the hop's latency (a link's ping to its pong) and link connections (by outcome). No
+//! label carries a node, group or member id.
+
+use std::sync::LazyLock;
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Label = [(&'static str, &'static str); 1];
+
+#[derive(Debug)]
+struct FleetMetrics {
+    forwarded_frames: Family<Label, Counter>,
+    forwarded_streams: Family<Label, Gauge>,
+    hop_seconds: Histogram,
+    link_connects: Family<Label, Counter>,
+}
+
+static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
+    forwarded_frames: Family::default(),
+    forwarded_streams: Family::default(),
+    // 20 µs to about 0.3 s.
+    hop_seconds: Histogram::new(exponential_buckets(0.000_02, 2.0, 15)),
+    link_connects: Family::default(),
+});
+
+/// Registers the fleet's metrics in the process's registry.
+pub fn register(registry: &mut Registry) {
+    registry.register(
+        "forwarded_frames",
+        "Frames forwarded over links between nodes, by direction (to_owner, to_client)",
+        FLEET.forwarded_frames.clone(),
+    );
+    registry.register(
+        "forwarded_streams",
+        "Client streams open on links, by side (edge: this node forwards them; owner: it serves them)",
+        FLEET.forwarded_streams.clone(),
+    );
+    registry.register(
+        "link_hop_seconds",
+        "Round trip of a link's ping to its pong, edge to owner and back",
+        FLEET.hop_seconds.clone(),
+    );
+    registry.register(
+        "link_connects",
+        "Links between nodes opened or refused, by outcome (connected, failed, refused_by_peer on the edge; accepted, refused on the owner)",
+        FLEET.link_connects.clone(),
+    );
+}
+
+/// A frame forwarded `to_owner` or `to_client`.
+pub fn forwarded_frame(direction: &'static str) {
+    FLEET
+        .forwarded_frames
+        .get_or_create(&[("direction", direction)])
+        .inc();
+}
+
+/// A stream opened (`+1`) or ended (`-1`) on this node's `side` (`edge` or `owner`).
+pub fn forwarded_stream(side: &'static str, delta: i64) {
+    FLEET
+        .forwarded_streams
+        .get_or_create(&[("side", side)])
+        .inc_by(delta);
+}
+
+/// A link's ping came back after `micros`.
+pub fn link_hop(micros: u64) {
+    FLEET.hop_seconds.observe(micros as f64 / 1_000_000.0);
+}
+
+/// A link was opened or refused: `outcome`.
+pub fn link_connect(outcome: &'static str) {
+    FLEET
+        .link_connects
+        .get_or_create(&[("outcome", outcome)])
+        .inc();
+}

@@ -1,0 +1,293 @@
+//! Several nodes as one fleet on one Redis (see ARCHITECTURE.md, "Several server nodes"): the
+//! node registry, placement, and routing a client to the node that runs its room.
+//!
+//! - [`Fleet`]: this node's part. Every `--node-heartbeat-ms` it writes its entry in the node
+//!   registry (its id, client URL, internal address, load, draining flag) and reads the live
+//!   nodes back; [`Fleet::route`] says where a group's room is run: here, or on another live
+//!   node (the lease holder, or with no holder the node placement names).
+//! - [`rendezvous`]: placement by rendezvous (highest random weight) hashing of the group id
+//!   over the live nodes that are not draining: every node computes the same answer from the
+//!   same registry, and a node coming or going moves only the groups it wins or won.
+//! - [`link`]: the internal link between two nodes, which carries forwarded clients.
+//!
+//! The lease stays the truth: whoever holds a group's lease runs its room, and placement is
+//! only asked when nobody does.
+
+pub mod link;
+pub mod metrics;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use roundtable_protocol::GroupId;
+use sha2::{Digest, Sha256};
+use tracing::{debug, warn};
+
+use crate::config::FleetConfig;
+use crate::store::{NodeEntry, Store};
+use crate::transport::outbox::Outbox;
+use link::{ConnectError, EdgeStream, Link};
+
+/// This node's part in a fleet.
+#[derive(Debug)]
+pub struct Fleet {
+    node_id: Arc<str>,
+    /// Where other nodes reach this node's internal listener.
+    advertise: SocketAddr,
+    client_url: String,
+    secret: Arc<[u8]>,
+    config: FleetConfig,
+    store: Arc<dyn Store>,
+    /// The live nodes as last read, and when.
+    nodes: Mutex<(Instant, Vec<NodeEntry>)>,
+    /// This node's links to owners, by node id (at most one per node).
+    links: tokio::sync::Mutex<HashMap<String, Arc<Link>>>,
+    draining: AtomicBool,
+}
+
+/// Where a group's room is run.
+#[derive(Debug)]
+pub enum Route {
+    /// Here (or nowhere yet: this node loads it, or waits for the lease like a single node).
+    Local,
+    /// On this live node.
+    Remote(NodeEntry),
+}
+
+impl Fleet {
+    pub fn new(
+        node_id: Arc<str>,
+        advertise: SocketAddr,
+        client_url: String,
+        config: FleetConfig,
+        store: Arc<dyn Store>,
+    ) -> Fleet {
+        let secret: Arc<[u8]> =
+            Arc::from(config.fleet_secret.clone().unwrap_or_default().as_bytes());
+        Fleet {
+            node_id,
+            advertise,
+            client_url,
+            secret,
+            config,
+            store,
+            nodes: Mutex::new((Instant::now(), Vec::new())),
+            links: tokio::sync::Mutex::new(HashMap::new()),
+            draining: AtomicBool::new(false),
+        }
+    }
+
+    /// The fleet secret, for the internal listener.
+    pub fn secret(&self) -> Arc<[u8]> {
+        Arc::clone(&self.secret)
+    }
+
+    /// Marks this node as draining: placement leaves it out from its next heartbeat on.
+    pub fn set_draining(&self, draining: bool) {
+        self.draining.store(draining, Ordering::Relaxed);
+    }
+
+    /// How long an entry stays in the registry after its last heartbeat.
+    fn entry_ttl_ms(&self) -> u64 {
+        (self.config.node_live_ms * 5).max(10_000)
+    }
+
+    /// Writes this node's entry with its load, then reads the live nodes back.
+    pub async fn heartbeat(&self, live_rooms: u64, connections: u64) {
+        let entry = NodeEntry {
+            id: self.node_id.to_string(),
+            client_url: self.client_url.clone(),
+            internal_addr: self.advertise.to_string(),
+            live_rooms,
+            connections,
+            draining: self.draining.load(Ordering::Relaxed),
+            heartbeat_age_ms: 0,
+        };
+        if let Err(error) = self.store.publish_node(&entry, self.entry_ttl_ms()).await {
+            warn!(%error, "could not write this node's heartbeat");
+        }
+        let max = usize::try_from(self.config.fleet_nodes_max).unwrap_or(usize::MAX);
+        match self.store.live_nodes(self.config.node_live_ms, max).await {
+            Ok(nodes) => {
+                *self.lock_nodes() = (Instant::now(), nodes);
+            }
+            Err(error) => warn!(%error, "could not read the node registry"),
+        }
+    }
+
+    /// Removes this node from the registry (a clean shutdown).
+    pub async fn deregister(&self) {
+        if let Err(error) = self.store.remove_node(&self.node_id).await {
+            warn!(%error, "could not remove this node from the node registry");
+        }
+        for link in self.links.lock().await.values() {
+            link.break_link();
+        }
+    }
+
+    fn lock_nodes(&self) -> std::sync::MutexGuard<'_, (Instant, Vec<NodeEntry>)> {
+        self.nodes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The nodes whose heartbeat is fresh now (as last read, aged since).
+    pub fn live_nodes(&self) -> Vec<NodeEntry> {
+        let (read_at, nodes) = &*self.lock_nodes();
+        let since = read_at.elapsed().as_millis() as u64;
+        nodes
+            .iter()
+            .filter(|node| node.heartbeat_age_ms.saturating_add(since) <= self.config.node_live_ms)
+            .cloned()
+            .collect()
+    }
+
+    /// Where `group_id`'s room is run: by its lease's holder when it is a live node, else (no
+    /// holder) by placement. A holder whose heartbeat is stale is not forwarded to: the room
+    /// is then served here, which waits for its lease like a single node.
+    pub async fn route(&self, group_id: GroupId) -> Route {
+        let holder = match self.store.lease_holder(group_id).await {
+            Ok(holder) => holder,
+            Err(error) => {
+                debug!(%error, "could not read a lease's holder; serving locally");
+                return Route::Local;
+            }
+        };
+        let nodes = self.live_nodes();
+        let remote = |id: &str| {
+            nodes
+                .iter()
+                .find(|node| node.id == id)
+                .map_or(Route::Local, |node| Route::Remote(node.clone()))
+        };
+        match holder {
+            Some(holder) if *holder == *self.node_id => Route::Local,
+            Some(holder) => remote(&holder),
+            None => {
+                let candidates = nodes
+                    .iter()
+                    .filter(|node| !node.draining)
+                    .map(|node| node.id.as_str());
+                match rendezvous(group_id, candidates) {
+                    Some(placed) if placed != &*self.node_id => remote(placed),
+                    _ => Route::Local,
+                }
+            }
+        }
+    }
+
+    /// Opens a stream to `node` for a client at `client` whose frames from the owner go to
+    /// `outbox`, sending `join` (the client's join frame) first. `None` when the node cannot
+    /// be reached (the caller serves the client here).
+    pub async fn open_stream(
+        &self,
+        node: &NodeEntry,
+        client: IpAddr,
+        outbox: Outbox,
+        join: &str,
+    ) -> Option<EdgeStream> {
+        let link = self.link_to(node).await?;
+        let stream = link.open(client, outbox, join).await;
+        if stream.is_none() {
+            debug!(node = %node.id, "a link took no new stream");
+        }
+        stream
+    }
+
+    /// The live link to `node`, opened if there is none.
+    async fn link_to(&self, node: &NodeEntry) -> Option<Arc<Link>> {
+        let mut links = self.links.lock().await;
+        if let Some(link) = links.get(&node.id)
+            && link.is_alive()
+        {
+            return Some(Arc::clone(link));
+        }
+        links.retain(|_, link| link.is_alive());
+        match Link::connect(
+            &node.id,
+            &node.internal_addr,
+            &self.node_id,
+            &self.secret,
+            &self.config,
+        )
+        .await
+        {
+            Ok(link) => {
+                metrics::link_connect("connected");
+                links.insert(node.id.clone(), Arc::clone(&link));
+                Some(link)
+            }
+            Err(ConnectError::Refused) => {
+                metrics::link_connect("refused_by_peer");
+                warn!(node = %node.id, "another node refused this node's link: are the fleet secrets the same?");
+                None
+            }
+            Err(ConnectError::Failed(why)) => {
+                metrics::link_connect("failed");
+                warn!(node = %node.id, %why, "could not open a link to another node");
+                None
+            }
+        }
+    }
+}
+
+/// The node among `nodes` that rendezvous hashing places `group_id` on: the one with the
+/// highest weight, a hash of the group id and the node id (ties, which need equal hashes, go
+/// to the smaller id). `None` when there is no node.
+pub fn rendezvous<'a>(
+    group_id: GroupId,
+    nodes: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    nodes
+        .into_iter()
+        .map(|node| (weight(group_id, node), node))
+        .max_by(|(a, a_node), (b, b_node)| a.cmp(b).then_with(|| b_node.cmp(a_node)))
+        .map(|(_, node)| node)
+}
+
+fn weight(group_id: GroupId, node: &str) -> u64 {
+    let digest = Sha256::new()
+        .chain_update(group_id.to_string().as_bytes())
+        .chain_update([0])
+        .chain_update(node.as_bytes())
+        .finalize();
+    u64::from_be_bytes(digest[..8].try_into().expect("eight bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(n: u128) -> GroupId {
+        serde_json::from_value(serde_json::json!(uuid::Uuid::from_u128(n).to_string()))
+            .expect("a group id")
+    }
+
+    #[test]
+    fn placement_is_the_same_whatever_the_order_and_moves_only_what_the_leaver_won() {
+        let nodes = ["node-a", "node-b", "node-c"];
+        let reversed = ["node-c", "node-b", "node-a"];
+        let mut per_node: HashMap<&str, usize> = HashMap::new();
+        for n in 0..3_000 {
+            let placed = rendezvous(group(n), nodes).expect("a node");
+            assert_eq!(
+                Some(placed),
+                rendezvous(group(n), reversed),
+                "order matters not"
+            );
+            *per_node.entry(placed).or_default() += 1;
+            let without_c = rendezvous(group(n), ["node-a", "node-b"]).expect("a node");
+            if placed != "node-c" {
+                assert_eq!(without_c, placed, "a group not on the leaver stays put");
+            }
+        }
+        for node in nodes {
+            let share = per_node[node];
+            assert!((800..1_200).contains(&share), "{node} got {share} of 3000");
+        }
+        assert_eq!(rendezvous(group(1), []), None);
+    }
+}

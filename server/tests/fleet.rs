@@ -1,0 +1,529 @@
+//! A fleet: three real server processes on one Redis (started by the test on loopback), each
+//! with its internal listener. Clients connect to any node; a node that does not run their
+//! room forwards them over its link to the node that does (see ARCHITECTURE.md, "Several
+//! server nodes"). Covers: members spread over all nodes sharing one room (every event once, in
+//! seq order, the same as the owner's direct clients get), acks through the hop, the owner's
+//! rate and frame limits through the hop, the link's secret, the edge closing with 1012 when
+//! the owner closes a stream or dies, and placement by rendezvous hashing.
+
+mod support;
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use roundtable_protocol::{ErrorCode, EventFrame, GroupId, Request, ServerMessage};
+use roundtable_server::fleet::link::{Kind, LinkFrame, proof, read_frame};
+use roundtable_server::fleet::rendezvous;
+use roundtable_server::store::{NodeEntry, RedisStore, Store};
+use support::redis::{TestRedis, options, unique_prefix};
+use support::{Closed, TestClient, create_group};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Child;
+
+const SECRET: &str = "the fleet's shared test secret";
+
+/// One node of the fleet: its process, its client address and its registry entry.
+struct Node {
+    child: Child,
+    addr: SocketAddr,
+    /// The admin listener (`/metrics`).
+    admin: Option<SocketAddr>,
+    entry: NodeEntry,
+}
+
+/// Starts `count` nodes on the Redis at `url` under `prefix`, and waits until each is in the
+/// node registry.
+async fn start_fleet(
+    url: &str,
+    prefix: &str,
+    count: usize,
+    extra: &[&str],
+) -> (Vec<Node>, RedisStore) {
+    let store = RedisStore::connect(url, options(prefix))
+        .await
+        .expect("connect to redis");
+    let mut started = Vec::new();
+    for _ in 0..count {
+        let admin = format!("127.0.0.1:{}", free_port());
+        let mut args: Vec<&OsStr> = vec![
+            "--admin-listen".as_ref(),
+            admin.as_ref(),
+            "--redis-url".as_ref(),
+            url.as_ref(),
+            "--redis-prefix".as_ref(),
+            prefix.as_ref(),
+            "--internal-listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--fleet-secret".as_ref(),
+            SECRET.as_ref(),
+        ];
+        args.extend(extra.iter().map(OsStr::new));
+        let (child, addr) = support::start_binary(&args).await;
+        started.push((child, addr, admin.parse().ok()));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let entries = store
+            .live_nodes(2_000, 100)
+            .await
+            .expect("read the registry");
+        let found: Vec<Option<NodeEntry>> = started
+            .iter()
+            .map(|(_, addr, _)| {
+                entries
+                    .iter()
+                    .find(|entry| entry.client_url == format!("http://{addr}"))
+                    .cloned()
+            })
+            .collect();
+        if found.iter().all(Option::is_some) {
+            // Each node reads the registry back at its heartbeat (every 500 ms): after two,
+            // every node knows every other.
+            tokio::time::sleep(Duration::from_millis(1_100)).await;
+            let nodes = started
+                .into_iter()
+                .zip(found)
+                .map(|((child, addr, admin), entry)| Node {
+                    child,
+                    addr,
+                    admin,
+                    entry: entry.expect("found"),
+                })
+                .collect();
+            return (nodes, store);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "every node is in the registry within 10 s; found {entries:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The group's lease holder, waiting a little for a room that is loading.
+async fn holder(store: &RedisStore, group_id: GroupId) -> String {
+    for _ in 0..100 {
+        if let Some(holder) = store.lease_holder(group_id).await.expect("read the lease") {
+            return holder;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("nobody took the group's lease");
+}
+
+/// Reads until `client` has seen the event at `seq`.
+async fn read_through(client: &mut TestClient, seq: u64) {
+    while client.last_seq < seq {
+        client.recv().await;
+    }
+}
+
+/// The events a client received after seq `after`.
+fn events_after(client: &TestClient, after: u64) -> Vec<EventFrame> {
+    client
+        .events()
+        .into_iter()
+        .filter(|frame| frame.seq > after)
+        .collect()
+}
+
+#[tokio::test]
+async fn members_spread_over_three_nodes_share_one_room_through_forwarding() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet");
+    let (nodes, store) = start_fleet(redis.url(), &prefix, 3, &[]).await;
+    let group = create_group(nodes[1].addr, "Peers across a fleet").await;
+
+    // Nobody holds the group's lease: the first join lands where placement says, whichever
+    // node it came to.
+    let ids: Vec<&str> = nodes.iter().map(|node| node.entry.id.as_str()).collect();
+    let placed = rendezvous(group.group_id, ids.iter().copied()).expect("a node");
+    let owner_index = nodes
+        .iter()
+        .position(|node| node.entry.id == placed)
+        .expect("placed on a node of the fleet");
+    let edge_index = (owner_index + 1) % 3;
+    let mut facilitator = TestClient::connect(nodes[edge_index].addr).await;
+    facilitator.join_as_facilitator(&group, "Fran").await;
+    assert_eq!(
+        holder(&store, group.group_id).await,
+        placed,
+        "the room runs on the node placement names, not on the edge the client came to"
+    );
+    facilitator.start_meeting().await;
+
+    // Eleven more members, spread over the three nodes.
+    let mut members = Vec::new();
+    for index in 0..11 {
+        let node = &nodes[index % 3];
+        let mut member = TestClient::connect(node.addr).await;
+        member
+            .join_as_member(&group, &format!("Member {index}"))
+            .await;
+        members.push((index % 3, member));
+    }
+    // Everyone has caught up to the last join.
+    let joined_seq = members.last().expect("members").1.last_seq;
+    read_through(&mut facilitator, joined_seq).await;
+    for (_, member) in &mut members {
+        read_through(member, joined_seq).await;
+    }
+
+    // Requests from every node, each acknowledged (through the hop for the forwarded ones).
+    for round in 0..3 {
+        for (_, member) in &mut members {
+            member.ok(Request::RaiseHand).await;
+        }
+        facilitator
+            .ok(Request::RenameGroup {
+                name: format!("Round {round}"),
+            })
+            .await;
+        for (_, member) in &mut members {
+            member.ok(Request::LowerHand).await;
+        }
+    }
+    let final_seq = facilitator.last_seq.max(
+        members
+            .iter()
+            .map(|(_, member)| member.last_seq)
+            .max()
+            .expect("members"),
+    );
+    read_through(&mut facilitator, final_seq).await;
+    for (_, member) in &mut members {
+        read_through(member, final_seq).await;
+    }
+    assert_eq!(
+        final_seq,
+        joined_seq + 3 * 23,
+        "one event per acknowledged request"
+    );
+
+    // Every member got every event once, in seq order (the client asserts strictly increasing
+    // seqs as they arrive), and the same events as the members connected to the owner itself.
+    let direct: Vec<&TestClient> = members
+        .iter()
+        .filter(|(node, _)| *node == owner_index)
+        .map(|(_, member)| member)
+        .collect();
+    assert!(!direct.is_empty(), "some members are on the owner itself");
+    let reference = events_after(direct[0], joined_seq);
+    assert_eq!(reference.len() as u64, final_seq - joined_seq);
+    for (index, frame) in reference.iter().enumerate() {
+        assert_eq!(
+            frame.seq,
+            joined_seq + 1 + index as u64,
+            "no gap, no duplicate"
+        );
+    }
+    let mut forwarded = 0;
+    for (node, member) in &members {
+        assert_eq!(
+            events_after(member, joined_seq),
+            reference,
+            "a member on node {node} got the same events as one on the owner"
+        );
+        forwarded += usize::from(*node != owner_index);
+    }
+    assert!(forwarded >= 6, "most members came through an edge");
+    assert_eq!(events_after(&facilitator, joined_seq), reference);
+
+    // The owner's limits hold through the hop: a frame over the size limit gets `too_large`,
+    // and a burst past the rate limit gets `rate_limited`, from the owner.
+    let (_, through_edge) = members
+        .iter_mut()
+        .find(|(node, _)| *node != owner_index)
+        .expect("a forwarded member");
+    let big = format!(
+        r#"{{"v":1,"id":900,"type":"rename_group","name":"{}"}}"#,
+        "x".repeat(20 * 1024)
+    );
+    through_edge.send_text(big).await;
+    // Too large to be read for its id: the error has none.
+    match through_edge.recv().await {
+        ServerMessage::Error { id, code, .. } => {
+            assert_eq!((id, code), (None, ErrorCode::TooLarge));
+        }
+        other => panic!("expected too_large, got {other:?}"),
+    }
+    let mut ids = Vec::new();
+    for _ in 0..60 {
+        ids.push(through_edge.send(Request::Ping { client_time_ms: 1 }).await);
+    }
+    let mut limited = 0;
+    for id in ids {
+        if let Err((code, _)) = through_edge.answer(id).await {
+            assert_eq!(code, ErrorCode::RateLimited);
+            limited += 1;
+        }
+    }
+    assert!(
+        limited > 0,
+        "a burst of 60 pings passes the rate limit of 20/s (burst 40)"
+    );
+
+    // The metrics count forwarded frames both ways and streams on both sides, and the edges'
+    // pings time the hop; no label names a node, group or member.
+    let edge_metrics = metrics_of(&nodes[edge_index]).await;
+    for wanted in [
+        "roundtable_forwarded_frames_total{direction=\"to_owner\"}",
+        "roundtable_forwarded_frames_total{direction=\"to_client\"}",
+        "roundtable_forwarded_streams{side=\"edge\"}",
+        "roundtable_link_hop_seconds_count",
+        "roundtable_link_connects_total{outcome=\"connected\"}",
+    ] {
+        let value = metric_value(&edge_metrics, wanted);
+        assert!(
+            value > 0.0,
+            "{wanted} is {value} on an edge:\n{edge_metrics}"
+        );
+    }
+    let owner_metrics = metrics_of(&nodes[owner_index]).await;
+    assert!(
+        metric_value(
+            &owner_metrics,
+            "roundtable_forwarded_streams{side=\"owner\"}"
+        ) >= 3.0
+    );
+    assert!(
+        metric_value(
+            &owner_metrics,
+            "roundtable_link_connects_total{outcome=\"accepted\"}"
+        ) >= 2.0,
+        "both other nodes opened a link to the owner"
+    );
+    for id in [group.group_id.to_string(), placed.to_string()] {
+        assert!(!edge_metrics.contains(&id) && !owner_metrics.contains(&id));
+    }
+}
+
+/// A free loopback port (bound and let go: the node binds it right after).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// The node's `/metrics`, from its admin listener.
+async fn metrics_of(node: &Node) -> String {
+    let admin = node.admin.expect("started with an admin listener");
+    let (status, body) = support::http_get(admin, "/metrics", None).await;
+    assert_eq!(status, 200);
+    body
+}
+
+/// The value of the series that starts with `series` (its name and labels).
+fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn the_internal_link_refuses_a_wrong_secret_and_welcomes_the_right_one() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-secret");
+    let (nodes, _store) = start_fleet(redis.url(), &prefix, 1, &[]).await;
+    let internal = nodes[0].entry.internal_addr.clone();
+
+    for (secret, welcomed) in [("not the secret", false), (SECRET, true)] {
+        let tcp = tokio::net::TcpStream::connect(&internal)
+            .await
+            .expect("connect to the internal listener");
+        let (mut reader, mut writer) = tcp.into_split();
+        let challenge = read_frame(&mut reader, 64).await.expect("a challenge");
+        assert_eq!(challenge.kind, Kind::Challenge);
+        assert_eq!(challenge.payload.len(), 32, "32 random bytes");
+        let mut hello = proof(secret.as_bytes(), &challenge.payload, "a-test-node").to_vec();
+        hello.extend_from_slice(b"a-test-node");
+        let mut bytes = Vec::new();
+        LinkFrame::new(Kind::Hello, 0, hello).encode_into(&mut bytes);
+        writer.write_all(&bytes).await.expect("send hello");
+        let answer = read_frame(&mut reader, 64).await.expect("an answer");
+        if welcomed {
+            assert_eq!(answer.kind, Kind::Welcome, "the right secret is welcome");
+        } else {
+            assert_eq!(answer.kind, Kind::Refused, "a wrong secret is refused");
+            // And nothing more is read or answered: the link is closed.
+            let mut open = Vec::new();
+            LinkFrame::new(Kind::Open, 1, "127.0.0.1").encode_into(&mut open);
+            let _ = writer.write_all(&open).await;
+            let after = tokio::time::timeout(Duration::from_secs(2), read_frame(&mut reader, 64))
+                .await
+                .expect("the owner closes the link at once");
+            assert!(after.is_err(), "no frame after a refusal: {after:?}");
+        }
+    }
+
+    // A replayed proof for another challenge does not pass either.
+    let tcp = tokio::net::TcpStream::connect(&internal)
+        .await
+        .expect("connect");
+    let (mut reader, mut writer) = tcp.into_split();
+    let _challenge = read_frame(&mut reader, 64).await.expect("a challenge");
+    let mut hello = proof(SECRET.as_bytes(), &[0; 32], "a-test-node").to_vec();
+    hello.extend_from_slice(b"a-test-node");
+    let mut bytes = Vec::new();
+    LinkFrame::new(Kind::Hello, 0, hello).encode_into(&mut bytes);
+    writer.write_all(&bytes).await.expect("send hello");
+    let answer = read_frame(&mut reader, 64).await.expect("an answer");
+    assert_eq!(
+        answer.kind,
+        Kind::Refused,
+        "a proof for another challenge is refused"
+    );
+}
+
+/// Waits for the close of a forwarded client and checks it is 1012 with `room_moved`.
+async fn expect_restart_close(client: &mut TestClient, why: &str) {
+    match client.until_closed().await {
+        Closed::Frame(code, reason) => {
+            assert_eq!(code, 1012, "{why}: close code 1012 (service restart)");
+            assert_eq!(reason, "room_moved", "{why}");
+        }
+        Closed::Ended => panic!("{why}: the edge closes with a close frame"),
+    }
+    let closing = client
+        .received
+        .iter()
+        .rev()
+        .find_map(|message| match message {
+            ServerMessage::Closing { reason, .. } => Some(*reason),
+            _ => None,
+        });
+    assert_eq!(
+        closing,
+        Some(roundtable_protocol::CloseReason::RoomMoved),
+        "{why}: a closing message says why first"
+    );
+}
+
+#[tokio::test]
+async fn an_edge_closes_its_forwarded_clients_with_1012_when_the_owner_closes_the_stream_or_dies() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-1012");
+    // A short lease, renewed every 500 ms, so that a stolen lease is noticed soon.
+    let (mut nodes, store) =
+        start_fleet(redis.url(), &prefix, 2, &["--room-lease-ms", "1500"]).await;
+    let group = create_group(nodes[0].addr, "Moving peers").await;
+    let ids: Vec<&str> = nodes.iter().map(|node| node.entry.id.as_str()).collect();
+    let placed = rendezvous(group.group_id, ids.iter().copied())
+        .expect("a node")
+        .to_string();
+    let owner_index = nodes
+        .iter()
+        .position(|node| node.entry.id == placed)
+        .expect("a node");
+    let edge = nodes[1 - owner_index].addr;
+
+    let mut fran = TestClient::connect(edge).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
+    assert_eq!(holder(&store, group.group_id).await, placed);
+
+    // The owner closes the stream: its room lost its lease (another writer took it), so it
+    // closes every connection with `room_moved`; the edge passes that on as 1012.
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection");
+    let lease_key = format!("{prefix}{{g:{}}}:lease", group.group_id);
+    let _: () = redis::cmd("SET")
+        .arg(&lease_key)
+        .arg("an-intruder")
+        .query_async(&mut raw)
+        .await
+        .expect("SET lease");
+    expect_restart_close(&mut fran, "the owner's room moved").await;
+
+    // The lease is given back; the client reconnects through the edge and resumes.
+    let _: () = redis::cmd("DEL")
+        .arg(&lease_key)
+        .query_async(&mut raw)
+        .await
+        .expect("DEL lease");
+    let resume = fran.resume_point();
+    let credential = fran.token_credential();
+    let mut fran = TestClient::connect(edge).await;
+    fran.join(group.group_id, credential, Some(resume))
+        .await
+        .expect("the resumed join passes");
+    fran.ok(Request::RenameGroup {
+        name: "Back again".into(),
+    })
+    .await;
+    assert_eq!(holder(&store, group.group_id).await, placed);
+
+    // The owner dies (SIGKILL): the link breaks, and the edge closes its client with 1012 at
+    // once, without waiting for the lease to expire.
+    let owner = &mut nodes[owner_index].child;
+    owner.start_kill().expect("send SIGKILL");
+    owner.wait().await.expect("the killed node exits");
+    let killed = Instant::now();
+    expect_restart_close(&mut fran, "the owner died").await;
+    assert!(
+        killed.elapsed() < Duration::from_secs(3),
+        "the edge notices a dead owner within its pings ({:?})",
+        killed.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn groups_without_a_running_owner_are_placed_by_rendezvous_consistently() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-place");
+    let (nodes, store) = start_fleet(redis.url(), &prefix, 3, &[]).await;
+    let ids: Vec<&str> = nodes.iter().map(|node| node.entry.id.as_str()).collect();
+    let mut owners: HashMap<String, usize> = HashMap::new();
+    for index in 0..6 {
+        let group = create_group(nodes[index % 3].addr, &format!("Placed group {index}")).await;
+        let placed = rendezvous(group.group_id, ids.iter().copied())
+            .expect("a node")
+            .to_string();
+        // A client on every node: the first join places the room, the others follow it.
+        let mut clients = Vec::new();
+        for (offset, node) in nodes.iter().enumerate() {
+            let mut client = TestClient::connect(node.addr).await;
+            if offset == 0 {
+                client.join_as_facilitator(&group, "Fran").await;
+            } else {
+                client
+                    .join_as_member(&group, &format!("Member {offset}"))
+                    .await;
+            }
+            clients.push(client);
+            assert_eq!(
+                holder(&store, group.group_id).await,
+                placed,
+                "group {index}: the lease holder is the node rendezvous hashing names"
+            );
+        }
+        *owners.entry(placed).or_default() += 1;
+        for client in clients {
+            client.close().await;
+        }
+    }
+    assert!(owners.values().sum::<usize>() == 6);
+    // Every node computes the same placement: the registry read back agrees with the ids the
+    // test placed by.
+    let entries = store.live_nodes(2_000, 100).await.expect("registry");
+    let mut live: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
+    live.sort_unstable();
+    let mut expected = ids.clone();
+    expected.sort_unstable();
+    assert_eq!(
+        live, expected,
+        "the registry lists exactly the running nodes"
+    );
+    for entry in &entries {
+        assert!(!entry.draining);
+        assert!(entry.heartbeat_age_ms <= 2_000);
+        assert!(entry.internal_addr.starts_with("127.0.0.1:"));
+    }
+}
