@@ -289,7 +289,7 @@ impl Fleet {
         let ids = self.node_ids().await;
         let mut owners = Vec::with_capacity(world.rooms.len());
         for room in &world.rooms {
-            if ids.iter().all(Option::is_none) {
+            if ids.iter().all(Vec::is_empty) {
                 let inferred = (placement == Placement::Sticky)
                     .then(|| {
                         let mut nodes = room
@@ -313,34 +313,45 @@ impl Fleet {
                 .await
                 .ok()
                 .flatten();
-            owners.push(lease.and_then(|owner| {
-                ids.iter()
-                    .position(|id| id.as_deref() == Some(owner.as_str()))
-            }));
+            owners.push(lease.and_then(|owner| ids.iter().position(|node| node.contains(&owner))));
         }
         owners
     }
 
-    /// Each node's owner id, as its leases name it, when the node says it.
-    async fn node_ids(&self) -> Vec<Option<String>> {
-        // Read from `/healthz` on the admin listener: a node that reports its id there
-        // (`"node_id": "..."`) can be matched with the leases.
-        let mut ids = Vec::with_capacity(self.nodes.len());
-        for node in &self.nodes {
-            let id =
-                match crate::client::http_request(node.admin_port, "GET", "/healthz", None).await {
-                    Ok((_, body)) => serde_json::from_str::<serde_json::Value>(&body)
-                        .ok()
-                        .and_then(|value| {
-                            ["node_id", "owner_id", "id"]
-                                .iter()
-                                .find_map(|key| value.get(key)?.as_str().map(str::to_owned))
-                        }),
-                    Err(_) => None,
-                };
-            ids.push(id);
+    /// Each node's ids (one per start), as its leases name it, from the node registry.
+    async fn node_ids(&self) -> Vec<Vec<String>> {
+        let mut ids = vec![Vec::new(); self.nodes.len()];
+        if let Ok(registry) = self.redis.registry().await {
+            for (id, port) in registry {
+                if let Some(node) = self.nodes.iter().position(|node| node.port == port) {
+                    ids[node].push(id);
+                }
+            }
         }
         ids
+    }
+
+    /// Wait until every node is in the node registry, then long enough for every node to have
+    /// read the registry again (two of the servers' default heartbeats of 500 ms and a margin),
+    /// so that each can forward to every other.
+    async fn wait_registered(&self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let ids = self.node_ids().await;
+            if ids.iter().all(|ids| !ids.is_empty()) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "not every node appeared in the node registry (rt:{{fleet}}:nodes) within 15 s: \
+                     {:?}",
+                    ids
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        Ok(())
     }
 
     async fn hop_buckets(&self) -> Vec<nodes::Buckets> {
@@ -356,15 +367,10 @@ impl Fleet {
 }
 
 /// The arguments that point the nodes at `redis`, or why this server build cannot use it.
-fn redis_args(setup: &PeerSetup, redis: &Redis) -> Result<Vec<String>> {
+fn redis_args(help: &str, redis: &Redis) -> Result<Vec<String>> {
     match redis.mode {
         RedisMode::Single => Ok(vec!["--redis-url".into(), redis.url()]),
         RedisMode::Cluster => {
-            let help = std::process::Command::new(&setup.roundtable_bin)
-                .arg("--help")
-                .output()
-                .context("running roundtable --help")?;
-            let help = String::from_utf8_lossy(&help.stdout);
             match help
                 .split_whitespace()
                 .find(|word| word.starts_with("--redis-cluster"))
@@ -397,8 +403,21 @@ pub async fn cluster(setup: &PeerSetup, config: &ClusterConfig) -> Result<Cluste
         .prefix("roundtable-load-cluster-")
         .tempdir()?;
     eprintln!("cluster: starting {:?} Redis", config.redis);
+    let help = std::process::Command::new(&setup.roundtable_bin)
+        .arg("--help")
+        .output()
+        .context("running roundtable --help")?;
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    // Nodes that can forward are started as a fleet (each with its internal listener).
+    let fleet_capable = help.contains("--internal-listen");
+    if config.nodes > 1 && !fleet_capable {
+        eprintln!(
+            "cluster: this server build has no --internal-listen (no forwarding between nodes): \
+             members must join a room on its owner"
+        );
+    }
     let mut redis = Redis::start(config.redis, setup, scratch.path()).await?;
-    let args = match redis_args(setup, &redis) {
+    let args = match redis_args(&help, &redis) {
         Ok(args) => args,
         Err(err) => {
             redis.stop().await;
@@ -418,6 +437,7 @@ pub async fn cluster(setup: &PeerSetup, config: &ClusterConfig) -> Result<Cluste
                 fleet._scratch.path(),
                 &args,
                 &config.node_args,
+                fleet_capable && config.nodes > 1,
             )?;
             node.start().await?;
             eprintln!(
@@ -427,6 +447,9 @@ pub async fn cluster(setup: &PeerSetup, config: &ClusterConfig) -> Result<Cluste
                 node.pid()
             );
             fleet.nodes.push(node);
+        }
+        if fleet_capable && config.nodes > 1 {
+            fleet.wait_registered().await?;
         }
         run(&mut fleet, config, began).await
     }

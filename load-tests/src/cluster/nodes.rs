@@ -225,14 +225,11 @@ impl Redis {
             .join(",")
     }
 
-    /// `GET key`, following a cluster's `MOVED` redirection.
-    pub async fn get(&self, key: &str) -> Result<Option<String>> {
+    /// One command about one key, following a cluster's `MOVED` redirection.
+    pub async fn command(&self, args: &[&str]) -> Result<Resp> {
         let mut port = self.ports[0];
         for _ in 0..3 {
-            match redis_command(port, &["GET", key]).await? {
-                Resp::Bulk(value) => {
-                    return Ok(value.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()));
-                }
+            match redis_command(port, args).await? {
                 Resp::Error(message) if message.starts_with("MOVED ") => {
                     port = message
                         .rsplit(':')
@@ -240,10 +237,50 @@ impl Redis {
                         .and_then(|p| p.trim().parse().ok())
                         .with_context(|| format!("unreadable redirection {message}"))?;
                 }
-                other => bail!("GET {key}: unexpected answer {other:?}"),
+                Resp::Error(message) => bail!("{}: {message}", args.join(" ")),
+                answer => return Ok(answer),
             }
         }
-        bail!("GET {key}: too many redirections")
+        bail!("{}: too many redirections", args.join(" "))
+    }
+
+    /// `GET key`.
+    pub async fn get(&self, key: &str) -> Result<Option<String>> {
+        match self.command(&["GET", key]).await? {
+            Resp::Bulk(value) => {
+                Ok(value.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+            }
+            other => bail!("GET {key}: unexpected answer {other:?}"),
+        }
+    }
+
+    /// The node registry (`rt:{fleet}:nodes` and each `rt:{fleet}:node:<id>`'s `client` URL):
+    /// node id -> the port of its client URL.
+    pub async fn registry(&self) -> Result<Vec<(String, u16)>> {
+        let Resp::Array(Some(ids)) = self
+            .command(&["ZRANGE", "rt:{fleet}:nodes", "0", "-1"])
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let mut nodes = Vec::new();
+        for id in ids.into_iter().take(1000) {
+            let Resp::Bulk(Some(id)) = id else { continue };
+            let id = String::from_utf8_lossy(&id).into_owned();
+            let key = format!("rt:{{fleet}}:node:{id}");
+            if let Resp::Bulk(Some(url)) = self.command(&["HGET", &key, "client"]).await? {
+                let url = String::from_utf8_lossy(&url).into_owned();
+                let port = url
+                    .trim_end_matches('/')
+                    .rsplit(':')
+                    .next()
+                    .and_then(|port| port.parse().ok());
+                if let Some(port) = port {
+                    nodes.push((id, port));
+                }
+            }
+        }
+        Ok(nodes)
     }
 
     /// CPU seconds used so far by every redis-server.
@@ -359,6 +396,7 @@ impl Node {
         scratch: &Path,
         redis_args: &[String],
         extra_args: &[String],
+        fleet: bool,
     ) -> Result<Node> {
         let port = sys::free_port()?;
         let mut admin_port = sys::free_port()?;
@@ -376,6 +414,12 @@ impl Node {
             "--data-dir".to_owned(),
             data_dir.display().to_string(),
         ]);
+        if fleet {
+            argv.extend([
+                "--internal-listen".to_owned(),
+                format!("127.0.0.1:{}", sys::free_port()?),
+            ]);
+        }
         argv.extend(redis_args.iter().cloned());
         argv.extend(peer::roundtable_load_flags());
         argv.extend(extra_args.iter().cloned());
