@@ -408,9 +408,10 @@ pub async fn cluster(setup: &PeerSetup, config: &ClusterConfig) -> Result<Cluste
         .output()
         .context("running roundtable --help")?;
     let help = String::from_utf8_lossy(&help.stdout).into_owned();
-    // Nodes that can forward are started as a fleet (each with its internal listener).
-    let fleet_capable = help.contains("--internal-listen");
-    if config.nodes > 1 && !fleet_capable {
+    // With spread placement, nodes that can forward are started as a fleet (each with its
+    // internal listener); sticky placement needs no forwarding and starts plain nodes.
+    let fleet_capable = help.contains("--internal-listen") && config.placement == Placement::Spread;
+    if config.nodes > 1 && config.placement == Placement::Spread && !fleet_capable {
         eprintln!(
             "cluster: this server build has no --internal-listen (no forwarding between nodes): \
              members must join a room on its owner"
