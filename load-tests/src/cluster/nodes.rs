@@ -39,6 +39,9 @@ pub struct Redis {
     children: Vec<Child>,
     /// Ports of every redis-server (masters and replicas alike).
     pub ports: Vec<u16>,
+    /// One kept connection per server for [`Redis::command`] (a connection per command would
+    /// leave thousands of sockets in TIME_WAIT over a long run).
+    connections: tokio::sync::Mutex<std::collections::HashMap<u16, BufReader<TcpStream>>>,
 }
 
 fn pinned(setup: &PeerSetup, program: &str) -> Vec<String> {
@@ -74,6 +77,7 @@ impl Redis {
             mode,
             children: Vec::new(),
             ports: Vec::new(),
+            connections: tokio::sync::Mutex::new(std::collections::HashMap::new()),
         };
         let started = redis.start_inner(setup, scratch).await;
         if let Err(err) = started {
@@ -229,7 +233,7 @@ impl Redis {
     pub async fn command(&self, args: &[&str]) -> Result<Resp> {
         let mut port = self.ports[0];
         for _ in 0..3 {
-            match redis_command(port, args).await? {
+            match self.command_on(port, args).await? {
                 Resp::Error(message) if message.starts_with("MOVED ") => {
                     port = message
                         .rsplit(':')
@@ -242,6 +246,31 @@ impl Redis {
             }
         }
         bail!("{}: too many redirections", args.join(" "))
+    }
+
+    /// One command on the kept connection to `port` (opened when missing, dropped on error).
+    async fn command_on(&self, port: u16, args: &[&str]) -> Result<Resp> {
+        let mut connections = self.connections.lock().await;
+        let connection = match connections.remove(&port) {
+            Some(connection) => connection,
+            None => BufReader::new(
+                tokio::time::timeout(CALL_TIMEOUT, TcpStream::connect(("127.0.0.1", port)))
+                    .await
+                    .with_context(|| format!("connecting to redis on port {port} timed out"))??,
+            ),
+        };
+        let mut connection = connection;
+        let answer = tokio::time::timeout(CALL_TIMEOUT, async {
+            connection
+                .get_mut()
+                .write_all(&encode_command(args))
+                .await?;
+            read_resp(&mut connection, 0).await
+        })
+        .await
+        .with_context(|| format!("redis on port {port} did not answer in time"))??;
+        connections.insert(port, connection);
+        Ok(answer)
     }
 
     /// `GET key`.
@@ -316,15 +345,19 @@ pub async fn redis_command(port: u16, args: &[&str]) -> Result<Resp> {
     tokio::time::timeout(CALL_TIMEOUT, async {
         let stream = TcpStream::connect(("127.0.0.1", port)).await?;
         let mut stream = BufReader::new(stream);
-        let mut request = format!("*{}\r\n", args.len());
-        for arg in args {
-            request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
-        }
-        stream.get_mut().write_all(request.as_bytes()).await?;
+        stream.get_mut().write_all(&encode_command(args)).await?;
         read_resp(&mut stream, 0).await
     })
     .await
     .with_context(|| format!("redis on port {port} did not answer in time"))?
+}
+
+fn encode_command(args: &[&str]) -> Vec<u8> {
+    let mut request = format!("*{}\r\n", args.len());
+    for arg in args {
+        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    request.into_bytes()
 }
 
 fn read_resp<'a>(
