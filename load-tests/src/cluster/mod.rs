@@ -225,8 +225,12 @@ pub struct Integrity {
     pub mismatched: u64,
     pub resumes_by_replay: u64,
     pub resumes_by_snapshot: u64,
-    /// Members that could not get back within the timeout.
+    /// Members without a connection at the end (still trying to get back, or given up).
     pub failed_members: usize,
+    /// Why those members' last attempt failed, with counts.
+    pub not_back_reasons: BTreeMap<String, u64>,
+    /// Hand events missed by members that were not back at the end (not counted as lost).
+    pub missed_while_away: u64,
     /// Error codes and closing reasons the members received, with counts.
     pub errors: BTreeMap<String, u64>,
     pub receipts_dropped: u64,
@@ -505,7 +509,6 @@ async fn run(fleet: &mut Fleet, config: &ClusterConfig, began: Instant) -> Resul
         rooms,
         members,
         stopping: AtomicBool::new(false),
-        reconnect_timeout: Duration::from_secs_f64(config.recover_timeout_s),
     });
     eprintln!(
         "cluster: joining {} members over {} nodes",
@@ -1195,10 +1198,22 @@ fn integrity(world: &World) -> Integrity {
         for &index in &room.members {
             let log = world.members[index].log();
             let covered = log.resume_snapshots.iter().copied().max().unwrap_or(0);
-            result.lost += union
+            let missed = union
                 .keys()
                 .filter(|&&seq| seq > log.first_seq && seq > covered && !log.has_seen(seq))
                 .count() as u64;
+            if log.node.is_some() {
+                result.lost += missed;
+            } else {
+                result.missed_while_away += missed;
+                result.failed_members += 1;
+                let reason = log
+                    .failed
+                    .clone()
+                    .or_else(|| log.reconnect_error.clone())
+                    .unwrap_or_else(|| "connection ended, no attempt finished yet".into());
+                *result.not_back_reasons.entry(reason).or_default() += 1;
+            }
             // Events before a resume snapshot that were neither received nor covered by it
             // cannot happen: `covered` is the latest snapshot, so everything up to it counts.
             result.duplicated += log.duplicates;
@@ -1208,9 +1223,6 @@ fn integrity(world: &World) -> Integrity {
             result.resumes_by_replay += log.replays;
             result.resumes_by_snapshot += log.resume_snapshots.len() as u64;
             result.receipts_dropped += log.receipts_dropped;
-            if log.failed.is_some() {
-                result.failed_members += 1;
-            }
             for (code, count) in &log.errors {
                 *result.errors.entry(code.clone()).or_default() += count;
             }
@@ -1350,7 +1362,7 @@ pub fn summary(result: &ClusterResult) -> String {
     let i = &result.integrity;
     out.push_str(&format!(
         "  integrity: {} hand events; lost {}, duplicated {}, reordered {}, divergent {}; \
-         resumes {} by replay, {} by snapshot; {} members never got back\n",
+         resumes {} by replay, {} by snapshot; {} members not back at the end\n",
         i.hand_events,
         i.lost,
         i.duplicated,
@@ -1360,6 +1372,9 @@ pub fn summary(result: &ClusterResult) -> String {
         i.resumes_by_snapshot,
         i.failed_members
     ));
+    for (reason, count) in &i.not_back_reasons {
+        out.push_str(&format!("  not back ({count}): {reason}\n"));
+    }
     if !i.errors.is_empty() {
         out.push_str(&format!("  errors and closings: {:?}\n", i.errors));
     }
@@ -1397,12 +1412,12 @@ mod tests {
             rooms,
             members,
             stopping: AtomicBool::new(false),
-            reconnect_timeout: Duration::from_secs(1),
         };
         let mut positions = HashMap::new();
         for (position, member) in world.members.iter().enumerate() {
             let id = format!("m{position}");
             member.log().member_id = id.clone();
+            member.log().node = Some(0);
             positions.insert(id, position);
         }
         world.rooms[0].positions.set(positions).expect("set once");
@@ -1457,6 +1472,18 @@ mod tests {
         let found = integrity(&world);
         assert_eq!(found.lost, 1, "only 8 is still missing: {found:?}");
         assert_eq!(found.resumes_by_snapshot, 1);
+
+        // A member without a connection at the end is not back: what it missed is counted
+        // apart, with why its last attempt failed.
+        {
+            let mut log = c.log();
+            log.node = None;
+            log.reconnect_error = Some("node 0: connection refused".into());
+        }
+        let found = integrity(&world);
+        assert_eq!((found.lost, found.missed_while_away), (0, 1), "{found:?}");
+        assert_eq!(found.failed_members, 1);
+        assert_eq!(found.not_back_reasons["node 0: connection refused"], 1);
     }
 
     #[test]
