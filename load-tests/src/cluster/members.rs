@@ -151,6 +151,8 @@ pub struct MemberLog {
     pub failed: Option<String>,
     /// Why its last reconnect attempt failed, while it is still trying.
     pub reconnect_error: Option<String>,
+    /// Failed resume attempts by kind ([`attempt_failure`]).
+    pub attempt_failures: BTreeMap<String, u64>,
 }
 
 impl MemberLog {
@@ -640,11 +642,20 @@ async fn reconnect(
                 return Some((node, source, frames));
             }
             Ok(Err(err)) => {
-                let text = format!("node {node}: {err:#}");
-                member.log().reconnect_error = Some(text.chars().take(200).collect());
+                let text = format!("{err:#}");
+                let mut log = member.log();
+                *log.attempt_failures
+                    .entry(attempt_failure(&text))
+                    .or_default() += 1;
+                log.reconnect_error =
+                    Some(format!("node {node}: {text}").chars().take(200).collect());
             }
             Err(_) => {
-                member.log().reconnect_error =
+                let mut log = member.log();
+                *log.attempt_failures
+                    .entry(format!("no answer within {ATTEMPT_TIMEOUT:?}"))
+                    .or_default() += 1;
+                log.reconnect_error =
                     Some(format!("node {node}: no resume within {ATTEMPT_TIMEOUT:?}"));
             }
         }
@@ -661,6 +672,34 @@ async fn reconnect(
         log.reconnect_error.clone().unwrap_or_default()
     ));
     None
+}
+
+/// A failed resume attempt's kind, without ids: the error code of a refused join, or what
+/// happened to the connection.
+pub(super) fn attempt_failure(text: &str) -> String {
+    if let Some(rest) = text.split("\"code\":\"").nth(1) {
+        let code: String = rest.chars().take_while(|c| *c != '"').take(40).collect();
+        return format!("join refused: {code}");
+    }
+    for (needle, kind) in [
+        ("Connection refused", "connection refused"),
+        ("Connection reset", "connection reset"),
+        (
+            "closed by the server",
+            "closed by the server during the join",
+        ),
+        (
+            "server closed during join",
+            "closed by the server during the join",
+        ),
+        ("connection ended", "connection ended during the join"),
+        ("timed out", "a step timed out"),
+    ] {
+        if text.contains(needle) {
+            return kind.to_owned();
+        }
+    }
+    text.chars().take(60).collect()
 }
 
 /// Close every connection (the run is over).

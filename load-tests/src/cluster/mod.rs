@@ -231,6 +231,8 @@ pub struct Integrity {
     pub not_back_reasons: BTreeMap<String, u64>,
     /// Hand events missed by members that were not back at the end (not counted as lost).
     pub missed_while_away: u64,
+    /// Resume attempts that failed (and were tried again), by kind.
+    pub failed_attempts: BTreeMap<String, u64>,
     /// Error codes and closing reasons the members received, with counts.
     pub errors: BTreeMap<String, u64>,
     pub receipts_dropped: u64,
@@ -1223,6 +1225,9 @@ fn integrity(world: &World) -> Integrity {
             result.resumes_by_replay += log.replays;
             result.resumes_by_snapshot += log.resume_snapshots.len() as u64;
             result.receipts_dropped += log.receipts_dropped;
+            for (kind, count) in &log.attempt_failures {
+                *result.failed_attempts.entry(kind.clone()).or_default() += count;
+            }
             for (code, count) in &log.errors {
                 *result.errors.entry(code.clone()).or_default() += count;
             }
@@ -1375,6 +1380,12 @@ pub fn summary(result: &ClusterResult) -> String {
     for (reason, count) in &i.not_back_reasons {
         out.push_str(&format!("  not back ({count}): {reason}\n"));
     }
+    if !i.failed_attempts.is_empty() {
+        out.push_str(&format!(
+            "  failed resume attempts: {:?}\n",
+            i.failed_attempts
+        ));
+    }
     if !i.errors.is_empty() {
         out.push_str(&format!("  errors and closings: {:?}\n", i.errors));
     }
@@ -1484,6 +1495,24 @@ mod tests {
         assert_eq!((found.lost, found.missed_while_away), (0, 1), "{found:?}");
         assert_eq!(found.failed_members, 1);
         assert_eq!(found.not_back_reasons["node 0: connection refused"], 1);
+    }
+
+    #[test]
+    fn failed_resume_attempts_are_named_without_ids() {
+        let refused = "join refused: {\"type\":\"error\",\"id\":1,\"code\":\"room_elsewhere\",\
+                       \"message\":\"this meeting is live on another server\"}";
+        assert_eq!(
+            members::attempt_failure(refused),
+            "join refused: room_elsewhere"
+        );
+        assert_eq!(
+            members::attempt_failure("IO error: Connection refused (os error 111)"),
+            "connection refused"
+        );
+        assert_eq!(
+            members::attempt_failure("closed by the server: Some(CloseFrame { code: 1012 })"),
+            "closed by the server during the join"
+        );
     }
 
     #[test]
