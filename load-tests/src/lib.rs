@@ -6,6 +6,7 @@
 //! and time.
 
 pub mod client;
+pub mod cluster;
 pub mod compare;
 pub mod fleet;
 pub mod peer;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use roundtable_load_tests::cluster::{self, ClusterConfig, Placement, RedisMode};
 use roundtable_load_tests::compare::{self, CompareConfig};
 use roundtable_load_tests::peer::{PeerKind, PeerSetup, check_loopback_redis_url};
 use roundtable_load_tests::reconnect::{self, ReconnectConfig};
@@ -71,6 +72,51 @@ enum Scenario {
     /// A fan-out phase while another process writes to the disk of the server's data
     /// directory; for the roundtable peers, pingers in a room of their own.
     DiskPressure(DiskPressureArgs),
+    /// Several Roundtable nodes on one Redis (or a Redis Cluster) with every room's members
+    /// spread over all nodes: cross-node delivery latency, then kill -9 and SIGTERM of nodes
+    /// under load, with every member's time back and lost, duplicated or reordered events.
+    Cluster(ClusterArgs),
+}
+
+#[derive(Debug, Args)]
+struct ClusterArgs {
+    /// Roundtable nodes to start (default 3).
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// One redis-server, or a Redis Cluster of 3 masters and 3 replicas.
+    #[arg(long, value_enum, default_value_t = RedisMode::Single)]
+    redis: RedisMode,
+    /// Where members connect: `spread` over every node whoever owns the room (needs
+    /// forwarding), or `sticky`, all of a room's members on one node.
+    #[arg(long, value_enum, default_value_t = Placement::Spread)]
+    placement: Placement,
+    /// Rooms (default 1000; 20 with `--quick`).
+    #[arg(long)]
+    rooms: Option<usize>,
+    /// Members per room (default 12).
+    #[arg(long)]
+    room_size: Option<usize>,
+    /// Actions per second over all rooms (default: 1 per room).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds of the delivery phase (default 30; 5 with `--quick`).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Nodes killed with kill -9, one after the other (default 100; 3 with `--quick`).
+    #[arg(long)]
+    kills: Option<usize>,
+    /// Nodes drained with SIGTERM, one after the other (default 3; 1 with `--quick`).
+    #[arg(long)]
+    drains: Option<usize>,
+    /// Seconds every member has to be back after a kill or drain (default 10).
+    #[arg(long)]
+    recover_timeout: Option<f64>,
+    /// Seconds of load between a node being back and the next kill or drain (default 1).
+    #[arg(long)]
+    between: Option<f64>,
+    /// A further argument for every node, e.g. `--node-arg=--room-lease-ms=3000` (repeat it).
+    #[arg(long = "node-arg", allow_hyphen_values = true)]
+    node_args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -412,6 +458,29 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
             }
             print_json(&result, json)?;
             Ok(p.passed)
+        }
+        Scenario::Cluster(args) => {
+            let rooms = args.rooms.unwrap_or(if cli.quick { 20 } else { 1000 });
+            let config = ClusterConfig {
+                nodes: args.nodes.unwrap_or(3),
+                redis: args.redis,
+                placement: args.placement,
+                rooms,
+                room_size: args.room_size.unwrap_or(12),
+                rate: args.rate.unwrap_or(rooms as f64),
+                duration_s: args.duration.unwrap_or(if cli.quick { 5.0 } else { 30.0 }),
+                drain_wait_s: 5.0,
+                kills: args.kills.unwrap_or(if cli.quick { 3 } else { 100 }),
+                drains: args.drains.unwrap_or(if cli.quick { 1 } else { 3 }),
+                recover_timeout_s: args.recover_timeout.unwrap_or(10.0),
+                between_s: args.between.unwrap_or(1.0),
+                handshake_concurrency: cli.handshake_concurrency,
+                node_args: args.node_args.clone(),
+            };
+            let result = cluster::cluster(&setup, &config).await?;
+            eprint!("{}", cluster::summary(&result));
+            print_json(&result, json)?;
+            Ok(result.passed)
         }
         Scenario::Compare(args) => {
             let peers = if args.peers.is_empty() {

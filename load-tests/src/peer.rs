@@ -219,19 +219,7 @@ impl RunningPeer {
                 argv.push(setup.roundtable_bin.display().to_string());
                 argv.extend(["--listen".to_owned(), listen.clone()]);
                 argv.extend(["--data-dir".to_owned(), data_dir.display().to_string()]);
-                // Every room of a run is created, and every member joins, from this one
-                // address, each room's members all at once.
-                for flag in [
-                    "--group-creations-per-address-burst",
-                    "--group-creations-per-address-per-hour",
-                    "--group-creations-per-hour",
-                    "--new-members-per-minute",
-                    "--joins-per-address-per-minute",
-                    "--unjoined-websockets-per-address-max",
-                    "--unfinished-requests-per-address-max",
-                ] {
-                    argv.extend([flag.to_owned(), "1000000".to_owned()]);
-                }
+                argv.extend(roundtable_load_flags());
                 if kind == PeerKind::RoundtableRedis {
                     let url = match &setup.redis_url {
                         Some(url) => url.clone(),
@@ -368,8 +356,26 @@ impl RunningPeer {
     }
 }
 
+/// The flags every Roundtable server this tool starts gets: every room of a run is created, and
+/// every member joins, from this one address, each room's members all at once.
+pub(crate) fn roundtable_load_flags() -> Vec<String> {
+    let mut argv = Vec::new();
+    for flag in [
+        "--group-creations-per-address-burst",
+        "--group-creations-per-address-per-hour",
+        "--group-creations-per-hour",
+        "--new-members-per-minute",
+        "--joins-per-address-per-minute",
+        "--unjoined-websockets-per-address-max",
+        "--unfinished-requests-per-address-max",
+    ] {
+        argv.extend([flag.to_owned(), "1000000".to_owned()]);
+    }
+    argv
+}
+
 /// SIGTERM by PID, then SIGKILL after a grace period.
-async fn stop_child(child: &mut Child) {
+pub(crate) async fn stop_child(child: &mut Child) {
     if let (Ok(None), Some(pid)) = (child.try_wait(), child.id()) {
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
@@ -386,7 +392,7 @@ async fn stop_child(child: &mut Child) {
     let _ = child.wait().await;
 }
 
-fn program_exists(program: &str) -> bool {
+pub(crate) fn program_exists(program: &str) -> bool {
     std::process::Command::new(program)
         .arg("--version")
         .stdout(Stdio::null())

@@ -1,0 +1,782 @@
+//! The members of the `cluster` scenario: each a connection to one node that it re-establishes
+//! (with its member token and last seq, on the next node that answers) when the node dies or
+//! closes it, and a log of everything it received, to time deliveries and to count lost,
+//! duplicated and reordered events afterwards.
+//!
+//! Sends are open loop (see `fleet.rs`): each room's sender writes its members' actions at fixed
+//! intended times. An action's event is matched to its send time by its sender, who receives
+//! its own event first in line after its earlier actions' (a member's actions take effect in the
+//! order it sent them); the receivers log `(seq, time)` and are joined with the sends by seq
+//! afterwards, so no receiver depends on the sender having seen the event first.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+use crate::client::{self, JoinAs, RoomPlan, WsSink, WsSource};
+use crate::peer::Protocol;
+
+/// Request ids of actions start here (the join is 1).
+const FIRST_ACTION_ID: u64 = 1000;
+/// Most deliveries one member logs; more are counted, not kept.
+pub const RECEIPTS_MAX: usize = 2_000_000;
+/// Longest a single send may wait for the connection.
+const SEND_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest one reconnect attempt (connect and resume join) may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait between two reconnect attempts.
+const BACKOFF_MAX_MS: u64 = 250;
+
+/// One monotonic clock for the whole run.
+#[derive(Debug)]
+pub struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        Clock {
+            start: Instant::now(),
+        }
+    }
+
+    pub fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock::new()
+    }
+}
+
+/// When an action was meant to go, when it went, and from which node.
+#[derive(Debug, Clone, Copy)]
+pub struct SendRecord {
+    pub intended_ns: u64,
+    pub actual_ns: u64,
+    pub sender_node: usize,
+    pub phase: u64,
+    pub probe: bool,
+}
+
+/// A room as the members share it.
+#[derive(Debug)]
+pub struct RoomShared {
+    pub plan: RoomPlan,
+    /// Member id -> position in the room (filled once everyone joined).
+    pub positions: OnceLock<HashMap<String, usize>>,
+    /// The members' indexes in [`World::members`], by position.
+    pub members: Vec<usize>,
+    /// Send records of the room's actions, by their event's seq.
+    pub sends: Mutex<HashMap<u64, SendRecord>>,
+}
+
+/// One hand event a member received.
+#[derive(Debug, Clone, Copy)]
+pub struct Receipt {
+    pub seq: u64,
+    pub recv_ns: u64,
+    /// The node of the connection it came over.
+    pub node: usize,
+    /// The sender's position in the room.
+    pub sender: usize,
+    pub raised: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    id: u64,
+    raise: bool,
+    intended_ns: u64,
+    actual_ns: u64,
+    node: usize,
+    phase: u64,
+    probe: bool,
+}
+
+/// A connection the member lost and (perhaps) re-established.
+#[derive(Debug, Clone, Copy)]
+pub struct Reconnect {
+    pub lost_ns: u64,
+    /// The last event received before the loss.
+    pub last_event_ns: u64,
+    /// When the resume join was acknowledged (and its snapshot, if any, received).
+    pub rejoined_ns: Option<u64>,
+    pub node: Option<usize>,
+    pub replay: bool,
+    pub attempts: u32,
+}
+
+/// Everything one member knows and saw.
+#[derive(Debug, Default)]
+pub struct MemberLog {
+    pub member_id: String,
+    token: String,
+    meeting_id: String,
+    /// The node of the live connection, if any.
+    pub node: Option<usize>,
+    pub last_seq: u64,
+    /// The log epoch of the room's last join (sent back with a resume).
+    pub log_epoch: Option<String>,
+    pub last_event_ns: u64,
+    /// Seq of the snapshot of the first join: events up to it were never due to this member.
+    pub first_seq: u64,
+    seen: HashSet<u64>,
+    pub receipts: Vec<Receipt>,
+    pub receipts_dropped: u64,
+    pub duplicates: u64,
+    pub reordered: u64,
+    /// Seqs of the snapshots of resume joins (events up to them count as caught up).
+    pub resume_snapshots: Vec<u64>,
+    pub replays: u64,
+    own_raised: bool,
+    pending: VecDeque<Pending>,
+    next_action: u64,
+    /// Own events that did not match the action sent (a raise for a lower).
+    pub mismatched: u64,
+    pub acked: u64,
+    /// Actions acknowledged before their event arrived (the protocol sends the events first).
+    pub acked_without_event: u64,
+    pub errors: BTreeMap<String, u64>,
+    pub reconnects: Vec<Reconnect>,
+    /// Why the member gave up reconnecting (after 100,000 attempts).
+    pub failed: Option<String>,
+    /// Why its last reconnect attempt failed, while it is still trying.
+    pub reconnect_error: Option<String>,
+    /// Failed resume attempts by kind ([`attempt_failure`]).
+    pub attempt_failures: BTreeMap<String, u64>,
+}
+
+impl MemberLog {
+    pub fn has_seen(&self, seq: u64) -> bool {
+        self.seen.contains(&seq)
+    }
+
+    /// When the oldest action still waiting for its event was sent.
+    pub fn pending_since_ns(&self) -> Option<u64> {
+        self.pending.front().map(|p| p.actual_ns)
+    }
+
+    /// Give up on the actions waiting for their events (a probe that got no answer).
+    pub fn forget_pending(&mut self) {
+        self.pending.clear();
+    }
+
+    /// When the member was back after a disruption at `after_ns`: it has the first hand event
+    /// of the member at `prober` sent after it, and every connection it lost since is resumed.
+    /// The later of the two; `None` while either is missing.
+    pub fn back_after(&self, prober: usize, after_ns: u64) -> Option<u64> {
+        let probe = self.first_from_after(prober, after_ns)?;
+        let mut back = probe;
+        for reconnect in self.reconnects.iter().filter(|r| r.lost_ns >= after_ns) {
+            back = back.max(reconnect.rejoined_ns?);
+        }
+        Some(back)
+    }
+
+    /// When the first hand event of the member at `sender` received after `after_ns` came.
+    pub fn first_from_after(&self, sender: usize, after_ns: u64) -> Option<u64> {
+        self.receipts
+            .iter()
+            .rev()
+            .take_while(|r| r.recv_ns > after_ns)
+            .filter(|r| r.sender == sender)
+            .last()
+            .map(|r| r.recv_ns)
+    }
+}
+
+/// One member.
+#[derive(Debug)]
+pub struct Member {
+    pub room: usize,
+    pub position: usize,
+    pub home: usize,
+    pub log: Mutex<MemberLog>,
+    sink: tokio::sync::Mutex<Option<WsSink>>,
+}
+
+impl Member {
+    pub fn log(&self) -> std::sync::MutexGuard<'_, MemberLog> {
+        self.log.lock().expect("member log")
+    }
+}
+
+/// Everything the members and senders share.
+#[derive(Debug)]
+pub struct World {
+    pub clock: Clock,
+    pub ports: Vec<u16>,
+    pub rooms: Vec<RoomShared>,
+    pub members: Vec<Arc<Member>>,
+    pub stopping: AtomicBool,
+}
+
+/// The frame fields the members look at.
+#[derive(Deserialize)]
+struct Frame<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: &'a str,
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default, borrow)]
+    event: Option<FrameEvent<'a>>,
+    #[serde(default, borrow)]
+    code: Option<&'a str>,
+    #[serde(default, borrow)]
+    reason: Option<&'a str>,
+    #[serde(default)]
+    hands: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+struct FrameEvent<'a> {
+    #[serde(borrow)]
+    kind: &'a str,
+    #[serde(default, borrow)]
+    member_id: Option<&'a str>,
+}
+
+impl World {
+    pub(super) fn handle(&self, member: &Member, node: usize, text: &str) {
+        let now = self.clock.now_ns();
+        let mut log = member.log();
+        let Ok(frame) = serde_json::from_str::<Frame<'_>>(text) else {
+            *log.errors.entry("unparsable_frame".into()).or_default() += 1;
+            return;
+        };
+        match frame.ty {
+            "event" => {
+                let Some(seq) = frame.seq else {
+                    *log.errors.entry("event_without_seq".into()).or_default() += 1;
+                    return;
+                };
+                if log.seen.contains(&seq) {
+                    log.duplicates += 1;
+                    return;
+                }
+                if seq < log.last_seq {
+                    log.reordered += 1;
+                }
+                log.seen.insert(seq);
+                log.last_seq = log.last_seq.max(seq);
+                log.last_event_ns = now;
+                let Some(event) = frame.event else { return };
+                let raised = match event.kind {
+                    "hand_raised" => true,
+                    "hand_lowered" => false,
+                    _ => return,
+                };
+                let room = &self.rooms[member.room];
+                let Some(sender) = event
+                    .member_id
+                    .and_then(|id| room.positions.get()?.get(id).copied())
+                else {
+                    return;
+                };
+                if log.receipts.len() < RECEIPTS_MAX {
+                    log.receipts.push(Receipt {
+                        seq,
+                        recv_ns: now,
+                        node,
+                        sender,
+                        raised,
+                    });
+                } else {
+                    log.receipts_dropped += 1;
+                }
+                if sender == member.position {
+                    log.own_raised = raised;
+                    if let Some(sent) = log.pending.pop_front() {
+                        if sent.raise != raised {
+                            log.mismatched += 1;
+                        }
+                        room.sends.lock().expect("sends").insert(
+                            seq,
+                            SendRecord {
+                                intended_ns: sent.intended_ns,
+                                actual_ns: sent.actual_ns,
+                                sender_node: sent.node,
+                                phase: sent.phase,
+                                probe: sent.probe,
+                            },
+                        );
+                    }
+                }
+            }
+            "snapshot" => {
+                if let Some(seq) = frame.seq {
+                    log.last_seq = log.last_seq.max(seq);
+                    log.resume_snapshots.push(seq);
+                }
+                if let Some(hands) = frame.hands {
+                    let id = log.member_id.clone();
+                    log.own_raised = hands.iter().any(|hand| hand.to_string().contains(&id));
+                }
+            }
+            "ack" => {
+                if let Some(id) = frame.id.filter(|&id| id >= FIRST_ACTION_ID) {
+                    log.acked += 1;
+                    if let Some(at) = log.pending.iter().position(|p| p.id == id) {
+                        log.pending.remove(at);
+                        log.acked_without_event += 1;
+                    }
+                }
+            }
+            "error" => {
+                if let Some(id) = frame.id
+                    && let Some(at) = log.pending.iter().position(|p| p.id == id)
+                {
+                    log.pending.remove(at);
+                }
+                let code = frame.code.unwrap_or("unknown");
+                *log.errors.entry(code.to_owned()).or_default() += 1;
+            }
+            "closing" => {
+                let reason = frame.reason.or(frame.code).unwrap_or("unknown");
+                *log.errors.entry(format!("closing:{reason}")).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+
+    /// Send one hand action of `member` (raise if its hand is down, else lower), unless it has
+    /// no live connection. Returns whether it was written.
+    pub async fn send_action(
+        &self,
+        member: &Member,
+        phase: u64,
+        intended_ns: u64,
+        probe: bool,
+    ) -> bool {
+        let mut sink = member.sink.lock().await;
+        let Some(open) = sink.as_mut() else {
+            return false;
+        };
+        let (id, raise) = {
+            let mut log = member.log();
+            let Some(node) = log.node else { return false };
+            let raise = match log.pending.back() {
+                Some(last) => !last.raise,
+                None => !log.own_raised,
+            };
+            let id = FIRST_ACTION_ID + log.next_action;
+            log.next_action += 1;
+            log.pending.push_back(Pending {
+                id,
+                raise,
+                intended_ns,
+                actual_ns: self.clock.now_ns(),
+                node,
+                phase,
+                probe,
+            });
+            (id, raise)
+        };
+        let kind = if raise { "raise_hand" } else { "lower_hand" };
+        let frame = Message::text(format!("{{\"v\":1,\"id\":{id},\"type\":\"{kind}\"}}"));
+        match tokio::time::timeout(SEND_TIMEOUT, open.send(frame)).await {
+            Ok(Ok(())) => true,
+            _ => {
+                *sink = None;
+                let mut log = member.log();
+                if let Some(at) = log.pending.iter().position(|p| p.id == id) {
+                    log.pending.remove(at);
+                }
+                false
+            }
+        }
+    }
+
+    /// Whether `member`'s last own action has had its event (or was refused).
+    pub fn settled(&self, member: &Member) -> bool {
+        member.log().pending.is_empty()
+    }
+}
+
+/// Join every member on its home node (at most `concurrency` handshakes at once) and start
+/// each member's connection task.
+pub async fn connect_all(
+    world: &Arc<World>,
+    concurrency: usize,
+    tasks: &mut JoinSet<()>,
+) -> Result<()> {
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut joins = JoinSet::new();
+    for (index, member) in world.members.iter().enumerate() {
+        let (world, member, permits) = (world.clone(), member.clone(), permits.clone());
+        joins.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore open");
+            let plan = &world.rooms[member.room].plan;
+            let node = member.home;
+            let how = JoinAs::Invite {
+                display_name: format!("load-{index}"),
+            };
+            let joined = async {
+                let mut ws = client::connect(world.ports[node]).await?;
+                client::join(Protocol::Roundtable, &mut ws, plan, &how)
+                    .await
+                    .map(|j| (ws, j))
+            }
+            .await;
+            (index, node, joined)
+        });
+    }
+    while let Some(joined) = joins.join_next().await {
+        let (index, node, joined) = joined.context("join task")?;
+        let (ws, (identity, pending)) = match joined {
+            Ok(joined) => joined,
+            Err(err) => {
+                joins.abort_all();
+                let text = format!("{err:#}");
+                if text.contains("room_elsewhere") {
+                    bail!(
+                        "node {node} refused a member's join with room_elsewhere: the room is live \
+                         on another node and this server build does not forward to it (issue 22 \
+                         point 1, \"any node serves any client\"). The cluster scenario needs \
+                         forwarding; run it with --nodes 1 to measure a single node.\n({text})"
+                    );
+                }
+                bail!("joining member {index} on node {node}: {text}");
+            }
+        };
+        let member = world.members[index].clone();
+        {
+            let mut log = member.log();
+            log.member_id = identity
+                .member_id
+                .clone()
+                .context("join gave no member id")?;
+            log.token = identity
+                .member_token
+                .clone()
+                .context("join gave no token")?;
+            log.meeting_id = identity
+                .meeting_id
+                .clone()
+                .context("join gave no meeting id")?;
+            log.first_seq = identity.snapshot_seq.unwrap_or(0);
+            log.log_epoch.clone_from(&identity.log_epoch);
+            log.last_seq = log.first_seq;
+            log.node = Some(node);
+        }
+        let (sink, source) = ws.split();
+        *member.sink.lock().await = Some(sink);
+        tasks.spawn(run_member(world.clone(), member, node, source, pending));
+    }
+    for room in &world.rooms {
+        let positions = room
+            .members
+            .iter()
+            .enumerate()
+            .map(|(position, &index)| (world.members[index].log().member_id.clone(), position))
+            .collect();
+        let _ = room.positions.set(positions);
+    }
+    Ok(())
+}
+
+/// Which node each member connects to first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// Member `p` of room `r` on node `(r + p) % nodes`: every room has members on every node,
+    /// whoever owns it (needs a server that forwards to the owner).
+    Spread,
+    /// Every member of room `r` on node `r % nodes`, where the room is created and started:
+    /// sticky routing by group. The nodes are started without `--internal-listen` (no
+    /// forwarding), so this also measures servers that cannot forward, and a Redis Cluster,
+    /// which the fleet does not support. Members that lose their node move to the next one
+    /// together.
+    Sticky,
+}
+
+/// Build the members of `rooms`, `room_size` each, at home as `placement` says.
+pub fn layout(
+    room_plans: Vec<RoomPlan>,
+    room_size: usize,
+    nodes: usize,
+    placement: Placement,
+) -> (Vec<RoomShared>, Vec<Arc<Member>>) {
+    let mut rooms = Vec::with_capacity(room_plans.len());
+    let mut members = Vec::new();
+    for (room, plan) in room_plans.into_iter().enumerate() {
+        let mut indexes = Vec::with_capacity(room_size);
+        for position in 0..room_size {
+            indexes.push(members.len());
+            members.push(Arc::new(Member {
+                room,
+                position,
+                home: match placement {
+                    Placement::Spread => (room + position) % nodes.max(1),
+                    Placement::Sticky => room % nodes.max(1),
+                },
+                log: Mutex::new(MemberLog::default()),
+                sink: tokio::sync::Mutex::new(None),
+            }));
+        }
+        rooms.push(RoomShared {
+            plan,
+            positions: OnceLock::new(),
+            members: indexes,
+            sends: Mutex::new(HashMap::new()),
+        });
+    }
+    (rooms, members)
+}
+
+/// A member's connection task: read until the connection ends, then get back (bounded by
+/// [`World::reconnect_timeout`]) and read again, until the run stops.
+async fn run_member(
+    world: Arc<World>,
+    member: Arc<Member>,
+    mut node: usize,
+    mut source: WsSource,
+    mut pending: Vec<Utf8Bytes>,
+) {
+    loop {
+        for text in pending.drain(..) {
+            world.handle(&member, node, &text);
+        }
+        // Ends when the connection does (a killed node's socket is closed by its kernel).
+        while let Some(message) = source.next().await {
+            match message {
+                Ok(Message::Text(text)) => world.handle(&member, node, &text),
+                Ok(Message::Close(_)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        if world.stopping.load(Ordering::Relaxed) {
+            return;
+        }
+        *member.sink.lock().await = None;
+        let lost_ns = world.clock.now_ns();
+        let (token, meeting_id) = {
+            let mut log = member.log();
+            log.node = None;
+            // Their fate is unknown: an applied one comes back in the catch-up, untimed.
+            log.pending.clear();
+            let last_event_ns = log.last_event_ns;
+            log.reconnects.push(Reconnect {
+                lost_ns,
+                last_event_ns,
+                rejoined_ns: None,
+                node: None,
+                replay: false,
+                attempts: 0,
+            });
+            (log.token.clone(), log.meeting_id.clone())
+        };
+        match reconnect(&world, &member, &token, &meeting_id).await {
+            Some((new_node, new_source, frames)) => {
+                node = new_node;
+                source = new_source;
+                pending = frames;
+            }
+            None => return,
+        }
+    }
+}
+
+/// Try the nodes in turn, from the member's home node on, with a short growing backoff, until a
+/// resume join succeeds or the time is up.
+async fn reconnect(
+    world: &World,
+    member: &Member,
+    token: &str,
+    meeting_id: &str,
+) -> Option<(usize, WsSource, Vec<Utf8Bytes>)> {
+    let plan = &world.rooms[member.room].plan;
+    // Like a browser, the member keeps trying until the run stops (the phases time it; one
+    // attempt may take up to ATTEMPT_TIMEOUT, the whole loop at most this many attempts).
+    for attempt in 0u32..100_000 {
+        if world.stopping.load(Ordering::Relaxed) {
+            return None;
+        }
+        let left = ATTEMPT_TIMEOUT;
+        let node = (member.home + attempt as usize) % world.ports.len();
+        let (seq, log_epoch) = {
+            let log = member.log();
+            (log.last_seq, log.log_epoch.clone())
+        };
+        let how = JoinAs::Resume {
+            token: token.to_owned(),
+            meeting_id: meeting_id.to_owned(),
+            seq,
+            log_epoch,
+        };
+        let joined = tokio::time::timeout(left, async {
+            let mut ws = client::connect(world.ports[node]).await?;
+            let joined = client::join(Protocol::Roundtable, &mut ws, plan, &how).await?;
+            anyhow::Ok((ws, joined))
+        })
+        .await;
+        match joined {
+            Ok(Ok((ws, (identity, frames)))) => {
+                let now = world.clock.now_ns();
+                {
+                    let mut log = member.log();
+                    log.log_epoch.clone_from(&identity.log_epoch);
+                    if let Some(seq) = identity.snapshot_seq {
+                        log.last_seq = log.last_seq.max(seq);
+                        log.resume_snapshots.push(seq);
+                    }
+                    if identity.replay {
+                        log.replays += 1;
+                    }
+                    log.node = Some(node);
+                    log.reconnect_error = None;
+                    if let Some(last) = log.reconnects.last_mut() {
+                        last.rejoined_ns = Some(now);
+                        last.node = Some(node);
+                        last.replay = identity.replay;
+                        last.attempts = attempt + 1;
+                    }
+                }
+                let (sink, source) = ws.split();
+                *member.sink.lock().await = Some(sink);
+                return Some((node, source, frames));
+            }
+            Ok(Err(err)) => {
+                let text = format!("{err:#}");
+                let mut log = member.log();
+                *log.attempt_failures
+                    .entry(attempt_failure(&text))
+                    .or_default() += 1;
+                log.reconnect_error =
+                    Some(format!("node {node}: {text}").chars().take(200).collect());
+            }
+            Err(_) => {
+                let mut log = member.log();
+                *log.attempt_failures
+                    .entry(format!("no answer within {ATTEMPT_TIMEOUT:?}"))
+                    .or_default() += 1;
+                log.reconnect_error =
+                    Some(format!("node {node}: no resume within {ATTEMPT_TIMEOUT:?}"));
+            }
+        }
+        // The next node at once after the first failure, then a growing wait with jitter.
+        if attempt > 0 {
+            let base = (25u64 << attempt.min(4)).min(BACKOFF_MAX_MS);
+            let jitter = (world.clock.now_ns() / 1000) % 25;
+            tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+        }
+    }
+    let mut log = member.log();
+    log.failed = Some(format!(
+        "gave up after 100000 attempts: {}",
+        log.reconnect_error.clone().unwrap_or_default()
+    ));
+    None
+}
+
+/// A failed resume attempt's kind, without ids: the error code of a refused join, or what
+/// happened to the connection.
+pub(super) fn attempt_failure(text: &str) -> String {
+    if let Some(rest) = text.split("\"code\":\"").nth(1) {
+        let code: String = rest.chars().take_while(|c| *c != '"').take(40).collect();
+        return format!("join refused: {code}");
+    }
+    for (needle, kind) in [
+        ("Connection refused", "connection refused"),
+        ("Connection reset", "connection reset"),
+        (
+            "closed by the server",
+            "closed by the server during the join",
+        ),
+        (
+            "server closed during join",
+            "closed by the server during the join",
+        ),
+        ("connection ended", "connection ended during the join"),
+        ("timed out", "a step timed out"),
+    ] {
+        if text.contains(needle) {
+            return kind.to_owned();
+        }
+    }
+    text.chars().take(60).collect()
+}
+
+/// Close every connection (the run is over).
+pub async fn close_all(world: &World) {
+    world.stopping.store(true, Ordering::Relaxed);
+    for member in &world.members {
+        if let Some(mut sink) = member.sink.lock().await.take() {
+            let _ = tokio::time::timeout(Duration::from_millis(100), sink.close()).await;
+        }
+    }
+}
+
+/// Open-loop load: action `i` of the whole run goes to room `i % rooms` at `i * interval`, sent
+/// by the room's members 1..size in turn (member 0 is the room's prober). Runs until
+/// `stop` or `until_ns` (clock time), whichever comes first. Returns (sent, skipped).
+pub async fn load(
+    world: Arc<World>,
+    phase: u64,
+    rate: f64,
+    start_ns: u64,
+    until_ns: u64,
+    stop: Arc<AtomicBool>,
+) -> (u64, u64) {
+    let room_count = world.rooms.len();
+    let interval_ns = 1e9 / rate.max(1e-3);
+    let mut senders = JoinSet::new();
+    for room in 0..room_count {
+        let (world, stop) = (world.clone(), stop.clone());
+        senders.spawn(async move {
+            let (mut sent, mut skipped) = (0u64, 0u64);
+            let size = world.rooms[room].members.len();
+            if size < 2 {
+                return (0, 0);
+            }
+            for j in 0u64.. {
+                let due =
+                    start_ns + ((room as u64 + j * room_count as u64) as f64 * interval_ns) as u64;
+                if due >= until_ns || stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                // Sleep until due, waking at least every 100 ms to notice `stop`.
+                loop {
+                    let now = world.clock.now_ns();
+                    if due <= now || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let wait = Duration::from_nanos(due - now).min(Duration::from_millis(100));
+                    tokio::time::sleep(wait).await;
+                }
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let position = 1 + (j as usize % (size - 1));
+                let member = world.members[world.rooms[room].members[position]].clone();
+                if world.send_action(&member, phase, due, false).await {
+                    sent += 1;
+                } else {
+                    skipped += 1;
+                }
+            }
+            (sent, skipped)
+        });
+    }
+    let (mut sent, mut skipped) = (0, 0);
+    while let Some(done) = senders.join_next().await {
+        if let Ok((s, k)) = done {
+            sent += s;
+            skipped += k;
+        }
+    }
+    (sent, skipped)
+}
