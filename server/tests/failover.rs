@@ -316,7 +316,7 @@ async fn run_member(
             resume: last.map(|(meeting_id, seq)| ResumePoint {
                 meeting_id,
                 seq,
-                log_epoch: log_epoch.clone(),
+                log_epoch,
             }),
         };
         let frame = ClientFrame::new(1, join).to_json();
@@ -357,7 +357,7 @@ async fn run_member(
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
-        log_epoch = Some(joined.log_epoch.clone());
+        log_epoch = Some(joined.log_epoch);
         // The catch-up: a snapshot, or the missed events and then a `presence`.
         let mut caught_up = false;
         if joined.catch_up == CatchUp::Snapshot {
@@ -912,7 +912,10 @@ async fn a_thousand_leases_are_renewed_in_one_pipelined_call() {
 
     let started = Instant::now();
     for &(group_id, epoch) in &groups {
-        store.renew_lease(group_id, "us", 1200, epoch).await.unwrap();
+        store
+            .renew_lease(group_id, "us", 1200, epoch)
+            .await
+            .unwrap();
     }
     let one_by_one = started.elapsed();
     eprintln!(
