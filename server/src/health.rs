@@ -6,6 +6,11 @@
 //! With a canary every second, each bounded by [`CANARY_TIMEOUT`], a write path that breaks
 //! (Redis stopped, a disk that stalls or is full) turns `/healthz` to 503 within
 //! [`CANARY_FRESH_WITHIN`] of the last good write, so within about 4 s.
+//!
+//! A node in a fleet also probes forwarding once a second (`Fleet::probe`): its own internal
+//! listener, and a link to every other live node. It is ready only while the last probe that
+//! passed is at most [`CANARY_FRESH_WITHIN`] old, so a node that cannot forward turns 503
+//! within about 4 s too.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,6 +48,17 @@ pub struct Health {
     last_error: Mutex<Option<String>>,
     /// Which store: `embedded` or `redis`.
     store_kind: &'static str,
+    /// Forwarding's probes, when the node is in a fleet.
+    forwarding: Probed,
+}
+
+/// The record of a repeated probe: whether it runs, its last success and its last failure.
+#[derive(Debug, Default)]
+struct Probed {
+    on: std::sync::atomic::AtomicBool,
+    /// Milliseconds after the process started of the last success, plus one; 0 for none.
+    last_success: AtomicU64,
+    last_error: Mutex<Option<String>>,
 }
 
 /// What the admin `/healthz` answers.
@@ -52,7 +68,19 @@ pub struct HealthReport {
     /// What makes the node not ready: `store` (the canary write), `shutting_down`.
     pub failed: Vec<&'static str>,
     pub store: StoreHealth,
+    /// Forwarding's part, for a node in a fleet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forwarding: Option<ForwardingHealth>,
     pub version: &'static str,
+}
+
+/// Forwarding's part of the report.
+#[derive(Debug, Serialize)]
+pub struct ForwardingHealth {
+    /// Milliseconds since the last probe that passed, if any did.
+    pub last_probe_ok_ms_ago: Option<u64>,
+    /// What the last probe found broken, when it failed.
+    pub error: Option<String>,
 }
 
 /// The store's part of the report.
@@ -75,7 +103,50 @@ impl Health {
             last_success_unix_ms: AtomicU64::new(0),
             last_error: Mutex::new(None),
             store_kind,
+            forwarding: Probed::default(),
         }
+    }
+
+    /// The node is in a fleet: its readiness includes forwarding's probes from now on.
+    pub fn forwarding_on(&self) {
+        self.forwarding.on.store(true, Ordering::Release);
+    }
+
+    /// Records one forwarding probe's outcome.
+    pub fn forwarding_probed(&self, outcome: Result<(), String>) {
+        let mut error = self
+            .forwarding
+            .last_error
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match outcome {
+            Ok(()) => {
+                let since_start = self.started.elapsed().as_millis() as u64;
+                self.forwarding
+                    .last_success
+                    .store(since_start.saturating_add(1), Ordering::Release);
+                *error = None;
+            }
+            Err(why) => *error = Some(why.chars().take(ERROR_CHARS_MAX).collect()),
+        }
+    }
+
+    fn since_forwarding_ok(&self) -> Option<Duration> {
+        match self.forwarding.last_success.load(Ordering::Acquire) {
+            0 => None,
+            at => {
+                let at = self.started + Duration::from_millis(at - 1);
+                Some(Instant::now().saturating_duration_since(at))
+            }
+        }
+    }
+
+    /// Whether forwarding passed a probe recently enough (or the node is in no fleet).
+    pub fn forwarding_ok(&self) -> bool {
+        !self.forwarding.on.load(Ordering::Acquire)
+            || self
+                .since_forwarding_ok()
+                .is_some_and(|since| since <= CANARY_FRESH_WITHIN)
     }
 
     fn since_last_success(&self) -> Option<Duration> {
@@ -120,6 +191,9 @@ impl Health {
         if !self.store_ok() {
             failed.push("store");
         }
+        if !self.forwarding_ok() {
+            failed.push("forwarding");
+        }
         if shutting_down {
             failed.push("shutting_down");
         }
@@ -141,6 +215,21 @@ impl Health {
                 last_canary_ok_ms_ago: since.map(|since| since.as_millis() as u64),
                 error,
             },
+            forwarding: self
+                .forwarding
+                .on
+                .load(Ordering::Acquire)
+                .then(|| ForwardingHealth {
+                    last_probe_ok_ms_ago: self
+                        .since_forwarding_ok()
+                        .map(|since| since.as_millis() as u64),
+                    error: self
+                        .forwarding
+                        .last_error
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .clone(),
+                }),
             version: env!("CARGO_PKG_VERSION"),
         }
     }

@@ -305,6 +305,28 @@ async fn start_fleet(
             }
         }
     });
+    // Readiness includes forwarding from now on: a probe once a second (see `health`).
+    context.health.forwarding_on();
+    tokio::spawn({
+        let (fleet, context) = (Arc::clone(&fleet), Arc::clone(context));
+        async move {
+            let mut probes = tokio::time::interval(crate::fleet::PROBE_INTERVAL);
+            probes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = context.shutdown.cancelled() => return,
+                    _ = probes.tick() => {}
+                }
+                let outcome = fleet.probe().await;
+                if let Err(why) = &outcome
+                    && context.health.forwarding_ok()
+                {
+                    warn!(%why, "forwarding's probe failed");
+                }
+                context.health.forwarding_probed(outcome);
+            }
+        }
+    });
     info!(%advertise, "in the fleet: forwarding clients to their rooms' nodes");
     Ok(Some((fleet, heartbeat)))
 }

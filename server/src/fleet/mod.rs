@@ -14,6 +14,9 @@
 //! only asked when nobody does.
 
 pub mod link;
+mod probe;
+
+pub use probe::PROBE_INTERVAL;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
