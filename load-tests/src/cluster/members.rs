@@ -112,6 +112,9 @@ pub struct Reconnect {
     pub last_event_ns: u64,
     /// When the resume join was acknowledged (and its snapshot, if any, received).
     pub rejoined_ns: Option<u64>,
+    /// The seq of the snapshot the resume was answered with (a room loaded since the loss is
+    /// another log epoch: its resumes get snapshots), if it was.
+    pub snapshot_seq: Option<u64>,
     pub node: Option<usize>,
     pub replay: bool,
     pub attempts: u32,
@@ -175,8 +178,22 @@ impl MemberLog {
     /// When the member was back after a disruption at `after_ns`: it has the first hand event
     /// of the member at `prober` sent after it, and every connection it lost since is resumed.
     /// The later of the two; `None` while either is missing.
-    pub fn back_after(&self, prober: usize, after_ns: u64) -> Option<u64> {
-        let probe = self.first_from_after(prober, after_ns)?;
+    ///
+    /// The probe's event counts as received when it came as an event, or when a resume after
+    /// `after_ns` was answered with a snapshot at or past `probe_seq` (the probe's seq), which
+    /// holds it.
+    pub fn back_after(&self, prober: usize, after_ns: u64, probe_seq: Option<u64>) -> Option<u64> {
+        let in_snapshot = || {
+            let seq = probe_seq?;
+            self.reconnects
+                .iter()
+                .filter(|r| r.lost_ns >= after_ns)
+                .find(|r| r.snapshot_seq.is_some_and(|at| at >= seq))?
+                .rejoined_ns
+        };
+        let probe = self
+            .first_from_after(prober, after_ns)
+            .or_else(in_snapshot)?;
         let mut back = probe;
         for reconnect in self.reconnects.iter().filter(|r| r.lost_ns >= after_ns) {
             back = back.max(reconnect.rejoined_ns?);
@@ -573,6 +590,7 @@ async fn run_member(
                 lost_ns,
                 last_event_ns,
                 rejoined_ns: None,
+                snapshot_seq: None,
                 node: None,
                 replay: false,
                 attempts: 0,
@@ -640,6 +658,7 @@ async fn reconnect(
                     log.reconnect_error = None;
                     if let Some(last) = log.reconnects.last_mut() {
                         last.rejoined_ns = Some(now);
+                        last.snapshot_seq = identity.snapshot_seq;
                         last.node = Some(node);
                         last.replay = identity.replay;
                         last.attempts = attempt + 1;

@@ -983,7 +983,9 @@ async fn disrupt_each(
             let missing = world.members.iter().any(|m| {
                 let log = m.log();
                 log.failed.is_none()
-                    && (log.back_after(0, t0).is_none()
+                    && (log
+                        .back_after(0, t0, probe_seq(world, m.room, t0))
+                        .is_none()
                         || (victim_down && log.node == Some(victim)))
             });
             if !missing || Instant::now() > deadline {
@@ -1001,7 +1003,7 @@ async fn disrupt_each(
             let log = member.log();
             let owner_killed = owners[member.room].map(|owner| owner == victim);
             let own_node = on_node[index];
-            let Some(at) = log.back_after(0, t0) else {
+            let Some(at) = log.back_after(0, t0, probe_seq(world, member.room, t0)) else {
                 not_caught_up += 1;
                 continue;
             };
@@ -1152,6 +1154,16 @@ async fn probe_rooms(world: Arc<World>, phase: u64, t0: u64, stop: Arc<AtomicBoo
 }
 
 /// Wait (bounded) until every member that is still connected has its room's last hand event.
+/// The seq of the first probe sent in `room` after `t0`, once it is known.
+fn probe_seq(world: &World, room: usize, t0: u64) -> Option<u64> {
+    let sends = world.rooms[room].sends.lock().expect("sends");
+    sends
+        .iter()
+        .filter(|(_, send)| send.probe && send.intended_ns >= t0)
+        .map(|(seq, _)| *seq)
+        .min()
+}
+
 async fn settle(world: &World, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
