@@ -277,6 +277,7 @@ async fn start_fleet(
         Arc::clone(&context.store),
     ));
     let _ = context.fleet.set(Arc::clone(&fleet));
+    let _ = context.rooms.fleet().nodes.set(Arc::clone(&fleet));
     tokio::spawn(crate::transport::internal::serve_internal(
         listener,
         Arc::clone(context),

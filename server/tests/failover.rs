@@ -912,7 +912,10 @@ async fn a_thousand_leases_are_renewed_in_one_pipelined_call() {
 
     let started = Instant::now();
     for &(group_id, epoch) in &groups {
-        store.renew_lease(group_id, "us", 1200, epoch).await.unwrap();
+        store
+            .renew_lease(group_id, "us", 1200, epoch)
+            .await
+            .unwrap();
     }
     let one_by_one = started.elapsed();
     eprintln!(

@@ -343,7 +343,11 @@ impl RoomActor {
         info!(group = %self.group_id(), seq = self.state.seq, "room loaded");
         // The process renews every live room's lease together (`fleet.rs`); a renewal that
         // finds it held by another process says so here.
-        let renewed = self.context.fleet.renewals.start(self.group_id(), self.lease.epoch());
+        let renewed = self
+            .context
+            .fleet
+            .renewals
+            .start(self.group_id(), self.lease.epoch());
         // When the process drains and it is this room's turn: it hands itself over.
         let fleet = self.context.fleet.clone();
         let handover = fleet.handover_turn();
