@@ -4,8 +4,10 @@
 //! server nodes"). Covers: members spread over all nodes sharing one room (every event once, in
 //! seq order, the same as the owner's direct clients get), acks through the hop, the owner's
 //! rate and frame limits through the hop, the link's secret, the edge closing with 1012 when
-//! the owner closes a stream or dies, placement by rendezvous hashing, and the node registry
-//! itself (fresh, stale and removed entries; the lease's holder).
+//! the owner closes a stream or dies, placement by rendezvous hashing, the node registry
+//! itself (fresh, stale and removed entries; the lease's holder), and members forwarded
+//! through edges coming back after `kill -9` of the owner (within 2 s) and after its drain
+//! (gap at most 500 ms), with nothing lost.
 
 mod support;
 
@@ -711,6 +713,8 @@ struct Away {
     before: TestClient,
     after: Option<TestClient>,
     back_after: Duration,
+    /// From its close to its resume's acknowledgement: the time it could not act.
+    gap: Duration,
     failures: Vec<String>,
 }
 
@@ -723,6 +727,7 @@ async fn come_back(
     since: Instant,
 ) -> Away {
     let closed = member.until_closed().await;
+    let closed_at = Instant::now();
     let mut failures = vec![format!("closed: {closed:?}")];
     loop {
         let point = member.resume_point();
@@ -732,6 +737,7 @@ async fn come_back(
                     before: member,
                     after: Some(after),
                     back_after: since.elapsed(),
+                    gap: closed_at.elapsed(),
                     failures,
                 };
             }
@@ -742,6 +748,7 @@ async fn come_back(
                 before: member,
                 after: None,
                 back_after: since.elapsed(),
+                gap: closed_at.elapsed(),
                 failures,
             };
         }
@@ -841,6 +848,101 @@ async fn after_kill_9_of_the_owner_forwarded_members_are_back_within_two_seconds
     assert_ne!(new_owner, placed, "another node took the room over");
 
     // Everyone acts once more and reads every event through the last.
+    for away in &mut aways[1..] {
+        away.after
+            .as_mut()
+            .expect("back")
+            .ok(Request::LowerHand)
+            .await;
+    }
+    let last = aways
+        .iter()
+        .map(|away| away.after.as_ref().expect("back").last_seq)
+        .max()
+        .expect("members");
+    for away in &mut aways {
+        read_through(away.after.as_mut().expect("back"), last).await;
+    }
+    assert_eq!(last, from + 2 * 7, "one event per acknowledged request");
+    check_nothing_lost(&mut aways, from);
+}
+
+/// A planned drain (SIGTERM) of the node that runs a room whose members are all forwarded
+/// through the two other nodes: the owner hands the room over, each edge closes its clients,
+/// and their resumes through the same edges reach the room's new node. No member is without
+/// the room for more than 500 ms (from its connection's close to its resume's
+/// acknowledgement), and nothing is lost or duplicated.
+#[tokio::test]
+async fn a_drain_of_the_owner_leaves_forwarded_members_a_gap_of_at_most_500_ms() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-drain");
+    let (mut nodes, store) = start_fleet(redis.url(), &prefix, 3, &[]).await;
+    let group = create_group(nodes[0].addr, "Peers whose server is drained").await;
+    let ids: Vec<&str> = nodes.iter().map(|node| node.entry.id.as_str()).collect();
+    let placed = rendezvous(group.group_id, ids.iter().copied())
+        .expect("a node")
+        .to_string();
+    let owner_index = nodes
+        .iter()
+        .position(|node| node.entry.id == placed)
+        .expect("a node");
+    let edges = [(owner_index + 1) % 3, (owner_index + 2) % 3];
+
+    let mut facilitator = TestClient::connect(nodes[edges[0]].addr).await;
+    facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
+    assert_eq!(holder(&store, group.group_id).await, placed);
+    let mut members = vec![(edges[0], facilitator)];
+    for index in 0..7 {
+        let edge = edges[index % 2];
+        let mut member = TestClient::connect(nodes[edge].addr).await;
+        member
+            .join_as_member(&group, &format!("Member {index}"))
+            .await;
+        members.push((edge, member));
+    }
+    let from = members.last().expect("members").1.last_seq;
+    for (_, member) in &mut members {
+        read_through(member, from).await;
+    }
+    for (_, member) in &mut members[1..] {
+        member.ok(Request::RaiseHand).await;
+    }
+
+    let owner_pid = nodes[owner_index].child.id().expect("the owner runs");
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &owner_pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(terminated.success(), "SIGTERM sent");
+    let drained = Instant::now();
+    let tasks: Vec<_> = members
+        .into_iter()
+        .map(|(edge, member)| {
+            tokio::spawn(come_back(member, nodes[edge].addr, group.group_id, drained))
+        })
+        .collect();
+    let mut aways = Vec::new();
+    for task in tasks {
+        aways.push(task.await.expect("the member's task"));
+    }
+    for away in &aways {
+        assert!(
+            away.after.is_some() && away.gap <= Duration::from_millis(500),
+            "every member is back within 500 ms of its close: one after {:?} ({:?})",
+            away.gap,
+            away.failures
+        );
+    }
+    let owner = &mut nodes[owner_index].child;
+    let exit = tokio::time::timeout(Duration::from_secs(10), owner.wait())
+        .await
+        .expect("the drained node exits within 10 s")
+        .expect("wait for the drained node");
+    assert!(exit.success(), "a drained node exits cleanly: {exit:?}");
+    let new_owner = holder(&store, group.group_id).await;
+    assert_ne!(new_owner, placed, "another node runs the room");
+
     for away in &mut aways[1..] {
         away.after
             .as_mut()
