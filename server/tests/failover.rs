@@ -316,7 +316,7 @@ async fn run_member(
             resume: last.map(|(meeting_id, seq)| ResumePoint {
                 meeting_id,
                 seq,
-                log_epoch: log_epoch.clone(),
+                log_epoch,
             }),
         };
         let frame = ClientFrame::new(1, join).to_json();
@@ -357,7 +357,7 @@ async fn run_member(
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
-        log_epoch = Some(joined.log_epoch.clone());
+        log_epoch = Some(joined.log_epoch);
         // The catch-up: a snapshot, or the missed events and then a `presence`.
         let mut caught_up = false;
         if joined.catch_up == CatchUp::Snapshot {

@@ -535,7 +535,7 @@ impl Connection {
                         connection_id: self.id,
                         request_id: id,
                         credential: credential.clone(),
-                        resume: resume.clone(),
+                        resume,
                         outbox: outbox.clone(),
                     };
                     let joined = self
