@@ -132,7 +132,7 @@ pub struct FleetConfig {
     /// Address of the internal listener, where other nodes of the fleet open their links to
     /// forward clients whose room this node runs (e.g. 127.0.0.1:7001). Off when unset: the
     /// node then neither forwards nor is forwarded to, and is not in the node registry. Needs
-    /// `--redis-url`. An address that is not loopback needs `--fleet-secret`.
+    /// `--redis-url` or `--redis-cluster`. An address that is not loopback needs `--fleet-secret`.
     #[arg(long, env = "ROUNDTABLE_INTERNAL_LISTEN")]
     pub internal_listen: Option<SocketAddr>,
 
@@ -208,7 +208,8 @@ impl FleetConfig {
         };
         if !redis {
             anyhow::bail!(
-                "--internal-listen needs --redis-url: the nodes of a fleet share one Redis"
+                "--internal-listen needs --redis-url or --redis-cluster: the nodes of a fleet \
+                 share one Redis"
             );
         }
         let secret_missing = self.fleet_secret.as_deref().is_none_or(str::is_empty);

@@ -43,6 +43,16 @@ pub struct Server {
     context: Arc<App>,
 }
 
+/// Whether the configuration names a Redis store, one server or a Redis Cluster (as
+/// [`open_store`] reads it).
+fn uses_redis(config: &Config) -> bool {
+    config.redis_url.is_some()
+        || config
+            .redis_cluster
+            .iter()
+            .any(|seed| !seed.trim().is_empty())
+}
+
 /// Opens the store the configuration names: Redis with `--redis-url`, a Redis Cluster with
 /// `--redis-cluster`, else the embedded one.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
@@ -97,7 +107,7 @@ impl Server {
     /// Binds the configured address and opens the store.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
         let admin_listen = config.checked_admin_listen()?;
-        config.fleet.checked(config.redis_url.is_some())?;
+        config.fleet.checked(uses_redis(&config))?;
         let store = open_store(&config).await?;
         let listener = TcpListener::bind(config.listen).await?;
         let admin = match admin_listen {
@@ -257,8 +267,7 @@ async fn start_fleet(
     context: &Arc<App>,
 ) -> anyhow::Result<Option<(Arc<Fleet>, tokio::task::JoinHandle<()>)>> {
     let fleet_config = &context.config.fleet;
-    let Some((listen, advertise)) = fleet_config.checked(context.config.redis_url.is_some())?
-    else {
+    let Some((listen, advertise)) = fleet_config.checked(uses_redis(&context.config))? else {
         return Ok(None);
     };
     let listener = TcpListener::bind(listen)
@@ -277,6 +286,7 @@ async fn start_fleet(
         Arc::clone(&context.store),
     ));
     let _ = context.fleet.set(Arc::clone(&fleet));
+    let _ = context.rooms.fleet().nodes.set(Arc::clone(&fleet));
     tokio::spawn(crate::transport::internal::serve_internal(
         listener,
         Arc::clone(context),

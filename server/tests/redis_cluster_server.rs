@@ -563,3 +563,122 @@ async fn a_master_failover_makes_its_rooms_writes_unavailable_briefly_and_keeps_
     server.stop().await;
     assert_eq!(panics.load(Ordering::SeqCst), 0, "nothing panicked");
 }
+
+/// The lease key's remaining time to live on the master that holds it (`None`: no such key).
+async fn lease_pttl(cluster: &TestCluster, prefix: &str, group_id: GroupId) -> Option<i64> {
+    let key = format!("{prefix}{{g:{group_id}}}:lease");
+    let master = cluster.master_of_key(&key);
+    let client = redis::Client::open(format!("redis://127.0.0.1:{master}")).expect("client");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to the lease's master");
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut connection)
+        .await
+        .expect("PTTL");
+    (pttl >= 0).then_some(pttl)
+}
+
+/// A fleet of two nodes with forwarding on the Redis Cluster (`--internal-listen` with
+/// `--redis-cluster`): both are in the node registry (whose keys share the `{fleet}` slot), a
+/// member on each node shares one room (the one on the other node forwarded to the owner),
+/// and while the room is live its lease key exists and its time to live is renewed.
+#[tokio::test]
+async fn two_nodes_with_forwarding_on_the_cluster_share_a_room_and_renew_its_lease() {
+    let cluster = TestCluster::shared();
+    let prefix = unique_prefix("rt-cluster-fleet");
+    let args = [
+        "--internal-listen",
+        "127.0.0.1:0",
+        "--fleet-secret",
+        "a cluster fleet's test secret",
+        "--room-lease-ms",
+        "1500",
+    ];
+    let (_first, first_addr) = start_binary(cluster, &prefix, &args).await;
+    let (_second, second_addr) = start_binary(cluster, &prefix, &args).await;
+    let store = roundtable_server::store::RedisStore::connect_cluster(
+        &cluster.seeds(),
+        RedisOptions {
+            key_prefix: prefix.clone(),
+            ..RedisOptions::default()
+        },
+    )
+    .await
+    .expect("connect to the cluster");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let nodes = loop {
+        use roundtable_server::store::Store;
+        let nodes = store
+            .live_nodes(2_000, 100)
+            .await
+            .expect("read the registry");
+        if nodes.len() == 2 {
+            break nodes;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "both nodes are in the registry within 10 s: {nodes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Each node reads the registry back every 500 ms: after two, each knows the other.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    let group = create_group(first_addr, "Peers on a clustered fleet").await;
+    let mut facilitator = TestClient::connect(first_addr).await;
+    facilitator.join_as_facilitator(&group, "Fran").await;
+    facilitator.start_meeting().await;
+    let mut member = TestClient::connect(second_addr).await;
+    member.join_as_member(&group, "Mo").await;
+    let holder = {
+        use roundtable_server::store::Store;
+        store
+            .lease_holder(group.group_id)
+            .await
+            .expect("read the lease")
+            .expect("the room's node holds its lease")
+    };
+    assert!(
+        nodes.iter().any(|node| node.id == holder),
+        "a node of the fleet runs the room"
+    );
+    // Both see each other's acknowledged actions, one of them through the hop.
+    member.ok(Request::RaiseHand).await;
+    facilitator
+        .event_where(|frame| matches!(frame.event, Event::HandRaised { .. }))
+        .await;
+    facilitator
+        .ok(Request::RenameGroup {
+            name: "Renamed on the other node".into(),
+        })
+        .await;
+    member
+        .event_where(renamed("Renamed on the other node"))
+        .await;
+
+    // The lease is renewed while the room is live: its key is there for 3 s (twice the
+    // lease), and its time to live goes back up.
+    let mut lowest = i64::MAX;
+    let mut renewed = 0;
+    let mut previous = None;
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        let pttl = lease_pttl(cluster, &prefix, group.group_id)
+            .await
+            .expect("the lease key exists while its room is live");
+        lowest = lowest.min(pttl);
+        if previous.is_some_and(|previous| pttl > previous) {
+            renewed += 1;
+        }
+        previous = Some(pttl);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(lowest > 0, "the lease never ran out");
+    assert!(
+        renewed >= 3,
+        "the lease's time to live went up {renewed} times in 3 s"
+    );
+}

@@ -317,6 +317,11 @@ impl Link {
         !self.dead.is_cancelled()
     }
 
+    /// Cancelled when the link breaks, however it does.
+    pub fn broken(&self) -> CancellationToken {
+        self.dead.clone()
+    }
+
     /// Breaks the link: every stream's client is closed (`room_moved`, close code 1012).
     pub fn break_link(&self) {
         self.dead.cancel();

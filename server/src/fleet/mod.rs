@@ -48,6 +48,11 @@ pub struct Fleet {
     /// This node's links to owners, by node id (at most one per node; each opened under its
     /// own lock, so a node that cannot be reached holds up only the clients bound for it).
     links: Mutex<HashMap<String, LinkSlot>>,
+    /// When this node last found another node unreachable (its link broke, or a connect to
+    /// it failed), by node id: such a node counts as not live until a heartbeat of its own
+    /// newer than that (see [`Fleet::live_nodes`]). Bounded by the registry: a mark is
+    /// forgotten once older than a registry entry's life.
+    unreachable: Arc<Mutex<HashMap<String, Instant>>>,
     draining: AtomicBool,
 }
 
@@ -81,6 +86,7 @@ impl Fleet {
             store,
             nodes: Mutex::new((Instant::now(), Vec::new())),
             links: Mutex::new(HashMap::new()),
+            unreachable: Arc::new(Mutex::new(HashMap::new())),
             draining: AtomicBool::new(false),
         }
     }
@@ -148,15 +154,40 @@ impl Fleet {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The nodes whose heartbeat is fresh now (as last read, aged since).
+    /// The nodes whose heartbeat is fresh now (as last read, aged since), without those this
+    /// node found unreachable since their last heartbeat: a node killed with `kill -9` keeps
+    /// a fresh heartbeat for up to `--node-live-ms`, but its broken link or refused connect
+    /// tells at once, and a client is not sent towards it meanwhile.
     pub fn live_nodes(&self) -> Vec<NodeEntry> {
+        let unreachable = lock(&self.unreachable).clone();
         let (read_at, nodes) = &*self.lock_nodes();
         let since = read_at.elapsed().as_millis() as u64;
         nodes
             .iter()
             .filter(|node| node.heartbeat_age_ms.saturating_add(since) <= self.config.node_live_ms)
+            .filter(|node| {
+                unreachable.get(&node.id).is_none_or(|marked| {
+                    let heartbeat = read_at
+                        .checked_sub(std::time::Duration::from_millis(node.heartbeat_age_ms));
+                    heartbeat.is_some_and(|heartbeat| heartbeat > *marked)
+                })
+            })
             .cloned()
             .collect()
+    }
+
+    /// Notes that `node` could not be reached just now.
+    fn mark_unreachable(marks: &Mutex<HashMap<String, Instant>>, node: &str, forget_ms: u64) {
+        let mut marks = lock(marks);
+        let forget = std::time::Duration::from_millis(forget_ms);
+        marks.retain(|_, marked| marked.elapsed() < forget);
+        marks.insert(node.to_string(), Instant::now());
+    }
+
+    /// Whether `node` is another live node this node can reach, as far as it knows: a holder
+    /// for whose lease a join need not wait here (the client is forwarded to it instead).
+    pub fn reaches(&self, node: &str) -> bool {
+        node != &*self.node_id && self.live_nodes().iter().any(|live| live.id == node)
     }
 
     /// Where `group_id`'s room is run: by its lease's holder when it is a live node, else (no
@@ -240,21 +271,38 @@ impl Fleet {
         {
             Ok(opened) => {
                 crate::metrics::forwarding::link_connect("connected");
+                lock(&self.unreachable).remove(&node.id);
+                // A link that breaks (the peer died, or answers no pings) marks its node.
+                let broken = opened.broken();
+                let marks = Arc::clone(&self.unreachable);
+                let (id, forget_ms) = (node.id.clone(), self.entry_ttl_ms());
+                tokio::spawn(async move {
+                    broken.cancelled().await;
+                    Fleet::mark_unreachable(&marks, &id, forget_ms);
+                });
                 *link = Some(Arc::clone(&opened));
                 Some(opened)
             }
             Err(ConnectError::Refused) => {
+                Fleet::mark_unreachable(&self.unreachable, &node.id, self.entry_ttl_ms());
                 crate::metrics::forwarding::link_connect("refused_by_peer");
                 warn!(node = %node.id, "another node refused this node's link: are the fleet secrets the same?");
                 None
             }
             Err(ConnectError::Failed(why)) => {
+                Fleet::mark_unreachable(&self.unreachable, &node.id, self.entry_ttl_ms());
                 crate::metrics::forwarding::link_connect("failed");
                 warn!(node = %node.id, %why, "could not open a link to another node");
                 None
             }
         }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The node among `nodes` that rendezvous hashing places `group_id` on: the one with the

@@ -32,6 +32,9 @@ pub struct Fleet {
     draining: CancellationToken,
     /// Rooms handing over at the same time during a drain.
     handovers: Arc<Semaphore>,
+    /// The node's part in a fleet of nodes, when it runs in one (set once at start; shared
+    /// by every clone).
+    pub nodes: Arc<std::sync::OnceLock<Arc<crate::fleet::Fleet>>>,
 }
 
 impl Fleet {
@@ -40,6 +43,7 @@ impl Fleet {
             renewals: Arc::new(LeaseRenewals::default()),
             draining: CancellationToken::new(),
             handovers: Arc::new(Semaphore::new(limits.drain_concurrency.max(1))),
+            nodes: Arc::new(std::sync::OnceLock::new()),
         }
     }
 

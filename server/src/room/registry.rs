@@ -280,6 +280,19 @@ impl Registry {
                     ));
                 }
             }
+            // In a fleet, a holder that is another live node this node reaches runs the
+            // room: the join is not kept waiting (nor the joins queued behind it on the same
+            // slot, each of which would wait again); the caller forwards the client there.
+            // Only a holder that is dead or out of reach is waited for.
+            if let Some(nodes) = self.context.fleet.nodes.get()
+                && let Ok(Some(holder)) = self.context.store.lease_holder(lease.group_id()).await
+                && nodes.reaches(&holder)
+            {
+                return Err(RoomError::new(
+                    ErrorCode::RoomElsewhere,
+                    "this meeting is live on another server; try again in a moment",
+                ));
+            }
             let next = tokio::time::Instant::now() + limits.lease_wait_poll();
             if next > deadline {
                 return Err(RoomError::new(

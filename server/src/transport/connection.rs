@@ -522,20 +522,36 @@ impl Connection {
                 credential,
                 resume,
             }) => {
-                if let Some(next) = self.forward_join(group_id, text, outbox, session).await {
-                    crate::metrics::request_answered(kind, arrived);
-                    return next;
+                // At an edge, a local join that finds the room run by another node it reaches
+                // (it took the lease over meanwhile) is routed once more, and forwarded there.
+                let mut reroute = !self.forwarded && self.context.fleet.get().is_some();
+                let mut admitted = false;
+                loop {
+                    if let Some(next) = self.forward_join(group_id, text, outbox, session).await {
+                        crate::metrics::request_answered(kind, arrived);
+                        return next;
+                    }
+                    let args = JoinArgs {
+                        connection_id: self.id,
+                        request_id: id,
+                        credential: credential.clone(),
+                        resume,
+                        outbox: outbox.clone(),
+                    };
+                    let joined = self
+                        .join(group_id, args, outbox, session, reroute, admitted)
+                        .await;
+                    match joined {
+                        Some(next) => {
+                            crate::metrics::request_answered(kind, arrived);
+                            return next;
+                        }
+                        None => {
+                            reroute = false;
+                            admitted = true;
+                        }
+                    }
                 }
-                let args = JoinArgs {
-                    connection_id: self.id,
-                    request_id: id,
-                    credential,
-                    resume,
-                    outbox: outbox.clone(),
-                };
-                let next = self.join(group_id, args, outbox, session).await;
-                crate::metrics::request_answered(kind, arrived);
-                next
             }
             Ok(command) => {
                 let timer = crate::metrics::RequestTimer::start(kind, arrived);
@@ -588,24 +604,28 @@ impl Connection {
         })
     }
 
-    /// Joins a room through the registry, once.
+    /// Joins a room through the registry, once. With `reroute`, a join that finds the room
+    /// elsewhere answers `None` (the caller routes it again) instead of refusing;
+    /// `admitted`: the join passed the per-address admission already.
     async fn join(
         &mut self,
         group_id: GroupId,
         args: JoinArgs,
         outbox: &Outbox,
         session: &mut Session,
-    ) -> Next {
+        reroute: bool,
+        admitted: bool,
+    ) -> Option<Next> {
         let id = args.request_id;
         if matches!(session, Session::Joined { .. }) {
-            return self.reject(
+            return Some(self.reject(
                 outbox,
                 Some(id),
                 ErrorCode::AlreadyJoined,
                 "this connection has joined already; open another to join elsewhere".into(),
-            );
+            ));
         }
-        if let Err(retry_after) = self.context.admit_join(self.admitted.key) {
+        if !admitted && let Err(retry_after) = self.context.admit_join(self.admitted.key) {
             let message = format!(
                 "more than {} joins a minute from this address; try again in {} s",
                 self.context.config.limits.joins_per_address_per_minute,
@@ -613,16 +633,16 @@ impl Connection {
             );
             // Not a bad frame (see `check_frame`).
             crate::metrics::rate_limited("joins_per_address");
-            return self.push_or_close(
+            return Some(self.push_or_close(
                 outbox,
                 &ServerMessage::Error {
                     id: Some(id),
                     code: ErrorCode::RateLimited,
                     message,
                 },
-            );
+            ));
         }
-        match self.context.rooms.join(group_id, args).await {
+        Some(match self.context.rooms.join(group_id, args).await {
             Ok((room, member_id)) => {
                 self.admitted.unjoined = None;
                 crate::metrics::connection_joined();
@@ -642,11 +662,15 @@ impl Connection {
                     "the meeting moved to another server; reconnect to resume".into(),
                 )
             }
+            Err(error) if reroute && error.code == ErrorCode::RoomElsewhere => {
+                debug!(group = %group_id, "a join found the room on another node; routing again");
+                return None;
+            }
             Err(error) => {
                 debug!(group = %group_id, code = error.code.as_str(), "join refused");
                 self.reject(outbox, Some(id), error.code, error.message)
             }
-        }
+        })
     }
 
     /// At the edge: when another node runs (or is to run) the group's room, opens a stream to

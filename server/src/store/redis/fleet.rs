@@ -6,7 +6,11 @@
 //! the sorted set `rt:{fleet}:nodes` scored by the heartbeat's time. Both the time and the
 //! freshness test use Redis's clock (`TIME` inside the scripts), so the nodes' clocks need not
 //! agree. The keys share the hash tag `{fleet}`, so both scripts touch one hash slot (Redis
-//! Cluster). A publish also drops the ids whose heartbeat is older than the entry's expiry, so
+//! Cluster). The live nodes script reads the nodes' hashes through their prefix, not as
+//! declared keys (it learns the ids as it runs); a Redis Cluster allows that because they are
+//! in the slot of the declared set, on the same master
+//! (`two_nodes_with_forwarding_on_the_cluster_share_a_room_and_renew_its_lease` in
+//! `tests/redis_cluster_server.rs` runs a fleet on a real cluster). A publish also drops the ids whose heartbeat is older than the entry's expiry, so
 //! the set holds no more than the nodes of the last expiry period.
 
 use std::sync::LazyLock;
