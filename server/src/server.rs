@@ -286,7 +286,8 @@ async fn start_fleet(
         Arc::clone(&context.store),
     ));
     let _ = context.fleet.set(Arc::clone(&fleet));
-    let _ = context.rooms.fleet().nodes.set(Arc::clone(&fleet));
+    let reach: Arc<dyn crate::room::fleet::Reach> = Arc::clone(&fleet) as _;
+    let _ = context.rooms.fleet().nodes.set(reach);
     tokio::spawn(crate::transport::internal::serve_internal(
         listener,
         Arc::clone(context),

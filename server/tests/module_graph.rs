@@ -31,8 +31,14 @@ const LAYERS: &[&[&str]] = &[
         "transport::rate_limit",
     ],
     &["app", "health"],
-    &["fleet", "fleet::link"],
-    &["room", "room::registry", "room::actor", "room::lease"],
+    &["fleet", "fleet::link", "fleet::probe"],
+    &[
+        "room",
+        "room::registry",
+        "room::actor",
+        "room::lease",
+        "room::fleet",
+    ],
     &["transport::outbox", "transport::socket", "transport::frame"],
     &[
         "store",

@@ -305,6 +305,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The rooms ask whether a lease's holder can be forwarded to (see `room::fleet`).
+impl crate::room::fleet::Reach for Fleet {
+    fn reaches(&self, node_id: &str) -> bool {
+        Fleet::reaches(self, node_id)
+    }
+}
+
 /// The node among `nodes` that rendezvous hashing places `group_id` on: the one with the
 /// highest weight, a hash of the group id and the node id (ties, which need equal hashes, go
 /// to the smaller id). `None` when there is no node.

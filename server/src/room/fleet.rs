@@ -34,7 +34,14 @@ pub struct Fleet {
     handovers: Arc<Semaphore>,
     /// The node's part in a fleet of nodes, when it runs in one (set once at start; shared
     /// by every clone).
-    pub nodes: Arc<std::sync::OnceLock<Arc<crate::fleet::Fleet>>>,
+    pub nodes: Arc<std::sync::OnceLock<Arc<dyn Reach>>>,
+}
+
+/// What the rooms ask of the fleet of nodes (`crate::fleet::Fleet`, a layer above them, which
+/// implements it).
+pub trait Reach: std::fmt::Debug + Send + Sync {
+    /// Whether `node_id` is another live node that this node can reach over a link now.
+    fn reaches(&self, node_id: &str) -> bool;
 }
 
 impl Fleet {
