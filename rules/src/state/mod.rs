@@ -13,18 +13,18 @@
 //! below it and named here too, so callers have one path for the machine and its types.
 //!
 //! Where each part is:
-//! - [`fold`]: [`RoomState::apply`], the fold of one event into the room.
-//! - [`decide`]: [`decide`] and [`decide_keyed`], a member's change dispatched to the feature
+//! - `fold.rs`: [`RoomState::apply`], the fold of one event into the room.
+//! - `decide.rs`: [`decide`] and [`decide_keyed`], a member's change dispatched to the feature
 //!   that decides it; [`decide_tick`], what happens when nobody acts; and the events one
 //!   feature's decision causes in another (hands lowered, prep recounted, commitments from a
 //!   problem's chosen suggestions).
-//! - [`meeting`]: starting and ending the meeting, [`admit`] (the meeting's phase), and what
+//! - `meeting.rs`: starting and ending the meeting, [`admit`] (the meeting's phase), and what
 //!   an upcoming meeting withholds ([`RoomState::benchmarks_view`]).
-//! - [`answer`]: [`answer`] and [`answer_keyed`] for requests that only read, and
+//! - `answer.rs`: [`answer`] and [`answer_keyed`] for requests that only read, and
 //!   [`reply_for`], the ack of one that changed the room.
-//! - [`unlogged`]: the changes to a room that are not events (who is online, when a session
+//! - `unlogged.rs`: the changes to a room that are not events (who is online, when a session
 //!   was last seen, the scorers' bag).
-//! - [`invariants`]: [`RoomState::check_invariants`], which tests call after every step.
+//! - `invariants.rs`: [`RoomState::check_invariants`], which tests call after every step.
 
 mod answer;
 mod decide;
