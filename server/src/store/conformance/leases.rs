@@ -1,0 +1,352 @@
+//! The conformance checks of the ownership leases: one owner at a time, expiry unless
+//! renewed, epochs that every take raises, renewals one by one and in batches, and the fence
+//! that refuses (and writes nothing of) a write by an owner whose epoch is past.
+
+use roundtable_protocol::GroupId;
+
+use super::{new_group, take};
+use crate::store::fixtures::{append, append_fenced, entries, entry, load, snapshot};
+use crate::store::{Fence, LeaseTake, Store, StoreError};
+
+pub(super) async fn leases_exclude_other_owners(store: &dyn Store) {
+    let group_id = GroupId::random();
+    let other_group = GroupId::random();
+    assert!(
+        take(store, group_id, "owner-a", 60_000).await,
+        "a free lease is granted"
+    );
+    assert!(
+        !take(store, group_id, "owner-b", 60_000).await,
+        "a lease held by another owner is refused"
+    );
+    assert!(
+        take(store, group_id, "owner-a", 60_000).await,
+        "the holder renews its own lease"
+    );
+    assert!(
+        take(store, other_group, "owner-b", 60_000).await,
+        "leases of different groups are independent"
+    );
+    store
+        .release_lease(group_id, "owner-b")
+        .await
+        .expect("release_lease");
+    assert!(
+        !take(store, group_id, "owner-b", 60_000).await,
+        "releasing someone else's lease frees nothing"
+    );
+    store
+        .release_lease(group_id, "owner-a")
+        .await
+        .expect("release_lease");
+    assert!(
+        take(store, group_id, "owner-b", 60_000).await,
+        "a released lease is free for another owner"
+    );
+    assert!(!take(store, group_id, "owner-a", 60_000).await);
+    // A late release by the former holder must not free the new holder's lease.
+    store
+        .release_lease(group_id, "owner-a")
+        .await
+        .expect("release_lease");
+    assert!(!take(store, group_id, "owner-a", 60_000).await);
+    store
+        .release_lease(group_id, "owner-b")
+        .await
+        .expect("release_lease");
+    store
+        .release_lease(other_group, "owner-b")
+        .await
+        .expect("release_lease");
+}
+
+pub(super) async fn leases_expire_unless_renewed(store: &dyn Store) {
+    use std::time::Duration;
+    const LEASE_MS: u64 = 1_000;
+    let renewed = GroupId::random();
+    let abandoned = GroupId::random();
+    assert!(take(store, renewed, "owner-a", LEASE_MS).await);
+    assert!(take(store, abandoned, "owner-a", LEASE_MS).await);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        take(store, renewed, "owner-a", LEASE_MS).await,
+        "renewing before expiry"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // 1.4 s after the first take: the abandoned lease has expired, the renewed one has not.
+    assert!(
+        take(store, abandoned, "owner-b", LEASE_MS).await,
+        "an expired lease is free for another owner"
+    );
+    assert!(
+        !take(store, renewed, "owner-b", LEASE_MS).await,
+        "a renewal moves the expiry"
+    );
+    assert!(
+        !take(store, abandoned, "owner-a", LEASE_MS).await,
+        "the former holder cannot renew a lease another owner took after it expired"
+    );
+}
+
+async fn take_epoch(store: &dyn Store, group_id: GroupId, owner: &str, duration_ms: u64) -> u64 {
+    let take = store
+        .take_lease_reporting(group_id, owner, duration_ms)
+        .await
+        .expect("take_lease_reporting succeeds");
+    assert!(take.held, "{owner} takes a free lease");
+    assert!(take.epoch > 0, "a take answers an epoch above 0");
+    take.epoch
+}
+
+async fn renew(
+    store: &dyn Store,
+    group_id: GroupId,
+    owner: &str,
+    duration_ms: u64,
+    epoch: u64,
+) -> LeaseTake {
+    store
+        .renew_lease(group_id, owner, duration_ms, epoch)
+        .await
+        .expect("renew_lease succeeds")
+}
+
+fn is_fenced(result: Result<(), StoreError>) -> bool {
+    matches!(result, Err(StoreError::Fenced(_)))
+}
+
+/// A write fenced with an epoch that a later take moved past, or by an owner who does not hold
+/// the lease, is refused with `Fenced` and writes nothing: no entry, no head, no snapshot.
+pub(super) async fn stale_epochs_are_fenced_and_write_nothing(store: &dyn Store) {
+    let (group_id, meeting_id) = new_group(store).await;
+    let first = take_epoch(store, group_id, "owner-a", 60_000).await;
+    let a_first = Fence {
+        owner: "owner-a",
+        epoch: first,
+    };
+    append_fenced(store, group_id, meeting_id, &entries(1..=2), None, a_first)
+        .await
+        .expect("the holder's fenced append succeeds");
+
+    // The same process loads the room again: its new take fences out the earlier room.
+    let second = take_epoch(store, group_id, "owner-a", 60_000).await;
+    assert!(second > first, "a take by the holder raises the epoch");
+    let stale_snapshot = snapshot(meeting_id, 3, "stale");
+    assert!(
+        is_fenced(
+            append_fenced(
+                store,
+                group_id,
+                meeting_id,
+                &[entry(3)],
+                Some(&stale_snapshot),
+                a_first
+            )
+            .await
+        ),
+        "an append under the epoch before the last take is fenced"
+    );
+    let loaded = load(store, group_id).await;
+    assert_eq!(loaded.tail, entries(1..=2), "a fenced append logs nothing");
+    assert_eq!(loaded.snapshot.seq, 0, "a fenced append stores no snapshot");
+    let a_second = Fence {
+        owner: "owner-a",
+        epoch: second,
+    };
+    append_fenced(store, group_id, meeting_id, &[entry(3)], None, a_second)
+        .await
+        .expect("the seq the fenced append wanted is still free");
+
+    // Another owner takes the released lease: the former holder's epoch is fenced out.
+    store
+        .release_lease(group_id, "owner-a")
+        .await
+        .expect("release_lease");
+    append_fenced(store, group_id, meeting_id, &[entry(4)], None, a_second)
+        .await
+        .expect("a released lease nobody took since still fences its last holder in");
+    let third = take_epoch(store, group_id, "owner-b", 60_000).await;
+    assert!(third > second, "a take by another owner raises the epoch");
+    let final_snapshot = snapshot(meeting_id, 4, "stale final");
+    assert!(
+        is_fenced(
+            append_fenced(
+                store,
+                group_id,
+                meeting_id,
+                &[],
+                Some(&final_snapshot),
+                a_second
+            )
+            .await
+        ),
+        "a snapshot under the former holder's epoch is fenced"
+    );
+    assert!(
+        is_fenced(
+            append_fenced(
+                store,
+                group_id,
+                meeting_id,
+                &[entry(5)],
+                None,
+                Fence {
+                    owner: "owner-a",
+                    epoch: third
+                }
+            )
+            .await
+        ),
+        "the current epoch with an owner who does not hold the lease is fenced"
+    );
+    let loaded = load(store, group_id).await;
+    assert_eq!(loaded.tail, entries(1..=4), "fenced appends log nothing");
+    assert_eq!(loaded.snapshot.seq, 0);
+    let b = Fence {
+        owner: "owner-b",
+        epoch: third,
+    };
+    append_fenced(store, group_id, meeting_id, &[entry(5)], None, b)
+        .await
+        .expect("the new holder appends");
+    // An unfenced write (a tool's, a test's) is checked by its seqs only.
+    append(store, group_id, meeting_id, &[entry(6)], None)
+        .await
+        .expect("an unfenced append is not fenced");
+    assert_eq!(load(store, group_id).await.tail, entries(1..=6));
+    store
+        .release_lease(group_id, "owner-b")
+        .await
+        .expect("release_lease");
+}
+
+/// Every take answers a higher epoch than the group had; a renewal keeps it, also after the
+/// lease expired if nobody took it meanwhile, and is refused, changing nothing, once someone
+/// did.
+pub(super) async fn takes_raise_the_epoch_and_renewals_keep_it(store: &dyn Store) {
+    use std::time::Duration;
+    const LEASE_MS: u64 = 300;
+    let (group_id, meeting_id) = new_group(store).await;
+    let first = take_epoch(store, group_id, "owner-a", LEASE_MS).await;
+    let renewed = renew(store, group_id, "owner-a", LEASE_MS, first).await;
+    assert!(renewed.held, "the holder renews at its epoch");
+    assert_eq!(renewed.epoch, first, "a renewal keeps the epoch");
+    let wrong = renew(store, group_id, "owner-a", LEASE_MS, first + 1).await;
+    assert!(!wrong.held, "a renewal at another epoch is refused");
+    assert_eq!(wrong.epoch, first, "a refused renewal changes nothing");
+    let other = renew(store, group_id, "owner-b", LEASE_MS, first).await;
+    assert!(!other.held, "another owner cannot renew the holder's lease");
+
+    tokio::time::sleep(Duration::from_millis(LEASE_MS + 200)).await;
+    // Expired, and nobody took it: the last holder's writes and renewal still go ahead.
+    let a = Fence {
+        owner: "owner-a",
+        epoch: first,
+    };
+    append_fenced(store, group_id, meeting_id, &[entry(1)], None, a)
+        .await
+        .expect("an expired lease nobody took keeps its holder's epoch");
+    let again = renew(store, group_id, "owner-a", LEASE_MS, first).await;
+    assert!(
+        again.held,
+        "a renewal after an expiry nobody used takes the lease again"
+    );
+    assert_eq!(again.epoch, first);
+
+    tokio::time::sleep(Duration::from_millis(LEASE_MS + 200)).await;
+    let taken = take_epoch(store, group_id, "owner-b", 60_000).await;
+    assert!(taken > first, "a take after the expiry raises the epoch");
+    let late = renew(store, group_id, "owner-a", LEASE_MS, first).await;
+    assert!(!late.held, "the former holder's renewal is refused");
+    assert_eq!(
+        late.epoch, taken,
+        "a refused renewal answers the current epoch"
+    );
+    assert!(
+        !take(store, group_id, "owner-a", LEASE_MS).await,
+        "the refused renewal left the new holder's lease in place"
+    );
+    assert!(
+        is_fenced(append_fenced(store, group_id, meeting_id, &[entry(2)], None, a).await),
+        "the former holder's append is fenced"
+    );
+    assert_eq!(load(store, group_id).await.tail, entries(1..=1));
+    let b_renewed = renew(store, group_id, "owner-b", 60_000, taken).await;
+    assert!(b_renewed.held);
+    assert_eq!(b_renewed.epoch, taken);
+    store
+        .release_lease(group_id, "owner-b")
+        .await
+        .expect("release_lease");
+}
+
+pub(super) async fn leases_are_renewed_in_batches(store: &dyn Store) {
+    use std::time::Duration;
+    const LEASE_MS: u64 = 1_000;
+    assert_eq!(
+        store.renew_leases(&[], "owner-a", LEASE_MS).await,
+        Ok(Vec::new()),
+        "an empty batch renews nothing"
+    );
+    let ours = GroupId::random();
+    let theirs = GroupId::random();
+    let free = GroupId::random();
+    let ours_epoch = take_epoch(store, ours, "owner-a", LEASE_MS).await;
+    let theirs_epoch = take_epoch(store, theirs, "owner-b", 60_000).await;
+    // `free` was ours, and we gave it up: nobody took it since, so a renewal at its epoch
+    // takes it again.
+    let free_epoch = take_epoch(store, free, "owner-a", LEASE_MS).await;
+    store
+        .release_lease(free, "owner-a")
+        .await
+        .expect("release_lease");
+    // `moved` was ours, and another owner took it since: the renewal at our epoch is refused.
+    let moved = GroupId::random();
+    let moved_epoch = take_epoch(store, moved, "owner-a", LEASE_MS).await;
+    store
+        .release_lease(moved, "owner-a")
+        .await
+        .expect("release_lease");
+    take_epoch(store, moved, "owner-b", 60_000).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let held = store
+        .renew_leases(
+            &[
+                (ours, ours_epoch),
+                (theirs, theirs_epoch),
+                (free, free_epoch),
+                (moved, moved_epoch),
+            ],
+            "owner-a",
+            LEASE_MS,
+        )
+        .await
+        .expect("renew_leases succeeds");
+    assert_eq!(
+        held,
+        vec![true, false, true, false],
+        "each answer in order: renewed, held by another owner, taken again while nobody \
+         took it since, taken by another owner since"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // 1.4 s after the first take: only the batch's renewal keeps the lease.
+    assert!(
+        !take(store, ours, "owner-b", LEASE_MS).await,
+        "a batch renewal moves the expiry"
+    );
+    assert!(
+        !take(store, theirs, "owner-a", LEASE_MS).await,
+        "the batch left another owner's lease alone"
+    );
+    for (group_id, owner) in [
+        (ours, "owner-a"),
+        (theirs, "owner-b"),
+        (free, "owner-a"),
+        (moved, "owner-b"),
+    ] {
+        store
+            .release_lease(group_id, owner)
+            .await
+            .expect("release_lease");
+    }
+}
