@@ -7,57 +7,17 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsStr;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use roundtable_protocol::{
-    Credential, ErrorCode, Event, EventFrame, GroupId, Request, ResumePoint,
-};
+use roundtable_protocol::{ErrorCode, Event, EventFrame, GroupId, Request, ResumePoint};
 use roundtable_server::Limits;
 use roundtable_server::store::RedisOptions;
 use support::redis::unique_prefix;
-use support::redis_cluster::{self, TestCluster};
+use support::redis_cluster::{self, TestCluster, start_binary};
+use support::takeover::{assert_contiguous, count_panics, join_when_free};
 use support::{TestClient, TestGroup, create_group};
-use tokio::process::Child;
-
-/// How long a test waits for a lease to expire or a room to come back before failing.
-const TAKEOVER_WAIT: Duration = Duration::from_secs(15);
-
-/// Starts the real binary on the cluster and returns it with the address it printed.
-async fn start_binary(
-    cluster: &TestCluster,
-    prefix: &str,
-    extra_args: &[&str],
-) -> (Child, SocketAddr) {
-    let seeds = cluster.seeds().join(",");
-    let mut args: Vec<&OsStr> = vec![
-        "--redis-cluster".as_ref(),
-        seeds.as_ref(),
-        "--redis-prefix".as_ref(),
-        prefix.as_ref(),
-    ];
-    args.extend(extra_args.iter().map(|arg| OsStr::new(*arg)));
-    support::start_binary(&args).await
-}
-
-/// Counts panics from now on on the calling thread (where a `#[tokio::test]` runs the
-/// in-process server's tasks).
-fn count_panics() -> Arc<AtomicUsize> {
-    let panics = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&panics);
-    let test_thread = std::thread::current().id();
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().id() == test_thread {
-            counter.fetch_add(1, Ordering::SeqCst);
-        }
-        previous(info);
-    }));
-    panics
-}
 
 /// Creates groups until there is one on each of `masters_wanted` different masters; returns
 /// them with their master's port.
@@ -77,37 +37,6 @@ async fn groups_on_different_masters(
         }
     }
     panic!("60 groups did not land on {masters_wanted} masters");
-}
-
-/// Joins, retrying while another process holds the room's lease.
-async fn join_when_free(
-    client: &mut TestClient,
-    group_id: GroupId,
-    credential: Credential,
-    resume: Option<ResumePoint>,
-) -> Option<roundtable_protocol::Snapshot> {
-    let deadline = Instant::now() + TAKEOVER_WAIT;
-    loop {
-        match client.join(group_id, credential.clone(), resume).await {
-            Ok(snapshot) => return snapshot,
-            Err((ErrorCode::RoomElsewhere, _)) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(error) => panic!("join failed: {error:?}"),
-        }
-    }
-}
-
-/// Asserts that `frames` have consecutive seqs starting right after `after_seq`.
-fn assert_contiguous(who: &str, after_seq: u64, frames: &[EventFrame]) {
-    for (offset, frame) in frames.iter().enumerate() {
-        assert_eq!(
-            frame.seq,
-            after_seq + 1 + offset as u64,
-            "{who}: events must follow seq {after_seq} with no gap and no duplicate, got {:?}",
-            frames.iter().map(|frame| frame.seq).collect::<Vec<_>>()
-        );
-    }
 }
 
 fn renamed(name: &str) -> impl Fn(&EventFrame) -> bool + '_ {

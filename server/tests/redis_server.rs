@@ -9,90 +9,21 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use roundtable_protocol::{
-    CloseReason, Credential, ErrorCode, Event, EventFrame, GroupId, PresenceReason, Reply, Request,
-    ResumePoint, ServerMessage, Snapshot,
+    CloseReason, Credential, ErrorCode, Event, EventFrame, PresenceReason, Reply, Request,
+    ResumePoint, ServerMessage,
 };
 use roundtable_rules::RoomEvent;
 use roundtable_rules::StoredEvent;
 use roundtable_server::Limits;
 use roundtable_server::clock::{Clock, SystemClock};
 use roundtable_server::store::{LogEntry, RedisStore, Store, fixtures};
-use support::redis::{Persistence, TestRedis, start_server, unique_prefix};
+use support::redis::{Persistence, TestRedis, start_binary, start_server, unique_prefix};
+use support::takeover::{assert_contiguous, count_panics, join_when_free};
 use support::{Closed, TestClient, create_group, http_request};
-use tokio::process::Child;
-
-/// How long a test waits for a lease to expire or a room to come back before failing.
-const TAKEOVER_WAIT: Duration = Duration::from_secs(15);
-
-/// Starts the real binary on the Redis store and returns it with the address it printed.
-async fn start_binary(redis_url: &str, prefix: &str, extra_args: &[&str]) -> (Child, SocketAddr) {
-    let mut args: Vec<&OsStr> = vec![
-        "--redis-url".as_ref(),
-        redis_url.as_ref(),
-        "--redis-prefix".as_ref(),
-        prefix.as_ref(),
-    ];
-    args.extend(extra_args.iter().map(|arg| OsStr::new(*arg)));
-    support::start_binary(&args).await
-}
-
-/// Counts panics from now on on the calling thread. A `#[tokio::test]` runs its runtime, and so
-/// the in-process server's tasks (rooms, connections), on the test's own thread; panics of
-/// other tests, on their threads, are not counted.
-fn count_panics() -> Arc<AtomicUsize> {
-    let panics = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&panics);
-    let test_thread = std::thread::current().id();
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().id() == test_thread {
-            counter.fetch_add(1, Ordering::SeqCst);
-        }
-        previous(info);
-    }));
-    panics
-}
-
-/// Joins, retrying while another process holds the room's lease. Returns the catch-up
-/// snapshot (if one came) and how many times the join was refused with `room_elsewhere`.
-async fn join_when_free(
-    client: &mut TestClient,
-    group_id: GroupId,
-    credential: Credential,
-    resume: Option<ResumePoint>,
-) -> (Option<Snapshot>, usize) {
-    let deadline = Instant::now() + TAKEOVER_WAIT;
-    let mut refusals = 0;
-    loop {
-        match client.join(group_id, credential.clone(), resume).await {
-            Ok(snapshot) => return (snapshot, refusals),
-            Err((ErrorCode::RoomElsewhere, _)) if Instant::now() < deadline => {
-                refusals += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(error) => panic!("join failed: {error:?}"),
-        }
-    }
-}
-
-/// Asserts that `frames` have consecutive seqs starting right after `after_seq`.
-fn assert_contiguous(who: &str, after_seq: u64, frames: &[EventFrame]) {
-    for (offset, frame) in frames.iter().enumerate() {
-        assert_eq!(
-            frame.seq,
-            after_seq + 1 + offset as u64,
-            "{who}: events must follow seq {after_seq} with no gap and no duplicate, got {:?}",
-            frames.iter().map(|frame| frame.seq).collect::<Vec<_>>()
-        );
-    }
-}
 
 /// Adds `frames` to `history`, asserting that a seq seen before is the very same event.
 fn record(history: &mut BTreeMap<u64, EventFrame>, who: &str, frames: &[EventFrame]) {
@@ -192,7 +123,7 @@ async fn sigkill_with_redis_loses_no_acknowledged_action_and_clients_resume_exac
         let mut client = TestClient::connect(addr).await;
         let resume = old.resume_point();
         let credential = old.token_credential();
-        let (snapshot, _refusals) = join_when_free(
+        let snapshot = join_when_free(
             &mut client,
             group.group_id,
             credential.clone(),
@@ -521,7 +452,7 @@ async fn two_processes_on_one_redis_never_both_run_a_meeting() {
     let facilitator_credential = facilitator.token_credential();
     let resume = facilitator.resume_point();
     facilitator.close().await;
-    let (snapshot, _) = join_when_free(&mut bob, group.group_id, invite, None).await;
+    let snapshot = join_when_free(&mut bob, group.group_id, invite, None).await;
     let snapshot = snapshot.expect("a first join gets a snapshot");
     assert_eq!(snapshot.group.name, "Run by the first");
     // Now the first process refuses.
@@ -574,8 +505,7 @@ async fn two_processes_on_one_redis_never_both_run_a_meeting() {
     // The first process loads the room anew, in a log epoch of its own: bob's resume from the
     // second's room gets a snapshot with everything stored, and the events after it.
     let mut bob = TestClient::connect(first_addr).await;
-    let (catch_up, _) =
-        join_when_free(&mut bob, group.group_id, bob_credential, Some(bob_resume)).await;
+    let catch_up = join_when_free(&mut bob, group.group_id, bob_credential, Some(bob_resume)).await;
     let snapshot = catch_up.expect("a resume from another room's log epoch gets a snapshot");
     assert!(snapshot.seq >= bob_resume.seq);
     assert_ne!(bob.log_epoch, bob_resume.log_epoch);

@@ -4,6 +4,7 @@
 
 pub mod redis;
 pub mod redis_cluster;
+pub mod takeover;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -45,6 +46,23 @@ pub async fn start_server(url: &str, prefix: &str, limits: Limits) -> TestServer
         config.limits = limits;
     })
     .await
+}
+
+/// Starts the real binary on the Redis store at `url` under the key prefix `prefix`, with
+/// `extra_args`, and returns it with the address it printed (see [`super::start_binary`]).
+pub async fn start_binary(
+    url: &str,
+    prefix: &str,
+    extra_args: &[&str],
+) -> (tokio::process::Child, std::net::SocketAddr) {
+    let mut args: Vec<&OsStr> = vec![
+        "--redis-url".as_ref(),
+        url.as_ref(),
+        "--redis-prefix".as_ref(),
+        prefix.as_ref(),
+    ];
+    args.extend(extra_args.iter().map(|arg| OsStr::new(*arg)));
+    super::start_binary(&args).await
 }
 
 /// How long a started server may take to answer PING.

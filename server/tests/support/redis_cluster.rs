@@ -17,6 +17,7 @@
 //! cluster panics and says how to install them.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -490,6 +491,25 @@ pub async fn start_server(
         config.limits = limits;
     })
     .await
+}
+
+/// Starts the real binary on the cluster (`--redis-cluster` with its seeds) under the key
+/// prefix `prefix`, with `extra_args`, and returns it with the address it printed (see
+/// [`super::start_binary`]).
+pub async fn start_binary(
+    cluster: &TestCluster,
+    prefix: &str,
+    extra_args: &[&str],
+) -> (tokio::process::Child, std::net::SocketAddr) {
+    let seeds = cluster.seeds().join(",");
+    let mut args: Vec<&OsStr> = vec![
+        "--redis-cluster".as_ref(),
+        seeds.as_ref(),
+        "--redis-prefix".as_ref(),
+        prefix.as_ref(),
+    ];
+    args.extend(extra_args.iter().map(|arg| OsStr::new(*arg)));
+    super::start_binary(&args).await
 }
 
 fn spawn_node(dir: &Path, port: u16, bus_port: u16) -> Child {
