@@ -13,32 +13,17 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use roundtable_protocol::{
     CloseReason, Credential, ErrorCode, Event, EventFrame, GroupId, MeetingId, Request, RequestId,
-    ResumePoint, ServerMessage, Snapshot,
+    ResumePoint, ServerMessage,
 };
-use support::redis::{TestRedis, unique_prefix};
+use support::redis::{TestRedis, start_binary, unique_prefix};
+use support::takeover::{TAKEOVER_WAIT, join_when_free_or_closing};
 use support::{Closed, TestClient, TestGroup, create_group};
 use tokio::process::Child;
-
-/// How long a test waits for a room to be free on another node before failing.
-const TAKEOVER_WAIT: Duration = Duration::from_secs(15);
-
-/// Starts the real binary on the Redis store and returns it with the address it printed.
-async fn start_binary(redis_url: &str, prefix: &str, extra_args: &[&str]) -> (Child, SocketAddr) {
-    let mut args: Vec<&OsStr> = vec![
-        "--redis-url".as_ref(),
-        redis_url.as_ref(),
-        "--redis-prefix".as_ref(),
-        prefix.as_ref(),
-    ];
-    args.extend(extra_args.iter().map(|arg| OsStr::new(*arg)));
-    support::start_binary(&args).await
-}
 
 /// Sends `signal` (`STOP`, `CONT`) to the process this test started.
 fn signal(child: &Child, signal: &str) {
@@ -87,28 +72,6 @@ fn log_key(prefix: &str, group_id: GroupId, meeting_id: MeetingId) -> String {
 
 fn snapshot_key(prefix: &str, group_id: GroupId) -> String {
     format!("{prefix}{{g:{group_id}}}:snapshot")
-}
-
-/// Joins, retrying while another process holds the room's lease (or the room is closing).
-/// Returns the catch-up snapshot, if one came.
-async fn join_when_free(
-    client: &mut TestClient,
-    group_id: GroupId,
-    credential: Credential,
-    resume: Option<ResumePoint>,
-) -> Option<Snapshot> {
-    let deadline = Instant::now() + TAKEOVER_WAIT;
-    loop {
-        match client.join(group_id, credential.clone(), resume).await {
-            Ok(snapshot) => return snapshot,
-            Err((ErrorCode::RoomElsewhere | ErrorCode::ShuttingDown, _))
-                if Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(error) => panic!("join failed: {error:?}"),
-        }
-    }
 }
 
 /// How a request ended: answered, or the connection closed first.
@@ -284,7 +247,7 @@ async fn stale_owner_is_fenced(lose_lease: LoseLease) {
     // The facilitator's token: a returning member who attends already writes nothing.
     let fran_token = fran.token_credential();
     let mut fran_b = TestClient::connect(b).await;
-    let snapshot = join_when_free(&mut fran_b, group.group_id, fran_token.clone(), None)
+    let snapshot = join_when_free_or_closing(&mut fran_b, group.group_id, fran_token.clone(), None)
         .await
         .expect("a join without resume gets a snapshot");
     assert_eq!(snapshot.group.name, "Run by A");
@@ -347,7 +310,7 @@ async fn stale_owner_is_fenced(lose_lease: LoseLease) {
     for (who, old) in [("ann", ann), ("fran", fran)] {
         history.record(who, &old.events());
         let mut client = TestClient::connect(b).await;
-        let snapshot = join_when_free(
+        let snapshot = join_when_free_or_closing(
             &mut client,
             group.group_id,
             old.token_credential(),
@@ -520,7 +483,7 @@ async fn a_client_whose_history_the_store_lost_gets_a_snapshot_and_then_one_hist
     let fran_resume = fran.resume_point();
     let fran_credential = fran.token_credential();
     let mut fran = TestClient::connect(addr).await;
-    let snapshot = join_when_free(
+    let snapshot = join_when_free_or_closing(
         &mut fran,
         group.group_id,
         fran_credential,
@@ -603,7 +566,7 @@ async fn a_stale_owner_cannot_delete_the_group() {
         .await
         .expect("DEL lease");
     let mut fran_b = TestClient::connect(b).await;
-    join_when_free(&mut fran_b, group.group_id, fran_token, None).await;
+    join_when_free_or_closing(&mut fran_b, group.group_id, fran_token, None).await;
 
     fran.fails(
         Request::DeleteGroup {
