@@ -15,7 +15,9 @@ use roundtable_protocol::{BenchmarkView, Event, MemberId, MyBenchmarks, Reply, R
 use roundtable_server::Limits;
 use roundtable_server::store::{EmbeddedOptions, fixtures};
 use serde_json::Value;
-use support::redis::{TestRedis, start_server, unique_prefix};
+use support::redis::{
+    TestRedis, elements_of, raw_connection, scan_keys, start_server, unique_prefix,
+};
 use support::{TestClient, TestGroup, TestServer, create_group};
 
 /// Where the data lives, and how to read every byte of it back.
@@ -73,59 +75,11 @@ fn every_file(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 async fn every_redis_key(url: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {
-    let client = redis::Client::open(url).expect("client");
-    let mut raw = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connection");
-    let mut keys: Vec<String> = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut raw)
-            .await
-            .expect("SCAN");
-        keys.extend(batch);
-        cursor = next;
-        if cursor == 0 {
-            break;
-        }
-    }
+    let mut raw = raw_connection(url).await;
     let mut found = Vec::new();
-    for key in keys {
-        let kind: String = redis::cmd("TYPE")
-            .arg(&key)
-            .query_async(&mut raw)
-            .await
-            .expect("TYPE");
-        let read = |command: &str, args: &[&str]| {
-            let mut command = redis::cmd(command);
-            command.arg(&key).arg(args);
-            command
-        };
+    for key in scan_keys(&mut raw, &format!("{prefix}*")).await {
         // Each element of a value on its own, so that records are read whole.
-        let values: Vec<Vec<u8>> = match kind.as_str() {
-            "string" => read("GET", &[])
-                .query_async(&mut raw)
-                .await
-                .map(|v| vec![v]),
-            "hash" => read("HGETALL", &[]).query_async(&mut raw).await,
-            "set" => read("SMEMBERS", &[]).query_async(&mut raw).await,
-            "zset" => read("ZRANGE", &["0", "-1"]).query_async(&mut raw).await,
-            "list" => read("LRANGE", &["0", "-1"]).query_async(&mut raw).await,
-            "stream" => read("XRANGE", &["-", "+"])
-                .query_async::<Vec<(String, Vec<Vec<u8>>)>>(&mut raw)
-                .await
-                .map(|entries| entries.into_iter().flat_map(|(_, fields)| fields).collect()),
-            other => panic!("key {key} has an unexpected type {other}"),
-        }
-        .expect("read the key's value");
-        for value in values {
+        for value in elements_of(&mut raw, &key).await {
             found.push((key.clone(), value));
         }
     }

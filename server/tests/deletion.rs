@@ -15,7 +15,7 @@ use roundtable_protocol::{
 use roundtable_server::Limits;
 use roundtable_server::store::{EmbeddedOptions, RedisStore, Store, fixtures};
 use serde_json::json;
-use support::redis::{TestRedis, options, start_server, unique_prefix};
+use support::redis::{TestRedis, every_name_and_value, options, start_server, unique_prefix};
 use support::{Closed, TestClient, TestGroup, TestServer, create_group, http_get};
 
 /// How often the embedded store checkpoints in these tests.
@@ -111,7 +111,7 @@ impl Backend {
     async fn every_byte(&self) -> Vec<(String, Vec<u8>)> {
         match self {
             Backend::Embedded(dir) => every_file(dir.path()),
-            Backend::Redis { redis, .. } => every_redis_key(redis.url()).await,
+            Backend::Redis { redis, .. } => every_name_and_value(redis.url(), "*").await,
         }
     }
 }
@@ -137,80 +137,6 @@ fn every_file(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// Every key of the Redis (all prefixes: a deleted group must not linger under any), by SCAN,
 /// with its value read by its type.
-async fn every_redis_key(url: &str) -> Vec<(String, Vec<u8>)> {
-    let client = redis::Client::open(url).expect("client");
-    let mut raw = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("raw connection");
-    let mut keys: Vec<String> = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut raw)
-            .await
-            .expect("SCAN");
-        keys.extend(batch);
-        cursor = next;
-        if cursor == 0 {
-            break;
-        }
-    }
-    let mut found = Vec::new();
-    for key in keys {
-        let kind: String = redis::cmd("TYPE")
-            .arg(&key)
-            .query_async(&mut raw)
-            .await
-            .expect("TYPE");
-        let parts = |command: &str, args: &[&str]| {
-            let mut command = redis::cmd(command);
-            command.arg(&key);
-            for arg in args {
-                command.arg(*arg);
-            }
-            command
-        };
-        let value: Vec<u8> = match kind.as_str() {
-            "string" => parts("GET", &[]).query_async(&mut raw).await,
-            "hash" => parts("HGETALL", &[])
-                .query_async::<Vec<Vec<u8>>>(&mut raw)
-                .await
-                .map(|parts| parts.concat()),
-            "set" => parts("SMEMBERS", &[])
-                .query_async::<Vec<Vec<u8>>>(&mut raw)
-                .await
-                .map(|parts| parts.concat()),
-            "zset" => parts("ZRANGE", &["0", "-1"])
-                .query_async::<Vec<Vec<u8>>>(&mut raw)
-                .await
-                .map(|parts| parts.concat()),
-            "list" => parts("LRANGE", &["0", "-1"])
-                .query_async::<Vec<Vec<u8>>>(&mut raw)
-                .await
-                .map(|parts| parts.concat()),
-            "stream" => parts("XRANGE", &["-", "+"])
-                .query_async::<Vec<(String, Vec<Vec<u8>>)>>(&mut raw)
-                .await
-                .map(|entries| {
-                    entries
-                        .into_iter()
-                        .flat_map(|(id, fields)| std::iter::once(id.into_bytes()).chain(fields))
-                        .collect::<Vec<_>>()
-                        .concat()
-                }),
-            other => panic!("key {key} has an unexpected type {other}"),
-        }
-        .expect("read the key's value");
-        found.push((format!("the name of key {key}"), key.clone().into_bytes()));
-        found.push((format!("the value of key {key}"), value));
-    }
-    found
-}
-
 /// The ways a group id can be stored: as text (hyphenated or not) and as 16 bytes.
 fn forms_of(group_id: GroupId) -> Vec<Vec<u8>> {
     let id = group_id.as_u128();

@@ -20,7 +20,7 @@ use roundtable_protocol::{
     CloseReason, Credential, ErrorCode, Event, EventFrame, GroupId, MeetingId, Request, RequestId,
     ResumePoint, ServerMessage,
 };
-use support::redis::{TestRedis, start_binary, unique_prefix};
+use support::redis::{TestRedis, raw_connection, start_binary, unique_prefix};
 use support::takeover::{TAKEOVER_WAIT, join_when_free_or_closing};
 use support::{Closed, TestClient, TestGroup, create_group};
 use tokio::process::Child;
@@ -34,15 +34,6 @@ fn signal(child: &Child, signal: &str) {
         .status()
         .expect("run kill");
     assert!(status.success(), "kill -{signal} {pid} failed");
-}
-
-/// A raw Redis connection, to look at and change what the servers stored.
-async fn raw_redis(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .expect("redis client")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("raw redis connection")
 }
 
 async fn get_u64(raw: &mut redis::aio::MultiplexedConnection, key: &str) -> u64 {
@@ -205,7 +196,7 @@ async fn stale_owner_is_fenced(lose_lease: LoseLease) {
     };
     let (mut node_a, a) = start_binary(redis.url(), &prefix, &["--room-lease-ms", a_lease]).await;
     let (mut node_b, b) = start_binary(redis.url(), &prefix, &["--room-lease-ms", "60000"]).await;
-    let mut raw = raw_redis(redis.url()).await;
+    let mut raw = raw_connection(redis.url()).await;
     let group = create_group(a, "Fenced peers").await;
     let (epoch_key, head_key) = (
         epoch_key(&prefix, group.group_id),
@@ -396,7 +387,7 @@ async fn a_client_whose_history_the_store_lost_gets_a_snapshot_and_then_one_hist
         "100000000",
     ];
     let (mut node, addr) = start_binary(redis.url(), &prefix, &args).await;
-    let mut raw = raw_redis(redis.url()).await;
+    let mut raw = raw_connection(redis.url()).await;
     let group = create_group(addr, "Forgetful store").await;
     let (head_key, log_key, snapshot_key) = (
         head_key(&prefix, group.group_id, group.meeting_id),
@@ -554,7 +545,7 @@ async fn a_stale_owner_cannot_delete_the_group() {
     let args = ["--room-lease-ms", "60000"];
     let (mut node_a, a) = start_binary(redis.url(), &prefix, &args).await;
     let (mut node_b, b) = start_binary(redis.url(), &prefix, &args).await;
-    let mut raw = raw_redis(redis.url()).await;
+    let mut raw = raw_connection(redis.url()).await;
     let group = create_group(a, "Kept peers").await;
     let mut fran = TestClient::connect(a).await;
     fran.join_as_facilitator(&group, "Fran").await;

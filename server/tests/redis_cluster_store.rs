@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use roundtable_protocol::{GroupId, MeetingId};
 use roundtable_server::store::fixtures::{self, entries};
 use roundtable_server::store::{RedisOptions, RedisStore, Store, StoreError, conformance};
-use support::redis::unique_prefix;
+use support::redis::{name_and_value, raw_connection, unique_prefix};
 use support::redis_cluster::{self, TestCluster};
 
 #[tokio::test]
@@ -149,47 +149,11 @@ async fn each_group_lives_in_one_slot_and_the_groups_spread_over_every_master() 
 
 /// Every key of `prefix` on every master, with every byte it holds, for
 /// [`conformance::DeletedGroup::assert_absent`].
-fn everything_stored(cluster: &TestCluster, prefix: &str) -> Vec<(String, Vec<u8>)> {
+async fn everything_stored(cluster: &TestCluster, prefix: &str) -> Vec<(String, Vec<u8>)> {
     let mut stored = Vec::new();
     for (port, key) in cluster.keys_on_every_master(prefix) {
-        let mut connection = cluster.connection(port);
-        let kind: String = redis::cmd("TYPE")
-            .arg(&key)
-            .query(&mut connection)
-            .expect("TYPE");
-        let value: Vec<u8> = match kind.as_str() {
-            "string" => redis::cmd("GET").arg(&key).query(&mut connection),
-            "hash" => redis::cmd("HGETALL")
-                .arg(&key)
-                .query::<Vec<Vec<u8>>>(&mut connection)
-                .map(|parts| parts.concat()),
-            "set" => redis::cmd("SMEMBERS")
-                .arg(&key)
-                .query::<Vec<Vec<u8>>>(&mut connection)
-                .map(|parts| parts.concat()),
-            "zset" => redis::cmd("ZRANGE")
-                .arg(&key)
-                .arg(0)
-                .arg(-1)
-                .query::<Vec<Vec<u8>>>(&mut connection)
-                .map(|parts| parts.concat()),
-            "stream" => redis::cmd("XRANGE")
-                .arg(&key)
-                .arg("-")
-                .arg("+")
-                .query::<Vec<(String, Vec<Vec<u8>>)>>(&mut connection)
-                .map(|entries| {
-                    entries
-                        .into_iter()
-                        .flat_map(|(id, fields)| std::iter::once(id.into_bytes()).chain(fields))
-                        .collect::<Vec<_>>()
-                        .concat()
-                }),
-            other => panic!("key {key} has a type the store does not write: {other}"),
-        }
-        .expect("read the key's value");
-        stored.push((format!("the name of key {key}"), key.clone().into_bytes()));
-        stored.push((format!("the value of key {key}"), value));
+        let mut raw = raw_connection(&format!("redis://127.0.0.1:{port}")).await;
+        stored.extend(name_and_value(&mut raw, &key).await);
     }
     stored
 }
@@ -200,7 +164,7 @@ async fn deleting_a_group_removes_its_keys_from_every_master() {
     let prefix = unique_prefix("rt-cluster");
     let store = redis_cluster::store(cluster, &prefix).await;
     let deleted = conformance::delete_a_marked_group(&store).await;
-    let stored = everything_stored(cluster, &prefix);
+    let stored = everything_stored(cluster, &prefix).await;
     assert!(
         stored
             .iter()

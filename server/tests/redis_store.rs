@@ -14,7 +14,7 @@ use roundtable_server::store::fixtures::{self, entries};
 use roundtable_server::store::{
     LogEntry, RedisOptions, RedisStore, Store, StoreError, conformance,
 };
-use support::redis::{Persistence, TestRedis};
+use support::redis::{Persistence, TestRedis, every_name_and_value};
 
 /// How much later than its timeout a call may return, for a loaded machine's scheduling.
 const SLACK: Duration = Duration::from_secs(1);
@@ -138,66 +138,15 @@ async fn redis_store_deletes_every_key_of_a_group() {
         .expect("connect");
     let deleted = conformance::delete_a_marked_group(&store).await;
 
-    let client = redis::Client::open(redis.url()).expect("client");
-    let mut raw = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("raw connection");
     // Every key of the test's prefix, and every byte each holds.
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut raw)
-        .await
-        .expect("KEYS");
+    let stored = every_name_and_value(redis.url(), &format!("{prefix}*")).await;
+    let names: Vec<&str> = stored.iter().map(|(name, _)| name.as_str()).collect();
     assert!(
-        keys.iter().any(|key| key.ends_with(":snapshot")),
-        "the kept group is still there, so the scan reads keys: {keys:?}"
+        names
+            .iter()
+            .any(|name| name.starts_with("the name") && name.ends_with(":snapshot")),
+        "the kept group is still there, so the scan reads keys: {names:?}"
     );
-    let mut stored = Vec::new();
-    for key in keys {
-        let kind: String = redis::cmd("TYPE")
-            .arg(&key)
-            .query_async(&mut raw)
-            .await
-            .expect("TYPE");
-        let value: Vec<u8> = match kind.as_str() {
-            "string" => redis::cmd("GET").arg(&key).query_async(&mut raw).await,
-            "hash" => redis::cmd("HGETALL")
-                .arg(&key)
-                .query_async::<Vec<Vec<u8>>>(&mut raw)
-                .await
-                .map(|parts| parts.concat()),
-            "set" => redis::cmd("SMEMBERS")
-                .arg(&key)
-                .query_async::<Vec<Vec<u8>>>(&mut raw)
-                .await
-                .map(|parts| parts.concat()),
-            "zset" => redis::cmd("ZRANGE")
-                .arg(&key)
-                .arg(0)
-                .arg(-1)
-                .query_async::<Vec<Vec<u8>>>(&mut raw)
-                .await
-                .map(|parts| parts.concat()),
-            "stream" => redis::cmd("XRANGE")
-                .arg(&key)
-                .arg("-")
-                .arg("+")
-                .query_async::<Vec<(String, Vec<Vec<u8>>)>>(&mut raw)
-                .await
-                .map(|entries| {
-                    entries
-                        .into_iter()
-                        .flat_map(|(id, fields)| std::iter::once(id.into_bytes()).chain(fields))
-                        .collect::<Vec<_>>()
-                        .concat()
-                }),
-            other => panic!("key {key} has a type the store does not write: {other}"),
-        }
-        .expect("read the key's value");
-        stored.push((format!("the name of key {key}"), key.clone().into_bytes()));
-        stored.push((format!("the value of key {key}"), value));
-    }
     deleted.assert_absent(&stored);
 }
 

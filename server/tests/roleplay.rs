@@ -24,7 +24,7 @@ use roundtable_protocol::{
 use roundtable_server::store::{RedisStore, Store};
 use roundtable_server::{Limits, logging};
 use serde_json::Value;
-use support::redis::{TestRedis, options, unique_prefix};
+use support::redis::{TestRedis, elements_of, options, raw_connection, scan_keys, unique_prefix};
 use support::{TestClient, TestGroup, TestServer, create_group};
 
 // ---------------------------------------------------------------------------------------------
@@ -318,16 +318,8 @@ fn redb_bytes(data_dir: &Path) -> Vec<u8> {
 
 /// Every value of every key under `prefix`, read by type, each as its own record.
 async fn redis_values(url: &str, prefix: &str) -> Vec<Vec<u8>> {
-    let client = redis::Client::open(url).expect("redis url");
-    let mut connection = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connect to redis");
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut connection)
-        .await
-        .expect("KEYS");
+    let mut raw = raw_connection(url).await;
+    let keys = scan_keys(&mut raw, &format!("{prefix}*")).await;
     assert!(
         !keys.is_empty(),
         "the Redis store wrote keys under {prefix}"
@@ -335,70 +327,9 @@ async fn redis_values(url: &str, prefix: &str) -> Vec<Vec<u8>> {
     let mut records = Vec::new();
     for key in keys {
         records.push(key.clone().into_bytes());
-        let kind: String = redis::cmd("TYPE")
-            .arg(&key)
-            .query_async(&mut connection)
-            .await
-            .expect("TYPE");
-        match kind.as_str() {
-            "string" => {
-                let value: Vec<u8> = redis::cmd("GET")
-                    .arg(&key)
-                    .query_async(&mut connection)
-                    .await
-                    .expect("GET");
-                records.push(value);
-            }
-            // The groups' activity (a sorted set) and a group's meetings (a set).
-            "zset" => {
-                let members: Vec<Vec<u8>> = redis::cmd("ZRANGE")
-                    .arg(&key)
-                    .arg(0)
-                    .arg(-1)
-                    .query_async(&mut connection)
-                    .await
-                    .expect("ZRANGE");
-                records.extend(members);
-            }
-            "set" => {
-                let members: Vec<Vec<u8>> = redis::cmd("SMEMBERS")
-                    .arg(&key)
-                    .query_async(&mut connection)
-                    .await
-                    .expect("SMEMBERS");
-                records.extend(members);
-            }
-            "hash" => {
-                let fields: Vec<Vec<u8>> = redis::cmd("HGETALL")
-                    .arg(&key)
-                    .query_async(&mut connection)
-                    .await
-                    .expect("HGETALL");
-                records.extend(fields);
-            }
-            "stream" => {
-                let entries: redis::Value = redis::cmd("XRANGE")
-                    .arg(&key)
-                    .arg("-")
-                    .arg("+")
-                    .query_async(&mut connection)
-                    .await
-                    .expect("XRANGE");
-                collect_bulk(&entries, &mut records);
-            }
-            other => panic!("unexpected Redis type {other} for {key}: the scan would miss it"),
-        }
+        records.extend(elements_of(&mut raw, &key).await);
     }
     records
-}
-
-fn collect_bulk(value: &redis::Value, into: &mut Vec<Vec<u8>>) {
-    match value {
-        redis::Value::BulkString(bytes) => into.push(bytes.clone()),
-        redis::Value::SimpleString(text) => into.push(text.clone().into_bytes()),
-        redis::Value::Array(items) => items.iter().for_each(|item| collect_bulk(item, into)),
-        _ => {}
-    }
 }
 
 /// What a test reads from the store, whichever it is.

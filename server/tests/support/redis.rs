@@ -264,3 +264,99 @@ fn answers_ping(port: u16) -> bool {
     let mut reply = [0u8; 7];
     stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
 }
+
+/// A plain connection to the Redis at `url`, for a test to read (or change) what a store wrote
+/// behind the store's back.
+pub async fn raw_connection(url: &str) -> ::redis::aio::MultiplexedConnection {
+    ::redis::Client::open(url)
+        .expect("a redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("a raw redis connection")
+}
+
+/// Every key matching the `SCAN` pattern `pattern` (`*` for all).
+pub async fn scan_keys(
+    raw: &mut ::redis::aio::MultiplexedConnection,
+    pattern: &str,
+) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = ::redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(raw)
+            .await
+            .expect("SCAN");
+        keys.extend(batch);
+        cursor = next;
+        if cursor == 0 {
+            return keys;
+        }
+    }
+}
+
+/// The value at `key` read raw, element by element, whatever its type: a string whole; a hash's
+/// fields and values in turn; a set's or a sorted set's members; a list's items; a stream's
+/// entries, each id followed by its fields and values. A type it cannot read fails the test, so
+/// that a test looking at every stored byte misses none.
+pub async fn elements_of(raw: &mut ::redis::aio::MultiplexedConnection, key: &str) -> Vec<Vec<u8>> {
+    let kind: String = ::redis::cmd("TYPE")
+        .arg(key)
+        .query_async(raw)
+        .await
+        .expect("TYPE");
+    let read = |command: &str, args: &[&str]| {
+        let mut command = ::redis::cmd(command);
+        command.arg(key).arg(args);
+        command
+    };
+    match kind.as_str() {
+        "string" => read("GET", &[])
+            .query_async(raw)
+            .await
+            .map(|value| vec![value]),
+        "hash" => read("HGETALL", &[]).query_async(raw).await,
+        "set" => read("SMEMBERS", &[]).query_async(raw).await,
+        "zset" => read("ZRANGE", &["0", "-1"]).query_async(raw).await,
+        "list" => read("LRANGE", &["0", "-1"]).query_async(raw).await,
+        "stream" => read("XRANGE", &["-", "+"])
+            .query_async::<Vec<(String, Vec<Vec<u8>>)>>(raw)
+            .await
+            .map(|entries| {
+                entries
+                    .into_iter()
+                    .flat_map(|(id, fields)| std::iter::once(id.into_bytes()).chain(fields))
+                    .collect()
+            }),
+        other => panic!("key {key} has a type the test cannot read: {other}"),
+    }
+    .unwrap_or_else(|error| panic!("read the value of key {key}: {error}"))
+}
+
+/// The key `key` as `DeletedGroup::assert_absent` looks at stored bytes: its name, and its
+/// value's elements ([`elements_of`]) run together.
+pub async fn name_and_value(
+    raw: &mut ::redis::aio::MultiplexedConnection,
+    key: &str,
+) -> [(String, Vec<u8>); 2] {
+    let value = elements_of(raw, key).await.concat();
+    [
+        (format!("the name of key {key}"), key.as_bytes().to_vec()),
+        (format!("the value of key {key}"), value),
+    ]
+}
+
+/// Every key matching `pattern` ([`scan_keys`]), each as [`name_and_value`].
+pub async fn every_name_and_value(url: &str, pattern: &str) -> Vec<(String, Vec<u8>)> {
+    let mut raw = raw_connection(url).await;
+    let mut stored = Vec::new();
+    for key in scan_keys(&mut raw, pattern).await {
+        stored.extend(name_and_value(&mut raw, &key).await);
+    }
+    stored
+}
