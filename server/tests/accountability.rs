@@ -23,12 +23,9 @@ async fn commitments_are_shared_live_and_only_owners_and_facilitators_edit_them(
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
-    let mut bob = TestClient::connect(server.addr).await;
-    bob.join_as_member(&group, "Bob").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
     let (ann_id, bob_id) = (ann.member_id.unwrap(), bob.member_id.unwrap());
     // Before the start, an owner's report back is prep, held until the start (prep.rs tests
     // that); here the board is shared live.
@@ -172,12 +169,10 @@ async fn benchmarks_show_aggregates_from_three_and_never_name_anonymous_numbers(
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let mut members = Vec::new();
     for name in ["Ann", "Bob", "Cleo", "Dev"] {
-        let mut client = TestClient::connect(server.addr).await;
-        client.join_as_member(&group, name).await;
+        let mut client = TestClient::joined_as_member(server.addr, &group, name).await;
         members.push(client);
     }
     // Before the start, numbers are prep: the others see no aggregate until it starts.
@@ -342,10 +337,8 @@ async fn the_practice_library_grows_and_is_searchable() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let id = ann
         .send(Request::PostPractice {
             title: "Ask for the budget in the first call".into(),

@@ -162,12 +162,10 @@ async fn view_after_join(
 async fn anonymous_numbers_are_stored_under_no_member(backend: Backend) {
     let server = backend.start().await;
     let group = create_group(server.addr, "Anonymous at rest").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let mut people = Vec::new();
     for name in ["Ann", "Bob", "Cy"] {
-        let mut client = TestClient::connect(server.addr).await;
-        client.join_as_member(&group, name).await;
+        let mut client = TestClient::joined_as_member(server.addr, &group, name).await;
         people.push(client);
     }
     fran.start_meeting().await;
@@ -317,8 +315,7 @@ async fn a_refused_anonymous_submission_is_logged_with_no_member() {
         .parse()
         .expect("an address");
     let group = create_group(addr, "Quiet refusals").await;
-    let mut ann = TestClient::connect(addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(addr, &group, "Ann").await;
     let ann_id = ann.member_id.unwrap().to_string();
     for sharing in [Sharing::Anonymous, Sharing::Named] {
         ann.fails(

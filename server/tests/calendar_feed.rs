@@ -90,12 +90,9 @@ async fn the_feed_keeps_local_time_across_daylight_saving_and_only_its_secret_op
     assert_eq!(live_rooms(&server).await, 0, "a feed request loads no room");
 
     let group = create_group(server.addr, "Sales, Peers; Berlin").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
-    let mut bob = TestClient::connect(server.addr).await;
-    bob.join_as_member(&group, "Bob").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
 
     // Only a facilitator sets it, and a zone the server does not know is refused.
     ann.fails(

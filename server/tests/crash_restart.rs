@@ -23,11 +23,9 @@ async fn sigkill_mid_meeting_loses_no_acknowledged_action() {
     let dir = tempfile::tempdir().unwrap();
     let (mut first, addr) = start_binary(dir.path()).await;
     let group = create_group(addr, "Crash-proof peers").await;
-    let mut facilitator = TestClient::connect(addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(addr, &group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut ann = TestClient::connect(addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(addr, &group, "Ann").await;
     let ann_resume_early = ann.resume_point();
     let ann_credential = ann.token_credential();
     let facilitator_credential = facilitator.token_credential();
@@ -139,8 +137,7 @@ async fn sigkill_right_after_a_burst_keeps_every_acknowledged_action_of_every_ro
     let mut rooms: Vec<(TestGroup, TestClient)> = Vec::new();
     for room in 0..ROOMS {
         let group = create_group(addr, &format!("Burst room {room}")).await;
-        let mut facilitator = TestClient::connect(addr).await;
-        facilitator.join_as_facilitator(&group, "Fran").await;
+        let mut facilitator = TestClient::joined_as_facilitator(addr, &group, "Fran").await;
         rooms.push((group, facilitator));
     }
     let resume_points: Vec<_> = rooms

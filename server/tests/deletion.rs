@@ -171,13 +171,10 @@ struct Room {
 
 async fn room(server: &TestServer) -> Room {
     let group = create_group(server.addr, GROUP_NAME).await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, ANN).await;
-    let mut bob = TestClient::connect(server.addr).await;
-    bob.join_as_member(&group, "Bob").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, ANN).await;
+    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
     fran.ok(request(json!({"type": "set_metrics", "metrics": [
         {"key": "calls", "name": "Calls", "unit": "count"}]})))
         .await;
@@ -229,8 +226,7 @@ async fn a_facilitator_deletes_the_group_and_nothing_of_it_is_left(backend: Back
     let server = backend.start().await;
     // Another group stays, so the scans below read real data.
     let kept = create_group(server.addr, "Kept Group").await;
-    let mut keeper = TestClient::connect(server.addr).await;
-    keeper.join_as_facilitator(&kept, "Keeper").await;
+    let mut keeper = TestClient::joined_as_facilitator(server.addr, &kept, "Keeper").await;
     keeper.start_meeting().await;
     let Room {
         group,

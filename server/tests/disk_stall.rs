@@ -51,10 +51,8 @@ async fn pings_and_reads_of_another_room_are_answered_while_the_journal_stalls()
     let server = TestServer::start(dir.path()).await;
     let stalled_group = create_group(server.addr, "Stalled").await;
     let other_group = create_group(server.addr, "Other").await;
-    let mut writer = TestClient::connect(server.addr).await;
-    writer.join_as_facilitator(&stalled_group, "Wes").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&other_group, "Fran").await;
+    let mut writer = TestClient::joined_as_facilitator(server.addr, &stalled_group, "Wes").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &other_group, "Fran").await;
 
     hold_journal_writes(dir.path());
 
@@ -121,11 +119,9 @@ async fn a_member_comes_back_to_a_live_room_and_is_seen_online_while_the_journal
     let dir = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Live").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let fran_id = fran.member_id.unwrap();
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
     fran.presence_change(ann_id, true).await;
     // Ann's network drops; the room stays live with Fran in it.

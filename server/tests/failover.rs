@@ -510,8 +510,7 @@ async fn start_members(
     name: &str,
 ) -> Vec<tokio::task::JoinHandle<MemberLog>> {
     let group = create_group(addr, name).await;
-    let mut facilitator = TestClient::connect(addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(addr, &group, "Fran").await;
     facilitator.start_meeting().await;
     let mut tokens = vec![facilitator.member_token.clone().expect("a token")];
     facilitator.close().await;
@@ -941,8 +940,7 @@ async fn a_lease_found_held_elsewhere_at_renewal_closes_the_room() {
     let prefix = unique_prefix("rt-lost");
     let node = start_node(redis.url(), &prefix).await;
     let group = create_group(node.addr, "Peers who lose their room").await;
-    let mut fran = TestClient::connect(node.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(node.addr, &group, "Fran").await;
     fran.start_meeting().await;
 
     let client = redis::Client::open(redis.url()).expect("a redis url");
@@ -1003,8 +1001,7 @@ async fn a_node_with_its_own_store_refuses_to_drain() {
     let (status, body) = http_get(server.addr, "/healthz", None).await;
     assert_eq!(status, 200, "still ready: {body}");
     let group = create_group(server.addr, "Peers on one node").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     server.stop().await;
 }
 

@@ -203,11 +203,9 @@ async fn stale_owner_is_fenced(lose_lease: LoseLease) {
         head_key(&prefix, group.group_id, group.meeting_id),
     );
 
-    let mut fran = TestClient::connect(a).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(a, &group, "Fran").await;
     fran.start_meeting().await;
-    let mut ann = TestClient::connect(a).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(a, &group, "Ann").await;
     fran.ok(Request::RenameGroup {
         name: "Run by A".into(),
     })
@@ -395,11 +393,9 @@ async fn a_client_whose_history_the_store_lost_gets_a_snapshot_and_then_one_hist
         snapshot_key(&prefix, group.group_id),
     );
 
-    let mut fran = TestClient::connect(addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(addr, &group, "Fran").await;
     fran.start_meeting().await;
-    let mut ann = TestClient::connect(addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(addr, &group, "Ann").await;
     fran.ok(Request::RenameGroup {
         name: "Kept".into(),
     })
@@ -547,8 +543,7 @@ async fn a_stale_owner_cannot_delete_the_group() {
     let (mut node_b, b) = start_binary(redis.url(), &prefix, &args).await;
     let mut raw = raw_connection(redis.url()).await;
     let group = create_group(a, "Kept peers").await;
-    let mut fran = TestClient::connect(a).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(a, &group, "Fran").await;
     let fran_token = fran.token_credential();
 
     let _: () = redis::cmd("DEL")

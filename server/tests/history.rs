@@ -144,16 +144,11 @@ async fn each_member_reads_their_own_history_and_exports_stay_with_facilitators(
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
-    let mut bob = TestClient::connect(server.addr).await;
-    bob.join_as_member(&group, "Bob").await;
-    let mut cleo = TestClient::connect(server.addr).await;
-    cleo.join_as_member(&group, "Cleo").await;
-    let mut dan = TestClient::connect(server.addr).await;
-    dan.join_as_member(&group, "Dan").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
+    let mut cleo = TestClient::joined_as_member(server.addr, &group, "Cleo").await;
+    let mut dan = TestClient::joined_as_member(server.addr, &group, "Dan").await;
     let (ann_id, bob_id) = (ann.member_id.unwrap(), bob.member_id.unwrap());
     fran.start_meeting().await;
 

@@ -76,16 +76,13 @@ async fn a_removed_co_facilitator_is_refused_with_the_old_facilitator_link_once_
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut owner = TestClient::connect(server.addr).await;
-    owner.join_as_facilitator(&group, "Fran").await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut owner = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let owner_id = owner.member_id.unwrap();
 
     // The attack as the issue found it: removed, Gus is back at once with the old link, as a
     // facilitator, and removes the owner.
-    let mut gus = TestClient::connect(server.addr).await;
-    gus.join_as_facilitator(&group, "Gus").await;
+    let mut gus = TestClient::joined_as_facilitator(server.addr, &group, "Gus").await;
     remove(&mut owner, gus.member_id.unwrap()).await;
     let mut gus = TestClient::connect(server.addr).await;
     gus.join(
@@ -157,14 +154,11 @@ async fn a_removed_member_is_refused_with_the_old_invite_link_once_it_is_made_an
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut owner = TestClient::connect(server.addr).await;
-    owner.join_as_facilitator(&group, "Fran").await;
-    let mut bob = TestClient::connect(server.addr).await;
-    bob.join_as_member(&group, "Bob").await;
+    let mut owner = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
     remove(&mut owner, bob.member_id.unwrap()).await;
     // Before: back at once.
-    let mut bob = TestClient::connect(server.addr).await;
-    bob.join_as_member(&group, "Bob").await;
+    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
     remove(&mut owner, bob.member_id.unwrap()).await;
 
     let (new_secret, version) = rotate(&mut owner, LinkKind::Invite).await;
@@ -198,10 +192,8 @@ async fn a_revoked_session_is_closed_at_once_and_its_token_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut owner = TestClient::connect(server.addr).await;
-    owner.join_as_facilitator(&group, "Fran").await;
-    let mut laptop = TestClient::connect(server.addr).await;
-    laptop.join_as_member(&group, "Ann").await;
+    let mut owner = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let mut laptop = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let ann = laptop.member_id.unwrap();
     let ann_token = laptop.token_credential();
     // A second tab of the same browser: the same session.
@@ -269,8 +261,7 @@ async fn a_revoked_session_is_closed_at_once_and_its_token_refused() {
     assert!(listed.iter().all(|s| s.member_id != ann));
 
     // A revoked facilitator's token no longer opens the exports either.
-    let mut gus = TestClient::connect(server.addr).await;
-    gus.join_as_facilitator(&group, "Gus").await;
+    let mut gus = TestClient::joined_as_facilitator(server.addr, &group, "Gus").await;
     let gus_token = gus.member_token.clone().unwrap();
     let minutes = format!("/api/groups/{}/minutes?format=json", group.group_id);
     let (status, _) = http_get(server.addr, &minutes, Some(&gus_token)).await;
@@ -312,10 +303,8 @@ async fn sessions_remember_when_they_were_last_seen_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut owner = TestClient::connect(server.addr).await;
-    owner.join_as_facilitator(&group, "Fran").await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut owner = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
     let owner_token = owner.token_credential();
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;

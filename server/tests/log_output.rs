@@ -200,10 +200,8 @@ async fn a_meetings_json_log_is_flat_objects_with_no_secret_and_no_anonymous_num
 
     let server = TracedBinary::start(&["--log-format", "json"]).await;
     let group = support::create_group(server.addr, "Logged").await;
-    let mut fran = support::TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
-    let mut ann = support::TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut fran = support::TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let mut ann = support::TestClient::joined_as_member(server.addr, &group, "Ann").await;
     fran.start_meeting().await;
     let anonymous = 7777.25;
     ann.ok(Request::SubmitNumbers {

@@ -83,8 +83,7 @@ async fn only_the_facilitator_runs_the_agenda_and_the_clock_and_proposals_need_a
     assert_eq!(snapshot.flow.agenda[0].kind, AgendaItemKind::Round);
     assert_eq!(snapshot.flow.agenda_template.len(), 7);
     assert!(snapshot.flow.timer.is_none());
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
 
     for request in [
         Request::AddAgendaItem {
@@ -178,11 +177,9 @@ async fn two_clients_see_the_same_timer_and_time_up_arrives_without_anyone_actin
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let (fran_id, ann_id) = (fran.member_id.unwrap(), ann.member_id.unwrap());
 
     fran.ok(Request::StartRound {
@@ -284,11 +281,9 @@ async fn a_restart_mid_round_keeps_the_deadline_and_time_up_still_arrives() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
     fran.presence_change(ann_id, true).await;
 
@@ -368,13 +363,10 @@ async fn the_speaker_queue_and_a_problem_run_over_websocket() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
-    let mut bob = TestClient::connect(server.addr).await;
-    bob.join_as_member(&group, "Bob").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
     let (ann_id, bob_id) = (ann.member_id.unwrap(), bob.member_id.unwrap());
 
     // The queue: Bob then Ann raise hands; Fran calls Bob with a 2-minute time box.
@@ -526,8 +518,7 @@ async fn the_next_meeting_starts_from_the_template_with_unfinished_items_carried
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
     fran.ok(Request::AddAgendaItem {
         item: draft("Pipeline review"),

@@ -26,11 +26,9 @@ async fn next_back_and_end_meeting_run_the_meeting_for_everyone_and_survive_a_re
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
 
     // Next with nothing current starts the first item; Ann sees it with its server time.
     fran.ok(Request::NextAgendaItem).await;
@@ -246,10 +244,8 @@ async fn the_call_link_reaches_everyone_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Call Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let link = "https://meet.jit.si/CallPeers";
     let set = |url: Option<&str>| Request::SetCallLink {
         url: url.map(String::from),

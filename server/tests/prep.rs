@@ -61,12 +61,9 @@ async fn prep_is_private_until_the_start_survives_a_restart_and_is_revealed_at_t
         snapshot.prep.open,
         "a new group's first meeting is upcoming: prep is open"
     );
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
-    let mut bob = TestClient::connect(server.addr).await;
-    bob.join_as_member(&group, "Bob").await;
-    let mut carl = TestClient::connect(server.addr).await;
-    carl.join_as_member(&group, "Carl").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
+    let mut carl = TestClient::joined_as_member(server.addr, &group, "Carl").await;
     let (ann_id, bob_id, carl_id) = (
         ann.member_id.unwrap(),
         bob.member_id.unwrap(),
@@ -295,12 +292,9 @@ async fn a_report_back_in_prep_reaches_only_its_author_until_the_start_applies_i
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
-    let mut bob = TestClient::connect(server.addr).await;
-    bob.join_as_member(&group, "Bob").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
     let ann_id = ann.member_id.unwrap();
     let commitment = add_commitment(&mut ann, "Call the three stalled accounts").await;
 

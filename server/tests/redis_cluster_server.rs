@@ -61,8 +61,7 @@ async fn open_meeting(addr: SocketAddr, master: u16, group: TestGroup) -> Meetin
     let mut facilitator = TestClient::connect(addr).await;
     let start = facilitator.join_as_facilitator(&group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut member = TestClient::connect(addr).await;
-    member.join_as_member(&group, "Ann").await;
+    let mut member = TestClient::joined_as_member(addr, &group, "Ann").await;
     Meeting {
         master,
         group,
@@ -569,11 +568,9 @@ async fn two_nodes_with_forwarding_on_the_cluster_share_a_room_and_renew_its_lea
     tokio::time::sleep(Duration::from_millis(1_100)).await;
 
     let group = create_group(first_addr, "Peers on a clustered fleet").await;
-    let mut facilitator = TestClient::connect(first_addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(first_addr, &group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut member = TestClient::connect(second_addr).await;
-    member.join_as_member(&group, "Mo").await;
+    let mut member = TestClient::joined_as_member(second_addr, &group, "Mo").await;
     let holder = {
         use roundtable_server::store::Store;
         store

@@ -51,10 +51,8 @@ async fn sigkill_with_redis_loses_no_acknowledged_action_and_clients_resume_exac
     let mut facilitator = TestClient::connect(addr).await;
     let start = facilitator.join_as_facilitator(&group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut ann = TestClient::connect(addr).await;
-    ann.join_as_member(&group, "Ann").await;
-    let mut bob = TestClient::connect(addr).await;
-    bob.join_as_member(&group, "Bob").await;
+    let mut ann = TestClient::joined_as_member(addr, &group, "Ann").await;
+    let mut bob = TestClient::joined_as_member(addr, &group, "Bob").await;
     let (ann_id, bob_id) = (ann.member_id.unwrap(), bob.member_id.unwrap());
 
     // Acknowledged actions from everyone, interleaved.
@@ -269,11 +267,9 @@ async fn redis_outage_gives_typed_errors_and_the_server_recovers_by_itself() {
     let server = start_server(redis.url(), &prefix, Limits::default()).await;
     let group = create_group(server.addr, "Outage peers").await;
     let idle_group = create_group(server.addr, "Not loaded yet").await;
-    let mut facilitator = TestClient::connect(server.addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
     facilitator
         .ok(Request::RenameGroup {
@@ -423,8 +419,7 @@ async fn two_processes_on_one_redis_never_both_run_a_meeting() {
     let (mut first, first_addr) = start_binary(redis.url(), &prefix, &args).await;
     let (mut second, second_addr) = start_binary(redis.url(), &prefix, &args).await;
     let group = create_group(first_addr, "Shared peers").await;
-    let mut facilitator = TestClient::connect(first_addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(first_addr, &group, "Fran").await;
     facilitator.start_meeting().await;
     facilitator
         .ok(Request::RenameGroup {
@@ -523,8 +518,7 @@ async fn a_room_whose_log_moved_on_without_it_closes_and_clients_resume_from_the
     let prefix = unique_prefix("rt-srv");
     let server = start_server(redis.url(), &prefix, Limits::default()).await;
     let group = create_group(server.addr, "Double writer").await;
-    let mut facilitator = TestClient::connect(server.addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     facilitator.start_meeting().await;
     let resume = facilitator.resume_point();
 

@@ -411,8 +411,7 @@ async fn check_store(
 // ---------------------------------------------------------------------------------------------
 
 async fn join_member(server: &TestServer, group: &TestGroup, name: &str) -> TestClient {
-    let mut client = TestClient::connect(server.addr).await;
-    client.join_as_member(group, name).await;
+    let mut client = TestClient::joined_as_member(server.addr, group, name).await;
     client
 }
 
@@ -420,8 +419,7 @@ async fn join_member(server: &TestServer, group: &TestGroup, name: &str) -> Test
 async fn full_role_play(server: TestServer, probe: StoreProbe) {
     let logs = captured_logs();
     let group = create_group(server.addr, "Anonymity Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran Facilitator").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran Facilitator").await;
     fran.start_meeting().await;
     let mut ann = join_member(&server, &group, "Ann Seller").await;
     let mut bob = join_member(&server, &group, "Bob Buyer").await;
@@ -969,8 +967,7 @@ async fn submissions_survive_a_restart_and_scoring_stays_open() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Restart Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
     let ann = join_member(&server, &group, "Ann").await;
     let mut cleo = join_member(&server, &group, "Cleo").await;
@@ -1135,8 +1132,7 @@ async fn the_buyer_brief_reaches_only_the_buyer_in_replays_from_the_log() {
     };
     let server = TestServer::start_with(dir.path(), limits).await;
     let group = create_group(server.addr, "Replay Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
     let ann = join_member(&server, &group, "Ann").await;
     let bob = join_member(&server, &group, "Bob").await;
@@ -1225,8 +1221,7 @@ async fn a_scorer_who_reloads_is_told_they_submitted_and_nobody_else_is() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Reload Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
     let ann = join_member(&server, &group, "Ann").await;
     let cleo = join_member(&server, &group, "Cleo").await;
@@ -1368,8 +1363,7 @@ async fn a_scorers_other_pages_are_told_they_submitted_and_nobody_elses_are_even
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Two Tabs Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
     let ann = join_member(&server, &group, "Ann").await;
     let mut cleo = join_member(&server, &group, "Cleo").await;

@@ -153,13 +153,11 @@ async fn a_scorer_who_submits_again_after_a_restart_is_counted_once_from_any_pag
     let args = ["--data-dir".as_ref(), dir.path().as_os_str()];
     let (mut first, addr) = support::start_binary(&args).await;
     let group = create_group(addr, "Restart Peers").await;
-    let mut fran = TestClient::connect(addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(addr, &group, "Fran").await;
     fran.start_meeting().await;
     let mut people = Vec::new();
     for name in ["Ann", "Bob", "Cleo", "Dee", "Eli"] {
-        let mut client = TestClient::connect(addr).await;
-        client.join_as_member(&group, name).await;
+        let mut client = TestClient::joined_as_member(addr, &group, name).await;
         people.push(client);
     }
     let seller = people[0].member_id.unwrap();

@@ -78,11 +78,9 @@ async fn members_cannot_do_facilitator_actions_and_bad_credentials_are_refused()
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut facilitator = TestClient::connect(server.addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
     facilitator.presence_change(ann_id, true).await;
     let facilitator_id = facilitator.member_id.unwrap();
@@ -269,11 +267,9 @@ async fn bad_input_gets_typed_errors_and_hurts_no_one_else() {
     };
     let server = TestServer::start_with(dir.path(), limits).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut facilitator = TestClient::connect(server.addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut mallory = TestClient::connect(server.addr).await;
-    mallory.join_as_member(&group, "Mallory").await;
+    let mut mallory = TestClient::joined_as_member(server.addr, &group, "Mallory").await;
     let mallory_id = mallory.member_id.unwrap();
     facilitator.presence_change(mallory_id, true).await;
 
@@ -445,13 +441,10 @@ async fn a_dropped_client_resumes_with_exactly_the_missed_events() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut facilitator = TestClient::connect(server.addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
-    let mut bob = TestClient::connect(server.addr).await;
-    bob.join_as_member(&group, "Bob").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
     let bob_id = bob.member_id.unwrap();
     ann.presence_change(bob_id, true).await;
 
@@ -531,11 +524,9 @@ async fn a_gap_older_than_the_kept_events_gets_a_fresh_snapshot() {
     };
     let server = TestServer::start_with(dir.path(), limits).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut facilitator = TestClient::connect(server.addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let resume = ann.resume_point();
     let credential = ann.token_credential();
     ann.close().await;
@@ -584,11 +575,9 @@ async fn a_graceful_restart_keeps_everything_and_clients_resume() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut facilitator = TestClient::connect(server.addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     facilitator
         .ok(Request::RenameGroup {
             name: "Before restart".into(),
@@ -872,11 +861,9 @@ async fn websocket_pings_are_answered_between_whole_frames_while_events_stream()
     };
     let server = TestServer::start_with(dir.path(), limits).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut facilitator = TestClient::connect(server.addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut member = TestClient::connect(server.addr).await;
-    member.join_as_member(&group, "Bob").await;
+    let mut member = TestClient::joined_as_member(server.addr, &group, "Bob").await;
     let from_seq = member.last_seq;
 
     const ROUNDS: usize = 200;
@@ -941,8 +928,7 @@ async fn a_burst_of_requests_is_rate_limited_but_never_closes_the_connection() {
     };
     let server = TestServer::start_with(dir.path(), limits).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_facilitator(&group, "Ann").await;
+    let mut ann = TestClient::joined_as_facilitator(server.addr, &group, "Ann").await;
     ann.start_meeting().await;
     // Twenty raise/lower requests at once: the bucket holds four; the rest are rate limited,
     // many more than the three bad frames in a row that close a connection.
@@ -1028,8 +1014,7 @@ async fn wrong_credentials_load_no_room_and_hold_no_slot() {
     assert_eq!(status, 200);
     assert_eq!(live_rooms().await, 0);
     // The one slot is free for the group that meets.
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&other, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &other, "Fran").await;
     assert_eq!(live_rooms().await, 1);
     server.stop().await;
 }

@@ -17,15 +17,11 @@ async fn an_offline_speaker_stays_in_the_order_is_skipped_and_put_back() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
-    let mut ann = TestClient::connect(server.addr).await;
-    ann.join_as_member(&group, "Ann").await;
-    let mut bob = TestClient::connect(server.addr).await;
-    bob.join_as_member(&group, "Bob").await;
-    let mut cat = TestClient::connect(server.addr).await;
-    cat.join_as_member(&group, "Cat").await;
+    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
+    let mut cat = TestClient::joined_as_member(server.addr, &group, "Cat").await;
     let ids = [&fran, &ann, &bob, &cat].map(|client| client.member_id.unwrap());
     let [fran_id, ann_id, bob_id, cat_id] = ids;
 

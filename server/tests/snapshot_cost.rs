@@ -210,8 +210,7 @@ async fn a_member_writing_at_the_limits_makes_few_snapshots_and_writes_a_few_tim
     })
     .await;
     let group = create_group(server.addr, "Writers").await;
-    let mut fran = TestClient::connect(server.addr).await;
-    fran.join_as_facilitator(&group, "Fran").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
 
     let mut text_bytes = 0usize;
     for practice in 0..PRACTICES {

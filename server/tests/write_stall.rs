@@ -170,8 +170,7 @@ async fn members_who_stop_reading_are_closed_within_the_limit_and_go_offline() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_with(dir.path(), limits(STALL)).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut facilitator = TestClient::connect(server.addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
 
     // Three members join and then read nothing more.
     let mut sleepers = Vec::new();
@@ -259,8 +258,7 @@ async fn a_member_who_stops_reading_in_a_quiet_room_is_released_by_the_kernel_ba
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_with(dir.path(), limits(STALL)).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut facilitator = TestClient::connect(server.addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let tcp = small_buffer_tcp(server.addr).await;
     let mut socket = websocket(server.addr, tcp).await;
     let member_id = join(&mut socket, &group, "Sleepy").await;
@@ -427,8 +425,7 @@ async fn a_client_that_reads_slowly_but_reads_keeps_its_connection() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_with(dir.path(), limits(SLOW_READER_STALL)).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut facilitator = TestClient::connect(server.addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
 
     // About 20 KB a second: the 120 KB below take some 6 s to arrive, several times the stall
     // limit, and a write of 64 KB takes longer than the limit; but every fraction of a second

@@ -504,6 +504,22 @@ impl TestClient {
             .expect("a first join gets a snapshot")
     }
 
+    /// A new client on `addr` that joined `group` as its facilitator `name`
+    /// ([`TestClient::join_as_facilitator`]).
+    pub async fn joined_as_facilitator(addr: SocketAddr, group: &TestGroup, name: &str) -> Self {
+        let mut client = Self::connect(addr).await;
+        client.join_as_facilitator(group, name).await;
+        client
+    }
+
+    /// A new client on `addr` that joined `group` as member `name`
+    /// ([`TestClient::join_as_member`]).
+    pub async fn joined_as_member(addr: SocketAddr, group: &TestGroup, name: &str) -> Self {
+        let mut client = Self::connect(addr).await;
+        client.join_as_member(group, name).await;
+        client
+    }
+
     /// Reads events until one matches, returning it; fails after [`FRAME_WAIT`] per frame.
     pub async fn event_where(&mut self, mut wanted: impl FnMut(&EventFrame) -> bool) -> EventFrame {
         loop {
