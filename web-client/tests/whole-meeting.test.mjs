@@ -5,14 +5,16 @@
 // Cleo: laptop, dark). At each stage every page shows that stage's content in its first
 // screen, without scrolling, and the meeting bar; every screen is photographed
 // (target/screenshots/meeting-<stage>-<who>.png) and checked with axe-core (no serious or
-// critical violation); the facilitator reaches the stage's control within 10 Tab presses
-// from the stage's tab; and no page logs an error.
+// critical violation) and for what a person would call broken (support/stage.mjs
+// layoutProblems: cut text, a selected tab or its "now" badge cut, controls overlapping or
+// covered, a page wider than the screen); the facilitator reaches the stage's control within
+// 10 Tab presses from the stage's tab; and no page logs an error.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
 import { launchBrowser, join, waitUntil, everyoneSees, showView, PHONE } from './support/browser.mjs';
-import { checkAccessibility, firstScreenShot, inFirstScreen } from './support/stage.mjs';
+import { checkAccessibility, firstScreenShot, inFirstScreen, layoutProblems } from './support/stage.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -65,6 +67,8 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     const cleo = await join(browser, links.invite_url, 'Cleo', LAPTOP_DARK, 'Join');
     const everyone = [fran, ann, bob, cleo];
     const labels = { Fran: 'facilitator', Ann: 'phone-dark', Bob: 'phone', Cleo: 'dark' };
+    /** What looked broken on any first screen (cut text, a cut tab, covered controls). */
+    const layoutSeen = /** @type {string[]} */ ([]);
 
     /**
      * Every page shows `selector` in its first screen; photographs and checks each page; the
@@ -85,6 +89,7 @@ test('a whole meeting: every stage is in the first screen of every page', { time
         const label = /** @type {Record<string, string>} */ (labels)[person.name];
         await firstScreenShot(person.page, `meeting-${stage}-${label}`);
         assert.deepEqual(where.filter((entry) => !entry.inside), [], `${person.name} (${label}) sees the ${stage} stage in the first screen`);
+        for (const problem of await layoutProblems(person.page)) layoutSeen.push(`${stage}, ${person.name} (${label}): ${problem}`);
         await checkAccessibility(person.page, `${stage}, ${person.name} (${label})`);
       }
       if (control) {
@@ -111,6 +116,9 @@ test('a whole meeting: every stage is in the first screen of every page', { time
       assert.equal(await person.page.locator('#lobby-when').isVisible(), false);
       assert.equal(await person.page.locator('#meeting-bar').isVisible(), false, 'no meeting bar before the start');
       assert.equal(await person.page.locator('#tab-timer').isVisible(), false, 'no round tab before the start');
+      // The mark and the name "Roundtable" on one line, on a phone too (the mark wrapped alone).
+      assert.ok(await person.page.locator('.room-topline .brand').evaluate((brand) =>
+        brand.getBoundingClientRect().height < 2.2 * parseFloat(getComputedStyle(brand).fontSize)), `${person.name}: the brand on one line`);
     }
     // The agenda is edited in the lobby: an open discussion added at the end.
     await fran.page.locator('#agenda-item-title').fill('Open discussion');
@@ -288,6 +296,7 @@ test('a whole meeting: every stage is in the first screen of every page', { time
       && !!document.querySelector('#panel-lobby')?.getClientRects().length && document.getElementById('lobby-group')?.textContent?.endsWith('Meeting 2'));
 
     for (const person of everyone) assert.deepEqual(person.errors, [], `${person.name}'s page logged no error`);
+    assert.deepEqual(layoutSeen, [], 'no first screen shows cut text, a cut tab or a covered control');
   } finally {
     await browser.close();
     await server.stop();
