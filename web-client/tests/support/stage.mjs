@@ -72,7 +72,7 @@ export async function checkAccessibility(page, where) {
  * - two controls (buttons, links, fields, tabs) overlap, or something else covers a control's
  *   middle (a toolbar laid over the tabs).
  * Only what is shown and inside the screen counts; screen-reader-only text (clipped to 1 px)
- * does not.
+ * does not, nor does what lies in a closed <details>, nor the toasts (passing by design).
  * @param {import('playwright-core').Page} page
  * @returns {Promise<string[]>}
  */
@@ -119,8 +119,11 @@ export async function layoutProblems(page) {
       }
     }
     // Controls: overlapping each other, or covered at their middle by something else.
+    // Toasts float over the page for a few seconds by design (each can be dismissed), so
+    // neither they nor what they lie over count.
+    const toasts = document.getElementById('toasts');
     const controls = [...document.querySelectorAll('button, a[href], input:not([type="hidden"]), select, textarea, summary, [role="tab"]')]
-      .filter((element) => shown(element) && element.getClientRects().length > 0);
+      .filter((element) => shown(element) && element.getClientRects().length > 0 && !toasts?.contains(element));
     const visibleBox = (/** @type {Element} */ element) => {
       // What of the control is visible through its scrolling ancestors (a tab list).
       let { left, right, top, bottom } = element.getBoundingClientRect();
@@ -150,7 +153,7 @@ export async function layoutProblems(page) {
       const y = (box.top + box.bottom) / 2;
       if (x < 0 || x >= width || y < 0 || y >= height) continue;
       const top = document.elementFromPoint(x, y);
-      if (!top || element.contains(top) || top.contains(element)) continue;
+      if (!top || element.contains(top) || top.contains(element) || toasts?.contains(top)) continue;
       // A label over its own field (a styled radio) is the same control.
       if (top instanceof HTMLLabelElement && top.control === element) continue;
       problems.push(`covered: ${describe(element)} lies under ${describe(top)}`);
