@@ -93,7 +93,18 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
       for (const person of everyone) await look(person, /** @type {string} */ (labels.get(person)), screen, part);
     };
     await everyoneSees(everyone, 'four here', () => document.querySelectorAll('#lobby-here li').length === 4);
+    // No schedule yet: the lobby says so (it said nothing), and leads the facilitator to the form.
+    await everyoneSees(everyone, 'no time set yet', () => document.getElementById('lobby-unscheduled')?.textContent?.startsWith('No time is set for this meeting yet')
+      && !!document.getElementById('lobby-unscheduled')?.getClientRects().length);
+    for (const person of [ann, bob, cleo]) assert.equal(await person.page.locator('#lobby-set-schedule').isVisible(), false, `${person.name} sets no schedule`);
     await lookAll('lobby');
+    await franPage.locator('#lobby-set-schedule').focus();
+    await franPage.keyboard.press('Enter');
+    assert.equal(await franPage.evaluate(() => document.activeElement?.id), 'schedule-every', 'the focus goes to the schedule form');
+    // Every field of the schedule forms is as tall as the others (the time fields were not styled).
+    const heights = await franPage.locator('#schedule-form :is(input, select):visible, #move-form :is(input, select):visible')
+      .evaluateAll((fields) => fields.map((field) => `${field.id} ${Math.round(field.getBoundingClientRect().height)}`));
+    assert.equal(new Set(heights.map((entry) => entry.split(' ')[1])).size, 1, `one height for every field: ${heights.join(', ')}`);
 
     // --- the schedule and the call link, set in the lobby ---------------------------------------
     await franPage.getByLabel('Repeats').selectOption('week');
@@ -103,7 +114,8 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
     await franPage.getByLabel('Planned length (minutes)').fill('90');
     await franPage.getByLabel('Time zone of the schedule').selectOption('Europe/Berlin');
     await franPage.getByLabel('Planned length (minutes)').press('Enter');
-    await everyoneSees(everyone, 'when the meeting is, in the lobby', () => document.getElementById('lobby-when')?.textContent?.startsWith('Next meeting: Tue 5 Jan'));
+    await everyoneSees(everyone, 'when the meeting is, in the lobby', () => document.getElementById('lobby-when')?.textContent?.startsWith('Next meeting: Tue 5 Jan')
+      && !document.getElementById('lobby-unscheduled')?.getClientRects().length);
     const callField = franPage.getByLabel('Video call link');
     await callField.fill(CALL_LINK);
     await callField.press('Enter');

@@ -70,7 +70,8 @@ export async function checkAccessibility(page, where) {
  * - the selected tab, its "now" badge included, is not wholly inside its tab list's visible
  *   part;
  * - two controls (buttons, links, fields, tabs) overlap, or something else covers a control's
- *   middle (a toolbar laid over the tabs).
+ *   middle (a toolbar laid over the tabs);
+ * - an emoji, which machines without an emoji font draw as an empty box.
  * Only what is shown and inside the screen counts; screen-reader-only text (clipped to 1 px)
  * does not, nor does what lies in a closed <details>, nor the toasts (passing by design).
  * @param {import('playwright-core').Page} page
@@ -108,6 +109,13 @@ export async function layoutProblems(page) {
       if (element.scrollWidth > element.clientWidth + 1 && (element.textContent ?? '').trim()) {
         problems.push(`text cut: ${describe(element)} needs ${element.scrollWidth}px, has ${element.clientWidth}px`);
       }
+    }
+    // An emoji is drawn only where an emoji font is installed (elsewhere an empty box): the
+    // client draws its icons instead.
+    const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+      const parent = node.parentElement;
+      if (parent && /\p{Emoji_Presentation}/u.test(node.textContent ?? '') && shown(parent)) problems.push(`an emoji in ${describe(parent)}`);
     }
     const selectedTab = document.querySelector('#room-tabs [role="tab"][aria-selected="true"]');
     const tabList = document.getElementById('room-tabs');
