@@ -135,6 +135,9 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
     await ann.page.locator('#prep-hot-seat-save').click();
     await waitUntil(ann.page, 'the hot seat asked', () => document.getElementById('prep-hot-seat-status')?.textContent?.startsWith('Asked'));
     await look(ann, 'phone', 'prep-hot-seat', '#prep-problem');
+    // The numbers' labels as in the meeting's form: a unit only where it says something.
+    assert.deepEqual(await ann.page.locator('#prep-number-inputs label').allTextContents(),
+      ['Calls', 'Meetings', 'Proposals', 'Deals closed', 'Revenue (USD)']);
     await ann.page.locator('#prep-number-calls').fill('42');
     await ann.page.locator('#prep-numbers-save').click();
     await waitUntil(ann.page, 'the numbers in', () => document.getElementById('prep-numbers-status')?.textContent?.startsWith('Submitted'));
@@ -165,6 +168,8 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
       await everyoneSees(everyone, `"${title}"`, (wanted) => document.getElementById('bar-item-title')?.textContent === wanted, title);
     }
     await waitUntil(franPage, 'Ann\'s hot-seat request', () => document.querySelectorAll('#hot-seat-list .hot-seat-request').length === 1);
+    // Its priority reads as the letter Ann chose (it showed as "a").
+    for (const person of everyone) assert.equal(await person.page.locator('#hot-seat-list .priority').innerText(), 'Priority A', `${person.name} reads the priority`);
     await lookAll('problem-hot-seat');
 
     // --- the end, the minutes -----------------------------------------------------------------------
@@ -172,6 +177,19 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
     await franPage.locator('dialog[open] button[value="confirm"]').click();
     await everyoneSees(everyone, 'the summary', () => !!document.querySelector('#summary-body')?.getClientRects().length);
     await lookAll('summary');
+    // On a laptop every tab is wholly in sight (with the summary's tab the row scrolled "Round"
+    // out of view).
+    for (const person of [fran, bob, cleo]) {
+      const cut = await person.page.evaluate(() => {
+        const list = /** @type {HTMLElement} */ (document.getElementById('room-tabs')).getBoundingClientRect();
+        return [...document.querySelectorAll('#room-tabs [role="tab"]')].filter((tab) => tab.getClientRects().length > 0)
+          .filter((tab) => { const box = tab.getBoundingClientRect(); return box.left < list.left - 1 || box.right > list.right + 1; })
+          .map((tab) => tab.textContent);
+      });
+      assert.deepEqual(cut, [], `${person.name} sees every tab`);
+    }
+    assert.equal(await franPage.locator('#bar-now').textContent(), 'The meeting has ended. Open the next meeting\'s lobby from the summary.',
+      'the bar names what the summary\'s button does');
     await franPage.locator('#summary-start-next').click();
     await everyoneSees(everyone, 'meeting 2\'s lobby', () => document.getElementById('lobby-group')?.textContent?.endsWith('Meeting 2'));
     await lookAll('next-lobby');
@@ -182,6 +200,12 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
       await person.page.locator('#history-button').click();
       await waitUntil(person.page, `${person.name}'s history`, () => document.querySelectorAll('#history-meetings details').length === 1);
       await look(person, label, 'history');
+      if (person === ann) {
+        // One meeting's numbers: said in words, not a lone dot in an empty chart.
+        const calls = ann.page.locator('.history-metric[data-metric="calls"]');
+        assert.equal(await calls.locator('.history-chart').count(), 0, 'no chart from one meeting');
+        assert.match(await calls.locator('.history-single').textContent() ?? '', /^Meeting 1: yours 42 calls, the group median –\./);
+      }
       await look(person, label, 'history-meetings', '#history-meetings');
       await person.page.locator('#history-meetings details > summary').first().click();
       await look(person, label, 'history-minutes', '#history-meetings details');

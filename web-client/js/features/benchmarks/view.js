@@ -30,6 +30,16 @@ export const MY_BENCHMARKS_REFRESH_DELAY_MS = 300;
 
 
 /**
+ * A metric's unit, when it says more than the metric's name ("USD" for Revenue), else ''
+ * (nothing for "calls" after Calls, nor "deals" after Deals closed).
+ * @param {{ name: string, unit: string }} metric
+ * @returns {string}
+ */
+export function unitWorthShowing(metric) {
+  return metric.unit && !metric.name.toLowerCase().startsWith(metric.unit.toLowerCase().replace(/s$/, '')) ? metric.unit : '';
+}
+
+/**
  * Parses the facilitator's metric lines: `key: Name (unit)`, one a line.
  * @param {string} text
  * @returns {Metric[]}
@@ -188,7 +198,7 @@ export const benchmarksPanel = {
           patch(inputs, () => view.metrics.map((metric) => h('div', { class: 'field' },
             // The unit only when it says more than the name ("Revenue (USD)", not "Calls (calls)").
             h('label', { for: `metric-${metric.key}` }, metric.name,
-              metric.unit && !metric.name.toLowerCase().startsWith(metric.unit.toLowerCase().replace(/s$/, '')) ? h('span', { class: 'unit' }, ` (${metric.unit})`) : null),
+              unitWorthShowing(metric) ? h('span', { class: 'unit' }, ` (${metric.unit})`) : null),
             // Keyed by the meeting too: a new meeting's fields are new, empty ones.
             h('input', { type: 'number', id: `metric-${metric.key}`, 'data-key': `${state.meeting.meeting_id}-${metric.key}`, name: metric.key, min: 0, step: 'any', inputmode: 'decimal', value: typed[metric.key] ?? '' }))));
           if (!metricsEditor.open) metricsText.value = view.metrics.map((metric) => `${metric.key}: ${metric.name} (${metric.unit})`).join('\n');

@@ -19,7 +19,7 @@ import { currentItem } from './model.js';
 export function nowLine(state, me, facilitator, nameOf) {
   const flow = flowOf(state);
   if (flow.ended_at_ms != null) {
-    return facilitator ? 'The meeting has ended. Start the next one from the summary.' : 'The meeting has ended: the summary shows what it decided.';
+    return facilitator ? 'The meeting has ended. Open the next meeting\'s lobby from the summary.' : 'The meeting has ended: the summary shows what it decided.';
   }
   if (flow.floor) {
     return flow.floor.member_id === me ? 'You have the floor.' : `${nameOf(flow.floor.member_id)} has the floor. Raise your hand (H) to speak next.`;
