@@ -98,6 +98,16 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
       && !!document.getElementById('lobby-unscheduled')?.getClientRects().length);
     for (const person of [ann, bob, cleo]) assert.equal(await person.page.locator('#lobby-set-schedule').isVisible(), false, `${person.name} sets no schedule`);
     await lookAll('lobby');
+    // The keyboard in a member's menu: the focused item shows a ring (the shade was too faint).
+    await franPage.locator('#people-list .person', { hasText: 'Ann' }).locator('button[aria-haspopup="menu"]').focus();
+    await franPage.keyboard.press('Enter');
+    const ring = await franPage.evaluate(() => {
+      const focused = document.activeElement;
+      const style = focused ? getComputedStyle(focused) : null;
+      return { role: focused?.getAttribute('role'), outline: style ? `${style.outlineStyle} ${style.outlineWidth}` : '' };
+    });
+    assert.deepEqual(ring, { role: 'menuitem', outline: 'solid 2px' }, 'the focused menu item shows a ring');
+    await franPage.keyboard.press('Escape');
     await franPage.locator('#lobby-set-schedule').focus();
     await franPage.keyboard.press('Enter');
     assert.equal(await franPage.evaluate(() => document.activeElement?.id), 'schedule-every', 'the focus goes to the schedule form');
