@@ -160,9 +160,15 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
     await franPage.locator('#lobby-start').click();
     await everyoneSees(everyone, 'the meeting live', () => window.roundtable?.state()?.meeting.phase === 'live');
     await lookAll('live');
+    // Every part of the room is in a landmark: the reactions were not (axe's "region").
+    for (const person of everyone) {
+      assert.equal(await person.page.locator('#reactions').evaluate((toolbar) => toolbar.closest('main, nav, aside, header, footer, section[aria-label]')?.getAttribute('aria-label') ?? null),
+        'Reactions', `${person.name}: the reactions in a landmark`);
+    }
     await franPage.locator('#bar-next-item').click();
     await everyoneSees(everyone, 'the round', () => document.getElementById('bar-item-title')?.textContent === 'Check-in round');
     await franPage.locator('#timer-start').click();
+    await everyoneSees(everyone, 'the round running', () => !!document.querySelector('#round-order .speaker[data-status="speaking"]'));
     for (let step = 0; step < 4; step++) {
       const speaking = await franPage.evaluate(() => document.querySelector('#round-order .speaker[data-status="speaking"] .speaker-name')?.textContent ?? '');
       if (speaking.startsWith('Ann')) break;

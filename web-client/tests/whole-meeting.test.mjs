@@ -190,6 +190,10 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     // --- role play: setup, the call, scoring, results -----------------------------------------
     await nextItem('Role play');
     await stageSeen('role-play-setup', '#panel-roleplay', '#roleplay-seller');
+    // Members are told the role play is being set up (they read "No role play right now").
+    for (const person of [ann, bob, cleo]) {
+      assert.match(await person.page.locator('#roleplay-empty').textContent() ?? '', /^The facilitator is setting up the role play/, `${person.name} knows it is coming`);
+    }
     await fran.page.locator('#roleplay-seller').selectOption({ label: 'Ann' });
     await fran.page.locator('#roleplay-buyer').selectOption({ label: 'Bob' });
     await fran.page.locator('#roleplay-scenario').fill('Renewal call with a customer who wants a 10% discount.');

@@ -135,6 +135,8 @@ export function mountRoom(root, { store, connection, groupId }) {
   const bar = mountMeetingBar(context);
   // Reactions float over the stage's corner, with their buttons beside the meeting bar.
   const reactions = mountReactions(context);
+  // A landmark of its own, like everything else on the page (screen readers list it).
+  const reactionsArea = h('section', { class: 'reactions-area', 'aria-label': 'Reactions' }, reactions.element);
   const mounted = PANELS.map((panel) => ({ panel, view: panel.mount(context) }));
   /** @type {Map<string, HTMLElement[]>} */
   const parts = new Map(VIEWS.map((view) => [view.id, []]));
@@ -175,7 +177,7 @@ export function mountRoom(root, { store, connection, groupId }) {
   };
 
   const roomElement = h('div', { class: 'room' }, header, banner,
-    h('div', { class: 'room-body' }, bar.element, reactions.element, reactions.stream, h('nav', { class: 'tab-bar', 'aria-label': 'Room views' }, tabList), mainColumn, sideColumn),
+    h('div', { class: 'room-body' }, bar.element, reactionsArea, reactions.stream, h('nav', { class: 'tab-bar', 'aria-label': 'Room views' }, tabList), mainColumn, sideColumn),
     historyPage.element, loading);
   roomElement.dataset.page = 'room';
   listen(historyButton, 'click', () => {
