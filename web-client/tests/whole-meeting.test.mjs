@@ -206,6 +206,9 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     for (const person of [fran, bob, cleo]) await waitUntil(person.page, `${person.name} has the form`, () => !!document.getElementById('roleplay-score'));
     await focusKept('Open scoring');
     await stageSeen('role-play-scoring', '.roleplay-current', '#roleplay-score-first');
+    // The bar asks the buyer to score, as the form does (it told Bob his call was being scored).
+    assert.equal(await bob.page.locator('#bar-now').textContent(), 'Score the call: your scores are anonymous.');
+    assert.equal(await ann.page.locator('#bar-now').textContent(), 'The others are scoring your call, anonymously.');
     for (const person of [fran, bob, cleo]) await score(person.page);
     await waitUntil(fran.page, 'the reveal is enabled', () => !(/** @type {HTMLButtonElement | null} */ (document.getElementById('roleplay-reveal')))?.disabled);
     await fran.page.locator('#roleplay-reveal').click();
