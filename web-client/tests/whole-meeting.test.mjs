@@ -223,6 +223,9 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     // --- benchmarks: entry, then the group view -------------------------------------------------
     await nextItem('Benchmarks');
     await stageSeen('benchmarks-entry', '#benchmark-form', '#benchmark-inputs input');
+    // An empty form sends nothing and says why (the button did nothing).
+    await ann.page.locator('#benchmark-submit').click();
+    await waitUntil(ann.page, 'Ann is told to enter a number', () => document.getElementById('benchmark-submit-status')?.textContent === 'Enter at least one number first.');
     for (const [index, person] of [ann, bob, cleo].entries()) {
       const inputs = person.page.locator('#benchmark-inputs input');
       const count = await inputs.count();
@@ -230,6 +233,10 @@ test('a whole meeting: every stage is in the first screen of every page', { time
       await person.page.locator('#benchmark-submit').click();
     }
     await everyoneSees(everyone, 'the group\'s numbers', () => !!document.querySelector('#benchmark-group .metric-cards'));
+    // Each who submitted is told so, and the button now corrects them.
+    await everyoneSees([ann, bob, cleo], 'their numbers submitted', () => document.getElementById('benchmark-submit-status')?.textContent === ''
+      && [...document.querySelectorAll('#toasts .toast')].some((toast) => toast.textContent?.startsWith('Your numbers are in, with your name.'))
+      && document.getElementById('benchmark-submit')?.textContent === 'Update my numbers');
     await stageSeen('benchmarks', '#benchmark-group');
 
     // --- best practices: the library ---------------------------------------------------------
