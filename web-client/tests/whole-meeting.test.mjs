@@ -266,6 +266,8 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     await everyoneSees(everyone, 'Bob\'s raised hand', () => document.getElementById('queue-list')?.textContent?.includes('Bob'));
     await waitUntil(bob.page, 'Bob\'s stage button says the hand is up', () => document.getElementById('stage-hand-button')?.getAttribute('aria-pressed') === 'true');
     await stageSeen('discussion', '#timer-box', '#timer-start');
+    // The stage's tab names the discussion (it read "Round"); back to "Round" after it.
+    for (const person of everyone) assert.equal(await person.page.locator('#tab-timer .tab-label').textContent(), 'Discussion', `${person.name}'s tab`);
 
     // --- a facilitator on a phone calls on Bob and ends his turn from the stage ----------------------
     await fran.page.setViewportSize(PHONE.viewport);

@@ -276,6 +276,10 @@ export function mountRoom(root, { store, connection, groupId }) {
       button.classList.toggle('is-stage', now);
       /** @type {HTMLElement} */ (button.querySelector('.tab-now')).hidden = !now;
     }
+    // The round's view is an open discussion's stage too: its tab says which it is now (it
+    // read "Round" through a discussion).
+    const timerLabel = /** @type {HTMLElement | null} */ (tabList.querySelector('#tab-timer .tab-label'));
+    if (timerLabel) timerLabel.textContent = item?.kind === 'discussion' ? 'Discussion' : 'Round';
     // The tab was selected before its badge (or the tab itself) was shown.
     revealSelectedTab();
     const note = item?.notes?.trim();
