@@ -299,7 +299,7 @@ export function mountProblem({ context, flow, nameOf }) {
     hotSeatBox.hidden = ranked.length === 0 || !!problem;
     if (!hotSeatBox.hidden) {
       patch(hotSeatList, () => ranked.map((request) => h('li', { class: 'hot-seat-request', 'data-key': request.member_id, 'data-member-id': request.member_id, 'data-priority': request.request.priority },
-        h('span', { class: `tag priority priority-${request.request.priority}` }, request.request.priority.toUpperCase()),
+        h('span', { class: `tag priority priority-${request.request.priority}` }, `Priority ${request.request.priority.toUpperCase()}`),
         h('span', { class: 'hot-seat-text' }, h('strong', {}, nameOf(request.member_id)), ` · ${request.request.minutes} min: `, request.request.problem),
         facilitator ? h('button', {
           type: 'button', class: 'button secondary small', 'data-action': 'pick-hot-seat', disabled: !connected,
