@@ -73,20 +73,21 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
     await franPage.getByRole('button', { name: 'Enter as facilitator', exact: true }).click();
     await waitUntil(franPage, 'Fran is in the room', () => window.roundtable?.phase() === 'connected' && window.roundtable.state() !== null);
 
-    /** @type {(name: string, options: object) => Promise<Person>} */
-    const member = async (name, options) => {
+    /** @type {(name: string, label: string, options: object) => Promise<Person>} */
+    const member = async (name, label, options) => {
       const context = await browser.newContext(options);
       const page = await context.newPage();
       errors.push(collectPageErrors(page, name));
       await page.goto(invite);
       await page.getByLabel('Your name').fill(name);
+      await look({ name, page }, label, 'join');
       await page.getByRole('button', { name: 'Join', exact: true }).click();
       await waitUntil(page, `${name} is in the room`, () => window.roundtable?.phase() === 'connected' && window.roundtable.state() !== null);
       return { name, page };
     };
-    const ann = await member('Ann', PHONE_LIGHT);
-    const bob = await member('Bob', LAPTOP_DARK);
-    const cleo = await member('Cleo', LAPTOP);
+    const ann = await member('Ann', 'phone', PHONE_LIGHT);
+    const bob = await member('Bob', 'laptop-dark', LAPTOP_DARK);
+    const cleo = await member('Cleo', 'laptop', LAPTOP);
     const everyone = [fran, ann, bob, cleo];
     const labels = new Map([[fran, 'facilitator'], [ann, 'phone'], [bob, 'laptop-dark'], [cleo, 'laptop']]);
     const lookAll = async (/** @type {string} */ screen, /** @type {string} */ [part] = []) => {
@@ -177,6 +178,10 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
     }
     await everyoneSees(everyone, 'Ann\'s check-in beside her', (win) => document.getElementById('speaker-check-in')?.textContent?.includes(win), ANN_WIN);
     await lookAll('round-check-in');
+    // A facilitator may run the meeting from a phone too.
+    await franPage.setViewportSize(PHONE.viewport);
+    await look(fran, 'facilitator-phone', 'round-check-in');
+    await franPage.setViewportSize(LAPTOP.viewport);
     await franPage.locator('#timer-end').click();
     await everyoneSees(everyone, 'the round ended', () => !document.querySelector('#round-box:not([hidden])'));
     for (const title of ['Report back', 'Bring a problem']) {
@@ -187,6 +192,9 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
     // Its priority reads as the letter Ann chose (it showed as "a").
     for (const person of everyone) assert.equal(await person.page.locator('#hot-seat-list .priority').innerText(), 'Priority A', `${person.name} reads the priority`);
     await lookAll('problem-hot-seat');
+    await franPage.setViewportSize(PHONE.viewport);
+    await look(fran, 'facilitator-phone', 'problem-hot-seat');
+    await franPage.setViewportSize(LAPTOP.viewport);
 
     // --- the end, the minutes -----------------------------------------------------------------------
     await franPage.locator('#bar-end-meeting').click();
