@@ -191,6 +191,8 @@ test('a group\'s week walked through: created, scheduled, prepared for on a phon
     await waitUntil(franPage, 'Ann\'s hot-seat request', () => document.querySelectorAll('#hot-seat-list .hot-seat-request').length === 1);
     // Its priority reads as the letter Ann chose (it showed as "a").
     for (const person of everyone) assert.equal(await person.page.locator('#hot-seat-list .priority').innerText(), 'Priority A', `${person.name} reads the priority`);
+    // Until Fran chooses, the presenter offered is the member whose request ranks first.
+    assert.equal(await franPage.locator('#problem-presenter-select option:checked').innerText(), 'Ann', 'the presenter offered is the hot seat\'s Ann');
     await lookAll('problem-hot-seat');
     await franPage.setViewportSize(PHONE.viewport);
     await look(fran, 'facilitator-phone', 'problem-hot-seat');

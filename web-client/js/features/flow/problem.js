@@ -307,7 +307,8 @@ export function mountProblem({ context, flow, nameOf }) {
         }, 'Pick', h('span', { class: 'visually-hidden' }, ` ${nameOf(request.member_id)}’s problem`)) : null)));
     }
     if (!presenterForm.hidden) {
-      const chosen = presenterSelect.value || presenter || '';
+      // Until the facilitator chooses, the select offers the top hot-seat request's member.
+      const chosen = presenterSelect.value || presenter || ranked[0]?.member_id || '';
       patch(presenterSelect, () => (store.state?.members ?? [])
         .filter((member) => member.role !== 'observer')
         .map((member) => h('option', { value: member.member_id, selected: member.member_id === chosen }, member.display_name)));
