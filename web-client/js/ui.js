@@ -157,7 +157,7 @@ export function namedLink(link, groupName) {
  */
 export function linkBox(kind, field) {
   return h('div', { class: `link-box link-${kind}` },
-    h('p', { class: 'link-kind' }, kind === 'facilitator' ? '🔒 Private: only for whoever runs the meetings' : 'Share with the members'),
+    h('p', { class: 'link-kind' }, kind === 'facilitator' ? 'Private: only for whoever runs the meetings' : 'Share with the members'),
     field);
 }
 

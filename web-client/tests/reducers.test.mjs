@@ -271,7 +271,9 @@ test('the line under the bar says what happens and what the reader can do', asyn
   const rolePlay = (you_submitted) => ({ role_play: { current, buyer_brief: null, revealed: [], templates: [], seller_trends: [], you_submitted } });
   assert.equal(line({ agenda: [item('role_play')] }, fran, true, rolePlay(false)), 'Score the call: your scores are anonymous.');
   assert.equal(line({ agenda: [item('role_play')] }, fran, true, rolePlay(true)), 'Your scores are in; you can change them until scoring closes.');
-  assert.equal(line({ agenda: [item('role_play')] }, bob, false, rolePlay(false)), 'The others are scoring your call, anonymously.');
+  // The seller waits; the buyer scores like everyone else but the seller (PROTOCOL.md).
+  assert.equal(line({ agenda: [item('role_play')] }, ann, false, rolePlay(false)), 'The others are scoring your call, anonymously.');
+  assert.equal(line({ agenda: [item('role_play')] }, bob, false, rolePlay(false)), 'Score the call: your scores are anonymous.');
   assert.equal(line({ agenda: [item('commitments')] }, bob), 'Add your commitments for next week; the group follows up on them next meeting.');
   assert.equal(line({ ended_at_ms: 5 }, bob), 'The meeting has ended: the summary shows what it decided.');
 });

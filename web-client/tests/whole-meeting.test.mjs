@@ -5,14 +5,16 @@
 // Cleo: laptop, dark). At each stage every page shows that stage's content in its first
 // screen, without scrolling, and the meeting bar; every screen is photographed
 // (target/screenshots/meeting-<stage>-<who>.png) and checked with axe-core (no serious or
-// critical violation); the facilitator reaches the stage's control within 10 Tab presses
-// from the stage's tab; and no page logs an error.
+// critical violation) and for what a person would call broken (support/stage.mjs
+// layoutProblems: cut text, a selected tab or its "now" badge cut, controls overlapping or
+// covered, a page wider than the screen); the facilitator reaches the stage's control within
+// 10 Tab presses from the stage's tab; and no page logs an error.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
 import { launchBrowser, join, waitUntil, everyoneSees, showView, PHONE } from './support/browser.mjs';
-import { checkAccessibility, firstScreenShot, inFirstScreen } from './support/stage.mjs';
+import { checkAccessibility, firstScreenShot, inFirstScreen, layoutProblems } from './support/stage.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -65,6 +67,8 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     const cleo = await join(browser, links.invite_url, 'Cleo', LAPTOP_DARK, 'Join');
     const everyone = [fran, ann, bob, cleo];
     const labels = { Fran: 'facilitator', Ann: 'phone-dark', Bob: 'phone', Cleo: 'dark' };
+    /** What looked broken on any first screen (cut text, a cut tab, covered controls). */
+    const layoutSeen = /** @type {string[]} */ ([]);
 
     /**
      * Every page shows `selector` in its first screen; photographs and checks each page; the
@@ -85,6 +89,7 @@ test('a whole meeting: every stage is in the first screen of every page', { time
         const label = /** @type {Record<string, string>} */ (labels)[person.name];
         await firstScreenShot(person.page, `meeting-${stage}-${label}`);
         assert.deepEqual(where.filter((entry) => !entry.inside), [], `${person.name} (${label}) sees the ${stage} stage in the first screen`);
+        for (const problem of await layoutProblems(person.page)) layoutSeen.push(`${stage}, ${person.name} (${label}): ${problem}`);
         await checkAccessibility(person.page, `${stage}, ${person.name} (${label})`);
       }
       if (control) {
@@ -111,6 +116,9 @@ test('a whole meeting: every stage is in the first screen of every page', { time
       assert.equal(await person.page.locator('#lobby-when').isVisible(), false);
       assert.equal(await person.page.locator('#meeting-bar').isVisible(), false, 'no meeting bar before the start');
       assert.equal(await person.page.locator('#tab-timer').isVisible(), false, 'no round tab before the start');
+      // The mark and the name "Roundtable" on one line, on a phone too (the mark wrapped alone).
+      assert.ok(await person.page.locator('.room-topline .brand').evaluate((brand) =>
+        brand.getBoundingClientRect().height < 2.2 * parseFloat(getComputedStyle(brand).fontSize)), `${person.name}: the brand on one line`);
     }
     // The agenda is edited in the lobby: an open discussion added at the end.
     await fran.page.locator('#agenda-item-title').fill('Open discussion');
@@ -182,6 +190,10 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     // --- role play: setup, the call, scoring, results -----------------------------------------
     await nextItem('Role play');
     await stageSeen('role-play-setup', '#panel-roleplay', '#roleplay-seller');
+    // Members are told the role play is being set up (they read "No role play right now").
+    for (const person of [ann, bob, cleo]) {
+      assert.match(await person.page.locator('#roleplay-empty').textContent() ?? '', /^The facilitator is setting up the role play/, `${person.name} knows it is coming`);
+    }
     await fran.page.locator('#roleplay-seller').selectOption({ label: 'Ann' });
     await fran.page.locator('#roleplay-buyer').selectOption({ label: 'Bob' });
     await fran.page.locator('#roleplay-scenario').fill('Renewal call with a customer who wants a 10% discount.');
@@ -194,6 +206,9 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     for (const person of [fran, bob, cleo]) await waitUntil(person.page, `${person.name} has the form`, () => !!document.getElementById('roleplay-score'));
     await focusKept('Open scoring');
     await stageSeen('role-play-scoring', '.roleplay-current', '#roleplay-score-first');
+    // The bar asks the buyer to score, as the form does (it told Bob his call was being scored).
+    assert.equal(await bob.page.locator('#bar-now').textContent(), 'Score the call: your scores are anonymous.');
+    assert.equal(await ann.page.locator('#bar-now').textContent(), 'The others are scoring your call, anonymously.');
     for (const person of [fran, bob, cleo]) await score(person.page);
     await waitUntil(fran.page, 'the reveal is enabled', () => !(/** @type {HTMLButtonElement | null} */ (document.getElementById('roleplay-reveal')))?.disabled);
     await fran.page.locator('#roleplay-reveal').click();
@@ -208,6 +223,9 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     // --- benchmarks: entry, then the group view -------------------------------------------------
     await nextItem('Benchmarks');
     await stageSeen('benchmarks-entry', '#benchmark-form', '#benchmark-inputs input');
+    // An empty form sends nothing and says why (the button did nothing).
+    await ann.page.locator('#benchmark-submit').click();
+    await waitUntil(ann.page, 'Ann is told to enter a number', () => document.getElementById('benchmark-submit-status')?.textContent === 'Enter at least one number first.');
     for (const [index, person] of [ann, bob, cleo].entries()) {
       const inputs = person.page.locator('#benchmark-inputs input');
       const count = await inputs.count();
@@ -215,6 +233,10 @@ test('a whole meeting: every stage is in the first screen of every page', { time
       await person.page.locator('#benchmark-submit').click();
     }
     await everyoneSees(everyone, 'the group\'s numbers', () => !!document.querySelector('#benchmark-group .metric-cards'));
+    // Each who submitted is told so, and the button now corrects them.
+    await everyoneSees([ann, bob, cleo], 'their numbers submitted', () => document.getElementById('benchmark-submit-status')?.textContent === ''
+      && [...document.querySelectorAll('#toasts .toast')].some((toast) => toast.textContent?.startsWith('Your numbers are in, with your name.'))
+      && document.getElementById('benchmark-submit')?.textContent === 'Update my numbers');
     await stageSeen('benchmarks', '#benchmark-group');
 
     // --- best practices: the library ---------------------------------------------------------
@@ -244,6 +266,8 @@ test('a whole meeting: every stage is in the first screen of every page', { time
     await everyoneSees(everyone, 'Bob\'s raised hand', () => document.getElementById('queue-list')?.textContent?.includes('Bob'));
     await waitUntil(bob.page, 'Bob\'s stage button says the hand is up', () => document.getElementById('stage-hand-button')?.getAttribute('aria-pressed') === 'true');
     await stageSeen('discussion', '#timer-box', '#timer-start');
+    // The stage's tab names the discussion (it read "Round"); back to "Round" after it.
+    for (const person of everyone) assert.equal(await person.page.locator('#tab-timer .tab-label').textContent(), 'Discussion', `${person.name}'s tab`);
 
     // --- a facilitator on a phone calls on Bob and ends his turn from the stage ----------------------
     await fran.page.setViewportSize(PHONE.viewport);
@@ -288,6 +312,7 @@ test('a whole meeting: every stage is in the first screen of every page', { time
       && !!document.querySelector('#panel-lobby')?.getClientRects().length && document.getElementById('lobby-group')?.textContent?.endsWith('Meeting 2'));
 
     for (const person of everyone) assert.deepEqual(person.errors, [], `${person.name}'s page logged no error`);
+    assert.deepEqual(layoutSeen, [], 'no first screen shows cut text, a cut tab or a covered control');
   } finally {
     await browser.close();
     await server.stop();

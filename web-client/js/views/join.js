@@ -57,7 +57,7 @@ export function showJoin(root, options) {
     options.onJoin({ display_name, observer: !facilitating && observerBox.checked });
   });
   root.replaceChildren(h('div', { class: 'page narrow' },
-    h('p', { class: 'brand' }, 'Roundtable'),
+    h('header', {}, h('p', { class: 'brand' }, 'Roundtable')),
     h('main', { id: 'main' }, form)));
   nameInput.focus();
 }
@@ -71,7 +71,7 @@ export function showJoin(root, options) {
 export function showDeadEnd(root, title, explanation) {
   document.title = 'Roundtable';
   root.replaceChildren(h('div', { class: 'page narrow' },
-    h('p', { class: 'brand' }, 'Roundtable'),
+    h('header', {}, h('p', { class: 'brand' }, 'Roundtable')),
     h('main', { id: 'main', class: 'card stack' },
       h('h1', { id: 'dead-end-title' }, title),
       h('p', {}, explanation),

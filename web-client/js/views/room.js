@@ -135,6 +135,8 @@ export function mountRoom(root, { store, connection, groupId }) {
   const bar = mountMeetingBar(context);
   // Reactions float over the stage's corner, with their buttons beside the meeting bar.
   const reactions = mountReactions(context);
+  // A landmark of its own, like everything else on the page (screen readers list it).
+  const reactionsArea = h('section', { class: 'reactions-area', 'aria-label': 'Reactions' }, reactions.element);
   const mounted = PANELS.map((panel) => ({ panel, view: panel.mount(context) }));
   /** @type {Map<string, HTMLElement[]>} */
   const parts = new Map(VIEWS.map((view) => [view.id, []]));
@@ -175,7 +177,7 @@ export function mountRoom(root, { store, connection, groupId }) {
   };
 
   const roomElement = h('div', { class: 'room' }, header, banner,
-    h('div', { class: 'room-body' }, bar.element, reactions.element, reactions.stream, h('nav', { class: 'tab-bar', 'aria-label': 'Room views' }, tabList), mainColumn, sideColumn),
+    h('div', { class: 'room-body' }, bar.element, reactionsArea, reactions.stream, h('nav', { class: 'tab-bar', 'aria-label': 'Room views' }, tabList), mainColumn, sideColumn),
     historyPage.element, loading);
   roomElement.dataset.page = 'room';
   listen(historyButton, 'click', () => {
@@ -204,16 +206,22 @@ export function mountRoom(root, { store, connection, groupId }) {
       button.setAttribute('aria-selected', String(on));
       button.tabIndex = on ? 0 : -1;
       if (on && options.focus) button.focus();
-      // On a narrow screen the tabs scroll sideways: the selected one is brought into view
-      // (the list scrolls, not the page).
-      if (on && tabList.scrollWidth > tabList.clientWidth) {
-        const tab = button.getBoundingClientRect();
-        const list = tabList.getBoundingClientRect();
-        if (tab.left < list.left || tab.right > list.right) tabList.scrollLeft += tab.left + tab.width / 2 - (list.left + list.width / 2);
-      }
     }
     for (const panel of viewPanels) panel.classList.toggle('active', panel.dataset.view === viewId);
     roomElement.dataset.view = viewId;
+    revealSelectedTab();
+  };
+  /**
+   * On a narrow screen the tabs scroll sideways: the selected one, with its "now" badge, is
+   * brought wholly into view (the list scrolls, not the page). Called again after the tabs
+   * change (a tab shown or hidden, a badge added), since either moves or widens the tab.
+   */
+  const revealSelectedTab = () => {
+    const button = tabButtons.find((candidate) => candidate.dataset.view === selected);
+    if (!button || button.hidden || tabList.scrollWidth <= tabList.clientWidth) return;
+    const tab = button.getBoundingClientRect();
+    const list = tabList.getBoundingClientRect();
+    if (tab.left < list.left || tab.right > list.right) tabList.scrollLeft += tab.left + tab.width / 2 - (list.left + list.width / 2);
   };
   listen(tabList, 'click', (clickEvent) => {
     const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (clickEvent.target).closest('[role="tab"]'));
@@ -268,9 +276,17 @@ export function mountRoom(root, { store, connection, groupId }) {
       button.classList.toggle('is-stage', now);
       /** @type {HTMLElement} */ (button.querySelector('.tab-now')).hidden = !now;
     }
+    // The round's view is an open discussion's stage too: its tab says which it is now (it
+    // read "Round" through a discussion).
+    const timerLabel = /** @type {HTMLElement | null} */ (tabList.querySelector('#tab-timer .tab-label'));
+    if (timerLabel) timerLabel.textContent = item?.kind === 'discussion' ? 'Discussion' : 'Round';
+    // The tab was selected before its badge (or the tab itself) was shown.
+    revealSelectedTab();
     const note = item?.notes?.trim();
     stageNote.hidden = !note || selected !== stage;
-    stageNote.textContent = note ? `${item.title}: ${note}` : '';
+    // The meeting bar right above names the item; the note says what it is for (its title
+    // is there for screen readers, which do not see the bar beside it).
+    stageNote.replaceChildren(...(note ? [h('span', { class: 'visually-hidden' }, `${item.title}: `), note] : []));
   };
 
   /** @param {Element | null} element */
@@ -311,8 +327,11 @@ export function mountRoom(root, { store, connection, groupId }) {
       if (callUrl && callLink.getAttribute('href') !== callUrl) callLink.setAttribute('href', callUrl);
       if (!callUrl) callLink.removeAttribute('href');
       const upcoming = state.meeting.phase === 'upcoming';
-      meetingLine.textContent = `Meeting ${state.meeting.number} · ${upcoming ? 'not started yet' : `started ${formatDateTime(state.meeting.started_at_ms)}`}`
-        + (me ? ` · You: ${me.display_name}, ${roleLabel(me.role).toLowerCase()}` : '');
+      // On a phone the start's date and time give way (css/app.css): the bar shows how long
+      // the meeting has run, and who you are keeps its place on one line.
+      meetingLine.replaceChildren(`Meeting ${state.meeting.number}`,
+        upcoming ? ' · not started yet' : h('span', { class: 'meeting-started' }, ` · started ${formatDateTime(state.meeting.started_at_ms)}`),
+        me ? ` · You: ${me.display_name}, ${roleLabel(me.role).toLowerCase()}` : '');
       roomElement.dataset.meetingPhase = upcoming ? 'upcoming' : 'live';
       placeAgenda(upcoming);
     }

@@ -60,3 +60,112 @@ export async function checkAccessibility(page, where) {
   const failing = violations.filter((text) => /^\S+ \((serious|critical)\)/.test(text));
   if (failing.length) throw new Error(`accessibility, ${where}:\n  ${failing.join('\n  ')}`);
 }
+
+/**
+ * What a person would call broken in the first screen (the viewport at its current scroll),
+ * as a list of findings, empty when none:
+ * - the page is wider than the screen (it scrolls sideways);
+ * - a text is cut: an element whose content is wider than its box while its box hides the
+ *   rest (an ellipsis, `overflow: hidden`), unless it scrolls (a tab list, a table);
+ * - the selected tab, its "now" badge included, is not wholly inside its tab list's visible
+ *   part;
+ * - two controls (buttons, links, fields, tabs) overlap, or something else covers a control's
+ *   middle (a toolbar laid over the tabs);
+ * - an emoji, which machines without an emoji font draw as an empty box.
+ * Only what is shown and inside the screen counts; screen-reader-only text (clipped to 1 px)
+ * does not, nor does what lies in a closed <details>, nor the toasts (passing by design).
+ * @param {import('playwright-core').Page} page
+ * @returns {Promise<string[]>}
+ */
+export async function layoutProblems(page) {
+  return page.evaluate(() => {
+    /** @type {string[]} */
+    const problems = [];
+    const width = window.innerWidth;
+    const height = window.innerHeight;
+    const describe = (/** @type {Element} */ element) => {
+      const id = element.id ? `#${element.id}` : '';
+      const classes = typeof element.className === 'string' && element.className ? `.${element.className.trim().split(/\s+/).join('.')}` : '';
+      const text = (element.textContent ?? '').trim().replace(/\s+/g, ' ').slice(0, 40);
+      return `${element.tagName.toLowerCase()}${id}${classes} "${text}"`;
+    };
+    const shown = (/** @type {Element} */ element) => {
+      const box = element.getBoundingClientRect();
+      if (box.width <= 1 || box.height <= 1) return false;
+      if (box.bottom <= 0 || box.top >= height || box.right <= 0 || box.left >= width) return false;
+      // Not inside a closed <details> (whose content keeps its boxes), nor invisible.
+      return element.checkVisibility({ contentVisibilityAuto: true, visibilityProperty: true, opacityProperty: true });
+    };
+    if (document.documentElement.scrollWidth > width + 1) {
+      problems.push(`the page is ${document.documentElement.scrollWidth}px wide on a ${width}px screen`);
+    }
+    /** Whether an element scrolls its overflow, so nothing of it is lost for good. */
+    const scrolls = (/** @type {Element} */ element) => /^(auto|scroll)$/.test(getComputedStyle(element).overflowX);
+    for (const element of document.querySelectorAll('body *')) {
+      if (!shown(element)) continue;
+      const style = getComputedStyle(element);
+      const hides = style.textOverflow === 'ellipsis' || /^(hidden|clip)$/.test(style.overflowX);
+      if (!hides || scrolls(element)) continue;
+      if (element.scrollWidth > element.clientWidth + 1 && (element.textContent ?? '').trim()) {
+        problems.push(`text cut: ${describe(element)} needs ${element.scrollWidth}px, has ${element.clientWidth}px`);
+      }
+    }
+    // An emoji is drawn only where an emoji font is installed (elsewhere an empty box): the
+    // client draws its icons instead.
+    const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+      const parent = node.parentElement;
+      if (parent && /\p{Emoji_Presentation}/u.test(node.textContent ?? '') && shown(parent)) problems.push(`an emoji in ${describe(parent)}`);
+    }
+    const selectedTab = document.querySelector('#room-tabs [role="tab"][aria-selected="true"]');
+    const tabList = document.getElementById('room-tabs');
+    if (selectedTab && tabList && shown(tabList) && selectedTab.getClientRects().length) {
+      const tab = selectedTab.getBoundingClientRect();
+      const list = tabList.getBoundingClientRect();
+      if (tab.left < list.left - 1 || tab.right > list.right + 1) {
+        problems.push(`the selected tab ${describe(selectedTab)} is cut by its list (tab ${Math.round(tab.left)}-${Math.round(tab.right)}, list ${Math.round(list.left)}-${Math.round(list.right)})`);
+      }
+    }
+    // Controls: overlapping each other, or covered at their middle by something else.
+    // Toasts float over the page for a few seconds by design (each can be dismissed), so
+    // neither they nor what they lie over count.
+    const toasts = document.getElementById('toasts');
+    const controls = [...document.querySelectorAll('button, a[href], input:not([type="hidden"]), select, textarea, summary, [role="tab"]')]
+      .filter((element) => shown(element) && element.getClientRects().length > 0 && !toasts?.contains(element));
+    const visibleBox = (/** @type {Element} */ element) => {
+      // What of the control is visible through its scrolling ancestors (a tab list).
+      let { left, right, top, bottom } = element.getBoundingClientRect();
+      for (let parent = element.parentElement; parent; parent = parent.parentElement) {
+        if (!scrolls(parent)) continue;
+        const box = parent.getBoundingClientRect();
+        left = Math.max(left, box.left); right = Math.min(right, box.right);
+        top = Math.max(top, box.top); bottom = Math.min(bottom, box.bottom);
+      }
+      return { left, right, top, bottom };
+    };
+    const boxes = controls.map((element) => ({ element, box: visibleBox(element) }))
+      .filter(({ box }) => box.right - box.left > 1 && box.bottom - box.top > 1);
+    for (let first = 0; first < boxes.length; first++) {
+      for (let second = first + 1; second < boxes.length; second++) {
+        const a = boxes[first];
+        const b = boxes[second];
+        if (a.element.contains(b.element) || b.element.contains(a.element)) continue;
+        // A label's control inside the same label, or a radio beside its text, never overlaps.
+        const across = Math.min(a.box.right, b.box.right) - Math.max(a.box.left, b.box.left);
+        const down = Math.min(a.box.bottom, b.box.bottom) - Math.max(a.box.top, b.box.top);
+        if (across > 2 && down > 2) problems.push(`controls overlap: ${describe(a.element)} and ${describe(b.element)}`);
+      }
+    }
+    for (const { element, box } of boxes) {
+      const x = (box.left + box.right) / 2;
+      const y = (box.top + box.bottom) / 2;
+      if (x < 0 || x >= width || y < 0 || y >= height) continue;
+      const top = document.elementFromPoint(x, y);
+      if (!top || element.contains(top) || top.contains(element) || toasts?.contains(top)) continue;
+      // A label over its own field (a styled radio) is the same control.
+      if (top instanceof HTMLLabelElement && top.control === element) continue;
+      problems.push(`covered: ${describe(element)} lies under ${describe(top)}`);
+    }
+    return problems;
+  });
+}

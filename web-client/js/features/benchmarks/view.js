@@ -30,6 +30,16 @@ export const MY_BENCHMARKS_REFRESH_DELAY_MS = 300;
 
 
 /**
+ * A metric's unit, when it says more than the metric's name ("USD" for Revenue), else ''
+ * (nothing for "calls" after Calls, nor "deals" after Deals closed).
+ * @param {{ name: string, unit: string }} metric
+ * @returns {string}
+ */
+export function unitWorthShowing(metric) {
+  return metric.unit && !metric.name.toLowerCase().startsWith(metric.unit.toLowerCase().replace(/s$/, '')) ? metric.unit : '';
+}
+
+/**
  * Parses the facilitator's metric lines: `key: Name (unit)`, one a line.
  * @param {string} text
  * @returns {Metric[]}
@@ -52,13 +62,16 @@ export const benchmarksPanel = {
     const namedRadio = h('input', { type: 'radio', name: 'benchmark-sharing', id: 'sharing-named', value: 'named', checked: true });
     const anonymousRadio = h('input', { type: 'radio', name: 'benchmark-sharing', id: 'sharing-anonymous', value: 'anonymous' });
     const submitButton = h('button', { type: 'submit', class: 'button primary', id: 'benchmark-submit' }, 'Submit my numbers');
+    // Why nothing was sent (empty while there is nothing to say, so it takes no room).
+    const submitStatus = h('p', { class: 'form-error', id: 'benchmark-submit-status', role: 'alert', hidden: true });
     const form = h('form', { class: 'benchmark-form', id: 'benchmark-form' },
       inputs,
       h('fieldset', { class: 'sharing' },
         h('legend', {}, 'Share'),
         h('span', { class: 'radio' }, namedRadio, h('label', { for: 'sharing-named' }, 'with my name')),
         h('span', { class: 'radio' }, anonymousRadio, h('label', { for: 'sharing-anonymous' }, 'anonymously (only in the aggregates, by range)'))),
-      h('div', { class: 'actions' }, submitButton));
+      h('div', { class: 'actions' }, submitButton),
+      submitStatus);
     const groupView = h('div', { class: 'benchmark-group', id: 'benchmark-group' });
     const mine = h('div', { class: 'benchmark-mine', id: 'benchmark-mine' });
     const metricsText = h('textarea', { id: 'metrics-text', rows: 5, 'aria-label': 'Metrics, one a line: key: Name (unit)' });
@@ -92,10 +105,20 @@ export const benchmarksPanel = {
         if (input.value.trim() === '') continue;
         values[input.name] = Number(input.value);
       }
-      if (Object.keys(values).length === 0) return;
+      if (Object.keys(values).length === 0) {
+        // An empty form sends nothing, and says so (the button did nothing at all).
+        submitStatus.textContent = 'Enter at least one number first.';
+        submitStatus.hidden = false;
+        /** @type {HTMLInputElement | null} */ (inputs.querySelector('input'))?.focus();
+        return;
+      }
+      submitStatus.textContent = '';
+      submitStatus.hidden = true;
       const release = busy(submitButton);
-      const reply = await context.act({ type: 'submit_numbers', values, sharing: anonymousRadio.checked ? 'anonymous' : 'named' }, 'Could not submit your numbers');
+      const sharing = anonymousRadio.checked ? 'anonymous' : 'named';
+      const reply = await context.act({ type: 'submit_numbers', values, sharing }, 'Could not submit your numbers');
       release();
+      if (reply) toast(`Your numbers are in, ${sharing === 'anonymous' ? 'anonymously' : 'with your name'}. You can correct them until the meeting ends.`, 'info');
       // The typed numbers stay either way: on failure to fix and resend, on success to show
       // what was sent (they can be corrected until the meeting ends).
       if (reply) await refreshMine();
@@ -123,6 +146,9 @@ export const benchmarksPanel = {
         return;
       }
       const current = myBenchmarks.current;
+      // Once in, the button corrects them (the toast said they were sent; "My position" below
+      // shows them and how they are shared).
+      submitButton.textContent = current ? 'Update my numbers' : 'Submit my numbers';
       const rows = own.view.metrics.map((metric) => {
         const value = current?.values[metric.key];
         const percentile = myBenchmarks?.percentile_by_metric[metric.key];
@@ -188,7 +214,7 @@ export const benchmarksPanel = {
           patch(inputs, () => view.metrics.map((metric) => h('div', { class: 'field' },
             // The unit only when it says more than the name ("Revenue (USD)", not "Calls (calls)").
             h('label', { for: `metric-${metric.key}` }, metric.name,
-              metric.unit && !metric.name.toLowerCase().startsWith(metric.unit.toLowerCase().replace(/s$/, '')) ? h('span', { class: 'unit' }, ` (${metric.unit})`) : null),
+              unitWorthShowing(metric) ? h('span', { class: 'unit' }, ` (${metric.unit})`) : null),
             // Keyed by the meeting too: a new meeting's fields are new, empty ones.
             h('input', { type: 'number', id: `metric-${metric.key}`, 'data-key': `${state.meeting.meeting_id}-${metric.key}`, name: metric.key, min: 0, step: 'any', inputmode: 'decimal', value: typed[metric.key] ?? '' }))));
           if (!metricsEditor.open) metricsText.value = view.metrics.map((metric) => `${metric.key}: ${metric.name} (${metric.unit})`).join('\n');

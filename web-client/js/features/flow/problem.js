@@ -299,7 +299,7 @@ export function mountProblem({ context, flow, nameOf }) {
     hotSeatBox.hidden = ranked.length === 0 || !!problem;
     if (!hotSeatBox.hidden) {
       patch(hotSeatList, () => ranked.map((request) => h('li', { class: 'hot-seat-request', 'data-key': request.member_id, 'data-member-id': request.member_id, 'data-priority': request.request.priority },
-        h('span', { class: `tag priority priority-${request.request.priority}` }, request.request.priority.toUpperCase()),
+        h('span', { class: `tag priority priority-${request.request.priority}` }, `Priority ${request.request.priority.toUpperCase()}`),
         h('span', { class: 'hot-seat-text' }, h('strong', {}, nameOf(request.member_id)), ` · ${request.request.minutes} min: `, request.request.problem),
         facilitator ? h('button', {
           type: 'button', class: 'button secondary small', 'data-action': 'pick-hot-seat', disabled: !connected,
@@ -307,7 +307,8 @@ export function mountProblem({ context, flow, nameOf }) {
         }, 'Pick', h('span', { class: 'visually-hidden' }, ` ${nameOf(request.member_id)}’s problem`)) : null)));
     }
     if (!presenterForm.hidden) {
-      const chosen = presenterSelect.value || presenter || '';
+      // Until the facilitator chooses, the select offers the top hot-seat request's member.
+      const chosen = presenterSelect.value || presenter || ranked[0]?.member_id || '';
       patch(presenterSelect, () => (store.state?.members ?? [])
         .filter((member) => member.role !== 'observer')
         .map((member) => h('option', { value: member.member_id, selected: member.member_id === chosen }, member.display_name)));

@@ -177,10 +177,15 @@ export function mountHistory(context, { onClose }) {
       ...geometry.mine.lines.map((points) => svg('polyline', { points, class: 'chart-mine' })),
       ...geometry.mine.dots.map((dot) => svg('circle', { cx: dot.x, cy: dot.y, r: 3, class: 'chart-dot' })));
     const direction = metric.direction ? DIRECTION_WORDS[metric.direction] : null;
+    // One meeting's numbers make no line: they are said in words (a lone dot in an empty box
+    // said nothing), and the chart comes with the second meeting.
+    const single = metric.points.length < 2;
     return h('li', { class: 'history-metric', 'data-metric': metric.key },
       h('h4', {}, metric.name, direction ? h('span', { class: 'trend', 'data-direction': metric.direction }, ` ${direction.arrow} `, h('span', { class: 'visually-hidden' }, direction.words)) : null),
-      picture,
-      h('p', { class: 'chart-key hint', 'aria-hidden': 'true' }, h('span', { class: 'key-mine' }, 'You'), ' ', h('span', { class: 'key-median' }, 'Group median')),
+      single
+        ? h('p', { class: 'history-single' }, `Meeting ${first?.meeting_number}: yours ${amount(first?.mine)}, the group median ${amount(first?.group_median)}. A chart shows once two meetings have your numbers.`)
+        : picture,
+      single ? null : h('p', { class: 'chart-key hint', 'aria-hidden': 'true' }, h('span', { class: 'key-mine' }, 'You'), ' ', h('span', { class: 'key-median' }, 'Group median')),
       h('details', { class: 'history-numbers' },
         h('summary', {}, `${metric.name}: the numbers`),
         scroller(`${metric.name} per meeting`, h('table', { class: 'history-table' },

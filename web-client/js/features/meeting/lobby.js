@@ -87,6 +87,16 @@ export const lobbyPanel = {
     // When the meeting is, from the group's schedule (hidden while the group has none).
     const when = nextMeetingLine(context, 'lobby-when');
     when.element.classList.add('lobby-when');
+    // Until the group has a schedule the lobby says so, and a facilitator gets a way to the
+    // form that sets it (further down, with the agenda), rather than an empty slot.
+    const setSchedule = h('button', { type: 'button', class: 'link-button', id: 'lobby-set-schedule' }, 'Set when the group meets');
+    const unscheduledText = h('span', {});
+    const unscheduled = h('p', { class: 'lobby-unscheduled', id: 'lobby-unscheduled' }, unscheduledText, ' ', setSchedule);
+    listen(setSchedule, 'click', () => {
+      const first = /** @type {HTMLElement | null} */ (document.querySelector('#schedule-form select, #schedule-form input'));
+      first?.scrollIntoView({ block: 'center' });
+      first?.focus({ preventScroll: true });
+    });
     // How many prepared ("5 of 8", features/prep): the count only, never what they prepared.
     const prepared = h('p', { class: 'lobby-prepared', id: 'lobby-prepared' });
     const startButton = h('button', { type: 'button', class: 'button primary large', id: 'lobby-start' }, 'Start meeting');
@@ -98,7 +108,7 @@ export const lobbyPanel = {
     const hereList = h('ul', { class: 'lobby-here', id: 'lobby-here', 'aria-labelledby': 'lobby-here-title' });
     const agendaSlot = h('div', { class: 'lobby-agenda', id: 'lobby-agenda' });
     const element = h('section', { class: 'panel lobby', id: 'panel-lobby', 'aria-labelledby': 'lobby-title' },
-      heading, groupLine, when.element, prepared,
+      heading, groupLine, when.element, unscheduled, prepared,
       h('div', { class: 'lobby-actions' }, startButton, prepButton),
       myPrep,
       waiting,
@@ -143,6 +153,10 @@ export const lobbyPanel = {
         waiting.hidden = !lobby || facilitator;
         if (!state || !lobby) return;
         when.element.hidden = !state.group.schedule;
+        unscheduled.hidden = !!state.group.schedule;
+        setSchedule.hidden = !facilitator;
+        unscheduledText.textContent = facilitator
+          ? 'No time is set for this meeting yet.' : 'No time is set for this meeting yet; the facilitator sets it.';
         if (state.group.schedule) when.update();
         heading.textContent = `Meeting ${lobby.number} has not started yet`;
         groupLine.textContent = `${lobby.groupName} · Meeting ${lobby.number}`;

@@ -19,7 +19,7 @@ import { currentItem } from './model.js';
 export function nowLine(state, me, facilitator, nameOf) {
   const flow = flowOf(state);
   if (flow.ended_at_ms != null) {
-    return facilitator ? 'The meeting has ended. Start the next one from the summary.' : 'The meeting has ended: the summary shows what it decided.';
+    return facilitator ? 'The meeting has ended. Open the next meeting\'s lobby from the summary.' : 'The meeting has ended: the summary shows what it decided.';
   }
   if (flow.floor) {
     return flow.floor.member_id === me ? 'You have the floor.' : `${nameOf(flow.floor.member_id)} has the floor. Raise your hand (H) to speak next.`;
@@ -101,7 +101,9 @@ function rolePlayLine(state, me, facilitator, nameOf) {
     case 'setup':
       return `${seller} ${buyer}. Watch the call and note what you see.`.replace(' .', '.');
     case 'scoring':
-      if (current.seller === me || current.buyer === me) return 'The others are scoring your call, anonymously.';
+      // The seller waits; the buyer scores the call like everyone else (the role play's form
+      // offers it the score form too).
+      if (current.seller === me) return 'The others are scoring your call, anonymously.';
       return rolePlay?.view.you_submitted ? 'Your scores are in; you can change them until scoring closes.' : 'Score the call: your scores are anonymous.';
     case 'revealed':
       return 'The results are in: the group\'s scores and comments, with no scorer named.';

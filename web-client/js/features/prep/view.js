@@ -14,6 +14,7 @@ import { prepOf, heldReportBack, CHECK_IN_FIELD_CHARS_MAX, HOT_SEAT_PROBLEM_CHAR
 import { prepDraftsName, keepPending, pendingRequests, flushPending, reportBackItem, NUMBERS_SENT } from './outbox.js';
 import { saveDraft } from '../../drafts.js';
 import { COMMITMENT_NOTE_CHARS_MAX } from '../commitments/view.js';
+import { unitWorthShowing } from '../benchmarks/view.js';
 
 /** @typedef {import('../../protocol').Request} Request */
 /** @typedef {import('./outbox.js').PrepItem} PrepItem */
@@ -209,7 +210,9 @@ export const prepPanel = {
       if (key !== metricsKey) {
         metricsKey = key;
         patch(numberInputs, () => metrics.map((metric) => h('div', { class: 'field', 'data-key': metric.key },
-          h('label', { for: `prep-number-${metric.key}` }, `${metric.name}${metric.unit ? ` (${metric.unit})` : ''}`),
+          // As in the meeting's form: "Revenue (USD)", not "Calls (calls)".
+          h('label', { for: `prep-number-${metric.key}` }, metric.name,
+            unitWorthShowing(metric) ? h('span', { class: 'unit' }, ` (${metric.unit})`) : null),
           h('input', { type: 'number', id: `prep-number-${metric.key}`, name: metric.key, min: 0, step: 'any', inputmode: 'decimal' }))));
       }
 

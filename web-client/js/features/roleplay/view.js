@@ -18,6 +18,7 @@ import { rolePlayStage } from './state.js';
 import { renderResults, renderEarlier } from './results.js';
 import { scoreForm } from './score.js';
 import { plural } from '../../format.js';
+import { currentItem } from '../meeting/model.js';
 import { patch, listen, formField } from '../../render.js';
 import { h, announce, confirmDialog } from '../../ui.js';
 import {
@@ -490,7 +491,8 @@ export const rolePlayPanel = {
       if (!state || !own) return;
       const me = store.me();
       const facilitator = store.iAmFacilitator();
-      const key = `${state.meeting.number}|${busy}|${context.isConnected()}|${me?.role}|${state.members.map((member) => member.member_id + member.display_name + member.role).join(',')}`;
+      // The current item's kind too: it decides what the empty stage says.
+      const key = `${state.meeting.number}|${busy}|${context.isConnected()}|${me?.role}|${currentItem(state)?.kind}|${state.members.map((member) => member.member_id + member.display_name + member.role).join(',')}`;
       if (drawnState === own && drawnKey === key) return;
       drawnState = own;
       drawnKey = key;
@@ -531,7 +533,12 @@ export const rolePlayPanel = {
           parts.push(h('p', { class: 'hint', id: 'roleplay-threshold-means' }, `Scoring opens after the role play. The results are shown only once at least ${plural(current.reveal_threshold, 'person has', 'people have')} scored, so nobody's scores can be picked out.`));
         }
       } else {
-        parts.push(h('p', { class: 'empty', id: 'roleplay-empty' }, 'No role play right now.'));
+        // While the role play is the meeting's current item, members are told it is coming
+        // (the bar says it is being set up; "No role play right now" said the opposite).
+        const upNext = !facilitator && currentItem(state)?.kind === 'role_play';
+        parts.push(h('p', { class: 'empty', id: 'roleplay-empty' }, upNext
+          ? 'The facilitator is setting up the role play: the seller, the buyer and the scenario show here once it starts.'
+          : 'No role play right now.'));
       }
       const names = { name, displayName: (/** @type {string} */ id) => store.member(id)?.display_name ?? null, myMemberId: store.myMemberId };
       if (stage.results) parts.push(renderResults(stage.results, own, names));
