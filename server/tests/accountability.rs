@@ -172,7 +172,7 @@ async fn benchmarks_show_aggregates_from_three_and_never_name_anonymous_numbers(
     let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let mut members = Vec::new();
     for name in ["Ann", "Bob", "Cleo", "Dev"] {
-        let mut client = TestClient::joined_as_member(server.addr, &group, name).await;
+        let client = TestClient::joined_as_member(server.addr, &group, name).await;
         members.push(client);
     }
     // Before the start, numbers are prep: the others see no aggregate until it starts.

@@ -41,7 +41,7 @@ async fn an_address_holds_only_so_many_websockets_that_have_not_joined() {
     }
     // A WebSocket that joins gives its place back.
     waiting[0].join_as_facilitator(&group, "Fran").await;
-    let mut fourth = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let _fourth = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     // So does one that closes.
     waiting.pop().expect("one").close().await;
     let mut again = None;
@@ -70,7 +70,7 @@ async fn joins_from_one_address_are_limited_per_minute() {
     )
     .await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let token = fran.token_credential();
     for _ in 0..3 {
         let mut client = TestClient::connect(server.addr).await;

@@ -165,7 +165,7 @@ async fn anonymous_numbers_are_stored_under_no_member(backend: Backend) {
     let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let mut people = Vec::new();
     for name in ["Ann", "Bob", "Cy"] {
-        let mut client = TestClient::joined_as_member(server.addr, &group, name).await;
+        let client = TestClient::joined_as_member(server.addr, &group, name).await;
         people.push(client);
     }
     fran.start_meeting().await;

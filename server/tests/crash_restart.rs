@@ -137,7 +137,7 @@ async fn sigkill_right_after_a_burst_keeps_every_acknowledged_action_of_every_ro
     let mut rooms: Vec<(TestGroup, TestClient)> = Vec::new();
     for room in 0..ROOMS {
         let group = create_group(addr, &format!("Burst room {room}")).await;
-        let mut facilitator = TestClient::joined_as_facilitator(addr, &group, "Fran").await;
+        let facilitator = TestClient::joined_as_facilitator(addr, &group, "Fran").await;
         rooms.push((group, facilitator));
     }
     let resume_points: Vec<_> = rooms

@@ -121,7 +121,7 @@ async fn a_member_comes_back_to_a_live_room_and_is_seen_online_while_the_journal
     let group = create_group(server.addr, "Live").await;
     let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let fran_id = fran.member_id.unwrap();
-    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
     fran.presence_change(ann_id, true).await;
     // Ann's network drops; the room stays live with Fran in it.

@@ -1001,7 +1001,7 @@ async fn a_node_with_its_own_store_refuses_to_drain() {
     let (status, body) = http_get(server.addr, "/healthz", None).await;
     assert_eq!(status, 200, "still ready: {body}");
     let group = create_group(server.addr, "Peers on one node").await;
-    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let _fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     server.stop().await;
 }
 

@@ -103,7 +103,7 @@ async fn creation_and_joins_are_recorded_as_activity() {
         vec![group.group_id],
         "a new group is recorded as nobody joined it"
     );
-    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let _fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while !everything(false).await.is_empty() {
         assert!(Instant::now() < deadline, "the join is recorded");

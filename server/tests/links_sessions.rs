@@ -82,7 +82,7 @@ async fn a_removed_co_facilitator_is_refused_with_the_old_facilitator_link_once_
 
     // The attack as the issue found it: removed, Gus is back at once with the old link, as a
     // facilitator, and removes the owner.
-    let mut gus = TestClient::joined_as_facilitator(server.addr, &group, "Gus").await;
+    let gus = TestClient::joined_as_facilitator(server.addr, &group, "Gus").await;
     remove(&mut owner, gus.member_id.unwrap()).await;
     let mut gus = TestClient::connect(server.addr).await;
     gus.join(
@@ -155,10 +155,10 @@ async fn a_removed_member_is_refused_with_the_old_invite_link_once_it_is_made_an
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
     let mut owner = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
-    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
+    let bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
     remove(&mut owner, bob.member_id.unwrap()).await;
     // Before: back at once.
-    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
+    let bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
     remove(&mut owner, bob.member_id.unwrap()).await;
 
     let (new_secret, version) = rotate(&mut owner, LinkKind::Invite).await;
@@ -261,7 +261,7 @@ async fn a_revoked_session_is_closed_at_once_and_its_token_refused() {
     assert!(listed.iter().all(|s| s.member_id != ann));
 
     // A revoked facilitator's token no longer opens the exports either.
-    let mut gus = TestClient::joined_as_facilitator(server.addr, &group, "Gus").await;
+    let gus = TestClient::joined_as_facilitator(server.addr, &group, "Gus").await;
     let gus_token = gus.member_token.clone().unwrap();
     let minutes = format!("/api/groups/{}/minutes?format=json", group.group_id);
     let (status, _) = http_get(server.addr, &minutes, Some(&gus_token)).await;
@@ -304,7 +304,7 @@ async fn sessions_remember_when_they_were_last_seen_across_a_restart() {
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
     let mut owner = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
-    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
     let owner_token = owner.token_credential();
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;

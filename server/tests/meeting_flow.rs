@@ -283,7 +283,7 @@ async fn a_restart_mid_round_keeps_the_deadline_and_time_up_still_arrives() {
     let group = create_group(server.addr, "Peers").await;
     let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
-    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let ann_id = ann.member_id.unwrap();
     fran.presence_change(ann_id, true).await;
 

@@ -23,7 +23,7 @@ async fn a_fifth_connection_of_one_member_is_refused_while_others_still_join() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(dir.path()).await;
     let group = create_group(server.addr, "Peers").await;
-    let mut first = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let first = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let token = first.token_credential();
     let mut more = Vec::new();
     for _ in 0..3 {
@@ -42,7 +42,7 @@ async fn a_fifth_connection_of_one_member_is_refused_while_others_still_join() {
     assert_eq!(code, ErrorCode::LimitReached, "{message}");
     assert!(message.contains("4 times"), "{message}");
     // Another member is not affected.
-    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let _ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     // Once one connection closes, the member connects again.
     more.pop().expect("a connection").close().await;
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -72,7 +72,7 @@ async fn joins_through_one_invite_are_cut_after_the_new_members_per_minute() {
     )
     .await;
     let group = create_group(server.addr, "Peers").await;
-    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let _fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let started = Instant::now();
     let mut joined = Vec::new();
     let mut refused = 0;
@@ -124,7 +124,7 @@ async fn a_member_writing_on_ten_connections_is_held_to_the_per_member_rate() {
     )
     .await;
     let group = create_group(server.addr, "Peers").await;
-    let mut first = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let first = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let token = first.token_credential();
     let mut clients = vec![first];
     for _ in 1..10 {

@@ -451,7 +451,7 @@ async fn metrics_move_with_real_actions_and_name_no_one() {
     // Joins, and requests of three kinds.
     let group = create_group(server.addr, "Peers").await;
     let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
-    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     // Hands need a live meeting.
     facilitator.start_meeting().await;
     facilitator
@@ -641,7 +641,7 @@ async fn a_takeover_of_a_room_another_process_let_expire_is_timed() {
     );
     let before = scrape(admin).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    let _facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     let after = scrape(admin).await;
     let count = "roundtable_lease_takeover_delay_seconds_count";
     let sum = "roundtable_lease_takeover_delay_seconds_sum";

@@ -61,7 +61,7 @@ async fn open_meeting(addr: SocketAddr, master: u16, group: TestGroup) -> Meetin
     let mut facilitator = TestClient::connect(addr).await;
     let start = facilitator.join_as_facilitator(&group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut member = TestClient::joined_as_member(addr, &group, "Ann").await;
+    let member = TestClient::joined_as_member(addr, &group, "Ann").await;
     Meeting {
         master,
         group,

@@ -411,8 +411,7 @@ async fn check_store(
 // ---------------------------------------------------------------------------------------------
 
 async fn join_member(server: &TestServer, group: &TestGroup, name: &str) -> TestClient {
-    let mut client = TestClient::joined_as_member(server.addr, group, name).await;
-    client
+    TestClient::joined_as_member(server.addr, group, name).await
 }
 
 /// Runs a full role play with seven people against `server` and checks every channel.

@@ -157,7 +157,7 @@ async fn a_scorer_who_submits_again_after_a_restart_is_counted_once_from_any_pag
     fran.start_meeting().await;
     let mut people = Vec::new();
     for name in ["Ann", "Bob", "Cleo", "Dee", "Eli"] {
-        let mut client = TestClient::joined_as_member(addr, &group, name).await;
+        let client = TestClient::joined_as_member(addr, &group, name).await;
         people.push(client);
     }
     let seller = people[0].member_id.unwrap();

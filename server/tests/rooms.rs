@@ -526,7 +526,7 @@ async fn a_gap_older_than_the_kept_events_gets_a_fresh_snapshot() {
     let group = create_group(server.addr, "Peers").await;
     let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     facilitator.start_meeting().await;
-    let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
     let resume = ann.resume_point();
     let credential = ann.token_credential();
     ann.close().await;
@@ -1014,7 +1014,7 @@ async fn wrong_credentials_load_no_room_and_hold_no_slot() {
     assert_eq!(status, 200);
     assert_eq!(live_rooms().await, 0);
     // The one slot is free for the group that meets.
-    let mut fran = TestClient::joined_as_facilitator(server.addr, &other, "Fran").await;
+    let _fran = TestClient::joined_as_facilitator(server.addr, &other, "Fran").await;
     assert_eq!(live_rooms().await, 1);
     server.stop().await;
 }

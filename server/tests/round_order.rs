@@ -20,7 +20,7 @@ async fn an_offline_speaker_stays_in_the_order_is_skipped_and_put_back() {
     let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
     fran.start_meeting().await;
     let mut ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
-    let mut bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
+    let bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
     let mut cat = TestClient::joined_as_member(server.addr, &group, "Cat").await;
     let ids = [&fran, &ann, &bob, &cat].map(|client| client.member_id.unwrap());
     let [fran_id, ann_id, bob_id, cat_id] = ids;
