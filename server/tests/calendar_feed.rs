@@ -10,7 +10,7 @@
 mod support;
 
 use icalendar::parser::{Component, Property, read_calendar, unfold};
-use roundtable_protocol::{Cadence, ErrorCode, Health, Reply, Request, ScheduleDraft, Weekday};
+use roundtable_protocol::{Cadence, ErrorCode, Reply, Request, ScheduleDraft, Weekday};
 use rrule::RRuleSet;
 use support::*;
 
@@ -64,12 +64,6 @@ fn checked_calendar(body: &str) -> String {
         assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
     }
     unfold(body)
-}
-
-async fn live_rooms(server: &TestServer) -> u64 {
-    let (status, body) = http_get(server.addr, "/healthz", None).await;
-    assert_eq!(status, 200);
-    serde_json::from_str::<Health>(&body).unwrap().live_rooms
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use roundtable_server::Limits;
 use roundtable_server::store::{EmbeddedOptions, RedisStore, Store, fixtures};
 use serde_json::json;
 use support::redis::{TestRedis, every_name_and_value, options, start_server, unique_prefix};
-use support::{Closed, TestClient, TestGroup, TestServer, create_group, http_get};
+use support::{Closed, TestClient, TestGroup, TestServer, create_group, http_get, live_rooms};
 
 /// How often the embedded store checkpoints in these tests.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
@@ -376,14 +376,6 @@ async fn a_facilitator_deletes_the_group_and_nothing_of_it_is_left_in_the_embedd
 #[tokio::test]
 async fn a_facilitator_deletes_the_group_and_nothing_of_it_is_left_in_redis() {
     a_facilitator_deletes_the_group_and_nothing_of_it_is_left(Backend::redis()).await;
-}
-
-/// How many rooms the server holds in memory (`/healthz`).
-async fn live_rooms(server: &TestServer) -> u64 {
-    let (status, body) = http_get(server.addr, "/healthz", None).await;
-    assert_eq!(status, 200);
-    let health: roundtable_protocol::Health = serde_json::from_str(&body).expect("health");
-    health.live_rooms
 }
 
 /// The next snapshot `client` receives.

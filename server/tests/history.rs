@@ -12,7 +12,7 @@ use roundtable_protocol::{
     RolePlayRequest, Rubric, ServerMessage, Sharing,
 };
 use serde_json::Value;
-use support::{TestClient, TestServer, create_group, http_get};
+use support::{TestClient, TestServer, create_group, http_get, numbers_in};
 
 async fn commit(client: &mut TestClient, text: &str) -> u32 {
     let id = client
@@ -60,15 +60,6 @@ async fn history(client: &mut TestClient) -> (MyHistory, Value) {
     match reply {
         Reply::MyHistory(history) => (history, json),
         other => panic!("get_my_history answered with {other:?}"),
-    }
-}
-
-fn numbers_in(value: &Value, into: &mut Vec<f64>) {
-    match value {
-        Value::Number(number) => into.push(number.as_f64().unwrap_or(f64::NAN)),
-        Value::Array(items) => items.iter().for_each(|item| numbers_in(item, into)),
-        Value::Object(fields) => fields.values().for_each(|item| numbers_in(item, into)),
-        _ => {}
     }
 }
 

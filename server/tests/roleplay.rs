@@ -25,7 +25,7 @@ use roundtable_server::store::{RedisStore, Store};
 use roundtable_server::{Limits, logging};
 use serde_json::Value;
 use support::redis::{TestRedis, elements_of, options, raw_connection, scan_keys, unique_prefix};
-use support::{TestClient, TestGroup, TestServer, create_group};
+use support::{TestClient, TestGroup, TestServer, create_group, enclosing, find_all, numbers_in};
 
 // ---------------------------------------------------------------------------------------------
 // Log capture
@@ -231,52 +231,6 @@ fn is_role_play(frame: &EventFrame) -> Option<&RolePlayEvent> {
 
 fn wait_count(count: u32) -> impl FnMut(&EventFrame) -> bool {
     move |frame| matches!(is_role_play(frame), Some(RolePlayEvent::SubmissionCount { count: seen, .. }) if *seen == count)
-}
-
-fn numbers_in(value: &Value, into: &mut Vec<f64>) {
-    match value {
-        Value::Number(number) => into.push(number.as_f64().unwrap_or(f64::NAN)),
-        Value::Array(items) => items.iter().for_each(|item| numbers_in(item, into)),
-        Value::Object(map) => map.values().for_each(|item| numbers_in(item, into)),
-        _ => {}
-    }
-}
-
-/// The stretch of `blob` around `at` that holds the value at `at` and its enclosing JSON
-/// containers up to `levels` out: what "beside" a piece of submission data means in a record.
-fn enclosing(blob: &[u8], at: usize, levels: usize) -> std::ops::Range<usize> {
-    let (mut start, mut depth) = (at, 0usize);
-    let mut found = 0;
-    while start > 0 && found < levels {
-        start -= 1;
-        match blob[start] {
-            b'}' | b']' => depth += 1,
-            b'{' | b'[' if depth > 0 => depth -= 1,
-            b'{' | b'[' => found += 1,
-            _ => {}
-        }
-    }
-    let (mut end, mut depth) = (at, 0usize);
-    let mut closed = 0;
-    while end < blob.len() && closed < levels {
-        match blob[end] {
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' if depth > 0 => depth -= 1,
-            b'}' | b']' => closed += 1,
-            _ => {}
-        }
-        end += 1;
-    }
-    start..end
-}
-
-fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
-    haystack
-        .windows(needle.len())
-        .enumerate()
-        .filter(|(_, window)| *window == needle)
-        .map(|(index, _)| index)
-        .collect()
 }
 
 /// Checks that no scorer's identity appears within three JSON containers of any submission

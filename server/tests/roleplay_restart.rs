@@ -17,7 +17,7 @@ use roundtable_protocol::{
 use roundtable_rules::roleplay::slot::slot_of;
 use roundtable_rules::secret::PseudonymKey;
 use sha2::{Digest, Sha256};
-use support::{TestClient, create_group};
+use support::{TestClient, create_group, enclosing, find_all};
 
 fn role_play(action: RolePlayRequest) -> Request {
     Request::RolePlay { action }
@@ -41,41 +41,6 @@ fn role_play_event(frame: &roundtable_protocol::EventFrame) -> Option<&RolePlayE
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
-    haystack
-        .windows(needle.len())
-        .enumerate()
-        .filter(|(_, window)| *window == needle)
-        .map(|(index, _)| index)
-        .collect()
-}
-
-/// The bytes from the `levels`-th JSON container opening before `at` to the one closing after
-/// it: what is stored "next to" the text at `at`.
-fn enclosing(blob: &[u8], at: usize, levels: usize) -> std::ops::Range<usize> {
-    let (mut start, mut depth, mut opened) = (at, 0usize, 0);
-    while start > 0 && opened < levels {
-        start -= 1;
-        match blob[start] {
-            b'}' | b']' => depth += 1,
-            b'{' | b'[' if depth > 0 => depth -= 1,
-            b'{' | b'[' => opened += 1,
-            _ => {}
-        }
-    }
-    let (mut end, mut depth, mut closed) = (at, 0usize, 0);
-    while end < blob.len() && closed < levels {
-        match blob[end] {
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' if depth > 0 => depth -= 1,
-            b'}' | b']' => closed += 1,
-            _ => {}
-        }
-        end += 1;
-    }
-    start..end
 }
 
 /// Every byte of every file in the data directory (the embedded store).

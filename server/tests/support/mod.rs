@@ -245,6 +245,14 @@ async fn http_call(
     (status, body)
 }
 
+/// How many rooms the server holds in memory, from its `/healthz`.
+pub async fn live_rooms(server: &TestServer) -> u64 {
+    let (status, body) = http_get(server.addr, "/healthz", None).await;
+    assert_eq!(status, 200, "{body}");
+    let health: roundtable_protocol::Health = serde_json::from_str(&body).expect("health");
+    health.live_rooms
+}
+
 pub async fn create_group(addr: SocketAddr, name: &str) -> TestGroup {
     let body = serde_json::json!({ "name": name }).to_string();
     let (status, body) = http_request(addr, "POST", "/api/groups", &body).await;
@@ -652,5 +660,53 @@ impl TestClient {
                 .clone()
                 .expect("a member token was issued"),
         }
+    }
+}
+
+/// Where `needle` starts in `haystack`, every place (overlapping ones too).
+pub fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
+    haystack
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, window)| *window == needle)
+        .map(|(index, _)| index)
+        .collect()
+}
+
+/// The stretch of `blob` around `at` from the `levels`-th JSON container opening before it to
+/// the one closing after it: what is stored "beside" the value at `at` in a record.
+pub fn enclosing(blob: &[u8], at: usize, levels: usize) -> std::ops::Range<usize> {
+    let (mut start, mut depth, mut opened) = (at, 0usize, 0);
+    while start > 0 && opened < levels {
+        start -= 1;
+        match blob[start] {
+            b'}' | b']' => depth += 1,
+            b'{' | b'[' if depth > 0 => depth -= 1,
+            b'{' | b'[' => opened += 1,
+            _ => {}
+        }
+    }
+    let (mut end, mut depth, mut closed) = (at, 0usize, 0);
+    while end < blob.len() && closed < levels {
+        match blob[end] {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth > 0 => depth -= 1,
+            b'}' | b']' => closed += 1,
+            _ => {}
+        }
+        end += 1;
+    }
+    start..end
+}
+
+/// Every number anywhere in `value` (array items and object fields, nested), in order, pushed
+/// onto `into`; a number JSON cannot give as f64 is pushed as NaN.
+pub fn numbers_in(value: &serde_json::Value, into: &mut Vec<f64>) {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) => into.push(number.as_f64().unwrap_or(f64::NAN)),
+        Value::Array(items) => items.iter().for_each(|item| numbers_in(item, into)),
+        Value::Object(fields) => fields.values().for_each(|item| numbers_in(item, into)),
+        _ => {}
     }
 }
