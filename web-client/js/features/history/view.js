@@ -113,7 +113,7 @@ export function mountHistory(context, { onClose }) {
       h('section', { class: 'history-part history-summary', 'aria-labelledby': 'history-summary-title' },
         h('h3', { id: 'history-summary-title' }, 'At a glance'),
         h('dl', { class: 'history-facts', id: 'history-facts' },
-          fact('Meetings attended', `${formatNumber(summary.attended)} of ${formatNumber(summary.held)}`, 'since you joined, of the kept meetings', 'fact-attended'),
+          fact('Meetings attended', `${formatNumber(summary.attended)} of ${formatNumber(summary.held)}`, 'of the meetings since you joined whose minutes are kept', 'fact-attended'),
           fact('Commitments kept', summary.completionPercent === null ? '–' : `${formatNumber(summary.completionPercent)}%`,
             summary.recentPercent === null ? 'none resolved yet' : `recent meetings ${formatNumber(summary.recentPercent)}%${summary.streak ? `, ${plural(summary.streak, 'meeting')} all done in a row` : ''}`, 'fact-completion'),
           fact('Role plays', formatNumber(summary.rolePlays),
