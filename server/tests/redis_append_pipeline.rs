@@ -176,3 +176,80 @@ async fn a_full_queue_makes_rooms_wait_not_fail() {
         );
     }
 }
+
+/// How many times Redis has run a script (`EVALSHA`) since it started, from `INFO`.
+async fn scripts_run(connection: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(connection)
+        .await
+        .expect("INFO commandstats");
+    stats
+        .lines()
+        .find_map(|line| line.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A room's append does not wait behind a process's batch of lease renewals: while Redis runs
+/// 20,000 renewals sent as one pipeline, an append sent once the batch has begun is answered
+/// before the batch is. (On one connection shared with the renewals, its answer would come
+/// after all 20,000 of theirs: the delivery tail of a node renewing 1,000 leases at once, see
+/// BENCHMARKS.md, "The 1,000-room tail, investigated".)
+#[tokio::test]
+async fn an_append_is_answered_while_a_batch_of_lease_renewals_is_under_way() {
+    // A server of its own: the test counts every script Redis runs.
+    let redis = TestRedis::start_own(Persistence::None);
+    // Time enough for 20,000 renewals in a debug build on a busy machine.
+    let options = RedisOptions {
+        timeout: Duration::from_secs(30),
+        ..options()
+    };
+    let store = std::sync::Arc::new(store_on(&redis, options).await);
+    let (group_id, meeting_id) = groups_with_two_entries(&store, 1).await[0];
+    // Leases of groups nobody holds, at the epoch a group without a take has: each renewal is
+    // a script run whatever it answers.
+    let leases: Vec<(GroupId, u64)> = (0..20_000).map(|_| (GroupId::random(), 0)).collect();
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut watcher = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connection");
+    // Redis learns the renewal script first: a batch that finds it unknown fails at once and
+    // is sent again, which would begin the batch twice.
+    {
+        use roundtable_server::store::Store;
+        store
+            .renew_leases(&leases[..1], "us", 60_000)
+            .await
+            .expect("one renewal");
+    }
+    let before = scripts_run(&mut watcher).await;
+    let renewals = tokio::spawn({
+        let store = std::sync::Arc::clone(&store);
+        async move {
+            use roundtable_server::store::Store;
+            store.renew_leases(&leases, "us", 60_000).await
+        }
+    });
+    // The batch has begun once Redis has run some of its scripts.
+    let begun = tokio::time::timeout(Duration::from_secs(10), async {
+        while scripts_run(&mut watcher).await == before {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+    assert!(begun.is_ok(), "Redis began the renewal batch within 10 s");
+    fixtures::append(store.as_ref(), group_id, meeting_id, &entries(3..=3), None)
+        .await
+        .expect("the append succeeds");
+    assert!(
+        !renewals.is_finished(),
+        "the append was answered before the renewal batch that began before it"
+    );
+    let renewed = renewals.await.expect("the renewals' task");
+    assert!(
+        renewed.is_ok_and(|held| held.len() == 20_000),
+        "the batch is answered for every lease"
+    );
+}

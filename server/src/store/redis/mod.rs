@@ -92,23 +92,33 @@ impl RedisStore {
             .set_number_of_retries(3)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
-        let connection = tokio::time::timeout(
-            options.timeout,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| {
-            StoreError::Unavailable(format!(
-                "redis at {} did not answer within {:?}",
-                without_credentials(url),
-                options.timeout
-            ))
-        })?
-        .map_err(|error| map_error(&error))?;
-        Ok(Self::with_connection(
-            Connection::Single(connection),
-            options,
-        ))
+        let connect = |client: redis::Client| {
+            let (config, timeout) = (config.clone(), options.timeout);
+            async move {
+                tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+                    .await
+                    .map_err(|_| {
+                        StoreError::Unavailable(format!(
+                            "redis at {} did not answer within {timeout:?}",
+                            without_credentials(url),
+                        ))
+                    })?
+                    .map_err(|error| map_error(&error))
+            }
+        };
+        let connection = connect(client.clone()).await?;
+        // The rooms' appends get a connection of their own: on a shared one they would wait
+        // behind whatever else is under way, such as a process's lease renewals (one pipeline
+        // of up to `lease_renewal_batch_max` script calls, whose answers all come first). On
+        // their own connection Redis serves them between parts of such a batch.
+        let appends = connect(client).await?;
+        let mut store = Self::with_connection(Connection::Single(connection), options);
+        store.appends = Some(AppendPipeline::start(
+            appends,
+            store.options.append_batch_max,
+            store.options.append_queue_max,
+        ));
+        Ok(store)
     }
 
     /// Connects to the Redis Cluster that the seed nodes `seeds` (`redis://host:port` each; one
@@ -160,19 +170,12 @@ impl RedisStore {
         Ok(store)
     }
 
+    /// The store on `connection`, without the append pipeline: a pipeline goes to one server
+    /// (see [`RedisStore::connect`]); on a cluster the rooms' keys live on several masters, so
+    /// there each append is its own call.
     fn with_connection(connection: Connection, options: RedisOptions) -> Self {
-        // A pipeline goes to one server; on a cluster the rooms' keys live on several masters,
-        // so there each append is its own call.
-        let appends = match &connection {
-            Connection::Single(single) => Some(AppendPipeline::start(
-                single.clone(),
-                options.append_batch_max,
-                options.append_queue_max,
-            )),
-            Connection::Cluster(_) => None,
-        };
         RedisStore {
-            appends,
+            appends: None,
             connection,
             options: Arc::new(options),
             known_meetings: Arc::new(Mutex::new(HashMap::new())),

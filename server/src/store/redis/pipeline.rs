@@ -13,7 +13,9 @@
 //!
 //! The writer sends one pipeline at a time; the appends that arrive meanwhile make the next
 //! one, so a lone append goes at once and a busy server sends bigger pipelines, not more of
-//! them. A script that Redis does not know (after a restart or `SCRIPT FLUSH`) answers
+//! them. It has a connection of its own (see [`RedisStore::connect`]): on the store's shared
+//! connection an append sent while a process's lease renewals (one pipeline of up to 1,000
+//! script calls) are under way would be answered only after all of theirs. A script that Redis does not know (after a restart or `SCRIPT FLUSH`) answers
 //! `NOSCRIPT` without running: the writer loads it and sends those calls again, once. A
 //! pipeline the connection refused to send is sent again once, as [`RedisStore::call`] does
 //! with one command. An append whose caller stopped waiting (its time bound passed) while it
