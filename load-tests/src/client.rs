@@ -57,6 +57,8 @@ pub struct Identity {
     pub log_epoch: Option<String>,
     /// Seq of the snapshot received at join (roundtable, catch-up by snapshot).
     pub snapshot_seq: Option<u64>,
+    /// That snapshot itself, for a client that reads state from it (its own hand, say).
+    pub snapshot: Option<Utf8Bytes>,
     /// Whether the server chose to replay events (roundtable resume).
     pub replay: bool,
     /// The per-connection request rate limit from the server's hello.
@@ -347,6 +349,7 @@ async fn join_inner(
                     }
                     "snapshot" if identity.member_id.is_some() => {
                         identity.snapshot_seq = parsed.seq;
+                        identity.snapshot = Some(text.clone());
                         return Ok((identity, pending));
                     }
                     "error" => bail!("join refused: {}", text.as_str()),

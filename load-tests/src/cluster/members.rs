@@ -143,6 +143,9 @@ pub struct MemberLog {
     pub resume_snapshots: Vec<u64>,
     pub replays: u64,
     own_raised: bool,
+    /// Between a lost connection and the end of the next join's catch-up (its snapshot, or
+    /// the `presence` that ends a replay): `own_raised` may be stale, so no action is sent.
+    catching_up: bool,
     pending: VecDeque<Pending>,
     next_action: u64,
     /// Own events that did not match the action sent (a raise for a lower).
@@ -256,6 +259,9 @@ struct Frame<'a> {
     reason: Option<&'a str>,
     #[serde(default)]
     hands: Option<Vec<serde_json::Value>>,
+    /// Present on a `presence` message about one member; absent on the one ending a replay.
+    #[serde(default)]
+    change: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -342,7 +348,9 @@ impl World {
                     let id = log.member_id.clone();
                     log.own_raised = hands.iter().any(|hand| hand.to_string().contains(&id));
                 }
+                log.catching_up = false;
             }
+            "presence" if frame.change.is_none() => log.catching_up = false,
             "ack" => {
                 if let Some(id) = frame.id.filter(|&id| id >= FIRST_ACTION_ID) {
                     log.acked += 1;
@@ -385,6 +393,9 @@ impl World {
         let (id, raise) = {
             let mut log = member.log();
             let Some(node) = log.node else { return false };
+            if log.catching_up {
+                return false;
+            }
             let raise = match log.pending.back() {
                 Some(last) => !last.raise,
                 None => !log.own_raised,
@@ -585,6 +596,7 @@ async fn run_member(
             log.node = None;
             // Their fate is unknown: an applied one comes back in the catch-up, untimed.
             log.pending.clear();
+            log.catching_up = true;
             let last_event_ns = log.last_event_ns;
             log.reconnects.push(Reconnect {
                 lost_ns,
@@ -647,10 +659,6 @@ async fn reconnect(
                 {
                     let mut log = member.log();
                     log.log_epoch.clone_from(&identity.log_epoch);
-                    if let Some(seq) = identity.snapshot_seq {
-                        log.last_seq = log.last_seq.max(seq);
-                        log.resume_snapshots.push(seq);
-                    }
                     if identity.replay {
                         log.replays += 1;
                     }
@@ -663,6 +671,10 @@ async fn reconnect(
                         last.replay = identity.replay;
                         last.attempts = attempt + 1;
                     }
+                }
+                // The snapshot's seq and hands, before the member may act again.
+                if let Some(snapshot) = &identity.snapshot {
+                    world.handle(member, node, snapshot);
                 }
                 let (sink, source) = ws.split();
                 *member.sink.lock().await = Some(sink);

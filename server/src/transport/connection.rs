@@ -770,6 +770,11 @@ impl Connection {
                 );
             }
             let _ = self.reject(outbox, Some(id), error.code, error.message);
+            // A room closes its connections before it stops taking commands, so its reason
+            // (the meeting moved, the server shuts down) is waiting here and is the true one.
+            if let Some((reason, message)) = outbox.take_close() {
+                return Next::Close(reason, message);
+            }
             return Next::Close(
                 CloseReason::ServerShutdown,
                 "the room has closed; reconnect to rejoin".into(),
