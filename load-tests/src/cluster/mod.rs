@@ -175,6 +175,8 @@ pub struct DisruptionReport {
     /// Members with the probe's event within the timeout, and without.
     pub caught_up: usize,
     pub not_caught_up: usize,
+    /// The members not caught up, by why (`MemberLog::why_not_back`).
+    pub not_caught_up_why: BTreeMap<String, usize>,
     /// The slowest member's time from the signal to the probe's event, ms.
     pub slowest_ms: Option<f64>,
     /// SIGTERM only: from the signal until the process exited, ms.
@@ -595,8 +597,10 @@ async fn phases(
         };
         if not_caught_up > 0 {
             failures.push(format!(
-                "failover: {not_caught_up} member-kills without the probe's event within {} s",
-                config.recover_timeout_s
+                "failover: {not_caught_up} member-kills without the probe's event within {} s \
+                 (by why: {:?})",
+                config.recover_timeout_s,
+                why_totals(&report.per_kill)
             ));
         }
         Some(report)
@@ -611,8 +615,10 @@ async fn phases(
         };
         if report.not_caught_up > 0 {
             failures.push(format!(
-                "drain: {} member-drains without the probe's event within {} s",
-                report.not_caught_up, config.recover_timeout_s
+                "drain: {} member-drains without the probe's event within {} s (by why: {:?})",
+                report.not_caught_up,
+                config.recover_timeout_s,
+                why_totals(&report.per_drain)
             ));
         }
         Some(report)
@@ -998,6 +1004,7 @@ async fn disrupt_each(
         let back_ns = world.clock.now_ns();
 
         let (mut caught_up, mut not_caught_up) = (0, 0);
+        let mut not_caught_up_why: BTreeMap<String, usize> = BTreeMap::new();
         let mut slowest: Option<f64> = None;
         for (index, member) in world.members.iter().enumerate() {
             let log = member.log();
@@ -1005,6 +1012,8 @@ async fn disrupt_each(
             let own_node = on_node[index];
             let Some(at) = log.back_after(0, t0, probe_seq(world, member.room, t0)) else {
                 not_caught_up += 1;
+                let why = log.why_not_back(0, t0, probe_seq(world, member.room, t0));
+                *not_caught_up_why.entry(why.to_string()).or_default() += 1;
                 continue;
             };
             caught_up += 1;
@@ -1073,13 +1082,14 @@ async fn disrupt_each(
             members_on_node: on_node.iter().filter(|on| **on).count(),
             caught_up,
             not_caught_up,
+            not_caught_up_why: not_caught_up_why.clone(),
             slowest_ms: slowest,
             exit_ms,
             restart_ms: restart.as_secs_f64() * 1000.0,
         };
         eprintln!(
             "  {} {}/{count}: node {victim} (owned {:?} rooms, {} members on it): {caught_up} \
-             caught up, {not_caught_up} not, slowest {:.0} ms{}; restarted in {:.0} ms",
+             caught up, {not_caught_up} not{}, slowest {:.0} ms{}; restarted in {:.0} ms",
             match kind {
                 Disruption::Kill => "kill",
                 Disruption::Drain => "drain",
@@ -1087,6 +1097,11 @@ async fn disrupt_each(
             round + 1,
             report.rooms_owned,
             report.members_on_node,
+            if not_caught_up_why.is_empty() {
+                String::new()
+            } else {
+                format!(" {not_caught_up_why:?}")
+            },
             slowest.unwrap_or(f64::NAN),
             exit_ms.map_or(String::new(), |ms| format!(", exited after {ms:.0} ms")),
             report.restart_ms
@@ -1116,6 +1131,17 @@ async fn disrupt_each(
             per_drain: per,
         }),
     })
+}
+
+/// The members not caught up over all `disruptions`, by why.
+fn why_totals(disruptions: &[DisruptionReport]) -> BTreeMap<String, usize> {
+    let mut totals = BTreeMap::new();
+    for report in disruptions {
+        for (why, count) in &report.not_caught_up_why {
+            *totals.entry(why.clone()).or_default() += count;
+        }
+    }
+    totals
 }
 
 /// After a kill or drain at `t0`: each room's prober acts once it can, again when its action
@@ -1525,6 +1551,66 @@ mod tests {
             members::attempt_failure("closed by the server: Some(CloseFrame { code: 1012 })"),
             "closed by the server during the join"
         );
+    }
+
+    /// A member after a disruption is caught up by the probe's event, or by a resume whose
+    /// snapshot holds it; one that is not is named by why.
+    #[test]
+    fn a_member_not_caught_up_is_named_by_why() {
+        let world = world_of_one_room(2);
+        let member = world.members[1].clone();
+        let why = |probe: Option<u64>| {
+            let log = member.log();
+            (log.back_after(0, 0, probe), log.why_not_back(0, 0, probe))
+        };
+        assert_eq!(why(None), (None, "no_probe_seq_in_room"));
+        assert_eq!(why(Some(9)), (None, "no_probe_event_never_disconnected"));
+        let lost = members::Reconnect {
+            lost_ns: 1,
+            last_event_ns: 1,
+            rejoined_ns: None,
+            snapshot_seq: None,
+            node: None,
+            replay: false,
+            attempts: 1,
+        };
+        member.log().reconnects.push(lost);
+        assert_eq!(why(Some(9)), (None, "not_resumed"));
+        {
+            let mut log = member.log();
+            let last = log.reconnects.last_mut().expect("one");
+            last.rejoined_ns = Some(5);
+            last.replay = true;
+        }
+        assert_eq!(why(Some(9)), (None, "no_probe_event_after_replay"));
+        member
+            .log()
+            .reconnects
+            .last_mut()
+            .expect("one")
+            .snapshot_seq = Some(8);
+        assert_eq!(why(Some(9)), (None, "no_probe_event_snapshot_before_probe"));
+        // A snapshot at or past the probe holds it: back when that snapshot came.
+        member
+            .log()
+            .reconnects
+            .last_mut()
+            .expect("one")
+            .snapshot_seq = Some(9);
+        assert_eq!(why(Some(9)).0, Some(5));
+        member
+            .log()
+            .reconnects
+            .last_mut()
+            .expect("one")
+            .snapshot_seq = Some(8);
+        // The probe's event itself.
+        world.handle(&member, 0, &hand(9, 0, true));
+        let (back, named) = why(Some(9));
+        assert!(back.is_some());
+        assert_eq!(named, "back");
+        member.log().failed = Some("gave up".into());
+        assert_eq!(why(Some(9)).1, "gave_up");
     }
 
     #[test]
