@@ -314,9 +314,13 @@ impl Fleet {
             Some(holder) if *holder == *self.node_id => Route::Local,
             Some(holder) => remote(&holder),
             None => {
+                // Not a node that drains: as the registry says, as its link said, or this
+                // one (which knows before its own next heartbeat says so).
+                let draining_here = self.draining.load(Ordering::Relaxed);
                 let candidates = nodes
                     .iter()
                     .filter(|node| !node.draining && !self.peer_drains(&node.id))
+                    .filter(|node| !(draining_here && *node.id == *self.node_id))
                     .map(|node| node.id.as_str());
                 match rendezvous(group_id, candidates) {
                     Some(placed) if placed != &*self.node_id => match remote(placed) {
