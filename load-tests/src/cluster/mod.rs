@@ -205,6 +205,15 @@ pub struct DrainReport {
     /// Members whose connection ended: from the last event before (or the signal, if later) to
     /// the resume's ack after.
     pub reconnect_gap: Dist,
+    /// The part of `reconnect_gap` after the connection ended: from its end to the resume's
+    /// ack (the rest is the room stopping, or quiet, before the close).
+    pub close_to_resume: Dist,
+    /// `close_to_resume` and the time from the signal to the connection's end, split by
+    /// whether the room's owner drained, whether the member's node was the drained one, the
+    /// node the resume went to (`resumed_on_drained` or `_elsewhere`), and whether it took
+    /// more than one attempt: which path the reconnections' time goes into.
+    pub close_to_resume_by: BTreeMap<String, Dist>,
+    pub lost_after_signal_by: BTreeMap<String, Dist>,
     /// Per member, the longest delay (from the intended send time) of an action sent from the
     /// signal until the node was back.
     pub delivery_delay: Dist,
@@ -610,7 +619,7 @@ async fn phases(
     let drain = if config.drains > 0 {
         let report = disruptions(fleet, config, world, next_phase, Disruption::Drain).await?;
         let report = match report {
-            Disrupted::Drain(report) => report,
+            Disrupted::Drain(report) => *report,
             Disrupted::Kill(_) => unreachable!("asked for drains"),
         };
         if report.not_caught_up > 0 {
@@ -856,7 +865,7 @@ enum Disruption {
 
 enum Disrupted {
     Kill(FailoverReport),
-    Drain(DrainReport),
+    Drain(Box<DrainReport>),
 }
 
 fn histogram_map(names: &[&str]) -> BTreeMap<String, Histogram<u64>> {
@@ -926,6 +935,9 @@ async fn disrupt_each(
         "owner_unknown",
     ]);
     let mut reconnect_gap = stats::new_histogram();
+    let mut close_to_resume = stats::new_histogram();
+    let mut close_to_resume_by: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    let mut lost_after_signal_by: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
     let mut delivery_delay = stats::new_histogram();
     let mut visible_gap = stats::new_histogram();
     let mut per = Vec::with_capacity(count);
@@ -1046,6 +1058,45 @@ async fn disrupt_each(
                         // Nothing was missed before the signal.
                         let ns = rejoined.saturating_sub(reconnect.last_event_ns.max(t0));
                         stats::record_ns(&mut reconnect_gap, ns);
+                        stats::record_ns(
+                            &mut close_to_resume,
+                            rejoined.saturating_sub(reconnect.lost_ns),
+                        );
+                        let path = format!(
+                            "{},{},{},{}",
+                            match owner_killed {
+                                Some(true) => "owner_drained",
+                                Some(false) => "owner_lived",
+                                None => "owner_unknown",
+                            },
+                            if own_node {
+                                "member_on_drained"
+                            } else {
+                                "member_elsewhere"
+                            },
+                            if reconnect.node == Some(victim) {
+                                "resumed_on_drained"
+                            } else {
+                                "resumed_elsewhere"
+                            },
+                            if reconnect.attempts > 1 {
+                                "retried"
+                            } else {
+                                "first_attempt"
+                            }
+                        );
+                        stats::record_ns(
+                            close_to_resume_by
+                                .entry(path.clone())
+                                .or_insert_with(stats::new_histogram),
+                            rejoined.saturating_sub(reconnect.lost_ns),
+                        );
+                        stats::record_ns(
+                            lost_after_signal_by
+                                .entry(path)
+                                .or_insert_with(stats::new_histogram),
+                            reconnect.lost_ns.saturating_sub(t0),
+                        );
                         gap = gap.max(ns);
                     }
                 }
@@ -1121,15 +1172,24 @@ async fn disrupt_each(
             not_caught_up: not_caught_up_total,
             per_kill: per,
         }),
-        Disruption::Drain => Disrupted::Drain(DrainReport {
+        Disruption::Drain => Disrupted::Drain(Box::new(DrainReport {
             drains: count,
             time_to_caught_up,
             reconnect_gap: dist(&reconnect_gap),
+            close_to_resume: dist(&close_to_resume),
+            close_to_resume_by: close_to_resume_by
+                .iter()
+                .map(|(path, h)| (path.clone(), dist(h)))
+                .collect(),
+            lost_after_signal_by: lost_after_signal_by
+                .iter()
+                .map(|(path, h)| (path.clone(), dist(h)))
+                .collect(),
             delivery_delay: dist(&delivery_delay),
             visible_gap: dist(&visible_gap),
             not_caught_up: not_caught_up_total,
             per_drain: per,
-        }),
+        })),
     })
 }
 
@@ -1401,6 +1461,28 @@ pub fn summary(result: &ClusterResult) -> String {
             d.visible_gap.latency.p99_ms,
             d.visible_gap.latency.max_ms
         ));
+        for (part, d) in [
+            ("last event to resume", &d.reconnect_gap),
+            ("of which close to resume", &d.close_to_resume),
+            ("action delay", &d.delivery_delay),
+        ] {
+            out.push_str(&format!(
+                "    {part}: {}, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms\n",
+                d.count, d.latency.p50_ms, d.latency.p99_ms, d.latency.max_ms
+            ));
+        }
+        for (path, close) in &d.close_to_resume_by {
+            let lost = &d.lost_after_signal_by[path];
+            out.push_str(&format!(
+                "      {path}: {}, closed after the signal p50 {:.0} / p99 {:.0} ms, \
+                 close to resume p50 {:.0} / p99 {:.0} ms\n",
+                close.count,
+                lost.latency.p50_ms,
+                lost.latency.p99_ms,
+                close.latency.p50_ms,
+                close.latency.p99_ms
+            ));
+        }
     }
     let i = &result.integrity;
     out.push_str(&format!(
