@@ -998,12 +998,11 @@ async fn disrupt_each(
         let deadline = Instant::now() + timeout;
         let victim_down = fleet.nodes.len() > 1;
         loop {
+            let probes = probe_seqs(world, t0);
             let missing = world.members.iter().any(|m| {
                 let log = m.log();
                 log.failed.is_none()
-                    && (log
-                        .back_after(0, t0, probe_seq(world, m.room, t0))
-                        .is_none()
+                    && (log.back_after(0, t0, probes[m.room]).is_none()
                         || (victim_down && log.node == Some(victim)))
             });
             if !missing || Instant::now() > deadline {
@@ -1018,13 +1017,14 @@ async fn disrupt_each(
         let (mut caught_up, mut not_caught_up) = (0, 0);
         let mut not_caught_up_why: BTreeMap<String, usize> = BTreeMap::new();
         let mut slowest: Option<f64> = None;
+        let probes = probe_seqs(world, t0);
         for (index, member) in world.members.iter().enumerate() {
             let log = member.log();
             let owner_killed = owners[member.room].map(|owner| owner == victim);
             let own_node = on_node[index];
-            let Some(at) = log.back_after(0, t0, probe_seq(world, member.room, t0)) else {
+            let Some(at) = log.back_after(0, t0, probes[member.room]) else {
                 not_caught_up += 1;
-                let why = log.why_not_back(0, t0, probe_seq(world, member.room, t0));
+                let why = log.why_not_back(0, t0, probes[member.room]);
                 *not_caught_up_why.entry(why.to_string()).or_default() += 1;
                 continue;
             };
@@ -1239,17 +1239,43 @@ async fn probe_rooms(world: Arc<World>, phase: u64, t0: u64, stop: Arc<AtomicBoo
     while tasks.join_next().await.is_some() {}
 }
 
-/// Wait (bounded) until every member that is still connected has its room's last hand event.
-/// The seq of the first probe sent in `room` after `t0`, once it is known.
-fn probe_seq(world: &World, room: usize, t0: u64) -> Option<u64> {
-    let sends = world.rooms[room].sends.lock().expect("sends");
-    sends
-        .iter()
-        .filter(|(_, send)| send.probe && send.intended_ns >= t0)
-        .map(|(seq, _)| *seq)
-        .min()
+/// The seq of the first probe sent in each room after `t0`, where it is known (see
+/// [`probe_seq`]). Read before any member's log is held: it reads the probers' logs.
+fn probe_seqs(world: &World, t0: u64) -> Vec<Option<u64>> {
+    (0..world.rooms.len())
+        .map(|room| probe_seq(world, room, t0))
+        .collect()
 }
 
+/// The seq of the first probe sent in `room` after `t0`, once it is known: from its send
+/// record, made when the prober matched the probe's event to its action, or else the first of
+/// the prober's own hand events received after `t0`. A prober sends nothing but probes, and
+/// its earlier ones have settled before `t0`, so that event is a probe's; its send record is
+/// missing when the prober's connection was lost between the probe and its event (the
+/// action's fate was then unknown) and the event came in the resume's replay.
+fn probe_seq(world: &World, room: usize, t0: u64) -> Option<u64> {
+    let recorded = {
+        let sends = world.rooms[room].sends.lock().expect("sends");
+        sends
+            .iter()
+            .filter(|(_, send)| send.probe && send.intended_ns >= t0)
+            .map(|(seq, _)| *seq)
+            .min()
+    };
+    recorded.or_else(|| {
+        let prober = world.members[world.rooms[room].members[0]].log();
+        prober
+            .receipts
+            .iter()
+            .rev()
+            .take_while(|r| r.recv_ns > t0)
+            .filter(|r| r.sender == 0)
+            .map(|r| r.seq)
+            .min()
+    })
+}
+
+/// Wait (bounded) until every member that is still connected has its room's last hand event.
 async fn settle(world: &World, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
@@ -1637,6 +1663,41 @@ mod tests {
 
     /// A member after a disruption is caught up by the probe's event, or by a resume whose
     /// snapshot holds it; one that is not is named by why.
+    /// A probe whose event reached the prober only in a replay (its connection was lost in
+    /// between, so the action's fate was unknown and no send record was made) is known by the
+    /// prober's own event after the signal, and a member whose resume snapshot holds it is
+    /// caught up (before, such a room's members were counted `no_probe_seq_in_room`).
+    #[test]
+    fn a_probe_without_a_send_record_is_known_by_the_prober_s_own_event() {
+        let world = world_of_one_room(3);
+        let prober = world.members[0].clone();
+        let member = world.members[2].clone();
+        member.log().reconnects.push(members::Reconnect {
+            lost_ns: 1,
+            last_event_ns: 1,
+            rejoined_ns: Some(5),
+            snapshot_seq: Some(9),
+            node: Some(0),
+            replay: false,
+            attempts: 1,
+        });
+        assert_eq!(probe_seqs(&world, 0), vec![None]);
+        assert_eq!(
+            member.log().why_not_back(0, 0, None),
+            "no_probe_seq_in_room"
+        );
+        // The prober's own event comes in a replay, with nothing pending to match it.
+        world.handle(&prober, 0, &hand(9, 0, true));
+        assert!(world.rooms[0].sends.lock().expect("sends").is_empty());
+        let probes = probe_seqs(&world, 0);
+        assert_eq!(probes, vec![Some(9)]);
+        assert_eq!(member.log().back_after(0, 0, probes[0]), Some(5));
+        // An event of another member is no probe.
+        let other = world_of_one_room(3);
+        other.handle(&other.members[2], 0, &hand(4, 1, true));
+        assert_eq!(probe_seqs(&other, 0), vec![None]);
+    }
+
     #[test]
     fn a_member_not_caught_up_is_named_by_why() {
         let world = world_of_one_room(2);
