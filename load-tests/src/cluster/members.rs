@@ -204,6 +204,43 @@ impl MemberLog {
         Some(back)
     }
 
+    /// Why [`MemberLog::back_after`] has no answer, for the report: a member not caught up is
+    /// either truly away (gave up, or a connection lost since is not resumed) or back without
+    /// the probe (its room's probe has no known seq, or neither its event nor a snapshot at or
+    /// past it came; whether a resume since was by snapshot or replay tells which path).
+    pub fn why_not_back(
+        &self,
+        prober: usize,
+        after_ns: u64,
+        probe_seq: Option<u64>,
+    ) -> &'static str {
+        let since: Vec<&Reconnect> = self
+            .reconnects
+            .iter()
+            .filter(|r| r.lost_ns >= after_ns)
+            .collect();
+        if self.failed.is_some() {
+            return "gave_up";
+        }
+        if since.iter().any(|r| r.rejoined_ns.is_none()) {
+            return "not_resumed";
+        }
+        if self.first_from_after(prober, after_ns).is_some() {
+            return "back";
+        }
+        let Some(seq) = probe_seq else {
+            return "no_probe_seq_in_room";
+        };
+        if self.has_seen(seq) {
+            return "probe_seen_not_kept";
+        }
+        match since.last() {
+            None => "no_probe_event_never_disconnected",
+            Some(r) if r.snapshot_seq.is_some() => "no_probe_event_snapshot_before_probe",
+            Some(_) => "no_probe_event_after_replay",
+        }
+    }
+
     /// When the first hand event of the member at `sender` received after `after_ns` came.
     pub fn first_from_after(&self, sender: usize, after_ns: u64) -> Option<u64> {
         self.receipts

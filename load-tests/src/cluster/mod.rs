@@ -175,6 +175,8 @@ pub struct DisruptionReport {
     /// Members with the probe's event within the timeout, and without.
     pub caught_up: usize,
     pub not_caught_up: usize,
+    /// The members not caught up, by why (`MemberLog::why_not_back`).
+    pub not_caught_up_why: BTreeMap<String, usize>,
     /// The slowest member's time from the signal to the probe's event, ms.
     pub slowest_ms: Option<f64>,
     /// SIGTERM only: from the signal until the process exited, ms.
@@ -203,6 +205,15 @@ pub struct DrainReport {
     /// Members whose connection ended: from the last event before (or the signal, if later) to
     /// the resume's ack after.
     pub reconnect_gap: Dist,
+    /// The part of `reconnect_gap` after the connection ended: from its end to the resume's
+    /// ack (the rest is the room stopping, or quiet, before the close).
+    pub close_to_resume: Dist,
+    /// `close_to_resume` and the time from the signal to the connection's end, split by
+    /// whether the room's owner drained, whether the member's node was the drained one, the
+    /// node the resume went to (`resumed_on_drained` or `_elsewhere`), and whether it took
+    /// more than one attempt: which path the reconnections' time goes into.
+    pub close_to_resume_by: BTreeMap<String, Dist>,
+    pub lost_after_signal_by: BTreeMap<String, Dist>,
     /// Per member, the longest delay (from the intended send time) of an action sent from the
     /// signal until the node was back.
     pub delivery_delay: Dist,
@@ -595,8 +606,10 @@ async fn phases(
         };
         if not_caught_up > 0 {
             failures.push(format!(
-                "failover: {not_caught_up} member-kills without the probe's event within {} s",
-                config.recover_timeout_s
+                "failover: {not_caught_up} member-kills without the probe's event within {} s \
+                 (by why: {:?})",
+                config.recover_timeout_s,
+                why_totals(&report.per_kill)
             ));
         }
         Some(report)
@@ -606,13 +619,15 @@ async fn phases(
     let drain = if config.drains > 0 {
         let report = disruptions(fleet, config, world, next_phase, Disruption::Drain).await?;
         let report = match report {
-            Disrupted::Drain(report) => report,
+            Disrupted::Drain(report) => *report,
             Disrupted::Kill(_) => unreachable!("asked for drains"),
         };
         if report.not_caught_up > 0 {
             failures.push(format!(
-                "drain: {} member-drains without the probe's event within {} s",
-                report.not_caught_up, config.recover_timeout_s
+                "drain: {} member-drains without the probe's event within {} s (by why: {:?})",
+                report.not_caught_up,
+                config.recover_timeout_s,
+                why_totals(&report.per_drain)
             ));
         }
         Some(report)
@@ -850,7 +865,7 @@ enum Disruption {
 
 enum Disrupted {
     Kill(FailoverReport),
-    Drain(DrainReport),
+    Drain(Box<DrainReport>),
 }
 
 fn histogram_map(names: &[&str]) -> BTreeMap<String, Histogram<u64>> {
@@ -920,6 +935,9 @@ async fn disrupt_each(
         "owner_unknown",
     ]);
     let mut reconnect_gap = stats::new_histogram();
+    let mut close_to_resume = stats::new_histogram();
+    let mut close_to_resume_by: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    let mut lost_after_signal_by: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
     let mut delivery_delay = stats::new_histogram();
     let mut visible_gap = stats::new_histogram();
     let mut per = Vec::with_capacity(count);
@@ -980,12 +998,11 @@ async fn disrupt_each(
         let deadline = Instant::now() + timeout;
         let victim_down = fleet.nodes.len() > 1;
         loop {
+            let probes = probe_seqs(world, t0);
             let missing = world.members.iter().any(|m| {
                 let log = m.log();
                 log.failed.is_none()
-                    && (log
-                        .back_after(0, t0, probe_seq(world, m.room, t0))
-                        .is_none()
+                    && (log.back_after(0, t0, probes[m.room]).is_none()
                         || (victim_down && log.node == Some(victim)))
             });
             if !missing || Instant::now() > deadline {
@@ -998,13 +1015,17 @@ async fn disrupt_each(
         let back_ns = world.clock.now_ns();
 
         let (mut caught_up, mut not_caught_up) = (0, 0);
+        let mut not_caught_up_why: BTreeMap<String, usize> = BTreeMap::new();
         let mut slowest: Option<f64> = None;
+        let probes = probe_seqs(world, t0);
         for (index, member) in world.members.iter().enumerate() {
             let log = member.log();
             let owner_killed = owners[member.room].map(|owner| owner == victim);
             let own_node = on_node[index];
-            let Some(at) = log.back_after(0, t0, probe_seq(world, member.room, t0)) else {
+            let Some(at) = log.back_after(0, t0, probes[member.room]) else {
                 not_caught_up += 1;
+                let why = log.why_not_back(0, t0, probes[member.room]);
+                *not_caught_up_why.entry(why.to_string()).or_default() += 1;
                 continue;
             };
             caught_up += 1;
@@ -1037,6 +1058,45 @@ async fn disrupt_each(
                         // Nothing was missed before the signal.
                         let ns = rejoined.saturating_sub(reconnect.last_event_ns.max(t0));
                         stats::record_ns(&mut reconnect_gap, ns);
+                        stats::record_ns(
+                            &mut close_to_resume,
+                            rejoined.saturating_sub(reconnect.lost_ns),
+                        );
+                        let path = format!(
+                            "{},{},{},{}",
+                            match owner_killed {
+                                Some(true) => "owner_drained",
+                                Some(false) => "owner_lived",
+                                None => "owner_unknown",
+                            },
+                            if own_node {
+                                "member_on_drained"
+                            } else {
+                                "member_elsewhere"
+                            },
+                            if reconnect.node == Some(victim) {
+                                "resumed_on_drained"
+                            } else {
+                                "resumed_elsewhere"
+                            },
+                            if reconnect.attempts > 1 {
+                                "retried"
+                            } else {
+                                "first_attempt"
+                            }
+                        );
+                        stats::record_ns(
+                            close_to_resume_by
+                                .entry(path.clone())
+                                .or_insert_with(stats::new_histogram),
+                            rejoined.saturating_sub(reconnect.lost_ns),
+                        );
+                        stats::record_ns(
+                            lost_after_signal_by
+                                .entry(path)
+                                .or_insert_with(stats::new_histogram),
+                            reconnect.lost_ns.saturating_sub(t0),
+                        );
                         gap = gap.max(ns);
                     }
                 }
@@ -1073,13 +1133,14 @@ async fn disrupt_each(
             members_on_node: on_node.iter().filter(|on| **on).count(),
             caught_up,
             not_caught_up,
+            not_caught_up_why: not_caught_up_why.clone(),
             slowest_ms: slowest,
             exit_ms,
             restart_ms: restart.as_secs_f64() * 1000.0,
         };
         eprintln!(
             "  {} {}/{count}: node {victim} (owned {:?} rooms, {} members on it): {caught_up} \
-             caught up, {not_caught_up} not, slowest {:.0} ms{}; restarted in {:.0} ms",
+             caught up, {not_caught_up} not{}, slowest {:.0} ms{}; restarted in {:.0} ms",
             match kind {
                 Disruption::Kill => "kill",
                 Disruption::Drain => "drain",
@@ -1087,6 +1148,11 @@ async fn disrupt_each(
             round + 1,
             report.rooms_owned,
             report.members_on_node,
+            if not_caught_up_why.is_empty() {
+                String::new()
+            } else {
+                format!(" {not_caught_up_why:?}")
+            },
             slowest.unwrap_or(f64::NAN),
             exit_ms.map_or(String::new(), |ms| format!(", exited after {ms:.0} ms")),
             report.restart_ms
@@ -1106,16 +1172,36 @@ async fn disrupt_each(
             not_caught_up: not_caught_up_total,
             per_kill: per,
         }),
-        Disruption::Drain => Disrupted::Drain(DrainReport {
+        Disruption::Drain => Disrupted::Drain(Box::new(DrainReport {
             drains: count,
             time_to_caught_up,
             reconnect_gap: dist(&reconnect_gap),
+            close_to_resume: dist(&close_to_resume),
+            close_to_resume_by: close_to_resume_by
+                .iter()
+                .map(|(path, h)| (path.clone(), dist(h)))
+                .collect(),
+            lost_after_signal_by: lost_after_signal_by
+                .iter()
+                .map(|(path, h)| (path.clone(), dist(h)))
+                .collect(),
             delivery_delay: dist(&delivery_delay),
             visible_gap: dist(&visible_gap),
             not_caught_up: not_caught_up_total,
             per_drain: per,
-        }),
+        })),
     })
+}
+
+/// The members not caught up over all `disruptions`, by why.
+fn why_totals(disruptions: &[DisruptionReport]) -> BTreeMap<String, usize> {
+    let mut totals = BTreeMap::new();
+    for report in disruptions {
+        for (why, count) in &report.not_caught_up_why {
+            *totals.entry(why.clone()).or_default() += count;
+        }
+    }
+    totals
 }
 
 /// After a kill or drain at `t0`: each room's prober acts once it can, again when its action
@@ -1153,17 +1239,43 @@ async fn probe_rooms(world: Arc<World>, phase: u64, t0: u64, stop: Arc<AtomicBoo
     while tasks.join_next().await.is_some() {}
 }
 
-/// Wait (bounded) until every member that is still connected has its room's last hand event.
-/// The seq of the first probe sent in `room` after `t0`, once it is known.
-fn probe_seq(world: &World, room: usize, t0: u64) -> Option<u64> {
-    let sends = world.rooms[room].sends.lock().expect("sends");
-    sends
-        .iter()
-        .filter(|(_, send)| send.probe && send.intended_ns >= t0)
-        .map(|(seq, _)| *seq)
-        .min()
+/// The seq of the first probe sent in each room after `t0`, where it is known (see
+/// [`probe_seq`]). Read before any member's log is held: it reads the probers' logs.
+fn probe_seqs(world: &World, t0: u64) -> Vec<Option<u64>> {
+    (0..world.rooms.len())
+        .map(|room| probe_seq(world, room, t0))
+        .collect()
 }
 
+/// The seq of the first probe sent in `room` after `t0`, once it is known: from its send
+/// record, made when the prober matched the probe's event to its action, or else the first of
+/// the prober's own hand events received after `t0`. A prober sends nothing but probes, and
+/// its earlier ones have settled before `t0`, so that event is a probe's; its send record is
+/// missing when the prober's connection was lost between the probe and its event (the
+/// action's fate was then unknown) and the event came in the resume's replay.
+fn probe_seq(world: &World, room: usize, t0: u64) -> Option<u64> {
+    let recorded = {
+        let sends = world.rooms[room].sends.lock().expect("sends");
+        sends
+            .iter()
+            .filter(|(_, send)| send.probe && send.intended_ns >= t0)
+            .map(|(seq, _)| *seq)
+            .min()
+    };
+    recorded.or_else(|| {
+        let prober = world.members[world.rooms[room].members[0]].log();
+        prober
+            .receipts
+            .iter()
+            .rev()
+            .take_while(|r| r.recv_ns > t0)
+            .filter(|r| r.sender == 0)
+            .map(|r| r.seq)
+            .min()
+    })
+}
+
+/// Wait (bounded) until every member that is still connected has its room's last hand event.
 async fn settle(world: &World, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
@@ -1375,6 +1487,28 @@ pub fn summary(result: &ClusterResult) -> String {
             d.visible_gap.latency.p99_ms,
             d.visible_gap.latency.max_ms
         ));
+        for (part, d) in [
+            ("last event to resume", &d.reconnect_gap),
+            ("of which close to resume", &d.close_to_resume),
+            ("action delay", &d.delivery_delay),
+        ] {
+            out.push_str(&format!(
+                "    {part}: {}, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms\n",
+                d.count, d.latency.p50_ms, d.latency.p99_ms, d.latency.max_ms
+            ));
+        }
+        for (path, close) in &d.close_to_resume_by {
+            let lost = &d.lost_after_signal_by[path];
+            out.push_str(&format!(
+                "      {path}: {}, closed after the signal p50 {:.0} / p99 {:.0} ms, \
+                 close to resume p50 {:.0} / p99 {:.0} ms\n",
+                close.count,
+                lost.latency.p50_ms,
+                lost.latency.p99_ms,
+                close.latency.p50_ms,
+                close.latency.p99_ms
+            ));
+        }
     }
     let i = &result.integrity;
     out.push_str(&format!(
@@ -1525,6 +1659,101 @@ mod tests {
             members::attempt_failure("closed by the server: Some(CloseFrame { code: 1012 })"),
             "closed by the server during the join"
         );
+    }
+
+    /// A member after a disruption is caught up by the probe's event, or by a resume whose
+    /// snapshot holds it; one that is not is named by why.
+    /// A probe whose event reached the prober only in a replay (its connection was lost in
+    /// between, so the action's fate was unknown and no send record was made) is known by the
+    /// prober's own event after the signal, and a member whose resume snapshot holds it is
+    /// caught up (before, such a room's members were counted `no_probe_seq_in_room`).
+    #[test]
+    fn a_probe_without_a_send_record_is_known_by_the_prober_s_own_event() {
+        let world = world_of_one_room(3);
+        let prober = world.members[0].clone();
+        let member = world.members[2].clone();
+        member.log().reconnects.push(members::Reconnect {
+            lost_ns: 1,
+            last_event_ns: 1,
+            rejoined_ns: Some(5),
+            snapshot_seq: Some(9),
+            node: Some(0),
+            replay: false,
+            attempts: 1,
+        });
+        assert_eq!(probe_seqs(&world, 0), vec![None]);
+        assert_eq!(
+            member.log().why_not_back(0, 0, None),
+            "no_probe_seq_in_room"
+        );
+        // The prober's own event comes in a replay, with nothing pending to match it.
+        world.handle(&prober, 0, &hand(9, 0, true));
+        assert!(world.rooms[0].sends.lock().expect("sends").is_empty());
+        let probes = probe_seqs(&world, 0);
+        assert_eq!(probes, vec![Some(9)]);
+        assert_eq!(member.log().back_after(0, 0, probes[0]), Some(5));
+        // An event of another member is no probe.
+        let other = world_of_one_room(3);
+        other.handle(&other.members[2], 0, &hand(4, 1, true));
+        assert_eq!(probe_seqs(&other, 0), vec![None]);
+    }
+
+    #[test]
+    fn a_member_not_caught_up_is_named_by_why() {
+        let world = world_of_one_room(2);
+        let member = world.members[1].clone();
+        let why = |probe: Option<u64>| {
+            let log = member.log();
+            (log.back_after(0, 0, probe), log.why_not_back(0, 0, probe))
+        };
+        assert_eq!(why(None), (None, "no_probe_seq_in_room"));
+        assert_eq!(why(Some(9)), (None, "no_probe_event_never_disconnected"));
+        let lost = members::Reconnect {
+            lost_ns: 1,
+            last_event_ns: 1,
+            rejoined_ns: None,
+            snapshot_seq: None,
+            node: None,
+            replay: false,
+            attempts: 1,
+        };
+        member.log().reconnects.push(lost);
+        assert_eq!(why(Some(9)), (None, "not_resumed"));
+        {
+            let mut log = member.log();
+            let last = log.reconnects.last_mut().expect("one");
+            last.rejoined_ns = Some(5);
+            last.replay = true;
+        }
+        assert_eq!(why(Some(9)), (None, "no_probe_event_after_replay"));
+        member
+            .log()
+            .reconnects
+            .last_mut()
+            .expect("one")
+            .snapshot_seq = Some(8);
+        assert_eq!(why(Some(9)), (None, "no_probe_event_snapshot_before_probe"));
+        // A snapshot at or past the probe holds it: back when that snapshot came.
+        member
+            .log()
+            .reconnects
+            .last_mut()
+            .expect("one")
+            .snapshot_seq = Some(9);
+        assert_eq!(why(Some(9)).0, Some(5));
+        member
+            .log()
+            .reconnects
+            .last_mut()
+            .expect("one")
+            .snapshot_seq = Some(8);
+        // The probe's event itself.
+        world.handle(&member, 0, &hand(9, 0, true));
+        let (back, named) = why(Some(9));
+        assert!(back.is_some());
+        assert_eq!(named, "back");
+        member.log().failed = Some("gave up".into());
+        assert_eq!(why(Some(9)).1, "gave_up");
     }
 
     #[test]

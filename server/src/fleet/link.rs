@@ -21,6 +21,15 @@
 //! sentence for the person; from the edge `left` or `lost`, how the client went). [`Kind::Ping`] and [`Kind::Pong`]
 //! measure the hop (`link_hop_seconds`) and tell a dead link.
 //!
+//! **Drain notice.** An owner that starts to drain sends [`Kind::Draining`] (stream 0, no
+//! payload) on every link it serves at once, before any of its rooms hands itself over (so on
+//! each link it comes before the close of any stream whose room moves), and its welcome on a
+//! link opened while it drains carries the payload [`DRAINING`]. The edge then leaves the
+//! node out of placement at once rather than from the node's next registry heartbeat, so the
+//! rooms the node gives up, and the clients it closes with `draining`, go elsewhere at once.
+//! The edge still forwards to the draining node the clients of rooms it still holds (their
+//! lease says so): they are served there until their room's turn to hand over.
+//!
 //! **Bounds.** Each side writes through one bounded queue (`--link-queue-frames-max`) drained
 //! by a writer task. The edge hands each of the owner's frames to the client's own bounded
 //! outbox without waiting, so one slow client never stalls the link: its outbox fills and it
@@ -60,7 +69,12 @@ pub enum Kind {
     Close = 8,
     Ping = 9,
     Pong = 10,
+    /// From the owner: it drains (see the module documentation).
+    Draining = 11,
 }
+
+/// The payload of a welcome from an owner that drains.
+pub const DRAINING: &[u8] = b"draining";
 
 impl Kind {
     fn from_byte(byte: u8) -> Option<Kind> {
@@ -75,6 +89,7 @@ impl Kind {
             8 => Kind::Close,
             9 => Kind::Ping,
             10 => Kind::Pong,
+            11 => Kind::Draining,
             _ => return None,
         })
     }
@@ -242,6 +257,8 @@ pub struct Link {
     next_stream: AtomicU64,
     streams_max: usize,
     dead: CancellationToken,
+    /// Cancelled when the owner says it drains.
+    peer_draining: CancellationToken,
 }
 
 /// Why a link could not be opened.
@@ -300,7 +317,11 @@ impl Link {
             next_stream: AtomicU64::new(1),
             streams_max: config.link_streams_max,
             dead: CancellationToken::new(),
+            peer_draining: CancellationToken::new(),
         });
+        if answer.payload[..] == *DRAINING {
+            link.peer_draining.cancel();
+        }
         tokio::spawn(write_frames(writer, outgoing, link.dead.clone()));
         let pongs = Arc::new(AtomicU64::new(0));
         tokio::spawn(Arc::clone(&link).read_owner_frames(
@@ -320,6 +341,11 @@ impl Link {
     /// Cancelled when the link breaks, however it does.
     pub fn broken(&self) -> CancellationToken {
         self.dead.clone()
+    }
+
+    /// Cancelled when the owner says it drains (its welcome, or a [`Kind::Draining`] frame).
+    pub fn peer_draining(&self) -> CancellationToken {
+        self.peer_draining.clone()
     }
 
     /// Breaks the link: every stream's client is closed (`room_moved`, close code 1012).
@@ -409,6 +435,7 @@ impl Link {
                         outbox.close(reason, message);
                     }
                 }
+                Kind::Draining => self.peer_draining.cancel(),
                 Kind::Pong => {
                     if let Ok(sent) = <[u8; 8]>::try_from(&frame.payload[..]) {
                         let sent_us = u64::from_be_bytes(sent);

@@ -53,8 +53,66 @@ pub struct Fleet {
     /// newer than that (see [`Fleet::live_nodes`]). Bounded by the registry: a mark is
     /// forgotten once older than a registry entry's life.
     unreachable: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Per node this node has a link to, the link's drain notice (see [`link`], "Drain
+    /// notice"): cancelled once the node said it drains, and placement leaves it out from
+    /// then on, before its heartbeat says so. Read where the link's reader cancels it, so a
+    /// client the node closes after its notice is routed with the notice known. Bounded by
+    /// the registry, like `links`.
+    draining_peers: Mutex<HashMap<String, tokio_util::sync::CancellationToken>>,
+    /// The write queues of the links this node serves as owner, for the drain notice; the
+    /// flag beside them is this node's draining flag, set under the same lock, so that every
+    /// link hears of the drain once: by a [`link::Kind::Draining`] frame, or in its welcome.
+    served: Mutex<(bool, Vec<tokio::sync::mpsc::Sender<link::LinkFrame>>)>,
     draining: AtomicBool,
+    /// The last warning per peer about a link that could not be opened (see
+    /// [`Fleet::link_to`]).
+    link_warnings: Mutex<LinkWarnings>,
 }
+
+/// When to warn about links to other nodes that cannot be opened: an edge tries a node it
+/// cannot reach again and again (every client bound for it, every probe), and a warning per
+/// try would flood the log. So the first failure to reach a peer is logged, then at most one
+/// per [`LINK_WARNING_INTERVAL`] per peer with the count of those not logged; a link that
+/// opens again resets it (the next failure is news again).
+#[derive(Debug, Default)]
+struct LinkWarnings {
+    /// Per peer: when its last warning was logged, and the failures since, not logged.
+    peers: HashMap<String, (Instant, u64)>,
+}
+
+impl LinkWarnings {
+    /// Counts a failure to link to `peer` at `now`; `Some(failures not logged since the last
+    /// warning)` when this one is to be logged. At most `max` peers are tracked (the fleet's
+    /// size): past that, peers quiet for longer than the interval are forgotten, and failures
+    /// of an untracked peer are all logged.
+    fn failed(&mut self, peer: &str, now: Instant, max: usize) -> Option<u64> {
+        if let Some((logged, unlogged)) = self.peers.get_mut(peer) {
+            if now.saturating_duration_since(*logged) < LINK_WARNING_INTERVAL {
+                *unlogged += 1;
+                return None;
+            }
+            *logged = now;
+            return Some(std::mem::take(unlogged));
+        }
+        if self.peers.len() >= max {
+            self.peers.retain(|_, (logged, _)| {
+                now.saturating_duration_since(*logged) < LINK_WARNING_INTERVAL
+            });
+        }
+        if self.peers.len() < max {
+            self.peers.insert(peer.to_string(), (now, 0));
+        }
+        Some(0)
+    }
+
+    /// A link to `peer` opened; answers the failures not logged since its last warning.
+    fn recovered(&mut self, peer: &str) -> Option<u64> {
+        self.peers.remove(peer).map(|(_, unlogged)| unlogged)
+    }
+}
+
+/// The least time between two warnings about failing links to the same peer.
+const LINK_WARNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 type LinkSlot = Arc<tokio::sync::Mutex<Option<Arc<Link>>>>;
 
@@ -63,8 +121,10 @@ type LinkSlot = Arc<tokio::sync::Mutex<Option<Arc<Link>>>>;
 pub enum Route {
     /// Here (or nowhere yet: this node loads it, or waits for the lease like a single node).
     Local,
-    /// On this live node.
+    /// On this live node, which holds the group's lease.
     Remote(NodeEntry),
+    /// On this live node, which placement names (nobody holds the lease).
+    Placed(NodeEntry),
 }
 
 impl Fleet {
@@ -87,7 +147,10 @@ impl Fleet {
             nodes: Mutex::new((Instant::now(), Vec::new())),
             links: Mutex::new(HashMap::new()),
             unreachable: Arc::new(Mutex::new(HashMap::new())),
+            draining_peers: Mutex::new(HashMap::new()),
+            served: Mutex::new((false, Vec::new())),
             draining: AtomicBool::new(false),
+            link_warnings: Mutex::new(LinkWarnings::default()),
         }
     }
 
@@ -96,9 +159,48 @@ impl Fleet {
         Arc::clone(&self.secret)
     }
 
-    /// Marks this node as draining: placement leaves it out from its next heartbeat on.
+    /// Marks this node as draining: placement leaves it out from its next heartbeat on, and
+    /// at once on every node linked to it, which it tells now (a [`link::Kind::Draining`]
+    /// frame on every link it serves, queued before any room hands itself over).
     pub fn set_draining(&self, draining: bool) {
         self.draining.store(draining, Ordering::Relaxed);
+        let mut served = lock(&self.served);
+        let newly = draining && !served.0;
+        served.0 = draining;
+        served.1.retain(|queue| !queue.is_closed());
+        if !newly {
+            return;
+        }
+        for queue in &served.1 {
+            let notice = link::LinkFrame::new(link::Kind::Draining, 0, bytes::Bytes::new());
+            if let Err(tokio::sync::mpsc::error::TrySendError::Full(notice)) =
+                queue.try_send(notice)
+            {
+                let queue = queue.clone();
+                tokio::spawn(async move {
+                    let _ = queue.send(notice).await;
+                });
+            }
+        }
+    }
+
+    /// Notes a link this node serves (as owner), whose writer takes frames from `queue`, for
+    /// the drain notice. Answers whether this node drains already (the welcome then says so,
+    /// and no notice follows). Bounded: the queues of links that ended are dropped here.
+    pub fn serve_link(&self, queue: tokio::sync::mpsc::Sender<link::LinkFrame>) -> bool {
+        let mut served = lock(&self.served);
+        served.1.retain(|queue| !queue.is_closed());
+        if !served.0 {
+            served.1.push(queue);
+        }
+        served.0
+    }
+
+    /// Whether `node` said over its link that it drains.
+    fn peer_drains(&self, node: &str) -> bool {
+        lock(&self.draining_peers)
+            .get(node)
+            .is_some_and(tokio_util::sync::CancellationToken::is_cancelled)
     }
 
     /// How long an entry stays in the registry after its last heartbeat.
@@ -212,12 +314,19 @@ impl Fleet {
             Some(holder) if *holder == *self.node_id => Route::Local,
             Some(holder) => remote(&holder),
             None => {
+                // Not a node that drains: as the registry says, as its link said, or this
+                // one (which knows before its own next heartbeat says so).
+                let draining_here = self.draining.load(Ordering::Relaxed);
                 let candidates = nodes
                     .iter()
-                    .filter(|node| !node.draining)
+                    .filter(|node| !node.draining && !self.peer_drains(&node.id))
+                    .filter(|node| !(draining_here && *node.id == *self.node_id))
                     .map(|node| node.id.as_str());
                 match rendezvous(group_id, candidates) {
-                    Some(placed) if placed != &*self.node_id => remote(placed),
+                    Some(placed) if placed != &*self.node_id => match remote(placed) {
+                        Route::Remote(node) => Route::Placed(node),
+                        local => local,
+                    },
                     _ => Route::Local,
                 }
             }
@@ -226,15 +335,22 @@ impl Fleet {
 
     /// Opens a stream to `node` for a client at `client` whose frames from the owner go to
     /// `outbox`, sending `join` (the client's join frame) first. `None` when the node cannot
-    /// be reached (the caller serves the client here).
+    /// be reached, or when `placed` (placement named the node; nobody holds the lease) and the
+    /// node said, when its link opened just now, that it drains: the caller serves the client
+    /// here.
     pub async fn open_stream(
         &self,
         node: &NodeEntry,
+        placed: bool,
         client: IpAddr,
         outbox: Outbox,
         join: &str,
     ) -> Option<EdgeStream> {
         let link = self.link_to(node).await?;
+        if placed && link.peer_draining().is_cancelled() {
+            debug!(node = %node.id, "placement named a node that drains; serving here");
+            return None;
+        }
         let stream = link.open(client, outbox, join).await;
         if stream.is_none() {
             debug!(node = %node.id, "a link took no new stream");
@@ -250,6 +366,7 @@ impl Fleet {
                 // Forget the slots of nodes that left the registry (bounded by the registry).
                 let live = self.live_nodes();
                 links.retain(|id, _| live.iter().any(|node| node.id == *id));
+                lock(&self.draining_peers).retain(|id, _| live.iter().any(|node| node.id == *id));
             }
             Arc::clone(links.entry(node.id.clone()).or_default())
         };
@@ -272,6 +389,8 @@ impl Fleet {
             Ok(opened) => {
                 crate::metrics::forwarding::link_connect("connected");
                 lock(&self.unreachable).remove(&node.id);
+                self.link_recovered(&node.id);
+                lock(&self.draining_peers).insert(node.id.clone(), opened.peer_draining());
                 // A link that breaks (the peer died, or answers no pings) marks its node.
                 let broken = opened.broken();
                 let marks = Arc::clone(&self.unreachable);
@@ -286,15 +405,35 @@ impl Fleet {
             Err(ConnectError::Refused) => {
                 Fleet::mark_unreachable(&self.unreachable, &node.id, self.entry_ttl_ms());
                 crate::metrics::forwarding::link_connect("refused_by_peer");
-                warn!(node = %node.id, "another node refused this node's link: are the fleet secrets the same?");
+                if let Some(since) = self.link_failed(&node.id) {
+                    warn!(node = %node.id, failures_not_logged = since, "another node refused this node's link: are the fleet secrets the same?");
+                }
                 None
             }
             Err(ConnectError::Failed(why)) => {
                 Fleet::mark_unreachable(&self.unreachable, &node.id, self.entry_ttl_ms());
                 crate::metrics::forwarding::link_connect("failed");
-                warn!(node = %node.id, %why, "could not open a link to another node");
+                if let Some(since) = self.link_failed(&node.id) {
+                    warn!(node = %node.id, %why, failures_not_logged = since, "could not open a link to another node");
+                }
                 None
             }
+        }
+    }
+
+    /// Counts a failed link to `peer`; answers `Some(failures not logged since the last
+    /// warning)` when this one is to be logged (see [`LinkWarnings`]).
+    fn link_failed(&self, peer: &str) -> Option<u64> {
+        let max = usize::try_from(self.config.fleet_nodes_max).unwrap_or(usize::MAX);
+        lock(&self.link_warnings).failed(peer, Instant::now(), max)
+    }
+
+    /// A link to `peer` opened: its next failure is logged at once (a change of state).
+    fn link_recovered(&self, peer: &str) {
+        if let Some(unlogged) = lock(&self.link_warnings).recovered(peer)
+            && unlogged > 0
+        {
+            debug!(node = %peer, failures_not_logged = unlogged, "a link to another node opened again");
         }
     }
 }
@@ -367,5 +506,45 @@ mod tests {
             assert!((800..1_200).contains(&share), "{node} got {share} of 3000");
         }
         assert_eq!(rendezvous(group(1), []), None);
+    }
+
+    /// An unreachable peer is warned about once, then at most once a minute with the count
+    /// of the failures in between; a link that opens again makes the next failure news.
+    #[test]
+    fn failing_links_are_warned_about_once_a_minute_per_peer_with_a_count() {
+        let mut warnings = LinkWarnings::default();
+        let start = Instant::now();
+        let at = |ms: u64| start + std::time::Duration::from_millis(ms);
+        assert_eq!(
+            warnings.failed("a", at(0), 10),
+            Some(0),
+            "the first is logged"
+        );
+        // One a second for a minute, as the probe and the clients try: none logged.
+        for second in 1..60 {
+            assert_eq!(warnings.failed("a", at(second * 1_000), 10), None);
+        }
+        assert_eq!(
+            warnings.failed("b", at(30_000), 10),
+            Some(0),
+            "another peer's first is logged"
+        );
+        assert_eq!(
+            warnings.failed("a", at(60_000), 10),
+            Some(59),
+            "a minute on: logged, with the count"
+        );
+        assert_eq!(warnings.failed("a", at(61_000), 10), None);
+        assert_eq!(warnings.recovered("a"), Some(1));
+        assert_eq!(
+            warnings.failed("a", at(62_000), 10),
+            Some(0),
+            "after a link worked, the next failure is news"
+        );
+        // Bounded: past `max` peers, quiet ones are forgotten, and an untracked one is logged.
+        assert_eq!(warnings.failed("c", at(63_000), 2), Some(0));
+        assert_eq!(warnings.peers.len(), 2);
+        assert_eq!(warnings.failed("d", at(200_000), 2), Some(0));
+        assert!(warnings.peers.len() <= 2);
     }
 }

@@ -692,11 +692,13 @@ impl Connection {
         if self.context.rooms.is_live(group_id) {
             return None;
         }
-        let Route::Remote(node) = fleet.route(group_id).await else {
-            return None;
+        let (node, placed) = match fleet.route(group_id).await {
+            Route::Local => return None,
+            Route::Remote(node) => (node, false),
+            Route::Placed(node) => (node, true),
         };
         let stream = fleet
-            .open_stream(&node, self.admitted.client, outbox.clone(), text)
+            .open_stream(&node, placed, self.admitted.client, outbox.clone(), text)
             .await?;
         debug!(group = %group_id, "forwarding the connection to the room's node");
         tracing::Span::current().record("group", field::display(group_id));

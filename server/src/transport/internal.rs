@@ -17,8 +17,8 @@ use tracing::{debug, info, warn};
 
 use crate::app::App;
 use crate::fleet::link::{
-    CLIENT_LOST, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound, Kind, LinkFrame, close_payload,
-    proof, read_frame, same_proof, write_frames,
+    CLIENT_LOST, DRAINING, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound, Kind, LinkFrame,
+    close_payload, proof, read_frame, same_proof, write_frames,
 };
 
 /// Accepts links from other nodes on the internal listener until shutdown.
@@ -99,14 +99,25 @@ async fn serve_link(
     }
     // Proven: the slot among handshakes is free again before the welcome goes out.
     drop(proving);
-    LinkFrame::new(Kind::Welcome, 0, Bytes::new()).encode_into(&mut answer);
+    let fleet = &context.config.fleet;
+    let (queue, outgoing) = mpsc::channel(fleet.link_queue_frames_max.max(1));
+    // Noted for the drain notice before the welcome: a drain from now on is either in the
+    // welcome or a `draining` frame queued behind it.
+    let draining = context
+        .fleet
+        .get()
+        .is_some_and(|nodes| nodes.serve_link(queue.clone()));
+    let welcome = if draining {
+        Bytes::from_static(DRAINING)
+    } else {
+        Bytes::new()
+    };
+    LinkFrame::new(Kind::Welcome, 0, welcome).encode_into(&mut answer);
     if writer.write_all(&answer).await.is_err() {
         return;
     }
     crate::metrics::forwarding::link_connect("accepted");
     debug!(%peer, node = %node_id, "a link from another node");
-    let fleet = &context.config.fleet;
-    let (queue, outgoing) = mpsc::channel(fleet.link_queue_frames_max.max(1));
     let dead = CancellationToken::new();
     tokio::spawn(write_frames(writer, outgoing, dead.clone()));
     let mut streams: HashMap<u64, mpsc::Sender<Inbound>> = HashMap::new();
