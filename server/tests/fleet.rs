@@ -822,6 +822,70 @@ fn check_nothing_lost(aways: &mut [Away], from: u64) {
     }
 }
 
+/// The room of a failover test: placement's node for `group` runs it, and a facilitator and
+/// seven members are all forwarded through the two other nodes in turn, the meeting started,
+/// and each member's hand raised once. Returns the owner's id and index, the members with the
+/// node each came through, and the seq they all read through before their hands went up.
+async fn forwarded_room(
+    nodes: &[Node],
+    store: &RedisStore,
+    group: &support::TestGroup,
+) -> (String, usize, Vec<(usize, TestClient)>, u64) {
+    let ids: Vec<&str> = nodes.iter().map(|node| node.entry.id.as_str()).collect();
+    let placed = rendezvous(group.group_id, ids.iter().copied())
+        .expect("a node")
+        .to_string();
+    let owner_index = nodes
+        .iter()
+        .position(|node| node.entry.id == placed)
+        .expect("a node");
+    let edges = [(owner_index + 1) % 3, (owner_index + 2) % 3];
+
+    let mut facilitator = TestClient::connect(nodes[edges[0]].addr).await;
+    facilitator.join_as_facilitator(group, "Fran").await;
+    facilitator.start_meeting().await;
+    assert_eq!(holder(store, group.group_id).await, placed);
+    let mut members = vec![(edges[0], facilitator)];
+    for index in 0..7 {
+        let edge = edges[index % 2];
+        let mut member = TestClient::connect(nodes[edge].addr).await;
+        member
+            .join_as_member(group, &format!("Member {index}"))
+            .await;
+        members.push((edge, member));
+    }
+    let from = members.last().expect("members").1.last_seq;
+    for (_, member) in &mut members {
+        read_through(member, from).await;
+    }
+    for (_, member) in &mut members[1..] {
+        member.ok(Request::RaiseHand).await;
+    }
+    (placed, owner_index, members, from)
+}
+
+/// After a move, every member but the facilitator lowers their hand, everyone reads through the
+/// last event, and [`check_nothing_lost`] holds: one event per acknowledged request.
+async fn everyone_acts_and_nothing_is_lost(aways: &mut [Away], from: u64) {
+    for away in &mut aways[1..] {
+        away.after
+            .as_mut()
+            .expect("back")
+            .ok(Request::LowerHand)
+            .await;
+    }
+    let last = aways
+        .iter()
+        .map(|away| away.after.as_ref().expect("back").last_seq)
+        .max()
+        .expect("members");
+    for away in aways.iter_mut() {
+        read_through(away.after.as_mut().expect("back"), last).await;
+    }
+    assert_eq!(last, from + 2 * 7, "one event per acknowledged request");
+    check_nothing_lost(aways, from);
+}
+
 /// The members of a room, all forwarded through the two nodes that do not run it, after
 /// `kill -9` of the node that does: each edge closes its clients with 1012 at once, and their
 /// resumes through the same edges reach the node that takes the room over (the edges do not
@@ -834,36 +898,7 @@ async fn after_kill_9_of_the_owner_forwarded_members_are_back_within_two_seconds
     let prefix = unique_prefix("rt-fleet-kill");
     let (mut nodes, store) = start_fleet(redis.url(), &prefix, 3, &[]).await;
     let group = create_group(nodes[0].addr, "Peers who lose a server").await;
-    let ids: Vec<&str> = nodes.iter().map(|node| node.entry.id.as_str()).collect();
-    let placed = rendezvous(group.group_id, ids.iter().copied())
-        .expect("a node")
-        .to_string();
-    let owner_index = nodes
-        .iter()
-        .position(|node| node.entry.id == placed)
-        .expect("a node");
-    let edges = [(owner_index + 1) % 3, (owner_index + 2) % 3];
-
-    let mut facilitator = TestClient::connect(nodes[edges[0]].addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
-    facilitator.start_meeting().await;
-    assert_eq!(holder(&store, group.group_id).await, placed);
-    let mut members = vec![(edges[0], facilitator)];
-    for index in 0..7 {
-        let edge = edges[index % 2];
-        let mut member = TestClient::connect(nodes[edge].addr).await;
-        member
-            .join_as_member(&group, &format!("Member {index}"))
-            .await;
-        members.push((edge, member));
-    }
-    let from = members.last().expect("members").1.last_seq;
-    for (_, member) in &mut members {
-        read_through(member, from).await;
-    }
-    for (_, member) in &mut members[1..] {
-        member.ok(Request::RaiseHand).await;
-    }
+    let (placed, owner_index, members, from) = forwarded_room(&nodes, &store, &group).await;
 
     let owner = &mut nodes[owner_index].child;
     owner.start_kill().expect("send SIGKILL");
@@ -890,24 +925,7 @@ async fn after_kill_9_of_the_owner_forwarded_members_are_back_within_two_seconds
     let new_owner = holder(&store, group.group_id).await;
     assert_ne!(new_owner, placed, "another node took the room over");
 
-    // Everyone acts once more and reads every event through the last.
-    for away in &mut aways[1..] {
-        away.after
-            .as_mut()
-            .expect("back")
-            .ok(Request::LowerHand)
-            .await;
-    }
-    let last = aways
-        .iter()
-        .map(|away| away.after.as_ref().expect("back").last_seq)
-        .max()
-        .expect("members");
-    for away in &mut aways {
-        read_through(away.after.as_mut().expect("back"), last).await;
-    }
-    assert_eq!(last, from + 2 * 7, "one event per acknowledged request");
-    check_nothing_lost(&mut aways, from);
+    everyone_acts_and_nothing_is_lost(&mut aways, from).await;
 }
 
 /// A planned drain (SIGTERM) of the node that runs a room whose members are all forwarded
@@ -922,36 +940,7 @@ async fn a_drain_of_the_owner_leaves_forwarded_members_a_gap_of_at_most_500_ms()
     let prefix = unique_prefix("rt-fleet-drain");
     let (mut nodes, store) = start_fleet(redis.url(), &prefix, 3, &[]).await;
     let group = create_group(nodes[0].addr, "Peers whose server is drained").await;
-    let ids: Vec<&str> = nodes.iter().map(|node| node.entry.id.as_str()).collect();
-    let placed = rendezvous(group.group_id, ids.iter().copied())
-        .expect("a node")
-        .to_string();
-    let owner_index = nodes
-        .iter()
-        .position(|node| node.entry.id == placed)
-        .expect("a node");
-    let edges = [(owner_index + 1) % 3, (owner_index + 2) % 3];
-
-    let mut facilitator = TestClient::connect(nodes[edges[0]].addr).await;
-    facilitator.join_as_facilitator(&group, "Fran").await;
-    facilitator.start_meeting().await;
-    assert_eq!(holder(&store, group.group_id).await, placed);
-    let mut members = vec![(edges[0], facilitator)];
-    for index in 0..7 {
-        let edge = edges[index % 2];
-        let mut member = TestClient::connect(nodes[edge].addr).await;
-        member
-            .join_as_member(&group, &format!("Member {index}"))
-            .await;
-        members.push((edge, member));
-    }
-    let from = members.last().expect("members").1.last_seq;
-    for (_, member) in &mut members {
-        read_through(member, from).await;
-    }
-    for (_, member) in &mut members[1..] {
-        member.ok(Request::RaiseHand).await;
-    }
+    let (placed, owner_index, members, from) = forwarded_room(&nodes, &store, &group).await;
 
     let owner_pid = nodes[owner_index].child.id().expect("the owner runs");
     let terminated = std::process::Command::new("kill")
@@ -987,23 +976,7 @@ async fn a_drain_of_the_owner_leaves_forwarded_members_a_gap_of_at_most_500_ms()
     let new_owner = holder(&store, group.group_id).await;
     assert_ne!(new_owner, placed, "another node runs the room");
 
-    for away in &mut aways[1..] {
-        away.after
-            .as_mut()
-            .expect("back")
-            .ok(Request::LowerHand)
-            .await;
-    }
-    let last = aways
-        .iter()
-        .map(|away| away.after.as_ref().expect("back").last_seq)
-        .max()
-        .expect("members");
-    for away in &mut aways {
-        read_through(away.after.as_mut().expect("back"), last).await;
-    }
-    assert_eq!(last, from + 2 * 7, "one event per acknowledged request");
-    check_nothing_lost(&mut aways, from);
+    everyone_acts_and_nothing_is_lost(&mut aways, from).await;
 }
 
 /// A room of a drain test: its group, its members (with the node each came through) and the
