@@ -99,6 +99,32 @@ export async function layoutProblems(page) {
     if (document.documentElement.scrollWidth > width + 1) {
       problems.push(`the page is ${document.documentElement.scrollWidth}px wide on a ${width}px screen`);
     }
+    // The room's parts stay within its columns: a part wider than its column sticks out into
+    // the margin, out of line with everything above and below it. Content a scrolling box (the
+    // tab list) scrolls, and what floats over the page (position: fixed), are not parts.
+    const roomBody = document.querySelector('.room-body');
+    if (roomBody && shown(roomBody)) {
+      const body = roomBody.getBoundingClientRect();
+      const sticksOut = (/** @type {Element} */ element) => {
+        const box = element.getBoundingClientRect();
+        return box.right > body.right + 1 || box.left < body.left - 1;
+      };
+      const free = (/** @type {Element} */ element) => {
+        for (let at = /** @type {Element | null} */ (element); at && at !== roomBody; at = at.parentElement) {
+          const style = getComputedStyle(at);
+          if (style.position === 'fixed') return false;
+          if (at !== element && /^(auto|scroll|hidden|clip)$/.test(style.overflowX)) return false;
+        }
+        return true;
+      };
+      for (const element of roomBody.querySelectorAll('*')) {
+        if (!shown(element) || !free(element) || !sticksOut(element)) continue;
+        // The outermost part that sticks out stands for what it holds.
+        if (element.parentElement && element.parentElement !== roomBody && sticksOut(element.parentElement)) continue;
+        const box = element.getBoundingClientRect();
+        problems.push(`${describe(element)} sticks out of the room's columns (${Math.round(box.left)}-${Math.round(box.right)}, room ${Math.round(body.left)}-${Math.round(body.right)})`);
+      }
+    }
     /** Whether an element scrolls its overflow, so nothing of it is lost for good. */
     const scrolls = (/** @type {Element} */ element) => /^(auto|scroll)$/.test(getComputedStyle(element).overflowX);
     for (const element of document.querySelectorAll('body *')) {
