@@ -1274,3 +1274,37 @@ async fn after_a_drain_notice_the_edges_forward_no_join_to_the_draining_node() {
         );
     }
 }
+
+/// A drained node (SIGTERM) exits soon after its handover even when a client never answers
+/// its close: every client has been told to reconnect elsewhere, so the node waits at most
+/// 300 ms for the closing handshakes (it waited up to 2 s for each, 3 s in all, while the
+/// reconnections of its meetings' members could still reach it).
+#[tokio::test]
+async fn a_drained_node_exits_without_waiting_for_a_client_that_never_answers_its_close() {
+    let _alone = TIMED.lock().await;
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-drain-exit");
+    let (mut nodes, _store) = start_fleet(redis.url(), &prefix, 2, &MANY_CLIENTS).await;
+    // Reads nothing, so it never answers a close frame.
+    let (silent, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", nodes[0].addr))
+        .await
+        .expect("WebSocket connects");
+    let pid = nodes[0].child.id().expect("the node runs");
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(terminated.success(), "SIGTERM sent");
+    let sent = Instant::now();
+    let exited = tokio::time::timeout(Duration::from_secs(20), nodes[0].child.wait())
+        .await
+        .expect("the node exits")
+        .expect("its status");
+    let took = sent.elapsed();
+    assert!(exited.success(), "a clean exit: {exited:?}");
+    assert!(
+        took < Duration::from_millis(1500),
+        "exited {took:?} after SIGTERM, not after a 2 s closing handshake"
+    );
+    drop(silent);
+}
