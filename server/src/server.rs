@@ -18,6 +18,11 @@ use crate::store::{EmbeddedOptions, EmbeddedStore, RedisOptions, RedisStore, Sto
 
 /// The most time shutdown waits for rooms to write their snapshots and sockets to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// After a drain, the longest the process waits for its clients' closing handshakes before it
+/// exits (otherwise 3 s): each client has been told to reconnect elsewhere already (`draining`,
+/// or `server_shutdown`), so waiting helps none of them, and a drained node that lingers holds
+/// its meetings' reconnections back (see BENCHMARKS.md, "Kills and drains at 200 rooms").
+const DRAINED_CLOSE_WAIT: Duration = Duration::from_millis(300);
 
 /// Time between two retention passes, which trim the logs of meetings ended longer ago than the
 /// retention and delete abandoned groups. The first pass runs when the server starts.
@@ -103,13 +108,34 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// The public listener's accept queue: connections the kernel has completed but the server has
+/// not accepted yet. The kernel caps it at `net.core.somaxconn` (4096 by default since Linux
+/// 5.4). When a node's clients all reconnect at once (a drain or a kill sends thousands to the
+/// other nodes within moments), a full queue drops their SYNs, and each client's kernel sends
+/// its SYN again only after 1 s (then 3 s): the 1,024 that `TcpListener::bind` asks for
+/// overflowed in the load tool's drains at 200 rooms (BENCHMARKS.md, "Kills and drains at 200
+/// rooms").
+const ACCEPT_BACKLOG: u32 = 8192;
+
+/// Binds the public listener with [`ACCEPT_BACKLOG`] (otherwise as `TcpListener::bind` does).
+fn bind_public(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
+}
+
 impl Server {
     /// Binds the configured address and opens the store.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
         let admin_listen = config.checked_admin_listen()?;
         config.fleet.checked(uses_redis(&config))?;
         let store = open_store(&config).await?;
-        let listener = TcpListener::bind(config.listen).await?;
+        let listener = bind_public(config.listen)?;
         let admin = match admin_listen {
             Some(addr) => Some(TcpListener::bind(addr).await.map_err(|error| {
                 anyhow::anyhow!("cannot listen on --admin-listen {addr}: {error}")
@@ -238,10 +264,28 @@ impl Server {
         renewing.cancel();
         let _ = renewals.await;
         context.connections.close();
-        let _ = tokio::time::timeout(Duration::from_secs(3), context.connections.wait()).await;
-        match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {
+        let handed_over = context.store.shared();
+        let close_wait = if handed_over {
+            DRAINED_CLOSE_WAIT
+        } else {
+            Duration::from_secs(3)
+        };
+        let closed = tokio::time::timeout(close_wait, context.connections.wait())
+            .await
+            .is_ok();
+        // After a drain, the connections still closing are dropped at once.
+        let serve_wait = if handed_over && !closed {
+            Duration::ZERO
+        } else {
+            SHUTDOWN_GRACE
+        };
+        match tokio::time::timeout(serve_wait, serving).await {
             Ok(Ok(result)) => result?,
             Ok(Err(join_error)) => return Err(join_error.into()),
+            Err(_) if handed_over => {
+                info!("dropping the connections still closing after the drain");
+                abort.abort();
+            }
             Err(_) => {
                 warn!("HTTP connections did not finish in time; dropping them");
                 abort.abort();

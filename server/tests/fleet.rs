@@ -698,7 +698,9 @@ async fn try_resume(
     credential: roundtable_protocol::Credential,
     point: roundtable_protocol::ResumePoint,
 ) -> Result<TestClient, String> {
-    let mut client = TestClient::connect(addr).await;
+    let mut client = TestClient::try_connect(addr)
+        .await
+        .map_err(|why| format!("not connected: {why}"))?;
     let id = client
         .send(Request::Join {
             group_id,
@@ -739,19 +741,20 @@ struct Away {
     failures: Vec<String>,
 }
 
-/// Waits for `member`'s close, then resumes through `edge` until the join passes (at most 10 s),
-/// timing from `since`.
+/// Waits for `member`'s close, then resumes through `edges` in turn (the first, then the next
+/// after each failure) until the join passes (at most 10 s), timing from `since`.
 async fn come_back(
     mut member: TestClient,
-    edge: SocketAddr,
+    edges: Vec<SocketAddr>,
     group_id: GroupId,
     since: Instant,
 ) -> Away {
     let closed = member.until_closed().await;
     let closed_at = Instant::now();
     let mut failures = vec![format!("closed: {closed:?}")];
-    loop {
+    for attempt in 0.. {
         let point = member.resume_point();
+        let edge = edges[attempt % edges.len()];
         match try_resume(edge, group_id, member.token_credential(), point).await {
             Ok(after) => {
                 return Away {
@@ -765,15 +768,16 @@ async fn come_back(
             Err(why) => failures.push(why),
         }
         if since.elapsed() > Duration::from_secs(10) {
-            return Away {
-                before: member,
-                after: None,
-                back_after: since.elapsed(),
-                gap: closed_at.elapsed(),
-                failures,
-            };
+            break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Away {
+        before: member,
+        after: None,
+        back_after: since.elapsed(),
+        gap: closed_at.elapsed(),
+        failures,
     }
 }
 
@@ -907,7 +911,12 @@ async fn after_kill_9_of_the_owner_forwarded_members_are_back_within_two_seconds
     let tasks: Vec<_> = members
         .into_iter()
         .map(|(edge, member)| {
-            tokio::spawn(come_back(member, nodes[edge].addr, group.group_id, killed))
+            tokio::spawn(come_back(
+                member,
+                vec![nodes[edge].addr],
+                group.group_id,
+                killed,
+            ))
         })
         .collect();
     let mut aways = Vec::new();
@@ -952,7 +961,12 @@ async fn a_drain_of_the_owner_leaves_forwarded_members_a_gap_of_at_most_500_ms()
     let tasks: Vec<_> = members
         .into_iter()
         .map(|(edge, member)| {
-            tokio::spawn(come_back(member, nodes[edge].addr, group.group_id, drained))
+            tokio::spawn(come_back(
+                member,
+                vec![nodes[edge].addr],
+                group.group_id,
+                drained,
+            ))
         })
         .collect();
     let mut aways = Vec::new();
@@ -1040,8 +1054,8 @@ async fn rooms_on(
     rooms
 }
 
-/// Every member of every room comes back through its edge after the drain started at
-/// `drained`; then everyone acts once more, and per room nothing was lost, duplicated or
+/// Every member of every room comes back through its edge (or, should that fail, another
+/// node) after the drain started at `drained`; then everyone acts once more, and per room nothing was lost, duplicated or
 /// reordered. Answers every member's gap.
 async fn all_come_back(nodes: &[Node], rooms: Vec<Room>, drained: Instant) -> Vec<Duration> {
     let mut tasks = Vec::new();
@@ -1049,7 +1063,12 @@ async fn all_come_back(nodes: &[Node], rooms: Vec<Room>, drained: Instant) -> Ve
         let members: Vec<_> = room
             .into_iter()
             .map(|(edge, member)| {
-                tokio::spawn(come_back(member, nodes[edge].addr, group_id, drained))
+                // Its own node first, like a page reconnecting to the address it had; the
+                // others after a failure, like a load balancer's next pick.
+                let edges = (0..nodes.len())
+                    .map(|step| nodes[(edge + step) % nodes.len()].addr)
+                    .collect();
+                tokio::spawn(come_back(member, edges, group_id, drained))
             })
             .collect();
         tasks.push((members, from));
@@ -1155,9 +1174,10 @@ async fn a_drain_of_an_owner_of_twenty_rooms_leaves_forwarded_members_a_gap_of_a
 /// the edges forward no join to it for a room it no longer runs: none of the resumes of its
 /// rooms' forwarded members reaches it to be refused with `room_elsewhere` (its own
 /// `/metrics` count every such refusal), however soon after the drain they come, well before
-/// its next registry heartbeat could tell. Nor is a member connected to the draining node
-/// itself refused when it resumes there: the node places the room elsewhere and forwards it.
-/// Every member is back, nothing lost.
+/// its next registry heartbeat could tell. A member connected to the draining node itself
+/// is sent elsewhere at once when it reconnects there: from the drain's start the node refuses
+/// WebSocket upgrades with 503 (a connection it took would be cut when it exits), and the
+/// member resumes through the next node. Every member is back, nothing lost.
 #[tokio::test]
 async fn after_a_drain_notice_the_edges_forward_no_join_to_the_draining_node() {
     let _alone = TIMED.lock().await;
@@ -1179,9 +1199,39 @@ async fn after_a_drain_notice_the_edges_forward_no_join_to_the_draining_node() {
     let drain =
         tokio::spawn(async move { support::http_request(admin, "POST", "/admin/drain", "").await });
     let drained = Instant::now();
+    let draining = nodes[owner_index].addr;
+    let refusal = tokio::spawn(async move {
+        // Once the node says it drains (its health check), it takes no new WebSocket.
+        while support::http_request(draining, "GET", "/healthz", "")
+            .await
+            .0
+            != 503
+        {
+            assert!(
+                drained.elapsed() < Duration::from_secs(5),
+                "the node drains"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        match TestClient::try_connect(draining).await {
+            Ok(_) => panic!("a draining node took a new WebSocket"),
+            Err(why) => why,
+        }
+    });
     let gaps = all_come_back(&nodes, rooms, drained).await;
     let (status, body) = drain.await.expect("the drain request");
     assert_eq!(status, 200, "the drain finished: {body}");
+    let refused_upgrade = refusal.await.expect("the upgrade refusal");
+    assert!(
+        refused_upgrade.contains("503"),
+        "refused with 503: {refused_upgrade}"
+    );
+    // The node stays up (an admin drain), and keeps refusing.
+    let again = TestClient::try_connect(draining).await.err();
+    assert!(
+        again.as_deref().is_some_and(|why| why.contains("503")),
+        "still refused after the drain: {again:?}"
+    );
     let metrics = metrics_of(&nodes[owner_index]).await;
     assert_eq!(
         refused(&metrics) - before,
@@ -1196,4 +1246,38 @@ async fn after_a_drain_notice_the_edges_forward_no_join_to_the_draining_node() {
             "another node runs every room"
         );
     }
+}
+
+/// A drained node (SIGTERM) exits soon after its handover even when a client never answers
+/// its close: every client has been told to reconnect elsewhere, so the node waits at most
+/// 300 ms for the closing handshakes (it waited up to 2 s for each, 3 s in all, while the
+/// reconnections of its meetings' members could still reach it).
+#[tokio::test]
+async fn a_drained_node_exits_without_waiting_for_a_client_that_never_answers_its_close() {
+    let _alone = TIMED.lock().await;
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-drain-exit");
+    let (mut nodes, _store) = start_fleet(redis.url(), &prefix, 2, &MANY_CLIENTS).await;
+    // Reads nothing, so it never answers a close frame.
+    let (silent, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", nodes[0].addr))
+        .await
+        .expect("WebSocket connects");
+    let pid = nodes[0].child.id().expect("the node runs");
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(terminated.success(), "SIGTERM sent");
+    let sent = Instant::now();
+    let exited = tokio::time::timeout(Duration::from_secs(20), nodes[0].child.wait())
+        .await
+        .expect("the node exits")
+        .expect("its status");
+    let took = sent.elapsed();
+    assert!(exited.success(), "a clean exit: {exited:?}");
+    assert!(
+        took < Duration::from_millis(1500),
+        "exited {took:?} after SIGTERM, not after a 2 s closing handshake"
+    );
+    drop(silent);
 }

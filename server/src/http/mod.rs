@@ -107,6 +107,12 @@ async fn websocket(
                 "the server is shutting down",
             ));
         }
+        Err(UpgradeRefusal::Draining) => {
+            return Err(ApiError::new(
+                ErrorCode::ShuttingDown,
+                "this server is handing its meetings to other servers; connect to another one",
+            ));
+        }
         Err(UpgradeRefusal::NotAnUpgrade(problem)) => {
             return Err(ApiError::new(ErrorCode::Invalid, problem));
         }

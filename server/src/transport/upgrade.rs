@@ -131,14 +131,17 @@ pub enum UpgradeRefusal<'h> {
     /// A browser page from an origin that may not connect.
     ForeignOrigin(&'h str),
     ShuttingDown,
+    /// The node hands its meetings to other nodes and is about to stop: a WebSocket taken now
+    /// would be cut when it exits, so the client is sent to another node at once.
+    Draining,
     /// Not an upgrade this server speaks; the sentence says what is wrong.
     NotAnUpgrade(&'static str),
 }
 
 /// Checks a WebSocket upgrade request as both ways in do (hyper's, through [`crate::http`], and
 /// the direct one, [`upgrade_directly`]), so they accept exactly the same requests: a browser's
-/// `Origin` (only browsers send one) must be allowed, the server must not be stopping, and the
-/// request must be an upgrade this server speaks. Answers the `Sec-WebSocket-Accept` value.
+/// `Origin` (only browsers send one) must be allowed, the server must not be stopping nor
+/// draining, and the request must be an upgrade this server speaks. Answers the `Sec-WebSocket-Accept` value.
 pub fn check_upgrade<'h>(
     context: &App,
     method: &Method,
@@ -156,6 +159,9 @@ pub fn check_upgrade<'h>(
     }
     if context.shutdown.is_cancelled() {
         return Err(UpgradeRefusal::ShuttingDown);
+    }
+    if context.rooms.is_draining() {
+        return Err(UpgradeRefusal::Draining);
     }
     accept_key(method, headers).map_err(UpgradeRefusal::NotAnUpgrade)
 }

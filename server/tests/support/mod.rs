@@ -301,9 +301,18 @@ pub enum Closed {
 
 impl TestClient {
     pub async fn connect(addr: SocketAddr) -> TestClient {
+        match TestClient::try_connect(addr).await {
+            Ok(client) => client,
+            Err(why) => panic!("WebSocket connects: {why}"),
+        }
+    }
+
+    /// Like [`TestClient::connect`], but a refused upgrade (or connection) is answered as
+    /// `Err` with what went wrong, e.g. `HTTP error: 503 Service Unavailable`.
+    pub async fn try_connect(addr: SocketAddr) -> Result<TestClient, String> {
         let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
             .await
-            .expect("WebSocket connects");
+            .map_err(|error| error.to_string())?;
         let mut client = TestClient {
             socket,
             next_id: 1,
@@ -320,7 +329,7 @@ impl TestClient {
             ServerMessage::Hello(hello) => assert_eq!(hello.v, 1),
             other => panic!("the server speaks first with hello, got {other:?}"),
         }
-        client
+        Ok(client)
     }
 
     pub async fn send_raw(&mut self, message: Message) {
