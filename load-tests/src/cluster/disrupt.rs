@@ -1,0 +1,415 @@
+//! The failover and drain phases of the `cluster` scenario: kill or drain the nodes in turn while
+//! the load goes on, probe every room after each, and time every member back to the probe's event.
+
+use super::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Disruption {
+    Kill,
+    Drain,
+}
+
+pub(super) enum Disrupted {
+    Kill(FailoverReport),
+    Drain(Box<DrainReport>),
+}
+
+/// Kill or drain nodes in turn while the load goes on; time every member back.
+pub(super) async fn disruptions(
+    fleet: &mut Fleet,
+    config: &ClusterConfig,
+    world: &Arc<World>,
+    phase: u64,
+    kind: Disruption,
+) -> Result<Disrupted> {
+    let count = match kind {
+        Disruption::Kill => config.kills,
+        Disruption::Drain => config.drains,
+    };
+    eprintln!(
+        "cluster: {} phase, {count} times, load at {} actions/s meanwhile",
+        match kind {
+            Disruption::Kill => "failover (kill -9)",
+            Disruption::Drain => "drain (SIGTERM)",
+        },
+        config.rate
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let start_ns = world.clock.now_ns() + 20_000_000;
+    // A hard end for the load, past any disruption's own bounds.
+    let budget_s =
+        count as f64 * (config.recover_timeout_s + 40.0 + config.between_s) + config.between_s;
+    let until_ns = start_ns + (budget_s.min(86_400.0) * 1e9) as u64;
+    let load = tokio::spawn(members::load(
+        world.clone(),
+        phase,
+        config.rate,
+        start_ns,
+        until_ns,
+        stop.clone(),
+    ));
+    let outcome = disrupt_each(fleet, config, world, phase, kind, count).await;
+    stop.store(true, Ordering::Relaxed);
+    let _ = load.await;
+    outcome
+}
+
+pub(super) async fn disrupt_each(
+    fleet: &mut Fleet,
+    config: &ClusterConfig,
+    world: &Arc<World>,
+    phase: u64,
+    kind: Disruption,
+    count: usize,
+) -> Result<Disrupted> {
+    let classes = match kind {
+        Disruption::Kill => ["room_owner_killed", "own_node_killed"],
+        Disruption::Drain => ["room_owner_drained", "own_node_drained"],
+    };
+    let mut times = histogram_map(&[
+        classes[0],
+        classes[1],
+        "affected",
+        "untouched",
+        "owner_unknown",
+    ]);
+    let mut reconnect_gap = stats::new_histogram();
+    let mut close_to_resume = stats::new_histogram();
+    let mut close_to_resume_by: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    let mut lost_after_signal_by: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    let mut delivery_delay = stats::new_histogram();
+    let mut visible_gap = stats::new_histogram();
+    let mut per = Vec::with_capacity(count);
+    let mut not_caught_up_total = 0;
+    let offset = match kind {
+        Disruption::Kill => 0,
+        Disruption::Drain => config.kills,
+    };
+    let timeout = Duration::from_secs_f64(config.recover_timeout_s);
+    tokio::time::sleep(Duration::from_secs_f64(config.between_s)).await;
+    for round in 0..count {
+        let victim = (offset + round) % fleet.nodes.len();
+        let owners = fleet.owners(world, config.placement).await;
+        let owners_known = owners.iter().all(Option::is_some);
+        // The probers' earlier actions settle first, so the probe is theirs alone.
+        let probers: Vec<usize> = world.rooms.iter().map(|room| room.members[0]).collect();
+        let settle_deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < settle_deadline
+            && !probers.iter().all(|&p| world.settled(&world.members[p]))
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let on_node: Vec<bool> = world
+            .members
+            .iter()
+            .map(|m| m.log().node == Some(victim))
+            .collect();
+        let t0 = world.clock.now_ns();
+        let mut term_sent = None;
+        match kind {
+            Disruption::Kill => fleet.nodes[victim].kill9().await?,
+            Disruption::Drain => term_sent = Some(fleet.nodes[victim].signal_term()?),
+        }
+        // The probers act at once: a drain's handover happens while the node is still there.
+        let probe_stop = Arc::new(AtomicBool::new(false));
+        let probes = tokio::spawn(probe_rooms(world.clone(), phase, t0, probe_stop.clone()));
+        let mut exit_ms = None;
+        if let Some(sent) = term_sent {
+            let exited = fleet.nodes[victim].wait_exit(sent).await;
+            match exited {
+                Ok(exited) => exit_ms = Some(exited.as_secs_f64() * 1000.0),
+                Err(err) => {
+                    probe_stop.store(true, Ordering::Relaxed);
+                    let _ = probes.await;
+                    return Err(err);
+                }
+            }
+        }
+        // A single node has nobody to take over: it is started again at once, and the time
+        // measured includes its restart.
+        let mut restart = None;
+        if fleet.nodes.len() == 1 {
+            restart = Some(fleet.nodes[victim].start().await?);
+        }
+        // Wait until every member that is still trying has the probe's event and has resumed
+        // every connection it lost since the signal (one still on the stopped node has yet to
+        // lose it).
+        let deadline = Instant::now() + timeout;
+        let victim_down = fleet.nodes.len() > 1;
+        loop {
+            let probes = probe_seqs(world, t0);
+            let missing = world.members.iter().any(|m| {
+                let log = m.log();
+                log.failed.is_none()
+                    && (log.back_after(0, t0, probes[m.room]).is_none()
+                        || (victim_down && log.node == Some(victim)))
+            });
+            if !missing || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        probe_stop.store(true, Ordering::Relaxed);
+        let _ = probes.await;
+        let back_ns = world.clock.now_ns();
+
+        let (mut caught_up, mut not_caught_up) = (0, 0);
+        let mut not_caught_up_why: BTreeMap<String, usize> = BTreeMap::new();
+        let mut slowest: Option<f64> = None;
+        let probes = probe_seqs(world, t0);
+        for (index, member) in world.members.iter().enumerate() {
+            let log = member.log();
+            let owner_killed = owners[member.room].map(|owner| owner == victim);
+            let own_node = on_node[index];
+            let Some(at) = log.back_after(0, t0, probes[member.room]) else {
+                not_caught_up += 1;
+                let why = log.why_not_back(0, t0, probes[member.room]);
+                *not_caught_up_why.entry(why.to_string()).or_default() += 1;
+                continue;
+            };
+            caught_up += 1;
+            let ns = at - t0;
+            slowest = Some(slowest.map_or(ns as f64 / 1e6, |s: f64| s.max(ns as f64 / 1e6)));
+            let mut record = |class: &str| {
+                stats::record_ns(times.get_mut(class).expect("class"), ns);
+            };
+            match owner_killed {
+                Some(true) => {
+                    record(classes[0]);
+                    record("affected");
+                }
+                Some(false) if own_node => {
+                    record(classes[1]);
+                    record("affected");
+                }
+                Some(false) => record("untouched"),
+                None => {
+                    record("owner_unknown");
+                    if own_node {
+                        record(classes[1]);
+                    }
+                }
+            }
+            if kind == Disruption::Drain {
+                let mut gap = 0u64;
+                for reconnect in log.reconnects.iter().filter(|r| r.lost_ns >= t0) {
+                    if let Some(rejoined) = reconnect.rejoined_ns {
+                        // Nothing was missed before the signal.
+                        let ns = rejoined.saturating_sub(reconnect.last_event_ns.max(t0));
+                        stats::record_ns(&mut reconnect_gap, ns);
+                        stats::record_ns(
+                            &mut close_to_resume,
+                            rejoined.saturating_sub(reconnect.lost_ns),
+                        );
+                        let path = format!(
+                            "{},{},{},{}",
+                            match owner_killed {
+                                Some(true) => "owner_drained",
+                                Some(false) => "owner_lived",
+                                None => "owner_unknown",
+                            },
+                            if own_node {
+                                "member_on_drained"
+                            } else {
+                                "member_elsewhere"
+                            },
+                            if reconnect.node == Some(victim) {
+                                "resumed_on_drained"
+                            } else {
+                                "resumed_elsewhere"
+                            },
+                            if reconnect.attempts > 1 {
+                                "retried"
+                            } else {
+                                "first_attempt"
+                            }
+                        );
+                        stats::record_ns(
+                            close_to_resume_by
+                                .entry(path.clone())
+                                .or_insert_with(stats::new_histogram),
+                            rejoined.saturating_sub(reconnect.lost_ns),
+                        );
+                        stats::record_ns(
+                            lost_after_signal_by
+                                .entry(path)
+                                .or_insert_with(stats::new_histogram),
+                            reconnect.lost_ns.saturating_sub(t0),
+                        );
+                        gap = gap.max(ns);
+                    }
+                }
+                let sends = world.rooms[member.room].sends.lock().expect("sends");
+                let delay = log
+                    .receipts
+                    .iter()
+                    .rev()
+                    .take_while(|r| r.recv_ns > t0)
+                    .filter_map(|r| {
+                        let send = sends.get(&r.seq)?;
+                        (send.intended_ns >= t0 && send.intended_ns <= back_ns && !send.probe)
+                            .then(|| r.recv_ns.saturating_sub(send.intended_ns))
+                    })
+                    .max();
+                if let Some(delay) = delay {
+                    stats::record_ns(&mut delivery_delay, delay);
+                    gap = gap.max(delay);
+                }
+                if gap > 0 {
+                    stats::record_ns(&mut visible_gap, gap);
+                }
+            }
+        }
+        not_caught_up_total += not_caught_up;
+        let restart = match restart {
+            Some(restart) => restart,
+            None => fleet.nodes[victim].start().await?,
+        };
+        let report = DisruptionReport {
+            node: victim,
+            rooms_owned: owners_known
+                .then(|| owners.iter().filter(|o| **o == Some(victim)).count()),
+            members_on_node: on_node.iter().filter(|on| **on).count(),
+            caught_up,
+            not_caught_up,
+            not_caught_up_why: not_caught_up_why.clone(),
+            slowest_ms: slowest,
+            exit_ms,
+            restart_ms: restart.as_secs_f64() * 1000.0,
+        };
+        eprintln!(
+            "  {} {}/{count}: node {victim} (owned {:?} rooms, {} members on it): {caught_up} \
+             caught up, {not_caught_up} not{}, slowest {:.0} ms{}; restarted in {:.0} ms",
+            match kind {
+                Disruption::Kill => "kill",
+                Disruption::Drain => "drain",
+            },
+            round + 1,
+            report.rooms_owned,
+            report.members_on_node,
+            if not_caught_up_why.is_empty() {
+                String::new()
+            } else {
+                format!(" {not_caught_up_why:?}")
+            },
+            slowest.unwrap_or(f64::NAN),
+            exit_ms.map_or(String::new(), |ms| format!(", exited after {ms:.0} ms")),
+            report.restart_ms
+        );
+        per.push(report);
+        tokio::time::sleep(Duration::from_secs_f64(config.between_s)).await;
+    }
+    let time_to_caught_up: BTreeMap<String, Dist> = times
+        .iter()
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(name, h)| (name.clone(), dist(h)))
+        .collect();
+    Ok(match kind {
+        Disruption::Kill => Disrupted::Kill(FailoverReport {
+            kills: count,
+            time_to_caught_up,
+            not_caught_up: not_caught_up_total,
+            per_kill: per,
+        }),
+        Disruption::Drain => Disrupted::Drain(Box::new(DrainReport {
+            drains: count,
+            time_to_caught_up,
+            reconnect_gap: dist(&reconnect_gap),
+            close_to_resume: dist(&close_to_resume),
+            close_to_resume_by: close_to_resume_by
+                .iter()
+                .map(|(path, h)| (path.clone(), dist(h)))
+                .collect(),
+            lost_after_signal_by: lost_after_signal_by
+                .iter()
+                .map(|(path, h)| (path.clone(), dist(h)))
+                .collect(),
+            delivery_delay: dist(&delivery_delay),
+            visible_gap: dist(&visible_gap),
+            not_caught_up: not_caught_up_total,
+            per_drain: per,
+        })),
+    })
+}
+
+/// The members not caught up over all `disruptions`, by why.
+pub(super) fn why_totals(disruptions: &[DisruptionReport]) -> BTreeMap<String, usize> {
+    let mut totals = BTreeMap::new();
+    for report in disruptions {
+        for (why, count) in &report.not_caught_up_why {
+            *totals.entry(why.clone()).or_default() += count;
+        }
+    }
+    totals
+}
+
+/// After a kill or drain at `t0`: each room's prober acts once it can, again when its action
+/// got no event within 2 s (refused, or lost with its connection), until its event arrives.
+pub(super) async fn probe_rooms(world: Arc<World>, phase: u64, t0: u64, stop: Arc<AtomicBool>) {
+    let mut tasks = JoinSet::new();
+    for room in 0..world.rooms.len() {
+        let (world, stop) = (world.clone(), stop.clone());
+        tasks.spawn(async move {
+            let prober = world.members[world.rooms[room].members[0]].clone();
+            while !stop.load(Ordering::Relaxed) {
+                let (done, stuck, idle) = {
+                    let mut log = prober.log();
+                    let done = log.first_from_after(0, t0).is_some();
+                    let since = log.pending_since_ns();
+                    let stuck =
+                        since.is_some_and(|since| world.clock.now_ns() > since + 2_000_000_000);
+                    if stuck {
+                        log.forget_pending();
+                    }
+                    (done, stuck, since.is_none() && log.node.is_some())
+                };
+                if done {
+                    return;
+                }
+                if idle || stuck {
+                    world
+                        .send_action(&prober, phase, world.clock.now_ns(), true)
+                        .await;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// The seq of the first probe sent in each room after `t0`, where it is known (see
+/// [`probe_seq`]). Read before any member's log is held: it reads the probers' logs.
+pub(super) fn probe_seqs(world: &World, t0: u64) -> Vec<Option<u64>> {
+    (0..world.rooms.len())
+        .map(|room| probe_seq(world, room, t0))
+        .collect()
+}
+
+/// The seq of the first probe sent in `room` after `t0`, once it is known: from its send
+/// record, made when the prober matched the probe's event to its action, or else the first of
+/// the prober's own hand events received after `t0`. A prober sends nothing but probes, and
+/// its earlier ones have settled before `t0`, so that event is a probe's; its send record is
+/// missing when the prober's connection was lost between the probe and its event (the
+/// action's fate was then unknown) and the event came in the resume's replay.
+pub(super) fn probe_seq(world: &World, room: usize, t0: u64) -> Option<u64> {
+    let recorded = {
+        let sends = world.rooms[room].sends.lock().expect("sends");
+        sends
+            .iter()
+            .filter(|(_, send)| send.probe && send.intended_ns >= t0)
+            .map(|(seq, _)| *seq)
+            .min()
+    };
+    recorded.or_else(|| {
+        let prober = world.members[world.rooms[room].members[0]].log();
+        prober
+            .receipts
+            .iter()
+            .rev()
+            .take_while(|r| r.recv_ns > t0)
+            .filter(|r| r.sender == 0)
+            .map(|r| r.seq)
+            .min()
+    })
+}
