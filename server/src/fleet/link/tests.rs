@@ -1,0 +1,130 @@
+use super::*;
+
+#[test]
+fn the_proof_is_hmac_sha256_and_depends_on_every_input() {
+    // RFC 4231, test case 2.
+    let known = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
+    let hex: String = known.iter().map(|byte| format!("{byte:02x}")).collect();
+    assert_eq!(
+        hex,
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+    let a = proof(b"secret", &[1; 32], "node-a");
+    assert_ne!(a, proof(b"secret", &[2; 32], "node-a"));
+    assert_ne!(a, proof(b"secret", &[1; 32], "node-b"));
+    assert_ne!(a, proof(b"other", &[1; 32], "node-a"));
+    assert_eq!(a, proof(b"secret", &[1; 32], "node-a"));
+    assert!(same_proof(&a, &a));
+    assert!(!same_proof(&a, &a[..31]));
+}
+
+#[tokio::test]
+async fn frames_round_trip_and_oversized_ones_are_refused() {
+    let mut bytes = Vec::new();
+    LinkFrame::new(Kind::Text, 7, "hello").encode_into(&mut bytes);
+    LinkFrame::new(Kind::Close, 7, Bytes::new()).encode_into(&mut bytes);
+    let mut reader = &bytes[..];
+    let first = read_frame(&mut reader, 16).await.expect("a frame");
+    assert_eq!((first.kind, first.stream), (Kind::Text, 7));
+    assert_eq!(&first.payload[..], b"hello");
+    let second = read_frame(&mut reader, 16).await.expect("a frame");
+    assert_eq!((second.kind, second.payload.len()), (Kind::Close, 0));
+    let mut reader = &bytes[..];
+    let error = read_frame(&mut reader, 4).await.expect_err("too long");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+}
+
+/// A slow client fills its own outbox and is closed alone: the link reads on, and the
+/// other client on it gets its frame. The owner here is the test, speaking the link's
+/// protocol over real loopback TCP.
+#[tokio::test]
+async fn a_slow_client_is_closed_alone_and_the_link_goes_on() {
+    use crate::transport::outbox::OutboxItem;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let owner = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let (mut reader, mut writer) = tcp.into_split();
+        let mut send = async |frame: LinkFrame| {
+            let mut bytes = Vec::new();
+            frame.encode_into(&mut bytes);
+            writer.write_all(&bytes).await.unwrap();
+        };
+        send(LinkFrame::new(Kind::Challenge, 0, vec![7; 32])).await;
+        let hello = read_frame(&mut reader, 1024).await.unwrap();
+        let (proven, id) = hello.payload.split_at(32);
+        assert!(same_proof(proven, &proof(b"s", &[7; 32], "edge")));
+        assert_eq!(id, b"edge");
+        send(LinkFrame::new(Kind::Welcome, 0, Bytes::new())).await;
+        let mut opened = Vec::new();
+        while opened.len() < 4 {
+            let frame = read_frame(&mut reader, 1024).await.unwrap();
+            opened.push((frame.kind, frame.stream));
+        }
+        assert_eq!(
+            opened,
+            [
+                (Kind::Open, 1),
+                (Kind::Text, 1),
+                (Kind::Open, 2),
+                (Kind::Text, 2)
+            ]
+        );
+        for text in ["one", "two", "three"] {
+            send(LinkFrame::new(Kind::Text, 1, text)).await;
+        }
+        send(LinkFrame::new(Kind::Text, 2, "to the other")).await;
+        loop {
+            let frame = read_frame(&mut reader, 1024).await.unwrap();
+            if frame.kind == Kind::Close {
+                return (frame.stream, frame.payload);
+            }
+        }
+    });
+    let config = crate::config::FleetConfig::default();
+    let link = Link::connect("owner", &addr, "edge", b"s", &config)
+        .await
+        .expect("the link opens");
+    let client: IpAddr = [127, 0, 0, 1].into();
+    let slow = Outbox::new(2);
+    let other = Outbox::new(8);
+    let slow_stream = link
+        .open(client, slow.clone(), "join one")
+        .await
+        .expect("a stream");
+    let _other_stream = link
+        .open(client, other.clone(), "join two")
+        .await
+        .expect("a stream");
+    let (closed, payload) = owner.await.unwrap();
+    assert_eq!(
+        closed, 1,
+        "the owner hears that the slow client's stream ended"
+    );
+    assert_eq!(
+        &payload[..],
+        CLIENT_LOST,
+        "cut off by the edge, not left by its client"
+    );
+    match slow.next().await {
+        OutboxItem::Close((reason, _)) => assert_eq!(reason, CloseReason::SlowConsumer),
+        OutboxItem::Frame(frame) => panic!("a close goes first, got {frame:?}"),
+    }
+    match other.next().await {
+        OutboxItem::Frame(frame) => assert_eq!(frame.text_payload(), "to the other"),
+        OutboxItem::Close(close) => panic!("the other client stays, got {close:?}"),
+    }
+    assert!(link.is_alive(), "the link goes on");
+    drop(slow_stream);
+}
+
+#[test]
+fn close_payloads_carry_the_reason_and_the_sentence() {
+    let payload = close_payload(CloseReason::Removed, "bye now");
+    assert_eq!(
+        parse_close(&payload),
+        Some((CloseReason::Removed, "bye now".to_string()))
+    );
+    assert_eq!(parse_close(b""), None);
+    assert_eq!(parse_close(b"no_such_reason\nx"), None);
+}
