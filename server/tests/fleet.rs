@@ -890,17 +890,17 @@ async fn everyone_acts_and_nothing_is_lost(aways: &mut [Away], from: u64) {
     check_nothing_lost(aways, from);
 }
 
-/// The members of a room, all forwarded through the two nodes that do not run it, after
-/// `kill -9` of the node that does: each edge closes its clients with 1012 at once, and their
-/// resumes through the same edges reach the node that takes the room over (the edges do not
-/// forward to the dead owner, whose heartbeat is still fresh). Every member is back within
-/// 2 s of the kill, and nothing is lost or duplicated.
-#[tokio::test]
-async fn after_kill_9_of_the_owner_forwarded_members_are_back_within_two_seconds() {
-    let _alone = TIMED.lock().await;
+/// Kills (`kill -9`) the node that runs a room whose members are all forwarded through the two
+/// other nodes, started with `extra`, and has each member resume through its own edge. Answers
+/// the nodes, the members back (or not), the seq they read through before, and who ran the
+/// room before and after.
+async fn kill_the_owner_of_a_forwarded_room(
+    name: &str,
+    extra: &[&str],
+) -> (TestRedis, Vec<Node>, Vec<Away>, u64, String, String) {
     let redis = TestRedis::start();
-    let prefix = unique_prefix("rt-fleet-kill");
-    let (mut nodes, store) = start_fleet(redis.url(), &prefix, 3, &[]).await;
+    let prefix = unique_prefix(name);
+    let (mut nodes, store) = start_fleet(redis.url(), &prefix, 3, extra).await;
     let group = create_group(nodes[0].addr, "Peers who lose a server").await;
     let (placed, owner_index, members, from) = forwarded_room(&nodes, &store, &group).await;
 
@@ -923,17 +923,64 @@ async fn after_kill_9_of_the_owner_forwarded_members_are_back_within_two_seconds
     for task in tasks {
         aways.push(task.await.expect("the member's task"));
     }
-    for away in &aways {
+    let new_owner = holder(&store, group.group_id).await;
+    (redis, nodes, aways, from, placed, new_owner)
+}
+
+fn assert_all_back_within(aways: &[Away], bound: Duration) {
+    for away in aways {
         assert!(
-            away.after.is_some() && away.back_after <= Duration::from_secs(2),
-            "every member is back within 2 s of the kill: one after {:?} ({:?})",
+            away.after.is_some() && away.back_after <= bound,
+            "every member is back within {bound:?} of the kill: one after {:?} ({:?})",
             away.back_after,
             away.failures
         );
     }
-    let new_owner = holder(&store, group.group_id).await;
-    assert_ne!(new_owner, placed, "another node took the room over");
+}
 
+/// The members of a room, all forwarded through the two nodes that do not run it, after
+/// `kill -9` of the node that does: each edge closes its clients with 1012 at once, and their
+/// resumes through the same edges reach the node that takes the room over (the edges do not
+/// forward to the dead owner, whose heartbeat is still fresh). Every member is back within
+/// 2 s of the kill, and nothing is lost or duplicated.
+#[tokio::test]
+async fn after_kill_9_of_the_owner_forwarded_members_are_back_within_two_seconds() {
+    let _alone = TIMED.lock().await;
+    let (_redis, _nodes, mut aways, from, placed, new_owner) =
+        kill_the_owner_of_a_forwarded_room("rt-fleet-kill", &[]).await;
+    assert_all_back_within(&aways, Duration::from_secs(2));
+    assert_ne!(new_owner, placed, "another node took the room over");
+    everyone_acts_and_nothing_is_lost(&mut aways, from).await;
+}
+
+/// A killed owner's lease is not waited out: the edge that wants the room finds nothing
+/// listening at the dead node's internal address (its connect is refused), ends the lease
+/// (`Store::break_lease`) and takes the room over at once. With a 10 s lease, every member is
+/// still back within 2 s of the kill (without the check they waited the lease out: 10 s), the
+/// edges count the ended lease, and nothing is lost.
+#[tokio::test]
+async fn after_kill_9_of_the_owner_its_lease_is_ended_at_once_not_waited_out() {
+    let _alone = TIMED.lock().await;
+    let (_redis, nodes, mut aways, from, placed, new_owner) =
+        kill_the_owner_of_a_forwarded_room("rt-fleet-kill-lease", &["--room-lease-ms", "10000"])
+            .await;
+    assert_all_back_within(&aways, Duration::from_secs(2));
+    assert_ne!(new_owner, placed, "another node took the room over");
+    let mut ended = 0.0;
+    let mut takeovers = 0.0;
+    for node in nodes.iter().filter(|node| node.entry.id != placed) {
+        let metrics = metrics_of(node).await;
+        ended += metric_value(
+            &metrics,
+            "roundtable_lease_takes_total{outcome=\"ended_gone_holder\"}",
+        );
+        takeovers += metric_value(&metrics, "roundtable_lease_takeover_delay_seconds_count");
+    }
+    assert_eq!(ended, 1.0, "one edge ended the dead owner's lease");
+    assert_eq!(
+        takeovers, 1.0,
+        "and took the room over, a takeover by the lease's record"
+    );
     everyone_acts_and_nothing_is_lost(&mut aways, from).await;
 }
 
@@ -1280,4 +1327,110 @@ async fn a_drained_node_exits_without_waiting_for_a_client_that_never_answers_it
         "exited {took:?} after SIGTERM, not after a 2 s closing handshake"
     );
     drop(silent);
+}
+
+/// A node that starts to drain closes the clients it forwards to rooms on other nodes at once,
+/// with 1012 `draining`: their rooms stay where they are, so they need not wait for this node's
+/// own rooms to hand over (with `POST /admin/drain`, which leaves the node up, they were not
+/// closed at all). Each resumes through another node at once, by replay (the room was never
+/// loaded again), and nothing is lost.
+#[tokio::test]
+async fn a_draining_node_closes_the_clients_it_forwards_elsewhere_at_once() {
+    let _alone = TIMED.lock().await;
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-drain-edge");
+    let (nodes, store) = start_fleet(redis.url(), &prefix, 3, &[]).await;
+    let group = create_group(nodes[0].addr, "Peers whose edge is drained").await;
+    let (placed, owner_index, members, from) = forwarded_room(&nodes, &store, &group).await;
+    let drained_index = (owner_index + 1) % 3;
+    let other_edge = nodes[(owner_index + 2) % 3].addr;
+
+    let admin = nodes[drained_index].admin.expect("an admin listener");
+    let drain =
+        tokio::spawn(async move { support::http_request(admin, "POST", "/admin/drain", "").await });
+    let drained = Instant::now();
+    let mut tasks = Vec::new();
+    let mut stayed = Vec::new();
+    for (edge, mut member) in members {
+        if edge != drained_index {
+            stayed.push(member);
+            continue;
+        }
+        tasks.push(tokio::spawn(async move {
+            let closed = member.until_closed().await;
+            let closed_after = drained.elapsed();
+            match closed {
+                Closed::Frame(code, reason) => {
+                    assert_eq!(code, 1012, "closed with 1012 (service restart)");
+                    assert_eq!(reason, "draining");
+                }
+                Closed::Ended => panic!("the draining node closes with a close frame"),
+            }
+            let point = member.resume_point();
+            let after = try_resume(other_edge, group.group_id, member.token_credential(), point)
+                .await
+                .expect("the member resumes through another node");
+            (member, after, closed_after)
+        }));
+    }
+    assert_eq!(
+        tasks.len(),
+        5,
+        "the facilitator and four members came through the drained node"
+    );
+    let (status, body) = drain.await.expect("the drain request");
+    assert_eq!(status, 200, "the drain finished: {body}");
+    let mut moved = Vec::new();
+    for task in tasks {
+        let (before, after, closed_after) = task.await.expect("the member's task");
+        assert!(
+            closed_after < Duration::from_secs(1),
+            "closed at the drain's start, not later: after {closed_after:?}"
+        );
+        assert!(
+            !after
+                .received
+                .iter()
+                .any(|message| matches!(message, ServerMessage::Snapshot(_))),
+            "resumed by replay: the room never moved"
+        );
+        moved.push(Away {
+            before,
+            after: Some(after),
+            back_after: closed_after,
+            gap: closed_after,
+            failures: Vec::new(),
+        });
+    }
+    assert_eq!(
+        holder(&store, group.group_id).await,
+        placed,
+        "the room stayed on its node"
+    );
+
+    // Every member but the facilitator (the first to come) lowers their hand.
+    for away in &mut moved[1..] {
+        away.after
+            .as_mut()
+            .expect("back")
+            .ok(Request::LowerHand)
+            .await;
+    }
+    for member in &mut stayed {
+        member.ok(Request::LowerHand).await;
+    }
+    let last = from + 2 * 7;
+    for away in &mut moved {
+        read_through(away.after.as_mut().expect("back"), last).await;
+    }
+    for member in &mut stayed {
+        read_through(member, last).await;
+        let seqs: Vec<u64> = events_after(member, from).iter().map(|e| e.seq).collect();
+        assert_eq!(
+            seqs,
+            (from + 1..=last).collect::<Vec<_>>(),
+            "a member who stayed saw it all"
+        );
+    }
+    check_nothing_lost(&mut moved, from);
 }

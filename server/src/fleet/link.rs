@@ -264,7 +264,10 @@ pub struct Link {
 /// Why a link could not be opened.
 #[derive(Debug)]
 pub enum ConnectError {
-    /// TCP or the handshake failed.
+    /// Nothing listens at the owner's address: its TCP connect was refused. The owner's
+    /// process is gone (it died or exited; a peer cut off by the network times out instead).
+    Gone(String),
+    /// TCP or the handshake failed otherwise.
     Failed(String),
     /// The owner refused this node's proof.
     Refused,
@@ -283,7 +286,14 @@ impl Link {
         let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
             .await
             .map_err(|_| failed(format!("no connection to {addr} in time")))?
-            .map_err(|error| failed(format!("cannot connect to {addr}: {error}")))?;
+            .map_err(|error| {
+                let why = format!("cannot connect to {addr}: {error}");
+                if error.kind() == std::io::ErrorKind::ConnectionRefused {
+                    ConnectError::Gone(why)
+                } else {
+                    failed(why)
+                }
+            })?;
         let _ = tcp.set_nodelay(true);
         let (mut reader, mut writer) = tcp.into_split();
         let handshake = async {

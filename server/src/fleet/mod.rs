@@ -53,6 +53,13 @@ pub struct Fleet {
     /// newer than that (see [`Fleet::live_nodes`]). Bounded by the registry: a mark is
     /// forgotten once older than a registry entry's life.
     unreachable: Arc<Mutex<HashMap<String, Instant>>>,
+    /// When a connect to another node was last refused (nothing listens at its internal
+    /// address: its process is gone), by node id: marks like `unreachable`'s, read by
+    /// [`Fleet::holder_gone`].
+    gone: Mutex<HashMap<String, Instant>>,
+    /// When [`Fleet::holder_gone`] last tried to connect to a node, by node id, so that the
+    /// joins waiting for its leases try at most once per [`GONE_CHECK_INTERVAL`].
+    gone_checks: Mutex<HashMap<String, Instant>>,
     /// Per node this node has a link to, the link's drain notice (see [`link`], "Drain
     /// notice"): cancelled once the node said it drains, and placement leaves it out from
     /// then on, before its heartbeat says so. Read where the link's reader cancels it, so a
@@ -111,6 +118,11 @@ impl LinkWarnings {
     }
 }
 
+/// The least time between two connects of [`Fleet::holder_gone`] to the same node.
+const GONE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+/// The longest [`Fleet::holder_gone`] waits for its connect: a refused one answers at once.
+const GONE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The least time between two warnings about failing links to the same peer.
 const LINK_WARNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -147,6 +159,8 @@ impl Fleet {
             nodes: Mutex::new((Instant::now(), Vec::new())),
             links: Mutex::new(HashMap::new()),
             unreachable: Arc::new(Mutex::new(HashMap::new())),
+            gone: Mutex::new(HashMap::new()),
+            gone_checks: Mutex::new(HashMap::new()),
             draining_peers: Mutex::new(HashMap::new()),
             served: Mutex::new((false, Vec::new())),
             draining: AtomicBool::new(false),
@@ -276,6 +290,55 @@ impl Fleet {
             })
             .cloned()
             .collect()
+    }
+
+    /// Whether the process of `node_id`, another node that holds a lease this node waits
+    /// for, is gone: a connect to its internal address was refused since its last heartbeat
+    /// (nothing listens there; a node cut off by the network times out instead). If no
+    /// connect told so yet, tries one (at most once per [`GONE_CHECK_INTERVAL`] per node, for
+    /// at most [`GONE_CHECK_TIMEOUT`]). A node no longer in the registry as last read cannot
+    /// be asked: `false`, and its lease runs out by itself.
+    pub async fn holder_gone(&self, node_id: &str) -> bool {
+        if node_id == &*self.node_id {
+            return false;
+        }
+        let Some(node) = self
+            .lock_nodes()
+            .1
+            .iter()
+            .find(|node| node.id == node_id)
+            .cloned()
+        else {
+            return false;
+        };
+        if self.marked_gone(&node) {
+            return true;
+        }
+        {
+            let now = Instant::now();
+            let mut checks = lock(&self.gone_checks);
+            if checks
+                .get(node_id)
+                .is_some_and(|at| now.saturating_duration_since(*at) < GONE_CHECK_INTERVAL)
+            {
+                return false;
+            }
+            checks.retain(|_, at| now.saturating_duration_since(*at) < GONE_CHECK_INTERVAL);
+            checks.insert(node_id.to_string(), now);
+        }
+        let _ = tokio::time::timeout(GONE_CHECK_TIMEOUT, self.link_to(&node)).await;
+        self.marked_gone(&node)
+    }
+
+    /// Whether a refused connect marked `node` gone after its last heartbeat (as last read).
+    fn marked_gone(&self, node: &NodeEntry) -> bool {
+        let Some(marked) = lock(&self.gone).get(&node.id).copied() else {
+            return false;
+        };
+        let read_at = self.lock_nodes().0;
+        let heartbeat =
+            read_at.checked_sub(std::time::Duration::from_millis(node.heartbeat_age_ms));
+        heartbeat.is_none_or(|heartbeat| heartbeat < marked)
     }
 
     /// Notes that `node` could not be reached just now.
@@ -410,6 +473,15 @@ impl Fleet {
                 }
                 None
             }
+            Err(ConnectError::Gone(why)) => {
+                Fleet::mark_unreachable(&self.unreachable, &node.id, self.entry_ttl_ms());
+                Fleet::mark_unreachable(&self.gone, &node.id, self.entry_ttl_ms());
+                crate::metrics::forwarding::link_connect("gone");
+                if let Some(since) = self.link_failed(&node.id) {
+                    warn!(node = %node.id, %why, failures_not_logged = since, "another node's internal address refuses connections: its process is gone");
+                }
+                None
+            }
             Err(ConnectError::Failed(why)) => {
                 Fleet::mark_unreachable(&self.unreachable, &node.id, self.entry_ttl_ms());
                 crate::metrics::forwarding::link_connect("failed");
@@ -445,9 +517,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The rooms ask whether a lease's holder can be forwarded to (see `room::fleet`).
+#[async_trait::async_trait]
 impl crate::room::fleet::Reach for Fleet {
     fn reaches(&self, node_id: &str) -> bool {
         Fleet::reaches(self, node_id)
+    }
+
+    async fn holder_gone(&self, node_id: &str) -> bool {
+        Fleet::holder_gone(self, node_id).await
     }
 }
 

@@ -33,7 +33,7 @@ impl Fleet {
                     "this node's internal listener at {own} refused this node's own proof"
                 ));
             }
-            Err(ConnectError::Failed(why)) => {
+            Err(ConnectError::Failed(why) | ConnectError::Gone(why)) => {
                 return Err(format!(
                     "this node's internal listener at {own} (--internal-advertise) does not \
                      answer: {why}"

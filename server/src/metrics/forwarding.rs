@@ -48,7 +48,7 @@ pub fn register(registry: &mut Registry) {
     );
     registry.register(
         "link_connects",
-        "Links between nodes opened or refused, by outcome (connected, failed, refused_by_peer on the edge; accepted, refused on the owner)",
+        "Links between nodes opened or refused, by outcome (connected, failed, gone, refused_by_peer on the edge; accepted, refused on the owner)",
         FLEET.link_connects.clone(),
     );
 }

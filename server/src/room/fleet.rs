@@ -39,9 +39,15 @@ pub struct Fleet {
 
 /// What the rooms ask of the fleet of nodes (`crate::fleet::Fleet`, a layer above them, which
 /// implements it).
+#[async_trait::async_trait]
 pub trait Reach: std::fmt::Debug + Send + Sync {
     /// Whether `node_id` is another live node that this node can reach over a link now.
     fn reaches(&self, node_id: &str) -> bool;
+
+    /// Whether the process of `node_id`, a lease's holder, is known to be gone (nothing
+    /// listens at its internal address any more), so that its lease may be ended at once
+    /// ([`crate::store::Store::break_lease`]). May try a connect to find out.
+    async fn holder_gone(&self, node_id: &str) -> bool;
 }
 
 impl Fleet {

@@ -252,10 +252,16 @@ impl Registry {
     /// holding it (kill -9) lets it expire within `room_lease_ms`, and the join then takes the
     /// meeting over at once instead of sending the client away. Answers `room_elsewhere` when
     /// the lease is still held after that (a live owner), or when this process starts to drain
-    /// meanwhile.
+    /// meanwhile. In a fleet, a holder that is another node this node reaches is not waited for
+    /// (the client is forwarded there), nor is one whose process is gone: its lease is ended
+    /// ([`crate::store::Store::break_lease`]) and taken at once, a few times at most.
     async fn take_or_wait(&self, lease: &mut Lease) -> Result<(), RoomError> {
+        /// Leases ended for one join: a holder found gone whose lease is back at the next take
+        /// (it lives after all, and renewed) is waited for like any other.
+        const ENDED_MAX: u32 = 2;
         let limits = &self.context.limits;
         let deadline = tokio::time::Instant::now() + limits.lease_wait();
+        let mut ended = 0;
         loop {
             let taken = lease.take_reporting().await;
             crate::metrics::lease_take(match taken {
@@ -284,14 +290,30 @@ impl Registry {
             // room: the join is not kept waiting (nor the joins queued behind it on the same
             // slot, each of which would wait again); the caller forwards the client there.
             // Only a holder that is dead or out of reach is waited for.
+            // A holder whose process is gone (killed: nothing listens at its address) is not
+            // waited for either: its lease is ended, and the next take takes the room over at a
+            // new epoch, which fences the holder out should it live on after all.
             if let Some(nodes) = self.context.fleet.nodes.get()
                 && let Ok(Some(holder)) = self.context.store.lease_holder(lease.group_id()).await
-                && nodes.reaches(&holder)
             {
-                return Err(RoomError::new(
-                    ErrorCode::RoomElsewhere,
-                    "this meeting is live on another server; try again in a moment",
-                ));
+                if nodes.reaches(&holder) {
+                    return Err(RoomError::new(
+                        ErrorCode::RoomElsewhere,
+                        "this meeting is live on another server; try again in a moment",
+                    ));
+                }
+                if ended < ENDED_MAX
+                    && nodes.holder_gone(&holder).await
+                    && let Ok(true) = self
+                        .context
+                        .store
+                        .break_lease(lease.group_id(), &holder)
+                        .await
+                {
+                    crate::metrics::lease_take("ended_gone_holder");
+                    ended += 1;
+                    continue;
+                }
             }
             let next = tokio::time::Instant::now() + limits.lease_wait_poll();
             if next > deadline {

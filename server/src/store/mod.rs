@@ -206,6 +206,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// by another owner (after ours expired), so a late release never frees someone else's.
     async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError>;
 
+    /// Ends `holder`'s lease of a group's room, if `holder` still holds it, for another
+    /// process that knows `holder`'s process is gone (its node refused a connection): the
+    /// room can be taken over at once instead of after the lease runs out. Unlike a release,
+    /// the lease's record keeps naming `holder`, with its lease run out now, so the next take
+    /// is a takeover. Answers whether a lease was ended. Safe when `holder` lives on after
+    /// all: the next take raises the epoch, which fences its writes out, and its renewals
+    /// fail from then on. Stores that serve one process answer `false` unless they keep
+    /// leases (the embedded store does, and ends them too).
+    async fn break_lease(&self, _group_id: GroupId, _holder: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
     /// Renews `owner`'s leases of several groups' rooms at once, each `(group, epoch)` as
     /// [`Store::renew_lease`] would, and answers for each, in order, whether `owner` holds it
     /// now. A process renews all its live rooms' leases with this, so the renewals cost one

@@ -353,9 +353,19 @@ impl Connection {
             };
             // A joined connection is closed by its room at shutdown; the others close here.
             let in_no_room = !matches!(session, Session::Joined { .. });
+            // A client forwarded from here to a room on another node is closed as soon as
+            // this node starts to drain: its room stays where it is, so it can reconnect to
+            // another node at once rather than wait for this node's own rooms to hand over.
+            let forwarded_from_here = matches!(session, Session::Forwarded { .. });
             let ending = tokio::select! {
                 biased;
                 item = outbox.next() => write_queued(wire, outbox, item, self.stall()).await,
+                () = self.context.rooms.fleet().drained(), if forwarded_from_here => {
+                    Some(Ending::closing(
+                        CloseReason::Draining,
+                        "this server is restarting; reconnect to resume".into(),
+                    ))
+                }
                 () = shutdown.cancelled(), if in_no_room => Some(Ending::closing(
                     CloseReason::ServerShutdown,
                     "the server is shutting down".into(),

@@ -1,6 +1,7 @@
 //! The conformance checks of the ownership leases: one owner at a time, expiry unless
-//! renewed, epochs that every take raises, renewals one by one and in batches, and the fence
-//! that refuses (and writes nothing of) a write by an owner whose epoch is past.
+//! renewed, epochs that every take raises, renewals one by one and in batches, the lease of a
+//! holder known to be gone ended early, and the fence that refuses (and writes nothing of) a
+//! write by an owner whose epoch is past.
 
 use roundtable_protocol::GroupId;
 
@@ -349,4 +350,66 @@ pub(super) async fn leases_are_renewed_in_batches(store: &dyn Store) {
             .await
             .expect("release_lease");
     }
+}
+
+/// A lease whose holder is known to be gone can be ended by another process, but only while that
+/// holder holds it; the take after it raises the epoch (and, where the store keeps lease records,
+/// is a takeover that came at once), so the holder's writes are fenced out should it live on.
+pub(super) async fn a_gone_holders_lease_can_be_ended_early(store: &dyn Store) {
+    let (group_id, meeting_id) = new_group(store).await;
+    let first = take_epoch(store, group_id, "owner-a", 60_000).await;
+    let ended = |holder: &'static str| async move {
+        store
+            .break_lease(group_id, holder)
+            .await
+            .expect("break_lease succeeds")
+    };
+    assert!(
+        !ended("owner-c").await,
+        "a lease is not ended for an owner that does not hold it"
+    );
+    assert!(
+        !take(store, group_id, "owner-b", 60_000).await,
+        "a failed break leaves the lease with its holder"
+    );
+    assert!(ended("owner-a").await, "the holder's lease is ended");
+    let taken = store
+        .take_lease_reporting(group_id, "owner-b", 60_000)
+        .await
+        .expect("take_lease_reporting succeeds");
+    assert!(
+        taken.held,
+        "an ended lease is free at once, long before it would run out"
+    );
+    assert!(
+        taken.epoch > first,
+        "the take after a break raises the epoch"
+    );
+    if store.shared() {
+        assert!(
+            taken.took_over_after_ms.is_some_and(|ms| ms < 5_000),
+            "the take after a break is a takeover that came at once, not {:?}",
+            taken.took_over_after_ms
+        );
+    }
+    let stale = Fence {
+        owner: "owner-a",
+        epoch: first,
+    };
+    assert!(
+        is_fenced(append_fenced(store, group_id, meeting_id, &[entry(1)], None, stale).await),
+        "the former holder's writes are fenced out after the take"
+    );
+    assert!(
+        !ended("owner-a").await,
+        "a lease taken since is not ended for its former holder"
+    );
+    assert!(
+        !take(store, group_id, "owner-a", 60_000).await,
+        "the new holder keeps the lease"
+    );
+    store
+        .release_lease(group_id, "owner-b")
+        .await
+        .expect("release_lease");
 }

@@ -7,7 +7,8 @@
 //! - `logs.rs`: groups created and loaded, log entries appended (no gaps, no repeats, all or
 //!   nothing), snapshots, a new meeting's log, reading and trimming a log;
 //! - `leases.rs`: the ownership leases and their epochs: exclusion, expiry, renewal (one by
-//!   one and in batches), and the fence that refuses a stale owner's writes;
+//!   one and in batches), a gone holder's lease ended early, and the fence that refuses a
+//!   stale owner's writes;
 //! - `retention.rs`: what the store forgets: a deleted group (wholly, see
 //!   [`delete_a_marked_group`]), abandoned groups found by their activity, ended meetings' logs
 //!   trimmed after the retention, and the health check's canary, which is no group.
@@ -42,6 +43,7 @@ pub async fn run_all(store: &dyn Store) {
     leases::stale_epochs_are_fenced_and_write_nothing(store).await;
     leases::takes_raise_the_epoch_and_renewals_keep_it(store).await;
     leases::leases_are_renewed_in_batches(store).await;
+    leases::a_gone_holders_lease_can_be_ended_early(store).await;
     // Before the retention check, which would count an end record the deletion left behind.
     retention::deleted_group_is_gone_and_others_stay(store).await;
     retention::abandoned_groups_are_found_by_their_activity(store).await;

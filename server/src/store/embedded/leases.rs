@@ -117,9 +117,11 @@ impl Leases {
         }
     }
 
-    /// Gives up `group_id`'s lease if `owner` holds it. Its epoch stays until a take: a write
-    /// fenced with it still goes ahead, as in Redis, where the epoch outlives the lease.
-    pub(super) fn release(&self, group_id: GroupId, owner: &str) {
+    /// Gives up `group_id`'s lease if `owner` holds it, and answers whether it did. Its epoch
+    /// stays until a take: a write fenced with it still goes ahead, as in Redis, where the
+    /// epoch outlives the lease. (Ending a gone holder's lease is the same here: the embedded
+    /// store keeps no lease record to report takeovers by.)
+    pub(super) fn release(&self, group_id: GroupId, owner: &str) -> bool {
         let now = Instant::now();
         let mut table = self.lock();
         if let Some(held) = table.leases.get_mut(&group_id)
@@ -127,7 +129,9 @@ impl Leases {
             && held.expires > now
         {
             held.expires = now;
+            return true;
         }
+        false
     }
 
     /// Drops `group_id`'s lease, whoever holds it (the group was deleted).

@@ -566,6 +566,10 @@ impl Store for EmbeddedStore {
         Ok(())
     }
 
+    async fn break_lease(&self, group_id: GroupId, holder: &str) -> Result<bool, StoreError> {
+        Ok(self.leases.release(group_id, holder))
+    }
+
     async fn end_meeting(
         &self,
         meeting_id: MeetingId,

@@ -15,7 +15,9 @@
 //! holder and when its lease runs out, kept for a while after the lease has gone. A take that
 //! finds the lease gone and the record naming another owner is a takeover, and
 //! [`Store::take_lease_reporting`] tells how long after the expiry it came (the metrics'
-//! `lease_takeover_delay_seconds`). A release deletes the record too.
+//! `lease_takeover_delay_seconds`). A release deletes the record too; [`Store::break_lease`],
+//! which ends the lease of an owner known to be gone, keeps it (run out at once), so the take
+//! after it is a takeover.
 
 use roundtable_protocol::GroupId;
 
@@ -163,5 +165,18 @@ impl RedisStore {
         );
         self.run_script::<i64>(&invocation).await?;
         Ok(())
+    }
+
+    pub(super) async fn break_lease_unbounded(
+        &self,
+        group_id: GroupId,
+        holder: &str,
+    ) -> Result<bool, StoreError> {
+        let invocation = scripts::break_lease(
+            self.lease_key(group_id),
+            self.lease_record_key(group_id),
+            holder,
+        );
+        Ok(self.run_script::<i64>(&invocation).await? == 1)
     }
 }

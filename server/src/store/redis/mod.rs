@@ -367,6 +367,11 @@ impl Store for RedisStore {
         .await
     }
 
+    async fn break_lease(&self, group_id: GroupId, holder: &str) -> Result<bool, StoreError> {
+        self.bounded("break_lease", self.break_lease_unbounded(group_id, holder))
+            .await
+    }
+
     async fn renew_leases(
         &self,
         leases: &[(GroupId, u64)],

@@ -145,10 +145,27 @@ end
 return 0
 ";
 
+/// Ends a lease held by an owner known to be gone, keeping its record (now naming the lease as
+/// run out at Redis's now), so the next take is a takeover, reported as coming at once.
+///
+/// `KEYS[1]`: the lease key; `KEYS[2]`: the lease's record. `ARGV[1]`: the gone holder's id.
+/// Answers 1 when the lease was ended, 0 when `ARGV[1]` did not hold it.
+const BREAK_LEASE_LUA: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. tostring(now), 'KEEPTTL')
+return 1
+";
+
 static CREATE_GROUP_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CREATE_GROUP_LUA));
 static APPEND_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(APPEND_LUA));
 static TAKE_LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(TAKE_LEASE_LUA));
 static RELEASE_LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE_LEASE_LUA));
+static BREAK_LEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(BREAK_LEASE_LUA));
 
 /// The invocation of [`CREATE_GROUP_LUA`] writing `snapshot` to the hash `snapshot_key`.
 pub(super) fn create_group(
@@ -269,6 +286,17 @@ pub(super) fn release_lease(
 ) -> ScriptInvocation<'static> {
     let mut invocation = RELEASE_LEASE_SCRIPT.prepare_invoke();
     invocation.key(lease_key).key(record_key).arg(owner);
+    invocation
+}
+
+/// The invocation of [`BREAK_LEASE_LUA`] on `lease_key` and `record_key` for the gone `holder`.
+pub(super) fn break_lease(
+    lease_key: String,
+    record_key: String,
+    holder: &str,
+) -> ScriptInvocation<'static> {
+    let mut invocation = BREAK_LEASE_SCRIPT.prepare_invoke();
+    invocation.key(lease_key).key(record_key).arg(holder);
     invocation
 }
 
