@@ -294,7 +294,9 @@ impl Fleet {
 
     /// Whether the process of `node_id`, another node that holds a lease this node waits
     /// for, is gone: a connect to its internal address was refused since its last heartbeat
-    /// (nothing listens there; a node cut off by the network times out instead). If no
+    /// (nothing listens there; a node cut off by the network usually times out instead, but a
+    /// firewall that rejects, or a wrong `--internal-advertise`, looks the same: see
+    /// ARCHITECTURE.md, "Several server nodes", for what that costs). If no
     /// connect told so yet, tries one (at most once per [`GONE_CHECK_INTERVAL`] per node, for
     /// at most [`GONE_CHECK_TIMEOUT`]). A node no longer in the registry as last read cannot
     /// be asked: `false`, and its lease runs out by itself.
@@ -328,6 +330,12 @@ impl Fleet {
         }
         let _ = tokio::time::timeout(GONE_CHECK_TIMEOUT, self.link_to(&node)).await;
         self.marked_gone(&node)
+    }
+
+    /// Forgets that `node_id` was found gone: it holds a lease again after this node ended it
+    /// (it renewed in between: alive after all), so joins wait for it, or reach it, as usual.
+    pub fn holder_alive(&self, node_id: &str) {
+        lock(&self.gone).remove(node_id);
     }
 
     /// Whether a refused connect marked `node` gone after its last heartbeat (as last read).
@@ -452,6 +460,7 @@ impl Fleet {
             Ok(opened) => {
                 crate::metrics::forwarding::link_connect("connected");
                 lock(&self.unreachable).remove(&node.id);
+                lock(&self.gone).remove(&node.id);
                 self.link_recovered(&node.id);
                 lock(&self.draining_peers).insert(node.id.clone(), opened.peer_draining());
                 // A link that breaks (the peer died, or answers no pings) marks its node.
@@ -525,6 +534,10 @@ impl crate::room::fleet::Reach for Fleet {
 
     async fn holder_gone(&self, node_id: &str) -> bool {
         Fleet::holder_gone(self, node_id).await
+    }
+
+    fn holder_alive(&self, node_id: &str) {
+        Fleet::holder_alive(self, node_id);
     }
 }
 

@@ -48,6 +48,10 @@ pub trait Reach: std::fmt::Debug + Send + Sync {
     /// listens at its internal address any more), so that its lease may be ended at once
     /// ([`crate::store::Store::break_lease`]). May try a connect to find out.
     async fn holder_gone(&self, node_id: &str) -> bool;
+
+    /// `node_id`, found gone, holds a lease again after it was ended (it renewed: it lives):
+    /// forget that it was found gone.
+    fn holder_alive(&self, node_id: &str);
 }
 
 impl Fleet {

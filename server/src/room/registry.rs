@@ -256,12 +256,15 @@ impl Registry {
     /// (the client is forwarded there), nor is one whose process is gone: its lease is ended
     /// ([`crate::store::Store::break_lease`]) and taken at once, a few times at most.
     async fn take_or_wait(&self, lease: &mut Lease) -> Result<(), RoomError> {
-        /// Leases ended for one join: a holder found gone whose lease is back at the next take
-        /// (it lives after all, and renewed) is waited for like any other.
+        /// Leases ended for one join at most. A holder found gone whose lease is back at the
+        /// next take (it renewed: it lives after all) is forgotten as gone and waited for like
+        /// any other.
         const ENDED_MAX: u32 = 2;
         let limits = &self.context.limits;
         let deadline = tokio::time::Instant::now() + limits.lease_wait();
         let mut ended = 0;
+        // The holder whose lease this join ended last, if any.
+        let mut ended_holder: Option<String> = None;
         loop {
             let taken = lease.take_reporting().await;
             crate::metrics::lease_take(match taken {
@@ -289,13 +292,18 @@ impl Registry {
             // In a fleet, a holder that is another live node this node reaches runs the
             // room: the join is not kept waiting (nor the joins queued behind it on the same
             // slot, each of which would wait again); the caller forwards the client there.
-            // Only a holder that is dead or out of reach is waited for.
-            // A holder whose process is gone (killed: nothing listens at its address) is not
-            // waited for either: its lease is ended, and the next take takes the room over at a
-            // new epoch, which fences the holder out should it live on after all.
+            // Nor is a holder whose process is gone (killed: nothing listens at its address):
+            // its lease is ended, and the next take takes the room over at a new epoch, which
+            // fences the holder out should it live on after all. Only a holder out of reach,
+            // or dead without anything telling so yet, is waited for.
             if let Some(nodes) = self.context.fleet.nodes.get()
                 && let Ok(Some(holder)) = self.context.store.lease_holder(lease.group_id()).await
             {
+                if ended_holder.as_deref() == Some(holder.as_str()) {
+                    // It took its lease back (renewed) after this join ended it: it lives.
+                    nodes.holder_alive(&holder);
+                    ended = ENDED_MAX;
+                }
                 if nodes.reaches(&holder) {
                     return Err(RoomError::new(
                         ErrorCode::RoomElsewhere,
@@ -312,6 +320,7 @@ impl Registry {
                 {
                     crate::metrics::lease_take("ended_gone_holder");
                     ended += 1;
+                    ended_holder = Some(holder);
                     continue;
                 }
             }

@@ -373,6 +373,17 @@ pub(super) async fn a_gone_holders_lease_can_be_ended_early(store: &dyn Store) {
         "a failed break leaves the lease with its holder"
     );
     assert!(ended("owner-a").await, "the holder's lease is ended");
+    // A holder that lives after all may renew before anyone takes the lease: nobody loaded the
+    // room elsewhere yet (no take, no new epoch), so nothing is lost by it.
+    assert!(
+        renew(store, group_id, "owner-a", 60_000, first).await.held,
+        "the holder's renewal before any take is granted, at its epoch"
+    );
+    assert!(
+        !take(store, group_id, "owner-b", 60_000).await,
+        "a renewed lease is held again"
+    );
+    assert!(ended("owner-a").await, "and can be ended again");
     let taken = store
         .take_lease_reporting(group_id, "owner-b", 60_000)
         .await
@@ -399,6 +410,10 @@ pub(super) async fn a_gone_holders_lease_can_be_ended_early(store: &dyn Store) {
     assert!(
         is_fenced(append_fenced(store, group_id, meeting_id, &[entry(1)], None, stale).await),
         "the former holder's writes are fenced out after the take"
+    );
+    assert!(
+        !renew(store, group_id, "owner-a", 60_000, first).await.held,
+        "the former holder's renewals fail after the take"
     );
     assert!(
         !ended("owner-a").await,
