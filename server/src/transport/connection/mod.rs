@@ -6,40 +6,41 @@
 //! connection with `slow_consumer` instead of growing without bound. Every write the task
 //! waits on (queued frames, a pong, the close) fails once the socket has taken no byte for
 //! `--write-stall-seconds`: the connection is then reset and released, whatever it was doing.
+//!
+//! How a connection ends and closes is in [`closing`]; the edge's forwarding of a client to
+//! the node that runs its room, in [`forward`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use roundtable_protocol::{
     ClientFrame, CloseReason, ErrorCode, GroupId, Hello, LimitsInfo, PROTOCOL_VERSION,
     PresenceReason, Reply, RequestId, ServerMessage,
 };
 use roundtable_rules::{Command, SessionRequest};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, debug, field, info, info_span};
+use tracing::{Instrument, debug, field, info_span};
 
-use super::frame::{WireFrame, encode};
-use super::outbox::{CloseRequest, Outbox, OutboxItem, QueueError, Urgency};
+use super::frame::WireFrame;
+use super::outbox::{Outbox, OutboxItem, QueueError, Urgency};
 use super::parse::{FrameError, parse_frame, peek_id};
 use super::rate_limit::TokenBucket;
 use super::socket::{self, Socket};
 use crate::app::{AdmittedWebSocket, App};
 use crate::clock::sleep_until_or_never;
-use crate::fleet::Route;
 use crate::fleet::link::{EdgeStream, ForwardedStream, Inbound};
 use crate::room::ConnectionId;
-use crate::room::actor::RoomCommand;
 use crate::room::registry::{JoinArgs, RoomHandle};
 
-static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+mod closing;
+mod forward;
 
-/// The longest a closing connection spends on its last frames and the closing handshake.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
+use closing::Ending;
+
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Serves one upgraded WebSocket until it closes. `upgrade_response` is the response to a
 /// direct upgrade (see [`super::upgrade::upgrade_directly`]), still to be written; `None` when hyper wrote it.
@@ -154,95 +155,6 @@ struct Connection {
     admitted: AdmittedWebSocket,
     /// The client's frames come through a link from another node.
     forwarded: bool,
-}
-
-/// How a connection's loop ended: what to tell the room, and the close to send when the server
-/// chose to close.
-struct Ending {
-    presence: PresenceReason,
-    closing: Option<CloseRequest>,
-    /// The close frame's code and reason text, when they are not the closing reason's own: a
-    /// frame that broke the WebSocket protocol itself (see [`Ending::broken_frame`]).
-    wire: Option<(CloseCode, &'static str)>,
-    /// The peer stopped taking what is written: nothing more is tried, the connection is reset.
-    abort: bool,
-}
-
-impl Ending {
-    /// The connection broke, or its client went without a close frame.
-    fn lost() -> Ending {
-        Ending {
-            presence: PresenceReason::ConnectionLost,
-            closing: None,
-            wire: None,
-            abort: false,
-        }
-    }
-
-    /// The client sent something the WebSocket layer refused (RFC 6455): the close says so
-    /// with the matching code, 1009 for a frame too large, 1007 for text that is not UTF-8,
-    /// 1002 for broken framing (reserved bits or opcodes, an unmasked or fragmented control
-    /// frame, a close with a one-byte body, ...); `None` when the connection simply broke.
-    fn broken_frame(error: &tungstenite::Error, hard_max: usize) -> Option<Ending> {
-        use tungstenite::error::ProtocolError;
-        let (code, text, message) = match error {
-            tungstenite::Error::Capacity(_) => (
-                CloseCode::Size,
-                "too_large",
-                format!("a frame exceeded the hard limit of {hard_max} bytes"),
-            ),
-            tungstenite::Error::Utf8(_) => (
-                CloseCode::Invalid,
-                "invalid_utf8",
-                "a text frame (or a close reason) is not valid UTF-8".to_string(),
-            ),
-            tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-                return None;
-            }
-            tungstenite::Error::Protocol(problem) => (
-                CloseCode::Protocol,
-                "protocol_error",
-                format!("the frame breaks the WebSocket protocol: {problem}"),
-            ),
-            _ => return None,
-        };
-        Some(Ending {
-            wire: Some((code, text)),
-            ..Ending::closing(CloseReason::PolicyViolation, message)
-        })
-    }
-
-    /// A write failed: the connection broke, or its peer took nothing for the write stall
-    /// limit.
-    fn write_failed(error: &std::io::Error) -> Ending {
-        if socket::is_stall(error) {
-            info!("the client took nothing written for too long; closing connection");
-        }
-        Ending {
-            abort: socket::is_stall(error),
-            ..Ending::lost()
-        }
-    }
-
-    /// Why the connection ended, for the metrics: the close reason the server gave, else
-    /// `client_closed` (the client's close frame) or `connection_lost`.
-    fn metric_reason(&self) -> &'static str {
-        match (&self.closing, self.presence) {
-            (Some((reason, _)), _) => reason.as_str(),
-            (None, PresenceReason::Left) => "client_closed",
-            (None, _) => "connection_lost",
-        }
-    }
-
-    /// The server closes the connection, for `reason`.
-    fn closing(reason: CloseReason, message: String) -> Ending {
-        Ending {
-            presence: PresenceReason::ConnectionLost,
-            closing: Some((reason, message)),
-            wire: None,
-            abort: false,
-        }
-    }
 }
 
 /// What reading one frame leads to.
@@ -443,59 +355,6 @@ impl Connection {
         }
     }
 
-    /// Ends the connection: tells the room the member left, and closes (see
-    /// [`close_gracefully`]). From here on the connection's task alone writes (the close, and
-    /// what comes before it), so the room's frames only queue.
-    async fn finish(&self, wire: &mut Wire, outbox: &Outbox, session: &Session, ending: Ending) {
-        outbox.hold();
-        if let (Session::Forwarded { stream }, PresenceReason::Left) = (session, ending.presence) {
-            stream.client_left();
-        }
-        if let Session::Joined { room, .. } = session {
-            let _ = room
-                .send(RoomCommand::Leave {
-                    connection_id: self.id,
-                    reason: ending.presence,
-                })
-                .await;
-        }
-        if let Some((reason, _)) = &ending.closing {
-            info!(reason = reason.as_str(), "closing connection");
-        }
-        let socket = match wire {
-            Wire::Direct(socket) => socket,
-            Wire::Forwarded(stream) => {
-                // The edge closes the client's WebSocket, with this reason if there is one.
-                if !ending.abort {
-                    let _ = tokio::time::timeout(
-                        CLOSE_GRACE,
-                        close_forwarded(stream, outbox, ending.closing),
-                    )
-                    .await;
-                }
-                outbox.shut();
-                return;
-            }
-        };
-        let closed = !ending.abort
-            && tokio::time::timeout(
-                CLOSE_GRACE,
-                Box::pin(close_gracefully(
-                    socket,
-                    outbox,
-                    ending.closing,
-                    ending.wire,
-                )),
-            )
-            .await
-            .is_ok();
-        if !closed {
-            // Whatever the kernel still holds for this peer would outlive the connection.
-            socket::abort_on_drop(socket);
-        }
-        outbox.shut();
-    }
-
     /// The longest a write may wait without the socket taking a byte.
     fn stall(&self) -> Duration {
         self.context.config.limits.write_stall()
@@ -683,116 +542,6 @@ impl Connection {
         })
     }
 
-    /// At the edge: when another node runs (or is to run) the group's room, opens a stream to
-    /// it, sends it the join frame as the client sent it, and answers `Some`: from then on
-    /// the client's frames go to that node verbatim and its frames come back to the client's
-    /// outbox. `None` when the room is served here (it is live here, the fleet is off, or the
-    /// other node cannot be reached).
-    async fn forward_join(
-        &mut self,
-        group_id: GroupId,
-        text: &str,
-        outbox: &Outbox,
-        session: &mut Session,
-    ) -> Option<Next> {
-        if self.forwarded || !matches!(session, Session::Joining { .. }) {
-            return None;
-        }
-        let fleet = self.context.fleet.get()?;
-        if self.context.rooms.is_live(group_id) {
-            return None;
-        }
-        let (node, placed) = match fleet.route(group_id).await {
-            Route::Local => return None,
-            Route::Remote(node) => (node, false),
-            Route::Placed(node) => (node, true),
-        };
-        let stream = fleet
-            .open_stream(&node, placed, self.admitted.client, outbox.clone(), text)
-            .await?;
-        debug!(group = %group_id, "forwarding the connection to the room's node");
-        tracing::Span::current().record("group", field::display(group_id));
-        // The owner counts the client among its address's unjoined WebSockets now.
-        self.admitted.unjoined = None;
-        *session = Session::Forwarded { stream };
-        Some(Next::Continue)
-    }
-
-    /// At the edge: passes one of the client's frames (`None`: a binary one) to the room's
-    /// node.
-    async fn pass_on(&mut self, text: Option<&str>, session: &Session) -> Next {
-        let Session::Forwarded { stream } = session else {
-            return Next::Continue;
-        };
-        let stall = self.stall();
-        let sent = match text {
-            Some(text) => stream.send_text(text, stall).await,
-            None => stream.send_binary(stall).await,
-        };
-        match sent {
-            Ok(()) => Next::Continue,
-            Err(()) => Next::Close(
-                CloseReason::RoomMoved,
-                "the link to the meeting's server broke; reconnect to resume".into(),
-            ),
-        }
-    }
-
-    /// Forwards a command to the room the connection joined.
-    async fn forward(
-        &mut self,
-        id: RequestId,
-        command: Command,
-        outbox: &Outbox,
-        session: &Session,
-        timer: crate::metrics::RequestTimer,
-    ) -> Next {
-        let Session::Joined { room, .. } = session else {
-            return self.reject(
-                outbox,
-                Some(id),
-                ErrorCode::NotJoined,
-                "join a room first".into(),
-            );
-        };
-        let command = RoomCommand::Request {
-            connection_id: self.id,
-            request_id: id,
-            command: Box::new(crate::metrics::Timed {
-                value: command,
-                timer,
-            }),
-        };
-        if let Err(error) = room.send(command).await {
-            if self.context.rooms.is_draining() {
-                // The room is handing itself over to another server: once its lease is free it
-                // closes this connection with `draining`, so that the reconnect finds the
-                // meeting at once. Closing now, before that, would send the client to a server
-                // that must still wait for the lease. Nothing of the request was done.
-                return self.push_or_close(
-                    outbox,
-                    &ServerMessage::Error {
-                        id: Some(id),
-                        code: ErrorCode::ShuttingDown,
-                        message: "this server is handing the meeting to another; reconnecting"
-                            .into(),
-                    },
-                );
-            }
-            let _ = self.reject(outbox, Some(id), error.code, error.message);
-            // A room closes its connections before it stops taking commands, so its reason
-            // (the meeting moved, the server shuts down) is waiting here and is the true one.
-            if let Some((reason, message)) = outbox.take_close() {
-                return Next::Close(reason, message);
-            }
-            return Next::Close(
-                CloseReason::ServerShutdown,
-                "the room has closed; reconnect to rejoin".into(),
-            );
-        }
-        Next::Continue
-    }
-
     /// Answers a bad frame with a typed error; too many in a row close the connection.
     fn reject(
         &mut self,
@@ -841,77 +590,5 @@ async fn write_queued(
             outbox.release();
             None
         }
-    }
-}
-
-/// Ends a forwarded connection: when the server chose to close, passes on what is still
-/// queued and then the close's reason, which the edge turns into the `closing` message and
-/// the close frame; else only tells the edge the stream ended.
-async fn close_forwarded(stream: &ForwardedStream, outbox: &Outbox, closing: Option<CloseRequest>) {
-    match closing {
-        Some((reason, message)) => {
-            while let Some(frame) = outbox.try_next() {
-                if stream.send(&frame, CLOSE_GRACE).await.is_err() {
-                    return;
-                }
-            }
-            stream.close(Some((reason, &message)), CLOSE_GRACE).await;
-        }
-        None => stream.close(None, CLOSE_GRACE).await,
-    }
-}
-
-/// Ends a connection. When the server chose to close, it writes what is still queued, the
-/// `closing` message saying why and a close frame with the reason's code (or `wire`'s, for a
-/// frame that broke the protocol), then reads and drops whatever the client still sends until
-/// it answers the close: dropping a socket with unread input would reset the connection, and
-/// the reset can destroy the reason before the client reads it. When the client left or the
-/// connection broke, it only finishes a frame the socket took part of (so that the close frame
-/// does not land inside it) and answers the client's close frame (tungstenite has queued the
-/// answer: the client's own code, or 1002 for a code no endpoint may send) or sends an empty
-/// one; then the server closes the TCP connection, first, as RFC 6455 asks of a server.
-async fn close_gracefully(
-    socket: &mut Socket,
-    outbox: &Outbox,
-    closing: Option<CloseRequest>,
-    wire: Option<(CloseCode, &'static str)>,
-) {
-    let Some((reason, message)) = closing else {
-        if let Some(rest) = outbox.take_unfinished()
-            && socket::write_frames(socket, rest, || None, CLOSE_GRACE)
-                .await
-                .is_err()
-        {
-            return;
-        }
-        let _ = SinkExt::<Message>::close(socket).await;
-        return;
-    };
-    let mut closing_frame = Some(encode(&ServerMessage::Closing { reason, message }));
-    while let Some(first) = outbox.try_next().or_else(|| closing_frame.take()) {
-        let more = || outbox.try_next().or_else(|| closing_frame.take());
-        if socket::write_frames(socket, first, more, CLOSE_GRACE)
-            .await
-            .is_err()
-        {
-            return;
-        }
-    }
-    let (code, text) = wire.unwrap_or((CloseCode::from(reason.close_code()), reason.as_str()));
-    let frame = CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(text),
-    };
-    if socket.send(Message::Close(Some(frame))).await.is_err() {
-        return;
-    }
-    while let Some(Ok(_)) = socket.next().await {}
-    if wire.is_some() {
-        // After a frame that broke the protocol tungstenite reads no more: what the client
-        // still sends is drained here, for the same reason, until it closes in turn.
-        let io = socket.get_mut();
-        let _ = tokio::io::AsyncWriteExt::shutdown(io).await;
-        let mut drained = [0; 256];
-        while let Ok(1..) = tokio::io::AsyncReadExt::read(io, &mut drained).await {}
     }
 }
