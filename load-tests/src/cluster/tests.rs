@@ -1,5 +1,7 @@
 //! Unit tests of the `cluster` scenario's bookkeeping, on worlds built in memory.
 
+use std::collections::HashMap;
+
 use super::disrupt::probe_seqs;
 use super::*;
 
