@@ -281,6 +281,7 @@ impl Fleet {
         nodes
             .iter()
             .filter(|node| node.heartbeat_age_ms.saturating_add(since) <= self.config.node_live_ms)
+            .filter(|node| !superseded(node, nodes))
             .filter(|node| {
                 unreachable.get(&node.id).is_none_or(|marked| {
                     let heartbeat = read_at
@@ -293,7 +294,8 @@ impl Fleet {
     }
 
     /// Whether the process of `node_id`, another node that holds a lease this node waits
-    /// for, is gone: a connect to its internal address was refused since its last heartbeat
+    /// for, is gone: another node's registry entry took over its internal address (see
+    /// [`superseded`]), or a connect to its internal address was refused since its last heartbeat
     /// (nothing listens there; a node cut off by the network usually times out instead, but a
     /// firewall that rejects, or a wrong `--internal-advertise`, looks the same: see
     /// ARCHITECTURE.md, "Several server nodes", for what that costs). If no
@@ -304,16 +306,15 @@ impl Fleet {
         if node_id == &*self.node_id {
             return false;
         }
-        let Some(node) = self
-            .lock_nodes()
-            .1
-            .iter()
-            .find(|node| node.id == node_id)
-            .cloned()
-        else {
-            return false;
+        let (node, replaced) = {
+            let nodes = &self.lock_nodes().1;
+            let Some(node) = nodes.iter().find(|node| node.id == node_id).cloned() else {
+                return false;
+            };
+            let replaced = superseded(&node, nodes);
+            (node, replaced)
         };
-        if self.marked_gone(&node) {
+        if replaced || self.marked_gone(&node) {
             return true;
         }
         {
@@ -523,6 +524,19 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Whether another registry entry has `node`'s internal address and a newer heartbeat. One
+/// process at a time listens at an address, so `node`'s process is gone: another took its
+/// place (a node restarted where it ran, by its supervisor, under a new id). A link to the
+/// address would reach that other process, so `node` can neither be forwarded to nor waited
+/// for.
+fn superseded(node: &NodeEntry, nodes: &[NodeEntry]) -> bool {
+    nodes.iter().any(|other| {
+        other.id != node.id
+            && other.internal_addr == node.internal_addr
+            && other.heartbeat_age_ms < node.heartbeat_age_ms
+    })
 }
 
 /// The rooms ask whether a lease's holder can be forwarded to (see `room::fleet`).
