@@ -148,6 +148,17 @@ async fn holder(store: &RedisStore, group_id: GroupId) -> String {
     panic!("nobody took the group's lease");
 }
 
+/// Every one of `groups` has its room on another node than the drained `node`.
+async fn no_room_left_on(store: &RedisStore, groups: &[GroupId], node: &Node) {
+    for &group_id in groups {
+        assert_ne!(
+            holder(store, group_id).await,
+            node.entry.id,
+            "another node runs every room"
+        );
+    }
+}
+
 /// Reads until `client` has seen the event at `seq`.
 async fn read_through(client: &mut TestClient, seq: u64) {
     while client.last_seq < seq {
@@ -1249,13 +1260,7 @@ async fn a_drain_of_an_owner_of_twenty_rooms_leaves_forwarded_members_a_gap_of_a
         .expect("the drained node exits within 10 s")
         .expect("wait for the drained node");
     assert!(exit.success(), "a drained node exits cleanly: {exit:?}");
-    for group_id in groups {
-        assert_ne!(
-            holder(&store, group_id).await,
-            nodes[owner_index].entry.id,
-            "another node runs every room"
-        );
-    }
+    no_room_left_on(&store, &groups, &nodes[owner_index]).await;
 }
 
 /// After a node says over its links that it drains (`POST /admin/drain`, which leaves it up),
@@ -1327,13 +1332,7 @@ async fn after_a_drain_notice_the_edges_forward_no_join_to_the_draining_node() {
         "no join reached the draining node to be refused ({} members came back, gaps {gaps:?})",
         gaps.len()
     );
-    for group_id in groups {
-        assert_ne!(
-            holder(&store, group_id).await,
-            nodes[owner_index].entry.id,
-            "another node runs every room"
-        );
-    }
+    no_room_left_on(&store, &groups, &nodes[owner_index]).await;
 }
 
 /// A drained node (SIGTERM) exits soon after its handover even when a client never answers
