@@ -26,11 +26,13 @@
 //!    received and not covered by a resume snapshot), duplicated, reordered, divergent (two
 //!    members saw different events under one seq). All must be 0.
 //!
-//! Here: the set-up and the delivery phase. The members and their logs are in `members.rs`,
-//! the processes in `nodes.rs`, the failover and drain phases in `disrupt.rs`, and what a run
-//! reports (the result's types, integrity, targets, the summary) in `report.rs`.
+//! Here: the set-up and the delivery phase. The members are in `members.rs`, their logs in
+//! `member_log.rs`, the processes in `nodes.rs`, the failover and drain phases in
+//! `disrupt.rs`, and what a run reports (the result's types, integrity, targets, the summary)
+//! in `report.rs`.
 
 mod disrupt;
+mod member_log;
 mod members;
 mod nodes;
 mod report;
