@@ -176,7 +176,9 @@ async fn three_nodes_forward_to_the_owner_and_take_over_after_a_kill_and_a_drain
     let delivery = &result.delivery;
     assert_eq!(delivery.delivered, delivery.expected, "{summary}");
     assert!(delivery.owners_known, "{summary}");
-    // Members p of room r sit on node (r + p) % 3: each room has receivers on and off its owner.
+    // Members p of room r sit on node (r + p) % 3: each room has receivers on and off its owner,
+    // one or two of its four on the owner (two when placement picked node r, as it may for every
+    // room at once), so at least half of the deliveries cross a hop.
     let on = delivery.receiver_on_owner.as_ref().expect("on the owner");
     let off = delivery.receiver_elsewhere.as_ref().expect("elsewhere");
     assert_eq!(
@@ -184,7 +186,8 @@ async fn three_nodes_forward_to_the_owner_and_take_over_after_a_kill_and_a_drain
         delivery.delivered,
         "{summary}"
     );
-    assert!(off.deliveries > on.deliveries, "{summary}");
+    assert!(on.deliveries > 0, "{summary}");
+    assert!(off.deliveries >= on.deliveries, "{summary}");
     assert!(
         delivery.by_hops.iter().all(Option::is_some),
         "0, 1 and 2 hops: {summary}"
