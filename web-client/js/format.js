@@ -42,13 +42,18 @@ export function plural(count, one, many, locale) {
 }
 
 /**
- * A date and time in the viewer's time zone ("Tue 3 Mar, 14:05").
+ * A date and time as "Tue 3 Mar, 14:05" (24-hour), in `timeZone` or else the viewer's, assembled
+ * from its parts so that it reads the same in every browser and on every screen: the minutes,
+ * My history and the lobby's next meeting alike.
  * @param {number} ms
- * @param {string} [locale]
+ * @param {string} [locale] Names the weekday and month; English by default, like the rest of the page.
  * @param {string} [timeZone]
  */
-export function formatDateTime(ms, locale, timeZone) {
-  return new Intl.DateTimeFormat(locale, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone }).format(ms);
+export function formatDateTime(ms, locale = 'en-GB', timeZone = undefined) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat(locale, {
+    weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone,
+  }).formatToParts(ms).map((part) => [part.type, part.value]));
+  return `${parts.weekday} ${parts.day} ${parts.month}, ${parts.hour}:${parts.minute}`;
 }
 
 /**

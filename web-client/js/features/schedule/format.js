@@ -3,6 +3,8 @@
 // time) / 09:00 Europe/Berlin", and the cadence in words ("Every other Tuesday at 09:00"). Pure
 // (tested in Node with fixed zones and a fixed locale), so the lobby can show the same line.
 
+import { formatDateTime } from '../../format.js';
+
 /** @typedef {import('../../protocol').Schedule} Schedule */
 /** @typedef {import('../../protocol').NextMeeting} NextMeeting */
 /** @typedef {import('../../protocol').Weekday} Weekday */
@@ -45,17 +47,14 @@ export function describeSchedule(schedule) {
 }
 
 /**
- * A moment as "Tue 12 Jan, 09:00" in `timeZone` (24-hour), assembled from its parts so that it
- * reads the same in every browser.
+ * A moment as "Tue 12 Jan, 09:00" in `timeZone` (24-hour), as every date and time on the page
+ * reads (see `formatDateTime`).
  * @param {number} ms
  * @param {string} timeZone
  * @param {string} [locale]
  */
-export function meetingTime(ms, timeZone, locale = 'en-GB') {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat(locale, {
-    weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone,
-  }).formatToParts(ms).map((part) => [part.type, part.value]));
-  return `${parts.weekday} ${parts.day} ${parts.month}, ${parts.hour}:${parts.minute}`;
+export function meetingTime(ms, timeZone, locale) {
+  return formatDateTime(ms, locale, timeZone);
 }
 
 /**
