@@ -52,6 +52,10 @@ struct Cli {
     /// redis-server from the PATH).
     #[arg(long, global = true, env = "ROUNDTABLE_LOAD_REDIS_URL")]
     redis_url: Option<String>,
+    /// The redis-server program a peer or the cluster scenario starts for itself (default:
+    /// redis-server from the PATH).
+    #[arg(long, global = true, env = "ROUNDTABLE_LOAD_REDIS_SERVER")]
+    redis_server_bin: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -549,6 +553,9 @@ fn main() -> ExitCode {
     }
     if let Some(path) = &cli.node_ws_dir {
         setup.node_ws_dir = path.clone();
+    }
+    if let Some(program) = &cli.redis_server_bin {
+        setup.redis_server_bin = program.clone();
     }
     if let Some(url) = &cli.redis_url {
         if let Err(err) = check_loopback_redis_url(url) {
