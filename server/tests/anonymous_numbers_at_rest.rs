@@ -8,7 +8,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use roundtable_protocol::{BenchmarkView, Event, MemberId, MyBenchmarks, Reply, Request, Sharing};
@@ -18,7 +17,7 @@ use serde_json::Value;
 use support::redis::{
     TestRedis, elements_of, raw_connection, scan_keys, start_server, unique_prefix,
 };
-use support::{TestClient, TestGroup, TestServer, create_group};
+use support::{TestClient, TestGroup, TestServer, create_group, every_file};
 
 /// Where the data lives, and how to read every byte of it back.
 enum Backend {
@@ -47,31 +46,6 @@ impl Backend {
             Backend::Redis { redis, prefix } => every_redis_key(redis.url(), prefix).await,
         }
     }
-}
-
-fn every_file(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut found = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read the data dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.is_file() {
-                found.push((
-                    path.display().to_string(),
-                    std::fs::read(&path).expect("read a store file"),
-                ));
-            }
-        }
-    }
-    assert!(
-        found
-            .iter()
-            .any(|(name, _)| name.ends_with("roundtable.redb")),
-        "the redb file is read"
-    );
-    found
 }
 
 async fn every_redis_key(url: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {

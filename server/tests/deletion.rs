@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +15,9 @@ use roundtable_server::Limits;
 use roundtable_server::store::{EmbeddedOptions, RedisStore, Store, fixtures};
 use serde_json::json;
 use support::redis::{TestRedis, every_name_and_value, options, start_server, unique_prefix};
-use support::{Closed, TestClient, TestGroup, TestServer, create_group, http_get, live_rooms};
+use support::{
+    Closed, TestClient, TestGroup, TestServer, create_group, every_file, http_get, live_rooms,
+};
 
 /// How often the embedded store checkpoints in these tests.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
@@ -116,27 +117,6 @@ impl Backend {
     }
 }
 
-fn every_file(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read the data dir") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            let bytes = std::fs::read(&path).expect("read a store file");
-            found.push((path.display().to_string(), bytes));
-        }
-    }
-    assert!(
-        found
-            .iter()
-            .any(|(name, _)| name.ends_with("roundtable.redb")),
-        "the redb file is read: {:?}",
-        found.iter().map(|(name, _)| name).collect::<Vec<_>>()
-    );
-    found
-}
-
-/// Every key of the Redis (all prefixes: a deleted group must not linger under any), by SCAN,
-/// with its value read by its type.
 /// The ways a group id can be stored: as text (hyphenated or not) and as 16 bytes.
 fn forms_of(group_id: GroupId) -> Vec<Vec<u8>> {
     let id = group_id.as_u128();

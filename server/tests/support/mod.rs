@@ -672,6 +672,33 @@ impl TestClient {
     }
 }
 
+/// Every file under an embedded store's data directory, subdirectories included, with its raw
+/// bytes (not read through redb): what a scan of the stored bytes must cover. Fails unless the
+/// redb file is among them, so that a scan of the wrong directory cannot pass.
+pub fn every_file(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read the data dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.is_file() {
+                let bytes = std::fs::read(&path).expect("read a store file");
+                found.push((path.display().to_string(), bytes));
+            }
+        }
+    }
+    assert!(
+        found
+            .iter()
+            .any(|(name, _)| name.ends_with("roundtable.redb")),
+        "the redb file is read: {:?}",
+        found.iter().map(|(name, _)| name).collect::<Vec<_>>()
+    );
+    found
+}
+
 /// Where `needle` starts in `haystack`, every place (overlapping ones too).
 pub fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
     haystack
