@@ -414,6 +414,28 @@ pub(crate) mod tests {
         (Arc::new(server), client)
     }
 
+    /// Like [`tcp_pair`], with the kernel's buffers fixed small (64 KiB asked for the server's
+    /// sending side and the client's receiving side, which the kernel doubles) instead of grown
+    /// on demand, so that a test knows the socket fills after a few hundred KiB: grown, the
+    /// buffers of one loopback connection held anything from under 1 MiB to all 4 MiB a test
+    /// wrote before it.
+    async fn small_buffered_tcp_pair() -> (Arc<TcpStream>, TcpStream) {
+        const BUFFER_BYTES: u32 = 64 * 1024;
+        let listening = tokio::net::TcpSocket::new_v4().unwrap();
+        // An accepted socket takes its buffer sizes from the listening one.
+        listening.set_send_buffer_size(BUFFER_BYTES).unwrap();
+        listening.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = listening.listen(8).unwrap();
+        let connecting = tokio::net::TcpSocket::new_v4().unwrap();
+        connecting.set_recv_buffer_size(BUFFER_BYTES).unwrap();
+        let client = connecting
+            .connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (Arc::new(server), client)
+    }
+
     /// Writes `bytes` to `socket` as the connection's task does: waiting until it is ready.
     async fn write_when_ready(socket: &TcpStream, mut bytes: &[u8]) {
         while !bytes.is_empty() {
@@ -536,7 +558,7 @@ pub(crate) mod tests {
         // ones, never ahead of them, until the socket is full again. The connection then
         // writes the queue while the client reads. The client must get every frame once,
         // whole and in order.
-        let (server, mut client) = tcp_pair().await;
+        let (server, mut client) = small_buffered_tcp_pair().await;
         let outbox = Outbox::writing_to(100_000, Arc::clone(&server));
         let frames: Vec<WireFrame> = (0..8_000)
             .map(|i| WireFrame::text(format!("{i:05} {}", "x".repeat(1_000))))
@@ -545,10 +567,25 @@ pub(crate) mod tests {
         for frame in first_half {
             outbox.push(frame.clone()).unwrap();
         }
-        let mut got = vec![0; 512 * 1024];
-        client.read_exact(&mut got).await.unwrap();
-        // Let the runtime see that the socket has room again.
-        server.writable().await.unwrap();
+        // Read until the runtime sees that the socket has room again: the kernel says so once
+        // a good part of the send buffer is free, which a fixed amount read (512 KiB, once)
+        // did not always bring about, and then nothing moved again.
+        let mut got = Vec::new();
+        let mut chunk = vec![0; 64 * 1024];
+        loop {
+            tokio::select! {
+                biased;
+                ready = server.writable() => {
+                    ready.unwrap();
+                    break;
+                }
+                read = client.read(&mut chunk) => {
+                    let read = read.unwrap();
+                    assert!(read > 0, "the server's side stays open");
+                    got.extend_from_slice(&chunk[..read]);
+                }
+            }
+        }
         for frame in second_half {
             outbox.push(frame.clone()).unwrap();
         }
