@@ -13,7 +13,8 @@
 # action in steady state, without start-up, connecting and joining.
 #
 # Usage: load-tests/count-instructions.sh [baseline|roundtable|roundtable-redis] [SERVER_BINARY]
-# Needs valgrind (and redis-server for roundtable-redis) (Debian package valgrind) and a release build of the load tool and the peer:
+# Needs valgrind (Debian package valgrind; for roundtable-redis also redis-server) and a release
+# build of the load tool and the peer:
 #   cargo build --release -p roundtable-load-tests -p roundtable-server
 set -euo pipefail
 cd "$(dirname "$0")/.."

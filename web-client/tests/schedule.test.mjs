@@ -11,14 +11,14 @@ import { readFileSync } from 'node:fs';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
 import { launchBrowser, screenshot, waitUntil, join, PHONE, showView } from './support/browser.mjs';
 import { checkAccessibility } from './support/stage.mjs';
-import { nextMeetingText, describeSchedule, meetingTime } from '../js/features/schedule/format.js';
+import { nextMeetingText, describeSchedule } from '../js/features/schedule/format.js';
 import { formatDateTime } from '../js/format.js';
 import { scheduleFeature } from '../js/features/schedule/state.js';
 
 test('the next meeting reads in the viewer\'s time and the group\'s', () => {
   // Tuesday 5 January 2027, 09:00 in Berlin is 08:00 UTC, 03:00 in New York.
   const next = { occurrence: '2027-01-05', starts_at_ms: Date.UTC(2027, 0, 5, 8), ends_at_ms: Date.UTC(2027, 0, 5, 9, 30), local_start: '2027-01-05T09:00', time_zone: 'Europe/Berlin', moved: false };
-  assert.equal(meetingTime(next.starts_at_ms, 'Europe/Berlin'), 'Tue 5 Jan, 09:00');
+  assert.equal(formatDateTime(next.starts_at_ms, undefined, 'Europe/Berlin'), 'Tue 5 Jan, 09:00');
   // Every other date on the page (the minutes, My history, "started ...") reads the same way,
   // 24-hour, whatever the browser's own locale would write.
   assert.equal(formatDateTime(Date.UTC(2026, 11, 6, 0, 48), undefined, 'UTC'), 'Sun 6 Dec, 00:48');

@@ -47,17 +47,6 @@ export function describeSchedule(schedule) {
 }
 
 /**
- * A moment as "Tue 12 Jan, 09:00" in `timeZone` (24-hour), as every date and time on the page
- * reads (see `formatDateTime`).
- * @param {number} ms
- * @param {string} timeZone
- * @param {string} [locale]
- */
-export function meetingTime(ms, timeZone, locale) {
-  return formatDateTime(ms, locale, timeZone);
-}
-
-/**
  * The next meeting for a viewer in `viewerZone`: in their time, and in the group's when it
  * differs ("Tue 12 Jan, 09:00 (your time) / 09:00 Europe/Berlin"; the group's day too when it
  * is another day there).
@@ -66,10 +55,10 @@ export function meetingTime(ms, timeZone, locale) {
  * @param {string} [locale]
  */
 export function nextMeetingText(next, viewerZone, locale) {
-  const group = meetingTime(next.starts_at_ms, next.time_zone, locale);
+  const group = formatDateTime(next.starts_at_ms, locale, next.time_zone);
   const zoneName = next.time_zone.replaceAll('_', ' ');
   const moved = next.moved ? ' (moved)' : '';
-  const yours = meetingTime(next.starts_at_ms, viewerZone, locale);
+  const yours = formatDateTime(next.starts_at_ms, locale, viewerZone);
   if (yours === group) return `Next meeting: ${group} ${zoneName}${moved}`;
   const sameDay = yours.split(',')[0] === group.split(',')[0];
   const groupPart = sameDay ? group.split(', ')[1] : group;
