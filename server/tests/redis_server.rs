@@ -1,6 +1,7 @@
 //! The whole server on the Redis store, over real WebSockets: a SIGKILLed process and a new one
 //! on the same Redis, a Redis outage and its return, two processes sharing one Redis (room
-//! ownership leases), a room whose log moved on without it, and the retention pass.
+//! ownership leases), joins that wait together for one load, a room whose log moved on without
+//! it, and the retention pass.
 //!
 //! Uses `ROUNDTABLE_TEST_REDIS_URL` when set, else starts its own `redis-server` (see
 //! `support/redis.rs`); the outage test always starts its own, since it kills and restarts it.
@@ -510,6 +511,107 @@ async fn two_processes_on_one_redis_never_both_run_a_meeting() {
     second.start_kill().expect("stop the second server");
     first.wait().await.expect("exit");
     second.wait().await.expect("exit");
+}
+
+/// Two joins that arrive together for a room whose lease another process holds wait for one
+/// load and share its refusal. Neither loads the room again after the other gave up: a
+/// waiter that did so, once the lease came free, ran a room the process no longer listed,
+/// and the next join loaded the meeting a second time at a later lease epoch, which fenced
+/// the first room's writes out (its members' next actions failed with
+/// `storage_unavailable`). Once the lease is free, joins load the room once, and everyone's
+/// actions are stored.
+#[tokio::test]
+async fn joins_that_waited_for_one_load_share_its_refusal_and_the_room_loads_once() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-srv");
+    let limits = Limits {
+        room_lease_ms: 800,
+        lease_wait_margin_ms: 0,
+        lease_wait_poll_ms: 50,
+        ..Limits::default()
+    };
+    let server = start_server(redis.url(), &prefix, limits).await;
+    let group = create_group(server.addr, "Waiting together").await;
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw connection");
+    let lease_key = format!("{prefix}{{g:{}}}:lease", group.group_id);
+    let epoch_key = format!("{prefix}{{g:{}}}:epoch", group.group_id);
+    let _: () = redis::cmd("SET")
+        .arg(&lease_key)
+        .arg("another-process")
+        .arg("PX")
+        .arg(60_000)
+        .query_async(&mut raw)
+        .await
+        .expect("SET lease");
+
+    let (done, mut answers) = tokio::sync::mpsc::channel(2);
+    let mut joins = Vec::new();
+    for name in ["Ann", "Bob"] {
+        let done = done.clone();
+        let group = group.clone();
+        let addr = server.addr;
+        joins.push(tokio::spawn(async move {
+            let mut client = TestClient::connect(addr).await;
+            let invite = Credential::Invite {
+                secret: group.invite_secret.clone(),
+                display_name: name.into(),
+                observer: false,
+            };
+            let answer = client.join(group.group_id, invite, None).await;
+            done.send(answer.map(|_| ()))
+                .await
+                .expect("the test listens");
+            client
+        }));
+    }
+    let first = answers.recv().await.expect("a first answer");
+    // The lease comes free the moment the first join is refused: a join still waiting now
+    // would take it.
+    let _: () = redis::cmd("DEL")
+        .arg(&lease_key)
+        .query_async(&mut raw)
+        .await
+        .expect("DEL lease");
+    let second = answers.recv().await.expect("a second answer");
+    for answer in [first, second] {
+        assert_eq!(
+            answer
+                .expect_err("the joins share the refusal of their one load")
+                .0,
+            ErrorCode::RoomElsewhere
+        );
+    }
+    let mut clients = Vec::new();
+    for join in joins {
+        clients.push(join.await.expect("the join's task"));
+    }
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    fran.start_meeting().await;
+    for (client, name) in clients.iter_mut().zip(["Ann", "Bob"]) {
+        let invite = Credential::Invite {
+            secret: group.invite_secret.clone(),
+            display_name: name.into(),
+            observer: false,
+        };
+        client
+            .join(group.group_id, invite, None)
+            .await
+            .expect("a join after the lease came free");
+    }
+    for client in &mut clients {
+        client.ok(Request::RaiseHand).await;
+    }
+    let epoch: Option<u64> = redis::cmd("GET")
+        .arg(&epoch_key)
+        .query_async(&mut raw)
+        .await
+        .expect("GET epoch");
+    assert_eq!(epoch, Some(1), "the process took the lease once");
+    server.stop().await;
 }
 
 #[tokio::test]

@@ -1,5 +1,10 @@
 //! Finds the live room of a group, loading it from the store on first use. Each group has at
-//! most one live room in the process; concurrent first joins wait for the same load.
+//! most one live room in the process; concurrent first joins wait for the same load and share
+//! its outcome. A slot is loaded once: a load that fails fails every join that waited for it,
+//! and the slot leaves the map, so the next join starts a new one. (Were a waiter to load the
+//! failed slot again after it left the map, it would run a room nobody finds, and the next
+//! join's load in a new slot would take the lease again at a later epoch, fencing that room
+//! out: two loads of one meeting in one process.)
 //!
 //! Before loading a room the registry takes the group's ownership lease in the store
 //! ([`Lease::take`]), so that at most one process runs a meeting: when another process holds
@@ -55,7 +60,8 @@ impl RoomHandle {
     }
 }
 
-type Slot = Arc<OnceCell<RoomHandle>>;
+/// A group's place in the map: the outcome of its one load, once there is one.
+type Slot = Arc<OnceCell<Result<RoomHandle, RoomError>>>;
 
 /// All live rooms of the process.
 #[derive(Debug)]
@@ -210,13 +216,15 @@ impl Registry {
                 Arc::clone(self.rooms.entry(group_id).or_default().value())
             }
         };
-        let loaded = slot.get_or_try_init(|| self.load(group_id, &slot)).await;
+        // A join that is dropped while it loads leaves the load to the next waiter: the slot
+        // has no outcome yet and is still in the map.
+        let loaded = slot.get_or_init(|| self.load(group_id, &slot)).await;
         match loaded {
             Ok(handle) => Ok((Arc::clone(&slot), handle.clone())),
             Err(error) => {
                 self.rooms
                     .remove_if(&group_id, |_, current| Arc::ptr_eq(current, &slot));
-                Err(error)
+                Err(error.clone())
             }
         }
     }

@@ -123,13 +123,18 @@ impl Drop for TestServer {
 }
 
 /// Starts the real `roundtable` binary on `127.0.0.1:0` with `args`, and returns it with the
-/// address it printed at start. The process is killed if the handle is dropped.
+/// address it printed at start. The process is killed if the handle is dropped. It logs
+/// warnings, or what `ROUNDTABLE_TEST_BINARY_LOG` says (a `RUST_LOG` filter), to the test's
+/// standard error.
 pub async fn start_binary(args: &[&std::ffi::OsStr]) -> (tokio::process::Child, SocketAddr) {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("ROUNDTABLE_TEST_BINARY_LOG").unwrap_or_else(|_| "warn".to_string()),
+        )
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .kill_on_drop(true)
