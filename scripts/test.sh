@@ -70,9 +70,21 @@ say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 say "cargo test (unit, property, integration, store conformance, crash, Redis)"
+# Built first, then run under a time limit: a test that hangs ends the run with a message
+# instead of holding it forever (cargo names each test running longer than 60 s as it goes).
+cargo test --workspace --lib --bins --tests --no-run
+rust_minutes="${ROUNDTABLE_TEST_MINUTES:-30}"
 cargo_log=$(mktemp)
 trap 'rm -f "$cargo_log"' EXIT
-cargo test --workspace --lib --bins --tests 2>&1 | tee "$cargo_log"
+set +e
+timeout --kill-after=30s "${rust_minutes}m" cargo test --workspace --lib --bins --tests 2>&1 | tee "$cargo_log"
+rust_status=${PIPESTATUS[0]}
+set -e
+if [ "$rust_status" -eq 124 ] || [ "$rust_status" -eq 137 ]; then
+  echo "error: the Rust tests did not finish within $rust_minutes minutes (ROUNDTABLE_TEST_MINUTES), so one hangs: see the tests cargo said 'has been running for over 60 seconds' above." >&2
+  exit 1
+fi
+[ "$rust_status" -eq 0 ] || exit "$rust_status"
 rust_passed=$(grep -Eo '^test result: [a-z]+\. [0-9]+ passed' "$cargo_log" | awk '{s+=$4} END {print s+0}')
 rust_failed=$(grep -Eo '[0-9]+ failed;' "$cargo_log" | awk '{s+=$1} END {print s+0}')
 
