@@ -63,9 +63,14 @@ impl RoomActor {
 
     /// Like [`Self::record`], from `base`, a copy of the state that may carry a change that is
     /// not an event (a submission), with a snapshot in the same write when `with_snapshot`.
+    ///
+    /// The copies of the state it holds across its waits are boxed, as is the snapshot's
+    /// encoding: every command's future embeds this one, and the room's loop moves each
+    /// command's future into a box of its own, so every byte of it is copied once per command
+    /// (1.3 KiB per state held inline; see BENCHMARKS.md, "Work per action, counted").
     pub(super) async fn record_from(
         &mut self,
-        base: Option<RoomState>,
+        base: Option<Box<RoomState>>,
         events: Vec<RoomEvent>,
         with_snapshot: bool,
     ) -> Result<(), RoomError> {
@@ -81,7 +86,7 @@ impl RoomActor {
             )),
             "a meeting switch goes through start_next_meeting"
         );
-        let first_seq = base.as_ref().unwrap_or(&self.state).seq + 1;
+        let first_seq = base.as_deref().unwrap_or(&self.state).seq + 1;
         let (entries, frames) = self.log_entries(first_seq, &events);
         let entry_bytes: u64 = entries.iter().map(|entry| entry.bytes.len() as u64).sum();
         let snapshot_due = with_snapshot || self.snapshot_due(entries.len() as u64, entry_bytes);
@@ -91,7 +96,7 @@ impl RoomActor {
         // whole room per action.
         let mut next = match base {
             Some(base) => Some(base),
-            None if snapshot_due => Some(self.state.clone()),
+            None if snapshot_due => Some(Box::new(self.state.clone())),
             None => None,
         };
         if let Some(next) = next.as_mut() {
@@ -101,12 +106,12 @@ impl RoomActor {
         }
         let (next, snapshot) = match next {
             Some(next) if snapshot_due => {
-                let (next, snapshot) = self.encode_snapshot(next).await;
+                let (next, snapshot) = Box::pin(self.encode_snapshot(next)).await;
                 (Some(next), Some(snapshot))
             }
             next => (next, None),
         };
-        let meeting_id = next.as_ref().unwrap_or(&self.state).meeting.id;
+        let meeting_id = next.as_deref().unwrap_or(&self.state).meeting.id;
         self.append(meeting_id, &entries, snapshot.as_ref()).await?;
         self.state_bytes = match &snapshot {
             Some(snapshot) => snapshot.bytes.len(),
@@ -123,7 +128,7 @@ impl RoomActor {
             }
         }
         match next {
-            Some(next) => self.state = next,
+            Some(next) => self.state = *next,
             None => {
                 for (seq, event) in (first_seq..).zip(&events) {
                     self.state.apply(seq, self.now_ms, event);
@@ -140,12 +145,12 @@ impl RoomActor {
 
     /// The snapshot of `state`, serialized here when the room is small and on the blocking pool
     /// when its last snapshot was [`ENCODE_ELSEWHERE_BYTES`] or more; `state` comes back.
-    async fn encode_snapshot(&self, state: RoomState) -> (RoomState, Snapshot) {
+    async fn encode_snapshot(&self, state: Box<RoomState>) -> (Box<RoomState>, Snapshot) {
         if self.snapshot_bytes < ENCODE_ELSEWHERE_BYTES {
             let snapshot = snapshot_of(&state);
             return (state, snapshot);
         }
-        let state = Arc::new(state);
+        let state: Arc<RoomState> = Arc::from(state);
         let shared = Arc::clone(&state);
         let encoded = tokio::task::spawn_blocking(move || snapshot_of(&shared)).await;
         // The closure, and its handle on the state, is gone once the task ended.
@@ -155,7 +160,7 @@ impl RoomActor {
             Err(_) => snapshot_of(&state),
         };
         let state = Arc::try_unwrap(state).unwrap_or_else(|state| (*state).clone());
-        (state, snapshot)
+        (Box::new(state), snapshot)
     }
 
     /// The log entries and the frames of `events`, numbered from `first_seq`.

@@ -76,7 +76,7 @@ impl RoomActor {
             roleplay::slot::slot_of(&key, role_play_id),
             &self.rule_limits,
         )?;
-        let mut next = self.state.clone();
+        let mut next = Box::new(self.state.clone());
         next.put_submission(decision.slot, decision.submission);
         // The bag is durable only in the snapshot, so the snapshot goes into the same atomic
         // write as the count event (or alone, for a revision, which changes no count).
