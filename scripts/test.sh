@@ -71,17 +71,31 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 say "cargo test (unit, property, integration, store conformance, crash, Redis)"
 # Built first, then run under a time limit: a test that hangs ends the run with a message
-# instead of holding it forever (cargo names each test running longer than 60 s as it goes).
+# instead of holding it forever (the test harness names each test running longer than 60 s).
 cargo test --workspace --lib --bins --tests --no-run
 rust_minutes="${ROUNDTABLE_TEST_MINUTES:-30}"
 cargo_log=$(mktemp)
-trap 'rm -f "$cargo_log"' EXIT
-set +e
-timeout --kill-after=30s "${rust_minutes}m" cargo test --workspace --lib --bins --tests 2>&1 | tee "$cargo_log"
-rust_status=${PIPESTATUS[0]}
-set -e
-if [ "$rust_status" -eq 124 ] || [ "$rust_status" -eq 137 ]; then
-  echo "error: the Rust tests did not finish within $rust_minutes minutes (ROUNDTABLE_TEST_MINUTES), so one hangs: see the tests cargo said 'has been running for over 60 seconds' above." >&2
+status_file=$(mktemp)
+trap 'rm -f "$cargo_log" "$status_file"' EXIT
+(
+  # timeout runs the tests in a process group of its own, which Ctrl-C at the terminal does
+  # not reach: the trap passes it on.
+  timeout --kill-after=30s "${rust_minutes}m" cargo test --workspace --lib --bins --tests 2>&1 &
+  tests=$!
+  trap 'kill -TERM -- "-$tests" 2>/dev/null' INT TERM
+  status=0
+  wait "$tests" || status=$?
+  if [ "$status" -gt 128 ] && kill -0 "$tests" 2>/dev/null; then
+    wait "$tests" || status=$?
+  fi
+  echo "$status" >"$status_file"
+) | tee "$cargo_log"
+rust_status=$(cat "$status_file")
+if [ "$rust_status" -eq 124 ]; then
+  echo "error: the Rust tests did not finish within $rust_minutes minutes (ROUNDTABLE_TEST_MINUTES), so one hangs: the test harness names each test running longer than 60 s ('has been running for over 60 seconds') above." >&2
+  exit 1
+elif [ "$rust_status" -eq 137 ]; then
+  echo "error: the Rust tests were killed: they outlived the time limit of $rust_minutes minutes by 30 s, or the system ended them (out of memory?)." >&2
   exit 1
 fi
 [ "$rust_status" -eq 0 ] || exit "$rust_status"
@@ -97,7 +111,7 @@ if [ -f web-client/package.json ]; then
   say "browser end-to-end tests (headless Chromium against the real server)"
   cargo build --bin roundtable
   browser_log=$(mktemp)
-  trap 'rm -f "$cargo_log" "$browser_log"' EXIT
+  trap 'rm -f "$cargo_log" "$status_file" "$browser_log"' EXIT
   (cd web-client && npm test) 2>&1 | tee "$browser_log"
   # Node's test runner ends with "# pass N" / "# fail N" (or "ℹ pass N" with the spec reporter).
   browser_passed=$(grep -Eo '^(# |ℹ )pass [0-9]+' "$browser_log" | awk '{s+=$NF} END {print s+0}')

@@ -1,7 +1,7 @@
 //! Finds the live room of a group, loading it from the store on first use. Each group has at
 //! most one live room in the process; concurrent first joins wait for the same load and share
-//! its outcome. A slot is loaded once: a load that fails fails every join that waited for it,
-//! and the slot leaves the map, so the next join starts a new one. (Were a waiter to load the
+//! its outcome: a load that fails fails every join that waited for it, and the slot leaves
+//! the map, so the next join starts a new one. (Were a waiter to load the
 //! failed slot again after it left the map, it would run a room nobody finds, and the next
 //! join's load in a new slot would take the lease again at a later epoch, fencing that room
 //! out: two loads of one meeting in one process.)
