@@ -257,7 +257,7 @@ test('the line under the bar says what happens and what the reader can do', asyn
   const line = (flowExtra, me, facilitator = false, extra = {}) => nowLine(roomFromSnapshot(snapshot({ flow: flow(flowExtra), ...extra }), FEATURES), me, facilitator, name);
 
   assert.equal(line({}, fran, true), 'Press Next to start the agenda.');
-  assert.equal(line({}, ann), 'Waiting for the facilitator to start the meeting.');
+  assert.equal(line({}, ann), 'Waiting for the facilitator to start the agenda.');
   const round = { speaker_time_box_ms: 60_000, auto_advance: false, speakers: [
     { member_id: fran, status: 'done', talk_ms: 1 }, { member_id: ann, status: 'speaking', talk_ms: 0 }, { member_id: bob, status: 'waiting', talk_ms: 0 }] };
   assert.equal(line({ round }, ann), 'Your turn: you have the floor.');

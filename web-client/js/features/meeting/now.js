@@ -26,7 +26,7 @@ export function nowLine(state, me, facilitator, nameOf) {
   }
   if (flow.round) return roundLine(flow.round, me, nameOf);
   const item = currentItem(state);
-  if (!item) return facilitator ? 'Press Next to start the agenda.' : 'Waiting for the facilitator to start the meeting.';
+  if (!item) return facilitator ? 'Press Next to start the agenda.' : 'Waiting for the facilitator to start the agenda.';
   switch (item.kind) {
     case 'round':
       return facilitator ? 'Start the round when everyone is ready.' : 'A round is next: everyone speaks in turn.';
