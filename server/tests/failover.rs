@@ -36,7 +36,7 @@ use roundtable_protocol::{
     CatchUp, ClientFrame, Credential, ErrorCode, Event, EventFrame, GroupId, MeetingId, Reply,
     Request, ResumePoint, ServerMessage,
 };
-use support::redis::{TestRedis, unique_prefix};
+use support::redis::{TestRedis, lease_key, raw_connection, unique_prefix};
 use support::{TestClient, create_group, http_get, http_request};
 use tokio::process::Child;
 use tokio_tungstenite::tungstenite::Message;
@@ -933,12 +933,8 @@ async fn a_lease_found_held_elsewhere_at_renewal_closes_the_room() {
     let mut fran = TestClient::joined_as_facilitator(node.addr, &group, "Fran").await;
     fran.start_meeting().await;
 
-    let client = redis::Client::open(redis.url()).expect("a redis url");
-    let mut connection = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connect to redis");
-    let key = format!("{prefix}{{g:{}}}:lease", group.group_id);
+    let mut connection = raw_connection(redis.url()).await;
+    let key = lease_key(&prefix, group.group_id);
     let holder: Option<String> = redis::cmd("GET")
         .arg(&key)
         .query_async(&mut connection)

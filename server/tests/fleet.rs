@@ -20,7 +20,7 @@ use roundtable_protocol::{ErrorCode, EventFrame, GroupId, PresenceReason, Reques
 use roundtable_server::fleet::link::{Kind, LinkFrame, proof, read_frame};
 use roundtable_server::fleet::rendezvous;
 use roundtable_server::store::{NodeEntry, RedisStore, Store};
-use support::redis::{TestRedis, options, unique_prefix};
+use support::redis::{TestRedis, lease_key, options, raw_connection, unique_prefix};
 use support::{Closed, TestClient, create_group};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Child;
@@ -498,12 +498,8 @@ async fn an_edge_closes_its_forwarded_clients_with_1012_when_the_owner_closes_th
 
     // The owner closes the stream: its room lost its lease (another writer took it), so it
     // closes every connection with `room_moved`; the edge passes that on as 1012.
-    let client = redis::Client::open(redis.url()).expect("client");
-    let mut raw = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("raw connection");
-    let lease_key = format!("{prefix}{{g:{}}}:lease", group.group_id);
+    let mut raw = raw_connection(redis.url()).await;
+    let lease_key = lease_key(&prefix, group.group_id);
     let _: () = redis::cmd("SET")
         .arg(&lease_key)
         .arg("an-intruder")

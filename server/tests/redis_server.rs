@@ -22,7 +22,9 @@ use roundtable_rules::StoredEvent;
 use roundtable_server::Limits;
 use roundtable_server::clock::{Clock, SystemClock};
 use roundtable_server::store::{LogEntry, RedisStore, Store, fixtures};
-use support::redis::{Persistence, TestRedis, start_binary, start_server, unique_prefix};
+use support::redis::{
+    Persistence, TestRedis, lease_key, raw_connection, start_binary, start_server, unique_prefix,
+};
 use support::takeover::{assert_contiguous, count_panics, join_when_free};
 use support::{Closed, TestClient, create_group, http_request};
 
@@ -461,12 +463,8 @@ async fn two_processes_on_one_redis_never_both_run_a_meeting() {
     // Someone else takes the lease from under the second process (as if its lease had expired
     // in an outage and another node had taken over): the room notices at its next renewal,
     // stops and closes its connections with `room_moved`.
-    let client = redis::Client::open(redis.url()).expect("client");
-    let mut raw = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("raw connection");
-    let lease_key = format!("{prefix}{{g:{}}}:lease", group.group_id);
+    let mut raw = raw_connection(redis.url()).await;
+    let lease_key = lease_key(&prefix, group.group_id);
     let _: () = redis::cmd("SET")
         .arg(&lease_key)
         .arg("an-intruder")
@@ -534,12 +532,8 @@ async fn joins_that_waited_for_one_load_share_its_refusal_and_the_room_loads_onc
     };
     let server = start_server(redis.url(), &prefix, limits).await;
     let group = create_group(server.addr, "Waiting together").await;
-    let client = redis::Client::open(redis.url()).expect("client");
-    let mut raw = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("raw connection");
-    let lease_key = format!("{prefix}{{g:{}}}:lease", group.group_id);
+    let mut raw = raw_connection(redis.url()).await;
+    let lease_key = lease_key(&prefix, group.group_id);
     let epoch_key = format!("{prefix}{{g:{}}}:epoch", group.group_id);
     let _: () = redis::cmd("SET")
         .arg(&lease_key)

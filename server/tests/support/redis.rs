@@ -275,6 +275,12 @@ pub async fn raw_connection(url: &str) -> ::redis::aio::MultiplexedConnection {
         .expect("a raw redis connection")
 }
 
+/// The key of `group_id`'s ownership lease under the key prefix `prefix`, for a test that
+/// takes the lease from under a room (as another node would) or reads who holds it.
+pub fn lease_key(prefix: &str, group_id: roundtable_protocol::GroupId) -> String {
+    format!("{prefix}{{g:{group_id}}}:lease")
+}
+
 /// Every key matching the `SCAN` pattern `pattern` (`*` for all).
 pub async fn scan_keys(
     raw: &mut ::redis::aio::MultiplexedConnection,
