@@ -17,7 +17,7 @@ use roundtable_protocol::{
 use roundtable_rules::roleplay::slot::slot_of;
 use roundtable_rules::secret::PseudonymKey;
 use sha2::{Digest, Sha256};
-use support::{TestClient, create_group, enclosing, find_all};
+use support::{TestClient, create_group, enclosing, every_file, find_all};
 
 fn role_play(action: RolePlayRequest) -> Request {
     Request::RolePlay { action }
@@ -43,20 +43,12 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// Every byte of every file in the data directory (the embedded store).
+/// Every byte of every file in the data directory (the embedded store), one after another.
 fn stored_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read the data dir") {
-            let path = entry.expect("a directory entry").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                bytes.extend(std::fs::read(&path).expect("read a stored file"));
-            }
-        }
-    }
+    let bytes: Vec<u8> = every_file(dir)
+        .into_iter()
+        .flat_map(|(_, bytes)| bytes)
+        .collect();
     assert!(!bytes.is_empty(), "the server stored something");
     bytes
 }
