@@ -67,7 +67,8 @@ impl RoomActor {
     /// The copies of the state it holds across its waits are boxed, as is the snapshot's
     /// encoding: every command's future embeds this one, and the room's loop moves each
     /// command's future into a box of its own, so every byte of it is copied once per command
-    /// (1.3 KiB per state held inline; see BENCHMARKS.md, "Work per action, counted").
+    /// (1.3 KiB per state held inline; see BENCHMARKS.md, "What the count gained since, and a
+    /// copy taken out").
     pub(super) async fn record_from(
         &mut self,
         base: Option<Box<RoomState>>,
