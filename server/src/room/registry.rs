@@ -1,10 +1,15 @@
 //! Finds the live room of a group, loading it from the store on first use. Each group has at
-//! most one live room in the process; concurrent first joins wait for the same load and share
-//! its outcome: a load that fails fails every join that waited for it, and the slot leaves
-//! the map, so the next join starts a new one. (Were a waiter to load the
-//! failed slot again after it left the map, it would run a room nobody finds, and the next
-//! join's load in a new slot would take the lease again at a later epoch, fencing that room
-//! out: two loads of one meeting in one process.)
+//! most one live room in the process, and one load: the first join for a group that is not
+//! live puts a slot in the map and starts the load as a task of its own; every join that
+//! comes meanwhile waits for that task and shares its outcome. A load that fails fails every
+//! join that waited for it, and its slot leaves the map, so the next join starts a new one.
+//! Because the load is its own task, a join dropped while it waits (an HTTP request whose
+//! client left) takes nothing with it: the load finishes, and the room is found by the next
+//! join, or its failure clears the slot. (Were the load run by a waiter, a dropped waiter
+//! would leave a slot with no load and perhaps a lease taken and not renewed; and were a
+//! second waiter to load a failed slot again after it left the map, it would run a room
+//! nobody finds, which the next join's load would fence out by taking the lease again at a
+//! later epoch: two loads of one meeting in one process.)
 //!
 //! Before loading a room the registry takes the group's ownership lease in the store
 //! ([`Lease::take`]), so that at most one process runs a meeting: when another process holds
@@ -24,7 +29,7 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use roundtable_protocol::{Credential, ErrorCode, GroupId, MemberId, RequestId, ResumePoint};
-use tokio::sync::{OnceCell, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::warn;
@@ -60,11 +65,18 @@ impl RoomHandle {
     }
 }
 
-/// A group's place in the map: the outcome of its one load, once there is one.
-type Slot = Arc<OnceCell<Result<RoomHandle, RoomError>>>;
-
-/// All live rooms of the process.
+/// A group's place in the map: the outcome of its one load, once the load's task has it.
+/// `Arc::ptr_eq` tells one slot from a later one of the same group.
 #[derive(Debug)]
+struct Loading {
+    outcome: watch::Receiver<Option<Result<RoomHandle, RoomError>>>,
+}
+
+type Slot = Arc<Loading>;
+
+/// All live rooms of the process. A clone is another handle to the same rooms (a load's task
+/// holds one).
+#[derive(Debug, Clone)]
 pub struct Registry {
     rooms: Arc<DashMap<GroupId, Slot>>,
     context: RoomContext,
@@ -213,20 +225,48 @@ impl Registry {
                         "the server holds as many live rooms as it may; try again later",
                     ));
                 }
-                Arc::clone(self.rooms.entry(group_id).or_default().value())
+                Arc::clone(
+                    self.rooms
+                        .entry(group_id)
+                        .or_insert_with(|| self.start_load(group_id))
+                        .value(),
+                )
             }
         };
-        // A join that is dropped while it loads leaves the load to the next waiter: the slot
-        // has no outcome yet and is still in the map.
-        let loaded = slot.get_or_init(|| self.load(group_id, &slot)).await;
+        let mut outcome = slot.outcome.clone();
+        let loaded = match outcome.wait_for(Option::is_some).await {
+            Ok(done) => done.clone().unwrap_or_else(|| Err(load_lost())),
+            // The load's task ended without an outcome: it panicked, or the runtime stops.
+            Err(_) => Err(load_lost()),
+        };
         match loaded {
-            Ok(handle) => Ok((Arc::clone(&slot), handle.clone())),
+            Ok(handle) => Ok((slot, handle)),
             Err(error) => {
                 self.rooms
                     .remove_if(&group_id, |_, current| Arc::ptr_eq(current, &slot));
-                Err(error.clone())
+                Err(error)
             }
         }
+    }
+
+    /// A new slot for `group_id`, and the task that loads its room and tells the slot how it
+    /// went. Called while the map's entry for the group is held, so there is one per slot.
+    fn start_load(&self, group_id: GroupId) -> Slot {
+        let (tell, outcome) = watch::channel(None);
+        let slot = Arc::new(Loading { outcome });
+        let registry = self.clone();
+        let own_slot = Arc::clone(&slot);
+        tokio::spawn(async move {
+            let loaded = registry.load(group_id, &own_slot).await;
+            if loaded.is_err() {
+                // Out of the map before anyone hears of the failure: the next join loads anew.
+                registry
+                    .rooms
+                    .remove_if(&group_id, |_, current| Arc::ptr_eq(current, &own_slot));
+            }
+            tell.send_replace(Some(loaded));
+        });
+        slot
     }
 
     async fn load(&self, group_id: GroupId, slot: &Slot) -> Result<RoomHandle, RoomError> {
@@ -438,6 +478,14 @@ impl Registry {
     }
 }
 
+/// The answer to the joins that waited for a load whose task ended without telling how it went.
+fn load_lost() -> RoomError {
+    RoomError::new(
+        ErrorCode::Internal,
+        "the room could not be loaded; try again",
+    )
+}
+
 /// The answer to a join for a room that is not live here while this process drains: the client
 /// goes to another process.
 fn draining_here() -> RoomError {
@@ -445,4 +493,117 @@ fn draining_here() -> RoomError {
         ErrorCode::RoomElsewhere,
         "this server is handing its meetings to others; reconnect to another one",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use roundtable_protocol::{GroupId, MeetingId};
+    use roundtable_rules::room::Group;
+    use roundtable_rules::secret::hash_secret;
+    use roundtable_rules::state::RoomState;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::clock::{Clock, SystemClock};
+    use crate::config::Limits;
+    use crate::room::fleet::Fleet;
+    use crate::store::{EmbeddedOptions, Snapshot, Store, fixtures};
+
+    /// A registry on an embedded store in `dir`, with leases of `lease_ms`, and one group.
+    async fn registry_with_group(dir: &std::path::Path, lease_ms: u64) -> (Registry, GroupId) {
+        let store: Arc<dyn Store> =
+            Arc::new(fixtures::open_embedded(dir, EmbeddedOptions::default()).await);
+        let group_id = GroupId::random();
+        let meeting_id = MeetingId::random();
+        let now_ms = SystemClock.now_ms();
+        let state = RoomState::new_group(
+            Group {
+                id: group_id,
+                name: "Registry test".into(),
+                facilitator_secret_hash: hash_secret("facilitator"),
+                invite_secret_hash: hash_secret("invite"),
+                created_at_ms: now_ms,
+                time_zone: None,
+                call_url: None,
+            },
+            meeting_id,
+            now_ms,
+        );
+        let snapshot = Snapshot {
+            meeting_id,
+            seq: 0,
+            bytes: roundtable_rules::stored::encode_snapshot(&state),
+        };
+        store
+            .create_group(group_id, &snapshot)
+            .await
+            .expect("create the group");
+        let limits = Limits {
+            room_lease_ms: lease_ms,
+            ..Limits::default()
+        };
+        let registry = Registry::new(RoomContext {
+            store,
+            fleet: Fleet::new(&limits),
+            limits,
+            clock: Arc::new(SystemClock),
+            shutdown: CancellationToken::new(),
+            lease_owner: Arc::from("this-process"),
+            public_base: Arc::from("http://127.0.0.1"),
+        });
+        (registry, group_id)
+    }
+
+    /// A reader that gives up while the room loads (an HTTP client that left) does not take
+    /// the load with it: the room still loads, takes and renews its lease, and the next reader
+    /// finds it live without a second load.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reader_dropped_while_the_room_loads_leaves_the_load_to_finish() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (registry, group_id) = registry_with_group(dir.path(), 400).await;
+        let store = Arc::clone(&registry.context.store);
+        // Another process holds the lease, so the load waits for it to run out.
+        assert!(
+            store
+                .take_lease(group_id, "another-process", 400)
+                .await
+                .expect("take the lease"),
+            "the other process takes the lease first"
+        );
+        let gave_up =
+            tokio::time::timeout(Duration::from_millis(100), registry.inspect(group_id)).await;
+        assert!(
+            gave_up.is_err(),
+            "the reader waits for the lease, then gives up"
+        );
+        assert_eq!(registry.live_rooms(), 1, "the group's slot is in the map");
+
+        // Nobody waits for the room now; its load goes on by itself and takes the lease once
+        // the other process's runs out.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while registry.fleet().renewals.is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the room did not load within 5 s of the lease running out: its load went \
+                 with the reader that gave up"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            !store
+                .take_lease(group_id, "another-process", 400)
+                .await
+                .expect("try the lease"),
+            "the loaded room's process holds the lease"
+        );
+        let state = tokio::time::timeout(Duration::from_secs(2), registry.inspect(group_id))
+            .await
+            .expect("the live room answers at once")
+            .expect("the room's state");
+        assert_eq!(state.group.id, group_id);
+        assert_eq!(registry.live_rooms(), 1, "one room, loaded once");
+        assert_eq!(registry.fleet().renewals.len(), 1, "one lease renewed");
+    }
 }
