@@ -346,9 +346,8 @@ pub enum Placement {
     Spread,
     /// Every member of room `r` on node `r % nodes`, where the room is created and started:
     /// sticky routing by group. The nodes are started without `--internal-listen` (no
-    /// forwarding), so this also measures servers that cannot forward, and a Redis Cluster,
-    /// which the fleet does not support. Members that lose their node move to the next one
-    /// together.
+    /// forwarding), so this also measures servers that cannot forward. Members that lose
+    /// their node move to the next one together.
     Sticky,
 }
 
