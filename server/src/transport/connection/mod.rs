@@ -44,26 +44,13 @@ static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Serves one upgraded WebSocket until it closes. `upgrade_response` is the response to a
 /// direct upgrade (see [`super::upgrade::upgrade_directly`]), still to be written; `None` when hyper wrote it.
-///
-/// Not an `async fn`: an async fn keeps its arguments twice for its whole life (as passed and
-/// as moved into its body), in every idle connection's task. The set-up runs here, and the
-/// future holds only what the connection needs from then on (BENCHMARKS.md, memory).
 pub fn serve(
     socket: Box<Socket>,
     context: Arc<App>,
     upgrade_response: Option<WireFrame>,
     admitted: AdmittedWebSocket,
 ) -> impl Future<Output = ()> + Send {
-    let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
-    let span = info_span!(
-        "connection",
-        id = connection_id,
-        group = field::Empty,
-        member = field::Empty
-    );
-    Connection::new(connection_id, context, admitted, false)
-        .run(Wire::Direct(socket), upgrade_response)
-        .instrument(span)
+    serve_wire(Wire::Direct(socket), context, upgrade_response, admitted)
 }
 
 /// Serves a client whose frames another node forwards over a link (see [`crate::fleet`]),
@@ -75,16 +62,32 @@ pub fn serve_forwarded(
     context: Arc<App>,
     admitted: AdmittedWebSocket,
 ) -> impl Future<Output = ()> + Send {
+    serve_wire(Wire::Forwarded(stream), context, None, admitted)
+}
+
+/// Not an `async fn`: an async fn keeps its arguments twice for its whole life (as passed and
+/// as moved into its body), in every idle connection's task. The set-up runs here, and the
+/// future holds only what the connection needs from then on (BENCHMARKS.md, memory).
+fn serve_wire(
+    wire: Wire,
+    context: Arc<App>,
+    upgrade_response: Option<WireFrame>,
+    admitted: AdmittedWebSocket,
+) -> impl Future<Output = ()> + Send {
     let connection_id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
+    let forwarded = matches!(wire, Wire::Forwarded(_));
     let span = info_span!(
         "connection",
         id = connection_id,
-        forwarded = true,
+        forwarded = field::Empty,
         group = field::Empty,
         member = field::Empty
     );
-    Connection::new(connection_id, context, admitted, true)
-        .run(Wire::Forwarded(stream), None)
+    if forwarded {
+        span.record("forwarded", true);
+    }
+    Connection::new(connection_id, context, admitted, forwarded)
+        .run(wire, upgrade_response)
         .instrument(span)
 }
 
