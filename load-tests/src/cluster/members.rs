@@ -409,7 +409,11 @@ async fn run_member(
         if world.stopping.load(Ordering::Relaxed) {
             return;
         }
+        // Both halves go before the member reconnects: the socket is closed only once neither
+        // half holds it, and a member holding its old socket while it tries new ones needs two
+        // descriptors (12,000 members reconnecting at once ran the tool out of them: EMFILE).
         *member.sink.lock().await = None;
+        drop(source);
         let lost_ns = world.clock.now_ns();
         let (token, meeting_id) = {
             let mut log = member.log();
