@@ -65,6 +65,8 @@ pub fn serve_forwarded(
     serve_wire(Wire::Forwarded(stream), context, None, admitted)
 }
 
+/// Serves a connection on `wire` until it ends.
+///
 /// Not an `async fn`: an async fn keeps its arguments twice for its whole life (as passed and
 /// as moved into its body), in every idle connection's task. The set-up runs here, and the
 /// future holds only what the connection needs from then on (BENCHMARKS.md, memory).
