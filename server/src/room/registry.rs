@@ -257,13 +257,18 @@ impl Registry {
         let registry = self.clone();
         let own_slot = Arc::clone(&slot);
         tokio::spawn(async move {
-            let loaded = registry.load(group_id, &own_slot).await;
-            if loaded.is_err() {
-                // Out of the map before anyone hears of the failure: the next join loads anew.
-                registry
-                    .rooms
-                    .remove_if(&group_id, |_, current| Arc::ptr_eq(current, &own_slot));
-            }
+            // Takes the slot out of the map unless disarmed: on a failure, and should the load
+            // panic, so that the next join loads anew.
+            let mut unlisted = Unlist {
+                rooms: &registry.rooms,
+                group_id,
+                slot: &own_slot,
+                armed: true,
+            };
+            let loaded = registry.load(group_id, unlisted.slot).await;
+            // Out of the map before anyone hears of a failure.
+            unlisted.armed = loaded.is_err();
+            drop(unlisted);
             tell.send_replace(Some(loaded));
         });
         slot
@@ -286,11 +291,14 @@ impl Registry {
         // Renewed from now on, while the room loads; the room, once it runs, renews it under
         // an entry of its own.
         let renewed = self.context.fleet.renewals.start(group_id, lease.epoch());
-        let loaded = self.load_owned(&lease, slot, alive).await;
+        // A clone goes to the room; this one holds shutdown back until a failed load's lease
+        // is released.
+        let loaded = self.load_owned(&lease, slot, alive.clone()).await;
         if loaded.is_err() {
             renewed.stop().await;
             lease.release().await;
         }
+        drop(alive);
         loaded
     }
 
@@ -478,6 +486,23 @@ impl Registry {
     }
 }
 
+/// Takes a slot out of the map when dropped armed (see [`Registry::start_load`]).
+struct Unlist<'a> {
+    rooms: &'a DashMap<GroupId, Slot>,
+    group_id: GroupId,
+    slot: &'a Slot,
+    armed: bool,
+}
+
+impl Drop for Unlist<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.rooms
+                .remove_if(&self.group_id, |_, current| Arc::ptr_eq(current, self.slot));
+        }
+    }
+}
+
 /// The answer to the joins that waited for a load whose task ended without telling how it went.
 fn load_lost() -> RoomError {
     RoomError::new(
@@ -542,6 +567,7 @@ mod tests {
             .expect("create the group");
         let limits = Limits {
             room_lease_ms: lease_ms,
+            lease_wait_margin_ms: 5_000,
             ..Limits::default()
         };
         let registry = Registry::new(RoomContext {
@@ -562,12 +588,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_reader_dropped_while_the_room_loads_leaves_the_load_to_finish() {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let (registry, group_id) = registry_with_group(dir.path(), 400).await;
+        let (registry, group_id) = registry_with_group(dir.path(), 1_000).await;
         let store = Arc::clone(&registry.context.store);
-        // Another process holds the lease, so the load waits for it to run out.
+        // Another process holds the lease, so the load waits for it to run out (for at most
+        // the lease plus a margin of 5 s, which a busy machine cannot use up).
         assert!(
             store
-                .take_lease(group_id, "another-process", 400)
+                .take_lease(group_id, "another-process", 1_000)
                 .await
                 .expect("take the lease"),
             "the other process takes the lease first"
@@ -582,18 +609,23 @@ mod tests {
 
         // Nobody waits for the room now; its load goes on by itself and takes the lease once
         // the other process's runs out.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while registry.fleet().renewals.is_empty() {
+            assert_eq!(
+                registry.live_rooms(),
+                1,
+                "the load failed (its slot left the map) instead of waiting for the lease"
+            );
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "the room did not load within 5 s of the lease running out: its load went \
+                "the room did not load within 9 s of the lease running out: its load went \
                  with the reader that gave up"
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(
             !store
-                .take_lease(group_id, "another-process", 400)
+                .take_lease(group_id, "another-process", 1_000)
                 .await
                 .expect("try the lease"),
             "the loaded room's process holds the lease"
