@@ -7,7 +7,7 @@ use roundtable_protocol::{
     CloseReason, Credential, GroupId, MeetingId, PresenceReason, Request, ServerMessage,
 };
 use roundtable_rules::Command;
-use roundtable_rules::state::{Group, RoomState};
+use roundtable_rules::state::Group;
 use roundtable_server::Limits;
 use roundtable_server::clock::SystemClock;
 use roundtable_server::metrics::Timed;
@@ -25,7 +25,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
     let (invite_secret, invite_secret_hash) = new_secret();
     let group_id = GroupId::random();
     let meeting_id = MeetingId::random();
-    let state = RoomState::new_group(
+    let snapshot = Snapshot::of_new_group(
         Group {
             id: group_id,
             name: "Peers".into(),
@@ -38,11 +38,6 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         meeting_id,
         0,
     );
-    let snapshot = Snapshot {
-        meeting_id,
-        seq: 0,
-        bytes: roundtable_rules::stored::encode_snapshot(&state),
-    };
     store.create_group(group_id, &snapshot).await.unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let limits = Limits {

@@ -10,154 +10,13 @@ mod support;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-use async_trait::async_trait;
-use roundtable_protocol::{GroupId, MeetingId, PracticeOutcome, Reply, Request, Seq, UnixMs};
+use roundtable_protocol::{PracticeOutcome, Reply, Request};
 use roundtable_server::Limits;
-use roundtable_server::store::{
-    AppendBatch, EmbeddedOptions, LeaseTake, LoadedRoom, LogEntry, Snapshot, Store, StoreError,
-    fixtures,
-};
+use roundtable_server::store::{EmbeddedOptions, fixtures};
+use support::counting::CountingStore;
 use support::{TestClient, TestServer, create_group};
-
-/// A store that counts what the rooms write through it, then passes every call on.
-#[derive(Debug)]
-struct Counting {
-    inner: Arc<dyn Store>,
-    snapshots: AtomicU64,
-    snapshot_bytes: AtomicU64,
-    entry_bytes: AtomicU64,
-}
-
-#[async_trait]
-impl Store for Counting {
-    async fn write_canary(&self, writer: &str, at_ms: UnixMs) -> Result<(), StoreError> {
-        self.inner.write_canary(writer, at_ms).await
-    }
-
-    async fn create_group(&self, group_id: GroupId, snapshot: &Snapshot) -> Result<(), StoreError> {
-        self.inner.create_group(group_id, snapshot).await
-    }
-
-    async fn load_room(&self, group_id: GroupId) -> Result<Option<LoadedRoom>, StoreError> {
-        self.inner.load_room(group_id).await
-    }
-
-    async fn append(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {
-        self.inner.append(batch).await?;
-        let entry_bytes: usize = batch.entries.iter().map(|entry| entry.bytes.len()).sum();
-        self.entry_bytes
-            .fetch_add(entry_bytes as u64, Ordering::Relaxed);
-        if let Some(snapshot) = batch.snapshot {
-            self.snapshots.fetch_add(1, Ordering::Relaxed);
-            self.snapshot_bytes
-                .fetch_add(snapshot.bytes.len() as u64, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-
-    async fn read_log(
-        &self,
-        meeting_id: MeetingId,
-        after_seq: Seq,
-        limit: usize,
-    ) -> Result<Vec<LogEntry>, StoreError> {
-        self.inner.read_log(meeting_id, after_seq, limit).await
-    }
-
-    async fn trim_log(&self, meeting_id: MeetingId, through_seq: Seq) -> Result<(), StoreError> {
-        self.inner.trim_log(meeting_id, through_seq).await
-    }
-
-    async fn take_lease(
-        &self,
-        group_id: GroupId,
-        owner: &str,
-        duration_ms: u64,
-    ) -> Result<bool, StoreError> {
-        self.inner.take_lease(group_id, owner, duration_ms).await
-    }
-
-    async fn take_lease_reporting(
-        &self,
-        group_id: GroupId,
-        owner: &str,
-        duration_ms: u64,
-    ) -> Result<LeaseTake, StoreError> {
-        self.inner
-            .take_lease_reporting(group_id, owner, duration_ms)
-            .await
-    }
-
-    async fn renew_lease(
-        &self,
-        group_id: GroupId,
-        owner: &str,
-        duration_ms: u64,
-        epoch: u64,
-    ) -> Result<LeaseTake, StoreError> {
-        self.inner
-            .renew_lease(group_id, owner, duration_ms, epoch)
-            .await
-    }
-
-    async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {
-        self.inner.release_lease(group_id, owner).await
-    }
-
-    async fn delete_group(&self, group_id: GroupId) -> Result<bool, StoreError> {
-        self.inner.delete_group(group_id).await
-    }
-
-    async fn record_group_activity(
-        &self,
-        group_id: GroupId,
-        at_ms: UnixMs,
-        joined: bool,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .record_group_activity(group_id, at_ms, joined)
-            .await
-    }
-
-    async fn abandoned_groups(
-        &self,
-        unjoined_through_ms: UnixMs,
-        joined_through_ms: Option<UnixMs>,
-        max: usize,
-    ) -> Result<Vec<GroupId>, StoreError> {
-        self.inner
-            .abandoned_groups(unjoined_through_ms, joined_through_ms, max)
-            .await
-    }
-
-    async fn forget_deleted(&self) -> Result<(), StoreError> {
-        self.inner.forget_deleted().await
-    }
-
-    async fn end_meeting(
-        &self,
-        meeting_id: MeetingId,
-        ended_at_ms: UnixMs,
-    ) -> Result<(), StoreError> {
-        self.inner.end_meeting(meeting_id, ended_at_ms).await
-    }
-
-    async fn trim_ended_logs(
-        &self,
-        ended_through_ms: UnixMs,
-        meetings_max: usize,
-    ) -> Result<usize, StoreError> {
-        self.inner
-            .trim_ended_logs(ended_through_ms, meetings_max)
-            .await
-    }
-
-    async fn flush(&self) -> Result<(), StoreError> {
-        self.inner.flush().await
-    }
-}
 
 /// Bytes of the files in `dir` and below.
 fn disk_bytes(dir: &Path) -> u64 {
@@ -194,12 +53,7 @@ fn comment(practice: usize, number: usize) -> String {
 async fn a_member_writing_at_the_limits_makes_few_snapshots_and_writes_a_few_times_the_text() {
     let dir = tempfile::tempdir().expect("temp dir");
     let embedded = fixtures::open_embedded(dir.path(), EmbeddedOptions::default()).await;
-    let counting = Arc::new(Counting {
-        inner: Arc::new(embedded),
-        snapshots: AtomicU64::new(0),
-        snapshot_bytes: AtomicU64::new(0),
-        entry_bytes: AtomicU64::new(0),
-    });
+    let counting = Arc::new(CountingStore::over(Arc::new(embedded)));
     let server = TestServer::start_configured(dir.path(), counting.clone(), |config| {
         // The request rate is not what this test is about: it writes as fast as the room takes it.
         config.limits = Limits {

@@ -21,7 +21,7 @@ use crate::app::App;
 use crate::secrets::new_secret;
 use crate::store::{Snapshot, StoreError};
 use crate::time_zone;
-use roundtable_rules::state::{Group, RoomState};
+use roundtable_rules::state::Group;
 use roundtable_rules::text;
 
 /// Creates a group and answers its two links.
@@ -58,7 +58,7 @@ pub async fn create_group(
     let group_id = GroupId::random();
     let meeting_id = MeetingId::random();
     let now_ms = context.clock.now_ms();
-    let state = RoomState::new_group(
+    let snapshot = Snapshot::of_new_group(
         Group {
             id: group_id,
             name,
@@ -71,11 +71,6 @@ pub async fn create_group(
         meeting_id,
         now_ms,
     );
-    let snapshot = Snapshot {
-        meeting_id,
-        seq: 0,
-        bytes: roundtable_rules::stored::encode_snapshot(&state),
-    };
     match context.store.create_group(group_id, &snapshot).await {
         Ok(()) => {}
         Err(StoreError::Unavailable(reason)) => {

@@ -48,6 +48,23 @@ pub struct Snapshot {
     pub bytes: Vec<u8>,
 }
 
+impl Snapshot {
+    /// The first snapshot of a new group (seq 0): `group` with its first meeting,
+    /// `meeting_id`, upcoming, as created at `now_ms`.
+    pub fn of_new_group(
+        group: roundtable_rules::room::Group,
+        meeting_id: MeetingId,
+        now_ms: UnixMs,
+    ) -> Snapshot {
+        let state = roundtable_rules::state::RoomState::new_group(group, meeting_id, now_ms);
+        Snapshot {
+            meeting_id,
+            seq: 0,
+            bytes: roundtable_rules::stored::encode_snapshot(&state),
+        }
+    }
+}
+
 /// What [`Store::load_room`] returns: the latest snapshot and the log entries after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadedRoom {

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of the support code.
 
+pub mod counting;
 pub mod redis;
 pub mod redis_cluster;
 pub mod takeover;
