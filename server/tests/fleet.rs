@@ -449,6 +449,129 @@ async fn the_internal_link_refuses_a_wrong_secret_and_welcomes_the_right_one() {
     );
 }
 
+/// A link to the node whose internal listener is at `internal`, proven with the fleet's
+/// secret as the node `a-test-node`: its two halves, the welcome read.
+async fn proven_link(
+    internal: &str,
+) -> (
+    tokio::net::tcp::OwnedReadHalf,
+    tokio::net::tcp::OwnedWriteHalf,
+) {
+    let tcp = tokio::net::TcpStream::connect(internal)
+        .await
+        .expect("connect to the internal listener");
+    let (mut reader, mut writer) = tcp.into_split();
+    let challenge = read_frame(&mut reader, 64).await.expect("a challenge");
+    let mut hello = proof(SECRET.as_bytes(), &challenge.payload, "a-test-node").to_vec();
+    hello.extend_from_slice(b"a-test-node");
+    let mut bytes = Vec::new();
+    LinkFrame::new(Kind::Hello, 0, hello).encode_into(&mut bytes);
+    writer.write_all(&bytes).await.expect("send hello");
+    let answer = read_frame(&mut reader, 64).await.expect("an answer");
+    assert_eq!(answer.kind, Kind::Welcome, "the fleet's secret is welcome");
+    (reader, writer)
+}
+
+/// A take (a room another node handed over) makes the node load the group's room at once,
+/// with no member joining; a take that is not a group's id, or names no group, loads nothing
+/// and leaves the link working.
+#[tokio::test]
+async fn a_take_over_the_link_loads_the_handed_room_and_nothing_else() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-take");
+    let (nodes, store) = start_fleet(redis.url(), &prefix, 1, &[]).await;
+    let group = create_group(nodes[0].addr, "Peers handed over").await;
+    assert_eq!(
+        store.lease_holder(group.group_id).await.expect("read"),
+        None,
+        "a new group's room is not live before anyone joins"
+    );
+    let (mut reader, mut writer) = proven_link(&nodes[0].entry.internal_addr).await;
+    let mut bytes = Vec::new();
+    LinkFrame::new(Kind::Take, 0, "not a group").encode_into(&mut bytes);
+    LinkFrame::new(Kind::Take, 0, GroupId::random().to_string()).encode_into(&mut bytes);
+    LinkFrame::new(Kind::Take, 0, group.group_id.to_string()).encode_into(&mut bytes);
+    LinkFrame::new(Kind::Ping, 0, "still here?").encode_into(&mut bytes);
+    writer.write_all(&bytes).await.expect("send the takes");
+    let pong = read_frame(&mut reader, 64)
+        .await
+        .expect("the link works on");
+    assert_eq!(
+        (pong.kind, &pong.payload[..]),
+        (Kind::Pong, &b"still here?"[..])
+    );
+    assert_eq!(
+        holder(&store, group.group_id).await,
+        nodes[0].entry.id,
+        "the node loaded the handed room"
+    );
+    let count = |outcome: &str, metrics: &str| {
+        metric_value(
+            metrics,
+            &format!("roundtable_handover_takes_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let metrics = loop {
+        let metrics = metrics_of(&nodes[0]).await;
+        if count("loaded", &metrics) + count("not_loaded", &metrics) >= 2.0
+            || Instant::now() > deadline
+        {
+            break metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(count("malformed", &metrics), 1.0, "{metrics}");
+    assert_eq!(
+        count("not_loaded", &metrics),
+        1.0,
+        "no such group: {metrics}"
+    );
+    assert_eq!(count("loaded", &metrics), 1.0, "{metrics}");
+}
+
+/// A drained owner asks, for each room it gives up, the node placement names next to load it:
+/// every room is live on that node before any of its members comes back (here none does).
+/// Without the take the next node would load a room only when the first member's join
+/// reached it.
+#[tokio::test]
+async fn a_drained_owner_hands_each_room_to_the_next_node_before_any_member_returns() {
+    let _alone = TIMED.lock().await;
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-handover");
+    let (nodes, store) = start_fleet(redis.url(), &prefix, 3, &MANY_CLIENTS).await;
+    let owner_index = 1;
+    let rooms = rooms_on(&nodes, owner_index, 4, 2, true).await;
+    let others: Vec<&Node> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| *index != owner_index)
+        .map(|(_, node)| node)
+        .collect();
+
+    let admin = nodes[owner_index].admin.expect("an admin listener");
+    let (status, body) = support::http_request(admin, "POST", "/admin/drain", "").await;
+    assert_eq!(status, 200, "the drain finished: {body}");
+    for (group_id, _, _) in &rooms {
+        let next = rendezvous(*group_id, others.iter().map(|node| node.entry.id.as_str()))
+            .expect("a node");
+        assert_eq!(
+            holder(&store, *group_id).await,
+            next,
+            "the node placement names runs the room, and no member is back"
+        );
+    }
+    let mut loaded = 0.0;
+    for node in &others {
+        loaded += metric_value(
+            &metrics_of(node).await,
+            "roundtable_handover_takes_total{outcome=\"loaded\"}",
+        );
+    }
+    assert_eq!(loaded, rooms.len() as f64, "one take loaded each room");
+    drop(rooms);
+}
+
 /// Waits for the close of a forwarded client and checks it is 1012 with `room_moved`.
 async fn expect_restart_close(client: &mut TestClient, why: &str) {
     match client.until_closed().await {

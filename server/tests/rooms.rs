@@ -2,12 +2,16 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use roundtable_protocol::{
     Credential, ErrorCode, Event, GroupId, MemberId, PresenceReason, Request, Role, ServerMessage,
 };
 use roundtable_server::Limits;
+use roundtable_server::store::{EmbeddedOptions, fixtures};
+use support::counting::CountingStore;
 use support::{Closed, TestClient, TestServer, create_group, http_request};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -1017,4 +1021,54 @@ async fn wrong_credentials_load_no_room_and_hold_no_slot() {
     let _fran = TestClient::joined_as_facilitator(server.addr, &other, "Fran").await;
     assert_eq!(live_rooms().await, 1);
     server.stop().await;
+}
+
+/// Members who arrive together for a room that is not live share one read of the group as
+/// stored for the check of their credentials, and then one load of the room: when a room
+/// moves to another node all its members come back at once, and each reading and folding the
+/// whole group for itself multiplied the store's work, and the node's, at the worst moment.
+#[tokio::test]
+async fn joins_arriving_together_for_a_room_not_live_share_one_read_of_the_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = fixtures::open_embedded(dir.path(), EmbeddedOptions::default()).await;
+    // Each read waits a while first, so that every join comes while the first one's is on.
+    let counting = Arc::new(
+        CountingStore::over(Arc::new(embedded)).with_load_delay(Duration::from_millis(300)),
+    );
+    let server =
+        TestServer::start_with_store(dir.path(), Limits::default(), counting.clone()).await;
+    let group = create_group(server.addr, "Peers back at once").await;
+    let mut clients = Vec::new();
+    for _ in 0..10 {
+        clients.push(TestClient::connect(server.addr).await);
+    }
+    let before = counting.loads.load(Ordering::Relaxed);
+    let joins: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(index, mut client)| {
+            let group = group.clone();
+            tokio::spawn(async move {
+                let snapshot = client
+                    .join_as_member(&group, &format!("Member {index}"))
+                    .await;
+                (client, snapshot)
+            })
+        })
+        .collect();
+    let mut joined = Vec::new();
+    for join in joins {
+        joined.push(join.await.expect("the join's task"));
+    }
+    let reads = counting.loads.load(Ordering::Relaxed) - before;
+    assert_eq!(
+        reads, 2,
+        "one read of the group for the ten joins' checks, and one load of the room"
+    );
+    // Every one of them is in, and the last to be let in sees all ten.
+    let seen = joined
+        .iter()
+        .map(|(_, snapshot)| snapshot.members.len())
+        .max();
+    assert_eq!(seen, Some(10), "all ten members joined");
 }

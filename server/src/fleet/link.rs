@@ -30,6 +30,15 @@
 //! The edge still forwards to the draining node the clients of rooms it still holds (their
 //! lease says so): they are served there until their room's turn to hand over.
 //!
+//! **Handover.** A draining node whose room has given its lease up sends [`Kind::Take`]
+//! (stream 0, payload: the group id) to the node placement names for the group now, on its
+//! own link to it, and only then closes the room's clients. That node loads the room at
+//! once, so the load runs while the clients reconnect instead of after the first of them
+//! arrives, and their joins find the room live or loading. It is only a hint: the lease
+//! stays the truth, a node that drains or holds no place for another load ignores it, and a
+//! join loads the room wherever it is routed, as without it. At most
+//! [`TAKES_IN_FLIGHT_MAX`] of a link's takes load at once; more are ignored.
+//!
 //! **Bounds.** Each side writes through one bounded queue (`--link-queue-frames-max`) drained
 //! by a writer task. The edge hands each of the owner's frames to the client's own bounded
 //! outbox without waiting, so one slow client never stalls the link: its outbox fills and it
@@ -44,7 +53,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use roundtable_protocol::CloseReason;
+use roundtable_protocol::{CloseReason, GroupId};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
@@ -71,7 +80,12 @@ pub enum Kind {
     Pong = 10,
     /// From the owner: it drains (see the module documentation).
     Draining = 11,
+    /// From the edge: a room it handed over; load it now (see the module documentation).
+    Take = 12,
 }
+
+/// Loads a link's [`Kind::Take`] frames may run at once on the node that reads them.
+pub const TAKES_IN_FLIGHT_MAX: usize = 256;
 
 /// The payload of a welcome from an owner that drains.
 pub const DRAINING: &[u8] = b"draining";
@@ -90,6 +104,7 @@ impl Kind {
             9 => Kind::Ping,
             10 => Kind::Pong,
             11 => Kind::Draining,
+            12 => Kind::Take,
             _ => return None,
         })
     }
@@ -358,6 +373,16 @@ impl Link {
     /// Cancelled when the owner says it drains (its welcome, or a [`Kind::Draining`] frame).
     pub fn peer_draining(&self) -> CancellationToken {
         self.peer_draining.clone()
+    }
+
+    /// Asks the owner to load `group_id`'s room now ([`Kind::Take`]); answers whether the
+    /// frame was queued (a full or dead link's is dropped: it is only a hint).
+    pub fn take(&self, group_id: GroupId) -> bool {
+        self.is_alive()
+            && self
+                .queue
+                .try_send(LinkFrame::new(Kind::Take, 0, group_id.to_string()))
+                .is_ok()
     }
 
     /// Breaks the link: every stream's client is closed (`room_moved`, close code 1012).

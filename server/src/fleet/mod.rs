@@ -385,24 +385,51 @@ impl Fleet {
         match holder {
             Some(holder) if *holder == *self.node_id => Route::Local,
             Some(holder) => remote(&holder),
-            None => {
-                // Not a node that drains: as the registry says, as its link said, or this
-                // one (which knows before its own next heartbeat says so).
-                let draining_here = self.draining.load(Ordering::Relaxed);
-                let candidates = nodes
-                    .iter()
-                    .filter(|node| !node.draining && !self.peer_drains(&node.id))
-                    .filter(|node| !(draining_here && *node.id == *self.node_id))
-                    .map(|node| node.id.as_str());
-                match rendezvous(group_id, candidates) {
-                    Some(placed) if placed != &*self.node_id => match remote(placed) {
-                        Route::Remote(node) => Route::Placed(node),
-                        local => local,
-                    },
-                    _ => Route::Local,
-                }
-            }
+            None => match self.placed_elsewhere(group_id, &nodes) {
+                Some(node) => Route::Placed(node.clone()),
+                None => Route::Local,
+            },
         }
+    }
+
+    /// The node among `nodes` that placement names for `group_id` when that is another node:
+    /// placement over the live nodes that do not drain, as the registry says, as their links
+    /// said, or this one (which knows before its own next heartbeat says so).
+    fn placed_elsewhere<'a>(
+        &self,
+        group_id: GroupId,
+        nodes: &'a [NodeEntry],
+    ) -> Option<&'a NodeEntry> {
+        let draining_here = self.draining.load(Ordering::Relaxed);
+        let candidates = nodes
+            .iter()
+            .filter(|node| !node.draining && !self.peer_drains(&node.id))
+            .filter(|node| !(draining_here && *node.id == *self.node_id))
+            .map(|node| node.id.as_str());
+        let placed = rendezvous(group_id, candidates)?;
+        if placed == &*self.node_id {
+            return None;
+        }
+        nodes.iter().find(|node| node.id == placed)
+    }
+
+    /// This node drains and `group_id`'s room has given its lease up: asks the node
+    /// placement names for it now to load it at once (see [`link`], "Handover"). Returns at
+    /// once; the link is opened if need be, and a node that cannot be reached or drains is
+    /// not asked.
+    pub fn hand_over(self: Arc<Self>, group_id: GroupId) {
+        let nodes = self.live_nodes();
+        let Some(node) = self.placed_elsewhere(group_id, &nodes).cloned() else {
+            return;
+        };
+        tokio::spawn(async move {
+            if let Some(link) = self.link_to(&node).await
+                && !link.peer_draining().is_cancelled()
+                && !link.take(group_id)
+            {
+                debug!(node = %node.id, group = %group_id, "a handover's take was not sent");
+            }
+        });
     }
 
     /// Opens a stream to `node` for a client at `client` whose frames from the owner go to
@@ -552,6 +579,10 @@ impl crate::room::fleet::Reach for Fleet {
 
     fn holder_alive(&self, node_id: &str) {
         Fleet::holder_alive(self, node_id);
+    }
+
+    fn hand_over(self: Arc<Self>, group_id: GroupId) {
+        Fleet::hand_over(self, group_id);
     }
 }
 

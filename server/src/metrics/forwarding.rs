@@ -19,6 +19,7 @@ struct FleetMetrics {
     forwarded_streams: Family<Label, Gauge>,
     hop_seconds: Histogram,
     link_connects: Family<Label, Counter>,
+    handover_takes: Family<Label, Counter>,
 }
 
 static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
@@ -27,6 +28,7 @@ static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
     // 20 µs to about 0.3 s.
     hop_seconds: Histogram::new(exponential_buckets(0.000_02, 2.0, 15)),
     link_connects: Family::default(),
+    handover_takes: Family::default(),
 });
 
 /// Registers the fleet's metrics in the process's registry.
@@ -51,6 +53,19 @@ pub fn register(registry: &mut Registry) {
         "Links between nodes opened or refused, by outcome (connected, failed, gone, refused_by_peer on the edge; accepted, refused on the owner)",
         FLEET.link_connects.clone(),
     );
+    registry.register(
+        "handover_takes",
+        "Rooms another node handed over and asked this one to load at once, by outcome (loaded, not_loaded, live_already, busy, malformed)",
+        FLEET.handover_takes.clone(),
+    );
+}
+
+/// A room handed over by another node was asked for: `outcome`.
+pub fn handover_take(outcome: &'static str) {
+    FLEET
+        .handover_takes
+        .get_or_create(&[("outcome", outcome)])
+        .inc();
 }
 
 /// A frame forwarded `to_owner` or `to_client`.

@@ -449,7 +449,15 @@ impl RoomActor {
         Box::pin(self.lease.release()).await;
         if handing_over {
             // Only now, with the lease free, are the connections closed: they reconnect to
-            // another process, which takes the lease at once and resumes them.
+            // another process, which takes the lease at once and resumes them. The node that
+            // is to run the room next is asked to load it first, so that the load runs while
+            // they reconnect.
+            if !self.ownership_lost
+                && !self.deleted
+                && let Some(nodes) = self.context.fleet.nodes.get()
+            {
+                Arc::clone(nodes).hand_over(self.group_id());
+            }
             if self.ownership_lost {
                 self.close_all(
                     CloseReason::RoomMoved,

@@ -7,7 +7,8 @@
 //!   per batch and tick instead of one per room, and nothing of it runs on a room's own task.
 //!   A renewal that finds a lease held by another process tells that room, which stops.
 //! - The drain ([`Fleet::drain`]): the process hands its rooms to the others. Each room then
-//!   writes its final snapshot, gives its lease up and closes its connections with `draining`
+//!   writes its final snapshot, gives its lease up, asks the node that is to run it next to
+//!   load it at once ([`Reach::hand_over`]) and closes its connections with `draining`
 //!   (1012), so that they reconnect to another process at once; at most `drain_concurrency`
 //!   rooms do so at a time.
 
@@ -52,6 +53,10 @@ pub trait Reach: std::fmt::Debug + Send + Sync {
     /// `node_id`, found gone, holds a lease again after it was ended (it renewed: it lives):
     /// forget that it was found gone.
     fn holder_alive(&self, node_id: &str);
+
+    /// This process drains and `group_id`'s room has given its lease up: asks the node that
+    /// is to run it next to load it now, while its members reconnect. Returns at once.
+    fn hand_over(self: Arc<Self>, group_id: GroupId);
 }
 
 impl Fleet {

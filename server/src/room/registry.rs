@@ -22,7 +22,11 @@
 //! Nothing a client without a valid credential does loads a room or holds a slot of
 //! `live_rooms_max`: a join to a room that is not live is first checked against the group as
 //! stored ([`Registry::join`]), and exports read the stored group when its room is not live
-//! ([`Registry::read`]).
+//! ([`Registry::read`]). The joins that come for one group while its stored copy is being
+//! read for such a check share that read, as they share a load: when a room moves, all of
+//! its members arrive at once, and each reading the whole group for itself multiplied the
+//! store's and the node's work at the worst moment. (A node that another node hands a room
+//! over to loads it without a join: see [`Registry::load_now`].)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,11 +78,17 @@ struct Loading {
 
 type Slot = Arc<Loading>;
 
+/// The outcome of one read of a group as stored, for the joins that wait for it.
+type StoredRead = watch::Receiver<Option<Result<Arc<RoomState>, RoomError>>>;
+
 /// All live rooms of the process. A clone is another handle to the same rooms (a load's task
 /// holds one).
 #[derive(Debug, Clone)]
 pub struct Registry {
     rooms: Arc<DashMap<GroupId, Slot>>,
+    /// The reads of groups as stored under way for the joins' credential checks, one per
+    /// group (an entry leaves once its read is done; bounded by the joins in flight).
+    reads: Arc<DashMap<GroupId, StoredRead>>,
     context: RoomContext,
     /// Every room holds a token of it until it has stopped; shutdown closes it (no room loads
     /// from then on) and waits for the rest.
@@ -99,6 +109,7 @@ impl Registry {
     pub fn new(context: RoomContext) -> Self {
         Registry {
             rooms: Arc::new(DashMap::new()),
+            reads: Arc::new(DashMap::new()),
             context,
             running: TaskTracker::new(),
         }
@@ -124,7 +135,7 @@ impl Registry {
         if !self.rooms.contains_key(&group_id) {
             // The credential first, against the group as stored: a refused join loads nothing.
             // The room decides the join again once loaded.
-            let state = self.stored(group_id).await?;
+            let state = self.stored_shared(group_id).await?;
             let fresh = FreshMember {
                 member_id: MemberId::random(),
                 token: String::new(),
@@ -163,6 +174,16 @@ impl Registry {
         ))
     }
 
+    /// Loads a group's room here now, if it is not live already, without joining it: for a
+    /// room another node has just handed over (see [`crate::fleet::link`], "Handover"). A
+    /// room nobody joins unloads again after `--room-idle-seconds`.
+    pub async fn load_now(&self, group_id: GroupId) -> Result<(), RoomError> {
+        if self.is_draining() {
+            return Err(draining_here());
+        }
+        self.room(group_id).await.map(|_| ())
+    }
+
     /// A group's state for a reader who does not join (an export): the live room's when it is
     /// live, else the group as stored, without loading its room.
     pub async fn read(&self, group_id: GroupId) -> Result<Box<RoomState>, RoomError> {
@@ -170,6 +191,36 @@ impl Registry {
             return self.inspect(group_id).await;
         }
         self.stored(group_id).await.map(Box::new)
+    }
+
+    /// The group as the store holds it, for a join's credential check: read once for all the
+    /// joins that want it at the same time, by a task of its own (so a join dropped while it
+    /// waits leaves the read to the others).
+    async fn stored_shared(&self, group_id: GroupId) -> Result<Arc<RoomState>, RoomError> {
+        let mut outcome = match self.reads.entry(group_id) {
+            dashmap::Entry::Occupied(read) => read.get().clone(),
+            dashmap::Entry::Vacant(place) => {
+                let (tell, outcome) = watch::channel(None);
+                place.insert(outcome.clone());
+                let registry = self.clone();
+                tokio::spawn(async move {
+                    // Out of the map before the waiters hear (a join that comes later reads
+                    // anew), and should the read panic.
+                    let unlisted = Unread {
+                        reads: &registry.reads,
+                        group_id,
+                    };
+                    let read = registry.stored(group_id).await.map(Arc::new);
+                    drop(unlisted);
+                    tell.send_replace(Some(read));
+                });
+                outcome
+            }
+        };
+        match outcome.wait_for(Option::is_some).await {
+            Ok(done) => done.clone().unwrap_or_else(|| Err(load_lost())),
+            Err(_) => Err(load_lost()),
+        }
     }
 
     /// The group as the store holds it, read without a lease or a slot.
@@ -503,6 +554,20 @@ impl Drop for Unlist<'_> {
     }
 }
 
+/// Takes a group's read out of the map of reads when dropped (see [`Registry::stored_shared`]).
+/// Only the read's own task removes its entry, and a new one is put in only once it is gone,
+/// so this never removes a later read's.
+struct Unread<'a> {
+    reads: &'a DashMap<GroupId, StoredRead>,
+    group_id: GroupId,
+}
+
+impl Drop for Unread<'_> {
+    fn drop(&mut self) {
+        self.reads.remove(&self.group_id);
+    }
+}
+
 /// The answer to the joins that waited for a load whose task ended without telling how it went.
 fn load_lost() -> RoomError {
     RoomError::new(
@@ -527,7 +592,6 @@ mod tests {
     use roundtable_protocol::{GroupId, MeetingId};
     use roundtable_rules::room::Group;
     use roundtable_rules::secret::hash_secret;
-    use roundtable_rules::state::RoomState;
     use tokio_util::sync::CancellationToken;
 
     use super::*;
@@ -543,7 +607,7 @@ mod tests {
         let group_id = GroupId::random();
         let meeting_id = MeetingId::random();
         let now_ms = SystemClock.now_ms();
-        let state = RoomState::new_group(
+        let snapshot = Snapshot::of_new_group(
             Group {
                 id: group_id,
                 name: "Registry test".into(),
@@ -556,11 +620,6 @@ mod tests {
             meeting_id,
             now_ms,
         );
-        let snapshot = Snapshot {
-            meeting_id,
-            seq: 0,
-            bytes: roundtable_rules::stored::encode_snapshot(&state),
-        };
         store
             .create_group(group_id, &snapshot)
             .await

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use roundtable_protocol::CloseReason;
+use roundtable_protocol::{CloseReason, GroupId};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -18,7 +18,7 @@ use tracing::{debug, info, warn};
 use crate::app::App;
 use crate::fleet::link::{
     CLIENT_LOST, DRAINING, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound, Kind, LinkFrame,
-    close_payload, proof, read_frame, same_proof, write_frames,
+    TAKES_IN_FLIGHT_MAX, close_payload, proof, read_frame, same_proof, write_frames,
 };
 
 /// Accepts links from other nodes on the internal listener until shutdown.
@@ -121,6 +121,7 @@ async fn serve_link(
     let dead = CancellationToken::new();
     tokio::spawn(write_frames(writer, outgoing, dead.clone()));
     let mut streams: HashMap<u64, mpsc::Sender<Inbound>> = HashMap::new();
+    let takes = Arc::new(tokio::sync::Semaphore::new(TAKES_IN_FLIGHT_MAX));
     loop {
         let frame = tokio::select! {
             () = dead.cancelled() => break,
@@ -134,6 +135,10 @@ async fn serve_link(
             }
             Kind::Ping => {
                 let _ = queue.try_send(LinkFrame::new(Kind::Pong, 0, frame.payload));
+                continue;
+            }
+            Kind::Take => {
+                take_handed_room(&context, &takes, &frame.payload);
                 continue;
             }
             Kind::Text => match String::from_utf8(frame.payload.to_vec()) {
@@ -168,6 +173,42 @@ async fn serve_link(
         }
     }
     dead.cancel();
+}
+
+/// Loads the room of a group (`payload`: its id) that the node at the link's other end has
+/// just handed over, so that its members find it live when they reconnect (see
+/// [`crate::fleet::link`], "Handover"). A hint, so nothing is answered: a take that is not
+/// a group id, comes while `takes` has no place left, or finds the room live already is
+/// ignored, and a load that fails (this node drains, another holds the lease) leaves the
+/// room to whichever node its members' joins reach.
+fn take_handed_room(context: &Arc<App>, takes: &Arc<tokio::sync::Semaphore>, payload: &[u8]) {
+    let Some(group_id) = std::str::from_utf8(payload)
+        .ok()
+        .and_then(|text| text.parse::<GroupId>().ok())
+    else {
+        crate::metrics::forwarding::handover_take("malformed");
+        return;
+    };
+    if context.rooms.is_live(group_id) {
+        crate::metrics::forwarding::handover_take("live_already");
+        return;
+    }
+    let Ok(place) = Arc::clone(takes).try_acquire_owned() else {
+        crate::metrics::forwarding::handover_take("busy");
+        return;
+    };
+    let rooms = context.rooms.clone();
+    tokio::spawn(async move {
+        let outcome = match rooms.load_now(group_id).await {
+            Ok(()) => "loaded",
+            Err(error) => {
+                debug!(group = %group_id, %error, "a handed-over room was not loaded here");
+                "not_loaded"
+            }
+        };
+        crate::metrics::forwarding::handover_take(outcome);
+        drop(place);
+    });
 }
 
 /// Starts the connection task of a stream an edge opened for a client at `payload` (its
