@@ -31,6 +31,9 @@ pub struct Fleet {
     pub renewals: Arc<LeaseRenewals>,
     /// Cancelled when the process starts to drain.
     draining: CancellationToken,
+    /// Cancelled when a drain has handed every room over (or gave up waiting): the
+    /// connections this process forwards to rooms on other nodes close then.
+    handed_over: CancellationToken,
     /// Rooms handing over at the same time during a drain.
     handovers: Arc<Semaphore>,
     /// The node's part in a fleet of nodes, when it runs in one (set once at start; shared
@@ -64,6 +67,7 @@ impl Fleet {
         Fleet {
             renewals: Arc::new(LeaseRenewals::default()),
             draining: CancellationToken::new(),
+            handed_over: CancellationToken::new(),
             handovers: Arc::new(Semaphore::new(limits.drain_concurrency.max(1))),
             nodes: Arc::new(std::sync::OnceLock::new()),
         }
@@ -90,6 +94,17 @@ impl Fleet {
     /// Completes when the process starts to drain.
     pub async fn drained(&self) {
         self.draining.cancelled().await;
+    }
+
+    /// Completes once a drain has handed this process's rooms over.
+    pub async fn handed_over(&self) {
+        self.handed_over.cancelled().await;
+    }
+
+    /// Notes that the drain's handover is over (every room handed over, or the wait for it
+    /// ran out).
+    pub fn finish_handover(&self) {
+        self.handed_over.cancel();
     }
 }
 

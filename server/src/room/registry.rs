@@ -514,16 +514,19 @@ impl Registry {
         self.context.fleet.is_draining()
     }
 
-    /// After the drain started: waits until no room is live here, at most `timeout`. Answers
-    /// whether none is.
+    /// After the drain started: waits until no room is live here, at most `timeout`, then lets
+    /// the connections forwarded from here to other nodes go ([`super::fleet::Fleet::finish_handover`]).
+    /// Answers whether no room is live here.
     pub async fn wait_drained(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         while !self.rooms.is_empty() {
             if tokio::time::Instant::now() >= deadline {
+                self.context.fleet.finish_handover();
                 return false;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        self.context.fleet.finish_handover();
         true
     }
 

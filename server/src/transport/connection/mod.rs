@@ -270,14 +270,15 @@ impl Connection {
             };
             // A joined connection is closed by its room at shutdown; the others close here.
             let in_no_room = !matches!(session, Session::Joined { .. });
-            // A client forwarded from here to a room on another node is closed as soon as
-            // this node starts to drain: its room stays where it is, so it can reconnect to
-            // another node at once rather than wait for this node's own rooms to hand over.
+            // A client forwarded from here to a room on another node is closed once this
+            // node's own rooms are handed over in a drain: its room stays where it is, so it
+            // misses nothing meanwhile, and its reconnection then does not compete with the
+            // handover, which is what everyone else waits for (see ARCHITECTURE.md, "Drain").
             let forwarded_from_here = matches!(session, Session::Forwarded { .. });
             let ending = tokio::select! {
                 biased;
                 item = outbox.next() => write_queued(wire, outbox, item, self.stall()).await,
-                () = self.context.rooms.fleet().drained(), if forwarded_from_here => {
+                () = self.context.rooms.fleet().handed_over(), if forwarded_from_here => {
                     Some(Ending::closing(
                         CloseReason::Draining,
                         "this server is restarting; reconnect to resume".into(),
