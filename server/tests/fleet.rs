@@ -561,15 +561,86 @@ async fn a_drained_owner_hands_each_room_to_the_next_node_before_any_member_retu
             "the node placement names runs the room, and no member is back"
         );
     }
-    let mut loaded = 0.0;
-    for node in &others {
-        loaded += metric_value(
-            &metrics_of(node).await,
-            "roundtable_handover_takes_total{outcome=\"loaded\"}",
+    // The lease is taken before the load finishes and is counted: wait for the count.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut loaded = 0.0;
+        for node in &others {
+            loaded += metric_value(
+                &metrics_of(node).await,
+                "roundtable_handover_takes_total{outcome=\"loaded\"}",
+            );
+        }
+        if loaded == rooms.len() as f64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "one take loaded each room: {loaded} of {} counted",
+            rooms.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(rooms);
+}
+
+/// A draining node keeps the clients it forwards to rooms on other nodes until its own rooms
+/// are handed over, then closes them with 1012 `draining`. Here the handover is held up
+/// (Redis takes no write for 600 ms, so the rooms' final snapshots wait), and those clients
+/// stay meanwhile. Closed at the drain's start, their reconnections slowed the handover that
+/// the members of the node's own rooms wait for.
+#[tokio::test]
+async fn a_draining_node_keeps_its_forwarded_clients_until_its_own_rooms_are_handed_over() {
+    let _alone = TIMED.lock().await;
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-drain-order");
+    let (nodes, _store) = start_fleet(redis.url(), &prefix, 3, &MANY_CLIENTS).await;
+    let drained_index = 1;
+    // A room on the drained node, and one on node 0 whose facilitator and a member come
+    // through the drained node.
+    let own = rooms_on(&nodes, drained_index, 1, 2, false).await;
+    let (_, room, _) = rooms_on(&nodes, 0, 1, 2, false)
+        .await
+        .pop()
+        .expect("a room on node 0");
+    let forwarded: Vec<TestClient> = room
+        .into_iter()
+        .filter(|(edge, _)| *edge == drained_index)
+        .map(|(_, client)| client)
+        .collect();
+    assert_eq!(
+        forwarded.len(),
+        2,
+        "two clients come through the drained node"
+    );
+
+    let mut raw = raw_connection(redis.url()).await;
+    let () = ::redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(600)
+        .arg("WRITE")
+        .query_async(&mut raw)
+        .await
+        .expect("pause Redis's writes");
+    let admin = nodes[drained_index].admin.expect("an admin listener");
+    let drain =
+        tokio::spawn(async move { support::http_request(admin, "POST", "/admin/drain", "").await });
+    let started = Instant::now();
+    for mut client in forwarded {
+        let closed = client.until_closed().await;
+        let after = started.elapsed();
+        assert!(
+            matches!(&closed, Closed::Frame(1012, reason) if reason == "draining"),
+            "closed with 1012 draining: {closed:?}"
+        );
+        assert!(
+            after >= Duration::from_millis(400),
+            "kept until the node's own room was handed over: closed after {after:?}"
         );
     }
-    assert_eq!(loaded, rooms.len() as f64, "one take loaded each room");
-    drop(rooms);
+    let (status, body) = drain.await.expect("the drain request");
+    assert_eq!(status, 200, "the drain finished: {body}");
+    drop(own);
 }
 
 /// Waits for the close of a forwarded client and checks it is 1012 with `room_moved`.

@@ -1071,4 +1071,5 @@ async fn joins_arriving_together_for_a_room_not_live_share_one_read_of_the_group
         .map(|(_, snapshot)| snapshot.members.len())
         .max();
     assert_eq!(seen, Some(10), "all ten members joined");
+    server.stop().await;
 }

@@ -32,12 +32,15 @@
 //!
 //! **Handover.** A draining node whose room has given its lease up sends [`Kind::Take`]
 //! (stream 0, payload: the group id) to the node placement names for the group now, on its
-//! own link to it, and only then closes the room's clients. That node loads the room at
-//! once, so the load runs while the clients reconnect instead of after the first of them
-//! arrives, and their joins find the room live or loading. It is only a hint: the lease
-//! stays the truth, a node that drains or holds no place for another load ignores it, and a
-//! join loads the room wherever it is routed, as without it. At most
-//! [`TAKES_IN_FLIGHT_MAX`] of a link's takes load at once; more are ignored.
+//! own link to it: queued before it closes the room's clients when that link is open, else
+//! as soon as it is (opened for this, at most [`HANDOVER_LINK_WAIT`] later). That node loads
+//! the room at once, so the load runs while the clients reconnect instead of after the first
+//! of them arrives, and their joins find the room live or loading. It is only a hint: the
+//! lease stays the truth, a node that drains or holds no place for another load ignores it,
+//! and a join loads the room wherever it is routed, as without it. At most
+//! [`TAKES_IN_FLIGHT_MAX`] of a link's takes load at once; more are ignored. Takes go only to
+//! an owner whose welcome said [`TAKES`]: a node of a build before them breaks a link that
+//! carries a kind it does not know, which a rolling deploy must not cause.
 //!
 //! **Bounds.** Each side writes through one bounded queue (`--link-queue-frames-max`) drained
 //! by a writer task. The edge hands each of the owner's frames to the client's own bounded
@@ -89,6 +92,13 @@ pub const TAKES_IN_FLIGHT_MAX: usize = 256;
 
 /// The payload of a welcome from an owner that drains.
 pub const DRAINING: &[u8] = b"draining";
+
+/// The payload of a welcome from an owner that does not drain: it loads the rooms it is
+/// handed over ([`Kind::Take`]).
+pub const TAKES: &[u8] = b"take";
+
+/// The longest a draining node waits for a link to open to send a take on it.
+pub const HANDOVER_LINK_WAIT: Duration = Duration::from_secs(1);
 
 impl Kind {
     fn from_byte(byte: u8) -> Option<Kind> {
@@ -274,6 +284,8 @@ pub struct Link {
     dead: CancellationToken,
     /// Cancelled when the owner says it drains.
     peer_draining: CancellationToken,
+    /// Whether the owner's welcome said it loads the rooms it is handed ([`TAKES`]).
+    takes: bool,
 }
 
 /// Why a link could not be opened.
@@ -345,6 +357,7 @@ impl Link {
             streams_max: config.link_streams_max,
             dead: CancellationToken::new(),
             peer_draining: CancellationToken::new(),
+            takes: answer.payload[..] == *TAKES,
         });
         if answer.payload[..] == *DRAINING {
             link.peer_draining.cancel();
@@ -376,9 +389,12 @@ impl Link {
     }
 
     /// Asks the owner to load `group_id`'s room now ([`Kind::Take`]); answers whether the
-    /// frame was queued (a full or dead link's is dropped: it is only a hint).
+    /// frame was queued (not to an owner that does not take rooms or drains, and a full or
+    /// dead link's is dropped: it is only a hint).
     pub fn take(&self, group_id: GroupId) -> bool {
-        self.is_alive()
+        self.takes
+            && self.is_alive()
+            && !self.peer_draining.is_cancelled()
             && self
                 .queue
                 .try_send(LinkFrame::new(Kind::Take, 0, group_id.to_string()))

@@ -252,7 +252,11 @@ impl Fleet {
         }
         let slots: Vec<LinkSlot> = self.lock_links().values().cloned().collect();
         for slot in slots {
-            if let Some(link) = &*slot.lock().await {
+            // A slot whose link is being opened is left: waiting for a connect to a peer that
+            // does not answer would hold the shutdown up, and the process's exit ends it.
+            if let Ok(open) = slot.try_lock()
+                && let Some(link) = &*open
+            {
                 link.break_link();
             }
         }
@@ -414,19 +418,28 @@ impl Fleet {
     }
 
     /// This node drains and `group_id`'s room has given its lease up: asks the node
-    /// placement names for it now to load it at once (see [`link`], "Handover"). Returns at
-    /// once; the link is opened if need be, and a node that cannot be reached or drains is
-    /// not asked.
+    /// placement names for it now to load it at once (see [`link`], "Handover"). Never waits:
+    /// the take is queued now on an open link to that node, or else by a task that opens one,
+    /// which gives up after [`link::HANDOVER_LINK_WAIT`] (the members' joins load the room
+    /// then, as without a take).
     pub fn hand_over(self: Arc<Self>, group_id: GroupId) {
         let nodes = self.live_nodes();
         let Some(node) = self.placed_elsewhere(group_id, &nodes).cloned() else {
             return;
         };
+        let slot = self.lock_links().get(&node.id).cloned();
+        if let Some(slot) = slot
+            && let Ok(open) = slot.try_lock()
+            && let Some(link) = open.as_ref().filter(|link| link.is_alive())
+        {
+            if !link.take(group_id) {
+                debug!(node = %node.id, group = %group_id, "a handover's take was not sent");
+            }
+            return;
+        }
         tokio::spawn(async move {
-            if let Some(link) = self.link_to(&node).await
-                && !link.peer_draining().is_cancelled()
-                && !link.take(group_id)
-            {
+            let link = tokio::time::timeout(link::HANDOVER_LINK_WAIT, self.link_to(&node)).await;
+            if !matches!(link, Ok(Some(link)) if link.take(group_id)) {
                 debug!(node = %node.id, group = %group_id, "a handover's take was not sent");
             }
         });

@@ -80,7 +80,12 @@ async fn drain(State(context): State<Arc<App>>) -> Response {
         fleet.set_draining(true);
     }
     context.rooms.drain();
-    let drained = context.rooms.wait_drained(DRAIN_WAIT).await;
+    // A task of its own: the wait ends the drain's handover (the clients forwarded from here
+    // close then) even if the caller goes away before the answer.
+    let rooms = context.rooms.clone();
+    let drained = tokio::spawn(async move { rooms.wait_drained(DRAIN_WAIT).await })
+        .await
+        .unwrap_or(false);
     let status = if drained {
         StatusCode::OK
     } else {

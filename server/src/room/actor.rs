@@ -450,8 +450,8 @@ impl RoomActor {
         if handing_over {
             // Only now, with the lease free, are the connections closed: they reconnect to
             // another process, which takes the lease at once and resumes them. The node that
-            // is to run the room next is asked to load it first, so that the load runs while
-            // they reconnect.
+            // is to run the room next is asked to load it (before they are closed, when a link
+            // to it is open), so that the load runs while they reconnect.
             if !self.ownership_lost
                 && !self.deleted
                 && let Some(nodes) = self.context.fleet.nodes.get()

@@ -17,7 +17,7 @@ use tracing::{debug, info, warn};
 
 use crate::app::App;
 use crate::fleet::link::{
-    CLIENT_LOST, DRAINING, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound, Kind, LinkFrame,
+    CLIENT_LOST, DRAINING, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound, Kind, LinkFrame, TAKES,
     TAKES_IN_FLIGHT_MAX, close_payload, proof, read_frame, same_proof, write_frames,
 };
 
@@ -107,11 +107,7 @@ async fn serve_link(
         .fleet
         .get()
         .is_some_and(|nodes| nodes.serve_link(queue.clone()));
-    let welcome = if draining {
-        Bytes::from_static(DRAINING)
-    } else {
-        Bytes::new()
-    };
+    let welcome = Bytes::from_static(if draining { DRAINING } else { TAKES });
     LinkFrame::new(Kind::Welcome, 0, welcome).encode_into(&mut answer);
     if writer.write_all(&answer).await.is_err() {
         return;
