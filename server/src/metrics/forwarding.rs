@@ -55,7 +55,7 @@ pub fn register(registry: &mut Registry) {
     );
     registry.register(
         "handover_takes",
-        "Rooms another node handed over and asked this one to load at once, by outcome (loaded, not_loaded, live_already, busy, malformed)",
+        "Rooms another node handed over and asked this one to load at once, by outcome (loaded: live here after it, whichever take or join started the load; not_loaded, live_already, busy, malformed)",
         FLEET.handover_takes.clone(),
     );
 }
