@@ -32,6 +32,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "Roundtable is running. Open {}/ in a browser.",
         server.public_base()
     );
+    if let Some(admin) = server.admin_addr() {
+        println!("Metrics at http://{admin}/metrics, health at http://{admin}/healthz.");
+    }
     server.run(stop).await
 }
 

@@ -26,7 +26,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -82,21 +82,14 @@ async fn start_node(redis_url: &str, prefix: &str) -> Node {
 }
 
 async fn start_node_with(redis_url: &str, prefix: &str, extra: &[&str]) -> Node {
-    let admin = {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free port");
-        listener.local_addr().expect("an address")
-    };
-    let admin_arg = admin.to_string();
     let mut args: Vec<&OsStr> = vec![
         "--redis-url".as_ref(),
         redis_url.as_ref(),
         "--redis-prefix".as_ref(),
         prefix.as_ref(),
-        "--admin-listen".as_ref(),
-        admin_arg.as_ref(),
     ];
     args.extend(extra.iter().map(OsStr::new));
-    let (child, addr) = support::start_binary(&args).await;
+    let (child, addr, admin) = support::start_binary_with_admin(&args).await;
     Node { child, addr, admin }
 }
 
@@ -972,16 +965,13 @@ async fn a_lease_found_held_elsewhere_at_renewal_closes_the_room() {
 async fn a_node_with_its_own_store_refuses_to_drain() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().expect("a temp dir");
-    let admin = {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free port");
-        listener.local_addr().expect("an address")
-    };
     let store =
         roundtable_server::store::fixtures::open_embedded(dir.path(), Default::default()).await;
     let server = support::TestServer::start_configured(dir.path(), Arc::new(store), |config| {
-        config.admin_listen = Some(admin);
+        config.admin_listen = Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
     })
     .await;
+    let admin = server.admin.expect("an admin listener");
     let (status, body) = http_request(admin, "POST", "/admin/drain", "").await;
     assert_eq!(status, 409, "{body}");
     let (status, body) = http_get(server.addr, "/healthz", None).await;

@@ -119,10 +119,7 @@ async fn start_node(
     internal: &str,
     extra: &[&str],
 ) -> (Child, SocketAddr, Option<SocketAddr>) {
-    let admin = format!("127.0.0.1:{}", free_port());
     let mut args: Vec<&OsStr> = vec![
-        "--admin-listen".as_ref(),
-        admin.as_ref(),
         "--redis-url".as_ref(),
         url.as_ref(),
         "--redis-prefix".as_ref(),
@@ -133,8 +130,8 @@ async fn start_node(
         SECRET.as_ref(),
     ];
     args.extend(extra.iter().map(OsStr::new));
-    let (child, addr) = support::start_binary(&args).await;
-    (child, addr, admin.parse().ok())
+    let (child, addr, admin) = support::start_binary_with_admin(&args).await;
+    (child, addr, Some(admin))
 }
 
 /// The group's lease holder, waiting a little for a room that is loading.
@@ -371,14 +368,6 @@ async fn members_spread_over_three_nodes_share_one_room_through_forwarding() {
 }
 
 /// A free loopback port (bound and let go: the node binds it right after).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 /// The node's `/metrics`, from its admin listener.
 async fn metrics_of(node: &Node) -> String {
     let admin = node.admin.expect("started with an admin listener");

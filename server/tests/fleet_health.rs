@@ -31,11 +31,8 @@ async fn start_node(
     prefix: &str,
     advertise: Option<SocketAddr>,
 ) -> (tokio::process::Child, SocketAddr) {
-    let admin = format!("127.0.0.1:{}", free_port());
     let advertise = advertise.map(|addr| addr.to_string());
     let mut args: Vec<&OsStr> = vec![
-        "--admin-listen".as_ref(),
-        admin.as_ref(),
         "--redis-url".as_ref(),
         url.as_ref(),
         "--redis-prefix".as_ref(),
@@ -48,8 +45,8 @@ async fn start_node(
     if let Some(advertise) = &advertise {
         args.extend([OsStr::new("--internal-advertise"), OsStr::new(advertise)]);
     }
-    let (child, _) = support::start_binary(&args).await;
-    (child, admin.parse().expect("an address"))
+    let (child, _, admin) = support::start_binary_with_admin(&args).await;
+    (child, admin)
 }
 
 /// The admin `/healthz`: its status and body.

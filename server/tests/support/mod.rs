@@ -128,6 +128,29 @@ impl Drop for TestServer {
 /// warnings, or what `ROUNDTABLE_TEST_BINARY_LOG` says (a `RUST_LOG` filter), to the test's
 /// standard error.
 pub async fn start_binary(args: &[&std::ffi::OsStr]) -> (tokio::process::Child, SocketAddr) {
+    let (child, mut addrs) = start_binary_reading(args, 1).await;
+    (child, addrs.remove(0))
+}
+
+/// Starts the binary as [`start_binary`] does, with an admin listener on a port of the
+/// system's choosing (`--admin-listen 127.0.0.1:0`, whose address the binary prints): its
+/// process, client address and admin address. A port picked by the test and let go before
+/// the binary binds it may be taken meanwhile by another test's process.
+pub async fn start_binary_with_admin(
+    args: &[&std::ffi::OsStr],
+) -> (tokio::process::Child, SocketAddr, SocketAddr) {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["--admin-listen".as_ref(), "127.0.0.1:0".as_ref()];
+    all.extend_from_slice(args);
+    let (child, addrs) = start_binary_reading(&all, 2).await;
+    (child, addrs[0], addrs[1])
+}
+
+/// Starts the binary with `args` and reads the first address from each of its first `lines`
+/// lines of standard output.
+async fn start_binary_reading(
+    args: &[&std::ffi::OsStr],
+    lines_wanted: usize,
+) -> (tokio::process::Child, Vec<SocketAddr>) {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_roundtable"))
         .args(["--listen", "127.0.0.1:0"])
@@ -143,21 +166,28 @@ pub async fn start_binary(args: &[&std::ffi::OsStr]) -> (tokio::process::Child, 
         .expect("start the roundtable binary");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("the server prints its URL within 10 s")
-        .expect("read stdout")
-        .expect("a line");
-    let url = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"));
-    let addr = url
-        .trim_start_matches("http://")
-        .trim_end_matches(['/', '.'])
-        .parse()
-        .unwrap_or_else(|error| panic!("bad address in {url}: {error}"));
-    (child, addr)
+    let mut addrs = Vec::new();
+    for _ in 0..lines_wanted {
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("the server prints its addresses within 10 s")
+            .expect("read stdout")
+            .expect("a line (the server exited: its error is in the test's standard error)");
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"));
+        let addr = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(['.', ','])
+            .parse()
+            .unwrap_or_else(|error| panic!("bad address in {url}: {error}"));
+        addrs.push(addr);
+    }
+    (child, addrs)
 }
 
 /// A group made over HTTP, with the secrets cut out of its links.
