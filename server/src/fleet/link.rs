@@ -7,6 +7,7 @@
 //! frames rather than a WebSocket: both ends are this server, so the link needs no HTTP
 //! upgrade, no masking and no text/binary distinction, and a frame's header tells its stream
 //! without parsing its payload. A frame longer than `--link-frame-bytes-max` breaks the link.
+//! The wire format is in `wire`.
 //!
 //! **Handshake.** The owner speaks first with a [`Kind::Challenge`] of 32 random bytes; the
 //! edge answers [`Kind::Hello`] with its node id and [`proof`], an HMAC-SHA256 under the fleet
@@ -57,8 +58,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use roundtable_protocol::{CloseReason, GroupId};
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -67,209 +67,21 @@ use tracing::{debug, warn};
 use crate::transport::frame::WireFrame;
 use crate::transport::outbox::{Outbox, QueueError};
 
-/// The kinds of link frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Kind {
-    Challenge = 1,
-    Hello = 2,
-    Welcome = 3,
-    Refused = 4,
-    Open = 5,
-    Text = 6,
-    Binary = 7,
-    Close = 8,
-    Ping = 9,
-    Pong = 10,
-    /// From the owner: it drains (see the module documentation).
-    Draining = 11,
-    /// From the edge: a room it handed over; load it now (see the module documentation).
-    Take = 12,
-}
-
-/// Loads a link's [`Kind::Take`] frames may run at once on the node that reads them.
-pub const TAKES_IN_FLIGHT_MAX: usize = 256;
-
-/// The payload of a welcome from an owner that drains.
-pub const DRAINING: &[u8] = b"draining";
-
-/// The payload of a welcome from an owner that does not drain: it loads the rooms it is
-/// handed over ([`Kind::Take`]).
-pub const TAKES: &[u8] = b"take";
-
-/// The longest a draining node waits for a link to open to send a take on it.
-pub const HANDOVER_LINK_WAIT: Duration = Duration::from_secs(1);
-
-impl Kind {
-    fn from_byte(byte: u8) -> Option<Kind> {
-        Some(match byte {
-            1 => Kind::Challenge,
-            2 => Kind::Hello,
-            3 => Kind::Welcome,
-            4 => Kind::Refused,
-            5 => Kind::Open,
-            6 => Kind::Text,
-            7 => Kind::Binary,
-            8 => Kind::Close,
-            9 => Kind::Ping,
-            10 => Kind::Pong,
-            11 => Kind::Draining,
-            12 => Kind::Take,
-            _ => return None,
-        })
-    }
-}
-
-/// One link frame.
-#[derive(Debug, Clone)]
-pub struct LinkFrame {
-    pub kind: Kind,
-    pub stream: u64,
-    pub payload: Bytes,
-}
-
-impl LinkFrame {
-    pub fn new(kind: Kind, stream: u64, payload: impl Into<Bytes>) -> LinkFrame {
-        LinkFrame {
-            kind,
-            stream,
-            payload: payload.into(),
-        }
-    }
-
-    /// The frame as written: length, kind, stream, payload.
-    pub fn encode_into(&self, out: &mut Vec<u8>) {
-        let len = 1 + 8 + self.payload.len();
-        out.extend_from_slice(&(len as u32).to_be_bytes());
-        out.push(self.kind as u8);
-        out.extend_from_slice(&self.stream.to_be_bytes());
-        out.extend_from_slice(&self.payload);
-    }
-}
-
-/// Reads one frame, refusing one longer than `payload_max` (or of an unknown kind) with
-/// [`std::io::ErrorKind::InvalidData`].
-pub async fn read_frame(
-    reader: &mut (impl AsyncRead + Unpin),
-    payload_max: usize,
-) -> std::io::Result<LinkFrame> {
-    let mut head = [0u8; 13];
-    reader.read_exact(&mut head).await?;
-    let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-    let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
-    if len < 9 || len - 9 > payload_max {
-        return Err(invalid(format!(
-            "a link frame of {len} bytes; at most {} are carried",
-            payload_max + 9
-        )));
-    }
-    let kind = Kind::from_byte(head[4])
-        .ok_or_else(|| invalid(format!("unknown link frame kind {}", head[4])))?;
-    let stream = u64::from_be_bytes(head[5..13].try_into().expect("eight bytes"));
-    let mut payload = vec![0; len - 9];
-    reader.read_exact(&mut payload).await?;
-    Ok(LinkFrame::new(kind, stream, payload))
-}
-
-/// The longest a link's handshake may take, either side.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
-
 /// The longest an edge waits for a TCP connection to the owner.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How often an edge pings each link; three intervals without a pong break it.
 const PING_INTERVAL: Duration = Duration::from_millis(500);
 
-/// What every proof starts with: a proof for this protocol is no proof for anything else.
-const PROOF_CONTEXT: &[u8] = b"roundtable-link-v1";
+mod wire;
 
-/// The edge's proof that it knows the fleet secret: HMAC-SHA256 under `secret` of the
-/// owner's `challenge` and the edge's `node_id` (after [`PROOF_CONTEXT`]).
-pub fn proof(secret: &[u8], challenge: &[u8], node_id: &str) -> [u8; 32] {
-    hmac_sha256(secret, &[PROOF_CONTEXT, challenge, node_id.as_bytes()])
-}
-
-/// HMAC-SHA256 (RFC 2104) of the concatenated `parts`.
-fn hmac_sha256(secret: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut key = [0u8; BLOCK];
-    if secret.len() > BLOCK {
-        key[..32].copy_from_slice(&Sha256::digest(secret));
-    } else {
-        key[..secret.len()].copy_from_slice(secret);
-    }
-    let pad = |byte: u8| key.map(|k| k ^ byte);
-    let mut inner = Sha256::new().chain_update(pad(0x36));
-    for part in parts {
-        inner.update(part);
-    }
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner.finalize())
-        .finalize()
-        .into()
-}
-
-/// Compares two proofs in time independent of where they differ.
-pub fn same_proof(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Writes the frames of `queue` to `writer`, several per system call when several wait, until
-/// the queue closes or a write fails; then cancels `dead`.
-pub async fn write_frames(
-    writer: impl AsyncWrite + Unpin,
-    mut queue: mpsc::Receiver<LinkFrame>,
-    dead: CancellationToken,
-) {
-    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
-    let mut bytes = Vec::with_capacity(64 * 1024);
-    loop {
-        let frame = tokio::select! {
-            () = dead.cancelled() => break,
-            frame = queue.recv() => frame,
-        };
-        let Some(frame) = frame else { break };
-        bytes.clear();
-        frame.encode_into(&mut bytes);
-        while bytes.len() < 64 * 1024 {
-            match queue.try_recv() {
-                Ok(frame) => frame.encode_into(&mut bytes),
-                Err(_) => break,
-            }
-        }
-        if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
-            break;
-        }
-        if bytes.capacity() > 256 * 1024 {
-            bytes = Vec::with_capacity(64 * 1024);
-        }
-    }
-    dead.cancel();
-    let _ = writer.shutdown().await;
-}
-
-/// The payload of an edge's close: the client left with a close frame.
-pub const CLIENT_LEFT: &[u8] = b"left";
-/// The payload of an edge's close: the client's connection was lost (or cut off).
-pub const CLIENT_LOST: &[u8] = b"lost";
-
-/// Encodes a close request for the link: the reason's name, a newline, the sentence.
-pub fn close_payload(reason: CloseReason, message: &str) -> Bytes {
-    Bytes::from(format!("{}\n{message}", reason.as_str()))
-}
-
-/// Reads a close payload; `None` for an empty one (the client left) or one not understood.
-pub fn parse_close(payload: &[u8]) -> Option<(CloseReason, String)> {
-    let text = std::str::from_utf8(payload).ok()?;
-    let (name, message) = text.split_once('\n')?;
-    let reason: CloseReason =
-        serde_json::from_value(serde_json::Value::String(name.into())).ok()?;
-    Some((reason, message.to_string()))
-}
-
-// ---------------------------------------------------------------------------------------------
-// The edge's side.
+#[cfg(test)]
+use wire::hmac_sha256;
+pub use wire::{
+    CLIENT_LEFT, CLIENT_LOST, DRAINING, HANDOVER_LINK_WAIT, HANDSHAKE_TIMEOUT, Kind, LinkFrame,
+    TAKES, TAKES_IN_FLIGHT_MAX, close_payload, parse_close, proof, read_frame, same_proof,
+    write_frames,
+};
 
 /// An edge's link to one owner node.
 #[derive(Debug)]
