@@ -462,24 +462,24 @@ async fn delete_abandoned_groups(context: &App) {
         if context.rooms.is_live(group_id) {
             continue;
         }
-        match context
+        let epoch = match context
             .store
-            .take_lease(group_id, &owner, RETENTION_LEASE_MS)
+            .take_lease_reporting(group_id, &owner, RETENTION_LEASE_MS)
             .await
         {
-            Ok(true) => {}
-            Ok(false) => continue,
+            Ok(take) if take.held => take.epoch,
+            Ok(_) => continue,
             Err(error) => {
                 warn!(group = %group_id, %error, "could not take an abandoned group's lease");
                 continue;
             }
-        }
+        };
         // The deletion takes the lease with it.
         match context.store.delete_group(group_id).await {
             Ok(_) => deleted += 1,
             Err(error) => {
                 warn!(group = %group_id, %error, "could not delete an abandoned group");
-                let _ = context.store.release_lease(group_id, &owner).await;
+                let _ = context.store.release_lease(group_id, &owner, epoch).await;
             }
         }
     }

@@ -846,7 +846,10 @@ async fn a_thousand_leases_are_renewed_in_one_pipelined_call() {
     }
     // Another process holds one of them (ours expired and it took it).
     let taken = group_ids[500];
-    store.release_lease(taken, "us").await.unwrap();
+    store
+        .release_lease(taken, "us", groups[500].1)
+        .await
+        .unwrap();
     assert!(store.take_lease(taken, "them", 60_000).await.unwrap());
 
     let client = redis::Client::open(redis.url()).expect("a redis url");

@@ -6,6 +6,9 @@
 //!   over at a higher epoch: its next write is refused by the append script's fence, even when
 //!   the seqs alone would have let it through, its clients are told (`room_moved`) and reconnect,
 //!   and every client ends with one history; nor can it delete the group.
+//! - A room that stops while a pass of lease renewals is under way (the test holds the pass at
+//!   the store) neither waits for it nor lets it take the released lease back: the release
+//!   raises the lease epoch, which refuses the renewal when it arrives.
 //! - A client whose history the store lost (the test rewinds the meeting's log and head in Redis,
 //!   as a failover that lost acknowledged writes would) gets a snapshot, never a replay of other
 //!   events under the seqs it saw, and then the same history as everyone else.
@@ -13,16 +16,20 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use roundtable_protocol::{
     CloseReason, Credential, ErrorCode, Event, EventFrame, GroupId, MeetingId, Request, RequestId,
     ResumePoint, ServerMessage,
 };
+use roundtable_server::store::{RedisStore, Store};
+use support::counting::CountingStore;
 use support::redis::{TestRedis, raw_connection, start_binary, unique_prefix};
 use support::takeover::{TAKEOVER_WAIT, join_when_free_or_closing};
-use support::{Closed, TestClient, TestGroup, create_group};
+use support::{Closed, TestClient, TestGroup, TestServer, create_group, http_request};
 use tokio::process::Child;
 
 /// Sends `signal` (`STOP`, `CONT`) to the process this test started.
@@ -579,4 +586,86 @@ async fn a_stale_owner_cannot_delete_the_group() {
         node.start_kill().expect("stop a server");
         node.wait().await.expect("exit");
     }
+}
+
+/// A room that stops while a pass of lease renewals is under way neither waits for the pass
+/// nor lets it take the released lease back. The test holds every renewal at the store until
+/// it lets them go, drains the node while one holds the room's lease, and sees the room hand
+/// over with the renewal still held (a stop that waited for it would not close the client
+/// until the renewal went on); then the renewal goes on, at the epoch the release moved past,
+/// and is refused: the lease stays free for the next owner.
+#[tokio::test]
+async fn a_renewal_under_way_when_a_room_stops_neither_holds_the_stop_up_nor_takes_the_lease_back()
+{
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-late-renewal");
+    let connect = || async {
+        RedisStore::connect(redis.url(), support::redis::options(&prefix))
+            .await
+            .expect("connect to redis")
+    };
+    let store = Arc::new(CountingStore::over(Arc::new(connect().await)).with_renewals_held());
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = TestServer::start_configured(dir.path(), store.clone(), |config| {
+        config.admin_listen = Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+    })
+    .await;
+    let admin = server.admin.expect("an admin listener");
+    let group = create_group(server.addr, "Peers whose room stops mid-renewal").await;
+    let mut fran = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    fran.start_meeting().await;
+
+    let held_since = Instant::now();
+    while store.leases_held.load(Ordering::SeqCst) == 0 {
+        assert!(
+            held_since.elapsed() < Duration::from_secs(5),
+            "no renewal of the room's lease reached the store within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let drain = tokio::spawn(async move { http_request(admin, "POST", "/admin/drain", "").await });
+    match tokio::time::timeout(Duration::from_secs(5), fran.until_closed()).await {
+        Ok(Closed::Frame(code, reason)) => {
+            assert_eq!((code, reason.as_str()), (1012, "draining"));
+        }
+        Ok(other) => panic!("closed without the drain's reason: {other:?}"),
+        Err(_) => panic!("the room's stop waited for the renewal under way: no close in 5 s"),
+    }
+    assert_eq!(
+        store.leases_held.load(Ordering::SeqCst),
+        1,
+        "the room's renewal is still held when its client is closed"
+    );
+    let (status, body) = drain.await.expect("the drain request");
+    assert_eq!(status, 200, "{body}");
+
+    store.open_renewals();
+    let opened = Instant::now();
+    while store.renewals_held.load(Ordering::SeqCst) > 0 {
+        assert!(
+            opened.elapsed() < Duration::from_secs(5),
+            "the renewal let go was not answered within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The renewal has been answered by Redis. No later pass renews the lease: the room left
+    // the renewals when it stopped (a moment's wait shows it).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut raw = raw_connection(redis.url()).await;
+    let holder: Option<String> = redis::cmd("GET")
+        .arg(support::redis::lease_key(&prefix, group.group_id))
+        .query_async(&mut raw)
+        .await
+        .expect("GET the lease");
+    assert_eq!(
+        holder, None,
+        "the renewal carried out after the release did not take the lease back"
+    );
+    let next = connect().await;
+    assert!(
+        next.take_lease(group.group_id, "another-process", 60_000)
+            .await
+            .expect("take_lease"),
+        "the next owner takes the lease at once"
+    );
 }

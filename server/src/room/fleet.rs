@@ -112,10 +112,6 @@ impl Fleet {
 #[derive(Debug, Default)]
 pub struct LeaseRenewals {
     rooms: Mutex<HashMap<GroupId, Renewing>>,
-    /// Held while a pass renews, so that a room that stops never has its lease renewed by a
-    /// pass that began before it stopped (which would hold the meeting back from the next
-    /// owner for a whole lease).
-    pass: tokio::sync::Mutex<()>,
     next_id: AtomicU64,
 }
 
@@ -187,7 +183,6 @@ impl LeaseRenewals {
         duration_ms: u64,
         batch_max: usize,
     ) {
-        let _pass = self.pass.lock().await;
         let rooms: Vec<(GroupId, u64, u64, CancellationToken)> = self
             .lock()
             .iter()
@@ -208,14 +203,13 @@ impl LeaseRenewals {
             match store.renew_leases(&leases, owner, duration_ms).await {
                 Ok(held) => {
                     for ((group_id, id, _, lost), held) in batch.iter().zip(held) {
-                        crate::metrics::lease_renewal(if held {
-                            "renewed"
-                        } else {
-                            "held_elsewhere"
-                        });
-                        // A room that stopped meanwhile is no longer told anything.
+                        // A room that stopped meanwhile is told nothing: its release refuses
+                        // the renewal when it comes after it, which is no lost lease.
                         let current = self.lock().get(group_id).is_some_and(|r| r.id == *id);
-                        if !held && current {
+                        if held {
+                            crate::metrics::lease_renewal("renewed");
+                        } else if current {
+                            crate::metrics::lease_renewal("held_elsewhere");
                             lost.cancel();
                         }
                     }
@@ -232,11 +226,11 @@ impl LeaseRenewals {
 }
 
 impl RenewedLease {
-    /// Stops renewing the lease. Once this returns no renewal of it is under way or to come,
-    /// so the room may give the lease up.
-    pub async fn stop(self) {
-        let pass = Arc::clone(&self.renewals);
-        let _pass = pass.pass.lock().await;
+    /// Stops renewing the lease: no pass renews it from now on. A pass already under way may
+    /// still send its renewal; the release that follows raises the lease's epoch
+    /// ([`crate::store::Store::release_lease`]), so that renewal cannot take the released lease
+    /// back whenever it arrives, and the room need not wait for it.
+    pub fn stop(self) {
         drop(self);
     }
 }

@@ -90,11 +90,16 @@ impl Lease {
         taken
     }
 
-    /// Gives the lease up if this process still holds it ([`Store::release_lease`]). A failure
+    /// Gives the lease up if this process still holds it at its take's epoch
+    /// ([`Store::release_lease`]), which fences out any renewal of it still under way. A failure
     /// is logged and otherwise ignored: the lease expires by itself, so another process waits
     /// at most that long.
     pub async fn release(&self) {
-        if let Err(error) = self.store.release_lease(self.group_id, &self.owner).await {
+        if let Err(error) = self
+            .store
+            .release_lease(self.group_id, &self.owner, self.epoch)
+            .await
+        {
             warn!(group = %self.group_id, %error, "could not release the room's lease");
         }
     }

@@ -346,7 +346,7 @@ impl Registry {
         // is released.
         let loaded = self.load_owned(&lease, slot, alive.clone()).await;
         if loaded.is_err() {
-            renewed.stop().await;
+            renewed.stop();
             lease.release().await;
         }
         drop(alive);

@@ -219,9 +219,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         epoch: u64,
     ) -> Result<LeaseTake, StoreError>;
 
-    /// Gives up `owner`'s lease of a group's room. Does nothing if the lease is free or held
-    /// by another owner (after ours expired), so a late release never frees someone else's.
-    async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError>;
+    /// Gives up the lease `owner` took at `epoch`: when the group is still at that epoch and the
+    /// lease is held by `owner` or by nobody (it expired and nobody took it since), frees it and
+    /// raises the epoch, so that a renewal or a fenced write at the released epoch is refused
+    /// from then on (a renewal sent before the release and carried out after it cannot take the
+    /// lease back, and a room that gave its lease up can write nothing more). Does nothing
+    /// otherwise: a late release never frees the lease of a later take, another owner's or a
+    /// newer room's of the same owner.
+    async fn release_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        epoch: u64,
+    ) -> Result<(), StoreError>;
 
     /// Ends `holder`'s lease of a group's room, if `holder` still holds it, for another
     /// process that knows `holder`'s process is gone (its node refused a connection): the

@@ -9,15 +9,22 @@ use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
 use roundtable_server::store::{
     AppendBatch, LeaseTake, LoadedRoom, LogEntry, Snapshot, Store, StoreError,
 };
+use tokio::sync::watch;
 
 /// A store that counts what the rooms read and write through it, then passes every call on
 /// (a room load can be held back for a while first, so that tests can gather the calls that
-/// come meanwhile).
+/// come meanwhile; lease renewals can be held back until the test lets them go).
 #[derive(Debug, Default)]
 pub struct CountingStore {
     inner: Option<Arc<dyn Store>>,
     /// How long each `load_room` waits before it reads.
     load_delay: Duration,
+    /// With [`CountingStore::with_renewals_held`]: whether `renew_leases` may go on.
+    renewals_open: Option<watch::Sender<bool>>,
+    /// `renew_leases` calls held back (or let go and not answered yet) now, and the leases in
+    /// them.
+    pub renewals_held: AtomicU64,
+    pub leases_held: AtomicU64,
     /// `load_room` calls: a room load, or a read of a group as stored.
     pub loads: AtomicU64,
     /// Snapshots appended, and their bytes.
@@ -41,6 +48,21 @@ impl CountingStore {
         CountingStore {
             load_delay: delay,
             ..self
+        }
+    }
+
+    /// The same, each `renew_leases` held back until [`CountingStore::open_renewals`].
+    pub fn with_renewals_held(self) -> CountingStore {
+        CountingStore {
+            renewals_open: Some(watch::Sender::new(false)),
+            ..self
+        }
+    }
+
+    /// Lets the renewals held back, and all later ones, go on.
+    pub fn open_renewals(&self) {
+        if let Some(open) = &self.renewals_open {
+            open.send_replace(true);
         }
     }
 
@@ -125,8 +147,51 @@ impl Store for CountingStore {
             .await
     }
 
-    async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {
-        self.inner().release_lease(group_id, owner).await
+    async fn release_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        epoch: u64,
+    ) -> Result<(), StoreError> {
+        self.inner().release_lease(group_id, owner, epoch).await
+    }
+
+    async fn break_lease(&self, group_id: GroupId, holder: &str) -> Result<bool, StoreError> {
+        self.inner().break_lease(group_id, holder).await
+    }
+
+    async fn renew_leases(
+        &self,
+        leases: &[(GroupId, u64)],
+        owner: &str,
+        duration_ms: u64,
+    ) -> Result<Vec<bool>, StoreError> {
+        let Some(open) = &self.renewals_open else {
+            return self.inner().renew_leases(leases, owner, duration_ms).await;
+        };
+        let mut open = open.subscribe();
+        self.renewals_held.fetch_add(1, Ordering::SeqCst);
+        self.leases_held
+            .fetch_add(leases.len() as u64, Ordering::SeqCst);
+        let _ = open.wait_for(|open| *open).await;
+        let held = self.inner().renew_leases(leases, owner, duration_ms).await;
+        // Counted as held until answered, so that a test sees when the renewal is done.
+        self.leases_held
+            .fetch_sub(leases.len() as u64, Ordering::SeqCst);
+        self.renewals_held.fetch_sub(1, Ordering::SeqCst);
+        held
+    }
+
+    async fn lease_holder(&self, group_id: GroupId) -> Result<Option<String>, StoreError> {
+        self.inner().lease_holder(group_id).await
+    }
+
+    fn kind(&self) -> &'static str {
+        self.inner().kind()
+    }
+
+    fn shared(&self) -> bool {
+        self.inner().shared()
     }
 
     async fn delete_group(&self, group_id: GroupId) -> Result<bool, StoreError> {

@@ -117,8 +117,9 @@ impl RoomActor {
         if !self.ownership_lost && !self.deleted {
             Box::pin(self.write_final_snapshot()).await;
         }
-        // No renewal may take the lease again once it is released.
-        renewed.stop().await;
+        // No renewal may take the lease again once it is released: none is sent from now on,
+        // and the release fences out one under way.
+        renewed.stop();
         Box::pin(self.lease.release()).await;
         if handing_over {
             // Only now, with the lease free, are the connections closed: they reconnect to

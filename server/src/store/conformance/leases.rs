@@ -1,7 +1,7 @@
 //! The conformance checks of the ownership leases: one owner at a time, expiry unless
-//! renewed, epochs that every take raises, renewals one by one and in batches, the lease of a
-//! holder known to be gone ended early, and the fence that refuses (and writes nothing of) a
-//! write by an owner whose epoch is past.
+//! renewed, epochs that every take and release raises, renewals one by one and in batches, the
+//! lease of a holder known to be gone ended early, and the fence that refuses (and writes
+//! nothing of) a write by an owner whose epoch is past.
 
 use roundtable_protocol::GroupId;
 
@@ -12,53 +12,35 @@ use crate::store::{Fence, LeaseTake, Store, StoreError};
 pub(super) async fn leases_exclude_other_owners(store: &dyn Store) {
     let group_id = GroupId::random();
     let other_group = GroupId::random();
-    assert!(
-        take(store, group_id, "owner-a", 60_000).await,
-        "a free lease is granted"
-    );
+    let a_first = take_epoch(store, group_id, "owner-a", 60_000).await;
     assert!(
         !take(store, group_id, "owner-b", 60_000).await,
         "a lease held by another owner is refused"
     );
-    assert!(
-        take(store, group_id, "owner-a", 60_000).await,
-        "the holder renews its own lease"
-    );
-    assert!(
-        take(store, other_group, "owner-b", 60_000).await,
-        "leases of different groups are independent"
-    );
-    store
-        .release_lease(group_id, "owner-b")
-        .await
-        .expect("release_lease");
+    // The holder's process loads the room again: the same owner takes it at a new epoch.
+    let a_second = take_epoch(store, group_id, "owner-a", 60_000).await;
+    assert!(a_second > a_first, "the holder's own take raises the epoch");
+    let b_other = take_epoch(store, other_group, "owner-b", 60_000).await;
+    release(store, group_id, "owner-b", a_second).await;
     assert!(
         !take(store, group_id, "owner-b", 60_000).await,
         "releasing someone else's lease frees nothing"
     );
-    store
-        .release_lease(group_id, "owner-a")
-        .await
-        .expect("release_lease");
+    // The earlier room of the same process stops late: its release is at the epoch before.
+    release(store, group_id, "owner-a", a_first).await;
     assert!(
-        take(store, group_id, "owner-b", 60_000).await,
-        "a released lease is free for another owner"
+        !take(store, group_id, "owner-b", 60_000).await,
+        "a release at an epoch a later take moved past frees nothing, even the same owner's"
     );
+    release(store, group_id, "owner-a", a_second).await;
+    let b = take_epoch(store, group_id, "owner-b", 60_000).await;
+    assert!(b > a_second, "a take after a release raises the epoch");
     assert!(!take(store, group_id, "owner-a", 60_000).await);
     // A late release by the former holder must not free the new holder's lease.
-    store
-        .release_lease(group_id, "owner-a")
-        .await
-        .expect("release_lease");
+    release(store, group_id, "owner-a", a_second).await;
     assert!(!take(store, group_id, "owner-a", 60_000).await);
-    store
-        .release_lease(group_id, "owner-b")
-        .await
-        .expect("release_lease");
-    store
-        .release_lease(other_group, "owner-b")
-        .await
-        .expect("release_lease");
+    release(store, group_id, "owner-b", b).await;
+    release(store, other_group, "owner-b", b_other).await;
 }
 
 pub(super) async fn leases_expire_unless_renewed(store: &dyn Store) {
@@ -97,6 +79,13 @@ async fn take_epoch(store: &dyn Store, group_id: GroupId, owner: &str, duration_
     assert!(take.held, "{owner} takes a free lease");
     assert!(take.epoch > 0, "a take answers an epoch above 0");
     take.epoch
+}
+
+async fn release(store: &dyn Store, group_id: GroupId, owner: &str, epoch: u64) {
+    store
+        .release_lease(group_id, owner, epoch)
+        .await
+        .expect("release_lease succeeds");
 }
 
 async fn renew(
@@ -158,14 +147,16 @@ pub(super) async fn stale_epochs_are_fenced_and_write_nothing(store: &dyn Store)
         .await
         .expect("the seq the fenced append wanted is still free");
 
-    // Another owner takes the released lease: the former holder's epoch is fenced out.
-    store
-        .release_lease(group_id, "owner-a")
-        .await
-        .expect("release_lease");
     append_fenced(store, group_id, meeting_id, &[entry(4)], None, a_second)
         .await
-        .expect("a released lease nobody took since still fences its last holder in");
+        .expect("the holder appends at its epoch");
+    // The holder gives the lease up: nothing at the released epoch writes again, before any
+    // take as after it.
+    release(store, group_id, "owner-a", second).await;
+    assert!(
+        is_fenced(append_fenced(store, group_id, meeting_id, &[entry(5)], None, a_second).await),
+        "a released lease nobody took since fences its last holder out"
+    );
     let third = take_epoch(store, group_id, "owner-b", 60_000).await;
     assert!(third > second, "a take by another owner raises the epoch");
     let final_snapshot = snapshot(meeting_id, 4, "stale final");
@@ -215,10 +206,7 @@ pub(super) async fn stale_epochs_are_fenced_and_write_nothing(store: &dyn Store)
         .await
         .expect("an unfenced append is not fenced");
     assert_eq!(load(store, group_id).await.tail, entries(1..=6));
-    store
-        .release_lease(group_id, "owner-b")
-        .await
-        .expect("release_lease");
+    release(store, group_id, "owner-b", third).await;
 }
 
 /// Every take answers a higher epoch than the group had; a renewal keeps it, also after the
@@ -275,10 +263,22 @@ pub(super) async fn takes_raise_the_epoch_and_renewals_keep_it(store: &dyn Store
     let b_renewed = renew(store, group_id, "owner-b", 60_000, taken).await;
     assert!(b_renewed.held);
     assert_eq!(b_renewed.epoch, taken);
-    store
-        .release_lease(group_id, "owner-b")
-        .await
-        .expect("release_lease");
+    // A renewal sent before the holder's release and carried out after it (the room stopped
+    // while a pass was under way) must not take the released lease back.
+    release(store, group_id, "owner-b", taken).await;
+    let after_release = renew(store, group_id, "owner-b", 60_000, taken).await;
+    assert!(
+        !after_release.held,
+        "a renewal at a released epoch is refused"
+    );
+    assert!(
+        after_release.epoch > taken,
+        "the release raised the epoch, to {}",
+        after_release.epoch
+    );
+    let next = take_epoch(store, group_id, "owner-c", 60_000).await;
+    assert!(next > after_release.epoch, "the next take raises it again");
+    release(store, group_id, "owner-c", next).await;
 }
 
 pub(super) async fn leases_are_renewed_in_batches(store: &dyn Store) {
@@ -294,21 +294,18 @@ pub(super) async fn leases_are_renewed_in_batches(store: &dyn Store) {
     let free = GroupId::random();
     let ours_epoch = take_epoch(store, ours, "owner-a", LEASE_MS).await;
     let theirs_epoch = take_epoch(store, theirs, "owner-b", 60_000).await;
-    // `free` was ours, and we gave it up: nobody took it since, so a renewal at its epoch
-    // takes it again.
-    let free_epoch = take_epoch(store, free, "owner-a", LEASE_MS).await;
-    store
-        .release_lease(free, "owner-a")
-        .await
-        .expect("release_lease");
+    // `free` was ours, and ran out before the batch: nobody took it since, so a renewal at
+    // its epoch takes it again.
+    let free_epoch = take_epoch(store, free, "owner-a", 200).await;
+    // `released` was ours, and we gave it up: the renewal at its epoch is refused.
+    let released = GroupId::random();
+    let released_epoch = take_epoch(store, released, "owner-a", LEASE_MS).await;
+    release(store, released, "owner-a", released_epoch).await;
     // `moved` was ours, and another owner took it since: the renewal at our epoch is refused.
     let moved = GroupId::random();
     let moved_epoch = take_epoch(store, moved, "owner-a", LEASE_MS).await;
-    store
-        .release_lease(moved, "owner-a")
-        .await
-        .expect("release_lease");
-    take_epoch(store, moved, "owner-b", 60_000).await;
+    release(store, moved, "owner-a", moved_epoch).await;
+    let moved_to_b = take_epoch(store, moved, "owner-b", 60_000).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let held = store
         .renew_leases(
@@ -316,6 +313,7 @@ pub(super) async fn leases_are_renewed_in_batches(store: &dyn Store) {
                 (ours, ours_epoch),
                 (theirs, theirs_epoch),
                 (free, free_epoch),
+                (released, released_epoch),
                 (moved, moved_epoch),
             ],
             "owner-a",
@@ -325,9 +323,9 @@ pub(super) async fn leases_are_renewed_in_batches(store: &dyn Store) {
         .expect("renew_leases succeeds");
     assert_eq!(
         held,
-        vec![true, false, true, false],
-        "each answer in order: renewed, held by another owner, taken again while nobody \
-         took it since, taken by another owner since"
+        vec![true, false, true, false, false],
+        "each answer in order: renewed, held by another owner, taken again after it ran out \
+         while nobody took it, given up, taken by another owner since"
     );
     tokio::time::sleep(Duration::from_millis(700)).await;
     // 1.4 s after the first take: only the batch's renewal keeps the lease.
@@ -339,16 +337,17 @@ pub(super) async fn leases_are_renewed_in_batches(store: &dyn Store) {
         !take(store, theirs, "owner-a", LEASE_MS).await,
         "the batch left another owner's lease alone"
     );
-    for (group_id, owner) in [
-        (ours, "owner-a"),
-        (theirs, "owner-b"),
-        (free, "owner-a"),
-        (moved, "owner-b"),
+    assert!(
+        take(store, released, "owner-b", LEASE_MS).await,
+        "the refused renewal left the given-up lease free"
+    );
+    for (group_id, owner, epoch) in [
+        (ours, "owner-a", ours_epoch),
+        (theirs, "owner-b", theirs_epoch),
+        (free, "owner-a", free_epoch),
+        (moved, "owner-b", moved_to_b),
     ] {
-        store
-            .release_lease(group_id, owner)
-            .await
-            .expect("release_lease");
+        release(store, group_id, owner, epoch).await;
     }
 }
 
@@ -423,8 +422,5 @@ pub(super) async fn a_gone_holders_lease_can_be_ended_early(store: &dyn Store) {
         !take(store, group_id, "owner-a", 60_000).await,
         "the new holder keeps the lease"
     );
-    store
-        .release_lease(group_id, "owner-b")
-        .await
-        .expect("release_lease");
+    release(store, group_id, "owner-b", taken.epoch).await;
 }

@@ -99,12 +99,13 @@ pub(super) async fn deleted_group_is_gone_and_others_stay(store: &dyn Store) {
         !store.delete_group(group_id).await.expect("delete again"),
         "deleting it again answers false"
     );
-    assert!(
-        take(store, group_id, "another owner", 60_000).await,
-        "the deleted group's lease is gone with it"
-    );
+    let retaken = store
+        .take_lease_reporting(group_id, "another owner", 60_000)
+        .await
+        .expect("take_lease_reporting");
+    assert!(retaken.held, "the deleted group's lease is gone with it");
     store
-        .release_lease(group_id, "another owner")
+        .release_lease(group_id, "another owner", retaken.epoch)
         .await
         .expect("release");
     let loaded = load(store, kept).await;

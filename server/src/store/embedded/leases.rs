@@ -117,15 +117,32 @@ impl Leases {
         }
     }
 
-    /// Gives up `group_id`'s lease if `owner` holds it, and answers whether it did. Its epoch
-    /// stays until a take: a write fenced with it still goes ahead, as in Redis, where the
-    /// epoch outlives the lease. (Ending a gone holder's lease is the same here: the embedded
-    /// store keeps no lease record to report takeovers by.)
-    pub(super) fn release(&self, group_id: GroupId, owner: &str) -> bool {
+    /// Gives up the lease `owner` took at `epoch`, when the group is still at it and nobody
+    /// else holds an unexpired lease, and moves the group to a new epoch that no take answered:
+    /// a renewal or a fenced write at the released epoch is refused from then on, as in Redis.
+    pub(super) fn release(&self, group_id: GroupId, owner: &str, epoch: u64) {
+        let now = Instant::now();
+        let mut table = self.lock();
+        let table = &mut *table;
+        if let Some(held) = table.leases.get_mut(&group_id)
+            && held.epoch == epoch
+            && (held.owner == owner || held.expires <= now)
+        {
+            table.last_epoch += 1;
+            held.epoch = table.last_epoch;
+            held.expires = now;
+        }
+    }
+
+    /// Ends `holder`'s lease, if it holds it, for another process that found it gone, and
+    /// answers whether it did. Unlike a release, its epoch stays until a take: the holder, if
+    /// it lives after all, may renew it (nobody took it since) and go on. (The embedded store
+    /// keeps no lease record to report takeovers by.)
+    pub(super) fn end(&self, group_id: GroupId, holder: &str) -> bool {
         let now = Instant::now();
         let mut table = self.lock();
         if let Some(held) = table.leases.get_mut(&group_id)
-            && held.owner == owner
+            && held.owner == holder
             && held.expires > now
         {
             held.expires = now;

@@ -561,13 +561,18 @@ impl Store for EmbeddedStore {
         ))
     }
 
-    async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {
-        self.leases.release(group_id, owner);
+    async fn release_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        epoch: u64,
+    ) -> Result<(), StoreError> {
+        self.leases.release(group_id, owner, epoch);
         Ok(())
     }
 
     async fn break_lease(&self, group_id: GroupId, holder: &str) -> Result<bool, StoreError> {
-        Ok(self.leases.release(group_id, holder))
+        Ok(self.leases.end(group_id, holder))
     }
 
     async fn end_meeting(

@@ -8,7 +8,9 @@
 //! only while the epoch is still that one (nobody took the lease since, the caller's own process
 //! included), and keeps it; so a renewal after the lease expired succeeds only if nobody else
 //! took it meanwhile. The lease key's value stays the bare owner id. [`Store::release_lease`] deletes
-//! the key only if it still holds the caller's id. The expiry runs on Redis's clock, so the
+//! the key and raises the epoch only while the epoch is still the caller's take's and the key
+//! holds the caller's id or nothing, so a renewal under way at the released epoch is refused
+//! once it arrives. The expiry runs on Redis's clock, so the
 //! processes' clocks need not agree.
 //!
 //! Beside the lease, the same scripts keep its *record* (`{g:<group>}:lease_record`): the last
@@ -157,11 +159,14 @@ impl RedisStore {
         &self,
         group_id: GroupId,
         owner: &str,
+        epoch: u64,
     ) -> Result<(), StoreError> {
         let invocation = scripts::release_lease(
             self.lease_key(group_id),
             self.lease_record_key(group_id),
+            self.epoch_key(group_id),
             owner,
+            epoch,
         );
         self.run_script::<i64>(&invocation).await?;
         Ok(())

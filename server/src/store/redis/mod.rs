@@ -359,10 +359,15 @@ impl Store for RedisStore {
         .await
     }
 
-    async fn release_lease(&self, group_id: GroupId, owner: &str) -> Result<(), StoreError> {
+    async fn release_lease(
+        &self,
+        group_id: GroupId,
+        owner: &str,
+        epoch: u64,
+    ) -> Result<(), StoreError> {
         self.bounded(
             "release_lease",
-            self.release_lease_unbounded(group_id, owner),
+            self.release_lease_unbounded(group_id, owner, epoch),
         )
         .await
     }

@@ -134,15 +134,24 @@ redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. tostring(now + tonumber(ARGV[2])), 
 return {1, gap, epoch}
 ";
 
-/// Releases a lease only if the caller holds it, with its record (a lease given up is no
-/// takeover for the next owner).
+/// Releases the lease the caller took at an epoch, with its record (a lease given up is no
+/// takeover for the next owner), and raises the group's epoch, so that nothing at the released
+/// epoch renews the lease or writes again: only while the group is still at that epoch and the
+/// lease is the caller's or nobody's.
 ///
-/// `KEYS[1]`: the lease key; `KEYS[2]`: the lease's record. `ARGV[1]`: the owner id.
+/// `KEYS[1]`: the lease key; `KEYS[2]`: the lease's record; `KEYS[3]`: the group's epoch.
+/// `ARGV[1]`: the owner id; `ARGV[2]`: the epoch being released. Answers 1 when it released.
 const RELEASE_LEASE_LUA: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1], KEYS[2])
+local holder = redis.call('GET', KEYS[1])
+if holder ~= false and holder ~= ARGV[1] then
+  return 0
 end
-return 0
+if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[2] then
+  return 0
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('INCR', KEYS[3])
+return 1
 ";
 
 /// Ends a lease held by an owner known to be gone, keeping its record (now naming the lease as
@@ -282,10 +291,17 @@ pub(super) fn take_lease(
 pub(super) fn release_lease(
     lease_key: String,
     record_key: String,
+    epoch_key: String,
     owner: &str,
+    epoch: u64,
 ) -> ScriptInvocation<'static> {
     let mut invocation = RELEASE_LEASE_SCRIPT.prepare_invoke();
-    invocation.key(lease_key).key(record_key).arg(owner);
+    invocation
+        .key(lease_key)
+        .key(record_key)
+        .key(epoch_key)
+        .arg(owner)
+        .arg(epoch.to_string());
     invocation
 }
 
