@@ -20,6 +20,7 @@ type PeerRouter = AddExtension<axum::Router, Peer>;
 
 /// Accepts connections and serves HTTP/1.1 on each (WebSocket upgrades included) until the
 /// shutdown signal; then stops accepting and lets every HTTP connection finish gracefully.
+/// A drain closes the listener at its start (see below).
 ///
 /// The server drives hyper itself rather than through `axum::serve`: a plain HTTP/1 connection
 /// hands its upgraded socket back as the `TcpStream` it is (see [`super::socket`]), whereas
@@ -32,9 +33,20 @@ pub async fn serve_http(
     context: Arc<App>,
 ) -> std::io::Result<()> {
     let mut connections = JoinSet::new();
+    let fleet = context.rooms.fleet().clone();
+    let mut listener = Some(listener);
     loop {
         tokio::select! {
             () = context.shutdown.cancelled() => break,
+            // A draining process stops listening: a connection it took now would be cut when it
+            // exits, and the kernel refuses one to a closed port at no cost to the process, where
+            // an upgrade refused with 503 costs it a TCP handshake, an accept and a request, on
+            // the core its handover runs on. The client (or a load balancer) goes to another
+            // node at once either way. Connections already taken are served on.
+            () = fleet.drained(), if listener.is_some() => {
+                listener = None;
+                debug!("draining: the public listener is closed");
+            }
             Some(done) = connections.join_next(), if !connections.is_empty() => {
                 if let Err(error) = done
                     && error.is_panic()
@@ -42,7 +54,7 @@ pub async fn serve_http(
                     warn!(%error, "an HTTP connection's task panicked");
                 }
             }
-            accepted = listener.accept() => match accepted {
+            accepted = next_connection(listener.as_ref()) => match accepted {
                 Ok((tcp, peer)) => {
                     // An address with as many connections still sending their first request's
                     // head as it may: closed at once.
@@ -66,6 +78,16 @@ pub async fn serve_http(
     drop(listener);
     while connections.join_next().await.is_some() {}
     Ok(())
+}
+
+/// The next connection `listener` accepts; never, once it is closed.
+async fn next_connection(
+    listener: Option<&TcpListener>,
+) -> std::io::Result<(TcpStream, std::net::SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Serves one HTTP/1.1 connection until it closes, is upgraded, or the server stops. `head` is
