@@ -395,9 +395,15 @@ async fn the_internal_link_refuses_a_wrong_secret_and_welcomes_the_right_one() {
             .await
             .expect("connect to the internal listener");
         let (mut reader, mut writer) = tcp.into_split();
-        let challenge = read_frame(&mut reader, 64).await.expect("a challenge");
+        let challenge = read_frame(&mut reader, 256).await.expect("a challenge");
         assert_eq!(challenge.kind, Kind::Challenge);
-        assert_eq!(challenge.payload.len(), 32, "32 random bytes");
+        let (random, named) = challenge.payload.split_at(32);
+        assert_ne!(random, &[0; 32][..], "32 random bytes");
+        assert_eq!(
+            named,
+            nodes[0].entry.id.as_bytes(),
+            "then the owner's node id"
+        );
         let mut hello = proof(secret.as_bytes(), &challenge.payload, "a-test-node").to_vec();
         hello.extend_from_slice(b"a-test-node");
         let mut bytes = Vec::new();
@@ -424,7 +430,7 @@ async fn the_internal_link_refuses_a_wrong_secret_and_welcomes_the_right_one() {
         .await
         .expect("connect");
     let (mut reader, mut writer) = tcp.into_split();
-    let _challenge = read_frame(&mut reader, 64).await.expect("a challenge");
+    let _challenge = read_frame(&mut reader, 256).await.expect("a challenge");
     let mut hello = proof(SECRET.as_bytes(), &[0; 32], "a-test-node").to_vec();
     hello.extend_from_slice(b"a-test-node");
     let mut bytes = Vec::new();
@@ -450,7 +456,7 @@ async fn proven_link(
         .await
         .expect("connect to the internal listener");
     let (mut reader, mut writer) = tcp.into_split();
-    let challenge = read_frame(&mut reader, 64).await.expect("a challenge");
+    let challenge = read_frame(&mut reader, 256).await.expect("a challenge");
     let mut hello = proof(SECRET.as_bytes(), &challenge.payload, "a-test-node").to_vec();
     hello.extend_from_slice(b"a-test-node");
     let mut bytes = Vec::new();
@@ -862,7 +868,7 @@ async fn connections_that_have_not_proven_the_secret_are_bounded() {
         .await
         .expect("connect");
     let (mut silent_reader, mut silent_writer) = silent.into_split();
-    let challenge = read_frame(&mut silent_reader, 64)
+    let challenge = read_frame(&mut silent_reader, 256)
         .await
         .expect("a challenge");
     // A second one meanwhile is closed at once, without a challenge.

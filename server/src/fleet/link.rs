@@ -9,11 +9,16 @@
 //! without parsing its payload. A frame longer than `--link-frame-bytes-max` breaks the link.
 //! The wire format is in `wire`.
 //!
-//! **Handshake.** The owner speaks first with a [`Kind::Challenge`] of 32 random bytes; the
-//! edge answers [`Kind::Hello`] with its node id and [`proof`], an HMAC-SHA256 under the fleet
-//! secret of the challenge and its id; the owner answers [`Kind::Welcome`], or
-//! [`Kind::Refused`] and closes. Nothing else is read before the welcome, and a handshake that
-//! does not finish in [`HANDSHAKE_TIMEOUT`] is dropped.
+//! **Handshake.** The owner speaks first with a [`Kind::Challenge`]: 32 random bytes, then its
+//! own node id ([`CHALLENGE_RANDOM_BYTES`]; an owner of an earlier build sends the random bytes
+//! alone). The edge answers [`Kind::Hello`] with its node id and [`proof`], an HMAC-SHA256
+//! under the fleet secret of the whole challenge and its id; the owner answers
+//! [`Kind::Welcome`], or [`Kind::Refused`] and closes. Nothing else is read before the
+//! welcome, and a handshake that does not finish in [`HANDSHAKE_TIMEOUT`] is dropped. An edge
+//! whose challenge names another node than the one it dialed has reached a process that took
+//! that node's address (a supervisor restarted it under a new id): the node it dialed is gone,
+//! as when nothing listens there ([`ConnectError::Gone`]), and its leases are ended at once
+//! instead of waited out.
 //!
 //! **Streams.** [`Kind::Open`] (payload: the client's address, for the owner's per-address
 //! limits) starts a stream; [`Kind::Text`] and [`Kind::Binary`] carry the client's frames to
@@ -78,9 +83,9 @@ mod wire;
 #[cfg(test)]
 use wire::hmac_sha256;
 pub use wire::{
-    CLIENT_LEFT, CLIENT_LOST, DRAINING, HANDOVER_LINK_WAIT, HANDSHAKE_TIMEOUT, Kind, LinkFrame,
-    TAKES, TAKES_IN_FLIGHT_MAX, close_payload, parse_close, proof, read_frame, same_proof,
-    write_frames,
+    CHALLENGE_BYTES_MAX, CHALLENGE_RANDOM_BYTES, CLIENT_LEFT, CLIENT_LOST, DRAINING,
+    HANDOVER_LINK_WAIT, HANDSHAKE_TIMEOUT, Kind, LinkFrame, TAKES, TAKES_IN_FLIGHT_MAX,
+    close_payload, parse_close, proof, read_frame, same_proof, write_frames,
 };
 
 /// An edge's link to one owner node.
@@ -138,23 +143,34 @@ impl Link {
         let _ = tcp.set_nodelay(true);
         let (mut reader, mut writer) = tcp.into_split();
         let handshake = async {
-            let challenge = read_frame(&mut reader, 64).await?;
+            let challenge = read_frame(&mut reader, CHALLENGE_BYTES_MAX).await?;
             if challenge.kind != Kind::Challenge {
                 return Err(std::io::Error::other(
                     "the owner did not open with a challenge",
                 ));
+            }
+            if let Some(other) = challenge.payload.get(CHALLENGE_RANDOM_BYTES..)
+                && !other.is_empty()
+                && other != peer.as_bytes()
+            {
+                return Ok(Err(String::from_utf8_lossy(other).into_owned()));
             }
             let mut hello = proof(secret, &challenge.payload, node_id).to_vec();
             hello.extend_from_slice(node_id.as_bytes());
             let mut bytes = Vec::new();
             LinkFrame::new(Kind::Hello, 0, hello).encode_into(&mut bytes);
             writer.write_all(&bytes).await?;
-            read_frame(&mut reader, 1024).await
+            read_frame(&mut reader, 1024).await.map(Ok)
         };
         let answer = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
             .await
             .map_err(|_| failed(format!("no handshake with {addr} in time")))?
-            .map_err(|error| failed(format!("handshake with {addr} failed: {error}")))?;
+            .map_err(|error| failed(format!("handshake with {addr} failed: {error}")))?
+            .map_err(|other| {
+                ConnectError::Gone(format!(
+                    "{addr} is node {other} now, not {peer}: {peer}'s process is gone"
+                ))
+            })?;
         match answer.kind {
             Kind::Welcome => {}
             Kind::Refused => return Err(ConnectError::Refused),

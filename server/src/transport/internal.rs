@@ -17,8 +17,9 @@ use tracing::{debug, info, warn};
 
 use crate::app::App;
 use crate::fleet::link::{
-    CLIENT_LOST, DRAINING, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound, Kind, LinkFrame, TAKES,
-    TAKES_IN_FLIGHT_MAX, close_payload, proof, read_frame, same_proof, write_frames,
+    CHALLENGE_RANDOM_BYTES, CLIENT_LOST, DRAINING, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound,
+    Kind, LinkFrame, TAKES, TAKES_IN_FLIGHT_MAX, close_payload, proof, read_frame, same_proof,
+    write_frames,
 };
 
 /// Accepts links from other nodes on the internal listener until shutdown.
@@ -69,10 +70,13 @@ async fn serve_link(
 ) {
     let _ = tcp.set_nodelay(true);
     let (mut reader, mut writer) = tcp.into_split();
-    let mut challenge = [0u8; 32];
+    // Random bytes, then this node's id, so that an edge that dialed another node (whose
+    // address this process took) knows at once that the node it wants is gone.
+    let mut challenge = vec![0u8; CHALLENGE_RANDOM_BYTES];
     if getrandom::fill(&mut challenge).is_err() {
         return;
     }
+    challenge.extend_from_slice(context.node_id.as_bytes());
     let handshake = async {
         let mut bytes = Vec::new();
         LinkFrame::new(Kind::Challenge, 0, challenge.to_vec()).encode_into(&mut bytes);

@@ -128,3 +128,64 @@ fn close_payloads_carry_the_reason_and_the_sentence() {
     assert_eq!(parse_close(b""), None);
     assert_eq!(parse_close(b"no_such_reason\nx"), None);
 }
+
+/// An owner at `addr` that sends a challenge naming `owner_id` (none: the random bytes alone,
+/// as an earlier build does), then welcomes whatever proof comes.
+async fn owner_naming(owner_id: Option<&'static str>) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.expect("the edge connects");
+        let (mut reader, mut writer) = tcp.into_split();
+        let mut challenge = vec![7u8; CHALLENGE_RANDOM_BYTES];
+        challenge.extend_from_slice(owner_id.unwrap_or_default().as_bytes());
+        let mut bytes = Vec::new();
+        LinkFrame::new(Kind::Challenge, 0, challenge).encode_into(&mut bytes);
+        writer.write_all(&bytes).await.expect("send the challenge");
+        if read_frame(&mut reader, 1024).await.is_ok() {
+            let mut welcome = Vec::new();
+            LinkFrame::new(Kind::Welcome, 0, TAKES).encode_into(&mut welcome);
+            let _ = writer.write_all(&welcome).await;
+        }
+        // Keep the link open while the edge looks at it.
+        let _ = read_frame(&mut reader, 1024).await;
+    });
+    addr
+}
+
+/// An edge that dials a node and meets another one at its address (a supervisor restarted the
+/// process there under a new id) finds the node it dialed gone, as when nothing listens; one
+/// whose challenge names the node it dialed, or no node (an earlier build), links up.
+#[tokio::test]
+async fn a_challenge_from_another_node_than_the_one_dialed_means_that_node_is_gone() {
+    let config = crate::config::FleetConfig::default();
+    let dial = |addr: std::net::SocketAddr| {
+        let config = config.clone();
+        async move {
+            Link::connect(
+                "the-dead-node",
+                &addr.to_string(),
+                "an-edge",
+                b"secret",
+                &config,
+            )
+            .await
+        }
+    };
+    match dial(owner_naming(Some("a-new-node")).await).await {
+        Err(ConnectError::Gone(why)) => assert!(
+            why.contains("a-new-node") && why.contains("the-dead-node"),
+            "{why}"
+        ),
+        other => panic!("the dialed node is gone, not {other:?}"),
+    }
+    for named in [Some("the-dead-node"), None] {
+        let linked = dial(owner_naming(named).await).await;
+        assert!(
+            linked.as_ref().is_ok_and(|link| link.is_alive()),
+            "a challenge naming {named:?} links up: {linked:?}"
+        );
+    }
+}

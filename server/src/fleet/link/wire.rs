@@ -115,6 +115,13 @@ pub async fn read_frame(
     Ok(LinkFrame::new(kind, stream, payload))
 }
 
+/// The random part of a challenge, which the owner's node id follows.
+pub const CHALLENGE_RANDOM_BYTES: usize = 32;
+
+/// The longest challenge an edge reads: the random bytes and a node id of up to 224 bytes
+/// (this server's ids have 32; an edge of an earlier build reads at most 64 bytes in all).
+pub const CHALLENGE_BYTES_MAX: usize = CHALLENGE_RANDOM_BYTES + 224;
+
 /// The longest a link's handshake may take, either side.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 
