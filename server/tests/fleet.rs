@@ -395,7 +395,8 @@ async fn the_internal_link_refuses_a_wrong_secret_and_welcomes_the_right_one() {
             .await
             .expect("connect to the internal listener");
         let (mut reader, mut writer) = tcp.into_split();
-        let challenge = read_frame(&mut reader, 256).await.expect("a challenge");
+        // At most 64 bytes: what an edge of an earlier build reads (a rolling deploy).
+        let challenge = read_frame(&mut reader, 64).await.expect("a challenge");
         assert_eq!(challenge.kind, Kind::Challenge);
         let (random, named) = challenge.payload.split_at(32);
         assert_ne!(random, &[0; 32][..], "32 random bytes");
@@ -1484,9 +1485,12 @@ async fn after_a_drain_notice_the_edges_forward_no_join_to_the_draining_node() {
             match TestClient::try_connect(draining).await {
                 Ok(taken) => drop(taken),
                 Err(why) if why.contains("refused") => return why,
+                // Taken just before the drain's start: refused at the upgrade; or waiting in
+                // the accept queue when the listener closed: reset by the kernel.
                 Err(why) => assert!(
-                    why.contains("503"),
-                    "a WebSocket taken just before the drain's start is refused with 503: {why}"
+                    why.contains("503") || why.contains("reset"),
+                    "a WebSocket taken just before the drain's start is refused with 503 or \
+                     reset: {why}"
                 ),
             }
             assert!(

@@ -108,9 +108,10 @@ pub struct Link {
 /// Why a link could not be opened.
 #[derive(Debug)]
 pub enum ConnectError {
-    /// Nothing listens at the owner's address: its TCP connect was refused. The owner's
-    /// process is gone (it died or exited), as far as this node can tell: a peer cut off by
-    /// the network usually times out instead, but one behind a firewall that rejects, or
+    /// Nothing listens at the owner's address (its TCP connect was refused), or another node
+    /// does (its challenge names another id: a process restarted there). The owner's process
+    /// is gone (it died or exited), as far as this node can tell: a peer cut off by the
+    /// network usually times out instead, but one behind a firewall that rejects, or
     /// advertising a wrong port, is refused too.
     Gone(String),
     /// TCP or the handshake failed otherwise.

@@ -300,7 +300,8 @@ impl Fleet {
     /// Whether the process of `node_id`, another node that holds a lease this node waits
     /// for, is gone: another node's registry entry took over its internal address (see
     /// [`superseded`]), or a connect to its internal address was refused since its last heartbeat
-    /// (nothing listens there; a node cut off by the network usually times out instead, but a
+    /// (nothing listens there, or another node answers: a process restarted there under a new
+    /// id; a node cut off by the network usually times out instead, but a
     /// firewall that rejects, or a wrong `--internal-advertise`, looks the same: see
     /// ARCHITECTURE.md, "Several server nodes", for what that costs). If no
     /// connect told so yet, tries one (at most once per [`GONE_CHECK_INTERVAL`] per node, for
@@ -343,7 +344,8 @@ impl Fleet {
         lock(&self.gone).remove(node_id);
     }
 
-    /// Whether a refused connect marked `node` gone after its last heartbeat (as last read).
+    /// Whether a connect marked `node` gone (refused, or answered by another node) after its
+    /// last heartbeat (as last read).
     fn marked_gone(&self, node: &NodeEntry) -> bool {
         let Some(marked) = lock(&self.gone).get(&node.id).copied() else {
             return false;
@@ -528,7 +530,7 @@ impl Fleet {
                 Fleet::mark_unreachable(&self.gone, &node.id, self.entry_ttl_ms());
                 crate::metrics::forwarding::link_connect("gone");
                 if let Some(since) = self.link_failed(&node.id) {
-                    warn!(node = %node.id, %why, failures_not_logged = since, "another node's internal address refuses connections: its process is gone");
+                    warn!(node = %node.id, %why, failures_not_logged = since, "another node's internal address refuses connections, or another node answers there: its process is gone");
                 }
                 None
             }

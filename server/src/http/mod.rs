@@ -66,7 +66,9 @@ async fn not_found() -> ApiError {
 }
 
 /// 200 with `status: "ok"`; 503 with `status: "draining"` while the node hands its rooms to
-/// other nodes, so that a load balancer sends new clients elsewhere at once.
+/// other nodes. Only a connection taken before the drain began can ask then: the drain
+/// closes the public listener (`transport/listener.rs`), so a load balancer's next check is
+/// refused.
 async fn health(State(context): State<Arc<App>>) -> Response {
     let draining = context.rooms.is_draining();
     let status = if draining {

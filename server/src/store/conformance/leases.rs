@@ -424,3 +424,51 @@ pub(super) async fn a_gone_holders_lease_can_be_ended_early(store: &dyn Store) {
     );
     release(store, group_id, "owner-b", taken.epoch).await;
 }
+
+/// A lease that ran out (nobody took it since) or was ended as a gone holder's is still given
+/// up by its holder at its epoch: the release raises the epoch, so the holder's renewals and
+/// writes at it are refused from then on, and another owner takes the lease at once. A
+/// release at epoch 0, which no take answers, changes nothing.
+pub(super) async fn a_lease_run_out_or_ended_is_still_released_at_its_epoch(store: &dyn Store) {
+    use std::time::Duration;
+    let (group_id, meeting_id) = new_group(store).await;
+    let first = take_epoch(store, group_id, "owner-a", 200).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    release(store, group_id, "owner-a", first).await;
+    assert!(
+        !renew(store, group_id, "owner-a", 60_000, first).await.held,
+        "a lease that ran out and was then released is not taken back by its renewal"
+    );
+    let a = Fence {
+        owner: "owner-a",
+        epoch: first,
+    };
+    assert!(
+        is_fenced(append_fenced(store, group_id, meeting_id, &[entry(1)], None, a).await),
+        "nor written under its epoch"
+    );
+
+    let second = take_epoch(store, group_id, "owner-b", 60_000).await;
+    assert!(second > first, "a take after the release raises the epoch");
+    assert!(
+        store
+            .break_lease(group_id, "owner-b")
+            .await
+            .expect("break_lease succeeds"),
+        "the lease is ended as a gone holder's"
+    );
+    release(store, group_id, "owner-b", second).await;
+    assert!(
+        !renew(store, group_id, "owner-b", 60_000, second).await.held,
+        "an ended lease that its holder then released is not taken back by its renewal"
+    );
+    let third = take_epoch(store, group_id, "owner-c", 60_000).await;
+    assert!(third > second, "the next take raises the epoch again");
+
+    release(store, group_id, "owner-c", 0).await;
+    assert!(
+        renew(store, group_id, "owner-c", 60_000, third).await.held,
+        "a release at epoch 0 left the holder's lease alone"
+    );
+    release(store, group_id, "owner-c", third).await;
+}

@@ -44,6 +44,7 @@ pub async fn run_all(store: &dyn Store) {
     leases::takes_raise_the_epoch_and_renewals_keep_it(store).await;
     leases::leases_are_renewed_in_batches(store).await;
     leases::a_gone_holders_lease_can_be_ended_early(store).await;
+    leases::a_lease_run_out_or_ended_is_still_released_at_its_epoch(store).await;
     // Before the retention check, which would count an end record the deletion left behind.
     retention::deleted_group_is_gone_and_others_stay(store).await;
     retention::abandoned_groups_are_found_by_their_activity(store).await;

@@ -135,13 +135,17 @@ return {1, gap, epoch}
 ";
 
 /// Releases the lease the caller took at an epoch, with its record (a lease given up is no
-/// takeover for the next owner), and raises the group's epoch, so that nothing at the released
-/// epoch renews the lease or writes again: only while the group is still at that epoch and the
-/// lease is the caller's or nobody's.
+/// takeover for the next owner; a lease that had run out, or was ended, keeps its record, which
+/// says when), and raises the group's epoch, so that nothing at the released epoch renews the
+/// lease or writes again: only while the group is still at that epoch (never 0: no take
+/// answered it) and the lease is the caller's or nobody's.
 ///
 /// `KEYS[1]`: the lease key; `KEYS[2]`: the lease's record; `KEYS[3]`: the group's epoch.
 /// `ARGV[1]`: the owner id; `ARGV[2]`: the epoch being released. Answers 1 when it released.
 const RELEASE_LEASE_LUA: &str = r"
+if ARGV[2] == '0' then
+  return 0
+end
 local holder = redis.call('GET', KEYS[1])
 if holder ~= false and holder ~= ARGV[1] then
   return 0
@@ -149,7 +153,9 @@ end
 if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[2] then
   return 0
 end
-redis.call('DEL', KEYS[1], KEYS[2])
+if holder == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
 redis.call('INCR', KEYS[3])
 return 1
 ";
