@@ -29,7 +29,7 @@ use roundtable_server::store::{RedisStore, Store};
 use support::counting::CountingStore;
 use support::redis::{TestRedis, raw_connection, start_binary, unique_prefix};
 use support::takeover::{TAKEOVER_WAIT, join_when_free_or_closing};
-use support::{Closed, TestClient, TestGroup, TestServer, create_group, http_request};
+use support::{Closed, TestClient, TestGroup, TestServer, create_group, http_get, http_request};
 use tokio::process::Child;
 
 /// Sends `signal` (`STOP`, `CONT`) to the process this test started.
@@ -639,6 +639,18 @@ async fn a_renewal_under_way_when_a_room_stops_neither_holds_the_stop_up_nor_tak
     let (status, body) = drain.await.expect("the drain request");
     assert_eq!(status, 200, "{body}");
 
+    let stopped = |metrics: &str| {
+        metrics
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("roundtable_lease_renewals_total{outcome=\"stopped\"}")?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or(0.0)
+    };
+    let before = stopped(&http_get(admin, "/metrics", None).await.1);
     store.open_renewals();
     let opened = Instant::now();
     while store.renewals_held.load(Ordering::SeqCst) > 0 {
@@ -660,6 +672,11 @@ async fn a_renewal_under_way_when_a_room_stops_neither_holds_the_stop_up_nor_tak
     assert_eq!(
         holder, None,
         "the renewal carried out after the release did not take the lease back"
+    );
+    let after = stopped(&http_get(admin, "/metrics", None).await.1);
+    assert!(
+        after > before,
+        "the refused renewal is counted as one of a room that stopped ({before} then {after})"
     );
     let next = connect().await;
     assert!(

@@ -211,6 +211,8 @@ impl LeaseRenewals {
                         } else if current {
                             crate::metrics::lease_renewal("held_elsewhere");
                             lost.cancel();
+                        } else {
+                            crate::metrics::lease_renewal("stopped");
                         }
                     }
                 }
