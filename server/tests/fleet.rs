@@ -12,7 +12,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -119,18 +118,8 @@ async fn start_node(
     internal: &str,
     extra: &[&str],
 ) -> (Child, SocketAddr, Option<SocketAddr>) {
-    let mut args: Vec<&OsStr> = vec![
-        "--redis-url".as_ref(),
-        url.as_ref(),
-        "--redis-prefix".as_ref(),
-        prefix.as_ref(),
-        "--internal-listen".as_ref(),
-        internal.as_ref(),
-        "--fleet-secret".as_ref(),
-        SECRET.as_ref(),
-    ];
-    args.extend(extra.iter().map(OsStr::new));
-    let (child, addr, admin) = support::start_binary_with_admin(&args).await;
+    let (child, addr, admin) =
+        support::redis::start_fleet_node(url, prefix, internal, SECRET, extra).await;
     (child, addr, Some(admin))
 }
 

@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -32,20 +31,12 @@ async fn start_node(
     advertise: Option<SocketAddr>,
 ) -> (tokio::process::Child, SocketAddr) {
     let advertise = advertise.map(|addr| addr.to_string());
-    let mut args: Vec<&OsStr> = vec![
-        "--redis-url".as_ref(),
-        url.as_ref(),
-        "--redis-prefix".as_ref(),
-        prefix.as_ref(),
-        "--internal-listen".as_ref(),
-        "127.0.0.1:0".as_ref(),
-        "--fleet-secret".as_ref(),
-        SECRET.as_ref(),
-    ];
-    if let Some(advertise) = &advertise {
-        args.extend([OsStr::new("--internal-advertise"), OsStr::new(advertise)]);
-    }
-    let (child, _, admin) = support::start_binary_with_admin(&args).await;
+    let extra: Vec<&str> = match &advertise {
+        Some(advertise) => vec!["--internal-advertise", advertise],
+        None => Vec::new(),
+    };
+    let (child, _, admin) =
+        support::redis::start_fleet_node(url, prefix, "127.0.0.1:0", SECRET, &extra).await;
     (child, admin)
 }
 

@@ -65,6 +65,34 @@ pub async fn start_binary(
     super::start_binary(&args).await
 }
 
+/// Starts the real binary as a node of a fleet on the Redis at `url` under `prefix`: its
+/// internal listener at `internal`, `secret` as the fleet secret, an admin listener, and
+/// `extra_args`. Returns it with the client and admin addresses it printed.
+pub async fn start_fleet_node(
+    url: &str,
+    prefix: &str,
+    internal: &str,
+    secret: &str,
+    extra_args: &[&str],
+) -> (
+    tokio::process::Child,
+    std::net::SocketAddr,
+    std::net::SocketAddr,
+) {
+    let mut args: Vec<&OsStr> = vec![
+        "--redis-url".as_ref(),
+        url.as_ref(),
+        "--redis-prefix".as_ref(),
+        prefix.as_ref(),
+        "--internal-listen".as_ref(),
+        internal.as_ref(),
+        "--fleet-secret".as_ref(),
+        secret.as_ref(),
+    ];
+    args.extend(extra_args.iter().map(|arg| OsStr::new(*arg)));
+    super::start_binary_with_admin(&args).await
+}
+
 /// How long a started server may take to answer PING.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
