@@ -640,15 +640,10 @@ async fn a_renewal_under_way_when_a_room_stops_neither_holds_the_stop_up_nor_tak
     assert_eq!(status, 200, "{body}");
 
     let stopped = |metrics: &str| {
-        metrics
-            .lines()
-            .find_map(|line| {
-                line.strip_prefix("roundtable_lease_renewals_total{outcome=\"stopped\"}")?
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
-            .unwrap_or(0.0)
+        support::metric_value(
+            metrics,
+            "roundtable_lease_renewals_total{outcome=\"stopped\"}",
+        )
     };
     let before = stopped(&http_get(admin, "/metrics", None).await.1);
     store.open_renewals();

@@ -331,7 +331,7 @@ async fn members_spread_over_three_nodes_share_one_room_through_forwarding() {
         "roundtable_link_hop_seconds_count",
         "roundtable_link_connects_total{outcome=\"connected\"}",
     ] {
-        let value = metric_value(&edge_metrics, wanted);
+        let value = support::metric_value(&edge_metrics, wanted);
         assert!(
             value > 0.0,
             "{wanted} is {value} on an edge:\n{edge_metrics}"
@@ -339,13 +339,13 @@ async fn members_spread_over_three_nodes_share_one_room_through_forwarding() {
     }
     let owner_metrics = metrics_of(&nodes[owner_index]).await;
     assert!(
-        metric_value(
+        support::metric_value(
             &owner_metrics,
             "roundtable_forwarded_streams{side=\"owner\"}"
         ) >= 3.0
     );
     assert!(
-        metric_value(
+        support::metric_value(
             &owner_metrics,
             "roundtable_link_connects_total{outcome=\"accepted\"}"
         ) >= 2.0,
@@ -363,13 +363,6 @@ async fn metrics_of(node: &Node) -> String {
     let (status, body) = support::http_get(admin, "/metrics", None).await;
     assert_eq!(status, 200);
     body
-}
-
-/// The value of the series that starts with `series` (its name and labels).
-fn metric_value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::test]
@@ -491,7 +484,7 @@ async fn a_take_over_the_link_loads_the_handed_room_and_nothing_else() {
         "the node loaded the handed room"
     );
     let count = |outcome: &str, metrics: &str| {
-        metric_value(
+        support::metric_value(
             metrics,
             &format!("roundtable_handover_takes_total{{outcome=\"{outcome}\"}}"),
         )
@@ -551,7 +544,7 @@ async fn a_drained_owner_hands_each_room_to_the_next_node_before_any_member_retu
     loop {
         let mut loaded = 0.0;
         for node in &others {
-            loaded += metric_value(
+            loaded += support::metric_value(
                 &metrics_of(node).await,
                 "roundtable_handover_takes_total{outcome=\"loaded\"}",
             );
@@ -1177,11 +1170,12 @@ async fn after_kill_9_of_the_owner_its_lease_is_ended_at_once_not_waited_out() {
     let mut takeovers = 0.0;
     for node in nodes.iter().filter(|node| node.entry.id != placed) {
         let metrics = metrics_of(node).await;
-        ended += metric_value(
+        ended += support::metric_value(
             &metrics,
             "roundtable_lease_takes_total{outcome=\"ended_gone_holder\"}",
         );
-        takeovers += metric_value(&metrics, "roundtable_lease_takeover_delay_seconds_count");
+        takeovers +=
+            support::metric_value(&metrics, "roundtable_lease_takeover_delay_seconds_count");
     }
     assert_eq!(ended, 1.0, "one edge ended the dead owner's lease");
     assert_eq!(
@@ -1456,7 +1450,7 @@ async fn after_a_drain_notice_the_edges_forward_no_join_to_the_draining_node() {
     let rooms = rooms_on(&nodes, owner_index, 8, 3, true).await;
     let groups: Vec<GroupId> = rooms.iter().map(|(group_id, _, _)| *group_id).collect();
     let refused = |metrics: &str| {
-        metric_value(
+        support::metric_value(
             metrics,
             "roundtable_rejected_frames_total{code=\"room_elsewhere\"}",
         )

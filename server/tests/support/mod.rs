@@ -200,6 +200,14 @@ pub struct TestGroup {
     pub response: CreateGroupResponse,
 }
 
+/// The value of the series in the Prometheus text `text` that starts with `series` (its name
+/// and labels); 0 when there is none yet.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// A minimal HTTP/1.1 client over a raw socket: the tests need POST and GET only.
 pub async fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
     http_call(addr, method, path, body, None).await

@@ -2,8 +2,8 @@
 //! documentation for why memory is enough).
 //!
 //! Epochs come from one counter for the whole store rather than one per group: every take (and
-//! every release, which moves its group past the released epoch) gets the next number, so a group's epochs only ever grow, even after its entry was swept out and
-//! taken again. A renewal or a fenced write that finds no entry (swept out after it expired, or
+//! every release, which moves its group past the released epoch) gets the next number, so a
+//! group's epochs only ever grow, even after its entry was swept out and taken again. A renewal or a fenced write that finds no entry (swept out after it expired, or
 //! the group deleted) is refused: with the entry gone, nothing tells whether someone took the
 //! lease in between.
 
