@@ -458,11 +458,16 @@ pub enum ErrorCode {
     /// The request needs a live meeting and the group's current meeting is upcoming (not
     /// started yet). Nothing changed.
     MeetingNotLive,
+    /// The meeting's server went away while the request was under way (the client stays
+    /// connected: the server it is connected to joins it again where the meeting runs now). The
+    /// request may or may not have been done: the snapshot that follows shows the meeting as
+    /// it is.
+    ConnectionLost,
 }
 
 impl ErrorCode {
     /// Every error code, for documentation checks.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::UnsupportedVersion,
         ErrorCode::Invalid,
         ErrorCode::UnknownType,
@@ -482,6 +487,7 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::LimitReached,
         ErrorCode::MeetingNotLive,
+        ErrorCode::ConnectionLost,
     ];
 
     /// The code's wire name.
@@ -506,6 +512,7 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::LimitReached => "limit_reached",
             ErrorCode::MeetingNotLive => "meeting_not_live",
+            ErrorCode::ConnectionLost => "connection_lost",
         }
     }
 }

@@ -3,11 +3,12 @@
 //! room forwards them over its link to the node that does (see ARCHITECTURE.md, "Several
 //! server nodes"). Covers: members spread over all nodes sharing one room (every event once, in
 //! seq order, the same as the owner's direct clients get), acks through the hop, the owner's
-//! rate and frame limits through the hop, the link's secret, the edge closing with 1012 when
-//! the owner closes a stream or dies, placement by rendezvous hashing, the node registry
-//! itself (fresh, stale and removed entries; the lease's holder), and members forwarded
-//! through edges coming back after `kill -9` of the owner (within 2 s) and after its drain
-//! (gap at most 500 ms), with nothing lost.
+//! rate and frame limits through the hop, the link's secret, the edge joining its client again
+//! where the room went when the owner loses it or dies (or closing it with 1012 when it
+//! cannot), placement by rendezvous hashing, the node registry itself (fresh, stale and
+//! removed entries; the lease's holder), and members forwarded through edges back after
+//! `kill -9` of the owner (within 2 s, without a reconnection) and after its drain (gap at most
+//! 500 ms), with nothing lost.
 
 mod support;
 
@@ -645,10 +646,17 @@ async fn expect_restart_close(client: &mut TestClient, why: &str) {
     );
 }
 
+/// When the room a client is forwarded to goes away from its node, the edge joins the client
+/// again where the room runs now, over the connection it has. Here the owner dies (SIGKILL)
+/// while a request of the client's waits on it (Redis pauses writes): the client is not
+/// closed; the request gets `connection_lost`, the join's ack comes again under the join's id
+/// with another log epoch, then a snapshot, and the edge (the only node left) runs the room.
+/// When the room cannot be joined again (another holder keeps its lease), the client is closed
+/// with 1012 `room_moved` instead, to reconnect.
 #[tokio::test]
-async fn an_edge_closes_its_forwarded_clients_with_1012_when_the_owner_closes_the_stream_or_dies() {
+async fn an_edge_joins_its_client_again_where_the_room_went_or_closes_it_with_1012() {
     let redis = TestRedis::start();
-    let prefix = unique_prefix("rt-fleet-1012");
+    let prefix = unique_prefix("rt-fleet-reattach");
     // A short lease, renewed every 500 ms, so that a stolen lease is noticed soon.
     let (mut nodes, store) =
         start_fleet(redis.url(), &prefix, 2, &["--room-lease-ms", "1500"]).await;
@@ -661,15 +669,17 @@ async fn an_edge_closes_its_forwarded_clients_with_1012_when_the_owner_closes_th
         .iter()
         .position(|node| node.entry.id == placed)
         .expect("a node");
-    let edge = nodes[1 - owner_index].addr;
+    let edge_index = 1 - owner_index;
+    let edge = nodes[edge_index].addr;
 
     let mut fran = TestClient::connect(edge).await;
     fran.join_as_facilitator(&group, "Fran").await;
     fran.start_meeting().await;
     assert_eq!(holder(&store, group.group_id).await, placed);
 
-    // The owner closes the stream: its room lost its lease (another writer took it), so it
-    // closes every connection with `room_moved`; the edge passes that on as 1012.
+    // The owner's room loses its lease (another writer took it) and closes its connections
+    // with `room_moved`. The edge cannot join the client again while the intruder holds the
+    // lease: it closes the client with 1012.
     let mut raw = raw_connection(redis.url()).await;
     let lease_key = lease_key(&prefix, group.group_id);
     let _: () = redis::cmd("SET")
@@ -678,7 +688,7 @@ async fn an_edge_closes_its_forwarded_clients_with_1012_when_the_owner_closes_th
         .query_async(&mut raw)
         .await
         .expect("SET lease");
-    expect_restart_close(&mut fran, "the owner's room moved").await;
+    expect_restart_close(&mut fran, "the room cannot be joined again").await;
 
     // The lease is given back; the client reconnects through the edge and resumes.
     let _: () = redis::cmd("DEL")
@@ -697,18 +707,106 @@ async fn an_edge_closes_its_forwarded_clients_with_1012_when_the_owner_closes_th
     })
     .await;
     assert_eq!(holder(&store, group.group_id).await, placed);
+    let epoch_before = fran.log_epoch;
+    let join_id = fran
+        .received
+        .iter()
+        .find_map(|message| match message {
+            ServerMessage::Ack {
+                id,
+                result: roundtable_protocol::Reply::Joined(_),
+            } => Some(*id),
+            _ => None,
+        })
+        .expect("the join's ack");
 
-    // The owner dies (SIGKILL): the link breaks, and the edge closes its client with 1012 at
-    // once, without waiting for the lease to expire.
+    // A request the owner cannot answer (its write waits on Redis), then the owner dies.
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(10_000)
+        .arg("WRITE")
+        .query_async(&mut raw)
+        .await
+        .expect("pause Redis's writes");
+    let waiting = fran
+        .send(Request::RenameGroup {
+            name: "Never answered".into(),
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let owner = &mut nodes[owner_index].child;
     owner.start_kill().expect("send SIGKILL");
     owner.wait().await.expect("the killed node exits");
     let killed = Instant::now();
-    expect_restart_close(&mut fran, "the owner died").await;
+    let () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query_async(&mut raw)
+        .await
+        .expect("unpause Redis");
+
+    let lost = fran.answer(waiting).await;
+    assert!(
+        matches!(&lost, Err((ErrorCode::ConnectionLost, _))),
+        "the request under way is answered connection_lost: {lost:?}"
+    );
+    let joined = loop {
+        match fran.recv().await {
+            ServerMessage::Ack {
+                id,
+                result: roundtable_protocol::Reply::Joined(joined),
+            } => {
+                assert_eq!(
+                    id, join_id,
+                    "the join's ack comes again under the join's id"
+                );
+                break joined;
+            }
+            ServerMessage::Closing { reason, .. } => panic!("closed: {reason:?}"),
+            _ => {}
+        }
+    };
+    assert_ne!(
+        Some(joined.log_epoch),
+        epoch_before,
+        "the room was loaded anew"
+    );
+    assert_eq!(joined.catch_up, roundtable_protocol::CatchUp::Snapshot);
+    let snapshot = match fran.recv().await {
+        ServerMessage::Snapshot(snapshot) => snapshot,
+        other => panic!("a snapshot follows the ack, got {other:?}"),
+    };
     assert!(
         killed.elapsed() < Duration::from_secs(3),
-        "the edge notices a dead owner within its pings ({:?})",
+        "joined again within moments of the kill ({:?})",
         killed.elapsed()
+    );
+    assert_ne!(
+        snapshot.group.name, "Never answered",
+        "the request was never written"
+    );
+    fran.ok(Request::RenameGroup {
+        name: "Served by the edge".into(),
+    })
+    .await;
+    assert_eq!(
+        holder(&store, group.group_id).await,
+        nodes[edge_index].entry.id,
+        "the edge runs the room now"
+    );
+    let metrics = metrics_of(&nodes[edge_index]).await;
+    assert_eq!(
+        support::metric_value(
+            &metrics,
+            "roundtable_edge_reattaches_total{outcome=\"here\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        support::metric_value(
+            &metrics,
+            "roundtable_edge_reattaches_total{outcome=\"closed\"}"
+        ),
+        1.0
     );
 }
 
@@ -921,26 +1019,103 @@ async fn try_resume(
     }
 }
 
-/// One member of a failover test: its connection before, the one after, and its time back.
+/// One member of a failover test: what it received before its room moved, its connection
+/// after, and its time back.
 struct Away {
-    before: TestClient,
+    /// The events it received before the move.
+    before: Vec<EventFrame>,
+    /// The last seq it saw before the move.
+    last_before: u64,
+    /// Its connection after the move: a new one, or the same one joined again by its edge.
     after: Option<TestClient>,
+    /// Where in `after.received` the move's catch-up begins (0 on a new connection; the
+    /// join's ack that came again on a connection joined again in place).
+    after_from: usize,
+    /// Its edge joined it again in place (no reconnection).
+    in_place: bool,
     back_after: Duration,
-    /// From its close to its resume's acknowledgement: the time it could not act.
+    /// The time it could not act: from its close to its resume's acknowledgement, or, joined
+    /// again in place, from the last answer the old owner gave it to the join's ack that came
+    /// again.
     gap: Duration,
     failures: Vec<String>,
 }
 
-/// Waits for `member`'s close, then resumes through `edges` in turn (the first, then the next
-/// after each failure) until the join passes (at most 10 s), timing from `since`.
+/// How often a member waiting for its room to move pings it, within the rate limit: the last
+/// pong before the move tells when the old owner stopped serving it.
+const WAITING_PING: Duration = Duration::from_millis(60);
+
+/// Every event in `messages`.
+fn events_in(messages: &[ServerMessage]) -> Vec<EventFrame> {
+    messages
+        .iter()
+        .filter_map(|message| match message {
+            ServerMessage::Event(frame) => Some(frame.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits until `member`'s room moves: its edge joins it again in place (the join's ack comes
+/// again, then a snapshot), or closes it, and then it resumes through `edges` in turn (the
+/// first, then the next after each failure) until the join passes (at most 10 s), timing from
+/// `since`. Pings meanwhile, to tell when it was served last.
 async fn come_back(
     mut member: TestClient,
     edges: Vec<SocketAddr>,
     group_id: GroupId,
     since: Instant,
 ) -> Away {
-    let closed = member.until_closed().await;
+    let mut last_served = since;
+    let mut pinged = Instant::now() - WAITING_PING;
+    let closed = loop {
+        if pinged.elapsed() >= WAITING_PING {
+            pinged = Instant::now();
+            let ping = Request::Ping { client_time_ms: 0 };
+            if member.try_send(ping).await.is_none() {
+                break Closed::Ended;
+            }
+        }
+        match member.try_recv(Duration::from_millis(20)).await {
+            Ok(Some(ServerMessage::Ack {
+                result: roundtable_protocol::Reply::Pong { .. },
+                ..
+            })) => last_served = Instant::now(),
+            Ok(Some(ServerMessage::Ack {
+                result: roundtable_protocol::Reply::Joined(_),
+                ..
+            })) => {
+                let acked = Instant::now();
+                let at = member.received.len() - 1;
+                let before = events_in(&member.received[..at]);
+                let last_before = before.last().map_or(0, |frame| frame.seq);
+                loop {
+                    if let ServerMessage::Snapshot(_) = member.recv().await {
+                        break;
+                    }
+                }
+                return Away {
+                    before,
+                    last_before: last_before.max(seq_before(&member.received[..at])),
+                    back_after: since.elapsed(),
+                    gap: acked.duration_since(last_served.max(since)),
+                    after: Some(member),
+                    after_from: at,
+                    in_place: true,
+                    failures: Vec::new(),
+                };
+            }
+            Ok(_) => {}
+            Err(closed) => break closed,
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "the member's room did not move within 10 s"
+        );
+    };
     let closed_at = Instant::now();
+    let before = events_in(&member.received);
+    let last_before = member.last_seq;
     let mut failures = vec![format!("closed: {closed:?}")];
     for attempt in 0.. {
         let point = member.resume_point();
@@ -948,8 +1123,11 @@ async fn come_back(
         match try_resume(edge, group_id, member.token_credential(), point).await {
             Ok(after) => {
                 return Away {
-                    before: member,
+                    before,
+                    last_before,
                     after: Some(after),
+                    after_from: 0,
+                    in_place: false,
                     back_after: since.elapsed(),
                     gap: closed_at.elapsed(),
                     failures,
@@ -963,26 +1141,43 @@ async fn come_back(
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     Away {
-        before: member,
+        before,
+        last_before,
         after: None,
+        after_from: 0,
+        in_place: false,
         back_after: since.elapsed(),
         gap: closed_at.elapsed(),
         failures,
     }
 }
 
-/// Every member caught up with the room's log from `from` on over both connections, once and
-/// in order: the events its first connection received, then, when its resume was answered with a
-/// snapshot (a room loaded anew is a new log epoch, so a resume after a takeover or a drain gets
-/// one; ARCHITECTURE.md, "Log epochs"), the snapshot, which holds every event through its seq
-/// and never goes back, then the events after it, with no gap and no duplicate. Whatever
-/// members received under one seq is the same event for all of them.
+/// The last seq `messages` brought: of an event or a snapshot.
+fn seq_before(messages: &[ServerMessage]) -> u64 {
+    messages
+        .iter()
+        .filter_map(|message| match message {
+            ServerMessage::Event(frame) => Some(frame.seq),
+            ServerMessage::Snapshot(snapshot) => Some(snapshot.seq),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Every member caught up with the room's log from `from` on, once and in order: the events
+/// it received before the move, then, when it was caught up with a snapshot (a room loaded
+/// anew is a new log epoch, so a join after a takeover or a drain gets one; ARCHITECTURE.md,
+/// "Log epochs"), the snapshot, which holds every event through its seq and never goes back,
+/// then the events after it, with no gap and no duplicate. Whatever members received under one
+/// seq is the same event for all of them.
 fn check_nothing_lost(aways: &mut [Away], from: u64) {
     let mut by_seq: HashMap<u64, EventFrame> = HashMap::new();
     for away in aways.iter_mut() {
         let after = away.after.as_ref().expect("back");
-        let last_before = away.before.last_seq;
-        let snapshot_seq = after.received.iter().find_map(|message| match message {
+        let tail = &after.received[away.after_from..];
+        let last_before = away.last_before;
+        let snapshot_seq = tail.iter().find_map(|message| match message {
             ServerMessage::Snapshot(snapshot) => Some(snapshot.seq),
             _ => None,
         });
@@ -992,10 +1187,17 @@ fn check_nothing_lost(aways: &mut [Away], from: u64) {
             "a resume's snapshot at {resumed_at} goes back from the {last_before} seen ({:?})",
             away.failures
         );
-        let parts = [
-            (events_after(&away.before, from), from),
-            (events_after(after, resumed_at), resumed_at),
-        ];
+        let after_events: Vec<EventFrame> = events_in(tail)
+            .into_iter()
+            .filter(|frame| frame.seq > resumed_at)
+            .collect();
+        let before_events: Vec<EventFrame> = away
+            .before
+            .iter()
+            .filter(|frame| frame.seq > from)
+            .cloned()
+            .collect();
+        let parts = [(before_events, from), (after_events, resumed_at)];
         for (frames, start) in parts {
             for (index, frame) in frames.into_iter().enumerate() {
                 assert_eq!(
@@ -1124,12 +1326,19 @@ async fn kill_the_owner_of_a_forwarded_room(
     (redis, nodes, aways, from, placed, new_owner)
 }
 
+/// Every member is back within `bound` of the kill, each joined again in place by its edge
+/// (all of them are forwarded: none had to reconnect).
 fn assert_all_back_within(aways: &[Away], bound: Duration) {
     for away in aways {
         assert!(
             away.after.is_some() && away.back_after <= bound,
             "every member is back within {bound:?} of the kill: one after {:?} ({:?})",
             away.back_after,
+            away.failures
+        );
+        assert!(
+            away.in_place,
+            "every forwarded member is joined again by its edge, without a reconnection ({:?})",
             away.failures
         );
     }
@@ -1206,10 +1415,10 @@ async fn after_kill_9_a_node_restarted_at_the_same_address_does_not_hold_the_roo
 }
 
 /// A planned drain (SIGTERM) of the node that runs a room whose members are all forwarded
-/// through the two other nodes: the owner hands the room over, each edge closes its clients,
-/// and their resumes through the same edges reach the room's new node. No member is without
-/// the room for more than 500 ms (from its connection's close to its resume's
-/// acknowledgement), and nothing is lost or duplicated.
+/// through the two other nodes: the owner hands the room over, and each edge joins its
+/// clients again where the room went, without a reconnection. No member is without the room
+/// for more than 500 ms (from the last answer the old owner gave it to the join's ack that
+/// came again), and nothing is lost or duplicated.
 #[tokio::test]
 async fn a_drain_of_the_owner_leaves_forwarded_members_a_gap_of_at_most_500_ms() {
     let _alone = TIMED.lock().await;
@@ -1244,8 +1453,14 @@ async fn a_drain_of_the_owner_leaves_forwarded_members_a_gap_of_at_most_500_ms()
     for away in &aways {
         assert!(
             away.after.is_some() && away.gap <= Duration::from_millis(500),
-            "every member is back within 500 ms of its close: one after {:?} ({:?})",
+            "every member is back within 500 ms of its last answer from the old owner: one \
+             after {:?} ({:?})",
             away.gap,
+            away.failures
+        );
+        assert!(
+            away.in_place,
+            "every forwarded member is joined again by its edge, without a reconnection ({:?})",
             away.failures
         );
     }
@@ -1604,8 +1819,11 @@ async fn a_draining_node_closes_the_clients_it_forwards_elsewhere_once_its_rooms
             "resumed by replay: the room never moved"
         );
         moved.push(Away {
-            before,
+            before: events_in(&before.received),
+            last_before: before.last_seq,
             after: Some(after),
+            after_from: 0,
+            in_place: false,
             back_after: closed_after,
             gap: closed_after,
             failures: Vec::new(),

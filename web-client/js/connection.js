@@ -289,7 +289,11 @@ export class Connection {
             this.clock.addSample(sentAt, message.result.server_time_ms, this.clock.clientNow());
           }
         }
-        waiter?.resolve(message.result);
+        if (waiter) waiter.resolve(message.result);
+        // The join's ack again, unasked: the meeting's server went away and the server this
+        // page is connected to joined it again where the meeting runs now (a snapshot of
+        // the new log epoch follows).
+        else if (message.result.kind === 'joined' && this.joined) this.options.onJoined(message.result);
         return;
       }
       case 'error': {

@@ -195,7 +195,7 @@ export type PresenceReason = "joined" | "left" | "connection_lost" | "removed" |
 
 export type CloseReason = "slow_consumer" | "server_shutdown" | "removed" | "policy_violation" | "join_timeout" | "unsupported_version" | "room_moved" | "session_revoked" | "group_deleted" | "left" | "draining";
 
-export type ErrorCode = "unsupported_version" | "invalid" | "unknown_type" | "too_large" | "rate_limited" | "not_joined" | "already_joined" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "room_full" | "server_busy" | "storage_unavailable" | "room_elsewhere" | "shutting_down" | "internal" | "limit_reached" | "meeting_not_live";
+export type ErrorCode = "unsupported_version" | "invalid" | "unknown_type" | "too_large" | "rate_limited" | "not_joined" | "already_joined" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "room_full" | "server_busy" | "storage_unavailable" | "room_elsewhere" | "shutting_down" | "internal" | "limit_reached" | "meeting_not_live" | "connection_lost";
 
 export type CreateGroupRequest = { name: string, 
 /**

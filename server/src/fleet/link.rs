@@ -78,8 +78,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often an edge pings each link; three intervals without a pong break it.
 const PING_INTERVAL: Duration = Duration::from_millis(500);
 
+mod attachment;
 mod wire;
 
+pub use attachment::{Attachment, IN_FLIGHT_MAX, Seen};
 #[cfg(test)]
 use wire::hmac_sha256;
 pub use wire::{
@@ -94,8 +96,8 @@ pub struct Link {
     /// The owner's node id.
     pub peer: String,
     queue: mpsc::Sender<LinkFrame>,
-    /// The outbox of each client whose stream is open: the owner's frames go there.
-    streams: Mutex<HashMap<u64, Outbox>>,
+    /// Each client whose stream is open: the owner's frames go to its outbox.
+    streams: Mutex<HashMap<u64, Client>>,
     next_stream: AtomicU64,
     streams_max: usize,
     dead: CancellationToken,
@@ -103,6 +105,14 @@ pub struct Link {
     peer_draining: CancellationToken,
     /// Whether the owner's welcome said it loads the rooms it is handed ([`TAKES`]).
     takes: bool,
+}
+
+/// A client on an edge's link: where the owner's frames go, and what the edge knows of its
+/// session.
+#[derive(Debug)]
+struct Client {
+    outbox: Outbox,
+    attachment: Arc<Attachment>,
 }
 
 /// Why a link could not be opened.
@@ -230,24 +240,26 @@ impl Link {
                 .is_ok()
     }
 
-    /// Breaks the link: every stream's client is closed (`room_moved`, close code 1012).
+    /// Breaks the link: every stream's client hears that its room went away (see
+    /// [`Attachment::moved`]).
     pub fn break_link(&self) {
         self.dead.cancel();
     }
 
-    fn lock_streams(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Outbox>> {
+    fn lock_streams(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Client>> {
         self.streams
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Opens a stream for a client at `client` whose frames from the owner go to `outbox`,
-    /// and sends `first` (the client's join, verbatim) on it. `None` when the link is dead or
-    /// full.
+    /// and sends `first` (the client's join, verbatim, or one this edge makes again) on it.
+    /// `None` when the link is dead or full.
     pub async fn open(
         self: &Arc<Link>,
         client: IpAddr,
         outbox: Outbox,
+        attachment: Arc<Attachment>,
         first: &str,
     ) -> Option<EdgeStream> {
         let id = {
@@ -256,12 +268,17 @@ impl Link {
                 return None;
             }
             let id = self.next_stream.fetch_add(1, Ordering::Relaxed);
-            streams.insert(id, outbox);
+            let client = Client {
+                outbox,
+                attachment: Arc::clone(&attachment),
+            };
+            streams.insert(id, client);
             id
         };
         crate::metrics::forwarding::forwarded_stream("edge", 1);
         let stream = EdgeStream {
             link: Arc::clone(self),
+            attachment,
             id,
             closed: AtomicBool::new(false),
             left: AtomicBool::new(false),
@@ -282,7 +299,8 @@ impl Link {
         Some(stream)
     }
 
-    /// Reads the owner's frames until the link breaks, then closes every stream's client.
+    /// Reads the owner's frames until the link breaks, then tells every stream's client its
+    /// room went away.
     async fn read_owner_frames(
         self: Arc<Link>,
         mut reader: impl AsyncRead + Unpin,
@@ -305,8 +323,8 @@ impl Link {
             match frame.kind {
                 Kind::Text => self.to_client(frame.stream, frame.payload),
                 Kind::Close => {
-                    let outbox = self.lock_streams().remove(&frame.stream);
-                    if let Some(outbox) = outbox {
+                    let client = self.lock_streams().remove(&frame.stream);
+                    if let Some(client) = client {
                         let (reason, message) = match parse_close(&frame.payload) {
                             Some((CloseReason::ServerShutdown, _)) | None => (
                                 CloseReason::RoomMoved,
@@ -314,7 +332,14 @@ impl Link {
                             ),
                             Some(close) => close,
                         };
-                        outbox.close(reason, message);
+                        // The room went away from the owner (its lease, a shutdown, a drain):
+                        // the client's connection joins it again where it runs now. Any other
+                        // close (removed, slow, a bad frame) is the client's own.
+                        if matches!(reason, CloseReason::RoomMoved | CloseReason::Draining) {
+                            client.attachment.moved(reason, message);
+                        } else {
+                            client.outbox.close(reason, message);
+                        }
                     }
                 }
                 Kind::Draining => self.peer_draining.cancel(),
@@ -334,29 +359,43 @@ impl Link {
         }
         self.dead.cancel();
         let streams = std::mem::take(&mut *self.lock_streams());
-        for outbox in streams.into_values() {
-            outbox.close(
+        for client in streams.into_values() {
+            client.attachment.moved(
                 CloseReason::RoomMoved,
-                "the link to the meeting's server broke; reconnect to resume",
+                "the link to the meeting's server broke; reconnect to resume".into(),
             );
         }
     }
 
     /// Hands one of the owner's frames to its client's outbox, without waiting.
     fn to_client(&self, stream: u64, payload: Bytes) {
-        let Some(outbox) = self.lock_streams().get(&stream).cloned() else {
+        let Some((outbox, attachment)) = self
+            .lock_streams()
+            .get(&stream)
+            .map(|client| (client.outbox.clone(), Arc::clone(&client.attachment)))
+        else {
             return;
         };
         let Ok(text) = String::from_utf8(payload.to_vec()) else {
             return;
         };
         crate::metrics::forwarding::forwarded_frame("to_client");
-        if let Err(QueueError::Full) = outbox.push(WireFrame::text(text)) {
+        let closing = match attachment.seen(&text) {
+            Seen::RejoinRefused => Some((
+                CloseReason::RoomMoved,
+                "the meeting moved to another server; reconnect to resume",
+            )),
+            Seen::Pass => match outbox.push(WireFrame::text(text)) {
+                Err(QueueError::Full) => Some((
+                    CloseReason::SlowConsumer,
+                    "you fell too far behind; reconnect to resume",
+                )),
+                Ok(()) | Err(QueueError::Closed) => None,
+            },
+        };
+        if let Some((reason, message)) = closing {
             self.lock_streams().remove(&stream);
-            outbox.close(
-                CloseReason::SlowConsumer,
-                "you fell too far behind; reconnect to resume",
-            );
+            outbox.close(reason, message);
             let close = LinkFrame::new(Kind::Close, stream, Bytes::from_static(CLIENT_LOST));
             let _ = self.queue.try_send(close);
         }
@@ -394,6 +433,7 @@ impl Link {
 #[derive(Debug)]
 pub struct EdgeStream {
     link: Arc<Link>,
+    attachment: Arc<Attachment>,
     id: u64,
     closed: AtomicBool,
     /// The client left with a close frame (else its connection was lost), as the owner's
@@ -402,6 +442,11 @@ pub struct EdgeStream {
 }
 
 impl EdgeStream {
+    /// What the edge knows of the client's session.
+    pub fn attachment(&self) -> &Arc<Attachment> {
+        &self.attachment
+    }
+
     /// Notes that the client left with a close frame, for the close the stream ends with.
     pub fn client_left(&self) {
         self.left.store(true, Ordering::Relaxed);
@@ -410,6 +455,7 @@ impl EdgeStream {
     /// Passes one of the client's text frames on, waiting at most `stall` for room on the
     /// link.
     pub async fn send_text(&self, text: &str, stall: Duration) -> Result<(), ()> {
+        self.attachment.sent(text);
         self.send(Kind::Text, Bytes::copy_from_slice(text.as_bytes()), stall)
             .await
     }

@@ -458,6 +458,7 @@ impl Fleet {
         placed: bool,
         client: IpAddr,
         outbox: Outbox,
+        attachment: Arc<link::Attachment>,
         join: &str,
     ) -> Option<EdgeStream> {
         let link = self.link_to(node).await?;
@@ -465,7 +466,7 @@ impl Fleet {
             debug!(node = %node.id, "placement named a node that drains; serving here");
             return None;
         }
-        let stream = link.open(client, outbox, join).await;
+        let stream = link.open(client, outbox, attachment, join).await;
         if stream.is_none() {
             debug!(node = %node.id, "a link took no new stream");
         }

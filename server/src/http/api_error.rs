@@ -67,7 +67,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::RoomFull
         | ErrorCode::RoomElsewhere
         | ErrorCode::LimitReached
-        | ErrorCode::MeetingNotLive => StatusCode::INTERNAL_SERVER_ERROR,
+        | ErrorCode::MeetingNotLive
+        | ErrorCode::ConnectionLost => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The fleet's forwarding metrics, registered in the process's registry ([`super`]) by
 //! [`register`]: frames forwarded between nodes (by direction), forwarded streams open (by
-//! side), the hop's latency (a link's ping to its pong) and link connections (by outcome). No
+//! side), the hop's latency (a link's ping to its pong), link connections, handover takes and
+//! re-attached clients (by outcome). No
 //! label carries a node, group or member id.
 
 use std::sync::LazyLock;
@@ -20,6 +21,7 @@ struct FleetMetrics {
     hop_seconds: Histogram,
     link_connects: Family<Label, Counter>,
     handover_takes: Family<Label, Counter>,
+    reattaches: Family<Label, Counter>,
 }
 
 static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
@@ -29,6 +31,7 @@ static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
     hop_seconds: Histogram::new(exponential_buckets(0.000_02, 2.0, 15)),
     link_connects: Family::default(),
     handover_takes: Family::default(),
+    reattaches: Family::default(),
 });
 
 /// Registers the fleet's metrics in the process's registry.
@@ -58,6 +61,19 @@ pub fn register(registry: &mut Registry) {
         "Rooms another node handed over and asked this one to load at once, by outcome (loaded: live here after it, whichever take or join started the load; not_loaded, live_already, busy, malformed)",
         FLEET.handover_takes.clone(),
     );
+    registry.register(
+        "edge_reattaches",
+        "Forwarded clients whose room went away from the node they were forwarded to, by outcome (forwarded: joined again on another node; here: joined again on this one; closed: closed to reconnect)",
+        FLEET.reattaches.clone(),
+    );
+}
+
+/// A forwarded client's room went away from its node: `outcome`.
+pub fn reattached(outcome: &'static str) {
+    FLEET
+        .reattaches
+        .get_or_create(&[("outcome", outcome)])
+        .inc();
 }
 
 /// A room handed over by another node was asked for: `outcome`.

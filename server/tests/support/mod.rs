@@ -393,6 +393,18 @@ impl TestClient {
         id
     }
 
+    /// Sends a request unless the connection is gone; its id if it went.
+    pub async fn try_send(&mut self, request: Request) -> Option<RequestId> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let frame = ClientFrame::new(id, request);
+        self.socket
+            .send(Message::text(frame.to_json()))
+            .await
+            .ok()
+            .map(|()| id)
+    }
+
     /// The next message, failing the test after [`FRAME_WAIT`] or on a close.
     pub async fn recv(&mut self) -> ServerMessage {
         match self.try_recv(FRAME_WAIT).await {

@@ -89,11 +89,11 @@ async fn a_slow_client_is_closed_alone_and_the_link_goes_on() {
     let slow = Outbox::new(2);
     let other = Outbox::new(8);
     let slow_stream = link
-        .open(client, slow.clone(), "join one")
+        .open(client, slow.clone(), attached(), "join one")
         .await
         .expect("a stream");
     let _other_stream = link
-        .open(client, other.clone(), "join two")
+        .open(client, other.clone(), attached(), "join two")
         .await
         .expect("a stream");
     let (closed, payload) = owner.await.unwrap();
@@ -116,6 +116,93 @@ async fn a_slow_client_is_closed_alone_and_the_link_goes_on() {
     }
     assert!(link.is_alive(), "the link goes on");
     drop(slow_stream);
+}
+
+fn attached() -> Arc<Attachment> {
+    Arc::new(Attachment::new(
+        roundtable_protocol::GroupId::random(),
+        1,
+        Some("a-token".into()),
+    ))
+}
+
+/// When the owner closes a stream because the room went away from it (`room_moved`,
+/// `draining`, a shutdown), or the link breaks, the edge's client is not closed: its
+/// connection hears that the room moved, to join it again where it runs now. A close for any
+/// other reason (a removed member) closes the client as the owner said.
+#[tokio::test]
+async fn a_room_that_went_away_is_told_to_the_clients_connection_and_other_closes_close_it() {
+    use crate::transport::outbox::OutboxItem;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (go_on, mut break_link) = tokio::sync::mpsc::channel::<()>(1);
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let (mut reader, mut writer) = tcp.into_split();
+        let mut send = async |frame: LinkFrame| {
+            let mut bytes = Vec::new();
+            frame.encode_into(&mut bytes);
+            writer.write_all(&bytes).await.unwrap();
+        };
+        send(LinkFrame::new(Kind::Challenge, 0, vec![7; 32])).await;
+        read_frame(&mut reader, 1024).await.unwrap();
+        send(LinkFrame::new(Kind::Welcome, 0, Bytes::new())).await;
+        let mut texts = 0;
+        while texts < 4 {
+            if read_frame(&mut reader, 1024).await.unwrap().kind == Kind::Text {
+                texts += 1;
+            }
+        }
+        send(LinkFrame::new(Kind::Text, 1, "before the move")).await;
+        let moved = close_payload(CloseReason::RoomMoved, "lost its lease");
+        send(LinkFrame::new(Kind::Close, 1, moved)).await;
+        let draining = close_payload(CloseReason::Draining, "handed over");
+        send(LinkFrame::new(Kind::Close, 2, draining)).await;
+        let removed = close_payload(CloseReason::Removed, "you were removed");
+        send(LinkFrame::new(Kind::Close, 3, removed)).await;
+        // The fourth stream stays open until the link breaks.
+        break_link.recv().await;
+    });
+    let config = crate::config::FleetConfig::default();
+    let link = Link::connect("owner", &addr, "edge", b"s", &config)
+        .await
+        .expect("the link opens");
+    let client: IpAddr = [127, 0, 0, 1].into();
+    let mut clients = Vec::new();
+    for index in 0..4 {
+        let outbox = Outbox::new(8);
+        let attachment = attached();
+        let stream = link
+            .open(
+                client,
+                outbox.clone(),
+                Arc::clone(&attachment),
+                &format!("join {index}"),
+            )
+            .await
+            .expect("a stream");
+        clients.push((outbox, attachment, stream));
+    }
+    let moved = async |attachment: &Attachment| {
+        tokio::time::timeout(Duration::from_secs(5), attachment.wait_moved())
+            .await
+            .expect("the connection hears that the room moved");
+        attachment.take_moved().expect("why").0
+    };
+    assert_eq!(moved(&clients[0].1).await, CloseReason::RoomMoved);
+    match clients[0].0.next().await {
+        OutboxItem::Frame(frame) => assert_eq!(frame.text_payload(), "before the move"),
+        OutboxItem::Close(close) => panic!("the client is not closed: {close:?}"),
+    }
+    assert_eq!(moved(&clients[1].1).await, CloseReason::Draining);
+    match clients[2].0.next().await {
+        OutboxItem::Close((reason, _)) => assert_eq!(reason, CloseReason::Removed),
+        OutboxItem::Frame(frame) => panic!("the removed client is closed, got {frame:?}"),
+    }
+    assert_eq!(clients[2].1.take_moved(), None);
+    drop(go_on);
+    assert_eq!(moved(&clients[3].1).await, CloseReason::RoomMoved);
+    assert!(!link.is_alive());
 }
 
 #[test]

@@ -1,14 +1,49 @@
 //! A connection at the edge of a fleet: its join forwarded to the node that runs the room,
 //! and from then on its frames passed to that node verbatim (see [`crate::fleet`]).
+//!
+//! **Re-attach.** When the room goes away from the node the client is forwarded to (that node
+//! closes the stream because it lost the room, shuts down or drains, or the link to it
+//! breaks: it died), the edge joins the client again wherever the room runs now, over the
+//! connection the client has, as the client's own reconnection would: with the member token
+//! (the credential's, or the one the first join's ack issued) and no resume point. The client
+//! gets the join's ack again, under its join's id and with the new log epoch, then a snapshot;
+//! each request that was under way gets `connection_lost` (it may or may not have been done:
+//! the snapshot says). The client's TCP connection, WebSocket and hello are kept, and a
+//! browser shows no reconnection. The edge closes the client as before (1012, `room_moved` or
+//! `draining`) when it cannot: this node drains too, the client joined with a link's secret
+//! and its ack never came, the join made again is refused, or the client's room moved
+//! [`REATTACHES_MAX`] times within [`REATTACH_WINDOW`].
 
-use roundtable_protocol::{CloseReason, ErrorCode, GroupId, RequestId, ServerMessage};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use roundtable_protocol::{
+    ClientFrame, CloseReason, Credential, ErrorCode, RequestId, ServerMessage,
+};
 use roundtable_rules::Command;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tracing::{debug, field};
 
-use super::{Connection, Next, Session};
+use super::closing::Ending;
+use super::{Connection, JoinRequest, Next, Session};
 use crate::fleet::Route;
+use crate::fleet::link::Attachment;
 use crate::room::actor::RoomCommand;
 use crate::transport::outbox::Outbox;
+
+/// The most times one client is joined again within [`REATTACH_WINDOW`]; past that its
+/// room keeps moving, and the client is closed to reconnect (with its own backoff).
+pub(super) const REATTACHES_MAX: u8 = 3;
+pub(super) const REATTACH_WINDOW: Duration = Duration::from_secs(60);
+
+/// The member token a join's credential carries, if it does.
+fn token_of(credential: &Credential) -> Option<String> {
+    match credential {
+        Credential::MemberToken { token } => Some(token.clone()),
+        Credential::Facilitator { member_token, .. } => member_token.clone(),
+        Credential::Invite { .. } => None,
+    }
+}
 
 impl Connection {
     /// At the edge: when another node runs (or is to run) the group's room, opens a stream to
@@ -18,11 +53,11 @@ impl Connection {
     /// other node cannot be reached).
     pub(super) async fn forward_join(
         &mut self,
-        group_id: GroupId,
-        text: &str,
+        join: &JoinRequest<'_>,
         outbox: &Outbox,
         session: &mut Session,
     ) -> Option<Next> {
+        let group_id = join.group_id;
         if self.forwarded || !matches!(session, Session::Joining { .. }) {
             return None;
         }
@@ -35,8 +70,17 @@ impl Connection {
             Route::Remote(node) => (node, false),
             Route::Placed(node) => (node, true),
         };
+        // A join made again keeps what the edge knows of the client.
+        let attachment = self.rejoining.clone().unwrap_or_else(|| {
+            Arc::new(Attachment::new(
+                group_id,
+                join.id,
+                token_of(&join.credential),
+            ))
+        });
+        let client = self.admitted.client;
         let stream = fleet
-            .open_stream(&node, placed, self.admitted.client, outbox.clone(), text)
+            .open_stream(&node, placed, client, outbox.clone(), attachment, join.text)
             .await?;
         debug!(group = %group_id, "forwarding the connection to the room's node");
         tracing::Span::current().record("group", field::display(group_id));
@@ -120,4 +164,108 @@ impl Connection {
         }
         Next::Continue
     }
+}
+
+impl Connection {
+    /// At the edge: the room went away from the node the client is forwarded to. Joins the
+    /// client again where the room runs now (see the module's "Re-attach"); `Some` when the
+    /// client is closed instead.
+    pub(super) async fn reattach(
+        &mut self,
+        outbox: &Outbox,
+        session: &mut Session,
+    ) -> Option<Ending> {
+        let Session::Forwarded { stream } = session else {
+            return None;
+        };
+        let attachment = Arc::clone(stream.attachment());
+        let (reason, message) = attachment.take_moved()?;
+        let closing = || {
+            crate::metrics::forwarding::reattached("closed");
+            Some(moved_ending(reason, message.clone()))
+        };
+        if self.context.rooms.is_draining() || !self.may_reattach() {
+            return closing();
+        }
+        let Some((token, unanswered)) = attachment.rejoin() else {
+            return closing();
+        };
+        for id in unanswered {
+            let lost = ServerMessage::Error {
+                id: Some(id),
+                code: ErrorCode::ConnectionLost,
+                message: "the meeting's server went away before answering; it may or may not \
+                          have been done: the meeting as it is now follows"
+                    .into(),
+            };
+            if let Next::Close(reason, message) = self.push_or_close(outbox, &lost) {
+                return Some(Ending::closing(reason, message));
+            }
+        }
+        let credential = Credential::MemberToken { token };
+        let request = roundtable_protocol::Request::Join {
+            group_id: attachment.group_id(),
+            credential: credential.clone(),
+            resume: None,
+        };
+        let text = ClientFrame::new(attachment.join_id(), request).to_json();
+        let join = JoinRequest {
+            id: attachment.join_id(),
+            group_id: attachment.group_id(),
+            credential,
+            resume: None,
+            text: &text,
+        };
+        debug!(group = %join.group_id, why = reason.as_str(), "the room moved; joining the client again");
+        // The old stream goes now: its node hears that the client left it.
+        *session = Session::Joining {
+            deadline: tokio::time::Instant::now() + self.context.config.limits.join_timeout(),
+        };
+        self.rejoining = Some(attachment);
+        let next = Box::pin(self.join_here_or_there(join, outbox, session)).await;
+        self.rejoining = None;
+        match (next, &*session) {
+            (Next::Close(reason, message), _) => Some(Ending::closing(reason, message)),
+            (Next::Continue, Session::Joining { .. }) => {
+                // Refused here (the refusal is on its way to the client): its reconnection
+                // meets the refusal, or the room, wherever it is by then.
+                crate::metrics::forwarding::reattached("closed");
+                Some(moved_ending(
+                    CloseReason::RoomMoved,
+                    "the meeting moved to another server; reconnect to resume".into(),
+                ))
+            }
+            (Next::Continue, Session::Forwarded { .. }) => {
+                crate::metrics::forwarding::reattached("forwarded");
+                None
+            }
+            (Next::Continue, Session::Joined { .. }) => {
+                crate::metrics::forwarding::reattached("here");
+                None
+            }
+        }
+    }
+
+    /// Whether the client may be joined again now: at most [`REATTACHES_MAX`] times within
+    /// [`REATTACH_WINDOW`].
+    fn may_reattach(&mut self) -> bool {
+        let now = Instant::now();
+        let (since, count) = match self.reattaches {
+            Some((since, count)) if now.duration_since(since) < REATTACH_WINDOW => (since, count),
+            _ => (now, 0),
+        };
+        if count >= REATTACHES_MAX {
+            return false;
+        }
+        self.reattaches = Some((since, count + 1));
+        true
+    }
+}
+
+/// The close of a client whose room went away and that is not joined again: 1012 (service
+/// restart), so that it reconnects at once.
+fn moved_ending(reason: CloseReason, message: String) -> Ending {
+    let mut ending = Ending::closing(reason, message);
+    ending.wire = Some((CloseCode::Restart, reason.as_str()));
+    ending
 }

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use roundtable_protocol::{
-    ClientFrame, CloseReason, ErrorCode, GroupId, Hello, LimitsInfo, PROTOCOL_VERSION,
-    PresenceReason, Reply, RequestId, ServerMessage,
+    ClientFrame, CloseReason, Credential, ErrorCode, GroupId, Hello, LimitsInfo, PROTOCOL_VERSION,
+    PresenceReason, Reply, RequestId, ResumePoint, ServerMessage,
 };
 use roundtable_rules::{Command, SessionRequest};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -160,6 +160,21 @@ struct Connection {
     admitted: AdmittedWebSocket,
     /// The client's frames come through a link from another node.
     forwarded: bool,
+    /// At an edge, while it joins the client again: what it knows of the client.
+    rejoining: Option<Arc<crate::fleet::link::Attachment>>,
+    /// At an edge, since when and how often the client was joined again (see
+    /// [`forward::REATTACHES_MAX`]).
+    reattaches: Option<(Instant, u8)>,
+}
+
+/// A join the connection makes: the client's, or one an edge makes again for it.
+struct JoinRequest<'a> {
+    id: RequestId,
+    group_id: GroupId,
+    credential: Credential,
+    resume: Option<ResumePoint>,
+    /// The frame as it goes to another node.
+    text: &'a str,
 }
 
 /// What reading one frame leads to.
@@ -184,6 +199,8 @@ impl Connection {
             errors_in_a_row: 0,
             admitted,
             forwarded,
+            rejoining: None,
+            reattaches: None,
         }
     }
 
@@ -275,9 +292,17 @@ impl Connection {
             // misses nothing meanwhile, and its reconnection then does not compete with the
             // handover, which is what everyone else waits for (see ARCHITECTURE.md, "Drain").
             let forwarded_from_here = matches!(session, Session::Forwarded { .. });
+            let attachment = match &session {
+                Session::Forwarded { stream } => Some(Arc::clone(stream.attachment())),
+                _ => None,
+            };
             let ending = tokio::select! {
                 biased;
                 item = outbox.next() => write_queued(wire, outbox, item, self.stall()).await,
+                // After what the old owner sent, which the outbox writes first.
+                () = wait_moved(attachment.as_deref()), if attachment.is_some() => {
+                    self.reattach(outbox, session).await
+                }
                 () = self.context.rooms.fleet().handed_over(), if forwarded_from_here => {
                     Some(Ending::closing(
                         CloseReason::Draining,
@@ -397,40 +422,55 @@ impl Connection {
                 credential,
                 resume,
             }) => {
-                // At an edge, a local join that finds the room run by another node it reaches
-                // (it took the lease over meanwhile) is routed once more, and forwarded there.
-                let mut reroute = !self.forwarded && self.context.fleet.get().is_some();
-                let mut admitted = false;
-                loop {
-                    if let Some(next) = self.forward_join(group_id, text, outbox, session).await {
-                        crate::metrics::request_answered(kind, arrived);
-                        return next;
-                    }
-                    let args = JoinArgs {
-                        connection_id: self.id,
-                        request_id: id,
-                        credential: credential.clone(),
-                        resume,
-                        outbox: outbox.clone(),
-                    };
-                    let joined = self
-                        .join(group_id, args, outbox, session, reroute, admitted)
-                        .await;
-                    match joined {
-                        Some(next) => {
-                            crate::metrics::request_answered(kind, arrived);
-                            return next;
-                        }
-                        None => {
-                            reroute = false;
-                            admitted = true;
-                        }
-                    }
-                }
+                let join = JoinRequest {
+                    id,
+                    group_id,
+                    credential,
+                    resume,
+                    text,
+                };
+                let next = self.join_here_or_there(join, outbox, session).await;
+                crate::metrics::request_answered(kind, arrived);
+                next
             }
             Ok(command) => {
                 let timer = crate::metrics::RequestTimer::start(kind, arrived);
                 self.forward(id, command, outbox, session, timer).await
+            }
+        }
+    }
+
+    /// Joins the client to its room: forwarded to the node that runs it, or here.
+    async fn join_here_or_there(
+        &mut self,
+        join: JoinRequest<'_>,
+        outbox: &Outbox,
+        session: &mut Session,
+    ) -> Next {
+        // At an edge, a local join that finds the room run by another node it reaches (it
+        // took the lease over meanwhile) is routed once more, and forwarded there.
+        let mut reroute = !self.forwarded && self.context.fleet.get().is_some();
+        let mut admitted = false;
+        loop {
+            if let Some(next) = self.forward_join(&join, outbox, session).await {
+                return next;
+            }
+            let args = JoinArgs {
+                connection_id: self.id,
+                request_id: join.id,
+                credential: join.credential.clone(),
+                resume: join.resume,
+                outbox: outbox.clone(),
+            };
+            let joined = self
+                .join(join.group_id, args, outbox, session, reroute, admitted)
+                .await;
+            match joined {
+                Some(next) => return next,
+                None => {
+                    reroute = false;
+                    admitted = true;
+                }
             }
         }
     }
@@ -576,6 +616,14 @@ impl Connection {
                 "you fell too far behind; reconnect to resume".into(),
             ),
         }
+    }
+}
+
+/// Waits until the room of a forwarded client went away (never without one).
+async fn wait_moved(attachment: Option<&crate::fleet::link::Attachment>) {
+    match attachment {
+        Some(attachment) => attachment.wait_moved().await,
+        None => std::future::pending().await,
     }
 }
 

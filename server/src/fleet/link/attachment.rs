@@ -1,0 +1,294 @@
+//! What an edge knows of a client it forwards, kept across the owners it forwards the client
+//! to: enough to join the client again wherever its room goes, over the connection the client
+//! already has (see `transport::connection::forward`, "re-attach").
+//!
+//! The link's reader fills it from the owner's frames without parsing them, bar one: the
+//! answer to the join. Every ack and error the server writes begins `{"type":"ack","id":` or
+//! `{"type":"error","id":` (a test holds the serializer to that), so telling which of the
+//! client's requests are answered costs a prefix check per frame.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use roundtable_protocol::{CloseReason, GroupId, Reply, RequestId, ServerMessage};
+use serde::Deserialize;
+use tokio::sync::Notify;
+
+/// The most unanswered requests an edge remembers per client: a client within its request
+/// rate has far fewer under way. Past it the oldest is forgotten (it then gets no
+/// `connection_lost` if its room moves before the answer).
+pub const IN_FLIGHT_MAX: usize = 64;
+
+const ACK_PREFIX: &str = r#"{"type":"ack","id":"#;
+const ERROR_PREFIX: &str = r#"{"type":"error","id":"#;
+
+/// A forwarded client's session, as its edge knows it. Its member token is a credential: it is
+/// never logged (the `Debug` form leaves it out).
+pub struct Attachment {
+    group_id: GroupId,
+    /// The id of the client's join: a join made again answers under it.
+    join_id: RequestId,
+    state: Mutex<State>,
+    moved: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    /// The member token to join with again: the credential's own, or the one the first
+    /// join's ack issued. `None` while neither is known.
+    token: Option<String>,
+    /// A join (the client's, or one made again) is waiting for its answer.
+    awaiting_join: bool,
+    /// That join is one this edge made again: a refusal closes the client rather than
+    /// reaching it.
+    rejoining: bool,
+    /// The client's requests passed on and not answered yet, oldest first.
+    in_flight: VecDeque<RequestId>,
+    /// Why the room went away from the node the client was forwarded to, until the client's
+    /// connection takes it.
+    moved: Option<(CloseReason, String)>,
+}
+
+/// What the link does with one of the owner's frames, after [`Attachment::seen`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// Pass it to the client.
+    Pass,
+    /// It refuses a join this edge made again: the client is closed instead (its own
+    /// reconnection meets the refusal, or the room, wherever it is by then).
+    RejoinRefused,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("group_id", &self.group_id)
+            .field("join_id", &self.join_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Attachment {
+    /// The session of a client whose join `join_id` into `group_id` is being forwarded, with
+    /// the member token of its credential when it has one.
+    pub fn new(group_id: GroupId, join_id: RequestId, token: Option<String>) -> Attachment {
+        Attachment {
+            group_id,
+            join_id,
+            state: Mutex::new(State {
+                token,
+                awaiting_join: true,
+                ..State::default()
+            }),
+            moved: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn group_id(&self) -> GroupId {
+        self.group_id
+    }
+
+    pub fn join_id(&self) -> RequestId {
+        self.join_id
+    }
+
+    /// The client sent `text` on to the owner: a request whose answer is now awaited.
+    pub fn sent(&self, text: &str) {
+        #[derive(Deserialize)]
+        struct IdOnly {
+            id: Option<RequestId>,
+        }
+        let Some(id) = serde_json::from_str::<IdOnly>(text)
+            .ok()
+            .and_then(|frame| frame.id)
+        else {
+            return;
+        };
+        let mut state = self.lock();
+        if state.in_flight.len() >= IN_FLIGHT_MAX {
+            state.in_flight.pop_front();
+        }
+        state.in_flight.push_back(id);
+    }
+
+    /// The owner sent `text` to the client: notes the request it answers, and the member
+    /// token a join's ack issues.
+    pub fn seen(&self, text: &str) -> Seen {
+        let Some((id, refused)) = answered_id(text) else {
+            return Seen::Pass;
+        };
+        let mut state = self.lock();
+        if let Some(at) = state.in_flight.iter().position(|&sent| sent == id) {
+            state.in_flight.remove(at);
+        }
+        if !state.awaiting_join || id != self.join_id {
+            return Seen::Pass;
+        }
+        state.awaiting_join = false;
+        let rejoined = std::mem::take(&mut state.rejoining);
+        if refused {
+            return if rejoined {
+                Seen::RejoinRefused
+            } else {
+                Seen::Pass
+            };
+        }
+        if state.token.is_none()
+            && let Ok(ServerMessage::Ack {
+                result: Reply::Joined(joined),
+                ..
+            }) = serde_json::from_str(text)
+        {
+            state.token = joined.member_token;
+        }
+        Seen::Pass
+    }
+
+    /// The room went away from the node the client is forwarded to (that node closed the
+    /// stream for this reason, or the link to it broke): wakes the client's connection.
+    pub fn moved(&self, reason: CloseReason, message: String) {
+        self.lock().moved = Some((reason, message));
+        self.moved.notify_one();
+    }
+
+    /// Waits until [`Attachment::moved`] (at once if it was called meanwhile).
+    pub async fn wait_moved(&self) {
+        self.moved.notified().await;
+    }
+
+    /// Why the room went away, once.
+    pub fn take_moved(&self) -> Option<(CloseReason, String)> {
+        self.lock().moved.take()
+    }
+
+    /// Makes ready to join again: the member token (`None` when none is known: the client
+    /// joined with a link's secret and its ack never came), and the requests that were under
+    /// way, which will never be answered now.
+    pub fn rejoin(&self) -> Option<(String, Vec<RequestId>)> {
+        let mut state = self.lock();
+        let token = state.token.clone()?;
+        state.awaiting_join = true;
+        state.rejoining = true;
+        // An unanswered join is answered by the join made again, under its id.
+        let join_id = self.join_id;
+        let unanswered = state.in_flight.drain(..).filter(|&id| id != join_id);
+        Some((token, unanswered.collect()))
+    }
+}
+
+/// The request id an ack or error frame of the server's answers, and whether it is an error.
+fn answered_id(text: &str) -> Option<(RequestId, bool)> {
+    let (rest, error) = match text.strip_prefix(ACK_PREFIX) {
+        Some(rest) => (rest, false),
+        None => (text.strip_prefix(ERROR_PREFIX)?, true),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    rest[..digits].parse().ok().map(|id| (id, error))
+}
+
+#[cfg(test)]
+mod tests {
+    use roundtable_protocol::{
+        CatchUp, ErrorCode, Joined, LogEpoch, MeetingId, MemberId, Reply, Role, ServerMessage,
+    };
+
+    use super::*;
+
+    fn joined(token: Option<&str>) -> ServerMessage {
+        ServerMessage::Ack {
+            id: 1,
+            result: Reply::Joined(Joined {
+                member_id: MemberId::random(),
+                role: Role::Member,
+                meeting_id: MeetingId::random(),
+                member_token: token.map(str::to_string),
+                catch_up: CatchUp::Snapshot,
+                log_epoch: LogEpoch::random(),
+            }),
+        }
+    }
+
+    fn encode(message: &ServerMessage) -> String {
+        serde_json::to_string(message).unwrap()
+    }
+
+    #[test]
+    fn the_servers_acks_and_errors_name_their_request_where_the_link_looks() {
+        let ack = encode(&joined(None));
+        assert_eq!(answered_id(&ack), Some((1, false)));
+        let error = encode(&ServerMessage::Error {
+            id: Some(77),
+            code: ErrorCode::Forbidden,
+            message: "no".into(),
+        });
+        assert_eq!(answered_id(&error), Some((77, true)));
+        let unnamed = encode(&ServerMessage::Error {
+            id: None,
+            code: ErrorCode::Invalid,
+            message: "no".into(),
+        });
+        assert_eq!(answered_id(&unnamed), None);
+        assert_eq!(answered_id(r#"{"type":"event","seq":3}"#), None);
+    }
+
+    #[test]
+    fn a_join_made_again_uses_the_token_the_first_ack_issued_and_answers_what_was_under_way() {
+        let attachment = Attachment::new(GroupId::random(), 1, None);
+        attachment.sent(r#"{"v":1,"id":1,"type":"join"}"#);
+        assert_eq!(attachment.rejoin(), None, "no token known before the ack");
+        assert_eq!(attachment.seen(&encode(&joined(Some("tok")))), Seen::Pass);
+        attachment.sent(r#"{"v":1,"id":2,"type":"raise_hand"}"#);
+        attachment.sent(r#"{"v":1,"id":3,"type":"lower_hand"}"#);
+        attachment.seen(r#"{"type":"ack","id":2,"result":{"kind":"done"}}"#);
+        let (token, unanswered) = attachment.rejoin().expect("a token");
+        assert_eq!(token, "tok");
+        assert_eq!(unanswered, vec![3]);
+        // The join made again is refused: the client is closed instead.
+        let refused = encode(&ServerMessage::Error {
+            id: Some(1),
+            code: ErrorCode::Unauthorized,
+            message: "removed".into(),
+        });
+        assert_eq!(attachment.seen(&refused), Seen::RejoinRefused);
+        // A later error under the join's id (none is awaited) passes.
+        assert_eq!(attachment.seen(&refused), Seen::Pass);
+    }
+
+    #[test]
+    fn the_clients_own_token_is_kept_and_its_first_joins_refusal_reaches_it() {
+        let attachment = Attachment::new(GroupId::random(), 4, Some("own".into()));
+        let refused = encode(&ServerMessage::Error {
+            id: Some(4),
+            code: ErrorCode::RoomFull,
+            message: "full".into(),
+        });
+        assert_eq!(attachment.seen(&refused), Seen::Pass);
+        assert_eq!(
+            attachment.rejoin().map(|(token, _)| token).as_deref(),
+            Some("own")
+        );
+        assert!(
+            !format!("{attachment:?}").contains("own"),
+            "the token is never printed"
+        );
+    }
+
+    #[test]
+    fn at_most_the_bound_of_requests_is_remembered() {
+        let attachment = Attachment::new(GroupId::random(), 1, Some("t".into()));
+        for id in 2..(2 + IN_FLIGHT_MAX as u64 + 10) {
+            attachment.sent(&format!(
+                r#"{{"v":1,"id":{id},"type":"ping","client_time_ms":1}}"#
+            ));
+        }
+        let (_, unanswered) = attachment.rejoin().unwrap();
+        assert_eq!(unanswered.len(), IN_FLIGHT_MAX);
+        assert_eq!(unanswered[0], 12, "the oldest are forgotten");
+    }
+}
