@@ -218,7 +218,9 @@ pub(super) async fn disrupt_each(
                             } else {
                                 "resumed_elsewhere"
                             },
-                            if reconnect.attempts > 1 {
+                            if reconnect.in_place {
+                                "rejoined_in_place"
+                            } else if reconnect.attempts > 1 {
                                 "retried"
                             } else {
                                 "first_attempt"

@@ -92,6 +92,9 @@ pub struct Reconnect {
     pub node: Option<usize>,
     pub replay: bool,
     pub attempts: u32,
+    /// Not a new connection: the node the member is connected to joined it again where its
+    /// room went (`lost_ns` is when the join's ack came again, `rejoined_ns` its snapshot).
+    pub in_place: bool,
 }
 
 /// Everything one member knows and saw.
@@ -116,6 +119,8 @@ pub struct MemberLog {
     /// Seqs of the snapshots of resume joins (events up to them count as caught up).
     pub resume_snapshots: Vec<u64>,
     pub replays: u64,
+    /// Times the member's node joined it again in place (see [`Reconnect::in_place`]).
+    pub rejoined_in_place: u64,
     pub(super) own_raised: bool,
     /// Between a lost connection and the end of the next join's catch-up (its snapshot, or
     /// the `presence` that ends a replay): `own_raised` may be stale, so no action is sent.

@@ -80,9 +80,20 @@ struct Frame<'a> {
     reason: Option<&'a str>,
     #[serde(default)]
     hands: Option<Vec<serde_json::Value>>,
+    /// An ack's result: its kind, and a join's log epoch.
+    #[serde(default, borrow)]
+    result: Option<FrameResult<'a>>,
     /// Present on a `presence` message about one member; absent on the one ending a replay.
     #[serde(default)]
     change: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct FrameResult<'a> {
+    #[serde(borrow)]
+    kind: &'a str,
+    #[serde(default)]
+    log_epoch: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +176,14 @@ impl World {
                     log.last_seq = log.last_seq.max(seq);
                     log.resume_snapshots.push(seq);
                 }
+                if let Some(rejoined) = log
+                    .reconnects
+                    .last_mut()
+                    .filter(|r| r.in_place && r.rejoined_ns.is_none())
+                {
+                    rejoined.rejoined_ns = Some(now);
+                    rejoined.snapshot_seq = frame.seq;
+                }
                 if let Some(hands) = frame.hands {
                     let id = log.member_id.clone();
                     log.own_raised = hands.iter().any(|hand| hand.to_string().contains(&id));
@@ -172,6 +191,25 @@ impl World {
                 log.catching_up = false;
             }
             "presence" if frame.change.is_none() => log.catching_up = false,
+            "ack" if frame.result.as_ref().is_some_and(|r| r.kind == "joined") => {
+                // The join's ack again, unasked: the node this member is connected to joined
+                // it again where its room went (the node it was forwarded to went away); a
+                // snapshot follows. Its actions under way were answered `connection_lost`.
+                log.log_epoch = frame.result.and_then(|r| r.log_epoch);
+                log.catching_up = true;
+                log.rejoined_in_place += 1;
+                let last_event_ns = log.last_event_ns;
+                log.reconnects.push(Reconnect {
+                    lost_ns: now,
+                    last_event_ns,
+                    rejoined_ns: None,
+                    snapshot_seq: None,
+                    node: Some(node),
+                    replay: false,
+                    attempts: 0,
+                    in_place: true,
+                });
+            }
             "ack" => {
                 if let Some(id) = frame.id.filter(|&id| id >= FIRST_ACTION_ID) {
                     log.acked += 1;
@@ -430,6 +468,7 @@ async fn run_member(
                 node: None,
                 replay: false,
                 attempts: 0,
+                in_place: false,
             });
             (log.token.clone(), log.meeting_id.clone())
         };

@@ -142,6 +142,9 @@ pub struct Integrity {
     /// A member's own event that was not the action it sent (raise for lower).
     pub mismatched: u64,
     pub resumes_by_replay: u64,
+    /// Of the resumes, those made in place: the member's node joined it again where its room
+    /// went, without a new connection.
+    pub rejoined_in_place: u64,
     pub resumes_by_snapshot: u64,
     /// Members without a connection at the end (still trying to get back, or given up).
     pub failed_members: usize,
@@ -387,6 +390,7 @@ pub(super) fn integrity(world: &World) -> Integrity {
             result.acked_without_event += log.acked_without_event;
             result.mismatched += log.mismatched;
             result.resumes_by_replay += log.replays;
+            result.rejoined_in_place += log.rejoined_in_place;
             result.resumes_by_snapshot += log.resume_snapshots.len() as u64;
             result.receipts_dropped += log.receipts_dropped;
             for (kind, count) in &log.attempt_failures {
@@ -553,7 +557,8 @@ pub fn summary(result: &ClusterResult) -> String {
     let i = &result.integrity;
     out.push_str(&format!(
         "  integrity: {} hand events; lost {}, duplicated {}, reordered {}, divergent {}; \
-         resumes {} by replay, {} by snapshot; {} members not back at the end\n",
+         resumes {} by replay, {} by snapshot ({} of them in place); {} members not back at \
+         the end\n",
         i.hand_events,
         i.lost,
         i.duplicated,
@@ -561,6 +566,7 @@ pub fn summary(result: &ClusterResult) -> String {
         i.divergent,
         i.resumes_by_replay,
         i.resumes_by_snapshot,
+        i.rejoined_in_place,
         i.failed_members
     ));
     for (reason, count) in &i.not_back_reasons {

@@ -128,6 +128,7 @@ fn a_probe_without_a_send_record_is_known_by_the_prober_s_own_event() {
         node: Some(0),
         replay: false,
         attempts: 1,
+        in_place: false,
     });
     assert_eq!(probe_seqs(&world, 0), vec![None]);
     assert_eq!(
@@ -164,6 +165,7 @@ fn a_member_not_caught_up_is_named_by_why() {
         node: None,
         replay: false,
         attempts: 1,
+        in_place: false,
     };
     member.log().reconnects.push(lost);
     assert_eq!(why(Some(9)), (None, "not_resumed"));
@@ -223,4 +225,35 @@ fn an_action_without_a_connection_is_skipped_and_times_nothing() {
     // An own event with nothing pending times nothing.
     world.handle(&sender, 0, &hand(3, 1, true));
     assert!(world.rooms[0].sends.lock().expect("sends").is_empty());
+}
+
+/// A member whose node joins it again in place (its room's node went away): the join's ack
+/// comes again unasked, then a snapshot. That is a resume without a new connection: its log
+/// epoch is the new one, it counts as back at the snapshot, which covers the events up to its
+/// seq.
+#[test]
+fn a_join_made_again_in_place_is_a_resume_at_its_snapshot() {
+    let world = world_of_one_room(2);
+    let member = world.members[1].clone();
+    world.handle(&member, 1, &hand(3, 0, true));
+    world.handle(
+        &member,
+        1,
+        r#"{"type":"ack","id":1,"result":{"kind":"joined","member_id":"m","role":"member","meeting_id":"x","catch_up":"snapshot","log_epoch":"e2"}}"#,
+    );
+    {
+        let log = member.log();
+        assert!(log.catching_up, "no action until the snapshot");
+        assert_eq!(log.log_epoch.as_deref(), Some("e2"));
+        assert_eq!(log.rejoined_in_place, 1);
+        let rejoin = log.reconnects.last().expect("a resume");
+        assert!(rejoin.in_place && rejoin.rejoined_ns.is_none());
+    }
+    world.handle(&member, 1, r#"{"type":"snapshot","seq":7,"hands":[]}"#);
+    let log = member.log();
+    assert!(!log.catching_up);
+    let rejoin = log.reconnects.last().expect("a resume");
+    assert_eq!(rejoin.snapshot_seq, Some(7));
+    assert!(rejoin.rejoined_ns.is_some());
+    assert_eq!(log.back_after(0, 0, Some(6)), rejoin.rejoined_ns);
 }
