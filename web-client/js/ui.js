@@ -70,14 +70,49 @@ export function busy(button) {
   };
 }
 
+/** What counts as a control the person acts on, for the toasts' placement. */
+const CONTROL = 'button, a[href], input, select, textarea, summary, label, [role="tab"], [tabindex]:not([tabindex="-1"])';
+/** The control the person last pressed, tapped or moved the focus to (a tapped button has no
+ * focus in every browser, so a press counts too): the toasts keep clear of it. */
+let lastControl = /** @type {Element | null} */ (null);
+const noteControl = (/** @type {Event} */ event) => {
+  const control = event.target instanceof Element ? event.target.closest(CONTROL) : null;
+  if (control && !control.closest('#toasts')) lastControl = control;
+};
+if (typeof document !== 'undefined') {
+  document.addEventListener('pointerdown', noteControl, true);
+  document.addEventListener('focusin', noteControl, true);
+}
+
 /**
- * Shows a short message that does not block anything.
+ * Puts the toasts at the bottom of the screen, or at its top when the control the person just
+ * used (a Save button, the choice beside it) is in the screen's lower half, so that a toast
+ * does not hide what was just done (on a phone a toast is as wide as the screen, and at the
+ * bottom it lay over the form just sent). The toasts already shown move along.
+ * @param {HTMLElement} region
+ */
+function placeToasts(region) {
+  const focused = document.activeElement?.closest(CONTROL) ?? null;
+  const control = [lastControl, focused].find((element) => element
+    && element.isConnected && !region.contains(element) && element.getClientRects().length > 0);
+  let edge = 'bottom';
+  if (control) {
+    const box = control.getBoundingClientRect();
+    if ((box.top + box.bottom) / 2 > window.innerHeight / 2) edge = 'top';
+  }
+  region.dataset.edge = edge;
+}
+
+/**
+ * Shows a short message that does not block anything, away from the control just used (see
+ * `placeToasts`).
  * @param {string} message
  * @param {'error' | 'info'} [kind]
  */
 export function toast(message, kind = 'error') {
   const region = document.getElementById('toasts');
   if (!region) return;
+  placeToasts(region);
   while (region.children.length >= TOASTS_MAX) region.firstElementChild?.remove();
   const close = h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss' }, '×');
   const item = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },

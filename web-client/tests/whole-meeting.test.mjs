@@ -8,13 +8,14 @@
 // critical violation) and for what a person would call broken (support/stage.mjs
 // layoutProblems: cut text, a selected tab or its "now" badge cut, controls overlapping or
 // covered, a page wider than the screen); the facilitator reaches the stage's control within
-// 10 Tab presses from the stage's tab; and no page logs an error.
+// 10 Tab presses from the stage's tab; the toast after saving the benchmark numbers lies over
+// neither the share choice nor the button just used; and no page logs an error.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
 import { launchBrowser, join, waitUntil, everyoneSees, showView, PHONE } from './support/browser.mjs';
-import { checkAccessibility, firstScreenShot, inFirstScreen, layoutProblems } from './support/stage.mjs';
+import { checkAccessibility, firstScreenShot, inFirstScreen, layoutProblems, toastsOver } from './support/stage.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -231,6 +232,14 @@ test('a whole meeting: every stage is in the first screen of every page', { time
       const count = await inputs.count();
       for (let field = 0; field < count; field++) await inputs.nth(field).fill(String(10 * (index + 1) + field));
       await person.page.locator('#benchmark-submit').click();
+      // The toast that says so keeps clear of what was just used: the share choice and the
+      // button (on a phone, at the bottom, it lay over "anonymously").
+      await waitUntil(person.page, `${person.name} is told the numbers are in`, () => [...document.querySelectorAll('#toasts .toast')]
+        .some((toast) => toast.textContent?.startsWith('Your numbers are in')));
+      const label = /** @type {Record<string, string>} */ (labels)[person.name];
+      await firstScreenShot(person.page, `meeting-benchmarks-saved-${label}`);
+      assert.deepEqual(await toastsOver(person.page, ['#benchmark-form .sharing', '#benchmark-submit']), [],
+        `${person.name} (${label}): the toast leaves the share choice and the button just used in sight`);
     }
     await everyoneSees(everyone, 'the group\'s numbers', () => !!document.querySelector('#benchmark-group .metric-cards'));
     // Each who submitted is told so, and the button now corrects them.

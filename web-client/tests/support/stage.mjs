@@ -195,3 +195,33 @@ export async function layoutProblems(page) {
     return problems;
   });
 }
+
+/**
+ * What of `selectors` (the controls a person just used) a toast on the page lies over, as the
+ * page is now: one line per toast and control that overlap, empty when none. A selector that
+ * matches nothing on screen is a finding too (nothing would be checked).
+ * @param {import('playwright-core').Page} page
+ * @param {string[]} selectors
+ * @returns {Promise<string[]>}
+ */
+export async function toastsOver(page, selectors) {
+  return page.evaluate((wanted) => {
+    /** @type {string[]} */
+    const found = [];
+    const round = (/** @type {DOMRect} */ box) => `${Math.round(box.left)},${Math.round(box.top)}-${Math.round(box.right)},${Math.round(box.bottom)}`;
+    const toasts = [...document.querySelectorAll('#toasts .toast')].map((toast) => toast.getBoundingClientRect());
+    for (const selector of wanted) {
+      const box = document.querySelector(selector)?.getBoundingClientRect();
+      if (!box || box.height <= 0 || box.bottom <= 0 || box.top >= window.innerHeight) {
+        found.push(`${selector} is not on screen`);
+        continue;
+      }
+      for (const toast of toasts) {
+        const across = Math.min(toast.right, box.right) - Math.max(toast.left, box.left);
+        const down = Math.min(toast.bottom, box.bottom) - Math.max(toast.top, box.top);
+        if (across > 0 && down > 0) found.push(`a toast (${round(toast)}) lies over ${selector} (${round(box)})`);
+      }
+    }
+    return found;
+  }, selectors);
+}
