@@ -37,6 +37,9 @@ struct State {
     /// The member token to join with again: the credential's own, or the one the first
     /// join's ack issued. `None` while neither is known.
     token: Option<String>,
+    /// The client's join was acknowledged: it is in the room (until then a move closes it,
+    /// and a refused join reaches it as its answer).
+    joined: bool,
     /// A join (the client's, or one made again) is waiting for its answer.
     awaiting_join: bool,
     /// That join is one this edge made again: a refusal closes the client rather than
@@ -131,6 +134,7 @@ impl Attachment {
             return Seen::Pass;
         }
         state.awaiting_join = false;
+        state.joined |= !refused;
         let rejoined = std::mem::take(&mut state.rejoining);
         if refused {
             return if rejoined {
@@ -167,11 +171,14 @@ impl Attachment {
         self.lock().moved.take()
     }
 
-    /// Makes ready to join again: the member token (`None` when none is known: the client
-    /// joined with a link's secret and its ack never came), and the requests that were under
-    /// way, which will never be answered now.
+    /// Makes ready to join again: the member token, and the requests that were under way,
+    /// which will never be answered now. `None` when the client's join was never
+    /// acknowledged (it is answered by the close) or no token is known.
     pub fn rejoin(&self) -> Option<(String, Vec<RequestId>)> {
         let mut state = self.lock();
+        if !state.joined {
+            return None;
+        }
         let token = state.token.clone()?;
         state.awaiting_join = true;
         state.rejoining = true;
@@ -241,7 +248,7 @@ mod tests {
     fn a_join_made_again_uses_the_token_the_first_ack_issued_and_answers_what_was_under_way() {
         let attachment = Attachment::new(GroupId::random(), 1, None);
         attachment.sent(r#"{"v":1,"id":1,"type":"join"}"#);
-        assert_eq!(attachment.rejoin(), None, "no token known before the ack");
+        assert_eq!(attachment.rejoin(), None, "not joined before the ack");
         assert_eq!(attachment.seen(&encode(&joined(Some("tok")))), Seen::Pass);
         attachment.sent(r#"{"v":1,"id":2,"type":"raise_hand"}"#);
         attachment.sent(r#"{"v":1,"id":3,"type":"lower_hand"}"#);
@@ -265,16 +272,27 @@ mod tests {
         let attachment = Attachment::new(GroupId::random(), 4, Some("own".into()));
         let refused = encode(&ServerMessage::Error {
             id: Some(4),
-            code: ErrorCode::RoomFull,
-            message: "full".into(),
+            code: ErrorCode::RoomElsewhere,
+            message: "elsewhere".into(),
         });
         assert_eq!(attachment.seen(&refused), Seen::Pass);
         assert_eq!(
-            attachment.rejoin().map(|(token, _)| token).as_deref(),
+            attachment.rejoin(),
+            None,
+            "a client never joined is not joined again"
+        );
+        let retried = Attachment::new(GroupId::random(), 4, Some("own".into()));
+        let mut joined = joined(None);
+        if let ServerMessage::Ack { id, .. } = &mut joined {
+            *id = 4;
+        }
+        assert_eq!(retried.seen(&encode(&joined)), Seen::Pass);
+        assert_eq!(
+            retried.rejoin().map(|(token, _)| token).as_deref(),
             Some("own")
         );
         assert!(
-            !format!("{attachment:?}").contains("own"),
+            !format!("{retried:?}").contains("own"),
             "the token is never printed"
         );
     }
@@ -282,6 +300,7 @@ mod tests {
     #[test]
     fn at_most_the_bound_of_requests_is_remembered() {
         let attachment = Attachment::new(GroupId::random(), 1, Some("t".into()));
+        attachment.seen(&encode(&joined(None)));
         for id in 2..(2 + IN_FLIGHT_MAX as u64 + 10) {
             attachment.sent(&format!(
                 r#"{{"v":1,"id":{id},"type":"ping","client_time_ms":1}}"#

@@ -10,9 +10,9 @@
 //! each request that was under way gets `connection_lost` (it may or may not have been done:
 //! the snapshot says). The client's TCP connection, WebSocket and hello are kept, and a
 //! browser shows no reconnection. The edge closes the client as before (1012, `room_moved` or
-//! `draining`) when it cannot: this node drains too, the client joined with a link's secret
-//! and its ack never came, the join made again is refused, or the client's room moved
-//! [`REATTACHES_MAX`] times within [`REATTACH_WINDOW`].
+//! `draining`) when it cannot: this node drains too, the client's join was never acknowledged
+//! (it was refused, or still under way), the join made again is refused, or the client's room
+//! moved [`REATTACHES_MAX`] times within [`REATTACH_WINDOW`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
