@@ -447,6 +447,11 @@ impl EdgeStream {
         &self.attachment
     }
 
+    /// Whether the link under the stream broke (its reader then tells the attachment).
+    pub fn link_broken(&self) -> bool {
+        !self.link.is_alive()
+    }
+
     /// Notes that the client left with a close frame, for the close the stream ends with.
     pub fn client_left(&self) {
         self.left.store(true, Ordering::Relaxed);

@@ -12,7 +12,7 @@ import { PANELS } from '../features/index.js';
 import { VIEWS, stageView, viewShown } from '../features/meeting/model.js';
 import { mountMeetingBar } from '../features/meeting/bar.js';
 import { formatDateTime } from '../format.js';
-import { ROOM_MOVING_MESSAGE } from '../connection.js';
+import { ROOM_MOVING_MESSAGE, RequestError } from '../connection.js';
 import { mountReactions } from '../features/reactions/view.js';
 import { mountHistory } from '../features/history/view.js';
 
@@ -59,7 +59,13 @@ export function mountRoom(root, { store, connection, groupId }) {
       return await connection.request(request);
     } catch (failure) {
       const message = failure instanceof Error ? failure.message : String(failure);
-      toast(`${what}: ${message}.`);
+      // No answer came before the connection, or the meeting's server, went away: it may well
+      // have been done, so "could not" would be wrong. The page shows the meeting as it is.
+      if (failure instanceof RequestError && failure.code === 'connection_lost') {
+        toast(`Not sure this was done (${what.replace(/^Could not /, '')}): no answer came before the connection to the meeting was lost. The page shows the meeting as it is now; try again if it is not there.`);
+      } else {
+        toast(`${what}: ${message}.`);
+      }
       return null;
     }
   };

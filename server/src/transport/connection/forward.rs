@@ -103,6 +103,10 @@ impl Connection {
         };
         match sent {
             Ok(()) => Next::Continue,
+            // The link broke under it: its reader tells the client's connection at once, which
+            // joins the client again where the room goes; this frame's request is among those
+            // under way, answered `connection_lost` then.
+            Err(()) if stream.link_broken() => Next::Continue,
             Err(()) => Next::Close(
                 CloseReason::RoomMoved,
                 "the link to the meeting's server broke; reconnect to resume".into(),
