@@ -76,6 +76,10 @@ pub(super) struct Pending {
     pub(super) node: usize,
     pub(super) phase: u64,
     pub(super) probe: bool,
+    /// Sent before the member's node joined it again in place, and passed on after that join:
+    /// decided on the state before the move, it may be a no-op now (raise a hand the old owner
+    /// raised before it died, its event lost with it), acknowledged without an event.
+    pub(super) before_move: bool,
 }
 
 /// A connection the member lost and (perhaps) re-established.
@@ -132,6 +136,9 @@ pub struct MemberLog {
     pub acked: u64,
     /// Actions acknowledged before their event arrived (the protocol sends the events first).
     pub acked_without_event: u64,
+    /// Of those, actions sent before an in-place join and found no-ops after it (see
+    /// [`Pending::before_move`]): not counted in `acked_without_event`.
+    pub acked_no_op_after_move: u64,
     pub errors: BTreeMap<String, u64>,
     pub reconnects: Vec<Reconnect>,
     /// Why the member gave up reconnecting (after 100,000 attempts).

@@ -197,6 +197,9 @@ impl World {
                 // snapshot follows. Its actions under way were answered `connection_lost`.
                 log.log_epoch = frame.result.and_then(|r| r.log_epoch);
                 log.catching_up = true;
+                for pending in &mut log.pending {
+                    pending.before_move = true;
+                }
                 log.rejoined_in_place += 1;
                 let last_event_ns = log.last_event_ns;
                 log.reconnects.push(Reconnect {
@@ -214,8 +217,12 @@ impl World {
                 if let Some(id) = frame.id.filter(|&id| id >= FIRST_ACTION_ID) {
                     log.acked += 1;
                     if let Some(at) = log.pending.iter().position(|p| p.id == id) {
-                        log.pending.remove(at);
-                        log.acked_without_event += 1;
+                        let pending = log.pending.remove(at);
+                        if pending.is_some_and(|p| p.before_move) {
+                            log.acked_no_op_after_move += 1;
+                        } else {
+                            log.acked_without_event += 1;
+                        }
                     }
                 }
             }
@@ -269,6 +276,7 @@ impl World {
                 node,
                 phase,
                 probe,
+                before_move: false,
             });
             (id, raise)
         };

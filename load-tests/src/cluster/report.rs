@@ -139,6 +139,9 @@ pub struct Integrity {
     pub divergent: u64,
     /// Actions acknowledged before their event (the protocol sends events first).
     pub acked_without_event: u64,
+    /// Actions sent before a member was joined again in place and no-ops after it (a raise of
+    /// a hand the old owner had raised): acknowledged without an event, and no fault.
+    pub acked_no_op_after_move: u64,
     /// A member's own event that was not the action it sent (raise for lower).
     pub mismatched: u64,
     pub resumes_by_replay: u64,
@@ -388,6 +391,7 @@ pub(super) fn integrity(world: &World) -> Integrity {
             result.duplicated += log.duplicates;
             result.reordered += log.reordered;
             result.acked_without_event += log.acked_without_event;
+            result.acked_no_op_after_move += log.acked_no_op_after_move;
             result.mismatched += log.mismatched;
             result.resumes_by_replay += log.replays;
             result.rejoined_in_place += log.rejoined_in_place;
@@ -569,6 +573,13 @@ pub fn summary(result: &ClusterResult) -> String {
         i.rejoined_in_place,
         i.failed_members
     ));
+    if i.acked_no_op_after_move > 0 {
+        out.push_str(&format!(
+            "  actions sent before an in-place join and no-ops after it (acknowledged without \
+             an event, no fault): {}\n",
+            i.acked_no_op_after_move
+        ));
+    }
     for (reason, count) in &i.not_back_reasons {
         out.push_str(&format!("  not back ({count}): {reason}\n"));
     }

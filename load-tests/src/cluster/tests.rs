@@ -251,9 +251,42 @@ fn a_join_made_again_in_place_is_a_resume_at_its_snapshot() {
     }
     world.handle(&member, 1, r#"{"type":"snapshot","seq":7,"hands":[]}"#);
     let log = member.log();
+    assert_eq!(log.acked_without_event, 0);
     assert!(!log.catching_up);
     let rejoin = log.reconnects.last().expect("a resume");
     assert_eq!(rejoin.snapshot_seq, Some(7));
     assert!(rejoin.rejoined_ns.is_some());
     assert_eq!(log.back_after(0, 0, Some(6)), rejoin.rejoined_ns);
+}
+
+/// An action sent before the member's node joined it again in place is decided on the state
+/// before the move: after it, it may be a no-op, acknowledged without an event, and that is no
+/// fault. Any other action acknowledged without its event still is.
+#[test]
+fn an_action_from_before_an_in_place_join_may_be_a_no_op_after_it() {
+    let world = world_of_one_room(2);
+    let member = world.members[1].clone();
+    let pending = |id: u64| member_log::Pending {
+        id,
+        raise: true,
+        intended_ns: 0,
+        actual_ns: 0,
+        node: 1,
+        phase: 0,
+        probe: false,
+        before_move: false,
+    };
+    member.log().pending.push_back(pending(1000));
+    world.handle(
+        &member,
+        1,
+        r#"{"type":"ack","id":1,"result":{"kind":"joined","member_id":"m","role":"member","meeting_id":"x","catch_up":"snapshot","log_epoch":"e2"}}"#,
+    );
+    world.handle(&member, 1, r#"{"type":"snapshot","seq":7,"hands":[]}"#);
+    member.log().pending.push_back(pending(1001));
+    world.handle(&member, 1, r#"{"type":"ack","id":1000,"result":{"kind":"done"}}"#);
+    world.handle(&member, 1, r#"{"type":"ack","id":1001,"result":{"kind":"done"}}"#);
+    let log = member.log();
+    assert_eq!(log.acked_no_op_after_move, 1);
+    assert_eq!(log.acked_without_event, 1, "the action sent after the join");
 }
