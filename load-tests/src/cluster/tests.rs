@@ -284,8 +284,16 @@ fn an_action_from_before_an_in_place_join_may_be_a_no_op_after_it() {
     );
     world.handle(&member, 1, r#"{"type":"snapshot","seq":7,"hands":[]}"#);
     member.log().pending.push_back(pending(1001));
-    world.handle(&member, 1, r#"{"type":"ack","id":1000,"result":{"kind":"done"}}"#);
-    world.handle(&member, 1, r#"{"type":"ack","id":1001,"result":{"kind":"done"}}"#);
+    world.handle(
+        &member,
+        1,
+        r#"{"type":"ack","id":1000,"result":{"kind":"done"}}"#,
+    );
+    world.handle(
+        &member,
+        1,
+        r#"{"type":"ack","id":1001,"result":{"kind":"done"}}"#,
+    );
     let log = member.log();
     assert_eq!(log.acked_no_op_after_move, 1);
     assert_eq!(log.acked_without_event, 1, "the action sent after the join");
