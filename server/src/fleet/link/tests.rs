@@ -34,6 +34,13 @@ async fn frames_round_trip_and_oversized_ones_are_refused() {
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
 }
 
+/// Writes one frame as an owner of the test's own does.
+async fn write_frame(writer: &mut (impl tokio::io::AsyncWrite + Unpin), frame: LinkFrame) {
+    let mut bytes = Vec::new();
+    frame.encode_into(&mut bytes);
+    writer.write_all(&bytes).await.unwrap();
+}
+
 /// A slow client fills its own outbox and is closed alone: the link reads on, and the
 /// other client on it gets its frame. The owner here is the test, speaking the link's
 /// protocol over real loopback TCP.
@@ -45,11 +52,7 @@ async fn a_slow_client_is_closed_alone_and_the_link_goes_on() {
     let owner = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
         let (mut reader, mut writer) = tcp.into_split();
-        let mut send = async |frame: LinkFrame| {
-            let mut bytes = Vec::new();
-            frame.encode_into(&mut bytes);
-            writer.write_all(&bytes).await.unwrap();
-        };
+        let mut send = async |frame: LinkFrame| write_frame(&mut writer, frame).await;
         send(LinkFrame::new(Kind::Challenge, 0, vec![7; 32])).await;
         let hello = read_frame(&mut reader, 1024).await.unwrap();
         let (proven, id) = hello.payload.split_at(32);
@@ -139,11 +142,7 @@ async fn a_room_that_went_away_is_told_to_the_clients_connection_and_other_close
     tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
         let (mut reader, mut writer) = tcp.into_split();
-        let mut send = async |frame: LinkFrame| {
-            let mut bytes = Vec::new();
-            frame.encode_into(&mut bytes);
-            writer.write_all(&bytes).await.unwrap();
-        };
+        let mut send = async |frame: LinkFrame| write_frame(&mut writer, frame).await;
         send(LinkFrame::new(Kind::Challenge, 0, vec![7; 32])).await;
         read_frame(&mut reader, 1024).await.unwrap();
         send(LinkFrame::new(Kind::Welcome, 0, Bytes::new())).await;
