@@ -689,6 +689,15 @@ async fn an_edge_joins_its_client_again_where_the_room_went_or_closes_it_with_10
         .await
         .expect("SET lease");
     expect_restart_close(&mut fran, "the room cannot be joined again").await;
+    let errors: Vec<&ServerMessage> = fran
+        .received
+        .iter()
+        .filter(|message| matches!(message, ServerMessage::Error { .. }))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the refusal of a join the client never asked for is not sent to it: {errors:?}"
+    );
 
     // The lease is given back; the client reconnects through the edge and resumes.
     let _: () = redis::cmd("DEL")

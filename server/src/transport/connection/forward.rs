@@ -231,8 +231,8 @@ impl Connection {
         match (next, &*session) {
             (Next::Close(reason, message), _) => Some(Ending::closing(reason, message)),
             (Next::Continue, Session::Joining { .. }) => {
-                // Refused here (the refusal is on its way to the client): its reconnection
-                // meets the refusal, or the room, wherever it is by then.
+                // Refused here (the refusal is not the client's answer, and is dropped): its
+                // reconnection meets the refusal, or the room, wherever it is by then.
                 crate::metrics::forwarding::reattached("closed");
                 Some(moved_ending(
                     CloseReason::RoomMoved,

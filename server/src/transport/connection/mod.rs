@@ -540,7 +540,12 @@ impl Connection {
                 "this connection has joined already; open another to join elsewhere".into(),
             ));
         }
-        if !admitted && let Err(retry_after) = self.context.admit_join(self.admitted.key) {
+        // A join the edge makes again for its client is not the client's: it is not counted
+        // against the address's joins (its reconnection would have been).
+        if !admitted
+            && self.rejoining.is_none()
+            && let Err(retry_after) = self.context.admit_join(self.admitted.key)
+        {
             let message = format!(
                 "more than {} joins a minute from this address; try again in {} s",
                 self.context.config.limits.joins_per_address_per_minute,
@@ -580,6 +585,12 @@ impl Connection {
             Err(error) if reroute && error.code == ErrorCode::RoomElsewhere => {
                 debug!(group = %group_id, "a join found the room on another node; routing again");
                 return None;
+            }
+            Err(error) if self.rejoining.is_some() => {
+                // A join the edge made again: the client never asked for it, so the refusal
+                // is not its answer; the client is closed to reconnect and meets it then.
+                debug!(group = %group_id, code = error.code.as_str(), "a join made again refused");
+                Next::Continue
             }
             Err(error) => {
                 debug!(group = %group_id, code = error.code.as_str(), "join refused");
