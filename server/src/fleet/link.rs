@@ -25,7 +25,10 @@
 //! the owner and [`Kind::Text`] the owner's frames back, verbatim; [`Kind::Close`] ends a
 //! stream either way (payload from the owner: the close reason's name, a newline, and the
 //! sentence for the person; from the edge `left` or `lost`, how the client went). [`Kind::Ping`] and [`Kind::Pong`]
-//! measure the hop (`link_hop_seconds`) and tell a dead link.
+//! measure the hop (`link_hop_seconds`) and tell a dead link. When the owner closes a stream
+//! because the room went away from it (`room_moved`, `draining`, a shutdown), or the link
+//! breaks, the edge does not close its client: it tells the client's connection through the
+//! stream's [`Attachment`], and the connection joins the client again where the room runs now.
 //!
 //! **Drain notice.** An owner that starts to drain sends [`Kind::Draining`] (stream 0, no
 //! payload) on every link it serves at once, before any of its rooms hands itself over (so on
