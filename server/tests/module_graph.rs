@@ -31,7 +31,7 @@ const LAYERS: &[&[&str]] = &[
         "transport::rate_limit",
     ],
     &["app", "health"],
-    &["fleet", "fleet::link", "fleet::probe"],
+    &["fleet", "fleet::link", "fleet::placement", "fleet::probe"],
     &[
         "room",
         "room::registry",
