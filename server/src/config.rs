@@ -354,6 +354,13 @@ pub struct Limits {
     /// over at the same time.
     #[arg(long, env = "ROUNDTABLE_DRAIN_CONCURRENCY", default_value_t = Limits::DRAIN_CONCURRENCY)]
     pub drain_concurrency: usize,
+    /// Clients per second a drained process lets go once its rooms are handed over: until
+    /// then they stay, joined again to their meetings on other nodes through it, and are
+    /// closed (1012) spread over `clients / rate` seconds, at most 10, so that their
+    /// reconnections do not all land on the others at once.
+    #[arg(long, env = "ROUNDTABLE_DRAIN_RELEASE_PER_SECOND", default_value_t = Limits::DRAIN_RELEASE_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub drain_release_per_second: u32,
 
     /// Hours an ended meeting's event log is kept before it is trimmed (group data and
     /// snapshots are kept).
@@ -534,6 +541,7 @@ impl Limits {
     pub const LEASE_WAIT_MARGIN_MS: u64 = 500;
     pub const LEASE_RENEWAL_BATCH_MAX: usize = 1_000;
     pub const DRAIN_CONCURRENCY: usize = 64;
+    pub const DRAIN_RELEASE_PER_SECOND: u32 = 1_000;
     pub const LOG_RETENTION_HOURS: u64 = 30 * 24;
     pub const AGENDA_ITEMS_MAX: usize = FlowLimits::AGENDA_ITEMS_MAX;
     pub const AGENDA_TITLE_CHARS_MAX: usize = FlowLimits::AGENDA_TITLE_CHARS_MAX;
@@ -678,6 +686,7 @@ impl Default for Limits {
             lease_wait_margin_ms: Self::LEASE_WAIT_MARGIN_MS,
             lease_renewal_batch_max: Self::LEASE_RENEWAL_BATCH_MAX,
             drain_concurrency: Self::DRAIN_CONCURRENCY,
+            drain_release_per_second: Self::DRAIN_RELEASE_PER_SECOND,
             log_retention_hours: Self::LOG_RETENTION_HOURS,
             agenda_items_max: Self::AGENDA_ITEMS_MAX,
             agenda_title_chars_max: Self::AGENDA_TITLE_CHARS_MAX,

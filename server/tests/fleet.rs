@@ -1047,12 +1047,78 @@ struct Away {
     /// again in place, from the last answer the old owner gave it to the join's ack that came
     /// again.
     gap: Duration,
+    /// When the drained node it was connected to let it go, after the handover.
+    released: Option<Instant>,
     failures: Vec<String>,
 }
 
 /// How often a member waiting for its room to move pings it, within the rate limit: the last
 /// pong before the move tells when the old owner stopped serving it.
 const WAITING_PING: Duration = Duration::from_millis(60);
+
+/// A member connected to the drained node itself, which joined it again in place when its
+/// room was handed over: the node lets it go (1012 `draining`) in the release after the
+/// handover, and it resumes through the next node by replay, as a page does. Its two
+/// connections' frames are checked as one (`after` holds both, from the join made again).
+async fn resumed_after_release(
+    mut away: Away,
+    edges: &[SocketAddr],
+    group_id: GroupId,
+    since: Instant,
+) -> Away {
+    let mut first = away.after.take().expect("joined again in place");
+    let closed = first.until_closed().await;
+    let closed_at = Instant::now();
+    assert!(
+        matches!(&closed, Closed::Frame(1012, reason) if reason == "draining"),
+        "the drained node lets its client go with 1012 draining: {closed:?}"
+    );
+    for attempt in 0.. {
+        // The drained node is `edges[0]`; it takes no connection any more.
+        let edge = edges[1 + attempt % (edges.len() - 1)];
+        match try_resume(
+            edge,
+            group_id,
+            first.token_credential(),
+            first.resume_point(),
+        )
+        .await
+        {
+            Ok(mut second) => {
+                let catch_up = second.received.iter().find_map(|message| match message {
+                    ServerMessage::Ack {
+                        result: roundtable_protocol::Reply::Joined(joined),
+                        ..
+                    } => Some(joined.catch_up),
+                    _ => None,
+                });
+                assert_eq!(
+                    catch_up,
+                    Some(roundtable_protocol::CatchUp::Replay),
+                    "a client let go after the handover resumes in the log epoch it was joined \
+                     again in, by replay"
+                );
+                let mut received = first.received.split_off(away.after_from);
+                received.append(&mut second.received);
+                second.received = received;
+                away.after = Some(second);
+                away.after_from = 0;
+                away.gap = away.gap.max(closed_at.elapsed());
+                away.released = Some(closed_at);
+                away.back_after = since.elapsed();
+                return away;
+            }
+            Err(why) => away.failures.push(why),
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(15),
+            "the member let go resumes within 15 s: {:?}",
+            away.failures
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    unreachable!("the loop returns or fails")
+}
 
 /// Every event in `messages`.
 fn events_in(messages: &[ServerMessage]) -> Vec<EventFrame> {
@@ -1074,6 +1140,7 @@ async fn come_back(
     edges: Vec<SocketAddr>,
     group_id: GroupId,
     since: Instant,
+    let_go: bool,
 ) -> Away {
     let mut last_served = since;
     let mut pinged = Instant::now() - WAITING_PING;
@@ -1103,7 +1170,7 @@ async fn come_back(
                         break;
                     }
                 }
-                return Away {
+                let away = Away {
                     before,
                     last_before: last_before.max(seq_before(&member.received[..at])),
                     back_after: since.elapsed(),
@@ -1111,8 +1178,13 @@ async fn come_back(
                     after: Some(member),
                     after_from: at,
                     in_place: true,
+                    released: None,
                     failures: Vec::new(),
                 };
+                if let_go {
+                    return resumed_after_release(away, &edges, group_id, since).await;
+                }
+                return away;
             }
             Ok(_) => {}
             Err(closed) => break closed,
@@ -1123,6 +1195,11 @@ async fn come_back(
         );
     };
     let closed_at = Instant::now();
+    assert!(
+        !let_go,
+        "a member connected to the drained node is joined again in place when its room is \
+         handed over, not closed ({closed:?})"
+    );
     let before = events_in(&member.received);
     let last_before = member.last_seq;
     let mut failures = vec![format!("closed: {closed:?}")];
@@ -1139,6 +1216,7 @@ async fn come_back(
                     in_place: false,
                     back_after: since.elapsed(),
                     gap: closed_at.elapsed(),
+                    released: None,
                     failures,
                 };
             }
@@ -1157,6 +1235,7 @@ async fn come_back(
         in_place: false,
         back_after: since.elapsed(),
         gap: closed_at.elapsed(),
+        released: None,
         failures,
     }
 }
@@ -1324,6 +1403,7 @@ async fn kill_the_owner_of_a_forwarded_room(
                 vec![nodes[edge].addr],
                 group.group_id,
                 killed,
+                false,
             ))
         })
         .collect();
@@ -1452,6 +1532,7 @@ async fn a_drain_of_the_owner_leaves_forwarded_members_a_gap_of_at_most_500_ms()
                 vec![nodes[edge].addr],
                 group.group_id,
                 drained,
+                false,
             ))
         })
         .collect();
@@ -1549,7 +1630,12 @@ async fn rooms_on(
 /// Every member of every room comes back through its edge (or, should that fail, another
 /// node) after the drain started at `drained`; then everyone acts once more, and per room nothing was lost, duplicated or
 /// reordered. Answers every member's gap.
-async fn all_come_back(nodes: &[Node], rooms: Vec<Room>, drained: Instant) -> Vec<Duration> {
+async fn all_come_back(
+    nodes: &[Node],
+    rooms: Vec<Room>,
+    drained: Instant,
+    drained_node: usize,
+) -> (Vec<Duration>, Vec<Instant>) {
     let mut tasks = Vec::new();
     for (group_id, room, from) in rooms {
         let members: Vec<_> = room
@@ -1560,12 +1646,14 @@ async fn all_come_back(nodes: &[Node], rooms: Vec<Room>, drained: Instant) -> Ve
                 let edges = (0..nodes.len())
                     .map(|step| nodes[(edge + step) % nodes.len()].addr)
                     .collect();
-                tokio::spawn(come_back(member, edges, group_id, drained))
+                let let_go = edge == drained_node;
+                tokio::spawn(come_back(member, edges, group_id, drained, let_go))
             })
             .collect();
         tasks.push((members, from));
     }
     let mut gaps = Vec::new();
+    let mut released = Vec::new();
     for (members, from) in tasks {
         let mut aways = Vec::new();
         for task in members {
@@ -1576,6 +1664,7 @@ async fn all_come_back(nodes: &[Node], rooms: Vec<Room>, drained: Instant) -> Ve
                 away.failures
             );
             gaps.push(away.gap);
+            released.extend(away.released);
             aways.push(away);
         }
         let hands = aways.len() as u64 - 1;
@@ -1597,7 +1686,7 @@ async fn all_come_back(nodes: &[Node], rooms: Vec<Room>, drained: Instant) -> Ve
         assert_eq!(last, from + 2 * hands, "one event per acknowledged request");
         check_nothing_lost(&mut aways, from);
     }
-    gaps
+    (gaps, released)
 }
 
 /// The p99 of `samples` (the nearest-rank value).
@@ -1635,7 +1724,7 @@ async fn a_drain_of_an_owner_of_twenty_rooms_leaves_forwarded_members_a_gap_of_a
         .expect("run kill");
     assert!(terminated.success(), "SIGTERM sent");
     let drained = Instant::now();
-    let mut gaps = all_come_back(&nodes, rooms, drained).await;
+    let (mut gaps, _) = all_come_back(&nodes, rooms, drained, owner_index).await;
     let members = gaps.len();
     let p99 = p99(&mut gaps);
     println!(
@@ -1653,6 +1742,58 @@ async fn a_drain_of_an_owner_of_twenty_rooms_leaves_forwarded_members_a_gap_of_a
         .expect("the drained node exits within 10 s")
         .expect("wait for the drained node");
     assert!(exit.success(), "a drained node exits cleanly: {exit:?}");
+    no_room_left_on(&store, &groups, &nodes[owner_index]).await;
+}
+
+/// A drained node's own clients stay through the handover: each is joined again in place
+/// where its room went, through the node it is connected to, and only then let go (1012
+/// `draining`), spread over `clients / --drain-release-per-second` seconds, so that their
+/// reconnections do not land on the other nodes all at once. Each resumes by replay, and
+/// nothing is lost; the node exits once the last is let go.
+#[tokio::test]
+async fn a_drained_node_lets_its_own_clients_go_spread_over_the_release_window() {
+    let _alone = TIMED.lock().await;
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-drain-release");
+    let mut args = MANY_CLIENTS.to_vec();
+    args.extend(["--drain-release-per-second", "10"]);
+    let (mut nodes, store) = start_fleet(redis.url(), &prefix, 3, &args).await;
+    let owner_index = 2;
+    // Twelve rooms, each with a member connected to the owner itself: about 1.2 s of release.
+    let rooms = rooms_on(&nodes, owner_index, 12, 1, true).await;
+    let groups: Vec<GroupId> = rooms.iter().map(|(group_id, _, _)| *group_id).collect();
+
+    let owner_pid = nodes[owner_index].child.id().expect("the owner runs");
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &owner_pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(terminated.success(), "SIGTERM sent");
+    let drained = Instant::now();
+    let owner = nodes[owner_index].child.id();
+    let (gaps, mut released) = all_come_back(&nodes, rooms, drained, owner_index).await;
+    assert_eq!(
+        released.len(),
+        12,
+        "every member on the drained node was let go"
+    );
+    released.sort();
+    let spread = released[11].duration_since(released[0]);
+    assert!(
+        spread >= Duration::from_millis(500),
+        "twelve clients let go at 10 a second are spread over the window, not closed at once: \
+         {spread:?} from the first to the last"
+    );
+    let exited = tokio::time::timeout(Duration::from_secs(15), nodes[owner_index].child.wait())
+        .await
+        .expect("the drained node exits within 15 s")
+        .expect("wait for the drained node");
+    assert!(exited.success(), "a drained node exits cleanly: {exited:?}");
+    assert!(owner.is_some());
+    println!(
+        "release of 12 clients: first let go {:?} after SIGTERM, spread {spread:?}; gaps {gaps:?}",
+        released[0].duration_since(drained)
+    );
     no_room_left_on(&store, &groups, &nodes[owner_index]).await;
 }
 
@@ -1707,7 +1848,12 @@ async fn after_a_drain_notice_the_edges_forward_no_join_to_the_draining_node() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     });
-    let gaps = all_come_back(&nodes, rooms, drained).await;
+    let (gaps, released) = all_come_back(&nodes, rooms, drained, owner_index).await;
+    assert_eq!(
+        released.len(),
+        8,
+        "the member on the draining node of each room was let go"
+    );
     let (status, body) = drain.await.expect("the drain request");
     assert_eq!(status, 200, "the drain finished: {body}");
     let why = refusal.await.expect("the refusal");
@@ -1835,6 +1981,7 @@ async fn a_draining_node_closes_the_clients_it_forwards_elsewhere_once_its_rooms
             in_place: false,
             back_after: closed_after,
             gap: closed_after,
+            released: None,
             failures: Vec::new(),
         });
     }

@@ -58,7 +58,7 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
     // The slow one joins and never reads its queue.
     let slow_outbox = Outbox::new(8);
     let slow_side = slow_outbox.clone();
-    let (_, slow_id) = registry
+    let (_, slow) = registry
         .join(
             group_id,
             JoinArgs {
@@ -75,6 +75,11 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
         )
         .await
         .unwrap();
+    let slow_id = slow.member_id;
+    assert!(
+        slow.issued_token.is_some(),
+        "an invite's join issues the member a token"
+    );
     // The facilitator reads everything.
     let outbox = Outbox::new(1024);
     let frames = outbox.clone();

@@ -192,10 +192,13 @@ pub(super) async fn disrupt_each(
             }
             if kind == Disruption::Drain {
                 let mut gap = 0u64;
+                let mut back_in_place = false;
                 for reconnect in log.reconnects.iter().filter(|r| r.lost_ns >= t0) {
                     if let Some(rejoined) = reconnect.rejoined_ns {
-                        // Nothing was missed before the signal.
-                        let ns = rejoined.saturating_sub(reconnect.last_event_ns.max(t0));
+                        let from =
+                            gap_from(reconnect, t0, owner_killed == Some(false), back_in_place);
+                        back_in_place |= reconnect.in_place;
+                        let ns = rejoined.saturating_sub(from);
                         stats::record_ns(&mut reconnect_gap, ns);
                         stats::record_ns(
                             &mut close_to_resume,
@@ -414,4 +417,29 @@ pub(super) fn probe_seq(world: &World, room: usize, t0: u64) -> Option<u64> {
             .map(|r| r.seq)
             .min()
     })
+}
+
+/// Where a drain's visible gap for one connection the member lost (or was joined again on in
+/// place) begins: when the member is known to have stopped seeing its meeting as it was.
+///
+/// - Joined again in place, or closed while its room was stopped on the drained node (the
+///   room's handover closes its clients): from the last event it received, or the drain's
+///   signal if later. The room stopped somewhere in between; when is not seen from here, so
+///   the gap counts from the earliest moment it could have.
+/// - Closed while its room ran elsewhere (its room stayed where it was, or it was joined
+///   again in place there already, and the drained node it is connected to lets it go): from
+///   the close. Until then it was served; the stretch between its last event and its close
+///   is a quiet room, not a gap. An event sent while it was away is still counted, by its
+///   delivery delay.
+pub(super) fn gap_from(
+    reconnect: &members::Reconnect,
+    t0: u64,
+    room_stayed: bool,
+    back_in_place: bool,
+) -> u64 {
+    if !reconnect.in_place && (room_stayed || back_in_place) {
+        reconnect.lost_ns.max(t0)
+    } else {
+        reconnect.last_event_ns.max(t0)
+    }
 }

@@ -298,3 +298,49 @@ fn an_action_from_before_an_in_place_join_may_be_a_no_op_after_it() {
     assert_eq!(log.acked_no_op_after_move, 1);
     assert_eq!(log.acked_without_event, 1, "the action sent after the join");
 }
+
+/// A drain's visible gap counts from the close for a member whose meeting ran elsewhere until
+/// then (a quiet room before it is no gap), and from its last event otherwise (its room was
+/// stopped for the handover somewhere in between).
+#[test]
+fn a_drains_gap_counts_from_the_close_only_when_the_meeting_ran_elsewhere_until_then() {
+    let t0 = 1_000;
+    let record = |last_event_ns: u64, lost_ns: u64, in_place: bool| members::Reconnect {
+        lost_ns,
+        last_event_ns,
+        rejoined_ns: Some(lost_ns + 50),
+        snapshot_seq: None,
+        node: Some(1),
+        replay: !in_place,
+        attempts: 1,
+        in_place,
+    };
+    // Joined again in place: the room stopped after the last event, or the signal.
+    assert_eq!(
+        disrupt::gap_from(&record(900, 1_400, true), t0, false, false),
+        1_000
+    );
+    assert_eq!(
+        disrupt::gap_from(&record(1_200, 1_400, true), t0, false, false),
+        1_200
+    );
+    // Closed by its room's handover (the old way for a drained node's own clients).
+    assert_eq!(
+        disrupt::gap_from(&record(1_200, 1_400, false), t0, false, false),
+        1_200
+    );
+    // Let go after it was joined again in place, or while its room stayed elsewhere.
+    assert_eq!(
+        disrupt::gap_from(&record(1_200, 3_000, false), t0, false, true),
+        3_000
+    );
+    assert_eq!(
+        disrupt::gap_from(&record(1_200, 3_000, false), t0, true, false),
+        3_000
+    );
+    // Never before the signal.
+    assert_eq!(
+        disrupt::gap_from(&record(100, 500, false), t0, true, false),
+        1_000
+    );
+}

@@ -61,11 +61,16 @@ struct DrainReport {
     drained: bool,
     /// Rooms still live here.
     live_rooms: usize,
+    /// Seconds until the last client connected here is let go (closed with 1012 to reconnect
+    /// elsewhere; see `room/fleet.rs`, "release"): stopping the node before then closes the
+    /// rest at once.
+    release_seconds: f64,
 }
 
 /// `POST /admin/drain`: hands this node's rooms to the other nodes (see
 /// `room/fleet.rs`) and answers once none is live here (200), or when the wait ran out (503).
-/// The node stays up, not ready, and sends every join for a meeting elsewhere; stop it then.
+/// The node stays up, not ready, and sends every join for a meeting elsewhere; its clients are
+/// let go over the next `release_seconds`; stop it then.
 /// On a store no other node shares there is nowhere to go: 409, and nothing changes.
 async fn drain(State(context): State<Arc<App>>) -> Response {
     if !context.store.shared() {
@@ -80,12 +85,17 @@ async fn drain(State(context): State<Arc<App>>) -> Response {
         fleet.set_draining(true);
     }
     context.rooms.drain();
-    // A task of its own: the wait ends the drain's handover (the clients forwarded from here
-    // close then) even if the caller goes away before the answer.
+    // A task of its own: the wait ends the drain's handover (the clients connected here are
+    // let go then) even if the caller goes away before the answer.
     let rooms = context.rooms.clone();
-    let drained = tokio::spawn(async move { rooms.wait_drained(DRAIN_WAIT).await })
-        .await
-        .unwrap_or(false);
+    let connections = context.connections.clone();
+    let waited = tokio::spawn(async move {
+        rooms
+            .wait_drained(DRAIN_WAIT, move || connections.len())
+            .await
+    })
+    .await;
+    let (drained, released) = waited.unwrap_or((false, tokio::time::Instant::now()));
     let status = if drained {
         StatusCode::OK
     } else {
@@ -94,6 +104,9 @@ async fn drain(State(context): State<Arc<App>>) -> Response {
     let report = DrainReport {
         drained,
         live_rooms: context.rooms.live_rooms(),
+        release_seconds: released
+            .saturating_duration_since(tokio::time::Instant::now())
+            .as_secs_f64(),
     };
     (status, axum::Json(report)).into_response()
 }

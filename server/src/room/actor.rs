@@ -92,7 +92,23 @@ pub struct JoinCommand {
     pub credential: Credential,
     pub resume: Option<ResumePoint>,
     pub outbox: Outbox,
-    pub reply: oneshot::Sender<Result<MemberId, RoomError>>,
+    pub reply: oneshot::Sender<Result<Admitted, RoomError>>,
+}
+
+/// Who a join admitted: the member, and the token the join issued them (an invite's join;
+/// `None` for a member who came with theirs). The token is a credential: never logged (the
+/// `Debug` form leaves it out).
+pub struct Admitted {
+    pub member_id: MemberId,
+    pub issued_token: Option<String>,
+}
+
+impl std::fmt::Debug for Admitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admitted")
+            .field("member_id", &self.member_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What every room shares with the server.

@@ -8,9 +8,15 @@
 //!   A renewal that finds a lease held by another process tells that room, which stops.
 //! - The drain ([`Fleet::drain`]): the process hands its rooms to the others. Each room then
 //!   writes its final snapshot, gives its lease up, asks the node that is to run it next to
-//!   load it at once ([`Reach::hand_over`]) and closes its connections with `draining`
-//!   (1012), so that they reconnect to another process at once; at most `drain_concurrency`
-//!   rooms do so at a time.
+//!   load it at once ([`Reach::hand_over`]) and closes its connections with `draining`; at
+//!   most `drain_concurrency` rooms do so at a time. In a fleet a client connected here is
+//!   not closed then: its connection joins it again where the room went, through a link, as
+//!   an edge does for the clients it forwards.
+//! - The release ([`Fleet::finish_handover`]): once the rooms are handed over, the process
+//!   lets its clients go, each at its own moment of a window of `clients /
+//!   drain_release_per_second` (at most [`RELEASE_WINDOW_MAX`]): closed with `draining`
+//!   (1012), they reconnect to another node and resume, a few at a time instead of all at
+//!   once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +31,9 @@ use tracing::warn;
 use crate::config::Limits;
 use crate::store::Store;
 
+/// The longest a drained process takes to let its clients go (see the module's "release").
+pub const RELEASE_WINDOW_MAX: Duration = Duration::from_secs(10);
+
 /// What the live rooms of one process share: the lease renewals and the drain.
 #[derive(Debug, Clone)]
 pub struct Fleet {
@@ -36,6 +45,9 @@ pub struct Fleet {
     handed_over: CancellationToken,
     /// Rooms handing over at the same time during a drain.
     handovers: Arc<Semaphore>,
+    /// Once the handover ended: when the release of the clients began, and over how long.
+    release: Arc<std::sync::OnceLock<(tokio::time::Instant, Duration)>>,
+    release_per_second: u32,
     /// The node's part in a fleet of nodes, when it runs in one (set once at start; shared
     /// by every clone).
     pub nodes: Arc<std::sync::OnceLock<Arc<dyn Reach>>>,
@@ -69,6 +81,8 @@ impl Fleet {
             draining: CancellationToken::new(),
             handed_over: CancellationToken::new(),
             handovers: Arc::new(Semaphore::new(limits.drain_concurrency.max(1))),
+            release: Arc::new(std::sync::OnceLock::new()),
+            release_per_second: limits.drain_release_per_second.max(1),
             nodes: Arc::new(std::sync::OnceLock::new()),
         }
     }
@@ -96,16 +110,35 @@ impl Fleet {
         self.draining.cancelled().await;
     }
 
-    /// Completes once a drain has handed this process's rooms over.
-    pub async fn handed_over(&self) {
+    /// Completes when a drain has handed this process's rooms over and the moment comes to
+    /// let the client of connection `connection_id` go: a moment of the release window that
+    /// depends on the id alone, spread evenly over the window across connections.
+    pub async fn release_turn(&self, connection_id: u64) {
         self.handed_over.cancelled().await;
+        if let Some(&(start, window)) = self.release.get() {
+            tokio::time::sleep_until(start + window.mul_f64(spread(connection_id))).await;
+        }
     }
 
     /// Notes that the drain's handover is over (every room handed over, or the wait for it
-    /// ran out).
-    pub fn finish_handover(&self) {
+    /// ran out), and starts the release of the process's `clients` connections. Answers
+    /// when the last of them is let go.
+    pub fn finish_handover(&self, clients: usize) -> tokio::time::Instant {
+        let window = Duration::from_secs_f64(clients as f64 / f64::from(self.release_per_second))
+            .min(RELEASE_WINDOW_MAX);
+        let &(start, window) = self
+            .release
+            .get_or_init(|| (tokio::time::Instant::now(), window));
         self.handed_over.cancel();
+        start + window
     }
+}
+
+/// Where in the release window the connection `connection_id` is let go, in [0, 1): the
+/// id's Fibonacci hash, which spreads consecutive ids evenly.
+fn spread(connection_id: u64) -> f64 {
+    let hashed = connection_id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (hashed >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The leases this process renews: one entry per live room.
@@ -273,5 +306,71 @@ pub async fn renew_leases_periodically(
                 limits.lease_renewal_batch_max,
             )
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_release_spreads_consecutive_connections_evenly_over_its_window() {
+        let mut tenths = [0u32; 10];
+        for id in 1..=1_000u64 {
+            let at = spread(id);
+            assert!((0.0..1.0).contains(&at), "{at} is within the window");
+            tenths[(at * 10.0) as usize] += 1;
+        }
+        for (tenth, count) in tenths.iter().enumerate() {
+            assert!(
+                (80..=120).contains(count),
+                "each tenth of the window lets about 100 of 1,000 go: tenth {tenth} has {count}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_release_window_grows_with_the_clients_up_to_its_bound() {
+        let limits = Limits {
+            drain_release_per_second: 1_000,
+            ..Limits::default()
+        };
+        let window = |fleet: &Fleet| fleet.release.get().map(|&(_, window)| window);
+        let fleet = Fleet::new(&limits);
+        assert_eq!(window(&fleet), None, "no release before the handover ends");
+        let end = fleet.finish_handover(2_500);
+        assert_eq!(window(&fleet), Some(Duration::from_millis(2_500)));
+        // Set once: a second end of the handover changes nothing.
+        assert_eq!(fleet.finish_handover(10), end);
+        assert_eq!(window(&fleet), Some(Duration::from_millis(2_500)));
+        let crowded = Fleet::new(&limits);
+        crowded.finish_handover(50_000);
+        assert_eq!(window(&crowded), Some(RELEASE_WINDOW_MAX));
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_let_go_at_its_moment_of_the_window_and_not_before() {
+        let limits = Limits {
+            drain_release_per_second: 1_000,
+            ..Limits::default()
+        };
+        let fleet = Fleet::new(&limits);
+        let waiting = tokio::spawn({
+            let fleet = fleet.clone();
+            async move { fleet.release_turn(7).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(
+            !waiting.is_finished(),
+            "nobody is let go before the handover ends"
+        );
+        fleet.finish_handover(200);
+        let (start, window) = *fleet.release.get().expect("the release began");
+        waiting.await.expect("the wait");
+        let moment = start + window.mul_f64(spread(7));
+        assert!(
+            tokio::time::Instant::now() >= moment,
+            "not before its moment"
+        );
     }
 }

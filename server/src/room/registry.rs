@@ -39,7 +39,7 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::warn;
 
 use super::ConnectionId;
-use super::actor::{self, JoinCommand, RoomCommand, RoomContext};
+use super::actor::{self, Admitted, JoinCommand, RoomCommand, RoomContext};
 use super::lease::Lease;
 use crate::transport::outbox::Outbox;
 use roundtable_rules::secret::hash_secret;
@@ -126,12 +126,12 @@ impl Registry {
     }
 
     /// Joins a connection to a group's room. On success the room has sent the ack and the
-    /// catch-up frames to the connection's outbox.
+    /// catch-up frames to the connection's outbox, and says whom it admitted.
     pub async fn join(
         &self,
         group_id: GroupId,
         args: JoinArgs,
-    ) -> Result<(RoomHandle, MemberId), RoomError> {
+    ) -> Result<(RoomHandle, Admitted), RoomError> {
         if !self.rooms.contains_key(&group_id) {
             // The credential first, against the group as stored: a refused join loads nothing.
             // The room decides the join again once loaded.
@@ -162,7 +162,7 @@ impl Registry {
             if handle.send(command).await.is_ok()
                 && let Ok(result) = answer.await
             {
-                return result.map(|member_id| (handle, member_id));
+                return result.map(|admitted| (handle, admitted));
             }
             // The room stopped between lookup and send: forget it and load it again.
             self.rooms
@@ -514,20 +514,21 @@ impl Registry {
         self.context.fleet.is_draining()
     }
 
-    /// After the drain started: waits until no room is live here, at most `timeout`, then lets
-    /// the connections forwarded from here to other nodes go ([`super::fleet::Fleet::finish_handover`]).
-    /// Answers whether no room is live here.
-    pub async fn wait_drained(&self, timeout: Duration) -> bool {
+    /// After the drain started: waits until no room is live here, at most `timeout`, then
+    /// starts to let the process's `clients` connections go
+    /// ([`super::fleet::Fleet::finish_handover`]). Answers whether no room is live here, and
+    /// when the last client is let go.
+    pub async fn wait_drained(
+        &self,
+        timeout: Duration,
+        clients: impl Fn() -> usize,
+    ) -> (bool, tokio::time::Instant) {
         let deadline = tokio::time::Instant::now() + timeout;
-        while !self.rooms.is_empty() {
-            if tokio::time::Instant::now() >= deadline {
-                self.context.fleet.finish_handover();
-                return false;
-            }
+        while !self.rooms.is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        self.context.fleet.finish_handover();
-        true
+        let released = self.context.fleet.finish_handover(clients());
+        (self.rooms.is_empty(), released)
     }
 
     /// After the shutdown signal: waits until every room has stopped and written its final

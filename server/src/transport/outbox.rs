@@ -263,6 +263,14 @@ impl Outbox {
         }
     }
 
+    /// The connection side: a close request it took is not acted on (the connection stays,
+    /// joined again elsewhere), so the next one counts.
+    pub fn rearm_close(&self) {
+        let mut queue = self.lock();
+        queue.close = None;
+        queue.close_requested = false;
+    }
+
     /// The connection side: the close request, if one is waiting, without taking frames.
     pub fn take_close(&self) -> Option<CloseRequest> {
         self.lock().close.take()

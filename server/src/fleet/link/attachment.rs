@@ -87,6 +87,22 @@ impl Attachment {
         }
     }
 
+    /// The session of a client joined to a room on this node with join `join_id` and member
+    /// `token`, which in a drain follows the room to the node it is handed to (see
+    /// `transport::connection::forward`).
+    pub fn joined(group_id: GroupId, join_id: RequestId, token: String) -> Attachment {
+        Attachment {
+            group_id,
+            join_id,
+            state: Mutex::new(State {
+                token: Some(token),
+                joined: true,
+                ..State::default()
+            }),
+            moved: Notify::new(),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()
@@ -152,6 +168,11 @@ impl Attachment {
             state.token = joined.member_token;
         }
         Seen::Pass
+    }
+
+    /// Whether no join of the client's (its own, or one made again) waits for its answer.
+    pub fn settled(&self) -> bool {
+        !self.lock().awaiting_join
     }
 
     /// The room went away from the node the client is forwarded to (that node closed the

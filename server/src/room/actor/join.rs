@@ -44,7 +44,7 @@ impl RoomActor {
         credential: &Credential,
         resume: Option<ResumePoint>,
         outbox: Outbox,
-    ) -> Result<MemberId, RoomError> {
+    ) -> Result<Admitted, RoomError> {
         if self.subscribers.len() >= self.context.limits.connections_per_room_max {
             return Err(RoomError::new(
                 ErrorCode::RoomFull,
@@ -91,7 +91,7 @@ impl RoomActor {
                 member_id,
                 role,
                 meeting_id: self.state.meeting.id,
-                member_token: decision.issued_token,
+                member_token: decision.issued_token.clone(),
                 catch_up: match catch_up {
                     CatchUpFrames::Replay(_) => CatchUp::Replay,
                     CatchUpFrames::Snapshot(_) => CatchUp::Snapshot,
@@ -133,7 +133,10 @@ impl RoomActor {
         self.seen(member_id, session_id);
         info!(group = %self.group_id(), member = %member_id, connection = connection_id, "joined");
         self.record_activity();
-        Ok(member_id)
+        Ok(Admitted {
+            member_id,
+            issued_token: decision.issued_token,
+        })
     }
 
     /// Records the join as the group's activity, at most once per [`ACTIVITY_RECORD_INTERVAL_MS`]

@@ -10,9 +10,15 @@
 //! each request that was under way gets `connection_lost` (it may or may not have been done:
 //! the snapshot says). The client's TCP connection, WebSocket and hello are kept, and a
 //! browser shows no reconnection. The edge closes the client as before (1012, `room_moved` or
-//! `draining`) when it cannot: this node drains too, the client's join was never acknowledged
-//! (it was refused, or still under way), the join made again is refused, or the client's room
-//! moved [`REATTACHES_MAX`] times within [`REATTACH_WINDOW`].
+//! `draining`) when it cannot: the client's join was never acknowledged (it was refused, or
+//! still under way), the join made again is refused, or the client's room moved
+//! [`REATTACHES_MAX`] times within [`REATTACH_WINDOW`].
+//!
+//! **A drain's own clients.** In a fleet, a client joined to a room on this node is joined
+//! again the same way when this node drains and hands the room over
+//! ([`Connection::follow_room`]): the connection keeps the member token from its join for it.
+//! A draining node's clients, forwarded by now, are let go later, a few at a time (see
+//! `room::fleet`, "release").
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,7 +43,7 @@ pub(super) const REATTACHES_MAX: u8 = 3;
 pub(super) const REATTACH_WINDOW: Duration = Duration::from_secs(60);
 
 /// The member token a join's credential carries, if it does.
-fn token_of(credential: &Credential) -> Option<String> {
+pub(super) fn token_of(credential: &Credential) -> Option<String> {
     match credential {
         Credential::MemberToken { token } => Some(token.clone()),
         Credential::Facilitator { member_token, .. } => member_token.clone(),
@@ -142,15 +148,17 @@ impl Connection {
         if let Err(error) = room.send(command).await {
             if self.context.rooms.is_draining() {
                 // The room is handing itself over to another server: once its lease is free it
-                // closes this connection with `draining`, so that the reconnect finds the
-                // meeting at once. Closing now, before that, would send the client to a server
-                // that must still wait for the lease. Nothing of the request was done.
+                // says so with `draining`, and the client is joined again there (in a fleet)
+                // or reconnects, and finds the meeting at once. Closing now, before that, would
+                // send the client to a server that must still wait for the lease. Nothing of
+                // the request was done.
                 return self.push_or_close(
                     outbox,
                     &ServerMessage::Error {
                         id: Some(id),
                         code: ErrorCode::ShuttingDown,
-                        message: "this server is handing the meeting to another; reconnecting"
+                        message: "this server is handing the meeting to another; try again in \
+                                  a moment"
                             .into(),
                     },
                 );
@@ -184,11 +192,48 @@ impl Connection {
         };
         let attachment = Arc::clone(stream.attachment());
         let (reason, message) = attachment.take_moved()?;
+        self.join_again(outbox, session, &attachment, reason, message)
+            .await
+    }
+
+    /// In a drain: the room the client joined here was handed to another node and closes the
+    /// client with `draining`. Joins the client again where the room went, as
+    /// [`Connection::reattach`] does; `Some` when the client is closed instead.
+    pub(super) async fn follow_room(
+        &mut self,
+        outbox: &Outbox,
+        session: &mut Session,
+        message: String,
+    ) -> Option<Ending> {
+        let Session::Joined {
+            rejoin: Some(attachment),
+            ..
+        } = session
+        else {
+            return Some(moved_ending(CloseReason::Draining, message));
+        };
+        let attachment = Arc::clone(attachment);
+        // The room's close is not acted on: a later one (the release's) must count.
+        outbox.rearm_close();
+        self.join_again(outbox, session, &attachment, CloseReason::Draining, message)
+            .await
+    }
+
+    /// Joins the client, whose room went away for `reason`, again where the room runs now,
+    /// with what `attachment` knows of it; `Some` when it is closed instead.
+    async fn join_again(
+        &mut self,
+        outbox: &Outbox,
+        session: &mut Session,
+        attachment: &Arc<Attachment>,
+        reason: CloseReason,
+        message: String,
+    ) -> Option<Ending> {
         let closing = || {
             crate::metrics::forwarding::reattached("closed");
             Some(moved_ending(reason, message.clone()))
         };
-        if self.context.rooms.is_draining() || !self.may_reattach() {
+        if !self.may_reattach() {
             return closing();
         }
         let Some((token, unanswered)) = attachment.rejoin() else {
@@ -225,7 +270,7 @@ impl Connection {
         *session = Session::Joining {
             deadline: tokio::time::Instant::now() + self.context.config.limits.join_timeout(),
         };
-        self.rejoining = Some(attachment);
+        self.rejoining = Some(Arc::clone(attachment));
         let next = Box::pin(self.join_here_or_there(join, outbox, session)).await;
         self.rejoining = None;
         match (next, &*session) {

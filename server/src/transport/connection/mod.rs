@@ -143,8 +143,12 @@ impl Wire {
 enum Session {
     /// Waiting for a join, until the deadline.
     Joining { deadline: tokio::time::Instant },
-    /// Joined to a room.
-    Joined { room: RoomHandle },
+    /// Joined to a room. In a fleet it keeps what joining the client again takes, should
+    /// its room be handed to another node while the client stays (see [`forward`]).
+    Joined {
+        room: RoomHandle,
+        rejoin: Option<Arc<crate::fleet::link::Attachment>>,
+    },
     /// Forwarded to the node that runs the room (this node is the edge).
     Forwarded { stream: EdgeStream },
 }
@@ -287,23 +291,37 @@ impl Connection {
             };
             // A joined connection is closed by its room at shutdown; the others close here.
             let in_no_room = !matches!(session, Session::Joined { .. });
-            // A client forwarded from here to a room on another node is closed once this
-            // node's own rooms are handed over in a drain: its room stays where it is, so it
-            // misses nothing meanwhile, and its reconnection then does not compete with the
-            // handover, which is what everyone else waits for (see ARCHITECTURE.md, "Drain").
-            let forwarded_from_here = matches!(session, Session::Forwarded { .. });
+            // A client forwarded from here to a room on another node is let go once this
+            // node's own rooms are handed over in a drain, at its moment of the release
+            // window: its room stays where it is, so it misses nothing meanwhile, and its
+            // reconnection competes neither with the handover, which is what everyone else
+            // waits for, nor with the other clients' (see ARCHITECTURE.md, "Drain").
             let attachment = match &session {
                 Session::Forwarded { stream } => Some(Arc::clone(stream.attachment())),
                 _ => None,
             };
+            let forwarded_from_here = attachment.is_some();
+            // In a drain, a client joined here follows its room to the node it is handed to.
+            let follows = matches!(
+                session,
+                Session::Joined {
+                    rejoin: Some(_),
+                    ..
+                }
+            );
             let ending = tokio::select! {
                 biased;
-                item = outbox.next() => write_queued(wire, outbox, item, self.stall()).await,
+                item = outbox.next() => match item {
+                    OutboxItem::Close((CloseReason::Draining, message)) if follows => {
+                        self.follow_room(outbox, session, message).await
+                    }
+                    item => write_queued(wire, outbox, item, self.stall()).await,
+                },
                 // After what the old owner sent, which the outbox writes first.
                 () = wait_moved(attachment.as_deref()), if attachment.is_some() => {
                     self.reattach(outbox, session).await
                 }
-                () = self.context.rooms.fleet().handed_over(), if forwarded_from_here => {
+                () = released(self.context.rooms.fleet(), self.id, attachment.as_deref()), if forwarded_from_here => {
                     Some(Ending::closing(
                         CloseReason::Draining,
                         "this server is restarting; reconnect to resume".into(),
@@ -562,14 +580,29 @@ impl Connection {
                 },
             ));
         }
+        // In a fleet, the member token to join the client again with, should its room be
+        // handed over while it stays: the credential's, or the one the join issues. (A client
+        // forwarded here is its edge's to join again.)
+        let fleet_token = if !self.forwarded && self.context.fleet.get().is_some() {
+            Some(forward::token_of(&args.credential))
+        } else {
+            None
+        };
         Some(match self.context.rooms.join(group_id, args).await {
-            Ok((room, member_id)) => {
+            Ok((room, admitted)) => {
+                let member_id = admitted.member_id;
+                let rejoin = fleet_token.and_then(|token| {
+                    let token = admitted.issued_token.or(token)?;
+                    Some(Arc::new(crate::fleet::link::Attachment::joined(
+                        group_id, id, token,
+                    )))
+                });
                 self.admitted.unjoined = None;
                 crate::metrics::connection_joined();
                 let span = tracing::Span::current();
                 span.record("group", field::display(group_id));
                 span.record("member", field::display(member_id));
-                *session = Session::Joined { room };
+                *session = Session::Joined { room, rejoin };
                 Next::Continue
             }
             Err(error) if self.forwarded && error.code == ErrorCode::RoomElsewhere => {
@@ -629,6 +662,27 @@ impl Connection {
         }
     }
 }
+
+/// Waits until a drain lets the client of connection `id` go (see [`crate::room::fleet`],
+/// "release"), and its join (one made again in the drain, say) has its answer, which the
+/// client would otherwise miss: for the answer, at most [`SETTLE_WAIT`].
+async fn released(
+    fleet: &crate::room::fleet::Fleet,
+    id: ConnectionId,
+    attachment: Option<&crate::fleet::link::Attachment>,
+) {
+    fleet.release_turn(id).await;
+    let Some(attachment) = attachment else {
+        return;
+    };
+    let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+    while !attachment.settled() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The longest a client let go in a drain waits for the answer to its join.
+const SETTLE_WAIT: Duration = Duration::from_secs(2);
 
 /// Waits until the room of a forwarded client went away (never without one).
 async fn wait_moved(attachment: Option<&crate::fleet::link::Attachment>) {
