@@ -63,7 +63,7 @@ pub fn register(registry: &mut Registry) {
     );
     registry.register(
         "edge_reattaches",
-        "Forwarded clients whose room went away from the node they were forwarded to, by outcome (forwarded: joined again on another node; here: joined again on this one; closed: closed to reconnect)",
+        "Forwarded clients whose room went away from the node they were forwarded to, and in a drain this node's own clients whose room it handed over, by outcome (forwarded: joined again on another node; here: joined again on this one; closed: closed to reconnect)",
         FLEET.reattaches.clone(),
     );
 }
