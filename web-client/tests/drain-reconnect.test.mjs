@@ -8,10 +8,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
 import { launchBrowser, waitUntil, showView, join, startMeeting } from './support/browser.mjs';
 import { freePort, startRedis } from './support/redis.mjs';
+import { startBalancer } from './support/balancer.mjs';
 
 /** The longest gap a member may see: the drain's promise (ARCHITECTURE.md, "Drain"). */
 const GAP_MAX_MS = 500;
@@ -44,37 +44,6 @@ async function logSockets(context) {
 }
 
 /**
- * A TCP load balancer on loopback: every new connection goes to the port `target` names now;
- * connections already open stay where they are.
- * @param {{ port: number }} target
- */
-async function startBalancer(target) {
-  /** @type {Set<net.Socket>} */
-  const open = new Set();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target.port, '127.0.0.1');
-    open.add(client);
-    open.add(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const end = () => { client.destroy(); upstream.destroy(); open.delete(client); open.delete(upstream); };
-    client.on('error', end);
-    upstream.on('error', end);
-    client.on('close', end);
-    upstream.on('close', end);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
-  const port = /** @type {net.AddressInfo} */ (server.address()).port;
-  return {
-    port,
-    async stop() {
-      for (const socket of open) socket.destroy();
-      await new Promise((resolve) => server.close(() => resolve(undefined)));
-    },
-  };
-}
-
-/**
  * Times, in the page, how long its connection is away from `connected` the next time it
  * leaves it (polled every 2 ms).
  * @param {import('playwright-core').Page} page
@@ -96,7 +65,7 @@ async function timeNextGap(page) {
 
 test('a drained server hands the meeting over and the pages resume on another at once', async (t) => {
   const redis = await startRedis();
-  const target = { port: 0 };
+  const target = { ports: /** @type {number[]} */ ([]) };
   const balancer = await startBalancer(target);
   const prefix = `rt-browser-drain-${process.pid}-${Date.now()}:`;
   const args = [
@@ -108,7 +77,7 @@ test('a drained server hands the meeting over and the pages resume on another at
   const ports = [await freePort(), await freePort()];
   const first = await startServer({ dataDir: dirs[0], port: ports[0], args });
   const second = await startServer({ dataDir: dirs[1], port: ports[1], args });
-  target.port = ports[0];
+  target.ports = [ports[0]];
   const browser = await launchBrowser();
   try {
     const created = await fetch(`http://127.0.0.1:${balancer.port}/api/groups`, {
@@ -124,7 +93,7 @@ test('a drained server hands the meeting over and the pages resume on another at
 
     for (const person of [fran, ann]) await timeNextGap(person.page);
     // New connections go to the second process from now on; the first drains and stops.
-    target.port = ports[1];
+    target.ports = [ports[1]];
     await first.stop();
 
     for (const person of [fran, ann]) {

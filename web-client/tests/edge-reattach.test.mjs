@@ -22,122 +22,12 @@ import { randomBytes } from 'node:crypto';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
 import { launchBrowser, waitUntil, showView, join, startMeeting } from './support/browser.mjs';
 import { freePort, startRedis } from './support/redis.mjs';
+import { watchPage, watched, metric, liveRooms } from './support/watch.mjs';
+
+/** @typedef {import('./support/watch.mjs').PageWatch} PageWatch */
 
 /** How long B may take to join the page again after A died: the lease (1.2 s) and a margin. */
 const REJOIN_MAX_MS = 5000;
-
-/**
- * @typedef {object} PageWatch What the init script logs in the page (`window.watch`).
- * @property {{ kind: 'made' | 'closed', code?: number, at: number }[]} sockets
- * @property {{ id: number, type: string, at: number }[]} sent The frames the page sent.
- * @property {{ id: number, log_epoch: string, catch_up: string, at: number }[]} joinAcks
- * @property {{ id: number | null, code: string, at: number }[]} errors Error frames received.
- * @property {{ from: string | null, to: string | null, at: number }[]} phases Each time the
- *   connection indicator's phase (`#connection[data-phase]`) was set: the value before, and
- *   the value when the page noticed.
- * @property {number[]} bannerShown When the connection banner (`#banner`) was shown.
- * @property {{ text: string, at: number }[]} toasts
- */
-
-/**
- * Makes the pages of `context` log their WebSockets (made, closed with which code), the
- * frames sent on them, the `joined` acks and the errors they receive, and every change of the connection indicator
- * and banner, in `window.watch` (see `PageWatch`). Times are `Date.now()`, comparable with
- * the test's own.
- * @param {import('playwright-core').BrowserContext} context
- */
-async function watchPage(context) {
-  await context.addInitScript(() => {
-    /** @type {PageWatch} */
-    const watch = { sockets: [], sent: [], joinAcks: [], errors: [], phases: [], bannerShown: [], toasts: [] };
-    /** @type {any} */ (window).watch = watch;
-    const Native = window.WebSocket;
-    window.WebSocket = class extends Native {
-      /** @param {string | URL} url @param {string | string[]} [protocols] */
-      constructor(url, protocols) {
-        super(url, protocols);
-        watch.sockets.push({ kind: 'made', at: Date.now() });
-        this.addEventListener('close', (event) => watch.sockets.push({ kind: 'closed', code: event.code, at: Date.now() }));
-        this.addEventListener('message', (event) => {
-          if (typeof event.data !== 'string') return;
-          /** @type {any} */
-          let frame;
-          try {
-            frame = JSON.parse(event.data);
-          } catch {
-            return;
-          }
-          if (frame.type === 'ack' && frame.result?.kind === 'joined') {
-            watch.joinAcks.push({ id: frame.id, log_epoch: frame.result.log_epoch, catch_up: frame.result.catch_up, at: Date.now() });
-          }
-          if (frame.type === 'error') watch.errors.push({ id: frame.id ?? null, code: frame.code, at: Date.now() });
-        });
-      }
-
-      /** @param {string | ArrayBufferLike | Blob | ArrayBufferView} data */
-      send(data) {
-        if (typeof data === 'string') {
-          try {
-            const frame = JSON.parse(data);
-            watch.sent.push({ id: frame.id, type: frame.type, at: Date.now() });
-          } catch {
-            // Not JSON: nothing to log.
-          }
-        }
-        super.send(data);
-      }
-    };
-    // Mutation records keep each attribute's old value, so a phase that lasted less than a
-    // frame is still seen: every value the indicator held is some record's `from` (or the
-    // last one's `to`), even when several records come in one callback.
-    new MutationObserver((records) => {
-      for (const record of records) {
-        const target = /** @type {Element} */ (record.target);
-        if (record.type === 'attributes' && target.id === 'connection' && record.attributeName === 'data-phase') {
-          watch.phases.push({ from: record.oldValue, to: target.getAttribute('data-phase'), at: Date.now() });
-        }
-        // `hidden` absent before a change means the banner was showing until then.
-        if (record.type === 'attributes' && target.id === 'banner' && record.attributeName === 'hidden'
-          && (record.oldValue === null || !target.hasAttribute('hidden'))) {
-          watch.bannerShown.push(Date.now());
-        }
-        if (record.type === 'childList' && target.id === 'toasts') {
-          for (const node of record.addedNodes) watch.toasts.push({ text: node.textContent ?? '', at: Date.now() });
-        }
-      }
-    }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-phase', 'hidden'], attributeOldValue: true });
-  });
-}
-
-/**
- * The page's log (see `watchPage`).
- * @param {import('playwright-core').Page} page
- * @returns {Promise<PageWatch>}
- */
-function watched(page) {
-  return page.evaluate(() => /** @type {any} */ (window).watch);
-}
-
-/**
- * One sample of a node's admin `/metrics`, 0 when the series is not there yet.
- * @param {string} adminUrl
- * @param {string} series The name with its labels, as exposed (`roundtable_live_rooms`).
- */
-async function metric(adminUrl, series) {
-  const text = await fetch(`${adminUrl}/metrics`).then((response) => response.text());
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line ? Number(line.slice(series.length + 1)) : 0;
-}
-
-/**
- * The rooms live on a node, from its public `/healthz`.
- * @param {string} url
- * @returns {Promise<number>}
- */
-async function liveRooms(url) {
-  const health = await fetch(`${url}/healthz`).then((response) => response.json());
-  return health.live_rooms;
-}
 
 test('a forwarded page whose meeting\'s server dies is joined again over the same WebSocket and never shows a reconnection', async (t) => {
   const redis = await startRedis();

@@ -83,6 +83,8 @@ export async function startServer({ dataDir, port = 0, args = [] }) {
     pid: child.pid,
     dataDir,
     stderr: () => stderr,
+    /** Resolves once the process exited: with its exit code, or the signal that ended it. */
+    exited: /** @type {Promise<{ code: number | null, signal: string | null }>} */ (exited),
     /** Stops the server with SIGTERM (a graceful stop) and waits for it to exit. */
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
