@@ -354,10 +354,11 @@ pub struct Limits {
     /// over at the same time.
     #[arg(long, env = "ROUNDTABLE_DRAIN_CONCURRENCY", default_value_t = Limits::DRAIN_CONCURRENCY)]
     pub drain_concurrency: usize,
-    /// Clients per second a drained process lets go once its rooms are handed over: until
-    /// then they stay, joined again to their meetings on other nodes through it, and are
-    /// closed (1012) spread over `clients / rate` seconds, at most 10, so that their
-    /// reconnections do not all land on the others at once.
+    /// Clients per second a drained process of a fleet (`--internal-listen`) lets go once its
+    /// rooms are handed over: until then they stay, joined again to their meetings on other
+    /// nodes through it, and are closed (1012) spread over `clients / rate` seconds, at most
+    /// 10, so that their reconnections do not all land on the others at once. (Without a
+    /// fleet each room's handover closes its clients.)
     #[arg(long, env = "ROUNDTABLE_DRAIN_RELEASE_PER_SECOND", default_value_t = Limits::DRAIN_RELEASE_PER_SECOND,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub drain_release_per_second: u32,

@@ -247,6 +247,14 @@ pub fn connection_joined() {
     connections.get_or_create(&[("state", "joined")]).inc();
 }
 
+/// A connection joined to a room left it without closing (its room was handed to another
+/// node in a drain, and the connection joins its client again there).
+pub fn connection_left_room() {
+    let connections = &metrics().connections;
+    connections.get_or_create(&[("state", "joined")]).dec();
+    connections.get_or_create(&[("state", "not_joined")]).inc();
+}
+
 /// A connection ended, `joined` to a room or not, for `reason`.
 pub fn connection_closed(joined: bool, reason: &'static str) {
     let state = if joined { "joined" } else { "not_joined" };

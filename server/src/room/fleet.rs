@@ -41,7 +41,8 @@ pub struct Fleet {
     /// Cancelled when the process starts to drain.
     draining: CancellationToken,
     /// Cancelled when a drain has handed every room over (or gave up waiting): the
-    /// connections this process forwards to rooms on other nodes close then.
+    /// connections this process forwards to rooms on other nodes are let go from then on,
+    /// over the release window.
     handed_over: CancellationToken,
     /// Rooms handing over at the same time during a drain.
     handovers: Arc<Semaphore>,
@@ -111,21 +112,36 @@ impl Fleet {
     }
 
     /// Completes when a drain has handed this process's rooms over and the moment comes to
-    /// let the client of connection `connection_id` go: a moment of the release window that
-    /// depends on the id alone, spread evenly over the window across connections.
-    pub async fn release_turn(&self, connection_id: u64) {
+    /// let the client of connection `connection_id` go ([`Fleet::release_moment`]); answers
+    /// that moment.
+    pub async fn release_turn(&self, connection_id: u64) -> tokio::time::Instant {
         self.handed_over.cancelled().await;
-        if let Some(&(start, window)) = self.release.get() {
-            tokio::time::sleep_until(start + window.mul_f64(spread(connection_id))).await;
-        }
+        let moment = self
+            .release_moment(connection_id)
+            .unwrap_or_else(tokio::time::Instant::now);
+        tokio::time::sleep_until(moment).await;
+        moment
+    }
+
+    /// Once the release began, the moment the client of connection `connection_id` is let
+    /// go: a moment of the window that depends on the id alone, spread evenly over the window
+    /// across connections.
+    pub fn release_moment(&self, connection_id: u64) -> Option<tokio::time::Instant> {
+        let &(start, window) = self.release.get()?;
+        Some(start + window.mul_f64(spread(connection_id)))
     }
 
     /// Notes that the drain's handover is over (every room handed over, or the wait for it
     /// ran out), and starts the release of the process's `clients` connections. Answers
-    /// when the last of them is let go.
+    /// when the window for letting them go ends. Without a fleet of nodes there is nothing to
+    /// release (each room's handover closed its clients) and the window is empty.
     pub fn finish_handover(&self, clients: usize) -> tokio::time::Instant {
-        let window = Duration::from_secs_f64(clients as f64 / f64::from(self.release_per_second))
-            .min(RELEASE_WINDOW_MAX);
+        let window = if self.nodes.get().is_some() {
+            Duration::from_secs_f64(clients as f64 / f64::from(self.release_per_second))
+                .min(RELEASE_WINDOW_MAX)
+        } else {
+            Duration::ZERO
+        };
         let &(start, window) = self
             .release
             .get_or_init(|| (tokio::time::Instant::now(), window));
@@ -329,6 +345,28 @@ mod tests {
         }
     }
 
+    /// A fleet of other nodes, for a process in a fleet.
+    #[derive(Debug)]
+    struct Others;
+
+    #[async_trait::async_trait]
+    impl Reach for Others {
+        fn reaches(&self, _: &str) -> bool {
+            true
+        }
+        async fn holder_gone(&self, _: &str) -> bool {
+            false
+        }
+        fn holder_alive(&self, _: &str) {}
+        fn hand_over(self: Arc<Self>, _: GroupId) {}
+    }
+
+    fn in_a_fleet(limits: &Limits) -> Fleet {
+        let fleet = Fleet::new(limits);
+        fleet.nodes.set(Arc::new(Others)).expect("set once");
+        fleet
+    }
+
     #[test]
     fn the_release_window_grows_with_the_clients_up_to_its_bound() {
         let limits = Limits {
@@ -336,14 +374,18 @@ mod tests {
             ..Limits::default()
         };
         let window = |fleet: &Fleet| fleet.release.get().map(|&(_, window)| window);
-        let fleet = Fleet::new(&limits);
+        // Without a fleet each room's handover closed its clients: nothing to release.
+        let alone = Fleet::new(&limits);
+        alone.finish_handover(2_500);
+        assert_eq!(window(&alone), Some(Duration::ZERO));
+        let fleet = in_a_fleet(&limits);
         assert_eq!(window(&fleet), None, "no release before the handover ends");
         let end = fleet.finish_handover(2_500);
         assert_eq!(window(&fleet), Some(Duration::from_millis(2_500)));
         // Set once: a second end of the handover changes nothing.
         assert_eq!(fleet.finish_handover(10), end);
         assert_eq!(window(&fleet), Some(Duration::from_millis(2_500)));
-        let crowded = Fleet::new(&limits);
+        let crowded = in_a_fleet(&limits);
         crowded.finish_handover(50_000);
         assert_eq!(window(&crowded), Some(RELEASE_WINDOW_MAX));
     }
@@ -354,7 +396,7 @@ mod tests {
             drain_release_per_second: 1_000,
             ..Limits::default()
         };
-        let fleet = Fleet::new(&limits);
+        let fleet = in_a_fleet(&limits);
         let waiting = tokio::spawn({
             let fleet = fleet.clone();
             async move { fleet.release_turn(7).await }
@@ -366,8 +408,9 @@ mod tests {
         );
         fleet.finish_handover(200);
         let (start, window) = *fleet.release.get().expect("the release began");
-        waiting.await.expect("the wait");
-        let moment = start + window.mul_f64(spread(7));
+        let moment = waiting.await.expect("the wait");
+        assert_eq!(moment, start + window.mul_f64(spread(7)));
+        assert_eq!(fleet.release_moment(7), Some(moment));
         assert!(
             tokio::time::Instant::now() >= moment,
             "not before its moment"

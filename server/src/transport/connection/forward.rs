@@ -206,13 +206,17 @@ impl Connection {
         message: String,
     ) -> Option<Ending> {
         let Session::Joined {
-            rejoin: Some(attachment),
+            rejoin: Some(rejoin),
             ..
         } = session
         else {
             return Some(moved_ending(CloseReason::Draining, message));
         };
-        let attachment = Arc::clone(attachment);
+        let attachment = Arc::new(Attachment::joined(
+            rejoin.group_id,
+            rejoin.join_id,
+            rejoin.token.to_string(),
+        ));
         // The room's close is not acted on: a later one (the release's) must count.
         outbox.rearm_close();
         self.join_again(outbox, session, &attachment, CloseReason::Draining, message)
@@ -266,7 +270,11 @@ impl Connection {
             text: &text,
         };
         debug!(group = %join.group_id, why = reason.as_str(), "the room moved; joining the client again");
-        // The old stream goes now: its node hears that the client left it.
+        // The old stream goes now: its node hears that the client left it. (A room here has
+        // closed the client already: it is counted among the connections joined no more.)
+        if matches!(session, Session::Joined { .. }) {
+            crate::metrics::connection_left_room();
+        }
         *session = Session::Joining {
             deadline: tokio::time::Instant::now() + self.context.config.limits.join_timeout(),
         };
@@ -277,12 +285,9 @@ impl Connection {
             (Next::Close(reason, message), _) => Some(Ending::closing(reason, message)),
             (Next::Continue, Session::Joining { .. }) => {
                 // Refused here (the refusal is not the client's answer, and is dropped): its
-                // reconnection meets the refusal, or the room, wherever it is by then.
-                crate::metrics::forwarding::reattached("closed");
-                Some(moved_ending(
-                    CloseReason::RoomMoved,
-                    "the meeting moved to another server; reconnect to resume".into(),
-                ))
+                // reconnection meets the refusal, or the room, wherever it is by then. The
+                // close says why the room went (it moved, or its node drains).
+                closing()
             }
             (Next::Continue, Session::Forwarded { .. }) => {
                 crate::metrics::forwarding::reattached("forwarded");

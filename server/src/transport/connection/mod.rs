@@ -147,7 +147,7 @@ enum Session {
     /// its room be handed to another node while the client stays (see [`forward`]).
     Joined {
         room: RoomHandle,
-        rejoin: Option<Arc<crate::fleet::link::Attachment>>,
+        rejoin: Option<Box<Rejoin>>,
     },
     /// Forwarded to the node that runs the room (this node is the edge).
     Forwarded { stream: EdgeStream },
@@ -169,6 +169,14 @@ struct Connection {
     /// At an edge, since when and how often the client was joined again (see
     /// [`forward::REATTACHES_MAX`]).
     reattaches: Option<(Instant, u8)>,
+}
+
+/// What a connection joined to a room here keeps to join its client again elsewhere: the
+/// group, its join's id and the member token (a credential: never logged).
+struct Rejoin {
+    group_id: GroupId,
+    join_id: RequestId,
+    token: Box<str>,
 }
 
 /// A join the connection makes: the client's, or one an edge makes again for it.
@@ -593,9 +601,11 @@ impl Connection {
                 let member_id = admitted.member_id;
                 let rejoin = fleet_token.and_then(|token| {
                     let token = admitted.issued_token.or(token)?;
-                    Some(Arc::new(crate::fleet::link::Attachment::joined(
-                        group_id, id, token,
-                    )))
+                    Some(Box::new(Rejoin {
+                        group_id,
+                        join_id: id,
+                        token: token.into_boxed_str(),
+                    }))
                 });
                 self.admitted.unjoined = None;
                 crate::metrics::connection_joined();
@@ -671,11 +681,13 @@ async fn released(
     id: ConnectionId,
     attachment: Option<&crate::fleet::link::Attachment>,
 ) {
-    fleet.release_turn(id).await;
+    let moment = fleet.release_turn(id).await;
     let Some(attachment) = attachment else {
         return;
     };
-    let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+    // From the moment, not from this call: the wait is made anew each time the
+    // connection's loop turns, and a busy client must not put the release off.
+    let deadline = moment + SETTLE_WAIT;
     while !attachment.settled() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
