@@ -32,7 +32,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startServer, makeDataDir, removeDataDir } from './support/server.mjs';
-import { launchBrowser, waitUntil, showView, join, startMeeting, PHONE } from './support/browser.mjs';
+import { launchBrowser, waitUntil, showView, join, startMeeting, screenshot, PHONE } from './support/browser.mjs';
 import { freePort, startRedis } from './support/redis.mjs';
 import { startBalancer } from './support/balancer.mjs';
 import { watchPage, watched, metric, liveRooms } from './support/watch.mjs';
@@ -126,6 +126,10 @@ test('a draining node joins its own pages again where the meeting went, then let
     // The drain: A hands the meeting to B, joins the pages again there, lets them go, stops.
     const termAt = Date.now();
     process.kill(/** @type {number} */ (a.pid), 'SIGTERM');
+    // Bob's phone between the two phases, as its owner sees it: joined again on B, not yet
+    // let go (his moment comes later in the window; nothing here depends on it).
+    await waitUntil(bob.page, 'Bob joined again on B', () => /** @type {any} */ (window).watch.joinAcks.length === 2);
+    await screenshot(bob.page, 'drain-release-phone-joined-again');
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     let exitTimer;
     const exit = await Promise.race([a.exited, new Promise((resolve) => { exitTimer = setTimeout(() => resolve(null), EXIT_MAX_MS); })]);
@@ -234,6 +238,7 @@ test('a draining node joins its own pages again where the meeting went, then let
     for (const person of people) {
       const log = await watched(person.page);
       assert.equal(log.sockets.length, 3, `${person.name} has had no other reconnection: ${JSON.stringify(log.sockets)}`);
+      await screenshot(person.page, `drain-release-after-${person.name.toLowerCase()}`);
     }
     assert.deepEqual(people.flatMap((person) => person.errors), []);
   } finally {
