@@ -33,6 +33,9 @@ pub struct App {
     /// Every open WebSocket connection (each holds a token of it while it is open); shutdown
     /// waits for them to close.
     pub connections: TaskTracker,
+    /// The connections of this node's own clients, among them (not those another node
+    /// forwards here): the ones a drain lets go.
+    pub clients: TaskTracker,
     /// How many groups each client address, and the whole server, may create now.
     pub group_creations: GroupCreationLimits,
     /// WebSockets not joined yet, per client address.
@@ -107,6 +110,7 @@ impl App {
             clock,
             shutdown,
             connections: TaskTracker::new(),
+            clients: TaskTracker::new(),
             fleet: std::sync::OnceLock::new(),
         }
     }

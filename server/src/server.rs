@@ -248,10 +248,10 @@ impl Server {
             // move to another process at once and resume there.
             info!("shutting down: handing the rooms to other servers");
             context.rooms.drain();
-            let connections = context.connections.clone();
+            let clients = context.clients.clone();
             let (drained, released) = context
                 .rooms
-                .wait_drained(SHUTDOWN_GRACE, move || connections.len())
+                .wait_drained(SHUTDOWN_GRACE, move || clients.len())
                 .await;
             if !drained {
                 warn!("some rooms were not handed over in time");
@@ -259,13 +259,13 @@ impl Server {
             // The clients connected here are let go over the release window (see
             // `room/fleet.rs`); those that have not closed by its end are closed below.
             info!(
-                clients = context.connections.len(),
+                clients = context.clients.len(),
                 seconds = released
                     .saturating_duration_since(tokio::time::Instant::now())
                     .as_secs_f64(),
                 "shutting down: letting the clients go to other servers"
             );
-            while tokio::time::Instant::now() < released && !context.connections.is_empty() {
+            while tokio::time::Instant::now() < released && !context.clients.is_empty() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }

@@ -88,13 +88,10 @@ async fn drain(State(context): State<Arc<App>>) -> Response {
     // A task of its own: the wait ends the drain's handover (the clients connected here are
     // let go then) even if the caller goes away before the answer.
     let rooms = context.rooms.clone();
-    let connections = context.connections.clone();
-    let waited = tokio::spawn(async move {
-        rooms
-            .wait_drained(DRAIN_WAIT, move || connections.len())
-            .await
-    })
-    .await;
+    let clients = context.clients.clone();
+    let waited =
+        tokio::spawn(async move { rooms.wait_drained(DRAIN_WAIT, move || clients.len()).await })
+            .await;
     let (drained, released) = waited.unwrap_or((false, tokio::time::Instant::now()));
     let status = if drained {
         StatusCode::OK

@@ -260,6 +260,7 @@ impl Connection {
             let _ = outbox.push_message(&self.hello());
         }
         let open = self.context.connections.token();
+        let own = (!self.forwarded).then(|| self.context.clients.token());
         async move {
             crate::metrics::connection_opened();
             let mut ending = self
@@ -277,6 +278,7 @@ impl Connection {
                 ending.metric_reason(),
             );
             Box::pin(self.finish(&mut wire, &outbox, &session, ending)).await;
+            drop(own);
             drop(open);
         }
     }
