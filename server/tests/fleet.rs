@@ -1517,13 +1517,7 @@ async fn a_drain_of_the_owner_leaves_forwarded_members_a_gap_of_at_most_500_ms()
     let group = create_group(nodes[0].addr, "Peers whose server is drained").await;
     let (placed, owner_index, members, from) = forwarded_room(&nodes, &store, &group).await;
 
-    let owner_pid = nodes[owner_index].child.id().expect("the owner runs");
-    let terminated = std::process::Command::new("kill")
-        .args(["-TERM", &owner_pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(terminated.success(), "SIGTERM sent");
-    let drained = Instant::now();
+    let drained = sigterm(&nodes[owner_index]);
     let tasks: Vec<_> = members
         .into_iter()
         .map(|(edge, member)| {
@@ -1564,6 +1558,17 @@ async fn a_drain_of_the_owner_leaves_forwarded_members_a_gap_of_at_most_500_ms()
     assert_ne!(new_owner, placed, "another node runs the room");
 
     everyone_acts_and_nothing_is_lost(&mut aways, from).await;
+}
+
+/// Sends SIGTERM to `node`'s process (a planned stop: it drains); answers when.
+fn sigterm(node: &Node) -> Instant {
+    let pid = node.child.id().expect("the node runs");
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(terminated.success(), "SIGTERM sent");
+    Instant::now()
 }
 
 /// A room of a drain test: its group, its members (with the node each came through) and the
@@ -1717,13 +1722,7 @@ async fn a_drain_of_an_owner_of_twenty_rooms_leaves_forwarded_members_a_gap_of_a
     let rooms = rooms_on(&nodes, owner_index, 20, 4, false).await;
     let groups: Vec<GroupId> = rooms.iter().map(|(group_id, _, _)| *group_id).collect();
 
-    let owner_pid = nodes[owner_index].child.id().expect("the owner runs");
-    let terminated = std::process::Command::new("kill")
-        .args(["-TERM", &owner_pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(terminated.success(), "SIGTERM sent");
-    let drained = Instant::now();
+    let drained = sigterm(&nodes[owner_index]);
     let (mut gaps, _) = all_come_back(&nodes, rooms, drained, owner_index).await;
     let members = gaps.len();
     let p99 = p99(&mut gaps);
@@ -1763,13 +1762,7 @@ async fn a_drained_node_lets_its_own_clients_go_spread_over_the_release_window()
     let rooms = rooms_on(&nodes, owner_index, 12, 1, true).await;
     let groups: Vec<GroupId> = rooms.iter().map(|(group_id, _, _)| *group_id).collect();
 
-    let owner_pid = nodes[owner_index].child.id().expect("the owner runs");
-    let terminated = std::process::Command::new("kill")
-        .args(["-TERM", &owner_pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(terminated.success(), "SIGTERM sent");
-    let drained = Instant::now();
+    let drained = sigterm(&nodes[owner_index]);
     let (gaps, mut released) = all_come_back(&nodes, rooms, drained, owner_index).await;
     assert_eq!(
         released.len(),
@@ -1906,13 +1899,7 @@ async fn a_drained_node_exits_without_waiting_for_a_client_that_never_answers_it
     let (silent, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", nodes[0].addr))
         .await
         .expect("WebSocket connects");
-    let pid = nodes[0].child.id().expect("the node runs");
-    let terminated = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(terminated.success(), "SIGTERM sent");
-    let sent = Instant::now();
+    let sent = sigterm(&nodes[0]);
     let exited = tokio::time::timeout(Duration::from_secs(20), nodes[0].child.wait())
         .await
         .expect("the node exits")
