@@ -112,12 +112,16 @@ impl Fleet {
     }
 
     /// Completes when a drain has handed this process's rooms over and the moment comes to
-    /// let the client of connection `connection_id` go ([`Fleet::release_moment`]); answers
-    /// that moment.
-    pub async fn release_turn(&self, connection_id: u64) -> tokio::time::Instant {
+    /// let the client of connection `connection_id`, forwarded from here since `since`, go
+    /// ([`Fleet::release_moment`]); answers that moment.
+    pub async fn release_turn(
+        &self,
+        connection_id: u64,
+        since: Option<tokio::time::Instant>,
+    ) -> tokio::time::Instant {
         self.handed_over.cancelled().await;
         let moment = self
-            .release_moment(connection_id)
+            .release_moment(connection_id, since)
             .unwrap_or_else(tokio::time::Instant::now);
         tokio::time::sleep_until(moment).await;
         moment
@@ -125,10 +129,17 @@ impl Fleet {
 
     /// Once the release began, the moment the client of connection `connection_id` is let
     /// go: a moment of the window that depends on the id alone, spread evenly over the window
-    /// across connections.
-    pub fn release_moment(&self, connection_id: u64) -> Option<tokio::time::Instant> {
+    /// across connections. A client forwarded from here only `since` the release began (its
+    /// room was handed over late, after the wait for the handover ran out) is spread over a
+    /// window as long from then, rather than let go at once with the other late ones.
+    pub fn release_moment(
+        &self,
+        connection_id: u64,
+        since: Option<tokio::time::Instant>,
+    ) -> Option<tokio::time::Instant> {
         let &(start, window) = self.release.get()?;
-        Some(start + window.mul_f64(spread(connection_id)))
+        let from = since.map_or(start, |since| since.max(start));
+        Some(from + window.mul_f64(spread(connection_id)))
     }
 
     /// Notes that the drain's handover is over (every room handed over, or the wait for it
@@ -399,7 +410,7 @@ mod tests {
         let fleet = in_a_fleet(&limits);
         let waiting = tokio::spawn({
             let fleet = fleet.clone();
-            async move { fleet.release_turn(7).await }
+            async move { fleet.release_turn(7, None).await }
         });
         tokio::task::yield_now().await;
         assert!(
@@ -410,7 +421,15 @@ mod tests {
         let (start, window) = *fleet.release.get().expect("the release began");
         let moment = waiting.await.expect("the wait");
         assert_eq!(moment, start + window.mul_f64(spread(7)));
-        assert_eq!(fleet.release_moment(7), Some(moment));
+        assert_eq!(fleet.release_moment(7, None), Some(moment));
+        // Forwarded from here before the release began: the same moment. Only since after
+        // it (a room handed over late): as far into a window from then.
+        assert_eq!(fleet.release_moment(7, Some(start)), Some(moment));
+        let late = start + Duration::from_secs(3);
+        assert_eq!(
+            fleet.release_moment(7, Some(late)),
+            Some(late + window.mul_f64(spread(7)))
+        );
         assert!(
             tokio::time::Instant::now() >= moment,
             "not before its moment"

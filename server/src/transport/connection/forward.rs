@@ -92,6 +92,7 @@ impl Connection {
         tracing::Span::current().record("group", field::display(group_id));
         // The owner counts the client among its address's unjoined WebSockets now.
         self.admitted.unjoined = None;
+        self.forwarded_since = Some(tokio::time::Instant::now());
         *session = Session::Forwarded { stream };
         Some(Next::Continue)
     }

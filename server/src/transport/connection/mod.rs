@@ -169,6 +169,9 @@ struct Connection {
     /// At an edge, since when and how often the client was joined again (see
     /// [`forward::REATTACHES_MAX`]).
     reattaches: Option<(Instant, u8)>,
+    /// At an edge, since when the client is forwarded to its room's node (its join, or the
+    /// last join made again): a drain's release spreads the clients forwarded late.
+    forwarded_since: Option<tokio::time::Instant>,
 }
 
 /// What a connection joined to a room here keeps to join its client again elsewhere: the
@@ -213,6 +216,7 @@ impl Connection {
             forwarded,
             rejoining: None,
             reattaches: None,
+            forwarded_since: None,
         }
     }
 
@@ -331,7 +335,7 @@ impl Connection {
                 () = wait_moved(attachment.as_deref()), if attachment.is_some() => {
                     self.reattach(outbox, session).await
                 }
-                () = released(self.context.rooms.fleet(), self.id, attachment.as_deref()), if forwarded_from_here => {
+                () = released(self.context.rooms.fleet(), self.id, self.forwarded_since, attachment.as_deref()), if forwarded_from_here => {
                     Some(Ending::closing(
                         CloseReason::Draining,
                         "this server is restarting; reconnect to resume".into(),
@@ -681,9 +685,10 @@ impl Connection {
 async fn released(
     fleet: &crate::room::fleet::Fleet,
     id: ConnectionId,
+    since: Option<tokio::time::Instant>,
     attachment: Option<&crate::fleet::link::Attachment>,
 ) {
-    let moment = fleet.release_turn(id).await;
+    let moment = fleet.release_turn(id, since).await;
     let Some(attachment) = attachment else {
         return;
     };
