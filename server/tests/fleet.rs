@@ -1759,8 +1759,29 @@ async fn a_drained_node_lets_its_own_clients_go_spread_over_the_release_window()
     let (mut nodes, store) = start_fleet(redis.url(), &prefix, 3, &args).await;
     let owner_index = 2;
     // Twelve rooms, each with a member connected to the owner itself: about 1.2 s of release.
-    let rooms = rooms_on(&nodes, owner_index, 12, 1, true).await;
+    let mut rooms = rooms_on(&nodes, owner_index, 12, 1, true).await;
     let groups: Vec<GroupId> = rooms.iter().map(|(group_id, _, _)| *group_id).collect();
+    // In every other room the member on the owner came back with its member token (a page
+    // reloaded), so that the token a follow joins with is the credential's as well as, in the
+    // others, the one its invite's join issued.
+    for (group_id, room, _) in rooms.iter_mut().skip(1).step_by(2) {
+        let (_, member) = room
+            .iter_mut()
+            .find(|(edge, _)| *edge == owner_index)
+            .expect("a member on the owner");
+        let mut again = TestClient::connect(nodes[owner_index].addr).await;
+        again
+            .join(
+                *group_id,
+                member.token_credential(),
+                Some(member.resume_point()),
+            )
+            .await
+            .expect("the member joins again with its token");
+        again.last_seq = member.last_seq;
+        again.member_token = member.member_token.take();
+        *member = again;
+    }
 
     let drained = sigterm(&nodes[owner_index]);
     let (gaps, mut released) = all_come_back(&nodes, rooms, drained, owner_index).await;
