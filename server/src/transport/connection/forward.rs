@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use roundtable_protocol::{
-    ClientFrame, CloseReason, Credential, ErrorCode, RequestId, ServerMessage,
+    ClientFrame, CloseReason, Credential, ErrorCode, GroupId, RequestId, ServerMessage,
 };
 use roundtable_rules::Command;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -34,6 +34,7 @@ use super::closing::Ending;
 use super::{Connection, JoinRequest, Next, Session};
 use crate::fleet::Route;
 use crate::fleet::link::Attachment;
+use crate::room::ConnectionId;
 use crate::room::actor::RoomCommand;
 use crate::transport::outbox::Outbox;
 
@@ -49,6 +50,14 @@ pub(super) fn token_of(credential: &Credential) -> Option<String> {
         Credential::Facilitator { member_token, .. } => member_token.clone(),
         Credential::Invite { .. } => None,
     }
+}
+
+/// What a connection joined to a room here keeps to join its client again elsewhere: the
+/// group, its join's id and the member token (a credential: never logged).
+pub(super) struct Rejoin {
+    pub(super) group_id: GroupId,
+    pub(super) join_id: RequestId,
+    pub(super) token: Box<str>,
 }
 
 impl Connection {
@@ -324,3 +333,27 @@ fn moved_ending(reason: CloseReason, message: String) -> Ending {
     ending.wire = Some((CloseCode::Restart, reason.as_str()));
     ending
 }
+
+/// Waits until a drain lets the client of connection `id` go (see [`crate::room::fleet`],
+/// "release"), and its join (one made again in the drain, say) has its answer, which the
+/// client would otherwise miss: for the answer, at most [`SETTLE_WAIT`].
+pub(super) async fn released(
+    fleet: &crate::room::fleet::Fleet,
+    id: ConnectionId,
+    since: Option<tokio::time::Instant>,
+    attachment: Option<&crate::fleet::link::Attachment>,
+) {
+    let moment = fleet.release_turn(id, since).await;
+    let Some(attachment) = attachment else {
+        return;
+    };
+    // From the moment, not from this call: the wait is made anew each time the
+    // connection's loop turns, and a busy client must not put the release off.
+    let deadline = moment + SETTLE_WAIT;
+    while !attachment.settled() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The longest a client let go in a drain waits for the answer to its join.
+const SETTLE_WAIT: Duration = Duration::from_secs(2);

@@ -147,7 +147,7 @@ enum Session {
     /// its room be handed to another node while the client stays (see [`forward`]).
     Joined {
         room: RoomHandle,
-        rejoin: Option<Box<Rejoin>>,
+        rejoin: Option<Box<forward::Rejoin>>,
     },
     /// Forwarded to the node that runs the room (this node is the edge).
     Forwarded { stream: EdgeStream },
@@ -172,14 +172,6 @@ struct Connection {
     /// At an edge, since when the client is forwarded to its room's node (its join, or the
     /// last join made again): a drain's release spreads the clients forwarded late.
     forwarded_since: Option<tokio::time::Instant>,
-}
-
-/// What a connection joined to a room here keeps to join its client again elsewhere: the
-/// group, its join's id and the member token (a credential: never logged).
-struct Rejoin {
-    group_id: GroupId,
-    join_id: RequestId,
-    token: Box<str>,
 }
 
 /// A join the connection makes: the client's, or one an edge makes again for it.
@@ -335,7 +327,7 @@ impl Connection {
                 () = wait_moved(attachment.as_deref()), if attachment.is_some() => {
                     self.reattach(outbox, session).await
                 }
-                () = released(self.context.rooms.fleet(), self.id, self.forwarded_since, attachment.as_deref()), if forwarded_from_here => {
+                () = forward::released(self.context.rooms.fleet(), self.id, self.forwarded_since, attachment.as_deref()), if forwarded_from_here => {
                     Some(Ending::closing(
                         CloseReason::Draining,
                         "this server is restarting; reconnect to resume".into(),
@@ -607,7 +599,7 @@ impl Connection {
                 let member_id = admitted.member_id;
                 let rejoin = fleet_token.and_then(|token| {
                     let token = admitted.issued_token.or(token)?;
-                    Some(Box::new(Rejoin {
+                    Some(Box::new(forward::Rejoin {
                         group_id,
                         join_id: id,
                         token: token.into_boxed_str(),
@@ -678,30 +670,6 @@ impl Connection {
         }
     }
 }
-
-/// Waits until a drain lets the client of connection `id` go (see [`crate::room::fleet`],
-/// "release"), and its join (one made again in the drain, say) has its answer, which the
-/// client would otherwise miss: for the answer, at most [`SETTLE_WAIT`].
-async fn released(
-    fleet: &crate::room::fleet::Fleet,
-    id: ConnectionId,
-    since: Option<tokio::time::Instant>,
-    attachment: Option<&crate::fleet::link::Attachment>,
-) {
-    let moment = fleet.release_turn(id, since).await;
-    let Some(attachment) = attachment else {
-        return;
-    };
-    // From the moment, not from this call: the wait is made anew each time the
-    // connection's loop turns, and a busy client must not put the release off.
-    let deadline = moment + SETTLE_WAIT;
-    while !attachment.settled() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// The longest a client let go in a drain waits for the answer to its join.
-const SETTLE_WAIT: Duration = Duration::from_secs(2);
 
 /// Waits until the room of a forwarded client went away (never without one).
 async fn wait_moved(attachment: Option<&crate::fleet::link::Attachment>) {
