@@ -95,12 +95,7 @@ async fn start_node_with(redis_url: &str, prefix: &str, extra: &[&str]) -> Node 
 
 /// Sends SIGTERM to the node's process (by its pid) and waits for it to exit.
 async fn terminate(node: &mut Node) {
-    let pid = node.child.id().expect("the process runs");
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -TERM {pid} failed");
+    support::sigterm(&node.child);
     let exited = tokio::time::timeout(Duration::from_secs(20), node.child.wait())
         .await
         .expect("a drained process exits within 20 s")

@@ -1562,13 +1562,7 @@ async fn a_drain_of_the_owner_leaves_forwarded_members_a_gap_of_at_most_500_ms()
 
 /// Sends SIGTERM to `node`'s process (a planned stop: it drains); answers when.
 fn sigterm(node: &Node) -> Instant {
-    let pid = node.child.id().expect("the node runs");
-    let terminated = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(terminated.success(), "SIGTERM sent");
-    Instant::now()
+    support::sigterm(&node.child)
 }
 
 /// A room of a drain test: its group, its members (with the node each came through) and the

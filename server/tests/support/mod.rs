@@ -123,6 +123,18 @@ impl Drop for TestServer {
     }
 }
 
+/// Sends SIGTERM to a server process started by a test (a planned stop: on a shared store
+/// it drains); answers when.
+pub fn sigterm(child: &tokio::process::Child) -> std::time::Instant {
+    let pid = child.id().expect("the process runs");
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(terminated.success(), "kill -TERM {pid} failed");
+    std::time::Instant::now()
+}
+
 /// Starts the real `roundtable` binary on `127.0.0.1:0` with `args`, and returns it with the
 /// address it printed at start. The process is killed if the handle is dropped. It logs
 /// warnings, or what `ROUNDTABLE_TEST_BINARY_LOG` says (a `RUST_LOG` filter), to the test's
