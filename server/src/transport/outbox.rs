@@ -62,6 +62,12 @@ struct Queue {
     flush_due: Option<Urgency>,
     /// The front frame is what is left of one the socket took part of.
     front_partial: bool,
+    /// Frames pushed so far, less those a newer one replaced: the place the next frame takes,
+    /// counted from the first frame (the front is at `pushed - frames.len()`).
+    pushed: u64,
+    /// Where the last [`Urgency::Soon`] frame was queued, which a newer one replaces while it
+    /// is still waiting whole.
+    soon_at: Option<u64>,
     /// The connection waiting in [`Outbox::next`], woken (once) by the next push or close.
     /// Kept under the same lock as the frames, so no wake-up is lost between a look at an
     /// empty queue and the wait.
@@ -87,8 +93,10 @@ pub enum QueueError {
 /// queued whatever their urgency, so a flush for an urgent frame takes the ones before it along.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Urgency {
-    /// Within a few milliseconds: a change nobody waits for to act (a member came or went),
-    /// which may share a write with what follows it.
+    /// Within a few tens of milliseconds, and only the latest counts: a frame that says all of
+    /// something as it is now (who is online), which nobody waits for to act. It may share a
+    /// write with what follows it, and a newer `Soon` frame pushed while it still waits whole
+    /// replaces it (the newer one is queued last; the older one is never written).
     Soon,
     /// At the end of the sender's step: an event, an ack, a replay.
     Now,
@@ -151,10 +159,17 @@ impl Outbox {
         if queue.gone {
             return Err(QueueError::Closed);
         }
+        if urgency == Urgency::Soon {
+            queue.drop_waiting_soon();
+        }
         if queue.frames.len() >= self.shared.frames_max {
             return Err(QueueError::Full);
         }
+        if urgency == Urgency::Soon {
+            queue.soon_at = Some(queue.pushed);
+        }
         queue.frames.push_back(frame);
+        queue.pushed += 1;
         let sooner = queue.flush_due.is_none_or(|due| due < urgency);
         if sooner {
             queue.flush_due = Some(urgency);
@@ -285,6 +300,26 @@ impl Outbox {
         queue.frames = VecDeque::new();
         queue.close = None;
         queue.waiting = None;
+    }
+}
+
+impl Queue {
+    /// Drops the last [`Urgency::Soon`] frame queued if it still waits whole: a newer one
+    /// replaces it.
+    fn drop_waiting_soon(&mut self) {
+        let Some(at) = self.soon_at.take() else {
+            return;
+        };
+        let front = self.pushed - self.frames.len() as u64;
+        let Some(index) = at.checked_sub(front) else {
+            return; // written already
+        };
+        if index == 0 && self.front_partial {
+            return; // the socket took part of it
+        }
+        if self.frames.remove(index as usize).is_some() {
+            self.pushed -= 1;
+        }
     }
 }
 
@@ -535,27 +570,91 @@ pub(crate) mod tests {
             "an urgent frame asks for a flush now"
         );
         assert_eq!(
-            outbox.push_later(frame("online"), Urgency::Soon),
+            outbox.push_later(frame("again"), Urgency::Soon),
             Ok(false),
             "a flush now is due anyway"
         );
         assert_nothing_arrives(&mut client, "nothing is written before the flush").await;
         outbox.flush();
-        assert_receives(
-            &mut client,
-            &[
-                frame("online"),
-                frame("offline"),
-                frame("event"),
-                frame("online"),
-            ],
-        )
-        .await;
+        // Each frame that can wait replaced the one before it that still waited: only the
+        // latest is written, after the urgent frame queued before it.
+        assert_receives(&mut client, &[frame("event"), frame("again")]).await;
         assert_eq!(
             outbox.push_later(frame("offline"), Urgency::Soon),
             Ok(true),
             "after a flush, the next frame asks again"
         );
+    }
+
+    #[tokio::test]
+    async fn a_frame_that_can_wait_replaces_only_the_last_one_still_waiting_whole() {
+        // Taken by the connection already: not replaced.
+        let outbox = Outbox::new(8);
+        outbox.push_later(frame("online 1"), Urgency::Soon).unwrap();
+        outbox.push_later(frame("event 1"), Urgency::Now).unwrap();
+        let taken = outbox.try_next().expect("a frame waits");
+        assert_eq!(taken.text_payload(), "online 1");
+        outbox.release();
+        outbox.push_later(frame("online 2"), Urgency::Soon).unwrap();
+        outbox.push_later(frame("event 2"), Urgency::Now).unwrap();
+        outbox.push_later(frame("online 3"), Urgency::Soon).unwrap();
+        let rest: Vec<String> = std::iter::from_fn(|| outbox.try_next())
+            .map(|frame| frame.text_payload().to_owned())
+            .collect();
+        assert_eq!(rest, ["event 1", "event 2", "online 3"]);
+
+        // A replacement takes no room of its own: a full queue still takes the newer frame.
+        let outbox = Outbox::new(2);
+        outbox.push_later(frame("event"), Urgency::Now).unwrap();
+        outbox.push_later(frame("online 1"), Urgency::Soon).unwrap();
+        assert_eq!(
+            outbox.push_later(frame("online 2"), Urgency::Soon),
+            Ok(false)
+        );
+        assert_eq!(
+            outbox.push_later(frame("event 2"), Urgency::Now),
+            Err(QueueError::Full)
+        );
+        let rest: Vec<String> = std::iter::from_fn(|| outbox.try_next())
+            .map(|frame| frame.text_payload().to_owned())
+            .collect();
+        assert_eq!(rest, ["event", "online 2"]);
+    }
+
+    #[tokio::test]
+    async fn a_frame_the_socket_took_part_of_is_finished_not_replaced() {
+        // A frame far larger than the socket's buffers, into an empty socket: it takes part.
+        let (server, mut client) = small_buffered_tcp_pair().await;
+        let outbox = Outbox::writing_to(8, Arc::clone(&server));
+        let big = WireFrame::text("x".repeat(4 << 20));
+        outbox.push_later(big.clone(), Urgency::Soon).unwrap();
+        outbox.flush();
+        assert!(
+            outbox.lock().front_partial,
+            "the socket took part of the frame"
+        );
+        let newer = frame("online, newer");
+        outbox.push_later(newer.clone(), Urgency::Soon).unwrap();
+        let queued: Vec<WireFrame> = std::iter::from_fn(|| outbox.try_next()).collect();
+        assert_eq!(
+            queued.len(),
+            2,
+            "the rest of the partial frame, then the newer one"
+        );
+        let expected: Vec<u8> = [big, newer]
+            .iter()
+            .flat_map(|f| f.as_bytes().to_vec())
+            .collect();
+        let reader = tokio::spawn(async move {
+            let mut got = vec![0; expected.len()];
+            client.read_exact(&mut got).await.unwrap();
+            assert!(got == expected, "the partial frame is finished, whole");
+        });
+        for frame in queued {
+            write_when_ready(&server, frame.as_bytes()).await;
+        }
+        outbox.release();
+        reader.await.unwrap();
     }
 
     #[tokio::test]

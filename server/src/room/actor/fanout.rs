@@ -5,10 +5,11 @@ use super::*;
 
 /// The outboxes a room queued frames in and has yet to flush. What is urgent goes out at the
 /// end of the room's step, so each connection gets what the step had for it in one write (see
-/// [`Outbox`]). What can wait ([`Urgency::Soon`]: `presence` frames) goes out with the next urgent frame
-/// to the same connection, or [`FLUSH_SOON_WITHIN`] after the first of them, whichever comes
-/// first: when a room's members come back together (after a network blip or a restart), each
-/// member gets the others' arrivals in a few writes instead of one write per arrival.
+/// [`Outbox`]). What can wait ([`Urgency::Soon`]: `presence` frames) goes out with the next
+/// urgent frame to the same connection, or [`FLUSH_SOON_WITHIN`] after the first of them,
+/// whichever comes first, and a newer one replaces it meanwhile: when a room's members come
+/// back together (after a network blip, a restart or a kill), each member gets the others'
+/// arrivals in a few frames and writes instead of one of each per arrival.
 #[derive(Default)]
 pub(super) struct Flushes {
     pub(super) now: Vec<Outbox>,
@@ -18,8 +19,10 @@ pub(super) struct Flushes {
 }
 
 /// The longest a frame that can wait ([`Urgency::Soon`]) waits for company before it is
-/// written: well under what a person notices, and longer than most bursts of joins take.
-pub(super) const FLUSH_SOON_WITHIN: Duration = Duration::from_millis(10);
+/// written: under what a person notices in someone else's presence dot, and long enough that
+/// members coming back one by one after a kill share frames (at 10 ms, few did: BENCHMARKS.md,
+/// "The allocator and presence in a kill's wave").
+pub(super) const FLUSH_SOON_WITHIN: Duration = Duration::from_millis(100);
 
 /// The most outboxes [`Flushes`] lists for a flush soon; past it, it flushes them at once.
 pub(super) const FLUSH_SOON_OUTBOXES_MAX: usize = 1024;
