@@ -66,14 +66,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use roundtable_protocol::{CloseReason, GroupId};
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::transport::frame::WireFrame;
-use crate::transport::outbox::{Outbox, QueueError};
+use crate::transport::outbox::{Outbox, QueueError, Urgency};
 
 /// The longest an edge waits for a TCP connection to the owner.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -89,9 +89,21 @@ pub use attachment::{Attachment, IN_FLIGHT_MAX, Seen};
 use wire::hmac_sha256;
 pub use wire::{
     CHALLENGE_BYTES_MAX, CHALLENGE_RANDOM_BYTES, CLIENT_LEFT, CLIENT_LOST, DRAINING,
-    HANDOVER_LINK_WAIT, HANDSHAKE_TIMEOUT, Kind, LinkFrame, TAKES, TAKES_IN_FLIGHT_MAX,
-    close_payload, parse_close, proof, read_frame, same_proof, write_frames,
+    HANDOVER_LINK_WAIT, HANDSHAKE_TIMEOUT, Kind, LinkFrame, READ_BUFFER_BYTES, TAKES,
+    TAKES_IN_FLIGHT_MAX, close_payload, parse_close, proof, read_frame, same_proof,
+    whole_frame_buffered, write_frames,
 };
+
+/// The most clients' outboxes an edge's link reader queues frames in before it flushes them
+/// (see [`Link::to_client`]).
+const UNFLUSHED_OUTBOXES_MAX: usize = 256;
+
+/// Writes what the clients' outboxes in `unflushed` queued, each once.
+fn flush_all(unflushed: &mut Vec<Outbox>) {
+    for outbox in unflushed.drain(..) {
+        outbox.flush();
+    }
+}
 
 /// An edge's link to one owner node.
 #[derive(Debug)]
@@ -155,7 +167,8 @@ impl Link {
                 }
             })?;
         let _ = tcp.set_nodelay(true);
-        let (mut reader, mut writer) = tcp.into_split();
+        let (reader, mut writer) = tcp.into_split();
+        let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, reader);
         let handshake = async {
             let challenge = read_frame(&mut reader, CHALLENGE_BYTES_MAX).await?;
             if challenge.kind != Kind::Challenge {
@@ -303,15 +316,22 @@ impl Link {
     }
 
     /// Reads the owner's frames until the link breaks, then tells every stream's client its
-    /// room went away.
+    /// room went away. The clients' frames are queued as they come and their outboxes flushed
+    /// once every frame already read is handed out, before the reader waits for the socket:
+    /// a client with several frames in what one read took (a join's ack and its snapshot, an
+    /// event and a presence) gets them in one write, as from a room on this node.
     async fn read_owner_frames(
         self: Arc<Link>,
-        mut reader: impl AsyncRead + Unpin,
+        mut reader: BufReader<impl AsyncRead + Unpin>,
         payload_max: usize,
         pongs: Arc<AtomicU64>,
     ) {
         let started = Instant::now();
+        let mut unflushed = Vec::new();
         loop {
+            if !whole_frame_buffered(reader.buffer()) {
+                flush_all(&mut unflushed);
+            }
             let frame = tokio::select! {
                 () = self.dead.cancelled() => break,
                 frame = read_frame(&mut reader, payload_max) => frame,
@@ -323,8 +343,19 @@ impl Link {
                     break;
                 }
             };
+            if frame.kind != Kind::Text {
+                // What came before a close (or anything else) goes out before it.
+                flush_all(&mut unflushed);
+            }
             match frame.kind {
-                Kind::Text => self.to_client(frame.stream, frame.payload),
+                Kind::Text => {
+                    if let Some(outbox) = self.to_client(frame.stream, frame.payload) {
+                        unflushed.push(outbox);
+                        if unflushed.len() >= UNFLUSHED_OUTBOXES_MAX {
+                            flush_all(&mut unflushed);
+                        }
+                    }
+                }
                 Kind::Close => {
                     let client = self.lock_streams().remove(&frame.stream);
                     if let Some(client) = client {
@@ -360,6 +391,7 @@ impl Link {
                 }
             }
         }
+        flush_all(&mut unflushed);
         self.dead.cancel();
         let streams = std::mem::take(&mut *self.lock_streams());
         for client in streams.into_values() {
@@ -370,30 +402,31 @@ impl Link {
         }
     }
 
-    /// Hands one of the owner's frames to its client's outbox, without waiting.
-    fn to_client(&self, stream: u64, payload: Bytes) {
-        let Some((outbox, attachment)) = self
+    /// Queues one of the owner's frames in its client's outbox, without waiting. Answers the
+    /// outbox when it is now due a flush, which the caller owes it before it waits.
+    fn to_client(&self, stream: u64, payload: Bytes) -> Option<Outbox> {
+        let (outbox, attachment) = self
             .lock_streams()
             .get(&stream)
-            .map(|client| (client.outbox.clone(), Arc::clone(&client.attachment)))
-        else {
-            return;
-        };
-        let Ok(text) = String::from_utf8(payload.to_vec()) else {
-            return;
-        };
+            .map(|client| (client.outbox.clone(), Arc::clone(&client.attachment)))?;
+        let text = String::from_utf8(Vec::from(payload)).ok()?;
         crate::metrics::forwarding::forwarded_frame("to_client");
+        let mut due = None;
         let closing = match attachment.seen(&text) {
             Seen::RejoinRefused => Some((
                 CloseReason::RoomMoved,
                 "the meeting moved to another server; reconnect to resume",
             )),
-            Seen::Pass => match outbox.push(WireFrame::text(text)) {
+            Seen::Pass => match outbox.push_later(WireFrame::text(text), Urgency::Now) {
                 Err(QueueError::Full) => Some((
                     CloseReason::SlowConsumer,
                     "you fell too far behind; reconnect to resume",
                 )),
-                Ok(()) | Err(QueueError::Closed) => None,
+                Ok(sooner) => {
+                    due = sooner.then(|| outbox.clone());
+                    None
+                }
+                Err(QueueError::Closed) => None,
             },
         };
         if let Some((reason, message)) = closing {
@@ -402,6 +435,7 @@ impl Link {
             let close = LinkFrame::new(Kind::Close, stream, Bytes::from_static(CLIENT_LOST));
             let _ = self.queue.try_send(close);
         }
+        due
     }
 
     /// Pings the owner every [`PING_INTERVAL`]; breaks the link after three without a pong.

@@ -18,8 +18,8 @@ use tracing::{debug, info, warn};
 use crate::app::App;
 use crate::fleet::link::{
     CHALLENGE_RANDOM_BYTES, CLIENT_LOST, DRAINING, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound,
-    Kind, LinkFrame, TAKES, TAKES_IN_FLIGHT_MAX, close_payload, proof, read_frame, same_proof,
-    write_frames,
+    Kind, LinkFrame, READ_BUFFER_BYTES, TAKES, TAKES_IN_FLIGHT_MAX, close_payload, proof,
+    read_frame, same_proof, write_frames,
 };
 
 /// Accepts links from other nodes on the internal listener until shutdown.
@@ -69,7 +69,9 @@ async fn serve_link(
     proving: tokio::sync::OwnedSemaphorePermit,
 ) {
     let _ = tcp.set_nodelay(true);
-    let (mut reader, mut writer) = tcp.into_split();
+    let (reader, mut writer) = tcp.into_split();
+    // One read takes every frame that has arrived, rather than two reads a frame.
+    let mut reader = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, reader);
     // Random bytes, then this node's id, so that an edge that dialed another node (whose
     // address this process took) knows at once that the node it wants is gone.
     let mut challenge = vec![0u8; CHALLENGE_RANDOM_BYTES];

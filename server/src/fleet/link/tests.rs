@@ -34,6 +34,18 @@ async fn frames_round_trip_and_oversized_ones_are_refused() {
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
 }
 
+#[test]
+fn a_whole_frame_in_the_buffer_is_told_from_part_of_one() {
+    let mut bytes = Vec::new();
+    LinkFrame::new(Kind::Text, 7, "hello").encode_into(&mut bytes);
+    assert!(whole_frame_buffered(&bytes));
+    for cut in 0..bytes.len() {
+        assert!(!whole_frame_buffered(&bytes[..cut]), "{cut} bytes");
+    }
+    LinkFrame::new(Kind::Close, 7, Bytes::new()).encode_into(&mut bytes);
+    assert!(whole_frame_buffered(&bytes), "a whole frame and more");
+}
+
 /// Writes one frame as an owner of the test's own does.
 async fn write_frame(writer: &mut (impl tokio::io::AsyncWrite + Unpin), frame: LinkFrame) {
     let mut bytes = Vec::new();
@@ -119,6 +131,93 @@ async fn a_slow_client_is_closed_alone_and_the_link_goes_on() {
     }
     assert!(link.is_alive(), "the link goes on");
     drop(slow_stream);
+}
+
+/// The edge's reader hands each client what it read for it, whole and in order: frames of
+/// several clients that came in one read, a close after a client's frames (which go out
+/// first), and a frame split across two of the owner's writes. What it read whole is written
+/// before it waits for the rest: the first half of a frame does not hold back the frames
+/// before it.
+#[tokio::test]
+async fn a_read_s_frames_reach_each_client_in_order_and_none_wait_for_the_next_read() {
+    use crate::transport::outbox::tests::{assert_nothing_arrives, assert_receives, tcp_pair};
+    use tokio::sync::oneshot;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (checked_tx, checked_rx) = oneshot::channel::<()>();
+    let owner = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let (mut reader, mut writer) = tcp.into_split();
+        write_frame(&mut writer, LinkFrame::new(Kind::Challenge, 0, vec![7; 32])).await;
+        read_frame(&mut reader, 1024).await.unwrap();
+        write_frame(&mut writer, LinkFrame::new(Kind::Welcome, 0, Bytes::new())).await;
+        let mut opened = 0;
+        while opened < 2 {
+            if read_frame(&mut reader, 1024).await.unwrap().kind == Kind::Open {
+                opened += 1;
+            }
+        }
+        // One write: both clients' frames interleaved, the second client's close among them.
+        let mut bytes = Vec::new();
+        for (stream, text) in [(2, "b1"), (1, "a1"), (2, "b2")] {
+            LinkFrame::new(Kind::Text, stream, text).encode_into(&mut bytes);
+        }
+        LinkFrame::new(
+            Kind::Close,
+            2,
+            close_payload(CloseReason::Removed, "you were removed"),
+        )
+        .encode_into(&mut bytes);
+        for text in ["a2", "a3"] {
+            LinkFrame::new(Kind::Text, 1, text).encode_into(&mut bytes);
+        }
+        // And the first half of one more frame for the first client.
+        let mut last = Vec::new();
+        LinkFrame::new(Kind::Text, 1, "a4").encode_into(&mut last);
+        bytes.extend_from_slice(&last[..7]);
+        writer.write_all(&bytes).await.unwrap();
+        checked_rx.await.unwrap();
+        writer.write_all(&last[7..]).await.unwrap();
+        // The link stays open until the test ends.
+        let _ = read_frame(&mut reader, 1024).await;
+    });
+    let config = crate::config::FleetConfig::default();
+    let link = Link::connect("owner", &addr, "edge", b"s", &config)
+        .await
+        .expect("the link opens");
+    let client: IpAddr = [127, 0, 0, 1].into();
+    let (first_socket, mut first) = tcp_pair().await;
+    let (second_socket, mut second) = tcp_pair().await;
+    let first_outbox = Outbox::writing_to(8, first_socket);
+    let second_outbox = Outbox::writing_to(8, second_socket);
+    let _first_stream = link
+        .open(client, first_outbox.clone(), attached(), "join one")
+        .await
+        .expect("a stream");
+    let _second_stream = link
+        .open(client, second_outbox.clone(), attached(), "join two")
+        .await
+        .expect("a stream");
+    let text = |text: &str| WireFrame::text(text.to_owned());
+    let within = Duration::from_secs(2);
+    let expected = [text("a1"), text("a2"), text("a3")];
+    tokio::time::timeout(within, assert_receives(&mut first, &expected))
+        .await
+        .expect("the frames read whole are written without waiting for the next read");
+    let expected = [text("b1"), text("b2")];
+    tokio::time::timeout(within, assert_receives(&mut second, &expected))
+        .await
+        .expect("the other client's frames are written too");
+    match second_outbox.next().await {
+        crate::transport::outbox::OutboxItem::Close((reason, _)) => {
+            assert_eq!(reason, CloseReason::Removed);
+        }
+        other => panic!("the close follows the frames, got {other:?}"),
+    }
+    assert_nothing_arrives(&mut first, "half a frame is not a frame").await;
+    checked_tx.send(()).unwrap();
+    assert_receives(&mut first, &[text("a4")]).await;
+    owner.abort();
 }
 
 fn attached() -> Arc<Attachment> {

@@ -115,6 +115,19 @@ pub async fn read_frame(
     Ok(LinkFrame::new(kind, stream, payload))
 }
 
+/// The bytes a link's reader takes from its socket at a time, at most: one read takes every
+/// frame that has arrived (up to this much) instead of two reads a frame, its header and its
+/// payload.
+pub const READ_BUFFER_BYTES: usize = 64 * 1024;
+
+/// Whether `buffered` (what a link's reader holds and has not handed out) starts with a whole
+/// frame, so that reading it will not wait for the socket.
+pub fn whole_frame_buffered(buffered: &[u8]) -> bool {
+    buffered.len() >= 4
+        && buffered.len() - 4
+            >= u32::from_be_bytes([buffered[0], buffered[1], buffered[2], buffered[3]]) as usize
+}
+
 /// The random part of a challenge, which the owner's node id follows.
 pub const CHALLENGE_RANDOM_BYTES: usize = 32;
 
