@@ -167,8 +167,7 @@ impl Link {
                 }
             })?;
         let _ = tcp.set_nodelay(true);
-        let (reader, mut writer) = tcp.into_split();
-        let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, reader);
+        let (mut reader, mut writer) = tcp.into_split();
         let handshake = async {
             let challenge = read_frame(&mut reader, CHALLENGE_BYTES_MAX).await?;
             if challenge.kind != Kind::Challenge {
@@ -219,8 +218,10 @@ impl Link {
         }
         tokio::spawn(write_frames(writer, outgoing, link.dead.clone()));
         let pongs = Arc::new(AtomicU64::new(0));
+        // The handshake read exactly its two frames; from here on, one read takes every frame
+        // that has arrived.
         tokio::spawn(Arc::clone(&link).read_owner_frames(
-            reader,
+            BufReader::with_capacity(READ_BUFFER_BYTES, reader),
             config.link_frame_bytes_max,
             Arc::clone(&pongs),
         ));

@@ -69,9 +69,7 @@ async fn serve_link(
     proving: tokio::sync::OwnedSemaphorePermit,
 ) {
     let _ = tcp.set_nodelay(true);
-    let (reader, mut writer) = tcp.into_split();
-    // One read takes every frame that has arrived, rather than two reads a frame.
-    let mut reader = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, reader);
+    let (mut reader, mut writer) = tcp.into_split();
     // Random bytes, then this node's id, so that an edge that dialed another node (whose
     // address this process took) knows at once that the node it wants is gone.
     let mut challenge = vec![0u8; CHALLENGE_RANDOM_BYTES];
@@ -122,6 +120,10 @@ async fn serve_link(
     debug!(%peer, node = %node_id, "a link from another node");
     let dead = CancellationToken::new();
     tokio::spawn(write_frames(writer, outgoing, dead.clone()));
+    // Proven, the edge's frames are read through a buffer: one read takes every frame that has
+    // arrived, rather than two reads a frame. (Before, an unproven peer holds no such buffer;
+    // the edge sends nothing between its hello and the welcome, so no byte is left behind.)
+    let mut reader = tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, reader);
     let mut streams: HashMap<u64, mpsc::Sender<Inbound>> = HashMap::new();
     let takes = Arc::new(tokio::sync::Semaphore::new(TAKES_IN_FLIGHT_MAX));
     loop {
