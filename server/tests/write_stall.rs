@@ -211,18 +211,12 @@ async fn members_who_stop_reading_are_closed_within_the_limit_and_go_offline() {
         ids.iter()
             .all(|member_id| !frame.online.contains(member_id))
     };
-    let last_seen_online = facilitator
-        .presence_frames()
+    // Gone already: a frame came after the last that listed any of them.
+    let frames = facilitator.presence_frames();
+    let gone_already = frames
         .iter()
-        .rposition(|frame| !none_online(frame));
-    let gone_already =
-        facilitator
-            .presence_frames()
-            .into_iter()
-            .enumerate()
-            .any(|(index, frame)| {
-                last_seen_online.is_some_and(|seen| index > seen) && none_online(&frame)
-            });
+        .rposition(|frame| !none_online(frame))
+        .is_some_and(|last_listed| last_listed + 1 < frames.len());
     if !gone_already {
         let wait = deadline.saturating_duration_since(Instant::now());
         tokio::time::timeout(wait, facilitator.presence_where(none_online))

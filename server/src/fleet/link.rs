@@ -412,31 +412,25 @@ impl Link {
             .map(|client| (client.outbox.clone(), Arc::clone(&client.attachment)))?;
         let text = String::from_utf8(Vec::from(payload)).ok()?;
         crate::metrics::forwarding::forwarded_frame("to_client");
-        let mut due = None;
-        let closing = match attachment.seen(&text) {
-            Seen::RejoinRefused => Some((
+        let (reason, message) = match attachment.seen(&text) {
+            Seen::RejoinRefused => (
                 CloseReason::RoomMoved,
                 "the meeting moved to another server; reconnect to resume",
-            )),
+            ),
             Seen::Pass => match outbox.push_later(WireFrame::text(text), Urgency::Now) {
-                Err(QueueError::Full) => Some((
+                Ok(sooner) => return sooner.then_some(outbox),
+                Err(QueueError::Closed) => return None,
+                Err(QueueError::Full) => (
                     CloseReason::SlowConsumer,
                     "you fell too far behind; reconnect to resume",
-                )),
-                Ok(sooner) => {
-                    due = sooner.then(|| outbox.clone());
-                    None
-                }
-                Err(QueueError::Closed) => None,
+                ),
             },
         };
-        if let Some((reason, message)) = closing {
-            self.lock_streams().remove(&stream);
-            outbox.close(reason, message);
-            let close = LinkFrame::new(Kind::Close, stream, Bytes::from_static(CLIENT_LOST));
-            let _ = self.queue.try_send(close);
-        }
-        due
+        self.lock_streams().remove(&stream);
+        outbox.close(reason, message);
+        let close = LinkFrame::new(Kind::Close, stream, Bytes::from_static(CLIENT_LOST));
+        let _ = self.queue.try_send(close);
+        None
     }
 
     /// Pings the owner every [`PING_INTERVAL`]; breaks the link after three without a pong.
