@@ -118,6 +118,11 @@ struct ClusterArgs {
     /// Seconds of load between a node being back and the next kill or drain (default 1).
     #[arg(long)]
     between: Option<f64>,
+    /// Longest wait, in seconds, after a node is back for the fleet to hand it its rooms (the
+    /// rebalance: until no node has a room yet to move) before `--between` (default 60; 0: no
+    /// wait, for builds without a rebalance).
+    #[arg(long)]
+    rebalance_wait: Option<f64>,
     /// A further argument for every node, e.g. `--node-arg=--room-lease-ms=3000` (repeat it).
     #[arg(long = "node-arg", allow_hyphen_values = true)]
     node_args: Vec<String>,
@@ -478,6 +483,7 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
                 drains: args.drains.unwrap_or(if cli.quick { 1 } else { 3 }),
                 recover_timeout_s: args.recover_timeout.unwrap_or(10.0),
                 between_s: args.between.unwrap_or(1.0),
+                rebalance_wait_s: args.rebalance_wait.unwrap_or(60.0),
                 handshake_concurrency: cli.handshake_concurrency,
                 node_args: args.node_args.clone(),
             };

@@ -42,6 +42,7 @@ fn config(nodes: usize) -> ClusterConfig {
         drains: 1,
         recover_timeout_s: 15.0,
         between_s: 0.3,
+        rebalance_wait_s: 30.0,
         handshake_concurrency: 8,
         // A killed node's leases must expire well within the recovery timeout.
         node_args: vec!["--room-lease-ms=1000".into()],
@@ -209,6 +210,14 @@ async fn three_nodes_forward_to_the_owner_and_take_over_after_a_kill_and_a_drain
     );
     let drain = result.drain.as_ref().expect("a drain phase");
     assert_eq!(drain.not_caught_up, 0, "{summary}");
+    // Once the node is back the others hand it its rooms (the rebalance), with the load on.
+    for back in failover.per_kill.iter().chain(&drain.per_drain) {
+        assert!(
+            back.rebalance_ms.is_some() && back.rebalance_unfinished.is_none(),
+            "the rebalance ended after node {} came back: {summary}",
+            back.node
+        );
+    }
     assert_intact(&result, &summary);
 }
 

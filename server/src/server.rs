@@ -377,6 +377,12 @@ async fn start_fleet(
             }
         }
     });
+    tokio::spawn(crate::fleet::rebalance::run(
+        Arc::clone(&fleet),
+        context.rooms.clone(),
+        fleet_config.rebalance_rooms_per_second,
+        context.shutdown.clone(),
+    ));
     // Readiness includes forwarding from now on: a probe once a second (see `health`).
     context.health.forwarding_on();
     tokio::spawn({

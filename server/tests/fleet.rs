@@ -20,7 +20,7 @@ use roundtable_protocol::{ErrorCode, EventFrame, GroupId, PresenceReason, Reques
 use roundtable_server::fleet::link::{Kind, LinkFrame, proof, read_frame};
 use roundtable_server::fleet::rendezvous;
 use roundtable_server::store::{NodeEntry, RedisStore, Store};
-use support::redis::{TestRedis, lease_key, options, raw_connection, unique_prefix};
+use support::redis::{MANY_CLIENTS, TestRedis, lease_key, options, raw_connection, unique_prefix};
 use support::{Closed, TestClient, create_group};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Child;
@@ -30,23 +30,6 @@ const SECRET: &str = "the fleet's shared test secret";
 /// The tests that time members coming back run one at a time (each starts three nodes on a
 /// shared 2-core machine; two at once would time each other's load).
 static TIMED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// All the clients of a test with many rooms come from 127.0.0.1: the limits per address make
-/// room for them.
-const MANY_CLIENTS: [&str; 12] = [
-    "--group-creations-per-hour",
-    "100000",
-    "--joins-per-address-per-minute",
-    "100000",
-    "--group-creations-per-address-burst",
-    "1000",
-    "--group-creations-per-address-per-hour",
-    "1000",
-    "--unjoined-websockets-per-address-max",
-    "1000",
-    "--unfinished-requests-per-address-max",
-    "1000",
-];
 
 /// One node of the fleet: its process, its client address and its registry entry.
 struct Node {

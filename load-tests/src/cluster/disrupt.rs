@@ -54,6 +54,45 @@ pub(super) async fn disruptions(
     outcome
 }
 
+/// The rooms the fleet's nodes have yet to move (`roundtable_rooms_misplaced`, summed); a
+/// node whose metrics cannot be read, or say nothing of it, counts as having one.
+async fn rooms_to_move(fleet: &Fleet) -> u64 {
+    let mut total = 0;
+    for node in &fleet.nodes {
+        total += match node.metrics().await {
+            Ok(text) => nodes::metric_value(&text, "roundtable_rooms_misplaced")
+                .map_or(1, |rooms| rooms as u64),
+            Err(_) => 1,
+        };
+    }
+    total
+}
+
+/// After a node came back: waits until no node has a room yet to move (the rebalance handed it
+/// its rooms), at most `timeout`. The others learn of the node within their next heartbeat and
+/// look at their rooms soon after: when none has a room to move within [`REBALANCE_NOTICE`],
+/// there is nothing to move. Answers how long the rebalance took, or the rooms still to move
+/// when the wait ran out.
+async fn wait_rebalanced(fleet: &Fleet, timeout: Duration) -> Result<Duration, u64> {
+    let start = Instant::now();
+    let mut seen_some = false;
+    loop {
+        let left = rooms_to_move(fleet).await;
+        seen_some |= left > 0;
+        if left == 0 && (seen_some || start.elapsed() >= REBALANCE_NOTICE) {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() >= timeout {
+            return Err(left);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How long the other nodes may take to count the rooms a node that came back is to get: a
+/// heartbeat and a look at their rooms (500 ms each), with room to spare.
+const REBALANCE_NOTICE: Duration = Duration::from_secs(3);
+
 pub(super) async fn disrupt_each(
     fleet: &mut Fleet,
     config: &ClusterConfig,
@@ -270,6 +309,16 @@ pub(super) async fn disrupt_each(
             Some(restart) => restart,
             None => fleet.nodes[victim].start().await?,
         };
+        // A single node has nothing to hand back.
+        let rebalance = config.rebalance_wait_s > 0.0 && fleet.nodes.len() > 1;
+        let (rebalance_ms, rebalance_unfinished) = if rebalance {
+            match wait_rebalanced(fleet, Duration::from_secs_f64(config.rebalance_wait_s)).await {
+                Ok(took) => (Some(took.as_secs_f64() * 1000.0), None),
+                Err(left) => (None, Some(left)),
+            }
+        } else {
+            (None, None)
+        };
         let report = DisruptionReport {
             node: victim,
             rooms_owned: owners_known
@@ -281,10 +330,12 @@ pub(super) async fn disrupt_each(
             slowest_ms: slowest,
             exit_ms,
             restart_ms: restart.as_secs_f64() * 1000.0,
+            rebalance_ms,
+            rebalance_unfinished,
         };
         eprintln!(
             "  {} {}/{count}: node {victim} (owned {:?} rooms, {} members on it): {caught_up} \
-             caught up, {not_caught_up} not{}, slowest {:.0} ms{}; restarted in {:.0} ms",
+             caught up, {not_caught_up} not{}, slowest {:.0} ms{}; restarted in {:.0} ms{}",
             match kind {
                 Disruption::Kill => "kill",
                 Disruption::Drain => "drain",
@@ -299,7 +350,12 @@ pub(super) async fn disrupt_each(
             },
             slowest.unwrap_or(f64::NAN),
             exit_ms.map_or(String::new(), |ms| format!(", exited after {ms:.0} ms")),
-            report.restart_ms
+            report.restart_ms,
+            match (rebalance_ms, rebalance_unfinished) {
+                (Some(ms), _) => format!(", rebalanced in {ms:.0} ms"),
+                (None, Some(left)) => format!(", {left} rooms still to move when the wait ran out"),
+                (None, None) => String::new(),
+            }
         );
         per.push(report);
         tokio::time::sleep(Duration::from_secs_f64(config.between_s)).await;

@@ -88,6 +88,9 @@ pub struct ClusterConfig {
     pub recover_timeout_s: f64,
     /// Seconds of load between a restarted node being ready and the next kill or drain.
     pub between_s: f64,
+    /// Longest wait after a restarted node is ready for the rebalance to end, before
+    /// `between_s` (0: none).
+    pub rebalance_wait_s: f64,
     pub handshake_concurrency: usize,
     /// Further arguments for every node (e.g. `--room-lease-ms=3000`).
     pub node_args: Vec<String>,
@@ -112,6 +115,9 @@ impl ClusterConfig {
         }
         if self.kills > 1000 || self.drains > 100 {
             bail!("at most 1000 kills and 100 drains");
+        }
+        if !(0.0..=600.0).contains(&self.rebalance_wait_s) {
+            bail!("--rebalance-wait must be 0 to 600 s");
         }
         if !(0.5..=600.0).contains(&self.recover_timeout_s) {
             bail!("--recover-timeout must be 0.5 to 600 s");

@@ -654,6 +654,17 @@ pub fn histogram_buckets(text: &str, needle: &str) -> Buckets {
         .collect()
 }
 
+/// The value of the series `series` (a metric without labels) in a Prometheus text; `None`
+/// when it is not there.
+pub fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (name, value) = line.split_once(' ')?;
+            (name == series).then(|| value.trim().parse().ok())?
+        })
+}
+
 /// `after - before`, bucket by bucket (a node restarted in between starts from zero: then its
 /// counts are taken as they are).
 pub fn bucket_difference(
@@ -717,5 +728,14 @@ roundtable_store_write_seconds_bucket{le=\"0.001\"} 7\n";
         );
         assert_eq!(bucket_quantile(&[(1.0, 0.0)], 0.5), None);
         assert!(histogram_buckets(TEXT, "nothing").is_empty());
+    }
+
+    #[test]
+    fn a_metric_without_labels_is_read_by_its_whole_name() {
+        let text = "# HELP roundtable_rooms_misplaced Rooms\n\
+roundtable_rooms_misplaced_more 9\n\
+roundtable_rooms_misplaced 3\n";
+        assert_eq!(metric_value(text, "roundtable_rooms_misplaced"), Some(3.0));
+        assert_eq!(metric_value(text, "roundtable_rooms"), None);
     }
 }

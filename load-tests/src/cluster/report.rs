@@ -90,6 +90,11 @@ pub struct DisruptionReport {
     pub exit_ms: Option<f64>,
     /// From starting the node again until its `/healthz` said ready, ms.
     pub restart_ms: f64,
+    /// From the node being ready again until no node had a room yet to move (the rebalance),
+    /// ms; `None` when not waited for, or the wait ran out (see `rebalance_unfinished`).
+    pub rebalance_ms: Option<f64>,
+    /// The rooms still to move when the wait for the rebalance ran out.
+    pub rebalance_unfinished: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -501,6 +506,29 @@ pub(super) fn print_delivery(d: &DeliveryReport) {
 }
 
 /// The human summary printed after a run.
+/// The rebalance after each node came back: how many ended, how long they took (median and
+/// longest), and how many ran out of time; empty when none was waited for.
+fn rebalance_line<'a>(per: impl Iterator<Item = &'a DisruptionReport>) -> String {
+    let (mut took, mut unfinished) = (Vec::new(), 0);
+    for report in per {
+        match (report.rebalance_ms, report.rebalance_unfinished) {
+            (Some(ms), _) => took.push(ms),
+            (None, Some(_)) => unfinished += 1,
+            (None, None) => {}
+        }
+    }
+    if took.is_empty() && unfinished == 0 {
+        return String::new();
+    }
+    took.sort_by(f64::total_cmp);
+    let median = took.get(took.len() / 2).copied().unwrap_or(f64::NAN);
+    let longest = took.last().copied().unwrap_or(f64::NAN);
+    format!(
+        "  rebalance after a node came back: {} ended (median {median:.0} ms, longest          {longest:.0} ms), {unfinished} ran out of time\n",
+        took.len()
+    )
+}
+
 pub fn summary(result: &ClusterResult) -> String {
     let mut out = String::new();
     let c = &result.config;
@@ -527,6 +555,12 @@ pub fn summary(result: &ClusterResult) -> String {
     if let Some(d) = &result.drain {
         line("drain -> caught up,", &d.time_to_caught_up);
     }
+    let per_disruption = result
+        .failover
+        .iter()
+        .flat_map(|f| &f.per_kill)
+        .chain(result.drain.iter().flat_map(|d| &d.per_drain));
+    out.push_str(&rebalance_line(per_disruption));
     if let Some(d) = &result.drain {
         out.push_str(&format!(
             "  drain visible gap: {} members, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms\n",

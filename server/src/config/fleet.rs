@@ -37,6 +37,13 @@ pub struct FleetConfig {
           value_parser = clap::value_parser!(u64).range(100..=600_000))]
     pub node_live_ms: u64,
 
+    /// Most rooms this node moves a second to the node placement names for them (the
+    /// rebalance: once a node has been live for `--node-live-ms`, the others hand it the rooms
+    /// placement gives it, each as in a drain). 0: rooms stay where they run.
+    #[arg(long, env = "ROUNDTABLE_REBALANCE_ROOMS_PER_SECOND", default_value_t = FleetConfig::REBALANCE_ROOMS_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub rebalance_rooms_per_second: u32,
+
     /// Most nodes read from the node registry (placement and forwarding consider these).
     #[arg(long, env = "ROUNDTABLE_FLEET_NODES_MAX", default_value_t = FleetConfig::FLEET_NODES_MAX,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -72,6 +79,7 @@ pub struct FleetConfig {
 impl FleetConfig {
     pub const NODE_HEARTBEAT_MS: u64 = 500;
     pub const NODE_LIVE_MS: u64 = 2_000;
+    pub const REBALANCE_ROOMS_PER_SECOND: u32 = 50;
     pub const FLEET_NODES_MAX: u64 = 256;
     pub const LINK_STREAMS_MAX: usize = 20_000;
     pub const LINK_QUEUE_FRAMES_MAX: usize = 8_192;
@@ -121,6 +129,7 @@ impl Default for FleetConfig {
             fleet_secret: None,
             node_heartbeat_ms: Self::NODE_HEARTBEAT_MS,
             node_live_ms: Self::NODE_LIVE_MS,
+            rebalance_rooms_per_second: Self::REBALANCE_ROOMS_PER_SECOND,
             fleet_nodes_max: Self::FLEET_NODES_MAX,
             link_streams_max: Self::LINK_STREAMS_MAX,
             link_queue_frames_max: Self::LINK_QUEUE_FRAMES_MAX,

@@ -9,6 +9,7 @@
 //!   over the live nodes that are not draining: every node computes the same answer from the
 //!   same registry, and a node coming or going moves only the groups it wins or won.
 //! - [`link`]: the internal link between two nodes, which carries forwarded clients.
+//! - [`rebalance`]: rooms go back to the node placement names for them once it is live again.
 //!
 //! The lease stays the truth: whoever holds a group's lease runs its room, and placement is
 //! only asked when nobody does.
@@ -16,6 +17,7 @@
 pub mod link;
 mod placement;
 mod probe;
+pub mod rebalance;
 
 pub use placement::{Route, rendezvous};
 pub use probe::PROBE_INTERVAL;
@@ -46,6 +48,9 @@ pub struct Fleet {
     store: Arc<dyn Store>,
     /// The live nodes as last read, and when.
     nodes: Mutex<(Instant, Vec<NodeEntry>)>,
+    /// When this node's heartbeat first read each node of the registry live (since it last
+    /// did not), by node id, for the [`rebalance`]: bounded by the registry.
+    first_seen: Mutex<HashMap<String, Instant>>,
     /// This node's links to owners, by node id (at most one per node; each opened under its
     /// own lock, so a node that cannot be reached holds up only the clients bound for it).
     links: Mutex<HashMap<String, LinkSlot>>,
@@ -147,6 +152,7 @@ impl Fleet {
             config,
             store,
             nodes: Mutex::new((Instant::now(), Vec::new())),
+            first_seen: Mutex::default(),
             links: Mutex::new(HashMap::new()),
             unreachable: Arc::new(Mutex::new(HashMap::new())),
             gone: Mutex::new(HashMap::new()),
@@ -229,7 +235,15 @@ impl Fleet {
         let max = usize::try_from(self.config.fleet_nodes_max).unwrap_or(usize::MAX);
         match self.store.live_nodes(self.config.node_live_ms, max).await {
             Ok(nodes) => {
-                *self.lock_nodes() = (Instant::now(), nodes);
+                let now = Instant::now();
+                {
+                    let mut first_seen = lock(&self.first_seen);
+                    first_seen.retain(|id, _| nodes.iter().any(|node| node.id == *id));
+                    for node in &nodes {
+                        first_seen.entry(node.id.clone()).or_insert(now);
+                    }
+                }
+                *self.lock_nodes() = (now, nodes);
             }
             Err(error) => warn!(%error, "could not read the node registry"),
         }
@@ -589,6 +603,11 @@ impl crate::room::fleet::Reach for Fleet {
 
     fn hand_over(self: Arc<Self>, group_id: GroupId) {
         Fleet::hand_over(self, group_id);
+    }
+
+    fn placed_elsewhere(&self, group_id: GroupId) -> bool {
+        self.placed_elsewhere(group_id, &self.live_nodes())
+            .is_some()
     }
 }
 

@@ -1,7 +1,7 @@
 //! The fleet's forwarding metrics, registered in the process's registry ([`super`]) by
 //! [`register`]: frames forwarded between nodes (by direction), forwarded streams open (by
 //! side), the hop's latency (a link's ping to its pong), link connections, handover takes and
-//! re-attached clients (by outcome). No
+//! re-attached clients (by outcome), rooms moved by the rebalance and rooms it has yet to move. No
 //! label carries a node, group or member id.
 
 use std::sync::LazyLock;
@@ -22,6 +22,8 @@ struct FleetMetrics {
     link_connects: Family<Label, Counter>,
     handover_takes: Family<Label, Counter>,
     reattaches: Family<Label, Counter>,
+    rooms_moved: Counter,
+    rooms_misplaced: Gauge,
 }
 
 static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
@@ -32,6 +34,8 @@ static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
     link_connects: Family::default(),
     handover_takes: Family::default(),
     reattaches: Family::default(),
+    rooms_moved: Counter::default(),
+    rooms_misplaced: Gauge::default(),
 });
 
 /// Registers the fleet's metrics in the process's registry.
@@ -66,6 +70,28 @@ pub fn register(registry: &mut Registry) {
         "Forwarded clients whose room went away from the node they were forwarded to, and in a drain this node's own clients whose room it handed over, by outcome (forwarded: joined again on another node; here: joined again on this one; closed: closed to reconnect)",
         FLEET.reattaches.clone(),
     );
+    registry.register(
+        "rooms_moved",
+        "Rooms this node handed to the node placement names for them while it runs on (a rebalance, once a node joined the fleet)",
+        FLEET.rooms_moved.clone(),
+    );
+    registry.register(
+        "rooms_misplaced",
+        "Rooms running here that placement names another live node for, as of the rebalance's last look: rooms it is to move (once that node has been live for --node-live-ms) or moves now",
+        FLEET.rooms_misplaced.clone(),
+    );
+}
+
+/// The rebalance found `rooms` running here that placement names another node for.
+pub fn rooms_misplaced(rooms: usize) {
+    FLEET
+        .rooms_misplaced
+        .set(i64::try_from(rooms).unwrap_or(i64::MAX));
+}
+
+/// A room was asked to move to the node placement names for it.
+pub fn room_moved() {
+    FLEET.rooms_moved.inc();
 }
 
 /// A forwarded client's room went away from its node: `outcome`.

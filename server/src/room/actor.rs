@@ -81,6 +81,9 @@ pub enum RoomCommand {
         connection_id: ConnectionId,
         reason: PresenceReason,
     },
+    /// The process moves this room to the node placement names for it now (a rebalance, see
+    /// [`crate::fleet::rebalance`]): the room stops and hands itself over as in a drain.
+    MoveAway,
 }
 
 /// What a join carries (boxed in [`RoomCommand::Join`], so that every slot of the room's queue
@@ -206,6 +209,9 @@ struct RoomActor {
     seen_since_snapshot: bool,
     /// Set once a facilitator deleted the group: the room stops and writes nothing more.
     deleted: bool,
+    /// Set when the process moves the room to another node ([`RoomCommand::MoveAway`]): it
+    /// stops and hands itself over.
+    moving_away: bool,
     /// When this room last recorded a join as the group's activity (for the retention of
     /// abandoned groups), if it did.
     activity_recorded_ms: Option<UnixMs>,
@@ -299,6 +305,7 @@ pub fn spawn(
         reactions: ReactionLimiter::default(),
         seen_since_snapshot: false,
         deleted: false,
+        moving_away: false,
         activity_recorded_ms: None,
         state_bytes: loaded.snapshot.bytes.len()
             + loaded
@@ -396,6 +403,7 @@ impl RoomActor {
                     self.reconcile_presence(reason).await;
                 }
             }
+            RoomCommand::MoveAway => self.moving_away = true,
         }
     }
 

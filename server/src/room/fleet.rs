@@ -12,6 +12,10 @@
 //!   most `drain_concurrency` rooms do so at a time. In a fleet a client connected here is
 //!   not closed then: its connection joins it again where the room went, through a link, as
 //!   an edge does for the clients it forwards.
+//! - A move ([`Fleet::moving_away`]): a room the process hands to another node while it runs
+//!   on (a rebalance, see [`crate::fleet::rebalance`]) stops as in a drain; for a while after,
+//!   a join for it is not loaded here again while placement names another node, but sent
+//!   there.
 //! - The release ([`Fleet::finish_handover`]): once the rooms are handed over, the process
 //!   lets its clients go, each at its own moment of a window of `clients /
 //!   drain_release_per_second` (at most [`RELEASE_WINDOW_MAX`]): closed with `draining`
@@ -34,6 +38,11 @@ use crate::store::Store;
 /// The longest a drained process takes to let its clients go (see the module's "release").
 pub const RELEASE_WINDOW_MAX: Duration = Duration::from_secs(10);
 
+/// How long after a room moved away a join for it is sent where placement names rather than
+/// loaded here again (see the module's "move"): long enough for the node it went to to take
+/// it, short enough that a room whose new node failed comes back soon.
+pub const MOVED_AWAY_FOR: Duration = Duration::from_secs(5);
+
 /// What the live rooms of one process share: the lease renewals and the drain.
 #[derive(Debug, Clone)]
 pub struct Fleet {
@@ -49,6 +58,9 @@ pub struct Fleet {
     /// Once the handover ended: when the release of the clients began, and over how long.
     release: Arc<std::sync::OnceLock<(tokio::time::Instant, Duration)>>,
     release_per_second: u32,
+    /// The rooms moved away from here in the last [`MOVED_AWAY_FOR`], and when (bounded by
+    /// the moves of that long: older marks go at each new one).
+    moved_away: Arc<Mutex<HashMap<GroupId, std::time::Instant>>>,
     /// The node's part in a fleet of nodes, when it runs in one (set once at start; shared
     /// by every clone).
     pub nodes: Arc<std::sync::OnceLock<Arc<dyn Reach>>>,
@@ -70,9 +82,13 @@ pub trait Reach: std::fmt::Debug + Send + Sync {
     /// forget that it was found gone.
     fn holder_alive(&self, node_id: &str);
 
-    /// This process drains and `group_id`'s room has given its lease up: asks the node that
-    /// is to run it next to load it now, while its members reconnect. Returns at once.
+    /// `group_id`'s room has given its lease up (this process drains, or moves it away):
+    /// asks the node that is to run it next to load it now, while its members reconnect.
+    /// Returns at once.
     fn hand_over(self: Arc<Self>, group_id: GroupId);
+
+    /// Whether placement names another live node for `group_id` now.
+    fn placed_elsewhere(&self, group_id: GroupId) -> bool;
 }
 
 impl Fleet {
@@ -84,8 +100,34 @@ impl Fleet {
             handovers: Arc::new(Semaphore::new(limits.drain_concurrency.max(1))),
             release: Arc::new(std::sync::OnceLock::new()),
             release_per_second: limits.drain_release_per_second.max(1),
+            moved_away: Arc::default(),
             nodes: Arc::new(std::sync::OnceLock::new()),
         }
+    }
+
+    /// Notes that `group_id`'s room is moving away from here (see the module's "move").
+    pub fn moving_away(&self, group_id: GroupId) {
+        let now = std::time::Instant::now();
+        let mut moved = self.moved_away.lock().unwrap_or_else(|p| p.into_inner());
+        moved.retain(|_, at| now.saturating_duration_since(*at) < MOVED_AWAY_FOR);
+        moved.insert(group_id, now);
+    }
+
+    /// Whether a join for `group_id` is to be sent elsewhere rather than load its room here:
+    /// the room moved away from here in the last [`MOVED_AWAY_FOR`], and placement still
+    /// names another node for it.
+    pub fn moved_away(&self, group_id: GroupId) -> bool {
+        let recently = self
+            .moved_away
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&group_id)
+            .is_some_and(|at| at.elapsed() < MOVED_AWAY_FOR);
+        recently
+            && self
+                .nodes
+                .get()
+                .is_some_and(|nodes| nodes.placed_elsewhere(group_id))
     }
 
     /// Starts the drain: from now on this process loads no room, and every live room hands
@@ -370,6 +412,9 @@ mod tests {
         }
         fn holder_alive(&self, _: &str) {}
         fn hand_over(self: Arc<Self>, _: GroupId) {}
+        fn placed_elsewhere(&self, _: GroupId) -> bool {
+            false
+        }
     }
 
     fn in_a_fleet(limits: &Limits) -> Fleet {

@@ -15,7 +15,8 @@
 //! ([`Lease::take`]), so that at most one process runs a meeting: when another process holds
 //! it, the join waits for it to expire (a dead owner's) for at most the lease's duration plus
 //! a margin, and is refused with `room_elsewhere` if it is still held; nothing is loaded.
-//! While the process drains, no room loads: joins for rooms not live here get `room_elsewhere`.
+//! While the process drains, no room loads: joins for rooms not live here get `room_elsewhere`;
+//! so do joins for a room that moved away from here a moment ago (see `super::fleet`, "move").
 //! The process renews the lease from the take on (`super::fleet`); the room, which is handed
 //! the [`Lease`], releases it when it stops.
 //!
@@ -123,6 +124,25 @@ impl Registry {
     /// Whether the group's room is live (or loading) in this process.
     pub fn is_live(&self, group_id: GroupId) -> bool {
         self.rooms.contains_key(&group_id)
+    }
+
+    /// The groups whose rooms are live (or loading) in this process.
+    pub fn live_groups(&self) -> Vec<GroupId> {
+        self.rooms.iter().map(|slot| *slot.key()).collect()
+    }
+
+    /// Asks `group_id`'s live room to move to the node placement names for it (see
+    /// [`crate::fleet::rebalance`]): it hands itself over as in a drain. `false` when the room
+    /// is not running here (or still loading), or its queue is full (it is busy: another time).
+    pub fn move_away(&self, group_id: GroupId) -> bool {
+        let Some(slot) = self.rooms.get(&group_id).map(|slot| Arc::clone(&slot)) else {
+            return false;
+        };
+        let room = slot.outcome.borrow();
+        match &*room {
+            Some(Ok(handle)) => handle.commands.try_send(RoomCommand::MoveAway).is_ok(),
+            _ => false,
+        }
     }
 
     /// Joins a connection to a group's room. On success the room has sent the ack and the
@@ -336,6 +356,12 @@ impl Registry {
         }
         if self.context.fleet.is_draining() {
             return Err(draining_here());
+        }
+        if self.context.fleet.moved_away(group_id) {
+            return Err(RoomError::new(
+                ErrorCode::RoomElsewhere,
+                "this meeting moved to another server; reconnect to resume",
+            ));
         }
         let mut lease = self.context.lease(group_id);
         self.take_or_wait(&mut lease).await?;

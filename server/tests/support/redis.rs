@@ -65,6 +65,23 @@ pub async fn start_binary(
     super::start_binary(&args).await
 }
 
+/// All the clients of a test with many rooms come from 127.0.0.1: the limits per address make
+/// room for them.
+pub const MANY_CLIENTS: [&str; 12] = [
+    "--group-creations-per-hour",
+    "100000",
+    "--joins-per-address-per-minute",
+    "100000",
+    "--group-creations-per-address-burst",
+    "1000",
+    "--group-creations-per-address-per-hour",
+    "1000",
+    "--unjoined-websockets-per-address-max",
+    "1000",
+    "--unfinished-requests-per-address-max",
+    "1000",
+];
+
 /// Starts the real binary as a node of a fleet on the Redis at `url` under `prefix`: its
 /// internal listener at `internal`, `secret` as the fleet secret, an admin listener, and
 /// `extra_args`. Returns it with the client and admin addresses it printed.

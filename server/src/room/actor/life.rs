@@ -1,7 +1,8 @@
 //! The room's task from load to stop: its loop (commands, in bursts; flushes; the idle
-//! unload; the timer; a lost lease; shutdown), and how it stops: in a drain it hands itself
-//! over (the queued commands answered, a final snapshot, the lease released, the next node
-//! asked to take the room, and only then its connections closed).
+//! unload; the timer; a lost lease; shutdown), and how it stops: in a drain, or when the
+//! process moves it to another node (a rebalance), it hands itself over (the queued commands
+//! answered, a final snapshot, the lease released, the next node asked to take the room, and
+//! only then its connections closed).
 
 use super::*;
 
@@ -31,7 +32,7 @@ impl RoomActor {
         let mut idle_deadline: Option<tokio::time::Instant> = None;
         loop {
             self.flushes.flush_now();
-            if self.deleted {
+            if self.deleted || self.moving_away {
                 break;
             }
             if self.ownership_lost {
@@ -61,7 +62,7 @@ impl RoomActor {
                         // are handled in the same step, so what they send each connection goes
                         // out in one write. Nothing waits for this that was not already queued.
                         for _ in 1..COMMANDS_PER_STEP_MAX {
-                            if self.ownership_lost || self.deleted {
+                            if self.ownership_lost || self.deleted || self.moving_away {
                                 break;
                             }
                             let Ok(command) = commands.try_recv() else {
@@ -97,12 +98,18 @@ impl RoomActor {
             }
         }
         self.flushes.flush_all();
+        let handing_over = handover_permit.is_some() || self.moving_away;
+        if self.moving_away && !self.ownership_lost && !self.deleted {
+            // Before the queue closes: a join refused by it is not loaded here again (the
+            // registry sends it where the room goes).
+            self.context.fleet.moving_away(self.group_id());
+        }
         // Commands queued after the decision to stop are refused by the dropped channel; the
-        // registry then loads the room again for them.
+        // registry then loads the room again for them (or, in a drain or a move, sends them
+        // to another node).
         commands.close();
-        let handing_over = handover_permit.is_some();
         if handing_over {
-            // A drain: what was queued before the room stopped taking commands is handled
+            // What was queued before the room stopped taking commands is handled
             // (bounded by the queue's size), so that requests already sent are answered here
             // and their events are in the final snapshot.
             while let Ok(command) = commands.try_recv() {
@@ -123,9 +130,10 @@ impl RoomActor {
         Box::pin(self.lease.release()).await;
         if handing_over {
             // Only now, with the lease free, are the connections closed: they reconnect to
-            // another process, which takes the lease at once and resumes them. The node that
-            // is to run the room next is asked to load it (before they are closed, when a link
-            // to it is open), so that the load runs while they reconnect.
+            // another process (in a fleet, those joined here follow the room there in place),
+            // which takes the lease at once and resumes them. The node that is to run the room
+            // next is asked to load it (before they are closed, when a link to it is open), so
+            // that the load runs while they reconnect.
             if !self.ownership_lost
                 && !self.deleted
                 && let Some(nodes) = self.context.fleet.nodes.get()
@@ -140,7 +148,11 @@ impl RoomActor {
             } else if !self.deleted {
                 self.close_all(
                     CloseReason::Draining,
-                    "this server hands its meetings to another; reconnecting",
+                    if handover_permit.is_some() {
+                        "this server hands its meetings to another; reconnecting"
+                    } else {
+                        "this meeting moves to another server; reconnecting"
+                    },
                 );
             }
             self.flushes.flush_all();
