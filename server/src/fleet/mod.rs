@@ -423,8 +423,8 @@ impl Fleet {
         nodes.iter().find(|node| node.id == placed)
     }
 
-    /// This node drains and `group_id`'s room has given its lease up: asks the node
-    /// placement names for it now to load it at once (see [`link`], "Handover"). Never waits:
+    /// `group_id`'s room has given its lease up (this node drains, or moves the room away):
+    /// asks the node placement names for it now to load it at once (see [`link`], "Handover"). Never waits:
     /// the take is queued now on an open link to that node, or else by a task that opens one,
     /// which gives up after [`link::HANDOVER_LINK_WAIT`] (the members' joins load the room
     /// then, as without a take).

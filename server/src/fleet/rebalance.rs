@@ -63,6 +63,37 @@ pub fn destination<'a>(group_id: GroupId, here: &str, nodes: &[Candidate<'a>]) -
     (placed != here).then_some(placed)
 }
 
+/// What to do with a room running here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Placement names this node.
+    Stays,
+    /// Placement names another node, but not yet one to move it to: the node that wins it is
+    /// not settled (or drains).
+    Waits,
+    /// Placement over the settled nodes names the node placement over every live one names.
+    MovesTo,
+}
+
+/// The [`Verdict`] for `group_id` on `here`, among `nodes` (each with whether it is settled).
+pub fn verdict(group_id: GroupId, here: &str, nodes: &[Candidate]) -> Verdict {
+    let all: Vec<Candidate> = nodes
+        .iter()
+        .map(|node| Candidate {
+            settled: true,
+            ..*node
+        })
+        .collect();
+    let Some(placed) = destination(group_id, here, &all) else {
+        return Verdict::Stays;
+    };
+    if destination(group_id, here, nodes) == Some(placed) {
+        Verdict::MovesTo
+    } else {
+        Verdict::Waits
+    }
+}
+
 impl Fleet {
     /// The nodes as the rebalance sees them now: the live ones (see [`Fleet::live_nodes`]),
     /// each settled once this node has known it as live for `--node-live-ms`. This node
@@ -71,6 +102,10 @@ impl Fleet {
         let settle = Duration::from_millis(self.config.node_live_ms);
         let first_seen = super::lock(&self.first_seen);
         let draining_here = self.draining.load(std::sync::atomic::Ordering::Relaxed);
+        // This node runs, whatever its registry entry says as last read (a heartbeat that
+        // could not be written must not send every room away).
+        let here = (!nodes.iter().any(|node| *node.id == *self.node_id))
+            .then(|| (self.node_id.to_string(), true, draining_here));
         nodes
             .iter()
             .map(|node| {
@@ -86,15 +121,19 @@ impl Fleet {
                 };
                 (node.id.clone(), settled, draining)
             })
+            .chain(here)
             .collect()
     }
 
     /// Looks at `groups` (rooms running here): those to move now (at most `max`), and how
-    /// many placement names another node for, settled or not (the rooms yet to move). None
-    /// moves while this node drains (the drain moves them all).
+    /// many placement names another node for, settled or not (the rooms yet to move). A room
+    /// moves only when placement over the settled nodes names the same node as placement
+    /// over every live one (which the handover's take and the members' routes follow): while
+    /// a node not yet settled would win it, it waits. None moves while this node drains (the
+    /// drain moves them all).
     pub fn scan(&self, groups: &[GroupId], max: usize) -> Scan {
         let nodes = self.candidates(&self.live_nodes());
-        let settled: Vec<Candidate> = nodes
+        let nodes: Vec<Candidate> = nodes
             .iter()
             .map(|(id, settled, draining)| Candidate {
                 id,
@@ -102,24 +141,15 @@ impl Fleet {
                 draining: *draining,
             })
             .collect();
-        let all: Vec<Candidate> = settled
-            .iter()
-            .map(|node| Candidate {
-                settled: true,
-                ..*node
-            })
-            .collect();
         let draining_here = self.draining.load(std::sync::atomic::Ordering::Relaxed);
         let mut scan = Scan::default();
         for &group_id in groups {
-            if destination(group_id, &self.node_id, &all).is_none() {
+            let verdict = verdict(group_id, &self.node_id, &nodes);
+            if verdict == Verdict::Stays {
                 continue;
             }
             scan.elsewhere += 1;
-            if !draining_here
-                && scan.to_move.len() < max
-                && destination(group_id, &self.node_id, &settled).is_some()
-            {
+            if verdict == Verdict::MovesTo && !draining_here && scan.to_move.len() < max {
                 scan.to_move.push(group_id);
             }
         }
@@ -146,7 +176,7 @@ pub async fn run(fleet: Arc<Fleet>, rooms: Registry, per_second: u32, stop: Canc
     let look_most = (per_second as usize * SCAN_INTERVAL.as_millis() as usize / 1_000).max(batch);
     let mut queued: VecDeque<GroupId> = VecDeque::new();
     let mut looked: Option<Instant> = None;
-    // Moves since the last log line, which says how many went.
+    // Rooms asked to move since the last log line, which says how many.
     let mut moved = 0usize;
     loop {
         tokio::select! {
@@ -175,8 +205,8 @@ pub async fn run(fleet: Arc<Fleet>, rooms: Registry, per_second: u32, stop: Canc
             if fleet.scan(&[group_id], 1).to_move.is_empty() {
                 continue;
             }
+            // Counted by the room when it acts on it (`rooms_moved_total`).
             if rooms.move_away(group_id) {
-                crate::metrics::forwarding::room_moved();
                 moved += 1;
             }
             sent += 1;
@@ -253,6 +283,36 @@ mod tests {
             destination(group(1), "node-a", &[node("node-b", false, false)]),
             None
         );
+    }
+
+    /// A room whose placement over every live node names a node not yet settled waits for
+    /// it, rather than going to the settled node the others would pick meanwhile: the take and
+    /// the members' routes follow placement over every live node.
+    #[test]
+    fn a_room_that_a_node_not_yet_settled_wins_waits_for_it() {
+        let nodes = [
+            node("node-a", true, false),
+            node("node-b", true, false),
+            node("node-c", false, false),
+        ];
+        let (mut waits, mut moves) = (0, 0);
+        for n in 0..600 {
+            let g = group(n);
+            let placed = rendezvous(g, ["node-a", "node-b", "node-c"]).expect("a node");
+            let verdict = verdict(g, "node-a", &nodes);
+            match placed {
+                "node-a" => assert_eq!(verdict, Verdict::Stays),
+                "node-b" => {
+                    assert_eq!(verdict, Verdict::MovesTo);
+                    moves += 1;
+                }
+                _ => {
+                    assert_eq!(verdict, Verdict::Waits, "node-c is not settled");
+                    waits += 1;
+                }
+            }
+        }
+        assert!(waits > 0 && moves > 0, "{waits} wait, {moves} move");
     }
 
     #[test]

@@ -113,17 +113,21 @@ impl Fleet {
         moved.insert(group_id, now);
     }
 
+    /// Whether `group_id`'s room moved away from here (or is moving) in the last
+    /// [`MOVED_AWAY_FOR`].
+    pub fn moved_recently(&self, group_id: GroupId) -> bool {
+        self.moved_away
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&group_id)
+            .is_some_and(|at| at.elapsed() < MOVED_AWAY_FOR)
+    }
+
     /// Whether a join for `group_id` is to be sent elsewhere rather than load its room here:
     /// the room moved away from here in the last [`MOVED_AWAY_FOR`], and placement still
     /// names another node for it.
     pub fn moved_away(&self, group_id: GroupId) -> bool {
-        let recently = self
-            .moved_away
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&group_id)
-            .is_some_and(|at| at.elapsed() < MOVED_AWAY_FOR);
-        recently
+        self.moved_recently(group_id)
             && self
                 .nodes
                 .get()

@@ -16,7 +16,8 @@
 //! it, the join waits for it to expire (a dead owner's) for at most the lease's duration plus
 //! a margin, and is refused with `room_elsewhere` if it is still held; nothing is loaded.
 //! While the process drains, no room loads: joins for rooms not live here get `room_elsewhere`;
-//! so do joins for a room that moved away from here a moment ago (see `super::fleet`, "move").
+//! so do joins for a room that moved away from here a moment ago (see `super::fleet`, "move"),
+//! once it has let its lease go.
 //! The process renews the lease from the take on (`super::fleet`); the room, which is handed
 //! the [`Lease`], releases it when it stops.
 //!
@@ -52,13 +53,23 @@ const ROOM_QUEUE_MAX: usize = 1024;
 /// Attempts to reach a room that stops (idle unload) while a join is on its way.
 const JOIN_ATTEMPTS_MAX: usize = 3;
 
+/// The longest a join for a room moving away from here waits for it to let its lease go (its
+/// final snapshot is one store write; see [`Registry::wait_released`]).
+const MOVE_RELEASE_WAIT: Duration = Duration::from_secs(1);
+
 /// The way to a live room's actor.
 #[derive(Debug, Clone)]
 pub struct RoomHandle {
     commands: mpsc::Sender<RoomCommand>,
+    group_id: GroupId,
 }
 
 impl RoomHandle {
+    /// The group whose room this is.
+    pub fn group_id(&self) -> GroupId {
+        self.group_id
+    }
+
     /// Queues a command, waiting while the room's queue is full. Fails if the room stopped.
     pub async fn send(&self, command: RoomCommand) -> Result<(), RoomError> {
         self.commands.send(command).await.map_err(|_| {
@@ -358,6 +369,7 @@ impl Registry {
             return Err(draining_here());
         }
         if self.context.fleet.moved_away(group_id) {
+            self.wait_released(group_id).await;
             return Err(RoomError::new(
                 ErrorCode::RoomElsewhere,
                 "this meeting moved to another server; reconnect to resume",
@@ -477,6 +489,21 @@ impl Registry {
         }
     }
 
+    /// A room moving away from here still holds its lease while it writes its final
+    /// snapshot: waits (at most [`MOVE_RELEASE_WAIT`]) until it has let the lease go, so that
+    /// the join refused here is routed to where the room goes, not back here.
+    async fn wait_released(&self, group_id: GroupId) {
+        let until = tokio::time::Instant::now() + MOVE_RELEASE_WAIT;
+        while tokio::time::Instant::now() < until {
+            match self.context.store.lease_holder(group_id).await {
+                Ok(Some(holder)) if *holder == *self.context.lease_owner => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                _ => return,
+            }
+        }
+    }
+
     /// Loads and starts a room whose lease this process holds.
     async fn load_owned(
         &self,
@@ -521,7 +548,7 @@ impl Registry {
                 "the group's stored data could not be read",
             )
         })?;
-        Ok(RoomHandle { commands })
+        Ok(RoomHandle { commands, group_id })
     }
 
     /// Starts the drain: every live room hands itself over to other processes, and no room

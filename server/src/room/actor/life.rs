@@ -103,6 +103,7 @@ impl RoomActor {
             // Before the queue closes: a join refused by it is not loaded here again (the
             // registry sends it where the room goes).
             self.context.fleet.moving_away(self.group_id());
+            crate::metrics::forwarding::room_moved();
         }
         // Commands queued after the decision to stop are refused by the dropped channel; the
         // registry then loads the room again for them (or, in a drain or a move, sends them

@@ -156,8 +156,10 @@ impl Connection {
             }),
         };
         if let Err(error) = room.send(command).await {
-            if self.context.rooms.is_draining() {
-                // The room is handing itself over to another server: once its lease is free it
+            let rooms = &self.context.rooms;
+            if rooms.is_draining() || rooms.fleet().moved_recently(room.group_id()) {
+                // The room is handing itself over to another server (a drain, or a move):
+                // once its lease is free it
                 // says so with `draining`, and the client is joined again there (in a fleet)
                 // or reconnects, and finds the meeting at once. Closing now, before that, would
                 // send the client to a server that must still wait for the lease. Nothing of
