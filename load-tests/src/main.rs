@@ -126,6 +126,10 @@ struct ClusterArgs {
     /// A further argument for every node, e.g. `--node-arg=--room-lease-ms=3000` (repeat it).
     #[arg(long = "node-arg", allow_hyphen_values = true)]
     node_args: Vec<String>,
+    /// A further argument for every redis-server the scenario starts (repeat it: each word
+    /// of `--auto-aof-rewrite-min-size 8gb` is one).
+    #[arg(long = "redis-arg", allow_hyphen_values = true)]
+    redis_args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -486,6 +490,7 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
                 rebalance_wait_s: args.rebalance_wait.unwrap_or(60.0),
                 handshake_concurrency: cli.handshake_concurrency,
                 node_args: args.node_args.clone(),
+                redis_args: args.redis_args.clone(),
             };
             let result = cluster::cluster(&setup, &config).await?;
             eprint!("{}", cluster::summary(&result));

@@ -46,6 +46,7 @@ fn config(nodes: usize) -> ClusterConfig {
         handshake_concurrency: 8,
         // A killed node's leases must expire well within the recovery timeout.
         node_args: vec!["--room-lease-ms=1000".into()],
+        redis_args: Vec::new(),
     }
 }
 

@@ -54,18 +54,15 @@ pub(super) async fn disruptions(
     outcome
 }
 
-/// The rooms the fleet's nodes have yet to move (`roundtable_rooms_misplaced`, summed); a
-/// node whose metrics cannot be read, or say nothing of it, counts as having one.
-async fn rooms_to_move(fleet: &Fleet) -> u64 {
+/// The rooms the fleet's nodes have yet to move (`roundtable_rooms_misplaced`, summed); `None`
+/// when a node's metrics cannot be read, or say nothing of it.
+async fn rooms_to_move(fleet: &Fleet) -> Option<u64> {
     let mut total = 0;
     for node in &fleet.nodes {
-        total += match node.metrics().await {
-            Ok(text) => nodes::metric_value(&text, "roundtable_rooms_misplaced")
-                .map_or(1, |rooms| rooms as u64),
-            Err(_) => 1,
-        };
+        let text = node.metrics().await.ok()?;
+        total += nodes::metric_value(&text, "roundtable_rooms_misplaced")? as u64;
     }
-    total
+    Some(total)
 }
 
 /// After a node came back: waits until no node has a room yet to move (the rebalance handed it
@@ -78,12 +75,12 @@ async fn wait_rebalanced(fleet: &Fleet, timeout: Duration) -> Result<Duration, u
     let mut seen_some = false;
     loop {
         let left = rooms_to_move(fleet).await;
-        seen_some |= left > 0;
-        if left == 0 && (seen_some || start.elapsed() >= REBALANCE_NOTICE) {
+        seen_some |= left.is_some_and(|left| left > 0);
+        if left == Some(0) && (seen_some || start.elapsed() >= REBALANCE_NOTICE) {
             return Ok(start.elapsed());
         }
         if start.elapsed() >= timeout {
-            return Err(left);
+            return Err(left.unwrap_or(0));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -455,10 +452,10 @@ pub(super) fn probe_seqs(world: &World, t0: u64) -> Vec<Option<u64>> {
 /// action's fate was then unknown) and the event came in the resume's replay.
 pub(super) fn probe_seq(world: &World, room: usize, t0: u64) -> Option<u64> {
     let recorded = {
-        let sends = world.rooms[room].sends.lock().expect("sends");
-        sends
+        let probes = world.rooms[room].probes.lock().expect("probes");
+        probes
             .iter()
-            .filter(|(_, send)| send.probe && send.intended_ns >= t0)
+            .filter(|(_, intended_ns)| *intended_ns >= t0)
             .map(|(seq, _)| *seq)
             .min()
     };

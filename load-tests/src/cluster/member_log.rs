@@ -53,6 +53,11 @@ pub struct RoomShared {
     pub members: Vec<usize>,
     /// Send records of the room's actions, by their event's seq.
     pub sends: Mutex<HashMap<u64, SendRecord>>,
+    /// The probes among them, as (seq, intended send time): what [`super::disrupt::probe_seq`]
+    /// looks through every few milliseconds while members come back, which the whole of
+    /// `sends` (a thousand records a room after a thousand seconds) made the load tool's own
+    /// work grow through a long run.
+    pub probes: Mutex<Vec<(u64, u64)>>,
 }
 
 /// One hand event a member received.

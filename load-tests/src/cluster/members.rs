@@ -158,6 +158,12 @@ impl World {
                         if sent.raise != raised {
                             log.mismatched += 1;
                         }
+                        if sent.probe {
+                            room.probes
+                                .lock()
+                                .expect("probes")
+                                .push((seq, sent.intended_ns));
+                        }
                         room.sends.lock().expect("sends").insert(
                             seq,
                             SendRecord {
@@ -426,6 +432,7 @@ pub fn layout(
             positions: OnceLock::new(),
             members: indexes,
             sends: Mutex::new(HashMap::new()),
+            probes: Mutex::new(Vec::new()),
         });
     }
     (rooms, members)

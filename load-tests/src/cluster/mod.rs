@@ -94,6 +94,9 @@ pub struct ClusterConfig {
     pub handshake_concurrency: usize,
     /// Further arguments for every node (e.g. `--room-lease-ms=3000`).
     pub node_args: Vec<String>,
+    /// Further arguments for every redis-server the scenario starts (e.g.
+    /// `--auto-aof-rewrite-min-size 8gb`), after its own.
+    pub redis_args: Vec<String>,
 }
 
 impl ClusterConfig {
@@ -115,6 +118,19 @@ impl ClusterConfig {
         }
         if self.kills > 1000 || self.drains > 100 {
             bail!("at most 1000 kills and 100 drains");
+        }
+        if let Some(arg) = self.redis_args.iter().find(|arg| {
+            [
+                "--port",
+                "--bind",
+                "--dir",
+                "--daemonize",
+                "--cluster-enabled",
+            ]
+            .iter()
+            .any(|own| arg.starts_with(own))
+        }) {
+            bail!("--redis-arg {arg}: the scenario sets this itself");
         }
         if !(0.0..=600.0).contains(&self.rebalance_wait_s) {
             bail!("--rebalance-wait must be 0 to 600 s");
@@ -287,7 +303,7 @@ pub async fn cluster(setup: &PeerSetup, config: &ClusterConfig) -> Result<Cluste
              members must join a room on its owner"
         );
     }
-    let mut redis = Redis::start(config.redis, setup, scratch.path()).await?;
+    let mut redis = Redis::start(config.redis, setup, scratch.path(), &config.redis_args).await?;
     let args = match redis_args(&help, &redis) {
         Ok(args) => args,
         Err(err) => {

@@ -68,8 +68,14 @@ fn free_cluster_port() -> Result<u16> {
 }
 
 impl Redis {
-    /// Start the Redis of `mode` under `scratch`.
-    pub async fn start(mode: RedisMode, setup: &PeerSetup, scratch: &Path) -> Result<Redis> {
+    /// Start the Redis of `mode` under `scratch`, each redis-server with `extra` arguments
+    /// after the tool's own.
+    pub async fn start(
+        mode: RedisMode,
+        setup: &PeerSetup,
+        scratch: &Path,
+        extra: &[String],
+    ) -> Result<Redis> {
         if !peer::program_exists(&setup.redis_server_bin) {
             bail!("the cluster scenario needs redis-server on the PATH");
         }
@@ -79,7 +85,7 @@ impl Redis {
             ports: Vec::new(),
             connections: tokio::sync::Mutex::new(std::collections::HashMap::new()),
         };
-        let started = redis.start_inner(setup, scratch).await;
+        let started = redis.start_inner(setup, scratch, extra).await;
         if let Err(err) = started {
             redis.stop().await;
             return Err(err);
@@ -87,7 +93,12 @@ impl Redis {
         Ok(redis)
     }
 
-    async fn start_inner(&mut self, setup: &PeerSetup, scratch: &Path) -> Result<()> {
+    async fn start_inner(
+        &mut self,
+        setup: &PeerSetup,
+        scratch: &Path,
+        extra: &[String],
+    ) -> Result<()> {
         let count = match self.mode {
             RedisMode::Single => 1,
             RedisMode::Cluster => 6,
@@ -137,6 +148,7 @@ impl Redis {
                     .map(str::to_owned),
                 );
             }
+            argv.extend(extra.iter().cloned());
             let log = std::fs::File::create(dir.join("redis.log"))?;
             let child = Command::new(&argv[0])
                 .args(&argv[1..])

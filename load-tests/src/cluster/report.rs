@@ -505,7 +505,6 @@ pub(super) fn print_delivery(d: &DeliveryReport) {
     }
 }
 
-/// The human summary printed after a run.
 /// The rebalance after each node came back: how many ended, how long they took (median and
 /// longest), and how many ran out of time; empty when none was waited for.
 fn rebalance_line<'a>(per: impl Iterator<Item = &'a DisruptionReport>) -> String {
@@ -524,11 +523,13 @@ fn rebalance_line<'a>(per: impl Iterator<Item = &'a DisruptionReport>) -> String
     let median = took.get(took.len() / 2).copied().unwrap_or(f64::NAN);
     let longest = took.last().copied().unwrap_or(f64::NAN);
     format!(
-        "  rebalance after a node came back: {} ended (median {median:.0} ms, longest          {longest:.0} ms), {unfinished} ran out of time\n",
+        "  rebalance after a node came back: {} ended (median {median:.0} ms, longest \
+         {longest:.0} ms), {unfinished} ran out of time\n",
         took.len()
     )
 }
 
+/// The human summary printed after a run.
 pub fn summary(result: &ClusterResult) -> String {
     let mut out = String::new();
     let c = &result.config;
