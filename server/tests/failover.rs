@@ -995,18 +995,7 @@ async fn a_drain_hands_many_meetings_over_concurrently() {
     let redis = TestRedis::start();
     let prefix = unique_prefix("rt-drain-many");
     // All the test's clients come from 127.0.0.1: the limits per address make room for them.
-    let many = [
-        "--joins-per-address-per-minute",
-        "100000",
-        "--group-creations-per-address-burst",
-        "1000",
-        "--group-creations-per-address-per-hour",
-        "1000",
-        "--unjoined-websockets-per-address-max",
-        "1000",
-        "--unfinished-requests-per-address-max",
-        "1000",
-    ];
+    let many = support::redis::MANY_CLIENTS;
     let mut first_args = many.to_vec();
     first_args.extend(["--drain-concurrency", "8"]);
     let mut first = start_node_with(redis.url(), &prefix, &first_args).await;

@@ -31,7 +31,13 @@ const LAYERS: &[&[&str]] = &[
         "transport::rate_limit",
     ],
     &["app", "health"],
-    &["fleet", "fleet::link", "fleet::placement", "fleet::probe"],
+    &[
+        "fleet",
+        "fleet::link",
+        "fleet::placement",
+        "fleet::probe",
+        "fleet::rebalance",
+    ],
     &[
         "room",
         "room::registry",

@@ -60,7 +60,7 @@ async fn rooms_to_move(fleet: &Fleet) -> Option<u64> {
     let mut total = 0;
     for node in &fleet.nodes {
         let text = node.metrics().await.ok()?;
-        total += nodes::metric_value(&text, "roundtable_rooms_misplaced")? as u64;
+        total += metrics_text::metric_value(&text, "roundtable_rooms_misplaced")? as u64;
     }
     Some(total)
 }

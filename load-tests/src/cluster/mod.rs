@@ -34,6 +34,7 @@
 mod disrupt;
 mod member_log;
 mod members;
+mod metrics_text;
 mod nodes;
 mod report;
 
@@ -240,12 +241,12 @@ impl Fleet {
         Ok(())
     }
 
-    async fn hop_buckets(&self) -> Vec<nodes::Buckets> {
+    async fn hop_buckets(&self) -> Vec<metrics_text::Buckets> {
         let mut all = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             all.push(match node.metrics().await {
-                Ok(text) => nodes::histogram_buckets(&text, HOP_METRIC_NEEDLE),
-                Err(_) => nodes::Buckets::new(),
+                Ok(text) => metrics_text::histogram_buckets(&text, HOP_METRIC_NEEDLE),
+                Err(_) => metrics_text::Buckets::new(),
             });
         }
         all
@@ -559,12 +560,19 @@ async fn wait_delivered(world: &World, phase: u64, sent: u64, wait_s: f64) {
             .sum();
         let pending = known < sent || {
             world.rooms.iter().any(|room| {
-                let sends = room.sends.lock().expect("sends");
+                // Taken out of the lock first: a member's task takes its log's lock and then
+                // this one, so holding this while taking a log's could deadlock with it.
+                let due: Vec<u64> = room
+                    .sends
+                    .lock()
+                    .expect("sends")
+                    .iter()
+                    .filter(|(_, s)| s.phase == phase && !s.probe)
+                    .map(|(seq, _)| *seq)
+                    .collect();
                 room.members.iter().any(|&index| {
                     let log = world.members[index].log();
-                    sends
-                        .iter()
-                        .any(|(seq, s)| s.phase == phase && !s.probe && !log.has_seen(*seq))
+                    due.iter().any(|seq| !log.has_seen(*seq))
                 })
             })
         };

@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::members::World;
-use super::{ClusterConfig, nodes};
+use super::{ClusterConfig, metrics_text};
 use crate::stats::{self, Latency};
 
 /// Latencies of a set of deliveries.
@@ -237,7 +237,9 @@ pub(super) fn delivery_report(
     let (mut expected, mut delivered) = (0u64, 0u64);
     let (mut first, mut last) = (u64::MAX, 0u64);
     for (room_index, room) in world.rooms.iter().enumerate() {
-        let sends = room.sends.lock().expect("sends");
+        // A copy: a member's task takes its log's lock and then this one, so holding this
+        // while taking the logs' below could deadlock with a frame still arriving.
+        let sends = room.sends.lock().expect("sends").clone();
         let phase_sends = sends
             .values()
             .filter(|s| s.phase == phase && !s.probe)
@@ -308,11 +310,15 @@ pub(super) fn delivery_report(
     }
 }
 
-pub(super) fn hop_metric(before: &[nodes::Buckets], after: &[nodes::Buckets]) -> Vec<HopMetric> {
+pub(super) fn hop_metric(
+    before: &[metrics_text::Buckets],
+    after: &[metrics_text::Buckets],
+) -> Vec<HopMetric> {
     let mut summed: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for (node, buckets) in after.iter().enumerate() {
         for (name, counts) in buckets {
-            let diff = nodes::bucket_difference(counts, before.get(node).and_then(|b| b.get(name)));
+            let diff =
+                metrics_text::bucket_difference(counts, before.get(node).and_then(|b| b.get(name)));
             let entry = summed.entry(name.clone()).or_default();
             if entry.is_empty() {
                 *entry = diff;
@@ -331,7 +337,7 @@ pub(super) fn hop_metric(before: &[nodes::Buckets], after: &[nodes::Buckets]) ->
         .into_iter()
         .map(|(name, buckets)| {
             // Prometheus histograms of durations are in seconds.
-            let ms = |q| nodes::bucket_quantile(&buckets, q).map(|s| s * 1000.0);
+            let ms = |q| metrics_text::bucket_quantile(&buckets, q).map(|s| s * 1000.0);
             HopMetric {
                 observations: buckets.last().map_or(0.0, |b| b.1),
                 p50_le_ms: ms(0.5),
