@@ -75,16 +75,22 @@ pub enum Verdict {
     MovesTo,
 }
 
-/// The [`Verdict`] for `group_id` on `here`, among `nodes` (each with whether it is settled).
-pub fn verdict(group_id: GroupId, here: &str, nodes: &[Candidate]) -> Verdict {
-    let all: Vec<Candidate> = nodes
+/// `nodes`, each counted as settled: placement over every live node, which the handover's take
+/// and the members' routes follow.
+pub fn all_settled<'a>(nodes: &[Candidate<'a>]) -> Vec<Candidate<'a>> {
+    nodes
         .iter()
         .map(|node| Candidate {
             settled: true,
             ..*node
         })
-        .collect();
-    let Some(placed) = destination(group_id, here, &all) else {
+        .collect()
+}
+
+/// The [`Verdict`] for `group_id` on `here`, among `nodes` (each with whether it is settled);
+/// `all` is [`all_settled`] of them.
+pub fn verdict(group_id: GroupId, here: &str, nodes: &[Candidate], all: &[Candidate]) -> Verdict {
+    let Some(placed) = destination(group_id, here, all) else {
         return Verdict::Stays;
     };
     if destination(group_id, here, nodes) == Some(placed) {
@@ -98,28 +104,33 @@ impl Fleet {
     /// The nodes as the rebalance sees them now: the live ones (see [`Fleet::live_nodes`]),
     /// each settled once this node has known it as live for `--node-live-ms`. This node
     /// itself counts as settled, and as draining when it drains.
-    fn candidates(&self, nodes: &[crate::store::NodeEntry]) -> Vec<(String, bool, bool)> {
+    fn candidates<'a>(&'a self, nodes: &'a [crate::store::NodeEntry]) -> Vec<Candidate<'a>> {
         let settle = Duration::from_millis(self.config.node_live_ms);
         let first_seen = super::lock(&self.first_seen);
         let draining_here = self.draining.load(std::sync::atomic::Ordering::Relaxed);
         // This node runs, whatever its registry entry says as last read (a heartbeat that
         // could not be written must not send every room away).
-        let here = (!nodes.iter().any(|node| *node.id == *self.node_id))
-            .then(|| (self.node_id.to_string(), true, draining_here));
+        let here = (!nodes.iter().any(|node| *node.id == *self.node_id)).then(|| Candidate {
+            id: &self.node_id,
+            settled: true,
+            draining: draining_here,
+        });
         nodes
             .iter()
             .map(|node| {
                 let here = *node.id == *self.node_id;
-                let settled = here
-                    || first_seen
-                        .get(&node.id)
-                        .is_some_and(|seen| seen.elapsed() >= settle);
-                let draining = if here {
-                    draining_here
-                } else {
-                    node.draining || self.peer_drains(&node.id)
-                };
-                (node.id.clone(), settled, draining)
+                Candidate {
+                    id: &node.id,
+                    settled: here
+                        || first_seen
+                            .get(&node.id)
+                            .is_some_and(|seen| seen.elapsed() >= settle),
+                    draining: if here {
+                        draining_here
+                    } else {
+                        node.draining || self.peer_drains(&node.id)
+                    },
+                }
             })
             .chain(here)
             .collect()
@@ -132,19 +143,13 @@ impl Fleet {
     /// a node not yet settled would win it, it waits. None moves while this node drains (the
     /// drain moves them all).
     pub fn scan(&self, groups: &[GroupId], max: usize) -> Scan {
-        let nodes = self.candidates(&self.live_nodes());
-        let nodes: Vec<Candidate> = nodes
-            .iter()
-            .map(|(id, settled, draining)| Candidate {
-                id,
-                settled: *settled,
-                draining: *draining,
-            })
-            .collect();
+        let live = self.live_nodes();
+        let nodes = self.candidates(&live);
+        let all = all_settled(&nodes);
         let draining_here = self.draining.load(std::sync::atomic::Ordering::Relaxed);
         let mut scan = Scan::default();
         for &group_id in groups {
-            let verdict = verdict(group_id, &self.node_id, &nodes);
+            let verdict = verdict(group_id, &self.node_id, &nodes, &all);
             if verdict == Verdict::Stays {
                 continue;
             }
@@ -299,7 +304,7 @@ mod tests {
         for n in 0..600 {
             let g = group(n);
             let placed = rendezvous(g, ["node-a", "node-b", "node-c"]).expect("a node");
-            let verdict = verdict(g, "node-a", &nodes);
+            let verdict = verdict(g, "node-a", &nodes, &all_settled(&nodes));
             match placed {
                 "node-a" => assert_eq!(verdict, Verdict::Stays),
                 "node-b" => {
