@@ -70,6 +70,9 @@ test('a draining node joins its own pages again where the meeting went, then let
     '--redis-url', redis.url, '--redis-prefix', prefix,
     '--internal-listen', '127.0.0.1:0', '--fleet-secret', randomBytes(16).toString('hex'),
     '--public-url', `http://127.0.0.1:${balancer.port}`,
+    // The room stays on A until the drain: without this, B's arrival would move it to B
+    // whenever placement names B (the rebalance has its own test, server/tests/rebalance.rs).
+    '--rebalance-rooms-per-second', '0',
   ];
   const dirs = [makeDataDir(), makeDataDir()];
   // A starts alone, so that the meeting's room is loaded there whatever placement would say

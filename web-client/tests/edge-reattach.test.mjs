@@ -38,6 +38,9 @@ test('a forwarded page whose meeting\'s server dies is joined again over the sam
   const fleetArgs = [
     '--redis-url', redis.url, '--redis-prefix', prefix,
     '--internal-listen', '127.0.0.1:0', '--fleet-secret', randomBytes(16).toString('hex'),
+    // The room stays on A until A dies: without this, B's arrival would move it to B whenever
+    // placement names B (the rebalance has its own test, server/tests/rebalance.rs).
+    '--rebalance-rooms-per-second', '0',
   ];
   const dirs = [makeDataDir(), makeDataDir()];
   // B's admin listener tells what B does: its links, forwarded streams and re-attaches.
