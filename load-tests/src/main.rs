@@ -118,9 +118,10 @@ struct ClusterArgs {
     /// Seconds of load between a node being back and the next kill or drain (default 1).
     #[arg(long)]
     between: Option<f64>,
-    /// Longest wait, in seconds, after a node is back for the fleet to hand it its rooms (the
-    /// rebalance: until no node has a room yet to move) before `--between` (default 60; 0: no
-    /// wait, for builds without a rebalance).
+    /// Longest wait, in seconds, after a node is back for the fleet to hand it its rooms and
+    /// clients (the rebalance and the spread: until no node has a room yet to move, then none
+    /// holds clients over its share) before `--between` (default 60; 0: no wait, for builds
+    /// without a rebalance).
     #[arg(long)]
     rebalance_wait: Option<f64>,
     /// A further argument for every node, e.g. `--node-arg=--room-lease-ms=3000` (repeat it).

@@ -356,10 +356,7 @@ async fn start_fleet(
     ));
     // The first heartbeat before the first client: placement sees this node at once.
     fleet
-        .heartbeat(
-            context.rooms.live_rooms() as u64,
-            context.open_connections(),
-        )
+        .heartbeat(context.rooms.live_rooms() as u64, fleet.clients.count())
         .await;
     let heartbeat = tokio::spawn({
         let (fleet, context) = (Arc::clone(&fleet), Arc::clone(context));
@@ -369,10 +366,7 @@ async fn start_fleet(
             loop {
                 beats.tick().await;
                 fleet
-                    .heartbeat(
-                        context.rooms.live_rooms() as u64,
-                        context.open_connections(),
-                    )
+                    .heartbeat(context.rooms.live_rooms() as u64, fleet.clients.count())
                     .await;
             }
         }
@@ -381,6 +375,11 @@ async fn start_fleet(
         Arc::clone(&fleet),
         context.rooms.clone(),
         fleet_config.rebalance_rooms_per_second,
+        context.shutdown.clone(),
+    ));
+    tokio::spawn(crate::fleet::spread::run(
+        Arc::clone(&fleet),
+        fleet_config.rebalance_connections_per_second,
         context.shutdown.clone(),
     ));
     // Readiness includes forwarding from now on: a probe once a second (see `health`).

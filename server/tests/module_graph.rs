@@ -37,6 +37,7 @@ const LAYERS: &[&[&str]] = &[
         "fleet::placement",
         "fleet::probe",
         "fleet::rebalance",
+        "fleet::spread",
     ],
     &[
         "room",

@@ -54,40 +54,55 @@ pub(super) async fn disruptions(
     outcome
 }
 
-/// The rooms the fleet's nodes have yet to move (`roundtable_rooms_misplaced`, summed); `None`
-/// when a node's metrics cannot be read, or say nothing of it.
-async fn rooms_to_move(fleet: &Fleet) -> Option<u64> {
+/// What the fleet's nodes have yet to move: `series` summed over the nodes; `None` when a
+/// node's metrics cannot be read, or say nothing of the rooms. A build without the spread of
+/// clients counts none over its share.
+async fn left_to_move(fleet: &Fleet, series: &str) -> Option<u64> {
     let mut total = 0;
     for node in &fleet.nodes {
         let text = node.metrics().await.ok()?;
-        total += metrics_text::metric_value(&text, "roundtable_rooms_misplaced")? as u64;
+        let value = match metrics_text::metric_value(&text, series) {
+            None if series == CLIENTS_OVER_SHARE => 0.0,
+            value => value?,
+        };
+        total += value as u64;
     }
     Some(total)
 }
 
+/// The rooms a node is to move to the node placement names for them.
+const ROOMS_MISPLACED: &str = "roundtable_rooms_misplaced";
+/// The clients a node is to let go, holding more than its share of the fleet's.
+const CLIENTS_OVER_SHARE: &str = "roundtable_connections_over_share";
+
 /// After a node came back: waits until no node has a room yet to move (the rebalance handed it
-/// its rooms), at most `timeout`. The others learn of the node within their next heartbeat and
-/// look at their rooms soon after: when none has a room to move within [`REBALANCE_NOTICE`],
-/// there is nothing to move. Answers how long the rebalance took, or the rooms still to move
-/// when the wait ran out.
+/// its rooms), then until no node holds clients over its share (the spread let them go to
+/// reconnect), at most `timeout` in all. The others learn of the node within their next
+/// heartbeat and look soon after: when none has anything to move within [`REBALANCE_NOTICE`],
+/// there is nothing to move. Answers how long it took, or what was still to move (rooms and
+/// clients) when the wait ran out.
 async fn wait_rebalanced(fleet: &Fleet, timeout: Duration) -> Result<Duration, u64> {
     let start = Instant::now();
-    let mut seen_some = false;
-    loop {
-        let left = rooms_to_move(fleet).await;
-        seen_some |= left.is_some_and(|left| left > 0);
-        if left == Some(0) && (seen_some || start.elapsed() >= REBALANCE_NOTICE) {
-            return Ok(start.elapsed());
+    for series in [ROOMS_MISPLACED, CLIENTS_OVER_SHARE] {
+        let from = Instant::now();
+        let mut seen_some = false;
+        loop {
+            let left = left_to_move(fleet, series).await;
+            seen_some |= left.is_some_and(|left| left > 0);
+            if left == Some(0) && (seen_some || from.elapsed() >= REBALANCE_NOTICE) {
+                break;
+            }
+            if start.elapsed() >= timeout {
+                return Err(left.unwrap_or(0));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        if start.elapsed() >= timeout {
-            return Err(left.unwrap_or(0));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    Ok(start.elapsed())
 }
 
-/// How long the other nodes may take to count the rooms a node that came back is to get: a
-/// heartbeat and a look at their rooms (500 ms each), with room to spare.
+/// How long the other nodes may take to count what a node that came back is to get: a
+/// heartbeat and a look (500 ms each), with room to spare.
 const REBALANCE_NOTICE: Duration = Duration::from_secs(3);
 
 pub(super) async fn disrupt_each(
@@ -350,7 +365,8 @@ pub(super) async fn disrupt_each(
             report.restart_ms,
             match (rebalance_ms, rebalance_unfinished) {
                 (Some(ms), _) => format!(", rebalanced in {ms:.0} ms"),
-                (None, Some(left)) => format!(", {left} rooms still to move when the wait ran out"),
+                (None, Some(left)) =>
+                    format!(", {left} rooms or clients still to move when the wait ran out"),
                 (None, None) => String::new(),
             }
         );

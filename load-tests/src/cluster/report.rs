@@ -90,10 +90,11 @@ pub struct DisruptionReport {
     pub exit_ms: Option<f64>,
     /// From starting the node again until its `/healthz` said ready, ms.
     pub restart_ms: f64,
-    /// From the node being ready again until no node had a room yet to move (the rebalance),
-    /// ms; `None` when not waited for, or the wait ran out (see `rebalance_unfinished`).
+    /// From the node being ready again until no node had a room yet to move (the rebalance)
+    /// nor clients over its share (the spread), ms; `None` when not waited for, or the wait
+    /// ran out (see `rebalance_unfinished`).
     pub rebalance_ms: Option<f64>,
-    /// The rooms still to move when the wait for the rebalance ran out.
+    /// The rooms, or else the clients, still to move when the wait for the rebalance ran out.
     pub rebalance_unfinished: Option<u64>,
 }
 

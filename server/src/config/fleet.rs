@@ -44,6 +44,14 @@ pub struct FleetConfig {
           value_parser = clap::value_parser!(u32).range(0..=10_000))]
     pub rebalance_rooms_per_second: u32,
 
+    /// Most client connections this node lets go a second while it holds more than its share
+    /// of the fleet's clients (the spread: each is closed with `draining` and reconnects
+    /// through the load balancer at once, resuming by replay). 0: clients stay where they
+    /// connected.
+    #[arg(long, env = "ROUNDTABLE_REBALANCE_CONNECTIONS_PER_SECOND", default_value_t = FleetConfig::REBALANCE_CONNECTIONS_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub rebalance_connections_per_second: u32,
+
     /// Most nodes read from the node registry (placement and forwarding consider these).
     #[arg(long, env = "ROUNDTABLE_FLEET_NODES_MAX", default_value_t = FleetConfig::FLEET_NODES_MAX,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -80,6 +88,7 @@ impl FleetConfig {
     pub const NODE_HEARTBEAT_MS: u64 = 500;
     pub const NODE_LIVE_MS: u64 = 2_000;
     pub const REBALANCE_ROOMS_PER_SECOND: u32 = 50;
+    pub const REBALANCE_CONNECTIONS_PER_SECOND: u32 = 200;
     pub const FLEET_NODES_MAX: u64 = 256;
     pub const LINK_STREAMS_MAX: usize = 20_000;
     pub const LINK_QUEUE_FRAMES_MAX: usize = 8_192;
@@ -130,6 +139,7 @@ impl Default for FleetConfig {
             node_heartbeat_ms: Self::NODE_HEARTBEAT_MS,
             node_live_ms: Self::NODE_LIVE_MS,
             rebalance_rooms_per_second: Self::REBALANCE_ROOMS_PER_SECOND,
+            rebalance_connections_per_second: Self::REBALANCE_CONNECTIONS_PER_SECOND,
             fleet_nodes_max: Self::FLEET_NODES_MAX,
             link_streams_max: Self::LINK_STREAMS_MAX,
             link_queue_frames_max: Self::LINK_QUEUE_FRAMES_MAX,

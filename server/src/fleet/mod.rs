@@ -10,6 +10,8 @@
 //!   same registry, and a node coming or going moves only the groups it wins or won.
 //! - [`link`]: the internal link between two nodes, which carries forwarded clients.
 //! - [`rebalance`]: rooms go back to the node placement names for them once it is live again.
+//! - [`spread`]: a node holding more than its share of the fleet's clients lets some go, to
+//!   reconnect to the others.
 //!
 //! The lease stays the truth: whoever holds a group's lease runs its room, and placement is
 //! only asked when nobody does.
@@ -18,6 +20,7 @@ pub mod link;
 mod placement;
 mod probe;
 pub mod rebalance;
+pub mod spread;
 
 pub use placement::{Route, rendezvous};
 pub use probe::PROBE_INTERVAL;
@@ -80,6 +83,11 @@ pub struct Fleet {
     /// The last warning per peer about a link that could not be opened (see
     /// [`Fleet::link_to`]).
     link_warnings: Mutex<LinkWarnings>,
+    /// The clients connected to this node itself, which the [`spread`] may let go.
+    pub clients: Arc<spread::Clients>,
+    /// The rooms running here that the [`rebalance`] is to move, as of its last look (0 when
+    /// it moves none): the spread waits for them.
+    rooms_to_move: std::sync::atomic::AtomicUsize,
 }
 
 /// When to warn about links to other nodes that cannot be opened: an edge tries a node it
@@ -161,6 +169,8 @@ impl Fleet {
             served: Mutex::new((false, Vec::new())),
             draining: AtomicBool::new(false),
             link_warnings: Mutex::new(LinkWarnings::default()),
+            clients: Arc::default(),
+            rooms_to_move: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 

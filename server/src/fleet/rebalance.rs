@@ -32,7 +32,7 @@ pub const SCAN_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The moves of one step and the time between steps, for `per_second` moves a second: about
 /// ten steps a second, one move at least in each.
-fn pace(per_second: u32) -> (usize, Duration) {
+pub(super) fn pace(per_second: u32) -> (usize, Duration) {
     if per_second == 0 {
         return (0, SCAN_INTERVAL);
     }
@@ -104,7 +104,10 @@ impl Fleet {
     /// The nodes as the rebalance sees them now: the live ones (see [`Fleet::live_nodes`]),
     /// each settled once this node has known it as live for `--node-live-ms`. This node
     /// itself counts as settled, and as draining when it drains.
-    fn candidates<'a>(&'a self, nodes: &'a [crate::store::NodeEntry]) -> Vec<Candidate<'a>> {
+    pub(super) fn candidates<'a>(
+        &'a self,
+        nodes: &'a [crate::store::NodeEntry],
+    ) -> Vec<Candidate<'a>> {
         let settle = Duration::from_millis(self.config.node_live_ms);
         let first_seen = super::lock(&self.first_seen);
         let draining_here = self.draining.load(std::sync::atomic::Ordering::Relaxed);
@@ -192,6 +195,10 @@ pub async fn run(fleet: Arc<Fleet>, rooms: Registry, per_second: u32, stop: Canc
             looked = Some(Instant::now());
             let scan = fleet.scan(&rooms.live_groups(), look_most);
             crate::metrics::forwarding::rooms_misplaced(scan.elsewhere);
+            let to_move = if per_second > 0 { scan.elsewhere } else { 0 };
+            fleet
+                .rooms_to_move
+                .store(to_move, std::sync::atomic::Ordering::Relaxed);
             queued.extend(scan.to_move);
             if queued.is_empty() && moved > 0 {
                 info!(

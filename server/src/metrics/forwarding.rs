@@ -24,6 +24,8 @@ struct FleetMetrics {
     reattaches: Family<Label, Counter>,
     rooms_moved: Counter,
     rooms_misplaced: Gauge,
+    connections_released: Counter,
+    connections_over_share: Gauge,
 }
 
 static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
@@ -36,6 +38,8 @@ static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
     reattaches: Family::default(),
     rooms_moved: Counter::default(),
     rooms_misplaced: Gauge::default(),
+    connections_released: Counter::default(),
+    connections_over_share: Gauge::default(),
 });
 
 /// Registers the fleet's metrics in the process's registry.
@@ -80,6 +84,16 @@ pub fn register(registry: &mut Registry) {
         "Rooms running here that placement names another live node for, as of the rebalance's last look: rooms it is to move (once that node has been live for --node-live-ms) or moves now",
         FLEET.rooms_misplaced.clone(),
     );
+    registry.register(
+        "connections_released",
+        "Client connections this node let go (closed with draining) because it held more than its share of the fleet's clients",
+        FLEET.connections_released.clone(),
+    );
+    registry.register(
+        "connections_over_share",
+        "Client connections this node holds over its share of the fleet's, as of the spread's last look: clients it is to let go, or lets go now",
+        FLEET.connections_over_share.clone(),
+    );
 }
 
 /// The rebalance found `rooms` running here that placement names another node for.
@@ -87,6 +101,18 @@ pub fn rooms_misplaced(rooms: usize) {
     FLEET
         .rooms_misplaced
         .set(i64::try_from(rooms).unwrap_or(i64::MAX));
+}
+
+/// The spread found this node holding `clients` over its share of the fleet's.
+pub fn connections_over_share(clients: u64) {
+    FLEET
+        .connections_over_share
+        .set(i64::try_from(clients).unwrap_or(i64::MAX));
+}
+
+/// The spread let `clients` client connections go.
+pub fn connections_released(clients: usize) {
+    FLEET.connections_released.inc_by(clients as u64);
 }
 
 /// A room was asked to move to the node placement names for it.

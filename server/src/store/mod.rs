@@ -122,6 +122,8 @@ pub struct NodeEntry {
     /// Where other nodes open their links to it (`host:port`).
     pub internal_addr: String,
     pub live_rooms: u64,
+    /// Client WebSockets connected to the node itself (not the clients other nodes forward
+    /// to it): what the spread evens out (`crate::fleet::spread`).
     pub connections: u64,
     /// The node is handing its rooms over and takes no new ones.
     pub draining: bool,

@@ -34,7 +34,7 @@ export const CLOSING_WORDS = /** @type {Record<CloseReason, string>} */ ({
   session_revoked: 'A facilitator ended this device\'s session. Reload the page to join again through the invite link.',
   group_deleted: 'The group was deleted by a facilitator.',
   left: 'You left the group and your data was erased.',
-  draining: 'The meeting is moving to another server. Reconnecting and picking up where it was.',
+  draining: 'Switching to another server. Reconnecting and picking up where it was.',
 });
 
 /**

@@ -14,7 +14,7 @@ use super::{Connection, Session, Wire};
 use crate::fleet::link::ForwardedStream;
 use crate::room::actor::RoomCommand;
 use crate::transport::frame::encode;
-use crate::transport::outbox::{CloseRequest, Outbox};
+use crate::transport::outbox::{CloseRequest, Outbox, OutboxItem};
 use crate::transport::socket::{self, Socket};
 
 /// The longest a closing connection spends on its last frames and the closing handshake.
@@ -239,5 +239,25 @@ async fn close_gracefully(
         let _ = tokio::io::AsyncWriteExt::shutdown(io).await;
         let mut drained = [0; 256];
         while let Ok(1..) = tokio::io::AsyncReadExt::read(io, &mut drained).await {}
+    }
+}
+
+/// Writes a frame the outbox gave, with what is queued behind it; `Some` when the connection
+/// ends: its close was requested, or the socket broke.
+pub(super) async fn write_queued(
+    wire: &mut Wire,
+    outbox: &Outbox,
+    item: OutboxItem,
+    stall: Duration,
+) -> Option<Ending> {
+    match item {
+        OutboxItem::Close((reason, message)) => Some(Ending::closing(reason, message)),
+        OutboxItem::Frame(frame) => {
+            if let Err(error) = wire.write_frames(frame, outbox, stall).await {
+                return Some(Ending::write_failed(&error));
+            }
+            outbox.release();
+            None
+        }
     }
 }

@@ -359,3 +359,11 @@ pub(super) async fn released(
 
 /// The longest a client let go in a drain waits for the answer to its join.
 const SETTLE_WAIT: Duration = Duration::from_secs(2);
+
+/// Waits until the room of a forwarded client went away (never without one).
+pub(super) async fn wait_moved(attachment: Option<&crate::fleet::link::Attachment>) {
+    match attachment {
+        Some(attachment) => attachment.wait_moved().await,
+        None => std::future::pending().await,
+    }
+}

@@ -32,6 +32,7 @@ use super::socket::{self, Socket};
 use crate::app::{AdmittedWebSocket, App};
 use crate::clock::sleep_until_or_never;
 use crate::fleet::link::{EdgeStream, ForwardedStream, Inbound};
+use crate::fleet::spread::{ClientPlace, released};
 use crate::room::ConnectionId;
 use crate::room::registry::{JoinArgs, RoomHandle};
 
@@ -257,10 +258,17 @@ impl Connection {
         }
         let open = self.context.connections.token();
         let own = (!self.forwarded).then(|| self.context.clients.token());
+        // In a fleet, the spread may let a client of this node itself go.
+        let place = self
+            .context
+            .fleet
+            .get()
+            .filter(|_| !self.forwarded)
+            .map(|fleet| fleet.clients.enter(self.id));
         async move {
             crate::metrics::connection_opened();
             let mut ending = self
-                .serve_frames(&mut wire, &outbox, &mut session, &shutdown)
+                .serve_frames(&mut wire, &outbox, &mut session, &shutdown, place.as_ref())
                 .await;
             // The room moved away from the node this client is forwarded to (or the link to
             // it broke): close code 1012, so the client reconnects at once and resumes.
@@ -288,6 +296,7 @@ impl Connection {
         outbox: &Outbox,
         session: &mut Session,
         shutdown: &CancellationToken,
+        place: Option<&ClientPlace>,
     ) -> Ending {
         let read_wake = socket::ReadWake::new();
         loop {
@@ -321,16 +330,23 @@ impl Connection {
                     OutboxItem::Close((CloseReason::Draining, message)) if follows => {
                         self.follow_room(outbox, session, message).await
                     }
-                    item => write_queued(wire, outbox, item, self.stall()).await,
+                    item => closing::write_queued(wire, outbox, item, self.stall()).await,
                 },
                 // After what the old owner sent, which the outbox writes first.
-                () = wait_moved(attachment.as_deref()), if attachment.is_some() => {
+                () = forward::wait_moved(attachment.as_deref()), if attachment.is_some() => {
                     self.reattach(outbox, session).await
                 }
                 () = forward::released(self.context.rooms.fleet(), self.id, self.forwarded_since, attachment.as_deref()), if forwarded_from_here => {
                     Some(Ending::closing(
                         CloseReason::Draining,
                         "this server is restarting; reconnect to resume".into(),
+                    ))
+                }
+                // Once joined: the spread lets it go, to reconnect to a less loaded node.
+                () = released(place), if place.is_some() && join_deadline.is_none() => {
+                    Some(Ending::closing(
+                        CloseReason::Draining,
+                        "this server hands some of its clients to others; reconnect to resume".into(),
                     ))
                 }
                 () = shutdown.cancelled(), if in_no_room => Some(Ending::closing(
@@ -667,34 +683,6 @@ impl Connection {
                 CloseReason::SlowConsumer,
                 "you fell too far behind; reconnect to resume".into(),
             ),
-        }
-    }
-}
-
-/// Waits until the room of a forwarded client went away (never without one).
-async fn wait_moved(attachment: Option<&crate::fleet::link::Attachment>) {
-    match attachment {
-        Some(attachment) => attachment.wait_moved().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Writes a frame the outbox gave, with what is queued behind it; `Some` when the connection
-/// ends: its close was requested, or the socket broke.
-async fn write_queued(
-    wire: &mut Wire,
-    outbox: &Outbox,
-    item: OutboxItem,
-    stall: Duration,
-) -> Option<Ending> {
-    match item {
-        OutboxItem::Close((reason, message)) => Some(Ending::closing(reason, message)),
-        OutboxItem::Frame(frame) => {
-            if let Err(error) = wire.write_frames(frame, outbox, stall).await {
-                return Some(Ending::write_failed(&error));
-            }
-            outbox.release();
-            None
         }
     }
 }
