@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use roundtable_load_tests::cluster::{self, ClusterConfig, Placement, RedisMode};
+use roundtable_load_tests::cluster::{self, Balancer, ClusterConfig, Placement, RedisMode};
 use roundtable_load_tests::compare::{self, CompareConfig};
 use roundtable_load_tests::peer::{PeerKind, PeerSetup, check_loopback_redis_url};
 use roundtable_load_tests::reconnect::{self, ReconnectConfig};
@@ -94,6 +94,12 @@ struct ClusterArgs {
     /// forwarding), or `sticky`, all of a room's members on one node.
     #[arg(long, value_enum, default_value_t = Placement::Spread)]
     placement: Placement,
+    /// Where a member that lost its connection reconnects: the node with the fewest of the
+    /// tool's connections (`least-connections`, as nginx's `least_conn`; the default with spread
+    /// placement), or its home node, then the next ones (`home-first`; the default, and the
+    /// only choice, with sticky placement).
+    #[arg(long, value_enum)]
+    balancer: Option<Balancer>,
     /// Rooms (default 1000; 20 with `--quick`).
     #[arg(long)]
     rooms: Option<usize>,
@@ -479,6 +485,10 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
                 nodes: args.nodes.unwrap_or(3),
                 redis: args.redis,
                 placement: args.placement,
+                balancer: args.balancer.unwrap_or(match args.placement {
+                    Placement::Spread => Balancer::LeastConnections,
+                    Placement::Sticky => Balancer::HomeFirst,
+                }),
                 rooms,
                 room_size: args.room_size.unwrap_or(12),
                 rate: args.rate.unwrap_or(rooms as f64),

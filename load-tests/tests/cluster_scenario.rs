@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use roundtable_load_tests::cluster::{self, ClusterConfig, Placement, RedisMode};
+use roundtable_load_tests::cluster::{self, Balancer, ClusterConfig, Placement, RedisMode};
 use roundtable_load_tests::peer::PeerSetup;
 
 fn setup() -> PeerSetup {
@@ -33,6 +33,7 @@ fn config(nodes: usize) -> ClusterConfig {
         nodes,
         redis: RedisMode::Single,
         placement: Placement::Spread,
+        balancer: Balancer::LeastConnections,
         rooms: 3,
         room_size: 4,
         rate: 6.0,
@@ -125,6 +126,7 @@ async fn one_node_on_a_redis_cluster_delivers_everything() {
 async fn three_nodes_with_sticky_rooms_take_over_after_a_kill_and_a_drain() {
     let config = ClusterConfig {
         placement: Placement::Sticky,
+        balancer: Balancer::HomeFirst,
         kills: 2,
         drains: 1,
         node_args: Vec::new(),

@@ -61,6 +61,8 @@ pub struct World {
     pub rooms: Vec<RoomShared>,
     pub members: Vec<Arc<Member>>,
     pub stopping: AtomicBool,
+    /// Where a member that lost its connection reconnects.
+    pub balance: super::balancer::Balance,
 }
 
 /// The frame fields the members look at.
@@ -373,6 +375,7 @@ pub async fn connect_all(
             log.last_seq = log.first_seq;
             log.node = Some(node);
         }
+        world.balance.joined(node);
         let (sink, source) = ws.split();
         *member.sink.lock().await = Some(sink);
         tasks.spawn(run_member(world.clone(), member, node, source, pending));
@@ -467,6 +470,7 @@ async fn run_member(
         // descriptors (12,000 members reconnecting at once ran the tool out of them: EMFILE).
         *member.sink.lock().await = None;
         drop(source);
+        world.balance.left(node);
         let lost_ns = world.clock.now_ns();
         let (token, meeting_id) = {
             let mut log = member.log();
@@ -498,8 +502,8 @@ async fn run_member(
     }
 }
 
-/// Try the nodes in turn, from the member's home node on, with a short growing backoff, until a
-/// resume join succeeds or the time is up.
+/// Try the nodes as the balancer picks them (see `balancer.rs`), with a short growing backoff,
+/// until a resume join succeeds or the time is up.
 async fn reconnect(
     world: &World,
     member: &Member,
@@ -507,6 +511,7 @@ async fn reconnect(
     meeting_id: &str,
 ) -> Option<(usize, WsSource, Vec<Utf8Bytes>)> {
     let plan = &world.rooms[member.room].plan;
+    let mut tried = vec![false; world.ports.len()];
     // Like a browser, the member keeps trying until the run stops (the phases time it; one
     // attempt may take up to ATTEMPT_TIMEOUT, the whole loop at most this many attempts).
     for attempt in 0u32..100_000 {
@@ -514,7 +519,7 @@ async fn reconnect(
             return None;
         }
         let left = ATTEMPT_TIMEOUT;
-        let node = (member.home + attempt as usize) % world.ports.len();
+        let node = world.balance.pick(member.home, attempt, &mut tried);
         let (seq, log_epoch) = {
             let log = member.log();
             (log.last_seq, log.log_epoch.clone())
@@ -559,6 +564,7 @@ async fn reconnect(
                 return Some((node, source, frames));
             }
             Ok(Err(err)) => {
+                world.balance.left(node);
                 let text = format!("{err:#}");
                 let mut log = member.log();
                 *log.attempt_failures
@@ -568,6 +574,7 @@ async fn reconnect(
                     Some(format!("node {node}: {text}").chars().take(200).collect());
             }
             Err(_) => {
+                world.balance.left(node);
                 let mut log = member.log();
                 *log.attempt_failures
                     .entry(format!("no answer within {ATTEMPT_TIMEOUT:?}"))

@@ -31,6 +31,7 @@
 //! `disrupt.rs`, and what a run reports (the result's types, integrity, targets, the summary)
 //! in `report.rs`.
 
+mod balancer;
 mod disrupt;
 mod member_log;
 mod members;
@@ -51,6 +52,7 @@ use tokio::task::JoinSet;
 use crate::client;
 use crate::peer::PeerSetup;
 use crate::stats;
+pub use balancer::Balancer;
 use disrupt::{Disrupted, Disruption, disruptions, why_totals};
 pub use members::Placement;
 use members::{World, connect_all, layout};
@@ -74,6 +76,8 @@ pub struct ClusterConfig {
     pub nodes: usize,
     pub redis: RedisMode,
     pub placement: Placement,
+    /// Where a member that lost its connection reconnects.
+    pub balancer: Balancer,
     pub rooms: usize,
     pub room_size: usize,
     /// Actions per second over all rooms.
@@ -132,6 +136,12 @@ impl ClusterConfig {
             .any(|own| arg.starts_with(own))
         }) {
             bail!("--redis-arg {arg}: the scenario sets this itself");
+        }
+        if self.placement == Placement::Sticky && self.balancer != Balancer::HomeFirst {
+            bail!(
+                "--placement sticky needs --balancer home-first: a room's members must move to \
+                 the next node together"
+            );
         }
         if !(0.0..=600.0).contains(&self.rebalance_wait_s) {
             bail!("--rebalance-wait must be 0 to 600 s");
@@ -392,6 +402,7 @@ async fn run(fleet: &mut Fleet, config: &ClusterConfig, began: Instant) -> Resul
         rooms,
         members,
         stopping: AtomicBool::new(false),
+        balance: balancer::Balance::new(config.balancer, config.nodes),
     });
     eprintln!(
         "cluster: joining {} members over {} nodes",

@@ -17,6 +17,7 @@ fn world_of_one_room(size: usize) -> World {
         rooms,
         members,
         stopping: AtomicBool::new(false),
+        balance: super::balancer::Balance::new(super::Balancer::LeastConnections, 1),
     };
     let mut positions = HashMap::new();
     for (position, member) in world.members.iter().enumerate() {
