@@ -9,11 +9,11 @@
 //! with (BENCHMARKS.md, "The rebalance, and what a kill costs once the rooms stay spread").
 //!
 //! So each node compares, every [`LOOK_INTERVAL`], its client connections with an even share
-//! of the fleet's (its own count now, the others' as their heartbeats last wrote them in the
-//! registry), and while it holds more than its share plus a slack ([`over_share`]) it lets
-//! the excess go, at most `--rebalance-connections-per-second`: each closed with 1012
-//! `draining`, as in a drain's release, reconnects through the load balancer at once and
-//! resumes by replay. It does so only while every live node has been live for
+//! of the fleet's (every count as the nodes' heartbeats last wrote them in the registry), and
+//! once it holds more than its share plus a slack ([`over_share`]) at two looks in a row while
+//! the fleet's count holds steady (see [`run`]), it lets clients go down to the share, at most `--rebalance-connections-per-second`: each,
+//! closed with 1012 `draining` as in a drain's release, reconnects through the load balancer
+//! at once and resumes by replay. It does so only while every live node has been live for
 //! `--node-live-ms` and none drains (a node just started, or one that comes and goes, is not
 //! sent clients yet, and a drain moves clients of its own), and once the rebalance has moved
 //! this node's rooms that placement names another node for. Each look sets
@@ -129,12 +129,15 @@ pub fn over_share(own: u64, others: &[u64]) -> u64 {
 }
 
 impl Fleet {
-    /// How many client connections this node holds over its share now (see [`over_share`]), or
-    /// `None` while it is not to let any go: a live node is not settled or drains, this node
-    /// drains, or the rebalance has rooms here to move (their members are joined again in
-    /// place where the room goes, in a new log epoch: a client let go after that resumes by
-    /// replay, where one let go before it would need a snapshot).
-    pub fn connections_over_share(&self) -> Option<u64> {
+    /// This node's clients, how many it holds over its share, and the fleet's, by the counts
+    /// of the registry as last read (its own too, so that every count is about as old:
+    /// reckoning its live count against the others' a heartbeat old, a node would find itself
+    /// over its share whenever clients are connecting everywhere); its live count when its own
+    /// entry was not read. `None` while it is not to let any go: a live node is not settled or drains,
+    /// this node drains, or the rebalance has rooms here to move (their members are joined
+    /// again in place where the room goes, in a new log epoch: a client let go after that
+    /// resumes by replay, where one let go before it would need a snapshot).
+    pub fn connections_over_share(&self) -> Option<Reckoning> {
         if self
             .rooms_to_move
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -147,29 +150,55 @@ impl Fleet {
         if nodes.iter().any(|node| !node.settled || node.draining) {
             return None;
         }
-        let others: Vec<u64> = live
-            .iter()
-            .filter(|node| *node.id != *self.node_id)
-            .map(|node| node.connections)
-            .collect();
-        Some(over_share(self.clients.count(), &others))
+        let (mut own, mut others) = (None, Vec::with_capacity(live.len()));
+        for node in &live {
+            if *node.id == *self.node_id {
+                own = Some(node.connections);
+            } else {
+                others.push(node.connections);
+            }
+        }
+        let own = own.unwrap_or_else(|| self.clients.count());
+        Some(Reckoning {
+            own,
+            over: over_share(own, &others),
+            total: others
+                .iter()
+                .fold(own, |sum, count| sum.saturating_add(*count)),
+        })
     }
+}
+
+/// What a look of the spread found (see [`Fleet::connections_over_share`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Reckoning {
+    /// This node's clients.
+    pub own: u64,
+    /// How many of them it holds over its share.
+    pub over: u64,
+    /// The fleet's clients.
+    pub total: u64,
 }
 
 /// Lets the client connections this node holds over its share go, at most `per_second` a
 /// second (none when 0: what it holds over is still counted), until `stop`.
 ///
-/// A look that finds the node over its share fixes the share as the count to let go down to,
-/// and the clients go step by step until the node holds no more: the others' counts, read
-/// from their heartbeats, lag behind the clients reconnecting to them, so reckoning the share
-/// again meanwhile would see them still short and let too many go. Every look checks again
-/// that the node is still to let clients go at all; if not, it stops.
+/// Two looks in a row that find the node over its share, with the fleet's clients steady
+/// between them (fewer than [`SLACK_MIN`] more or less: while clients connect everywhere, as at
+/// the start of the day's meetings, or reconnect after a failure, the counts of nodes whose
+/// heartbeats are a moment apart differ by what arrived meanwhile), start the letting go, and
+/// fix the share as the count to let go down to: the clients go step by step until the node
+/// holds no more. The others' counts lag behind the clients reconnecting to them, so reckoning the
+/// share again meanwhile would see them still short and let too many go. Every look checks
+/// again that the node is still to let clients go at all; if not, it stops.
 pub async fn run(fleet: Arc<Fleet>, per_second: u32, stop: CancellationToken) {
     let (batch, every) = super::rebalance::pace(per_second);
     let mut steps = tokio::time::interval(every);
     steps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // While the node lets clients go: the count it lets go down to.
     let mut down_to: Option<u64> = None;
+    // What the last look found.
+    let mut before: Option<Reckoning> = None;
     let mut looked: Option<tokio::time::Instant> = None;
     // Clients let go since the last log line, which says how many.
     let mut released = 0usize;
@@ -180,24 +209,32 @@ pub async fn run(fleet: Arc<Fleet>, per_second: u32, stop: CancellationToken) {
         }
         if looked.is_none_or(|at| at.elapsed() >= LOOK_INTERVAL) {
             looked = Some(tokio::time::Instant::now());
-            match fleet.connections_over_share() {
-                None => down_to = None,
-                Some(over) if over > 0 && down_to.is_none() => {
-                    down_to = Some(fleet.clients.count().saturating_sub(over));
+            let reckoned = fleet.connections_over_share();
+            match (reckoned, before) {
+                (None, _) => down_to = None,
+                (Some(now), Some(then))
+                    if now.over > 0
+                        && then.over > 0
+                        && now.total.abs_diff(then.total) < SLACK_MIN
+                        && down_to.is_none() =>
+                {
+                    down_to = Some(now.own - now.over);
                 }
-                Some(_) => {}
+                _ => {}
             }
-            let over = down_to.map_or(0, |share| fleet.clients.count().saturating_sub(share));
+            before = reckoned;
+            let over = match down_to {
+                Some(share) => fleet.clients.count().saturating_sub(share),
+                None => reckoned.map_or(0, |now| now.over),
+            };
             crate::metrics::forwarding::connections_over_share(over);
-            if over == 0 {
+            if down_to.is_some() && over == 0 {
                 down_to = None;
-                if released > 0 {
-                    info!(
-                        clients = released,
-                        "spread: client connections let go to reconnect to less crowded nodes"
-                    );
-                    released = 0;
-                }
+                info!(
+                    clients = released,
+                    "spread: client connections let go to reconnect to less crowded nodes"
+                );
+                released = 0;
             }
         }
         let Some(share) = down_to else { continue };
