@@ -48,30 +48,12 @@ async fn closed_meanwhile(client: &mut TestClient) -> Option<Closed> {
     }
 }
 
-#[tokio::test]
-async fn a_node_holding_more_than_its_share_lets_the_excess_go_to_reconnect_and_resume() {
-    let redis = TestRedis::start();
-    let prefix = unique_prefix("rt-spread");
-    let store = RedisStore::connect(redis.url(), options(&prefix))
-        .await
-        .expect("connect to redis");
-    // A node counts as settled once live for 3 s: time to see that nothing is let go before.
-    // The rooms stay where they run (the rebalance of rooms has its own test), so that a
-    // client let go resumes in the epoch it was in.
-    let mut args = MANY_CLIENTS.to_vec();
-    args.extend([
-        "--node-live-ms",
-        "3000",
-        "--rebalance-rooms-per-second",
-        "0",
-    ]);
-    let (_first, first_addr, first_admin) =
-        start_fleet_node(redis.url(), &prefix, "127.0.0.1:0", SECRET, &args).await;
-
+/// `ROOMS` meetings under way, each with `CLIENTS_PER_ROOM` clients connected to `addr`.
+async fn clients_on(addr: SocketAddr) -> Vec<Client> {
     let mut clients = Vec::new();
     for room in 0..ROOMS {
-        let group = create_group(first_addr, &format!("Peers {room}")).await;
-        let mut facilitator = TestClient::connect(first_addr).await;
+        let group = create_group(addr, &format!("Peers {room}")).await;
+        let mut facilitator = TestClient::connect(addr).await;
         facilitator.join_as_facilitator(&group, "Fran").await;
         facilitator.start_meeting().await;
         clients.push(Client {
@@ -81,7 +63,7 @@ async fn a_node_holding_more_than_its_share_lets_the_excess_go_to_reconnect_and_
         });
         for member in 1..CLIENTS_PER_ROOM {
             let connection =
-                TestClient::joined_as_member(first_addr, &group, &format!("Member {member}")).await;
+                TestClient::joined_as_member(addr, &group, &format!("Member {member}")).await;
             clients.push(Client {
                 group_id: group.group_id,
                 credential: connection.token_credential(),
@@ -89,6 +71,50 @@ async fn a_node_holding_more_than_its_share_lets_the_excess_go_to_reconnect_and_
             });
         }
     }
+    clients
+}
+
+/// `client`, closed, connected again to `addr` and resumed from where it was; answers
+/// whether the resume needed a snapshot.
+async fn resume_on(client: &mut Client, addr: SocketAddr) -> bool {
+    let point = client.connection.resume_point();
+    let mut again = TestClient::connect(addr).await;
+    // It goes on from where it was: the replay, and what follows, comes after that.
+    again.last_seq = point.seq;
+    let snapshot = again
+        .join(client.group_id, client.credential.clone(), Some(point))
+        .await
+        .expect("the resume is accepted");
+    client.connection = again;
+    snapshot.is_some()
+}
+
+/// The fleet's arguments: a node counts as settled once live for 3 s (time to see that nothing
+/// is let go before), and rooms stay where they run (the rebalance of rooms has its own test),
+/// so that a client let go resumes in the epoch it was in.
+fn node_args() -> Vec<&'static str> {
+    let mut args = MANY_CLIENTS.to_vec();
+    args.extend([
+        "--node-live-ms",
+        "3000",
+        "--rebalance-rooms-per-second",
+        "0",
+    ]);
+    args
+}
+
+#[tokio::test]
+async fn a_node_holding_more_than_its_share_lets_the_excess_go_to_reconnect_and_resume() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-spread");
+    let store = RedisStore::connect(redis.url(), options(&prefix))
+        .await
+        .expect("connect to redis");
+    let args = node_args();
+    let (_first, first_addr, first_admin) =
+        start_fleet_node(redis.url(), &prefix, "127.0.0.1:0", SECRET, &args).await;
+
+    let mut clients = clients_on(first_addr).await;
     let total = ROOMS * CLIENTS_PER_ROOM;
     // Alone, a node holds its share whatever it holds.
     tokio::time::sleep(Duration::from_millis(1_200)).await;
@@ -156,17 +182,8 @@ async fn a_node_holding_more_than_its_share_lets_the_excess_go_to_reconnect_and_
 
     // The load balancer sends each to the node with fewer clients: it resumes there by replay.
     for &index in &let_go {
-        let client = &mut clients[index];
-        let point = client.connection.resume_point();
-        let mut again = TestClient::connect(second_addr).await;
-        // It goes on from where it was: the replay, and what follows, comes after that.
-        again.last_seq = point.seq;
-        let snapshot = again
-            .join(client.group_id, client.credential.clone(), Some(point))
-            .await
-            .expect("the resume is accepted");
-        assert!(snapshot.is_none(), "a client let go resumes by replay");
-        client.connection = again;
+        let snapshot = resume_on(&mut clients[index], second_addr).await;
+        assert!(!snapshot, "a client let go resumes by replay");
     }
 
     // Each room goes on: every client read through what came before (the ones let go by
@@ -228,6 +245,59 @@ async fn a_node_holding_more_than_its_share_lets_the_excess_go_to_reconnect_and_
     assert_eq!(
         metric(second_admin, "roundtable_connections_released_total").await,
         0.0
+    );
+    second.kill().await.expect("stop the second node");
+}
+
+/// Behind a balancer that sends every client back where it was (sticky by address, say),
+/// letting clients go evens nothing out: after a round that left the node as crowded as
+/// before, the next waits, 2 s and then twice as long each time, so the clients are not made
+/// to reconnect for nothing over and over.
+#[tokio::test]
+async fn clients_the_balancer_sends_back_are_let_go_again_ever_more_rarely() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-spread-sticky");
+    let args = node_args();
+    let (_first, first_addr, first_admin) =
+        start_fleet_node(redis.url(), &prefix, "127.0.0.1:0", SECRET, &args).await;
+    let mut clients = clients_on(first_addr).await;
+    let (mut second, _, _) =
+        start_fleet_node(redis.url(), &prefix, "127.0.0.1:0", SECRET, &args).await;
+    let released = || metric(first_admin, "roundtable_connections_released_total");
+
+    // The sticky balancer: every client let go reconnects to the first node.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut first_at = None;
+    while first_at.is_none_or(|at: Instant| at.elapsed() < Duration::from_secs(10)) {
+        assert!(
+            Instant::now() < deadline,
+            "the first node let clients go within 10 s"
+        );
+        let closes = futures_util::future::join_all(clients.iter_mut().map(|client| async {
+            client
+                .connection
+                .try_recv(Duration::from_millis(100))
+                .await
+                .err()
+        }))
+        .await;
+        for (index, closed) in closes.into_iter().enumerate() {
+            match closed {
+                None => {}
+                Some(Closed::Frame(1012, reason)) if reason == "draining" => {
+                    first_at.get_or_insert_with(Instant::now);
+                    resume_on(&mut clients[index], first_addr).await;
+                }
+                Some(other) => panic!("a client is closed only with 1012 draining: {other:?}"),
+            }
+        }
+    }
+    // Over the 10 s from the first close: a round at once, one 2 s after it, one 4 s after
+    // that; a spread letting go every round it could would have made five or more.
+    let let_go = released().await;
+    assert!(
+        (240.0..=360.0).contains(&let_go),
+        "two or three rounds of 120 in 10 s, not {let_go}"
     );
     second.kill().await.expect("stop the second node");
 }

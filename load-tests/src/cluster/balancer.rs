@@ -1,7 +1,12 @@
 //! The load balancer the `cluster` scenario's members reconnect through: which node a member
 //! that lost its connection tries first, and next when that one refuses.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a node that refused a connection is left out of least-connections picks (as
+/// nginx's `fail_timeout`): a killed node's port refuses until it is started again.
+const DOWN_FOR: Duration = Duration::from_secs(1);
 
 /// How a reconnecting member picks its node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -12,7 +17,8 @@ pub enum Balancer {
     HomeFirst,
     /// The node with the fewest of the tool's connections (those being made included), as a
     /// least-connections balancer (nginx `least_conn`, HAProxy `balance leastconn`) does; a
-    /// node that refused is not tried again in the same reconnection until every node was.
+    /// node that refused a connection is left out for a second (nginx's `fail_timeout`),
+    /// and a node tried is not tried again in the same reconnection until every node was.
     LeastConnections,
 }
 
@@ -22,6 +28,9 @@ pub struct Balance {
     pub kind: Balancer,
     /// Per node: members connected to it, or connecting (counted from the pick).
     connected: Vec<AtomicUsize>,
+    /// Per node: until when it is left out, in ms from `since` (0: it is not).
+    down_until_ms: Vec<AtomicU64>,
+    since: Instant,
 }
 
 impl Balance {
@@ -29,6 +38,8 @@ impl Balance {
         Balance {
             kind,
             connected: (0..nodes).map(|_| AtomicUsize::new(0)).collect(),
+            down_until_ms: (0..nodes).map(|_| AtomicU64::new(0)).collect(),
+            since: Instant::now(),
         }
     }
 
@@ -42,11 +53,19 @@ impl Balance {
                 if tried.iter().all(|&was| was) {
                     tried.fill(false);
                 }
+                let now = self.since.elapsed().as_millis() as u64;
+                let untried = |node: &usize| !tried.get(*node).copied().unwrap_or(false);
+                let up = |node: &usize| self.down_until_ms[*node].load(Ordering::Relaxed) <= now;
                 // Ties go to the first from the member's home on, so that they spread.
-                (0..nodes)
-                    .map(|step| (home + step) % nodes)
-                    .filter(|&node| !tried.get(node).copied().unwrap_or(false))
-                    .min_by_key(|&node| self.connected[node].load(Ordering::Relaxed))
+                let fewest = |up_only: bool| {
+                    (0..nodes)
+                        .map(|step| (home + step) % nodes)
+                        .filter(untried)
+                        .filter(|node| !up_only || up(node))
+                        .min_by_key(|&node| self.connected[node].load(Ordering::Relaxed))
+                };
+                fewest(true)
+                    .or_else(|| fewest(false))
                     .unwrap_or(home % nodes)
             }
         };
@@ -60,6 +79,21 @@ impl Balance {
     /// A member connected to `node` directly (its first join), not through [`Balance::pick`].
     pub fn joined(&self, node: usize) {
         self.connected[node].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An attempt at `node` failed; when the node `refused` the connection, it is left out of
+    /// the picks for [`DOWN_FOR`].
+    pub fn failed(&self, node: usize, refused: bool) {
+        self.left(node);
+        if refused {
+            self.refused(node);
+        }
+    }
+
+    /// `node` refused a connection: it is left out of the picks for [`DOWN_FOR`].
+    pub fn refused(&self, node: usize) {
+        let until = (self.since.elapsed() + DOWN_FOR).as_millis() as u64;
+        self.down_until_ms[node].store(until, Ordering::Relaxed);
     }
 
     /// A member's connection to `node`, or its attempt there, ended.
@@ -105,6 +139,20 @@ mod tests {
             1,
             "every node was tried: from the start"
         );
+    }
+
+    #[test]
+    fn a_node_that_refused_is_left_out_while_another_is_up() {
+        let balance = Balance::new(Balancer::LeastConnections, 3);
+        balance.joined(1);
+        balance.joined(2);
+        // Node 0 has fewest, but refused: the others are picked meanwhile.
+        balance.refused(0);
+        let mut tried = vec![false; 3];
+        assert_eq!(balance.pick(0, 0, &mut tried), 1);
+        // With every other node tried, the one left out is tried all the same.
+        assert_eq!(balance.pick(0, 1, &mut tried), 2);
+        assert_eq!(balance.pick(0, 2, &mut tried), 0);
     }
 
     #[test]

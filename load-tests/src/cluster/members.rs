@@ -564,8 +564,10 @@ async fn reconnect(
                 return Some((node, source, frames));
             }
             Ok(Err(err)) => {
-                world.balance.left(node);
                 let text = format!("{err:#}");
+                world
+                    .balance
+                    .failed(node, text.contains("Connection refused"));
                 let mut log = member.log();
                 *log.attempt_failures
                     .entry(attempt_failure(&text))

@@ -58,11 +58,18 @@ impl ClientPlace {
     }
 }
 
-/// Completes when the spread lets the client of `place` go; never without a place.
-pub async fn released(place: Option<&ClientPlace>) {
-    match place {
-        Some(place) => place.released().await,
-        None => std::future::pending().await,
+/// Completes when the spread lets the client of `place` go (never without a place) and, for
+/// a client forwarded to another node over `attachment`, once its join there (or one made
+/// again) has its answer, which the client would otherwise miss.
+pub async fn released(place: Option<&ClientPlace>, attachment: Option<&super::link::Attachment>) {
+    let Some(place) = place else {
+        return std::future::pending().await;
+    };
+    place.released().await;
+    if let Some(attachment) = attachment {
+        while !attachment.settled() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
 
@@ -169,6 +176,18 @@ impl Fleet {
     }
 }
 
+impl Fleet {
+    /// Whether the spread may let a client go now: the node does not drain, and the rebalance
+    /// has no room here to move (see [`Fleet::connections_over_share`]).
+    fn may_let_go(&self) -> bool {
+        !self.draining.load(std::sync::atomic::Ordering::Relaxed)
+            && self
+                .rooms_to_move
+                .load(std::sync::atomic::Ordering::Relaxed)
+                == 0
+    }
+}
+
 /// What a look of the spread found (see [`Fleet::connections_over_share`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Reckoning {
@@ -186,22 +205,24 @@ pub struct Reckoning {
 /// Two looks in a row that find the node over its share, with the fleet's clients steady
 /// between them (fewer than [`SLACK_MIN`] more or less: while clients connect everywhere, as at
 /// the start of the day's meetings, or reconnect after a failure, the counts of nodes whose
-/// heartbeats are a moment apart differ by what arrived meanwhile), start the letting go, and
-/// fix the share as the count to let go down to: the clients go step by step until the node
-/// holds no more. The others' counts lag behind the clients reconnecting to them, so reckoning the
-/// share again meanwhile would see them still short and let too many go. Every look checks
-/// again that the node is still to let clients go at all; if not, it stops.
+/// heartbeats are a moment apart differ by what arrived meanwhile), start a round: the share
+/// is fixed as the count to let go down to, and at most the excess found is let go, step by
+/// step. The others' counts lag behind the clients reconnecting to them, so reckoning the share
+/// again meanwhile would see them still short and let too many go; and a client the balancer
+/// sends back here is not let go again in the same round. The round ends once the node holds
+/// its share or has let the excess go, or when a look finds the fleet's count moved or the node
+/// no longer to let clients go; the next round needs two looks again. Every step checks first
+/// that the node does not drain and has no room to move.
 pub async fn run(fleet: Arc<Fleet>, per_second: u32, stop: CancellationToken) {
     let (batch, every) = super::rebalance::pace(per_second);
     let mut steps = tokio::time::interval(every);
     steps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // While the node lets clients go: the count it lets go down to.
-    let mut down_to: Option<u64> = None;
+    let mut round: Option<Round> = None;
+    // The last round, once ended, and the futile rounds in a row (see [`Futility`]).
+    let mut futility = Futility::default();
     // What the last look found.
     let mut before: Option<Reckoning> = None;
     let mut looked: Option<tokio::time::Instant> = None;
-    // Clients let go since the last log line, which says how many.
-    let mut released = 0usize;
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -209,45 +230,125 @@ pub async fn run(fleet: Arc<Fleet>, per_second: u32, stop: CancellationToken) {
         }
         if looked.is_none_or(|at| at.elapsed() >= LOOK_INTERVAL) {
             looked = Some(tokio::time::Instant::now());
-            let reckoned = fleet.connections_over_share();
-            match (reckoned, before) {
-                (None, _) => down_to = None,
-                (Some(now), Some(then))
+            let now = fleet.connections_over_share();
+            let steady = match (now, before) {
+                (Some(now), Some(then)) => now.total.abs_diff(then.total) < SLACK_MIN,
+                _ => false,
+            };
+            match (&round, now, before) {
+                (Some(_), _, _) if !steady => {
+                    futility.ended(round.take(), tokio::time::Instant::now())
+                }
+                (None, Some(now), Some(then))
                     if now.over > 0
                         && then.over > 0
-                        && now.total.abs_diff(then.total) < SLACK_MIN
-                        && down_to.is_none() =>
+                        && steady
+                        && futility.may_start(now.own, tokio::time::Instant::now()) =>
                 {
-                    down_to = Some(now.own - now.over);
+                    round = Some(Round {
+                        own: now.own,
+                        down_to: now.own - now.over,
+                        left: now.over,
+                        total: now.total,
+                        released: 0,
+                    });
                 }
                 _ => {}
             }
-            before = reckoned;
-            let over = match down_to {
-                Some(share) => fleet.clients.count().saturating_sub(share),
-                None => reckoned.map_or(0, |now| now.over),
+            before = now;
+            let over = match &round {
+                Some(round) => fleet
+                    .clients
+                    .count()
+                    .saturating_sub(round.down_to)
+                    .min(round.left),
+                None => now.map_or(0, |now| now.over),
             };
             crate::metrics::forwarding::connections_over_share(over);
-            if down_to.is_some() && over == 0 {
-                down_to = None;
-                info!(
-                    clients = released,
-                    "spread: client connections let go to reconnect to less crowded nodes"
-                );
-                released = 0;
-            }
         }
-        let Some(share) = down_to else { continue };
+        let Some(current) = &mut round else { continue };
+        if !fleet.may_let_go() {
+            futility.ended(round.take(), tokio::time::Instant::now());
+            continue;
+        }
         let now = fleet
             .clients
             .count()
-            .saturating_sub(share)
+            .saturating_sub(current.down_to)
+            .min(current.left)
             .min(batch as u64);
         if now > 0 {
             let gone = fleet.clients.release(now as usize);
             crate::metrics::forwarding::connections_released(gone);
-            released += gone;
+            current.released += gone as u64;
+            current.left = current.left.saturating_sub(gone as u64);
         }
+        if current.left == 0 || fleet.clients.count() <= current.down_to {
+            futility.ended(round.take(), tokio::time::Instant::now());
+        }
+    }
+}
+
+/// A round of the spread (see [`run`]).
+#[derive(Debug)]
+struct Round {
+    /// The node's clients when the round began.
+    own: u64,
+    /// The share: the count the node lets go down to.
+    down_to: u64,
+    /// Clients the round may still let go.
+    left: u64,
+    /// The fleet's clients when the round began.
+    total: u64,
+    released: u64,
+}
+
+/// The longest wait between two futile rounds.
+const FUTILE_WAIT_MAX: Duration = Duration::from_secs(600);
+
+/// Whether the rounds achieve anything. A round is futile when the node holds, once it is
+/// over, about as many clients as before it (less than half of those it let go fewer): the
+/// balancer sends them back (sticky balancing by address, say). After each futile round the
+/// next waits twice as long (from 2 s, at most [`FUTILE_WAIT_MAX`]), so a fleet the spread
+/// cannot even out is not made to reconnect for nothing, over and over.
+#[derive(Debug, Default)]
+struct Futility {
+    /// The last round, and when it ended.
+    last: Option<(Round, tokio::time::Instant)>,
+    /// Futile rounds in a row.
+    in_a_row: u32,
+}
+
+impl Futility {
+    /// Notes the end of `round` (if one was under way) at `at`, saying what it did.
+    fn ended(&mut self, round: Option<Round>, at: tokio::time::Instant) {
+        let Some(ended) = round else { return };
+        info!(
+            clients = ended.released,
+            fleet_clients = ended.total,
+            share = ended.down_to,
+            "spread: client connections let go to reconnect to less crowded nodes"
+        );
+        self.last = Some((ended, at));
+    }
+
+    /// Whether a round may start at `now`, the node holding `own` clients.
+    fn may_start(&mut self, own: u64, now: tokio::time::Instant) -> bool {
+        let Some((last, ended_at)) = &self.last else {
+            return true;
+        };
+        if own.saturating_add(last.released / 2) <= last.own {
+            self.in_a_row = 0;
+            return true;
+        }
+        let wait = Duration::from_secs(2)
+            .saturating_mul(1 << self.in_a_row.min(16))
+            .min(FUTILE_WAIT_MAX);
+        if now.saturating_duration_since(*ended_at) < wait {
+            return false;
+        }
+        self.in_a_row += 1;
+        true
     }
 }
 
@@ -278,6 +379,54 @@ mod tests {
         assert_eq!(over_share(100_000, &[]), 0);
         // Counts too large to add up saturate rather than overflow.
         assert!(over_share(u64::MAX, &[u64::MAX]) < u64::MAX);
+    }
+
+    /// A round after which the node holds as many clients as before (the balancer sent them
+    /// back) makes the next wait, twice as long each time; one that helped does not.
+    #[test]
+    fn futile_rounds_wait_longer_and_longer() {
+        let round = |own, released| Round {
+            own,
+            down_to: own / 2,
+            left: 0,
+            total: own,
+            released,
+        };
+        let start = tokio::time::Instant::now();
+        let at = |seconds: f64| start + Duration::from_secs_f64(seconds);
+        let mut futility = Futility::default();
+        assert!(
+            futility.may_start(240, at(0.0)),
+            "the first round starts at once"
+        );
+        futility.ended(Some(round(240, 120)), at(1.0));
+        // It helped: the node holds 120 now. The next may start at once.
+        assert!(futility.may_start(120, at(1.0)));
+        // The clients came back: 2 s after the round, then 4, then 8.
+        futility.ended(Some(round(240, 120)), at(2.0));
+        assert!(!futility.may_start(240, at(3.9)));
+        assert!(futility.may_start(240, at(4.0)));
+        futility.ended(Some(round(240, 120)), at(5.0));
+        assert!(!futility.may_start(240, at(8.9)));
+        assert!(futility.may_start(240, at(9.0)));
+        futility.ended(Some(round(240, 120)), at(10.0));
+        assert!(!futility.may_start(230, at(17.9)));
+        assert!(futility.may_start(230, at(18.0)));
+        // Then one that helps: back to no wait.
+        futility.ended(Some(round(230, 120)), at(19.0));
+        assert!(futility.may_start(150, at(19.0)));
+        futility.ended(Some(round(150, 40)), at(20.0));
+        assert!(
+            futility.may_start(200, at(22.0)),
+            "a futile round after a useful one waits 2 s"
+        );
+        // The longest wait is bounded.
+        let mut futility = Futility {
+            in_a_row: 40,
+            ..Futility::default()
+        };
+        futility.ended(Some(round(240, 120)), at(0.0));
+        assert!(futility.may_start(240, at(600.0)));
     }
 
     #[test]

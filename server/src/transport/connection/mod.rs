@@ -343,7 +343,7 @@ impl Connection {
                     ))
                 }
                 // Once joined: the spread lets it go, to reconnect to a less loaded node.
-                () = released(place), if place.is_some() && join_deadline.is_none() => {
+                () = released(place, attachment.as_deref()), if place.is_some() && join_deadline.is_none() => {
                     Some(Ending::closing(
                         CloseReason::Draining,
                         "this server hands some of its clients to others; reconnect to resume".into(),
