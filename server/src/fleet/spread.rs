@@ -140,16 +140,10 @@ impl Fleet {
     /// of the registry as last read (its own too, so that every count is about as old:
     /// reckoning its live count against the others' a heartbeat old, a node would find itself
     /// over its share whenever clients are connecting everywhere); its live count when its own
-    /// entry was not read. `None` while it is not to let any go: a live node is not settled or drains,
-    /// this node drains, or the rebalance has rooms here to move (their members are joined
-    /// again in place where the room goes, in a new log epoch: a client let go after that
-    /// resumes by replay, where one let go before it would need a snapshot).
+    /// entry was not read. `None` while it is not to let any go: it may not now
+    /// ([`Fleet::may_let_go`]), or a live node is not settled or drains.
     pub fn connections_over_share(&self) -> Option<Reckoning> {
-        if self
-            .rooms_to_move
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 0
-        {
+        if !self.may_let_go() {
             return None;
         }
         let live = self.live_nodes();
@@ -174,11 +168,11 @@ impl Fleet {
                 .fold(own, |sum, count| sum.saturating_add(*count)),
         })
     }
-}
 
-impl Fleet {
     /// Whether the spread may let a client go now: the node does not drain, and the rebalance
-    /// has no room here to move (see [`Fleet::connections_over_share`]).
+    /// has no room here to move (their members are joined again in place where the room goes,
+    /// in a new log epoch: a client let go after that resumes by replay, where one let go
+    /// before it would need a snapshot).
     fn may_let_go(&self) -> bool {
         !self.draining.load(std::sync::atomic::Ordering::Relaxed)
             && self
