@@ -137,6 +137,10 @@ struct ClusterArgs {
     /// of `--auto-aof-rewrite-min-size 8gb` is one).
     #[arg(long = "redis-arg", allow_hyphen_values = true)]
     redis_args: Vec<String>,
+    /// Write where each member's time went after each kill or drain to this file, one JSON
+    /// line per disruption (see `load-tests/README.md`, "Tracing a disruption").
+    #[arg(long)]
+    trace: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -502,6 +506,7 @@ async fn run(cli: Cli, setup: PeerSetup, generator_core: Option<usize>) -> Resul
                 handshake_concurrency: cli.handshake_concurrency,
                 node_args: args.node_args.clone(),
                 redis_args: args.redis_args.clone(),
+                trace: args.trace.clone(),
             };
             let result = cluster::cluster(&setup, &config).await?;
             eprint!("{}", cluster::summary(&result));

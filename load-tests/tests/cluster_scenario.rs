@@ -48,6 +48,7 @@ fn config(nodes: usize) -> ClusterConfig {
         // A killed node's leases must expire well within the recovery timeout.
         node_args: vec!["--room-lease-ms=1000".into()],
         redis_args: Vec::new(),
+        trace: None,
     }
 }
 
@@ -167,10 +168,13 @@ async fn three_nodes_with_sticky_rooms_take_over_after_a_kill_and_a_drain() {
 
 #[tokio::test]
 async fn three_nodes_forward_to_the_owner_and_take_over_after_a_kill_and_a_drain() {
+    let scratch = tempfile::tempdir().expect("a scratch directory");
+    let trace_path = scratch.path().join("trace.jsonl");
     let config = ClusterConfig {
         kills: 1,
         drains: 1,
         node_args: Vec::new(),
+        trace: Some(trace_path.clone()),
         ..config(3)
     };
     let result = cluster::cluster(&setup(), &config)
@@ -221,7 +225,54 @@ async fn three_nodes_forward_to_the_owner_and_take_over_after_a_kill_and_a_drain
             back.node
         );
     }
+    // A killed node's exit is waited for as a drained one's is.
+    assert!(failover.per_kill[0].exit_ms.is_some(), "{summary}");
+    assert_trace(&trace_path, failover, drain, &summary);
     assert_intact(&result, &summary);
+}
+
+/// The trace has one line per disruption, in order, that accounts for every member and room
+/// as the report does.
+fn assert_trace(
+    path: &std::path::Path,
+    failover: &cluster::FailoverReport,
+    drain: &cluster::DrainReport,
+    summary: &str,
+) {
+    let text = std::fs::read_to_string(path).expect("the trace was written");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "a kill and a drain: {text}");
+    for (line, (kind, report)) in lines.iter().zip([
+        ("kill", &failover.per_kill[0]),
+        ("drain", &drain.per_drain[0]),
+    ]) {
+        assert_eq!(line["kind"], kind, "{summary}");
+        assert_eq!(line["victim"], report.node, "{summary}");
+        let rooms = line["rooms"].as_array().expect("rooms");
+        assert_eq!(rooms.len(), 3, "{line}");
+        let members = line["members"].as_array().expect("members");
+        assert_eq!(members.len(), 12, "{line}");
+        // Every member is back, no earlier than the signal and no later than the slowest.
+        let slowest = report.slowest_ms.expect("a slowest member");
+        for member in members {
+            let back = member[2].as_f64().expect("back");
+            assert!(back > 0.0 && back <= slowest + 0.01, "{member} {slowest}");
+        }
+        // The members of the rooms the victim owned are the report's.
+        if let Some(owned) = report.rooms_owned {
+            let of_owner = members.iter().filter(|m| m[1] == 0).count();
+            assert_eq!(of_owner, 4 * owned, "{line}");
+        }
+        // The CPU was sampled while the members came back.
+        let cpu = line["cpu_pct"].as_array().expect("cpu_pct");
+        assert!(
+            !cpu.is_empty() && cpu.iter().all(|s| s[1].as_f64().is_some_and(|p| p >= 0.0)),
+            "{line}"
+        );
+    }
 }
 
 /// Every member received every event once and in order, agreed with the others, and none gave

@@ -1,6 +1,7 @@
 //! The failover and drain phases of the `cluster` scenario: kill or drain the nodes in turn while
 //! the load goes on, probe every room after each, and time every member back to the probe's event.
 
+use super::trace::{self, Trace};
 use super::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +138,7 @@ pub(super) async fn disrupt_each(
         Disruption::Drain => config.kills,
     };
     let timeout = Duration::from_secs_f64(config.recover_timeout_s);
+    let mut trace = config.trace.as_deref().map(Trace::append).transpose()?;
     tokio::time::sleep(Duration::from_secs_f64(config.between_s)).await;
     for round in 0..count {
         let victim = (offset + round) % fleet.nodes.len();
@@ -155,27 +157,33 @@ pub(super) async fn disrupt_each(
             .iter()
             .map(|m| m.log().node == Some(victim))
             .collect();
+        let before = trace.is_some().then(|| trace::Before::take(world));
+        // With a trace, the CPU the fleet (but the victim) and the tool used, sampled while
+        // the members come back.
+        let mut cpu = Vec::new();
         let t0 = world.clock.now_ns();
-        let mut term_sent = None;
-        match kind {
-            Disruption::Kill => fleet.nodes[victim].kill9().await?,
-            Disruption::Drain => term_sent = Some(fleet.nodes[victim].signal_term()?),
+        let t0_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as u64);
+        if trace.is_some() {
+            cpu.push(cpu_sample(fleet, victim, t0));
         }
-        // The probers act at once: a drain's handover happens while the node is still there.
+        let sent = match kind {
+            Disruption::Kill => fleet.nodes[victim].signal_kill()?,
+            Disruption::Drain => fleet.nodes[victim].signal_term()?,
+        };
+        // The probers act at once: a drain's handover happens while the node is still there,
+        // and a killed node's sockets close only as the kernel tears it down.
         let probe_stop = Arc::new(AtomicBool::new(false));
         let probes = tokio::spawn(probe_rooms(world.clone(), phase, t0, probe_stop.clone()));
-        let mut exit_ms = None;
-        if let Some(sent) = term_sent {
-            let exited = fleet.nodes[victim].wait_exit(sent).await;
-            match exited {
-                Ok(exited) => exit_ms = Some(exited.as_secs_f64() * 1000.0),
-                Err(err) => {
-                    probe_stop.store(true, Ordering::Relaxed);
-                    let _ = probes.await;
-                    return Err(err);
-                }
+        let exit_ms = match fleet.nodes[victim].wait_exit(sent).await {
+            Ok(exited) => Some(exited.as_secs_f64() * 1000.0),
+            Err(err) => {
+                probe_stop.store(true, Ordering::Relaxed);
+                let _ = probes.await;
+                return Err(err);
             }
-        }
+        };
         // A single node has nobody to take over: it is started again at once, and the time
         // measured includes its restart.
         let mut restart = None;
@@ -188,6 +196,9 @@ pub(super) async fn disrupt_each(
         let deadline = Instant::now() + timeout;
         let victim_down = fleet.nodes.len() > 1;
         loop {
+            if trace.is_some() && world.clock.now_ns() > t0 {
+                cpu.push(cpu_sample(fleet, victim, world.clock.now_ns()));
+            }
             let probes = probe_seqs(world, t0);
             let missing = world.members.iter().any(|m| {
                 let log = m.log();
@@ -244,7 +255,7 @@ pub(super) async fn disrupt_each(
             if kind == Disruption::Drain {
                 let mut gap = 0u64;
                 let mut back_in_place = false;
-                for reconnect in log.reconnects.iter().filter(|r| r.lost_ns >= t0) {
+                for reconnect in log.reconnects_since(t0) {
                     if let Some(rejoined) = reconnect.rejoined_ns {
                         let from =
                             gap_from(reconnect, t0, owner_killed == Some(false), back_in_place);
@@ -317,6 +328,22 @@ pub(super) async fn disrupt_each(
             }
         }
         not_caught_up_total += not_caught_up;
+        if let (Some(trace), Some(before)) = (&mut trace, &before) {
+            let at = trace::Disruption {
+                kind: match kind {
+                    Disruption::Kill => "kill",
+                    Disruption::Drain => "drain",
+                },
+                round,
+                victim,
+                t0,
+                t0_unix_ms,
+                owners: &owners,
+                on_node: &on_node,
+                cpu: &cpu,
+            };
+            trace.write(world, &at, before)?;
+        }
         let restart = match restart {
             Some(restart) => restart,
             None => fleet.nodes[victim].start().await?,
@@ -404,6 +431,14 @@ pub(super) async fn disrupt_each(
             per_drain: per,
         })),
     })
+}
+
+fn cpu_sample(fleet: &Fleet, victim: usize, at_ns: u64) -> trace::CpuSample {
+    trace::CpuSample {
+        at_ns,
+        fleet_s: fleet.cpu_seconds_but(Some(victim)),
+        tool_s: crate::sys::cpu_seconds(None),
+    }
 }
 
 /// The members not caught up over all `disruptions`, by why.

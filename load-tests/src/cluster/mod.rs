@@ -38,6 +38,7 @@ mod members;
 mod metrics_text;
 mod nodes;
 mod report;
+mod trace;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -102,6 +103,9 @@ pub struct ClusterConfig {
     /// Further arguments for every redis-server the scenario starts (e.g.
     /// `--auto-aof-rewrite-min-size 8gb`), after its own.
     pub redis_args: Vec<String>,
+    /// Where to write where each member's time went after each kill or drain (see
+    /// `trace.rs`), if anywhere.
+    pub trace: Option<std::path::PathBuf>,
 }
 
 impl ClusterConfig {
@@ -169,9 +173,16 @@ impl Fleet {
     }
 
     fn cpu_seconds(&self) -> Option<f64> {
+        self.cpu_seconds_but(None)
+    }
+
+    /// CPU seconds of Redis and every node but `skip` (one killed, whose count is gone).
+    fn cpu_seconds_but(&self, skip: Option<usize>) -> Option<f64> {
         let mut total = self.redis.cpu_seconds()?;
-        for node in &self.nodes {
-            total += node.cpu_seconds().unwrap_or(0.0);
+        for (index, node) in self.nodes.iter().enumerate() {
+            if Some(index) != skip {
+                total += node.cpu_seconds().unwrap_or(0.0);
+            }
         }
         Some(total)
     }
@@ -289,6 +300,9 @@ fn redis_args(help: &str, redis: &Redis) -> Result<Vec<String>> {
 
 pub async fn cluster(setup: &PeerSetup, config: &ClusterConfig) -> Result<ClusterResult> {
     config.check()?;
+    if let Some(path) = &config.trace {
+        trace::Trace::start(path)?;
+    }
     if !setup.roundtable_bin.is_file() {
         bail!(
             "{} missing; build it with `cargo build --release -p roundtable-server`",

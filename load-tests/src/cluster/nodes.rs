@@ -532,11 +532,13 @@ impl Node {
     }
 
     /// `kill -9` by PID; returns once the process is gone.
-    pub async fn kill9(&mut self) -> Result<()> {
-        let mut child = self.child.take().context("node not running")?;
+    /// SIGKILL; [`Node::wait_exit`] waits for the process to go (the kernel closes its
+    /// sockets as it tears the process down, which takes a while for a node with thousands).
+    pub fn signal_kill(&mut self) -> Result<Instant> {
+        let child = self.child.as_mut().context("node not running")?;
+        let sent = Instant::now();
         child.start_kill().context("SIGKILL")?;
-        let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
-        Ok(())
+        Ok(sent)
     }
 
     /// SIGTERM by PID (a planned drain); [`Node::wait_exit`] waits for the process to go.
@@ -555,8 +557,9 @@ impl Node {
         Ok(sent)
     }
 
-    /// Wait for the process to exit after [`Node::signal_term`]; how long it took from `sent`,
-    /// or an error (after SIGKILL) when it did not exit within [`DRAIN_EXIT_TIMEOUT`].
+    /// Wait for the process to exit after [`Node::signal_term`] or [`Node::signal_kill`]; how
+    /// long it took from `sent`, or an error (after SIGKILL) when it did not exit within
+    /// [`DRAIN_EXIT_TIMEOUT`].
     pub async fn wait_exit(&mut self, sent: Instant) -> Result<Duration> {
         let mut child = self.child.take().context("node not running")?;
         match tokio::time::timeout(DRAIN_EXIT_TIMEOUT, child.wait()).await {
@@ -564,7 +567,7 @@ impl Node {
             Err(_) => {
                 let _ = child.kill().await;
                 bail!(
-                    "node {} did not exit within {DRAIN_EXIT_TIMEOUT:?} of SIGTERM\n--- its log ---\n{}",
+                    "node {} did not exit within {DRAIN_EXIT_TIMEOUT:?} of its signal\n--- its log ---\n{}",
                     self.index,
                     self.log_tail()
                 )

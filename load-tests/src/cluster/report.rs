@@ -86,7 +86,7 @@ pub struct DisruptionReport {
     pub not_caught_up_why: BTreeMap<String, usize>,
     /// The slowest member's time from the signal to the probe's event, ms.
     pub slowest_ms: Option<f64>,
-    /// SIGTERM only: from the signal until the process exited, ms.
+    /// From the signal (SIGKILL or SIGTERM) until the process exited, ms.
     pub exit_ms: Option<f64>,
     /// From starting the node again until its `/healthz` said ready, ms.
     pub restart_ms: f64,

@@ -149,6 +149,28 @@ fn a_probe_without_a_send_record_is_known_by_the_prober_s_own_event() {
 }
 
 #[test]
+fn the_connections_lost_since_a_moment_are_the_last_ones_logged() {
+    let mut log = member_log::MemberLog::default();
+    for lost_ns in [1, 5, 5, 9] {
+        log.reconnects.push(members::Reconnect {
+            lost_ns,
+            last_event_ns: 0,
+            rejoined_ns: None,
+            snapshot_seq: None,
+            node: None,
+            replay: false,
+            attempts: 0,
+            in_place: false,
+        });
+    }
+    let since = |at| -> Vec<u64> { log.reconnects_since(at).iter().map(|r| r.lost_ns).collect() };
+    assert_eq!(since(0), [1, 5, 5, 9]);
+    assert_eq!(since(5), [5, 5, 9]);
+    assert_eq!(since(6), [9]);
+    assert_eq!(since(10), Vec::<u64>::new());
+}
+
+#[test]
 fn a_member_not_caught_up_is_named_by_why() {
     let world = world_of_one_room(2);
     let member = world.members[1].clone();

@@ -16,15 +16,16 @@
 //! at once and resumes by replay. It does so only while every live node has been live for
 //! `--node-live-ms` and none drains (a node just started, or one that comes and goes, is not
 //! sent clients yet, and a drain moves clients of its own), and once the rebalance has moved
-//! this node's rooms that placement names another node for. Each look sets
-//! `roundtable_connections_over_share` to what it found to let go.
+//! this node's rooms that placement names another node for (a wait of a minute or more for
+//! those is logged, see [`HeldBack`]). Each look sets `roundtable_connections_over_share` to
+//! what it found to let go.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
-use tracing::info;
+use tracing::{info, warn};
 
 use super::Fleet;
 
@@ -217,6 +218,7 @@ pub async fn run(fleet: Arc<Fleet>, per_second: u32, stop: CancellationToken) {
     // What the last look found.
     let mut before: Option<Reckoning> = None;
     let mut looked: Option<tokio::time::Instant> = None;
+    let mut held_back = HeldBack::default();
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -250,6 +252,17 @@ pub async fn run(fleet: Arc<Fleet>, per_second: u32, stop: CancellationToken) {
                 _ => {}
             }
             before = now;
+            let to_move = fleet
+                .rooms_to_move
+                .load(std::sync::atomic::Ordering::Relaxed);
+            if let Some(held) = held_back.look(to_move, tokio::time::Instant::now()) {
+                warn!(
+                    rooms = to_move,
+                    seconds = held.as_secs(),
+                    "the spread of clients waits: rooms here are still to move to the nodes \
+                     placement names (see roundtable_rooms_misplaced)"
+                );
+            }
             let over = match &round {
                 Some(round) => fleet
                     .clients
@@ -280,6 +293,37 @@ pub async fn run(fleet: Arc<Fleet>, per_second: u32, stop: CancellationToken) {
         if current.left == 0 || fleet.clients.count() <= current.down_to {
             futility.ended(round.take(), tokio::time::Instant::now());
         }
+    }
+}
+
+/// How long the spread waits for the rebalance before it says so: a room the rebalance cannot
+/// move (its new node keeps refusing it) holds the spread back for as long, and only a log
+/// line tells an operator why the node keeps more than its share.
+const HELD_BACK_NOTICE: Duration = Duration::from_secs(60);
+
+/// Whether the spread has waited for rooms still to move long enough to say so: once it has
+/// for [`HELD_BACK_NOTICE`], and again every [`HELD_BACK_NOTICE`] while it still does.
+#[derive(Debug, Default)]
+struct HeldBack {
+    since: Option<tokio::time::Instant>,
+    said: Option<tokio::time::Instant>,
+}
+
+impl HeldBack {
+    /// A look that found `to_move` rooms still to move here at `now`: how long the spread has
+    /// waited, when that is to be said now.
+    fn look(&mut self, to_move: usize, now: tokio::time::Instant) -> Option<Duration> {
+        if to_move == 0 {
+            *self = HeldBack::default();
+            return None;
+        }
+        let since = *self.since.get_or_insert(now);
+        let due = self.said.unwrap_or(since) + HELD_BACK_NOTICE;
+        if now < due {
+            return None;
+        }
+        self.said = Some(now);
+        Some(now - since)
     }
 }
 
@@ -373,6 +417,29 @@ mod tests {
         assert_eq!(over_share(100_000, &[]), 0);
         // Counts too large to add up saturate rather than overflow.
         assert!(over_share(u64::MAX, &[u64::MAX]) < u64::MAX);
+    }
+
+    /// A rebalance that cannot move its rooms holds the spread back: said after a minute, and
+    /// each minute after while it lasts.
+    #[test]
+    fn a_spread_held_back_by_rooms_to_move_says_so_each_minute() {
+        let start = tokio::time::Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        let mut held = HeldBack::default();
+        // Nothing to move: nothing to say, however long.
+        assert_eq!(held.look(0, at(0)), None);
+        assert_eq!(held.look(0, at(120)), None);
+        // Rooms to move from 130 s on: said at 190 s, again at 250 s, not in between.
+        assert_eq!(held.look(3, at(130)), None);
+        assert_eq!(held.look(3, at(189)), None);
+        assert_eq!(held.look(2, at(190)), Some(Duration::from_secs(60)));
+        assert_eq!(held.look(2, at(200)), None);
+        assert_eq!(held.look(2, at(250)), Some(Duration::from_secs(120)));
+        // Moved at last: the next wait counts afresh.
+        assert_eq!(held.look(0, at(251)), None);
+        assert_eq!(held.look(1, at(300)), None);
+        assert_eq!(held.look(1, at(359)), None);
+        assert_eq!(held.look(1, at(360)), Some(Duration::from_secs(60)));
     }
 
     /// A round after which the node holds as many clients as before (the balancer sent them
