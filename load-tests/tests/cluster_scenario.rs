@@ -266,6 +266,11 @@ fn assert_trace(
             let of_owner = members.iter().filter(|m| m[1] == 0).count();
             assert_eq!(of_owner, 4 * owned, "{line}");
         }
+        // The other nodes' rooms moved and misplaced were read from their metrics.
+        assert!(
+            line["rooms_moved"].is_u64() && line["rooms_misplaced"].is_u64(),
+            "{line}"
+        );
         // The CPU was sampled while the members came back.
         let cpu = line["cpu_pct"].as_array().expect("cpu_pct");
         assert!(

@@ -73,6 +73,21 @@ async fn left_to_move(fleet: &Fleet, series: &str) -> Option<u64> {
 
 /// The rooms a node is to move to the node placement names for them.
 const ROOMS_MISPLACED: &str = "roundtable_rooms_misplaced";
+/// The rooms a node moved there.
+const ROOMS_MOVED: &str = "roundtable_rooms_moved_total";
+
+/// `series` summed over the nodes but `skip` (one killed); `None` when a node's metrics
+/// cannot be read or lack it.
+async fn sum_but(fleet: &Fleet, skip: usize, series: &str) -> Option<u64> {
+    let mut total = 0;
+    for (index, node) in fleet.nodes.iter().enumerate() {
+        if index != skip {
+            let text = node.metrics().await.ok()?;
+            total += metrics_text::metric_value(&text, series)? as u64;
+        }
+    }
+    Some(total)
+}
 /// The clients a node is to let go, holding more than its share of the fleet's.
 const CLIENTS_OVER_SHARE: &str = "roundtable_connections_over_share";
 
@@ -158,6 +173,14 @@ pub(super) async fn disrupt_each(
             .map(|m| m.log().node == Some(victim))
             .collect();
         let before = trace.is_some().then(|| trace::Before::take(world));
+        // With a trace, the rooms the other nodes moved (the rebalance): before the signal, and
+        // once the members are back, with those they still hold where placement does not put
+        // them (a room taken over away from its place is moved again).
+        let moved_before = if trace.is_some() {
+            sum_but(fleet, victim, ROOMS_MOVED).await
+        } else {
+            None
+        };
         // With a trace, the CPU the fleet (but the victim) and the tool used, sampled while
         // the members come back.
         let mut cpu = Vec::new();
@@ -214,6 +237,17 @@ pub(super) async fn disrupt_each(
         probe_stop.store(true, Ordering::Relaxed);
         let _ = probes.await;
         let back_ns = world.clock.now_ns();
+        let placement = if trace.is_some() {
+            trace::Placement {
+                moved: sum_but(fleet, victim, ROOMS_MOVED)
+                    .await
+                    .zip(moved_before)
+                    .map(|(after, before)| after.saturating_sub(before)),
+                misplaced: sum_but(fleet, victim, ROOMS_MISPLACED).await,
+            }
+        } else {
+            trace::Placement::default()
+        };
 
         let (mut caught_up, mut not_caught_up) = (0, 0);
         let mut not_caught_up_why: BTreeMap<String, usize> = BTreeMap::new();
@@ -341,6 +375,7 @@ pub(super) async fn disrupt_each(
                 owners: &owners,
                 on_node: &on_node,
                 cpu: &cpu,
+                placement,
             };
             trace.write(world, &at, before)?;
         }

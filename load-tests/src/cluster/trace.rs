@@ -10,7 +10,9 @@
 //! victim, 1 for one connected to the victim (its room's owner lived), 2 for one untouched and 3
 //! where the owner was not known; a missing time is `null`. Per room: `[prober_on_victim,
 //! probe_sent, prober_rejoined]`. And the CPU the fleet (Redis and the nodes that lived) and
-//! the tool used while the members came back, as `[end, fleet %, tool %]` per 20 ms or so.
+//! the tool used while the members came back, as `[end, fleet %, tool %]` per 20 ms or so; and
+//! the rooms the other nodes moved meanwhile, and held where placement does not put them once
+//! every member was back (`rooms_moved`, `rooms_misplaced`).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -57,6 +59,18 @@ pub(super) struct Disruption<'a> {
     pub owners: &'a [Option<usize>],
     pub on_node: &'a [bool],
     pub cpu: &'a [CpuSample],
+    pub placement: Placement,
+}
+
+/// What the other nodes did with the rooms meanwhile (`None` where a node's metrics could not
+/// be read).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Placement {
+    /// Rooms they moved to where placement puts them, from the signal until every member was
+    /// back.
+    pub moved: Option<u64>,
+    /// Rooms they still held where placement does not put them then.
+    pub misplaced: Option<u64>,
 }
 
 /// CPU seconds used so far, read at `at_ns` (the run's clock).
@@ -187,6 +201,8 @@ impl Trace {
         let line = json!({
             "kind": at.kind,
             "cpu_pct": cpu,
+            "rooms_moved": at.placement.moved,
+            "rooms_misplaced": at.placement.misplaced,
             "round": at.round,
             "t0_unix_ms": at.t0_unix_ms,
             "victim": at.victim,

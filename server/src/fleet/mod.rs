@@ -384,9 +384,13 @@ impl Fleet {
         node != &*self.node_id && self.live_nodes().iter().any(|live| live.id == node)
     }
 
-    /// Where `group_id`'s room is run: by its lease's holder when it is a live node, else (no
-    /// holder) by placement. A holder whose heartbeat is stale is not forwarded to: the room
-    /// is then served here, which waits for its lease like a single node.
+    /// Where `group_id`'s room is run: by its lease's holder when it is a live node, else by
+    /// placement. A holder that is not a live node (its heartbeat is stale, or it was found
+    /// unreachable or gone: killed, most likely) is not forwarded to, and counts as no holder:
+    /// the node placement names waits for its lease (or ends it, the holder being gone) and
+    /// takes the room over. So a killed owner's rooms are taken over where placement puts
+    /// them, not wherever a member's reconnection lands first, and the rebalance need not move
+    /// them again a moment later.
     pub async fn route(&self, group_id: GroupId) -> Route {
         let holder = match self.store.lease_holder(group_id).await {
             Ok(holder) => holder,
@@ -396,19 +400,17 @@ impl Fleet {
             }
         };
         let nodes = self.live_nodes();
-        let remote = |id: &str| {
-            nodes
-                .iter()
-                .find(|node| node.id == id)
-                .map_or(Route::Local, |node| Route::Remote(node.clone()))
-        };
-        match holder {
-            Some(holder) if *holder == *self.node_id => Route::Local,
-            Some(holder) => remote(&holder),
-            None => match self.placed_elsewhere(group_id, &nodes) {
-                Some(node) => Route::Placed(node.clone()),
-                None => Route::Local,
-            },
+        if let Some(holder) = holder {
+            if *holder == *self.node_id {
+                return Route::Local;
+            }
+            if let Some(node) = nodes.iter().find(|node| node.id == holder) {
+                return Route::Remote(node.clone());
+            }
+        }
+        match self.placed_elsewhere(group_id, &nodes) {
+            Some(node) => Route::Placed(node.clone()),
+            None => Route::Local,
         }
     }
 
@@ -463,7 +465,7 @@ impl Fleet {
 
     /// Opens a stream to `node` for a client at `client` whose frames from the owner go to
     /// `outbox`, sending `join` (the client's join frame) first. `None` when the node cannot
-    /// be reached, or when `placed` (placement named the node; nobody holds the lease) and the
+    /// be reached, or when `placed` (placement named the node; no live node holds the lease) and the
     /// node said, when its link opened just now, that it drains: the caller serves the client
     /// here.
     pub async fn open_stream(

@@ -13,7 +13,8 @@ pub enum Route {
     Local,
     /// On this live node, which holds the group's lease.
     Remote(NodeEntry),
-    /// On this live node, which placement names (nobody holds the lease).
+    /// On this live node, which placement names (nobody holds the lease, or a node that is
+    /// not live does).
     Placed(NodeEntry),
 }
 
