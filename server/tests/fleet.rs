@@ -5,7 +5,8 @@
 //! seq order, the same as the owner's direct clients get), acks through the hop, the owner's
 //! rate and frame limits through the hop, the link's secret, the edge joining its client again
 //! where the room went when the owner loses it or dies (or closing it with 1012 when it
-//! cannot), placement by rendezvous hashing, the node registry itself (fresh, stale and
+//! cannot), placement by rendezvous hashing (also for a join whose forward to a holder that
+//! died a moment ago fails), the node registry itself (fresh, stale and
 //! removed entries; the lease's holder), and members forwarded through edges back after
 //! `kill -9` of the owner (within 2 s, without a reconnection) and after its drain (gap at most
 //! 500 ms), with nothing lost.
@@ -493,9 +494,10 @@ async fn a_take_over_the_link_loads_the_handed_room_and_nothing_else() {
 }
 
 /// A drained owner asks, for each room it gives up, the node placement names next to load it:
-/// every room is live on that node before any of its members comes back (here none does).
-/// Without the take the next node would load a room only when the first member's join
-/// reached it.
+/// every room is live on that node before any of its members comes back. Here none does:
+/// every client has left before the drain (the rooms stay live, idle), so no member's join
+/// can load a room first, and each room was loaded by its take. Without the take the next
+/// node would load a room only when the first member's join reached it.
 #[tokio::test]
 async fn a_drained_owner_hands_each_room_to_the_next_node_before_any_member_returns() {
     let _alone = TIMED.lock().await;
@@ -510,11 +512,33 @@ async fn a_drained_owner_hands_each_room_to_the_next_node_before_any_member_retu
         .filter(|(index, _)| *index != owner_index)
         .map(|(_, node)| node)
         .collect();
+    let groups: Vec<GroupId> = rooms.iter().map(|(group_id, _, _)| *group_id).collect();
+    // Every member leaves (a drained node joins its own clients again where their rooms go,
+    // and the edges theirs: such a join reaching the next node before the take would load
+    // the room itself).
+    for (_, room, _) in rooms {
+        for (_, client) in room {
+            client.close().await;
+        }
+    }
+    let owner_metrics = || async { metrics_of(&nodes[owner_index]).await };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while support::metric_value(
+        &owner_metrics().await,
+        "roundtable_connections{state=\"joined\"}",
+    ) > 0.0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the owner saw every client leave within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let admin = nodes[owner_index].admin.expect("an admin listener");
     let (status, body) = support::http_request(admin, "POST", "/admin/drain", "").await;
     assert_eq!(status, 200, "the drain finished: {body}");
-    for (group_id, _, _) in &rooms {
+    for group_id in &groups {
         let next = rendezvous(*group_id, others.iter().map(|node| node.entry.id.as_str()))
             .expect("a node");
         assert_eq!(
@@ -524,26 +548,34 @@ async fn a_drained_owner_hands_each_room_to_the_next_node_before_any_member_retu
         );
     }
     // The lease is taken before the load finishes and is counted: wait for the count.
+    let takes = |outcome: &str, metrics: &str| {
+        support::metric_value(
+            metrics,
+            &format!("roundtable_handover_takes_total{{outcome=\"{outcome}\"}}"),
+        )
+    };
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let mut loaded = 0.0;
+        let (mut loaded, mut other) = (0.0, 0.0);
         for node in &others {
-            loaded += support::metric_value(
-                &metrics_of(node).await,
-                "roundtable_handover_takes_total{outcome=\"loaded\"}",
-            );
+            let metrics = metrics_of(node).await;
+            loaded += takes("loaded", &metrics);
+            other += ["live_already", "busy", "not_loaded", "malformed"]
+                .iter()
+                .map(|outcome| takes(outcome, &metrics))
+                .sum::<f64>();
         }
-        if loaded == rooms.len() as f64 {
+        assert_eq!(other, 0.0, "no take found its room loaded, or failed");
+        if loaded == groups.len() as f64 {
             break;
         }
         assert!(
             Instant::now() < deadline,
             "one take loaded each room: {loaded} of {} counted",
-            rooms.len()
+            groups.len()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    drop(rooms);
 }
 
 /// A draining node keeps the clients it forwards to rooms on other nodes until its own rooms
@@ -857,6 +889,88 @@ async fn groups_without_a_running_owner_are_placed_by_rendezvous_consistently() 
         assert!(entry.heartbeat_age_ms <= 2_000);
         assert!(entry.internal_addr.starts_with("127.0.0.1:"));
     }
+}
+
+/// A join reaching an edge that has not yet found the room's holder gone: a node killed a
+/// moment ago, whose registry entry still looks fresh (the test publishes it every 50 ms,
+/// with nothing listening at its internal address). The edge's forward to it fails, and the
+/// edge routes the join once more, passing the dead node over: to the node placement names
+/// among the three that live, which ends the dead holder's lease and takes the room over.
+/// Before, the edge served such a room itself, away from its place, and the rebalance moved
+/// it again seconds later. Eight joins, 130 ms apart, so that some land while the edge's
+/// probe has just marked the dead node (routed to placement at once) and most while the
+/// entry's fresh heartbeat has cleared that mark again (the path under test).
+#[tokio::test]
+async fn a_join_whose_forward_to_a_dead_holder_fails_goes_where_placement_names_the_room() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-dead-holder");
+    let (nodes, store) = start_fleet(redis.url(), &prefix, 3, &MANY_CLIENTS).await;
+    let refusing = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address")
+    };
+    let dead = NodeEntry {
+        id: "killed-a-moment-ago".into(),
+        client_url: format!("http://{refusing}"),
+        internal_addr: refusing.to_string(),
+        live_rooms: 8,
+        connections: 96,
+        draining: false,
+        heartbeat_age_ms: 0,
+    };
+    let heartbeats = tokio::spawn({
+        let (store, dead) = (store.clone(), dead.clone());
+        async move {
+            loop {
+                store.publish_node(&dead, 10_000).await.expect("publish");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    // Every node reads the registry every 500 ms.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    let ids: Vec<&str> = nodes.iter().map(|node| node.entry.id.as_str()).collect();
+    let mut with_dead = ids.clone();
+    with_dead.push(&dead.id);
+    let mut joined = 0;
+    for attempt in 0..40 {
+        if joined == 8 {
+            break;
+        }
+        let group = create_group(nodes[attempt % 3].addr, &format!("Group {attempt}")).await;
+        let placed = rendezvous(group.group_id, ids.iter().copied()).expect("a node");
+        // A group placement would put on the dead node itself is left out: its placing would
+        // then depend on whether a node has marked that node yet.
+        if rendezvous(group.group_id, with_dead.iter().copied()) != Some(placed) {
+            continue;
+        }
+        assert!(
+            store
+                .take_lease(group.group_id, &dead.id, 30_000)
+                .await
+                .expect("take the lease for the dead node"),
+            "the lease was free"
+        );
+        let edge = nodes
+            .iter()
+            .find(|node| node.entry.id != placed)
+            .expect("another node");
+        let mut facilitator = TestClient::connect(edge.addr).await;
+        facilitator.join_as_facilitator(&group, "Fran").await;
+        assert_eq!(
+            holder(&store, group.group_id).await,
+            placed,
+            "join {joined}: the node placement names took the dead holder's room over, not the \
+             edge the join reached"
+        );
+        facilitator.start_meeting().await;
+        facilitator.close().await;
+        joined += 1;
+        tokio::time::sleep(Duration::from_millis(130)).await;
+    }
+    heartbeats.abort();
+    assert_eq!(joined, 8, "eight groups placed away from the dead node");
 }
 
 #[tokio::test]

@@ -485,6 +485,11 @@ impl Fleet {
         let stream = link.open(client, outbox, attachment, join).await;
         if stream.is_none() {
             debug!(node = %node.id, "a link took no new stream");
+            if !link.is_alive() {
+                // It broke meanwhile: marked now, not once its watcher task runs, so a join
+                // routed again at once passes the node over.
+                Fleet::mark_unreachable(&self.unreachable, &node.id, self.entry_ttl_ms());
+            }
         }
         stream
     }

@@ -449,14 +449,19 @@ impl Registry {
                     nodes.holder_alive(&holder);
                     ended = ENDED_MAX;
                 }
-                if nodes.reaches(&holder) {
+                // Asked even of a holder this node thinks it reaches: one killed a moment ago
+                // still looks live here until its broken link is read or its heartbeat goes
+                // stale, and a join an edge routed here because it found that holder gone
+                // would be sent away. For a holder that lives, the link the probe keeps to it
+                // answers at once.
+                let gone = ended < ENDED_MAX && nodes.holder_gone(&holder).await;
+                if !gone && nodes.reaches(&holder) {
                     return Err(RoomError::new(
                         ErrorCode::RoomElsewhere,
                         "this meeting is live on another server; try again in a moment",
                     ));
                 }
-                if ended < ENDED_MAX
-                    && nodes.holder_gone(&holder).await
+                if gone
                     && let Ok(true) = self
                         .context
                         .store

@@ -64,8 +64,9 @@ impl Connection {
     /// At the edge: when another node runs (or is to run) the group's room, opens a stream to
     /// it, sends it the join frame as the client sent it, and answers `Some`: from then on
     /// the client's frames go to that node verbatim and its frames come back to the client's
-    /// outbox. `None` when the room is served here (it is live here, the fleet is off, or the
-    /// other node cannot be reached).
+    /// outbox. `None` when the room is served here (it is live here, the fleet is off, or
+    /// routing names this node). A forward that fails is routed once more, passing the node
+    /// that failed over; `None` also when that fails too.
     pub(super) async fn forward_join(
         &mut self,
         join: &JoinRequest<'_>,
@@ -80,11 +81,6 @@ impl Connection {
         if self.context.rooms.is_live(group_id) {
             return None;
         }
-        let (node, placed) = match fleet.route(group_id).await {
-            Route::Local => return None,
-            Route::Remote(node) => (node, false),
-            Route::Placed(node) => (node, true),
-        };
         // A join made again keeps what the edge knows of the client.
         let attachment = self.rejoining.clone().unwrap_or_else(|| {
             Arc::new(Attachment::new(
@@ -94,9 +90,40 @@ impl Connection {
             ))
         });
         let client = self.admitted.client;
-        let stream = fleet
-            .open_stream(&node, placed, client, outbox.clone(), attachment, join.text)
-            .await?;
+        let mut failed: Option<String> = None;
+        let stream = loop {
+            let (node, placed) = match fleet.route(group_id).await {
+                Route::Local => return None,
+                Route::Remote(node) => (node, false),
+                Route::Placed(node) => (node, true),
+            };
+            if failed.as_ref().is_some_and(|failed| *failed == node.id) {
+                return None;
+            }
+            let opened = fleet
+                .open_stream(
+                    &node,
+                    placed,
+                    client,
+                    outbox.clone(),
+                    Arc::clone(&attachment),
+                    join.text,
+                )
+                .await;
+            match opened {
+                Some(stream) => break stream,
+                // The node could not be reached (or drains): the failure marked it, so a
+                // second route passes it over. A holder killed a moment ago, which this node
+                // had not yet found unreachable, is the usual case: its room then goes where
+                // placement names it, not to this edge. Once only: a second failure, or the
+                // same node named again, serves the room here.
+                None if failed.is_none() => {
+                    debug!(node = %node.id, group = %group_id, "a forward failed; routing the join again");
+                    failed = Some(node.id);
+                }
+                None => return None,
+            }
+        };
         debug!(group = %group_id, "forwarding the connection to the room's node");
         tracing::Span::current().record("group", field::display(group_id));
         // The owner counts the client among its address's unjoined WebSockets now.
