@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use roundtable_protocol::{ErrorCode, EventFrame, GroupId, PresenceReason, Request, ServerMessage};
+use roundtable_protocol::{
+    Credential, ErrorCode, EventFrame, GroupId, PresenceReason, Request, ServerMessage,
+};
 use roundtable_server::fleet::link::{Kind, LinkFrame, proof, read_frame};
 use roundtable_server::fleet::rendezvous;
 use roundtable_server::store::{NodeEntry, RedisStore, Store};
@@ -512,12 +514,12 @@ async fn a_drained_owner_hands_each_room_to_the_next_node_before_any_member_retu
         .filter(|(index, _)| *index != owner_index)
         .map(|(_, node)| node)
         .collect();
-    let groups: Vec<GroupId> = rooms.iter().map(|(group_id, _, _)| *group_id).collect();
+    let groups: Vec<GroupId> = rooms.iter().map(|room| room.group_id).collect();
     // Every member leaves (a drained node joins its own clients again where their rooms go,
     // and the edges theirs: such a join reaching the next node before the take would load
     // the room itself).
-    for (_, room, _) in rooms {
-        for (_, client) in room {
+    for room in rooms {
+        for (_, client) in room.members {
             client.close().await;
         }
     }
@@ -593,10 +595,11 @@ async fn a_draining_node_keeps_its_forwarded_clients_until_its_own_rooms_are_han
     // A room on the drained node, and one on node 0 whose facilitator and a member come
     // through the drained node.
     let own = rooms_on(&nodes, drained_index, 1, 2, false).await;
-    let (_, room, _) = rooms_on(&nodes, 0, 1, 2, false)
+    let room = rooms_on(&nodes, 0, 1, 2, false)
         .await
         .pop()
-        .expect("a room on node 0");
+        .expect("a room on node 0")
+        .members;
     let forwarded: Vec<TestClient> = room
         .into_iter()
         .filter(|(edge, _)| *edge == drained_index)
@@ -1683,9 +1686,15 @@ fn sigterm(node: &Node) -> Instant {
     support::sigterm(&node.child)
 }
 
-/// A room of a drain test: its group, its members (with the node each came through) and the
-/// seq they all read through before their hands went up.
-type Room = (GroupId, Vec<(usize, TestClient)>, u64);
+/// A room of a drain test.
+struct Room {
+    group_id: GroupId,
+    facilitator_secret: String,
+    /// The facilitator first, then the members, each with the node it came through.
+    members: Vec<(usize, TestClient)>,
+    /// The seq they all read through before their hands went up.
+    from: u64,
+}
 
 /// `count` groups that placement puts on `owner` (created through another node), each with
 /// its room loaded there: a facilitator and `members` members per room, all forwarded through
@@ -1734,7 +1743,12 @@ async fn rooms_on(
         for (_, member) in &mut room[1..] {
             member.ok(Request::RaiseHand).await;
         }
-        rooms.push((group.group_id, room, from));
+        rooms.push(Room {
+            group_id: group.group_id,
+            facilitator_secret: group.facilitator_secret.clone(),
+            members: room,
+            from,
+        });
     }
     assert_eq!(
         rooms.len(),
@@ -1754,7 +1768,13 @@ async fn all_come_back(
     drained_node: usize,
 ) -> (Vec<Duration>, Vec<Instant>) {
     let mut tasks = Vec::new();
-    for (group_id, room, from) in rooms {
+    for Room {
+        group_id,
+        members: room,
+        from,
+        ..
+    } in rooms
+    {
         let members: Vec<_> = room
             .into_iter()
             .map(|(edge, member)| {
@@ -1792,6 +1812,16 @@ async fn all_come_back(
                 .ok(Request::LowerHand)
                 .await;
         }
+        // The facilitator (first in each room) is still the facilitator where the room went,
+        // whether it reconnected or was joined again there with its member token.
+        aways[0]
+            .after
+            .as_mut()
+            .expect("back")
+            .ok(Request::RenameGroup {
+                name: "Renamed after the move".into(),
+            })
+            .await;
         let last = aways
             .iter()
             .map(|away| away.after.as_ref().expect("back").last_seq)
@@ -1800,7 +1830,11 @@ async fn all_come_back(
         for away in &mut aways {
             read_through(away.after.as_mut().expect("back"), last).await;
         }
-        assert_eq!(last, from + 2 * hands, "one event per acknowledged request");
+        assert_eq!(
+            last,
+            from + 2 * hands + 1,
+            "one event per acknowledged request"
+        );
         check_nothing_lost(&mut aways, from);
     }
     (gaps, released)
@@ -1832,7 +1866,7 @@ async fn a_drain_of_an_owner_of_twenty_rooms_leaves_forwarded_members_a_gap_of_a
     let (mut nodes, store) = start_fleet(redis.url(), &prefix, 3, &args).await;
     let owner_index = 0;
     let rooms = rooms_on(&nodes, owner_index, 20, 4, false).await;
-    let groups: Vec<GroupId> = rooms.iter().map(|(group_id, _, _)| *group_id).collect();
+    let groups: Vec<GroupId> = rooms.iter().map(|room| room.group_id).collect();
 
     let drained = sigterm(&nodes[owner_index]);
     let (mut gaps, _) = all_come_back(&nodes, rooms, drained, owner_index).await;
@@ -1860,7 +1894,10 @@ async fn a_drain_of_an_owner_of_twenty_rooms_leaves_forwarded_members_a_gap_of_a
 /// where its room went, through the node it is connected to, and only then let go (1012
 /// `draining`), spread over `clients / --drain-release-per-second` seconds, so that their
 /// reconnections do not land on the other nodes all at once. Each resumes by replay, and
-/// nothing is lost; the node exits once the last is let go.
+/// nothing is lost; the node exits once the last is let go. The clients on the drained node
+/// joined with each kind of credential a follow must carry on: an invite (the token its join
+/// issued), a member token, and the facilitator's (its member token), after which the
+/// facilitator can still act as one where the room went.
 #[tokio::test]
 async fn a_drained_node_lets_its_own_clients_go_spread_over_the_release_window() {
     let _alone = TIMED.lock().await;
@@ -1870,18 +1907,46 @@ async fn a_drained_node_lets_its_own_clients_go_spread_over_the_release_window()
     args.extend(["--drain-release-per-second", "10"]);
     let (mut nodes, store) = start_fleet(redis.url(), &prefix, 3, &args).await;
     let owner_index = 2;
-    // Twelve rooms, each with a member connected to the owner itself: about 1.2 s of release.
+    // Twelve rooms, each with a member connected to the owner itself, and three of them with
+    // their facilitator there too (below): about 1.5 s of release.
     let mut rooms = rooms_on(&nodes, owner_index, 12, 1, true).await;
-    let groups: Vec<GroupId> = rooms.iter().map(|(group_id, _, _)| *group_id).collect();
+    let groups: Vec<GroupId> = rooms.iter().map(|room| room.group_id).collect();
     // In every other room the member on the owner came back with its member token (a page
     // reloaded), so that the token a follow joins with is the credential's as well as, in the
     // others, the one its invite's join issued.
-    for (index, (group_id, room, _)) in rooms.iter_mut().enumerate() {
+    for (index, room) in rooms.iter_mut().enumerate() {
+        let Room {
+            group_id,
+            facilitator_secret,
+            members: room,
+            ..
+        } = room;
         if index % 2 == 0 {
             continue;
         }
+        if index % 4 == 3 {
+            // Here the facilitator came back on the owner itself, with the facilitator's
+            // credential and the member token its first join issued: a follow must keep it
+            // the facilitator (`all_come_back` has it rename the group afterwards).
+            let (edge, facilitator) = &mut room[0];
+            let credential = Credential::Facilitator {
+                secret: facilitator_secret.clone(),
+                display_name: "Fran".into(),
+                member_token: facilitator.member_token.clone(),
+            };
+            let mut again = TestClient::connect(nodes[owner_index].addr).await;
+            again
+                .join(*group_id, credential, Some(facilitator.resume_point()))
+                .await
+                .expect("the facilitator joins again on the owner");
+            again.last_seq = facilitator.last_seq;
+            again.member_token = facilitator.member_token.take();
+            *facilitator = again;
+            *edge = owner_index;
+        }
         let (_, member) = room
             .iter_mut()
+            .skip(1)
             .find(|(edge, _)| *edge == owner_index)
             .expect("a member on the owner");
         let mut again = TestClient::connect(nodes[owner_index].addr).await;
@@ -1902,16 +1967,16 @@ async fn a_drained_node_lets_its_own_clients_go_spread_over_the_release_window()
     let (gaps, mut released) = all_come_back(&nodes, rooms, drained, owner_index).await;
     assert_eq!(
         released.len(),
-        12,
-        "every member on the drained node was let go"
+        15,
+        "every member and facilitator on the drained node was let go"
     );
     released.sort();
-    let spread = released[11].duration_since(released[0]);
-    // The window is about 1.2 s (twelve clients, and any connection still closing then, at
-    // 10 a second): twelve moments spread evenly over it span most of it.
+    let spread = released[14].duration_since(released[0]);
+    // The window is about 1.5 s (fifteen clients, and any connection still closing then, at
+    // 10 a second): fifteen moments spread evenly over it span most of it.
     assert!(
-        spread >= Duration::from_millis(600) && spread <= Duration::from_millis(1_600),
-        "twelve clients let go at 10 a second are spread over the window of about 1.2 s, not \
+        spread >= Duration::from_millis(750) && spread <= Duration::from_millis(2_000),
+        "fifteen clients let go at 10 a second are spread over the window of about 1.5 s, not \
          closed at once nor over a longer one: {spread:?} from the first to the last"
     );
     let exited = tokio::time::timeout(Duration::from_secs(15), nodes[owner_index].child.wait())
@@ -1920,7 +1985,7 @@ async fn a_drained_node_lets_its_own_clients_go_spread_over_the_release_window()
         .expect("wait for the drained node");
     assert!(exited.success(), "a drained node exits cleanly: {exited:?}");
     println!(
-        "release of 12 clients: first let go {:?} after SIGTERM, spread {spread:?}; gaps {gaps:?}",
+        "release of 15 clients: first let go {:?} after SIGTERM, spread {spread:?}; gaps {gaps:?}",
         released[0].duration_since(drained)
     );
     no_room_left_on(&store, &groups, &nodes[owner_index]).await;
@@ -1942,7 +2007,7 @@ async fn after_a_drain_notice_the_edges_forward_no_join_to_the_draining_node() {
     let (nodes, store) = start_fleet(redis.url(), &prefix, 3, &MANY_CLIENTS).await;
     let owner_index = 1;
     let rooms = rooms_on(&nodes, owner_index, 8, 3, true).await;
-    let groups: Vec<GroupId> = rooms.iter().map(|(group_id, _, _)| *group_id).collect();
+    let groups: Vec<GroupId> = rooms.iter().map(|room| room.group_id).collect();
     let refused = |metrics: &str| {
         support::metric_value(
             metrics,

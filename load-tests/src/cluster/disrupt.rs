@@ -59,16 +59,8 @@ pub(super) async fn disruptions(
 /// node's metrics cannot be read, or say nothing of the rooms. A build without the spread of
 /// clients counts none over its share.
 async fn left_to_move(fleet: &Fleet, series: &str) -> Option<u64> {
-    let mut total = 0;
-    for node in &fleet.nodes {
-        let text = node.metrics().await.ok()?;
-        let value = match metrics_text::metric_value(&text, series) {
-            None if series == CLIENTS_OVER_SHARE => 0.0,
-            value => value?,
-        };
-        total += value as u64;
-    }
-    Some(total)
+    let absent = (series == CLIENTS_OVER_SHARE).then_some(0.0);
+    sum_over(fleet, None, series, absent).await
 }
 
 /// The rooms a node is to move to the node placement names for them.
@@ -76,18 +68,25 @@ const ROOMS_MISPLACED: &str = "roundtable_rooms_misplaced";
 /// The rooms a node moved there.
 const ROOMS_MOVED: &str = "roundtable_rooms_moved_total";
 
-/// `series` summed over the nodes but `skip` (one killed); `None` when a node's metrics
-/// cannot be read or lack it.
-async fn sum_but(fleet: &Fleet, skip: usize, series: &str) -> Option<u64> {
+/// `series` summed over the nodes but `skip` (one killed), a node whose metrics lack it
+/// counted as `absent`; `None` when a node's metrics cannot be read, or lack the series with
+/// no `absent` given.
+async fn sum_over(
+    fleet: &Fleet,
+    skip: Option<usize>,
+    series: &str,
+    absent: Option<f64>,
+) -> Option<u64> {
     let mut total = 0;
     for (index, node) in fleet.nodes.iter().enumerate() {
-        if index != skip {
+        if Some(index) != skip {
             let text = node.metrics().await.ok()?;
-            total += metrics_text::metric_value(&text, series)? as u64;
+            total += metrics_text::metric_value(&text, series).or(absent)? as u64;
         }
     }
     Some(total)
 }
+
 /// The clients a node is to let go, holding more than its share of the fleet's.
 const CLIENTS_OVER_SHARE: &str = "roundtable_connections_over_share";
 
@@ -177,7 +176,7 @@ pub(super) async fn disrupt_each(
         // once the members are back, with those they still hold where placement does not put
         // them (a room taken over away from its place is moved again).
         let moved_before = if trace.is_some() {
-            sum_but(fleet, victim, ROOMS_MOVED).await
+            sum_over(fleet, Some(victim), ROOMS_MOVED, None).await
         } else {
             None
         };
@@ -239,11 +238,11 @@ pub(super) async fn disrupt_each(
         let back_ns = world.clock.now_ns();
         let placement = if trace.is_some() {
             trace::Placement {
-                moved: sum_but(fleet, victim, ROOMS_MOVED)
+                moved: sum_over(fleet, Some(victim), ROOMS_MOVED, None)
                     .await
                     .zip(moved_before)
                     .map(|(after, before)| after.saturating_sub(before)),
-                misplaced: sum_but(fleet, victim, ROOMS_MISPLACED).await,
+                misplaced: sum_over(fleet, Some(victim), ROOMS_MISPLACED, None).await,
             }
         } else {
             trace::Placement::default()
