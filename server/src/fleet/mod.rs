@@ -465,9 +465,9 @@ impl Fleet {
 
     /// Opens a stream to `node` for a client at `client` whose frames from the owner go to
     /// `outbox`, sending `join` (the client's join frame) first. `None` when the node cannot
-    /// be reached, or when `placed` (placement named the node; no live node holds the lease) and the
-    /// node said, when its link opened just now, that it drains: the caller serves the client
-    /// here.
+    /// be reached, or when `placed` (placement named the node; no live node holds the lease)
+    /// and the node said, when its link opened just now, that it drains: the caller routes
+    /// the join again (see `Connection::forward_join`).
     pub async fn open_stream(
         &self,
         node: &NodeEntry,
