@@ -77,6 +77,16 @@ async fn misplaced(admin: SocketAddr) -> f64 {
     support::metric_value(&metrics, "roundtable_rooms_misplaced")
 }
 
+/// The live nodes a node counts in `state` (settled, settling, draining).
+async fn nodes_counted(admin: SocketAddr, state: &str) -> f64 {
+    let (status, metrics) = support::http_get(admin, "/metrics", None).await;
+    assert_eq!(status, 200, "{metrics}");
+    support::metric_value(
+        &metrics,
+        &format!("roundtable_fleet_nodes{{state=\"{state}\"}}"),
+    )
+}
+
 /// A room of the test: its group, its facilitator and member (both on the first node), and
 /// the seq both read through after the member's hand went up.
 struct Room {
@@ -172,6 +182,14 @@ async fn a_node_that_joins_is_handed_the_rooms_placement_gives_it_while_their_me
         moving as f64,
         "the rooms yet to move are counted"
     );
+    assert_eq!(
+        (
+            nodes_counted(first_admin, "settled").await,
+            nodes_counted(first_admin, "settling").await
+        ),
+        (1.0, 1.0),
+        "the first node counts itself settled and the newcomer settling"
+    );
     assert!(
         holders(&store, &groups)
             .await
@@ -235,6 +253,12 @@ async fn a_node_that_joins_is_handed_the_rooms_placement_gives_it_while_their_me
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     for admin in [first_admin, second_admin] {
         assert_eq!(misplaced(admin).await, 0.0, "nothing left to move");
+        assert_eq!(
+            nodes_counted(admin, "settled").await,
+            2.0,
+            "each node counts both settled"
+        );
+        assert_eq!(nodes_counted(admin, "settling").await, 0.0);
     }
     let after = holders(&store, &groups).await;
     assert!(

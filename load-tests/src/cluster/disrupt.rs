@@ -90,24 +90,34 @@ async fn sum_over(
 /// The clients a node is to let go, holding more than its share of the fleet's.
 const CLIENTS_OVER_SHARE: &str = "roundtable_connections_over_share";
 
-/// After a node came back: waits until no node has a room yet to move (the rebalance handed it
+/// After a node came back: waits until every node counts every node settled (placement hands
+/// each its rooms), then until no node has a room yet to move (the rebalance handed the node
 /// its rooms), then until no node holds clients over its share (the spread let them go to
-/// reconnect), at most `timeout` in all. The others learn of the node within their next
-/// heartbeat and look soon after: when none has anything to move within [`REBALANCE_NOTICE`],
-/// there is nothing to move. Answers how long it took, or what was still to move (rooms and
-/// clients) when the wait ran out.
+/// reconnect), at most `timeout` in all. Until the others count the node that came back, no
+/// room yet to move says nothing: the rooms they count may be an earlier kill's, moving
+/// between them. A build that does not count the nodes is given [`REBALANCE_NOTICE`] to
+/// notice it instead. Answers how long it took, or what was still to move (rooms and clients)
+/// when the wait ran out.
 async fn wait_rebalanced(fleet: &Fleet, timeout: Duration) -> Result<Duration, u64> {
     let start = Instant::now();
+    let out_of_time = || start.elapsed() >= timeout;
+    loop {
+        match nodes_settled(fleet).await {
+            Some(true) => break,
+            None if start.elapsed() >= REBALANCE_NOTICE => break,
+            _ if out_of_time() => {
+                return Err(left_to_move(fleet, ROOMS_MISPLACED).await.unwrap_or(0));
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
     for series in [ROOMS_MISPLACED, CLIENTS_OVER_SHARE] {
-        let from = Instant::now();
-        let mut seen_some = false;
         loop {
             let left = left_to_move(fleet, series).await;
-            seen_some |= left.is_some_and(|left| left > 0);
-            if left == Some(0) && (seen_some || from.elapsed() >= REBALANCE_NOTICE) {
+            if left == Some(0) {
                 break;
             }
-            if start.elapsed() >= timeout {
+            if out_of_time() {
                 return Err(left.unwrap_or(0));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -116,8 +126,25 @@ async fn wait_rebalanced(fleet: &Fleet, timeout: Duration) -> Result<Duration, u
     Ok(start.elapsed())
 }
 
-/// How long the other nodes may take to count what a node that came back is to get: a
-/// heartbeat and a look (500 ms each), with room to spare.
+/// The live nodes a node counts as settled: placement hands them rooms.
+const NODES_SETTLED: &str = "roundtable_fleet_nodes{state=\"settled\"}";
+
+/// Whether every node counts every node of the fleet settled (not while a node's metrics
+/// cannot be read); `None` when a node does not count the nodes (a build before the count).
+async fn nodes_settled(fleet: &Fleet) -> Option<bool> {
+    let mut settled = true;
+    for node in &fleet.nodes {
+        let Ok(text) = node.metrics().await else {
+            return Some(false);
+        };
+        let counted = metrics_text::metric_value(&text, NODES_SETTLED)?;
+        settled &= counted >= fleet.nodes.len() as f64;
+    }
+    Some(settled)
+}
+
+/// How long a build that does not count the nodes is given to notice a node that came back:
+/// a heartbeat and a look (500 ms each), with room to spare.
 const REBALANCE_NOTICE: Duration = Duration::from_secs(3);
 
 pub(super) async fn disrupt_each(

@@ -14,7 +14,9 @@
 //! `--rebalance-rooms-per-second`, so that the moves never crowd out the meetings themselves.
 //! Every node computes the same placement from the same registry, so a room moves once, to
 //! where the others would send it too, and not back. Each look also counts the rooms
-//! placement names another node for (`roundtable_rooms_misplaced`): those yet to move.
+//! placement names another node for (`roundtable_rooms_misplaced`): those yet to move, and
+//! the live nodes as it sees them (`roundtable_fleet_nodes`, by state): a count of rooms yet
+//! to move means "none" only once every node is counted settled.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -150,7 +152,10 @@ impl Fleet {
         let nodes = self.candidates(&live);
         let all = all_settled(&nodes);
         let draining_here = self.draining.load(std::sync::atomic::Ordering::Relaxed);
-        let mut scan = Scan::default();
+        let mut scan = Scan {
+            nodes: NodeCounts::of(&nodes),
+            ..Scan::default()
+        };
         for &group_id in groups {
             let verdict = verdict(group_id, &self.node_id, &nodes, &all);
             if verdict == Verdict::Stays {
@@ -172,6 +177,34 @@ pub struct Scan {
     pub to_move: Vec<GroupId>,
     /// The rooms placement names another live node for (settled or not).
     pub elsewhere: usize,
+    /// The live nodes, this one included, by state.
+    pub nodes: NodeCounts,
+}
+
+/// The live nodes as the rebalance sees them, by state; each counted once, so the three add
+/// up to the live nodes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct NodeCounts {
+    /// Placement hands them rooms: known as live for `--node-live-ms`, and not draining.
+    pub settled: usize,
+    /// Live for less than `--node-live-ms`: rooms placement gives them wait.
+    pub settling: usize,
+    /// Draining: placement passes them over.
+    pub draining: usize,
+}
+
+impl NodeCounts {
+    pub fn of(nodes: &[Candidate]) -> NodeCounts {
+        let mut counts = NodeCounts::default();
+        for node in nodes {
+            match (node.draining, node.settled) {
+                (true, _) => counts.draining += 1,
+                (false, true) => counts.settled += 1,
+                (false, false) => counts.settling += 1,
+            }
+        }
+        counts
+    }
 }
 
 /// Moves the rooms running here that placement names another node for, at most
@@ -195,6 +228,7 @@ pub async fn run(fleet: Arc<Fleet>, rooms: Registry, per_second: u32, stop: Canc
             looked = Some(Instant::now());
             let scan = fleet.scan(&rooms.live_groups(), look_most);
             crate::metrics::forwarding::rooms_misplaced(scan.elsewhere);
+            crate::metrics::forwarding::fleet_nodes(scan.nodes);
             let to_move = if per_second > 0 { scan.elsewhere } else { 0 };
             fleet
                 .rooms_to_move
@@ -289,6 +323,23 @@ mod tests {
         assert!(
             (150..250).contains(&to_c),
             "about a third goes to node-c: {to_c}"
+        );
+        assert_eq!(
+            NodeCounts::of(&c_new),
+            NodeCounts {
+                settled: 2,
+                settling: 1,
+                draining: 0
+            }
+        );
+        // A node that drains counts as draining, settled or not.
+        assert_eq!(
+            NodeCounts::of(&[node("node-a", true, false), node("node-b", false, true)]),
+            NodeCounts {
+                settled: 1,
+                settling: 0,
+                draining: 1
+            }
         );
         // With no settled node that does not drain, nothing moves.
         assert_eq!(

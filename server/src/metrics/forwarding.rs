@@ -1,8 +1,9 @@
 //! The fleet's forwarding metrics, registered in the process's registry ([`super`]) by
 //! [`register`]: frames forwarded between nodes (by direction), forwarded streams open (by
 //! side), the hop's latency (a link's ping to its pong), link connections, handover takes and
-//! re-attached clients (by outcome), rooms moved by the rebalance and rooms it has yet to move. No
-//! label carries a node, group or member id.
+//! re-attached clients (by outcome), rooms moved by the rebalance and rooms it has yet to move,
+//! and the live nodes as the rebalance sees them (by state). No label carries a node, group or
+//! member id.
 
 use std::sync::LazyLock;
 
@@ -24,6 +25,7 @@ struct FleetMetrics {
     reattaches: Family<Label, Counter>,
     rooms_moved: Counter,
     rooms_misplaced: Gauge,
+    fleet_nodes: Family<Label, Gauge>,
     connections_released: Counter,
     connections_over_share: Gauge,
 }
@@ -38,6 +40,7 @@ static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
     reattaches: Family::default(),
     rooms_moved: Counter::default(),
     rooms_misplaced: Gauge::default(),
+    fleet_nodes: Family::default(),
     connections_released: Counter::default(),
     connections_over_share: Gauge::default(),
 });
@@ -85,6 +88,11 @@ pub fn register(registry: &mut Registry) {
         FLEET.rooms_misplaced.clone(),
     );
     registry.register(
+        "fleet_nodes",
+        "Live nodes of the fleet, this one included, as of the rebalance's last look, by state (settled: placement hands them rooms; settling: live for less than --node-live-ms; draining)",
+        FLEET.fleet_nodes.clone(),
+    );
+    registry.register(
         "connections_released",
         "Client connections this node let go (closed with draining) because it held more than its share of the fleet's clients",
         FLEET.connections_released.clone(),
@@ -101,6 +109,20 @@ pub fn rooms_misplaced(rooms: usize) {
     FLEET
         .rooms_misplaced
         .set(i64::try_from(rooms).unwrap_or(i64::MAX));
+}
+
+/// The rebalance's look counted the live nodes `nodes`.
+pub fn fleet_nodes(nodes: crate::fleet::rebalance::NodeCounts) {
+    for (state, count) in [
+        ("settled", nodes.settled),
+        ("settling", nodes.settling),
+        ("draining", nodes.draining),
+    ] {
+        FLEET
+            .fleet_nodes
+            .get_or_create(&[("state", state)])
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
 }
 
 /// The spread found this node holding `clients` over its share of the fleet's.
