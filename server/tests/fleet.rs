@@ -762,6 +762,7 @@ async fn an_edge_joins_its_client_again_where_the_room_went_or_closes_it_with_10
         })
         .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let kill_sent = Instant::now();
     let owner = &mut nodes[owner_index].child;
     owner.start_kill().expect("send SIGKILL");
     owner.wait().await.expect("the killed node exits");
@@ -837,6 +838,30 @@ async fn an_edge_joins_its_client_again_where_the_room_went_or_closes_it_with_10
             "roundtable_edge_reattaches_total{outcome=\"forwarded\"}"
         ),
         1.0
+    );
+    // The join made again after the kill had its gap measured, from the broken link to its
+    // answer here, within the time since the kill; the refused one before had none.
+    let gap = support::metric_value(
+        &metrics,
+        "roundtable_edge_reattach_seconds_sum{cause=\"link_lost\"}",
+    );
+    assert_eq!(
+        support::metric_value(
+            &metrics,
+            "roundtable_edge_reattach_seconds_count{cause=\"link_lost\"}"
+        ),
+        1.0
+    );
+    assert!(
+        gap > 0.0 && gap < kill_sent.elapsed().as_secs_f64(),
+        "{gap} s"
+    );
+    assert_eq!(
+        support::metric_value(
+            &metrics,
+            "roundtable_edge_reattach_seconds_count{cause=\"handed_over\"}"
+        ),
+        0.0
     );
 }
 
@@ -1888,6 +1913,23 @@ async fn a_drain_of_an_owner_of_twenty_rooms_leaves_forwarded_members_a_gap_of_a
         .expect("wait for the drained node");
     assert!(exit.success(), "a drained node exits cleanly: {exit:?}");
     no_room_left_on(&store, &groups, &nodes[owner_index]).await;
+
+    // Each client an edge joined again was measured once, from its room's handover to the
+    // answer where the room went; none as if its link had broken.
+    let (mut reattached, mut measured) = (0.0, 0.0);
+    for node in &nodes[1..] {
+        let metrics = metrics_of(node).await;
+        let value = |series: &str| support::metric_value(&metrics, series);
+        reattached += value("roundtable_edge_reattaches_total{outcome=\"forwarded\"}")
+            + value("roundtable_edge_reattaches_total{outcome=\"here\"}");
+        measured += value("roundtable_edge_reattach_seconds_count{cause=\"handed_over\"}");
+        assert_eq!(
+            value("roundtable_edge_reattach_seconds_count{cause=\"link_lost\"}"),
+            0.0
+        );
+    }
+    assert!(reattached > 0.0, "the edges joined the members again");
+    assert_eq!(measured, reattached, "each gap measured once");
 }
 
 /// A drained node's own clients stay through the handover: each is joined again in place

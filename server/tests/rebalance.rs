@@ -248,6 +248,20 @@ async fn a_node_that_joins_is_handed_the_rooms_placement_gives_it_while_their_me
         moving as f64,
         "the first node counts each room it moved"
     );
+    assert_eq!(
+        support::metric_value(&metrics, "roundtable_handover_seconds_count"),
+        moving as f64,
+        "and times each handover, from the room's stop to its clients' close"
+    );
+    // Both members of each moved room were joined again in place by the first node (their
+    // connections are there): each gap measured once, from the handover to the answer.
+    assert_eq!(
+        support::metric_value(
+            &metrics,
+            "roundtable_edge_reattach_seconds_count{cause=\"handed_over\"}"
+        ),
+        2.0 * moving as f64
+    );
     // Nothing moves back: the second node finds its rooms placed on it, and neither node
     // counts a room yet to move.
     tokio::time::sleep(Duration::from_millis(1_500)).await;

@@ -301,3 +301,85 @@ async fn clients_the_balancer_sends_back_are_let_go_again_ever_more_rarely() {
     );
     second.kill().await.expect("stop the second node");
 }
+
+/// While the rebalance still has rooms here to move, the spread lets no client go (a client
+/// let go before its room moved would need a snapshot), but it counts those it is to let go
+/// once it may: `roundtable_connections_over_share` says what the node holds over its share
+/// all along, so that a fleet is not taken for balanced while its rooms move. Once they have
+/// moved, the excess is let go.
+#[tokio::test]
+async fn clients_over_the_share_are_counted_while_rooms_still_move_and_let_go_after() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-spread-held");
+    // Rooms move one a second: several seconds with rooms still to move.
+    let mut args = MANY_CLIENTS.to_vec();
+    args.extend([
+        "--node-live-ms",
+        "1000",
+        "--rebalance-rooms-per-second",
+        "1",
+    ]);
+    let (_first, first_addr, first_admin) =
+        start_fleet_node(redis.url(), &prefix, "127.0.0.1:0", SECRET, &args).await;
+    let mut clients = clients_on(first_addr).await;
+    let (mut second, second_addr, _) =
+        start_fleet_node(redis.url(), &prefix, "127.0.0.1:0", SECRET, &args).await;
+    let misplaced = || metric(first_admin, "roundtable_rooms_misplaced");
+    let over = || metric(first_admin, "roundtable_connections_over_share");
+    let released = || metric(first_admin, "roundtable_connections_released_total");
+    let half = (ROOMS * CLIENTS_PER_ROOM / 2) as f64;
+
+    // Both nodes settled, rooms to move: the excess is counted, and nobody is let go. (Two
+    // rooms or more left to move, so the reads fall within the moves even at one a second.)
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut seen = false;
+    while !seen {
+        assert!(
+            Instant::now() < deadline,
+            "within 15 s the first node counts the clients over its share while rooms move: \
+             {} rooms to move, {} clients over",
+            misplaced().await,
+            over().await
+        );
+        let settled = metric(first_admin, "roundtable_fleet_nodes{state=\"settled\"}").await;
+        let (before, counted, after) = (misplaced().await, over().await, misplaced().await);
+        if settled == 2.0 && before >= 2.0 && after >= 1.0 && counted > 0.0 {
+            assert_eq!(counted, half, "it holds every client, twice its share");
+            assert_eq!(released().await, 0.0, "none is let go while rooms move");
+            seen = true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Once the rooms have moved, the excess goes; the test plays the balancer, which sends
+    // each client let go to the second node, where it resumes.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while released().await < half {
+        assert!(
+            Instant::now() < deadline,
+            "the first node lets {half} clients go within 30 s once its rooms moved: {} let \
+             go, {} rooms still to move",
+            released().await,
+            misplaced().await
+        );
+        let closes = futures_util::future::join_all(clients.iter_mut().map(|client| async {
+            client
+                .connection
+                .try_recv(Duration::from_millis(100))
+                .await
+                .err()
+        }))
+        .await;
+        for (index, closed) in closes.into_iter().enumerate() {
+            match closed {
+                None => {}
+                Some(Closed::Frame(1012, reason)) if reason == "draining" => {
+                    resume_on(&mut clients[index], second_addr).await;
+                }
+                Some(other) => panic!("a client is closed only with 1012 draining: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(misplaced().await, 0.0, "no room left to move");
+    second.kill().await.expect("stop the second node");
+}

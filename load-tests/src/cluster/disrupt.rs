@@ -1,6 +1,7 @@
 //! The failover and drain phases of the `cluster` scenario: kill or drain the nodes in turn while
 //! the load goes on, probe every room after each, and time every member back to the probe's event.
 
+use super::server_gap;
 use super::trace::{self, Trace};
 use super::*;
 
@@ -96,7 +97,8 @@ const CLIENTS_OVER_SHARE: &str = "roundtable_connections_over_share";
 /// reconnect), at most `timeout` in all. Until the others count the node that came back, no
 /// room yet to move says nothing: the rooms they count may be an earlier kill's, moving
 /// between them. A build that does not count the nodes is given [`REBALANCE_NOTICE`] to
-/// notice it instead. Answers how long it took, or what was still to move (rooms and clients)
+/// notice it instead, and the spread that long to count clients over a share when it counts
+/// none at first. Answers how long it took, or what was still to move (rooms and clients)
 /// when the wait ran out.
 async fn wait_rebalanced(fleet: &Fleet, timeout: Duration) -> Result<Duration, u64> {
     let start = Instant::now();
@@ -112,9 +114,17 @@ async fn wait_rebalanced(fleet: &Fleet, timeout: Duration) -> Result<Duration, u
         }
     }
     for series in [ROOMS_MISPLACED, CLIENTS_OVER_SHARE] {
+        let from = Instant::now();
+        let mut seen_some = false;
         loop {
             let left = left_to_move(fleet, series).await;
-            if left == Some(0) {
+            seen_some |= left.is_some_and(|left| left > 0);
+            // Every node counts the rooms it is to move at each look, once all are settled;
+            // the clients over a node's share are counted only once a look of its spread
+            // follows, and a build before 12-07 counted none while rooms were to move.
+            let counted =
+                series == ROOMS_MISPLACED || seen_some || from.elapsed() >= REBALANCE_NOTICE;
+            if left == Some(0) && counted {
                 break;
             }
             if out_of_time() {
@@ -143,8 +153,9 @@ async fn nodes_settled(fleet: &Fleet) -> Option<bool> {
     Some(settled)
 }
 
-/// How long a build that does not count the nodes is given to notice a node that came back:
-/// a heartbeat and a look (500 ms each), with room to spare.
+/// How long a build that does not count the nodes is given to notice a node that came back,
+/// and the spread to count the clients over a node's share once no room is to move: a
+/// heartbeat and a look (500 ms each), with room to spare.
 const REBALANCE_NOTICE: Duration = Duration::from_secs(3);
 
 pub(super) async fn disrupt_each(
@@ -172,6 +183,7 @@ pub(super) async fn disrupt_each(
     let mut lost_after_signal_by: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
     let mut delivery_delay = stats::new_histogram();
     let mut visible_gap = stats::new_histogram();
+    let mut server_gaps = metrics_text::Buckets::new();
     let mut per = Vec::with_capacity(count);
     let mut not_caught_up_total = 0;
     let offset = match kind {
@@ -207,6 +219,7 @@ pub(super) async fn disrupt_each(
         } else {
             None
         };
+        let mut gap_reads = server_gap::Reads::before(fleet).await;
         // With a trace, the CPU the fleet (but the victim) and the tool used, sampled while
         // the members come back.
         let mut cpu = Vec::new();
@@ -248,6 +261,7 @@ pub(super) async fn disrupt_each(
             if trace.is_some() && world.clock.now_ns() > t0 {
                 cpu.push(cpu_sample(fleet, victim, world.clock.now_ns()));
             }
+            gap_reads.refresh(fleet, false).await;
             let probes = probe_seqs(world, t0);
             let missing = world.members.iter().any(|m| {
                 let log = m.log();
@@ -263,6 +277,10 @@ pub(super) async fn disrupt_each(
         probe_stop.store(true, Ordering::Relaxed);
         let _ = probes.await;
         let back_ns = world.clock.now_ns();
+        gap_reads.refresh(fleet, true).await;
+        let counted = gap_reads.counted();
+        let gaps = server_gap::named(&counted);
+        metrics_text::add_buckets(&mut server_gaps, counted);
         let placement = if trace.is_some() {
             trace::Placement {
                 moved: sum_over(fleet, Some(victim), ROOMS_MOVED, None)
@@ -432,10 +450,11 @@ pub(super) async fn disrupt_each(
             restart_ms: restart.as_secs_f64() * 1000.0,
             rebalance_ms,
             rebalance_unfinished,
+            server_gap: gaps,
         };
         eprintln!(
             "  {} {}/{count}: node {victim} (owned {:?} rooms, {} members on it): {caught_up} \
-             caught up, {not_caught_up} not{}, slowest {:.0} ms{}; restarted in {:.0} ms{}",
+             caught up, {not_caught_up} not{}, slowest {:.0} ms{}; restarted in {:.0} ms{}{}",
             match kind {
                 Disruption::Kill => "kill",
                 Disruption::Drain => "drain",
@@ -456,6 +475,10 @@ pub(super) async fn disrupt_each(
                 (None, Some(left)) =>
                     format!(", {left} rooms or clients still to move when the wait ran out"),
                 (None, None) => String::new(),
+            },
+            match server_gap::note(&report.server_gap) {
+                note if note.is_empty() => note,
+                note => format!("; by the servers: {note}"),
             }
         );
         per.push(report);
@@ -471,6 +494,7 @@ pub(super) async fn disrupt_each(
             kills: count,
             time_to_caught_up,
             not_caught_up: not_caught_up_total,
+            server_gap: server_gap::named(&server_gaps),
             per_kill: per,
         }),
         Disruption::Drain => Disrupted::Drain(Box::new(DrainReport {
@@ -488,6 +512,7 @@ pub(super) async fn disrupt_each(
                 .collect(),
             delivery_delay: dist(&delivery_delay),
             visible_gap: dist(&visible_gap),
+            server_gap: server_gap::named(&server_gaps),
             not_caught_up: not_caught_up_total,
             per_drain: per,
         })),

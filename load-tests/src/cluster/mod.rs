@@ -38,6 +38,7 @@ mod members;
 mod metrics_text;
 mod nodes;
 mod report;
+mod server_gap;
 mod trace;
 
 use std::collections::BTreeMap;

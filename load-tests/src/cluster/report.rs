@@ -21,7 +21,9 @@ pub struct Class {
     pub open_loop: Latency,
 }
 
-/// The servers' own hop histogram over the delivery phase.
+/// One of the servers' own histograms over a phase, summed over the nodes: the hop's over the
+/// delivery phase, the gap of the clients joined again over their connection over a kill or a
+/// drain.
 #[derive(Debug, Clone, Serialize)]
 pub struct HopMetric {
     pub name: String,
@@ -96,6 +98,10 @@ pub struct DisruptionReport {
     pub rebalance_ms: Option<f64>,
     /// The rooms, or else the clients, still to move when the wait for the rebalance ran out.
     pub rebalance_unfinished: Option<u64>,
+    /// The servers' measure of the gap (see `server_gap`): the rooms' handovers, and the
+    /// clients joined again over their connection by why their room went away, from the signal
+    /// until the members were back.
+    pub server_gap: Vec<HopMetric>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +112,8 @@ pub struct FailoverReport {
     /// (neither: the probe's plain latency), and `owner_unknown` when owners are not known.
     pub time_to_caught_up: BTreeMap<String, Dist>,
     pub not_caught_up: usize,
+    /// The servers' measure of the gap over every kill (see `DisruptionReport::server_gap`).
+    pub server_gap: Vec<HopMetric>,
     pub per_kill: Vec<DisruptionReport>,
 }
 
@@ -132,6 +140,10 @@ pub struct DrainReport {
     pub delivery_delay: Dist,
     /// Per member, the larger of the two.
     pub visible_gap: Dist,
+    /// The servers' measure of the gap over every drain (see `DisruptionReport::server_gap`):
+    /// for the clients joined again in place, without the bound that one action per room per
+    /// second puts on `visible_gap`.
+    pub server_gap: Vec<HopMetric>,
     pub not_caught_up: usize,
     pub per_drain: Vec<DisruptionReport>,
 }
@@ -315,35 +327,20 @@ pub(super) fn hop_metric(
     before: &[metrics_text::Buckets],
     after: &[metrics_text::Buckets],
 ) -> Vec<HopMetric> {
-    let mut summed: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for (node, buckets) in after.iter().enumerate() {
-        for (name, counts) in buckets {
-            let diff =
-                metrics_text::bucket_difference(counts, before.get(node).and_then(|b| b.get(name)));
-            let entry = summed.entry(name.clone()).or_default();
-            if entry.is_empty() {
-                *entry = diff;
-            } else {
-                for (bound, count) in diff {
-                    match entry.iter_mut().find(|(b, _)| *b == bound) {
-                        Some(slot) => slot.1 += count,
-                        None => entry.push((bound, count)),
-                    }
-                }
-                entry.sort_by(|a, b| a.0.total_cmp(&b.0));
-            }
-        }
-    }
-    summed
-        .into_iter()
+    quantiles(&metrics_text::summed_difference(before, after))
+}
+
+/// The observations and quantiles of each histogram of `buckets` (durations in seconds).
+pub(super) fn quantiles(buckets: &metrics_text::Buckets) -> Vec<HopMetric> {
+    buckets
+        .iter()
         .map(|(name, buckets)| {
-            // Prometheus histograms of durations are in seconds.
-            let ms = |q| metrics_text::bucket_quantile(&buckets, q).map(|s| s * 1000.0);
+            let ms = |q| metrics_text::bucket_quantile(buckets, q).map(|s| s * 1000.0);
             HopMetric {
                 observations: buckets.last().map_or(0.0, |b| b.1),
                 p50_le_ms: ms(0.5),
                 p99_le_ms: ms(0.99),
-                name,
+                name: name.clone(),
             }
         })
         .collect()
@@ -562,6 +559,17 @@ pub fn summary(result: &ClusterResult) -> String {
     }
     if let Some(d) = &result.drain {
         line("drain -> caught up,", &d.time_to_caught_up);
+    }
+    for (label, gaps) in [
+        ("kill -9", result.failover.as_ref().map(|f| &f.server_gap)),
+        ("drain", result.drain.as_ref().map(|d| &d.server_gap)),
+    ] {
+        let note = gaps
+            .map(|gaps| super::server_gap::note(gaps))
+            .unwrap_or_default();
+        if !note.is_empty() {
+            out.push_str(&format!("  {label}, the gap by the servers: {note}\n"));
+        }
     }
     let per_disruption = result
         .failover

@@ -84,7 +84,7 @@ const PING_INTERVAL: Duration = Duration::from_millis(500);
 mod attachment;
 mod wire;
 
-pub use attachment::{Attachment, IN_FLIGHT_MAX, Seen};
+pub use attachment::{Attachment, Gone, IN_FLIGHT_MAX, Seen};
 #[cfg(test)]
 use wire::hmac_sha256;
 pub use wire::{
@@ -371,7 +371,7 @@ impl Link {
                         // the client's connection joins it again where it runs now. Any other
                         // close (removed, slow, a bad frame) is the client's own.
                         if matches!(reason, CloseReason::RoomMoved | CloseReason::Draining) {
-                            client.attachment.moved(reason, message);
+                            client.attachment.moved(Gone::HandedOver, reason, message);
                         } else {
                             client.outbox.close(reason, message);
                         }
@@ -397,6 +397,7 @@ impl Link {
         let streams = std::mem::take(&mut *self.lock_streams());
         for client in streams.into_values() {
             client.attachment.moved(
+                Gone::LinkLost,
                 CloseReason::RoomMoved,
                 "the link to the meeting's server broke; reconnect to resume".into(),
             );

@@ -141,12 +141,10 @@ impl Fleet {
     /// of the registry as last read (its own too, so that every count is about as old:
     /// reckoning its live count against the others' a heartbeat old, a node would find itself
     /// over its share whenever clients are connecting everywhere); its live count when its own
-    /// entry was not read. `None` while it is not to let any go: it may not now
-    /// ([`Fleet::may_let_go`]), or a live node is not settled or drains.
+    /// entry was not read. `None` while there is no share to reckon: a live node (this one
+    /// included) is not settled or drains. Whether it may let clients go now is
+    /// [`Fleet::may_let_go`]'s to say.
     pub fn connections_over_share(&self) -> Option<Reckoning> {
-        if !self.may_let_go() {
-            return None;
-        }
         let live = self.live_nodes();
         let nodes = self.candidates(&live);
         if nodes.iter().any(|node| !node.settled || node.draining) {
@@ -173,7 +171,8 @@ impl Fleet {
     /// Whether the spread may let a client go now: the node does not drain, and the rebalance
     /// has no room here to move (their members are joined again in place where the room goes,
     /// in a new log epoch: a client let go after that resumes by replay, where one let go
-    /// before it would need a snapshot).
+    /// before it would need a snapshot). Meanwhile the clients over its share are still
+    /// counted (`roundtable_connections_over_share`): they are to be let go once it may.
     fn may_let_go(&self) -> bool {
         !self.draining.load(std::sync::atomic::Ordering::Relaxed)
             && self
@@ -205,8 +204,10 @@ pub struct Reckoning {
 /// step. The others' counts lag behind the clients reconnecting to them, so reckoning the share
 /// again meanwhile would see them still short and let too many go; and a client the balancer
 /// sends back here is not let go again in the same round. The round ends once the node holds
-/// its share or has let the excess go, or when a look finds the fleet's count moved or the node
-/// no longer to let clients go; the next round needs two looks again. Every step checks first
+/// its share or has let the excess go, or when a look finds the node no longer to let clients
+/// go or the fleet's count moved since the round began ([`Round::steady_at`]: but for the
+/// clients the round let go, which may not have reconnected yet); the next round needs two
+/// looks again. Every step checks first
 /// that the node does not drain and has no room to move.
 pub async fn run(fleet: Arc<Fleet>, per_second: u32, stop: CancellationToken) {
     let (batch, every) = super::rebalance::pace(per_second);
@@ -226,13 +227,14 @@ pub async fn run(fleet: Arc<Fleet>, per_second: u32, stop: CancellationToken) {
         }
         if looked.is_none_or(|at| at.elapsed() >= LOOK_INTERVAL) {
             looked = Some(tokio::time::Instant::now());
-            let now = fleet.connections_over_share();
+            let reckoned = fleet.connections_over_share();
+            let now = reckoned.filter(|_| fleet.may_let_go());
             let steady = match (now, before) {
                 (Some(now), Some(then)) => now.total.abs_diff(then.total) < SLACK_MIN,
                 _ => false,
             };
             match (&round, now, before) {
-                (Some(_), _, _) if !steady => {
+                (Some(current), _, _) if !now.is_some_and(|now| current.steady_at(now.total)) => {
                     futility.ended(round.take(), tokio::time::Instant::now())
                 }
                 (None, Some(now), Some(then))
@@ -269,7 +271,8 @@ pub async fn run(fleet: Arc<Fleet>, per_second: u32, stop: CancellationToken) {
                     .count()
                     .saturating_sub(round.down_to)
                     .min(round.left),
-                None => now.map_or(0, |now| now.over),
+                // While it may not let clients go yet, those it is to let go once it may.
+                None => reckoned.map_or(0, |reckoned| reckoned.over),
             };
             crate::metrics::forwarding::connections_over_share(over);
         }
@@ -339,6 +342,18 @@ struct Round {
     /// The fleet's clients when the round began.
     total: u64,
     released: u64,
+}
+
+impl Round {
+    /// Whether the fleet's clients, `total` as counted now, are about what they were when the
+    /// round began (less than [`SLACK_MIN`] more or fewer), but for the clients the round let
+    /// go: until they reconnect elsewhere they count nowhere, and the fleet seems to shrink by
+    /// what the round does. (Before, a look compared with the look before it, and a round that
+    /// let 100 go between two looks, before the balancer brought them back, ended itself.)
+    fn steady_at(&self, total: u64) -> bool {
+        let least = self.total.saturating_sub(self.released);
+        total.saturating_add(SLACK_MIN) > least && total < self.total.saturating_add(SLACK_MIN)
+    }
 }
 
 /// The longest wait between two futile rounds.
@@ -444,6 +459,27 @@ mod tests {
 
     /// A round after which the node holds as many clients as before (the balancer sent them
     /// back) makes the next wait, twice as long each time; one that helped does not.
+    #[test]
+    fn a_round_goes_on_while_the_fleet_shrinks_by_no_more_than_what_it_let_go() {
+        let mut round = Round {
+            own: 240,
+            down_to: 120,
+            left: 120,
+            total: 240,
+            released: 0,
+        };
+        assert!(round.steady_at(240));
+        assert!(round.steady_at(141) && round.steady_at(339));
+        assert!(!round.steady_at(140), "100 fewer, none let go: others left");
+        assert!(!round.steady_at(340), "100 more: clients arrive everywhere");
+        // 100 let go and not back yet: the fleet counts 140.
+        round.released = 100;
+        assert!(round.steady_at(140));
+        assert!(round.steady_at(41));
+        assert!(!round.steady_at(40), "100 fewer than the round explains");
+        assert!(!round.steady_at(340));
+    }
+
     #[test]
     fn futile_rounds_wait_longer_and_longer() {
         let round = |own, released| Round {

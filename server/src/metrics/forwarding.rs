@@ -15,6 +15,17 @@ use prometheus_client::registry::Registry;
 
 type Label = [(&'static str, &'static str); 1];
 
+/// The bounds of the buckets of the moves' histograms ([`reattach_gap`], [`handed_over`]), in
+/// seconds: 0.5 s, a drain's target for the gap at p99, is one of them.
+const GAP_BUCKETS: [f64; 20] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5,
+    2.0, 3.0, 5.0, 10.0,
+];
+
+fn gap_histogram() -> Histogram {
+    Histogram::new(GAP_BUCKETS)
+}
+
 #[derive(Debug)]
 struct FleetMetrics {
     forwarded_frames: Family<Label, Counter>,
@@ -23,6 +34,8 @@ struct FleetMetrics {
     link_connects: Family<Label, Counter>,
     handover_takes: Family<Label, Counter>,
     reattaches: Family<Label, Counter>,
+    reattach_seconds: Family<Label, Histogram, fn() -> Histogram>,
+    handover_seconds: Histogram,
     rooms_moved: Counter,
     rooms_misplaced: Gauge,
     fleet_nodes: Family<Label, Gauge>,
@@ -38,6 +51,8 @@ static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
     link_connects: Family::default(),
     handover_takes: Family::default(),
     reattaches: Family::default(),
+    reattach_seconds: Family::new_with_constructor(gap_histogram),
+    handover_seconds: gap_histogram(),
     rooms_moved: Counter::default(),
     rooms_misplaced: Gauge::default(),
     fleet_nodes: Family::default(),
@@ -76,6 +91,16 @@ pub fn register(registry: &mut Registry) {
         "edge_reattaches",
         "Forwarded clients whose room went away from the node they were forwarded to, and in a drain this node's own clients whose room it handed over, by outcome (forwarded: joined again on another node; here: joined again on this one; closed: closed to reconnect)",
         FLEET.reattaches.clone(),
+    );
+    registry.register(
+        "edge_reattach_seconds",
+        "Clients joined again over their connection (see edge_reattaches) and answered, by why their room went away (handed_over: its node closed their stream, or in this node's drain handed the room over; link_lost: the link to its node broke): from then to the answer of the join made again, where the room runs now",
+        FLEET.reattach_seconds.clone(),
+    );
+    registry.register(
+        "handover_seconds",
+        "Rooms this node handed over (a drain, a rebalance): from the room no longer taking requests to its clients closed, once the requests queued before were answered, the final snapshot written and the lease released",
+        FLEET.handover_seconds.clone(),
     );
     registry.register(
         "rooms_moved",
@@ -148,6 +173,19 @@ pub fn reattached(outcome: &'static str) {
         .reattaches
         .get_or_create(&[("outcome", outcome)])
         .inc();
+}
+
+/// A client joined again had no room for `gap`, since its room went away for `why`.
+pub fn reattach_gap(why: crate::fleet::link::Gone, gap: std::time::Duration) {
+    FLEET
+        .reattach_seconds
+        .get_or_create(&[("cause", why.as_str())])
+        .observe(gap.as_secs_f64());
+}
+
+/// A room stopped taking requests `took` before it closed its clients to hand itself over.
+pub fn handed_over(took: std::time::Duration) {
+    FLEET.handover_seconds.observe(took.as_secs_f64());
 }
 
 /// A room handed over by another node was asked for: `outcome`.

@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use roundtable_protocol::{CloseReason, GroupId, Reply, RequestId, ServerMessage};
 use serde::Deserialize;
@@ -50,6 +51,29 @@ struct State {
     /// Why the room went away from the node the client was forwarded to, until the client's
     /// connection takes it.
     moved: Option<(CloseReason, String)>,
+    /// Since when, and why, the client has had no room: its room went away, and the join
+    /// made again has not been answered yet (the gap `roundtable_edge_reattach_seconds`
+    /// measures).
+    gone_since: Option<(Instant, Gone)>,
+}
+
+/// Why a client's room went away from the node it ran on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gone {
+    /// The node handed the room over (a drain, a rebalance, a lease lost): it closed the
+    /// client's stream, or, in this node's own drain, the client's connection here.
+    HandedOver,
+    /// The link to the node broke (the node was killed, or the network cut).
+    LinkLost,
+}
+
+impl Gone {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gone::HandedOver => "handed_over",
+            Gone::LinkLost => "link_lost",
+        }
+    }
 }
 
 /// What the link does with one of the owner's frames, after [`Attachment::seen`].
@@ -89,7 +113,8 @@ impl Attachment {
 
     /// The session of a client joined to a room on this node with join `join_id` and member
     /// `token`, which in a drain follows the room to the node it is handed to (see
-    /// `transport::connection::forward`).
+    /// `transport::connection::forward`): made when the room's close reached the client's
+    /// connection, which is when its gap is counted from.
     pub fn joined(group_id: GroupId, join_id: RequestId, token: String) -> Attachment {
         Attachment {
             group_id,
@@ -97,6 +122,7 @@ impl Attachment {
             state: Mutex::new(State {
                 token: Some(token),
                 joined: true,
+                gone_since: Some((Instant::now(), Gone::HandedOver)),
                 ..State::default()
             }),
             moved: Notify::new(),
@@ -152,6 +178,13 @@ impl Attachment {
         state.awaiting_join = false;
         state.joined |= !refused;
         let rejoined = std::mem::take(&mut state.rejoining);
+        let gone_since = state.gone_since.take();
+        if rejoined
+            && !refused
+            && let Some((since, why)) = gone_since
+        {
+            crate::metrics::forwarding::reattach_gap(why, since.elapsed());
+        }
         if refused {
             return if rejoined {
                 Seen::RejoinRefused
@@ -176,10 +209,21 @@ impl Attachment {
     }
 
     /// The room went away from the node the client is forwarded to (that node closed the
-    /// stream for this reason, or the link to it broke): wakes the client's connection.
-    pub fn moved(&self, reason: CloseReason, message: String) {
-        self.lock().moved = Some((reason, message));
+    /// stream for this reason, or the link to it broke: `why`): wakes the client's connection.
+    pub fn moved(&self, why: Gone, reason: CloseReason, message: String) {
+        let mut state = self.lock();
+        state.moved = Some((reason, message));
+        state.gone_since.get_or_insert((Instant::now(), why));
+        drop(state);
         self.moved.notify_one();
+    }
+
+    /// The join made again was answered on this node (the room runs here now): the client's
+    /// gap ends.
+    pub fn rejoined_here(&self) {
+        if let Some((since, why)) = self.lock().gone_since.take() {
+            crate::metrics::forwarding::reattach_gap(why, since.elapsed());
+        }
     }
 
     /// Waits until [`Attachment::moved`] (at once if it was called meanwhile).

@@ -97,6 +97,7 @@ impl RoomActor {
                 }
             }
         }
+        let stopped_at = std::time::Instant::now();
         self.flushes.flush_all();
         let handing_over = handover_permit.is_some() || self.moving_away;
         if self.moving_away && !self.ownership_lost && !self.deleted {
@@ -147,6 +148,7 @@ impl RoomActor {
                     "another server now runs this meeting; reconnect to resume",
                 );
             } else if !self.deleted {
+                crate::metrics::forwarding::handed_over(stopped_at.elapsed());
                 self.close_all(
                     CloseReason::Draining,
                     if handover_permit.is_some() {

@@ -334,6 +334,7 @@ impl Connection {
             }
             (Next::Continue, Session::Joined { .. }) => {
                 crate::metrics::forwarding::reattached("here");
+                attachment.rejoined_here();
                 None
             }
         }
