@@ -219,7 +219,7 @@ pub(super) async fn disrupt_each(
         } else {
             None
         };
-        let mut gap_reads = server_gap::Reads::before(fleet).await;
+        let gap_reads = server_gap::Reads::start(fleet).await;
         // With a trace, the CPU the fleet (but the victim) and the tool used, sampled while
         // the members come back.
         let mut cpu = Vec::new();
@@ -261,7 +261,6 @@ pub(super) async fn disrupt_each(
             if trace.is_some() && world.clock.now_ns() > t0 {
                 cpu.push(cpu_sample(fleet, victim, world.clock.now_ns()));
             }
-            gap_reads.refresh(fleet, false).await;
             let probes = probe_seqs(world, t0);
             let missing = world.members.iter().any(|m| {
                 let log = m.log();
@@ -277,8 +276,7 @@ pub(super) async fn disrupt_each(
         probe_stop.store(true, Ordering::Relaxed);
         let _ = probes.await;
         let back_ns = world.clock.now_ns();
-        gap_reads.refresh(fleet, true).await;
-        let counted = gap_reads.counted();
+        let counted = gap_reads.counted().await;
         let gaps = server_gap::named(&counted);
         metrics_text::add_buckets(&mut server_gaps, counted);
         let placement = if trace.is_some() {

@@ -593,12 +593,17 @@ impl Node {
 
     /// The node's `/metrics` text.
     pub async fn metrics(&self) -> Result<String> {
-        let (status, body) = http_get(self.admin_port, "/metrics").await?;
-        if status != 200 {
-            bail!("node {}: /metrics answered {status}", self.index);
-        }
-        Ok(body)
+        metrics_at(self.admin_port).await
     }
+}
+
+/// The metrics of the node whose admin listener is at `admin_port`.
+pub async fn metrics_at(admin_port: u16) -> Result<String> {
+    let (status, body) = http_get(admin_port, "/metrics").await?;
+    if status != 200 {
+        bail!("the node at admin port {admin_port}: /metrics answered {status}");
+    }
+    Ok(body)
 }
 
 async fn http_get(port: u16, path: &str) -> Result<(u16, String)> {

@@ -10,14 +10,19 @@
 //!   the room runs now.
 //!
 //! A client joined again after a handover had no room for the sum of the two. Each node's
-//! histograms are read before the signal and, while the members come back, every
-//! [`READ_EVERY`]: a drained node's last read before it exits holds its own rooms' handovers
-//! and its own clients' gaps.
+//! histograms are read before the signal and then every [`READ_EVERY`] until the members are
+//! back: a drained node's last read before it exits holds its own rooms' handovers and its own
+//! clients' gaps.
 
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 use super::Fleet;
 use super::metrics_text::{self, Buckets};
+use super::nodes::metrics_at;
 use super::report::{HopMetric, quantiles};
 
 /// The two histograms (see the module's doc) from a node's metrics.
@@ -27,51 +32,79 @@ fn read(text: &str) -> Buckets {
     buckets
 }
 
-/// How often the nodes are read while the members come back: often enough that a drained
-/// node is read after its handover, seldom enough to cost its core nothing to speak of.
+/// How often the nodes are read from the signal until the members are back: often enough
+/// that a drained node is read after its handover and before it exits, seldom enough to cost
+/// its core nothing to speak of.
 const READ_EVERY: Duration = Duration::from_millis(500);
 
-/// The histograms by cause as each node stood before the signal, and as last read since.
+/// The histograms of every node as they stood before the signal, and a task that reads them
+/// again every [`READ_EVERY`] until [`Reads::counted`] (the tool waits for a killed or drained
+/// node to exit meanwhile, so the reads go on by themselves).
 pub(super) struct Reads {
     before: Vec<Buckets>,
-    last: Vec<Buckets>,
-    read_at: Instant,
+    last: Arc<Mutex<Vec<Buckets>>>,
+    stop: Arc<Notify>,
+    task: JoinHandle<()>,
 }
 
 impl Reads {
-    /// Reads every node before the signal (a node that cannot be read counts from nothing).
-    pub(super) async fn before(fleet: &Fleet) -> Reads {
-        let mut before = Vec::with_capacity(fleet.nodes.len());
-        for node in &fleet.nodes {
-            before.push(match node.metrics().await {
-                Ok(text) => read(&text),
-                Err(_) => Buckets::new(),
-            });
+    /// Reads every node before the signal (a node that cannot be read counts from nothing),
+    /// and starts reading them again.
+    pub(super) async fn start(fleet: &Fleet) -> Reads {
+        let ports: Vec<u16> = fleet.nodes.iter().map(|node| node.admin_port).collect();
+        let mut before = Vec::with_capacity(ports.len());
+        for &port in &ports {
+            before.push(
+                metrics_at(port)
+                    .await
+                    .map_or_else(|_| Buckets::new(), |t| read(&t)),
+            );
         }
+        let last = Arc::new(Mutex::new(before.clone()));
+        let stop = Arc::new(Notify::new());
+        let task = tokio::spawn(read_until(ports, Arc::clone(&last), Arc::clone(&stop)));
         Reads {
-            last: before.clone(),
             before,
-            read_at: Instant::now(),
+            last,
+            stop,
+            task,
         }
     }
 
-    /// Reads the nodes again if the last read is [`READ_EVERY`] old, or with `now`; a node
-    /// that cannot be read (killed, or exited after its drain) keeps its last read.
-    pub(super) async fn refresh(&mut self, fleet: &Fleet, now: bool) {
-        if !now && self.read_at.elapsed() < READ_EVERY {
-            return;
-        }
-        self.read_at = Instant::now();
-        for (node, last) in fleet.nodes.iter().zip(&mut self.last) {
-            if let Ok(text) = node.metrics().await {
-                *last = read(&text);
+    /// Reads the nodes a last time and answers what they counted since the signal, summed
+    /// over the nodes; a node that could not be read since (killed, or exited after its drain)
+    /// counts what its last read held.
+    pub(super) async fn counted(mut self) -> Buckets {
+        self.stop.notify_one();
+        let _ = (&mut self.task).await;
+        let last = self.last.lock().expect("reads").clone();
+        metrics_text::summed_difference(&self.before, &last)
+    }
+}
+
+/// Reads given up on (the disruption failed) stop reading.
+impl Drop for Reads {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads the nodes at `ports` into `last` every [`READ_EVERY`], and once more when `stop`
+/// comes; a node that cannot be read keeps its last read.
+async fn read_until(ports: Vec<u16>, last: Arc<Mutex<Vec<Buckets>>>, stop: Arc<Notify>) {
+    loop {
+        let stopping = tokio::select! {
+            () = stop.notified() => true,
+            () = tokio::time::sleep(READ_EVERY) => false,
+        };
+        for (index, &port) in ports.iter().enumerate() {
+            if let Ok(text) = metrics_at(port).await {
+                last.lock().expect("reads")[index] = read(&text);
             }
         }
-    }
-
-    /// What the nodes counted between the two reads, summed over the nodes.
-    pub(super) fn counted(&self) -> Buckets {
-        metrics_text::summed_difference(&self.before, &self.last)
+        if stopping {
+            return;
+        }
     }
 }
 
