@@ -89,6 +89,32 @@ async fn resume_on(client: &mut Client, addr: SocketAddr) -> bool {
     snapshot.is_some()
 }
 
+/// Plays the load balancer for a moment: each client let go meanwhile (closed with 1012
+/// `draining`; any other close fails the test) reconnects to `to` and resumes there. Answers
+/// how many were let go.
+async fn balance(clients: &mut [Client], to: SocketAddr) -> usize {
+    let closes = futures_util::future::join_all(clients.iter_mut().map(|client| async {
+        client
+            .connection
+            .try_recv(Duration::from_millis(100))
+            .await
+            .err()
+    }))
+    .await;
+    let mut let_go = 0;
+    for (index, closed) in closes.into_iter().enumerate() {
+        match closed {
+            None => {}
+            Some(Closed::Frame(1012, reason)) if reason == "draining" => {
+                resume_on(&mut clients[index], to).await;
+                let_go += 1;
+            }
+            Some(other) => panic!("a client is closed only with 1012 draining: {other:?}"),
+        }
+    }
+    let_go
+}
+
 /// The fleet's arguments: a node counts as settled once live for 3 s (time to see that nothing
 /// is let go before), and rooms stay where they run (the rebalance of rooms has its own test),
 /// so that a client let go resumes in the epoch it was in.
@@ -273,23 +299,8 @@ async fn clients_the_balancer_sends_back_are_let_go_again_ever_more_rarely() {
             Instant::now() < deadline,
             "the first node let clients go within 10 s"
         );
-        let closes = futures_util::future::join_all(clients.iter_mut().map(|client| async {
-            client
-                .connection
-                .try_recv(Duration::from_millis(100))
-                .await
-                .err()
-        }))
-        .await;
-        for (index, closed) in closes.into_iter().enumerate() {
-            match closed {
-                None => {}
-                Some(Closed::Frame(1012, reason)) if reason == "draining" => {
-                    first_at.get_or_insert_with(Instant::now);
-                    resume_on(&mut clients[index], first_addr).await;
-                }
-                Some(other) => panic!("a client is closed only with 1012 draining: {other:?}"),
-            }
+        if balance(&mut clients, first_addr).await > 0 {
+            first_at.get_or_insert_with(Instant::now);
         }
     }
     // Over the 10 s from the first close: a round at once, one 2 s after it, one 4 s after
@@ -362,23 +373,7 @@ async fn clients_over_the_share_are_counted_while_rooms_still_move_and_let_go_af
             released().await,
             misplaced().await
         );
-        let closes = futures_util::future::join_all(clients.iter_mut().map(|client| async {
-            client
-                .connection
-                .try_recv(Duration::from_millis(100))
-                .await
-                .err()
-        }))
-        .await;
-        for (index, closed) in closes.into_iter().enumerate() {
-            match closed {
-                None => {}
-                Some(Closed::Frame(1012, reason)) if reason == "draining" => {
-                    resume_on(&mut clients[index], second_addr).await;
-                }
-                Some(other) => panic!("a client is closed only with 1012 draining: {other:?}"),
-            }
-        }
+        balance(&mut clients, second_addr).await;
     }
     assert_eq!(misplaced().await, 0.0, "no room left to move");
     second.kill().await.expect("stop the second node");
