@@ -228,7 +228,8 @@ pub async fn run(fleet: Arc<Fleet>, rooms: Registry, per_second: u32, stop: Canc
             looked = Some(Instant::now());
             let scan = fleet.scan(&rooms.live_groups(), look_most);
             crate::metrics::forwarding::rooms_misplaced(scan.elsewhere);
-            crate::metrics::forwarding::fleet_nodes(scan.nodes);
+            let nodes = scan.nodes;
+            crate::metrics::forwarding::fleet_nodes(nodes.settled, nodes.settling, nodes.draining);
             let to_move = if per_second > 0 { scan.elsewhere } else { 0 };
             fleet
                 .rooms_to_move

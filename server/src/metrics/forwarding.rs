@@ -136,12 +136,12 @@ pub fn rooms_misplaced(rooms: usize) {
         .set(i64::try_from(rooms).unwrap_or(i64::MAX));
 }
 
-/// The rebalance's look counted the live nodes `nodes`.
-pub fn fleet_nodes(nodes: crate::fleet::rebalance::NodeCounts) {
+/// The rebalance's look counted the live nodes: `settled`, `settling` and `draining` ones.
+pub fn fleet_nodes(settled: usize, settling: usize, draining: usize) {
     for (state, count) in [
-        ("settled", nodes.settled),
-        ("settling", nodes.settling),
-        ("draining", nodes.draining),
+        ("settled", settled),
+        ("settling", settling),
+        ("draining", draining),
     ] {
         FLEET
             .fleet_nodes
@@ -175,11 +175,12 @@ pub fn reattached(outcome: &'static str) {
         .inc();
 }
 
-/// A client joined again had no room for `gap`, since its room went away for `why`.
-pub fn reattach_gap(why: crate::fleet::link::Gone, gap: std::time::Duration) {
+/// A client joined again had no room for `gap`, since its room went away for `cause`
+/// (`handed_over`, `link_lost`).
+pub fn reattach_gap(cause: &'static str, gap: std::time::Duration) {
     FLEET
         .reattach_seconds
-        .get_or_create(&[("cause", why.as_str())])
+        .get_or_create(&[("cause", cause)])
         .observe(gap.as_secs_f64());
 }
 

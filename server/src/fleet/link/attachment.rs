@@ -183,7 +183,7 @@ impl Attachment {
             && !refused
             && let Some((since, why)) = gone_since
         {
-            crate::metrics::forwarding::reattach_gap(why, since.elapsed());
+            crate::metrics::forwarding::reattach_gap(why.as_str(), since.elapsed());
         }
         if refused {
             return if rejoined {
@@ -222,7 +222,7 @@ impl Attachment {
     /// gap ends.
     pub fn rejoined_here(&self) {
         if let Some((since, why)) = self.lock().gone_since.take() {
-            crate::metrics::forwarding::reattach_gap(why, since.elapsed());
+            crate::metrics::forwarding::reattach_gap(why.as_str(), since.elapsed());
         }
     }
 
