@@ -2040,7 +2040,9 @@ async fn a_drained_node_lets_its_own_clients_go_spread_over_the_release_window()
 /// its next registry heartbeat could tell. A member connected to the draining node itself
 /// is sent elsewhere at once when it reconnects there: from the drain's start the node's
 /// public port refuses connections (one it took would be cut when it exits), and the member
-/// resumes through the next node. Every member is back, nothing lost.
+/// resumes through the next node. Every member is back, nothing lost. Each room held its
+/// place among the drain's handovers until its member on the node was answered where it went
+/// (the node's `/metrics`), none until its hold ran out.
 #[tokio::test]
 async fn after_a_drain_notice_the_edges_forward_no_join_to_the_draining_node() {
     let _alone = TIMED.lock().await;
@@ -2125,6 +2127,16 @@ async fn after_a_drain_notice_the_edges_forward_no_join_to_the_draining_node() {
         "no join reached the draining node to be refused ({} members came back, gaps {gaps:?})",
         gaps.len()
     );
+    // Each room held its place among the drain's handovers until its member on the node was
+    // joined again where it went, and none had to be let go by its time running out.
+    let holds = |outcome: &str| {
+        support::metric_value(
+            &metrics,
+            &format!("roundtable_handover_hold_seconds_count{{outcome=\"{outcome}\"}}"),
+        )
+    };
+    assert_eq!(holds("followed"), 8.0, "each of the 8 rooms held its place");
+    assert_eq!(holds("ran_out"), 0.0, "no hold ran out of time");
     no_room_left_on(&store, &groups, &nodes[owner_index]).await;
 }
 

@@ -94,7 +94,8 @@ pub struct Limits {
     pub lease_renewal_batch_max: usize,
 
     /// Rooms a draining process (SIGTERM on a shared store, or `POST /admin/drain`) hands
-    /// over at the same time.
+    /// over at the same time, each until its clients on the process are joined again where
+    /// it went (at most `room::fleet::HANDOVER_HOLD_MAX`).
     #[arg(long, env = "ROUNDTABLE_DRAIN_CONCURRENCY", default_value_t = Limits::DRAIN_CONCURRENCY)]
     pub drain_concurrency: usize,
     /// Clients per second a drained process of a fleet (`--internal-listen`) lets go once its

@@ -1,7 +1,7 @@
 //! The fleet's forwarding metrics, registered in the process's registry ([`super`]) by
 //! [`register`]: frames forwarded between nodes (by direction), forwarded streams open (by
 //! side), the hop's latency (a link's ping to its pong), link connections, handover takes and
-//! re-attached clients (by outcome), rooms moved by the rebalance and rooms it has yet to move,
+//! re-attached clients (by outcome), how long a drained room held its place (by outcome), rooms moved by the rebalance and rooms it has yet to move,
 //! and the live nodes as the rebalance sees them (by state). No label carries a node, group or
 //! member id.
 
@@ -36,6 +36,7 @@ struct FleetMetrics {
     reattaches: Family<Label, Counter>,
     reattach_seconds: Family<Label, Histogram, fn() -> Histogram>,
     handover_seconds: Histogram,
+    handover_hold_seconds: Family<Label, Histogram, fn() -> Histogram>,
     rooms_moved: Counter,
     rooms_misplaced: Gauge,
     fleet_nodes: Family<Label, Gauge>,
@@ -53,6 +54,7 @@ static FLEET: LazyLock<FleetMetrics> = LazyLock::new(|| FleetMetrics {
     reattaches: Family::default(),
     reattach_seconds: Family::new_with_constructor(gap_histogram),
     handover_seconds: gap_histogram(),
+    handover_hold_seconds: Family::new_with_constructor(gap_histogram),
     rooms_moved: Counter::default(),
     rooms_misplaced: Gauge::default(),
     fleet_nodes: Family::default(),
@@ -94,13 +96,18 @@ pub fn register(registry: &mut Registry) {
     );
     registry.register(
         "edge_reattach_seconds",
-        "Clients joined again over their connection (see edge_reattaches) and answered, by why their room went away (handed_over: its node closed their stream, or in this node's drain handed the room over; link_lost: the link to its node broke): from then to the answer of the join made again, where the room runs now",
+        "Clients joined again over their connection (see edge_reattaches) and answered, by why their room went away (handed_over: its node closed their stream, or in this node's drain handed the room over; link_lost: the link to its node broke): from then (for this node's own clients in its drain, from the room no longer taking requests) to the answer of the join made again, where the room runs now",
         FLEET.reattach_seconds.clone(),
     );
     registry.register(
         "handover_seconds",
         "Rooms this node handed over (a drain, a rebalance): from the room no longer taking requests to its clients closed, once the requests queued before were answered, the final snapshot written and the lease released",
         FLEET.handover_seconds.clone(),
+    );
+    registry.register(
+        "handover_hold_seconds",
+        "Rooms this node handed over in its drain that held their place among the drain's handovers (--drain-concurrency) after their clients here were closed, until those clients were joined again where the room went, by outcome (followed: the last of them was answered, or went; ran_out: the hold's time ran out, and the rest of the drain holds none)",
+        FLEET.handover_hold_seconds.clone(),
     );
     registry.register(
         "rooms_moved",
@@ -187,6 +194,15 @@ pub fn reattach_gap(cause: &'static str, gap: std::time::Duration) {
 /// A room stopped taking requests `took` before it closed its clients to hand itself over.
 pub fn handed_over(took: std::time::Duration) {
     FLEET.handover_seconds.observe(took.as_secs_f64());
+}
+
+/// A room handed over in a drain held its place among the handovers for `held`, until
+/// `outcome` (`followed`, `ran_out`).
+pub fn handover_hold(outcome: &'static str, held: std::time::Duration) {
+    FLEET
+        .handover_hold_seconds
+        .get_or_create(&[("outcome", outcome)])
+        .observe(held.as_secs_f64());
 }
 
 /// A room handed over by another node was asked for: `outcome`.

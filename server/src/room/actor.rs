@@ -56,7 +56,7 @@ use crate::config::Limits;
 use crate::secrets::new_secret;
 use crate::store::{AppendBatch, LoadedRoom, LogEntry, Snapshot, Store, StoreError};
 use crate::transport::frame::{WireFrame, encode};
-use crate::transport::outbox::{Outbox, QueueError, Urgency};
+use crate::transport::outbox::{Keep, Outbox, QueueError, Urgency};
 
 /// Commands a room accepts, queued in its bounded channel.
 #[derive(Debug)]

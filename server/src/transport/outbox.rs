@@ -14,6 +14,10 @@ use super::socket::WRITE_BATCH_BYTES_MAX;
 /// A request to close a connection: why, and a sentence for the person.
 pub type CloseRequest = (CloseReason, String);
 
+/// Something a close keeps alive for whoever sent it until the connection is done with it
+/// (see [`Outbox::close_keeping`]).
+pub type Keep = Arc<dyn std::any::Any + Send + Sync>;
+
 /// Queue capacity kept after a burst has drained; more is given back to the allocator, so an
 /// idle connection holds no memory for the largest burst it ever saw.
 const OUTBOX_IDLE_CAPACITY: usize = 4;
@@ -73,6 +77,9 @@ struct Queue {
     /// empty queue and the wait.
     waiting: Option<Waker>,
     close: Option<CloseRequest>,
+    /// What the close keeps alive, until the connection takes it ([`Outbox::take_keep`]) or
+    /// shuts the outbox.
+    keep: Option<Keep>,
     /// Set once: a close was requested (it may have been taken already).
     close_requested: bool,
     /// The connection has stopped reading its outbox.
@@ -213,6 +220,19 @@ impl Outbox {
 
     /// Asks the connection to close with a reason. Only the first call has an effect.
     pub fn close(&self, reason: CloseReason, message: impl Into<String>) {
+        self.close_keeping(reason, message, None);
+    }
+
+    /// As [`Outbox::close`], and the connection keeps `keep` alive until it takes it
+    /// ([`Outbox::take_keep`]) and drops it, or shuts the outbox: how the sender learns when
+    /// the connection is done with the close. Dropped at once when the connection has a close
+    /// already, or has gone.
+    pub fn close_keeping(
+        &self,
+        reason: CloseReason,
+        message: impl Into<String>,
+        keep: Option<Keep>,
+    ) {
         let waiting = {
             let mut queue = self.lock();
             if queue.close_requested || queue.gone {
@@ -220,6 +240,7 @@ impl Outbox {
             }
             queue.close_requested = true;
             queue.close = Some((reason, message.into()));
+            queue.keep = keep;
             queue.waiting.take()
         };
         if let Some(waker) = waiting {
@@ -286,6 +307,11 @@ impl Outbox {
         queue.close_requested = false;
     }
 
+    /// The connection side: what the last close keeps alive (see [`Outbox::close_keeping`]).
+    pub fn take_keep(&self) -> Option<Keep> {
+        self.lock().keep.take()
+    }
+
     /// The connection side: the close request, if one is waiting, without taking frames.
     pub fn take_close(&self) -> Option<CloseRequest> {
         self.lock().close.take()
@@ -299,7 +325,10 @@ impl Outbox {
         queue.socket = None;
         queue.frames = VecDeque::new();
         queue.close = None;
+        let keep = queue.keep.take();
         queue.waiting = None;
+        drop(queue);
+        drop(keep);
     }
 }
 

@@ -15,6 +15,9 @@ use roundtable_protocol::{CloseReason, GroupId, Reply, RequestId, ServerMessage}
 use serde::Deserialize;
 use tokio::sync::Notify;
 
+use crate::room::fleet::TurnHold;
+use crate::transport::outbox::Keep;
+
 /// The most unanswered requests an edge remembers per client: a client within its request
 /// rate has far fewer under way. Past it the oldest is forgotten (it then gets no
 /// `connection_lost` if its room moves before the answer).
@@ -55,6 +58,9 @@ struct State {
     /// made again has not been answered yet (the gap `roundtable_edge_reattach_seconds`
     /// measures).
     gone_since: Option<(Instant, Gone)>,
+    /// What the close of the room the client follows keeps alive until the join made again
+    /// is answered (in a drain, the room's place among the handovers; see `room::fleet`).
+    keep: Option<Keep>,
 }
 
 /// Why a client's room went away from the node it ran on.
@@ -114,15 +120,27 @@ impl Attachment {
     /// The session of a client joined to a room on this node with join `join_id` and member
     /// `token`, which in a drain follows the room to the node it is handed to (see
     /// `transport::connection::forward`): made when the room's close reached the client's
-    /// connection, which is when its gap is counted from.
-    pub fn joined(group_id: GroupId, join_id: RequestId, token: String) -> Attachment {
+    /// connection, which is when its gap is counted from, unless `keep` (from the room's
+    /// close) is a drain's hold on the room's place, which says when the room stopped. `keep`
+    /// is kept until the join made again has its answer, or the client goes.
+    pub fn joined(
+        group_id: GroupId,
+        join_id: RequestId,
+        token: String,
+        keep: Option<Keep>,
+    ) -> Attachment {
+        let since = keep
+            .as_deref()
+            .and_then(|keep| keep.downcast_ref::<TurnHold>())
+            .map_or_else(Instant::now, TurnHold::stopped_at);
         Attachment {
             group_id,
             join_id,
             state: Mutex::new(State {
                 token: Some(token),
                 joined: true,
-                gone_since: Some((Instant::now(), Gone::HandedOver)),
+                gone_since: Some((since, Gone::HandedOver)),
+                keep,
                 ..State::default()
             }),
             moved: Notify::new(),
@@ -177,6 +195,7 @@ impl Attachment {
         }
         state.awaiting_join = false;
         state.joined |= !refused;
+        state.keep = None;
         let rejoined = std::mem::take(&mut state.rejoining);
         let gone_since = state.gone_since.take();
         if rejoined
@@ -221,7 +240,9 @@ impl Attachment {
     /// The join made again was answered on this node (the room runs here now): the client's
     /// gap ends.
     pub fn rejoined_here(&self) {
-        if let Some((since, why)) = self.lock().gone_since.take() {
+        let mut state = self.lock();
+        state.keep = None;
+        if let Some((since, why)) = state.gone_since.take() {
             crate::metrics::forwarding::reattach_gap(why.as_str(), since.elapsed());
         }
     }

@@ -146,9 +146,22 @@ impl RoomActor {
     }
 
     pub(super) fn close_all(&mut self, reason: CloseReason, message: &str) {
+        self.close_all_keeping(reason, message, None);
+    }
+
+    /// As [`RoomActor::close_all`], each connection keeping `keep` alive until it is done with
+    /// the close (see [`Outbox::close_keeping`]).
+    pub(super) fn close_all_keeping(
+        &mut self,
+        reason: CloseReason,
+        message: &str,
+        keep: Option<&Keep>,
+    ) {
         let now_ms = self.context.clock.now_ms();
         for subscriber in self.subscribers.values() {
-            subscriber.outbox.close(reason, message);
+            subscriber
+                .outbox
+                .close_keeping(reason, message, keep.cloned());
             self.state
                 .session_seen(subscriber.member_id, subscriber.session_id, now_ms);
         }

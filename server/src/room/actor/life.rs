@@ -142,6 +142,7 @@ impl RoomActor {
             {
                 Arc::clone(nodes).hand_over(self.group_id());
             }
+            let draining = handover_permit.is_some();
             if self.ownership_lost {
                 self.close_all(
                     CloseReason::RoomMoved,
@@ -149,13 +150,20 @@ impl RoomActor {
                 );
             } else if !self.deleted {
                 crate::metrics::forwarding::handed_over(stopped_at.elapsed());
-                self.close_all(
+                // In a drain, the room's place among the handovers is held until its members
+                // here have followed it (see `room::fleet`, "pace").
+                let keep = handover_permit
+                    .take()
+                    .flatten()
+                    .and_then(|permit| self.context.fleet.hold_turn(permit, stopped_at));
+                self.close_all_keeping(
                     CloseReason::Draining,
-                    if handover_permit.is_some() {
+                    if draining {
                         "this server hands its meetings to another; reconnecting"
                     } else {
                         "this meeting moves to another server; reconnecting"
                     },
+                    keep.as_ref(),
                 );
             }
             self.flushes.flush_all();

@@ -251,10 +251,13 @@ impl Connection {
         else {
             return Some(moved_ending(CloseReason::Draining, message));
         };
+        // The room's place among a drain's handovers, held until this join made again is
+        // answered (see `room::fleet`, "pace").
         let attachment = Arc::new(Attachment::joined(
             rejoin.group_id,
             rejoin.join_id,
             rejoin.token.to_string(),
+            outbox.take_keep(),
         ));
         // The room's close is not acted on: a later one (the release's) must count.
         outbox.rearm_close();

@@ -345,3 +345,37 @@ fn pushes_fail_once_the_connection_is_gone_and_the_queue_shrinks_when_drained() 
     outbox.shut();
     assert_eq!(outbox.push(frame("y")), Err(QueueError::Closed));
 }
+
+#[tokio::test]
+async fn a_close_keeps_what_it_carries_until_the_connection_takes_it_or_shuts() {
+    let keep: Keep = Arc::new(());
+    let kept = |keep: &Keep| Arc::strong_count(keep) - 1;
+    // Taken by the connection, which drops it when it is done.
+    let outbox = Outbox::new(8);
+    outbox.close_keeping(CloseReason::Draining, "moving", Some(Arc::clone(&keep)));
+    assert!(matches!(outbox.next().await, OutboxItem::Close(_)));
+    assert_eq!(kept(&keep), 1, "kept after the close was taken");
+    let taken = outbox.take_keep().expect("the close's keep");
+    assert!(outbox.take_keep().is_none(), "taken once");
+    drop(taken);
+    assert_eq!(kept(&keep), 0);
+    // Not taken: the connection's end lets it go.
+    let outbox = Outbox::new(8);
+    outbox.close_keeping(CloseReason::Draining, "moving", Some(Arc::clone(&keep)));
+    assert_eq!(kept(&keep), 1);
+    outbox.shut();
+    assert_eq!(
+        kept(&keep),
+        0,
+        "let go when the connection shuts its outbox"
+    );
+    // A connection closing already, or gone, does not keep it.
+    let outbox = Outbox::new(8);
+    outbox.close(CloseReason::SlowConsumer, "behind");
+    outbox.close_keeping(CloseReason::Draining, "moving", Some(Arc::clone(&keep)));
+    assert_eq!(kept(&keep), 0, "a second close keeps nothing");
+    let outbox = Outbox::new(8);
+    outbox.shut();
+    outbox.close_keeping(CloseReason::Draining, "moving", Some(Arc::clone(&keep)));
+    assert_eq!(kept(&keep), 0, "a gone connection keeps nothing");
+}
