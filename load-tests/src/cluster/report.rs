@@ -458,6 +458,11 @@ pub(super) fn targets(
             500.0,
             (drain.visible_gap.count > 0).then_some(drain.visible_gap.latency.p99_ms),
         ));
+        targets.push(target(
+            "drain: gap by the servers, handover p99 + join made again p99 (bucket bounds)",
+            500.0,
+            super::server_gap::handover_bound(&drain.server_gap),
+        ));
     }
     targets
 }

@@ -145,6 +145,20 @@ pub(super) fn note(gaps: &[HopMetric]) -> String {
         .join(", ")
 }
 
+/// A bound on the p99 of the gap of a member joined again after a handover, from the servers'
+/// measure `gaps`: the upper bounds of the buckets the p99s of the handovers and of the joins
+/// made again (`handed_over`) fall in, added. A client forwarded through another node has both
+/// parts; a drained node's own client is counted from its room's stop, so has both in the
+/// second. `None` when either counted nothing.
+pub(super) fn handover_bound(gaps: &[HopMetric]) -> Option<f64> {
+    let p99 = |name: &str| {
+        gaps.iter()
+            .find(|gap| gap.name == name && gap.observations > 0.0)?
+            .p99_le_ms
+    };
+    Some(p99("handover")? + p99("handed_over")?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +190,11 @@ roundtable_edge_reattach_seconds_bucket{cause=\"link_lost\",le=\"+Inf\"} 0\n";
             "handover 3 (p50 <= 10 ms, p99 <= 100 ms), handed_over 100 (p50 <= 100 ms, p99 <= \
              500 ms)"
         );
+        assert_eq!(
+            handover_bound(&gaps),
+            Some(600.0),
+            "100 ms and 500 ms, added"
+        );
+        assert_eq!(handover_bound(&gaps[1..]), None, "no handover counted");
     }
 }
