@@ -96,7 +96,7 @@ pub fn register(registry: &mut Registry) {
     );
     registry.register(
         "edge_reattach_seconds",
-        "Clients joined again over their connection (see edge_reattaches) and answered, by why their room went away (handed_over: its node closed their stream, or in this node's drain handed the room over; link_lost: the link to its node broke): from then (for this node's own clients in its drain, from the room no longer taking requests) to the answer of the join made again, where the room runs now",
+        "Clients joined again over their connection (see edge_reattaches) and answered, by why their room went away (handed_over: its node closed their stream, or in this node's drain handed the room over; link_lost: the link to its node broke): from then (for this node's own clients following a room it handed over, from the room no longer taking requests) to the answer of the join made again, where the room runs now",
         FLEET.reattach_seconds.clone(),
     );
     registry.register(
@@ -106,7 +106,7 @@ pub fn register(registry: &mut Registry) {
     );
     registry.register(
         "handover_hold_seconds",
-        "Rooms this node handed over in its drain that held their place among the drain's handovers (--drain-concurrency) after their clients here were closed, until those clients were joined again where the room went, by outcome (followed: the last of them was answered, or went; ran_out: the hold's time ran out, and the rest of the drain holds none)",
+        "Rooms this node handed over in its drain that held their place among the drain's handovers (--drain-concurrency) after their clients here were closed, until those clients were joined again where the room went, by outcome (followed: the last of them was answered, or went; ran_out: the hold's time ran out; once as many ran out as there are places, or 5 s into the drain, its rooms hold none)",
         FLEET.handover_hold_seconds.clone(),
     );
     registry.register(

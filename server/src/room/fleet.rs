@@ -18,7 +18,8 @@
 //!   only once the nodes taking the rooms keep up, so each room's members wait for their own
 //!   room's load and joins, not behind those of every room stopped before theirs: a drain
 //!   that stopped rooms as fast as it could piled them up at the nodes taking them (at 1,000
-//!   rooms a join made again waited 0.5 to 0.75 s at p99 while a handover took 0.25 s).
+//!   rooms a join made again waited 0.75 to 1.5 s at p99, a handover at most 0.25 s). The
+//!   pace ends once as many holds as places ran out, and [`PACED_FOR`] into the drain.
 //! - A move ([`Fleet::moving_away`]): a room the process hands to another node while it runs
 //!   on (a rebalance, see [`crate::fleet::rebalance`]) stops as in a drain; for a while after,
 //!   a join for it is not loaded here again while placement names another node, but sent
@@ -50,6 +51,11 @@ pub const RELEASE_WINDOW_MAX: Duration = Duration::from_secs(10);
 /// handovers for its members' joins made again (see the module's "pace").
 pub const HANDOVER_HOLD_MAX: Duration = Duration::from_millis(500);
 
+/// How long into a drain its rooms hold their places (see the module's "pace"): half the 10 s
+/// a drained process waits for its rooms to be handed over, so that a drain its pace slows
+/// still hands every room over in that time.
+pub const PACED_FOR: Duration = Duration::from_secs(5);
+
 /// How long after a room moved away a join for it is sent where placement names rather than
 /// loaded here again (see the module's "move"): long enough for the node it went to to take
 /// it, short enough that a room whose new node failed comes back soon.
@@ -73,6 +79,8 @@ pub struct Fleet {
     holds_run_out: Arc<AtomicUsize>,
     /// The places among the handovers (`drain_concurrency`).
     places: usize,
+    /// When the drain began.
+    drain_started: Arc<std::sync::OnceLock<tokio::time::Instant>>,
     /// Once the handover ended: when the release of the clients began, and over how long.
     release: Arc<std::sync::OnceLock<(tokio::time::Instant, Duration)>>,
     release_per_second: u32,
@@ -84,8 +92,10 @@ pub struct Fleet {
     pub nodes: Arc<std::sync::OnceLock<Arc<dyn Reach>>>,
 }
 
-/// A room's place among a drain's handovers, held after the room stopped (see
-/// [`Fleet::hold_turn`]): freed when the last keeper drops it, or when its time runs out.
+/// What a room that handed itself over gives the clients here that follow it (see
+/// [`Fleet::hold_turn`]): when it stopped taking requests, and, while a drain paces itself, its
+/// place among the drain's handovers, freed when the last of them drops this, or when its time
+/// runs out.
 #[derive(Debug)]
 pub struct TurnHold {
     permit: Mutex<Option<OwnedSemaphorePermit>>,
@@ -148,6 +158,7 @@ impl Fleet {
             handovers: Arc::new(Semaphore::new(limits.drain_concurrency.max(1))),
             holds_run_out: Arc::default(),
             places: limits.drain_concurrency.max(1),
+            drain_started: Arc::default(),
             release: Arc::new(std::sync::OnceLock::new()),
             release_per_second: limits.drain_release_per_second.max(1),
             moved_away: Arc::default(),
@@ -187,6 +198,7 @@ impl Fleet {
     /// Starts the drain: from now on this process loads no room, and every live room hands
     /// itself over (see the module documentation). Draining twice changes nothing.
     pub fn drain(&self) {
+        let _ = self.drain_started.set(tokio::time::Instant::now());
         self.draining.cancel();
     }
 
@@ -202,49 +214,61 @@ impl Fleet {
         Arc::clone(&self.handovers).acquire_owned().await.ok()
     }
 
-    /// A room that handed itself over in a drain, having stopped taking requests at
-    /// `stopped_at`, keeps its place among the handovers (`permit`) until its members
-    /// connected here, who follow it to its new node, have the answer to their join there (see
-    /// the module's "pace"): the hold returned goes with each such member's close
-    /// ([`crate::transport::outbox::Outbox::close_keeping`]), and the place frees when the
-    /// last of them drops it, or after [`HANDOVER_HOLD_MAX`]. `None` (the place frees at once)
-    /// outside a fleet of nodes, where the clients are closed to reconnect, and once as many
-    /// holds of this drain as there are places have run out of time: the nodes taking the
+    /// What a room that handed itself over, having stopped taking requests at `stopped_at`,
+    /// gives each client here that follows it to its new node, with its close
+    /// ([`crate::transport::outbox::Outbox::close_keeping`]); `None` outside a fleet of nodes,
+    /// where the clients are closed to reconnect. It says when the room stopped, where those
+    /// clients' gap begins. In a drain (`permit`), it also keeps the room's place among the
+    /// handovers until those clients have the answer to their join there (see the module's
+    /// "pace"): the place frees when the last of them drops it, or after
+    /// [`HANDOVER_HOLD_MAX`]. The place frees at once [`PACED_FOR`] into the drain, and once as
+    /// many holds of this drain as there are places have run out of time: the nodes taking the
     /// rooms do not keep up, or fail, and waiting on them would only slow the drain down (one
     /// slow answer alone does not end the pace).
     pub fn hold_turn(
         &self,
-        permit: OwnedSemaphorePermit,
+        permit: Option<OwnedSemaphorePermit>,
         stopped_at: std::time::Instant,
     ) -> Option<Keep> {
-        if self.nodes.get().is_none() || self.holds_run_out.load(Ordering::Relaxed) >= self.places {
-            return None;
-        }
+        self.nodes.get()?;
+        let paced = permit.filter(|_| self.paces());
+        let held = paced.is_some();
         let hold = Arc::new(TurnHold {
-            permit: Mutex::new(Some(permit)),
+            permit: Mutex::new(paced),
             since: std::time::Instant::now(),
             stopped_at,
         });
-        let held = Arc::downgrade(&hold);
-        let run_out = Arc::clone(&self.holds_run_out);
-        let places = self.places;
-        tokio::spawn(async move {
-            tokio::time::sleep(HANDOVER_HOLD_MAX).await;
-            let Some(hold) = held.upgrade() else {
-                return;
-            };
-            if hold.free().is_some() {
-                crate::metrics::forwarding::handover_hold("ran_out", hold.since.elapsed());
-                if run_out.fetch_add(1, Ordering::Relaxed) + 1 == places {
-                    warn!(
-                        "{places} rooms handed over were not joined again within \
-                         {HANDOVER_HOLD_MAX:?}; the rest of the drain stops its rooms without \
-                         waiting"
-                    );
+        if held {
+            let held = Arc::downgrade(&hold);
+            let run_out = Arc::clone(&self.holds_run_out);
+            let places = self.places;
+            tokio::spawn(async move {
+                tokio::time::sleep(HANDOVER_HOLD_MAX).await;
+                let Some(hold) = held.upgrade() else {
+                    return;
+                };
+                if hold.free().is_some() {
+                    crate::metrics::forwarding::handover_hold("ran_out", hold.since.elapsed());
+                    if run_out.fetch_add(1, Ordering::Relaxed) + 1 == places {
+                        warn!(
+                            "{places} rooms handed over were not joined again within \
+                             {HANDOVER_HOLD_MAX:?}; the rest of the drain stops its rooms \
+                             without waiting"
+                        );
+                    }
                 }
-            }
-        });
+            });
+        }
         Some(hold)
+    }
+
+    /// Whether the drain still paces itself (see [`Fleet::hold_turn`]).
+    fn paces(&self) -> bool {
+        self.holds_run_out.load(Ordering::Relaxed) < self.places
+            && self
+                .drain_started
+                .get()
+                .is_some_and(|started| started.elapsed() < PACED_FOR)
     }
 
     /// Completes when the process starts to drain.
@@ -596,7 +620,7 @@ mod tests {
         let permit = fleet.handover_turn().await.expect("a place");
         assert_eq!(free_places(&fleet), 1);
         let hold = fleet
-            .hold_turn(permit, std::time::Instant::now())
+            .hold_turn(Some(permit), std::time::Instant::now())
             .expect("held");
         // The room's two members here each keep it; the room lets its own go.
         let (first, second) = (Arc::clone(&hold), Arc::clone(&hold));
@@ -611,7 +635,9 @@ mod tests {
         assert_eq!(free_places(&fleet), 2);
         let next = fleet.handover_turn().await.expect("a place");
         assert!(
-            fleet.hold_turn(next, std::time::Instant::now()).is_some(),
+            fleet
+                .hold_turn(Some(next), std::time::Instant::now())
+                .is_some(),
             "no hold ran out: still held"
         );
     }
@@ -626,7 +652,7 @@ mod tests {
         fleet.drain();
         let now = std::time::Instant::now;
         let permit = fleet.handover_turn().await.expect("a place");
-        let kept = fleet.hold_turn(permit, now()).expect("held");
+        let kept = fleet.hold_turn(Some(permit), now()).expect("held");
         tokio::time::sleep(HANDOVER_HOLD_MAX - Duration::from_millis(10)).await;
         assert_eq!(free_places(&fleet), 1, "held until its time runs out");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -640,17 +666,51 @@ mod tests {
         // One slow answer does not end the pace; as many as there are places do.
         let permit = fleet.handover_turn().await.expect("a place");
         let kept = fleet
-            .hold_turn(permit, now())
+            .hold_turn(Some(permit), now())
             .expect("held after one ran out");
         tokio::time::sleep(HANDOVER_HOLD_MAX + Duration::from_millis(10)).await;
         assert_eq!(free_places(&fleet), 2);
         drop(kept);
         let permit = fleet.handover_turn().await.expect("a place");
+        let told = fleet.hold_turn(Some(permit), now());
         assert!(
-            fleet.hold_turn(permit, now()).is_none(),
-            "no hold once two ran out"
+            told.is_some(),
+            "the clients are still told when the room stopped"
         );
-        assert_eq!(free_places(&fleet), 2, "the place frees at once");
+        assert_eq!(
+            free_places(&fleet),
+            2,
+            "no hold once two ran out: the place frees at once"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_drain_holds_places_only_in_its_first_seconds() {
+        let fleet = in_a_fleet(&Limits::default());
+        fleet.drain();
+        let places = free_places(&fleet);
+        let now = std::time::Instant::now;
+        let permit = fleet.handover_turn().await.expect("a place");
+        let early = fleet.hold_turn(Some(permit), now()).expect("told");
+        assert_eq!(free_places(&fleet), places - 1, "held early in the drain");
+        drop(early);
+        tokio::time::sleep(PACED_FOR).await;
+        let permit = fleet.handover_turn().await.expect("a place");
+        let stopped = now();
+        let late = fleet.hold_turn(Some(permit), stopped).expect("told");
+        assert_eq!(
+            free_places(&fleet),
+            places,
+            "held no more late in the drain"
+        );
+        let late = late.downcast_ref::<TurnHold>().expect("a hold");
+        assert_eq!(
+            late.stopped_at(),
+            stopped,
+            "it still says when the room stopped"
+        );
+        // A room moved away (no drain's place) tells its clients the same.
+        assert!(fleet.hold_turn(None, stopped).is_some());
     }
 
     #[tokio::test]
@@ -660,7 +720,9 @@ mod tests {
         let places = free_places(&fleet);
         let permit = fleet.handover_turn().await.expect("a place");
         assert!(
-            fleet.hold_turn(permit, std::time::Instant::now()).is_none(),
+            fleet
+                .hold_turn(Some(permit), std::time::Instant::now())
+                .is_none(),
             "its clients reconnect"
         );
         assert_eq!(free_places(&fleet), places, "the place frees at once");

@@ -186,6 +186,9 @@ impl Attachment {
         let Some((id, refused)) = answered_id(text) else {
             return Seen::Pass;
         };
+        // What the room's close kept alive, let go at the answer: declared before the lock, so
+        // dropped after it (the last one frees a drain's place).
+        let mut _answered: Option<Keep> = None;
         let mut state = self.lock();
         if let Some(at) = state.in_flight.iter().position(|&sent| sent == id) {
             state.in_flight.remove(at);
@@ -195,7 +198,7 @@ impl Attachment {
         }
         state.awaiting_join = false;
         state.joined |= !refused;
-        state.keep = None;
+        _answered = state.keep.take();
         let rejoined = std::mem::take(&mut state.rejoining);
         let gone_since = state.gone_since.take();
         if rejoined
@@ -241,10 +244,11 @@ impl Attachment {
     /// gap ends.
     pub fn rejoined_here(&self) {
         let mut state = self.lock();
-        state.keep = None;
+        let _answered = state.keep.take();
         if let Some((since, why)) = state.gone_since.take() {
             crate::metrics::forwarding::reattach_gap(why.as_str(), since.elapsed());
         }
+        drop(state);
     }
 
     /// Waits until [`Attachment::moved`] (at once if it was called meanwhile).
@@ -381,6 +385,34 @@ mod tests {
             !format!("{retried:?}").contains("own"),
             "the token is never printed"
         );
+    }
+
+    #[test]
+    fn a_client_following_its_room_keeps_the_rooms_close_until_its_join_is_answered() {
+        let keep: Keep = std::sync::Arc::new(());
+        let kept = |keep: &Keep| std::sync::Arc::strong_count(keep) - 1;
+        let following = Attachment::joined(
+            GroupId::random(),
+            1,
+            "tok".into(),
+            Some(std::sync::Arc::clone(&keep)),
+        );
+        following.rejoin().expect("joined again");
+        following.seen(r#"{"type":"ack","id":2,"result":{"kind":"done"}}"#);
+        following.seen(r#"{"type":"event","seq":9}"#);
+        assert_eq!(kept(&keep), 1, "kept until the join's own answer");
+        assert_eq!(following.seen(&encode(&joined(None))), Seen::Pass);
+        assert_eq!(kept(&keep), 0, "let go at the answer");
+        // Answered where the room now runs (on this node): let go too.
+        let here = Attachment::joined(
+            GroupId::random(),
+            1,
+            "tok".into(),
+            Some(std::sync::Arc::clone(&keep)),
+        );
+        here.rejoin().expect("joined again");
+        here.rejoined_here();
+        assert_eq!(kept(&keep), 0);
     }
 
     #[test]

@@ -150,12 +150,14 @@ impl RoomActor {
                 );
             } else if !self.deleted {
                 crate::metrics::forwarding::handed_over(stopped_at.elapsed());
-                // In a drain, the room's place among the handovers is held until its members
-                // here have followed it (see `room::fleet`, "pace").
-                let keep = handover_permit
-                    .take()
-                    .flatten()
-                    .and_then(|permit| self.context.fleet.hold_turn(permit, stopped_at));
+                // Its members here follow it, told when it stopped; in a drain, the room's
+                // place among the handovers is held until they have (see `room::fleet`,
+                // "pace"): not by a room nobody is in.
+                let permit = handover_permit.take().flatten();
+                let keep = self
+                    .context
+                    .fleet
+                    .hold_turn(permit.filter(|_| !self.subscribers.is_empty()), stopped_at);
                 self.close_all_keeping(
                     CloseReason::Draining,
                     if draining {

@@ -330,7 +330,14 @@ impl Connection {
                     OutboxItem::Close((CloseReason::Draining, message)) if follows => {
                         self.follow_room(outbox, session, message).await
                     }
-                    item => closing::write_queued(wire, outbox, item, self.stall()).await,
+                    item => {
+                        if matches!(item, OutboxItem::Close(_)) {
+                            // Not followed: what the close keeps (a drain's place) is not
+                            // this connection's to hold through its closing handshake.
+                            drop(outbox.take_keep());
+                        }
+                        closing::write_queued(wire, outbox, item, self.stall()).await
+                    }
                 },
                 // After what the old owner sent, which the outbox writes first.
                 () = forward::wait_moved(attachment.as_deref()), if attachment.is_some() => {
