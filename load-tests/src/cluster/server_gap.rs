@@ -9,7 +9,10 @@
 //!   room over: `handed_over`; the link to its node broke: `link_lost`) to the answer where
 //!   the room runs now.
 //!
-//! A client joined again after a handover had no room for the sum of the two. Each node's
+//! A client joined again after a handover had no room for the sum of the two. Beside them,
+//! `roundtable_handover_hold_seconds` (`hold_followed`, `hold_ran_out`): how long each room a
+//! node handed over in its drain then held its place among the drain's handovers, until its
+//! clients there were answered where it went (`followed`) or its time ran out. Each node's
 //! histograms are read before the signal and then every [`READ_EVERY`] until the members are
 //! back: a drained node's last read before it exits holds its own rooms' handovers and its own
 //! clients' gaps.
@@ -25,10 +28,15 @@ use super::metrics_text::{self, Buckets};
 use super::nodes::metrics_at;
 use super::report::{HopMetric, quantiles};
 
-/// The two histograms (see the module's doc) from a node's metrics.
+/// The histograms (see the module's doc) from a node's metrics.
 fn read(text: &str) -> Buckets {
     let mut buckets = metrics_text::histogram_buckets_by(text, "edge_reattach_seconds", "cause");
     buckets.extend(metrics_text::histogram_buckets(text, "handover_seconds"));
+    buckets.extend(metrics_text::histogram_buckets_by(
+        text,
+        "handover_hold_seconds",
+        "outcome",
+    ));
     buckets
 }
 
@@ -109,17 +117,21 @@ async fn read_until(ports: Vec<u16>, last: Arc<Mutex<Vec<Buckets>>>, stop: Arc<N
 }
 
 /// `buckets`' histograms that counted something, with their quantiles, named `handover`,
-/// then by cause.
+/// then by cause, then the holds by outcome.
 pub(super) fn named(buckets: &Buckets) -> Vec<HopMetric> {
+    let label = |name: &str, key: &str| {
+        let (_, rest) = name.split_once(key)?;
+        Some(rest.split('"').next().unwrap_or(rest).to_owned())
+    };
     let mut named: Vec<HopMetric> = quantiles(buckets)
         .into_iter()
         .filter(|metric| metric.observations > 0.0)
         .map(|metric| HopMetric {
-            // `roundtable_edge_reattach_seconds{cause="handed_over"}` as `handed_over`.
-            name: match metric.name.split_once("cause=\"") {
-                Some((_, rest)) => rest.split('"').next().unwrap_or(rest).to_owned(),
-                None => "handover".to_owned(),
-            },
+            // `roundtable_edge_reattach_seconds{cause="handed_over"}` as `handed_over`,
+            // `roundtable_handover_hold_seconds{outcome="followed"}` as `hold_followed`.
+            name: label(&metric.name, "cause=\"")
+                .or_else(|| label(&metric.name, "outcome=\"").map(|o| format!("hold_{o}")))
+                .unwrap_or_else(|| "handover".to_owned()),
             ..metric
         })
         .collect();
@@ -174,27 +186,35 @@ roundtable_edge_reattach_seconds_bucket{cause=\"handed_over\",le=\"0.5\"} 99\n\
 roundtable_edge_reattach_seconds_bucket{cause=\"handed_over\",le=\"+Inf\"} 100\n\
 roundtable_edge_reattach_seconds_bucket{cause=\"link_lost\",le=\"0.1\"} 0\n\
 roundtable_edge_reattach_seconds_bucket{cause=\"link_lost\",le=\"0.5\"} 0\n\
-roundtable_edge_reattach_seconds_bucket{cause=\"link_lost\",le=\"+Inf\"} 0\n";
+roundtable_edge_reattach_seconds_bucket{cause=\"link_lost\",le=\"+Inf\"} 0\n\
+roundtable_handover_hold_seconds_bucket{outcome=\"followed\",le=\"0.1\"} 3\n\
+roundtable_handover_hold_seconds_bucket{outcome=\"followed\",le=\"+Inf\"} 3\n";
         let gaps = named(&read(text));
         let names: Vec<&str> = gaps.iter().map(|gap| gap.name.as_str()).collect();
         assert_eq!(
             names,
-            ["handover", "handed_over"],
+            ["handover", "handed_over", "hold_followed"],
             "a cause with nothing counted is left out"
         );
         assert_eq!(gaps[1].observations, 100.0);
         assert_eq!(gaps[1].p50_le_ms, Some(100.0));
         assert_eq!(gaps[1].p99_le_ms, Some(500.0));
         assert_eq!(
-            note(&gaps),
+            note(&gaps[..2]),
             "handover 3 (p50 <= 10 ms, p99 <= 100 ms), handed_over 100 (p50 <= 100 ms, p99 <= \
              500 ms)"
         );
+        assert_eq!(gaps[2].p99_le_ms, Some(100.0));
         assert_eq!(
             handover_bound(&gaps),
             Some(600.0),
             "100 ms and 500 ms, added"
         );
         assert_eq!(handover_bound(&gaps[1..]), None, "no handover counted");
+        assert_eq!(
+            handover_bound(&gaps[..1]),
+            None,
+            "no join made again counted"
+        );
     }
 }
