@@ -609,14 +609,19 @@ mod tests {
         fleet.handovers.available_permits()
     }
 
+    /// A process of a fleet that drains, `places` rooms handing over at a time.
+    fn draining(places: usize) -> Fleet {
+        let fleet = in_a_fleet(&Limits {
+            drain_concurrency: places,
+            ..Limits::default()
+        });
+        fleet.drain();
+        fleet
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_room_handed_over_holds_its_place_until_its_last_keeper_lets_go() {
-        let limits = Limits {
-            drain_concurrency: 2,
-            ..Limits::default()
-        };
-        let fleet = in_a_fleet(&limits);
-        fleet.drain();
+        let fleet = draining(2);
         let permit = fleet.handover_turn().await.expect("a place");
         assert_eq!(free_places(&fleet), 1);
         let hold = fleet
@@ -634,22 +639,17 @@ mod tests {
         tokio::time::sleep(HANDOVER_HOLD_MAX * 2).await;
         assert_eq!(free_places(&fleet), 2);
         let next = fleet.handover_turn().await.expect("a place");
-        assert!(
-            fleet
-                .hold_turn(Some(next), std::time::Instant::now())
-                .is_some(),
-            "no hold ran out: still held"
+        let _held = fleet.hold_turn(Some(next), std::time::Instant::now());
+        assert_eq!(
+            free_places(&fleet),
+            1,
+            "no hold ran out: the next is held too"
         );
     }
 
     #[tokio::test(start_paused = true)]
     async fn holds_that_run_out_free_their_places_and_as_many_as_places_end_the_pace() {
-        let limits = Limits {
-            drain_concurrency: 2,
-            ..Limits::default()
-        };
-        let fleet = in_a_fleet(&limits);
-        fleet.drain();
+        let fleet = draining(2);
         let now = std::time::Instant::now;
         let permit = fleet.handover_turn().await.expect("a place");
         let kept = fleet.hold_turn(Some(permit), now()).expect("held");
@@ -665,11 +665,10 @@ mod tests {
         assert_eq!(free_places(&fleet), 2, "freed once only");
         // One slow answer does not end the pace; as many as there are places do.
         let permit = fleet.handover_turn().await.expect("a place");
-        let kept = fleet
-            .hold_turn(Some(permit), now())
-            .expect("held after one ran out");
+        let kept = fleet.hold_turn(Some(permit), now()).expect("told");
+        assert_eq!(free_places(&fleet), 1, "held after one ran out");
         tokio::time::sleep(HANDOVER_HOLD_MAX + Duration::from_millis(10)).await;
-        assert_eq!(free_places(&fleet), 2);
+        assert_eq!(free_places(&fleet), 2, "and run out too");
         drop(kept);
         let permit = fleet.handover_turn().await.expect("a place");
         let told = fleet.hold_turn(Some(permit), now());
