@@ -41,7 +41,16 @@ pub const SLACK_MIN: u64 = 100;
 /// Bounded by the node's connections.
 #[derive(Debug, Default)]
 pub struct Clients {
-    open: Mutex<HashMap<u64, CancellationToken>>,
+    open: Mutex<HashMap<u64, Open>>,
+}
+
+/// One of [`Clients`].
+#[derive(Debug)]
+struct Open {
+    released: CancellationToken,
+    /// Its join was answered (it is in a room here, or forwarded to one): only such a client
+    /// is let go, not one whose join is under way, which would be let go the moment it is in.
+    settled: bool,
 }
 
 /// A client connection's place among [`Clients`], given back when it is dropped.
@@ -56,6 +65,13 @@ impl ClientPlace {
     /// Completes when the spread lets this client go.
     pub fn released(&self) -> WaitForCancellationFuture<'_> {
         self.released.cancelled()
+    }
+
+    /// The client's join was answered: from now on the spread may let it go.
+    pub fn settle(&self) {
+        if let Some(open) = self.clients.lock().get_mut(&self.id) {
+            open.settled = true;
+        }
     }
 }
 
@@ -81,7 +97,7 @@ impl Drop for ClientPlace {
 }
 
 impl Clients {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, CancellationToken>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Open>> {
         self.open
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -90,7 +106,13 @@ impl Clients {
     /// Counts the client connection `id` (unique in the process) until its place is dropped.
     pub fn enter(self: &Arc<Self>, id: u64) -> ClientPlace {
         let released = CancellationToken::new();
-        self.lock().insert(id, released.clone());
+        self.lock().insert(
+            id,
+            Open {
+                released: released.clone(),
+                settled: false,
+            },
+        );
         ClientPlace {
             clients: Arc::clone(self),
             id,
@@ -103,14 +125,20 @@ impl Clients {
         self.lock().len() as u64
     }
 
-    /// Lets `most` client connections go (any of them: nothing tells a client that will stay
-    /// from one that will not); answers how many it let go.
+    /// Lets `most` client connections go, of those whose join was answered (any of them:
+    /// nothing tells a client that will stay from one that will not); answers how many it let
+    /// go.
     pub fn release(&self, most: usize) -> usize {
         let mut open = self.lock();
-        let chosen: Vec<u64> = open.keys().take(most).copied().collect();
+        let chosen: Vec<u64> = open
+            .iter()
+            .filter(|(_, client)| client.settled)
+            .map(|(&id, _)| id)
+            .take(most)
+            .collect();
         for id in &chosen {
-            if let Some(released) = open.remove(id) {
-                released.cancel();
+            if let Some(client) = open.remove(id) {
+                client.released.cancel();
             }
         }
         chosen.len()
@@ -530,6 +558,7 @@ mod tests {
     fn letting_go_closes_the_chosen_clients_once_and_counts_them_no_more() {
         let clients = Arc::new(Clients::default());
         let places: Vec<ClientPlace> = (0..10).map(|id| clients.enter(id)).collect();
+        places.iter().for_each(ClientPlace::settle);
         assert_eq!(clients.count(), 10);
         assert_eq!(clients.release(4), 4);
         assert_eq!(clients.count(), 6);
@@ -547,5 +576,23 @@ mod tests {
         let place = clients.enter(11);
         drop(place);
         assert_eq!(clients.count(), 0);
+    }
+
+    #[test]
+    fn a_client_whose_join_is_under_way_is_not_let_go() {
+        let clients = Arc::new(Clients::default());
+        let places: Vec<ClientPlace> = (0..3).map(|id| clients.enter(id)).collect();
+        places[0].settle();
+        places[2].settle();
+        assert_eq!(clients.count(), 3, "a client joining is counted");
+        assert_eq!(
+            clients.release(3),
+            2,
+            "only the clients in a room are let go"
+        );
+        assert!(!places[1].released.is_cancelled());
+        places[1].settle();
+        assert_eq!(clients.release(3), 1, "once in, it may be let go");
+        assert!(places[1].released.is_cancelled());
     }
 }

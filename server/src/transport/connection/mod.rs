@@ -299,11 +299,20 @@ impl Connection {
         place: Option<&ClientPlace>,
     ) -> Ending {
         let read_wake = socket::ReadWake::new();
+        let mut settled = false;
         loop {
             let join_deadline = match &session {
                 Session::Joining { deadline } => Some(*deadline),
                 Session::Joined { .. } | Session::Forwarded { .. } => None,
             };
+            // In a room (or forwarded to one): from now on the spread may let it go.
+            if !settled
+                && join_deadline.is_none()
+                && let Some(place) = place
+            {
+                place.settle();
+                settled = true;
+            }
             // A joined connection is closed by its room at shutdown; the others close here.
             let in_no_room = !matches!(session, Session::Joined { .. });
             // A client forwarded from here to a room on another node is let go once this
