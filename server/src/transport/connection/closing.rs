@@ -243,7 +243,9 @@ async fn close_gracefully(
 }
 
 /// Writes a frame the outbox gave, with what is queued behind it; `Some` when the connection
-/// ends: its close was requested, or the socket broke.
+/// ends: its close was requested, or the socket broke. What a close keeps (a drain's place,
+/// see `Outbox::close_keeping`) is let go at once: a connection closing here does not follow
+/// its room, and it is not for its closing handshake to hold.
 pub(super) async fn write_queued(
     wire: &mut Wire,
     outbox: &Outbox,
@@ -251,7 +253,10 @@ pub(super) async fn write_queued(
     stall: Duration,
 ) -> Option<Ending> {
     match item {
-        OutboxItem::Close((reason, message)) => Some(Ending::closing(reason, message)),
+        OutboxItem::Close((reason, message)) => {
+            drop(outbox.take_keep());
+            Some(Ending::closing(reason, message))
+        }
         OutboxItem::Frame(frame) => {
             if let Err(error) = wire.write_frames(frame, outbox, stall).await {
                 return Some(Ending::write_failed(&error));

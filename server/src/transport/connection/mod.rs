@@ -306,11 +306,8 @@ impl Connection {
                 Session::Joined { .. } | Session::Forwarded { .. } => None,
             };
             // In a room (or forwarded to one): from now on the spread may let it go.
-            if !settled
-                && join_deadline.is_none()
-                && let Some(place) = place
-            {
-                place.settle();
+            if !settled && join_deadline.is_none() {
+                place.inspect(|place| place.settle());
                 settled = true;
             }
             // A joined connection is closed by its room at shutdown; the others close here.
@@ -339,14 +336,7 @@ impl Connection {
                     OutboxItem::Close((CloseReason::Draining, message)) if follows => {
                         self.follow_room(outbox, session, message).await
                     }
-                    item => {
-                        if matches!(item, OutboxItem::Close(_)) {
-                            // Not followed: what the close keeps (a drain's place) is not
-                            // this connection's to hold through its closing handshake.
-                            drop(outbox.take_keep());
-                        }
-                        closing::write_queued(wire, outbox, item, self.stall()).await
-                    }
+                    item => closing::write_queued(wire, outbox, item, self.stall()).await,
                 },
                 // After what the old owner sent, which the outbox writes first.
                 () = forward::wait_moved(attachment.as_deref()), if attachment.is_some() => {
