@@ -62,7 +62,9 @@ id_type!(
 );
 id_type!(
     /// One incarnation of a group's live room, and so of the history it serves: a fresh random
-    /// id each time the room is loaded. Seqs are comparable only within one log epoch; a client
-    /// resuming from another (or none) gets a snapshot, never a replay (PROTOCOL.md, "Resume").
+    /// id each time the room is loaded. Seqs are comparable within one log epoch, and within the
+    /// earlier ones the store recorded as the same history up to the last seq each wrote; a
+    /// client resuming from any other (or none) gets a snapshot, never a replay (PROTOCOL.md,
+    /// "Resume").
     LogEpoch
 );

@@ -430,7 +430,7 @@ pub struct ResumePoint {
     pub meeting_id: MeetingId,
     pub seq: Seq,
     /// The log epoch of the join that gave the client its state (`Joined::log_epoch`). A resume
-    /// without one, or from another epoch than the room's, is answered with a snapshot.
+    /// without one, or from an epoch the room does not hold, is answered with a snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_epoch: Option<LogEpoch>,
 }

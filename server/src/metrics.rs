@@ -110,7 +110,7 @@ impl Metrics {
         let resumes = Family::<Label, Counter>::default();
         registry.register(
             "resumes",
-            "Joins that resumed, by how the client caught up (replay, snapshot, or snapshot_other_epoch: a snapshot because the resume came from another log epoch)",
+            "Joins that resumed, by how the client caught up (replay; replay_earlier_epoch: a replay from an earlier log epoch of the same log; snapshot; or snapshot_other_epoch: a snapshot because the resume came from another log epoch)",
             resumes.clone(),
         );
         let replay_events =
@@ -285,6 +285,9 @@ pub fn admission_refused(limit: &'static str) {
 pub enum Resumed {
     /// By replaying this many events.
     Replay(usize),
+    /// By replaying this many events, from an earlier log epoch of the same log (the room was
+    /// loaded again since the client's join: a restart, a takeover, a move).
+    ReplayEarlierEpoch(usize),
     /// By a snapshot: the gap was too old, in another meeting, or not in the log.
     Snapshot,
     /// By a snapshot because the resume came from another log epoch than the room's, or none.
@@ -297,6 +300,10 @@ pub fn resumed(resumed: Resumed) {
     match resumed {
         Resumed::Replay(events) => {
             count(&m.resumes, "outcome", "replay");
+            m.replay_events.observe(events as f64);
+        }
+        Resumed::ReplayEarlierEpoch(events) => {
+            count(&m.resumes, "outcome", "replay_earlier_epoch");
             m.replay_events.observe(events as f64);
         }
         Resumed::Snapshot => count(&m.resumes, "outcome", "snapshot"),

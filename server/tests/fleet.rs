@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use roundtable_protocol::{
-    Credential, ErrorCode, EventFrame, GroupId, PresenceReason, Request, ServerMessage,
+    CatchUp, Credential, ErrorCode, EventFrame, GroupId, PresenceReason, Request, ServerMessage,
 };
 use roundtable_server::fleet::link::{Kind, LinkFrame, proof, read_frame};
 use roundtable_server::fleet::rendezvous;
@@ -799,19 +799,30 @@ async fn an_edge_joins_its_client_again_where_the_room_went_or_closes_it_with_10
         epoch_before,
         "the room was loaded anew"
     );
-    assert_eq!(joined.catch_up, roundtable_protocol::CatchUp::Snapshot);
-    let snapshot = match fran.recv().await {
-        ServerMessage::Snapshot(snapshot) => snapshot,
-        other => panic!("a snapshot follows the ack, got {other:?}"),
-    };
+    // The edge knew where Fran stood, and the room loaded anew holds the killed room's log
+    // epoch up to the head it loaded: Fran is replayed what she missed (nothing), not sent a
+    // snapshot, and the replay ends with who is online.
+    assert_eq!(joined.catch_up, roundtable_protocol::CatchUp::Replay);
+    let seq_before = fran.last_seq;
+    loop {
+        match fran.recv().await {
+            ServerMessage::Presence(presence) if presence.change.is_none() => break,
+            ServerMessage::Event(frame) => assert!(
+                !matches!(&frame.event, roundtable_protocol::Event::GroupRenamed { name } if name == "Never answered"),
+                "the request was never written"
+            ),
+            ServerMessage::Snapshot(_) => panic!("a replay has no snapshot"),
+            _ => {}
+        }
+    }
     assert!(
         killed.elapsed() < Duration::from_secs(3),
         "joined again within moments of the kill ({:?})",
         killed.elapsed()
     );
-    assert_ne!(
-        snapshot.group.name, "Never answered",
-        "the request was never written"
+    assert_eq!(
+        fran.last_seq, seq_before,
+        "nothing happened in the room while its owner died"
     );
     fran.ok(Request::RenameGroup {
         name: "Served by the edge".into(),
@@ -1170,6 +1181,8 @@ struct Away {
     after_from: usize,
     /// Its edge joined it again in place (no reconnection).
     in_place: bool,
+    /// How the join made again in place caught it up.
+    catch_up: Option<CatchUp>,
     back_after: Duration,
     /// The time it could not act: from its close to its resume's acknowledgement, or, joined
     /// again in place, from the last answer the old owner gave it to the join's ack that came
@@ -1286,19 +1299,32 @@ async fn come_back(
                 ..
             })) => last_served = Instant::now(),
             Ok(Some(ServerMessage::Ack {
-                result: roundtable_protocol::Reply::Joined(_),
+                result: roundtable_protocol::Reply::Joined(joined),
                 ..
             })) => {
                 let acked = Instant::now();
                 let at = member.received.len() - 1;
                 let before = events_in(&member.received[..at]);
-                let last_before = before.last().map_or(0, |frame| frame.seq);
+                // Where it stood: its last event or snapshot, or, on a connection that was
+                // replayed to nothing yet, what it carried over.
+                let last_before = before
+                    .last()
+                    .map_or(0, |frame| frame.seq)
+                    .max(member.last_seq);
+                // The catch-up: a snapshot, or the replay that ends with who is online.
                 loop {
-                    if let ServerMessage::Snapshot(_) = member.recv().await {
-                        break;
+                    match (joined.catch_up, member.recv().await) {
+                        (CatchUp::Snapshot, ServerMessage::Snapshot(_)) => break,
+                        (CatchUp::Replay, ServerMessage::Presence(presence))
+                            if presence.change.is_none() =>
+                        {
+                            break;
+                        }
+                        _ => {}
                     }
                 }
                 let away = Away {
+                    catch_up: Some(joined.catch_up),
                     before,
                     last_before: last_before.max(seq_before(&member.received[..at])),
                     back_after: since.elapsed(),
@@ -1342,6 +1368,7 @@ async fn come_back(
                     after: Some(after),
                     after_from: 0,
                     in_place: false,
+                    catch_up: None,
                     back_after: since.elapsed(),
                     gap: closed_at.elapsed(),
                     released: None,
@@ -1361,6 +1388,7 @@ async fn come_back(
         after: None,
         after_from: 0,
         in_place: false,
+        catch_up: None,
         back_after: since.elapsed(),
         gap: closed_at.elapsed(),
         released: None,
@@ -1382,14 +1410,23 @@ fn seq_before(messages: &[ServerMessage]) -> u64 {
 }
 
 /// Every member caught up with the room's log from `from` on, once and in order: the events
-/// it received before the move, then, when it was caught up with a snapshot (a room loaded
-/// anew is a new log epoch, so a join after a takeover or a drain gets one; ARCHITECTURE.md,
-/// "Log epochs"), the snapshot, which holds every event through its seq and never goes back,
-/// then the events after it, with no gap and no duplicate. Whatever members received under one
-/// seq is the same event for all of them.
+/// it received before the move, then, when it was caught up with a snapshot, the snapshot,
+/// which holds every event through its seq and never goes back, then the events after it,
+/// with no gap and no duplicate. Whatever members received under one seq is the same event for
+/// all of them. A member its edge joined again in place was replayed what it missed, not sent
+/// a snapshot: the edge knew where it stood, and the room loaded anew holds the log epoch it
+/// was in (ARCHITECTURE.md, "Log epochs").
 fn check_nothing_lost(aways: &mut [Away], from: u64) {
     let mut by_seq: HashMap<u64, EventFrame> = HashMap::new();
     for away in aways.iter_mut() {
+        if away.in_place {
+            assert_eq!(
+                away.catch_up,
+                Some(CatchUp::Replay),
+                "a member joined again in place is replayed what it missed ({:?})",
+                away.failures
+            );
+        }
         let after = away.after.as_ref().expect("back");
         let tail = &after.received[away.after_from..];
         let last_before = away.last_before;
@@ -2272,6 +2309,7 @@ async fn a_draining_node_closes_the_clients_it_forwards_elsewhere_once_its_rooms
             after: Some(after),
             after_from: 0,
             in_place: false,
+            catch_up: None,
             back_after: closed_after,
             gap: closed_after,
             released: None,

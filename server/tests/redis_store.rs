@@ -9,10 +9,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use roundtable_protocol::{GroupId, MeetingId};
+use roundtable_protocol::{GroupId, LogEpoch, MeetingId};
 use roundtable_server::store::fixtures::{self, entries};
 use roundtable_server::store::{
-    LogEntry, RedisOptions, RedisStore, Store, StoreError, conformance,
+    Fence, LogEntry, RedisOptions, RedisStore, Store, StoreError, conformance,
 };
 use support::redis::{Persistence, TestRedis, every_name_and_value};
 
@@ -63,6 +63,25 @@ async fn redis_store_lays_out_keys_as_documented() {
         take.epoch, 1,
         "the first take of a group's lease is epoch 1"
     );
+    // Two rooms' log epochs: the second room loaded the log up to seq 2.
+    let first_epoch = LogEpoch::random();
+    let fence = |epoch| Fence {
+        owner: "owner-x",
+        epoch,
+    };
+    store
+        .begin_log_epoch(group_id, fence(1), first_epoch, 2)
+        .await
+        .expect("begin the first log epoch");
+    let take = store
+        .take_lease_reporting(group_id, "owner-x", 60_000)
+        .await
+        .expect("take the lease again");
+    let second_epoch = LogEpoch::random();
+    store
+        .begin_log_epoch(group_id, fence(take.epoch), second_epoch, 2)
+        .await
+        .expect("begin the second log epoch");
 
     let client = redis::Client::open(redis.url()).expect("client");
     let mut raw = client
@@ -85,6 +104,7 @@ async fn redis_store_lays_out_keys_as_documented() {
         format!("{tag}:lease"),
         format!("{tag}:lease_record"),
         format!("{tag}:epoch"),
+        format!("{tag}:log_epochs"),
     ];
     expected.sort();
     assert_eq!(keys, expected);
@@ -103,7 +123,12 @@ async fn redis_store_lays_out_keys_as_documented() {
         "owner-x",
         "the lease holds the bare owner id"
     );
-    assert_eq!(get(format!("{tag}:epoch")).await, "1");
+    assert_eq!(get(format!("{tag}:epoch")).await, "2");
+    assert_eq!(
+        get(format!("{tag}:log_epochs")).await,
+        format!("1 {second_epoch} {first_epoch}:2"),
+        "format 1: the current log epoch, then each earlier one with its last seq"
+    );
 
     let stream_ids: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
         .arg(format!("{tag}:m:{meeting_id}:log"))

@@ -291,8 +291,8 @@ export class Connection {
         }
         if (waiter) waiter.resolve(message.result);
         // The join's ack again, unasked: the meeting's server went away and the server this
-        // page is connected to joined it again where the meeting runs now (a snapshot of
-        // the new log epoch follows).
+        // page is connected to joined it again where the meeting runs now (the events this
+        // page missed follow, or a snapshot, as `catch_up` says).
         else if (message.result.kind === 'joined' && this.joined) this.options.onJoined(message.result);
         return;
       }

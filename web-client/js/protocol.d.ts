@@ -44,7 +44,7 @@ export type Credential = { "kind": "facilitator", secret: string, display_name: 
 export type ResumePoint = { meeting_id: MeetingId, seq: number, 
 /**
  * The log epoch of the join that gave the client its state (`Joined::log_epoch`). A resume
- * without one, or from another epoch than the room's, is answered with a snapshot.
+ * without one, or from an epoch the room does not hold, is answered with a snapshot.
  */
 log_epoch?: LogEpoch | null, };
 

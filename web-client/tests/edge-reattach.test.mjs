@@ -4,7 +4,8 @@
 // A is killed (SIGKILL: no drain, no goodbye). B joins the page again where the meeting runs
 // now (on B itself) over the page's own WebSocket: the page receives `connection_lost` for its
 // request that was under way, the ack of its join once more, unasked, with the new log epoch,
-// then a snapshot (PROTOCOL.md, "The meeting moves while you stay connected"). So that a
+// then a replay of what it missed from where it stood, which B knew from the frames it passed
+// on (PROTOCOL.md, "The meeting moves while you stay connected"). So that a
 // request is surely under way when A dies, A is frozen (SIGSTOP) first, Ann asks for something,
 // and A is killed once B has passed the request on to it.
 //
@@ -113,10 +114,11 @@ test('a forwarded page whose meeting\'s server dies is joined again over the sam
 
     await waitUntil(ann.page, 'Ann\'s page gets the ack of its join again, unasked', () =>
       /** @type {any} */ (window).watch.joinAcks.length >= 2);
-    // The snapshot follows the ack: with it the page holds the meeting as B has it, the hand
-    // still up (raised through A, which stored it in Redis before answering; the frozen A
-    // never lowered it).
-    await waitUntil(ann.page, 'Ann\'s page applied the snapshot from B, her hand still up', () =>
+    // The replay follows the ack (nothing happened meanwhile, so it is only the presence that
+    // ends it): the page keeps the meeting it holds, which is the one B loaded, the hand still
+    // up (raised through A, which stored it in Redis before answering; the frozen A never
+    // lowered it).
+    await waitUntil(ann.page, 'Ann\'s page caught up with B, her hand still up', () =>
       /** @type {any} */ (window).roundtable.catchUps.length === 2 && document.querySelectorAll('#queue-list .queue-item').length === 1);
     const after = await watched(ann.page);
     const [first, again] = after.joinAcks;
@@ -124,10 +126,10 @@ test('a forwarded page whose meeting\'s server dies is joined again over the sam
     assert.ok(again.at - killedAt <= REJOIN_MAX_MS, `Ann was joined again ${again.at - killedAt} ms after the kill`);
     assert.equal(after.joinAcks.length, 2, `two joined acks: ${JSON.stringify(after.joinAcks)}`);
     assert.equal(again.id, first.id, 'the ack again answers the page\'s own join (the same request id)');
-    assert.equal(again.catch_up, 'snapshot', 'a join made again catches up with a snapshot');
+    assert.equal(again.catch_up, 'replay', 'a join made again resumes from where the page stood, by replay');
     assert.ok(first.log_epoch && again.log_epoch, `both acks carry a log epoch: ${JSON.stringify(after.joinAcks)}`);
     assert.notEqual(again.log_epoch, first.log_epoch, 'the room loaded on B has a new log epoch');
-    assert.deepEqual(await ann.page.evaluate(() => /** @type {any} */ (window).roundtable.catchUps), ['snapshot', 'snapshot']);
+    assert.deepEqual(await ann.page.evaluate(() => /** @type {any} */ (window).roundtable.catchUps), ['snapshot', 'replay']);
     // Without the feature the page would show a reconnection here: B's close with 1012, a
     // new socket, and the indicator through `connecting`.
     assert.deepEqual(after.sockets.map((entry) => entry.kind), ['made'],
@@ -147,8 +149,8 @@ test('a forwarded page whose meeting\'s server dies is joined again over the sam
     assert.ok(lost.at <= again.at, 'connection_lost came before the join\'s ack again');
     assert.ok(errorsSinceKill.every((error) => error.code === 'connection_lost' && error.id !== null),
       `only connection_lost, for requests under way: ${JSON.stringify(errorsSinceKill)}`);
-    // The page says so (the request may or may not have been done; the snapshot shows it was
-    // not), and says nothing else.
+    // The page says so (the request may or may not have been done; its hand, still up, shows
+    // it was not), and says nothing else.
     const toastsSinceKill = after.toasts.filter((toast) => toast.at >= killedAt).map((toast) => toast.text);
     t.diagnostic(`toasts Ann saw after the kill: ${JSON.stringify(toastsSinceKill)}`);
     assert.equal(toastsSinceKill.length, 1, `one toast, about the lowered hand: ${JSON.stringify(toastsSinceKill)}`);

@@ -102,7 +102,8 @@ pub struct Reconnect {
     pub replay: bool,
     pub attempts: u32,
     /// Not a new connection: the node the member is connected to joined it again where its
-    /// room went (`lost_ns` is when the join's ack came again, `rejoined_ns` its snapshot).
+    /// room went (`lost_ns` is when the join's ack came again, `rejoined_ns` its snapshot, or
+    /// the ack itself when a replay follows).
     pub in_place: bool,
 }
 
@@ -155,6 +156,36 @@ pub struct MemberLog {
 }
 
 impl MemberLog {
+    /// The join's ack again, unasked, at `now` on `node`: the node this member is connected to
+    /// joined it again where its room went (the node it was forwarded to went away), in
+    /// `log_epoch`; the events it missed follow (a `replay`: back at the ack, as after a
+    /// reconnection), or a snapshot. Its actions under way were answered `connection_lost`.
+    pub(super) fn joined_in_place(
+        &mut self,
+        now: u64,
+        node: usize,
+        log_epoch: Option<String>,
+        replay: bool,
+    ) {
+        self.log_epoch = log_epoch;
+        self.catching_up = true;
+        for pending in &mut self.pending {
+            pending.before_move = true;
+        }
+        self.rejoined_in_place += 1;
+        self.replays += u64::from(replay);
+        self.reconnects.push(Reconnect {
+            lost_ns: now,
+            last_event_ns: self.last_event_ns,
+            rejoined_ns: replay.then_some(now),
+            snapshot_seq: None,
+            node: Some(node),
+            replay,
+            attempts: 0,
+            in_place: true,
+        });
+    }
+
     /// The connections lost (or joined again in place) at or after `after_ns`. They are
     /// logged in time order, so these are the last ones: found by halving, not by a walk
     /// through a long run's hundreds (which the wait after each kill did for every member

@@ -96,6 +96,9 @@ struct FrameResult<'a> {
     kind: &'a str,
     #[serde(default)]
     log_epoch: Option<String>,
+    /// A join's catch-up: `snapshot` or `replay`.
+    #[serde(default, borrow)]
+    catch_up: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -200,26 +203,9 @@ impl World {
             }
             "presence" if frame.change.is_none() => log.catching_up = false,
             "ack" if frame.result.as_ref().is_some_and(|r| r.kind == "joined") => {
-                // The join's ack again, unasked: the node this member is connected to joined
-                // it again where its room went (the node it was forwarded to went away); a
-                // snapshot follows. Its actions under way were answered `connection_lost`.
-                log.log_epoch = frame.result.and_then(|r| r.log_epoch);
-                log.catching_up = true;
-                for pending in &mut log.pending {
-                    pending.before_move = true;
-                }
-                log.rejoined_in_place += 1;
-                let last_event_ns = log.last_event_ns;
-                log.reconnects.push(Reconnect {
-                    lost_ns: now,
-                    last_event_ns,
-                    rejoined_ns: None,
-                    snapshot_seq: None,
-                    node: Some(node),
-                    replay: false,
-                    attempts: 0,
-                    in_place: true,
-                });
+                let result = frame.result.expect("a joined ack");
+                let replay = result.catch_up == Some("replay");
+                log.joined_in_place(now, node, result.log_epoch, replay);
             }
             "ack" => {
                 if let Some(id) = frame.id.filter(|&id| id >= FIRST_ACTION_ID) {

@@ -282,6 +282,40 @@ fn a_join_made_again_in_place_is_a_resume_at_its_snapshot() {
     assert_eq!(log.back_after(0, 0, Some(6)), rejoin.rejoined_ns);
 }
 
+/// A join made again in place that resumes the member's point is a replay: back at its ack,
+/// the replayed events counted as received, and no action until the `presence` that ends it.
+#[test]
+fn a_join_made_again_in_place_with_a_replay_is_back_at_its_ack() {
+    let world = world_of_one_room(2);
+    let member = world.members[1].clone();
+    world.handle(&member, 1, &hand(3, 0, true));
+    world.handle(
+        &member,
+        1,
+        r#"{"type":"ack","id":1,"result":{"kind":"joined","member_id":"m","role":"member","meeting_id":"x","catch_up":"replay","log_epoch":"e2"}}"#,
+    );
+    {
+        let log = member.log();
+        assert!(log.catching_up, "no action until the replay ends");
+        assert_eq!(log.log_epoch.as_deref(), Some("e2"));
+        assert_eq!((log.rejoined_in_place, log.replays), (1, 1));
+        let rejoin = log.reconnects.last().expect("a resume");
+        assert!(rejoin.in_place && rejoin.replay && rejoin.rejoined_ns.is_some());
+    }
+    world.handle(&member, 1, &hand(4, 0, false));
+    world.handle(&member, 1, r#"{"type":"presence","online":[]}"#);
+    let log = member.log();
+    assert!(!log.catching_up);
+    assert_eq!((log.duplicates, log.reordered), (0, 0));
+    let rejoin = log.reconnects.last().expect("a resume");
+    assert_eq!(rejoin.snapshot_seq, None);
+    assert!(
+        log.back_after(0, 0, Some(4))
+            .is_some_and(|back| back >= rejoin.rejoined_ns.unwrap()),
+        "back with the replayed probe"
+    );
+}
+
 /// An action sent before the member's node joined it again in place is decided on the state
 /// before the move: after it, it may be a no-op, acknowledged without an event, and that is no
 /// fault. Any other action acknowledged without its event still is.

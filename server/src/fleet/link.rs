@@ -84,7 +84,7 @@ const PING_INTERVAL: Duration = Duration::from_millis(500);
 mod attachment;
 mod wire;
 
-pub use attachment::{Attachment, Gone, IN_FLIGHT_MAX, Seen};
+pub use attachment::{Attachment, Gone, IN_FLIGHT_MAX, JoinAgain, Seen};
 #[cfg(test)]
 use wire::hmac_sha256;
 pub use wire::{

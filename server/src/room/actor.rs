@@ -21,12 +21,14 @@ mod join;
 mod lease;
 mod life;
 mod limits;
+mod lineage;
 mod next_meeting;
 mod persist;
 mod reactions;
 mod roleplay;
 
 use fanout::Flushes;
+pub use lineage::LogLineage;
 use persist::snapshot_head_start;
 
 use std::collections::{HashMap, VecDeque};
@@ -191,9 +193,10 @@ struct RoomActor {
     attendance_out_of_date: bool,
     /// Set when this process may no longer own the room (see [`RoomActor::lose_ownership`]).
     ownership_lost: bool,
-    /// This incarnation of the room's log epoch, fresh at each load (ARCHITECTURE.md, "Log
-    /// epochs"): a resume from another epoch gets a snapshot, never a replay.
-    log_epoch: wire::LogEpoch,
+    /// This incarnation of the room's log epoch, fresh at each load, and the earlier ones whose
+    /// seqs name the same events (ARCHITECTURE.md, "Log epochs"): a resume from any other
+    /// epoch gets a snapshot, never a replay.
+    lineage: LogLineage,
     /// Set when the timer's `time_up` could not be stored; retried after `WRITE_RETRY`
     /// instead of at once, so a storage outage does not spin the actor.
     timer_write_failed: bool,
@@ -250,11 +253,13 @@ pub fn fold_stored(
 
 /// Builds a room from what the store holds and starts its task. `lease` is the group's ownership
 /// lease, which the caller has taken: the room renews it while it lives and releases it when it
-/// stops. `on_stop` runs when the task ends (the registry uses it to forget the room).
+/// stops. `lineage` is the log epoch it serves. `on_stop` runs when the task ends (the registry
+/// uses it to forget the room).
 pub fn spawn(
     context: RoomContext,
     lease: Lease,
     loaded: LoadedRoom,
+    lineage: LogLineage,
     commands: mpsc::Receiver<RoomCommand>,
     on_stop: impl FnOnce() + Send + 'static,
 ) -> Result<(), StoreError> {
@@ -298,7 +303,7 @@ pub fn spawn(
         snapshot_head_start,
         attendance_out_of_date: false,
         ownership_lost: false,
-        log_epoch: wire::LogEpoch::random(),
+        lineage,
         timer_write_failed: false,
         now_ms: 0,
         flushes: Flushes::default(),

@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use roundtable_protocol::GroupId;
+use roundtable_protocol::{GroupId, ResumePoint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -93,14 +93,15 @@ pub struct Fleet {
 }
 
 /// What a room that handed itself over gives the clients here that follow it (see
-/// [`Fleet::hold_turn`]): when it stopped taking requests, and, while a drain paces itself, its
-/// place among the drain's handovers, freed when the last of them drops this, or when its time
-/// runs out.
+/// [`Fleet::hold_turn`]): when it stopped taking requests, where they stand in its history,
+/// and, while a drain paces itself, its place among the drain's handovers, freed when the last
+/// of them drops this, or when its time runs out.
 #[derive(Debug)]
 pub struct TurnHold {
     permit: Mutex<Option<OwnedSemaphorePermit>>,
     since: std::time::Instant,
     stopped_at: std::time::Instant,
+    resume: Option<ResumePoint>,
 }
 
 impl TurnHold {
@@ -108,6 +109,12 @@ impl TurnHold {
     /// begins.
     pub fn stopped_at(&self) -> std::time::Instant {
         self.stopped_at
+    }
+
+    /// The room's log epoch, meeting and last seq as it stopped: every member it closed has
+    /// every frame it sent, so this is where each of them resumes from.
+    pub fn resume_point(&self) -> Option<ResumePoint> {
+        self.resume
     }
 
     /// Frees the place, if it still was held.
@@ -218,7 +225,8 @@ impl Fleet {
     /// gives each client here that follows it to its new node, with its close
     /// ([`crate::transport::outbox::Outbox::close_keeping`]); `None` outside a fleet of nodes,
     /// where the clients are closed to reconnect. It says when the room stopped, where those
-    /// clients' gap begins. In a drain (`permit`), it also keeps the room's place among the
+    /// clients' gap begins, and where they stand in its history (`resume`), which their join
+    /// made again resumes from. In a drain (`permit`), it also keeps the room's place among the
     /// handovers until those clients have the answer to their join there (see the module's
     /// "pace"): the place frees when the last of them drops it, or after
     /// [`HANDOVER_HOLD_MAX`]. The place frees at once [`PACED_FOR`] into the drain, and once as
@@ -229,6 +237,7 @@ impl Fleet {
         &self,
         permit: Option<OwnedSemaphorePermit>,
         stopped_at: std::time::Instant,
+        resume: Option<ResumePoint>,
     ) -> Option<Keep> {
         self.nodes.get()?;
         let paced = permit.filter(|_| self.paces());
@@ -237,6 +246,7 @@ impl Fleet {
             permit: Mutex::new(paced),
             since: std::time::Instant::now(),
             stopped_at,
+            resume,
         });
         if held {
             let held = Arc::downgrade(&hold);

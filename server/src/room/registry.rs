@@ -533,6 +533,13 @@ impl Registry {
                 ));
             }
         };
+        // Nothing writes to the log after this process's take (it fences every earlier room
+        // out), so what it loaded is where the room before it stopped.
+        let head = loaded
+            .tail
+            .last()
+            .map_or(loaded.snapshot.seq, |entry| entry.seq);
+        let lineage = actor::LogLineage::begin(&*self.context.store, lease, head).await;
         let (commands, receiver) = mpsc::channel(ROOM_QUEUE_MAX);
         let rooms = Arc::clone(&self.rooms);
         let own_slot = Arc::clone(slot);
@@ -540,6 +547,7 @@ impl Registry {
             self.context.clone(),
             lease.clone(),
             loaded,
+            lineage,
             receiver,
             move || {
                 rooms.remove_if(&group_id, |_, current| Arc::ptr_eq(current, &own_slot));

@@ -23,7 +23,7 @@
 //! The stores' tests make their data with [`fixtures`].
 
 use async_trait::async_trait;
-use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
+use roundtable_protocol::{GroupId, LogEpoch, MeetingId, Seq, UnixMs};
 
 pub mod conformance;
 pub mod embedded;
@@ -32,6 +32,19 @@ pub mod redis;
 
 pub use self::redis::{RedisOptions, RedisStore};
 pub use embedded::{EmbeddedOptions, EmbeddedStore, JournalSync};
+
+/// How many earlier log epochs a group's lineage keeps ([`Store::begin_log_epoch`]): a client
+/// last joined that many loads of its room ago or more resumes with a snapshot.
+pub const EARLIER_LOG_EPOCHS_MAX: usize = 4;
+
+/// An earlier incarnation of a group's room, as [`Store::begin_log_epoch`] answers it: the log
+/// epoch it served and the last seq it wrote, the head a later room loaded. Up to `through_seq`,
+/// the seqs it served name the events the store holds now; beyond it, nothing it served is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarlierEpoch {
+    pub log_epoch: LogEpoch,
+    pub through_seq: Seq,
+}
 
 /// One entry of a meeting's event log: the event's seq and its serialized bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,6 +280,30 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
             );
         }
         Ok(held)
+    }
+
+    /// Records, fenced by the room's lease, that a room of the group loaded the log up to
+    /// `head` and serves it under `log_epoch` from now on, and answers the earlier epochs the
+    /// same log was served under, newest first, each with the last seq it wrote (at most
+    /// [`EARLIER_LOG_EPOCHS_MAX`]). A client whose resume point names one of them, at or below
+    /// its `through_seq`, saw the events the store holds under those seqs, and can be replayed
+    /// instead of sent a snapshot (ARCHITECTURE.md, "Log epochs").
+    ///
+    /// Sound because the record is the group's, written in its order with its log: a store
+    /// that loses writes (a failover, a backup restored) loses a suffix of both together, so a
+    /// lost incarnation is missing from the record and its clients get snapshots; and the
+    /// fence means the head a room loads is final for the epoch before it, which can write no
+    /// more. After a failed call the record may or may not name `log_epoch`; the room then
+    /// serves without earlier epochs, which is safe either way. Stores that serve one process keep no
+    /// record and answer none (their rooms' clients resume after a restart with a snapshot).
+    async fn begin_log_epoch(
+        &self,
+        _group_id: GroupId,
+        _fence: Fence<'_>,
+        _log_epoch: LogEpoch,
+        _head: Seq,
+    ) -> Result<Vec<EarlierEpoch>, StoreError> {
+        Ok(Vec::new())
     }
 
     /// Records that a meeting ended at `ended_at_ms`, which makes its log due for trimming

@@ -4,14 +4,28 @@
 //!
 //! The link's reader fills it from the owner's frames without parsing them, bar one: the
 //! answer to the join. Every ack and error the server writes begins `{"type":"ack","id":` or
-//! `{"type":"error","id":` (a test holds the serializer to that), so telling which of the
-//! client's requests are answered costs a prefix check per frame.
+//! `{"type":"error","id":`, every event `{"type":"event","seq":` and every snapshot
+//! `{"type":"snapshot","seq":` (a test holds the serializer to that), so telling which of the
+//! client's requests are answered, and how far the client is in its room's history, costs a
+//! prefix check per frame.
+//!
+//! **Where the client stands.** From the join's ack (its log epoch and meeting, and whether a
+//! snapshot or the replay of the join's own resume point follows) and the seqs of the events
+//! and snapshots passed on since, the edge knows the client's resume point as well as the
+//! client does: a join made again sends it, so the room where it went replays what the client
+//! missed (it holds the log epoch the client's state is in: ARCHITECTURE.md, "Log epochs")
+//! rather than sending a snapshot. Every frame passed on reaches the client before the
+//! answer to the join made again, in the client's own outbox. A snapshot the edge cannot place
+//! (none follows a join) makes the point unknown, and the join made again asks for none.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use roundtable_protocol::{CloseReason, GroupId, Reply, RequestId, ServerMessage};
+use roundtable_protocol::{
+    CatchUp, CloseReason, GroupId, LogEpoch, MeetingId, Reply, RequestId, ResumePoint, Seq,
+    ServerMessage,
+};
 use serde::Deserialize;
 use tokio::sync::Notify;
 
@@ -25,6 +39,8 @@ pub const IN_FLIGHT_MAX: usize = 64;
 
 const ACK_PREFIX: &str = r#"{"type":"ack","id":"#;
 const ERROR_PREFIX: &str = r#"{"type":"error","id":"#;
+const EVENT_PREFIX: &str = r#"{"type":"event","seq":"#;
+const SNAPSHOT_PREFIX: &str = r#"{"type":"snapshot","seq":"#;
 
 /// A forwarded client's session, as its edge knows it. Its member token is a credential: it is
 /// never logged (the `Debug` form leaves it out).
@@ -61,6 +77,14 @@ struct State {
     /// What the close of the room the client follows keeps alive until the join made again
     /// is answered (in a drain, the room's place among the handovers; see `room::fleet`).
     keep: Option<Keep>,
+    /// Where the client stands in its room's history (see the module's comment); `None`
+    /// while not known.
+    position: Option<ResumePoint>,
+    /// The resume point the join awaiting its answer sent: a replay continues from it.
+    asked: Option<ResumePoint>,
+    /// A join acknowledged with a snapshot catch-up: the meeting and log epoch the snapshot
+    /// that follows is in.
+    awaiting_snapshot: Option<(MeetingId, LogEpoch)>,
 }
 
 /// Why a client's room went away from the node it ran on.
@@ -102,15 +126,21 @@ impl std::fmt::Debug for Attachment {
 }
 
 impl Attachment {
-    /// The session of a client whose join `join_id` into `group_id` is being forwarded, with
-    /// the member token of its credential when it has one.
-    pub fn new(group_id: GroupId, join_id: RequestId, token: Option<String>) -> Attachment {
+    /// The session of a client whose join `join_id` into `group_id`, with the resume point
+    /// `resume`, is being forwarded, with the member token of its credential when it has one.
+    pub fn new(
+        group_id: GroupId,
+        join_id: RequestId,
+        token: Option<String>,
+        resume: Option<ResumePoint>,
+    ) -> Attachment {
         Attachment {
             group_id,
             join_id,
             state: Mutex::new(State {
                 token,
                 awaiting_join: true,
+                asked: resume,
                 ..State::default()
             }),
             moved: Notify::new(),
@@ -121,18 +151,20 @@ impl Attachment {
     /// `token`, which in a drain follows the room to the node it is handed to (see
     /// `transport::connection::forward`): made when the room's close reached the client's
     /// connection, which is when its gap is counted from, unless `keep` (from the room's
-    /// close) is a drain's hold on the room's place, which says when the room stopped. `keep`
-    /// is kept until the join made again has its answer, or the client goes.
+    /// close) is the room's handover, which says when the room stopped and where its members
+    /// stand in its history (every frame the room sent them is in their outbox). `keep` is
+    /// kept until the join made again has its answer, or the client goes.
     pub fn joined(
         group_id: GroupId,
         join_id: RequestId,
         token: String,
         keep: Option<Keep>,
     ) -> Attachment {
-        let since = keep
+        let handover = keep
             .as_deref()
-            .and_then(|keep| keep.downcast_ref::<TurnHold>())
-            .map_or_else(Instant::now, TurnHold::stopped_at);
+            .and_then(|keep| keep.downcast_ref::<TurnHold>());
+        let since = handover.map_or_else(Instant::now, TurnHold::stopped_at);
+        let position = handover.and_then(TurnHold::resume_point);
         Attachment {
             group_id,
             join_id,
@@ -141,6 +173,7 @@ impl Attachment {
                 joined: true,
                 gone_since: Some((since, Gone::HandedOver)),
                 keep,
+                position,
                 ..State::default()
             }),
             moved: Notify::new(),
@@ -180,9 +213,27 @@ impl Attachment {
         state.in_flight.push_back(id);
     }
 
-    /// The owner sent `text` to the client: notes the request it answers, and the member
-    /// token a join's ack issues.
+    /// The owner sent `text` to the client: notes the request it answers, the member token a
+    /// join's ack issues, and how far the client is in its room's history.
     pub fn seen(&self, text: &str) -> Seen {
+        if let Some(seq) = seq_after(text, EVENT_PREFIX) {
+            if let Some(position) = self.lock().position.as_mut() {
+                position.seq = seq;
+            }
+            return Seen::Pass;
+        }
+        if let Some(seq) = seq_after(text, SNAPSHOT_PREFIX) {
+            let mut state = self.lock();
+            state.position = state
+                .awaiting_snapshot
+                .take()
+                .map(|(meeting_id, log_epoch)| ResumePoint {
+                    meeting_id,
+                    seq,
+                    log_epoch: Some(log_epoch),
+                });
+            return Seen::Pass;
+        }
         let Some((id, refused)) = answered_id(text) else {
             return Seen::Pass;
         };
@@ -214,13 +265,33 @@ impl Attachment {
                 Seen::Pass
             };
         }
-        if state.token.is_none()
-            && let Ok(ServerMessage::Ack {
-                result: Reply::Joined(joined),
-                ..
-            }) = serde_json::from_str(text)
-        {
+        let asked = state.asked.take();
+        let Ok(ServerMessage::Ack {
+            result: Reply::Joined(joined),
+            ..
+        }) = serde_json::from_str(text)
+        else {
+            state.position = None;
+            return Seen::Pass;
+        };
+        if state.token.is_none() {
             state.token = joined.member_token;
+        }
+        // Where the client stands once its catch-up is through: the replay continues the point
+        // the join sent, in the room's epoch; a snapshot places it anew.
+        state.awaiting_snapshot = None;
+        state.position = None;
+        match joined.catch_up {
+            CatchUp::Replay => {
+                state.position = asked.map(|asked| ResumePoint {
+                    meeting_id: joined.meeting_id,
+                    seq: asked.seq,
+                    log_epoch: Some(joined.log_epoch),
+                });
+            }
+            CatchUp::Snapshot => {
+                state.awaiting_snapshot = Some((joined.meeting_id, joined.log_epoch));
+            }
         }
         Seen::Pass
     }
@@ -261,10 +332,11 @@ impl Attachment {
         self.lock().moved.take()
     }
 
-    /// Makes ready to join again: the member token, and the requests that were under way,
-    /// which will never be answered now. `None` when the client's join was never
-    /// acknowledged (it is answered by the close) or no token is known.
-    pub fn rejoin(&self) -> Option<(String, Vec<RequestId>)> {
+    /// Makes ready to join again: the member token, the requests that were under way, which
+    /// will never be answered now, and where the client stands, to resume from. `None` when
+    /// the client's join was never acknowledged (it is answered by the close) or no token is
+    /// known.
+    pub fn rejoin(&self) -> Option<JoinAgain> {
         let mut state = self.lock();
         if !state.joined {
             return None;
@@ -272,11 +344,37 @@ impl Attachment {
         let token = state.token.clone()?;
         state.awaiting_join = true;
         state.rejoining = true;
+        // The client's join was answered, but a snapshot it announced never came: the point
+        // is not known.
+        state.awaiting_snapshot = None;
+        state.asked = state.position;
         // An unanswered join is answered by the join made again, under its id.
         let join_id = self.join_id;
         let unanswered = state.in_flight.drain(..).filter(|&id| id != join_id);
-        Some((token, unanswered.collect()))
+        Some(JoinAgain {
+            token,
+            unanswered: unanswered.collect(),
+            resume: state.position,
+        })
     }
+}
+
+/// What joining a client again takes ([`Attachment::rejoin`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct JoinAgain {
+    /// The member token to join with.
+    pub token: String,
+    /// The client's requests that were under way: they get `connection_lost`.
+    pub unanswered: Vec<RequestId>,
+    /// Where the client stands in its room's history, when the edge knows.
+    pub resume: Option<ResumePoint>,
+}
+
+/// The seq that follows `prefix` at the start of `text`, if it does.
+fn seq_after(text: &str, prefix: &str) -> Option<Seq> {
+    let rest = text.strip_prefix(prefix)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    rest[..digits].parse().ok()
 }
 
 /// The request id an ack or error frame of the server's answers, and whether it is an error.
@@ -291,9 +389,7 @@ fn answered_id(text: &str) -> Option<(RequestId, bool)> {
 
 #[cfg(test)]
 mod tests {
-    use roundtable_protocol::{
-        CatchUp, ErrorCode, Joined, LogEpoch, MeetingId, MemberId, Reply, Role, ServerMessage,
-    };
+    use roundtable_protocol::{ErrorCode, Joined, MemberId, Role};
 
     use super::*;
 
@@ -336,16 +432,16 @@ mod tests {
 
     #[test]
     fn a_join_made_again_uses_the_token_the_first_ack_issued_and_answers_what_was_under_way() {
-        let attachment = Attachment::new(GroupId::random(), 1, None);
+        let attachment = Attachment::new(GroupId::random(), 1, None, None);
         attachment.sent(r#"{"v":1,"id":1,"type":"join"}"#);
         assert_eq!(attachment.rejoin(), None, "not joined before the ack");
         assert_eq!(attachment.seen(&encode(&joined(Some("tok")))), Seen::Pass);
         attachment.sent(r#"{"v":1,"id":2,"type":"raise_hand"}"#);
         attachment.sent(r#"{"v":1,"id":3,"type":"lower_hand"}"#);
         attachment.seen(r#"{"type":"ack","id":2,"result":{"kind":"done"}}"#);
-        let (token, unanswered) = attachment.rejoin().expect("a token");
-        assert_eq!(token, "tok");
-        assert_eq!(unanswered, vec![3]);
+        let again = attachment.rejoin().expect("a token");
+        assert_eq!(again.token, "tok");
+        assert_eq!(again.unanswered, vec![3]);
         // The join made again is refused: the client is closed instead.
         let refused = encode(&ServerMessage::Error {
             id: Some(1),
@@ -359,7 +455,7 @@ mod tests {
 
     #[test]
     fn the_clients_own_token_is_kept_and_its_first_joins_refusal_reaches_it() {
-        let attachment = Attachment::new(GroupId::random(), 4, Some("own".into()));
+        let attachment = Attachment::new(GroupId::random(), 4, Some("own".into()), None);
         let refused = encode(&ServerMessage::Error {
             id: Some(4),
             code: ErrorCode::RoomElsewhere,
@@ -371,14 +467,14 @@ mod tests {
             None,
             "a client never joined is not joined again"
         );
-        let retried = Attachment::new(GroupId::random(), 4, Some("own".into()));
+        let retried = Attachment::new(GroupId::random(), 4, Some("own".into()), None);
         let mut joined = joined(None);
         if let ServerMessage::Ack { id, .. } = &mut joined {
             *id = 4;
         }
         assert_eq!(retried.seen(&encode(&joined)), Seen::Pass);
         assert_eq!(
-            retried.rejoin().map(|(token, _)| token).as_deref(),
+            retried.rejoin().map(|again| again.token).as_deref(),
             Some("own")
         );
         assert!(
@@ -417,15 +513,108 @@ mod tests {
 
     #[test]
     fn at_most_the_bound_of_requests_is_remembered() {
-        let attachment = Attachment::new(GroupId::random(), 1, Some("t".into()));
+        let attachment = Attachment::new(GroupId::random(), 1, Some("t".into()), None);
         attachment.seen(&encode(&joined(None)));
         for id in 2..(2 + IN_FLIGHT_MAX as u64 + 10) {
             attachment.sent(&format!(
                 r#"{{"v":1,"id":{id},"type":"ping","client_time_ms":1}}"#
             ));
         }
-        let (_, unanswered) = attachment.rejoin().unwrap();
+        let unanswered = attachment.rejoin().unwrap().unanswered;
         assert_eq!(unanswered.len(), IN_FLIGHT_MAX);
         assert_eq!(unanswered[0], 12, "the oldest are forgotten");
+    }
+
+    fn ack(id: RequestId, catch_up: CatchUp, meeting_id: MeetingId, log_epoch: LogEpoch) -> String {
+        encode(&ServerMessage::Ack {
+            id,
+            result: Reply::Joined(Joined {
+                member_id: MemberId::random(),
+                role: Role::Member,
+                meeting_id,
+                member_token: Some("tok".into()),
+                catch_up,
+                log_epoch,
+            }),
+        })
+    }
+
+    fn event(seq: Seq) -> String {
+        encode(&ServerMessage::Event(roundtable_protocol::EventFrame {
+            seq,
+            at_ms: 5,
+            event: roundtable_protocol::Event::HandRaised {
+                member_id: MemberId::random(),
+            },
+        }))
+    }
+
+    fn point(meeting_id: MeetingId, seq: Seq, log_epoch: LogEpoch) -> Option<ResumePoint> {
+        Some(ResumePoint {
+            meeting_id,
+            seq,
+            log_epoch: Some(log_epoch),
+        })
+    }
+
+    #[test]
+    fn the_edge_knows_where_its_client_stands_from_the_frames_it_passes() {
+        let meeting = MeetingId::random();
+        let (first, second, third) = (LogEpoch::random(), LogEpoch::random(), LogEpoch::random());
+        // The client's own join resumes from seq 10 and is replayed: it stands where each
+        // replayed event takes it, in the room's epoch.
+        let asked = point(meeting, 10, first);
+        let resumed = Attachment::new(GroupId::random(), 1, None, asked);
+        resumed.seen(&ack(1, CatchUp::Replay, meeting, second));
+        resumed.seen(&event(11));
+        resumed.seen(r#"{"type":"presence","online":[]}"#);
+        resumed.seen(&event(12));
+        let again = resumed.rejoin().expect("joined");
+        assert_eq!(again.resume, point(meeting, 12, second));
+        // The join made again with that point is replayed too, in the new room's epoch.
+        resumed.seen(&ack(1, CatchUp::Replay, meeting, third));
+        resumed.seen(&event(13));
+        assert_eq!(resumed.rejoin().unwrap().resume, point(meeting, 13, third));
+
+        // A join with a snapshot catch-up: placed by the snapshot's seq.
+        let fresh = Attachment::new(GroupId::random(), 1, None, None);
+        fresh.seen(&ack(1, CatchUp::Snapshot, meeting, first));
+        fresh.seen(r#"{"type":"snapshot","seq":20,"group":{}}"#);
+        fresh.seen(&event(21));
+        assert_eq!(fresh.rejoin().unwrap().resume, point(meeting, 21, first));
+        // Its join made again answered with a snapshot whose frame never came: not known.
+        fresh.seen(&ack(1, CatchUp::Snapshot, meeting, second));
+        assert_eq!(fresh.rejoin().unwrap().resume, None);
+        // Nor after a snapshot that follows no join.
+        fresh.seen(&ack(1, CatchUp::Snapshot, meeting, second));
+        fresh.seen(r#"{"type":"snapshot","seq":30}"#);
+        fresh.seen(r#"{"type":"snapshot","seq":31}"#);
+        assert_eq!(fresh.rejoin().unwrap().resume, None);
+        // Nor when a replay answers a join that sent no point.
+        let pointless = Attachment::new(GroupId::random(), 1, None, None);
+        pointless.seen(&ack(1, CatchUp::Replay, meeting, first));
+        pointless.seen(&event(5));
+        assert_eq!(pointless.rejoin().unwrap().resume, None);
+    }
+
+    #[test]
+    fn the_servers_events_and_snapshots_begin_with_their_seq() {
+        assert_eq!(seq_after(&event(42), EVENT_PREFIX), Some(42));
+        assert_eq!(seq_after(&event(42), SNAPSHOT_PREFIX), None);
+        assert_eq!(
+            seq_after(
+                &ack(1, CatchUp::Replay, MeetingId::random(), LogEpoch::random()),
+                EVENT_PREFIX
+            ),
+            None
+        );
+        assert_eq!(
+            seq_after(
+                r#"{"type":"snapshot","seq":18446744073709551615,"#,
+                SNAPSHOT_PREFIX
+            ),
+            Some(u64::MAX)
+        );
+        assert_eq!(seq_after(r#"{"type":"event","seq":,"#, EVENT_PREFIX), None);
     }
 }

@@ -225,6 +225,7 @@ fn attached() -> Arc<Attachment> {
         roundtable_protocol::GroupId::random(),
         1,
         Some("a-token".into()),
+        None,
     ))
 }
 

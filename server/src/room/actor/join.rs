@@ -76,10 +76,14 @@ impl RoomActor {
             .role_of(member_id)
             .expect("a member who just joined is a member");
         let resuming = resume.is_some();
-        let other_epoch = resume.is_some_and(|resume| resume.log_epoch != Some(self.log_epoch));
+        let other_epoch = resume.is_some_and(|resume| !self.lineage.holds(&resume));
+        let earlier_epoch = resume.is_some_and(|resume| self.lineage.is_earlier(&resume));
         let catch_up = self.catch_up(resume, member_id, &pseudonym).await;
         if resuming {
             crate::metrics::resumed(match &catch_up {
+                CatchUpFrames::Replay(frames) if earlier_epoch => {
+                    crate::metrics::Resumed::ReplayEarlierEpoch(frames.len())
+                }
                 CatchUpFrames::Replay(frames) => crate::metrics::Resumed::Replay(frames.len()),
                 CatchUpFrames::Snapshot(_) if other_epoch => crate::metrics::Resumed::OtherEpoch,
                 CatchUpFrames::Snapshot(_) => crate::metrics::Resumed::Snapshot,
@@ -96,7 +100,7 @@ impl RoomActor {
                     CatchUpFrames::Replay(_) => CatchUp::Replay,
                     CatchUpFrames::Snapshot(_) => CatchUp::Snapshot,
                 },
-                log_epoch: self.log_epoch,
+                log_epoch: self.lineage.current,
             }),
         };
         let mut queued = self.flushes.queue(&outbox, encode(&joined), Urgency::Now);
@@ -266,8 +270,9 @@ impl RoomActor {
             return snapshot();
         };
         // Seqs of another log epoch (another incarnation of the room, before a restart, a
-        // takeover or a store that lost writes) may name another history: never replayed.
-        if resume.log_epoch != Some(self.log_epoch) {
+        // takeover or a store that lost writes) may name another history: replayed only when
+        // the store recorded that epoch as this log's, and only up to where it wrote.
+        if !self.lineage.holds(&resume) {
             return snapshot();
         }
         // A scorer's page that was away may not know they submitted (from another page, or

@@ -150,14 +150,21 @@ impl RoomActor {
                 );
             } else if !self.deleted {
                 crate::metrics::forwarding::handed_over(stopped_at.elapsed());
-                // Its members here follow it, told when it stopped; in a drain, the room's
+                // Its members here follow it, told when it stopped and where they stand (they
+                // resume from there where it goes, which holds this log epoch); in a drain, the room's
                 // place among the handovers is held until they have (see `room::fleet`,
                 // "pace"): not by a room nobody is in.
                 let permit = handover_permit.take().flatten();
-                let keep = self
-                    .context
-                    .fleet
-                    .hold_turn(permit.filter(|_| !self.subscribers.is_empty()), stopped_at);
+                let resume = roundtable_protocol::ResumePoint {
+                    meeting_id: self.state.meeting.id,
+                    seq: self.state.seq,
+                    log_epoch: Some(self.lineage.current),
+                };
+                let keep = self.context.fleet.hold_turn(
+                    permit.filter(|_| !self.subscribers.is_empty()),
+                    stopped_at,
+                    Some(resume),
+                );
                 self.close_all_keeping(
                     CloseReason::Draining,
                     if draining {

@@ -120,7 +120,7 @@ async fn a_room_handed_over_holds_its_place_until_its_last_keeper_lets_go() {
     let permit = fleet.handover_turn().await.expect("a place");
     assert_eq!(free_places(&fleet), 1);
     let hold = fleet
-        .hold_turn(Some(permit), std::time::Instant::now())
+        .hold_turn(Some(permit), std::time::Instant::now(), None)
         .expect("held");
     // The room's two members here each keep it; the room lets its own go.
     let (first, second) = (Arc::clone(&hold), Arc::clone(&hold));
@@ -134,7 +134,7 @@ async fn a_room_handed_over_holds_its_place_until_its_last_keeper_lets_go() {
     tokio::time::sleep(HANDOVER_HOLD_MAX * 2).await;
     assert_eq!(free_places(&fleet), 2);
     let next = fleet.handover_turn().await.expect("a place");
-    let _held = fleet.hold_turn(Some(next), std::time::Instant::now());
+    let _held = fleet.hold_turn(Some(next), std::time::Instant::now(), None);
     assert_eq!(
         free_places(&fleet),
         1,
@@ -147,7 +147,7 @@ async fn holds_that_run_out_free_their_places_and_as_many_as_places_end_the_pace
     let fleet = draining(2);
     let now = std::time::Instant::now;
     let permit = fleet.handover_turn().await.expect("a place");
-    let kept = fleet.hold_turn(Some(permit), now()).expect("held");
+    let kept = fleet.hold_turn(Some(permit), now(), None).expect("held");
     tokio::time::sleep(HANDOVER_HOLD_MAX - Duration::from_millis(10)).await;
     assert_eq!(free_places(&fleet), 1, "held until its time runs out");
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -160,13 +160,13 @@ async fn holds_that_run_out_free_their_places_and_as_many_as_places_end_the_pace
     assert_eq!(free_places(&fleet), 2, "freed once only");
     // One slow answer does not end the pace; as many as there are places do.
     let permit = fleet.handover_turn().await.expect("a place");
-    let kept = fleet.hold_turn(Some(permit), now()).expect("told");
+    let kept = fleet.hold_turn(Some(permit), now(), None).expect("told");
     assert_eq!(free_places(&fleet), 1, "held after one ran out");
     tokio::time::sleep(HANDOVER_HOLD_MAX + Duration::from_millis(10)).await;
     assert_eq!(free_places(&fleet), 2, "and run out too");
     drop(kept);
     let permit = fleet.handover_turn().await.expect("a place");
-    let told = fleet.hold_turn(Some(permit), now());
+    let told = fleet.hold_turn(Some(permit), now(), None);
     assert!(
         told.is_some(),
         "the clients are still told when the room stopped"
@@ -185,13 +185,13 @@ async fn a_drain_holds_places_only_in_its_first_seconds() {
     let places = free_places(&fleet);
     let now = std::time::Instant::now;
     let permit = fleet.handover_turn().await.expect("a place");
-    let early = fleet.hold_turn(Some(permit), now()).expect("told");
+    let early = fleet.hold_turn(Some(permit), now(), None).expect("told");
     assert_eq!(free_places(&fleet), places - 1, "held early in the drain");
     drop(early);
     tokio::time::sleep(PACED_FOR).await;
     let permit = fleet.handover_turn().await.expect("a place");
     let stopped = now();
-    let late = fleet.hold_turn(Some(permit), stopped).expect("told");
+    let late = fleet.hold_turn(Some(permit), stopped, None).expect("told");
     assert_eq!(
         free_places(&fleet),
         places,
@@ -204,7 +204,7 @@ async fn a_drain_holds_places_only_in_its_first_seconds() {
         "it still says when the room stopped"
     );
     // A room moved away (no drain's place) tells its clients the same.
-    assert!(fleet.hold_turn(None, stopped).is_some());
+    assert!(fleet.hold_turn(None, stopped, None).is_some());
 }
 
 #[tokio::test]
@@ -215,7 +215,7 @@ async fn outside_a_fleet_a_room_handed_over_holds_no_place() {
     let permit = fleet.handover_turn().await.expect("a place");
     assert!(
         fleet
-            .hold_turn(Some(permit), std::time::Instant::now())
+            .hold_turn(Some(permit), std::time::Instant::now(), None)
             .is_none(),
         "its clients reconnect"
     );

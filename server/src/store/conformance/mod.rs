@@ -9,6 +9,8 @@
 //! - `leases.rs`: the ownership leases and their epochs: exclusion, expiry, renewal (one by
 //!   one and in batches), a gone holder's lease ended early, and the fence that refuses a
 //!   stale owner's writes;
+//! - `log_epochs.rs`: the log epochs a group's room was served under, recorded in order,
+//!   bounded, fenced and deleted with the group;
 //! - `retention.rs`: what the store forgets: a deleted group (wholly, see
 //!   [`delete_a_marked_group`]), abandoned groups found by their activity, ended meetings' logs
 //!   trimmed after the retention, and the health check's canary, which is no group.
@@ -19,6 +21,7 @@ use super::Store;
 use super::fixtures::create_group;
 
 mod leases;
+mod log_epochs;
 mod logs;
 mod retention;
 
@@ -45,6 +48,7 @@ pub async fn run_all(store: &dyn Store) {
     leases::leases_are_renewed_in_batches(store).await;
     leases::a_gone_holders_lease_can_be_ended_early(store).await;
     leases::a_lease_run_out_or_ended_is_still_released_at_its_epoch(store).await;
+    log_epochs::log_epochs_are_recorded_in_order_fenced_and_deleted(store).await;
     // Before the retention check, which would count an end record the deletion left behind.
     retention::deleted_group_is_gone_and_others_stay(store).await;
     retention::abandoned_groups_are_found_by_their_activity(store).await;

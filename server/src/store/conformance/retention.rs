@@ -3,11 +3,11 @@
 //! of meetings that ended longer ago than the retention, and the health check's canary, which
 //! touches no group.
 
-use roundtable_protocol::{GroupId, MeetingId};
+use roundtable_protocol::{GroupId, LogEpoch, MeetingId};
 
-use super::{new_group, take};
+use super::new_group;
 use crate::store::fixtures::{append, create_group, entries, load, snapshot};
-use crate::store::{LogEntry, Store, StoreError};
+use crate::store::{Fence, LogEntry, Store, StoreError};
 
 /// The health check's canary is written again and again, by several processes, and is no
 /// group: no group appears, none is due for retention, and groups stay as they were.
@@ -40,7 +40,12 @@ pub(super) async fn canary_writes_touch_no_group(store: &dyn Store) {
 
 /// A group with two meetings (the first ended, both logged), a snapshot and a lease, every
 /// stored byte of it marked with `marker`.
-async fn group_with_everything(store: &dyn Store, marker: &str) -> (GroupId, [MeetingId; 2]) {
+/// A group with every kind of record: two meetings' logs, snapshots, an ended meeting, its
+/// activity, its lease and two rooms' log epochs.
+async fn group_with_everything(
+    store: &dyn Store,
+    marker: &str,
+) -> (GroupId, [MeetingId; 2], [LogEpoch; 2]) {
     let (group_id, first) = create_group(store, &format!("{marker} initial")).await;
     let marked = |seqs: std::ops::RangeInclusive<u64>| -> Vec<LogEntry> {
         seqs.map(|seq| LogEntry {
@@ -69,8 +74,29 @@ async fn group_with_everything(store: &dyn Store, marker: &str) -> (GroupId, [Me
         .record_group_activity(group_id, 50, true)
         .await
         .expect("record_group_activity");
-    assert!(take(store, group_id, "owner-of-deleted", 60_000).await);
-    (group_id, [first, second])
+    let log_epochs = [LogEpoch::random(), LogEpoch::random()];
+    for (index, log_epoch) in log_epochs.into_iter().enumerate() {
+        let take = store
+            .take_lease_reporting(group_id, "owner-of-deleted", 60_000)
+            .await
+            .expect("take_lease_reporting");
+        assert!(take.held);
+        let fence = Fence {
+            owner: "owner-of-deleted",
+            epoch: take.epoch,
+        };
+        store
+            .begin_log_epoch(group_id, fence, log_epoch, 3)
+            .await
+            .expect("begin_log_epoch");
+        if index == 0 {
+            store
+                .release_lease(group_id, "owner-of-deleted", take.epoch)
+                .await
+                .expect("release_lease");
+        }
+    }
+    (group_id, [first, second], log_epochs)
 }
 
 pub(super) async fn deleted_group_is_gone_and_others_stay(store: &dyn Store) {
@@ -78,7 +104,7 @@ pub(super) async fn deleted_group_is_gone_and_others_stay(store: &dyn Store) {
     append(store, kept, kept_meeting, &entries(1..=2), None)
         .await
         .expect("append to the kept group");
-    let (group_id, [first, second]) = group_with_everything(store, "to be deleted").await;
+    let (group_id, [first, second], _) = group_with_everything(store, "to be deleted").await;
 
     assert!(
         store.delete_group(group_id).await.expect("delete_group"),
@@ -203,13 +229,18 @@ pub async fn delete_a_marked_group(store: &dyn Store) -> DeletedGroup {
     append(store, kept, kept_meeting, &entries(1..=2), None)
         .await
         .expect("append to the kept group");
-    let (group_id, meetings) = group_with_everything(store, marker).await;
+    let (group_id, meetings, log_epochs) = group_with_everything(store, marker).await;
     assert!(store.delete_group(group_id).await.expect("delete_group"));
     let mut needles = vec![("the marker".to_string(), marker.as_bytes().to_vec())];
     let ids = std::iter::once(("the group id", group_id.as_u128(), group_id.to_string())).chain(
         meetings
             .iter()
-            .map(|meeting| ("a meeting id", meeting.as_u128(), meeting.to_string())),
+            .map(|meeting| ("a meeting id", meeting.as_u128(), meeting.to_string()))
+            .chain(
+                log_epochs
+                    .iter()
+                    .map(|epoch| ("a log epoch", epoch.as_u128(), epoch.to_string())),
+            ),
     );
     for (what, number, text) in ids {
         needles.push((format!("{what} as text"), text.into_bytes()));

@@ -66,7 +66,8 @@ impl RedisStore {
             .arg(&meetings_key)
             .arg(self.lease_key(group_id))
             .arg(self.lease_record_key(group_id))
-            .arg(self.epoch_key(group_id));
+            .arg(self.epoch_key(group_id))
+            .arg(self.log_epochs_key(group_id));
         for &meeting in &meetings {
             command
                 .arg(self.log_key(group_id, meeting))

@@ -4,8 +4,8 @@
 //! and the meeting index), [`scripts`] (the Lua scripts and invoking them), [`pipeline`] (many
 //! rooms' appends sent in one round trip), [`groups`] (creating
 //! and loading a group), [`log`] (appending to, reading and trimming a meeting's log),
-//! [`decode`] (entries and snapshots as Redis answers them), [`lease`] (room ownership) and
-//! [`retention`] (ended meetings and trimming their logs) and [`delete`] (deleting a group), [`activity`] (groups' activity, for their retention). This module holds the store itself:
+//! [`decode`] (entries and snapshots as Redis answers them), [`lease`] (room ownership),
+//! [`lineage`] (the log epochs a group's room was served under) and [`retention`] (ended meetings and trimming their logs) and [`delete`] (deleting a group), [`activity`] (groups' activity, for their retention). This module holds the store itself:
 //! connecting, running one Redis operation, and the [`Store`] impl, which bounds every call in
 //! time and delegates it.
 //!
@@ -34,10 +34,13 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
-use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
+use roundtable_protocol::{GroupId, LogEpoch, MeetingId, Seq, UnixMs};
 
 use self::pipeline::AppendPipeline;
-use super::{AppendBatch, LeaseTake, LoadedRoom, LogEntry, NodeEntry, Snapshot, Store, StoreError};
+use super::{
+    AppendBatch, EarlierEpoch, Fence, LeaseTake, LoadedRoom, LogEntry, NodeEntry, Snapshot, Store,
+    StoreError,
+};
 
 mod activity;
 mod connection;
@@ -47,6 +50,7 @@ mod fleet;
 mod groups;
 mod keys;
 mod lease;
+mod lineage;
 mod log;
 mod options;
 mod pipeline;
@@ -341,6 +345,20 @@ impl Store for RedisStore {
         self.bounded(
             "take_lease",
             self.take_lease_unbounded(group_id, owner, duration_ms),
+        )
+        .await
+    }
+
+    async fn begin_log_epoch(
+        &self,
+        group_id: GroupId,
+        fence: Fence<'_>,
+        log_epoch: LogEpoch,
+        head: Seq,
+    ) -> Result<Vec<EarlierEpoch>, StoreError> {
+        self.bounded(
+            "begin_log_epoch",
+            self.begin_log_epoch_unbounded(group_id, fence, log_epoch, head),
         )
         .await
     }

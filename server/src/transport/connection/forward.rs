@@ -5,10 +5,12 @@
 //! closes the stream because it lost the room, shuts down or drains, or the link to it
 //! breaks: it died), the edge joins the client again wherever the room runs now, over the
 //! connection the client has, as the client's own reconnection would: with the member token
-//! (the credential's, or the one the first join's ack issued) and no resume point. The client
-//! gets the join's ack again, under its join's id and with the new log epoch, then a snapshot;
-//! each request that was under way gets `connection_lost` (it may or may not have been done:
-//! the snapshot says). The client's TCP connection, WebSocket and hello are kept, and a
+//! (the credential's, or the one the first join's ack issued) and the client's resume point as
+//! the edge knows it from the frames it passed on (see `fleet::link::attachment`). The client
+//! gets the join's ack again, under its join's id and with the new log epoch, then the events
+//! it missed (the new room holds the log epoch it was in) or, when the point is not known or
+//! not held, a snapshot; each request that was under way gets `connection_lost` (it may or may
+//! not have been done: what follows says). The client's TCP connection, WebSocket and hello are kept, and a
 //! browser shows no reconnection. The edge closes the client as before (1012, `room_moved` or
 //! `draining`) when it cannot: the client's join was never acknowledged (it was refused, or
 //! still under way), the join made again is refused, or the client's room moved
@@ -33,7 +35,7 @@ use tracing::{debug, field};
 use super::closing::Ending;
 use super::{Connection, JoinRequest, Next, Session};
 use crate::fleet::Route;
-use crate::fleet::link::Attachment;
+use crate::fleet::link::{Attachment, JoinAgain};
 use crate::room::ConnectionId;
 use crate::room::actor::RoomCommand;
 use crate::transport::outbox::Outbox;
@@ -87,6 +89,7 @@ impl Connection {
                 group_id,
                 join.id,
                 token_of(&join.credential),
+                join.resume,
             ))
         });
         let client = self.admitted.client;
@@ -282,7 +285,12 @@ impl Connection {
         if !self.may_reattach() {
             return closing();
         }
-        let Some((token, unanswered)) = attachment.rejoin() else {
+        let Some(JoinAgain {
+            token,
+            unanswered,
+            resume,
+        }) = attachment.rejoin()
+        else {
             return closing();
         };
         for id in unanswered {
@@ -301,14 +309,14 @@ impl Connection {
         let request = roundtable_protocol::Request::Join {
             group_id: attachment.group_id(),
             credential: credential.clone(),
-            resume: None,
+            resume,
         };
         let text = ClientFrame::new(attachment.join_id(), request).to_json();
         let join = JoinRequest {
             id: attachment.join_id(),
             group_id: attachment.group_id(),
             credential,
-            resume: None,
+            resume,
             text: &text,
         };
         debug!(group = %join.group_id, why = reason.as_str(), "the room moved; joining the client again");
