@@ -110,7 +110,7 @@ impl Metrics {
         let resumes = Family::<Label, Counter>::default();
         registry.register(
             "resumes",
-            "Joins that resumed, by how the client caught up (replay; replay_earlier_epoch: a replay from an earlier log epoch of the same log; snapshot; or snapshot_other_epoch: a snapshot because the resume came from another log epoch)",
+            "Joins that resumed, by how the client caught up (replay; replay_earlier_epoch: a replay from an earlier log epoch of the same log; snapshot; or snapshot_other_epoch: a snapshot because the resume came from a log epoch the room does not hold)",
             resumes.clone(),
         );
         let replay_events =
@@ -290,7 +290,8 @@ pub enum Resumed {
     ReplayEarlierEpoch(usize),
     /// By a snapshot: the gap was too old, in another meeting, or not in the log.
     Snapshot,
-    /// By a snapshot because the resume came from another log epoch than the room's, or none.
+    /// By a snapshot because the resume came from a log epoch the room does not hold (or past
+    /// what it stored), or none.
     OtherEpoch,
 }
 

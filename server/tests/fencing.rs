@@ -5,14 +5,14 @@
 //!   the whole process paused with SIGSTOP past its lease) while another node took the meeting
 //!   over at a higher epoch: its next write is refused by the append script's fence, even when
 //!   the seqs alone would have let it through, its clients are told (`room_moved`) and reconnect,
-//!   are replayed what the new owner did (it recorded the old room's log epoch with the head it
-//!   loaded), and every client ends with one history; nor can it delete the group.
+//!   are replayed what the new owner did (it recorded the old room's log epoch with that room's last write), and every client ends with one history; nor can it delete the group.
 //! - A room that stops while a pass of lease renewals is under way (the test holds the pass at
 //!   the store) neither waits for it nor lets it take the released lease back: the release
 //!   raises the lease epoch, which refuses the renewal when it arrives.
 //! - A client whose history the store lost (the test rewinds the meeting's log and head in Redis,
-//!   as a failover that lost acknowledged writes would) gets a snapshot, never a replay of other
-//!   events under the seqs it saw, and then the same history as everyone else.
+//!   and the note of the room's last write in its record of log epochs, as a failover that lost
+//!   acknowledged writes would) gets a snapshot, never a replay of other events under the seqs
+//!   it saw, and then the same history as everyone else.
 
 mod support;
 
@@ -296,8 +296,8 @@ async fn stale_owner_is_fenced(lose_lease: LoseLease) {
     );
 
     // B goes on; A's clients reconnect (to B, where the room is) and resume from A's log
-    // epoch. B recorded that epoch with the head it loaded, which holds everything A's clients
-    // saw (the fenced write reached none of them): they are replayed what B did since.
+    // epoch. B found that epoch in the record with its last write, which holds everything A's
+    // clients saw (the fenced write reached none of them, nor was it noted): they are replayed what B did since.
     fran_b
         .ok(Request::RenameGroup {
             name: "Run by B".into(),
@@ -468,6 +468,15 @@ async fn a_client_whose_history_the_store_lost_gets_a_snapshot_and_then_one_hist
         .query_async(&mut raw)
         .await
         .expect("SET head");
+    // The record of log epochs too: its note of the room's last write was written by the same
+    // scripts as the lost entries, so a failover loses it with them.
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{prefix}{{g:{}}}:log_epochs", group.group_id))
+        .arg("current_through")
+        .arg(format!("{} {kept}", group.meeting_id))
+        .query_async(&mut raw)
+        .await
+        .expect("HSET the log epochs' note");
 
     // The room, still at Ann's seq, conflicts at its next write and closes.
     fran.fails(

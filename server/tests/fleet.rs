@@ -800,7 +800,7 @@ async fn an_edge_joins_its_client_again_where_the_room_went_or_closes_it_with_10
         "the room was loaded anew"
     );
     // The edge knew where Fran stood, and the room loaded anew holds the killed room's log
-    // epoch up to the head it loaded: Fran is replayed what she missed (nothing), not sent a
+    // epoch up to its last write: Fran is replayed what she missed (nothing), not sent a
     // snapshot, and the replay ends with who is online.
     assert_eq!(joined.catch_up, roundtable_protocol::CatchUp::Replay);
     let seq_before = fran.last_seq;
@@ -1435,6 +1435,17 @@ fn check_nothing_lost(aways: &mut [Away], from: u64) {
             _ => None,
         });
         let resumed_at = snapshot_seq.unwrap_or(last_before);
+        if away.catch_up == Some(CatchUp::Replay) {
+            let again: Vec<u64> = events_in(tail)
+                .iter()
+                .map(|frame| frame.seq)
+                .filter(|&seq| seq <= last_before)
+                .collect();
+            assert!(
+                again.is_empty(),
+                "a replay sends nothing the member had (seen through {last_before}): {again:?}"
+            );
+        }
         assert!(
             resumed_at >= last_before,
             "a resume's snapshot at {resumed_at} goes back from the {last_before} seen ({:?})",

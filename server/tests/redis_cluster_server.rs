@@ -143,8 +143,8 @@ async fn meetings_on_every_master_survive_a_server_restart_and_clients_resume_ex
                 Some(resume),
             )
             .await;
-            // The restarted room is another log epoch, which recorded the one before it with
-            // the head it loaded: every acknowledged action is in it, so a resume from before
+            // The restarted room is another log epoch, which found the one before it in the record
+            // with its last write: every acknowledged action is in it, so a resume from before
             // the restart is replayed (what happened since: nothing until the rename below).
             assert!(
                 snapshot.is_none(),

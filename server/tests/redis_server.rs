@@ -131,8 +131,8 @@ async fn sigkill_with_redis_loses_no_acknowledged_action_and_clients_resume_exac
             Some(resume),
         )
         .await;
-        // The restarted room is another log epoch, which recorded the killed room's with the
-        // head it loaded: everything acknowledged is in it, so the client, which saw only
+        // The restarted room is another log epoch, which found the killed room's in the record
+        // with its last write: everything acknowledged is in it, so the client, which saw only
         // acknowledged events, is replayed what it missed rather than sent a snapshot.
         assert!(
             snapshot.is_none(),
@@ -499,8 +499,8 @@ async fn two_processes_on_one_redis_never_both_run_a_meeting() {
         .query_async(&mut raw)
         .await
         .expect("DEL lease");
-    // The first process loads the room anew, in a log epoch of its own that recorded the
-    // second's with the head it loaded: bob's resume from the second's room is replayed what
+    // The first process loads the room anew, in a log epoch of its own that found the
+    // second's in the record with its last write: bob's resume from the second's room is replayed what
     // he missed, and the events after it.
     let mut bob = TestClient::connect(first_addr).await;
     let catch_up = join_when_free(&mut bob, group.group_id, bob_credential, Some(bob_resume)).await;
@@ -654,8 +654,8 @@ async fn a_room_whose_log_moved_on_without_it_closes_and_clients_resume_from_the
         Closed::Ended => panic!("the room closes with a reason"),
     }
     let credential = facilitator.token_credential();
-    // The reloaded room is a new log epoch, which recorded the closed room's with the head it
-    // loaded: the closed room served nothing past what it stored, so the resume from its epoch
+    // The reloaded room is a new log epoch, which found the closed room's in the record with its
+    // last write: the closed room served nothing past what it stored, so the resume from its epoch
     // is replayed the store's truth, the other writer's event first.
     let mut facilitator = TestClient::connect(server.addr).await;
     let catch_up = facilitator

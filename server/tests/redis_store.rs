@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use roundtable_protocol::{GroupId, LogEpoch, MeetingId};
 use roundtable_server::store::fixtures::{self, entries};
 use roundtable_server::store::{
-    Fence, LogEntry, RedisOptions, RedisStore, Store, StoreError, conformance,
+    AppendBatch, Fence, LogEntry, RedisOptions, RedisStore, Store, StoreError, conformance,
 };
 use support::redis::{Persistence, TestRedis, every_name_and_value};
 
@@ -70,16 +70,27 @@ async fn redis_store_lays_out_keys_as_documented() {
         epoch,
     };
     store
-        .begin_log_epoch(group_id, fence(1), first_epoch, 2)
+        .begin_log_epoch(group_id, fence(1), first_epoch, meeting_id, 0)
         .await
         .expect("begin the first log epoch");
+    store
+        .append(AppendBatch {
+            group_id,
+            meeting_id,
+            entries: &entries(3..=4),
+            snapshot: None,
+            fence: Some(fence(1)),
+            log_epoch: Some(first_epoch),
+        })
+        .await
+        .expect("the first epoch's append");
     let take = store
         .take_lease_reporting(group_id, "owner-x", 60_000)
         .await
         .expect("take the lease again");
     let second_epoch = LogEpoch::random();
     store
-        .begin_log_epoch(group_id, fence(take.epoch), second_epoch, 2)
+        .begin_log_epoch(group_id, fence(take.epoch), second_epoch, meeting_id, 4)
         .await
         .expect("begin the second log epoch");
 
@@ -124,10 +135,24 @@ async fn redis_store_lays_out_keys_as_documented() {
         "the lease holds the bare owner id"
     );
     assert_eq!(get(format!("{tag}:epoch")).await, "2");
+    let mut record: Vec<(String, String)> = redis::cmd("HGETALL")
+        .arg(format!("{tag}:log_epochs"))
+        .query_async(&mut raw)
+        .await
+        .expect("HGETALL");
+    record.sort();
     assert_eq!(
-        get(format!("{tag}:log_epochs")).await,
-        format!("1 {second_epoch} {first_epoch}:2"),
-        "format 1: the current log epoch, then each earlier one with its last seq"
+        record,
+        [
+            ("current".to_string(), second_epoch.to_string()),
+            ("current_through".to_string(), format!("{meeting_id} 4")),
+            (
+                "earlier".to_string(),
+                format!("{first_epoch}:{meeting_id}:4")
+            ),
+            ("format".to_string(), "1".to_string()),
+        ],
+        "format 1: the current log epoch with its last write, each earlier one with its own"
     );
 
     let stream_ids: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
@@ -138,13 +163,13 @@ async fn redis_store_lays_out_keys_as_documented() {
         .await
         .expect("XRANGE");
     let ids: Vec<&str> = stream_ids.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, ["1-0", "2-0"], "stream ids are <seq>-0");
+    assert_eq!(ids, ["1-0", "2-0", "3-0", "4-0"], "stream ids are <seq>-0");
     let head: String = redis::cmd("GET")
         .arg(format!("{tag}:m:{meeting_id}:head"))
         .query_async(&mut raw)
         .await
         .expect("GET head");
-    assert_eq!(head, "2");
+    assert_eq!(head, "4");
     let index: String = redis::cmd("GET")
         .arg(format!("{prefix}meeting:{meeting_id}"))
         .query_async(&mut raw)

@@ -539,7 +539,13 @@ impl Registry {
             .tail
             .last()
             .map_or(loaded.snapshot.seq, |entry| entry.seq);
-        let lineage = actor::LogLineage::begin(&*self.context.store, lease, head).await;
+        let lineage = actor::LogLineage::begin(
+            &*self.context.store,
+            lease,
+            loaded.snapshot.meeting_id,
+            head,
+        )
+        .await;
         let (commands, receiver) = mpsc::channel(ROOM_QUEUE_MAX);
         let rooms = Arc::clone(&self.rooms);
         let own_slot = Arc::clone(slot);

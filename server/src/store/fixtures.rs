@@ -66,6 +66,7 @@ pub async fn append(
             entries,
             snapshot,
             fence: None,
+            log_epoch: None,
         })
         .await
 }
@@ -86,6 +87,7 @@ pub async fn append_fenced(
             entries,
             snapshot,
             fence: Some(fence),
+            log_epoch: None,
         })
         .await
 }

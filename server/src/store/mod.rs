@@ -38,11 +38,13 @@ pub use embedded::{EmbeddedOptions, EmbeddedStore, JournalSync};
 pub const EARLIER_LOG_EPOCHS_MAX: usize = 4;
 
 /// An earlier incarnation of a group's room, as [`Store::begin_log_epoch`] answers it: the log
-/// epoch it served and the last seq it wrote, the head a later room loaded. Up to `through_seq`,
-/// the seqs it served name the events the store holds now; beyond it, nothing it served is kept.
+/// epoch it served, and the meeting and seq of its last write (or, if it wrote nothing, of the
+/// log it loaded). Up to `through_seq` of that meeting, the seqs it served name the events the
+/// store holds now; beyond it, it served nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EarlierEpoch {
     pub log_epoch: LogEpoch,
+    pub meeting_id: MeetingId,
     pub through_seq: Seq,
 }
 
@@ -101,6 +103,11 @@ pub struct AppendBatch<'a> {
     /// is held by the fence's owner or by nobody. A live room always fences its writes; `None`
     /// (no check) is for tools and tests that write without a room.
     pub fence: Option<Fence<'a>>,
+    /// The log epoch the writer serves: a store that records log epochs
+    /// ([`Store::begin_log_epoch`]) notes, in the same atomic step, the batch's meeting and last
+    /// seq as that epoch's last write, while it is the group's current epoch. `None` for writes
+    /// no client is served from (an ended meeting's last entry, tools, tests).
+    pub log_epoch: Option<LogEpoch>,
 }
 
 /// A writer's claim to a group's lease: its owner id and the epoch its take of the lease
@@ -282,25 +289,30 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         Ok(held)
     }
 
-    /// Records, fenced by the room's lease, that a room of the group loaded the log up to
-    /// `head` and serves it under `log_epoch` from now on, and answers the earlier epochs the
-    /// same log was served under, newest first, each with the last seq it wrote (at most
-    /// [`EARLIER_LOG_EPOCHS_MAX`]). A client whose resume point names one of them, at or below
-    /// its `through_seq`, saw the events the store holds under those seqs, and can be replayed
-    /// instead of sent a snapshot (ARCHITECTURE.md, "Log epochs").
+    /// Records, fenced by the room's lease, that a room of the group loaded the log of
+    /// `meeting_id` up to `head` and serves it under `log_epoch` from now on, and answers the
+    /// earlier epochs the same log was served under, newest first, each with the meeting and
+    /// seq of its last write (at most [`EARLIER_LOG_EPOCHS_MAX`]). A client whose resume point
+    /// names one of them, in that meeting and at or below that seq, saw the events the store
+    /// holds under those seqs, and can be replayed instead of sent a snapshot (ARCHITECTURE.md,
+    /// "Log epochs").
     ///
-    /// Sound because the record is the group's, written in its order with its log: a store
-    /// that loses writes (a failover, a backup restored) loses a suffix of both together, so a
-    /// lost incarnation is missing from the record and its clients get snapshots; and the
-    /// fence means the head a room loads is final for the epoch before it, which can write no
-    /// more. After a failed call the record may or may not name `log_epoch`; the room then
-    /// serves without earlier epochs, which is safe either way. Stores that serve one process keep no
-    /// record and answer none (their rooms' clients resume after a restart with a snapshot).
+    /// Each epoch's last write is noted by its own appends ([`AppendBatch::log_epoch`]), in
+    /// the same atomic step as the write, and only while it is the group's current epoch. So
+    /// the record says no more than the store holds: a store that loses writes (a failover, a
+    /// backup restored) loses their notes with them; a room whose record was lost or never
+    /// written (this call failed) is unknown to the next, which never credits its writes to the
+    /// epoch before it; and the lease's fence means no earlier room writes once this one took
+    /// the lease. After a failed call the record may or may not name `log_epoch`; the room then
+    /// serves without earlier epochs, which is safe either way. Stores that serve one process
+    /// keep no record and answer none (their rooms' clients resume after a restart with a
+    /// snapshot).
     async fn begin_log_epoch(
         &self,
         _group_id: GroupId,
         _fence: Fence<'_>,
         _log_epoch: LogEpoch,
+        _meeting_id: MeetingId,
         _head: Seq,
     ) -> Result<Vec<EarlierEpoch>, StoreError> {
         Ok(Vec::new())

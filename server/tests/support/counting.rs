@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use roundtable_protocol::{GroupId, MeetingId, Seq, UnixMs};
+use roundtable_protocol::{GroupId, LogEpoch, MeetingId, Seq, UnixMs};
 use roundtable_server::store::{
-    AppendBatch, LeaseTake, LoadedRoom, LogEntry, Snapshot, Store, StoreError,
+    AppendBatch, EarlierEpoch, Fence, LeaseTake, LoadedRoom, LogEntry, Snapshot, Store, StoreError,
 };
 use tokio::sync::watch;
 
@@ -87,6 +87,19 @@ impl Store for CountingStore {
         self.loads.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(self.load_delay).await;
         self.inner().load_room(group_id).await
+    }
+
+    async fn begin_log_epoch(
+        &self,
+        group_id: GroupId,
+        fence: Fence<'_>,
+        log_epoch: LogEpoch,
+        meeting_id: MeetingId,
+        head: Seq,
+    ) -> Result<Vec<EarlierEpoch>, StoreError> {
+        self.inner()
+            .begin_log_epoch(group_id, fence, log_epoch, meeting_id, head)
+            .await
     }
 
     async fn append(&self, batch: AppendBatch<'_>) -> Result<(), StoreError> {

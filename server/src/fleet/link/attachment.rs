@@ -599,6 +599,13 @@ mod tests {
 
     #[test]
     fn the_servers_events_and_snapshots_begin_with_their_seq() {
+        // A whole snapshot, the one PROTOCOL.md shows, as the server's serializer writes it.
+        let example = include_str!("../../../../PROTOCOL.md")
+            .lines()
+            .find(|line| line.starts_with(r#"{"type": "snapshot""#))
+            .expect("PROTOCOL.md shows a snapshot");
+        let snapshot: ServerMessage = serde_json::from_str(example).expect("the example parses");
+        assert_eq!(seq_after(&encode(&snapshot), SNAPSHOT_PREFIX), Some(42));
         assert_eq!(seq_after(&event(42), EVENT_PREFIX), Some(42));
         assert_eq!(seq_after(&event(42), SNAPSHOT_PREFIX), None);
         assert_eq!(

@@ -205,6 +205,7 @@ impl RoomActor {
             entries,
             snapshot,
             fence: Some(self.lease.fence()),
+            log_epoch: Some(self.lineage.current),
         };
         if let Err(error) = self.context.store.append(batch).await {
             warn!(group = %self.group_id(), %error, "could not persist events");
@@ -236,6 +237,7 @@ impl RoomActor {
             entries: &[],
             snapshot: Some(&snapshot),
             fence: Some(self.lease.fence()),
+            log_epoch: Some(self.lineage.current),
         };
         match self.context.store.append(batch).await {
             Ok(()) => self.snapshot_stored(&snapshot),

@@ -86,7 +86,7 @@ async fn group_with_everything(
             epoch: take.epoch,
         };
         store
-            .begin_log_epoch(group_id, fence, log_epoch, 3)
+            .begin_log_epoch(group_id, fence, log_epoch, second, 3)
             .await
             .expect("begin_log_epoch");
         if index == 0 {

@@ -38,9 +38,10 @@
 //!   by a newer room of the same process) holds an epoch below it for good. The append script
 //!   refuses a batch whose fence names another epoch ([`StoreError::Fenced`]). A missing key
 //!   means 0, which no take answers. It goes with the group's other keys on deletion.
-//! - `rt:{g:<group>}:log_epochs` is a string naming the log epochs the group's room was served
-//!   under, the current one and up to four earlier ones with the last seq each wrote (format 1;
-//!   see [`lineage`](super::lineage)). It goes with the group's other keys on deletion.
+//! - `rt:{g:<group>}:log_epochs` is a hash naming the log epochs the group's room was served
+//!   under: the current one with its last write, which its appends note, and up to four
+//!   earlier ones with theirs (format 1; see [`lineage`](super::lineage)). It goes with the
+//!   group's other keys on deletion.
 //! - `rt:ended_meetings` is a sorted set of the ended meetings whose logs are still kept: the
 //!   member is the meeting id, the score the time it ended in Unix milliseconds. The retention
 //!   pass reads it oldest first (`ZRANGEBYSCORE ... LIMIT`), deletes each due meeting's log

@@ -1,41 +1,47 @@
 //! The log epochs a group's room was served under ([`Store::begin_log_epoch`]).
 //!
-//! The record is the string `rt:{g:<group>}:log_epochs`, format 1: the digit `1`, then the
-//! current log epoch, then each earlier one as `<epoch>:<last seq>`, newest first, all
-//! separated by single spaces, epochs in their hyphenated UUID form and seqs in decimal:
+//! The record is the hash `rt:{g:<group>}:log_epochs`, format 1, with four fields:
+//!
+//! - `format`: `1`;
+//! - `current`: the current log epoch (hyphenated UUID);
+//! - `current_through`: `<meeting> <seq>`, the meeting and seq of the current epoch's last
+//!   write: the log it loaded at first, then raised by each of its own appends (the append
+//!   script notes it, in the same atomic step, when the batch names the current epoch);
+//! - `earlier`: the earlier epochs, newest first, each `<epoch>:<meeting>:<seq>` with its last
+//!   write, separated by single spaces (empty when there is none).
 //!
 //! ```text
-//! 1 9b1d3f57-0a2c-4e6b-8d1f-3a5c7e9b0d2f 5a7c0e12-94b3-4c1d-8e6f-2b3c4d5e6f70:41
+//! format           1
+//! current          9b1d3f57-0a2c-4e6b-8d1f-3a5c7e9b0d2f
+//! current_through  6f1d2c3b-8a9e-4f70-b1c2-d3e4f5a6b7c8 44
+//! earlier          5a7c0e12-94b3-4c1d-8e6f-2b3c4d5e6f70:6f1d2c3b-8a9e-4f70-b1c2-d3e4f5a6b7c8:41
 //! ```
 //!
 //! One script, fenced like an append (the group's lease epoch is the fence's, and the lease is
-//! the fence's owner's or nobody's), reads it, makes the current epoch the newest earlier one
-//! with the head the new room loaded, keeps at most [`EARLIER_LOG_EPOCHS_MAX`] earlier ones,
-//! writes the new epoch as current and answers the new record. A record of a format this code
+//! the fence's owner's or nobody's), makes the current epoch the newest earlier one with its
+//! last write, keeps at most [`EARLIER_LOG_EPOCHS_MAX`] earlier ones, writes the new epoch as
+//! current with the log it loaded, and answers the earlier ones. A record of a format this code
 //! does not know is left alone and answers no earlier epoch (a newer node wrote it; its rooms'
 //! clients resume with a snapshot here). The record carries the group's hash tag, so it lives
-//! in the group's slot with its log, and a failover that loses the one's last writes loses the
-//! other's with them (see [`Store::begin_log_epoch`]). It goes with the group on deletion.
+//! in the group's slot with its log (see [`Store::begin_log_epoch`] for why it is sound). It
+//! goes with the group on deletion.
 
 use std::sync::LazyLock;
 
 use redis::Script;
-use roundtable_protocol::{GroupId, LogEpoch, Seq};
+use roundtable_protocol::{GroupId, LogEpoch, MeetingId, Seq};
 
 use super::RedisStore;
 #[cfg(doc)]
 use crate::store::Store;
 use crate::store::{EARLIER_LOG_EPOCHS_MAX, EarlierEpoch, Fence, StoreError};
 
-/// The format of the record this code writes and reads.
-const FORMAT: &str = "1";
-
 /// Begins a log epoch.
 ///
 /// `KEYS[1]`: the record; `KEYS[2]`: the group's lease; `KEYS[3]`: the group's lease epoch.
 /// `ARGV[1]`, `ARGV[2]`: the fence's owner and epoch; `ARGV[3]`: the new log epoch; `ARGV[4]`:
-/// the head the room loaded; `ARGV[5]`: how many earlier epochs to keep. Answers
-/// `{'ok', record}`, `{'fenced', epoch}` or `{'unknown_format', record}`.
+/// the meeting and head the room loaded, `<meeting> <seq>`; `ARGV[5]`: how many earlier
+/// epochs to keep. Answers `{'ok', earlier}`, `{'fenced', epoch}` or `{'unknown_format', ''}`.
 const BEGIN_LUA: &str = r"
 local epoch = redis.call('GET', KEYS[3]) or '0'
 if epoch ~= ARGV[2] then
@@ -45,25 +51,33 @@ local holder = redis.call('GET', KEYS[2])
 if holder ~= false and holder ~= ARGV[1] then
   return {'fenced', epoch}
 end
-local record = '1 ' .. ARGV[3]
-local old = redis.call('GET', KEYS[1])
-if old then
-  local format, current, rest = string.match(old, '^(%d+) (%S+)(.*)$')
-  if format ~= '1' then
-    return {'unknown_format', old}
+local kind = redis.call('TYPE', KEYS[1]).ok
+local earlier = ''
+if kind ~= 'none' then
+  if kind ~= 'hash' then
+    return {'unknown_format', ''}
   end
-  record = record .. ' ' .. current .. ':' .. ARGV[4]
+  local record = redis.call('HMGET', KEYS[1], 'format', 'current', 'current_through', 'earlier')
+  if record[1] ~= '1' or not record[2] or not record[3] then
+    return {'unknown_format', ''}
+  end
+  local meeting, seq = string.match(record[3], '^(%S+) (%d+)$')
+  if not meeting then
+    return {'unknown_format', ''}
+  end
+  earlier = record[2] .. ':' .. meeting .. ':' .. seq
   local kept = 1
-  for earlier in string.gmatch(rest, '%S+') do
+  for item in string.gmatch(record[4] or '', '%S+') do
     if kept >= tonumber(ARGV[5]) then
       break
     end
-    record = record .. ' ' .. earlier
+    earlier = earlier .. ' ' .. item
     kept = kept + 1
   end
 end
-redis.call('SET', KEYS[1], record)
-return {'ok', record}
+redis.call('HSET', KEYS[1], 'format', '1', 'current', ARGV[3], 'current_through', ARGV[4],
+  'earlier', earlier)
+return {'ok', earlier}
 ";
 
 static BEGIN_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(BEGIN_LUA));
@@ -78,6 +92,7 @@ impl RedisStore {
         group_id: GroupId,
         fence: Fence<'_>,
         log_epoch: LogEpoch,
+        meeting_id: MeetingId,
         head: Seq,
     ) -> Result<Vec<EarlierEpoch>, StoreError> {
         let mut invocation = BEGIN_SCRIPT.prepare_invoke();
@@ -88,13 +103,16 @@ impl RedisStore {
             .arg(fence.owner)
             .arg(fence.epoch.to_string())
             .arg(log_epoch.to_string())
-            .arg(head.to_string())
+            .arg(format!("{meeting_id} {head}"))
             .arg(EARLIER_LOG_EPOCHS_MAX.to_string());
         let (outcome, value): (String, String) = self.run_script(&invocation).await?;
         match outcome.as_str() {
-            "ok" => decode(&value)
-                .map(|(_, earlier)| earlier)
-                .ok_or_else(|| corrupt(group_id, &value)),
+            "ok" => decode_earlier(&value).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "group {group_id}'s earlier log epochs hold {value:?}, not a list of \
+                     <epoch>:<meeting>:<seq>"
+                ))
+            }),
             "fenced" => Err(StoreError::Fenced(format!(
                 "group {group_id}'s lease is at epoch {value}, not {}",
                 fence.epoch
@@ -107,71 +125,76 @@ impl RedisStore {
     }
 }
 
-fn corrupt(group_id: GroupId, record: &str) -> StoreError {
-    StoreError::Corrupt(format!(
-        "group {group_id}'s log epochs hold {record:?}, not a record of format {FORMAT}"
-    ))
-}
-
-/// A record of format 1: its current epoch and the earlier ones, or `None` if it is not one.
-pub(super) fn decode(record: &str) -> Option<(LogEpoch, Vec<EarlierEpoch>)> {
-    let mut parts = record.split(' ');
-    if parts.next()? != FORMAT {
-        return None;
+/// The `earlier` field of a record of format 1, or `None` if it is not one.
+pub(super) fn decode_earlier(earlier: &str) -> Option<Vec<EarlierEpoch>> {
+    if earlier.is_empty() {
+        return Some(Vec::new());
     }
-    let current = parts.next()?.parse().ok()?;
-    let earlier = parts
-        .map(|part| {
-            let (epoch, seq) = part.split_once(':')?;
-            Some(EarlierEpoch {
-                log_epoch: epoch.parse().ok()?,
-                through_seq: seq.parse().ok()?,
-            })
+    earlier
+        .split(' ')
+        .map(|item| {
+            let mut parts = item.split(':');
+            let earlier = EarlierEpoch {
+                log_epoch: parts.next()?.parse().ok()?,
+                meeting_id: parts.next()?.parse().ok()?,
+                through_seq: parts.next()?.parse().ok()?,
+            };
+            parts.next().is_none().then_some(earlier)
         })
-        .collect::<Option<Vec<_>>>()?;
-    Some((current, earlier))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A record of format 1 as the script writes it, kept byte for byte: stored records must
-    /// read the same for as long as they may be stored.
-    const GOLDEN: &str = "1 9b1d3f57-0a2c-4e6b-8d1f-3a5c7e9b0d2f \
-                          5a7c0e12-94b3-4c1d-8e6f-2b3c4d5e6f70:41 \
-                          0c8e5f7a-1b2c-4d3e-8f90-a1b2c3d4e5f6:18446744073709551615";
+    /// The `earlier` field of a record of format 1 as the script writes it, kept byte for
+    /// byte: stored records must read the same for as long as they may be stored.
+    const GOLDEN: &str = "5a7c0e12-94b3-4c1d-8e6f-2b3c4d5e6f70:6f1d2c3b-8a9e-4f70-b1c2-d3e4f5a6b7c8:41 \
+                          0c8e5f7a-1b2c-4d3e-8f90-a1b2c3d4e5f6:1b0e7c52-3a54-4b0e-9a53-0f7f3c1f3a10:18446744073709551615";
 
     #[test]
-    fn a_format_1_record_reads_as_its_current_and_earlier_epochs_newest_first() {
-        let (current, earlier) = decode(GOLDEN).expect("format 1");
-        assert_eq!(current.to_string(), "9b1d3f57-0a2c-4e6b-8d1f-3a5c7e9b0d2f");
+    fn the_earlier_epochs_of_a_format_1_record_read_newest_first() {
+        let earlier = decode_earlier(GOLDEN).expect("format 1");
         assert_eq!(
             earlier
                 .iter()
-                .map(|earlier| (earlier.log_epoch.to_string(), earlier.through_seq))
+                .map(|earlier| (
+                    earlier.log_epoch.to_string(),
+                    earlier.meeting_id.to_string(),
+                    earlier.through_seq
+                ))
                 .collect::<Vec<_>>(),
             [
-                ("5a7c0e12-94b3-4c1d-8e6f-2b3c4d5e6f70".to_string(), 41),
-                ("0c8e5f7a-1b2c-4d3e-8f90-a1b2c3d4e5f6".to_string(), u64::MAX),
+                (
+                    "5a7c0e12-94b3-4c1d-8e6f-2b3c4d5e6f70".to_string(),
+                    "6f1d2c3b-8a9e-4f70-b1c2-d3e4f5a6b7c8".to_string(),
+                    41
+                ),
+                (
+                    "0c8e5f7a-1b2c-4d3e-8f90-a1b2c3d4e5f6".to_string(),
+                    "1b0e7c52-3a54-4b0e-9a53-0f7f3c1f3a10".to_string(),
+                    u64::MAX
+                ),
             ]
         );
-        let (_, none) = decode("1 9b1d3f57-0a2c-4e6b-8d1f-3a5c7e9b0d2f").expect("format 1");
-        assert!(none.is_empty());
+        assert_eq!(decode_earlier(""), Some(Vec::new()));
     }
 
     #[test]
-    fn a_record_of_another_format_or_damaged_does_not_read() {
-        for record in [
-            "",
-            "2 9b1d3f57-0a2c-4e6b-8d1f-3a5c7e9b0d2f",
-            "1",
-            "1 not-an-epoch",
-            "1 9b1d3f57-0a2c-4e6b-8d1f-3a5c7e9b0d2f 5a7c0e12-94b3-4c1d-8e6f-2b3c4d5e6f70",
-            "1 9b1d3f57-0a2c-4e6b-8d1f-3a5c7e9b0d2f 5a7c0e12-94b3-4c1d-8e6f-2b3c4d5e6f70:-1",
-            "1 9b1d3f57-0a2c-4e6b-8d1f-3a5c7e9b0d2f  5a7c0e12-94b3-4c1d-8e6f-2b3c4d5e6f70:4",
+    fn a_damaged_list_of_earlier_epochs_does_not_read() {
+        let epoch = "5a7c0e12-94b3-4c1d-8e6f-2b3c4d5e6f70";
+        let meeting = "6f1d2c3b-8a9e-4f70-b1c2-d3e4f5a6b7c8";
+        for earlier in [
+            " ".to_string(),
+            epoch.to_string(),
+            format!("{epoch}:{meeting}"),
+            format!("{epoch}:{meeting}:-1"),
+            format!("{epoch}:{meeting}:4:5"),
+            format!("{epoch}:not-a-meeting:4"),
+            format!("{epoch}:{meeting}:4  {epoch}:{meeting}:5"),
         ] {
-            assert_eq!(decode(record), None, "{record:?}");
+            assert_eq!(decode_earlier(&earlier), None, "{earlier:?}");
         }
     }
 }

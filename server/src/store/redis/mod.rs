@@ -354,11 +354,12 @@ impl Store for RedisStore {
         group_id: GroupId,
         fence: Fence<'_>,
         log_epoch: LogEpoch,
+        meeting_id: MeetingId,
         head: Seq,
     ) -> Result<Vec<EarlierEpoch>, StoreError> {
         self.bounded(
             "begin_log_epoch",
-            self.begin_log_epoch_unbounded(group_id, fence, log_epoch, head),
+            self.begin_log_epoch_unbounded(group_id, fence, log_epoch, meeting_id, head),
         )
         .await
     }

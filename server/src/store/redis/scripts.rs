@@ -43,18 +43,25 @@ return {'ok'}
 /// Appends a batch after checking the group exists, the writer's fence holds and the seqs
 /// continue the log.
 ///
+/// When the batch names the group's current log epoch (`ARGV[#ARGV - 2]`), it also notes its
+/// meeting and the head after it as that epoch's last write, in the record of log epochs (see
+/// [`lineage`](super::lineage)); a record of another type or format is left alone.
+///
 /// `KEYS[1]`: the snapshot hash; `KEYS[2]`: the meeting's head; `KEYS[3]`: the meeting's log
 /// stream; `KEYS[4]`: the group's set of meetings; `KEYS[5]`: the group's lease; `KEYS[6]`: the
-/// group's epoch. `ARGV[#ARGV - 1]`, `ARGV[#ARGV]`: the fence's owner and epoch, or '' and ''
-/// for an unfenced batch (they come last so that the entries' numbering stays). `ARGV[1]`: the head the batch requires, or ''
+/// group's epoch; `KEYS[7]`: the group's record of log epochs. `ARGV[#ARGV - 2]`: the log
+/// epoch the writer serves, or ''; `ARGV[#ARGV - 1]`, `ARGV[#ARGV]`: the fence's owner and
+/// epoch, or '' and '' for an unfenced batch (they come last so that the entries' numbering
+/// stays). `ARGV[1]`: the head the batch requires, or ''
 /// when it has no entries; `ARGV[2]`: the head after the batch, or '' when it has no entries;
 /// `ARGV[3]`: the stream's approximate length cap; `ARGV[4]`: '1' when the batch carries a
 /// snapshot, then `ARGV[5..7]` its meeting id, seq and bytes; `ARGV[8]`: the meeting id;
-/// `ARGV[9..#ARGV - 2]`: each entry as its seq then its bytes.
+/// `ARGV[9..#ARGV - 3]`: each entry as its seq then its bytes.
 const APPEND_LUA: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'not_found'}
 end
+local log_epoch = ARGV[#ARGV - 2]
 local fence_owner = ARGV[#ARGV - 1]
 local fence_epoch = ARGV[#ARGV]
 if fence_epoch ~= '' then
@@ -78,8 +85,14 @@ end
 if ARGV[4] == '1' and ARGV[6] ~= new_head then
   return {'snapshot_conflict', new_head}
 end
+local note = false
+if log_epoch ~= '' and (ARGV[2] ~= '' or ARGV[4] == '1')
+    and redis.call('TYPE', KEYS[7]).ok == 'hash' then
+  local record = redis.call('HMGET', KEYS[7], 'format', 'current')
+  note = record[1] == '1' and record[2] == log_epoch
+end
 redis.call('SADD', KEYS[4], ARGV[8])
-for i = 9, #ARGV - 2, 2 do
+for i = 9, #ARGV - 3, 2 do
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], ARGV[i] .. '-0', 'e', ARGV[i + 1])
 end
 if ARGV[2] ~= '' then
@@ -87,6 +100,9 @@ if ARGV[2] ~= '' then
 end
 if ARGV[4] == '1' then
   redis.call('HSET', KEYS[1], 'meeting', ARGV[5], 'seq', ARGV[6], 'data', ARGV[7])
+end
+if note then
+  redis.call('HSET', KEYS[7], 'current_through', ARGV[8] .. ' ' .. new_head)
 end
 return {'ok'}
 ";
@@ -199,7 +215,7 @@ pub(super) fn create_group(
 }
 
 /// The keys of [`APPEND_LUA`]: the group's snapshot hash, the meeting's head and its log, the
-/// group's set of meetings, its lease and its lease epoch.
+/// group's set of meetings, its lease, its lease epoch and its record of log epochs.
 pub(super) struct AppendKeys {
     pub snapshot: String,
     pub head: String,
@@ -207,6 +223,7 @@ pub(super) struct AppendKeys {
     pub meetings: String,
     pub lease: String,
     pub epoch: String,
+    pub log_epochs: String,
 }
 
 /// The invocation of [`APPEND_LUA`] writing `batch`, capping the log at about
@@ -223,7 +240,8 @@ pub(super) fn append(
         .key(keys.log)
         .key(keys.meetings)
         .key(keys.lease)
-        .key(keys.epoch);
+        .key(keys.epoch)
+        .key(keys.log_epochs);
     let (required_head, new_head) = match (batch.entries.first(), batch.entries.last()) {
         (Some(first), Some(last)) => (
             // A first seq of 0 can follow no head; "-1" matches no stored head.
@@ -253,6 +271,11 @@ pub(super) fn append(
             .arg(entry.seq.to_string())
             .arg(entry.bytes.as_slice());
     }
+    invocation.arg(
+        batch
+            .log_epoch
+            .map_or_else(String::new, |log_epoch| log_epoch.to_string()),
+    );
     match batch.fence {
         Some(fence) => invocation.arg(fence.owner).arg(fence.epoch.to_string()),
         None => invocation.arg("").arg(""),
