@@ -10,8 +10,8 @@
 //!   the store) neither waits for it nor lets it take the released lease back: the release
 //!   raises the lease epoch, which refuses the renewal when it arrives.
 //! - A client whose history the store lost (the test rewinds the meeting's log and head in Redis,
-//!   and the note of the room's last write in its record of log epochs, as a failover that lost
-//!   acknowledged writes would) gets a snapshot, never a replay of other events under the seqs
+//!   and its record of log epochs, as they were at a seq the clients have gone past, as a
+//!   failover that lost acknowledged writes would) gets a snapshot, never a replay of other events under the seqs
 //!   it saw, and then the same history as everyone else.
 
 mod support;
@@ -415,6 +415,18 @@ async fn a_client_whose_history_the_store_lost_gets_a_snapshot_and_then_one_hist
     })
     .await;
     let kept = get_u64(&mut raw, &head_key).await;
+    // What a replica that stops here holds: the log, its head and the record of log epochs,
+    // whose note of the room's last write goes with each write.
+    let epochs_key = format!("{prefix}{{g:{}}}:log_epochs", group.group_id);
+    let mut kept_keys = Vec::new();
+    for key in [&log_key, &head_key, &epochs_key] {
+        let dumped: Vec<u8> = redis::cmd("DUMP")
+            .arg(key)
+            .query_async(&mut raw)
+            .await
+            .expect("DUMP");
+        kept_keys.push((key.clone(), dumped));
+    }
     // Writes the store will lose, which Ann sees.
     ann.ok(Request::RaiseHand).await;
     fran.ok(Request::RenameGroup {
@@ -441,42 +453,18 @@ async fn a_client_whose_history_the_store_lost_gets_a_snapshot_and_then_one_hist
         "no snapshot holds the writes the store is about to lose"
     );
 
-    // The failover: the log and its head go back to `kept`, as if nothing after it was written.
-    let kept_entries: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
-        .arg(&log_key)
-        .arg("-")
-        .arg(format!("{kept}-0"))
-        .query_async(&mut raw)
-        .await
-        .expect("XRANGE");
-    let _: () = redis::cmd("DEL")
-        .arg(&log_key)
-        .query_async(&mut raw)
-        .await
-        .expect("DEL log");
-    for (id, fields) in &kept_entries {
-        let mut command = redis::cmd("XADD");
-        command.arg(&log_key).arg(id);
-        for field_or_value in fields {
-            command.arg(field_or_value.as_slice());
-        }
-        let _: String = command.query_async(&mut raw).await.expect("XADD");
+    // The failover: the log, its head and the record of log epochs go back to `kept`, as if
+    // nothing after it was written.
+    for (key, dumped) in &kept_keys {
+        let _: () = redis::cmd("RESTORE")
+            .arg(key)
+            .arg(0)
+            .arg(dumped.as_slice())
+            .arg("REPLACE")
+            .query_async(&mut raw)
+            .await
+            .expect("RESTORE");
     }
-    let _: () = redis::cmd("SET")
-        .arg(&head_key)
-        .arg(kept)
-        .query_async(&mut raw)
-        .await
-        .expect("SET head");
-    // The record of log epochs too: its note of the room's last write was written by the same
-    // scripts as the lost entries, so a failover loses it with them.
-    let _: () = redis::cmd("HSET")
-        .arg(format!("{prefix}{{g:{}}}:log_epochs", group.group_id))
-        .arg("current_through")
-        .arg(format!("{} {kept}", group.meeting_id))
-        .query_async(&mut raw)
-        .await
-        .expect("HSET the log epochs' note");
 
     // The room, still at Ann's seq, conflicts at its next write and closes.
     fran.fails(

@@ -63,14 +63,15 @@ async fn redis_store_lays_out_keys_as_documented() {
         take.epoch, 1,
         "the first take of a group's lease is epoch 1"
     );
-    // Two rooms' log epochs: the second room loaded the log up to seq 2.
+    // Two rooms' log epochs: the first loaded the log up to seq 2 and wrote 3 and 4; then a
+    // write that is no epoch's, 5; the second loaded the log up to 5.
     let first_epoch = LogEpoch::random();
     let fence = |epoch| Fence {
         owner: "owner-x",
         epoch,
     };
     store
-        .begin_log_epoch(group_id, fence(1), first_epoch, meeting_id, 0)
+        .begin_log_epoch(group_id, fence(1), first_epoch, meeting_id, 2)
         .await
         .expect("begin the first log epoch");
     store
@@ -84,13 +85,16 @@ async fn redis_store_lays_out_keys_as_documented() {
         })
         .await
         .expect("the first epoch's append");
+    append(&store, group_id, meeting_id, &entries(5..=5))
+        .await
+        .expect("an append of no epoch's");
     let take = store
         .take_lease_reporting(group_id, "owner-x", 60_000)
         .await
         .expect("take the lease again");
     let second_epoch = LogEpoch::random();
     store
-        .begin_log_epoch(group_id, fence(take.epoch), second_epoch, meeting_id, 4)
+        .begin_log_epoch(group_id, fence(take.epoch), second_epoch, meeting_id, 5)
         .await
         .expect("begin the second log epoch");
 
@@ -145,14 +149,15 @@ async fn redis_store_lays_out_keys_as_documented() {
         record,
         [
             ("current".to_string(), second_epoch.to_string()),
-            ("current_through".to_string(), format!("{meeting_id} 4")),
+            ("current_through".to_string(), format!("{meeting_id} 5")),
             (
                 "earlier".to_string(),
                 format!("{first_epoch}:{meeting_id}:4")
             ),
             ("format".to_string(), "1".to_string()),
         ],
-        "format 1: the current log epoch with its last write, each earlier one with its own"
+        "format 1: the current log epoch with its last write (the log it loaded), each earlier \
+         one with its own (4: the write at 5 was no epoch's)"
     );
 
     let stream_ids: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
@@ -163,13 +168,17 @@ async fn redis_store_lays_out_keys_as_documented() {
         .await
         .expect("XRANGE");
     let ids: Vec<&str> = stream_ids.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, ["1-0", "2-0", "3-0", "4-0"], "stream ids are <seq>-0");
+    assert_eq!(
+        ids,
+        ["1-0", "2-0", "3-0", "4-0", "5-0"],
+        "stream ids are <seq>-0"
+    );
     let head: String = redis::cmd("GET")
         .arg(format!("{tag}:m:{meeting_id}:head"))
         .query_async(&mut raw)
         .await
         .expect("GET head");
-    assert_eq!(head, "4");
+    assert_eq!(head, "5");
     let index: String = redis::cmd("GET")
         .arg(format!("{prefix}meeting:{meeting_id}"))
         .query_async(&mut raw)
@@ -585,4 +594,94 @@ async fn a_take_of_a_lease_another_owner_let_expire_is_reported_as_a_takeover() 
     take("a", 100).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(take("a", 60_000).await.took_over_after_ms, None);
+}
+
+/// A failover that lost a take of a group's lease lets another owner's take on the promoted
+/// replica answer the same epoch number. Once that owner's lease runs out, the first owner's
+/// fence names the group's epoch and nobody holds the lease, but the lease's record names the
+/// other owner as the last taker: the first owner's renewal, append and log epoch are refused.
+/// The other owner, whose take the record names, goes on.
+#[tokio::test]
+async fn a_fence_whose_epoch_number_a_lost_take_gave_another_owner_too_is_refused() {
+    let redis = TestRedis::start();
+    let options = options();
+    let prefix = options.key_prefix.clone();
+    let store = RedisStore::connect(redis.url(), options)
+        .await
+        .expect("connect");
+    let (group_id, meeting_id) = fixtures::create_group(&store, "start").await;
+    let tag = format!("{prefix}{{g:{group_id}}}");
+    let mut raw = support::redis::raw_connection(redis.url()).await;
+    let first = store
+        .take_lease_reporting(group_id, "first", 60_000)
+        .await
+        .expect("the first take");
+    assert!(first.held);
+    // The failover: the promoted replica never got the first take (the epoch before it, no
+    // lease, no record of it).
+    let _: () = redis::cmd("SET")
+        .arg(format!("{tag}:epoch"))
+        .arg(first.epoch - 1)
+        .query_async(&mut raw)
+        .await
+        .expect("SET epoch");
+    let _: i64 = redis::cmd("DEL")
+        .arg(format!("{tag}:lease"))
+        .arg(format!("{tag}:lease_record"))
+        .query_async(&mut raw)
+        .await
+        .expect("DEL lease");
+    let other = store
+        .take_lease_reporting(group_id, "other", 60_000)
+        .await
+        .expect("the other take");
+    assert_eq!(other.epoch, first.epoch, "the same epoch number, twice");
+    // The other owner's lease runs out; nobody takes it.
+    let _: i64 = redis::cmd("DEL")
+        .arg(format!("{tag}:lease"))
+        .query_async(&mut raw)
+        .await
+        .expect("DEL lease");
+    let fence = |owner| Fence {
+        owner,
+        epoch: first.epoch,
+    };
+    let batch = |owner, entries| AppendBatch {
+        group_id,
+        meeting_id,
+        entries,
+        snapshot: None,
+        fence: Some(fence(owner)),
+        log_epoch: None,
+    };
+    let renewed = store
+        .renew_lease(group_id, "first", 60_000, first.epoch)
+        .await
+        .expect("renew_lease");
+    assert!(!renewed.held, "the first owner's renewal is refused");
+    let entries = entries(1..=1);
+    let appended = store.append(batch("first", &entries)).await;
+    assert!(
+        matches!(appended, Err(StoreError::Fenced(_))),
+        "the first owner's append is refused: {appended:?}"
+    );
+    let begun = store
+        .begin_log_epoch(group_id, fence("first"), LogEpoch::random(), meeting_id, 0)
+        .await;
+    assert!(
+        matches!(begun, Err(StoreError::Fenced(_))),
+        "the first owner's log epoch is refused: {begun:?}"
+    );
+    store
+        .append(batch("other", &entries))
+        .await
+        .expect("the other owner, whose take the record names, appends");
+    assert!(
+        store
+            .renew_lease(group_id, "other", 60_000, other.epoch)
+            .await
+            .expect("renew_lease")
+            .held,
+        "and renews"
+    );
 }

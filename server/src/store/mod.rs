@@ -100,7 +100,9 @@ pub struct AppendBatch<'a> {
     pub snapshot: Option<&'a Snapshot>,
     /// The writer's lease, checked in the same atomic step as the seqs: the batch is refused
     /// with [`StoreError::Fenced`] unless the group's lease epoch is the fence's and the lease
-    /// is held by the fence's owner or by nobody. A live room always fences its writes; `None`
+    /// is held by the fence's owner or by nobody (a store whose takes can be lost, Redis, also
+    /// checks that the lease's last take was the fence owner's). A live room always fences its
+    /// writes; `None`
     /// (no check) is for tools and tests that write without a room.
     pub fence: Option<Fence<'a>>,
     /// The log epoch the writer serves: a store that records log epochs

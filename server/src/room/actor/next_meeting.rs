@@ -55,8 +55,9 @@ impl RoomActor {
             entries: &entries,
             snapshot: None,
             fence: Some(self.lease.fence()),
-            // No client resumes in the ended meeting: its last entry is no last write of the
-            // epoch's (the new meeting's snapshot, stored first, is).
+            // No client is replayed in the ended meeting (a resume there gets a snapshot): its
+            // last entry is no last write of the epoch's (the new meeting's snapshot, stored
+            // first, is).
             log_epoch: None,
         };
         if let Err(error) = self.context.store.append(last_event).await {

@@ -18,7 +18,7 @@
 //! ```
 //!
 //! One script, fenced like an append (the group's lease epoch is the fence's, and the lease is
-//! the fence's owner's or nobody's), makes the current epoch the newest earlier one with its
+//! the fence's owner's, or nobody's while its record names that owner), makes the current epoch the newest earlier one with its
 //! last write, keeps at most [`EARLIER_LOG_EPOCHS_MAX`] earlier ones, writes the new epoch as
 //! current with the log it loaded, and answers the earlier ones. A record of a format this code
 //! does not know is left alone and answers no earlier epoch (a newer node wrote it; its rooms'
@@ -32,23 +32,23 @@ use redis::Script;
 use roundtable_protocol::{GroupId, LogEpoch, MeetingId, Seq};
 
 use super::RedisStore;
+use super::scripts::taken_by_lua;
 #[cfg(doc)]
 use crate::store::Store;
 use crate::store::{EARLIER_LOG_EPOCHS_MAX, EarlierEpoch, Fence, StoreError};
 
 /// Begins a log epoch.
 ///
-/// `KEYS[1]`: the record; `KEYS[2]`: the group's lease; `KEYS[3]`: the group's lease epoch.
+/// `KEYS[1]`: the record; `KEYS[2]`: the group's lease; `KEYS[3]`: the group's lease epoch;
+/// `KEYS[4]`: the lease's record.
 /// `ARGV[1]`, `ARGV[2]`: the fence's owner and epoch; `ARGV[3]`: the new log epoch; `ARGV[4]`:
 /// the meeting and head the room loaded, `<meeting> <seq>`; `ARGV[5]`: how many earlier
 /// epochs to keep. Answers `{'ok', earlier}`, `{'fenced', epoch}` or `{'unknown_format', ''}`.
-const BEGIN_LUA: &str = r"
+const BEGIN_LUA: &str = concat!(
+    taken_by_lua!(),
+    r"
 local epoch = redis.call('GET', KEYS[3]) or '0'
-if epoch ~= ARGV[2] then
-  return {'fenced', epoch}
-end
-local holder = redis.call('GET', KEYS[2])
-if holder ~= false and holder ~= ARGV[1] then
+if epoch ~= ARGV[2] or not taken_by(KEYS[2], KEYS[4], ARGV[1]) then
   return {'fenced', epoch}
 end
 local kind = redis.call('TYPE', KEYS[1]).ok
@@ -78,7 +78,8 @@ end
 redis.call('HSET', KEYS[1], 'format', '1', 'current', ARGV[3], 'current_through', ARGV[4],
   'earlier', earlier)
 return {'ok', earlier}
-";
+"
+);
 
 static BEGIN_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(BEGIN_LUA));
 
@@ -100,6 +101,7 @@ impl RedisStore {
             .key(self.log_epochs_key(group_id))
             .key(self.lease_key(group_id))
             .key(self.epoch_key(group_id))
+            .key(self.lease_record_key(group_id))
             .arg(fence.owner)
             .arg(fence.epoch.to_string())
             .arg(log_epoch.to_string())

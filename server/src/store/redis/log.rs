@@ -30,6 +30,7 @@ impl RedisStore {
             lease: self.lease_key(group_id),
             epoch: self.epoch_key(group_id),
             log_epochs: self.log_epochs_key(group_id),
+            lease_record: self.lease_record_key(group_id),
         };
         let invocation = scripts::append(keys, &batch, self.options.log_entries_max);
         // The index goes first so that a logged entry is never without it.

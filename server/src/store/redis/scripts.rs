@@ -4,7 +4,8 @@
 //! atomically. Before writing anything the script checks, in the same order as the embedded
 //! store, that the group's snapshot key exists (otherwise [`StoreError::NotFound`]); that the
 //! batch's fence holds: the group's lease epoch is the fence's and the lease is held by the
-//! fence's owner or by nobody (otherwise [`StoreError::Fenced`]); that the batch's first seq is the stored head plus one (otherwise [`StoreError::Conflict`]); and that
+//! fence's owner or by nobody while the lease's record names that owner (otherwise
+//! [`StoreError::Fenced`]); that the batch's first seq is the stored head plus one (otherwise [`StoreError::Conflict`]); and that
 //! a snapshot in the batch is at the seq the log will be at after the batch (otherwise
 //! [`StoreError::Conflict`]). Only then does it `XADD` the entries, set the head and replace the
 //! snapshot. (Redis does not roll a script back when a command in it fails, which is why every
@@ -26,6 +27,30 @@ use super::RedisStore;
 #[cfg(doc)]
 use crate::store::check_batch_shape;
 use crate::store::{AppendBatch, Snapshot, StoreError};
+
+/// The Lua function the fenced scripts share: whether a writer holding `owner`'s take of the
+/// lease (at the epoch the caller checked already) may act. The lease must be `owner`'s, or
+/// nobody's (it ran out, or was ended, and nobody took it since) while the lease's record
+/// still names `owner` as its last taker. The record matters after a failover that lost a take
+/// of the lease: another owner's take on the promoted replica can answer the same epoch number,
+/// and once that owner's lease runs out, the epoch alone would let the first one back in. Every
+/// take writes the record in the same script as its epoch, so the record names the take that
+/// epoch number belongs to.
+macro_rules! taken_by_lua {
+    () => {
+        r"
+local function taken_by(lease_key, record_key, owner)
+  local holder = redis.call('GET', lease_key)
+  if holder ~= false then
+    return holder == owner
+  end
+  local record = redis.call('GET', record_key)
+  return record ~= false and string.sub(record, 1, #owner + 1) == owner .. ' '
+end
+"
+    };
+}
+pub(super) use taken_by_lua;
 
 /// Creates a group: writes its snapshot unless the group exists.
 ///
@@ -49,7 +74,7 @@ return {'ok'}
 ///
 /// `KEYS[1]`: the snapshot hash; `KEYS[2]`: the meeting's head; `KEYS[3]`: the meeting's log
 /// stream; `KEYS[4]`: the group's set of meetings; `KEYS[5]`: the group's lease; `KEYS[6]`: the
-/// group's epoch; `KEYS[7]`: the group's record of log epochs. `ARGV[#ARGV - 2]`: the log
+/// group's epoch; `KEYS[7]`: the group's record of log epochs; `KEYS[8]`: the lease's record. `ARGV[#ARGV - 2]`: the log
 /// epoch the writer serves, or ''; `ARGV[#ARGV - 1]`, `ARGV[#ARGV]`: the fence's owner and
 /// epoch, or '' and '' for an unfenced batch (they come last so that the entries' numbering
 /// stays). `ARGV[1]`: the head the batch requires, or ''
@@ -57,7 +82,9 @@ return {'ok'}
 /// `ARGV[3]`: the stream's approximate length cap; `ARGV[4]`: '1' when the batch carries a
 /// snapshot, then `ARGV[5..7]` its meeting id, seq and bytes; `ARGV[8]`: the meeting id;
 /// `ARGV[9..#ARGV - 3]`: each entry as its seq then its bytes.
-const APPEND_LUA: &str = r"
+const APPEND_LUA: &str = concat!(
+    taken_by_lua!(),
+    r"
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'not_found'}
 end
@@ -69,8 +96,7 @@ if fence_epoch ~= '' then
   if epoch ~= fence_epoch then
     return {'fenced', epoch}
   end
-  local holder = redis.call('GET', KEYS[5])
-  if holder ~= false and holder ~= fence_owner then
+  if not taken_by(KEYS[5], KEYS[8], fence_owner) then
     return {'fenced', epoch}
   end
 end
@@ -105,12 +131,15 @@ if note then
   redis.call('HSET', KEYS[7], 'current_through', ARGV[8] .. ' ' .. new_head)
 end
 return {'ok'}
-";
+"
+);
 
 /// Takes or renews a lease: sets it to the caller when free or already the caller's, and notes
 /// who holds it until when (Redis's clock) in the lease's record, which outlives the lease.
 /// A take (no expected epoch) raises the group's epoch (`INCR`); a renewal (the epoch the
-/// caller's take answered) is granted only while the epoch is still that one, and keeps it.
+/// caller's take answered) is granted only while the epoch is still that one and the lease is
+/// the caller's, or nobody's while its record names the caller (see [`taken_by_lua`]), and
+/// keeps it.
 /// Answers `{held, gap, epoch}`: `held` is 1 when the caller holds the lease now; `gap` is, when
 /// the caller took a lease that another owner let expire (a takeover), the ms since it expired,
 /// else -1; `epoch` the group's epoch after the call.
@@ -118,13 +147,15 @@ return {'ok'}
 /// `KEYS[1]`: the lease key; `KEYS[2]`: the lease's record; `KEYS[3]`: the group's epoch.
 /// `ARGV[1]`: the owner id; `ARGV[2]`: the lease's duration in ms; `ARGV[3]`: how long the
 /// record is kept, in ms; `ARGV[4]`: the epoch being renewed, or '' for a take.
-const TAKE_LEASE_LUA: &str = r"
+const TAKE_LEASE_LUA: &str = concat!(
+    taken_by_lua!(),
+    r"
 local holder = redis.call('GET', KEYS[1])
 local epoch = redis.call('GET', KEYS[3]) or '0'
 if holder ~= false and holder ~= ARGV[1] then
   return {0, -1, epoch}
 end
-if ARGV[4] ~= '' and ARGV[4] ~= epoch then
+if ARGV[4] ~= '' and (ARGV[4] ~= epoch or not taken_by(KEYS[1], KEYS[2], ARGV[1])) then
   return {0, -1, epoch}
 end
 local time = redis.call('TIME')
@@ -148,7 +179,8 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. tostring(now + tonumber(ARGV[2])), 'PX', ARGV[3])
 return {1, gap, epoch}
-";
+"
+);
 
 /// Releases the lease the caller took at an epoch, with its record (a lease given up is no
 /// takeover for the next owner; a lease that had run out, or was ended, keeps its record, which
@@ -224,6 +256,7 @@ pub(super) struct AppendKeys {
     pub lease: String,
     pub epoch: String,
     pub log_epochs: String,
+    pub lease_record: String,
 }
 
 /// The invocation of [`APPEND_LUA`] writing `batch`, capping the log at about
@@ -241,7 +274,8 @@ pub(super) fn append(
         .key(keys.meetings)
         .key(keys.lease)
         .key(keys.epoch)
-        .key(keys.log_epochs);
+        .key(keys.log_epochs)
+        .key(keys.lease_record);
     let (required_head, new_head) = match (batch.entries.first(), batch.entries.last()) {
         (Some(first), Some(last)) => (
             // A first seq of 0 can follow no head; "-1" matches no stored head.
