@@ -36,14 +36,6 @@ impl LogLineage {
         LogLineage { current, earlier }
     }
 
-    /// A fresh epoch with no earlier one (a room that records none).
-    pub fn fresh() -> LogLineage {
-        LogLineage {
-            current: LogEpoch::random(),
-            earlier: Vec::new(),
-        }
-    }
-
     /// Whether the seqs up to `resume`'s name the events this room holds under them: its
     /// epoch is this room's, or an earlier one's whose last write was in that meeting and at
     /// least that far.
@@ -109,6 +101,5 @@ mod tests {
         assert!(!lineage.holds(&point(None, meeting, 1)));
         assert!(lineage.is_earlier(&point(Some(before), meeting, 1)));
         assert!(!lineage.is_earlier(&point(Some(lineage.current), meeting, 1)));
-        assert!(!LogLineage::fresh().holds(&point(Some(before), meeting, 1)));
     }
 }

@@ -141,6 +141,10 @@ impl RedisStore {
         format!("{}:epoch", self.group_tag(group_id))
     }
 
+    pub(super) fn log_epochs_key(&self, group_id: GroupId) -> String {
+        format!("{}:log_epochs", self.group_tag(group_id))
+    }
+
     pub(super) fn lease_record_key(&self, group_id: GroupId) -> String {
         format!("{}:lease_record", self.group_tag(group_id))
     }

@@ -84,10 +84,6 @@ return {'ok', earlier}
 static BEGIN_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(BEGIN_LUA));
 
 impl RedisStore {
-    pub(super) fn log_epochs_key(&self, group_id: GroupId) -> String {
-        format!("{}:log_epochs", self.group_tag(group_id))
-    }
-
     pub(super) async fn begin_log_epoch_unbounded(
         &self,
         group_id: GroupId,
