@@ -205,16 +205,29 @@ async fn an_append_is_answered_while_a_batch_of_lease_renewals_is_under_way() {
         timeout: Duration::from_secs(30),
         ..options()
     };
+    let prefix = options.key_prefix.clone();
     let store = std::sync::Arc::new(store_on(&redis, options).await);
     let (group_id, meeting_id) = groups_with_two_entries(&store, 1).await[0];
-    // Leases of groups nobody holds, at the epoch a group without a take has: each renewal is
-    // a script run whatever it answers.
+    // Leases of groups nobody holds, at the epoch a group without a take has, whose record
+    // names us as their last taker: each renewal is granted, and writes, as a live room's.
     let leases: Vec<(GroupId, u64)> = (0..20_000).map(|_| (GroupId::random(), 0)).collect();
     let client = redis::Client::open(redis.url()).expect("client");
     let mut watcher = client
         .get_multiplexed_async_connection()
         .await
         .expect("connection");
+    let mut records = redis::pipe();
+    for (group, _) in &leases {
+        records
+            .cmd("SET")
+            .arg(format!("{prefix}{{g:{group}}}:lease_record"))
+            .arg("us 0")
+            .ignore();
+    }
+    let () = records
+        .query_async(&mut watcher)
+        .await
+        .expect("the leases' records");
     // Redis learns the renewal script first: a batch that finds it unknown fails at once and
     // is sent again, which would begin the batch twice.
     {
