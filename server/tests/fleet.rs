@@ -876,6 +876,143 @@ async fn an_edge_joins_its_client_again_where_the_room_went_or_closes_it_with_10
     );
 }
 
+/// A reconnecting member's resume join that the owner has not answered yet when the owner dies
+/// (the room waits there for its lease) is sent again by the edge where the room goes now: the
+/// member's first answer is the ack of its own join, and no close comes. (Before, the edge
+/// closed such a client with 1012 and it reconnected; after a kill, a thousand such joins
+/// could be waiting on one link.)
+#[tokio::test]
+async fn a_resume_join_under_way_when_the_owner_dies_is_sent_again_not_closed() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-resend");
+    // A stolen lease is noticed within 500 ms, and a join waits long for a lease held by
+    // another writer: the resume join is still waiting at the owner when the owner dies.
+    let extra = ["--room-lease-ms", "1500", "--lease-wait-margin-ms", "30000"];
+    let (mut nodes, store) = start_fleet(redis.url(), &prefix, 2, &extra).await;
+    let group = create_group(nodes[0].addr, "Resent peers").await;
+    let ids: Vec<&str> = nodes.iter().map(|node| node.entry.id.as_str()).collect();
+    let placed = rendezvous(group.group_id, ids.iter().copied())
+        .expect("a node")
+        .to_string();
+    let owner_index = nodes
+        .iter()
+        .position(|node| node.entry.id == placed)
+        .expect("a node");
+    let edge_index = 1 - owner_index;
+    let edge = nodes[edge_index].addr;
+
+    let mut fran = TestClient::connect(edge).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
+    fran.ok(Request::RenameGroup {
+        name: "Before the kill".into(),
+    })
+    .await;
+    assert_eq!(holder(&store, group.group_id).await, placed);
+    let resume = fran.resume_point();
+    let credential = fran.token_credential();
+    fran.close().await;
+
+    // Another writer takes the lease: the owner's room stops.
+    let mut raw = raw_connection(redis.url()).await;
+    let lease_key = lease_key(&prefix, group.group_id);
+    let _: () = redis::cmd("SET")
+        .arg(&lease_key)
+        .arg("an-intruder")
+        .query_async(&mut raw)
+        .await
+        .expect("SET lease");
+    let owner_addr = nodes[owner_index].addr;
+    let stopped = Instant::now() + Duration::from_secs(5);
+    let live_rooms = async || {
+        let body = support::http_get(owner_addr, "/healthz", None).await.1;
+        let health: roundtable_protocol::Health = serde_json::from_str(&body).expect("health");
+        health.live_rooms
+    };
+    while live_rooms().await > 0 {
+        assert!(
+            Instant::now() < stopped,
+            "the owner's room stops once its lease is taken"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Fran comes back through the edge; her join is forwarded to the owner, and waits there.
+    let mut fran = TestClient::connect(edge).await;
+    let join_id = fran
+        .send(Request::Join {
+            group_id: group.group_id,
+            credential,
+            resume: Some(resume),
+        })
+        .await;
+    let forwarded = "roundtable_forwarded_streams{side=\"edge\"}";
+    let waiting = Instant::now() + Duration::from_secs(5);
+    while support::metric_value(&metrics_of(&nodes[edge_index]).await, forwarded) < 1.0 {
+        assert!(
+            Instant::now() < waiting,
+            "the edge forwards the join to the owner"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let owner = &mut nodes[owner_index].child;
+    owner.start_kill().expect("send SIGKILL");
+    owner.wait().await.expect("the killed node exits");
+    // The edge sends the join again, to itself now (placement names the one live node), where
+    // it waits for the lease in turn, until the other writer lets it go.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _: () = redis::cmd("DEL")
+        .arg(&lease_key)
+        .query_async(&mut raw)
+        .await
+        .expect("DEL lease");
+
+    // Nothing comes before the answer to the join: no close, no other frame.
+    let joined = match fran.try_recv(Duration::from_secs(10)).await {
+        Ok(Some(ServerMessage::Ack {
+            id,
+            result: roundtable_protocol::Reply::Joined(joined),
+        })) => {
+            assert_eq!(id, join_id, "the answer is to Fran's own join");
+            joined
+        }
+        Ok(Some(ServerMessage::Closing { reason, message })) => {
+            panic!("the edge closed Fran instead of sending her join again: {reason:?}, {message}")
+        }
+        Ok(Some(other)) => panic!("nothing comes before the join's answer: {other:?}"),
+        Ok(None) => panic!("no answer to the join within 10 s"),
+        Err(closed) => panic!("closed: {closed:?}"),
+    };
+    // Sent again from the point Fran asked for: the room loaded on the edge holds the dead
+    // room's log epoch up to its last write, so she is replayed what she missed (nothing).
+    assert_eq!(joined.catch_up, CatchUp::Replay);
+    loop {
+        match fran.recv().await {
+            ServerMessage::Presence(presence) if presence.change.is_none() => break,
+            ServerMessage::Snapshot(_) => panic!("a replay has no snapshot"),
+            _ => {}
+        }
+    }
+    fran.ok(Request::RenameGroup {
+        name: "After the kill".into(),
+    })
+    .await;
+    assert_eq!(
+        holder(&store, group.group_id).await,
+        nodes[edge_index].entry.id,
+        "the edge runs the room now"
+    );
+    let metrics = metrics_of(&nodes[edge_index]).await;
+    assert_eq!(
+        support::metric_value(
+            &metrics,
+            "roundtable_edge_reattaches_total{outcome=\"here\"}"
+        ),
+        1.0
+    );
+}
+
 #[tokio::test]
 async fn groups_without_a_running_owner_are_placed_by_rendezvous_consistently() {
     let redis = TestRedis::start();

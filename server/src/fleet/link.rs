@@ -25,7 +25,12 @@
 //! the owner and [`Kind::Text`] the owner's frames back, verbatim; [`Kind::Close`] ends a
 //! stream either way (payload from the owner: the close reason's name, a newline, and the
 //! sentence for the person; from the edge `left` or `lost`, how the client went). [`Kind::Ping`] and [`Kind::Pong`]
-//! measure the hop (`link_hop_seconds`) and tell a dead link. When the owner closes a stream
+//! measure the hop (`link_hop_seconds`) and keep an idle link heard from. The edge breaks a
+//! link it has heard nothing on (no frame of any kind) for three ping intervals: a pong
+//! waits behind every frame the owner queued before it, or is dropped when that queue is
+//! full, so on a busy core a live owner's pongs may be late while its other frames keep
+//! coming. (A link broken for a late pong took every client it carried with it: a kill's
+//! busiest seconds then had an extra thousand joins made again and a thousand closed.) When the owner closes a stream
 //! because the room went away from it (`room_moved`, `draining`, a shutdown), or the link
 //! breaks, the edge does not close its client: it tells the client's connection through the
 //! stream's [`Attachment`], and the connection joins the client again where the room runs now.
@@ -78,13 +83,13 @@ use crate::transport::outbox::{Outbox, QueueError, Urgency};
 /// The longest an edge waits for a TCP connection to the owner.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How often an edge pings each link; three intervals without a pong break it.
+/// How often an edge pings each link; three intervals in which nothing is heard on it break it.
 const PING_INTERVAL: Duration = Duration::from_millis(500);
 
 mod attachment;
 mod wire;
 
-pub use attachment::{Attachment, Gone, IN_FLIGHT_MAX, JoinAgain, Seen};
+pub use attachment::{Attachment, Gone, IN_FLIGHT_MAX, JoinAgain, Seen, member_token};
 #[cfg(test)]
 use wire::hmac_sha256;
 pub use wire::{
@@ -217,15 +222,15 @@ impl Link {
             link.peer_draining.cancel();
         }
         tokio::spawn(write_frames(writer, outgoing, link.dead.clone()));
-        let pongs = Arc::new(AtomicU64::new(0));
+        let heard = Arc::new(Heard::new());
         // The handshake read exactly its two frames; from here on, one read takes every frame
         // that has arrived.
         tokio::spawn(Arc::clone(&link).read_owner_frames(
             BufReader::with_capacity(READ_BUFFER_BYTES, reader),
             config.link_frame_bytes_max,
-            Arc::clone(&pongs),
+            Arc::clone(&heard),
         ));
-        tokio::spawn(Arc::clone(&link).ping(pongs));
+        tokio::spawn(Arc::clone(&link).ping(heard));
         Ok(link)
     }
 
@@ -325,12 +330,13 @@ impl Link {
         self: Arc<Link>,
         mut reader: BufReader<impl AsyncRead + Unpin>,
         payload_max: usize,
-        pongs: Arc<AtomicU64>,
+        heard: Arc<Heard>,
     ) {
-        let started = Instant::now();
         let mut unflushed = Vec::new();
         loop {
-            if !whole_frame_buffered(reader.buffer()) {
+            // Whether this frame is read from the socket, not from what the last read took.
+            let fresh = !whole_frame_buffered(reader.buffer());
+            if fresh {
                 flush_all(&mut unflushed);
             }
             let frame = tokio::select! {
@@ -344,6 +350,9 @@ impl Link {
                     break;
                 }
             };
+            if fresh {
+                heard.note();
+            }
             if frame.kind != Kind::Text {
                 // What came before a close (or anything else) goes out before it.
                 flush_all(&mut unflushed);
@@ -381,9 +390,8 @@ impl Link {
                 Kind::Pong => {
                     if let Ok(sent) = <[u8; 8]>::try_from(&frame.payload[..]) {
                         let sent_us = u64::from_be_bytes(sent);
-                        let now_us = started.elapsed().as_micros() as u64;
+                        let now_us = heard.since_start_us();
                         crate::metrics::forwarding::link_hop(now_us.saturating_sub(sent_us));
-                        pongs.store(now_us, Ordering::Relaxed);
                     }
                 }
                 _ => {
@@ -434,9 +442,9 @@ impl Link {
         None
     }
 
-    /// Pings the owner every [`PING_INTERVAL`]; breaks the link after three without a pong.
-    async fn ping(self: Arc<Link>, pongs: Arc<AtomicU64>) {
-        let started = Instant::now();
+    /// Pings the owner every [`PING_INTERVAL`]; breaks the link once nothing was heard on it
+    /// for three intervals.
+    async fn ping(self: Arc<Link>, heard: Arc<Heard>) {
         let mut ticks = tokio::time::interval(PING_INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -444,20 +452,50 @@ impl Link {
                 () = self.dead.cancelled() => return,
                 _ = ticks.tick() => {}
             }
-            let now_us = started.elapsed().as_micros() as u64;
-            let last = pongs.load(Ordering::Relaxed);
-            if now_us > 4 * PING_INTERVAL.as_micros() as u64
-                && now_us.saturating_sub(last) > 3 * PING_INTERVAL.as_micros() as u64
-            {
-                warn!(peer = %self.peer, "a link to an owner answers no pings; breaking it");
+            if heard.silent_for() > 3 * PING_INTERVAL {
+                warn!(peer = %self.peer, "nothing heard on a link to an owner, pongs included; breaking it");
                 self.dead.cancel();
                 return;
             }
+            let now_us = heard.since_start_us();
             let ping = LinkFrame::new(Kind::Ping, 0, now_us.to_be_bytes().to_vec());
             if self.queue.try_send(ping).is_err() && self.queue.is_closed() {
                 return;
             }
         }
+    }
+}
+
+/// When an edge last heard from the owner on a link, any frame at all: in microseconds from
+/// the link's start, the origin its pings' times are counted from too.
+#[derive(Debug)]
+struct Heard {
+    start: Instant,
+    last_us: AtomicU64,
+}
+
+impl Heard {
+    /// Heard at the start: the owner's welcome just came.
+    fn new() -> Heard {
+        Heard {
+            start: Instant::now(),
+            last_us: AtomicU64::new(0),
+        }
+    }
+
+    fn since_start_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    /// Something came from the owner now.
+    fn note(&self) {
+        self.last_us.store(self.since_start_us(), Ordering::Relaxed);
+    }
+
+    /// How long nothing has come.
+    fn silent_for(&self) -> Duration {
+        let last = self.last_us.load(Ordering::Relaxed);
+        Duration::from_micros(self.since_start_us().saturating_sub(last))
     }
 }
 

@@ -23,8 +23,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use roundtable_protocol::{
-    CatchUp, CloseReason, GroupId, LogEpoch, MeetingId, Reply, RequestId, ResumePoint, Seq,
-    ServerMessage,
+    CatchUp, CloseReason, Credential, GroupId, LogEpoch, MeetingId, Reply, RequestId, ResumePoint,
+    Seq, ServerMessage,
 };
 use serde::Deserialize;
 use tokio::sync::Notify;
@@ -57,6 +57,10 @@ struct State {
     /// The member token to join with again: the credential's own, or the one the first
     /// join's ack issued. `None` while neither is known.
     token: Option<String>,
+    /// The client's own join carries nothing but a member token (no invite or facilitator
+    /// secret): sent again it creates nothing, so while it is unanswered, a room that goes
+    /// away has it sent again where the room runs now, rather than the client closed.
+    token_join: bool,
     /// The client's join was acknowledged: it is in the room (until then a move closes it,
     /// and a refused join reaches it as its answer).
     joined: bool,
@@ -126,19 +130,20 @@ impl std::fmt::Debug for Attachment {
 }
 
 impl Attachment {
-    /// The session of a client whose join `join_id` into `group_id`, with the resume point
-    /// `resume`, is being forwarded, with the member token of its credential when it has one.
+    /// The session of a client whose join `join_id` into `group_id`, with `credential` and
+    /// the resume point `resume`, is being forwarded.
     pub fn new(
         group_id: GroupId,
         join_id: RequestId,
-        token: Option<String>,
+        credential: &Credential,
         resume: Option<ResumePoint>,
     ) -> Attachment {
         Attachment {
             group_id,
             join_id,
             state: Mutex::new(State {
-                token,
+                token: member_token(credential),
+                token_join: matches!(credential, Credential::MemberToken { .. }),
                 awaiting_join: true,
                 asked: resume,
                 ..State::default()
@@ -333,12 +338,14 @@ impl Attachment {
     }
 
     /// Makes ready to join again: the member token, the requests that were under way, which
-    /// will never be answered now, and where the client stands, to resume from. `None` when
-    /// the client's join was never acknowledged (it is answered by the close) or no token is
-    /// known.
+    /// will never be answered now, and where the client stands, to resume from. A client's
+    /// own join that is still unanswered is sent again as it was (from the point it asked
+    /// for) when it carries only a member token. `None` when the client's join was refused or
+    /// never acknowledged otherwise (it is answered by the close), or no token is known.
     pub fn rejoin(&self) -> Option<JoinAgain> {
         let mut state = self.lock();
-        if !state.joined {
+        let resent = !state.joined && state.awaiting_join && state.token_join;
+        if !state.joined && !resent {
             return None;
         }
         let token = state.token.clone()?;
@@ -347,15 +354,26 @@ impl Attachment {
         // The client's join was answered, but a snapshot it announced never came: the point
         // is not known.
         state.awaiting_snapshot = None;
-        state.asked = state.position;
+        if !resent {
+            state.asked = state.position;
+        }
         // An unanswered join is answered by the join made again, under its id.
         let join_id = self.join_id;
         let unanswered = state.in_flight.drain(..).filter(|&id| id != join_id);
         Some(JoinAgain {
             token,
             unanswered: unanswered.collect(),
-            resume: state.position,
+            resume: state.asked,
         })
+    }
+}
+
+/// The member token a join's credential carries, if it does.
+pub fn member_token(credential: &Credential) -> Option<String> {
+    match credential {
+        Credential::MemberToken { token } => Some(token.clone()),
+        Credential::Facilitator { member_token, .. } => member_token.clone(),
+        Credential::Invite { .. } => None,
     }
 }
 
@@ -407,6 +425,21 @@ mod tests {
         }
     }
 
+    /// A join's credential that creates a member: only the ack names the member's token.
+    fn invite() -> Credential {
+        Credential::Invite {
+            secret: "invite-secret".into(),
+            display_name: "Ana".into(),
+            observer: false,
+        }
+    }
+
+    fn token(token: &str) -> Credential {
+        Credential::MemberToken {
+            token: token.into(),
+        }
+    }
+
     fn encode(message: &ServerMessage) -> String {
         serde_json::to_string(message).unwrap()
     }
@@ -432,7 +465,7 @@ mod tests {
 
     #[test]
     fn a_join_made_again_uses_the_token_the_first_ack_issued_and_answers_what_was_under_way() {
-        let attachment = Attachment::new(GroupId::random(), 1, None, None);
+        let attachment = Attachment::new(GroupId::random(), 1, &invite(), None);
         attachment.sent(r#"{"v":1,"id":1,"type":"join"}"#);
         assert_eq!(attachment.rejoin(), None, "not joined before the ack");
         assert_eq!(attachment.seen(&encode(&joined(Some("tok")))), Seen::Pass);
@@ -455,7 +488,7 @@ mod tests {
 
     #[test]
     fn the_clients_own_token_is_kept_and_its_first_joins_refusal_reaches_it() {
-        let attachment = Attachment::new(GroupId::random(), 4, Some("own".into()), None);
+        let attachment = Attachment::new(GroupId::random(), 4, &token("own"), None);
         let refused = encode(&ServerMessage::Error {
             id: Some(4),
             code: ErrorCode::RoomElsewhere,
@@ -467,7 +500,7 @@ mod tests {
             None,
             "a client never joined is not joined again"
         );
-        let retried = Attachment::new(GroupId::random(), 4, Some("own".into()), None);
+        let retried = Attachment::new(GroupId::random(), 4, &token("own"), None);
         let mut joined = joined(None);
         if let ServerMessage::Ack { id, .. } = &mut joined {
             *id = 4;
@@ -480,6 +513,59 @@ mod tests {
         assert!(
             !format!("{retried:?}").contains("own"),
             "the token is never printed"
+        );
+    }
+
+    #[test]
+    fn a_token_join_still_unanswered_when_its_room_goes_is_sent_again_from_its_own_point() {
+        let meeting = MeetingId::random();
+        let asked = point(meeting, 10, LogEpoch::random());
+        let resuming = Attachment::new(GroupId::random(), 3, &token("own"), asked);
+        resuming.sent(r#"{"v":1,"id":3,"type":"join"}"#);
+        resuming.sent(r#"{"v":1,"id":4,"type":"ping","client_time_ms":1}"#);
+        let again = resuming.rejoin().expect("sent again");
+        assert_eq!(again.token, "own");
+        assert_eq!(again.resume, asked, "from the point the client asked for");
+        assert_eq!(
+            again.unanswered,
+            vec![4],
+            "the join itself is answered by its resend"
+        );
+        // Its answer is the client's; a refusal of it closes the client, as a join made again.
+        let refused = encode(&ServerMessage::Error {
+            id: Some(3),
+            code: ErrorCode::RoomElsewhere,
+            message: "elsewhere".into(),
+        });
+        assert_eq!(resuming.seen(&refused), Seen::RejoinRefused);
+        assert_eq!(resuming.rejoin(), None, "refused: never joined");
+        // Sent again twice before an answer: still from the client's own point.
+        let twice = Attachment::new(GroupId::random(), 3, &token("own"), asked);
+        twice.rejoin().expect("sent again");
+        assert_eq!(twice.rejoin().expect("sent again").resume, asked);
+        // Acknowledged with a replay: it stands where the replay takes it, as any client.
+        let epoch = LogEpoch::random();
+        assert_eq!(
+            twice.seen(&ack(3, CatchUp::Replay, meeting, epoch)),
+            Seen::Pass
+        );
+        twice.seen(&event(11));
+        assert_eq!(twice.rejoin().unwrap().resume, point(meeting, 11, epoch));
+
+        // A join with an invite or the facilitator secret may create or change a member:
+        // unanswered, it is not sent again (the client is closed and reconnects).
+        assert_eq!(
+            Attachment::new(GroupId::random(), 1, &invite(), None).rejoin(),
+            None
+        );
+        let facilitator = Credential::Facilitator {
+            secret: "facilitator-secret".into(),
+            display_name: "Bo".into(),
+            member_token: Some("own".into()),
+        };
+        assert_eq!(
+            Attachment::new(GroupId::random(), 1, &facilitator, None).rejoin(),
+            None
         );
     }
 
@@ -513,7 +599,7 @@ mod tests {
 
     #[test]
     fn at_most_the_bound_of_requests_is_remembered() {
-        let attachment = Attachment::new(GroupId::random(), 1, Some("t".into()), None);
+        let attachment = Attachment::new(GroupId::random(), 1, &token("t"), None);
         attachment.seen(&encode(&joined(None)));
         for id in 2..(2 + IN_FLIGHT_MAX as u64 + 10) {
             attachment.sent(&format!(
@@ -564,7 +650,7 @@ mod tests {
         // The client's own join resumes from seq 10 and is replayed: it stands where each
         // replayed event takes it, in the room's epoch.
         let asked = point(meeting, 10, first);
-        let resumed = Attachment::new(GroupId::random(), 1, None, asked);
+        let resumed = Attachment::new(GroupId::random(), 1, &token("t"), asked);
         resumed.seen(&ack(1, CatchUp::Replay, meeting, second));
         resumed.seen(&event(11));
         resumed.seen(r#"{"type":"presence","online":[]}"#);
@@ -577,7 +663,7 @@ mod tests {
         assert_eq!(resumed.rejoin().unwrap().resume, point(meeting, 13, third));
 
         // A join with a snapshot catch-up: placed by the snapshot's seq.
-        let fresh = Attachment::new(GroupId::random(), 1, None, None);
+        let fresh = Attachment::new(GroupId::random(), 1, &invite(), None);
         fresh.seen(&ack(1, CatchUp::Snapshot, meeting, first));
         fresh.seen(r#"{"type":"snapshot","seq":20,"group":{}}"#);
         fresh.seen(&event(21));
@@ -591,7 +677,7 @@ mod tests {
         fresh.seen(r#"{"type":"snapshot","seq":31}"#);
         assert_eq!(fresh.rejoin().unwrap().resume, None);
         // Nor when a replay answers a join that sent no point.
-        let pointless = Attachment::new(GroupId::random(), 1, None, None);
+        let pointless = Attachment::new(GroupId::random(), 1, &invite(), None);
         pointless.seen(&ack(1, CatchUp::Replay, meeting, first));
         pointless.seen(&event(5));
         assert_eq!(pointless.rejoin().unwrap().resume, None);

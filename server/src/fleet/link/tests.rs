@@ -224,7 +224,9 @@ fn attached() -> Arc<Attachment> {
     Arc::new(Attachment::new(
         roundtable_protocol::GroupId::random(),
         1,
-        Some("a-token".into()),
+        &roundtable_protocol::Credential::MemberToken {
+            token: "a-token".into(),
+        },
         None,
     ))
 }
@@ -374,4 +376,53 @@ async fn a_challenge_from_another_node_than_the_one_dialed_means_that_node_is_go
             "a challenge naming {named:?} links up: {linked:?}"
         );
     }
+}
+
+/// An owner whose pongs never come but whose frames do is alive: on a busy core a pong waits
+/// behind every frame queued before it, or is dropped when the owner's queue is full. A link
+/// on which nothing at all comes for three ping intervals is broken.
+#[tokio::test]
+async fn a_link_is_kept_while_the_owner_is_heard_and_broken_once_it_falls_silent() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let talking = Duration::from_millis(2_500);
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let (mut reader, mut writer) = tcp.into_split();
+        write_frame(&mut writer, LinkFrame::new(Kind::Challenge, 0, vec![7; 32])).await;
+        read_frame(&mut reader, 1024).await.unwrap();
+        write_frame(&mut writer, LinkFrame::new(Kind::Welcome, 0, Bytes::new())).await;
+        // Reads (and so ignores) the edge's pings, keeping the connection open throughout.
+        tokio::spawn(async move { while read_frame(&mut reader, 1024).await.is_ok() {} });
+        let until = tokio::time::Instant::now() + talking;
+        while tokio::time::Instant::now() < until {
+            write_frame(&mut writer, LinkFrame::new(Kind::Text, 1, "an event")).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Silent from here on, the connection open.
+        std::future::pending::<()>().await;
+    });
+    let config = crate::config::FleetConfig::default();
+    let link = Link::connect("owner", &addr, "edge", b"s", &config)
+        .await
+        .expect("the link opens");
+    let outbox = Outbox::new(64);
+    let _stream = link
+        .open([127, 0, 0, 1].into(), outbox, attached(), "join")
+        .await
+        .expect("a stream");
+    let silent_from = tokio::time::Instant::now() + talking;
+    tokio::time::sleep(talking - Duration::from_millis(100)).await;
+    assert!(
+        link.is_alive(),
+        "no pong came in {talking:?}, but the owner's frames did: the link is kept"
+    );
+    tokio::time::timeout(Duration::from_secs(5), link.broken().cancelled())
+        .await
+        .expect("a link on which nothing comes is broken");
+    let silent = silent_from.elapsed();
+    assert!(
+        silent >= 3 * PING_INTERVAL - Duration::from_millis(100),
+        "broken after {silent:?} of silence: not before three ping intervals"
+    );
 }

@@ -12,8 +12,10 @@
 //! not held, a snapshot; each request that was under way gets `connection_lost` (it may or may
 //! not have been done: what follows says). The client's TCP connection, WebSocket and hello are kept, and a
 //! browser shows no reconnection. The edge closes the client as before (1012, `room_moved` or
-//! `draining`) when it cannot: the client's join was never acknowledged (it was refused, or
-//! still under way), the join made again is refused, or the client's room moved
+//! `draining`) when it cannot: the client's join was refused, or is still under way with an
+//! invite or the facilitator secret (a join under way with only a member token, a
+//! reconnection's resume, is sent again as it was: it creates nothing twice), the join made
+//! again is refused, or the client's room moved
 //! [`REATTACHES_MAX`] times within [`REATTACH_WINDOW`].
 //!
 //! **A drain's own clients.** In a fleet, a client joined to a room on this node is joined
@@ -44,15 +46,6 @@ use crate::transport::outbox::Outbox;
 /// room keeps moving, and the client is closed to reconnect (with its own backoff).
 pub(super) const REATTACHES_MAX: u8 = 3;
 pub(super) const REATTACH_WINDOW: Duration = Duration::from_secs(60);
-
-/// The member token a join's credential carries, if it does.
-pub(super) fn token_of(credential: &Credential) -> Option<String> {
-    match credential {
-        Credential::MemberToken { token } => Some(token.clone()),
-        Credential::Facilitator { member_token, .. } => member_token.clone(),
-        Credential::Invite { .. } => None,
-    }
-}
 
 /// What a connection joined to a room here keeps to join its client again elsewhere: the
 /// group, its join's id and the member token (a credential: never logged).
@@ -88,7 +81,7 @@ impl Connection {
             Arc::new(Attachment::new(
                 group_id,
                 join.id,
-                token_of(&join.credential),
+                &join.credential,
                 join.resume,
             ))
         });

@@ -612,7 +612,7 @@ impl Connection {
         // handed over while it stays: the credential's, or the one the join issues. (A client
         // forwarded here is its edge's to join again.)
         let fleet_token = if !self.forwarded && self.context.fleet.get().is_some() {
-            Some(forward::token_of(&args.credential))
+            Some(crate::fleet::link::member_token(&args.credential))
         } else {
             None
         };
