@@ -587,23 +587,21 @@ async fn reconnect(
 }
 
 /// A failed resume attempt's kind, without ids: the error code of a refused join, or what
-/// happened to the connection.
+/// happened to the connection (with the server's reason, when it closed it).
 pub(super) fn attempt_failure(text: &str) -> String {
     if let Some(rest) = text.split("\"code\":\"").nth(1) {
         let code: String = rest.chars().take_while(|c| *c != '"').take(40).collect();
         return format!("join refused: {code}");
     }
+    if text.contains("closed by the server") || text.contains("server closed during join") {
+        return match close_reason(text) {
+            Some(reason) => format!("closed by the server during the join: {reason}"),
+            None => "closed by the server during the join".to_owned(),
+        };
+    }
     for (needle, kind) in [
         ("Connection refused", "connection refused"),
         ("Connection reset", "connection reset"),
-        (
-            "closed by the server",
-            "closed by the server during the join",
-        ),
-        (
-            "server closed during join",
-            "closed by the server during the join",
-        ),
         ("connection ended", "connection ended during the join"),
         ("timed out", "a step timed out"),
     ] {
@@ -612,6 +610,21 @@ pub(super) fn attempt_failure(text: &str) -> String {
         }
     }
     text.chars().take(60).collect()
+}
+
+/// The reason a server's close names in a failed attempt's text: a `closing` frame's
+/// `reason`, or the close frame's reason text (a wire name such as `room_moved`).
+fn close_reason(text: &str) -> Option<String> {
+    let quoted = match text.split("\"reason\":\"").nth(1) {
+        Some(rest) => rest,
+        None => text.split("reason: ").nth(1)?.split('"').nth(1)?,
+    };
+    let reason: String = quoted
+        .chars()
+        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+        .take(40)
+        .collect();
+    (!reason.is_empty()).then_some(reason)
 }
 
 /// Close every connection (the run is over).

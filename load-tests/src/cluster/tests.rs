@@ -108,6 +108,19 @@ fn failed_resume_attempts_are_named_without_ids() {
         members::attempt_failure("closed by the server: Some(CloseFrame { code: 1012 })"),
         "closed by the server during the join"
     );
+    assert_eq!(
+        members::attempt_failure(
+            "closed by the server: Some(CloseFrame { code: Restart, reason: Utf8Bytes(\"draining\") })"
+        ),
+        "closed by the server during the join: draining"
+    );
+    assert_eq!(
+        members::attempt_failure(
+            "server closed during join: {\"type\":\"closing\",\"reason\":\"room_moved\",\
+             \"message\":\"the link to the meeting's server broke; reconnect to resume\"}"
+        ),
+        "closed by the server during the join: room_moved"
+    );
 }
 
 /// A member after a disruption is caught up by the probe's event, or by a resume whose
