@@ -26,12 +26,15 @@
 //! stream either way (payload from the owner: the close reason's name, a newline, and the
 //! sentence for the person; from the edge `left` or `lost`, how the client went). [`Kind::Ping`] and [`Kind::Pong`]
 //! measure the hop (`link_hop_seconds`) and keep an idle link heard from. The edge breaks a
-//! link it has heard nothing on (no frame of any kind) for three ping intervals: a pong
-//! waits behind every frame the owner queued before it, or is dropped when that queue is
-//! full, so on a busy core a live owner's pongs may be late while its other frames keep
-//! coming. (A link broken for a late pong took every client it carried with it: a kill's
-//! busiest seconds then had an extra thousand joins made again and a thousand closed.) When the owner closes a stream
-//! because the room went away from it (`room_moved`, `draining`, a shutdown), or the link
+//! link on which nothing came for [`SILENCE_MAX`]: no frame of any kind read, and no byte
+//! waiting in its socket unread. A pong waits behind every frame the owner queued before it,
+//! or is dropped when that queue is full, and on a busy core the edge's own reader may not
+//! run for a second or more, so a live owner can look silent for a while; a killed owner's
+//! link closes at once, and a frozen or cut-off owner's rooms wait for its lease (15 s) all
+//! the same, so a long bound costs nothing. (A link broken for a late pong took every client
+//! it carried with it: a kill's busiest seconds then had an extra thousand joins made again
+//! and a thousand closed.) When the owner closes a stream because the room went away from
+//! it (`room_moved`, `draining`, a shutdown), or the link
 //! breaks, the edge does not close its client: it tells the client's connection through the
 //! stream's [`Attachment`], and the connection joins the client again where the room runs now.
 //!
@@ -65,6 +68,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -83,8 +87,11 @@ use crate::transport::outbox::{Outbox, QueueError, Urgency};
 /// The longest an edge waits for a TCP connection to the owner.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How often an edge pings each link; three intervals in which nothing is heard on it break it.
+/// How often an edge pings each link.
 const PING_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The longest a link may be silent before the edge breaks it (see the module's comment).
+const SILENCE_MAX: Duration = Duration::from_secs(5);
 
 mod attachment;
 mod wire;
@@ -172,6 +179,8 @@ impl Link {
                 }
             })?;
         let _ = tcp.set_nodelay(true);
+        // A second descriptor of the socket, to look for bytes the reader has not read yet.
+        let unread = tcp.as_fd().try_clone_to_owned().ok();
         let (mut reader, mut writer) = tcp.into_split();
         let handshake = async {
             let challenge = read_frame(&mut reader, CHALLENGE_BYTES_MAX).await?;
@@ -222,7 +231,7 @@ impl Link {
             link.peer_draining.cancel();
         }
         tokio::spawn(write_frames(writer, outgoing, link.dead.clone()));
-        let heard = Arc::new(Heard::new());
+        let heard = Arc::new(Heard::new(unread));
         // The handshake read exactly its two frames; from here on, one read takes every frame
         // that has arrived.
         tokio::spawn(Arc::clone(&link).read_owner_frames(
@@ -442,8 +451,8 @@ impl Link {
         None
     }
 
-    /// Pings the owner every [`PING_INTERVAL`]; breaks the link once nothing was heard on it
-    /// for three intervals.
+    /// Pings the owner every [`PING_INTERVAL`]; breaks the link once it was silent for
+    /// [`SILENCE_MAX`].
     async fn ping(self: Arc<Link>, heard: Arc<Heard>) {
         let mut ticks = tokio::time::interval(PING_INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -452,8 +461,8 @@ impl Link {
                 () = self.dead.cancelled() => return,
                 _ = ticks.tick() => {}
             }
-            if heard.silent_for() > 3 * PING_INTERVAL {
-                warn!(peer = %self.peer, "nothing heard on a link to an owner, pongs included; breaking it");
+            if heard.silent_for() > SILENCE_MAX && !heard.unread() {
+                warn!(peer = %self.peer, silent_for = ?heard.silent_for(), "nothing came on a link to an owner; breaking it");
                 self.dead.cancel();
                 return;
             }
@@ -467,19 +476,22 @@ impl Link {
 }
 
 /// When an edge last heard from the owner on a link, any frame at all: in microseconds from
-/// the link's start, the origin its pings' times are counted from too.
+/// the link's start, the origin its pings' times are counted from too. And a descriptor of
+/// the link's socket, to tell whether the owner sent what the reader has not read yet.
 #[derive(Debug)]
 struct Heard {
     start: Instant,
     last_us: AtomicU64,
+    socket: Option<OwnedFd>,
 }
 
 impl Heard {
     /// Heard at the start: the owner's welcome just came.
-    fn new() -> Heard {
+    fn new(socket: Option<OwnedFd>) -> Heard {
         Heard {
             start: Instant::now(),
             last_us: AtomicU64::new(0),
+            socket,
         }
     }
 
@@ -496,6 +508,17 @@ impl Heard {
     fn silent_for(&self) -> Duration {
         let last = self.last_us.load(Ordering::Relaxed);
         Duration::from_micros(self.since_start_us().saturating_sub(last))
+    }
+
+    /// Whether bytes (or the owner's close) wait in the socket for the reader: the owner spoke,
+    /// and this node has not got round to it. Looked at without taking anything.
+    fn unread(&self) -> bool {
+        let Some(socket) = &self.socket else {
+            return false;
+        };
+        let mut byte = [0u8; 1];
+        let flags = rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT;
+        rustix::net::recv(socket, &mut byte[..], flags).is_ok()
     }
 }
 

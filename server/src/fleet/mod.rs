@@ -528,7 +528,7 @@ impl Fleet {
                 lock(&self.gone).remove(&node.id);
                 self.link_recovered(&node.id);
                 lock(&self.draining_peers).insert(node.id.clone(), opened.peer_draining());
-                // A link that breaks (the peer died, or nothing came on it for three pings) marks its node.
+                // A link that breaks (the peer died, or nothing came on it for a long while) marks its node.
                 let broken = opened.broken();
                 let marks = Arc::clone(&self.unreachable);
                 let (id, forget_ms) = (node.id.clone(), self.entry_ttl_ms());
