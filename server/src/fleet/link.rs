@@ -26,12 +26,13 @@
 //! stream either way (payload from the owner: the close reason's name, a newline, and the
 //! sentence for the person; from the edge `left` or `lost`, how the client went). [`Kind::Ping`] and [`Kind::Pong`]
 //! measure the hop (`link_hop_seconds`) and keep an idle link heard from. The edge breaks a
-//! link on which nothing came for [`SILENCE_MAX`]: no frame of any kind read, and no byte
-//! waiting in its socket unread. A pong waits behind every frame the owner queued before it,
+//! link on which nothing came for [`SILENCE_MAX`]: no byte read (of a frame of any kind, or
+//! of part of one), and none waiting in its socket unread. A pong waits behind every frame the owner queued before it,
 //! or is dropped when that queue is full, and on a busy core the edge's own reader may not
 //! run for a second or more, so a live owner can look silent for a while; a killed owner's
 //! link closes at once, and a frozen or cut-off owner's rooms wait for its lease (15 s) all
-//! the same, so a long bound costs nothing. (A link broken for a late pong took every client
+//! the same, so the long bound costs little: this node routes around such an owner a few
+//! seconds later. (A link broken for a late pong took every client
 //! it carried with it: a kill's busiest seconds then had an extra thousand joins made again
 //! and a thousand closed.) When the owner closes a stream because the room went away from
 //! it (`room_moved`, `draining`, a shutdown), or the link
@@ -234,6 +235,10 @@ impl Link {
         let heard = Arc::new(Heard::new(unread));
         // The handshake read exactly its two frames; from here on, one read takes every frame
         // that has arrived.
+        let reader = Noting {
+            inner: reader,
+            heard: Arc::clone(&heard),
+        };
         tokio::spawn(Arc::clone(&link).read_owner_frames(
             BufReader::with_capacity(READ_BUFFER_BYTES, reader),
             config.link_frame_bytes_max,
@@ -343,9 +348,7 @@ impl Link {
     ) {
         let mut unflushed = Vec::new();
         loop {
-            // Whether this frame is read from the socket, not from what the last read took.
-            let fresh = !whole_frame_buffered(reader.buffer());
-            if fresh {
+            if !whole_frame_buffered(reader.buffer()) {
                 flush_all(&mut unflushed);
             }
             let frame = tokio::select! {
@@ -359,9 +362,6 @@ impl Link {
                     break;
                 }
             };
-            if fresh {
-                heard.note();
-            }
             if frame.kind != Kind::Text {
                 // What came before a close (or anything else) goes out before it.
                 flush_all(&mut unflushed);
@@ -475,7 +475,29 @@ impl Link {
     }
 }
 
-/// When an edge last heard from the owner on a link, any frame at all: in microseconds from
+/// The edge's side of a link's socket as its reader reads it: every read that brings bytes
+/// notes that the owner was heard (a large frame that comes slowly counts while it comes).
+struct Noting<R> {
+    inner: R,
+    heard: Arc<Heard>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Noting<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, std::task::Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.heard.note();
+        }
+        polled
+    }
+}
+
+/// When an edge last heard from the owner on a link, any byte at all: in microseconds from
 /// the link's start, the origin its pings' times are counted from too. And a descriptor of
 /// the link's socket, to tell whether the owner sent what the reader has not read yet.
 #[derive(Debug)]

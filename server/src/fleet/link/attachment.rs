@@ -62,12 +62,13 @@ struct State {
     /// away has it sent again where the room runs now, rather than the client closed.
     token_join: bool,
     /// The client's join was acknowledged: it is in the room (until then a move closes it,
-    /// and a refused join reaches it as its answer).
+    /// unless it is a token join, which is sent again; a refused join reaches it as its
+    /// answer).
     joined: bool,
     /// A join (the client's, or one made again) is waiting for its answer.
     awaiting_join: bool,
-    /// That join is one this edge made again: a refusal closes the client rather than
-    /// reaching it.
+    /// That join is one this edge made again (for a client in the room, or the client's own
+    /// token join sent again): a refusal closes the client rather than reaching it.
     rejoining: bool,
     /// The client's requests passed on and not answered yet, oldest first.
     in_flight: VecDeque<RequestId>,
@@ -76,7 +77,8 @@ struct State {
     moved: Option<(CloseReason, String)>,
     /// Since when, and why, the client has had no room: its room went away, and the join
     /// made again has not been answered yet (the gap `roundtable_edge_reattach_seconds`
-    /// measures).
+    /// measures). Not for a client whose own join is sent again: it was in no room yet, and
+    /// its wait may hold a whole wait for a lease.
     gone_since: Option<(Instant, Gone)>,
     /// What the close of the room the client follows keeps alive until the join made again
     /// is answered (in a drain, the room's place among the handovers; see `room::fleet`).
@@ -354,7 +356,10 @@ impl Attachment {
         // The client's join was answered, but a snapshot it announced never came: the point
         // is not known.
         state.awaiting_snapshot = None;
-        if !resent {
+        if resent {
+            // In no room yet: no gap of a client in one is counted for it.
+            state.gone_since = None;
+        } else {
             state.asked = state.position;
         }
         // An unanswered join is answered by the join made again, under its id.
@@ -384,7 +389,8 @@ pub struct JoinAgain {
     pub token: String,
     /// The client's requests that were under way: they get `connection_lost`.
     pub unanswered: Vec<RequestId>,
-    /// Where the client stands in its room's history, when the edge knows.
+    /// Where the client stands in its room's history, when the edge knows (for the client's
+    /// own join sent again, the point that join asked for).
     pub resume: Option<ResumePoint>,
 }
 
