@@ -156,7 +156,24 @@ impl App {
             client,
             key,
             unjoined: Some(unjoined),
+            join_counts: true,
         })
+    }
+
+    /// Admits a stream an edge opened to join its client again (see
+    /// [`crate::fleet::link::MADE_AGAIN`]): outside the address's WebSockets that have not
+    /// joined, and its join outside the address's joins a minute. The client asked for
+    /// neither: its own join was counted where it was made, and a kill would otherwise spend
+    /// the limits of an office behind one address on joins its members never made. The link
+    /// carrying it is bounded (`--link-streams-max`), and only a node that proved the fleet
+    /// secret opens one.
+    pub fn admit_made_again(&self, client: std::net::IpAddr) -> AdmittedWebSocket {
+        AdmittedWebSocket {
+            client,
+            key: AddressKey::of(client),
+            unjoined: None,
+            join_counts: false,
+        }
     }
 
     /// Counts a join from `key`, or answers how long until one may pass.
@@ -185,6 +202,9 @@ pub struct AdmittedWebSocket {
     pub client: std::net::IpAddr,
     pub key: AddressKey,
     pub unjoined: Option<crate::admission::counts::Slot>,
+    /// Whether its next join counts against the address's joins a minute: not the first join
+    /// of a stream opened for a join made again ([`App::admit_made_again`]).
+    pub join_counts: bool,
 }
 
 /// A fresh random id for this process as a holder of room leases. A restarted process gets

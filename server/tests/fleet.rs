@@ -1013,6 +1013,121 @@ async fn a_resume_join_under_way_when_the_owner_dies_is_sent_again_not_closed() 
     );
 }
 
+/// A join an edge makes again for its client after a kill is not the client's: the node the
+/// room goes to counts it neither among the address's joins a minute nor its WebSockets
+/// waiting to join, even when that address has spent both there (an office behind one
+/// address). Its ordinary clients are still held to both.
+#[tokio::test]
+async fn a_join_made_again_through_a_link_is_outside_the_owners_limits_per_address() {
+    let redis = TestRedis::start();
+    let prefix = unique_prefix("rt-fleet-made-again");
+    let extra = [
+        "--joins-per-address-per-minute",
+        "2",
+        "--unjoined-websockets-per-address-max",
+        "1",
+    ];
+    let (mut nodes, store) = start_fleet(redis.url(), &prefix, 3, &extra).await;
+    let group = create_group(nodes[0].addr, "Peers behind one address").await;
+    // The room's owner, the node placement names once the owner is gone, and the edge.
+    let ids: Vec<&str> = nodes.iter().map(|node| node.entry.id.as_str()).collect();
+    let owner = rendezvous(group.group_id, ids.iter().copied()).expect("a node");
+    let next = rendezvous(
+        group.group_id,
+        ids.iter().copied().filter(|id| *id != owner),
+    )
+    .expect("a node");
+    let index_of = |id: &str| {
+        nodes
+            .iter()
+            .position(|node| node.entry.id == id)
+            .expect("a node")
+    };
+    let (owner_index, next_index) = (index_of(owner), index_of(next));
+    let next_id = next.to_string();
+    let edge_index = 3 - owner_index - next_index;
+
+    let mut fran = TestClient::connect(nodes[edge_index].addr).await;
+    fran.join_as_facilitator(&group, "Fran").await;
+    fran.start_meeting().await;
+    assert_eq!(holder(&store, group.group_id).await, owner);
+
+    // The address spends its joins on the next node (joins of a group that does not exist,
+    // placed there, so joined there), and its one WebSocket waiting to join.
+    let elsewhere = loop {
+        let candidate = GroupId::random();
+        if rendezvous(candidate, ids.iter().copied()) == Some(next) {
+            break candidate;
+        }
+    };
+    let next_addr = nodes[next_index].addr;
+    let mut waiting = TestClient::connect(next_addr).await;
+    let token = || Credential::MemberToken {
+        token: "not a member's token".into(),
+    };
+    for _ in 0..2 {
+        let refused = waiting.join(elsewhere, token(), None).await;
+        assert!(
+            matches!(&refused, Err((code, _)) if *code != ErrorCode::RateLimited),
+            "{refused:?}"
+        );
+    }
+    let spent = async |waiting: &mut TestClient| {
+        let refused = waiting.join(elsewhere, token(), None).await;
+        assert!(
+            matches!(&refused, Err((ErrorCode::RateLimited, _))),
+            "the address's joins a minute are spent on the next node: {refused:?}"
+        );
+    };
+    spent(&mut waiting).await;
+    let full = TestClient::try_connect(next_addr).await.err();
+    assert!(
+        full.as_deref().is_some_and(|why| why.contains("429")),
+        "the address's WebSockets waiting to join are full on the next node: {full:?}"
+    );
+
+    // The owner dies; the edge joins Fran again where the room goes now, through the next
+    // node's limits.
+    let killed = &mut nodes[owner_index].child;
+    killed.start_kill().expect("send SIGKILL");
+    killed.wait().await.expect("the killed node exits");
+    let rejoined = loop {
+        match fran.try_recv(Duration::from_secs(10)).await {
+            Ok(Some(ServerMessage::Ack {
+                result: roundtable_protocol::Reply::Joined(joined),
+                ..
+            })) => break joined,
+            Ok(Some(ServerMessage::Closing { reason, message })) => {
+                panic!("the edge closed Fran instead of joining her again: {reason:?}, {message}")
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("Fran is not joined again within 10 s"),
+            Err(closed) => panic!("closed: {closed:?}"),
+        }
+    };
+    assert_eq!(rejoined.catch_up, CatchUp::Replay);
+    fran.ok(Request::RenameGroup {
+        name: "Still here".into(),
+    })
+    .await;
+    assert_eq!(holder(&store, group.group_id).await, next_id);
+    let metrics = metrics_of(&nodes[edge_index]).await;
+    assert_eq!(
+        support::metric_value(
+            &metrics,
+            "roundtable_edge_reattaches_total{outcome=\"forwarded\"}"
+        ),
+        1.0
+    );
+    // The address's ordinary clients are held to both limits on the next node all the same.
+    spent(&mut waiting).await;
+    let full = TestClient::try_connect(next_addr).await.err();
+    assert!(
+        full.as_deref().is_some_and(|why| why.contains("429")),
+        "{full:?}"
+    );
+}
+
 #[tokio::test]
 async fn groups_without_a_running_owner_are_placed_by_rendezvous_consistently() {
     let redis = TestRedis::start();

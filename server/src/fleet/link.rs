@@ -21,7 +21,8 @@
 //! instead of waited out.
 //!
 //! **Streams.** [`Kind::Open`] (payload: the client's address, for the owner's per-address
-//! limits) starts a stream; [`Kind::Text`] and [`Kind::Binary`] carry the client's frames to
+//! limits) starts a stream; its id has [`MADE_AGAIN`] set when the edge opens it to join its
+//! client again, which the owner's limits per address leave out; [`Kind::Text`] and [`Kind::Binary`] carry the client's frames to
 //! the owner and [`Kind::Text`] the owner's frames back, verbatim; [`Kind::Close`] ends a
 //! stream either way (payload from the owner: the close reason's name, a newline, and the
 //! sentence for the person; from the edge `left` or `lost`, how the client went). [`Kind::Ping`] and [`Kind::Pong`]
@@ -69,10 +70,10 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use roundtable_protocol::{CloseReason, GroupId};
@@ -95,14 +96,16 @@ const PING_INTERVAL: Duration = Duration::from_millis(500);
 const SILENCE_MAX: Duration = Duration::from_secs(5);
 
 mod attachment;
+mod heard;
 mod wire;
 
 pub use attachment::{Attachment, Gone, IN_FLIGHT_MAX, JoinAgain, Seen, member_token};
+use heard::{Heard, Noting};
 #[cfg(test)]
 use wire::hmac_sha256;
 pub use wire::{
     CHALLENGE_BYTES_MAX, CHALLENGE_RANDOM_BYTES, CLIENT_LEFT, CLIENT_LOST, DRAINING,
-    HANDOVER_LINK_WAIT, HANDSHAKE_TIMEOUT, Kind, LinkFrame, READ_BUFFER_BYTES, TAKES,
+    HANDOVER_LINK_WAIT, HANDSHAKE_TIMEOUT, Kind, LinkFrame, MADE_AGAIN, READ_BUFFER_BYTES, TAKES,
     TAKES_IN_FLIGHT_MAX, close_payload, parse_close, proof, read_frame, same_proof,
     whole_frame_buffered, write_frames,
 };
@@ -303,7 +306,10 @@ impl Link {
             if !self.is_alive() || streams.len() >= self.streams_max {
                 return None;
             }
-            let id = self.next_stream.fetch_add(1, Ordering::Relaxed);
+            let mut id = self.next_stream.fetch_add(1, Ordering::Relaxed);
+            if attachment.joining_again() {
+                id |= MADE_AGAIN;
+            }
             let client = Client {
                 outbox,
                 attachment: Arc::clone(&attachment),
@@ -472,75 +478,6 @@ impl Link {
                 return;
             }
         }
-    }
-}
-
-/// The edge's side of a link's socket as its reader reads it: every read that brings bytes
-/// notes that the owner was heard (a large frame that comes slowly counts while it comes).
-struct Noting<R> {
-    inner: R,
-    heard: Arc<Heard>,
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for Noting<R> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(polled, std::task::Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.heard.note();
-        }
-        polled
-    }
-}
-
-/// When an edge last heard from the owner on a link, any byte at all: in microseconds from
-/// the link's start, the origin its pings' times are counted from too. And a descriptor of
-/// the link's socket, to tell whether the owner sent what the reader has not read yet.
-#[derive(Debug)]
-struct Heard {
-    start: Instant,
-    last_us: AtomicU64,
-    socket: Option<OwnedFd>,
-}
-
-impl Heard {
-    /// Heard at the start: the owner's welcome just came.
-    fn new(socket: Option<OwnedFd>) -> Heard {
-        Heard {
-            start: Instant::now(),
-            last_us: AtomicU64::new(0),
-            socket,
-        }
-    }
-
-    fn since_start_us(&self) -> u64 {
-        self.start.elapsed().as_micros() as u64
-    }
-
-    /// Something came from the owner now.
-    fn note(&self) {
-        self.last_us.store(self.since_start_us(), Ordering::Relaxed);
-    }
-
-    /// How long nothing has come.
-    fn silent_for(&self) -> Duration {
-        let last = self.last_us.load(Ordering::Relaxed);
-        Duration::from_micros(self.since_start_us().saturating_sub(last))
-    }
-
-    /// Whether bytes (or the owner's close) wait in the socket for the reader: the owner spoke,
-    /// and this node has not got round to it. Looked at without taking anything.
-    fn unread(&self) -> bool {
-        let Some(socket) = &self.socket else {
-            return false;
-        };
-        let mut byte = [0u8; 1];
-        let flags = rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT;
-        rustix::net::recv(socket, &mut byte[..], flags).is_ok()
     }
 }
 

@@ -18,8 +18,8 @@ use tracing::{debug, info, warn};
 use crate::app::App;
 use crate::fleet::link::{
     CHALLENGE_RANDOM_BYTES, CLIENT_LOST, DRAINING, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound,
-    Kind, LinkFrame, READ_BUFFER_BYTES, TAKES, TAKES_IN_FLIGHT_MAX, close_payload, proof,
-    read_frame, same_proof, write_frames,
+    Kind, LinkFrame, MADE_AGAIN, READ_BUFFER_BYTES, TAKES, TAKES_IN_FLIGHT_MAX, close_payload,
+    proof, read_frame, same_proof, write_frames,
 };
 
 /// Accepts links from other nodes on the internal listener until shutdown.
@@ -246,7 +246,12 @@ fn open_forwarded(
             return;
         }
     };
-    let Some(admitted) = context.admit_websocket(client) else {
+    let admitted = if id & MADE_AGAIN != 0 {
+        Some(context.admit_made_again(client))
+    } else {
+        context.admit_websocket(client)
+    };
+    let Some(admitted) = admitted else {
         crate::metrics::admission_refused("unjoined_websockets_per_address");
         refuse("too many connections from your address wait to join; try again shortly");
         return;

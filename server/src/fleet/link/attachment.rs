@@ -303,6 +303,13 @@ impl Attachment {
         Seen::Pass
     }
 
+    /// Whether the join waiting for its answer is one this edge made again (see
+    /// [`Attachment::rejoin`]).
+    pub fn joining_again(&self) -> bool {
+        let state = self.lock();
+        state.awaiting_join && state.rejoining
+    }
+
     /// Whether no join of the client's (its own, or one made again) waits for its answer.
     pub fn settled(&self) -> bool {
         !self.lock().awaiting_join

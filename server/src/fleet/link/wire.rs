@@ -41,6 +41,15 @@ pub const DRAINING: &[u8] = b"draining";
 /// handed over ([`Kind::Take`]).
 pub const TAKES: &[u8] = b"take";
 
+/// The bit set in the id of a stream an edge opens to join its client again (see
+/// [`super::Attachment`]). The owner does not count that stream among the client address's
+/// WebSockets waiting to join, nor its first join among the address's joins a minute: the
+/// client asked for neither, and its own join was counted where it was made. Said in the id
+/// rather than in the open's payload, so that an owner of a build before it reads the stream
+/// as any other (it counts the join, as it always did). An edge's stream ids count up from 1
+/// and never reach it.
+pub const MADE_AGAIN: u64 = 1 << 63;
+
 /// The longest a draining node waits for a link to open to send a take on it.
 pub const HANDOVER_LINK_WAIT: Duration = Duration::from_secs(1);
 

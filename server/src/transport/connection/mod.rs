@@ -586,10 +586,13 @@ impl Connection {
                 "this connection has joined already; open another to join elsewhere".into(),
             ));
         }
-        // A join the edge makes again for its client is not the client's: it is not counted
-        // against the address's joins (its reconnection would have been).
+        // A join an edge makes again for its client is not the client's: it is not counted
+        // against the address's joins (its reconnection would have been). Made here, or sent
+        // by the edge on a stream opened for it (only that stream's first join).
+        let made_again =
+            self.rejoining.is_some() || !std::mem::replace(&mut self.admitted.join_counts, true);
         if !admitted
-            && self.rejoining.is_none()
+            && !made_again
             && let Err(retry_after) = self.context.admit_join(self.admitted.key)
         {
             let message = format!(
