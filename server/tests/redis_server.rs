@@ -339,7 +339,7 @@ async fn redis_outage_gives_typed_errors_and_the_server_recovers_by_itself() {
     let ann_resume = ann.resume_point();
     let ann_credential = ann.token_credential();
     ann.drop_connection();
-    // Presence is not stored: the others see her go at once, outage or not.
+    // Presence is not stored: the others see her go once her grace ends, outage or not.
     let offline = facilitator.presence_change(ann_id, false).await;
     assert_eq!(offline.reason, PresenceReason::ConnectionLost);
     facilitator

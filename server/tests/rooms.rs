@@ -517,6 +517,73 @@ async fn a_dropped_client_resumes_with_exactly_the_missed_events() {
     server.stop().await;
 }
 
+/// A member whose connection drops without a close is still shown online for the grace
+/// (`--presence-grace-ms`): back within it, nobody saw her go or come back; away past it, she
+/// is shown gone with `connection_lost` when it ends, not before, and another member's clean
+/// close meanwhile shows at once without taking her along.
+#[tokio::test]
+async fn a_dropped_member_back_within_the_grace_was_never_shown_gone() {
+    const GRACE: Duration = Duration::from_millis(1_500);
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        presence_grace_ms: GRACE.as_millis() as u64,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(dir.path(), limits).await;
+    let group = create_group(server.addr, "Peers").await;
+    let mut facilitator = TestClient::joined_as_facilitator(server.addr, &group, "Fran").await;
+    facilitator.start_meeting().await;
+    let fran_id = facilitator.member_id.unwrap();
+    let ann = TestClient::joined_as_member(server.addr, &group, "Ann").await;
+    let ann_id = ann.member_id.unwrap();
+    facilitator.presence_change(ann_id, true).await;
+    let bob = TestClient::joined_as_member(server.addr, &group, "Bob").await;
+    let bob_id = bob.member_id.unwrap();
+    facilitator.presence_change(bob_id, true).await;
+
+    // Ann's network drops, and she is back a moment later: nobody sees a thing, then or after
+    // the grace would have ended.
+    let resume = ann.resume_point();
+    let credential = ann.token_credential();
+    ann.drop_connection();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut ann = TestClient::connect(server.addr).await;
+    ann.join(group.group_id, credential, Some(resume))
+        .await
+        .expect("resume");
+    let presence = ann.presence_where(|frame| frame.change.is_none()).await;
+    assert_eq!(presence.online, [fran_id, ann_id, bob_id]);
+    facilitator
+        .expect_silence(GRACE + Duration::from_millis(500))
+        .await;
+
+    // She drops again and stays away. Bob closes cleanly meanwhile: he is shown gone at once,
+    // and she is still online in that frame.
+    let dropped = std::time::Instant::now();
+    ann.drop_connection();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    bob.close().await;
+    let frame = facilitator
+        .presence_where(|frame| frame.change.is_some_and(|change| !change.online))
+        .await;
+    let change = frame.change.expect("a change");
+    assert_eq!(
+        (change.member_id, change.reason),
+        (bob_id, PresenceReason::Left)
+    );
+    assert_eq!(frame.online, [fran_id, ann_id], "Ann is within her grace");
+    assert!(dropped.elapsed() < GRACE, "a clean close shows at once");
+    // Her grace ends: shown gone, for her dropped connection.
+    let change = facilitator.presence_change(ann_id, false).await;
+    assert_eq!(change.reason, PresenceReason::ConnectionLost);
+    assert!(
+        dropped.elapsed() >= GRACE,
+        "not before the grace ended: {:?}",
+        dropped.elapsed()
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_gap_older_than_the_kept_events_gets_a_fresh_snapshot() {
     let dir = tempfile::tempdir().unwrap();

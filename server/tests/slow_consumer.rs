@@ -42,6 +42,9 @@ async fn a_client_that_stops_reading_is_disconnected_with_a_reason() {
     let shutdown = tokio_util::sync::CancellationToken::new();
     let limits = Limits {
         outbound_queue_max: 8,
+        // The slow member is shown gone at once, not after a grace for coming back (that
+        // grace has a test of its own in `rooms`).
+        presence_grace_ms: 0,
         ..Limits::default()
     };
     let fleet = roundtable_server::room::fleet::Fleet::new(&limits);

@@ -66,6 +66,13 @@ pub struct Limits {
     #[arg(long, env = "ROUNDTABLE_ROOM_IDLE_SECONDS", default_value_t = Limits::ROOM_IDLE_SECONDS)]
     pub room_idle_seconds: u64,
 
+    /// Milliseconds a member whose last connection dropped without a close is still shown
+    /// online: one who is back within it (a network blip, a server restarted or taken over)
+    /// was never shown gone. A close, a removal or a member's own leaving shows at once; 0
+    /// shows a dropped connection at once too.
+    #[arg(long, env = "ROUNDTABLE_PRESENCE_GRACE_MS", default_value_t = Limits::PRESENCE_GRACE_MS)]
+    pub presence_grace_ms: u64,
+
     /// Most events between two snapshots of a room, whatever their size: bounds the log replayed
     /// when a room loads. Snapshots are otherwise taken by cost (`--snapshot-cost-ratio`).
     #[arg(long, env = "ROUNDTABLE_SNAPSHOT_EVERY_EVENTS", default_value_t = Limits::SNAPSHOT_EVERY_EVENTS)]
@@ -278,6 +285,9 @@ impl Limits {
     pub const ERRORS_IN_A_ROW_MAX: u32 = 20;
     pub const JOIN_TIMEOUT_SECONDS: u64 = 10;
     pub const ROOM_IDLE_SECONDS: u64 = 60;
+    /// Longer than most reconnections after a server is killed take (BENCHMARKS.md, "A
+    /// dropped member's grace").
+    pub const PRESENCE_GRACE_MS: u64 = 3_000;
     pub const SNAPSHOT_EVERY_EVENTS: u64 = 5_000;
     pub const SNAPSHOT_COST_RATIO: f64 = 1.0;
     pub const SNAPSHOT_BYTES_MIN: u64 = 64 * 1024;
@@ -360,6 +370,10 @@ impl Limits {
         Duration::from_secs(self.room_idle_seconds)
     }
 
+    pub fn presence_grace(&self) -> Duration {
+        Duration::from_millis(self.presence_grace_ms)
+    }
+
     /// How often the process renews its live rooms' leases: a third of the lease, so that two
     /// renewals can fail (a short storage hiccup) before it expires.
     pub fn room_lease_renewal(&self) -> Duration {
@@ -428,6 +442,7 @@ impl Default for Limits {
             errors_in_a_row_max: Self::ERRORS_IN_A_ROW_MAX,
             join_timeout_seconds: Self::JOIN_TIMEOUT_SECONDS,
             room_idle_seconds: Self::ROOM_IDLE_SECONDS,
+            presence_grace_ms: Self::PRESENCE_GRACE_MS,
             snapshot_every_events: Self::SNAPSHOT_EVERY_EVENTS,
             room_lease_ms: Self::ROOM_LEASE_MS,
             lease_wait_poll_ms: Self::LEASE_WAIT_POLL_MS,

@@ -24,6 +24,7 @@ mod limits;
 mod lineage;
 mod next_meeting;
 mod persist;
+mod presence;
 mod reactions;
 mod roleplay;
 
@@ -207,6 +208,9 @@ struct RoomActor {
     flushes: Flushes,
     /// Each member's budget of reactions, in memory only (reactions are never stored).
     reactions: ReactionLimiter,
+    /// Members whose last connection dropped without a close, each with when they are shown
+    /// gone unless back by then (see `presence`): at most one entry per member.
+    going: HashMap<MemberId, tokio::time::Instant>,
     /// Set when a session's last-seen time changed since the last snapshot (it is not an
     /// event), so that the room's final snapshot keeps it.
     seen_since_snapshot: bool,
@@ -308,6 +312,7 @@ pub fn spawn(
         now_ms: 0,
         flushes: Flushes::default(),
         reactions: ReactionLimiter::default(),
+        going: HashMap::new(),
         seen_since_snapshot: false,
         deleted: false,
         moving_away: false,

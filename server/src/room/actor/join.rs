@@ -1,5 +1,5 @@
 //! Joins: a connection enters the room, catches up (a replay of what it missed, or a snapshot,
-//! per viewer), and the members' presence follows who is connected.
+//! per viewer), and the member comes online (see `presence`).
 //!
 //! Presence is not an event (issue 19): who is online is not the meeting's history, so a
 //! member coming or going is sent to the room at once as a `presence` frame and never waits
@@ -62,6 +62,8 @@ impl RoomActor {
         // Nothing to write for a member coming back: no wait for the store.
         self.record(decision.events).await?;
         // Online at once, and the others are told; the joining connection's catch-up says it.
+        // A member back within the grace of a dropped connection was never shown gone.
+        self.going.remove(&member_id);
         if self.state.set_online(member_id, true) {
             self.send_presence(Some(PresenceChange {
                 member_id,
@@ -200,57 +202,6 @@ impl RoomActor {
         self.flushes.flush_now();
         self.now_ms = self.context.clock.now_ms();
         self.attendance_out_of_date = self.record(events).await.is_err();
-    }
-
-    /// Brings presence in line with who is connected now: each member who came or went is
-    /// online or not at once, and every connection gets a `presence` frame for it. Nothing is
-    /// stored.
-    pub(super) async fn reconcile_presence(&mut self, reason: PresenceReason) {
-        let connected: std::collections::BTreeSet<MemberId> = self
-            .subscribers
-            .values()
-            .map(|subscriber| subscriber.member_id)
-            .collect();
-        let members: Vec<MemberId> = self.state.members.iter().map(|member| member.id).collect();
-        for member_id in members {
-            let online = connected.contains(&member_id);
-            if self.state.set_online(member_id, online) {
-                self.send_presence(Some(PresenceChange {
-                    member_id,
-                    online,
-                    reason,
-                }))
-                .await;
-            }
-        }
-    }
-
-    /// The `presence` frame: who is online now, with the change it announces, if any.
-    pub(super) fn presence_frame(&self, change: Option<PresenceChange>) -> WireFrame {
-        encode(&ServerMessage::Presence(wire::PresenceFrame {
-            online: self.state.online_members(),
-            change,
-        }))
-    }
-
-    /// Sends who is online now, and `change`, to every connection in the room: like a reaction,
-    /// at once and without `seq`, with what can wait a few milliseconds for company (see
-    /// [`Flushes`]). A connection that cannot keep up is dropped, and presence follows.
-    pub(super) async fn send_presence(&mut self, change: Option<PresenceChange>) {
-        let frame = self.presence_frame(change);
-        let mut slow = Vec::new();
-        for (connection_id, subscriber) in &self.subscribers {
-            if self
-                .flushes
-                .queue(&subscriber.outbox, frame.clone(), Urgency::Soon)
-                == Err(QueueError::Full)
-            {
-                slow.push(*connection_id);
-            }
-        }
-        if !slow.is_empty() {
-            Box::pin(self.drop_slow(slow)).await;
-        }
     }
 
     /// The frames that bring a joining connection of `viewer`, whose pseudonym key is `key`,

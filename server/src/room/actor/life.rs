@@ -74,6 +74,7 @@ impl RoomActor {
                     None => break,
                 },
                 () = sleep_until_or_never(self.flushes.soon_at) => self.flushes.flush_all(),
+                () = sleep_until_or_never(self.next_grace_end()) => Box::pin(self.end_graces()).await,
                 () = sleep_until_or_never(idle_deadline) => {
                     debug!(group = %self.group_id(), "room idle; unloading");
                     break;
