@@ -105,9 +105,9 @@ use heard::{Heard, Noting};
 use wire::hmac_sha256;
 pub use wire::{
     CHALLENGE_BYTES_MAX, CHALLENGE_RANDOM_BYTES, CLIENT_LEFT, CLIENT_LOST, DRAINING,
-    HANDOVER_LINK_WAIT, HANDSHAKE_TIMEOUT, Kind, LinkFrame, MADE_AGAIN, READ_BUFFER_BYTES, TAKES,
-    TAKES_IN_FLIGHT_MAX, close_payload, parse_close, proof, read_frame, same_proof,
-    whole_frame_buffered, write_frames,
+    HANDOVER_LINK_WAIT, HANDSHAKE_TIMEOUT, Kind, LINK_RECEIVE_BUFFER_BYTES, LinkFrame, MADE_AGAIN,
+    READ_BUFFER_BYTES, TAKES, TAKES_IN_FLIGHT_MAX, close_payload, parse_close, proof, read_frame,
+    same_proof, set_up_socket, whole_frame_buffered, write_frames,
 };
 
 /// The most clients' outboxes an edge's link reader queues frames in before it flushes them
@@ -182,7 +182,7 @@ impl Link {
                     failed(why)
                 }
             })?;
-        let _ = tcp.set_nodelay(true);
+        set_up_socket(&tcp);
         // A second descriptor of the socket, to look for bytes the reader has not read yet.
         let unread = tcp.as_fd().try_clone_to_owned().ok();
         let (mut reader, mut writer) = tcp.into_split();

@@ -19,7 +19,7 @@ use crate::app::App;
 use crate::fleet::link::{
     CHALLENGE_RANDOM_BYTES, CLIENT_LOST, DRAINING, ForwardedStream, HANDSHAKE_TIMEOUT, Inbound,
     Kind, LinkFrame, MADE_AGAIN, READ_BUFFER_BYTES, TAKES, TAKES_IN_FLIGHT_MAX, close_payload,
-    proof, read_frame, same_proof, write_frames,
+    proof, read_frame, same_proof, set_up_socket, write_frames,
 };
 
 /// Accepts links from other nodes on the internal listener until shutdown.
@@ -68,7 +68,7 @@ async fn serve_link(
     secret: Arc<[u8]>,
     proving: tokio::sync::OwnedSemaphorePermit,
 ) {
-    let _ = tcp.set_nodelay(true);
+    set_up_socket(&tcp);
     let (mut reader, mut writer) = tcp.into_split();
     // Random bytes, then this node's id, so that an edge that dialed another node (whose
     // address this process took) knows at once that the node it wants is gone.

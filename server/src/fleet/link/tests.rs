@@ -520,3 +520,25 @@ async fn bytes_waiting_in_the_socket_are_seen_without_being_taken() {
         .await
         .expect("the owner's close waits for the reader too");
 }
+
+/// A link's socket, either end, receives into a buffer of several loopback segments (64 KiB
+/// each), whatever the kernel's autotuning would have given it: its window then never falls
+/// below one segment, which stalls a sender (see `LINK_RECEIVE_BUFFER_BYTES`).
+#[tokio::test]
+async fn a_link_s_socket_receives_into_a_buffer_of_several_loopback_segments() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (edge, owner) = tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
+    let (edge, (owner, _)) = (edge.unwrap(), owner.unwrap());
+    let untouched = rustix::net::sockopt::socket_recv_buffer_size(&edge).unwrap();
+    set_up_socket(&edge);
+    set_up_socket(&owner);
+    for tcp in [&edge, &owner] {
+        let size = rustix::net::sockopt::socket_recv_buffer_size(tcp).unwrap();
+        assert!(
+            size >= 4 * 64 * 1024,
+            "{size} bytes (a socket left alone starts with {untouched})"
+        );
+        assert!(tcp.nodelay().unwrap());
+    }
+}

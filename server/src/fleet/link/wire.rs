@@ -50,6 +50,30 @@ pub const TAKES: &[u8] = b"take";
 /// and never reach it.
 pub const MADE_AGAIN: u64 = 1 << 63;
 
+/// The receive buffer each end of a link asks for its socket (the kernel doubles it, and caps
+/// it at twice `net.core.rmem_max`).
+///
+/// Left to the kernel's autotuning, a link's buffer stays near `tcp_rmem`'s default (128 KiB)
+/// while the link is quiet, and Linux advertises a window of only a share of it, the share
+/// shrinking with the overhead its received packets carried: under 64 KiB after a burst that
+/// filled the buffer. Between two nodes on one host (loopback) a segment is 64 KiB, and a sender
+/// does not send into a window smaller than one segment; the receiver, sent nothing, never
+/// widens the window. Measured (BENCHMARKS.md, "A link stalled by its own window"): an owner
+/// with 3 MB for an edge sent nothing for 5 s, pongs included, until the edge broke the link.
+/// A fixed buffer of this size keeps the window far above a segment whatever comes.
+pub const LINK_RECEIVE_BUFFER_BYTES: usize = 2 * 1024 * 1024;
+
+/// Sets up a link's TCP socket, either end: no delay for small frames, and a receive buffer of
+/// [`LINK_RECEIVE_BUFFER_BYTES`].
+pub fn set_up_socket(tcp: &tokio::net::TcpStream) {
+    let _ = tcp.set_nodelay(true);
+    if let Err(error) =
+        rustix::net::sockopt::set_socket_recv_buffer_size(tcp, LINK_RECEIVE_BUFFER_BYTES)
+    {
+        tracing::warn!(%error, "could not size a link's receive buffer");
+    }
+}
+
 /// The longest a draining node waits for a link to open to send a take on it.
 pub const HANDOVER_LINK_WAIT: Duration = Duration::from_secs(1);
 
