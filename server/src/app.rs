@@ -163,8 +163,9 @@ impl App {
     /// Admits a stream an edge opened to join its client again (see
     /// [`crate::fleet::link::MADE_AGAIN`]): outside the address's WebSockets that have not
     /// joined, and its join outside the address's joins a minute. The client asked for
-    /// neither: its own join was counted where it was made, and a kill would otherwise spend
-    /// the limits of an office behind one address on joins its members never made. The link
+    /// neither: it made its join once, where it was counted (unless its owner died before
+    /// reading it), and a kill would otherwise spend the limits of an office behind one
+    /// address on joins its members never made again. The link
     /// carrying it is bounded (`--link-streams-max`), and only a node that proved the fleet
     /// secret opens one.
     pub fn admit_made_again(&self, client: std::net::IpAddr) -> AdmittedWebSocket {

@@ -1021,11 +1021,14 @@ async fn a_resume_join_under_way_when_the_owner_dies_is_sent_again_not_closed() 
 async fn a_join_made_again_through_a_link_is_outside_the_owners_limits_per_address() {
     let redis = TestRedis::start();
     let prefix = unique_prefix("rt-fleet-made-again");
+    // The client that spends the limits stays unjoined throughout.
     let extra = [
         "--joins-per-address-per-minute",
         "2",
         "--unjoined-websockets-per-address-max",
         "1",
+        "--join-timeout-seconds",
+        "600",
     ];
     let (mut nodes, store) = start_fleet(redis.url(), &prefix, 3, &extra).await;
     let group = create_group(nodes[0].addr, "Peers behind one address").await;

@@ -43,6 +43,9 @@ fn limits(stall: Duration) -> Limits {
         writes_per_member_per_second: 100_000,
         group_name_chars_max: 2_000,
         join_timeout_seconds: 600,
+        // A member a stall dropped is shown gone at once, not after the grace for coming back
+        // (which `rooms` tests): the tests time the stall alone.
+        presence_grace_ms: 0,
         ..Limits::default()
     }
 }

@@ -69,8 +69,9 @@ pub struct Limits {
     /// Milliseconds a member whose last connection dropped without a close is still shown
     /// online: one who is back within it (a network blip, a server restarted or taken over)
     /// was never shown gone. A close, a removal or a member's own leaving shows at once; 0
-    /// shows a dropped connection at once too.
-    #[arg(long, env = "ROUNDTABLE_PRESENCE_GRACE_MS", default_value_t = Limits::PRESENCE_GRACE_MS)]
+    /// shows a dropped connection at once too; at most 60,000.
+    #[arg(long, env = "ROUNDTABLE_PRESENCE_GRACE_MS", default_value_t = Limits::PRESENCE_GRACE_MS,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub presence_grace_ms: u64,
 
     /// Most events between two snapshots of a room, whatever their size: bounds the log replayed

@@ -100,8 +100,9 @@ impl RoomActor {
             slow.dedup();
             Box::pin(self.drop_slow(slow)).await;
         } else if revoked {
-            // A member whose only connections were the revoked session's goes offline.
-            Box::pin(self.reconcile_presence(PresenceReason::ConnectionLost)).await;
+            // A member whose only connections were the revoked session's goes offline, at once:
+            // that session is not coming back.
+            Box::pin(self.reconcile_presence_now(PresenceReason::ConnectionLost)).await;
         }
     }
 

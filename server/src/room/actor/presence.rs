@@ -1,9 +1,11 @@
 //! Presence: who is online follows who is connected, at once, with one exception. A member
 //! whose last connection dropped without a close (`connection_lost`) is still shown online for
-//! `--presence-grace-ms`: one who is back within it (a network blip, a server killed and its
-//! meetings taken over elsewhere) was never shown gone, and the others get no `presence` frame
-//! for the drop or the return. A clean close and a removal show at once (see PROTOCOL.md,
-//! "Presence").
+//! `--presence-grace-ms`: one who is back within it (a network blip, the node they came
+//! through killed) was never shown gone, and the others get no `presence` frame
+//! for the drop or the return. A clean close, a removal and a revoked session show at once
+//! (see PROTOCOL.md, "Presence"). The room keeps the grace: it spares the frames when the room
+//! lives on (a member's network, or the node they came through going down), not when the room
+//! itself is loaded anew (its owner killed), where everyone arrives in an empty room.
 
 use super::*;
 
@@ -13,6 +15,16 @@ impl RoomActor {
     /// connection was lost (`reason`) stays online until their grace ends
     /// ([`RoomActor::end_graces`]). Nothing is stored.
     pub(super) async fn reconcile_presence(&mut self, reason: PresenceReason) {
+        self.reconcile(reason, true).await;
+    }
+
+    /// As [`RoomActor::reconcile_presence`], but a member who went just now gets no grace: the
+    /// session a facilitator revoked is not coming back. (A grace already running runs on.)
+    pub(super) async fn reconcile_presence_now(&mut self, reason: PresenceReason) {
+        self.reconcile(reason, false).await;
+    }
+
+    async fn reconcile(&mut self, reason: PresenceReason, grace_allowed: bool) {
         let connected: std::collections::BTreeSet<MemberId> = self
             .subscribers
             .values()
@@ -27,7 +39,8 @@ impl RoomActor {
             } else if self.going.contains_key(&member_id) {
                 // Lost already, and still within the grace: their own drop's reason holds.
                 continue;
-            } else if reason == PresenceReason::ConnectionLost
+            } else if grace_allowed
+                && reason == PresenceReason::ConnectionLost
                 && !grace.is_zero()
                 && self.state.roster().is_online(member_id)
             {
