@@ -165,9 +165,8 @@ impl App {
     /// joined, and its join outside the address's joins a minute. The client asked for
     /// neither: it made its join once, where it was counted (unless its owner died before
     /// reading it), and a kill would otherwise spend the limits of an office behind one
-    /// address on joins its members never made again. The link
-    /// carrying it is bounded (`--link-streams-max`), and only a node that proved the fleet
-    /// secret opens one.
+    /// address on joins its members never made again. The link carrying it is bounded
+    /// (`--link-streams-max`), and only a node that proved the fleet secret opens one.
     pub fn admit_made_again(&self, client: std::net::IpAddr) -> AdmittedWebSocket {
         AdmittedWebSocket {
             client,

@@ -67,9 +67,10 @@ pub struct Limits {
     pub room_idle_seconds: u64,
 
     /// Milliseconds a member whose last connection dropped without a close is still shown
-    /// online: one who is back within it (a network blip, a server restarted or taken over)
-    /// was never shown gone. A close, a removal or a member's own leaving shows at once; 0
-    /// shows a dropped connection at once too; at most 60,000.
+    /// online: one who is back within it (a network blip, the node they came through going
+    /// down while their meeting's node lives) was never shown gone. A clean close, a removal
+    /// or a revoked session shows at once; 0 shows a dropped connection at once too; at most
+    /// 60,000.
     #[arg(long, env = "ROUNDTABLE_PRESENCE_GRACE_MS", default_value_t = Limits::PRESENCE_GRACE_MS,
           value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub presence_grace_ms: u64,

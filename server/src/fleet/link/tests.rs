@@ -53,6 +53,22 @@ async fn write_frame(writer: &mut (impl tokio::io::AsyncWrite + Unpin), frame: L
     writer.write_all(&bytes).await.unwrap();
 }
 
+/// The test's owner: accepts the edge's connection on `listener`, sends a challenge naming
+/// nobody, reads the hello and welcomes it, whatever its proof. Answers the two halves.
+async fn welcome_the_edge(
+    listener: tokio::net::TcpListener,
+) -> (
+    tokio::net::tcp::OwnedReadHalf,
+    tokio::net::tcp::OwnedWriteHalf,
+) {
+    let (tcp, _) = listener.accept().await.unwrap();
+    let (mut reader, mut writer) = tcp.into_split();
+    write_frame(&mut writer, LinkFrame::new(Kind::Challenge, 0, vec![7; 32])).await;
+    read_frame(&mut reader, 1024).await.unwrap();
+    write_frame(&mut writer, LinkFrame::new(Kind::Welcome, 0, Bytes::new())).await;
+    (reader, writer)
+}
+
 /// A slow client fills its own outbox and is closed alone: the link reads on, and the
 /// other client on it gets its frame. The owner here is the test, speaking the link's
 /// protocol over real loopback TCP.
@@ -146,11 +162,7 @@ async fn a_read_s_frames_reach_each_client_in_order_and_none_wait_for_the_next_r
     let addr = listener.local_addr().unwrap().to_string();
     let (checked_tx, checked_rx) = oneshot::channel::<()>();
     let owner = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let (mut reader, mut writer) = tcp.into_split();
-        write_frame(&mut writer, LinkFrame::new(Kind::Challenge, 0, vec![7; 32])).await;
-        read_frame(&mut reader, 1024).await.unwrap();
-        write_frame(&mut writer, LinkFrame::new(Kind::Welcome, 0, Bytes::new())).await;
+        let (mut reader, mut writer) = welcome_the_edge(listener).await;
         let mut opened = 0;
         while opened < 2 {
             if read_frame(&mut reader, 1024).await.unwrap().kind == Kind::Open {
@@ -389,11 +401,7 @@ async fn a_link_is_kept_while_the_owner_is_heard_and_broken_once_it_falls_silent
     let talking = SILENCE_MAX + Duration::from_secs(1);
     let (last_write, mut last_written) = tokio::sync::watch::channel(None);
     tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let (mut reader, mut writer) = tcp.into_split();
-        write_frame(&mut writer, LinkFrame::new(Kind::Challenge, 0, vec![7; 32])).await;
-        read_frame(&mut reader, 1024).await.unwrap();
-        write_frame(&mut writer, LinkFrame::new(Kind::Welcome, 0, Bytes::new())).await;
+        let (mut reader, mut writer) = welcome_the_edge(listener).await;
         // Reads (and so ignores) the edge's pings, keeping the connection open throughout.
         tokio::spawn(async move { while read_frame(&mut reader, 1024).await.is_ok() {} });
         let until = tokio::time::Instant::now() + talking;
@@ -451,11 +459,7 @@ async fn a_frame_that_comes_slowly_keeps_its_link() {
     let pieces = encoded.len().div_ceil(100);
     let every = (SILENCE_MAX + Duration::from_secs(1)) / pieces as u32;
     tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let (mut reader, mut writer) = tcp.into_split();
-        write_frame(&mut writer, LinkFrame::new(Kind::Challenge, 0, vec![7; 32])).await;
-        read_frame(&mut reader, 1024).await.unwrap();
-        write_frame(&mut writer, LinkFrame::new(Kind::Welcome, 0, Bytes::new())).await;
+        let (mut reader, mut writer) = welcome_the_edge(listener).await;
         tokio::spawn(async move { while read_frame(&mut reader, 1024).await.is_ok() {} });
         for piece in encoded.chunks(100) {
             tokio::time::sleep(every).await;
